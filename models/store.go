@@ -1,0 +1,165 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database behind a Store.
+type Dialect string
+
+// The supported dialects.
+const (
+	DialectSQLite   Dialect = "sqlite"
+	DialectPostgres Dialect = "postgres"
+)
+
+// sqliteParams are the connection settings every SQLite database is opened with: WAL so readers
+// never block the writer, a busy timeout instead of immediate "database is locked", foreign keys,
+// no fsync per commit (safe in WAL), and BEGIN IMMEDIATE so read-then-write transactions take the
+// write lock up front instead of failing when they try to upgrade.
+var sqliteParams = [][2]string{
+	{"_journal_mode", "WAL"},
+	{"_busy_timeout", "5000"},
+	{"_foreign_keys", "on"},
+	{"_synchronous", "NORMAL"},
+	{"_txlock", "immediate"},
+}
+
+// Store is Kiln's storage: one GORM handle on SQLite or PostgreSQL, and the queries.
+type Store struct {
+	db      *gorm.DB
+	dialect Dialect
+}
+
+// Open connects to the database named by dsn and migrates it to the current schema.
+// A dsn starting with postgres:// or postgresql:// opens PostgreSQL; anything else is a SQLite
+// path (data/kiln.db) or URI (file:data/kiln.db?...), whose directory is created if missing.
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := &gorm.Config{
+		Logger:                 newGormLogger(log),
+		SkipDefaultTransaction: true,                                                                    // each of our writes is one statement or an explicit transaction
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }, // PostgreSQL keeps µs
+	}
+	var (
+		db      *gorm.DB
+		dialect Dialect
+		err     error
+	)
+	if isPostgresDSN(dsn) {
+		dialect = DialectPostgres
+		db, err = gorm.Open(postgres.Open(dsn), cfg)
+	} else {
+		dialect = DialectSQLite
+		var sqliteDSN string
+		sqliteDSN, err = SQLiteDSN(dsn)
+		if err == nil {
+			db, err = gorm.Open(sqlite.Open(sqliteDSN), cfg)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: open %s: %w", dialect, err)
+	}
+	s := &Store{db: db, dialect: dialect}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("models: open %s: %w", dialect, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func isPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// SQLiteDSN turns a path or file: URI into the URI Kiln opens, adding each of Kiln's connection
+// settings the caller did not set, and creates the database's directory.
+func SQLiteDSN(dsn string) (string, error) {
+	path, rawQuery, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == "" {
+		return "", Errorf(EINVALID, "empty SQLite database path")
+	}
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", Errorf(EINVALID, "SQLite DSN %q: %v", dsn, err)
+	}
+	if path != ":memory:" && query.Get("mode") != "memory" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return "", fmt.Errorf("models: create database directory: %w", err)
+		}
+	}
+	for _, p := range sqliteParams {
+		if !query.Has(p[0]) {
+			query.Set(p[0], p[1])
+		}
+	}
+	return "file:" + path + "?" + query.Encode(), nil
+}
+
+// Dialect reports which database the store talks to.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// DB returns the underlying GORM handle, for packages that extend the store (jobs) and for tests.
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("models: ping: %w", err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("models: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("models: close: %w", err)
+	}
+	if err := sqlDB.Close(); err != nil {
+		return fmt.Errorf("models: close: %w", err)
+	}
+	return nil
+}
+
+// migrate brings the schema up to date. AutoMigrate only adds tables, columns and indexes, so
+// running it on every start is safe and idempotent.
+func (s *Store) migrate(ctx context.Context) error {
+	if err := s.db.WithContext(ctx).AutoMigrate(&Task{}); err != nil {
+		return fmt.Errorf("models: migrate: %w", err)
+	}
+	return nil
+}
+
+// newGormLogger routes GORM's messages through slog: slow queries (over 200 ms) as warnings,
+// errors other than "record not found" as errors; parameters are never logged.
+func newGormLogger(log *slog.Logger) logger.Interface {
+	return logger.NewSlogLogger(log, logger.Config{
+		SlowThreshold:             200 * time.Millisecond,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true,
+	})
+}
