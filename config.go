@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+
+	"github.com/kilnhq/kiln/web"
+)
+
+// envPrefix prefixes the environment variable of every flag: --log-level is KILN_LOG_LEVEL.
+const envPrefix = "KILN"
+
+// Config is the whole program's configuration, from flags with environment overrides.
+type Config struct {
+	DB        string
+	LogLevel  slog.Level
+	LogFormat string
+	Demo      bool
+	Web       web.Config
+}
+
+// parseConfig reads flags from args, then KILN_* environment variables for flags not given.
+// It returns flag.ErrHelp after printing the usage for -h/--help.
+func parseConfig(args []string, stderr io.Writer) (Config, error) {
+	var cfg Config
+	fs := flag.NewFlagSet("kiln", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Web.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve HTTP on; use 0.0.0.0:8080 to accept other machines")
+	fs.StringVar(&cfg.DB, "db", "data/kiln.db", "database: a SQLite `path` (created if missing) or a postgres:// URL")
+	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
+	fs.BoolVar(&cfg.Demo, "demo", false, "create 10 demo tasks due 5 minutes apart from now, then serve")
+	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
+	fs.BoolVar(&cfg.Web.CookieSecure, "cookie-secure", false, "mark cookies Secure; turn on when Kiln is served over HTTPS")
+	fs.Usage = func() { printUsage(fs) }
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, flag.ErrHelp
+		}
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("config: unexpected argument %q (see kiln --help)", fs.Arg(0))
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("config: --log-format must be text or json, not %q", c.LogFormat)
+	}
+	if strings.TrimSpace(c.DB) == "" {
+		return errors.New("config: --db must not be empty")
+	}
+	if c.Web.ShutdownTimeout <= 0 {
+		return fmt.Errorf("config: --shutdown-timeout must be positive, not %s", c.Web.ShutdownTimeout)
+	}
+	return nil
+}
+
+// printUsage lists every flag with its environment variable and default.
+func printUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, "Kiln: tasks with due dates and a background-job server, in one binary.\n\n")
+	fmt.Fprintf(w, "Usage: kiln [flags]\n\nFlags (each may also be set by the environment variable shown):\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		env := envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		fmt.Fprintf(w, "  --%s %s\n      %s\n      env %s", f.Name, name, usage, env)
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(w, ", default %s", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}

@@ -1,0 +1,103 @@
+// Command kiln serves tasks with due dates and runs background jobs, from one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := parseConfig(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiln:", err)
+		os.Exit(2)
+	}
+	m := NewMain(cfg, os.Stderr)
+	if err := m.Run(ctx); err != nil {
+		m.Log.Error("kiln: start failed", "err", err)
+		_ = m.Close()
+		os.Exit(1)
+	}
+	<-ctx.Done()
+	stop() // a second signal kills the process at once
+	m.Log.Info("kiln: shutting down")
+	if err := m.Close(); err != nil {
+		m.Log.Error("kiln: shutdown", "err", err)
+		os.Exit(1)
+	}
+	m.Log.Info("kiln: stopped")
+}
+
+// Main is the running program; main and the end-to-end tests both drive it.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+	Store  *models.Store
+	Web    *web.Server
+}
+
+// NewMain returns a program that logs to logOut.
+func NewMain(cfg Config, logOut io.Writer) *Main {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(logOut, opts)
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(logOut, opts)
+	}
+	cfg.Web.Version = version
+	return &Main{Config: cfg, Log: slog.New(h)}
+}
+
+// Run opens the store (migrating it), seeds demo data if asked, and starts serving. It returns
+// once Kiln is serving; Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	store, err := models.Open(ctx, m.Config.DB, m.Log)
+	if err != nil {
+		return err
+	}
+	m.Store = store
+	m.Log.Info("kiln: database ready", "dialect", store.Dialect(), "version", version)
+	if m.Config.Demo {
+		tasks, err := store.SeedDemoTasks(ctx, 10, 5*time.Minute, time.Now())
+		if err != nil {
+			return err
+		}
+		m.Log.Info("kiln: demo tasks created", "count", len(tasks), "first_due", tasks[0].DueAt, "last_due", tasks[len(tasks)-1].DueAt)
+	}
+	if m.Web, err = web.New(m.Config.Web, store, m.Log); err != nil {
+		return err
+	}
+	return m.Web.Start(ctx)
+}
+
+// Close shuts down in order: stop taking requests and finish those in flight, then close the
+// database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Web != nil {
+		errs = append(errs, m.Web.Stop(context.Background()))
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}

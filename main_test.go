@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// TestEndToEnd runs the real program (Main.Run) on a random port with a temporary data
+// directory, creates and lists a task over HTTP, then shuts it down.
+func TestEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := parseConfig([]string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "data", "kiln.db"), "--demo"}, io.Discard)
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	m := NewMain(cfg, &logs)
+	require.NoError(t, m.Run(context.Background()))
+	base := "http://" + m.Web.Addr()
+
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := client.Get(base + "/tasks/new")
+	require.NoError(t, err)
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	token, _ := doc.Find(`input[name="_csrf"]`).Attr("value")
+	require.NotEmpty(t, token)
+
+	resp, err = client.PostForm(base+"/tasks", url.Values{
+		"_csrf": {token}, "title": {"End-to-end task"}, "due_at": {"2030-01-02T03:04"}, "tz": {"Europe/Paris"},
+	})
+	require.NoError(t, err)
+	doc, err = goquery.NewDocumentFromReader(resp.Body) // the redirect was followed to the list
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "/", resp.Request.URL.Path)
+	titles := doc.Find(`[data-testid="task-title"]`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+	require.Contains(t, titles, "End-to-end task")
+	require.Len(t, titles, 11, "10 demo tasks and ours")
+
+	resp, err = client.Get(base + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	require.NoError(t, m.Close())
+	_, err = net.DialTimeout("tcp", m.Web.Addr(), time.Second)
+	require.Error(t, err, "nothing listens after shutdown")
+	require.FileExists(t, filepath.Join(dir, "data", "kiln.db"), "the data directory and database were created")
+	require.NotContains(t, logs.String(), "level=ERROR")
+
+	// The data survives a restart.
+	store, err := models.Open(context.Background(), filepath.Join(dir, "data", "kiln.db"), nil)
+	require.NoError(t, err)
+	defer store.Close()
+	counts, err := store.CountTasks(context.Background(), time.Now())
+	require.NoError(t, err)
+	require.EqualValues(t, 11, counts.All)
+}
+
+func TestParseConfig(t *testing.T) {
+	t.Setenv("KILN_ADDR", "127.0.0.1:9999")
+	t.Setenv("KILN_LOG_LEVEL", "debug")
+	cfg, err := parseConfig([]string{"--db", "x.db"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9999", cfg.Web.Addr, "environment overrides the default")
+	require.Equal(t, "x.db", cfg.DB)
+	require.Equal(t, "debug", strings.ToLower(cfg.LogLevel.String()))
+
+	cfg, err = parseConfig([]string{"--addr", "127.0.0.1:7000"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:7000", cfg.Web.Addr, "a flag beats the environment")
+	require.Equal(t, "data/kiln.db", cfg.DB)
+	require.Equal(t, 15*time.Second, cfg.Web.ShutdownTimeout)
+
+	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"}} {
+		_, err := parseConfig(args, io.Discard)
+		require.Error(t, err, "%v", args)
+	}
+
+	var help bytes.Buffer
+	_, err = parseConfig([]string{"--help"}, &help)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	for _, want := range []string{"--addr", "KILN_ADDR", "KILN_DB", "KILN_LOG_LEVEL", "KILN_DEMO", "default 127.0.0.1:8080"} {
+		require.Contains(t, help.String(), want)
+	}
+}
+
+// TestBinaryShutsDownOnSIGTERM builds the kiln binary, starts it, and sends it SIGTERM: it stops
+// serving, closes the database and exits 0.
+func TestBinaryShutsDownOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kiln")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race") // reuse the packages this test binary was built from
+	}
+	build := exec.Command("go", append(args, ".")...)
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "kiln.db"), "--log-format", "text")
+	stderr, stderrW := io.Pipe()
+	cmd.Stderr = stderrW // Wait returns once everything written was copied to the pipe
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	lines := bufio.NewScanner(stderr)
+	addrRE := regexp.MustCompile(`addr=http://(\S+)`)
+	var addr string
+	for addr == "" && lines.Scan() {
+		if m := addrRE.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	require.NotEmpty(t, addr, "kiln never said where it listens")
+	var rest bytes.Buffer
+	logsDone := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+			rest.WriteString(lines.Text() + "\n")
+		}
+		close(logsDone)
+	}()
+
+	resp, err := http.Get("http://" + addr + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { err := cmd.Wait(); stderrW.Close(); done <- err }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "kiln exits 0 after SIGTERM")
+	case <-time.After(30 * time.Second):
+		t.Fatal("kiln did not exit after SIGTERM")
+	}
+	<-logsDone
+	require.Contains(t, rest.String(), "kiln: stopped")
+}

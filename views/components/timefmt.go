@@ -1,0 +1,65 @@
+package components
+
+import (
+	"fmt"
+	"time"
+)
+
+// Moment is an instant as one viewer sees it: At in the viewer's zone, and the Now that relative
+// phrases are measured from.
+type Moment struct {
+	At  time.Time
+	Now time.Time
+}
+
+// Exact formats the instant for reading, e.g. "Mon 2 Jan 2026, 15:04".
+func (m Moment) Exact() string { return m.At.Format("Mon 2 Jan 2006, 15:04") }
+
+// Full formats the instant with its zone, for tooltips, e.g. "Mon 2 Jan 2026, 15:04:05 CET (UTC+01:00)".
+func (m Moment) Full() string { return m.At.Format("Mon 2 Jan 2006, 15:04:05 MST (UTC-07:00)") }
+
+// ISO formats the instant in RFC 3339 for the datetime attribute.
+func (m Moment) ISO() string { return m.At.UTC().Format(time.RFC3339) }
+
+// Relative phrases the instant relative to Now.
+func (m Moment) Relative() string { return Relative(m.At, m.Now) }
+
+// Relative phrases t relative to now, coarsely, the way people say it: "in 3 h", "2 days ago",
+// "in 5 min", "just now". Each unit is rounded down, so "in 1 h" means at least an hour.
+func Relative(t, now time.Time) string {
+	d := t.Sub(now)
+	future := d > 0
+	if d < 0 {
+		d = -d
+	}
+	if d < time.Minute {
+		if future {
+			return "in under a minute"
+		}
+		return "just now"
+	}
+	var phrase string
+	switch {
+	case d < time.Hour:
+		phrase = fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 24*time.Hour:
+		phrase = fmt.Sprintf("%d h", int(d/time.Hour))
+	case d < 30*24*time.Hour:
+		phrase = plural(int(d/(24*time.Hour)), "day")
+	case d < 365*24*time.Hour:
+		phrase = plural(int(d/(30*24*time.Hour)), "month")
+	default:
+		phrase = plural(int(d/(365*24*time.Hour)), "year")
+	}
+	if future {
+		return "in " + phrase
+	}
+	return phrase + " ago"
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -1,0 +1,117 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/views/pages"
+)
+
+// errCSRF is what every CSRF failure becomes: a missing token is as forbidden as a wrong one.
+var errCSRF = echo.NewHTTPError(http.StatusForbidden,
+	"This form has expired or did not come from Kiln, so nothing was changed. Reload the page and try again.")
+
+// statusOfCode maps application error codes to HTTP statuses; it is the only such mapping.
+var statusOfCode = map[string]int{
+	models.EINVALID:  http.StatusBadRequest,
+	models.ENOTFOUND: http.StatusNotFound,
+	models.ECONFLICT: http.StatusConflict,
+	models.EINTERNAL: http.StatusInternalServerError,
+}
+
+// statusTitles are the headings of the error page.
+var statusTitles = map[int]string{
+	http.StatusBadRequest:            "That request didn't make sense",
+	http.StatusForbidden:             "Not allowed",
+	http.StatusNotFound:              "Not found",
+	http.StatusMethodNotAllowed:      "Not allowed here",
+	http.StatusConflict:              "Conflict",
+	http.StatusRequestEntityTooLarge: "Too large",
+	http.StatusUnprocessableEntity:   "Check your input",
+	http.StatusServiceUnavailable:    "Unavailable",
+}
+
+// friendlyMessages replace Echo's terse built-in messages.
+var friendlyMessages = map[int]string{
+	http.StatusNotFound:              "There is nothing at this address. It may have been moved or deleted.",
+	http.StatusMethodNotAllowed:      "This address doesn't accept that kind of request.",
+	http.StatusRequestEntityTooLarge: "The request was larger than Kiln accepts (1 MB).",
+}
+
+// errorResponse describes a failed request to the client.
+type errorResponse struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// classify turns any error into the status and message the client sees. Internal details never
+// reach the client; they are logged instead.
+func classify(err error) errorResponse {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		msg, _ := he.Message.(string)
+		if friendly, ok := friendlyMessages[he.Code]; ok && (msg == "" || msg == http.StatusText(he.Code)) {
+			msg = friendly
+		}
+		if msg == "" || he.Code >= 500 {
+			msg = http.StatusText(he.Code)
+		}
+		return errorResponse{Status: he.Code, Code: codeOfStatus(he.Code), Message: msg}
+	}
+	code := models.ErrorCode(err)
+	return errorResponse{Status: statusOfCode[code], Code: code, Message: models.ErrorMessage(err)}
+}
+
+func codeOfStatus(status int) string {
+	for code, s := range statusOfCode {
+		if s == status {
+			return code
+		}
+	}
+	if status >= 500 {
+		return models.EINTERNAL
+	}
+	return strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))
+}
+
+// handleError is Echo's HTTP error handler: it logs internal errors and answers with a friendly
+// HTML page, or JSON when the client asked for JSON.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	resp := classify(err)
+	if resp.Status >= 500 {
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+	}
+	var werr error
+	switch {
+	case c.Request().Method == http.MethodHead:
+		werr = c.NoContent(resp.Status)
+	case wantsJSON(c.Request()):
+		werr = c.JSON(resp.Status, map[string]errorResponse{"error": resp})
+	default:
+		title := statusTitles[resp.Status]
+		if title == "" {
+			title = "Something went wrong"
+		}
+		werr = render(c, resp.Status, pages.ErrorPage(pages.ErrorView{
+			Layout: s.layoutProps(c, title, ""), Status: resp.Status, Title: title, Message: resp.Message,
+		}))
+	}
+	if werr != nil {
+		s.log.Error("writing error response failed", "err", werr)
+	}
+}
+
+// wantsJSON reports whether the client prefers JSON to HTML.
+func wantsJSON(r *http.Request) bool {
+	accept := r.Header.Get(echo.HeaderAccept)
+	return strings.Contains(accept, echo.MIMEApplicationJSON) && !strings.Contains(accept, echo.MIMETextHTML)
+}

@@ -1,0 +1,51 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/views/components"
+	"github.com/kilnhq/kiln/views/layout"
+)
+
+// csrfField is the form field, and csrfContextKey the Echo context key, of the CSRF token.
+const (
+	csrfField      = "_csrf"
+	csrfContextKey = "csrf"
+)
+
+// render writes component as an HTML response with the given status. The component is rendered
+// into a buffer first, so a rendering error becomes a proper error page, not half a page.
+func render(c echo.Context, status int, component templ.Component) error {
+	var buf bytes.Buffer
+	if err := component.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// csrfToken returns the token the page's forms must send back.
+func csrfToken(c echo.Context) string {
+	token, _ := c.Get(csrfContextKey).(string)
+	return token
+}
+
+// layoutProps gathers what the layout shows on every page, taking the pending flash message.
+func (s *Server) layoutProps(c echo.Context, title, section string) layout.Props {
+	return layout.Props{Title: title, Section: section, Flash: takeFlash(c), Version: s.cfg.Version}
+}
+
+// moment presents t in the viewer's zone, relative to now.
+func (s *Server) moment(c echo.Context, t time.Time) components.Moment {
+	loc := viewerZone(c)
+	return components.Moment{At: t.In(loc), Now: s.cfg.Now().In(loc)}
+}
+
+// redirect sends the browser to url with 303 See Other, so a POST is followed by a GET.
+func redirect(c echo.Context, url string) error {
+	return c.Redirect(http.StatusSeeOther, url)
+}
