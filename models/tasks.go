@@ -293,25 +293,21 @@ func (c TaskCounts) Of(status TaskStatus) int64 {
 	}
 }
 
-// CountTasks counts the tasks in every filter at once.
+// CountTasks counts the tasks in every filter. Each count is a range of the (completed, due_at)
+// index, so no count reads the table itself.
 func (s *Store) CountTasks(ctx context.Context, now time.Time) (TaskCounts, error) {
-	var row struct {
-		All, Completed, Overdue int64
+	var c TaskCounts
+	db := s.db.WithContext(ctx)
+	for _, q := range []struct {
+		into   *int64
+		status TaskStatus
+	}{{&c.All, TaskAll}, {&c.Completed, TaskCompleted}, {&c.Overdue, TaskOverdue}} {
+		if err := s.taskScope(db, q.status, now).Count(q.into).Error; err != nil {
+			return TaskCounts{}, fmt.Errorf("models: count %s tasks: %w", q.status, err)
+		}
 	}
-	err := s.db.WithContext(ctx).Model(&Task{}).Select(
-		"COUNT(*) AS \"all\","+
-			" COALESCE(SUM(CASE WHEN completed = ? THEN 1 ELSE 0 END), 0) AS completed,"+
-			" COALESCE(SUM(CASE WHEN completed = ? AND due_at <= ? THEN 1 ELSE 0 END), 0) AS overdue",
-		true, false, now.UTC()).Scan(&row).Error
-	if err != nil {
-		return TaskCounts{}, fmt.Errorf("models: count tasks: %w", err)
-	}
-	return TaskCounts{
-		All:       row.All,
-		Completed: row.Completed,
-		Overdue:   row.Overdue,
-		Pending:   row.All - row.Completed - row.Overdue,
-	}, nil
+	c.Pending = c.All - c.Completed - c.Overdue
+	return c, nil
 }
 
 // SeedDemoTasks creates n open tasks due every `every` from now on (the first due after one

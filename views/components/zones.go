@@ -1,4 +1,4 @@
-// Code generated from the IANA tz database's zone1970.tab (tzdata 2025); DO NOT EDIT.
+// Code generated from the IANA tz database's zone1970.tab; DO NOT EDIT.
 // Regenerate with: make zones
 
 package components

@@ -1,0 +1,61 @@
+package models_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+func BenchmarkCreateTask(b *testing.B) {
+	s := modeltest.Open(b, modeltest.SQLiteDSN(b))
+	in := models.TaskInput{Title: "Benchmark task", Description: "A few words.", DueAt: time.Now().Add(time.Hour)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.CreateTask(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// seedTasks inserts n tasks, half of them overdue, in batches.
+func seedTasks(b *testing.B, s *models.Store, n int) {
+	b.Helper()
+	now := time.Now().UTC()
+	tasks := make([]models.Task, 0, 1000)
+	for i := range n {
+		due := now.Add(time.Duration(i-n/2) * time.Minute)
+		tasks = append(tasks, models.Task{Title: "seeded", DueAt: due})
+		if len(tasks) == cap(tasks) || i == n-1 {
+			if err := s.DB().CreateInBatches(&tasks, 500).Error; err != nil {
+				b.Fatal(err)
+			}
+			tasks = tasks[:0]
+		}
+	}
+}
+
+func BenchmarkListTasks100k(b *testing.B) {
+	s := modeltest.Open(b, modeltest.SQLiteDSN(b))
+	seedTasks(b, s, 100_000)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.ListTasks(ctx, models.TaskFilter{Status: models.TaskOverdue, Now: now, Limit: 50}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCountTasks100k(b *testing.B) {
+	s := modeltest.Open(b, modeltest.SQLiteDSN(b))
+	seedTasks(b, s, 100_000)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.CountTasks(ctx, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
