@@ -160,6 +160,8 @@ func TestBrowserTaskFlow(t *testing.T) {
 	waitFor(t, ctx, "the list", `!!document.querySelector('[data-testid="tasks"]')`)
 	width := eval[int](t, ctx, `document.documentElement.scrollWidth`)
 	require.LessOrEqual(t, width, 375, "the page scrolls sideways at 375 px")
+	require.True(t, eval[bool](t, ctx, `[...document.querySelectorAll('[data-testid="tab"]')].every(e => {
+		const r = e.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth })`), "every filter tab is fully in view")
 	screenshot(t, ctx, "task-list-375")
 
 	require.Equal(t, "", eval[string](t, ctx, `window.__problems.join('\n')`), "no CSP violation or script error")

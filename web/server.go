@@ -150,6 +150,7 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.handleReadyz)
 
 	e.GET("/", s.handleTaskList)
+	e.GET("/tasks", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/") })
 	e.GET("/tasks/new", s.handleTaskNew)
 	e.POST("/tasks", s.handleTaskCreate)
 	e.GET("/tasks/:id", s.handleTaskShow)
