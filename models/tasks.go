@@ -233,6 +233,18 @@ func (s *Store) DeleteTask(ctx context.Context, id int64) error {
 	return nil
 }
 
+// CompleteOverdueTasks completes every open task due at or before now, in one set-based
+// UPDATE, recording now as when and the sweeper as by what. It returns how many it completed.
+func (s *Store) CompleteOverdueTasks(ctx context.Context, now time.Time) (int64, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	res := s.db.WithContext(ctx).Model(&Task{}).Where("completed = ? AND due_at <= ?", false, now).
+		Updates(map[string]any{"completed": true, "completed_at": now, "completed_by": CompletedBySweeper, "updated_at": now})
+	if res.Error != nil {
+		return 0, fmt.Errorf("models: complete overdue tasks: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
 // TaskFilter selects a page of tasks.
 type TaskFilter struct {
 	Status TaskStatus

@@ -1,0 +1,468 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Every function here changes job states together with their JobEvent rows in one transaction,
+// so a crash at any point leaves each job in a state it can recover from.
+
+// ClaimParams says what a worker pool asks for.
+type ClaimParams struct {
+	Queue    string
+	ServerID string
+	Limit    int
+	Lease    time.Duration
+	Now      time.Time
+}
+
+// ClaimJobs atomically moves up to p.Limit enqueued jobs of p.Queue to Processing on
+// p.ServerID, with a lease until Now+Lease, and returns them by priority, then RunAt, then ID.
+func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	now := p.Now.UTC().Truncate(time.Microsecond)
+	query := sqliteClaimSQL
+	if s.dialect == DialectPostgres {
+		query = postgresClaimSQL
+	}
+	var jobs []*Job
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Raw(query, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit).Scan(&jobs).Error; err != nil {
+			return fmt.Errorf("models: claim jobs: %w", err)
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		events := make([]JobEvent, len(jobs))
+		for i, j := range jobs {
+			events[i] = JobEvent{JobID: j.ID, From: JobEnqueued, To: JobProcessing, At: now, Attempt: j.Attempt, ServerID: p.ServerID}
+		}
+		if err := tx.Create(&events).Error; err != nil {
+			return fmt.Errorf("models: claim jobs: events: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(jobs, func(a, b *Job) int {
+		switch {
+		case a.Priority != b.Priority:
+			return b.Priority - a.Priority
+		case !a.RunAt.Equal(b.RunAt):
+			return a.RunAt.Compare(b.RunAt)
+		}
+		return int(a.ID - b.ID)
+	})
+	return jobs, nil
+}
+
+// JobFinish is the outcome of one attempt, as the engine decided it.
+type JobFinish struct {
+	JobID    int64
+	ServerID string // the claim being finished: ignored unless the job is
+	Attempt  int    // still Processing on this server in this attempt
+	State    JobState
+	// RunAt is when a Scheduled (retry, snooze) or Enqueued (released) job runs next.
+	RunAt time.Time
+	// RefundAttempt gives the attempt back: a snooze or a release at shutdown doesn't use one.
+	RefundAttempt bool
+	Error         string
+	Result        string
+	Reason        string
+	At            time.Time
+	Duration      time.Duration
+}
+
+// FinishJobs applies a batch of attempt outcomes in one transaction, with their events, and
+// starts or cancels the continuations of jobs that reached a final state. An outcome for a job
+// that is no longer Processing in that attempt on that server (cancelled, deleted, or rescued
+// after its lease ran out) is skipped. It returns how many were applied and the queues that
+// got newly enqueued jobs.
+func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int, queues []string, err error) {
+	if len(batch) == 0 {
+		return 0, nil, nil
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		applied, queues = 0, nil
+		events := make([]JobEvent, 0, len(batch))
+		finished := map[JobState][]int64{}
+		for _, f := range batch {
+			at := f.At.UTC().Truncate(time.Microsecond)
+			set := map[string]any{"state": f.State, "lease_until": nil, "last_error": truncate(f.Error, JobErrorMax)}
+			if f.State.Final() {
+				set["finished_at"] = at
+			}
+			if f.State == JobSucceeded {
+				set["progress"], set["result"] = 100, truncate(f.Result, JobResultMax)
+			}
+			if !f.RunAt.IsZero() {
+				set["run_at"] = f.RunAt.UTC().Truncate(time.Microsecond)
+			}
+			if f.RefundAttempt {
+				set["attempt"] = gorm.Expr("attempt - 1")
+			}
+			res := tx.Model(&Job{}).
+				Where("id = ? AND state = ? AND server_id = ? AND attempt = ?", f.JobID, JobProcessing, f.ServerID, f.Attempt).
+				Updates(set)
+			if res.Error != nil {
+				return fmt.Errorf("models: finish job %d: %w", f.JobID, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			applied++
+			events = append(events, JobEvent{
+				JobID: f.JobID, From: JobProcessing, To: f.State, At: at, Attempt: f.Attempt, Reason: f.Reason,
+				Error: truncate(f.Error, JobErrorMax), ServerID: f.ServerID, Duration: f.Duration,
+			})
+			if f.State.Final() {
+				finished[f.State] = append(finished[f.State], f.JobID)
+			}
+		}
+		if len(events) > 0 {
+			if err := tx.Create(&events).Error; err != nil {
+				return fmt.Errorf("models: finish jobs: events: %w", err)
+			}
+		}
+		var err error
+		queues, err = releaseContinuations(tx, finished, batch[0].At)
+		return err
+	})
+	return applied, queues, err
+}
+
+// releaseContinuations moves the continuations waiting on parents that just reached a final
+// state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
+// come. It returns the queues that got enqueued jobs.
+func releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time) ([]string, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	var queues []string
+	for state, ids := range parents {
+		if len(ids) == 0 {
+			continue
+		}
+		type row struct {
+			ID       int64
+			ParentID int64
+			Queue    string
+		}
+		var run, cancel []row
+		runCond := "parent_id IN ? AND state = ?"
+		if state != JobSucceeded {
+			runCond += " AND continue_on = '" + ContinueOnFinish + "'"
+			if err := tx.Raw("UPDATE jobs SET state = ?, finished_at = ? WHERE parent_id IN ? AND state = ? AND continue_on = ? RETURNING id, parent_id, queue",
+				JobCancelled, now, ids, JobAwaiting, ContinueOnSuccess).Scan(&cancel).Error; err != nil {
+				return nil, fmt.Errorf("models: cancel continuations: %w", err)
+			}
+		}
+		if err := tx.Raw("UPDATE jobs SET state = ?, run_at = ? WHERE "+runCond+" RETURNING id, parent_id, queue",
+			append([]any{JobEnqueued, now}, ids, JobAwaiting)...).Scan(&run).Error; err != nil {
+			return nil, fmt.Errorf("models: start continuations: %w", err)
+		}
+		events := make([]JobEvent, 0, len(run)+len(cancel))
+		for _, r := range run {
+			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobEnqueued, At: now, Reason: fmt.Sprintf("parent job %d %s", r.ParentID, state)})
+			if !slices.Contains(queues, r.Queue) {
+				queues = append(queues, r.Queue)
+			}
+		}
+		for _, r := range cancel {
+			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobCancelled, At: now, Reason: fmt.Sprintf("parent job %d %s, not succeeded", r.ParentID, state)})
+		}
+		if len(events) > 0 {
+			if err := tx.Create(&events).Error; err != nil {
+				return nil, fmt.Errorf("models: continuation events: %w", err)
+			}
+		}
+	}
+	return queues, nil
+}
+
+// ExtendLeases extends the lease of every job the server is running, in one statement.
+func (s *Store) ExtendLeases(ctx context.Context, serverID string, until time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&Job{}).Where("server_id = ? AND state = ?", serverID, JobProcessing).
+		Update("lease_until", until.UTC().Truncate(time.Microsecond))
+	if res.Error != nil {
+		return 0, fmt.Errorf("models: extend leases: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
+// NotRunningHere returns those of ids that are no longer Processing on serverID: cancelled,
+// deleted, or rescued by another server. Their workers should stop.
+func (s *Store) NotRunningHere(ctx context.Context, serverID string, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var out []int64
+	err := s.db.WithContext(ctx).Model(&Job{}).Where("id IN ? AND NOT (state = ? AND server_id = ?)", ids, JobProcessing, serverID).
+		Pluck("id", &out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: check running jobs: %w", err)
+	}
+	return out, nil
+}
+
+// RescueExpired puts Processing jobs whose lease ran out before now back to Enqueued (or to
+// Failed, when that was their last attempt), recording that their server is presumed dead.
+// It returns the number rescued and the queues that got jobs.
+func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (int, []string, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	query := sqliteExpiredSQL
+	if s.dialect == DialectPostgres {
+		query = postgresExpiredSQL
+	}
+	var (
+		n      int
+		queues []string
+	)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		n, queues = 0, nil
+		var rows []struct {
+			ID          int64
+			ServerID    string
+			Attempt     int
+			MaxAttempts int
+			Queue       string
+		}
+		if err := tx.Raw(query, now, limit).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("models: find expired leases: %w", err)
+		}
+		var events []JobEvent
+		failed := map[JobState][]int64{}
+		for _, r := range rows {
+			reason := fmt.Sprintf("lease expired: server %s presumed dead", r.ServerID)
+			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "run_at": now, "last_error": reason}
+			to := JobEnqueued
+			if r.Attempt >= r.MaxAttempts {
+				to = JobFailed
+				set["state"], set["finished_at"] = JobFailed, now
+				delete(set, "run_at")
+			}
+			res := tx.Model(&Job{}).Where("id = ? AND state = ? AND lease_until < ?", r.ID, JobProcessing, now).Updates(set)
+			if res.Error != nil {
+				return fmt.Errorf("models: rescue job %d: %w", r.ID, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			n++
+			events = append(events, JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: reason, ServerID: r.ServerID})
+			if to == JobFailed {
+				failed[JobFailed] = append(failed[JobFailed], r.ID)
+			} else if !slices.Contains(queues, r.Queue) {
+				queues = append(queues, r.Queue)
+			}
+		}
+		if len(events) > 0 {
+			if err := tx.Create(&events).Error; err != nil {
+				return fmt.Errorf("models: rescue events: %w", err)
+			}
+		}
+		more, err := releaseContinuations(tx, failed, now)
+		queues = append(queues, more...)
+		return err
+	})
+	return n, queues, err
+}
+
+// PromoteScheduled moves Scheduled jobs whose RunAt has come to Enqueued, at most limit of them,
+// and returns the queues that got jobs.
+func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) (int, []string, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	query := sqlitePromoteSQL
+	if s.dialect == DialectPostgres {
+		query = postgresPromoteSQL
+	}
+	var (
+		n      int
+		queues []string
+	)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []struct {
+			ID      int64
+			Queue   string
+			Attempt int
+		}
+		if err := tx.Raw(query, now, limit).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("models: promote scheduled jobs: %w", err)
+		}
+		n, queues = len(rows), nil
+		if n == 0 {
+			return nil
+		}
+		events := make([]JobEvent, len(rows))
+		for i, r := range rows {
+			events[i] = JobEvent{JobID: r.ID, From: JobScheduled, To: JobEnqueued, At: now, Attempt: r.Attempt, Reason: "due"}
+			if !slices.Contains(queues, r.Queue) {
+				queues = append(queues, r.Queue)
+			}
+		}
+		if err := tx.Create(&events).Error; err != nil {
+			return fmt.Errorf("models: promote events: %w", err)
+		}
+		return nil
+	})
+	return n, queues, err
+}
+
+// NextScheduledAt returns when the earliest Scheduled job is due, or the zero time.
+func (s *Store) NextScheduledAt(ctx context.Context) (time.Time, error) {
+	var j Job
+	err := s.db.WithContext(ctx).Select("run_at").Where("state = ?", JobScheduled).Order("run_at").Take(&j).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("models: next scheduled job: %w", err)
+	}
+	return j.RunAt, nil
+}
+
+// transition changes one job's state under a lock, with its event, when allowed says it may.
+func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
+	var (
+		before *Job
+		queues []string
+	)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx
+		if s.dialect == DialectPostgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var j Job
+		if err := q.Take(&j, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "Job %d does not exist (it may have been cleaned up).", id)
+		} else if err != nil {
+			return fmt.Errorf("models: load job %d: %w", id, err)
+		}
+		if err := allowed(&j); err != nil {
+			return err
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		set, ev := change(&j, now)
+		if err := tx.Model(&Job{}).Where("id = ?", id).Updates(set).Error; err != nil {
+			return fmt.Errorf("models: update job %d: %w", id, err)
+		}
+		ev.JobID, ev.From, ev.To, ev.At, ev.Attempt = id, j.State, set["state"].(JobState), now, j.Attempt
+		if err := tx.Create(&ev).Error; err != nil {
+			return fmt.Errorf("models: job %d event: %w", id, err)
+		}
+		if to, _ := set["state"].(JobState); to.Final() && !j.State.Final() {
+			var err error
+			if queues, err = releaseContinuations(tx, map[JobState][]int64{to: {id}}, now); err != nil {
+				return err
+			}
+		}
+		before = &j
+		return nil
+	})
+	return before, queues, err
+}
+
+// CancelJob cancels a job that has not finished: a waiting job never runs, and a running job's
+// worker sees its job is no longer Processing and cancels its context. It returns the job as it
+// was before, and the queues that got continuations.
+func (s *Store) CancelJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	return s.transition(ctx, id, func(j *Job) error {
+		if j.State.Final() {
+			return Errorf(ECONFLICT, "Job %d is already %s.", id, j.State)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{"state": JobCancelled, "finished_at": now, "lease_until": nil}, JobEvent{Reason: reason, ServerID: j.ServerID}
+	})
+}
+
+// DeleteJob marks a job Deleted (retention removes it later); a running job is stopped as by
+// CancelJob.
+func (s *Store) DeleteJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	return s.transition(ctx, id, func(j *Job) error {
+		if j.State == JobDeleted {
+			return Errorf(ECONFLICT, "Job %d is already deleted.", id)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{"state": JobDeleted, "finished_at": now, "lease_until": nil}, JobEvent{Reason: reason, ServerID: j.ServerID}
+	})
+}
+
+// RequeueJob starts a job in a final state again, with its attempts reset.
+func (s *Store) RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	before, _, err := s.transition(ctx, id, func(j *Job) error {
+		if !j.State.Final() {
+			return Errorf(ECONFLICT, "Job %d is %s; only succeeded, failed, cancelled or deleted jobs can be requeued.", id, j.State)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{
+			"state": JobEnqueued, "attempt": 0, "run_at": now, "started_at": nil, "finished_at": nil,
+			"lease_until": nil, "progress": 0, "server_id": "",
+		}, JobEvent{Reason: reason}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return before, []string{before.Queue}, nil
+}
+
+// TriggerJob runs a Scheduled or Awaiting job now instead of at its time or after its parent.
+func (s *Store) TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	before, _, err := s.transition(ctx, id, func(j *Job) error {
+		if j.State != JobScheduled && j.State != JobAwaiting {
+			return Errorf(ECONFLICT, "Job %d is %s; only scheduled or awaiting jobs can be triggered.", id, j.State)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{"state": JobEnqueued, "run_at": now}, JobEvent{Reason: reason}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return before, []string{before.Queue}, nil
+}
+
+// CleanupJobs deletes Succeeded, Cancelled and Deleted jobs that finished before `before`,
+// with their events and logs, batch jobs per transaction so the writer is never held for long.
+// It returns how many jobs it deleted.
+func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (int64, error) {
+	var total int64
+	for {
+		var ids []int64
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Model(&Job{}).Where("state IN ? AND finished_at < ?", []JobState{JobSucceeded, JobCancelled, JobDeleted}, before.UTC()).
+				Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			for _, m := range []any{&JobEvent{}, &JobLog{}} {
+				if err := tx.Where("job_id IN ?", ids).Delete(m).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Where("id IN ?", ids).Delete(&Job{}).Error
+		})
+		if err != nil {
+			return total, fmt.Errorf("models: clean up jobs: %w", err)
+		}
+		total += int64(len(ids))
+		if len(ids) < batch {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}

@@ -1,0 +1,326 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// JobState is where a job stands in its life.
+type JobState string
+
+// Job states. Scheduled, Enqueued and Awaiting jobs wait; Processing jobs run; Succeeded,
+// Failed, Cancelled and Deleted are final (Requeue starts a final job again).
+const (
+	// JobScheduled waits for its RunAt: a delayed job, or a retry waiting out its backoff.
+	JobScheduled JobState = "scheduled"
+	// JobEnqueued is ready to run as soon as a worker of its queue is free.
+	JobEnqueued JobState = "enqueued"
+	// JobProcessing is running on the server in ServerID, under a lease until LeaseUntil.
+	JobProcessing JobState = "processing"
+	// JobSucceeded ran to completion.
+	JobSucceeded JobState = "succeeded"
+	// JobFailed used up its attempts, or failed permanently; it is kept for inspection.
+	JobFailed JobState = "failed"
+	// JobCancelled was cancelled before or while it ran.
+	JobCancelled JobState = "cancelled"
+	// JobDeleted was deleted by a user; retention removes it for good later.
+	JobDeleted JobState = "deleted"
+	// JobAwaiting is a continuation waiting for its parent to finish.
+	JobAwaiting JobState = "awaiting"
+)
+
+// JobStates lists every state, in the order a dashboard shows them.
+var JobStates = []JobState{JobEnqueued, JobScheduled, JobProcessing, JobSucceeded, JobFailed, JobCancelled, JobDeleted, JobAwaiting}
+
+// Final reports whether no worker will touch a job in this state again.
+func (s JobState) Final() bool {
+	return s == JobSucceeded || s == JobFailed || s == JobCancelled || s == JobDeleted
+}
+
+// When a continuation runs.
+const (
+	// ContinueOnSuccess runs the continuation only when its parent succeeded; otherwise it is cancelled.
+	ContinueOnSuccess = "succeeded"
+	// ContinueOnFinish runs the continuation whatever final state its parent reached.
+	ContinueOnFinish = "finished"
+)
+
+// Job is one unit of background work and where it stands. Times are UTC.
+type Job struct {
+	ID          int64     `gorm:"primaryKey;index:idx_jobs_claim,priority:5,where:state = 'enqueued'"`
+	Kind        string    `gorm:"size:100;not null;index"`
+	Queue       string    `gorm:"size:100;not null;default:default;index:idx_jobs_claim,priority:1"`
+	Priority    int       `gorm:"not null;default:0;index:idx_jobs_claim,priority:2,sort:desc"`
+	Args        string    `gorm:"type:text;not null"` // JSON
+	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_run_at,priority:1"`
+	Attempt     int       `gorm:"not null;default:0"`
+	MaxAttempts int       `gorm:"not null;default:10"`
+	RunAt       time.Time `gorm:"not null;index:idx_jobs_state_run_at,priority:2;index:idx_jobs_claim,priority:3"`
+	CreatedAt   time.Time `gorm:"not null"`
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	LeaseUntil  *time.Time
+	// ServerID is the process that runs (or last ran) the job.
+	ServerID  string  `gorm:"size:64;not null;default:'';index"`
+	LastError string  `gorm:"type:text;not null;default:''"`
+	UniqueKey *string `gorm:"size:255;uniqueIndex"`
+	// ParentID is the job this continuation waits for; ContinueOn says on which outcome it runs.
+	ParentID    *int64 `gorm:"index"`
+	ContinueOn  string `gorm:"size:20;not null;default:''"`
+	RecurringID *int64 `gorm:"index"`
+	// Progress is 0-100, set by the running job.
+	Progress int `gorm:"not null;default:0"`
+	// Timeout bounds one attempt; 0 means none.
+	Timeout time.Duration `gorm:"not null;default:0"`
+	// Result is small JSON the job returned on success, if any.
+	Result string `gorm:"type:text;not null;default:''"`
+}
+
+// DecodeArgs unmarshals the job's JSON arguments into v.
+func (j *Job) DecodeArgs(v any) error {
+	if err := json.Unmarshal([]byte(j.Args), v); err != nil {
+		return Errorf(EINVALID, "job %d (%s): arguments don't match: %v", j.ID, j.Kind, err)
+	}
+	return nil
+}
+
+// JobEvent is one state change of a job: the history a dashboard shows.
+type JobEvent struct {
+	ID       int64     `gorm:"primaryKey"`
+	JobID    int64     `gorm:"not null;index"`
+	From     JobState  `gorm:"column:from_state;size:20;not null;default:''"`
+	To       JobState  `gorm:"column:to_state;size:20;not null"`
+	At       time.Time `gorm:"not null"`
+	Attempt  int       `gorm:"not null;default:0"`
+	Reason   string    `gorm:"type:text;not null;default:''"`
+	Error    string    `gorm:"type:text;not null;default:''"` // with the stack, for panics
+	ServerID string    `gorm:"size:64;not null;default:''"`
+	// Duration is how long the attempt ran, on events that end one.
+	Duration time.Duration `gorm:"not null;default:0"`
+}
+
+// JobLog is one line a running job wrote with jobs.Logf.
+type JobLog struct {
+	ID      int64     `gorm:"primaryKey"`
+	JobID   int64     `gorm:"not null;index"`
+	Attempt int       `gorm:"not null;default:0"`
+	At      time.Time `gorm:"not null"`
+	Message string    `gorm:"type:text;not null"`
+}
+
+// Limits on job fields.
+const (
+	jobKindMax   = 100
+	jobQueueMax  = 100
+	uniqueKeyMax = 255
+	// JobErrorMax bounds stored error text (with stacks), in bytes.
+	JobErrorMax = 16 << 10
+	// JobResultMax bounds a job's stored result, in bytes.
+	JobResultMax = 64 << 10
+)
+
+// validateNewJob checks what a caller may get wrong when creating a job.
+func validateNewJob(j *Job) error {
+	switch {
+	case strings.TrimSpace(j.Kind) == "" || len(j.Kind) > jobKindMax:
+		return Errorf(EINVALID, "job kind must be 1 to %d characters, not %q", jobKindMax, j.Kind)
+	case j.Queue == "" || len(j.Queue) > jobQueueMax || strings.ContainsAny(j.Queue, " ,=\t\n"):
+		return Errorf(EINVALID, "queue name %q must be 1 to %d characters without spaces, commas or '='", j.Queue, jobQueueMax)
+	case j.MaxAttempts < 1:
+		return Errorf(EINVALID, "max attempts must be at least 1, not %d", j.MaxAttempts)
+	case j.Timeout < 0:
+		return Errorf(EINVALID, "timeout must not be negative, not %s", j.Timeout)
+	case j.UniqueKey != nil && (*j.UniqueKey == "" || len(*j.UniqueKey) > uniqueKeyMax):
+		return Errorf(EINVALID, "unique key must be 1 to %d characters", uniqueKeyMax)
+	case j.ParentID != nil && j.ContinueOn != ContinueOnSuccess && j.ContinueOn != ContinueOnFinish:
+		return Errorf(EINVALID, "continuation condition must be %q or %q", ContinueOnSuccess, ContinueOnFinish)
+	}
+	if !json.Valid([]byte(j.Args)) {
+		return Errorf(EINVALID, "job arguments must be valid JSON")
+	}
+	return nil
+}
+
+// InsertJobs stores new jobs in one transaction, each with its first event. A job whose
+// UniqueKey is taken is not inserted: its entry in jobs is replaced by the existing job and
+// its index is reported in dups.
+func (s *Store) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		dups, err = s.InsertJobsTx(tx, jobs, now)
+		return err
+	})
+	return dups, err
+}
+
+// InsertJobsTx is InsertJobs inside the caller's transaction.
+func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	events := make([]JobEvent, 0, len(jobs))
+	for i, j := range jobs {
+		if err := validateNewJob(j); err != nil {
+			return nil, err
+		}
+		j.ID, j.CreatedAt, j.Attempt, j.Progress = 0, now, 0, 0
+		if j.RunAt.IsZero() {
+			j.RunAt = now
+		}
+		j.RunAt = j.RunAt.UTC().Truncate(time.Microsecond)
+		reason, err := s.initialState(tx, j, now)
+		if err != nil {
+			return nil, err
+		}
+		q := tx
+		if j.UniqueKey != nil {
+			q = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true})
+		}
+		if err := q.Create(j).Error; err != nil {
+			return nil, fmt.Errorf("models: insert job: %w", err)
+		}
+		if j.ID == 0 { // the unique key was taken
+			var existing Job
+			if err := tx.Where("unique_key = ?", *j.UniqueKey).Take(&existing).Error; err != nil {
+				return nil, fmt.Errorf("models: find job with unique key %q: %w", *j.UniqueKey, err)
+			}
+			*j = existing
+			dups = append(dups, i)
+			continue
+		}
+		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
+	}
+	if len(events) > 0 {
+		if err := tx.Create(&events).Error; err != nil {
+			return nil, fmt.Errorf("models: insert job events: %w", err)
+		}
+	}
+	return dups, nil
+}
+
+// initialState sets a new job's state: awaiting its parent, scheduled for later, or enqueued.
+func (s *Store) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) {
+	if j.ParentID == nil {
+		if j.RunAt.After(now) {
+			j.State = JobScheduled
+			return "scheduled for " + j.RunAt.Format(time.RFC3339), nil
+		}
+		j.State = JobEnqueued
+		return "enqueued", nil
+	}
+	// Lock the parent (PostgreSQL) so it can't finish between this read and our commit,
+	// which would leave the continuation waiting forever.
+	q := tx.Model(&Job{}).Select("state")
+	if s.dialect == DialectPostgres {
+		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+	}
+	var parent Job
+	if err := q.Where("id = ?", *j.ParentID).Take(&parent).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", Errorf(ENOTFOUND, "parent job %d does not exist", *j.ParentID)
+	} else if err != nil {
+		return "", fmt.Errorf("models: read parent job %d: %w", *j.ParentID, err)
+	}
+	switch {
+	case !parent.State.Final():
+		j.State = JobAwaiting
+		return fmt.Sprintf("awaiting job %d", *j.ParentID), nil
+	case parent.State == JobSucceeded || j.ContinueOn == ContinueOnFinish:
+		j.State = JobEnqueued
+		return fmt.Sprintf("parent job %d already %s", *j.ParentID, parent.State), nil
+	default:
+		j.State = JobCancelled
+		j.FinishedAt = &now
+		return fmt.Sprintf("parent job %d already %s", *j.ParentID, parent.State), nil
+	}
+}
+
+// GetJob returns the job with the given id, or an ENOTFOUND error.
+func (s *Store) GetJob(ctx context.Context, id int64) (*Job, error) {
+	var j Job
+	err := s.db.WithContext(ctx).Take(&j, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENOTFOUND, "Job %d does not exist (it may have been cleaned up).", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: get job %d: %w", id, err)
+	}
+	return &j, nil
+}
+
+// JobEvents returns a job's history, oldest first.
+func (s *Store) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
+	var events []JobEvent
+	if err := s.db.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&events).Error; err != nil {
+		return nil, fmt.Errorf("models: job %d events: %w", jobID, err)
+	}
+	return events, nil
+}
+
+// JobLogs returns the log lines a job wrote, oldest first.
+func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
+	var logs []JobLog
+	if err := s.db.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&logs).Error; err != nil {
+		return nil, fmt.Errorf("models: job %d logs: %w", jobID, err)
+	}
+	return logs, nil
+}
+
+// RecentJobs returns up to limit jobs, newest first.
+func (s *Store) RecentJobs(ctx context.Context, limit int) ([]Job, error) {
+	var jobs []Job
+	if err := s.db.WithContext(ctx).Order("id DESC").Limit(limit).Find(&jobs).Error; err != nil {
+		return nil, fmt.Errorf("models: recent jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// CountJobsByState counts jobs in each state.
+func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error) {
+	var rows []struct {
+		State JobState
+		N     int64
+	}
+	if err := s.db.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("models: count jobs: %w", err)
+	}
+	out := make(map[JobState]int64, len(JobStates))
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
+// AppendJobLog stores one log line of a running job.
+func (s *Store) AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error {
+	line := JobLog{JobID: jobID, Attempt: attempt, At: at.UTC().Truncate(time.Microsecond), Message: truncate(msg, JobErrorMax)}
+	if err := s.db.WithContext(ctx).Create(&line).Error; err != nil {
+		return fmt.Errorf("models: append log of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// SetJobProgress records a running job's progress (clamped to 0-100).
+func (s *Store) SetJobProgress(ctx context.Context, jobID int64, pct int) error {
+	pct = min(max(pct, 0), 100)
+	err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ?", jobID, JobProcessing).Update("progress", pct).Error
+	if err != nil {
+		return fmt.Errorf("models: set progress of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("… [truncated]")
+	for cut > 0 && (s[cut]&0xC0) == 0x80 {
+		cut--
+	}
+	return s[:cut] + "… [truncated]"
+}
