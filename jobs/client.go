@@ -1,0 +1,175 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// EnqueueParams is one job of an EnqueueMany batch.
+type EnqueueParams struct {
+	Kind string
+	Args any
+	Opts []Option
+}
+
+// Enqueue stores a fire-and-forget job of the kind with args (marshalled to JSON) and wakes
+// this process's workers. Options: Queue, Priority, MaxAttempts, Timeout, UniqueKey, RunAt.
+// With a UniqueKey that is taken, it returns the existing job and creates none.
+func (e *Engine) Enqueue(ctx context.Context, kind string, args any, opts ...Option) (*models.Job, error) {
+	jobs, err := e.EnqueueMany(ctx, []EnqueueParams{{Kind: kind, Args: args, Opts: opts}})
+	if err != nil {
+		return nil, err
+	}
+	return jobs[0], nil
+}
+
+// Schedule stores a job to run at `at`.
+func (e *Engine) Schedule(ctx context.Context, at time.Time, kind string, args any, opts ...Option) (*models.Job, error) {
+	return e.Enqueue(ctx, kind, args, append(opts, RunAt(at))...)
+}
+
+// ScheduleIn stores a job to run after delay d.
+func (e *Engine) ScheduleIn(ctx context.Context, d time.Duration, kind string, args any, opts ...Option) (*models.Job, error) {
+	return e.Schedule(ctx, time.Now().Add(d), kind, args, opts...)
+}
+
+// ContinueWith stores a continuation: a job that waits (Awaiting) until job parentID reaches a
+// final state, then runs if the parent succeeded (or whatever the outcome, with
+// OnAnyFinalState) and is cancelled otherwise.
+func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, args any, opts ...Option) (*models.Job, error) {
+	j, err := e.newJob(kind, args, opts, "on any final state")
+	if err != nil {
+		return nil, err
+	}
+	j.ParentID = &parentID
+	if j.ContinueOn == "" {
+		j.ContinueOn = models.ContinueOnSuccess
+	}
+	if _, err := e.store.InsertJobs(ctx, []*models.Job{j}, time.Now()); err != nil {
+		return nil, err
+	}
+	e.wake(j.Queue)
+	return j, nil
+}
+
+// EnqueueMany stores a batch of jobs in one transaction.
+func (e *Engine) EnqueueMany(ctx context.Context, batch []EnqueueParams) ([]*models.Job, error) {
+	jobs := make([]*models.Job, len(batch))
+	for i, p := range batch {
+		j, err := e.newJob(p.Kind, p.Args, p.Opts)
+		if err != nil {
+			return nil, err
+		}
+		jobs[i] = j
+	}
+	if _, err := e.store.InsertJobs(ctx, jobs, time.Now()); err != nil {
+		return nil, err
+	}
+	queues := make([]string, 0, 1)
+	for _, j := range jobs {
+		if j.State == models.JobEnqueued {
+			queues = append(queues, j.Queue)
+		}
+	}
+	e.wake(queues...)
+	return jobs, nil
+}
+
+// EnqueueTx stores a job inside the caller's transaction, so it exists only if the caller's
+// work commits. Workers find it at their next poll (PollInterval).
+func (e *Engine) EnqueueTx(tx *gorm.DB, kind string, args any, opts ...Option) (*models.Job, error) {
+	j, err := e.newJob(kind, args, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := e.store.InsertJobsTx(tx, []*models.Job{j}, time.Now()); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// newJob builds a job row from the kind's defaults and the options.
+func (e *Engine) newJob(kind string, args any, opts []Option, extra ...string) (*models.Job, error) {
+	s := collect(opts)
+	if err := s.only("a job", append([]string{"unique key", "run at"}, extra...)...); err != nil {
+		return nil, err
+	}
+	raw, err := marshalArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	j := &models.Job{Kind: kind, Args: raw, ContinueOn: s.continueOn}
+	s.apply(j, e.defaultsOf(kind))
+	return j, nil
+}
+
+func marshalArgs(args any) (string, error) {
+	switch a := args.(type) {
+	case nil:
+		return "{}", nil
+	case json.RawMessage:
+		if !json.Valid(a) {
+			return "", models.Errorf(models.EINVALID, "job arguments must be valid JSON")
+		}
+		return string(a), nil
+	}
+	b, err := json.Marshal(args)
+	if err != nil {
+		return "", models.Errorf(models.EINVALID, "job arguments can't be stored as JSON: %v", err)
+	}
+	return string(b), nil
+}
+
+// Cancel cancels a job that has not finished. A waiting job is cancelled at once; a running
+// job's context is cancelled (at once on this server, within a second on another).
+func (e *Engine) Cancel(ctx context.Context, id int64) error {
+	before, queues, err := e.store.CancelJob(ctx, id, "cancelled by "+actor(ctx))
+	if err != nil {
+		return err
+	}
+	e.afterStop(before, queues)
+	return nil
+}
+
+// Delete marks a job Deleted (a running one is stopped as by Cancel); retention removes it later.
+func (e *Engine) Delete(ctx context.Context, id int64) error {
+	before, queues, err := e.store.DeleteJob(ctx, id, "deleted by "+actor(ctx))
+	if err != nil {
+		return err
+	}
+	e.afterStop(before, queues)
+	return nil
+}
+
+func (e *Engine) afterStop(before *models.Job, queues []string) {
+	if before.State == models.JobProcessing && before.ServerID == e.cfg.ServerID {
+		e.cancelLocal(before.ID)
+	}
+	e.wake(queues...)
+}
+
+// Requeue runs a succeeded, failed, cancelled or deleted job again, with its attempts reset.
+func (e *Engine) Requeue(ctx context.Context, id int64) error {
+	_, queues, err := e.store.RequeueJob(ctx, id, "requeued by "+actor(ctx))
+	if err != nil {
+		return err
+	}
+	e.wake(queues...)
+	return nil
+}
+
+// TriggerNow runs a scheduled or awaiting job now.
+func (e *Engine) TriggerNow(ctx context.Context, id int64) error {
+	_, queues, err := e.store.TriggerJob(ctx, id, fmt.Sprintf("triggered now by %s", actor(ctx)))
+	if err != nil {
+		return err
+	}
+	e.wake(queues...)
+	return nil
+}

@@ -1,0 +1,83 @@
+package jobs
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// completer writes finished jobs in batches: up to FinishBatch outcomes, or whatever arrived
+// within FinishDelay of the first, share one transaction. A batch that fails to write is
+// retried; if it never can be, the jobs' leases run out and another server runs them again.
+type completer struct {
+	e    *Engine
+	in   chan models.JobFinish
+	done chan struct{}
+	once sync.Once
+}
+
+func newCompleter(e *Engine) *completer {
+	return &completer{e: e, in: make(chan models.JobFinish, 4*e.cfg.FinishBatch), done: make(chan struct{})}
+}
+
+func (c *completer) start() { go c.loop() }
+
+func (c *completer) add(f models.JobFinish) { c.in <- f }
+
+// stop writes what is pending and ends the loop. No add may follow.
+func (c *completer) stop() error {
+	c.once.Do(func() { close(c.in) })
+	<-c.done
+	return nil
+}
+
+func (c *completer) loop() {
+	defer close(c.done)
+	batch := make([]models.JobFinish, 0, c.e.cfg.FinishBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		f, ok := <-c.in
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], f)
+		resetTimer(timer, c.e.cfg.FinishDelay)
+	gather:
+		for len(batch) < c.e.cfg.FinishBatch {
+			select {
+			case f, ok := <-c.in:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, f)
+			case <-timer.C:
+				break gather
+			}
+		}
+		c.write(batch)
+	}
+}
+
+// write stores one batch, retrying with growing pauses for up to a lease: past that, the
+// leases have run out and other servers own the jobs anyway.
+func (c *completer) write(batch []models.JobFinish) {
+	deadline := time.Now().Add(c.e.cfg.Lease)
+	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		_, queues, err := c.e.store.FinishJobs(context.Background(), batch)
+		if err == nil {
+			if len(queues) > 0 {
+				c.e.wake(queues...)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			c.e.log.Error("jobs: giving up writing finished jobs; their leases will expire and they will run again", "jobs", len(batch), "err", err)
+			return
+		}
+		c.e.log.Warn("jobs: writing finished jobs failed; retrying", "jobs", len(batch), "err", err)
+		time.Sleep(pause)
+	}
+}

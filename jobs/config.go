@@ -1,0 +1,151 @@
+package jobs
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// QueueConfig is a named queue and how many of its jobs this process runs at once.
+type QueueConfig struct {
+	Name    string
+	Workers int
+}
+
+// ParseQueues reads "critical=10,default=5,low=2" into queues, in the order given.
+func ParseQueues(s string) ([]QueueConfig, error) {
+	var out []QueueConfig
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, n, ok := strings.Cut(part, "=")
+		name = strings.TrimSpace(name)
+		workers, err := strconv.Atoi(strings.TrimSpace(n))
+		switch {
+		case !ok || name == "":
+			return nil, fmt.Errorf("%w: queue %q: write name=workers, e.g. default=10", ErrInvalidConfig, part)
+		case err != nil || workers < 1 || workers > 10_000:
+			return nil, fmt.Errorf("%w: queue %q: workers must be a whole number from 1 to 10000", ErrInvalidConfig, name)
+		case seen[name]:
+			return nil, fmt.Errorf("%w: queue %q is listed twice", ErrInvalidConfig, name)
+		}
+		seen[name] = true
+		out = append(out, QueueConfig{Name: name, Workers: workers})
+	}
+	return out, nil
+}
+
+// FormatQueues writes queues the way ParseQueues reads them.
+func FormatQueues(qs []QueueConfig) string {
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		parts[i] = q.Name + "=" + strconv.Itoa(q.Workers)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Config configures an Engine. The zero value of every field means its default.
+type Config struct {
+	// Queues this process works, with their concurrency. Default: "default" with 10 workers.
+	Queues []QueueConfig
+	// NoWorkers makes the engine enqueue and schedule only, working no queue.
+	NoWorkers bool
+	// PollInterval is how often idle workers look for jobs enqueued by other processes, and how
+	// often due scheduled jobs are promoted. Default 1s.
+	PollInterval time.Duration
+	// Lease is how long a claimed job is reserved for its server; heartbeats extend it every
+	// Lease/3, and a job whose lease runs out is rescued by any server. Default 30s.
+	Lease time.Duration
+	// SoftStop is how long Stop lets running jobs finish before cancelling their contexts.
+	// Default 10s.
+	SoftStop time.Duration
+	// ServerHeartbeat is how often this process records itself in the server registry.
+	// Default 5s; servers silent for 12 heartbeats are removed.
+	ServerHeartbeat time.Duration
+	// FinishBatch is the most finished jobs written in one transaction. Default 100.
+	FinishBatch int
+	// FinishDelay is how long a finished job may wait for others to share its write. Default 2ms.
+	FinishDelay time.Duration
+	// MaxAttempts is the default number of attempts per job. Default 10.
+	MaxAttempts int
+	// MisfireThreshold is how late an occurrence of a recurring job may fire and still count
+	// as on time. Default 1m.
+	MisfireThreshold time.Duration
+	// StrictMisfireCap bounds the catch-up runs of a recurring job with the strict policy.
+	// Default 100.
+	StrictMisfireCap int
+	// ServerID names this process in job history; default host-pid-random.
+	ServerID string
+	// Logger receives the engine's logs. Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if len(c.Queues) == 0 && !c.NoWorkers {
+		c.Queues = []QueueConfig{{Name: DefaultQueue, Workers: 10}}
+	}
+	if c.NoWorkers {
+		c.Queues = nil
+	}
+	setDefault(&c.PollInterval, time.Second)
+	setDefault(&c.Lease, 30*time.Second)
+	setDefault(&c.SoftStop, 10*time.Second)
+	setDefault(&c.ServerHeartbeat, 5*time.Second)
+	setDefault(&c.FinishDelay, 2*time.Millisecond)
+	setDefault(&c.MisfireThreshold, time.Minute)
+	setDefault(&c.FinishBatch, 100)
+	setDefault(&c.MaxAttempts, 10)
+	setDefault(&c.StrictMisfireCap, 100)
+	if c.ServerID == "" {
+		host, _ := os.Hostname()
+		c.ServerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (c Config) validate() error {
+	names := make([]string, 0, len(c.Queues))
+	for _, q := range c.Queues {
+		if q.Name == "" || q.Workers < 1 {
+			return fmt.Errorf("%w: queue %q needs a name and at least 1 worker", ErrInvalidConfig, q.Name)
+		}
+		names = append(names, q.Name)
+	}
+	sort.Strings(names)
+	for i := 1; i < len(names); i++ {
+		if names[i] == names[i-1] {
+			return fmt.Errorf("%w: queue %q is listed twice", ErrInvalidConfig, names[i])
+		}
+	}
+	for name, d := range map[string]time.Duration{"poll interval": c.PollInterval, "lease": c.Lease, "soft stop": c.SoftStop, "server heartbeat": c.ServerHeartbeat, "finish delay": c.FinishDelay} {
+		if d < 0 {
+			return fmt.Errorf("%w: %s must not be negative", ErrInvalidConfig, name)
+		}
+	}
+	if c.Lease < 3*time.Millisecond {
+		return fmt.Errorf("%w: lease %s is too short", ErrInvalidConfig, c.Lease)
+	}
+	if c.FinishBatch < 1 || c.MaxAttempts < 1 {
+		return fmt.Errorf("%w: finish batch and max attempts must be at least 1", ErrInvalidConfig)
+	}
+	return nil
+}

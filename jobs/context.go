@@ -1,0 +1,94 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+type jobStateKey struct{}
+
+// jobState is what a running job's context carries.
+type jobState struct {
+	e   *Engine
+	job *models.Job
+
+	mu     sync.Mutex
+	result string
+}
+
+func stateOf(ctx context.Context) *jobState {
+	s, _ := ctx.Value(jobStateKey{}).(*jobState)
+	return s
+}
+
+// JobFrom returns the job a worker's context belongs to, or nil outside a worker.
+func JobFrom(ctx context.Context) *models.Job {
+	if s := stateOf(ctx); s != nil {
+		return s.job
+	}
+	return nil
+}
+
+// Logf writes a line to the running job's log, shown with its history. Outside a worker it
+// does nothing. A failure to store the line is logged, not returned: logging must not fail a job.
+func Logf(ctx context.Context, format string, args ...any) {
+	s := stateOf(ctx)
+	if s == nil {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if err := s.e.store.AppendJobLog(context.WithoutCancel(ctx), s.job.ID, s.job.Attempt, time.Now(), msg); err != nil {
+		s.e.log.Warn("jobs: could not store a job log line", "job", s.job.ID, "err", err)
+	}
+}
+
+// SetProgress records the running job's progress, 0 to 100.
+func SetProgress(ctx context.Context, pct int) {
+	s := stateOf(ctx)
+	if s == nil {
+		return
+	}
+	if err := s.e.store.SetJobProgress(context.WithoutCancel(ctx), s.job.ID, pct); err != nil {
+		s.e.log.Warn("jobs: could not store job progress", "job", s.job.ID, "err", err)
+	}
+}
+
+// SetResult stores v, as JSON, as the job's result when it succeeds. Keep it small (64 KiB at most).
+func SetResult(ctx context.Context, v any) error {
+	s := stateOf(ctx)
+	if s == nil {
+		return fmt.Errorf("%w: SetResult outside a running job", ErrInvalidOption)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("jobs: result of job %d: %w", s.job.ID, err)
+	}
+	if len(b) > models.JobResultMax {
+		return fmt.Errorf("jobs: result of job %d is %d bytes; at most %d are kept", s.job.ID, len(b), models.JobResultMax)
+	}
+	s.mu.Lock()
+	s.result = string(b)
+	s.mu.Unlock()
+	return nil
+}
+
+// actorKey carries who asked for an action, for the job's history.
+type actorKey struct{}
+
+// WithActor names who performs the actions made with ctx (a dashboard user, "api"); the name
+// is recorded in the history of the jobs they change.
+func WithActor(ctx context.Context, who string) context.Context {
+	return context.WithValue(ctx, actorKey{}, who)
+}
+
+func actor(ctx context.Context) string {
+	if who, _ := ctx.Value(actorKey{}).(string); who != "" {
+		return who
+	}
+	return "api"
+}

@@ -1,0 +1,278 @@
+// Package jobs is Kiln's job engine: a Client API to enqueue, schedule, continue and cancel
+// jobs; worker pools per queue with retries, timeouts and leases; recurring schedules (the
+// only place that uses gocron); maintenance (rescue, promotion, heartbeats, retention); and
+// the built-in job kinds. Everything it knows is stored through models, so any number of
+// processes can share one database.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// WorkFunc does one job. A nil error succeeds; any other error retries with backoff (see
+// Snooze and Permanent for other outcomes); a panic is recovered and retried. It must return
+// soon after ctx is cancelled (job cancelled, timed out, or the server shutting down).
+type WorkFunc func(ctx context.Context, job *models.Job) error
+
+type kind struct {
+	work     WorkFunc
+	defaults kindDefaults
+}
+
+// Engine enqueues jobs and, once started, works them. Create it with New, register job kinds
+// and recurring jobs, then Start it; Stop it before closing the store.
+type Engine struct {
+	cfg     Config
+	store   *models.Store
+	log     *slog.Logger
+	created time.Time
+
+	mu        sync.RWMutex
+	kinds     map[string]*kind
+	startup   []startupJob
+	started   bool
+	pools     map[string]*pool
+	running   map[int64]*runningJob // jobs this process runs, by id
+	recurring *recurring
+
+	completer *completer
+	stopLoops context.CancelFunc      // stops fetchers and maintenance
+	stopWork  context.CancelCauseFunc // cancels every running job
+	loops     sync.WaitGroup
+	work      sync.WaitGroup
+}
+
+type runningJob struct {
+	job    *models.Job
+	cancel context.CancelCauseFunc
+}
+
+type startupJob struct {
+	kind string
+	args any
+	opts []Option
+}
+
+// errShutdown is the cancellation cause of jobs still running when Stop's soft-stop window ends.
+var errShutdown = errors.New("server shutting down")
+
+// errNotRunning is the cancellation cause of a job that was cancelled, deleted or rescued elsewhere.
+var errNotRunning = errors.New("job is no longer running here")
+
+// New returns an engine on store. Register kinds before Start.
+func New(store *models.Store, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		cfg:     cfg,
+		created: time.Now().UTC(),
+		store:   store,
+		log:     cfg.Logger.With("server", cfg.ServerID),
+		kinds:   map[string]*kind{},
+		pools:   map[string]*pool{},
+		running: map[int64]*runningJob{},
+	}
+	for _, q := range cfg.Queues {
+		e.pools[q.Name] = newPool(e, q)
+	}
+	e.recurring = newRecurring(e)
+	return e, nil
+}
+
+// ServerID names this process in job history and the server registry.
+func (e *Engine) ServerID() string { return e.cfg.ServerID }
+
+// Register makes fn the worker of jobs of the given kind, with opts as the kind's defaults
+// (Queue, Priority, MaxAttempts, Timeout, WithBackoff). Registering a kind twice replaces it.
+func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
+	s := collect(opts)
+	if err := s.only("Register", "backoff"); err != nil {
+		return err
+	}
+	if kindName == "" || fn == nil {
+		return fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption)
+	}
+	d := kindDefaults{queue: DefaultQueue, maxAttempts: e.cfg.MaxAttempts, backoff: DefaultBackoff}
+	var probe models.Job
+	s.apply(&probe, d)
+	d.queue, d.priority, d.maxAttempts, d.timeout = probe.Queue, probe.Priority, probe.MaxAttempts, probe.Timeout
+	if s.backoff != nil {
+		d.backoff = s.backoff
+	}
+	if d.maxAttempts < 1 || d.timeout < 0 {
+		return fmt.Errorf("%w: kind %q: max attempts must be at least 1 and timeout not negative", ErrInvalidOption, kindName)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.kinds[kindName] = &kind{work: fn, defaults: d}
+	return nil
+}
+
+// OnStartup enqueues a job of the kind each time the engine starts: a hosted service's
+// start-up work, visible in history like any job.
+func (e *Engine) OnStartup(kindName string, args any, opts ...Option) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return ErrStarted
+	}
+	e.startup = append(e.startup, startupJob{kind: kindName, args: args, opts: opts})
+	return nil
+}
+
+func (e *Engine) kind(name string) (*kind, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	k, ok := e.kinds[name]
+	return k, ok
+}
+
+func (e *Engine) defaultsOf(name string) kindDefaults {
+	if k, ok := e.kind(name); ok {
+		return k.defaults
+	}
+	return kindDefaults{queue: DefaultQueue, maxAttempts: e.cfg.MaxAttempts, backoff: DefaultBackoff}
+}
+
+// Start registers this server, enqueues the start-up jobs, starts the worker pools,
+// maintenance and recurring schedules. It returns once they run.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	if e.started {
+		e.mu.Unlock()
+		return ErrStarted
+	}
+	e.started = true
+	startup := e.startup
+	e.mu.Unlock()
+
+	if err := e.heartbeatServer(ctx); err != nil {
+		return err
+	}
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	workCtx, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
+	e.stopLoops, e.stopWork = stopLoops, stopWork
+	e.completer = newCompleter(e)
+	e.completer.start()
+	for _, p := range e.pools {
+		e.loops.Add(1)
+		go func() { defer e.loops.Done(); p.fetchLoop(loopCtx, workCtx) }()
+	}
+	e.startMaintenance(loopCtx)
+	for _, s := range startup {
+		if _, err := e.Enqueue(ctx, s.kind, s.args, s.opts...); err != nil {
+			return fmt.Errorf("jobs: start-up job %s: %w", s.kind, err)
+		}
+	}
+	if err := e.recurring.start(ctx); err != nil {
+		return err
+	}
+	e.log.Info("jobs: engine started", "queues", FormatQueues(e.cfg.Queues))
+	return nil
+}
+
+// Stop shuts down in order: recurring schedules stop firing; workers stop taking jobs; running
+// jobs get SoftStop to finish, then their contexts are cancelled and Stop waits for them (until
+// ctx ends); jobs that did not finish go back to Enqueued; finished jobs are written; the server
+// leaves the registry. Nothing stays Processing after a clean stop.
+func (e *Engine) Stop(ctx context.Context) error {
+	e.mu.Lock()
+	started := e.started
+	e.mu.Unlock()
+	if !started || e.stopLoops == nil {
+		return nil
+	}
+	var errs []error
+	errs = append(errs, e.recurring.stop())
+	e.stopLoops()
+	e.loops.Wait()
+
+	if !waitTimeout(&e.work, e.cfg.SoftStop) {
+		n := e.runningCount()
+		e.log.Info("jobs: soft stop over; cancelling running jobs", "running", n)
+		e.stopWork(errShutdown)
+		if !waitContext(&e.work, ctx) {
+			errs = append(errs, e.abandonRunning(ctx))
+		}
+	}
+	e.stopWork(errShutdown)
+	errs = append(errs, e.completer.stop())
+	if err := e.store.DeleteServer(context.WithoutCancel(ctx), e.cfg.ServerID); err != nil {
+		errs = append(errs, err)
+	}
+	e.log.Info("jobs: engine stopped")
+	return errors.Join(errs...)
+}
+
+// abandonRunning releases jobs whose workers ignored cancellation, so another server runs them;
+// the goroutines themselves end with the process.
+func (e *Engine) abandonRunning(ctx context.Context) error {
+	e.mu.RLock()
+	var batch []models.JobFinish
+	now := time.Now()
+	for _, r := range e.running {
+		batch = append(batch, models.JobFinish{
+			JobID: r.job.ID, ServerID: e.cfg.ServerID, Attempt: r.job.Attempt, State: models.JobEnqueued,
+			RunAt: now, RefundAttempt: true, At: now, Reason: "released at shutdown: the worker did not stop in time",
+		})
+	}
+	e.mu.RUnlock()
+	_, _, err := e.store.FinishJobs(context.WithoutCancel(ctx), batch)
+	return err
+}
+
+func (e *Engine) startedAt() time.Time { return e.created }
+
+func (e *Engine) runningCount() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return len(e.running)
+}
+
+// wake nudges the fetchers of the named queues (all queues when none is named).
+func (e *Engine) wake(queues ...string) {
+	if len(queues) == 0 {
+		for _, p := range e.pools {
+			p.nudge()
+		}
+		return
+	}
+	for _, q := range queues {
+		if p, ok := e.pools[q]; ok {
+			p.nudge()
+		}
+	}
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+func waitContext(wg *sync.WaitGroup, ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,52 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors of the jobs package.
+var (
+	// ErrInvalidSchedule is wrapped by every error about a bad schedule or time zone.
+	ErrInvalidSchedule = errors.New("jobs: invalid schedule")
+	// ErrUnknownKind fails a job no worker is registered for.
+	ErrUnknownKind = errors.New("jobs: unknown job kind")
+	// ErrInvalidOption reports an option given where it has no meaning.
+	ErrInvalidOption = errors.New("jobs: invalid option")
+	// ErrStarted reports a registration after Start that must come before it.
+	ErrStarted = errors.New("jobs: engine already started")
+	// ErrInvalidConfig wraps every configuration error.
+	ErrInvalidConfig = errors.New("jobs: invalid config")
+)
+
+// snoozeError asks for the job to run again after a delay, without using an attempt.
+type snoozeError struct{ d time.Duration }
+
+func (e *snoozeError) Error() string { return fmt.Sprintf("snoozed for %s", e.d) }
+
+// Snooze returns an error that, returned by a worker, reschedules the job to run again after d
+// without using an attempt.
+func Snooze(d time.Duration) error { return &snoozeError{d: max(d, 0)} }
+
+// permanentError fails the job at once, without further attempts.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent wraps err so that, returned by a worker, it fails the job without retrying.
+func Permanent(err error) error {
+	if err == nil {
+		err = errors.New("failed permanently")
+	}
+	return &permanentError{err: err}
+}
+
+// PanicError is what a worker's panic becomes: the value and the stack, recorded in history.
+type PanicError struct {
+	Value any
+	Stack string
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack) }

@@ -1,0 +1,117 @@
+package jobs
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// DefaultQueue is the queue of jobs that name none.
+const DefaultQueue = "default"
+
+// Option sets how a job runs. Register takes options as its kind's defaults; Enqueue and
+// friends take them for one job, over the kind's defaults; Recurring takes them for each job
+// it enqueues, plus TimeZone and Misfire.
+type Option func(*settings)
+
+type settings struct {
+	queue       *string
+	priority    *int
+	maxAttempts *int
+	timeout     *time.Duration
+	backoff     Backoff
+	uniqueKey   *string
+	runAt       time.Time
+	continueOn  string
+	tz          *string
+	misfire     *string
+}
+
+// Queue puts the job on the named queue.
+func Queue(name string) Option { return func(s *settings) { s.queue = &name } }
+
+// Priority orders jobs within a queue: higher runs first. Default 0.
+func Priority(p int) Option { return func(s *settings) { s.priority = &p } }
+
+// MaxAttempts bounds how often the job runs before it fails for good. Default 10.
+func MaxAttempts(n int) Option { return func(s *settings) { s.maxAttempts = &n } }
+
+// Timeout bounds each attempt: the job's context is cancelled after d. 0 means no timeout.
+func Timeout(d time.Duration) Option { return func(s *settings) { s.timeout = &d } }
+
+// WithBackoff sets how long a kind waits before retrying (Register only).
+func WithBackoff(b Backoff) Option { return func(s *settings) { s.backoff = b } }
+
+// UniqueKey makes the job unique: while a job with the same key exists, enqueueing returns
+// that job and creates none.
+func UniqueKey(key string) Option { return func(s *settings) { s.uniqueKey = &key } }
+
+// RunAt schedules the job for t instead of now.
+func RunAt(t time.Time) Option { return func(s *settings) { s.runAt = t } }
+
+// OnAnyFinalState makes a continuation run whatever its parent's outcome (ContinueWith only);
+// by default it runs only after the parent succeeded and is cancelled otherwise.
+func OnAnyFinalState() Option { return func(s *settings) { s.continueOn = models.ContinueOnFinish } }
+
+// TimeZone reads a recurring job's cron fields in the IANA zone name (Recurring only). Default UTC.
+func TimeZone(name string) Option { return func(s *settings) { s.tz = &name } }
+
+// Misfire chooses what a recurring job does about occurrences missed while no server ran
+// (Recurring only): models.MisfireRelaxed (default: one run now), MisfireStrict (one per missed
+// occurrence, capped) or MisfireIgnore.
+func Misfire(policy string) Option { return func(s *settings) { s.misfire = &policy } }
+
+func collect(opts []Option) settings {
+	var s settings
+	for _, o := range opts {
+		if o != nil {
+			o(&s)
+		}
+	}
+	return s
+}
+
+// only reports options that make no sense where they were given.
+func (s settings) only(where string, allowed ...string) error {
+	given := map[string]bool{
+		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "run at": !s.runAt.IsZero(),
+		"on any final state": s.continueOn != "", "time zone": s.tz != nil, "misfire": s.misfire != nil,
+	}
+	for _, a := range allowed {
+		delete(given, a)
+	}
+	for name, set := range given {
+		if set {
+			return fmt.Errorf("%w: %s does not apply to %s", ErrInvalidOption, name, where)
+		}
+	}
+	return nil
+}
+
+// kindDefaults are a registered kind's settings.
+type kindDefaults struct {
+	queue       string
+	priority    int
+	maxAttempts int
+	timeout     time.Duration
+	backoff     Backoff
+}
+
+// apply builds a job row from the kind's defaults and the call's settings.
+func (s settings) apply(j *models.Job, d kindDefaults) {
+	j.Queue, j.Priority, j.MaxAttempts, j.Timeout = d.queue, d.priority, d.maxAttempts, d.timeout
+	if s.queue != nil {
+		j.Queue = *s.queue
+	}
+	if s.priority != nil {
+		j.Priority = *s.priority
+	}
+	if s.maxAttempts != nil {
+		j.MaxAttempts = *s.maxAttempts
+	}
+	if s.timeout != nil {
+		j.Timeout = *s.timeout
+	}
+	j.UniqueKey, j.RunAt = s.uniqueKey, s.runAt
+}

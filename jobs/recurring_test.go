@@ -1,0 +1,131 @@
+package jobs_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+func recurringJobs(t *testing.T, s *models.Store) []models.Job {
+	t.Helper()
+	var out []models.Job
+	require.NoError(t, s.DB().Where("recurring_id IS NOT NULL").Order("id").Find(&out).Error)
+	return out
+}
+
+func occurrence(t *testing.T, j models.Job) int64 {
+	t.Helper()
+	require.NotNil(t, j.UniqueKey)
+	parts := strings.Split(*j.UniqueKey, ":")
+	n, err := strconv.ParseInt(parts[len(parts)-1], 10, 64)
+	require.NoError(t, err)
+	return n
+}
+
+// Two servers share an every-second recurring job: each occurrence is enqueued once, and the
+// occurrences are consecutive seconds.
+func TestRecurringFiresOncePerOccurrenceAcrossServers(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		var engines []*jobs.Engine
+		for range 2 {
+			e := newEngine(t, s, fast())
+			require.NoError(t, e.Register("tick", func(context.Context, *models.Job) error { return nil }))
+			require.NoError(t, e.Recurring("ticker", "@every 1s", "tick", map[string]string{"from": "test"}))
+			engines = append(engines, e)
+		}
+		for _, e := range engines {
+			start(t, e)
+		}
+		require.Eventually(t, func() bool {
+			var n int64
+			require.NoError(t, s.DB().Model(&models.Job{}).Where("recurring_id IS NOT NULL AND state = ?", models.JobSucceeded).Count(&n).Error)
+			return n >= 3
+		}, 20*time.Second, 20*time.Millisecond)
+		got := recurringJobs(t, s)
+		seen := map[int64]bool{}
+		for i, j := range got {
+			occ := occurrence(t, j)
+			require.False(t, seen[occ], "occurrence %d enqueued twice", occ)
+			seen[occ] = true
+			if i > 0 {
+				require.Equal(t, occurrence(t, got[i-1])+1, occ, "occurrences are consecutive seconds, none skipped or doubled")
+			}
+			require.JSONEq(t, `{"from":"test"}`, j.Args)
+		}
+		rj, err := s.GetRecurring(ctx, "ticker")
+		require.NoError(t, err)
+		require.NotNil(t, rj.LastJobID)
+		require.True(t, rj.NextRunAt.After(*rj.LastRunAt))
+	})
+}
+
+// Occurrences missed while no server ran are handled by the entry's misfire policy on start.
+func TestRecurringMisfiresOnStart(t *testing.T) {
+	for policy, want := range map[string]int{models.MisfireRelaxed: 1, models.MisfireStrict: 11, models.MisfireIgnore: 0} {
+		t.Run(policy, func(t *testing.T) {
+			s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+			// A previous run recorded its next occurrence 10 minutes ago, then stopped: that one and the
+			// 10 after it (the last being this minute's) are due.
+			now := time.Now().UTC()
+			missed := now.Truncate(time.Minute).Add(-10 * time.Minute)
+			_, err := s.UpsertRecurring(ctx, &models.RecurringJob{
+				Name: "report", Spec: "* * * * *", TimeZone: "UTC", Kind: "report", Args: "{}", Queue: "default",
+				MaxAttempts: 1, Misfire: policy,
+			}, func() time.Time { return missed })
+			require.NoError(t, err)
+
+			cfg := fast()
+			cfg.MisfireThreshold = 5 * time.Second
+			e := newEngine(t, s, cfg)
+			require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
+			require.NoError(t, e.Recurring("report", "* * * * *", "report", nil, jobs.Misfire(policy)))
+			start(t, e)
+			got := recurringJobs(t, s)
+			// A minute boundary may pass during the test, adding one on-time occurrence.
+			require.Contains(t, []int{want, want + 1}, len(got), "%s: %d jobs", policy, len(got))
+			rj, err := s.GetRecurring(ctx, "report")
+			require.NoError(t, err)
+			require.True(t, rj.NextRunAt.After(now), "the next occurrence is in the future again")
+		})
+	}
+}
+
+func TestRecurringPauseResumeTriggerSurviveRestart(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	define := func() *jobs.Engine {
+		e := newEngine(t, s, fast())
+		require.NoError(t, e.Register("tick", func(context.Context, *models.Job) error { return nil }))
+		require.NoError(t, e.Recurring("ticker", "@every 1s", "tick", nil, jobs.TimeZone("Europe/Berlin")))
+		return e
+	}
+	first := define()
+	require.NoError(t, first.Start(ctx))
+	require.NoError(t, first.PauseRecurring(ctx, "ticker"))
+	n := len(recurringJobs(t, s))
+	require.NoError(t, first.Stop(ctx))
+
+	second := define() // the code registers the entry again on restart
+	start(t, second)
+	rj, err := s.GetRecurring(ctx, "ticker")
+	require.NoError(t, err)
+	require.True(t, rj.Paused, "paused survives a restart")
+	require.Equal(t, "Europe/Berlin", rj.TimeZone)
+	time.Sleep(1500 * time.Millisecond) // at least one occurrence passes while paused
+	require.Len(t, recurringJobs(t, s), n, "a paused entry enqueues nothing")
+
+	job, err := second.TriggerRecurring(ctx, "ticker")
+	require.NoError(t, err)
+	waitState(t, s, job.ID, models.JobSucceeded)
+	require.NoError(t, second.ResumeRecurring(ctx, "ticker"))
+	require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= n+2 }, 20*time.Second, 20*time.Millisecond)
+	_, err = second.TriggerRecurring(ctx, "nope")
+	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+}

@@ -1,0 +1,173 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// pool works one queue with a fixed number of concurrent jobs.
+type pool struct {
+	e       *Engine
+	queue   string
+	workers int
+	busy    atomic.Int64
+	wakeCh  chan struct{}
+}
+
+func newPool(e *Engine, q QueueConfig) *pool {
+	return &pool{e: e, queue: q.Name, workers: q.Workers, wakeCh: make(chan struct{}, 1)}
+}
+
+// nudge makes the fetcher look for jobs now instead of at its next poll.
+func (p *pool) nudge() {
+	select {
+	case p.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// fetchLoop claims as many jobs as there are free workers, whenever it is nudged (a job was
+// enqueued in this process, or a worker came free) or the poll interval passes, until loopCtx
+// ends. Jobs run under workCtx, which outlives loopCtx so that Stop can let them finish.
+func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
+	e := p.e
+	poll := time.NewTimer(0)
+	defer poll.Stop()
+	failures := 0
+	for {
+		select {
+		case <-loopCtx.Done():
+			return
+		case <-p.wakeCh:
+		case <-poll.C:
+		}
+		free := p.workers - int(p.busy.Load())
+		if free > 0 {
+			jobs, err := e.store.ClaimJobs(loopCtx, models.ClaimParams{
+				Queue: p.queue, ServerID: e.cfg.ServerID, Limit: free, Lease: e.cfg.Lease, Now: time.Now(),
+			})
+			if err != nil && loopCtx.Err() == nil {
+				failures++
+				e.log.Error("jobs: claim failed", "queue", p.queue, "err", err)
+			} else {
+				failures = 0
+			}
+			for _, j := range jobs {
+				p.busy.Add(1)
+				e.work.Add(1)
+				go p.run(workCtx, j)
+			}
+		}
+		resetTimer(poll, e.cfg.PollInterval*time.Duration(1+min(failures, 9)))
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	select {
+	case <-t.C:
+	default:
+	}
+	t.Reset(d)
+}
+
+// run works one claimed job and hands its outcome to the completer.
+func (p *pool) run(workCtx context.Context, job *models.Job) {
+	e := p.e
+	defer func() {
+		p.busy.Add(-1)
+		p.nudge()
+		e.work.Done()
+	}()
+	start := time.Now()
+	ctx, cancel := context.WithCancelCause(workCtx)
+	defer cancel(nil)
+	state := &jobState{e: e, job: job}
+	ctx = context.WithValue(ctx, jobStateKey{}, state)
+	if job.Timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, job.Timeout)
+		defer cancelTimeout()
+	}
+	e.mu.Lock()
+	e.running[job.ID] = &runningJob{job: job, cancel: cancel}
+	e.mu.Unlock()
+
+	k, known := e.kind(job.Kind)
+	var err error
+	if known {
+		err = safeWork(ctx, k.work, job)
+	} else {
+		err = Permanent(fmt.Errorf("%w %q: no worker is registered for it on server %s", ErrUnknownKind, job.Kind, e.cfg.ServerID))
+	}
+
+	e.mu.Lock()
+	delete(e.running, job.ID)
+	e.mu.Unlock()
+	backoff := DefaultBackoff
+	if known {
+		backoff = k.defaults.backoff
+	}
+	f, ok := outcome(job, err, context.Cause(ctx), ctx.Err(), backoff, time.Now(), time.Since(start))
+	if !ok {
+		return // cancelled, deleted or rescued elsewhere: the database already says so
+	}
+	f.ServerID, f.Result = e.cfg.ServerID, state.result
+	e.completer.add(f)
+}
+
+// safeWork calls fn, turning a panic into a *PanicError with the stack.
+func safeWork(ctx context.Context, fn WorkFunc, job *models.Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: string(debug.Stack())}
+		}
+	}()
+	return fn(ctx, job)
+}
+
+// outcome decides what an attempt's result means for the job. It reports false when the job
+// stopped because it is no longer this server's to finish.
+func outcome(job *models.Job, err, cause, ctxErr error, backoff Backoff, now time.Time, took time.Duration) (models.JobFinish, bool) {
+	f := models.JobFinish{JobID: job.ID, Attempt: job.Attempt, At: now, Duration: took}
+	var (
+		snooze    *snoozeError
+		permanent *permanentError
+	)
+	switch {
+	case errors.Is(cause, errNotRunning):
+		return f, false
+	case errors.Is(cause, errShutdown):
+		f.State, f.RunAt, f.RefundAttempt = models.JobEnqueued, now, true
+		f.Reason = "released: server shutting down"
+		return f, true
+	case err == nil:
+		f.State, f.Reason = models.JobSucceeded, "succeeded"
+		return f, true
+	case errors.As(err, &snooze):
+		f.State, f.RunAt, f.RefundAttempt = models.JobScheduled, now.Add(snooze.d), true
+		f.Reason = fmt.Sprintf("snoozed for %s", snooze.d)
+		return f, true
+	}
+	if errors.Is(ctxErr, context.DeadlineExceeded) && job.Timeout > 0 {
+		err = fmt.Errorf("timed out after %s: %w", job.Timeout, err)
+	}
+	f.Error = err.Error()
+	switch {
+	case errors.As(err, &permanent):
+		f.State, f.Reason = models.JobFailed, "failed permanently"
+	case job.Attempt >= job.MaxAttempts:
+		f.State, f.Reason = models.JobFailed, fmt.Sprintf("failed: attempt %d of %d, none left", job.Attempt, job.MaxAttempts)
+	default:
+		wait := backoff(job.Attempt)
+		f.State, f.RunAt = models.JobScheduled, now.Add(wait)
+		f.Reason = fmt.Sprintf("attempt %d of %d failed; retrying in %s", job.Attempt, job.MaxAttempts, wait.Round(time.Second))
+	}
+	return f, true
+}
