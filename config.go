@@ -11,6 +11,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3"
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -24,6 +25,8 @@ type Config struct {
 	LogFormat string
 	Demo      bool
 	Web       web.Config
+	Jobs      jobs.Config
+	Builtins  jobs.BuiltinConfig
 }
 
 // parseConfig reads flags from args, then KILN_* environment variables for flags not given.
@@ -39,6 +42,13 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.Demo, "demo", false, "create 10 demo tasks due 5 minutes apart from now, then serve")
 	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&cfg.Web.CookieSecure, "cookie-secure", false, "mark cookies Secure; turn on when Kiln is served over HTTPS")
+	queues := fs.String("queues", "default=10", "queues this process works and their `workers`, e.g. critical=10,default=5,low=2")
+	fs.BoolVar(&cfg.Jobs.NoWorkers, "no-workers", false, "enqueue and serve only; work no jobs in this process")
+	fs.DurationVar(&cfg.Jobs.PollInterval, "poll-interval", time.Second, "how often idle workers look for jobs enqueued by other processes")
+	fs.DurationVar(&cfg.Jobs.Lease, "lease", 30*time.Second, "how long a running job is reserved for its process; renewed every third of it")
+	fs.DurationVar(&cfg.Jobs.SoftStop, "soft-stop", 10*time.Second, "on shutdown, how long running jobs may finish before they are cancelled")
+	fs.StringVar(&cfg.Builtins.SweepEvery, "sweep-every", "@every 1m", "`schedule` of the overdue-task sweep: a cron expression or @every <duration>")
+	fs.DurationVar(&cfg.Builtins.Retention, "retention", 7*24*time.Hour, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.Usage = func() { printUsage(fs) }
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -49,6 +59,11 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("config: unexpected argument %q (see kiln --help)", fs.Arg(0))
 	}
+	qs, err := jobs.ParseQueues(*queues)
+	if err != nil {
+		return cfg, fmt.Errorf("config: --queues: %w", err)
+	}
+	cfg.Jobs.Queues = qs
 	return cfg, cfg.validate()
 }
 
@@ -58,6 +73,17 @@ func (c Config) validate() error {
 	}
 	if strings.TrimSpace(c.DB) == "" {
 		return errors.New("config: --db must not be empty")
+	}
+	if _, err := jobs.ParseSchedule(c.Builtins.SweepEvery, "UTC"); err != nil {
+		return fmt.Errorf("config: --sweep-every: %w", err)
+	}
+	if c.Builtins.Retention < time.Minute {
+		return fmt.Errorf("config: --retention must be at least 1m, not %s", c.Builtins.Retention)
+	}
+	for name, d := range map[string]time.Duration{"--poll-interval": c.Jobs.PollInterval, "--lease": c.Jobs.Lease, "--soft-stop": c.Jobs.SoftStop} {
+		if d <= 0 {
+			return fmt.Errorf("config: %s must be positive, not %s", name, d)
+		}
 	}
 	if c.Web.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config: --shutdown-timeout must be positive, not %s", c.Web.ShutdownTimeout)

@@ -14,6 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 )
@@ -53,6 +54,7 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 	Store  *models.Store
+	Engine *jobs.Engine
 	Web    *web.Server
 }
 
@@ -67,8 +69,8 @@ func NewMain(cfg Config, logOut io.Writer) *Main {
 	return &Main{Config: cfg, Log: slog.New(h)}
 }
 
-// Run opens the store (migrating it), seeds demo data if asked, and starts serving. It returns
-// once Kiln is serving; Close stops it.
+// Run opens the store (migrating it), seeds demo data if asked, starts the job engine and
+// serves. It returns once Kiln is serving; Close stops it.
 func (m *Main) Run(ctx context.Context) error {
 	store, err := models.Open(ctx, m.Config.DB, m.Log)
 	if err != nil {
@@ -83,18 +85,35 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Log.Info("kiln: demo tasks created", "count", len(tasks), "first_due", tasks[0].DueAt, "last_due", tasks[len(tasks)-1].DueAt)
 	}
-	if m.Web, err = web.New(m.Config.Web, store, m.Log); err != nil {
+	m.Config.Jobs.Logger = m.Log
+	if m.Engine, err = jobs.New(store, m.Config.Jobs); err != nil {
+		return err
+	}
+	if err := m.Engine.RegisterBuiltins(m.Config.Builtins); err != nil {
+		return err
+	}
+	if err := m.Engine.Start(ctx); err != nil {
+		return err
+	}
+	if m.Web, err = web.New(m.Config.Web, store, m.Engine, m.Log); err != nil {
 		return err
 	}
 	return m.Web.Start(ctx)
 }
 
-// Close shuts down in order: stop taking requests and finish those in flight, then close the
-// database.
+// Close shuts down in order: stop taking requests and finish those in flight; stop the
+// recurring schedules and the workers (running jobs get the soft-stop window, then are
+// cancelled and released); then close the database.
 func (m *Main) Close() error {
 	var errs []error
 	if m.Web != nil {
 		errs = append(errs, m.Web.Stop(context.Background()))
+	}
+	if m.Engine != nil {
+		// Jobs that ignore cancellation are released after this, and end with the process.
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.Jobs.SoftStop+15*time.Second)
+		errs = append(errs, m.Engine.Stop(ctx))
+		cancel()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

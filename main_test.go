@@ -22,6 +22,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -29,7 +30,8 @@ import (
 // directory, creates and lists a task over HTTP, then shuts it down.
 func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := parseConfig([]string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "data", "kiln.db"), "--demo"}, io.Discard)
+	cfg, err := parseConfig([]string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "data", "kiln.db"), "--demo",
+		"--sweep-every", "@every 1s", "--poll-interval", "100ms"}, io.Discard)
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	m := NewMain(cfg, &logs)
@@ -59,6 +61,28 @@ func TestEndToEnd(t *testing.T) {
 	require.Contains(t, titles, "End-to-end task")
 	require.Len(t, titles, 11, "10 demo tasks and ours")
 
+	// An overdue task is completed by the sweeper, a recurring job of the engine.
+	resp, err = client.PostForm(base+"/tasks", url.Values{
+		"_csrf": {token}, "title": {"Already late"}, "due_at": {"2020-01-02T03:04"}, "tz": {"UTC"},
+	})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Eventually(t, func() bool {
+		resp, err := client.Get(base + "/?status=completed")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		return err == nil && strings.Contains(doc.Find(`[data-testid="task-completed"]`).Text(), "by the overdue sweeper")
+	}, 20*time.Second, 100*time.Millisecond)
+	resp, err = client.Get(base + "/dashboard")
+	require.NoError(t, err)
+	doc, err = goquery.NewDocumentFromReader(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, doc.Find(`[data-testid="job-kind"]`).Text(), "tasks.sweep_overdue")
+
 	resp, err = client.Get(base + "/readyz")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -76,7 +100,7 @@ func TestEndToEnd(t *testing.T) {
 	defer store.Close()
 	counts, err := store.CountTasks(context.Background(), time.Now())
 	require.NoError(t, err)
-	require.EqualValues(t, 11, counts.All)
+	require.EqualValues(t, 12, counts.All, "10 demo tasks and the two created here")
 }
 
 func TestParseConfig(t *testing.T) {
@@ -94,7 +118,14 @@ func TestParseConfig(t *testing.T) {
 	require.Equal(t, "data/kiln.db", cfg.DB)
 	require.Equal(t, 15*time.Second, cfg.Web.ShutdownTimeout)
 
-	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"}} {
+	require.Equal(t, "default=10", jobs.FormatQueues(cfg.Jobs.Queues))
+	cfg, err = parseConfig([]string{"--queues", "critical=4,default=2", "--sweep-every", "*/5 * * * *"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "critical=4,default=2", jobs.FormatQueues(cfg.Jobs.Queues))
+	require.Equal(t, "*/5 * * * *", cfg.Builtins.SweepEvery)
+
+	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"},
+		{"--queues", "default"}, {"--queues", "a=0"}, {"--sweep-every", "every minute"}, {"--retention", "1s"}, {"--poll-interval", "0s"}} {
 		_, err := parseConfig(args, io.Discard)
 		require.Error(t, err, "%v", args)
 	}
@@ -102,7 +133,7 @@ func TestParseConfig(t *testing.T) {
 	var help bytes.Buffer
 	_, err = parseConfig([]string{"--help"}, &help)
 	require.ErrorIs(t, err, flag.ErrHelp)
-	for _, want := range []string{"--addr", "KILN_ADDR", "KILN_DB", "KILN_LOG_LEVEL", "KILN_DEMO", "default 127.0.0.1:8080"} {
+	for _, want := range []string{"--addr", "KILN_ADDR", "KILN_DB", "KILN_LOG_LEVEL", "KILN_DEMO", "default 127.0.0.1:8080", "KILN_QUEUES", "KILN_SWEEP_EVERY", "KILN_RETENTION"} {
 		require.Contains(t, help.String(), want)
 	}
 }

@@ -22,7 +22,7 @@ func BenchmarkTaskListPage(b *testing.B) {
 	if err := store.DB().CreateInBatches(&tasks, 500).Error; err != nil {
 		b.Fatal(err)
 	}
-	srv, err := web.New(web.Config{}, store, nil)
+	srv, err := web.New(web.Config{}, store, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/static"
 )
@@ -69,17 +70,19 @@ const maxBodySize = "1M"
 
 // Server is Kiln's HTTP server.
 type Server struct {
-	cfg   Config
-	store *models.Store
-	log   *slog.Logger
+	cfg    Config
+	store  *models.Store
+	engine *jobs.Engine
+	log    *slog.Logger
 	echo  *echo.Echo
 	http  *http.Server
 	ln    net.Listener
 	done  chan error
 }
 
-// New builds the server and its routes; Start makes it listen.
-func New(cfg Config, store *models.Store, log *slog.Logger) (*Server, error) {
+// New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
+// users ask for; it need not work them (it may be started with NoWorkers).
+func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -87,7 +90,7 @@ func New(cfg Config, store *models.Store, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, store: store, log: log, echo: echo.New()}
+	s := &Server{cfg: cfg, store: store, engine: engine, log: log, echo: echo.New()}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
 	s.middleware()
@@ -160,6 +163,10 @@ func (s *Server) routes() {
 	e.POST("/tasks/:id/reopen", s.handleTaskReopen)
 	e.GET("/tasks/:id/delete", s.handleTaskDeleteConfirm)
 	e.POST("/tasks/:id/delete", s.handleTaskDelete)
+	e.POST("/work-items", s.handleWorkItemCreate)
+
+	e.GET("/dashboard", s.handleDashboard)
+	e.GET("/dashboard/recent", s.handleDashboardRecent)
 }
 
 // Handler returns the server's HTTP handler, for tests that use httptest.

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -25,6 +27,7 @@ import (
 type app struct {
 	t      *testing.T
 	store  *models.Store
+	engine *jobs.Engine
 	server *httptest.Server
 	client *http.Client
 }
@@ -32,7 +35,9 @@ type app struct {
 func setup(t *testing.T) *app {
 	t.Helper()
 	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	srv, err := web.New(web.Config{}, store, nil)
+	engine, err := jobs.New(store, jobs.Config{NoWorkers: true}) // enqueues; these tests run no jobs
+	require.NoError(t, err)
+	srv, err := web.New(web.Config{}, store, engine, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
@@ -43,7 +48,7 @@ func setup(t *testing.T) *app {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,
 	}
-	return &app{t: t, store: store, server: ts, client: client}
+	return &app{t: t, store: store, engine: engine, server: ts, client: client}
 }
 
 // setZone makes the client's pages render in zone, as the browser script would.
@@ -191,7 +196,7 @@ func TestCSRFIsRequired(t *testing.T) {
 	a.csrf("/tasks/new") // the client now holds a CSRF cookie, as a browser that visited would
 	form := url.Values{"title": {"Forged"}, "due_at": {"2027-01-01T10:00"}, "tz": {"UTC"}}
 	for _, tc := range []struct{ name, token string }{{"missing", ""}, {"wrong", "not-the-token"}} {
-		for _, path := range []string{"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/reopen", "/tasks/1/delete"} {
+		for _, path := range []string{"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/reopen", "/tasks/1/delete", "/work-items"} {
 			f := url.Values{}
 			for k, v := range form {
 				f[k] = v
@@ -448,4 +453,58 @@ func TestHealthAndReadiness(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+}
+
+func TestQueueWorkItem(t *testing.T) {
+	a := setup(t)
+	a.createTask("Anything", time.Now().Add(time.Hour))
+	token := a.csrf("/")
+	resp, _ := a.post("/work-items", url.Values{"_csrf": {token}, "return_to": {"/?status=pending"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/?status=pending", resp.Header.Get("Location"))
+	recent, err := a.store.RecentJobs(context.Background(), 10)
+	require.NoError(t, err)
+	require.Len(t, recent, 1)
+	require.Equal(t, jobs.KindCountdown, recent[0].Kind)
+	require.Equal(t, models.JobEnqueued, recent[0].State)
+	_, doc := a.get("/?status=pending")
+	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), fmt.Sprintf("job #%d", recent[0].ID))
+}
+
+func TestDashboardListsRecentRuns(t *testing.T) {
+	a := setup(t)
+	_, doc := a.get("/dashboard")
+	require.NotEmpty(t, doc.Find(`[data-testid="empty"]`).Nodes)
+
+	ctx := context.Background()
+	ok, err := a.engine.Enqueue(ctx, "report.build", map[string]int{"n": 1})
+	require.NoError(t, err)
+	bad, err := a.engine.Enqueue(ctx, "report.send", nil, jobs.MaxAttempts(1))
+	require.NoError(t, err)
+	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 2, Lease: time.Minute, Now: time.Now()})
+	require.NoError(t, err)
+	require.Len(t, claimed, 2)
+	now := time.Now()
+	_, _, err = a.store.FinishJobs(ctx, []models.JobFinish{
+		{JobID: ok.ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, At: now},
+		{JobID: bad.ID, ServerID: "srv", Attempt: 1, State: models.JobFailed, Error: "smtp: <connection refused>\ngoroutine 1 [running]", At: now},
+	})
+	require.NoError(t, err)
+	_, err = a.engine.Enqueue(ctx, "report.later", nil, jobs.RunAt(now.Add(time.Hour)))
+	require.NoError(t, err)
+
+	for _, path := range []string{"/dashboard", "/dashboard/recent"} {
+		resp, doc := a.get(path)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		kinds := doc.Find(`[data-testid="job-kind"]`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+		require.Equal(t, []string{"report.later", "report.send", "report.build"}, kinds, "newest first")
+		require.Equal(t, "smtp: <connection refused>", doc.Find(`[data-testid="job-error"]`).Eq(1).Text(), "first line of the error, escaped")
+		require.Contains(t, doc.Find(`[data-testid="count-succeeded"]`).Text(), "1")
+		require.Contains(t, doc.Find(`[data-testid="count-failed"]`).Text(), "1")
+		require.Contains(t, doc.Find(`[data-testid="count-scheduled"]`).Text(), "1")
+		poll, _ := doc.Find(`#recent-jobs`).Attr("hx-trigger")
+		require.Equal(t, "every 2s", poll)
+	}
+	_, doc = a.get("/dashboard/recent")
+	require.Empty(t, doc.Find("header.topbar").Nodes, "the live part comes without the layout")
 }
