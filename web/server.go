@@ -74,10 +74,10 @@ type Server struct {
 	store  *models.Store
 	engine *jobs.Engine
 	log    *slog.Logger
-	echo  *echo.Echo
-	http  *http.Server
-	ln    net.Listener
-	done  chan error
+	echo   *echo.Echo
+	http   *http.Server
+	ln     net.Listener
+	done   chan error
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
