@@ -455,3 +455,28 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 	require.Equal(t, "completed 50000 overdue tasks", logs[0].Message)
 	require.JSONEq(t, `{"completed":50000}`, done.Result)
 }
+
+// A job that runs for five leases is never rescued while its server is alive: heartbeats
+// extend its lease, so the rescuer (running every Lease/3 in this very process) leaves it be.
+func TestLongJobOutlivesItsLease(t *testing.T) {
+	cfg := fast()
+	cfg.Lease = 300 * time.Millisecond
+	e, s := setup(t, cfg)
+	var runs atomic.Int32
+	require.NoError(t, e.Register("long", func(ctx context.Context, _ *models.Job) error {
+		runs.Add(1)
+		select {
+		case <-time.After(1500 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}))
+	start(t, e)
+	job, err := e.Enqueue(ctx, "long", nil)
+	require.NoError(t, err)
+	done := waitState(t, s, job.ID, models.JobSucceeded)
+	require.Equal(t, int32(1), runs.Load(), "the job ran once")
+	require.Equal(t, 1, done.Attempt)
+	require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, transitions(t, s, job.ID))
+}

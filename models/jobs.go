@@ -159,10 +159,13 @@ func (s *Store) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dup
 	return dups, err
 }
 
-// InsertJobsTx is InsertJobs inside the caller's transaction.
+// InsertJobsTx is InsertJobs inside the caller's transaction. Jobs without a unique key are
+// written with multi-row INSERTs; each job with a key is written alone, so a taken key can be
+// told apart.
 func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	events := make([]JobEvent, 0, len(jobs))
+	reasons := make([]string, len(jobs))
+	var plain []*Job
 	for i, j := range jobs {
 		if err := validateNewJob(j); err != nil {
 			return nil, err
@@ -172,30 +175,39 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 			j.RunAt = now
 		}
 		j.RunAt = j.RunAt.UTC().Truncate(time.Microsecond)
-		reason, err := s.initialState(tx, j, now)
-		if err != nil {
+		if reasons[i], err = s.initialState(tx, j, now); err != nil {
 			return nil, err
 		}
-		q := tx
+		if j.UniqueKey == nil {
+			plain = append(plain, j)
+		}
+	}
+	if len(plain) > 0 {
+		if err := tx.CreateInBatches(plain, 500).Error; err != nil {
+			return nil, fmt.Errorf("models: insert jobs: %w", err)
+		}
+	}
+	events := make([]JobEvent, 0, len(jobs))
+	for i, j := range jobs {
 		if j.UniqueKey != nil {
-			q = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true})
-		}
-		if err := q.Create(j).Error; err != nil {
-			return nil, fmt.Errorf("models: insert job: %w", err)
-		}
-		if j.ID == 0 { // the unique key was taken
-			var existing Job
-			if err := tx.Where("unique_key = ?", *j.UniqueKey).Take(&existing).Error; err != nil {
-				return nil, fmt.Errorf("models: find job with unique key %q: %w", *j.UniqueKey, err)
+			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true}).Create(j).Error
+			if err != nil {
+				return nil, fmt.Errorf("models: insert job: %w", err)
 			}
-			*j = existing
-			dups = append(dups, i)
-			continue
+			if j.ID == 0 { // the key is taken: hand back the job that holds it
+				var existing Job
+				if err := tx.Where("unique_key = ?", *j.UniqueKey).Take(&existing).Error; err != nil {
+					return nil, fmt.Errorf("models: find job with unique key %q: %w", *j.UniqueKey, err)
+				}
+				*j = existing
+				dups = append(dups, i)
+				continue
+			}
 		}
-		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
+		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reasons[i]})
 	}
 	if len(events) > 0 {
-		if err := tx.Create(&events).Error; err != nil {
+		if err := tx.CreateInBatches(events, 500).Error; err != nil {
 			return nil, fmt.Errorf("models: insert job events: %w", err)
 		}
 	}
