@@ -49,7 +49,8 @@ type CountdownArgs struct {
 	StepSeconds float64 `json:"step_seconds"`
 }
 
-// RegisterBuiltins registers the built-in kinds and the recurring overdue sweep and retention.
+// RegisterBuiltins registers the built-in kinds, the recurring overdue sweep and retention, and a
+// sweep at every start. Call it before Start.
 func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	cfg = cfg.withDefaults()
 	if cfg.Retention < time.Minute || cfg.CountdownSteps < 1 || cfg.CountdownStep <= 0 {
@@ -62,6 +63,10 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 		return err
 	}
 	if err := e.Register(KindCountdown, countdown(cfg), MaxAttempts(1)); err != nil {
+		return err
+	}
+	// Start-up work: complete what fell due while no server ran, without waiting for the next tick.
+	if err := e.OnStartup(KindSweepOverdue, nil); err != nil {
 		return err
 	}
 	if err := e.Recurring(KindSweepOverdue, cfg.SweepEvery, KindSweepOverdue, nil); err != nil {

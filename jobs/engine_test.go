@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"gorm.io/gorm"
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
@@ -441,11 +442,14 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 		}
 	}
 	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{SweepEvery: "@every 24h"}))
-	start(t, e)
-	job, err := e.Enqueue(ctx, jobs.KindSweepOverdue, nil)
-	require.NoError(t, err)
-	done := waitState(t, s, job.ID, models.JobSucceeded)
-	// (The recurring sweep's first occurrence is a day away, so only this job swept.)
+	start(t, e) // enqueues the start-up sweep; the recurring one is a day away
+	var sweeps []models.Job
+	require.Eventually(t, func() bool {
+		require.NoError(t, s.DB().Where("kind = ?", jobs.KindSweepOverdue).Find(&sweeps).Error)
+		return len(sweeps) == 1 && sweeps[0].State == models.JobSucceeded
+	}, 60*time.Second, 20*time.Millisecond)
+	done := &sweeps[0]
+	require.Nil(t, done.RecurringID, "the start-up sweep, not a recurring occurrence")
 	counts, err := s.CountTasks(ctx, now)
 	require.NoError(t, err)
 	require.Equal(t, models.TaskCounts{All: total, Pending: total / 2, Completed: total / 2}, counts)
@@ -479,4 +483,37 @@ func TestLongJobOutlivesItsLease(t *testing.T) {
 	require.Equal(t, int32(1), runs.Load(), "the job ran once")
 	require.Equal(t, 1, done.Attempt)
 	require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, transitions(t, s, job.ID))
+}
+
+func TestEnqueueTxFollowsTheCallersTransaction(t *testing.T) {
+	e, s := setup(t, fast())
+	require.NoError(t, e.Register("audit", func(context.Context, *models.Job) error { return nil }))
+	start(t, e)
+	rollback := errors.New("roll back")
+	err := s.DB().Transaction(func(tx *gorm.DB) error {
+		_, err := e.EnqueueTx(tx, "audit", map[string]string{"outcome": "rolled back"})
+		require.NoError(t, err)
+		return rollback
+	})
+	require.ErrorIs(t, err, rollback)
+	recent, err := s.RecentJobs(ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, recent, "a rolled-back transaction leaves no job")
+
+	var job *models.Job
+	require.NoError(t, s.DB().Transaction(func(tx *gorm.DB) error {
+		job, err = e.EnqueueTx(tx, "audit", map[string]string{"outcome": "committed"})
+		return err
+	}))
+	waitState(t, s, job.ID, models.JobSucceeded) // found by the next poll
+
+	later, err := e.ScheduleIn(ctx, time.Hour, "audit", nil)
+	require.NoError(t, err)
+	require.NoError(t, e.Delete(jobs.WithActor(ctx, "erin"), later.ID))
+	got := waitState(t, s, later.ID, models.JobDeleted)
+	require.NotNil(t, got.FinishedAt)
+	require.Equal(t, models.ECONFLICT, models.ErrorCode(e.Delete(ctx, later.ID)))
+	events, err := s.JobEvents(ctx, later.ID)
+	require.NoError(t, err)
+	require.Equal(t, "deleted by erin", events[len(events)-1].Reason)
 }
