@@ -15,7 +15,9 @@ type completer struct {
 	e    *Engine
 	in   chan models.JobFinish
 	done chan struct{}
-	once sync.Once
+
+	mu     sync.RWMutex // held for reading while sending, for writing while closing
+	closed bool
 }
 
 func newCompleter(e *Engine) *completer {
@@ -24,11 +26,26 @@ func newCompleter(e *Engine) *completer {
 
 func (c *completer) start() { go c.loop() }
 
-func (c *completer) add(f models.JobFinish) { c.in <- f }
+// add queues an outcome to be written. After stop it drops it: the job was released at
+// shutdown (its worker ignored cancellation), and the release stands.
+func (c *completer) add(f models.JobFinish) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		c.e.log.Warn("jobs: a job finished after the engine stopped; it was already released", "job", f.JobID)
+		return
+	}
+	c.in <- f
+}
 
-// stop writes what is pending and ends the loop. No add may follow.
+// stop writes what is pending and ends the loop.
 func (c *completer) stop() error {
-	c.once.Do(func() { close(c.in) })
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.in)
+	}
+	c.mu.Unlock()
 	<-c.done
 	return nil
 }

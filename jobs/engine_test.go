@@ -517,3 +517,36 @@ func TestEnqueueTxFollowsTheCallersTransaction(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "deleted by erin", events[len(events)-1].Reason)
 }
+
+// A job that ignores cancellation is released when Stop's context ends; when it finally
+// returns, after the engine stopped, nothing breaks and the release stands.
+func TestStopWithAJobThatIgnoresCancellation(t *testing.T) {
+	cfg := fast()
+	cfg.SoftStop = 10 * time.Millisecond
+	e, s := setup(t, cfg)
+	release, returned := make(chan struct{}), make(chan struct{})
+	started := make(chan struct{}, 1)
+	require.NoError(t, e.Register("deaf", func(context.Context, *models.Job) error {
+		defer close(returned)
+		started <- struct{}{}
+		<-release // ignores its context
+		return nil
+	}))
+	require.NoError(t, e.Start(ctx))
+	job, err := e.Enqueue(ctx, "deaf", nil)
+	require.NoError(t, err)
+	receive(t, started, "the job to start")
+	stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	require.NoError(t, e.Stop(stopCtx))
+	got, err := s.GetJob(ctx, job.ID)
+	require.NoError(t, err)
+	require.Equal(t, models.JobEnqueued, got.State, "released for another server")
+
+	close(release)
+	receive(t, returned, "the job to return")
+	time.Sleep(50 * time.Millisecond) // let its worker goroutine finish
+	got, err = s.GetJob(ctx, job.ID)
+	require.NoError(t, err)
+	require.Equal(t, models.JobEnqueued, got.State, "the late success is not written over the release")
+}

@@ -30,10 +30,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		return nil, nil
 	}
 	now := p.Now.UTC().Truncate(time.Microsecond)
-	query := sqliteClaimSQL
-	if s.dialect == DialectPostgres {
-		query = postgresClaimSQL
-	}
+	query := s.dialectSQL(sqliteClaimSQL, postgresClaimSQL)
 	var jobs []*Job
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Raw(query, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit).Scan(&jobs).Error; err != nil {
@@ -218,10 +215,7 @@ func (s *Store) NotRunningHere(ctx context.Context, serverID string, ids []int64
 // It returns the number rescued and the queues that got jobs.
 func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (int, []string, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	query := sqliteExpiredSQL
-	if s.dialect == DialectPostgres {
-		query = postgresExpiredSQL
-	}
+	query := s.dialectSQL(sqliteExpiredSQL, postgresExpiredSQL)
 	var (
 		n      int
 		queues []string
@@ -280,10 +274,7 @@ func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (in
 // and returns the queues that got jobs.
 func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) (int, []string, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	query := sqlitePromoteSQL
-	if s.dialect == DialectPostgres {
-		query = postgresPromoteSQL
-	}
+	query := s.dialectSQL(sqlitePromoteSQL, postgresPromoteSQL)
 	var (
 		n      int
 		queues []string

@@ -117,6 +117,14 @@ func SQLiteDSN(dsn string) (string, error) {
 // Dialect reports which database the store talks to.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
+// dialectSQL picks the statement written for the store's dialect.
+func (s *Store) dialectSQL(sqlite, postgres string) string {
+	if s.dialect == DialectPostgres {
+		return postgres
+	}
+	return sqlite
+}
+
 // DB returns the underlying GORM handle, for packages that extend the store (jobs) and for tests.
 func (s *Store) DB() *gorm.DB { return s.db }
 
