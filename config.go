@@ -24,7 +24,9 @@ type Config struct {
 	LogLevel  slog.Level
 	LogFormat string
 	Demo      bool
-	Web       web.Config
+	// AdminPassword is the first admin's password, used only when there is no user yet.
+	AdminPassword string
+	Web           web.Config
 	Jobs      jobs.Config
 	Builtins  jobs.BuiltinConfig
 }
@@ -42,6 +44,11 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.BoolVar(&cfg.Demo, "demo", false, "create 10 demo tasks due 5 minutes apart from now, then serve")
 	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&cfg.Web.CookieSecure, "cookie-secure", false, "mark cookies Secure; turn on when Kiln is served over HTTPS")
+	fs.BoolVar(&cfg.Web.LocalNoAuth, "local-no-auth", true, "let requests made directly from this machine skip login (never those through a proxy)")
+	fs.BoolVar(&cfg.Web.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For; set behind a reverse proxy")
+	fs.DurationVar(&cfg.Web.SessionTTL, "session-ttl", 12*time.Hour, "how long a login lasts")
+	fs.StringVar(&cfg.Web.Secret, "secret", "", "key for signing sessions, the same on every node (prefer the environment variable); default: a random key kept in the database")
+	fs.StringVar(&cfg.AdminPassword, "admin-password", "", "password of the first admin, created when there is no user (prefer the environment variable); default: random, printed once")
 	queues := fs.String("queues", "default=10", "queues this process works and their `workers`, e.g. critical=10,default=5,low=2")
 	fs.BoolVar(&cfg.Jobs.NoWorkers, "no-workers", false, "enqueue and serve only; work no jobs in this process")
 	fs.DurationVar(&cfg.Jobs.PollInterval, "poll-interval", time.Second, "how often idle workers look for jobs enqueued by other processes")
@@ -80,7 +87,7 @@ func (c Config) validate() error {
 	if c.Builtins.Retention < time.Minute {
 		return fmt.Errorf("config: --retention must be at least 1m, not %s", c.Builtins.Retention)
 	}
-	for name, d := range map[string]time.Duration{"--poll-interval": c.Jobs.PollInterval, "--lease": c.Jobs.Lease, "--soft-stop": c.Jobs.SoftStop} {
+	for name, d := range map[string]time.Duration{"--poll-interval": c.Jobs.PollInterval, "--lease": c.Jobs.Lease, "--soft-stop": c.Jobs.SoftStop, "--session-ttl": c.Web.SessionTTL} {
 		if d <= 0 {
 			return fmt.Errorf("config: %s must be positive, not %s", name, d)
 		}
@@ -95,7 +102,7 @@ func (c Config) validate() error {
 func printUsage(fs *flag.FlagSet) {
 	w := fs.Output()
 	fmt.Fprintf(w, "Kiln: tasks with due dates and a background-job server, in one binary.\n\n")
-	fmt.Fprintf(w, "Usage: kiln [flags]\n\nFlags (each may also be set by the environment variable shown):\n")
+	fmt.Fprintf(w, "Usage:\n  kiln [flags]                      serve (the default)\n  kiln user add|passwd|list ...     manage who may log in (kiln user --help)\n\nFlags (each may also be set by the environment variable shown):\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		env := envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

@@ -23,6 +23,9 @@ import (
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "user" {
+		os.Exit(runUserCommand(context.Background(), os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := parseConfig(os.Args[1:], os.Stderr)
@@ -78,6 +81,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Store = store
 	m.Log.Info("kiln: database ready", "dialect", store.Dialect(), "version", version)
+	if err := m.ensureAdmin(ctx); err != nil {
+		return err
+	}
 	if m.Config.Demo {
 		tasks, err := store.SeedDemoTasks(ctx, 10, 5*time.Minute, time.Now())
 		if err != nil {

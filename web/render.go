@@ -36,7 +36,23 @@ func csrfToken(c echo.Context) string {
 
 // layoutProps gathers what the layout shows on every page, taking the pending flash message.
 func (s *Server) layoutProps(c echo.Context, title, section string) layout.Props {
-	return layout.Props{Title: title, Section: section, Flash: takeFlash(c), Version: s.cfg.Version}
+	p := layout.Props{Title: title, Section: section, Flash: takeFlash(c), Version: s.cfg.Version, CSRF: csrfToken(c)}
+	if u := currentUser(c); u != nil {
+		p.User, p.Role, p.Local = u.Username, u.Role, u == localUser
+	}
+	return p
+}
+
+// canAct reports whether the current user may change things; pages hide their action buttons
+// when not.
+func canAct(c echo.Context) bool { return currentUser(c).CanAct() }
+
+// requireAct refuses an action page (a form) to a viewer.
+func requireAct(c echo.Context) error {
+	if !canAct(c) {
+		return echo.NewHTTPError(http.StatusForbidden, "Viewers can see everything but change nothing. Ask an admin.")
+	}
+	return nil
 }
 
 // moment presents t in the viewer's zone, relative to now.

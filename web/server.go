@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -32,6 +33,18 @@ type Config struct {
 	Version string
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// LocalNoAuth lets requests made directly from this machine (loopback, no proxy headers)
+	// act as an admin without logging in, as Hangfire's dashboard does by default. Default off
+	// in this struct; the kiln command turns it on unless --local-no-auth=false.
+	LocalNoAuth bool
+	// TrustProxy takes the client address from X-Forwarded-For (set when Kiln is behind a
+	// reverse proxy); otherwise the socket's address is used. Default off.
+	TrustProxy bool
+	// SessionTTL is how long a login lasts. Default 12h.
+	SessionTTL time.Duration
+	// Secret, when set, derives the session keys, so that nodes behind one load balancer accept
+	// each other's sessions. Default: random keys kept in the database (shared by its nodes).
+	Secret string
 }
 
 func (c Config) withDefaults() Config {
@@ -46,6 +59,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 12 * time.Hour
 	}
 	return c
 }
@@ -70,14 +86,15 @@ const maxBodySize = "1M"
 
 // Server is Kiln's HTTP server.
 type Server struct {
-	cfg    Config
-	store  *models.Store
-	engine *jobs.Engine
-	log    *slog.Logger
-	echo   *echo.Echo
-	http   *http.Server
-	ln     net.Listener
-	done   chan error
+	cfg      Config
+	store    *models.Store
+	engine   *jobs.Engine
+	log      *slog.Logger
+	sessions *securecookie.SecureCookie
+	echo     *echo.Echo
+	http     *http.Server
+	ln       net.Listener
+	done     chan error
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
@@ -91,8 +108,16 @@ func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger)
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, store: store, engine: engine, log: log, echo: echo.New()}
+	var err error
+	if s.sessions, err = newSessionCodec(context.Background(), cfg, store); err != nil {
+		return nil, err
+	}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
+	s.echo.IPExtractor = echo.ExtractIPDirect()
+	if cfg.TrustProxy {
+		s.echo.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
 	s.middleware()
 	s.routes()
 	return s, nil
@@ -139,6 +164,7 @@ func (s *Server) middleware() {
 		// A missing token is as forbidden as a wrong one.
 		ErrorHandler: func(error, echo.Context) error { return errCSRF },
 	}))
+	e.Use(s.authenticate)
 }
 
 // isQuietPath reports the routes that need neither request logs nor CSRF cookies.
@@ -151,6 +177,10 @@ func (s *Server) routes() {
 	e.GET(static.Prefix+"*", serveStatic)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
+
+	e.GET("/login", s.handleLoginPage)
+	e.POST("/login", s.handleLogin, s.loginRateLimit())
+	e.POST("/logout", s.handleLogout)
 
 	e.GET("/", s.handleTaskList)
 	e.GET("/tasks", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/") })

@@ -99,6 +99,7 @@ func (s *Server) handleTaskList(c echo.Context) error {
 		Zone:     zone,
 		CSRF:     csrfToken(c),
 		ReturnTo: tasksURL(status, page),
+		CanAct:   canAct(c),
 	}))
 }
 
@@ -192,6 +193,9 @@ func (s *Server) renderTaskForm(c echo.Context, status int, task *models.Task, f
 
 // handleTaskNew shows an empty form, due in an hour (on the hour) in the viewer's zone.
 func (s *Server) handleTaskNew(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
 	loc := viewerZone(c)
 	due := s.cfg.Now().In(loc).Add(time.Hour).Truncate(time.Hour)
 	return s.renderTaskForm(c, http.StatusOK, nil, taskForm{DueAt: due.Format(datetimeLocal), Zone: viewerZoneName(c)}, nil)
@@ -240,6 +244,9 @@ func (s *Server) handleTaskShow(c echo.Context) error {
 
 // handleTaskEdit shows the form filled with the task, its due date in the viewer's zone.
 func (s *Server) handleTaskEdit(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
 	task, err := s.loadTask(c)
 	if err != nil {
 		return err
@@ -298,6 +305,9 @@ func (s *Server) handleTaskReopen(c echo.Context) error {
 
 // handleTaskDeleteConfirm asks before deleting.
 func (s *Server) handleTaskDeleteConfirm(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
 	task, err := s.loadTask(c)
 	if err != nil {
 		return err
@@ -322,11 +332,4 @@ func (s *Server) handleTaskDelete(c echo.Context) error {
 }
 
 // returnTo is the local page a row action came from, so the list stays on its tab and page.
-// Anything that is not a plain local path (e.g. //evil.example) becomes "/".
-func returnTo(c echo.Context) string {
-	to := c.FormValue("return_to")
-	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") || strings.HasPrefix(to, "/\\") {
-		return "/"
-	}
-	return to
-}
+func returnTo(c echo.Context) string { return localPath(c.FormValue("return_to")) }

@@ -32,12 +32,19 @@ type app struct {
 	client *http.Client
 }
 
+// setup serves with local requests acting as an admin (the test client is on loopback);
+// setupWith takes the whole config, for tests of login and roles.
 func setup(t *testing.T) *app {
+	t.Helper()
+	return setupWith(t, web.Config{LocalNoAuth: true})
+}
+
+func setupWith(t *testing.T, cfg web.Config) *app {
 	t.Helper()
 	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	engine, err := jobs.New(store, jobs.Config{NoWorkers: true}) // enqueues; these tests run no jobs
 	require.NoError(t, err)
-	srv, err := web.New(web.Config{}, store, engine, nil)
+	srv, err := web.New(cfg, store, engine, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

@@ -1,0 +1,190 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// User roles.
+const (
+	// RoleAdmin may see and do everything.
+	RoleAdmin = "admin"
+	// RoleViewer sees everything and changes nothing.
+	RoleViewer = "viewer"
+)
+
+// Password rules: bcrypt reads at most 72 bytes, and a short password is a guessable one.
+const (
+	PasswordMin = 10
+	PasswordMax = 72
+)
+
+// BcryptCost is the work factor of new password hashes; tests lower it to stay fast.
+var BcryptCost = bcrypt.DefaultCost
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+
+// User is someone who may log in to Kiln.
+type User struct {
+	ID           int64  `gorm:"primaryKey"`
+	Username     string `gorm:"size:64;not null;uniqueIndex"`
+	PasswordHash string `gorm:"size:100;not null"`
+	Role         string `gorm:"size:10;not null"`
+	// SessionVersion changes with the password, ending every session signed before.
+	SessionVersion int `gorm:"not null;default:1"`
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	LastLoginAt    *time.Time
+}
+
+// CanAct reports whether the user may change things (an admin).
+func (u *User) CanAct() bool { return u != nil && u.Role == RoleAdmin }
+
+func validatePassword(password string) error {
+	switch {
+	case len([]rune(password)) < PasswordMin:
+		return &Error{Code: EINVALID, Message: "The password is too short.", Fields: map[string]string{"password": fmt.Sprintf("Use at least %d characters.", PasswordMin)}}
+	case len(password) > PasswordMax:
+		return &Error{Code: EINVALID, Message: "The password is too long.", Fields: map[string]string{"password": fmt.Sprintf("Use at most %d bytes.", PasswordMax)}}
+	}
+	return nil
+}
+
+// CreateUser adds a user with a bcrypt hash of password.
+func (s *Store) CreateUser(ctx context.Context, username, password, role string) (*User, error) {
+	if !usernameRE.MatchString(username) {
+		return nil, &Error{Code: EINVALID, Message: "That username can't be used.", Fields: map[string]string{"username": "Use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit."}}
+	}
+	if role != RoleAdmin && role != RoleViewer {
+		return nil, Errorf(EINVALID, "Role must be %q or %q, not %q.", RoleAdmin, RoleViewer, role)
+	}
+	if err := validatePassword(password); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("models: hash password: %w", err)
+	}
+	u := &User{Username: username, PasswordHash: string(hash), Role: role, SessionVersion: 1}
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(u)
+	if res.Error != nil {
+		return nil, fmt.Errorf("models: create user: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, Errorf(ECONFLICT, "There is already a user named %q.", username)
+	}
+	return u, nil
+}
+
+// SetPassword replaces a user's password and ends their sessions.
+func (s *Store) SetPassword(ctx context.Context, username, password string) error {
+	if err := validatePassword(password); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	if err != nil {
+		return fmt.Errorf("models: hash password: %w", err)
+	}
+	res := s.db.WithContext(ctx).Model(&User{}).Where("username = ?", username).
+		Updates(map[string]any{"password_hash": string(hash), "session_version": gorm.Expr("session_version + 1")})
+	if res.Error != nil {
+		return fmt.Errorf("models: set password: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "There is no user named %q.", username)
+	}
+	return nil
+}
+
+// dummyHash is compared against when the username is unknown, so that a login takes as long
+// whether or not the user exists.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kiln-no-such-user-password"), bcrypt.DefaultCost)
+
+// errBadLogin is the one answer to a wrong username or a wrong password.
+var errBadLogin = &Error{Code: EINVALID, Message: "Wrong username or password."}
+
+// Authenticate returns the user whose name and password these are, recording the login.
+func (s *Store) Authenticate(ctx context.Context, username, password string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("username = ?", username).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, errBadLogin
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: find user: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return nil, errBadLogin
+	}
+	now := time.Now().UTC()
+	u.LastLoginAt = &now
+	if err := s.db.WithContext(ctx).Model(&u).Update("last_login_at", now).Error; err != nil {
+		return nil, fmt.Errorf("models: record login: %w", err)
+	}
+	return &u, nil
+}
+
+// GetUser returns the user with the given id, or an ENOTFOUND error.
+func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Take(&u, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENOTFOUND, "There is no user %d.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: get user: %w", err)
+	}
+	return &u, nil
+}
+
+// ListUsers returns every user by name.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	var out []User
+	if err := s.db.WithContext(ctx).Order("username").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: list users: %w", err)
+	}
+	return out, nil
+}
+
+// CountUsers counts the users.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: count users: %w", err)
+	}
+	return n, nil
+}
+
+// Setting is one named value Kiln keeps in its database, such as the session signing key, so
+// that every node sharing the database agrees on it.
+type Setting struct {
+	Name  string `gorm:"primaryKey;size:64"`
+	Value []byte `gorm:"not null"`
+}
+
+// Secret returns the named random secret of n bytes, creating it the first time. Nodes racing
+// to create it all end up with the one that was stored first.
+func (s *Store) Secret(ctx context.Context, key string, n int) ([]byte, error) {
+	fresh := make([]byte, n)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("models: random secret: %w", err)
+	}
+	db := s.db.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Setting{Name: key, Value: fresh}).Error; err != nil {
+		return nil, fmt.Errorf("models: store secret %s: %w", key, err)
+	}
+	var st Setting
+	if err := db.Where("name = ?", key).Take(&st).Error; err != nil {
+		return nil, fmt.Errorf("models: read secret %s: %w", key, err)
+	}
+	return st.Value, nil
+}
