@@ -27,8 +27,8 @@ type Config struct {
 	// AdminPassword is the first admin's password, used only when there is no user yet.
 	AdminPassword string
 	Web           web.Config
-	Jobs      jobs.Config
-	Builtins  jobs.BuiltinConfig
+	Jobs          jobs.Config
+	Builtins      jobs.BuiltinConfig
 }
 
 // parseConfig reads flags from args, then KILN_* environment variables for flags not given.
