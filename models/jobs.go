@@ -54,12 +54,12 @@ const (
 
 // Job is one unit of background work and where it stands. Times are UTC.
 type Job struct {
-	ID          int64     `gorm:"primaryKey;index:idx_jobs_claim,priority:5,where:state = 'enqueued'"`
-	Kind        string    `gorm:"size:100;not null;index"`
+	ID          int64     `gorm:"primaryKey;index:idx_jobs_claim,priority:5,where:state = 'enqueued';index:idx_jobs_state_id,priority:2;index:idx_jobs_kind_id,priority:2"`
+	Kind        string    `gorm:"size:100;not null;index:idx_jobs_kind_id,priority:1"`
 	Queue       string    `gorm:"size:100;not null;default:default;index:idx_jobs_claim,priority:1"`
 	Priority    int       `gorm:"not null;default:0;index:idx_jobs_claim,priority:2,sort:desc"`
 	Args        string    `gorm:"type:text;not null"` // JSON
-	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_run_at,priority:1"`
+	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_run_at,priority:1;index:idx_jobs_state_id,priority:1"`
 	Attempt     int       `gorm:"not null;default:0"`
 	MaxAttempts int       `gorm:"not null;default:10"`
 	RunAt       time.Time `gorm:"not null;index:idx_jobs_state_run_at,priority:2;index:idx_jobs_claim,priority:3"`

@@ -22,7 +22,7 @@ func (s *Server) handleDashboard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v.Layout = s.layoutProps(c, "Jobs", layout.SectionJobs)
+	v.Layout = s.layoutProps(c, "Overview", layout.SectionJobs)
 	return render(c, http.StatusOK, pages.DashboardPage(v))
 }
 
@@ -57,7 +57,7 @@ func (s *Server) dashboardView(c echo.Context) (pages.DashboardView, error) {
 
 func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 	r := pages.JobRow{
-		ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Attempt: j.Attempt, Max: j.MaxAttempts,
+		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Args: truncateRunes(j.Args, 80), State: string(j.State), Attempt: j.Attempt, Max: j.MaxAttempts,
 		Created: s.moment(c, j.CreatedAt), Progress: j.Progress,
 	}
 	if j.StartedAt != nil {

@@ -197,6 +197,11 @@ func (s *Server) routes() {
 
 	e.GET("/dashboard", s.handleDashboard)
 	e.GET("/dashboard/recent", s.handleDashboardRecent)
+	e.GET("/dashboard/jobs", s.handleJobs)
+	e.POST("/dashboard/jobs/bulk", s.handleJobsBulk)
+	e.GET("/dashboard/jobs/:id", s.handleJob)
+	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
+	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
 }
 
 // Handler returns the server's HTTP handler, for tests that use httptest.

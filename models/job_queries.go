@@ -1,0 +1,149 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// JobFilter selects jobs for the dashboard's lists and bulk actions.
+type JobFilter struct {
+	State  JobState // "" for every state
+	Kind   string   // exact kind, or ""
+	Queue  string   // exact queue, or ""
+	Search string   // text found in the arguments or the last error (case-insensitive), or ""
+}
+
+// Validate checks a filter that came from a user.
+func (f JobFilter) Validate() error {
+	if f.State != "" && !slices.Contains(JobStates, f.State) {
+		return Errorf(EINVALID, "Unknown job state %q.", f.State)
+	}
+	if len(f.Search) > 200 || len(f.Kind) > jobKindMax || len(f.Queue) > jobQueueMax {
+		return Errorf(EINVALID, "The filter is too long.")
+	}
+	return nil
+}
+
+func (f JobFilter) scope(db *gorm.DB) *gorm.DB {
+	q := db.Model(&Job{})
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.Kind != "" {
+		q = q.Where("kind = ?", f.Kind)
+	}
+	if f.Queue != "" {
+		q = q.Where("queue = ?", f.Queue)
+	}
+	if f.Search != "" {
+		like := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
+		q = q.Where(`(LOWER(args) LIKE ? ESCAPE '\' OR LOWER(last_error) LIKE ? ESCAPE '\')`, like, like)
+	}
+	return q
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// JobPage is one page of a keyset-paginated job list, newest first.
+type JobPage struct {
+	Jobs     []Job
+	HasNewer bool // a page before this one exists
+	HasOlder bool // a page after this one exists
+}
+
+// ListJobs returns up to limit jobs matching f, newest first: those older than before (when
+// before > 0), or the newest ones newer than after (when after > 0), or the newest. Pages
+// follow ids, so they stay put while jobs arrive.
+func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error) {
+	var page JobPage
+	db := s.db.WithContext(ctx)
+	q := f.scope(db)
+	switch {
+	case after > 0:
+		q = q.Where("id > ?", after).Order("id ASC")
+	case before > 0:
+		q = q.Where("id < ?", before).Order("id DESC")
+	default:
+		q = q.Order("id DESC")
+	}
+	if err := q.Limit(limit + 1).Find(&page.Jobs).Error; err != nil {
+		return page, fmt.Errorf("models: list jobs: %w", err)
+	}
+	more := len(page.Jobs) > limit
+	if more {
+		page.Jobs = page.Jobs[:limit]
+	}
+	if after > 0 {
+		slices.Reverse(page.Jobs)
+		page.HasNewer, page.HasOlder = more, true
+	} else {
+		page.HasOlder, page.HasNewer = more, before > 0
+	}
+	if after > 0 && len(page.Jobs) == 0 {
+		page.HasOlder = false
+	}
+	return page, nil
+}
+
+// CountJobs counts the jobs matching f.
+func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
+	var n int64
+	if err := f.scope(s.db.WithContext(ctx)).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: count jobs: %w", err)
+	}
+	return n, nil
+}
+
+// JobIDs returns up to limit ids of jobs matching f, below `below` (0 for no bound), highest
+// first: a bulk action walks them batch by batch.
+func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error) {
+	q := f.scope(s.db.WithContext(ctx))
+	if below > 0 {
+		q = q.Where("id < ?", below)
+	}
+	var ids []int64
+	if err := q.Order("id DESC").Limit(limit).Pluck("id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("models: job ids: %w", err)
+	}
+	return ids, nil
+}
+
+// Continuations returns the jobs that continue the given job.
+func (s *Store) Continuations(ctx context.Context, parentID int64) ([]Job, error) {
+	var out []Job
+	if err := s.db.WithContext(ctx).Where("parent_id = ?", parentID).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: continuations of job %d: %w", parentID, err)
+	}
+	return out, nil
+}
+
+// Distinct returns the distinct values of a job column ("kind" or "queue"), for filter suggestions.
+func (s *Store) Distinct(ctx context.Context, column string) ([]string, error) {
+	if column != "kind" && column != "queue" {
+		return nil, Errorf(EINVALID, "no suggestions for %q", column)
+	}
+	var out []string
+	if err := s.db.WithContext(ctx).Model(&Job{}).Distinct(column).Order(column).Limit(500).Pluck(column, &out).Error; err != nil {
+		return nil, fmt.Errorf("models: distinct %s: %w", column, err)
+	}
+	return out, nil
+}
+
+// GetRecurringByID returns a recurring job by id, or an ENOTFOUND error.
+func (s *Store) GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, error) {
+	var rj RecurringJob
+	err := s.db.WithContext(ctx).Take(&rj, id).Error
+	if err == gorm.ErrRecordNotFound {
+		return nil, Errorf(ENOTFOUND, "There is no recurring job %d.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: get recurring job %d: %w", id, err)
+	}
+	return &rj, nil
+}

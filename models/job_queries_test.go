@@ -1,0 +1,91 @@
+package models_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+func ids(jobs []models.Job) []int64 {
+	out := make([]int64, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.ID
+	}
+	return out
+}
+
+func TestListJobsKeysetAndFilters(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		var all []*models.Job
+		for i := range 25 {
+			j := newJob("mail.send")
+			if i%5 == 0 {
+				j.Kind, j.Queue = "report.build", "low"
+			}
+			j.Args = `{"to":"user` + string(rune('a'+i)) + `@example.com"}`
+			all = append(all, j)
+		}
+		insert(t, s, all...)
+		page, err := s.ListJobs(ctx, models.JobFilter{}, 0, 0, 10)
+		require.NoError(t, err)
+		require.Equal(t, []int64{25, 24, 23, 22, 21, 20, 19, 18, 17, 16}, ids(page.Jobs))
+		require.True(t, page.HasOlder)
+		require.False(t, page.HasNewer)
+
+		// New jobs arrive: the next page is still the next ten, not shifted.
+		insert(t, s, newJob("mail.send"), newJob("mail.send"))
+		older, err := s.ListJobs(ctx, models.JobFilter{}, 16, 0, 10)
+		require.NoError(t, err)
+		require.Equal(t, []int64{15, 14, 13, 12, 11, 10, 9, 8, 7, 6}, ids(older.Jobs))
+		require.True(t, older.HasNewer)
+		last, err := s.ListJobs(ctx, models.JobFilter{}, 6, 0, 10)
+		require.NoError(t, err)
+		require.Equal(t, []int64{5, 4, 3, 2, 1}, ids(last.Jobs))
+		require.False(t, last.HasOlder)
+		back, err := s.ListJobs(ctx, models.JobFilter{}, 0, 15, 10)
+		require.NoError(t, err)
+		require.Equal(t, []int64{25, 24, 23, 22, 21, 20, 19, 18, 17, 16}, ids(back.Jobs), "newer than 15, newest first")
+		require.True(t, back.HasNewer, "the two new jobs are newer still")
+
+		f := models.JobFilter{Kind: "report.build", Queue: "low"}
+		page, err = s.ListJobs(ctx, f, 0, 0, 50)
+		require.NoError(t, err)
+		require.Equal(t, []int64{21, 16, 11, 6, 1}, ids(page.Jobs))
+		n, err := s.CountJobs(ctx, f)
+		require.NoError(t, err)
+		require.EqualValues(t, 5, n)
+
+		page, err = s.ListJobs(ctx, models.JobFilter{Search: "USERC@"}, 0, 0, 50)
+		require.NoError(t, err)
+		require.Equal(t, []int64{3}, ids(page.Jobs), "search is case-insensitive, over the arguments")
+		page, err = s.ListJobs(ctx, models.JobFilter{Search: "%"}, 0, 0, 50)
+		require.NoError(t, err)
+		require.Empty(t, page.Jobs, "LIKE wildcards are searched for literally")
+
+		claimed := claim(t, s, "srv", 1)
+		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: claimed[0].ID, ServerID: "srv", Attempt: 1, State: models.JobFailed, Error: "SMTP timeout", At: time.Now()}})
+		require.NoError(t, err)
+		page, err = s.ListJobs(ctx, models.JobFilter{State: models.JobFailed, Search: "smtp"}, 0, 0, 50)
+		require.NoError(t, err)
+		require.Equal(t, []int64{claimed[0].ID}, ids(page.Jobs), "search covers the last error")
+
+		walked, err := s.JobIDs(ctx, models.JobFilter{Kind: "mail.send"}, 0, 7)
+		require.NoError(t, err)
+		require.Len(t, walked, 7)
+		next, err := s.JobIDs(ctx, models.JobFilter{Kind: "mail.send"}, walked[6], 100)
+		require.NoError(t, err)
+		require.Len(t, next, 22-7)
+		require.Less(t, next[0], walked[6])
+
+		require.Error(t, models.JobFilter{State: "bogus"}.Validate())
+		kinds, err := s.Distinct(ctx, "kind")
+		require.NoError(t, err)
+		require.Equal(t, []string{"mail.send", "report.build"}, kinds)
+		_, err = s.Distinct(ctx, "args")
+		require.Error(t, err)
+	})
+}

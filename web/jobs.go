@@ -1,0 +1,415 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/views/components"
+	"github.com/kilnhq/kiln/views/layout"
+	"github.com/kilnhq/kiln/views/pages"
+)
+
+// pageSizes are the lengths a jobs page may have.
+var pageSizes = []int{20, 50, 100}
+
+// bulkLimit bounds one "all matching" action.
+const bulkLimit = 100_000
+
+// jobsQuery is the jobs list's query string, parsed and checked.
+type jobsQuery struct {
+	filter        models.JobFilter
+	before, after int64
+	limit         int
+}
+
+func parseJobsQuery(c echo.Context) (jobsQuery, error) {
+	q := jobsQuery{limit: pageSizes[0], filter: models.JobFilter{
+		State: models.JobState(c.QueryParam("state")), Kind: c.QueryParam("kind"), Queue: c.QueryParam("queue"), Search: c.QueryParam("q"),
+	}}
+	if err := q.filter.Validate(); err != nil {
+		return q, err
+	}
+	for name, dst := range map[string]*int64{"before": &q.before, "after": &q.after} {
+		if raw := c.QueryParam(name); raw != "" {
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil || n < 1 {
+				return q, models.Errorf(models.EINVALID, "%q must be a job number, not %q.", name, raw)
+			}
+			*dst = n
+		}
+	}
+	if raw := c.QueryParam("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || !containsInt(pageSizes, n) {
+			return q, models.Errorf(models.EINVALID, "Page size must be 20, 50 or 100, not %q.", raw)
+		}
+		q.limit = n
+	}
+	return q, nil
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// url builds the list's URL for this filter with the given page bounds and size.
+func (q jobsQuery) url(before, after int64, limit int) string {
+	v := url.Values{}
+	for k, val := range map[string]string{"state": string(q.filter.State), "kind": q.filter.Kind, "queue": q.filter.Queue, "q": q.filter.Search} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	if before > 0 {
+		v.Set("before", strconv.FormatInt(before, 10))
+	}
+	if after > 0 {
+		v.Set("after", strconv.FormatInt(after, 10))
+	}
+	if limit != pageSizes[0] {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	if len(v) == 0 {
+		return "/dashboard/jobs"
+	}
+	return "/dashboard/jobs?" + v.Encode()
+}
+
+// handleJobs lists jobs: a tab per state, filters, keyset pages, bulk actions.
+func (s *Server) handleJobs(c echo.Context) error {
+	if raw := c.QueryParam("id"); raw != "" { // "go to job #"
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id < 1 {
+			return models.Errorf(models.EINVALID, "%q is not a job number.", raw)
+		}
+		return redirect(c, "/dashboard/jobs/"+strconv.FormatInt(id, 10))
+	}
+	q, err := parseJobsQuery(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	counts, err := s.store.CountJobsByState(ctx)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.ListJobs(ctx, q.filter, q.before, q.after, q.limit)
+	if err != nil {
+		return err
+	}
+	kinds, err := s.store.Distinct(ctx, "kind")
+	if err != nil {
+		return err
+	}
+	queues, err := s.store.Distinct(ctx, "queue")
+	if err != nil {
+		return err
+	}
+	v := pages.JobsView{
+		Layout: s.layoutProps(c, "Jobs", layout.SectionJobs),
+		Filter: pages.JobsFilter{State: string(q.filter.State), Kind: q.filter.Kind, Queue: q.filter.Queue, Query: q.filter.Search, Limit: q.limit},
+		Kinds:  kinds, Queues: queues, CanAct: canAct(c), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
+	}
+	all := q
+	all.filter.State = ""
+	var total int64
+	for _, n := range counts {
+		total += n
+	}
+	v.Tabs = append(v.Tabs, components.Tab{Label: "All", Href: all.url(0, 0, q.limit), Count: total, Active: q.filter.State == ""})
+	for _, st := range models.JobStates {
+		tab := q
+		tab.filter.State = st
+		v.Tabs = append(v.Tabs, components.Tab{Label: stateLabel(st), Href: tab.url(0, 0, q.limit), Count: counts[st], Active: q.filter.State == st})
+	}
+	for i := range page.Jobs {
+		v.Rows = append(v.Rows, s.jobRow(c, &page.Jobs[i]))
+	}
+	if len(page.Jobs) > 0 {
+		if page.HasNewer {
+			v.NewerURL = q.url(0, page.Jobs[0].ID, q.limit)
+		}
+		if page.HasOlder {
+			v.OlderURL = q.url(page.Jobs[len(page.Jobs)-1].ID, 0, q.limit)
+		}
+	}
+	for _, n := range pageSizes {
+		v.PageSize = append(v.PageSize, pages.PageSizeLink{Size: n, Href: q.url(q.before, q.after, n), Active: n == q.limit})
+	}
+	return render(c, http.StatusOK, pages.JobsPage(v))
+}
+
+func stateLabel(s models.JobState) string {
+	return string(s[0]-'a'+'A') + string(s[1:])
+}
+
+func jobID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, models.Errorf(models.ENOTFOUND, "There is no job %q.", c.Param("id"))
+	}
+	return id, nil
+}
+
+// handleJob shows one job.
+func (s *Server) handleJob(c echo.Context) error {
+	v, err := s.jobView(c)
+	if err != nil {
+		return err
+	}
+	v.Layout = s.layoutProps(c, fmt.Sprintf("Job #%d", v.ID), layout.SectionJobs)
+	return render(c, http.StatusOK, pages.JobPage(v))
+}
+
+// handleJobLive renders the live part of a job's page, for htmx polling.
+func (s *Server) handleJobLive(c echo.Context) error {
+	v, err := s.jobView(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.JobLive(v))
+}
+
+func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
+	id, err := jobID(c)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	ctx := c.Request().Context()
+	j, err := s.store.GetJob(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	events, err := s.store.JobEvents(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	logs, err := s.store.JobLogs(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	conts, err := s.store.Continuations(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	v := pages.JobView{
+		ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
+		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Timeout: "none", Progress: j.Progress,
+		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
+		Args: prettyJSON(j.Args), Result: prettyJSON(j.Result), LastError: j.LastError, ContinueOn: j.ContinueOn,
+		CanAct: canAct(c), CSRF: csrfToken(c),
+		CanRequeue: j.State.Final(), CanCancel: !j.State.Final(), CanDelete: j.State != models.JobDeleted,
+		CanTrigger: j.State == models.JobScheduled || j.State == models.JobAwaiting,
+	}
+	if j.Timeout > 0 {
+		v.Timeout = j.Timeout.String()
+	}
+	if j.UniqueKey != nil {
+		v.UniqueKey = *j.UniqueKey
+	}
+	if j.StartedAt != nil {
+		m := s.moment(c, *j.StartedAt)
+		v.Started = &m
+	}
+	if j.FinishedAt != nil {
+		m := s.moment(c, *j.FinishedAt)
+		v.Finished = &m
+	}
+	if j.ParentID != nil {
+		if p, err := s.store.GetJob(ctx, *j.ParentID); err == nil {
+			v.Parent = &pages.JobLink{ID: p.ID, Kind: p.Kind, State: string(p.State)}
+		} else {
+			v.Parent = &pages.JobLink{ID: *j.ParentID, Kind: "(cleaned up)", State: "deleted"}
+		}
+	}
+	for _, cj := range conts {
+		v.Continuations = append(v.Continuations, pages.JobLink{ID: cj.ID, Kind: cj.Kind, State: string(cj.State)})
+	}
+	if j.RecurringID != nil {
+		v.RecurringID = *j.RecurringID
+		if rj, err := s.store.GetRecurringByID(ctx, *j.RecurringID); err == nil {
+			v.RecurringName = rj.Name
+		} else {
+			v.RecurringName = fmt.Sprintf("recurring job %d (removed)", *j.RecurringID)
+		}
+	}
+	v.Timeline, v.Attempts = s.history(c, j, events)
+	for _, l := range logs {
+		v.Logs = append(v.Logs, pages.LogLine{At: s.moment(c, l.At), Attempt: l.Attempt, Message: l.Message})
+	}
+	return v, nil
+}
+
+// history turns a job's events into its timeline (with the time spent in each state) and its
+// attempts (each run from claim to outcome).
+func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent) ([]pages.TimelineEntry, []pages.AttemptRow) {
+	now := s.cfg.Now()
+	var (
+		timeline []pages.TimelineEntry
+		attempts []pages.AttemptRow
+	)
+	for i, e := range events {
+		entry := pages.TimelineEntry{
+			From: string(e.From), To: string(e.To), At: s.moment(c, e.At), Reason: e.Reason, Error: e.Error, Server: e.ServerID, Attempt: e.Attempt,
+		}
+		switch {
+		case i+1 < len(events):
+			entry.For = formatDuration(events[i+1].At.Sub(e.At))
+		case !e.To.Final():
+			entry.For, entry.Current = formatDuration(now.Sub(e.At))+" so far", true
+		}
+		timeline = append(timeline, entry)
+		if e.To == models.JobProcessing {
+			a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
+			if i+1 < len(events) {
+				end := events[i+1]
+				a.Outcome, a.Error = string(end.To), firstLine(end.Error)
+				a.Duration = formatDuration(end.At.Sub(e.At))
+				if end.Duration > 0 {
+					a.Duration = formatDuration(end.Duration)
+				}
+			}
+			attempts = append(attempts, a)
+		}
+	}
+	return timeline, attempts
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// prettyJSON indents stored JSON for reading; anything else is shown as it is.
+func prettyJSON(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(raw), "", "  "); err != nil {
+		return raw
+	}
+	return buf.String()
+}
+
+// jobActions are what an admin may do to one job, with the flash for each.
+var jobActions = map[string]struct {
+	past string
+	do   func(s *Server, ctx context.Context, id int64) error
+}{
+	"requeue": {"requeued", func(s *Server, ctx context.Context, id int64) error { return s.engine.Requeue(ctx, id) }},
+	"cancel":  {"cancelled", func(s *Server, ctx context.Context, id int64) error { return s.engine.Cancel(ctx, id) }},
+	"delete":  {"deleted", func(s *Server, ctx context.Context, id int64) error { return s.engine.Delete(ctx, id) }},
+	"trigger": {"triggered to run now", func(s *Server, ctx context.Context, id int64) error { return s.engine.TriggerNow(ctx, id) }},
+}
+
+// handleJobAction requeues, cancels, deletes or triggers one job, recording who did it.
+func (s *Server) handleJobAction(c echo.Context) error {
+	id, err := jobID(c)
+	if err != nil {
+		return err
+	}
+	action, ok := jobActions[c.Param("action")]
+	if !ok {
+		return echo.ErrNotFound
+	}
+	err = action.do(s, actorContext(c), id)
+	switch models.ErrorCode(err) {
+	case "":
+		setFlash(c, "success", fmt.Sprintf("Job #%d %s.", id, action.past))
+	case models.ECONFLICT:
+		setFlash(c, "error", models.ErrorMessage(err))
+	default:
+		return err
+	}
+	return redirect(c, "/dashboard/jobs/"+strconv.FormatInt(id, 10))
+}
+
+// handleJobsBulk applies an action to the selected jobs, or, after a confirmation stating how
+// many, to every job matching the filter.
+func (s *Server) handleJobsBulk(c echo.Context) error {
+	name := c.FormValue("action")
+	action, ok := jobActions[name]
+	if !ok || name == "trigger" {
+		return models.Errorf(models.EINVALID, "Choose requeue, cancel or delete.")
+	}
+	back := localPath(c.FormValue("return_to"))
+	ctx := actorContext(c)
+	filter := models.JobFilter{State: models.JobState(c.FormValue("state")), Kind: c.FormValue("kind"), Queue: c.FormValue("queue"), Search: c.FormValue("q")}
+	if err := filter.Validate(); err != nil {
+		return err
+	}
+	var ids []int64
+	if c.FormValue("scope") == "all" {
+		n, err := s.store.CountJobs(ctx, filter)
+		if err != nil {
+			return err
+		}
+		if c.FormValue("confirm") == "" {
+			return render(c, http.StatusOK, pages.BulkConfirmPage(pages.BulkConfirmView{
+				Layout: s.layoutProps(c, "Confirm", layout.SectionJobs), Action: name, Count: n, CSRF: csrfToken(c), ReturnTo: back,
+				Filter: pages.JobsFilter{State: string(filter.State), Kind: filter.Kind, Queue: filter.Queue, Query: filter.Search},
+			}))
+		}
+		for below := int64(0); len(ids) < bulkLimit; {
+			batch, err := s.store.JobIDs(ctx, filter, below, 1000)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, batch...)
+			if len(batch) < 1000 {
+				break
+			}
+			below = batch[len(batch)-1]
+		}
+	} else {
+		for _, raw := range c.Request().Form["ids"] {
+			id, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil || id < 1 {
+				return models.Errorf(models.EINVALID, "%q is not a job number.", raw)
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			setFlash(c, "error", "Select some jobs first, or tick “apply to all jobs matching this filter”.")
+			return redirect(c, back)
+		}
+	}
+	start := time.Now()
+	done, skipped := 0, 0
+	for _, id := range ids {
+		switch err := action.do(s, ctx, id); models.ErrorCode(err) {
+		case "":
+			done++
+		case models.ECONFLICT, models.ENOTFOUND:
+			skipped++
+		default:
+			return err
+		}
+	}
+	msg := fmt.Sprintf("%d jobs %s.", done, action.past)
+	if skipped > 0 {
+		msg += fmt.Sprintf(" %d skipped: their state doesn't allow it.", skipped)
+	}
+	s.log.Info("web: bulk job action", "action", name, "done", done, "skipped", skipped, "user", currentUser(c).Username, "took", time.Since(start))
+	setFlash(c, "success", msg)
+	return redirect(c, back)
+}
