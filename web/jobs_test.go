@@ -147,7 +147,9 @@ func TestJobActionsAreRecordedWithTheUser(t *testing.T) {
 	job := a.enqueue("mail.send", nil)
 	later := a.enqueue("mail.send", nil, jobs.RunAt(time.Now().Add(time.Hour)))
 	token := a.csrf("/dashboard/jobs/" + strconv.FormatInt(job.ID, 10))
-	path := func(id int64, action string) string { return "/dashboard/jobs/" + strconv.FormatInt(id, 10) + "/" + action }
+	path := func(id int64, action string) string {
+		return "/dashboard/jobs/" + strconv.FormatInt(id, 10) + "/" + action
+	}
 
 	resp, _ := a.post(path(job.ID, "cancel"), url.Values{"_csrf": {token}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
