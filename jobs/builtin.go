@@ -104,9 +104,13 @@ func cleanup(ctx context.Context, job *models.Job) error {
 	if err != nil || age < time.Minute {
 		return Permanent(fmt.Errorf("older_than %q must be a duration of at least 1m", args.OlderThan))
 	}
-	n, err := stateOf(ctx).e.store.CleanupJobs(ctx, time.Now().Add(-age), 1000)
+	store := stateOf(ctx).e.store
+	n, err := store.CleanupJobs(ctx, time.Now().Add(-age), 1000)
 	Logf(ctx, "deleted %d finished jobs older than %s", n, age)
 	if err != nil {
+		return err
+	}
+	if err := store.CleanupStats(ctx, time.Now()); err != nil {
 		return err
 	}
 	return SetResult(ctx, map[string]int64{"deleted": n})

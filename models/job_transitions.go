@@ -131,6 +131,9 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 				return fmt.Errorf("models: finish jobs: events: %w", err)
 			}
 		}
+		if err := addStats(tx, finished, batch[0].At); err != nil {
+			return err
+		}
 		var err error
 		queues, err = releaseContinuations(tx, finished, batch[0].At)
 		return err

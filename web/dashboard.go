@@ -2,58 +2,14 @@ package web
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/views/layout"
 	"github.com/kilnhq/kiln/views/pages"
 )
-
-// recentJobsShown is how many job runs /dashboard lists.
-const recentJobsShown = 50
-
-// handleDashboard lists recent job runs (the full dashboard replaces this page).
-func (s *Server) handleDashboard(c echo.Context) error {
-	v, err := s.dashboardView(c)
-	if err != nil {
-		return err
-	}
-	v.Layout = s.layoutProps(c, "Overview", layout.SectionJobs)
-	return render(c, http.StatusOK, pages.DashboardPage(v))
-}
-
-// handleDashboardRecent renders the live part of /dashboard, for htmx polling.
-func (s *Server) handleDashboardRecent(c echo.Context) error {
-	v, err := s.dashboardView(c)
-	if err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, pages.RecentJobs(v))
-}
-
-func (s *Server) dashboardView(c echo.Context) (pages.DashboardView, error) {
-	ctx := c.Request().Context()
-	counts, err := s.store.CountJobsByState(ctx)
-	if err != nil {
-		return pages.DashboardView{}, err
-	}
-	recent, err := s.store.RecentJobs(ctx, recentJobsShown)
-	if err != nil {
-		return pages.DashboardView{}, err
-	}
-	v := pages.DashboardView{Zone: viewerZone(c).String()}
-	for _, st := range models.JobStates {
-		v.Counts = append(v.Counts, pages.StateCount{State: string(st), Label: string(st), Count: counts[st]})
-	}
-	for i := range recent {
-		v.Rows = append(v.Rows, s.jobRow(c, &recent[i]))
-	}
-	return v, nil
-}
 
 func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 	r := pages.JobRow{

@@ -195,8 +195,8 @@ func (s *Server) routes() {
 	e.POST("/tasks/:id/delete", s.handleTaskDelete)
 	e.POST("/work-items", s.handleWorkItemCreate)
 
-	e.GET("/dashboard", s.handleDashboard)
-	e.GET("/dashboard/recent", s.handleDashboardRecent)
+	e.GET("/dashboard", s.handleOverview)
+	e.GET("/dashboard/live", s.handleOverviewLive)
 	e.GET("/dashboard/jobs", s.handleJobs)
 	e.POST("/dashboard/jobs/bulk", s.handleJobsBulk)
 	e.GET("/dashboard/jobs/:id", s.handleJob)

@@ -478,40 +478,54 @@ func TestQueueWorkItem(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), fmt.Sprintf("job #%d", recent[0].ID))
 }
 
-func TestDashboardListsRecentRuns(t *testing.T) {
+func TestOverview(t *testing.T) {
 	a := setup(t)
-	_, doc := a.get("/dashboard")
-	require.NotEmpty(t, doc.Find(`[data-testid="empty"]`).Nodes)
-
 	ctx := context.Background()
-	ok, err := a.engine.Enqueue(ctx, "report.build", map[string]int{"n": 1})
-	require.NoError(t, err)
-	bad, err := a.engine.Enqueue(ctx, "report.send", nil, jobs.MaxAttempts(1))
-	require.NoError(t, err)
-	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 2, Lease: time.Minute, Now: time.Now()})
-	require.NoError(t, err)
-	require.Len(t, claimed, 2)
-	now := time.Now()
-	_, _, err = a.store.FinishJobs(ctx, []models.JobFinish{
-		{JobID: ok.ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, At: now},
-		{JobID: bad.ID, ServerID: "srv", Attempt: 1, State: models.JobFailed, Error: "smtp: <connection refused>\ngoroutine 1 [running]", At: now},
-	})
-	require.NoError(t, err)
-	_, err = a.engine.Enqueue(ctx, "report.later", nil, jobs.RunAt(now.Add(time.Hour)))
+	for i := range 4 {
+		j := a.enqueue("report.build", map[string]int{"n": i})
+		state := models.JobSucceeded
+		if i == 3 {
+			state = models.JobFailed
+		}
+		a.finish(j, state, "")
+	}
+	a.enqueue("report.build", nil)
+	a.enqueue("report.later", nil, jobs.RunAt(time.Now().Add(time.Hour)))
+	_, err := a.store.UpsertRecurring(ctx, &models.RecurringJob{Name: "nightly", Spec: "0 2 * * *", TimeZone: "UTC", Kind: "k", Args: "{}", Queue: "default", MaxAttempts: 1, Misfire: "relaxed"}, func() time.Time { return time.Now().Add(time.Hour) })
 	require.NoError(t, err)
 
-	for _, path := range []string{"/dashboard", "/dashboard/recent"} {
+	for _, path := range []string{"/dashboard", "/dashboard/live"} {
 		resp, doc := a.get(path)
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		kinds := doc.Find(`[data-testid="job-kind"]`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
-		require.Equal(t, []string{"report.later", "report.send", "report.build"}, kinds, "newest first")
-		require.Equal(t, "smtp: <connection refused>", doc.Find(`[data-testid="job-error"]`).Eq(1).Text(), "first line of the error, escaped")
-		require.Contains(t, doc.Find(`[data-testid="count-succeeded"]`).Text(), "1")
-		require.Contains(t, doc.Find(`[data-testid="count-failed"]`).Text(), "1")
-		require.Contains(t, doc.Find(`[data-testid="count-scheduled"]`).Text(), "1")
-		poll, _ := doc.Find(`#recent-jobs`).Attr("hx-trigger")
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		card := func(key string) string { return doc.Find(`[data-testid="card-` + key + `"] .stat-count`).Text() }
+		require.Equal(t, "3", card("succeeded"))
+		require.Equal(t, "1", card("failed"))
+		require.Equal(t, "1", card("enqueued"))
+		require.Equal(t, "1", card("scheduled"))
+		require.Equal(t, "1", card("recurring"))
+		href, _ := doc.Find(`[data-testid="card-failed"]`).Attr("href")
+		require.Equal(t, "/dashboard/jobs?state=failed", href)
+		rt := doc.Find(`[data-testid="chart-realtime"]`)
+		require.Equal(t, "3", rt.Find(`[data-testid="legend-series-succeeded"] strong`).Text(), "the realtime chart counts what just finished")
+		require.Equal(t, "1", rt.Find(`[data-testid="legend-series-failed"] strong`).Text())
+		require.Equal(t, 2, rt.Find("polyline").Length())
+		require.Contains(t, rt.Find("desc").Text(), "Succeeded 3, Failed 1")
+		poll, _ := doc.Find(`#overview-live`).Attr("hx-trigger")
 		require.Equal(t, "every 2s", poll)
 	}
-	_, doc = a.get("/dashboard/recent")
+	_, doc := a.get("/dashboard")
+	history := doc.Find(`[data-testid="chart-history"]`)
+	bars := history.Find("rect title").Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+	require.Len(t, bars, 2, "only the current hour has finished jobs: one stacked bar of two parts")
+	require.Regexp(t, `^Succeeded.*: 3$`, bars[0])
+	require.Regexp(t, `^Failed.*: 1$`, bars[1])
+	require.Len(t, history.Find("text.chart-label").Nodes, 6+5, "an hour label every 4 hours, and 5 gridline labels")
+	require.Equal(t, "3", history.Find(`[data-testid="legend-series-succeeded"] strong`).Text())
+	_, doc = a.get("/dashboard?history=7d")
+	require.Contains(t, doc.Find(`[data-testid="chart-history"] desc`).Text(), "per day")
+	require.Equal(t, "3", doc.Find(`[data-testid="chart-history"] [data-testid="legend-series-succeeded"] strong`).Text())
+	resp, _ := a.get("/dashboard?history=1y")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	_, doc = a.get("/dashboard/live")
 	require.Empty(t, doc.Find("header.topbar").Nodes, "the live part comes without the layout")
 }

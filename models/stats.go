@@ -1,0 +1,90 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Stat periods: counters per second (for the realtime chart, kept for minutes) and per hour
+// (for the history, kept for days).
+const (
+	PeriodSecond = "s"
+	PeriodHour   = "h"
+)
+
+// JobStat counts the jobs that reached Succeeded or Failed within one period. The counters are
+// maintained as jobs finish, so charts never count events.
+type JobStat struct {
+	Period    string    `gorm:"primaryKey;size:1"`
+	Bucket    time.Time `gorm:"primaryKey"` // start of the period, UTC
+	Succeeded int64     `gorm:"not null;default:0"`
+	Failed    int64     `gorm:"not null;default:0"`
+}
+
+// addStats adds the outcomes of a batch to the second and hour counters, one upsert per bucket.
+func addStats(tx *gorm.DB, finished map[JobState][]int64, at time.Time) error {
+	s, f := int64(len(finished[JobSucceeded])), int64(len(finished[JobFailed]))
+	if s == 0 && f == 0 {
+		return nil
+	}
+	at = at.UTC()
+	rows := []JobStat{
+		{Period: PeriodSecond, Bucket: at.Truncate(time.Second), Succeeded: s, Failed: f},
+		{Period: PeriodHour, Bucket: at.Truncate(time.Hour), Succeeded: s, Failed: f},
+	}
+	err := tx.Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "period"}, {Name: "bucket"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"succeeded": gorm.Expr("job_stats.succeeded + excluded.succeeded"),
+			"failed":    gorm.Expr("job_stats.failed + excluded.failed"),
+		}),
+	}).Create(&rows).Error
+	if err != nil {
+		return fmt.Errorf("models: job stats: %w", err)
+	}
+	return nil
+}
+
+// Stats returns the counters of a period from `since` on, oldest first.
+func (s *Store) Stats(ctx context.Context, period string, since time.Time) ([]JobStat, error) {
+	var out []JobStat
+	err := s.db.WithContext(ctx).Where("period = ? AND bucket >= ?", period, since.UTC()).Order("bucket").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: job stats: %w", err)
+	}
+	return out, nil
+}
+
+// CleanupStats drops second counters older than 15 minutes and hour counters older than 8 days.
+func (s *Store) CleanupStats(ctx context.Context, now time.Time) error {
+	db := s.db.WithContext(ctx)
+	for period, keep := range map[string]time.Duration{PeriodSecond: 15 * time.Minute, PeriodHour: 8 * 24 * time.Hour} {
+		if err := db.Where("period = ? AND bucket < ?", period, now.UTC().Add(-keep)).Delete(&JobStat{}).Error; err != nil {
+			return fmt.Errorf("models: clean up job stats: %w", err)
+		}
+	}
+	return nil
+}
+
+// RetriesPending counts scheduled jobs waiting to retry after a failed attempt.
+func (s *Store) RetriesPending(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&Job{}).Where("state = ? AND attempt > 0", JobScheduled).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("models: count retries: %w", err)
+	}
+	return n, nil
+}
+
+// CountRecurring counts the recurring jobs.
+func (s *Store) CountRecurring(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.WithContext(ctx).Model(&RecurringJob{}).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: count recurring jobs: %w", err)
+	}
+	return n, nil
+}

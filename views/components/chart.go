@@ -1,0 +1,213 @@
+package components
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// ChartSeries is one named set of values, drawn with a CSS class (its colour).
+type ChartSeries struct {
+	Name   string
+	Class  string
+	Values []int64
+}
+
+// Chart is a small line or stacked-bar chart drawn as SVG on the server.
+type Chart struct {
+	ID      string // unique on the page, for the accessible title
+	Title   string
+	Bars    bool // stacked bars; otherwise lines
+	Series  []ChartSeries
+	XLabels []string // one per point; "" for no label
+}
+
+// Chart geometry, in SVG user units.
+const (
+	chartW, chartH                       = 720.0, 220.0
+	padLeft, padRight, padTop, padBottom = 48.0, 12.0, 12.0, 26.0
+)
+
+// NiceCeil rounds v up to 1, 2 or 5 times a power of ten (at least 1), so axes read well.
+func NiceCeil(v int64) int64 {
+	if v <= 1 {
+		return 1
+	}
+	mag := int64(math.Pow(10, math.Floor(math.Log10(float64(v)))))
+	for _, m := range []int64{1, 2, 5, 10} {
+		if m*mag >= v {
+			return m * mag
+		}
+	}
+	return 10 * mag
+}
+
+// Compact writes a count briefly: 950, 1.2k, 34k, 1.5M.
+func Compact(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10)
+	case n < 10_000:
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1000), ".0") + "k"
+	case n < 1_000_000:
+		return fmt.Sprintf("%dk", n/1000)
+	default:
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e6), ".0") + "M"
+	}
+}
+
+func (c Chart) points() int {
+	n := 0
+	for _, s := range c.Series {
+		n = max(n, len(s.Values))
+	}
+	return n
+}
+
+// Tick is a labelled position on an axis.
+type Tick struct {
+	Pos   float64
+	Label string
+}
+
+// total is the height point i needs: the stacked sum for bars, the largest value for lines.
+func (c Chart) total(i int) int64 {
+	var t int64
+	for _, s := range c.Series {
+		if i < len(s.Values) {
+			if c.Bars {
+				t += s.Values[i]
+			} else {
+				t = max(t, s.Values[i])
+			}
+		}
+	}
+	return t
+}
+
+func (c Chart) highest() int64 {
+	var top int64
+	for i := range c.points() {
+		top = max(top, c.total(i))
+	}
+	return top
+}
+
+// yStep is the distance between gridlines: a nice number that splits the highest point into
+// at most four steps.
+func (c Chart) yStep() int64 { return NiceCeil((c.highest() + 3) / 4) }
+
+// YMax is the top of the y axis: the smallest whole number of steps that holds every point.
+func (c Chart) YMax() int64 {
+	step := c.yStep()
+	return max(step, (c.highest()+step-1)/step*step)
+}
+
+// YTicks are the gridlines, evenly spaced from 0 to YMax.
+func (c Chart) YTicks() []Tick {
+	step, top := c.yStep(), c.YMax()
+	var ticks []Tick
+	for v := int64(0); v <= top; v += step {
+		ticks = append(ticks, Tick{Pos: c.y(v, top), Label: Compact(v)})
+	}
+	return ticks
+}
+
+// XTicks are the labelled points.
+func (c Chart) XTicks() []Tick {
+	var ticks []Tick
+	for i, l := range c.XLabels {
+		if l != "" {
+			ticks = append(ticks, Tick{Pos: c.x(i), Label: l})
+		}
+	}
+	return ticks
+}
+
+func (c Chart) x(i int) float64 {
+	n := c.points()
+	w := chartW - padLeft - padRight
+	if c.Bars {
+		return padLeft + w*(float64(i)+0.5)/float64(max(n, 1))
+	}
+	if n <= 1 {
+		return padLeft
+	}
+	return padLeft + w*float64(i)/float64(n-1)
+}
+
+func (c Chart) y(v, top int64) float64 {
+	h := chartH - padTop - padBottom
+	return padTop + h*(1-float64(v)/float64(top))
+}
+
+// Polyline is the "points" attribute of a line series.
+func (c Chart) Polyline(s ChartSeries) string {
+	top := c.YMax()
+	var b strings.Builder
+	for i, v := range s.Values {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%.1f,%.1f", c.x(i), c.y(v, top))
+	}
+	return b.String()
+}
+
+// Bar is one rectangle of a stacked bar chart.
+type Bar struct {
+	X, Y, W, H float64
+	Class      string
+	Title      string
+}
+
+// StackedBars returns the rectangles of a bar chart, series stacked in order.
+func (c Chart) StackedBars() []Bar {
+	top := c.YMax()
+	n := c.points()
+	w := (chartW - padLeft - padRight) / float64(max(n, 1)) * 0.7
+	var bars []Bar
+	for i := range n {
+		var base int64
+		for _, s := range c.Series {
+			if i >= len(s.Values) || s.Values[i] == 0 {
+				continue
+			}
+			v := s.Values[i]
+			y0, y1 := c.y(base, top), c.y(base+v, top)
+			label := s.Name
+			if i < len(c.XLabels) && c.XLabels[i] != "" {
+				label += ", " + c.XLabels[i]
+			}
+			bars = append(bars, Bar{X: c.x(i) - w/2, Y: y1, W: w, H: y0 - y1, Class: s.Class, Title: fmt.Sprintf("%s: %d", label, v)})
+			base += v
+		}
+	}
+	return bars
+}
+
+// Total sums a series.
+func (s ChartSeries) Total() int64 {
+	var t int64
+	for _, v := range s.Values {
+		t += v
+	}
+	return t
+}
+
+// Summary describes the chart in words, for screen readers.
+func (c Chart) Summary() string {
+	parts := make([]string, len(c.Series))
+	for i, s := range c.Series {
+		parts[i] = fmt.Sprintf("%s %d", s.Name, s.Total())
+	}
+	return c.Title + ": " + strings.Join(parts, ", ") + "."
+}
+
+// Dimensions of the chart, for the template.
+func (c Chart) ViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", chartW, chartH) }
+func (c Chart) Left() float64   { return padLeft }
+func (c Chart) Right() float64  { return chartW - padRight }
+func (c Chart) Bottom() float64 { return chartH - padBottom }
+func (c Chart) LabelY() float64 { return chartH - 8 }

@@ -1,0 +1,66 @@
+package components
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNiceCeilAndCompact(t *testing.T) {
+	for in, want := range map[int64]int64{0: 1, 1: 1, 2: 2, 3: 5, 7: 10, 10: 10, 11: 20, 150: 200, 480: 500, 501: 1000, 20_001: 50_000} {
+		if got := NiceCeil(in); got != want {
+			t.Errorf("NiceCeil(%d) = %d, want %d", in, got, want)
+		}
+	}
+	for in, want := range map[int64]string{0: "0", 999: "999", 1000: "1k", 1250: "1.2k", 34_567: "34k", 1_500_000: "1.5M"} {
+		if got := Compact(in); got != want {
+			t.Errorf("Compact(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestChartGeometry(t *testing.T) {
+	line := Chart{Series: []ChartSeries{{Name: "ok", Values: []int64{0, 5, 10}}, {Name: "bad", Values: []int64{0, 0, 3}}}}
+	if got := line.YMax(); got != 10 {
+		t.Fatalf("line YMax = %d", got)
+	}
+	pts := strings.Fields(line.Polyline(line.Series[0]))
+	if len(pts) != 3 || pts[0] != "48.0,194.0" || pts[2] != "708.0,12.0" {
+		t.Fatalf("points %v: first at the bottom-left, last at the top-right", pts)
+	}
+	bars := Chart{Bars: true, Series: []ChartSeries{{Name: "ok", Class: "a", Values: []int64{6, 0}}, {Name: "bad", Class: "b", Values: []int64{4, 1}}}, XLabels: []string{"mon", "tue"}}
+	if got := bars.YMax(); got != 10 {
+		t.Fatalf("stacked YMax = %d, want the stacked total 10", got)
+	}
+	got := bars.StackedBars()
+	if len(got) != 3 {
+		t.Fatalf("want 3 bars (zero values are not drawn), got %d", len(got))
+	}
+	if got[1].Y+got[1].H != got[0].Y {
+		t.Fatalf("the second series sits on the first: %+v", got[:2])
+	}
+	if got[0].Title != "ok, mon: 6" {
+		t.Fatalf("title %q", got[0].Title)
+	}
+	if s := bars.Summary(); !strings.Contains(s, "ok 6, bad 5") {
+		t.Fatalf("summary %q", s)
+	}
+	for _, tc := range []struct {
+		max  int64
+		want []string
+	}{
+		{0, []string{"0", "1"}},
+		{1, []string{"0", "1"}},
+		{3, []string{"0", "1", "2", "3"}},
+		{14, []string{"0", "5", "10", "15"}},
+		{20, []string{"0", "5", "10", "15", "20"}},
+		{1234, []string{"0", "500", "1k", "1.5k"}},
+	} {
+		var got []string
+		for _, tk := range (Chart{Series: []ChartSeries{{Values: []int64{tc.max}}}}).YTicks() {
+			got = append(got, tk.Label)
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("ticks for %d: got %v, want %v (evenly spaced, whole)", tc.max, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/views/components"
+	"github.com/kilnhq/kiln/views/layout"
+	"github.com/kilnhq/kiln/views/pages"
+)
+
+// The realtime chart: 150 bins of 2 seconds.
+const (
+	realtimeBin  = 2 * time.Second
+	realtimeBins = 150
+)
+
+// overviewStates are the states with a card, in order.
+var overviewStates = []models.JobState{models.JobEnqueued, models.JobScheduled, models.JobProcessing, models.JobSucceeded, models.JobFailed, models.JobCancelled, models.JobAwaiting}
+
+// handleOverview is the dashboard's front page.
+func (s *Server) handleOverview(c echo.Context) error {
+	rng := c.QueryParam("history")
+	switch rng {
+	case "":
+		rng = "24h"
+	case "24h", "7d":
+	default:
+		return models.Errorf(models.EINVALID, "History range must be 24h or 7d, not %q.", rng)
+	}
+	v, err := s.overviewLive(c)
+	if err != nil {
+		return err
+	}
+	v.Layout, v.Range, v.Zone = s.layoutProps(c, "Overview", layout.SectionJobs), rng, viewerZone(c).String()
+	if v.History, err = s.historyChart(c.Request().Context(), rng, viewerZone(c)); err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.OverviewPage(v))
+}
+
+// handleOverviewLive renders the self-refreshing part of the overview.
+func (s *Server) handleOverviewLive(c echo.Context) error {
+	v, err := s.overviewLive(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.OverviewLive(v))
+}
+
+func (s *Server) overviewLive(c echo.Context) (pages.OverviewView, error) {
+	ctx := c.Request().Context()
+	var v pages.OverviewView
+	counts, err := s.store.CountJobsByState(ctx)
+	if err != nil {
+		return v, err
+	}
+	retries, err := s.store.RetriesPending(ctx)
+	if err != nil {
+		return v, err
+	}
+	servers, err := s.store.Servers(ctx)
+	if err != nil {
+		return v, err
+	}
+	recurring, err := s.store.CountRecurring(ctx)
+	if err != nil {
+		return v, err
+	}
+	for _, st := range overviewStates {
+		v.Cards = append(v.Cards, pages.StatCard{Key: string(st), Label: stateLabel(st), Count: counts[st], Href: "/dashboard/jobs?state=" + string(st)})
+	}
+	v.Cards = append(v.Cards,
+		pages.StatCard{Key: "retries", Label: "Retries pending", Count: retries, Href: "/dashboard/jobs?state=scheduled"},
+		pages.StatCard{Key: "servers", Label: "Servers", Count: int64(len(servers)), Href: "/dashboard"},
+		pages.StatCard{Key: "recurring", Label: "Recurring", Count: recurring, Href: "/dashboard"},
+	)
+	v.Realtime, err = s.realtimeChart(ctx)
+	return v, err
+}
+
+// realtimeChart bins the per-second counters of the last 5 minutes into 2-second bins.
+func (s *Server) realtimeChart(ctx context.Context) (components.Chart, error) {
+	end := s.cfg.Now().UTC().Truncate(realtimeBin).Add(realtimeBin)
+	start := end.Add(-realtimeBin * realtimeBins)
+	stats, err := s.store.Stats(ctx, models.PeriodSecond, start)
+	if err != nil {
+		return components.Chart{}, err
+	}
+	ok, bad := make([]int64, realtimeBins), make([]int64, realtimeBins)
+	for _, st := range stats {
+		i := int(st.Bucket.Sub(start) / realtimeBin)
+		if i >= 0 && i < realtimeBins {
+			ok[i] += st.Succeeded
+			bad[i] += st.Failed
+		}
+	}
+	labels := make([]string, realtimeBins)
+	for i := 0; i < realtimeBins; i += 30 { // every minute
+		labels[i] = fmt.Sprintf("-%d min", (realtimeBins-i)*int(realtimeBin/time.Second)/60)
+	}
+	labels[realtimeBins-1] = "now"
+	return components.Chart{
+		ID: "realtime", Title: "Jobs finished in the last 5 minutes",
+		Series:  []components.ChartSeries{{Name: "Succeeded", Class: "series-succeeded", Values: ok}, {Name: "Failed", Class: "series-failed", Values: bad}},
+		XLabels: labels,
+	}, nil
+}
+
+// historyChart shows succeeded and failed jobs per hour over 24 hours, or per day (in the
+// viewer's zone) over 7 days.
+func (s *Server) historyChart(ctx context.Context, rng string, loc *time.Location) (components.Chart, error) {
+	now := s.cfg.Now().In(loc)
+	var (
+		starts []time.Time // bin starts, oldest first
+		labels []string
+		title  string
+	)
+	if rng == "7d" {
+		today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+		for d := 6; d >= 0; d-- {
+			day := today.AddDate(0, 0, -d)
+			starts, labels = append(starts, day), append(labels, day.Format("Mon 2"))
+		}
+		title = "Jobs finished per day, last 7 days"
+	} else {
+		hour := now.Truncate(time.Hour)
+		for h := 23; h >= 0; h-- {
+			at := hour.Add(-time.Duration(h) * time.Hour)
+			label := ""
+			if h%4 == 0 {
+				label = at.Format("15:04")
+			}
+			starts, labels = append(starts, at), append(labels, label)
+		}
+		title = "Jobs finished per hour, last 24 hours"
+	}
+	stats, err := s.store.Stats(ctx, models.PeriodHour, starts[0])
+	if err != nil {
+		return components.Chart{}, err
+	}
+	ok, bad := make([]int64, len(starts)), make([]int64, len(starts))
+	for _, st := range stats {
+		for i := len(starts) - 1; i >= 0; i-- {
+			if !st.Bucket.Before(starts[i]) {
+				ok[i] += st.Succeeded
+				bad[i] += st.Failed
+				break
+			}
+		}
+	}
+	return components.Chart{
+		ID: "history", Title: title, Bars: true, XLabels: labels,
+		Series: []components.ChartSeries{{Name: "Succeeded", Class: "series-succeeded", Values: ok}, {Name: "Failed", Class: "series-failed", Values: bad}},
+	}, nil
+}
