@@ -40,6 +40,7 @@ type Engine struct {
 	started   bool
 	pools     map[string]*pool
 	running   map[int64]*runningJob // jobs this process runs, by id
+	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
 	recurring *recurring
 
 	completer *completer
@@ -80,6 +81,7 @@ func New(store *models.Store, cfg Config) (*Engine, error) {
 		kinds:   map[string]*kind{},
 		pools:   map[string]*pool{},
 		running: map[int64]*runningJob{},
+		paused:  map[string]bool{},
 	}
 	for _, q := range cfg.Queues {
 		e.pools[q.Name] = newPool(e, q)
@@ -158,6 +160,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.heartbeatServer(ctx); err != nil {
 		return err
 	}
+	if err := e.refreshPausedQueues(ctx); err != nil {
+		return err
+	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	workCtx, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	e.stopLoops, e.stopWork = stopLoops, stopWork
@@ -231,6 +236,55 @@ func (e *Engine) abandonRunning(ctx context.Context) error {
 }
 
 func (e *Engine) startedAt() time.Time { return e.created }
+
+// ServerHeartbeat is how often servers record themselves; a server silent for three of these
+// is possibly down.
+func (e *Engine) ServerHeartbeat() time.Duration { return e.cfg.ServerHeartbeat }
+
+// Queues returns the queues this process works, with their workers.
+func (e *Engine) Queues() []QueueConfig { return append([]QueueConfig(nil), e.cfg.Queues...) }
+
+// PauseQueue stops every server from taking jobs from the queue (running jobs finish); it
+// survives restarts. ResumeQueue undoes it.
+func (e *Engine) PauseQueue(ctx context.Context, name string) error {
+	return e.setQueuePaused(ctx, name, true)
+}
+
+// ResumeQueue lets workers take jobs from a paused queue again.
+func (e *Engine) ResumeQueue(ctx context.Context, name string) error {
+	return e.setQueuePaused(ctx, name, false)
+}
+
+func (e *Engine) setQueuePaused(ctx context.Context, name string, paused bool) error {
+	if err := e.store.SetQueuePaused(ctx, name, paused, actor(ctx)); err != nil {
+		return err
+	}
+	if err := e.refreshPausedQueues(ctx); err != nil {
+		return err
+	}
+	if !paused {
+		e.wake(name)
+	}
+	return nil
+}
+
+// refreshPausedQueues reloads which queues are paused (other servers may have changed it).
+func (e *Engine) refreshPausedQueues(ctx context.Context) error {
+	paused, err := e.store.PausedQueues(ctx)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.paused = paused
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) queuePaused(name string) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.paused[name]
+}
 
 func (e *Engine) runningCount() int {
 	e.mu.RLock()

@@ -550,3 +550,26 @@ func TestStopWithAJobThatIgnoresCancellation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, models.JobEnqueued, got.State, "the late success is not written over the release")
 }
+
+func TestPausedQueueIsNotWorked(t *testing.T) {
+	e, s := setup(t, fast())
+	require.NoError(t, e.Register("noop", func(context.Context, *models.Job) error { return nil }))
+	start(t, e)
+	require.NoError(t, e.PauseQueue(jobs.WithActor(ctx, "ada"), "default"))
+	job, err := e.Enqueue(ctx, "noop", nil)
+	require.NoError(t, err)
+	time.Sleep(300 * time.Millisecond) // six polls and a wake-up pass
+	got, err := s.GetJob(ctx, job.ID)
+	require.NoError(t, err)
+	require.Equal(t, models.JobEnqueued, got.State, "a paused queue's jobs wait")
+	stats, err := s.QueueStats(ctx)
+	require.NoError(t, err)
+	require.Len(t, stats, 1)
+	require.True(t, stats[0].Paused)
+	require.Equal(t, "ada", stats[0].PausedBy)
+	require.EqualValues(t, 1, stats[0].Enqueued)
+	require.NotNil(t, stats[0].OldestEnqueued)
+
+	require.NoError(t, e.ResumeQueue(ctx, "default"))
+	waitState(t, s, job.ID, models.JobSucceeded)
+}

@@ -20,10 +20,13 @@ import (
 // recurring:<name>:<occurrence unix time>, so servers firing the same tick create one job, and
 // an occurrence missed while no server ran is handled by the entry's misfire policy.
 type recurring struct {
-	e     *Engine
-	mu    sync.Mutex
-	defs  map[string]*recurringDef
-	sched gocron.Scheduler
+	e      *Engine
+	mu     sync.Mutex
+	defs   map[string]*recurringDef // defined by this process's code
+	timers map[string]*Schedule     // the schedule each armed gocron timer follows
+	sched  gocron.Scheduler
+	stopCh chan struct{}
+	done   chan struct{}
 }
 
 type recurringDef struct {
@@ -31,13 +34,18 @@ type recurringDef struct {
 	schedule *Schedule
 }
 
+// resyncEvery is how often a server brings its timers in line with the recurring_jobs rows
+// (edited on another server, or defined by another server's code).
+const resyncEvery = 15 * time.Second
+
 func newRecurring(e *Engine) *recurring {
-	return &recurring{e: e, defs: map[string]*recurringDef{}}
+	return &recurring{e: e, defs: map[string]*recurringDef{}, timers: map[string]*Schedule{}}
 }
 
 // Recurring defines (or redefines) a recurring job: every occurrence of spec (see Schedule)
 // enqueues a job of kind with args. Options: Queue, Priority, MaxAttempts, Timeout, TimeZone
-// (default UTC) and Misfire (default relaxed). A paused entry stays paused across restarts.
+// (default UTC) and Misfire (default relaxed). A paused entry stays paused across restarts,
+// and a schedule edited on the dashboard is kept over the one given here.
 func (e *Engine) Recurring(name, spec, kind string, args any, opts ...Option) error {
 	s := collect(opts)
 	if err := s.only("Recurring", "time zone", "misfire"); err != nil {
@@ -78,12 +86,16 @@ func (e *Engine) Recurring(name, spec, kind string, args any, opts ...Option) er
 	running := r.sched != nil
 	r.mu.Unlock()
 	if running {
-		return r.add(context.Background(), def)
+		if err := r.store(context.Background(), def); err != nil {
+			return err
+		}
+		return r.sync(context.Background())
 	}
 	return nil
 }
 
-// start stores every definition, fires each once (catching up on misfires), and starts the timers.
+// start stores the definitions, fires each entry once (catching up on misfires), arms the
+// timers, and keeps them in line with the database.
 func (r *recurring) start(ctx context.Context) error {
 	sched, err := gocron.NewScheduler(gocron.WithLocation(time.UTC))
 	if err != nil {
@@ -95,25 +107,60 @@ func (r *recurring) start(ctx context.Context) error {
 	for _, d := range r.defs {
 		defs = append(defs, d)
 	}
+	r.stopCh, r.done = make(chan struct{}), make(chan struct{})
 	r.mu.Unlock()
 	for _, d := range defs {
-		if err := r.add(ctx, d); err != nil {
+		if err := r.store(ctx, d); err != nil {
 			return err
 		}
 	}
+	if err := r.sync(ctx); err != nil {
+		return err
+	}
 	sched.Start()
+	go r.resyncLoop()
 	return nil
 }
 
-// add stores the definition, handles occurrences already due, and arms its timer.
-func (r *recurring) add(ctx context.Context, d *recurringDef) error {
-	if _, err := r.e.store.UpsertRecurring(ctx, &d.row, func() time.Time { return d.schedule.Next(time.Now()) }); err != nil {
+func (r *recurring) store(ctx context.Context, d *recurringDef) error {
+	_, err := r.e.store.UpsertRecurring(ctx, &d.row, func() time.Time { return d.schedule.Next(time.Now()) })
+	return err
+}
+
+// sync arms a timer for every recurring row whose schedule has none yet (or a different one),
+// firing it once first so that occurrences missed meanwhile follow the misfire policy.
+func (r *recurring) sync(ctx context.Context) error {
+	rows, err := r.e.store.ListRecurring(ctx)
+	if err != nil {
 		return err
 	}
-	r.fire(d.row.Name)
-	name := d.row.Name
+	for _, row := range rows {
+		r.mu.Lock()
+		cur := r.timers[row.Name]
+		r.mu.Unlock()
+		if cur != nil && cur.Spec() == row.Spec && cur.Location().String() == row.TimeZone {
+			continue
+		}
+		sched, err := ParseSchedule(row.Spec, row.TimeZone)
+		if err != nil {
+			r.e.log.Error("jobs: recurring job has a bad schedule", "name", row.Name, "err", err)
+			continue
+		}
+		r.fire(row.Name)
+		if err := r.arm(row.Name, sched); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// arm (re)creates the gocron timer of the named entry on sched.
+func (r *recurring) arm(name string, sched *Schedule) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.sched == nil {
+		return nil
+	}
 	for _, j := range r.sched.Jobs() {
 		if j.Name() == name {
 			if err := r.sched.RemoveJob(j.ID()); err != nil {
@@ -122,38 +169,55 @@ func (r *recurring) add(ctx context.Context, d *recurringDef) error {
 		}
 	}
 	_, err := r.sched.NewJob(
-		gocron.CronJob(d.schedule.Spec(), true),
+		gocron.CronJob(sched.Spec(), true),
 		gocron.NewTask(func() { r.fire(name) }),
-		gocron.WithCronImplementation(gocronCron{d.schedule}),
+		gocron.WithCronImplementation(gocronCron{sched}),
 		gocron.WithName(name),
 		gocron.WithSingletonMode(gocron.LimitModeReschedule),
 	)
 	if err != nil {
 		return fmt.Errorf("jobs: schedule %q: %w", name, err)
 	}
+	r.timers[name] = sched
 	return nil
+}
+
+func (r *recurring) resyncLoop() {
+	defer close(r.done)
+	t := time.NewTicker(resyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stopCh:
+			return
+		case <-t.C:
+			if err := r.sync(context.Background()); err != nil {
+				r.e.log.Error("jobs: recurring resync failed", "err", err)
+			}
+		}
+	}
 }
 
 func (r *recurring) stop() error {
 	r.mu.Lock()
-	sched := r.sched
+	sched, stopCh, done := r.sched, r.stopCh, r.done
 	r.mu.Unlock()
 	if sched == nil {
 		return nil
 	}
+	close(stopCh)
+	<-done
 	if err := sched.Shutdown(); err != nil {
 		return fmt.Errorf("jobs: stop recurring scheduler: %w", err)
 	}
 	return nil
 }
 
+// schedule returns the schedule the named entry's timer follows, if armed.
 func (r *recurring) schedule(name string) *Schedule {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if d, ok := r.defs[name]; ok {
-		return d.schedule
-	}
-	return nil
+	return r.timers[name]
 }
 
 // fire enqueues the jobs of every due occurrence of the named entry, under its row lock.
@@ -163,7 +227,7 @@ func (r *recurring) fire(name string) {
 	defer cancel()
 	var queue string
 	_, err := e.store.UpdateRecurring(ctx, name, func(tx *gorm.DB, rj *models.RecurringJob) error {
-		sched := r.schedule(name)
+		sched := r.schedule(name) // the timer's, unless the row changed since
 		if sched == nil || sched.Spec() != rj.Spec || sched.Location().String() != rj.TimeZone {
 			var err error
 			if sched, err = ParseSchedule(rj.Spec, rj.TimeZone); err != nil {
@@ -286,4 +350,36 @@ func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error 
 		return nil
 	})
 	return err
+}
+
+// UpdateRecurringSchedule changes the schedule and time zone of the recurring job with the
+// given id, as a user edits it on the dashboard. The change outlives restarts (the code's
+// definition no longer replaces it) and reaches every server within resyncEvery (this one at
+// once). A bad schedule is an EINVALID error with a message for the "spec" or "tz" field.
+func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string) (*models.RecurringJob, error) {
+	rj, err := e.store.GetRecurringByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+		return nil, &models.Error{Code: models.EINVALID, Message: "The schedule was not saved.", Fields: map[string]string{
+			"tz": fmt.Sprintf("Unknown time zone %q. Use an IANA name such as Europe/Berlin or UTC.", tz)}}
+	}
+	sched, err := ParseSchedule(spec, tz)
+	if err != nil {
+		return nil, &models.Error{Code: models.EINVALID, Message: "The schedule was not saved.", Fields: map[string]string{
+			"spec": strings.TrimPrefix(err.Error(), ErrInvalidSchedule.Error()+": ")}}
+	}
+	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ *gorm.DB, row *models.RecurringJob) error {
+		next := sched.Next(time.Now()).UTC()
+		row.Spec, row.TimeZone, row.Overridden, row.NextRunAt = sched.Spec(), tz, true, &next
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.recurring.arm(rj.Name, sched); err != nil {
+		return nil, err
+	}
+	return rj, nil
 }

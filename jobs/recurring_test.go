@@ -129,3 +129,43 @@ func TestRecurringPauseResumeTriggerSurviveRestart(t *testing.T) {
 	_, err = second.TriggerRecurring(ctx, "nope")
 	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 }
+
+func TestEditedScheduleIsKeptAndFollowed(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	define := func() *jobs.Engine {
+		e := newEngine(t, s, fast())
+		require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
+		require.NoError(t, e.Recurring("report", "0 2 * * *", "report", nil))
+		return e
+	}
+	first := define()
+	require.NoError(t, first.Start(ctx))
+	rj, err := s.GetRecurring(ctx, "report")
+	require.NoError(t, err)
+
+	_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "every tuesday", "UTC")
+	require.Equal(t, models.EINVALID, models.ErrorCode(err))
+	require.Contains(t, models.FieldErrors(err)["spec"], "every tuesday")
+	_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "0 3 * * *", "Mars/Base")
+	require.Contains(t, models.FieldErrors(err)["tz"], "Unknown time zone")
+	_, err = first.UpdateRecurringSchedule(ctx, 999, "0 3 * * *", "UTC")
+	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+
+	edited, err := first.UpdateRecurringSchedule(ctx, rj.ID, "@every 1s", "Europe/Berlin")
+	require.NoError(t, err)
+	require.True(t, edited.Overridden)
+	require.Equal(t, "@every 1s", edited.Spec)
+	require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= 2 }, 20*time.Second, 20*time.Millisecond,
+		"this server's timer follows the edit at once")
+	require.NoError(t, first.Stop(ctx))
+
+	second := define() // the code still says 02:00 every day
+	start(t, second)
+	got, err := s.GetRecurring(ctx, "report")
+	require.NoError(t, err)
+	require.Equal(t, "@every 1s", got.Spec, "a user's edit outlives the code's default")
+	require.Equal(t, "Europe/Berlin", got.TimeZone)
+	n := len(recurringJobs(t, s))
+	require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= n+2 }, 20*time.Second, 20*time.Millisecond,
+		"the restarted server's timer follows the edited schedule")
+}

@@ -48,7 +48,7 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 		case <-poll.C:
 		}
 		free := p.workers - int(p.busy.Load())
-		if free > 0 {
+		if free > 0 && !e.queuePaused(p.queue) {
 			jobs, err := e.store.ClaimJobs(loopCtx, models.ClaimParams{
 				Queue: p.queue, ServerID: e.cfg.ServerID, Limit: free, Lease: e.cfg.Lease, Now: time.Now(),
 			})

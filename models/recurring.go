@@ -36,16 +36,20 @@ type RecurringJob struct {
 	Timeout     time.Duration `gorm:"not null;default:0"`
 	Misfire     string        `gorm:"size:10;not null;default:relaxed"`
 	// Paused recurring jobs enqueue nothing; the flag survives restarts.
-	Paused    bool `gorm:"not null;default:false"`
-	LastRunAt *time.Time
-	NextRunAt *time.Time
-	LastJobID *int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Paused bool `gorm:"not null;default:false"`
+	// Overridden is set when a user edited the schedule: the code's definition no longer
+	// replaces Spec and TimeZone on start.
+	Overridden bool `gorm:"not null;default:false"`
+	LastRunAt  *time.Time
+	NextRunAt  *time.Time
+	LastJobID  *int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // UpsertRecurring stores the definition under its name. An existing entry keeps its paused
-// flag and run times; its next run is recomputed by next only when its schedule changed.
+// flag and run times, and a schedule a user edited; its next run is recomputed by next only
+// when its schedule changed. (next must compute from def's schedule.)
 func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next func() time.Time) (*RecurringJob, error) {
 	var out RecurringJob
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -59,7 +63,7 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 		if err != nil {
 			return err
 		}
-		if out.Spec != def.Spec || out.TimeZone != def.TimeZone || out.NextRunAt == nil {
+		if !out.Overridden && (out.Spec != def.Spec || out.TimeZone != def.TimeZone) || out.NextRunAt == nil {
 			out.Spec, out.TimeZone = def.Spec, def.TimeZone
 			n := next().UTC().Truncate(time.Microsecond)
 			out.NextRunAt = &n

@@ -77,8 +77,8 @@ func (s *Server) overviewLive(c echo.Context) (pages.OverviewView, error) {
 	}
 	v.Cards = append(v.Cards,
 		pages.StatCard{Key: "retries", Label: "Retries pending", Count: retries, Href: "/dashboard/jobs?state=scheduled"},
-		pages.StatCard{Key: "servers", Label: "Servers", Count: int64(len(servers)), Href: "/dashboard"},
-		pages.StatCard{Key: "recurring", Label: "Recurring", Count: recurring, Href: "/dashboard"},
+		pages.StatCard{Key: "servers", Label: "Servers", Count: int64(len(servers)), Href: "/dashboard/servers"},
+		pages.StatCard{Key: "recurring", Label: "Recurring", Count: recurring, Href: "/dashboard/recurring"},
 	)
 	v.Realtime, err = s.realtimeChart(ctx)
 	return v, err

@@ -202,6 +202,13 @@ func (s *Server) routes() {
 	e.GET("/dashboard/jobs/:id", s.handleJob)
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
 	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
+	e.GET("/dashboard/recurring", s.handleRecurring)
+	e.GET("/dashboard/recurring/:id/edit", s.handleRecurringEdit)
+	e.POST("/dashboard/recurring/:id/edit", s.handleRecurringSave)
+	e.POST("/dashboard/recurring/:id/:action", s.handleRecurringAction)
+	e.GET("/dashboard/servers", s.handleServers)
+	e.GET("/dashboard/queues", s.handleQueues)
+	e.POST("/dashboard/queues/:name/:action", s.handleQueueAction)
 }
 
 // Handler returns the server's HTTP handler, for tests that use httptest.

@@ -1,0 +1,125 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// QueueSetting is what a user set about a queue: whether workers take its jobs.
+type QueueSetting struct {
+	Name      string `gorm:"primaryKey;size:100"`
+	Paused    bool   `gorm:"not null;default:false"`
+	UpdatedBy string `gorm:"size:64;not null;default:''"`
+	UpdatedAt time.Time
+}
+
+// SetQueuePaused pauses or resumes a queue for every server, recording who did it.
+func (s *Store) SetQueuePaused(ctx context.Context, name string, paused bool, by string) error {
+	if name == "" || len(name) > jobQueueMax {
+		return Errorf(EINVALID, "Queue name %q is not valid.", name)
+	}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "name"}},
+		DoUpdates: clause.AssignmentColumns([]string{"paused", "updated_by", "updated_at"}),
+	}).Create(&QueueSetting{Name: name, Paused: paused, UpdatedBy: by, UpdatedAt: time.Now().UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("models: set queue %s paused: %w", name, err)
+	}
+	return nil
+}
+
+// PausedQueues returns the names of the paused queues.
+func (s *Store) PausedQueues(ctx context.Context) (map[string]bool, error) {
+	var names []string
+	if err := s.db.WithContext(ctx).Model(&QueueSetting{}).Where("paused = ?", true).Pluck("name", &names).Error; err != nil {
+		return nil, fmt.Errorf("models: paused queues: %w", err)
+	}
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out, nil
+}
+
+// QueueStat is one queue as the dashboard shows it.
+type QueueStat struct {
+	Name                                    string
+	Enqueued, Scheduled, Processing, Failed int64
+	// OldestEnqueued is the due time of the job that has waited longest, if any waits.
+	OldestEnqueued *time.Time
+	Paused         bool
+	PausedBy       string
+}
+
+// QueueStats returns every queue that has jobs waiting, running or failed, or a setting, by name.
+func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
+	db := s.db.WithContext(ctx)
+	var rows []struct {
+		Queue string
+		State JobState
+		N     int64
+	}
+	err := db.Model(&Job{}).Select("queue, state, COUNT(*) AS n").
+		Where("state IN ?", []JobState{JobEnqueued, JobScheduled, JobProcessing, JobFailed}).
+		Group("queue, state").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: queue stats: %w", err)
+	}
+	byName := map[string]*QueueStat{}
+	get := func(name string) *QueueStat {
+		if q, ok := byName[name]; ok {
+			return q
+		}
+		q := &QueueStat{Name: name}
+		byName[name] = q
+		return q
+	}
+	for _, r := range rows {
+		q := get(r.Queue)
+		switch r.State {
+		case JobEnqueued:
+			q.Enqueued = r.N
+		case JobScheduled:
+			q.Scheduled = r.N
+		case JobProcessing:
+			q.Processing = r.N
+		case JobFailed:
+			q.Failed = r.N
+		}
+	}
+	var settings []QueueSetting
+	if err := db.Find(&settings).Error; err != nil {
+		return nil, fmt.Errorf("models: queue settings: %w", err)
+	}
+	for _, st := range settings {
+		if st.Paused || byName[st.Name] != nil {
+			q := get(st.Name)
+			q.Paused = st.Paused
+			if st.Paused {
+				q.PausedBy = st.UpdatedBy
+			}
+		}
+	}
+	out := make([]QueueStat, 0, len(byName))
+	for _, q := range byName {
+		if q.Enqueued > 0 {
+			var oldest Job
+			err := db.Select("run_at").Where("state = ? AND queue = ?", JobEnqueued, q.Name).Order("run_at").Take(&oldest).Error
+			if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+				return nil, fmt.Errorf("models: oldest job of queue %s: %w", q.Name, err)
+			}
+			if err == nil {
+				q.OldestEnqueued = &oldest.RunAt
+			}
+		}
+		out = append(out, *q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

@@ -1,0 +1,42 @@
+package models_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+func TestQueueStatsAndPausing(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		first, low := newJob("a"), newJob("b")
+		first.RunAt = time.Now().Add(-time.Hour)
+		low.Queue = "low"
+		later := newJob("c")
+		later.RunAt = time.Now().Add(time.Hour)
+		insert(t, s, first, newJob("a"), low, later)
+		require.NoError(t, s.SetQueuePaused(ctx, "critical", true, "ada"))
+		require.NoError(t, s.SetQueuePaused(ctx, "low", true, "ada"))
+		require.NoError(t, s.SetQueuePaused(ctx, "low", false, "bob"))
+
+		stats, err := s.QueueStats(ctx)
+		require.NoError(t, err)
+		require.Len(t, stats, 3, "queues with jobs, and the paused one without")
+		require.Equal(t, "critical", stats[0].Name)
+		require.True(t, stats[0].Paused)
+		require.Equal(t, "ada", stats[0].PausedBy)
+		def := stats[1]
+		require.Equal(t, "default", def.Name)
+		require.EqualValues(t, 2, def.Enqueued)
+		require.EqualValues(t, 1, def.Scheduled)
+		require.WithinDuration(t, first.RunAt, *def.OldestEnqueued, time.Millisecond, "the job that waited longest")
+		require.False(t, stats[2].Paused, "resumed")
+		paused, err := s.PausedQueues(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]bool{"critical": true}, paused)
+		require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, "", true, "x")))
+	})
+}

@@ -1,0 +1,160 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/web"
+)
+
+func (a *app) recurring(name, spec string) *models.RecurringJob {
+	a.t.Helper()
+	sched, err := jobs.ParseSchedule(spec, "UTC")
+	require.NoError(a.t, err)
+	rj, err := a.store.UpsertRecurring(context.Background(), &models.RecurringJob{
+		Name: name, Spec: spec, TimeZone: "UTC", Kind: "report.build", Args: "{}", Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed,
+	}, func() time.Time { return sched.Next(time.Now()) })
+	require.NoError(a.t, err)
+	return rj
+}
+
+func TestRecurringPage(t *testing.T) {
+	a := setup(t)
+	rj := a.recurring("nightly-report", "0 2 * * *")
+	base := "/dashboard/recurring/" + strconv.FormatInt(rj.ID, 10)
+
+	_, doc := a.get("/dashboard/recurring")
+	row := doc.Find(`[data-testid="recurring-row"]`)
+	require.Equal(t, "0 2 * * *", row.Find(`[data-testid="spec"]`).Text())
+	require.Equal(t, "at 02:00 every day", row.Find(`[data-testid="describe"]`).Text())
+	next := row.Find(`[data-testid="next-runs"] time`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+	require.Len(t, next, 3, "the next three runs")
+	for _, n := range next {
+		require.Contains(t, n, "02:00")
+	}
+	require.Contains(t, row.Text(), "never")
+
+	token := a.csrf("/dashboard/recurring")
+	resp, _ := a.post(base+"/trigger", url.Values{"_csrf": {token}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, doc = a.get("/dashboard/recurring")
+	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "triggered as job #1")
+	last, _ := doc.Find(`[data-testid="last-job"]`).Attr("href")
+	require.Equal(t, "/dashboard/jobs/1", last)
+
+	a.post(base+"/pause", url.Values{"_csrf": {token}})
+	_, doc = a.get("/dashboard/recurring")
+	require.Contains(t, doc.Find(`[data-testid="recurring-row"]`).Text(), "paused")
+	require.NotEmpty(t, doc.Find(`[data-testid="resume"]`).Nodes)
+	got, err := a.store.GetRecurring(context.Background(), "nightly-report")
+	require.NoError(t, err)
+	require.True(t, got.Paused)
+	a.post(base+"/resume", url.Values{"_csrf": {token}})
+	got, err = a.store.GetRecurring(context.Background(), "nightly-report")
+	require.NoError(t, err)
+	require.False(t, got.Paused)
+
+	// Edit the schedule: a bad cron comes back with the error beside the field.
+	_, doc = a.get(base + "/edit")
+	spec, _ := doc.Find(`input[name="spec"]`).Attr("value")
+	require.Equal(t, "0 2 * * *", spec)
+	resp, doc = a.post(base+"/edit", url.Values{"_csrf": {token}, "spec": {"0 25 * * *"}, "tz": {"Europe/Berlin"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-testid="error-spec"]`).Text(), "0 25 * * *")
+	typed, _ := doc.Find(`input[name="tz"]`).Attr("value")
+	require.Equal(t, "Europe/Berlin", typed, "typed values are kept")
+	resp, doc = a.post(base+"/edit", url.Values{"_csrf": {token}, "spec": {"0 3 * * *"}, "tz": {"Nowhere/Town"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-testid="error-tz"]`).Text(), "Unknown time zone")
+	got, err = a.store.GetRecurring(context.Background(), "nightly-report")
+	require.NoError(t, err)
+	require.Equal(t, "0 2 * * *", got.Spec, "nothing saved")
+
+	resp, _ = a.post(base+"/edit", url.Values{"_csrf": {token}, "spec": {"30 6 * * 1-5"}, "tz": {"Europe/Berlin"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, doc = a.get("/dashboard/recurring")
+	require.Equal(t, "at 06:30 on weekdays", doc.Find(`[data-testid="describe"]`).Text())
+	require.Contains(t, doc.Find(`[data-testid="recurring-row"]`).Text(), "edited")
+
+	for _, path := range []string{"/dashboard/recurring/999/edit", "/dashboard/recurring/x/edit"} {
+		resp, _ := a.get(path)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, path)
+	}
+	resp, _ = a.post(base+"/explode", url.Values{"_csrf": {token}})
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+func TestRecurringViewerForbidden(t *testing.T) {
+	a := setupWith(t, web.Config{})
+	a.addUser("val", models.RoleViewer)
+	a.login("val", password)
+	rj := a.recurring("nightly-report", "0 2 * * *")
+	_, doc := a.get("/dashboard/recurring")
+	require.Empty(t, doc.Find(`[data-testid="pause"]`).Nodes)
+	token := a.csrf("/dashboard/recurring")
+	base := "/dashboard/recurring/" + strconv.FormatInt(rj.ID, 10)
+	for _, action := range []string{"trigger", "pause", "edit"} {
+		resp, _ := a.post(base+"/"+action, url.Values{"_csrf": {token}, "spec": {"* * * * *"}, "tz": {"UTC"}})
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, action)
+	}
+	resp, _ := a.get(base + "/edit")
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = a.post("/dashboard/queues/default/pause", url.Values{"_csrf": {token}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+}
+
+func TestServersPage(t *testing.T) {
+	a := setup(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "alive-1", Host: "kiln-a", PID: 10, StartedAt: now.Add(-time.Hour), HeartbeatAt: now, Queues: "default=10", Workers: 10, Busy: 3}))
+	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "quiet-2", Host: "kiln-b", PID: 20, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute), Queues: "critical=4", Workers: 4}))
+	_, doc := a.get("/dashboard/servers")
+	rows := doc.Find(`[data-testid="server-row"]`)
+	require.Equal(t, 2, rows.Length())
+	require.Contains(t, rows.Eq(0).Text(), "alive-1")
+	require.NotContains(t, rows.Eq(0).Text(), "possibly down")
+	require.Equal(t, "3 / 10", rows.Eq(0).Find(`[data-testid="busy"]`).Text())
+	require.Contains(t, rows.Eq(1).Text(), "possibly down", "silent for three heartbeats")
+}
+
+func TestQueuesPage(t *testing.T) {
+	a := setup(t)
+	a.enqueue("mail.send", nil, jobs.RunAt(time.Now().Add(-2*time.Hour))) // due two hours ago
+	a.enqueue("mail.send", nil)
+	a.enqueue("report.build", nil, jobs.Queue("low"))
+	_, doc := a.get("/dashboard/queues")
+	rows := doc.Find(`[data-testid="queue-row"]`)
+	require.Equal(t, 2, rows.Length())
+	require.Equal(t, "default", rows.Eq(0).AttrOr("data-queue", ""))
+	require.Equal(t, "2", rows.Eq(0).Find(`[data-testid="enqueued"]`).Text())
+	require.Equal(t, "2 h ago", strings.TrimSpace(rows.Eq(0).Find(`[data-testid="oldest"]`).Text()), "the oldest waiting job's age")
+
+	token := a.csrf("/dashboard/queues")
+	resp, _ := a.post("/dashboard/queues/low/pause", url.Values{"_csrf": {token}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, doc = a.get("/dashboard/queues")
+	low := doc.Find(`[data-queue="low"]`)
+	require.Contains(t, low.Text(), "paused")
+	require.Contains(t, low.Text(), "by local")
+	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "Queue low paused")
+	paused, err := a.store.PausedQueues(context.Background())
+	require.NoError(t, err)
+	require.True(t, paused["low"])
+	a.post("/dashboard/queues/low/resume", url.Values{"_csrf": {token}})
+	paused, err = a.store.PausedQueues(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, paused)
+	resp, _ = a.post("/dashboard/queues/low/explode", url.Values{"_csrf": {token}})
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
