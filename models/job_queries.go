@@ -28,7 +28,7 @@ func (f JobFilter) Validate() error {
 	return nil
 }
 
-func (f JobFilter) scope(db *gorm.DB) *gorm.DB {
+func (f JobFilter) scope(db *gorm.DB, dialect Dialect) *gorm.DB {
 	q := db.Model(&Job{})
 	if f.State != "" {
 		q = q.Where("state = ?", f.State)
@@ -40,8 +40,14 @@ func (f JobFilter) scope(db *gorm.DB) *gorm.DB {
 		q = q.Where("queue = ?", f.Queue)
 	}
 	if f.Search != "" {
-		like := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
-		q = q.Where(`(LOWER(args) LIKE ? ESCAPE '\' OR LOWER(last_error) LIKE ? ESCAPE '\')`, like, like)
+		// Case-insensitive without LOWER() on every row: SQLite's LIKE already ignores ASCII case,
+		// and PostgreSQL has ILIKE.
+		op := "LIKE"
+		if dialect == DialectPostgres {
+			op = "ILIKE"
+		}
+		like := "%" + escapeLike(f.Search) + "%"
+		q = q.Where("(args "+op+" ? ESCAPE '\\' OR last_error "+op+" ? ESCAPE '\\')", like, like)
 	}
 	return q
 }
@@ -63,7 +69,7 @@ type JobPage struct {
 func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error) {
 	var page JobPage
 	db := s.db.WithContext(ctx)
-	q := f.scope(db)
+	q := f.scope(db, s.dialect)
 	switch {
 	case after > 0:
 		q = q.Where("id > ?", after).Order("id ASC")
@@ -94,7 +100,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, 
 // CountJobs counts the jobs matching f.
 func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 	var n int64
-	if err := f.scope(s.db.WithContext(ctx)).Count(&n).Error; err != nil {
+	if err := f.scope(s.db.WithContext(ctx), s.dialect).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count jobs: %w", err)
 	}
 	return n, nil
@@ -103,7 +109,7 @@ func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 // JobIDs returns up to limit ids of jobs matching f, below `below` (0 for no bound), highest
 // first: a bulk action walks them batch by batch.
 func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error) {
-	q := f.scope(s.db.WithContext(ctx))
+	q := f.scope(s.db.WithContext(ctx), s.dialect)
 	if below > 0 {
 		q = q.Where("id < ?", below)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,30 @@ import (
 	"github.com/kilnhq/kiln/views/layout"
 	"github.com/kilnhq/kiln/views/pages"
 )
+
+// suggestions caches the kinds and queues offered in the jobs filter: reading them scans every
+// job, and they rarely change, so they are read at most every 30 seconds.
+type suggestions struct {
+	mu            sync.Mutex
+	at            time.Time
+	kinds, queues []string
+}
+
+func (sg *suggestions) get(ctx context.Context, store *models.Store) (kinds, queues []string, err error) {
+	sg.mu.Lock()
+	defer sg.mu.Unlock()
+	if time.Since(sg.at) < 30*time.Second {
+		return sg.kinds, sg.queues, nil
+	}
+	if kinds, err = store.Distinct(ctx, "kind"); err != nil {
+		return nil, nil, err
+	}
+	if queues, err = store.Distinct(ctx, "queue"); err != nil {
+		return nil, nil, err
+	}
+	sg.at, sg.kinds, sg.queues = time.Now(), kinds, queues
+	return kinds, queues, nil
+}
 
 // pageSizes are the lengths a jobs page may have.
 var pageSizes = []int{20, 50, 100}
@@ -111,11 +136,7 @@ func (s *Server) handleJobs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	kinds, err := s.store.Distinct(ctx, "kind")
-	if err != nil {
-		return err
-	}
-	queues, err := s.store.Distinct(ctx, "queue")
+	kinds, queues, err := s.suggest.get(ctx, s.store)
 	if err != nil {
 		return err
 	}

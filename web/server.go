@@ -91,6 +91,7 @@ type Server struct {
 	engine   *jobs.Engine
 	log      *slog.Logger
 	sessions *securecookie.SecureCookie
+	suggest  suggestions
 	echo     *echo.Echo
 	http     *http.Server
 	ln       net.Listener

@@ -1,0 +1,122 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+	"github.com/kilnhq/kiln/web"
+)
+
+// TestBrowserDashboard drives the dashboard as an operator would, in Chromium, against a real
+// engine that works jobs: log in, queue a work item and watch its progress advance without a
+// reload, cancel a running job, requeue a failed one, pause a recurring job.
+func TestBrowserDashboard(t *testing.T) {
+	ctx := browser(t)
+	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	engine, err := jobs.New(store, jobs.Config{PollInterval: 100 * time.Millisecond, SoftStop: 100 * time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: 1500 * time.Millisecond}))
+	require.NoError(t, engine.Register("always.fails", func(context.Context, *models.Job) error { return errors.New("upstream said no") }, jobs.MaxAttempts(1)))
+	require.NoError(t, engine.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, engine.Stop(context.Background())) })
+	srv, err := web.New(web.Config{}, store, engine, nil) // no local bypass: log in like anyone
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	_, err = store.CreateUser(context.Background(), "ada", password, models.RoleAdmin)
+	require.NoError(t, err)
+	base := ts.URL
+
+	// Log in.
+	within(t, ctx, 20*time.Second, recordProblems(), chromedp.Navigate(base+"/dashboard"))
+	waitFor(t, ctx, "the login page", `location.pathname === '/login'`)
+	within(t, ctx, 10*time.Second,
+		chromedp.SetValue(chromedp.CSS("#username"), "ada"),
+		chromedp.SetValue(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+	)
+	waitFor(t, ctx, "the overview after login", `location.pathname === '/dashboard' && !!document.querySelector('[data-testid="overview-live"]')`)
+	require.Equal(t, "ada", eval[string](t, ctx, `document.querySelector('[data-testid="username"]').innerText`))
+	screenshot(t, ctx, "dashboard-overview")
+
+	// Queue a work item from the Tasks page; its id comes back in the flash.
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/"))
+	waitFor(t, ctx, "the tasks page", `!!document.querySelector('[data-testid="queue-work-item"]')`)
+	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="queue-work-item"]`)))
+	waitFor(t, ctx, "the work item's flash", `(document.querySelector('[data-testid="flash"]') || {innerText: ''}).innerText.includes('job #')`)
+	flash := eval[string](t, ctx, `document.querySelector('[data-testid="flash"]').innerText`)
+	id := regexp.MustCompile(`job #(\d+)`).FindStringSubmatch(flash)[1]
+
+	// Its page shows the progress advancing, with no reload (a marker on the page survives).
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/jobs/"+id))
+	waitFor(t, ctx, "the job running", `document.querySelector('#job-live').dataset.state === 'processing'`)
+	require.True(t, eval[bool](t, ctx, `window.__noReload = true`))
+	first := eval[int](t, ctx, `(() => { const p = document.querySelector('[data-testid="job-progress"]'); return p ? p.value : 0 })()`)
+	waitFor(t, ctx, "the progress bar to advance", `(() => {
+		const p = document.querySelector('[data-testid="job-progress"]');
+		return (p && p.value > `+strconv.Itoa(first)+`) || document.querySelector('#job-live').dataset.state === 'succeeded' })()`)
+	screenshot(t, ctx, "job-progress")
+	waitFor(t, ctx, "the job to succeed, shown live", `document.querySelector('#job-live').dataset.state === 'succeeded'`)
+	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the page updated itself without a reload")
+	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="job-logs"]').innerText`), "step 3/3")
+
+	// Cancel a running job from its page.
+	long, err := engine.Enqueue(context.Background(), jobs.KindCountdown, jobs.CountdownArgs{Steps: 3, StepSeconds: 60})
+	require.NoError(t, err)
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/jobs/"+strconv.FormatInt(long.ID, 10)))
+	waitFor(t, ctx, "the long job running", `document.querySelector('#job-live').dataset.state === 'processing'`)
+	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="action-cancel"]`)))
+	waitFor(t, ctx, "the job cancelled", `document.querySelector('#job-live') && document.querySelector('#job-live').dataset.state === 'cancelled'`)
+	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="timeline"]').innerText`), "cancelled by ada")
+	screenshot(t, ctx, "job-cancelled")
+	require.Eventually(t, func() bool {
+		logs, err := store.JobLogs(context.Background(), long.ID)
+		return err == nil && len(logs) > 0 && regexp.MustCompile(`^stopped at step 1/3`).MatchString(logs[len(logs)-1].Message)
+	}, 10*time.Second, 50*time.Millisecond, "the job's context was cancelled")
+
+	// Requeue a failed job.
+	bad, err := engine.Enqueue(context.Background(), "always.fails", map[string]string{"to": "api.example.com"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		j, err := store.GetJob(context.Background(), bad.ID)
+		return err == nil && j.State == models.JobFailed
+	}, 20*time.Second, 20*time.Millisecond)
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/jobs?state=failed"))
+	waitFor(t, ctx, "the failed job listed", `!!document.querySelector('[data-job-id="`+strconv.FormatInt(bad.ID, 10)+`"]')`)
+	screenshot(t, ctx, "jobs-failed")
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/jobs/"+strconv.FormatInt(bad.ID, 10)))
+	waitFor(t, ctx, "the failed job's page", `document.querySelector('#job-live').dataset.state === 'failed'`)
+	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="action-requeue"]`)))
+	waitFor(t, ctx, "the requeue recorded", `(document.querySelector('[data-testid="timeline"]') || {innerText: ''}).innerText.includes('requeued by ada')`)
+	events, err := store.JobEvents(context.Background(), bad.ID)
+	require.NoError(t, err)
+	require.Equal(t, "requeued by ada", events[3].Reason)
+
+	// Pause a recurring job.
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/recurring"))
+	waitFor(t, ctx, "the recurring jobs", `!!document.querySelector('[data-name="tasks.sweep_overdue"] [data-testid="pause"]')`)
+	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-name="tasks.sweep_overdue"] [data-testid="pause"]`)))
+	waitFor(t, ctx, "the sweep paused", `!!document.querySelector('[data-name="tasks.sweep_overdue"] [data-testid="resume"]')`)
+	screenshot(t, ctx, "recurring-paused")
+	rj, err := store.GetRecurring(context.Background(), jobs.KindSweepOverdue)
+	require.NoError(t, err)
+	require.True(t, rj.Paused)
+
+	// Narrow screens: the dashboard fits.
+	within(t, ctx, 20*time.Second, chromedp.EmulateViewport(375, 800), chromedp.Navigate(base+"/dashboard/jobs"))
+	waitFor(t, ctx, "the jobs list", `!!document.querySelector('[data-testid="jobs"]')`)
+	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 375, "the jobs page scrolls sideways at 375 px")
+	screenshot(t, ctx, "jobs-375")
+	require.Equal(t, "", eval[string](t, ctx, `window.__problems.join('\n')`), "no CSP violation or script error")
+}
