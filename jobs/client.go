@@ -47,7 +47,7 @@ func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, 
 	if err != nil {
 		return nil, err
 	}
-	j.ParentID = &parentID
+	j.ParentID, j.Note = &parentID, note(ctx, "enqueued")
 	if j.ContinueOn == "" {
 		j.ContinueOn = models.ContinueOnSuccess
 	}
@@ -66,6 +66,7 @@ func (e *Engine) EnqueueMany(ctx context.Context, batch []EnqueueParams) ([]*mod
 		if err != nil {
 			return nil, err
 		}
+		j.Note = note(ctx, "enqueued")
 		jobs[i] = j
 	}
 	if _, err := e.store.InsertJobs(ctx, jobs, time.Now()); err != nil {

@@ -92,3 +92,11 @@ func actor(ctx context.Context) string {
 	}
 	return "api"
 }
+
+// note is the first-event note of a job enqueued with ctx: who asked, when someone did.
+func note(ctx context.Context, verb string) string {
+	if who, _ := ctx.Value(actorKey{}).(string); who != "" {
+		return verb + " by " + who
+	}
+	return ""
+}

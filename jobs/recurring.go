@@ -310,7 +310,8 @@ func (e *Engine) TriggerRecurring(ctx context.Context, name string) (*models.Job
 	var job *models.Job
 	_, err := e.store.UpdateRecurring(ctx, name, func(tx *gorm.DB, rj *models.RecurringJob) error {
 		job = &models.Job{Kind: rj.Kind, Args: rj.Args, Queue: rj.Queue, Priority: rj.Priority,
-			MaxAttempts: rj.MaxAttempts, Timeout: rj.Timeout, RecurringID: &rj.ID}
+			MaxAttempts: rj.MaxAttempts, Timeout: rj.Timeout, RecurringID: &rj.ID,
+			Note: "triggered now from recurring job " + rj.Name + " by " + actor(ctx)}
 		if _, err := e.store.InsertJobsTx(tx, []*models.Job{job}, time.Now()); err != nil {
 			return err
 		}

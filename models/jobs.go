@@ -81,6 +81,9 @@ type Job struct {
 	Timeout time.Duration `gorm:"not null;default:0"`
 	// Result is small JSON the job returned on success, if any.
 	Result string `gorm:"type:text;not null;default:''"`
+	// Note, when set at insert, is the reason recorded in the job's first event ("enqueued by
+	// ada"); it is not a column.
+	Note string `gorm:"-"`
 }
 
 // DecodeArgs unmarshals the job's JSON arguments into v.
@@ -204,7 +207,14 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 				continue
 			}
 		}
-		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reasons[i]})
+		reason := reasons[i]
+		switch {
+		case j.Note != "" && reason == "enqueued":
+			reason = j.Note
+		case j.Note != "":
+			reason = j.Note + "; " + reason
+		}
+		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
 	}
 	if len(events) > 0 {
 		if err := tx.CreateInBatches(events, 500).Error; err != nil {

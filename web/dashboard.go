@@ -13,7 +13,8 @@ import (
 
 func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 	r := pages.JobRow{
-		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Args: truncateRunes(j.Args, 80), State: string(j.State), Attempt: j.Attempt, Max: j.MaxAttempts,
+		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Args: truncateRunes(j.Args, 80), Result: truncateRunes(j.Result, 80),
+		State: string(j.State), Attempt: j.Attempt, Max: j.MaxAttempts,
 		Created: s.moment(c, j.CreatedAt), Progress: j.Progress,
 	}
 	if j.StartedAt != nil {
@@ -58,7 +59,7 @@ func truncateRunes(s string, n int) string {
 // handleWorkItemCreate queues one demo countdown: the "queued background work item" of the
 // classic hosted-service sample.
 func (s *Server) handleWorkItemCreate(c echo.Context) error {
-	job, err := s.engine.EnqueueCountdown(c.Request().Context())
+	job, err := s.engine.EnqueueCountdown(actorContext(c))
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,6 @@ func TestJobsListTabsFiltersAndPages(t *testing.T) {
 	}
 	failed := a.enqueue("mail.send", map[string]string{"to": "bounce@example.com"})
 	a.finish(failed, models.JobFailed, "550 mailbox unavailable")
-
 	resp, doc := a.get("/dashboard/jobs")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	tabs := map[string]string{}
@@ -245,4 +244,17 @@ func TestBulkActions(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	resp, _ = a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"cancel"}, "return_to": {"/dashboard/jobs"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "nothing selected: back with a hint")
+}
+
+func TestSweepRunShowsWhatItCompleted(t *testing.T) {
+	a := setup(t)
+	sweep := a.enqueue(jobs.KindSweepOverdue, nil)
+	claimed, err := a.store.ClaimJobs(context.Background(), models.ClaimParams{Queue: "default", ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
+	require.NoError(t, err)
+	require.Equal(t, sweep.ID, claimed[0].ID)
+	_, _, err = a.store.FinishJobs(context.Background(), []models.JobFinish{
+		{JobID: sweep.ID, ServerID: "srv-1", Attempt: 1, State: models.JobSucceeded, Result: `{"completed":3}`, At: time.Now()}})
+	require.NoError(t, err)
+	_, doc := a.get("/dashboard/jobs?kind=" + jobs.KindSweepOverdue)
+	require.Equal(t, `→ {"completed":3}`, doc.Find(`[data-testid="job-result-preview"]`).Text(), "a sweep run shows how many tasks it completed")
 }

@@ -51,6 +51,9 @@ func TestRecurringPage(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "triggered as job #1")
 	last, _ := doc.Find(`[data-testid="last-job"]`).Attr("href")
 	require.Equal(t, "/dashboard/jobs/1", last)
+	events, err := a.store.JobEvents(context.Background(), 1)
+	require.NoError(t, err)
+	require.Equal(t, "triggered now from recurring job nightly-report by local", events[0].Reason)
 
 	a.post(base+"/pause", url.Values{"_csrf": {token}})
 	_, doc = a.get("/dashboard/recurring")

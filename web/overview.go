@@ -25,37 +25,33 @@ var overviewStates = []models.JobState{models.JobEnqueued, models.JobScheduled, 
 
 // handleOverview is the dashboard's front page.
 func (s *Server) handleOverview(c echo.Context) error {
-	rng := c.QueryParam("history")
-	switch rng {
-	case "":
-		rng = "24h"
-	case "24h", "7d":
-	default:
-		return models.Errorf(models.EINVALID, "History range must be 24h or 7d, not %q.", rng)
-	}
-	v, err := s.overviewLive(c)
+	v, err := s.overview(c)
 	if err != nil {
 		return err
 	}
-	v.Layout, v.Range, v.Zone = s.layoutProps(c, "Overview", layout.SectionJobs), rng, viewerZone(c).String()
-	if v.History, err = s.historyChart(c.Request().Context(), rng, viewerZone(c)); err != nil {
-		return err
-	}
+	v.Layout, v.Zone = s.layoutProps(c, "Overview", layout.SectionJobs), viewerZone(c).String()
 	return render(c, http.StatusOK, pages.OverviewPage(v))
 }
 
-// handleOverviewLive renders the self-refreshing part of the overview.
+// handleOverviewLive renders the self-refreshing part of the overview: counts and both charts.
 func (s *Server) handleOverviewLive(c echo.Context) error {
-	v, err := s.overviewLive(c)
+	v, err := s.overview(c)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, pages.OverviewLive(v))
 }
 
-func (s *Server) overviewLive(c echo.Context) (pages.OverviewView, error) {
+func (s *Server) overview(c echo.Context) (pages.OverviewView, error) {
 	ctx := c.Request().Context()
-	var v pages.OverviewView
+	v := pages.OverviewView{Range: c.QueryParam("history")}
+	switch v.Range {
+	case "":
+		v.Range = "24h"
+	case "24h", "7d":
+	default:
+		return v, models.Errorf(models.EINVALID, "History range must be 24h or 7d, not %q.", v.Range)
+	}
 	counts, err := s.store.CountJobsByState(ctx)
 	if err != nil {
 		return v, err
@@ -80,7 +76,10 @@ func (s *Server) overviewLive(c echo.Context) (pages.OverviewView, error) {
 		pages.StatCard{Key: "servers", Label: "Servers", Count: int64(len(servers)), Href: "/dashboard/servers"},
 		pages.StatCard{Key: "recurring", Label: "Recurring", Count: recurring, Href: "/dashboard/recurring"},
 	)
-	v.Realtime, err = s.realtimeChart(ctx)
+	if v.Realtime, err = s.realtimeChart(ctx); err != nil {
+		return v, err
+	}
+	v.History, err = s.historyChart(ctx, v.Range, viewerZone(c))
 	return v, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -476,6 +477,9 @@ func TestQueueWorkItem(t *testing.T) {
 	require.Equal(t, models.JobEnqueued, recent[0].State)
 	_, doc := a.get("/?status=pending")
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), fmt.Sprintf("job #%d", recent[0].ID))
+	events, err := a.store.JobEvents(context.Background(), recent[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, "enqueued by local", events[0].Reason, "who queued it is in its history")
 }
 
 func TestOverview(t *testing.T) {
@@ -526,6 +530,37 @@ func TestOverview(t *testing.T) {
 	require.Equal(t, "3", doc.Find(`[data-testid="chart-history"] [data-testid="legend-series-succeeded"] strong`).Text())
 	resp, _ := a.get("/dashboard?history=1y")
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	_, doc = a.get("/dashboard/live")
+	_, doc = a.get("/dashboard/live?history=7d")
 	require.Empty(t, doc.Find("header.topbar").Nodes, "the live part comes without the layout")
+	require.Contains(t, doc.Find(`[data-testid="chart-history"] desc`).Text(), "per day", "the history chart updates live too, in its range")
+	poll, _ := doc.Find(`#overview-live`).Attr("hx-get")
+	require.Equal(t, "/dashboard/live?history=7d", poll)
+}
+
+// Every state-changing route refuses a request without a CSRF token, and changes nothing.
+func TestEveryActionNeedsCSRF(t *testing.T) {
+	a := setup(t)
+	job := a.enqueue("mail.send", nil)
+	rj := a.recurring("nightly", "0 2 * * *")
+	a.createTask("t", time.Now().Add(time.Hour))
+	a.csrf("/tasks/new") // hold a CSRF cookie, as a browser would
+	j, r := strconv.FormatInt(job.ID, 10), strconv.FormatInt(rj.ID, 10)
+	for _, path := range []string{
+		"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/reopen", "/tasks/1/delete", "/work-items", "/logout",
+		"/dashboard/jobs/" + j + "/cancel", "/dashboard/jobs/" + j + "/delete", "/dashboard/jobs/" + j + "/requeue", "/dashboard/jobs/" + j + "/trigger",
+		"/dashboard/jobs/bulk", "/dashboard/recurring/" + r + "/trigger", "/dashboard/recurring/" + r + "/pause", "/dashboard/recurring/" + r + "/edit",
+		"/dashboard/queues/default/pause",
+	} {
+		resp, _ := a.post(path, url.Values{"action": {"delete"}, "ids": {j}, "spec": {"* * * * *"}, "tz": {"UTC"}, "title": {"x"}})
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
+	}
+	got, err := a.store.GetJob(context.Background(), job.ID)
+	require.NoError(t, err)
+	require.Equal(t, models.JobEnqueued, got.State)
+	paused, err := a.store.PausedQueues(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, paused)
+	recent, err := a.store.RecentJobs(context.Background(), 10)
+	require.NoError(t, err)
+	require.Len(t, recent, 1, "nothing was triggered or queued")
 }
