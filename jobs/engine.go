@@ -41,6 +41,7 @@ type Engine struct {
 	pools     map[string]*pool
 	running   map[int64]*runningJob // jobs this process runs, by id
 	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
+	refreshMu sync.Mutex            // one refresh of paused at a time, so a stale read never wins
 	recurring *recurring
 
 	completer *completer
@@ -270,6 +271,8 @@ func (e *Engine) setQueuePaused(ctx context.Context, name string, paused bool) e
 
 // refreshPausedQueues reloads which queues are paused (other servers may have changed it).
 func (e *Engine) refreshPausedQueues(ctx context.Context) error {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
 	paused, err := e.store.PausedQueues(ctx)
 	if err != nil {
 		return err

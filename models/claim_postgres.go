@@ -7,6 +7,7 @@ const (
 	server_id = ?, progress = 0, finished_at = NULL
 WHERE id IN (
 	SELECT id FROM jobs WHERE state = 'enqueued' AND queue = ?
+		AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = ? AND paused = TRUE)
 	ORDER BY priority DESC, run_at, id LIMIT ?
 	FOR UPDATE SKIP LOCKED)
 RETURNING *`

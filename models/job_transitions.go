@@ -25,6 +25,7 @@ type ClaimParams struct {
 
 // ClaimJobs atomically moves up to p.Limit enqueued jobs of p.Queue to Processing on
 // p.ServerID, with a lease until Now+Lease, and returns them by priority, then RunAt, then ID.
+// It claims nothing from a paused queue.
 func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 	if p.Limit <= 0 {
 		return nil, nil
@@ -33,7 +34,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 	query := s.dialectSQL(sqliteClaimSQL, postgresClaimSQL)
 	var jobs []*Job
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Raw(query, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit).Scan(&jobs).Error; err != nil {
+		if err := tx.Raw(query, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Queue, p.Limit).Scan(&jobs).Error; err != nil {
 			return fmt.Errorf("models: claim jobs: %w", err)
 		}
 		if len(jobs) == 0 {

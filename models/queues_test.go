@@ -40,3 +40,13 @@ func TestQueueStatsAndPausing(t *testing.T) {
 		require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, "", true, "x")))
 	})
 }
+
+func TestClaimSkipsPausedQueues(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		insert(t, s, newJob("a"))
+		require.NoError(t, s.SetQueuePaused(ctx, "default", true, "ada"))
+		require.Empty(t, claim(t, s, "srv", 10), "nothing is claimed from a paused queue")
+		require.NoError(t, s.SetQueuePaused(ctx, "default", false, "ada"))
+		require.Len(t, claim(t, s, "srv", 10), 1)
+	})
+}
