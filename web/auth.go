@@ -82,6 +82,12 @@ func isLocal(r *http.Request) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// isPartial reports an htmx request for a fragment of a page (a live region), as opposed to a
+// boosted navigation, which wants a whole page.
+func isPartial(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") != "true"
+}
+
 // isPublic lists what anyone may see without logging in.
 func isPublic(path string) bool {
 	return path == "/login" || isQuietPath(path)
@@ -102,8 +108,14 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		u := currentUser(c)
 		if u == nil {
-			if method == http.MethodGet && !wantsJSON(c.Request()) && c.Request().Header.Get("HX-Request") == "" {
-				return redirect(c, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
+			login := "/login?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+			switch {
+			case isPartial(c.Request()):
+				// A live region polling after the session ended: send the whole page to login.
+				c.Response().Header().Set("HX-Redirect", "/login?next="+url.QueryEscape(c.Request().Header.Get("HX-Current-URL")))
+				return c.NoContent(http.StatusUnauthorized)
+			case method == http.MethodGet && !wantsJSON(c.Request()):
+				return redirect(c, login)
 			}
 			return echo.NewHTTPError(http.StatusUnauthorized, "Log in to do that.")
 		}

@@ -203,3 +203,26 @@ func TestSharedSecretSessionsWorkAcrossNodes(t *testing.T) {
 		require.Equal(t, want, rec.Code, "secret %q", secret)
 	}
 }
+
+// A live region polling after the session ended sends the whole page to login; an error in a
+// live region comes back without the layout, so it doesn't nest a page in the page.
+func TestLiveRegionsFailGracefully(t *testing.T) {
+	a := setupWith(t, web.Config{})
+	req, _ := http.NewRequest(http.MethodGet, a.server.URL+"/dashboard/live", nil)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Current-URL", a.server.URL+"/dashboard")
+	resp, _ := a.do(req)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("HX-Redirect"), "/login?next=")
+
+	b := setup(t)
+	req, _ = http.NewRequest(http.MethodGet, b.server.URL+"/dashboard/jobs/424242/live", nil)
+	req.Header.Set("HX-Request", "true")
+	resp, doc := b.do(req)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.NotEmpty(t, doc.Find(`[data-testid="error-page"]`).Nodes)
+	require.Empty(t, doc.Find("header.topbar").Nodes, "no layout inside the page")
+	req.Header.Set("HX-Boosted", "true") // a boosted navigation wants the whole page
+	_, doc = b.do(req)
+	require.NotEmpty(t, doc.Find("header.topbar").Nodes)
+}

@@ -101,9 +101,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 		if title == "" {
 			title = "Something went wrong"
 		}
-		werr = render(c, resp.Status, pages.ErrorPage(pages.ErrorView{
-			Layout: s.layoutProps(c, title, ""), Status: resp.Status, Title: title, Message: resp.Message,
-		}))
+		v := pages.ErrorView{Status: resp.Status, Title: title, Message: resp.Message}
+		if isPartial(c.Request()) { // swapped into a page that already has its layout
+			werr = render(c, resp.Status, pages.ErrorCard(v))
+		} else {
+			v.Layout = s.layoutProps(c, title, "")
+			werr = render(c, resp.Status, pages.ErrorPage(v))
+		}
 	}
 	if werr != nil {
 		s.log.Error("writing error response failed", "err", werr)
