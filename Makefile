@@ -49,7 +49,11 @@ lint: ## gofmt, go vet and staticcheck
 	go tool staticcheck ./...
 
 .PHONY: bench
-bench: ## run the Go benchmarks with allocation counts
+bench: build ## kiln bench: insert rate, burn-down jobs/s, pickup latency, memory (ARGS=--json ...)
+	./$(BIN) bench $(ARGS)
+
+.PHONY: gobench
+gobench: ## run the Go benchmarks of the hot paths, with allocation counts
 	go test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: docker

@@ -68,7 +68,7 @@ type JobPage struct {
 // follow ids, so they stay put while jobs arrive.
 func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error) {
 	var page JobPage
-	db := s.db.WithContext(ctx)
+	db := s.rdb.WithContext(ctx)
 	q := f.scope(db, s.dialect)
 	switch {
 	case after > 0:
@@ -100,7 +100,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, 
 // CountJobs counts the jobs matching f.
 func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 	var n int64
-	if err := f.scope(s.db.WithContext(ctx), s.dialect).Count(&n).Error; err != nil {
+	if err := f.scope(s.rdb.WithContext(ctx), s.dialect).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count jobs: %w", err)
 	}
 	return n, nil
@@ -109,7 +109,7 @@ func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 // JobIDs returns up to limit ids of jobs matching f, below `below` (0 for no bound), highest
 // first: a bulk action walks them batch by batch.
 func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error) {
-	q := f.scope(s.db.WithContext(ctx), s.dialect)
+	q := f.scope(s.rdb.WithContext(ctx), s.dialect)
 	if below > 0 {
 		q = q.Where("id < ?", below)
 	}
@@ -123,7 +123,7 @@ func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int)
 // Continuations returns the jobs that continue the given job.
 func (s *Store) Continuations(ctx context.Context, parentID int64) ([]Job, error) {
 	var out []Job
-	if err := s.db.WithContext(ctx).Where("parent_id = ?", parentID).Order("id").Find(&out).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("parent_id = ?", parentID).Order("id").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: continuations of job %d: %w", parentID, err)
 	}
 	return out, nil
@@ -135,7 +135,7 @@ func (s *Store) Distinct(ctx context.Context, column string) ([]string, error) {
 		return nil, Errorf(EINVALID, "no suggestions for %q", column)
 	}
 	var out []string
-	if err := s.db.WithContext(ctx).Model(&Job{}).Distinct(column).Order(column).Limit(500).Pluck(column, &out).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Model(&Job{}).Distinct(column).Order(column).Limit(500).Pluck(column, &out).Error; err != nil {
 		return nil, fmt.Errorf("models: distinct %s: %w", column, err)
 	}
 	return out, nil
@@ -144,7 +144,7 @@ func (s *Store) Distinct(ctx context.Context, column string) ([]string, error) {
 // GetRecurringByID returns a recurring job by id, or an ENOTFOUND error.
 func (s *Store) GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, error) {
 	var rj RecurringJob
-	err := s.db.WithContext(ctx).Take(&rj, id).Error
+	err := s.rdb.WithContext(ctx).Take(&rj, id).Error
 	if err == gorm.ErrRecordNotFound {
 		return nil, Errorf(ENOTFOUND, "There is no recurring job %d.", id)
 	}

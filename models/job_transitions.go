@@ -206,7 +206,7 @@ func (s *Store) NotRunningHere(ctx context.Context, serverID string, ids []int64
 		return nil, nil
 	}
 	var out []int64
-	err := s.db.WithContext(ctx).Model(&Job{}).Where("id IN ? AND NOT (state = ? AND server_id = ?)", ids, JobProcessing, serverID).
+	err := s.rdb.WithContext(ctx).Model(&Job{}).Where("id IN ? AND NOT (state = ? AND server_id = ?)", ids, JobProcessing, serverID).
 		Pluck("id", &out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: check running jobs: %w", err)
@@ -314,7 +314,7 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 // NextScheduledAt returns when the earliest Scheduled job is due, or the zero time.
 func (s *Store) NextScheduledAt(ctx context.Context) (time.Time, error) {
 	var j Job
-	err := s.db.WithContext(ctx).Select("run_at").Where("state = ?", JobScheduled).Order("run_at").Take(&j).Error
+	err := s.rdb.WithContext(ctx).Select("run_at").Where("state = ?", JobScheduled).Order("run_at").Take(&j).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return time.Time{}, nil
 	}

@@ -263,7 +263,7 @@ func (s *Store) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error)
 // GetJob returns the job with the given id, or an ENOTFOUND error.
 func (s *Store) GetJob(ctx context.Context, id int64) (*Job, error) {
 	var j Job
-	err := s.db.WithContext(ctx).Take(&j, id).Error
+	err := s.rdb.WithContext(ctx).Take(&j, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENOTFOUND, "Job %d does not exist (it may have been cleaned up).", id)
 	}
@@ -276,7 +276,7 @@ func (s *Store) GetJob(ctx context.Context, id int64) (*Job, error) {
 // JobEvents returns a job's history, oldest first.
 func (s *Store) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
 	var events []JobEvent
-	if err := s.db.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&events).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&events).Error; err != nil {
 		return nil, fmt.Errorf("models: job %d events: %w", jobID, err)
 	}
 	return events, nil
@@ -285,7 +285,7 @@ func (s *Store) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) 
 // JobLogs returns the log lines a job wrote, oldest first.
 func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
 	var logs []JobLog
-	if err := s.db.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&logs).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&logs).Error; err != nil {
 		return nil, fmt.Errorf("models: job %d logs: %w", jobID, err)
 	}
 	return logs, nil
@@ -294,7 +294,7 @@ func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
 // RecentJobs returns up to limit jobs, newest first.
 func (s *Store) RecentJobs(ctx context.Context, limit int) ([]Job, error) {
 	var jobs []Job
-	if err := s.db.WithContext(ctx).Order("id DESC").Limit(limit).Find(&jobs).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Order("id DESC").Limit(limit).Find(&jobs).Error; err != nil {
 		return nil, fmt.Errorf("models: recent jobs: %w", err)
 	}
 	return jobs, nil
@@ -306,7 +306,7 @@ func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error
 		State JobState
 		N     int64
 	}
-	if err := s.db.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
 	}
 	out := make(map[JobState]int64, len(JobStates))

@@ -37,7 +37,7 @@ func (s *Store) SetQueuePaused(ctx context.Context, name string, paused bool, by
 // PausedQueues returns the names of the paused queues.
 func (s *Store) PausedQueues(ctx context.Context) (map[string]bool, error) {
 	var names []string
-	if err := s.db.WithContext(ctx).Model(&QueueSetting{}).Where("paused = ?", true).Pluck("name", &names).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Model(&QueueSetting{}).Where("paused = ?", true).Pluck("name", &names).Error; err != nil {
 		return nil, fmt.Errorf("models: paused queues: %w", err)
 	}
 	out := make(map[string]bool, len(names))
@@ -59,7 +59,7 @@ type QueueStat struct {
 
 // QueueStats returns every queue that has jobs waiting, running or failed, or a setting, by name.
 func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
-	db := s.db.WithContext(ctx)
+	db := s.rdb.WithContext(ctx)
 	var rows []struct {
 		Queue string
 		State JobState

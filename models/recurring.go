@@ -113,7 +113,7 @@ func (s *Store) UpdateRecurring(ctx context.Context, name string, fn func(tx *go
 // GetRecurring returns the named entry, or an ENOTFOUND error.
 func (s *Store) GetRecurring(ctx context.Context, name string) (*RecurringJob, error) {
 	var rj RecurringJob
-	err := s.db.WithContext(ctx).Where("name = ?", name).Take(&rj).Error
+	err := s.rdb.WithContext(ctx).Where("name = ?", name).Take(&rj).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENOTFOUND, "There is no recurring job %q.", name)
 	}
@@ -126,7 +126,7 @@ func (s *Store) GetRecurring(ctx context.Context, name string) (*RecurringJob, e
 // ListRecurring returns every recurring job by name.
 func (s *Store) ListRecurring(ctx context.Context) ([]RecurringJob, error) {
 	var out []RecurringJob
-	if err := s.db.WithContext(ctx).Order("name").Find(&out).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Order("name").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list recurring jobs: %w", err)
 	}
 	return out, nil

@@ -53,7 +53,7 @@ func (s *Store) DeleteStaleServers(ctx context.Context, before time.Time) (int64
 // Servers lists the registered servers, oldest first.
 func (s *Store) Servers(ctx context.Context) ([]Server, error) {
 	var out []Server
-	if err := s.db.WithContext(ctx).Order("started_at, id").Find(&out).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Order("started_at, id").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list servers: %w", err)
 	}
 	return out, nil

@@ -52,7 +52,7 @@ func addStats(tx *gorm.DB, finished map[JobState][]int64, at time.Time) error {
 // Stats returns the counters of a period from `since` on, oldest first.
 func (s *Store) Stats(ctx context.Context, period string, since time.Time) ([]JobStat, error) {
 	var out []JobStat
-	err := s.db.WithContext(ctx).Where("period = ? AND bucket >= ?", period, since.UTC()).Order("bucket").Find(&out).Error
+	err := s.rdb.WithContext(ctx).Where("period = ? AND bucket >= ?", period, since.UTC()).Order("bucket").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: job stats: %w", err)
 	}
@@ -73,7 +73,7 @@ func (s *Store) CleanupStats(ctx context.Context, now time.Time) error {
 // RetriesPending counts scheduled jobs waiting to retry after a failed attempt.
 func (s *Store) RetriesPending(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.db.WithContext(ctx).Model(&Job{}).Where("state = ? AND attempt > 0", JobScheduled).Count(&n).Error
+	err := s.rdb.WithContext(ctx).Model(&Job{}).Where("state = ? AND attempt > 0", JobScheduled).Count(&n).Error
 	if err != nil {
 		return 0, fmt.Errorf("models: count retries: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) RetriesPending(ctx context.Context) (int64, error) {
 // CountRecurring counts the recurring jobs.
 func (s *Store) CountRecurring(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&RecurringJob{}).Count(&n).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Model(&RecurringJob{}).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count recurring jobs: %w", err)
 	}
 	return n, nil

@@ -37,11 +37,21 @@ var sqliteParams = [][2]string{
 	{"_txlock", "immediate"},
 }
 
-// Store is Kiln's storage: one GORM handle on SQLite or PostgreSQL, and the queries.
+// Store is Kiln's storage on SQLite or PostgreSQL, and the queries.
+//
+// SQLite allows one writer at a time. Writers that find the lock taken sleep in SQLite's busy
+// handler (1 ms, 2 ms, 5 ms...) while the lock may already be free again, so Kiln gives SQLite
+// one writer connection (db), where writes queue in Go and follow each other at once, and a pool
+// of query-only reader connections (rdb), which WAL lets read while the writer writes. On
+// PostgreSQL both are the same pool.
 type Store struct {
-	db      *gorm.DB
+	db      *gorm.DB // writes and transactions
+	rdb     *gorm.DB // reads that are not part of a transaction
 	dialect Dialect
 }
+
+// sqliteReaders is the size of SQLite's reader pool.
+const sqliteReaders = 8
 
 // Open connects to the database named by dsn and migrates it to the current schema.
 // A dsn starting with postgres:// or postgresql:// opens PostgreSQL; anything else is a SQLite
@@ -51,39 +61,68 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg := &gorm.Config{
-		Logger:                 newGormLogger(log),
-		SkipDefaultTransaction: true,                                                                    // each of our writes is one statement or an explicit transaction
-		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }, // PostgreSQL keeps µs
+		Logger: newGormLogger(log),
+		// Each of our writes is one statement or an explicit transaction.
+		SkipDefaultTransaction: true,
+		// PostgreSQL keeps microseconds; so do we, everywhere.
+		NowFunc: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		// Not PrepareStmt: although statement compilation is ~17% of the burn-down's CPU, GORM's
+		// statement cache measured slower here (8.8k vs 9.5k jobs/s), mostly re-preparing per
+		// transaction. Hand-prepared statements on the hot paths are the better fix.
 	}
-	var (
-		db      *gorm.DB
-		dialect Dialect
-		err     error
-	)
+	s := &Store{}
+	var err error
 	if isPostgresDSN(dsn) {
-		dialect = DialectPostgres
-		db, err = gorm.Open(postgres.Open(dsn), cfg)
-	} else {
-		dialect = DialectSQLite
-		var sqliteDSN string
-		sqliteDSN, err = SQLiteDSN(dsn)
-		if err == nil {
-			db, err = gorm.Open(sqlite.Open(sqliteDSN), cfg)
+		s.dialect = DialectPostgres
+		if s.db, err = gorm.Open(postgres.Open(dsn), cfg); err == nil {
+			s.rdb = s.db
 		}
+	} else {
+		s.dialect = DialectSQLite
+		s.db, s.rdb, err = openSQLite(dsn, cfg)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("models: open %s: %w", dialect, err)
+		return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("models: open %s: %w", dialect, err)
+		return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
 	}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// openSQLite opens the writer (one connection) and the reader pool (query-only connections).
+func openSQLite(dsn string, cfg *gorm.Config) (writer, reader *gorm.DB, err error) {
+	uri, err := SQLiteDSN(dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	if writer, err = gorm.Open(sqlite.Open(uri), cfg); err != nil {
+		return nil, nil, err
+	}
+	wdb, err := writer.DB()
+	if err != nil {
+		return nil, nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if reader, err = gorm.Open(sqlite.Open(uri+"&_query_only=true"), cfg); err != nil {
+		_ = wdb.Close()
+		return nil, nil, err
+	}
+	rdb, err := reader.DB()
+	if err != nil {
+		_ = wdb.Close()
+		return nil, nil, err
+	}
+	rdb.SetMaxOpenConns(sqliteReaders)
+	rdb.SetMaxIdleConns(sqliteReaders)
+	return writer, reader, nil
 }
 
 func isPostgresDSN(dsn string) bool {
@@ -140,14 +179,34 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Size returns the database's size on disk in bytes (SQLite: the main file's pages; PostgreSQL:
+// the whole database).
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	q := "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+	if s.dialect == DialectPostgres {
+		q = "SELECT pg_database_size(current_database())"
+	}
+	var n int64
+	if err := s.rdb.WithContext(ctx).Raw(q).Scan(&n).Error; err != nil {
+		return 0, fmt.Errorf("models: database size: %w", err)
+	}
+	return n, nil
+}
+
 // Close closes the database connections.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return fmt.Errorf("models: close: %w", err)
+	pools := []*gorm.DB{s.db}
+	if s.rdb != nil && s.rdb != s.db {
+		pools = append(pools, s.rdb)
 	}
-	if err := sqlDB.Close(); err != nil {
-		return fmt.Errorf("models: close: %w", err)
+	for _, p := range pools {
+		sqlDB, err := p.DB()
+		if err != nil {
+			return fmt.Errorf("models: close: %w", err)
+		}
+		if err := sqlDB.Close(); err != nil {
+			return fmt.Errorf("models: close: %w", err)
+		}
 	}
 	return nil
 }

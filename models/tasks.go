@@ -146,7 +146,7 @@ func (s *Store) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 
 // GetTask returns the task with the given id, or an ENOTFOUND error.
 func (s *Store) GetTask(ctx context.Context, id int64) (*Task, error) {
-	return getTask(s.db.WithContext(ctx), id)
+	return getTask(s.rdb.WithContext(ctx), id)
 }
 
 func getTask(db *gorm.DB, id int64) (*Task, error) {
@@ -256,7 +256,7 @@ type TaskFilter struct {
 // ListTasks returns the tasks matching f: open tasks by due date (soonest first), completed
 // tasks by completion (latest first), and all tasks by due date.
 func (s *Store) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
-	q := s.taskScope(s.db.WithContext(ctx), f.Status, f.Now)
+	q := s.taskScope(s.rdb.WithContext(ctx), f.Status, f.Now)
 	if f.Status == TaskCompleted {
 		q = q.Order("completed_at DESC").Order("id DESC")
 	} else {
@@ -309,7 +309,7 @@ func (c TaskCounts) Of(status TaskStatus) int64 {
 // index, so no count reads the table itself.
 func (s *Store) CountTasks(ctx context.Context, now time.Time) (TaskCounts, error) {
 	var c TaskCounts
-	db := s.db.WithContext(ctx)
+	db := s.rdb.WithContext(ctx)
 	for _, q := range []struct {
 		into   *int64
 		status TaskStatus

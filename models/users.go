@@ -136,7 +136,7 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 // GetUser returns the user with the given id, or an ENOTFOUND error.
 func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Take(&u, id).Error
+	err := s.rdb.WithContext(ctx).Take(&u, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENOTFOUND, "There is no user %d.", id)
 	}
@@ -149,7 +149,7 @@ func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
 // ListUsers returns every user by name.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User
-	if err := s.db.WithContext(ctx).Order("username").Find(&out).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Order("username").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list users: %w", err)
 	}
 	return out, nil
@@ -158,7 +158,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 // CountUsers counts the users.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Model(&User{}).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count users: %w", err)
 	}
 	return n, nil

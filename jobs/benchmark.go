@@ -1,0 +1,203 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// BenchConfig shapes a benchmark run. The zero value of every field means its default.
+type BenchConfig struct {
+	// Jobs is how many no-op jobs are inserted and then burnt down. Default 200,000.
+	Jobs int
+	// Workers work the burn-down. Default 50.
+	Workers int
+	// Batch is how many jobs each insert writes. Default 1,000.
+	Batch int
+	// Rate is the enqueue rate of the latency run, in jobs per second. Default 100.
+	Rate int
+	// LatencyJobs is how many jobs the latency run enqueues. Default 1,000.
+	LatencyJobs int
+}
+
+func (c BenchConfig) withDefaults() BenchConfig {
+	setDefault(&c.Jobs, 200_000)
+	setDefault(&c.Workers, 50)
+	setDefault(&c.Batch, 1000)
+	setDefault(&c.Rate, 100)
+	setDefault(&c.LatencyJobs, 1000)
+	return c
+}
+
+// BenchReport is what a benchmark run measured.
+type BenchReport struct {
+	Dialect string `json:"dialect"`
+	Jobs    int    `json:"jobs"`
+	Workers int    `json:"workers"`
+	// InsertPerSec is the rate of inserting Jobs no-op jobs in batches of Batch.
+	InsertPerSec float64 `json:"insert_jobs_per_sec"`
+	// BurnDownPerSec is the rate of working all of them, each with its full history.
+	BurnDownPerSec float64 `json:"burn_down_jobs_per_sec"`
+	// Pickup latencies, from Enqueue's start to the worker's start, at Rate jobs/s.
+	PickupRate int     `json:"pickup_rate_per_sec"`
+	PickupP50  float64 `json:"pickup_p50_ms"`
+	PickupP95  float64 `json:"pickup_p95_ms"`
+	PickupP99  float64 `json:"pickup_p99_ms"`
+	// PeakRSS is the process's peak resident memory, in MiB.
+	PeakRSS float64 `json:"peak_rss_mib"`
+	// DBSize is the database's size on disk at the end, in MiB.
+	DBSize float64 `json:"db_size_mib"`
+}
+
+// benchArgs carry the moment a latency job was enqueued.
+type benchArgs struct {
+	EnqueuedAt int64 `json:"t"`
+}
+
+// Bench measures the engine on store (which should be empty): the insert rate, the burn-down
+// rate of cfg.Jobs no-op jobs, and the pickup latency at cfg.Rate jobs/s. It reports progress
+// through progress (which may be nil) about every half second.
+func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress func(string)) (BenchReport, error) {
+	cfg = cfg.withDefaults()
+	if progress == nil {
+		progress = func(string) {}
+	}
+	r := BenchReport{Dialect: string(store.Dialect()), Jobs: cfg.Jobs, Workers: cfg.Workers, PickupRate: cfg.Rate}
+
+	// 1. Insert.
+	e, err := New(store, Config{NoWorkers: true})
+	if err != nil {
+		return r, err
+	}
+	start := time.Now()
+	batch := make([]EnqueueParams, 0, cfg.Batch)
+	for i := range cfg.Jobs {
+		batch = append(batch, EnqueueParams{Kind: "bench.noop"})
+		if len(batch) == cfg.Batch || i == cfg.Jobs-1 {
+			if _, err := e.EnqueueMany(ctx, batch); err != nil {
+				return r, fmt.Errorf("insert: %w", err)
+			}
+			batch = batch[:0]
+			if i%(cfg.Batch*20) == cfg.Batch*20-1 {
+				progress(fmt.Sprintf("insert: %d/%d jobs", i+1, cfg.Jobs))
+			}
+		}
+	}
+	r.InsertPerSec = float64(cfg.Jobs) / time.Since(start).Seconds()
+
+	// 2. Burn-down.
+	var done atomic.Int64
+	e, err = New(store, Config{Queues: []QueueConfig{{Name: DefaultQueue, Workers: cfg.Workers}}})
+	if err != nil {
+		return r, err
+	}
+	if err := e.Register("bench.noop", func(context.Context, *models.Job) error { done.Add(1); return nil }); err != nil {
+		return r, err
+	}
+	start = time.Now()
+	if err := e.Start(ctx); err != nil {
+		return r, err
+	}
+	for {
+		counts, err := store.CountJobsByState(ctx)
+		if err != nil {
+			_ = e.Stop(ctx)
+			return r, err
+		}
+		if counts[models.JobSucceeded] >= int64(cfg.Jobs) {
+			break
+		}
+		progress(fmt.Sprintf("burn-down: %d/%d jobs", counts[models.JobSucceeded], cfg.Jobs))
+		select {
+		case <-ctx.Done():
+			_ = e.Stop(context.Background())
+			return r, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	r.BurnDownPerSec = float64(cfg.Jobs) / time.Since(start).Seconds()
+
+	// 3. Pickup latency: one job at a time, at a fixed rate.
+	lat := make(chan time.Duration, cfg.LatencyJobs)
+	if err := e.Register("bench.latency", func(_ context.Context, j *models.Job) error {
+		var a benchArgs
+		if err := j.DecodeArgs(&a); err != nil {
+			return Permanent(err)
+		}
+		lat <- time.Since(time.Unix(0, a.EnqueuedAt))
+		return nil
+	}); err != nil {
+		return r, err
+	}
+	tick := time.NewTicker(time.Second / time.Duration(cfg.Rate))
+	for i := range cfg.LatencyJobs {
+		<-tick.C
+		if _, err := e.Enqueue(ctx, "bench.latency", benchArgs{EnqueuedAt: time.Now().UnixNano()}); err != nil {
+			tick.Stop()
+			_ = e.Stop(ctx)
+			return r, fmt.Errorf("latency: %w", err)
+		}
+		if i%cfg.Rate == cfg.Rate-1 {
+			progress(fmt.Sprintf("pickup latency: %d/%d jobs", i+1, cfg.LatencyJobs))
+		}
+	}
+	tick.Stop()
+	samples := make([]time.Duration, 0, cfg.LatencyJobs)
+	for range cfg.LatencyJobs {
+		select {
+		case d := <-lat:
+			samples = append(samples, d)
+		case <-time.After(30 * time.Second):
+			_ = e.Stop(ctx)
+			return r, fmt.Errorf("latency: only %d of %d jobs ran", len(samples), cfg.LatencyJobs)
+		}
+	}
+	if err := e.Stop(ctx); err != nil {
+		return r, err
+	}
+	slices.Sort(samples)
+	pct := func(p int) float64 {
+		return float64(samples[min(len(samples)-1, len(samples)*p/100)].Microseconds()) / 1000
+	}
+	r.PickupP50, r.PickupP95, r.PickupP99 = pct(50), pct(95), pct(99)
+
+	r.PeakRSS = peakRSS()
+	size, err := store.Size(ctx)
+	if err != nil {
+		return r, err
+	}
+	r.DBSize = float64(size) / (1 << 20)
+	return r, nil
+}
+
+// peakRSS is the process's peak resident set size in MiB (Linux reports it in KiB).
+func peakRSS() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
+}
+
+// String formats the report for people.
+func (r BenchReport) String() string {
+	return fmt.Sprintf(`kiln bench (%s): %d no-op jobs, %d workers
+  insert (batches)   %10.0f jobs/s
+  burn-down          %10.0f jobs/s   (each job: enqueued -> processing -> succeeded, with events)
+  pickup latency     p50 %.2f ms  p95 %.2f ms  p99 %.2f ms   (one job at a time, %d jobs/s)
+  peak RSS           %10.1f MiB
+  database size      %10.1f MiB
+`, r.Dialect, r.Jobs, r.Workers, r.InsertPerSec, r.BurnDownPerSec, r.PickupP50, r.PickupP95, r.PickupP99, r.PickupRate, r.PeakRSS, r.DBSize)
+}
+
+// JSON formats the report as one JSON object.
+func (r BenchReport) JSON() string {
+	b, _ := json.MarshalIndent(r, "", "  ")
+	return string(b)
+}
