@@ -48,6 +48,18 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 		case <-poll.C:
 		}
 		free := p.workers - int(p.busy.Load())
+		if free > 0 && free < p.workers/4 {
+			// Most workers are busy and one just came free: let a few more free up before
+			// claiming, so a claim fetches several jobs instead of one (a write transaction each).
+			wait := time.NewTimer(time.Millisecond)
+			select {
+			case <-loopCtx.Done():
+				wait.Stop()
+				return
+			case <-wait.C:
+			}
+			free = p.workers - int(p.busy.Load())
+		}
 		if free > 0 && !e.queuePaused(p.queue) {
 			jobs, err := e.store.ClaimJobs(loopCtx, models.ClaimParams{
 				Queue: p.queue, ServerID: e.cfg.ServerID, Limit: free, Lease: e.cfg.Lease, Now: time.Now(),
