@@ -1,0 +1,77 @@
+package models_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+// The hot paths of the engine, with allocations: go test -run '^$' -bench 'Claim|Finish|Insert' -benchmem ./models/
+
+func benchStore(b *testing.B, n int) *models.Store {
+	b.Helper()
+	s := modeltest.Open(b, modeltest.SQLiteDSN(b))
+	for left := n; left > 0; left -= 1000 {
+		batch := make([]*models.Job, min(left, 1000))
+		for i := range batch {
+			batch[i] = &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}
+		}
+		if _, err := s.InsertJobs(ctx, batch, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// BenchmarkInsertJobs100 inserts batches of 100 jobs with their events.
+func BenchmarkInsertJobs100(b *testing.B) {
+	s := benchStore(b, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		batch := make([]*models.Job, 100)
+		for i := range batch {
+			batch[i] = &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}
+		}
+		if _, err := s.InsertJobs(ctx, batch, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// BenchmarkClaim10 claims 10 jobs at a time from a large queue.
+func BenchmarkClaim10(b *testing.B) {
+	s := benchStore(b, 200_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 10, Lease: time.Minute, Now: time.Now()})
+		if err != nil || len(jobs) != 10 {
+			b.Fatalf("claimed %d: %v", len(jobs), err)
+		}
+	}
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "jobs/s")
+}
+
+// BenchmarkFinish100 finishes batches of 100 claimed jobs with their events and counters.
+func BenchmarkFinish100(b *testing.B) {
+	s := benchStore(b, 200_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 100, Lease: time.Minute, Now: time.Now()})
+		if err != nil || len(jobs) != 100 {
+			b.Fatalf("claimed %d: %v", len(jobs), err)
+		}
+		batch := make([]models.JobFinish, len(jobs))
+		for i, j := range jobs {
+			batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, State: models.JobSucceeded, At: time.Now()}
+		}
+		b.StartTimer()
+		if n, _, err := s.FinishJobs(ctx, batch); err != nil || n != 100 {
+			b.Fatalf("finished %d: %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "jobs/s")
+}
