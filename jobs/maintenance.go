@@ -12,6 +12,7 @@ import (
 //   - extend the leases of its running jobs (every Lease/3, one statement);
 //   - stop running jobs that were cancelled, deleted or rescued elsewhere (every second);
 //   - reload which queues are paused (every PollInterval);
+//   - fold the appended job count changes into the per-state totals (every 2 s);
 //   - promote scheduled jobs that are due (every PollInterval);
 //   - rescue jobs whose lease ran out (every Lease/3);
 //   - record itself in the server registry and drop servers silent for 12 heartbeats.
@@ -22,6 +23,7 @@ func (e *Engine) startMaintenance(ctx context.Context) {
 	})
 	e.every(ctx, min(time.Second, e.cfg.PollInterval), "check running jobs", e.stopVanishedJobs)
 	e.every(ctx, e.cfg.PollInterval, "refresh paused queues", e.refreshPausedQueues)
+	e.every(ctx, 2*time.Second, "fold job counts", e.store.FoldJobCounts)
 	e.every(ctx, e.cfg.PollInterval, "promote scheduled jobs", func(ctx context.Context) error {
 		for {
 			n, queues, err := e.store.PromoteScheduled(ctx, time.Now(), 1000)

@@ -7,7 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func ids(jobs []models.Job) []int64 {
@@ -19,7 +18,7 @@ func ids(jobs []models.Job) []int64 {
 }
 
 func TestListJobsKeysetAndFilters(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		var all []*models.Job
 		for i := range 25 {
 			j := newJob("mail.send")

@@ -48,7 +48,9 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		if err := tx.Create(&events).Error; err != nil {
 			return fmt.Errorf("models: claim jobs: events: %w", err)
 		}
-		return nil
+		counts := countDelta{}
+		counts.move(JobEnqueued, JobProcessing, int64(len(jobs)))
+		return counts.write(tx)
 	})
 	if err != nil {
 		return nil, err
@@ -95,6 +97,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		applied, queues = 0, nil
 		events := make([]JobEvent, 0, len(batch))
 		finished := map[JobState][]int64{}
+		counts := countDelta{}
 		// One statement, compiled once per batch and run once per job: building and compiling
 		// an UPDATE per job was most of the cost of finishing.
 		stmt, err := prepare(tx, finishSQL)
@@ -126,6 +129,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 				continue
 			}
 			applied++
+			counts.move(JobProcessing, f.State, 1)
 			events = append(events, JobEvent{
 				JobID: f.JobID, From: JobProcessing, To: f.State, At: at, Attempt: f.Attempt, Reason: f.Reason,
 				Error: truncate(f.Error, JobErrorMax), ServerID: f.ServerID, Duration: f.Duration,
@@ -142,8 +146,10 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		if err := addStats(tx, finished, batch[0].At); err != nil {
 			return err
 		}
-		queues, err = releaseContinuations(tx, finished, batch[0].At)
-		return err
+		if queues, err = releaseContinuations(tx, finished, batch[0].At, counts); err != nil {
+			return err
+		}
+		return counts.write(tx)
 	})
 	return applied, queues, err
 }
@@ -171,7 +177,7 @@ func prepare(tx *gorm.DB, query string) (*sql.Stmt, error) {
 // releaseContinuations moves the continuations waiting on parents that just reached a final
 // state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
 // come. It returns the queues that got enqueued jobs.
-func releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time) ([]string, error) {
+func releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	var queues []string
 	for state, ids := range parents {
@@ -196,6 +202,8 @@ func releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Ti
 			append([]any{JobEnqueued, now}, ids, JobAwaiting)...).Scan(&run).Error; err != nil {
 			return nil, fmt.Errorf("models: start continuations: %w", err)
 		}
+		counts.move(JobAwaiting, JobEnqueued, int64(len(run)))
+		counts.move(JobAwaiting, JobCancelled, int64(len(cancel)))
 		events := make([]JobEvent, 0, len(run)+len(cancel))
 		for _, r := range run {
 			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobEnqueued, At: now, Reason: fmt.Sprintf("parent job %d %s", r.ParentID, state)})
@@ -264,6 +272,7 @@ func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (in
 		}
 		var events []JobEvent
 		failed := map[JobState][]int64{}
+		counts := countDelta{}
 		for _, r := range rows {
 			reason := fmt.Sprintf("lease expired: server %s presumed dead", r.ServerID)
 			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "run_at": now, "last_error": reason}
@@ -281,6 +290,7 @@ func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (in
 				continue
 			}
 			n++
+			counts.move(JobProcessing, to, 1)
 			events = append(events, JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: reason, ServerID: r.ServerID})
 			if to == JobFailed {
 				failed[JobFailed] = append(failed[JobFailed], r.ID)
@@ -293,9 +303,12 @@ func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (in
 				return fmt.Errorf("models: rescue events: %w", err)
 			}
 		}
-		more, err := releaseContinuations(tx, failed, now)
+		more, err := releaseContinuations(tx, failed, now, counts)
+		if err != nil {
+			return err
+		}
 		queues = append(queues, more...)
-		return err
+		return counts.write(tx)
 	})
 	return n, queues, err
 }
@@ -332,7 +345,9 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 		if err := tx.Create(&events).Error; err != nil {
 			return fmt.Errorf("models: promote events: %w", err)
 		}
-		return nil
+		counts := countDelta{}
+		counts.move(JobScheduled, JobEnqueued, int64(n))
+		return counts.write(tx)
 	})
 	return n, queues, err
 }
@@ -379,14 +394,17 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 		if err := tx.Create(&ev).Error; err != nil {
 			return fmt.Errorf("models: job %d event: %w", id, err)
 		}
-		if to, _ := set["state"].(JobState); to.Final() && !j.State.Final() {
+		to, _ := set["state"].(JobState)
+		counts := countDelta{}
+		counts.move(j.State, to, 1)
+		if to.Final() && !j.State.Final() {
 			var err error
-			if queues, err = releaseContinuations(tx, map[JobState][]int64{to: {id}}, now); err != nil {
+			if queues, err = releaseContinuations(tx, map[JobState][]int64{to: {id}}, now, counts); err != nil {
 				return err
 			}
 		}
 		before = &j
-		return nil
+		return counts.write(tx)
 	})
 	return before, queues, err
 }
@@ -467,6 +485,20 @@ func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (i
 			}
 			if len(ids) == 0 {
 				return nil
+			}
+			var gone []struct {
+				State JobState
+				N     int64
+			}
+			if err := tx.Model(&Job{}).Select("state, COUNT(*) AS n").Where("id IN ?", ids).Group("state").Scan(&gone).Error; err != nil {
+				return err
+			}
+			counts := countDelta{}
+			for _, g := range gone {
+				counts.move(g.State, "", g.N)
+			}
+			if err := counts.write(tx); err != nil {
+				return err
 			}
 			for _, m := range []any{&JobEvent{}, &JobLog{}} {
 				if err := tx.Where("job_id IN ?", ids).Delete(m).Error; err != nil {

@@ -191,6 +191,7 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 		}
 	}
 	events := make([]JobEvent, 0, len(jobs))
+	counts := countDelta{}
 	for i, j := range jobs {
 		if j.UniqueKey != nil {
 			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true}).Create(j).Error
@@ -215,13 +216,14 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 			reason = j.Note + "; " + reason
 		}
 		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
+		counts.move("", j.State, 1)
 	}
 	if len(events) > 0 {
 		if err := tx.CreateInBatches(events, 500).Error; err != nil {
 			return nil, fmt.Errorf("models: insert job events: %w", err)
 		}
 	}
-	return dups, nil
+	return dups, counts.write(tx)
 }
 
 // initialState sets a new job's state: awaiting its parent, scheduled for later, or enqueued.
@@ -298,22 +300,6 @@ func (s *Store) RecentJobs(ctx context.Context, limit int) ([]Job, error) {
 		return nil, fmt.Errorf("models: recent jobs: %w", err)
 	}
 	return jobs, nil
-}
-
-// CountJobsByState counts jobs in each state.
-func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error) {
-	var rows []struct {
-		State JobState
-		N     int64
-	}
-	if err := s.rdb.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("models: count jobs: %w", err)
-	}
-	out := make(map[JobState]int64, len(JobStates))
-	for _, r := range rows {
-		out[r.State] = r.N
-	}
-	return out, nil
 }
 
 // AppendJobLog stores one log line of a running job.

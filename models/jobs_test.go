@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // This file is the store conformance suite: every test runs against SQLite and PostgreSQL.
@@ -43,7 +42,7 @@ func claim(t *testing.T, s *models.Store, server string, n int) []*models.Job {
 }
 
 func TestInsertJobStates(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		now := time.Now()
 		later := newJob("later")
 		later.RunAt = now.Add(time.Hour)
@@ -70,7 +69,7 @@ func TestInsertJobStates(t *testing.T) {
 }
 
 func TestClaimOrderAndLimit(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		low, high, other := newJob("low"), newJob("high"), newJob("other")
 		high.Priority = 5
 		other.Queue = "critical"
@@ -91,7 +90,7 @@ func TestClaimOrderAndLimit(t *testing.T) {
 
 // Eight claimers racing over 400 jobs: each job is claimed exactly once.
 func TestConcurrentClaimersNeverShareAJob(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		const total = 400
 		batch := make([]*models.Job, total)
 		for i := range batch {
@@ -139,7 +138,7 @@ func TestConcurrentClaimersNeverShareAJob(t *testing.T) {
 }
 
 func TestFinishJobsAndGuard(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		a, b, c := newJob("a"), newJob("b"), newJob("c")
 		insert(t, s, a, b, c)
 		jobs := claim(t, s, "srv", 3)
@@ -189,7 +188,7 @@ func TestFinishJobsAndGuard(t *testing.T) {
 }
 
 func TestLeaseExpiryRescue(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		alive, dead, last := newJob("alive"), newJob("dead"), newJob("last")
 		last.MaxAttempts = 1
 		insert(t, s, alive, dead, last)
@@ -230,7 +229,7 @@ func TestLeaseExpiryRescue(t *testing.T) {
 }
 
 func TestUniqueKeys(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		key := "recurring:sweep:1700000000"
 		first := newJob("sweep")
 		first.UniqueKey = &key
@@ -271,7 +270,7 @@ func TestUniqueKeys(t *testing.T) {
 }
 
 func TestContinuations(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		parent, failing := newJob("parent"), newJob("failing")
 		insert(t, s, parent, failing)
 		cont := func(p *models.Job, on string) *models.Job {
@@ -325,7 +324,7 @@ func TestContinuations(t *testing.T) {
 }
 
 func TestCancelDeleteRequeueTrigger(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		waiting, running := newJob("waiting"), newJob("running")
 		scheduled := newJob("scheduled")
 		scheduled.RunAt = time.Now().Add(time.Hour)
@@ -366,7 +365,7 @@ func TestCancelDeleteRequeueTrigger(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		var finished []*models.Job
 		for range 25 {
 			finished = append(finished, newJob("done"))
@@ -403,7 +402,7 @@ func TestRetention(t *testing.T) {
 }
 
 func TestCompleteOverdueTasks(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		now := time.Now().UTC()
 		const total = 2000
 		tasks := make([]models.Task, total)

@@ -7,11 +7,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestQueueStatsAndPausing(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		first, low := newJob("a"), newJob("b")
 		first.RunAt = time.Now().Add(-time.Hour)
 		low.Queue = "low"
@@ -42,7 +41,7 @@ func TestQueueStatsAndPausing(t *testing.T) {
 }
 
 func TestClaimSkipsPausedQueues(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		insert(t, s, newJob("a"))
 		require.NoError(t, s.SetQueuePaused(ctx, "default", true, "ada"))
 		require.Empty(t, claim(t, s, "srv", 10), "nothing is claimed from a paused queue")

@@ -7,11 +7,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestStatsFollowFinishedJobs(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		var batch []*models.Job
 		for range 5 {
 			batch = append(batch, newJob("x"))

@@ -214,10 +214,10 @@ func (s *Store) Close() error {
 // migrate brings the schema up to date. AutoMigrate only adds tables, columns and indexes, so
 // running it on every start is safe and idempotent.
 func (s *Store) migrate(ctx context.Context) error {
-	if err := s.db.WithContext(ctx).AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}); err != nil {
+	if err := s.db.WithContext(ctx).AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}, &JobCount{}, &JobCountDelta{}); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
-	return nil
+	return s.initJobCounts(ctx)
 }
 
 // newGormLogger routes GORM's messages through slog: slow queries (over 200 ms) as warnings,
