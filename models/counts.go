@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -44,18 +45,28 @@ func (d countDelta) move(from, to JobState, n int64) {
 	}
 }
 
-// write appends the non-zero changes in one statement.
+// write appends the non-zero changes in one plain INSERT (no struct reflection: it runs in
+// every claim and finish).
 func (d countDelta) write(tx *gorm.DB) error {
-	rows := make([]JobCountDelta, 0, len(d))
+	var (
+		sql  strings.Builder
+		args []any
+	)
 	for st, n := range d {
-		if n != 0 {
-			rows = append(rows, JobCountDelta{State: st, Delta: n})
+		if n == 0 {
+			continue
 		}
+		if len(args) == 0 {
+			sql.WriteString("INSERT INTO job_count_deltas (state, delta) VALUES (?, ?)")
+		} else {
+			sql.WriteString(", (?, ?)")
+		}
+		args = append(args, string(st), n)
 	}
-	if len(rows) == 0 {
+	if len(args) == 0 {
 		return nil
 	}
-	if err := tx.Create(&rows).Error; err != nil {
+	if err := tx.Exec(sql.String(), args...).Error; err != nil {
 		return fmt.Errorf("models: job count deltas: %w", err)
 	}
 	return nil
