@@ -333,3 +333,14 @@ func (s *Server) handleTaskDelete(c echo.Context) error {
 
 // returnTo is the local page a row action came from, so the list stays on its tab and page.
 func returnTo(c echo.Context) string { return localPath(c.FormValue("return_to")) }
+
+// handleWorkItemCreate queues one demo countdown: the "queued background work item" of the
+// classic hosted-service sample.
+func (s *Server) handleWorkItemCreate(c echo.Context) error {
+	job, err := s.engine.EnqueueCountdown(actorContext(c))
+	if err != nil {
+		return err
+	}
+	setFlash(c, "success", fmt.Sprintf("Queued background work item as job #%d (%s).", job.ID, job.Kind))
+	return redirect(c, returnTo(c))
+}
