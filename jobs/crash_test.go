@@ -24,22 +24,24 @@ import (
 // crashChildEnv carries the database path to the child process of TestCrashRecovery.
 const crashChildEnv = "KILN_CRASH_CHILD_DB"
 
-// TestCrashChild is the worker process of TestCrashRecovery; it does nothing in a normal run.
-// Each job records its run (job, attempt, pid) in crash_runs, works 10-40 ms, and succeeds.
-func TestCrashChild(t *testing.T) {
-	dsn := os.Getenv(crashChildEnv)
-	if dsn == "" {
-		t.Skip("runs only as the child of TestCrashRecovery")
+// runCrashChild is the worker process of TestCrashRecovery: TestMain runs it instead of the
+// tests when crashChildEnv is set. Each job records its run (job, attempt, pid) in crash_runs,
+// works 10-40 ms, and succeeds. It runs until SIGTERM (a clean stop) or SIGKILL.
+func runCrashChild(dsn string) int {
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "crash child:", err); return 1 }
+	store, err := models.Open(context.Background(), dsn, nil)
+	if err != nil {
+		return fail(err)
 	}
-	store, err := models.Open(ctx, dsn, nil)
-	require.NoError(t, err)
 	defer store.Close()
 	e, err := jobs.New(store, jobs.Config{
 		Queues: []jobs.QueueConfig{{Name: "default", Workers: 8}}, PollInterval: 50 * time.Millisecond,
 		Lease: 3 * time.Second, SoftStop: time.Second,
 	})
-	require.NoError(t, err)
-	require.NoError(t, e.Register("crash.work", func(ctx context.Context, j *models.Job) error {
+	if err != nil {
+		return fail(err)
+	}
+	err = e.Register("crash.work", func(ctx context.Context, j *models.Job) error {
 		if err := store.DB().WithContext(ctx).Exec("INSERT INTO crash_runs (job_id, attempt, pid) VALUES (?, ?, ?)", j.ID, j.Attempt, os.Getpid()).Error; err != nil {
 			return err
 		}
@@ -49,22 +51,27 @@ func TestCrashChild(t *testing.T) {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}))
+	})
+	if err != nil {
+		return fail(err)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
-	require.NoError(t, e.Start(ctx))
+	if err := e.Start(context.Background()); err != nil {
+		return fail(err)
+	}
 	fmt.Println("child ready")
 	<-sig
-	require.NoError(t, e.Stop(ctx))
+	if err := e.Stop(context.Background()); err != nil {
+		return fail(err)
+	}
+	return 0
 }
 
 // TestCrashRecovery kills a process running real workers with SIGKILL, mid-batch, three times.
 // After a restart every job ends Succeeded, none is lost, and only jobs that were running at a
 // kill ran twice.
 func TestCrashRecovery(t *testing.T) {
-	if os.Getenv(crashChildEnv) != "" {
-		t.Skip("this is the child")
-	}
 	if testing.Short() {
 		t.Skip("starts and kills worker processes")
 	}
@@ -129,7 +136,7 @@ func TestCrashRecovery(t *testing.T) {
 // startChild starts this test binary as a worker process on the database and waits until it runs.
 func startChild(t *testing.T, dsn string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$") // TestMain sees crashChildEnv and runs the child
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dsn)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

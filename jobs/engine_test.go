@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dsn := os.Getenv(crashChildEnv); dsn != "" {
+		os.Exit(runCrashChild(dsn)) // this process is TestCrashRecovery's worker, not a test run
+	}
 	goleak.VerifyTestMain(m)
 }
 
