@@ -72,6 +72,22 @@ func (d countDelta) write(tx *gorm.DB) error {
 	return nil
 }
 
+// countByState counts the jobs db selects, per state (db may carry a WHERE).
+func countByState(db *gorm.DB) (map[JobState]int64, error) {
+	var rows []struct {
+		State JobState
+		N     int64
+	}
+	if err := db.Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[JobState]int64, len(rows))
+	for _, r := range rows {
+		out[r.State] += r.N
+	}
+	return out, nil
+}
+
 // countersReady is the setting that says job_counts was initialised from the jobs table.
 const countersReady = "job-counts-ready"
 
@@ -86,18 +102,11 @@ func (s *Store) initJobCounts(ctx context.Context) error {
 		if res.RowsAffected == 0 {
 			return nil // already counted, here or by another node
 		}
-		var rows []struct {
-			State JobState
-			N     int64
-		}
-		if err := tx.Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+		counts, err := countByState(tx)
+		if err != nil {
 			return fmt.Errorf("models: init job counts: %w", err)
 		}
-		d := countDelta{}
-		for _, r := range rows {
-			d[r.State] += r.N
-		}
-		return d.write(tx)
+		return countDelta(counts).write(tx)
 	})
 }
 
@@ -162,16 +171,9 @@ func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error
 // CountJobsByStateScan counts jobs in each state by reading the jobs table; it is the truth the
 // counters are checked against.
 func (s *Store) CountJobsByStateScan(ctx context.Context) (map[JobState]int64, error) {
-	var rows []struct {
-		State JobState
-		N     int64
-	}
-	if err := s.rdb.WithContext(ctx).Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+	out, err := countByState(s.rdb.WithContext(ctx))
+	if err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
-	}
-	out := make(map[JobState]int64, len(rows))
-	for _, r := range rows {
-		out[r.State] = r.N
 	}
 	return out, nil
 }
@@ -185,11 +187,8 @@ func (s *Store) RecountJobs(ctx context.Context) error {
 				return fmt.Errorf("models: recount jobs: %w", err)
 			}
 		}
-		var rows []struct {
-			State JobState
-			N     int64
-		}
-		if err := tx.Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+		counts, err := countByState(tx)
+		if err != nil {
 			return fmt.Errorf("models: recount jobs: %w", err)
 		}
 		for _, m := range []any{&JobCountDelta{}, &JobCount{}} {
@@ -197,8 +196,8 @@ func (s *Store) RecountJobs(ctx context.Context) error {
 				return fmt.Errorf("models: recount jobs: %w", err)
 			}
 		}
-		for _, r := range rows {
-			if err := tx.Create(&JobCount{State: r.State, N: r.N}).Error; err != nil {
+		for st, n := range counts {
+			if err := tx.Create(&JobCount{State: st, N: n}).Error; err != nil {
 				return fmt.Errorf("models: recount jobs: %w", err)
 			}
 		}

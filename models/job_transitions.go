@@ -364,19 +364,6 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 	return n, queues, err
 }
 
-// NextScheduledAt returns when the earliest Scheduled job is due, or the zero time.
-func (s *Store) NextScheduledAt(ctx context.Context) (time.Time, error) {
-	var j Job
-	err := s.rdb.WithContext(ctx).Select("run_at").Where("state = ?", JobScheduled).Order("run_at").Take(&j).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, fmt.Errorf("models: next scheduled job: %w", err)
-	}
-	return j.RunAt, nil
-}
-
 // transition changes one job's state under a lock, with its event, when allowed says it may.
 func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
 	var (
@@ -498,16 +485,13 @@ func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (i
 			if len(ids) == 0 {
 				return nil
 			}
-			var gone []struct {
-				State JobState
-				N     int64
-			}
-			if err := tx.Model(&Job{}).Select("state, COUNT(*) AS n").Where("id IN ?", ids).Group("state").Scan(&gone).Error; err != nil {
+			gone, err := countByState(tx.Where("id IN ?", ids))
+			if err != nil {
 				return err
 			}
 			counts := countDelta{}
-			for _, g := range gone {
-				counts.move(g.State, "", g.N)
+			for st, n := range gone {
+				counts.move(st, "", n)
 			}
 			if err := counts.write(tx); err != nil {
 				return err

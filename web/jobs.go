@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,21 +76,12 @@ func parseJobsQuery(c echo.Context) (jobsQuery, error) {
 	}
 	if raw := c.QueryParam("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
-		if err != nil || !containsInt(pageSizes, n) {
+		if err != nil || !slices.Contains(pageSizes, n) {
 			return q, models.Errorf(models.EINVALID, "Page size must be 20, 50 or 100, not %q.", raw)
 		}
 		q.limit = n
 	}
 	return q, nil
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // url builds the list's URL for this filter with the given page bounds and size.
@@ -312,12 +304,8 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 }
 
 func firstLine(s string) string {
-	for i, r := range s {
-		if r == '\n' {
-			return s[:i]
-		}
-	}
-	return s
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 // prettyJSON indents stored JSON for reading; anything else is shown as it is.
@@ -453,7 +441,7 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 			r.Duration = formatDuration(j.FinishedAt.Sub(*j.StartedAt))
 		}
 	}
-	if first, _, _ := strings.Cut(j.LastError, "\n"); first != "" {
+	if first := firstLine(j.LastError); first != "" {
 		r.Error = truncateRunes(first, 160)
 	}
 	return r

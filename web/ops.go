@@ -10,7 +10,6 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
 	"github.com/kilnhq/kiln/views/pages"
 )
@@ -173,7 +172,7 @@ func (s *Server) handleQueues(c echo.Context) error {
 	for _, q := range stats {
 		row := pages.QueueRow{Name: q.Name, Enqueued: q.Enqueued, Scheduled: q.Scheduled, Processing: q.Processing, Failed: q.Failed, Paused: q.Paused, PausedBy: q.PausedBy}
 		if q.OldestEnqueued != nil {
-			m := components.Moment{At: q.OldestEnqueued.In(viewerZone(c)), Now: s.cfg.Now().In(viewerZone(c))}
+			m := s.moment(c, *q.OldestEnqueued)
 			row.Oldest = &m
 		}
 		v.Rows = append(v.Rows, row)
