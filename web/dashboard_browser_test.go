@@ -63,9 +63,11 @@ func TestBrowserDashboard(t *testing.T) {
 	waitFor(t, ctx, "the job running", `document.querySelector('#job-live').dataset.state === 'processing'`)
 	require.True(t, eval[bool](t, ctx, `window.__noReload = true`))
 	first := eval[int](t, ctx, `(() => { const p = document.querySelector('[data-testid="job-progress"]'); return p ? p.value : 0 })()`)
-	waitFor(t, ctx, "the progress bar to advance", `(() => {
+	// The bar must be seen higher while the job still runs: a page that only showed the final
+	// state would not pass.
+	waitFor(t, ctx, "the progress bar to advance while the job runs", `(() => {
 		const p = document.querySelector('[data-testid="job-progress"]');
-		return (p && p.value > `+strconv.Itoa(first)+`) || document.querySelector('#job-live').dataset.state === 'succeeded' })()`)
+		return !!p && p.value > `+strconv.Itoa(first)+` && document.querySelector('#job-live').dataset.state === 'processing' })()`)
 	screenshot(t, ctx, "job-progress")
 	waitFor(t, ctx, "the job to succeed, shown live", `document.querySelector('#job-live').dataset.state === 'succeeded'`)
 	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the page updated itself without a reload")
