@@ -1,16 +1,39 @@
 package models
 
 // PostgreSQL lets many nodes claim at once: FOR UPDATE SKIP LOCKED hands each claimer rows no
-// other transaction holds, so no job is claimed twice and no claimer waits for another.
+// other transaction holds, so no job is claimed twice and no claimer waits for another. Claims
+// and finishes write their events in the same statement (a data-modifying WITH), one round trip
+// each.
 const (
-	postgresClaimSQL = `UPDATE jobs SET state = 'processing', attempt = attempt + 1, started_at = ?, lease_until = ?,
-	server_id = ?, progress = 0, finished_at = NULL
-WHERE id IN (
-	SELECT id FROM jobs WHERE state = 'enqueued' AND queue = ?
-		AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = ? AND paused = TRUE)
-	ORDER BY priority DESC, run_at, id LIMIT ?
-	FOR UPDATE SKIP LOCKED)
-RETURNING *`
+	postgresClaimSQL = `WITH claimed AS (
+	UPDATE jobs SET state = 'processing', attempt = attempt + 1, started_at = $1, lease_until = $2,
+		server_id = $3, progress = 0, finished_at = NULL
+	WHERE id IN (
+		SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $4
+			AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = $4 AND paused = TRUE)
+		ORDER BY priority DESC, run_at, id LIMIT $5
+		FOR UPDATE SKIP LOCKED)
+	RETURNING ` + claimColumns + `),
+events AS (
+	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
+	SELECT id, 'enqueued', 'processing', $1, attempt, $3, '', '', 0 FROM claimed)
+SELECT ` + claimColumns + ` FROM claimed`
+
+	postgresFinishSQL = `WITH f AS (
+	SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text, error text, finished_at timestamptz,
+		result text, run_at timestamptz, refund int, server text, attempt int, at timestamptz, reason text, duration bigint)),
+done AS (
+	UPDATE jobs SET state = f.state, lease_until = NULL, last_error = f.error, finished_at = f.finished_at,
+		progress = CASE WHEN f.state = 'succeeded' THEN 100 ELSE jobs.progress END,
+		result = CASE WHEN f.state = 'succeeded' THEN f.result ELSE jobs.result END,
+		run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
+	FROM f
+	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.attempt = f.attempt
+	RETURNING jobs.id),
+events AS (
+	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
+	SELECT f.id, 'processing', f.state, f.at, f.attempt, f.server, f.reason, f.error, f.duration FROM f JOIN done ON done.id = f.id)
+SELECT id FROM done`
 
 	postgresPromoteSQL = `UPDATE jobs SET state = 'enqueued'
 WHERE id IN (

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,25 +31,47 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		return nil, nil
 	}
 	now := p.Now.UTC().Truncate(time.Microsecond)
-	query := s.dialectSQL(sqliteClaimSQL, postgresClaimSQL)
 	var jobs []*Job
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Raw(query, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Queue, p.Limit).Scan(&jobs).Error; err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		jobs = jobs[:0]
+		ctx, gtx := runToEnd(ctx, gtx)
+		tx, err := sqlTx(gtx)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.StmtContext(ctx, s.hot.claim).QueryContext(ctx, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit)
+		if err != nil {
+			return fmt.Errorf("models: claim jobs: %w", err)
+		}
+		for rows.Next() {
+			j, err := scanClaimed(rows, p, now)
+			if err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("models: claim jobs: %w", err)
+			}
+			jobs = append(jobs, j)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("models: claim jobs: %w", err)
+		}
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("models: claim jobs: %w", err)
 		}
 		if len(jobs) == 0 {
 			return nil
 		}
-		events := make([]JobEvent, len(jobs))
-		for i, j := range jobs {
-			events[i] = JobEvent{JobID: j.ID, From: JobEnqueued, To: JobProcessing, At: now, Attempt: j.Attempt, ServerID: p.ServerID}
-		}
-		if err := tx.Create(&events).Error; err != nil {
-			return fmt.Errorf("models: claim jobs: events: %w", err)
+		if s.hot.claimEvents != nil {
+			ids := make([]int64, len(jobs))
+			for i, j := range jobs {
+				ids[i] = j.ID
+			}
+			if _, err := tx.StmtContext(ctx, s.hot.claimEvents).ExecContext(ctx, now, idsJSON(ids)); err != nil {
+				return fmt.Errorf("models: claim jobs: events: %w", err)
+			}
 		}
 		counts := countDelta{}
 		counts.move(JobEnqueued, JobProcessing, int64(len(jobs)))
-		return counts.write(tx)
+		return counts.write(gtx)
 	})
 	if err != nil {
 		return nil, err
@@ -93,85 +114,95 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 	if len(batch) == 0 {
 		return 0, nil, nil
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// Everything that needs no database is done before the transaction holds the writer.
+	rows := make([]finishRow, len(batch))
+	byID := make(map[int64]int, len(batch))
+	for i, f := range batch {
+		refund := 0
+		if f.RefundAttempt {
+			refund = 1
+		}
+		errText := jsonText(truncate(f.Error, JobErrorMax))
+		rows[i] = finishRow{
+			ID: f.JobID, State: string(f.State), Error: errText, Result: jsonText(truncate(f.Result, JobResultMax)),
+			RunAt: s.jsonTime(f.RunAt), Refund: refund, Server: f.ServerID, Attempt: f.Attempt,
+			At: s.jsonTime(f.At), Reason: jsonText(f.Reason), Duration: int64(f.Duration),
+		}
+		if f.State.Final() {
+			rows[i].FinishedAt = rows[i].At
+		}
+		byID[f.JobID] = i
+	}
+	all, err := marshalRows(rows)
+	if err != nil {
+		return 0, nil, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		applied, queues = 0, nil
-		events := make([]JobEvent, 0, len(batch))
-		finished := map[JobState][]int64{}
-		counts := countDelta{}
-		// One statement, compiled once per batch and run once per job: building and compiling
-		// an UPDATE per job was most of the cost of finishing.
-		stmt, err := prepare(tx, finishSQL)
+		ctx, gtx := runToEnd(ctx, gtx)
+		tx, err := sqlTx(gtx)
+		if err != nil {
+			return err
+		}
+		res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
 		if err != nil {
 			return fmt.Errorf("models: finish jobs: %w", err)
 		}
-		defer stmt.Close()
-		for _, f := range batch {
-			at := f.At.UTC().Truncate(time.Microsecond)
-			var finishedAt, runAt any
-			if f.State.Final() {
-				finishedAt = at
+		var ids []int64
+		for res.Next() {
+			var id int64
+			if err := res.Scan(&id); err != nil {
+				_ = res.Close()
+				return fmt.Errorf("models: finish jobs: %w", err)
 			}
-			if !f.RunAt.IsZero() {
-				runAt = f.RunAt.UTC().Truncate(time.Microsecond)
-			}
-			refund := 0
-			if f.RefundAttempt {
-				refund = 1
-			}
-			res, err := stmt.ExecContext(tx.Statement.Context, string(f.State), truncate(f.Error, JobErrorMax), finishedAt,
-				truncate(f.Result, JobResultMax), runAt, refund, f.JobID, f.ServerID, f.Attempt)
-			if err != nil {
-				return fmt.Errorf("models: finish job %d: %w", f.JobID, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("models: finish job %d: %w", f.JobID, err)
-			} else if n == 0 {
-				continue
-			}
-			applied++
+			ids = append(ids, id)
+		}
+		if err := res.Close(); err != nil {
+			return fmt.Errorf("models: finish jobs: %w", err)
+		}
+		if err := res.Err(); err != nil {
+			return fmt.Errorf("models: finish jobs: %w", err)
+		}
+		applied = len(ids)
+		if applied == 0 {
+			return nil
+		}
+		finished := map[JobState][]int64{}
+		counts := countDelta{}
+		done := rows
+		if applied < len(rows) {
+			done = make([]finishRow, 0, applied)
+		}
+		for _, id := range ids {
+			f := batch[byID[id]]
 			counts.move(JobProcessing, f.State, 1)
-			events = append(events, JobEvent{
-				JobID: f.JobID, From: JobProcessing, To: f.State, At: at, Attempt: f.Attempt, Reason: f.Reason,
-				Error: truncate(f.Error, JobErrorMax), ServerID: f.ServerID, Duration: f.Duration,
-			})
 			if f.State.Final() {
 				finished[f.State] = append(finished[f.State], f.JobID)
 			}
+			if applied < len(rows) {
+				done = append(done, rows[byID[id]])
+			}
 		}
-		if len(events) > 0 {
-			if err := tx.Create(&events).Error; err != nil {
+		if s.hot.finishEvents != nil {
+			events := all
+			if applied < len(rows) {
+				if events, err = marshalRows(done); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.StmtContext(ctx, s.hot.finishEvents).ExecContext(ctx, events); err != nil {
 				return fmt.Errorf("models: finish jobs: events: %w", err)
 			}
 		}
-		if err := addStats(tx, finished, batch[0].At); err != nil {
+		if err := addStats(gtx, finished, batch[0].At); err != nil {
 			return err
 		}
-		if queues, err = releaseContinuations(tx, finished, batch[0].At, counts); err != nil {
+		if queues, err = releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
 			return err
 		}
-		return counts.write(tx)
+		return counts.write(gtx)
 	})
 	return applied, queues, err
-}
-
-// finishSQL applies one attempt's outcome to a job that is still Processing in that attempt on
-// that server. A success sets progress 100 and the result; a retry or release sets run_at; a
-// snooze or release gives the attempt back. ($n placeholders bind by position in SQLite too.)
-const finishSQL = `UPDATE jobs SET state = CAST($1 AS VARCHAR(20)), lease_until = NULL, last_error = $2, finished_at = $3,
-	progress = CASE WHEN CAST($1 AS VARCHAR(20)) = 'succeeded' THEN 100 ELSE progress END,
-	result = CASE WHEN CAST($1 AS VARCHAR(20)) = 'succeeded' THEN $4 ELSE result END,
-	run_at = COALESCE($5, run_at), attempt = attempt - $6
-WHERE id = $7 AND state = 'processing' AND server_id = $8 AND attempt = $9`
-
-// prepare compiles a statement on the transaction's connection.
-func prepare(tx *gorm.DB, query string) (*sql.Stmt, error) {
-	p, ok := tx.Statement.ConnPool.(interface {
-		PrepareContext(context.Context, string) (*sql.Stmt, error)
-	})
-	if !ok {
-		return nil, fmt.Errorf("models: %T cannot prepare statements", tx.Statement.ConnPool)
-	}
-	return p.PrepareContext(tx.Statement.Context, query)
 }
 
 // releaseContinuations moves the continuations waiting on parents that just reached a final

@@ -54,21 +54,21 @@ const (
 
 // Job is one unit of background work and where it stands. Times are UTC.
 type Job struct {
-	ID          int64     `gorm:"primaryKey;index:idx_jobs_claim,priority:5,where:state = 'enqueued';index:idx_jobs_state_id,priority:2;index:idx_jobs_kind_id,priority:2"`
+	ID          int64     `gorm:"primaryKey;index:idx_jobs_claim,priority:5,where:state = 'enqueued';index:idx_jobs_state_id,priority:2;index:idx_jobs_kind_id,priority:2;index:idx_jobs_scheduled,priority:2,where:state = 'scheduled'"`
 	Kind        string    `gorm:"size:100;not null;index:idx_jobs_kind_id,priority:1"`
-	Queue       string    `gorm:"size:100;not null;default:default;index:idx_jobs_claim,priority:1;index:idx_jobs_state_queue,priority:2"`
+	Queue       string    `gorm:"size:100;not null;default:default;index:idx_jobs_claim,priority:1;index:idx_jobs_state_queue,priority:2;index:idx_jobs_waiting,priority:1,where:state = 'enqueued'"`
 	Priority    int       `gorm:"not null;default:0;index:idx_jobs_claim,priority:2,sort:desc"`
 	Args        string    `gorm:"type:text;not null"` // JSON
-	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_run_at,priority:1;index:idx_jobs_state_id,priority:1;index:idx_jobs_state_queue,priority:1"`
+	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_id,priority:1;index:idx_jobs_state_queue,priority:1"`
 	Attempt     int       `gorm:"not null;default:0"`
 	MaxAttempts int       `gorm:"not null;default:10"`
-	RunAt       time.Time `gorm:"not null;index:idx_jobs_state_run_at,priority:2;index:idx_jobs_claim,priority:3"`
+	RunAt       time.Time `gorm:"not null;index:idx_jobs_claim,priority:3;index:idx_jobs_scheduled,priority:1;index:idx_jobs_waiting,priority:2"`
 	CreatedAt   time.Time `gorm:"not null"`
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	LeaseUntil  *time.Time
 	// ServerID is the process that runs (or last ran) the job.
-	ServerID  string  `gorm:"size:64;not null;default:'';index"`
+	ServerID  string  `gorm:"size:64;not null;default:''"`
 	LastError string  `gorm:"type:text;not null;default:''"`
 	UniqueKey *string `gorm:"size:255;uniqueIndex"`
 	// ParentID is the job this continuation waits for; ContinueOn says on which outcome it runs.

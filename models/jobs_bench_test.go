@@ -75,3 +75,25 @@ func BenchmarkFinish100(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "jobs/s")
 }
+
+// BenchmarkClaimFinish50 is the database side of a job's life on a busy server: claim 50 jobs,
+// finish them, repeat. Its time per job bounds the burn-down rate of one SQLite writer.
+func BenchmarkClaimFinish50(b *testing.B) {
+	s := benchStore(b, 200_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 50, Lease: time.Minute, Now: time.Now()})
+		if err != nil || len(jobs) != 50 {
+			b.Fatalf("claimed %d: %v", len(jobs), err)
+		}
+		batch := make([]models.JobFinish, len(jobs))
+		for i, j := range jobs {
+			batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, State: models.JobSucceeded, Reason: "succeeded", At: time.Now(), Duration: time.Millisecond}
+		}
+		if n, _, err := s.FinishJobs(ctx, batch); err != nil || n != 50 {
+			b.Fatalf("finished %d: %v", n, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*50)/b.Elapsed().Seconds(), "jobs/s")
+	b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(b.N*50), "µs/job")
+}

@@ -110,7 +110,8 @@ func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
 	for _, q := range byName {
 		if q.Enqueued > 0 {
 			var oldest Job
-			err := db.Select("run_at").Where("state = ? AND queue = ?", JobEnqueued, q.Name).Order("run_at").Take(&oldest).Error
+			// The literal state lets both databases use the partial index idx_jobs_waiting.
+			err := db.Select("run_at").Where("state = 'enqueued' AND queue = ?", q.Name).Order("run_at").Take(&oldest).Error
 			if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 				return nil, fmt.Errorf("models: oldest job of queue %s: %w", q.Name, err)
 			}

@@ -48,6 +48,7 @@ type Store struct {
 	db      *gorm.DB // writes and transactions
 	rdb     *gorm.DB // reads that are not part of a transaction
 	dialect Dialect
+	hot     hotStmts
 }
 
 // sqliteReaders is the size of SQLite's reader pool.
@@ -88,7 +89,11 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.Migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	if err := s.prepareHot(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
@@ -195,6 +200,7 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 
 // Close closes the database connections.
 func (s *Store) Close() error {
+	s.hot.close()
 	pools := []*gorm.DB{s.db}
 	if s.rdb != nil && s.rdb != s.db {
 		pools = append(pools, s.rdb)
@@ -211,11 +217,21 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// migrate brings the schema up to date. AutoMigrate only adds tables, columns and indexes, so
+// obsoleteIndexes were dropped because each costs every state change more than it saves: the
+// (state, run_at) index gave way to partial indexes over scheduled and enqueued jobs, and
+// server_id is only ever looked up among the few processing jobs.
+var obsoleteIndexes = []string{"idx_jobs_state_run_at", "idx_jobs_server_id"}
+
+// Migrate brings the schema up to date; Open does it. AutoMigrate only adds tables, columns and indexes, so
 // running it on every start is safe and idempotent.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.db.WithContext(ctx).AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}, &JobCount{}, &JobCountDelta{}); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
+	}
+	for _, idx := range obsoleteIndexes {
+		if err := s.db.WithContext(ctx).Exec("DROP INDEX IF EXISTS " + idx).Error; err != nil {
+			return fmt.Errorf("models: migrate: drop index %s: %w", idx, err)
+		}
 	}
 	return s.initJobCounts(ctx)
 }

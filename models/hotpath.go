@@ -1,0 +1,155 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Claims and finishes are most of what a busy server writes, so they skip GORM: their
+// statements are prepared once per connection, read rows without reflection and record their
+// events with set-based statements over the batch instead of one INSERT per job.
+
+// claimColumns are what a claim reads back of each job, in the order scanClaimed reads them;
+// the claim itself sets the rest (state, started_at, lease_until, server_id, progress, and no
+// finished_at), so they are not sent back.
+const claimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
+	unique_key, parent_id, continue_on, recurring_id, timeout, result`
+
+// scanClaimed reads one row of claimColumns of a job claimed as p at now.
+func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
+	j := &Job{State: JobProcessing, ServerID: p.ServerID}
+	err := rows.Scan(&j.ID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.Attempt, &j.MaxAttempts, &j.RunAt,
+		&j.CreatedAt, &j.LastError, &j.UniqueKey, &j.ParentID, &j.ContinueOn, &j.RecurringID, &j.Timeout, &j.Result)
+	if err != nil {
+		return nil, err
+	}
+	until := now.Add(p.Lease)
+	j.StartedAt, j.LeaseUntil = &now, &until
+	j.RunAt, j.CreatedAt = j.RunAt.UTC(), j.CreatedAt.UTC()
+	return j, nil
+}
+
+// hotStmts are the prepared statements of claims and finishes. database/sql prepares each on a
+// connection the first time a transaction there uses it, and keeps it.
+type hotStmts struct {
+	claim, claimEvents, finish, finishEvents *sql.Stmt
+}
+
+func (s *Store) prepareHot(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	queries := map[**sql.Stmt]string{
+		&s.hot.claim:  s.dialectSQL(sqliteClaimSQL, postgresClaimSQL),
+		&s.hot.finish: s.dialectSQL(sqliteFinishSQL, postgresFinishSQL),
+	}
+	if s.dialect == DialectSQLite { // PostgreSQL writes the events in the same statements
+		queries[&s.hot.claimEvents] = sqliteClaimEventsSQL
+		queries[&s.hot.finishEvents] = sqliteFinishEventsSQL
+	}
+	for stmt, q := range queries {
+		if *stmt, err = sqlDB.PrepareContext(ctx, q); err != nil {
+			return fmt.Errorf("models: prepare %.40q: %w", q, err)
+		}
+	}
+	return nil
+}
+
+func (h *hotStmts) close() {
+	for _, st := range []*sql.Stmt{h.claim, h.claimEvents, h.finish, h.finishEvents} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+}
+
+// runToEnd lets the statements of a short write transaction run to their end once started: a
+// cancellable context costs a goroutine and two channel handoffs per statement and per row in
+// go-sqlite3, which watches the context while SQLite works. Cancelling ctx still rolls back the
+// transaction as a whole, as database/sql watches it from BeginTx on.
+func runToEnd(ctx context.Context, tx *gorm.DB) (context.Context, *gorm.DB) {
+	ctx = context.WithoutCancel(ctx)
+	return ctx, tx.WithContext(ctx)
+}
+
+// sqlTx is the database/sql transaction under a GORM transaction.
+func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
+	t, ok := tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil, fmt.Errorf("models: %T is not a transaction", tx.Statement.ConnPool)
+	}
+	return t, nil
+}
+
+// sqliteTimeFormat is how go-sqlite3 stores a time.Time; times that reach SQLite inside JSON
+// are written the same way, so they compare and sort with the others.
+const sqliteTimeFormat = "2006-01-02 15:04:05.999999999-07:00"
+
+// jsonTime writes t as the dialect stores times, or nil for the zero time.
+func (s *Store) jsonTime(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Microsecond)
+	var v string
+	if s.dialect == DialectSQLite {
+		v = t.Format(sqliteTimeFormat)
+	} else {
+		v = t.Format(time.RFC3339Nano)
+	}
+	return &v
+}
+
+// finishRow is one outcome as the finish statements read it from JSON.
+type finishRow struct {
+	ID         int64   `json:"id"`
+	State      string  `json:"state"`
+	Error      string  `json:"error"`
+	FinishedAt *string `json:"finished_at"`
+	Result     string  `json:"result"`
+	RunAt      *string `json:"run_at"`
+	Refund     int     `json:"refund"`
+	Server     string  `json:"server"`
+	Attempt    int     `json:"attempt"`
+	At         *string `json:"at"`
+	Reason     string  `json:"reason"`
+	Duration   int64   `json:"duration"`
+}
+
+// jsonText makes s safe to carry through JSON into a text column: PostgreSQL's jsonb refuses
+// NUL characters, which no text column can hold anyway.
+func jsonText(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// idsJSON writes ids as a JSON array.
+func idsJSON(ids []int64) string {
+	b := make([]byte, 0, 8*len(ids)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+func marshalRows(rows []finishRow) (string, error) {
+	b, err := json.Marshal(rows)
+	if err != nil {
+		return "", fmt.Errorf("models: encode finished jobs: %w", err)
+	}
+	return string(b), nil
+}

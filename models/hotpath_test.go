@@ -1,0 +1,117 @@
+package models_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+// A worker gets exactly the job the database holds after the claim, although the claim reads
+// back only some columns and fills in the rest itself.
+func TestClaimedJobIsTheStoredJob(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		parent := newJob("parent")
+		insert(t, s, parent)
+		key := "the-key"
+		j := &models.Job{Kind: "full", Queue: "default", Args: `{"a":[1,2],"s":"é"}`, MaxAttempts: 7, Priority: 3,
+			UniqueKey: &key, Timeout: 90 * time.Second}
+		insert(t, s, j)
+		jobs := claim(t, s, "srv-1", 2)
+		require.Len(t, jobs, 2)
+		require.Equal(t, j.ID, jobs[0].ID, "the higher priority first")
+		for _, got := range jobs {
+			stored, err := s.GetJob(ctx, got.ID)
+			require.NoError(t, err)
+			require.Equal(t, inUTC(*stored), inUTC(*got))
+		}
+	})
+}
+
+// inUTC puts a job's times in UTC: drivers differ in the Location they attach to the same instant.
+func inUTC(j models.Job) models.Job {
+	j.RunAt, j.CreatedAt = j.RunAt.UTC(), j.CreatedAt.UTC()
+	for _, t := range []**time.Time{&j.StartedAt, &j.FinishedAt, &j.LeaseUntil} {
+		if *t != nil {
+			u := (*t).UTC()
+			*t = &u
+		}
+	}
+	return j
+}
+
+// Outcomes travel to the database as JSON: quotes, newlines, control characters, non-ASCII
+// text and NUL bytes (which no text column can hold) must arrive as text, unchanged but for NUL.
+func TestFinishKeepsAwkwardText(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		insert(t, s, newJob("a"), newJob("b"))
+		jobs := claim(t, s, "srv", 2)
+		awkward := "line 1 \"quoted\" \\ back\nline 2\ttab \x01 <b>&amp;</b> ünïcødé 日本 \U0001F525 nul\x00end"
+		long := strings.Repeat("é", models.JobErrorMax) // cut on a rune boundary
+		now := time.Now()
+		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{
+			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, State: models.JobFailed, Error: awkward, Reason: awkward, At: now},
+			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, Result: `{"msg":"` + strings.ReplaceAll(awkward, "\x00", "") + `"}`, Error: long, At: now},
+		})
+		require.NoError(t, err)
+		require.Equal(t, 2, applied)
+		want := strings.ReplaceAll(awkward, "\x00", "")
+		failed, err := s.GetJob(ctx, jobs[0].ID)
+		require.NoError(t, err)
+		require.Equal(t, want, failed.LastError)
+		events, err := s.JobEvents(ctx, failed.ID)
+		require.NoError(t, err)
+		last := events[len(events)-1]
+		require.Equal(t, want, last.Reason)
+		require.Equal(t, want, last.Error)
+		require.Equal(t, models.JobFailed, last.To)
+		require.Equal(t, "srv", last.ServerID)
+		require.WithinDuration(t, now, last.At, time.Millisecond)
+
+		ok, err := s.GetJob(ctx, jobs[1].ID)
+		require.NoError(t, err)
+		require.Contains(t, ok.Result, "日本")
+		require.LessOrEqual(t, len(ok.LastError), models.JobErrorMax)
+		require.True(t, strings.HasSuffix(ok.LastError, "[truncated]"))
+	})
+}
+
+// Times written through JSON compare with times written as parameters: a retry scheduled
+// through FinishJobs is promoted exactly when due, not a moment before or after.
+func TestFinishTimesCompareWithParameters(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		insert(t, s, newJob("a"))
+		jobs := claim(t, s, "srv", 1)
+		due := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+		_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, State: models.JobScheduled, RunAt: due, Error: "x", At: time.Now()}})
+		require.NoError(t, err)
+		n, _, err := s.PromoteScheduled(ctx, due.Add(-time.Microsecond), 10)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		n, _, err = s.PromoteScheduled(ctx, due, 10)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		got, err := s.GetJob(ctx, jobs[0].ID)
+		require.NoError(t, err)
+		require.True(t, due.Equal(got.RunAt), "run_at %s, want %s", got.RunAt, due)
+	})
+}
+
+// Opening a database from before the index changes drops the indexes that slowed every state
+// change.
+func TestOpenDropsObsoleteIndexes(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		db := s.DB()
+		require.NoError(t, db.Exec("CREATE INDEX idx_jobs_server_id ON jobs (server_id)").Error)
+		require.NoError(t, db.Exec("CREATE INDEX idx_jobs_state_run_at ON jobs (state, run_at)").Error)
+		require.NoError(t, s.Migrate(ctx))
+		for _, idx := range []string{"idx_jobs_server_id", "idx_jobs_state_run_at"} {
+			require.False(t, db.Migrator().HasIndex(&models.Job{}, idx), idx)
+		}
+		require.True(t, db.Migrator().HasIndex(&models.Job{}, "idx_jobs_claim"))
+	})
+}
