@@ -29,11 +29,11 @@ done AS (
 		run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
 	FROM f
 	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.attempt = f.attempt
-	RETURNING jobs.id),
+	RETURNING jobs.id, jobs.queue),
 events AS (
 	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
 	SELECT f.id, 'processing', f.state, f.at, f.attempt, f.server, f.reason, f.error, f.duration FROM f JOIN done ON done.id = f.id)
-SELECT id FROM done`
+SELECT id, queue FROM done`
 
 	postgresPromoteSQL = `UPDATE jobs SET state = 'enqueued'
 WHERE id IN (

@@ -34,7 +34,7 @@ FROM (SELECT v->>'id' AS id, v->>'state' AS state, v->>'error' AS error, v->>'fi
 		v->>'attempt' AS attempt
 	FROM r) AS f
 WHERE jobs.id = f.id AND +jobs.state = 'processing' AND +jobs.server_id = f.server AND jobs.attempt = f.attempt
-RETURNING jobs.id`
+RETURNING jobs.id, jobs.queue`
 
 	// sqliteFinishEventsSQL records the outcomes in $1 (the applied ones only).
 	sqliteFinishEventsSQL = `WITH r AS MATERIALIZED (SELECT value AS v FROM json_each($1))

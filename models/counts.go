@@ -9,39 +9,52 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Jobs per state are counted without scanning the jobs table. Every transaction that changes
-// states appends its net change per state to job_count_deltas (a few rows, never an update of a
-// shared row, so PostgreSQL nodes don't queue on a hot counter); FoldJobCounts moves those deltas
-// into job_counts every few seconds; a count is job_counts plus the deltas not yet folded.
+// Jobs per queue and state are counted without scanning the jobs table. Every transaction that
+// changes states appends its net change per queue and state to job_queue_count_deltas (a few
+// rows, never an update of a shared row, so PostgreSQL nodes don't queue on a hot counter);
+// FoldJobCounts moves those deltas into job_queue_counts every few seconds; a count is the
+// folded total plus the deltas not yet folded. Counting per queue spares the jobs table an index
+// on (state, queue), which every state change had to maintain, and makes the queues page a read
+// of a few rows.
 
-// JobCount is the folded number of jobs in a state.
+// JobCount is the folded number of jobs of a queue in a state.
 type JobCount struct {
+	Queue string   `gorm:"primaryKey;size:100"`
 	State JobState `gorm:"primaryKey;size:20"`
 	N     int64    `gorm:"not null;default:0"`
 }
 
-// JobCountDelta is a change of the number of jobs in a state, not yet folded into JobCount.
+// JobCountDelta is a change of the number of jobs of a queue in a state, not yet folded into
+// JobCount.
 type JobCountDelta struct {
 	ID    int64    `gorm:"primaryKey"`
+	Queue string   `gorm:"size:100;not null"`
 	State JobState `gorm:"size:20;not null"`
 	Delta int64    `gorm:"not null"`
 }
 
 // TableName names JobCount's table.
-func (JobCount) TableName() string { return "job_counts" }
+func (JobCount) TableName() string { return "job_queue_counts" }
 
 // TableName names JobCountDelta's table.
-func (JobCountDelta) TableName() string { return "job_count_deltas" }
+func (JobCountDelta) TableName() string { return "job_queue_count_deltas" }
 
-// countDelta accumulates one transaction's changes of jobs per state.
-type countDelta map[JobState]int64
+// countKey is a queue and a state.
+type countKey struct {
+	Queue string
+	State JobState
+}
 
-func (d countDelta) move(from, to JobState, n int64) {
+// countDelta accumulates one transaction's changes of jobs per queue and state.
+type countDelta map[countKey]int64
+
+// move counts n jobs of queue leaving from and entering to ("" for neither: inserted, deleted).
+func (d countDelta) move(queue string, from, to JobState, n int64) {
 	if from != "" {
-		d[from] -= n
+		d[countKey{queue, from}] -= n
 	}
 	if to != "" {
-		d[to] += n
+		d[countKey{queue, to}] += n
 	}
 }
 
@@ -52,16 +65,16 @@ func (d countDelta) write(tx *gorm.DB) error {
 		sql  strings.Builder
 		args []any
 	)
-	for st, n := range d {
+	for k, n := range d {
 		if n == 0 {
 			continue
 		}
 		if len(args) == 0 {
-			sql.WriteString("INSERT INTO job_count_deltas (state, delta) VALUES (?, ?)")
+			sql.WriteString("INSERT INTO job_queue_count_deltas (queue, state, delta) VALUES (?, ?, ?)")
 		} else {
-			sql.WriteString(", (?, ?)")
+			sql.WriteString(", (?, ?, ?)")
 		}
-		args = append(args, string(st), n)
+		args = append(args, k.Queue, string(k.State), n)
 	}
 	if len(args) == 0 {
 		return nil
@@ -72,27 +85,43 @@ func (d countDelta) write(tx *gorm.DB) error {
 	return nil
 }
 
-// countByState counts the jobs db selects, per state (db may carry a WHERE).
-func countByState(db *gorm.DB) (map[JobState]int64, error) {
+// countByQueueState counts the jobs db selects, per queue and state (db may carry a WHERE).
+func countByQueueState(db *gorm.DB) (countDelta, error) {
 	var rows []struct {
+		Queue string
 		State JobState
 		N     int64
 	}
-	if err := db.Model(&Job{}).Select("state, COUNT(*) AS n").Group("state").Scan(&rows).Error; err != nil {
+	if err := db.Model(&Job{}).Select("queue, state, COUNT(*) AS n").Group("queue, state").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make(map[JobState]int64, len(rows))
+	out := make(countDelta, len(rows))
 	for _, r := range rows {
-		out[r.State] += r.N
+		out[countKey{r.Queue, r.State}] += r.N
 	}
 	return out, nil
 }
 
-// countersReady is the setting that says job_counts was initialised from the jobs table.
-const countersReady = "job-counts-ready"
+// byState sums counts over queues, leaving out states with none.
+func (d countDelta) byState() map[JobState]int64 {
+	out := make(map[JobState]int64, len(JobStates))
+	for k, n := range d {
+		out[k.State] += n
+	}
+	for st, n := range out {
+		if n == 0 {
+			delete(out, st)
+		}
+	}
+	return out
+}
+
+// countersReady is the setting that says job_queue_counts was initialised from the jobs table.
+const countersReady = "job-queue-counts-ready"
 
 // initJobCounts counts the jobs once, the first time the counters exist (a database from before
-// them, or a new one), in the same transaction that marks them ready.
+// them, or a new one), in the same transaction that marks them ready. On PostgreSQL it blocks
+// writers to jobs while it counts, so that no change is counted twice or missed.
 func (s *Store) initJobCounts(ctx context.Context) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Setting{Name: countersReady, Value: []byte("1")})
@@ -102,11 +131,16 @@ func (s *Store) initJobCounts(ctx context.Context) error {
 		if res.RowsAffected == 0 {
 			return nil // already counted, here or by another node
 		}
-		counts, err := countByState(tx)
+		if s.dialect == DialectPostgres {
+			if err := tx.Exec("LOCK TABLE jobs IN SHARE MODE").Error; err != nil {
+				return fmt.Errorf("models: init job counts: %w", err)
+			}
+		}
+		counts, err := countByQueueState(tx)
 		if err != nil {
 			return fmt.Errorf("models: init job counts: %w", err)
 		}
-		return countDelta(counts).write(tx)
+		return counts.write(tx)
 	})
 }
 
@@ -115,21 +149,21 @@ func (s *Store) initJobCounts(ctx context.Context) error {
 func (s *Store) FoldJobCounts(ctx context.Context) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var removed []JobCountDelta
-		if err := tx.Raw("DELETE FROM job_count_deltas RETURNING id, state, delta").Scan(&removed).Error; err != nil {
+		if err := tx.Raw("DELETE FROM job_queue_count_deltas RETURNING id, queue, state, delta").Scan(&removed).Error; err != nil {
 			return fmt.Errorf("models: fold job counts: %w", err)
 		}
-		sum := map[JobState]int64{}
+		sum := countDelta{}
 		for _, r := range removed {
-			sum[r.State] += r.Delta
+			sum[countKey{r.Queue, r.State}] += r.Delta
 		}
-		for st, n := range sum {
+		for k, n := range sum {
 			if n == 0 {
 				continue
 			}
 			err := tx.Clauses(clause.OnConflict{
-				Columns:   []clause.Column{{Name: "state"}},
-				DoUpdates: clause.Assignments(map[string]any{"n": gorm.Expr("job_counts.n + excluded.n")}),
-			}).Create(&JobCount{State: st, N: n}).Error
+				Columns:   []clause.Column{{Name: "queue"}, {Name: "state"}},
+				DoUpdates: clause.Assignments(map[string]any{"n": gorm.Expr("job_queue_counts.n + excluded.n")}),
+			}).Create(&JobCount{Queue: k.Queue, State: k.State, N: n}).Error
 			if err != nil {
 				return fmt.Errorf("models: fold job counts: %w", err)
 			}
@@ -138,44 +172,73 @@ func (s *Store) FoldJobCounts(ctx context.Context) error {
 	})
 }
 
-// CountJobsByState counts jobs in each state from the counters: the folded totals plus the
-// deltas not folded yet. It reads two small tables, never the jobs table.
-func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error) {
-	out := make(map[JobState]int64, len(JobStates))
+// countJobs reads the counters: the folded totals plus the deltas not folded yet. It reads two
+// small tables, never the jobs table.
+func (s *Store) countJobs(ctx context.Context) (countDelta, error) {
 	db := s.rdb.WithContext(ctx)
 	var totals []JobCount
 	if err := db.Find(&totals).Error; err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
 	}
+	out := make(countDelta, len(totals))
 	for _, t := range totals {
-		out[t.State] += t.N
+		out[countKey{t.Queue, t.State}] += t.N
 	}
 	var pending []struct {
+		Queue string
 		State JobState
 		N     int64
 	}
-	if err := db.Model(&JobCountDelta{}).Select("state, SUM(delta) AS n").Group("state").Scan(&pending).Error; err != nil {
+	if err := db.Model(&JobCountDelta{}).Select("queue, state, SUM(delta) AS n").Group("queue, state").Scan(&pending).Error; err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
 	}
 	for _, p := range pending {
-		out[p.State] += p.N
-	}
-	for st, n := range out {
-		if n == 0 {
-			delete(out, st)
-		}
+		out[countKey{p.Queue, p.State}] += p.N
 	}
 	return out, nil
 }
 
-// CountJobsByStateScan counts jobs in each state by reading the jobs table; it is the truth the
-// counters are checked against.
-func (s *Store) CountJobsByStateScan(ctx context.Context) (map[JobState]int64, error) {
-	out, err := countByState(s.rdb.WithContext(ctx))
+// CountJobsByState counts jobs in each state from the counters.
+func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error) {
+	counts, err := s.countJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return counts.byState(), nil
+}
+
+// CountJobsByQueue counts jobs per queue and state from the counters, leaving out queues and
+// states with none.
+func (s *Store) CountJobsByQueue(ctx context.Context) (map[string]map[JobState]int64, error) {
+	counts, err := s.countJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return counts.byQueue(), nil
+}
+
+func (d countDelta) byQueue() map[string]map[JobState]int64 {
+	out := map[string]map[JobState]int64{}
+	for k, n := range d {
+		if n == 0 {
+			continue
+		}
+		if out[k.Queue] == nil {
+			out[k.Queue] = map[JobState]int64{}
+		}
+		out[k.Queue][k.State] = n
+	}
+	return out
+}
+
+// CountJobsByQueueScan counts jobs per queue and state by reading the jobs table; it is the
+// truth the counters are checked against.
+func (s *Store) CountJobsByQueueScan(ctx context.Context) (map[string]map[JobState]int64, error) {
+	counts, err := countByQueueState(s.rdb.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
 	}
-	return out, nil
+	return counts.byQueue(), nil
 }
 
 // RecountJobs rebuilds the counters from the jobs table, to repair them by hand (and for tests
@@ -187,7 +250,7 @@ func (s *Store) RecountJobs(ctx context.Context) error {
 				return fmt.Errorf("models: recount jobs: %w", err)
 			}
 		}
-		counts, err := countByState(tx)
+		counts, err := countByQueueState(tx)
 		if err != nil {
 			return fmt.Errorf("models: recount jobs: %w", err)
 		}
@@ -196,8 +259,8 @@ func (s *Store) RecountJobs(ctx context.Context) error {
 				return fmt.Errorf("models: recount jobs: %w", err)
 			}
 		}
-		for st, n := range counts {
-			if err := tx.Create(&JobCount{State: st, N: n}).Error; err != nil {
+		for k, n := range counts {
+			if err := tx.Create(&JobCount{Queue: k.Queue, State: k.State, N: n}).Error; err != nil {
 				return fmt.Errorf("models: recount jobs: %w", err)
 			}
 		}

@@ -24,9 +24,9 @@ func forEachJobStore(t *testing.T, fn func(t *testing.T, s *models.Store)) {
 
 func requireCountsMatch(t *testing.T, s *models.Store) {
 	t.Helper()
-	counted, err := s.CountJobsByState(ctx)
+	counted, err := s.CountJobsByQueue(ctx)
 	require.NoError(t, err)
-	scanned, err := s.CountJobsByStateScan(ctx)
+	scanned, err := s.CountJobsByQueueScan(ctx)
 	require.NoError(t, err)
 	require.Equal(t, scanned, counted, "the job counters drifted from the jobs table")
 }
@@ -59,7 +59,7 @@ func TestCountersStartFromExistingJobs(t *testing.T) {
 		{Kind: "old", Queue: "default", Args: "{}", State: models.JobSucceeded, MaxAttempts: 1},
 		{Kind: "old", Queue: "default", Args: "{}", State: models.JobFailed, MaxAttempts: 1},
 	}).Error)
-	for _, q := range []string{"DELETE FROM job_counts", "DELETE FROM job_count_deltas", "DELETE FROM settings WHERE name = 'job-counts-ready'"} {
+	for _, q := range []string{"DELETE FROM job_queue_counts", "DELETE FROM job_queue_count_deltas", "DELETE FROM settings WHERE name = 'job-queue-counts-ready'"} {
 		require.NoError(t, s.DB().Exec(q).Error)
 	}
 	require.NoError(t, s.Close())

@@ -102,7 +102,7 @@ func TestFinishTimesCompareWithParameters(t *testing.T) {
 }
 
 // Opening a database from before the index changes drops the indexes that slowed every state
-// change.
+// change, and the counters from before they were kept per queue.
 func TestOpenDropsObsoleteIndexes(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		db := s.DB()
@@ -113,5 +113,8 @@ func TestOpenDropsObsoleteIndexes(t *testing.T) {
 			require.False(t, db.Migrator().HasIndex(&models.Job{}, idx), idx)
 		}
 		require.True(t, db.Migrator().HasIndex(&models.Job{}, "idx_jobs_claim"))
+		require.NoError(t, db.Exec("CREATE TABLE job_counts (state varchar(20) PRIMARY KEY, n bigint)").Error)
+		require.NoError(t, s.Migrate(ctx))
+		require.False(t, db.Migrator().HasTable("job_counts"), "the counters before they were per queue")
 	})
 }

@@ -135,7 +135,15 @@ func (s *Store) Distinct(ctx context.Context, column string) ([]string, error) {
 		return nil, Errorf(EINVALID, "no suggestions for %q", column)
 	}
 	var out []string
-	if err := s.rdb.WithContext(ctx).Model(&Job{}).Distinct(column).Order(column).Limit(500).Pluck(column, &out).Error; err != nil {
+	db := s.rdb.WithContext(ctx)
+	if column == "queue" { // the counters know every queue that has jobs, without a scan
+		err := db.Raw("SELECT queue FROM job_queue_counts UNION SELECT queue FROM job_queue_count_deltas ORDER BY 1 LIMIT 500").Scan(&out).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: distinct %s: %w", column, err)
+		}
+		return out, nil
+	}
+	if err := db.Model(&Job{}).Distinct(column).Order(column).Limit(500).Pluck(column, &out).Error; err != nil {
 		return nil, fmt.Errorf("models: distinct %s: %w", column, err)
 	}
 	return out, nil

@@ -70,7 +70,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 			}
 		}
 		counts := countDelta{}
-		counts.move(JobEnqueued, JobProcessing, int64(len(jobs)))
+		counts.move(p.Queue, JobEnqueued, JobProcessing, int64(len(jobs)))
 		return counts.write(gtx)
 	})
 	if err != nil {
@@ -149,13 +149,18 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 			return fmt.Errorf("models: finish jobs: %w", err)
 		}
 		var ids []int64
+		counts := countDelta{}
 		for res.Next() {
-			var id int64
-			if err := res.Scan(&id); err != nil {
+			var (
+				id    int64
+				queue string
+			)
+			if err := res.Scan(&id, &queue); err != nil {
 				_ = res.Close()
 				return fmt.Errorf("models: finish jobs: %w", err)
 			}
 			ids = append(ids, id)
+			counts.move(queue, JobProcessing, batch[byID[id]].State, 1)
 		}
 		if err := res.Close(); err != nil {
 			return fmt.Errorf("models: finish jobs: %w", err)
@@ -168,14 +173,12 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 			return nil
 		}
 		finished := map[JobState][]int64{}
-		counts := countDelta{}
 		done := rows
 		if applied < len(rows) {
 			done = make([]finishRow, 0, applied)
 		}
 		for _, id := range ids {
 			f := batch[byID[id]]
-			counts.move(JobProcessing, f.State, 1)
 			if f.State.Final() {
 				finished[f.State] = append(finished[f.State], f.JobID)
 			}
@@ -245,8 +248,12 @@ func releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Ti
 			append([]any{JobEnqueued, now}, ids, JobAwaiting)...).Scan(&run).Error; err != nil {
 			return nil, fmt.Errorf("models: start continuations: %w", err)
 		}
-		counts.move(JobAwaiting, JobEnqueued, int64(len(run)))
-		counts.move(JobAwaiting, JobCancelled, int64(len(cancel)))
+		for _, r := range run {
+			counts.move(r.Queue, JobAwaiting, JobEnqueued, 1)
+		}
+		for _, r := range cancel {
+			counts.move(r.Queue, JobAwaiting, JobCancelled, 1)
+		}
 		events := make([]JobEvent, 0, len(run)+len(cancel))
 		for _, r := range run {
 			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobEnqueued, At: now, Reason: fmt.Sprintf("parent job %d %s", r.ParentID, state)})
@@ -333,7 +340,7 @@ func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (in
 				continue
 			}
 			n++
-			counts.move(JobProcessing, to, 1)
+			counts.move(r.Queue, JobProcessing, to, 1)
 			events = append(events, JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: reason, ServerID: r.ServerID})
 			if to == JobFailed {
 				failed[JobFailed] = append(failed[JobFailed], r.ID)
@@ -389,7 +396,9 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 			return fmt.Errorf("models: promote events: %w", err)
 		}
 		counts := countDelta{}
-		counts.move(JobScheduled, JobEnqueued, int64(n))
+		for _, r := range rows {
+			counts.move(r.Queue, JobScheduled, JobEnqueued, 1)
+		}
 		return counts.write(tx)
 	})
 	return n, queues, err
@@ -426,7 +435,7 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 		}
 		to, _ := set["state"].(JobState)
 		counts := countDelta{}
-		counts.move(j.State, to, 1)
+		counts.move(j.Queue, j.State, to, 1)
 		if to.Final() && !j.State.Final() {
 			var err error
 			if queues, err = releaseContinuations(tx, map[JobState][]int64{to: {id}}, now, counts); err != nil {
@@ -516,13 +525,13 @@ func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (i
 			if len(ids) == 0 {
 				return nil
 			}
-			gone, err := countByState(tx.Where("id IN ?", ids))
+			gone, err := countByQueueState(tx.Where("id IN ?", ids))
 			if err != nil {
 				return err
 			}
 			counts := countDelta{}
-			for st, n := range gone {
-				counts.move(st, "", n)
+			for k, n := range gone {
+				counts.move(k.Queue, k.State, "", n)
 			}
 			if err := counts.write(tx); err != nil {
 				return err

@@ -56,10 +56,10 @@ const (
 type Job struct {
 	ID          int64     `gorm:"primaryKey;index:idx_jobs_claim,priority:5,where:state = 'enqueued';index:idx_jobs_state_id,priority:2;index:idx_jobs_kind_id,priority:2;index:idx_jobs_scheduled,priority:2,where:state = 'scheduled'"`
 	Kind        string    `gorm:"size:100;not null;index:idx_jobs_kind_id,priority:1"`
-	Queue       string    `gorm:"size:100;not null;default:default;index:idx_jobs_claim,priority:1;index:idx_jobs_state_queue,priority:2;index:idx_jobs_waiting,priority:1,where:state = 'enqueued'"`
+	Queue       string    `gorm:"size:100;not null;default:default;index:idx_jobs_claim,priority:1;index:idx_jobs_waiting,priority:1,where:state = 'enqueued'"`
 	Priority    int       `gorm:"not null;default:0;index:idx_jobs_claim,priority:2,sort:desc"`
 	Args        string    `gorm:"type:text;not null"` // JSON
-	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_id,priority:1;index:idx_jobs_state_queue,priority:1"`
+	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_id,priority:1"`
 	Attempt     int       `gorm:"not null;default:0"`
 	MaxAttempts int       `gorm:"not null;default:10"`
 	RunAt       time.Time `gorm:"not null;index:idx_jobs_claim,priority:3;index:idx_jobs_scheduled,priority:1;index:idx_jobs_waiting,priority:2"`
@@ -216,7 +216,7 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 			reason = j.Note + "; " + reason
 		}
 		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
-		counts.move("", j.State, 1)
+		counts.move(j.Queue, "", j.State, 1)
 	}
 	if len(events) > 0 {
 		if err := tx.CreateInBatches(events, 500).Error; err != nil {

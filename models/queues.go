@@ -60,14 +60,7 @@ type QueueStat struct {
 // QueueStats returns every queue that has jobs waiting, running or failed, or a setting, by name.
 func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
 	db := s.rdb.WithContext(ctx)
-	var rows []struct {
-		Queue string
-		State JobState
-		N     int64
-	}
-	err := db.Model(&Job{}).Select("queue, state, COUNT(*) AS n").
-		Where("state IN ?", []JobState{JobEnqueued, JobScheduled, JobProcessing, JobFailed}).
-		Group("queue, state").Scan(&rows).Error
+	counts, err := s.CountJobsByQueue(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("models: queue stats: %w", err)
 	}
@@ -80,18 +73,12 @@ func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
 		byName[name] = q
 		return q
 	}
-	for _, r := range rows {
-		q := get(r.Queue)
-		switch r.State {
-		case JobEnqueued:
-			q.Enqueued = r.N
-		case JobScheduled:
-			q.Scheduled = r.N
-		case JobProcessing:
-			q.Processing = r.N
-		case JobFailed:
-			q.Failed = r.N
+	for name, c := range counts {
+		if c[JobEnqueued]+c[JobScheduled]+c[JobProcessing]+c[JobFailed] == 0 {
+			continue
 		}
+		q := get(name)
+		q.Enqueued, q.Scheduled, q.Processing, q.Failed = c[JobEnqueued], c[JobScheduled], c[JobProcessing], c[JobFailed]
 	}
 	var settings []QueueSetting
 	if err := db.Find(&settings).Error; err != nil {

@@ -37,6 +37,24 @@ func TestQueueStatsAndPausing(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, map[string]bool{"critical": true}, paused)
 		require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, "", true, "x")))
+
+		// The counts follow claims and finishes per queue; a queue with nothing left to show goes.
+		running, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "low", ServerID: "srv", Limit: 5, Lease: time.Minute, Now: time.Now()})
+		require.NoError(t, err)
+		require.Len(t, running, 1)
+		claim(t, s, "srv", 1)
+		stats, err = s.QueueStats(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, stats[1].Enqueued)
+		require.EqualValues(t, 1, stats[1].Processing)
+		require.EqualValues(t, 1, stats[2].Processing)
+		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: running[0].ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, At: time.Now()}})
+		require.NoError(t, err)
+		require.NoError(t, s.FoldJobCounts(ctx))
+		stats, err = s.QueueStats(ctx)
+		require.NoError(t, err)
+		require.Len(t, stats, 2, "low has nothing waiting, running or failed")
+		require.Equal(t, []string{"critical", "default"}, []string{stats[0].Name, stats[1].Name})
 	})
 }
 

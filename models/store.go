@@ -218,9 +218,13 @@ func (s *Store) Close() error {
 }
 
 // obsoleteIndexes were dropped because each costs every state change more than it saves: the
-// (state, run_at) index gave way to partial indexes over scheduled and enqueued jobs, and
-// server_id is only ever looked up among the few processing jobs.
-var obsoleteIndexes = []string{"idx_jobs_state_run_at", "idx_jobs_server_id"}
+// (state, run_at) index gave way to partial indexes over scheduled and enqueued jobs, server_id
+// is only ever looked up among the few processing jobs, and (state, queue) counts come from the
+// per-queue counters.
+var obsoleteIndexes = []string{"idx_jobs_state_run_at", "idx_jobs_server_id", "idx_jobs_state_queue"}
+
+// obsoleteTables held the job counters before they were kept per queue.
+var obsoleteTables = []string{"job_counts", "job_count_deltas"}
 
 // Migrate brings the schema up to date; Open does it. AutoMigrate only adds tables, columns and indexes, so
 // running it on every start is safe and idempotent.
@@ -231,6 +235,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, idx := range obsoleteIndexes {
 		if err := s.db.WithContext(ctx).Exec("DROP INDEX IF EXISTS " + idx).Error; err != nil {
 			return fmt.Errorf("models: migrate: drop index %s: %w", idx, err)
+		}
+	}
+	for _, table := range obsoleteTables {
+		if err := s.db.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + table).Error; err != nil {
+			return fmt.Errorf("models: migrate: drop table %s: %w", table, err)
 		}
 	}
 	return s.initJobCounts(ctx)
