@@ -60,6 +60,26 @@ func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, 
 
 // EnqueueMany stores a batch of jobs in one transaction.
 func (e *Engine) EnqueueMany(ctx context.Context, batch []EnqueueParams) ([]*models.Job, error) {
+	if len(batch) == 1 {
+		j, err := e.newJob(batch[0].Kind, batch[0].Args, batch[0].Opts)
+		if err != nil {
+			return nil, err
+		}
+		j.Note = note(ctx, "enqueued")
+		if ok, err := e.enqueueToWorker(ctx, j); err != nil {
+			return nil, err
+		} else if ok {
+			return []*models.Job{j}, nil
+		}
+		jobs := []*models.Job{j}
+		if _, err := e.store.InsertJobs(ctx, jobs, time.Now()); err != nil {
+			return nil, err
+		}
+		if j.State == models.JobEnqueued {
+			e.wake(j.Queue)
+		}
+		return jobs, nil
+	}
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
 		j, err := e.newJob(p.Kind, p.Args, p.Opts)
@@ -173,4 +193,36 @@ func (e *Engine) TriggerNow(ctx context.Context, id int64) error {
 	}
 	e.wake(queues...)
 	return nil
+}
+
+// enqueueToWorker stores a job and hands it straight to a free worker of this process, when its
+// queue has one here: InsertAndClaimJob claims the job in the transaction that stores it, so it
+// starts without a claim of its own. It reports false, having stored nothing, when no worker is
+// free; true, once the job is stored (claimed and running, or waiting like any other job).
+func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, error) {
+	e.mu.RLock()
+	p := e.pools[j.Queue]
+	if !e.accepting || p == nil || e.paused[j.Queue] || !p.reserve() {
+		e.mu.RUnlock()
+		return false, nil
+	}
+	e.work.Add(1) // under mu, so Stop, which first clears accepting, waits for this job too
+	workCtx := e.workCtx
+	e.mu.RUnlock()
+	claimed, err := e.store.InsertAndClaimJob(ctx, j, time.Now(), models.ClaimParams{
+		Queue: j.Queue, ServerID: e.cfg.ServerID, Limit: 1, Lease: e.cfg.Lease,
+	})
+	if err != nil || !claimed {
+		p.busy.Add(-1)
+		e.work.Done()
+		if err != nil {
+			return true, err
+		}
+		if j.State == models.JobEnqueued {
+			e.wake(j.Queue)
+		}
+		return true, nil
+	}
+	go p.run(workCtx, j)
+	return true, nil
 }

@@ -45,6 +45,8 @@ type Engine struct {
 	recurring *recurring
 
 	completer *completer
+	accepting bool                    // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
+	workCtx   context.Context         // the context jobs run under
 	stopLoops context.CancelFunc      // stops fetchers and maintenance
 	stopWork  context.CancelCauseFunc // cancels every running job
 	loops     sync.WaitGroup
@@ -169,6 +171,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.stopLoops, e.stopWork = stopLoops, stopWork
 	e.completer = newCompleter(e)
 	e.completer.start()
+	e.mu.Lock()
+	e.workCtx, e.accepting = workCtx, true
+	e.mu.Unlock()
 	for _, p := range e.pools {
 		e.loops.Add(1)
 		go func() { defer e.loops.Done(); p.fetchLoop(loopCtx, workCtx) }()
@@ -197,6 +202,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if !started || e.stopLoops == nil {
 		return nil
 	}
+	e.mu.Lock()
+	e.accepting = false
+	e.mu.Unlock()
 	var errs []error
 	errs = append(errs, e.recurring.stop())
 	e.stopLoops()

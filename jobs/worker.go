@@ -18,14 +18,43 @@ type pool struct {
 	workers int
 	busy    atomic.Int64
 	wakeCh  chan struct{}
+	// drained says the last claim found fewer jobs than it asked for: a worker coming free is no
+	// reason to claim again until something says jobs may have arrived (a nudge) or the poll
+	// interval passes, which spares an empty write transaction after every job of a quiet queue.
+	drained atomic.Bool
 }
 
 func newPool(e *Engine, q QueueConfig) *pool {
 	return &pool{e: e, queue: q.Name, workers: q.Workers, wakeCh: make(chan struct{}, 1)}
 }
 
-// nudge makes the fetcher look for jobs now instead of at its next poll.
+// reserve takes a free worker for a job that will be handed over directly, if one is free.
+func (p *pool) reserve() bool {
+	for {
+		busy := p.busy.Load()
+		if busy >= int64(p.workers) {
+			return false
+		}
+		if p.busy.CompareAndSwap(busy, busy+1) {
+			return true
+		}
+	}
+}
+
+// nudge makes the fetcher look for jobs now instead of at its next poll: jobs may have arrived.
 func (p *pool) nudge() {
+	p.drained.Store(false)
+	p.signal()
+}
+
+// freed tells the fetcher a worker came free, which matters only while jobs wait.
+func (p *pool) freed() {
+	if !p.drained.Load() {
+		p.signal()
+	}
+}
+
+func (p *pool) signal() {
 	select {
 	case p.wakeCh <- struct{}{}:
 	default:
@@ -70,6 +99,9 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 			} else {
 				failures = 0
 			}
+			if err == nil && len(jobs) < free {
+				p.drained.Store(true)
+			}
 			for _, j := range jobs {
 				p.busy.Add(1)
 				e.work.Add(1)
@@ -94,7 +126,7 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 	e := p.e
 	defer func() {
 		p.busy.Add(-1)
-		p.nudge()
+		p.freed()
 		e.work.Done()
 	}()
 	start := time.Now()

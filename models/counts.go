@@ -2,8 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
-	"strings"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -58,29 +58,24 @@ func (d countDelta) move(queue string, from, to JobState, n int64) {
 	}
 }
 
-// write appends the non-zero changes in one plain INSERT (no struct reflection: it runs in
-// every claim and finish).
-func (d countDelta) write(tx *gorm.DB) error {
-	var (
-		sql  strings.Builder
-		args []any
-	)
-	for k, n := range d {
+// writeCounts appends the non-zero changes of counts in tx, a row each through a prepared
+// statement: it runs in every transaction that changes states.
+func (s *Store) writeCounts(tx *gorm.DB, counts countDelta) error {
+	var stmt *sql.Stmt
+	for k, n := range counts {
 		if n == 0 {
 			continue
 		}
-		if len(args) == 0 {
-			sql.WriteString("INSERT INTO job_queue_count_deltas (queue, state, delta) VALUES (?, ?, ?)")
-		} else {
-			sql.WriteString(", (?, ?, ?)")
+		if stmt == nil {
+			t, err := sqlTx(tx)
+			if err != nil {
+				return err
+			}
+			stmt = t.StmtContext(tx.Statement.Context, s.hot.countDelta)
 		}
-		args = append(args, k.Queue, string(k.State), n)
-	}
-	if len(args) == 0 {
-		return nil
-	}
-	if err := tx.Exec(sql.String(), args...).Error; err != nil {
-		return fmt.Errorf("models: job count deltas: %w", err)
+		if _, err := stmt.ExecContext(tx.Statement.Context, k.Queue, string(k.State), n); err != nil {
+			return fmt.Errorf("models: job count deltas: %w", err)
+		}
 	}
 	return nil
 }
@@ -140,7 +135,18 @@ func (s *Store) initJobCounts(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("models: init job counts: %w", err)
 		}
-		return counts.write(tx)
+		// This runs while the database is migrated, before the hot statements are prepared.
+		rows := make([]JobCountDelta, 0, len(counts))
+		for k, n := range counts {
+			rows = append(rows, JobCountDelta{Queue: k.Queue, State: k.State, Delta: n})
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		if err := tx.CreateInBatches(rows, 200).Error; err != nil {
+			return fmt.Errorf("models: init job counts: %w", err)
+		}
+		return nil
 	})
 }
 

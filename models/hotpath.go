@@ -40,7 +40,27 @@ func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
 // connection the first time a transaction there uses it, and keeps it.
 type hotStmts struct {
 	claim, claimEvents, finish, finishEvents *sql.Stmt
+	// countDelta appends one counter change; jobWaits, insertClaimed and claimedEvents are an
+	// enqueue's way straight to a free worker (InsertAndClaimJob).
+	countDelta, jobWaits, insertClaimed, claimedEvents *sql.Stmt
 }
+
+const (
+	countDeltaSQL = `INSERT INTO job_queue_count_deltas (queue, state, delta) VALUES ($1, $2, $3)`
+
+	// jobWaitsSQL says whether a job of queue $1 waits or the queue is paused. The literal
+	// state lets both databases use the partial index over waiting jobs.
+	jobWaitsSQL = `SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'enqueued' AND queue = $1)
+	OR EXISTS (SELECT 1 FROM queue_settings WHERE name = $1 AND paused = TRUE)`
+
+	insertClaimedSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
+	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result)
+VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '')
+RETURNING id`
+
+	claimedEventsSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
+VALUES ($1, '', 'enqueued', $2, 0, '', $3, '', 0), ($1, 'enqueued', 'processing', $2, 1, $4, '', '', 0)`
+)
 
 func (s *Store) prepareHot(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
@@ -48,8 +68,12 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		return err
 	}
 	queries := map[**sql.Stmt]string{
-		&s.hot.claim:  s.dialectSQL(sqliteClaimSQL, postgresClaimSQL),
-		&s.hot.finish: s.dialectSQL(sqliteFinishSQL, postgresFinishSQL),
+		&s.hot.claim:         s.dialectSQL(sqliteClaimSQL, postgresClaimSQL),
+		&s.hot.finish:        s.dialectSQL(sqliteFinishSQL, postgresFinishSQL),
+		&s.hot.countDelta:    countDeltaSQL,
+		&s.hot.jobWaits:      jobWaitsSQL,
+		&s.hot.insertClaimed: insertClaimedSQL,
+		&s.hot.claimedEvents: claimedEventsSQL,
 	}
 	if s.dialect == DialectSQLite { // PostgreSQL writes the events in the same statements
 		queries[&s.hot.claimEvents] = sqliteClaimEventsSQL
@@ -64,7 +88,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 }
 
 func (h *hotStmts) close() {
-	for _, st := range []*sql.Stmt{h.claim, h.claimEvents, h.finish, h.finishEvents} {
+	for _, st := range []*sql.Stmt{h.claim, h.claimEvents, h.finish, h.finishEvents, h.countDelta, h.jobWaits, h.insertClaimed, h.claimedEvents} {
 		if st != nil {
 			_ = st.Close()
 		}

@@ -118,3 +118,66 @@ func TestOpenDropsObsoleteIndexes(t *testing.T) {
 		require.False(t, db.Migrator().HasTable("job_counts"), "the counters before they were per queue")
 	})
 }
+
+// An enqueue that finds its queue idle goes straight to its worker, with the full history; any
+// reason to wait (another job waits, the queue is paused, a later run, a unique key, a parent)
+// stores the job as usual instead.
+func TestInsertAndClaimJob(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		p := models.ClaimParams{Queue: "default", ServerID: "srv", Lease: time.Minute}
+		now := time.Now()
+		j := newJob("fast")
+		j.Note = "enqueued by ada"
+		claimed, err := s.InsertAndClaimJob(ctx, j, now, p)
+		require.NoError(t, err)
+		require.True(t, claimed)
+		stored, err := s.GetJob(ctx, j.ID)
+		require.NoError(t, err)
+		want := inUTC(*j)
+		want.Note = "" // not a column
+		require.Equal(t, inUTC(*stored), want, "the worker gets the job as stored")
+		require.Equal(t, models.JobProcessing, stored.State)
+		require.Equal(t, 1, stored.Attempt)
+		require.Equal(t, []string{">enqueued", "enqueued>processing"}, states(t, s, j))
+		events, err := s.JobEvents(ctx, j.ID)
+		require.NoError(t, err)
+		require.Equal(t, "enqueued by ada", events[0].Reason)
+		require.Equal(t, "srv", events[1].ServerID)
+
+		// The queue is idle again once that job runs; a job that waits blocks the shortcut.
+		waiting := newJob("waiting")
+		waiting.Queue = "busy"
+		insert(t, s, waiting)
+		behind := newJob("behind")
+		behind.Queue = "busy"
+		claimed, err = s.InsertAndClaimJob(ctx, behind, now, models.ClaimParams{Queue: "busy", ServerID: "srv", Lease: time.Minute})
+		require.NoError(t, err)
+		require.False(t, claimed, "no jumping ahead of a waiting job")
+		require.Equal(t, models.JobEnqueued, behind.State)
+
+		require.NoError(t, s.SetQueuePaused(ctx, "quiet", true, "ada"))
+		later := newJob("later")
+		later.RunAt = now.Add(time.Hour)
+		key := "k"
+		unique := newJob("unique")
+		unique.UniqueKey = &key
+		paused := newJob("paused")
+		paused.Queue = "quiet"
+		for _, c := range []struct {
+			job  *models.Job
+			want models.JobState
+		}{{paused, models.JobEnqueued}, {later, models.JobScheduled}, {unique, models.JobEnqueued}} {
+			claimed, err := s.InsertAndClaimJob(ctx, c.job, now, models.ClaimParams{Queue: c.job.Queue, ServerID: "srv", Lease: time.Minute})
+			require.NoError(t, err)
+			require.False(t, claimed, c.job.Kind)
+			got, err := s.GetJob(ctx, c.job.ID)
+			require.NoError(t, err)
+			require.Equal(t, c.want, got.State, c.job.Kind)
+		}
+
+		bad := newJob("bad")
+		bad.Args = "{not json"
+		_, err = s.InsertAndClaimJob(ctx, bad, now, p)
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+	})
+}

@@ -71,7 +71,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		}
 		counts := countDelta{}
 		counts.move(p.Queue, JobEnqueued, JobProcessing, int64(len(jobs)))
-		return counts.write(gtx)
+		return s.writeCounts(gtx, counts)
 	})
 	if err != nil {
 		return nil, err
@@ -203,7 +203,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		if queues, err = releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
 			return err
 		}
-		return counts.write(gtx)
+		return s.writeCounts(gtx, counts)
 	})
 	return applied, queues, err
 }
@@ -358,7 +358,7 @@ func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (in
 			return err
 		}
 		queues = append(queues, more...)
-		return counts.write(tx)
+		return s.writeCounts(tx, counts)
 	})
 	return n, queues, err
 }
@@ -399,7 +399,7 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 		for _, r := range rows {
 			counts.move(r.Queue, JobScheduled, JobEnqueued, 1)
 		}
-		return counts.write(tx)
+		return s.writeCounts(tx, counts)
 	})
 	return n, queues, err
 }
@@ -443,7 +443,7 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 			}
 		}
 		before = &j
-		return counts.write(tx)
+		return s.writeCounts(tx, counts)
 	})
 	return before, queues, err
 }
@@ -533,7 +533,7 @@ func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (i
 			for k, n := range gone {
 				counts.move(k.Queue, k.State, "", n)
 			}
-			if err := counts.write(tx); err != nil {
+			if err := s.writeCounts(tx, counts); err != nil {
 				return err
 			}
 			for _, m := range []any{&JobEvent{}, &JobLog{}} {

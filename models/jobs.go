@@ -156,6 +156,7 @@ func validateNewJob(j *Job) error {
 // its index is reported in dups.
 func (s *Store) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, tx = runToEnd(ctx, tx)
 		dups, err = s.InsertJobsTx(tx, jobs, now)
 		return err
 	})
@@ -223,7 +224,7 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 			return nil, fmt.Errorf("models: insert job events: %w", err)
 		}
 	}
-	return dups, counts.write(tx)
+	return dups, s.writeCounts(tx, counts)
 }
 
 // initialState sets a new job's state: awaiting its parent, scheduled for later, or enqueued.
@@ -331,4 +332,66 @@ func truncate(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "… [truncated]"
+}
+
+// InsertAndClaimJob stores one new job and, when it is due now, is no continuation, has no
+// unique key, its queue is not paused and no other job of its queue waits, claims it for
+// p.ServerID in the same transaction (with both events, Enqueued and Processing). An engine with
+// a free worker uses it to start a job without a second transaction and without waking its
+// fetcher: the shortest path from enqueue to work. It reports whether it claimed the job;
+// otherwise the job was stored as InsertJobs would.
+func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	if err := validateNewJob(j); err != nil {
+		return false, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		ctx, gtx := runToEnd(ctx, gtx)
+		claimed = false
+		if j.ParentID != nil || j.UniqueKey != nil || j.RunAt.After(now) {
+			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
+			return err
+		}
+		tx, err := sqlTx(gtx)
+		if err != nil {
+			return err
+		}
+		var blocked bool
+		if err := tx.StmtContext(ctx, s.hot.jobWaits).QueryRowContext(ctx, j.Queue).Scan(&blocked); err != nil {
+			return fmt.Errorf("models: look for waiting jobs: %w", err)
+		}
+		if blocked {
+			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
+			return err
+		}
+		if j.RunAt.IsZero() {
+			j.RunAt = now
+		}
+		until := now.Add(p.Lease)
+		j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = now, j.RunAt.UTC().Truncate(time.Microsecond), 0, "", ""
+		j.State, j.Attempt, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, &now, &until, p.ServerID, ""
+		err = tx.StmtContext(ctx, s.hot.insertClaimed).QueryRowContext(ctx, j.Kind, j.Queue, j.Priority, j.Args,
+			j.MaxAttempts, j.RunAt, now, until, p.ServerID, j.RecurringID, j.Timeout).Scan(&j.ID)
+		if err != nil {
+			return fmt.Errorf("models: insert job: %w", err)
+		}
+		reason := "enqueued"
+		if j.Note != "" {
+			reason = j.Note
+		}
+		if _, err := tx.StmtContext(ctx, s.hot.claimedEvents).ExecContext(ctx, j.ID, now, reason, p.ServerID); err != nil {
+			return fmt.Errorf("models: insert job events: %w", err)
+		}
+		counts := countDelta{}
+		counts.move(j.Queue, "", JobProcessing, 1)
+		if err := s.writeCounts(gtx, counts); err != nil {
+			return err
+		}
+		claimed = true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return claimed, nil
 }

@@ -49,6 +49,7 @@ type Store struct {
 	rdb     *gorm.DB // reads that are not part of a transaction
 	dialect Dialect
 	hot     hotStmts
+	ckpt    *checkpointer // SQLite only
 }
 
 // sqliteReaders is the size of SQLite's reader pool.
@@ -80,7 +81,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		}
 	} else {
 		s.dialect = DialectSQLite
-		s.db, s.rdb, err = openSQLite(dsn, cfg)
+		s.db, s.rdb, s.ckpt, err = openSQLite(dsn, cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
@@ -100,34 +101,40 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// openSQLite opens the writer (one connection) and the reader pool (query-only connections).
-func openSQLite(dsn string, cfg *gorm.Config) (writer, reader *gorm.DB, err error) {
+// openSQLite opens the writer (one connection), the reader pool (query-only connections) and
+// the checkpointer.
+func openSQLite(dsn string, cfg *gorm.Config) (writer, reader *gorm.DB, ckpt *checkpointer, err error) {
 	uri, err := SQLiteDSN(dsn)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if writer, err = gorm.Open(sqlite.Open(uri), cfg); err != nil {
-		return nil, nil, err
+	if writer, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver(), DSN: uri}), cfg); err != nil {
+		return nil, nil, nil, err
 	}
 	wdb, err := writer.DB()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	if reader, err = gorm.Open(sqlite.Open(uri+"&_query_only=true"), cfg); err != nil {
 		_ = wdb.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rdb, err := reader.DB()
 	if err != nil {
 		_ = wdb.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rdb.SetMaxOpenConns(sqliteReaders)
 	rdb.SetMaxIdleConns(sqliteReaders)
-	return writer, reader, nil
+	if ckpt, err = startCheckpointer(uri); err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, nil, nil, err
+	}
+	return writer, reader, ckpt, nil
 }
 
 func isPostgresDSN(dsn string) bool {
@@ -201,6 +208,11 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 // Close closes the database connections.
 func (s *Store) Close() error {
 	s.hot.close()
+	if s.ckpt != nil {
+		if err := s.ckpt.close(); err != nil {
+			return fmt.Errorf("models: close: %w", err)
+		}
+	}
 	pools := []*gorm.DB{s.db}
 	if s.rdb != nil && s.rdb != s.db {
 		pools = append(pools, s.rdb)
