@@ -78,16 +78,23 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 		}
 		free := p.workers - int(p.busy.Load())
 		if free > 0 && free < p.workers/4 {
-			// Most workers are busy and one just came free: let a few more free up before
-			// claiming, so a claim fetches several jobs instead of one (a write transaction each).
+			// Most workers are busy and one just came free: let a quarter of them free up, for
+			// at most a millisecond, so that a claim fetches several jobs instead of one (a
+			// write transaction each).
 			wait := time.NewTimer(time.Millisecond)
-			select {
-			case <-loopCtx.Done():
-				wait.Stop()
-				return
-			case <-wait.C:
+		gather:
+			for free < p.workers/4 {
+				select {
+				case <-loopCtx.Done():
+					wait.Stop()
+					return
+				case <-p.wakeCh:
+				case <-wait.C:
+					break gather
+				}
+				free = p.workers - int(p.busy.Load())
 			}
-			free = p.workers - int(p.busy.Load())
+			wait.Stop()
 		}
 		if free > 0 && !e.queuePaused(p.queue) {
 			jobs, err := e.store.ClaimJobs(loopCtx, models.ClaimParams{
