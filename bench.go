@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
@@ -17,7 +19,9 @@ const benchUsage = `Usage: kiln bench [flags]
 
 Measures Kiln on a fresh database: the insert rate of N no-op jobs in batches; the burn-down
 rate of W workers working all N, each with its full history; the pickup latency of jobs
-enqueued one at a time at a fixed rate; peak memory and the database size.
+enqueued one at a time at a fixed rate; peak memory and the database size. With --dashboard,
+it then serves the dashboard on a loopback port and times every page over HTTP while another
+burn-down runs at full speed, with the jobs so far in history.
 
 Flags:
 `
@@ -34,6 +38,10 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&cfg.Rate, "rate", 100, "enqueue rate of the latency run, jobs per second")
 	fs.IntVar(&cfg.LatencyJobs, "latency-jobs", 1000, "jobs in the latency run")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	dash := dashboardConfig{MaxTime: 5 * time.Minute}
+	withDashboard := fs.Bool("dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
+	fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
+	fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -41,7 +49,7 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return 2
 	}
-	for name, v := range map[string]int{"--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs} {
+	for name, v := range map[string]int{"--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients} {
 		if v < 1 {
 			fmt.Fprintf(stderr, "kiln bench: %s must be at least 1\n", name)
 			return 2
@@ -64,16 +72,30 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	defer store.Close()
 	progress := func(msg string) { fmt.Fprintf(stderr, "\r\033[K%s", msg) }
-	report, err := jobs.Bench(ctx, store, cfg, progress)
+	var report struct {
+		jobs.BenchReport
+		Dashboard *dashboardReport `json:"dashboard,omitempty"`
+	}
+	report.BenchReport, err = jobs.Bench(ctx, store, cfg, progress)
+	if err == nil && *withDashboard {
+		dash.Workers = cfg.Workers
+		var d dashboardReport
+		d, err = benchDashboard(ctx, store, dash, progress)
+		report.Dashboard = &d
+	}
 	fmt.Fprint(stderr, "\r\033[K")
 	if err != nil {
 		fmt.Fprintln(stderr, "kiln bench:", err)
 		return 1
 	}
 	if *asJSON {
-		fmt.Fprintln(stdout, report.JSON())
-	} else {
-		fmt.Fprint(stdout, report)
+		out, _ := json.MarshalIndent(report, "", "  ")
+		fmt.Fprintln(stdout, string(out))
+		return 0
+	}
+	fmt.Fprint(stdout, report.BenchReport)
+	if report.Dashboard != nil {
+		fmt.Fprint(stdout, report.Dashboard)
 	}
 	return 0
 }

@@ -35,6 +35,28 @@ func TestBenchCommand(t *testing.T) {
 	require.Contains(t, out.String(), "burn-down")
 	require.Contains(t, out.String(), "pickup latency")
 
+	// The dashboard phase times every page over HTTP while more jobs burn down.
+	out.Reset()
+	code = runBenchCommand(context.Background(), []string{"--jobs", "200", "--latency-jobs", "5", "--rate", "500",
+		"--dashboard", "--dashboard-jobs", "3000", "--clients", "2", "--json"}, &out, io.Discard)
+	require.Equal(t, 0, code)
+	var withDash struct {
+		jobs.BenchReport
+		Dashboard dashboardReport `json:"dashboard"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &withDash))
+	require.Positive(t, withDash.BurnDownPerSec)
+	d := withDash.Dashboard
+	require.GreaterOrEqual(t, d.HistoryJobs, int64(205), "the jobs of the earlier phases")
+	require.Positive(t, d.BurnDownPerSec)
+	require.Len(t, d.Pages, 15, "every page was requested")
+	for _, p := range d.Pages {
+		require.Positive(t, p.Requests, p.Path)
+		require.Positive(t, p.P50, p.Path)
+		require.GreaterOrEqual(t, p.Max, p.P95, p.Path)
+	}
+
 	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "0"}, io.Discard, io.Discard))
+	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "10", "--dashboard", "--clients", "0"}, io.Discard, io.Discard))
 	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--nope"}, io.Discard, io.Discard))
 }

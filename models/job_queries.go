@@ -61,7 +61,19 @@ type JobPage struct {
 	Jobs     []Job
 	HasNewer bool // a page before this one exists
 	HasOlder bool // a page after this one exists
+	// SearchedFrom, when not 0, is the lowest job id a text search looked at: older jobs were
+	// not searched yet (see DefaultSearchWindow).
+	SearchedFrom int64
 }
+
+// DefaultSearchWindow is how many job ids one page of a text search looks through at most,
+// unless SetSearchWindow says otherwise. A search reads every row it looks at: an unbounded one
+// over a million jobs takes about 200 ms when nothing matches, a window of 50,000 about 10 ms,
+// and the next window is one click away.
+const DefaultSearchWindow = 50_000
+
+// SetSearchWindow sets how many job ids one page of a text search looks through (at least 1).
+func (s *Store) SetSearchWindow(n int64) { s.searchWindow = max(n, 1) }
 
 // ListJobs returns up to limit jobs matching f, newest first: those older than before (when
 // before > 0), or the newest ones newer than after (when after > 0), or the newest. Pages
@@ -70,6 +82,22 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, 
 	var page JobPage
 	db := s.rdb.WithContext(ctx)
 	q := f.scope(db, s.dialect)
+	if f.Search != "" && after == 0 {
+		hi := before
+		if hi == 0 {
+			var top *int64
+			if err := db.Model(&Job{}).Select("MAX(id)").Scan(&top).Error; err != nil {
+				return page, fmt.Errorf("models: list jobs: %w", err)
+			}
+			if top != nil {
+				hi = *top + 1
+			}
+		}
+		if lo := hi - s.searchWindow; lo > 1 {
+			q = q.Where("id >= ?", lo)
+			page.SearchedFrom = lo
+		}
+	}
 	switch {
 	case after > 0:
 		q = q.Where("id > ?", after).Order("id ASC")

@@ -95,3 +95,38 @@ func TestListJobsKeysetAndFilters(t *testing.T) {
 		require.Error(t, err)
 	})
 }
+
+// A text search looks through a window of ids at a time; the page says where it stopped.
+func TestSearchWindow(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		for i := range 25 {
+			j := newJob("k")
+			if i == 2 || i == 20 {
+				j.Args = `{"needle":true}`
+			}
+			insert(t, s, j)
+		}
+		s.SetSearchWindow(10)
+		f := models.JobFilter{Search: "needle"}
+		page, err := s.ListJobs(ctx, f, 0, 0, 20)
+		require.NoError(t, err)
+		require.Len(t, page.Jobs, 1)
+		require.EqualValues(t, 21, page.Jobs[0].ID)
+		require.EqualValues(t, 16, page.SearchedFrom, "ids 16 to 25 were searched")
+		page, err = s.ListJobs(ctx, f, page.SearchedFrom, 0, 20)
+		require.NoError(t, err)
+		require.Empty(t, page.Jobs)
+		require.EqualValues(t, 6, page.SearchedFrom)
+		page, err = s.ListJobs(ctx, f, page.SearchedFrom, 0, 20)
+		require.NoError(t, err)
+		require.Len(t, page.Jobs, 1)
+		require.EqualValues(t, 3, page.Jobs[0].ID)
+		require.Zero(t, page.SearchedFrom, "the window reached the first job")
+
+		// Without a search, lists are not windowed.
+		page, err = s.ListJobs(ctx, models.JobFilter{}, 0, 0, 100)
+		require.NoError(t, err)
+		require.Len(t, page.Jobs, 25)
+		require.Zero(t, page.SearchedFrom)
+	})
+}

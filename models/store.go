@@ -50,6 +50,8 @@ type Store struct {
 	dialect Dialect
 	hot     hotStmts
 	ckpt    *checkpointer // SQLite only
+
+	searchWindow int64 // see DefaultSearchWindow
 }
 
 // sqliteReaders is the size of SQLite's reader pool.
@@ -72,7 +74,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		// statement cache measured slower here (8.8k vs 9.5k jobs/s), mostly re-preparing per
 		// transaction. Hand-prepared statements on the hot paths are the better fix.
 	}
-	s := &Store{}
+	s := &Store{searchWindow: DefaultSearchWindow}
 	var err error
 	if isPostgresDSN(dsn) {
 		s.dialect = DialectPostgres

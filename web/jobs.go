@@ -161,6 +161,10 @@ func (s *Server) handleJobs(c echo.Context) error {
 			v.OlderURL = q.url(page.Jobs[len(page.Jobs)-1].ID, 0, q.limit)
 		}
 	}
+	if page.SearchedFrom > 0 && !page.HasOlder {
+		// The search looked at the newest jobs only: offer the next, older window.
+		v.SearchedFrom, v.SearchOlderURL = page.SearchedFrom, q.url(page.SearchedFrom, 0, q.limit)
+	}
 	for _, n := range pageSizes {
 		v.PageSize = append(v.PageSize, pages.PageSizeLink{Size: n, Href: q.url(q.before, q.after, n), Active: n == q.limit})
 	}
