@@ -48,9 +48,13 @@ type hotStmts struct {
 const (
 	countDeltaSQL = `INSERT INTO job_queue_count_deltas (queue, state, delta) VALUES ($1, $2, $3)`
 
-	// jobWaitsSQL says whether a job of queue $1 waits or the queue is paused. The literal
-	// state lets both databases use the partial index over waiting jobs.
-	jobWaitsSQL = `SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'enqueued' AND queue = $1)
+	// jobWaitsSQL says whether a job of queue $1 waits or the queue is paused. It asks for the
+	// next job the claim would take, in the claim index's order, so that both databases read
+	// that index whatever their statistics say: PostgreSQL, whose statistics last saw a backlog,
+	// chose a full scan for a plain EXISTS (17 ms at 100,000 jobs), and would drop an ORDER BY
+	// inside EXISTS.
+	jobWaitsSQL = `SELECT (SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $1
+		ORDER BY priority DESC, run_at, id LIMIT 1) IS NOT NULL
 	OR EXISTS (SELECT 1 FROM queue_settings WHERE name = $1 AND paused = TRUE)`
 
 	insertClaimedSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
