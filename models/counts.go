@@ -117,8 +117,8 @@ const countersReady = "job-queue-counts-ready"
 // initJobCounts counts the jobs once, the first time the counters exist (a database from before
 // them, or a new one), in the same transaction that marks them ready. On PostgreSQL it blocks
 // writers to jobs while it counts, so that no change is counted twice or missed.
-func (s *Store) initJobCounts(ctx context.Context) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func (s *Store) initJobCounts(db *gorm.DB) error {
+	return db.Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Setting{Name: countersReady, Value: []byte("1")})
 		if res.Error != nil {
 			return fmt.Errorf("models: init job counts: %w", res.Error)

@@ -240,23 +240,42 @@ var obsoleteIndexes = []string{"idx_jobs_state_run_at", "idx_jobs_server_id", "i
 // obsoleteTables held the job counters before they were kept per queue.
 var obsoleteTables = []string{"job_counts", "job_count_deltas"}
 
-// Migrate brings the schema up to date; Open does it. AutoMigrate only adds tables, columns and indexes, so
-// running it on every start is safe and idempotent.
+// Migrate brings the schema up to date; Open does it. AutoMigrate only adds tables, columns and
+// indexes, so running it on every start is safe and idempotent. On PostgreSQL, nodes that start
+// at once take turns: each migrates on one connection holding an advisory lock (one per schema),
+// so no two run the same CREATE at the same time.
 func (s *Store) Migrate(ctx context.Context) error {
-	if err := s.db.WithContext(ctx).AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}, &JobCount{}, &JobCountDelta{}); err != nil {
+	if s.dialect != DialectPostgres {
+		return s.migrate(s.db.WithContext(ctx))
+	}
+	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SELECT pg_advisory_lock(hashtext(current_schema() || '.kiln-migrate'))").Error; err != nil {
+			return fmt.Errorf("models: migrate: lock: %w", err)
+		}
+		err := s.migrate(conn)
+		// The session's lock also ends with its connection, should this fail.
+		if unlock := conn.Exec("SELECT pg_advisory_unlock(hashtext(current_schema() || '.kiln-migrate'))").Error; unlock != nil && err == nil {
+			err = fmt.Errorf("models: migrate: unlock: %w", unlock)
+		}
+		return err
+	})
+}
+
+func (s *Store) migrate(db *gorm.DB) error {
+	if err := db.AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}, &JobCount{}, &JobCountDelta{}); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
 	for _, idx := range obsoleteIndexes {
-		if err := s.db.WithContext(ctx).Exec("DROP INDEX IF EXISTS " + idx).Error; err != nil {
+		if err := db.Exec("DROP INDEX IF EXISTS " + idx).Error; err != nil {
 			return fmt.Errorf("models: migrate: drop index %s: %w", idx, err)
 		}
 	}
 	for _, table := range obsoleteTables {
-		if err := s.db.WithContext(ctx).Exec("DROP TABLE IF EXISTS " + table).Error; err != nil {
+		if err := db.Exec("DROP TABLE IF EXISTS " + table).Error; err != nil {
 			return fmt.Errorf("models: migrate: drop table %s: %w", table, err)
 		}
 	}
-	return s.initJobCounts(ctx)
+	return s.initJobCounts(db)
 }
 
 // newGormLogger routes GORM's messages through slog: slow queries (over 200 ms) as warnings,
