@@ -178,6 +178,22 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.loops.Add(1)
 		go func() { defer e.loops.Done(); p.fetchLoop(loopCtx, workCtx) }()
 	}
+	if len(e.pools) > 0 && e.store.Dialect() == models.DialectPostgres {
+		// Jobs other nodes make ready wake this node's fetchers at once; polling stays the fallback.
+		e.loops.Add(1)
+		go func() {
+			defer e.loops.Done()
+			e.store.ListenForJobs(loopCtx, func(queue string) {
+				if queue == "" {
+					e.wake()
+				} else {
+					e.wake(queue)
+				}
+			}, func(err error) {
+				e.log.Warn("jobs: listening for other nodes' jobs failed; polling meanwhile", "err", err)
+			})
+		}()
+	}
 	e.startMaintenance(loopCtx)
 	for _, s := range startup {
 		if _, err := e.Enqueue(ctx, s.kind, s.args, s.opts...); err != nil {

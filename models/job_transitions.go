@@ -148,7 +148,10 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		if err != nil {
 			return fmt.Errorf("models: finish jobs: %w", err)
 		}
-		var ids []int64
+		var (
+			ids      []int64
+			released []string
+		)
 		counts := countDelta{}
 		for res.Next() {
 			var (
@@ -160,7 +163,11 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 				return fmt.Errorf("models: finish jobs: %w", err)
 			}
 			ids = append(ids, id)
-			counts.move(queue, JobProcessing, batch[byID[id]].State, 1)
+			to := batch[byID[id]].State
+			counts.move(queue, JobProcessing, to, 1)
+			if to == JobEnqueued { // released at shutdown: others may run it now
+				released = append(released, queue)
+			}
 		}
 		if err := res.Close(); err != nil {
 			return fmt.Errorf("models: finish jobs: %w", err)
@@ -171,6 +178,9 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		applied = len(ids)
 		if applied == 0 {
 			return nil
+		}
+		if err := s.notifyEnqueued(gtx, released...); err != nil {
+			return err
 		}
 		finished := map[JobState][]int64{}
 		done := rows
@@ -200,7 +210,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		if err := addStats(gtx, finished, batch[0].At); err != nil {
 			return err
 		}
-		if queues, err = releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
+		if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
 			return err
 		}
 		return s.writeCounts(gtx, counts)
@@ -211,7 +221,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 // releaseContinuations moves the continuations waiting on parents that just reached a final
 // state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
 // come. It returns the queues that got enqueued jobs.
-func releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
+func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
 	if len(parents) == 0 {
 		return nil, nil
 	}
@@ -270,7 +280,7 @@ func releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Ti
 			}
 		}
 	}
-	return queues, nil
+	return queues, s.notifyEnqueued(tx, queues...)
 }
 
 // ExtendLeases extends the lease of every job the server is running, in one statement.
@@ -353,7 +363,10 @@ func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (in
 				return fmt.Errorf("models: rescue events: %w", err)
 			}
 		}
-		more, err := releaseContinuations(tx, failed, now, counts)
+		if err := s.notifyEnqueued(tx, queues...); err != nil {
+			return err
+		}
+		more, err := s.releaseContinuations(tx, failed, now, counts)
 		if err != nil {
 			return err
 		}
@@ -399,6 +412,9 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 		for _, r := range rows {
 			counts.move(r.Queue, JobScheduled, JobEnqueued, 1)
 		}
+		if err := s.notifyEnqueued(tx, queues...); err != nil {
+			return err
+		}
 		return s.writeCounts(tx, counts)
 	})
 	return n, queues, err
@@ -436,9 +452,14 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 		to, _ := set["state"].(JobState)
 		counts := countDelta{}
 		counts.move(j.Queue, j.State, to, 1)
+		if to == JobEnqueued {
+			if err := s.notifyEnqueued(tx, j.Queue); err != nil {
+				return err
+			}
+		}
 		if to.Final() && !j.State.Final() {
 			var err error
-			if queues, err = releaseContinuations(tx, map[JobState][]int64{to: {id}}, now, counts); err != nil {
+			if queues, err = s.releaseContinuations(tx, map[JobState][]int64{to: {id}}, now, counts); err != nil {
 				return err
 			}
 		}

@@ -193,6 +193,7 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 	}
 	events := make([]JobEvent, 0, len(jobs))
 	counts := countDelta{}
+	var ready []string // queues that got jobs to run now
 	for i, j := range jobs {
 		if j.UniqueKey != nil {
 			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true}).Create(j).Error
@@ -218,11 +219,17 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 		}
 		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
 		counts.move(j.Queue, "", j.State, 1)
+		if j.State == JobEnqueued {
+			ready = append(ready, j.Queue)
+		}
 	}
 	if len(events) > 0 {
 		if err := tx.CreateInBatches(events, 500).Error; err != nil {
 			return nil, fmt.Errorf("models: insert job events: %w", err)
 		}
+	}
+	if err := s.notifyEnqueued(tx, ready...); err != nil {
+		return nil, err
 	}
 	return dups, s.writeCounts(tx, counts)
 }

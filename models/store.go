@@ -52,6 +52,9 @@ type Store struct {
 	ckpt    *checkpointer // SQLite only
 
 	searchWindow int64 // see DefaultSearchWindow
+
+	// PostgreSQL: the URL, for the LISTEN connection, and this store's notifications.
+	dsn, channel, origin string
 }
 
 // sqliteReaders is the size of SQLite's reader pool.
@@ -91,6 +94,14 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
+	}
+	if s.dialect == DialectPostgres {
+		var schema string
+		if err := s.db.WithContext(ctx).Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
+		}
+		s.dsn, s.channel, s.origin = dsn, notifyChannel(schema), newOrigin()
 	}
 	if err := s.Migrate(ctx); err != nil {
 		_ = s.Close()
