@@ -65,6 +65,9 @@ type Main struct {
 	Store  *models.Store
 	Engine *jobs.Engine
 	Web    *web.Server
+	// Setup, when set, runs after the built-in job kinds are registered and before the engine
+	// starts: the place for more kinds and recurring jobs.
+	Setup func(*jobs.Engine) error
 }
 
 // NewMain returns a program that logs to logOut.
@@ -103,6 +106,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := m.Engine.RegisterBuiltins(m.Config.Builtins); err != nil {
 		return err
+	}
+	if m.Setup != nil {
+		if err := m.Setup(m.Engine); err != nil {
+			return err
+		}
 	}
 	if err := m.Engine.Start(ctx); err != nil {
 		return err

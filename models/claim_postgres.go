@@ -42,6 +42,9 @@ WHERE id IN (
 	FOR UPDATE SKIP LOCKED)
 RETURNING id, queue, attempt`
 
+	postgresExtendLeasesSQL = `UPDATE jobs SET lease_until = ?
+WHERE id IN (SELECT id FROM jobs WHERE state = 'processing' AND server_id = ? FOR UPDATE SKIP LOCKED)`
+
 	postgresExpiredSQL = `SELECT id, server_id, attempt, max_attempts, queue FROM jobs
 WHERE state = 'processing' AND lease_until < ? ORDER BY id LIMIT ?
 FOR UPDATE SKIP LOCKED`

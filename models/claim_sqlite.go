@@ -48,6 +48,8 @@ WHERE id IN (
 	ORDER BY run_at, id LIMIT ?)
 RETURNING id, queue, attempt`
 
+	sqliteExtendLeasesSQL = `UPDATE jobs SET lease_until = ? WHERE state = 'processing' AND server_id = ?`
+
 	sqliteExpiredSQL = `SELECT id, server_id, attempt, max_attempts, queue FROM jobs
 WHERE state = 'processing' AND lease_until < ? ORDER BY id LIMIT ?`
 )

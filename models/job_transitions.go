@@ -283,10 +283,13 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 	return queues, s.notifyEnqueued(tx, queues...)
 }
 
-// ExtendLeases extends the lease of every job the server is running, in one statement.
+// ExtendLeases extends the lease of every job the server is running, in one statement. On
+// PostgreSQL it skips rows another transaction holds (a finish, a cancel or a rescue of that
+// job is under way, so its lease no longer matters): waiting for them, in whatever order the
+// rows came, deadlocked with this server's own finishing batches.
 func (s *Store) ExtendLeases(ctx context.Context, serverID string, until time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Model(&Job{}).Where("server_id = ? AND state = ?", serverID, JobProcessing).
-		Update("lease_until", until.UTC().Truncate(time.Microsecond))
+	query := s.dialectSQL(sqliteExtendLeasesSQL, postgresExtendLeasesSQL)
+	res := s.db.WithContext(ctx).Exec(query, until.UTC().Truncate(time.Microsecond), serverID)
 	if res.Error != nil {
 		return 0, fmt.Errorf("models: extend leases: %w", res.Error)
 	}

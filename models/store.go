@@ -83,6 +83,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		s.dialect = DialectPostgres
 		if s.db, err = gorm.Open(postgres.Open(dsn), cfg); err == nil {
 			s.rdb = s.db
+			err = sizePostgresPool(s.db)
 		}
 	} else {
 		s.dialect = DialectSQLite
@@ -148,6 +149,23 @@ func openSQLite(dsn string, cfg *gorm.Config) (writer, reader *gorm.DB, ckpt *ch
 		return nil, nil, nil, err
 	}
 	return writer, reader, ckpt, nil
+}
+
+// postgresConns bounds a node's PostgreSQL connections. database/sql keeps only 2 idle
+// connections by default: with workers, the completer, the fetchers and the dashboard at once,
+// every other statement opened a new connection (a new server process, several milliseconds),
+// and job code's simple statements took 8 ms each.
+const postgresConns = 25
+
+func sizePostgresPool(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	sqlDB.SetMaxOpenConns(postgresConns)
+	sqlDB.SetMaxIdleConns(postgresConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return nil
 }
 
 func isPostgresDSN(dsn string) bool {
