@@ -38,6 +38,7 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&cfg.Rate, "rate", 100, "enqueue rate of the latency run, jobs per second")
 	fs.IntVar(&cfg.LatencyJobs, "latency-jobs", 1000, "jobs in the latency run")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	nodes := fs.Int("nodes", 1, "nodes working the burn-down, each with its own connections and --workers workers (PostgreSQL only beyond 1)")
 	dash := dashboardConfig{MaxTime: 5 * time.Minute}
 	withDashboard := fs.Bool("dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
 	fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
@@ -49,7 +50,7 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 		return 2
 	}
-	for name, v := range map[string]int{"--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients} {
+	for name, v := range map[string]int{"--nodes": *nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients} {
 		if v < 1 {
 			fmt.Fprintf(stderr, "kiln bench: %s must be at least 1\n", name)
 			return 2
@@ -71,6 +72,19 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		return 1
 	}
 	defer store.Close()
+	if *nodes > 1 && store.Dialect() != models.DialectPostgres {
+		fmt.Fprintln(stderr, "kiln bench: --nodes above 1 needs a postgres:// --db: nodes share one PostgreSQL")
+		return 2
+	}
+	for range *nodes - 1 {
+		other, err := models.Open(ctx, dsn, nil)
+		if err != nil {
+			fmt.Fprintln(stderr, "kiln bench:", err)
+			return 1
+		}
+		defer other.Close()
+		cfg.OtherNodes = append(cfg.OtherNodes, other)
+	}
 	progress := func(msg string) { fmt.Fprintf(stderr, "\r\033[K%s", msg) }
 	var report struct {
 		jobs.BenchReport

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestBenchCommand(t *testing.T) {
@@ -57,6 +58,25 @@ func TestBenchCommand(t *testing.T) {
 	}
 
 	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "0"}, io.Discard, io.Discard))
+	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "10", "--nodes", "2"}, io.Discard, io.Discard), "several nodes need PostgreSQL")
 	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "10", "--dashboard", "--clients", "0"}, io.Discard, io.Discard))
 	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--nope"}, io.Discard, io.Discard))
+}
+
+// On PostgreSQL, --nodes runs the burn-down on several nodes, each with its own connections.
+func TestBenchCommandNodes(t *testing.T) {
+	dsn := modeltest.PostgresDSN(t)
+	var out bytes.Buffer
+	code := runBenchCommand(context.Background(), []string{"--db", dsn, "--nodes", "3", "--jobs", "600", "--workers", "4",
+		"--latency-jobs", "5", "--rate", "500", "--json"}, &out, io.Discard)
+	require.Equal(t, 0, code)
+	var r jobs.BenchReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
+	require.Equal(t, "postgres", r.Dialect)
+	require.Equal(t, 3, r.Nodes)
+	require.Positive(t, r.BurnDownPerSec)
+	store := modeltest.Open(t, dsn)
+	var servers []string
+	require.NoError(t, store.DB().Raw("SELECT DISTINCT server_id FROM job_events WHERE to_state = 'processing'").Scan(&servers).Error)
+	require.Len(t, servers, 3, "all three nodes worked jobs")
 }

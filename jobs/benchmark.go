@@ -24,6 +24,9 @@ type BenchConfig struct {
 	Rate int
 	// LatencyJobs is how many jobs the latency run enqueues. Default 1,000.
 	LatencyJobs int
+	// OtherNodes are more stores on the same database, each the storage of one more node (with
+	// Workers workers of its own) in the burn-down, as separate Kiln processes would be.
+	OtherNodes []*models.Store
 }
 
 func (c BenchConfig) withDefaults() BenchConfig {
@@ -40,6 +43,7 @@ type BenchReport struct {
 	Dialect string `json:"dialect"`
 	Jobs    int    `json:"jobs"`
 	Workers int    `json:"workers"`
+	Nodes   int    `json:"nodes"`
 	// InsertPerSec is the rate of inserting Jobs no-op jobs in batches of Batch.
 	InsertPerSec float64 `json:"insert_jobs_per_sec"`
 	// BurnDownPerSec is the rate of working all of them, each with its full history.
@@ -68,7 +72,7 @@ func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress f
 	if progress == nil {
 		progress = func(string) {}
 	}
-	r := BenchReport{Dialect: string(store.Dialect()), Jobs: cfg.Jobs, Workers: cfg.Workers, PickupRate: cfg.Rate}
+	r := BenchReport{Dialect: string(store.Dialect()), Jobs: cfg.Jobs, Workers: cfg.Workers, Nodes: 1 + len(cfg.OtherNodes), PickupRate: cfg.Rate}
 
 	// 1. Insert.
 	e, err := New(store, Config{NoWorkers: true})
@@ -100,7 +104,30 @@ func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress f
 	if err := e.Register("bench.noop", func(context.Context, *models.Job) error { done.Add(1); return nil }); err != nil {
 		return r, err
 	}
+	var others []*Engine
+	stopOthers := func() {
+		for _, o := range others {
+			_ = o.Stop(context.WithoutCancel(ctx))
+		}
+		others = nil
+	}
+	defer stopOthers()
+	for _, st := range cfg.OtherNodes {
+		o, err := New(st, Config{Queues: []QueueConfig{{Name: DefaultQueue, Workers: cfg.Workers}}})
+		if err != nil {
+			return r, err
+		}
+		if err := o.Register("bench.noop", func(context.Context, *models.Job) error { return nil }); err != nil {
+			return r, err
+		}
+		others = append(others, o)
+	}
 	start = time.Now()
+	for _, o := range others {
+		if err := o.Start(ctx); err != nil {
+			return r, err
+		}
+	}
 	if err := e.Start(ctx); err != nil {
 		return r, err
 	}
@@ -122,6 +149,7 @@ func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress f
 		}
 	}
 	r.BurnDownPerSec = float64(cfg.Jobs) / time.Since(start).Seconds()
+	stopOthers() // the latency run measures one node
 
 	// 3. Pickup latency: one job at a time, at a fixed rate.
 	lat := make(chan time.Duration, cfg.LatencyJobs)
@@ -187,13 +215,13 @@ func peakRSS() float64 {
 
 // String formats the report for people.
 func (r BenchReport) String() string {
-	return fmt.Sprintf(`kiln bench (%s): %d no-op jobs, %d workers
+	return fmt.Sprintf(`kiln bench (%s): %d no-op jobs, %d node(s) of %d workers
   insert (batches)   %10.0f jobs/s
   burn-down          %10.0f jobs/s   (each job: enqueued -> processing -> succeeded, with events)
   pickup latency     p50 %.2f ms  p95 %.2f ms  p99 %.2f ms   (one job at a time, %d jobs/s)
   peak RSS           %10.1f MiB
   database size      %10.1f MiB
-`, r.Dialect, r.Jobs, r.Workers, r.InsertPerSec, r.BurnDownPerSec, r.PickupP50, r.PickupP95, r.PickupP99, r.PickupRate, r.PeakRSS, r.DBSize)
+`, r.Dialect, r.Jobs, r.Nodes, r.Workers, r.InsertPerSec, r.BurnDownPerSec, r.PickupP50, r.PickupP95, r.PickupP99, r.PickupRate, r.PeakRSS, r.DBSize)
 }
 
 // JSON formats the report as one JSON object.
