@@ -121,7 +121,7 @@ func (s *Server) handleJobs(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	counts, err := s.store.CountJobsByState(ctx)
+	counts, err := s.tabCounts(ctx, q.filter)
 	if err != nil {
 		return err
 	}
@@ -169,6 +169,19 @@ func (s *Server) handleJobs(c echo.Context) error {
 		v.PageSize = append(v.PageSize, pages.PageSizeLink{Size: n, Href: q.url(q.before, q.after, n), Active: n == q.limit})
 	}
 	return render(c, http.StatusOK, pages.JobsPage(v))
+}
+
+// tabCounts are the counts the state tabs show: those of the filtered queue when a queue is
+// chosen, else of every job. Both come from the counters, never from a scan.
+func (s *Server) tabCounts(ctx context.Context, f models.JobFilter) (map[models.JobState]int64, error) {
+	if f.Queue == "" {
+		return s.store.CountJobsByState(ctx)
+	}
+	byQueue, err := s.store.CountJobsByQueue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return byQueue[f.Queue], nil // nil: a queue without jobs
 }
 
 func stateLabel(s models.JobState) string {

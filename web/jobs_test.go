@@ -84,6 +84,13 @@ func TestJobsListTabsFiltersAndPages(t *testing.T) {
 	require.Len(t, jobIDs(doc), 31)
 	_, doc = a.get("/dashboard/jobs?kind=report.build&queue=low")
 	require.Len(t, jobIDs(doc), 10)
+	lowTabs := map[string]string{}
+	doc.Find(`[data-testid="tab"]`).Each(func(_ int, s *goquery.Selection) {
+		lowTabs[strings.TrimSpace(strings.TrimSuffix(s.Text(), s.Find(".tab-count").Text()))] = s.Find(".tab-count").Text()
+	})
+	require.Equal(t, "10", lowTabs["All"], "the tabs count the chosen queue's jobs")
+	require.Equal(t, "10", lowTabs["Enqueued"])
+	require.Equal(t, "0", lowTabs["Failed"])
 	_, doc = a.get("/dashboard/jobs?q=USER7@")
 	require.Equal(t, []string{"8"}, jobIDs(doc), "free text over the arguments")
 	_, doc = a.get("/dashboard/jobs?state=failed&q=mailbox")
