@@ -72,6 +72,9 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 	for _, n := range counts {
 		r.HistoryJobs += n
 	}
+	// The burn-down is over when cfg.Jobs more than base have succeeded.
+	base := counts[models.JobSucceeded]
+	target := base + int64(cfg.Jobs)
 	engine, err := jobs.New(store, jobs.Config{Queues: []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: cfg.Workers}}})
 	if err != nil {
 		return r, err
@@ -101,7 +104,7 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 	}
 	defer func() { _ = srv.Stop(context.WithoutCancel(ctx)) }()
 
-	base := "http://" + srv.Addr()
+	url := "http://" + srv.Addr()
 	someJob := strconv.FormatInt(max(1, r.HistoryJobs/2), 10)
 	paths := []string{
 		"/dashboard", "/dashboard/live", "/dashboard?history=7d",
@@ -110,7 +113,6 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 		"/dashboard/jobs/" + someJob, "/dashboard/jobs/" + someJob + "/live",
 		"/dashboard/recurring", "/dashboard/queues", "/dashboard/servers", "/",
 	}
-	target := r.HistoryJobs + int64(cfg.Jobs)
 	start := time.Now()
 	if err := engine.Start(ctx); err != nil {
 		return r, err
@@ -130,7 +132,7 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 			defer wg.Done()
 			for i := c; loadCtx.Err() == nil; i++ {
 				path := paths[i%len(paths)]
-				took, err := timeGet(loadCtx, client, base+path)
+				took, err := timeGet(loadCtx, client, url+path)
 				mu.Lock()
 				if err != nil && loadCtx.Err() == nil && loadErr == nil {
 					loadErr = fmt.Errorf("dashboard: GET %s: %w", path, err)
@@ -164,7 +166,7 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 		if done >= target && requested == len(paths) {
 			break
 		}
-		progress(fmt.Sprintf("dashboard under load: %d/%d jobs", done-(r.HistoryJobs), cfg.Jobs))
+		progress(fmt.Sprintf("dashboard under load: %d/%d jobs", done-base, cfg.Jobs))
 		select {
 		case <-loadCtx.Done():
 		case <-time.After(250 * time.Millisecond):
@@ -182,7 +184,7 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 	if loadErr != nil {
 		return r, loadErr
 	}
-	r.BurnDownPerSec = float64(done-(target-int64(cfg.Jobs))) / burnt.Seconds()
+	r.BurnDownPerSec = float64(done-base) / burnt.Seconds()
 	r.Clients = cfg.Clients
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	for _, p := range paths {

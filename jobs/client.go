@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -60,26 +61,6 @@ func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, 
 
 // EnqueueMany stores a batch of jobs in one transaction.
 func (e *Engine) EnqueueMany(ctx context.Context, batch []EnqueueParams) ([]*models.Job, error) {
-	if len(batch) == 1 {
-		j, err := e.newJob(batch[0].Kind, batch[0].Args, batch[0].Opts)
-		if err != nil {
-			return nil, err
-		}
-		j.Note = note(ctx, "enqueued")
-		if ok, err := e.enqueueToWorker(ctx, j); err != nil {
-			return nil, err
-		} else if ok {
-			return []*models.Job{j}, nil
-		}
-		jobs := []*models.Job{j}
-		if _, err := e.store.InsertJobs(ctx, jobs, time.Now()); err != nil {
-			return nil, err
-		}
-		if j.State == models.JobEnqueued {
-			e.wake(j.Queue)
-		}
-		return jobs, nil
-	}
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
 		j, err := e.newJob(p.Kind, p.Args, p.Opts)
@@ -89,17 +70,32 @@ func (e *Engine) EnqueueMany(ctx context.Context, batch []EnqueueParams) ([]*mod
 		j.Note = note(ctx, "enqueued")
 		jobs[i] = j
 	}
+	if len(jobs) == 1 {
+		if stored, err := e.enqueueToWorker(ctx, jobs[0]); err != nil {
+			return nil, err
+		} else if stored {
+			return jobs, nil
+		}
+	}
 	if _, err := e.store.InsertJobs(ctx, jobs, time.Now()); err != nil {
 		return nil, err
 	}
-	queues := make([]string, 0, 1)
+	e.wakeReady(jobs)
+	return jobs, nil
+}
+
+// wakeReady nudges the fetchers of the queues that got jobs to run now (not delayed, not
+// awaiting a parent).
+func (e *Engine) wakeReady(jobs []*models.Job) {
+	var queues []string
 	for _, j := range jobs {
-		if j.State == models.JobEnqueued {
+		if j.State == models.JobEnqueued && !slices.Contains(queues, j.Queue) {
 			queues = append(queues, j.Queue)
 		}
 	}
-	e.wake(queues...)
-	return jobs, nil
+	if len(queues) > 0 { // wake() with no queue wakes every pool
+		e.wake(queues...)
+	}
 }
 
 // EnqueueTx stores a job inside the caller's transaction, so it exists only if the caller's
@@ -198,7 +194,8 @@ func (e *Engine) TriggerNow(ctx context.Context, id int64) error {
 // enqueueToWorker stores a job and hands it straight to a free worker of this process, when its
 // queue has one here: InsertAndClaimJob claims the job in the transaction that stores it, so it
 // starts without a claim of its own. It reports false, having stored nothing, when no worker is
-// free; true, once the job is stored (claimed and running, or waiting like any other job).
+// free; true, once the job is stored (claimed and running, or waiting like any other job); and
+// an error when storing it failed.
 func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, error) {
 	e.mu.RLock()
 	p := e.pools[j.Queue]
@@ -215,13 +212,10 @@ func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, erro
 	if err != nil || !claimed {
 		p.busy.Add(-1)
 		e.work.Done()
-		if err != nil {
-			return true, err
+		if err == nil {
+			e.wakeReady([]*models.Job{j})
 		}
-		if j.State == models.JobEnqueued {
-			e.wake(j.Queue)
-		}
-		return true, nil
+		return err == nil, err
 	}
 	go p.run(workCtx, j)
 	return true, nil

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 	"time"
 
@@ -30,7 +31,7 @@ func writerDriver() string {
 	registerWriterDriver.Do(func() {
 		sql.Register(sqliteWriterDriver, &sqlite3.SQLiteDriver{
 			ConnectHook: func(c *sqlite3.SQLiteConn) error {
-				_, err := c.Exec("PRAGMA wal_autocheckpoint = 16384", nil)
+				_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", checkpointFallback), nil)
 				return err
 			},
 		})

@@ -21,8 +21,8 @@ import (
 	"github.com/kilnhq/kiln/views/pages"
 )
 
-// suggestions caches the kinds and queues offered in the jobs filter: reading them scans every
-// job, and they rarely change, so they are read at most every 30 seconds.
+// suggestions caches the kinds and queues offered in the jobs filter: the kinds are read from
+// an index over every job, and they rarely change, so they are read at most every 30 seconds.
 type suggestions struct {
 	mu            sync.Mutex
 	at            time.Time
