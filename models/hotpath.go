@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -117,10 +118,6 @@ func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
 	return t, nil
 }
 
-// sqliteTimeFormat is how go-sqlite3 stores a time.Time; times that reach SQLite inside JSON
-// are written the same way, so they compare and sort with the others.
-const sqliteTimeFormat = "2006-01-02 15:04:05.999999999-07:00"
-
 // jsonTime writes t as the dialect stores times, or nil for the zero time.
 func (s *Store) jsonTime(t time.Time) *string {
 	if t.IsZero() {
@@ -129,7 +126,8 @@ func (s *Store) jsonTime(t time.Time) *string {
 	t = t.UTC().Truncate(time.Microsecond)
 	var v string
 	if s.dialect == DialectSQLite {
-		v = t.Format(sqliteTimeFormat)
+		// As go-sqlite3 writes a bound time.Time, so that these compare and sort with the others.
+		v = t.Format(sqlite3.SQLiteTimestampFormats[0])
 	} else {
 		v = t.Format(time.RFC3339Nano)
 	}
