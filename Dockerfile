@@ -11,7 +11,7 @@ COPY . .
 ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/kiln . \
- && mkdir -p /out/data
+ && install -d -m 0700 /out/data
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -36,8 +36,12 @@ check-generated: ## fail when the committed *_templ.go are not what templ genera
 		echo "templ output was stale: 'go tool templ generate' changed *_templ.go; commit the result"; exit 1; \
 	fi; echo "templ output is fresh"
 
+.PHONY: check-files
+check-files: ## fail when a tracked file is an executable binary or larger than 1 MB
+	@.ci/check-files
+
 .PHONY: test
-test: check-generated ## check templ output is fresh, go vet, then all tests with the race detector
+test: check-files check-generated ## check tracked files and templ output, gofmt, go vet, then all tests with the race detector
 	@unformatted=$$(gofmt -l $(GO_FILES)); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 	go test -race -count=1 ./...

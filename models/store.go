@@ -184,8 +184,12 @@ func SQLiteDSN(dsn string) (string, error) {
 		return "", Errorf(EINVALID, "SQLite DSN %q: %v", dsn, err)
 	}
 	if path != ":memory:" && query.Get("mode") != "memory" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-			return "", fmt.Errorf("models: create database directory: %w", err)
+		file, err := url.PathUnescape(path) // the file SQLite will open: it decodes a URI's %XX
+		if err != nil {
+			return "", Errorf(EINVALID, "SQLite DSN %q: %v", dsn, err)
+		}
+		if err := prepareSQLiteFiles(file); err != nil {
+			return "", err
 		}
 	}
 	for _, p := range sqliteParams {
@@ -194,6 +198,33 @@ func SQLiteDSN(dsn string) (string, error) {
 		}
 	}
 	return "file:" + path + "?" + query.Encode(), nil
+}
+
+// prepareSQLiteFiles makes the database private to its owner before SQLite opens it: it holds
+// session keys and password hashes. A missing directory is created 0700 and a missing database
+// file 0600; SQLite gives the WAL and shared-memory files it creates the database file's mode.
+// An existing database (and its WAL and SHM) readable by others is narrowed to 0600.
+func prepareSQLiteFiles(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("models: create database directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("models: create database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("models: create database file: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("models: make %s private to its owner (it holds password hashes and session keys): %w; run Kiln as the file's owner, or chmod 600 it", p, err)
+		}
+	}
+	return nil
 }
 
 // Dialect reports which database the store talks to.
