@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/kilnhq/kiln/models"
 )
 
 // QueueConfig is a named queue and how many of its jobs this process runs at once.
@@ -77,6 +79,10 @@ type Config struct {
 	FinishDelay time.Duration
 	// MaxAttempts is the default number of attempts per job. Default 10.
 	MaxAttempts int
+	// MaxRescues is how many times a job whose server died while running it goes back to its
+	// queue (using no attempt); the next such death fails it as a poison pill. Default 3
+	// (models.DefaultMaxRescues); a negative value fails a job at the first death of its server.
+	MaxRescues int
 	// MisfireThreshold is how late an occurrence of a recurring job may fire and still count
 	// as on time. Default 1m.
 	MisfireThreshold time.Duration
@@ -104,6 +110,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MisfireThreshold, time.Minute)
 	setDefault(&c.FinishBatch, 100)
 	setDefault(&c.MaxAttempts, 10)
+	setDefault(&c.MaxRescues, models.DefaultMaxRescues)
 	setDefault(&c.StrictMisfireCap, 100)
 	if c.ServerID == "" {
 		host, _ := os.Hostname()
@@ -149,3 +156,6 @@ func (c Config) validate() error {
 	}
 	return nil
 }
+
+// maxRescues is MaxRescues as the store reads it: never negative.
+func (c Config) maxRescues() int { return max(c.MaxRescues, 0) }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,12 +20,27 @@ import (
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
-// crashChildEnv carries the database path to the child process of TestCrashRecovery.
+// crashChildEnv carries the database URL to the child process of TestCrashRecovery.
 const crashChildEnv = "KILN_CRASH_CHILD_DB"
 
+// crashRun is one run of a job in a child process, as the job itself recorded it.
+type crashRun struct {
+	ID      int64 `gorm:"primaryKey"`
+	JobID   int64 `gorm:"not null;index"`
+	Attempt int   `gorm:"not null"`
+	Rescues int   `gorm:"not null"`
+	PID     int   `gorm:"not null"`
+}
+
+// crashHeartbeat is the children's heartbeat: short, so that a child started after a kill finds
+// its predecessor silent for three heartbeats and takes its jobs back at once.
+const crashHeartbeat = 100 * time.Millisecond
+
 // runCrashChild is the worker process of TestCrashRecovery: TestMain runs it instead of the
-// tests when crashChildEnv is set. Each job records its run (job, attempt, pid) in crash_runs,
-// works 10-40 ms, and succeeds. It runs until SIGTERM (a clean stop) or SIGKILL.
+// tests when crashChildEnv is set. Each crash.work job records its run in crash_runs, works
+// 10-40 ms, and succeeds; a crash.poison job records its run and kills its own process, as a
+// job that segfaults or runs out of memory would. It runs until SIGTERM (a clean stop) or
+// SIGKILL.
 func runCrashChild(dsn string) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "crash child:", err); return 1 }
 	store, err := models.Open(context.Background(), dsn, nil)
@@ -36,13 +50,16 @@ func runCrashChild(dsn string) int {
 	defer store.Close()
 	e, err := jobs.New(store, jobs.Config{
 		Queues: []jobs.QueueConfig{{Name: "default", Workers: 8}}, PollInterval: 50 * time.Millisecond,
-		Lease: 3 * time.Second, SoftStop: time.Second,
+		Lease: 3 * time.Second, SoftStop: time.Second, ServerHeartbeat: crashHeartbeat,
 	})
 	if err != nil {
 		return fail(err)
 	}
+	record := func(ctx context.Context, j *models.Job) error {
+		return store.DB().WithContext(ctx).Create(&crashRun{JobID: j.ID, Attempt: j.Attempt, Rescues: j.Rescues, PID: os.Getpid()}).Error
+	}
 	err = e.Register("crash.work", func(ctx context.Context, j *models.Job) error {
-		if err := store.DB().WithContext(ctx).Exec("INSERT INTO crash_runs (job_id, attempt, pid) VALUES (?, ?, ?)", j.ID, j.Attempt, os.Getpid()).Error; err != nil {
+		if err := record(ctx, j); err != nil {
 			return err
 		}
 		select {
@@ -55,12 +72,21 @@ func runCrashChild(dsn string) int {
 	if err != nil {
 		return fail(err)
 	}
+	err = e.Register("crash.poison", func(ctx context.Context, j *models.Job) error {
+		if err := record(ctx, j); err != nil {
+			return err
+		}
+		return syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	})
+	if err != nil {
+		return fail(err)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM)
+	fmt.Println("child ready") // before Start: a poison pill may end the child at once
 	if err := e.Start(context.Background()); err != nil {
 		return fail(err)
 	}
-	fmt.Println("child ready")
 	<-sig
 	if err := e.Stop(context.Background()); err != nil {
 		return fail(err)
@@ -68,21 +94,33 @@ func runCrashChild(dsn string) int {
 	return 0
 }
 
-// TestCrashRecovery kills a process running real workers with SIGKILL, mid-batch, three times.
-// After a restart every job ends Succeeded, none is lost, and only jobs that were running at a
-// kill ran twice.
+// TestCrashRecovery kills a process running real workers with SIGKILL, mid-batch, three times,
+// on each dialect. Half the jobs have a single attempt. After a restart every job has
+// succeeded: none is lost, a crash used no job's attempt (not even a single one), only jobs
+// that were running at a kill ran again, and each was rescued once per kill it was running at.
+// Then a job that kills its process each time it runs is put back three times (the default
+// rescue limit), each time by the next process as it starts, and fails after the fourth crash;
+// every other job stays succeeded.
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills worker processes")
 	}
-	dsn := filepath.Join(t.TempDir(), "crash.db")
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) { testCrashRecovery(t, d.DSN(t)) })
+	}
+}
+
+func testCrashRecovery(t *testing.T, dsn string) {
 	s := modeltest.Open(t, dsn)
-	require.NoError(t, s.DB().Exec("CREATE TABLE crash_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, pid INTEGER NOT NULL)").Error)
+	require.NoError(t, s.DB().AutoMigrate(&crashRun{}))
 	e := newEngine(t, s, jobs.Config{NoWorkers: true})
 	const total = 600
 	batch := make([]jobs.EnqueueParams, total)
 	for i := range batch {
 		batch[i] = jobs.EnqueueParams{Kind: "crash.work", Args: map[string]int{"i": i}}
+		if i%2 == 1 {
+			batch[i].Opts = []jobs.Option{jobs.MaxAttempts(1)}
+		}
 	}
 	_, err := e.EnqueueMany(ctx, batch)
 	require.NoError(t, err)
@@ -92,7 +130,13 @@ func TestCrashRecovery(t *testing.T) {
 		require.NoError(t, err)
 		return counts[models.JobSucceeded]
 	}
-	runningAtKill := map[int64]bool{}
+	type claim struct {
+		job     int64
+		rescues int
+	}
+	killed := map[claim]bool{} // the claims that were running at a kill
+	killsRunning := map[int64]int{}
+	oneAttemptHit := 0
 	for kill := 1; kill <= 3; kill++ {
 		child := startChild(t, dsn)
 		before := succeeded()
@@ -100,16 +144,26 @@ func TestCrashRecovery(t *testing.T) {
 			"kill %d: the child made no progress", kill)
 		require.NoError(t, child.Process.Kill()) // SIGKILL: no cleanup at all
 		_ = child.Wait()
-		var processing []int64
-		require.NoError(t, s.DB().Model(&models.Job{}).Where("state = ?", models.JobProcessing).Pluck("id", &processing).Error)
+		var processing []models.Job
+		require.NoError(t, s.DB().Where("state = ?", models.JobProcessing).Find(&processing).Error)
 		require.NotEmpty(t, processing, "kill %d came between batches; the test wants it mid-batch", kill)
-		for _, id := range processing {
-			runningAtKill[id] = true
+		for _, j := range processing {
+			if c := (claim{j.ID, j.Rescues}); !killed[c] { // (a claim not yet rescued may see two kills)
+				killed[c] = true
+				killsRunning[j.ID]++
+			}
+			if j.MaxAttempts == 1 {
+				oneAttemptHit++
+			}
 		}
 		t.Logf("kill %d: %d succeeded, %d were processing", kill, succeeded(), len(processing))
+		if kill == 2 {
+			time.Sleep(4 * crashHeartbeat) // the next child finds this one silent and rescues at once
+		}
 	}
+	require.Positive(t, oneAttemptHit, "a job with a single attempt was running at a kill")
 
-	child := startChild(t, dsn) // rescues the killed jobs once their leases run out, and finishes
+	child := startChild(t, dsn) // rescues the killed jobs and finishes
 	require.Eventually(t, func() bool { return succeeded() == total }, 120*time.Second, 20*time.Millisecond, "not every job succeeded")
 	require.NoError(t, child.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, child.Wait())
@@ -124,13 +178,76 @@ func TestCrashRecovery(t *testing.T) {
 	for _, r := range runs {
 		if r.N > 1 {
 			twice++
-			require.True(t, runningAtKill[r.JobID], "job %d ran %d times but was not running at any kill", r.JobID, r.N)
+			require.Positive(t, killsRunning[r.JobID], "job %d ran %d times but was not running at any kill", r.JobID, r.N)
 		}
 	}
-	t.Logf("%d jobs ran more than once, all of them running at a kill", twice)
+	var all []models.Job
+	require.NoError(t, s.DB().Find(&all).Error)
+	for _, j := range all {
+		require.Equal(t, killsRunning[j.ID], j.Rescues, "job %d: one rescue per claim a kill ended", j.ID)
+		require.Equal(t, 1, j.Attempt, "job %d: the crashes used none of its attempts", j.ID)
+	}
+	t.Logf("%d jobs ran more than once, all of them running at a kill (%d running at kills had one attempt)", twice, oneAttemptHit)
 	counts, err := s.CountJobsByState(ctx)
 	require.NoError(t, err)
 	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total}, counts)
+
+	// A poison pill: each process that runs it dies. The next process rescues it as it starts,
+	// without waiting for the lease, until it has crashed its server 1 + MaxRescues times.
+	poison, err := e.Enqueue(ctx, "crash.poison", nil)
+	require.NoError(t, err)
+	deaths := 0
+	for done := false; !done; {
+		require.Less(t, deaths, 10, "the poison pill never failed")
+		child := startChild(t, dsn)
+		exited := make(chan error, 1)
+		go func() { exited <- child.Wait() }()
+		deadline := time.After(30 * time.Second)
+	watch:
+		for {
+			select {
+			case err := <-exited:
+				var exit *exec.ExitError
+				require.ErrorAs(t, err, &exit, "only the poison pill ends a child")
+				deaths++
+				time.Sleep(4 * crashHeartbeat) // the dead child is silent for over three heartbeats
+				break watch
+			case <-deadline:
+				t.Fatal("the child neither died nor failed the poison pill")
+			case <-time.After(20 * time.Millisecond):
+				if j, err := s.GetJob(ctx, poison.ID); err == nil && j.State == models.JobFailed {
+					require.NoError(t, child.Process.Signal(syscall.SIGTERM))
+					require.NoError(t, <-exited, "the child that failed the poison pill lives on, and stops cleanly")
+					done = true
+					break watch
+				}
+			}
+		}
+	}
+	require.Equal(t, models.DefaultMaxRescues+1, deaths, "it took down one process per run")
+	got, err := s.GetJob(ctx, poison.ID)
+	require.NoError(t, err)
+	require.Equal(t, models.JobFailed, got.State)
+	require.Contains(t, got.LastError, fmt.Sprintf("crashed its server %d times", models.DefaultMaxRescues+1))
+	require.Equal(t, models.DefaultMaxRescues, got.Rescues)
+	var poisonRuns int64
+	require.NoError(t, s.DB().Model(&crashRun{}).Where("job_id = ?", poison.ID).Count(&poisonRuns).Error)
+	require.EqualValues(t, models.DefaultMaxRescues+1, poisonRuns)
+	events, err := s.JobEvents(ctx, poison.ID)
+	require.NoError(t, err)
+	var path []string
+	for _, ev := range events {
+		path = append(path, string(ev.From)+">"+string(ev.To))
+		if ev.From == models.JobProcessing {
+			require.Contains(t, ev.Error, "stopped sending heartbeats", "rescued at start, not at lease end: %s", ev.Reason)
+		}
+	}
+	require.Equal(t, []string{">enqueued",
+		"enqueued>processing", "processing>enqueued", "enqueued>processing", "processing>enqueued",
+		"enqueued>processing", "processing>enqueued", "enqueued>processing", "processing>failed"}, path)
+	counts, err = s.CountJobsByState(ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total, models.JobFailed: 1}, counts, "every other job stays succeeded")
 }
 
 // startChild starts this test binary as a worker process on the database and waits until it runs.

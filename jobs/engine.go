@@ -163,6 +163,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.heartbeatServer(ctx); err != nil {
 		return err
 	}
+	// A node starting after a crash (its own or another's) takes back at once the jobs of
+	// servers silent for three heartbeats, instead of waiting for their leases to run out.
+	if err := e.rescue(ctx, time.Now().Add(-3*e.cfg.ServerHeartbeat)); err != nil {
+		return err
+	}
 	if err := e.refreshPausedQueues(ctx); err != nil {
 		return err
 	}
@@ -251,7 +256,7 @@ func (e *Engine) abandonRunning(ctx context.Context) error {
 	now := time.Now()
 	for _, r := range e.running {
 		batch = append(batch, models.JobFinish{
-			JobID: r.job.ID, ServerID: e.cfg.ServerID, Attempt: r.job.Attempt, State: models.JobEnqueued,
+			JobID: r.job.ID, ServerID: e.cfg.ServerID, Attempt: r.job.Attempt, Rescues: r.job.Rescues, State: models.JobEnqueued,
 			RunAt: now, RefundAttempt: true, At: now, Reason: "released at shutdown: the worker did not stop in time",
 		})
 	}

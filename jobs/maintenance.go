@@ -14,7 +14,8 @@ import (
 //   - reload which queues are paused (every PollInterval);
 //   - fold the appended job count changes into the per-state totals (every 2 s);
 //   - promote scheduled jobs that are due (every PollInterval);
-//   - rescue jobs whose lease ran out (every Lease/3);
+//   - rescue jobs whose lease ran out (every Lease/3; Start also rescues the jobs of servers
+//     whose heartbeat stopped);
 //   - record itself in the server registry and drop servers silent for 12 heartbeats.
 func (e *Engine) startMaintenance(ctx context.Context) {
 	e.every(ctx, e.cfg.Lease/3, "extend leases", func(ctx context.Context) error {
@@ -37,12 +38,7 @@ func (e *Engine) startMaintenance(ctx context.Context) {
 		}
 	})
 	e.every(ctx, e.cfg.Lease/3, "rescue expired leases", func(ctx context.Context) error {
-		n, queues, err := e.store.RescueExpired(ctx, time.Now(), 1000)
-		if n > 0 {
-			e.log.Warn("jobs: rescued jobs whose lease ran out", "jobs", n)
-			e.wake(queues...)
-		}
-		return err
+		return e.rescue(ctx, time.Time{})
 	})
 	e.every(ctx, e.cfg.ServerHeartbeat, "server heartbeat", func(ctx context.Context) error {
 		if err := e.heartbeatServer(ctx); err != nil {
@@ -51,6 +47,30 @@ func (e *Engine) startMaintenance(ctx context.Context) {
 		_, err := e.store.DeleteStaleServers(ctx, time.Now().Add(-12*e.cfg.ServerHeartbeat))
 		return err
 	})
+}
+
+// rescue takes back the jobs of servers presumed dead: those whose lease ran out and, when
+// deadBefore is set, those of servers whose last heartbeat is older than it.
+func (e *Engine) rescue(ctx context.Context, deadBefore time.Time) error {
+	const batch = 1000
+	for {
+		r, err := e.store.RescueJobs(ctx, models.RescueParams{
+			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.maxRescues(), DeadBefore: deadBefore, Except: e.cfg.ServerID,
+		})
+		if err != nil {
+			return err
+		}
+		if r.Requeued > 0 {
+			e.log.Warn("jobs: put back the jobs of a server presumed dead", "jobs", r.Requeued)
+			e.wake(r.Queues...)
+		}
+		if r.Failed > 0 {
+			e.log.Error("jobs: failed jobs that crashed their servers too often", "jobs", r.Failed, "max_rescues", e.cfg.maxRescues())
+		}
+		if r.Requeued+r.Failed < batch {
+			return nil
+		}
+	}
 }
 
 // every runs fn every d until ctx ends, logging its failures.

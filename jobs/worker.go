@@ -146,8 +146,15 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 		ctx, cancelTimeout = context.WithTimeout(ctx, job.Timeout)
 		defer cancelTimeout()
 	}
+	mine := &runningJob{job: job, cancel: cancel}
 	e.mu.Lock()
-	e.running[job.ID] = &runningJob{job: job, cancel: cancel}
+	if stale, ok := e.running[job.ID]; ok {
+		// This process still runs an earlier claim of the job: it was rescued while this process
+		// was frozen or cut off from the database, and is now claimed here again. Only the new
+		// claim may finish it.
+		stale.cancel(errNotRunning)
+	}
+	e.running[job.ID] = mine
 	e.mu.Unlock()
 
 	k, known := e.kind(job.Kind)
@@ -159,7 +166,9 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 	}
 
 	e.mu.Lock()
-	delete(e.running, job.ID)
+	if e.running[job.ID] == mine {
+		delete(e.running, job.ID)
+	}
 	e.mu.Unlock()
 	backoff := DefaultBackoff
 	if known {
@@ -186,7 +195,7 @@ func safeWork(ctx context.Context, fn WorkFunc, job *models.Job) (err error) {
 // outcome decides what an attempt's result means for the job. It reports false when the job
 // stopped because it is no longer this server's to finish.
 func outcome(job *models.Job, err, cause, ctxErr error, backoff Backoff, now time.Time, took time.Duration) (models.JobFinish, bool) {
-	f := models.JobFinish{JobID: job.ID, Attempt: job.Attempt, At: now, Duration: took}
+	f := models.JobFinish{JobID: job.ID, Attempt: job.Attempt, Rescues: job.Rescues, At: now, Duration: took}
 	var (
 		snooze    *snoozeError
 		permanent *permanentError

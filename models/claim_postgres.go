@@ -21,7 +21,8 @@ SELECT ` + claimColumns + ` FROM claimed`
 
 	postgresFinishSQL = `WITH f AS (
 	SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text, error text, finished_at timestamptz,
-		result text, run_at timestamptz, refund int, server text, attempt int, at timestamptz, reason text, duration bigint)),
+		result text, run_at timestamptz, refund int, server text, attempt int, rescues int, at timestamptz, reason text,
+		duration bigint)),
 done AS (
 	UPDATE jobs SET state = f.state, lease_until = NULL, last_error = f.error, finished_at = f.finished_at,
 		progress = CASE WHEN f.state = 'succeeded' THEN 100 ELSE jobs.progress END,
@@ -29,6 +30,7 @@ done AS (
 		run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
 	FROM f
 	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.attempt = f.attempt
+		AND jobs.rescues = f.rescues
 	RETURNING jobs.id, jobs.queue),
 events AS (
 	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
@@ -45,7 +47,9 @@ RETURNING id, queue, attempt`
 	postgresExtendLeasesSQL = `UPDATE jobs SET lease_until = ?
 WHERE id IN (SELECT id FROM jobs WHERE state = 'processing' AND server_id = ? FOR UPDATE SKIP LOCKED)`
 
-	postgresExpiredSQL = `SELECT id, server_id, attempt, max_attempts, queue FROM jobs
-WHERE state = 'processing' AND lease_until < ? ORDER BY id LIMIT ?
+	postgresRescueSQL = `SELECT id, server_id, attempt, max_attempts, queue, rescues, lease_until < ? AS expired FROM jobs
+WHERE state = 'processing' AND (lease_until < ? OR (? AND server_id <> ? AND NOT EXISTS (
+	SELECT 1 FROM servers WHERE servers.id = jobs.server_id AND servers.heartbeat_at >= ?)))
+ORDER BY id LIMIT ?
 FOR UPDATE SKIP LOCKED`
 )

@@ -21,13 +21,13 @@ import (
 // the claim itself sets the rest (state, started_at, lease_until, server_id, progress, and no
 // finished_at), so they are not sent back.
 const claimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
-	unique_key, parent_id, continue_on, recurring_id, timeout, result`
+	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues`
 
 // scanClaimed reads one row of claimColumns of a job claimed as p at now.
 func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
 	j := &Job{State: JobProcessing, ServerID: p.ServerID}
 	err := rows.Scan(&j.ID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.Attempt, &j.MaxAttempts, &j.RunAt,
-		&j.CreatedAt, &j.LastError, &j.UniqueKey, &j.ParentID, &j.ContinueOn, &j.RecurringID, &j.Timeout, &j.Result)
+		&j.CreatedAt, &j.LastError, &j.UniqueKey, &j.ParentID, &j.ContinueOn, &j.RecurringID, &j.Timeout, &j.Result, &j.Rescues)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +145,7 @@ type finishRow struct {
 	Refund     int     `json:"refund"`
 	Server     string  `json:"server"`
 	Attempt    int     `json:"attempt"`
+	Rescues    int     `json:"rescues"`
 	At         *string `json:"at"`
 	Reason     string  `json:"reason"`
 	Duration   int64   `json:"duration"`

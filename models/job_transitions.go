@@ -96,6 +96,9 @@ type JobFinish struct {
 	State    JobState
 	// RunAt is when a Scheduled (retry, snooze) or Enqueued (released) job runs next.
 	RunAt time.Time
+	// Rescues is the claim's rescue count: with ServerID and Attempt it names the run being
+	// finished, since a rescued job runs its attempt again.
+	Rescues int
 	// RefundAttempt gives the attempt back: a snooze or a release at shutdown doesn't use one.
 	RefundAttempt bool
 	Error         string
@@ -125,7 +128,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		errText := jsonText(truncate(f.Error, JobErrorMax))
 		rows[i] = finishRow{
 			ID: f.JobID, State: string(f.State), Error: errText, Result: jsonText(truncate(f.Result, JobResultMax)),
-			RunAt: s.jsonTime(f.RunAt), Refund: refund, Server: f.ServerID, Attempt: f.Attempt,
+			RunAt: s.jsonTime(f.RunAt), Refund: refund, Server: f.ServerID, Attempt: f.Attempt, Rescues: f.Rescues,
 			At: s.jsonTime(f.At), Reason: jsonText(f.Reason), Duration: int64(f.Duration),
 		}
 		if f.State.Final() {
@@ -207,7 +210,8 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 				return fmt.Errorf("models: finish jobs: events: %w", err)
 			}
 		}
-		if err := addStats(gtx, finished, batch[0].At); err != nil {
+		delta := statDelta{succeeded: int64(len(finished[JobSucceeded])), failed: int64(len(finished[JobFailed]))}
+		if err := addStats(gtx, delta, batch[0].At); err != nil {
 			return err
 		}
 		if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
@@ -311,72 +315,125 @@ func (s *Store) NotRunningHere(ctx context.Context, serverID string, ids []int64
 	return out, nil
 }
 
-// RescueExpired puts Processing jobs whose lease ran out before now back to Enqueued (or to
-// Failed, when that was their last attempt), recording that their server is presumed dead.
-// It returns the number rescued and the queues that got jobs.
-func (s *Store) RescueExpired(ctx context.Context, now time.Time, limit int) (int, []string, error) {
-	now = now.UTC().Truncate(time.Microsecond)
-	query := s.dialectSQL(sqliteExpiredSQL, postgresExpiredSQL)
-	var (
-		n      int
-		queues []string
-	)
+// DefaultMaxRescues is how many times a job whose server died while running it goes back to its
+// queue before it is taken for a poison pill and failed: the figure Sidekiq Pro's super_fetch
+// uses.
+const DefaultMaxRescues = 3
+
+// RescueParams says which running jobs to rescue, and how.
+type RescueParams struct {
+	// Now is the time; jobs whose lease ended before it are rescued.
+	Now time.Time
+	// Limit bounds the jobs rescued in one call.
+	Limit int
+	// MaxRescues is how many times a job is put back; the rescue after that fails it.
+	MaxRescues int
+	// DeadBefore, when set, also rescues the jobs of servers other than Except whose last
+	// heartbeat is older than it, or that left the registry, whatever their leases say: a node
+	// starting up takes back at once what a crashed node held.
+	DeadBefore time.Time
+	Except     string
+}
+
+// Rescue is what RescueJobs did.
+type Rescue struct {
+	// Requeued jobs went back to their queue, Failed ones had crashed their servers too often.
+	Requeued, Failed int
+	// Queues got jobs.
+	Queues []string
+}
+
+// RescueJobs takes back Processing jobs whose server is presumed dead (see RescueParams). A
+// crash is not the job's fault: each goes back to Enqueued without using an attempt, and its
+// rescue count grows; a job already rescued MaxRescues times fails instead ("crashed its server
+// N times"), so a job that kills its process can't take every node down in turn. Everything is
+// one transaction, with the events, counters, chart statistics and continuations.
+func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
+	now := p.Now.UTC().Truncate(time.Microsecond)
+	query := s.dialectSQL(sqliteRescueSQL, postgresRescueSQL)
+	dead, deadBefore := !p.DeadBefore.IsZero(), p.DeadBefore.UTC()
+	if !dead {
+		deadBefore = now
+	}
+	var out Rescue
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		n, queues = 0, nil
+		out = Rescue{}
 		var rows []struct {
 			ID          int64
 			ServerID    string
 			Attempt     int
 			MaxAttempts int
 			Queue       string
+			Rescues     int
+			Expired     bool
 		}
-		if err := tx.Raw(query, now, limit).Scan(&rows).Error; err != nil {
-			return fmt.Errorf("models: find expired leases: %w", err)
+		if err := tx.Raw(query, now, now, dead, p.Except, deadBefore, p.Limit).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("models: find jobs to rescue: %w", err)
 		}
 		var events []JobEvent
 		failed := map[JobState][]int64{}
 		counts := countDelta{}
 		for _, r := range rows {
-			reason := fmt.Sprintf("lease expired: server %s presumed dead", r.ServerID)
-			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "run_at": now, "last_error": reason}
-			to := JobEnqueued
-			if r.Attempt >= r.MaxAttempts {
-				to = JobFailed
-				set["state"], set["finished_at"] = JobFailed, now
-				delete(set, "run_at")
+			cause := fmt.Sprintf("server %s stopped sending heartbeats: presumed dead", r.ServerID)
+			if r.Expired {
+				cause = fmt.Sprintf("lease expired: server %s presumed dead", r.ServerID)
 			}
-			res := tx.Model(&Job{}).Where("id = ? AND state = ? AND lease_until < ?", r.ID, JobProcessing, now).Updates(set)
+			to := JobEnqueued
+			reason := fmt.Sprintf("rescued (%d of %d): %s; this attempt is not counted", r.Rescues+1, p.MaxRescues, cause)
+			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "run_at": now, "last_error": cause,
+				"attempt": r.Attempt - 1, "rescues": r.Rescues + 1}
+			if r.Rescues >= p.MaxRescues {
+				to = JobFailed
+				reason = fmt.Sprintf("crashed its server %s (%s); not put back after %s", times(r.Rescues+1), cause, plural(p.MaxRescues, "rescue"))
+				set = map[string]any{"state": JobFailed, "lease_until": nil, "finished_at": now, "last_error": reason}
+			}
+			res := tx.Model(&Job{}).Where("id = ? AND state = ? AND server_id = ? AND attempt = ? AND rescues = ?",
+				r.ID, JobProcessing, r.ServerID, r.Attempt, r.Rescues).Updates(set)
 			if res.Error != nil {
 				return fmt.Errorf("models: rescue job %d: %w", r.ID, res.Error)
 			}
 			if res.RowsAffected == 0 {
 				continue
 			}
-			n++
 			counts.move(r.Queue, JobProcessing, to, 1)
-			events = append(events, JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: reason, ServerID: r.ServerID})
+			events = append(events, JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: cause, ServerID: r.ServerID})
 			if to == JobFailed {
+				out.Failed++
 				failed[JobFailed] = append(failed[JobFailed], r.ID)
-			} else if !slices.Contains(queues, r.Queue) {
-				queues = append(queues, r.Queue)
+			} else {
+				out.Requeued++
+				if !slices.Contains(out.Queues, r.Queue) {
+					out.Queues = append(out.Queues, r.Queue)
+				}
 			}
 		}
-		if len(events) > 0 {
-			if err := tx.Create(&events).Error; err != nil {
-				return fmt.Errorf("models: rescue events: %w", err)
-			}
+		if len(events) == 0 {
+			return nil
 		}
-		if err := s.notifyEnqueued(tx, queues...); err != nil {
+		if err := tx.Create(&events).Error; err != nil {
+			return fmt.Errorf("models: rescue events: %w", err)
+		}
+		if err := addStats(tx, statDelta{failed: int64(out.Failed), rescued: int64(out.Requeued)}, now); err != nil {
+			return err
+		}
+		if err := s.notifyEnqueued(tx, out.Queues...); err != nil {
 			return err
 		}
 		more, err := s.releaseContinuations(tx, failed, now, counts)
 		if err != nil {
 			return err
 		}
-		queues = append(queues, more...)
+		for _, q := range more {
+			if !slices.Contains(out.Queues, q) {
+				out.Queues = append(out.Queues, q)
+			}
+		}
 		return s.writeCounts(tx, counts)
 	})
-	return n, queues, err
+	if err != nil {
+		return Rescue{}, err
+	}
+	return out, nil
 }
 
 // PromoteScheduled moves Scheduled jobs whose RunAt has come to Enqueued, at most limit of them,
@@ -578,4 +635,20 @@ func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (i
 			return total, err
 		}
 	}
+}
+
+// times writes a count of occurrences: "once", "2 times".
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// plural writes a count of things: "1 rescue", "3 rescues".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -75,6 +75,9 @@ type Job struct {
 	ParentID    *int64 `gorm:"index"`
 	ContinueOn  string `gorm:"size:20;not null;default:''"`
 	RecurringID *int64 `gorm:"index"`
+	// Rescues counts the times the job went back to its queue because its server died while
+	// running it; such a run uses no attempt. Past the engine's limit it fails as a poison pill.
+	Rescues int `gorm:"not null;default:0"`
 	// Progress is 0-100, set by the running job.
 	Progress int `gorm:"not null;default:0"`
 	// Timeout bounds one attempt; 0 means none.

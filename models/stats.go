@@ -16,31 +16,36 @@ const (
 	PeriodHour   = "h"
 )
 
-// JobStat counts the jobs that reached Succeeded or Failed within one period. The counters are
-// maintained as jobs finish, so charts never count events.
+// JobStat counts the jobs that reached Succeeded or Failed within one period, and the jobs
+// rescued (put back after their server died). The counters are maintained as jobs finish, so
+// charts never count events.
 type JobStat struct {
 	Period    string    `gorm:"primaryKey;size:1"`
 	Bucket    time.Time `gorm:"primaryKey"` // start of the period, UTC
 	Succeeded int64     `gorm:"not null;default:0"`
 	Failed    int64     `gorm:"not null;default:0"`
+	Rescued   int64     `gorm:"not null;default:0"`
 }
 
-// addStats adds the outcomes of a batch to the second and hour counters, one upsert per bucket.
-func addStats(tx *gorm.DB, finished map[JobState][]int64, at time.Time) error {
-	s, f := int64(len(finished[JobSucceeded])), int64(len(finished[JobFailed]))
-	if s == 0 && f == 0 {
+// statDelta is what one transaction adds to the counters.
+type statDelta struct{ succeeded, failed, rescued int64 }
+
+// addStats adds d to the second and hour counters of at, one upsert per bucket.
+func addStats(tx *gorm.DB, d statDelta, at time.Time) error {
+	if d == (statDelta{}) {
 		return nil
 	}
 	at = at.UTC()
 	rows := []JobStat{
-		{Period: PeriodSecond, Bucket: at.Truncate(time.Second), Succeeded: s, Failed: f},
-		{Period: PeriodHour, Bucket: at.Truncate(time.Hour), Succeeded: s, Failed: f},
+		{Period: PeriodSecond, Bucket: at.Truncate(time.Second), Succeeded: d.succeeded, Failed: d.failed, Rescued: d.rescued},
+		{Period: PeriodHour, Bucket: at.Truncate(time.Hour), Succeeded: d.succeeded, Failed: d.failed, Rescued: d.rescued},
 	}
 	err := tx.Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "period"}, {Name: "bucket"}},
 		DoUpdates: clause.Assignments(map[string]any{
 			"succeeded": gorm.Expr("job_stats.succeeded + excluded.succeeded"),
 			"failed":    gorm.Expr("job_stats.failed + excluded.failed"),
+			"rescued":   gorm.Expr("job_stats.rescued + excluded.rescued"),
 		}),
 	}).Create(&rows).Error
 	if err != nil {

@@ -239,7 +239,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	}
 	v := pages.JobView{
 		ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
-		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Timeout: "none", Progress: j.Progress,
+		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Rescues: j.Rescues, Timeout: "none", Progress: j.Progress,
 		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
 		Args: prettyJSON(j.Args), Result: prettyJSON(j.Result), LastError: j.LastError, ContinueOn: j.ContinueOn,
 		CanAct: canAct(c), CSRF: csrfToken(c),
@@ -308,7 +308,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 			a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
 			if i+1 < len(events) {
 				end := events[i+1]
-				a.Outcome, a.Error = string(end.To), firstLine(end.Error)
+				a.Outcome, a.Error = attemptOutcome(end), firstLine(end.Error)
 				a.Duration = formatDuration(end.At.Sub(e.At))
 				if end.Duration > 0 {
 					a.Duration = formatDuration(end.Duration)
@@ -318,6 +318,19 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 		}
 	}
 	return timeline, attempts
+}
+
+// attemptOutcome names how a run ended, from the event that ended it: its new state, except
+// that a run put back in its queue was either rescued (its server died) or released (its server
+// shut down).
+func attemptOutcome(end models.JobEvent) string {
+	if end.From == models.JobProcessing && end.To == models.JobEnqueued {
+		if strings.HasPrefix(end.Reason, "rescued") {
+			return "rescued"
+		}
+		return "released"
+	}
+	return string(end.To)
 }
 
 func firstLine(s string) string {

@@ -91,12 +91,11 @@ func (s *Server) realtimeChart(ctx context.Context) (components.Chart, error) {
 	if err != nil {
 		return components.Chart{}, err
 	}
-	ok, bad := make([]int64, realtimeBins), make([]int64, realtimeBins)
+	series := outcomeSeries(realtimeBins)
 	for _, st := range stats {
 		i := int(st.Bucket.Sub(start) / realtimeBin)
 		if i >= 0 && i < realtimeBins {
-			ok[i] += st.Succeeded
-			bad[i] += st.Failed
+			addOutcomes(series, i, st)
 		}
 	}
 	labels := make([]string, realtimeBins)
@@ -104,14 +103,28 @@ func (s *Server) realtimeChart(ctx context.Context) (components.Chart, error) {
 		labels[i] = fmt.Sprintf("-%d min", (realtimeBins-i)*int(realtimeBin/time.Second)/60)
 	}
 	labels[realtimeBins-1] = "now"
-	return components.Chart{
-		ID: "realtime", Title: "Jobs finished in the last 5 minutes",
-		Series:  []components.ChartSeries{{Name: "Succeeded", Class: "series-succeeded", Values: ok}, {Name: "Failed", Class: "series-failed", Values: bad}},
-		XLabels: labels,
-	}, nil
+	return components.Chart{ID: "realtime", Title: "Jobs finished and rescued in the last 5 minutes", Series: series, XLabels: labels}, nil
 }
 
-// historyChart shows succeeded and failed jobs per hour over 24 hours, or per day (in the
+// outcomeSeries are the charts' series, of n points each: jobs that succeeded, that failed
+// (attempts used up, failed permanently, or crashed their servers too often), and that were
+// rescued (put back in their queue after their server died).
+func outcomeSeries(n int) []components.ChartSeries {
+	return []components.ChartSeries{
+		{Name: "Succeeded", Class: "series-succeeded", Values: make([]int64, n)},
+		{Name: "Failed", Class: "series-failed", Values: make([]int64, n)},
+		{Name: "Rescued", Class: "series-rescued", Values: make([]int64, n)},
+	}
+}
+
+// addOutcomes adds a counter row to point i of outcomeSeries.
+func addOutcomes(series []components.ChartSeries, i int, st models.JobStat) {
+	series[0].Values[i] += st.Succeeded
+	series[1].Values[i] += st.Failed
+	series[2].Values[i] += st.Rescued
+}
+
+// historyChart shows succeeded, failed and rescued jobs per hour over 24 hours, or per day (in the
 // viewer's zone) over 7 days.
 func (s *Server) historyChart(ctx context.Context, rng string, loc *time.Location) (components.Chart, error) {
 	now := s.cfg.Now().In(loc)
@@ -126,7 +139,7 @@ func (s *Server) historyChart(ctx context.Context, rng string, loc *time.Locatio
 			day := today.AddDate(0, 0, -d)
 			starts, labels = append(starts, day), append(labels, day.Format("Mon 2"))
 		}
-		title = "Jobs finished per day, last 7 days"
+		title = "Jobs finished and rescued per day, last 7 days"
 	} else {
 		hour := now.Truncate(time.Hour)
 		for h := 23; h >= 0; h-- {
@@ -137,24 +150,20 @@ func (s *Server) historyChart(ctx context.Context, rng string, loc *time.Locatio
 			}
 			starts, labels = append(starts, at), append(labels, label)
 		}
-		title = "Jobs finished per hour, last 24 hours"
+		title = "Jobs finished and rescued per hour, last 24 hours"
 	}
 	stats, err := s.store.Stats(ctx, models.PeriodHour, starts[0])
 	if err != nil {
 		return components.Chart{}, err
 	}
-	ok, bad := make([]int64, len(starts)), make([]int64, len(starts))
+	series := outcomeSeries(len(starts))
 	for _, st := range stats {
 		for i := len(starts) - 1; i >= 0; i-- {
 			if !st.Bucket.Before(starts[i]) {
-				ok[i] += st.Succeeded
-				bad[i] += st.Failed
+				addOutcomes(series, i, st)
 				break
 			}
 		}
 	}
-	return components.Chart{
-		ID: "history", Title: title, Bars: true, XLabels: labels,
-		Series: []components.ChartSeries{{Name: "Succeeded", Class: "series-succeeded", Values: ok}, {Name: "Failed", Class: "series-failed", Values: bad}},
-	}, nil
+	return components.Chart{ID: "history", Title: title, Bars: true, XLabels: labels, Series: series}, nil
 }

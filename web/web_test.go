@@ -512,8 +512,9 @@ func TestOverview(t *testing.T) {
 		rt := doc.Find(`[data-testid="chart-realtime"]`)
 		require.Equal(t, "3", rt.Find(`[data-testid="legend-series-succeeded"] strong`).Text(), "the realtime chart counts what just finished")
 		require.Equal(t, "1", rt.Find(`[data-testid="legend-series-failed"] strong`).Text())
-		require.Equal(t, 2, rt.Find("polyline").Length())
-		require.Contains(t, rt.Find("desc").Text(), "Succeeded 3, Failed 1")
+		require.Equal(t, "0", rt.Find(`[data-testid="legend-series-rescued"] strong`).Text())
+		require.Equal(t, 3, rt.Find("polyline").Length(), "succeeded, failed and rescued")
+		require.Contains(t, rt.Find("desc").Text(), "Succeeded 3, Failed 1, Rescued 0")
 		poll, _ := doc.Find(`#overview-live`).Attr("hx-trigger")
 		require.Equal(t, "every 2s", poll)
 	}
@@ -546,7 +547,7 @@ func TestEveryActionNeedsCSRF(t *testing.T) {
 	a.csrf("/tasks/new") // hold a CSRF cookie, as a browser would
 	j, r := strconv.FormatInt(job.ID, 10), strconv.FormatInt(rj.ID, 10)
 	for _, path := range []string{
-		"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/reopen", "/tasks/1/delete", "/work-items", "/logout",
+		"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/reopen", "/tasks/1/delete", "/work-items",
 		"/dashboard/jobs/" + j + "/cancel", "/dashboard/jobs/" + j + "/delete", "/dashboard/jobs/" + j + "/requeue", "/dashboard/jobs/" + j + "/trigger",
 		"/dashboard/jobs/bulk", "/dashboard/recurring/" + r + "/trigger", "/dashboard/recurring/" + r + "/pause", "/dashboard/recurring/" + r + "/edit",
 		"/dashboard/queues/default/pause",
