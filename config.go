@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -45,7 +46,9 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&cfg.Web.CookieSecure, "cookie-secure", false, "mark cookies Secure; turn on when Kiln is served over HTTPS")
 	fs.BoolVar(&cfg.Web.LocalNoAuth, "local-no-auth", true, "let requests made directly from this machine skip login (never those through a proxy)")
-	fs.BoolVar(&cfg.Web.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For; set behind a reverse proxy")
+	fs.BoolVar(&cfg.Web.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For, when the request comes from one of --trusted-proxies; set behind a reverse proxy")
+	trustedProxies := fs.String("trusted-proxies", strings.Join(web.DefaultTrustedProxies, ","), "`CIDRs` or addresses of the reverse proxies whose X-Forwarded-For --trust-proxy believes, comma-separated")
+	allowedHosts := fs.String("allowed-hosts", "", "host `names` Kiln also answers to, comma-separated, e.g. a reverse proxy's public name (kiln.example.com, *.example.com); other names are refused when Kiln listens on loopback or this is set")
 	fs.DurationVar(&cfg.Web.SessionTTL, "session-ttl", 12*time.Hour, "how long a login lasts")
 	fs.StringVar(&cfg.Web.Secret, "secret", "", "key for signing sessions, the same on every node (prefer the environment variable); default: a random key kept in the database")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", "", "password of the first admin, created when there is no user (prefer the environment variable); default: random, printed once")
@@ -54,6 +57,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Jobs.PollInterval, "poll-interval", time.Second, "how often idle workers look for jobs enqueued by other processes")
 	fs.DurationVar(&cfg.Jobs.Lease, "lease", 30*time.Second, "how long a running job is reserved for its process; renewed every third of it")
 	fs.DurationVar(&cfg.Jobs.SoftStop, "soft-stop", 10*time.Second, "on shutdown, how long running jobs may finish before they are cancelled")
+	fs.IntVar(&cfg.Jobs.MaxRescues, "max-rescues", models.DefaultMaxRescues, "how many times a job whose server died while running it goes back to its queue (using no attempt); the next death fails it as a poison pill")
 	fs.StringVar(&cfg.Builtins.SweepEvery, "sweep-every", "@every 1m", "`schedule` of the overdue-task sweep: a cron expression or @every <duration>")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", 7*24*time.Hour, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.Usage = func() { printUsage(fs) }
@@ -71,6 +75,13 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 		return cfg, fmt.Errorf("config: --queues: %w", err)
 	}
 	cfg.Jobs.Queues = qs
+	cfg.Web.TrustedProxies, cfg.Web.AllowedHosts = splitList(*trustedProxies), splitList(*allowedHosts)
+	if cfg.Jobs.MaxRescues < 0 {
+		return cfg, fmt.Errorf("config: --max-rescues must be 0 or more, not %d", cfg.Jobs.MaxRescues)
+	}
+	if cfg.Jobs.MaxRescues == 0 {
+		cfg.Jobs.MaxRescues = -1 // jobs.Config reads 0 as "the default"; here it means none
+	}
 	return cfg, cfg.validate()
 }
 
@@ -95,7 +106,21 @@ func (c Config) validate() error {
 	if c.Web.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config: --shutdown-timeout must be positive, not %s", c.Web.ShutdownTimeout)
 	}
+	if err := c.Web.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	return nil
+}
+
+// splitList reads a comma-separated list, dropping blanks; an empty list is an empty slice.
+func splitList(s string) []string {
+	out := []string{}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // printUsage lists every flag with its environment variable and default.

@@ -125,10 +125,29 @@ func TestParseConfig(t *testing.T) {
 	require.Equal(t, "*/5 * * * *", cfg.Builtins.SweepEvery)
 
 	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"},
-		{"--queues", "default"}, {"--queues", "a=0"}, {"--sweep-every", "every minute"}, {"--retention", "1s"}, {"--poll-interval", "0s"}} {
+		{"--queues", "default"}, {"--queues", "a=0"}, {"--sweep-every", "every minute"}, {"--retention", "1s"}, {"--poll-interval", "0s"},
+		{"--max-rescues", "-1"}, {"--trusted-proxies", "10.0.0.0/33"}, {"--allowed-hosts", "https://kiln.example.com"}} {
 		_, err := parseConfig(args, io.Discard)
 		require.Error(t, err, "%v", args)
 	}
+
+	// A short secret stops Kiln before it starts, saying how to make a good one, never echoing it.
+	t.Setenv("KILN_SECRET", "hunter2")
+	_, err = parseConfig(nil, io.Discard)
+	require.ErrorContains(t, err, "openssl rand -base64 32")
+	require.NotContains(t, err.Error(), "hunter2")
+	t.Setenv("KILN_SECRET", "")
+
+	// Security flags and the rescue limit, with their defaults.
+	require.Equal(t, []string{"127.0.0.0/8", "::1/128"}, cfg.Web.TrustedProxies)
+	require.Empty(t, cfg.Web.AllowedHosts)
+	require.Equal(t, 3, cfg.Jobs.MaxRescues)
+	t.Setenv("KILN_ALLOWED_HOSTS", "kiln.example.com, *.internal.example")
+	cfg, err = parseConfig([]string{"--trusted-proxies", "10.0.0.0/8,192.0.2.7", "--max-rescues", "0"}, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"kiln.example.com", "*.internal.example"}, cfg.Web.AllowedHosts)
+	require.Equal(t, []string{"10.0.0.0/8", "192.0.2.7"}, cfg.Web.TrustedProxies)
+	require.Negative(t, cfg.Jobs.MaxRescues, "0 means no rescue at all, which the engine reads from a negative")
 
 	var help bytes.Buffer
 	_, err = parseConfig([]string{"--help"}, &help)

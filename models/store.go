@@ -322,7 +322,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}, &JobCount{}, &JobCountDelta{}); err != nil {
+	if err := db.AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}, &JobCount{}, &JobCountDelta{}, &Session{}); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
 	for _, idx := range obsoleteIndexes {

@@ -38,11 +38,9 @@ type User struct {
 	Username     string `gorm:"size:64;not null;uniqueIndex"`
 	PasswordHash string `gorm:"size:100;not null"`
 	Role         string `gorm:"size:10;not null"`
-	// SessionVersion changes with the password, ending every session signed before.
-	SessionVersion int `gorm:"not null;default:1"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	LastLoginAt    *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	LastLoginAt  *time.Time
 }
 
 // CanAct reports whether the user may change things (an admin).
@@ -73,7 +71,7 @@ func (s *Store) CreateUser(ctx context.Context, username, password, role string)
 	if err != nil {
 		return nil, fmt.Errorf("models: hash password: %w", err)
 	}
-	u := &User{Username: username, PasswordHash: string(hash), Role: role, SessionVersion: 1}
+	u := &User{Username: username, PasswordHash: string(hash), Role: role}
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(u)
 	if res.Error != nil {
 		return nil, fmt.Errorf("models: create user: %w", res.Error)
@@ -84,7 +82,7 @@ func (s *Store) CreateUser(ctx context.Context, username, password, role string)
 	return u, nil
 }
 
-// SetPassword replaces a user's password and ends their sessions.
+// SetPassword replaces a user's password and ends every session of theirs, in one transaction.
 func (s *Store) SetPassword(ctx context.Context, username, password string) error {
 	if err := validatePassword(password); err != nil {
 		return err
@@ -93,15 +91,23 @@ func (s *Store) SetPassword(ctx context.Context, username, password string) erro
 	if err != nil {
 		return fmt.Errorf("models: hash password: %w", err)
 	}
-	res := s.db.WithContext(ctx).Model(&User{}).Where("username = ?", username).
-		Updates(map[string]any{"password_hash": string(hash), "session_version": gorm.Expr("session_version + 1")})
-	if res.Error != nil {
-		return fmt.Errorf("models: set password: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "There is no user named %q.", username)
-	}
-	return nil
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		err := tx.Where("username = ?", username).Take(&u).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "There is no user named %q.", username)
+		}
+		if err != nil {
+			return fmt.Errorf("models: set password: %w", err)
+		}
+		if err := tx.Model(&u).Update("password_hash", string(hash)).Error; err != nil {
+			return fmt.Errorf("models: set password: %w", err)
+		}
+		if err := tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error; err != nil {
+			return fmt.Errorf("models: end sessions: %w", err)
+		}
+		return nil
+	})
 }
 
 // dummyHash is compared against when the username is unknown, so that a login takes as long

@@ -3,6 +3,7 @@ package models_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
@@ -42,10 +43,13 @@ func TestUsers(t *testing.T) {
 		require.Equal(t, models.EINVALID, models.ErrorCode(wrongPass))
 		require.Equal(t, models.ErrorMessage(wrongPass), models.ErrorMessage(noUser), "no hint whether the user exists")
 
-		require.NoError(t, s.SetPassword(ctx, "ada", "a brand new password"))
-		again, err := s.Authenticate(ctx, "ada", "a brand new password")
+		token, _, err := s.CreateSession(ctx, u.ID, time.Hour, "127.0.0.1", "test")
 		require.NoError(t, err)
-		require.Equal(t, u.SessionVersion+1, again.SessionVersion, "a new password ends old sessions")
+		require.NoError(t, s.SetPassword(ctx, "ada", "a brand new password"))
+		_, err = s.SessionUser(ctx, token)
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "a new password ends the user's sessions")
+		_, err = s.Authenticate(ctx, "ada", "a brand new password")
+		require.NoError(t, err)
 		_, err = s.Authenticate(ctx, "ada", "correct horse battery")
 		require.Error(t, err)
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.SetPassword(ctx, "nobody", "long enough password")))
@@ -70,5 +74,59 @@ func TestSecretIsCreatedOnceAndKept(t *testing.T) {
 		c, err := s.Secret(ctx, "other", 32)
 		require.NoError(t, err)
 		require.NotEqual(t, a, c)
+	})
+}
+
+// A session lives in the database: the cookie's token finds it until it expires or ends, and
+// only a hash of the token is stored.
+func TestSessions(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		ada, err := s.CreateUser(ctx, "ada", "correct horse battery", models.RoleAdmin)
+		require.NoError(t, err)
+		bob, err := s.CreateUser(ctx, "bob", "correct horse battery", models.RoleViewer)
+		require.NoError(t, err)
+
+		token, sess, err := s.CreateSession(ctx, ada.ID, time.Hour, "203.0.113.9", "Mozilla/5.0 \xff\x00odd")
+		require.NoError(t, err)
+		require.Len(t, token, 43, "256 random bits, base64url")
+		require.Equal(t, models.SessionID(token), sess.ID)
+		require.NotContains(t, sess.ID, token, "only a hash is stored")
+		u, err := s.SessionUser(ctx, token)
+		require.NoError(t, err)
+		require.Equal(t, "ada", u.Username)
+		_, err = s.SessionUser(ctx, token+"x")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+
+		other, _, err := s.CreateSession(ctx, ada.ID, time.Hour, "", "")
+		require.NoError(t, err)
+		bobs, _, err := s.CreateSession(ctx, bob.ID, time.Hour, "", "")
+		require.NoError(t, err)
+		n, err := s.CountSessions(ctx, ada.ID)
+		require.NoError(t, err)
+		require.EqualValues(t, 2, n)
+
+		// Logging out ends that session only.
+		require.NoError(t, s.DeleteSession(ctx, models.SessionID(token)))
+		require.NoError(t, s.DeleteSession(ctx, models.SessionID(token)), "ending it twice is fine")
+		_, err = s.SessionUser(ctx, token)
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+		u, err = s.SessionUser(ctx, other)
+		require.NoError(t, err)
+		require.Equal(t, "ada", u.Username)
+
+		// An expired session is refused, and swept away at the next login.
+		expired, _, err := s.CreateSession(ctx, bob.ID, time.Millisecond, "", "")
+		require.NoError(t, err)
+		time.Sleep(5 * time.Millisecond)
+		_, err = s.SessionUser(ctx, expired)
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+		_, _, err = s.CreateSession(ctx, ada.ID, time.Hour, "", "")
+		require.NoError(t, err)
+		n, err = s.CountSessions(ctx, bob.ID)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n)
+		u, err = s.SessionUser(ctx, bobs)
+		require.NoError(t, err)
+		require.Equal(t, "bob", u.Username)
 	})
 }

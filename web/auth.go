@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
@@ -22,42 +23,51 @@ import (
 )
 
 const (
-	sessionCookie  = "kiln_session"
-	userContextKey = "kiln.user"
+	sessionCookie     = "kiln_session"
+	userContextKey    = "kiln.user"
+	sessionContextKey = "kiln.session" // the id of the request's session, if it has one
 )
 
 // localUser is who acts for a request from this machine when local requests skip login.
 var localUser = &models.User{Username: "local", Role: models.RoleAdmin}
 
-// session is what the signed session cookie holds.
-type session struct {
-	UserID  int64 `json:"u"`
-	Version int   `json:"v"`
-	Issued  int64 `json:"i"`
+// minSecretLen is the shortest KILN_SECRET accepted: 32 bytes, as `openssl rand -base64 32`
+// makes (44 characters). A short secret can be guessed, and with it any cookie forged.
+const minSecretLen = 32
+
+// serverKeys are the keys a server signs and encrypts its cookies and CSRF tokens with.
+type serverKeys struct {
+	hash, block, csrf []byte
 }
 
-// newSessionCodec signs (HMAC-SHA256) and encrypts (AES-256) session cookies. The keys come from
-// KILN_SECRET when set (so every node behind a load balancer accepts every node's cookies), or
-// else from random keys kept in the database, which nodes sharing it share too.
-func newSessionCodec(ctx context.Context, cfg Config, store *models.Store) (*securecookie.SecureCookie, error) {
-	var hashKey, blockKey []byte
+// newServerKeys derives the keys from KILN_SECRET when set (so every node behind a load
+// balancer accepts every node's cookies), or else takes random keys kept in the database,
+// which the nodes sharing it share too.
+func newServerKeys(ctx context.Context, cfg Config, store *models.Store) (serverKeys, error) {
+	var k serverKeys
 	if cfg.Secret != "" {
-		h := sha256.Sum256([]byte("kiln session signing\x00" + cfg.Secret))
-		b := sha256.Sum256([]byte("kiln session encryption\x00" + cfg.Secret))
-		hashKey, blockKey = h[:], b[:]
-	} else {
-		var err error
-		if hashKey, err = store.Secret(ctx, "session-signing-key", 32); err != nil {
-			return nil, err
+		derive := func(purpose string) []byte {
+			sum := sha256.Sum256([]byte("kiln " + purpose + "\x00" + cfg.Secret))
+			return sum[:]
 		}
-		if blockKey, err = store.Secret(ctx, "session-encryption-key", 32); err != nil {
-			return nil, err
+		return serverKeys{hash: derive("session signing"), block: derive("session encryption"), csrf: derive("csrf")}, nil
+	}
+	for name, key := range map[string]*[]byte{"session-signing-key": &k.hash, "session-encryption-key": &k.block, "csrf-key": &k.csrf} {
+		var err error
+		if *key, err = store.Secret(ctx, name, 32); err != nil {
+			return k, err
 		}
 	}
-	codec := securecookie.New(hashKey, blockKey)
+	return k, nil
+}
+
+// newSessionCodec signs (HMAC-SHA256) and encrypts (AES-256) session cookies, which carry the
+// session's token: a cookie Kiln did not make is refused before the database is asked.
+func newSessionCodec(cfg Config, keys serverKeys) *securecookie.SecureCookie {
+	codec := securecookie.New(keys.hash, keys.block)
 	codec.MaxAge(int(cfg.SessionTTL.Seconds()))
 	codec.SetSerializer(securecookie.JSONEncoder{})
-	return codec, nil
+	return codec
 }
 
 // currentUser returns who is making the request, or nil when nobody is logged in.
@@ -66,20 +76,10 @@ func currentUser(c echo.Context) *models.User {
 	return u
 }
 
-// isLocal reports a request made directly from this machine. A request that came through a
-// proxy (it carries forwarding headers) is never local, even if the proxy runs here.
-func isLocal(r *http.Request) bool {
-	for _, h := range []string{"X-Forwarded-For", "X-Real-Ip", "Forwarded"} {
-		if r.Header.Get(h) != "" {
-			return false
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+// currentSession returns the id of the request's session, or "" when it has none.
+func currentSession(c echo.Context) string {
+	id, _ := c.Get(sessionContextKey).(string)
+	return id
 }
 
 // isPartial reports an htmx request for a fragment of a page (a live region), as opposed to a
@@ -93,15 +93,27 @@ func isPublic(path string) bool {
 	return path == "/login" || isQuietPath(path)
 }
 
-// authenticate finds who is making the request and enforces the access rules: everything but the
-// login page, health checks and assets needs a user; changing anything needs an admin.
-func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+// identify finds who is making the request: the user of a live session or, when local
+// requests skip login, the local admin for a request from this machine.
+func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if u := s.sessionUser(c); u != nil {
+		if isQuietPath(c.Path()) {
+			return next(c) // assets and health checks: nobody to identify, no database read
+		}
+		if u, id := s.sessionUser(c); u != nil {
 			c.Set(userContextKey, u)
-		} else if s.cfg.LocalNoAuth && isLocal(c.Request()) {
+			c.Set(sessionContextKey, id)
+		} else if s.cfg.LocalNoAuth && s.hosts.isLocal(c.Request()) {
 			c.Set(userContextKey, localUser)
 		}
+		return next(c)
+	}
+}
+
+// authorize enforces the access rules: everything but the login page, health checks and assets
+// needs a user; changing anything needs an admin.
+func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
 		path, method := c.Path(), c.Request().Method
 		if isPublic(path) || (path == "/logout" && method == http.MethodPost) {
 			return next(c)
@@ -126,25 +138,35 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// sessionUser returns the user of a valid session cookie, or nil.
-func (s *Server) sessionUser(c echo.Context) *models.User {
+// sessionUser returns the user of the request's session and the session's id, or nil when the
+// request has no live session.
+func (s *Server) sessionUser(c echo.Context) (*models.User, string) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil {
-		return nil
+		return nil, ""
 	}
-	var sess session
-	if err := s.sessions.Decode(sessionCookie, ck.Value, &sess); err != nil {
-		return nil
+	var token string
+	if err := s.sessions.Decode(sessionCookie, ck.Value, &token); err != nil || token == "" {
+		return nil, ""
 	}
-	u, err := s.store.GetUser(c.Request().Context(), sess.UserID)
-	if err != nil || u.SessionVersion != sess.Version {
-		return nil // deleted user, or the password changed since
+	u, err := s.store.SessionUser(c.Request().Context(), token)
+	if err != nil {
+		if models.ErrorCode(err) != models.ENOTFOUND {
+			s.log.Warn("web: session lookup failed", "err", err)
+		}
+		return nil, "" // logged out, expired, password changed, or the database is away
 	}
-	return u
+	return u, models.SessionID(token)
 }
 
-func (s *Server) setSession(c echo.Context, u *models.User) error {
-	value, err := s.sessions.Encode(sessionCookie, session{UserID: u.ID, Version: u.SessionVersion, Issued: time.Now().Unix()})
+// startSession records a new session for u and gives the browser its cookie.
+func (s *Server) startSession(c echo.Context, u *models.User) error {
+	r := c.Request()
+	token, _, err := s.store.CreateSession(r.Context(), u.ID, s.cfg.SessionTTL, c.RealIP(), r.UserAgent())
+	if err != nil {
+		return err
+	}
+	value, err := s.sessions.Encode(sessionCookie, token)
 	if err != nil {
 		return fmt.Errorf("web: sign session: %w", err)
 	}
@@ -184,7 +206,7 @@ func (s *Server) handleLoginPage(c echo.Context) error {
 	return s.renderLogin(c, http.StatusOK, "", next, "")
 }
 
-// handleLogin checks the credentials and starts a session.
+// handleLogin checks the credentials and starts a session, with a new CSRF token.
 func (s *Server) handleLogin(c echo.Context) error {
 	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	next := localPath(c.FormValue("next"))
@@ -196,17 +218,37 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.setSession(c, u); err != nil {
+	if id := currentSession(c); id != "" { // logging in again ends the session it replaces
+		if err := s.store.DeleteSession(c.Request().Context(), id); err != nil {
+			return err
+		}
+	}
+	if err := s.startSession(c, u); err != nil {
+		return err
+	}
+	if err := s.rotateCSRF(c); err != nil {
 		return err
 	}
 	s.log.Info("web: login", "username", u.Username, "ip", c.RealIP())
 	return redirect(c, next)
 }
 
-// handleLogout ends the session.
+// handleLogout ends the session on the server, so that no copy of its cookie works any more,
+// and starts a new CSRF token. Without a live session there is nothing to end (the CSRF check
+// lets such a request through, so that clicking "Log out" after a session expired isn't an
+// error): it only clears the cookie.
 func (s *Server) handleLogout(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(c)})
-	setFlash(c, "info", "You are logged out.")
+	if id := currentSession(c); id != "" {
+		if err := s.store.DeleteSession(c.Request().Context(), id); err != nil {
+			return err
+		}
+		if err := s.rotateCSRF(c); err != nil {
+			return err
+		}
+		s.log.Info("web: logout", "username", currentUser(c).Username, "ip", c.RealIP())
+		setFlash(c, "info", "You are logged out.")
+	}
 	return redirect(c, "/login")
 }
 
@@ -217,9 +259,18 @@ func (s *Server) renderLogin(c echo.Context, status int, username, next, problem
 	}))
 }
 
-// localPath keeps a redirect target on this site: anything but a plain local path becomes "/".
+// localPath keeps a redirect target on this site: anything but a plain path on this host
+// becomes "/". Browsers drop tabs and line breaks from URLs and read a backslash as a slash,
+// so "/\t/evil.example" would leave the site: a target with any control character or backslash
+// is refused outright, and what remains must parse as a bare path.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || p == "/login" {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || p == "/login" ||
+		strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }) {
+		return "/"
+	}
+	u, err := url.Parse(p)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") ||
+		strings.HasPrefix(u.Path, "//") || u.Path == "/login" {
 		return "/"
 	}
 	return p

@@ -185,16 +185,17 @@ func TestLoginAttemptsAreRateLimited(t *testing.T) {
 
 // Nodes sharing KILN_SECRET (and the database) accept each other's sessions.
 func TestSharedSecretSessionsWorkAcrossNodes(t *testing.T) {
-	a := setupWith(t, web.Config{Secret: "shared secret"})
+	a := setupWith(t, web.Config{Secret: longSecret})
 	a.addUser("ada", models.RoleAdmin)
 	a.login("ada", password)
 	u, _ := url.Parse(a.server.URL)
 	cookies := a.client.Jar.Cookies(u)
 
-	for secret, want := range map[string]int{"shared secret": http.StatusOK, "another secret": http.StatusSeeOther} {
+	for secret, want := range map[string]int{longSecret: http.StatusOK, longSecret + "-other": http.StatusSeeOther} {
 		other, err := web.New(web.Config{Secret: secret}, a.store, a.engine, nil)
 		require.NoError(t, err)
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Host = "localhost"
 		for _, c := range cookies {
 			req.AddCookie(c)
 		}

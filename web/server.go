@@ -38,14 +38,27 @@ type Config struct {
 	// in this struct; the kiln command turns it on unless --local-no-auth=false.
 	LocalNoAuth bool
 	// TrustProxy takes the client address from X-Forwarded-For (set when Kiln is behind a
-	// reverse proxy); otherwise the socket's address is used. Default off.
+	// reverse proxy), when the request comes from one of TrustedProxies; otherwise the
+	// socket's address is used. Default off.
 	TrustProxy bool
+	// TrustedProxies are the addresses (CIDRs or single IPs) of the proxies whose
+	// X-Forwarded-For is believed. Default DefaultTrustedProxies: loopback only.
+	TrustedProxies []string
+	// AllowedHosts are host names, besides localhost and the loopback addresses, that Kiln
+	// answers to and counts as this machine: a reverse proxy's public name, say. "*.example.com"
+	// allows sub-domains. When Kiln listens on loopback only, or this list is set, requests for
+	// any other host are refused (421), which defeats DNS rebinding. Default none.
+	AllowedHosts []string
 	// SessionTTL is how long a login lasts. Default 12h.
 	SessionTTL time.Duration
-	// Secret, when set, derives the session keys, so that nodes behind one load balancer accept
-	// each other's sessions. Default: random keys kept in the database (shared by its nodes).
+	// Secret, when set, derives the keys of session cookies and CSRF tokens, so that nodes behind
+	// one load balancer accept each other's; it must be at least 32 bytes. Default: random keys
+	// kept in the database (shared by its nodes).
 	Secret string
 }
+
+// DefaultTrustedProxies are the proxies trusted by default: a reverse proxy on this machine.
+var DefaultTrustedProxies = []string{"127.0.0.0/8", "::1/128"}
 
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
@@ -63,17 +76,76 @@ func (c Config) withDefaults() Config {
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 12 * time.Hour
 	}
+	if c.TrustedProxies == nil {
+		c.TrustedProxies = DefaultTrustedProxies
+	}
 	return c
 }
 
-func (c Config) validate() error {
+// Validate reports the first setting that can't work, in words a person can act on.
+func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("web: address %q: %w", c.Addr, err)
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("web: shutdown timeout %s is negative", c.ShutdownTimeout)
 	}
-	return nil
+	if c.Secret != "" && len(c.Secret) < minSecretLen {
+		return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %d bytes; it must be at least %d bytes of random data, "+
+			"the same on every node. Make one with: openssl rand -base64 32", len(c.Secret), minSecretLen)
+	}
+	if _, err := parseProxies(c.TrustedProxies); err != nil {
+		return err
+	}
+	_, err := newHostPolicy(c.Addr, c.AllowedHosts)
+	return err
+}
+
+// parseProxies reads CIDRs and single addresses (a /32 or /128).
+func parseProxies(list []string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, p := range list {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			ip := net.ParseIP(p)
+			if ip == nil {
+				return nil, fmt.Errorf("web: trusted proxy %q is neither an IP address nor a CIDR such as 10.0.0.0/8", p)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("web: trusted proxy %q is neither an IP address nor a CIDR such as 10.0.0.0/8", p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// clientIPExtractor takes the client's address from the socket or, behind trusted proxies,
+// from X-Forwarded-For: walking it from the right, the first address that is not a trusted
+// proxy's. Echo trusts private and link-local networks by default; here only what was listed.
+func clientIPExtractor(cfg Config) (echo.IPExtractor, error) {
+	if !cfg.TrustProxy {
+		return echo.ExtractIPDirect(), nil
+	}
+	nets, err := parseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range nets {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
 }
 
 // contentSecurityPolicy allows only Kiln's own scripts, styles and images: no inline script,
@@ -86,38 +158,44 @@ const maxBodySize = "1M"
 
 // Server is Kiln's HTTP server.
 type Server struct {
-	cfg      Config
-	store    *models.Store
-	engine   *jobs.Engine
-	log      *slog.Logger
-	sessions *securecookie.SecureCookie
-	suggest  suggestions
-	echo     *echo.Echo
-	http     *http.Server
-	ln       net.Listener
-	done     chan error
+	cfg         Config
+	store       *models.Store
+	engine      *jobs.Engine
+	log         *slog.Logger
+	keys        serverKeys
+	sessions    *securecookie.SecureCookie
+	hosts       hostPolicy
+	crossOrigin *http.CrossOriginProtection
+	suggest     suggestions
+	echo        *echo.Echo
+	http        *http.Server
+	ln          net.Listener
+	done        chan error
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
 // users ask for; it need not work them (it may be started with NoWorkers).
 func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger) (*Server, error) {
 	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, store: store, engine: engine, log: log, echo: echo.New()}
+	s := &Server{cfg: cfg, store: store, engine: engine, log: log, echo: echo.New(), crossOrigin: http.NewCrossOriginProtection()}
 	var err error
-	if s.sessions, err = newSessionCodec(context.Background(), cfg, store); err != nil {
+	if s.hosts, err = newHostPolicy(cfg.Addr, cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
+	if s.keys, err = newServerKeys(context.Background(), cfg, store); err != nil {
+		return nil, err
+	}
+	s.sessions = newSessionCodec(cfg, s.keys)
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
-	s.echo.IPExtractor = echo.ExtractIPDirect()
-	if cfg.TrustProxy {
-		s.echo.IPExtractor = echo.ExtractIPFromXFFHeader()
+	if s.echo.IPExtractor, err = clientIPExtractor(cfg); err != nil {
+		return nil, err
 	}
 	s.middleware()
 	s.routes()
@@ -145,6 +223,7 @@ func (s *Server) middleware() {
 			return err
 		},
 	}))
+	e.Use(s.checkHost) // before anything else answers or sets a cookie
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
@@ -153,22 +232,12 @@ func (s *Server) middleware() {
 	}))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
 	e.Use(middleware.BodyLimit(maxBodySize))
-	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:" + csrfField + ",header:" + echo.HeaderXCSRFToken,
-		ContextKey:     csrfContextKey,
-		CookieName:     "kiln_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSecure:   s.cfg.CookieSecure,
-		CookieSameSite: http.SameSiteLaxMode,
-		Skipper:        func(c echo.Context) bool { return isQuietPath(c.Path()) },
-		// A missing token is as forbidden as a wrong one.
-		ErrorHandler: func(error, echo.Context) error { return errCSRF },
-	}))
-	e.Use(s.authenticate)
+	e.Use(s.identify)
+	e.Use(s.protectCSRF)
+	e.Use(s.authorize)
 }
 
-// isQuietPath reports the routes that need neither request logs nor CSRF cookies.
+// isQuietPath reports the routes that need neither request logs, identity nor CSRF tokens.
 func isQuietPath(path string) bool {
 	return strings.HasPrefix(path, static.Prefix) || path == "/healthz" || path == "/readyz"
 }
