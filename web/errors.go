@@ -30,6 +30,7 @@ var statusTitles = map[int]string{
 	http.StatusNotFound:              "Not found",
 	http.StatusMethodNotAllowed:      "Not allowed here",
 	http.StatusConflict:              "Conflict",
+	http.StatusMisdirectedRequest:    "Unknown host name",
 	http.StatusRequestEntityTooLarge: "Too large",
 	http.StatusUnprocessableEntity:   "Check your input",
 	http.StatusServiceUnavailable:    "Unavailable",

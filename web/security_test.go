@@ -69,6 +69,7 @@ func TestDNSRebindingIsRefused(t *testing.T) {
 	require.Contains(t, text, "--allowed-hosts")
 	require.NotContains(t, text, "local access")
 	require.Empty(t, resp.Header.Values("Set-Cookie"), "no CSRF cookie for a rebound page")
+	require.NotEmpty(t, resp.Header.Get("Content-Security-Policy"), "the refusal has the usual headers")
 	for _, path := range []string{"/dashboard", "/dashboard/jobs", "/login"} {
 		resp, _ = a.withHost(http.MethodGet, path, evil, nil)
 		require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode, path)

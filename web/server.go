@@ -223,13 +223,13 @@ func (s *Server) middleware() {
 			return err
 		},
 	}))
-	e.Use(s.checkHost) // before anything else answers or sets a cookie
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
 		ReferrerPolicy:        "same-origin",
 		ContentSecurityPolicy: contentSecurityPolicy,
 	}))
+	e.Use(s.checkHost) // before anything else answers or sets a cookie
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
 	e.Use(middleware.BodyLimit(maxBodySize))
 	e.Use(s.identify)
