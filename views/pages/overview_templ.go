@@ -220,7 +220,7 @@ func OverviewLive(v OverviewView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</ul><section class=\"card chart-card\"><div class=\"chart-head\"><h2>Realtime</h2><span class=\"muted\">jobs finished per 2 seconds, last 5 minutes</span></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</ul><section class=\"card chart-card\"><div class=\"chart-head\"><h2>Realtime</h2><span class=\"muted\" title=\"Rescued: put back in their queue after their server died\">jobs finished and rescued per 2 seconds, last 5 minutes</span></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
