@@ -46,7 +46,7 @@ func TestMain(m *testing.M) {
 
 // runClusterNode runs a real Kiln node (Main.Run: the store, the engine with its built-ins, the
 // web server) with two more kinds: cluster.probe records each run in cluster_runs, keyed by
-// (job, attempt, rescues) (a rescued job runs its attempt again), and works 2-10 ms; cluster.tick is an every-second recurring job that does
+// (job, run) (a rescued job runs its attempt again, as a new run), and works 2-10 ms; cluster.tick is an every-second recurring job that does
 // the same. The node enqueues its share of probes, prints "enqueued", and runs until SIGTERM or
 // SIGKILL.
 func runClusterNode(raw string) int {
@@ -64,8 +64,8 @@ func runClusterNode(raw string) int {
 	m := NewMain(cfg, os.Stderr)
 	probe := func(ctx context.Context, j *models.Job) error {
 		db := m.Store.DB().WithContext(ctx)
-		if err := db.Exec("INSERT INTO cluster_runs (job_id, attempt, rescues, server, started_at) VALUES (?, ?, ?, ?, clock_timestamp())",
-			j.ID, j.Attempt, j.Rescues, n.Name).Error; err != nil {
+		if err := db.Exec("INSERT INTO cluster_runs (job_id, run, attempt, server, started_at) VALUES (?, ?, ?, ?, clock_timestamp())",
+			j.ID, j.Runs, j.Attempt, n.Name).Error; err != nil {
 			return err
 		}
 		select {
@@ -73,8 +73,7 @@ func runClusterNode(raw string) int {
 			return ctx.Err()
 		case <-time.After(time.Duration(2+rand.IntN(9)) * time.Millisecond):
 		}
-		return db.Exec("UPDATE cluster_runs SET finished_at = clock_timestamp() WHERE job_id = ? AND attempt = ? AND rescues = ?",
-			j.ID, j.Attempt, j.Rescues).Error
+		return db.Exec("UPDATE cluster_runs SET finished_at = clock_timestamp() WHERE job_id = ? AND run = ?", j.ID, j.Runs).Error
 	}
 	m.Setup = func(e *jobs.Engine) error {
 		if err := e.Register("cluster.probe", probe); err != nil {
@@ -119,8 +118,8 @@ func runClusterNode(raw string) int {
 func TestClusterOfThreeNodes(t *testing.T) {
 	dsn := modeltest.PostgresDSN(t)
 	store := modeltest.Open(t, dsn)
-	require.NoError(t, store.DB().Exec(`CREATE TABLE cluster_runs (job_id bigint NOT NULL, attempt int NOT NULL, rescues int NOT NULL,
-		server text NOT NULL, started_at timestamptz NOT NULL, finished_at timestamptz, PRIMARY KEY (job_id, attempt, rescues))`).Error)
+	require.NoError(t, store.DB().Exec(`CREATE TABLE cluster_runs (job_id bigint NOT NULL, run int NOT NULL, attempt int NOT NULL,
+		server text NOT NULL, started_at timestamptz NOT NULL, finished_at timestamptz, PRIMARY KEY (job_id, run))`).Error)
 
 	const total = 20_000
 	names := []string{"node-a", "node-b", "node-c"}
@@ -176,11 +175,11 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	// after the earlier one finished or its node died.
 	var overlaps int64
 	require.NoError(t, store.DB().Raw(`SELECT COUNT(*) FROM cluster_runs a JOIN cluster_runs b
-		ON a.job_id = b.job_id AND (a.attempt, a.rescues) <> (b.attempt, b.rescues) AND a.started_at <= b.started_at
+		ON a.job_id = b.job_id AND a.run < b.run
 		WHERE b.started_at < COALESCE(a.finished_at, $1)`, killedAt).Scan(&overlaps).Error)
 	require.Zero(t, overlaps, "runs of one job overlapped")
 	var reruns, byC int64
-	require.NoError(t, store.DB().Raw("SELECT COUNT(*) FROM cluster_runs WHERE attempt > 1 OR rescues > 0").Scan(&reruns).Error)
+	require.NoError(t, store.DB().Raw("SELECT COUNT(*) FROM cluster_runs WHERE run > 1").Scan(&reruns).Error)
 	require.NoError(t, store.DB().Raw("SELECT COUNT(*) FROM cluster_runs WHERE server = 'node-c'").Scan(&byC).Error)
 	t.Logf("node-c ran %d jobs; %d jobs ran again after it died", byC, reruns)
 	require.Positive(t, byC, "node-c took part before it died")
@@ -193,8 +192,8 @@ func TestClusterOfThreeNodes(t *testing.T) {
 			AND e.to_state = 'enqueued' AND e.server_id = 'node-c' AND e.reason LIKE 'rescued%')`).Scan(&strays).Error)
 	if strays > 0 {
 		var rows []map[string]any
-		store.DB().Raw(`SELECT job_id, attempt, rescues, server, started_at, finished_at FROM cluster_runs WHERE job_id IN
-			(SELECT job_id FROM cluster_runs WHERE attempt > 1 OR rescues > 0) ORDER BY job_id, started_at`).Scan(&rows)
+		store.DB().Raw(`SELECT job_id, run, attempt, server, started_at, finished_at FROM cluster_runs WHERE job_id IN
+			(SELECT job_id FROM cluster_runs WHERE run > 1) ORDER BY job_id, run`).Scan(&rows)
 		t.Logf("runs of the jobs that ran again: %v", rows)
 	}
 	require.Zero(t, strays, "a job ran again although its node was alive")

@@ -20,8 +20,12 @@ import (
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
-// crashChildEnv carries the database URL to the child process of TestCrashRecovery.
-const crashChildEnv = "KILN_CRASH_CHILD_DB"
+// crashChildEnv carries the database URL to the child process of TestCrashRecovery, and
+// crashLeaseEnv the child's lease (default 3s).
+const (
+	crashChildEnv = "KILN_CRASH_CHILD_DB"
+	crashLeaseEnv = "KILN_CRASH_CHILD_LEASE"
+)
 
 // crashRun is one run of a job in a child process, as the job itself recorded it.
 type crashRun struct {
@@ -48,9 +52,15 @@ func runCrashChild(dsn string) int {
 		return fail(err)
 	}
 	defer store.Close()
+	lease := 3 * time.Second
+	if v := os.Getenv(crashLeaseEnv); v != "" {
+		if lease, err = time.ParseDuration(v); err != nil {
+			return fail(err)
+		}
+	}
 	e, err := jobs.New(store, jobs.Config{
 		Queues: []jobs.QueueConfig{{Name: "default", Workers: 8}}, PollInterval: 50 * time.Millisecond,
-		Lease: 3 * time.Second, SoftStop: time.Second, ServerHeartbeat: crashHeartbeat,
+		Lease: lease, SoftStop: time.Second, ServerHeartbeat: crashHeartbeat,
 	})
 	if err != nil {
 		return fail(err)
@@ -193,13 +203,14 @@ func testCrashRecovery(t *testing.T, dsn string) {
 	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total}, counts)
 
 	// A poison pill: each process that runs it dies. The next process rescues it as it starts,
-	// without waiting for the lease, until it has crashed its server 1 + MaxRescues times.
+	// without waiting for the lease (an hour here), until it has crashed its server
+	// 1 + MaxRescues times.
 	poison, err := e.Enqueue(ctx, "crash.poison", nil)
 	require.NoError(t, err)
 	deaths := 0
 	for done := false; !done; {
 		require.Less(t, deaths, 10, "the poison pill never failed")
-		child := startChild(t, dsn)
+		child := startChild(t, dsn, crashLeaseEnv+"=1h")
 		exited := make(chan error, 1)
 		go func() { exited <- child.Wait() }()
 		deadline := time.After(30 * time.Second)
@@ -251,10 +262,10 @@ func testCrashRecovery(t *testing.T, dsn string) {
 }
 
 // startChild starts this test binary as a worker process on the database and waits until it runs.
-func startChild(t *testing.T, dsn string) *exec.Cmd {
+func startChild(t *testing.T, dsn string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$") // TestMain sees crashChildEnv and runs the child
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dsn)
+	cmd.Env = append(append(os.Environ(), crashChildEnv+"="+dsn), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -47,9 +47,11 @@ type Engine struct {
 	completer *completer
 	accepting bool                    // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
 	workCtx   context.Context         // the context jobs run under
-	stopLoops context.CancelFunc      // stops fetchers and maintenance
+	stopLoops context.CancelFunc      // stops fetchers and most maintenance
+	stopAlive context.CancelFunc      // stops heartbeats and lease renewal, once nothing runs
 	stopWork  context.CancelCauseFunc // cancels every running job
 	loops     sync.WaitGroup
+	alive     sync.WaitGroup
 	work      sync.WaitGroup
 }
 
@@ -165,15 +167,16 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	// A node starting after a crash (its own or another's) takes back at once the jobs of
 	// servers silent for three heartbeats, instead of waiting for their leases to run out.
-	if err := e.rescue(ctx, time.Now().Add(-3*e.cfg.ServerHeartbeat)); err != nil {
+	if err := e.rescue(ctx, 3*e.cfg.ServerHeartbeat); err != nil {
 		return err
 	}
 	if err := e.refreshPausedQueues(ctx); err != nil {
 		return err
 	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	aliveCtx, stopAlive := context.WithCancel(context.WithoutCancel(ctx))
 	workCtx, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
-	e.stopLoops, e.stopWork = stopLoops, stopWork
+	e.stopLoops, e.stopAlive, e.stopWork = stopLoops, stopAlive, stopWork
 	e.completer = newCompleter(e)
 	e.completer.start()
 	e.mu.Lock()
@@ -199,7 +202,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			})
 		}()
 	}
-	e.startMaintenance(loopCtx)
+	e.startMaintenance(loopCtx, aliveCtx)
 	for _, s := range startup {
 		if _, err := e.Enqueue(ctx, s.kind, s.args, s.opts...); err != nil {
 			return fmt.Errorf("jobs: start-up job %s: %w", s.kind, err)
@@ -215,7 +218,9 @@ func (e *Engine) Start(ctx context.Context) error {
 // Stop shuts down in order: recurring schedules stop firing; workers stop taking jobs; running
 // jobs get SoftStop to finish, then their contexts are cancelled and Stop waits for them (until
 // ctx ends); jobs that did not finish go back to Enqueued; finished jobs are written; the server
-// leaves the registry. Nothing stays Processing after a clean stop.
+// stops its heartbeat and leaves the registry. Until then its heartbeat and leases go on, so no
+// server starting meanwhile takes back a job still running here. Nothing stays Processing after
+// a clean stop.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	started := e.started
@@ -241,6 +246,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.stopWork(errShutdown)
 	errs = append(errs, e.completer.stop())
+	e.stopAlive()
+	e.alive.Wait()
 	if err := e.store.DeleteServer(context.WithoutCancel(ctx), e.cfg.ServerID); err != nil {
 		errs = append(errs, err)
 	}
@@ -256,7 +263,7 @@ func (e *Engine) abandonRunning(ctx context.Context) error {
 	now := time.Now()
 	for _, r := range e.running {
 		batch = append(batch, models.JobFinish{
-			JobID: r.job.ID, ServerID: e.cfg.ServerID, Attempt: r.job.Attempt, Rescues: r.job.Rescues, State: models.JobEnqueued,
+			JobID: r.job.ID, ServerID: e.cfg.ServerID, Attempt: r.job.Attempt, Run: r.job.Runs, State: models.JobEnqueued,
 			RunAt: now, RefundAttempt: true, At: now, Reason: "released at shutdown: the worker did not stop in time",
 		})
 	}

@@ -3,29 +3,42 @@ package jobs
 import (
 	"context"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/kilnhq/kiln/models"
 )
 
-// startMaintenance runs the periodic duties of a server until ctx ends:
-//   - extend the leases of its running jobs (every Lease/3, one statement);
-//   - stop running jobs that were cancelled, deleted or rescued elsewhere (every second);
+// startMaintenance runs the periodic duties of a server. Until loopCtx ends (when Stop
+// begins):
 //   - reload which queues are paused (every PollInterval);
 //   - fold the appended job count changes into the per-state totals (every 2 s);
 //   - promote scheduled jobs that are due (every PollInterval);
 //   - rescue jobs whose lease ran out (every Lease/3; Start also rescues the jobs of servers
-//     whose heartbeat stopped);
+//     whose heartbeat stopped).
+//
+// Until aliveCtx ends, which Stop lets happen only once no job runs here any more, the duties
+// that say this server and its jobs are alive, so that no other server takes back a job that is
+// still running here, even while Stop drains:
+//   - extend the leases of its running jobs (every Lease/3, one statement);
+//   - stop running jobs that were cancelled, deleted or rescued elsewhere (every second);
 //   - record itself in the server registry and drop servers silent for 12 heartbeats.
-func (e *Engine) startMaintenance(ctx context.Context) {
-	e.every(ctx, e.cfg.Lease/3, "extend leases", func(ctx context.Context) error {
+func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
+	e.every(aliveCtx, &e.alive, e.cfg.Lease/3, "extend leases", func(ctx context.Context) error {
 		_, err := e.store.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease))
 		return err
 	})
-	e.every(ctx, min(time.Second, e.cfg.PollInterval), "check running jobs", e.stopVanishedJobs)
-	e.every(ctx, e.cfg.PollInterval, "refresh paused queues", e.refreshPausedQueues)
-	e.every(ctx, 2*time.Second, "fold job counts", e.store.FoldJobCounts)
-	e.every(ctx, e.cfg.PollInterval, "promote scheduled jobs", func(ctx context.Context) error {
+	e.every(aliveCtx, &e.alive, min(time.Second, e.cfg.PollInterval), "check running jobs", e.stopVanishedJobs)
+	e.every(aliveCtx, &e.alive, e.cfg.ServerHeartbeat, "server heartbeat", func(ctx context.Context) error {
+		if err := e.heartbeatServer(ctx); err != nil {
+			return err
+		}
+		_, err := e.store.DeleteStaleServers(ctx, 12*e.cfg.ServerHeartbeat)
+		return err
+	})
+	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "refresh paused queues", e.refreshPausedQueues)
+	e.every(loopCtx, &e.loops, 2*time.Second, "fold job counts", e.store.FoldJobCounts)
+	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "promote scheduled jobs", func(ctx context.Context) error {
 		for {
 			n, queues, err := e.store.PromoteScheduled(ctx, time.Now(), 1000)
 			if err != nil || n == 0 {
@@ -37,25 +50,18 @@ func (e *Engine) startMaintenance(ctx context.Context) {
 			}
 		}
 	})
-	e.every(ctx, e.cfg.Lease/3, "rescue expired leases", func(ctx context.Context) error {
-		return e.rescue(ctx, time.Time{})
-	})
-	e.every(ctx, e.cfg.ServerHeartbeat, "server heartbeat", func(ctx context.Context) error {
-		if err := e.heartbeatServer(ctx); err != nil {
-			return err
-		}
-		_, err := e.store.DeleteStaleServers(ctx, time.Now().Add(-12*e.cfg.ServerHeartbeat))
-		return err
+	e.every(loopCtx, &e.loops, e.cfg.Lease/3, "rescue expired leases", func(ctx context.Context) error {
+		return e.rescue(ctx, 0)
 	})
 }
 
 // rescue takes back the jobs of servers presumed dead: those whose lease ran out and, when
-// deadBefore is set, those of servers whose last heartbeat is older than it.
-func (e *Engine) rescue(ctx context.Context, deadBefore time.Time) error {
+// silentFor is set, those of servers whose last heartbeat is older than that.
+func (e *Engine) rescue(ctx context.Context, silentFor time.Duration) error {
 	const batch = 1000
 	for {
 		r, err := e.store.RescueJobs(ctx, models.RescueParams{
-			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.maxRescues(), DeadBefore: deadBefore, Except: e.cfg.ServerID,
+			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.maxRescues(), SilentFor: silentFor, Except: e.cfg.ServerID,
 		})
 		if err != nil {
 			return err
@@ -73,11 +79,11 @@ func (e *Engine) rescue(ctx context.Context, deadBefore time.Time) error {
 	}
 }
 
-// every runs fn every d until ctx ends, logging its failures.
-func (e *Engine) every(ctx context.Context, d time.Duration, what string, fn func(context.Context) error) {
-	e.loops.Add(1)
+// every runs fn every d until ctx ends, logging its failures; wg counts the goroutine.
+func (e *Engine) every(ctx context.Context, wg *sync.WaitGroup, d time.Duration, what string, fn func(context.Context) error) {
+	wg.Add(1)
 	go func() {
-		defer e.loops.Done()
+		defer wg.Done()
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
@@ -132,7 +138,7 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 		busy += int(p.busy.Load())
 	}
 	return e.store.UpsertServer(ctx, &models.Server{
-		ID: e.cfg.ServerID, Host: host, PID: os.Getpid(), StartedAt: e.startedAt(), HeartbeatAt: time.Now().UTC(),
+		ID: e.cfg.ServerID, Host: host, PID: os.Getpid(), StartedAt: e.startedAt(), // HeartbeatAt: the database's now
 		Queues: FormatQueues(e.cfg.Queues), Workers: workers, Busy: busy,
 	})
 }

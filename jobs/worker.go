@@ -195,7 +195,7 @@ func safeWork(ctx context.Context, fn WorkFunc, job *models.Job) (err error) {
 // outcome decides what an attempt's result means for the job. It reports false when the job
 // stopped because it is no longer this server's to finish.
 func outcome(job *models.Job, err, cause, ctxErr error, backoff Backoff, now time.Time, took time.Duration) (models.JobFinish, bool) {
-	f := models.JobFinish{JobID: job.ID, Attempt: job.Attempt, Rescues: job.Rescues, At: now, Duration: took}
+	f := models.JobFinish{JobID: job.ID, Attempt: job.Attempt, Run: job.Runs, At: now, Duration: took}
 	var (
 		snooze    *snoozeError
 		permanent *permanentError

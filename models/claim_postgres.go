@@ -6,7 +6,7 @@ package models
 // each.
 const (
 	postgresClaimSQL = `WITH claimed AS (
-	UPDATE jobs SET state = 'processing', attempt = attempt + 1, started_at = $1, lease_until = $2,
+	UPDATE jobs SET state = 'processing', attempt = attempt + 1, runs = runs + 1, started_at = $1, lease_until = $2,
 		server_id = $3, progress = 0, finished_at = NULL
 	WHERE id IN (
 		SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $4
@@ -21,7 +21,7 @@ SELECT ` + claimColumns + ` FROM claimed`
 
 	postgresFinishSQL = `WITH f AS (
 	SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text, error text, finished_at timestamptz,
-		result text, run_at timestamptz, refund int, server text, attempt int, rescues int, at timestamptz, reason text,
+		result text, run_at timestamptz, refund int, server text, attempt int, run int, at timestamptz, reason text,
 		duration bigint)),
 done AS (
 	UPDATE jobs SET state = f.state, lease_until = NULL, last_error = f.error, finished_at = f.finished_at,
@@ -29,8 +29,7 @@ done AS (
 		result = CASE WHEN f.state = 'succeeded' THEN f.result ELSE jobs.result END,
 		run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
 	FROM f
-	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.attempt = f.attempt
-		AND jobs.rescues = f.rescues
+	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.runs = f.run
 	RETURNING jobs.id, jobs.queue),
 events AS (
 	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
@@ -47,7 +46,7 @@ RETURNING id, queue, attempt`
 	postgresExtendLeasesSQL = `UPDATE jobs SET lease_until = ?
 WHERE id IN (SELECT id FROM jobs WHERE state = 'processing' AND server_id = ? FOR UPDATE SKIP LOCKED)`
 
-	postgresRescueSQL = `SELECT id, server_id, attempt, max_attempts, queue, rescues, lease_until < ? AS expired FROM jobs
+	postgresRescueSQL = `SELECT id, server_id, attempt, max_attempts, queue, rescues, runs, lease_until < ? AS expired FROM jobs
 WHERE state = 'processing' AND (lease_until < ? OR (? AND server_id <> ? AND NOT EXISTS (
 	SELECT 1 FROM servers WHERE servers.id = jobs.server_id AND servers.heartbeat_at >= ?)))
 ORDER BY id LIMIT ?

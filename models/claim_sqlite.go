@@ -6,7 +6,7 @@ package models
 // match the partial indexes (WHERE state = 'enqueued'), which SQLite only uses for a literal.
 // ($n placeholders bind by position in SQLite too, so the statements read like PostgreSQL's.)
 const (
-	sqliteClaimSQL = `UPDATE jobs SET state = 'processing', attempt = attempt + 1, started_at = $1, lease_until = $2,
+	sqliteClaimSQL = `UPDATE jobs SET state = 'processing', attempt = attempt + 1, runs = runs + 1, started_at = $1, lease_until = $2,
 	server_id = $3, progress = 0, finished_at = NULL
 WHERE id IN (
 	SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $4
@@ -20,8 +20,8 @@ SELECT id, 'enqueued', 'processing', $1, attempt, server_id, '', '', 0 FROM jobs
 WHERE id IN (SELECT value FROM json_each($2))`
 
 	// sqliteFinishSQL applies a batch of outcomes ($1, a JSON array of finishRow) to the jobs
-	// still Processing in that claim (server, attempt and rescues: a rescued job runs its attempt
-	// again), and returns the ids it changed. Each
+	// still Processing in that run (on that server, with that run count), and returns the ids it
+	// changed. Each
 	// outcome's JSON text is made once (MATERIALIZED), not once per field read from it. The unary
 	// pluses keep the planner off the state index: it must walk the batch and look each job up
 	// by id, not walk every processing job and scan the batch for it.
@@ -32,10 +32,9 @@ UPDATE jobs SET state = f.state, lease_until = NULL, last_error = f.error, finis
 	run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
 FROM (SELECT v->>'id' AS id, v->>'state' AS state, v->>'error' AS error, v->>'finished_at' AS finished_at,
 		v->>'result' AS result, v->>'run_at' AS run_at, v->>'refund' AS refund, v->>'server' AS server,
-		v->>'attempt' AS attempt, v->>'rescues' AS rescues
+		v->>'run' AS run
 	FROM r) AS f
-WHERE jobs.id = f.id AND +jobs.state = 'processing' AND +jobs.server_id = f.server AND jobs.attempt = f.attempt
-	AND jobs.rescues = f.rescues
+WHERE jobs.id = f.id AND +jobs.state = 'processing' AND +jobs.server_id = f.server AND jobs.runs = f.run
 RETURNING jobs.id, jobs.queue`
 
 	// sqliteFinishEventsSQL records the outcomes in $1 (the applied ones only).
@@ -52,7 +51,7 @@ RETURNING id, queue, attempt`
 
 	sqliteExtendLeasesSQL = `UPDATE jobs SET lease_until = ? WHERE state = 'processing' AND server_id = ?`
 
-	sqliteRescueSQL = `SELECT id, server_id, attempt, max_attempts, queue, rescues, lease_until < ? AS expired FROM jobs
+	sqliteRescueSQL = `SELECT id, server_id, attempt, max_attempts, queue, rescues, runs, lease_until < ? AS expired FROM jobs
 WHERE state = 'processing' AND (lease_until < ? OR (? AND server_id <> ? AND NOT EXISTS (
 	SELECT 1 FROM servers WHERE servers.id = jobs.server_id AND servers.heartbeat_at >= ?)))
 ORDER BY id LIMIT ?`

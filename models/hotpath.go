@@ -21,13 +21,13 @@ import (
 // the claim itself sets the rest (state, started_at, lease_until, server_id, progress, and no
 // finished_at), so they are not sent back.
 const claimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
-	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues`
+	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs`
 
 // scanClaimed reads one row of claimColumns of a job claimed as p at now.
 func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
 	j := &Job{State: JobProcessing, ServerID: p.ServerID}
 	err := rows.Scan(&j.ID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.Attempt, &j.MaxAttempts, &j.RunAt,
-		&j.CreatedAt, &j.LastError, &j.UniqueKey, &j.ParentID, &j.ContinueOn, &j.RecurringID, &j.Timeout, &j.Result, &j.Rescues)
+		&j.CreatedAt, &j.LastError, &j.UniqueKey, &j.ParentID, &j.ContinueOn, &j.RecurringID, &j.Timeout, &j.Result, &j.Rescues, &j.Runs)
 	if err != nil {
 		return nil, err
 	}
@@ -59,8 +59,8 @@ const (
 	OR EXISTS (SELECT 1 FROM queue_settings WHERE name = $1 AND paused = TRUE)`
 
 	insertClaimedSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
-	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result)
-VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '')
+	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs)
+VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '', 1)
 RETURNING id`
 
 	claimedEventsSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
@@ -145,7 +145,7 @@ type finishRow struct {
 	Refund     int     `json:"refund"`
 	Server     string  `json:"server"`
 	Attempt    int     `json:"attempt"`
-	Rescues    int     `json:"rescues"`
+	Run        int     `json:"run"`
 	At         *string `json:"at"`
 	Reason     string  `json:"reason"`
 	Duration   int64   `json:"duration"`

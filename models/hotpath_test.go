@@ -54,8 +54,8 @@ func TestFinishKeepsAwkwardText(t *testing.T) {
 		long := strings.Repeat("é", models.JobErrorMax) // cut on a rune boundary
 		now := time.Now()
 		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{
-			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, State: models.JobFailed, Error: awkward, Reason: awkward, At: now},
-			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, Result: `{"msg":"` + strings.ReplaceAll(awkward, "\x00", "") + `"}`, Error: long, At: now},
+			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobFailed, Error: awkward, Reason: awkward, At: now},
+			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"msg":"` + strings.ReplaceAll(awkward, "\x00", "") + `"}`, Error: long, At: now},
 		})
 		require.NoError(t, err)
 		require.Equal(t, 2, applied)
@@ -87,7 +87,7 @@ func TestFinishTimesCompareWithParameters(t *testing.T) {
 		insert(t, s, newJob("a"))
 		jobs := claim(t, s, "srv", 1)
 		due := time.Now().Add(time.Hour).Truncate(time.Microsecond)
-		_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, State: models.JobScheduled, RunAt: due, Error: "x", At: time.Now()}})
+		_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: due, Error: "x", At: time.Now()}})
 		require.NoError(t, err)
 		n, _, err := s.PromoteScheduled(ctx, due.Add(-time.Microsecond), 10)
 		require.NoError(t, err)

@@ -66,7 +66,7 @@ func TestListJobsKeysetAndFilters(t *testing.T) {
 		require.Empty(t, page.Jobs, "LIKE wildcards are searched for literally")
 
 		claimed := claim(t, s, "srv", 1)
-		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: claimed[0].ID, ServerID: "srv", Attempt: 1, State: models.JobFailed, Error: "SMTP timeout", At: time.Now()}})
+		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: claimed[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobFailed, Error: "SMTP timeout", At: time.Now()}})
 		require.NoError(t, err)
 		page, err = s.ListJobs(ctx, models.JobFilter{State: models.JobFailed, Search: "smtp"}, 0, 0, 50)
 		require.NoError(t, err)

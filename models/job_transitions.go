@@ -96,9 +96,9 @@ type JobFinish struct {
 	State    JobState
 	// RunAt is when a Scheduled (retry, snooze) or Enqueued (released) job runs next.
 	RunAt time.Time
-	// Rescues is the claim's rescue count: with ServerID and Attempt it names the run being
-	// finished, since a rescued job runs its attempt again.
-	Rescues int
+	// Run is the job's run count (Job.Runs) when it was claimed: with ServerID it names the run
+	// being finished.
+	Run int
 	// RefundAttempt gives the attempt back: a snooze or a release at shutdown doesn't use one.
 	RefundAttempt bool
 	Error         string
@@ -128,7 +128,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		errText := jsonText(truncate(f.Error, JobErrorMax))
 		rows[i] = finishRow{
 			ID: f.JobID, State: string(f.State), Error: errText, Result: jsonText(truncate(f.Result, JobResultMax)),
-			RunAt: s.jsonTime(f.RunAt), Refund: refund, Server: f.ServerID, Attempt: f.Attempt, Rescues: f.Rescues,
+			RunAt: s.jsonTime(f.RunAt), Refund: refund, Server: f.ServerID, Attempt: f.Attempt, Run: f.Run,
 			At: s.jsonTime(f.At), Reason: jsonText(f.Reason), Duration: int64(f.Duration),
 		}
 		if f.State.Final() {
@@ -328,11 +328,12 @@ type RescueParams struct {
 	Limit int
 	// MaxRescues is how many times a job is put back; the rescue after that fails it.
 	MaxRescues int
-	// DeadBefore, when set, also rescues the jobs of servers other than Except whose last
-	// heartbeat is older than it, or that left the registry, whatever their leases say: a node
-	// starting up takes back at once what a crashed node held.
-	DeadBefore time.Time
-	Except     string
+	// SilentFor, when set, also rescues the jobs of servers other than Except whose last
+	// heartbeat is older than that (by the database's clock on PostgreSQL), or that left the
+	// registry, whatever their leases say: a node starting up takes back at once what a crashed
+	// node held.
+	SilentFor time.Duration
+	Except    string
 }
 
 // Rescue is what RescueJobs did.
@@ -351,10 +352,8 @@ type Rescue struct {
 func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
 	now := p.Now.UTC().Truncate(time.Microsecond)
 	query := s.dialectSQL(sqliteRescueSQL, postgresRescueSQL)
-	dead, deadBefore := !p.DeadBefore.IsZero(), p.DeadBefore.UTC()
-	if !dead {
-		deadBefore = now
-	}
+	dead := p.SilentFor > 0
+	deadBefore := s.silentSince(max(p.SilentFor, 0))
 	var out Rescue
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		out = Rescue{}
@@ -365,6 +364,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			MaxAttempts int
 			Queue       string
 			Rescues     int
+			Runs        int
 			Expired     bool
 		}
 		if err := tx.Raw(query, now, now, dead, p.Except, deadBefore, p.Limit).Scan(&rows).Error; err != nil {
@@ -387,8 +387,8 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 				reason = fmt.Sprintf("crashed its server %s (%s); not put back after %s", times(r.Rescues+1), cause, plural(p.MaxRescues, "rescue"))
 				set = map[string]any{"state": JobFailed, "lease_until": nil, "finished_at": now, "last_error": reason}
 			}
-			res := tx.Model(&Job{}).Where("id = ? AND state = ? AND server_id = ? AND attempt = ? AND rescues = ?",
-				r.ID, JobProcessing, r.ServerID, r.Attempt, r.Rescues).Updates(set)
+			res := tx.Model(&Job{}).Where("id = ? AND state = ? AND server_id = ? AND runs = ?",
+				r.ID, JobProcessing, r.ServerID, r.Runs).Updates(set)
 			if res.Error != nil {
 				return fmt.Errorf("models: rescue job %d: %w", r.ID, res.Error)
 			}
@@ -565,7 +565,7 @@ func (s *Store) RequeueJob(ctx context.Context, id int64, reason string) (*Job, 
 		return nil
 	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
 		return map[string]any{
-			"state": JobEnqueued, "attempt": 0, "run_at": now, "started_at": nil, "finished_at": nil,
+			"state": JobEnqueued, "attempt": 0, "rescues": 0, "run_at": now, "started_at": nil, "finished_at": nil,
 			"lease_until": nil, "progress": 0, "server_id": "",
 		}, JobEvent{Reason: reason}
 	})

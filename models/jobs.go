@@ -78,6 +78,10 @@ type Job struct {
 	// Rescues counts the times the job went back to its queue because its server died while
 	// running it; such a run uses no attempt. Past the engine's limit it fails as a poison pill.
 	Rescues int `gorm:"not null;default:0"`
+	// Runs counts the job's claims and is never reset: it names each run, so that the outcome of
+	// one run never lands on another (a rescued, snoozed or requeued job may run an attempt
+	// number again).
+	Runs int `gorm:"not null;default:0"`
 	// Progress is 0-100, set by the running job.
 	Progress int `gorm:"not null;default:0"`
 	// Timeout bounds one attempt; 0 means none.
@@ -379,7 +383,7 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 		}
 		until := now.Add(p.Lease)
 		j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = now, j.RunAt.UTC().Truncate(time.Microsecond), 0, "", ""
-		j.State, j.Attempt, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, &now, &until, p.ServerID, ""
+		j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
 		err = tx.StmtContext(ctx, s.hot.insertClaimed).QueryRowContext(ctx, j.Kind, j.Queue, j.Priority, j.Args,
 			j.MaxAttempts, j.RunAt, now, until, p.ServerID, j.RecurringID, j.Timeout).Scan(&j.ID)
 		if err != nil {

@@ -66,7 +66,7 @@ func BenchmarkFinish100(b *testing.B) {
 		}
 		batch := make([]models.JobFinish, len(jobs))
 		for i, j := range jobs {
-			batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, State: models.JobSucceeded, At: time.Now()}
+			batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}
 		}
 		b.StartTimer()
 		if n, _, err := s.FinishJobs(ctx, batch); err != nil || n != 100 {
@@ -88,7 +88,7 @@ func BenchmarkClaimFinish50(b *testing.B) {
 		}
 		batch := make([]models.JobFinish, len(jobs))
 		for i, j := range jobs {
-			batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, State: models.JobSucceeded, Reason: "succeeded", At: time.Now(), Duration: time.Millisecond}
+			batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, Reason: "succeeded", At: time.Now(), Duration: time.Millisecond}
 		}
 		if n, _, err := s.FinishJobs(ctx, batch); err != nil || n != 50 {
 			b.Fatalf("finished %d: %v", n, err)

@@ -144,10 +144,10 @@ func TestFinishJobsAndGuard(t *testing.T) {
 		jobs := claim(t, s, "srv", 3)
 		now := time.Now()
 		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{
-			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, Result: `{"ok":true}`, At: now, Duration: time.Second},
-			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, State: models.JobScheduled, RunAt: now.Add(time.Minute), Error: "boom", At: now},
-			{JobID: jobs[2].ID, ServerID: "other", Attempt: 1, State: models.JobSucceeded, At: now}, // not ours: skipped
-			{JobID: jobs[2].ID, ServerID: "srv", Attempt: 2, State: models.JobSucceeded, At: now},   // wrong attempt: skipped
+			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"ok":true}`, At: now, Duration: time.Second},
+			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: now.Add(time.Minute), Error: "boom", At: now},
+			{JobID: jobs[2].ID, ServerID: "other", Attempt: 1, Run: 1, State: models.JobSucceeded, At: now}, // not ours: skipped
+			{JobID: jobs[2].ID, ServerID: "srv", Attempt: 1, Run: 2, State: models.JobSucceeded, At: now},   // another run: skipped
 		})
 		require.NoError(t, err)
 		require.Equal(t, 2, applied)
@@ -178,7 +178,7 @@ func TestFinishJobsAndGuard(t *testing.T) {
 		again := claim(t, s, "srv", 10)
 		require.Len(t, again, 1)
 		require.Equal(t, 2, again[0].Attempt)
-		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: again[0].ID, ServerID: "srv", Attempt: 2, State: models.JobEnqueued, RunAt: now, RefundAttempt: true, At: now}})
+		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: again[0].ID, ServerID: "srv", Attempt: 2, Run: again[0].Runs, State: models.JobEnqueued, RunAt: now, RefundAttempt: true, At: now}})
 		require.NoError(t, err)
 		got, err = s.GetJob(ctx, again[0].ID)
 		require.NoError(t, err)
@@ -284,7 +284,7 @@ func TestRescueLimitFailsPoisonPills(t *testing.T) {
 		next, err := s.GetJob(ctx, child.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, next.State)
-		stats, err := s.Stats(ctx, models.PeriodHour, at.Add(-time.Hour))
+		stats, err := s.Stats(ctx, models.PeriodHour, time.Now().Add(-time.Hour).Truncate(time.Hour))
 		require.NoError(t, err)
 		var failed, rescued int64
 		for _, st := range stats {
@@ -316,11 +316,12 @@ func TestRescueJobsOfDeadServers(t *testing.T) {
 			{ID: "stale", Host: "h", PID: 1, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute)},
 			{ID: "fresh", Host: "h", PID: 2, StartedAt: now.Add(-time.Hour), HeartbeatAt: now},
 			{ID: "me", Host: "h", PID: 3, StartedAt: now, HeartbeatAt: now.Add(-time.Minute)},
+			{ID: "beating", Host: "h", PID: 4, StartedAt: now}, // heartbeat now, by the database's clock
 		} {
 			require.NoError(t, s.UpsertServer(ctx, &srv))
 		}
 		byServer := map[string]*models.Job{}
-		for _, srv := range []string{"stale", "fresh", "gone", "me"} {
+		for _, srv := range []string{"stale", "fresh", "gone", "me", "beating"} {
 			j := newJob(srv)
 			insert(t, s, j)
 			require.Len(t, claim(t, s, srv, 1), 1)
@@ -328,10 +329,10 @@ func TestRescueJobsOfDeadServers(t *testing.T) {
 		}
 		// Every lease runs for another minute; only the periodic rule would wait for it.
 		require.Equal(t, models.Rescue{}, rescue(t, s, now))
-		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, DeadBefore: now.Add(-15 * time.Second), Except: "me"})
+		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Except: "me"})
 		require.NoError(t, err)
 		require.Equal(t, 2, r.Requeued)
-		for srv, want := range map[string]models.JobState{"stale": models.JobEnqueued, "gone": models.JobEnqueued, "fresh": models.JobProcessing, "me": models.JobProcessing} {
+		for srv, want := range map[string]models.JobState{"stale": models.JobEnqueued, "gone": models.JobEnqueued, "fresh": models.JobProcessing, "me": models.JobProcessing, "beating": models.JobProcessing} {
 			got, err := s.GetJob(ctx, byServer[srv].ID)
 			require.NoError(t, err)
 			require.Equal(t, want, got.State, "job of server %s", srv)
@@ -342,29 +343,45 @@ func TestRescueJobsOfDeadServers(t *testing.T) {
 	})
 }
 
-// A rescued job runs its attempt again, so a finish names its claim by server, attempt and
-// rescue count: the outcome of a run from before a rescue never lands on the run after it,
-// even on the same server.
-func TestFinishOfARescuedRunIsIgnored(t *testing.T) {
+// A finish names its run by server and run count: the outcome of a run from before a rescue,
+// or from before a cancel and a requeue, never lands on the run after it, even on the same
+// server with the same attempt number. A requeue also gives the job its rescues back.
+func TestFinishOfAnEarlierRunIsIgnored(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		insert(t, s, newJob("frozen"))
 		first := claim(t, s, "srv", 1)[0]
 		require.Equal(t, 1, rescue(t, s, time.Now().Add(2*time.Minute)).Requeued)
 		second := claim(t, s, "srv", 1)[0]
-		require.Equal(t, first.Attempt, second.Attempt)
-		require.Equal(t, first.Rescues+1, second.Rescues)
-		stale := models.JobFinish{JobID: first.ID, ServerID: "srv", Attempt: first.Attempt, Rescues: first.Rescues, State: models.JobFailed, Error: "stale", At: time.Now()}
+		require.Equal(t, first.Attempt, second.Attempt, "the rescued attempt runs again")
+		require.Equal(t, first.Runs+1, second.Runs)
+		stale := models.JobFinish{JobID: first.ID, ServerID: "srv", Attempt: first.Attempt, Run: first.Runs, State: models.JobFailed, Error: "stale", At: time.Now()}
 		n, _, err := s.FinishJobs(ctx, []models.JobFinish{stale})
 		require.NoError(t, err)
 		require.Zero(t, n, "the run from before the rescue finishes nothing")
-		fresh := stale
-		fresh.Rescues, fresh.State, fresh.Error = second.Rescues, models.JobSucceeded, ""
+
+		// Cancelled, requeued and claimed again by the same server: attempt 1 again, a new run.
+		_, _, err = s.CancelJob(ctx, first.ID, "cancelled by ada")
+		require.NoError(t, err)
+		_, _, err = s.RequeueJob(ctx, first.ID, "requeued by ada")
+		require.NoError(t, err)
+		third := claim(t, s, "srv", 1)[0]
+		require.Equal(t, 1, third.Attempt)
+		require.Zero(t, third.Rescues, "a requeue starts the job afresh")
+		late := stale
+		late.Run, late.Attempt = second.Runs, second.Attempt
+		n, _, err = s.FinishJobs(ctx, []models.JobFinish{late})
+		require.NoError(t, err)
+		require.Zero(t, n, "the cancelled run's late outcome finishes nothing")
+
+		fresh := late
+		fresh.Run, fresh.State, fresh.Error = third.Runs, models.JobSucceeded, ""
 		n, _, err = s.FinishJobs(ctx, []models.JobFinish{fresh})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		got, err := s.GetJob(ctx, first.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobSucceeded, got.State)
+		require.Equal(t, 3, got.Runs)
 	})
 }
 
@@ -427,8 +444,8 @@ func TestContinuations(t *testing.T) {
 		jobs := claim(t, s, "srv", 2)
 		now := time.Now()
 		_, queues, err := s.FinishJobs(ctx, []models.JobFinish{
-			{JobID: parent.ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, At: now},
-			{JobID: failing.ID, ServerID: "srv", Attempt: 1, State: models.JobFailed, Error: "no", At: now},
+			{JobID: parent.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: now},
+			{JobID: failing.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobFailed, Error: "no", At: now},
 		})
 		require.NoError(t, err)
 		require.Len(t, jobs, 2)
@@ -480,7 +497,7 @@ func TestCancelDeleteRequeueTrigger(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, models.JobProcessing, before.State, "the caller learns it was running, and where")
 		require.Equal(t, "srv", before.ServerID)
-		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: running.ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, At: time.Now()}})
+		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: running.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
 		require.NoError(t, err)
 		require.Zero(t, applied, "a deleted job stays deleted when its worker finishes")
 
@@ -520,7 +537,7 @@ func TestRetention(t *testing.T) {
 			if j.ID == failed.ID {
 				st = models.JobFailed
 			}
-			batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: 1, State: st, At: old})
+			batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: 1, Run: 1, State: st, At: old})
 		}
 		_, _, err := s.FinishJobs(ctx, batch)
 		require.NoError(t, err)

@@ -48,7 +48,7 @@ func TestQueueStatsAndPausing(t *testing.T) {
 		require.EqualValues(t, 1, stats[1].Enqueued)
 		require.EqualValues(t, 1, stats[1].Processing)
 		require.EqualValues(t, 1, stats[2].Processing)
-		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: running[0].ID, ServerID: "srv", Attempt: 1, State: models.JobSucceeded, At: time.Now()}})
+		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: running[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
 		require.NoError(t, err)
 		require.NoError(t, s.FoldJobCounts(ctx))
 		stats, err = s.QueueStats(ctx)

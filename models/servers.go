@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -21,16 +22,44 @@ type Server struct {
 	Busy    int    `gorm:"not null;default:0"`
 }
 
-// UpsertServer records the server's heartbeat, registering it the first time.
+// UpsertServer records the server's heartbeat, registering it the first time. A zero
+// HeartbeatAt means now, by the database's clock on PostgreSQL, so that nodes whose clocks
+// disagree still agree on who is silent (SQLite serves one machine, with one clock).
 func (s *Store) UpsertServer(ctx context.Context, srv *Server) error {
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	var beat any = srv.HeartbeatAt.UTC()
+	if srv.HeartbeatAt.IsZero() {
+		beat = s.dbNow()
+	}
+	row := map[string]any{ // field names: GORM maps them to the columns (PID is p_id)
+		"ID": srv.ID, "Host": srv.Host, "PID": srv.PID, "StartedAt": srv.StartedAt.UTC(), "HeartbeatAt": beat,
+		"Queues": srv.Queues, "Workers": srv.Workers, "Busy": srv.Busy,
+	}
+	err := s.db.WithContext(ctx).Model(&Server{}).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"heartbeat_at", "busy", "queues", "workers"}),
-	}).Create(srv).Error
+	}).Create(row).Error
 	if err != nil {
 		return fmt.Errorf("models: record server %s: %w", srv.ID, err)
 	}
 	return nil
+}
+
+// dbNow is the current time as heartbeats are written and compared: the database's clock on
+// PostgreSQL, this machine's on SQLite.
+func (s *Store) dbNow() any {
+	if s.dialect == DialectPostgres {
+		return gorm.Expr("now()")
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// silentSince is the heartbeat time before which a server has been silent for d: an SQL
+// expression on PostgreSQL (the database's clock), a time on SQLite.
+func (s *Store) silentSince(d time.Duration) any {
+	if s.dialect == DialectPostgres {
+		return gorm.Expr("now() - make_interval(secs => ?)", d.Seconds())
+	}
+	return time.Now().UTC().Add(-d)
 }
 
 // DeleteServer removes a server that is shutting down.
@@ -41,9 +70,9 @@ func (s *Store) DeleteServer(ctx context.Context, id string) error {
 	return nil
 }
 
-// DeleteStaleServers removes servers whose last heartbeat is older than before.
-func (s *Store) DeleteStaleServers(ctx context.Context, before time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Where("heartbeat_at < ?", before.UTC()).Delete(&Server{})
+// DeleteStaleServers removes servers silent for longer than d.
+func (s *Store) DeleteStaleServers(ctx context.Context, d time.Duration) (int64, error) {
+	res := s.db.WithContext(ctx).Where("heartbeat_at < ?", s.silentSince(d)).Delete(&Server{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("models: remove stale servers: %w", res.Error)
 	}

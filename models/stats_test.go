@@ -19,7 +19,7 @@ func TestStatsFollowFinishedJobs(t *testing.T) {
 		claimed := claim(t, s, "srv", 5)
 		at := time.Date(2026, 11, 21, 10, 15, 30, 400_000_000, time.UTC)
 		finish := func(j *models.Job, st models.JobState) models.JobFinish {
-			return models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: 1, State: st, At: at, RunAt: at.Add(time.Hour)}
+			return models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: 1, Run: 1, State: st, At: at, RunAt: at.Add(time.Hour)}
 		}
 		_, _, err := s.FinishJobs(ctx, []models.JobFinish{finish(claimed[0], models.JobSucceeded), finish(claimed[1], models.JobSucceeded), finish(claimed[2], models.JobFailed)})
 		require.NoError(t, err)

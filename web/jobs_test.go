@@ -23,17 +23,17 @@ func (a *app) finish(job *models.Job, state models.JobState, errText string) {
 	ctx := context.Background()
 	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: job.Queue, ServerID: "srv-1", Limit: 100, Lease: time.Minute, Now: time.Now()})
 	require.NoError(a.t, err)
-	var attempt int
+	var attempt, run int
 	for _, c := range claimed {
 		if c.ID == job.ID {
-			attempt = c.Attempt
+			attempt, run = c.Attempt, c.Runs
 		} else { // put the others back as they were
-			_, _, err := a.store.FinishJobs(ctx, []models.JobFinish{{JobID: c.ID, ServerID: "srv-1", Attempt: c.Attempt, State: models.JobEnqueued, RunAt: time.Now(), RefundAttempt: true, At: time.Now()}})
+			_, _, err := a.store.FinishJobs(ctx, []models.JobFinish{{JobID: c.ID, ServerID: "srv-1", Attempt: c.Attempt, Run: c.Runs, State: models.JobEnqueued, RunAt: time.Now(), RefundAttempt: true, At: time.Now()}})
 			require.NoError(a.t, err)
 		}
 	}
 	require.NotZero(a.t, attempt, "job %d was not claimable", job.ID)
-	_, _, err = a.store.FinishJobs(ctx, []models.JobFinish{{JobID: job.ID, ServerID: "srv-1", Attempt: attempt, State: state, Error: errText, At: time.Now(), Duration: 1500 * time.Millisecond}})
+	_, _, err = a.store.FinishJobs(ctx, []models.JobFinish{{JobID: job.ID, ServerID: "srv-1", Attempt: attempt, Run: run, State: state, Error: errText, At: time.Now(), Duration: 1500 * time.Millisecond}})
 	require.NoError(a.t, err)
 }
 
@@ -280,7 +280,7 @@ func TestSweepRunShowsWhatItCompleted(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sweep.ID, claimed[0].ID)
 	_, _, err = a.store.FinishJobs(context.Background(), []models.JobFinish{
-		{JobID: sweep.ID, ServerID: "srv-1", Attempt: 1, State: models.JobSucceeded, Result: `{"completed":3}`, At: time.Now()}})
+		{JobID: sweep.ID, ServerID: "srv-1", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"completed":3}`, At: time.Now()}})
 	require.NoError(t, err)
 	_, doc := a.get("/dashboard/jobs?kind=" + jobs.KindSweepOverdue)
 	require.Equal(t, `→ {"completed":3}`, doc.Find(`[data-testid="job-result-preview"]`).Text(), "a sweep run shows how many tasks it completed")
