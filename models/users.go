@@ -119,6 +119,12 @@ var errBadLogin = &Error{Code: EINVALID, Message: "Wrong username or password."}
 
 // Authenticate returns the user whose name and password these are, recording the login.
 func (s *Store) Authenticate(ctx context.Context, username, password string) (*User, error) {
+	if !usernameRE.MatchString(username) {
+		// No user has such a name, and PostgreSQL would refuse some (invalid UTF-8, NUL):
+		// answer as for any unknown user, in as much time.
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, errBadLogin
+	}
 	var u User
 	err := s.db.WithContext(ctx).Where("username = ?", username).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -42,6 +42,10 @@ func TestUsers(t *testing.T) {
 		_, noUser := s.Authenticate(ctx, "nobody", "correct horse battery")
 		require.Equal(t, models.EINVALID, models.ErrorCode(wrongPass))
 		require.Equal(t, models.ErrorMessage(wrongPass), models.ErrorMessage(noUser), "no hint whether the user exists")
+		for _, odd := range []string{"bad\xff\xfe", "nul\x00name", strings.Repeat("a", 65), "", "a b"} {
+			_, err := s.Authenticate(ctx, odd, "correct horse battery")
+			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%q: a wrong login, not a database error", odd)
+		}
 
 		token, _, err := s.CreateSession(ctx, u.ID, time.Hour, "127.0.0.1", "test")
 		require.NoError(t, err)

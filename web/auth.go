@@ -103,7 +103,7 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 		if u, id := s.sessionUser(c); u != nil {
 			c.Set(userContextKey, u)
 			c.Set(sessionContextKey, id)
-		} else if s.cfg.LocalNoAuth && s.hosts.isLocal(c.Request()) {
+		} else if s.cfg.LocalNoAuth && isLocal(c.Request()) {
 			c.Set(userContextKey, localUser)
 		}
 		return next(c)
@@ -238,11 +238,16 @@ func (s *Server) handleLogin(c echo.Context) error {
 // lets such a request through, so that clicking "Log out" after a session expired isn't an
 // error): it only clears the cookie.
 func (s *Server) handleLogout(c echo.Context) error {
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(c)})
-	if id := currentSession(c); id != "" {
+	id := currentSession(c)
+	if id != "" {
+		// The row first: should the database fail, the browser keeps its cookie and the user
+		// sees that logging out failed, rather than believing a live session ended.
 		if err := s.store.DeleteSession(c.Request().Context(), id); err != nil {
 			return err
 		}
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(c)})
+	if id != "" {
 		if err := s.rotateCSRF(c); err != nil {
 			return err
 		}

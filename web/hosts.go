@@ -14,13 +14,13 @@ import (
 // Kiln's own page (DNS rebinding): same origin, so it may read every page and post every form.
 // What gives it away is the Host header, which still names the attacker's domain. So Kiln
 // answers only to names it knows when it listens on loopback (as Vite, Jupyter and
-// webpack-dev-server do), and a request counts as "from this machine" only when its Host names
-// this machine.
+// webpack-dev-server do), and a request counts as "from this machine" only when its Host is
+// one of this machine's loopback names.
 
 // hostNameRE matches a DNS name (underscores allowed, as in container service names).
 var hostNameRE = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$`)
 
-// hostPolicy decides which Host headers Kiln answers to, and which name this machine.
+// hostPolicy decides which Host headers Kiln answers to.
 type hostPolicy struct {
 	// allowed are the names of --allowed-hosts, lower case; "*.example.com" allows every
 	// sub-domain of example.com.
@@ -84,16 +84,14 @@ func (p hostPolicy) listed(name string) bool {
 	return false
 }
 
-// namesThisMachine reports a Host header that names this machine: a loopback name or an
-// allowed host.
-func (p hostPolicy) namesThisMachine(hostHeader string) bool {
+// answers reports whether Kiln serves a request for this Host header: any, unless the policy
+// is enforced; then a loopback name or an allowed host.
+func (p hostPolicy) answers(hostHeader string) bool {
+	if !p.enforce {
+		return true
+	}
 	name := hostName(hostHeader)
 	return name != "" && (isLoopbackName(name) || p.listed(name))
-}
-
-// answers reports whether Kiln serves a request for this Host header.
-func (p hostPolicy) answers(hostHeader string) bool {
-	return !p.enforce || p.namesThisMachine(hostHeader)
 }
 
 // proxyHeaders are the headers that say a request came through a proxy (or pretends to). A
@@ -114,10 +112,12 @@ func cameThroughProxy(r *http.Request) bool {
 }
 
 // isLocal reports a request made directly from this machine, for this machine: its peer is a
-// loopback address, it carries no proxy header, and its Host names this machine (a page that
-// rebound its own name to 127.0.0.1 is not local).
-func (p hostPolicy) isLocal(r *http.Request) bool {
-	if cameThroughProxy(r) || !p.namesThisMachine(r.Host) {
+// loopback address, it carries no proxy header, and its Host is a loopback name (a page that
+// rebound its own name to 127.0.0.1 is not local). A name in --allowed-hosts is answered but
+// never local: it is usually a reverse proxy's public name, and a proxy on this machine that
+// passes the Host on without a forwarding header would otherwise let the whole internet in.
+func isLocal(r *http.Request) bool {
+	if cameThroughProxy(r) || !isLoopbackName(hostName(r.Host)) {
 		return false
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -93,14 +93,16 @@ func TestDNSRebindingIsRefused(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
-// A name in --allowed-hosts is served and counts as this machine; on every interface with no
-// list, any name is served but only this machine's names are local.
+// A name in --allowed-hosts is served, but never as local access: it is usually a reverse
+// proxy's public name, and that proxy may sit on this machine. On every interface with no list,
+// any name is served but only loopback names are local.
 func TestAllowedHosts(t *testing.T) {
 	a := setupWith(t, web.Config{LocalNoAuth: true, AllowedHosts: []string{"kiln.example.com", "*.internal.example"}})
 	for host, want := range map[string]int{
-		"kiln.example.com":          http.StatusOK,
-		"KILN.example.com:443":      http.StatusOK,
-		"a.internal.example":        http.StatusOK,
+		"kiln.example.com":          http.StatusSeeOther, // served: to the login page
+		"KILN.example.com:443":      http.StatusSeeOther,
+		"a.internal.example":        http.StatusSeeOther,
+		"localhost":                 http.StatusOK,
 		"internal.example":          http.StatusMisdirectedRequest,
 		"evil.example":              http.StatusMisdirectedRequest,
 		"kiln.example.com.evil.com": http.StatusMisdirectedRequest,
@@ -198,11 +200,17 @@ func TestLogoutEndsTheSessionEverywhere(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	resp, _ = a.get("/")
 	require.Equal(t, http.StatusOK, resp.StatusCode, "still logged in")
-	// Without a session, "Log out" just goes to the login page.
+	// Without a session, "Log out" just goes to the login page; from another site, it is refused.
 	b := setupWith(t, web.Config{})
 	resp, _ = b.post("/logout", url.Values{})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	require.Equal(t, "/login", resp.Header.Get("Location"))
+	req, _ = http.NewRequest(http.MethodPost, a.server.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, _ = a.do(req)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	resp, _ = a.get("/")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "another site can't log the user out")
 }
 
 // A CSRF token belongs to one session: it is refused in another session of the same user, in

@@ -45,9 +45,10 @@ type Config struct {
 	// X-Forwarded-For is believed. Default DefaultTrustedProxies: loopback only.
 	TrustedProxies []string
 	// AllowedHosts are host names, besides localhost and the loopback addresses, that Kiln
-	// answers to and counts as this machine: a reverse proxy's public name, say. "*.example.com"
-	// allows sub-domains. When Kiln listens on loopback only, or this list is set, requests for
-	// any other host are refused (421), which defeats DNS rebinding. Default none.
+	// answers to: a reverse proxy's public name, say. "*.example.com" allows sub-domains. When
+	// Kiln listens on loopback only, or this list is set, requests for any other host are
+	// refused (421), which defeats DNS rebinding. These names never count as local access.
+	// Default none.
 	AllowedHosts []string
 	// SessionTTL is how long a login lasts. Default 12h.
 	SessionTTL time.Duration
