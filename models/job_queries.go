@@ -25,6 +25,12 @@ func (f JobFilter) Validate() error {
 	if len(f.Search) > 200 || len(f.Kind) > jobKindMax || len(f.Queue) > jobQueueMax {
 		return Errorf(EINVALID, "The filter is too long.")
 	}
+	for _, v := range []string{f.Search, f.Kind, f.Queue} {
+		if !storableText(v) {
+			// No job holds such text, and PostgreSQL refuses to compare with it.
+			return Errorf(EINVALID, "The filter holds characters no job can have (a NUL byte or invalid UTF-8).")
+		}
+	}
 	return nil
 }
 
@@ -80,6 +86,9 @@ func (s *Store) SetSearchWindow(n int64) { s.searchWindow = max(n, 1) }
 // follow ids, so they stay put while jobs arrive.
 func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error) {
 	var page JobPage
+	if err := f.Validate(); err != nil {
+		return page, err
+	}
 	db := s.rdb.WithContext(ctx)
 	q := f.scope(db, s.dialect)
 	if f.Search != "" && after == 0 {
@@ -128,6 +137,9 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, 
 // CountJobs counts the jobs matching f.
 func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 	var n int64
+	if err := f.Validate(); err != nil {
+		return 0, err
+	}
 	if err := f.scope(s.rdb.WithContext(ctx), s.dialect).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count jobs: %w", err)
 	}
@@ -137,6 +149,9 @@ func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 // JobIDs returns up to limit ids of jobs matching f, below `below` (0 for no bound), highest
 // first: a bulk action walks them batch by batch.
 func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	q := f.scope(s.rdb.WithContext(ctx), s.dialect)
 	if below > 0 {
 		q = q.Where("id < ?", below)

@@ -81,6 +81,14 @@ func TestListJobsKeysetAndFilters(t *testing.T) {
 		require.Less(t, next[0], walked[6])
 
 		require.Error(t, models.JobFilter{State: "bogus"}.Validate())
+		for _, f := range []models.JobFilter{{Search: "nul\x00"}, {Kind: "\xff"}, {Queue: "q\x00"}, {Search: "\xfe\xff"}} {
+			_, err := s.ListJobs(ctx, f, 0, 0, 10)
+			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%+v: a clear refusal, not a database error", f)
+			_, err = s.CountJobs(ctx, f)
+			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%+v", f)
+			_, err = s.JobIDs(ctx, f, 0, 10)
+			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%+v", f)
+		}
 		kinds, err := s.Distinct(ctx, "kind")
 		require.NoError(t, err)
 		require.Equal(t, []string{"mail.send", "report.build"}, kinds)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -136,18 +138,31 @@ const (
 	JobResultMax = 64 << 10
 )
 
+// ValidQueueName reports a name a queue may have: 1 to 100 bytes of UTF-8, without spaces,
+// commas, '=' (the --queues syntax) or control characters.
+func ValidQueueName(name string) bool {
+	return name != "" && len(name) <= jobQueueMax && storableText(name) &&
+		!strings.ContainsFunc(name, func(r rune) bool { return r == ' ' || r == ',' || r == '=' || unicode.IsControl(r) })
+}
+
+// storableText reports text every dialect stores: valid UTF-8 without NUL (PostgreSQL refuses
+// both).
+func storableText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
 // validateNewJob checks what a caller may get wrong when creating a job.
 func validateNewJob(j *Job) error {
 	switch {
-	case strings.TrimSpace(j.Kind) == "" || len(j.Kind) > jobKindMax:
-		return Errorf(EINVALID, "job kind must be 1 to %d characters, not %q", jobKindMax, j.Kind)
-	case j.Queue == "" || len(j.Queue) > jobQueueMax || strings.ContainsAny(j.Queue, " ,=\t\n"):
-		return Errorf(EINVALID, "queue name %q must be 1 to %d characters without spaces, commas or '='", j.Queue, jobQueueMax)
+	case strings.TrimSpace(j.Kind) == "" || len(j.Kind) > jobKindMax || !storableText(j.Kind):
+		return Errorf(EINVALID, "job kind must be 1 to %d characters of text, not %q", jobKindMax, j.Kind)
+	case !ValidQueueName(j.Queue):
+		return Errorf(EINVALID, "queue name %q must be 1 to %d characters without spaces, commas, '=' or control characters", j.Queue, jobQueueMax)
 	case j.MaxAttempts < 1:
 		return Errorf(EINVALID, "max attempts must be at least 1, not %d", j.MaxAttempts)
 	case j.Timeout < 0:
 		return Errorf(EINVALID, "timeout must not be negative, not %s", j.Timeout)
-	case j.UniqueKey != nil && (*j.UniqueKey == "" || len(*j.UniqueKey) > uniqueKeyMax):
+	case j.UniqueKey != nil && (*j.UniqueKey == "" || len(*j.UniqueKey) > uniqueKeyMax || !storableText(*j.UniqueKey)):
 		return Errorf(EINVALID, "unique key must be 1 to %d characters", uniqueKeyMax)
 	case j.ParentID != nil && j.ContinueOn != ContinueOnSuccess && j.ContinueOn != ContinueOnFinish:
 		return Errorf(EINVALID, "continuation condition must be %q or %q", ContinueOnSuccess, ContinueOnFinish)

@@ -58,6 +58,9 @@ func TestInsertJobStates(t *testing.T) {
 			{Kind: "k", Queue: "has space", Args: "{}", MaxAttempts: 1},
 			{Kind: "k", Queue: "default", Args: "{not json", MaxAttempts: 1},
 			{Kind: "k", Queue: "default", Args: "{}", MaxAttempts: 0},
+			{Kind: "nul\x00", Queue: "default", Args: "{}", MaxAttempts: 1},
+			{Kind: "k", Queue: "\xff", Args: "{}", MaxAttempts: 1},
+			{Kind: "k", Queue: "tab\tq", Args: "{}", MaxAttempts: 1},
 		} {
 			_, err := s.InsertJobs(ctx, []*models.Job{newJob("ok"), bad}, now)
 			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%+v", bad)

@@ -21,7 +21,7 @@ type QueueSetting struct {
 
 // SetQueuePaused pauses or resumes a queue for every server, recording who did it.
 func (s *Store) SetQueuePaused(ctx context.Context, name string, paused bool, by string) error {
-	if name == "" || len(name) > jobQueueMax {
+	if !ValidQueueName(name) {
 		return Errorf(EINVALID, "Queue name %q is not valid.", name)
 	}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{

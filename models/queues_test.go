@@ -20,6 +20,9 @@ func TestQueueStatsAndPausing(t *testing.T) {
 		require.NoError(t, s.SetQueuePaused(ctx, "critical", true, "ada"))
 		require.NoError(t, s.SetQueuePaused(ctx, "low", true, "ada"))
 		require.NoError(t, s.SetQueuePaused(ctx, "low", false, "bob"))
+		for _, bad := range []string{"", "nul\x00", "\xff\xfe", "a b", "a,b"} {
+			require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, bad, true, "ada")), "%q", bad)
+		}
 
 		stats, err := s.QueueStats(ctx)
 		require.NoError(t, err)
