@@ -304,10 +304,7 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		require.Equal(t, http.StatusOK, page.Code)
 		token := csrfInput.FindStringSubmatch(page.Body.String())
 		require.Len(t, token, 2, "the login page has a token")
-		var cookies []*http.Cookie
-		for _, ck := range page.Result().Cookies() {
-			cookies = append(cookies, ck)
-		}
+		cookies := page.Result().Cookies()
 		for i := range 8 {
 			form := url.Values{"_csrf": {token[1]}, "username": {"ada"}, "password": {"wrong password!"}}
 			req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(form.Encode()))
