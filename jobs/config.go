@@ -113,6 +113,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.FinishBatch, 100)
 	setDefault(&c.MaxAttempts, 10)
 	setDefault(&c.MaxRescues, models.DefaultMaxRescues)
+	c.MaxRescues = max(c.MaxRescues, 0) // negative: none; from here on the count itself
 	setDefault(&c.StrictMisfireCap, 100)
 	if c.ServerID == "" {
 		host, _ := os.Hostname()
@@ -158,6 +159,3 @@ func (c Config) validate() error {
 	}
 	return nil
 }
-
-// maxRescues is MaxRescues as the store reads it: never negative.
-func (c Config) maxRescues() int { return max(c.MaxRescues, 0) }

@@ -61,7 +61,7 @@ func (e *Engine) rescue(ctx context.Context, silentFor time.Duration) error {
 	const batch = 1000
 	for {
 		r, err := e.store.RescueJobs(ctx, models.RescueParams{
-			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.maxRescues(), SilentFor: silentFor, Except: e.cfg.ServerID,
+			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.MaxRescues, SilentFor: silentFor, Except: e.cfg.ServerID,
 		})
 		if err != nil {
 			return err
@@ -71,7 +71,7 @@ func (e *Engine) rescue(ctx context.Context, silentFor time.Duration) error {
 			e.wake(r.Queues...)
 		}
 		if r.Failed > 0 {
-			e.log.Error("jobs: failed jobs that crashed their servers too often", "jobs", r.Failed, "max_rescues", e.cfg.maxRescues())
+			e.log.Error("jobs: failed jobs that crashed their servers too often", "jobs", r.Failed, "max_rescues", e.cfg.MaxRescues)
 		}
 		if r.Requeued+r.Failed < batch {
 			return nil

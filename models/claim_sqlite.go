@@ -51,7 +51,7 @@ RETURNING id, queue, attempt`
 
 	sqliteExtendLeasesSQL = `UPDATE jobs SET lease_until = ? WHERE state = 'processing' AND server_id = ?`
 
-	sqliteRescueSQL = `SELECT id, server_id, attempt, max_attempts, queue, rescues, runs, lease_until < ? AS expired FROM jobs
+	sqliteRescueSQL = `SELECT id, server_id, attempt, queue, rescues, runs, lease_until < ? AS expired FROM jobs
 WHERE state = 'processing' AND (lease_until < ? OR (? AND server_id <> ? AND NOT EXISTS (
 	SELECT 1 FROM servers WHERE servers.id = jobs.server_id AND servers.heartbeat_at >= ?)))
 ORDER BY id LIMIT ?`

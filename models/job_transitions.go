@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -315,6 +316,16 @@ func (s *Store) NotRunningHere(ctx context.Context, serverID string, ids []int64
 	return out, nil
 }
 
+// rescueReason begins the reason of every rescue's event, which is how the history tells a
+// rescue from a release at shutdown (both go from Processing to Enqueued).
+const rescueReason = "rescued"
+
+// IsRescue reports the event of a rescue: the job went back to its queue because its server
+// died while running it.
+func (e JobEvent) IsRescue() bool {
+	return e.From == JobProcessing && e.To == JobEnqueued && strings.HasPrefix(e.Reason, rescueReason)
+}
+
 // DefaultMaxRescues is how many times a job whose server died while running it goes back to its
 // queue before it is taken for a poison pill and failed: the figure Sidekiq Pro's super_fetch
 // uses.
@@ -358,14 +369,13 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		out = Rescue{}
 		var rows []struct {
-			ID          int64
-			ServerID    string
-			Attempt     int
-			MaxAttempts int
-			Queue       string
-			Rescues     int
-			Runs        int
-			Expired     bool
+			ID       int64
+			ServerID string
+			Attempt  int
+			Queue    string
+			Rescues  int
+			Runs     int
+			Expired  bool
 		}
 		if err := tx.Raw(query, now, now, dead, p.Except, deadBefore, p.Limit).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
@@ -379,7 +389,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 				cause = fmt.Sprintf("lease expired: server %s presumed dead", r.ServerID)
 			}
 			to := JobEnqueued
-			reason := fmt.Sprintf("rescued (%d of %d): %s; this attempt is not counted", r.Rescues+1, p.MaxRescues, cause)
+			reason := fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted", rescueReason, r.Rescues+1, p.MaxRescues, cause)
 			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "run_at": now, "last_error": cause,
 				"attempt": r.Attempt - 1, "rescues": r.Rescues + 1}
 			if r.Rescues >= p.MaxRescues {

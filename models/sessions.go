@@ -102,5 +102,5 @@ func (s *Store) CountSessions(ctx context.Context, userID int64) (int64, error) 
 // headerText makes text a client sent storable: valid UTF-8 (PostgreSQL refuses anything else),
 // no NUL, at most n bytes.
 func headerText(v string, n int) string {
-	return truncate(strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", ""), n)
+	return truncate(jsonText(strings.ToValidUTF8(v, "\uFFFD")), n)
 }

@@ -269,8 +269,8 @@ func (s *Server) renderLogin(c echo.Context, status int, username, next, problem
 // so "/\t/evil.example" would leave the site: a target with any control character or backslash
 // is refused outright, and what remains must parse as a bare path.
 func localPath(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || p == "/login" ||
-		strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }) {
+	// "///host" parses as an empty authority and the path "/host", but browsers go to host.
+	if strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }) {
 		return "/"
 	}
 	u, err := url.Parse(p)

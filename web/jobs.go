@@ -324,10 +324,10 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 // that a run put back in its queue was either rescued (its server died) or released (its server
 // shut down).
 func attemptOutcome(end models.JobEvent) string {
-	if end.From == models.JobProcessing && end.To == models.JobEnqueued {
-		if strings.HasPrefix(end.Reason, "rescued") {
-			return "rescued"
-		}
+	switch {
+	case end.IsRescue():
+		return "rescued"
+	case end.From == models.JobProcessing && end.To == models.JobEnqueued:
 		return "released"
 	}
 	return string(end.To)
