@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -33,6 +35,9 @@ type Engine struct {
 	store   *models.Store
 	log     *slog.Logger
 	created time.Time
+	// clock tells recurring schedules the time and drives their timers; tests swap in a fake
+	// one to cross clock changes.
+	clock clockwork.Clock
 
 	mu        sync.RWMutex
 	kinds     map[string]*kind
@@ -81,6 +86,7 @@ func New(store *models.Store, cfg Config) (*Engine, error) {
 	e := &Engine{
 		cfg:     cfg,
 		created: time.Now().UTC(),
+		clock:   clockwork.NewRealClock(),
 		store:   store,
 		log:     cfg.Logger.With("server", cfg.ServerID),
 		kinds:   map[string]*kind{},

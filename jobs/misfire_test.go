@@ -53,3 +53,37 @@ func TestDueOccurrences(t *testing.T) {
 		})
 	}
 }
+
+// A year without a server, on an every-second schedule: catching up looks at the occurrences
+// it keeps, not all 31 million missed (which the old loop walked one by one, capped at 10
+// million, and so got the latest wrong).
+func TestDueOccurrencesAfterALongOutage(t *testing.T) {
+	s, err := ParseSchedule("* * * * * *", "Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 10, 0, 30, 500, time.UTC)
+	next := now.AddDate(-1, 0, 0)
+	if got := dueOccurrences(s, next, now, models.MisfireRelaxed, time.Minute, 100); len(got) != 1 || !got[0].Equal(now.Truncate(time.Second)) {
+		t.Fatalf("relaxed: got %v", got)
+	}
+	got := dueOccurrences(s, next, now, models.MisfireStrict, time.Minute, 100)
+	if len(got) != 100 || !got[99].Equal(now.Truncate(time.Second)) || !got[0].Equal(now.Truncate(time.Second).Add(-99*time.Second)) {
+		t.Fatalf("strict: got %d from %v to %v", len(got), got[0], got[len(got)-1])
+	}
+	// A schedule that fires in January only, a year late: the window keeps doubling back to it.
+	jan, err := ParseSchedule("0 0 12 1 1 *", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = dueOccurrences(jan, time.Date(2020, 1, 1, 12, 0, 0, 0, time.UTC), now, models.MisfireStrict, time.Minute, 3)
+	want := []time.Time{time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC), time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	if len(got) != 3 || !got[0].Equal(want[0]) || !got[2].Equal(want[2]) {
+		t.Fatalf("strict, yearly: got %v, want %v", got, want)
+	}
+	// The recorded next occurrence itself counts when the window reaches back to it.
+	got = dueOccurrences(jan, time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), now, models.MisfireStrict, time.Minute, 3)
+	if len(got) != 1 || !got[0].Equal(want[2]) {
+		t.Fatalf("strict, one missed: got %v", got)
+	}
+}

@@ -97,7 +97,7 @@ func (e *Engine) Recurring(name, spec, kind string, args any, opts ...Option) er
 // start stores the definitions, fires each entry once (catching up on misfires), arms the
 // timers, and keeps them in line with the database.
 func (r *recurring) start(ctx context.Context) error {
-	sched, err := gocron.NewScheduler(gocron.WithLocation(time.UTC))
+	sched, err := gocron.NewScheduler(gocron.WithLocation(time.UTC), gocron.WithClock(r.e.clock))
 	if err != nil {
 		return fmt.Errorf("jobs: recurring scheduler: %w", err)
 	}
@@ -123,7 +123,7 @@ func (r *recurring) start(ctx context.Context) error {
 }
 
 func (r *recurring) store(ctx context.Context, d *recurringDef) error {
-	_, err := r.e.store.UpsertRecurring(ctx, &d.row, func() time.Time { return d.schedule.Next(time.Now()) })
+	_, err := r.e.store.UpsertRecurring(ctx, &d.row, func() time.Time { return d.schedule.Next(r.e.clock.Now()) })
 	return err
 }
 
@@ -234,7 +234,7 @@ func (r *recurring) fire(name string) {
 				return err
 			}
 		}
-		now := time.Now()
+		now := e.clock.Now()
 		defer func() {
 			if rj.NextRunAt == nil || !rj.NextRunAt.After(now) {
 				next := sched.Next(now).UTC()
@@ -281,20 +281,15 @@ func dueOccurrences(s *Schedule, next, now time.Time, policy string, threshold t
 	if next.After(now) {
 		return nil
 	}
-	ring := []time.Time{next}
-	latest, count := next, 1
-	for t := s.Next(next); !t.IsZero() && !t.After(now) && count < 10_000_000; t = s.Next(t) {
-		latest, count = t, count+1
-		if policy == models.MisfireStrict {
-			ring = append(ring, t)
-			if len(ring) > capN {
-				ring = ring[1:]
-			}
-		}
+	n := 1
+	if policy == models.MisfireStrict {
+		n = max(capN, 1)
 	}
+	due := latestOccurrences(s, next, now, n)
+	latest := due[len(due)-1]
 	switch policy {
 	case models.MisfireStrict:
-		return ring
+		return due
 	case models.MisfireIgnore:
 		if now.Sub(latest) <= threshold {
 			return []time.Time{latest}
@@ -305,6 +300,36 @@ func dueOccurrences(s *Schedule, next, now time.Time, policy string, threshold t
 	}
 }
 
+// latestOccurrences returns the last n of next and the occurrences after it up to now, oldest
+// first. It looks back from now over a window that doubles until it holds n of them, so a
+// long outage costs about as much as the occurrences kept, not every one missed.
+func latestOccurrences(s *Schedule, next, now time.Time, n int) []time.Time {
+	for window := time.Minute; ; window *= 2 {
+		from := now.Add(-window)
+		whole := !from.After(next) || window > 1<<62
+		if whole {
+			from = next
+		}
+		ring, count := make([]time.Time, n), 0 // the last n seen, circularly
+		keep := func(t time.Time) {
+			ring[count%n] = t
+			count++
+		}
+		if whole {
+			keep(next)
+		}
+		for t := s.Next(from); !t.IsZero() && !t.After(now); t = s.Next(t) {
+			keep(t)
+		}
+		if whole || count >= n {
+			if count <= n {
+				return ring[:count]
+			}
+			return append(ring[count%n:], ring[:count%n]...)
+		}
+	}
+}
+
 // TriggerRecurring enqueues a job of the named recurring entry now, outside its schedule.
 func (e *Engine) TriggerRecurring(ctx context.Context, name string) (*models.Job, error) {
 	var job *models.Job
@@ -312,10 +337,10 @@ func (e *Engine) TriggerRecurring(ctx context.Context, name string) (*models.Job
 		job = &models.Job{Kind: rj.Kind, Args: rj.Args, Queue: rj.Queue, Priority: rj.Priority,
 			MaxAttempts: rj.MaxAttempts, Timeout: rj.Timeout, RecurringID: &rj.ID,
 			Note: "triggered now from recurring job " + rj.Name + " by " + actor(ctx)}
-		if _, err := e.store.InsertJobsTx(tx, []*models.Job{job}, time.Now()); err != nil {
+		now := e.clock.Now().UTC()
+		if _, err := e.store.InsertJobsTx(tx, []*models.Job{job}, now); err != nil {
 			return err
 		}
-		now := time.Now().UTC()
 		rj.LastRunAt, rj.LastJobID = &now, &job.ID
 		return nil
 	})
@@ -344,7 +369,7 @@ func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error 
 			if err != nil {
 				return err
 			}
-			next := s.Next(time.Now()).UTC()
+			next := s.Next(e.clock.Now()).UTC()
 			rj.NextRunAt = &next
 		}
 		rj.Paused = paused
@@ -372,7 +397,7 @@ func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz
 			"spec": strings.TrimPrefix(err.Error(), ErrInvalidSchedule.Error()+": ")}}
 	}
 	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ *gorm.DB, row *models.RecurringJob) error {
-		next := sched.Next(time.Now()).UTC()
+		next := sched.Next(e.clock.Now()).UTC()
 		row.Spec, row.TimeZone, row.Overridden, row.NextRunAt = sched.Spec(), tz, true, &next
 		return nil
 	})
