@@ -114,6 +114,38 @@ func (s *Schedule) Upcoming(t time.Time, n int) []Occurrence {
 	return out
 }
 
+// NextClockNote returns the first occurrence after t, up to t+within, that a clock change of
+// the schedule's zone moves, repeats or runs once, with its note; false if there is none (a
+// schedule clear of the changes, an @every interval, a zone without them).
+func (s *Schedule) NextClockNote(t time.Time, within time.Duration) (Occurrence, bool) {
+	if s.every > 0 {
+		return Occurrence{}, false
+	}
+	limit := t.Add(within)
+	for at := t; ; {
+		off, _, change := zonePeriod(s.loc, at)
+		if change.IsZero() || change.After(limit) {
+			return Occurrence{}, false
+		}
+		newOff, _, _ := zonePeriod(s.loc, change)
+		// Only occurrences within the change's span, before or after it, can carry a note.
+		span := time.Duration(max(off-newOff, newOff-off)) * time.Second
+		for f := s.find(latest(t, change.Add(-span-time.Second))); f.at != nil && f.at.Before(change.Add(span)); f = s.find(*f.at) {
+			if f.kind != foundPlain {
+				return Occurrence{At: *f.at, Note: s.note(f)}, true
+			}
+		}
+		at = change
+	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // Occurrences returns the occurrences in (after, until], oldest first, at most limit of them.
 func (s *Schedule) Occurrences(after, until time.Time, limit int) []time.Time {
 	var out []time.Time

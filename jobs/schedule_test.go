@@ -187,3 +187,59 @@ func TestScheduleOccurrences(t *testing.T) {
 		t.Fatalf("want none, got %v", got)
 	}
 }
+
+func TestScheduleNotes(t *testing.T) {
+	utc := time.UTC
+	tests := []struct {
+		name, spec, tz string
+		after          time.Time
+		wantAt         time.Time
+		wantNote       string
+	}{
+		{"a skipped time", "30 2 * * *", "Europe/Berlin", time.Date(2027, 3, 27, 12, 0, 0, 0, utc),
+			time.Date(2027, 3, 28, 1, 0, 0, 0, utc), "02:30 does not exist on 28 Mar (clocks go forward from 02:00 to 03:00): runs at 03:00"},
+		{"several skipped times", "*/20 2 * * *", "Europe/Berlin", time.Date(2027, 3, 27, 12, 0, 0, 0, utc),
+			time.Date(2027, 3, 28, 1, 0, 0, 0, utc), "02:00 to 02:40 do not exist on 28 Mar (clocks go forward from 02:00 to 03:00): runs once, at 03:00"},
+		{"a repeated time, fixed hour", "30 2 * * *", "Europe/Berlin", time.Date(2027, 10, 30, 12, 0, 0, 0, utc),
+			time.Date(2027, 10, 31, 0, 30, 0, 0, utc), "02:30 happens twice on 31 Oct (clocks go back from 03:00 to 02:00): runs once, at the first (CEST)"},
+		{"a repeated time, interval: first", "30 * * * *", "Europe/Berlin", time.Date(2027, 10, 31, 0, 0, 0, 0, utc),
+			time.Date(2027, 10, 31, 0, 30, 0, 0, utc), "02:30 happens twice on 31 Oct (clocks go back from 03:00 to 02:00): this is the first, CEST; the second runs too"},
+		{"Havana at midnight", "@daily", "America/Havana", time.Date(2027, 3, 13, 0, 0, 0, 0, utc),
+			time.Date(2027, 3, 14, 5, 0, 0, 0, utc), "00:00 does not exist on 14 Mar (clocks go forward from 00:00 to 01:00): runs at 01:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := ParseSchedule(tt.spec, tt.tz)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, ok := s.NextClockNote(tt.after, 365*24*time.Hour)
+			if !ok || !o.At.Equal(tt.wantAt) || o.Note != tt.wantNote {
+				t.Fatalf("got %v %v %q, want %v %q", ok, o.At.UTC(), o.Note, tt.wantAt, tt.wantNote)
+			}
+			up := s.Upcoming(tt.after, 400)
+			found := false
+			for _, u := range up {
+				if u.At.Equal(tt.wantAt) {
+					found = u.Note == tt.wantNote
+				}
+			}
+			if !found {
+				t.Fatalf("Upcoming does not carry the note at %v", tt.wantAt)
+			}
+		})
+	}
+	// The second pass of an interval schedule says so too.
+	s, _ := ParseSchedule("30 * * * *", "Europe/Berlin")
+	up := s.Upcoming(time.Date(2027, 10, 31, 0, 0, 0, 0, utc), 2)
+	if len(up) != 2 || up[1].Note != "the second 02:30 on 31 Oct (clocks went back from 03:00 to 02:00, CET): the schedule keeps its interval" {
+		t.Fatalf("second pass: %+v", up)
+	}
+	// Nothing to say: a schedule clear of the change, an interval, a zone without changes.
+	for _, tc := range []struct{ spec, tz string }{{"0 9 * * *", "Europe/Berlin"}, {"@every 1h", "Europe/Berlin"}, {"30 2 * * *", "Asia/Kolkata"}} {
+		s, _ := ParseSchedule(tc.spec, tc.tz)
+		if o, ok := s.NextClockNote(time.Date(2027, 1, 1, 0, 0, 0, 0, utc), 365*24*time.Hour); ok {
+			t.Errorf("%q in %s: unexpected note %+v", tc.spec, tc.tz, o)
+		}
+	}
+}

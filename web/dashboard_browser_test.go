@@ -115,6 +115,23 @@ func TestBrowserDashboard(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, rj.Paused)
 
+	// Edit its schedule: the preview follows the typing, clock changes included, with no reload.
+	within(t, ctx, 20*time.Second, chromedp.Click(chromedp.CSS(`[data-name="tasks.sweep_overdue"] [data-testid="edit"]`)))
+	waitFor(t, ctx, "the schedule form", `!!document.querySelector('[data-testid="schedule-preview"]')`)
+	require.True(t, eval[bool](t, ctx, `window.__noReload = true`))
+	eval[string](t, ctx, `document.querySelector('input[name="tz"]').value = document.querySelector('input[name="spec"]').value = ''`)
+	within(t, ctx, 10*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`input[name="tz"]`), "Europe/Berlin"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="spec"]`), "30 2 * * *"),
+	)
+	waitFor(t, ctx, "the preview of the typed schedule", `(document.querySelector('[data-testid="preview-describe"]') || {innerText: ''}).innerText === 'Runs at 02:30 every day, Europe/Berlin time.'`)
+	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="schedule-preview"]').innerText`), "02:30 does not exist on")
+	screenshot(t, ctx, "recurring-preview")
+	within(t, ctx, 10*time.Second, chromedp.SendKeys(chromedp.CSS(`input[name="spec"]`), " x"))
+	waitFor(t, ctx, "the preview's error", `(document.querySelector('[data-testid="preview-error"]') || {innerText: ''}).innerText.includes('"x" is neither a number from 0 to 7')`)
+	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the preview updated without a reload")
+	screenshot(t, ctx, "recurring-preview-error")
+
 	// Narrow screens: the dashboard fits.
 	within(t, ctx, 20*time.Second, chromedp.EmulateViewport(375, 800), chromedp.Navigate(base+"/dashboard/jobs"))
 	waitFor(t, ctx, "the jobs list", `!!document.querySelector('[data-testid="jobs"]')`)

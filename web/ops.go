@@ -5,11 +5,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
 	"github.com/kilnhq/kiln/views/pages"
 )
@@ -31,11 +34,18 @@ func (s *Server) handleRecurring(c echo.Context) error {
 			r.Description = sched.Describe()
 			after := s.cfg.Now()
 			if rj.NextRunAt != nil && rj.NextRunAt.After(after) {
-				r.Next = append(r.Next, s.moment(c, *rj.NextRunAt))
+				// The row's next occurrence is the truth; the schedule says whether a clock
+				// change bears on it.
+				run := pages.NextRun{Moment: s.moment(c, *rj.NextRunAt)}
+				if up := sched.Upcoming(rj.NextRunAt.Add(-time.Nanosecond), 1); len(up) == 1 && up[0].At.Equal(*rj.NextRunAt) {
+					run.Note = up[0].Note
+				}
+				r.Next = append(r.Next, run)
 				after = *rj.NextRunAt
 			}
-			for _, t := range sched.Occurrences(after, after.AddDate(10, 0, 0), 3-len(r.Next)) {
-				r.Next = append(r.Next, s.moment(c, t))
+			r.Next = append(r.Next, s.nextRuns(c, sched.Upcoming(after, 3-len(r.Next)))...)
+			if o, ok := sched.NextClockNote(after, clockNoteHorizon); ok && !o.At.Before(r.Next[len(r.Next)-1].At) && !hasNote(r.Next, o.At) {
+				r.ClockNote = &pages.NextRun{Moment: s.moment(c, o.At), Note: o.Note}
 			}
 		}
 		if rj.LastRunAt != nil {
@@ -51,6 +61,69 @@ func (s *Server) handleRecurring(c echo.Context) error {
 		v.Rows = append(v.Rows, r)
 	}
 	return render(c, http.StatusOK, pages.RecurringPage(v))
+}
+
+// clockNoteHorizon is how far ahead the recurring page looks for a clock change that moves,
+// repeats or merges a run: a year covers both changes of any zone.
+const clockNoteHorizon = 366 * 24 * time.Hour
+
+func (s *Server) nextRuns(c echo.Context, occ []jobs.Occurrence) []pages.NextRun {
+	out := make([]pages.NextRun, len(occ))
+	for i, o := range occ {
+		out[i] = pages.NextRun{Moment: s.moment(c, o.At), Note: o.Note}
+	}
+	return out
+}
+
+func hasNote(runs []pages.NextRun, at time.Time) bool {
+	for _, r := range runs {
+		if r.At.Equal(at) && r.Note != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// schedulePreview describes spec in tz for the schedule form: in words, the next runs in the
+// schedule's own zone with what clock changes do to them, or why the schedule is refused.
+func (s *Server) schedulePreview(spec, tz string) pages.SchedulePreview {
+	p := pages.SchedulePreview{Zone: tz}
+	if strings.TrimSpace(spec) == "" {
+		return p
+	}
+	if tz == "" {
+		p.Error = "Choose a time zone."
+		return p
+	}
+	sched, err := jobs.ParseSchedule(spec, tz)
+	if err != nil {
+		p.Error = scheduleError(err)
+		return p
+	}
+	p.Description = sched.Describe()
+	now := s.cfg.Now()
+	for _, o := range sched.Upcoming(now, 5) {
+		p.Runs = append(p.Runs, pages.NextRun{Moment: components.Moment{At: o.At, Now: now.In(o.At.Location())}, Note: o.Note})
+	}
+	if o, ok := sched.NextClockNote(now, clockNoteHorizon); ok && len(p.Runs) > 0 && o.At.After(p.Runs[len(p.Runs)-1].At) {
+		p.ClockNote = &pages.NextRun{Moment: components.Moment{At: o.At, Now: now.In(o.At.Location())}, Note: o.Note}
+	}
+	return p
+}
+
+// scheduleError is a schedule error as the form shows it, without the package's prefix.
+func scheduleError(err error) string {
+	return strings.TrimPrefix(err.Error(), jobs.ErrInvalidSchedule.Error()+": ")
+}
+
+// handleSchedulePreview renders the schedule form's preview for the spec and tz in the query:
+// the form asks for it as the user types.
+func (s *Server) handleSchedulePreview(c echo.Context) error {
+	spec, tz := c.QueryParam("spec"), c.QueryParam("tz")
+	if len(spec) > 200 || len(tz) > 100 {
+		return models.Errorf(models.EINVALID, "The schedule or time zone is too long.")
+	}
+	return render(c, http.StatusOK, pages.SchedulePreviewPanel(s.schedulePreview(spec, tz)))
 }
 
 func recurringID(c echo.Context) (int64, error) {
@@ -141,7 +214,7 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 func (s *Server) renderRecurringEdit(c echo.Context, status int, rj *models.RecurringJob, spec, tz string, errs map[string]string) error {
 	return render(c, status, pages.RecurringEditPage(pages.RecurringEditView{
 		Layout: s.layoutProps(c, "Edit "+rj.Name, layout.SectionJobs), ID: rj.ID, Name: rj.Name,
-		Spec: spec, Zone: tz, Errors: errs, CSRF: csrfToken(c),
+		Spec: spec, Zone: tz, Errors: errs, CSRF: csrfToken(c), Preview: s.schedulePreview(spec, tz),
 	}))
 }
 

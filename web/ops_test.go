@@ -19,10 +19,15 @@ import (
 
 func (a *app) recurring(name, spec string) *models.RecurringJob {
 	a.t.Helper()
-	sched, err := jobs.ParseSchedule(spec, "UTC")
+	return a.recurringIn(name, spec, "UTC")
+}
+
+func (a *app) recurringIn(name, spec, tz string) *models.RecurringJob {
+	a.t.Helper()
+	sched, err := jobs.ParseSchedule(spec, tz)
 	require.NoError(a.t, err)
 	rj, err := a.store.UpsertRecurring(context.Background(), &models.RecurringJob{
-		Name: name, Spec: spec, TimeZone: "UTC", Kind: "report.build", Args: "{}", Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed,
+		Name: name, Spec: spec, TimeZone: tz, Kind: "report.build", Args: "{}", Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed,
 	}, func() time.Time { return sched.Next(time.Now()) })
 	require.NoError(a.t, err)
 	return rj
@@ -160,4 +165,57 @@ func TestQueuesPage(t *testing.T) {
 	require.Empty(t, paused)
 	resp, _ = a.post("/dashboard/queues/low/explode", url.Values{"_csrf": {token}})
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// The recurring page and the schedule form say what the next clock change does to a run.
+func TestRecurringClockChangeNotes(t *testing.T) {
+	a := setup(t)
+	rj := a.recurringIn("backup", "30 2 * * *", "Europe/Berlin")
+	a.recurringIn("hourly", "0 * * * *", "UTC")
+
+	_, doc := a.get("/dashboard/recurring")
+	backup := doc.Find(`[data-testid="recurring-row"][data-name="backup"]`)
+	note := backup.Find(`[data-testid="next-clock-change"]`).Text()
+	require.Contains(t, note, "in Europe/Berlin: 02:30 does not exist on ", "Berlin goes forward from 02:00 to 03:00 each March")
+	require.Contains(t, note, "(clocks go forward from 02:00 to 03:00): runs at 03:00")
+	require.Empty(t, doc.Find(`[data-testid="recurring-row"][data-name="hourly"] [data-testid="next-clock-change"]`).Nodes, "UTC has no clock changes")
+
+	// The form previews what it will save, including the clock changes.
+	_, doc = a.get("/dashboard/recurring/" + strconv.FormatInt(rj.ID, 10) + "/edit")
+	require.Equal(t, "Runs at 02:30 every day, Europe/Berlin time.", doc.Find(`[data-testid="preview-describe"]`).Text())
+	require.Len(t, doc.Find(`[data-testid="preview-runs"] li`).Nodes, 5)
+	require.Contains(t, doc.Find(`[data-testid="schedule-preview"] [data-testid="next-clock-change"]`).Text(), "02:30 does not exist on")
+	hx, _ := doc.Find(`input[name="spec"]`).Attr("hx-get")
+	require.Equal(t, "/dashboard/recurring/preview", hx)
+	include, _ := doc.Find(`input[name="spec"]`).Attr("hx-include")
+	require.NotContains(t, include, "csrf", "the token never goes in a URL")
+
+	preview := func(spec, tz string) (*http.Response, *goquery.Document) {
+		return a.get("/dashboard/recurring/preview?" + url.Values{"spec": {spec}, "tz": {tz}}.Encode())
+	}
+	resp, doc := preview("30 1 * * *", "America/New_York")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "Runs at 01:30 every day, America/New_York time.", doc.Find(`[data-testid="preview-describe"]`).Text())
+	require.Contains(t, doc.Find(`[data-testid="next-clock-change"]`).Text()+doc.Find(`[data-testid="clock-note"]`).Text(), "01:30 happens twice on ")
+	resp, doc = preview("0 0 30 2 *", "UTC")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "never runs: February has no day 30")
+	_, doc = preview("* * * * *", "Mars/Olympus")
+	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "unknown time zone")
+	_, doc = preview("0 0 */2 * MON", "UTC")
+	require.Equal(t, "Runs at 00:00 on every 2nd day of the month (1, 3, 5, …), if it is a Monday, UTC time.", doc.Find(`[data-testid="preview-describe"]`).Text())
+	resp, doc = preview(`<script>alert(1)</script>`, "UTC")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	html, _ := doc.Html()
+	require.NotContains(t, html, "<script>alert")
+	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "<script>alert(1)</script>", "shown, escaped")
+	resp, _ = preview(strings.Repeat("* ", 200), "UTC")
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	// A schedule that never runs is refused when saved, saying why.
+	token := a.csrf("/dashboard/recurring")
+	resp, doc = a.post("/dashboard/recurring/"+strconv.FormatInt(rj.ID, 10)+"/edit", url.Values{"_csrf": {token}, "spec": {"0 0 31 4,6,9,11 *"}, "tz": {"UTC"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-testid="error-spec"]`).Text(), "never runs: April, June, September or November has no day 31")
+	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "never runs")
 }

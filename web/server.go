@@ -274,6 +274,7 @@ func (s *Server) routes() {
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
 	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
 	e.GET("/dashboard/recurring", s.handleRecurring)
+	e.GET("/dashboard/recurring/preview", s.handleSchedulePreview)
 	e.GET("/dashboard/recurring/:id/edit", s.handleRecurringEdit)
 	e.POST("/dashboard/recurring/:id/edit", s.handleRecurringSave)
 	e.POST("/dashboard/recurring/:id/:action", s.handleRecurringAction)
