@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // A worker gets exactly the job the database holds after the claim, although the claim reads
@@ -98,24 +97,6 @@ func TestFinishTimesCompareWithParameters(t *testing.T) {
 		got, err := s.GetJob(ctx, jobs[0].ID)
 		require.NoError(t, err)
 		require.True(t, due.Equal(got.RunAt), "run_at %s, want %s", got.RunAt, due)
-	})
-}
-
-// Opening a database from before the index changes drops the indexes that slowed every state
-// change, and the counters from before they were kept per queue.
-func TestOpenDropsObsoleteIndexes(t *testing.T) {
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
-		db := s.DB()
-		require.NoError(t, db.Exec("CREATE INDEX idx_jobs_server_id ON jobs (server_id)").Error)
-		require.NoError(t, db.Exec("CREATE INDEX idx_jobs_state_run_at ON jobs (state, run_at)").Error)
-		require.NoError(t, s.Migrate(ctx))
-		for _, idx := range []string{"idx_jobs_server_id", "idx_jobs_state_run_at"} {
-			require.False(t, db.Migrator().HasIndex(&models.Job{}, idx), idx)
-		}
-		require.True(t, db.Migrator().HasIndex(&models.Job{}, "idx_jobs_claim"))
-		require.NoError(t, db.Exec("CREATE TABLE job_counts (state varchar(20) PRIMARY KEY, n bigint)").Error)
-		require.NoError(t, s.Migrate(ctx))
-		require.False(t, db.Migrator().HasTable("job_counts"), "the counters before they were per queue")
 	})
 }
 

@@ -67,6 +67,32 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	s, err := Connect(ctx, dsn, log)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	for _, m := range applied {
+		log.Info("models: migrated the database", "version", m.Version, "migration", m.Name)
+	}
+	if err := s.prepareHot(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Connect connects to the database named by dsn (as Open) without touching its schema: for
+// looking at the schema (SchemaStatus) and migrating it by hand (Migrate). Only a Store from
+// Open serves jobs.
+func Connect(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	cfg := &gorm.Config{
 		Logger: newGormLogger(log),
 		// Each of our writes is one statement or an explicit transaction.
@@ -103,14 +129,6 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 			return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
 		}
 		s.dsn, s.channel, s.origin = dsn, notifyChannel(schema), newOrigin()
-	}
-	if err := s.Migrate(ctx); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	if err := s.prepareHot(ctx); err != nil {
-		_ = s.Close()
-		return nil, err
 	}
 	return s, nil
 }
@@ -289,53 +307,6 @@ func (s *Store) Close() error {
 		}
 	}
 	return nil
-}
-
-// obsoleteIndexes were dropped because each costs every state change more than it saves: the
-// (state, run_at) index gave way to partial indexes over scheduled and enqueued jobs, server_id
-// is only ever looked up among the few processing jobs, and (state, queue) counts come from the
-// per-queue counters.
-var obsoleteIndexes = []string{"idx_jobs_state_run_at", "idx_jobs_server_id", "idx_jobs_state_queue"}
-
-// obsoleteTables held the job counters before they were kept per queue.
-var obsoleteTables = []string{"job_counts", "job_count_deltas"}
-
-// Migrate brings the schema up to date; Open does it. AutoMigrate only adds tables, columns and
-// indexes, so running it on every start is safe and idempotent. On PostgreSQL, nodes that start
-// at once take turns: each migrates on one connection holding an advisory lock (one per schema),
-// so no two run the same CREATE at the same time.
-func (s *Store) Migrate(ctx context.Context) error {
-	if s.dialect != DialectPostgres {
-		return s.migrate(s.db.WithContext(ctx))
-	}
-	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
-		if err := conn.Exec("SELECT pg_advisory_lock(hashtext(current_schema() || '.kiln-migrate'))").Error; err != nil {
-			return fmt.Errorf("models: migrate: lock: %w", err)
-		}
-		err := s.migrate(conn)
-		// The session's lock also ends with its connection, should this fail.
-		if unlock := conn.Exec("SELECT pg_advisory_unlock(hashtext(current_schema() || '.kiln-migrate'))").Error; unlock != nil && err == nil {
-			err = fmt.Errorf("models: migrate: unlock: %w", unlock)
-		}
-		return err
-	})
-}
-
-func (s *Store) migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&Task{}, &Job{}, &JobEvent{}, &JobLog{}, &RecurringJob{}, &Server{}, &User{}, &Setting{}, &JobStat{}, &QueueSetting{}, &JobCount{}, &JobCountDelta{}, &Session{}); err != nil {
-		return fmt.Errorf("models: migrate: %w", err)
-	}
-	for _, idx := range obsoleteIndexes {
-		if err := db.Exec("DROP INDEX IF EXISTS " + idx).Error; err != nil {
-			return fmt.Errorf("models: migrate: drop index %s: %w", idx, err)
-		}
-	}
-	for _, table := range obsoleteTables {
-		if err := db.Exec("DROP TABLE IF EXISTS " + table).Error; err != nil {
-			return fmt.Errorf("models: migrate: drop table %s: %w", table, err)
-		}
-	}
-	return s.initJobCounts(db)
 }
 
 // newGormLogger routes GORM's messages through slog: slow queries (over 200 ms) as warnings,

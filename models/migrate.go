@@ -1,0 +1,196 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"gorm.io/gorm"
+)
+
+// The schema is kept by numbered SQL migrations, one directory per dialect, embedded in the
+// binary and applied by goose. A database records the migrations applied to it in
+// versionTable; its version is the highest one.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFiles embed.FS
+
+// versionTable is goose's record of the migrations applied.
+const versionTable = "kiln_schema_migrations"
+
+// ErrSchemaTooNew is wrapped by the error of opening a database whose schema is newer than this
+// build of Kiln knows: a newer Kiln migrated it.
+var ErrSchemaTooNew = errors.New("models: database schema is newer than this Kiln")
+
+// Migration is one migration and whether the database has it.
+type Migration struct {
+	Version   int64
+	Name      string    // the file, e.g. 00001_initial.sql
+	AppliedAt time.Time // zero when pending
+}
+
+// SchemaStatus is where a database's schema stands.
+type SchemaStatus struct {
+	Current    int64 // the database's version (0: none applied)
+	Latest     int64 // the newest version this build knows
+	Migrations []Migration
+	// Legacy: the database was made before versioned migrations (by AutoMigrate) and is not
+	// stamped yet; Migrate stamps it at version 1.
+	Legacy bool
+}
+
+func (s *Store) provider(db *sql.DB) (*goose.Provider, error) {
+	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
+	if s.dialect == DialectPostgres {
+		dir, dialect = "migrations/postgres", goose.DialectPostgres
+	}
+	fsys, err := fs.Sub(migrationFiles, dir)
+	if err != nil {
+		return nil, fmt.Errorf("models: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, db, fsys, goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return nil, fmt.Errorf("models: migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate brings the schema up to date; Open does it. A database made before versioned
+// migrations is upgraded as that Kiln would have and stamped at version 1 first; one whose
+// schema is newer than this build knows is refused (ErrSchemaTooNew). On PostgreSQL, nodes that
+// start at once take turns: each migrates while holding an advisory lock (one per schema), so
+// no two run the same migration.
+func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
+	var applied []Migration
+	err := s.withMigrationLock(ctx, func() error {
+		var err error
+		applied, err = s.migrate(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applied, s.initJobCounts(s.db.WithContext(ctx))
+}
+
+func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("models: migrate: %w", err)
+	}
+	st, err := s.schemaStatus(ctx, sqlDB)
+	if err != nil {
+		return nil, err
+	}
+	if st.Current > st.Latest {
+		return nil, fmt.Errorf("%w: the database is at schema version %d and this Kiln knows versions up to %d; run the newer Kiln that migrated it (or restore a backup made before)", ErrSchemaTooNew, st.Current, st.Latest)
+	}
+	if st.Legacy {
+		if err := upgradeLegacy(s.db.WithContext(ctx)); err != nil {
+			return nil, err
+		}
+	}
+	p, err := s.provider(sqlDB)
+	if err != nil {
+		return nil, err
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("models: migrate: %w", err)
+	}
+	out := make([]Migration, 0, len(results))
+	for _, r := range results {
+		out = append(out, Migration{Version: r.Source.Version, Name: baseName(r.Source.Path), AppliedAt: time.Now().UTC()})
+	}
+	return out, nil
+}
+
+// SchemaStatus reports the database's schema version and each migration this build knows.
+func (s *Store) SchemaStatus(ctx context.Context) (*SchemaStatus, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("models: schema status: %w", err)
+	}
+	return s.schemaStatus(ctx, sqlDB)
+}
+
+func (s *Store) schemaStatus(ctx context.Context, sqlDB *sql.DB) (*SchemaStatus, error) {
+	p, err := s.provider(sqlDB)
+	if err != nil {
+		return nil, err
+	}
+	st := &SchemaStatus{}
+	for _, src := range p.ListSources() {
+		st.Latest = max(st.Latest, src.Version)
+	}
+	versioned, err := s.hasTable(ctx, versionTable)
+	if err != nil {
+		return nil, err
+	}
+	applied := map[int64]time.Time{}
+	if versioned {
+		var rows []struct {
+			VersionID int64
+			Tstamp    time.Time
+		}
+		if err := s.db.WithContext(ctx).Raw("SELECT version_id, tstamp FROM " + versionTable + " WHERE is_applied AND version_id > 0").Scan(&rows).Error; err != nil {
+			return nil, fmt.Errorf("models: schema status: %w", err)
+		}
+		for _, r := range rows {
+			applied[r.VersionID] = r.Tstamp.UTC()
+			st.Current = max(st.Current, r.VersionID)
+		}
+	} else if st.Legacy, err = s.hasTable(ctx, "jobs"); err != nil {
+		return nil, err
+	}
+	for _, src := range p.ListSources() {
+		st.Migrations = append(st.Migrations, Migration{Version: src.Version, Name: baseName(src.Path), AppliedAt: applied[src.Version]})
+	}
+	return st, nil
+}
+
+func (s *Store) hasTable(ctx context.Context, name string) (bool, error) {
+	q := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+	if s.dialect == DialectPostgres {
+		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
+	}
+	var n int64
+	if err := s.db.WithContext(ctx).Raw(q, name).Scan(&n).Error; err != nil {
+		return false, fmt.Errorf("models: look for table %s: %w", name, err)
+	}
+	return n > 0, nil
+}
+
+// withMigrationLock runs fn holding the schema's migration lock. On PostgreSQL that is a
+// session advisory lock, taken on a connection of its own and waited for (not polled); SQLite
+// has one writer connection, so nothing else migrates meanwhile.
+func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
+	if s.dialect != DialectPostgres {
+		return fn()
+	}
+	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SELECT pg_advisory_lock(hashtext(current_schema() || '.kiln-migrate'))").Error; err != nil {
+			return fmt.Errorf("models: migrate: lock: %w", err)
+		}
+		err := fn()
+		// The session's lock also ends with its connection, should this fail.
+		if unlock := conn.Exec("SELECT pg_advisory_unlock(hashtext(current_schema() || '.kiln-migrate'))").Error; unlock != nil && err == nil {
+			err = fmt.Errorf("models: migrate: unlock: %w", unlock)
+		}
+		return err
+	})
+}
+
+func baseName(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[i+1:]
+		}
+	}
+	return path
+}

@@ -1,0 +1,31 @@
+-- The schema of a database made by Kiln before versioned migrations (GORM AutoMigrate), as
+-- sqlite3 .schema printed it; models/migrate_test.go builds a legacy database from it.
+CREATE TABLE `tasks` (`id` integer PRIMARY KEY AUTOINCREMENT,`title` text NOT NULL,`description` text NOT NULL DEFAULT "",`due_at` datetime NOT NULL,`completed` numeric NOT NULL DEFAULT false,`completed_at` datetime,`completed_by` text NOT NULL DEFAULT "",`created_at` datetime,`updated_at` datetime);
+CREATE INDEX `idx_tasks_completed_due_at` ON `tasks`(`completed`,`due_at`);
+CREATE TABLE `jobs` (`id` integer PRIMARY KEY AUTOINCREMENT,`kind` text NOT NULL,`queue` text NOT NULL DEFAULT "default",`priority` integer NOT NULL DEFAULT 0,`args` text NOT NULL,`state` text NOT NULL,`attempt` integer NOT NULL DEFAULT 0,`max_attempts` integer NOT NULL DEFAULT 10,`run_at` datetime NOT NULL,`created_at` datetime NOT NULL,`started_at` datetime,`finished_at` datetime,`lease_until` datetime,`server_id` text NOT NULL DEFAULT "",`last_error` text NOT NULL DEFAULT "",`unique_key` text,`parent_id` integer,`continue_on` text NOT NULL DEFAULT "",`recurring_id` integer,`rescues` integer NOT NULL DEFAULT 0,`runs` integer NOT NULL DEFAULT 0,`progress` integer NOT NULL DEFAULT 0,`timeout` integer NOT NULL DEFAULT 0,`result` text NOT NULL DEFAULT "");
+CREATE INDEX `idx_jobs_recurring_id` ON `jobs`(`recurring_id`);
+CREATE INDEX `idx_jobs_parent_id` ON `jobs`(`parent_id`);
+CREATE UNIQUE INDEX `idx_jobs_unique_key` ON `jobs`(`unique_key`);
+CREATE INDEX `idx_jobs_waiting` ON `jobs`(`queue`,`run_at`) WHERE state = 'enqueued';
+CREATE INDEX `idx_jobs_scheduled` ON `jobs`(`run_at`,`id`) WHERE state = 'scheduled';
+CREATE INDEX `idx_jobs_kind_id` ON `jobs`(`kind`,`id`);
+CREATE INDEX `idx_jobs_state_id` ON `jobs`(`state`,`id`);
+CREATE INDEX `idx_jobs_claim` ON `jobs`(`queue`,`priority` desc,`run_at`,`id`) WHERE state = 'enqueued';
+CREATE TABLE `job_events` (`id` integer PRIMARY KEY AUTOINCREMENT,`job_id` integer NOT NULL,`from_state` text NOT NULL DEFAULT "",`to_state` text NOT NULL,`at` datetime NOT NULL,`attempt` integer NOT NULL DEFAULT 0,`reason` text NOT NULL DEFAULT "",`error` text NOT NULL DEFAULT "",`server_id` text NOT NULL DEFAULT "",`duration` integer NOT NULL DEFAULT 0);
+CREATE INDEX `idx_job_events_job_id` ON `job_events`(`job_id`);
+CREATE TABLE `job_logs` (`id` integer PRIMARY KEY AUTOINCREMENT,`job_id` integer NOT NULL,`attempt` integer NOT NULL DEFAULT 0,`at` datetime NOT NULL,`message` text NOT NULL);
+CREATE INDEX `idx_job_logs_job_id` ON `job_logs`(`job_id`);
+CREATE TABLE `recurring_jobs` (`id` integer PRIMARY KEY AUTOINCREMENT,`name` text NOT NULL,`spec` text NOT NULL,`time_zone` text NOT NULL DEFAULT "UTC",`kind` text NOT NULL,`args` text NOT NULL,`queue` text NOT NULL DEFAULT "default",`priority` integer NOT NULL DEFAULT 0,`max_attempts` integer NOT NULL DEFAULT 10,`timeout` integer NOT NULL DEFAULT 0,`misfire` text NOT NULL DEFAULT "relaxed",`paused` numeric NOT NULL DEFAULT false,`overridden` numeric NOT NULL DEFAULT false,`last_run_at` datetime,`next_run_at` datetime,`last_job_id` integer,`created_at` datetime,`updated_at` datetime);
+CREATE UNIQUE INDEX `idx_recurring_jobs_name` ON `recurring_jobs`(`name`);
+CREATE TABLE `servers` (`id` text,`host` text NOT NULL,`p_id` integer NOT NULL,`started_at` datetime NOT NULL,`heartbeat_at` datetime NOT NULL,`queues` text NOT NULL DEFAULT "",`workers` integer NOT NULL DEFAULT 0,`busy` integer NOT NULL DEFAULT 0,PRIMARY KEY (`id`));
+CREATE INDEX `idx_servers_heartbeat_at` ON `servers`(`heartbeat_at`);
+CREATE TABLE `users` (`id` integer PRIMARY KEY AUTOINCREMENT,`username` text NOT NULL,`password_hash` text NOT NULL,`role` text NOT NULL,`created_at` datetime,`updated_at` datetime,`last_login_at` datetime);
+CREATE UNIQUE INDEX `idx_users_username` ON `users`(`username`);
+CREATE TABLE `settings` (`name` text,`value` blob NOT NULL,PRIMARY KEY (`name`));
+CREATE TABLE `job_stats` (`period` text,`bucket` datetime,`succeeded` integer NOT NULL DEFAULT 0,`failed` integer NOT NULL DEFAULT 0,`rescued` integer NOT NULL DEFAULT 0,PRIMARY KEY (`period`,`bucket`));
+CREATE TABLE `queue_settings` (`name` text,`paused` numeric NOT NULL DEFAULT false,`updated_by` text NOT NULL DEFAULT "",`updated_at` datetime,PRIMARY KEY (`name`));
+CREATE TABLE `job_queue_counts` (`queue` text,`state` text,`n` integer NOT NULL DEFAULT 0,PRIMARY KEY (`queue`,`state`));
+CREATE TABLE `job_queue_count_deltas` (`id` integer PRIMARY KEY AUTOINCREMENT,`queue` text NOT NULL,`state` text NOT NULL,`delta` integer NOT NULL);
+CREATE TABLE `sessions` (`id` text,`user_id` integer NOT NULL,`created_at` datetime NOT NULL,`expires_at` datetime NOT NULL,`ip` text NOT NULL DEFAULT "",`user_agent` text NOT NULL DEFAULT "",PRIMARY KEY (`id`));
+CREATE INDEX `idx_sessions_expires_at` ON `sessions`(`expires_at`);
+CREATE INDEX `idx_sessions_user_id` ON `sessions`(`user_id`);
