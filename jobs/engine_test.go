@@ -37,11 +37,13 @@ func fast() jobs.Config {
 	}
 }
 
-// setup opens a fresh SQLite store and an engine on it (not started).
-func setup(t *testing.T, cfg jobs.Config) (*jobs.Engine, *models.Store) {
+// forEachDialect runs fn as subtests named sqlite and postgres, each with a fresh store of that
+// dialect and an engine on it (not started).
+func forEachDialect(t *testing.T, cfg jobs.Config, fn func(t *testing.T, e *jobs.Engine, s *models.Store)) {
 	t.Helper()
-	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	return newEngine(t, store, cfg), store
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		fn(t, newEngine(t, s, cfg), s)
+	})
 }
 
 func newEngine(t *testing.T, store *models.Store, cfg jobs.Config) *jobs.Engine {
@@ -87,116 +89,122 @@ func transitions(t *testing.T, s *models.Store, id int64) []string {
 }
 
 func TestRetryThenSuccess(t *testing.T) {
-	e, s := setup(t, fast())
-	var calls atomic.Int32
-	require.NoError(t, e.Register("flaky", func(ctx context.Context, j *models.Job) error {
-		if n := calls.Add(1); n < 3 {
-			return fmt.Errorf("boom %d", n)
-		}
-		return nil
-	}, jobs.MaxAttempts(5), jobs.WithBackoff(jobs.ConstantBackoff(20*time.Millisecond))))
-	start(t, e)
-	job, err := e.Enqueue(ctx, "flaky", map[string]int{"n": 1})
-	require.NoError(t, err)
-	done := waitState(t, s, job.ID, models.JobSucceeded)
-	require.Equal(t, 3, done.Attempt)
-	require.Equal(t, "", done.LastError, "success clears the last error")
-	require.Equal(t, []string{
-		">enqueued", "enqueued>processing", "processing>scheduled", "scheduled>enqueued",
-		"enqueued>processing", "processing>scheduled", "scheduled>enqueued", "enqueued>processing", "processing>succeeded",
-	}, transitions(t, s, job.ID))
-	events, err := s.JobEvents(ctx, job.ID)
-	require.NoError(t, err)
-	require.Equal(t, "boom 1", events[2].Error)
-	require.Contains(t, events[2].Reason, "attempt 1 of 5 failed; retrying")
-	require.Equal(t, e.ServerID(), events[1].ServerID)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var calls atomic.Int32
+		require.NoError(t, e.Register("flaky", func(ctx context.Context, j *models.Job) error {
+			if n := calls.Add(1); n < 3 {
+				return fmt.Errorf("boom %d", n)
+			}
+			return nil
+		}, jobs.MaxAttempts(5), jobs.WithBackoff(jobs.ConstantBackoff(20*time.Millisecond))))
+		start(t, e)
+		job, err := e.Enqueue(ctx, "flaky", map[string]int{"n": 1})
+		require.NoError(t, err)
+		done := waitState(t, s, job.ID, models.JobSucceeded)
+		require.Equal(t, 3, done.Attempt)
+		require.Equal(t, "", done.LastError, "success clears the last error")
+		require.Equal(t, []string{
+			">enqueued", "enqueued>processing", "processing>scheduled", "scheduled>enqueued",
+			"enqueued>processing", "processing>scheduled", "scheduled>enqueued", "enqueued>processing", "processing>succeeded",
+		}, transitions(t, s, job.ID))
+		events, err := s.JobEvents(ctx, job.ID)
+		require.NoError(t, err)
+		require.Equal(t, "boom 1", events[2].Error)
+		require.Contains(t, events[2].Reason, "attempt 1 of 5 failed; retrying")
+		require.Equal(t, e.ServerID(), events[1].ServerID)
+	})
 }
 
 func TestAttemptsExhaustedFails(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.Register("doomed", func(context.Context, *models.Job) error { return errors.New("always") },
-		jobs.MaxAttempts(2), jobs.WithBackoff(jobs.ConstantBackoff(10*time.Millisecond))))
-	start(t, e)
-	job, err := e.Enqueue(ctx, "doomed", nil)
-	require.NoError(t, err)
-	failed := waitState(t, s, job.ID, models.JobFailed)
-	require.Equal(t, 2, failed.Attempt)
-	require.Equal(t, "always", failed.LastError)
-	require.NotNil(t, failed.FinishedAt)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("doomed", func(context.Context, *models.Job) error { return errors.New("always") },
+			jobs.MaxAttempts(2), jobs.WithBackoff(jobs.ConstantBackoff(10*time.Millisecond))))
+		start(t, e)
+		job, err := e.Enqueue(ctx, "doomed", nil)
+		require.NoError(t, err)
+		failed := waitState(t, s, job.ID, models.JobFailed)
+		require.Equal(t, 2, failed.Attempt)
+		require.Equal(t, "always", failed.LastError)
+		require.NotNil(t, failed.FinishedAt)
+	})
 }
 
 func TestPanicIsRecordedWithItsStack(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.Register("panicky", func(context.Context, *models.Job) error { panic("kaboom") }, jobs.MaxAttempts(1)))
-	require.NoError(t, e.Register("fine", func(context.Context, *models.Job) error { return nil }))
-	start(t, e)
-	job, err := e.Enqueue(ctx, "panicky", nil)
-	require.NoError(t, err)
-	failed := waitState(t, s, job.ID, models.JobFailed)
-	require.Contains(t, failed.LastError, "panic: kaboom")
-	events, err := s.JobEvents(ctx, job.ID)
-	require.NoError(t, err)
-	last := events[len(events)-1]
-	require.Contains(t, last.Error, "engine_test.go", "the stack points at the panic")
-	require.Contains(t, last.Error, "goroutine")
-	// The worker survived.
-	ok, err := e.Enqueue(ctx, "fine", nil)
-	require.NoError(t, err)
-	waitState(t, s, ok.ID, models.JobSucceeded)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("panicky", func(context.Context, *models.Job) error { panic("kaboom") }, jobs.MaxAttempts(1)))
+		require.NoError(t, e.Register("fine", func(context.Context, *models.Job) error { return nil }))
+		start(t, e)
+		job, err := e.Enqueue(ctx, "panicky", nil)
+		require.NoError(t, err)
+		failed := waitState(t, s, job.ID, models.JobFailed)
+		require.Contains(t, failed.LastError, "panic: kaboom")
+		events, err := s.JobEvents(ctx, job.ID)
+		require.NoError(t, err)
+		last := events[len(events)-1]
+		require.Contains(t, last.Error, "engine_test.go", "the stack points at the panic")
+		require.Contains(t, last.Error, "goroutine")
+		// The worker survived.
+		ok, err := e.Enqueue(ctx, "fine", nil)
+		require.NoError(t, err)
+		waitState(t, s, ok.ID, models.JobSucceeded)
+	})
 }
 
 func TestTimeout(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.Register("slow", func(ctx context.Context, _ *models.Job) error {
-		<-ctx.Done()
-		return ctx.Err()
-	}, jobs.MaxAttempts(1), jobs.Timeout(50*time.Millisecond)))
-	start(t, e)
-	job, err := e.Enqueue(ctx, "slow", nil)
-	require.NoError(t, err)
-	failed := waitState(t, s, job.ID, models.JobFailed)
-	require.Contains(t, failed.LastError, "timed out after 50ms")
-	require.Equal(t, 50*time.Millisecond, failed.Timeout)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("slow", func(ctx context.Context, _ *models.Job) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}, jobs.MaxAttempts(1), jobs.Timeout(50*time.Millisecond)))
+		start(t, e)
+		job, err := e.Enqueue(ctx, "slow", nil)
+		require.NoError(t, err)
+		failed := waitState(t, s, job.ID, models.JobFailed)
+		require.Contains(t, failed.LastError, "timed out after 50ms")
+		require.Equal(t, 50*time.Millisecond, failed.Timeout)
+	})
 }
 
 func TestUnknownKindFailsAndWorkersGoOn(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.Register("known", func(context.Context, *models.Job) error { return nil }))
-	start(t, e)
-	bad, err := e.Enqueue(ctx, "nobody.handles.this", nil)
-	require.NoError(t, err)
-	good, err := e.Enqueue(ctx, "known", nil)
-	require.NoError(t, err)
-	failed := waitState(t, s, bad.ID, models.JobFailed)
-	require.Contains(t, failed.LastError, `unknown job kind "nobody.handles.this"`)
-	require.Equal(t, 1, failed.Attempt, "no retries for a kind nobody handles")
-	waitState(t, s, good.ID, models.JobSucceeded)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("known", func(context.Context, *models.Job) error { return nil }))
+		start(t, e)
+		bad, err := e.Enqueue(ctx, "nobody.handles.this", nil)
+		require.NoError(t, err)
+		good, err := e.Enqueue(ctx, "known", nil)
+		require.NoError(t, err)
+		failed := waitState(t, s, bad.ID, models.JobFailed)
+		require.Contains(t, failed.LastError, `unknown job kind "nobody.handles.this"`)
+		require.Equal(t, 1, failed.Attempt, "no retries for a kind nobody handles")
+		waitState(t, s, good.ID, models.JobSucceeded)
+	})
 }
 
 func TestSnoozeAndPermanent(t *testing.T) {
-	e, s := setup(t, fast())
-	var snoozed atomic.Bool
-	require.NoError(t, e.Register("sleepy", func(context.Context, *models.Job) error {
-		if snoozed.CompareAndSwap(false, true) {
-			return jobs.Snooze(30 * time.Millisecond)
-		}
-		return nil
-	}, jobs.MaxAttempts(1)))
-	require.NoError(t, e.Register("hopeless", func(context.Context, *models.Job) error {
-		return jobs.Permanent(errors.New("bad input"))
-	}, jobs.MaxAttempts(5)))
-	start(t, e)
-	sleepy, err := e.Enqueue(ctx, "sleepy", nil)
-	require.NoError(t, err)
-	hopeless, err := e.Enqueue(ctx, "hopeless", nil)
-	require.NoError(t, err)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var snoozed atomic.Bool
+		require.NoError(t, e.Register("sleepy", func(context.Context, *models.Job) error {
+			if snoozed.CompareAndSwap(false, true) {
+				return jobs.Snooze(30 * time.Millisecond)
+			}
+			return nil
+		}, jobs.MaxAttempts(1)))
+		require.NoError(t, e.Register("hopeless", func(context.Context, *models.Job) error {
+			return jobs.Permanent(errors.New("bad input"))
+		}, jobs.MaxAttempts(5)))
+		start(t, e)
+		sleepy, err := e.Enqueue(ctx, "sleepy", nil)
+		require.NoError(t, err)
+		hopeless, err := e.Enqueue(ctx, "hopeless", nil)
+		require.NoError(t, err)
 
-	done := waitState(t, s, sleepy.ID, models.JobSucceeded)
-	require.Equal(t, 1, done.Attempt, "a snooze uses no attempt (MaxAttempts 1 still succeeded)")
-	require.Contains(t, transitions(t, s, sleepy.ID), "processing>scheduled")
-	failed := waitState(t, s, hopeless.ID, models.JobFailed)
-	require.Equal(t, 1, failed.Attempt)
-	require.Equal(t, "bad input", failed.LastError)
+		done := waitState(t, s, sleepy.ID, models.JobSucceeded)
+		require.Equal(t, 1, done.Attempt, "a snooze uses no attempt (MaxAttempts 1 still succeeded)")
+		require.Contains(t, transitions(t, s, sleepy.ID), "processing>scheduled")
+		failed := waitState(t, s, hopeless.ID, models.JobFailed)
+		require.Equal(t, 1, failed.Attempt)
+		require.Equal(t, "bad input", failed.LastError)
+	})
 }
 
 // blocker is a kind whose jobs run until their context ends, reporting why.
@@ -233,20 +241,21 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 func TestCancelRunningJobOnThisServer(t *testing.T) {
 	cfg := fast()
 	cfg.PollInterval = time.Hour
-	e, s := setup(t, cfg)
-	b := newBlocker(t, e, "block")
-	start(t, e)
-	job, err := e.Enqueue(ctx, "block", nil)
-	require.NoError(t, err)
-	receive(t, b.started, "the job to start")
-	require.NoError(t, e.Cancel(jobs.WithActor(ctx, "alice"), job.ID))
-	require.ErrorContains(t, receive(t, b.causes, "the job's context to end"), "no longer running here")
-	cancelled := waitState(t, s, job.ID, models.JobCancelled)
-	require.Equal(t, 1, cancelled.Attempt)
-	events, err := s.JobEvents(ctx, job.ID)
-	require.NoError(t, err)
-	require.Equal(t, "cancelled by alice", events[len(events)-1].Reason)
-	require.Equal(t, models.ECONFLICT, models.ErrorCode(e.Cancel(ctx, job.ID)))
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		b := newBlocker(t, e, "block")
+		start(t, e)
+		job, err := e.Enqueue(ctx, "block", nil)
+		require.NoError(t, err)
+		receive(t, b.started, "the job to start")
+		require.NoError(t, e.Cancel(jobs.WithActor(ctx, "alice"), job.ID))
+		require.ErrorContains(t, receive(t, b.causes, "the job's context to end"), "no longer running here")
+		cancelled := waitState(t, s, job.ID, models.JobCancelled)
+		require.Equal(t, 1, cancelled.Attempt)
+		events, err := s.JobEvents(ctx, job.ID)
+		require.NoError(t, err)
+		require.Equal(t, "cancelled by alice", events[len(events)-1].Reason)
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(e.Cancel(ctx, job.ID)))
+	})
 }
 
 // Cancel on one server stops a job running on another, sharing the database.
@@ -269,160 +278,167 @@ func TestCancelRunningJobOnAnotherServer(t *testing.T) {
 }
 
 func TestGracefulShutdownReleasesJobs(t *testing.T) {
-	e, s := setup(t, fast())
-	b := newBlocker(t, e, "stubborn")
-	var quickDone atomic.Bool
-	require.NoError(t, e.Register("quick", func(ctx context.Context, _ *models.Job) error {
-		time.Sleep(50 * time.Millisecond) // finishes within the soft-stop window
-		quickDone.Store(true)
-		return nil
-	}))
-	require.NoError(t, e.Start(ctx))
-	stubborn, err := e.Enqueue(ctx, "stubborn", nil)
-	require.NoError(t, err)
-	receive(t, b.started, "the job to start")
-	quick, err := e.Enqueue(ctx, "quick", nil)
-	require.NoError(t, err)
-	time.Sleep(10 * time.Millisecond)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		b := newBlocker(t, e, "stubborn")
+		var quickDone atomic.Bool
+		require.NoError(t, e.Register("quick", func(ctx context.Context, _ *models.Job) error {
+			time.Sleep(50 * time.Millisecond) // finishes within the soft-stop window
+			quickDone.Store(true)
+			return nil
+		}))
+		require.NoError(t, e.Start(ctx))
+		stubborn, err := e.Enqueue(ctx, "stubborn", nil)
+		require.NoError(t, err)
+		receive(t, b.started, "the job to start")
+		quick, err := e.Enqueue(ctx, "quick", nil)
+		require.NoError(t, err)
+		time.Sleep(10 * time.Millisecond)
 
-	require.NoError(t, e.Stop(ctx))
-	require.ErrorContains(t, receive(t, b.causes, "the job's context to end"), "server shutting down")
-	got, err := s.GetJob(ctx, stubborn.ID)
-	require.NoError(t, err)
-	require.Equal(t, models.JobEnqueued, got.State, "released for another server")
-	require.Zero(t, got.Attempt, "the interrupted attempt is given back")
-	events, err := s.JobEvents(ctx, stubborn.ID)
-	require.NoError(t, err)
-	require.Equal(t, "released: server shutting down", events[len(events)-1].Reason)
-	got, err = s.GetJob(ctx, quick.ID)
-	require.NoError(t, err)
-	require.True(t, quickDone.Load())
-	require.Equal(t, models.JobSucceeded, got.State, "a job that finished within the soft stop is recorded")
-	counts, err := s.CountJobsByState(ctx)
-	require.NoError(t, err)
-	require.Zero(t, counts[models.JobProcessing], "nothing stays Processing after a clean stop")
-	servers, err := s.Servers(ctx)
-	require.NoError(t, err)
-	require.Empty(t, servers, "the server left the registry")
+		require.NoError(t, e.Stop(ctx))
+		require.ErrorContains(t, receive(t, b.causes, "the job's context to end"), "server shutting down")
+		got, err := s.GetJob(ctx, stubborn.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobEnqueued, got.State, "released for another server")
+		require.Zero(t, got.Attempt, "the interrupted attempt is given back")
+		events, err := s.JobEvents(ctx, stubborn.ID)
+		require.NoError(t, err)
+		require.Equal(t, "released: server shutting down", events[len(events)-1].Reason)
+		got, err = s.GetJob(ctx, quick.ID)
+		require.NoError(t, err)
+		require.True(t, quickDone.Load())
+		require.Equal(t, models.JobSucceeded, got.State, "a job that finished within the soft stop is recorded")
+		counts, err := s.CountJobsByState(ctx)
+		require.NoError(t, err)
+		require.Zero(t, counts[models.JobProcessing], "nothing stays Processing after a clean stop")
+		servers, err := s.Servers(ctx)
+		require.NoError(t, err)
+		require.Empty(t, servers, "the server left the registry")
+	})
 }
 
 func TestEnqueueWakesWorkersWithoutPolling(t *testing.T) {
 	cfg := fast()
 	cfg.PollInterval = time.Hour // only a wake-up can start the job
-	e, s := setup(t, cfg)
-	require.NoError(t, e.Register("noop", func(context.Context, *models.Job) error { return nil }))
-	start(t, e)
-	time.Sleep(20 * time.Millisecond) // let the first (immediate) poll pass
-	job, err := e.Enqueue(ctx, "noop", nil)
-	require.NoError(t, err)
-	waitState(t, s, job.ID, models.JobSucceeded)
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("noop", func(context.Context, *models.Job) error { return nil }))
+		start(t, e)
+		time.Sleep(20 * time.Millisecond) // let the first (immediate) poll pass
+		job, err := e.Enqueue(ctx, "noop", nil)
+		require.NoError(t, err)
+		waitState(t, s, job.ID, models.JobSucceeded)
+	})
 }
 
 func TestLogsProgressAndResult(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: 10 * time.Millisecond}))
-	require.NoError(t, e.Register("answer", func(ctx context.Context, _ *models.Job) error {
-		return jobs.SetResult(ctx, map[string]int{"answer": 42})
-	}))
-	start(t, e)
-	job, err := e.EnqueueCountdown(ctx)
-	require.NoError(t, err)
-	done := waitState(t, s, job.ID, models.JobSucceeded)
-	require.Equal(t, 100, done.Progress)
-	logs, err := s.JobLogs(ctx, job.ID)
-	require.NoError(t, err)
-	var lines []string
-	for _, l := range logs {
-		lines = append(lines, l.Message)
-	}
-	require.Equal(t, []string{"step 1/3", "step 2/3", "step 3/3", "done"}, lines)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: 10 * time.Millisecond}))
+		require.NoError(t, e.Register("answer", func(ctx context.Context, _ *models.Job) error {
+			return jobs.SetResult(ctx, map[string]int{"answer": 42})
+		}))
+		start(t, e)
+		job, err := e.EnqueueCountdown(ctx)
+		require.NoError(t, err)
+		done := waitState(t, s, job.ID, models.JobSucceeded)
+		require.Equal(t, 100, done.Progress)
+		logs, err := s.JobLogs(ctx, job.ID)
+		require.NoError(t, err)
+		var lines []string
+		for _, l := range logs {
+			lines = append(lines, l.Message)
+		}
+		require.Equal(t, []string{"step 1/3", "step 2/3", "step 3/3", "done"}, lines)
 
-	answer, err := e.Enqueue(ctx, "answer", nil)
-	require.NoError(t, err)
-	require.JSONEq(t, `{"answer":42}`, waitState(t, s, answer.ID, models.JobSucceeded).Result)
+		answer, err := e.Enqueue(ctx, "answer", nil)
+		require.NoError(t, err)
+		require.JSONEq(t, `{"answer":42}`, waitState(t, s, answer.ID, models.JobSucceeded).Result)
+	})
 }
 
 func TestCountdownHonoursCancellation(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: time.Hour}))
-	start(t, e)
-	job, err := e.EnqueueCountdown(ctx)
-	require.NoError(t, err)
-	waitState(t, s, job.ID, models.JobProcessing)
-	require.NoError(t, e.Cancel(ctx, job.ID))
-	waitState(t, s, job.ID, models.JobCancelled)
-	require.Eventually(t, func() bool {
-		logs, err := s.JobLogs(ctx, job.ID)
-		return err == nil && len(logs) == 2 && strings.HasPrefix(logs[1].Message, "stopped at step 1/3")
-	}, 10*time.Second, 10*time.Millisecond)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: time.Hour}))
+		start(t, e)
+		job, err := e.EnqueueCountdown(ctx)
+		require.NoError(t, err)
+		waitState(t, s, job.ID, models.JobProcessing)
+		require.NoError(t, e.Cancel(ctx, job.ID))
+		waitState(t, s, job.ID, models.JobCancelled)
+		require.Eventually(t, func() bool {
+			logs, err := s.JobLogs(ctx, job.ID)
+			return err == nil && len(logs) == 2 && strings.HasPrefix(logs[1].Message, "stopped at step 1/3")
+		}, 10*time.Second, 10*time.Millisecond)
+	})
 }
 
 func TestContinuationAndUniqueKey(t *testing.T) {
-	e, s := setup(t, fast())
-	var order []string
-	var mu sync.Mutex
-	record := func(name string) jobs.WorkFunc {
-		return func(context.Context, *models.Job) error {
-			mu.Lock()
-			defer mu.Unlock()
-			order = append(order, name)
-			return nil
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var order []string
+		var mu sync.Mutex
+		record := func(name string) jobs.WorkFunc {
+			return func(context.Context, *models.Job) error {
+				mu.Lock()
+				defer mu.Unlock()
+				order = append(order, name)
+				return nil
+			}
 		}
-	}
-	require.NoError(t, e.Register("parent", func(ctx context.Context, j *models.Job) error {
-		time.Sleep(30 * time.Millisecond)
-		return record("parent")(ctx, j)
-	}))
-	require.NoError(t, e.Register("child", record("child")))
-	start(t, e)
-	parent, err := e.Enqueue(ctx, "parent", nil)
-	require.NoError(t, err)
-	child, err := e.ContinueWith(ctx, parent.ID, "child", nil)
-	require.NoError(t, err)
-	require.Equal(t, models.JobAwaiting, child.State)
-	waitState(t, s, child.ID, models.JobSucceeded)
-	require.Equal(t, []string{"parent", "child"}, order)
+		require.NoError(t, e.Register("parent", func(ctx context.Context, j *models.Job) error {
+			time.Sleep(30 * time.Millisecond)
+			return record("parent")(ctx, j)
+		}))
+		require.NoError(t, e.Register("child", record("child")))
+		start(t, e)
+		parent, err := e.Enqueue(ctx, "parent", nil)
+		require.NoError(t, err)
+		child, err := e.ContinueWith(ctx, parent.ID, "child", nil)
+		require.NoError(t, err)
+		require.Equal(t, models.JobAwaiting, child.State)
+		waitState(t, s, child.ID, models.JobSucceeded)
+		require.Equal(t, []string{"parent", "child"}, order)
 
-	a, err := e.Enqueue(ctx, "child", nil, jobs.UniqueKey("once"), jobs.RunAt(time.Now().Add(time.Hour)))
-	require.NoError(t, err)
-	b, err := e.Enqueue(ctx, "child", nil, jobs.UniqueKey("once"))
-	require.NoError(t, err)
-	require.Equal(t, a.ID, b.ID)
-	require.Equal(t, models.JobScheduled, b.State)
-	require.NoError(t, e.TriggerNow(ctx, a.ID))
-	waitState(t, s, a.ID, models.JobSucceeded)
-	require.NoError(t, e.Requeue(ctx, a.ID))
-	waitState(t, s, a.ID, models.JobSucceeded)
+		a, err := e.Enqueue(ctx, "child", nil, jobs.UniqueKey("once"), jobs.RunAt(time.Now().Add(time.Hour)))
+		require.NoError(t, err)
+		b, err := e.Enqueue(ctx, "child", nil, jobs.UniqueKey("once"))
+		require.NoError(t, err)
+		require.Equal(t, a.ID, b.ID)
+		require.Equal(t, models.JobScheduled, b.State)
+		require.NoError(t, e.TriggerNow(ctx, a.ID))
+		waitState(t, s, a.ID, models.JobSucceeded)
+		require.NoError(t, e.Requeue(ctx, a.ID))
+		waitState(t, s, a.ID, models.JobSucceeded)
+	})
 }
 
 func TestOptionsAreChecked(t *testing.T) {
-	e, _ := setup(t, fast())
-	_, err := e.Enqueue(ctx, "k", nil, jobs.WithBackoff(jobs.DefaultBackoff))
-	require.ErrorIs(t, err, jobs.ErrInvalidOption)
-	_, err = e.Enqueue(ctx, "k", nil, jobs.TimeZone("UTC"))
-	require.ErrorIs(t, err, jobs.ErrInvalidOption)
-	_, err = e.Enqueue(ctx, "k", make(chan int))
-	require.Equal(t, models.EINVALID, models.ErrorCode(err))
-	_, err = e.Enqueue(ctx, "k", nil, jobs.Queue("no spaces please"))
-	require.Equal(t, models.EINVALID, models.ErrorCode(err))
-	require.ErrorIs(t, e.Register("k", func(context.Context, *models.Job) error { return nil }, jobs.UniqueKey("x")), jobs.ErrInvalidOption)
-	require.ErrorIs(t, e.Recurring("r", "not cron", "k", nil), jobs.ErrInvalidSchedule)
-	require.ErrorIs(t, e.Recurring("r", "* * * * *", "k", nil, jobs.TimeZone("Nowhere/City")), jobs.ErrInvalidSchedule)
-	require.ErrorIs(t, e.Recurring("r", "* * * * *", "k", nil, jobs.Misfire("sometimes")), jobs.ErrInvalidOption)
-	_, err = jobs.New(nil, jobs.Config{Queues: []jobs.QueueConfig{{Name: "a", Workers: 1}, {Name: "a", Workers: 2}}})
-	require.ErrorIs(t, err, jobs.ErrInvalidConfig)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, _ *models.Store) {
+		_, err := e.Enqueue(ctx, "k", nil, jobs.WithBackoff(jobs.DefaultBackoff))
+		require.ErrorIs(t, err, jobs.ErrInvalidOption)
+		_, err = e.Enqueue(ctx, "k", nil, jobs.TimeZone("UTC"))
+		require.ErrorIs(t, err, jobs.ErrInvalidOption)
+		_, err = e.Enqueue(ctx, "k", make(chan int))
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+		_, err = e.Enqueue(ctx, "k", nil, jobs.Queue("no spaces please"))
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+		require.ErrorIs(t, e.Register("k", func(context.Context, *models.Job) error { return nil }, jobs.UniqueKey("x")), jobs.ErrInvalidOption)
+		require.ErrorIs(t, e.Recurring("r", "not cron", "k", nil), jobs.ErrInvalidSchedule)
+		require.ErrorIs(t, e.Recurring("r", "* * * * *", "k", nil, jobs.TimeZone("Nowhere/City")), jobs.ErrInvalidSchedule)
+		require.ErrorIs(t, e.Recurring("r", "* * * * *", "k", nil, jobs.Misfire("sometimes")), jobs.ErrInvalidOption)
+		_, err = jobs.New(nil, jobs.Config{Queues: []jobs.QueueConfig{{Name: "a", Workers: 1}, {Name: "a", Workers: 2}}})
+		require.ErrorIs(t, err, jobs.ErrInvalidConfig)
+	})
 }
 
 func TestOnStartupJobs(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.Register("warmup", func(context.Context, *models.Job) error { return nil }))
-	require.NoError(t, e.OnStartup("warmup", map[string]string{"why": "boot"}))
-	start(t, e)
-	require.ErrorIs(t, e.OnStartup("warmup", nil), jobs.ErrStarted)
-	require.Eventually(t, func() bool {
-		recent, err := s.RecentJobs(ctx, 10)
-		return err == nil && len(recent) == 1 && recent[0].Kind == "warmup" && recent[0].State == models.JobSucceeded
-	}, 20*time.Second, 10*time.Millisecond)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("warmup", func(context.Context, *models.Job) error { return nil }))
+		require.NoError(t, e.OnStartup("warmup", map[string]string{"why": "boot"}))
+		start(t, e)
+		require.ErrorIs(t, e.OnStartup("warmup", nil), jobs.ErrStarted)
+		require.Eventually(t, func() bool {
+			recent, err := s.RecentJobs(ctx, 10)
+			return err == nil && len(recent) == 1 && recent[0].Kind == "warmup" && recent[0].State == models.JobSucceeded
+		}, 20*time.Second, 10*time.Millisecond)
+	})
 }
 
 // With 100,000 tasks, half of them overdue, one sweep job completes exactly those.
@@ -430,38 +446,39 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("inserts 100,000 tasks")
 	}
-	e, s := setup(t, fast())
-	now := time.Now().UTC()
-	const total = 100_000
-	tasks := make([]models.Task, 0, 1000)
-	for i := range total {
-		due := now.Add(time.Hour + time.Duration(i)*time.Second) // due after the test ends
-		if i%2 == 0 {
-			due = now.Add(-time.Duration(i+1) * time.Second) // overdue
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		now := time.Now().UTC()
+		const total = 100_000
+		tasks := make([]models.Task, 0, 1000)
+		for i := range total {
+			due := now.Add(time.Hour + time.Duration(i)*time.Second) // due after the test ends
+			if i%2 == 0 {
+				due = now.Add(-time.Duration(i+1) * time.Second) // overdue
+			}
+			tasks = append(tasks, models.Task{Title: "t", DueAt: due})
+			if len(tasks) == cap(tasks) {
+				require.NoError(t, s.DB().CreateInBatches(&tasks, 500).Error)
+				tasks = tasks[:0]
+			}
 		}
-		tasks = append(tasks, models.Task{Title: "t", DueAt: due})
-		if len(tasks) == cap(tasks) {
-			require.NoError(t, s.DB().CreateInBatches(&tasks, 500).Error)
-			tasks = tasks[:0]
-		}
-	}
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{SweepEvery: "@every 24h"}))
-	start(t, e) // enqueues the start-up sweep; the recurring one is a day away
-	var sweeps []models.Job
-	require.Eventually(t, func() bool {
-		require.NoError(t, s.DB().Where("kind = ?", jobs.KindSweepOverdue).Find(&sweeps).Error)
-		return len(sweeps) == 1 && sweeps[0].State == models.JobSucceeded
-	}, 60*time.Second, 20*time.Millisecond)
-	done := &sweeps[0]
-	require.Nil(t, done.RecurringID, "the start-up sweep, not a recurring occurrence")
-	counts, err := s.CountTasks(ctx, now)
-	require.NoError(t, err)
-	require.Equal(t, models.TaskCounts{All: total, Pending: total / 2, Completed: total / 2}, counts)
-	logs, err := s.JobLogs(ctx, done.ID)
-	require.NoError(t, err)
-	require.Len(t, logs, 1)
-	require.Equal(t, "completed 50000 overdue tasks", logs[0].Message)
-	require.JSONEq(t, `{"completed":50000}`, done.Result)
+		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{SweepEvery: "@every 24h"}))
+		start(t, e) // enqueues the start-up sweep; the recurring one is a day away
+		var sweeps []models.Job
+		require.Eventually(t, func() bool {
+			require.NoError(t, s.DB().Where("kind = ?", jobs.KindSweepOverdue).Find(&sweeps).Error)
+			return len(sweeps) == 1 && sweeps[0].State == models.JobSucceeded
+		}, 60*time.Second, 20*time.Millisecond)
+		done := &sweeps[0]
+		require.Nil(t, done.RecurringID, "the start-up sweep, not a recurring occurrence")
+		counts, err := s.CountTasks(ctx, now)
+		require.NoError(t, err)
+		require.Equal(t, models.TaskCounts{All: total, Pending: total / 2, Completed: total / 2}, counts)
+		logs, err := s.JobLogs(ctx, done.ID)
+		require.NoError(t, err)
+		require.Len(t, logs, 1)
+		require.Equal(t, "completed 50000 overdue tasks", logs[0].Message)
+		require.JSONEq(t, `{"completed":50000}`, done.Result)
+	})
 }
 
 // A job that runs for five leases is never rescued while its server is alive: heartbeats
@@ -469,57 +486,59 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 func TestLongJobOutlivesItsLease(t *testing.T) {
 	cfg := fast()
 	cfg.Lease = 300 * time.Millisecond
-	e, s := setup(t, cfg)
-	var runs atomic.Int32
-	require.NoError(t, e.Register("long", func(ctx context.Context, _ *models.Job) error {
-		runs.Add(1)
-		select {
-		case <-time.After(1500 * time.Millisecond):
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}))
-	start(t, e)
-	job, err := e.Enqueue(ctx, "long", nil)
-	require.NoError(t, err)
-	done := waitState(t, s, job.ID, models.JobSucceeded)
-	require.Equal(t, int32(1), runs.Load(), "the job ran once")
-	require.Equal(t, 1, done.Attempt)
-	require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, transitions(t, s, job.ID))
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var runs atomic.Int32
+		require.NoError(t, e.Register("long", func(ctx context.Context, _ *models.Job) error {
+			runs.Add(1)
+			select {
+			case <-time.After(1500 * time.Millisecond):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}))
+		start(t, e)
+		job, err := e.Enqueue(ctx, "long", nil)
+		require.NoError(t, err)
+		done := waitState(t, s, job.ID, models.JobSucceeded)
+		require.Equal(t, int32(1), runs.Load(), "the job ran once")
+		require.Equal(t, 1, done.Attempt)
+		require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, transitions(t, s, job.ID))
+	})
 }
 
 func TestEnqueueTxFollowsTheCallersTransaction(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.Register("audit", func(context.Context, *models.Job) error { return nil }))
-	start(t, e)
-	rollback := errors.New("roll back")
-	err := s.DB().Transaction(func(tx *gorm.DB) error {
-		_, err := e.EnqueueTx(tx, "audit", map[string]string{"outcome": "rolled back"})
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("audit", func(context.Context, *models.Job) error { return nil }))
+		start(t, e)
+		rollback := errors.New("roll back")
+		err := s.DB().Transaction(func(tx *gorm.DB) error {
+			_, err := e.EnqueueTx(tx, "audit", map[string]string{"outcome": "rolled back"})
+			require.NoError(t, err)
+			return rollback
+		})
+		require.ErrorIs(t, err, rollback)
+		recent, err := s.RecentJobs(ctx, 10)
 		require.NoError(t, err)
-		return rollback
+		require.Empty(t, recent, "a rolled-back transaction leaves no job")
+
+		var job *models.Job
+		require.NoError(t, s.DB().Transaction(func(tx *gorm.DB) error {
+			job, err = e.EnqueueTx(tx, "audit", map[string]string{"outcome": "committed"})
+			return err
+		}))
+		waitState(t, s, job.ID, models.JobSucceeded) // found by the next poll
+
+		later, err := e.ScheduleIn(ctx, time.Hour, "audit", nil)
+		require.NoError(t, err)
+		require.NoError(t, e.Delete(jobs.WithActor(ctx, "erin"), later.ID))
+		got := waitState(t, s, later.ID, models.JobDeleted)
+		require.NotNil(t, got.FinishedAt)
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(e.Delete(ctx, later.ID)))
+		events, err := s.JobEvents(ctx, later.ID)
+		require.NoError(t, err)
+		require.Equal(t, "deleted by erin", events[len(events)-1].Reason)
 	})
-	require.ErrorIs(t, err, rollback)
-	recent, err := s.RecentJobs(ctx, 10)
-	require.NoError(t, err)
-	require.Empty(t, recent, "a rolled-back transaction leaves no job")
-
-	var job *models.Job
-	require.NoError(t, s.DB().Transaction(func(tx *gorm.DB) error {
-		job, err = e.EnqueueTx(tx, "audit", map[string]string{"outcome": "committed"})
-		return err
-	}))
-	waitState(t, s, job.ID, models.JobSucceeded) // found by the next poll
-
-	later, err := e.ScheduleIn(ctx, time.Hour, "audit", nil)
-	require.NoError(t, err)
-	require.NoError(t, e.Delete(jobs.WithActor(ctx, "erin"), later.ID))
-	got := waitState(t, s, later.ID, models.JobDeleted)
-	require.NotNil(t, got.FinishedAt)
-	require.Equal(t, models.ECONFLICT, models.ErrorCode(e.Delete(ctx, later.ID)))
-	events, err := s.JobEvents(ctx, later.ID)
-	require.NoError(t, err)
-	require.Equal(t, "deleted by erin", events[len(events)-1].Reason)
 }
 
 // A job that ignores cancellation is released when Stop's context ends; when it finally
@@ -527,53 +546,55 @@ func TestEnqueueTxFollowsTheCallersTransaction(t *testing.T) {
 func TestStopWithAJobThatIgnoresCancellation(t *testing.T) {
 	cfg := fast()
 	cfg.SoftStop = 10 * time.Millisecond
-	e, s := setup(t, cfg)
-	release, returned := make(chan struct{}), make(chan struct{})
-	started := make(chan struct{}, 1)
-	require.NoError(t, e.Register("deaf", func(context.Context, *models.Job) error {
-		defer close(returned)
-		started <- struct{}{}
-		<-release // ignores its context
-		return nil
-	}))
-	require.NoError(t, e.Start(ctx))
-	job, err := e.Enqueue(ctx, "deaf", nil)
-	require.NoError(t, err)
-	receive(t, started, "the job to start")
-	stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	require.NoError(t, e.Stop(stopCtx))
-	got, err := s.GetJob(ctx, job.ID)
-	require.NoError(t, err)
-	require.Equal(t, models.JobEnqueued, got.State, "released for another server")
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		release, returned := make(chan struct{}), make(chan struct{})
+		started := make(chan struct{}, 1)
+		require.NoError(t, e.Register("deaf", func(context.Context, *models.Job) error {
+			defer close(returned)
+			started <- struct{}{}
+			<-release // ignores its context
+			return nil
+		}))
+		require.NoError(t, e.Start(ctx))
+		job, err := e.Enqueue(ctx, "deaf", nil)
+		require.NoError(t, err)
+		receive(t, started, "the job to start")
+		stopCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		require.NoError(t, e.Stop(stopCtx))
+		got, err := s.GetJob(ctx, job.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobEnqueued, got.State, "released for another server")
 
-	close(release)
-	receive(t, returned, "the job to return")
-	time.Sleep(50 * time.Millisecond) // let its worker goroutine finish
-	got, err = s.GetJob(ctx, job.ID)
-	require.NoError(t, err)
-	require.Equal(t, models.JobEnqueued, got.State, "the late success is not written over the release")
+		close(release)
+		receive(t, returned, "the job to return")
+		time.Sleep(50 * time.Millisecond) // let its worker goroutine finish
+		got, err = s.GetJob(ctx, job.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobEnqueued, got.State, "the late success is not written over the release")
+	})
 }
 
 func TestPausedQueueIsNotWorked(t *testing.T) {
-	e, s := setup(t, fast())
-	require.NoError(t, e.Register("noop", func(context.Context, *models.Job) error { return nil }))
-	start(t, e)
-	require.NoError(t, e.PauseQueue(jobs.WithActor(ctx, "ada"), "default"))
-	job, err := e.Enqueue(ctx, "noop", nil)
-	require.NoError(t, err)
-	time.Sleep(300 * time.Millisecond) // six polls and a wake-up pass
-	got, err := s.GetJob(ctx, job.ID)
-	require.NoError(t, err)
-	require.Equal(t, models.JobEnqueued, got.State, "a paused queue's jobs wait")
-	stats, err := s.QueueStats(ctx)
-	require.NoError(t, err)
-	require.Len(t, stats, 1)
-	require.True(t, stats[0].Paused)
-	require.Equal(t, "ada", stats[0].PausedBy)
-	require.EqualValues(t, 1, stats[0].Enqueued)
-	require.NotNil(t, stats[0].OldestEnqueued)
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("noop", func(context.Context, *models.Job) error { return nil }))
+		start(t, e)
+		require.NoError(t, e.PauseQueue(jobs.WithActor(ctx, "ada"), "default"))
+		job, err := e.Enqueue(ctx, "noop", nil)
+		require.NoError(t, err)
+		time.Sleep(300 * time.Millisecond) // six polls and a wake-up pass
+		got, err := s.GetJob(ctx, job.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobEnqueued, got.State, "a paused queue's jobs wait")
+		stats, err := s.QueueStats(ctx)
+		require.NoError(t, err)
+		require.Len(t, stats, 1)
+		require.True(t, stats[0].Paused)
+		require.Equal(t, "ada", stats[0].PausedBy)
+		require.EqualValues(t, 1, stats[0].Enqueued)
+		require.NotNil(t, stats[0].OldestEnqueued)
 
-	require.NoError(t, e.ResumeQueue(ctx, "default"))
-	waitState(t, s, job.ID, models.JobSucceeded)
+		require.NoError(t, e.ResumeQueue(ctx, "default"))
+		waitState(t, s, job.ID, models.JobSucceeded)
+	})
 }

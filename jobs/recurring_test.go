@@ -71,101 +71,104 @@ func TestRecurringFiresOncePerOccurrenceAcrossServers(t *testing.T) {
 func TestRecurringMisfiresOnStart(t *testing.T) {
 	for policy, want := range map[string]int{models.MisfireRelaxed: 1, models.MisfireStrict: 11, models.MisfireIgnore: 0} {
 		t.Run(policy, func(t *testing.T) {
-			s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-			// A previous run recorded its next occurrence 10 minutes ago, then stopped: that one and the
-			// 10 after it (the last being this minute's) are due.
-			now := time.Now().UTC()
-			missed := now.Truncate(time.Minute).Add(-10 * time.Minute)
-			_, err := s.UpsertRecurring(ctx, &models.RecurringJob{
-				Name: "report", Spec: "* * * * *", TimeZone: "UTC", Kind: "report", Args: "{}", Queue: "default",
-				MaxAttempts: 1, Misfire: policy,
-			}, func() time.Time { return missed })
-			require.NoError(t, err)
+			modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+				// A previous run recorded its next occurrence 10 minutes ago, then stopped: that one and the
+				// 10 after it (the last being this minute's) are due.
+				now := time.Now().UTC()
+				missed := now.Truncate(time.Minute).Add(-10 * time.Minute)
+				_, err := s.UpsertRecurring(ctx, &models.RecurringJob{
+					Name: "report", Spec: "* * * * *", TimeZone: "UTC", Kind: "report", Args: "{}", Queue: "default",
+					MaxAttempts: 1, Misfire: policy,
+				}, func() time.Time { return missed })
+				require.NoError(t, err)
 
-			cfg := fast()
-			cfg.MisfireThreshold = 5 * time.Second
-			e := newEngine(t, s, cfg)
-			require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
-			require.NoError(t, e.Recurring("report", "* * * * *", "report", nil, jobs.Misfire(policy)))
-			start(t, e)
-			got := recurringJobs(t, s)
-			// A minute boundary may pass during the test, adding one on-time occurrence.
-			require.Contains(t, []int{want, want + 1}, len(got), "%s: %d jobs", policy, len(got))
-			rj, err := s.GetRecurring(ctx, "report")
-			require.NoError(t, err)
-			require.True(t, rj.NextRunAt.After(now), "the next occurrence is in the future again")
+				cfg := fast()
+				cfg.MisfireThreshold = 5 * time.Second
+				e := newEngine(t, s, cfg)
+				require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
+				require.NoError(t, e.Recurring("report", "* * * * *", "report", nil, jobs.Misfire(policy)))
+				start(t, e)
+				got := recurringJobs(t, s)
+				// A minute boundary may pass during the test, adding one on-time occurrence.
+				require.Contains(t, []int{want, want + 1}, len(got), "%s: %d jobs", policy, len(got))
+				rj, err := s.GetRecurring(ctx, "report")
+				require.NoError(t, err)
+				require.True(t, rj.NextRunAt.After(now), "the next occurrence is in the future again")
+			})
 		})
 	}
 }
 
 func TestRecurringPauseResumeTriggerSurviveRestart(t *testing.T) {
-	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	define := func() *jobs.Engine {
-		e := newEngine(t, s, fast())
-		require.NoError(t, e.Register("tick", func(context.Context, *models.Job) error { return nil }))
-		require.NoError(t, e.Recurring("ticker", "@every 1s", "tick", nil, jobs.TimeZone("Europe/Berlin")))
-		return e
-	}
-	first := define()
-	require.NoError(t, first.Start(ctx))
-	require.NoError(t, first.PauseRecurring(ctx, "ticker"))
-	n := len(recurringJobs(t, s))
-	require.NoError(t, first.Stop(ctx))
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		define := func() *jobs.Engine {
+			e := newEngine(t, s, fast())
+			require.NoError(t, e.Register("tick", func(context.Context, *models.Job) error { return nil }))
+			require.NoError(t, e.Recurring("ticker", "@every 1s", "tick", nil, jobs.TimeZone("Europe/Berlin")))
+			return e
+		}
+		first := define()
+		require.NoError(t, first.Start(ctx))
+		require.NoError(t, first.PauseRecurring(ctx, "ticker"))
+		n := len(recurringJobs(t, s))
+		require.NoError(t, first.Stop(ctx))
 
-	second := define() // the code registers the entry again on restart
-	start(t, second)
-	rj, err := s.GetRecurring(ctx, "ticker")
-	require.NoError(t, err)
-	require.True(t, rj.Paused, "paused survives a restart")
-	require.Equal(t, "Europe/Berlin", rj.TimeZone)
-	time.Sleep(1500 * time.Millisecond) // at least one occurrence passes while paused
-	require.Len(t, recurringJobs(t, s), n, "a paused entry enqueues nothing")
+		second := define() // the code registers the entry again on restart
+		start(t, second)
+		rj, err := s.GetRecurring(ctx, "ticker")
+		require.NoError(t, err)
+		require.True(t, rj.Paused, "paused survives a restart")
+		require.Equal(t, "Europe/Berlin", rj.TimeZone)
+		time.Sleep(1500 * time.Millisecond) // at least one occurrence passes while paused
+		require.Len(t, recurringJobs(t, s), n, "a paused entry enqueues nothing")
 
-	job, err := second.TriggerRecurring(ctx, "ticker")
-	require.NoError(t, err)
-	waitState(t, s, job.ID, models.JobSucceeded)
-	require.NoError(t, second.ResumeRecurring(ctx, "ticker"))
-	require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= n+2 }, 20*time.Second, 20*time.Millisecond)
-	_, err = second.TriggerRecurring(ctx, "nope")
-	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+		job, err := second.TriggerRecurring(ctx, "ticker")
+		require.NoError(t, err)
+		waitState(t, s, job.ID, models.JobSucceeded)
+		require.NoError(t, second.ResumeRecurring(ctx, "ticker"))
+		require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= n+2 }, 20*time.Second, 20*time.Millisecond)
+		_, err = second.TriggerRecurring(ctx, "nope")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+	})
 }
 
 func TestEditedScheduleIsKeptAndFollowed(t *testing.T) {
-	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	define := func() *jobs.Engine {
-		e := newEngine(t, s, fast())
-		require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
-		require.NoError(t, e.Recurring("report", "0 2 * * *", "report", nil))
-		return e
-	}
-	first := define()
-	require.NoError(t, first.Start(ctx))
-	rj, err := s.GetRecurring(ctx, "report")
-	require.NoError(t, err)
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		define := func() *jobs.Engine {
+			e := newEngine(t, s, fast())
+			require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
+			require.NoError(t, e.Recurring("report", "0 2 * * *", "report", nil))
+			return e
+		}
+		first := define()
+		require.NoError(t, first.Start(ctx))
+		rj, err := s.GetRecurring(ctx, "report")
+		require.NoError(t, err)
 
-	_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "every tuesday", "UTC")
-	require.Equal(t, models.EINVALID, models.ErrorCode(err))
-	require.Contains(t, models.FieldErrors(err)["spec"], "every tuesday")
-	_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "0 3 * * *", "Mars/Base")
-	require.Contains(t, models.FieldErrors(err)["tz"], "Unknown time zone")
-	_, err = first.UpdateRecurringSchedule(ctx, 999, "0 3 * * *", "UTC")
-	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+		_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "every tuesday", "UTC")
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+		require.Contains(t, models.FieldErrors(err)["spec"], "every tuesday")
+		_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "0 3 * * *", "Mars/Base")
+		require.Contains(t, models.FieldErrors(err)["tz"], "Unknown time zone")
+		_, err = first.UpdateRecurringSchedule(ctx, 999, "0 3 * * *", "UTC")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 
-	edited, err := first.UpdateRecurringSchedule(ctx, rj.ID, "@every 1s", "Europe/Berlin")
-	require.NoError(t, err)
-	require.True(t, edited.Overridden)
-	require.Equal(t, "@every 1s", edited.Spec)
-	require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= 2 }, 20*time.Second, 20*time.Millisecond,
-		"this server's timer follows the edit at once")
-	require.NoError(t, first.Stop(ctx))
+		edited, err := first.UpdateRecurringSchedule(ctx, rj.ID, "@every 1s", "Europe/Berlin")
+		require.NoError(t, err)
+		require.True(t, edited.Overridden)
+		require.Equal(t, "@every 1s", edited.Spec)
+		require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= 2 }, 20*time.Second, 20*time.Millisecond,
+			"this server's timer follows the edit at once")
+		require.NoError(t, first.Stop(ctx))
 
-	second := define() // the code still says 02:00 every day
-	start(t, second)
-	got, err := s.GetRecurring(ctx, "report")
-	require.NoError(t, err)
-	require.Equal(t, "@every 1s", got.Spec, "a user's edit outlives the code's default")
-	require.Equal(t, "Europe/Berlin", got.TimeZone)
-	n := len(recurringJobs(t, s))
-	require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= n+2 }, 20*time.Second, 20*time.Millisecond,
-		"the restarted server's timer follows the edited schedule")
+		second := define() // the code still says 02:00 every day
+		start(t, second)
+		got, err := s.GetRecurring(ctx, "report")
+		require.NoError(t, err)
+		require.Equal(t, "@every 1s", got.Spec, "a user's edit outlives the code's default")
+		require.Equal(t, "Europe/Berlin", got.TimeZone)
+		n := len(recurringJobs(t, s))
+		require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= n+2 }, 20*time.Second, 20*time.Millisecond,
+			"the restarted server's timer follows the edited schedule")
+	})
 }
