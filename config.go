@@ -13,6 +13,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -30,6 +31,7 @@ type Config struct {
 	Web           web.Config
 	Jobs          jobs.Config
 	Builtins      jobs.BuiltinConfig
+	Tasks         tasks.Config
 }
 
 // parseConfig reads flags from args, then KILN_* environment variables for flags not given.
@@ -58,8 +60,8 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Jobs.Lease, "lease", 30*time.Second, "how long a running job is reserved for its process; renewed every third of it")
 	fs.DurationVar(&cfg.Jobs.SoftStop, "soft-stop", 10*time.Second, "on shutdown, how long running jobs may finish before they are cancelled")
 	fs.IntVar(&cfg.Jobs.MaxRescues, "max-rescues", models.DefaultMaxRescues, "how many times a job whose server died while running it goes back to its queue (using no attempt); the next death fails it as a poison pill")
-	fs.StringVar(&cfg.Builtins.SweepEvery, "sweep-every", "@every 1m", "`schedule` of the overdue-task sweep: a cron expression or @every <duration>")
-	fs.DurationVar(&cfg.Builtins.Retention, "retention", 7*24*time.Hour, "how long succeeded, cancelled and deleted jobs are kept")
+	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression or @every <duration>")
+	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.Usage = func() { printUsage(fs) }
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -92,7 +94,7 @@ func (c Config) validate() error {
 	if strings.TrimSpace(c.DB) == "" {
 		return errors.New("config: --db must not be empty")
 	}
-	if _, err := jobs.ParseSchedule(c.Builtins.SweepEvery, "UTC"); err != nil {
+	if _, err := jobs.ParseSchedule(c.Tasks.SweepEvery, "UTC"); err != nil {
 		return fmt.Errorf("config: --sweep-every: %w", err)
 	}
 	if c.Builtins.Retention < time.Minute {

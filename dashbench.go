@@ -14,6 +14,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -80,6 +81,9 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 		return r, err
 	}
 	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{}); err != nil {
+		return r, err
+	}
+	if err := tasks.Register(engine, store, tasks.Config{}); err != nil {
 		return r, err
 	}
 	if err := engine.Register("bench.noop", func(context.Context, *models.Job) error { return nil }); err != nil {

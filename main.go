@@ -16,6 +16,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -68,7 +69,7 @@ type Main struct {
 	Store  *models.Store
 	Engine *jobs.Engine
 	Web    *web.Server
-	// Setup, when set, runs after the built-in job kinds are registered and before the engine
+	// Setup, when set, runs after the built-in and the app's job kinds are registered and before the engine
 	// starts: the place for more kinds and recurring jobs.
 	Setup func(*jobs.Engine) error
 }
@@ -108,6 +109,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if err := m.Engine.RegisterBuiltins(m.Config.Builtins); err != nil {
+		return err
+	}
+	if err := tasks.Register(m.Engine, store, m.Config.Tasks); err != nil {
 		return err
 	}
 	if m.Setup != nil {

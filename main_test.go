@@ -122,7 +122,7 @@ func TestParseConfig(t *testing.T) {
 	cfg, err = parseConfig([]string{"--queues", "critical=4,default=2", "--sweep-every", "*/5 * * * *"}, io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, "critical=4,default=2", jobs.FormatQueues(cfg.Jobs.Queues))
-	require.Equal(t, "*/5 * * * *", cfg.Builtins.SweepEvery)
+	require.Equal(t, "*/5 * * * *", cfg.Tasks.SweepEvery)
 
 	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"},
 		{"--queues", "default"}, {"--queues", "a=0"}, {"--sweep-every", "every minute"}, {"--retention", "1s"}, {"--poll-interval", "0s"},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -331,42 +330,26 @@ func TestEnqueueWakesWorkersWithoutPolling(t *testing.T) {
 
 func TestLogsProgressAndResult(t *testing.T) {
 	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: 10 * time.Millisecond}))
-		require.NoError(t, e.Register("answer", func(ctx context.Context, _ *models.Job) error {
+		require.NoError(t, e.Register("steps", func(ctx context.Context, _ *models.Job) error {
+			for i := 1; i <= 3; i++ {
+				jobs.Logf(ctx, "step %d/3", i)
+				jobs.SetProgress(ctx, i*100/3)
+			}
 			return jobs.SetResult(ctx, map[string]int{"answer": 42})
 		}))
 		start(t, e)
-		job, err := e.EnqueueCountdown(ctx)
+		job, err := e.Enqueue(ctx, "steps", nil)
 		require.NoError(t, err)
 		done := waitState(t, s, job.ID, models.JobSucceeded)
 		require.Equal(t, 100, done.Progress)
+		require.JSONEq(t, `{"answer":42}`, done.Result)
 		logs, err := s.JobLogs(ctx, job.ID)
 		require.NoError(t, err)
 		var lines []string
 		for _, l := range logs {
 			lines = append(lines, l.Message)
 		}
-		require.Equal(t, []string{"step 1/3", "step 2/3", "step 3/3", "done"}, lines)
-
-		answer, err := e.Enqueue(ctx, "answer", nil)
-		require.NoError(t, err)
-		require.JSONEq(t, `{"answer":42}`, waitState(t, s, answer.ID, models.JobSucceeded).Result)
-	})
-}
-
-func TestCountdownHonoursCancellation(t *testing.T) {
-	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: time.Hour}))
-		start(t, e)
-		job, err := e.EnqueueCountdown(ctx)
-		require.NoError(t, err)
-		waitState(t, s, job.ID, models.JobProcessing)
-		require.NoError(t, e.Cancel(ctx, job.ID))
-		waitState(t, s, job.ID, models.JobCancelled)
-		require.Eventually(t, func() bool {
-			logs, err := s.JobLogs(ctx, job.ID)
-			return err == nil && len(logs) == 2 && strings.HasPrefix(logs[1].Message, "stopped at step 1/3")
-		}, 10*time.Second, 10*time.Millisecond)
+		require.Equal(t, []string{"step 1/3", "step 2/3", "step 3/3"}, lines)
 	})
 }
 
@@ -438,46 +421,6 @@ func TestOnStartupJobs(t *testing.T) {
 			recent, err := s.RecentJobs(ctx, 10)
 			return err == nil && len(recent) == 1 && recent[0].Kind == "warmup" && recent[0].State == models.JobSucceeded
 		}, 20*time.Second, 10*time.Millisecond)
-	})
-}
-
-// With 100,000 tasks, half of them overdue, one sweep job completes exactly those.
-func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("inserts 100,000 tasks")
-	}
-	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		now := time.Now().UTC()
-		const total = 100_000
-		tasks := make([]models.Task, 0, 1000)
-		for i := range total {
-			due := now.Add(time.Hour + time.Duration(i)*time.Second) // due after the test ends
-			if i%2 == 0 {
-				due = now.Add(-time.Duration(i+1) * time.Second) // overdue
-			}
-			tasks = append(tasks, models.Task{Title: "t", DueAt: due})
-			if len(tasks) == cap(tasks) {
-				require.NoError(t, s.DB().CreateInBatches(&tasks, 500).Error)
-				tasks = tasks[:0]
-			}
-		}
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{SweepEvery: "@every 24h"}))
-		start(t, e) // enqueues the start-up sweep; the recurring one is a day away
-		var sweeps []models.Job
-		require.Eventually(t, func() bool {
-			require.NoError(t, s.DB().Where("kind = ?", jobs.KindSweepOverdue).Find(&sweeps).Error)
-			return len(sweeps) == 1 && sweeps[0].State == models.JobSucceeded
-		}, 60*time.Second, 20*time.Millisecond)
-		done := &sweeps[0]
-		require.Nil(t, done.RecurringID, "the start-up sweep, not a recurring occurrence")
-		counts, err := s.CountTasks(ctx, now)
-		require.NoError(t, err)
-		require.Equal(t, models.TaskCounts{All: total, Pending: total / 2, Completed: total / 2}, counts)
-		logs, err := s.JobLogs(ctx, done.ID)
-		require.NoError(t, err)
-		require.Len(t, logs, 1)
-		require.Equal(t, "completed 50000 overdue tasks", logs[0].Message)
-		require.JSONEq(t, `{"completed":50000}`, done.Result)
 	})
 }
 

@@ -10,6 +10,9 @@ import (
 var (
 	// ErrInvalidSchedule is wrapped by every error about a bad schedule or time zone.
 	ErrInvalidSchedule = errors.New("jobs: invalid schedule")
+	// ErrUnknownTimeZone is wrapped by the error about a time zone Go's tz database doesn't
+	// know; it wraps ErrInvalidSchedule.
+	ErrUnknownTimeZone = fmt.Errorf("%w: unknown time zone", ErrInvalidSchedule)
 	// ErrUnknownKind fails a job no worker is registered for.
 	ErrUnknownKind = errors.New("jobs: unknown job kind")
 	// ErrInvalidOption reports an option given where it has no meaning.

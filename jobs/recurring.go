@@ -381,20 +381,19 @@ func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error 
 // UpdateRecurringSchedule changes the schedule and time zone of the recurring job with the
 // given id, as a user edits it on the dashboard. The change outlives restarts (the code's
 // definition no longer replaces it) and reaches every server within resyncEvery (this one at
-// once). A bad schedule is an EINVALID error with a message for the "spec" or "tz" field.
+// once). A bad schedule or zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for
+// the zone) that says why.
 func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string) (*models.RecurringJob, error) {
 	rj, err := e.store.GetRecurringByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
-		return nil, &models.Error{Code: models.EINVALID, Message: "The schedule was not saved.", Fields: map[string]string{
-			"tz": fmt.Sprintf("Unknown time zone %q. Use an IANA name such as Europe/Berlin or UTC.", tz)}}
+	if tz == "" {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTimeZone, tz)
 	}
 	sched, err := ParseSchedule(spec, tz)
 	if err != nil {
-		return nil, &models.Error{Code: models.EINVALID, Message: "The schedule was not saved.", Fields: map[string]string{
-			"spec": strings.TrimPrefix(err.Error(), ErrInvalidSchedule.Error()+": ")}}
+		return nil, err
 	}
 	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ *gorm.DB, row *models.RecurringJob) error {
 		next := sched.Next(e.clock.Now()).UTC()

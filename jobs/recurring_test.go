@@ -146,10 +146,12 @@ func TestEditedScheduleIsKeptAndFollowed(t *testing.T) {
 		require.NoError(t, err)
 
 		_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "every tuesday", "UTC")
-		require.Equal(t, models.EINVALID, models.ErrorCode(err))
-		require.Contains(t, models.FieldErrors(err)["spec"], "every tuesday")
+		require.ErrorIs(t, err, jobs.ErrInvalidSchedule)
+		require.NotErrorIs(t, err, jobs.ErrUnknownTimeZone)
+		require.Contains(t, err.Error(), "every tuesday")
 		_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "0 3 * * *", "Mars/Base")
-		require.Contains(t, models.FieldErrors(err)["tz"], "Unknown time zone")
+		require.ErrorIs(t, err, jobs.ErrUnknownTimeZone)
+		require.Contains(t, err.Error(), `"Mars/Base"`)
 		_, err = first.UpdateRecurringSchedule(ctx, 999, "0 3 * * *", "UTC")
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 

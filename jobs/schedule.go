@@ -48,7 +48,7 @@ func ParseSchedule(spec, tz string) (*Schedule, error) {
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil || tz == "Local" {
-		return nil, fmt.Errorf("%w: unknown time zone %q", ErrInvalidSchedule, tz)
+		return nil, fmt.Errorf("%w %q", ErrUnknownTimeZone, tz)
 	}
 	s := &Schedule{spec: spec, loc: loc}
 	if rest, ok := strings.CutPrefix(spec, "@every "); ok {

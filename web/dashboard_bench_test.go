@@ -12,6 +12,7 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -68,6 +69,9 @@ func BenchmarkDashboardPages(b *testing.B) {
 		b.Fatal(err)
 	}
 	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{}); err != nil {
+		b.Fatal(err)
+	}
+	if err := tasks.Register(engine, store, tasks.Config{}); err != nil {
 		b.Fatal(err)
 	}
 	srv, err := web.New(web.Config{LocalNoAuth: true}, store, engine, nil)

@@ -15,6 +15,7 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -26,7 +27,8 @@ func TestBrowserDashboard(t *testing.T) {
 	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	engine, err := jobs.New(store, jobs.Config{PollInterval: 100 * time.Millisecond, SoftStop: 100 * time.Millisecond})
 	require.NoError(t, err)
-	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{CountdownStep: 1500 * time.Millisecond}))
+	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{}))
+	require.NoError(t, tasks.Register(engine, store, tasks.Config{CountdownStep: 1500 * time.Millisecond}))
 	require.NoError(t, engine.Register("always.fails", func(context.Context, *models.Job) error { return errors.New("upstream said no") }, jobs.MaxAttempts(1)))
 	require.NoError(t, engine.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, engine.Stop(context.Background())) })
@@ -74,7 +76,7 @@ func TestBrowserDashboard(t *testing.T) {
 	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="job-logs"]').innerText`), "step 3/3")
 
 	// Cancel a running job from its page.
-	long, err := engine.Enqueue(context.Background(), jobs.KindCountdown, jobs.CountdownArgs{Steps: 3, StepSeconds: 60})
+	long, err := engine.Enqueue(context.Background(), tasks.KindCountdown, tasks.CountdownArgs{Steps: 3, StepSeconds: 60})
 	require.NoError(t, err)
 	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/jobs/"+strconv.FormatInt(long.ID, 10)))
 	waitFor(t, ctx, "the long job running", `document.querySelector('#job-live').dataset.state === 'processing'`)
@@ -111,7 +113,7 @@ func TestBrowserDashboard(t *testing.T) {
 	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-name="tasks.sweep_overdue"] [data-testid="pause"]`)))
 	waitFor(t, ctx, "the sweep paused", `!!document.querySelector('[data-name="tasks.sweep_overdue"] [data-testid="resume"]')`)
 	screenshot(t, ctx, "recurring-paused")
-	rj, err := store.GetRecurring(context.Background(), jobs.KindSweepOverdue)
+	rj, err := store.GetRecurring(context.Background(), tasks.KindSweepOverdue)
 	require.NoError(t, err)
 	require.True(t, rj.Paused)
 

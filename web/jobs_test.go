@@ -14,6 +14,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -275,13 +276,13 @@ func TestBulkActions(t *testing.T) {
 
 func TestSweepRunShowsWhatItCompleted(t *testing.T) {
 	a := setup(t)
-	sweep := a.enqueue(jobs.KindSweepOverdue, nil)
+	sweep := a.enqueue(tasks.KindSweepOverdue, nil)
 	claimed, err := a.store.ClaimJobs(context.Background(), models.ClaimParams{Queue: "default", ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
 	require.NoError(t, err)
 	require.Equal(t, sweep.ID, claimed[0].ID)
 	_, _, err = a.store.FinishJobs(context.Background(), []models.JobFinish{
 		{JobID: sweep.ID, ServerID: "srv-1", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"completed":3}`, At: time.Now()}})
 	require.NoError(t, err)
-	_, doc := a.get("/dashboard/jobs?kind=" + jobs.KindSweepOverdue)
+	_, doc := a.get("/dashboard/jobs?kind=" + tasks.KindSweepOverdue)
 	require.Equal(t, `→ {"completed":3}`, doc.Find(`[data-testid="job-result-preview"]`).Text(), "a sweep run shows how many tasks it completed")
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -111,6 +112,18 @@ func (s *Server) schedulePreview(spec, tz string) pages.SchedulePreview {
 	return p
 }
 
+// scheduleFieldErrors turns the engine's refusal of a schedule into the form's messages, by
+// field; nil for any other error.
+func scheduleFieldErrors(err error, tz string) map[string]string {
+	switch {
+	case errors.Is(err, jobs.ErrUnknownTimeZone):
+		return map[string]string{"tz": fmt.Sprintf("Unknown time zone %q. Use an IANA name such as Europe/Berlin or UTC.", tz)}
+	case errors.Is(err, jobs.ErrInvalidSchedule):
+		return map[string]string{"spec": scheduleError(err)}
+	}
+	return nil
+}
+
 // scheduleError is a schedule error as the form shows it, without the package's prefix.
 func scheduleError(err error) string {
 	return strings.TrimPrefix(err.Error(), jobs.ErrInvalidSchedule.Error()+": ")
@@ -196,7 +209,7 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 	ctx := actorContext(c)
 	spec, tz := c.FormValue("spec"), c.FormValue("tz")
 	rj, err := s.engine.UpdateRecurringSchedule(ctx, id, spec, tz)
-	if fields := models.FieldErrors(err); fields != nil {
+	if fields := scheduleFieldErrors(err, tz); fields != nil {
 		rj, gerr := s.store.GetRecurringByID(ctx, id)
 		if gerr != nil {
 			return gerr

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
 	"github.com/kilnhq/kiln/views/pages"
@@ -337,7 +338,7 @@ func returnTo(c echo.Context) string { return localPath(c.FormValue("return_to")
 // handleWorkItemCreate queues one demo countdown: the "queued background work item" of the
 // classic hosted-service sample.
 func (s *Server) handleWorkItemCreate(c echo.Context) error {
-	job, err := s.engine.EnqueueCountdown(actorContext(c))
+	job, err := tasks.EnqueueCountdown(actorContext(c), s.engine)
 	if err != nil {
 		return err
 	}

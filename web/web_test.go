@@ -20,6 +20,7 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
+	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -473,7 +474,7 @@ func TestQueueWorkItem(t *testing.T) {
 	recent, err := a.store.RecentJobs(context.Background(), 10)
 	require.NoError(t, err)
 	require.Len(t, recent, 1)
-	require.Equal(t, jobs.KindCountdown, recent[0].Kind)
+	require.Equal(t, tasks.KindCountdown, recent[0].Kind)
 	require.Equal(t, models.JobEnqueued, recent[0].State)
 	_, doc := a.get("/?status=pending")
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), fmt.Sprintf("job #%d", recent[0].ID))
