@@ -34,31 +34,34 @@ type Config struct {
 	Tasks         tasks.Config
 }
 
+// defaultDB is where Kiln keeps its SQLite database unless told otherwise (--db, KILN_DB).
+const defaultDB = "data/kiln.db"
+
 // parseConfig reads flags from args, then KILN_* environment variables for flags not given.
 // It returns flag.ErrHelp after printing the usage for -h/--help.
 func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	var cfg Config
 	fs := flag.NewFlagSet("kiln", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Web.Addr, "addr", "127.0.0.1:8080", "`host:port` to serve HTTP on; use 0.0.0.0:8080 to accept other machines")
-	fs.StringVar(&cfg.DB, "db", "data/kiln.db", "database: a SQLite `path` (created if missing) or a postgres:// URL")
+	fs.StringVar(&cfg.Web.Addr, "addr", web.DefaultAddr, "`host:port` to serve HTTP on; use 0.0.0.0:8080 to accept other machines")
+	fs.StringVar(&cfg.DB, "db", defaultDB, "database: a SQLite `path` (created if missing) or a postgres:// URL")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.BoolVar(&cfg.Demo, "demo", false, "create 10 demo tasks due 5 minutes apart from now, then serve")
-	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for in-flight requests on shutdown")
+	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", web.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&cfg.Web.CookieSecure, "cookie-secure", false, "mark cookies Secure; turn on when Kiln is served over HTTPS")
 	fs.BoolVar(&cfg.Web.LocalNoAuth, "local-no-auth", true, "let requests made directly from this machine skip login (never those through a proxy)")
 	fs.BoolVar(&cfg.Web.TrustProxy, "trust-proxy", false, "take the client address from X-Forwarded-For, when the request comes from one of --trusted-proxies; set behind a reverse proxy")
 	trustedProxies := fs.String("trusted-proxies", strings.Join(web.DefaultTrustedProxies, ","), "`CIDRs` or addresses of the reverse proxies whose X-Forwarded-For --trust-proxy believes, comma-separated")
 	allowedHosts := fs.String("allowed-hosts", "", "host `names` Kiln also answers to, comma-separated, e.g. a reverse proxy's public name (kiln.example.com, *.example.com); other names are refused when Kiln listens on loopback or this is set")
-	fs.DurationVar(&cfg.Web.SessionTTL, "session-ttl", 12*time.Hour, "how long a login lasts")
+	fs.DurationVar(&cfg.Web.SessionTTL, "session-ttl", web.DefaultSessionTTL, "how long a login lasts")
 	fs.StringVar(&cfg.Web.Secret, "secret", "", "key for signing sessions, the same on every node (prefer the environment variable); default: a random key kept in the database")
 	fs.StringVar(&cfg.AdminPassword, "admin-password", "", "password of the first admin, created when there is no user (prefer the environment variable); default: random, printed once")
-	queues := fs.String("queues", "default=10", "queues this process works and their `workers`, e.g. critical=10,default=5,low=2")
+	queues := fs.String("queues", jobs.FormatQueues([]jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: jobs.DefaultWorkers}}), "queues this process works and their `workers`, e.g. critical=10,default=5,low=2")
 	fs.BoolVar(&cfg.Jobs.NoWorkers, "no-workers", false, "enqueue and serve only; work no jobs in this process")
-	fs.DurationVar(&cfg.Jobs.PollInterval, "poll-interval", time.Second, "how often idle workers look for jobs enqueued by other processes")
-	fs.DurationVar(&cfg.Jobs.Lease, "lease", 30*time.Second, "how long a running job is reserved for its process; renewed every third of it")
-	fs.DurationVar(&cfg.Jobs.SoftStop, "soft-stop", 10*time.Second, "on shutdown, how long running jobs may finish before they are cancelled")
+	fs.DurationVar(&cfg.Jobs.PollInterval, "poll-interval", jobs.DefaultPollInterval, "how often idle workers look for jobs enqueued by other processes")
+	fs.DurationVar(&cfg.Jobs.Lease, "lease", jobs.DefaultLease, "how long a running job is reserved for its process; renewed every third of it")
+	fs.DurationVar(&cfg.Jobs.SoftStop, "soft-stop", jobs.DefaultSoftStop, "on shutdown, how long running jobs may finish before they are cancelled")
 	fs.IntVar(&cfg.Jobs.MaxRescues, "max-rescues", models.DefaultMaxRescues, "how many times a job whose server died while running it goes back to its queue (using no attempt); the next death fails it as a poison pill")
 	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression or @every <duration>")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")

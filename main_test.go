@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
@@ -213,4 +214,49 @@ func TestBinaryShutsDownOnSIGTERM(t *testing.T) {
 	}
 	<-logsDone
 	require.Contains(t, rest.String(), "kiln: stopped")
+}
+
+// The README's configuration table lists every flag, with its environment variable and the
+// default the flag really has.
+func TestReadmeConfigurationTableMatchesTheFlags(t *testing.T) {
+	var usage bytes.Buffer
+	_, err := parseConfig([]string{"--help"}, &usage)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	flags := map[string]string{} // name -> default ("" when none)
+	envs := map[string]string{}
+	re := regexp.MustCompile(`(?m)^  --([a-z-]+)[^\n]*\n[^\n]*\n      env (KILN_[A-Z_]+)(?:, default (.*))?$`)
+	for _, m := range re.FindAllStringSubmatch(usage.String(), -1) {
+		flags[m[1]], envs[m[1]] = m[3], m[2]
+	}
+	require.NotEmpty(t, flags)
+
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `(KILN_[A-Z_]+)` \\| ([^|]+) \\|")
+	documented := map[string]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		name, env, def := m[1], m[2], strings.TrimSpace(m[3])
+		documented[name] = true
+		want, ok := flags[name]
+		if !assert.True(t, ok, "README documents --%s, which kiln doesn't have", name) {
+			continue
+		}
+		assert.Equal(t, envs[name], env, "--%s", name)
+		switch {
+		case strings.HasPrefix(def, "`"):
+			got := strings.Trim(def, "`")
+			if dg, err1 := time.ParseDuration(got); err1 == nil {
+				dw, err2 := time.ParseDuration(want)
+				assert.NoError(t, err2, "--%s", name)
+				assert.Equal(t, dw, dg, "--%s: README says %s, the flag %s", name, got, want)
+			} else {
+				assert.True(t, strings.EqualFold(want, got), "--%s: README says %s, the flag %s", name, got, want) // slog prints INFO
+			}
+		default: // off, none, random...: no default value
+			assert.True(t, want == "" || want == "false", "--%s: README says %q, the flag defaults to %q", name, def, want)
+		}
+	}
+	for name := range flags {
+		assert.True(t, documented[name], "--%s is missing from the README's configuration table", name)
+	}
 }

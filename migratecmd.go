@@ -40,7 +40,7 @@ func runMigrateCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	fs := flag.NewFlagSet("kiln migrate "+verb, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	db := fs.String("db", "data/kiln.db", "database")
+	db := fs.String("db", defaultDB, "database")
 	if err := ff.Parse(fs, args[1:], ff.WithEnvVarPrefix(envPrefix), ff.WithIgnoreUndefined(true)); err != nil {
 		fmt.Fprintf(stderr, "kiln migrate %s: %v\n\n%s", verb, err, migrateUsage)
 		return 2

@@ -80,7 +80,7 @@ func runUserCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 	verb, rest := args[0], args[1:]
 	fs := flag.NewFlagSet("kiln user "+verb, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	db := fs.String("db", "data/kiln.db", "database")
+	db := fs.String("db", defaultDB, "database")
 	role := fs.String("role", models.RoleViewer, "role")
 	// The name comes first ("add ada --role admin"); flags may follow it.
 	var name string

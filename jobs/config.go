@@ -57,39 +57,55 @@ func FormatQueues(qs []QueueConfig) string {
 	return strings.Join(parts, ",")
 }
 
+// Defaults of Config, also the kiln command's flag defaults.
+const (
+	DefaultWorkers          = 10
+	DefaultPollInterval     = time.Second
+	DefaultLease            = 30 * time.Second
+	DefaultSoftStop         = 10 * time.Second
+	DefaultServerHeartbeat  = 5 * time.Second
+	DefaultFinishBatch      = 100
+	DefaultFinishDelay      = 2 * time.Millisecond
+	DefaultMaxAttempts      = 10
+	DefaultMisfireThreshold = time.Minute
+	DefaultStrictMisfireCap = 100
+)
+
 // Config configures an Engine. The zero value of every field means its default.
 type Config struct {
-	// Queues this process works, with their concurrency. Default: "default" with 10 workers.
+	// Queues this process works, with their concurrency. Default: DefaultQueue with
+	// DefaultWorkers workers.
 	Queues []QueueConfig
 	// NoWorkers makes the engine enqueue and schedule only, working no queue.
 	NoWorkers bool
 	// PollInterval is how often idle workers look for jobs enqueued by other processes, and how
-	// often due scheduled jobs are promoted. Default 1s.
+	// often due scheduled jobs are promoted. Default DefaultPollInterval (1s).
 	PollInterval time.Duration
 	// Lease is how long a claimed job is reserved for its server; heartbeats extend it every
-	// Lease/3, and a job whose lease runs out is rescued by any server. Default 30s.
+	// Lease/3, and a job whose lease runs out is rescued by any server. Default DefaultLease (30s).
 	Lease time.Duration
 	// SoftStop is how long Stop lets running jobs finish before cancelling their contexts.
-	// Default 10s.
+	// Default DefaultSoftStop (10s).
 	SoftStop time.Duration
 	// ServerHeartbeat is how often this process records itself in the server registry.
-	// Default 5s; servers silent for 12 heartbeats are removed.
+	// Default DefaultServerHeartbeat (5s); servers silent for 12 heartbeats are removed.
 	ServerHeartbeat time.Duration
-	// FinishBatch is the most finished jobs written in one transaction. Default 100.
+	// FinishBatch is the most finished jobs written in one transaction. Default DefaultFinishBatch.
 	FinishBatch int
-	// FinishDelay is how long a finished job may wait for others to share its write. Default 2ms.
+	// FinishDelay is how long a finished job may wait for others to share its write. Default
+	// DefaultFinishDelay (2ms).
 	FinishDelay time.Duration
-	// MaxAttempts is the default number of attempts per job. Default 10.
+	// MaxAttempts is the default number of attempts per job. Default DefaultMaxAttempts.
 	MaxAttempts int
 	// MaxRescues is how many times a job whose server died while running it goes back to its
 	// queue (using no attempt); the next such death fails it as a poison pill. Default 3
 	// (models.DefaultMaxRescues); a negative value fails a job at the first death of its server.
 	MaxRescues int
 	// MisfireThreshold is how late an occurrence of a recurring job may fire and still count
-	// as on time. Default 1m.
+	// as on time. Default DefaultMisfireThreshold (1m).
 	MisfireThreshold time.Duration
 	// StrictMisfireCap bounds the catch-up runs of a recurring job with the strict policy.
-	// Default 100.
+	// Default DefaultStrictMisfireCap.
 	StrictMisfireCap int
 	// ServerID names this process in job history; default host-pid-random.
 	ServerID string
@@ -99,22 +115,22 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if len(c.Queues) == 0 && !c.NoWorkers {
-		c.Queues = []QueueConfig{{Name: DefaultQueue, Workers: 10}}
+		c.Queues = []QueueConfig{{Name: DefaultQueue, Workers: DefaultWorkers}}
 	}
 	if c.NoWorkers {
 		c.Queues = nil
 	}
-	setDefault(&c.PollInterval, time.Second)
-	setDefault(&c.Lease, 30*time.Second)
-	setDefault(&c.SoftStop, 10*time.Second)
-	setDefault(&c.ServerHeartbeat, 5*time.Second)
-	setDefault(&c.FinishDelay, 2*time.Millisecond)
-	setDefault(&c.MisfireThreshold, time.Minute)
-	setDefault(&c.FinishBatch, 100)
-	setDefault(&c.MaxAttempts, 10)
+	setDefault(&c.PollInterval, DefaultPollInterval)
+	setDefault(&c.Lease, DefaultLease)
+	setDefault(&c.SoftStop, DefaultSoftStop)
+	setDefault(&c.ServerHeartbeat, DefaultServerHeartbeat)
+	setDefault(&c.FinishDelay, DefaultFinishDelay)
+	setDefault(&c.MisfireThreshold, DefaultMisfireThreshold)
+	setDefault(&c.FinishBatch, DefaultFinishBatch)
+	setDefault(&c.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&c.MaxRescues, models.DefaultMaxRescues)
 	c.MaxRescues = max(c.MaxRescues, 0) // negative: none; from here on the count itself
-	setDefault(&c.StrictMisfireCap, 100)
+	setDefault(&c.StrictMisfireCap, DefaultStrictMisfireCap)
 	if c.ServerID == "" {
 		host, _ := os.Hostname()
 		c.ServerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])

@@ -23,9 +23,10 @@ import (
 
 // Config configures the web server. The zero value of every field means its default.
 type Config struct {
-	// Addr is the host:port to listen on. Default "127.0.0.1:8080"; ":0" or "host:0" picks a free port.
+	// Addr is the host:port to listen on. Default DefaultAddr; ":0" or "host:0" picks a free port.
 	Addr string
-	// ShutdownTimeout bounds how long Stop waits for in-flight requests. Default 15s.
+	// ShutdownTimeout bounds how long Stop waits for in-flight requests. Default
+	// DefaultShutdownTimeout (15s).
 	ShutdownTimeout time.Duration
 	// CookieSecure marks cookies Secure; turn it on when Kiln is served over HTTPS. Default off.
 	CookieSecure bool
@@ -50,7 +51,7 @@ type Config struct {
 	// refused (421), which defeats DNS rebinding. These names never count as local access.
 	// Default none.
 	AllowedHosts []string
-	// SessionTTL is how long a login lasts. Default 12h.
+	// SessionTTL is how long a login lasts. Default DefaultSessionTTL (12h).
 	SessionTTL time.Duration
 	// Secret, when set, derives the keys of session cookies and CSRF tokens, so that nodes behind
 	// one load balancer accept each other's; it must be at least 32 bytes. Default: random keys
@@ -58,15 +59,22 @@ type Config struct {
 	Secret string
 }
 
+// Defaults of Config, also the kiln command's flag defaults.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultSessionTTL      = 12 * time.Hour
+)
+
 // DefaultTrustedProxies are the proxies trusted by default: a reverse proxy on this machine.
 var DefaultTrustedProxies = []string{"127.0.0.0/8", "::1/128"}
 
 func (c Config) withDefaults() Config {
 	if c.Addr == "" {
-		c.Addr = "127.0.0.1:8080"
+		c.Addr = DefaultAddr
 	}
 	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 15 * time.Second
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.Version == "" {
 		c.Version = "dev"
@@ -75,7 +83,7 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	if c.SessionTTL == 0 {
-		c.SessionTTL = 12 * time.Hour
+		c.SessionTTL = DefaultSessionTTL
 	}
 	if c.TrustedProxies == nil {
 		c.TrustedProxies = DefaultTrustedProxies
