@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/kilnhq/kiln/models"
 )
 
 // KindCleanup is the built-in retention kind, and the name of its recurring entry.
@@ -45,7 +43,7 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	if cfg.Retention < time.Minute {
 		return fmt.Errorf("%w: retention must be at least 1m", ErrInvalidConfig)
 	}
-	if err := e.Register(KindCleanup, cleanup, MaxAttempts(3), Timeout(30*time.Minute)); err != nil {
+	if _, err := Register(e, KindCleanup, cleanup, MaxAttempts(3), Timeout(30*time.Minute)); err != nil {
 		return err
 	}
 	if err := e.Recurring(KindCleanup, cfg.CleanupEvery, KindCleanup, CleanupArgs{OlderThan: cfg.Retention.String()}); err != nil {
@@ -55,14 +53,10 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 }
 
 // cleanup deletes old finished jobs in batches.
-func cleanup(ctx context.Context, job *models.Job) error {
-	var args CleanupArgs
-	if err := job.DecodeArgs(&args); err != nil {
-		return Permanent(err)
-	}
-	age, err := time.ParseDuration(args.OlderThan)
+func cleanup(ctx context.Context, job *Job[CleanupArgs]) error {
+	age, err := time.ParseDuration(job.Args.OlderThan)
 	if err != nil || age < time.Minute {
-		return Permanent(fmt.Errorf("older_than %q must be a duration of at least 1m", args.OlderThan))
+		return Permanent(fmt.Errorf("older_than %q must be a duration of at least 1m", job.Args.OlderThan))
 	}
 	store := stateOf(ctx).e.store
 	n, err := store.CleanupJobs(ctx, time.Now().Add(-age), 1000)

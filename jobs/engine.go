@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ type WorkFunc func(ctx context.Context, job *models.Job) error
 type kind struct {
 	work     WorkFunc
 	defaults kindDefaults
+	args     reflect.Type // the arguments' type, for kinds registered with Register; else nil
 }
 
 // Engine enqueues jobs and, once started, works them. Create it with New, register job kinds
@@ -106,7 +108,13 @@ func (e *Engine) ServerID() string { return e.cfg.ServerID }
 
 // Register makes fn the worker of jobs of the given kind, with opts as the kind's defaults
 // (Queue, Priority, MaxAttempts, Timeout, WithBackoff). Registering a kind twice replaces it.
+// fn receives the job's row and decodes its arguments itself: the form for kinds whose
+// arguments are free-form JSON. The package-level Register decodes them into a type for you.
 func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
+	return e.register(kindName, fn, nil, opts)
+}
+
+func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, opts []Option) error {
 	s := collect(opts)
 	if err := s.only("Register", "backoff"); err != nil {
 		return err
@@ -126,7 +134,7 @@ func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.kinds[kindName] = &kind{work: fn, defaults: d}
+	e.kinds[kindName] = &kind{work: fn, defaults: d, args: args}
 	return nil
 }
 

@@ -60,10 +60,10 @@ func Register(e *jobs.Engine, store *models.Store, cfg Config) error {
 	if cfg.CountdownSteps < 1 || cfg.CountdownStep <= 0 {
 		return fmt.Errorf("%w: the countdown needs at least one step of a positive length", jobs.ErrInvalidConfig)
 	}
-	if err := e.Register(KindSweepOverdue, sweepOverdue(store), jobs.MaxAttempts(3), jobs.Timeout(time.Minute)); err != nil {
+	if _, err := jobs.Register(e, KindSweepOverdue, sweepOverdue(store), jobs.MaxAttempts(3), jobs.Timeout(time.Minute)); err != nil {
 		return err
 	}
-	if err := e.Register(KindCountdown, countdown(cfg), jobs.MaxAttempts(1)); err != nil {
+	if _, err := jobs.Register(e, KindCountdown, countdown(cfg), jobs.MaxAttempts(1)); err != nil {
 		return err
 	}
 	if err := e.OnStartup(KindSweepOverdue, nil); err != nil {
@@ -81,8 +81,8 @@ func EnqueueCountdown(ctx context.Context, e *jobs.Engine) (*models.Job, error) 
 }
 
 // sweepOverdue completes every overdue task in one set-based UPDATE.
-func sweepOverdue(store *models.Store) jobs.WorkFunc {
-	return func(ctx context.Context, _ *models.Job) error {
+func sweepOverdue(store *models.Store) func(context.Context, *jobs.Job[struct{}]) error {
+	return func(ctx context.Context, _ *jobs.Job[struct{}]) error {
 		n, err := store.CompleteOverdueTasks(ctx, time.Now())
 		if err != nil {
 			return err
@@ -94,11 +94,14 @@ func sweepOverdue(store *models.Store) jobs.WorkFunc {
 
 // countdown is the queued work item of the classic hosted-service sample: a few timed steps,
 // each logged and reported as progress, stopping as soon as it is cancelled.
-func countdown(cfg Config) jobs.WorkFunc {
-	return func(ctx context.Context, job *models.Job) error {
-		args := CountdownArgs{Steps: cfg.CountdownSteps, StepSeconds: cfg.CountdownStep.Seconds()}
-		if err := job.DecodeArgs(&args); err != nil {
-			return jobs.Permanent(err)
+func countdown(cfg Config) func(context.Context, *jobs.Job[CountdownArgs]) error {
+	return func(ctx context.Context, job *jobs.Job[CountdownArgs]) error {
+		args := job.Args
+		if args.Steps == 0 {
+			args.Steps = cfg.CountdownSteps
+		}
+		if args.StepSeconds == 0 {
+			args.StepSeconds = cfg.CountdownStep.Seconds()
 		}
 		if args.Steps < 1 || args.Steps > 1000 || args.StepSeconds <= 0 || args.StepSeconds > 3600 {
 			return jobs.Permanent(fmt.Errorf("steps must be 1-1000 and step_seconds in (0, 3600]"))

@@ -1,0 +1,71 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// Job is a job of a kind registered with Register: its row, and its arguments decoded once,
+// before the worker is called.
+type Job[T any] struct {
+	*models.Job
+	Args T
+}
+
+// Kind is a kind registered with Register: it enqueues jobs whose arguments are a T, so the
+// compiler checks what callers pass.
+type Kind[T any] struct {
+	name string
+	e    *Engine
+}
+
+// Register makes fn the worker of jobs of kind name, whose arguments are a T (usually a struct
+// with JSON tags). Each job's arguments are decoded into a T before fn is called; arguments
+// that don't decode fail the job at once, without a retry, saying why. opts are the kind's
+// defaults, as for Engine.Register. The Kind it returns enqueues jobs of the kind:
+//
+//	emails, err := jobs.Register(engine, "email.send", func(ctx context.Context, job *jobs.Job[EmailArgs]) error {
+//		return send(ctx, job.Args.To, job.Args.Subject)
+//	}, jobs.MaxAttempts(5))
+//	job, err := emails.Enqueue(ctx, EmailArgs{To: "ada@example.com", Subject: "Hi"})
+func Register[T any](e *Engine, name string, fn func(ctx context.Context, job *Job[T]) error, opts ...Option) (Kind[T], error) {
+	if fn == nil {
+		return Kind[T]{}, fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption)
+	}
+	work := func(ctx context.Context, row *models.Job) error {
+		var args T
+		if err := json.Unmarshal([]byte(row.Args), &args); err != nil {
+			return Permanent(fmt.Errorf("the arguments of %s don't fit %s: %v", row.Kind, reflect.TypeFor[T](), err))
+		}
+		return fn(ctx, &Job[T]{Job: row, Args: args})
+	}
+	if err := e.register(name, work, reflect.TypeFor[T](), opts); err != nil {
+		return Kind[T]{}, err
+	}
+	return Kind[T]{name: name, e: e}, nil
+}
+
+// Name returns the kind's name.
+func (k Kind[T]) Name() string { return k.name }
+
+// Enqueue stores a job of the kind with args, to run as soon as a worker is free (see
+// Engine.Enqueue for the options).
+func (k Kind[T]) Enqueue(ctx context.Context, args T, opts ...Option) (*models.Job, error) {
+	return k.e.Enqueue(ctx, k.name, args, opts...)
+}
+
+// Schedule stores a job of the kind with args, to run at at.
+func (k Kind[T]) Schedule(ctx context.Context, at time.Time, args T, opts ...Option) (*models.Job, error) {
+	return k.e.Schedule(ctx, at, k.name, args, opts...)
+}
+
+// ContinueWith stores a job of the kind with args, to run after the job parentID succeeds (see
+// Engine.ContinueWith).
+func (k Kind[T]) ContinueWith(ctx context.Context, parentID int64, args T, opts ...Option) (*models.Job, error) {
+	return k.e.ContinueWith(ctx, parentID, k.name, args, opts...)
+}
