@@ -14,6 +14,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
 
+	"github.com/kilnhq/kiln/bench"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/tasks"
@@ -32,7 +33,7 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "bench" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := runBenchCommand(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		code := bench.Command(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}

@@ -1,4 +1,7 @@
-package jobs
+// Package bench is kiln bench: it measures the engine on a fresh database (insert rate,
+// burn-down rate, pickup latency, memory) and, optionally, the dashboard's pages while the
+// engine works at full speed.
+package bench
 
 import (
 	"context"
@@ -9,11 +12,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
 
-// BenchConfig shapes a benchmark run. The zero value of every field means its default.
-type BenchConfig struct {
+// Config shapes a benchmark run. The zero value of every field means its default.
+type Config struct {
 	// Jobs is how many no-op jobs are inserted and then burnt down. Default 200,000.
 	Jobs int
 	// Workers work the burn-down. Default 50.
@@ -29,7 +33,7 @@ type BenchConfig struct {
 	OtherNodes []*models.Store
 }
 
-func (c BenchConfig) withDefaults() BenchConfig {
+func (c Config) withDefaults() Config {
 	setDefault(&c.Jobs, 200_000)
 	setDefault(&c.Workers, 50)
 	setDefault(&c.Batch, 1000)
@@ -38,8 +42,8 @@ func (c BenchConfig) withDefaults() BenchConfig {
 	return c
 }
 
-// BenchReport is what a benchmark run measured.
-type BenchReport struct {
+// Report is what a benchmark run measured.
+type Report struct {
 	Dialect string `json:"dialect"`
 	Jobs    int    `json:"jobs"`
 	Workers int    `json:"workers"`
@@ -64,25 +68,25 @@ type benchArgs struct {
 	EnqueuedAt int64 `json:"t"`
 }
 
-// Bench measures the engine on store (which should be empty): the insert rate, the burn-down
+// Run measures the engine on store (which should be empty): the insert rate, the burn-down
 // rate of cfg.Jobs no-op jobs, and the pickup latency at cfg.Rate jobs/s. It reports progress
 // through progress (which may be nil) about every half second.
-func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress func(string)) (BenchReport, error) {
+func Run(ctx context.Context, store *models.Store, cfg Config, progress func(string)) (Report, error) {
 	cfg = cfg.withDefaults()
 	if progress == nil {
 		progress = func(string) {}
 	}
-	r := BenchReport{Dialect: string(store.Dialect()), Jobs: cfg.Jobs, Workers: cfg.Workers, Nodes: 1 + len(cfg.OtherNodes), PickupRate: cfg.Rate}
+	r := Report{Dialect: string(store.Dialect()), Jobs: cfg.Jobs, Workers: cfg.Workers, Nodes: 1 + len(cfg.OtherNodes), PickupRate: cfg.Rate}
 
 	// 1. Insert.
-	e, err := New(store, Config{NoWorkers: true})
+	e, err := jobs.New(store, jobs.Config{NoWorkers: true})
 	if err != nil {
 		return r, err
 	}
 	start := time.Now()
-	batch := make([]EnqueueParams, 0, cfg.Batch)
+	batch := make([]jobs.EnqueueParams, 0, cfg.Batch)
 	for i := range cfg.Jobs {
-		batch = append(batch, EnqueueParams{Kind: "bench.noop"})
+		batch = append(batch, jobs.EnqueueParams{Kind: "bench.noop"})
 		if len(batch) == cfg.Batch || i == cfg.Jobs-1 {
 			if _, err := e.EnqueueMany(ctx, batch); err != nil {
 				return r, fmt.Errorf("insert: %w", err)
@@ -97,14 +101,14 @@ func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress f
 
 	// 2. Burn-down.
 	var done atomic.Int64
-	e, err = New(store, Config{Queues: []QueueConfig{{Name: DefaultQueue, Workers: cfg.Workers}}})
+	e, err = jobs.New(store, jobs.Config{Queues: []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: cfg.Workers}}})
 	if err != nil {
 		return r, err
 	}
 	if err := e.Register("bench.noop", func(context.Context, *models.Job) error { done.Add(1); return nil }); err != nil {
 		return r, err
 	}
-	var others []*Engine
+	var others []*jobs.Engine
 	stopOthers := func() {
 		for _, o := range others {
 			_ = o.Stop(context.WithoutCancel(ctx))
@@ -113,7 +117,7 @@ func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress f
 	}
 	defer stopOthers()
 	for _, st := range cfg.OtherNodes {
-		o, err := New(st, Config{Queues: []QueueConfig{{Name: DefaultQueue, Workers: cfg.Workers}}})
+		o, err := jobs.New(st, jobs.Config{Queues: []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: cfg.Workers}}})
 		if err != nil {
 			return r, err
 		}
@@ -162,7 +166,7 @@ func Bench(ctx context.Context, store *models.Store, cfg BenchConfig, progress f
 	if err := e.Register("bench.latency", func(_ context.Context, j *models.Job) error {
 		var a benchArgs
 		if err := j.DecodeArgs(&a); err != nil {
-			return Permanent(err)
+			return jobs.Permanent(err)
 		}
 		lat <- time.Since(time.Unix(0, a.EnqueuedAt))
 		return nil
@@ -220,7 +224,7 @@ func peakRSS() float64 {
 }
 
 // String formats the report for people.
-func (r BenchReport) String() string {
+func (r Report) String() string {
 	return fmt.Sprintf(`kiln bench (%s): %d no-op jobs, %d node(s) of %d workers
   insert (batches)   %10.0f jobs/s
   burn-down          %10.0f jobs/s   (each job: enqueued -> processing -> succeeded, with events)
@@ -231,7 +235,14 @@ func (r BenchReport) String() string {
 }
 
 // JSON formats the report as one JSON object.
-func (r BenchReport) JSON() string {
+func (r Report) JSON() string {
 	b, _ := json.MarshalIndent(r, "", "  ")
 	return string(b)
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }

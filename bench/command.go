@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -26,12 +25,12 @@ burn-down runs at full speed, with the jobs so far in history.
 Flags:
 `
 
-// runBenchCommand runs "kiln bench" and returns the exit code.
-func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Command runs "kiln bench" with args and returns the exit code.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kiln bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", "", "database to use: a SQLite path or a postgres:// URL; it should be empty (default: a new temporary SQLite file)")
-	var cfg jobs.BenchConfig
+	var cfg Config
 	fs.IntVar(&cfg.Jobs, "jobs", 200_000, "no-op jobs to insert and burn down")
 	fs.IntVar(&cfg.Workers, "workers", 50, "workers for the burn-down")
 	fs.IntVar(&cfg.Batch, "batch", 1000, "jobs per insert")
@@ -87,10 +86,10 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	progress := func(msg string) { fmt.Fprintf(stderr, "\r\033[K%s", msg) }
 	var report struct {
-		jobs.BenchReport
+		Report
 		Dashboard *dashboardReport `json:"dashboard,omitempty"`
 	}
-	report.BenchReport, err = jobs.Bench(ctx, store, cfg, progress)
+	report.Report, err = Run(ctx, store, cfg, progress)
 	if err == nil && *withDashboard {
 		dash.Workers = cfg.Workers
 		var d dashboardReport
@@ -107,7 +106,7 @@ func runBenchCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stdout, string(out))
 		return 0
 	}
-	fmt.Fprint(stdout, report.BenchReport)
+	fmt.Fprint(stdout, report.Report)
 	if report.Dashboard != nil {
 		fmt.Fprint(stdout, report.Dashboard)
 	}

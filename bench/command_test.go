@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -9,15 +9,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestBenchCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := runBenchCommand(context.Background(), []string{"--jobs", "300", "--workers", "8", "--batch", "100", "--rate", "200", "--latency-jobs", "20", "--json"}, &out, &errOut)
+	code := Command(context.Background(), []string{"--jobs", "300", "--workers", "8", "--batch", "100", "--rate", "200", "--latency-jobs", "20", "--json"}, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
-	var r jobs.BenchReport
+	var r Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
 	require.Equal(t, "sqlite", r.Dialect)
 	require.Equal(t, 300, r.Jobs)
@@ -31,18 +30,18 @@ func TestBenchCommand(t *testing.T) {
 	require.Contains(t, errOut.String(), "burn-down", "a progress line while it runs")
 
 	out.Reset()
-	code = runBenchCommand(context.Background(), []string{"--jobs", "50", "--latency-jobs", "5", "--rate", "500"}, &out, io.Discard)
+	code = Command(context.Background(), []string{"--jobs", "50", "--latency-jobs", "5", "--rate", "500"}, &out, io.Discard)
 	require.Equal(t, 0, code)
 	require.Contains(t, out.String(), "burn-down")
 	require.Contains(t, out.String(), "pickup latency")
 
 	// The dashboard phase times every page over HTTP while more jobs burn down.
 	out.Reset()
-	code = runBenchCommand(context.Background(), []string{"--jobs", "200", "--latency-jobs", "5", "--rate", "500",
+	code = Command(context.Background(), []string{"--jobs", "200", "--latency-jobs", "5", "--rate", "500",
 		"--dashboard", "--dashboard-jobs", "3000", "--clients", "2", "--json"}, &out, io.Discard)
 	require.Equal(t, 0, code)
 	var withDash struct {
-		jobs.BenchReport
+		Report
 		Dashboard dashboardReport `json:"dashboard"`
 	}
 	require.NoError(t, json.Unmarshal(out.Bytes(), &withDash))
@@ -57,20 +56,20 @@ func TestBenchCommand(t *testing.T) {
 		require.GreaterOrEqual(t, p.Max, p.P95, p.Path)
 	}
 
-	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "0"}, io.Discard, io.Discard))
-	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "10", "--nodes", "2"}, io.Discard, io.Discard), "several nodes need PostgreSQL")
-	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--jobs", "10", "--dashboard", "--clients", "0"}, io.Discard, io.Discard))
-	require.Equal(t, 2, runBenchCommand(context.Background(), []string{"--nope"}, io.Discard, io.Discard))
+	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "0"}, io.Discard, io.Discard))
+	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "10", "--nodes", "2"}, io.Discard, io.Discard), "several nodes need PostgreSQL")
+	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "10", "--dashboard", "--clients", "0"}, io.Discard, io.Discard))
+	require.Equal(t, 2, Command(context.Background(), []string{"--nope"}, io.Discard, io.Discard))
 }
 
 // On PostgreSQL, --nodes runs the burn-down on several nodes, each with its own connections.
 func TestBenchCommandNodes(t *testing.T) {
 	dsn := modeltest.PostgresDSN(t)
 	var out bytes.Buffer
-	code := runBenchCommand(context.Background(), []string{"--db", dsn, "--nodes", "3", "--jobs", "600", "--workers", "4",
+	code := Command(context.Background(), []string{"--db", dsn, "--nodes", "3", "--jobs", "600", "--workers", "4",
 		"--latency-jobs", "5", "--rate", "500", "--json"}, &out, io.Discard)
 	require.Equal(t, 0, code)
-	var r jobs.BenchReport
+	var r Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
 	require.Equal(t, "postgres", r.Dialect)
 	require.Equal(t, 3, r.Nodes)
