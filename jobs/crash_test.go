@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -154,6 +155,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 			"kill %d: the child made no progress", kill)
 		require.NoError(t, child.Process.Kill()) // SIGKILL: no cleanup at all
 		_ = child.Wait()
+		waitBackendsGone(t, s, child)
 		var processing []models.Job
 		require.NoError(t, s.DB().Where("state = ?", models.JobProcessing).Find(&processing).Error)
 		require.NotEmpty(t, processing, "kill %d came between batches; the test wants it mid-batch", kill)
@@ -261,10 +263,24 @@ func testCrashRecovery(t *testing.T, dsn string) {
 	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total, models.JobFailed: 1}, counts, "every other job stays succeeded")
 }
 
+// childApps names each child's PostgreSQL connections (application_name), by process.
+var childApps = map[*exec.Cmd]string{}
+
 // startChild starts this test binary as a worker process on the database and waits until it runs.
 func startChild(t *testing.T, dsn string, env ...string) *exec.Cmd {
 	t.Helper()
+	var app string
+	if strings.HasPrefix(dsn, "postgres") {
+		app = fmt.Sprintf("kiln-crash-child-%d-%d", os.Getpid(), len(childApps)+1)
+		u, err := url.Parse(dsn)
+		require.NoError(t, err)
+		q := u.Query()
+		q.Set("application_name", app)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$") // TestMain sees crashChildEnv and runs the child
+	childApps[cmd] = app
 	cmd.Env = append(append(os.Environ(), crashChildEnv+"="+dsn), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -283,4 +299,20 @@ func startChild(t *testing.T, dsn string, env ...string) *exec.Cmd {
 	}
 	t.Fatal("the child exited before it was ready")
 	return nil
+}
+
+// waitBackendsGone waits until no PostgreSQL backend of the killed child is left. A backend
+// outlives its client: a COMMIT the child sent just before SIGKILL still completes, so what was
+// running at the kill is only known once its backends have ended.
+func waitBackendsGone(t *testing.T, s *models.Store, child *exec.Cmd) {
+	t.Helper()
+	app := childApps[child]
+	if app == "" {
+		return // SQLite: the process was the database's only writer, and it is dead
+	}
+	require.Eventually(t, func() bool {
+		var n int64
+		require.NoError(t, s.DB().Raw("SELECT count(*) FROM pg_stat_activity WHERE application_name = ?", app).Scan(&n).Error)
+		return n == 0
+	}, 30*time.Second, 10*time.Millisecond, "the killed child's connections never closed")
 }

@@ -1,0 +1,187 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Every function here changes job states together with their JobEvent rows in one transaction,
+// so a crash at any point leaves each job in a state it can recover from.
+
+// transition changes one job's state under a lock, with its event, when allowed says it may.
+func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
+	var (
+		before *Job
+		queues []string
+	)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		q := tx
+		if s.dialect == DialectPostgres {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		var j Job
+		if err := q.Take(&j, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "Job %d does not exist (it may have been cleaned up).", id)
+		} else if err != nil {
+			return fmt.Errorf("models: load job %d: %w", id, err)
+		}
+		if err := allowed(&j); err != nil {
+			return err
+		}
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		set, ev := change(&j, now)
+		if err := tx.Model(&Job{}).Where("id = ?", id).Updates(set).Error; err != nil {
+			return fmt.Errorf("models: update job %d: %w", id, err)
+		}
+		ev.JobID, ev.From, ev.To, ev.At, ev.Attempt = id, j.State, set["state"].(JobState), now, j.Attempt
+		if err := tx.Create(&ev).Error; err != nil {
+			return fmt.Errorf("models: job %d event: %w", id, err)
+		}
+		to, _ := set["state"].(JobState)
+		counts := countDelta{}
+		counts.move(j.Queue, j.State, to, 1)
+		if to == JobEnqueued {
+			if err := s.notifyEnqueued(tx, j.Queue); err != nil {
+				return err
+			}
+		}
+		if to.Final() && !j.State.Final() {
+			var err error
+			if queues, err = s.releaseContinuations(tx, map[JobState][]int64{to: {id}}, now, counts); err != nil {
+				return err
+			}
+		}
+		before = &j
+		return s.writeCounts(tx, counts)
+	})
+	return before, queues, err
+}
+
+// CancelJob cancels a job that has not finished: a waiting job never runs, and a running job's
+// worker sees its job is no longer Processing and cancels its context. It returns the job as it
+// was before, and the queues that got continuations.
+func (s *Store) CancelJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	return s.transition(ctx, id, func(j *Job) error {
+		if j.State.Final() {
+			return Errorf(ECONFLICT, "Job %d is already %s.", id, j.State)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{"state": JobCancelled, "finished_at": now, "lease_until": nil}, JobEvent{Reason: reason, ServerID: j.ServerID}
+	})
+}
+
+// DeleteJob marks a job Deleted (retention removes it later); a running job is stopped as by
+// CancelJob.
+func (s *Store) DeleteJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	return s.transition(ctx, id, func(j *Job) error {
+		if j.State == JobDeleted {
+			return Errorf(ECONFLICT, "Job %d is already deleted.", id)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{"state": JobDeleted, "finished_at": now, "lease_until": nil}, JobEvent{Reason: reason, ServerID: j.ServerID}
+	})
+}
+
+// RequeueJob starts a job in a final state again, with its attempts reset.
+func (s *Store) RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	before, _, err := s.transition(ctx, id, func(j *Job) error {
+		if !j.State.Final() {
+			return Errorf(ECONFLICT, "Job %d is %s; only succeeded, failed, cancelled or deleted jobs can be requeued.", id, j.State)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{
+			"state": JobEnqueued, "attempt": 0, "rescues": 0, "run_at": now, "started_at": nil, "finished_at": nil,
+			"lease_until": nil, "progress": 0, "server_id": "",
+		}, JobEvent{Reason: reason}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return before, []string{before.Queue}, nil
+}
+
+// TriggerJob runs a Scheduled or Awaiting job now instead of at its time or after its parent.
+func (s *Store) TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+	before, _, err := s.transition(ctx, id, func(j *Job) error {
+		if j.State != JobScheduled && j.State != JobAwaiting {
+			return Errorf(ECONFLICT, "Job %d is %s; only scheduled or awaiting jobs can be triggered.", id, j.State)
+		}
+		return nil
+	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+		return map[string]any{"state": JobEnqueued, "run_at": now}, JobEvent{Reason: reason}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return before, []string{before.Queue}, nil
+}
+
+// CleanupJobs deletes Succeeded, Cancelled and Deleted jobs that finished before `before`,
+// with their events and logs, batch jobs per transaction so the writer is never held for long.
+// It returns how many jobs it deleted.
+func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (int64, error) {
+	var total int64
+	for {
+		var ids []int64
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := tx.Model(&Job{}).Where("state IN ? AND finished_at < ?", []JobState{JobSucceeded, JobCancelled, JobDeleted}, before.UTC()).
+				Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				return nil
+			}
+			gone, err := countByQueueState(tx.Where("id IN ?", ids))
+			if err != nil {
+				return err
+			}
+			counts := countDelta{}
+			for k, n := range gone {
+				counts.move(k.Queue, k.State, "", n)
+			}
+			if err := s.writeCounts(tx, counts); err != nil {
+				return err
+			}
+			for _, m := range []any{&JobEvent{}, &JobLog{}} {
+				if err := tx.Where("job_id IN ?", ids).Delete(m).Error; err != nil {
+					return err
+				}
+			}
+			return tx.Where("id IN ?", ids).Delete(&Job{}).Error
+		})
+		if err != nil {
+			return total, fmt.Errorf("models: clean up jobs: %w", err)
+		}
+		total += int64(len(ids))
+		if len(ids) < batch {
+			return total, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}
+
+// times writes a count of occurrences: "once", "2 times".
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// plural writes a count of things: "1 rescue", "3 rescues".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}

@@ -1,0 +1,87 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Every function here changes job states together with their JobEvent rows in one transaction,
+// so a crash at any point leaves each job in a state it can recover from.
+
+// ClaimParams says what a worker pool asks for.
+type ClaimParams struct {
+	Queue    string
+	ServerID string
+	Limit    int
+	Lease    time.Duration
+	Now      time.Time
+}
+
+// ClaimJobs atomically moves up to p.Limit enqueued jobs of p.Queue to Processing on
+// p.ServerID, with a lease until Now+Lease, and returns them by priority, then RunAt, then ID.
+// It claims nothing from a paused queue.
+func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	now := p.Now.UTC().Truncate(time.Microsecond)
+	var jobs []*Job
+	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		jobs = jobs[:0]
+		ctx, gtx := runToEnd(ctx, gtx)
+		tx, err := sqlTx(gtx)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.StmtContext(ctx, s.hot.claim).QueryContext(ctx, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit)
+		if err != nil {
+			return fmt.Errorf("models: claim jobs: %w", err)
+		}
+		for rows.Next() {
+			j, err := scanClaimed(rows, p, now)
+			if err != nil {
+				_ = rows.Close()
+				return fmt.Errorf("models: claim jobs: %w", err)
+			}
+			jobs = append(jobs, j)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("models: claim jobs: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("models: claim jobs: %w", err)
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		if s.hot.claimEvents != nil {
+			ids := make([]int64, len(jobs))
+			for i, j := range jobs {
+				ids[i] = j.ID
+			}
+			if _, err := tx.StmtContext(ctx, s.hot.claimEvents).ExecContext(ctx, now, idsJSON(ids)); err != nil {
+				return fmt.Errorf("models: claim jobs: events: %w", err)
+			}
+		}
+		counts := countDelta{}
+		counts.move(p.Queue, JobEnqueued, JobProcessing, int64(len(jobs)))
+		return s.writeCounts(gtx, counts)
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(jobs, func(a, b *Job) int {
+		switch {
+		case a.Priority != b.Priority:
+			return b.Priority - a.Priority
+		case !a.RunAt.Equal(b.RunAt):
+			return a.RunAt.Compare(b.RunAt)
+		}
+		return int(a.ID - b.ID)
+	})
+	return jobs, nil
+}

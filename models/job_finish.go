@@ -1,0 +1,212 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Every function here changes job states together with their JobEvent rows in one transaction,
+// so a crash at any point leaves each job in a state it can recover from.
+
+// JobFinish is the outcome of one attempt, as the engine decided it.
+type JobFinish struct {
+	JobID    int64
+	ServerID string // the claim being finished: ignored unless the job is
+	Attempt  int    // still Processing on this server in this attempt
+	State    JobState
+	// RunAt is when a Scheduled (retry, snooze) or Enqueued (released) job runs next.
+	RunAt time.Time
+	// Run is the job's run count (Job.Runs) when it was claimed: with ServerID it names the run
+	// being finished.
+	Run int
+	// RefundAttempt gives the attempt back: a snooze or a release at shutdown doesn't use one.
+	RefundAttempt bool
+	Error         string
+	Result        string
+	Reason        string
+	At            time.Time
+	Duration      time.Duration
+}
+
+// FinishJobs applies a batch of attempt outcomes in one transaction, with their events, and
+// starts or cancels the continuations of jobs that reached a final state. An outcome for a job
+// that is no longer Processing in that attempt on that server (cancelled, deleted, or rescued
+// after its lease ran out) is skipped. It returns how many were applied and the queues that
+// got newly enqueued jobs.
+func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int, queues []string, err error) {
+	if len(batch) == 0 {
+		return 0, nil, nil
+	}
+	// Everything that needs no database is done before the transaction holds the writer.
+	rows := make([]finishRow, len(batch))
+	byID := make(map[int64]int, len(batch))
+	for i, f := range batch {
+		refund := 0
+		if f.RefundAttempt {
+			refund = 1
+		}
+		errText := jsonText(truncate(f.Error, JobErrorMax))
+		rows[i] = finishRow{
+			ID: f.JobID, State: string(f.State), Error: errText, Result: jsonText(truncate(f.Result, JobResultMax)),
+			RunAt: s.jsonTime(f.RunAt), Refund: refund, Server: f.ServerID, Attempt: f.Attempt, Run: f.Run,
+			At: s.jsonTime(f.At), Reason: jsonText(f.Reason), Duration: int64(f.Duration),
+		}
+		if f.State.Final() {
+			rows[i].FinishedAt = rows[i].At
+		}
+		byID[f.JobID] = i
+	}
+	all, err := marshalRows(rows)
+	if err != nil {
+		return 0, nil, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		applied, queues = 0, nil
+		ctx, gtx := runToEnd(ctx, gtx)
+		tx, err := sqlTx(gtx)
+		if err != nil {
+			return err
+		}
+		res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
+		if err != nil {
+			return fmt.Errorf("models: finish jobs: %w", err)
+		}
+		var (
+			ids      []int64
+			released []string
+		)
+		counts := countDelta{}
+		for res.Next() {
+			var (
+				id    int64
+				queue string
+			)
+			if err := res.Scan(&id, &queue); err != nil {
+				_ = res.Close()
+				return fmt.Errorf("models: finish jobs: %w", err)
+			}
+			ids = append(ids, id)
+			to := batch[byID[id]].State
+			counts.move(queue, JobProcessing, to, 1)
+			if to == JobEnqueued { // released at shutdown: others may run it now
+				released = append(released, queue)
+			}
+		}
+		if err := res.Close(); err != nil {
+			return fmt.Errorf("models: finish jobs: %w", err)
+		}
+		if err := res.Err(); err != nil {
+			return fmt.Errorf("models: finish jobs: %w", err)
+		}
+		applied = len(ids)
+		if applied == 0 {
+			return nil
+		}
+		if err := s.notifyEnqueued(gtx, released...); err != nil {
+			return err
+		}
+		finished := map[JobState][]int64{}
+		done := rows
+		if applied < len(rows) {
+			done = make([]finishRow, 0, applied)
+		}
+		for _, id := range ids {
+			f := batch[byID[id]]
+			if f.State.Final() {
+				finished[f.State] = append(finished[f.State], f.JobID)
+			}
+			if applied < len(rows) {
+				done = append(done, rows[byID[id]])
+			}
+		}
+		if s.hot.finishEvents != nil {
+			events := all
+			if applied < len(rows) {
+				if events, err = marshalRows(done); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.StmtContext(ctx, s.hot.finishEvents).ExecContext(ctx, events); err != nil {
+				return fmt.Errorf("models: finish jobs: events: %w", err)
+			}
+		}
+		delta := statDelta{succeeded: int64(len(finished[JobSucceeded])), failed: int64(len(finished[JobFailed]))}
+		if err := addStats(gtx, delta, batch[0].At); err != nil {
+			return err
+		}
+		if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
+			return err
+		}
+		return s.writeCounts(gtx, counts)
+	})
+	return applied, queues, err
+}
+
+// releaseContinuations moves the continuations waiting on parents that just reached a final
+// state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
+// come. It returns the queues that got enqueued jobs.
+func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
+	if len(parents) == 0 {
+		return nil, nil
+	}
+	// Most batches finish jobs nobody waits for: one probe of the state index spares the two
+	// UPDATEs over the batch's ids.
+	var waiting int64
+	if err := tx.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 'awaiting' LIMIT 1) AS w").Scan(&waiting).Error; err != nil {
+		return nil, fmt.Errorf("models: look for continuations: %w", err)
+	}
+	if waiting == 0 {
+		return nil, nil
+	}
+	now = now.UTC().Truncate(time.Microsecond)
+	var queues []string
+	for state, ids := range parents {
+		if len(ids) == 0 {
+			continue
+		}
+		type row struct {
+			ID       int64
+			ParentID int64
+			Queue    string
+		}
+		var run, cancel []row
+		runCond := "parent_id IN ? AND state = ?"
+		if state != JobSucceeded {
+			runCond += " AND continue_on = '" + ContinueOnFinish + "'"
+			if err := tx.Raw("UPDATE jobs SET state = ?, finished_at = ? WHERE parent_id IN ? AND state = ? AND continue_on = ? RETURNING id, parent_id, queue",
+				JobCancelled, now, ids, JobAwaiting, ContinueOnSuccess).Scan(&cancel).Error; err != nil {
+				return nil, fmt.Errorf("models: cancel continuations: %w", err)
+			}
+		}
+		if err := tx.Raw("UPDATE jobs SET state = ?, run_at = ? WHERE "+runCond+" RETURNING id, parent_id, queue",
+			append([]any{JobEnqueued, now}, ids, JobAwaiting)...).Scan(&run).Error; err != nil {
+			return nil, fmt.Errorf("models: start continuations: %w", err)
+		}
+		for _, r := range run {
+			counts.move(r.Queue, JobAwaiting, JobEnqueued, 1)
+		}
+		for _, r := range cancel {
+			counts.move(r.Queue, JobAwaiting, JobCancelled, 1)
+		}
+		events := make([]JobEvent, 0, len(run)+len(cancel))
+		for _, r := range run {
+			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobEnqueued, At: now, Reason: fmt.Sprintf("parent job %d %s", r.ParentID, state)})
+			if !slices.Contains(queues, r.Queue) {
+				queues = append(queues, r.Queue)
+			}
+		}
+		for _, r := range cancel {
+			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobCancelled, At: now, Reason: fmt.Sprintf("parent job %d %s, not succeeded", r.ParentID, state)})
+		}
+		if len(events) > 0 {
+			if err := tx.Create(&events).Error; err != nil {
+				return nil, fmt.Errorf("models: continuation events: %w", err)
+			}
+		}
+	}
+	return queues, s.notifyEnqueued(tx, queues...)
+}

@@ -1,0 +1,140 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Every function here changes job states together with their JobEvent rows in one transaction,
+// so a crash at any point leaves each job in a state it can recover from.
+
+// IsRescue reports the event of a rescue: the job went back to its queue because its server
+// died while running it.
+func (e JobEvent) IsRescue() bool {
+	return e.From == JobProcessing && e.To == JobEnqueued && strings.HasPrefix(e.Reason, rescueReason)
+}
+
+// DefaultMaxRescues is how many times a job whose server died while running it goes back to its
+// queue before it is taken for a poison pill and failed: the figure Sidekiq Pro's super_fetch
+// uses.
+const DefaultMaxRescues = 3
+
+// RescueParams says which running jobs to rescue, and how.
+type RescueParams struct {
+	// Now is the time; jobs whose lease ended before it are rescued.
+	Now time.Time
+	// Limit bounds the jobs rescued in one call.
+	Limit int
+	// MaxRescues is how many times a job is put back; the rescue after that fails it.
+	MaxRescues int
+	// SilentFor, when set, also rescues the jobs of servers other than Except whose last
+	// heartbeat is older than that (by the database's clock on PostgreSQL), or that left the
+	// registry, whatever their leases say: a node starting up takes back at once what a crashed
+	// node held.
+	SilentFor time.Duration
+	Except    string
+}
+
+// Rescue is what RescueJobs did.
+type Rescue struct {
+	// Requeued jobs went back to their queue, Failed ones had crashed their servers too often.
+	Requeued, Failed int
+	// Queues got jobs.
+	Queues []string
+}
+
+// RescueJobs takes back Processing jobs whose server is presumed dead (see RescueParams). A
+// crash is not the job's fault: each goes back to Enqueued without using an attempt, and its
+// rescue count grows; a job already rescued MaxRescues times fails instead ("crashed its server
+// N times"), so a job that kills its process can't take every node down in turn. Everything is
+// one transaction, with the events, counters, chart statistics and continuations.
+func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
+	now := p.Now.UTC().Truncate(time.Microsecond)
+	query := s.dialectSQL(sqliteRescueSQL, postgresRescueSQL)
+	dead := p.SilentFor > 0
+	deadBefore := s.silentSince(max(p.SilentFor, 0))
+	var out Rescue
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		out = Rescue{}
+		var rows []struct {
+			ID       int64
+			ServerID string
+			Attempt  int
+			Queue    string
+			Rescues  int
+			Runs     int
+			Expired  bool
+		}
+		if err := tx.Raw(query, now, now, dead, p.Except, deadBefore, p.Limit).Scan(&rows).Error; err != nil {
+			return fmt.Errorf("models: find jobs to rescue: %w", err)
+		}
+		var events []JobEvent
+		failed := map[JobState][]int64{}
+		counts := countDelta{}
+		for _, r := range rows {
+			cause := fmt.Sprintf("server %s stopped sending heartbeats: presumed dead", r.ServerID)
+			if r.Expired {
+				cause = fmt.Sprintf("lease expired: server %s presumed dead", r.ServerID)
+			}
+			to := JobEnqueued
+			reason := fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted", rescueReason, r.Rescues+1, p.MaxRescues, cause)
+			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "run_at": now, "last_error": cause,
+				"attempt": r.Attempt - 1, "rescues": r.Rescues + 1}
+			if r.Rescues >= p.MaxRescues {
+				to = JobFailed
+				reason = fmt.Sprintf("crashed its server %s (%s); not put back after %s", times(r.Rescues+1), cause, plural(p.MaxRescues, "rescue"))
+				set = map[string]any{"state": JobFailed, "lease_until": nil, "finished_at": now, "last_error": reason}
+			}
+			res := tx.Model(&Job{}).Where("id = ? AND state = ? AND server_id = ? AND runs = ?",
+				r.ID, JobProcessing, r.ServerID, r.Runs).Updates(set)
+			if res.Error != nil {
+				return fmt.Errorf("models: rescue job %d: %w", r.ID, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			counts.move(r.Queue, JobProcessing, to, 1)
+			events = append(events, JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: cause, ServerID: r.ServerID})
+			if to == JobFailed {
+				out.Failed++
+				failed[JobFailed] = append(failed[JobFailed], r.ID)
+			} else {
+				out.Requeued++
+				if !slices.Contains(out.Queues, r.Queue) {
+					out.Queues = append(out.Queues, r.Queue)
+				}
+			}
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		if err := tx.Create(&events).Error; err != nil {
+			return fmt.Errorf("models: rescue events: %w", err)
+		}
+		if err := addStats(tx, statDelta{failed: int64(out.Failed), rescued: int64(out.Requeued)}, now); err != nil {
+			return err
+		}
+		if err := s.notifyEnqueued(tx, out.Queues...); err != nil {
+			return err
+		}
+		more, err := s.releaseContinuations(tx, failed, now, counts)
+		if err != nil {
+			return err
+		}
+		for _, q := range more {
+			if !slices.Contains(out.Queues, q) {
+				out.Queues = append(out.Queues, q)
+			}
+		}
+		return s.writeCounts(tx, counts)
+	})
+	if err != nil {
+		return Rescue{}, err
+	}
+	return out, nil
+}
