@@ -129,6 +129,9 @@ func parseCronField(text string, f cronField) (uint64, error) {
 				}
 			case hasStep:
 				hi = top // a/n: from a to the end, every n
+				if lo > hi {
+					return 0, fmt.Errorf("%s field %q: a step must start at %d-%d (7 is Sunday: write 0/%d)", f.name, text, f.min, hi, step)
+				}
 			}
 		}
 		for v := lo; v <= hi; v += step {
@@ -169,6 +172,14 @@ var maxDaysIn = [13]int{0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
 // day can fail to come is a day of the month that no chosen month has (day-of-week alone, or
 // either day field when both are restricted, always comes round).
 func (c *cronSpec) checkFires() error {
+	for _, f := range []struct {
+		name string
+		set  uint64
+	}{{"second", c.second}, {"minute", c.minute}, {"hour", c.hour}, {"day-of-month", c.dom}, {"month", c.month}, {"day-of-week", c.dow}} {
+		if f.set == 0 {
+			return fmt.Errorf("never runs: the %s field matches nothing", f.name)
+		}
+	}
 	if !c.dowStar && !c.domStar {
 		return nil // either day is enough, and every weekday comes
 	}
@@ -260,7 +271,8 @@ func (c *cronSpec) nextWall(w int64) (int64, bool) {
 }
 
 // maxYears bounds the search of nextWall. checkFires guarantees a match within the Gregorian
-// calendar's 400-year cycle, and in practice within 40 years (29 February on a Monday).
+// calendar's 400-year cycle; the rarest day a spec can ask for (29 February, or one that must
+// also be a given weekday, like "0 0 */28 2 MON") comes round within a few decades.
 const maxYears = 400
 
 // nextBit returns the lowest set bit of set at or above from, or -1.
@@ -285,18 +297,25 @@ func daysIn(y, m int) int {
 	return maxDaysIn[m]
 }
 
-// weekday returns the day of the week of a date, 0 for Sunday (Sakamoto's method).
+// weekday returns the day of the week of a date, 0 for Sunday (Sakamoto's method, with floored
+// division so that years before 1 come out right too).
 func weekday(y, m, d int) int {
 	t := [...]int{0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4}
 	if m < 3 {
 		y--
 	}
-	w := (y + y/4 - y/100 + y/400 + t[m-1] + d) % 7
-	if w < 0 {
-		w += 7
-	}
-	return w
+	return floorMod(y+floorDiv(y, 4)-floorDiv(y, 100)+floorDiv(y, 400)+t[m-1]+d, 7)
 }
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+func floorMod(a, b int) int { return a - floorDiv(a, b)*b }
 
 // listBits writes the values of set between lo and hi as a short list joined with conj:
 // "30", "30 or 31", "1-7 and 15".

@@ -271,7 +271,16 @@ func stepFrom(set uint64, lo, hi int) int {
 	return n
 }
 
-func stepFromZero(set uint64, hi int) int { return stepFrom(set, 0, hi) }
+// stepFromZero is stepFrom from 0 for the fields of the clock, which wrap: only a step that
+// divides the field's span ("*/15" of 60 minutes) is an even interval; "*/48" runs at :00 and
+// :48, 12 minutes apart across the hour.
+func stepFromZero(set uint64, hi int) int {
+	n := stepFrom(set, 0, hi)
+	if n == 0 || (hi+1)%n != 0 {
+		return 0
+	}
+	return n
+}
 
 func ordinal(n int) string {
 	suffix := "th"

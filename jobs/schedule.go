@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 )
@@ -164,9 +165,15 @@ func (s *Schedule) nextEvery(t time.Time) time.Time {
 		r := (sec%ds + ds) % ds
 		return time.Unix(sec-r+ds, 0)
 	}
-	n, dn := t.UnixNano(), int64(d) // fractions of seconds: years 1678 to 2262
-	r := (n%dn + dn) % dn
-	return time.Unix(0, n-r+dn)
+	// Fractions of seconds: count in nanoseconds, in big integers, as int64 nanoseconds since
+	// 1970 only reach 1678 to 2262.
+	n := new(big.Int).Mul(big.NewInt(t.Unix()), big.NewInt(int64(time.Second)))
+	n.Add(n, big.NewInt(int64(t.Nanosecond())))
+	dn := big.NewInt(int64(d))
+	r := new(big.Int).Mod(n, dn) // Euclidean: never negative
+	n.Sub(n, r).Add(n, dn)
+	sec, nsec := new(big.Int).DivMod(n, big.NewInt(int64(time.Second)), new(big.Int))
+	return time.Unix(sec.Int64(), nsec.Int64())
 }
 
 // found is an occurrence and how the clock changes around it bear on it.

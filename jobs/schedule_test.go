@@ -31,6 +31,8 @@ func TestParseScheduleErrors(t *testing.T) {
 		{"0 0 31 4,6,9,11 *", "", "never runs: April, June, September or November has no day 31"},
 		{"0 0 30-31 FEB ?", "", "never runs: February has no day 30 or 31"},
 		{"5-1 * * * *", "", "runs backwards"},
+		{"0 0 * * 7/1", "", "a step must start at 0-6 (7 is Sunday: write 0/1)"},
+		{"0 0 * * 7/2", "", "7 is Sunday"},
 		{"*/0 * * * *", "", "step after / must be a whole number"},
 		{"1,,2 * * * *", "", "empty item"},
 		{"0 0 L * *", "", "\"L\" is not a number"},
@@ -125,6 +127,12 @@ func TestScheduleNext(t *testing.T) {
 			[]time.Time{time.Unix(1001, 0), time.Unix(1008, 0)}},
 		{"every 1.5s is aligned to the Unix epoch", "@every 1500ms", "", time.Unix(1000, 0),
 			[]time.Time{time.Unix(1000, 500_000_000), time.Unix(1002, 0)}},
+		{"every 1.5s after 2262", "@every 1500ms", "", time.Date(2300, 1, 1, 0, 0, 0, 0, utc),
+			[]time.Time{time.Date(2300, 1, 1, 0, 0, 1, 500_000_000, utc), time.Date(2300, 1, 1, 0, 0, 3, 0, utc)}},
+		{"every 1.5s before 1678", "@every 1500ms", "", time.Date(1600, 1, 1, 0, 0, 0, 0, utc),
+			[]time.Time{time.Date(1600, 1, 1, 0, 0, 1, 500_000_000, utc), time.Date(1600, 1, 1, 0, 0, 3, 0, utc)}},
+		{"weekdays before year 1", "0 0 * * MON", "", time.Date(-5, 3, 1, 0, 0, 0, 0, utc),
+			[]time.Time{time.Date(-5, 3, 6, 0, 0, 0, 0, utc)}},
 		// Lord Howe Island: a 30-minute change. 5 April 2026 02:00 (+11) back to 01:30 (+10:30);
 		// 4 October 2026 02:00 (+10:30) forward to 02:30 (+11).
 		{"Lord Howe: @daily runs on the day clocks go back", "@daily", "Australia/Lord_Howe", time.Date(2026, 4, 4, 12, 0, 0, 0, utc),

@@ -134,7 +134,10 @@ func scheduleError(err error) string {
 func (s *Server) handleSchedulePreview(c echo.Context) error {
 	spec, tz := c.QueryParam("spec"), c.QueryParam("tz")
 	if len(spec) > 200 || len(tz) > 100 {
-		return models.Errorf(models.EINVALID, "The schedule or time zone is too long.")
+		// Still a 200: htmx swaps in only successful answers, and the panel must not go on
+		// showing the previous schedule's runs.
+		return render(c, http.StatusOK, pages.SchedulePreviewPanel(pages.SchedulePreview{Zone: tz,
+			Error: "The schedule (at most 200 characters) or the time zone (at most 100) is too long."}))
 	}
 	return render(c, http.StatusOK, pages.SchedulePreviewPanel(s.schedulePreview(spec, tz)))
 }

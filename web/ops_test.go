@@ -209,8 +209,11 @@ func TestRecurringClockChangeNotes(t *testing.T) {
 	html, _ := doc.Html()
 	require.NotContains(t, html, "<script>alert")
 	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "<script>alert(1)</script>", "shown, escaped")
-	resp, _ = preview(strings.Repeat("* ", 200), "UTC")
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	resp, doc = preview(strings.Repeat("* ", 200), "UTC")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "htmx swaps only a 200 in: the panel must say why")
+	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "too long")
+	_, doc = preview("0 0 * * 7/2", "UTC")
+	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "7 is Sunday: write 0/2")
 
 	// A schedule that never runs is refused when saved, saying why.
 	token := a.csrf("/dashboard/recurring")
