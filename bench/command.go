@@ -71,7 +71,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer store.Close()
-	if *nodes > 1 && store.Dialect() != models.DialectPostgres {
+	if *nodes > 1 && !store.Shared() {
 		fmt.Fprintln(stderr, "kiln bench: --nodes above 1 needs a postgres:// --db: nodes share one PostgreSQL")
 		return 2
 	}

@@ -200,7 +200,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.loops.Add(1)
 		go func() { defer e.loops.Done(); p.fetchLoop(loopCtx, workCtx) }()
 	}
-	if len(e.pools) > 0 && e.store.Dialect() == models.DialectPostgres {
+	if len(e.pools) > 0 && e.store.Shared() {
 		// Jobs other nodes make ready wake this node's fetchers at once; polling stays the fallback.
 		e.loops.Add(1)
 		go func() {

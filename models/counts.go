@@ -126,10 +126,8 @@ func (s *Store) initJobCounts(db *gorm.DB) error {
 		if res.RowsAffected == 0 {
 			return nil // already counted, here or by another node
 		}
-		if s.dialect == DialectPostgres {
-			if err := tx.Exec("LOCK TABLE jobs IN SHARE MODE").Error; err != nil {
-				return fmt.Errorf("models: init job counts: %w", err)
-			}
+		if err := s.drv.LockJobs(tx); err != nil {
+			return fmt.Errorf("models: init job counts: %w", err)
 		}
 		counts, err := countByQueueState(tx)
 		if err != nil {
@@ -251,10 +249,8 @@ func (s *Store) CountJobsByQueueScan(ctx context.Context) (map[string]map[JobSta
 // that write jobs directly). On PostgreSQL it blocks writers to jobs while it counts.
 func (s *Store) RecountJobs(ctx context.Context) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.dialect == DialectPostgres {
-			if err := tx.Exec("LOCK TABLE jobs IN SHARE MODE").Error; err != nil {
-				return fmt.Errorf("models: recount jobs: %w", err)
-			}
+		if err := s.drv.LockJobs(tx); err != nil {
+			return fmt.Errorf("models: recount jobs: %w", err)
 		}
 		counts, err := countByQueueState(tx)
 		if err != nil {

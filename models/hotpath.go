@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -17,13 +16,7 @@ import (
 // statements are prepared once per connection, read rows without reflection and record their
 // events with set-based statements over the batch instead of one INSERT per job.
 
-// claimColumns are what a claim reads back of each job, in the order scanClaimed reads them;
-// the claim itself sets the rest (state, started_at, lease_until, server_id, progress, and no
-// finished_at), so they are not sent back.
-const claimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
-	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs`
-
-// scanClaimed reads one row of claimColumns of a job claimed as p at now.
+// scanClaimed reads one row of driver.ClaimColumns of a job claimed as p at now.
 func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
 	j := &Job{State: JobProcessing, ServerID: p.ServerID}
 	err := rows.Scan(&j.ID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.Attempt, &j.MaxAttempts, &j.RunAt,
@@ -73,16 +66,18 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		return err
 	}
 	queries := map[**sql.Stmt]string{
-		&s.hot.claim:         s.dialectSQL(sqliteClaimSQL, postgresClaimSQL),
-		&s.hot.finish:        s.dialectSQL(sqliteFinishSQL, postgresFinishSQL),
+		&s.hot.claim:         s.sql.Claim,
+		&s.hot.finish:        s.sql.Finish,
 		&s.hot.countDelta:    countDeltaSQL,
 		&s.hot.jobWaits:      jobWaitsSQL,
 		&s.hot.insertClaimed: insertClaimedSQL,
 		&s.hot.claimedEvents: claimedEventsSQL,
 	}
-	if s.dialect == DialectSQLite { // PostgreSQL writes the events in the same statements
-		queries[&s.hot.claimEvents] = sqliteClaimEventsSQL
-		queries[&s.hot.finishEvents] = sqliteFinishEventsSQL
+	if s.sql.ClaimEvents != "" { // else the claim writes its events in the same statement
+		queries[&s.hot.claimEvents] = s.sql.ClaimEvents
+	}
+	if s.sql.FinishEvents != "" {
+		queries[&s.hot.finishEvents] = s.sql.FinishEvents
 	}
 	for stmt, q := range queries {
 		if *stmt, err = sqlDB.PrepareContext(ctx, q); err != nil {
@@ -123,14 +118,7 @@ func (s *Store) jsonTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}
-	t = t.UTC().Truncate(time.Microsecond)
-	var v string
-	if s.dialect == DialectSQLite {
-		// As go-sqlite3 writes a bound time.Time, so that these compare and sort with the others.
-		v = t.Format(sqlite3.SQLiteTimestampFormats[0])
-	} else {
-		v = t.Format(time.RFC3339Nano)
-	}
+	v := s.drv.JSONTime(t.UTC().Truncate(time.Microsecond))
 	return &v
 }
 

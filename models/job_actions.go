@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Every function here changes job states together with their JobEvent rows in one transaction,
@@ -20,10 +19,7 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 		queues []string
 	)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx
-		if s.dialect == DialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
+		q := s.drv.LockRows(tx, "UPDATE")
 		var j Job
 		if err := q.Take(&j, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return Errorf(ENOTFOUND, "Job %d does not exist (it may have been cleaned up).", id)

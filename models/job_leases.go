@@ -11,7 +11,7 @@ import (
 // job is under way, so its lease no longer matters): waiting for them, in whatever order the
 // rows came, deadlocked with this server's own finishing batches.
 func (s *Store) ExtendLeases(ctx context.Context, serverID string, until time.Time) (int64, error) {
-	query := s.dialectSQL(sqliteExtendLeasesSQL, postgresExtendLeasesSQL)
+	query := s.sql.ExtendLeases
 	res := s.db.WithContext(ctx).Exec(query, until.UTC().Truncate(time.Microsecond), serverID)
 	if res.Error != nil {
 		return 0, fmt.Errorf("models: extend leases: %w", res.Error)

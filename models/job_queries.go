@@ -34,7 +34,7 @@ func (f JobFilter) Validate() error {
 	return nil
 }
 
-func (f JobFilter) scope(db *gorm.DB, dialect Dialect) *gorm.DB {
+func (f JobFilter) scope(db *gorm.DB, ilike string) *gorm.DB {
 	q := db.Model(&Job{})
 	if f.State != "" {
 		q = q.Where("state = ?", f.State)
@@ -48,10 +48,7 @@ func (f JobFilter) scope(db *gorm.DB, dialect Dialect) *gorm.DB {
 	if f.Search != "" {
 		// Case-insensitive without LOWER() on every row: SQLite's LIKE already ignores ASCII case,
 		// and PostgreSQL has ILIKE.
-		op := "LIKE"
-		if dialect == DialectPostgres {
-			op = "ILIKE"
-		}
+		op := ilike
 		like := "%" + escapeLike(f.Search) + "%"
 		q = q.Where("(args "+op+" ? ESCAPE '\\' OR last_error "+op+" ? ESCAPE '\\')", like, like)
 	}
@@ -90,7 +87,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, 
 		return page, err
 	}
 	db := s.rdb.WithContext(ctx)
-	q := f.scope(db, s.dialect)
+	q := f.scope(db, s.drv.ILike())
 	if f.Search != "" && after == 0 {
 		hi := before
 		if hi == 0 {
@@ -140,7 +137,7 @@ func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 	if err := f.Validate(); err != nil {
 		return 0, err
 	}
-	if err := f.scope(s.rdb.WithContext(ctx), s.dialect).Count(&n).Error; err != nil {
+	if err := f.scope(s.rdb.WithContext(ctx), s.drv.ILike()).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count jobs: %w", err)
 	}
 	return n, nil
@@ -152,7 +149,7 @@ func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int)
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
-	q := f.scope(s.rdb.WithContext(ctx), s.dialect)
+	q := f.scope(s.rdb.WithContext(ctx), s.drv.ILike())
 	if below > 0 {
 		q = q.Where("id < ?", below)
 	}

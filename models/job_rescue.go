@@ -55,7 +55,7 @@ type Rescue struct {
 // one transaction, with the events, counters, chart statistics and continuations.
 func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
 	now := p.Now.UTC().Truncate(time.Microsecond)
-	query := s.dialectSQL(sqliteRescueSQL, postgresRescueSQL)
+	query := s.sql.Rescue
 	dead := p.SilentFor > 0
 	deadBefore := s.silentSince(max(p.SilentFor, 0))
 	var out Rescue

@@ -16,7 +16,7 @@ import (
 // and returns the queues that got jobs.
 func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) (int, []string, error) {
 	now = now.UTC().Truncate(time.Microsecond)
-	query := s.dialectSQL(sqlitePromoteSQL, postgresPromoteSQL)
+	query := s.sql.Promote
 	var (
 		n      int
 		queues []string

@@ -268,10 +268,7 @@ func (s *Store) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error)
 	}
 	// Lock the parent (PostgreSQL) so it can't finish between this read and our commit,
 	// which would leave the continuation waiting forever.
-	q := tx.Model(&Job{}).Select("state")
-	if s.dialect == DialectPostgres {
-		q = q.Clauses(clause.Locking{Strength: "SHARE"})
-	}
+	q := s.drv.LockRows(tx.Model(&Job{}).Select("state"), "SHARE")
 	var parent Job
 	if err := q.Where("id = ?", *j.ParentID).Take(&parent).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", Errorf(ENOTFOUND, "parent job %d does not exist", *j.ParentID)

@@ -3,22 +3,16 @@ package models
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/pressly/goose/v3"
-	"gorm.io/gorm"
 )
 
-// The schema is kept by numbered SQL migrations, one directory per dialect, embedded in the
-// binary and applied by goose. A database records the migrations applied to it in
-// versionTable; its version is the highest one.
-//
-//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
-var migrationFiles embed.FS
+// The schema is kept by numbered SQL migrations, one directory per driver (models/sqlite/migrations,
+// models/postgres/migrations), embedded in the binary and applied by goose. A database records
+// the migrations applied to it in versionTable; its version is the highest one.
 
 // versionTable is goose's record of the migrations applied.
 const versionTable = "kiln_schema_migrations"
@@ -45,15 +39,8 @@ type SchemaStatus struct {
 }
 
 func (s *Store) provider(db *sql.DB) (*goose.Provider, error) {
-	dir, dialect := "migrations/sqlite", goose.DialectSQLite3
-	if s.dialect == DialectPostgres {
-		dir, dialect = "migrations/postgres", goose.DialectPostgres
-	}
-	fsys, err := fs.Sub(migrationFiles, dir)
-	if err != nil {
-		return nil, fmt.Errorf("models: migrations: %w", err)
-	}
-	p, err := goose.NewProvider(dialect, db, fsys, goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true))
+	fsys, dialect := s.drv.Migrations()
+	p, err := goose.NewProvider(goose.Dialect(dialect), db, fsys, goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return nil, fmt.Errorf("models: migrations: %w", err)
 	}
@@ -67,7 +54,7 @@ func (s *Store) provider(db *sql.DB) (*goose.Provider, error) {
 // no two run the same migration.
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 	var applied []Migration
-	err := s.withMigrationLock(ctx, func() error {
+	err := s.drv.WithMigrationLock(ctx, s.db, func() error {
 		var err error
 		applied, err = s.migrate(ctx)
 		return err
@@ -155,35 +142,11 @@ func (s *Store) schemaStatus(ctx context.Context, sqlDB *sql.DB) (*SchemaStatus,
 }
 
 func (s *Store) hasTable(ctx context.Context, name string) (bool, error) {
-	q := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
-	if s.dialect == DialectPostgres {
-		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
-	}
 	var n int64
-	if err := s.db.WithContext(ctx).Raw(q, name).Scan(&n).Error; err != nil {
+	if err := s.db.WithContext(ctx).Raw(s.sql.HasTable, name).Scan(&n).Error; err != nil {
 		return false, fmt.Errorf("models: look for table %s: %w", name, err)
 	}
 	return n > 0, nil
-}
-
-// withMigrationLock runs fn holding the schema's migration lock. On PostgreSQL that is a
-// session advisory lock, taken on a connection of its own and waited for (not polled); SQLite
-// has one writer connection, so nothing else migrates meanwhile.
-func (s *Store) withMigrationLock(ctx context.Context, fn func() error) error {
-	if s.dialect != DialectPostgres {
-		return fn()
-	}
-	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
-		if err := conn.Exec("SELECT pg_advisory_lock(hashtext(current_schema() || '.kiln-migrate'))").Error; err != nil {
-			return fmt.Errorf("models: migrate: lock: %w", err)
-		}
-		err := fn()
-		// The session's lock also ends with its connection, should this fail.
-		if unlock := conn.Exec("SELECT pg_advisory_unlock(hashtext(current_schema() || '.kiln-migrate'))").Error; unlock != nil && err == nil {
-			err = fmt.Errorf("models: migrate: unlock: %w", unlock)
-		}
-		return err
-	})
 }
 
 func baseName(path string) string {

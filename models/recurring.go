@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Misfire policies: what a recurring job does about occurrences missed while no Kiln ran.
@@ -79,10 +78,7 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 }
 
 func (s *Store) lockRecurring(tx *gorm.DB, name string, into *RecurringJob) error {
-	q := tx
-	if s.dialect == DialectPostgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
+	q := s.drv.LockRows(tx, "UPDATE")
 	return q.Where("name = ?", name).Take(into).Error
 }
 

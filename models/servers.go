@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -46,21 +45,11 @@ func (s *Store) UpsertServer(ctx context.Context, srv *Server) error {
 
 // dbNow is the current time as heartbeats are written and compared: the database's clock on
 // PostgreSQL, this machine's on SQLite.
-func (s *Store) dbNow() any {
-	if s.dialect == DialectPostgres {
-		return gorm.Expr("now()")
-	}
-	return time.Now().UTC().Truncate(time.Microsecond)
-}
+func (s *Store) dbNow() any { return s.drv.Now() }
 
 // silentSince is the heartbeat time before which a server has been silent for d: an SQL
 // expression on PostgreSQL (the database's clock), a time on SQLite.
-func (s *Store) silentSince(d time.Duration) any {
-	if s.dialect == DialectPostgres {
-		return gorm.Expr("now() - make_interval(secs => ?)", d.Seconds())
-	}
-	return time.Now().UTC().Add(-d)
-}
+func (s *Store) silentSince(d time.Duration) any { return s.drv.Ago(d) }
 
 // DeleteServer removes a server that is shutting down.
 func (s *Store) DeleteServer(ctx context.Context, id string) error {

@@ -2,16 +2,14 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
+	"github.com/kilnhq/kiln/models/driver"
+	"github.com/kilnhq/kiln/models/postgres"
+	"github.com/kilnhq/kiln/models/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -25,40 +23,19 @@ const (
 	DialectPostgres Dialect = "postgres"
 )
 
-// sqliteParams are the connection settings every SQLite database is opened with: WAL so readers
-// never block the writer, a busy timeout instead of immediate "database is locked", foreign keys,
-// no fsync per commit (safe in WAL), and BEGIN IMMEDIATE so read-then-write transactions take the
-// write lock up front instead of failing when they try to upgrade.
-var sqliteParams = [][2]string{
-	{"_journal_mode", "WAL"},
-	{"_busy_timeout", "5000"},
-	{"_foreign_keys", "on"},
-	{"_synchronous", "NORMAL"},
-	{"_txlock", "immediate"},
-}
-
-// Store is Kiln's storage on SQLite or PostgreSQL, and the queries.
-//
-// SQLite allows one writer at a time. Writers that find the lock taken sleep in SQLite's busy
-// handler (1 ms, 2 ms, 5 ms...) while the lock may already be free again, so Kiln gives SQLite
-// one writer connection (db), where writes queue in Go and follow each other at once, and a pool
-// of query-only reader connections (rdb), which WAL lets read while the writer writes. On
-// PostgreSQL both are the same pool.
+// Store is Kiln's storage on SQLite or PostgreSQL, and the queries. What differs between the
+// two is the driver's (models/driver): its connections, its SQL for the hot path and for
+// maintenance, locks, clock and notifications.
 type Store struct {
 	db      *gorm.DB // writes and transactions
-	rdb     *gorm.DB // reads that are not part of a transaction
-	dialect Dialect
+	rdb     *gorm.DB // reads that are not part of a transaction (SQLite: query-only connections)
+	drv     driver.Driver
+	sql     driver.SQL
+	closeFn func() error // the driver's own cleanup, or nil
 	hot     hotStmts
-	ckpt    *checkpointer // SQLite only
 
 	searchWindow int64 // see DefaultSearchWindow
-
-	// PostgreSQL: the URL, for the LISTEN connection, and this store's notifications.
-	dsn, channel, origin string
 }
-
-// sqliteReaders is the size of SQLite's reader pool.
-const sqliteReaders = 8
 
 // Open connects to the database named by dsn and migrates it to the current schema.
 // A dsn starting with postgres:// or postgresql:// opens PostgreSQL; anything else is a SQLite
@@ -103,158 +80,31 @@ func Connect(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) 
 		// statement cache measured slower here (8.8k vs 9.5k jobs/s), mostly re-preparing per
 		// transaction. Hand-prepared statements on the hot paths are the better fix.
 	}
-	s := &Store{searchWindow: DefaultSearchWindow}
-	var err error
-	if isPostgresDSN(dsn) {
-		s.dialect = DialectPostgres
-		if s.db, err = gorm.Open(postgres.Open(dsn), cfg); err == nil {
-			s.rdb = s.db
-			err = sizePostgresPool(s.db)
-		}
-	} else {
-		s.dialect = DialectSQLite
-		s.db, s.rdb, s.ckpt, err = openSQLite(dsn, cfg)
+	var drv driver.Driver = sqlite.New()
+	if postgres.Handles(dsn) {
+		drv = postgres.New()
+	}
+	conns, err := drv.Connect(ctx, dsn, cfg)
+	if errors.Is(err, sqlite.ErrBadDSN) {
+		return nil, Errorf(EINVALID, "%v", err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
+		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)
 	}
+	s := &Store{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
-	}
-	if s.dialect == DialectPostgres {
-		var schema string
-		if err := s.db.WithContext(ctx).Raw("SELECT current_schema()").Scan(&schema).Error; err != nil {
-			_ = s.Close()
-			return nil, fmt.Errorf("models: open %s: %w", s.dialect, err)
-		}
-		s.dsn, s.channel, s.origin = dsn, notifyChannel(schema), newOrigin()
+		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)
 	}
 	return s, nil
 }
 
-// openSQLite opens the writer (one connection), the reader pool (query-only connections) and
-// the checkpointer.
-func openSQLite(dsn string, cfg *gorm.Config) (writer, reader *gorm.DB, ckpt *checkpointer, err error) {
-	uri, err := SQLiteDSN(dsn)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if writer, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver(), DSN: uri}), cfg); err != nil {
-		return nil, nil, nil, err
-	}
-	wdb, err := writer.DB()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	if reader, err = gorm.Open(sqlite.Open(uri+"&_query_only=true"), cfg); err != nil {
-		_ = wdb.Close()
-		return nil, nil, nil, err
-	}
-	rdb, err := reader.DB()
-	if err != nil {
-		_ = wdb.Close()
-		return nil, nil, nil, err
-	}
-	rdb.SetMaxOpenConns(sqliteReaders)
-	rdb.SetMaxIdleConns(sqliteReaders)
-	if ckpt, err = startCheckpointer(uri); err != nil {
-		_ = wdb.Close()
-		_ = rdb.Close()
-		return nil, nil, nil, err
-	}
-	return writer, reader, ckpt, nil
-}
-
-// postgresConns bounds a node's PostgreSQL connections. database/sql keeps only 2 idle
-// connections by default: with workers, the completer, the fetchers and the dashboard at once,
-// every other statement opened a new connection (a new server process, several milliseconds),
-// and job code's simple statements took 8 ms each.
-const postgresConns = 25
-
-func sizePostgresPool(db *gorm.DB) error {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
-	}
-	sqlDB.SetMaxOpenConns(postgresConns)
-	sqlDB.SetMaxIdleConns(postgresConns)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return nil
-}
-
-func isPostgresDSN(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
-// SQLiteDSN turns a path or file: URI into the URI Kiln opens, adding each of Kiln's connection
-// settings the caller did not set, and creates the database's directory.
-func SQLiteDSN(dsn string) (string, error) {
-	path, rawQuery, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
-	if path == "" {
-		return "", Errorf(EINVALID, "empty SQLite database path")
-	}
-	query, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return "", Errorf(EINVALID, "SQLite DSN %q: %v", dsn, err)
-	}
-	if path != ":memory:" && query.Get("mode") != "memory" {
-		file, err := url.PathUnescape(path) // the file SQLite will open: it decodes a URI's %XX
-		if err != nil {
-			return "", Errorf(EINVALID, "SQLite DSN %q: %v", dsn, err)
-		}
-		if err := prepareSQLiteFiles(file); err != nil {
-			return "", err
-		}
-	}
-	for _, p := range sqliteParams {
-		if !query.Has(p[0]) {
-			query.Set(p[0], p[1])
-		}
-	}
-	return "file:" + path + "?" + query.Encode(), nil
-}
-
-// prepareSQLiteFiles makes the database private to its owner before SQLite opens it: it holds
-// session keys and password hashes. A missing directory is created 0700 and a missing database
-// file 0600; SQLite gives the WAL and shared-memory files it creates the database file's mode.
-// An existing database (and its WAL and SHM) readable by others is narrowed to 0600.
-func prepareSQLiteFiles(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("models: create database directory: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("models: create database file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("models: create database file: %w", err)
-	}
-	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
-		fi, err := os.Stat(p)
-		if err != nil || fi.Mode().Perm()&0o077 == 0 {
-			continue
-		}
-		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
-			return fmt.Errorf("models: make %s private to its owner (it holds password hashes and session keys): %w; run Kiln as the file's owner, or chmod 600 it", p, err)
-		}
-	}
-	return nil
-}
-
 // Dialect reports which database the store talks to.
-func (s *Store) Dialect() Dialect { return s.dialect }
+func (s *Store) Dialect() Dialect { return Dialect(s.drv.Name()) }
 
-// dialectSQL picks the statement written for the store's dialect.
-func (s *Store) dialectSQL(sqlite, postgres string) string {
-	if s.dialect == DialectPostgres {
-		return postgres
-	}
-	return sqlite
-}
+// Shared reports whether nodes on several machines may share the store's database (PostgreSQL),
+// and so tell each other of the jobs they make ready.
+func (s *Store) Shared() bool { return s.drv.Shared() }
 
 // DB returns the underlying GORM handle, for packages that extend the store (jobs) and for tests.
 func (s *Store) DB() *gorm.DB { return s.db }
@@ -274,12 +124,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Size returns the database's size on disk in bytes (SQLite: the main file's pages; PostgreSQL:
 // the whole database).
 func (s *Store) Size(ctx context.Context) (int64, error) {
-	q := "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
-	if s.dialect == DialectPostgres {
-		q = "SELECT pg_database_size(current_database())"
-	}
 	var n int64
-	if err := s.rdb.WithContext(ctx).Raw(q).Scan(&n).Error; err != nil {
+	if err := s.rdb.WithContext(ctx).Raw(s.sql.Size).Scan(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: database size: %w", err)
 	}
 	return n, nil
@@ -288,8 +134,8 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 // Close closes the database connections.
 func (s *Store) Close() error {
 	s.hot.close()
-	if s.ckpt != nil {
-		if err := s.ckpt.close(); err != nil {
+	if s.closeFn != nil {
+		if err := s.closeFn(); err != nil {
 			return fmt.Errorf("models: close: %w", err)
 		}
 	}

@@ -222,21 +222,6 @@ func TestSeedDemoTasks(t *testing.T) {
 	})
 }
 
-func TestSQLiteDSN(t *testing.T) {
-	dir := t.TempDir()
-	dsn, err := models.SQLiteDSN(dir + "/nested/kiln.db")
-	require.NoError(t, err)
-	require.True(t, strings.HasPrefix(dsn, "file:"+dir+"/nested/kiln.db?"))
-	for _, p := range []string{"_journal_mode=WAL", "_busy_timeout=5000", "_foreign_keys=on", "_synchronous=NORMAL", "_txlock=immediate"} {
-		require.Contains(t, dsn, p)
-	}
-	require.DirExists(t, dir+"/nested")
-	dsn, err = models.SQLiteDSN("file:" + dir + "/k.db?_busy_timeout=100")
-	require.NoError(t, err)
-	require.Contains(t, dsn, "_busy_timeout=100")
-	require.NotContains(t, dsn, "_busy_timeout=5000")
-}
-
 func TestOpenSQLiteUsesWAL(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	var mode string

@@ -1,0 +1,99 @@
+// Package driver is what differs between the databases Kiln runs on, in the manner of River's
+// riverdriver. models holds everything that is the same on both (the domain types, GORM for the
+// simple reads and writes, the engine's transactions); a Driver gives the rest: how to connect,
+// the SQL of the hot path and of maintenance, row and table locks, the clock heartbeats are
+// compared on, notifications between nodes, and the numbered migrations. Kiln has two drivers,
+// models/sqlite and models/postgres, and every models test runs against both.
+package driver
+
+import (
+	"context"
+	"io/fs"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ClaimColumns are what a claim statement returns of each job claimed, in this order.
+const ClaimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
+	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs`
+
+// Conns are a store's connections.
+type Conns struct {
+	// Writer takes every write and transaction; Reader the reads outside transactions (it may
+	// be Writer).
+	Writer, Reader *gorm.DB
+	// Close releases what the driver keeps besides the two pools (may be nil).
+	Close func() error
+}
+
+// SQL are the statements models runs as they are. Placeholders are $n (bound by position);
+// the hot-path statements (Claim, ClaimEvents, Finish, FinishEvents) are prepared once.
+type SQL struct {
+	// Claim moves up to $5 enqueued jobs of queue $4 (unless it is paused) to processing for
+	// server $3, started at $1 with a lease until $2, and returns their ClaimColumns.
+	Claim string
+	// ClaimEvents records the claim at $1 of the jobs whose ids $2 lists (a JSON array); ""
+	// when Claim records them itself.
+	ClaimEvents string
+	// Finish applies a batch of outcomes ($1, a JSON array) to the jobs still processing in
+	// that run, returning the id and queue of each one changed.
+	Finish string
+	// FinishEvents records the applied outcomes in $1; "" when Finish records them itself.
+	FinishEvents string
+	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,
+	// returning id, queue and attempt.
+	Promote string
+	// ExtendLeases sets lease_until (?) of every processing job of server ?.
+	ExtendLeases string
+	// Rescue selects the processing jobs to take back: see models.RescueJobs for its arguments.
+	Rescue string
+	// Size returns the database's size on disk, in bytes.
+	Size string
+	// HasTable counts the tables named ? in the store's schema.
+	HasTable string
+}
+
+// Driver is one database. A Driver value belongs to one store: Connect may keep what it learns
+// (the schema, for notifications).
+type Driver interface {
+	// Name is the dialect's name: "sqlite" or "postgres".
+	Name() string
+	// Connect opens the connections to dsn.
+	Connect(ctx context.Context, dsn string, cfg *gorm.Config) (Conns, error)
+	// SQL returns the driver's statements.
+	SQL() SQL
+	// Migrations returns the numbered migrations (00001_initial.sql, ...) and goose's name of
+	// the dialect.
+	Migrations() (fs.FS, string)
+	// WithMigrationLock runs fn while no other node migrates the same schema.
+	WithMigrationLock(ctx context.Context, db *gorm.DB, fn func() error) error
+	// LockRows makes tx's next read lock the rows it reads: "UPDATE" or "SHARE". A database
+	// with one writer at a time needs no row locks.
+	LockRows(tx *gorm.DB, strength string) *gorm.DB
+	// LockJobs keeps other transactions from writing jobs until tx ends (for counting them).
+	LockJobs(tx *gorm.DB) error
+	// Now is the time heartbeats are written with: a value or an SQL expression.
+	Now() any
+	// Ago is the time d before Now, as Now writes it.
+	Ago(d time.Duration) any
+	// ILike is the operator of a case-insensitive LIKE.
+	ILike() string
+	// JSONTime writes t as the Finish statement reads times from JSON.
+	JSONTime(t time.Time) string
+	// Shared reports whether several Kiln nodes on several machines may share the database.
+	Shared() bool
+	// Notify tells the other nodes, when tx commits, that jobs of queues are ready.
+	Notify(tx *gorm.DB, queues []string) error
+	// Listen calls wake with the queue of every job another node makes ready, until ctx ends
+	// or the connection fails (its error is returned). It calls connected once it listens.
+	// ErrNoListen: the driver has no notifications (polling is all there is).
+	Listen(ctx context.Context, wake func(queue string), connected func()) error
+}
+
+// ErrNoListen is Listen's answer on a database without notifications.
+var ErrNoListen = errNoListen{}
+
+type errNoListen struct{}
+
+func (errNoListen) Error() string { return "driver: this database has no notifications" }

@@ -1,0 +1,202 @@
+// Package sqlite is Kiln's SQLite driver (see models/driver): one file database, one writer
+// connection and a pool of readers, WAL, background checkpoints, and SQLite's SQL.
+package sqlite
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+
+	"github.com/kilnhq/kiln/models/driver"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// params are the connection settings every SQLite database is opened with: WAL so readers never
+// block the writer, a busy timeout instead of immediate "database is locked", foreign keys, no
+// fsync per commit (safe in WAL), and BEGIN IMMEDIATE so read-then-write transactions take the
+// write lock up front instead of failing when they try to upgrade.
+var params = [][2]string{
+	{"_journal_mode", "WAL"},
+	{"_busy_timeout", "5000"},
+	{"_foreign_keys", "on"},
+	{"_synchronous", "NORMAL"},
+	{"_txlock", "immediate"},
+}
+
+// readers is the size of the reader pool.
+const readers = 8
+
+// Driver is the SQLite driver.
+//
+// SQLite allows one writer at a time. Writers that find the lock taken sleep in SQLite's busy
+// handler (1 ms, 2 ms, 5 ms...) while the lock may already be free again, so the driver gives
+// SQLite one writer connection, where writes queue in Go and follow each other at once, and a
+// pool of query-only reader connections, which WAL lets read while the writer writes.
+type Driver struct{}
+
+// New returns a SQLite driver.
+func New() *Driver { return &Driver{} }
+
+var _ driver.Driver = (*Driver)(nil)
+
+// Name implements driver.Driver.
+func (*Driver) Name() string { return "sqlite" }
+
+// Connect opens the writer (one connection), the reader pool (query-only connections) and the
+// checkpointer, on a path (data/kiln.db) or file: URI (see DSN).
+func (*Driver) Connect(_ context.Context, dsn string, cfg *gorm.Config) (driver.Conns, error) {
+	uri, err := DSN(dsn)
+	if err != nil {
+		return driver.Conns{}, err
+	}
+	writer, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver(), DSN: uri}), cfg)
+	if err != nil {
+		return driver.Conns{}, err
+	}
+	wdb, err := writer.DB()
+	if err != nil {
+		return driver.Conns{}, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	reader, err := gorm.Open(sqlite.Open(uri+"&_query_only=true"), cfg)
+	if err != nil {
+		_ = wdb.Close()
+		return driver.Conns{}, err
+	}
+	rdb, err := reader.DB()
+	if err != nil {
+		_ = wdb.Close()
+		return driver.Conns{}, err
+	}
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+	ckpt, err := startCheckpointer(uri)
+	if err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return driver.Conns{}, err
+	}
+	return driver.Conns{Writer: writer, Reader: reader, Close: ckpt.close}, nil
+}
+
+// DSN turns a path or file: URI into the URI Kiln opens, adding each of Kiln's connection
+// settings the caller did not set, and creates the database's directory.
+func DSN(dsn string) (string, error) {
+	path, rawQuery, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == "" {
+		return "", fmt.Errorf("%w: empty SQLite database path", ErrBadDSN)
+	}
+	query, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", fmt.Errorf("%w: SQLite DSN %q: %v", ErrBadDSN, dsn, err)
+	}
+	if path != ":memory:" && query.Get("mode") != "memory" {
+		file, err := url.PathUnescape(path) // the file SQLite will open: it decodes a URI's %XX
+		if err != nil {
+			return "", fmt.Errorf("%w: SQLite DSN %q: %v", ErrBadDSN, dsn, err)
+		}
+		if err := prepareFiles(file); err != nil {
+			return "", err
+		}
+	}
+	for _, p := range params {
+		if !query.Has(p[0]) {
+			query.Set(p[0], p[1])
+		}
+	}
+	return "file:" + path + "?" + query.Encode(), nil
+}
+
+// ErrBadDSN is wrapped by the errors about a SQLite DSN that can't be read.
+var ErrBadDSN = fmt.Errorf("sqlite: bad DSN")
+
+// prepareFiles makes the database private to its owner before SQLite opens it: it holds session
+// keys and password hashes. A missing directory is created 0700 and a missing database file
+// 0600; SQLite gives the WAL and shared-memory files it creates the database file's mode. An
+// existing database (and its WAL and SHM) readable by others is narrowed to 0600.
+func prepareFiles(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("models: create database directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("models: create database file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("models: create database file: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("models: make %s private to its owner (it holds password hashes and session keys): %w; run Kiln as the file's owner, or chmod 600 it", p, err)
+		}
+	}
+	return nil
+}
+
+// SQL implements driver.Driver.
+func (*Driver) SQL() driver.SQL {
+	return driver.SQL{
+		Claim: claimSQL, ClaimEvents: claimEventsSQL, Finish: finishSQL, FinishEvents: finishEventsSQL,
+		Promote: promoteSQL, ExtendLeases: extendLeasesSQL, Rescue: rescueSQL,
+		Size:     "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+		HasTable: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+	}
+}
+
+// Migrations implements driver.Driver.
+func (*Driver) Migrations() (fs.FS, string) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the directory is embedded above: this can't fail
+	}
+	return sub, "sqlite3"
+}
+
+// WithMigrationLock runs fn: the store's one writer connection already keeps anything else in
+// this process from migrating meanwhile, and other processes wait on SQLite's write lock.
+func (*Driver) WithMigrationLock(_ context.Context, _ *gorm.DB, fn func() error) error { return fn() }
+
+// LockRows returns tx as is: a write transaction holds the database's only write lock.
+func (*Driver) LockRows(tx *gorm.DB, _ string) *gorm.DB { return tx }
+
+// LockJobs does nothing, for the same reason.
+func (*Driver) LockJobs(*gorm.DB) error { return nil }
+
+// Now is this machine's clock: one machine uses a SQLite database.
+func (*Driver) Now() any { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Ago implements driver.Driver.
+func (*Driver) Ago(d time.Duration) any { return time.Now().UTC().Add(-d) }
+
+// ILike is LIKE, which ignores ASCII case in SQLite.
+func (*Driver) ILike() string { return "LIKE" }
+
+// JSONTime writes t as go-sqlite3 writes a bound time.Time, so that they compare and sort alike.
+func (*Driver) JSONTime(t time.Time) string { return t.Format(sqlite3.SQLiteTimestampFormats[0]) }
+
+// Shared is false: a SQLite database serves the processes of one machine.
+func (*Driver) Shared() bool { return false }
+
+// Notify does nothing: one process owns a SQLite database, and its engine wakes itself.
+func (*Driver) Notify(*gorm.DB, []string) error { return nil }
+
+// Listen returns driver.ErrNoListen.
+func (*Driver) Listen(context.Context, func(string), func()) error { return driver.ErrNoListen }
