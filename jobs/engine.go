@@ -34,7 +34,7 @@ type kind struct {
 // and recurring jobs, then Start it; Stop it before closing the store.
 type Engine struct {
 	cfg     Config
-	store   *models.Store
+	store   Store
 	log     *slog.Logger
 	created time.Time
 	// clock tells recurring schedules the time and drives their timers; tests swap in a fake
@@ -79,8 +79,17 @@ var errShutdown = errors.New("server shutting down")
 // errNotRunning is the cancellation cause of a job that was cancelled, deleted or rescued elsewhere.
 var errNotRunning = errors.New("job is no longer running here")
 
+// Store is what the engine keeps in the database: jobs, recurring jobs, the server registry and
+// the queues' settings. *models.Store is one, on SQLite or PostgreSQL.
+type Store interface {
+	models.JobStore
+	models.RecurringStore
+	models.ServerStore
+	models.QueueStore
+}
+
 // New returns an engine on store. Register kinds before Start.
-func New(store *models.Store, cfg Config) (*Engine, error) {
+func New(store Store, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
-	"gorm.io/gorm"
 
 	"github.com/kilnhq/kiln/models"
 )
@@ -230,7 +229,7 @@ func (r *recurring) fire(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var queue string
-	_, err := e.store.UpdateRecurring(ctx, name, func(tx *gorm.DB, rj *models.RecurringJob) error {
+	_, err := e.store.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
 		sched := r.schedule(name) // the timer's, unless the row changed since
 		if sched == nil || sched.Spec() != rj.Spec || sched.Location().String() != rj.TimeZone {
 			var err error
@@ -260,7 +259,7 @@ func (r *recurring) fire(name string) {
 				Timeout: rj.Timeout, UniqueKey: &key, RecurringID: &rj.ID,
 			}
 		}
-		if _, err := e.store.InsertJobsTx(tx, jobs, now); err != nil {
+		if _, err := tx.InsertJobs(jobs, now); err != nil {
 			return err
 		}
 		last := jobs[len(jobs)-1]
@@ -337,12 +336,12 @@ func latestOccurrences(s *Schedule, next, now time.Time, n int) []time.Time {
 // TriggerRecurring enqueues a job of the named recurring entry now, outside its schedule.
 func (e *Engine) TriggerRecurring(ctx context.Context, name string) (*models.Job, error) {
 	var job *models.Job
-	_, err := e.store.UpdateRecurring(ctx, name, func(tx *gorm.DB, rj *models.RecurringJob) error {
+	_, err := e.store.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
 		job = &models.Job{Kind: rj.Kind, Args: rj.Args, Queue: rj.Queue, Priority: rj.Priority,
 			MaxAttempts: rj.MaxAttempts, Timeout: rj.Timeout, RecurringID: &rj.ID,
 			Note: "triggered now from recurring job " + rj.Name + " by " + actor(ctx)}
 		now := e.clock.Now().UTC()
-		if _, err := e.store.InsertJobsTx(tx, []*models.Job{job}, now); err != nil {
+		if _, err := tx.InsertJobs([]*models.Job{job}, now); err != nil {
 			return err
 		}
 		rj.LastRunAt, rj.LastJobID = &now, &job.ID
@@ -367,7 +366,7 @@ func (e *Engine) ResumeRecurring(ctx context.Context, name string) error {
 }
 
 func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error {
-	_, err := e.store.UpdateRecurring(ctx, name, func(_ *gorm.DB, rj *models.RecurringJob) error {
+	_, err := e.store.UpdateRecurring(ctx, name, func(_ models.Tx, rj *models.RecurringJob) error {
 		if !paused && rj.Paused {
 			s, err := ParseSchedule(rj.Spec, rj.TimeZone)
 			if err != nil {
@@ -399,7 +398,7 @@ func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz
 	if err != nil {
 		return nil, err
 	}
-	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ *gorm.DB, row *models.RecurringJob) error {
+	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
 		next := sched.Next(e.clock.Now()).UTC()
 		row.Spec, row.TimeZone, row.Overridden, row.NextRunAt = sched.Spec(), tz, true, &next
 		return nil

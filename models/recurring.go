@@ -84,7 +84,7 @@ func (s *Store) lockRecurring(tx *gorm.DB, name string, into *RecurringJob) erro
 
 // UpdateRecurring runs fn on the named entry inside a transaction holding its lock (so nodes
 // firing the same tick take turns), then saves the entry. fn may insert jobs through tx.
-func (s *Store) UpdateRecurring(ctx context.Context, name string, fn func(tx *gorm.DB, rj *RecurringJob) error) (*RecurringJob, error) {
+func (s *Store) UpdateRecurring(ctx context.Context, name string, fn func(tx Tx, rj *RecurringJob) error) (*RecurringJob, error) {
 	var rj RecurringJob
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockRecurring(tx, name, &rj); errors.Is(err, gorm.ErrRecordNotFound) {
@@ -92,7 +92,7 @@ func (s *Store) UpdateRecurring(ctx context.Context, name string, fn func(tx *go
 		} else if err != nil {
 			return fmt.Errorf("models: load recurring job %q: %w", name, err)
 		}
-		if err := fn(tx, &rj); err != nil {
+		if err := fn(storeTx{s, tx}, &rj); err != nil {
 			return err
 		}
 		if err := tx.Save(&rj).Error; err != nil {
@@ -126,4 +126,14 @@ func (s *Store) ListRecurring(ctx context.Context) ([]RecurringJob, error) {
 		return nil, fmt.Errorf("models: list recurring jobs: %w", err)
 	}
 	return out, nil
+}
+
+// storeTx is a Tx: the store's writes inside one GORM transaction.
+type storeTx struct {
+	s  *Store
+	tx *gorm.DB
+}
+
+func (t storeTx) InsertJobs(jobs []*Job, now time.Time) ([]int, error) {
+	return t.s.InsertJobsTx(t.tx, jobs, now)
 }

@@ -43,7 +43,7 @@ type serverKeys struct {
 // newServerKeys derives the keys from KILN_SECRET when set (so every node behind a load
 // balancer accepts every node's cookies), or else takes random keys kept in the database,
 // which the nodes sharing it share too.
-func newServerKeys(ctx context.Context, cfg Config, store *models.Store) (serverKeys, error) {
+func newServerKeys(ctx context.Context, cfg Config, store models.SettingStore) (serverKeys, error) {
 	var k serverKeys
 	if cfg.Secret != "" {
 		derive := func(purpose string) []byte {

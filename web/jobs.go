@@ -29,7 +29,7 @@ type suggestions struct {
 	kinds, queues []string
 }
 
-func (sg *suggestions) get(ctx context.Context, store *models.Store) (kinds, queues []string, err error) {
+func (sg *suggestions) get(ctx context.Context, store models.JobQueries) (kinds, queues []string, err error) {
 	sg.mu.Lock()
 	defer sg.mu.Unlock()
 	if time.Since(sg.at) < 30*time.Second {

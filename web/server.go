@@ -168,7 +168,7 @@ const maxBodySize = "1M"
 // Server is Kiln's HTTP server.
 type Server struct {
 	cfg         Config
-	store       *models.Store
+	store       Store
 	engine      *jobs.Engine
 	log         *slog.Logger
 	keys        serverKeys
@@ -182,9 +182,25 @@ type Server struct {
 	done        chan error
 }
 
+// Store is what the web layer reads and writes: jobs and their history, recurring jobs,
+// servers and queues (to show them), tasks, users, sessions and the node-wide secrets.
+// *models.Store is one, on SQLite or PostgreSQL.
+type Store interface {
+	models.JobQueries
+	models.RecurringStore
+	models.ServerStore
+	models.QueueStore
+	models.TaskStore
+	models.UserStore
+	models.SessionStore
+	models.SettingStore
+	Ping(ctx context.Context) error
+	Dialect() models.Dialect
+}
+
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
 // users ask for; it need not work them (it may be started with NoWorkers).
-func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger) (*Server, error) {
+func New(cfg Config, store Store, engine *jobs.Engine, log *slog.Logger) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -1,0 +1,144 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The storage contract, grouped by domain. The engine (jobs) and the web layer depend on these
+// interfaces, not on *Store; *Store implements them all, on either driver. Methods a test or an
+// operator's repair needs but no caller in Kiln does (DB, RecountJobs, CountJobsByQueueScan,
+// RecentJobs, SetSearchWindow) are on *Store only.
+
+// JobStore is the life of jobs as the engine drives it: enqueue, claim, finish, leases, rescue,
+// promotion, people's actions, logs, progress, retention and the counters' upkeep.
+type JobStore interface {
+	InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error)
+	// InsertJobsTx inserts inside the caller's GORM transaction (jobs.Engine.EnqueueTx).
+	InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error)
+	InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error)
+	ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error)
+	FinishJobs(ctx context.Context, batch []JobFinish) (applied int, queues []string, err error)
+	ExtendLeases(ctx context.Context, serverID string, until time.Time) (int64, error)
+	NotRunningHere(ctx context.Context, serverID string, ids []int64) ([]int64, error)
+	RescueJobs(ctx context.Context, p RescueParams) (Rescue, error)
+	PromoteScheduled(ctx context.Context, now time.Time, limit int) (int, []string, error)
+	CancelJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
+	DeleteJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
+	RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
+	TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
+	AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error
+	SetJobProgress(ctx context.Context, jobID int64, pct int) error
+	CleanupJobs(ctx context.Context, before time.Time, batch int) (int64, error)
+	CleanupStats(ctx context.Context, now time.Time) error
+	FoldJobCounts(ctx context.Context) error
+	// ListenForJobs hears of jobs other nodes make ready, where the database can tell (Shared).
+	ListenForJobs(ctx context.Context, wake func(queue string), onError func(error))
+	Shared() bool
+}
+
+// JobQueries read jobs and their history for people: the dashboard and the API.
+type JobQueries interface {
+	GetJob(ctx context.Context, id int64) (*Job, error)
+	JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error)
+	JobLogs(ctx context.Context, jobID int64) ([]JobLog, error)
+	ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error)
+	JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error)
+	CountJobs(ctx context.Context, f JobFilter) (int64, error)
+	Continuations(ctx context.Context, parentID int64) ([]Job, error)
+	Distinct(ctx context.Context, column string) ([]string, error)
+	CountJobsByState(ctx context.Context) (map[JobState]int64, error)
+	CountJobsByQueue(ctx context.Context) (map[string]map[JobState]int64, error)
+	RetriesPending(ctx context.Context) (int64, error)
+	Stats(ctx context.Context, period string, since time.Time) ([]JobStat, error)
+}
+
+// RecurringStore keeps the recurring jobs' definitions and next occurrences.
+type RecurringStore interface {
+	UpsertRecurring(ctx context.Context, def *RecurringJob, next func() time.Time) (*RecurringJob, error)
+	// UpdateRecurring runs fn under the entry's lock; fn may enqueue through tx, in the same
+	// transaction.
+	UpdateRecurring(ctx context.Context, name string, fn func(tx Tx, rj *RecurringJob) error) (*RecurringJob, error)
+	ListRecurring(ctx context.Context) ([]RecurringJob, error)
+	GetRecurring(ctx context.Context, name string) (*RecurringJob, error)
+	GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, error)
+	CountRecurring(ctx context.Context) (int64, error)
+}
+
+// Tx is a transaction a callback of the store may write jobs in.
+type Tx interface {
+	InsertJobs(jobs []*Job, now time.Time) (dups []int, err error)
+}
+
+// ServerStore is the registry of running Kiln processes.
+type ServerStore interface {
+	UpsertServer(ctx context.Context, srv *Server) error
+	DeleteServer(ctx context.Context, id string) error
+	DeleteStaleServers(ctx context.Context, d time.Duration) (int64, error)
+	Servers(ctx context.Context) ([]Server, error)
+}
+
+// QueueStore keeps the queues' settings and reports on them.
+type QueueStore interface {
+	PausedQueues(ctx context.Context) (map[string]bool, error)
+	SetQueuePaused(ctx context.Context, name string, paused bool, by string) error
+	QueueStats(ctx context.Context) ([]QueueStat, error)
+}
+
+// TaskStore keeps the app's tasks.
+type TaskStore interface {
+	CreateTask(ctx context.Context, in TaskInput) (*Task, error)
+	UpdateTask(ctx context.Context, id int64, in TaskInput) (*Task, error)
+	GetTask(ctx context.Context, id int64) (*Task, error)
+	ListTasks(ctx context.Context, f TaskFilter) ([]Task, error)
+	CountTasks(ctx context.Context, now time.Time) (TaskCounts, error)
+	CompleteTask(ctx context.Context, id int64, by string, at time.Time) (*Task, error)
+	ReopenTask(ctx context.Context, id int64) (*Task, error)
+	DeleteTask(ctx context.Context, id int64) error
+	CompleteOverdueTasks(ctx context.Context, now time.Time) (int64, error)
+	SeedDemoTasks(ctx context.Context, n int, every time.Duration, now time.Time) ([]Task, error)
+}
+
+// UserStore keeps who may log in.
+type UserStore interface {
+	CreateUser(ctx context.Context, username, password, role string) (*User, error)
+	Authenticate(ctx context.Context, username, password string) (*User, error)
+	GetUser(ctx context.Context, id int64) (*User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	CountUsers(ctx context.Context) (int64, error)
+	SetPassword(ctx context.Context, username, password string) error
+}
+
+// SessionStore keeps logins.
+type SessionStore interface {
+	CreateSession(ctx context.Context, userID int64, ttl time.Duration, ip, userAgent string) (string, *Session, error)
+	SessionUser(ctx context.Context, token string) (*User, error)
+	DeleteSession(ctx context.Context, id string) error
+	CountSessions(ctx context.Context, userID int64) (int64, error)
+}
+
+// SettingStore keeps the node-wide settings: the generated secrets.
+type SettingStore interface {
+	Secret(ctx context.Context, key string, n int) ([]byte, error)
+}
+
+// Storage is the whole contract, with the database itself: what Open returns.
+type Storage interface {
+	JobStore
+	JobQueries
+	RecurringStore
+	ServerStore
+	QueueStore
+	TaskStore
+	UserStore
+	SessionStore
+	SettingStore
+	Ping(ctx context.Context) error
+	Dialect() Dialect
+	Size(ctx context.Context) (int64, error)
+	Close() error
+}
+
+var _ Storage = (*Store)(nil)
