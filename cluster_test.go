@@ -63,7 +63,7 @@ func runClusterNode(raw string) int {
 	cfg.Jobs.ServerID, cfg.Jobs.ServerHeartbeat = n.Name, 300*time.Millisecond
 	m := NewMain(cfg, os.Stderr)
 	probe := func(ctx context.Context, j *models.Job) error {
-		db := m.Store.DB().WithContext(ctx)
+		db := modeltest.DB(m.Store).WithContext(ctx)
 		if err := db.Exec("INSERT INTO cluster_runs (job_id, run, attempt, server, started_at) VALUES (?, ?, ?, ?, clock_timestamp())",
 			j.ID, j.Runs, j.Attempt, n.Name).Error; err != nil {
 			return err
@@ -118,7 +118,7 @@ func runClusterNode(raw string) int {
 func TestClusterOfThreeNodes(t *testing.T) {
 	dsn := modeltest.PostgresDSN(t)
 	store := modeltest.Open(t, dsn)
-	require.NoError(t, store.DB().Exec(`CREATE TABLE cluster_runs (job_id bigint NOT NULL, run int NOT NULL, attempt int NOT NULL,
+	require.NoError(t, modeltest.DB(store).Exec(`CREATE TABLE cluster_runs (job_id bigint NOT NULL, run int NOT NULL, attempt int NOT NULL,
 		server text NOT NULL, started_at timestamptz NOT NULL, finished_at timestamptz, PRIMARY KEY (job_id, run))`).Error)
 
 	const total = 20_000
@@ -163,36 +163,36 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	// Every job succeeds; node-c's unfinished jobs are rescued when their leases run out.
 	waitFor(t, 120*time.Second, "every job to succeed", func() bool {
 		var n int64
-		require.NoError(t, store.DB().Model(&models.Job{}).Where("kind = 'cluster.probe' AND state = 'succeeded'").Count(&n).Error)
+		require.NoError(t, modeltest.DB(store).Model(&models.Job{}).Where("kind = 'cluster.probe' AND state = 'succeeded'").Count(&n).Error)
 		return n == total
 	})
 	finished := time.Now()
 	var notDone int64
-	require.NoError(t, store.DB().Model(&models.Job{}).Where("kind = 'cluster.probe' AND state <> 'succeeded'").Count(&notDone).Error)
+	require.NoError(t, modeltest.DB(store).Model(&models.Job{}).Where("kind = 'cluster.probe' AND state <> 'succeeded'").Count(&notDone).Error)
 	require.Zero(t, notDone)
 
 	// No job ran on two nodes at once: a job's runs never overlap, and a later run starts only
 	// after the earlier one finished or its node died.
 	var overlaps int64
-	require.NoError(t, store.DB().Raw(`SELECT COUNT(*) FROM cluster_runs a JOIN cluster_runs b
+	require.NoError(t, modeltest.DB(store).Raw(`SELECT COUNT(*) FROM cluster_runs a JOIN cluster_runs b
 		ON a.job_id = b.job_id AND a.run < b.run
 		WHERE b.started_at < COALESCE(a.finished_at, $1)`, killedAt).Scan(&overlaps).Error)
 	require.Zero(t, overlaps, "runs of one job overlapped")
 	var reruns, byC int64
-	require.NoError(t, store.DB().Raw("SELECT COUNT(*) FROM cluster_runs WHERE run > 1").Scan(&reruns).Error)
-	require.NoError(t, store.DB().Raw("SELECT COUNT(*) FROM cluster_runs WHERE server = 'node-c'").Scan(&byC).Error)
+	require.NoError(t, modeltest.DB(store).Raw("SELECT COUNT(*) FROM cluster_runs WHERE run > 1").Scan(&reruns).Error)
+	require.NoError(t, modeltest.DB(store).Raw("SELECT COUNT(*) FROM cluster_runs WHERE server = 'node-c'").Scan(&byC).Error)
 	t.Logf("node-c ran %d jobs; %d jobs ran again after it died", byC, reruns)
 	require.Positive(t, byC, "node-c took part before it died")
 	// Only jobs whose run node-c held ran again (those it was running, and those it had finished
 	// but not yet recorded as finished when it died), each as often as node-c's claims of it were
 	// rescued; and no probe used an attempt for it.
 	var strays int64
-	require.NoError(t, store.DB().Raw(`SELECT COUNT(*) FROM (SELECT job_id, COUNT(*) AS runs FROM cluster_runs GROUP BY job_id) r
+	require.NoError(t, modeltest.DB(store).Raw(`SELECT COUNT(*) FROM (SELECT job_id, COUNT(*) AS runs FROM cluster_runs GROUP BY job_id) r
 		WHERE r.runs > 1 + (SELECT COUNT(*) FROM job_events e WHERE e.job_id = r.job_id AND e.from_state = 'processing'
 			AND e.to_state = 'enqueued' AND e.server_id = 'node-c' AND e.reason LIKE 'rescued%')`).Scan(&strays).Error)
 	if strays > 0 {
 		var rows []map[string]any
-		store.DB().Raw(`SELECT job_id, run, attempt, server, started_at, finished_at FROM cluster_runs WHERE job_id IN
+		modeltest.DB(store).Raw(`SELECT job_id, run, attempt, server, started_at, finished_at FROM cluster_runs WHERE job_id IN
 			(SELECT job_id FROM cluster_runs WHERE run > 1) ORDER BY job_id, run`).Scan(&rows)
 		t.Logf("runs of the jobs that ran again: %v", rows)
 	}
@@ -202,7 +202,7 @@ func TestClusterOfThreeNodes(t *testing.T) {
 	// The every-second recurring job fired once per second, not once per node: as many ticks as
 	// seconds between the first and the last (nodes started at different times).
 	var ticks []time.Time
-	require.NoError(t, store.DB().Model(&models.Job{}).Where("kind = 'cluster.tick'").Order("run_at").Pluck("run_at", &ticks).Error)
+	require.NoError(t, modeltest.DB(store).Model(&models.Job{}).Where("kind = 'cluster.tick'").Order("run_at").Pluck("run_at", &ticks).Error)
 	require.NotEmpty(t, ticks)
 	seconds := ticks[len(ticks)-1].Unix() - ticks[0].Unix() + 1 // the seconds from the first tick's to the last's
 	t.Logf("%d ticks in %d s, until %.1f s before the last job succeeded", len(ticks), seconds, finished.Sub(ticks[len(ticks)-1]).Seconds())
@@ -275,7 +275,7 @@ func freeAddr(t *testing.T) string {
 func countRuns(t *testing.T, store *models.Store, where string) int64 {
 	t.Helper()
 	var n int64
-	require.NoError(t, store.DB().Raw("SELECT COUNT(*) FROM cluster_runs WHERE "+where).Scan(&n).Error)
+	require.NoError(t, modeltest.DB(store).Raw("SELECT COUNT(*) FROM cluster_runs WHERE "+where).Scan(&n).Error)
 	return n
 }
 

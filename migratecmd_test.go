@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestMigrateCommand(t *testing.T) {
@@ -34,7 +35,7 @@ func TestMigrateCommand(t *testing.T) {
 	// A newer Kiln's database: status says so, up refuses, kiln itself refuses to start.
 	s, err := models.Connect(context.Background(), db, nil)
 	require.NoError(t, err)
-	require.NoError(t, s.DB().Exec("INSERT INTO kiln_schema_migrations (version_id, is_applied) VALUES (2, true)").Error)
+	require.NoError(t, modeltest.DB(s).Exec("INSERT INTO kiln_schema_migrations (version_id, is_applied) VALUES (2, true)").Error)
 	require.NoError(t, s.Close())
 	code, out, _ = run("status")
 	require.Equal(t, 1, code)

@@ -67,7 +67,7 @@ func runCrashChild(dsn string) int {
 		return fail(err)
 	}
 	record := func(ctx context.Context, j *models.Job) error {
-		return store.DB().WithContext(ctx).Create(&crashRun{JobID: j.ID, Attempt: j.Attempt, Rescues: j.Rescues, PID: os.Getpid()}).Error
+		return modeltest.DB(store).WithContext(ctx).Create(&crashRun{JobID: j.ID, Attempt: j.Attempt, Rescues: j.Rescues, PID: os.Getpid()}).Error
 	}
 	err = e.Register("crash.work", func(ctx context.Context, j *models.Job) error {
 		if err := record(ctx, j); err != nil {
@@ -123,7 +123,7 @@ func TestCrashRecovery(t *testing.T) {
 
 func testCrashRecovery(t *testing.T, dsn string) {
 	s := modeltest.Open(t, dsn)
-	require.NoError(t, s.DB().AutoMigrate(&crashRun{}))
+	require.NoError(t, modeltest.DB(s).AutoMigrate(&crashRun{}))
 	e := newEngine(t, s, jobs.Config{NoWorkers: true})
 	const total = 600
 	batch := make([]jobs.EnqueueParams, total)
@@ -157,7 +157,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 		_ = child.Wait()
 		waitBackendsGone(t, s, child)
 		var processing []models.Job
-		require.NoError(t, s.DB().Where("state = ?", models.JobProcessing).Find(&processing).Error)
+		require.NoError(t, modeltest.DB(s).Where("state = ?", models.JobProcessing).Find(&processing).Error)
 		require.NotEmpty(t, processing, "kill %d came between batches; the test wants it mid-batch", kill)
 		for _, j := range processing {
 			if c := (claim{j.ID, j.Rescues}); !killed[c] { // (a claim not yet rescued may see two kills)
@@ -184,7 +184,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 		JobID int64
 		N     int
 	}
-	require.NoError(t, s.DB().Raw("SELECT job_id, COUNT(*) AS n FROM crash_runs GROUP BY job_id").Scan(&runs).Error)
+	require.NoError(t, modeltest.DB(s).Raw("SELECT job_id, COUNT(*) AS n FROM crash_runs GROUP BY job_id").Scan(&runs).Error)
 	require.Len(t, runs, total, "every job ran")
 	twice := 0
 	for _, r := range runs {
@@ -194,7 +194,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 		}
 	}
 	var all []models.Job
-	require.NoError(t, s.DB().Find(&all).Error)
+	require.NoError(t, modeltest.DB(s).Find(&all).Error)
 	for _, j := range all {
 		require.Equal(t, killsRunning[j.ID], j.Rescues, "job %d: one rescue per claim a kill ended", j.ID)
 		require.Equal(t, 1, j.Attempt, "job %d: the crashes used none of its attempts", j.ID)
@@ -244,7 +244,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 	require.Contains(t, got.LastError, fmt.Sprintf("crashed its server %d times", models.DefaultMaxRescues+1))
 	require.Equal(t, models.DefaultMaxRescues, got.Rescues)
 	var poisonRuns int64
-	require.NoError(t, s.DB().Model(&crashRun{}).Where("job_id = ?", poison.ID).Count(&poisonRuns).Error)
+	require.NoError(t, modeltest.DB(s).Model(&crashRun{}).Where("job_id = ?", poison.ID).Count(&poisonRuns).Error)
 	require.EqualValues(t, models.DefaultMaxRescues+1, poisonRuns)
 	events, err := s.JobEvents(ctx, poison.ID)
 	require.NoError(t, err)
@@ -312,7 +312,7 @@ func waitBackendsGone(t *testing.T, s *models.Store, child *exec.Cmd) {
 	}
 	require.Eventually(t, func() bool {
 		var n int64
-		require.NoError(t, s.DB().Raw("SELECT count(*) FROM pg_stat_activity WHERE application_name = ?", app).Scan(&n).Error)
+		require.NoError(t, modeltest.DB(s).Raw("SELECT count(*) FROM pg_stat_activity WHERE application_name = ?", app).Scan(&n).Error)
 		return n == 0
 	}, 30*time.Second, 10*time.Millisecond, "the killed child's connections never closed")
 }

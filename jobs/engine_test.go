@@ -309,8 +309,8 @@ func TestOnStartupJobs(t *testing.T) {
 		start(t, e)
 		require.ErrorIs(t, e.OnStartup("warmup", nil), jobs.ErrStarted)
 		require.Eventually(t, func() bool {
-			recent, err := s.RecentJobs(ctx, 10)
-			return err == nil && len(recent) == 1 && recent[0].Kind == "warmup" && recent[0].State == models.JobSucceeded
+			recent := modeltest.RecentJobs(t, s, 10)
+			return len(recent) == 1 && recent[0].Kind == "warmup" && recent[0].State == models.JobSucceeded
 		}, 20*time.Second, 10*time.Millisecond)
 	})
 }
@@ -346,18 +346,17 @@ func TestEnqueueTxFollowsTheCallersTransaction(t *testing.T) {
 		require.NoError(t, e.Register("audit", func(context.Context, *models.Job) error { return nil }))
 		start(t, e)
 		rollback := errors.New("roll back")
-		err := s.DB().Transaction(func(tx *gorm.DB) error {
+		err := modeltest.DB(s).Transaction(func(tx *gorm.DB) error {
 			_, err := e.EnqueueTx(tx, "audit", map[string]string{"outcome": "rolled back"})
 			require.NoError(t, err)
 			return rollback
 		})
 		require.ErrorIs(t, err, rollback)
-		recent, err := s.RecentJobs(ctx, 10)
-		require.NoError(t, err)
+		recent := modeltest.RecentJobs(t, s, 10)
 		require.Empty(t, recent, "a rolled-back transaction leaves no job")
 
 		var job *models.Job
-		require.NoError(t, s.DB().Transaction(func(tx *gorm.DB) error {
+		require.NoError(t, modeltest.DB(s).Transaction(func(tx *gorm.DB) error {
 			job, err = e.EnqueueTx(tx, "audit", map[string]string{"outcome": "committed"})
 			return err
 		}))

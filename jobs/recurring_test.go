@@ -17,7 +17,7 @@ import (
 func recurringJobs(t *testing.T, s *models.Store) []models.Job {
 	t.Helper()
 	var out []models.Job
-	require.NoError(t, s.DB().Where("recurring_id IS NOT NULL").Order("id").Find(&out).Error)
+	require.NoError(t, modeltest.DB(s).Where("recurring_id IS NOT NULL").Order("id").Find(&out).Error)
 	return out
 }
 
@@ -46,7 +46,7 @@ func TestRecurringFiresOncePerOccurrenceAcrossServers(t *testing.T) {
 		}
 		require.Eventually(t, func() bool {
 			var n int64
-			require.NoError(t, s.DB().Model(&models.Job{}).Where("recurring_id IS NOT NULL AND state = ?", models.JobSucceeded).Count(&n).Error)
+			require.NoError(t, modeltest.DB(s).Model(&models.Job{}).Where("recurring_id IS NOT NULL AND state = ?", models.JobSucceeded).Count(&n).Error)
 			return n >= 3
 		}, 20*time.Second, 20*time.Millisecond)
 		got := recurringJobs(t, s)

@@ -235,9 +235,9 @@ func (d countDelta) byQueue() map[string]map[JobState]int64 {
 	return out
 }
 
-// CountJobsByQueueScan counts jobs per queue and state by reading the jobs table; it is the
+// countJobsByQueueScan counts jobs per queue and state by reading the jobs table; it is the
 // truth the counters are checked against.
-func (s *Store) CountJobsByQueueScan(ctx context.Context) (map[string]map[JobState]int64, error) {
+func (s *Store) countJobsByQueueScan(ctx context.Context) (map[string]map[JobState]int64, error) {
 	counts, err := countByQueueState(s.rdb.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
@@ -245,9 +245,9 @@ func (s *Store) CountJobsByQueueScan(ctx context.Context) (map[string]map[JobSta
 	return counts.byQueue(), nil
 }
 
-// RecountJobs rebuilds the counters from the jobs table, to repair them by hand (and for tests
+// recountJobs rebuilds the counters from the jobs table, to repair them by hand (and for tests
 // that write jobs directly). On PostgreSQL it blocks writers to jobs while it counts.
-func (s *Store) RecountJobs(ctx context.Context) error {
+func (s *Store) recountJobs(ctx context.Context) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.drv.LockJobs(tx); err != nil {
 			return fmt.Errorf("models: recount jobs: %w", err)

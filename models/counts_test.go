@@ -26,8 +26,7 @@ func requireCountsMatch(t *testing.T, s *models.Store) {
 	t.Helper()
 	counted, err := s.CountJobsByQueue(ctx)
 	require.NoError(t, err)
-	scanned, err := s.CountJobsByQueueScan(ctx)
-	require.NoError(t, err)
+	scanned := modeltest.CountJobsByQueueScan(t, s)
 	require.Equal(t, scanned, counted, "the job counters drifted from the jobs table")
 }
 
@@ -42,8 +41,8 @@ func TestCountersFoldAndRecount(t *testing.T) {
 		require.Equal(t, map[models.JobState]int64{models.JobEnqueued: 1, models.JobProcessing: 2}, counts, "folded totals plus pending deltas")
 
 		// A job written around the store is repaired by a recount.
-		require.NoError(t, s.DB().Create(&models.Job{Kind: "raw", Queue: "default", Args: "{}", State: models.JobFailed, MaxAttempts: 1}).Error)
-		require.NoError(t, s.RecountJobs(ctx))
+		require.NoError(t, modeltest.DB(s).Create(&models.Job{Kind: "raw", Queue: "default", Args: "{}", State: models.JobFailed, MaxAttempts: 1}).Error)
+		modeltest.RecountJobs(t, s)
 		counts, err = s.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, counts[models.JobFailed])
@@ -54,13 +53,13 @@ func TestCountersFoldAndRecount(t *testing.T) {
 func TestCountersStartFromExistingJobs(t *testing.T) {
 	dsn := modeltest.SQLiteDSN(t)
 	s := modeltest.Open(t, dsn)
-	require.NoError(t, s.DB().Create(&[]models.Job{
+	require.NoError(t, modeltest.DB(s).Create(&[]models.Job{
 		{Kind: "old", Queue: "default", Args: "{}", State: models.JobSucceeded, MaxAttempts: 1},
 		{Kind: "old", Queue: "default", Args: "{}", State: models.JobSucceeded, MaxAttempts: 1},
 		{Kind: "old", Queue: "default", Args: "{}", State: models.JobFailed, MaxAttempts: 1},
 	}).Error)
 	for _, q := range []string{"DELETE FROM job_queue_counts", "DELETE FROM job_queue_count_deltas", "DELETE FROM settings WHERE name = 'job-queue-counts-ready'"} {
-		require.NoError(t, s.DB().Exec(q).Error)
+		require.NoError(t, modeltest.DB(s).Exec(q).Error)
 	}
 	require.NoError(t, s.Close())
 	s = modeltest.Open(t, dsn)

@@ -69,14 +69,10 @@ type JobPage struct {
 	SearchedFrom int64
 }
 
-// DefaultSearchWindow is how many job ids one page of a text search looks through at most,
-// unless SetSearchWindow says otherwise. A search reads every row it looks at: an unbounded one
+// DefaultSearchWindow is how many job ids one page of a text search looks through at most. A search reads every row it looks at: an unbounded one
 // over a million jobs takes about 200 ms when nothing matches, a window of 50,000 about 10 ms,
 // and the next window is one click away.
 const DefaultSearchWindow = 50_000
-
-// SetSearchWindow sets how many job ids one page of a text search looks through (at least 1).
-func (s *Store) SetSearchWindow(n int64) { s.searchWindow = max(n, 1) }
 
 // ListJobs returns up to limit jobs matching f, newest first: those older than before (when
 // before > 0), or the newest ones newer than after (when after > 0), or the newest. Pages

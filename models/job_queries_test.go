@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func ids(jobs []models.Job) []int64 {
@@ -114,7 +115,7 @@ func TestSearchWindow(t *testing.T) {
 			}
 			insert(t, s, j)
 		}
-		s.SetSearchWindow(10)
+		modeltest.SetSearchWindow(s, 10)
 		f := models.JobFilter{Search: "needle"}
 		page, err := s.ListJobs(ctx, f, 0, 0, 20)
 		require.NoError(t, err)

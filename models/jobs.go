@@ -320,15 +320,6 @@ func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
 	return logs, nil
 }
 
-// RecentJobs returns up to limit jobs, newest first.
-func (s *Store) RecentJobs(ctx context.Context, limit int) ([]Job, error) {
-	var jobs []Job
-	if err := s.rdb.WithContext(ctx).Order("id DESC").Limit(limit).Find(&jobs).Error; err != nil {
-		return nil, fmt.Errorf("models: recent jobs: %w", err)
-	}
-	return jobs, nil
-}
-
 // AppendJobLog stores one log line of a running job.
 func (s *Store) AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error {
 	line := JobLog{JobID: jobID, Attempt: attempt, At: at.UTC().Truncate(time.Microsecond), Message: truncate(msg, JobErrorMax)}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // This file is the store conformance suite: every test runs against SQLite and PostgreSQL.
@@ -47,8 +48,7 @@ func TestInsertJobStates(t *testing.T) {
 		later := newJob("later")
 		later.RunAt = now.Add(time.Hour)
 		insert(t, s, newJob("now"), later)
-		got, err := s.RecentJobs(ctx, 10)
-		require.NoError(t, err)
+		got := modeltest.RecentJobs(t, s, 10)
 		require.Equal(t, models.JobScheduled, got[0].State)
 		require.Equal(t, models.JobEnqueued, got[1].State)
 		require.Equal(t, []string{">enqueued"}, states(t, s, &got[1]))
@@ -356,9 +356,9 @@ func TestRetention(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, map[models.JobState]int64{models.JobFailed: 1, models.JobEnqueued: 1}, counts, "failed jobs are kept for inspection")
 		var orphans int64
-		require.NoError(t, s.DB().Model(&models.JobEvent{}).Where("job_id = ?", finished[0].ID).Count(&orphans).Error)
+		require.NoError(t, modeltest.DB(s).Model(&models.JobEvent{}).Where("job_id = ?", finished[0].ID).Count(&orphans).Error)
 		require.Zero(t, orphans)
-		require.NoError(t, s.DB().Model(&models.JobLog{}).Count(&orphans).Error)
+		require.NoError(t, modeltest.DB(s).Model(&models.JobLog{}).Count(&orphans).Error)
 		require.Zero(t, orphans)
 	})
 }
@@ -376,7 +376,7 @@ func TestCompleteOverdueTasks(t *testing.T) {
 			}
 			tasks[i] = models.Task{Title: fmt.Sprintf("t%d", i), DueAt: due.Truncate(time.Microsecond)}
 		}
-		require.NoError(t, s.DB().CreateInBatches(&tasks, 500).Error)
+		require.NoError(t, modeltest.DB(s).CreateInBatches(&tasks, 500).Error)
 		done, err := s.CompleteTask(ctx, tasks[2].ID, models.CompletedByUser, now.Add(-time.Hour))
 		require.NoError(t, err)
 

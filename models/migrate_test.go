@@ -133,7 +133,7 @@ func TestLegacyDatabaseIsStampedWithItsRowsIntact(t *testing.T) {
 				require.Len(t, claimed, 1)
 				require.Equal(t, int64(1), claimed[0].ID)
 
-				db := s.DB()
+				db := modeltest.DB(s)
 				require.False(t, db.Migrator().HasIndex("jobs", "idx_jobs_server_id"), "obsolete index dropped")
 				require.False(t, db.Migrator().HasTable("job_counts"), "obsolete table dropped")
 				require.True(t, db.Migrator().HasColumn("jobs", "runs"))
@@ -155,7 +155,7 @@ func TestMigrationOneIsTheLegacySchema(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			fresh := modeltest.Open(t, d.DSN(t))
 			legacy := modeltest.Open(t, legacyDB(t, d.Name, func(s string) string { return s }))
-			require.Equal(t, describeSchema(t, legacy.DB()), describeSchema(t, fresh.DB()))
+			require.Equal(t, describeSchema(t, modeltest.DB(legacy)), describeSchema(t, modeltest.DB(fresh)))
 		})
 	}
 }
@@ -194,7 +194,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		t.Run(d.Name, func(t *testing.T) {
 			dsn := d.DSN(t)
 			s := modeltest.Open(t, dsn)
-			require.NoError(t, s.DB().Exec("INSERT INTO kiln_schema_migrations (version_id, is_applied) VALUES (7, true)").Error)
+			require.NoError(t, modeltest.DB(s).Exec("INSERT INTO kiln_schema_migrations (version_id, is_applied) VALUES (7, true)").Error)
 			require.NoError(t, s.Close())
 			_, err := models.Open(ctx, dsn, nil)
 			require.ErrorIs(t, err, models.ErrSchemaTooNew)

@@ -106,9 +106,6 @@ func (s *Store) Dialect() Dialect { return Dialect(s.drv.Name()) }
 // and so tell each other of the jobs they make ready.
 func (s *Store) Shared() bool { return s.drv.Shared() }
 
-// DB returns the underlying GORM handle, for packages that extend the store (jobs) and for tests.
-func (s *Store) DB() *gorm.DB { return s.db }
-
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

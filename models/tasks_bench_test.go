@@ -28,7 +28,7 @@ func seedTasks(b *testing.B, s *models.Store, n int) {
 		due := now.Add(time.Duration(i-n/2) * time.Minute)
 		tasks = append(tasks, models.Task{Title: "seeded", DueAt: due})
 		if len(tasks) == cap(tasks) || i == n-1 {
-			if err := s.DB().CreateInBatches(&tasks, 500).Error; err != nil {
+			if err := modeltest.DB(s).CreateInBatches(&tasks, 500).Error; err != nil {
 				b.Fatal(err)
 			}
 			tasks = tasks[:0]
@@ -69,7 +69,7 @@ func BenchmarkSweep1M(b *testing.B) {
 	now := time.Now()
 	for b.Loop() {
 		b.StopTimer()
-		if err := s.DB().Exec("UPDATE tasks SET completed = ?, completed_at = NULL, completed_by = '' WHERE completed = ?", false, true).Error; err != nil {
+		if err := modeltest.DB(s).Exec("UPDATE tasks SET completed = ?, completed_at = NULL, completed_by = '' WHERE completed = ?", false, true).Error; err != nil {
 			b.Fatal(err)
 		}
 		counts, err := s.CountTasks(ctx, now)

@@ -225,9 +225,9 @@ func TestSeedDemoTasks(t *testing.T) {
 func TestOpenSQLiteUsesWAL(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	var mode string
-	require.NoError(t, s.DB().Raw("PRAGMA journal_mode").Scan(&mode).Error)
+	require.NoError(t, modeltest.DB(s).Raw("PRAGMA journal_mode").Scan(&mode).Error)
 	require.Equal(t, "wal", mode)
 	var fk int
-	require.NoError(t, s.DB().Raw("PRAGMA foreign_keys").Scan(&fk).Error)
+	require.NoError(t, modeltest.DB(s).Raw("PRAGMA foreign_keys").Scan(&fk).Error)
 	require.Equal(t, 1, fk)
 }

@@ -103,14 +103,14 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 			}
 			batch = append(batch, models.Task{Title: "t", DueAt: due})
 			if len(batch) == cap(batch) {
-				require.NoError(t, s.DB().CreateInBatches(&batch, 500).Error)
+				require.NoError(t, modeltest.DB(s).CreateInBatches(&batch, 500).Error)
 				batch = batch[:0]
 			}
 		}
 		start(t, e) // enqueues the start-up sweep; the recurring one is a day away
 		var sweeps []models.Job
 		require.Eventually(t, func() bool {
-			require.NoError(t, s.DB().Where("kind = ?", tasks.KindSweepOverdue).Find(&sweeps).Error)
+			require.NoError(t, modeltest.DB(s).Where("kind = ?", tasks.KindSweepOverdue).Find(&sweeps).Error)
 			return len(sweeps) == 1 && sweeps[0].State == models.JobSucceeded
 		}, 60*time.Second, 20*time.Millisecond)
 		done := &sweeps[0]

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -124,8 +125,7 @@ func TestViewerSeesButCannotAct(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, got.Completed)
 	require.EqualValues(t, 1, a.countTasks())
-	recent, err := a.store.RecentJobs(context.Background(), 10)
-	require.NoError(t, err)
+	recent := modeltest.RecentJobs(t, a.store, 10)
 	require.Empty(t, recent, "no work item was queued")
 }
 

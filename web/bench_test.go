@@ -19,7 +19,7 @@ func BenchmarkTaskListPage(b *testing.B) {
 	for i := range tasks {
 		tasks[i] = models.Task{Title: "A task with a reasonably long title", DueAt: time.Now().Add(time.Duration(i-5000) * time.Minute).UTC()}
 	}
-	if err := store.DB().CreateInBatches(&tasks, 500).Error; err != nil {
+	if err := modeltest.DB(store).CreateInBatches(&tasks, 500).Error; err != nil {
 		b.Fatal(err)
 	}
 	srv, err := web.New(web.Config{LocalNoAuth: true}, store, nil, nil)

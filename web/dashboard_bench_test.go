@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -44,7 +43,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 		}
 		batch = append(batch, j)
 		if len(batch) == cap(batch) {
-			if err := store.DB().CreateInBatches(&batch, 500).Error; err != nil {
+			if err := modeltest.DB(store).CreateInBatches(&batch, 500).Error; err != nil {
 				b.Fatal(err)
 			}
 			batch = batch[:0]
@@ -53,14 +52,12 @@ func BenchmarkDashboardPages(b *testing.B) {
 	for i := int64(1); i <= 3; i++ {
 		events = append(events, models.JobEvent{JobID: total - 5, To: models.JobEnqueued, At: now}, models.JobEvent{JobID: total - 5, From: models.JobEnqueued, To: models.JobProcessing, At: now})
 	}
-	if err := store.DB().Create(&events).Error; err != nil {
+	if err := modeltest.DB(store).Create(&events).Error; err != nil {
 		b.Fatal(err)
 	}
-	if err := store.RecountJobs(context.Background()); err != nil { // the jobs were written directly
-		b.Fatal(err)
-	}
+	modeltest.RecountJobs(b, store) // the jobs were written directly
 	for h := range 24 * 7 {
-		if err := store.DB().Create(&models.JobStat{Period: models.PeriodHour, Bucket: now.Truncate(time.Hour).Add(-time.Duration(h) * time.Hour), Succeeded: 900, Failed: 12}).Error; err != nil {
+		if err := modeltest.DB(store).Create(&models.JobStat{Period: models.PeriodHour, Bucket: now.Truncate(time.Hour).Add(-time.Duration(h) * time.Hour), Succeeded: 900, Failed: 12}).Error; err != nil {
 			b.Fatal(err)
 		}
 	}

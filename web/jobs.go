@@ -188,14 +188,6 @@ func stateLabel(s models.JobState) string {
 	return string(s[0]-'a'+'A') + string(s[1:])
 }
 
-func jobID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, models.Errorf(models.ENOTFOUND, "There is no job %q.", c.Param("id"))
-	}
-	return id, nil
-}
-
 // handleJob shows one job.
 func (s *Server) handleJob(c echo.Context) error {
 	v, err := s.jobView(c)

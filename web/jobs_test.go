@@ -14,6 +14,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
@@ -99,7 +100,7 @@ func TestJobsListTabsFiltersAndPages(t *testing.T) {
 	require.Equal(t, "550 mailbox unavailable", doc.Find(`[data-testid="job-error"]`).Text())
 
 	// A search looks through a window of job ids at a time, and offers the next, older one.
-	a.store.SetSearchWindow(10)
+	modeltest.SetSearchWindow(a.store, 10)
 	_, doc = a.get("/dashboard/jobs?q=USER3@")
 	require.Empty(t, jobIDs(doc))
 	require.Contains(t, doc.Find(`[data-testid="empty"]`).Text(), "No job from #22 on matches.")
@@ -116,7 +117,7 @@ func TestJobsListTabsFiltersAndPages(t *testing.T) {
 	require.Empty(t, jobIDs(doc))
 	require.Contains(t, doc.Find(`[data-testid="empty"]`).Text(), "No job matches.")
 	require.Empty(t, doc.Find(`[data-testid="search-older"]`).Nodes, "nothing older is left")
-	a.store.SetSearchWindow(models.DefaultSearchWindow)
+	modeltest.SetSearchWindow(a.store, models.DefaultSearchWindow)
 
 	resp, _ = a.get("/dashboard/jobs?id=" + strconv.FormatInt(failed.ID, 10))
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestSecurityHeaders(t *testing.T) {
@@ -116,7 +117,6 @@ func TestEveryActionNeedsCSRF(t *testing.T) {
 	paused, err := a.store.PausedQueues(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, paused)
-	recent, err := a.store.RecentJobs(context.Background(), 10)
-	require.NoError(t, err)
+	recent := modeltest.RecentJobs(t, a.store, 10)
 	require.Len(t, recent, 1, "nothing was triggered or queued")
 }

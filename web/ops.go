@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -140,14 +139,6 @@ func (s *Server) handleSchedulePreview(c echo.Context) error {
 			Error: "The schedule (at most 200 characters) or the time zone (at most 100) is too long."}))
 	}
 	return render(c, http.StatusOK, pages.SchedulePreviewPanel(s.schedulePreview(spec, tz)))
-}
-
-func recurringID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, models.Errorf(models.ENOTFOUND, "There is no recurring job %q.", c.Param("id"))
-	}
-	return id, nil
 }
 
 // handleRecurringAction triggers, pauses or resumes a recurring job.

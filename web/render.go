@@ -3,11 +3,13 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
 )
@@ -65,3 +67,17 @@ func (s *Server) moment(c echo.Context, t time.Time) components.Moment {
 func redirect(c echo.Context, url string) error {
 	return c.Redirect(http.StatusSeeOther, url)
 }
+
+// pathID parses the :id path parameter; anything but a positive integer names a thing that does
+// not exist ("There is no job \"x\"."), a 404 like any other.
+func pathID(c echo.Context, thing string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, models.Errorf(models.ENOTFOUND, "There is no %s %q.", thing, c.Param("id"))
+	}
+	return id, nil
+}
+
+func jobID(c echo.Context) (int64, error)       { return pathID(c, "job") }
+func recurringID(c echo.Context) (int64, error) { return pathID(c, "recurring job") }
+func taskID(c echo.Context) (int64, error)      { return pathID(c, "task") }

@@ -217,15 +217,6 @@ func (s *Server) handleTaskCreate(c echo.Context) error {
 	return redirect(c, "/")
 }
 
-// taskID parses the :id path parameter; anything but a positive integer is a task that does not exist.
-func taskID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, models.Errorf(models.ENOTFOUND, "There is no task %q.", c.Param("id"))
-	}
-	return id, nil
-}
-
 func (s *Server) loadTask(c echo.Context) (*models.Task, error) {
 	id, err := taskID(c)
 	if err != nil {

@@ -363,7 +363,7 @@ func TestTaskListPages(t *testing.T) {
 	for i := range tasks {
 		tasks[i] = models.Task{Title: "t", DueAt: time.Now().Add(time.Duration(i+1) * time.Hour).UTC()}
 	}
-	require.NoError(t, a.store.DB().Create(&tasks).Error)
+	require.NoError(t, modeltest.DB(a.store).Create(&tasks).Error)
 	_, doc := a.get("/")
 	require.Len(t, doc.Find(`[data-testid="task-row"]`).Nodes, 50)
 	require.Contains(t, doc.Find(".pager").Text(), "Page 1 of 3")
@@ -391,8 +391,7 @@ func TestQueueWorkItem(t *testing.T) {
 	resp, _ := a.post("/work-items", url.Values{"_csrf": {token}, "return_to": {"/?status=pending"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	require.Equal(t, "/?status=pending", resp.Header.Get("Location"))
-	recent, err := a.store.RecentJobs(context.Background(), 10)
-	require.NoError(t, err)
+	recent := modeltest.RecentJobs(t, a.store, 10)
 	require.Len(t, recent, 1)
 	require.Equal(t, tasks.KindCountdown, recent[0].Kind)
 	require.Equal(t, models.JobEnqueued, recent[0].State)

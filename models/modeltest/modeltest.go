@@ -15,7 +15,10 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"gorm.io/gorm"
+
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/internal/testhooks"
 )
 
 // PostgresEnv is the environment variable holding the PostgreSQL URL for tests.
@@ -104,4 +107,41 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("modeltest: random: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// DB returns the store's GORM handle (its writer), for tests that read or write rows directly.
+func DB(s *models.Store) *gorm.DB { return testhooks.DB(s) }
+
+// RecountJobs rebuilds the store's per-queue counters from the jobs table, for tests that wrote
+// jobs directly (through DB).
+func RecountJobs(t testing.TB, s *models.Store) {
+	t.Helper()
+	if err := testhooks.RecountJobs(context.Background(), s); err != nil {
+		t.Fatalf("modeltest: recount jobs: %v", err)
+	}
+}
+
+// CountJobsByQueueScan counts jobs by queue and state with a GROUP BY over the jobs table, to
+// check the counters against.
+func CountJobsByQueueScan(t testing.TB, s *models.Store) map[string]map[models.JobState]int64 {
+	t.Helper()
+	counts, err := testhooks.CountJobsByQueueScan(context.Background(), s)
+	if err != nil {
+		t.Fatalf("modeltest: count jobs: %v", err)
+	}
+	return counts.(map[string]map[models.JobState]int64)
+}
+
+// SetSearchWindow sets how many job ids one page of a text search looks through (see
+// models.DefaultSearchWindow), so that tests can cross windows with a few jobs.
+func SetSearchWindow(s *models.Store, n int64) { testhooks.SetSearchWindow(s, n) }
+
+// RecentJobs returns up to n jobs, newest first.
+func RecentJobs(t testing.TB, s *models.Store, n int) []models.Job {
+	t.Helper()
+	page, err := s.ListJobs(context.Background(), models.JobFilter{}, 0, 0, n)
+	if err != nil {
+		t.Fatalf("modeltest: recent jobs: %v", err)
+	}
+	return page.Jobs
 }
