@@ -1,0 +1,28 @@
+package sqlite
+
+// The finish: a batch of attempt outcomes, applied to the jobs still processing in that run.
+
+const (
+	// finishSQL applies a batch of outcomes ($1, a JSON array of finishRow) to the jobs
+	// still Processing in that run (on that server, with that run count), and returns the ids it
+	// changed. Each
+	// outcome's JSON text is made once (MATERIALIZED), not once per field read from it. The unary
+	// pluses keep the planner off the state index: it must walk the batch and look each job up
+	// by id, not walk every processing job and scan the batch for it.
+	finishSQL = `WITH r AS MATERIALIZED (SELECT value AS v FROM json_each($1))
+UPDATE jobs SET state = f.state, lease_until = NULL, last_error = f.error, finished_at = f.finished_at,
+	progress = CASE WHEN f.state = 'succeeded' THEN 100 ELSE jobs.progress END,
+	result = CASE WHEN f.state = 'succeeded' THEN f.result ELSE jobs.result END,
+	run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
+FROM (SELECT v->>'id' AS id, v->>'state' AS state, v->>'error' AS error, v->>'finished_at' AS finished_at,
+		v->>'result' AS result, v->>'run_at' AS run_at, v->>'refund' AS refund, v->>'server' AS server,
+		v->>'run' AS run
+	FROM r) AS f
+WHERE jobs.id = f.id AND +jobs.state = 'processing' AND +jobs.server_id = f.server AND jobs.runs = f.run
+RETURNING jobs.id, jobs.queue`
+	// finishEventsSQL records the outcomes in $1 (the applied ones only).
+	finishEventsSQL = `WITH r AS MATERIALIZED (SELECT value AS v FROM json_each($1))
+INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
+SELECT v->>'id', 'processing', v->>'state', v->>'at', v->>'attempt', v->>'server', v->>'reason', v->>'error', v->>'duration'
+FROM r`
+)
