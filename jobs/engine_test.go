@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/jobstest"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -28,13 +29,15 @@ func TestMain(m *testing.M) {
 
 var ctx = context.Background()
 
-// fast is a configuration that makes the engine's loops quick enough for tests.
-func fast() jobs.Config {
-	return jobs.Config{
-		PollInterval: 50 * time.Millisecond, Lease: 3 * time.Second, SoftStop: 200 * time.Millisecond,
-		ServerHeartbeat: time.Second, FinishDelay: time.Millisecond,
+// fast, start and waitState are jobstest's, under the short names these tests use everywhere.
+var (
+	fast      = jobstest.Fast
+	start     = func(t *testing.T, e *jobs.Engine) { t.Helper(); jobstest.Start(t, e) }
+	waitState = func(t *testing.T, s *models.Store, id int64, want models.JobState) *models.Job {
+		t.Helper()
+		return jobstest.WaitState(t, s, id, want)
 	}
-}
+)
 
 // forEachDialect runs fn as subtests named sqlite and postgres, each with a fresh store of that
 // dialect and an engine on it (not started).
@@ -50,30 +53,6 @@ func newEngine(t *testing.T, store *models.Store, cfg jobs.Config) *jobs.Engine 
 	e, err := jobs.New(store, cfg)
 	require.NoError(t, err)
 	return e
-}
-
-func start(t *testing.T, e *jobs.Engine) {
-	t.Helper()
-	require.NoError(t, e.Start(ctx))
-	t.Cleanup(func() { require.NoError(t, e.Stop(ctx)) })
-}
-
-// waitState waits (at most 20 s) until the job is in the state, and returns it.
-func waitState(t *testing.T, s *models.Store, id int64, want models.JobState) *models.Job {
-	t.Helper()
-	var last *models.Job
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		j, err := s.GetJob(ctx, id)
-		require.NoError(t, err)
-		if j.State == want {
-			return j
-		}
-		last = j
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("job %d never reached %s; it is %s (last error %q)", id, want, last.State, last.LastError)
-	return nil
 }
 
 func transitions(t *testing.T, s *models.Store, id int64) []string {

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/jobstest"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/tasks"
@@ -24,38 +25,20 @@ var ctx = context.Background()
 func setup(t *testing.T, cfg tasks.Config, fn func(t *testing.T, e *jobs.Engine, s *models.Store)) {
 	t.Helper()
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
-		e, err := jobs.New(s, jobs.Config{PollInterval: 50 * time.Millisecond, Lease: 3 * time.Second, SoftStop: 200 * time.Millisecond, ServerHeartbeat: time.Second, FinishDelay: time.Millisecond})
+		e, err := jobs.New(s, jobstest.Fast())
 		require.NoError(t, err)
 		require.NoError(t, tasks.Register(e, s, cfg))
 		fn(t, e, s)
 	})
 }
 
-func start(t *testing.T, e *jobs.Engine) {
-	t.Helper()
-	require.NoError(t, e.Start(ctx))
-	t.Cleanup(func() { require.NoError(t, e.Stop(ctx)) })
-}
-
-func waitState(t *testing.T, s *models.Store, id int64, want models.JobState) *models.Job {
-	t.Helper()
-	var j *models.Job
-	require.Eventually(t, func() bool {
-		var err error
-		j, err = s.GetJob(ctx, id)
-		require.NoError(t, err)
-		return j.State == want
-	}, 20*time.Second, 10*time.Millisecond, "job %d never reached %s", id, want)
-	return j
-}
-
 // The work item logs each step and reports progress as it goes.
 func TestCountdownLogsItsSteps(t *testing.T) {
 	setup(t, tasks.Config{CountdownStep: 10 * time.Millisecond}, func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		start(t, e)
+		jobstest.Start(t, e)
 		job, err := tasks.EnqueueCountdown(ctx, e)
 		require.NoError(t, err)
-		done := waitState(t, s, job.ID, models.JobSucceeded)
+		done := jobstest.WaitState(t, s, job.ID, models.JobSucceeded)
 		require.Equal(t, 100, done.Progress)
 		logs, err := s.JobLogs(ctx, job.ID)
 		require.NoError(t, err)
@@ -70,10 +53,10 @@ func TestCountdownLogsItsSteps(t *testing.T) {
 // Bad arguments fail the job at once, saying why, without a retry.
 func TestCountdownRefusesBadArguments(t *testing.T) {
 	setup(t, tasks.Config{}, func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		start(t, e)
+		jobstest.Start(t, e)
 		job, err := e.Enqueue(ctx, tasks.KindCountdown, tasks.CountdownArgs{Steps: 5000, StepSeconds: 1})
 		require.NoError(t, err)
-		failed := waitState(t, s, job.ID, models.JobFailed)
+		failed := jobstest.WaitState(t, s, job.ID, models.JobFailed)
 		require.Contains(t, failed.LastError, "steps must be 1-1000")
 		require.Equal(t, 1, failed.Attempt)
 	})
@@ -107,7 +90,7 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 				batch = batch[:0]
 			}
 		}
-		start(t, e) // enqueues the start-up sweep; the recurring one is a day away
+		jobstest.Start(t, e) // enqueues the start-up sweep; the recurring one is a day away
 		var sweeps []models.Job
 		require.Eventually(t, func() bool {
 			require.NoError(t, modeltest.DB(s).Where("kind = ?", tasks.KindSweepOverdue).Find(&sweeps).Error)
@@ -128,12 +111,12 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 
 func TestCountdownHonoursCancellation(t *testing.T) {
 	setup(t, tasks.Config{CountdownStep: time.Hour}, func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		start(t, e)
+		jobstest.Start(t, e)
 		job, err := tasks.EnqueueCountdown(ctx, e)
 		require.NoError(t, err)
-		waitState(t, s, job.ID, models.JobProcessing)
+		jobstest.WaitState(t, s, job.ID, models.JobProcessing)
 		require.NoError(t, e.Cancel(ctx, job.ID))
-		waitState(t, s, job.ID, models.JobCancelled)
+		jobstest.WaitState(t, s, job.ID, models.JobCancelled)
 		require.Eventually(t, func() bool {
 			logs, err := s.JobLogs(ctx, job.ID)
 			return err == nil && len(logs) == 2 && strings.HasPrefix(logs[1].Message, "stopped at step 1/3")

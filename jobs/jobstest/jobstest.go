@@ -1,0 +1,53 @@
+// Package jobstest helps test code that runs on the job engine: a configuration whose loops are
+// quick, an engine started for the length of a test, and waiting for a job's state.
+package jobstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+)
+
+// Fast is a configuration that makes the engine's loops quick enough for tests.
+func Fast() jobs.Config {
+	return jobs.Config{
+		PollInterval: 50 * time.Millisecond, Lease: 3 * time.Second, SoftStop: 200 * time.Millisecond,
+		ServerHeartbeat: time.Second, FinishDelay: time.Millisecond,
+	}
+}
+
+// Start starts e and stops it when the test ends.
+func Start(t testing.TB, e *jobs.Engine) {
+	t.Helper()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatalf("jobstest: start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Stop(context.Background()); err != nil {
+			t.Errorf("jobstest: stop: %v", err)
+		}
+	})
+}
+
+// WaitState waits (at most 20 s) until job id is in state want, and returns it.
+func WaitState(t testing.TB, s models.JobQueries, id int64, want models.JobState) *models.Job {
+	t.Helper()
+	var last *models.Job
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		j, err := s.GetJob(context.Background(), id)
+		if err != nil {
+			t.Fatalf("jobstest: get job %d: %v", id, err)
+		}
+		if j.State == want {
+			return j
+		}
+		last = j
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("job %d never reached %s; it is %s (last error %q)", id, want, last.State, last.LastError)
+	return nil
+}
