@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -21,13 +22,16 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	code, out, _ := run("status")
 	require.Equal(t, 0, code)
-	require.Contains(t, out, "schema version 0; this Kiln knows versions up to 1")
+	latest := int64(len(mustStatus(t, db).Migrations))
+	require.Contains(t, out, fmt.Sprintf("schema version 0; this Kiln knows versions up to %d", latest))
 	require.Regexp(t, `1\s+00001_initial.sql\s+pending`, out)
+	require.Regexp(t, `2\s+00002_api_tokens.sql\s+pending`, out)
 
 	code, out, _ = run("up")
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "Applied 1 (00001_initial.sql).")
-	require.Contains(t, out, "schema version 1; this Kiln knows versions up to 1")
+	require.Contains(t, out, "Applied 2 (00002_api_tokens.sql).")
+	require.Contains(t, out, fmt.Sprintf("schema version %d; this Kiln knows versions up to %d", latest, latest))
 	code, out, _ = run("up")
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "Nothing to do")
@@ -35,14 +39,14 @@ func TestMigrateCommand(t *testing.T) {
 	// A newer Kiln's database: status says so, up refuses, kiln itself refuses to start.
 	s, err := models.Connect(context.Background(), db, nil)
 	require.NoError(t, err)
-	require.NoError(t, modeltest.DB(s).Exec("INSERT INTO kiln_schema_migrations (version_id, is_applied) VALUES (2, true)").Error)
+	require.NoError(t, modeltest.DB(s).Exec("INSERT INTO kiln_schema_migrations (version_id, is_applied) VALUES (?, true)", latest+1).Error)
 	require.NoError(t, s.Close())
 	code, out, _ = run("status")
 	require.Equal(t, 1, code)
-	require.Contains(t, out, "schema version 2, newer than this Kiln knows (1)")
+	require.Contains(t, out, fmt.Sprintf("schema version %d, newer than this Kiln knows (%d)", latest+1, latest))
 	code, _, errOut := run("up")
 	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "the database is at schema version 2 and this Kiln knows versions up to 1")
+	require.Contains(t, errOut, fmt.Sprintf("the database is at schema version %d and this Kiln knows versions up to %d", latest+1, latest))
 
 	code, _, errOut = run("sideways")
 	require.Equal(t, 2, code)
@@ -50,4 +54,15 @@ func TestMigrateCommand(t *testing.T) {
 	code, _, errOut = run("status", "--bogus")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "flag provided but not defined")
+}
+
+// mustStatus connects to db without migrating it and returns its schema status.
+func mustStatus(t *testing.T, db string) *models.SchemaStatus {
+	t.Helper()
+	s, err := models.Connect(context.Background(), db, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	st, err := s.SchemaStatus(context.Background())
+	require.NoError(t, err)
+	return st
 }

@@ -119,6 +119,14 @@ type SessionStore interface {
 	CountSessions(ctx context.Context, userID int64) (int64, error)
 }
 
+// TokenStore keeps the API tokens.
+type TokenStore interface {
+	CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by string) (string, *APIToken, error)
+	TokenByValue(ctx context.Context, token string) (*APIToken, error)
+	ListAPITokens(ctx context.Context) ([]APIToken, error)
+	RevokeAPIToken(ctx context.Context, name string) error
+}
+
 // SettingStore keeps the node-wide settings: the generated secrets.
 type SettingStore interface {
 	Secret(ctx context.Context, key string, n int) ([]byte, error)
@@ -134,6 +142,7 @@ type Storage interface {
 	TaskStore
 	UserStore
 	SessionStore
+	TokenStore
 	SettingStore
 	Ping(ctx context.Context) error
 	Dialect() Dialect
