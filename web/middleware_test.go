@@ -106,9 +106,9 @@ func TestEveryActionNeedsCSRF(t *testing.T) {
 		"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/reopen", "/tasks/1/delete", "/work-items",
 		"/dashboard/jobs/" + j + "/cancel", "/dashboard/jobs/" + j + "/delete", "/dashboard/jobs/" + j + "/requeue", "/dashboard/jobs/" + j + "/trigger",
 		"/dashboard/jobs/bulk", "/dashboard/recurring/" + r + "/trigger", "/dashboard/recurring/" + r + "/pause", "/dashboard/recurring/" + r + "/edit",
-		"/dashboard/queues/default/pause",
+		"/dashboard/queues/default/pause", "/dashboard/tokens", "/dashboard/tokens/ci/revoke",
 	} {
-		resp, _ := a.post(path, url.Values{"action": {"delete"}, "ids": {j}, "spec": {"* * * * *"}, "tz": {"UTC"}, "title": {"x"}})
+		resp, _ := a.post(path, url.Values{"action": {"delete"}, "ids": {j}, "spec": {"* * * * *"}, "tz": {"UTC"}, "title": {"x"}, "name": {"ci"}, "role": {"admin"}})
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
 	}
 	got, err := a.store.GetJob(context.Background(), job.ID)
@@ -119,4 +119,7 @@ func TestEveryActionNeedsCSRF(t *testing.T) {
 	require.Empty(t, paused)
 	recent := modeltest.RecentJobs(t, a.store, 10)
 	require.Len(t, recent, 1, "nothing was triggered or queued")
+	tokens, err := a.store.ListAPITokens(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, tokens, "no API token was made")
 }

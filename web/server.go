@@ -193,6 +193,7 @@ type Store interface {
 	models.TaskStore
 	models.UserStore
 	models.SessionStore
+	models.TokenStore
 	models.SettingStore
 	Ping(ctx context.Context) error
 	Dialect() models.Dialect
@@ -297,6 +298,9 @@ func (s *Server) routes() {
 	e.GET("/dashboard/jobs/:id", s.handleJob)
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
 	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
+	e.GET("/dashboard/tokens", s.handleTokens)
+	e.POST("/dashboard/tokens", s.handleTokenCreate)
+	e.POST("/dashboard/tokens/:name/revoke", s.handleTokenRevoke)
 	e.GET("/dashboard/recurring", s.handleRecurring)
 	e.GET("/dashboard/recurring/preview", s.handleSchedulePreview)
 	e.GET("/dashboard/recurring/:id/edit", s.handleRecurringEdit)

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+func TestTokenCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kiln.db")
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := runTokenCommand(context.Background(), append(args, "--db", db), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	code, out, _ := run("create", "--name", "ci", "--role", "viewer", "--expires", "720h")
+	require.Equal(t, 0, code)
+	token := strings.TrimSpace(out)
+	require.True(t, strings.HasPrefix(token, models.TokenPrefix), "stdout holds only the token: %q", out)
+	require.Equal(t, 1, strings.Count(out, "\n"))
+
+	s, err := models.Open(context.Background(), db, nil)
+	require.NoError(t, err)
+	got, err := s.TokenByValue(context.Background(), token)
+	require.NoError(t, err)
+	require.Equal(t, "viewer", got.Role)
+	require.NotNil(t, got.ExpiresAt)
+	require.NoError(t, s.Close())
+
+	code, out, _ = run("list")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `(?m)^ci\s+viewer\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+\d{4}-`, out)
+	require.NotContains(t, out, token, "list never shows a token")
+
+	code, _, errOut := run("create", "--name", "ci", "--role", "admin")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "already a token named")
+	code, _, errOut = run("create", "--name", "x y", "--role", "boss")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "The role is")
+	code, _, _ = run("create", "--role", "admin")
+	require.Equal(t, 2, code)
+	code, _, errOut = run("create", "--name", "z", "--role", "admin", "--expires", "soon")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "invalid value")
+
+	code, out, _ = run("revoke", "ci")
+	require.Equal(t, 0, code)
+	require.Equal(t, "Revoked ci.\n", out)
+	code, _, errOut = run("revoke", "ci")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `no API token named "ci"`)
+	code, _, _ = run("lost")
+	require.Equal(t, 2, code)
+}
