@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -391,4 +393,28 @@ func waitContext(wg *sync.WaitGroup, ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// KindInfo is a registered kind and its defaults.
+type KindInfo struct {
+	Name        string
+	Queue       string
+	Priority    int
+	MaxAttempts int
+	Timeout     time.Duration
+	// Args is the type of the kind's arguments when it was registered with Register, else nil.
+	Args reflect.Type
+}
+
+// Kinds returns the kinds registered on this engine, by name.
+func (e *Engine) Kinds() []KindInfo {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]KindInfo, 0, len(e.kinds))
+	for name, k := range e.kinds {
+		out = append(out, KindInfo{Name: name, Queue: k.defaults.queue, Priority: k.defaults.priority,
+			MaxAttempts: k.defaults.maxAttempts, Timeout: k.defaults.timeout, Args: k.args})
+	}
+	slices.SortFunc(out, func(a, b KindInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -100,6 +100,12 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 		if isQuietPath(c.Path()) {
 			return next(c) // assets and health checks: nobody to identify, no database read
 		}
+		if isAPIPath(c.Request().URL.Path) { // a token or local access; never a session cookie
+			if err := s.identifyAPI(c); err != nil {
+				return err
+			}
+			return next(c)
+		}
 		if u, id := s.sessionUser(c); u != nil {
 			c.Set(userContextKey, u)
 			c.Set(sessionContextKey, id)
@@ -119,6 +125,9 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		u := currentUser(c)
+		if u == nil && isAPIPath(c.Request().URL.Path) {
+			return errAPIUnauthorized
+		}
 		if u == nil {
 			login := "/login?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 			switch {
@@ -132,6 +141,9 @@ func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 			return echo.NewHTTPError(http.StatusUnauthorized, "Log in to do that.")
 		}
 		if method != http.MethodGet && method != http.MethodHead && !u.CanAct() {
+			if isAPIPath(c.Request().URL.Path) {
+				return echo.NewHTTPError(http.StatusForbidden, "This token may read but not change anything: it has the viewer role.")
+			}
 			return echo.NewHTTPError(http.StatusForbidden, "Viewers can see everything but change nothing. Ask an admin.")
 		}
 		return next(c)

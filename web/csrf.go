@@ -40,6 +40,14 @@ func (s *Server) protectCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if isQuietPath(c.Path()) {
 			return next(c)
 		}
+		if r := c.Request(); isAPIPath(r.URL.Path) {
+			// No cookie is accepted here, so no token either. A change made through local
+			// access still must not come from a page of another origin (a browser tells).
+			if c.Get(tokenContextKey) == nil && !isSafeMethod(r.Method) && s.crossOrigin.Check(r) != nil {
+				return echo.NewHTTPError(http.StatusForbidden, "A page of another origin may not use Kiln's API through local access; send an API token.")
+			}
+			return next(c)
+		}
 		binding, err := s.csrfBinding(c)
 		if err != nil {
 			return err

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/models"
@@ -95,6 +97,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch {
 	case c.Request().Method == http.MethodHead:
 		werr = c.NoContent(resp.Status)
+	case isAPIPath(c.Request().URL.Path):
+		werr = writeProblem(c, resp)
 	case wantsJSON(c.Request()):
 		werr = c.JSON(resp.Status, map[string]errorResponse{"error": resp})
 	default:
@@ -119,4 +123,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 func wantsJSON(r *http.Request) bool {
 	accept := r.Header.Get(echo.HeaderAccept)
 	return strings.Contains(accept, echo.MIMEApplicationJSON) && !strings.Contains(accept, echo.MIMETextHTML)
+}
+
+// writeProblem answers an API request with an RFC 9457 problem, shaped as huma writes the
+// problems of the API's handlers.
+func writeProblem(c echo.Context, resp errorResponse) error {
+	body, err := json.Marshal(huma.ErrorModel{Title: http.StatusText(resp.Status), Status: resp.Status, Detail: resp.Message})
+	if err != nil {
+		return err
+	}
+	return c.Blob(resp.Status, "application/problem+json", body)
 }

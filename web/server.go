@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -167,19 +168,22 @@ const maxBodySize = "1M"
 
 // Server is Kiln's HTTP server.
 type Server struct {
-	cfg         Config
-	store       Store
-	engine      *jobs.Engine
-	log         *slog.Logger
-	keys        serverKeys
-	sessions    *securecookie.SecureCookie
-	hosts       hostPolicy
-	crossOrigin *http.CrossOriginProtection
-	suggest     suggestions
-	echo        *echo.Echo
-	http        *http.Server
-	ln          net.Listener
-	done        chan error
+	cfg    Config
+	store  Store
+	engine *jobs.Engine
+	log    *slog.Logger
+	api    huma.API
+	// argsRegistry holds the JSON Schemas of kinds' arguments (GET /api/v1/kinds).
+	argsRegistry huma.Registry
+	keys         serverKeys
+	sessions     *securecookie.SecureCookie
+	hosts        hostPolicy
+	crossOrigin  *http.CrossOriginProtection
+	suggest      suggestions
+	echo         *echo.Echo
+	http         *http.Server
+	ln           net.Listener
+	done         chan error
 }
 
 // Store is what the web layer reads and writes: jobs and their history, recurring jobs,
@@ -225,6 +229,7 @@ func New(cfg Config, store Store, engine *jobs.Engine, log *slog.Logger) (*Serve
 	}
 	s.middleware()
 	s.routes()
+	s.api = s.newAPI()
 	return s, nil
 }
 

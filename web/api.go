@@ -1,0 +1,112 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humaecho"
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+)
+
+// The JSON API lives under /api: /api/v1/... for programs, /api/openapi.json for its OpenAPI
+// 3.1 document. huma builds the document from the same Go types that decode requests and
+// encode responses, so the two can't drift; its errors are RFC 9457 problem+json.
+//
+// Who may call it: a request with "Authorization: Bearer <token>" acts with the token's role;
+// one made directly from this machine (see isLocal) acts as the local admin, as on the
+// dashboard. Session cookies are never accepted here, so there is no CSRF surface: a browser
+// page elsewhere can't make the API act with a user's login.
+
+const apiPrefix = "/api"
+
+func isAPIPath(path string) bool { return path == apiPrefix || strings.HasPrefix(path, apiPrefix+"/") }
+
+// bearerScheme names the token security scheme in the OpenAPI document.
+const bearerScheme = "bearer"
+
+// apiUserKey holds the token's name for the request log and job history.
+var errAPIUnauthorized = echo.NewHTTPError(http.StatusUnauthorized,
+	`Send an API token as "Authorization: Bearer <token>" (make one with "kiln token create" or on the dashboard's API tokens page).`)
+
+// identifyAPI sets the user of an API request: the token's, or the local admin. A token that is
+// sent but not valid is refused outright, even from this machine.
+func (s *Server) identifyAPI(c echo.Context) error {
+	h := c.Request().Header.Get(echo.HeaderAuthorization)
+	if h == "" {
+		if s.cfg.LocalNoAuth && isLocal(c.Request()) {
+			c.Set(userContextKey, localUser)
+		}
+		return nil
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return errAPIUnauthorized
+	}
+	t, err := s.store.TokenByValue(c.Request().Context(), strings.TrimSpace(token))
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return echo.NewHTTPError(http.StatusUnauthorized, models.ErrorMessage(err)+" Make a new one with \"kiln token create\".")
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(userContextKey, &models.User{Username: "token " + t.Name, Role: t.Role})
+	c.Set(tokenContextKey, t.Name)
+	return nil
+}
+
+// tokenContextKey holds the name of the token an API request came with.
+const tokenContextKey = "kiln.token"
+
+// newAPI mounts the API on the server's Echo router.
+func (s *Server) newAPI() huma.API {
+	cfg := huma.DefaultConfig("Kiln", s.cfg.Version)
+	cfg.Info.Description = "Enqueue, watch and steer Kiln's jobs from any language."
+	cfg.OpenAPIPath = "/openapi" // served as /api/openapi.json and /api/openapi.yaml
+	cfg.DocsPath = ""            // /api/docs is Kiln's own page: no third-party scripts
+	cfg.SchemasPath = ""
+	cfg.CreateHooks = nil // no $schema links in responses: plain JSON
+	cfg.Servers = []*huma.Server{{URL: apiPrefix}}
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		bearerScheme: {Type: "http", Scheme: "bearer", Description: "An API token: kiln token create --name NAME --role admin|viewer"},
+	}
+	cfg.Security = []map[string][]string{{bearerScheme: {}}}
+	api := humaecho.NewWithGroup(s.echo, s.echo.Group(apiPrefix), cfg)
+	api.UseMiddleware(func(c huma.Context, next func(huma.Context)) {
+		next(huma.WithValue(c, apiUserKey{}, currentUser(humaecho.Unwrap(c))))
+	})
+	// Kinds' argument schemas are drawn inline, apart from the API's own components.
+	s.argsRegistry = huma.NewMapRegistry("#/$defs/", huma.DefaultSchemaNamer)
+	s.registerJobAPI(api)
+	return api
+}
+
+// apiErr turns an error from the engine or the store into the problem the client sees;
+// internal errors are logged and never described.
+func (s *Server) apiErr(err error) error {
+	var status huma.StatusError
+	if errors.As(err, &status) {
+		return err
+	}
+	code := models.ErrorCode(err)
+	switch {
+	case errors.Is(err, jobs.ErrInvalidOption), errors.Is(err, jobs.ErrInvalidSchedule):
+		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "jobs: "))
+	case code == models.EINVALID:
+		var details []error
+		for field, msg := range models.FieldErrors(err) {
+			details = append(details, &huma.ErrorDetail{Location: "body." + field, Message: msg})
+		}
+		return huma.Error422UnprocessableEntity(models.ErrorMessage(err), details...)
+	case code == models.ENOTFOUND:
+		return huma.Error404NotFound(models.ErrorMessage(err))
+	case code == models.ECONFLICT:
+		return huma.Error409Conflict(models.ErrorMessage(err))
+	}
+	s.log.Error("api: request failed", "err", err)
+	return huma.Error500InternalServerError("Kiln could not do that; the server's log says why.")
+}

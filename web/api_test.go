@@ -1,0 +1,188 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/web"
+)
+
+// apiCall sends a JSON request to the API, with a bearer token when given, and decodes the
+// answer.
+func (a *app) apiCall(method, path, token string, body any) (*http.Response, map[string]any) {
+	a.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(a.t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, a.server.URL+path, r)
+	require.NoError(a.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := a.client.Do(req)
+	require.NoError(a.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(a.t, err)
+	var out map[string]any
+	if len(raw) > 0 {
+		require.NoError(a.t, json.Unmarshal(raw, &out), "%s %s: %s", method, path, raw)
+	}
+	return resp, out
+}
+
+func (a *app) token(name, role string) string {
+	a.t.Helper()
+	tok, _, err := a.store.CreateAPIToken(context.Background(), name, role, 0, "test")
+	require.NoError(a.t, err)
+	return tok
+}
+
+func TestAPIAuth(t *testing.T) {
+	a := setupWith(t, web.Config{}) // no local access: every call needs a token
+	admin, viewer := a.token("ops", models.RoleAdmin), a.token("grafana", models.RoleViewer)
+
+	resp, body := a.apiCall("GET", "/api/v1/stats", "", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	require.Contains(t, body["detail"], "Authorization: Bearer")
+
+	resp, body = a.apiCall("GET", "/api/v1/stats", "kiln_nope", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, body["detail"], "No such API token")
+
+	resp, _ = a.apiCall("GET", "/api/v1/stats", viewer, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "a viewer reads")
+	resp, body = a.apiCall("POST", "/api/v1/jobs", viewer, map[string]any{"kind": "mail.send"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a viewer changes nothing")
+	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	require.Contains(t, body["detail"], "viewer role")
+
+	resp, body = a.apiCall("POST", "/api/v1/jobs", admin, map[string]any{"kind": "mail.send", "args": map[string]string{"to": "ada@example.com"}})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	require.Equal(t, "mail.send", body["kind"])
+
+	// A logged-in browser's cookie is no key to the API.
+	a.addUser("ada", models.RoleAdmin)
+	a.login("ada", password)
+	resp, _ = a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "mail.send"})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// A revoked token stops working at once.
+	require.NoError(t, a.store.RevokeAPIToken(context.Background(), "ops"))
+	resp, _ = a.apiCall("GET", "/api/v1/stats", admin, nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	n := len(modeltestRecent(t, a))
+	require.Equal(t, 1, n, "one job, by the admin token")
+}
+
+func modeltestRecent(t *testing.T, a *app) []models.Job {
+	page, err := a.store.ListJobs(context.Background(), models.JobFilter{}, 0, 0, 100)
+	require.NoError(t, err)
+	return page.Jobs
+}
+
+func TestAPIJobs(t *testing.T) {
+	a := setup(t) // local access: acts as the local admin
+	resp, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{
+		"kind": "report.build", "args": map[string]int{"rows": 3}, "queue": "low", "priority": 5, "max_attempts": 3,
+		"timeout": "30s", "delay": "1h", "unique_key": "report:1",
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	require.Equal(t, "scheduled", body["state"])
+	require.Equal(t, "low", body["queue"])
+	require.Equal(t, "30s", body["timeout"])
+	require.Equal(t, map[string]any{"rows": float64(3)}, body["args"])
+	id := int64(body["id"].(float64))
+
+	resp, body = a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "report.build", "unique_key": "report:1"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.Equal(t, float64(id), body["id"], "the unique key returns the first job")
+
+	resp, body = a.apiCall("GET", "/api/v1/jobs/"+itoa(id), "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	events := body["events"].([]any)
+	require.Len(t, events, 1)
+	require.Contains(t, events[0].(map[string]any)["reason"], "by local")
+
+	for range 3 {
+		a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "mail.send"})
+	}
+	resp, body = a.apiCall("GET", "/api/v1/jobs?kind=mail.send&limit=2", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, body["jobs"], 2)
+	next := body["next"].(string)
+	resp, body = a.apiCall("GET", "/api/v1/jobs?kind=mail.send&limit=2&after="+next, "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Len(t, body["jobs"], 1)
+	require.Nil(t, body["next"], "the last page")
+
+	resp, body = a.apiCall("GET", "/api/v1/stats", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, float64(3), body["jobs"].(map[string]any)["enqueued"])
+	require.Equal(t, float64(1), body["jobs"].(map[string]any)["scheduled"])
+
+	// Bad input: 4xx problems, never a 500, nothing written.
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		status       int
+		says         string
+	}{
+		{"POST", "/api/v1/jobs", map[string]any{"kind": "x", "colour": "red"}, 422, "colour"},
+		{"POST", "/api/v1/jobs", map[string]any{"kind": 7}, 422, "expected string"},
+		{"POST", "/api/v1/jobs", map[string]any{}, 422, "kind"},
+		{"POST", "/api/v1/jobs", map[string]any{"kind": "x", "delay": "soon"}, 422, "Go duration"},
+		{"POST", "/api/v1/jobs", map[string]any{"kind": "x", "delay": "1m", "run_at": "2030-01-01T00:00:00Z"}, 422, "not both"},
+		{"POST", "/api/v1/jobs", map[string]any{"kind": "x", "queue": "has space"}, 422, "queue"},
+		{"GET", "/api/v1/jobs?after=abc", nil, 422, "cursor"},
+		{"GET", "/api/v1/jobs?limit=100000", nil, 422, "limit"},
+		{"GET", "/api/v1/jobs?state=lost", nil, 422, "state"},
+		{"GET", "/api/v1/jobs/999999", nil, 404, "999999"},
+		{"GET", "/api/v1/jobs/abc", nil, 422, "id"},
+		{"GET", "/api/v1/nothing", nil, 404, ""},
+	} {
+		resp, body := a.apiCall(tc.method, tc.path, "", tc.body)
+		require.Equal(t, tc.status, resp.StatusCode, "%s %s %v: %v", tc.method, tc.path, tc.body, body)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"), "%s %s", tc.method, tc.path)
+		raw, _ := json.Marshal(body)
+		require.Contains(t, strings.ToLower(string(raw)), strings.ToLower(tc.says), "%s %s", tc.method, tc.path)
+	}
+	require.Len(t, modeltestRecent(t, a), 4, "no bad request wrote a job")
+
+	// The OpenAPI document describes what was just used.
+	resp, doc := a.apiCall("GET", "/api/openapi.json", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "3.1.0", doc["openapi"])
+	paths := doc["paths"].(map[string]any)
+	for _, p := range []string{"/v1/jobs", "/v1/jobs/{id}", "/v1/stats", "/v1/kinds"} {
+		require.Contains(t, paths, p)
+	}
+}
+
+// A page of another origin can't use local access to change anything.
+func TestAPILocalAccessIsNotCrossOrigin(t *testing.T) {
+	a := setup(t)
+	req, err := http.NewRequest("POST", a.server.URL+"/api/v1/jobs", strings.NewReader(`{"kind":"mail.send"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := a.client.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Empty(t, modeltestRecent(t, a))
+}
