@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"text/tabwriter"
 
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/postgres"
+	"github.com/kilnhq/kiln/models/sqlite"
 )
 
 const migrateUsage = `Usage:
@@ -49,6 +52,14 @@ func runMigrateCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "kiln migrate %s: unexpected argument %q\n\n%s", verb, fs.Arg(0), migrateUsage)
 		return 2
 	}
+	if verb == "status" && !postgres.Handles(*db) {
+		if path := sqlite.FilePath(*db); path != "" {
+			if _, err := os.Stat(path); err != nil {
+				fmt.Fprintf(stderr, "kiln migrate status: there is no database at %s\n", path)
+				return 1
+			}
+		}
+	}
 	store, err := models.Connect(ctx, *db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		fmt.Fprintf(stderr, "kiln migrate %s: %v\n", verb, err)
@@ -56,24 +67,19 @@ func runMigrateCommand(ctx context.Context, args []string, stdout, stderr io.Wri
 	}
 	defer store.Close()
 	if verb == "up" {
-		before, err := store.SchemaStatus(ctx)
-		if err != nil {
-			fmt.Fprintln(stderr, "kiln migrate up:", err)
-			return 1
-		}
-		applied, err := store.Migrate(ctx)
+		applied, stamped, err := store.Migrate(ctx)
 		if err != nil {
 			fmt.Fprintln(stderr, "kiln migrate up:", err)
 			return 1
 		}
 		switch {
-		case before.Legacy:
+		case stamped:
 			fmt.Fprintln(stdout, "The database was made before versioned migrations: stamped at version 1, its rows kept.")
 		case len(applied) == 0:
-			fmt.Fprintf(stdout, "Nothing to do: the schema is at version %d, the newest this Kiln knows.\n", before.Current)
+			fmt.Fprintln(stdout, "Nothing to do: the schema is at the newest version this Kiln knows.")
 		}
 		for _, m := range applied {
-			if !before.Legacy || m.Version > 1 {
+			if !stamped || m.Version > 1 {
 				fmt.Fprintf(stdout, "Applied %d (%s).\n", m.Version, m.Name)
 			}
 		}

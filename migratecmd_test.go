@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,8 +14,18 @@ import (
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
+// status looks at a database; it never makes one where there is none.
+func TestMigrateStatusNeedsADatabase(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "typo", "kiln.db")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 1, runMigrateCommand(context.Background(), []string{"status", "--db", missing}, &out, &errOut))
+	require.Contains(t, errOut.String(), "there is no database at "+missing)
+	require.NoDirExists(t, filepath.Dir(missing))
+}
+
 func TestMigrateCommand(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "kiln.db")
+	require.NoError(t, os.WriteFile(db, nil, 0o600)) // an empty database: no migration yet
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
 		code := runMigrateCommand(context.Background(), append(args, "--db", db), &out, &errOut)

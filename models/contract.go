@@ -8,9 +8,9 @@ import (
 )
 
 // The storage contract, grouped by domain. The engine (jobs) and the web layer depend on these
-// interfaces, not on *Store; *Store implements them all, on either driver. Methods a test or an
-// operator's repair needs but no caller in Kiln does (DB, RecountJobs, CountJobsByQueueScan,
-// RecentJobs, SetSearchWindow) are on *Store only.
+// interfaces, not on *Store; *Store implements them all, on either driver. What only tests need
+// (the GORM handle, recounting the counters, the search window) is not on *Store at all: tests
+// reach it through models/modeltest.
 
 // JobStore is the life of jobs as the engine drives it: enqueue, claim, finish, leases, rescue,
 // promotion, people's actions, logs, progress, retention and the counters' upkeep.

@@ -21,6 +21,10 @@ const versionTable = "kiln_schema_migrations"
 // build of Kiln knows: a newer Kiln migrated it.
 var ErrSchemaTooNew = errors.New("models: database schema is newer than this Kiln")
 
+// ErrSchemaDamaged is wrapped by the error of opening a database whose record of migrations has
+// lost rows: which migrations it has can't be known.
+var ErrSchemaDamaged = errors.New("models: the database's record of migrations is damaged")
+
 // Migration is one migration and whether the database has it.
 type Migration struct {
 	Version   int64
@@ -48,53 +52,60 @@ func (s *Store) provider(db *sql.DB) (*goose.Provider, error) {
 }
 
 // Migrate brings the schema up to date; Open does it. A database made before versioned
-// migrations is upgraded as that Kiln would have and stamped at version 1 first; one whose
-// schema is newer than this build knows is refused (ErrSchemaTooNew). On PostgreSQL, nodes that
-// start at once take turns: each migrates while holding an advisory lock (one per schema), so
-// no two run the same migration.
-func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
-	var applied []Migration
-	err := s.drv.WithMigrationLock(ctx, s.db, func() error {
-		var err error
-		applied, err = s.migrate(ctx)
+// migrations is upgraded as that Kiln would have and stamped at version 1 first (stamped
+// reports it); one whose schema is newer than this build knows is refused (ErrSchemaTooNew).
+// Processes that start at once on one database take turns (the driver's migration lock: an
+// advisory lock per schema on PostgreSQL, a lock file on SQLite), so no two run the same
+// migration.
+func (s *Store) Migrate(ctx context.Context) (applied []Migration, stamped bool, err error) {
+	err = s.drv.WithMigrationLock(ctx, s.db, func() error {
+		applied, stamped, err = s.migrate(ctx)
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return applied, s.initJobCounts(s.db.WithContext(ctx))
+	return applied, stamped, s.initJobCounts(s.db.WithContext(ctx))
 }
 
-func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
+func (s *Store) migrate(ctx context.Context) ([]Migration, bool, error) {
 	sqlDB, err := s.db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("models: migrate: %w", err)
+		return nil, false, fmt.Errorf("models: migrate: %w", err)
 	}
 	st, err := s.schemaStatus(ctx, sqlDB)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if st.Current > st.Latest {
-		return nil, fmt.Errorf("%w: the database is at schema version %d and this Kiln knows versions up to %d; run the newer Kiln that migrated it (or restore a backup made before)", ErrSchemaTooNew, st.Current, st.Latest)
+		return nil, false, fmt.Errorf("%w: the database is at schema version %d and this Kiln knows versions up to %d; run the newer Kiln that migrated it (or restore a backup made before)", ErrSchemaTooNew, st.Current, st.Latest)
 	}
 	if st.Legacy {
 		if err := upgradeLegacy(s.db.WithContext(ctx)); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	p, err := s.provider(sqlDB)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("models: migrate: %w", err)
+		return nil, false, fmt.Errorf("models: migrate: %w", err)
+	}
+	after, err := s.schemaStatus(ctx, sqlDB)
+	if err != nil {
+		return nil, false, err
+	}
+	when := map[int64]time.Time{}
+	for _, m := range after.Migrations {
+		when[m.Version] = m.AppliedAt
 	}
 	out := make([]Migration, 0, len(results))
 	for _, r := range results {
-		out = append(out, Migration{Version: r.Source.Version, Name: baseName(r.Source.Path), AppliedAt: time.Now().UTC()})
+		out = append(out, Migration{Version: r.Source.Version, Name: baseName(r.Source.Path), AppliedAt: when[r.Source.Version]})
 	}
-	return out, nil
+	return out, st.Legacy, nil
 }
 
 // SchemaStatus reports the database's schema version and each migration this build knows.
@@ -121,16 +132,27 @@ func (s *Store) schemaStatus(ctx context.Context, sqlDB *sql.DB) (*SchemaStatus,
 	}
 	applied := map[int64]time.Time{}
 	if versioned {
+		// As goose reads it: the database's version is the highest recorded, and a version is
+		// applied when its latest row says so.
 		var rows []struct {
 			VersionID int64
-			Tstamp    time.Time
+			IsApplied bool
+			At        time.Time
 		}
-		if err := s.db.WithContext(ctx).Raw("SELECT version_id, tstamp FROM " + versionTable + " WHERE is_applied AND version_id > 0").Scan(&rows).Error; err != nil {
+		q := "SELECT version_id, is_applied, " + s.sql.MigrationTime + " AS at FROM " + versionTable + " ORDER BY id"
+		if err := s.db.WithContext(ctx).Raw(q).Scan(&rows).Error; err != nil {
 			return nil, fmt.Errorf("models: schema status: %w", err)
 		}
-		for _, r := range rows {
-			applied[r.VersionID] = r.Tstamp.UTC()
+		if len(rows) == 0 || rows[0].VersionID != 0 {
+			return nil, fmt.Errorf("%w: %s has lost its first row (version 0), so which migrations the database has can't be known; restore the database from a backup, or ask for help with the issue tracker", ErrSchemaDamaged, versionTable)
+		}
+		for _, r := range rows[1:] {
 			st.Current = max(st.Current, r.VersionID)
+			if r.IsApplied {
+				applied[r.VersionID] = r.At.UTC()
+			} else {
+				delete(applied, r.VersionID)
+			}
 		}
 	} else if st.Legacy, err = s.hasTable(ctx, "jobs"); err != nil {
 		return nil, err

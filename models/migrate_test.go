@@ -18,33 +18,43 @@ import (
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
-// Nodes that start at once against one new PostgreSQL database all come up: their migrations
-// take turns (without the advisory lock, concurrent CREATEs fail on PostgreSQL's catalogs).
+// Nodes that start at once against one new database all come up: their migrations take turns
+// (PostgreSQL: an advisory lock; SQLite: a lock file). Without it, concurrent CREATEs fail on
+// PostgreSQL's catalogs, and two SQLite processes may both apply a pending migration.
 func TestConcurrentStartsMigrateOnce(t *testing.T) {
-	dsn := modeltest.PostgresDSN(t)
-	const nodes = 5
-	var wg sync.WaitGroup
-	errs := make([]error, nodes)
-	stores := make([]*models.Store, nodes)
-	for i := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			stores[i], errs[i] = models.Open(context.Background(), dsn, nil)
-		}()
-	}
-	wg.Wait()
-	for i := range nodes {
-		require.NoError(t, errs[i], "node %d", i)
-		defer stores[i].Close()
-	}
-	// The counters were set up once: a job inserted is counted once on every node.
-	_, err := stores[0].InsertJobs(ctx, []*models.Job{newJob("a")}, time.Now())
-	require.NoError(t, err)
-	for _, s := range stores {
-		counts, err := s.CountJobsByState(ctx)
-		require.NoError(t, err)
-		require.Equal(t, map[models.JobState]int64{models.JobEnqueued: 1}, counts)
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) {
+			dsn := d.DSN(t)
+			const nodes = 5
+			var wg sync.WaitGroup
+			errs := make([]error, nodes)
+			stores := make([]*models.Store, nodes)
+			for i := range nodes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					stores[i], errs[i] = models.Open(context.Background(), dsn, nil)
+				}()
+			}
+			wg.Wait()
+			for i := range nodes {
+				require.NoError(t, errs[i], "node %d", i)
+				defer stores[i].Close()
+			}
+			// The counters were set up once: a job inserted is counted once on every node.
+			_, err := stores[0].InsertJobs(ctx, []*models.Job{newJob("a")}, time.Now())
+			require.NoError(t, err)
+			for _, s := range stores {
+				counts, err := s.CountJobsByState(ctx)
+				require.NoError(t, err)
+				require.Equal(t, map[models.JobState]int64{models.JobEnqueued: 1}, counts)
+			}
+			var rows int64
+			require.NoError(t, modeltest.DB(stores[0]).Raw("SELECT count(*) FROM kiln_schema_migrations WHERE version_id > 0").Scan(&rows).Error)
+			st, err := stores[0].SchemaStatus(ctx)
+			require.NoError(t, err)
+			require.Equal(t, st.Latest, rows, "each migration applied once")
+		})
 	}
 }
 
@@ -205,6 +215,40 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 			_, err = models.Open(ctx, dsn, nil)
 			require.ErrorIs(t, err, models.ErrSchemaTooNew)
 			require.Contains(t, err.Error(), fmt.Sprintf("schema version %d and this Kiln knows versions up to %d", newer, st.Latest))
+		})
+	}
+}
+
+// A record of migrations that lost its rows is refused with a message, not guessed at.
+func TestDamagedVersionTableIsRefused(t *testing.T) {
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) {
+			dsn := d.DSN(t)
+			s := modeltest.Open(t, dsn)
+			require.NoError(t, modeltest.DB(s).Exec("DELETE FROM kiln_schema_migrations WHERE version_id = 0").Error)
+			require.NoError(t, s.Close())
+			_, err := models.Open(ctx, dsn, nil)
+			require.ErrorIs(t, err, models.ErrSchemaDamaged)
+			require.Contains(t, err.Error(), "lost its first row")
+		})
+	}
+}
+
+// When migrations were applied is read right whatever the database session's time zone
+// (goose writes a timestamp without zone, in the session's zone, on PostgreSQL).
+func TestMigrationTimesAreInstants(t *testing.T) {
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) {
+			dsn := d.DSN(t)
+			if d.Name == "postgres" {
+				dsn += "&timezone=Asia/Tokyo"
+			}
+			s := modeltest.Open(t, dsn)
+			st, err := s.SchemaStatus(ctx)
+			require.NoError(t, err)
+			for _, m := range st.Migrations {
+				require.WithinDuration(t, time.Now(), m.AppliedAt, time.Minute, "migration %d", m.Version)
+			}
 		})
 	}
 }

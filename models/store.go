@@ -48,13 +48,18 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	applied, err := s.Migrate(ctx)
+	applied, stamped, err := s.Migrate(ctx)
 	if err != nil {
 		_ = s.Close()
 		return nil, err
 	}
+	if stamped {
+		log.Info("models: the database was made before versioned migrations: stamped at version 1, its rows kept")
+	}
 	for _, m := range applied {
-		log.Info("models: migrated the database", "version", m.Version, "migration", m.Name)
+		if !stamped || m.Version > 1 {
+			log.Info("models: migrated the database", "version", m.Version, "migration", m.Name)
+		}
 	}
 	if err := s.prepareHot(ctx); err != nil {
 		_ = s.Close()

@@ -55,7 +55,7 @@ type CountdownArgs struct {
 
 // Register registers the sweep (recurring, and once at every start so that what fell due while
 // no server ran is completed at once) and the countdown on e. Call it before e.Start.
-func Register(e *jobs.Engine, store *models.Store, cfg Config) error {
+func Register(e *jobs.Engine, store models.TaskStore, cfg Config) error {
 	cfg = cfg.withDefaults()
 	if cfg.CountdownSteps < 1 || cfg.CountdownStep <= 0 {
 		return fmt.Errorf("%w: the countdown needs at least one step of a positive length", jobs.ErrInvalidConfig)
@@ -81,7 +81,7 @@ func EnqueueCountdown(ctx context.Context, e *jobs.Engine) (*models.Job, error) 
 }
 
 // sweepOverdue completes every overdue task in one set-based UPDATE.
-func sweepOverdue(store *models.Store) func(context.Context, *jobs.Job[struct{}]) error {
+func sweepOverdue(store models.TaskStore) func(context.Context, *jobs.Job[struct{}]) error {
 	return func(ctx context.Context, _ *jobs.Job[struct{}]) error {
 		n, err := store.CompleteOverdueTasks(ctx, time.Now())
 		if err != nil {

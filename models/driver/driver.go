@@ -52,6 +52,9 @@ type SQL struct {
 	Size string
 	// HasTable counts the tables named ? in the store's schema.
 	HasTable string
+	// MigrationTime is an SQL expression of goose's tstamp column as an instant (goose writes
+	// it in the session's time zone on PostgreSQL, in UTC on SQLite).
+	MigrationTime string
 }
 
 // Driver is one database. A Driver value belongs to one store: Connect may keep what it learns

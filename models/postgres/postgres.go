@@ -76,8 +76,9 @@ func (*Driver) SQL() driver.SQL {
 	return driver.SQL{
 		Claim: claimSQL, Finish: finishSQL, // each records its events in the same statement
 		Promote: promoteSQL, ExtendLeases: extendLeasesSQL, Rescue: rescueSQL,
-		Size:     "SELECT pg_database_size(current_database())",
-		HasTable: "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
+		Size:          "SELECT pg_database_size(current_database())",
+		HasTable:      "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
+		MigrationTime: "tstamp AT TIME ZONE current_setting('TimeZone')",
 	}
 }
 

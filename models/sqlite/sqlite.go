@@ -44,7 +44,10 @@ const readers = 8
 // handler (1 ms, 2 ms, 5 ms...) while the lock may already be free again, so the driver gives
 // SQLite one writer connection, where writes queue in Go and follow each other at once, and a
 // pool of query-only reader connections, which WAL lets read while the writer writes.
-type Driver struct{}
+type Driver struct {
+	// path is the database file ("" for an in-memory database), for the migration lock.
+	path string
+}
 
 // New returns a SQLite driver.
 func New() *Driver { return &Driver{} }
@@ -56,11 +59,12 @@ func (*Driver) Name() string { return "sqlite" }
 
 // Connect opens the writer (one connection), the reader pool (query-only connections) and the
 // checkpointer, on a path (data/kiln.db) or file: URI (see DSN).
-func (*Driver) Connect(_ context.Context, dsn string, cfg *gorm.Config) (driver.Conns, error) {
+func (d *Driver) Connect(_ context.Context, dsn string, cfg *gorm.Config) (driver.Conns, error) {
 	uri, err := DSN(dsn)
 	if err != nil {
 		return driver.Conns{}, err
 	}
+	d.path = FilePath(dsn)
 	writer, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver(), DSN: uri}), cfg)
 	if err != nil {
 		return driver.Conns{}, err
@@ -156,8 +160,9 @@ func (*Driver) SQL() driver.SQL {
 	return driver.SQL{
 		Claim: claimSQL, ClaimEvents: claimEventsSQL, Finish: finishSQL, FinishEvents: finishEventsSQL,
 		Promote: promoteSQL, ExtendLeases: extendLeasesSQL, Rescue: rescueSQL,
-		Size:     "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-		HasTable: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+		Size:          "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+		HasTable:      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+		MigrationTime: "tstamp",
 	}
 }
 
@@ -170,9 +175,34 @@ func (*Driver) Migrations() (fs.FS, string) {
 	return sub, "sqlite3"
 }
 
-// WithMigrationLock runs fn: the store's one writer connection already keeps anything else in
-// this process from migrating meanwhile, and other processes wait on SQLite's write lock.
-func (*Driver) WithMigrationLock(_ context.Context, _ *gorm.DB, fn func() error) error { return fn() }
+// WithMigrationLock runs fn holding an exclusive lock on the file <database>-migrate, waited
+// for, so that processes starting at once on one database (kiln, kiln user, kiln migrate) take
+// turns: goose reads which migrations are applied outside its transactions, and two processes
+// could otherwise both apply the same one.
+func (d *Driver) WithMigrationLock(_ context.Context, _ *gorm.DB, fn func() error) error {
+	if d.path == "" {
+		return fn() // in memory: one process
+	}
+	unlock, err := lockFile(d.path + "-migrate")
+	if err != nil {
+		return fmt.Errorf("models: migrate: lock: %w", err)
+	}
+	defer unlock()
+	return fn()
+}
+
+// FilePath is the file a SQLite dsn names, or "" for an in-memory database.
+func FilePath(dsn string) string {
+	path, rawQuery, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if q, _ := url.ParseQuery(rawQuery); path == ":memory:" || q.Get("mode") == "memory" {
+		return ""
+	}
+	file, err := url.PathUnescape(path)
+	if err != nil {
+		return ""
+	}
+	return file
+}
 
 // LockRows returns tx as is: a write transaction holds the database's only write lock.
 func (*Driver) LockRows(tx *gorm.DB, _ string) *gorm.DB { return tx }

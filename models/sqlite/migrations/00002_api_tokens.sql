@@ -2,7 +2,7 @@
 -- token is kept; the token itself is shown once, when it is made.
 
 -- +goose Up
-CREATE TABLE "api_tokens" (
+CREATE TABLE IF NOT EXISTS "api_tokens" (
     "id" integer PRIMARY KEY AUTOINCREMENT,
     "name" text NOT NULL,
     "role" text NOT NULL,
@@ -12,8 +12,8 @@ CREATE TABLE "api_tokens" (
     "expires_at" datetime,
     "last_used_at" datetime
 );
-CREATE UNIQUE INDEX "idx_api_tokens_name" ON "api_tokens"("name");
-CREATE UNIQUE INDEX "idx_api_tokens_token_hash" ON "api_tokens"("token_hash");
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_api_tokens_name" ON "api_tokens"("name");
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_api_tokens_token_hash" ON "api_tokens"("token_hash");
 
 -- +goose Down
 DROP TABLE "api_tokens";
