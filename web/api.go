@@ -82,6 +82,7 @@ func (s *Server) newAPI() huma.API {
 	// Kinds' argument schemas are drawn inline, apart from the API's own components.
 	s.argsRegistry = huma.NewMapRegistry("#/$defs/", huma.DefaultSchemaNamer)
 	s.registerJobAPI(api)
+	s.registerOpsAPI(api)
 	return api
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -185,4 +186,80 @@ func TestAPILocalAccessIsNotCrossOrigin(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	require.Empty(t, modeltestRecent(t, a))
+}
+
+func TestAPIOps(t *testing.T) {
+	a := setup(t)
+	_, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "mail.send", "delay": "1h"})
+	jobID := int64(body["id"].(float64))
+	id := itoa(jobID)
+
+	resp, body := a.apiCall("POST", "/api/v1/jobs/"+id+"/run", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Equal(t, "enqueued", body["state"])
+	resp, body = a.apiCall("POST", "/api/v1/jobs/"+id+"/cancel", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Equal(t, "cancelled", body["state"])
+	resp, body = a.apiCall("POST", "/api/v1/jobs/"+id+"/requeue", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Equal(t, "enqueued", body["state"])
+	resp, body = a.apiCall("POST", "/api/v1/jobs/"+id+"/explode", "", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+	resp, _ = a.apiCall("GET", "/api/v1/jobs/"+id+"/logs", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, a.store.AppendJobLog(context.Background(), jobID, 1, time.Now(), "hello"))
+	_, body = a.apiCall("GET", "/api/v1/jobs/"+id+"/logs", "", nil)
+	require.Equal(t, "hello", body["logs"].([]any)[0].(map[string]any)["message"])
+	resp, _ = a.apiCall("DELETE", "/api/v1/jobs/"+id, "", nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	_, body = a.apiCall("GET", "/api/v1/jobs/"+id, "", nil)
+	require.Equal(t, "deleted", body["state"])
+	reasons := ""
+	for _, e := range body["events"].([]any) {
+		reasons += e.(map[string]any)["reason"].(string) + ";"
+	}
+	require.Contains(t, reasons, "cancelled by local")
+
+	a.recurringIn("nightly", "30 2 * * *", "Europe/Berlin")
+	resp, body = a.apiCall("GET", "/api/v1/recurring", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	rj := body["recurring"].([]any)[0].(map[string]any)
+	require.Equal(t, "at 02:30 every day", rj["description"])
+	resp, body = a.apiCall("POST", "/api/v1/recurring/nightly/pause", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Equal(t, true, body["recurring"].(map[string]any)["paused"])
+	resp, body = a.apiCall("POST", "/api/v1/recurring/nightly/trigger", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Equal(t, "report.build", body["job"].(map[string]any)["kind"])
+	resp, body = a.apiCall("PUT", "/api/v1/recurring/nightly", "", map[string]any{"spec": "0 0 30 2 *", "time_zone": "UTC"})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	raw, _ := json.Marshal(body)
+	require.Contains(t, string(raw), "never runs: February has no day 30")
+	require.Contains(t, string(raw), "body.spec")
+	resp, body = a.apiCall("PUT", "/api/v1/recurring/nightly", "", map[string]any{"spec": "0 3 * * *", "time_zone": "Mars/Base"})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	raw, _ = json.Marshal(body)
+	require.Contains(t, string(raw), "body.time_zone")
+	resp, body = a.apiCall("PUT", "/api/v1/recurring/nightly", "", map[string]any{"spec": "15 4 * * 1-5", "time_zone": "America/New_York"})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Equal(t, "at 04:15 on weekdays", body["description"])
+	require.Equal(t, true, body["edited"])
+	resp, _ = a.apiCall("GET", "/api/v1/recurring/nope", "", nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	resp, _ = a.apiCall("POST", "/api/v1/queues/default/pause", "", nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	_, body = a.apiCall("GET", "/api/v1/queues", "", nil)
+	var paused bool
+	for _, q := range body["queues"].([]any) {
+		if q.(map[string]any)["name"] == "default" {
+			paused = q.(map[string]any)["paused"].(bool)
+		}
+	}
+	require.True(t, paused)
+	resp, _ = a.apiCall("POST", "/api/v1/queues/has%20space/pause", "", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	resp, body = a.apiCall("GET", "/api/v1/servers", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NotNil(t, body["servers"])
 }

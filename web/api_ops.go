@@ -1,0 +1,367 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+)
+
+// The API's job actions and logs, recurring jobs, queues and servers.
+
+// LogOut is one line a job logged.
+type LogOut struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+}
+
+// LogsOutput is a job's log.
+type LogsOutput struct {
+	Body struct {
+		Logs []LogOut `json:"logs"`
+	}
+}
+
+// JobActionInput names a job and what to do to it.
+type JobActionInput struct {
+	ID     int64  `path:"id" minimum:"1"`
+	Action string `path:"action" enum:"cancel,requeue,run" doc:"cancel: stop it (a running job's context is cancelled); requeue: run a finished job again from its first attempt; run: run a scheduled or waiting job now."`
+}
+
+// RecurringOut is a recurring job.
+type RecurringOut struct {
+	Name        string          `json:"name"`
+	Spec        string          `json:"spec" doc:"A cron expression, a descriptor such as @daily, or @every <duration>."`
+	TimeZone    string          `json:"time_zone"`
+	Description string          `json:"description,omitempty" doc:"The schedule in words."`
+	Kind        string          `json:"kind"`
+	Args        json.RawMessage `json:"args"`
+	Queue       string          `json:"queue"`
+	Misfire     string          `json:"misfire" enum:"relaxed,strict,ignore"`
+	Paused      bool            `json:"paused"`
+	Edited      bool            `json:"edited" doc:"The schedule was changed by a person, and outlives the code's."`
+	NextRunAt   *time.Time      `json:"next_run_at,omitempty"`
+	LastRunAt   *time.Time      `json:"last_run_at,omitempty"`
+	LastJobID   *int64          `json:"last_job_id,omitempty"`
+	NextRuns    []time.Time     `json:"next_runs,omitempty" doc:"The occurrences after next_run_at."`
+	ClockNotes  []string        `json:"clock_notes,omitempty" doc:"What clock changes do to those runs."`
+}
+
+func recurringOut(rj *models.RecurringJob) RecurringOut {
+	out := RecurringOut{
+		Name: rj.Name, Spec: rj.Spec, TimeZone: rj.TimeZone, Kind: rj.Kind, Args: json.RawMessage(rj.Args), Queue: rj.Queue,
+		Misfire: rj.Misfire, Paused: rj.Paused, Edited: rj.Overridden, NextRunAt: rj.NextRunAt, LastRunAt: rj.LastRunAt, LastJobID: rj.LastJobID,
+	}
+	if !json.Valid(out.Args) {
+		out.Args = json.RawMessage("null")
+	}
+	if sched, err := jobs.ParseSchedule(rj.Spec, rj.TimeZone); err == nil {
+		out.Description = sched.Describe()
+		if rj.NextRunAt != nil && !rj.Paused {
+			for _, o := range sched.Upcoming(*rj.NextRunAt, 3) {
+				out.NextRuns = append(out.NextRuns, o.At.UTC())
+				if o.Note != "" {
+					out.ClockNotes = append(out.ClockNotes, o.Note)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// RecurringOutput is one recurring job.
+type RecurringOutput struct {
+	Body RecurringOut
+}
+
+// RecurringListOutput lists the recurring jobs.
+type RecurringListOutput struct {
+	Body struct {
+		Recurring []RecurringOut `json:"recurring"`
+	}
+}
+
+// RecurringNameInput names a recurring job.
+type RecurringNameInput struct {
+	Name string `path:"name" maxLength:"200"`
+}
+
+// RecurringActionInput names a recurring job and what to do to it.
+type RecurringActionInput struct {
+	Name   string `path:"name" maxLength:"200"`
+	Action string `path:"action" enum:"pause,resume,trigger" doc:"pause: enqueue nothing until resumed (survives restarts); resume: from its next occurrence on; trigger: enqueue one job now, outside the schedule."`
+}
+
+// RecurringActionOutput is the recurring job after the action, and the job a trigger made.
+type RecurringActionOutput struct {
+	Body struct {
+		Recurring RecurringOut `json:"recurring"`
+		Job       *JobOut      `json:"job,omitempty" doc:"The job a trigger enqueued."`
+	}
+}
+
+// RecurringScheduleInput changes a recurring job's schedule.
+type RecurringScheduleInput struct {
+	Name string `path:"name" maxLength:"200"`
+	Body struct {
+		Spec     string `json:"spec" minLength:"1" maxLength:"200"`
+		TimeZone string `json:"time_zone" minLength:"1" maxLength:"100" doc:"An IANA time zone, e.g. Europe/Berlin."`
+	}
+}
+
+// QueueOut is a queue.
+type QueueOut struct {
+	Name       string     `json:"name"`
+	Enqueued   int64      `json:"enqueued"`
+	Scheduled  int64      `json:"scheduled"`
+	Processing int64      `json:"processing"`
+	Failed     int64      `json:"failed"`
+	Oldest     *time.Time `json:"oldest_enqueued,omitempty" doc:"When the job waiting longest became due."`
+	Paused     bool       `json:"paused"`
+	PausedBy   string     `json:"paused_by,omitempty"`
+}
+
+// QueuesOutput lists the queues.
+type QueuesOutput struct {
+	Body struct {
+		Queues []QueueOut `json:"queues"`
+	}
+}
+
+// QueueActionInput names a queue and whether to pause or resume it.
+type QueueActionInput struct {
+	Name   string `path:"name" maxLength:"100"`
+	Action string `path:"action" enum:"pause,resume" doc:"pause: no server takes its jobs until resumed."`
+}
+
+// ServerOut is a running Kiln process.
+type ServerOut struct {
+	ID          string    `json:"id"`
+	Host        string    `json:"host"`
+	PID         int       `json:"pid"`
+	StartedAt   time.Time `json:"started_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
+	Queues      string    `json:"queues" doc:"The queues it works and their workers, e.g. critical=10,default=5."`
+	Workers     int       `json:"workers"`
+	Busy        int       `json:"busy"`
+}
+
+// ServersOutput lists the servers.
+type ServersOutput struct {
+	Body struct {
+		Servers []ServerOut `json:"servers"`
+	}
+}
+
+func (s *Server) registerOpsAPI(api huma.API) {
+	huma.Register(api, huma.Operation{
+		OperationID: "job-action", Method: http.MethodPost, Path: "/v1/jobs/{id}/{action}", Summary: "Cancel, requeue or run a job now",
+		Tags: []string{"Jobs"}, Description: "Needs an admin token; recorded in the job's history with the token's name.",
+	}, s.apiJobAction)
+	huma.Register(api, huma.Operation{
+		OperationID: "delete-job", Method: http.MethodDelete, Path: "/v1/jobs/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a job", Tags: []string{"Jobs"}, Description: "A running job is stopped first. Retention removes it later.",
+	}, s.apiDeleteJob)
+	huma.Register(api, huma.Operation{
+		OperationID: "job-logs", Method: http.MethodGet, Path: "/v1/jobs/{id}/logs", Summary: "A job's log", Tags: []string{"Jobs"},
+	}, s.apiJobLogs)
+	huma.Register(api, huma.Operation{
+		OperationID: "list-recurring", Method: http.MethodGet, Path: "/v1/recurring", Summary: "List recurring jobs", Tags: []string{"Recurring"},
+	}, s.apiListRecurring)
+	huma.Register(api, huma.Operation{
+		OperationID: "get-recurring", Method: http.MethodGet, Path: "/v1/recurring/{name}", Summary: "Get a recurring job", Tags: []string{"Recurring"},
+	}, s.apiGetRecurring)
+	huma.Register(api, huma.Operation{
+		OperationID: "update-recurring", Method: http.MethodPut, Path: "/v1/recurring/{name}", Summary: "Change a recurring job's schedule",
+		Tags: []string{"Recurring"}, Description: "The change outlives restarts: the code's schedule no longer applies.",
+	}, s.apiUpdateRecurring)
+	huma.Register(api, huma.Operation{
+		OperationID: "recurring-action", Method: http.MethodPost, Path: "/v1/recurring/{name}/{action}", Summary: "Pause, resume or trigger a recurring job",
+		Tags: []string{"Recurring"},
+	}, s.apiRecurringAction)
+	huma.Register(api, huma.Operation{
+		OperationID: "list-queues", Method: http.MethodGet, Path: "/v1/queues", Summary: "List queues", Tags: []string{"Queues"},
+	}, s.apiListQueues)
+	huma.Register(api, huma.Operation{
+		OperationID: "queue-action", Method: http.MethodPost, Path: "/v1/queues/{name}/{action}", Summary: "Pause or resume a queue",
+		Tags: []string{"Queues"}, DefaultStatus: http.StatusNoContent,
+	}, s.apiQueueAction)
+	huma.Register(api, huma.Operation{
+		OperationID: "list-servers", Method: http.MethodGet, Path: "/v1/servers", Summary: "List the running Kiln processes", Tags: []string{"Servers"},
+	}, s.apiListServers)
+}
+
+// actor is the caller, for the history of what it does.
+func actor(ctx context.Context) context.Context { return jobs.WithActor(ctx, apiUser(ctx).Username) }
+
+func (s *Server) apiJobAction(ctx context.Context, in *JobActionInput) (*JobOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	var err error
+	switch in.Action {
+	case "cancel":
+		err = s.engine.Cancel(actor(ctx), in.ID)
+	case "requeue":
+		err = s.engine.Requeue(actor(ctx), in.ID)
+	default: // run
+		err = s.engine.TriggerNow(actor(ctx), in.ID)
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	j, err := s.store.GetJob(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &JobOutput{Body: jobOut(j)}, nil
+}
+
+func (s *Server) apiDeleteJob(ctx context.Context, in *JobIDInput) (*struct{}, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.engine.Delete(actor(ctx), in.ID); err != nil {
+		return nil, s.apiErr(err)
+	}
+	return nil, nil
+}
+
+func (s *Server) apiJobLogs(ctx context.Context, in *JobIDInput) (*LogsOutput, error) {
+	if _, err := s.store.GetJob(ctx, in.ID); err != nil {
+		return nil, s.apiErr(err)
+	}
+	logs, err := s.store.JobLogs(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &LogsOutput{}
+	out.Body.Logs = make([]LogOut, 0, len(logs))
+	for _, l := range logs {
+		out.Body.Logs = append(out.Body.Logs, LogOut{Attempt: l.Attempt, At: l.At.UTC(), Message: l.Message})
+	}
+	return out, nil
+}
+
+func (s *Server) apiListRecurring(ctx context.Context, _ *struct{}) (*RecurringListOutput, error) {
+	rows, err := s.store.ListRecurring(ctx)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &RecurringListOutput{}
+	out.Body.Recurring = make([]RecurringOut, 0, len(rows))
+	for i := range rows {
+		out.Body.Recurring = append(out.Body.Recurring, recurringOut(&rows[i]))
+	}
+	return out, nil
+}
+
+func (s *Server) apiGetRecurring(ctx context.Context, in *RecurringNameInput) (*RecurringOutput, error) {
+	rj, err := s.store.GetRecurring(ctx, in.Name)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &RecurringOutput{Body: recurringOut(rj)}, nil
+}
+
+func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleInput) (*RecurringOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	rj, err := s.store.GetRecurring(ctx, in.Name)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	rj, err = s.engine.UpdateRecurringSchedule(actor(ctx), rj.ID, in.Body.Spec, in.Body.TimeZone)
+	if fields := scheduleFieldErrors(err, in.Body.TimeZone); fields != nil {
+		var details []error
+		for field, msg := range fields {
+			name := map[string]string{"spec": "spec", "tz": "time_zone"}[field]
+			details = append(details, &huma.ErrorDetail{Location: "body." + name, Message: msg})
+		}
+		return nil, huma.Error422UnprocessableEntity("The schedule was not saved.", details...)
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &RecurringOutput{Body: recurringOut(rj)}, nil
+}
+
+func (s *Server) apiRecurringAction(ctx context.Context, in *RecurringActionInput) (*RecurringActionOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	out := &RecurringActionOutput{}
+	var err error
+	switch in.Action {
+	case "pause":
+		err = s.engine.PauseRecurring(actor(ctx), in.Name)
+	case "resume":
+		err = s.engine.ResumeRecurring(actor(ctx), in.Name)
+	default: // trigger
+		var j *models.Job
+		if j, err = s.engine.TriggerRecurring(actor(ctx), in.Name); err == nil {
+			jo := jobOut(j)
+			out.Body.Job = &jo
+		}
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	rj, err := s.store.GetRecurring(ctx, in.Name)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out.Body.Recurring = recurringOut(rj)
+	return out, nil
+}
+
+func (s *Server) apiListQueues(ctx context.Context, _ *struct{}) (*QueuesOutput, error) {
+	stats, err := s.store.QueueStats(ctx)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &QueuesOutput{}
+	out.Body.Queues = make([]QueueOut, 0, len(stats))
+	for _, q := range stats {
+		out.Body.Queues = append(out.Body.Queues, QueueOut{Name: q.Name, Enqueued: q.Enqueued, Scheduled: q.Scheduled,
+			Processing: q.Processing, Failed: q.Failed, Oldest: q.OldestEnqueued, Paused: q.Paused, PausedBy: q.PausedBy})
+	}
+	return out, nil
+}
+
+func (s *Server) apiQueueAction(ctx context.Context, in *QueueActionInput) (*struct{}, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	var err error
+	if in.Action == "pause" {
+		err = s.engine.PauseQueue(actor(ctx), in.Name)
+	} else {
+		err = s.engine.ResumeQueue(actor(ctx), in.Name)
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return nil, nil
+}
+
+func (s *Server) apiListServers(ctx context.Context, _ *struct{}) (*ServersOutput, error) {
+	servers, err := s.store.Servers(ctx)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &ServersOutput{}
+	out.Body.Servers = make([]ServerOut, 0, len(servers))
+	for _, v := range servers {
+		out.Body.Servers = append(out.Body.Servers, ServerOut{ID: v.ID, Host: v.Host, PID: v.PID, StartedAt: v.StartedAt.UTC(),
+			HeartbeatAt: v.HeartbeatAt.UTC(), Queues: v.Queues, Workers: v.Workers, Busy: v.Busy})
+	}
+	return out, nil
+}
