@@ -263,3 +263,30 @@ func TestAPIOps(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.NotNil(t, body["servers"])
 }
+
+// The API's description and reference page are public, drawn from the same types as the
+// handlers, and list every operation.
+func TestAPIReference(t *testing.T) {
+	a := setupWith(t, web.Config{}) // no local access
+	resp, doc := a.apiCall("GET", "/api/openapi.json", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var ops []string
+	for _, item := range doc["paths"].(map[string]any) {
+		for _, op := range item.(map[string]any) {
+			ops = append(ops, op.(map[string]any)["operationId"].(string))
+		}
+	}
+	require.GreaterOrEqual(t, len(ops), 14)
+
+	resp, page := a.get("/api/docs")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+	for _, id := range ops {
+		require.NotEmpty(t, page.Find(`[data-testid="api-op"]#`+id).Nodes, "the reference shows %s", id)
+	}
+	enqueue := page.Find(`#enqueue-job`).Text()
+	require.Contains(t, enqueue, "unique_key")
+	require.Contains(t, enqueue, "At most one job with this key exists")
+	require.NotContains(t, resp.Header.Get("Content-Security-Policy"), "cdn", "no third-party origin")
+	require.Empty(t, page.Find(`script[src^="http"]`).Nodes)
+}

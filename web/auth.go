@@ -90,7 +90,13 @@ func isPartial(r *http.Request) bool {
 
 // isPublic lists what anyone may see without logging in.
 func isPublic(path string) bool {
-	return path == "/login" || isQuietPath(path)
+	return path == "/login" || isQuietPath(path) || isAPIReference(path)
+}
+
+// isAPIReference reports the API's description and reference page: public, as they say how to
+// call the API, not what is in it.
+func isAPIReference(path string) bool {
+	return path == apiPrefix+"/docs" || path == apiPrefix+"/openapi.json" || path == apiPrefix+"/openapi.yaml"
 }
 
 // identify finds who is making the request: the user of a live session or, when local

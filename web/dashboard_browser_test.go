@@ -134,6 +134,11 @@ func TestBrowserDashboard(t *testing.T) {
 	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the preview updated without a reload")
 	screenshot(t, ctx, "recurring-preview-error")
 
+	// The API reference is Kiln's own page: no script from elsewhere, no CSP violation.
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/api/docs"))
+	waitFor(t, ctx, "the API reference", `document.querySelectorAll('[data-testid="api-op"]').length >= 14`)
+	screenshot(t, ctx, "api-docs")
+
 	// Narrow screens: the dashboard fits.
 	within(t, ctx, 20*time.Second, chromedp.EmulateViewport(375, 800), chromedp.Navigate(base+"/dashboard/jobs"))
 	waitFor(t, ctx, "the jobs list", `!!document.querySelector('[data-testid="jobs"]')`)

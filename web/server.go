@@ -230,6 +230,7 @@ func New(cfg Config, store Store, engine *jobs.Engine, log *slog.Logger) (*Serve
 	s.middleware()
 	s.routes()
 	s.api = s.newAPI()
+	s.echo.GET(apiPrefix+"/docs", s.handleAPIDocs)
 	return s, nil
 }
 
