@@ -61,6 +61,27 @@ func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, 
 
 // EnqueueMany stores a batch of jobs in one transaction.
 func (e *Engine) EnqueueMany(ctx context.Context, batch []EnqueueParams) ([]*models.Job, error) {
+	results, err := e.EnqueueResults(ctx, batch)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]*models.Job, len(results))
+	for i, r := range results {
+		jobs[i] = r.Job
+	}
+	return jobs, nil
+}
+
+// EnqueueResult is what enqueueing one job did.
+type EnqueueResult struct {
+	Job *models.Job
+	// Duplicate: the job's unique key was taken, and Job is the job that holds it.
+	Duplicate bool
+}
+
+// EnqueueResults is EnqueueMany, saying of each job whether it was a duplicate of one stored
+// before.
+func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]EnqueueResult, error) {
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
 		j, err := e.newJob(p.Kind, p.Args, p.Opts)
@@ -70,18 +91,29 @@ func (e *Engine) EnqueueMany(ctx context.Context, batch []EnqueueParams) ([]*mod
 		j.Note = note(ctx, "enqueued")
 		jobs[i] = j
 	}
+	out := make([]EnqueueResult, len(jobs))
+	for i, j := range jobs {
+		out[i].Job = j
+	}
 	if len(jobs) == 1 {
 		if stored, err := e.enqueueToWorker(ctx, jobs[0]); err != nil {
 			return nil, err
 		} else if stored {
-			return jobs, nil
+			return out, nil
 		}
 	}
-	if _, err := e.store.InsertJobs(ctx, jobs, time.Now()); err != nil {
+	dups, err := e.store.InsertJobs(ctx, jobs, time.Now())
+	if err != nil {
 		return nil, err
 	}
+	for i, j := range jobs { // a duplicate's entry is now the job that holds the key
+		out[i].Job = j
+	}
+	for _, i := range dups {
+		out[i].Duplicate = true
+	}
 	e.wakeReady(jobs)
-	return jobs, nil
+	return out, nil
 }
 
 // wakeReady nudges the fetchers of the queues that got jobs to run now (not delayed, not

@@ -69,24 +69,48 @@ type EventOut struct {
 	Duration string    `json:"duration,omitempty" doc:"How long the attempt ran, as a Go duration."`
 }
 
+// JobSpec is a job to enqueue.
+type JobSpec struct {
+	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send."`
+	Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually)."`
+	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default."`
+	Priority    *int            `json:"priority,omitempty" doc:"Higher runs first within a queue."`
+	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
+	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration (30s, 5m)."`
+	RunAt       *time.Time      `json:"run_at,omitempty" doc:"Run at this time (RFC 3339) rather than at once."`
+	Delay       string          `json:"delay,omitempty" doc:"Run after this Go duration rather than at once."`
+	UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first."`
+}
+
 // EnqueueInput is a job to enqueue.
 type EnqueueInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Retrying a POST with the same key returns the first job (200) instead of making another. Kept as the job's unique key, idempotency:<key>, for as long as the job is."`
+	Body           JobSpec
+}
+
+// BatchInput is many jobs to enqueue at once.
+type BatchInput struct {
 	Body struct {
-		Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send."`
-		Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually)."`
-		Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default."`
-		Priority    *int            `json:"priority,omitempty" doc:"Higher runs first within a queue."`
-		MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
-		Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration (30s, 5m)."`
-		RunAt       *time.Time      `json:"run_at,omitempty" doc:"Run at this time (RFC 3339) rather than at once."`
-		Delay       string          `json:"delay,omitempty" doc:"Run after this Go duration rather than at once."`
-		UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first."`
+		Jobs []JobSpec `json:"jobs" minItems:"1" maxItems:"1000"`
+	}
+}
+
+// BatchOutput is the jobs a batch made, in order.
+type BatchOutput struct {
+	Body struct {
+		Jobs []JobOut `json:"jobs" doc:"In the order given; a job whose unique_key was taken is the job that holds it."`
 	}
 }
 
 // JobOutput is one job.
 type JobOutput struct {
 	Body JobOut
+}
+
+// EnqueueOutput is the job a POST made (201), or the one its Idempotency-Key found (200).
+type EnqueueOutput struct {
+	Status int `json:"-"`
+	Body   JobOut
 }
 
 // JobDetailOutput is one job with its history.
@@ -168,8 +192,14 @@ func (s *Server) registerJobAPI(api huma.API) {
 		OperationID: "enqueue-job", Method: http.MethodPost, Path: "/v1/jobs", DefaultStatus: http.StatusCreated,
 		Summary: "Enqueue a job", Tags: []string{"Jobs"},
 		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. Needs an admin token. " +
-			"With a unique_key that another job already has, that job is returned and none is made.",
+			"With a unique_key that another job already has, that job is returned and none is made; " +
+			"a retry with the same Idempotency-Key returns the first POST's job with 200.",
 	}, s.apiEnqueue)
+	huma.Register(api, huma.Operation{
+		OperationID: "enqueue-jobs", Method: http.MethodPost, Path: "/v1/jobs/batch", DefaultStatus: http.StatusCreated,
+		Summary: "Enqueue many jobs", Tags: []string{"Jobs"},
+		Description: "Up to 1,000 jobs in one transaction: all are stored, or none (a refused job names its place, body.jobs[i]).",
+	}, s.apiEnqueueBatch)
 	huma.Register(api, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs", Summary: "List jobs", Tags: []string{"Jobs"},
 		Description: "Jobs matching the filters, newest first, a page at a time: pass the response's next as after= for the next page.",
@@ -186,15 +216,12 @@ func (s *Server) registerJobAPI(api huma.API) {
 	}, s.apiKinds)
 }
 
-func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*JobOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
-	b := in.Body
+// jobOptions reads a JobSpec into the engine's options; refusals name their field under at.
+func jobOptions(b JobSpec, at string) ([]jobs.Option, []error) {
 	var opts []jobs.Option
 	var details []error
 	bad := func(field, msg string) {
-		details = append(details, &huma.ErrorDetail{Location: "body." + field, Message: msg})
+		details = append(details, &huma.ErrorDetail{Location: at + field, Message: msg})
 	}
 	if b.Queue != "" {
 		opts = append(opts, jobs.Queue(b.Queue))
@@ -227,18 +254,65 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*JobOutput, 
 	if b.UniqueKey != "" {
 		opts = append(opts, jobs.UniqueKey(b.UniqueKey))
 	}
+	return opts, details
+}
+
+func specArgs(b JobSpec) any {
+	if len(b.Args) == 0 {
+		return nil
+	}
+	return b.Args
+}
+
+func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	opts, details := jobOptions(in.Body, "body.")
+	if in.IdempotencyKey != "" {
+		if in.Body.UniqueKey != "" {
+			details = append(details, &huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "Give an Idempotency-Key or a unique_key, not both."})
+		}
+		opts = append(opts, jobs.UniqueKey("idempotency:"+in.IdempotencyKey))
+	}
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The job was not enqueued.", details...)
 	}
-	var args any
-	if len(b.Args) > 0 {
-		args = b.Args
-	}
-	j, err := s.engine.Enqueue(jobs.WithActor(ctx, apiUser(ctx).Username), b.Kind, args, opts...)
+	res, err := s.engine.EnqueueResults(actor(ctx), []jobs.EnqueueParams{{Kind: in.Body.Kind, Args: specArgs(in.Body), Opts: opts}})
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
-	return &JobOutput{Body: jobOut(j)}, nil
+	out := &EnqueueOutput{Status: http.StatusCreated, Body: jobOut(res[0].Job)}
+	if res[0].Duplicate && in.IdempotencyKey != "" {
+		out.Status = http.StatusOK // the first POST's job
+	}
+	return out, nil
+}
+
+func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	batch := make([]jobs.EnqueueParams, len(in.Body.Jobs))
+	var details []error
+	for i, spec := range in.Body.Jobs {
+		opts, bad := jobOptions(spec, "body.jobs["+strconv.Itoa(i)+"].")
+		details = append(details, bad...)
+		batch[i] = jobs.EnqueueParams{Kind: spec.Kind, Args: specArgs(spec), Opts: opts}
+	}
+	if len(details) > 0 {
+		return nil, huma.Error422UnprocessableEntity("No job was enqueued.", details...)
+	}
+	res, err := s.engine.EnqueueResults(actor(ctx), batch)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &BatchOutput{}
+	out.Body.Jobs = make([]JobOut, len(res))
+	for i, r := range res {
+		out.Body.Jobs[i] = jobOut(r.Job)
+	}
+	return out, nil
 }
 
 func (s *Server) apiGetJob(ctx context.Context, in *JobIDInput) (*JobDetailOutput, error) {

@@ -290,3 +290,49 @@ func TestAPIReference(t *testing.T) {
 	require.NotContains(t, resp.Header.Get("Content-Security-Policy"), "cdn", "no third-party origin")
 	require.Empty(t, page.Find(`script[src^="http"]`).Nodes)
 }
+
+// A retried POST with the same Idempotency-Key returns the first job; a batch is stored whole
+// or not at all.
+func TestAPIIdempotencyAndBatch(t *testing.T) {
+	a := setup(t)
+	post := func(key string, body any) (*http.Response, map[string]any) {
+		b, _ := json.Marshal(body)
+		req, err := http.NewRequest("POST", a.server.URL+"/api/v1/jobs", bytes.NewReader(b))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := a.client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp, out
+	}
+	resp, first := post("order-17", map[string]any{"kind": "mail.send"})
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	resp, again := post("order-17", map[string]any{"kind": "mail.send"})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the retry gets the first job")
+	require.Equal(t, first["id"], again["id"])
+	resp, _ = post("order-18", map[string]any{"kind": "mail.send", "unique_key": "x"})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+
+	resp, body := a.apiCall("POST", "/api/v1/jobs/batch", "", map[string]any{"jobs": []map[string]any{
+		{"kind": "a"}, {"kind": "b", "delay": "1h"}, {"kind": "c", "unique_key": "k"}, {"kind": "c", "unique_key": "k"},
+	}})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	got := body["jobs"].([]any)
+	require.Len(t, got, 4)
+	require.Equal(t, "scheduled", got[1].(map[string]any)["state"])
+	require.Equal(t, got[2].(map[string]any)["id"], got[3].(map[string]any)["id"], "one job per unique key")
+	before := len(modeltestRecent(t, a))
+
+	resp, body = a.apiCall("POST", "/api/v1/jobs/batch", "", map[string]any{"jobs": []map[string]any{{"kind": "a"}, {"kind": "b", "delay": "never"}}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	raw, _ := json.Marshal(body)
+	require.Contains(t, string(raw), "body.jobs[1].delay")
+	resp, _ = a.apiCall("POST", "/api/v1/jobs/batch", "", map[string]any{"jobs": []map[string]any{}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	resp, _ = a.apiCall("POST", "/api/v1/jobs/batch", "", map[string]any{"jobs": []map[string]any{{"kind": "a"}, {"kind": "b", "queue": "bad queue"}}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Len(t, modeltestRecent(t, a), before, "a refused batch stores nothing")
+}
