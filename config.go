@@ -26,6 +26,9 @@ type Config struct {
 	LogLevel  slog.Level
 	LogFormat string
 	Demo      bool
+	// MetricsAddr, when set, serves /metrics on a listener of its own, without auth: for
+	// scrapers inside a private network.
+	MetricsAddr string
 	// AdminPassword is the first admin's password, used only when there is no user yet.
 	AdminPassword string
 	Web           web.Config
@@ -48,6 +51,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.BoolVar(&cfg.Demo, "demo", false, "create 10 demo tasks due 5 minutes apart from now, then serve")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics on this `host:port`, without auth, for a scraper inside a private network (the main address serves it to a viewer token or local access)")
 	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", web.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&cfg.Web.CookieSecure, "cookie-secure", false, "mark cookies Secure; turn on when Kiln is served over HTTPS")
 	fs.BoolVar(&cfg.Web.LocalNoAuth, "local-no-auth", true, "let requests made directly from this machine skip login (never those through a proxy)")

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/kilnhq/kiln/bench"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/metrics"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
@@ -73,6 +76,11 @@ type Main struct {
 	Store  *models.Store
 	Engine *jobs.Engine
 	Web    *web.Server
+	// Metrics are the node's Prometheus metrics, served at /metrics (and at --metrics-addr).
+	Metrics *metrics.Metrics
+	// MetricsAddr is where --metrics-addr listens, once Run has started it ("" when not set).
+	MetricsAddr string
+	metricsSrv  *http.Server
 	// Setup, when set, runs after the built-in and the app's job kinds are registered and before the engine
 	// starts: the place for more kinds and recurring jobs.
 	Setup func(*jobs.Engine) error
@@ -109,9 +117,13 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Log.Info("kiln: demo tasks created", "count", len(tasks), "first_due", tasks[0].DueAt, "last_due", tasks[len(tasks)-1].DueAt)
 	}
 	m.Config.Jobs.Logger = m.Log
+	m.Metrics = metrics.New(store)
+	m.Config.Jobs.Observer = m.Metrics
 	if m.Engine, err = jobs.New(store, m.Config.Jobs); err != nil {
 		return err
 	}
+	m.Metrics.SetEngine(m.Engine)
+	m.Config.Web.Metrics = m.Metrics
 	if err := m.Engine.RegisterBuiltins(m.Config.Builtins); err != nil {
 		return err
 	}
@@ -129,6 +141,18 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Web, err = web.New(m.Config.Web, store, m.Engine, m.Log); err != nil {
 		return err
 	}
+	if m.Config.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", m.Config.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Metrics.Handler())
+		m.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		m.MetricsAddr = ln.Addr().String()
+		go func() { _ = m.metricsSrv.Serve(ln) }()
+		m.Log.Info("kiln: serving metrics without auth", "addr", ln.Addr().String())
+	}
 	return m.Web.Start(ctx)
 }
 
@@ -139,6 +163,9 @@ func (m *Main) Close() error {
 	var errs []error
 	if m.Web != nil {
 		errs = append(errs, m.Web.Stop(context.Background()))
+	}
+	if m.metricsSrv != nil {
+		errs = append(errs, m.metricsSrv.Close())
 	}
 	if m.Engine != nil {
 		// Jobs that ignore cancellation are released after this, and end with the process.

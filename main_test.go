@@ -32,12 +32,20 @@ import (
 func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfg, err := parseConfig([]string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "data", "kiln.db"), "--demo",
-		"--sweep-every", "@every 1s", "--poll-interval", "100ms"}, io.Discard)
+		"--sweep-every", "@every 1s", "--poll-interval", "100ms", "--metrics-addr", "127.0.0.1:0"}, io.Discard)
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	m := NewMain(cfg, &logs)
 	require.NoError(t, m.Run(context.Background()))
 	base := "http://" + m.Web.Addr()
+
+	// --metrics-addr serves the metrics without auth, for a scraper on a private network.
+	mresp, err := http.Get("http://" + m.MetricsAddr + "/metrics")
+	require.NoError(t, err)
+	metricsBody, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	require.Equal(t, http.StatusOK, mresp.StatusCode)
+	require.Contains(t, string(metricsBody), `kiln_workers{queue="default"} 10`)
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}

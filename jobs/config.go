@@ -111,6 +111,8 @@ type Config struct {
 	ServerID string
 	// Logger receives the engine's logs. Default: discard.
 	Logger *slog.Logger
+	// Observer hears each attempt's outcome and the rescues, for metrics. Default none.
+	Observer Observer
 }
 
 func (c Config) withDefaults() Config {

@@ -73,6 +73,9 @@ func (e *Engine) rescue(ctx context.Context, silentFor time.Duration) error {
 		if r.Failed > 0 {
 			e.log.Error("jobs: failed jobs that crashed their servers too often", "jobs", r.Failed, "max_rescues", e.cfg.MaxRescues)
 		}
+		if n := r.Requeued + r.Failed; n > 0 && e.cfg.Observer != nil {
+			e.cfg.Observer.JobsRescued(n)
+		}
 		if r.Requeued+r.Failed < batch {
 			return nil
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humaecho"
@@ -24,7 +25,33 @@ import (
 
 const apiPrefix = "/api"
 
-func isAPIPath(path string) bool { return path == apiPrefix || strings.HasPrefix(path, apiPrefix+"/") }
+// isAPIPath reports the paths for programs: the API, and the metrics. They take a token or local
+// access, never a session cookie.
+func isAPIPath(path string) bool {
+	return path == apiPrefix || strings.HasPrefix(path, apiPrefix+"/") || path == metricsPath
+}
+
+// metricsPath serves Prometheus' metrics.
+const metricsPath = "/metrics"
+
+// observe reports each request to the metrics, by route pattern and status.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		status := c.Response().Status
+		if err != nil {
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				status = he.Code
+			} else if !c.Response().Committed {
+				status = classify(err).Status
+			}
+		}
+		s.cfg.Metrics.ObserveHTTP(c.Path(), status, time.Since(start))
+		return err
+	}
+}
 
 // bearerScheme names the token security scheme in the OpenAPI document.
 const bearerScheme = "bearer"

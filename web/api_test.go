@@ -336,3 +336,35 @@ func TestAPIIdempotencyAndBatch(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Len(t, modeltestRecent(t, a), before, "a refused batch stores nothing")
 }
+
+// /metrics needs a viewer token or local access, never a session cookie, and labels requests
+// by route pattern, not by URL.
+func TestMetricsEndpoint(t *testing.T) {
+	a := setupWith(t, web.Config{})
+	viewer := a.token("prometheus", models.RoleViewer)
+	get := func(token string) (int, string) {
+		req, err := http.NewRequest("GET", a.server.URL+"/metrics", nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := a.client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	code, _ := get("")
+	require.Equal(t, http.StatusUnauthorized, code)
+	a.addUser("ada", models.RoleAdmin)
+	a.login("ada", password)
+	code, _ = get("")
+	require.Equal(t, http.StatusUnauthorized, code, "a session cookie is no key to the metrics")
+	a.get("/dashboard/jobs/12345")
+	code, body := get(viewer)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `kiln_http_request_duration_seconds_count{route="/dashboard/jobs/:id",status="404"} 1`)
+	require.NotContains(t, body, "12345")
+	require.Contains(t, body, "kiln_jobs")
+}

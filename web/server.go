@@ -54,10 +54,19 @@ type Config struct {
 	AllowedHosts []string
 	// SessionTTL is how long a login lasts. Default DefaultSessionTTL (12h).
 	SessionTTL time.Duration
+	// Metrics, when set, is served at /metrics (to a viewer token or local access) and hears
+	// every request. Default none.
+	Metrics Metrics
 	// Secret, when set, derives the keys of session cookies and CSRF tokens, so that nodes behind
 	// one load balancer accept each other's; it must be at least 32 bytes. Default: random keys
 	// kept in the database (shared by its nodes).
 	Secret string
+}
+
+// Metrics are what the server reports requests to and serves at /metrics.
+type Metrics interface {
+	ObserveHTTP(route string, status int, took time.Duration)
+	Handler() http.Handler
 }
 
 // Defaults of Config, also the kiln command's flag defaults.
@@ -231,6 +240,9 @@ func New(cfg Config, store Store, engine *jobs.Engine, log *slog.Logger) (*Serve
 	s.routes()
 	s.api = s.newAPI()
 	s.echo.GET(apiPrefix+"/docs", s.handleAPIDocs)
+	if s.cfg.Metrics != nil {
+		s.echo.GET(metricsPath, echo.WrapHandler(s.cfg.Metrics.Handler()))
+	}
 	return s, nil
 }
 
@@ -261,6 +273,9 @@ func (s *Server) middleware() {
 		ReferrerPolicy:        "same-origin",
 		ContentSecurityPolicy: contentSecurityPolicy,
 	}))
+	if s.cfg.Metrics != nil {
+		e.Use(s.observe)
+	}
 	e.Use(s.checkHost) // before anything else answers or sets a cookie
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
 	e.Use(middleware.BodyLimit(maxBodySize))

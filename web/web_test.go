@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/metrics"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/tasks"
@@ -43,8 +44,13 @@ func setup(t *testing.T) *app {
 func setupWith(t *testing.T, cfg web.Config) *app {
 	t.Helper()
 	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	engine, err := jobs.New(store, jobs.Config{NoWorkers: true}) // enqueues; these tests run no jobs
+	m := metrics.New(store)
+	engine, err := jobs.New(store, jobs.Config{NoWorkers: true, Observer: m}) // enqueues; these tests run no jobs
 	require.NoError(t, err)
+	m.SetEngine(engine)
+	if cfg.Metrics == nil {
+		cfg.Metrics = m
+	}
 	srv, err := web.New(cfg, store, engine, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
