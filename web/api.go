@@ -110,6 +110,7 @@ func (s *Server) newAPI() huma.API {
 	s.argsRegistry = huma.NewMapRegistry("#/$defs/", huma.DefaultSchemaNamer)
 	s.registerJobAPI(api)
 	s.registerOpsAPI(api)
+	s.registerTaskAPI(api)
 	return api
 }
 

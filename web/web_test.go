@@ -27,11 +27,12 @@ import (
 // app is a Kiln web server on a real SQLite database, with a browser-like client: a cookie jar,
 // and redirects reported instead of followed.
 type app struct {
-	t      *testing.T
-	store  *models.Store
-	engine *jobs.Engine
-	server *httptest.Server
-	client *http.Client
+	t       *testing.T
+	store   *models.Store
+	engine  *jobs.Engine
+	server  *httptest.Server
+	client  *http.Client
+	openapi *spec // the API's document, fetched once (see spec_test.go)
 }
 
 // setup serves with local requests acting as an admin (the test client is on loopback);

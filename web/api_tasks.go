@@ -1,0 +1,173 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// The API's tasks: the same store calls and validation as the forms.
+
+// TaskOut is a task.
+type TaskOut struct {
+	ID          int64      `json:"id"`
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	DueAt       time.Time  `json:"due_at"`
+	Status      string     `json:"status" enum:"pending,overdue,completed"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	CompletedBy string     `json:"completed_by,omitempty" doc:"user, or sweeper when the overdue sweep completed it."`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+func taskOut(t *models.Task, now time.Time) TaskOut {
+	status := models.TaskPending
+	switch {
+	case t.Completed:
+		status = models.TaskCompleted
+	case !t.DueAt.After(now):
+		status = models.TaskOverdue
+	}
+	return TaskOut{ID: t.ID, Title: t.Title, Description: t.Description, DueAt: t.DueAt.UTC(), Status: string(status),
+		CompletedAt: t.CompletedAt, CompletedBy: t.CompletedBy, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
+}
+
+// TaskBody is what a caller sets on a task.
+type TaskBody struct {
+	Title       string    `json:"title" doc:"At most 200 characters, no control characters."`
+	Description string    `json:"description,omitempty" doc:"At most 5,000 characters."`
+	DueAt       time.Time `json:"due_at" doc:"When the task is due (RFC 3339); once past, the overdue sweep completes it."`
+}
+
+// TaskInput is a task to create.
+type TaskInput struct {
+	Body TaskBody
+}
+
+// TaskUpdateInput replaces a task's fields.
+type TaskUpdateInput struct {
+	ID   int64 `path:"id" minimum:"1"`
+	Body TaskBody
+}
+
+// TaskIDInput names a task.
+type TaskIDInput struct {
+	ID int64 `path:"id" minimum:"1"`
+}
+
+// TaskActionInput names a task and whether to complete or reopen it.
+type TaskActionInput struct {
+	ID     int64  `path:"id" minimum:"1"`
+	Action string `path:"action" enum:"complete,reopen"`
+}
+
+// TaskOutput is one task.
+type TaskOutput struct {
+	Body TaskOut
+}
+
+// ListTasksInput filters and pages the tasks.
+type ListTasksInput struct {
+	Status string `query:"status" enum:"all,pending,overdue,completed" default:"all"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Offset int    `query:"offset" minimum:"0" maximum:"1000000"`
+}
+
+// ListTasksOutput is a page of tasks.
+type ListTasksOutput struct {
+	Body struct {
+		Tasks []TaskOut `json:"tasks" doc:"Open tasks by due date, completed ones by completion, latest first."`
+	}
+}
+
+func (s *Server) registerTaskAPI(api huma.API) {
+	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/v1/tasks", Summary: "List tasks", Tags: []string{"Tasks"}}, s.apiListTasks)
+	huma.Register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/v1/tasks", DefaultStatus: http.StatusCreated,
+		Summary: "Create a task", Tags: []string{"Tasks"}}, s.apiCreateTask)
+	huma.Register(api, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/v1/tasks/{id}", Summary: "Get a task", Tags: []string{"Tasks"}}, s.apiGetTask)
+	huma.Register(api, huma.Operation{OperationID: "update-task", Method: http.MethodPut, Path: "/v1/tasks/{id}", Summary: "Change a task", Tags: []string{"Tasks"}}, s.apiUpdateTask)
+	huma.Register(api, huma.Operation{OperationID: "delete-task", Method: http.MethodDelete, Path: "/v1/tasks/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a task", Tags: []string{"Tasks"}}, s.apiDeleteTask)
+	huma.Register(api, huma.Operation{OperationID: "task-action", Method: http.MethodPost, Path: "/v1/tasks/{id}/{action}", Summary: "Complete or reopen a task",
+		Tags: []string{"Tasks"}}, s.apiTaskAction)
+}
+
+func (s *Server) apiListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {
+	status, err := models.ParseTaskStatus(in.Status)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	now := s.cfg.Now()
+	tasks, err := s.store.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: in.Limit, Offset: in.Offset})
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &ListTasksOutput{}
+	out.Body.Tasks = make([]TaskOut, 0, len(tasks))
+	for i := range tasks {
+		out.Body.Tasks = append(out.Body.Tasks, taskOut(&tasks[i], now))
+	}
+	return out, nil
+}
+
+func (s *Server) apiCreateTask(ctx context.Context, in *TaskInput) (*TaskOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	t, err := s.store.CreateTask(ctx, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &TaskOutput{Body: taskOut(t, s.cfg.Now())}, nil
+}
+
+func (s *Server) apiGetTask(ctx context.Context, in *TaskIDInput) (*TaskOutput, error) {
+	t, err := s.store.GetTask(ctx, in.ID)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &TaskOutput{Body: taskOut(t, s.cfg.Now())}, nil
+}
+
+func (s *Server) apiUpdateTask(ctx context.Context, in *TaskUpdateInput) (*TaskOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	t, err := s.store.UpdateTask(ctx, in.ID, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &TaskOutput{Body: taskOut(t, s.cfg.Now())}, nil
+}
+
+func (s *Server) apiDeleteTask(ctx context.Context, in *TaskIDInput) (*struct{}, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.store.DeleteTask(ctx, in.ID); err != nil {
+		return nil, s.apiErr(err)
+	}
+	return nil, nil
+}
+
+func (s *Server) apiTaskAction(ctx context.Context, in *TaskActionInput) (*TaskOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	var t *models.Task
+	var err error
+	if in.Action == "complete" {
+		t, err = s.store.CompleteTask(ctx, in.ID, models.CompletedByUser, s.cfg.Now())
+	} else {
+		t, err = s.store.ReopenTask(ctx, in.ID)
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &TaskOutput{Body: taskOut(t, s.cfg.Now())}, nil
+}
