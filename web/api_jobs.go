@@ -9,37 +9,13 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
 
-// JobOut is a job as the API shows it.
-type JobOut struct {
-	ID          int64           `json:"id"`
-	Kind        string          `json:"kind"`
-	Queue       string          `json:"queue"`
-	State       string          `json:"state" enum:"scheduled,awaiting,enqueued,processing,succeeded,failed,cancelled,deleted"`
-	Priority    int             `json:"priority"`
-	Args        json.RawMessage `json:"args" doc:"The job's arguments, as given."`
-	Attempt     int             `json:"attempt" doc:"Attempts used so far."`
-	MaxAttempts int             `json:"max_attempts"`
-	RunAt       time.Time       `json:"run_at" doc:"When the job may run (a delayed or retried job waits for it)."`
-	CreatedAt   time.Time       `json:"created_at"`
-	StartedAt   *time.Time      `json:"started_at,omitempty"`
-	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
-	ServerID    string          `json:"server_id,omitempty" doc:"The Kiln process that ran it last."`
-	LastError   string          `json:"last_error,omitempty"`
-	UniqueKey   *string         `json:"unique_key,omitempty"`
-	ParentID    *int64          `json:"parent_id,omitempty" doc:"The job this one continues."`
-	RecurringID *int64          `json:"recurring_id,omitempty"`
-	Progress    int             `json:"progress" minimum:"0" maximum:"100"`
-	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration."`
-	Result      json.RawMessage `json:"result,omitempty" doc:"What a succeeded job returned."`
-	Rescues     int             `json:"rescues" doc:"Times the job went back to its queue because its server died."`
-}
-
-func jobOut(j *models.Job) JobOut {
-	out := JobOut{
+func jobOut(j *models.Job) api.Job {
+	out := api.Job{
 		ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Priority: j.Priority, Args: json.RawMessage(j.Args),
 		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, RunAt: j.RunAt.UTC(), CreatedAt: j.CreatedAt.UTC(),
 		StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, ServerID: j.ServerID, LastError: j.LastError,
@@ -57,68 +33,36 @@ func jobOut(j *models.Job) JobOut {
 	return out
 }
 
-// EventOut is one state change of a job.
-type EventOut struct {
-	From     string    `json:"from,omitempty"`
-	To       string    `json:"to"`
-	At       time.Time `json:"at"`
-	Attempt  int       `json:"attempt"`
-	Reason   string    `json:"reason,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	ServerID string    `json:"server_id,omitempty"`
-	Duration string    `json:"duration,omitempty" doc:"How long the attempt ran, as a Go duration."`
-}
-
-// JobSpec is a job to enqueue.
-type JobSpec struct {
-	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send."`
-	Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually)."`
-	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default."`
-	Priority    *int            `json:"priority,omitempty" doc:"Higher runs first within a queue."`
-	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
-	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration (30s, 5m)."`
-	RunAt       *time.Time      `json:"run_at,omitempty" doc:"Run at this time (RFC 3339) rather than at once."`
-	Delay       string          `json:"delay,omitempty" doc:"Run after this Go duration rather than at once."`
-	UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first."`
-}
-
 // EnqueueInput is a job to enqueue.
 type EnqueueInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Retrying a POST with the same key returns the first job (200) instead of making another. Kept as the job's unique key, idempotency:<key>, for as long as the job is."`
-	Body           JobSpec
+	Body           api.JobSpec
 }
 
 // BatchInput is many jobs to enqueue at once.
 type BatchInput struct {
-	Body struct {
-		Jobs []JobSpec `json:"jobs" minItems:"1" maxItems:"1000"`
-	}
+	Body api.Batch
 }
 
-// BatchOutput is the jobs a batch made, in order.
+// BatchOutput is the jobs a batch made.
 type BatchOutput struct {
-	Body struct {
-		Jobs []JobOut `json:"jobs" doc:"In the order given; a job whose unique_key was taken is the job that holds it."`
-	}
+	Body api.BatchResult
 }
 
 // JobOutput is one job.
 type JobOutput struct {
-	Body JobOut
+	Body api.Job
 }
 
 // EnqueueOutput is the job a POST made (201), or the one its Idempotency-Key found (200).
 type EnqueueOutput struct {
 	Status int `json:"-"`
-	Body   JobOut
+	Body   api.Job
 }
 
 // JobDetailOutput is one job with its history.
 type JobDetailOutput struct {
-	Body struct {
-		JobOut
-		Events []EventOut `json:"events"`
-	}
+	Body api.JobDetail
 }
 
 // JobIDInput names one job.
@@ -136,39 +80,19 @@ type ListJobsInput struct {
 	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 }
 
-// ListJobsOutput is a page of jobs, newest first.
+// ListJobsOutput is a page of jobs.
 type ListJobsOutput struct {
-	Body struct {
-		Jobs []JobOut `json:"jobs"`
-		Next string   `json:"next,omitempty" doc:"Pass as after= for the next (older) page; absent on the last page."`
-	}
+	Body api.JobPage
 }
 
 // StatsOutput is what the overview counts.
 type StatsOutput struct {
-	Body struct {
-		Jobs           map[string]int64 `json:"jobs" doc:"Jobs by state."`
-		RetriesPending int64            `json:"retries_pending" doc:"Failed attempts waiting to run again."`
-		Recurring      int64            `json:"recurring"`
-		Servers        int              `json:"servers"`
-	}
-}
-
-// KindOut is a registered kind.
-type KindOut struct {
-	Name        string       `json:"name"`
-	Queue       string       `json:"queue"`
-	Priority    int          `json:"priority"`
-	MaxAttempts int          `json:"max_attempts"`
-	Timeout     string       `json:"timeout,omitempty"`
-	Args        *huma.Schema `json:"args_schema,omitempty" doc:"A JSON Schema of the arguments, when the kind declares their type."`
+	Body api.Stats
 }
 
 // KindsOutput lists the registered kinds.
 type KindsOutput struct {
-	Body struct {
-		Kinds []KindOut `json:"kinds"`
-	}
+	Body api.KindList
 }
 
 // apiUser is who an API handler acts for (set by newAPI's middleware).
@@ -217,7 +141,7 @@ func (s *Server) registerJobAPI(api huma.API) {
 }
 
 // jobOptions reads a JobSpec into the engine's options; refusals name their field under at.
-func jobOptions(b JobSpec, at string) ([]jobs.Option, []error) {
+func jobOptions(b api.JobSpec, at string) ([]jobs.Option, []error) {
 	var opts []jobs.Option
 	var details []error
 	bad := func(field, msg string) {
@@ -257,7 +181,7 @@ func jobOptions(b JobSpec, at string) ([]jobs.Option, []error) {
 	return opts, details
 }
 
-func specArgs(b JobSpec) any {
+func specArgs(b api.JobSpec) any {
 	if len(b.Args) == 0 {
 		return nil
 	}
@@ -308,7 +232,7 @@ func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOut
 		return nil, s.apiErr(err)
 	}
 	out := &BatchOutput{}
-	out.Body.Jobs = make([]JobOut, len(res))
+	out.Body.Jobs = make([]api.Job, len(res))
 	for i, r := range res {
 		out.Body.Jobs[i] = jobOut(r.Job)
 	}
@@ -325,10 +249,10 @@ func (s *Server) apiGetJob(ctx context.Context, in *JobIDInput) (*JobDetailOutpu
 		return nil, s.apiErr(err)
 	}
 	out := &JobDetailOutput{}
-	out.Body.JobOut = jobOut(j)
-	out.Body.Events = make([]EventOut, 0, len(events))
+	out.Body.Job = jobOut(j)
+	out.Body.Events = make([]api.Event, 0, len(events))
 	for _, e := range events {
-		ev := EventOut{From: string(e.From), To: string(e.To), At: e.At.UTC(), Attempt: e.Attempt, Reason: e.Reason, Error: e.Error, ServerID: e.ServerID}
+		ev := api.Event{From: string(e.From), To: string(e.To), At: e.At.UTC(), Attempt: e.Attempt, Reason: e.Reason, Error: e.Error, ServerID: e.ServerID}
 		if e.Duration > 0 {
 			ev.Duration = e.Duration.String()
 		}
@@ -355,7 +279,7 @@ func (s *Server) apiListJobs(ctx context.Context, in *ListJobsInput) (*ListJobsO
 		return nil, s.apiErr(err)
 	}
 	out := &ListJobsOutput{}
-	out.Body.Jobs = make([]JobOut, 0, len(page.Jobs))
+	out.Body.Jobs = make([]api.Job, 0, len(page.Jobs))
 	for i := range page.Jobs {
 		out.Body.Jobs = append(out.Body.Jobs, jobOut(&page.Jobs[i]))
 	}
@@ -394,14 +318,16 @@ func (s *Server) apiStats(ctx context.Context, _ *struct{}) (*StatsOutput, error
 
 func (s *Server) apiKinds(ctx context.Context, _ *struct{}) (*KindsOutput, error) {
 	out := &KindsOutput{}
-	out.Body.Kinds = []KindOut{}
+	out.Body.Kinds = []api.Kind{}
 	for _, k := range s.engine.Kinds() {
-		ko := KindOut{Name: k.Name, Queue: k.Queue, Priority: k.Priority, MaxAttempts: k.MaxAttempts}
+		ko := api.Kind{Name: k.Name, Queue: k.Queue, Priority: k.Priority, MaxAttempts: k.MaxAttempts}
 		if k.Timeout > 0 {
 			ko.Timeout = k.Timeout.String()
 		}
 		if k.Args != nil {
-			ko.Args = huma.SchemaFromType(s.argsRegistry, k.Args)
+			if b, err := json.Marshal(huma.SchemaFromType(s.argsRegistry, k.Args)); err == nil {
+				ko.ArgsSchema = b
+			}
 		}
 		out.Body.Kinds = append(out.Body.Kinds, ko)
 	}

@@ -4,28 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
 
 // The API's job actions and logs, recurring jobs, queues and servers.
 
-// LogOut is one line a job logged.
-type LogOut struct {
-	Attempt int       `json:"attempt"`
-	At      time.Time `json:"at"`
-	Message string    `json:"message"`
-}
-
 // LogsOutput is a job's log.
 type LogsOutput struct {
-	Body struct {
-		Logs []LogOut `json:"logs"`
-	}
+	Body api.Logs
 }
 
 // JobActionInput names a job and what to do to it.
@@ -34,27 +25,8 @@ type JobActionInput struct {
 	Action string `path:"action" enum:"cancel,requeue,run" doc:"cancel: stop it (a running job's context is cancelled); requeue: run a finished job again from its first attempt; run: run a scheduled or waiting job now."`
 }
 
-// RecurringOut is a recurring job.
-type RecurringOut struct {
-	Name        string          `json:"name"`
-	Spec        string          `json:"spec" doc:"A cron expression, a descriptor such as @daily, or @every <duration>."`
-	TimeZone    string          `json:"time_zone"`
-	Description string          `json:"description,omitempty" doc:"The schedule in words."`
-	Kind        string          `json:"kind"`
-	Args        json.RawMessage `json:"args"`
-	Queue       string          `json:"queue"`
-	Misfire     string          `json:"misfire" enum:"relaxed,strict,ignore"`
-	Paused      bool            `json:"paused"`
-	Edited      bool            `json:"edited" doc:"The schedule was changed by a person, and outlives the code's."`
-	NextRunAt   *time.Time      `json:"next_run_at,omitempty"`
-	LastRunAt   *time.Time      `json:"last_run_at,omitempty"`
-	LastJobID   *int64          `json:"last_job_id,omitempty"`
-	NextRuns    []time.Time     `json:"next_runs,omitempty" doc:"The occurrences after next_run_at."`
-	ClockNotes  []string        `json:"clock_notes,omitempty" doc:"What clock changes do to those runs."`
-}
-
-func recurringOut(rj *models.RecurringJob) RecurringOut {
-	out := RecurringOut{
+func recurringOut(rj *models.RecurringJob) api.Recurring {
+	out := api.Recurring{
 		Name: rj.Name, Spec: rj.Spec, TimeZone: rj.TimeZone, Kind: rj.Kind, Args: json.RawMessage(rj.Args), Queue: rj.Queue,
 		Misfire: rj.Misfire, Paused: rj.Paused, Edited: rj.Overridden, NextRunAt: rj.NextRunAt, LastRunAt: rj.LastRunAt, LastJobID: rj.LastJobID,
 	}
@@ -77,14 +49,12 @@ func recurringOut(rj *models.RecurringJob) RecurringOut {
 
 // RecurringOutput is one recurring job.
 type RecurringOutput struct {
-	Body RecurringOut
+	Body api.Recurring
 }
 
 // RecurringListOutput lists the recurring jobs.
 type RecurringListOutput struct {
-	Body struct {
-		Recurring []RecurringOut `json:"recurring"`
-	}
+	Body api.RecurringList
 }
 
 // RecurringNameInput names a recurring job.
@@ -100,38 +70,18 @@ type RecurringActionInput struct {
 
 // RecurringActionOutput is the recurring job after the action, and the job a trigger made.
 type RecurringActionOutput struct {
-	Body struct {
-		Recurring RecurringOut `json:"recurring"`
-		Job       *JobOut      `json:"job,omitempty" doc:"The job a trigger enqueued."`
-	}
+	Body api.RecurringAction
 }
 
 // RecurringScheduleInput changes a recurring job's schedule.
 type RecurringScheduleInput struct {
 	Name string `path:"name" maxLength:"200"`
-	Body struct {
-		Spec     string `json:"spec" minLength:"1" maxLength:"200"`
-		TimeZone string `json:"time_zone" minLength:"1" maxLength:"100" doc:"An IANA time zone, e.g. Europe/Berlin."`
-	}
-}
-
-// QueueOut is a queue.
-type QueueOut struct {
-	Name       string     `json:"name"`
-	Enqueued   int64      `json:"enqueued"`
-	Scheduled  int64      `json:"scheduled"`
-	Processing int64      `json:"processing"`
-	Failed     int64      `json:"failed"`
-	Oldest     *time.Time `json:"oldest_enqueued,omitempty" doc:"When the job waiting longest became due."`
-	Paused     bool       `json:"paused"`
-	PausedBy   string     `json:"paused_by,omitempty"`
+	Body api.Schedule
 }
 
 // QueuesOutput lists the queues.
 type QueuesOutput struct {
-	Body struct {
-		Queues []QueueOut `json:"queues"`
-	}
+	Body api.QueueList
 }
 
 // QueueActionInput names a queue and whether to pause or resume it.
@@ -140,23 +90,9 @@ type QueueActionInput struct {
 	Action string `path:"action" enum:"pause,resume" doc:"pause: no server takes its jobs until resumed."`
 }
 
-// ServerOut is a running Kiln process.
-type ServerOut struct {
-	ID          string    `json:"id"`
-	Host        string    `json:"host"`
-	PID         int       `json:"pid"`
-	StartedAt   time.Time `json:"started_at"`
-	HeartbeatAt time.Time `json:"heartbeat_at"`
-	Queues      string    `json:"queues" doc:"The queues it works and their workers, e.g. critical=10,default=5."`
-	Workers     int       `json:"workers"`
-	Busy        int       `json:"busy"`
-}
-
 // ServersOutput lists the servers.
 type ServersOutput struct {
-	Body struct {
-		Servers []ServerOut `json:"servers"`
-	}
+	Body api.ServerList
 }
 
 func (s *Server) registerOpsAPI(api huma.API) {
@@ -242,9 +178,9 @@ func (s *Server) apiJobLogs(ctx context.Context, in *JobIDInput) (*LogsOutput, e
 		return nil, s.apiErr(err)
 	}
 	out := &LogsOutput{}
-	out.Body.Logs = make([]LogOut, 0, len(logs))
+	out.Body.Logs = make([]api.LogLine, 0, len(logs))
 	for _, l := range logs {
-		out.Body.Logs = append(out.Body.Logs, LogOut{Attempt: l.Attempt, At: l.At.UTC(), Message: l.Message})
+		out.Body.Logs = append(out.Body.Logs, api.LogLine{Attempt: l.Attempt, At: l.At.UTC(), Message: l.Message})
 	}
 	return out, nil
 }
@@ -255,7 +191,7 @@ func (s *Server) apiListRecurring(ctx context.Context, _ *struct{}) (*RecurringL
 		return nil, s.apiErr(err)
 	}
 	out := &RecurringListOutput{}
-	out.Body.Recurring = make([]RecurringOut, 0, len(rows))
+	out.Body.Recurring = make([]api.Recurring, 0, len(rows))
 	for i := range rows {
 		out.Body.Recurring = append(out.Body.Recurring, recurringOut(&rows[i]))
 	}
@@ -328,9 +264,9 @@ func (s *Server) apiListQueues(ctx context.Context, _ *struct{}) (*QueuesOutput,
 		return nil, s.apiErr(err)
 	}
 	out := &QueuesOutput{}
-	out.Body.Queues = make([]QueueOut, 0, len(stats))
+	out.Body.Queues = make([]api.Queue, 0, len(stats))
 	for _, q := range stats {
-		out.Body.Queues = append(out.Body.Queues, QueueOut{Name: q.Name, Enqueued: q.Enqueued, Scheduled: q.Scheduled,
+		out.Body.Queues = append(out.Body.Queues, api.Queue{Name: q.Name, Enqueued: q.Enqueued, Scheduled: q.Scheduled,
 			Processing: q.Processing, Failed: q.Failed, Oldest: q.OldestEnqueued, Paused: q.Paused, PausedBy: q.PausedBy})
 	}
 	return out, nil
@@ -358,9 +294,9 @@ func (s *Server) apiListServers(ctx context.Context, _ *struct{}) (*ServersOutpu
 		return nil, s.apiErr(err)
 	}
 	out := &ServersOutput{}
-	out.Body.Servers = make([]ServerOut, 0, len(servers))
+	out.Body.Servers = make([]api.Server, 0, len(servers))
 	for _, v := range servers {
-		out.Body.Servers = append(out.Body.Servers, ServerOut{ID: v.ID, Host: v.Host, PID: v.PID, StartedAt: v.StartedAt.UTC(),
+		out.Body.Servers = append(out.Body.Servers, api.Server{ID: v.ID, Host: v.Host, PID: v.PID, StartedAt: v.StartedAt.UTC(),
 			HeartbeatAt: v.HeartbeatAt.UTC(), Queues: v.Queues, Workers: v.Workers, Busy: v.Busy})
 	}
 	return out, nil

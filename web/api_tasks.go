@@ -7,25 +7,13 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/models"
 )
 
 // The API's tasks: the same store calls and validation as the forms.
 
-// TaskOut is a task.
-type TaskOut struct {
-	ID          int64      `json:"id"`
-	Title       string     `json:"title"`
-	Description string     `json:"description"`
-	DueAt       time.Time  `json:"due_at"`
-	Status      string     `json:"status" enum:"pending,overdue,completed"`
-	CompletedAt *time.Time `json:"completed_at,omitempty"`
-	CompletedBy string     `json:"completed_by,omitempty" doc:"user, or sweeper when the overdue sweep completed it."`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-}
-
-func taskOut(t *models.Task, now time.Time) TaskOut {
+func taskOut(t *models.Task, now time.Time) api.Task {
 	status := models.TaskPending
 	switch {
 	case t.Completed:
@@ -33,26 +21,19 @@ func taskOut(t *models.Task, now time.Time) TaskOut {
 	case !t.DueAt.After(now):
 		status = models.TaskOverdue
 	}
-	return TaskOut{ID: t.ID, Title: t.Title, Description: t.Description, DueAt: t.DueAt.UTC(), Status: string(status),
+	return api.Task{ID: t.ID, Title: t.Title, Description: t.Description, DueAt: t.DueAt.UTC(), Status: string(status),
 		CompletedAt: t.CompletedAt, CompletedBy: t.CompletedBy, CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC()}
-}
-
-// TaskBody is what a caller sets on a task.
-type TaskBody struct {
-	Title       string    `json:"title" doc:"At most 200 characters, no control characters."`
-	Description string    `json:"description,omitempty" doc:"At most 5,000 characters."`
-	DueAt       time.Time `json:"due_at" doc:"When the task is due (RFC 3339); once past, the overdue sweep completes it."`
 }
 
 // TaskInput is a task to create.
 type TaskInput struct {
-	Body TaskBody
+	Body api.TaskSpec
 }
 
 // TaskUpdateInput replaces a task's fields.
 type TaskUpdateInput struct {
 	ID   int64 `path:"id" minimum:"1"`
-	Body TaskBody
+	Body api.TaskSpec
 }
 
 // TaskIDInput names a task.
@@ -68,7 +49,7 @@ type TaskActionInput struct {
 
 // TaskOutput is one task.
 type TaskOutput struct {
-	Body TaskOut
+	Body api.Task
 }
 
 // ListTasksInput filters and pages the tasks.
@@ -80,9 +61,7 @@ type ListTasksInput struct {
 
 // ListTasksOutput is a page of tasks.
 type ListTasksOutput struct {
-	Body struct {
-		Tasks []TaskOut `json:"tasks" doc:"Open tasks by due date, completed ones by completion, latest first."`
-	}
+	Body api.TaskList
 }
 
 func (s *Server) registerTaskAPI(api huma.API) {
@@ -108,7 +87,7 @@ func (s *Server) apiListTasks(ctx context.Context, in *ListTasksInput) (*ListTas
 		return nil, s.apiErr(err)
 	}
 	out := &ListTasksOutput{}
-	out.Body.Tasks = make([]TaskOut, 0, len(tasks))
+	out.Body.Tasks = make([]api.Task, 0, len(tasks))
 	for i := range tasks {
 		out.Body.Tasks = append(out.Body.Tasks, taskOut(&tasks[i], now))
 	}

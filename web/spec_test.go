@@ -210,7 +210,7 @@ func TestSpecCoversEveryOperation(t *testing.T) {
 func TestSpecCheckerCatchesDrift(t *testing.T) {
 	a := setup(t)
 	s := a.spec()
-	job := map[string]any{"$ref": "#/components/schemas/JobOut"}
+	job := map[string]any{"$ref": "#/components/schemas/Job"}
 	good := map[string]any{"id": 1.0, "kind": "k", "queue": "q", "state": "enqueued", "priority": 0.0, "args": map[string]any{},
 		"attempt": 0.0, "max_attempts": 10.0, "run_at": "2026-01-01T00:00:00Z", "created_at": "2026-01-01T00:00:00Z", "progress": 0.0, "rescues": 0.0}
 	require.Empty(t, s.validate(job, good, "body"))

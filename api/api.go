@@ -1,0 +1,211 @@
+// Package api holds the JSON API's request and response bodies: the server (web) decodes and
+// encodes them, its OpenAPI document is generated from them, and the Go client (client)
+// speaks them. Field tags carry the documentation and bounds the document shows.
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Job is a job as the API shows it.
+type Job struct {
+	ID          int64           `json:"id"`
+	Kind        string          `json:"kind"`
+	Queue       string          `json:"queue"`
+	State       string          `json:"state" enum:"scheduled,awaiting,enqueued,processing,succeeded,failed,cancelled,deleted"`
+	Priority    int             `json:"priority"`
+	Args        json.RawMessage `json:"args" doc:"The job's arguments, as given."`
+	Attempt     int             `json:"attempt" doc:"Attempts used so far."`
+	MaxAttempts int             `json:"max_attempts"`
+	RunAt       time.Time       `json:"run_at" doc:"When the job may run (a delayed or retried job waits for it)."`
+	CreatedAt   time.Time       `json:"created_at"`
+	StartedAt   *time.Time      `json:"started_at,omitempty"`
+	FinishedAt  *time.Time      `json:"finished_at,omitempty"`
+	ServerID    string          `json:"server_id,omitempty" doc:"The Kiln process that ran it last."`
+	LastError   string          `json:"last_error,omitempty"`
+	UniqueKey   *string         `json:"unique_key,omitempty"`
+	ParentID    *int64          `json:"parent_id,omitempty" doc:"The job this one continues."`
+	RecurringID *int64          `json:"recurring_id,omitempty"`
+	Progress    int             `json:"progress" minimum:"0" maximum:"100"`
+	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration."`
+	Result      json.RawMessage `json:"result,omitempty" doc:"What a succeeded job returned."`
+	Rescues     int             `json:"rescues" doc:"Times the job went back to its queue because its server died."`
+}
+
+// Event is one state change of a job.
+type Event struct {
+	From     string    `json:"from,omitempty"`
+	To       string    `json:"to"`
+	At       time.Time `json:"at"`
+	Attempt  int       `json:"attempt"`
+	Reason   string    `json:"reason,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	ServerID string    `json:"server_id,omitempty"`
+	Duration string    `json:"duration,omitempty" doc:"How long the attempt ran, as a Go duration."`
+}
+
+// JobSpec is a job to enqueue.
+type JobSpec struct {
+	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send."`
+	Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually)."`
+	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default."`
+	Priority    *int            `json:"priority,omitempty" doc:"Higher runs first within a queue."`
+	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
+	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration (30s, 5m)."`
+	RunAt       *time.Time      `json:"run_at,omitempty" doc:"Run at this time (RFC 3339) rather than at once."`
+	Delay       string          `json:"delay,omitempty" doc:"Run after this Go duration rather than at once."`
+	UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first."`
+}
+
+// Kind is a registered kind.
+type Kind struct {
+	Name        string          `json:"name"`
+	Queue       string          `json:"queue"`
+	Priority    int             `json:"priority"`
+	MaxAttempts int             `json:"max_attempts"`
+	Timeout     string          `json:"timeout,omitempty"`
+	ArgsSchema  json.RawMessage `json:"args_schema,omitempty" doc:"A JSON Schema of the arguments, when the kind declares their type."`
+}
+
+// LogLine is one line a job logged.
+type LogLine struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+}
+
+// Recurring is a recurring job.
+type Recurring struct {
+	Name        string          `json:"name"`
+	Spec        string          `json:"spec" doc:"A cron expression, a descriptor such as @daily, or @every <duration>."`
+	TimeZone    string          `json:"time_zone"`
+	Description string          `json:"description,omitempty" doc:"The schedule in words."`
+	Kind        string          `json:"kind"`
+	Args        json.RawMessage `json:"args"`
+	Queue       string          `json:"queue"`
+	Misfire     string          `json:"misfire" enum:"relaxed,strict,ignore"`
+	Paused      bool            `json:"paused"`
+	Edited      bool            `json:"edited" doc:"The schedule was changed by a person, and outlives the code's."`
+	NextRunAt   *time.Time      `json:"next_run_at,omitempty"`
+	LastRunAt   *time.Time      `json:"last_run_at,omitempty"`
+	LastJobID   *int64          `json:"last_job_id,omitempty"`
+	NextRuns    []time.Time     `json:"next_runs,omitempty" doc:"The occurrences after next_run_at."`
+	ClockNotes  []string        `json:"clock_notes,omitempty" doc:"What clock changes do to those runs."`
+}
+
+// Queue is a queue.
+type Queue struct {
+	Name       string     `json:"name"`
+	Enqueued   int64      `json:"enqueued"`
+	Scheduled  int64      `json:"scheduled"`
+	Processing int64      `json:"processing"`
+	Failed     int64      `json:"failed"`
+	Oldest     *time.Time `json:"oldest_enqueued,omitempty" doc:"When the job waiting longest became due."`
+	Paused     bool       `json:"paused"`
+	PausedBy   string     `json:"paused_by,omitempty"`
+}
+
+// Server is a running Kiln process.
+type Server struct {
+	ID          string    `json:"id"`
+	Host        string    `json:"host"`
+	PID         int       `json:"pid"`
+	StartedAt   time.Time `json:"started_at"`
+	HeartbeatAt time.Time `json:"heartbeat_at"`
+	Queues      string    `json:"queues" doc:"The queues it works and their workers, e.g. critical=10,default=5."`
+	Workers     int       `json:"workers"`
+	Busy        int       `json:"busy"`
+}
+
+// Task is a task.
+type Task struct {
+	ID          int64      `json:"id"`
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	DueAt       time.Time  `json:"due_at"`
+	Status      string     `json:"status" enum:"pending,overdue,completed"`
+	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	CompletedBy string     `json:"completed_by,omitempty" doc:"user, or sweeper when the overdue sweep completed it."`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// TaskSpec is what a caller sets on a task.
+type TaskSpec struct {
+	Title       string    `json:"title" doc:"At most 200 characters, no control characters."`
+	Description string    `json:"description,omitempty" doc:"At most 5,000 characters."`
+	DueAt       time.Time `json:"due_at" doc:"When the task is due (RFC 3339); once past, the overdue sweep completes it."`
+}
+
+// JobDetail is a job with its history.
+type JobDetail struct {
+	Job
+	Events []Event `json:"events"`
+}
+
+// JobPage is a page of jobs, newest first.
+type JobPage struct {
+	Jobs []Job  `json:"jobs"`
+	Next string `json:"next,omitempty" doc:"Pass as after= for the next (older) page; absent on the last page."`
+}
+
+// Logs is a job's log.
+type Logs struct {
+	Logs []LogLine `json:"logs"`
+}
+
+// Batch is many jobs to enqueue at once.
+type Batch struct {
+	Jobs []JobSpec `json:"jobs" minItems:"1" maxItems:"1000"`
+}
+
+// BatchResult is the jobs a batch made, in order.
+type BatchResult struct {
+	Jobs []Job `json:"jobs" doc:"In the order given; a job whose unique_key was taken is the job that holds it."`
+}
+
+// Stats is what the overview counts.
+type Stats struct {
+	Jobs           map[string]int64 `json:"jobs" doc:"Jobs by state."`
+	RetriesPending int64            `json:"retries_pending" doc:"Failed attempts waiting to run again."`
+	Recurring      int64            `json:"recurring"`
+	Servers        int              `json:"servers"`
+}
+
+// KindList is the kinds a server works.
+type KindList struct {
+	Kinds []Kind `json:"kinds"`
+}
+
+// RecurringList is the recurring jobs.
+type RecurringList struct {
+	Recurring []Recurring `json:"recurring"`
+}
+
+// RecurringAction is a recurring job after an action, and the job a trigger made.
+type RecurringAction struct {
+	Recurring Recurring `json:"recurring"`
+	Job       *Job      `json:"job,omitempty" doc:"The job a trigger enqueued."`
+}
+
+// Schedule is a recurring job's schedule.
+type Schedule struct {
+	Spec     string `json:"spec" minLength:"1" maxLength:"200"`
+	TimeZone string `json:"time_zone" minLength:"1" maxLength:"100" doc:"An IANA time zone, e.g. Europe/Berlin."`
+}
+
+// QueueList is the queues.
+type QueueList struct {
+	Queues []Queue `json:"queues"`
+}
+
+// ServerList is the running Kiln processes.
+type ServerList struct {
+	Servers []Server `json:"servers"`
+}
+
+// TaskList is a page of tasks.
+type TaskList struct {
+	Tasks []Task `json:"tasks" doc:"Open tasks by due date, completed ones by completion, latest first."`
+}
