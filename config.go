@@ -136,7 +136,7 @@ func splitList(s string) []string {
 func printUsage(fs *flag.FlagSet) {
 	w := fs.Output()
 	fmt.Fprintf(w, "Kiln: tasks with due dates and a background-job server, in one binary.\n\n")
-	fmt.Fprintf(w, "Usage:\n  kiln [flags]                      serve (the default)\n  kiln user add|passwd|list ...     manage who may log in (kiln user --help)\n  kiln token create|list|revoke     manage API tokens (kiln token --help)\n  kiln migrate status|up            the database's schema (kiln migrate --help)\n  kiln bench [flags]                measure this machine (kiln bench --help)\n\nFlags (each may also be set by the environment variable shown):\n")
+	fmt.Fprintf(w, "Usage:\n  kiln [flags]                      serve (the default)\n  kiln user add|passwd|list ...     manage who may log in (kiln user --help)\n  kiln token create|list|revoke     manage API tokens (kiln token --help)\n  kiln migrate status|up            the database's schema (kiln migrate --help)\n  kiln bench [flags]                measure this machine (kiln bench --help)\n\nAgainst a running server (--server URL or KILN_URL, --token or KILN_TOKEN, --json):\n  kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--in 5m|--at TIME] [--unique KEY]\n  kiln jobs ls [--state S] [--kind K] [--limit N]   kiln jobs show ID [--logs]\n  kiln jobs cancel|requeue|run|delete ID\n  kiln recurring ls|pause|resume|trigger NAME       kiln queues ls|pause|resume NAME\n  kiln stats\n\nFlags (each may also be set by the environment variable shown):\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		env := envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/client"
+)
+
+// The commands that drive a running server through its API: kiln jobs, recurring, queues,
+// stats. The command tree is ffcli's (ff is already Kiln's flag library); each command talks to
+// --server (KILN_URL) with --token (KILN_TOKEN), prints tables for people or JSON with --json,
+// and exits non-zero with the server's message on any error.
+
+// clientCommands are the first words that select these commands.
+var clientCommands = []string{"jobs", "recurring", "queues", "stats"}
+
+// errUsage marks a mistake on the command line (exit status 2).
+var errUsage = errors.New("usage")
+
+type cliEnv struct {
+	server, token string
+	asJSON        bool
+	out, errOut   io.Writer
+}
+
+// newFlags makes a command's flag set with the flags every client command takes.
+func (e *cliEnv) newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.errOut)
+	fs.StringVar(&e.server, "server", client.DefaultURL, "the Kiln server's `URL` (env KILN_URL)")
+	fs.StringVar(&e.token, "token", "", "an API `token` (env KILN_TOKEN); requests from the server's own machine need none")
+	fs.BoolVar(&e.asJSON, "json", false, "print JSON instead of a table")
+	return fs
+}
+
+func (e *cliEnv) client() *client.Client { return client.New(e.server, e.token) }
+
+// interspersed parses the flags that follow positional arguments too ("enqueue KIND --queue q"),
+// and returns the positional ones.
+func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			pos, args = append(pos, args[0]), args[1:]
+		}
+	}
+	return pos, nil
+}
+
+func (e *cliEnv) print(v any, table func(w *tabwriter.Writer)) error {
+	if e.asJSON {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(e.out, string(b))
+		return err
+	}
+	tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}
+
+// runClientCommand runs one of clientCommands and returns the exit status.
+func runClientCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &cliEnv{out: stdout, errOut: stderr}
+	root := &ffcli.Command{
+		Name: "kiln", ShortUsage: "kiln jobs|recurring|queues|stats ...",
+		Subcommands: []*ffcli.Command{e.jobsCommand(), e.recurringCommand(), e.queuesCommand(), e.statsCommand()},
+		FlagSet:     flag.NewFlagSet("kiln", flag.ContinueOnError),
+	}
+	root.FlagSet.SetOutput(stderr)
+	err := root.ParseAndRun(ctx, args)
+	var cerr *client.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage) || errors.As(err, new(ffcli.NoExecError)) || strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "invalid value"):
+		fmt.Fprintf(stderr, "kiln %s: %v\n", strings.Join(args[:min(len(args), 2)], " "), err)
+		return 2
+	case errors.As(err, &cerr):
+		fmt.Fprintf(stderr, "kiln %s: %s\n", strings.Join(args[:min(len(args), 2)], " "), cerr.Error())
+		return 1
+	default:
+		fmt.Fprintf(stderr, "kiln %s: %v\n", strings.Join(args[:min(len(args), 2)], " "), err)
+		return 1
+	}
+}
+
+func envOptions() []ff.Option { return []ff.Option{ff.WithEnvVarPrefix(envPrefix)} }
+
+// kiln_url and kiln_token come from KILN_URL and KILN_TOKEN; ff names env vars after flags, so
+// --server reads KILN_SERVER: both are accepted.
+func (e *cliEnv) fromEnv() {
+	if e.server == client.DefaultURL {
+		if v := os.Getenv("KILN_URL"); v != "" {
+			e.server = v
+		}
+	}
+	if e.token == "" {
+		e.token = os.Getenv("KILN_TOKEN")
+	}
+}
+
+func (e *cliEnv) leaf(name, usage, help string, setup func(fs *flag.FlagSet), run func(ctx context.Context, pos []string) error) *ffcli.Command {
+	fs := e.newFlags(name)
+	if setup != nil {
+		setup(fs)
+	}
+	return &ffcli.Command{Name: name, ShortUsage: usage, ShortHelp: help, FlagSet: fs, Options: envOptions(),
+		Exec: func(ctx context.Context, args []string) error {
+			pos, err := interspersed(fs, args)
+			if err != nil {
+				return err
+			}
+			e.fromEnv()
+			return run(ctx, pos)
+		}}
+}
+
+func oneID(pos []string) (int64, error) {
+	if len(pos) != 1 {
+		return 0, fmt.Errorf("%w: give one job id", errUsage)
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id < 1 {
+		return 0, fmt.Errorf("%w: %q is not a job id", errUsage, pos[0])
+	}
+	return id, nil
+}
+
+func oneName(pos []string, what string) (string, error) {
+	if len(pos) != 1 {
+		return "", fmt.Errorf("%w: give the %s's name", errUsage, what)
+	}
+	return pos[0], nil
+}
+
+func (e *cliEnv) jobsCommand() *ffcli.Command {
+	var (
+		args, queue, in, at, unique string
+		priority, maxAttempts       int
+		state, kind, lsQueue, after string
+		limit                       int
+		logs                        bool
+	)
+	enqueue := e.leaf("enqueue", "kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--in 5m|--at TIME] [--unique KEY]",
+		"enqueue a job", func(fs *flag.FlagSet) {
+			fs.StringVar(&args, "args", "", "the job's arguments: JSON, or @file to read them from a file")
+			fs.StringVar(&queue, "queue", "", "the queue (default: the kind's)")
+			fs.IntVar(&priority, "priority", 0, "higher runs first")
+			fs.IntVar(&maxAttempts, "max-attempts", 0, "attempts before the job fails (default: the kind's)")
+			fs.StringVar(&in, "in", "", "run after this Go `duration` (5m, 2h)")
+			fs.StringVar(&at, "at", "", "run at this `time` (RFC 3339, e.g. 2026-12-01T09:00:00+01:00)")
+			fs.StringVar(&unique, "unique", "", "a unique `key`: enqueueing it again returns the first job")
+		}, func(ctx context.Context, pos []string) error {
+			if len(pos) != 1 {
+				return fmt.Errorf("%w: give the job's kind", errUsage)
+			}
+			spec := api.JobSpec{Kind: pos[0], Queue: queue, Delay: in, UniqueKey: unique}
+			if args != "" {
+				raw := []byte(args)
+				if strings.HasPrefix(args, "@") {
+					b, err := os.ReadFile(args[1:])
+					if err != nil {
+						return fmt.Errorf("%w: --args: %v", errUsage, err)
+					}
+					raw = b
+				}
+				if !json.Valid(raw) {
+					return fmt.Errorf("%w: --args is not valid JSON", errUsage)
+				}
+				spec.Args = raw
+			}
+			if priority != 0 {
+				spec.Priority = &priority
+			}
+			if maxAttempts != 0 {
+				spec.MaxAttempts = &maxAttempts
+			}
+			if at != "" {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil {
+					return fmt.Errorf("%w: --at %q: use RFC 3339, e.g. 2026-12-01T09:00:00Z", errUsage, at)
+				}
+				spec.RunAt = &t
+			}
+			j, err := e.client().Enqueue(ctx, spec)
+			if err != nil {
+				return err
+			}
+			return e.print(j, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "Enqueued job %d (%s) on %s: %s, runs at %s.\n", j.ID, j.Kind, j.Queue, j.State, j.RunAt.Local().Format(time.DateTime))
+			})
+		})
+	ls := e.leaf("ls", "kiln jobs ls [--state S] [--kind K] [--queue Q] [--limit N] [--after CURSOR]", "list jobs, newest first",
+		func(fs *flag.FlagSet) {
+			fs.StringVar(&state, "state", "", "only jobs in this state (enqueued, scheduled, processing, succeeded, failed, ...)")
+			fs.StringVar(&kind, "kind", "", "only jobs of this kind")
+			fs.StringVar(&lsQueue, "queue", "", "only jobs of this queue")
+			fs.IntVar(&limit, "limit", 20, "at most this many")
+			fs.StringVar(&after, "after", "", "the cursor a previous page printed, for the next page")
+		}, func(ctx context.Context, pos []string) error {
+			if len(pos) > 0 {
+				return fmt.Errorf("%w: unexpected %q", errUsage, pos[0])
+			}
+			page, err := e.client().ListJobs(ctx, client.JobFilter{State: state, Kind: kind, Queue: lsQueue, Limit: limit, After: after})
+			if err != nil {
+				return err
+			}
+			return e.print(page, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ID\tKIND\tQUEUE\tSTATE\tATTEMPT\tCREATED\tERROR")
+				for _, j := range page.Jobs {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", j.ID, j.Kind, j.Queue, j.State, j.Attempt, j.MaxAttempts,
+						j.CreatedAt.Local().Format(time.DateTime), firstLine(j.LastError, 60))
+				}
+				if page.Next != "" {
+					fmt.Fprintf(w, "More: kiln jobs ls --after %s\n", page.Next)
+				}
+			})
+		})
+	show := e.leaf("show", "kiln jobs show ID [--logs]", "show a job and its history", func(fs *flag.FlagSet) {
+		fs.BoolVar(&logs, "logs", false, "also print what the job logged")
+	}, func(ctx context.Context, pos []string) error {
+		id, err := oneID(pos)
+		if err != nil {
+			return err
+		}
+		c := e.client()
+		j, err := c.Job(ctx, id)
+		if err != nil {
+			return err
+		}
+		var lines []api.LogLine
+		if logs {
+			if lines, err = c.JobLogs(ctx, id); err != nil {
+				return err
+			}
+		}
+		if e.asJSON {
+			return e.print(struct {
+				*api.JobDetail
+				Logs []api.LogLine `json:"logs,omitempty"`
+			}{j, lines}, nil)
+		}
+		return e.print(nil, func(w *tabwriter.Writer) {
+			fmt.Fprintf(w, "Job %d\t%s on %s\n", j.ID, j.Kind, j.Queue)
+			fmt.Fprintf(w, "State\t%s (attempt %d of %d)\n", j.State, j.Attempt, j.MaxAttempts)
+			fmt.Fprintf(w, "Arguments\t%s\n", string(j.Args))
+			if j.LastError != "" {
+				fmt.Fprintf(w, "Last error\t%s\n", firstLine(j.LastError, 200))
+			}
+			if len(j.Result) > 0 {
+				fmt.Fprintf(w, "Result\t%s\n", string(j.Result))
+			}
+			fmt.Fprintln(w, "\nWHEN\tFROM\tTO\tATTEMPT\tSERVER\tREASON")
+			for _, ev := range j.Events {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", ev.At.Local().Format(time.DateTime), ev.From, ev.To, ev.Attempt, ev.ServerID, firstLine(ev.Reason+" "+ev.Error, 80))
+			}
+			if logs {
+				fmt.Fprintln(w, "\nLOGGED\tATTEMPT\tMESSAGE")
+				for _, l := range lines {
+					fmt.Fprintf(w, "%s\t%d\t%s\n", l.At.Local().Format(time.DateTime), l.Attempt, l.Message)
+				}
+			}
+		})
+	})
+	action := func(name, verb, past string) *ffcli.Command {
+		return e.leaf(name, "kiln jobs "+name+" ID", verb, nil, func(ctx context.Context, pos []string) error {
+			id, err := oneID(pos)
+			if err != nil {
+				return err
+			}
+			c := e.client()
+			if name == "delete" {
+				if err := c.DeleteJob(ctx, id); err != nil {
+					return err
+				}
+				return e.print(map[string]any{"id": id, "deleted": true}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Job %d deleted.\n", id) })
+			}
+			j, err := c.JobAction(ctx, id, name)
+			if err != nil {
+				return err
+			}
+			return e.print(j, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Job %d %s: now %s.\n", j.ID, past, j.State) })
+		})
+	}
+	return &ffcli.Command{Name: "jobs", ShortUsage: "kiln jobs enqueue|ls|show|cancel|requeue|run|delete ...", ShortHelp: "enqueue, list, show and steer jobs",
+		FlagSet: e.newFlags("jobs"), Options: envOptions(),
+		Subcommands: []*ffcli.Command{enqueue, ls, show, action("cancel", "cancel a job", "cancelled"), action("requeue", "run a finished job again", "requeued"),
+			action("run", "run a scheduled or waiting job now", "triggered"), action("delete", "delete a job", "deleted")}}
+}
+
+func (e *cliEnv) recurringCommand() *ffcli.Command {
+	ls := e.leaf("ls", "kiln recurring ls", "list the recurring jobs", nil, func(ctx context.Context, pos []string) error {
+		list, err := e.client().Recurring(ctx)
+		if err != nil {
+			return err
+		}
+		return e.print(list, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "NAME\tSCHEDULE\tZONE\tKIND\tNEXT RUN\tSTATE")
+			for _, r := range list {
+				next, state := "", "active"
+				if r.NextRunAt != nil {
+					next = r.NextRunAt.Local().Format(time.DateTime)
+				}
+				if r.Paused {
+					state, next = "paused", ""
+				}
+				fmt.Fprintf(w, "%s\t%s (%s)\t%s\t%s\t%s\t%s\n", r.Name, r.Spec, r.Description, r.TimeZone, r.Kind, next, state)
+			}
+		})
+	})
+	action := func(name, help string) *ffcli.Command {
+		return e.leaf(name, "kiln recurring "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
+			n, err := oneName(pos, "recurring job")
+			if err != nil {
+				return err
+			}
+			r, err := e.client().RecurringAction(ctx, n, name)
+			if err != nil {
+				return err
+			}
+			return e.print(r, func(w *tabwriter.Writer) {
+				if r.Job != nil {
+					fmt.Fprintf(w, "%s triggered as job %d.\n", n, r.Job.ID)
+				} else {
+					fmt.Fprintf(w, "%s %sd.\n", n, name)
+				}
+			})
+		})
+	}
+	return &ffcli.Command{Name: "recurring", ShortUsage: "kiln recurring ls|pause|resume|trigger ...", ShortHelp: "list and steer recurring jobs",
+		FlagSet: e.newFlags("recurring"), Options: envOptions(),
+		Subcommands: []*ffcli.Command{ls, action("pause", "enqueue nothing until resumed"), action("resume", "enqueue again from the next occurrence"), action("trigger", "enqueue one job now")}}
+}
+
+func (e *cliEnv) queuesCommand() *ffcli.Command {
+	ls := e.leaf("ls", "kiln queues ls", "list the queues", nil, func(ctx context.Context, pos []string) error {
+		list, err := e.client().Queues(ctx)
+		if err != nil {
+			return err
+		}
+		return e.print(list, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "QUEUE\tWAITING\tSCHEDULED\tRUNNING\tFAILED\tOLDEST WAITING\tPAUSED")
+			for _, q := range list {
+				oldest := ""
+				if q.Oldest != nil {
+					oldest = time.Since(*q.Oldest).Round(time.Second).String()
+				}
+				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%v\n", q.Name, q.Enqueued, q.Scheduled, q.Processing, q.Failed, oldest, q.Paused)
+			}
+		})
+	})
+	action := func(name, help string) *ffcli.Command {
+		return e.leaf(name, "kiln queues "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
+			n, err := oneName(pos, "queue")
+			if err != nil {
+				return err
+			}
+			if err := e.client().QueueAction(ctx, n, name); err != nil {
+				return err
+			}
+			return e.print(map[string]any{"queue": n, "paused": name == "pause"}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Queue %s %sd.\n", n, name) })
+		})
+	}
+	return &ffcli.Command{Name: "queues", ShortUsage: "kiln queues ls|pause|resume ...", ShortHelp: "list, pause and resume queues",
+		FlagSet: e.newFlags("queues"), Options: envOptions(),
+		Subcommands: []*ffcli.Command{ls, action("pause", "no server takes the queue's jobs until resumed"), action("resume", "let servers take its jobs again")}}
+}
+
+func (e *cliEnv) statsCommand() *ffcli.Command {
+	return e.leaf("stats", "kiln stats", "the overview's counts", nil, func(ctx context.Context, pos []string) error {
+		st, err := e.client().Stats(ctx)
+		if err != nil {
+			return err
+		}
+		return e.print(st, func(w *tabwriter.Writer) {
+			for _, s := range []string{"enqueued", "scheduled", "awaiting", "processing", "succeeded", "failed", "cancelled", "deleted"} {
+				fmt.Fprintf(w, "%s\t%d\n", s, st.Jobs[s])
+			}
+			fmt.Fprintf(w, "retries pending\t%d\nrecurring jobs\t%d\nservers\t%d\n", st.RetriesPending, st.Recurring, st.Servers)
+		})
+	})
+}
+
+// firstLine is s's first line, cut to n characters.
+func firstLine(s string, n int) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
