@@ -39,6 +39,11 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	nodes := fs.Int("nodes", 1, "nodes working the burn-down, each with its own connections and --workers workers (PostgreSQL only beyond 1)")
 	dash := dashboardConfig{MaxTime: 5 * time.Minute}
+	apiCfg := apiConfig{}
+	withAPI := fs.Bool("api", false, "then enqueue through the JSON API over HTTP: --api-jobs jobs one per POST from --api-clients clients at once, then --api-batches POSTs of 1,000")
+	fs.IntVar(&apiCfg.Jobs, "api-jobs", 20_000, "jobs enqueued one per POST in the API phase")
+	fs.IntVar(&apiCfg.Clients, "api-clients", 8, "concurrent clients in the API phase")
+	fs.IntVar(&apiCfg.Batches, "api-batches", 50, "POSTs of 1,000 jobs in the API phase")
 	withDashboard := fs.Bool("dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
 	fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
 	fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
@@ -49,7 +54,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	for name, v := range map[string]int{"--nodes": *nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients} {
+	for name, v := range map[string]int{"--nodes": *nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients, "--api-jobs": apiCfg.Jobs, "--api-clients": apiCfg.Clients, "--api-batches": apiCfg.Batches} {
 		if v < 1 {
 			fmt.Fprintf(stderr, "kiln bench: %s must be at least 1\n", name)
 			return 2
@@ -88,8 +93,14 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var report struct {
 		Report
 		Dashboard *dashboardReport `json:"dashboard,omitempty"`
+		API       *apiReport       `json:"api,omitempty"`
 	}
 	report.Report, err = Run(ctx, store, cfg, progress)
+	if err == nil && *withAPI {
+		var a apiReport
+		a, err = benchAPI(ctx, store, apiCfg, progress)
+		report.API = &a
+	}
 	if err == nil && *withDashboard {
 		dash.Workers = cfg.Workers
 		var d dashboardReport
@@ -107,6 +118,9 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprint(stdout, report.Report)
+	if report.API != nil {
+		fmt.Fprint(stdout, report.API)
+	}
 	if report.Dashboard != nil {
 		fmt.Fprint(stdout, report.Dashboard)
 	}

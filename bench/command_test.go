@@ -56,6 +56,21 @@ func TestBenchCommand(t *testing.T) {
 		require.GreaterOrEqual(t, p.Max, p.P95, p.Path)
 	}
 
+	// The API phase enqueues over HTTP, one job per POST and in batches.
+	out.Reset()
+	code = Command(context.Background(), []string{"--jobs", "50", "--latency-jobs", "5", "--rate", "500",
+		"--api", "--api-jobs", "300", "--api-clients", "3", "--api-batches", "2", "--json"}, &out, io.Discard)
+	require.Equal(t, 0, code)
+	var withAPI struct {
+		API apiReport `json:"api"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &withAPI))
+	require.Equal(t, 3, withAPI.API.Clients)
+	require.Positive(t, withAPI.API.SinglePerSec)
+	require.Positive(t, withAPI.API.BatchJobsPerSec)
+	require.GreaterOrEqual(t, withAPI.API.SingleP99, withAPI.API.SingleP50)
+	require.Equal(t, 2, Command(context.Background(), []string{"--api", "--api-clients", "0"}, io.Discard, io.Discard))
+
 	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "0"}, io.Discard, io.Discard))
 	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "10", "--nodes", "2"}, io.Discard, io.Discard), "several nodes need PostgreSQL")
 	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "10", "--dashboard", "--clients", "0"}, io.Discard, io.Discard))

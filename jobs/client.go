@@ -102,7 +102,13 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 			return out, nil
 		}
 	}
-	dups, err := e.store.InsertJobs(ctx, jobs, time.Now())
+	var dups []int
+	var err error
+	if len(jobs) == 1 { // single enqueues from many callers share transactions
+		dups, err = e.group.insert(ctx, jobs)
+	} else {
+		dups, err = e.store.InsertJobs(ctx, jobs, time.Now())
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,7 @@ type Engine struct {
 	recurring *recurring
 
 	completer *completer
+	group     *groupInserter
 	accepting bool                    // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
 	workCtx   context.Context         // the context jobs run under
 	stopLoops context.CancelFunc      // stops fetchers and most maintenance
@@ -111,6 +112,7 @@ func New(store Store, cfg Config) (*Engine, error) {
 		e.pools[q.Name] = newPool(e, q)
 	}
 	e.recurring = newRecurring(e)
+	e.group = &groupInserter{store: store}
 	return e, nil
 }
 
