@@ -209,3 +209,17 @@ type ServerList struct {
 type TaskList struct {
 	Tasks []Task `json:"tasks" doc:"Open tasks by due date, completed ones by completion, latest first."`
 }
+
+// RecurringSpec is a recurring job to create.
+type RecurringSpec struct {
+	Name        string          `json:"name" minLength:"1" maxLength:"200"`
+	Spec        string          `json:"spec" minLength:"1" maxLength:"200" doc:"A cron expression (5 fields, or 6 with seconds first), a descriptor such as @daily, or @every <duration>."`
+	TimeZone    string          `json:"time_zone,omitempty" maxLength:"100" doc:"An IANA time zone the schedule is read in; default UTC."`
+	Kind        string          `json:"kind" minLength:"1" maxLength:"100"`
+	Args        json.RawMessage `json:"args,omitempty" doc:"The arguments of every job it enqueues."`
+	Queue       string          `json:"queue,omitempty" maxLength:"100"`
+	Priority    *int            `json:"priority,omitempty"`
+	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
+	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration."`
+	Misfire     string          `json:"misfire,omitempty" enum:"relaxed,strict,ignore" doc:"What to do with occurrences missed while no server ran: relaxed (default) runs the latest once, strict each (at most 100), ignore none."`
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-co-op/gocron/v2"
 
@@ -46,39 +48,11 @@ func newRecurring(e *Engine) *recurring {
 // (default UTC) and Misfire (default relaxed). A paused entry stays paused across restarts,
 // and a schedule edited on the dashboard is kept over the one given here.
 func (e *Engine) Recurring(name, spec, kind string, args any, opts ...Option) error {
-	s := collect(opts)
-	if err := s.only("Recurring", "time zone", "misfire"); err != nil {
-		return err
-	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 || kind == "" {
-		return fmt.Errorf("%w: a recurring job needs a name (at most 200 characters) and a kind", ErrInvalidOption)
-	}
-	tz := "UTC"
-	if s.tz != nil {
-		tz = *s.tz
-	}
-	sched, err := ParseSchedule(spec, tz)
+	def, _, err := e.recurringDef(name, spec, kind, args, opts)
 	if err != nil {
 		return err
 	}
-	misfire := models.MisfireRelaxed
-	if s.misfire != nil {
-		misfire = *s.misfire
-	}
-	if misfire != models.MisfireRelaxed && misfire != models.MisfireStrict && misfire != models.MisfireIgnore {
-		return fmt.Errorf("%w: misfire policy %q: use relaxed, strict or ignore", ErrInvalidOption, misfire)
-	}
-	raw, err := marshalArgs(args)
-	if err != nil {
-		return err
-	}
-	var j models.Job
-	s.apply(&j, e.defaultsOf(kind))
-	def := &recurringDef{schedule: sched, row: models.RecurringJob{
-		Name: name, Spec: sched.Spec(), TimeZone: tz, Kind: kind, Args: raw, Queue: j.Queue,
-		Priority: j.Priority, MaxAttempts: j.MaxAttempts, Timeout: j.Timeout, Misfire: misfire,
-	}}
+	name = def.row.Name
 	r := e.recurring
 	r.mu.Lock()
 	r.defs[name] = def
@@ -91,6 +65,47 @@ func (e *Engine) Recurring(name, spec, kind string, args any, opts ...Option) er
 		return r.sync(context.Background())
 	}
 	return nil
+}
+
+// recurringDef checks a recurring job's definition and fills in the kind's defaults.
+func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) (*recurringDef, *Schedule, error) {
+	s := collect(opts)
+	if err := s.only("Recurring", "time zone", "misfire"); err != nil {
+		return nil, nil, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 || kind == "" {
+		return nil, nil, fmt.Errorf("%w: a recurring job needs a name (at most 200 characters, no control characters) and a kind", ErrInvalidOption)
+	}
+	tz := "UTC"
+	if s.tz != nil {
+		tz = *s.tz
+	}
+	sched, err := ParseSchedule(spec, tz)
+	if err != nil {
+		return nil, nil, err
+	}
+	misfire := models.MisfireRelaxed
+	if s.misfire != nil {
+		misfire = *s.misfire
+	}
+	if misfire != models.MisfireRelaxed && misfire != models.MisfireStrict && misfire != models.MisfireIgnore {
+		return nil, nil, fmt.Errorf("%w: misfire policy %q: use relaxed, strict or ignore", ErrInvalidOption, misfire)
+	}
+	raw, err := marshalArgs(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	var j models.Job
+	s.apply(&j, e.defaultsOf(kind))
+	if j.Queue != "" && !models.ValidQueueName(j.Queue) {
+		return nil, nil, fmt.Errorf("%w: queue %q: a name is 1 to 100 characters without spaces, commas, '=' or control characters", ErrInvalidOption, j.Queue)
+	}
+	def := &recurringDef{schedule: sched, row: models.RecurringJob{
+		Name: name, Spec: sched.Spec(), TimeZone: tz, Kind: kind, Args: raw, Queue: j.Queue,
+		Priority: j.Priority, MaxAttempts: j.MaxAttempts, Timeout: j.Timeout, Misfire: misfire,
+	}}
+	return def, sched, nil
 }
 
 // start stores the definitions, fires each entry once (catching up on misfires), arms the
@@ -133,6 +148,21 @@ func (r *recurring) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	live := make(map[string]bool, len(rows))
+	for _, row := range rows {
+		live[row.Name] = true
+	}
+	r.mu.Lock()
+	var gone []string
+	for name := range r.timers {
+		if !live[name] {
+			gone = append(gone, name)
+		}
+	}
+	r.mu.Unlock()
+	for _, name := range gone { // deleted on another server
+		r.disarm(name)
+	}
 	for _, row := range rows {
 		r.mu.Lock()
 		cur := r.timers[row.Name]
@@ -151,6 +181,21 @@ func (r *recurring) sync(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// disarm stops the named entry's timer, if it has one.
+func (r *recurring) disarm(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.timers, name)
+	if r.sched == nil {
+		return
+	}
+	for _, j := range r.sched.Jobs() {
+		if j.Name() == name {
+			_ = r.sched.RemoveJob(j.ID())
+		}
+	}
 }
 
 // arm (re)creates the gocron timer of the named entry on sched.
@@ -267,6 +312,10 @@ func (r *recurring) fire(name string) {
 		rj.LastRunAt, rj.LastJobID, queue = &at, &last.ID, rj.Queue
 		return nil
 	})
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		r.disarm(name) // deleted meanwhile, on this server or another
+		return
+	}
 	if err != nil {
 		e.log.Error("jobs: recurring job did not fire", "name", name, "err", err)
 		return
@@ -331,83 +380,4 @@ func latestOccurrences(s *Schedule, next, now time.Time, n int) []time.Time {
 			return append(ring[count%n:], ring[:count%n]...)
 		}
 	}
-}
-
-// TriggerRecurring enqueues a job of the named recurring entry now, outside its schedule.
-func (e *Engine) TriggerRecurring(ctx context.Context, name string) (*models.Job, error) {
-	var job *models.Job
-	_, err := e.store.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
-		job = &models.Job{Kind: rj.Kind, Args: rj.Args, Queue: rj.Queue, Priority: rj.Priority,
-			MaxAttempts: rj.MaxAttempts, Timeout: rj.Timeout, RecurringID: &rj.ID,
-			Note: "triggered now from recurring job " + rj.Name + " by " + actor(ctx)}
-		now := e.clock.Now().UTC()
-		if _, err := tx.InsertJobs([]*models.Job{job}, now); err != nil {
-			return err
-		}
-		rj.LastRunAt, rj.LastJobID = &now, &job.ID
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	e.wake(job.Queue)
-	return job, nil
-}
-
-// PauseRecurring stops the named entry from enqueueing until ResumeRecurring; it survives restarts.
-func (e *Engine) PauseRecurring(ctx context.Context, name string) error {
-	return e.setPaused(ctx, name, true)
-}
-
-// ResumeRecurring lets a paused entry enqueue again, from its next occurrence on (missed ones are
-// not caught up).
-func (e *Engine) ResumeRecurring(ctx context.Context, name string) error {
-	return e.setPaused(ctx, name, false)
-}
-
-func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error {
-	_, err := e.store.UpdateRecurring(ctx, name, func(_ models.Tx, rj *models.RecurringJob) error {
-		if !paused && rj.Paused {
-			s, err := ParseSchedule(rj.Spec, rj.TimeZone)
-			if err != nil {
-				return err
-			}
-			next := s.Next(e.clock.Now()).UTC()
-			rj.NextRunAt = &next
-		}
-		rj.Paused = paused
-		return nil
-	})
-	return err
-}
-
-// UpdateRecurringSchedule changes the schedule and time zone of the recurring job with the
-// given id, as a user edits it on the dashboard. The change outlives restarts (the code's
-// definition no longer replaces it) and reaches every server within resyncEvery (this one at
-// once). A bad schedule or zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for
-// the zone) that says why.
-func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string) (*models.RecurringJob, error) {
-	rj, err := e.store.GetRecurringByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if tz == "" {
-		return nil, fmt.Errorf("%w %q", ErrUnknownTimeZone, tz)
-	}
-	sched, err := ParseSchedule(spec, tz)
-	if err != nil {
-		return nil, err
-	}
-	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
-		next := sched.Next(e.clock.Now()).UTC()
-		row.Spec, row.TimeZone, row.Overridden, row.NextRunAt = sched.Spec(), tz, true, &next
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := e.recurring.arm(rj.Name, sched); err != nil {
-		return nil, err
-	}
-	return rj, nil
 }

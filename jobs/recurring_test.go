@@ -174,3 +174,27 @@ func TestEditedScheduleIsKeptAndFollowed(t *testing.T) {
 			"the restarted server's timer follows the edited schedule")
 	})
 }
+
+// A recurring job made at run time (through the API) fires at once on this server; one deleted
+// by another server stops firing here at its next tick.
+func TestRecurringCreatedAndDeletedAtRunTime(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("tick", func(context.Context, *models.Job) error { return nil }))
+		start(t, e)
+		rj, err := e.CreateRecurring(ctx, "made-here", "@every 1s", "tick", map[string]int{"n": 1}, jobs.TimeZone("Europe/Berlin"))
+		require.NoError(t, err)
+		require.True(t, rj.Overridden, "no code's definition will replace it")
+		_, err = e.CreateRecurring(ctx, "made-here", "@daily", "tick", nil)
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
+		_, err = e.CreateRecurring(ctx, "bad", "0 0 30 2 *", "tick", nil)
+		require.ErrorIs(t, err, jobs.ErrInvalidSchedule)
+		require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= 2 }, 20*time.Second, 20*time.Millisecond, "it fires")
+
+		require.NoError(t, s.DeleteRecurring(ctx, "made-here")) // as another server would
+		time.Sleep(1500 * time.Millisecond)                     // its next tick finds it gone and disarms
+		n := len(recurringJobs(t, s))
+		time.Sleep(2 * time.Second)
+		require.Len(t, recurringJobs(t, s), n, "no job after the deletion")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(e.DeleteRecurring(ctx, "made-here")))
+	})
+}

@@ -65,6 +65,8 @@ type RecurringStore interface {
 	GetRecurring(ctx context.Context, name string) (*RecurringJob, error)
 	GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, error)
 	CountRecurring(ctx context.Context) (int64, error)
+	CreateRecurring(ctx context.Context, def *RecurringJob, next time.Time) (*RecurringJob, error)
+	DeleteRecurring(ctx context.Context, name string) error
 }
 
 // Tx is a transaction a callback of the store may write jobs in.

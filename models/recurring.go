@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Misfire policies: what a recurring job does about occurrences missed while no Kiln ran.
@@ -136,4 +137,34 @@ type storeTx struct {
 
 func (t storeTx) InsertJobs(jobs []*Job, now time.Time) ([]int, error) {
 	return t.s.InsertJobsTx(t.tx, jobs, now)
+}
+
+// CreateRecurring stores a new recurring job whose next occurrence is next, or an ECONFLICT
+// error when the name is taken.
+func (s *Store) CreateRecurring(ctx context.Context, def *RecurringJob, next time.Time) (*RecurringJob, error) {
+	rj := *def
+	n := next.UTC().Truncate(time.Microsecond)
+	rj.ID, rj.NextRunAt = 0, &n
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rj)
+	if res.Error != nil {
+		return nil, fmt.Errorf("models: create recurring job %q: %w", def.Name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, &Error{Code: ECONFLICT, Message: fmt.Sprintf("There is already a recurring job named %q.", def.Name),
+			Fields: map[string]string{"name": "Choose another name, or change that job's schedule."}}
+	}
+	return &rj, nil
+}
+
+// DeleteRecurring removes the named recurring job; the jobs it made stay. An entry the code
+// defines comes back when a server starts with that code.
+func (s *Store) DeleteRecurring(ctx context.Context, name string) error {
+	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&RecurringJob{})
+	if res.Error != nil {
+		return fmt.Errorf("models: delete recurring job %q: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "There is no recurring job %q.", name)
+	}
+	return nil
 }

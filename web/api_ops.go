@@ -118,6 +118,16 @@ func (s *Server) registerOpsAPI(api huma.API) {
 		Tags: []string{"Recurring"}, Description: "The change outlives restarts: the code's schedule no longer applies.",
 	}, s.apiUpdateRecurring)
 	huma.Register(api, huma.Operation{
+		OperationID: "create-recurring", Method: http.MethodPost, Path: "/v1/recurring", DefaultStatus: http.StatusCreated,
+		Summary: "Create a recurring job", Tags: []string{"Recurring"},
+		Description: "Every server arms its timer within 15 seconds (this one at once). A name that is taken is a 409.",
+	}, s.apiCreateRecurring)
+	huma.Register(api, huma.Operation{
+		OperationID: "delete-recurring", Method: http.MethodDelete, Path: "/v1/recurring/{name}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a recurring job", Tags: []string{"Recurring"},
+		Description: "The jobs it made stay. An entry a server's code defines comes back when that server next starts.",
+	}, s.apiDeleteRecurring)
+	huma.Register(api, huma.Operation{
 		OperationID: "recurring-action", Method: http.MethodPost, Path: "/v1/recurring/{name}/{action}", Summary: "Pause, resume or trigger a recurring job",
 		Tags: []string{"Recurring"},
 	}, s.apiRecurringAction)
@@ -300,4 +310,52 @@ func (s *Server) apiListServers(ctx context.Context, _ *struct{}) (*ServersOutpu
 			HeartbeatAt: v.HeartbeatAt.UTC(), Queues: v.Queues, Workers: v.Workers, Busy: v.Busy})
 	}
 	return out, nil
+}
+
+// CreateRecurringInput is a recurring job to create.
+type CreateRecurringInput struct {
+	Body api.RecurringSpec
+}
+
+func (s *Server) apiCreateRecurring(ctx context.Context, in *CreateRecurringInput) (*RecurringOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	b := in.Body
+	opts, details := jobOptions(api.JobSpec{Queue: b.Queue, Priority: b.Priority, MaxAttempts: b.MaxAttempts, Timeout: b.Timeout}, "body.")
+	if b.TimeZone != "" {
+		opts = append(opts, jobs.TimeZone(b.TimeZone))
+	}
+	if b.Misfire != "" {
+		opts = append(opts, jobs.Misfire(b.Misfire))
+	}
+	if len(details) > 0 {
+		return nil, huma.Error422UnprocessableEntity("The recurring job was not created.", details...)
+	}
+	var args any
+	if len(b.Args) > 0 {
+		args = b.Args
+	}
+	rj, err := s.engine.CreateRecurring(actor(ctx), b.Name, b.Spec, b.Kind, args, opts...)
+	if fields := scheduleFieldErrors(err, b.TimeZone); fields != nil {
+		var d []error
+		for field, msg := range fields {
+			d = append(d, &huma.ErrorDetail{Location: "body." + map[string]string{"spec": "spec", "tz": "time_zone"}[field], Message: msg})
+		}
+		return nil, huma.Error422UnprocessableEntity("The recurring job was not created.", d...)
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &RecurringOutput{Body: recurringOut(rj)}, nil
+}
+
+func (s *Server) apiDeleteRecurring(ctx context.Context, in *RecurringNameInput) (*struct{}, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.engine.DeleteRecurring(actor(ctx), in.Name); err != nil {
+		return nil, s.apiErr(err)
+	}
+	return nil, nil
 }

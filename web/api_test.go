@@ -418,3 +418,47 @@ func TestAPITasks(t *testing.T) {
 	resp, _ = a.apiCall("GET", "/api/v1/tasks/"+id, "", nil)
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
+
+func TestAPICreateAndDeleteRecurring(t *testing.T) {
+	a := setup(t)
+	resp, body := a.apiCall("POST", "/api/v1/recurring", "", map[string]any{
+		"name": "weekly-report", "spec": "0 7 * * MON", "time_zone": "Europe/Berlin", "kind": "report.build",
+		"args": map[string]string{"scope": "week"}, "queue": "low", "misfire": "strict",
+	})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+	require.Equal(t, "at 07:00 on Mondays", body["description"])
+	require.Equal(t, "low", body["queue"])
+	require.NotNil(t, body["next_run_at"])
+	rj, err := a.store.GetRecurring(context.Background(), "weekly-report")
+	require.NoError(t, err)
+	require.Equal(t, models.MisfireStrict, rj.Misfire)
+	require.JSONEq(t, `{"scope":"week"}`, rj.Args)
+
+	for _, tc := range []struct {
+		body   map[string]any
+		status int
+		says   string
+	}{
+		{map[string]any{"name": "weekly-report", "spec": "@daily", "kind": "x"}, 409, "already a recurring job"},
+		{map[string]any{"name": "n", "spec": "0 0 30 2 *", "kind": "x"}, 422, "body.spec"},
+		{map[string]any{"name": "n", "spec": "@daily", "time_zone": "Mars/Base", "kind": "x"}, 422, "body.time_zone"},
+		{map[string]any{"name": "n", "spec": "@daily", "kind": "x", "misfire": "sometimes"}, 422, "misfire"},
+		{map[string]any{"name": "n", "spec": "@daily", "kind": "x", "queue": "bad queue"}, 422, "queue"},
+		{map[string]any{"name": "n", "spec": "@daily", "kind": "x", "timeout": "long"}, 422, "body.timeout"},
+		{map[string]any{"name": "n\x07", "spec": "@daily", "kind": "x"}, 422, "control characters"},
+		{map[string]any{"spec": "@daily", "kind": "x"}, 422, "name"},
+	} {
+		resp, body := a.apiCall("POST", "/api/v1/recurring", "", tc.body)
+		require.Equal(t, tc.status, resp.StatusCode, "%v: %v", tc.body, body)
+		raw, _ := json.Marshal(body)
+		require.Contains(t, string(raw), tc.says, "%v", tc.body)
+	}
+	n, err := a.store.CountRecurring(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "nothing half-made")
+
+	resp, _ = a.apiCall("DELETE", "/api/v1/recurring/weekly-report", "", nil)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp, _ = a.apiCall("DELETE", "/api/v1/recurring/weekly-report", "", nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}

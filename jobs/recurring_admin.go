@@ -1,0 +1,122 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// TriggerRecurring enqueues a job of the named recurring entry now, outside its schedule.
+func (e *Engine) TriggerRecurring(ctx context.Context, name string) (*models.Job, error) {
+	var job *models.Job
+	_, err := e.store.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
+		job = &models.Job{Kind: rj.Kind, Args: rj.Args, Queue: rj.Queue, Priority: rj.Priority,
+			MaxAttempts: rj.MaxAttempts, Timeout: rj.Timeout, RecurringID: &rj.ID,
+			Note: "triggered now from recurring job " + rj.Name + " by " + actor(ctx)}
+		now := e.clock.Now().UTC()
+		if _, err := tx.InsertJobs([]*models.Job{job}, now); err != nil {
+			return err
+		}
+		rj.LastRunAt, rj.LastJobID = &now, &job.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.wake(job.Queue)
+	return job, nil
+}
+
+// PauseRecurring stops the named entry from enqueueing until ResumeRecurring; it survives restarts.
+func (e *Engine) PauseRecurring(ctx context.Context, name string) error {
+	return e.setPaused(ctx, name, true)
+}
+
+// ResumeRecurring lets a paused entry enqueue again, from its next occurrence on (missed ones are
+// not caught up).
+func (e *Engine) ResumeRecurring(ctx context.Context, name string) error {
+	return e.setPaused(ctx, name, false)
+}
+
+func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error {
+	_, err := e.store.UpdateRecurring(ctx, name, func(_ models.Tx, rj *models.RecurringJob) error {
+		if !paused && rj.Paused {
+			s, err := ParseSchedule(rj.Spec, rj.TimeZone)
+			if err != nil {
+				return err
+			}
+			next := s.Next(e.clock.Now()).UTC()
+			rj.NextRunAt = &next
+		}
+		rj.Paused = paused
+		return nil
+	})
+	return err
+}
+
+// UpdateRecurringSchedule changes the schedule and time zone of the recurring job with the
+// given id, as a user edits it on the dashboard. The change outlives restarts (the code's
+// definition no longer replaces it) and reaches every server within resyncEvery (this one at
+// once). A bad schedule or zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for
+// the zone) that says why.
+func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string) (*models.RecurringJob, error) {
+	rj, err := e.store.GetRecurringByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if tz == "" {
+		return nil, fmt.Errorf("%w %q", ErrUnknownTimeZone, tz)
+	}
+	sched, err := ParseSchedule(spec, tz)
+	if err != nil {
+		return nil, err
+	}
+	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
+		next := sched.Next(e.clock.Now()).UTC()
+		row.Spec, row.TimeZone, row.Overridden, row.NextRunAt = sched.Spec(), tz, true, &next
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.recurring.arm(rj.Name, sched); err != nil {
+		return nil, err
+	}
+	return rj, nil
+}
+
+// CreateRecurring adds a recurring job at run time, as a person or a program does through the
+// API: it is stored (an ECONFLICT error when the name is taken) and this server's timer is
+// armed at once; the others arm theirs within resyncEvery. Options: Queue, Priority,
+// MaxAttempts, Timeout, TimeZone (default UTC) and Misfire (default relaxed). A bad schedule or
+// zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for the zone).
+func (e *Engine) CreateRecurring(ctx context.Context, name, spec, kind string, args any, opts ...Option) (*models.RecurringJob, error) {
+	def, sched, err := e.recurringDef(name, spec, kind, args, opts)
+	if err != nil {
+		return nil, err
+	}
+	def.row.Overridden = true // made here, not by code: no definition will replace its schedule
+	rj, err := e.store.CreateRecurring(ctx, &def.row, sched.Next(e.clock.Now()))
+	if err != nil {
+		return nil, err
+	}
+	if err := e.recurring.arm(rj.Name, sched); err != nil {
+		return nil, err
+	}
+	return rj, nil
+}
+
+// DeleteRecurring removes the named recurring job (the jobs it made stay) and stops its timer
+// here; other servers stop theirs within resyncEvery. An entry this process's code defines
+// comes back at the next start.
+func (e *Engine) DeleteRecurring(ctx context.Context, name string) error {
+	if err := e.store.DeleteRecurring(ctx, name); err != nil {
+		return err
+	}
+	e.recurring.mu.Lock()
+	delete(e.recurring.defs, name)
+	e.recurring.mu.Unlock()
+	e.recurring.disarm(name)
+	return nil
+}
