@@ -44,7 +44,21 @@ func setup(t *testing.T) *app {
 
 func setupWith(t *testing.T, cfg web.Config) *app {
 	t.Helper()
-	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	return setupDSN(t, cfg, modeltest.SQLiteDSN(t))
+}
+
+// forEachDialect runs fn as subtests named sqlite and postgres, each with an app on a fresh
+// database of that dialect.
+func forEachDialect(t *testing.T, cfg web.Config, fn func(t *testing.T, a *app)) {
+	t.Helper()
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) { fn(t, setupDSN(t, cfg, d.DSN(t))) })
+	}
+}
+
+func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
+	t.Helper()
+	store := modeltest.Open(t, dsn)
 	m := metrics.New(store)
 	engine, err := jobs.New(store, jobs.Config{NoWorkers: true, Observer: m}) // enqueues; these tests run no jobs
 	require.NoError(t, err)
