@@ -158,11 +158,11 @@ func oneName(pos []string, what string) (string, error) {
 
 func (e *cliEnv) jobsCommand() *ffcli.Command {
 	var (
-		args, queue, in, at, unique string
-		priority, maxAttempts       int
-		state, kind, lsQueue, after string
-		limit                       int
-		logs                        bool
+		args, queue, in, at, unique, tags string
+		priority, maxAttempts             int
+		state, kind, lsQueue, after, tag  string
+		limit                             int
+		logs                              bool
 	)
 	enqueue := e.leaf("enqueue", "kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--in 5m|--at TIME] [--unique KEY]",
 		"enqueue a job", func(fs *flag.FlagSet) {
@@ -173,11 +173,15 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			fs.StringVar(&in, "in", "", "run after this Go `duration` (5m, 2h)")
 			fs.StringVar(&at, "at", "", "run at this `time` (RFC 3339, e.g. 2026-12-01T09:00:00+01:00)")
 			fs.StringVar(&unique, "unique", "", "a unique `key`: enqueueing it again returns the first job")
+			fs.StringVar(&tags, "tags", "", "comma-separated `tags` to find the job by")
 		}, func(ctx context.Context, pos []string) error {
 			if len(pos) != 1 {
 				return fmt.Errorf("%w: give the job's kind", errUsage)
 			}
 			spec := api.JobSpec{Kind: pos[0], Queue: queue, Delay: in, UniqueKey: unique}
+			if tags != "" {
+				spec.Tags = strings.Split(tags, ",")
+			}
 			if args != "" {
 				raw := []byte(args)
 				if strings.HasPrefix(args, "@") {
@@ -218,13 +222,14 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			fs.StringVar(&state, "state", "", "only jobs in this state (enqueued, scheduled, processing, succeeded, failed, ...)")
 			fs.StringVar(&kind, "kind", "", "only jobs of this kind")
 			fs.StringVar(&lsQueue, "queue", "", "only jobs of this queue")
+			fs.StringVar(&tag, "tag", "", "only jobs with this tag")
 			fs.IntVar(&limit, "limit", 20, "at most this many")
 			fs.StringVar(&after, "after", "", "the cursor a previous page printed, for the next page")
 		}, func(ctx context.Context, pos []string) error {
 			if len(pos) > 0 {
 				return fmt.Errorf("%w: unexpected %q", errUsage, pos[0])
 			}
-			page, err := e.client().ListJobs(ctx, client.JobFilter{State: state, Kind: kind, Queue: lsQueue, Limit: limit, After: after})
+			page, err := e.client().ListJobs(ctx, client.JobFilter{State: state, Kind: kind, Queue: lsQueue, Tag: tag, Limit: limit, After: after})
 			if err != nil {
 				return err
 			}

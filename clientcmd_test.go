@@ -51,7 +51,7 @@ func TestClientCommands(t *testing.T) {
 
 		argsFile := filepath.Join(t.TempDir(), "args.json")
 		require.NoError(t, os.WriteFile(argsFile, []byte(`{"to":"ada@example.com"}`), 0o600))
-		code, out, _ = run(admin, "jobs", "enqueue", "mail.send", "--args", "@"+argsFile, "--unique", "welcome:1")
+		code, out, _ = run(admin, "jobs", "enqueue", "mail.send", "--args", "@"+argsFile, "--unique", "welcome:1", "--tags", "customer:1,welcome")
 		require.Equal(t, 0, code)
 		require.Regexp(t, `^Enqueued job \d+ \(mail.send\) on default: enqueued`, out)
 
@@ -62,6 +62,10 @@ func TestClientCommands(t *testing.T) {
 		require.Contains(t, out, "mail.send")
 		code, out, _ = run(viewer, "jobs", "ls", "--kind", "mail.send", "--json")
 		require.Equal(t, 0, code)
+		require.NotContains(t, out, "report.build")
+		code, out, _ = run(viewer, "jobs", "ls", "--tag", "customer:1", "--json")
+		require.Equal(t, 0, code)
+		require.Contains(t, out, `"customer:1"`)
 		require.NotContains(t, out, "report.build")
 
 		code, out, _ = run(viewer, "jobs", "show", id, "--logs")

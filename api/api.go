@@ -31,6 +31,7 @@ type Job struct {
 	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration."`
 	Result      json.RawMessage `json:"result,omitempty" doc:"What a succeeded job returned."`
 	Rescues     int             `json:"rescues" doc:"Times the job went back to its queue because its server died."`
+	Tags        []string        `json:"tags,omitempty"`
 }
 
 // Event is one state change of a job.
@@ -56,6 +57,7 @@ type JobSpec struct {
 	RunAt       *time.Time      `json:"run_at,omitempty" doc:"Run at this time (RFC 3339) rather than at once."`
 	Delay       string          `json:"delay,omitempty" doc:"Run after this Go duration rather than at once."`
 	UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first."`
+	Tags        []string        `json:"tags,omitempty" maxItems:"10" doc:"Labels to find the job by (GET /v1/jobs?tag=): each 1 to 50 letters, digits, '.', '_', ':' or '-'."`
 }
 
 // Kind is a registered kind.

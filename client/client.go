@@ -130,15 +130,15 @@ func (c *Client) EnqueueBatch(ctx context.Context, specs []api.JobSpec) ([]api.J
 
 // JobFilter selects jobs; zero fields select all.
 type JobFilter struct {
-	State, Kind, Queue, Search string
-	Limit                      int    // default 50, at most 500
-	After                      string // the previous page's Next
+	State, Kind, Queue, Search, Tag string
+	Limit                           int    // default 50, at most 500
+	After                           string // the previous page's Next
 }
 
 // ListJobs returns a page of jobs matching f, newest first.
 func (c *Client) ListJobs(ctx context.Context, f JobFilter) (*api.JobPage, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"state": f.State, "kind": f.Kind, "queue": f.Queue, "q": f.Search, "after": f.After} {
+	for k, v := range map[string]string{"state": f.State, "kind": f.Kind, "queue": f.Queue, "q": f.Search, "tag": f.Tag, "after": f.After} {
 		if v != "" {
 			q.Set(k, v)
 		}

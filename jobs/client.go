@@ -152,7 +152,7 @@ func (e *Engine) EnqueueTx(tx *gorm.DB, kind string, args any, opts ...Option) (
 // newJob builds a job row from the kind's defaults and the options.
 func (e *Engine) newJob(kind string, args any, opts []Option, extra ...string) (*models.Job, error) {
 	s := collect(opts)
-	if err := s.only("a job", append([]string{"unique key", "run at"}, extra...)...); err != nil {
+	if err := s.only("a job", append([]string{"unique key", "run at", "tags"}, extra...)...); err != nil {
 		return nil, err
 	}
 	raw, err := marshalArgs(args)
@@ -161,6 +161,11 @@ func (e *Engine) newJob(kind string, args any, opts []Option, extra ...string) (
 	}
 	j := &models.Job{Kind: kind, Args: raw, ContinueOn: s.continueOn}
 	s.apply(j, e.defaultsOf(kind))
+	if s.tags != nil {
+		if err := j.SetTags(s.tags); err != nil {
+			return nil, err
+		}
+	}
 	return j, nil
 }
 

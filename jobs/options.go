@@ -26,7 +26,12 @@ type settings struct {
 	continueOn  string
 	tz          *string
 	misfire     *string
+	tags        []string
 }
+
+// Tags labels the job (at most models.MaxTags; each 1 to 50 letters, digits, '.', '_', ':' or
+// '-'): the job list and the API filter by them.
+func Tags(tags ...string) Option { return func(s *settings) { s.tags = append(s.tags, tags...) } }
 
 // Queue puts the job on the named queue.
 func Queue(name string) Option { return func(s *settings) { s.queue = &name } }
@@ -77,6 +82,7 @@ func (s settings) only(where string, allowed ...string) error {
 	given := map[string]bool{
 		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "run at": !s.runAt.IsZero(),
 		"on any final state": s.continueOn != "", "time zone": s.tz != nil, "misfire": s.misfire != nil,
+		"tags": s.tags != nil,
 	}
 	for _, a := range allowed {
 		delete(given, a)

@@ -20,7 +20,7 @@ import (
 func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
 	j := &Job{State: JobProcessing, ServerID: p.ServerID}
 	err := rows.Scan(&j.ID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.Attempt, &j.MaxAttempts, &j.RunAt,
-		&j.CreatedAt, &j.LastError, &j.UniqueKey, &j.ParentID, &j.ContinueOn, &j.RecurringID, &j.Timeout, &j.Result, &j.Rescues, &j.Runs)
+		&j.CreatedAt, &j.LastError, &j.UniqueKey, &j.ParentID, &j.ContinueOn, &j.RecurringID, &j.Timeout, &j.Result, &j.Rescues, &j.Runs, &j.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +52,8 @@ const (
 	OR EXISTS (SELECT 1 FROM queue_settings WHERE name = $1 AND paused = TRUE)`
 
 	insertClaimedSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
-	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs)
-VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '', 1)
+	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags)
+VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '', 1, $12)
 RETURNING id`
 
 	claimedEventsSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)

@@ -15,6 +15,7 @@ type JobFilter struct {
 	Kind   string   // exact kind, or ""
 	Queue  string   // exact queue, or ""
 	Search string   // text found in the arguments or the last error (case-insensitive), or ""
+	Tag    string   // jobs with this tag, or ""
 }
 
 // Validate checks a filter that came from a user.
@@ -22,7 +23,7 @@ func (f JobFilter) Validate() error {
 	if f.State != "" && !slices.Contains(JobStates, f.State) {
 		return Errorf(EINVALID, "Unknown job state %q.", f.State)
 	}
-	if len(f.Search) > 200 || len(f.Kind) > jobKindMax || len(f.Queue) > jobQueueMax {
+	if len(f.Search) > 200 || len(f.Kind) > jobKindMax || len(f.Queue) > jobQueueMax || len(f.Tag) > 50 {
 		return Errorf(EINVALID, "The filter is too long.")
 	}
 	for _, v := range []string{f.Search, f.Kind, f.Queue} {
@@ -44,6 +45,9 @@ func (f JobFilter) scope(db *gorm.DB, ilike string) *gorm.DB {
 	}
 	if f.Queue != "" {
 		q = q.Where("queue = ?", f.Queue)
+	}
+	if f.Tag != "" {
+		q = q.Where("tags LIKE ? ESCAPE '\\'", "%,"+escapeLike(f.Tag)+",%")
 	}
 	if f.Search != "" {
 		// Case-insensitive without LOWER() on every row: SQLite's LIKE already ignores ASCII case,

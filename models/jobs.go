@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -90,6 +91,8 @@ type Job struct {
 	Timeout time.Duration `gorm:"not null;default:0"`
 	// Result is small JSON the job returned on success, if any.
 	Result string `gorm:"type:text;not null;default:''"`
+	// Tags are free labels, stored as ",a,b," (see SetTags and TagList).
+	Tags string `gorm:"type:text;not null;default:''"`
 	// Note, when set at insert, is the reason recorded in the job's first event ("enqueued by
 	// ada"); it is not a column.
 	Note string `gorm:"-"`
@@ -388,7 +391,7 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 		j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = now, j.RunAt.UTC().Truncate(time.Microsecond), 0, "", ""
 		j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
 		err = tx.StmtContext(ctx, s.hot.insertClaimed).QueryRowContext(ctx, j.Kind, j.Queue, j.Priority, j.Args,
-			j.MaxAttempts, j.RunAt, now, until, p.ServerID, j.RecurringID, j.Timeout).Scan(&j.ID)
+			j.MaxAttempts, j.RunAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags).Scan(&j.ID)
 		if err != nil {
 			return fmt.Errorf("models: insert job: %w", err)
 		}
@@ -411,4 +414,41 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 		return false, err
 	}
 	return claimed, nil
+}
+
+// MaxTags bounds a job's tags; a tag is 1 to 50 letters, digits, '.', '_', ':' or '-'.
+const MaxTags = 10
+
+var tagRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,50}$`)
+
+// SetTags stores tags on the job, or returns an EINVALID error saying which one can't be a tag.
+func (j *Job) SetTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return &Error{Code: EINVALID, Message: fmt.Sprintf("A job has at most %d tags.", MaxTags), Fields: map[string]string{"tags": fmt.Sprintf("At most %d tags.", MaxTags)}}
+	}
+	seen := map[string]bool{}
+	var kept []string
+	for _, t := range tags {
+		if !tagRE.MatchString(t) {
+			return &Error{Code: EINVALID, Message: fmt.Sprintf("%q can't be a tag.", t), Fields: map[string]string{"tags": "A tag is 1 to 50 letters, digits, '.', '_', ':' or '-'."}}
+		}
+		if !seen[t] {
+			seen[t] = true
+			kept = append(kept, t)
+		}
+	}
+	j.Tags = ""
+	if len(kept) > 0 {
+		j.Tags = "," + strings.Join(kept, ",") + ","
+	}
+	return nil
+}
+
+// TagList returns the job's tags.
+func (j *Job) TagList() []string {
+	t := strings.Trim(j.Tags, ",")
+	if t == "" {
+		return nil
+	}
+	return strings.Split(t, ",")
 }

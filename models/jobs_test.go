@@ -398,3 +398,31 @@ func TestCompleteOverdueTasks(t *testing.T) {
 		require.Zero(t, n)
 	})
 }
+
+// Tags are kept on every way in, including straight to an idle worker.
+func TestJobTags(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		j := newJob("a")
+		require.NoError(t, j.SetTags([]string{"x", "y:1"}))
+		insert(t, s, j)
+		got, err := s.GetJob(ctx, j.ID)
+		require.NoError(t, err)
+		require.Equal(t, []string{"x", "y:1"}, got.TagList())
+
+		direct := newJob("b")
+		direct.Queue = "other" // an idle queue: the job goes straight to the claimer
+		require.NoError(t, direct.SetTags([]string{"z"}))
+		claimed, err := s.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "other", ServerID: "n", Limit: 1, Lease: time.Minute, Now: time.Now()})
+		require.NoError(t, err)
+		require.True(t, claimed)
+		got, err = s.GetJob(ctx, direct.ID)
+		require.NoError(t, err)
+		require.Equal(t, []string{"z"}, got.TagList())
+
+		page, err := s.ListJobs(ctx, models.JobFilter{Tag: "y:1"}, 0, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, page.Jobs, 1)
+		require.Error(t, (&models.Job{}).SetTags([]string{"no space"}))
+		require.Nil(t, (&models.Job{}).TagList())
+	})
+}

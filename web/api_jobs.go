@@ -20,6 +20,7 @@ func jobOut(j *models.Job) api.Job {
 		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, RunAt: j.RunAt.UTC(), CreatedAt: j.CreatedAt.UTC(),
 		StartedAt: j.StartedAt, FinishedAt: j.FinishedAt, ServerID: j.ServerID, LastError: j.LastError,
 		UniqueKey: j.UniqueKey, ParentID: j.ParentID, RecurringID: j.RecurringID, Progress: j.Progress, Rescues: j.Rescues,
+		Tags: j.TagList(),
 	}
 	if j.Timeout > 0 {
 		out.Timeout = j.Timeout.String()
@@ -76,6 +77,7 @@ type ListJobsInput struct {
 	Kind  string `query:"kind" maxLength:"100"`
 	Queue string `query:"queue" maxLength:"100"`
 	Q     string `query:"q" maxLength:"200" doc:"Text found in the arguments or the last error."`
+	Tag   string `query:"tag" maxLength:"50" doc:"Only jobs with this tag."`
 	After string `query:"after" doc:"The next cursor of the previous page."`
 	Limit int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 }
@@ -178,6 +180,9 @@ func jobOptions(b api.JobSpec, at string) ([]jobs.Option, []error) {
 	if b.UniqueKey != "" {
 		opts = append(opts, jobs.UniqueKey(b.UniqueKey))
 	}
+	if len(b.Tags) > 0 {
+		opts = append(opts, jobs.Tags(b.Tags...))
+	}
 	return opts, details
 }
 
@@ -262,7 +267,7 @@ func (s *Server) apiGetJob(ctx context.Context, in *JobIDInput) (*JobDetailOutpu
 }
 
 func (s *Server) apiListJobs(ctx context.Context, in *ListJobsInput) (*ListJobsOutput, error) {
-	f := models.JobFilter{State: models.JobState(in.State), Kind: in.Kind, Queue: in.Queue, Search: in.Q}
+	f := models.JobFilter{State: models.JobState(in.State), Kind: in.Kind, Queue: in.Queue, Search: in.Q, Tag: in.Tag}
 	if err := f.Validate(); err != nil {
 		return nil, s.apiErr(err)
 	}

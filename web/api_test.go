@@ -480,3 +480,24 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	})
 }
+
+func TestAPITags(t *testing.T) {
+	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		resp, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "mail.send", "tags": []string{"customer:42", "welcome", "welcome"}})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		require.Equal(t, []any{"customer:42", "welcome"}, body["tags"])
+		a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "mail.send", "tags": []string{"customer:7"}})
+		a.apiCall("POST", "/api/v1/jobs/batch", "", map[string]any{"jobs": []map[string]any{{"kind": "report.build", "tags": []string{"customer:42"}}}})
+		_, body = a.apiCall("GET", "/api/v1/jobs?tag=customer:42", "", nil)
+		require.Len(t, body["jobs"], 2)
+		_, body = a.apiCall("GET", "/api/v1/jobs?tag=customer", "", nil)
+		require.Empty(t, body["jobs"], "a tag matches whole")
+		_, body = a.apiCall("GET", "/api/v1/jobs?tag=%25", "", nil)
+		require.Empty(t, body["jobs"], "LIKE's wildcards are plain characters")
+		for _, bad := range [][]string{{"has space"}, {""}, {strings.Repeat("x", 51)}, {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"}} {
+			resp, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "x", "tags": bad})
+			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v: %v", bad, body)
+		}
+		require.Len(t, modeltestRecent(t, a), 3)
+	})
+}

@@ -16,7 +16,7 @@ import (
 
 // ClaimColumns are what a claim statement returns of each job claimed, in this order.
 const ClaimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
-	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs`
+	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs, tags`
 
 // Conns are a store's connections.
 type Conns struct {
