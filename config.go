@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,6 +70,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.Jobs.MaxRescues, "max-rescues", models.DefaultMaxRescues, "how many times a job whose server died while running it goes back to its queue (using no attempt); the next death fails it as a poison pill")
 	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression or @every <duration>")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
+	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*); empty: exec jobs are refused")
 	fs.Usage = func() { printUsage(fs) }
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -85,6 +87,12 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	}
 	cfg.Jobs.Queues = qs
 	cfg.Web.TrustedProxies, cfg.Web.AllowedHosts = splitList(*trustedProxies), splitList(*allowedHosts)
+	cfg.Builtins.ExecAllow = splitList(*execAllow)
+	for _, p := range cfg.Builtins.ExecAllow {
+		if _, err := filepath.Match(p, "/"); err != nil || !filepath.IsAbs(p) {
+			return cfg, fmt.Errorf("config: --exec-allow: %q is not an absolute path or glob", p)
+		}
+	}
 	if cfg.Jobs.MaxRescues < 0 {
 		return cfg, fmt.Errorf("config: --max-rescues must be 0 or more, not %d", cfg.Jobs.MaxRescues)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/metrics"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/secrets"
 	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
@@ -123,6 +124,11 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Log.Info("kiln: demo tasks created", "count", len(tasks), "first_due", tasks[0].DueAt, "last_due", tasks[len(tasks)-1].DueAt)
 	}
+	vault, err := secrets.Open(ctx, store, m.Config.Web.Secret)
+	if err != nil {
+		return err
+	}
+	m.Config.Builtins.Secrets, m.Config.Web.Secrets = vault, vault
 	m.Config.Jobs.Logger = m.Log
 	m.Metrics = metrics.New(store)
 	m.Config.Jobs.Observer = m.Metrics

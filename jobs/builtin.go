@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"path/filepath"
 	"time"
 )
 
@@ -22,11 +24,27 @@ type BuiltinConfig struct {
 	// Retention is how long succeeded, cancelled and deleted jobs are kept. Default
 	// DefaultRetention.
 	Retention time.Duration
+	// Secrets reveals the secrets http.request and exec jobs refer to as ${secret:NAME}. Nil:
+	// a job that refers to one is refused.
+	Secrets Secrets
+	// HTTPClient makes http.request's requests. Default: a client with the default transport
+	// (proxy from the environment) and no overall timeout (each job sets its own).
+	HTTPClient *http.Client
+	// ExecAllow lists the programs exec jobs may run: absolute paths or filepath.Match globs
+	// (/usr/local/bin/*). Empty: exec jobs are refused.
+	ExecAllow []string
+	// ExecGrace is how long a cancelled or timed-out exec program has between SIGTERM and
+	// SIGKILL. Default DefaultExecGrace.
+	ExecGrace time.Duration
 }
 
 func (c BuiltinConfig) withDefaults() BuiltinConfig {
 	setDefault(&c.CleanupEvery, DefaultCleanupEvery)
 	setDefault(&c.Retention, DefaultRetention)
+	setDefault(&c.ExecGrace, DefaultExecGrace)
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{}
+	}
 	return c
 }
 
@@ -36,14 +54,31 @@ type CleanupArgs struct {
 	OlderThan string `json:"older_than"`
 }
 
-// RegisterBuiltins registers the built-in kinds and their recurring entries: retention. Call it
-// before Start.
+// RegisterBuiltins registers the built-in kinds: jobs.cleanup (retention) with its recurring
+// entry, http.request and exec. Call it before Start.
 func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	cfg = cfg.withDefaults()
 	if cfg.Retention < time.Minute {
 		return fmt.Errorf("%w: retention must be at least 1m", ErrInvalidConfig)
 	}
 	if _, err := Register(e, KindCleanup, cleanup, MaxAttempts(3), Timeout(30*time.Minute)); err != nil {
+		return err
+	}
+	for _, pat := range cfg.ExecAllow {
+		if _, err := filepath.Match(pat, "/"); err != nil || !filepath.IsAbs(pat) {
+			return fmt.Errorf("%w: --exec-allow: %q is not an absolute path or glob", ErrInvalidConfig, pat)
+		}
+	}
+	hw := &httpWorker{client: cfg.HTTPClient, secrets: cfg.Secrets}
+	if _, err := registerChecked(e, KindHTTPRequest, hw.work, func(ctx context.Context, a *HTTPRequestArgs) error {
+		return checkHTTPArgs(ctx, cfg.Secrets, a)
+	}, []Option{MaxAttempts(5)}); err != nil {
+		return err
+	}
+	xw := &execWorker{policy: ExecPolicy{Allow: cfg.ExecAllow}, grace: cfg.ExecGrace, secrets: cfg.Secrets}
+	if _, err := registerChecked(e, KindExec, xw.work, func(ctx context.Context, a *ExecArgs) error {
+		return checkExecArgs(ctx, xw.policy, cfg.Secrets, a)
+	}, []Option{MaxAttempts(1)}); err != nil {
 		return err
 	}
 	if err := e.Recurring(KindCleanup, cfg.CleanupEvery, KindCleanup, CleanupArgs{OlderThan: cfg.Retention.String()}); err != nil {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -44,7 +45,7 @@ func (e *Engine) ScheduleIn(ctx context.Context, d time.Duration, kind string, a
 // final state, then runs if the parent succeeded (or whatever the outcome, with
 // OnAnyFinalState) and is cancelled otherwise.
 func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, args any, opts ...Option) (*models.Job, error) {
-	j, err := e.newJob(kind, args, opts, "on any final state")
+	j, err := e.newJob(ctx, kind, args, opts, "on any final state")
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +85,7 @@ type EnqueueResult struct {
 func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]EnqueueResult, error) {
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
-		j, err := e.newJob(p.Kind, p.Args, p.Opts)
+		j, err := e.newJob(ctx, p.Kind, p.Args, p.Opts)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +140,11 @@ func (e *Engine) wakeReady(jobs []*models.Job) {
 // EnqueueTx stores a job inside the caller's transaction, so it exists only if the caller's
 // work commits. Workers find it at their next poll (PollInterval).
 func (e *Engine) EnqueueTx(tx *gorm.DB, kind string, args any, opts ...Option) (*models.Job, error) {
-	j, err := e.newJob(kind, args, opts)
+	ctx := tx.Statement.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	j, err := e.newJob(ctx, kind, args, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -150,13 +155,16 @@ func (e *Engine) EnqueueTx(tx *gorm.DB, kind string, args any, opts ...Option) (
 }
 
 // newJob builds a job row from the kind's defaults and the options.
-func (e *Engine) newJob(kind string, args any, opts []Option, extra ...string) (*models.Job, error) {
+func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Option, extra ...string) (*models.Job, error) {
 	s := collect(opts)
 	if err := s.only("a job", append([]string{"unique key", "run at", "tags"}, extra...)...); err != nil {
 		return nil, err
 	}
 	raw, err := marshalArgs(args)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.CheckArgs(ctx, kind, raw); err != nil {
 		return nil, err
 	}
 	j := &models.Job{Kind: kind, Args: raw, ContinueOn: s.continueOn}
@@ -167,6 +175,35 @@ func (e *Engine) newJob(kind string, args any, opts []Option, extra ...string) (
 		}
 	}
 	return j, nil
+}
+
+// CheckArgs vets args (JSON) for a new job of the kind, as enqueueing does: kinds whose
+// arguments check themselves (see Validator) and the built-in http.request and exec refuse bad
+// ones with a models.Error (EINVALID) naming the argument. A kind not registered here passes.
+func (e *Engine) CheckArgs(ctx context.Context, kind, args string) error {
+	k, ok := e.kind(kind)
+	if !ok || k.check == nil {
+		return nil
+	}
+	err := k.check(ctx, args)
+	if err == nil {
+		return nil
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		field := "args"
+		if fe.Field != "args" {
+			field = "args." + fe.Field
+		}
+		return &models.Error{Code: models.EINVALID, Message: fmt.Sprintf("The arguments of %s are not valid: %s", kind, fe.Error()),
+			Fields: map[string]string{field: fe.Message}}
+	}
+	var me *models.Error
+	if errors.As(err, &me) {
+		return err
+	}
+	return &models.Error{Code: models.EINVALID, Message: fmt.Sprintf("The arguments of %s are not valid: %v", kind, err),
+		Fields: map[string]string{"args": err.Error()}}
 }
 
 func marshalArgs(args any) (string, error) {

@@ -58,7 +58,8 @@ func SetProgress(ctx context.Context, pct int) {
 	}
 }
 
-// SetResult stores v, as JSON, as the job's result when it succeeds. Keep it small (64 KiB at most).
+// SetResult stores v, as JSON, as the job's result when it succeeds. Keep it small: at most
+// models.JobResultMax bytes.
 func SetResult(ctx context.Context, v any) error {
 	s := stateOf(ctx)
 	if s == nil {

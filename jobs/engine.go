@@ -30,6 +30,8 @@ type kind struct {
 	work     WorkFunc
 	defaults kindDefaults
 	args     reflect.Type // the arguments' type, for kinds registered with Register; else nil
+	// check, when set, vets a new job's arguments (JSON) before it is stored.
+	check func(ctx context.Context, args string) error
 }
 
 // Engine enqueues jobs and, once started, works them. Create it with New, register job kinds
@@ -124,10 +126,10 @@ func (e *Engine) ServerID() string { return e.cfg.ServerID }
 // fn receives the job's row and decodes its arguments itself: the form for kinds whose
 // arguments are free-form JSON. The package-level Register decodes them into a type for you.
 func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
-	return e.register(kindName, fn, nil, opts)
+	return e.register(kindName, fn, nil, nil, opts)
 }
 
-func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, opts []Option) error {
+func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check func(context.Context, string) error, opts []Option) error {
 	s := collect(opts)
 	if err := s.only("Register", "backoff"); err != nil {
 		return err
@@ -147,7 +149,7 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, opts 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.kinds[kindName] = &kind{work: fn, defaults: d, args: args}
+	e.kinds[kindName] = &kind{work: fn, defaults: d, args: args, check: check}
 	return nil
 }
 

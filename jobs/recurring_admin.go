@@ -96,6 +96,9 @@ func (e *Engine) CreateRecurring(ctx context.Context, name, spec, kind string, a
 	if err != nil {
 		return nil, err
 	}
+	if err := e.CheckArgs(ctx, kind, def.row.Args); err != nil {
+		return nil, err
+	}
 	def.row.Overridden = true // made here, not by code: no definition will replace its schedule
 	rj, err := e.store.CreateRecurring(ctx, &def.row, sched.Next(e.clock.Now()))
 	if err != nil {

@@ -34,6 +34,23 @@ type Kind[T any] struct {
 //	}, jobs.MaxAttempts(5))
 //	job, err := emails.Enqueue(ctx, EmailArgs{To: "ada@example.com", Subject: "Hi"})
 func Register[T any](e *Engine, name string, fn func(ctx context.Context, job *Job[T]) error, opts ...Option) (Kind[T], error) {
+	var check func(context.Context, *T) error
+	if _, ok := any(new(T)).(Validator); ok {
+		check = func(_ context.Context, args *T) error { return any(args).(Validator).Validate() }
+	}
+	return registerChecked(e, name, fn, check, opts)
+}
+
+// Validator is implemented by argument types that check themselves. A kind registered with
+// Register whose arguments (as a pointer) are a Validator has every job's arguments decoded and
+// validated when the job is made on this server: a bad one is refused with the error (a
+// *FieldError names the argument) instead of failing later in a worker.
+type Validator interface {
+	Validate() error
+}
+
+// registerChecked is Register with check run on a new job's decoded arguments (nil: none).
+func registerChecked[T any](e *Engine, name string, fn func(ctx context.Context, job *Job[T]) error, check func(context.Context, *T) error, opts []Option) (Kind[T], error) {
 	if fn == nil {
 		return Kind[T]{}, fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption)
 	}
@@ -44,7 +61,17 @@ func Register[T any](e *Engine, name string, fn func(ctx context.Context, job *J
 		}
 		return fn(ctx, &Job[T]{Job: row, Args: args})
 	}
-	if err := e.register(name, work, reflect.TypeFor[T](), opts); err != nil {
+	var checkRaw func(context.Context, string) error
+	if check != nil {
+		checkRaw = func(ctx context.Context, raw string) error {
+			var args T
+			if err := json.Unmarshal([]byte(raw), &args); err != nil {
+				return &FieldError{Field: "args", Message: fmt.Sprintf("the arguments of %s don't fit: %v", name, err)}
+			}
+			return check(ctx, &args)
+		}
+	}
+	if err := e.register(name, work, reflect.TypeFor[T](), checkRaw, opts); err != nil {
 		return Kind[T]{}, err
 	}
 	return Kind[T]{name: name, e: e}, nil

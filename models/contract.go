@@ -129,6 +129,14 @@ type TokenStore interface {
 	RevokeAPIToken(ctx context.Context, name string) error
 }
 
+// SecretStore keeps the named secrets, sealed; package secrets seals and opens them.
+type SecretStore interface {
+	PutSecret(ctx context.Context, name, sealed, by string) (created bool, err error)
+	SecretByName(ctx context.Context, name string) (*SecretRow, error)
+	ListSecrets(ctx context.Context) ([]SecretRow, error)
+	DeleteSecret(ctx context.Context, name string) error
+}
+
 // SettingStore keeps the node-wide settings: the generated secrets.
 type SettingStore interface {
 	Secret(ctx context.Context, key string, n int) ([]byte, error)
@@ -145,6 +153,7 @@ type Storage interface {
 	UserStore
 	SessionStore
 	TokenStore
+	SecretStore
 	SettingStore
 	Ping(ctx context.Context) error
 	Dialect() Dialect

@@ -138,7 +138,7 @@ const (
 	// JobErrorMax bounds stored error text (with stacks), in bytes.
 	JobErrorMax = 16 << 10
 	// JobResultMax bounds a job's stored result, in bytes.
-	JobResultMax = 64 << 10
+	JobResultMax = 512 << 10
 )
 
 // ValidQueueName reports a name a queue may have: 1 to 100 bytes of UTF-8, without spaces,

@@ -57,6 +57,8 @@ type Config struct {
 	// Metrics, when set, is served at /metrics (to a viewer token or local access) and hears
 	// every request. Default none.
 	Metrics Metrics
+	// Secrets, when set, keeps the named secrets of /dashboard/secrets and /api/v1/secrets.
+	Secrets SecretVault
 	// Secret, when set, derives the keys of session cookies and CSRF tokens, so that nodes behind
 	// one load balancer accept each other's; it must be at least 32 bytes. Default: random keys
 	// kept in the database (shared by its nodes).
@@ -319,6 +321,9 @@ func (s *Server) routes() {
 	e.GET("/dashboard/jobs/:id", s.handleJob)
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
 	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
+	e.GET("/dashboard/secrets", s.handleSecrets)
+	e.POST("/dashboard/secrets", s.handleSecretSave)
+	e.POST("/dashboard/secrets/:name/delete", s.handleSecretDelete)
 	e.GET("/dashboard/tokens", s.handleTokens)
 	e.POST("/dashboard/tokens", s.handleTokenCreate)
 	e.POST("/dashboard/tokens/:name/revoke", s.handleTokenRevoke)

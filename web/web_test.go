@@ -20,6 +20,7 @@ import (
 	"github.com/kilnhq/kiln/metrics"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
+	"github.com/kilnhq/kiln/secrets"
 	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
@@ -30,6 +31,7 @@ type app struct {
 	t       *testing.T
 	store   *models.Store
 	engine  *jobs.Engine
+	vault   *secrets.Vault
 	server  *httptest.Server
 	client  *http.Client
 	openapi *spec // the API's document, fetched once (see spec_test.go)
@@ -66,6 +68,12 @@ func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 	if cfg.Metrics == nil {
 		cfg.Metrics = m
 	}
+	vault, err := secrets.Open(context.Background(), store, "")
+	require.NoError(t, err)
+	if cfg.Secrets == nil {
+		cfg.Secrets = vault
+	}
+	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}}))
 	srv, err := web.New(cfg, store, engine, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
@@ -77,7 +85,7 @@ func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,
 	}
-	return &app{t: t, store: store, engine: engine, server: ts, client: client}
+	return &app{t: t, store: store, engine: engine, vault: vault, server: ts, client: client}
 }
 
 // setZone makes the client's pages render in zone, as the browser script would.

@@ -1,0 +1,361 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// KindExec is the built-in kind that runs a program.
+const KindExec = "exec"
+
+// Defaults and limits of exec.
+const (
+	DefaultExecTimeout = time.Hour
+	// DefaultExecGrace is how long a cancelled or timed-out program has between SIGTERM and SIGKILL.
+	DefaultExecGrace = 10 * time.Second
+	// ExecMaxLogLines is how many lines of output one attempt writes to the job's log.
+	ExecMaxLogLines = 1000
+	// execMaxLine is the longest line kept whole; a longer one is cut.
+	execMaxLine = 4 << 10
+	// execTailLines is how many of the last lines the result keeps.
+	execTailLines = 20
+)
+
+// ExecArgs are the arguments of an exec job. Command, Env values and Stdin may refer to secrets
+// as ${secret:NAME}.
+type ExecArgs struct {
+	Command []string          `json:"command" doc:"The program (an absolute path the server allows) and its arguments"`
+	Dir     string            `json:"dir,omitempty" doc:"Working directory (absolute); default the server's"`
+	Env     map[string]string `json:"env,omitempty" doc:"Environment variables, added to PATH, HOME, LANG and TZ"`
+	Stdin   string            `json:"stdin,omitempty" doc:"Text given to the program on standard input"`
+	Timeout string            `json:"timeout,omitempty" doc:"A Go duration, e.g. 10m; default 1h"`
+}
+
+// ExecResult is the result of an exec job.
+type ExecResult struct {
+	ExitCode     int      `json:"exit_code"`
+	DurationMS   float64  `json:"duration_ms"`
+	Lines        int      `json:"lines"`                   // lines of output, stdout and stderr
+	DroppedLines int      `json:"dropped_lines,omitempty"` // lines past ExecMaxLogLines, not logged
+	Tail         []string `json:"tail,omitempty"`          // the last lines of output
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ExecPolicy says which programs exec jobs may run: absolute paths or filepath.Match globs.
+// Empty: exec jobs are off.
+type ExecPolicy struct {
+	Allow []string
+}
+
+// allowed reports whether program (absolute, clean) may run.
+func (p ExecPolicy) allowed(program string) bool {
+	for _, pat := range p.Allow {
+		if ok, _ := filepath.Match(pat, program); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// check vets the arguments: what is wrong and with which field.
+func (p ExecPolicy) check(a *ExecArgs) (time.Duration, error) {
+	if len(a.Command) == 0 || strings.TrimSpace(a.Command[0]) == "" {
+		return 0, fieldErr("command", "a program to run is required")
+	}
+	prog := a.Command[0]
+	if len(p.Allow) == 0 {
+		return 0, fieldErr("command", "exec jobs are off on this server; start it with --exec-allow (or KILN_EXEC_ALLOW) listing the programs that may run")
+	}
+	if secretRef.MatchString(prog) {
+		return 0, fieldErr("command", "the program itself can't be a secret")
+	}
+	if !filepath.IsAbs(prog) {
+		hint := ""
+		if found, err := exec.LookPath(prog); err == nil {
+			hint = fmt.Sprintf(" (here: %s)", found)
+		}
+		return 0, fieldErr("command", "the program must be an absolute path%s", hint)
+	}
+	if filepath.Clean(prog) != prog {
+		return 0, fieldErr("command", "write the program's path without . or .. parts: %s", filepath.Clean(prog))
+	}
+	if !p.allowed(prog) {
+		return 0, fieldErr("command", "%s is not allowed on this server; --exec-allow lists %s", prog, strings.Join(p.Allow, ", "))
+	}
+	if a.Dir != "" && !filepath.IsAbs(a.Dir) {
+		return 0, fieldErr("dir", "the working directory must be an absolute path")
+	}
+	for name := range a.Env {
+		if !envNameRE.MatchString(name) {
+			return 0, fieldErr("env", "%q is not a valid variable name", name)
+		}
+	}
+	for _, s := range append(append([]string{a.Dir, a.Stdin}, a.Command...), mapValues(a.Env)...) {
+		if strings.ContainsRune(s, 0) {
+			return 0, fieldErr("command", "arguments, environment and stdin can't hold NUL bytes")
+		}
+	}
+	timeout := DefaultExecTimeout
+	if a.Timeout != "" {
+		d, err := time.ParseDuration(a.Timeout)
+		if err != nil || d <= 0 {
+			return 0, fieldErr("timeout", "%q is not a positive duration such as 90s or 2h", a.Timeout)
+		}
+		timeout = d
+	}
+	return timeout, nil
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// checkExecArgs is exec's check when a job is made.
+func checkExecArgs(ctx context.Context, p ExecPolicy, src Secrets, a *ExecArgs) error {
+	if _, err := p.check(a); err != nil {
+		return err
+	}
+	for i, arg := range a.Command {
+		if err := checkSecretRefs(ctx, src, fmt.Sprintf("argument %d", i), arg); err != nil {
+			return &FieldError{Field: "command", Message: err.Error()}
+		}
+	}
+	for name, v := range a.Env {
+		if err := checkSecretRefs(ctx, src, "env "+name, v); err != nil {
+			return &FieldError{Field: "env", Message: err.Error()}
+		}
+	}
+	if err := checkSecretRefs(ctx, src, "stdin", a.Stdin); err != nil {
+		return &FieldError{Field: "stdin", Message: err.Error()}
+	}
+	return nil
+}
+
+// execWorker runs the program an exec job names.
+type execWorker struct {
+	policy  ExecPolicy
+	grace   time.Duration
+	secrets Secrets
+}
+
+func (w *execWorker) work(ctx context.Context, job *Job[ExecArgs]) error {
+	a := job.Args
+	timeout, err := w.policy.check(&a)
+	if err != nil {
+		return Permanent(err)
+	}
+	rv := newRevealer(ctx, w.secrets)
+	return rv.maskError(w.run(ctx, rv, &a, timeout))
+}
+
+func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, timeout time.Duration) error {
+	argv := make([]string, len(a.Command))
+	for i, arg := range a.Command {
+		v, err := rv.expand(arg, nil)
+		if err != nil {
+			return err
+		}
+		argv[i] = v
+	}
+	env := baseEnv()
+	for name, v := range a.Env {
+		v, err := rv.expand(v, nil)
+		if err != nil {
+			return err
+		}
+		env = append(env, name+"="+v)
+	}
+	stdin, err := rv.expand(a.Stdin, nil)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir, cmd.Env = a.Dir, env
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	out := &execOutput{ctx: ctx, rv: rv}
+	cmd.Stdout, cmd.Stderr = out.stream(""), out.stream("stderr: ")
+	killGroup := inOwnProcessGroup(cmd)
+	cmd.WaitDelay = w.grace
+
+	// The log shows the command as written: secret references, not their values.
+	Logf(ctx, "$ %s", shellQuote(a.Command))
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		Logf(ctx, "could not start: %s", rv.mask(err.Error()))
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return Permanent(fmt.Errorf("could not start %s: %v", a.Command[0], pe.Err))
+		}
+		return fmt.Errorf("could not start %s: %w", a.Command[0], err)
+	}
+	waitErr := cmd.Wait()
+	killGroup() // whatever the program left running in its group ends with the job
+	took := time.Since(start)
+	out.flush()
+	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), DurationMS: float64(took.Microseconds()) / 1000}
+	res.Lines, res.DroppedLines, res.Tail = out.summary()
+	if res.DroppedLines > 0 {
+		Logf(ctx, "… %d more lines of output not logged (at most %d are kept)", res.DroppedLines, ExecMaxLogLines)
+	}
+	status := describeExit(cmd, waitErr)
+	Logf(ctx, "%s after %s", status, took.Round(time.Millisecond))
+	if err := SetResult(ctx, res); err != nil {
+		return err
+	}
+	switch {
+	case ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded):
+		return fmt.Errorf("no end within %s: %s", timeout, status)
+	case ctx.Err() != nil:
+		return fmt.Errorf("cancelled: %s", status)
+	case waitErr != nil:
+		tail := ""
+		if len(res.Tail) > 0 {
+			tail = ": " + res.Tail[len(res.Tail)-1]
+		}
+		return fmt.Errorf("%s%s", status, tail)
+	}
+	return nil
+}
+
+// describeExit says how the program ended.
+func describeExit(cmd *exec.Cmd, waitErr error) string {
+	ps := cmd.ProcessState
+	switch {
+	case ps == nil:
+		return fmt.Sprintf("did not run: %v", waitErr)
+	case ps.ExitCode() >= 0 && errors.Is(waitErr, exec.ErrWaitDelay):
+		return fmt.Sprintf("exited with code %d, leaving processes that held its output", ps.ExitCode())
+	case ps.ExitCode() >= 0:
+		return fmt.Sprintf("exited with code %d", ps.ExitCode())
+	default:
+		return "ended by " + ps.String()
+	}
+}
+
+// baseEnv is what a program gets of the server's environment: enough to run, never Kiln's
+// own settings (KILN_SECRET, KILN_DB...).
+func baseEnv() []string {
+	var env []string
+	for _, name := range []string{"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER"} {
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return env
+}
+
+// shellQuote writes argv as a shell would need it, for the log.
+func shellQuote(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
+}
+
+// execOutput turns a program's output into log lines, up to ExecMaxLogLines, masking secrets.
+type execOutput struct {
+	ctx context.Context
+	rv  *revealer
+
+	mu      sync.Mutex
+	lines   int
+	dropped int
+	tail    []string
+	streams []*lineStream
+}
+
+func (o *execOutput) stream(prefix string) *lineStream {
+	s := &lineStream{out: o, prefix: prefix}
+	o.streams = append(o.streams, s)
+	return s
+}
+
+func (o *execOutput) line(prefix string, b []byte) {
+	if len(b) > execMaxLine {
+		b = append(b[:execMaxLine:execMaxLine], "…"...)
+	}
+	text := strings.ToValidUTF8(string(b), "\uFFFD")
+	text = o.rv.mask(prefix + strings.TrimRight(text, "\r"))
+	o.mu.Lock()
+	o.lines++
+	o.tail = append(o.tail, text)
+	if len(o.tail) > execTailLines {
+		o.tail = o.tail[1:]
+	}
+	keep := o.lines <= ExecMaxLogLines
+	if !keep {
+		o.dropped++
+	}
+	o.mu.Unlock()
+	if keep {
+		// Written with the run's context cut loose: output of a cancelled program still lands.
+		Logf(context.WithoutCancel(o.ctx), "%s", text)
+	}
+}
+
+func (o *execOutput) flush() {
+	for _, s := range o.streams {
+		s.flush()
+	}
+}
+
+func (o *execOutput) summary() (lines, dropped int, tail []string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lines, o.dropped, append([]string(nil), o.tail...)
+}
+
+// lineStream is one of the program's outputs, cut into lines.
+type lineStream struct {
+	out    *execOutput
+	prefix string
+	buf    []byte
+}
+
+// Write is called by os/exec's copying goroutine, one per stream.
+func (s *lineStream) Write(p []byte) (int, error) {
+	s.buf = append(s.buf, p...)
+	for {
+		i := bytes.IndexByte(s.buf, '\n')
+		if i < 0 {
+			break
+		}
+		s.out.line(s.prefix, s.buf[:i])
+		s.buf = s.buf[i+1:]
+	}
+	if len(s.buf) > execMaxLine { // a very long line without a newline: log what there is
+		s.out.line(s.prefix, s.buf)
+		s.buf = s.buf[:0]
+	}
+	return len(p), nil
+}
+
+func (s *lineStream) flush() {
+	if len(s.buf) > 0 {
+		s.out.line(s.prefix, s.buf)
+		s.buf = nil
+	}
+}

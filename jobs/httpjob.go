@@ -1,0 +1,395 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// KindHTTPRequest is the built-in kind that makes one HTTP request.
+const KindHTTPRequest = "http.request"
+
+// Defaults and limits of http.request.
+const (
+	DefaultHTTPTimeout = 30 * time.Second
+	DefaultHTTPMaxBody = 64 << 10
+	// HTTPMaxBodyLimit is the most of a response an http.request job may keep.
+	HTTPMaxBodyLimit = 256 << 10
+	// httpMaxRetryAfter is the longest Retry-After honoured by snoozing; a longer one is an
+	// ordinary failure, retried with the kind's backoff.
+	httpMaxRetryAfter = 24 * time.Hour
+)
+
+// HTTPRequestArgs are the arguments of an http.request job. Strings may refer to secrets as
+// ${secret:NAME} (the URL, header values and the body).
+type HTTPRequestArgs struct {
+	Method  string            `json:"method,omitempty" doc:"GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS"`
+	URL     string            `json:"url" doc:"An absolute http or https URL"`
+	Headers map[string]string `json:"headers,omitempty" doc:"Request headers"`
+	// Body is sent as is when it is a JSON string, and as JSON (Content-Type application/json
+	// unless a header says otherwise) when it is any other JSON value.
+	Body    json.RawMessage `json:"body,omitempty" doc:"A string is sent as text; an object or array as JSON"`
+	Timeout string          `json:"timeout,omitempty" doc:"A Go duration, e.g. 10s; default 30s"`
+	// Expect is the statuses that count as success: "2xx" (the default), or a list of statuses
+	// and classes such as [200, 404, "3xx"].
+	Expect          Statuses `json:"expect,omitempty" doc:"Statuses that succeed: \"2xx\" (default) or a list such as [200, 404, \"3xx\"]"`
+	FollowRedirects *bool    `json:"follow_redirects,omitempty" doc:"Follow redirects (default true)"`
+	MaxBody         int      `json:"max_body,omitempty" doc:"Bytes of the response body to keep (default 65536, at most 262144)"`
+}
+
+// HTTPResponse is the result of an http.request job.
+type HTTPResponse struct {
+	Status        int               `json:"status"`
+	Headers       map[string]string `json:"headers,omitempty"`
+	Body          string            `json:"body"`
+	BodyEncoding  string            `json:"body_encoding,omitempty"` // "base64" when the body isn't UTF-8 text
+	BodyBytes     int64             `json:"body_bytes"`              // the body's whole length, kept or not
+	BodyTruncated bool              `json:"body_truncated,omitempty"`
+	DurationMS    float64           `json:"duration_ms"`
+}
+
+// keptHeaders are the response headers an http.request result keeps.
+var keptHeaders = []string{"Content-Type", "Content-Length", "Location", "Retry-After", "Etag", "Last-Modified", "Date", "X-Request-Id"}
+
+var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// Statuses is a set of HTTP statuses: numbers and classes ("2xx"). In JSON it is a class string
+// or a list of numbers and class strings.
+type Statuses []string
+
+// UnmarshalJSON accepts "2xx", 204, or a list of either.
+func (s *Statuses) UnmarshalJSON(b []byte) error {
+	var one any
+	if err := json.Unmarshal(b, &one); err != nil {
+		return err
+	}
+	items, ok := one.([]any)
+	if !ok {
+		items = []any{one}
+	}
+	out := Statuses{}
+	for _, it := range items {
+		switch v := it.(type) {
+		case string:
+			out = append(out, v)
+		case float64:
+			out = append(out, strconv.FormatFloat(v, 'f', -1, 64))
+		default:
+			return fmt.Errorf("expect: %v is neither a status nor a class such as \"2xx\"", it)
+		}
+	}
+	*s = out
+	return nil
+}
+
+// validate checks every item.
+func (s Statuses) validate() error {
+	for _, it := range s {
+		if len(it) == 3 && strings.HasSuffix(strings.ToLower(it), "xx") && it[0] >= '1' && it[0] <= '5' {
+			continue
+		}
+		if n, err := strconv.Atoi(it); err == nil && n >= 100 && n <= 599 {
+			continue
+		}
+		return fmt.Errorf("%q is neither a status (100-599) nor a class such as \"2xx\"", it)
+	}
+	return nil
+}
+
+// match reports whether status is in the set; an empty set is 2xx.
+func (s Statuses) match(status int) bool {
+	if len(s) == 0 {
+		return status >= 200 && status < 300
+	}
+	for _, it := range s {
+		if strings.HasSuffix(strings.ToLower(it), "xx") {
+			if int(it[0]-'0') == status/100 {
+				return true
+			}
+		} else if n, _ := strconv.Atoi(it); n == status {
+			return true
+		}
+	}
+	return false
+}
+
+func (s Statuses) String() string {
+	if len(s) == 0 {
+		return "2xx"
+	}
+	return strings.Join(s, ", ")
+}
+
+// FieldError is a problem with one argument of a job, named so that a form or an API response
+// can show it next to the field.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// normalize fills the defaults and checks the arguments; secrets are checked by the caller.
+func (a *HTTPRequestArgs) normalize() (timeout time.Duration, err error) {
+	a.Method = strings.ToUpper(strings.TrimSpace(a.Method))
+	if a.Method == "" {
+		a.Method = http.MethodGet
+	}
+	if !slices.Contains(httpMethods, a.Method) {
+		return 0, fieldErr("method", "%q is not one of %s", a.Method, strings.Join(httpMethods, ", "))
+	}
+	// Check the URL's shape with placeholders standing in for secrets: a secret can't change
+	// where the request goes unless it is in the host, which is allowed but must still parse.
+	u, perr := url.Parse(secretRef.ReplaceAllString(a.URL, "secret"))
+	switch {
+	case strings.TrimSpace(a.URL) == "":
+		return 0, fieldErr("url", "a URL is required")
+	case perr != nil:
+		return 0, fieldErr("url", "%q is not a URL", a.URL)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return 0, fieldErr("url", "the URL must start with http:// or https://")
+	case u.Host == "":
+		return 0, fieldErr("url", "the URL has no host")
+	}
+	for name, v := range a.Headers {
+		if name == "" || !validHeaderName(name) {
+			return 0, fieldErr("headers", "%q is not a valid header name", name)
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return 0, fieldErr("headers", "the value of %s must be one line", name)
+		}
+	}
+	if len(a.Body) > 0 && !json.Valid(a.Body) {
+		return 0, fieldErr("body", "the body must be a JSON string, object or array")
+	}
+	timeout = DefaultHTTPTimeout
+	if a.Timeout != "" {
+		d, err := time.ParseDuration(a.Timeout)
+		if err != nil || d <= 0 {
+			return 0, fieldErr("timeout", "%q is not a positive duration such as 10s or 2m", a.Timeout)
+		}
+		timeout = d
+	}
+	if err := a.Expect.validate(); err != nil {
+		return 0, fieldErr("expect", "%v", err)
+	}
+	if a.MaxBody == 0 {
+		a.MaxBody = DefaultHTTPMaxBody
+	}
+	if a.MaxBody < 0 || a.MaxBody > HTTPMaxBodyLimit {
+		return 0, fieldErr("max_body", "must be between 1 and %d bytes", HTTPMaxBodyLimit)
+	}
+	return timeout, nil
+}
+
+func validHeaderName(name string) bool {
+	for _, r := range name {
+		if r > 126 || r <= 32 || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHTTPArgs is http.request's check when a job is made.
+func checkHTTPArgs(ctx context.Context, src Secrets, a *HTTPRequestArgs) error {
+	if _, err := a.normalize(); err != nil {
+		return err
+	}
+	if err := checkSecretRefs(ctx, src, "url", a.URL); err != nil {
+		return &FieldError{Field: "url", Message: err.Error()}
+	}
+	for name, v := range a.Headers {
+		if err := checkSecretRefs(ctx, src, "header "+name, v); err != nil {
+			return &FieldError{Field: "headers", Message: err.Error()}
+		}
+	}
+	if err := checkSecretRefs(ctx, src, "body", string(a.Body)); err != nil {
+		return &FieldError{Field: "body", Message: err.Error()}
+	}
+	return nil
+}
+
+// httpWorker makes the request an http.request job describes.
+type httpWorker struct {
+	client  *http.Client
+	secrets Secrets
+}
+
+func (w *httpWorker) work(ctx context.Context, job *Job[HTTPRequestArgs]) error {
+	a := job.Args
+	timeout, err := a.normalize()
+	if err != nil {
+		return Permanent(err)
+	}
+	rv := newRevealer(ctx, w.secrets)
+	err = w.do(ctx, rv, &a, timeout)
+	return rv.maskError(err)
+}
+
+func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, timeout time.Duration) error {
+	target, err := rv.expand(a.URL, url.QueryEscape)
+	if err != nil {
+		return err
+	}
+	body, contentType, err := requestBody(rv, a.Body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, a.Method, target, body)
+	if err != nil {
+		return Permanent(fmt.Errorf("request: %v", err))
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("User-Agent", "Kiln (http.request)")
+	for name, v := range a.Headers {
+		v, err := rv.expand(v, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set(name, v)
+	}
+	client := *w.client
+	if a.FollowRedirects != nil && !*a.FollowRedirects {
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	// The log names the URL as written, with its secret references, not as sent.
+	Logf(ctx, "→ %s %s", a.Method, a.URL)
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		Logf(ctx, "✗ no response after %s: %s", time.Since(start).Round(time.Millisecond), rv.mask(err.Error()))
+		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("no response within %s", timeout)
+		}
+		return fmt.Errorf("request failed: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	kept, total, err := readCapped(resp.Body, int64(a.MaxBody))
+	took := time.Since(start)
+	if err != nil {
+		Logf(ctx, "✗ %s, reading the body failed after %s: %s", resp.Status, took.Round(time.Millisecond), rv.mask(err.Error()))
+		return fmt.Errorf("%s: reading the body: %w", resp.Status, err)
+	}
+	out := HTTPResponse{Status: resp.StatusCode, Headers: map[string]string{}, BodyBytes: total,
+		BodyTruncated: total > int64(len(kept)), DurationMS: float64(took.Microseconds()) / 1000}
+	for _, h := range keptHeaders {
+		if v := resp.Header.Get(h); v != "" {
+			out.Headers[h] = rv.mask(v)
+		}
+	}
+	if utf8.Valid(kept) {
+		out.Body = rv.mask(string(kept))
+	} else {
+		out.Body, out.BodyEncoding = base64.StdEncoding.EncodeToString(kept), "base64"
+	}
+	// Every attempt's response shows in its log, failed or not (the result keeps a success's).
+	Logf(ctx, "← %s in %s, %d bytes: %s", resp.Status, took.Round(time.Millisecond), total, preview(out.Body, 200))
+	if err := SetResult(ctx, fitResult(out)); err != nil {
+		return err
+	}
+	if a.Expect.match(resp.StatusCode) {
+		return nil
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d <= httpMaxRetryAfter {
+			Logf(ctx, "Retry-After: trying again in %s", d)
+			return Snooze(d)
+		}
+	}
+	return fmt.Errorf("%s (expected %s): %s", resp.Status, a.Expect, preview(out.Body, 500))
+}
+
+// requestBody is the body to send: a JSON string as text, other JSON as JSON.
+func requestBody(rv *revealer, raw json.RawMessage) (io.Reader, string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, "", nil
+	}
+	var text string
+	if err := json.Unmarshal(raw, &text); err == nil {
+		text, err := rv.expand(text, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		return strings.NewReader(text), "", nil
+	}
+	expanded, err := rv.expand(string(raw), jsonEscape)
+	if err != nil {
+		return nil, "", err
+	}
+	return strings.NewReader(expanded), "application/json", nil
+}
+
+// readCapped reads up to limit bytes of r and counts (by reading on, up to 64 MiB) how long it is.
+func readCapped(r io.Reader, limit int64) ([]byte, int64, error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, limit))
+	if err != nil {
+		return buf.Bytes(), n, err
+	}
+	rest, err := io.Copy(io.Discard, io.LimitReader(r, 64<<20))
+	return buf.Bytes(), n + rest, err
+}
+
+// fitResult shortens the body until the result fits what a job may keep.
+func fitResult(out HTTPResponse) HTTPResponse {
+	for {
+		b, _ := json.Marshal(out)
+		if len(b) <= models.JobResultMax || out.Body == "" {
+			return out
+		}
+		cut := len(out.Body) / 2
+		for cut > 0 && !utf8.RuneStart(out.Body[cut]) {
+			cut--
+		}
+		out.Body, out.BodyTruncated = out.Body[:cut], true
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0).Round(time.Second), true
+	}
+	return 0, false
+}
+
+// preview is s cut to n bytes on a rune boundary, on one line.
+func preview(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,94 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// SecretRow is a named secret as stored: its value sealed (encrypted and authenticated) by
+// package secrets, which alone holds the key. Names and times are not secret.
+type SecretRow struct {
+	ID        int64     `gorm:"primaryKey"`
+	Name      string    `gorm:"size:64;not null;uniqueIndex"`
+	Sealed    string    `gorm:"type:text;not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+	UpdatedBy string    `gorm:"size:64;not null;default:''"`
+}
+
+// TableName names SecretRow's table.
+func (SecretRow) TableName() string { return "secrets" }
+
+// secretNameRE is what a secret's name may be: what ${secret:NAME} can refer to.
+var secretNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// ValidSecretName reports whether name can name a secret: 1 to 64 letters, digits, dots,
+// dashes or underscores.
+func ValidSecretName(name string) bool { return secretNameRE.MatchString(name) }
+
+// PutSecret stores the sealed value under name, replacing the value it had. It reports whether
+// the secret is new.
+func (s *Store) PutSecret(ctx context.Context, name, sealed, by string) (created bool, err error) {
+	if !ValidSecretName(name) {
+		return false, &Error{Code: EINVALID, Message: "The secret was not saved.", Fields: map[string]string{
+			"name": "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores."}}
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&SecretRow{}).Where("name = ?", name).
+			Updates(map[string]any{"sealed": sealed, "updated_at": now, "updated_by": headerText(by, 64)})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected > 0 {
+			return nil
+		}
+		created = true
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&SecretRow{Name: name, Sealed: sealed,
+			CreatedAt: now, UpdatedAt: now, UpdatedBy: headerText(by, 64)}).Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("models: save secret %q: %w", name, err)
+	}
+	return created, nil
+}
+
+// SecretByName returns the named secret, or an ENOTFOUND error.
+func (s *Store) SecretByName(ctx context.Context, name string) (*SecretRow, error) {
+	var row SecretRow
+	err := s.rdb.WithContext(ctx).Where("name = ?", name).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENOTFOUND, "There is no secret named %q.", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: read secret %q: %w", name, err)
+	}
+	return &row, nil
+}
+
+// ListSecrets returns every secret by name, without their sealed values.
+func (s *Store) ListSecrets(ctx context.Context) ([]SecretRow, error) {
+	var out []SecretRow
+	if err := s.rdb.WithContext(ctx).Omit("sealed").Order("name").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: list secrets: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSecret deletes the named secret; jobs that refer to it fail when they run.
+func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&SecretRow{})
+	if res.Error != nil {
+		return fmt.Errorf("models: delete secret %q: %w", name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "There is no secret named %q.", name)
+	}
+	return nil
+}
