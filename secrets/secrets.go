@@ -107,10 +107,14 @@ func (v *Vault) Reveal(ctx context.Context, name string) (string, error) {
 }
 
 // List returns the secrets' names and times, never their values.
-func (v *Vault) List(ctx context.Context) ([]models.SecretRow, error) { return v.store.ListSecrets(ctx) }
+func (v *Vault) List(ctx context.Context) ([]models.SecretRow, error) {
+	return v.store.ListSecrets(ctx)
+}
 
 // Delete deletes the named secret.
-func (v *Vault) Delete(ctx context.Context, name string) error { return v.store.DeleteSecret(ctx, name) }
+func (v *Vault) Delete(ctx context.Context, name string) error {
+	return v.store.DeleteSecret(ctx, name)
+}
 
 // seal encrypts value, binding it to name: a sealed value copied to another name won't open.
 func (v *Vault) seal(name, value string) string {
