@@ -225,3 +225,21 @@ type RecurringSpec struct {
 	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration."`
 	Misfire     string          `json:"misfire,omitempty" enum:"relaxed,strict,ignore" doc:"What to do with occurrences missed while no server ran: relaxed (default) runs the latest once, strict each (at most 100), ignore none."`
 }
+
+// Secret is a named secret: never its value.
+type Secret struct {
+	Name      string    `json:"name" doc:"Refer to it as ${secret:NAME} in http.request and exec arguments"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+}
+
+// SecretList is the secrets, by name.
+type SecretList struct {
+	Secrets []Secret `json:"secrets"`
+}
+
+// SecretValue is a secret's new value.
+type SecretValue struct {
+	Value string `json:"value" minLength:"1" maxLength:"8192" doc:"The value; it is never shown again"`
+}

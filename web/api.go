@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -111,6 +112,7 @@ func (s *Server) newAPI() huma.API {
 	s.registerJobAPI(api)
 	s.registerOpsAPI(api)
 	s.registerTaskAPI(api)
+	s.registerSecretAPI(api)
 	return api
 }
 
@@ -138,4 +140,17 @@ func (s *Server) apiErr(err error) error {
 	}
 	s.log.Error("api: request failed", "err", err)
 	return huma.Error500InternalServerError("Kiln could not do that; the server's log says why.")
+}
+
+// okToo declares a 200 answer with a T body, beside an operation's default 201: for a POST
+// or PUT that finds what it would have made (an Idempotency-Key seen before, a secret replaced).
+func okToo[T any](hapi huma.API, why string) map[string]*huma.Response {
+	reg := hapi.OpenAPI().Components.Schemas
+	schema := reg.Schema(reflect.TypeFor[T](), true, "")
+	// Declaring a response keeps huma from adding the default (error) one: add it as huma would.
+	problem := reg.Schema(reflect.TypeFor[huma.ErrorModel](), true, "Error")
+	return map[string]*huma.Response{
+		"200":     {Description: why, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}},
+		"default": {Description: "Error", Content: map[string]*huma.MediaType{"application/problem+json": {Schema: problem}}},
+	}
 }

@@ -120,6 +120,7 @@ func (s *Server) registerJobAPI(api huma.API) {
 		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. Needs an admin token. " +
 			"With a unique_key that another job already has, that job is returned and none is made; " +
 			"a retry with the same Idempotency-Key returns the first POST's job with 200.",
+		Responses: okToo[apiJob](api, "A POST with this Idempotency-Key made the job before"),
 	}, s.apiEnqueue)
 	huma.Register(api, huma.Operation{
 		OperationID: "enqueue-jobs", Method: http.MethodPost, Path: "/v1/jobs/batch", DefaultStatus: http.StatusCreated,
@@ -338,3 +339,6 @@ func (s *Server) apiKinds(ctx context.Context, _ *struct{}) (*KindsOutput, error
 	}
 	return out, nil
 }
+
+// apiJob names api.Job where a parameter called api hides the package.
+type apiJob = api.Job

@@ -325,6 +325,7 @@ func TestAPIIdempotencyAndBatch(t *testing.T) {
 			defer resp.Body.Close()
 			var out map[string]any
 			require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+			a.checkSpec("POST", "/api/v1/jobs", resp.StatusCode, strings.SplitN(resp.Header.Get("Content-Type"), ";", 2)[0], out)
 			return resp, out
 		}
 		resp, first := post("order-17", map[string]any{"kind": "mail.send"})

@@ -1,0 +1,125 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/models"
+)
+
+// The API's secrets: the values http.request and exec jobs refer to as ${secret:NAME}. Admin
+// tokens only, even to list them; a value goes in and never comes out.
+
+// SecretNameInput names a secret.
+type SecretNameInput struct {
+	Name string `path:"name" maxLength:"64" doc:"1 to 64 letters, digits, dots, dashes or underscores"`
+}
+
+// SecretPutInput is a secret's new value.
+type SecretPutInput struct {
+	Name string `path:"name" maxLength:"64" doc:"1 to 64 letters, digits, dots, dashes or underscores"`
+	Body api.SecretValue
+}
+
+// SecretOutput is one secret, without its value.
+type SecretOutput struct {
+	Status int
+	Body   api.Secret
+}
+
+// SecretListOutput lists the secrets.
+type SecretListOutput struct {
+	Body api.SecretList
+}
+
+func (s *Server) registerSecretAPI(hapi huma.API) {
+	huma.Register(hapi, huma.Operation{OperationID: "list-secrets", Method: http.MethodGet, Path: "/v1/secrets", Summary: "List secrets (names only)",
+		Tags: []string{"Secrets"}, Description: "Needs an admin token."}, s.apiListSecrets)
+	huma.Register(hapi, huma.Operation{OperationID: "put-secret", Method: http.MethodPut, Path: "/v1/secrets/{name}", Summary: "Save a secret",
+		DefaultStatus: http.StatusCreated, Tags: []string{"Secrets"}, Responses: okToo[api.Secret](hapi, "The secret's value was replaced"),
+		Description: "Creates the secret (201) or replaces its value (200). Needs an admin token. The value is never shown again."}, s.apiPutSecret)
+	huma.Register(hapi, huma.Operation{OperationID: "delete-secret", Method: http.MethodDelete, Path: "/v1/secrets/{name}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a secret", Tags: []string{"Secrets"}, Description: "Jobs that refer to it fail when they run, until it is saved again."}, s.apiDeleteSecret)
+}
+
+func (s *Server) apiVault(ctx context.Context) (SecretVault, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	v, err := s.vault()
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return v, nil
+}
+
+func secretOut(r models.SecretRow) api.Secret {
+	return api.Secret{Name: r.Name, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), UpdatedBy: r.UpdatedBy}
+}
+
+func (s *Server) apiListSecrets(ctx context.Context, _ *struct{}) (*SecretListOutput, error) {
+	if !apiUser(ctx).CanAct() {
+		return nil, huma.Error403Forbidden("Only admin tokens may list the secrets.")
+	}
+	v, err := s.apiVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := v.List(ctx)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &SecretListOutput{Body: api.SecretList{Secrets: make([]api.Secret, 0, len(rows))}}
+	for _, r := range rows {
+		out.Body.Secrets = append(out.Body.Secrets, secretOut(r))
+	}
+	return out, nil
+}
+
+func (s *Server) apiPutSecret(ctx context.Context, in *SecretPutInput) (*SecretOutput, error) {
+	v, err := s.apiVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	who := apiUser(ctx).Username
+	created, err := v.Set(ctx, in.Name, in.Body.Value, who)
+	if models.ErrorCode(err) == models.EINVALID {
+		fields := models.FieldErrors(err)
+		if msg, ok := fields["name"]; ok { // the name is the path's, not the body's
+			return nil, huma.Error422UnprocessableEntity(models.ErrorMessage(err), &huma.ErrorDetail{Location: "path.name", Message: msg})
+		}
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	s.log.Info("api: secret saved", "name", in.Name, "created", created, "user", who) // never the value
+	rows, err := v.List(ctx)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &SecretOutput{Status: http.StatusOK}
+	if created {
+		out.Status = http.StatusCreated
+	}
+	for _, r := range rows {
+		if r.Name == in.Name {
+			out.Body = secretOut(r)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) apiDeleteSecret(ctx context.Context, in *SecretNameInput) (*struct{}, error) {
+	v, err := s.apiVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Delete(ctx, in.Name); err != nil {
+		return nil, s.apiErr(err)
+	}
+	s.log.Info("api: secret deleted", "name", in.Name, "user", apiUser(ctx).Username)
+	return nil, nil
+}
