@@ -89,6 +89,7 @@ type Recurring struct {
 	Misfire     string          `json:"misfire" enum:"relaxed,strict,ignore"`
 	Paused      bool            `json:"paused"`
 	Edited      bool            `json:"edited" doc:"The schedule was changed by a person, and outlives the code's."`
+	CreatedBy   string          `json:"created_by,omitempty" doc:"Who made it at run time (dashboard or API); absent for one a server's code defines."`
 	NextRunAt   *time.Time      `json:"next_run_at,omitempty"`
 	LastRunAt   *time.Time      `json:"last_run_at,omitempty"`
 	LastJobID   *int64          `json:"last_job_id,omitempty"`

@@ -314,3 +314,39 @@ func waitFinal(t *testing.T, s *models.Store, id int64) *models.Job {
 	}, 20*time.Second, 10*time.Millisecond, "job %d never finished", id)
 	return j
 }
+
+// A recurring job made at run time records who made it, and can be replaced whole; one the
+// code defines can't.
+func TestReplaceRecurring(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e := httpEngine(t, s)
+	require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
+	require.NoError(t, e.Recurring("from-code", "@daily", "report", nil))
+	start(t, e)
+	made, err := e.CreateRecurring(jobs.WithActor(ctx, "ada"), "ping", "0 2 * * *", jobs.KindHTTPRequest,
+		map[string]any{"url": "https://example.com/a"}, jobs.TimeZone("Europe/Berlin"))
+	require.NoError(t, err)
+	require.Equal(t, "ada", made.CreatedBy)
+
+	got, err := e.ReplaceRecurring(ctx, "ping", "30 3 * * *", jobs.KindHTTPRequest, map[string]any{"url": "https://example.com/b"},
+		jobs.TimeZone("America/New_York"), jobs.Queue("hooks"), jobs.MaxAttempts(2), jobs.Misfire(models.MisfireIgnore))
+	require.NoError(t, err)
+	require.Equal(t, "30 3 * * *", got.Spec)
+	require.Equal(t, "America/New_York", got.TimeZone)
+	require.JSONEq(t, `{"url":"https://example.com/b"}`, got.Args)
+	require.Equal(t, "hooks", got.Queue)
+	require.Equal(t, 2, got.MaxAttempts)
+	require.Equal(t, models.MisfireIgnore, got.Misfire)
+	require.Equal(t, "ada", got.CreatedBy, "who made it stays")
+	ny, _ := time.LoadLocation("America/New_York")
+	next := got.NextRunAt.In(ny)
+	require.Equal(t, [2]int{3, 30}, [2]int{next.Hour(), next.Minute()}, "the next run follows the new schedule")
+
+	_, err = e.ReplaceRecurring(ctx, "ping", "30 3 * * *", jobs.KindHTTPRequest, map[string]any{"url": "ftp://nope"})
+	require.Equal(t, models.EINVALID, models.ErrorCode(err), "the arguments are checked")
+	_, err = e.ReplaceRecurring(ctx, "from-code", "@hourly", "report", nil)
+	require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
+	require.ErrorContains(t, err, "defined in code")
+	_, err = e.ReplaceRecurring(ctx, "missing", "@hourly", "report", nil)
+	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/kilnhq/kiln/models"
 )
@@ -100,6 +101,7 @@ func (e *Engine) CreateRecurring(ctx context.Context, name, spec, kind string, a
 		return nil, err
 	}
 	def.row.Overridden = true // made here, not by code: no definition will replace its schedule
+	def.row.CreatedBy = truncateText(actor(ctx), 64)
 	rj, err := e.store.CreateRecurring(ctx, &def.row, sched.Next(e.clock.Now()))
 	if err != nil {
 		return nil, err
@@ -108,6 +110,52 @@ func (e *Engine) CreateRecurring(ctx context.Context, name, spec, kind string, a
 		return nil, err
 	}
 	return rj, nil
+}
+
+// ReplaceRecurring changes everything about a recurring job made at run time (by
+// CreateRecurring): schedule, zone, kind, arguments and options, checked as CreateRecurring
+// checks them. Its paused flag and run history stay; its next run is recomputed when the
+// schedule or zone changed. An entry a server's code defines is refused (ECONFLICT): only its
+// schedule can change (UpdateRecurringSchedule).
+func (e *Engine) ReplaceRecurring(ctx context.Context, name, spec, kind string, args any, opts ...Option) (*models.RecurringJob, error) {
+	def, sched, err := e.recurringDef(name, spec, kind, args, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.CheckArgs(ctx, kind, def.row.Args); err != nil {
+		return nil, err
+	}
+	rj, err := e.store.UpdateRecurring(ctx, name, func(_ models.Tx, row *models.RecurringJob) error {
+		if row.CreatedBy == "" {
+			return models.Errorf(models.ECONFLICT, "%s is defined in code: only its schedule and time zone can be changed here.", name)
+		}
+		d := def.row
+		if row.Spec != d.Spec || row.TimeZone != d.TimeZone || row.NextRunAt == nil {
+			next := sched.Next(e.clock.Now()).UTC()
+			row.NextRunAt = &next
+		}
+		row.Spec, row.TimeZone, row.Kind, row.Args, row.Queue, row.Priority = d.Spec, d.TimeZone, d.Kind, d.Args, d.Queue, d.Priority
+		row.MaxAttempts, row.Timeout, row.Misfire = d.MaxAttempts, d.Timeout, d.Misfire
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := e.recurring.arm(rj.Name, sched); err != nil { // a paused entry's firings do nothing
+		return nil, err
+	}
+	return rj, nil
+}
+
+// truncateText cuts s to at most n bytes, on a rune boundary.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // DeleteRecurring removes the named recurring job (the jobs it made stay) and stops its timer

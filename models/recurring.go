@@ -40,11 +40,14 @@ type RecurringJob struct {
 	// Overridden is set when a user edited the schedule: the code's definition no longer
 	// replaces Spec and TimeZone on start.
 	Overridden bool `gorm:"not null;default:false"`
-	LastRunAt  *time.Time
-	NextRunAt  *time.Time
-	LastJobID  *int64
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// CreatedBy is who made the entry at run time (dashboard or API); empty for an entry a
+	// server's code defines. Only entries made at run time are edited whole or deleted.
+	CreatedBy string `gorm:"size:64;not null;default:''"`
+	LastRunAt *time.Time
+	NextRunAt *time.Time
+	LastJobID *int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // UpsertRecurring stores the definition under its name. An existing entry keeps its paused
@@ -58,7 +61,14 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 			out = *def
 			n := next().UTC().Truncate(time.Microsecond)
 			out.ID, out.NextRunAt, out.Paused = 0, &n, false
-			return tx.Create(&out).Error
+			// Nodes starting together may all find no entry: the first insert wins, and the
+			// others update the entry it made, as if they had found it.
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&out)
+			if res.Error != nil || res.RowsAffected == 1 {
+				return res.Error
+			}
+			out = RecurringJob{}
+			err = s.lockRecurring(tx, def.Name, &out)
 		}
 		if err != nil {
 			return err
@@ -70,6 +80,7 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 		}
 		out.Kind, out.Args, out.Queue, out.Priority = def.Kind, def.Args, def.Queue, def.Priority
 		out.MaxAttempts, out.Timeout, out.Misfire = def.MaxAttempts, def.Timeout, def.Misfire
+		out.CreatedBy = "" // code that defines the name takes the entry over
 		return tx.Save(&out).Error
 	})
 	if err != nil {
