@@ -75,6 +75,9 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	}, []Option{MaxAttempts(5)}); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	e.execAllow = append([]string(nil), cfg.ExecAllow...)
+	e.mu.Unlock()
 	xw := &execWorker{policy: ExecPolicy{Allow: cfg.ExecAllow}, grace: cfg.ExecGrace, secrets: cfg.Secrets}
 	if _, err := registerChecked(e, KindExec, xw.work, func(ctx context.Context, a *ExecArgs) error {
 		return checkExecArgs(ctx, xw.policy, cfg.Secrets, a)
@@ -103,4 +106,12 @@ func cleanup(ctx context.Context, job *Job[CleanupArgs]) error {
 		return err
 	}
 	return SetResult(ctx, map[string]int64{"deleted": n})
+}
+
+// ExecAllowed returns the programs exec jobs may run on this server (--exec-allow); none when
+// exec jobs are off.
+func (e *Engine) ExecAllowed() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return append([]string(nil), e.execAllow...)
 }

@@ -88,7 +88,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, 
 	}
 	db := s.rdb.WithContext(ctx)
 	q := f.scope(db, s.drv.ILike())
-	if f.Search != "" && after == 0 {
+	if (f.Search != "" || f.Tag != "") && after == 0 { // neither has an index: bound the rows read
 		hi := before
 		if hi == 0 {
 			var top *int64

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
@@ -61,6 +62,7 @@ type jobsQuery struct {
 func parseJobsQuery(c echo.Context) (jobsQuery, error) {
 	q := jobsQuery{limit: pageSizes[0], filter: models.JobFilter{
 		State: models.JobState(c.QueryParam("state")), Kind: c.QueryParam("kind"), Queue: c.QueryParam("queue"), Search: c.QueryParam("q"),
+		Tag: c.QueryParam("tag"),
 	}}
 	if err := q.filter.Validate(); err != nil {
 		return q, err
@@ -87,7 +89,7 @@ func parseJobsQuery(c echo.Context) (jobsQuery, error) {
 // url builds the list's URL for this filter with the given page bounds and size.
 func (q jobsQuery) url(before, after int64, limit int) string {
 	v := url.Values{}
-	for k, val := range map[string]string{"state": string(q.filter.State), "kind": q.filter.Kind, "queue": q.filter.Queue, "q": q.filter.Search} {
+	for k, val := range map[string]string{"state": string(q.filter.State), "kind": q.filter.Kind, "queue": q.filter.Queue, "q": q.filter.Search, "tag": q.filter.Tag} {
 		if val != "" {
 			v.Set(k, val)
 		}
@@ -135,7 +137,7 @@ func (s *Server) handleJobs(c echo.Context) error {
 	}
 	v := pages.JobsView{
 		Layout: s.layoutProps(c, "Jobs", layout.SectionJobs),
-		Filter: pages.JobsFilter{State: string(q.filter.State), Kind: q.filter.Kind, Queue: q.filter.Queue, Query: q.filter.Search, Limit: q.limit},
+		Filter: pages.JobsFilter{State: string(q.filter.State), Kind: q.filter.Kind, Queue: q.filter.Queue, Query: q.filter.Search, Tag: q.filter.Tag, Limit: q.limit},
 		Kinds:  kinds, Queues: queues, CanAct: canAct(c), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
 	}
 	all := q
@@ -244,6 +246,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	if j.UniqueKey != nil {
 		v.UniqueKey = *j.UniqueKey
 	}
+	v.Tags, v.Response = j.TagList(), httpResponseView(j)
 	if j.StartedAt != nil {
 		m := s.moment(c, *j.StartedAt)
 		v.Started = &m
@@ -385,7 +388,8 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	}
 	back := localPath(c.FormValue("return_to"))
 	ctx := actorContext(c)
-	filter := models.JobFilter{State: models.JobState(c.FormValue("state")), Kind: c.FormValue("kind"), Queue: c.FormValue("queue"), Search: c.FormValue("q")}
+	filter := models.JobFilter{State: models.JobState(c.FormValue("state")), Kind: c.FormValue("kind"), Queue: c.FormValue("queue"), Search: c.FormValue("q"),
+		Tag: c.FormValue("tag")}
 	if err := filter.Validate(); err != nil {
 		return err
 	}
@@ -398,7 +402,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 		if c.FormValue("confirm") == "" {
 			return render(c, http.StatusOK, pages.BulkConfirmPage(pages.BulkConfirmView{
 				Layout: s.layoutProps(c, "Confirm", layout.SectionJobs), Action: name, Count: n, CSRF: csrfToken(c), ReturnTo: back,
-				Filter: pages.JobsFilter{State: string(filter.State), Kind: filter.Kind, Queue: filter.Queue, Query: filter.Search},
+				Filter: pages.JobsFilter{State: string(filter.State), Kind: filter.Kind, Queue: filter.Queue, Query: filter.Search, Tag: filter.Tag},
 			}))
 		}
 		for below := int64(0); len(ids) < bulkLimit; {
@@ -450,7 +454,7 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 	r := pages.JobRow{
 		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Args: truncateRunes(j.Args, 80), Result: truncateRunes(j.Result, 80),
 		State: string(j.State), Attempt: j.Attempt, Max: j.MaxAttempts,
-		Created: s.moment(c, j.CreatedAt), Progress: j.Progress,
+		Created: s.moment(c, j.CreatedAt), Progress: j.Progress, Tags: j.TagList(),
 	}
 	if j.StartedAt != nil {
 		m := s.moment(c, *j.StartedAt)
@@ -489,4 +493,27 @@ func truncateRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// httpResponseView reads an http.request job's response from its result; nil for other kinds
+// and jobs without one.
+func httpResponseView(j *models.Job) *pages.HTTPResponseView {
+	if j.Kind != jobs.KindHTTPRequest || j.Result == "" {
+		return nil
+	}
+	var r jobs.HTTPResponse
+	if err := json.Unmarshal([]byte(j.Result), &r); err != nil || r.Status == 0 {
+		return nil
+	}
+	v := &pages.HTTPResponseView{Status: r.Status, Class: "succeeded", ContentType: r.Headers["Content-Type"], Body: r.Body,
+		Bytes: r.BodyBytes, Truncated: r.BodyTruncated, Duration: (time.Duration(r.DurationMS * float64(time.Millisecond))).Round(time.Millisecond).String()}
+	if r.Status >= 400 {
+		v.Class = "failed"
+	}
+	if r.BodyEncoding == "base64" {
+		v.Body = "(binary, base64) " + r.Body
+	} else if strings.Contains(v.ContentType, "json") {
+		v.Body = prettyJSON(r.Body)
+	}
+	return v
 }
