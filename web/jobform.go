@@ -239,12 +239,12 @@ func argsFieldErrors(v *pages.JobFormView, err error) bool {
 		arg, isArg := strings.CutPrefix(key, "args.")
 		name := "args"
 		switch {
+		case !isArg && key != "args":
+			name = key // not an argument: the name, an option...
 		case v.Kind == pages.KindHTTP:
 			name = httpFields[arg]
 		case v.Kind == pages.KindExec:
 			name = execFields[arg]
-		case !isArg && key != "args":
-			name = key // an option: queue, priority...
 		}
 		if name == "" || (name == "args" && (v.Kind == pages.KindHTTP || v.Kind == pages.KindExec)) {
 			name = "kind" // no field of its own: shown under the kind

@@ -28,7 +28,7 @@ func (s *Server) handleRecurring(c echo.Context) error {
 	for _, rj := range rows {
 		r := pages.RecurringRow{
 			ID: rj.ID, Name: rj.Name, Spec: rj.Spec, Zone: rj.TimeZone, Kind: rj.Kind, Queue: rj.Queue,
-			Misfire: rj.Misfire, Paused: rj.Paused, Overridden: rj.Overridden,
+			Misfire: rj.Misfire, Paused: rj.Paused, Overridden: rj.Overridden, CreatedBy: rj.CreatedBy,
 		}
 		if sched, err := jobs.ParseSchedule(rj.Spec, rj.TimeZone); err == nil {
 			r.Description = sched.Describe()
@@ -131,7 +131,10 @@ func scheduleError(err error) string {
 // handleSchedulePreview renders the schedule form's preview for the spec and tz in the query:
 // the form asks for it as the user types.
 func (s *Server) handleSchedulePreview(c echo.Context) error {
-	spec, tz := c.QueryParam("spec"), c.QueryParam("tz")
+	spec, tz := c.QueryParam("schedule"), c.QueryParam("tz")
+	if spec == "" {
+		spec = c.QueryParam("spec") // the forms' field
+	}
 	if len(spec) > 200 || len(tz) > 100 {
 		// Still a 200: htmx swaps in only successful answers, and the panel must not go on
 		// showing the previous schedule's runs.
@@ -170,6 +173,14 @@ func (s *Server) handleRecurringAction(c echo.Context) error {
 			return err
 		}
 		msg = rj.Name + " resumed from its next occurrence."
+	case "delete":
+		if rj.CreatedBy == "" {
+			return models.Errorf(models.ECONFLICT, "%s is defined in a server's code: it would come back when that server starts. Pause it instead, or remove it from the code.", rj.Name)
+		}
+		if err := s.engine.DeleteRecurring(ctx, rj.Name); err != nil {
+			return err
+		}
+		msg = rj.Name + " deleted. The jobs it made stay."
 	default:
 		return echo.ErrNotFound
 	}
@@ -191,6 +202,9 @@ func (s *Server) handleRecurringEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if rj.CreatedBy != "" {
+		return s.renderRecurringFormFor(c, rj)
+	}
 	return s.renderRecurringEdit(c, http.StatusOK, rj, rj.Spec, rj.TimeZone, nil)
 }
 
@@ -201,6 +215,11 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 		return err
 	}
 	ctx := actorContext(c)
+	if rj, err := s.store.GetRecurringByID(ctx, id); err != nil {
+		return err
+	} else if rj.CreatedBy != "" {
+		return s.saveRecurringDefinition(c, rj)
+	}
 	spec, tz := c.FormValue("spec"), c.FormValue("tz")
 	rj, err := s.engine.UpdateRecurringSchedule(ctx, id, spec, tz)
 	if fields := scheduleFieldErrors(err, tz); fields != nil {

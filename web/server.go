@@ -333,6 +333,8 @@ func (s *Server) routes() {
 	e.POST("/dashboard/tokens/:name/revoke", s.handleTokenRevoke)
 	e.GET("/dashboard/recurring", s.handleRecurring)
 	e.GET("/dashboard/recurring/preview", s.handleSchedulePreview)
+	e.GET("/dashboard/recurring/new", s.handleRecurringNew)
+	e.POST("/dashboard/recurring/new", s.handleRecurringCreate)
 	e.GET("/dashboard/recurring/:id/edit", s.handleRecurringEdit)
 	e.POST("/dashboard/recurring/:id/edit", s.handleRecurringSave)
 	e.POST("/dashboard/recurring/:id/:action", s.handleRecurringAction)

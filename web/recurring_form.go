@@ -1,0 +1,143 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/views/layout"
+	"github.com/kilnhq/kiln/views/pages"
+)
+
+// Recurring jobs made on the dashboard: the form that makes one (any kind, with the schedule's
+// live preview), and the one that edits or deletes one made at run time. Entries a server's
+// code defines keep the schedule-only form (ops.go).
+
+// handleRecurringNew shows a blank form: an HTTP request, in the viewer's zone.
+func (s *Server) handleRecurringNew(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
+	zone := viewerZoneName(c)
+	if zone == "" {
+		zone = "UTC"
+	}
+	v := pages.RecurringFormView{Zone: zone, Misfire: models.MisfireRelaxed, Form: newJobForm(pages.KindHTTP)}
+	if k := c.QueryParam("kind"); k != "" {
+		v.Form = newJobForm(k)
+	}
+	return s.renderRecurringForm(c, http.StatusOK, v)
+}
+
+// readRecurringForm reads the form and turns it into the engine's terms; what is wrong goes to
+// v.Form.Errors.
+func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages.RecurringFormView, json.RawMessage, []jobs.Option) {
+	v := pages.RecurringFormView{ID: id, Name: name, Spec: strings.TrimSpace(c.FormValue("spec")), Zone: strings.TrimSpace(c.FormValue("tz")),
+		Misfire: c.FormValue("misfire"), Form: readJobForm(c)}
+	if id == 0 {
+		v.Name = strings.TrimSpace(c.FormValue("name"))
+		switch {
+		case v.Name == "":
+			v.Form.Errors["name"] = "A name is required."
+		case len(v.Name) > 200 || strings.IndexFunc(v.Name, unicode.IsControl) >= 0:
+			v.Form.Errors["name"] = "At most 200 characters, without control characters."
+		}
+	}
+	if !slices.Contains([]string{models.MisfireRelaxed, models.MisfireStrict, models.MisfireIgnore}, v.Misfire) {
+		v.Form.Errors["misfire"] = "Choose one of the policies offered."
+	}
+	if v.Spec == "" {
+		v.Form.Errors["spec"] = "A schedule is required."
+	}
+	if v.Zone == "" {
+		v.Form.Errors["tz"] = "A time zone is required."
+	}
+	raw := s.jobArgs(&v.Form)
+	opts := append(jobFormOptions(&v.Form), jobs.TimeZone(v.Zone), jobs.Misfire(v.Misfire))
+	return v, raw, opts
+}
+
+// handleRecurringCreate makes the recurring job the form describes, or shows the form again
+// with what is wrong beside each field (422).
+func (s *Server) handleRecurringCreate(c echo.Context) error {
+	v, raw, opts := s.readRecurringForm(c, 0, "")
+	if len(v.Form.Errors) > 0 {
+		return s.renderRecurringForm(c, http.StatusUnprocessableEntity, v)
+	}
+	rj, err := s.engine.CreateRecurring(actorContext(c), v.Name, v.Spec, v.Form.Kind, raw, opts...)
+	if err != nil {
+		return s.recurringFormFailed(c, v, err)
+	}
+	s.log.Info("web: recurring job created", "name", rj.Name, "kind", rj.Kind, "spec", rj.Spec, "tz", rj.TimeZone, "user", currentUser(c).Username)
+	setFlash(c, "success", fmt.Sprintf("Recurring job %s created: it runs %s.", rj.Name, describeSpec(rj.Spec, rj.TimeZone)))
+	return redirect(c, "/dashboard/recurring")
+}
+
+// saveRecurringDefinition replaces a recurring job made at run time with what the form says.
+func (s *Server) saveRecurringDefinition(c echo.Context, rj *models.RecurringJob) error {
+	v, raw, opts := s.readRecurringForm(c, rj.ID, rj.Name)
+	if len(v.Form.Errors) > 0 {
+		return s.renderRecurringForm(c, http.StatusUnprocessableEntity, v)
+	}
+	saved, err := s.engine.ReplaceRecurring(actorContext(c), rj.Name, v.Spec, v.Form.Kind, raw, opts...)
+	if err != nil {
+		return s.recurringFormFailed(c, v, err)
+	}
+	s.log.Info("web: recurring job edited", "name", saved.Name, "kind", saved.Kind, "spec", saved.Spec, "tz", saved.TimeZone, "user", currentUser(c).Username)
+	setFlash(c, "success", fmt.Sprintf("%s saved: it runs %s.", saved.Name, describeSpec(saved.Spec, saved.TimeZone)))
+	return redirect(c, "/dashboard/recurring")
+}
+
+// recurringFormFailed shows the engine's refusal next to the field it is about.
+func (s *Server) recurringFormFailed(c echo.Context, v pages.RecurringFormView, err error) error {
+	switch fields := scheduleFieldErrors(err, v.Zone); {
+	case fields != nil:
+		for k, msg := range fields {
+			v.Form.Errors[k] = msg
+		}
+	case argsFieldErrors(&v.Form, err):
+	case errors.Is(err, jobs.ErrInvalidOption):
+		v.FormError = strings.TrimPrefix(err.Error(), "jobs: ")
+	case models.ErrorCode(err) == models.ECONFLICT || models.ErrorCode(err) == models.EINVALID:
+		v.FormError = models.ErrorMessage(err)
+	default:
+		return err
+	}
+	return s.renderRecurringForm(c, http.StatusUnprocessableEntity, v)
+}
+
+// renderRecurringFormFor shows the whole form for a recurring job made at run time.
+func (s *Server) renderRecurringFormFor(c echo.Context, rj *models.RecurringJob) error {
+	v := pages.RecurringFormView{ID: rj.ID, Name: rj.Name, Spec: rj.Spec, Zone: rj.TimeZone, Misfire: rj.Misfire,
+		Form: jobFormFrom(rj.Kind, rj.Args, rj.Queue, rj.Priority, rj.MaxAttempts, rj.Timeout, nil)}
+	return s.renderRecurringForm(c, http.StatusOK, v)
+}
+
+func (s *Server) renderRecurringForm(c echo.Context, status int, v pages.RecurringFormView) error {
+	v.Form.NoTags = true
+	s.fillJobForm(c, &v.Form)
+	v.Preview = s.schedulePreview(v.Spec, v.Zone)
+	title := "New recurring job"
+	if v.ID != 0 {
+		title = "Edit " + v.Name
+	}
+	v.Layout, v.CSRF = s.layoutProps(c, title, layout.SectionJobs), csrfToken(c)
+	return render(c, status, pages.RecurringFormPage(v))
+}
+
+// describeSpec is a schedule in words, for a flash message.
+func describeSpec(spec, tz string) string {
+	sched, err := jobs.ParseSchedule(spec, tz)
+	if err != nil {
+		return spec
+	}
+	return sched.Describe() + " (" + tz + ")"
+}
