@@ -26,7 +26,7 @@ import (
 // and exits non-zero with the server's message on any error.
 
 // clientCommands are the first words that select these commands.
-var clientCommands = []string{"jobs", "recurring", "queues", "stats"}
+var clientCommands = []string{"jobs", "recurring", "queues", "secrets", "stats"}
 
 // errUsage marks a mistake on the command line (exit status 2).
 var errUsage = errors.New("usage")
@@ -34,6 +34,7 @@ var errUsage = errors.New("usage")
 type cliEnv struct {
 	server, token string
 	asJSON        bool
+	stdin         io.Reader
 	out, errOut   io.Writer
 }
 
@@ -80,11 +81,11 @@ func (e *cliEnv) print(v any, table func(w *tabwriter.Writer)) error {
 }
 
 // runClientCommand runs one of clientCommands and returns the exit status.
-func runClientCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := &cliEnv{out: stdout, errOut: stderr}
+func runClientCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &cliEnv{stdin: stdin, out: stdout, errOut: stderr}
 	root := &ffcli.Command{
-		Name: "kiln", ShortUsage: "kiln jobs|recurring|queues|stats ...",
-		Subcommands: []*ffcli.Command{e.jobsCommand(), e.recurringCommand(), e.queuesCommand(), e.statsCommand()},
+		Name: "kiln", ShortUsage: "kiln jobs|recurring|queues|secrets|stats ...",
+		Subcommands: []*ffcli.Command{e.jobsCommand(), e.recurringCommand(), e.queuesCommand(), e.statsCommand(), e.secretsCommand()},
 		FlagSet:     flag.NewFlagSet("kiln", flag.ContinueOnError),
 	}
 	root.FlagSet.SetOutput(stderr)
@@ -182,20 +183,11 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			if tags != "" {
 				spec.Tags = strings.Split(tags, ",")
 			}
-			if args != "" {
-				raw := []byte(args)
-				if strings.HasPrefix(args, "@") {
-					b, err := os.ReadFile(args[1:])
-					if err != nil {
-						return fmt.Errorf("%w: --args: %v", errUsage, err)
-					}
-					raw = b
-				}
-				if !json.Valid(raw) {
-					return fmt.Errorf("%w: --args is not valid JSON", errUsage)
-				}
-				spec.Args = raw
+			raw, err := readArgs(args)
+			if err != nil {
+				return err
 			}
+			spec.Args = raw
 			if priority != 0 {
 				spec.Priority = &priority
 			}
@@ -316,50 +308,6 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			action("run", "run a scheduled or waiting job now", "triggered"), action("delete", "delete a job", "deleted")}}
 }
 
-func (e *cliEnv) recurringCommand() *ffcli.Command {
-	ls := e.leaf("ls", "kiln recurring ls", "list the recurring jobs", nil, func(ctx context.Context, pos []string) error {
-		list, err := e.client().Recurring(ctx)
-		if err != nil {
-			return err
-		}
-		return e.print(list, func(w *tabwriter.Writer) {
-			fmt.Fprintln(w, "NAME\tSCHEDULE\tZONE\tKIND\tNEXT RUN\tSTATE")
-			for _, r := range list {
-				next, state := "", "active"
-				if r.NextRunAt != nil {
-					next = r.NextRunAt.Local().Format(time.DateTime)
-				}
-				if r.Paused {
-					state, next = "paused", ""
-				}
-				fmt.Fprintf(w, "%s\t%s (%s)\t%s\t%s\t%s\t%s\n", r.Name, r.Spec, r.Description, r.TimeZone, r.Kind, next, state)
-			}
-		})
-	})
-	action := func(name, help string) *ffcli.Command {
-		return e.leaf(name, "kiln recurring "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
-			n, err := oneName(pos, "recurring job")
-			if err != nil {
-				return err
-			}
-			r, err := e.client().RecurringAction(ctx, n, name)
-			if err != nil {
-				return err
-			}
-			return e.print(r, func(w *tabwriter.Writer) {
-				if r.Job != nil {
-					fmt.Fprintf(w, "%s triggered as job %d.\n", n, r.Job.ID)
-				} else {
-					fmt.Fprintf(w, "%s %sd.\n", n, name)
-				}
-			})
-		})
-	}
-	return &ffcli.Command{Name: "recurring", ShortUsage: "kiln recurring ls|pause|resume|trigger ...", ShortHelp: "list and steer recurring jobs",
-		FlagSet: e.newFlags("recurring"), Options: envOptions(),
-		Subcommands: []*ffcli.Command{ls, action("pause", "enqueue nothing until resumed"), action("resume", "enqueue again from the next occurrence"), action("trigger", "enqueue one job now")}}
-}
-
 func (e *cliEnv) queuesCommand() *ffcli.Command {
 	ls := e.leaf("ls", "kiln queues ls", "list the queues", nil, func(ctx context.Context, pos []string) error {
 		list, err := e.client().Queues(ctx)
@@ -416,4 +364,23 @@ func firstLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// readArgs reads --args: JSON, or @file naming a file of JSON; "" is none.
+func readArgs(args string) (json.RawMessage, error) {
+	if args == "" {
+		return nil, nil
+	}
+	raw := []byte(args)
+	if strings.HasPrefix(args, "@") {
+		b, err := os.ReadFile(args[1:])
+		if err != nil {
+			return nil, fmt.Errorf("%w: --args: %v", errUsage, err)
+		}
+		raw = b
+	}
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("%w: --args is not valid JSON", errUsage)
+	}
+	return raw, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
+	"github.com/kilnhq/kiln/secrets"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -26,7 +27,10 @@ func TestClientCommands(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		e, err := jobs.New(s, jobs.Config{NoWorkers: true})
 		require.NoError(t, err)
-		srv, err := web.New(web.Config{}, s, e, nil) // no local access: the CLI sends a token
+		vault, err := secrets.Open(context.Background(), s, "")
+		require.NoError(t, err)
+		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault}))
+		srv, err := web.New(web.Config{Secrets: vault}, s, e, nil) // no local access: the CLI sends a token
 		require.NoError(t, err)
 		ts := httptest.NewServer(srv.Handler())
 		t.Cleanup(ts.Close)
@@ -34,9 +38,10 @@ func TestClientCommands(t *testing.T) {
 		require.NoError(t, err)
 		viewer, _, err := s.CreateAPIToken(context.Background(), "look", models.RoleViewer, 0, "test")
 		require.NoError(t, err)
+		var stdin string // what the next command reads on standard input
 		run := func(token string, args ...string) (int, string, string) {
 			var out, errOut bytes.Buffer
-			code := runClientCommand(context.Background(), append(args, "--server", ts.URL, "--token", token), &out, &errOut)
+			code := runClientCommand(context.Background(), append(args, "--server", ts.URL, "--token", token), strings.NewReader(stdin), &out, &errOut)
 			return code, out.String(), errOut.String()
 		}
 
@@ -112,6 +117,48 @@ func TestClientCommands(t *testing.T) {
 		require.Equal(t, 0, code)
 		require.Regexp(t, `(?m)^enqueued\s+2$`, out)
 
+		// Secrets: the value comes on standard input, and never comes back.
+		stdin = "hunter2-long-enough\n"
+		code, out, errOut = run(admin, "secrets", "set", "hook.token")
+		require.Equal(t, 0, code, errOut)
+		require.Contains(t, out, "Saved hook.token: jobs refer to it as ${secret:hook.token}.")
+		got, err := vault.Reveal(context.Background(), "hook.token")
+		require.NoError(t, err)
+		require.Equal(t, "hunter2-long-enough", got, "without the final newline")
+		stdin = ""
+		code, _, errOut = run(admin, "secrets", "set", "empty")
+		require.Equal(t, 2, code)
+		require.Contains(t, errOut, "the value is empty")
+		code, out, _ = run(admin, "secrets", "ls")
+		require.Equal(t, 0, code)
+		require.Contains(t, out, "${secret:hook.token}")
+		require.NotContains(t, out, "hunter2")
+		code, _, errOut = run(viewer, "secrets", "ls")
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, "admin tokens")
+
+		// A recurring HTTP job made from the command line, then deleted.
+		code, out, errOut = run(admin, "recurring", "create", "nightly-hook", "--schedule", "0 2 * * *", "--tz", "Europe/Berlin",
+			"--kind", "http.request", "--args", `{"url":"https://hooks.example.com/x","headers":{"Authorization":"Bearer ${secret:hook.token}"}}`, "--max-attempts", "4")
+		require.Equal(t, 0, code, errOut)
+		require.Contains(t, out, "Made nightly-hook: http.request runs at 02:00 every day (Europe/Berlin), first at ")
+		rj, err := s.GetRecurring(context.Background(), "nightly-hook")
+		require.NoError(t, err)
+		require.Equal(t, "token cli", rj.CreatedBy)
+		require.Equal(t, 4, rj.MaxAttempts)
+		code, _, errOut = run(admin, "recurring", "create", "bad-hook", "--schedule", "@daily", "--kind", "http.request", "--args", `{"url":"https://x.test/?k=${secret:nope}"}`)
+		require.Equal(t, 1, code)
+		require.Contains(t, errOut, "no secret of that name")
+		code, _, errOut = run(admin, "recurring", "create", "no-kind", "--schedule", "@daily")
+		require.Equal(t, 2, code)
+		require.Contains(t, errOut, "--schedule and --kind are required")
+		code, out, _ = run(admin, "recurring", "delete", "nightly-hook")
+		require.Equal(t, 0, code)
+		require.Contains(t, out, "nightly-hook deleted.")
+		code, out, _ = run(admin, "secrets", "delete", "hook.token")
+		require.Equal(t, 0, code)
+		require.Contains(t, out, "hook.token deleted.")
+
 		// Mistakes: usage errors exit 2, the server's refusals 1 with its message.
 		for _, tc := range []struct {
 			args []string
@@ -138,7 +185,7 @@ func TestClientCommands(t *testing.T) {
 		require.Equal(t, 1, code)
 		require.Contains(t, errOut, "No such API token")
 		var out2, errOut2 bytes.Buffer
-		require.Equal(t, 1, runClientCommand(context.Background(), []string{"stats", "--server", "http://127.0.0.1:1"}, &out2, &errOut2))
+		require.Equal(t, 1, runClientCommand(context.Background(), []string{"stats", "--server", "http://127.0.0.1:1"}, nil, &out2, &errOut2))
 		require.Contains(t, errOut2.String(), "connection refused")
 	})
 }

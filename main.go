@@ -35,7 +35,7 @@ func main() {
 	}
 	if len(os.Args) > 1 && slices.Contains(clientCommands, os.Args[1]) {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := runClientCommand(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		code := runClientCommand(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}

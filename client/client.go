@@ -201,3 +201,31 @@ func (c *Client) Stats(ctx context.Context) (*api.Stats, error) {
 	var s api.Stats
 	return &s, c.do(ctx, http.MethodGet, "/stats", nil, nil, &s)
 }
+
+// CreateRecurring makes a recurring job (an ECONFLICT-like 409 *Error when the name is taken).
+func (c *Client) CreateRecurring(ctx context.Context, spec api.RecurringSpec) (*api.Recurring, error) {
+	var r api.Recurring
+	return &r, c.do(ctx, http.MethodPost, "/recurring", nil, spec, &r)
+}
+
+// DeleteRecurring deletes a recurring job; the jobs it made stay.
+func (c *Client) DeleteRecurring(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/recurring/"+url.PathEscape(name), nil, nil, nil)
+}
+
+// Secrets returns the secrets' names and times (never their values).
+func (c *Client) Secrets(ctx context.Context) ([]api.Secret, error) {
+	var l api.SecretList
+	return l.Secrets, c.do(ctx, http.MethodGet, "/secrets", nil, nil, &l)
+}
+
+// PutSecret creates a secret or replaces its value.
+func (c *Client) PutSecret(ctx context.Context, name, value string) (*api.Secret, error) {
+	var s api.Secret
+	return &s, c.do(ctx, http.MethodPut, "/secrets/"+url.PathEscape(name), nil, api.SecretValue{Value: value}, &s)
+}
+
+// DeleteSecret deletes a secret.
+func (c *Client) DeleteSecret(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/secrets/"+url.PathEscape(name), nil, nil, nil)
+}

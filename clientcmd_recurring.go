@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/kilnhq/kiln/api"
+)
+
+func (e *cliEnv) recurringCommand() *ffcli.Command {
+	var (
+		schedule, tz, kind, args, queue, timeout, misfire string
+		priority, maxAttempts                             int
+	)
+	create := e.leaf("create", "kiln recurring create NAME --schedule SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore]",
+		"make a recurring job", func(fs *flag.FlagSet) {
+			fs.StringVar(&schedule, "schedule", "", "cron expression (\"0 2 * * *\"), @daily, or @every 30s")
+			fs.StringVar(&tz, "tz", "UTC", "IANA `zone` the schedule is read in, e.g. Europe/Berlin")
+			fs.StringVar(&kind, "kind", "", "what each run does: http.request, exec, or a kind the server's code registers")
+			fs.StringVar(&args, "args", "", "the arguments of each run: JSON, or @file to read them from a file")
+			fs.StringVar(&queue, "queue", "", "the queue (default: the kind's)")
+			fs.IntVar(&priority, "priority", 0, "higher runs first")
+			fs.IntVar(&maxAttempts, "max-attempts", 0, "attempts before a run fails (default: the kind's)")
+			fs.StringVar(&timeout, "timeout", "", "how long one attempt may run (Go `duration`)")
+			fs.StringVar(&misfire, "misfire", "", "runs missed while no server ran: relaxed (default: once), strict (each), ignore")
+		}, func(ctx context.Context, pos []string) error {
+			name, err := oneName(pos, "recurring job")
+			if err != nil {
+				return err
+			}
+			if schedule == "" || kind == "" {
+				return fmt.Errorf("%w: --schedule and --kind are required", errUsage)
+			}
+			raw, err := readArgs(args)
+			if err != nil {
+				return err
+			}
+			spec := api.RecurringSpec{Name: name, Spec: schedule, TimeZone: tz, Kind: kind, Args: raw, Queue: queue, Timeout: timeout, Misfire: misfire}
+			if priority != 0 {
+				spec.Priority = &priority
+			}
+			if maxAttempts != 0 {
+				spec.MaxAttempts = &maxAttempts
+			}
+			r, err := e.client().CreateRecurring(ctx, spec)
+			if err != nil {
+				return err
+			}
+			return e.print(r, func(w *tabwriter.Writer) {
+				next := ""
+				if r.NextRunAt != nil {
+					next = ", first at " + r.NextRunAt.Local().Format(time.DateTime)
+				}
+				fmt.Fprintf(w, "Made %s: %s runs %s (%s)%s.\n", r.Name, r.Kind, r.Description, r.TimeZone, next)
+			})
+		})
+	del := e.leaf("delete", "kiln recurring delete NAME", "delete a recurring job (the jobs it made stay)", nil, func(ctx context.Context, pos []string) error {
+		name, err := oneName(pos, "recurring job")
+		if err != nil {
+			return err
+		}
+		if err := e.client().DeleteRecurring(ctx, name); err != nil {
+			return err
+		}
+		return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s deleted.\n", name) })
+	})
+	ls := e.leaf("ls", "kiln recurring ls", "list the recurring jobs", nil, func(ctx context.Context, pos []string) error {
+		list, err := e.client().Recurring(ctx)
+		if err != nil {
+			return err
+		}
+		return e.print(list, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "NAME\tSCHEDULE\tZONE\tKIND\tNEXT RUN\tSTATE")
+			for _, r := range list {
+				next, state := "", "active"
+				if r.NextRunAt != nil {
+					next = r.NextRunAt.Local().Format(time.DateTime)
+				}
+				if r.Paused {
+					state, next = "paused", ""
+				}
+				fmt.Fprintf(w, "%s\t%s (%s)\t%s\t%s\t%s\t%s\n", r.Name, r.Spec, r.Description, r.TimeZone, r.Kind, next, state)
+			}
+		})
+	})
+	action := func(name, help string) *ffcli.Command {
+		return e.leaf(name, "kiln recurring "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
+			n, err := oneName(pos, "recurring job")
+			if err != nil {
+				return err
+			}
+			r, err := e.client().RecurringAction(ctx, n, name)
+			if err != nil {
+				return err
+			}
+			return e.print(r, func(w *tabwriter.Writer) {
+				if r.Job != nil {
+					fmt.Fprintf(w, "%s triggered as job %d.\n", n, r.Job.ID)
+				} else {
+					fmt.Fprintf(w, "%s %sd.\n", n, name)
+				}
+			})
+		})
+	}
+	return &ffcli.Command{Name: "recurring", ShortUsage: "kiln recurring ls|create|delete|pause|resume|trigger ...", ShortHelp: "list, make and steer recurring jobs",
+		FlagSet: e.newFlags("recurring"), Options: envOptions(),
+		Subcommands: []*ffcli.Command{ls, create, del, action("pause", "enqueue nothing until resumed"), action("resume", "enqueue again from the next occurrence"), action("trigger", "enqueue one job now")}}
+}
