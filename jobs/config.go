@@ -107,6 +107,10 @@ type Config struct {
 	// StrictMisfireCap bounds the catch-up runs of a recurring job with the strict policy.
 	// Default DefaultStrictMisfireCap.
 	StrictMisfireCap int
+	// RecurringResync is how often this server brings its recurring timers in line with the
+	// database: how soon it fires a recurring job another server made, and stops one another
+	// server deleted. Default DefaultRecurringResync (15s).
+	RecurringResync time.Duration
 	// ServerID names this process in job history; default host-pid-random.
 	ServerID string
 	// Logger receives the engine's logs. Default: discard.
@@ -133,6 +137,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxRescues, models.DefaultMaxRescues)
 	c.MaxRescues = max(c.MaxRescues, 0) // negative: none; from here on the count itself
 	setDefault(&c.StrictMisfireCap, DefaultStrictMisfireCap)
+	setDefault(&c.RecurringResync, DefaultRecurringResync)
 	if c.ServerID == "" {
 		host, _ := os.Hostname()
 		c.ServerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])

@@ -35,9 +35,9 @@ type recurringDef struct {
 	schedule *Schedule
 }
 
-// resyncEvery is how often a server brings its timers in line with the recurring_jobs rows
+// DefaultRecurringResync is how often a server brings its timers in line with the recurring_jobs rows
 // (edited on another server, or defined by another server's code).
-const resyncEvery = 15 * time.Second
+const DefaultRecurringResync = 15 * time.Second
 
 func newRecurring(e *Engine) *recurring {
 	return &recurring{e: e, defs: map[string]*recurringDef{}, timers: map[string]*Schedule{}}
@@ -232,7 +232,7 @@ func (r *recurring) arm(name string, sched *Schedule) error {
 
 func (r *recurring) resyncLoop() {
 	defer close(r.done)
-	t := time.NewTicker(resyncEvery)
+	t := time.NewTicker(r.e.cfg.RecurringResync)
 	defer t.Stop()
 	for {
 		select {

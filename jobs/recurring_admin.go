@@ -58,7 +58,7 @@ func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error 
 
 // UpdateRecurringSchedule changes the schedule and time zone of the recurring job with the
 // given id, as a user edits it on the dashboard. The change outlives restarts (the code's
-// definition no longer replaces it) and reaches every server within resyncEvery (this one at
+// definition no longer replaces it) and reaches every server within Config.RecurringResync (this one at
 // once). A bad schedule or zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for
 // the zone) that says why.
 func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string) (*models.RecurringJob, error) {
@@ -89,7 +89,7 @@ func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz
 
 // CreateRecurring adds a recurring job at run time, as a person or a program does through the
 // API: it is stored (an ECONFLICT error when the name is taken) and this server's timer is
-// armed at once; the others arm theirs within resyncEvery. Options: Queue, Priority,
+// armed at once; the others arm theirs within Config.RecurringResync. Options: Queue, Priority,
 // MaxAttempts, Timeout, TimeZone (default UTC) and Misfire (default relaxed). A bad schedule or
 // zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for the zone).
 func (e *Engine) CreateRecurring(ctx context.Context, name, spec, kind string, args any, opts ...Option) (*models.RecurringJob, error) {
@@ -159,7 +159,7 @@ func truncateText(s string, n int) string {
 }
 
 // DeleteRecurring removes the named recurring job (the jobs it made stay) and stops its timer
-// here; other servers stop theirs within resyncEvery. An entry this process's code defines
+// here; other servers stop theirs within Config.RecurringResync. An entry this process's code defines
 // comes back at the next start.
 func (e *Engine) DeleteRecurring(ctx context.Context, name string) error {
 	if err := e.store.DeleteRecurring(ctx, name); err != nil {

@@ -198,3 +198,35 @@ func TestRecurringCreatedAndDeletedAtRunTime(t *testing.T) {
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(e.DeleteRecurring(ctx, "made-here")))
 	})
 }
+
+// A recurring job made at run time on one server runs on every server that shares the
+// database, once per occurrence: the other server arms it at its next resync, fires it side by
+// side with the first (never twice for one occurrence), and goes on alone once the first stops.
+func TestRecurringMadeAtRunTimeRunsOnEveryNode(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, _ *jobs.Engine, s *models.Store) {
+		cfg := fast()
+		cfg.RecurringResync = 200 * time.Millisecond
+		var a, b *jobs.Engine
+		for _, e := range []**jobs.Engine{&a, &b} {
+			*e = newEngine(t, s, cfg)
+			require.NoError(t, (*e).Register("tick", func(context.Context, *models.Job) error { return nil }))
+		}
+		require.NoError(t, a.Start(ctx))
+		start(t, b)
+		_, err := a.CreateRecurring(ctx, "shared", "@every 1s", "tick", nil)
+		require.NoError(t, err)
+		time.Sleep(3 * time.Second) // both servers fire every occurrence
+		require.NoError(t, a.Stop(ctx))
+		n := len(recurringJobs(t, s))
+		require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= n+2 }, 10*time.Second, 20*time.Millisecond,
+			"the other server goes on alone")
+
+		seen := map[int64]bool{}
+		for _, j := range recurringJobs(t, s) {
+			occ := occurrence(t, j)
+			require.False(t, seen[occ], "occurrence %d enqueued twice", occ)
+			seen[occ] = true
+		}
+		require.GreaterOrEqual(t, len(seen), 4)
+	})
+}
