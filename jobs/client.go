@@ -106,7 +106,8 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 	var dups []int
 	var err error
 	if len(jobs) == 1 { // single enqueues from many callers share transactions
-		dups, err = e.group.insert(ctx, jobs)
+		res := e.group.do(ctx, jobs)
+		dups, err = res.dups, res.err
 	} else {
 		dups, err = e.store.InsertJobs(ctx, jobs, time.Now())
 	}

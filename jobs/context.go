@@ -42,7 +42,11 @@ func Logf(ctx context.Context, format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	if err := s.e.store.AppendJobLog(context.WithoutCancel(ctx), s.job.ID, s.job.Attempt, time.Now(), msg); err != nil {
+	line := models.JobLog{JobID: s.job.ID, Attempt: s.job.Attempt, At: time.Now()}
+	line.SetMessage(msg)
+	// Lines logged at the same time by other jobs share the transaction (group commit); Logf
+	// still returns only once its line is stored.
+	if err := s.e.logs.do(context.WithoutCancel(ctx), line); err != nil {
 		s.e.log.Warn("jobs: could not store a job log line", "job", s.job.ID, "err", err)
 	}
 }

@@ -57,7 +57,8 @@ type Engine struct {
 	execAllow []string // what exec jobs may run here (RegisterBuiltins)
 
 	completer *completer
-	group     *groupInserter
+	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed
+	logs      *groupCommit[models.JobLog, error]     // running jobs' log lines, group-committed
 	accepting bool                    // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
 	workCtx   context.Context         // the context jobs run under
 	stopLoops context.CancelFunc      // stops fetchers and most maintenance
@@ -115,7 +116,7 @@ func New(store Store, cfg Config) (*Engine, error) {
 		e.pools[q.Name] = newPool(e, q)
 	}
 	e.recurring = newRecurring(e)
-	e.group = &groupInserter{store: store}
+	e.group, e.logs = newGroupInserter(store), newLogWriter(store)
 	return e, nil
 }
 

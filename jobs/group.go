@@ -8,44 +8,40 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
-// groupInserter gives concurrent single-job enqueues one transaction between them (group
-// commit). The first caller leads: it writes every request waiting by then in one
-// InsertJobs, then hands the lead to the first request that arrived meanwhile. Nothing waits
-// on a timer, so a lone enqueue costs what it did; under load, many share a commit (SQLite
-// writes one transaction at a time, PostgreSQL commits each with a WAL flush).
-type groupInserter struct {
-	store   Store
+// groupCommit gives concurrent writes one transaction between them (group commit). The first
+// caller leads: it writes every request waiting by then in one call of write, then hands the
+// lead to the first request that arrived meanwhile. Nothing waits on a timer, so a lone write
+// costs what it did; under load, many share a commit (SQLite writes one transaction at a time,
+// PostgreSQL commits each with a WAL flush).
+type groupCommit[T, R any] struct {
+	// write stores the batch and answers every request in it on its done channel.
+	write func(batch []*groupReq[T, R])
+	// size is a request's weight against max (nil: 1 each); max bounds one batch.
+	size func(T) int
+	max  int
+
 	mu      sync.Mutex
-	pending []*insertReq
+	pending []*groupReq[T, R]
 	busy    bool // a leader is writing
 }
 
-type insertReq struct {
+type groupReq[T, R any] struct {
 	ctx  context.Context
-	jobs []*models.Job
-	done chan insertRes // buffered: the leader never blocks on it
-	lead chan struct{}  // buffered: told to lead the next batch
+	item T
+	done chan R        // buffered: the leader never blocks on it
+	lead chan struct{} // buffered: told to lead the next batch
 }
 
-type insertRes struct {
-	dups []int
-	err  error
-}
-
-// maxGroup bounds the jobs of one group commit.
-const maxGroup = 256
-
-// insert stores jobs, in a transaction shared with concurrent callers, and reports which were
-// duplicates of jobs stored before (see models.Store.InsertJobs).
-func (g *groupInserter) insert(ctx context.Context, jobs []*models.Job) ([]int, error) {
-	req := &insertReq{ctx: ctx, jobs: jobs, done: make(chan insertRes, 1), lead: make(chan struct{}, 1)}
+// do writes item, in a transaction shared with concurrent callers, and returns its result.
+func (g *groupCommit[T, R]) do(ctx context.Context, item T) R {
+	req := &groupReq[T, R]{ctx: ctx, item: item, done: make(chan R, 1), lead: make(chan struct{}, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, req)
 	if g.busy {
 		g.mu.Unlock()
 		select {
 		case res := <-req.done:
-			return res.dups, res.err
+			return res
 		case <-req.lead: // lead the next batch: it starts with this request
 		}
 	} else {
@@ -53,11 +49,18 @@ func (g *groupInserter) insert(ctx context.Context, jobs []*models.Job) ([]int, 
 		g.mu.Unlock()
 	}
 	g.mu.Lock()
-	n := 0
-	for jobs := 0; n < len(g.pending) && (n == 0 || jobs+len(g.pending[n].jobs) <= maxGroup); n++ {
-		jobs += len(g.pending[n].jobs)
+	n, weight := 0, 0
+	for ; n < len(g.pending); n++ {
+		w := 1
+		if g.size != nil {
+			w = g.size(g.pending[n].item)
+		}
+		if n > 0 && weight+w > g.max {
+			break
+		}
+		weight += w
 	}
-	batch := append([]*insertReq(nil), g.pending[:n]...)
+	batch := append([]*groupReq[T, R](nil), g.pending[:n]...)
 	g.pending = append(g.pending[:0:0], g.pending[n:]...)
 	g.mu.Unlock()
 
@@ -70,28 +73,43 @@ func (g *groupInserter) insert(ctx context.Context, jobs []*models.Job) ([]int, 
 		g.busy = false
 	}
 	g.mu.Unlock()
-	res := <-req.done
-	return res.dups, res.err
+	return <-req.done
 }
 
-// write stores a batch of requests in one transaction, or, when that fails, each on its own so
-// that one request's error is only its own.
-func (g *groupInserter) write(batch []*insertReq) {
+// maxGroup bounds the jobs of one group commit of enqueues.
+const maxGroup = 256
+
+type insertRes struct {
+	dups []int
+	err  error
+}
+
+// newGroupInserter group-commits concurrent single-job enqueues.
+func newGroupInserter(store Store) *groupCommit[[]*models.Job, insertRes] {
+	return &groupCommit[[]*models.Job, insertRes]{
+		max: maxGroup, size: func(jobs []*models.Job) int { return len(jobs) },
+		write: func(batch []*groupReq[[]*models.Job, insertRes]) { writeInserts(store, batch) },
+	}
+}
+
+// writeInserts stores a batch of enqueues in one transaction, or, when that fails, each on its
+// own so that one request's error is only its own.
+func writeInserts(store Store, batch []*groupReq[[]*models.Job, insertRes]) {
 	// Another caller's cancellation must not undo this one's write: the transaction is short.
 	ctx := context.WithoutCancel(batch[0].ctx)
 	if len(batch) == 1 {
-		dups, err := g.store.InsertJobs(ctx, batch[0].jobs, time.Now())
+		dups, err := store.InsertJobs(ctx, batch[0].item, time.Now())
 		batch[0].done <- insertRes{dups, err}
 		return
 	}
 	var all []*models.Job
 	for _, r := range batch {
-		all = append(all, r.jobs...)
+		all = append(all, r.item...)
 	}
-	dups, err := g.store.InsertJobs(ctx, all, time.Now())
+	dups, err := store.InsertJobs(ctx, all, time.Now())
 	if err != nil {
 		for _, r := range batch {
-			dups, err := g.store.InsertJobs(context.WithoutCancel(r.ctx), r.jobs, time.Now())
+			dups, err := store.InsertJobs(context.WithoutCancel(r.ctx), r.item, time.Now())
 			r.done <- insertRes{dups, err}
 		}
 		return
@@ -103,13 +121,34 @@ func (g *groupInserter) write(batch []*insertReq) {
 	off := 0
 	for _, r := range batch {
 		var mine []int
-		for i := range r.jobs {
-			r.jobs[i] = all[off+i] // a duplicate's entry is now the job that holds the key
+		for i := range r.item {
+			r.item[i] = all[off+i] // a duplicate's entry is now the job that holds the key
 			if isDup[off+i] {
 				mine = append(mine, i)
 			}
 		}
-		off += len(r.jobs)
+		off += len(r.item)
 		r.done <- insertRes{dups: mine}
+	}
+}
+
+// maxLogGroup bounds the log lines of one group commit.
+const maxLogGroup = 512
+
+// newLogWriter group-commits the log lines running jobs write at the same time: with many
+// workers logging, one transaction carries many lines instead of one each.
+func newLogWriter(store Store) *groupCommit[models.JobLog, error] {
+	return &groupCommit[models.JobLog, error]{
+		max: maxLogGroup,
+		write: func(batch []*groupReq[models.JobLog, error]) {
+			lines := make([]models.JobLog, len(batch))
+			for i, r := range batch {
+				lines[i] = r.item
+			}
+			err := store.AppendJobLogs(context.WithoutCancel(batch[0].ctx), lines)
+			for _, r := range batch {
+				r.done <- err
+			}
+		},
 	}
 }

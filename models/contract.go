@@ -30,6 +30,7 @@ type JobStore interface {
 	RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
 	TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
 	AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error
+	AppendJobLogs(ctx context.Context, lines []JobLog) error
 	SetJobProgress(ctx context.Context, jobID int64, pct int) error
 	CleanupJobs(ctx context.Context, before time.Time, batch int) (int64, error)
 	CleanupStats(ctx context.Context, now time.Time) error

@@ -325,9 +325,26 @@ func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
 
 // AppendJobLog stores one log line of a running job.
 func (s *Store) AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error {
-	line := JobLog{JobID: jobID, Attempt: attempt, At: at.UTC().Truncate(time.Microsecond), Message: truncate(msg, JobErrorMax)}
-	if err := s.db.WithContext(ctx).Create(&line).Error; err != nil {
-		return fmt.Errorf("models: append log of job %d: %w", jobID, err)
+	line := JobLog{JobID: jobID, Attempt: attempt, At: at}
+	line.SetMessage(msg)
+	return s.AppendJobLogs(ctx, []JobLog{line})
+}
+
+// SetMessage sets the line's text, cut to what is kept.
+func (l *JobLog) SetMessage(msg string) { l.Message = truncate(msg, JobErrorMax) }
+
+// AppendJobLogs stores log lines of running jobs in one transaction, in order.
+func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	rows := make([]JobLog, len(lines))
+	for i, l := range lines {
+		l.ID, l.At, l.Message = 0, l.At.UTC().Truncate(time.Microsecond), truncate(l.Message, JobErrorMax)
+		rows[i] = l
+	}
+	if err := s.db.WithContext(ctx).CreateInBatches(rows, 200).Error; err != nil {
+		return fmt.Errorf("models: append %d log lines (job %d...): %w", len(rows), rows[0].JobID, err)
 	}
 	return nil
 }
