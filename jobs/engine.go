@@ -59,11 +59,11 @@ type Engine struct {
 	completer *completer
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed
 	logs      *groupCommit[models.JobLog, error]     // running jobs' log lines, group-committed
-	accepting bool                    // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
-	workCtx   context.Context         // the context jobs run under
-	stopLoops context.CancelFunc      // stops fetchers and most maintenance
-	stopAlive context.CancelFunc      // stops heartbeats and lease renewal, once nothing runs
-	stopWork  context.CancelCauseFunc // cancels every running job
+	accepting bool                                   // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
+	workCtx   context.Context                        // the context jobs run under
+	stopLoops context.CancelFunc                     // stops fetchers and most maintenance
+	stopAlive context.CancelFunc                     // stops heartbeats and lease renewal, once nothing runs
+	stopWork  context.CancelCauseFunc                // cancels every running job
 	loops     sync.WaitGroup
 	alive     sync.WaitGroup
 	work      sync.WaitGroup
