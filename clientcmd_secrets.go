@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"golang.org/x/term"
 )
 
 // secretsCommand keeps the secrets http.request and exec jobs refer to as ${secret:NAME}. A
@@ -77,10 +78,14 @@ func readSecretValue(path string, stdin io.Reader) (string, error) {
 		}
 		defer func() { _ = f.Close() }()
 		r = f
-	} else if f, ok := stdin.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			fmt.Fprint(os.Stderr, "Value (then Enter, Ctrl-D): ")
+	} else if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(os.Stderr, "Value (not shown): ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading the value: %w", err)
 		}
+		r = strings.NewReader(string(b))
 	}
 	b, err := io.ReadAll(bufio.NewReader(io.LimitReader(r, 1<<20)))
 	if err != nil {

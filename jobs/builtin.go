@@ -64,6 +64,9 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	if _, err := Register(e, KindCleanup, cleanup, MaxAttempts(3), Timeout(30*time.Minute)); err != nil {
 		return err
 	}
+	if cfg.ExecGrace < 0 {
+		return fmt.Errorf("%w: the exec grace period must not be negative", ErrInvalidConfig)
+	}
 	for _, pat := range cfg.ExecAllow {
 		if _, err := filepath.Match(pat, "/"); err != nil || !filepath.IsAbs(pat) {
 			return fmt.Errorf("%w: --exec-allow: %q is not an absolute path or glob", ErrInvalidConfig, pat)

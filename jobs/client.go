@@ -1,12 +1,14 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -214,6 +216,10 @@ func marshalArgs(args any) (string, error) {
 	case json.RawMessage:
 		if !json.Valid(a) {
 			return "", models.Errorf(models.EINVALID, "job arguments must be valid JSON")
+		}
+		if !utf8.Valid(a) || bytes.IndexByte(a, 0) >= 0 {
+			return "", &models.Error{Code: models.EINVALID, Message: "Job arguments must be UTF-8 text.",
+				Fields: map[string]string{"args": "The arguments hold bytes that are not UTF-8 text."}}
 		}
 		return string(a), nil
 	}

@@ -156,6 +156,9 @@ func setDefault[T comparable](v *T, def T) {
 }
 
 func (c Config) validate() error {
+	if c.RecurringResync < 0 || c.PollInterval < 0 || c.Lease < 0 || c.SoftStop < 0 || c.ServerHeartbeat < 0 {
+		return fmt.Errorf("%w: durations must not be negative", ErrInvalidConfig)
+	}
 	names := make([]string, 0, len(c.Queues))
 	for _, q := range c.Queues {
 		if q.Name == "" || q.Workers < 1 {

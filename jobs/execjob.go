@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // KindExec is the built-in kind that runs a program.
@@ -76,8 +77,10 @@ func (p ExecPolicy) check(a *ExecArgs) (time.Duration, error) {
 	if len(p.Allow) == 0 {
 		return 0, fieldErr("command", "exec jobs are off on this server; start it with --exec-allow (or KILN_EXEC_ALLOW) listing the programs that may run")
 	}
-	if secretRef.MatchString(prog) {
-		return 0, fieldErr("command", "the program itself can't be a secret")
+	for _, arg := range a.Command {
+		if secretRef.MatchString(arg) {
+			return 0, fieldErr("command", "a secret can't be an argument: every user of the machine can read a program's arguments (ps); pass it in env or stdin")
+		}
 	}
 	if !filepath.IsAbs(prog) {
 		hint := ""
@@ -95,14 +98,22 @@ func (p ExecPolicy) check(a *ExecArgs) (time.Duration, error) {
 	if a.Dir != "" && !filepath.IsAbs(a.Dir) {
 		return 0, fieldErr("dir", "the working directory must be an absolute path")
 	}
-	for name := range a.Env {
+	for name, v := range a.Env {
 		if !envNameRE.MatchString(name) {
 			return 0, fieldErr("env", "%q is not a valid variable name", name)
 		}
+		if why := unsafeEnv(name); why != "" {
+			return 0, fieldErr("env", "%s can't be set: %s", name, why)
+		}
+		if strings.ContainsRune(v, 0) {
+			return 0, fieldErr("env", "the value of %s holds a NUL byte", name)
+		}
 	}
-	for _, s := range append(append([]string{a.Dir, a.Stdin}, a.Command...), mapValues(a.Env)...) {
-		if strings.ContainsRune(s, 0) {
-			return 0, fieldErr("command", "arguments, environment and stdin can't hold NUL bytes")
+	for field, vals := range map[string][]string{"dir": {a.Dir}, "stdin": {a.Stdin}, "command": a.Command} {
+		for _, v := range vals {
+			if strings.ContainsRune(v, 0) {
+				return 0, fieldErr(field, "a NUL byte can't be passed to a program")
+			}
 		}
 	}
 	timeout := DefaultExecTimeout
@@ -116,12 +127,23 @@ func (p ExecPolicy) check(a *ExecArgs) (time.Duration, error) {
 	return timeout, nil
 }
 
-func mapValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
+// unsafeEnv says why a variable may not be set by a job ("" when it may): those that make the
+// dynamic loader, a shell or an interpreter run code of the job's choosing would let a job run
+// what --exec-allow does not allow, through an allowed script.
+func unsafeEnv(name string) string {
+	upper := strings.ToUpper(name)
+	for _, p := range []string{"LD_", "DYLD_", "BASH_FUNC_", "PYTHON", "PERL5", "PERLLIB", "RUBY", "NODE_", "GIT_", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "GLIBC_TUNABLES", "MALLOC_"} {
+		if strings.HasPrefix(upper, p) {
+			return "it changes what code a program loads"
+		}
 	}
-	return out
+	switch upper {
+	case "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "IFS", "CDPATH", "GCONV_PATH", "LOCPATH", "HOSTALIASES", "NLSPATH":
+		return "it changes what code a shell or library runs"
+	case "PATH":
+		return "the program would find other programs than the server's; call them by absolute path in the script"
+	}
+	return ""
 }
 
 // checkExecArgs is exec's check when a job is made.
@@ -183,6 +205,7 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, timeout
 	if err != nil {
 		return err
 	}
+	jobCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -201,6 +224,9 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, timeout
 	if err := cmd.Start(); err != nil {
 		Logf(ctx, "could not start: %s", rv.mask(err.Error()))
 		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Op == "chdir" {
+			return Permanent(fmt.Errorf("working directory %s: %v", a.Dir, pe.Err))
+		}
 		if errors.As(err, &pe) {
 			return Permanent(fmt.Errorf("could not start %s: %v", a.Command[0], pe.Err))
 		}
@@ -221,10 +247,12 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, timeout
 		return err
 	}
 	switch {
-	case ctx.Err() != nil && errors.Is(context.Cause(ctx), context.DeadlineExceeded):
-		return fmt.Errorf("no end within %s: %s", timeout, status)
+	case jobCtx.Err() != nil: // the job was cancelled or timed out: the engine says which
+		return fmt.Errorf("stopped: %s", status)
 	case ctx.Err() != nil:
-		return fmt.Errorf("cancelled: %s", status)
+		return fmt.Errorf("no end within %s: %s", timeout, status)
+	case res.ExitCode == 0 && errors.Is(waitErr, exec.ErrWaitDelay):
+		return nil // done; what it left running was ended, and the log says so
 	case waitErr != nil:
 		tail := ""
 		if len(res.Tail) > 0 {
@@ -242,7 +270,7 @@ func describeExit(cmd *exec.Cmd, waitErr error) string {
 	case ps == nil:
 		return fmt.Sprintf("did not run: %v", waitErr)
 	case ps.ExitCode() >= 0 && errors.Is(waitErr, exec.ErrWaitDelay):
-		return fmt.Sprintf("exited with code %d, leaving processes that held its output", ps.ExitCode())
+		return fmt.Sprintf("exited with code %d; processes it left holding its output were ended", ps.ExitCode())
 	case ps.ExitCode() >= 0:
 		return fmt.Sprintf("exited with code %d", ps.ExitCode())
 	default:
@@ -294,11 +322,17 @@ func (o *execOutput) stream(prefix string) *lineStream {
 }
 
 func (o *execOutput) line(prefix string, b []byte) {
-	if len(b) > execMaxLine {
-		b = append(b[:execMaxLine:execMaxLine], "…"...)
+	// Masked whole, then cut: a secret that starts in the part shown is masked even when the cut
+	// falls inside it.
+	text := o.rv.mask(strings.TrimRight(string(b), "\r"))
+	if len(text) > execMaxLine {
+		cut := execMaxLine
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + "…"
 	}
-	text := strings.ToValidUTF8(string(b), "\uFFFD")
-	text = o.rv.mask(prefix + strings.TrimRight(text, "\r"))
+	text = prefix + strings.ToValidUTF8(text, "\uFFFD")
 	o.mu.Lock()
 	o.lines++
 	o.tail = append(o.tail, text)
@@ -333,24 +367,37 @@ type lineStream struct {
 	out    *execOutput
 	prefix string
 	buf    []byte
+	// skipping: the line being read was logged already, cut; the rest of it is dropped.
+	skipping bool
 }
 
 // Write is called by os/exec's copying goroutine, one per stream.
 func (s *lineStream) Write(p []byte) (int, error) {
-	s.buf = append(s.buf, p...)
-	for {
-		i := bytes.IndexByte(s.buf, '\n')
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if s.skipping {
+			if i < 0 {
+				return n, nil
+			}
+			s.skipping, p = false, p[i+1:]
+			continue
+		}
 		if i < 0 {
+			s.buf = append(s.buf, p...)
 			break
 		}
-		s.out.line(s.prefix, s.buf[:i])
-		s.buf = s.buf[i+1:]
-	}
-	if len(s.buf) > execMaxLine { // a very long line without a newline: log what there is
+		s.buf = append(s.buf, p[:i]...)
 		s.out.line(s.prefix, s.buf)
-		s.buf = s.buf[:0]
+		s.buf, p = s.buf[:0], p[i+1:]
 	}
-	return len(p), nil
+	// A very long line: once what is shown of it (and enough past that to see a secret whole)
+	// is here, log it cut, and drop the rest.
+	if len(s.buf) > execMaxLine+s.out.rv.longest() {
+		s.out.line(s.prefix, s.buf)
+		s.buf, s.skipping = s.buf[:0], true
+	}
+	return n, nil
 }
 
 func (s *lineStream) flush() {

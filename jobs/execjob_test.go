@@ -113,7 +113,12 @@ func TestExecAllowList(t *testing.T) {
 		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Dir: "tmp"}, "args.dir", "absolute path"},
 		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"A=B": "x"}}, "args.env", "not a valid variable name"},
 		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Timeout: "-1s"}, "args.timeout", "positive duration"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db", "${secret:gone}"}}, "args.command", "no secret of that name"},
+		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db", "--token=${secret:api}"}}, "args.command", "a secret can't be an argument"},
+		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"T": "${secret:gone}"}}, "args.env", "no secret of that name"},
+		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"BASH_ENV": "/dev/stdin"}}, "args.env", "BASH_ENV can't be set"},
+		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"LD_PRELOAD": "/tmp/x.so"}}, "args.env", "changes what code a program loads"},
+		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"PATH": "/tmp"}}, "args.env", "PATH can't be set"},
+		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Stdin: "a\x00b"}, "args.stdin", "NUL byte"},
 	} {
 		_, err := strict.Enqueue(ctx, jobs.KindExec, tc.args)
 		var me *models.Error
@@ -177,4 +182,42 @@ func TestExecCancelLeavesNoProcess(t *testing.T) {
 			}, 5*time.Second, 10*time.Millisecond, "process group %d outlived its job", pgid)
 		})
 	}
+}
+
+// Found in review: a secret crossing the cut of a very long line, or printed a line at a time,
+// stays masked; a program that exits 0 leaving a child on its output succeeds, and the child
+// is ended.
+func TestExecOutputEdges(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	sh := shell(t)
+	const pem = "-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----"
+	e := newEngine(t, s, fast())
+	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecGrace: 300 * time.Millisecond,
+		Secrets: mapSecrets{"api": apiKey, "pem": pem}}))
+	start(t, e)
+
+	// 4090 x's then the key: the cut at 4096 falls inside it.
+	job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", `printf '%4090s' '' | tr ' ' x; printf '%s\n' "$K"; printf '%s\n' "$P"; echo done`},
+		Env: map[string]string{"K": "${secret:api}", "P": "${secret:pem}"}})
+	require.NoError(t, err)
+	done := waitState(t, s, job.ID, models.JobSucceeded)
+	out := strings.Join(logLines(t, s, job.ID), "\n") + done.Result
+	require.NotContains(t, out, apiKey[:6])
+	require.NotContains(t, out, "MIIBOgIBAAJBAKj34Gkx")
+	require.Contains(t, out, "\ndone")
+
+	// Exits 0; a background child keeps stdout open.
+	job, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", `echo pid=$$; sleep 600 & echo started`}})
+	require.NoError(t, err)
+	done = waitState(t, s, job.ID, models.JobSucceeded)
+	lines := logLines(t, s, job.ID)
+	require.Contains(t, lines[len(lines)-1], "exited with code 0; processes it left holding its output were ended")
+	var pgid int
+	for _, l := range lines {
+		if p, ok := strings.CutPrefix(l, "pid="); ok {
+			pgid, _ = strconv.Atoi(p)
+		}
+	}
+	require.NotZero(t, pgid)
+	require.Eventually(t, func() bool { return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH) }, 5*time.Second, 10*time.Millisecond)
 }

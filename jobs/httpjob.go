@@ -31,6 +31,10 @@ const (
 	// httpMaxRetryAfter is the longest Retry-After honoured by snoozing; a longer one is an
 	// ordinary failure, retried with the kind's backoff.
 	httpMaxRetryAfter = 24 * time.Hour
+	// httpMaxSnoozes is how many Retry-After waits a job takes without using an attempt; past
+	// them, a 429 or 503 fails the attempt, so that a server that always says "later" can't
+	// keep a job forever.
+	httpMaxSnoozes = 20
 )
 
 // HTTPRequestArgs are the arguments of an http.request job. Strings may refer to secrets as
@@ -168,10 +172,15 @@ func (a *HTTPRequestArgs) normalize() (timeout time.Duration, err error) {
 	case u.Host == "":
 		return 0, fieldErr("url", "the URL has no host")
 	}
+	canonical := map[string]string{}
 	for name, v := range a.Headers {
 		if name == "" || !validHeaderName(name) {
 			return 0, fieldErr("headers", "%q is not a valid header name", name)
 		}
+		if other, dup := canonical[http.CanonicalHeaderKey(name)]; dup {
+			return 0, fieldErr("headers", "%q and %q are the same header; give it once", other, name)
+		}
+		canonical[http.CanonicalHeaderKey(name)] = name
 		if strings.ContainsAny(v, "\r\n\x00") {
 			return 0, fieldErr("headers", "the value of %s must be one line", name)
 		}
@@ -245,7 +254,7 @@ func (w *httpWorker) work(ctx context.Context, job *Job[HTTPRequestArgs]) error 
 }
 
 func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, timeout time.Duration) error {
-	target, err := rv.expand(a.URL, url.QueryEscape)
+	target, err := rv.expandWith(a.URL, urlEscaper(a.URL))
 	if err != nil {
 		return err
 	}
@@ -253,6 +262,7 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	if err != nil {
 		return err
 	}
+	jobCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, a.Method, target, body)
@@ -271,8 +281,20 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 		req.Header.Set(name, v)
 	}
 	client := *w.client
-	if a.FollowRedirects != nil && !*a.FollowRedirects {
-		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	follow := a.FollowRedirects == nil || *a.FollowRedirects
+	client.CheckRedirect = func(next *http.Request, via []*http.Request) error {
+		switch {
+		case !follow:
+			return http.ErrUseLastResponse
+		case len(via) >= 10:
+			return errors.New("stopped after 10 redirects")
+		case len(rv.values) > 0 && !sameOrigin(next.URL, via[0].URL):
+			// Go keeps the job's headers (all but Authorization and Cookie) on a redirect to
+			// another host, and the URL may hold a secret too: never hand them over.
+			return Permanent(fmt.Errorf("refused to follow a redirect to %s://%s: the request carries secrets, which go only where the job says", next.URL.Scheme, next.URL.Host))
+		}
+		next.Header.Del("Referer") // it would carry the previous URL, secrets and all
+		return nil
 	}
 	// The log names the URL as written, with its secret references, not as sent.
 	Logf(ctx, "→ %s %s", a.Method, a.URL)
@@ -280,7 +302,13 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	resp, err := client.Do(req)
 	if err != nil {
 		Logf(ctx, "✗ no response after %s: %s", time.Since(start).Round(time.Millisecond), rv.mask(err.Error()))
-		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		var perm *permanentError
+		switch {
+		case jobCtx.Err() != nil: // the job was cancelled or timed out: the engine says which
+			return err
+		case errors.As(err, &perm):
+			return perm
+		case errors.Is(err, context.DeadlineExceeded):
 			return fmt.Errorf("no response within %s", timeout)
 		}
 		return fmt.Errorf("request failed: %w", err)
@@ -299,10 +327,14 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 			out.Headers[h] = rv.mask(v)
 		}
 	}
-	if utf8.Valid(kept) {
-		out.Body = rv.mask(string(kept))
+	if total > int64(len(kept)) {
+		kept = trimPartialRune(kept) // cut at max_body, perhaps inside a character
+	}
+	// Masked as bytes, before any encoding: a secret in a body that isn't text is still a secret.
+	if masked := rv.mask(string(kept)); utf8.ValidString(masked) {
+		out.Body = masked
 	} else {
-		out.Body, out.BodyEncoding = base64.StdEncoding.EncodeToString(kept), "base64"
+		out.Body, out.BodyEncoding = base64.StdEncoding.EncodeToString([]byte(masked)), "base64"
 	}
 	// Every attempt's response shows in its log, failed or not (the result keeps a success's).
 	Logf(ctx, "← %s in %s, %d bytes: %s", resp.Status, took.Round(time.Millisecond), total, preview(out.Body, 200))
@@ -313,7 +345,14 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 		return nil
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d <= httpMaxRetryAfter {
+		d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		j := JobFrom(ctx)
+		switch {
+		case !ok || d > httpMaxRetryAfter:
+		case j != nil && j.Runs-j.Attempt-j.Rescues >= httpMaxSnoozes:
+			Logf(ctx, "Retry-After: waited %d times already; this attempt counts as failed", httpMaxSnoozes)
+		default:
+			d = max(d, time.Second) // "0" or a date past: still not a tight loop
 			Logf(ctx, "Retry-After: trying again in %s", d)
 			return Snooze(d)
 		}
@@ -374,6 +413,9 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		if n > int(httpMaxRetryAfter/time.Second) {
+			return httpMaxRetryAfter + time.Second, true // too far: not honoured (and no overflow)
+		}
 		return time.Duration(n) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
@@ -392,4 +434,48 @@ func preview(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// trimPartialRune drops an incomplete UTF-8 character at the end of b (where a cut fell).
+func trimPartialRune(b []byte) []byte {
+	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
+		if !utf8.RuneStart(b[len(b)-i]) {
+			continue
+		}
+		if !utf8.FullRune(b[len(b)-i:]) {
+			return b[:len(b)-i]
+		}
+		break
+	}
+	return b
+}
+
+// sameOrigin reports whether two URLs share scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Host, b.Host)
+}
+
+// urlEscaper escapes a secret by where it stands in the URL template u: as a query value after
+// the '?', as a path segment in the path, and in the user info or host with every reserved
+// character escaped (a space as %20, not '+').
+func urlEscaper(u string) func(offset int) func(string) string {
+	query := strings.IndexByte(u, '?')
+	path := len(u)
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			path = i + 3 + j
+		}
+	}
+	if query >= 0 && query < path {
+		path = query
+	}
+	return func(offset int) func(string) string {
+		switch {
+		case query >= 0 && offset > query:
+			return url.QueryEscape
+		case offset >= path:
+			return url.PathEscape
+		}
+		return func(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }
+	}
 }

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -349,4 +350,88 @@ func TestReplaceRecurring(t *testing.T) {
 	require.ErrorContains(t, err, "defined in code")
 	_, err = e.ReplaceRecurring(ctx, "missing", "@hourly", "report", nil)
 	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+}
+
+// Found in review: secrets must not leave with a redirect, a body that isn't text, or a body
+// cut inside a character; Retry-After can't make a job spin.
+func TestHTTPRequestEdges(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	other := make(chan http.Header, 10)
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { other <- r.Header }))
+	t.Cleanup(elsewhere.Close)
+	var retryCalls atomic.Int64
+	rec := newRecorder(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, elsewhere.URL+"/x", http.StatusFound)
+		case "/here":
+			http.Redirect(w, r, "/landed", http.StatusFound)
+		case "/landed":
+			_, _ = io.WriteString(w, "referer="+r.Header.Get("Referer"))
+		case "/binary":
+			_, _ = w.Write(append([]byte{0xff, 0xfe}, apiKey...))
+		case "/cut":
+			_, _ = io.WriteString(w, "token="+apiKey+" é and more")
+		case "/spin":
+			retryCalls.Add(1)
+			w.Header().Set("Retry-After", r.URL.Query().Get("after"))
+			w.WriteHeader(http.StatusTooManyRequests)
+		}
+	})
+	e := httpEngine(t, s)
+	start(t, e)
+	run := func(args map[string]any) *models.Job {
+		t.Helper()
+		job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, args, jobs.MaxAttempts(1))
+		require.NoError(t, err)
+		return waitFinal(t, s, job.ID)
+	}
+	withKey := map[string]string{"X-Api-Key": "${secret:api}"}
+
+	j := run(map[string]any{"url": rec.srv.URL + "/away", "headers": withKey})
+	require.Equal(t, models.JobFailed, j.State)
+	require.Contains(t, j.LastError, "refused to follow a redirect to http://"+strings.TrimPrefix(elsewhere.URL, "http://"))
+	require.Empty(t, other, "the other host got nothing")
+	j = run(map[string]any{"url": rec.srv.URL + "/away"}) // no secret: redirects are followed as usual
+	require.Equal(t, models.JobSucceeded, j.State)
+	require.Empty(t, (<-other).Get("Referer"), "no Referer is sent on")
+	j = run(map[string]any{"url": rec.srv.URL + "/here?k=${secret:api}", "headers": withKey})
+	require.Equal(t, models.JobSucceeded, j.State, "same host: followed")
+	require.Contains(t, j.Result, `"body":"referer="`)
+
+	j = run(map[string]any{"url": rec.srv.URL + "/binary", "headers": withKey})
+	var res jobs.HTTPResponse
+	require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
+	require.Equal(t, "base64", res.BodyEncoding)
+	raw, err := base64.StdEncoding.DecodeString(res.Body)
+	require.NoError(t, err)
+	require.Equal(t, "\xff\xfe${secret:api}", string(raw))
+	cut := len("token=" + apiKey + " \xc3") // inside the é
+	j = run(map[string]any{"url": rec.srv.URL + "/cut", "headers": withKey, "max_body": cut})
+	res = jobs.HTTPResponse{}
+	require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
+	require.Equal(t, "token=${secret:api} ", res.Body)
+	require.Empty(t, res.BodyEncoding)
+
+	// Retry-After far beyond a day (once overflowing) is not honoured: the attempt fails.
+	j = run(map[string]any{"url": rec.srv.URL + "/spin?after=10000000000"})
+	require.Equal(t, models.JobFailed, j.State)
+	require.EqualValues(t, 1, retryCalls.Load())
+	// Retry-After: 0 waits a second at least.
+	job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, map[string]any{"url": rec.srv.URL + "/spin?after=0"}, jobs.MaxAttempts(1))
+	require.NoError(t, err)
+	snoozed := waitState(t, s, job.ID, models.JobScheduled)
+	require.True(t, snoozed.RunAt.After(time.Now().Add(500*time.Millisecond)), "not a tight loop")
+	require.NoError(t, e.Cancel(ctx, job.ID))
+}
+
+// A recurring job's kind is held to what a job's kind may be (PostgreSQL's column refused a
+// longer one with an error that was a 500).
+func TestRecurringKindIsChecked(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		_, err := e.CreateRecurring(ctx, "long", "@daily", strings.Repeat("k", 101), nil)
+		require.ErrorIs(t, err, jobs.ErrInvalidOption)
+		_, err = e.Enqueue(ctx, "k", json.RawMessage("{\"a\":\"\xff\"}"))
+		require.Equal(t, models.EINVALID, models.ErrorCode(err), "arguments that aren't UTF-8 are refused")
+	})
 }

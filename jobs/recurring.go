@@ -77,6 +77,9 @@ func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) 
 	if name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 || kind == "" {
 		return nil, nil, fmt.Errorf("%w: a recurring job needs a name (at most 200 characters, no control characters) and a kind", ErrInvalidOption)
 	}
+	if !models.ValidKindName(kind) {
+		return nil, nil, fmt.Errorf("%w: a kind is 1 to 100 characters of text, not %q", ErrInvalidOption, kind)
+	}
 	tz := "UTC"
 	if s.tz != nil {
 		tz = *s.tz

@@ -56,36 +56,59 @@ func checkSecretRefs(ctx context.Context, src Secrets, field, s string) error {
 }
 
 // revealer expands secret references for one run of a job, and remembers every value it
-// revealed so that mask can take them out of whatever the job writes back.
+// revealed (and every string it built with one) so that mask can take them out of whatever the
+// job writes back.
 type revealer struct {
 	ctx    context.Context
 	src    Secrets
 	values map[string]string // name -> value
+	// built are the strings expand made with secrets in them (a header, a URL), by what they
+	// were before: a server may echo them whole, or encoded.
+	built map[string]string
+
+	masker *strings.Replacer // nil until mask needs it; reset when values change
 }
 
 func newRevealer(ctx context.Context, src Secrets) *revealer {
-	return &revealer{ctx: ctx, src: src, values: map[string]string{}}
+	return &revealer{ctx: ctx, src: src, values: map[string]string{}, built: map[string]string{}}
 }
 
 // expand replaces each ${secret:NAME} in s by the secret's value passed through escape (nil: as
 // is). A missing secret is a permanent error: retrying won't make it exist.
 func (r *revealer) expand(s string, escape func(string) string) (string, error) {
+	return r.expandWith(s, func(int) func(string) string { return escape })
+}
+
+// expandWith is expand with an escape chosen by where in s the reference stands.
+func (r *revealer) expandWith(s string, escapeAt func(offset int) func(string) string) (string, error) {
 	var firstErr error
-	out := secretRef.ReplaceAllStringFunc(s, func(ref string) string {
-		name := secretRef.FindStringSubmatch(ref)[1]
-		v, err := r.reveal(name)
+	var out strings.Builder
+	last := 0
+	for _, m := range secretRef.FindAllStringSubmatchIndex(s, -1) {
+		out.WriteString(s[last:m[0]])
+		last = m[1]
+		v, err := r.reveal(s[m[2]:m[3]])
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
-			return ref
+			out.WriteString(s[m[0]:m[1]])
+			continue
 		}
-		if escape != nil {
-			return escape(v)
+		if escape := escapeAt(m[0]); escape != nil {
+			v = escape(v)
 		}
-		return v
-	})
-	return out, firstErr
+		out.WriteString(v)
+	}
+	if last == 0 {
+		return s, firstErr
+	}
+	out.WriteString(s[last:])
+	if firstErr == nil {
+		r.built[out.String()] = s
+		r.masker = nil
+	}
+	return out.String(), firstErr
 }
 
 func (r *revealer) reveal(name string) (string, error) {
@@ -102,33 +125,61 @@ func (r *revealer) reveal(name string) (string, error) {
 		return "", fmt.Errorf("${secret:%s}: %w", name, err)
 	}
 	r.values[name] = v
+	r.masker = nil
 	return v, nil
 }
 
-// mask replaces every revealed value in s, also in its URL-escaped, JSON-escaped and base64
-// forms (a Basic auth header, a query string), by ${secret:NAME}. Values shorter than 4 bytes
-// are masked too: a short secret is still a secret, even if the mask then hides ordinary text.
+// mask replaces, in one pass, every revealed value in s by ${secret:NAME}: also in its
+// URL-escaped, JSON-escaped and base64 forms, each line of a value of many lines, and the
+// strings built with values (a header, a URL) whole and in those forms. Values shorter than 4
+// bytes are masked too: a short secret is still a secret, even if the mask then hides
+// ordinary text.
 func (r *revealer) mask(s string) string {
 	if len(r.values) == 0 {
 		return s
 	}
-	names := make([]string, 0, len(r.values))
-	for name := range r.values {
-		names = append(names, name)
+	if r.masker == nil {
+		r.masker = r.newMasker()
 	}
-	// Longest values first, so that a secret containing another is masked whole.
-	slices.SortFunc(names, func(a, b string) int { return len(r.values[b]) - len(r.values[a]) })
-	for _, name := range names {
-		v := r.values[name]
-		if v == "" {
-			continue
+	return r.masker.Replace(s)
+}
+
+func (r *revealer) newMasker() *strings.Replacer {
+	type pair struct{ from, to string }
+	var pairs []pair
+	seen := map[string]bool{}
+	add := func(from, to string) {
+		if from != "" && !seen[from] {
+			seen[from] = true
+			pairs = append(pairs, pair{from, to})
 		}
+	}
+	for built, template := range r.built {
+		for _, form := range secretForms(built) {
+			add(form, template)
+		}
+	}
+	for name, v := range r.values {
 		ref := "${secret:" + name + "}"
 		for _, form := range secretForms(v) {
-			s = strings.ReplaceAll(s, form, ref)
+			add(form, ref)
+		}
+		if strings.Contains(v, "\n") { // a key in PEM form, say: output may show it a line at a time
+			for _, line := range strings.Split(v, "\n") {
+				if line = strings.TrimSpace(line); len(line) >= 8 {
+					add(line, ref)
+				}
+			}
 		}
 	}
-	return s
+	// The Replacer tries the old strings in order at each position: longest first, so that a
+	// value containing another is masked whole. One pass: a mask is never masked again.
+	slices.SortStableFunc(pairs, func(a, b pair) int { return len(b.from) - len(a.from) })
+	args := make([]string, 0, 2*len(pairs))
+	for _, p := range pairs {
+		args = append(args, p.from, p.to)
+	}
+	return strings.NewReplacer(args...)
 }
 
 // secretForms is the value as it may show up in text a job writes back.
@@ -147,6 +198,18 @@ func secretForms(v string) []string {
 	add(strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(v)), "="))
 	add(strings.TrimRight(base64.URLEncoding.EncodeToString([]byte(v)), "="))
 	return forms
+}
+
+// longest is the length of the longest form of a revealed value: text cut into pieces must
+// overlap by this much less one for mask to see every value whole.
+func (r *revealer) longest() int {
+	n := 0
+	for _, v := range r.values {
+		for _, f := range secretForms(v) {
+			n = max(n, len(f))
+		}
+	}
+	return n
 }
 
 // maskError masks the secrets in err's text, keeping whether it is permanent.

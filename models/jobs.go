@@ -150,6 +150,11 @@ func ValidQueueName(name string) bool {
 
 // storableText reports text every dialect stores: valid UTF-8 without NUL (PostgreSQL refuses
 // both).
+// ValidKindName reports a name a job kind may have: 1 to 100 bytes of text (UTF-8, no NUL).
+func ValidKindName(kind string) bool {
+	return strings.TrimSpace(kind) != "" && len(kind) <= jobKindMax && storableText(kind)
+}
+
 func storableText(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }

@@ -26,10 +26,11 @@ type SecretRow struct {
 func (SecretRow) TableName() string { return "secrets" }
 
 // secretNameRE is what a secret's name may be: what ${secret:NAME} can refer to.
-var secretNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+var secretNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // ValidSecretName reports whether name can name a secret: 1 to 64 letters, digits, dots,
-// dashes or underscores.
+// dashes or underscores, starting with a letter or digit (so never "." or "..", which URLs
+// collapse).
 func ValidSecretName(name string) bool { return secretNameRE.MatchString(name) }
 
 // PutSecret stores the sealed value under name, replacing the value it had. It reports whether
@@ -37,7 +38,7 @@ func ValidSecretName(name string) bool { return secretNameRE.MatchString(name) }
 func (s *Store) PutSecret(ctx context.Context, name, sealed, by string) (created bool, err error) {
 	if !ValidSecretName(name) {
 		return false, &Error{Code: EINVALID, Message: "The secret was not saved.", Fields: map[string]string{
-			"name": "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores."}}
+			"name": "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."}}
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -49,9 +50,12 @@ func (s *Store) PutSecret(ctx context.Context, name, sealed, by string) (created
 		if res.RowsAffected > 0 {
 			return nil
 		}
+		// Another node saving the same new name at once: the later value wins, as it would
+		// had they come one after the other (never silently dropped).
 		created = true
-		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&SecretRow{Name: name, Sealed: sealed,
-			CreatedAt: now, UpdatedAt: now, UpdatedBy: headerText(by, 64)}).Error
+		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}},
+			DoUpdates: clause.AssignmentColumns([]string{"sealed", "updated_at", "updated_by"})}).
+			Create(&SecretRow{Name: name, Sealed: sealed, CreatedAt: now, UpdatedAt: now, UpdatedBy: headerText(by, 64)}).Error
 	})
 	if err != nil {
 		return false, fmt.Errorf("models: save secret %q: %w", name, err)

@@ -77,7 +77,7 @@ func Open(ctx context.Context, store Store, master string) (*Vault, error) {
 func (v *Vault) Set(ctx context.Context, name, value, by string) (created bool, err error) {
 	fields := map[string]string{}
 	if !models.ValidSecretName(name) {
-		fields["name"] = "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores."
+		fields["name"] = "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
 	}
 	switch {
 	case value == "":

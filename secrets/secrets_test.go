@@ -89,6 +89,8 @@ func TestVaultRefusesBadInput(t *testing.T) {
 		{"", "x", "name"},
 		{"has space", "x", "name"},
 		{"${secret:x}", "x", "name"},
+		{"..", "x", "name"},
+		{".hidden", "x", "name"},
 		{strings.Repeat("n", 65), "x", "name"},
 		{"ok", "", "value"},
 		{"ok", strings.Repeat("v", secrets.MaxValue+1), "value"},

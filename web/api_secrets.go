@@ -15,12 +15,12 @@ import (
 
 // SecretNameInput names a secret.
 type SecretNameInput struct {
-	Name string `path:"name" maxLength:"64" doc:"1 to 64 letters, digits, dots, dashes or underscores"`
+	Name string `path:"name" maxLength:"64" doc:"1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit"`
 }
 
 // SecretPutInput is a secret's new value.
 type SecretPutInput struct {
-	Name string `path:"name" maxLength:"64" doc:"1 to 64 letters, digits, dots, dashes or underscores"`
+	Name string `path:"name" maxLength:"64" doc:"1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit"`
 	Body api.SecretValue
 }
 

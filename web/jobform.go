@@ -44,11 +44,11 @@ func readJobForm(c echo.Context) pages.JobFormView {
 		MaxAttempts: strings.TrimSpace(f.Get("max_attempts")), Timeout: strings.TrimSpace(f.Get("timeout")), Tags: f.Get("tags"),
 		Errors: map[string]string{},
 	}
-	for _, a := range f["exec_arg"] {
-		if a != "" && len(v.Args) < formMaxRows {
-			v.Args = append(v.Args, a)
-		}
+	args := f["exec_arg"]
+	for len(args) > 0 && args[len(args)-1] == "" { // the blank rows left at the end, not empty arguments
+		args = args[:len(args)-1]
 	}
+	v.Args = args[:min(len(args), formMaxRows)]
 	return v
 }
 
@@ -78,6 +78,10 @@ func (s *Server) jobArgs(v *pages.JobFormView) json.RawMessage {
 		return httpArgs(v)
 	case pages.KindExec:
 		return execArgs(v)
+	}
+	if !models.ValidKindName(v.Kind) {
+		v.Errors["kind"] = "A kind is 1 to 100 characters of text."
+		return nil
 	}
 	raw := strings.TrimSpace(v.ArgsJSON)
 	if raw == "" {
@@ -130,6 +134,10 @@ func httpArgs(v *pages.JobFormView) json.RawMessage {
 				v.Errors["http_body"] = "This is not valid JSON; choose text to send it as written."
 				return nil
 			}
+			if strings.HasPrefix(strings.TrimSpace(v.Body), `"`) {
+				v.Errors["http_body"] = "A JSON body is an object, an array or a number; to send a string, choose text."
+				return nil
+			}
 			var compact bytes.Buffer
 			_ = json.Compact(&compact, []byte(v.Body))
 			a.Body = compact.Bytes()
@@ -165,6 +173,10 @@ func execArgs(v *pages.JobFormView) json.RawMessage {
 		}
 		if a.Env == nil {
 			a.Env = map[string]string{}
+		}
+		if _, dup := a.Env[e.Name]; dup {
+			v.Errors["exec_env"] = fmt.Sprintf("The variable %s is given twice.", e.Name)
+			return nil
 		}
 		a.Env[e.Name] = e.Value
 	}

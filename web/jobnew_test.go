@@ -133,6 +133,11 @@ func TestNewJobFormErrors(t *testing.T) {
 		{url.Values{"kind": {"mail.send"}, "when": {"at"}, "run_at": {"tomorrow"}}, "run_at", "date and time"},
 		{url.Values{"kind": {"mail.send"}, "when": {"delay"}, "delay": {"-5m"}}, "delay", "duration"},
 		{url.Values{"kind": {""}}, "kind", "Choose what the job does"},
+		{url.Values{"kind": {"http.request"}, "http_url": {"https://x.test"}, "http_header_name": {"X-A", "x-a"}, "http_header_value": {"1", "2"}}, "http_header", "same header"},
+		{url.Values{"kind": {"http.request"}, "http_url": {"https://x.test"}, "http_body": {`"just text"`}, "http_body_type": {"json"}}, "http_body", "choose text"},
+		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": {"A", "A"}, "exec_env_value": {"1", "2"}}, "exec_env", "given twice"},
+		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": {"BASH_ENV"}, "exec_env_value": {"/dev/stdin"}}, "exec_env", "can't be set"},
+		{url.Values{"kind": {"mail.send"}, "args": {"{\"a\":\"\xff\"}"}}, "args", "not UTF-8"},
 	} {
 		tc.form.Set("_csrf", token)
 		resp, doc := a.post("/dashboard/jobs/new", tc.form)
@@ -185,11 +190,13 @@ func TestNewJobFormOtherKinds(t *testing.T) {
 	require.Equal(t, models.JobEnqueued, job.State)
 
 	job = a.jobFrom(a.postRaw("/dashboard/jobs/new", url.Values{"_csrf": {token}, "kind": {"exec"}, "exec_program": {"/bin/sh"},
-		"exec_arg": {"-c", "echo hi", ""}, "exec_env_name": {"MODE"}, "exec_env_value": {"full"}, "exec_dir": {"/tmp"}, "exec_timeout": {"5m"}}))
-	require.JSONEq(t, `{"command":["/bin/sh","-c","echo hi"],"env":{"MODE":"full"},"dir":"/tmp","timeout":"5m"}`, job.Args)
+		"exec_arg": {"-c", "echo hi", "", "last", "", ""}, "exec_env_name": {"MODE"}, "exec_env_value": {"full"}, "exec_dir": {"/tmp"}, "exec_timeout": {"5m"}}))
+	require.JSONEq(t, `{"command":["/bin/sh","-c","echo hi","","last"],"env":{"MODE":"full"},"dir":"/tmp","timeout":"5m"}`, job.Args,
+		"an empty argument in the middle is kept; the blank rows at the end are not arguments")
 	_, doc = a.get(fmt.Sprintf("/dashboard/jobs/new?from=%d", job.ID))
 	require.Equal(t, "/bin/sh", doc.Find(`input[name="exec_program"]`).AttrOr("value", ""))
 	require.Equal(t, "echo hi", doc.Find(`input[name="exec_arg"]`).Eq(1).AttrOr("value", ""))
+	require.Equal(t, "last", doc.Find(`input[name="exec_arg"]`).Eq(3).AttrOr("value", ""), "Duplicate keeps the empty argument")
 }
 
 // An http.request job's page shows its response; viewers can't make jobs.

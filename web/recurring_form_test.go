@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,6 +42,7 @@ func TestNewRecurringForm(t *testing.T) {
 		{url.Values{"name": {""}}, "name", "required"},
 		{url.Values{"misfire": {"sometimes"}}, "misfire", "Choose one"},
 		{url.Values{"http_url": {"not a url"}}, "http_url", "http:// or https://"},
+		{url.Values{"kind": {strings.Repeat("k", 300)}}, "kind", "1 to 100 characters"},
 	} {
 		f := url.Values{}
 		for k, v := range form {
@@ -52,7 +54,9 @@ func TestNewRecurringForm(t *testing.T) {
 		resp, doc := a.post("/dashboard/recurring/new", f)
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, tc.change)
 		require.Contains(t, doc.Find(`[data-testid="error-`+tc.field+`"]`).Text(), tc.says, tc.change)
-		require.Equal(t, f.Get("http_url"), doc.Find(`input[name="http_url"]`).AttrOr("value", ""), "typed values are kept")
+		if f.Get("kind") == "http.request" {
+			require.Equal(t, f.Get("http_url"), doc.Find(`input[name="http_url"]`).AttrOr("value", ""), "typed values are kept")
+		}
 	}
 	all, err := a.store.ListRecurring(ctx)
 	require.NoError(t, err)

@@ -40,6 +40,9 @@ func (s *Server) handleSecrets(c echo.Context) error {
 // handleSecretSave creates or replaces a secret. The value is never echoed back, not even when
 // the form comes back with an error.
 func (s *Server) handleSecretSave(c echo.Context) error {
+	if err := requireAct(c); err != nil { // the middleware refuses viewers' POSTs already; secrets warrant both
+		return err
+	}
 	v, err := s.vault()
 	if err != nil {
 		return err
@@ -63,6 +66,9 @@ func (s *Server) handleSecretSave(c echo.Context) error {
 
 // handleSecretDelete deletes the named secret.
 func (s *Server) handleSecretDelete(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
 	v, err := s.vault()
 	if err != nil {
 		return err
