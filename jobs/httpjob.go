@@ -288,7 +288,7 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 			return http.ErrUseLastResponse
 		case len(via) >= 10:
 			return errors.New("stopped after 10 redirects")
-		case len(rv.values) > 0 && !sameOrigin(next.URL, via[0].URL):
+		case rv.revealed() && !sameOrigin(next.URL, via[0].URL):
 			// Go keeps the job's headers (all but Authorization and Cookie) on a redirect to
 			// another host, and the URL may hold a secret too: never hand them over.
 			return Permanent(fmt.Errorf("refused to follow a redirect to %s://%s: the request carries secrets, which go only where the job says", next.URL.Scheme, next.URL.Host))

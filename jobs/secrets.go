@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Secrets reveals named secrets to the built-in kinds (http.request, exec), whose arguments
@@ -66,6 +67,7 @@ type revealer struct {
 	// were before: a server may echo them whole, or encoded.
 	built map[string]string
 
+	mu     sync.Mutex        // mask may be called from several goroutines (a program's stdout and stderr)
 	masker *strings.Replacer // nil until mask needs it; reset when values change
 }
 
@@ -105,14 +107,19 @@ func (r *revealer) expandWith(s string, escapeAt func(offset int) func(string) s
 	}
 	out.WriteString(s[last:])
 	if firstErr == nil {
+		r.mu.Lock()
 		r.built[out.String()] = s
 		r.masker = nil
+		r.mu.Unlock()
 	}
 	return out.String(), firstErr
 }
 
 func (r *revealer) reveal(name string) (string, error) {
-	if v, ok := r.values[name]; ok {
+	r.mu.Lock()
+	v, ok := r.values[name]
+	r.mu.Unlock()
+	if ok {
 		return v, nil
 	}
 	if r.src == nil {
@@ -124,8 +131,10 @@ func (r *revealer) reveal(name string) (string, error) {
 	} else if err != nil {
 		return "", fmt.Errorf("${secret:%s}: %w", name, err)
 	}
+	r.mu.Lock()
 	r.values[name] = v
 	r.masker = nil
+	r.mu.Unlock()
 	return v, nil
 }
 
@@ -135,13 +144,17 @@ func (r *revealer) reveal(name string) (string, error) {
 // bytes are masked too: a short secret is still a secret, even if the mask then hides
 // ordinary text.
 func (r *revealer) mask(s string) string {
+	r.mu.Lock()
 	if len(r.values) == 0 {
+		r.mu.Unlock()
 		return s
 	}
 	if r.masker == nil {
 		r.masker = r.newMasker()
 	}
-	return r.masker.Replace(s)
+	m := r.masker
+	r.mu.Unlock()
+	return m.Replace(s)
 }
 
 func (r *revealer) newMasker() *strings.Replacer {
@@ -203,6 +216,8 @@ func secretForms(v string) []string {
 // longest is the length of the longest form of a revealed value: text cut into pieces must
 // overlap by this much less one for mask to see every value whole.
 func (r *revealer) longest() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	n := 0
 	for _, v := range r.values {
 		for _, f := range secretForms(v) {
@@ -212,9 +227,16 @@ func (r *revealer) longest() int {
 	return n
 }
 
+// revealed reports whether any secret was filled in.
+func (r *revealer) revealed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.values) > 0
+}
+
 // maskError masks the secrets in err's text, keeping whether it is permanent.
 func (r *revealer) maskError(err error) error {
-	if err == nil || len(r.values) == 0 {
+	if err == nil || !r.revealed() {
 		return err
 	}
 	masked := errors.New(r.mask(err.Error()))
