@@ -191,12 +191,7 @@ func TestHTTPRequestOptions(t *testing.T) {
 	})
 	e := httpEngine(t, s)
 	start(t, e)
-	run := func(args map[string]any) *models.Job {
-		t.Helper()
-		job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, args, jobs.MaxAttempts(1))
-		require.NoError(t, err)
-		return waitFinal(t, s, job.ID)
-	}
+	run := func(args map[string]any) *models.Job { t.Helper(); return runOnce(t, e, s, args) }
 	j := run(map[string]any{"url": rec.srv.URL + "/missing", "expect": []any{404}})
 	require.Equal(t, models.JobSucceeded, j.State)
 	j = run(map[string]any{"url": rec.srv.URL + "/missing", "expect": []any{200, "3xx"}})
@@ -380,12 +375,7 @@ func TestHTTPRequestEdges(t *testing.T) {
 	})
 	e := httpEngine(t, s)
 	start(t, e)
-	run := func(args map[string]any) *models.Job {
-		t.Helper()
-		job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, args, jobs.MaxAttempts(1))
-		require.NoError(t, err)
-		return waitFinal(t, s, job.ID)
-	}
+	run := func(args map[string]any) *models.Job { t.Helper(); return runOnce(t, e, s, args) }
 	withKey := map[string]string{"X-Api-Key": "${secret:api}"}
 
 	j := run(map[string]any{"url": rec.srv.URL + "/away", "headers": withKey})
@@ -434,4 +424,12 @@ func TestRecurringKindIsChecked(t *testing.T) {
 		_, err = e.Enqueue(ctx, "k", json.RawMessage("{\"a\":\"\xff\"}"))
 		require.Equal(t, models.EINVALID, models.ErrorCode(err), "arguments that aren't UTF-8 are refused")
 	})
+}
+
+// runOnce enqueues an http.request job with one attempt and waits for its end.
+func runOnce(t *testing.T, e *jobs.Engine, s *models.Store, args map[string]any) *models.Job {
+	t.Helper()
+	job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, args, jobs.MaxAttempts(1))
+	require.NoError(t, err)
+	return waitFinal(t, s, job.ID)
 }
