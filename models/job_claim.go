@@ -30,6 +30,17 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 	}
 	now := p.Now.UTC().Truncate(time.Microsecond)
 	var jobs []*Job
+	if s.sql.ClaimAlone {
+		// One statement is the whole claim. Once sent it runs to the end: a claim whose rows
+		// were committed but never read would leave jobs processing until their lease ran out.
+		var err error
+		jobs, err = s.claimAlone(context.WithoutCancel(ctx), p, now)
+		if err != nil {
+			return nil, err
+		}
+		sortClaimed(jobs)
+		return jobs, nil
+	}
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		jobs = jobs[:0]
 		ctx, gtx := runToEnd(ctx, gtx)
@@ -74,6 +85,36 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	sortClaimed(jobs)
+	return jobs, nil
+}
+
+// claimAlone runs a claim that is one statement (driver.SQL.ClaimAlone).
+func (s *Store) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
+	rows, err := s.hot.claim.QueryContext(ctx, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("models: claim jobs: %w", err)
+	}
+	var jobs []*Job
+	for rows.Next() {
+		j, err := scanClaimed(rows, p, now)
+		if err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("models: claim jobs: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("models: claim jobs: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("models: claim jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// sortClaimed puts claimed jobs in the order they are to run: priority, then RunAt, then ID.
+func sortClaimed(jobs []*Job) {
 	slices.SortFunc(jobs, func(a, b *Job) int {
 		switch {
 		case a.Priority != b.Priority:
@@ -83,5 +124,4 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		}
 		return int(a.ID - b.ID)
 	})
-	return jobs, nil
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -69,6 +70,10 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		ctx, gtx := runToEnd(ctx, gtx)
 		tx, err := sqlTx(gtx)
 		if err != nil {
+			return err
+		}
+		if s.sql.FinishCounts {
+			applied, queues, err = s.finishCounted(ctx, gtx, tx, all, batch)
 			return err
 		}
 		res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
@@ -209,4 +214,58 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 		}
 	}
 	return queues, s.notifyEnqueued(tx, queues...)
+}
+
+// finishCounted runs a finish whose statement also writes the events, the count changes and
+// the stats (driver.SQL.FinishCounts), then releases continuations if any job awaits a parent.
+func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) (int, []string, error) {
+	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all, batch[0].At.UTC())
+	if err != nil {
+		return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+	}
+	var (
+		applied  int
+		released []string
+		awaiting bool
+	)
+	finished := map[JobState][]int64{}
+	for res.Next() {
+		var (
+			id    int64
+			queue string
+			state JobState
+		)
+		if err := res.Scan(&id, &queue, &state, &awaiting); err != nil {
+			_ = res.Close()
+			return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+		}
+		applied++
+		switch {
+		case state == JobEnqueued: // released at shutdown: others may run it now
+			released = append(released, queue)
+		case state.Final():
+			finished[state] = append(finished[state], id)
+		}
+	}
+	if err := res.Close(); err != nil {
+		return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+	}
+	if err := res.Err(); err != nil {
+		return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+	}
+	if applied == 0 {
+		return 0, nil, nil
+	}
+	if err := s.notifyEnqueued(gtx, released...); err != nil {
+		return 0, nil, err
+	}
+	if !awaiting {
+		return applied, nil, nil
+	}
+	counts := countDelta{}
+	queues, err := s.releaseContinuations(gtx, finished, batch[0].At, counts)
+	if err != nil {
+		return 0, nil, err
+	}
+	return applied, queues, s.writeCounts(gtx, counts)
 }

@@ -36,11 +36,18 @@ type SQL struct {
 	// ClaimEvents records the claim at $1 of the jobs whose ids $2 lists (a JSON array); ""
 	// when Claim records them itself.
 	ClaimEvents string
+	// ClaimAlone says Claim also records the events and the per-queue count changes, so that
+	// it is the whole claim: one statement, one round trip, with no transaction around it.
+	ClaimAlone bool
 	// Finish applies a batch of outcomes ($1, a JSON array) to the jobs still processing in
 	// that run, returning the id and queue of each one changed.
 	Finish string
 	// FinishEvents records the applied outcomes in $1; "" when Finish records them itself.
 	FinishEvents string
+	// FinishCounts says Finish also records the count changes and the overview's stats (at
+	// $2), and returns for each job changed its id, queue and new state, and whether any job
+	// awaits a parent (so continuations need releasing). Else it returns id and queue only.
+	FinishCounts bool
 	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,
 	// returning id, queue and attempt.
 	Promote string

@@ -1,6 +1,8 @@
 package postgres
 
-// The finish: a batch of attempt outcomes, applied to the jobs still processing in that run.
+// The finish: a batch of attempt outcomes, applied to the jobs still processing in that run,
+// with their events, the count changes and the overview's stats, in one statement. Releasing
+// continuations, which most batches don't need, stays in the transaction around it.
 
 const (
 	finishSQL = `WITH f AS (
@@ -15,8 +17,24 @@ done AS (
 	FROM f
 	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.runs = f.run
 	RETURNING jobs.id, jobs.queue),
+applied AS (SELECT f.*, done.queue FROM f JOIN done ON done.id = f.id),
 events AS (
 	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
-	SELECT f.id, 'processing', f.state, f.at, f.attempt, f.server, f.reason, f.error, f.duration FROM f JOIN done ON done.id = f.id)
-SELECT id, queue FROM done`
+	SELECT id, 'processing', state, at, attempt, server, reason, error, duration FROM applied),
+counts AS (
+	INSERT INTO job_queue_count_deltas (queue, state, delta)
+	SELECT queue, state, sum(d) FROM (
+		SELECT queue, 'processing' AS state, -1 AS d FROM applied
+		UNION ALL SELECT queue, state, 1 FROM applied) AS c
+	GROUP BY queue, state),
+stats AS (
+	INSERT INTO job_stats (period, bucket, succeeded, failed, rescued)
+	SELECT p.period, date_trunc(p.unit, $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+		count(*) FILTER (WHERE a.state = 'succeeded'), count(*) FILTER (WHERE a.state = 'failed'), 0
+	FROM applied AS a CROSS JOIN (VALUES ('s', 'second'), ('h', 'hour')) AS p(period, unit)
+	GROUP BY p.period, p.unit
+	HAVING count(*) FILTER (WHERE a.state IN ('succeeded', 'failed')) > 0
+	ON CONFLICT (period, bucket) DO UPDATE SET succeeded = job_stats.succeeded + excluded.succeeded,
+		failed = job_stats.failed + excluded.failed)
+SELECT id, queue, state, EXISTS (SELECT 1 FROM jobs WHERE state = 'awaiting') FROM applied`
 )
