@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/kilnhq/kiln/models"
@@ -47,6 +48,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	withDashboard := fs.Bool("dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
 	fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
 	fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this `file` (go tool pprof reads it)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,6 +90,19 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer other.Close()
 		cfg.OtherNodes = append(cfg.OtherNodes, other)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "kiln bench: --cpuprofile:", err)
+			return 2
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "kiln bench: --cpuprofile:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	progress := func(msg string) { fmt.Fprintf(stderr, "\r\033[K%s", msg) }
 	var report struct {

@@ -157,13 +157,32 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// gormSlowQuery is how long a statement runs before GORM's log calls it slow.
+const gormSlowQuery = 200 * time.Millisecond
+
 // newGormLogger routes GORM's messages through slog: slow queries (over 200 ms) as warnings,
 // errors other than "record not found" as errors; parameters are never logged.
 func newGormLogger(log *slog.Logger) logger.Interface {
-	return logger.NewSlogLogger(log, logger.Config{
-		SlowThreshold:             200 * time.Millisecond,
+	return quietTrace{logger.NewSlogLogger(log, logger.Config{
+		SlowThreshold:             gormSlowQuery,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
-	})
+	})}
+}
+
+// quietTrace skips GORM's trace of a statement that went well and fast. GORM's slog logger
+// builds each statement's text (a dialect's Explain, with regular expressions) before it
+// decides there is nothing to log: 38% of kiln bench's CPU on PostgreSQL was spent there.
+type quietTrace struct{ logger.Interface }
+
+func (q quietTrace) LogMode(level logger.LogLevel) logger.Interface {
+	return quietTrace{q.Interface.LogMode(level)}
+}
+
+func (q quietTrace) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if (err == nil || errors.Is(err, logger.ErrRecordNotFound)) && time.Since(begin) <= gormSlowQuery {
+		return
+	}
+	q.Interface.Trace(ctx, begin, fc, err)
 }

@@ -1,9 +1,16 @@
 package models
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"gorm.io/gorm/logger"
 )
 
 // SQLite's reader connections refuse writes: everything that writes must go through the one
@@ -30,5 +37,24 @@ func TestSQLiteReadersAreQueryOnly(t *testing.T) {
 	w, _ := s.db.DB()
 	if got := w.Stats().MaxOpenConnections; got != 1 {
 		t.Fatalf("writer pool has %d connections, want 1", got)
+	}
+}
+
+// GORM's trace of a statement that went well and fast costs nothing (its text is never built);
+// errors and slow statements are still logged.
+func TestQuietTrace(t *testing.T) {
+	var buf bytes.Buffer
+	l := newGormLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	built := 0
+	fc := func() (string, int64) { built++; return "SELECT 1", 1 }
+	l.Trace(context.Background(), time.Now(), fc, nil)
+	l.Trace(context.Background(), time.Now(), fc, logger.ErrRecordNotFound)
+	if built != 0 || buf.Len() != 0 {
+		t.Fatalf("a fast, successful statement was traced: built %d, logged %q", built, buf.String())
+	}
+	l.Trace(context.Background(), time.Now(), fc, errors.New("boom"))
+	l.Trace(context.Background(), time.Now().Add(-time.Second), fc, nil)
+	if built != 2 || !strings.Contains(buf.String(), "boom") || strings.Count(buf.String(), "SQL executed") != 2 {
+		t.Fatalf("errors and slow statements must be logged: built %d, logged %q", built, buf.String())
 	}
 }
