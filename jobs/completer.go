@@ -50,6 +50,10 @@ func (c *completer) stop() error {
 	return nil
 }
 
+// finishBatchBytes ends a batch once its results and errors add up to this much: a thousand
+// jobs with large results must not become one huge statement.
+const finishBatchBytes = 4 << 20
+
 func (c *completer) loop() {
 	defer close(c.done)
 	batch := make([]models.JobFinish, 0, c.e.cfg.FinishBatch)
@@ -61,15 +65,17 @@ func (c *completer) loop() {
 			return
 		}
 		batch = append(batch[:0], f)
+		size := len(f.Result) + len(f.Error)
 		resetTimer(timer, c.e.cfg.FinishDelay)
 	gather:
-		for len(batch) < c.e.cfg.FinishBatch {
+		for len(batch) < c.e.cfg.FinishBatch && size < finishBatchBytes {
 			select {
 			case f, ok := <-c.in:
 				if !ok {
 					break gather
 				}
 				batch = append(batch, f)
+				size += len(f.Result) + len(f.Error)
 			case <-timer.C:
 				break gather
 			}
