@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,10 +32,10 @@ func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
 // hotStmts are the prepared statements of claims and finishes. database/sql prepares each on a
 // connection the first time a transaction there uses it, and keeps it.
 type hotStmts struct {
-	claim, claimEvents, finish, finishEvents *sql.Stmt
-	// countDelta appends one counter change; jobWaits, insertClaimed and claimedEvents are an
+	claim, finish, finishEvents *sql.Stmt
+	// countDelta appends one counter change; jobWaits, insertClaimed and enqueuedEvent are an
 	// enqueue's way straight to a free worker (InsertAndClaimJob).
-	countDelta, jobWaits, insertClaimed, claimedEvents *sql.Stmt
+	countDelta, jobWaits, insertClaimed, enqueuedEvent *sql.Stmt
 }
 
 const (
@@ -56,8 +55,9 @@ const (
 VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '', 1, $12)
 RETURNING id`
 
-	claimedEventsSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
-VALUES ($1, '', 'enqueued', $2, 0, '', $3, '', 0), ($1, 'enqueued', 'processing', $2, 1, $4, '', '', 0)`
+	// enqueuedEventSQL records the enqueue of a job stored claimed, when it has a note to keep.
+	enqueuedEventSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
+VALUES ($1, '', 'enqueued', $2, 0, '', $3, '', 0)`
 )
 
 func (s *Store) prepareHot(ctx context.Context) error {
@@ -71,10 +71,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		&s.hot.countDelta:    countDeltaSQL,
 		&s.hot.jobWaits:      jobWaitsSQL,
 		&s.hot.insertClaimed: insertClaimedSQL,
-		&s.hot.claimedEvents: claimedEventsSQL,
-	}
-	if s.sql.ClaimEvents != "" { // else the claim writes its events in the same statement
-		queries[&s.hot.claimEvents] = s.sql.ClaimEvents
+		&s.hot.enqueuedEvent: enqueuedEventSQL,
 	}
 	if s.sql.FinishEvents != "" {
 		queries[&s.hot.finishEvents] = s.sql.FinishEvents
@@ -88,7 +85,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 }
 
 func (h *hotStmts) close() {
-	for _, st := range []*sql.Stmt{h.claim, h.claimEvents, h.finish, h.finishEvents, h.countDelta, h.jobWaits, h.insertClaimed, h.claimedEvents} {
+	for _, st := range []*sql.Stmt{h.claim, h.finish, h.finishEvents, h.countDelta, h.jobWaits, h.insertClaimed, h.enqueuedEvent} {
 		if st != nil {
 			_ = st.Close()
 		}
@@ -146,19 +143,6 @@ func jsonText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, "\x00", "")
-}
-
-// idsJSON writes ids as a JSON array.
-func idsJSON(ids []int64) string {
-	b := make([]byte, 0, 8*len(ids)+2)
-	b = append(b, '[')
-	for i, id := range ids {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, id, 10)
-	}
-	return string(append(b, ']'))
 }
 
 func marshalRows(rows []finishRow) (string, error) {

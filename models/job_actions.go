@@ -29,6 +29,9 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 		if err := allowed(&j); err != nil {
 			return err
 		}
+		if err := s.materializeHistory(tx, &j); err != nil {
+			return err
+		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		set, ev := change(&j, now)
 		if err := tx.Model(&Job{}).Where("id = ?", id).Updates(set).Error; err != nil {

@@ -69,15 +69,6 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		if len(jobs) == 0 {
 			return nil
 		}
-		if s.hot.claimEvents != nil {
-			ids := make([]int64, len(jobs))
-			for i, j := range jobs {
-				ids[i] = j.ID
-			}
-			if _, err := tx.StmtContext(ctx, s.hot.claimEvents).ExecContext(ctx, now, idsJSON(ids)); err != nil {
-				return fmt.Errorf("models: claim jobs: events: %w", err)
-			}
-		}
 		counts := countDelta{}
 		counts.move(p.Queue, JobEnqueued, JobProcessing, int64(len(jobs)))
 		return s.writeCounts(gtx, counts)

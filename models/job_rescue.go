@@ -62,13 +62,14 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		out = Rescue{}
 		var rows []struct {
-			ID       int64
-			ServerID string
-			Attempt  int
-			Queue    string
-			Rescues  int
-			Runs     int
-			Expired  bool
+			ID        int64
+			ServerID  string
+			Attempt   int
+			Queue     string
+			Rescues   int
+			Runs      int
+			StartedAt *time.Time
+			Expired   bool
 		}
 		if err := tx.Raw(query, now, now, dead, p.Except, deadBefore, p.Limit).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
@@ -99,7 +100,11 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 				continue
 			}
 			counts.move(r.Queue, JobProcessing, to, 1)
-			events = append(events, JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: cause, ServerID: r.ServerID})
+			ev := JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: cause, ServerID: r.ServerID}
+			if r.StartedAt != nil { // the run's claim is not stored: it began Duration before (History)
+				ev.Duration = now.Sub(*r.StartedAt)
+			}
+			events = append(events, ev)
 			if to == JobFailed {
 				out.Failed++
 				failed[JobFailed] = append(failed[JobFailed], r.ID)

@@ -242,12 +242,14 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 		}
 		reason := reasons[i]
 		switch {
-		case j.Note != "" && reason == "enqueued":
+		case j.Note != "" && reason == reasonEnqueued:
 			reason = j.Note
 		case j.Note != "":
 			reason = j.Note + "; " + reason
 		}
-		events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
+		if reason != reasonEnqueued || j.State != JobEnqueued { // else the row tells it (History)
+			events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
+		}
 		counts.move(j.Queue, "", j.State, 1)
 		if j.State == JobEnqueued {
 			ready = append(ready, j.Queue)
@@ -272,7 +274,7 @@ func (s *Store) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error)
 			return "scheduled for " + j.RunAt.Format(time.RFC3339), nil
 		}
 		j.State = JobEnqueued
-		return "enqueued", nil
+		return reasonEnqueued, nil
 	}
 	// Lock the parent (PostgreSQL) so it can't finish between this read and our commit,
 	// which would leave the continuation waiting forever.
@@ -310,13 +312,23 @@ func (s *Store) GetJob(ctx context.Context, id int64) (*Job, error) {
 	return &j, nil
 }
 
-// JobEvents returns a job's history, oldest first.
+// JobEvents returns a job's history, oldest first: its stored events and the ones its row
+// implies (see History). A job that no longer exists has none.
 func (s *Store) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
+	// The row first: events stored after it was read (a run's end) only add what it lacks.
+	var j Job
+	err := s.rdb.WithContext(ctx).Take(&j, jobID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: job %d: %w", jobID, err)
+	}
 	var events []JobEvent
 	if err := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&events).Error; err != nil {
 		return nil, fmt.Errorf("models: job %d events: %w", jobID, err)
 	}
-	return events, nil
+	return History(&j, events), nil
 }
 
 // JobLogs returns the log lines a job wrote, oldest first.
@@ -417,12 +429,10 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 		if err != nil {
 			return fmt.Errorf("models: insert job: %w", err)
 		}
-		reason := "enqueued"
-		if j.Note != "" {
-			reason = j.Note
-		}
-		if _, err := tx.StmtContext(ctx, s.hot.claimedEvents).ExecContext(ctx, j.ID, now, reason, p.ServerID); err != nil {
-			return fmt.Errorf("models: insert job events: %w", err)
+		if j.Note != "" { // else the row tells the enqueue and the claim (History)
+			if _, err := tx.StmtContext(ctx, s.hot.enqueuedEvent).ExecContext(ctx, j.ID, now, j.Note); err != nil {
+				return fmt.Errorf("models: insert job event: %w", err)
+			}
 		}
 		counts := countDelta{}
 		counts.move(j.Queue, "", JobProcessing, 1)

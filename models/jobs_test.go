@@ -148,7 +148,7 @@ func TestFinishJobsAndGuard(t *testing.T) {
 		now := time.Now()
 		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{
 			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"ok":true}`, At: now, Duration: time.Second},
-			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: now.Add(time.Minute), Error: "boom", At: now},
+			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: now.Add(time.Minute), Error: "boom", At: now, Duration: 2 * time.Second},
 			{JobID: jobs[2].ID, ServerID: "other", Attempt: 1, Run: 1, State: models.JobSucceeded, At: now}, // not ours: skipped
 			{JobID: jobs[2].ID, ServerID: "srv", Attempt: 1, Run: 2, State: models.JobSucceeded, At: now},   // another run: skipped
 		})
@@ -169,9 +169,19 @@ func TestFinishJobsAndGuard(t *testing.T) {
 		got, err = s.GetJob(ctx, jobs[2].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobProcessing, got.State)
+		// A success is told by the row: its run lasted from the claim to the finish. A retry's
+		// event is stored with the duration the worker measured, and its claim is drawn from it.
 		events, err := s.JobEvents(ctx, jobs[0].ID)
 		require.NoError(t, err)
-		require.Equal(t, time.Second, events[len(events)-1].Duration)
+		done, err := s.GetJob(ctx, jobs[0].ID)
+		require.NoError(t, err)
+		require.Equal(t, done.FinishedAt.Sub(*done.StartedAt), events[len(events)-1].Duration)
+		events, err = s.JobEvents(ctx, jobs[1].ID)
+		require.NoError(t, err)
+		require.Len(t, events, 3)
+		require.Equal(t, 2*time.Second, events[2].Duration)
+		require.Equal(t, models.JobProcessing, events[1].To)
+		require.Equal(t, events[2].At.Add(-2*time.Second), events[1].At)
 
 		// Promotion brings the retry back once due; a refunded attempt is given back.
 		n, queues, err := s.PromoteScheduled(ctx, now.Add(2*time.Minute), 10)

@@ -28,21 +28,19 @@ type Conns struct {
 }
 
 // SQL are the statements models runs as they are. Placeholders are $n (bound by position);
-// the hot-path statements (Claim, ClaimEvents, Finish, FinishEvents) are prepared once.
+// the hot-path statements (Claim, Finish, FinishEvents) are prepared once.
 type SQL struct {
 	// Claim moves up to $5 enqueued jobs of queue $4 (unless it is paused) to processing for
 	// server $3, started at $1 with a lease until $2, and returns their ClaimColumns.
 	Claim string
-	// ClaimEvents records the claim at $1 of the jobs whose ids $2 lists (a JSON array); ""
-	// when Claim records them itself.
-	ClaimEvents string
-	// ClaimAlone says Claim also records the events and the per-queue count changes, so that
+	// ClaimAlone says Claim also records the per-queue count changes, so that
 	// it is the whole claim: one statement, one round trip, with no transaction around it.
 	ClaimAlone bool
 	// Finish applies a batch of outcomes ($1, a JSON array) to the jobs still processing in
 	// that run, returning the id and queue of each one changed.
 	Finish string
-	// FinishEvents records the applied outcomes in $1; "" when Finish records them itself.
+	// FinishEvents records the applied outcomes in $1 but successes (the row tells those);
+	// "" when Finish records them itself.
 	FinishEvents string
 	// FinishCounts says Finish also records the count changes and the overview's stats (at
 	// $2), and returns for each job changed its id, queue and new state, and whether any job

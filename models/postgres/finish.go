@@ -1,7 +1,7 @@
 package postgres
 
 // The finish: a batch of attempt outcomes, applied to the jobs still processing in that run,
-// with their events, the count changes and the overview's stats, in one statement. Releasing
+// with their events (but a success's, which the row tells), the count changes and the overview's stats, in one statement. Releasing
 // continuations, which most batches don't need, stays in the transaction around it.
 
 const (
@@ -20,7 +20,8 @@ done AS (
 applied AS (SELECT f.*, done.queue FROM f JOIN done ON done.id = f.id),
 events AS (
 	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
-	SELECT id, 'processing', state, at, attempt, server, reason, error, duration FROM applied),
+	SELECT id, 'processing', state, at, attempt, server, reason, error, duration FROM applied
+	WHERE state <> 'succeeded'),
 counts AS (
 	INSERT INTO job_queue_count_deltas (queue, state, delta)
 	SELECT queue, state, sum(d) FROM (

@@ -16,8 +16,4 @@ WHERE id IN (
 		AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = $4 AND paused = TRUE)
 	ORDER BY priority DESC, run_at, id LIMIT $5)
 RETURNING ` + driver.ClaimColumns
-	// claimEventsSQL records the claim of the jobs whose ids $2 lists (a JSON array).
-	claimEventsSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
-SELECT id, 'enqueued', 'processing', $1, attempt, server_id, '', '', 0 FROM jobs
-WHERE id IN (SELECT value FROM json_each($2))`
 )

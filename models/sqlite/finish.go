@@ -20,9 +20,10 @@ FROM (SELECT v->>'id' AS id, v->>'state' AS state, v->>'error' AS error, v->>'fi
 	FROM r) AS f
 WHERE jobs.id = f.id AND +jobs.state = 'processing' AND +jobs.server_id = f.server AND jobs.runs = f.run
 RETURNING jobs.id, jobs.queue`
-	// finishEventsSQL records the outcomes in $1 (the applied ones only).
+	// finishEventsSQL records the outcomes in $1 (the applied ones only), except successes,
+	// which the job's row tells (models.History).
 	finishEventsSQL = `WITH r AS MATERIALIZED (SELECT value AS v FROM json_each($1))
 INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
 SELECT v->>'id', 'processing', v->>'state', v->>'at', v->>'attempt', v->>'server', v->>'reason', v->>'error', v->>'duration'
-FROM r`
+FROM r WHERE v->>'state' <> 'succeeded'`
 )
