@@ -91,6 +91,6 @@ func TestBenchCommandNodes(t *testing.T) {
 	require.Positive(t, r.BurnDownPerSec)
 	store := modeltest.Open(t, dsn)
 	var servers []string
-	require.NoError(t, modeltest.DB(store).Raw("SELECT DISTINCT server_id FROM job_events WHERE to_state = 'processing'").Scan(&servers).Error)
+	require.NoError(t, modeltest.DB(store).Raw("SELECT DISTINCT server_id FROM jobs WHERE state = 'succeeded'").Scan(&servers).Error)
 	require.Len(t, servers, 3, "all three nodes worked jobs")
 }

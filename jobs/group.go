@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -19,6 +21,8 @@ type groupCommit[T, R any] struct {
 	// size is a request's weight against max (nil: 1 each); max bounds one batch.
 	size func(T) int
 	max  int
+	// failed is the answer to the requests of a batch whose write panicked.
+	failed func(error) R
 
 	mu      sync.Mutex
 	pending []*groupReq[T, R]
@@ -64,7 +68,7 @@ func (g *groupCommit[T, R]) do(ctx context.Context, item T) R {
 	g.pending = append(g.pending[:0:0], g.pending[n:]...)
 	g.mu.Unlock()
 
-	g.write(batch)
+	g.writeSafely(batch)
 
 	g.mu.Lock()
 	if len(g.pending) > 0 {
@@ -74,6 +78,25 @@ func (g *groupCommit[T, R]) do(ctx context.Context, item T) R {
 	}
 	g.mu.Unlock()
 	return <-req.done
+}
+
+// writeSafely writes a batch; a panic in write answers every request of the batch not yet
+// answered with an error instead of leaving them, and every later caller, waiting for ever.
+func (g *groupCommit[T, R]) writeSafely(batch []*groupReq[T, R]) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		res := g.failed(fmt.Errorf("jobs: write panicked: %v\n%s", v, debug.Stack()))
+		for _, r := range batch {
+			select {
+			case r.done <- res:
+			default: // answered before the panic
+			}
+		}
+	}()
+	g.write(batch)
 }
 
 // maxGroup bounds the jobs of one group commit of enqueues.
@@ -88,7 +111,8 @@ type insertRes struct {
 func newGroupInserter(store Store) *groupCommit[[]*models.Job, insertRes] {
 	return &groupCommit[[]*models.Job, insertRes]{
 		max: maxGroup, size: func(jobs []*models.Job) int { return len(jobs) },
-		write: func(batch []*groupReq[[]*models.Job, insertRes]) { writeInserts(store, batch) },
+		failed: func(err error) insertRes { return insertRes{err: err} },
+		write:  func(batch []*groupReq[[]*models.Job, insertRes]) { writeInserts(store, batch) },
 	}
 }
 
@@ -139,7 +163,7 @@ const maxLogGroup = 512
 // workers logging, one transaction carries many lines instead of one each.
 func newLogWriter(store Store) *groupCommit[models.JobLog, error] {
 	return &groupCommit[models.JobLog, error]{
-		max: maxLogGroup,
+		max: maxLogGroup, failed: func(err error) error { return err },
 		write: func(batch []*groupReq[models.JobLog, error]) {
 			lines := make([]models.JobLog, len(batch))
 			for i, r := range batch {
@@ -147,6 +171,10 @@ func newLogWriter(store Store) *groupCommit[models.JobLog, error] {
 			}
 			err := store.AppendJobLogs(context.WithoutCancel(batch[0].ctx), lines)
 			for _, r := range batch {
+				if err != nil && len(batch) > 1 { // one line's error is only its own
+					r.done <- store.AppendJobLogs(context.WithoutCancel(r.ctx), []models.JobLog{r.item})
+					continue
+				}
 				r.done <- err
 			}
 		},

@@ -31,10 +31,8 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 	now := p.Now.UTC().Truncate(time.Microsecond)
 	var jobs []*Job
 	if s.sql.ClaimAlone {
-		// One statement is the whole claim. Once sent it runs to the end: a claim whose rows
-		// were committed but never read would leave jobs processing until their lease ran out.
 		var err error
-		jobs, err = s.claimAlone(context.WithoutCancel(ctx), p, now)
+		jobs, err = s.claimAlone(ctx, p, now)
 		if err != nil {
 			return nil, err
 		}
@@ -80,9 +78,21 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 	return jobs, nil
 }
 
-// claimAlone runs a claim that is one statement (driver.SQL.ClaimAlone).
+// claimAlone runs a claim that is one statement (driver.SQL.ClaimAlone). Waiting for a
+// connection heeds ctx; once sent, the statement runs to the end and its rows are read: a claim
+// committed but never read would leave its jobs processing until their leases ran out. (pgx
+// keeps the statement prepared on each connection.)
 func (s *Store) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
-	rows, err := s.hot.claim.QueryContext(ctx, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit)
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("models: claim jobs: %w", err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(context.WithoutCancel(ctx), s.sql.Claim, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("models: claim jobs: %w", err)
 	}

@@ -42,6 +42,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 	if len(batch) == 0 {
 		return 0, nil, nil
 	}
+	batch = lastRuns(batch)
 	// Everything that needs no database is done before the transaction holds the writer.
 	rows := make([]finishRow, len(batch))
 	byID := make(map[int64]int, len(batch))
@@ -151,6 +152,33 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 	return applied, queues, err
 }
 
+// lastRuns keeps one outcome per job, its latest run's (the last one given, for equal runs):
+// a job's row can take only one, and the counts, stats and events follow the one it took. Two
+// outcomes of one job meet in a batch when it was rescued and claimed again by the same server.
+func lastRuns(batch []JobFinish) []JobFinish {
+	at := make(map[int64]int, len(batch))
+	dup := false
+	for i, f := range batch {
+		if j, ok := at[f.JobID]; ok {
+			dup = true
+			if batch[j].Run > f.Run {
+				continue
+			}
+		}
+		at[f.JobID] = i
+	}
+	if !dup {
+		return batch
+	}
+	out := make([]JobFinish, 0, len(at))
+	for i, f := range batch {
+		if at[f.JobID] == i {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // releaseContinuations moves the continuations waiting on parents that just reached a final
 // state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
 // come. It returns the queues that got enqueued jobs.
@@ -208,7 +236,9 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobCancelled, At: now, Reason: fmt.Sprintf("parent job %d %s, not succeeded", r.ParentID, state)})
 		}
 		if len(events) > 0 {
-			if err := tx.Create(&events).Error; err != nil {
+			// In chunks: a batch of parents may release more continuations than one statement
+			// has parameters for (65,535 on PostgreSQL, 32,766 on SQLite).
+			if err := tx.CreateInBatches(&events, 500).Error; err != nil {
 				return nil, fmt.Errorf("models: continuation events: %w", err)
 			}
 		}
@@ -218,6 +248,8 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 
 // finishCounted runs a finish whose statement also writes the events, the count changes and
 // the stats (driver.SQL.FinishCounts), then releases continuations if any job awaits a parent.
+// That probe is a statement of its own: the finish's snapshot predates a continuation committed
+// while the finish waited for the lock its enqueue held on the parent.
 func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) (int, []string, error) {
 	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all, batch[0].At.UTC())
 	if err != nil {
@@ -226,7 +258,6 @@ func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all
 	var (
 		applied  int
 		released []string
-		awaiting bool
 	)
 	finished := map[JobState][]int64{}
 	for res.Next() {
@@ -235,7 +266,7 @@ func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all
 			queue string
 			state JobState
 		)
-		if err := res.Scan(&id, &queue, &state, &awaiting); err != nil {
+		if err := res.Scan(&id, &queue, &state); err != nil {
 			_ = res.Close()
 			return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
 		}
@@ -258,9 +289,6 @@ func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all
 	}
 	if err := s.notifyEnqueued(gtx, released...); err != nil {
 		return 0, nil, err
-	}
-	if !awaiting {
-		return applied, nil, nil
 	}
 	counts := countDelta{}
 	queues, err := s.releaseContinuations(gtx, finished, batch[0].At, counts)

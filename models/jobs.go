@@ -347,8 +347,9 @@ func (s *Store) AppendJobLog(ctx context.Context, jobID int64, attempt int, at t
 	return s.AppendJobLogs(ctx, []JobLog{line})
 }
 
-// SetMessage sets the line's text, cut to what is kept.
-func (l *JobLog) SetMessage(msg string) { l.Message = truncate(msg, JobErrorMax) }
+// SetMessage sets the line's text, cut to what is kept, without NUL characters (no text
+// column of PostgreSQL can hold one).
+func (l *JobLog) SetMessage(msg string) { l.Message = jsonText(truncate(msg, JobErrorMax)) }
 
 // AppendJobLogs stores log lines of running jobs in one transaction, in order.
 func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
@@ -357,10 +358,14 @@ func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
 	}
 	rows := make([]JobLog, len(lines))
 	for i, l := range lines {
-		l.ID, l.At, l.Message = 0, l.At.UTC().Truncate(time.Microsecond), truncate(l.Message, JobErrorMax)
+		l.ID, l.At = 0, l.At.UTC().Truncate(time.Microsecond)
+		l.SetMessage(l.Message)
 		rows[i] = l
 	}
-	if err := s.db.WithContext(ctx).CreateInBatches(rows, 200).Error; err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.CreateInBatches(rows, 200).Error
+	})
+	if err != nil {
 		return fmt.Errorf("models: append %d log lines (job %d...): %w", len(rows), rows[0].JobID, err)
 	}
 	return nil

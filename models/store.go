@@ -163,26 +163,39 @@ const gormSlowQuery = 200 * time.Millisecond
 // newGormLogger routes GORM's messages through slog: slow queries (over 200 ms) as warnings,
 // errors other than "record not found" as errors; parameters are never logged.
 func newGormLogger(log *slog.Logger) logger.Interface {
-	return quietTrace{logger.NewSlogLogger(log, logger.Config{
+	return quietTrace{Interface: logger.NewSlogLogger(log, logger.Config{
 		SlowThreshold:             gormSlowQuery,
 		LogLevel:                  logger.Warn,
 		IgnoreRecordNotFoundError: true,
 		ParameterizedQueries:      true,
-	})}
+	}), level: logger.Warn}
 }
 
 // quietTrace skips GORM's trace of a statement that went well and fast. GORM's slog logger
 // builds each statement's text (a dialect's Explain, with regular expressions) before it
 // decides there is nothing to log: 38% of kiln bench's CPU on PostgreSQL was spent there.
-type quietTrace struct{ logger.Interface }
+// It passes on the inner logger's ParamsFilter, so statements it does log never carry their
+// parameters (job arguments, secrets), and traces every statement at level Info (db.Debug()).
+type quietTrace struct {
+	logger.Interface
+	level logger.LogLevel
+}
 
 func (q quietTrace) LogMode(level logger.LogLevel) logger.Interface {
-	return quietTrace{q.Interface.LogMode(level)}
+	return quietTrace{Interface: q.Interface.LogMode(level), level: level}
 }
 
 func (q quietTrace) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
-	if (err == nil || errors.Is(err, logger.ErrRecordNotFound)) && time.Since(begin) <= gormSlowQuery {
+	if q.level < logger.Info && (err == nil || errors.Is(err, logger.ErrRecordNotFound)) && time.Since(begin) <= gormSlowQuery {
 		return
 	}
 	q.Interface.Trace(ctx, begin, fc, err)
+}
+
+// ParamsFilter implements gorm.ParamsFilter with the inner logger's.
+func (q quietTrace) ParamsFilter(ctx context.Context, sql string, params ...any) (string, []any) {
+	if f, ok := q.Interface.(gorm.ParamsFilter); ok {
+		return f.ParamsFilter(ctx, sql, params...)
+	}
+	return sql, params
 }

@@ -57,4 +57,24 @@ func TestQuietTrace(t *testing.T) {
 	if built != 2 || !strings.Contains(buf.String(), "boom") || strings.Count(buf.String(), "SQL executed") != 2 {
 		t.Fatalf("errors and slow statements must be logged: built %d, logged %q", built, buf.String())
 	}
+	// db.Debug() traces everything.
+	buf.Reset()
+	l.LogMode(logger.Info).Trace(context.Background(), time.Now(), fc, nil)
+	if built != 3 || buf.Len() == 0 {
+		t.Fatalf("at level Info every statement is traced: built %d, logged %q", built, buf.String())
+	}
+}
+
+// A failed statement is logged without its parameters: they may be job arguments or secrets.
+func TestLoggedStatementsCarryNoParameters(t *testing.T) {
+	var buf bytes.Buffer
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_ = s.db.Exec("SELECT nosuchcolumn FROM jobs WHERE args = ?", "SECRET-VALUE").Error
+	if !strings.Contains(buf.String(), "nosuchcolumn") || strings.Contains(buf.String(), "SECRET-VALUE") {
+		t.Fatalf("the failed statement must be logged without its parameters: %q", buf.String())
+	}
 }

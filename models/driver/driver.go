@@ -43,8 +43,8 @@ type SQL struct {
 	// "" when Finish records them itself.
 	FinishEvents string
 	// FinishCounts says Finish also records the count changes and the overview's stats (at
-	// $2), and returns for each job changed its id, queue and new state, and whether any job
-	// awaits a parent (so continuations need releasing). Else it returns id and queue only.
+	// $2), and returns for each job changed its id, queue and new state. Else it returns id
+	// and queue only.
 	FinishCounts bool
 	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,
 	// returning id, queue and attempt.

@@ -2,7 +2,9 @@ package postgres
 
 // The finish: a batch of attempt outcomes, applied to the jobs still processing in that run,
 // with their events (but a success's, which the row tells), the count changes and the overview's stats, in one statement. Releasing
-// continuations, which most batches don't need, stays in the transaction around it.
+// continuations, which most batches don't need, stays in the transaction around it: its probe
+// for waiting jobs must be a statement of its own, to see a continuation committed while this
+// statement waited for its parent's lock.
 
 const (
 	finishSQL = `WITH f AS (
@@ -35,7 +37,8 @@ stats AS (
 	FROM applied AS a CROSS JOIN (VALUES ('s', 'second'), ('h', 'hour')) AS p(period, unit)
 	GROUP BY p.period, p.unit
 	HAVING count(*) FILTER (WHERE a.state IN ('succeeded', 'failed')) > 0
+	ORDER BY p.period DESC -- the second's row, then the hour's, as every writer of stats does
 	ON CONFLICT (period, bucket) DO UPDATE SET succeeded = job_stats.succeeded + excluded.succeeded,
 		failed = job_stats.failed + excluded.failed)
-SELECT id, queue, state, EXISTS (SELECT 1 FROM jobs WHERE state = 'awaiting') FROM applied`
+SELECT id, queue, state FROM applied`
 )
