@@ -227,7 +227,7 @@ func peakRSS() float64 {
 func (r Report) String() string {
 	return fmt.Sprintf(`kiln bench (%s): %d no-op jobs, %d node(s) of %d workers
   insert (batches)   %10.0f jobs/s
-  burn-down          %10.0f jobs/s   (each job: enqueued -> processing -> succeeded, with events)
+  burn-down          %10.0f jobs/s   (each job: enqueued -> processing -> succeeded, its history kept)
   pickup latency     p50 %.2f ms  p95 %.2f ms  p99 %.2f ms   (one job at a time, %d jobs/s)
   peak RSS           %10.1f MiB
   database size      %10.1f MiB

@@ -226,7 +226,8 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 	var ready []string // queues that got jobs to run now
 	for i, j := range jobs {
 		if j.UniqueKey != nil {
-			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true}).Create(j).Error
+			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true,
+				TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "unique_key IS NOT NULL"}}}}).Create(j).Error
 			if err != nil {
 				return nil, fmt.Errorf("models: insert job: %w", err)
 			}
