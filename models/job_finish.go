@@ -141,7 +141,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 			}
 		}
 		delta := statDelta{succeeded: int64(len(finished[JobSucceeded])), failed: int64(len(finished[JobFailed]))}
-		if err := addStats(gtx, delta, batch[0].At); err != nil {
+		if err := s.addStats(gtx, delta, batch[0].At); err != nil {
 			return err
 		}
 		if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
@@ -251,7 +251,7 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 // That probe is a statement of its own: the finish's snapshot predates a continuation committed
 // while the finish waited for the lock its enqueue held on the parent.
 func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) (int, []string, error) {
-	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all, batch[0].At.UTC())
+	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all, batch[0].At.UTC(), s.statNode)
 	if err != nil {
 		return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
 	}

@@ -121,7 +121,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 		if err := tx.Create(&events).Error; err != nil {
 			return fmt.Errorf("models: rescue events: %w", err)
 		}
-		if err := addStats(tx, statDelta{failed: int64(out.Failed), rescued: int64(out.Requeued)}, now); err != nil {
+		if err := s.addStats(tx, statDelta{failed: int64(out.Failed), rescued: int64(out.Requeued)}, now); err != nil {
 			return err
 		}
 		if err := s.notifyEnqueued(tx, out.Queues...); err != nil {

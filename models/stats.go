@@ -20,28 +20,30 @@ const (
 // rescued (put back after their server died). The counters are maintained as jobs finish, so
 // charts never count events.
 type JobStat struct {
-	Period    string    `gorm:"primaryKey;size:1"`
-	Bucket    time.Time `gorm:"primaryKey"` // start of the period, UTC
-	Succeeded int64     `gorm:"not null;default:0"`
-	Failed    int64     `gorm:"not null;default:0"`
-	Rescued   int64     `gorm:"not null;default:0"`
+	Period string    `gorm:"primaryKey;size:1"`
+	Bucket time.Time `gorm:"primaryKey"` // start of the period, UTC
+	// Node is the node whose counts these are (Store.statNode); Stats sums the nodes.
+	Node      int   `gorm:"primaryKey"`
+	Succeeded int64 `gorm:"not null;default:0"`
+	Failed    int64 `gorm:"not null;default:0"`
+	Rescued   int64 `gorm:"not null;default:0"`
 }
 
 // statDelta is what one transaction adds to the counters.
 type statDelta struct{ succeeded, failed, rescued int64 }
 
 // addStats adds d to the second and hour counters of at, one upsert per bucket.
-func addStats(tx *gorm.DB, d statDelta, at time.Time) error {
+func (s *Store) addStats(tx *gorm.DB, d statDelta, at time.Time) error {
 	if d == (statDelta{}) {
 		return nil
 	}
 	at = at.UTC()
 	rows := []JobStat{
-		{Period: PeriodSecond, Bucket: at.Truncate(time.Second), Succeeded: d.succeeded, Failed: d.failed, Rescued: d.rescued},
-		{Period: PeriodHour, Bucket: at.Truncate(time.Hour), Succeeded: d.succeeded, Failed: d.failed, Rescued: d.rescued},
+		{Period: PeriodSecond, Bucket: at.Truncate(time.Second), Node: s.statNode, Succeeded: d.succeeded, Failed: d.failed, Rescued: d.rescued},
+		{Period: PeriodHour, Bucket: at.Truncate(time.Hour), Node: s.statNode, Succeeded: d.succeeded, Failed: d.failed, Rescued: d.rescued},
 	}
 	err := tx.Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "period"}, {Name: "bucket"}},
+		Columns: []clause.Column{{Name: "period"}, {Name: "bucket"}, {Name: "node"}},
 		DoUpdates: clause.Assignments(map[string]any{
 			"succeeded": gorm.Expr("job_stats.succeeded + excluded.succeeded"),
 			"failed":    gorm.Expr("job_stats.failed + excluded.failed"),
@@ -54,10 +56,12 @@ func addStats(tx *gorm.DB, d statDelta, at time.Time) error {
 	return nil
 }
 
-// Stats returns the counters of a period from `since` on, oldest first.
+// Stats returns the counters of a period from `since` on, oldest first, summed over nodes.
 func (s *Store) Stats(ctx context.Context, period string, since time.Time) ([]JobStat, error) {
 	var out []JobStat
-	err := s.rdb.WithContext(ctx).Where("period = ? AND bucket >= ?", period, since.UTC()).Order("bucket").Find(&out).Error
+	err := s.rdb.WithContext(ctx).Model(&JobStat{}).
+		Select("period, bucket, SUM(succeeded) AS succeeded, SUM(failed) AS failed, SUM(rescued) AS rescued").
+		Where("period = ? AND bucket >= ?", period, since.UTC()).Group("period, bucket").Order("bucket").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: job stats: %w", err)
 	}

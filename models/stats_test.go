@@ -1,12 +1,14 @@
 package models_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestStatsFollowFinishedJobs(t *testing.T) {
@@ -50,4 +52,36 @@ func TestStatsFollowFinishedJobs(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, hours, 1, "hour counters last days")
 	})
+}
+
+// Nodes sharing a PostgreSQL database add to counter rows of their own, so that no node waits
+// for another's row lock; Stats sums them.
+func TestStatsOfSeveralNodesAddUp(t *testing.T) {
+	dsn := modeltest.PostgresDSN(t)
+	a, b := modeltest.Open(t, dsn), modeltest.Open(t, dsn)
+	at := time.Date(2026, 11, 27, 9, 30, 15, 0, time.UTC)
+	for i, s := range []*models.Store{a, b, a} {
+		j := newJob("x")
+		insert(t, s, j)
+		server := fmt.Sprintf("srv-%d", i)
+		jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 1, Lease: time.Minute, Now: time.Now()})
+		require.NoError(t, err)
+		require.Len(t, jobs, 1)
+		state := models.JobSucceeded
+		if i == 1 {
+			state = models.JobFailed
+		}
+		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: jobs[0].ID, ServerID: server, Attempt: 1, Run: 1, State: state, At: at}})
+		require.NoError(t, err)
+	}
+	var rows int64
+	require.NoError(t, modeltest.DB(a).Model(&models.JobStat{}).Where("period = ?", models.PeriodSecond).Count(&rows).Error)
+	require.EqualValues(t, 2, rows, "a row per node")
+	for _, s := range []*models.Store{a, b} {
+		secs, err := s.Stats(ctx, models.PeriodSecond, at.Add(-time.Minute))
+		require.NoError(t, err)
+		require.Len(t, secs, 1)
+		require.True(t, secs[0].Bucket.Equal(at))
+		require.EqualValues(t, [2]int64{2, 1}, [2]int64{secs[0].Succeeded, secs[0].Failed})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/kilnhq/kiln/models/driver"
@@ -35,6 +36,9 @@ type Store struct {
 	hot     hotStmts
 
 	searchWindow int64 // see DefaultSearchWindow
+	// statNode names the rows of job_stats this store adds to: 0 on a database of one node,
+	// a random number on one that nodes share, so that nodes never wait for each other's row.
+	statNode int
 }
 
 // Open connects to the database named by dsn and migrates it to the current schema.
@@ -97,6 +101,9 @@ func Connect(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)
 	}
 	s := &Store{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow}
+	if s.drv.Shared() {
+		s.statNode = 1 + rand.IntN(1<<30)
+	}
 	if err := s.Ping(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)

@@ -43,7 +43,7 @@ type SQL struct {
 	// "" when Finish records them itself.
 	FinishEvents string
 	// FinishCounts says Finish also records the count changes and the overview's stats (at
-	// $2), and returns for each job changed its id, queue and new state. Else it returns id
+	// $2, in the rows of node $3), and returns for each job changed its id, queue and new state. Else it returns id
 	// and queue only.
 	FinishCounts bool
 	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,

@@ -31,14 +31,14 @@ counts AS (
 		UNION ALL SELECT queue, state, 1 FROM applied) AS c
 	GROUP BY queue, state),
 stats AS (
-	INSERT INTO job_stats (period, bucket, succeeded, failed, rescued)
-	SELECT p.period, date_trunc(p.unit, $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC',
+	INSERT INTO job_stats (period, bucket, node, succeeded, failed, rescued)
+	SELECT p.period, date_trunc(p.unit, $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $3::integer,
 		count(*) FILTER (WHERE a.state = 'succeeded'), count(*) FILTER (WHERE a.state = 'failed'), 0
 	FROM applied AS a CROSS JOIN (VALUES ('s', 'second'), ('h', 'hour')) AS p(period, unit)
 	GROUP BY p.period, p.unit
 	HAVING count(*) FILTER (WHERE a.state IN ('succeeded', 'failed')) > 0
 	ORDER BY p.period DESC -- the second's row, then the hour's, as every writer of stats does
-	ON CONFLICT (period, bucket) DO UPDATE SET succeeded = job_stats.succeeded + excluded.succeeded,
+	ON CONFLICT (period, bucket, node) DO UPDATE SET succeeded = job_stats.succeeded + excluded.succeeded,
 		failed = job_stats.failed + excluded.failed)
 SELECT id, queue, state FROM applied`
 )
