@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -372,6 +373,38 @@ func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
 	return nil
 }
 
+// enqueueClaimed runs driver.SQL.EnqueueClaimed: one statement, one round trip. Waiting for a
+// connection heeds ctx; once sent, the statement runs to the end, so that a job stored is never
+// taken for one that was not.
+func (s *Store) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return false, err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("models: insert job: %w", err)
+	}
+	defer conn.Close()
+	runAt := now
+	if !j.RunAt.IsZero() {
+		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
+	}
+	until := now.Add(p.Lease)
+	var id int64
+	err = conn.QueryRowContext(context.WithoutCancel(ctx), s.sql.EnqueueClaimed, j.Kind, j.Queue, j.Priority, j.Args,
+		j.MaxAttempts, runAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags, j.Note).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // paused, or a job of its queue waits
+	}
+	if err != nil {
+		return false, fmt.Errorf("models: insert job: %w", err)
+	}
+	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
+	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
+	return true, nil
+}
+
 // SetJobProgress records a running job's progress (clamped to 0-100).
 func (s *Store) SetJobProgress(ctx context.Context, jobID int64, pct int) error {
 	pct = min(max(pct, 0), 100)
@@ -396,13 +429,19 @@ func truncate(s string, n int) string {
 
 // InsertAndClaimJob stores one new job and, when it is due now, is no continuation, has no
 // unique key, its queue is not paused and no other job of its queue waits, claims it for
-// p.ServerID in the same transaction (with both events, Enqueued and Processing). An engine with
-// a free worker uses it to start a job without a second transaction and without waking its
-// fetcher: the shortest path from enqueue to work. It reports whether it claimed the job;
-// otherwise the job was stored as InsertJobs would.
+// p.ServerID in the same transaction. An engine with a free worker uses it to start a job without
+// a second transaction and without waking its fetcher: the shortest path from enqueue to work.
+// It reports whether it claimed the job; otherwise the job was stored as InsertJobs would.
 func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	if err := validateNewJob(j); err != nil {
+		return false, err
+	}
+	if s.sql.EnqueueClaimed != "" && j.ParentID == nil && j.UniqueKey == nil && !j.RunAt.After(now) {
+		if claimed, err := s.enqueueClaimed(ctx, j, now, p); err != nil || claimed {
+			return claimed, err
+		}
+		_, err := s.InsertJobs(ctx, []*Job{j}, now)
 		return false, err
 	}
 	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
