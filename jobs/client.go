@@ -294,7 +294,7 @@ func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, erro
 	workCtx := e.workCtx
 	e.mu.RUnlock()
 	claimed, err := e.store.InsertAndClaimJob(ctx, j, time.Now(), models.ClaimParams{
-		Queue: j.Queue, ServerID: e.cfg.ServerID, Limit: 1, Lease: e.cfg.Lease,
+		Queue: j.Queue, ServerID: e.cfg.ServerID, Limit: 1, Lease: e.cfg.Lease, Idle: p.drained.Load(),
 	})
 	if err != nil || !claimed {
 		p.busy.Add(-1)

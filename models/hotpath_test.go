@@ -162,3 +162,30 @@ func TestInsertAndClaimJob(t *testing.T) {
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 	})
 }
+
+// ClaimParams.Idle lets the store skip its look for a waiting job (PostgreSQL does), never
+// its check of a pause.
+func TestInsertAndClaimJobIdle(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		now := time.Now()
+		require.NoError(t, s.SetQueuePaused(ctx, "held", true, "ada"))
+		j := newJob("held")
+		j.Queue = "held"
+		claimed, err := s.InsertAndClaimJob(ctx, j, now, models.ClaimParams{Queue: "held", ServerID: "srv", Lease: time.Minute, Idle: true})
+		require.NoError(t, err)
+		require.False(t, claimed, "a paused queue holds its jobs")
+		got, err := s.GetJob(ctx, j.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobEnqueued, got.State)
+
+		idle := newJob("idle")
+		idle.Queue = "idle"
+		claimed, err = s.InsertAndClaimJob(ctx, idle, now, models.ClaimParams{Queue: "idle", ServerID: "srv", Lease: time.Minute, Idle: true})
+		require.NoError(t, err)
+		require.True(t, claimed)
+		got, err = s.GetJob(ctx, idle.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobProcessing, got.State)
+		require.Equal(t, "srv", got.ServerID)
+	})
+}

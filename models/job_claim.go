@@ -19,6 +19,12 @@ type ClaimParams struct {
 	Limit    int
 	Lease    time.Duration
 	Now      time.Time
+	// Idle, for InsertAndClaimJob, says the caller knows of no job of Queue waiting (its last
+	// claim came back short and nothing since said jobs arrived), so the store may skip its own
+	// look for one. On PostgreSQL that look walks the claim index, whose entries for jobs
+	// claimed since the last VACUUM stay in it: 1.1 ms after a burst of 200,000 jobs. A pause
+	// is always checked.
+	Idle bool
 }
 
 // ClaimJobs atomically moves up to p.Limit enqueued jobs of p.Queue to Processing on

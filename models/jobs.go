@@ -393,7 +393,7 @@ func (s *Store) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p Cla
 	until := now.Add(p.Lease)
 	var id int64
 	err = conn.QueryRowContext(context.WithoutCancel(ctx), s.sql.EnqueueClaimed, j.Kind, j.Queue, j.Priority, j.Args,
-		j.MaxAttempts, runAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags, j.Note).Scan(&id)
+		j.MaxAttempts, runAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags, j.Note, p.Idle).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // paused, or a job of its queue waits
 	}

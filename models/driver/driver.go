@@ -49,7 +49,7 @@ type SQL struct {
 	// EnqueueClaimed, when set, stores a job already claimed in one statement, unless its
 	// queue ($2) is paused or has a waiting job: the insert with the arguments of
 	// models' insertClaimed statement, its count change, and its enqueue event when its note
-	// ($13) is not empty. It returns the job's id, or no row when the job was not stored.
+	// ($13) is not empty; with $14 true it does not look for a waiting job. It returns the job's id, or no row when the job was not stored.
 	EnqueueClaimed string
 	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,
 	// returning id, queue and attempt.

@@ -2,7 +2,8 @@ package postgres
 
 // A job enqueued with a free worker waiting for it is stored already claimed, in one statement
 // (no BEGIN or COMMIT): unless its queue is paused or another of its jobs waits, the insert,
-// its count change and (when the job has a note) its enqueue event are one round trip.
+// its count change and (when the job has a note) its enqueue event are one round trip. With $14
+// (ClaimParams.Idle) the look for a waiting job is skipped.
 
 const enqueueClaimedSQL = `WITH ins AS (
 	INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
@@ -10,7 +11,8 @@ const enqueueClaimedSQL = `WITH ins AS (
 	SELECT $1::text, $2::text, $3::bigint, $4::text, 'processing', 1, $5::bigint, $6::timestamptz, $7::timestamptz,
 		$7::timestamptz, $8::timestamptz, $9::text, '', '', $10::bigint, 0, $11::bigint, '', 1, $12::text
 	WHERE NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = $2::text AND paused = TRUE)
-		AND (SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $2::text ORDER BY priority DESC, run_at, id LIMIT 1) IS NULL
+		AND ($14::boolean OR (SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $2::text
+			ORDER BY priority DESC, run_at, id LIMIT 1) IS NULL)
 	RETURNING id),
 counts AS (
 	INSERT INTO job_queue_count_deltas (queue, state, delta) SELECT $2::text, 'processing', 1 FROM ins),
