@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -89,11 +90,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 // committed but never read would leave its jobs processing until their leases ran out. (pgx
 // keeps the statement prepared on each connection.)
 func (s *Store) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return nil, err
-	}
-	conn, err := sqlDB.Conn(ctx)
+	conn, err := s.writerConn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("models: claim jobs: %w", err)
 	}
@@ -118,6 +115,16 @@ func (s *Store) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([
 		return nil, fmt.Errorf("models: claim jobs: %w", err)
 	}
 	return jobs, nil
+}
+
+// writerConn takes a connection of the writer pool, waiting no longer than ctx allows, for a
+// statement that is then sent without ctx: once sent it must run to the end.
+func (s *Store) writerConn(ctx context.Context) (*sql.Conn, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
+	}
+	return sqlDB.Conn(ctx)
 }
 
 // sortClaimed puts claimed jobs in the order they are to run: priority, then RunAt, then ID.

@@ -377,11 +377,7 @@ func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
 // connection heeds ctx; once sent, the statement runs to the end, so that a job stored is never
 // taken for one that was not.
 func (s *Store) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return false, err
-	}
-	conn, err := sqlDB.Conn(ctx)
+	conn, err := s.writerConn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("models: insert job: %w", err)
 	}
