@@ -68,7 +68,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Jobs.Lease, "lease", jobs.DefaultLease, "how long a running job is reserved for its process; renewed every third of it")
 	fs.DurationVar(&cfg.Jobs.SoftStop, "soft-stop", jobs.DefaultSoftStop, "on shutdown, how long running jobs may finish before they are cancelled")
 	fs.IntVar(&cfg.Jobs.MaxRescues, "max-rescues", models.DefaultMaxRescues, "how many times a job whose server died while running it goes back to its queue (using no attempt); the next death fails it as a poison pill")
-	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression or @every <duration>")
+	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression, @every <duration>, or a duration such as 1m")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*); empty: exec jobs are refused")
 	fs.Usage = func() { printUsage(fs) }

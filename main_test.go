@@ -132,6 +132,9 @@ func TestParseConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "critical=4,default=2", jobs.FormatQueues(cfg.Jobs.Queues))
 	require.Equal(t, "*/5 * * * *", cfg.Tasks.SweepEvery)
+	cfg, err = parseConfig([]string{"--sweep-every", "1m"}, io.Discard)
+	require.NoError(t, err, "a bare duration is @every it")
+	require.Equal(t, "1m", cfg.Tasks.SweepEvery)
 
 	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"},
 		{"--queues", "default"}, {"--queues", "a=0"}, {"--sweep-every", "every minute"}, {"--retention", "1s"}, {"--poll-interval", "0s"},

@@ -181,9 +181,10 @@ func TestRecurringCreatedAndDeletedAtRunTime(t *testing.T) {
 	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
 		require.NoError(t, e.Register("tick", func(context.Context, *models.Job) error { return nil }))
 		start(t, e)
-		rj, err := e.CreateRecurring(ctx, "made-here", "@every 1s", "tick", map[string]int{"n": 1}, jobs.TimeZone("Europe/Berlin"))
+		rj, err := e.CreateRecurring(ctx, "made-here", "1s", "tick", map[string]int{"n": 1}, jobs.TimeZone("Europe/Berlin"))
 		require.NoError(t, err)
 		require.True(t, rj.Overridden, "no code's definition will replace it")
+		require.Equal(t, "@every 1s", rj.Spec, "a duration alone is @every it")
 		_, err = e.CreateRecurring(ctx, "made-here", "@daily", "tick", nil)
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
 		_, err = e.CreateRecurring(ctx, "bad", "0 0 30 2 *", "tick", nil)

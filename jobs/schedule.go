@@ -41,7 +41,9 @@ type Schedule struct {
 	cron  *cronSpec
 }
 
-// ParseSchedule parses spec in the IANA time zone tz ("" means UTC).
+// ParseSchedule parses spec in the IANA time zone tz ("" means UTC). A spec is a cron
+// expression of 5 or 6 fields, a descriptor (@hourly, @daily, ...), @every and a Go duration,
+// or a Go duration alone, which means @every it.
 func ParseSchedule(spec, tz string) (*Schedule, error) {
 	spec = strings.TrimSpace(spec)
 	if tz == "" {
@@ -50,6 +52,9 @@ func ParseSchedule(spec, tz string) (*Schedule, error) {
 	loc, err := time.LoadLocation(tz)
 	if err != nil || tz == "Local" {
 		return nil, fmt.Errorf("%w %q", ErrUnknownTimeZone, tz)
+	}
+	if bareDuration(spec) {
+		spec = "@every " + spec // "1m" is "@every 1m", wherever a schedule is typed
 	}
 	s := &Schedule{spec: spec, loc: loc}
 	if rest, ok := strings.CutPrefix(spec, "@every "); ok {
@@ -69,7 +74,17 @@ func ParseSchedule(spec, tz string) (*Schedule, error) {
 	return s, nil
 }
 
-// Spec returns the schedule as written.
+// bareDuration says spec is a Go duration alone ("90s", "1h30m"), which ParseSchedule takes
+// for @every.
+func bareDuration(spec string) bool {
+	if spec == "" || strings.ContainsAny(spec, " \t@") {
+		return false
+	}
+	_, err := time.ParseDuration(spec)
+	return err == nil
+}
+
+// Spec returns the schedule as written, a bare duration with its "@every ".
 func (s *Schedule) Spec() string { return s.spec }
 
 // Location returns the schedule's time zone.

@@ -38,6 +38,8 @@ func TestParseScheduleErrors(t *testing.T) {
 		{"0 0 L * *", "", "\"L\" is not a number"},
 		{"@every", "", "unknown descriptor"},
 		{"@every 500ms", "", "at least 1s"},
+		{"500ms", "", "at least 1s"},
+		{"-1m", "", "at least 1s"},
 		{"@every soon", "", "at least 1s"},
 		{"@fortnightly", "", "unknown descriptor @fortnightly"},
 		{"CRON_TZ=UTC * * * * *", "", "set the time zone separately"},
@@ -56,6 +58,28 @@ func TestParseScheduleErrors(t *testing.T) {
 }
 
 // Nothing valid is refused: rare days, both day fields, names, 7 for Sunday, ? and steps.
+// A bare Go duration is @every that duration, wherever a schedule is typed (--sweep-every 1m).
+func TestBareDurationIsEvery(t *testing.T) {
+	for spec, every := range map[string]time.Duration{"1m": time.Minute, " 90s ": 90 * time.Second, "1h30m": 90 * time.Minute} {
+		s, err := ParseSchedule(spec, "Europe/Berlin")
+		if err != nil {
+			t.Fatalf("ParseSchedule(%q): %v", spec, err)
+		}
+		if want := "@every " + strings.TrimSpace(spec); s.Spec() != want {
+			t.Errorf("ParseSchedule(%q).Spec() = %q, want %q", spec, s.Spec(), want)
+		}
+		next := s.Next(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+		if got := s.Next(next).Sub(next); got != every {
+			t.Errorf("%q runs every %s, want %s", spec, got, every)
+		}
+	}
+	for _, spec := range []string{"1", "m", "1 m", "@1m"} {
+		if _, err := ParseSchedule(spec, ""); !errors.Is(err, ErrInvalidSchedule) {
+			t.Errorf("ParseSchedule(%q) = %v, want ErrInvalidSchedule", spec, err)
+		}
+	}
+}
+
 func TestParseScheduleAcceptsRareButValidSpecs(t *testing.T) {
 	for _, spec := range []string{
 		"0 0 29 2 *", "0 0 31 2 MON", "0 0 31 * *", "0 0 * * 7", "0 0 * * 5-7", "0 0 ? * SUN",
