@@ -121,15 +121,36 @@ func (s *Server) taskRow(c echo.Context, t *models.Task, now time.Time) pages.Ta
 // shown again unchanged.
 type taskForm struct {
 	Title, Description, DueAt, Zone string
+	// ZoneFrom says whose zone Zone is when the form came without one (no JavaScript, curl):
+	// "your browser's" (the zone cookie) or "the server's". Empty when the form named it.
+	ZoneFrom string
 }
 
 func bindTaskForm(c echo.Context) taskForm {
-	return taskForm{
+	f := taskForm{
 		Title:       c.FormValue("title"),
 		Description: c.FormValue("description"),
 		DueAt:       strings.TrimSpace(c.FormValue("due_at")),
 		Zone:        strings.TrimSpace(c.FormValue("tz")),
 	}
+	if f.Zone == "" {
+		// The browser fills the field; without JavaScript (or from curl) it is empty. Read
+		// the due time in the viewer's zone as last seen, else in the server's, and say so.
+		if f.Zone = viewerZoneName(c); f.Zone != "" {
+			f.ZoneFrom = "your browser's"
+		} else {
+			f.Zone, f.ZoneFrom = serverZoneName(), "the server's"
+		}
+	}
+	return f
+}
+
+// zoneNote tells, after a save, which zone the due time was read in when the form named none.
+func (f taskForm) zoneNote() string {
+	if f.ZoneFrom == "" {
+		return ""
+	}
+	return fmt.Sprintf(" No time zone came with the form, so its due time was read in %s (%s zone).", f.Zone, f.ZoneFrom)
 }
 
 // input converts the form to a model input, with a message per field that can't be converted.
@@ -213,7 +234,7 @@ func (s *Server) handleTaskCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	setFlash(c, "success", fmt.Sprintf("Task “%s” created.", task.Title))
+	setFlash(c, "success", fmt.Sprintf("Task “%s” created.", task.Title)+f.zoneNote())
 	return redirect(c, "/")
 }
 
@@ -263,7 +284,7 @@ func (s *Server) handleTaskUpdate(c echo.Context) error {
 	if task, err = s.store.UpdateTask(c.Request().Context(), task.ID, in); err != nil {
 		return err
 	}
-	setFlash(c, "success", fmt.Sprintf("Task “%s” saved.", task.Title))
+	setFlash(c, "success", fmt.Sprintf("Task “%s” saved.", task.Title)+f.zoneNote())
 	return redirect(c, "/")
 }
 

@@ -3,7 +3,10 @@ package web
 import (
 	"errors"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -61,3 +64,21 @@ func loadZone(name string) (*time.Location, error) {
 	}
 	return loc, nil
 }
+
+// serverZoneName is the IANA name of the server's own zone: $TZ when it names one, else the zone
+// /etc/localtime links to, else UTC.
+var serverZoneName = sync.OnceValue(func() string {
+	if tz := os.Getenv("TZ"); tz != "" {
+		if _, err := loadZone(strings.TrimPrefix(tz, ":")); err == nil {
+			return strings.TrimPrefix(tz, ":")
+		}
+	}
+	if target, err := filepath.EvalSymlinks("/etc/localtime"); err == nil {
+		if _, name, ok := strings.Cut(target, "zoneinfo/"); ok {
+			if _, err := loadZone(name); err == nil {
+				return name
+			}
+		}
+	}
+	return "UTC"
+})

@@ -184,6 +184,36 @@ func TestCreateTaskThroughForm(t *testing.T) {
 	require.Equal(t, "Before the deadline.", tasks[0].Description)
 }
 
+// A task form posted without its time zone (no JavaScript, curl) is read in the viewer's zone
+// as last seen, else in the server's, and the flash says which.
+func TestCreateTaskWithoutZone(t *testing.T) {
+	a := setup(t)
+	form := url.Values{"_csrf": {a.csrf("/tasks/new")}, "title": {"No zone"}, "due_at": {"2027-05-01T10:00"}, "tz": {""}}
+	resp, _ := a.post("/tasks", form)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, doc := a.get("/")
+	server := web.ServerZoneName()
+	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "read in "+server+" (the server's zone)")
+
+	a.setZone("Asia/Tokyo")
+	form = url.Values{"_csrf": {a.csrf("/tasks/new")}, "title": {"Tokyo"}, "due_at": {"2027-05-01T10:00"}} // no tz field at all
+	resp, _ = a.post("/tasks", form)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, doc = a.get("/")
+	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "read in Asia/Tokyo (your browser's zone)")
+
+	tasks, err := a.store.ListTasks(context.Background(), models.TaskFilter{Status: models.TaskAll})
+	require.NoError(t, err)
+	due := map[string]time.Time{}
+	for _, task := range tasks {
+		due[task.Title] = task.DueAt.UTC()
+	}
+	loc, err := time.LoadLocation(server)
+	require.NoError(t, err)
+	require.Equal(t, time.Date(2027, 5, 1, 10, 0, 0, 0, loc).UTC(), due["No zone"])
+	require.Equal(t, time.Date(2027, 5, 1, 1, 0, 0, 0, time.UTC), due["Tokyo"], "10:00 in Tokyo")
+}
+
 func TestCreateTaskBadInput(t *testing.T) {
 	valid := url.Values{"title": {"Plan the offsite"}, "description": {"Venue & <agenda>"}, "due_at": {"2027-05-01T10:00"}, "tz": {"Europe/Berlin"}}
 	tests := []struct {
@@ -196,7 +226,6 @@ func TestCreateTaskBadInput(t *testing.T) {
 		{"unparseable due date", "due_at", "next tuesday", "is not a date and time"},
 		{"impossible due date", "due_at", "2027-02-30T10:00", "is not a date and time"},
 		{"unknown time zone", "tz", "Mars/Olympus_Mons", "Unknown time zone"},
-		{"missing time zone", "tz", "", "Time zone is required."},
 		{"path as time zone", "tz", "../../etc/passwd", "Unknown time zone"},
 		{"server-local zone", "tz", "Local", "Unknown time zone"},
 	}

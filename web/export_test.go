@@ -1,0 +1,4 @@
+package web
+
+// ServerZoneName is serverZoneName, for the tests of package web_test.
+var ServerZoneName = serverZoneName
