@@ -58,6 +58,25 @@ func (s *Server) handleRecurring(c echo.Context) error {
 				r.LastState = string(j.State)
 			}
 		}
+		if rj.LastRunAt == nil {
+			// Not run by its schedule yet; a job of its kind may have run otherwise (the sweep
+			// runs at start-up too). One row from the (kind, id) index.
+			page, err := s.store.ListJobs(ctx, models.JobFilter{Kind: rj.Kind}, 0, 0, 1)
+			if err != nil {
+				return err
+			}
+			if len(page.Jobs) == 1 {
+				j := page.Jobs[0]
+				at := j.CreatedAt
+				if j.FinishedAt != nil {
+					at = *j.FinishedAt
+				} else if j.StartedAt != nil {
+					at = *j.StartedAt
+				}
+				m := s.moment(c, at)
+				r.KindLast, r.KindLastID, r.KindLastState = &m, j.ID, string(j.State)
+			}
+		}
 		v.Rows = append(v.Rows, r)
 	}
 	return render(c, http.StatusOK, pages.RecurringPage(v))

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -48,15 +49,30 @@ func TestRecurringPage(t *testing.T) {
 		require.Contains(t, n, "02:00")
 	}
 	require.Contains(t, row.Text(), "never")
+	require.Empty(t, row.Find(`[data-testid="kind-last"]`).Nodes)
+
+	// A job of the entry's kind that came from elsewhere (start-up, the API) is shown beside
+	// "not yet by this schedule", not hidden behind "never".
+	other := &models.Job{Kind: "report.build", Queue: "default", Args: "{}", MaxAttempts: 1}
+	_, err := a.store.InsertJobs(context.Background(), []*models.Job{other}, time.Now())
+	require.NoError(t, err)
+	_, doc = a.get("/dashboard/recurring")
+	row = doc.Find(`[data-testid="recurring-row"]`)
+	require.Contains(t, row.Find(`[data-testid="not-yet"]`).Text(), "not yet by this schedule")
+	href, _ := row.Find(`[data-testid="kind-last"] a`).Attr("href")
+	require.Equal(t, "/dashboard/jobs/"+strconv.FormatInt(other.ID, 10), href)
+	require.Contains(t, row.Find(`[data-testid="kind-last"]`).Text(), "enqueued")
 
 	token := a.csrf("/dashboard/recurring")
 	resp, _ := a.post(base+"/trigger", url.Values{"_csrf": {token}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	_, doc = a.get("/dashboard/recurring")
-	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "triggered as job #1")
+	triggered := other.ID + 1
+	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), fmt.Sprintf("triggered as job #%d", triggered))
 	last, _ := doc.Find(`[data-testid="last-job"]`).Attr("href")
-	require.Equal(t, "/dashboard/jobs/1", last)
-	events, err := a.store.JobEvents(context.Background(), 1)
+	require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d", triggered), last)
+	require.Empty(t, doc.Find(`[data-testid="kind-last"]`).Nodes, "the schedule's own run is shown once it has one")
+	events, err := a.store.JobEvents(context.Background(), triggered)
 	require.NoError(t, err)
 	require.Equal(t, "triggered now from recurring job nightly-report by local", events[0].Reason)
 
