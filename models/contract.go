@@ -46,6 +46,7 @@ type JobQueries interface {
 	JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error)
 	JobLogs(ctx context.Context, jobID int64) ([]JobLog, error)
 	ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error)
+	LatestActivity(ctx context.Context, n int) ([]Job, error)
 	JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error)
 	CountJobs(ctx context.Context, f JobFilter) (int64, error)
 	Continuations(ctx context.Context, parentID int64) ([]Job, error)

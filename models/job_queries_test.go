@@ -139,3 +139,44 @@ func TestSearchWindow(t *testing.T) {
 		require.Zero(t, page.SearchedFrom)
 	})
 }
+
+// LatestActivity lists the jobs that started or finished last, latest first: a long job that
+// finishes now comes before newer jobs that finished earlier, and a deleted job is left out.
+func TestLatestActivity(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		long, b, c, d, gone := newJob("long"), newJob("b"), newJob("c"), newJob("d"), newJob("gone")
+		insert(t, s, long, b, c)
+		claimed := claim(t, s, "srv", 3)
+		require.Len(t, claimed, 3)
+		byID := map[int64]*models.Job{}
+		for _, j := range claimed {
+			byID[j.ID] = j
+		}
+		t0 := time.Now()
+		done := func(j *models.Job, at time.Time) {
+			c := byID[j.ID]
+			_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: c.ID, ServerID: "srv", Attempt: c.Attempt, Run: c.Runs, State: models.JobSucceeded, At: at}})
+			require.NoError(t, err)
+		}
+		done(b, t0.Add(time.Millisecond))
+		done(c, t0.Add(2*time.Millisecond))
+		done(long, t0.Add(3*time.Millisecond)) // the oldest job finishes last
+		insert(t, s, gone)
+		_, _, err := s.DeleteJob(ctx, gone.ID, "test")
+		require.NoError(t, err)
+		time.Sleep(5 * time.Millisecond)
+		insert(t, s, d)
+		require.Len(t, claim(t, s, "srv", 1), 1) // d starts after all of them finished
+
+		got, err := s.LatestActivity(ctx, 3)
+		require.NoError(t, err)
+		ids := make([]int64, len(got))
+		for i, j := range got {
+			ids[i] = j.ID
+		}
+		require.Equal(t, []int64{d.ID, long.ID, c.ID}, ids)
+		none, err := s.LatestActivity(ctx, 0)
+		require.NoError(t, err)
+		require.Empty(t, none)
+	})
+}

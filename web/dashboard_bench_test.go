@@ -86,6 +86,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 			for b.Loop() {
 				rec := httptest.NewRecorder()
 				req := httptest.NewRequest(http.MethodGet, path, nil)
+				req.Host = "localhost" // a loopback name: other hosts get 421 (DNS rebinding)
 				req.RemoteAddr = "127.0.0.1:40000"
 				h.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {

@@ -75,6 +75,11 @@ func TestBrowserDashboard(t *testing.T) {
 	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the page updated itself without a reload")
 	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="job-logs"]').innerText`), "step 3/3")
 
+	// The overview's Recent jobs panel lists it, linked to its page.
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard"))
+	waitFor(t, ctx, "the work item in Recent jobs", `[...document.querySelectorAll('[data-testid="recent-link"]')].some(a => a.getAttribute('href') === '/dashboard/jobs/`+id+`')`)
+	screenshot(t, ctx, "dashboard-recent-jobs")
+
 	// Cancel a running job from its page.
 	long, err := engine.Enqueue(context.Background(), tasks.KindCountdown, tasks.CountdownArgs{Steps: 3, StepSeconds: 60})
 	require.NoError(t, err)

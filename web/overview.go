@@ -76,11 +76,40 @@ func (s *Server) overview(c echo.Context) (pages.OverviewView, error) {
 		pages.StatCard{Key: "servers", Label: "Servers", Count: int64(len(servers)), Href: "/dashboard/servers"},
 		pages.StatCard{Key: "recurring", Label: "Recurring", Count: recurring, Href: "/dashboard/recurring"},
 	)
+	if v.Recent, err = s.recentJobs(c, recentJobs); err != nil {
+		return v, err
+	}
 	if v.Realtime, err = s.realtimeChart(ctx); err != nil {
 		return v, err
 	}
 	v.History, err = s.historyChart(ctx, v.Range, viewerZone(c))
 	return v, err
+}
+
+// recentJobs is how many jobs the overview's Recent jobs panel shows.
+const recentJobs = 10
+
+// recentJobs returns the n jobs that started or finished last, as the panel shows them.
+func (s *Server) recentJobs(c echo.Context, n int) ([]pages.RecentJob, error) {
+	jobs, err := s.store.LatestActivity(c.Request().Context(), n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pages.RecentJob, 0, len(jobs))
+	for i := range jobs {
+		j := &jobs[i]
+		r := pages.RecentJob{JobRow: s.jobRow(c, j), Verb: "finished"}
+		switch {
+		case j.FinishedAt != nil:
+			r.At = s.moment(c, *j.FinishedAt)
+		case j.StartedAt != nil:
+			r.At, r.Verb = s.moment(c, *j.StartedAt), "started"
+		default:
+			r.At, r.Verb = s.moment(c, j.CreatedAt), "made"
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // realtimeChart bins the per-second counters of the last 5 minutes into 2-second bins.

@@ -463,13 +463,16 @@ func TestQueueWorkItem(t *testing.T) {
 func TestOverview(t *testing.T) {
 	a := setup(t)
 	ctx := context.Background()
+	var made []*models.Job
 	for i := range 4 {
 		j := a.enqueue("report.build", map[string]int{"n": i})
+		made = append(made, j)
 		state := models.JobSucceeded
+		errText := ""
 		if i == 3 {
-			state = models.JobFailed
+			state, errText = models.JobFailed, "disk full\nat line 3"
 		}
-		a.finish(j, state, "")
+		a.finish(j, state, errText)
 	}
 	a.enqueue("report.build", nil)
 	a.enqueue("report.later", nil, jobs.RunAt(time.Now().Add(time.Hour)))
@@ -495,6 +498,19 @@ func TestOverview(t *testing.T) {
 		require.Contains(t, rt.Find("desc").Text(), "Succeeded 3, Failed 1, Rescued 0")
 		poll, _ := doc.Find(`#overview-live`).Attr("hx-trigger")
 		require.Equal(t, "every 2s", poll)
+
+		// Recent jobs: the ones that finished (or started) last, latest first, linked.
+		recent := doc.Find(`[data-testid="recent-row"]`)
+		require.Equal(t, 4, recent.Length(), "the waiting and the scheduled job have not started")
+		first := recent.First()
+		href, _ = first.Find(`[data-testid="recent-link"]`).Attr("href")
+		require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d", made[3].ID), href)
+		require.Contains(t, first.Text(), "failed")
+		require.Contains(t, first.Text(), "disk full")
+		require.NotContains(t, first.Text(), "at line 3", "the error's first line only")
+		require.Contains(t, first.Find(`[data-label="When"]`).Text(), "finished")
+		all, _ := doc.Find(`[data-testid="all-jobs"]`).Attr("href")
+		require.Equal(t, "/dashboard/jobs", all)
 	}
 	_, doc := a.get("/dashboard")
 	history := doc.Find(`[data-testid="chart-history"]`)
