@@ -3,8 +3,10 @@ package web
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -282,18 +284,52 @@ func (s *Server) handleServers(c echo.Context) error {
 
 // handleQueues lists the queues.
 func (s *Server) handleQueues(c echo.Context) error {
-	stats, err := s.store.QueueStats(c.Request().Context())
+	ctx := c.Request().Context()
+	stats, err := s.store.QueueStats(ctx)
+	if err != nil {
+		return err
+	}
+	servers, err := s.store.Servers(ctx)
 	if err != nil {
 		return err
 	}
 	v := pages.QueuesView{Layout: s.layoutProps(c, "Queues", layout.SectionJobs), CanAct: canAct(c), CSRF: csrfToken(c)}
+	rows := map[string]*pages.QueueRow{}
+	row := func(name string) *pages.QueueRow {
+		if r, ok := rows[name]; ok {
+			return r
+		}
+		r := &pages.QueueRow{Name: name}
+		rows[name] = r
+		return r
+	}
 	for _, q := range stats {
-		row := pages.QueueRow{Name: q.Name, Enqueued: q.Enqueued, Scheduled: q.Scheduled, Processing: q.Processing, Failed: q.Failed, Paused: q.Paused, PausedBy: q.PausedBy}
+		r := row(q.Name)
+		r.Enqueued, r.Scheduled, r.Processing, r.Failed, r.Paused, r.PausedBy = q.Enqueued, q.Scheduled, q.Processing, q.Failed, q.Paused, q.PausedBy
 		if q.OldestEnqueued != nil {
 			m := s.moment(c, *q.OldestEnqueued)
-			row.Oldest = &m
+			r.Oldest = &m
 		}
-		v.Rows = append(v.Rows, row)
+	}
+	// Every queue a live server works is listed, jobs or not, with its workers there.
+	silent := 3 * s.engine.ServerHeartbeat()
+	for _, srv := range servers {
+		if s.cfg.Now().Sub(srv.HeartbeatAt) > silent {
+			continue
+		}
+		queues, err := jobs.ParseQueues(srv.Queues)
+		if err != nil {
+			continue // a server of another version; its row on the servers page says what it works
+		}
+		for _, q := range queues {
+			r := row(q.Name)
+			r.Workers += q.Workers
+			r.Servers++
+		}
+	}
+	names := slices.Sorted(maps.Keys(rows))
+	for _, name := range names {
+		v.Rows = append(v.Rows, *rows[name])
 	}
 	return render(c, http.StatusOK, pages.QueuesPage(v))
 }

@@ -181,6 +181,23 @@ func TestQueuesPage(t *testing.T) {
 	require.Empty(t, paused)
 	resp, _ = a.post("/dashboard/queues/low/explode", url.Values{"_csrf": {token}})
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-queue="low"] [data-testid="workers"]`).Text(), "none", "no live server works low")
+
+	// Every queue a live server works is listed, jobs or not, with its workers; a dead
+	// server's queues are not.
+	ctx, now := context.Background(), time.Now()
+	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "a", Host: "kiln-a", PID: 1, StartedAt: now, HeartbeatAt: now, Queues: "default=10,reports=3", Workers: 13}))
+	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "b", Host: "kiln-b", PID: 2, StartedAt: now, HeartbeatAt: now, Queues: "default=5", Workers: 5}))
+	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "dead", Host: "kiln-c", PID: 3, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Hour), Queues: "critical=4", Workers: 4}))
+	_, doc = a.get("/dashboard/queues")
+	names := doc.Find(`[data-testid="queue-row"]`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("data-queue", "") })
+	require.Equal(t, []string{"default", "low", "reports"}, names)
+	workers := func(q string) string {
+		return strings.Join(strings.Fields(doc.Find(`[data-queue="` + q + `"] [data-testid="workers"]`).Text()), " ")
+	}
+	require.Equal(t, "0 busy of 15 on 2 servers", workers("default"))
+	require.Equal(t, "0 busy of 3 on 1 server", workers("reports"))
+	require.Equal(t, "0", doc.Find(`[data-queue="reports"] [data-testid="enqueued"]`).Text())
 }
 
 // The recurring page and the schedule form say what the next clock change does to a run.
