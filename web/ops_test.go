@@ -193,7 +193,7 @@ func TestQueuesPage(t *testing.T) {
 	names := doc.Find(`[data-testid="queue-row"]`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("data-queue", "") })
 	require.Equal(t, []string{"default", "low", "reports"}, names)
 	workers := func(q string) string {
-		return strings.Join(strings.Fields(doc.Find(`[data-queue="` + q + `"] [data-testid="workers"]`).Text()), " ")
+		return strings.Join(strings.Fields(doc.Find(`[data-queue="`+q+`"] [data-testid="workers"]`).Text()), " ")
 	}
 	require.Equal(t, "0 busy of 15 on 2 servers", workers("default"))
 	require.Equal(t, "0 busy of 3 on 1 server", workers("reports"))
