@@ -15,8 +15,20 @@ type Moment struct {
 // Exact formats the instant for reading, e.g. "Mon 2 Jan 2026, 15:04".
 func (m Moment) Exact() string { return m.At.Format("Mon 2 Jan 2006, 15:04") }
 
-// Full formats the instant with its zone, for tooltips, e.g. "Mon 2 Jan 2026, 15:04:05 CET (UTC+01:00)".
-func (m Moment) Full() string { return m.At.Format("Mon 2 Jan 2006, 15:04:05 MST (UTC-07:00)") }
+// Full formats the instant with its zone, for tooltips, e.g. "Mon 2 Jan 2026, 15:04:05 CET
+// (UTC+01:00) = 14:04:05 UTC": in any zone but UTC it gives the UTC time too, for comparing
+// with logs and other servers.
+func (m Moment) Full() string {
+	full := m.At.Format("Mon 2 Jan 2006, 15:04:05 MST (UTC-07:00)")
+	if m.At.Location().String() == "UTC" {
+		return full
+	}
+	u := m.At.UTC()
+	if u.YearDay() != m.At.YearDay() || u.Year() != m.At.Year() {
+		return full + u.Format(" = Mon 2 Jan, 15:04:05 UTC")
+	}
+	return full + u.Format(" = 15:04:05 UTC")
+}
 
 // ISO formats the instant in RFC 3339 for the datetime attribute.
 func (m Moment) ISO() string { return m.At.UTC().Format(time.RFC3339) }

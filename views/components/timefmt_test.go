@@ -45,10 +45,18 @@ func TestMomentFormats(t *testing.T) {
 	if got, want := m.ISO(), "2026-07-01T13:30:00Z"; got != want {
 		t.Errorf("ISO = %q, want %q", got, want)
 	}
-	if got, want := m.Full(), "Wed 1 Jul 2026, 09:30:00 EDT (UTC-04:00)"; got != want {
+	if got, want := m.Full(), "Wed 1 Jul 2026, 09:30:00 EDT (UTC-04:00) = 13:30:00 UTC"; got != want {
 		t.Errorf("Full = %q, want %q", got, want)
 	}
 	if got, want := m.Relative(), "in 1 h"; got != want {
 		t.Errorf("Relative = %q, want %q", got, want)
+	}
+	late := Moment{At: time.Date(2026, 7, 1, 22, 15, 0, 0, ny)}
+	if got, want := late.Full(), "Wed 1 Jul 2026, 22:15:00 EDT (UTC-04:00) = Thu 2 Jul, 02:15:00 UTC"; got != want {
+		t.Errorf("Full across midnight = %q, want %q", got, want)
+	}
+	utc := Moment{At: time.Date(2026, 7, 1, 9, 30, 0, 0, time.UTC)}
+	if got, want := utc.Full(), "Wed 1 Jul 2026, 09:30:00 UTC (UTC+00:00)"; got != want {
+		t.Errorf("Full in UTC = %q, want %q", got, want)
 	}
 }
