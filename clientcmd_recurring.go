@@ -14,10 +14,10 @@ import (
 
 func (e *cliEnv) recurringCommand() *ffcli.Command {
 	var (
-		schedule, tz, kind, args, queue, timeout, misfire string
-		priority, maxAttempts                             int
+		schedule, tz, kind, args, queue, timeout, misfire, overlap string
+		priority, maxAttempts                                      int
 	)
-	create := e.leaf("create", "kiln recurring create NAME --schedule SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore]",
+	create := e.leaf("create", "kiln recurring create NAME --schedule SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore] [--overlap allow|skip|replace]",
 		"make a recurring job", func(fs *flag.FlagSet) {
 			fs.StringVar(&schedule, "schedule", "", "cron expression (\"0 2 * * *\"), @daily, or @every 30s")
 			fs.StringVar(&tz, "tz", "UTC", "IANA `zone` the schedule is read in, e.g. Europe/Berlin")
@@ -28,6 +28,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 			fs.IntVar(&maxAttempts, "max-attempts", 0, "attempts before a run fails (default: the kind's)")
 			fs.StringVar(&timeout, "timeout", "", "how long one attempt may run (Go `duration`)")
 			fs.StringVar(&misfire, "misfire", "", "runs missed while no server ran: relaxed (default: once), strict (each), ignore")
+			fs.StringVar(&overlap, "overlap", "", "while the run before is unfinished: allow (default), skip, or replace (cancel it)")
 		}, func(ctx context.Context, pos []string) error {
 			name, err := oneName(pos, "recurring job")
 			if err != nil {
@@ -40,7 +41,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			spec := api.RecurringSpec{Name: name, Spec: schedule, TimeZone: tz, Kind: kind, Args: raw, Queue: queue, Timeout: timeout, Misfire: misfire}
+			spec := api.RecurringSpec{Name: name, Spec: schedule, TimeZone: tz, Kind: kind, Args: raw, Queue: queue, Timeout: timeout, Misfire: misfire, Overlap: overlap}
 			if priority != 0 {
 				spec.Priority = &priority
 			}

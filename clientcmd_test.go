@@ -139,13 +139,14 @@ func TestClientCommands(t *testing.T) {
 
 		// A recurring HTTP job made from the command line, then deleted.
 		code, out, errOut = run(admin, "recurring", "create", "nightly-hook", "--schedule", "0 2 * * *", "--tz", "Europe/Berlin",
-			"--kind", "http.request", "--args", `{"url":"https://hooks.example.com/x","headers":{"Authorization":"Bearer ${secret:hook.token}"}}`, "--max-attempts", "4")
+			"--kind", "http.request", "--args", `{"url":"https://hooks.example.com/x","headers":{"Authorization":"Bearer ${secret:hook.token}"}}`, "--max-attempts", "4", "--overlap", "skip")
 		require.Equal(t, 0, code, errOut)
 		require.Contains(t, out, "Made nightly-hook: http.request runs at 02:00 every day (Europe/Berlin), first at ")
 		rj, err := s.GetRecurring(context.Background(), "nightly-hook")
 		require.NoError(t, err)
 		require.Equal(t, "token cli", rj.CreatedBy)
 		require.Equal(t, 4, rj.MaxAttempts)
+		require.Equal(t, models.OverlapSkip, rj.Overlap)
 		code, _, errOut = run(admin, "recurring", "create", "bad-hook", "--schedule", "@daily", "--kind", "http.request", "--args", `{"url":"https://x.test/?k=${secret:nope}"}`)
 		require.Equal(t, 1, code)
 		require.Contains(t, errOut, "no secret of that name")

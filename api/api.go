@@ -87,6 +87,9 @@ type Recurring struct {
 	Args        json.RawMessage `json:"args"`
 	Queue       string          `json:"queue"`
 	Misfire     string          `json:"misfire" enum:"relaxed,strict,ignore"`
+	Overlap     string          `json:"overlap" enum:"allow,skip,replace" doc:"While the job of the occurrence before is unfinished: allow enqueues anyway, skip enqueues nothing (counted in skipped), replace cancels that job first."`
+	Skipped     int64           `json:"skipped" doc:"Occurrences skipped by the overlap policy."`
+	LastSkipped *time.Time      `json:"last_skipped_at,omitempty"`
 	Paused      bool            `json:"paused"`
 	Edited      bool            `json:"edited" doc:"The schedule was changed by a person, and outlives the code's."`
 	CreatedBy   string          `json:"created_by,omitempty" doc:"Who made it at run time (dashboard or API); absent for one a server's code defines."`
@@ -196,6 +199,7 @@ type RecurringAction struct {
 type Schedule struct {
 	Spec     string `json:"spec" minLength:"1" maxLength:"200"`
 	TimeZone string `json:"time_zone" minLength:"1" maxLength:"100" doc:"An IANA time zone, e.g. Europe/Berlin."`
+	Overlap  string `json:"overlap,omitempty" enum:"allow,skip,replace" doc:"Change the overlap policy too; unchanged when absent."`
 }
 
 // QueueList is the queues.
@@ -225,6 +229,7 @@ type RecurringSpec struct {
 	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
 	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration."`
 	Misfire     string          `json:"misfire,omitempty" enum:"relaxed,strict,ignore" doc:"What to do with occurrences missed while no server ran: relaxed (default) runs the latest once, strict each (at most 100), ignore none."`
+	Overlap     string          `json:"overlap,omitempty" enum:"allow,skip,replace" doc:"While the job of the occurrence before is unfinished: allow (default) enqueues anyway, skip enqueues nothing, replace cancels that job first."`
 }
 
 // Secret is a named secret: never its value.

@@ -26,6 +26,7 @@ type settings struct {
 	continueOn  string
 	tz          *string
 	misfire     *string
+	overlap     *string
 	tags        []string
 }
 
@@ -67,6 +68,12 @@ func TimeZone(name string) Option { return func(s *settings) { s.tz = &name } }
 // occurrence, capped) or MisfireIgnore.
 func Misfire(policy string) Option { return func(s *settings) { s.misfire = &policy } }
 
+// Overlap chooses what an occurrence of a recurring job does while the job of the occurrence
+// before has not finished (Recurring only): models.OverlapAllow (default: enqueue it anyway),
+// OverlapSkip (enqueue nothing; the skip is counted on the entry) or OverlapReplace (cancel the
+// unfinished job, then enqueue).
+func Overlap(policy string) Option { return func(s *settings) { s.overlap = &policy } }
+
 func collect(opts []Option) settings {
 	var s settings
 	for _, o := range opts {
@@ -82,7 +89,7 @@ func (s settings) only(where string, allowed ...string) error {
 	given := map[string]bool{
 		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "run at": !s.runAt.IsZero(),
 		"on any final state": s.continueOn != "", "time zone": s.tz != nil, "misfire": s.misfire != nil,
-		"tags": s.tags != nil,
+		"overlap": s.overlap != nil, "tags": s.tags != nil,
 	}
 	for _, a := range allowed {
 		delete(given, a)

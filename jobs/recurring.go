@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,7 +71,7 @@ func (e *Engine) Recurring(name, spec, kind string, args any, opts ...Option) er
 // recurringDef checks a recurring job's definition and fills in the kind's defaults.
 func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) (*recurringDef, *Schedule, error) {
 	s := collect(opts)
-	if err := s.only("Recurring", "time zone", "misfire"); err != nil {
+	if err := s.only("Recurring", "time zone", "misfire", "overlap"); err != nil {
 		return nil, nil, err
 	}
 	name = strings.TrimSpace(name)
@@ -95,6 +96,13 @@ func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) 
 	if misfire != models.MisfireRelaxed && misfire != models.MisfireStrict && misfire != models.MisfireIgnore {
 		return nil, nil, fmt.Errorf("%w: misfire policy %q: use relaxed, strict or ignore", ErrInvalidOption, misfire)
 	}
+	overlap := models.OverlapAllow
+	if s.overlap != nil {
+		overlap = *s.overlap
+	}
+	if !slices.Contains(models.OverlapPolicies, overlap) {
+		return nil, nil, fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, overlap)
+	}
 	raw, err := marshalArgs(args)
 	if err != nil {
 		return nil, nil, err
@@ -106,7 +114,7 @@ func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) 
 	}
 	def := &recurringDef{schedule: sched, row: models.RecurringJob{
 		Name: name, Spec: sched.Spec(), TimeZone: tz, Kind: kind, Args: raw, Queue: j.Queue,
-		Priority: j.Priority, MaxAttempts: j.MaxAttempts, Timeout: j.Timeout, Misfire: misfire,
+		Priority: j.Priority, MaxAttempts: j.MaxAttempts, Timeout: j.Timeout, Misfire: misfire, Overlap: overlap,
 	}}
 	return def, sched, nil
 }
@@ -276,8 +284,14 @@ func (r *recurring) fire(name string) {
 	e := r.e
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var queue string
+	var (
+		queue          string
+		skipped        []time.Time
+		replaced       *models.Job // cancelled for the new occurrence
+		replacedQueues []string
+	)
 	_, err := e.store.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
+		queue, skipped, replaced, replacedQueues = "", nil, nil, nil
 		sched := r.schedule(name) // the timer's, unless the row changed since
 		if sched == nil || sched.Spec() != rj.Spec || sched.Location().String() != rj.TimeZone {
 			var err error
@@ -298,6 +312,29 @@ func (r *recurring) fire(name string) {
 		due := dueOccurrences(sched, *rj.NextRunAt, now, rj.Misfire, e.cfg.MisfireThreshold, e.cfg.StrictMisfireCap)
 		if len(due) == 0 {
 			return nil
+		}
+		if rj.Overlap == models.OverlapSkip || rj.Overlap == models.OverlapReplace {
+			busy, err := unfinished(tx, rj.LastJobID)
+			if err != nil {
+				return err
+			}
+			switch {
+			case busy && rj.Overlap == models.OverlapSkip:
+				at := now.UTC()
+				rj.Skipped += int64(len(due))
+				rj.LastSkippedAt = &at
+				skipped = append(skipped, due...)
+				return nil // the occurrences pass: the deferred update moves to the next
+			case busy:
+				reason := fmt.Sprintf("replaced by the %s occurrence of recurring job %s", due[len(due)-1].UTC().Format(time.RFC3339), rj.Name)
+				before, queues, err := tx.CancelJob(*rj.LastJobID, reason)
+				if err != nil && models.ErrorCode(err) != models.ECONFLICT { // ECONFLICT: it just finished
+					return err
+				}
+				if err == nil {
+					replaced, replacedQueues = before, queues
+				}
+			}
 		}
 		jobs := make([]*models.Job, len(due))
 		for i, occ := range due {
@@ -323,9 +360,28 @@ func (r *recurring) fire(name string) {
 		e.log.Error("jobs: recurring job did not fire", "name", name, "err", err)
 		return
 	}
+	for _, occ := range skipped {
+		e.log.Info("jobs: recurring occurrence skipped: the job of the one before has not finished", "name", name, "occurrence", occ.UTC())
+	}
+	if replaced != nil {
+		e.log.Info("jobs: recurring job replaced an unfinished run", "name", name, "cancelled", replaced.ID)
+		e.afterStop(replaced, replacedQueues)
+	}
 	if queue != "" {
 		e.wake(queue)
 	}
+}
+
+// unfinished says whether the job id (a recurring entry's last) exists and has not finished.
+func unfinished(tx models.Tx, id *int64) (bool, error) {
+	if id == nil {
+		return false, nil
+	}
+	state, err := tx.JobState(*id)
+	if err != nil {
+		return false, err
+	}
+	return state != "" && !state.Final(), nil
 }
 
 // dueOccurrences returns the occurrences to enqueue now, given the entry's next recorded

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/kilnhq/kiln/models"
@@ -54,6 +55,25 @@ func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error 
 		return nil
 	})
 	return err
+}
+
+// SetRecurringOverlap sets the overlap policy (models.OverlapAllow, OverlapSkip or
+// OverlapReplace) of the recurring job with the given id, as a user does on the dashboard or
+// through the API; like an edited schedule, it outlives the code's definition.
+func (e *Engine) SetRecurringOverlap(ctx context.Context, id int64, policy string) (*models.RecurringJob, error) {
+	if !slices.Contains(models.OverlapPolicies, policy) {
+		return nil, fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, policy)
+	}
+	rj, err := e.store.GetRecurringByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return e.store.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
+		if row.Overlap != policy {
+			row.Overlap, row.Overridden = policy, true
+		}
+		return nil
+	})
 }
 
 // UpdateRecurringSchedule changes the schedule and time zone of the recurring job with the
@@ -135,7 +155,7 @@ func (e *Engine) ReplaceRecurring(ctx context.Context, name, spec, kind string, 
 			row.NextRunAt = &next
 		}
 		row.Spec, row.TimeZone, row.Kind, row.Args, row.Queue, row.Priority = d.Spec, d.TimeZone, d.Kind, d.Args, d.Queue, d.Priority
-		row.MaxAttempts, row.Timeout, row.Misfire = d.MaxAttempts, d.Timeout, d.Misfire
+		row.MaxAttempts, row.Timeout, row.Misfire, row.Overlap = d.MaxAttempts, d.Timeout, d.Misfire, d.Overlap
 		return nil
 	})
 	if err != nil {

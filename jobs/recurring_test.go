@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,5 +230,74 @@ func TestRecurringMadeAtRunTimeRunsOnEveryNode(t *testing.T) {
 			seen[occ] = true
 		}
 		require.GreaterOrEqual(t, len(seen), 4)
+	})
+}
+
+// Overlap: skip enqueues nothing while the entry's last job is unfinished, and counts it;
+// replace cancels that job and enqueues the new occurrence; allow (the default) lets runs pile up.
+func TestRecurringOverlap(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		release := make(chan struct{})
+		var releaseOnce sync.Once
+		t.Cleanup(func() { releaseOnce.Do(func() { close(release) }) })
+		require.NoError(t, e.Register("slow.skip", func(ctx context.Context, _ *models.Job) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}))
+		require.NoError(t, e.Register("slow.replace", func(ctx context.Context, _ *models.Job) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}))
+		start(t, e)
+		skip, err := e.CreateRecurring(ctx, "skipper", "@every 1s", "slow.skip", nil, jobs.Overlap(models.OverlapSkip))
+		require.NoError(t, err)
+		require.Equal(t, models.OverlapSkip, skip.Overlap)
+		_, err = e.CreateRecurring(ctx, "replacer", "@every 1s", "slow.replace", nil, jobs.Overlap(models.OverlapReplace))
+		require.NoError(t, err)
+		_, err = e.CreateRecurring(ctx, "bad", "@every 1s", "slow.skip", nil, jobs.Overlap("queue"))
+		require.ErrorIs(t, err, jobs.ErrInvalidOption)
+
+		ofKind := func(kind string) []models.Job {
+			var out []models.Job
+			for _, j := range recurringJobs(t, s) {
+				if j.Kind == kind {
+					out = append(out, j)
+				}
+			}
+			return out
+		}
+		// Skip: one job runs; the next occurrences are counted, not enqueued.
+		require.Eventually(t, func() bool {
+			rj, err := s.GetRecurring(ctx, "skipper")
+			return err == nil && rj.Skipped >= 2
+		}, 20*time.Second, 20*time.Millisecond, "occurrences are skipped while the job runs")
+		require.Len(t, ofKind("slow.skip"), 1, "nothing enqueued while the first job runs")
+		rj, err := s.GetRecurring(ctx, "skipper")
+		require.NoError(t, err)
+		require.NotNil(t, rj.LastSkippedAt)
+		releaseOnce.Do(func() { close(release) })
+		require.Eventually(t, func() bool { return len(ofKind("slow.skip")) >= 2 }, 20*time.Second, 20*time.Millisecond, "once it finished, the next occurrence runs")
+
+		// Replace: each occurrence cancels the job before it.
+		require.Eventually(t, func() bool { return len(ofKind("slow.replace")) >= 3 }, 20*time.Second, 20*time.Millisecond)
+		jobsOf := ofKind("slow.replace")
+		first := waitState(t, s, jobsOf[0].ID, models.JobCancelled)
+		require.NotNil(t, first.FinishedAt)
+		events, err := s.JobEvents(ctx, first.ID)
+		require.NoError(t, err)
+		require.Contains(t, events[len(events)-1].Reason, "replaced by the")
+		require.Contains(t, events[len(events)-1].Reason, "occurrence of recurring job replacer")
+		running := 0
+		for _, j := range ofKind("slow.replace") {
+			got, err := s.GetJob(ctx, j.ID)
+			require.NoError(t, err)
+			if !got.State.Final() {
+				running++
+			}
+		}
+		require.LessOrEqual(t, running, 1, "never two runs at once")
 	})
 }

@@ -74,6 +74,10 @@ type RecurringStore interface {
 // Tx is a transaction a callback of the store may write jobs in.
 type Tx interface {
 	InsertJobs(jobs []*Job, now time.Time) (dups []int, err error)
+	// JobState is the job's state, or "" when it does not exist.
+	JobState(id int64) (JobState, error)
+	// CancelJob cancels a job that has not finished, as Store.CancelJob does.
+	CancelJob(id int64, reason string) (before *Job, queues []string, err error)
 }
 
 // ServerStore is the registry of running Kiln processes.

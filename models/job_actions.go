@@ -19,6 +19,20 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 		queues []string
 	)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		before, queues, err = s.transitionTx(tx, id, allowed, change)
+		return err
+	})
+	return before, queues, err
+}
+
+// transitionTx is transition inside the transaction tx.
+func (s *Store) transitionTx(tx *gorm.DB, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
+	var (
+		before *Job
+		queues []string
+	)
+	err := func() error {
 		q := s.drv.LockRows(tx, "UPDATE")
 		var j Job
 		if err := q.Take(&j, id).Error; errors.Is(err, gorm.ErrRecordNotFound) {
@@ -57,7 +71,7 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 		}
 		before = &j
 		return s.writeCounts(tx, counts)
-	})
+	}()
 	return before, queues, err
 }
 
@@ -65,14 +79,22 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 // worker sees its job is no longer Processing and cancels its context. It returns the job as it
 // was before, and the queues that got continuations.
 func (s *Store) CancelJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
-	return s.transition(ctx, id, func(j *Job) error {
+	return s.transition(ctx, id, cancellable(id), cancelChange(reason))
+}
+
+func cancellable(id int64) func(*Job) error {
+	return func(j *Job) error {
 		if j.State.Final() {
 			return Errorf(ECONFLICT, "Job %d is already %s.", id, j.State)
 		}
 		return nil
-	}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+	}
+}
+
+func cancelChange(reason string) func(*Job, time.Time) (map[string]any, JobEvent) {
+	return func(j *Job, now time.Time) (map[string]any, JobEvent) {
 		return map[string]any{"state": JobCancelled, "finished_at": now, "lease_until": nil}, JobEvent{Reason: reason, ServerID: j.ServerID}
-	})
+	}
 }
 
 // DeleteJob marks a job Deleted (retention removes it later); a running job is stopped as by

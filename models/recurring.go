@@ -20,6 +20,19 @@ const (
 	MisfireIgnore = "ignore"
 )
 
+// Overlap policies: what an occurrence does when the job of the one before has not finished.
+const (
+	// OverlapAllow enqueues it anyway: runs may overlap.
+	OverlapAllow = "allow"
+	// OverlapSkip enqueues nothing; the skip is counted on the entry.
+	OverlapSkip = "skip"
+	// OverlapReplace cancels the unfinished job and enqueues the new one.
+	OverlapReplace = "replace"
+)
+
+// OverlapPolicies lists the overlap policies, the default first.
+var OverlapPolicies = []string{OverlapAllow, OverlapSkip, OverlapReplace}
+
 // RecurringJob is a job definition that is enqueued on a schedule.
 type RecurringJob struct {
 	ID   int64  `gorm:"primaryKey"`
@@ -35,6 +48,11 @@ type RecurringJob struct {
 	MaxAttempts int           `gorm:"not null;default:10"`
 	Timeout     time.Duration `gorm:"not null;default:0"`
 	Misfire     string        `gorm:"size:10;not null;default:relaxed"`
+	// Overlap is what an occurrence does while the job of the one before is unfinished.
+	Overlap string `gorm:"size:10;not null;default:allow"`
+	// Skipped counts the occurrences Overlap skipped; LastSkippedAt is the latest.
+	Skipped       int64 `gorm:"not null;default:0"`
+	LastSkippedAt *time.Time
 	// Paused recurring jobs enqueue nothing; the flag survives restarts.
 	Paused bool `gorm:"not null;default:false"`
 	// Overridden is set when a user edited the schedule: the code's definition no longer
@@ -80,6 +98,9 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 		}
 		out.Kind, out.Args, out.Queue, out.Priority = def.Kind, def.Args, def.Queue, def.Priority
 		out.MaxAttempts, out.Timeout, out.Misfire = def.MaxAttempts, def.Timeout, def.Misfire
+		if !out.Overridden || out.Overlap == "" {
+			out.Overlap = def.Overlap // a policy a user set outlives the code's, as a schedule does
+		}
 		out.CreatedBy = "" // code that defines the name takes the entry over
 		return tx.Save(&out).Error
 	})
@@ -148,6 +169,22 @@ type storeTx struct {
 
 func (t storeTx) InsertJobs(jobs []*Job, now time.Time) ([]int, error) {
 	return t.s.InsertJobsTx(t.tx, jobs, now)
+}
+
+func (t storeTx) JobState(id int64) (JobState, error) {
+	var states []JobState
+	err := t.tx.Model(&Job{}).Where("id = ?", id).Pluck("state", &states).Error
+	if err != nil {
+		return "", fmt.Errorf("models: state of job %d: %w", id, err)
+	}
+	if len(states) == 0 {
+		return "", nil
+	}
+	return states[0], nil
+}
+
+func (t storeTx) CancelJob(id int64, reason string) (*Job, []string, error) {
+	return t.s.transitionTx(t.tx, id, cancellable(id), cancelChange(reason))
 }
 
 // CreateRecurring stores a new recurring job whose next occurrence is next, or an ECONFLICT

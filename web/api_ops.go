@@ -28,7 +28,7 @@ type JobActionInput struct {
 func recurringOut(rj *models.RecurringJob) api.Recurring {
 	out := api.Recurring{
 		Name: rj.Name, Spec: rj.Spec, TimeZone: rj.TimeZone, Kind: rj.Kind, Args: json.RawMessage(rj.Args), Queue: rj.Queue,
-		Misfire: rj.Misfire, Paused: rj.Paused, Edited: rj.Overridden, CreatedBy: rj.CreatedBy, NextRunAt: rj.NextRunAt, LastRunAt: rj.LastRunAt, LastJobID: rj.LastJobID,
+		Misfire: rj.Misfire, Overlap: rj.Overlap, Skipped: rj.Skipped, LastSkipped: rj.LastSkippedAt, Paused: rj.Paused, Edited: rj.Overridden, CreatedBy: rj.CreatedBy, NextRunAt: rj.NextRunAt, LastRunAt: rj.LastRunAt, LastJobID: rj.LastJobID,
 	}
 	if !json.Valid(out.Args) {
 		out.Args = json.RawMessage("null")
@@ -236,6 +236,11 @@ func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleIn
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
+	if in.Body.Overlap != "" && in.Body.Overlap != rj.Overlap {
+		if rj, err = s.engine.SetRecurringOverlap(actor(ctx), rj.ID, in.Body.Overlap); err != nil {
+			return nil, s.apiErr(err)
+		}
+	}
 	return &RecurringOutput{Body: recurringOut(rj)}, nil
 }
 
@@ -328,6 +333,9 @@ func (s *Server) apiCreateRecurring(ctx context.Context, in *CreateRecurringInpu
 	}
 	if b.Misfire != "" {
 		opts = append(opts, jobs.Misfire(b.Misfire))
+	}
+	if b.Overlap != "" {
+		opts = append(opts, jobs.Overlap(b.Overlap))
 	}
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The recurring job was not created.", details...)

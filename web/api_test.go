@@ -441,9 +441,11 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
 		resp, body := a.apiCall("POST", "/api/v1/recurring", "", map[string]any{
 			"name": "weekly-report", "spec": "0 7 * * MON", "time_zone": "Europe/Berlin", "kind": "report.build",
-			"args": map[string]string{"scope": "week"}, "queue": "low", "misfire": "strict",
+			"args": map[string]string{"scope": "week"}, "queue": "low", "misfire": "strict", "overlap": "skip",
 		})
 		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		require.Equal(t, "skip", body["overlap"])
+		require.EqualValues(t, 0, body["skipped"])
 		require.Equal(t, "at 07:00 on Mondays", body["description"])
 		require.Equal(t, "low", body["queue"])
 		require.NotNil(t, body["next_run_at"])
@@ -461,6 +463,7 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 			{map[string]any{"name": "n", "spec": "0 0 30 2 *", "kind": "x"}, 422, "body.spec"},
 			{map[string]any{"name": "n", "spec": "@daily", "time_zone": "Mars/Base", "kind": "x"}, 422, "body.time_zone"},
 			{map[string]any{"name": "n", "spec": "@daily", "kind": "x", "misfire": "sometimes"}, 422, "misfire"},
+			{map[string]any{"name": "n", "spec": "@daily", "kind": "x", "overlap": "queue"}, 422, "overlap"},
 			{map[string]any{"name": "n", "spec": "@daily", "kind": "x", "queue": "bad queue"}, 422, "queue"},
 			{map[string]any{"name": "n", "spec": "@daily", "kind": "x", "timeout": "long"}, 422, "body.timeout"},
 			{map[string]any{"name": "n\x07", "spec": "@daily", "kind": "x"}, 422, "control characters"},
@@ -474,6 +477,16 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 		n, err := a.store.CountRecurring(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, int64(1), n, "nothing half-made")
+
+		// PUT changes the overlap policy with the schedule; a bad one changes neither.
+		resp, body = a.apiCall("PUT", "/api/v1/recurring/weekly-report", "", map[string]any{"spec": "0 8 * * MON", "time_zone": "Europe/Berlin", "overlap": "sometimes"})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+		resp, body = a.apiCall("PUT", "/api/v1/recurring/weekly-report", "", map[string]any{"spec": "0 8 * * MON", "time_zone": "Europe/Berlin", "overlap": "replace"})
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Equal(t, "replace", body["overlap"])
+		rj, err = a.store.GetRecurring(context.Background(), "weekly-report")
+		require.NoError(t, err)
+		require.Equal(t, [2]string{"0 8 * * MON", models.OverlapReplace}, [2]string{rj.Spec, rj.Overlap})
 
 		resp, _ = a.apiCall("DELETE", "/api/v1/recurring/weekly-report", "", nil)
 		require.Equal(t, http.StatusNoContent, resp.StatusCode)

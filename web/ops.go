@@ -31,6 +31,11 @@ func (s *Server) handleRecurring(c echo.Context) error {
 		r := pages.RecurringRow{
 			ID: rj.ID, Name: rj.Name, Spec: rj.Spec, Zone: rj.TimeZone, Kind: rj.Kind, Queue: rj.Queue,
 			Misfire: rj.Misfire, Paused: rj.Paused, Overridden: rj.Overridden, CreatedBy: rj.CreatedBy,
+			Overlap: rj.Overlap, Skipped: rj.Skipped,
+		}
+		if rj.LastSkippedAt != nil {
+			m := s.moment(c, *rj.LastSkippedAt)
+			r.LastSkipped = &m
 		}
 		if sched, err := jobs.ParseSchedule(rj.Spec, rj.TimeZone); err == nil {
 			r.Description = sched.Describe()
@@ -226,7 +231,7 @@ func (s *Server) handleRecurringEdit(c echo.Context) error {
 	if rj.CreatedBy != "" {
 		return s.renderRecurringFormFor(c, rj)
 	}
-	return s.renderRecurringEdit(c, http.StatusOK, rj, rj.Spec, rj.TimeZone, nil)
+	return s.renderRecurringEdit(c, http.StatusOK, rj, rj.Spec, rj.TimeZone, rj.Overlap, nil)
 }
 
 // handleRecurringSave saves an edited schedule, or shows the form again with its errors (422).
@@ -241,27 +246,42 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 	} else if rj.CreatedBy != "" {
 		return s.saveRecurringDefinition(c, rj)
 	}
-	spec, tz := c.FormValue("spec"), c.FormValue("tz")
+	spec, tz, overlap := c.FormValue("spec"), c.FormValue("tz"), c.FormValue("overlap")
+	if overlap != "" && !slices.Contains(models.OverlapPolicies, overlap) {
+		rj, err := s.store.GetRecurringByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		return s.renderRecurringEdit(c, http.StatusUnprocessableEntity, rj, spec, tz, overlap, map[string]string{"overlap": "Choose one of the policies offered."})
+	}
 	rj, err := s.engine.UpdateRecurringSchedule(ctx, id, spec, tz)
 	if fields := scheduleFieldErrors(err, tz); fields != nil {
 		rj, gerr := s.store.GetRecurringByID(ctx, id)
 		if gerr != nil {
 			return gerr
 		}
-		return s.renderRecurringEdit(c, http.StatusUnprocessableEntity, rj, spec, tz, fields)
+		return s.renderRecurringEdit(c, http.StatusUnprocessableEntity, rj, spec, tz, overlap, fields)
 	}
 	if err != nil {
 		return err
+	}
+	if overlap != "" && overlap != rj.Overlap {
+		if rj, err = s.engine.SetRecurringOverlap(ctx, id, overlap); err != nil {
+			return err
+		}
 	}
 	s.log.Info("web: recurring schedule edited", "name", rj.Name, "spec", rj.Spec, "tz", rj.TimeZone, "user", currentUser(c).Username)
 	setFlash(c, "success", fmt.Sprintf("Schedule of %s saved.", rj.Name))
 	return redirect(c, "/dashboard/recurring")
 }
 
-func (s *Server) renderRecurringEdit(c echo.Context, status int, rj *models.RecurringJob, spec, tz string, errs map[string]string) error {
+func (s *Server) renderRecurringEdit(c echo.Context, status int, rj *models.RecurringJob, spec, tz, overlap string, errs map[string]string) error {
+	if overlap == "" {
+		overlap = rj.Overlap
+	}
 	return render(c, status, pages.RecurringEditPage(pages.RecurringEditView{
 		Layout: s.layoutProps(c, "Edit "+rj.Name, layout.SectionJobs), ID: rj.ID, Name: rj.Name,
-		Spec: spec, Zone: tz, Errors: errs, CSRF: csrfToken(c), Preview: s.schedulePreview(spec, tz),
+		Spec: spec, Zone: tz, Overlap: overlap, Errors: errs, CSRF: csrfToken(c), Preview: s.schedulePreview(spec, tz),
 	}))
 }
 

@@ -109,6 +109,26 @@ func TestRecurringPage(t *testing.T) {
 	_, doc = a.get("/dashboard/recurring")
 	require.Equal(t, "at 06:30 on weekdays", doc.Find(`[data-testid="describe"]`).Text())
 	require.Contains(t, doc.Find(`[data-testid="recurring-row"]`).Text(), "edited")
+	require.Equal(t, "overlap: allow", doc.Find(`[data-testid="overlap"]`).Text())
+
+	// The overlap policy: a bad one is refused beside its field; a good one is saved and shown,
+	// with the skips it counted.
+	resp, doc = a.post(base+"/edit", url.Values{"_csrf": {token}, "spec": {"30 6 * * 1-5"}, "tz": {"Europe/Berlin"}, "overlap": {"sometimes"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-testid="error-overlap"]`).Text(), "Choose one")
+	resp, _ = a.post(base+"/edit", url.Values{"_csrf": {token}, "spec": {"30 6 * * 1-5"}, "tz": {"Europe/Berlin"}, "overlap": {"skip"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, err = a.store.UpdateRecurring(context.Background(), "nightly-report", func(_ models.Tx, rj *models.RecurringJob) error {
+		at := time.Now().UTC()
+		rj.Skipped, rj.LastSkippedAt = 3, &at
+		return nil
+	})
+	require.NoError(t, err)
+	_, doc = a.get("/dashboard/recurring")
+	require.Equal(t, "overlap: skip", doc.Find(`[data-testid="overlap"]`).Text())
+	require.Contains(t, doc.Find(`[data-testid="skipped"]`).Text(), "skipped 3 occurrences while the run before had not finished")
+	_, doc = a.get(base + "/edit")
+	require.Equal(t, "skip", doc.Find(`select[name="overlap"] option[selected]`).AttrOr("value", ""))
 
 	for _, path := range []string{"/dashboard/recurring/999/edit", "/dashboard/recurring/x/edit"} {
 		resp, _ := a.get(path)

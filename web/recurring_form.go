@@ -30,7 +30,7 @@ func (s *Server) handleRecurringNew(c echo.Context) error {
 	if zone == "" {
 		zone = "UTC"
 	}
-	v := pages.RecurringFormView{Zone: zone, Misfire: models.MisfireRelaxed, Form: newJobForm(pages.KindHTTP)}
+	v := pages.RecurringFormView{Zone: zone, Misfire: models.MisfireRelaxed, Overlap: models.OverlapAllow, Form: newJobForm(pages.KindHTTP)}
 	if k := c.QueryParam("kind"); k != "" {
 		v.Form = newJobForm(k)
 	}
@@ -41,7 +41,13 @@ func (s *Server) handleRecurringNew(c echo.Context) error {
 // v.Form.Errors.
 func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages.RecurringFormView, json.RawMessage, []jobs.Option) {
 	v := pages.RecurringFormView{ID: id, Name: name, Spec: strings.TrimSpace(c.FormValue("spec")), Zone: strings.TrimSpace(c.FormValue("tz")),
-		Misfire: c.FormValue("misfire"), Form: readJobForm(c)}
+		Misfire: c.FormValue("misfire"), Overlap: c.FormValue("overlap"), Form: readJobForm(c)}
+	if v.Overlap == "" {
+		v.Overlap = models.OverlapAllow // a form from before the field, or curl
+	}
+	if !slices.Contains(models.OverlapPolicies, v.Overlap) {
+		v.Form.Errors["overlap"] = "Choose one of the policies offered."
+	}
 	if id == 0 {
 		v.Name = strings.TrimSpace(c.FormValue("name"))
 		switch {
@@ -61,7 +67,7 @@ func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages
 		v.Form.Errors["tz"] = "A time zone is required."
 	}
 	raw := s.jobArgs(&v.Form)
-	opts := append(jobFormOptions(&v.Form), jobs.TimeZone(v.Zone), jobs.Misfire(v.Misfire))
+	opts := append(jobFormOptions(&v.Form), jobs.TimeZone(v.Zone), jobs.Misfire(v.Misfire), jobs.Overlap(v.Overlap))
 	return v, raw, opts
 }
 
@@ -116,7 +122,7 @@ func (s *Server) recurringFormFailed(c echo.Context, v pages.RecurringFormView, 
 
 // renderRecurringFormFor shows the whole form for a recurring job made at run time.
 func (s *Server) renderRecurringFormFor(c echo.Context, rj *models.RecurringJob) error {
-	v := pages.RecurringFormView{ID: rj.ID, Name: rj.Name, Spec: rj.Spec, Zone: rj.TimeZone, Misfire: rj.Misfire,
+	v := pages.RecurringFormView{ID: rj.ID, Name: rj.Name, Spec: rj.Spec, Zone: rj.TimeZone, Misfire: rj.Misfire, Overlap: rj.Overlap,
 		Form: jobFormFrom(rj.Kind, rj.Args, rj.Queue, rj.Priority, rj.MaxAttempts, rj.Timeout, nil)}
 	return s.renderRecurringForm(c, http.StatusOK, v)
 }

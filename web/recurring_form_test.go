@@ -29,7 +29,7 @@ func TestNewRecurringForm(t *testing.T) {
 
 	token := a.csrf("/dashboard/recurring/new")
 	form := url.Values{"_csrf": {token}, "name": {"nightly-webhook"}, "spec": {"0 2 * * *"}, "tz": {"Europe/Berlin"}, "misfire": {"relaxed"},
-		"kind": {"http.request"}, "http_method": {"POST"}, "http_url": {"https://hooks.example.com/nightly"}, "http_follow": {"on"},
+		"overlap": {"skip"}, "kind": {"http.request"}, "http_method": {"POST"}, "http_url": {"https://hooks.example.com/nightly"}, "http_follow": {"on"},
 		"max_attempts": {"4"}}
 	for _, tc := range []struct {
 		change url.Values
@@ -41,6 +41,7 @@ func TestNewRecurringForm(t *testing.T) {
 		{url.Values{"tz": {"Mars/Olympus"}}, "tz", "Unknown time zone"},
 		{url.Values{"name": {""}}, "name", "required"},
 		{url.Values{"misfire": {"sometimes"}}, "misfire", "Choose one"},
+		{url.Values{"overlap": {"sometimes"}}, "overlap", "Choose one"},
 		{url.Values{"http_url": {"not a url"}}, "http_url", "http:// or https://"},
 		{url.Values{"kind": {strings.Repeat("k", 300)}}, "kind", "1 to 100 characters"},
 	} {
@@ -67,6 +68,7 @@ func TestNewRecurringForm(t *testing.T) {
 	rj, err := a.store.GetRecurring(ctx, "nightly-webhook")
 	require.NoError(t, err)
 	require.Equal(t, "local", rj.CreatedBy)
+	require.Equal(t, models.OverlapSkip, rj.Overlap)
 	require.Equal(t, "Europe/Berlin", rj.TimeZone)
 	require.Equal(t, 4, rj.MaxAttempts)
 	require.JSONEq(t, `{"method":"POST","url":"https://hooks.example.com/nightly","follow_redirects":true}`, rj.Args)
@@ -89,7 +91,8 @@ func TestNewRecurringForm(t *testing.T) {
 	require.Equal(t, "https://hooks.example.com/nightly", doc.Find(`input[name="http_url"]`).AttrOr("value", ""))
 	require.Equal(t, "0 2 * * *", doc.Find(`input[name="spec"]`).AttrOr("value", ""))
 	require.Equal(t, "4", doc.Find(`input[name="max_attempts"]`).AttrOr("value", ""))
-	edit := url.Values{"_csrf": {token}, "spec": {"*/15 * * * *"}, "tz": {"UTC"}, "misfire": {"ignore"}, "kind": {"exec"},
+	require.Equal(t, "skip", doc.Find(`select[name="overlap"] option[selected]`).AttrOr("value", ""))
+	edit := url.Values{"_csrf": {token}, "spec": {"*/15 * * * *"}, "tz": {"UTC"}, "misfire": {"ignore"}, "overlap": {"replace"}, "kind": {"exec"},
 		"exec_program": {"/bin/sh"}, "exec_arg": {"-c", "date"}}
 	resp, _ = a.post(base+"/edit", edit)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
@@ -98,6 +101,7 @@ func TestNewRecurringForm(t *testing.T) {
 	require.Equal(t, "*/15 * * * *", rj.Spec)
 	require.Equal(t, "exec", rj.Kind)
 	require.Equal(t, models.MisfireIgnore, rj.Misfire)
+	require.Equal(t, models.OverlapReplace, rj.Overlap)
 	require.JSONEq(t, `{"command":["/bin/sh","-c","date"]}`, rj.Args)
 	edit.Set("exec_program", "/opt/not-allowed")
 	resp, doc = a.post(base+"/edit", edit)

@@ -23,6 +23,7 @@ type RecurringFormView struct {
 	Spec    string
 	Zone    string
 	Misfire string
+	Overlap string
 	Form    JobFormView
 	Preview SchedulePreview
 	// FormError is a problem with no field of its own.
@@ -34,6 +35,13 @@ var MisfireOptions = []components.Option{
 	{Value: "relaxed", Label: "relaxed: run once for all missed occurrences"},
 	{Value: "strict", Label: "strict: run once per missed occurrence"},
 	{Value: "ignore", Label: "ignore: skip missed occurrences"},
+}
+
+// OverlapOptions are the overlap policies, explained.
+var OverlapOptions = []components.Option{
+	{Value: "allow", Label: "allow: enqueue it anyway (runs may overlap)"},
+	{Value: "skip", Label: "skip: enqueue nothing, count the skip"},
+	{Value: "replace", Label: "replace: cancel the unfinished job, then enqueue"},
 }
 
 func (v RecurringFormView) action() string {
@@ -98,7 +106,7 @@ func RecurringFormPage(v RecurringFormView) templ.Component {
 				var templ_7745c5c3_Var3 string
 				templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(v.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 46, Col: 21}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 54, Col: 21}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 				if templ_7745c5c3_Err != nil {
@@ -116,7 +124,7 @@ func RecurringFormPage(v RecurringFormView) templ.Component {
 			var templ_7745c5c3_Var4 templ.SafeURL
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinURLErrs(templ.URL(v.action()))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 49, Col: 52}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 57, Col: 52}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {
@@ -135,7 +143,7 @@ func RecurringFormPage(v RecurringFormView) templ.Component {
 					var templ_7745c5c3_Var5 string
 					templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(v.FormError)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 53, Col: 19}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 61, Col: 19}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 					if templ_7745c5c3_Err != nil {
@@ -202,7 +210,7 @@ func RecurringFormPage(v RecurringFormView) templ.Component {
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(z)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 78, Col: 22}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/recurring_form.templ`, Line: 86, Col: 22}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
@@ -218,6 +226,10 @@ func RecurringFormPage(v RecurringFormView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = components.Select(components.Field{Name: "misfire", Label: "When runs were missed (no server was up)", Value: v.Misfire, Error: v.Form.Errors["misfire"]}, MisfireOptions).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = components.Select(components.Field{Name: "overlap", Label: "When the run before has not finished", Value: v.Overlap, Error: v.Form.Errors["overlap"]}, OverlapOptions).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
