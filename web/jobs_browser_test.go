@@ -77,8 +77,10 @@ func TestBrowserRecurringHTTPJob(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="http_header_value"]`), "${secret:partner.token}"),
 	)
 	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the preview updated without a reload")
+	within(t, ctx, 10*time.Second, chromedp.SetValue(chromedp.CSS(`select[name="overlap"]`), "skip"))
 	within(t, ctx, 20*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="submit"]`)))
 	waitFor(t, ctx, "the recurring list with the new job", `location.pathname === '/dashboard/recurring' && !!document.querySelector('[data-name="partner-ping"]')`)
+	require.Equal(t, "overlap: skip", eval[string](t, ctx, `document.querySelector('[data-name="partner-ping"] [data-testid="overlap"]').innerText`))
 	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="flash"]').innerText`), "Recurring job partner-ping created")
 	select {
 	case v := <-got:
