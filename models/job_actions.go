@@ -171,7 +171,7 @@ func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (i
 			if err := s.writeCounts(tx, counts); err != nil {
 				return err
 			}
-			for _, m := range []any{&JobEvent{}, &JobLog{}} {
+			for _, m := range []any{&JobEvent{}, &JobLog{}, &JobTag{}} {
 				if err := tx.Where("job_id IN ?", ids).Delete(m).Error; err != nil {
 					return err
 				}

@@ -49,7 +49,7 @@ func (f JobFilter) scope(db *gorm.DB, ilike string) *gorm.DB {
 		q = q.Where("queue = ?", f.Queue)
 	}
 	if f.Tag != "" {
-		q = q.Where("tags LIKE ? ESCAPE '\\'", "%,"+escapeLike(f.Tag)+",%")
+		q = q.Where("id IN (SELECT job_id FROM job_tags WHERE tag = ?)", f.Tag)
 	}
 	if f.Search != "" {
 		// Case-insensitive without LOWER() on every row: SQLite's LIKE already ignores ASCII case,
@@ -90,7 +90,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, 
 	}
 	db := s.rdb.WithContext(ctx)
 	q := f.scope(db, s.drv.ILike())
-	if (f.Search != "" || f.Tag != "") && after == 0 { // neither has an index: bound the rows read
+	if f.Search != "" && after == 0 { // text has no index: bound the rows read
 		hi := before
 		if hi == 0 {
 			var top *int64

@@ -262,6 +262,15 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 			return nil, fmt.Errorf("models: insert job events: %w", err)
 		}
 	}
+	isDup := make(map[int]bool, len(dups))
+	for _, i := range dups {
+		isDup[i] = true
+	}
+	if tags := tagRows(jobs, isDup); len(tags) > 0 {
+		if err := tx.CreateInBatches(tags, 500).Error; err != nil {
+			return nil, fmt.Errorf("models: insert job tags: %w", err)
+		}
+	}
 	if err := s.notifyEnqueued(tx, ready...); err != nil {
 		return nil, err
 	}
@@ -475,6 +484,11 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 				return fmt.Errorf("models: insert job event: %w", err)
 			}
 		}
+		if tags := tagRows([]*Job{j}, nil); len(tags) > 0 {
+			if err := gtx.Create(&tags).Error; err != nil {
+				return fmt.Errorf("models: insert job tags: %w", err)
+			}
+		}
 		counts := countDelta{}
 		counts.move(j.Queue, "", JobProcessing, 1)
 		if err := s.writeCounts(gtx, counts); err != nil {
@@ -487,6 +501,26 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 		return false, err
 	}
 	return claimed, nil
+}
+
+// JobTag is a row of the tag index: the job carries the tag.
+type JobTag struct {
+	Tag   string `gorm:"primaryKey;size:50"`
+	JobID int64  `gorm:"primaryKey;index"`
+}
+
+// tagRows are the tag index's rows of the jobs, skipping the indexes in skip (duplicates).
+func tagRows(jobs []*Job, skip map[int]bool) []JobTag {
+	var rows []JobTag
+	for i, j := range jobs {
+		if j.Tags == "" || skip[i] {
+			continue
+		}
+		for _, t := range j.TagList() {
+			rows = append(rows, JobTag{Tag: t, JobID: j.ID})
+		}
+	}
+	return rows
 }
 
 // MaxTags bounds a job's tags; a tag is 1 to 50 letters, digits, '.', '_', ':' or '-'.

@@ -432,6 +432,31 @@ func TestJobTags(t *testing.T) {
 		page, err := s.ListJobs(ctx, models.JobFilter{Tag: "y:1"}, 0, 0, 10)
 		require.NoError(t, err)
 		require.Len(t, page.Jobs, 1)
+		page, err = s.ListJobs(ctx, models.JobFilter{Tag: "z"}, 0, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, page.Jobs, 1, "a job stored claimed is in the tag index too")
+		require.Zero(t, page.SearchedFrom, "a tag filter reads its index, not a window of ids")
+
+		// The tag index: a row per tag, none for a duplicate of a unique key, gone with the job.
+		key := "tagged-once"
+		u1, u2 := newJob("u"), newJob("u")
+		u1.UniqueKey, u2.UniqueKey = &key, &key
+		require.NoError(t, u1.SetTags([]string{"once"}))
+		require.NoError(t, u2.SetTags([]string{"once", "twice"}))
+		insert(t, s, u1)
+		insert(t, s, u2)
+		var rows []models.JobTag
+		require.NoError(t, modeltest.DB(s).Order("tag, job_id").Find(&rows).Error)
+		require.Equal(t, []models.JobTag{{Tag: "once", JobID: u1.ID}, {Tag: "x", JobID: j.ID}, {Tag: "y:1", JobID: j.ID}, {Tag: "z", JobID: direct.ID}}, rows)
+		n, err := s.CountJobs(ctx, models.JobFilter{Tag: "once"})
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n)
+		_, _, err = s.DeleteJob(ctx, u1.ID, "test")
+		require.NoError(t, err)
+		_, err = s.CleanupJobs(ctx, time.Now().Add(time.Hour), 100)
+		require.NoError(t, err)
+		require.NoError(t, modeltest.DB(s).Where("tag = ?", "once").Find(&rows).Error)
+		require.Empty(t, rows, "cleaned up with its job")
 		require.Error(t, (&models.Job{}).SetTags([]string{"no space"}))
 		require.Nil(t, (&models.Job{}).TagList())
 	})

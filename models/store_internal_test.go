@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -76,5 +77,44 @@ func TestLoggedStatementsCarryNoParameters(t *testing.T) {
 	_ = s.db.Exec("SELECT nosuchcolumn FROM jobs WHERE args = ?", "SECRET-VALUE").Error
 	if !strings.Contains(buf.String(), "nosuchcolumn") || strings.Contains(buf.String(), "SECRET-VALUE") {
 		t.Fatalf("the failed statement must be logged without its parameters: %q", buf.String())
+	}
+}
+
+// Migration 9 fills the tag index from the tags jobs already carry.
+func TestJobTagsBackfill(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "tags.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.provider(sqlDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for _, tags := range []string{",billing,eu,", "", ",solo,"} {
+		if err := s.db.Exec(`INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at, tags)
+			VALUES ('k', 'default', 0, '{}', 'enqueued', 0, 1, ?, ?, ?)`, now, now, tags).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rows []JobTag
+	if err := s.db.Order("tag, job_id").Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	want := []JobTag{{Tag: "billing", JobID: 1}, {Tag: "eu", JobID: 1}, {Tag: "solo", JobID: 3}}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Fatalf("job_tags after the backfill = %v, want %v", rows, want)
 	}
 }

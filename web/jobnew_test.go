@@ -107,6 +107,14 @@ func TestNewHTTPJobForm(t *testing.T) {
 	_, doc = a.get("/dashboard/jobs?tag=team:ops")
 	require.Equal(t, []string{fmt.Sprint(job.ID)}, jobIDs(doc))
 	require.Contains(t, doc.Find(`[data-testid="tag-filter"]`).Text(), "team:ops")
+	// "tag:NAME" in the search box filters by the tag; the other words are searched.
+	_, doc = a.get("/dashboard/jobs?q=" + url.QueryEscape("tag:team:ops"))
+	require.Equal(t, []string{fmt.Sprint(job.ID)}, jobIDs(doc))
+	require.Contains(t, doc.Find(`[data-testid="tag-filter"]`).Text(), "team:ops")
+	_, doc = a.get("/dashboard/jobs?q=" + url.QueryEscape("tag:team:ops nothing-like-this"))
+	require.Empty(t, jobIDs(doc))
+	_, doc = a.get("/dashboard/jobs?q=" + url.QueryEscape("hooks.example tag:deploy"))
+	require.Equal(t, []string{fmt.Sprint(job.ID)}, jobIDs(doc))
 }
 
 // Mistakes come back next to their fields, with everything typed kept, and no job is made.

@@ -59,10 +59,25 @@ type jobsQuery struct {
 	limit         int
 }
 
+// searchTag takes a "tag:NAME" word out of the search box's text into the tag filter, unless
+// the tag field is set: "tag:billing failed" searches "failed" among jobs tagged billing.
+func searchTag(search, tag string) (string, string) {
+	if tag != "" || !strings.Contains(search, "tag:") {
+		return search, tag
+	}
+	words := strings.Fields(search)
+	for i, w := range words {
+		if name, ok := strings.CutPrefix(w, "tag:"); ok && name != "" {
+			return strings.Join(append(words[:i:i], words[i+1:]...), " "), name
+		}
+	}
+	return search, tag
+}
+
 func parseJobsQuery(c echo.Context) (jobsQuery, error) {
+	search, tag := searchTag(c.QueryParam("q"), c.QueryParam("tag"))
 	q := jobsQuery{limit: pageSizes[0], filter: models.JobFilter{
-		State: models.JobState(c.QueryParam("state")), Kind: c.QueryParam("kind"), Queue: c.QueryParam("queue"), Search: c.QueryParam("q"),
-		Tag: c.QueryParam("tag"),
+		State: models.JobState(c.QueryParam("state")), Kind: c.QueryParam("kind"), Queue: c.QueryParam("queue"), Search: search, Tag: tag,
 	}}
 	if err := q.filter.Validate(); err != nil {
 		return q, err
@@ -388,8 +403,8 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	}
 	back := localPath(c.FormValue("return_to"))
 	ctx := actorContext(c)
-	filter := models.JobFilter{State: models.JobState(c.FormValue("state")), Kind: c.FormValue("kind"), Queue: c.FormValue("queue"), Search: c.FormValue("q"),
-		Tag: c.FormValue("tag")}
+	search, tag := searchTag(c.FormValue("q"), c.FormValue("tag"))
+	filter := models.JobFilter{State: models.JobState(c.FormValue("state")), Kind: c.FormValue("kind"), Queue: c.FormValue("queue"), Search: search, Tag: tag}
 	if err := filter.Validate(); err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@ const enqueueClaimedSQL = `WITH ins AS (
 	RETURNING id),
 counts AS (
 	INSERT INTO job_queue_count_deltas (queue, state, delta) SELECT $2::text, 'processing', 1 FROM ins),
+tags AS (
+	INSERT INTO job_tags (tag, job_id)
+	SELECT t, id FROM ins, unnest(string_to_array(trim(both ',' from $12::text), ',')) AS t WHERE t <> ''),
 events AS (
 	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
 	SELECT id, '', 'enqueued', $7::timestamptz, 0, '', $13::text, '', 0 FROM ins WHERE $13::text <> '')
