@@ -146,6 +146,13 @@ func TestStopWithAJobThatIgnoresCancellation(t *testing.T) {
 		got, err := s.GetJob(ctx, job.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State, "released for another server")
+		// Its history still says when the run began: the release measured it.
+		events, err := s.JobEvents(ctx, job.ID)
+		require.NoError(t, err)
+		require.Len(t, events, 3)
+		require.Equal(t, models.JobProcessing, events[1].To)
+		require.Equal(t, got.StartedAt.UTC(), events[1].At.UTC(), "the claim is drawn from the release's duration")
+		require.Contains(t, events[2].Reason, "released at shutdown")
 
 		close(release)
 		receive(t, returned, "the job to return")

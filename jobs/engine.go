@@ -291,12 +291,16 @@ func (e *Engine) Stop(ctx context.Context) error {
 func (e *Engine) abandonRunning(ctx context.Context) error {
 	e.mu.RLock()
 	var batch []models.JobFinish
-	now := time.Now()
+	now := time.Now().UTC().Truncate(time.Microsecond) // as stored, so that now-Duration is the start
 	for _, r := range e.running {
-		batch = append(batch, models.JobFinish{
+		f := models.JobFinish{
 			JobID: r.job.ID, ServerID: e.cfg.ServerID, Attempt: r.job.Attempt, Run: r.job.Runs, State: models.JobEnqueued,
 			RunAt: now, RefundAttempt: true, At: now, Reason: "released at shutdown: the worker did not stop in time",
-		})
+		}
+		if r.job.StartedAt != nil { // the run's claim is not stored: its history draws it from this
+			f.Duration = now.Sub(*r.job.StartedAt)
+		}
+		batch = append(batch, f)
 	}
 	e.mu.RUnlock()
 	_, _, err := e.store.FinishJobs(context.WithoutCancel(ctx), batch)

@@ -70,7 +70,7 @@ func (e *Engine) SetRecurringOverlap(ctx context.Context, id int64, policy strin
 	}
 	return e.store.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
 		if row.Overlap != policy {
-			row.Overlap, row.Overridden = policy, true
+			row.Overlap, row.OverlapSet = policy, true
 		}
 		return nil
 	})

@@ -22,6 +22,9 @@ type pool struct {
 	// reason to claim again until something says jobs may have arrived (a nudge) or the poll
 	// interval passes, which spares an empty write transaction after every job of a quiet queue.
 	drained atomic.Bool
+	// nudges counts nudges, so that a claim that began before one does not mark the queue
+	// drained after it: the jobs the nudge announced may not have been there for that claim.
+	nudges atomic.Uint64
 }
 
 func newPool(e *Engine, q QueueConfig) *pool {
@@ -43,6 +46,7 @@ func (p *pool) reserve() bool {
 
 // nudge makes the fetcher look for jobs now instead of at its next poll: jobs may have arrived.
 func (p *pool) nudge() {
+	p.nudges.Add(1)
 	p.drained.Store(false)
 	p.signal()
 }
@@ -97,6 +101,7 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 			wait.Stop()
 		}
 		if free > 0 && !e.queuePaused(p.queue) {
+			nudges := p.nudges.Load()
 			jobs, err := e.store.ClaimJobs(loopCtx, models.ClaimParams{
 				Queue: p.queue, ServerID: e.cfg.ServerID, Limit: free, Lease: e.cfg.Lease, Now: time.Now(),
 			})
@@ -106,8 +111,10 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 			} else {
 				failures = 0
 			}
-			if err == nil && len(jobs) < free {
-				p.drained.Store(true)
+			if err == nil {
+				// Short means drained, unless jobs were announced while the claim ran; full means
+				// more may wait.
+				p.drained.Store(len(jobs) < free && p.nudges.Load() == nudges)
 			}
 			for _, j := range jobs {
 				p.busy.Add(1)

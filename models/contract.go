@@ -47,6 +47,7 @@ type JobQueries interface {
 	JobLogs(ctx context.Context, jobID int64) ([]JobLog, error)
 	ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error)
 	LatestActivity(ctx context.Context, n int) ([]Job, error)
+	RunningByQueue(ctx context.Context, servers []string) (map[string]int64, error)
 	JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error)
 	CountJobs(ctx context.Context, f JobFilter) (int64, error)
 	Continuations(ctx context.Context, parentID int64) ([]Job, error)

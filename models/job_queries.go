@@ -170,7 +170,13 @@ func (s *Store) LatestActivity(ctx context.Context, n int) ([]Job, error) {
 		}
 		return j.CreatedAt
 	}
-	all := append(running, finished...)
+	// The two reads are not one snapshot: a job that finished between them is in both.
+	all := finished
+	for _, j := range running {
+		if !slices.ContainsFunc(finished, func(f Job) bool { return f.ID == j.ID }) {
+			all = append(all, j)
+		}
+	}
 	slices.SortFunc(all, func(a, b Job) int {
 		if c := at(&b).Compare(at(&a)); c != 0 {
 			return c
@@ -178,6 +184,28 @@ func (s *Store) LatestActivity(ctx context.Context, n int) ([]Job, error) {
 		return cmp.Compare(b.ID, a.ID)
 	})
 	return all[:min(n, len(all))], nil
+}
+
+// RunningByQueue counts, per queue, the jobs running on the given servers (one per busy
+// worker: few rows, from the (state, id) index).
+func (s *Store) RunningByQueue(ctx context.Context, servers []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	if len(servers) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		Queue string
+		N     int64
+	}
+	err := s.rdb.WithContext(ctx).Model(&Job{}).Select("queue, COUNT(*) AS n").
+		Where("state = ? AND server_id IN ?", JobProcessing, servers).Group("queue").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: running jobs by queue: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Queue] = r.N
+	}
+	return out, nil
 }
 
 // CountJobs counts the jobs matching f.

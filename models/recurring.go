@@ -50,6 +50,8 @@ type RecurringJob struct {
 	Misfire     string        `gorm:"size:10;not null;default:relaxed"`
 	// Overlap is what an occurrence does while the job of the one before is unfinished.
 	Overlap string `gorm:"size:10;not null;default:allow"`
+	// OverlapSet is set when a person chose Overlap: the code's policy no longer replaces it.
+	OverlapSet bool `gorm:"not null;default:false"`
 	// Skipped counts the occurrences Overlap skipped; LastSkippedAt is the latest.
 	Skipped       int64 `gorm:"not null;default:0"`
 	LastSkippedAt *time.Time
@@ -98,8 +100,8 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 		}
 		out.Kind, out.Args, out.Queue, out.Priority = def.Kind, def.Args, def.Queue, def.Priority
 		out.MaxAttempts, out.Timeout, out.Misfire = def.MaxAttempts, def.Timeout, def.Misfire
-		if !out.Overridden || out.Overlap == "" {
-			out.Overlap = def.Overlap // a policy a user set outlives the code's, as a schedule does
+		if !out.OverlapSet {
+			out.Overlap = def.Overlap // a policy a person set outlives the code's
 		}
 		out.CreatedBy = "" // code that defines the name takes the entry over
 		return tx.Save(&out).Error

@@ -331,12 +331,15 @@ func (s *Server) handleQueues(c echo.Context) error {
 			r.Oldest = &m
 		}
 	}
-	// Every queue a live server works is listed, jobs or not, with its workers there.
+	// Every queue a live server works is listed, jobs or not, with its workers there and how
+	// many of them are busy (jobs a dead server held count as processing, not as busy).
 	silent := 3 * s.engine.ServerHeartbeat()
+	var live []string
 	for _, srv := range servers {
 		if s.cfg.Now().Sub(srv.HeartbeatAt) > silent {
 			continue
 		}
+		live = append(live, srv.ID)
 		queues, err := jobs.ParseQueues(srv.Queues)
 		if err != nil {
 			continue // a server of another version; its row on the servers page says what it works
@@ -345,6 +348,15 @@ func (s *Server) handleQueues(c echo.Context) error {
 			r := row(q.Name)
 			r.Workers += q.Workers
 			r.Servers++
+		}
+	}
+	busy, err := s.store.RunningByQueue(ctx, live)
+	if err != nil {
+		return err
+	}
+	for name, n := range busy {
+		if r, ok := rows[name]; ok && r.Servers > 0 {
+			r.Busy = n
 		}
 	}
 	names := slices.Sorted(maps.Keys(rows))

@@ -209,13 +209,18 @@ func TestQueuesPage(t *testing.T) {
 	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "a", Host: "kiln-a", PID: 1, StartedAt: now, HeartbeatAt: now, Queues: "default=10,reports=3", Workers: 13}))
 	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "b", Host: "kiln-b", PID: 2, StartedAt: now, HeartbeatAt: now, Queues: "default=5", Workers: 5}))
 	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "dead", Host: "kiln-c", PID: 3, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Hour), Queues: "critical=4", Workers: 4}))
+	for _, server := range []string{"a", "dead"} { // a job running on a live server, one held by a dead one
+		claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 1, Lease: time.Minute, Now: now})
+		require.NoError(t, err)
+		require.Len(t, claimed, 1)
+	}
 	_, doc = a.get("/dashboard/queues")
 	names := doc.Find(`[data-testid="queue-row"]`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("data-queue", "") })
 	require.Equal(t, []string{"default", "low", "reports"}, names)
 	workers := func(q string) string {
 		return strings.Join(strings.Fields(doc.Find(`[data-queue="`+q+`"] [data-testid="workers"]`).Text()), " ")
 	}
-	require.Equal(t, "0 busy of 15 on 2 servers", workers("default"))
+	require.Equal(t, "1 busy of 15 on 2 servers", workers("default"), "the dead server's job is processing, not busy")
 	require.Equal(t, "0 busy of 3 on 1 server", workers("reports"))
 	require.Equal(t, "0", doc.Find(`[data-queue="reports"] [data-testid="enqueued"]`).Text())
 }

@@ -531,3 +531,17 @@ func TestOverview(t *testing.T) {
 	poll, _ := doc.Find(`#overview-live`).Attr("hx-get")
 	require.Equal(t, "/dashboard/live?history=7d", poll)
 }
+
+// A job cancelled before it ran is in Recent jobs as finished, not as running.
+func TestRecentJobsCancelledBeforeItRan(t *testing.T) {
+	a := setup(t)
+	j := a.enqueue("report.build", nil, jobs.RunAt(time.Now().Add(time.Hour)))
+	_, _, err := a.store.CancelJob(context.Background(), j.ID, "not needed")
+	require.NoError(t, err)
+	_, doc := a.get("/dashboard")
+	row := doc.Find(`[data-testid="recent-row"]`)
+	require.Equal(t, 1, row.Length())
+	require.Contains(t, row.Text(), "cancelled")
+	require.NotContains(t, row.Text(), "running")
+	require.Contains(t, row.Find(`[data-label="When"]`).Text(), "finished")
+}

@@ -177,7 +177,7 @@ func RecurringFormPage(v RecurringFormView) templ.Component {
 			}
 			templ_7745c5c3_Err = components.Input(components.Field{
 				Name: "spec", Label: "Schedule", Value: v.Spec, Error: v.Form.Errors["spec"], Required: true,
-				Hint:  "A cron expression (\"0 2 * * *\", or 6 fields with seconds first), @daily, or @every 30s.",
+				Hint:  "A cron expression (\"0 2 * * *\", or 6 fields with seconds first), @daily, @every 30s, or just 30s.",
 				Attrs: previewAttrs("autocomplete", "off", "spellcheck", "false"),
 			}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
