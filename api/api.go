@@ -10,7 +10,10 @@ import (
 
 // Job is a job as the API shows it.
 type Job struct {
-	ID          int64           `json:"id"`
+	ID int64 `json:"id"`
+	// Duplicate is set on an enqueue's answer when the job existed before: its unique key (or
+	// Idempotency-Key, or its kind's uniqueness) was taken, and this is the job holding it.
+	Duplicate   bool            `json:"duplicate,omitempty" doc:"On an enqueue's answer: the job existed already (same unique key, Idempotency-Key or kind uniqueness) and nothing new was made."`
 	Kind        string          `json:"kind"`
 	Queue       string          `json:"queue"`
 	State       string          `json:"state" enum:"scheduled,awaiting,enqueued,processing,succeeded,failed,cancelled,deleted"`

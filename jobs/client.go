@@ -171,7 +171,19 @@ func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Optio
 		return nil, err
 	}
 	j := &models.Job{Kind: kind, Args: raw, ContinueOn: s.continueOn}
-	s.apply(j, e.defaultsOf(kind))
+	d := e.defaultsOf(kind)
+	s.apply(j, d)
+	if d.unique != nil && j.UniqueKey == nil {
+		due := j.RunAt
+		if due.IsZero() {
+			due = e.clock.Now()
+		}
+		key, err := d.unique.key(j, due)
+		if err != nil {
+			return nil, err
+		}
+		j.UniqueKey, j.UniqueStates = &key, d.unique.states()
+	}
 	if s.tags != nil {
 		if err := j.SetTags(s.tags); err != nil {
 			return nil, err

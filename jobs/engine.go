@@ -133,7 +133,7 @@ func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
 
 func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check func(context.Context, string) error, opts []Option) error {
 	s := collect(opts)
-	if err := s.only("Register", "backoff"); err != nil {
+	if err := s.only("Register", "backoff", "unique"); err != nil {
 		return err
 	}
 	if kindName == "" || fn == nil {
@@ -145,6 +145,12 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 	d.queue, d.priority, d.maxAttempts, d.timeout = probe.Queue, probe.Priority, probe.MaxAttempts, probe.Timeout
 	if s.backoff != nil {
 		d.backoff = s.backoff
+	}
+	if s.unique != nil {
+		if err := s.unique.check(); err != nil {
+			return fmt.Errorf("kind %q: %w", kindName, err)
+		}
+		d.unique = s.unique
 	}
 	if d.maxAttempts < 1 || d.timeout < 0 {
 		return fmt.Errorf("%w: kind %q: max attempts must be at least 1 and timeout not negative", ErrInvalidOption, kindName)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -97,6 +98,9 @@ type Job struct {
 	// Note, when set at insert, is the reason recorded in the job's first event ("enqueued by
 	// ada"); it is not a column.
 	Note string `gorm:"-"`
+	// UniqueStates, when set, are the states in which the job holding UniqueKey keeps it: a
+	// holder in another state gives the key up to this job (not stored).
+	UniqueStates []JobState `gorm:"-"`
 }
 
 // DecodeArgs unmarshals the job's JSON arguments into v.
@@ -227,17 +231,12 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 	var ready []string // queues that got jobs to run now
 	for i, j := range jobs {
 		if j.UniqueKey != nil {
-			err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true,
-				TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "unique_key IS NOT NULL"}}}}).Create(j).Error
+			existing, err := s.insertUnique(tx, j)
 			if err != nil {
-				return nil, fmt.Errorf("models: insert job: %w", err)
+				return nil, err
 			}
-			if j.ID == 0 { // the key is taken: hand back the job that holds it
-				var existing Job
-				if err := tx.Where("unique_key = ?", *j.UniqueKey).Take(&existing).Error; err != nil {
-					return nil, fmt.Errorf("models: find job with unique key %q: %w", *j.UniqueKey, err)
-				}
-				*j = existing
+			if existing != nil { // the key is taken: hand back the job that holds it
+				*j = *existing
 				dups = append(dups, i)
 				continue
 			}
@@ -275,6 +274,35 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 		return nil, err
 	}
 	return dups, s.writeCounts(tx, counts)
+}
+
+// insertUnique inserts j, whose unique key is set, unless a job holds the key: then it returns
+// that job. A holder in none of j.UniqueStates (when set) gives its key up first, in this
+// transaction; with several inserters at once, the unique index lets one of them win.
+func (s *Store) insertUnique(tx *gorm.DB, j *Job) (*Job, error) {
+	for try := 0; ; try++ {
+		j.ID = 0
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true,
+			TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "unique_key IS NOT NULL"}}}}).Create(j).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: insert job: %w", err)
+		}
+		if j.ID != 0 {
+			return nil, nil
+		}
+		var existing Job
+		if err := tx.Where("unique_key = ?", *j.UniqueKey).Take(&existing).Error; err != nil {
+			return nil, fmt.Errorf("models: find job with unique key %q: %w", *j.UniqueKey, err)
+		}
+		if len(j.UniqueStates) == 0 || slices.Contains(j.UniqueStates, existing.State) || try > 0 {
+			return &existing, nil
+		}
+		// The holder is done with its key (cancelled, failed...): it gives the key up.
+		if err := tx.Model(&Job{}).Where("id = ? AND unique_key = ?", existing.ID, *j.UniqueKey).
+			Update("unique_key", nil).Error; err != nil {
+			return nil, fmt.Errorf("models: release unique key %q: %w", *j.UniqueKey, err)
+		}
+	}
 }
 
 // initialState sets a new job's state: awaiting its parent, scheduled for later, or enqueued.

@@ -213,8 +213,8 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 		return nil, s.apiErr(err)
 	}
 	out := &EnqueueOutput{Status: http.StatusCreated, Body: jobOut(res[0].Job)}
-	if res[0].Duplicate && in.IdempotencyKey != "" {
-		out.Status = http.StatusOK // the first POST's job
+	if res[0].Duplicate {
+		out.Status, out.Body.Duplicate = http.StatusOK, true // the job that was there first
 	}
 	return out, nil
 }
@@ -241,6 +241,7 @@ func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOut
 	out.Body.Jobs = make([]api.Job, len(res))
 	for i, r := range res {
 		out.Body.Jobs[i] = jobOut(r.Job)
+		out.Body.Jobs[i].Duplicate = r.Duplicate
 	}
 	return out, nil
 }

@@ -124,9 +124,11 @@ func TestAPIJobs(t *testing.T) {
 		require.Equal(t, map[string]any{"rows": float64(3)}, body["args"])
 		id := int64(body["id"].(float64))
 
+		require.Nil(t, body["duplicate"], "a new job is no duplicate")
 		resp, body = a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "report.build", "unique_key": "report:1"})
-		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "nothing was created")
 		require.Equal(t, float64(id), body["id"], "the unique key returns the first job")
+		require.Equal(t, true, body["duplicate"])
 
 		resp, body = a.apiCall("GET", "/api/v1/jobs/"+itoa(id), "", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -1,0 +1,64 @@
+package jobs_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+)
+
+// A kind's uniqueness: by some argument fields and the hour, by queue, and over states: a
+// cancelled job gives its key up to the next one.
+func TestUniqueKinds(t *testing.T) {
+	forEachDialect(t, jobs.Config{NoWorkers: true}, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		noop := func(context.Context, *models.Job) error { return nil }
+		require.NoError(t, e.Register("sync.user", noop, jobs.Unique(jobs.UniqueOpts{ArgsFields: []string{"user"}, ByPeriod: time.Hour})))
+		require.NoError(t, e.Register("rebuild", noop, jobs.Unique(jobs.UniqueOpts{ByArgs: true, ByQueue: true})))
+		enqueue := func(kind string, args any, opts ...jobs.Option) jobs.EnqueueResult {
+			t.Helper()
+			res, err := e.EnqueueResults(ctx, []jobs.EnqueueParams{{Kind: kind, Args: args, Opts: opts}})
+			require.NoError(t, err)
+			return res[0]
+		}
+
+		first := enqueue("sync.user", map[string]any{"user": 1, "reason": "signup"})
+		require.False(t, first.Duplicate)
+		again := enqueue("sync.user", map[string]any{"reason": "login", "user": 1})
+		require.True(t, again.Duplicate, "the same user within the hour")
+		require.Equal(t, first.Job.ID, again.Job.ID)
+		other := enqueue("sync.user", map[string]any{"user": 2})
+		require.False(t, other.Duplicate)
+		later := enqueue("sync.user", map[string]any{"user": 1}, jobs.RunAt(time.Now().Add(2*time.Hour)))
+		require.False(t, later.Duplicate, "another hour is another job")
+
+		// Over states: a cancelled job gives its key up; the new job takes it.
+		_, _, err := s.CancelJob(ctx, first.Job.ID, "test")
+		require.NoError(t, err)
+		next := enqueue("sync.user", map[string]any{"user": 1})
+		require.False(t, next.Duplicate, "a cancelled job holds no key")
+		require.NotEqual(t, first.Job.ID, next.Job.ID)
+		cancelled, err := s.GetJob(ctx, first.Job.ID)
+		require.NoError(t, err)
+		require.Nil(t, cancelled.UniqueKey, "the cancelled job gave its key up")
+		require.True(t, enqueue("sync.user", map[string]any{"user": 1}).Duplicate, "the new job holds it now")
+
+		// By arguments (key order does not matter) and queue.
+		a := enqueue("rebuild", map[string]any{"a": 1, "b": []int{1, 2}})
+		require.True(t, enqueue("rebuild", map[string]any{"b": []int{1, 2}, "a": 1}).Duplicate)
+		require.False(t, enqueue("rebuild", map[string]any{"a": 1, "b": []int{2, 1}}).Duplicate, "other arguments")
+		require.False(t, enqueue("rebuild", map[string]any{"a": 1, "b": []int{1, 2}}, jobs.Queue("low")).Duplicate, "another queue")
+		// A job's own unique key wins over its kind's.
+		own := enqueue("rebuild", map[string]any{"a": 1, "b": []int{1, 2}}, jobs.UniqueKey("mine"))
+		require.False(t, own.Duplicate)
+		require.NotEqual(t, a.Job.ID, own.Job.ID)
+
+		require.ErrorIs(t, e.Register("bad", noop, jobs.Unique(jobs.UniqueOpts{ByPeriod: 500 * time.Millisecond})), jobs.ErrInvalidOption)
+		require.ErrorIs(t, e.Register("bad", noop, jobs.Unique(jobs.UniqueOpts{States: []models.JobState{"gone"}})), jobs.ErrInvalidOption)
+		_, err = e.Enqueue(ctx, "rebuild", nil, jobs.Unique(jobs.UniqueOpts{ByArgs: true}))
+		require.ErrorIs(t, err, jobs.ErrInvalidOption, "uniqueness belongs to the kind")
+	})
+}
