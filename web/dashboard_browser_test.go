@@ -52,6 +52,13 @@ func TestBrowserDashboard(t *testing.T) {
 	require.Equal(t, "ada", eval[string](t, ctx, `document.querySelector('[data-testid="username"]').innerText`))
 	screenshot(t, ctx, "dashboard-overview")
 
+	// Keyboard focus on a card survives three live updates of the overview.
+	eval[bool](t, ctx, `(() => { window.__swaps = 0; document.addEventListener('htmx:afterSettle', () => window.__swaps++); return true })()`)
+	eval[bool](t, ctx, `(() => { document.querySelector('[data-testid="card-succeeded"]').focus(); return true })()`)
+	waitFor(t, ctx, "three live updates", `window.__swaps >= 3`)
+	require.Equal(t, "card-succeeded", eval[string](t, ctx, `document.activeElement ? (document.activeElement.dataset.testid || document.activeElement.tagName) : ''`),
+		"focus stays on the card across live updates")
+
 	// Queue a work item from the Tasks page; its id comes back in the flash.
 	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/"))
 	waitFor(t, ctx, "the tasks page", `!!document.querySelector('[data-testid="queue-work-item"]')`)
@@ -72,6 +79,7 @@ func TestBrowserDashboard(t *testing.T) {
 		return !!p && p.value > `+strconv.Itoa(first)+` && document.querySelector('#job-live').dataset.state === 'processing' })()`)
 	screenshot(t, ctx, "job-progress")
 	waitFor(t, ctx, "the job to succeed, shown live", `document.querySelector('#job-live').dataset.state === 'succeeded'`)
+	waitFor(t, ctx, "the state change announced", `document.querySelector('[data-testid="live-announcer"]').innerText.includes('succeeded')`)
 	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the page updated itself without a reload")
 	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="job-logs"]').innerText`), "step 3/3")
 
@@ -148,6 +156,9 @@ func TestBrowserDashboard(t *testing.T) {
 	within(t, ctx, 20*time.Second, chromedp.EmulateViewport(375, 800), chromedp.Navigate(base+"/dashboard/jobs"))
 	waitFor(t, ctx, "the jobs list", `!!document.querySelector('[data-testid="jobs"]')`)
 	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 375, "the jobs page scrolls sideways at 375 px")
+	require.Greater(t, eval[float64](t, ctx, `document.querySelector('td.select input').getBoundingClientRect().width`), 10.0, "each row's select box is drawn")
+	require.Zero(t, eval[int](t, ctx, `[...document.querySelectorAll('[data-testid="job-error"]')].filter(td => td.innerText.trim() === '' && td.getBoundingClientRect().height > 0).length`),
+		"no empty Error row on a job without an error")
 	screenshot(t, ctx, "jobs-375")
 	require.Equal(t, "", eval[string](t, ctx, `window.__problems.join('\n')`), "no CSP violation or script error")
 }

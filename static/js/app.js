@@ -59,9 +59,61 @@
     wireFlashes(root);
   }
 
+  // Live regions (a job's page, the overview) are swapped whole every 2 seconds. A keyboard
+  // user's focus inside one would drop to <body> and the next Tab start over at "Skip to
+  // content": remember what had focus and focus its counterpart in the new content.
+  var pendingFocus = null;
+
+  function focusSelector(el) {
+    if (el.id) return "#" + CSS.escape(el.id);
+    var sel = el.tagName.toLowerCase();
+    ["data-testid", "href", "name", "value"].forEach(function (attr) {
+      var v = el.getAttribute(attr);
+      if (v !== null) sel += "[" + attr + '="' + CSS.escape(v) + '"]';
+    });
+    return sel;
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    pendingFocus = null;
+    var region = evt.detail.target, active = document.activeElement;
+    if (!region || !region.id || !active || active === document.body || !region.contains(active)) return;
+    var sel = focusSelector(active);
+    var same = Array.prototype.slice.call(region.querySelectorAll(sel));
+    pendingFocus = { region: region.id, sel: sel, index: Math.max(0, same.indexOf(active)) };
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    var p = pendingFocus;
+    pendingFocus = null;
+    if (!p) return;
+    var region = document.getElementById(p.region);
+    if (!region) return;
+    var matches = region.querySelectorAll(p.sel);
+    var el = matches[p.index] || matches[0];
+    if (!el) { // gone (a button that no longer applies): keep focus in the region
+      region.setAttribute("tabindex", "-1");
+      el = region;
+    }
+    el.focus({ preventScroll: true });
+  });
+
+  // A job's page says politely when its state changes, instead of the region being read out.
+  var lastJobState = null;
+  function announceJobState() {
+    var live = document.getElementById("job-live");
+    var out = document.getElementById("live-announcer");
+    if (!live || !out) return;
+    var state = live.getAttribute("data-state");
+    if (lastJobState !== null && state !== lastJobState) out.textContent = "The job is now " + state + ".";
+    lastJobState = state;
+  }
+  document.addEventListener("htmx:afterSettle", announceJobState);
+
   syncZoneCookie();
   document.addEventListener("DOMContentLoaded", function () {
     init(document);
+    announceJobState();
   });
   // Content swapped in by htmx gets the same treatment.
   document.addEventListener("htmx:load", function (evt) {
