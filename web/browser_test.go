@@ -121,7 +121,21 @@ func TestBrowserTaskFlow(t *testing.T) {
 	ctx := browser(t)
 	a.createTask("Existing task", time.Date(2027, 6, 1, 0, 30, 0, 0, time.UTC)) // 09:30 in Tokyo
 
-	within(t, ctx, 20*time.Second, recordProblems(), timezone("Asia/Tokyo"), chromedp.Navigate(a.server.URL+"/tasks/new"))
+	// The first page, before the server knows the zone, shows its dates in the browser's zone
+	// at once, without loading a second time.
+	countLoads := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads') || 0) + 1))`})
+		return err
+	})
+	within(t, ctx, 20*time.Second, recordProblems(), countLoads, timezone("Asia/Tokyo"), chromedp.Navigate(a.server.URL+"/"))
+	waitFor(t, ctx, "the first page's dates in Tokyo time", `document.body.innerText.includes('Times are shown in Asia/Tokyo')`)
+	require.Equal(t, "Tue 1 Jun 2027, 09:30", eval[string](t, ctx, `document.querySelector('[data-testid="task-due"] time').innerText`))
+	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="task-due"] time').title`), "00:30:00 UTC")
+	time.Sleep(300 * time.Millisecond) // a reload, if any, would have happened by now
+	require.Equal(t, "1", eval[string](t, ctx, `sessionStorage.getItem('loads')`), "one load, no reload to learn the zone")
+
+	within(t, ctx, 20*time.Second, chromedp.Navigate(a.server.URL+"/tasks/new"))
 	waitFor(t, ctx, "the zone field filled from the browser", `document.querySelector('#tz') && document.querySelector('#tz').value === 'Asia/Tokyo'`)
 	screenshot(t, ctx, "task-form")
 

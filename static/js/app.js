@@ -21,17 +21,39 @@
   }
 
   // The server renders dates in the zone named by the kiln_tz cookie (UTC until it is set).
-  // Keep the cookie equal to the browser's zone; when it changes, reload once so every date on
-  // the page is shown in the viewer's zone.
+  // Keep the cookie equal to the browser's zone; when it was not, this page came in another
+  // zone: rewrite its dates in the browser's own, with no second load. The next request (a
+  // live update included) comes back in the right zone from the server.
+  var pageZone = null; // set when this page's dates must be rewritten
   function syncZoneCookie() {
     var zone = browserZone();
     if (!zone || readCookie("kiln_tz") === zone) return;
     document.cookie = "kiln_tz=" + encodeURIComponent(zone) + "; Path=/; Max-Age=31536000; SameSite=Lax";
-    var key = "kiln_tz_reloaded";
-    if (window.sessionStorage && !sessionStorage.getItem(key) && document.querySelector("[data-zone-sensitive]")) {
-      sessionStorage.setItem(key, "1");
-      window.location.reload();
-    }
+    pageZone = zone;
+  }
+
+  function parts(date, zone, withSeconds) {
+    var opts = { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone };
+    if (withSeconds) { opts.second = "2-digit"; opts.timeZoneName = "short"; }
+    var out = {};
+    new Intl.DateTimeFormat("en-GB", opts).formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
+    return out;
+  }
+
+  // localizeTimes shows the server's "Mon 2 Jan 2006, 15:04" times in zone.
+  function localizeTimes(root, zone) {
+    if (!zone) return;
+    root.querySelectorAll('time[data-local="exact"][datetime]').forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d)) return;
+      try {
+        var p = parts(d, zone, false), f = parts(d, zone, true);
+        el.textContent = p.weekday + " " + p.day + " " + p.month + " " + p.year + ", " + p.hour + ":" + p.minute;
+        el.title = f.weekday + " " + f.day + " " + f.month + " " + f.year + ", " + f.hour + ":" + f.minute + ":" + f.second + " " + f.timeZoneName +
+          " = " + d.toISOString().slice(11, 19) + " UTC";
+      } catch (e) { /* an unknown zone: leave the server's text */ }
+    });
+    root.querySelectorAll("[data-zone-name]").forEach(function (el) { el.textContent = zone; });
   }
 
   // Forms with a time zone field default it to the browser's zone when the server had no better
@@ -57,6 +79,7 @@
   function init(root) {
     fillZoneFields(root);
     wireFlashes(root);
+    localizeTimes(root, pageZone);
   }
 
   // Live regions (a job's page, the overview) are swapped whole every 2 seconds. A keyboard
