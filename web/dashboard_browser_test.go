@@ -160,5 +160,11 @@ func TestBrowserDashboard(t *testing.T) {
 	require.Zero(t, eval[int](t, ctx, `[...document.querySelectorAll('[data-testid="job-error"]')].filter(td => td.innerText.trim() === '' && td.getBoundingClientRect().height > 0).length`),
 		"no empty Error row on a job without an error")
 	screenshot(t, ctx, "jobs-375")
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard"))
+	waitFor(t, ctx, "the overview", `!!document.querySelector('[data-testid="chart-realtime"] .chart-label')`)
+	require.LessOrEqual(t, eval[int](t, ctx, `document.documentElement.scrollWidth`), 375, "the overview scrolls sideways at 375 px")
+	require.GreaterOrEqual(t, eval[float64](t, ctx, `Math.min(...[...document.querySelectorAll('.chart-label')].map(e => e.getBoundingClientRect().height))`), 11.0,
+		"chart labels stay readable at 375 px")
+	screenshot(t, ctx, "overview-375")
 	require.Equal(t, "", eval[string](t, ctx, `window.__problems.join('\n')`), "no CSP violation or script error")
 }
