@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -91,6 +92,11 @@ func (c *completer) write(batch []models.JobFinish) {
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {
 		_, queues, err := c.e.store.FinishJobs(context.Background(), batch)
 		if err == nil {
+			for _, f := range batch { // a capped kind's slot came free
+				if f.FreesSlotIn != "" && !slices.Contains(queues, f.FreesSlotIn) {
+					queues = append(queues, f.FreesSlotIn)
+				}
+			}
 			if len(queues) > 0 {
 				c.e.wake(queues...)
 			}

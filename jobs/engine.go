@@ -133,7 +133,7 @@ func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
 
 func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check func(context.Context, string) error, opts []Option) error {
 	s := collect(opts)
-	if err := s.only("Register", "backoff", "unique"); err != nil {
+	if err := s.only("Register", "backoff", "unique", "max running"); err != nil {
 		return err
 	}
 	if kindName == "" || fn == nil {
@@ -145,6 +145,12 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 	d.queue, d.priority, d.maxAttempts, d.timeout = probe.Queue, probe.Priority, probe.MaxAttempts, probe.Timeout
 	if s.backoff != nil {
 		d.backoff = s.backoff
+	}
+	if s.maxRunning != nil {
+		if *s.maxRunning < 0 {
+			return fmt.Errorf("%w: kind %q: MaxRunning must be 0 (no cap) or more", ErrInvalidOption, kindName)
+		}
+		d.maxRunning = *s.maxRunning
 	}
 	if s.unique != nil {
 		if err := s.unique.check(); err != nil {
@@ -187,6 +193,25 @@ func (e *Engine) defaultsOf(name string) kindDefaults {
 	return kindDefaults{queue: DefaultQueue, maxAttempts: e.cfg.MaxAttempts, backoff: DefaultBackoff}
 }
 
+// storeKindLimits writes the caps registered kinds declare (MaxRunning), so that every node,
+// and every claim, keeps them.
+func (e *Engine) storeKindLimits(ctx context.Context) error {
+	e.mu.RLock()
+	limits := map[string]int{}
+	for name, k := range e.kinds {
+		if k.defaults.maxRunning > 0 {
+			limits[name] = k.defaults.maxRunning
+		}
+	}
+	e.mu.RUnlock()
+	for name, n := range limits {
+		if err := e.store.SetKindLimit(ctx, name, n); err != nil {
+			return fmt.Errorf("jobs: cap of kind %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // Start registers this server, enqueues the start-up jobs, starts the worker pools,
 // maintenance and recurring schedules. It returns once they run.
 func (e *Engine) Start(ctx context.Context) error {
@@ -199,6 +224,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	startup := e.startup
 	e.mu.Unlock()
 
+	if err := e.storeKindLimits(ctx); err != nil {
+		return err
+	}
 	if err := e.heartbeatServer(ctx); err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ type settings struct {
 	backoff     Backoff
 	uniqueKey   *string
 	unique      *UniqueOpts
+	maxRunning  *int
 	runAt       time.Time
 	continueOn  string
 	tz          *string
@@ -88,7 +89,7 @@ func collect(opts []Option) settings {
 // only reports options that make no sense where they were given.
 func (s settings) only(where string, allowed ...string) error {
 	given := map[string]bool{
-		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "unique": s.unique != nil, "run at": !s.runAt.IsZero(),
+		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "unique": s.unique != nil, "max running": s.maxRunning != nil, "run at": !s.runAt.IsZero(),
 		"on any final state": s.continueOn != "", "time zone": s.tz != nil, "misfire": s.misfire != nil,
 		"overlap": s.overlap != nil, "tags": s.tags != nil,
 	}
@@ -106,6 +107,7 @@ func (s settings) only(where string, allowed ...string) error {
 // kindDefaults are a registered kind's settings.
 type kindDefaults struct {
 	unique      *UniqueOpts
+	maxRunning  int
 	queue       string
 	priority    int
 	maxAttempts int

@@ -41,6 +41,12 @@ var DefaultUniqueStates = []models.JobState{models.JobScheduled, models.JobEnque
 // UniqueKey keeps that key instead.
 func Unique(opts UniqueOpts) Option { return func(s *settings) { o := opts; s.unique = &o } }
 
+// MaxRunning caps how many jobs of the kind run at once across every node (Register only):
+// claims take no more, on SQLite and on PostgreSQL, however many workers are free; jobs of
+// other kinds in the same queues go on. The cap is stored in the database when the engine
+// starts, so every node keeps it. 0 means no cap.
+func MaxRunning(n int) Option { return func(s *settings) { s.maxRunning = &n } }
+
 // check vets the options.
 func (o *UniqueOpts) check() error {
 	if o.ByPeriod < 0 || (o.ByPeriod > 0 && o.ByPeriod < time.Second) {

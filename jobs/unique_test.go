@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,5 +61,47 @@ func TestUniqueKinds(t *testing.T) {
 		require.ErrorIs(t, e.Register("bad", noop, jobs.Unique(jobs.UniqueOpts{States: []models.JobState{"gone"}})), jobs.ErrInvalidOption)
 		_, err = e.Enqueue(ctx, "rebuild", nil, jobs.Unique(jobs.UniqueOpts{ByArgs: true}))
 		require.ErrorIs(t, err, jobs.ErrInvalidOption, "uniqueness belongs to the kind")
+	})
+}
+
+// MaxRunning: however many workers are free, no more jobs of the kind run at once than its
+// cap; other kinds of the queue go on meanwhile; every job runs.
+func TestMaxRunning(t *testing.T) {
+	cfg := fast()
+	cfg.Queues = []jobs.QueueConfig{{Name: "default", Workers: 8}}
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var running, peak, done atomic.Int64
+		require.NoError(t, e.Register("pdf.render", func(ctx context.Context, _ *models.Job) error {
+			n := running.Add(1)
+			defer running.Add(-1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(30 * time.Millisecond)
+			done.Add(1)
+			return nil
+		}, jobs.MaxRunning(2)))
+		var mails atomic.Int64
+		require.NoError(t, e.Register("mail.send", func(context.Context, *models.Job) error { mails.Add(1); return nil }))
+		require.ErrorIs(t, e.Register("bad", func(context.Context, *models.Job) error { return nil }, jobs.MaxRunning(-1)), jobs.ErrInvalidOption)
+		start(t, e)
+		limits, err := s.KindLimits(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]int{"pdf.render": 2}, limits, "the cap is stored for every node")
+		for range 12 {
+			_, err := e.Enqueue(ctx, "pdf.render", nil)
+			require.NoError(t, err)
+		}
+		for range 5 {
+			_, err := e.Enqueue(ctx, "mail.send", nil)
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool { return mails.Load() == 5 }, 10*time.Second, 10*time.Millisecond, "other kinds are not held up")
+		require.Eventually(t, func() bool { return done.Load() == 12 }, 20*time.Second, 10*time.Millisecond, "every capped job runs")
+		require.LessOrEqual(t, peak.Load(), int64(2), "never more than the cap at once")
+		require.Equal(t, int64(2), peak.Load(), "the cap is used")
 	})
 }

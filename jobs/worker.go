@@ -186,6 +186,9 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 		return // cancelled, deleted or rescued elsewhere: the database already says so
 	}
 	f.ServerID, f.Result = e.cfg.ServerID, state.result
+	if k, ok := e.kind(job.Kind); ok && k.defaults.maxRunning > 0 {
+		f.FreesSlotIn = job.Queue
+	}
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.JobFinished(job.Kind, job.Queue, outcomeName(f), f.Duration)
 	}

@@ -36,6 +36,11 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		return nil, nil
 	}
 	now := p.Now.UTC().Truncate(time.Microsecond)
+	if limits, err := s.limits(ctx); err != nil {
+		return nil, err
+	} else if len(limits) > 0 {
+		return s.claimLimited(ctx, p, now)
+	}
 	var jobs []*Job
 	if s.sql.ClaimAlone {
 		var err error

@@ -31,6 +31,9 @@ type JobFinish struct {
 	Reason        string
 	At            time.Time
 	Duration      time.Duration
+	// FreesSlotIn, when set, is the queue whose claims were held back by the job's kind's cap:
+	// once the outcome is written, its fetchers claim again (not stored).
+	FreesSlotIn string
 }
 
 // FinishJobs applies a batch of attempt outcomes in one transaction, with their events, and

@@ -470,6 +470,12 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 	if err := validateNewJob(j); err != nil {
 		return false, err
 	}
+	if limited, err := s.limited(ctx, j.Kind); err != nil {
+		return false, err
+	} else if limited { // a claim counts its kind's running jobs first
+		_, err := s.InsertJobs(ctx, []*Job{j}, now)
+		return false, err
+	}
 	if s.sql.EnqueueClaimed != "" && j.ParentID == nil && j.UniqueKey == nil && !j.RunAt.After(now) {
 		if claimed, err := s.enqueueClaimed(ctx, j, now, p); err != nil || claimed {
 			return claimed, err

@@ -39,6 +39,8 @@ type Store struct {
 	// statNode names the rows of job_stats this store adds to: 0 on a database of one node,
 	// a random number on one that nodes share, so that nodes never wait for each other's row.
 	statNode int
+	// kindLimits is the last read of the kinds' caps on running jobs.
+	kindLimits limitCache
 }
 
 // Open connects to the database named by dsn and migrates it to the current schema.

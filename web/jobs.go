@@ -246,8 +246,25 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	if err != nil {
 		return pages.JobView{}, err
 	}
+	var waiting string
+	if j.State == models.JobEnqueued {
+		limits, err := s.store.KindLimits(ctx)
+		if err != nil {
+			return pages.JobView{}, err
+		}
+		if max, ok := limits[j.Kind]; ok {
+			n, err := s.store.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
+			if err != nil {
+				return pages.JobView{}, err
+			}
+			if n >= int64(max) {
+				waiting = fmt.Sprintf("%d of %d", n, max)
+			}
+		}
+	}
 	v := pages.JobView{
-		ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
+		WaitingForSlot: waiting,
+		ID:             j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
 		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Rescues: j.Rescues, Timeout: "none", Progress: j.Progress,
 		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
 		Args: prettyJSON(j.Args), Result: prettyJSON(j.Result), LastError: j.LastError, ContinueOn: j.ContinueOn,

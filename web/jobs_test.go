@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -286,4 +287,20 @@ func TestSweepRunShowsWhatItCompleted(t *testing.T) {
 	require.NoError(t, err)
 	_, doc := a.get("/dashboard/jobs?kind=" + tasks.KindSweepOverdue)
 	require.Equal(t, `→ {"completed":3}`, doc.Find(`[data-testid="job-result-preview"]`).Text(), "a sweep run shows how many tasks it completed")
+}
+
+// A waiting job whose kind is at its cap says it waits for a slot.
+func TestJobWaitingForASlot(t *testing.T) {
+	a := setup(t)
+	ctx := context.Background()
+	require.NoError(t, a.store.SetKindLimit(ctx, "pdf.render", 1))
+	first := a.enqueue("pdf.render", nil)
+	second := a.enqueue("pdf.render", nil)
+	_, doc := a.get(fmt.Sprintf("/dashboard/jobs/%d", second.ID))
+	require.Empty(t, doc.Find(`[data-testid="waiting-for-slot"]`).Nodes, "nothing runs yet: a slot is free")
+	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: first.Queue, ServerID: "srv-1", Limit: 5, Lease: time.Minute, Now: time.Now()})
+	require.NoError(t, err)
+	require.Len(t, claimed, 1, "the cap holds")
+	_, doc = a.get(fmt.Sprintf("/dashboard/jobs/%d", second.ID))
+	require.Contains(t, doc.Find(`[data-testid="waiting-for-slot"]`).Text(), "waiting for a slot (1 of 1 of its kind running)")
 }

@@ -212,6 +212,7 @@ type Store interface {
 	models.SettingStore
 	Ping(ctx context.Context) error
 	Dialect() models.Dialect
+	KindLimits(ctx context.Context) (map[string]int, error)
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs

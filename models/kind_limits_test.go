@@ -1,0 +1,116 @@
+package models_test
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+// A kind's cap on running jobs holds in every claim; other kinds of the same queue are not held
+// up; a job of a capped kind never goes straight to a worker; without the cap all run.
+func TestKindLimits(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		require.NoError(t, s.SetKindLimit(ctx, "pdf.render", 2))
+		var pdfs []*models.Job
+		for range 5 {
+			pdfs = append(pdfs, newJob("pdf.render"))
+		}
+		insert(t, s, pdfs...)
+		insert(t, s, newJob("mail.send"), newJob("mail.send"))
+		byKind := func(jobs []*models.Job) map[string]int {
+			out := map[string]int{}
+			for _, j := range jobs {
+				out[j.Kind]++
+			}
+			return out
+		}
+		got := claim(t, s, "srv", 10)
+		require.Equal(t, map[string]int{"pdf.render": 2, "mail.send": 2}, byKind(got))
+		require.Empty(t, claim(t, s, "srv", 10), "the cap is reached")
+
+		direct := newJob("pdf.render")
+		claimed, err := s.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "default", ServerID: "srv", Lease: time.Minute})
+		require.NoError(t, err)
+		require.False(t, claimed, "a capped kind waits for a claim")
+
+		for _, j := range got {
+			if j.Kind == "pdf.render" {
+				_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}})
+				require.NoError(t, err)
+				break
+			}
+		}
+		require.Equal(t, map[string]int{"pdf.render": 1}, byKind(claim(t, s, "srv", 10)), "one slot came free")
+
+		limits, err := s.KindLimits(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]int{"pdf.render": 2}, limits)
+		require.NoError(t, s.SetKindLimit(ctx, "pdf.render", 0))
+		require.Equal(t, map[string]int{"pdf.render": 3}, byKind(claim(t, s, "srv", 10)), "no cap: the rest run (6 made, 3 ran)")
+		require.Error(t, s.SetKindLimit(ctx, "pdf.render", -1))
+	})
+}
+
+// Several nodes claiming at once on PostgreSQL never run more jobs of a capped kind than its cap.
+func TestKindLimitAcrossNodes(t *testing.T) {
+	dsn := modeltest.PostgresDSN(t)
+	stores := []*models.Store{modeltest.Open(t, dsn), modeltest.Open(t, dsn), modeltest.Open(t, dsn)}
+	require.NoError(t, stores[0].SetKindLimit(ctx, "pdf.render", 3))
+	var jobs []*models.Job
+	for range 60 {
+		jobs = append(jobs, newJob("pdf.render"))
+	}
+	insert(t, stores[0], jobs...)
+	var (
+		wg       sync.WaitGroup
+		done     atomic.Int64
+		over     atomic.Int64
+		failures = make(chan error, 100)
+	)
+	for n, s := range stores {
+		for w := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				server := fmt.Sprintf("node-%d-%d", n, w)
+				for deadline := time.Now().Add(20 * time.Second); done.Load() < 60 && time.Now().Before(deadline); {
+					claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 2, Lease: time.Minute, Now: time.Now()})
+					if err != nil {
+						failures <- err
+						return
+					}
+					var running int64
+					if err := modeltest.DB(s).Model(&models.Job{}).Where("state = ? AND kind = ?", models.JobProcessing, "pdf.render").Count(&running).Error; err != nil {
+						failures <- err
+						return
+					}
+					if running > 3 {
+						over.Add(1)
+					}
+					time.Sleep(2 * time.Millisecond)
+					for _, j := range claimed {
+						if _, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: j.ID, ServerID: server, Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}}); err != nil {
+							failures <- err
+							return
+						}
+						done.Add(1)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(failures)
+	for err := range failures {
+		require.NoError(t, err)
+	}
+	require.EqualValues(t, 60, done.Load(), "every job ran")
+	require.Zero(t, over.Load(), "more jobs of the kind ran than its cap")
+}
