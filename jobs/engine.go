@@ -133,7 +133,7 @@ func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
 
 func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check func(context.Context, string) error, opts []Option) error {
 	s := collect(opts)
-	if err := s.only("Register", "backoff", "unique", "max running"); err != nil {
+	if err := s.only("Register", "backoff", "unique", "max running", "rate limit"); err != nil {
 		return err
 	}
 	if kindName == "" || fn == nil {
@@ -145,6 +145,12 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 	d.queue, d.priority, d.maxAttempts, d.timeout = probe.Queue, probe.Priority, probe.MaxAttempts, probe.Timeout
 	if s.backoff != nil {
 		d.backoff = s.backoff
+	}
+	if s.rate != nil {
+		if s.rate.n < 0 || (s.rate.n > 0 && s.rate.per < time.Second) {
+			return fmt.Errorf("%w: kind %q: RateLimit needs n >= 0 per at least 1s", ErrInvalidOption, kindName)
+		}
+		d.rate = *s.rate
 	}
 	if s.maxRunning != nil {
 		if *s.maxRunning < 0 {
@@ -197,16 +203,23 @@ func (e *Engine) defaultsOf(name string) kindDefaults {
 // and every claim, keeps them.
 func (e *Engine) storeKindLimits(ctx context.Context) error {
 	e.mu.RLock()
-	limits := map[string]int{}
+	defs := map[string]kindDefaults{}
 	for name, k := range e.kinds {
-		if k.defaults.maxRunning > 0 {
-			limits[name] = k.defaults.maxRunning
+		if k.defaults.maxRunning > 0 || k.defaults.rate.n > 0 {
+			defs[name] = k.defaults
 		}
 	}
 	e.mu.RUnlock()
-	for name, n := range limits {
-		if err := e.store.SetKindLimit(ctx, name, n); err != nil {
-			return fmt.Errorf("jobs: cap of kind %q: %w", name, err)
+	for name, d := range defs {
+		if d.maxRunning > 0 {
+			if err := e.store.SetKindLimit(ctx, name, d.maxRunning); err != nil {
+				return fmt.Errorf("jobs: cap of kind %q: %w", name, err)
+			}
+		}
+		if d.rate.n > 0 {
+			if err := e.store.SetKindRate(ctx, name, d.rate.n, d.rate.per); err != nil {
+				return fmt.Errorf("jobs: rate of kind %q: %w", name, err)
+			}
 		}
 	}
 	return nil

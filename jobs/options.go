@@ -24,6 +24,7 @@ type settings struct {
 	uniqueKey   *string
 	unique      *UniqueOpts
 	maxRunning  *int
+	rate        *kindRate
 	runAt       time.Time
 	continueOn  string
 	tz          *string
@@ -89,7 +90,7 @@ func collect(opts []Option) settings {
 // only reports options that make no sense where they were given.
 func (s settings) only(where string, allowed ...string) error {
 	given := map[string]bool{
-		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "unique": s.unique != nil, "max running": s.maxRunning != nil, "run at": !s.runAt.IsZero(),
+		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "unique": s.unique != nil, "max running": s.maxRunning != nil, "rate limit": s.rate != nil, "run at": !s.runAt.IsZero(),
 		"on any final state": s.continueOn != "", "time zone": s.tz != nil, "misfire": s.misfire != nil,
 		"overlap": s.overlap != nil, "tags": s.tags != nil,
 	}
@@ -108,6 +109,7 @@ func (s settings) only(where string, allowed ...string) error {
 type kindDefaults struct {
 	unique      *UniqueOpts
 	maxRunning  int
+	rate        kindRate
 	queue       string
 	priority    int
 	maxAttempts int

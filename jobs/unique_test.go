@@ -90,7 +90,7 @@ func TestMaxRunning(t *testing.T) {
 		start(t, e)
 		limits, err := s.KindLimits(ctx)
 		require.NoError(t, err)
-		require.Equal(t, map[string]int{"pdf.render": 2}, limits, "the cap is stored for every node")
+		require.Equal(t, 2, limits["pdf.render"].MaxRunning, "the cap is stored for every node")
 		for range 12 {
 			_, err := e.Enqueue(ctx, "pdf.render", nil)
 			require.NoError(t, err)
@@ -103,5 +103,28 @@ func TestMaxRunning(t *testing.T) {
 		require.Eventually(t, func() bool { return done.Load() == 12 }, 20*time.Second, 10*time.Millisecond, "every capped job runs")
 		require.LessOrEqual(t, peak.Load(), int64(2), "never more than the cap at once")
 		require.Equal(t, int64(2), peak.Load(), "the cap is used")
+	})
+}
+
+// RateLimit: no more jobs of the kind start per window than it allows, across the engine's
+// workers; the rest wait, counted as waiting.
+func TestRateLimit(t *testing.T) {
+	cfg := fast()
+	cfg.Queues = []jobs.QueueConfig{{Name: "default", Workers: 8}}
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var ran atomic.Int64
+		require.NoError(t, e.Register("sms.send", func(context.Context, *models.Job) error { ran.Add(1); return nil }, jobs.RateLimit(2, time.Hour)))
+		require.ErrorIs(t, e.Register("bad", func(context.Context, *models.Job) error { return nil }, jobs.RateLimit(1, time.Millisecond)), jobs.ErrInvalidOption)
+		start(t, e)
+		for range 5 {
+			_, err := e.Enqueue(ctx, "sms.send", nil)
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool { return ran.Load() == 2 }, 10*time.Second, 10*time.Millisecond)
+		time.Sleep(500 * time.Millisecond) // several polls later, still only the hour's two
+		require.Equal(t, int64(2), ran.Load())
+		n, err := s.CountJobs(ctx, models.JobFilter{Kind: "sms.send", State: models.JobEnqueued})
+		require.NoError(t, err)
+		require.EqualValues(t, 3, n)
 	})
 }

@@ -18,7 +18,10 @@ type JobStore interface {
 	InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error)
 	// SetKindLimit caps the running jobs of a kind across every node (0: no cap); claims keep it.
 	SetKindLimit(ctx context.Context, kind string, max int) error
-	KindLimits(ctx context.Context) (map[string]int, error)
+	// SetKindRate lets at most n jobs of a kind start per period across every node (0: no limit).
+	SetKindRate(ctx context.Context, kind string, n int, per time.Duration) error
+	KindLimits(ctx context.Context) (map[string]KindLimit, error)
+	KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error)
 	// InsertJobsTx inserts inside the caller's GORM transaction (jobs.Engine.EnqueueTx).
 	InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error)
 	InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error)

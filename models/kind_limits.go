@@ -12,11 +12,21 @@ import (
 	"github.com/kilnhq/kiln/models/driver"
 )
 
-// KindLimit caps how many jobs of a kind run at once, across every node.
+// KindLimit caps how many jobs of a kind run at once (MaxRunning) and how many start per
+// period (RateN per RatePerSeconds), across every node; 0 is no cap.
 type KindLimit struct {
-	Kind       string `gorm:"primaryKey;size:100"`
-	MaxRunning int    `gorm:"not null"`
-	UpdatedAt  time.Time
+	Kind           string `gorm:"primaryKey;size:100"`
+	MaxRunning     int    `gorm:"not null"`
+	RateN          int    `gorm:"not null;default:0"`
+	RatePerSeconds int64  `gorm:"not null;default:0"`
+	UpdatedAt      time.Time
+}
+
+// KindRateCount counts the jobs of a rate-limited kind started in one window.
+type KindRateCount struct {
+	Kind   string    `gorm:"primaryKey;size:100"`
+	Bucket time.Time `gorm:"primaryKey"`
+	N      int       `gorm:"not null"`
 }
 
 // limitsTTL is how long a store trusts its copy of the limits before reading them again: a
@@ -26,25 +36,48 @@ const limitsTTL = time.Second
 type limitCache struct {
 	mu     sync.Mutex
 	at     time.Time
-	limits map[string]int
+	limits map[string]KindLimit
 }
 
 // SetKindLimit caps the running jobs of kind at max across every node; 0 removes the cap.
 func (s *Store) SetKindLimit(ctx context.Context, kind string, max int) error {
-	if !ValidKindName(kind) || max < 0 {
-		return Errorf(EINVALID, "A limit needs a kind and a number of jobs of at least 0, not %q and %d.", kind, max)
+	if max < 0 {
+		return Errorf(EINVALID, "A cap on running jobs is at least 0, not %d.", max)
 	}
-	db := s.db.WithContext(ctx)
-	var err error
-	if max == 0 {
-		err = db.Where("kind = ?", kind).Delete(&KindLimit{}).Error
-	} else {
-		err = db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "kind"}},
-			DoUpdates: clause.AssignmentColumns([]string{"max_running", "updated_at"})}).
-			Create(&KindLimit{Kind: kind, MaxRunning: max, UpdatedAt: time.Now().UTC()}).Error
+	return s.setKindLimit(ctx, kind, "max_running", map[string]any{"max_running": max})
+}
+
+// SetKindRate lets at most n jobs of kind start per period across every node, counted in
+// windows of period aligned to the Unix epoch; n = 0 removes the limit.
+func (s *Store) SetKindRate(ctx context.Context, kind string, n int, per time.Duration) error {
+	if n < 0 || (n > 0 && per < time.Second) {
+		return Errorf(EINVALID, "A rate is at least 0 jobs per at least 1s, not %d per %s.", n, per)
 	}
+	secs := int64(per / time.Second)
+	if n == 0 {
+		secs = 0
+	}
+	return s.setKindLimit(ctx, kind, "rate", map[string]any{"rate_n": n, "rate_per_seconds": secs})
+}
+
+func (s *Store) setKindLimit(ctx context.Context, kind, what string, set map[string]any) error {
+	if !ValidKindName(kind) {
+		return Errorf(EINVALID, "A limit needs a kind of 1 to 100 characters, not %q.", kind)
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := KindLimit{Kind: kind, UpdatedAt: time.Now().UTC()}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+			return err
+		}
+		set["updated_at"] = time.Now().UTC()
+		if err := tx.Model(&KindLimit{}).Where("kind = ?", kind).Updates(set).Error; err != nil {
+			return err
+		}
+		// A kind with no cap left has no row: claims go back to their fast path.
+		return tx.Where("kind = ? AND max_running = 0 AND rate_n = 0", kind).Delete(&KindLimit{}).Error
+	})
 	if err != nil {
-		return fmt.Errorf("models: limit of kind %q: %w", kind, err)
+		return fmt.Errorf("models: %s limit of kind %q: %w", what, kind, err)
 	}
 	s.kindLimits.mu.Lock()
 	s.kindLimits.at = time.Time{} // read again at the next claim
@@ -52,21 +85,40 @@ func (s *Store) SetKindLimit(ctx context.Context, kind string, max int) error {
 	return nil
 }
 
-// KindLimits returns every kind's cap on running jobs.
-func (s *Store) KindLimits(ctx context.Context) (map[string]int, error) {
+// KindLimits returns every kind's caps, by kind.
+func (s *Store) KindLimits(ctx context.Context) (map[string]KindLimit, error) {
 	var rows []KindLimit
 	if err := s.rdb.WithContext(ctx).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("models: kind limits: %w", err)
 	}
-	out := make(map[string]int, len(rows))
+	out := make(map[string]KindLimit, len(rows))
 	for _, r := range rows {
-		out[r.Kind] = r.MaxRunning
+		out[r.Kind] = r
 	}
 	return out, nil
 }
 
+// rateBucket is the start of the window of per seconds that at falls in.
+func rateBucket(at time.Time, perSeconds int64) time.Time {
+	u := at.Unix()
+	return time.Unix(u-u%perSeconds, 0).UTC()
+}
+
+// KindRateUsed is how many jobs of the kind started in the current window of its rate.
+func (s *Store) KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error) {
+	if l.RateN <= 0 || l.RatePerSeconds <= 0 {
+		return 0, nil
+	}
+	var counts []int
+	err := s.rdb.WithContext(ctx).Model(&KindRateCount{}).Where("kind = ? AND bucket = ?", l.Kind, rateBucket(now, l.RatePerSeconds)).Pluck("n", &counts).Error
+	if err != nil || len(counts) == 0 {
+		return 0, err
+	}
+	return counts[0], nil
+}
+
 // limits is KindLimits, read at most once per limitsTTL.
-func (s *Store) limits(ctx context.Context) (map[string]int, error) {
+func (s *Store) limits(ctx context.Context) (map[string]KindLimit, error) {
 	c := &s.kindLimits
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -95,22 +147,42 @@ func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) 
 			return fmt.Errorf("models: lock kind limits: %w", err)
 		}
 		slots := map[string]int{}
-		var kinds []string
+		var kinds, capped []string
 		for _, l := range limits {
-			slots[l.Kind], kinds = l.MaxRunning, append(kinds, l.Kind)
+			kinds = append(kinds, l.Kind)
+			slots[l.Kind] = 1 << 30
+			if l.MaxRunning > 0 {
+				slots[l.Kind] = l.MaxRunning
+				capped = append(capped, l.Kind)
+			}
 		}
-		if len(kinds) > 0 {
+		if len(capped) > 0 {
 			var running []struct {
 				Kind string
 				N    int
 			}
-			if err := tx.Model(&Job{}).Select("kind, COUNT(*) AS n").Where("state = ? AND kind IN ?", JobProcessing, kinds).
+			if err := tx.Model(&Job{}).Select("kind, COUNT(*) AS n").Where("state = ? AND kind IN ?", JobProcessing, capped).
 				Group("kind").Scan(&running).Error; err != nil {
 				return fmt.Errorf("models: count running jobs: %w", err)
 			}
 			for _, r := range running {
 				slots[r.Kind] -= r.N
 			}
+		}
+		for _, l := range limits { // rates: what is left of the current window
+			if l.RateN <= 0 || l.RatePerSeconds <= 0 {
+				continue
+			}
+			var used []int
+			if err := tx.Model(&KindRateCount{}).Where("kind = ? AND bucket = ?", l.Kind, rateBucket(now, l.RatePerSeconds)).
+				Pluck("n", &used).Error; err != nil {
+				return fmt.Errorf("models: rate of kind %q: %w", l.Kind, err)
+			}
+			left := l.RateN
+			if len(used) > 0 {
+				left -= used[0]
+			}
+			slots[l.Kind] = min(slots[l.Kind], left)
 		}
 		var full []string
 		for _, k := range kinds {
@@ -170,6 +242,9 @@ func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) 
 		if len(jobs) == 0 {
 			return nil
 		}
+		if err := s.countRates(tx, limits, jobs, now); err != nil {
+			return err
+		}
 		counts := countDelta{}
 		counts.move(p.Queue, JobEnqueued, JobProcessing, int64(len(jobs)))
 		return s.writeCounts(tx, counts)
@@ -179,6 +254,36 @@ func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) 
 	}
 	sortClaimed(jobs)
 	return jobs, nil
+}
+
+// countRates adds the jobs just claimed to their rate-limited kinds' current windows, and
+// drops windows long past.
+func (s *Store) countRates(tx *gorm.DB, limits []KindLimit, jobs []*Job, now time.Time) error {
+	for _, l := range limits {
+		if l.RateN <= 0 || l.RatePerSeconds <= 0 {
+			continue
+		}
+		n := 0
+		for _, j := range jobs {
+			if j.Kind == l.Kind {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		bucket := rateBucket(now, l.RatePerSeconds)
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "kind"}, {Name: "bucket"}},
+			DoUpdates: clause.Assignments(map[string]any{"n": gorm.Expr("kind_rate_counts.n + excluded.n")})}).
+			Create(&KindRateCount{Kind: l.Kind, Bucket: bucket, N: n}).Error
+		if err != nil {
+			return fmt.Errorf("models: count rate of kind %q: %w", l.Kind, err)
+		}
+		if err := tx.Where("kind = ? AND bucket < ?", l.Kind, bucket).Delete(&KindRateCount{}).Error; err != nil {
+			return fmt.Errorf("models: old rate windows of kind %q: %w", l.Kind, err)
+		}
+	}
+	return nil
 }
 
 // limited says whether kind has a cap on its running jobs (as last read).

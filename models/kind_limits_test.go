@@ -51,7 +51,8 @@ func TestKindLimits(t *testing.T) {
 
 		limits, err := s.KindLimits(ctx)
 		require.NoError(t, err)
-		require.Equal(t, map[string]int{"pdf.render": 2}, limits)
+		require.Len(t, limits, 1)
+		require.Equal(t, 2, limits["pdf.render"].MaxRunning)
 		require.NoError(t, s.SetKindLimit(ctx, "pdf.render", 0))
 		require.Equal(t, map[string]int{"pdf.render": 3}, byKind(claim(t, s, "srv", 10)), "no cap: the rest run (6 made, 3 ran)")
 		require.Error(t, s.SetKindLimit(ctx, "pdf.render", -1))
@@ -113,4 +114,44 @@ func TestKindLimitAcrossNodes(t *testing.T) {
 	}
 	require.EqualValues(t, 60, done.Load(), "every job ran")
 	require.Zero(t, over.Load(), "more jobs of the kind ran than its cap")
+}
+
+// A kind's rate: no more jobs start per window than it allows; other kinds go on; the next
+// window has room again; a rate and a cap on running jobs hold together.
+func TestKindRates(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		require.NoError(t, s.SetKindRate(ctx, "sms.send", 3, time.Hour))
+		var sms []*models.Job
+		for range 6 {
+			sms = append(sms, newJob("sms.send"))
+		}
+		insert(t, s, sms...)
+		insert(t, s, newJob("mail.send"))
+		now := time.Date(2026, 11, 27, 10, 15, 0, 0, time.UTC)
+		claimAt := func(at time.Time) map[string]int {
+			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 10, Lease: time.Minute, Now: at})
+			require.NoError(t, err)
+			out := map[string]int{}
+			for _, j := range jobs {
+				out[j.Kind]++
+			}
+			return out
+		}
+		require.Equal(t, map[string]int{"sms.send": 3, "mail.send": 1}, claimAt(now))
+		require.Empty(t, claimAt(now.Add(30*time.Minute)), "the hour's 3 are used")
+		l, err := s.KindLimits(ctx)
+		require.NoError(t, err)
+		used, err := s.KindRateUsed(ctx, l["sms.send"], now)
+		require.NoError(t, err)
+		require.Equal(t, 3, used)
+		require.Equal(t, map[string]int{"sms.send": 3}, claimAt(now.Add(time.Hour)), "the next hour has room")
+
+		// With a cap on running jobs too, the smaller wins; removing the rate keeps the cap.
+		require.NoError(t, s.SetKindLimit(ctx, "sms.send", 1))
+		require.NoError(t, s.SetKindRate(ctx, "sms.send", 0, 0))
+		l, err = s.KindLimits(ctx)
+		require.NoError(t, err)
+		require.Equal(t, models.KindLimit{Kind: "sms.send", MaxRunning: 1}, models.KindLimit{Kind: l["sms.send"].Kind, MaxRunning: l["sms.send"].MaxRunning, RateN: l["sms.send"].RateN})
+		require.Error(t, s.SetKindRate(ctx, "sms.send", 5, time.Millisecond))
+	})
 }

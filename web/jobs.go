@@ -252,13 +252,20 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		if err != nil {
 			return pages.JobView{}, err
 		}
-		if max, ok := limits[j.Kind]; ok {
-			n, err := s.store.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
-			if err != nil {
-				return pages.JobView{}, err
+		if l, ok := limits[j.Kind]; ok {
+			if l.MaxRunning > 0 {
+				n, err := s.store.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
+				if err != nil {
+					return pages.JobView{}, err
+				}
+				if n >= int64(l.MaxRunning) {
+					waiting = fmt.Sprintf("%d of %d of its kind running", n, l.MaxRunning)
+				}
 			}
-			if n >= int64(max) {
-				waiting = fmt.Sprintf("%d of %d", n, max)
+			if used, err := s.store.KindRateUsed(ctx, l, s.cfg.Now()); err != nil {
+				return pages.JobView{}, err
+			} else if waiting == "" && l.RateN > 0 && used >= l.RateN {
+				waiting = fmt.Sprintf("%d of its kind started this %s, the most allowed", used, time.Duration(l.RatePerSeconds)*time.Second)
 			}
 		}
 	}

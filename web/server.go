@@ -212,7 +212,8 @@ type Store interface {
 	models.SettingStore
 	Ping(ctx context.Context) error
 	Dialect() models.Dialect
-	KindLimits(ctx context.Context) (map[string]int, error)
+	KindLimits(ctx context.Context) (map[string]models.KindLimit, error)
+	KindRateUsed(ctx context.Context, l models.KindLimit, now time.Time) (int, error)
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
