@@ -184,40 +184,55 @@ func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) 
 			}
 			slots[l.Kind] = min(slots[l.Kind], left)
 		}
-		var full []string
-		for _, k := range kinds {
-			if slots[k] <= 0 {
-				full = append(full, k)
-			}
-		}
-		q := tx.Model(&Job{}).Select("id, kind").
-			Where("state = 'enqueued' AND queue = ? AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = ? AND paused = ?)", p.Queue, p.Queue, true)
-		if len(full) > 0 {
-			q = q.Where("kind NOT IN ?", full)
-		}
-		q = q.Order("priority DESC, run_at, id").Limit(2*p.Limit + 10)
-		if s.drv.Shared() {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-		}
-		var candidates []struct {
-			ID   int64
-			Kind string
-		}
-		if err := q.Scan(&candidates).Error; err != nil {
-			return fmt.Errorf("models: claim jobs: %w", err)
-		}
+		// Pick in the queue's order, skipping kinds without a free slot. A kind that fills up
+		// while picking is left out of the next look, so that a long run of its jobs at the
+		// head of the queue never hides the other kinds behind it (one look per limited kind
+		// at most, plus one).
 		var ids []int64
-		for _, c := range candidates {
-			if len(ids) == p.Limit {
-				break
-			}
-			if n, limited := slots[c.Kind]; limited {
-				if n <= 0 {
-					continue
+		for look := 0; look <= len(kinds) && len(ids) < p.Limit; look++ {
+			var full []string
+			for _, k := range kinds {
+				if slots[k] <= 0 {
+					full = append(full, k)
 				}
-				slots[c.Kind] = n - 1
 			}
-			ids = append(ids, c.ID)
+			q := tx.Model(&Job{}).Select("id, kind").
+				Where("state = 'enqueued' AND queue = ? AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = ? AND paused = ?)", p.Queue, p.Queue, true)
+			if len(full) > 0 {
+				q = q.Where("kind NOT IN ?", full)
+			}
+			if len(ids) > 0 {
+				q = q.Where("id NOT IN ?", ids)
+			}
+			want := p.Limit - len(ids)
+			q = q.Order("priority DESC, run_at, id").Limit(2*want + 10)
+			if s.drv.Shared() {
+				q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+			}
+			var candidates []struct {
+				ID   int64
+				Kind string
+			}
+			if err := q.Scan(&candidates).Error; err != nil {
+				return fmt.Errorf("models: claim jobs: %w", err)
+			}
+			filled := false
+			for _, c := range candidates {
+				if len(ids) == p.Limit {
+					break
+				}
+				if n, limited := slots[c.Kind]; limited {
+					if n <= 0 {
+						continue
+					}
+					slots[c.Kind] = n - 1
+					filled = filled || n == 1
+				}
+				ids = append(ids, c.ID)
+			}
+			if len(candidates) < 2*want+10 || !filled {
+				break // the queue has no more, or no kind filled up: another look finds nothing new
+			}
 		}
 		if len(ids) == 0 {
 			return nil

@@ -155,3 +155,29 @@ func TestKindRates(t *testing.T) {
 		require.Error(t, s.SetKindRate(ctx, "sms.send", 5, time.Millisecond))
 	})
 }
+
+// A long run of a capped kind at the head of the queue does not hide the other kinds behind it.
+func TestKindLimitDoesNotStarveOthers(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		require.NoError(t, s.SetKindLimit(ctx, "pdf.render", 1))
+		var head []*models.Job
+		for range 50 {
+			head = append(head, newJob("pdf.render"))
+		}
+		insert(t, s, head...)
+		insert(t, s, newJob("mail.send"), newJob("mail.send"))
+		got := claim(t, s, "srv", 2)
+		kinds := map[string]int{}
+		for _, j := range got {
+			kinds[j.Kind]++
+		}
+		require.Equal(t, map[string]int{"pdf.render": 1, "mail.send": 1}, kinds)
+		require.Equal(t, []string{"mail.send"}, func() []string {
+			var out []string
+			for _, j := range claim(t, s, "srv", 5) {
+				out = append(out, j.Kind)
+			}
+			return out
+		}())
+	})
+}
