@@ -98,7 +98,7 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 	for i, j := range jobs {
 		out[i].Job = j
 	}
-	if len(jobs) == 1 {
+	if len(jobs) == 1 && jobs[0].UniqueKey == nil { // a unique job is never claimed at insert
 		if stored, err := e.enqueueToWorker(ctx, jobs[0]); err != nil {
 			return nil, err
 		} else if stored {

@@ -205,18 +205,22 @@ func (e *Engine) storeKindLimits(ctx context.Context) error {
 	e.mu.RLock()
 	defs := map[string]kindDefaults{}
 	for name, k := range e.kinds {
-		if k.defaults.maxRunning > 0 || k.defaults.rate.n > 0 {
-			defs[name] = k.defaults
-		}
+		defs[name] = k.defaults
 	}
 	e.mu.RUnlock()
+	stored, err := e.store.KindLimits(ctx)
+	if err != nil {
+		return err
+	}
+	// What the code says, 0 included: a cap or rate taken out of the code goes.
 	for name, d := range defs {
-		if d.maxRunning > 0 {
+		old := stored[name]
+		if old.MaxRunning != d.maxRunning {
 			if err := e.store.SetKindLimit(ctx, name, d.maxRunning); err != nil {
 				return fmt.Errorf("jobs: cap of kind %q: %w", name, err)
 			}
 		}
-		if d.rate.n > 0 {
+		if old.RateN != d.rate.n || time.Duration(old.RatePerSeconds)*time.Second != d.rate.per.Truncate(time.Second) {
 			if err := e.store.SetKindRate(ctx, name, d.rate.n, d.rate.per); err != nil {
 				return fmt.Errorf("jobs: rate of kind %q: %w", name, err)
 			}

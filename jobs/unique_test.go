@@ -10,6 +10,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // A kind's uniqueness: by some argument fields and the hour, by queue, and over states: a
@@ -127,4 +128,48 @@ func TestRateLimit(t *testing.T) {
 		require.NoError(t, err)
 		require.EqualValues(t, 3, n)
 	})
+}
+
+// With a free worker here, a duplicate of a unique kind is still reported as one.
+func TestUniqueDuplicateWithAFreeWorker(t *testing.T) {
+	cfg := fast()
+	cfg.Queues = []jobs.QueueConfig{{Name: "default", Workers: 4}}
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		release := make(chan struct{})
+		require.NoError(t, e.Register("sync.user", func(ctx context.Context, _ *models.Job) error {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return nil
+		}, jobs.Unique(jobs.UniqueOpts{ByArgs: true})))
+		start(t, e)
+		defer close(release)
+		r1, err := e.EnqueueResults(ctx, []jobs.EnqueueParams{{Kind: "sync.user", Args: map[string]int{"user": 1}}})
+		require.NoError(t, err)
+		r2, err := e.EnqueueResults(ctx, []jobs.EnqueueParams{{Kind: "sync.user", Args: map[string]int{"user": 1}}})
+		require.NoError(t, err)
+		require.Equal(t, r1[0].Job.ID, r2[0].Job.ID)
+		require.False(t, r1[0].Duplicate)
+		require.True(t, r2[0].Duplicate)
+	})
+}
+
+// Caps and rates follow the code: taken out of it, they go at the next start.
+func TestCapsFollowTheCode(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	noop := func(context.Context, *models.Job) error { return nil }
+	e1 := newEngine(t, s, jobs.Config{NoWorkers: true})
+	require.NoError(t, e1.Register("pdf", noop, jobs.MaxRunning(2), jobs.RateLimit(5, time.Minute)))
+	require.NoError(t, e1.Start(ctx))
+	l, err := s.KindLimits(ctx)
+	require.NoError(t, err)
+	require.Equal(t, [3]int{2, 5, 60}, [3]int{l["pdf"].MaxRunning, l["pdf"].RateN, int(l["pdf"].RatePerSeconds)})
+	require.NoError(t, e1.Stop(ctx))
+	e2 := newEngine(t, s, jobs.Config{NoWorkers: true})
+	require.NoError(t, e2.Register("pdf", noop, jobs.MaxRunning(0)))
+	start(t, e2)
+	l, err = s.KindLimits(ctx)
+	require.NoError(t, err)
+	require.Empty(t, l)
 }

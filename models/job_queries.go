@@ -28,7 +28,7 @@ func (f JobFilter) Validate() error {
 	if len(f.Search) > 200 || len(f.Kind) > jobKindMax || len(f.Queue) > jobQueueMax || len(f.Tag) > 50 {
 		return Errorf(EINVALID, "The filter is too long.")
 	}
-	for _, v := range []string{f.Search, f.Kind, f.Queue} {
+	for _, v := range []string{f.Search, f.Kind, f.Queue, f.Tag} {
 		if !storableText(v) {
 			// No job holds such text, and PostgreSQL refuses to compare with it.
 			return Errorf(EINVALID, "The filter holds characters no job can have (a NUL byte or invalid UTF-8).")

@@ -298,7 +298,8 @@ func (s *Store) insertUnique(tx *gorm.DB, j *Job) (*Job, error) {
 			return &existing, nil
 		}
 		// The holder is done with its key (cancelled, failed...): it gives the key up.
-		if err := tx.Model(&Job{}).Where("id = ? AND unique_key = ?", existing.ID, *j.UniqueKey).
+		// Only while it is still outside those states: a requeue meanwhile keeps its key.
+		if err := tx.Model(&Job{}).Where("id = ? AND unique_key = ? AND state NOT IN ?", existing.ID, *j.UniqueKey, j.UniqueStates).
 			Update("unique_key", nil).Error; err != nil {
 			return nil, fmt.Errorf("models: release unique key %q: %w", *j.UniqueKey, err)
 		}

@@ -1,13 +1,16 @@
 package models_test
 
 import (
+	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
@@ -180,4 +183,45 @@ func TestKindLimitDoesNotStarveOthers(t *testing.T) {
 			return out
 		}())
 	})
+}
+
+// A holder requeued while a new job looks at it keeps its key: never two live jobs for one.
+func TestUniqueKeyReleaseRacesRequeue(t *testing.T) {
+	dsn := modeltest.PostgresDSN(t)
+	s := modeltest.Open(t, dsn)
+	key := "unique:k"
+	states := []models.JobState{models.JobEnqueued, models.JobProcessing, models.JobScheduled}
+	h := newJob("k")
+	h.UniqueKey, h.UniqueStates = &key, states
+	insert(t, s, h)
+	_, _, err := s.CancelJob(ctx, h.ID, "test")
+	require.NoError(t, err)
+	raw, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer raw.Close()
+	var fired atomic.Bool
+	require.NoError(t, modeltest.DB(s).Callback().Query().After("gorm:query").Register("test:requeue", func(db *gorm.DB) {
+		if strings.Contains(db.Statement.SQL.String(), "unique_key =") && fired.CompareAndSwap(false, true) {
+			// A requeue of the holder, between the look at it and the release of its key.
+			_, err := raw.Exec("UPDATE jobs SET state = 'enqueued', finished_at = NULL WHERE id = $1", h.ID)
+			require.NoError(t, err)
+		}
+	}))
+	j := newJob("k")
+	k2 := key
+	j.UniqueKey, j.UniqueStates = &k2, states
+	dups, err := s.InsertJobs(ctx, []*models.Job{j}, time.Now())
+	require.NoError(t, err)
+	require.True(t, fired.Load())
+	require.Equal(t, []int{0}, dups, "the requeued holder is the duplicate")
+	var live int64
+	require.NoError(t, modeltest.DB(s).Model(&models.Job{}).Where("kind = 'k' AND state = 'enqueued'").Count(&live).Error)
+	require.EqualValues(t, 1, live)
+}
+
+// A tag with bytes no job can hold is refused as a filter, not sent to the database.
+func TestTagFilterRefusesBadBytes(t *testing.T) {
+	require.Error(t, models.JobFilter{Tag: "a\xff"}.Validate())
+	require.Error(t, models.JobFilter{Tag: "a\x00"}.Validate())
+	require.NoError(t, models.JobFilter{Tag: "billing"}.Validate())
 }

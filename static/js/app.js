@@ -32,11 +32,16 @@
     pageZone = zone;
   }
 
+  // Names as Go writes them ("Sep", not the "Sept" some browsers use).
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var DAYS = { Mon: "Mon", Tue: "Tue", Wed: "Wed", Thu: "Thu", Fri: "Fri", Sat: "Sat", Sun: "Sun" };
   function parts(date, zone, withSeconds) {
-    var opts = { weekday: "short", day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone };
+    var opts = { weekday: "short", day: "numeric", month: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone };
     if (withSeconds) { opts.second = "2-digit"; opts.timeZoneName = "short"; }
     var out = {};
-    new Intl.DateTimeFormat("en-GB", opts).formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
+    new Intl.DateTimeFormat("en-US", opts).formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
+    out.month = MONTHS[Number(out.month) - 1];
+    out.weekday = DAYS[out.weekday] || out.weekday;
     return out;
   }
 
@@ -96,6 +101,24 @@
     });
     return sel;
   }
+
+  // Charts scrolled sideways (narrow screens) keep their place across swaps.
+  var chartScroll = {};
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    chartScroll = {};
+    if (evt.detail.target) {
+      evt.detail.target.querySelectorAll(".chart-scroll[data-testid]").forEach(function (el) {
+        chartScroll[el.getAttribute("data-testid")] = el.scrollLeft;
+      });
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    Object.keys(chartScroll).forEach(function (id) {
+      var el = document.querySelector('.chart-scroll[data-testid="' + CSS.escape(id) + '"]');
+      if (el) el.scrollLeft = chartScroll[id];
+    });
+    chartScroll = {};
+  });
 
   document.addEventListener("htmx:beforeSwap", function (evt) {
     pendingFocus = null;

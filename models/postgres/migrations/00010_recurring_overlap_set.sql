@@ -3,6 +3,8 @@
 
 -- +goose Up
 ALTER TABLE recurring_jobs ADD COLUMN overlap_set boolean DEFAULT false NOT NULL;
+-- A policy other than the default on an entry a person edited was theirs.
+UPDATE recurring_jobs SET overlap_set = true WHERE overridden AND overlap <> 'allow';
 
 -- +goose Down
 ALTER TABLE recurring_jobs DROP COLUMN overlap_set;
