@@ -48,7 +48,8 @@ const (
 	// inside EXISTS.
 	jobWaitsSQL = `SELECT (SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $1
 		ORDER BY priority DESC, run_at, id LIMIT 1) IS NOT NULL
-	OR EXISTS (SELECT 1 FROM queue_settings WHERE name = $1 AND paused = TRUE)`
+	OR EXISTS (SELECT 1 FROM queue_settings WHERE name = $1 AND paused = TRUE)
+	OR EXISTS (SELECT 1 FROM kind_limits WHERE kind = $2)`
 
 	insertClaimedSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
 	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags)

@@ -496,7 +496,7 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 			return err
 		}
 		var blocked bool
-		if err := tx.StmtContext(ctx, s.hot.jobWaits).QueryRowContext(ctx, j.Queue).Scan(&blocked); err != nil {
+		if err := tx.StmtContext(ctx, s.hot.jobWaits).QueryRowContext(ctx, j.Queue, j.Kind).Scan(&blocked); err != nil {
 			return fmt.Errorf("models: look for waiting jobs: %w", err)
 		}
 		if blocked {

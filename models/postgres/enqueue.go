@@ -11,6 +11,7 @@ const enqueueClaimedSQL = `WITH ins AS (
 	SELECT $1::text, $2::text, $3::bigint, $4::text, 'processing', 1, $5::bigint, $6::timestamptz, $7::timestamptz,
 		$7::timestamptz, $8::timestamptz, $9::text, '', '', $10::bigint, 0, $11::bigint, '', 1, $12::text
 	WHERE NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = $2::text AND paused = TRUE)
+		AND NOT EXISTS (SELECT 1 FROM kind_limits WHERE kind = $1::text)
 		AND ($14::boolean OR (SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $2::text
 			ORDER BY priority DESC, run_at, id LIMIT 1) IS NULL)
 	RETURNING id),

@@ -14,6 +14,7 @@ const (
 WHERE id IN (
 	SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $4
 		AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = $4 AND paused = TRUE)
+			AND NOT EXISTS (SELECT 1 FROM kind_limits WHERE kind_limits.kind = jobs.kind)
 	ORDER BY priority DESC, run_at, id LIMIT $5)
 RETURNING ` + driver.ClaimColumns
 )
