@@ -227,9 +227,7 @@ func TestTagFilterRefusesBadBytes(t *testing.T) {
 }
 
 // A node that still believes no kind is capped (its copy of the caps is up to a second old)
-// never stores claimed a job of a kind another node just capped; on SQLite its claims leave
-// the kind alone too. (On PostgreSQL that check cost half the burn-down, so a claim there
-// may take such jobs during that second: the README says so.)
+// neither claims nor stores claimed a job of a kind another node just capped.
 func TestFreshCapHoldsOnEveryNode(t *testing.T) {
 	for _, d := range modeltest.Dialects {
 		t.Run(d.Name, func(t *testing.T) {
@@ -242,9 +240,6 @@ func TestFreshCapHoldsOnEveryNode(t *testing.T) {
 			claimed, err := b.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "idle", ServerID: "b", Lease: time.Minute})
 			require.NoError(t, err)
 			require.False(t, claimed, "not straight to a worker: a claim that counts the kind takes it")
-			if d.Name != "sqlite" {
-				return
-			}
 			insert(t, a, newJob("pdf"), newJob("pdf"), newJob("pdf"), newJob("mail"))
 			got := claim(t, b, "b", 10)
 			require.Len(t, got, 1)

@@ -16,6 +16,10 @@ const (
 	WHERE id IN (
 		SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $4
 			AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = $4 AND paused = TRUE)
+			-- A kind capped on another node since this one read the caps is left to a claim
+			-- that counts it. OFFSET 0 keeps this a per-row check on the claim index's order:
+			-- as an anti-join the planner scanned and sorted every waiting job (80 ms at 200k).
+			AND NOT EXISTS (SELECT 1 FROM kind_limits WHERE kind_limits.kind = jobs.kind OFFSET 0)
 		ORDER BY priority DESC, run_at, id LIMIT $5
 		FOR UPDATE SKIP LOCKED)
 	RETURNING ` + driver.ClaimColumns + `),
