@@ -29,6 +29,26 @@ func scanClaimed(rows *sql.Rows, p ClaimParams, now time.Time) (*Job, error) {
 	return j, nil
 }
 
+// scanClaimedRows reads every row of a claim (driver.ClaimColumns) and closes rows.
+func scanClaimedRows(rows *sql.Rows, p ClaimParams, now time.Time) ([]*Job, error) {
+	defer rows.Close()
+	var jobs []*Job
+	for rows.Next() {
+		j, err := scanClaimed(rows, p, now)
+		if err != nil {
+			return nil, fmt.Errorf("models: claim jobs: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("models: claim jobs: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("models: claim jobs: %w", err)
+	}
+	return jobs, nil
+}
+
 // hotStmts are the prepared statements of claims and finishes. database/sql prepares each on a
 // connection the first time a transaction there uses it, and keeps it.
 type hotStmts struct {

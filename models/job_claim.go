@@ -62,19 +62,8 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 		if err != nil {
 			return fmt.Errorf("models: claim jobs: %w", err)
 		}
-		for rows.Next() {
-			j, err := scanClaimed(rows, p, now)
-			if err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("models: claim jobs: %w", err)
-			}
-			jobs = append(jobs, j)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("models: claim jobs: %w", err)
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("models: claim jobs: %w", err)
+		if jobs, err = scanClaimedRows(rows, p, now); err != nil {
+			return err
 		}
 		if len(jobs) == 0 {
 			return nil
@@ -104,22 +93,7 @@ func (s *Store) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([
 	if err != nil {
 		return nil, fmt.Errorf("models: claim jobs: %w", err)
 	}
-	var jobs []*Job
-	for rows.Next() {
-		j, err := scanClaimed(rows, p, now)
-		if err != nil {
-			_ = rows.Close()
-			return nil, fmt.Errorf("models: claim jobs: %w", err)
-		}
-		jobs = append(jobs, j)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("models: claim jobs: %w", err)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("models: claim jobs: %w", err)
-	}
-	return jobs, nil
+	return scanClaimedRows(rows, p, now)
 }
 
 // writerConn takes a connection of the writer pool, waiting no longer than ctx allows, for a

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 )
@@ -161,15 +160,6 @@ func (s *Store) LatestActivity(ctx context.Context, n int) ([]Job, error) {
 			return nil, fmt.Errorf("models: latest finished jobs: %w", err)
 		}
 	}
-	at := func(j *Job) time.Time {
-		if j.FinishedAt != nil {
-			return *j.FinishedAt
-		}
-		if j.StartedAt != nil {
-			return *j.StartedAt
-		}
-		return j.CreatedAt
-	}
 	// The two reads are not one snapshot: a job that finished between them is in both.
 	all := finished
 	for _, j := range running {
@@ -178,7 +168,7 @@ func (s *Store) LatestActivity(ctx context.Context, n int) ([]Job, error) {
 		}
 	}
 	slices.SortFunc(all, func(a, b Job) int {
-		if c := at(&b).Compare(at(&a)); c != 0 {
+		if c := b.LastActivity().Compare(a.LastActivity()); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.ID, a.ID)

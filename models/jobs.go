@@ -103,6 +103,18 @@ type Job struct {
 	UniqueStates []JobState `gorm:"-"`
 }
 
+// LastActivity is when the job last started or finished: its finish, else its start, else
+// when it was made.
+func (j *Job) LastActivity() time.Time {
+	switch {
+	case j.FinishedAt != nil:
+		return *j.FinishedAt
+	case j.StartedAt != nil:
+		return *j.StartedAt
+	}
+	return j.CreatedAt
+}
+
 // DecodeArgs unmarshals the job's JSON arguments into v.
 func (j *Job) DecodeArgs(v any) error {
 	if err := json.Unmarshal([]byte(j.Args), v); err != nil {
@@ -469,12 +481,6 @@ func truncate(s string, n int) string {
 func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	if err := validateNewJob(j); err != nil {
-		return false, err
-	}
-	if limited, err := s.limited(ctx, j.Kind); err != nil {
-		return false, err
-	} else if limited { // a claim counts its kind's running jobs first
-		_, err := s.InsertJobs(ctx, []*Job{j}, now)
 		return false, err
 	}
 	if s.sql.EnqueueClaimed != "" && j.ParentID == nil && j.UniqueKey == nil && !j.RunAt.After(now) {

@@ -243,16 +243,8 @@ func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) 
 		if err != nil {
 			return fmt.Errorf("models: claim jobs: %w", err)
 		}
-		for rows.Next() {
-			j, err := scanClaimed(rows, p, now)
-			if err != nil {
-				_ = rows.Close()
-				return fmt.Errorf("models: claim jobs: %w", err)
-			}
-			jobs = append(jobs, j)
-		}
-		if err := rows.Close(); err != nil {
-			return fmt.Errorf("models: claim jobs: %w", err)
+		if jobs, err = scanClaimedRows(rows, p, now); err != nil {
+			return err
 		}
 		if len(jobs) == 0 {
 			return nil
@@ -299,14 +291,4 @@ func (s *Store) countRates(tx *gorm.DB, limits []KindLimit, jobs []*Job, now tim
 		}
 	}
 	return nil
-}
-
-// limited says whether kind has a cap on its running jobs (as last read).
-func (s *Store) limited(ctx context.Context, kind string) (bool, error) {
-	l, err := s.limits(ctx)
-	if err != nil {
-		return false, err
-	}
-	_, ok := l[kind]
-	return ok, nil
 }

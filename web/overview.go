@@ -98,15 +98,13 @@ func (s *Server) recentJobs(c echo.Context, n int) ([]pages.RecentJob, error) {
 	out := make([]pages.RecentJob, 0, len(jobs))
 	for i := range jobs {
 		j := &jobs[i]
-		r := pages.RecentJob{JobRow: s.jobRow(c, j), Verb: "finished"}
-		switch {
-		case j.FinishedAt != nil:
-			r.At = s.moment(c, *j.FinishedAt)
-		case j.StartedAt != nil:
-			r.At, r.Verb = s.moment(c, *j.StartedAt), "started"
-		default:
-			r.At, r.Verb = s.moment(c, j.CreatedAt), "made"
+		verb := "made"
+		if j.FinishedAt != nil {
+			verb = "finished"
+		} else if j.StartedAt != nil {
+			verb = "started"
 		}
+		r := pages.RecentJob{JobRow: s.jobRow(c, j), At: s.moment(c, j.LastActivity()), Verb: verb}
 		out = append(out, r)
 	}
 	return out, nil
