@@ -208,23 +208,23 @@ func (e *Engine) storeKindLimits(ctx context.Context) error {
 		defs[name] = k.defaults
 	}
 	e.mu.RUnlock()
-	stored, err := e.store.KindLimits(ctx)
-	if err != nil {
-		return err
-	}
-	// What the code says, 0 included: a cap or rate taken out of the code goes.
+	// What the code says, 0 included (a cap or rate taken out of the code goes), where it
+	// changed since a server last said it: a limit set on the kind's page stays till then.
+	code := make([]models.KindLimit, 0, len(defs))
 	for name, d := range defs {
-		old := stored[name]
-		if old.MaxRunning != d.maxRunning {
-			if err := e.store.SetKindLimit(ctx, name, d.maxRunning); err != nil {
-				return fmt.Errorf("jobs: cap of kind %q: %w", name, err)
-			}
+		per := int64(d.rate.per / time.Second)
+		if d.rate.n == 0 {
+			per = 0
 		}
-		if old.RateN != d.rate.n || time.Duration(old.RatePerSeconds)*time.Second != d.rate.per.Truncate(time.Second) {
-			if err := e.store.SetKindRate(ctx, name, d.rate.n, d.rate.per); err != nil {
-				return fmt.Errorf("jobs: rate of kind %q: %w", name, err)
-			}
-		}
+		code = append(code, models.KindLimit{Kind: name, MaxRunning: d.maxRunning, RateN: d.rate.n, RatePerSeconds: per})
+	}
+	slices.SortFunc(code, func(a, b models.KindLimit) int { return strings.Compare(a.Kind, b.Kind) })
+	set, err := e.store.ApplyCodeLimits(ctx, code)
+	if err != nil {
+		return fmt.Errorf("jobs: limits of kinds: %w", err)
+	}
+	if len(set) > 0 {
+		e.log.Info("jobs: limits of kinds set from the code", "kinds", set)
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ type JobStore interface {
 	// SetKindRate lets at most n jobs of a kind start per period across every node (0: no limit).
 	SetKindRate(ctx context.Context, kind string, n int, per time.Duration) error
 	KindLimits(ctx context.Context) (map[string]KindLimit, error)
+	// ApplyCodeLimits stores the limits the code gives kinds where the code changed since.
+	ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string, error)
 	KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error)
 	// InsertJobsTx inserts inside the caller's GORM transaction (jobs.Engine.EnqueueTx).
 	InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error)

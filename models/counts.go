@@ -9,26 +9,28 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Jobs per queue and state are counted without scanning the jobs table. Every transaction that
-// changes states appends its net change per queue and state to job_queue_count_deltas (a few
+// Jobs per queue, kind and state are counted without scanning the jobs table. Every transaction that
+// changes states appends its net change per queue, kind and state to job_queue_count_deltas (a few
 // rows, never an update of a shared row, so PostgreSQL nodes don't queue on a hot counter);
 // FoldJobCounts moves those deltas into job_queue_counts every few seconds; a count is the
 // folded total plus the deltas not yet folded. Counting per queue spares the jobs table an index
 // on (state, queue), which every state change had to maintain, and makes the queues page a read
 // of a few rows.
 
-// JobCount is the folded number of jobs of a queue in a state.
+// JobCount is the folded number of jobs of a queue and kind in a state.
 type JobCount struct {
 	Queue string   `gorm:"primaryKey;size:100"`
+	Kind  string   `gorm:"primaryKey;size:100"`
 	State JobState `gorm:"primaryKey;size:20"`
 	N     int64    `gorm:"not null;default:0"`
 }
 
-// JobCountDelta is a change of the number of jobs of a queue in a state, not yet folded into
-// JobCount.
+// JobCountDelta is a change of the number of jobs of a queue and kind in a state, not yet
+// folded into JobCount.
 type JobCountDelta struct {
 	ID    int64    `gorm:"primaryKey"`
 	Queue string   `gorm:"size:100;not null"`
+	Kind  string   `gorm:"size:100;not null;default:''"`
 	State JobState `gorm:"size:20;not null"`
 	Delta int64    `gorm:"not null"`
 }
@@ -39,22 +41,24 @@ func (JobCount) TableName() string { return "job_queue_counts" }
 // TableName names JobCountDelta's table.
 func (JobCountDelta) TableName() string { return "job_queue_count_deltas" }
 
-// countKey is a queue and a state.
+// countKey is a queue, a kind and a state.
 type countKey struct {
 	Queue string
+	Kind  string
 	State JobState
 }
 
-// countDelta accumulates one transaction's changes of jobs per queue and state.
+// countDelta accumulates one transaction's changes of jobs per queue, kind and state.
 type countDelta map[countKey]int64
 
-// move counts n jobs of queue leaving from and entering to ("" for neither: inserted, deleted).
-func (d countDelta) move(queue string, from, to JobState, n int64) {
+// move counts n jobs of queue and kind leaving from and entering to ("" for neither: inserted,
+// deleted).
+func (d countDelta) move(queue, kind string, from, to JobState, n int64) {
 	if from != "" {
-		d[countKey{queue, from}] -= n
+		d[countKey{queue, kind, from}] -= n
 	}
 	if to != "" {
-		d[countKey{queue, to}] += n
+		d[countKey{queue, kind, to}] += n
 	}
 }
 
@@ -73,26 +77,28 @@ func (s *Store) writeCounts(tx *gorm.DB, counts countDelta) error {
 			}
 			stmt = t.StmtContext(tx.Statement.Context, s.hot.countDelta)
 		}
-		if _, err := stmt.ExecContext(tx.Statement.Context, k.Queue, string(k.State), n); err != nil {
+		if _, err := stmt.ExecContext(tx.Statement.Context, k.Queue, k.Kind, string(k.State), n); err != nil {
 			return fmt.Errorf("models: job count deltas: %w", err)
 		}
 	}
 	return nil
 }
 
-// countByQueueState counts the jobs db selects, per queue and state (db may carry a WHERE).
+// countByQueueState counts the jobs db selects, per queue, kind and state (db may carry a
+// WHERE).
 func countByQueueState(db *gorm.DB) (countDelta, error) {
 	var rows []struct {
 		Queue string
+		Kind  string
 		State JobState
 		N     int64
 	}
-	if err := db.Model(&Job{}).Select("queue, state, COUNT(*) AS n").Group("queue, state").Scan(&rows).Error; err != nil {
+	if err := db.Model(&Job{}).Select("queue, kind, state, COUNT(*) AS n").Group("queue, kind, state").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make(countDelta, len(rows))
 	for _, r := range rows {
-		out[countKey{r.Queue, r.State}] += r.N
+		out[countKey{r.Queue, r.Kind, r.State}] += r.N
 	}
 	return out, nil
 }
@@ -136,7 +142,7 @@ func (s *Store) initJobCounts(db *gorm.DB) error {
 		// This runs while the database is migrated, before the hot statements are prepared.
 		rows := make([]JobCountDelta, 0, len(counts))
 		for k, n := range counts {
-			rows = append(rows, JobCountDelta{Queue: k.Queue, State: k.State, Delta: n})
+			rows = append(rows, JobCountDelta{Queue: k.Queue, Kind: k.Kind, State: k.State, Delta: n})
 		}
 		if len(rows) == 0 {
 			return nil
@@ -153,21 +159,21 @@ func (s *Store) initJobCounts(db *gorm.DB) error {
 func (s *Store) FoldJobCounts(ctx context.Context) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var removed []JobCountDelta
-		if err := tx.Raw("DELETE FROM job_queue_count_deltas RETURNING id, queue, state, delta").Scan(&removed).Error; err != nil {
+		if err := tx.Raw("DELETE FROM job_queue_count_deltas RETURNING id, queue, kind, state, delta").Scan(&removed).Error; err != nil {
 			return fmt.Errorf("models: fold job counts: %w", err)
 		}
 		sum := countDelta{}
 		for _, r := range removed {
-			sum[countKey{r.Queue, r.State}] += r.Delta
+			sum[countKey{r.Queue, r.Kind, r.State}] += r.Delta
 		}
 		for k, n := range sum {
 			if n == 0 {
 				continue
 			}
 			err := tx.Clauses(clause.OnConflict{
-				Columns:   []clause.Column{{Name: "queue"}, {Name: "state"}},
+				Columns:   []clause.Column{{Name: "queue"}, {Name: "kind"}, {Name: "state"}},
 				DoUpdates: clause.Assignments(map[string]any{"n": gorm.Expr("job_queue_counts.n + excluded.n")}),
-			}).Create(&JobCount{Queue: k.Queue, State: k.State, N: n}).Error
+			}).Create(&JobCount{Queue: k.Queue, Kind: k.Kind, State: k.State, N: n}).Error
 			if err != nil {
 				return fmt.Errorf("models: fold job counts: %w", err)
 			}
@@ -186,18 +192,19 @@ func (s *Store) countJobs(ctx context.Context) (countDelta, error) {
 	}
 	out := make(countDelta, len(totals))
 	for _, t := range totals {
-		out[countKey{t.Queue, t.State}] += t.N
+		out[countKey{t.Queue, t.Kind, t.State}] += t.N
 	}
 	var pending []struct {
 		Queue string
+		Kind  string
 		State JobState
 		N     int64
 	}
-	if err := db.Model(&JobCountDelta{}).Select("queue, state, SUM(delta) AS n").Group("queue, state").Scan(&pending).Error; err != nil {
+	if err := db.Model(&JobCountDelta{}).Select("queue, kind, state, SUM(delta) AS n").Group("queue, kind, state").Scan(&pending).Error; err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
 	}
 	for _, p := range pending {
-		out[countKey{p.Queue, p.State}] += p.N
+		out[countKey{p.Queue, p.Kind, p.State}] += p.N
 	}
 	return out, nil
 }
@@ -221,16 +228,39 @@ func (s *Store) CountJobsByQueue(ctx context.Context) (map[string]map[JobState]i
 	return counts.byQueue(), nil
 }
 
+// CountJobsByKind counts jobs per kind and state from the counters, leaving out kinds and
+// states with none.
+func (s *Store) CountJobsByKind(ctx context.Context) (map[string]map[JobState]int64, error) {
+	counts, err := s.countJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return counts.by(func(k countKey) string { return k.Kind }), nil
+}
+
 func (d countDelta) byQueue() map[string]map[JobState]int64 {
+	return d.by(func(k countKey) string { return k.Queue })
+}
+
+// by sums the counts per group (a queue or a kind) and state, leaving out those with none.
+func (d countDelta) by(group func(countKey) string) map[string]map[JobState]int64 {
 	out := map[string]map[JobState]int64{}
 	for k, n := range d {
-		if n == 0 {
-			continue
+		g := group(k)
+		if out[g] == nil {
+			out[g] = map[JobState]int64{}
 		}
-		if out[k.Queue] == nil {
-			out[k.Queue] = map[JobState]int64{}
+		out[g][k.State] += n
+	}
+	for g, m := range out {
+		for st, n := range m {
+			if n == 0 {
+				delete(m, st)
+			}
 		}
-		out[k.Queue][k.State] = n
+		if len(m) == 0 {
+			delete(out, g)
+		}
 	}
 	return out
 }
@@ -243,6 +273,15 @@ func (s *Store) countJobsByQueueScan(ctx context.Context) (map[string]map[JobSta
 		return nil, fmt.Errorf("models: count jobs: %w", err)
 	}
 	return counts.byQueue(), nil
+}
+
+// countJobsByKindScan counts jobs per kind and state by reading the jobs table.
+func (s *Store) countJobsByKindScan(ctx context.Context) (map[string]map[JobState]int64, error) {
+	counts, err := countByQueueState(s.rdb.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("models: count jobs: %w", err)
+	}
+	return counts.by(func(k countKey) string { return k.Kind }), nil
 }
 
 // recountJobs rebuilds the counters from the jobs table, to repair them by hand (and for tests
@@ -262,7 +301,7 @@ func (s *Store) recountJobs(ctx context.Context) error {
 			}
 		}
 		for k, n := range counts {
-			if err := tx.Create(&JobCount{Queue: k.Queue, State: k.State, N: n}).Error; err != nil {
+			if err := tx.Create(&JobCount{Queue: k.Queue, Kind: k.Kind, State: k.State, N: n}).Error; err != nil {
 				return fmt.Errorf("models: recount jobs: %w", err)
 			}
 		}

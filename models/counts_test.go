@@ -28,6 +28,9 @@ func requireCountsMatch(t *testing.T, s *models.Store) {
 	require.NoError(t, err)
 	scanned := modeltest.CountJobsByQueueScan(t, s)
 	require.Equal(t, scanned, counted, "the job counters drifted from the jobs table")
+	byKind, err := s.CountJobsByKind(ctx)
+	require.NoError(t, err)
+	require.Equal(t, modeltest.CountJobsByKindScan(t, s), byKind, "the job counters per kind drifted from the jobs table")
 }
 
 func TestCountersFoldAndRecount(t *testing.T) {

@@ -59,7 +59,7 @@ type hotStmts struct {
 }
 
 const (
-	countDeltaSQL = `INSERT INTO job_queue_count_deltas (queue, state, delta) VALUES ($1, $2, $3)`
+	countDeltaSQL = `INSERT INTO job_queue_count_deltas (queue, kind, state, delta) VALUES ($1, $2, $3, $4)`
 
 	// jobWaitsSQL says whether a job of queue $1 waits or the queue is paused. It asks for the
 	// next job the claim would take, in the claim index's order, so that both databases read

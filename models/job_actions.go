@@ -57,7 +57,7 @@ func (s *Store) transitionTx(tx *gorm.DB, id int64, allowed func(*Job) error, ch
 		}
 		to, _ := set["state"].(JobState)
 		counts := countDelta{}
-		counts.move(j.Queue, j.State, to, 1)
+		counts.move(j.Queue, j.Kind, j.State, to, 1)
 		if to == JobEnqueued {
 			if err := s.notifyEnqueued(tx, j.Queue); err != nil {
 				return err
@@ -166,7 +166,7 @@ func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (i
 			}
 			counts := countDelta{}
 			for k, n := range gone {
-				counts.move(k.Queue, k.State, "", n)
+				counts.move(k.Queue, k.Kind, k.State, "", n)
 			}
 			if err := s.writeCounts(tx, counts); err != nil {
 				return err

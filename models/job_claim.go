@@ -69,7 +69,9 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 			return nil
 		}
 		counts := countDelta{}
-		counts.move(p.Queue, JobEnqueued, JobProcessing, int64(len(jobs)))
+		for _, j := range jobs {
+			counts.move(p.Queue, j.Kind, JobEnqueued, JobProcessing, 1)
+		}
 		return s.writeCounts(gtx, counts)
 	})
 	if err != nil {

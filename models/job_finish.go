@@ -89,18 +89,21 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 			released []string
 		)
 		counts := countDelta{}
+		kinds := kindStatDelta{}
 		for res.Next() {
 			var (
-				id    int64
-				queue string
+				id          int64
+				queue, kind string
 			)
-			if err := res.Scan(&id, &queue); err != nil {
+			if err := res.Scan(&id, &queue, &kind); err != nil {
 				_ = res.Close()
 				return fmt.Errorf("models: finish jobs: %w", err)
 			}
 			ids = append(ids, id)
-			to := batch[byID[id]].State
-			counts.move(queue, JobProcessing, to, 1)
+			f := &batch[byID[id]]
+			to := f.State
+			counts.move(queue, kind, JobProcessing, to, 1)
+			kinds.add(kind, to, f.Duration)
 			if to == JobEnqueued { // released at shutdown: others may run it now
 				released = append(released, queue)
 			}
@@ -145,6 +148,9 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		}
 		delta := statDelta{succeeded: int64(len(finished[JobSucceeded])), failed: int64(len(finished[JobFailed]))}
 		if err := s.addStats(gtx, delta, batch[0].At); err != nil {
+			return err
+		}
+		if err := s.addKindStats(gtx, kinds, batch[0].At); err != nil {
 			return err
 		}
 		if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
@@ -208,25 +214,26 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 			ID       int64
 			ParentID int64
 			Queue    string
+			Kind     string
 		}
 		var run, cancel []row
 		runCond := "parent_id IN ? AND state = ?"
 		if state != JobSucceeded {
 			runCond += " AND continue_on = '" + ContinueOnFinish + "'"
-			if err := tx.Raw("UPDATE jobs SET state = ?, finished_at = ? WHERE parent_id IN ? AND state = ? AND continue_on = ? RETURNING id, parent_id, queue",
+			if err := tx.Raw("UPDATE jobs SET state = ?, finished_at = ? WHERE parent_id IN ? AND state = ? AND continue_on = ? RETURNING id, parent_id, queue, kind",
 				JobCancelled, now, ids, JobAwaiting, ContinueOnSuccess).Scan(&cancel).Error; err != nil {
 				return nil, fmt.Errorf("models: cancel continuations: %w", err)
 			}
 		}
-		if err := tx.Raw("UPDATE jobs SET state = ?, run_at = ? WHERE "+runCond+" RETURNING id, parent_id, queue",
+		if err := tx.Raw("UPDATE jobs SET state = ?, run_at = ? WHERE "+runCond+" RETURNING id, parent_id, queue, kind",
 			append([]any{JobEnqueued, now}, ids, JobAwaiting)...).Scan(&run).Error; err != nil {
 			return nil, fmt.Errorf("models: start continuations: %w", err)
 		}
 		for _, r := range run {
-			counts.move(r.Queue, JobAwaiting, JobEnqueued, 1)
+			counts.move(r.Queue, r.Kind, JobAwaiting, JobEnqueued, 1)
 		}
 		for _, r := range cancel {
-			counts.move(r.Queue, JobAwaiting, JobCancelled, 1)
+			counts.move(r.Queue, r.Kind, JobAwaiting, JobCancelled, 1)
 		}
 		events := make([]JobEvent, 0, len(run)+len(cancel))
 		for _, r := range run {

@@ -66,6 +66,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			ServerID  string
 			Attempt   int
 			Queue     string
+			Kind      string
 			Rescues   int
 			Runs      int
 			StartedAt *time.Time
@@ -77,6 +78,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 		var events []JobEvent
 		failed := map[JobState][]int64{}
 		counts := countDelta{}
+		kinds := kindStatDelta{}
 		for _, r := range rows {
 			cause := fmt.Sprintf("server %s stopped sending heartbeats: presumed dead", r.ServerID)
 			if r.Expired {
@@ -99,12 +101,13 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			if res.RowsAffected == 0 {
 				continue
 			}
-			counts.move(r.Queue, JobProcessing, to, 1)
+			counts.move(r.Queue, r.Kind, JobProcessing, to, 1)
 			ev := JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: cause, ServerID: r.ServerID}
 			if r.StartedAt != nil { // the run's claim is not stored: it began Duration before (History)
 				ev.Duration = now.Sub(*r.StartedAt)
 			}
 			events = append(events, ev)
+			kinds.add(r.Kind, to, ev.Duration)
 			if to == JobFailed {
 				out.Failed++
 				failed[JobFailed] = append(failed[JobFailed], r.ID)
@@ -122,6 +125,9 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			return fmt.Errorf("models: rescue events: %w", err)
 		}
 		if err := s.addStats(tx, statDelta{failed: int64(out.Failed), rescued: int64(out.Requeued)}, now); err != nil {
+			return err
+		}
+		if err := s.addKindStats(tx, kinds, now); err != nil {
 			return err
 		}
 		if err := s.notifyEnqueued(tx, out.Queues...); err != nil {

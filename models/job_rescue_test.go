@@ -115,6 +115,11 @@ func TestRescueLimitFailsPoisonPills(t *testing.T) {
 		}
 		require.EqualValues(t, 1, failed, "the poison pill counts as a failure in the charts")
 		require.EqualValues(t, models.DefaultMaxRescues, rescued)
+		kinds, err := s.KindStats(ctx, "poison", time.Now().Add(-time.Hour))
+		require.NoError(t, err)
+		sum := models.SummarizeKindStats(kinds)
+		require.EqualValues(t, 1, sum.Failed, "and on its kind's page")
+		require.Greater(t, sum.Max, time.Minute, "having run from its claim to the rescue")
 
 		// With no rescues allowed, the first death fails the job.
 		once := newJob("once")

@@ -25,6 +25,7 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 		var rows []struct {
 			ID      int64
 			Queue   string
+			Kind    string
 			Attempt int
 		}
 		if err := tx.Raw(query, now, limit).Scan(&rows).Error; err != nil {
@@ -46,7 +47,7 @@ func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) 
 		}
 		counts := countDelta{}
 		for _, r := range rows {
-			counts.move(r.Queue, JobScheduled, JobEnqueued, 1)
+			counts.move(r.Queue, r.Kind, JobScheduled, JobEnqueued, 1)
 		}
 		if err := s.notifyEnqueued(tx, queues...); err != nil {
 			return err

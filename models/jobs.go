@@ -263,7 +263,7 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 		if reason != reasonEnqueued || j.State != JobEnqueued { // else the row tells it (History)
 			events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
 		}
-		counts.move(j.Queue, "", j.State, 1)
+		counts.move(j.Queue, j.Kind, "", j.State, 1)
 		if j.State == JobEnqueued {
 			ready = append(ready, j.Queue)
 		}
@@ -531,7 +531,7 @@ func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p 
 			}
 		}
 		counts := countDelta{}
-		counts.move(j.Queue, "", JobProcessing, 1)
+		counts.move(j.Queue, j.Kind, "", JobProcessing, 1)
 		if err := s.writeCounts(gtx, counts); err != nil {
 			return err
 		}

@@ -22,6 +22,57 @@ type KindLimit struct {
 	UpdatedAt      time.Time
 }
 
+// kindCodeLimit is what a server's code last said of a kind's limits.
+type kindCodeLimit struct {
+	Kind           string `gorm:"primaryKey;size:100"`
+	MaxRunning     int    `gorm:"not null"`
+	RateN          int    `gorm:"not null"`
+	RatePerSeconds int64  `gorm:"not null"`
+}
+
+func (kindCodeLimit) TableName() string { return "kind_code_limits" }
+
+// ApplyCodeLimits stores the limits a server's code gives its kinds (0 included: a limit taken
+// out of the code goes), but only where the code changed since a server last applied it: a
+// limit set since on the kind's page (SetKindLimit, SetKindRate) stays until the code changes.
+// It returns the kinds whose limits it set.
+func (s *Store) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string, error) {
+	var seen []kindCodeLimit
+	if err := s.db.WithContext(ctx).Find(&seen).Error; err != nil {
+		return nil, fmt.Errorf("models: code limits: %w", err)
+	}
+	last := make(map[string]kindCodeLimit, len(seen))
+	for _, r := range seen {
+		last[r.Kind] = r
+	}
+	var set []string
+	for _, l := range code {
+		was, ok := last[l.Kind]
+		if ok && was.MaxRunning == l.MaxRunning && was.RateN == l.RateN && was.RatePerSeconds == l.RatePerSeconds {
+			continue
+		}
+		if !ok && l.MaxRunning == 0 && l.RateN == 0 {
+			// Nothing said yet, and no limit: keep what the page set, note the code's word.
+			if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&kindCodeLimit{Kind: l.Kind}).Error; err != nil {
+				return set, fmt.Errorf("models: code limits of kind %q: %w", l.Kind, err)
+			}
+			continue
+		}
+		if err := s.SetKindLimit(ctx, l.Kind, l.MaxRunning); err != nil {
+			return set, err
+		}
+		if err := s.SetKindRate(ctx, l.Kind, l.RateN, time.Duration(l.RatePerSeconds)*time.Second); err != nil {
+			return set, err
+		}
+		row := kindCodeLimit{Kind: l.Kind, MaxRunning: l.MaxRunning, RateN: l.RateN, RatePerSeconds: l.RatePerSeconds}
+		if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+			return set, fmt.Errorf("models: code limits of kind %q: %w", l.Kind, err)
+		}
+		set = append(set, l.Kind)
+	}
+	return set, nil
+}
+
 // KindRateCount counts the jobs of a rate-limited kind started in one window.
 type KindRateCount struct {
 	Kind   string    `gorm:"primaryKey;size:100"`
@@ -253,7 +304,9 @@ func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) 
 			return err
 		}
 		counts := countDelta{}
-		counts.move(p.Queue, JobEnqueued, JobProcessing, int64(len(jobs)))
+		for _, j := range jobs {
+			counts.move(p.Queue, j.Kind, JobEnqueued, JobProcessing, 1)
+		}
 		return s.writeCounts(tx, counts)
 	})
 	if err != nil {

@@ -253,3 +253,42 @@ func TestFreshCapHoldsOnEveryNode(t *testing.T) {
 		})
 	}
 }
+
+// A limit set on the kind's page lasts across restarts until the code's limit changes.
+func TestCodeLimitsYieldToThePageUntilTheCodeChanges(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		limitOf := func(kind string) models.KindLimit {
+			l, err := s.KindLimits(ctx)
+			require.NoError(t, err)
+			return l[kind]
+		}
+		code := []models.KindLimit{{Kind: "pdf", MaxRunning: 5}, {Kind: "mail"}}
+		set, err := s.ApplyCodeLimits(ctx, code)
+		require.NoError(t, err)
+		require.Equal(t, []string{"pdf"}, set)
+		require.Equal(t, 5, limitOf("pdf").MaxRunning)
+
+		require.NoError(t, s.SetKindLimit(ctx, "pdf", 9))
+		require.NoError(t, s.SetKindRate(ctx, "mail", 100, time.Minute))
+		set, err = s.ApplyCodeLimits(ctx, code)
+		require.NoError(t, err)
+		require.Empty(t, set, "the same code again changes nothing")
+		require.Equal(t, 9, limitOf("pdf").MaxRunning, "the page's cap stays")
+		require.Equal(t, 100, limitOf("mail").RateN, "the page's rate stays")
+
+		code[0].MaxRunning = 6
+		code[1] = models.KindLimit{Kind: "mail", RateN: 10, RatePerSeconds: 1}
+		set, err = s.ApplyCodeLimits(ctx, code)
+		require.NoError(t, err)
+		require.Equal(t, []string{"pdf", "mail"}, set)
+		require.Equal(t, 6, limitOf("pdf").MaxRunning, "new code wins")
+		require.Equal(t, [2]int64{10, 1}, [2]int64{int64(limitOf("mail").RateN), limitOf("mail").RatePerSeconds})
+
+		code[0].MaxRunning = 0
+		_, err = s.ApplyCodeLimits(ctx, code)
+		require.NoError(t, err)
+		all, err := s.KindLimits(ctx)
+		require.NoError(t, err)
+		require.NotContains(t, all, "pdf", "a cap taken out of the code goes, and with it the row")
+	})
+}

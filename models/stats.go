@@ -68,13 +68,20 @@ func (s *Store) Stats(ctx context.Context, period string, since time.Time) ([]Jo
 	return out, nil
 }
 
-// CleanupStats drops second counters older than 15 minutes and hour counters older than 8 days.
+// statHours is how long hour counters are kept, the overview's and the kinds'.
+const statHours = 8 * 24 * time.Hour
+
+// CleanupStats drops second counters older than 15 minutes and hour counters (the overview's and
+// the kinds') older than 8 days.
 func (s *Store) CleanupStats(ctx context.Context, now time.Time) error {
 	db := s.db.WithContext(ctx)
-	for period, keep := range map[string]time.Duration{PeriodSecond: 15 * time.Minute, PeriodHour: 8 * 24 * time.Hour} {
+	for period, keep := range map[string]time.Duration{PeriodSecond: 15 * time.Minute, PeriodHour: statHours} {
 		if err := db.Where("period = ? AND bucket < ?", period, now.UTC().Add(-keep)).Delete(&JobStat{}).Error; err != nil {
 			return fmt.Errorf("models: clean up job stats: %w", err)
 		}
+	}
+	if err := db.Where("bucket < ?", now.UTC().Add(-statHours)).Delete(&KindStat{}).Error; err != nil {
+		return fmt.Errorf("models: clean up kind stats: %w", err)
 	}
 	return nil
 }

@@ -37,14 +37,14 @@ type SQL struct {
 	// it is the whole claim: one statement, one round trip, with no transaction around it.
 	ClaimAlone bool
 	// Finish applies a batch of outcomes ($1, a JSON array) to the jobs still processing in
-	// that run, returning the id and queue of each one changed.
+	// that run, returning the id, queue and kind of each one changed.
 	Finish string
 	// FinishEvents records the applied outcomes in $1 but successes (the row tells those);
 	// "" when Finish records them itself.
 	FinishEvents string
-	// FinishCounts says Finish also records the count changes and the overview's stats (at
-	// $2, in the rows of node $3), and returns for each job changed its id, queue and new state. Else it returns id
-	// and queue only.
+	// FinishCounts says Finish also records the count changes, the overview's stats and the
+	// kinds' stats (at $2, in the rows of node $3), and returns for each job changed its id,
+	// queue and new state. Else it returns id, queue and kind.
 	FinishCounts bool
 	// EnqueueClaimed, when set, stores a job already claimed in one statement, unless its
 	// queue ($2) is paused or has a waiting job: the insert with the arguments of

@@ -132,6 +132,17 @@ func CountJobsByQueueScan(t testing.TB, s *models.Store) map[string]map[models.J
 	return counts.(map[string]map[models.JobState]int64)
 }
 
+// CountJobsByKindScan counts jobs by kind and state with a GROUP BY over the jobs table, to
+// check the counters against.
+func CountJobsByKindScan(t testing.TB, s *models.Store) map[string]map[models.JobState]int64 {
+	t.Helper()
+	counts, err := testhooks.CountJobsByKindScan(context.Background(), s)
+	if err != nil {
+		t.Fatalf("modeltest: count jobs: %v", err)
+	}
+	return counts.(map[string]map[models.JobState]int64)
+}
+
 // SetSearchWindow sets how many job ids one page of a text search looks through (see
 // models.DefaultSearchWindow), so that tests can cross windows with a few jobs.
 func SetSearchWindow(s *models.Store, n int64) { testhooks.SetSearchWindow(s, n) }

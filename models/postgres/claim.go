@@ -24,9 +24,8 @@ const (
 		FOR UPDATE SKIP LOCKED)
 	RETURNING ` + driver.ClaimColumns + `),
 counts AS (
-	INSERT INTO job_queue_count_deltas (queue, state, delta)
-	SELECT $4, s.state, s.sign * n.n FROM (SELECT count(*) AS n FROM claimed) AS n,
-		(VALUES ('enqueued', -1), ('processing', 1)) AS s(state, sign)
-	WHERE n.n > 0)
+	INSERT INTO job_queue_count_deltas (queue, kind, state, delta)
+	SELECT $4, n.kind, s.state, s.sign * n.n FROM (SELECT kind, count(*) AS n FROM claimed GROUP BY kind) AS n,
+		(VALUES ('enqueued', -1), ('processing', 1)) AS s(state, sign))
 SELECT ` + driver.ClaimColumns + ` FROM claimed`
 )

@@ -16,7 +16,7 @@ const enqueueClaimedSQL = `WITH ins AS (
 			ORDER BY priority DESC, run_at, id LIMIT 1) IS NULL)
 	RETURNING id),
 counts AS (
-	INSERT INTO job_queue_count_deltas (queue, state, delta) SELECT $2::text, 'processing', 1 FROM ins),
+	INSERT INTO job_queue_count_deltas (queue, kind, state, delta) SELECT $2::text, $1::text, 'processing', 1 FROM ins),
 tags AS (
 	INSERT INTO job_tags (tag, job_id)
 	SELECT t, id FROM ins, unnest(string_to_array(trim(both ',' from $12::text), ',')) AS t WHERE t <> ''),

@@ -18,18 +18,18 @@ done AS (
 		run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
 	FROM f
 	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.runs = f.run
-	RETURNING jobs.id, jobs.queue),
-applied AS (SELECT f.*, done.queue FROM f JOIN done ON done.id = f.id),
+	RETURNING jobs.id, jobs.queue, jobs.kind),
+applied AS (SELECT f.*, done.queue, done.kind FROM f JOIN done ON done.id = f.id),
 events AS (
 	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
 	SELECT id, 'processing', state, at, attempt, server, reason, error, duration FROM applied
 	WHERE state <> 'succeeded'),
 counts AS (
-	INSERT INTO job_queue_count_deltas (queue, state, delta)
-	SELECT queue, state, sum(d) FROM (
-		SELECT queue, 'processing' AS state, -1 AS d FROM applied
-		UNION ALL SELECT queue, state, 1 FROM applied) AS c
-	GROUP BY queue, state),
+	INSERT INTO job_queue_count_deltas (queue, kind, state, delta)
+	SELECT queue, kind, state, sum(d) FROM (
+		SELECT queue, kind, 'processing' AS state, -1 AS d FROM applied
+		UNION ALL SELECT queue, kind, state, 1 FROM applied) AS c
+	GROUP BY queue, kind, state),
 stats AS (
 	INSERT INTO job_stats (period, bucket, node, succeeded, failed, rescued)
 	SELECT p.period, date_trunc(p.unit, $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $3::integer,
@@ -39,6 +39,21 @@ stats AS (
 	HAVING count(*) FILTER (WHERE a.state IN ('succeeded', 'failed')) > 0
 	ORDER BY p.period DESC -- the second's row, then the hour's, as every writer of stats does
 	ON CONFLICT (period, bucket, node) DO UPDATE SET succeeded = job_stats.succeeded + excluded.succeeded,
-		failed = job_stats.failed + excluded.failed)
+		failed = job_stats.failed + excluded.failed),
+kinds AS (
+	-- models.DurationSlot in SQL: slot s holds 2^(s/2) to 2^((s+1)/2) microseconds.
+	INSERT INTO kind_stats (bucket, kind, node, slot, succeeded, failed, total_ns, max_ns)
+	SELECT date_trunc('hour', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', kind, $3::integer, slot,
+		count(*) FILTER (WHERE state = 'succeeded'), count(*) FILTER (WHERE state = 'failed'), sum(d), max(d)
+	FROM (SELECT kind, state, GREATEST(duration, 0) AS d,
+			LEAST(` + slotsMax + `, floor(2 * log(2.0, GREATEST(duration / 1000.0, 1.0)))::integer) AS slot
+		FROM applied WHERE state IN ('succeeded', 'failed')) AS k
+	GROUP BY kind, slot
+	ORDER BY kind COLLATE "C", slot -- as every writer of kind stats does (Go's byte order)
+	ON CONFLICT (bucket, kind, node, slot) DO UPDATE SET succeeded = kind_stats.succeeded + excluded.succeeded,
+		failed = kind_stats.failed + excluded.failed, total_ns = kind_stats.total_ns + excluded.total_ns,
+		max_ns = GREATEST(kind_stats.max_ns, excluded.max_ns))
 SELECT id, queue, state FROM applied`
+	// slotsMax is the last duration slot, models.KindStatSlots - 1.
+	slotsMax = "79"
 )

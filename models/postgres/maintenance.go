@@ -8,10 +8,10 @@ WHERE id IN (
 	SELECT id FROM jobs WHERE state = 'scheduled' AND run_at <= ?
 	ORDER BY run_at, id LIMIT ?
 	FOR UPDATE SKIP LOCKED)
-RETURNING id, queue, attempt`
+RETURNING id, queue, kind, attempt`
 	extendLeasesSQL = `UPDATE jobs SET lease_until = ?
 WHERE id IN (SELECT id FROM jobs WHERE state = 'processing' AND server_id = ? FOR UPDATE SKIP LOCKED)`
-	rescueSQL = `SELECT id, server_id, attempt, queue, rescues, runs, started_at, lease_until < ? AS expired FROM jobs
+	rescueSQL = `SELECT id, server_id, attempt, queue, kind, rescues, runs, started_at, lease_until < ? AS expired FROM jobs
 WHERE state = 'processing' AND (lease_until < ? OR (? AND server_id <> ? AND NOT EXISTS (
 	SELECT 1 FROM servers WHERE servers.id = jobs.server_id AND servers.heartbeat_at >= ?)))
 ORDER BY id LIMIT ?

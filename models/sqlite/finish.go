@@ -19,7 +19,7 @@ FROM (SELECT v->>'id' AS id, v->>'state' AS state, v->>'error' AS error, v->>'fi
 		v->>'run' AS run
 	FROM r) AS f
 WHERE jobs.id = f.id AND +jobs.state = 'processing' AND +jobs.server_id = f.server AND jobs.runs = f.run
-RETURNING jobs.id, jobs.queue`
+RETURNING jobs.id, jobs.queue, jobs.kind`
 	// finishEventsSQL records the outcomes in $1 (the applied ones only), except successes,
 	// which the job's row tells (models.History).
 	finishEventsSQL = `WITH r AS MATERIALIZED (SELECT value AS v FROM json_each($1))

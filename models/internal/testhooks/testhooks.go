@@ -14,5 +14,6 @@ var (
 	DB                   func(store any) *gorm.DB
 	RecountJobs          func(ctx context.Context, store any) error
 	CountJobsByQueueScan func(ctx context.Context, store any) (any, error)
+	CountJobsByKindScan  func(ctx context.Context, store any) (any, error)
 	SetSearchWindow      func(store any, n int64)
 )
