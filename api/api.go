@@ -182,6 +182,42 @@ type Stats struct {
 	Servers        int              `json:"servers"`
 }
 
+// KindMetrics is a kind's counts, last day, limits and recent failures, as its dashboard page
+// shows them.
+type KindMetrics struct {
+	Name       string           `json:"name"`
+	Registered bool             `json:"registered" doc:"This server has the kind's code."`
+	Counts     map[string]int64 `json:"counts" doc:"Jobs of the kind kept, per state (states with none left out)."`
+	Last24h    KindDay          `json:"last_24h"`
+	Limits     KindLimits       `json:"limits"`
+	Failures   []KindFailure    `json:"failures" doc:"The kind's newest failed jobs (500 at most), grouped by the first line of their error, most frequent first."`
+}
+
+// KindDay is a kind's outcomes and run times over the last 24 hours.
+type KindDay struct {
+	Succeeded int64   `json:"succeeded"`
+	Failed    int64   `json:"failed"`
+	P50Ms     float64 `json:"p50_ms" doc:"Median run time, within 19%."`
+	P95Ms     float64 `json:"p95_ms" doc:"95th percentile run time, within 19%."`
+	MaxMs     float64 `json:"max_ms"`
+	MeanMs    float64 `json:"mean_ms"`
+}
+
+// KindLimits are a kind's cap and rate across every node; zeros are no limit.
+type KindLimits struct {
+	MaxRunning int    `json:"max_running" minimum:"0" maximum:"1000000" doc:"At most this many run at once; 0 for no cap."`
+	RateN      int    `json:"rate_n" minimum:"0" maximum:"1000000000" doc:"At most this many start per rate_per; 0 for no rate limit."`
+	RatePer    string `json:"rate_per,omitempty" maxLength:"20" doc:"A Go duration of whole seconds (1s to 744h), such as 1m; needed when rate_n > 0."`
+}
+
+// KindFailure is a group of a kind's recent failures with one message.
+type KindFailure struct {
+	Message   string     `json:"message"`
+	Count     int        `json:"count"`
+	LastJobID int64      `json:"last_job_id"`
+	LastAt    *time.Time `json:"last_at,omitempty"`
+}
+
 // KindList is the kinds a server works.
 type KindList struct {
 	Kinds []Kind `json:"kinds"`

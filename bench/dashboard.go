@@ -115,7 +115,7 @@ func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfi
 		"/dashboard/jobs", "/dashboard/jobs?state=succeeded", "/dashboard/jobs?state=processing",
 		"/dashboard/jobs?state=enqueued", "/dashboard/jobs?state=failed&limit=100", "/dashboard/jobs?q=%22n%22%3A7",
 		"/dashboard/jobs/" + someJob, "/dashboard/jobs/" + someJob + "/live",
-		"/dashboard/recurring", "/dashboard/queues", "/dashboard/servers", "/",
+		"/dashboard/recurring", "/dashboard/queues", "/dashboard/servers", "/dashboard/kinds", "/dashboard/kinds/bench.noop", "/",
 	}
 	start := time.Now()
 	if err := engine.Start(ctx); err != nil {

@@ -62,6 +62,9 @@ type JobQueries interface {
 	Distinct(ctx context.Context, column string) ([]string, error)
 	CountJobsByState(ctx context.Context) (map[JobState]int64, error)
 	CountJobsByQueue(ctx context.Context) (map[string]map[JobState]int64, error)
+	CountJobsByKind(ctx context.Context) (map[string]map[JobState]int64, error)
+	KindStats(ctx context.Context, kind string, since time.Time) ([]KindStat, error)
+	KindFailures(ctx context.Context, kind string, scan int) ([]FailureGroup, error)
 	RetriesPending(ctx context.Context) (int64, error)
 	Stats(ctx context.Context, period string, since time.Time) ([]JobStat, error)
 }

@@ -58,10 +58,7 @@ func (s *Store) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string
 			}
 			continue
 		}
-		if err := s.SetKindLimit(ctx, l.Kind, l.MaxRunning); err != nil {
-			return set, err
-		}
-		if err := s.SetKindRate(ctx, l.Kind, l.RateN, time.Duration(l.RatePerSeconds)*time.Second); err != nil {
+		if err := s.SetKindLimits(ctx, l.Kind, l); err != nil {
 			return set, err
 		}
 		row := kindCodeLimit{Kind: l.Kind, MaxRunning: l.MaxRunning, RateN: l.RateN, RatePerSeconds: l.RatePerSeconds}
@@ -109,6 +106,19 @@ func (s *Store) SetKindRate(ctx context.Context, kind string, n int, per time.Du
 		secs = 0
 	}
 	return s.setKindLimit(ctx, kind, "rate", map[string]any{"rate_n": n, "rate_per_seconds": secs})
+}
+
+// SetKindLimits sets a kind's cap (MaxRunning) and rate (RateN per RatePerSeconds) together,
+// in one transaction; zeros remove them.
+func (s *Store) SetKindLimits(ctx context.Context, kind string, l KindLimit) error {
+	if l.MaxRunning < 0 || l.RateN < 0 || (l.RateN > 0 && l.RatePerSeconds < 1) {
+		return Errorf(EINVALID, "Limits are at least 0, and a rate is per at least 1s: not %d at once, %d per %ds.", l.MaxRunning, l.RateN, l.RatePerSeconds)
+	}
+	per := l.RatePerSeconds
+	if l.RateN == 0 {
+		per = 0
+	}
+	return s.setKindLimit(ctx, kind, "limits", map[string]any{"max_running": l.MaxRunning, "rate_n": l.RateN, "rate_per_seconds": per})
 }
 
 func (s *Store) setKindLimit(ctx context.Context, kind, what string, set map[string]any) error {

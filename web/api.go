@@ -111,6 +111,7 @@ func (s *Server) newAPI() huma.API {
 	s.argsRegistry = huma.NewMapRegistry("#/$defs/", huma.DefaultSchemaNamer)
 	s.registerJobAPI(api)
 	s.registerOpsAPI(api)
+	s.registerKindAPI(api)
 	s.registerTaskAPI(api)
 	s.registerSecretAPI(api)
 	return api

@@ -71,7 +71,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		"/", "/tasks/new", "/dashboard", "/dashboard/jobs", "/dashboard/jobs?state=failed",
 		fmt.Sprintf("/dashboard/jobs/%d", bad.ID), fmt.Sprintf("/dashboard/jobs/%d", ok.ID), "/dashboard/jobs/new",
 		"/dashboard/recurring", fmt.Sprintf("/dashboard/recurring/%d/edit", rj.ID), "/dashboard/recurring/new",
-		"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens",
+		"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens", "/dashboard/kinds", "/dashboard/kinds/report.build",
 	}
 	for _, width := range []int64{1280, 375} {
 		within(t, ctx, 10*time.Second, chromedp.EmulateViewport(width, 900))

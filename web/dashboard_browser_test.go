@@ -120,6 +120,28 @@ func TestBrowserDashboard(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "requeued by ada", events[3].Reason)
 
+	// The kinds page lists always.fails with its failure; its page groups the failures by
+	// message, charts the day, and takes a cap through its form.
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/kinds"))
+	waitFor(t, ctx, "the kinds page", `!!document.querySelector('[data-kind="always.fails"] [data-testid="kind-link"]')`)
+	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-kind="always.fails"] [data-testid="day-outcomes"]').innerText`), "1 failed")
+	screenshot(t, ctx, "kinds")
+	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-kind="always.fails"] [data-testid="kind-link"]`)))
+	waitFor(t, ctx, "the kind's page", `location.pathname === '/dashboard/kinds/always.fails' && !!document.querySelector('[data-testid="chart-kind-outcomes"]')`)
+	require.Equal(t, "upstream said no", eval[string](t, ctx, `document.querySelector('[data-testid="failure-message"]').innerText.trim()`))
+	require.True(t, eval[bool](t, ctx, `!!document.querySelector('[data-testid="chart-kind-times"] polyline')`), "run times are charted")
+	eval[string](t, ctx, `document.querySelector('#max_running').value = ''`)
+	within(t, ctx, 10*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`#max_running`), "3"),
+		chromedp.Click(chromedp.CSS(`[data-testid="save-limits"]`)),
+	)
+	waitFor(t, ctx, "the cap saved", `(document.querySelector('[data-testid="flash"]') || {innerText: ''}).innerText.includes('at most 3 at once')`)
+	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="limits-now"]').innerText`), "At most 3 running at once")
+	screenshot(t, ctx, "kind-page")
+	limits, err := store.KindLimits(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 3, limits["always.fails"].MaxRunning)
+
 	// Pause a recurring job.
 	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/recurring"))
 	waitFor(t, ctx, "the recurring jobs", `!!document.querySelector('[data-name="tasks.sweep_overdue"] [data-testid="pause"]')`)

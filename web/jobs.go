@@ -512,19 +512,8 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 	return r
 }
 
-// formatDuration rounds a duration for reading: "420 ms", "3.2 s", "4 min 5 s".
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	case d < time.Hour:
-		return fmt.Sprintf("%d min %d s", int(d.Minutes()), int(d.Seconds())%60)
-	default:
-		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
-	}
-}
+// formatDuration rounds a duration for reading (components.FormatDuration).
+func formatDuration(d time.Duration) string { return components.FormatDuration(d) }
 
 func truncateRunes(s string, n int) string {
 	r := []rune(s)

@@ -213,6 +213,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Dialect() models.Dialect
 	KindLimits(ctx context.Context) (map[string]models.KindLimit, error)
+	SetKindLimits(ctx context.Context, kind string, l models.KindLimit) error
 	KindRateUsed(ctx context.Context, l models.KindLimit, now time.Time) (int, error)
 }
 
@@ -343,6 +344,9 @@ func (s *Server) routes() {
 	e.GET("/dashboard/servers", s.handleServers)
 	e.GET("/dashboard/queues", s.handleQueues)
 	e.POST("/dashboard/queues/:name/:action", s.handleQueueAction)
+	e.GET("/dashboard/kinds", s.handleKinds)
+	e.GET("/dashboard/kinds/:kind", s.handleKind)
+	e.POST("/dashboard/kinds/:kind/limits", s.handleKindLimits)
 }
 
 // Handler returns the server's HTTP handler, for tests that use httptest.

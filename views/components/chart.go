@@ -3,8 +3,10 @@ package components
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ChartSeries is one named set of values, drawn with a CSS class (its colour).
@@ -21,6 +23,9 @@ type Chart struct {
 	Bars    bool // stacked bars; otherwise lines
 	Series  []ChartSeries
 	XLabels []string // one per point; "" for no label
+	// Durations says the values are microseconds: the axis reads as durations, and the legend
+	// gives each series' highest value instead of its total.
+	Durations bool
 }
 
 // Chart geometry, in SVG user units.
@@ -109,7 +114,7 @@ func (c Chart) YTicks() []Tick {
 	step, top := c.yStep(), c.YMax()
 	var ticks []Tick
 	for v := int64(0); v <= top; v += step {
-		ticks = append(ticks, Tick{Pos: c.y(v, top), Label: Compact(v)})
+		ticks = append(ticks, Tick{Pos: c.y(v, top), Label: c.Format(v)})
 	}
 	return ticks
 }
@@ -187,6 +192,25 @@ func (c Chart) StackedBars() []Bar {
 	return bars
 }
 
+// Format writes a value as the chart's axis does: a count, or a duration.
+func (c Chart) Format(v int64) string {
+	if c.Durations {
+		if v == 0 {
+			return "0"
+		}
+		return FormatDuration(time.Duration(v) * time.Microsecond)
+	}
+	return Compact(v)
+}
+
+// LegendValue is what the legend says of a series: its total, or its highest duration.
+func (c Chart) LegendValue(s ChartSeries) string {
+	if c.Durations {
+		return "peak " + c.Format(slices.Max(append([]int64{0}, s.Values...)))
+	}
+	return Compact(s.Total())
+}
+
 // Total sums a series.
 func (s ChartSeries) Total() int64 {
 	var t int64
@@ -200,7 +224,11 @@ func (s ChartSeries) Total() int64 {
 func (c Chart) Summary() string {
 	parts := make([]string, len(c.Series))
 	for i, s := range c.Series {
-		parts[i] = fmt.Sprintf("%s %d", s.Name, s.Total())
+		if c.Durations {
+			parts[i] = s.Name + " " + c.LegendValue(s)
+		} else {
+			parts[i] = fmt.Sprintf("%s %d", s.Name, s.Total())
+		}
 	}
 	return c.Title + ": " + strings.Join(parts, ", ") + "."
 }

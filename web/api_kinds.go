@@ -1,0 +1,104 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/models"
+)
+
+// The API of the kinds pages: a kind's metrics, and setting its limits.
+
+// KindNameInput names a kind.
+type KindNameInput struct {
+	Kind string `path:"kind" maxLength:"100"`
+}
+
+// KindMetricsOutput is a kind's metrics.
+type KindMetricsOutput struct {
+	Body api.KindMetrics
+}
+
+// KindLimitsInput sets a kind's limits.
+type KindLimitsInput struct {
+	Kind string `path:"kind" maxLength:"100"`
+	Body api.KindLimits
+}
+
+func (s *Server) registerKindAPI(hapi huma.API) {
+	huma.Register(hapi, huma.Operation{
+		OperationID: "get-kind", Method: http.MethodGet, Path: "/v1/kinds/{kind}", Summary: "A kind's counts, last day, limits and failures", Tags: []string{"Jobs"},
+		Description: "What the kind's dashboard page shows, from counters and hourly stats kept as jobs finish.",
+	}, s.apiKind)
+	huma.Register(hapi, huma.Operation{
+		OperationID: "set-kind-limits", Method: http.MethodPut, Path: "/v1/kinds/{kind}/limits", Summary: "Set a kind's cap and rate", Tags: []string{"Jobs"},
+		Description: "Across every node, at once; zeros remove them. Needs an admin token. They last until the code's own limits for the kind change.",
+	}, s.apiSetKindLimits)
+}
+
+func (s *Server) apiKind(ctx context.Context, in *KindNameInput) (*KindMetricsOutput, error) {
+	d, err := s.loadKinds(ctx, in.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(d.names(), in.Kind) {
+		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: no server here has its code, and no job of it is kept.", in.Kind))
+	}
+	out := &KindMetricsOutput{}
+	b := &out.Body
+	_, b.Registered = d.registered[in.Kind]
+	b.Name, b.Counts = in.Kind, map[string]int64{}
+	for st, n := range d.counts[in.Kind] {
+		b.Counts[string(st)] = n
+	}
+	sum := models.SummarizeKindStats(d.stats[in.Kind])
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.Last24h = api.KindDay{Succeeded: sum.Succeeded, Failed: sum.Failed, P50Ms: ms(sum.P50), P95Ms: ms(sum.P95), MaxMs: ms(sum.Max), MeanMs: ms(sum.Mean)}
+	b.Limits = apiKindLimits(d.limits[in.Kind])
+	groups, err := s.store.KindFailures(ctx, in.Kind, kindFailureScan)
+	if err != nil {
+		return nil, err
+	}
+	b.Failures = []api.KindFailure{}
+	for _, g := range groups {
+		b.Failures = append(b.Failures, api.KindFailure{Message: g.Message, Count: g.Count, LastJobID: g.LastJobID, LastAt: g.LastAt})
+	}
+	return out, nil
+}
+
+func apiKindLimits(l models.KindLimit) api.KindLimits {
+	out := api.KindLimits{MaxRunning: l.MaxRunning, RateN: l.RateN}
+	if l.RateN > 0 && l.RatePerSeconds > 0 {
+		out.RatePer = shortDuration(time.Duration(l.RatePerSeconds) * time.Second)
+	}
+	return out
+}
+
+func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*KindMetricsOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if !models.ValidKindName(in.Kind) {
+		return nil, huma.Error422UnprocessableEntity("A kind is 1 to 100 characters of text.", &huma.ErrorDetail{Location: "path.kind", Message: "not a kind name", Value: in.Kind})
+	}
+	limit := models.KindLimit{MaxRunning: in.Body.MaxRunning, RateN: in.Body.RateN}
+	if in.Body.RateN > 0 {
+		per, err := time.ParseDuration(in.Body.RatePer)
+		if err != nil || per < time.Second || per%time.Second != 0 || per > 31*24*time.Hour {
+			return nil, huma.Error422UnprocessableEntity("The rate's period is not right.",
+				&huma.ErrorDetail{Location: "body.rate_per", Message: "A duration of whole seconds from 1s to 744h, such as 1m.", Value: in.Body.RatePer})
+		}
+		limit.RatePerSeconds = int64(per / time.Second)
+	}
+	if err := s.store.SetKindLimits(ctx, in.Kind, limit); err != nil {
+		return nil, err
+	}
+	s.log.Info("web: kind limits set through the API", "kind", in.Kind, "max_running", limit.MaxRunning, "rate_n", limit.RateN, "rate_per_seconds", limit.RatePerSeconds, "user", apiUser(ctx).Username)
+	return s.apiKind(ctx, &KindNameInput{Kind: in.Kind})
+}

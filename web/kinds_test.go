@@ -1,0 +1,181 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/web"
+)
+
+// runJobs claims and finishes n waiting jobs of a queue as a server would, each taking took,
+// to state (with errText for failures).
+func (a *app) runJobs(queue string, n int, state models.JobState, took time.Duration, errText string) {
+	a.t.Helper()
+	ctx := context.Background()
+	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "srv", Limit: n, Lease: time.Minute, Now: time.Now()})
+	require.NoError(a.t, err)
+	require.Len(a.t, claimed, n)
+	var batch []models.JobFinish
+	for _, j := range claimed {
+		batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: state, At: time.Now(), Duration: took, Error: errText})
+	}
+	_, _, err = a.store.FinishJobs(ctx, batch)
+	require.NoError(a.t, err)
+}
+
+func TestKindsPages(t *testing.T) {
+	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		require.NoError(t, a.engine.Register("pdf.render", func(context.Context, *models.Job) error { return nil },
+			jobs.Queue("pdf"), jobs.MaxAttempts(3), jobs.Timeout(time.Minute)))
+		for range 4 {
+			a.enqueue("pdf.render", nil)
+		}
+		a.runJobs("pdf", 3, models.JobSucceeded, 40*time.Millisecond, "")
+		a.enqueue("pdf.render", nil)
+		a.runJobs("pdf", 2, models.JobFailed, 2*time.Second, "ghostscript: <b>exit 1</b>\nstack...")
+		a.enqueue("pdf.render", nil, jobs.RunAt(time.Now().Add(time.Hour)))
+		a.enqueue("stranger.kind", nil, jobs.Queue("other"))
+
+		resp, doc := a.get("/dashboard/kinds")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "Kinds", strings.TrimSpace(doc.Find(`.subnav a[aria-current="page"]`).Text()))
+		row := doc.Find(`[data-testid="kind-row"][data-kind="pdf.render"]`)
+		require.Equal(t, 1, row.Length())
+		facts := row.Find(`[data-testid="kind-facts"]`).Text()
+		for _, want := range []string{"pdf", "3 attempts", "timeout 1m0s"} {
+			require.Contains(t, facts, want)
+		}
+		require.Equal(t, "0", row.Find(`[data-testid="waiting"]`).Text())
+		require.Equal(t, "2", row.Find(`[data-testid="failed-all"]`).Text())
+		require.Equal(t, "3 ok · 2 failed", strings.TrimSpace(row.Find(`[data-testid="day-outcomes"]`).Text()))
+		require.Equal(t, "3 succeeded and 2 failed in the last 24 hours", row.Find(`[data-testid="sparkline"]`).AttrOr("aria-label", ""))
+		require.Equal(t, 2, row.Find(`rect`).Length(), "this hour's bar: successes with failures stacked on them")
+		require.Equal(t, "2.0 s", row.Find(`[data-testid="max"]`).Text())
+		p50 := row.Find(`[data-testid="p50"]`).Text()
+		require.True(t, strings.HasSuffix(p50, " ms"), "p50 %q", p50)
+		stranger := doc.Find(`[data-kind="stranger.kind"]`)
+		require.Contains(t, stranger.Text(), "not registered here")
+		require.Equal(t, "1", stranger.Find(`[data-testid="waiting"]`).Text())
+		require.Contains(t, doc.Find(`[data-kind="http.request"]`).Text(), "—", "a registered kind with no runs yet has no times")
+
+		resp, doc = a.get("/dashboard/kinds/pdf.render")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "3", doc.Find(`[data-testid="card-succeeded"] .stat-count`).Text())
+		require.Equal(t, "1", doc.Find(`[data-testid="card-scheduled"] .stat-count`).Text())
+		require.Equal(t, "/dashboard/jobs?kind=pdf.render&state=failed", doc.Find(`[data-testid="card-failed"]`).AttrOr("href", ""))
+		require.Equal(t, "2", doc.Find(`[data-testid="day-failed"]`).Text())
+		require.Equal(t, 1, doc.Find(`[data-testid="chart-kind-outcomes"]`).Length())
+		require.Contains(t, doc.Find(`[data-testid="chart-kind-times"]`).Text(), "peak")
+		fail := doc.Find(`[data-testid="failure-row"]`)
+		require.Equal(t, 1, fail.Length(), "both failures share their first line")
+		require.Equal(t, "ghostscript: <b>exit 1</b>", strings.TrimSpace(fail.Find(`[data-testid="failure-message"]`).Text()), "escaped, first line only")
+		require.Equal(t, "2", fail.Find(`[data-testid="failure-count"]`).Text())
+		require.Contains(t, doc.Find(`[data-testid="limits-now"]`).Text(), "No cap")
+
+		// Limits set on the page hold in the store; bad values re-render with the error and
+		// change nothing.
+		token := a.csrf("/dashboard/kinds/pdf.render")
+		resp, doc = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"-1"}, "rate_n": {"ten"}, "rate_per": {"1m"}})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+		require.NotEmpty(t, doc.Find(`[data-testid="error-max_running"]`).Text())
+		require.NotEmpty(t, doc.Find(`[data-testid="error-rate_n"]`).Text())
+		require.Equal(t, "-1", doc.Find(`#max_running`).AttrOr("value", ""), "what was typed stays")
+		resp, doc = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"2"}, "rate_n": {"10"}, "rate_per": {"500ms"}})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+		require.Contains(t, doc.Find(`[data-testid="error-rate_per"]`).Text(), "Whole seconds")
+		limits, err := a.store.KindLimits(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, limits, "nothing changed")
+
+		resp, _ = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"2"}, "rate_n": {"100"}, "rate_per": {"1m"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		limits, err = a.store.KindLimits(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, [3]int64{2, 100, 60}, [3]int64{int64(limits["pdf.render"].MaxRunning), int64(limits["pdf.render"].RateN), limits["pdf.render"].RatePerSeconds})
+		_, doc = a.get("/dashboard/kinds/pdf.render")
+		require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "Limits of pdf.render saved: at most 2 at once · 100 per 1m.")
+		require.Contains(t, doc.Find(`[data-testid="limits-now"]`).Text(), "At most 2 running at once")
+		require.Equal(t, "1m", doc.Find(`#rate_per`).AttrOr("value", ""))
+		_, doc = a.get("/dashboard/kinds")
+		require.Contains(t, doc.Find(`[data-kind="pdf.render"] [data-testid="kind-limits"]`).Text(), "at most 2 at once · 100 per 1m")
+
+		resp, _ = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"0"}, "rate_n": {"0"}, "rate_per": {""}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		limits, err = a.store.KindLimits(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, limits, "zeros remove the limits")
+
+		resp, _ = a.get("/dashboard/kinds/no.such.kind")
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+		resp, _ = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"max_running": {"1"}, "rate_n": {"0"}})
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "no CSRF token, no change")
+	})
+}
+
+func TestKindsPageViewerCannotEditLimits(t *testing.T) {
+	a := setupWith(t, web.Config{})
+	a.addUser("val", models.RoleViewer)
+	require.Equal(t, http.StatusSeeOther, a.login("val", password).StatusCode)
+	a.enqueue("pdf.render", nil)
+	resp, doc := a.get("/dashboard/kinds/pdf.render")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Zero(t, doc.Find(`[data-testid="limits-form"]`).Length(), "a viewer sees no form")
+	token := a.csrf("/")
+	resp, _ = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"1"}, "rate_n": {"0"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	limits, err := a.store.KindLimits(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, limits)
+}
+
+func TestKindsAPI(t *testing.T) {
+	forEachDialect(t, web.Config{}, func(t *testing.T, a *app) {
+		admin, viewer := a.token("ops", models.RoleAdmin), a.token("grafana", models.RoleViewer)
+		a.enqueue("pdf.render", nil, jobs.Queue("pdf"))
+		a.enqueue("pdf.render", nil, jobs.Queue("pdf"))
+		a.runJobs("pdf", 1, models.JobSucceeded, 30*time.Millisecond, "")
+		a.runJobs("pdf", 1, models.JobFailed, 3*time.Millisecond, "out of paper\ntrace")
+
+		resp, body := a.apiCall("GET", "/api/v1/kinds/pdf.render", viewer, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, map[string]any{"succeeded": 1.0, "failed": 1.0}, body["counts"])
+		day := body["last_24h"].(map[string]any)
+		require.Equal(t, 1.0, day["succeeded"])
+		require.Equal(t, 30.0, day["max_ms"])
+		require.Equal(t, false, body["registered"])
+		failures := body["failures"].([]any)
+		require.Len(t, failures, 1)
+		require.Equal(t, "out of paper", failures[0].(map[string]any)["message"])
+
+		resp, _ = a.apiCall("PUT", "/api/v1/kinds/pdf.render/limits", viewer, map[string]any{"max_running": 2})
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+		resp, body = a.apiCall("PUT", "/api/v1/kinds/pdf.render/limits", admin, map[string]any{"max_running": 2, "rate_n": 5, "rate_per": "soon"})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+		require.Contains(t, fmt.Sprint(body["errors"]), "body.rate_per")
+		resp, body = a.apiCall("PUT", "/api/v1/kinds/pdf.render/limits", admin, map[string]any{"max_running": -1})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", body)
+		limits, err := a.store.KindLimits(context.Background())
+		require.NoError(t, err)
+		require.Empty(t, limits, "refused: nothing changed")
+
+		resp, body = a.apiCall("PUT", "/api/v1/kinds/pdf.render/limits", admin, map[string]any{"max_running": 2, "rate_n": 5, "rate_per": "1m"})
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, map[string]any{"max_running": 2.0, "rate_n": 5.0, "rate_per": "1m"}, body["limits"])
+		limits, err = a.store.KindLimits(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, 2, limits["pdf.render"].MaxRunning)
+
+		resp, body = a.apiCall("GET", "/api/v1/kinds/no.such", viewer, nil)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+		require.Contains(t, body["detail"], "No kind")
+	})
+}
