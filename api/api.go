@@ -197,8 +197,8 @@ type KindMetrics struct {
 type KindDay struct {
 	Succeeded int64   `json:"succeeded"`
 	Failed    int64   `json:"failed"`
-	P50Ms     float64 `json:"p50_ms" doc:"Median run time, within 19%."`
-	P95Ms     float64 `json:"p95_ms" doc:"95th percentile run time, within 19%."`
+	P50Ms     float64 `json:"p50_ms" doc:"Median run time, from a histogram: off by 41% at worst."`
+	P95Ms     float64 `json:"p95_ms" doc:"95th percentile run time, from a histogram: off by 41% at worst."`
 	MaxMs     float64 `json:"max_ms"`
 	MeanMs    float64 `json:"mean_ms"`
 }
@@ -207,6 +207,13 @@ type KindDay struct {
 type KindLimits struct {
 	MaxRunning int    `json:"max_running" minimum:"0" maximum:"1000000" doc:"At most this many run at once; 0 for no cap."`
 	RateN      int    `json:"rate_n" minimum:"0" maximum:"1000000000" doc:"At most this many start per rate_per; 0 for no rate limit."`
+	RatePer    string `json:"rate_per,omitempty" maxLength:"20" doc:"A Go duration of whole seconds (1s to 744h), such as 1m; needed when rate_n > 0."`
+}
+
+// SetKindLimits is a kind's new cap and rate, replacing both; a field left out is 0 (no limit).
+type SetKindLimits struct {
+	MaxRunning int    `json:"max_running,omitempty" minimum:"0" maximum:"1000000" doc:"At most this many run at once; 0 or absent for no cap."`
+	RateN      int    `json:"rate_n,omitempty" minimum:"0" maximum:"1000000000" doc:"At most this many start per rate_per; 0 or absent for no rate limit."`
 	RatePer    string `json:"rate_per,omitempty" maxLength:"20" doc:"A Go duration of whole seconds (1s to 744h), such as 1m; needed when rate_n > 0."`
 }
 

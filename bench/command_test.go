@@ -49,7 +49,7 @@ func TestBenchCommand(t *testing.T) {
 	d := withDash.Dashboard
 	require.GreaterOrEqual(t, d.HistoryJobs, int64(205), "the jobs of the earlier phases")
 	require.Positive(t, d.BurnDownPerSec)
-	require.Len(t, d.Pages, 15, "every page was requested")
+	require.Len(t, d.Pages, 17, "every page was requested")
 	for _, p := range d.Pages {
 		require.Positive(t, p.Requests, p.Path)
 		require.Positive(t, p.P50, p.Path)

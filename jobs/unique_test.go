@@ -107,6 +107,41 @@ func TestMaxRunning(t *testing.T) {
 	})
 }
 
+// A cap set while the engine runs (on the kind's page, through the API) holds like one from
+// the code, and a job that finishes frees its slot at once: the next claim does not wait for a
+// poll. With polls 10 s apart, six jobs one at a time would take a minute without that.
+func TestCapSetAtRunTimeFreesSlotsAtOnce(t *testing.T) {
+	cfg := fast()
+	cfg.PollInterval = 10 * time.Second
+	cfg.Queues = []jobs.QueueConfig{{Name: "default", Workers: 4}}
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var running, peak, done atomic.Int64
+		require.NoError(t, e.Register("pdf.render", func(ctx context.Context, _ *models.Job) error {
+			n := running.Add(1)
+			defer running.Add(-1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+			done.Add(1)
+			return nil
+		}))
+		start(t, e)
+		require.NoError(t, s.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
+		var batch []jobs.EnqueueParams
+		for range 6 {
+			batch = append(batch, jobs.EnqueueParams{Kind: "pdf.render"})
+		}
+		_, err := e.EnqueueMany(ctx, batch)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return done.Load() == 6 }, 5*time.Second, 10*time.Millisecond, "each finish wakes the next claim")
+		require.Equal(t, int64(1), peak.Load(), "one at a time")
+	})
+}
+
 // RateLimit: no more jobs of the kind start per window than it allows, across the engine's
 // workers; the rest wait, counted as waiting.
 func TestRateLimit(t *testing.T) {

@@ -186,7 +186,7 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 		return // cancelled, deleted or rescued elsewhere: the database already says so
 	}
 	f.ServerID, f.Result = e.cfg.ServerID, state.result
-	if k, ok := e.kind(job.Kind); ok && k.defaults.maxRunning > 0 {
+	if e.store.KindCapped(context.WithoutCancel(ctx), job.Kind) { // in code, on the page or through the API
 		f.FreesSlotIn = job.Queue
 	}
 	if e.cfg.Observer != nil {

@@ -21,6 +21,9 @@ type JobStore interface {
 	// SetKindRate lets at most n jobs of a kind start per period across every node (0: no limit).
 	SetKindRate(ctx context.Context, kind string, n int, per time.Duration) error
 	KindLimits(ctx context.Context) (map[string]KindLimit, error)
+	// KindCapped reports whether the kind has a cap on running jobs (from a copy at most a
+	// second old).
+	KindCapped(ctx context.Context, kind string) bool
 	// ApplyCodeLimits stores the limits the code gives kinds where the code changed since.
 	ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string, error)
 	KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error)

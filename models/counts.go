@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -62,24 +61,39 @@ func (d countDelta) move(queue, kind string, from, to JobState, n int64) {
 	}
 }
 
-// writeCounts appends the non-zero changes of counts in tx, a row each through a prepared
-// statement: it runs in every transaction that changes states.
+// writeCounts appends the non-zero changes of counts in tx: it runs in every transaction that
+// changes states. The usual one or two changes (a batch of one kind) go through a prepared
+// statement, a row each; more (several kinds, continuations) in one statement, one round trip.
 func (s *Store) writeCounts(tx *gorm.DB, counts countDelta) error {
-	var stmt *sql.Stmt
+	keys := make([]countKey, 0, len(counts))
 	for k, n := range counts {
-		if n == 0 {
-			continue
+		if n != 0 {
+			keys = append(keys, k)
 		}
-		if stmt == nil {
-			t, err := sqlTx(tx)
-			if err != nil {
-				return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	ctx := tx.Statement.Context
+	if len(keys) <= 2 {
+		t, err := sqlTx(tx)
+		if err != nil {
+			return err
+		}
+		stmt := t.StmtContext(ctx, s.hot.countDelta)
+		for _, k := range keys {
+			if _, err := stmt.ExecContext(ctx, k.Queue, k.Kind, string(k.State), counts[k]); err != nil {
+				return fmt.Errorf("models: job count deltas: %w", err)
 			}
-			stmt = t.StmtContext(tx.Statement.Context, s.hot.countDelta)
 		}
-		if _, err := stmt.ExecContext(tx.Statement.Context, k.Queue, k.Kind, string(k.State), n); err != nil {
-			return fmt.Errorf("models: job count deltas: %w", err)
-		}
+		return nil
+	}
+	rows := make([]JobCountDelta, len(keys))
+	for i, k := range keys {
+		rows[i] = JobCountDelta{Queue: k.Queue, Kind: k.Kind, State: k.State, Delta: counts[k]}
+	}
+	if err := tx.CreateInBatches(&rows, 1000).Error; err != nil {
+		return fmt.Errorf("models: job count deltas: %w", err)
 	}
 	return nil
 }

@@ -124,10 +124,13 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 		if err := tx.Create(&events).Error; err != nil {
 			return fmt.Errorf("models: rescue events: %w", err)
 		}
-		if err := s.addStats(tx, statDelta{failed: int64(out.Failed), rescued: int64(out.Requeued)}, now); err != nil {
+		// kind_stats before job_stats: the order PostgreSQL's finish statement locks them in
+		// (it runs its data-modifying parts last first), lest a rescue and a finish of this
+		// node, which share rows, deadlock.
+		if err := s.addKindStats(tx, kinds, now); err != nil {
 			return err
 		}
-		if err := s.addKindStats(tx, kinds, now); err != nil {
+		if err := s.addStats(tx, statDelta{failed: int64(out.Failed), rescued: int64(out.Requeued)}, now); err != nil {
 			return err
 		}
 		if err := s.notifyEnqueued(tx, out.Queues...); err != nil {

@@ -178,6 +178,13 @@ func (s *Store) KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (i
 	return counts[0], nil
 }
 
+// KindCapped reports whether kind has a cap on running jobs, from the limits read at most
+// limitsTTL ago (false when they can't be read).
+func (s *Store) KindCapped(ctx context.Context, kind string) bool {
+	l, err := s.limits(ctx)
+	return err == nil && l[kind].MaxRunning > 0
+}
+
 // limits is KindLimits, read at most once per limitsTTL.
 func (s *Store) limits(ctx context.Context) (map[string]KindLimit, error) {
 	c := &s.kindLimits

@@ -43,13 +43,13 @@ func TestSummarizeKindStats(t *testing.T) {
 	require.EqualValues(t, 1, sum.Failed)
 	require.Equal(t, 100*time.Millisecond, sum.Max)
 	require.Equal(t, total/100, sum.Mean)
-	require.InEpsilon(t, float64(50*time.Millisecond), float64(sum.P50), 0.19, "p50 %v", sum.P50)
+	require.InEpsilon(t, float64(50*time.Millisecond), float64(sum.P50), 0.19, "p50 %v: runs spread evenly come out far closer than the 41%% bound", sum.P50)
 	require.InEpsilon(t, float64(95*time.Millisecond), float64(sum.P95), 0.19, "p95 %v", sum.P95)
 	require.Zero(t, models.SummarizeKindStats(nil), "no runs, nothing to say")
 
 	one := models.SummarizeKindStats([]models.KindStat{{Slot: models.DurationSlot(3 * time.Second), Succeeded: 1, TotalNS: int64(3 * time.Second), MaxNS: int64(3 * time.Second)}})
 	require.LessOrEqual(t, one.P95, 3*time.Second, "never beyond the longest run")
-	require.InEpsilon(t, float64(3*time.Second), float64(one.P50), 0.19)
+	require.InEpsilon(t, float64(3*time.Second), float64(one.P50), 0.41, "one run: anywhere in its slot")
 }
 
 // The finish writes each kind's outcomes and durations in the hour's rows, in the same

@@ -28,7 +28,7 @@ type KindMetricsOutput struct {
 // KindLimitsInput sets a kind's limits.
 type KindLimitsInput struct {
 	Kind string `path:"kind" maxLength:"100"`
-	Body api.KindLimits
+	Body api.SetKindLimits
 }
 
 func (s *Server) registerKindAPI(hapi huma.API) {
@@ -43,25 +43,33 @@ func (s *Server) registerKindAPI(hapi huma.API) {
 }
 
 func (s *Server) apiKind(ctx context.Context, in *KindNameInput) (*KindMetricsOutput, error) {
-	d, err := s.loadKinds(ctx, in.Kind)
+	if !models.ValidKindName(in.Kind) {
+		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: a kind is 1 to 100 characters of text.", in.Kind))
+	}
+	return s.kindMetrics(ctx, in.Kind)
+}
+
+// kindMetrics is what a kind's page shows, as the API gives it.
+func (s *Server) kindMetrics(ctx context.Context, kind string) (*KindMetricsOutput, error) {
+	d, err := s.loadKinds(ctx, kind)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(d.names(), in.Kind) {
-		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: no server here has its code, and no job of it is kept.", in.Kind))
+	if !slices.Contains(d.names(), kind) {
+		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: no server here has its code, and no job of it is kept.", kind))
 	}
 	out := &KindMetricsOutput{}
 	b := &out.Body
-	_, b.Registered = d.registered[in.Kind]
-	b.Name, b.Counts = in.Kind, map[string]int64{}
-	for st, n := range d.counts[in.Kind] {
+	_, b.Registered = d.registered[kind]
+	b.Name, b.Counts = kind, map[string]int64{}
+	for st, n := range d.counts[kind] {
 		b.Counts[string(st)] = n
 	}
-	sum := models.SummarizeKindStats(d.stats[in.Kind])
+	sum := models.SummarizeKindStats(d.stats[kind])
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.Last24h = api.KindDay{Succeeded: sum.Succeeded, Failed: sum.Failed, P50Ms: ms(sum.P50), P95Ms: ms(sum.P95), MaxMs: ms(sum.Max), MeanMs: ms(sum.Mean)}
-	b.Limits = apiKindLimits(d.limits[in.Kind])
-	groups, err := s.store.KindFailures(ctx, in.Kind, kindFailureScan)
+	b.Limits = apiKindLimits(d.limits[kind])
+	groups, err := s.store.KindFailures(ctx, kind, kindFailureScan)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +92,8 @@ func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*Ki
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	if !models.ValidKindName(in.Kind) {
+	kind := in.Kind
+	if !models.ValidKindName(kind) {
 		return nil, huma.Error422UnprocessableEntity("A kind is 1 to 100 characters of text.", &huma.ErrorDetail{Location: "path.kind", Message: "not a kind name", Value: in.Kind})
 	}
 	limit := models.KindLimit{MaxRunning: in.Body.MaxRunning, RateN: in.Body.RateN}
@@ -96,9 +105,9 @@ func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*Ki
 		}
 		limit.RatePerSeconds = int64(per / time.Second)
 	}
-	if err := s.store.SetKindLimits(ctx, in.Kind, limit); err != nil {
+	if err := s.store.SetKindLimits(ctx, kind, limit); err != nil {
 		return nil, err
 	}
-	s.log.Info("web: kind limits set through the API", "kind", in.Kind, "max_running", limit.MaxRunning, "rate_n", limit.RateN, "rate_per_seconds", limit.RatePerSeconds, "user", apiUser(ctx).Username)
-	return s.apiKind(ctx, &KindNameInput{Kind: in.Kind})
+	s.log.Info("web: kind limits set through the API", "kind", kind, "max_running", limit.MaxRunning, "rate_n", limit.RateN, "rate_per_seconds", limit.RatePerSeconds, "user", apiUser(ctx).Username)
+	return s.kindMetrics(ctx, kind)
 }

@@ -77,6 +77,7 @@ func (d kindsData) names() []string {
 	for _, m := range []map[string]bool{keys(d.registered), keys(d.counts), keys(d.stats), keys(d.limits)} {
 		maps.Copy(set, m)
 	}
+	delete(set, "") // counted by a node of an older version, which did not say the kind
 	return slices.Sorted(maps.Keys(set))
 }
 
@@ -168,7 +169,7 @@ func (s *Server) handleKinds(c echo.Context) error {
 
 // kindParam is the kind named in the path.
 func kindParam(c echo.Context) (string, error) {
-	name, err := url.PathUnescape(c.Param("kind"))
+	name, err := pathParam(c, "kind")
 	if err != nil || !models.ValidKindName(name) {
 		return "", echo.ErrNotFound
 	}
@@ -257,7 +258,10 @@ func kindCharts(d kindsData, name string, loc *time.Location) (outcomes, times c
 	for i, rows := range byHour {
 		sum := models.SummarizeKindStats(rows)
 		ok.Values[i], bad.Values[i] = sum.Succeeded, sum.Failed
-		p50.Values[i], p95.Values[i] = sum.P50.Microseconds(), sum.P95.Microseconds()
+		p50.Values[i], p95.Values[i] = -1, -1 // nothing ran: a gap, not a zero
+		if sum.Succeeded+sum.Failed > 0 {
+			p50.Values[i], p95.Values[i] = sum.P50.Microseconds(), sum.P95.Microseconds()
+		}
 	}
 	outcomes = components.Chart{ID: "kind-outcomes", Title: "Jobs of " + name + " that succeeded and failed per hour, last 24 hours",
 		Bars: true, XLabels: labels, Series: []components.ChartSeries{ok, bad}}
@@ -269,9 +273,9 @@ func kindCharts(d kindsData, name string, loc *time.Location) (outcomes, times c
 // kindLimitsForm is the limits form filled with a kind's current limits.
 func kindLimitsForm(l models.KindLimit) pages.KindLimitsForm {
 	f := pages.KindLimitsForm{
-		MaxRunning: components.Field{Name: "max_running", Label: "Running at once, at most", Type: "number", Value: strconv.Itoa(l.MaxRunning),
+		MaxRunning: components.Field{Name: "max_running", Label: "Running at once, at most", Type: "number", Value: strconv.Itoa(l.MaxRunning), Required: true,
 			Hint: "Across every node; 0 for no cap.", Attrs: templ.Attributes{"min": "0", "inputmode": "numeric"}},
-		RateN: components.Field{Name: "rate_n", Label: "Started per period, at most", Type: "number", Value: strconv.Itoa(l.RateN),
+		RateN: components.Field{Name: "rate_n", Label: "Started per period, at most", Type: "number", Value: strconv.Itoa(l.RateN), Required: true,
 			Hint: "0 for no rate limit.", Attrs: templ.Attributes{"min": "0", "inputmode": "numeric"}},
 		RatePer: components.Field{Name: "rate_per", Label: "Period", Value: "1m",
 			Hint: "A duration of whole seconds: 1s, 1m, 1h."},

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
@@ -177,5 +178,46 @@ func TestKindsAPI(t *testing.T) {
 		resp, body = a.apiCall("GET", "/api/v1/kinds/no.such", viewer, nil)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 		require.Contains(t, body["detail"], "No kind")
+	})
+}
+
+// Kinds may be any text: each page is reached through the link the list gives, and the API
+// through the same encoding, whatever the name holds.
+func TestKindNamesInPaths(t *testing.T) {
+	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		names := []string{"50%off", "a/b c?d#e;f", "x%41", "xA", "naïve kind", "100%25"}
+		for _, n := range names {
+			a.enqueue(n, nil)
+		}
+		_, doc := a.get("/dashboard/kinds")
+		for _, n := range names {
+			href, ok := doc.Find(`[data-testid="kind-row"]`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+				return s.AttrOr("data-kind", "") == n
+			}).Find(`[data-testid="kind-link"]`).Attr("href")
+			require.True(t, ok, "a link to %q", n)
+			resp, page := a.get(href)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s for %q", href, n)
+			require.Equal(t, n, strings.TrimSpace(page.Find("h1").Text()), "%s opens %q", href, n)
+
+			resp, body := a.apiCall("GET", "/api/v1/kinds/"+url.PathEscape(n), "", nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "API for %q: %v", n, body)
+			require.Equal(t, n, body["name"])
+		}
+		token := a.csrf("/dashboard/kinds/xA")
+		resp, _ := a.post("/dashboard/kinds/"+url.PathEscape("a/b c?d#e;f")+"/limits", url.Values{"_csrf": {token}, "max_running": {"4"}, "rate_n": {"0"}})
+		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+		resp, body := a.apiCall("PUT", "/api/v1/kinds/"+url.PathEscape("x%41")+"/limits", "", map[string]any{"max_running": 7})
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%v", body)
+		limits, err := a.store.KindLimits(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, map[string]int{"a/b c?d#e;f": 4, "x%41": 7}, map[string]int{"a/b c?d#e;f": limits["a/b c?d#e;f"].MaxRunning, "x%41": limits["x%41"].MaxRunning})
+		require.Len(t, limits, 2, "no other kind got a limit")
+
+		for _, bad := range []string{"%FF", "%00", "%E2%28%A1"} {
+			resp, _ = a.apiCall("GET", "/api/v1/kinds/"+bad, "", nil)
+			require.Contains(t, []int{http.StatusNotFound, http.StatusUnprocessableEntity}, resp.StatusCode, "GET %s", bad)
+			resp, _ = a.get("/dashboard/kinds/" + bad)
+			require.Contains(t, []int{http.StatusNotFound, http.StatusBadRequest}, resp.StatusCode, "page %s", bad)
+		}
 	})
 }

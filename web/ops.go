@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -368,7 +367,7 @@ func (s *Server) handleQueues(c echo.Context) error {
 
 // handleQueueAction pauses or resumes a queue for every server.
 func (s *Server) handleQueueAction(c echo.Context) error {
-	name, err := url.PathUnescape(c.Param("name"))
+	name, err := pathParam(c, "name")
 	if err != nil {
 		return models.Errorf(models.EINVALID, "Bad queue name.")
 	}

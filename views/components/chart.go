@@ -147,17 +147,38 @@ func (c Chart) y(v, top int64) float64 {
 	return padTop + h*(1-float64(v)/float64(top))
 }
 
-// Polyline is the "points" attribute of a line series.
-func (c Chart) Polyline(s ChartSeries) string {
+// Segments are the "points" attributes of a line series broken where a value is missing (below
+// 0, as in a period with nothing to measure); a lone point is drawn as a dot.
+func (c Chart) Segments(s ChartSeries) []string {
 	top := c.YMax()
-	var b strings.Builder
+	var (
+		out []string
+		b   strings.Builder
+		n   int
+	)
+	flush := func() {
+		if n == 1 { // a zero-length line, which round caps draw as a dot
+			b.WriteString(" " + strings.Fields(b.String())[0])
+		}
+		if n > 0 {
+			out = append(out, b.String())
+		}
+		b.Reset()
+		n = 0
+	}
 	for i, v := range s.Values {
-		if i > 0 {
+		if v < 0 {
+			flush()
+			continue
+		}
+		if n > 0 {
 			b.WriteByte(' ')
 		}
 		fmt.Fprintf(&b, "%.1f,%.1f", c.x(i), c.y(v, top))
+		n++
 	}
-	return b.String()
+	flush()
+	return out
 }
 
 // Bar is one rectangle of a stacked bar chart.

@@ -23,9 +23,20 @@ func TestChartGeometry(t *testing.T) {
 	if got := line.YMax(); got != 10 {
 		t.Fatalf("line YMax = %d", got)
 	}
-	pts := strings.Fields(line.Polyline(line.Series[0]))
+	pts := strings.Fields(line.Segments(line.Series[0])[0])
 	if len(pts) != 3 || pts[0] != "48.0,194.0" || pts[2] != "708.0,12.0" {
 		t.Fatalf("points %v: first at the bottom-left, last at the top-right", pts)
+	}
+	gappy := Chart{Durations: true, Series: []ChartSeries{{Values: []int64{-1, 4, 8, -1, 2, -1}}}}
+	segs := gappy.Segments(gappy.Series[0])
+	if len(segs) != 2 || len(strings.Fields(segs[0])) != 2 || len(strings.Fields(segs[1])) != 2 || strings.Fields(segs[1])[0] != strings.Fields(segs[1])[1] {
+		t.Fatalf("a missing value breaks the line, and a lone point is a dot: %q", segs)
+	}
+	if got := gappy.YTicks()[1].Label; got != "2 µs" {
+		t.Fatalf("a durations axis reads as durations, got %q", got)
+	}
+	if got := gappy.LegendValue(gappy.Series[0]); got != "peak 8 µs" {
+		t.Fatalf("a durations legend gives the peak, got %q", got)
 	}
 	bars := Chart{Bars: true, Series: []ChartSeries{{Name: "ok", Class: "a", Values: []int64{6, 0}}, {Name: "bad", Class: "b", Values: []int64{4, 1}}}, XLabels: []string{"mon", "tue"}}
 	if got := bars.YMax(); got != 10 {
