@@ -56,10 +56,18 @@ type hotStmts struct {
 	// countDelta appends one counter change; jobWaits, insertClaimed and enqueuedEvent are an
 	// enqueue's way straight to a free worker (InsertAndClaimJob).
 	countDelta, jobWaits, insertClaimed, enqueuedEvent *sql.Stmt
+	// kindStat adds to one row of the kinds' stats (addKindStats).
+	kindStat *sql.Stmt
 }
 
 const (
 	countDeltaSQL = `INSERT INTO job_queue_count_deltas (queue, kind, state, delta) VALUES ($1, $2, $3, $4)`
+
+	kindStatSQL = `INSERT INTO kind_stats (bucket, kind, node, slot, succeeded, failed, total_ns, max_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (bucket, kind, node, slot) DO UPDATE SET succeeded = kind_stats.succeeded + excluded.succeeded,
+	failed = kind_stats.failed + excluded.failed, total_ns = kind_stats.total_ns + excluded.total_ns,
+	max_ns = CASE WHEN excluded.max_ns > kind_stats.max_ns THEN excluded.max_ns ELSE kind_stats.max_ns END`
 
 	// jobWaitsSQL says whether a job of queue $1 waits or the queue is paused. It asks for the
 	// next job the claim would take, in the claim index's order, so that both databases read
@@ -90,6 +98,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		&s.hot.claim:         s.sql.Claim,
 		&s.hot.finish:        s.sql.Finish,
 		&s.hot.countDelta:    countDeltaSQL,
+		&s.hot.kindStat:      kindStatSQL,
 		&s.hot.jobWaits:      jobWaitsSQL,
 		&s.hot.insertClaimed: insertClaimedSQL,
 		&s.hot.enqueuedEvent: enqueuedEventSQL,
@@ -106,7 +115,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 }
 
 func (h *hotStmts) close() {
-	for _, st := range []*sql.Stmt{h.claim, h.finish, h.finishEvents, h.countDelta, h.jobWaits, h.insertClaimed, h.enqueuedEvent} {
+	for _, st := range []*sql.Stmt{h.claim, h.finish, h.finishEvents, h.countDelta, h.jobWaits, h.insertClaimed, h.enqueuedEvent, h.kindStat} {
 		if st != nil {
 			_ = st.Close()
 		}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Each kind's outcomes per hour, with a histogram of how long its runs took, are kept as jobs
@@ -84,35 +83,35 @@ func (k kindStatDelta) add(kind string, state JobState, d time.Duration) {
 	st.MaxNS = max(st.MaxNS, int64(d))
 }
 
-// addKindStats adds k to the kinds' stats of the hour of at, in one upsert, its rows in key
-// order (as PostgreSQL's finish writes them) so that concurrent writers don't deadlock.
+// addKindStats adds k to the kinds' stats of the hour of at, a row at a time through a
+// prepared statement (a GORM upsert per batch cost SQLite's burn-down 7%), in key order (as
+// PostgreSQL's finish writes them) so that concurrent writers don't deadlock.
 func (s *Store) addKindStats(tx *gorm.DB, k kindStatDelta, at time.Time) error {
 	if len(k) == 0 {
 		return nil
 	}
-	bucket := at.UTC().Truncate(time.Hour)
-	rows := make([]KindStat, 0, len(k))
-	for _, st := range k {
-		st.Bucket, st.Node = bucket, s.statNode
-		rows = append(rows, *st)
+	keys := make([]kindSlot, 0, len(k))
+	for key := range k {
+		keys = append(keys, key)
 	}
-	slices.SortFunc(rows, func(a, b KindStat) int {
-		if c := strings.Compare(a.Kind, b.Kind); c != 0 {
+	slices.SortFunc(keys, func(a, b kindSlot) int {
+		if c := strings.Compare(a.kind, b.kind); c != 0 {
 			return c
 		}
-		return a.Slot - b.Slot
+		return a.slot - b.slot
 	})
-	err := tx.Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "bucket"}, {Name: "kind"}, {Name: "node"}, {Name: "slot"}},
-		DoUpdates: clause.Assignments(map[string]any{
-			"succeeded": gorm.Expr("kind_stats.succeeded + excluded.succeeded"),
-			"failed":    gorm.Expr("kind_stats.failed + excluded.failed"),
-			"total_ns":  gorm.Expr("kind_stats.total_ns + excluded.total_ns"),
-			"max_ns":    gorm.Expr("CASE WHEN excluded.max_ns > kind_stats.max_ns THEN excluded.max_ns ELSE kind_stats.max_ns END"),
-		}),
-	}).Create(&rows).Error
+	t, err := sqlTx(tx)
 	if err != nil {
-		return fmt.Errorf("models: kind stats: %w", err)
+		return err
+	}
+	ctx := tx.Statement.Context
+	stmt := t.StmtContext(ctx, s.hot.kindStat)
+	bucket := at.UTC().Truncate(time.Hour)
+	for _, key := range keys {
+		st := k[key]
+		if _, err := stmt.ExecContext(ctx, bucket, key.kind, s.statNode, key.slot, st.Succeeded, st.Failed, st.TotalNS, st.MaxNS); err != nil {
+			return fmt.Errorf("models: kind stats: %w", err)
+		}
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ kinds AS (
 	SELECT date_trunc('hour', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', kind, $3::integer, slot,
 		count(*) FILTER (WHERE state = 'succeeded'), count(*) FILTER (WHERE state = 'failed'), sum(d), max(d)
 	FROM (SELECT kind, state, GREATEST(duration, 0) AS d,
-			LEAST(` + slotsMax + `, floor(2 * log(2.0, GREATEST(duration / 1000.0, 1.0)))::integer) AS slot
+			LEAST(` + slotsMax + `, floor(2 * ln(GREATEST(duration::float8 / 1000, 1)) / ln(2::float8))::integer) AS slot
 		FROM applied WHERE state IN ('succeeded', 'failed')) AS k
 	GROUP BY kind, slot
 	ORDER BY kind COLLATE "C", slot -- as every writer of kind stats does (Go's byte order)
