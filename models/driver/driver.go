@@ -98,11 +98,35 @@ type Driver interface {
 	Shared() bool
 	// Notify tells the other nodes, when tx commits, that jobs of queues are ready.
 	Notify(tx *gorm.DB, queues []string) error
+	// Backup copies the database, consistently while others write to it, into the empty file
+	// to. ErrNoFileBackup: the database is not a file Kiln can copy.
+	Backup(ctx context.Context, db *gorm.DB, to string) error
+	// CheckBackup opens a copy Backup made, read-only, and checks it.
+	CheckBackup(ctx context.Context, path string) (BackupCheck, error)
 	// Listen calls wake with the queue of every job another node makes ready, until ctx ends
 	// or the connection fails (its error is returned). It calls connected once it listens.
 	// ErrNoListen: the driver has no notifications (polling is all there is).
 	Listen(ctx context.Context, wake func(queue string), connected func()) error
 }
+
+// BackupCheck is what CheckBackup found in a copy.
+type BackupCheck struct {
+	// Integrity is "ok", or the problems the database's own check found.
+	Integrity string
+	// Version is the copy's schema version.
+	Version int64
+	// Jobs are the jobs in the copy; Unfinished those waiting, scheduled, running or awaiting a
+	// parent, which a Kiln started on the copy will run.
+	Jobs, Unfinished int64
+}
+
+// ErrNoFileBackup is Backup's answer on a database that is not a file (PostgreSQL: pg_dump
+// backs it up).
+var ErrNoFileBackup = errNoFileBackup{}
+
+type errNoFileBackup struct{}
+
+func (errNoFileBackup) Error() string { return "driver: this database is backed up by its own tools" }
 
 // ErrNoListen is Listen's answer on a database without notifications.
 var ErrNoListen = errNoListen{}

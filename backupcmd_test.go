@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/jobstest"
+	"github.com/kilnhq/kiln/models"
+)
+
+// A backup taken while a burn-down runs opens, passes its check, and a Kiln started on it
+// finishes every job that was waiting or running when it was taken.
+func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, backup := filepath.Join(dir, "kiln.db"), filepath.Join(dir, "copy.db")
+	const total = 3000
+	newEngine := func(s *models.Store) *jobs.Engine {
+		cfg := jobstest.Fast()
+		cfg.Queues = []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: 8}}
+		e, err := jobs.New(s, cfg)
+		require.NoError(t, err)
+		require.NoError(t, e.Register("slow.noop", func(context.Context, *models.Job) error {
+			time.Sleep(time.Millisecond)
+			return nil
+		}))
+		return e
+	}
+	store, err := models.Open(ctx, db, nil)
+	require.NoError(t, err)
+	e := newEngine(store)
+	batch := make([]jobs.EnqueueParams, total)
+	for i := range batch {
+		batch[i] = jobs.EnqueueParams{Kind: "slow.noop", Args: map[string]int{"n": i}}
+	}
+	_, err = e.EnqueueMany(ctx, batch)
+	require.NoError(t, err)
+	require.NoError(t, e.Start(ctx))
+	require.Eventually(t, func() bool {
+		c, err := store.CountJobsByState(ctx)
+		return err == nil && c[models.JobSucceeded] >= total/10
+	}, 30*time.Second, 5*time.Millisecond)
+
+	var out, errOut bytes.Buffer
+	code := runBackupCommand(ctx, []string{"--db", db, "--to", backup}, &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	require.Contains(t, out.String(), "integrity ok")
+	require.Regexp(t, `It holds 3000 jobs; \d+ of them waiting`, out.String())
+	st, err := os.Stat(backup)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm(), "the copy holds secrets: its owner's only")
+
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 2, runBackupCommand(ctx, []string{"--db", db, "--to", backup}, &out, &errOut))
+	require.Contains(t, errOut.String(), "already exists")
+	require.NoError(t, e.Stop(ctx))
+	require.NoError(t, store.Close())
+
+	copyStore, err := models.Open(ctx, backup, nil)
+	require.NoError(t, err)
+	defer copyStore.Close()
+	before, err := copyStore.CountJobsByState(ctx)
+	require.NoError(t, err)
+	require.Positive(t, before[models.JobEnqueued]+before[models.JobProcessing], "taken mid-burn-down: %v", before)
+	require.Less(t, before[models.JobSucceeded], int64(total))
+	restored := newEngine(copyStore)
+	require.NoError(t, restored.Start(ctx))
+	defer func() { require.NoError(t, restored.Stop(ctx)) }()
+	require.Eventually(t, func() bool {
+		c, err := copyStore.CountJobsByState(ctx)
+		return err == nil && c[models.JobSucceeded] == total
+	}, 60*time.Second, 20*time.Millisecond, "every job of the copy finishes, those running at the copy rescued")
+	c, err := copyStore.CountJobsByState(ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total}, c)
+}
+
+func TestBackupCommandRefusals(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	run := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := runBackupCommand(ctx, args, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	code, msg := run("--db", "postgres://kiln:s3cret@db.internal:5432/kiln?sslmode=disable", "--to", filepath.Join(dir, "x"))
+	require.Equal(t, 1, code)
+	require.Contains(t, msg, "pg_dump --format=custom")
+	require.NotContains(t, msg, "s3cret", "the password is never printed")
+	code, msg = run("--db", filepath.Join(dir, "none.db"), "--to", filepath.Join(dir, "x"))
+	require.Equal(t, 1, code)
+	require.Contains(t, msg, "there is no database at")
+	require.NoFileExists(t, filepath.Join(dir, "none.db"), "nothing is made where there was no database")
+	code, msg = run("--db", filepath.Join(dir, "none.db"))
+	require.Equal(t, 2, code)
+	require.Contains(t, msg, "--to FILE is required")
+	code, msg = run("--bogus")
+	require.Equal(t, 2, code)
+	require.True(t, strings.Contains(msg, "flag provided but not defined"), msg)
+	code, _ = run("--help")
+	require.Equal(t, 0, code)
+}
