@@ -288,7 +288,8 @@ func (s *Server) renderLogin(c echo.Context, status int, username, next, problem
 // is refused outright, and what remains must parse as a bare path.
 func localPath(p string) string {
 	// "///host" parses as an empty authority and the path "/host", but browsers go to host.
-	if strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }) {
+	// "%2F" parses to the path "/", but the browser resolves it relative to the page.
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsFunc(p, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError }) {
 		return "/"
 	}
 	u, err := url.Parse(p)
