@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 	if v := os.Getenv(clusterNodeEnv); v != "" {
 		os.Exit(runClusterNode(v))
 	}
+	if v := os.Getenv(chaosNodeEnv); v != "" {
+		os.Exit(runChaosNode(v))
+	}
 	os.Exit(m.Run())
 }
 

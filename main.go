@@ -18,6 +18,7 @@ import (
 	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
 
 	"github.com/kilnhq/kiln/bench"
+	"github.com/kilnhq/kiln/chaos"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/metrics"
 	"github.com/kilnhq/kiln/models"
@@ -41,6 +42,15 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "token" {
 		os.Exit(runTokenCommand(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "chaos" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := chaos.Command(ctx, os.Args[2:], os.Stdout, os.Stderr, chaosNodeCommand)
+		stop()
+		os.Exit(code)
+	}
+	if len(os.Args) > 1 && os.Args[1] == "chaos-node" { // a node kiln chaos started
+		os.Exit(runChaosNode(os.Getenv(chaosNodeEnv)))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "backup" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -120,6 +120,11 @@ func (s *Store) Dialect() Dialect { return Dialect(s.drv.Name()) }
 // and so tell each other of the jobs they make ready.
 func (s *Store) Shared() bool { return s.drv.Shared() }
 
+// ToolDB is the store's writer connection, for tools that keep tables of their own beside
+// Kiln's and read Kiln's to check them (kiln chaos records its probes' runs there). Kiln's own
+// tables are changed through the store's methods only.
+func (s *Store) ToolDB() *gorm.DB { return s.db }
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

@@ -1,0 +1,288 @@
+package chaos
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// probeKinds are the kinds of the jobs enqueued (the nodes' own jobs, such as the overdue
+// sweep each start enqueues, are not counted, but must succeed too).
+var probeKinds = []string{KindProbe, KindFlaky, KindParent, KindChild}
+
+// check looks at what the run left and adds what Kiln got wrong to r.Violations.
+func check(ctx context.Context, store *models.Store, cfg Config, r *Report) error {
+	db := store.ToolDB().WithContext(ctx)
+	bad := func(format string, args ...any) { r.Violations = append(r.Violations, fmt.Sprintf(format, args...)) }
+	count := func(q string, args ...any) (int64, error) {
+		var n int64
+		err := db.Raw(q, args...).Scan(&n).Error
+		return n, err
+	}
+	var err error
+
+	// Every job, and exactly the jobs asked for, each in a final state and succeeded.
+	if r.Jobs, err = count("SELECT COUNT(*) FROM jobs WHERE kind IN ?", probeKinds); err != nil {
+		return err
+	}
+	if r.Jobs != int64(cfg.Jobs) {
+		bad("%d probe jobs in the database, %d enqueued (a job lost or made twice)", r.Jobs, cfg.Jobs)
+	}
+	var states []struct {
+		State string
+		N     int64
+	}
+	if err := db.Raw("SELECT state, COUNT(*) AS n FROM jobs WHERE kind <> ? GROUP BY state", KindTick).Scan(&states).Error; err != nil {
+		return err
+	}
+	for _, s := range states {
+		if s.State != string(models.JobSucceeded) {
+			bad("%d jobs ended %s, not succeeded", s.N, s.State)
+		}
+	}
+	// The last ticks may not have run when the nodes stopped; none may have failed.
+	if n, err := count("SELECT COUNT(*) FROM jobs WHERE kind = ? AND state NOT IN ('succeeded', 'enqueued', 'scheduled')", KindTick); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d recurring ticks neither succeeded nor wait to run", n)
+	}
+	if r.Runs, err = count("SELECT COUNT(*) FROM " + RunsTable); err != nil {
+		return err
+	}
+	if r.Runs == 0 {
+		return errNoRuns
+	}
+	if r.Ticks, err = count("SELECT COUNT(*) FROM jobs WHERE kind = ?", KindTick); err != nil {
+		return err
+	}
+	if n, err := count("SELECT COUNT(*) FROM jobs j WHERE kind IN ? AND NOT EXISTS (SELECT 1 FROM "+RunsTable+" r WHERE r.job_id = j.id)", probeKinds); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d succeeded jobs recorded no run", n)
+	}
+
+	// No job ran on two servers at once: a later run of a job starts only after the earlier
+	// one ended, or after the node that held it was killed.
+	overlaps, err := count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND a.run < b.run
+		LEFT JOIN ` + KillsTable + ` k ON k.server = a.server
+		WHERE b.started_us < COALESCE(a.finished_us, k.killed_us, b.started_us + 1)`)
+	if err != nil {
+		return err
+	}
+	if overlaps > 0 {
+		bad("%d times a job's run started while an earlier run of it went on (two servers at once)", overlaps)
+	}
+	// Only jobs whose run a killed node held ran again: a run of the same attempt as the run
+	// before it follows a run on a killed node (and is a re-run); a run of a later attempt
+	// follows a failure (a retry).
+	if r.Reruns, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = a.run + 1
+		WHERE b.attempt = a.attempt`); err != nil {
+		return err
+	}
+	strays, err := count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = a.run + 1
+		WHERE b.attempt = a.attempt AND NOT EXISTS (SELECT 1 FROM ` + KillsTable + ` k WHERE k.server = a.server)`)
+	if err != nil {
+		return err
+	}
+	if strays > 0 {
+		bad("%d jobs ran their attempt again although the node that ran it was not killed", strays)
+	}
+	if r.Retries, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = a.run + 1
+		WHERE b.attempt > a.attempt`); err != nil {
+		return err
+	}
+	if n, err := count(`SELECT COUNT(*) FROM jobs WHERE kind = ? AND attempt <> 3`, KindFlaky); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d flaky jobs did not succeed at their third attempt", n)
+	}
+	// A continuation ran only after its parent succeeded.
+	if n, err := count(`SELECT COUNT(*) FROM jobs c JOIN jobs p ON p.id = c.parent_id JOIN ` + RunsTable + ` cr ON cr.job_id = c.id
+		WHERE c.kind = '` + KindChild + `' AND cr.started_us < (SELECT MAX(pr.finished_us) FROM ` + RunsTable + ` pr WHERE pr.job_id = p.id)`); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d continuations started before their parent finished", n)
+	}
+	// One job per unique key.
+	if n, err := count(`SELECT COUNT(*) FROM (SELECT unique_key FROM jobs WHERE unique_key IS NOT NULL GROUP BY unique_key HAVING COUNT(*) > 1) d`); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d unique keys held by more than one job", n)
+	}
+
+	// Each recurring occurrence made one job: no two ticks for one second.
+	if n, err := count(`SELECT COUNT(*) FROM (SELECT recurring_id, run_at FROM jobs WHERE kind = ? GROUP BY recurring_id, run_at HAVING COUNT(*) > 1) d`, KindTick); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d recurring occurrences made more than one job", n)
+	}
+
+	// Each job's events form a valid path to its state.
+	if err := checkPaths(ctx, store, bad); err != nil {
+		return err
+	}
+
+	// The counters equal a count of the jobs.
+	counted, err := store.CountJobsByQueue(ctx)
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		Queue, State string
+		N            int64
+	}
+	if err := db.Raw("SELECT queue, state, COUNT(*) AS n FROM jobs GROUP BY queue, state").Scan(&rows).Error; err != nil {
+		return err
+	}
+	scanned := map[string]map[models.JobState]int64{}
+	for _, row := range rows {
+		if scanned[row.Queue] == nil {
+			scanned[row.Queue] = map[models.JobState]int64{}
+		}
+		scanned[row.Queue][models.JobState(row.State)] = row.N
+	}
+	if !reflect.DeepEqual(counted, scanned) {
+		bad("the counters say %v, the jobs %v", counted, scanned)
+	}
+
+	// No log says "database is locked", and none shows a panic.
+	logs, err := filepath.Glob(filepath.Join(cfg.Dir, "*.log"))
+	if err != nil {
+		return err
+	}
+	for _, path := range logs {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.Contains(line, "database is locked") {
+				r.LockedLines++
+				if r.LockedLines == 1 {
+					bad("%s: %s", filepath.Base(path), line)
+				}
+			}
+			if strings.Contains(line, "panic") {
+				r.PanicLines++
+				if r.PanicLines == 1 {
+					bad("%s: %s", filepath.Base(path), line)
+				}
+			}
+		}
+		_ = f.Close()
+	}
+	return nil
+}
+
+// checkPaths reads every job's state and events and reports the jobs whose events do not form
+// a valid path to their state. The row tells the happy path (made, claimed, succeeded): no
+// event records an enqueue into enqueued, a claim, or a success, so between two events, and
+// after the last, a job may have been claimed (enqueued to processing) and may have succeeded
+// (processing to succeeded) without one.
+func checkPaths(ctx context.Context, store *models.Store, bad func(string, ...any)) error {
+	db := store.ToolDB().WithContext(ctx)
+	var jobs []struct {
+		ID       int64
+		State    string
+		ParentID *int64
+	}
+	if err := db.Raw("SELECT id, state, parent_id FROM jobs ORDER BY id").Scan(&jobs).Error; err != nil {
+		return err
+	}
+	var events []struct {
+		JobID     int64
+		FromState string
+		ToState   string
+	}
+	if err := db.Raw("SELECT job_id, from_state, to_state FROM job_events ORDER BY job_id, id").Scan(&events).Error; err != nil {
+		return err
+	}
+	byJob := make(map[int64][][2]string, len(jobs))
+	for _, e := range events {
+		byJob[e.JobID] = append(byJob[e.JobID], [2]string{e.FromState, e.ToState})
+	}
+	invalid := 0
+	for _, j := range jobs {
+		start := "enqueued"
+		if j.ParentID != nil {
+			start = "awaiting"
+		}
+		if why := validPath(start, byJob[j.ID], j.State); why != "" {
+			invalid++
+			if invalid <= 5 {
+				bad("job %d: %s (events %v, state %s)", j.ID, why, byJob[j.ID], j.State)
+			}
+		}
+	}
+	if invalid > 5 {
+		bad("%d more jobs with an invalid path", invalid-5)
+	}
+	return nil
+}
+
+// transitions are the state changes events may record.
+var transitions = map[[2]string]bool{
+	{"", "enqueued"}: true, {"", "scheduled"}: true, {"", "awaiting"}: true, {"", "processing"}: true,
+	{"processing", "succeeded"}: true, {"processing", "failed"}: true, {"processing", "scheduled"}: true,
+	{"processing", "enqueued"}: true, {"processing", "cancelled"}: true, {"scheduled", "enqueued"}: true,
+	{"awaiting", "enqueued"}: true, {"awaiting", "cancelled"}: true, {"enqueued", "cancelled"}: true,
+	{"scheduled", "cancelled"}: true, {"failed", "enqueued"}: true, {"cancelled", "enqueued"}: true,
+	{"succeeded", "enqueued"}: true,
+}
+
+// silent are the steps the row tells, that no event records.
+var silent = map[string][]string{"enqueued": {"processing"}, "processing": {"succeeded"}}
+
+// reach reports whether state to follows from without an event (itself, or by silent steps).
+func reach(from, to string) bool {
+	seen := map[string]bool{}
+	next := []string{from}
+	for len(next) > 0 {
+		s := next[0]
+		next = next[1:]
+		if s == to {
+			return true
+		}
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		next = append(next, silent[s]...)
+	}
+	return false
+}
+
+// validPath says what is wrong with a job's events from its first state to its last ("" when
+// nothing is).
+func validPath(start string, events [][2]string, final string) string {
+	at := start
+	for i, e := range events {
+		if !transitions[e] {
+			return fmt.Sprintf("event %d: %s to %s is no state change Kiln makes", i+1, e[0], e[1])
+		}
+		if e[0] == "" {
+			if i > 0 {
+				return fmt.Sprintf("event %d makes the job again", i+1)
+			}
+			at = e[1]
+			continue
+		}
+		if !reach(at, e[0]) {
+			return fmt.Sprintf("event %d leaves %s, but the job was %s", i+1, e[0], at)
+		}
+		at = e[1]
+	}
+	if !reach(at, final) {
+		return fmt.Sprintf("its events end in %s, its row says %s", at, final)
+	}
+	return ""
+}
