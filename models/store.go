@@ -125,6 +125,10 @@ func (s *Store) Shared() bool { return s.drv.Shared() }
 // tables are changed through the store's methods only.
 func (s *Store) ToolDB() *gorm.DB { return s.db }
 
+// StorageFull reports whether err says the database's disk (or quota) is full: nothing could be
+// written, and nothing was.
+func (s *Store) StorageFull(err error) bool { return s.drv.StorageFull(err) }
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

@@ -139,6 +139,14 @@ func (s *Server) apiErr(err error) error {
 	case code == models.ECONFLICT:
 		return huma.Error409Conflict(models.ErrorMessage(err))
 	}
+	if s.store.StorageFull(err) {
+		s.log.Error("api: request failed: the database's disk is full", "err", err)
+		return huma.NewError(http.StatusInsufficientStorage, errStorageFull.Message)
+	}
+	if s.databaseDown() {
+		s.log.Warn("api: request failed: the database is unavailable", "err", err)
+		return huma.Error503ServiceUnavailable(errDatabaseDown.Message)
+	}
 	s.log.Error("api: request failed", "err", err)
 	return huma.Error500InternalServerError("Kiln could not do that; the server's log says why.")
 }

@@ -53,7 +53,7 @@ func (s *Server) apiKind(ctx context.Context, in *KindNameInput) (*KindMetricsOu
 func (s *Server) kindMetrics(ctx context.Context, kind string) (*KindMetricsOutput, error) {
 	d, err := s.loadKinds(ctx, kind)
 	if err != nil {
-		return nil, err
+		return nil, s.apiErr(err)
 	}
 	if !slices.Contains(d.names(), kind) {
 		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: no server here has its code, and no job of it is kept.", kind))
@@ -71,7 +71,7 @@ func (s *Server) kindMetrics(ctx context.Context, kind string) (*KindMetricsOutp
 	b.Limits = apiKindLimits(d.limits[kind])
 	groups, err := s.store.KindFailures(ctx, kind, kindFailureScan)
 	if err != nil {
-		return nil, err
+		return nil, s.apiErr(err)
 	}
 	b.Failures = []api.KindFailure{}
 	for _, g := range groups {
@@ -106,7 +106,7 @@ func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*Ki
 		limit.RatePerSeconds = int64(per / time.Second)
 	}
 	if err := s.store.SetKindLimits(ctx, kind, limit); err != nil {
-		return nil, err
+		return nil, s.apiErr(err)
 	}
 	s.log.Info("web: kind limits set through the API", "kind", kind, "max_running", limit.MaxRunning, "rate_n", limit.RateN, "rate_per_seconds", limit.RatePerSeconds, "user", apiUser(ctx).Username)
 	return s.kindMetrics(ctx, kind)

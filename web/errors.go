@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/labstack/echo/v4"
@@ -35,7 +37,8 @@ var statusTitles = map[int]string{
 	http.StatusMisdirectedRequest:    "Unknown host name",
 	http.StatusRequestEntityTooLarge: "Too large",
 	http.StatusUnprocessableEntity:   "Check your input",
-	http.StatusServiceUnavailable:    "Unavailable",
+	http.StatusServiceUnavailable:    "Database unavailable",
+	http.StatusInsufficientStorage:   "Disk full",
 }
 
 // friendlyMessages replace Echo's terse built-in messages.
@@ -89,7 +92,15 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	resp := classify(err)
-	if resp.Status >= 500 {
+	switch {
+	case resp.Status >= 500 && s.store.StorageFull(err):
+		resp = errStorageFull
+		s.log.Error("request failed: the database's disk is full", "method", c.Request().Method, "path", c.Path(), "err", err)
+	case resp.Status >= 500 && s.databaseDown():
+		resp = errDatabaseDown
+		c.Response().Header().Set("Retry-After", "5")
+		s.log.Warn("request failed: the database is unavailable", "method", c.Request().Method, "path", c.Path(), "err", err)
+	case resp.Status >= 500:
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(),
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 	}
@@ -117,6 +128,23 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if werr != nil {
 		s.log.Error("writing error response failed", "err", werr)
 	}
+}
+
+// errDatabaseDown is what a request that failed while the database did not answer gets,
+// page, JSON or problem alike.
+var errDatabaseDown = errorResponse{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
+	Message: "The database is not answering, so Kiln can't show or change anything right now. Jobs already running go on, and their outcomes are written once it answers again. Try again in a few seconds."}
+
+// errStorageFull is what a request gets when the database's disk is full.
+var errStorageFull = errorResponse{Status: http.StatusInsufficientStorage, Code: "storage_full",
+	Message: "The database's disk is full, so nothing was saved. Free some space (or raise the quota) and try again; nothing already stored was harmed."}
+
+// databaseDown reports whether the database fails to answer a ping within a second: a failed
+// request is then the outage's doing, not a bug.
+func (s *Server) databaseDown() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return s.store.Ping(ctx) != nil
 }
 
 // wantsJSON reports whether the client prefers JSON to HTML.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -195,6 +196,7 @@ type Server struct {
 	http         *http.Server
 	ln           net.Listener
 	done         chan error
+	stopped      atomic.Bool // Stop ran
 }
 
 // Store is what the web layer reads and writes: jobs and their history, recurring jobs,
@@ -211,6 +213,7 @@ type Store interface {
 	models.TokenStore
 	models.SettingStore
 	Ping(ctx context.Context) error
+	StorageFull(err error) bool
 	Dialect() models.Dialect
 	KindLimits(ctx context.Context) (map[string]models.KindLimit, error)
 	SetKindLimits(ctx context.Context, kind string, l models.KindLimit) error
@@ -388,9 +391,9 @@ func (s *Server) Addr() string {
 }
 
 // Stop stops accepting connections and waits for in-flight requests, at most ShutdownTimeout
-// (or until ctx ends), then closes whatever is left.
+// (or until ctx ends), then closes whatever is left. Stopping again does nothing.
 func (s *Server) Stop(ctx context.Context) error {
-	if s.http == nil {
+	if s.http == nil || s.stopped.Swap(true) {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)

@@ -98,6 +98,8 @@ type Driver interface {
 	Shared() bool
 	// Notify tells the other nodes, when tx commits, that jobs of queues are ready.
 	Notify(tx *gorm.DB, queues []string) error
+	// StorageFull reports whether err says the database's disk (or quota) is full.
+	StorageFull(err error) bool
 	// Backup copies the database, consistently while others write to it, into the empty file
 	// to. ErrNoFileBackup: the database is not a file Kiln can copy.
 	Backup(ctx context.Context, db *gorm.DB, to string) error

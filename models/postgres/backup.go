@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gorm.io/gorm"
 
@@ -15,4 +18,11 @@ func (d *Driver) Backup(context.Context, *gorm.DB, string) error { return driver
 // CheckBackup implements driver.Driver (see Backup).
 func (d *Driver) CheckBackup(context.Context, string) (driver.BackupCheck, error) {
 	return driver.BackupCheck{}, driver.ErrNoFileBackup
+}
+
+// StorageFull implements driver.Driver: PostgreSQL's disk_full (53100) or
+// program_limit_exceeded on a quota is what a full disk gives.
+func (d *Driver) StorageFull(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "53100"
 }

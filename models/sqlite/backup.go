@@ -3,10 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 
 	"github.com/kilnhq/kiln/models/driver"
@@ -61,4 +63,15 @@ func (d *Driver) CheckBackup(ctx context.Context, path string) (driver.BackupChe
 		return out, fmt.Errorf("sqlite: check backup: jobs: %w", err)
 	}
 	return out, nil
+}
+
+// StorageFull implements driver.Driver: SQLite says SQLITE_FULL when the disk is full, and
+// SQLITE_IOERR when a write fails otherwise (a file size limit, EFBIG).
+func (d *Driver) StorageFull(err error) bool {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code == sqlite3.ErrFull || se.ExtendedCode == sqlite3.ErrIoErrWrite || se.ExtendedCode == sqlite3.ErrIoErrFsync ||
+		se.ExtendedCode == sqlite3.ErrIoErrSHMSize
 }
