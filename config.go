@@ -70,6 +70,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&cfg.Jobs.MaxRescues, "max-rescues", models.DefaultMaxRescues, "how many times a job whose server died while running it goes back to its queue (using no attempt); the next death fails it as a poison pill")
 	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression, @every <duration>, or a duration such as 1m")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
+	fs.DurationVar(&cfg.Builtins.FailedRetention, "failed-retention", 0, "how long failed jobs are kept; 0 keeps them until deleted by hand")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*); empty: exec jobs are refused")
 	fs.Usage = func() { printUsage(fs) }
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
@@ -114,6 +115,9 @@ func (c Config) validate() error {
 	}
 	if c.Builtins.Retention < time.Minute {
 		return fmt.Errorf("config: --retention must be at least 1m, not %s", c.Builtins.Retention)
+	}
+	if c.Builtins.FailedRetention != 0 && c.Builtins.FailedRetention < time.Minute {
+		return fmt.Errorf("config: --failed-retention must be 0 (keep failed jobs) or at least 1m, not %s", c.Builtins.FailedRetention)
 	}
 	for name, d := range map[string]time.Duration{"--poll-interval": c.Jobs.PollInterval, "--lease": c.Jobs.Lease, "--soft-stop": c.Jobs.SoftStop, "--session-ttl": c.Web.SessionTTL} {
 		if d <= 0 {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"time"
+
+	"github.com/kilnhq/kiln/models"
 )
 
 // KindCleanup is the built-in retention kind, and the name of its recurring entry.
@@ -24,6 +26,9 @@ type BuiltinConfig struct {
 	// Retention is how long succeeded, cancelled and deleted jobs are kept. Default
 	// DefaultRetention.
 	Retention time.Duration
+	// FailedRetention is how long failed jobs are kept; 0 (the default) keeps them until they
+	// are deleted by hand, for inspection.
+	FailedRetention time.Duration
 	// Secrets reveals the secrets http.request and exec jobs refer to as ${secret:NAME}. Nil:
 	// a job that refers to one is refused.
 	Secrets Secrets
@@ -50,8 +55,11 @@ func (c BuiltinConfig) withDefaults() BuiltinConfig {
 
 // CleanupArgs are the arguments of a jobs.cleanup job.
 type CleanupArgs struct {
-	// OlderThan is a Go duration: finished jobs older than this are deleted.
+	// OlderThan is a Go duration: succeeded, cancelled and deleted jobs older than this are
+	// deleted.
 	OlderThan string `json:"older_than"`
+	// FailedOlderThan, when set, is a Go duration: failed jobs older than this are deleted too.
+	FailedOlderThan string `json:"failed_older_than,omitempty"`
 }
 
 // RegisterBuiltins registers the built-in kinds: jobs.cleanup (retention) with its recurring
@@ -60,6 +68,9 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	cfg = cfg.withDefaults()
 	if cfg.Retention < time.Minute {
 		return fmt.Errorf("%w: retention must be at least 1m", ErrInvalidConfig)
+	}
+	if cfg.FailedRetention != 0 && cfg.FailedRetention < time.Minute {
+		return fmt.Errorf("%w: the retention of failed jobs must be 0 (keep them) or at least 1m", ErrInvalidConfig)
 	}
 	if _, err := Register(e, KindCleanup, cleanup, MaxAttempts(3), Timeout(30*time.Minute)); err != nil {
 		return err
@@ -87,7 +98,11 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	}, []Option{MaxAttempts(1)}); err != nil {
 		return err
 	}
-	if err := e.Recurring(KindCleanup, cfg.CleanupEvery, KindCleanup, CleanupArgs{OlderThan: cfg.Retention.String()}); err != nil {
+	args := CleanupArgs{OlderThan: cfg.Retention.String()}
+	if cfg.FailedRetention > 0 {
+		args.FailedOlderThan = cfg.FailedRetention.String()
+	}
+	if err := e.Recurring(KindCleanup, cfg.CleanupEvery, KindCleanup, args); err != nil {
 		return fmt.Errorf("cleanup schedule: %w", err)
 	}
 	return nil
@@ -99,11 +114,25 @@ func cleanup(ctx context.Context, job *Job[CleanupArgs]) error {
 	if err != nil || age < time.Minute {
 		return Permanent(fmt.Errorf("older_than %q must be a duration of at least 1m", job.Args.OlderThan))
 	}
+	var failedAge time.Duration
+	if job.Args.FailedOlderThan != "" {
+		if failedAge, err = time.ParseDuration(job.Args.FailedOlderThan); err != nil || failedAge < time.Minute {
+			return Permanent(fmt.Errorf("failed_older_than %q must be a duration of at least 1m", job.Args.FailedOlderThan))
+		}
+	}
 	store := stateOf(ctx).e.store
-	n, err := store.CleanupJobs(ctx, time.Now().Add(-age), 1000)
+	n, err := store.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(-age), 1000)
 	Logf(ctx, "deleted %d finished jobs older than %s", n, age)
 	if err != nil {
 		return err
+	}
+	if failedAge > 0 {
+		failed, err := store.CleanupJobs(ctx, []models.JobState{models.JobFailed}, time.Now().Add(-failedAge), 1000)
+		Logf(ctx, "deleted %d failed jobs older than %s", failed, failedAge)
+		if err != nil {
+			return err
+		}
+		n += failed
 	}
 	if err := store.CleanupStats(ctx, time.Now()); err != nil {
 		return err

@@ -43,7 +43,7 @@ type JobStore interface {
 	AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error
 	AppendJobLogs(ctx context.Context, lines []JobLog) error
 	SetJobProgress(ctx context.Context, jobID int64, pct int) error
-	CleanupJobs(ctx context.Context, before time.Time, batch int) (int64, error)
+	CleanupJobs(ctx context.Context, states []JobState, before time.Time, batch int) (int64, error)
 	CleanupStats(ctx context.Context, now time.Time) error
 	FoldJobCounts(ctx context.Context) error
 	// ListenForJobs hears of jobs other nodes make ready, where the database can tell (Shared).

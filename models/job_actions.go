@@ -145,15 +145,27 @@ func (s *Store) TriggerJob(ctx context.Context, id int64, reason string) (*Job, 
 	return before, []string{before.Queue}, nil
 }
 
-// CleanupJobs deletes Succeeded, Cancelled and Deleted jobs that finished before `before`,
-// with their events and logs, batch jobs per transaction so the writer is never held for long.
-// It returns how many jobs it deleted.
-func (s *Store) CleanupJobs(ctx context.Context, before time.Time, batch int) (int64, error) {
+// RetainedStates are the states retention deletes jobs in by default: failed jobs are kept
+// for inspection unless a retention of their own is set.
+var RetainedStates = []JobState{JobSucceeded, JobCancelled, JobDeleted}
+
+// CleanupJobs deletes the jobs in states (final ones only) that finished before `before`, with
+// their events and logs, batch jobs per transaction so the writer is never held for long. It
+// returns how many jobs it deleted.
+func (s *Store) CleanupJobs(ctx context.Context, states []JobState, before time.Time, batch int) (int64, error) {
+	for _, st := range states {
+		if !st.Final() {
+			return 0, Errorf(EINVALID, "Retention deletes finished jobs only, not %s ones.", st)
+		}
+	}
+	if len(states) == 0 {
+		return 0, nil
+	}
 	var total int64
 	for {
 		var ids []int64
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Model(&Job{}).Where("state IN ? AND finished_at < ?", []JobState{JobSucceeded, JobCancelled, JobDeleted}, before.UTC()).
+			if err := tx.Model(&Job{}).Where("state IN ? AND finished_at < ?", states, before.UTC()).
 				Order("id").Limit(batch).Pluck("id", &ids).Error; err != nil {
 				return err
 			}

@@ -359,7 +359,7 @@ func TestRetention(t *testing.T) {
 		require.NoError(t, s.AppendJobLog(ctx, finished[0].ID, 1, old, "a line"))
 		insert(t, s, waiting)
 
-		n, err := s.CleanupJobs(ctx, time.Now().Add(-7*24*time.Hour), 10) // three batches
+		n, err := s.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(-7*24*time.Hour), 10) // three batches
 		require.NoError(t, err)
 		require.EqualValues(t, 25, n)
 		counts, err := s.CountJobsByState(ctx)
@@ -370,6 +370,16 @@ func TestRetention(t *testing.T) {
 		require.Zero(t, orphans)
 		require.NoError(t, modeltest.DB(s).Model(&models.JobLog{}).Count(&orphans).Error)
 		require.Zero(t, orphans)
+
+		// With a retention of their own, failed jobs go too; a job still waiting never does.
+		_, err = s.CleanupJobs(ctx, []models.JobState{models.JobEnqueued}, time.Now(), 10)
+		require.Error(t, err, "retention deletes finished jobs only")
+		n, err = s.CleanupJobs(ctx, []models.JobState{models.JobFailed}, time.Now().Add(-7*24*time.Hour), 10)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n)
+		counts, err = s.CountJobsByState(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, map[models.JobState]int64{models.JobEnqueued: 1}, counts)
 	})
 }
 
@@ -453,7 +463,7 @@ func TestJobTags(t *testing.T) {
 		require.EqualValues(t, 1, n)
 		_, _, err = s.DeleteJob(ctx, u1.ID, "test")
 		require.NoError(t, err)
-		_, err = s.CleanupJobs(ctx, time.Now().Add(time.Hour), 100)
+		_, err = s.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(time.Hour), 100)
 		require.NoError(t, err)
 		require.NoError(t, modeltest.DB(s).Where("tag = ?", "once").Find(&rows).Error)
 		require.Empty(t, rows, "cleaned up with its job")
