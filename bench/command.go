@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/sqlite"
 )
 
 const benchUsage = `Usage: kiln bench [flags]
@@ -48,6 +49,10 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	withDashboard := fs.Bool("dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
 	fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
 	fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
+	soak := soakConfig{Retention: time.Minute}
+	fs.DurationVar(&soak.Duration, "soak", 0, "instead of the phases above, soak for this long: a steady enqueue rate with successes, retries, failures and cancels, the dashboard polled, retention at 1m; a sample every --soak-every; it fails unless memory, goroutines and the database stay flat after the warm-up (a third of it, and at least 90s)")
+	fs.IntVar(&soak.Rate, "soak-rate", 100, "jobs enqueued per second in the soak")
+	fs.DurationVar(&soak.Every, "soak-every", time.Minute, "how often the soak prints a sample")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this `file` (go tool pprof reads it)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +108,31 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if soak.Duration > 0 {
+		if soak.Duration < 3*soak.Every || soak.Rate < 1 || soak.Every < time.Second {
+			fmt.Fprintln(stderr, "kiln bench: --soak must last at least three --soak-every (of at least 1s), and --soak-rate be at least 1")
+			return 2
+		}
+		if store.Dialect() == models.DialectSQLite {
+			soak.Path = sqlite.FilePath(dsn)
+		}
+		fmt.Fprintf(stdout, "soak (%s) for %s at %d jobs/s, a sample every %s:\n", store.Dialect(), soak.Duration, soak.Rate, soak.Every)
+		r, err := benchSoak(ctx, store, soak, stdout)
+		if err != nil {
+			fmt.Fprintln(stderr, "kiln bench:", err)
+			return 1
+		}
+		if *asJSON {
+			out, _ := json.MarshalIndent(r, "", "  ")
+			fmt.Fprintln(stdout, string(out))
+		} else {
+			fmt.Fprint(stdout, r)
+		}
+		if !r.Pass {
+			return 1
+		}
+		return 0
 	}
 	progress := func(msg string) { fmt.Fprintf(stderr, "\r\033[K%s", msg) }
 	var report struct {
