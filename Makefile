@@ -44,7 +44,7 @@ check-files: ## fail when a tracked file is an executable binary or larger than 
 test: check-files check-generated ## check tracked files and templ output, gofmt, go vet, all tests with the race detector, then each fuzz target for 10s
 	@unformatted=$$(gofmt -l $(GO_FILES)); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
-	go test -race -count=1 ./...
+	go test -race -count=1 -timeout 30m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 # The fuzz targets, as package:Target; `make fuzz` runs each for FUZZTIME from its seeds.
@@ -56,8 +56,8 @@ FUZZTIME ?= 10s
 fuzz: ## run every fuzz target for FUZZTIME (default 10s; e.g. make fuzz FUZZTIME=10m)
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "== fuzz $$name ./$$pkg/ for $(FUZZTIME)"; \
-		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ 2>&1 | tail -3 || exit 1; \
-		[ $${PIPESTATUS[0]} -eq 0 ] || exit 1; \
+		out=$$(go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg/ 2>&1); code=$$?; \
+		if [ $$code -ne 0 ]; then echo "$$out"; exit 1; fi; echo "$$out" | tail -3; \
 	done
 
 .PHONY: lint

@@ -121,5 +121,12 @@ func redactPassword(dsn string) string {
 	if err != nil {
 		return "postgres://..."
 	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.Redacted()
 }

@@ -110,8 +110,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 	if soak.Duration > 0 {
-		if soak.Duration < 3*soak.Every || soak.Rate < 1 || soak.Every < time.Second {
-			fmt.Fprintln(stderr, "kiln bench: --soak must last at least three --soak-every (of at least 1s), and --soak-rate be at least 1")
+		if soak.Rate < 1 || soak.Every < time.Second || soak.Duration-soakWarmup(soak) < 3*soak.Every {
+			fmt.Fprintf(stderr, "kiln bench: --soak must leave three --soak-every (of at least 1s) after its warm-up (%s here), and --soak-rate be at least 1\n", soakWarmup(soak))
 			return 2
 		}
 		if store.Dialect() == models.DialectSQLite {

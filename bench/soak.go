@@ -65,6 +65,7 @@ type soakReport struct {
 	Pass           bool     `json:"pass"`
 	Problems       []string `json:"problems,omitempty"`
 	PageErrors     int64    `json:"page_errors"`
+	EnqueueErrors  int64    `json:"enqueue_errors"`
 }
 
 func (s soakSample) String() string {
@@ -133,7 +134,7 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
 	defer stop()
 	var wg sync.WaitGroup
-	var enqueued, pageErrors atomic.Int64
+	var enqueued, pageErrors, enqueueErrors atomic.Int64
 	var lastJob atomic.Int64
 	wg.Add(2)
 	go func() { // the steady stream, in tenths of a second
@@ -168,7 +169,10 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 			}
 			made, err := engine.EnqueueMany(runCtx, batch)
 			if err != nil {
-				continue // the run is ending
+				if runCtx.Err() == nil {
+					enqueueErrors.Add(1)
+				}
+				continue
 			}
 			enqueued.Add(int64(len(made)))
 			for _, j := range made {
@@ -261,7 +265,7 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 				sampleErr = sample()
 			}
 			wg.Wait()
-			r.Enqueued, r.PageErrors = enqueued.Load(), pageErrors.Load()
+			r.Enqueued, r.PageErrors, r.EnqueueErrors = enqueued.Load(), pageErrors.Load(), enqueueErrors.Load()
 			if sampleErr != nil {
 				return r, sampleErr
 			}
@@ -331,6 +335,9 @@ func (r *soakReport) judge(warmup time.Duration) {
 	}
 	if last.Waiting > int64(r.Rate)*30 {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d jobs wait: the engine does not keep up with %d/s", last.Waiting, r.Rate))
+	}
+	if r.EnqueueErrors > 0 {
+		r.Problems = append(r.Problems, fmt.Sprintf("%d enqueues failed", r.EnqueueErrors))
 	}
 	if r.PageErrors > 0 {
 		r.Problems = append(r.Problems, fmt.Sprintf("%d dashboard requests failed", r.PageErrors))

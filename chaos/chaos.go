@@ -170,10 +170,19 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return r, errors.New("chaos: SQLite is one node's database: --nodes 1")
 	}
 	db := store.ToolDB().WithContext(ctx)
+	var existing int64
+	if err := db.Raw("SELECT COUNT(*) FROM jobs").Scan(&existing).Error; err != nil {
+		return r, fmt.Errorf("chaos: %w", err)
+	}
+	if existing > 0 {
+		return r, fmt.Errorf("chaos: the database holds %d jobs: chaos needs an empty one (its nodes would fail jobs of kinds they don't know)", existing)
+	}
 	for _, q := range []string{
 		"DROP TABLE IF EXISTS " + RunsTable, "DROP TABLE IF EXISTS " + KillsTable,
+		// No key on (job_id, run): one claim run twice must show as two rows, not fail the second.
 		"CREATE TABLE " + RunsTable + ` (job_id bigint NOT NULL, run integer NOT NULL, attempt integer NOT NULL,
-			server varchar(64) NOT NULL, started_us bigint NOT NULL, finished_us bigint, PRIMARY KEY (job_id, run))`,
+			server varchar(64) NOT NULL, started_us bigint NOT NULL, finished_us bigint)`,
+		"CREATE INDEX " + RunsTable + "_job ON " + RunsTable + " (job_id, run)",
 		"CREATE TABLE " + KillsTable + ` (server varchar(64) PRIMARY KEY, killed_us bigint NOT NULL)`,
 	} {
 		if err := db.Exec(q).Error; err != nil {
@@ -203,6 +212,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			return err
 		}
 		cmd := cfg.Node(spec)
+		dieWithParent(cmd)
 		cmd.Stderr = logf
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -219,7 +229,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, n := range nodes {
-			if n.cmd != nil && n.cmd.ProcessState == nil {
+			if n.cmd == nil {
+				continue
+			}
+			select {
+			case <-n.done:
+			default:
 				_ = n.cmd.Process.Kill()
 				<-n.done
 			}
@@ -262,7 +277,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	apiDone := make(chan error, 1)
 	uniqueKeys := cfg.Jobs / 40
 	apiJobs := cfg.Jobs - goJobs - uniqueKeys
-	go func() { apiDone <- enqueueThroughAPI(ctx, live, apiJobs, uniqueKeys, rng.Uint64()) }()
+	apiSeed := rng.Uint64()
+	go func() { apiDone <- enqueueThroughAPI(ctx, live, apiJobs, uniqueKeys, apiSeed) }()
 
 	var kills []kill
 	for round := 1; round <= cfg.Kills; round++ {

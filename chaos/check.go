@@ -8,9 +8,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/kilnhq/kiln/models"
 )
+
+// outcomeWindow is how long after a run ends its outcome may still be unwritten (the completer
+// gathers outcomes for milliseconds; a loaded machine, or a retried write, takes longer): a kill
+// within it may make the job run again.
+const outcomeWindow = 3 * time.Second
 
 // probeKinds are the kinds of the jobs enqueued (the nodes' own jobs, such as the overdue
 // sweep each start enqueues, are not counted, but must succeed too).
@@ -46,8 +52,9 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 			bad("%d jobs ended %s, not succeeded", s.N, s.State)
 		}
 	}
-	// The last ticks may not have run when the nodes stopped; none may have failed.
-	if n, err := count("SELECT COUNT(*) FROM jobs WHERE kind = ? AND state NOT IN ('succeeded', 'enqueued', 'scheduled')", KindTick); err != nil {
+	// The last ticks may not have run when the nodes stopped, and one a last kill caught may
+	// still wait for its rescue; none may have failed.
+	if n, err := count("SELECT COUNT(*) FROM jobs WHERE kind = ? AND state NOT IN ('succeeded', 'enqueued', 'scheduled') AND NOT (state = 'processing' AND server_id IN (SELECT server FROM "+KillsTable+"))", KindTick); err != nil {
 		return err
 	} else if n > 0 {
 		bad("%d recurring ticks neither succeeded nor wait to run", n)
@@ -67,6 +74,18 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 		bad("%d succeeded jobs recorded no run", n)
 	}
 
+	// One claim ran once: two runs with one run number are one claim handed out twice.
+	if n, err := count("SELECT COUNT(*) FROM (SELECT job_id, run FROM " + RunsTable + " GROUP BY job_id, run HAVING COUNT(*) > 1) d"); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d claims ran more than once", n)
+	}
+	// No probe but the flaky ones failed an attempt (a failure would hide a run gone wrong).
+	if n, err := count("SELECT COUNT(*) FROM jobs WHERE kind IN ? AND kind <> ? AND attempt > 1", probeKinds, KindFlaky); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d probe jobs needed more than one attempt", n)
+	}
 	// No job ran on two servers at once: a later run of a job starts only after the earlier
 	// one ended, or after the node that held it was killed.
 	overlaps, err := count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND a.run < b.run
@@ -79,14 +98,17 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 		bad("%d times a job's run started while an earlier run of it went on (two servers at once)", overlaps)
 	}
 	// Only jobs whose run a killed node held ran again: a run of the same attempt as the run
-	// before it follows a run on a killed node (and is a re-run); a run of a later attempt
-	// follows a failure (a retry).
+	// before it follows a run on a node killed while it held it (killed after that run started,
+	// before this one started, and while the run went on or just after it ended, its outcome
+	// not yet written), and is a re-run; a run of a later attempt follows a failure (a retry).
 	if r.Reruns, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = a.run + 1
 		WHERE b.attempt = a.attempt`); err != nil {
 		return err
 	}
-	strays, err := count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = a.run + 1
-		WHERE b.attempt = a.attempt AND NOT EXISTS (SELECT 1 FROM ` + KillsTable + ` k WHERE k.server = a.server)`)
+	strays, err := count(`SELECT COUNT(*) FROM `+RunsTable+` a JOIN `+RunsTable+` b ON a.job_id = b.job_id AND b.run = a.run + 1
+		WHERE b.attempt = a.attempt AND NOT EXISTS (SELECT 1 FROM `+KillsTable+` k WHERE k.server = a.server
+			AND k.killed_us >= a.started_us AND b.started_us >= k.killed_us
+			AND (a.finished_us IS NULL OR a.finished_us >= k.killed_us - ?))`, outcomeWindow.Microseconds())
 	if err != nil {
 		return err
 	}
@@ -109,18 +131,25 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 	} else if n > 0 {
 		bad("%d continuations started before their parent finished", n)
 	}
-	// One job per unique key.
-	if n, err := count(`SELECT COUNT(*) FROM (SELECT unique_key FROM jobs WHERE unique_key IS NOT NULL GROUP BY unique_key HAVING COUNT(*) > 1) d`); err != nil {
+	// Every probe was made once: each one's arguments are its own (a duplicate enqueued twice
+	// under one unique key, or a batch retried on another node, would show twice).
+	if n, err := count(`SELECT COUNT(*) FROM (SELECT kind, args FROM jobs WHERE kind IN ? GROUP BY kind, args HAVING COUNT(*) > 1) d`, probeKinds); err != nil {
 		return err
 	} else if n > 0 {
-		bad("%d unique keys held by more than one job", n)
+		bad("%d probes were made more than once", n)
 	}
 
-	// Each recurring occurrence made one job: no two ticks for one second.
-	if n, err := count(`SELECT COUNT(*) FROM (SELECT recurring_id, run_at FROM jobs WHERE kind = ? GROUP BY recurring_id, run_at HAVING COUNT(*) > 1) d`, KindTick); err != nil {
+	// Each recurring occurrence made one job: no more ticks than seconds from the first to the
+	// last.
+	var made []time.Time
+	if err := db.Model(&models.Job{}).Where("kind = ?", KindTick).Order("created_at").Pluck("created_at", &made).Error; err != nil {
 		return err
-	} else if n > 0 {
-		bad("%d recurring occurrences made more than one job", n)
+	}
+	if len(made) > 0 {
+		seconds := int64(made[len(made)-1].Sub(made[0])/time.Second) + 2
+		if r.Ticks > seconds {
+			bad("%d recurring ticks in %d seconds: an occurrence made more than one job", r.Ticks, seconds)
+		}
 	}
 
 	// Each job's events form a valid path to its state.
@@ -171,7 +200,7 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 					bad("%s: %s", filepath.Base(path), line)
 				}
 			}
-			if strings.Contains(line, "panic") {
+			if strings.Contains(line, "panic") || strings.Contains(line, "DATA RACE") || strings.Contains(line, "fatal error:") {
 				r.PanicLines++
 				if r.PanicLines == 1 {
 					bad("%s: %s", filepath.Base(path), line)

@@ -46,7 +46,7 @@ func TestCheckCatchesViolations(t *testing.T) {
 	db := store.ToolDB()
 	for _, q := range []string{
 		"CREATE TABLE " + RunsTable + ` (job_id bigint NOT NULL, run integer NOT NULL, attempt integer NOT NULL,
-			server varchar(64) NOT NULL, started_us bigint NOT NULL, finished_us bigint, PRIMARY KEY (job_id, run))`,
+			server varchar(64) NOT NULL, started_us bigint NOT NULL, finished_us bigint)`,
 		"CREATE TABLE " + KillsTable + ` (server varchar(64) PRIMARY KEY, killed_us bigint NOT NULL)`,
 	} {
 		require.NoError(t, db.Exec(q).Error)
@@ -61,7 +61,8 @@ func TestCheckCatchesViolations(t *testing.T) {
 		"INSERT INTO " + RunsTable + " VALUES (1, 1, 1, 'node-a.1', 1000, 2000), (1, 2, 1, 'node-b.1', 1500, 2500)",
 		"INSERT INTO " + RunsTable + " VALUES (2, 1, 1, 'node-a.1', 1000, 1100), (2, 2, 1, 'node-c.1', 3000, 3100)",
 		"INSERT INTO " + RunsTable + " VALUES (3, 1, 1, 'node-b.1', 1000, NULL), (3, 2, 1, 'node-a.1', 2000, 2100)",
-		"UPDATE jobs SET state = 'succeeded'", // around the store: the counters miss it
+		"INSERT INTO " + RunsTable + " VALUES (3, 2, 1, 'node-c.1', 2050, 2150)", // the same claim, run twice
+		"UPDATE jobs SET state = 'succeeded'",                                    // around the store: the counters miss it
 	} {
 		require.NoError(t, db.Exec(q).Error)
 	}
@@ -72,6 +73,7 @@ func TestCheckCatchesViolations(t *testing.T) {
 	require.Contains(t, all, "1 times a job's run started while an earlier run of it went on")
 	require.Contains(t, all, "2 jobs ran their attempt again although the node that ran it was not killed", "jobs 1 and 2")
 	require.Contains(t, all, "database is locked")
+	require.Contains(t, all, "1 claims ran more than once")
 	require.Contains(t, all, "the counters say")
-	require.EqualValues(t, 3, r.Reruns, "each job ran its first attempt twice")
+	require.EqualValues(t, 4, r.Reruns, "each job ran its first attempt again (job 3 twice over)")
 }

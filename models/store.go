@@ -129,6 +129,10 @@ func (s *Store) ToolDB() *gorm.DB { return s.db }
 // written, and nothing was.
 func (s *Store) StorageFull(err error) bool { return s.drv.StorageFull(err) }
 
+// Unreachable reports whether err says the connection to the database failed, rather than the
+// statement.
+func (s *Store) Unreachable(err error) bool { return s.drv.Unreachable(err) }
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

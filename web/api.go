@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"reflect"
@@ -143,7 +144,7 @@ func (s *Server) apiErr(err error) error {
 		s.log.Error("api: request failed: the database's disk is full", "err", err)
 		return huma.NewError(http.StatusInsufficientStorage, errStorageFull.Message)
 	}
-	if s.databaseDown() {
+	if s.databaseDown(context.TODO(), err) { // huma's handlers pass no request here
 		s.log.Warn("api: request failed: the database is unavailable", "err", err)
 		return huma.Error503ServiceUnavailable(errDatabaseDown.Message)
 	}

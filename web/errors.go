@@ -96,7 +96,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case resp.Status >= 500 && s.store.StorageFull(err):
 		resp = errStorageFull
 		s.log.Error("request failed: the database's disk is full", "method", c.Request().Method, "path", c.Path(), "err", err)
-	case resp.Status >= 500 && s.databaseDown():
+	case resp.Status >= 500 && s.databaseDown(c.Request().Context(), err):
 		resp = errDatabaseDown
 		c.Response().Header().Set("Retry-After", "5")
 		s.log.Warn("request failed: the database is unavailable", "method", c.Request().Method, "path", c.Path(), "err", err)
@@ -139,10 +139,14 @@ var errDatabaseDown = errorResponse{Status: http.StatusServiceUnavailable, Code:
 var errStorageFull = errorResponse{Status: http.StatusInsufficientStorage, Code: "storage_full",
 	Message: "The database's disk is full, so nothing was saved. Free some space (or raise the quota) and try again; nothing already stored was harmed."}
 
-// databaseDown reports whether the database fails to answer a ping within a second: a failed
-// request is then the outage's doing, not a bug.
-func (s *Server) databaseDown() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+// databaseDown reports whether err is the database's connection failing and the database
+// then fails to answer a ping within a second: the failed request is the outage's doing, not
+// a bug (which stays a 500, logged as an error).
+func (s *Server) databaseDown(ctx context.Context, err error) bool {
+	if !s.store.Unreachable(err) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	return s.store.Ping(ctx) != nil
 }

@@ -214,6 +214,7 @@ type Store interface {
 	models.SettingStore
 	Ping(ctx context.Context) error
 	StorageFull(err error) bool
+	Unreachable(err error) bool
 	Dialect() models.Dialect
 	KindLimits(ctx context.Context) (map[string]models.KindLimit, error)
 	SetKindLimits(ctx context.Context, kind string, l models.KindLimit) error

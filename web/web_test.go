@@ -78,14 +78,19 @@ func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
+	return &app{t: t, store: store, engine: engine, vault: vault, server: ts, client: newClient(t)}
+}
+
+// newClient is a browser-like client: a cookie jar, and redirects reported, not followed.
+func newClient(t *testing.T) *http.Client {
+	t.Helper()
 	jar, err := cookiejar.New(nil)
 	require.NoError(t, err)
-	client := &http.Client{
+	return &http.Client{
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,
 	}
-	return &app{t: t, store: store, engine: engine, vault: vault, server: ts, client: client}
 }
 
 // setZone makes the client's pages render in zone, as the browser script would.

@@ -100,6 +100,9 @@ type Driver interface {
 	Notify(tx *gorm.DB, queues []string) error
 	// StorageFull reports whether err says the database's disk (or quota) is full.
 	StorageFull(err error) bool
+	// Unreachable reports whether err says the connection to the database failed (rather than
+	// the statement).
+	Unreachable(err error) bool
 	// Backup copies the database, consistently while others write to it, into the empty file
 	// to. ErrNoFileBackup: the database is not a file Kiln can copy.
 	Backup(ctx context.Context, db *gorm.DB, to string) error

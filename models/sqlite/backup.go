@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"syscall"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
@@ -66,12 +67,22 @@ func (d *Driver) CheckBackup(ctx context.Context, path string) (driver.BackupChe
 }
 
 // StorageFull implements driver.Driver: SQLite says SQLITE_FULL when the disk is full, and
-// SQLITE_IOERR when a write fails otherwise (a file size limit, EFBIG).
+// SQLITE_IOERR when a write fails for want of room otherwise (a quota, a file size limit); an
+// I/O error for any other reason (a failing disk) is not a full disk.
 func (d *Driver) StorageFull(err error) bool {
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
 		return false
 	}
-	return se.Code == sqlite3.ErrFull || se.ExtendedCode == sqlite3.ErrIoErrWrite || se.ExtendedCode == sqlite3.ErrIoErrFsync ||
-		se.ExtendedCode == sqlite3.ErrIoErrSHMSize
+	if se.Code == sqlite3.ErrFull {
+		return true
+	}
+	return se.Code == sqlite3.ErrIoErr && (se.SystemErrno == syscall.ENOSPC || se.SystemErrno == syscall.EDQUOT || se.SystemErrno == syscall.EFBIG)
+}
+
+// Unreachable implements driver.Driver: a file that can no longer be opened (its disk or mount
+// gone) is SQLite's way of being unreachable.
+func (d *Driver) Unreachable(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrCantOpen || se.Code == sqlite3.ErrNotADB)
 }
