@@ -45,7 +45,8 @@ func TestSQLiteReadersAreQueryOnly(t *testing.T) {
 // errors and slow statements are still logged.
 func TestQuietTrace(t *testing.T) {
 	var buf bytes.Buffer
-	l := newGormLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	lost := errors.New("connection lost")
+	l := newGormLogger(slog.New(slog.NewTextHandler(&buf, nil)), func(err error) bool { return errors.Is(err, lost) })
 	built := 0
 	fc := func() (string, int64) { built++; return "SELECT 1", 1 }
 	l.Trace(context.Background(), time.Now(), fc, nil)
@@ -57,6 +58,10 @@ func TestQuietTrace(t *testing.T) {
 	l.Trace(context.Background(), time.Now().Add(-time.Second), fc, nil)
 	if built != 2 || !strings.Contains(buf.String(), "boom") || strings.Count(buf.String(), "SQL executed") != 2 {
 		t.Fatalf("errors and slow statements must be logged: built %d, logged %q", built, buf.String())
+	}
+	l.Trace(context.Background(), time.Now(), fc, fmt.Errorf("query: %w", lost))
+	if built != 2 || strings.Contains(buf.String(), "connection lost") {
+		t.Fatalf("a statement that failed with its connection is left to the caller's log: built %d, logged %q", built, buf.String())
 	}
 	// db.Debug() traces everything.
 	buf.Reset()
