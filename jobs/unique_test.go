@@ -65,26 +65,31 @@ func TestUniqueKinds(t *testing.T) {
 	})
 }
 
+// peakTracker counts a kind's jobs running at once, the most seen, and those done.
+type peakTracker struct{ running, peak, done atomic.Int64 }
+
+// work is one job: counted running for d, then done.
+func (p *peakTracker) work(d time.Duration) {
+	n := p.running.Add(1)
+	defer p.running.Add(-1)
+	for {
+		q := p.peak.Load()
+		if n <= q || p.peak.CompareAndSwap(q, n) {
+			break
+		}
+	}
+	time.Sleep(d)
+	p.done.Add(1)
+}
+
 // MaxRunning: however many workers are free, no more jobs of the kind run at once than its
 // cap; other kinds of the queue go on meanwhile; every job runs.
 func TestMaxRunning(t *testing.T) {
 	cfg := fast()
 	cfg.Queues = []jobs.QueueConfig{{Name: "default", Workers: 8}}
 	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		var running, peak, done atomic.Int64
-		require.NoError(t, e.Register("pdf.render", func(ctx context.Context, _ *models.Job) error {
-			n := running.Add(1)
-			defer running.Add(-1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
-				}
-			}
-			time.Sleep(30 * time.Millisecond)
-			done.Add(1)
-			return nil
-		}, jobs.MaxRunning(2)))
+		var pt peakTracker
+		require.NoError(t, e.Register("pdf.render", func(context.Context, *models.Job) error { pt.work(30 * time.Millisecond); return nil }, jobs.MaxRunning(2)))
 		var mails atomic.Int64
 		require.NoError(t, e.Register("mail.send", func(context.Context, *models.Job) error { mails.Add(1); return nil }))
 		require.ErrorIs(t, e.Register("bad", func(context.Context, *models.Job) error { return nil }, jobs.MaxRunning(-1)), jobs.ErrInvalidOption)
@@ -101,9 +106,9 @@ func TestMaxRunning(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.Eventually(t, func() bool { return mails.Load() == 5 }, 10*time.Second, 10*time.Millisecond, "other kinds are not held up")
-		require.Eventually(t, func() bool { return done.Load() == 12 }, 20*time.Second, 10*time.Millisecond, "every capped job runs")
-		require.LessOrEqual(t, peak.Load(), int64(2), "never more than the cap at once")
-		require.Equal(t, int64(2), peak.Load(), "the cap is used")
+		require.Eventually(t, func() bool { return pt.done.Load() == 12 }, 20*time.Second, 10*time.Millisecond, "every capped job runs")
+		require.LessOrEqual(t, pt.peak.Load(), int64(2), "never more than the cap at once")
+		require.Equal(t, int64(2), pt.peak.Load(), "the cap is used")
 	})
 }
 
@@ -115,20 +120,8 @@ func TestCapSetAtRunTimeFreesSlotsAtOnce(t *testing.T) {
 	cfg.PollInterval = 10 * time.Second
 	cfg.Queues = []jobs.QueueConfig{{Name: "default", Workers: 4}}
 	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		var running, peak, done atomic.Int64
-		require.NoError(t, e.Register("pdf.render", func(ctx context.Context, _ *models.Job) error {
-			n := running.Add(1)
-			defer running.Add(-1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
-				}
-			}
-			time.Sleep(20 * time.Millisecond)
-			done.Add(1)
-			return nil
-		}))
+		var pt peakTracker
+		require.NoError(t, e.Register("pdf.render", func(context.Context, *models.Job) error { pt.work(20 * time.Millisecond); return nil }))
 		start(t, e)
 		require.NoError(t, s.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
 		var batch []jobs.EnqueueParams
@@ -137,8 +130,8 @@ func TestCapSetAtRunTimeFreesSlotsAtOnce(t *testing.T) {
 		}
 		_, err := e.EnqueueMany(ctx, batch)
 		require.NoError(t, err)
-		require.Eventually(t, func() bool { return done.Load() == 6 }, 5*time.Second, 10*time.Millisecond, "each finish wakes the next claim")
-		require.Equal(t, int64(1), peak.Load(), "one at a time")
+		require.Eventually(t, func() bool { return pt.done.Load() == 6 }, 5*time.Second, 10*time.Millisecond, "each finish wakes the next claim")
+		require.Equal(t, int64(1), pt.peak.Load(), "one at a time")
 	})
 }
 

@@ -176,13 +176,18 @@ func kindParam(c echo.Context) (string, error) {
 	return name, nil
 }
 
-// handleKind shows one kind.
-func (s *Server) handleKind(c echo.Context) error {
+// kindPageOf builds the page of the kind the path names.
+func (s *Server) kindPageOf(c echo.Context) (kindPage, error) {
 	name, err := kindParam(c)
 	if err != nil {
-		return err
+		return kindPage{}, err
 	}
-	v, err := s.kindView(c, name)
+	return s.kindView(c, name)
+}
+
+// handleKind shows one kind.
+func (s *Server) handleKind(c echo.Context) error {
+	v, err := s.kindPageOf(c)
 	if err != nil {
 		return err
 	}
@@ -289,14 +294,11 @@ func kindLimitsForm(l models.KindLimit) pages.KindLimitsForm {
 // handleKindLimits saves the cap and rate of a kind from its page; a bad field re-renders the
 // page with its error, and nothing is changed.
 func (s *Server) handleKindLimits(c echo.Context) error {
-	name, err := kindParam(c)
+	v, err := s.kindPageOf(c)
 	if err != nil {
 		return err
 	}
-	v, err := s.kindView(c, name)
-	if err != nil {
-		return err
-	}
+	name := v.Row.Name
 	form := kindLimitsForm(v.limit)
 	form.MaxRunning.Value = strings.TrimSpace(c.FormValue("max_running"))
 	form.RateN.Value = strings.TrimSpace(c.FormValue("rate_n"))
