@@ -13,6 +13,10 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
+// nextRun is the run recorded after run a of a job: the next number, or a later one when a
+// claim's run was never recorded (its node killed between the claim and the probe's insert).
+const nextRun = "(SELECT MIN(c.run) FROM " + RunsTable + " c WHERE c.job_id = a.job_id AND c.run > a.run)"
+
 // outcomeWindow is how long after a run ends its outcome may still be unwritten (the completer
 // gathers outcomes for milliseconds; a loaded machine, or a retried write, takes longer): a kill
 // within it may make the job run again.
@@ -101,11 +105,11 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 	// before it follows a run on a node killed while it held it (killed after that run started,
 	// before this one started, and while the run went on or just after it ended, its outcome
 	// not yet written), and is a re-run; a run of a later attempt follows a failure (a retry).
-	if r.Reruns, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = a.run + 1
+	if r.Reruns, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = ` + nextRun + `
 		WHERE b.attempt = a.attempt`); err != nil {
 		return err
 	}
-	strays, err := count(`SELECT COUNT(*) FROM `+RunsTable+` a JOIN `+RunsTable+` b ON a.job_id = b.job_id AND b.run = a.run + 1
+	strays, err := count(`SELECT COUNT(*) FROM `+RunsTable+` a JOIN `+RunsTable+` b ON a.job_id = b.job_id AND b.run = `+nextRun+`
 		WHERE b.attempt = a.attempt AND NOT EXISTS (SELECT 1 FROM `+KillsTable+` k WHERE k.server = a.server
 			AND k.killed_us >= a.started_us AND b.started_us >= k.killed_us
 			AND (a.finished_us IS NULL OR a.finished_us >= k.killed_us - ?))`, outcomeWindow.Microseconds())
@@ -115,7 +119,7 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 	if strays > 0 {
 		bad("%d jobs ran their attempt again although the node that ran it was not killed", strays)
 	}
-	if r.Retries, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = a.run + 1
+	if r.Retries, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = ` + nextRun + `
 		WHERE b.attempt > a.attempt`); err != nil {
 		return err
 	}
