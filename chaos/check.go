@@ -3,6 +3,7 @@ package chaos
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +22,9 @@ const nextRun = "(SELECT MIN(c.run) FROM " + RunsTable + " c WHERE c.job_id = a.
 // gathers outcomes for milliseconds; a loaded machine, or a retried write, takes longer): a kill
 // within it may make the job run again.
 const outcomeWindow = 3 * time.Second
+
+// errNoRuns means the probes recorded nothing: the run, not Kiln, went wrong.
+var errNoRuns = errors.New("chaos: no probe recorded a run")
 
 // probeKinds are the kinds of the jobs enqueued (the nodes' own jobs, such as the overdue
 // sweep each start enqueues, are not counted, but must succeed too).

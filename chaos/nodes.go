@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -139,5 +138,3 @@ func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques 
 	}
 	return nil
 }
-
-var errNoRuns = errors.New("chaos: no probe recorded a run")

@@ -249,12 +249,10 @@ func (s *Store) CountJobsByKind(ctx context.Context) (map[string]map[JobState]in
 	if err != nil {
 		return nil, err
 	}
-	return counts.by(func(k countKey) string { return k.Kind }), nil
+	return counts.by(byKindKey), nil
 }
 
-func (d countDelta) byQueue() map[string]map[JobState]int64 {
-	return d.by(func(k countKey) string { return k.Queue })
-}
+func (d countDelta) byQueue() map[string]map[JobState]int64 { return d.by(byQueueKey) }
 
 // by sums the counts per group (a queue or a kind) and state, leaving out those with none.
 func (d countDelta) by(group func(countKey) string) map[string]map[JobState]int64 {
@@ -279,24 +277,19 @@ func (d countDelta) by(group func(countKey) string) map[string]map[JobState]int6
 	return out
 }
 
-// countJobsByQueueScan counts jobs per queue and state by reading the jobs table; it is the
-// truth the counters are checked against.
-func (s *Store) countJobsByQueueScan(ctx context.Context) (map[string]map[JobState]int64, error) {
+// countJobsScan counts jobs per group (queue or kind, as group picks) and state by reading the
+// jobs table; it is the truth the counters are checked against.
+func (s *Store) countJobsScan(ctx context.Context, group func(countKey) string) (map[string]map[JobState]int64, error) {
 	counts, err := countByQueueState(s.rdb.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
 	}
-	return counts.byQueue(), nil
+	return counts.by(group), nil
 }
 
-// countJobsByKindScan counts jobs per kind and state by reading the jobs table.
-func (s *Store) countJobsByKindScan(ctx context.Context) (map[string]map[JobState]int64, error) {
-	counts, err := countByQueueState(s.rdb.WithContext(ctx))
-	if err != nil {
-		return nil, fmt.Errorf("models: count jobs: %w", err)
-	}
-	return counts.by(func(k countKey) string { return k.Kind }), nil
-}
+// byQueueKey and byKindKey pick a count's group.
+func byQueueKey(k countKey) string { return k.Queue }
+func byKindKey(k countKey) string  { return k.Kind }
 
 // recountJobs rebuilds the counters from the jobs table, to repair them by hand (and for tests
 // that write jobs directly). On PostgreSQL it blocks writers to jobs while it counts.

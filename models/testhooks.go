@@ -12,7 +12,7 @@ import (
 func init() {
 	testhooks.DB = func(s any) *gorm.DB { return s.(*Store).db }
 	testhooks.RecountJobs = func(ctx context.Context, s any) error { return s.(*Store).recountJobs(ctx) }
-	testhooks.CountJobsByQueueScan = func(ctx context.Context, s any) (any, error) { return s.(*Store).countJobsByQueueScan(ctx) }
-	testhooks.CountJobsByKindScan = func(ctx context.Context, s any) (any, error) { return s.(*Store).countJobsByKindScan(ctx) }
+	testhooks.CountJobsByQueueScan = func(ctx context.Context, s any) (any, error) { return s.(*Store).countJobsScan(ctx, byQueueKey) }
+	testhooks.CountJobsByKindScan = func(ctx context.Context, s any) (any, error) { return s.(*Store).countJobsScan(ctx, byKindKey) }
 	testhooks.SetSearchWindow = func(s any, n int64) { s.(*Store).searchWindow = max(n, 1) }
 }

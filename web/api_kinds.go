@@ -96,15 +96,12 @@ func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*Ki
 	if !models.ValidKindName(kind) {
 		return nil, huma.Error422UnprocessableEntity("A kind is 1 to 100 characters of text.", &huma.ErrorDetail{Location: "path.kind", Message: "not a kind name", Value: in.Kind})
 	}
-	limit := models.KindLimit{MaxRunning: in.Body.MaxRunning, RateN: in.Body.RateN}
-	if in.Body.RateN > 0 {
-		per, err := time.ParseDuration(in.Body.RatePer)
-		if err != nil || per < time.Second || per%time.Second != 0 || per > 31*24*time.Hour {
-			return nil, huma.Error422UnprocessableEntity("The rate's period is not right.",
-				&huma.ErrorDetail{Location: "body.rate_per", Message: "A duration of whole seconds from 1s to 744h, such as 1m.", Value: in.Body.RatePer})
-		}
-		limit.RatePerSeconds = int64(per / time.Second)
+	perSeconds, perErr := ratePer(in.Body.RatePer, in.Body.RateN)
+	if perErr != "" {
+		return nil, huma.Error422UnprocessableEntity("The rate's period is not right.",
+			&huma.ErrorDetail{Location: "body.rate_per", Message: perErr, Value: in.Body.RatePer})
 	}
+	limit := models.KindLimit{MaxRunning: in.Body.MaxRunning, RateN: in.Body.RateN, RatePerSeconds: perSeconds}
 	if err := s.store.SetKindLimits(ctx, kind, limit); err != nil {
 		return nil, s.apiErr(err)
 	}

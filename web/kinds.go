@@ -176,18 +176,13 @@ func kindParam(c echo.Context) (string, error) {
 	return name, nil
 }
 
-// kindPageOf builds the page of the kind the path names.
-func (s *Server) kindPageOf(c echo.Context) (kindPage, error) {
-	name, err := kindParam(c)
-	if err != nil {
-		return kindPage{}, err
-	}
-	return s.kindView(c, name)
-}
-
 // handleKind shows one kind.
 func (s *Server) handleKind(c echo.Context) error {
-	v, err := s.kindPageOf(c)
+	name, err := kindParam(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.kindView(c, name)
 	if err != nil {
 		return err
 	}
@@ -291,15 +286,30 @@ func kindLimitsForm(l models.KindLimit) pages.KindLimitsForm {
 	return f
 }
 
+// ratePer reads a rate's period: whole seconds, from 1s to 31 days, when n > 0 (else none is
+// needed). It returns the seconds, or what is wrong.
+func ratePer(text string, n int) (int64, string) {
+	if n <= 0 {
+		return 0, ""
+	}
+	per, err := time.ParseDuration(text)
+	switch {
+	case err != nil:
+		return 0, "A duration such as 1s, 1m or 1h."
+	case per < time.Second || per%time.Second != 0 || per > 31*24*time.Hour:
+		return 0, "Whole seconds, from 1s to 744h (31 days)."
+	}
+	return int64(per / time.Second), ""
+}
+
 // handleKindLimits saves the cap and rate of a kind from its page; a bad field re-renders the
-// page with its error, and nothing is changed.
+// page with its error, and nothing is changed. The page is built only then: a save redirects.
 func (s *Server) handleKindLimits(c echo.Context) error {
-	v, err := s.kindPageOf(c)
+	name, err := kindParam(c)
 	if err != nil {
 		return err
 	}
-	name := v.Row.Name
-	form := kindLimitsForm(v.limit)
+	form := kindLimitsForm(models.KindLimit{})
 	form.MaxRunning.Value = strings.TrimSpace(c.FormValue("max_running"))
 	form.RateN.Value = strings.TrimSpace(c.FormValue("rate_n"))
 	form.RatePer.Value = strings.TrimSpace(c.FormValue("rate_per"))
@@ -311,22 +321,21 @@ func (s *Server) handleKindLimits(c echo.Context) error {
 	if err != nil || rateN < 0 || rateN > 1_000_000_000 {
 		form.RateN.Error = "A whole number from 0 (no rate limit) to 1,000,000,000."
 	}
-	per, err := time.ParseDuration(form.RatePer.Value)
-	switch {
-	case err != nil && rateN > 0:
-		form.RatePer.Error = "A duration such as 1s, 1m or 1h."
-	case err == nil && rateN > 0 && (per < time.Second || per%time.Second != 0 || per > 31*24*time.Hour):
-		form.RatePer.Error = "Whole seconds, from 1s to 744h (31 days)."
-	}
+	perSeconds, perErr := ratePer(form.RatePer.Value, rateN)
+	form.RatePer.Error = perErr
 	if form.MaxRunning.Error != "" || form.RateN.Error != "" || form.RatePer.Error != "" {
+		v, err := s.kindView(c, name)
+		if err != nil {
+			return err
+		}
 		v.Form, v.FormErrors = form, true
 		return render(c, http.StatusUnprocessableEntity, pages.KindPage(v.KindView))
 	}
-	limit := models.KindLimit{MaxRunning: maxRunning, RateN: rateN, RatePerSeconds: int64(per / time.Second)}
+	limit := models.KindLimit{MaxRunning: maxRunning, RateN: rateN, RatePerSeconds: perSeconds}
 	if err := s.store.SetKindLimits(c.Request().Context(), name, limit); err != nil {
 		return err
 	}
-	s.log.Info("web: kind limits set", "kind", name, "max_running", maxRunning, "rate_n", rateN, "rate_per", per.String(), "user", currentUser(c).Username)
+	s.log.Info("web: kind limits set", "kind", name, "max_running", maxRunning, "rate_n", rateN, "rate_per_seconds", perSeconds, "user", currentUser(c).Username)
 	msg := fmt.Sprintf("Limits of %s saved: %s.", name, limitsText(limit))
 	if maxRunning == 0 && rateN == 0 {
 		msg = fmt.Sprintf("Limits of %s removed: its jobs run as workers are free.", name)
