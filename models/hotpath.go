@@ -56,12 +56,17 @@ type hotStmts struct {
 	// countDelta appends one counter change; jobWaits, insertClaimed and enqueuedEvent are an
 	// enqueue's way straight to a free worker (InsertAndClaimJob).
 	countDelta, jobWaits, insertClaimed, enqueuedEvent *sql.Stmt
-	// kindStat adds to one row of the kinds' stats (addKindStats).
-	kindStat *sql.Stmt
+	// kindStat and jobStat add to one row of the kinds' stats (addKindStats) and of the
+	// overview's (addStats).
+	kindStat, jobStat *sql.Stmt
 }
 
 const (
 	countDeltaSQL = `INSERT INTO job_queue_count_deltas (queue, kind, state, delta) VALUES ($1, $2, $3, $4)`
+
+	jobStatSQL = `INSERT INTO job_stats (period, bucket, node, succeeded, failed, rescued) VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (period, bucket, node) DO UPDATE SET succeeded = job_stats.succeeded + excluded.succeeded,
+	failed = job_stats.failed + excluded.failed, rescued = job_stats.rescued + excluded.rescued`
 
 	kindStatSQL = `INSERT INTO kind_stats (bucket, kind, node, slot, succeeded, failed, total_ns, max_ns)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -99,6 +104,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		&s.hot.finish:        s.sql.Finish,
 		&s.hot.countDelta:    countDeltaSQL,
 		&s.hot.kindStat:      kindStatSQL,
+		&s.hot.jobStat:       jobStatSQL,
 		&s.hot.jobWaits:      jobWaitsSQL,
 		&s.hot.insertClaimed: insertClaimedSQL,
 		&s.hot.enqueuedEvent: enqueuedEventSQL,
@@ -115,7 +121,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 }
 
 func (h *hotStmts) close() {
-	for _, st := range []*sql.Stmt{h.claim, h.finish, h.finishEvents, h.countDelta, h.jobWaits, h.insertClaimed, h.enqueuedEvent, h.kindStat} {
+	for _, st := range []*sql.Stmt{h.claim, h.finish, h.finishEvents, h.countDelta, h.jobWaits, h.insertClaimed, h.enqueuedEvent, h.kindStat, h.jobStat} {
 		if st != nil {
 			_ = st.Close()
 		}
