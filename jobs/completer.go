@@ -12,20 +12,46 @@ import (
 // completer writes finished jobs in batches: up to FinishBatch outcomes, or whatever arrived
 // within FinishDelay of the first, share one transaction. A batch that fails to write is
 // retried; if it never can be, the jobs' leases run out and another server runs them again.
+//
+// With FinishWriters above 1, helpers write too, but only while half a FinishBatch of outcomes
+// waits besides the batch being written: then a database that runs transactions side by side
+// (PostgreSQL) finishes a backlog in parallel, while a lighter load keeps one writer and
+// batches as large as before. Measured with kiln bench on PostgreSQL, 2 cores: with 2,000
+// workers, 43-45k jobs/s became 52-53k; handing every batch to a free writer instead wrote
+// three times as many, smaller batches with 50 workers, and burnt down 20% slower; helpers
+// woken at a quarter of a batch still took 10-15% of the batches with 50 workers.
 type completer struct {
 	e    *Engine
 	in   chan models.JobFinish
 	done chan struct{}
+	// backlog wakes a helper; big is the backlog that does; closing ends the helpers.
+	backlog, closing chan struct{}
+	big              int
+	helpers          bool
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
 	closed bool
 }
 
 func newCompleter(e *Engine) *completer {
-	return &completer{e: e, in: make(chan models.JobFinish, 4*e.cfg.FinishBatch), done: make(chan struct{})}
+	return &completer{
+		e: e, in: make(chan models.JobFinish, 4*e.cfg.FinishBatch), done: make(chan struct{}),
+		backlog: make(chan struct{}, 1), closing: make(chan struct{}),
+		big: max(1, e.cfg.FinishBatch/2), helpers: e.cfg.FinishWriters > 1,
+	}
 }
 
-func (c *completer) start() { go c.loop() }
+func (c *completer) start() {
+	var writers sync.WaitGroup
+	writers.Go(c.loop)
+	for range c.e.cfg.FinishWriters - 1 {
+		writers.Go(c.help)
+	}
+	go func() {
+		writers.Wait()
+		close(c.done)
+	}()
+}
 
 // add queues an outcome to be written. After stop it drops it: the job was released at
 // shutdown (its worker ignored cancellation), and the release stands.
@@ -37,6 +63,12 @@ func (c *completer) add(f models.JobFinish) {
 		return
 	}
 	c.in <- f
+	if c.helpers && len(c.in) >= c.big {
+		select {
+		case c.backlog <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // stop writes what is pending and ends the loop.
@@ -45,6 +77,7 @@ func (c *completer) stop() error {
 	if !c.closed {
 		c.closed = true
 		close(c.in)
+		close(c.closing)
 	}
 	c.mu.Unlock()
 	<-c.done
@@ -55,8 +88,8 @@ func (c *completer) stop() error {
 // jobs with large results must not become one huge statement.
 const finishBatchBytes = 4 << 20
 
+// loop is the first writer: it gathers every batch it writes, for up to FinishDelay.
 func (c *completer) loop() {
-	defer close(c.done)
 	batch := make([]models.JobFinish, 0, c.e.cfg.FinishBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -82,6 +115,38 @@ func (c *completer) loop() {
 			}
 		}
 		c.write(batch)
+	}
+}
+
+// help is a writer beyond the first: woken by a backlog, it writes what waits, without
+// waiting for more, until the backlog is gone.
+func (c *completer) help() {
+	batch := make([]models.JobFinish, 0, c.e.cfg.FinishBatch)
+	for {
+		select {
+		case <-c.backlog:
+		case <-c.closing:
+			return // loop writes what is left
+		}
+		for len(c.in) >= c.big {
+			batch, size := batch[:0], 0
+		take:
+			for len(batch) < c.e.cfg.FinishBatch && size < finishBatchBytes {
+				select {
+				case f, ok := <-c.in:
+					if !ok {
+						break take
+					}
+					batch = append(batch, f)
+					size += len(f.Result) + len(f.Error)
+				default:
+					break take
+				}
+			}
+			if len(batch) > 0 {
+				c.write(batch)
+			}
+		}
 	}
 }
 

@@ -98,6 +98,11 @@ type Config struct {
 	// FinishDelay is how long a finished job may wait for others to share its write. Default
 	// DefaultFinishDelay (2ms).
 	FinishDelay time.Duration
+	// FinishWriters is how many batches of finished jobs may be written at once. Default 2 on
+	// a database several nodes share (PostgreSQL), whose transactions run side by side, and 1 on
+	// SQLite, which writes one at a time. Writers beyond the first only write while half a
+	// FinishBatch waits besides the batch being written (see completer).
+	FinishWriters int
 	// MaxAttempts is the default number of attempts per job. Default DefaultMaxAttempts.
 	MaxAttempts int
 	// MaxRescues is how many times a job whose server died while running it goes back to its
@@ -182,6 +187,9 @@ func (c Config) validate() error {
 	}
 	if c.Lease < 3*time.Millisecond {
 		return fmt.Errorf("%w: lease %s is too short", ErrInvalidConfig, c.Lease)
+	}
+	if c.FinishWriters < 0 {
+		return fmt.Errorf("%w: finish writers must not be negative", ErrInvalidConfig)
 	}
 	if c.FinishBatch < 1 || c.MaxAttempts < 1 {
 		return fmt.Errorf("%w: finish batch and max attempts must be at least 1", ErrInvalidConfig)

@@ -101,6 +101,12 @@ func New(store Store, cfg Config) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.FinishWriters == 0 {
+		cfg.FinishWriters = 1
+		if store.Shared() {
+			cfg.FinishWriters = 2
+		}
+	}
 	e := &Engine{
 		cfg:     cfg,
 		created: time.Now().UTC(),
