@@ -5,19 +5,25 @@ package postgres
 // continuations, which most batches don't need, stays in the transaction around it: its probe
 // for waiting jobs must be a statement of its own, to see a continuation committed while this
 // statement waited for its parent's lock.
+//
+// The jobs are found by id. The state they must be in comes from f, not a literal, so that the
+// planner can't read them through the state index instead: statistics that saw few jobs
+// processing made it hash-join the batch with every (processing, id) entry, and after a burst
+// those are 200,000 dead ones until VACUUM: a one-job finish took 15 ms instead of 0.3, and
+// the pickup p99 at 100 jobs/s went from 1.3 to 4.5 ms (kiln bench, 2,000 workers).
 
 const (
 	finishSQL = `WITH f AS (
-	SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text, error text, finished_at timestamptz,
-		result text, run_at timestamptz, refund int, server text, attempt int, run int, at timestamptz, reason text,
-		duration bigint)),
+	SELECT x.*, 'processing'::text AS running FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text,
+		error text, finished_at timestamptz, result text, run_at timestamptz, refund int, server text, attempt int,
+		run int, at timestamptz, reason text, duration bigint)),
 done AS (
 	UPDATE jobs SET state = f.state, lease_until = NULL, last_error = f.error, finished_at = f.finished_at,
 		progress = CASE WHEN f.state = 'succeeded' THEN 100 ELSE jobs.progress END,
 		result = CASE WHEN f.state = 'succeeded' THEN f.result ELSE jobs.result END,
 		run_at = COALESCE(f.run_at, jobs.run_at), attempt = jobs.attempt - f.refund
 	FROM f
-	WHERE jobs.id = f.id AND jobs.state = 'processing' AND jobs.server_id = f.server AND jobs.runs = f.run
+	WHERE jobs.id = f.id AND jobs.state = f.running AND jobs.server_id = f.server AND jobs.runs = f.run
 	RETURNING jobs.id, jobs.queue, jobs.kind),
 applied AS (SELECT f.*, done.queue, done.kind FROM f JOIN done ON done.id = f.id),
 events AS (
