@@ -234,8 +234,8 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 		}
 	}
 	if len(plain) > 0 {
-		if err := tx.CreateInBatches(plain, 500).Error; err != nil {
-			return nil, fmt.Errorf("models: insert jobs: %w", err)
+		if err := s.insertPlain(tx, plain); err != nil {
+			return nil, err
 		}
 	}
 	events := make([]JobEvent, 0, len(jobs))
@@ -286,6 +286,63 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 		return nil, err
 	}
 	return dups, s.writeCounts(tx, counts)
+}
+
+// insertPlain inserts jobs without unique keys and sets their IDs: with the driver's
+// InsertJobs statement when it has one, else with GORM's multi-row INSERTs.
+func (s *Store) insertPlain(tx *gorm.DB, jobs []*Job) error {
+	if s.sql.InsertJobs == "" {
+		if err := tx.CreateInBatches(jobs, 500).Error; err != nil {
+			return fmt.Errorf("models: insert jobs: %w", err)
+		}
+		return nil
+	}
+	sqlTx, err := sqlTx(tx)
+	if err != nil {
+		return err
+	}
+	n := len(jobs)
+	var (
+		kind, queue, args, state, server, lastError, continueOn, result, tags = make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n)
+		priority, attempt, maxAttempts, rescues, runs, progress, timeout = make([]int64, n), make([]int64, n),
+			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		runAt, createdAt                = make([]time.Time, n), make([]time.Time, n)
+		startedAt, finishedAt, leaseEnd = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+		parent, recurring               = make([]*int64, n), make([]*int64, n)
+	)
+	for i, j := range jobs {
+		kind[i], queue[i], priority[i], args[i], state[i] = j.Kind, j.Queue, int64(j.Priority), j.Args, string(j.State)
+		attempt[i], maxAttempts[i], runAt[i], createdAt[i] = int64(j.Attempt), int64(j.MaxAttempts), j.RunAt, j.CreatedAt
+		startedAt[i], finishedAt[i], leaseEnd[i], server[i], lastError[i] = j.StartedAt, j.FinishedAt, j.LeaseUntil, j.ServerID, j.LastError
+		parent[i], continueOn[i], recurring[i], rescues[i], runs[i] = j.ParentID, j.ContinueOn, j.RecurringID, int64(j.Rescues), int64(j.Runs)
+		progress[i], timeout[i], result[i], tags[i] = int64(j.Progress), int64(j.Timeout), j.Result, j.Tags
+	}
+	ctx := tx.Statement.Context
+	rows, err := sqlTx.QueryContext(ctx, s.sql.InsertJobs, kind, queue, priority, args, state, attempt, maxAttempts,
+		runAt, createdAt, startedAt, finishedAt, leaseEnd, server, lastError, parent, continueOn, recurring, rescues,
+		runs, progress, timeout, result, tags)
+	if err != nil {
+		return fmt.Errorf("models: insert jobs: %w", err)
+	}
+	defer rows.Close()
+	i := 0
+	for ; rows.Next(); i++ {
+		if i == n {
+			return fmt.Errorf("models: insert jobs: more ids than jobs")
+		}
+		if err := rows.Scan(&jobs[i].ID); err != nil {
+			return fmt.Errorf("models: insert jobs: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("models: insert jobs: %w", err)
+	}
+	if i != n {
+		return fmt.Errorf("models: insert jobs: %d ids for %d jobs", i, n)
+	}
+	return nil
 }
 
 // insertUnique inserts j, whose unique key is set, unless a job holds the key: then it returns

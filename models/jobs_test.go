@@ -471,3 +471,50 @@ func TestJobTags(t *testing.T) {
 		require.Nil(t, (&models.Job{}).TagList())
 	})
 }
+
+// A batch of new jobs keeps every column it was given, each job under its own id (PostgreSQL
+// inserts a batch from one array per column, SQLite with GORM).
+func TestInsertJobsKeepsEveryColumn(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		parent := newJob("parent")
+		insert(t, s, parent)
+		recurring := int64(42)
+		past := now.Add(-90*time.Minute - 123456*time.Microsecond)
+		a := &models.Job{Kind: "a", Queue: "q-a", Priority: 5, Args: `{"x":"ü\n"}`, MaxAttempts: 7, RunAt: past,
+			Timeout: 90 * time.Second, Tags: ",red,blue,", RecurringID: &recurring}
+		b := &models.Job{Kind: "b", Queue: "q-b", Priority: -3, Args: `[1,2]`, MaxAttempts: 1, RunAt: now.Add(time.Hour)}
+		c := &models.Job{Kind: "c", Queue: "default", Args: `null`, MaxAttempts: 2, ParentID: &parent.ID,
+			ContinueOn: models.ContinueOnFinish, LastError: "kept", Result: `"r"`}
+		_, err := s.InsertJobs(ctx, []*models.Job{a, b, c}, now)
+		require.NoError(t, err)
+		for _, want := range []*models.Job{a, b, c} {
+			got, err := s.GetJob(ctx, want.ID)
+			require.NoError(t, err)
+			require.Equal(t, want.Kind, got.Kind, "job %d", want.ID)
+			require.Equal(t, want.Queue, got.Queue)
+			require.Equal(t, want.Priority, got.Priority)
+			require.Equal(t, want.Args, got.Args)
+			require.Equal(t, want.State, got.State)
+			require.Equal(t, want.MaxAttempts, got.MaxAttempts)
+			require.True(t, want.RunAt.Equal(got.RunAt), "run at %s, want %s", got.RunAt, want.RunAt)
+			require.True(t, now.Equal(got.CreatedAt), "created at %s, want %s", got.CreatedAt, now)
+			require.Equal(t, want.Timeout, got.Timeout)
+			require.Equal(t, want.Tags, got.Tags)
+			require.Equal(t, want.RecurringID, got.RecurringID)
+			require.Equal(t, want.ParentID, got.ParentID)
+			require.Equal(t, want.ContinueOn, got.ContinueOn)
+			require.Equal(t, want.LastError, got.LastError)
+			require.Equal(t, want.Result, got.Result)
+			require.Nil(t, got.StartedAt)
+			require.Nil(t, got.FinishedAt)
+			require.Nil(t, got.LeaseUntil)
+			require.Nil(t, got.UniqueKey)
+			require.Zero(t, got.Attempt)
+			require.Zero(t, got.Runs)
+		}
+		require.Equal(t, models.JobEnqueued, a.State)
+		require.Equal(t, models.JobScheduled, b.State)
+		require.Equal(t, models.JobAwaiting, c.State)
+	})
+}

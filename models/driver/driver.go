@@ -14,6 +14,11 @@ import (
 	"gorm.io/gorm"
 )
 
+// InsertColumns are the columns SQL.InsertJobs writes, in the order of its arrays.
+const InsertColumns = `kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at, started_at,
+	finished_at, lease_until, server_id, last_error, parent_id, continue_on, recurring_id, rescues, runs, progress,
+	timeout, result, tags`
+
 // ClaimColumns are what a claim statement returns of each job claimed, in this order.
 const ClaimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
 	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs, tags`
@@ -51,6 +56,9 @@ type SQL struct {
 	// models' insertClaimed statement, its count change, and its enqueue event when its note
 	// ($13) is not empty; with $14 true it does not look for a waiting job. It returns the job's id, or no row when the job was not stored.
 	EnqueueClaimed string
+	// InsertJobs, when set, inserts new jobs given as one array per column, in the order of
+	// InsertColumns, and returns their ids in that order; "" inserts them with GORM.
+	InsertJobs string
 	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,
 	// returning id, queue and attempt.
 	Promote string

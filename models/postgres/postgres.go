@@ -76,8 +76,8 @@ func (*Driver) SQL() driver.SQL {
 	return driver.SQL{
 		// Each records its events and count changes in the same statement.
 		Claim: claimSQL, ClaimAlone: true, Finish: finishSQL, FinishCounts: true,
-		EnqueueClaimed: enqueueClaimedSQL,
-		Promote:        promoteSQL, ExtendLeases: extendLeasesSQL, Rescue: rescueSQL,
+		EnqueueClaimed: enqueueClaimedSQL, InsertJobs: insertJobsSQL,
+		Promote: promoteSQL, ExtendLeases: extendLeasesSQL, Rescue: rescueSQL,
 		Size:          "SELECT pg_database_size(current_database())",
 		HasTable:      "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
 		MigrationTime: "tstamp AT TIME ZONE current_setting('TimeZone')",
