@@ -110,9 +110,18 @@ func TestFinishWritersShareABacklog(t *testing.T) {
 	}
 }
 
-func TestFinishWritersMustNotBeNegative(t *testing.T) {
+// FinishWriters is 0 (the dialect's default) to 8: each writer holds one of the pool's
+// connections while it writes.
+func TestFinishWritersAreBounded(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	if _, err := New(s, Config{FinishWriters: -1}); err == nil {
-		t.Fatal("New accepted FinishWriters -1")
+	for _, n := range []int{-1, maxFinishWriters + 1} {
+		if _, err := New(s, Config{FinishWriters: n}); err == nil {
+			t.Errorf("New accepted FinishWriters %d", n)
+		}
+	}
+	for _, n := range []int{0, 1, maxFinishWriters} {
+		if _, err := New(s, Config{FinishWriters: n}); err != nil {
+			t.Errorf("FinishWriters %d: %v", n, err)
+		}
 	}
 }

@@ -71,6 +71,10 @@ const (
 	DefaultStrictMisfireCap = 100
 )
 
+// maxFinishWriters bounds Config.FinishWriters: each writer holds a connection while it writes,
+// and a node's PostgreSQL pool has 25, which claims, heartbeats and lease renewals need too.
+const maxFinishWriters = 8
+
 // Config configures an Engine. The zero value of every field means its default.
 type Config struct {
 	// Queues this process works, with their concurrency. Default: DefaultQueue with
@@ -101,7 +105,7 @@ type Config struct {
 	// FinishWriters is how many batches of finished jobs may be written at once. Default 2 on
 	// a database several nodes share (PostgreSQL), whose transactions run side by side, and 1 on
 	// SQLite, which writes one at a time. Writers beyond the first only write while half a
-	// FinishBatch waits besides the batch being written (see completer).
+	// FinishBatch waits besides the batch being written (see completer); at most 8.
 	FinishWriters int
 	// MaxAttempts is the default number of attempts per job. Default DefaultMaxAttempts.
 	MaxAttempts int
@@ -188,8 +192,8 @@ func (c Config) validate() error {
 	if c.Lease < 3*time.Millisecond {
 		return fmt.Errorf("%w: lease %s is too short", ErrInvalidConfig, c.Lease)
 	}
-	if c.FinishWriters < 0 {
-		return fmt.Errorf("%w: finish writers must not be negative", ErrInvalidConfig)
+	if c.FinishWriters < 0 || c.FinishWriters > maxFinishWriters {
+		return fmt.Errorf("%w: finish writers must be 0 (the default) to %d, not %d", ErrInvalidConfig, maxFinishWriters, c.FinishWriters)
 	}
 	if c.FinishBatch < 1 || c.MaxAttempts < 1 {
 		return fmt.Errorf("%w: finish batch and max attempts must be at least 1", ErrInvalidConfig)

@@ -288,8 +288,14 @@ func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []in
 	return dups, s.writeCounts(tx, counts)
 }
 
+// insertArraysMax is the most jobs one InsertJobs statement carries: a statement's parameters
+// travel in one message, which PostgreSQL caps at 1 GB, and a batch of a million jobs needn't
+// be copied whole on both sides.
+const insertArraysMax = 5000
+
 // insertPlain inserts jobs without unique keys and sets their IDs: with the driver's
-// InsertJobs statement when it has one, else with GORM's multi-row INSERTs.
+// InsertJobs statement when it has one, insertArraysMax jobs at a time, else with GORM's
+// multi-row INSERTs.
 func (s *Store) insertPlain(tx *gorm.DB, jobs []*Job) error {
 	if s.sql.InsertJobs == "" {
 		if err := tx.CreateInBatches(jobs, 500).Error; err != nil {
@@ -297,6 +303,18 @@ func (s *Store) insertPlain(tx *gorm.DB, jobs []*Job) error {
 		}
 		return nil
 	}
+	for chunk := range slices.Chunk(jobs, insertArraysMax) {
+		if err := s.insertArrays(tx, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertArrays inserts jobs with the driver's InsertJobs statement, one array per column, and
+// sets their IDs from the rows it returns, which come in the arrays' order (as GORM's
+// multi-row VALUES relied on too).
+func (s *Store) insertArrays(tx *gorm.DB, jobs []*Job) error {
 	sqlTx, err := sqlTx(tx)
 	if err != nil {
 		return err

@@ -477,8 +477,12 @@ func TestJobTags(t *testing.T) {
 func TestInsertJobsKeepsEveryColumn(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		parent := newJob("parent")
-		insert(t, s, parent)
+		parent, failed := newJob("parent"), newJob("failed")
+		insert(t, s, parent, failed)
+		claim(t, s, "n1", 2)
+		_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: failed.ID, ServerID: "n1", Attempt: 1, Run: 1,
+			State: models.JobFailed, Error: "boom", At: now}})
+		require.NoError(t, err)
 		recurring := int64(42)
 		past := now.Add(-90*time.Minute - 123456*time.Microsecond)
 		a := &models.Job{Kind: "a", Queue: "q-a", Priority: 5, Args: `{"x":"ü\n"}`, MaxAttempts: 7, RunAt: past,
@@ -486,9 +490,16 @@ func TestInsertJobsKeepsEveryColumn(t *testing.T) {
 		b := &models.Job{Kind: "b", Queue: "q-b", Priority: -3, Args: `[1,2]`, MaxAttempts: 1, RunAt: now.Add(time.Hour)}
 		c := &models.Job{Kind: "c", Queue: "default", Args: `null`, MaxAttempts: 2, ParentID: &parent.ID,
 			ContinueOn: models.ContinueOnFinish, LastError: "kept", Result: `"r"`}
-		_, err := s.InsertJobs(ctx, []*models.Job{a, b, c}, now)
+		// Columns a new job rarely sets, each to a value of its own.
+		started, lease := now.Add(-3*time.Second), now.Add(7*time.Second)
+		d := &models.Job{Kind: "d", Queue: "default", Args: `{}`, MaxAttempts: 4, StartedAt: &started,
+			LeaseUntil: &lease, ServerID: "elsewhere", Rescues: 2, Runs: 5}
+		// A continuation of a failed parent that wanted a success: cancelled, finished now.
+		e := &models.Job{Kind: "e", Queue: "default", Args: `{}`, MaxAttempts: 1, ParentID: &failed.ID,
+			ContinueOn: models.ContinueOnSuccess}
+		_, err = s.InsertJobs(ctx, []*models.Job{a, b, c, d, e}, now)
 		require.NoError(t, err)
-		for _, want := range []*models.Job{a, b, c} {
+		for _, want := range []*models.Job{a, b, c, d, e} {
 			got, err := s.GetJob(ctx, want.ID)
 			require.NoError(t, err)
 			require.Equal(t, want.Kind, got.Kind, "job %d", want.ID)
@@ -506,15 +517,40 @@ func TestInsertJobsKeepsEveryColumn(t *testing.T) {
 			require.Equal(t, want.ContinueOn, got.ContinueOn)
 			require.Equal(t, want.LastError, got.LastError)
 			require.Equal(t, want.Result, got.Result)
-			require.Nil(t, got.StartedAt)
-			require.Nil(t, got.FinishedAt)
-			require.Nil(t, got.LeaseUntil)
+			sameTime := func(want, got *time.Time, what string) {
+				t.Helper()
+				require.Equal(t, want == nil, got == nil, "%s of job %s: %v, want %v", what, want, got, want)
+				if want != nil {
+					require.True(t, want.Equal(*got), "%s of job %s: %s, want %s", what, want, got, want)
+				}
+			}
+			sameTime(want.StartedAt, got.StartedAt, "started at")
+			sameTime(want.FinishedAt, got.FinishedAt, "finished at")
+			sameTime(want.LeaseUntil, got.LeaseUntil, "lease until")
+			require.Equal(t, want.ServerID, got.ServerID)
+			require.Equal(t, want.Rescues, got.Rescues)
+			require.Equal(t, want.Runs, got.Runs)
 			require.Nil(t, got.UniqueKey)
 			require.Zero(t, got.Attempt)
-			require.Zero(t, got.Runs)
+			require.Zero(t, got.Progress)
 		}
 		require.Equal(t, models.JobEnqueued, a.State)
 		require.Equal(t, models.JobScheduled, b.State)
 		require.Equal(t, models.JobAwaiting, c.State)
+		require.Equal(t, models.JobCancelled, e.State)
+		require.NotNil(t, e.FinishedAt)
+
+		// More jobs than one statement carries (5,000 on PostgreSQL): each still under its id.
+		many := make([]*models.Job, 5003)
+		for i := range many {
+			many[i] = &models.Job{Kind: "many", Queue: "default", Args: fmt.Sprintf(`{"i":%d}`, i), MaxAttempts: 1}
+		}
+		_, err = s.InsertJobs(ctx, many, now)
+		require.NoError(t, err)
+		for _, i := range []int{0, 4999, 5000, 5002} {
+			got, err := s.GetJob(ctx, many[i].ID)
+			require.NoError(t, err)
+			require.Equal(t, many[i].Args, got.Args)
+		}
 	})
 }
