@@ -17,9 +17,9 @@ import (
 // waits besides the batch being written: then a database that runs transactions side by side
 // (PostgreSQL) finishes a backlog in parallel, while a lighter load keeps one writer and
 // batches as large as before. Measured with kiln bench on PostgreSQL, 2 cores: with 2,000
-// workers, 43-45k jobs/s became 52-53k; handing every batch to a free writer instead wrote
+// workers, 35-45k jobs/s became 47-53k; handing every batch to a free writer instead wrote
 // three times as many, smaller batches with 50 workers, and burnt down 20% slower; helpers
-// woken at a quarter of a batch still took 10-15% of the batches with 50 workers.
+// woken at a quarter of a batch still took 16-17% of the batches with 50 workers.
 type completer struct {
 	e    *Engine
 	in   chan models.JobFinish
