@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,8 +28,9 @@ func TestChaosRounds(t *testing.T) {
 			if d.Name == "postgres" {
 				nodes = 3
 			}
+			dir := t.TempDir()
 			r, err := chaos.Run(context.Background(), chaos.Config{
-				DSN: dsn, Nodes: nodes, Jobs: 20_000, Kills: 10, Dir: t.TempDir(), MaxTime: 4 * time.Minute,
+				DSN: dsn, Nodes: nodes, Jobs: 20_000, Kills: 10, Dir: dir, MaxTime: 4 * time.Minute,
 				Node: func(spec chaos.NodeSpec) *exec.Cmd {
 					raw, err := json.Marshal(spec)
 					require.NoError(t, err)
@@ -39,11 +42,38 @@ func TestChaosRounds(t *testing.T) {
 			})
 			require.NoError(t, err)
 			t.Log(r.String())
+			if len(r.Violations) > 0 {
+				logNodeWarnings(t, dir)
+			}
 			require.Empty(t, r.Violations)
 			require.Equal(t, 10, r.Kills)
 			require.EqualValues(t, 20_000, r.Jobs)
 			require.Positive(t, r.Reruns, "some kill caught jobs running")
 			require.Positive(t, r.Ticks)
 		})
+	}
+}
+
+// logNodeWarnings logs the last warnings and errors of each node's log in dir (the nodes log
+// at warn), so that a failed round in CI shows what the nodes saw.
+func logNodeWarnings(t *testing.T, dir string) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Logf("%s: %v", path, err)
+			continue
+		}
+		var lines []string
+		for line := range strings.Lines(string(data)) {
+			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+				lines = append(lines, strings.TrimSpace(line))
+			}
+		}
+		t.Logf("%s: %d warnings and errors, the last %d:", filepath.Base(path), len(lines), min(len(lines), 20))
+		for _, line := range lines[max(0, len(lines)-20):] {
+			t.Log("  " + line)
+		}
 	}
 }

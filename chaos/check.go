@@ -113,15 +113,20 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 		WHERE b.attempt = a.attempt`); err != nil {
 		return err
 	}
-	strays, err := count(`SELECT COUNT(*) FROM `+RunsTable+` a JOIN `+RunsTable+` b ON a.job_id = b.job_id AND b.run = `+nextRun+`
-		WHERE b.attempt = a.attempt AND NOT EXISTS (SELECT 1 FROM `+KillsTable+` k WHERE k.server = a.server
+	strayPairs := `FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = ` + nextRun + `
+		WHERE b.attempt = a.attempt AND NOT EXISTS (SELECT 1 FROM ` + KillsTable + ` k WHERE k.server = a.server
 			AND k.killed_us >= a.started_us AND b.started_us >= k.killed_us
-			AND (a.finished_us IS NULL OR a.finished_us >= k.killed_us - ?))`, outcomeWindow.Microseconds())
+			AND (a.finished_us IS NULL OR a.finished_us >= k.killed_us - ?))`
+	strays, err := count(`SELECT COUNT(*) `+strayPairs, outcomeWindow.Microseconds())
 	if err != nil {
 		return err
 	}
 	if strays > 0 {
-		bad("%d jobs ran their attempt again although the node that ran it was not killed", strays)
+		detail, err := describeStrays(ctx, store, strayPairs)
+		if err != nil {
+			return err
+		}
+		bad("%d jobs ran their attempt again although the node that ran it was not killed%s", strays, detail)
 	}
 	if r.Retries, err = count(`SELECT COUNT(*) FROM ` + RunsTable + ` a JOIN ` + RunsTable + ` b ON a.job_id = b.job_id AND b.run = ` + nextRun + `
 		WHERE b.attempt > a.attempt`); err != nil {
@@ -322,4 +327,48 @@ func validPath(start string, events [][2]string, final string) string {
 		return fmt.Sprintf("its events end in %s, its row says %s", at, final)
 	}
 	return ""
+}
+
+// describeStrays tells what happened to the first few jobs re-run without a kill that explains
+// it: their two runs, whether and when the first run's node was killed, and the job's events
+// (a rescue says why), in milliseconds from the first run's start. A failure in CI then
+// explains itself.
+func describeStrays(ctx context.Context, store *models.Store, pairs string) (string, error) {
+	db := store.ToolDB().WithContext(ctx)
+	var rows []struct {
+		JobID              int64
+		ARun, BRun         int
+		AServer, BServer   string
+		AStarted, BStarted int64
+		AFinished, Killed  *int64
+	}
+	q := `SELECT a.job_id, a.run AS a_run, b.run AS b_run, a.server AS a_server, b.server AS b_server,
+		a.started_us AS a_started, b.started_us AS b_started, a.finished_us AS a_finished,
+		(SELECT killed_us FROM ` + KillsTable + ` k WHERE k.server = a.server) AS killed ` + pairs + ` ORDER BY a.job_id LIMIT 5`
+	if err := db.Raw(q, outcomeWindow.Microseconds()).Scan(&rows).Error; err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	ms := func(us, from int64) string { return fmt.Sprintf("%+.1f ms", float64(us-from)/1000) }
+	for _, r := range rows {
+		finished := "never"
+		if r.AFinished != nil {
+			finished = ms(*r.AFinished, r.AStarted)
+		}
+		fmt.Fprintf(&b, "\n    job %d: run %d on %s, finished %s", r.JobID, r.ARun, r.AServer, finished)
+		if r.Killed != nil {
+			fmt.Fprintf(&b, ", its node killed at %s", ms(*r.Killed, r.AStarted))
+		} else {
+			b.WriteString(", its node never killed")
+		}
+		fmt.Fprintf(&b, "; run %d on %s started %s", r.BRun, r.BServer, ms(r.BStarted, r.AStarted))
+		events, err := store.JobEvents(ctx, r.JobID)
+		if err != nil {
+			return "", err
+		}
+		for _, e := range events {
+			fmt.Fprintf(&b, "\n      %s %s>%s by %q: %s", ms(e.At.UnixMicro(), r.AStarted), e.From, e.To, e.ServerID, e.Reason)
+		}
+	}
+	return b.String(), nil
 }

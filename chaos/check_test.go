@@ -72,6 +72,9 @@ func TestCheckCatchesViolations(t *testing.T) {
 	all := strings.Join(r.Violations, "\n")
 	require.Contains(t, all, "1 times a job's run started while an earlier run of it went on")
 	require.Contains(t, all, "2 jobs ran their attempt again although the node that ran it was not killed", "jobs 1 and 2")
+	// Each such job is told: both runs, the kill or its absence, the events.
+	require.Contains(t, all, "job 2: run 1 on node-a.1, finished +0.1 ms, its node never killed; run 2 on node-c.1 started +2.0 ms")
+	require.Contains(t, all, "job 1: run 1 on node-a.1, finished +1.0 ms, its node never killed; run 2 on node-b.1 started +0.5 ms")
 	require.Contains(t, all, "database is locked")
 	require.Contains(t, all, "1 claims ran more than once")
 	require.Contains(t, all, "the counters say")
