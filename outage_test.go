@@ -197,6 +197,7 @@ func TestDatabaseOutage(t *testing.T) {
 	require.Equal(t, "5", header.Get("Retry-After"))
 	code, body, header = status("/api/v1/stats", "")
 	require.Equal(t, http.StatusServiceUnavailable, code, "%s", body)
+	require.Equal(t, "5", header.Get("Retry-After"), "the API asks to retry as the dashboard does")
 	require.Equal(t, "application/problem+json", header.Get("Content-Type"))
 	var problem map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body), &problem))

@@ -140,16 +140,12 @@ func (s *Server) apiErr(err error) error {
 	case code == models.ECONFLICT:
 		return huma.Error409Conflict(models.ErrorMessage(err))
 	}
-	if s.store.StorageFull(err) {
-		s.log.Error("api: request failed: the database's disk is full", "err", err)
-		return huma.NewError(http.StatusInsufficientStorage, errStorageFull.Message)
+	resp := s.serverFailure(context.TODO(), err, errorResponse{Status: http.StatusInternalServerError, // huma passes no request here
+		Message: "Kiln could not do that; the server's log says why."}, "api", true)
+	if resp.RetryAfter != "" {
+		return huma.ErrorWithHeaders(huma.NewError(resp.Status, resp.Message), http.Header{"Retry-After": {resp.RetryAfter}})
 	}
-	if s.databaseDown(context.TODO(), err) { // huma's handlers pass no request here
-		s.log.Warn("api: request failed: the database is unavailable", "err", err)
-		return huma.Error503ServiceUnavailable(errDatabaseDown.Message)
-	}
-	s.log.Error("api: request failed", "err", err)
-	return huma.Error500InternalServerError("Kiln could not do that; the server's log says why.")
+	return huma.NewError(resp.Status, resp.Message)
 }
 
 // okToo declares a 200 answer with a T body, beside an operation's default 201: for a POST

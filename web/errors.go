@@ -53,6 +53,8 @@ type errorResponse struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter, when set, is the Retry-After header's value (seconds).
+	RetryAfter string `json:"-"`
 }
 
 // classify turns any error into the status and message the client sees. Internal details never
@@ -92,17 +94,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	resp := classify(err)
-	switch {
-	case resp.Status >= 500 && s.store.StorageFull(err):
-		resp = errStorageFull
-		s.log.Error("request failed: the database's disk is full", "method", c.Request().Method, "path", c.Path(), "err", err)
-	case resp.Status >= 500 && s.databaseDown(c.Request().Context(), err):
-		resp = errDatabaseDown
-		c.Response().Header().Set("Retry-After", "5")
-		s.log.Warn("request failed: the database is unavailable", "method", c.Request().Method, "path", c.Path(), "err", err)
-	case resp.Status >= 500:
-		s.log.Error("request failed", "method", c.Request().Method, "path", c.Path(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+	if resp.Status >= 500 {
+		resp = s.serverFailure(c.Request().Context(), err, resp, "method", c.Request().Method, "path", c.Path(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	}
+	if resp.RetryAfter != "" {
+		c.Response().Header().Set("Retry-After", resp.RetryAfter)
 	}
 	var werr error
 	switch {
@@ -130,9 +127,26 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 }
 
+// serverFailure is what the client sees of a server-side failure, page and API alike, and
+// logs it with attrs: a full disk (507) or a database that doesn't answer (503) says so;
+// anything else gets resp, its details kept in the log.
+func (s *Server) serverFailure(ctx context.Context, err error, resp errorResponse, attrs ...any) errorResponse {
+	attrs = append(attrs, "err", err)
+	switch {
+	case s.store.StorageFull(err):
+		s.log.Error("request failed: the database's disk is full", attrs...)
+		return errStorageFull
+	case s.databaseDown(ctx, err):
+		s.log.Warn("request failed: the database is unavailable", attrs...)
+		return errDatabaseDown
+	}
+	s.log.Error("request failed", attrs...)
+	return resp
+}
+
 // errDatabaseDown is what a request that failed while the database did not answer gets,
 // page, JSON or problem alike.
-var errDatabaseDown = errorResponse{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
+var errDatabaseDown = errorResponse{Status: http.StatusServiceUnavailable, Code: "database_unavailable", RetryAfter: "5",
 	Message: "The database is not answering, so Kiln can't show or change anything right now. Jobs already running go on, and their outcomes are written once it answers again. Try again in a few seconds."}
 
 // errStorageFull is what a request gets when the database's disk is full.
