@@ -41,14 +41,36 @@ func Logf(ctx context.Context, format string, args ...any) {
 	if s == nil {
 		return
 	}
-	msg := fmt.Sprintf(format, args...)
-	line := models.JobLog{JobID: s.job.ID, Attempt: s.job.Attempt, At: time.Now()}
-	line.SetMessage(msg)
+	line := s.logLine(fmt.Sprintf(format, args...), time.Now())
 	// Lines logged at the same time by other jobs share the transaction (group commit); Logf
 	// still returns only once its line is stored.
 	if err := s.e.logs.do(context.WithoutCancel(ctx), line); err != nil {
 		s.e.log.Warn("jobs: could not store a job log line", "job", s.job.ID, "err", err)
 	}
+}
+
+// logLines writes lines to the running job's log in one transaction, in order: for a caller
+// that has many at once (an exec job's output), where Logf would store them one by one.
+func logLines(ctx context.Context, msgs []string) {
+	s := stateOf(ctx)
+	if s == nil || len(msgs) == 0 {
+		return
+	}
+	now := time.Now()
+	lines := make([]models.JobLog, len(msgs))
+	for i, msg := range msgs {
+		lines[i] = s.logLine(msg, now)
+	}
+	if err := s.e.store.AppendJobLogs(context.WithoutCancel(ctx), lines); err != nil {
+		s.e.log.Warn("jobs: could not store job log lines", "job", s.job.ID, "lines", len(lines), "err", err)
+	}
+}
+
+// logLine is msg as a line of the job's log, written at at.
+func (s *jobState) logLine(msg string, at time.Time) models.JobLog {
+	line := models.JobLog{JobID: s.job.ID, Attempt: s.job.Attempt, At: at}
+	line.SetMessage(msg)
+	return line
 }
 
 // SetProgress records the running job's progress, 0 to 100.

@@ -329,9 +329,25 @@ func newExecOutput(ctx context.Context, rv *revealer) *execOutput {
 	o := &execOutput{ctx: ctx, rv: rv, kept: make(chan string, ExecMaxLogLines), written: make(chan struct{})}
 	go func() {
 		defer close(o.written)
+		// Whatever waits is written in one transaction: a round trip per line made a program's
+		// 1,000 lines 1,000 writes in a row. Written with the run's context cut loose: output
+		// of a cancelled program still lands.
+		var batch []string
 		for text := range o.kept {
-			// Written with the run's context cut loose: output of a cancelled program still lands.
-			Logf(context.WithoutCancel(o.ctx), "%s", text)
+			batch = append(batch[:0], text)
+		waiting:
+			for {
+				select {
+				case text, ok := <-o.kept:
+					if !ok {
+						break waiting
+					}
+					batch = append(batch, text)
+				default:
+					break waiting
+				}
+			}
+			logLines(context.WithoutCancel(o.ctx), batch)
 		}
 	}()
 	return o
