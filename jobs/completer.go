@@ -24,10 +24,10 @@ type completer struct {
 	e    *Engine
 	in   chan models.JobFinish
 	done chan struct{}
-	// backlog wakes a helper; big is the backlog that does; closing ends the helpers.
+	// backlog wakes a helper, if any (FinishWriters > 1); big is the backlog that does;
+	// closing ends the helpers.
 	backlog, closing chan struct{}
 	big              int
-	helpers          bool
 
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
 	closed bool
@@ -37,7 +37,7 @@ func newCompleter(e *Engine) *completer {
 	return &completer{
 		e: e, in: make(chan models.JobFinish, 4*e.cfg.FinishBatch), done: make(chan struct{}),
 		backlog: make(chan struct{}, 1), closing: make(chan struct{}),
-		big: max(1, e.cfg.FinishBatch/2), helpers: e.cfg.FinishWriters > 1,
+		big: max(1, e.cfg.FinishBatch/2),
 	}
 }
 
@@ -63,7 +63,7 @@ func (c *completer) add(f models.JobFinish) {
 		return
 	}
 	c.in <- f
-	if c.helpers && len(c.in) >= c.big {
+	if c.e.cfg.FinishWriters > 1 && len(c.in) >= c.big {
 		select {
 		case c.backlog <- struct{}{}:
 		default:
@@ -98,22 +98,8 @@ func (c *completer) loop() {
 		if !ok {
 			return
 		}
-		batch = append(batch[:0], f)
-		size := len(f.Result) + len(f.Error)
 		resetTimer(timer, c.e.cfg.FinishDelay)
-	gather:
-		for len(batch) < c.e.cfg.FinishBatch && size < finishBatchBytes {
-			select {
-			case f, ok := <-c.in:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, f)
-				size += len(f.Result) + len(f.Error)
-			case <-timer.C:
-				break gather
-			}
-		}
+		batch = c.gather(append(batch[:0], f), timer.C)
 		c.write(batch)
 	}
 }
@@ -129,25 +115,46 @@ func (c *completer) help() {
 			return // loop writes what is left
 		}
 		for len(c.in) >= c.big {
-			batch, size := batch[:0], 0
-		take:
-			for len(batch) < c.e.cfg.FinishBatch && size < finishBatchBytes {
-				select {
-				case f, ok := <-c.in:
-					if !ok {
-						break take
-					}
-					batch = append(batch, f)
-					size += len(f.Result) + len(f.Error)
-				default:
-					break take
-				}
-			}
-			if len(batch) > 0 {
+			if batch = c.gather(batch[:0], nil); len(batch) > 0 {
 				c.write(batch)
 			}
 		}
 	}
+}
+
+// gather adds outcomes from in to batch until it is full (FinishBatch outcomes, or
+// finishBatchBytes of results and errors) or in is closed, and until fires; with until nil,
+// until nothing more waits.
+func (c *completer) gather(batch []models.JobFinish, until <-chan time.Time) []models.JobFinish {
+	size := 0
+	for _, f := range batch {
+		size += len(f.Result) + len(f.Error)
+	}
+	for len(batch) < c.e.cfg.FinishBatch && size < finishBatchBytes {
+		var (
+			f  models.JobFinish
+			ok bool
+		)
+		if until == nil {
+			select {
+			case f, ok = <-c.in:
+			default:
+				return batch
+			}
+		} else {
+			select {
+			case f, ok = <-c.in:
+			case <-until:
+				return batch
+			}
+		}
+		if !ok {
+			return batch
+		}
+		batch = append(batch, f)
+		size += len(f.Result) + len(f.Error)
+	}
+	return batch
 }
 
 // write stores one batch, retrying with growing pauses for up to a lease: past that, the

@@ -43,15 +43,16 @@ func (h *heldFinishes) FinishJobs(ctx context.Context, batch []models.JobFinish)
 	return h.Store.FinishJobs(ctx, batch)
 }
 
-// runHeld runs 100 no-op jobs on an engine whose first finish is held until a second finish
-// starts or wait passes, and reports how many finishes ran at once at most. Every job must
-// succeed either way, and Stop must leave no writer running (goleak, in TestMain).
-func runHeld(t *testing.T, writers int, wait time.Duration) int {
+// runHeld runs n no-op jobs on an engine with workers workers and finish batches of batch,
+// whose first finish is held until a second finish starts or wait passes, and reports how many
+// finishes ran at once at most. Every job must succeed either way, and Stop must leave no
+// writer running (goleak, in TestMain).
+func runHeld(t *testing.T, writers, workers, batch, n int, wait time.Duration) int {
 	t.Helper()
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	h := &heldFinishes{Store: s, release: make(chan struct{}), second: make(chan struct{})}
 	e, err := New(h, Config{
-		Queues: []QueueConfig{{Name: DefaultQueue, Workers: 100}}, FinishBatch: 10, FinishWriters: writers,
+		Queues: []QueueConfig{{Name: DefaultQueue, Workers: workers}}, FinishBatch: batch, FinishWriters: writers,
 		FinishDelay: time.Millisecond, PollInterval: 10 * time.Millisecond,
 	})
 	if err != nil {
@@ -60,7 +61,7 @@ func runHeld(t *testing.T, writers int, wait time.Duration) int {
 	if err := e.Register("noop", func(context.Context, *models.Job) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	params := make([]EnqueueParams, 100)
+	params := make([]EnqueueParams, n)
 	for i := range params {
 		params[i] = EnqueueParams{Kind: "noop"}
 	}
@@ -81,11 +82,11 @@ func runHeld(t *testing.T, writers int, wait time.Duration) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if counts[models.JobSucceeded] == 100 {
+		if counts[models.JobSucceeded] == int64(n) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("jobs by state after 10s: %v, want 100 succeeded", counts)
+			t.Fatalf("jobs by state after 10s: %v, want %d succeeded", counts, n)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -100,13 +101,21 @@ func runHeld(t *testing.T, writers int, wait time.Duration) int {
 // With two finish writers, a backlog that piles up while one batch is being written is
 // written by the second writer at the same time; with one, batches wait their turn.
 func TestFinishWritersShareABacklog(t *testing.T) {
-	if got := runHeld(t, 2, 10*time.Second); got != 2 {
+	if got := runHeld(t, 2, 100, 10, 100, 10*time.Second); got != 2 {
 		t.Errorf("two writers: %d finishes at once at most, want 2 (the backlog waited for the held one)", got)
 	}
 	// One writer: nothing may start beside the held finish while the backlog grows. The
 	// workers finish 100 jobs in well under 200ms, so the backlog is there to be taken.
-	if got := runHeld(t, 1, 200*time.Millisecond); got != 1 {
+	if got := runHeld(t, 1, 100, 10, 100, 200*time.Millisecond); got != 1 {
 		t.Errorf("one writer: %d finishes at once, want 1", got)
+	}
+}
+
+// Under a load that never piles up half a batch of outcomes, the second writer stays asleep,
+// and batches stay as large as one writer makes them.
+func TestFinishWritersSleepUnderALightLoad(t *testing.T) {
+	if got := runHeld(t, 2, 10, 1000, 500, 0); got != 1 {
+		t.Errorf("ten workers, batches of 1,000: %d finishes at once, want 1", got)
 	}
 }
 
