@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,13 +29,7 @@ func TestChaosRounds(t *testing.T) {
 			dir := t.TempDir()
 			r, err := chaos.Run(context.Background(), chaos.Config{
 				DSN: dsn, Nodes: nodes, Jobs: 20_000, Kills: 10, Dir: dir, MaxTime: 4 * time.Minute,
-				Node: func(spec chaos.NodeSpec) *exec.Cmd {
-					raw, err := json.Marshal(spec)
-					require.NoError(t, err)
-					cmd := exec.Command(os.Args[0], "-test.run=^$")
-					cmd.Env = append(os.Environ(), chaosNodeEnv+"="+string(raw), "KILN_ADMIN_PASSWORD=correct horse battery")
-					return cmd
-				},
+				Node:     chaosNodeCommand, // this test binary runs a node, as kiln does (TestMain)
 				Progress: func(s string) { t.Log(s) },
 			})
 			require.NoError(t, err)
@@ -46,8 +38,6 @@ func TestChaosRounds(t *testing.T) {
 				logNodeWarnings(t, dir)
 			}
 			require.Empty(t, r.Violations)
-			require.Equal(t, 10, r.Kills)
-			require.EqualValues(t, 20_000, r.Jobs)
 			require.Positive(t, r.Reruns, "some kill caught jobs running")
 			require.Positive(t, r.Ticks)
 		})

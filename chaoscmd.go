@@ -80,7 +80,7 @@ func runChaosNode(raw string) int {
 				return err
 			}
 		}
-		if err := e.Register(chaos.KindFlaky, flaky, jobs.MaxAttempts(5), jobs.WithBackoff(func(int) time.Duration { return 100 * time.Millisecond })); err != nil {
+		if err := e.Register(chaos.KindFlaky, flaky, jobs.MaxAttempts(5), jobs.WithBackoff(jobs.ConstantBackoff(100*time.Millisecond))); err != nil {
 			return err
 		}
 		return e.Recurring(chaos.KindTick, "@every 1s", chaos.KindTick, nil)

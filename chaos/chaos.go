@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/postgres"
 )
 
 // The probe kinds a chaos node registers.
@@ -52,7 +53,7 @@ type Config struct {
 	// batches from Go (among them parents with continuations, and flaky jobs), the rest through
 	// the JSON API of the live nodes (batches, single POSTs, and duplicates of unique keys).
 	Jobs int
-	// Kills is how many rounds kill a node (default 10).
+	// Kills is how many rounds kill a node (default DefaultKills).
 	Kills int
 	// Seed makes the moments and victims repeatable (0: random).
 	Seed uint64
@@ -62,7 +63,7 @@ type Config struct {
 	Node func(NodeSpec) *exec.Cmd
 	// Progress, when set, hears what happens.
 	Progress func(string)
-	// MaxTime bounds the whole run (default 10 minutes).
+	// MaxTime bounds the whole run (default DefaultMaxTime).
 	MaxTime time.Duration
 }
 
@@ -80,7 +81,6 @@ type NodeSpec struct {
 type Report struct {
 	Dialect     string        `json:"dialect"`
 	Nodes       int           `json:"nodes"`
-	Rounds      int           `json:"rounds"`
 	Kills       int           `json:"kills"`
 	Jobs        int64         `json:"jobs"`
 	Runs        int64         `json:"runs"`
@@ -95,8 +95,8 @@ type Report struct {
 
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "kiln chaos (%s, %d node(s)): %d rounds, %d kills, %d jobs, %d runs, %d re-runs after kills, %d retries, %d recurring ticks, in %s\n",
-		r.Dialect, r.Nodes, r.Rounds, r.Kills, r.Jobs, r.Runs, r.Reruns, r.Retries, r.Ticks, r.Took.Round(time.Second))
+	fmt.Fprintf(&b, "kiln chaos (%s, %d node(s)): %d kills, %d jobs, %d runs, %d re-runs after kills, %d retries, %d recurring ticks, in %s\n",
+		r.Dialect, r.Nodes, r.Kills, r.Jobs, r.Runs, r.Reruns, r.Retries, r.Ticks, r.Took.Round(time.Second))
 	if len(r.Violations) == 0 {
 		b.WriteString("violations: 0\n")
 	} else {
@@ -108,21 +108,28 @@ func (r Report) String() string {
 	return b.String()
 }
 
+// Defaults of Config, also kiln chaos's flag defaults.
+const (
+	DefaultJobs    = 20_000
+	DefaultKills   = 10
+	DefaultMaxTime = 30 * time.Minute
+)
+
 func (c *Config) withDefaults() {
 	if c.Jobs == 0 {
-		c.Jobs = 20_000
+		c.Jobs = DefaultJobs
 	}
 	if c.Kills == 0 {
-		c.Kills = 10
+		c.Kills = DefaultKills
 	}
 	if c.Nodes == 0 {
 		c.Nodes = 1
-		if strings.HasPrefix(c.DSN, "postgres://") || strings.HasPrefix(c.DSN, "postgresql://") {
+		if postgres.Handles(c.DSN) {
 			c.Nodes = 3
 		}
 	}
 	if c.MaxTime == 0 {
-		c.MaxTime = 10 * time.Minute
+		c.MaxTime = DefaultMaxTime
 	}
 	if c.Seed == 0 {
 		c.Seed = rand.Uint64()
@@ -130,6 +137,14 @@ func (c *Config) withDefaults() {
 	if c.Progress == nil {
 		c.Progress = func(string) {}
 	}
+}
+
+// validate checks what a caller set (0 means the default).
+func (c *Config) validate() error {
+	if c.Nodes < 0 || c.Kills < 0 || (c.Jobs != 0 && c.Jobs < 100) {
+		return errors.New("chaos: jobs must be at least 100, kills and nodes at least 0")
+	}
+	return nil
 }
 
 // node is one node slot: its address and its current process.
@@ -147,11 +162,11 @@ type node struct {
 // Run runs the chaos rounds and checks the outcome. An error means the run could not be made;
 // what Kiln got wrong is in Report.Violations.
 func Run(ctx context.Context, cfg Config) (Report, error) {
+	if err := cfg.validate(); err != nil {
+		return Report{}, err
+	}
 	cfg.withDefaults()
 	r := Report{Nodes: cfg.Nodes}
-	if cfg.Nodes < 1 || cfg.Jobs < 100 || cfg.Kills < 0 {
-		return r, errors.New("chaos: nodes at least 1, jobs at least 100, kills at least 0")
-	}
 	if cfg.Node == nil || cfg.Dir == "" {
 		return r, errors.New("chaos: Config.Node and Config.Dir are required")
 	}
@@ -166,7 +181,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	defer store.Close()
 	r.Dialect = string(store.Dialect())
-	if r.Dialect == "sqlite" && cfg.Nodes > 1 {
+	if !store.Shared() && cfg.Nodes > 1 {
 		return r, errors.New("chaos: SQLite is one node's database: --nodes 1")
 	}
 	db := store.ToolDB().WithContext(ctx)
@@ -280,22 +295,18 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	apiSeed := rng.Uint64()
 	go func() { apiDone <- enqueueThroughAPI(ctx, live, apiJobs, uniqueKeys, apiSeed) }()
 
-	var kills []kill
 	for round := 1; round <= cfg.Kills; round++ {
 		select {
 		case <-ctx.Done():
 			return r, ctx.Err()
 		case <-time.After(time.Duration(300+rng.IntN(1700)) * time.Millisecond):
 		}
-		mu.Lock()
-		victim := nodes[rng.IntN(len(nodes))]
-		mu.Unlock()
+		victim := nodes[rng.IntN(len(nodes))] // the slice never changes; its nodes do, under mu
 		at := time.Now()
 		if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			return r, fmt.Errorf("chaos: kill %s: %w", victim.name, err)
 		}
 		<-victim.done
-		kills = append(kills, kill{server: victim.name, at: at})
 		if err := db.Exec("INSERT INTO "+KillsTable+" (server, killed_us) VALUES (?, ?)", victim.name, at.UnixMicro()).Error; err != nil {
 			return r, fmt.Errorf("chaos: %w", err)
 		}
@@ -309,9 +320,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		if err := waitReady(ctx, victim); err != nil {
 			return r, err
 		}
-		r.Rounds++
+		r.Kills++
 	}
-	r.Kills = len(kills)
 	if err := <-apiDone; err != nil {
 		return r, err
 	}
@@ -355,12 +365,6 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return r, err
 	}
 	return r, nil
-}
-
-// kill is one SIGKILL: whom, when.
-type kill struct {
-	server string
-	at     time.Time
 }
 
 func freeAddr() (string, error) {

@@ -73,9 +73,6 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 	if r.Runs == 0 {
 		return errNoRuns
 	}
-	if r.Ticks, err = count("SELECT COUNT(*) FROM jobs WHERE kind = ?", KindTick); err != nil {
-		return err
-	}
 	if n, err := count("SELECT COUNT(*) FROM jobs j WHERE kind IN ? AND NOT EXISTS (SELECT 1 FROM "+RunsTable+" r WHERE r.job_id = j.id)", probeKinds); err != nil {
 		return err
 	} else if n > 0 {
@@ -152,11 +149,17 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 		bad("%d probes were made more than once", n)
 	}
 
-	// Each recurring occurrence made one job: no more ticks than seconds from the first to the
-	// last.
+	// Each recurring occurrence made one job (each has its own run_at), and no more ticks were
+	// made than seconds passed from the first to the last.
 	var made []time.Time
 	if err := db.Model(&models.Job{}).Where("kind = ?", KindTick).Order("created_at").Pluck("created_at", &made).Error; err != nil {
 		return err
+	}
+	r.Ticks = int64(len(made))
+	if n, err := count("SELECT COUNT(DISTINCT run_at) FROM jobs WHERE kind = ?", KindTick); err != nil {
+		return err
+	} else if n < r.Ticks {
+		bad("%d recurring ticks for %d occurrences: an occurrence made more than one job", r.Ticks, n)
 	}
 	if len(made) > 0 {
 		seconds := int64(made[len(made)-1].Sub(made[0])/time.Second) + 2

@@ -54,6 +54,11 @@ func TestCheckCatchesViolations(t *testing.T) {
 	jobs := []*models.Job{{Kind: KindProbe, Queue: "default", Args: "{}", MaxAttempts: 1}, {Kind: KindProbe, Queue: "default", Args: "{}", MaxAttempts: 1}, {Kind: KindProbe, Queue: "default", Args: "{}", MaxAttempts: 1}}
 	_, err := store.InsertJobs(ctx, jobs, time.Now())
 	require.NoError(t, err)
+	// One recurring occurrence that made two jobs.
+	at := time.Now().Truncate(time.Second)
+	ticks := []*models.Job{{Kind: KindTick, Queue: "default", Args: "{}", MaxAttempts: 1, RunAt: at}, {Kind: KindTick, Queue: "default", Args: "{}", MaxAttempts: 1, RunAt: at}}
+	_, err = store.InsertJobs(ctx, ticks, at.Add(time.Second))
+	require.NoError(t, err)
 	// Job 1: two runs at once on live servers. Job 2: a re-run after a server nobody killed.
 	// Job 3: a re-run after a killed server, which is fine.
 	for _, q := range []string{
@@ -77,6 +82,7 @@ func TestCheckCatchesViolations(t *testing.T) {
 	require.Contains(t, all, "job 1: run 1 on node-a.1, finished +1.0 ms, its node never killed; run 2 on node-b.1 started +0.5 ms")
 	require.Contains(t, all, "database is locked")
 	require.Contains(t, all, "1 claims ran more than once")
+	require.Contains(t, all, "2 recurring ticks for 1 occurrences")
 	require.Contains(t, all, "the counters say")
 	require.EqualValues(t, 4, r.Reruns, "each job ran its first attempt again (job 3 twice over)")
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 )
 
 const chaosUsage = `Usage: kiln chaos [flags]
@@ -35,10 +34,10 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, node 
 	var cfg Config
 	fs.StringVar(&cfg.DSN, "db", "", "database: a SQLite path or a postgres:// URL; it should be empty (default: a new temporary SQLite file)")
 	fs.IntVar(&cfg.Nodes, "nodes", 0, "Kiln processes (default 1 on SQLite, 3 on PostgreSQL)")
-	fs.IntVar(&cfg.Jobs, "jobs", 20_000, "probe jobs to enqueue")
-	fs.IntVar(&cfg.Kills, "kills", 10, "rounds that kill a node")
+	fs.IntVar(&cfg.Jobs, "jobs", DefaultJobs, "probe jobs to enqueue")
+	fs.IntVar(&cfg.Kills, "kills", DefaultKills, "rounds that kill a node")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of the moments and victims (0: random)")
-	fs.DurationVar(&cfg.MaxTime, "max-time", 30*time.Minute, "give up after this long")
+	fs.DurationVar(&cfg.MaxTime, "max-time", DefaultMaxTime, "give up after this long")
 	logs := fs.String("logs", "", "keep the nodes' logs in this directory (default: a temporary one, removed when nothing went wrong)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	fs.Usage = func() { fmt.Fprint(stderr, chaosUsage); fs.PrintDefaults() }
@@ -52,8 +51,8 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, node 
 		fmt.Fprintf(stderr, "kiln chaos: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	if cfg.Jobs < 100 || cfg.Kills < 0 || cfg.Nodes < 0 {
-		fmt.Fprintln(stderr, "kiln chaos: --jobs at least 100, --kills and --nodes at least 0")
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintln(stderr, "kiln", err)
 		return 2
 	}
 	tmp, err := os.MkdirTemp("", "kiln-chaos-")
@@ -90,8 +89,6 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, node 
 		fmt.Fprintln(stderr, "the nodes' logs are in", cfg.Dir)
 		return 1
 	}
-	if !keep {
-		_ = os.RemoveAll(tmp)
-	}
+	_ = os.RemoveAll(tmp) // the logs, unless --logs, and the database it made
 	return 0
 }
