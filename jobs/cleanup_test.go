@@ -1,6 +1,8 @@
 package jobs_test
 
 import (
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,44 +13,57 @@ import (
 )
 
 // jobs.cleanup deletes finished jobs past the retention, and failed ones past theirs when one
-// is set; a job that is not old enough, or not finished, stays.
+// is set (without one, failed jobs stay); a job that is not old enough, or not finished, stays.
 func TestCleanupKeepsWhatItShould(t *testing.T) {
 	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
 		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{FailedRetention: 2 * time.Hour}))
 		require.ErrorIs(t, e.RegisterBuiltins(jobs.BuiltinConfig{FailedRetention: time.Second}), jobs.ErrInvalidConfig)
 		start(t, e)
-		old := time.Now().Add(-3 * time.Hour)
-		for range 4 {
+		// The recurring cleanup carries the failed jobs' retention.
+		def, err := s.GetRecurring(ctx, jobs.KindCleanup)
+		require.NoError(t, err)
+		var scheduled jobs.CleanupArgs
+		require.NoError(t, json.Unmarshal([]byte(def.Args), &scheduled))
+		require.Equal(t, "2h0m0s", scheduled.FailedOlderThan)
+
+		now := time.Now()
+		for range 5 {
 			_, err := e.Enqueue(ctx, "gone.soon", nil, jobs.Queue("idle"))
 			require.NoError(t, err)
 		}
-		claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "idle", ServerID: "old", Limit: 3, Lease: time.Minute, Now: old})
+		claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "idle", ServerID: "old", Limit: 4, Lease: time.Minute, Now: now.Add(-4 * time.Hour)})
 		require.NoError(t, err)
-		require.Len(t, claimed, 3)
+		require.Len(t, claimed, 4)
+		// Finished: a success 3h ago, a failure 3h ago, a success just now, a failure 90 min ago.
+		ends := []struct {
+			state models.JobState
+			ago   time.Duration
+		}{{models.JobSucceeded, 3 * time.Hour}, {models.JobFailed, 3 * time.Hour}, {models.JobSucceeded, 0}, {models.JobFailed, 90 * time.Minute}}
 		var batch []models.JobFinish
 		for i, j := range claimed {
-			st := models.JobSucceeded
-			if i == 1 {
-				st = models.JobFailed
-			}
-			at := old
-			if i == 2 {
-				at = time.Now() // too young
-			}
-			batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "old", Attempt: 1, Run: 1, State: st, At: at})
+			batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "old", Attempt: 1, Run: 1, State: ends[i].state, At: now.Add(-ends[i].ago)})
 		}
 		_, _, err = s.FinishJobs(ctx, batch)
 		require.NoError(t, err)
 
-		run, err := e.Enqueue(ctx, jobs.KindCleanup, jobs.CleanupArgs{OlderThan: "1h", FailedOlderThan: "2h"})
-		require.NoError(t, err)
-		waitState(t, s, run.ID, models.JobSucceeded)
+		kept := func(args jobs.CleanupArgs, want ...int) {
+			t.Helper()
+			run, err := e.Enqueue(ctx, jobs.KindCleanup, args)
+			require.NoError(t, err)
+			waitState(t, s, run.ID, models.JobSucceeded)
+			for i, j := range claimed {
+				_, err := s.GetJob(ctx, j.ID)
+				if slices.Contains(want, i) {
+					require.NoError(t, err, "job %d (%s %s ago) stays", i, ends[i].state, ends[i].ago)
+				} else {
+					require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "job %d (%s %s ago) deleted", i, ends[i].state, ends[i].ago)
+				}
+			}
+		}
+		kept(jobs.CleanupArgs{OlderThan: "1h"}, 1, 2, 3)                     // failed jobs have no retention
+		kept(jobs.CleanupArgs{OlderThan: "1h", FailedOlderThan: "2h"}, 2, 3) // the 90-minute failure is young enough
 		left, err := s.CountJobs(ctx, models.JobFilter{Kind: "gone.soon"})
 		require.NoError(t, err)
-		require.EqualValues(t, 2, left, "the young finished job and the waiting one stay")
-		for _, id := range []int64{claimed[0].ID, claimed[1].ID} {
-			_, err := s.GetJob(ctx, id)
-			require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "job %d deleted", id)
-		}
+		require.EqualValues(t, 3, left, "the young finished jobs and the waiting one stay")
 	})
 }
