@@ -211,8 +211,8 @@ func (s *Store) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dup
 }
 
 // InsertJobsTx is InsertJobs inside the caller's transaction. Jobs without a unique key are
-// written with multi-row INSERTs; each job with a key is written alone, so a taken key can be
-// told apart.
+// written in batches (insertPlain); each job with a key is written alone, so a taken key can
+// be told apart.
 func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	reasons := make([]string, len(jobs))
@@ -315,7 +315,7 @@ func (s *Store) insertPlain(tx *gorm.DB, jobs []*Job) error {
 // sets their IDs from the rows it returns, which come in the arrays' order (as GORM's
 // multi-row VALUES relied on too).
 func (s *Store) insertArrays(tx *gorm.DB, jobs []*Job) error {
-	sqlTx, err := sqlTx(tx)
+	stx, err := sqlTx(tx)
 	if err != nil {
 		return err
 	}
@@ -338,7 +338,7 @@ func (s *Store) insertArrays(tx *gorm.DB, jobs []*Job) error {
 		progress[i], timeout[i], result[i], tags[i] = int64(j.Progress), int64(j.Timeout), j.Result, j.Tags
 	}
 	ctx := tx.Statement.Context
-	rows, err := sqlTx.QueryContext(ctx, s.sql.InsertJobs, kind, queue, priority, args, state, attempt, maxAttempts,
+	rows, err := stx.QueryContext(ctx, s.sql.InsertJobs, kind, queue, priority, args, state, attempt, maxAttempts,
 		runAt, createdAt, startedAt, finishedAt, leaseEnd, server, lastError, parent, continueOn, recurring, rescues,
 		runs, progress, timeout, result, tags)
 	if err != nil {

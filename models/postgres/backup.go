@@ -25,8 +25,8 @@ func (d *Driver) CheckBackup(context.Context, string) (kdriver.BackupCheck, erro
 	return kdriver.BackupCheck{}, kdriver.ErrNoFileBackup
 }
 
-// StorageFull implements driver.Driver: PostgreSQL's disk_full (53100) or
-// program_limit_exceeded on a quota is what a full disk gives.
+// StorageFull implements driver.Driver: PostgreSQL's disk_full (53100) is what a full disk
+// gives.
 func (d *Driver) StorageFull(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "53100"
