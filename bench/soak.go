@@ -101,7 +101,6 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{Retention: cfg.Retention, FailedRetention: cfg.Retention, CleanupEvery: "@every 15s"}); err != nil {
 		return r, err
 	}
-	backoff := func(int) time.Duration { return 500 * time.Millisecond }
 	if err := engine.Register("soak.work", func(ctx context.Context, j *models.Job) error {
 		switch {
 		case strings.Contains(j.Args, `"retry"`) && j.Attempt < 2:
@@ -115,7 +114,7 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-	}, jobs.MaxAttempts(3), jobs.WithBackoff(backoff)); err != nil {
+	}, jobs.MaxAttempts(3), jobs.WithBackoff(jobs.ConstantBackoff(500*time.Millisecond))); err != nil {
 		return r, err
 	}
 	srv, err := web.New(web.Config{Addr: "127.0.0.1:0", LocalNoAuth: true}, store, engine, nil)
@@ -142,7 +141,7 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		carry := 0.0
-		for n := 0; ; n++ {
+		for {
 			select {
 			case <-runCtx.Done():
 				return
@@ -150,7 +149,6 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 			}
 			carry += float64(cfg.Rate) / 10
 			batch := make([]jobs.EnqueueParams, 0, int(carry))
-			var cancels int
 			for ; carry >= 1; carry-- {
 				pick, outcome := rand.IntN(100), ""
 				for _, o := range soakOutcomes {
@@ -163,7 +161,6 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 				p := jobs.EnqueueParams{Kind: "soak.work", Args: map[string]string{"outcome": outcome}}
 				if outcome == "cancel" { // scheduled a minute ahead, cancelled before it runs
 					p.Opts = []jobs.Option{jobs.RunAt(time.Now().Add(time.Minute))}
-					cancels++
 				}
 				batch = append(batch, p)
 			}
@@ -177,9 +174,8 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 			enqueued.Add(int64(len(made)))
 			for _, j := range made {
 				lastJob.Store(j.ID)
-				if j.State == models.JobScheduled && cancels > 0 {
+				if j.State == models.JobScheduled { // only the ones to cancel are
 					_ = engine.Cancel(runCtx, j.ID)
-					cancels--
 				}
 			}
 		}
@@ -189,16 +185,7 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 		client := &http.Client{Timeout: 10 * time.Second}
 		base := "http://" + srv.Addr()
 		get := func(path string) {
-			resp, err := client.Get(base + path)
-			if err != nil {
-				if runCtx.Err() == nil {
-					pageErrors.Add(1)
-				}
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
+			if _, err := timeGet(runCtx, client, base+path); err != nil && runCtx.Err() == nil {
 				pageErrors.Add(1)
 			}
 		}
