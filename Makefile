@@ -56,6 +56,9 @@ FUZZTIME ?=
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target from its seeds: for its budget (about 10 s each), or for FUZZTIME (e.g. make fuzz FUZZTIME=10m)
+	@listed=$$(for t in $(FUZZ_TARGETS); do r=$${t#*:}; echo $${r%%:*}; done | sort); \
+	found=$$(grep -rhoE '^func Fuzz[A-Za-z0-9_]+' --include='*_test.go' . | sed 's/^func //' | sort); \
+	if [ "$$listed" != "$$found" ]; then echo "FUZZ_TARGETS lists:" $$listed; echo "the tests have:" $$found; exit 1; fi
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#*:}; if [ -n "$(FUZZTIME)" ]; then budget="$(FUZZTIME)"; fi; \
 		echo "== fuzz $$name ./$$pkg/ for $$budget"; \
