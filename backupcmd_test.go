@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,12 +24,23 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	dir := t.TempDir()
 	db, backup := filepath.Join(dir, "kiln.db"), filepath.Join(dir, "copy.db")
 	const total = 3000
-	newEngine := func(s *models.Store) *jobs.Engine {
+	// Past half the jobs, the first engine's workers wait for held to close: the copy is taken
+	// while half of them are still waiting or running, however fast the machine.
+	held := make(chan struct{})
+	var started atomic.Int64
+	newEngine := func(s *models.Store, hold bool) *jobs.Engine {
 		cfg := jobstest.Fast()
 		cfg.Queues = []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: 8}}
 		e, err := jobs.New(s, cfg)
 		require.NoError(t, err)
-		require.NoError(t, e.Register("slow.noop", func(context.Context, *models.Job) error {
+		require.NoError(t, e.Register("slow.noop", func(ctx context.Context, _ *models.Job) error {
+			if hold && started.Add(1) > total/2 {
+				select {
+				case <-held:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
 			time.Sleep(time.Millisecond)
 			return nil
 		}))
@@ -36,7 +48,7 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	}
 	store, err := models.Open(ctx, db, nil)
 	require.NoError(t, err)
-	e := newEngine(store)
+	e := newEngine(store, true)
 	batch := make([]jobs.EnqueueParams, total)
 	for i := range batch {
 		batch[i] = jobs.EnqueueParams{Kind: "slow.noop", Args: map[string]int{"n": i}}
@@ -62,6 +74,7 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	errOut.Reset()
 	require.Equal(t, 2, runBackupCommand(ctx, []string{"--db", db, "--to", backup}, &out, &errOut))
 	require.Contains(t, errOut.String(), "already exists")
+	close(held)
 	require.NoError(t, e.Stop(ctx))
 	require.NoError(t, store.Close())
 
@@ -70,9 +83,9 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	defer copyStore.Close()
 	before, err := copyStore.CountJobsByState(ctx)
 	require.NoError(t, err)
-	require.Positive(t, before[models.JobEnqueued]+before[models.JobProcessing], "taken mid-burn-down: %v", before)
-	require.Less(t, before[models.JobSucceeded], int64(total))
-	restored := newEngine(copyStore)
+	require.GreaterOrEqual(t, before[models.JobEnqueued]+before[models.JobProcessing], int64(total/2)-8, "taken mid-burn-down: %v", before)
+	require.Less(t, before[models.JobSucceeded], int64(total/2)+1)
+	restored := newEngine(copyStore, false)
 	require.NoError(t, restored.Start(ctx))
 	defer func() { require.NoError(t, restored.Stop(ctx)) }()
 	require.Eventually(t, func() bool {
