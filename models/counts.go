@@ -74,13 +74,11 @@ func (s *Store) writeCounts(tx *gorm.DB, counts countDelta) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	ctx := tx.Statement.Context
 	if len(keys) <= 2 {
-		t, err := sqlTx(tx)
+		stmt, ctx, err := txStmt(tx, s.hot.countDelta)
 		if err != nil {
 			return err
 		}
-		stmt := t.StmtContext(ctx, s.hot.countDelta)
 		for _, k := range keys {
 			if _, err := stmt.ExecContext(ctx, k.Queue, k.Kind, string(k.State), counts[k]); err != nil {
 				return fmt.Errorf("models: job count deltas: %w", err)

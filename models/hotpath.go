@@ -137,6 +137,17 @@ func runToEnd(ctx context.Context, tx *gorm.DB) (context.Context, *gorm.DB) {
 	return ctx, tx.WithContext(ctx)
 }
 
+// txStmt is the prepared statement st in the database/sql transaction under tx, with tx's
+// context: a write of the hot path that skips GORM inside a GORM transaction.
+func txStmt(tx *gorm.DB, st *sql.Stmt) (*sql.Stmt, context.Context, error) {
+	t, err := sqlTx(tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := tx.Statement.Context
+	return t.StmtContext(ctx, st), ctx, nil
+}
+
 // sqlTx is the database/sql transaction under a GORM transaction.
 func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
 	t, ok := tx.Statement.ConnPool.(*sql.Tx)

@@ -100,12 +100,10 @@ func (s *Store) addKindStats(tx *gorm.DB, k kindStatDelta, at time.Time) error {
 		}
 		return a.slot - b.slot
 	})
-	t, err := sqlTx(tx)
+	stmt, ctx, err := txStmt(tx, s.hot.kindStat)
 	if err != nil {
 		return err
 	}
-	ctx := tx.Statement.Context
-	stmt := t.StmtContext(ctx, s.hot.kindStat)
 	bucket := at.UTC().Truncate(time.Hour)
 	for _, key := range keys {
 		st := k[key]

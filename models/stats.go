@@ -38,12 +38,10 @@ func (s *Store) addStats(tx *gorm.DB, d statDelta, at time.Time) error {
 	if d == (statDelta{}) {
 		return nil
 	}
-	t, err := sqlTx(tx)
+	stmt, ctx, err := txStmt(tx, s.hot.jobStat)
 	if err != nil {
 		return err
 	}
-	ctx := tx.Statement.Context
-	stmt := t.StmtContext(ctx, s.hot.jobStat)
 	at = at.UTC()
 	for _, b := range []struct {
 		period string
