@@ -186,29 +186,23 @@ func (s *Server) handleKind(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v.Form = kindLimitsForm(v.limit)
-	return render(c, http.StatusOK, pages.KindPage(v.KindView))
+	return render(c, http.StatusOK, pages.KindPage(v))
 }
 
-// kindPage is a kind's page with the limit it was built from.
-type kindPage struct {
-	pages.KindView
-	limit models.KindLimit
-}
-
-func (s *Server) kindView(c echo.Context, name string) (kindPage, error) {
+// kindView is a kind's page, its limits form filled with the limits in force.
+func (s *Server) kindView(c echo.Context, name string) (pages.KindView, error) {
 	ctx := c.Request().Context()
 	d, err := s.loadKinds(ctx, name)
 	if err != nil {
-		return kindPage{}, err
+		return pages.KindView{}, err
 	}
 	if !slices.Contains(d.names(), name) {
-		return kindPage{}, models.Errorf(models.ENOTFOUND, "No kind %q: no server here has its code, and no job of it is kept.", name)
+		return pages.KindView{}, models.Errorf(models.ENOTFOUND, "No kind %q: no server here has its code, and no job of it is kept.", name)
 	}
-	v := kindPage{KindView: pages.KindView{Layout: s.layoutProps(c, name+" · Kinds", layout.SectionJobs), Row: d.row(name), CanAct: canAct(c), CSRF: csrfToken(c)}}
-	v.limit = d.limits[name]
-	v.Cap, v.Rate = v.limit.MaxRunning, rateText(v.limit)
-	if v.RateUsed, err = s.store.KindRateUsed(ctx, v.limit, s.cfg.Now()); err != nil {
+	limit := d.limits[name]
+	v := pages.KindView{Layout: s.layoutProps(c, name+" · Kinds", layout.SectionJobs), Row: d.row(name), CanAct: canAct(c),
+		CSRF: csrfToken(c), Cap: limit.MaxRunning, Rate: rateText(limit), Form: kindLimitsForm(limit)}
+	if v.RateUsed, err = s.store.KindRateUsed(ctx, limit, s.cfg.Now()); err != nil {
 		return v, err
 	}
 	v.CodeNote = "Limits set here hold on every node, and last until the code's own limits for this kind change."
@@ -329,7 +323,7 @@ func (s *Server) handleKindLimits(c echo.Context) error {
 			return err
 		}
 		v.Form, v.FormErrors = form, true
-		return render(c, http.StatusUnprocessableEntity, pages.KindPage(v.KindView))
+		return render(c, http.StatusUnprocessableEntity, pages.KindPage(v))
 	}
 	limit := models.KindLimit{MaxRunning: maxRunning, RateN: rateN, RatePerSeconds: perSeconds}
 	if err := s.store.SetKindLimits(c.Request().Context(), name, limit); err != nil {
