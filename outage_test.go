@@ -224,10 +224,16 @@ func TestDatabaseOutage(t *testing.T) {
 	})
 	proxy.delay.Store(0)
 
-	waitFor(t, 120*time.Second, "every job to succeed", func() bool {
+	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		n, err := m.Store.CountJobs(context.Background(), models.JobFilter{Kind: "outage.probe", State: models.JobSucceeded})
-		return err == nil && n == total
-	})
+		if err == nil && n == total {
+			break
+		}
+		if time.Now().After(deadline) {
+			byState, _ := m.Store.CountJobsByState(context.Background())
+			t.Fatalf("not every job succeeded: %v\n%s", byState, tail(logs.String()))
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, runs, total)

@@ -55,6 +55,7 @@ type Engine struct {
 	refreshMu sync.Mutex            // one refresh of paused at a time, so a stale read never wins
 	recurring *recurring
 	execAllow []string // what exec jobs may run here (RegisterBuiltins)
+	health    dbHealth // what the heartbeat learnt of the database
 
 	completer *completer
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed
@@ -93,6 +94,10 @@ type Store interface {
 	models.RecurringStore
 	models.ServerStore
 	models.QueueStore
+	// Unreachable and StorageFull tell a database that fails (its connection lost, its disk
+	// full: it will take the write later) from one that refuses what it is given.
+	Unreachable(err error) bool
+	StorageFull(err error) bool
 }
 
 // New returns an engine on store. Register kinds before Start.
@@ -255,7 +260,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	// A node starting after a crash (its own or another's) takes back at once the jobs of
 	// servers silent for three heartbeats, instead of waiting for their leases to run out.
-	if err := e.rescue(ctx, 3*e.cfg.ServerHeartbeat); err != nil {
+	if err := e.rescue(ctx, true); err != nil {
 		return err
 	}
 	if err := e.refreshPausedQueues(ctx); err != nil {
@@ -265,9 +270,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	aliveCtx, stopAlive := context.WithCancel(context.WithoutCancel(ctx))
 	workCtx, stopWork := context.WithCancelCause(context.WithoutCancel(ctx))
 	e.stopLoops, e.stopAlive, e.stopWork = stopLoops, stopAlive, stopWork
-	e.completer = newCompleter(e)
-	e.completer.start()
+	completer := newCompleter(e)
+	completer.start()
 	e.mu.Lock()
+	e.completer = completer // under mu: metrics read it from their own goroutine
 	e.workCtx, e.accepting = workCtx, true
 	e.mu.Unlock()
 	for _, p := range e.pools {
@@ -333,7 +339,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 		}
 	}
 	e.stopWork(errShutdown)
-	errs = append(errs, e.completer.stop())
+	errs = append(errs, e.completer.stop(ctx))
 	e.stopAlive()
 	e.alive.Wait()
 	if err := e.store.DeleteServer(context.WithoutCancel(ctx), e.cfg.ServerID); err != nil {

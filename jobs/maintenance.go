@@ -14,28 +14,24 @@ import (
 //   - reload which queues are paused (every PollInterval);
 //   - fold the appended job count changes into the per-state totals (every 2 s);
 //   - promote scheduled jobs that are due (every PollInterval);
-//   - rescue jobs whose lease ran out (every Lease/3; Start also rescues the jobs of servers
-//     whose heartbeat stopped).
+//   - rescue the jobs of servers presumed dead: silent for three heartbeats, with their leases
+//     run out (every Lease/3, but not within three heartbeats of an outage of its own; Start
+//     also rescues, whatever the leases say).
 //
 // Until aliveCtx ends, which Stop lets happen only once no job runs here any more, the duties
 // that say this server and its jobs are alive, so that no other server takes back a job that is
 // still running here, even while Stop drains:
 //   - extend the leases of its running jobs (every Lease/3, one statement);
 //   - stop running jobs that were cancelled, deleted or rescued elsewhere (every second);
-//   - record itself in the server registry and drop servers silent for 12 heartbeats.
+//   - record itself in the server registry and drop servers silent for 12 heartbeats
+//     (keepAlive).
 func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 	e.every(aliveCtx, &e.alive, e.cfg.Lease/3, "extend leases", func(ctx context.Context) error {
 		_, err := e.store.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease))
 		return err
 	})
 	e.every(aliveCtx, &e.alive, min(time.Second, e.cfg.PollInterval), "check running jobs", e.stopVanishedJobs)
-	e.every(aliveCtx, &e.alive, e.cfg.ServerHeartbeat, "server heartbeat", func(ctx context.Context) error {
-		if err := e.heartbeatServer(ctx); err != nil {
-			return err
-		}
-		_, err := e.store.DeleteStaleServers(ctx, 12*e.cfg.ServerHeartbeat)
-		return err
-	})
+	e.keepAlive(aliveCtx)
 	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "refresh paused queues", e.refreshPausedQueues)
 	e.every(loopCtx, &e.loops, 2*time.Second, "fold job counts", e.store.FoldJobCounts)
 	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "promote scheduled jobs", func(ctx context.Context) error {
@@ -51,17 +47,24 @@ func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 		}
 	})
 	e.every(loopCtx, &e.loops, e.cfg.Lease/3, "rescue expired leases", func(ctx context.Context) error {
-		return e.rescue(ctx, 0)
+		// After an outage of its own, this server waits until every live server had the time
+		// to say it lives: their leases ran out as this server's did, and they are not dead.
+		if !e.health.steady(time.Now(), e.silence()) {
+			return nil
+		}
+		return e.rescue(ctx, false)
 	})
 }
 
-// rescue takes back the jobs of servers presumed dead: those whose lease ran out and, when
-// silentFor is set, those of servers whose last heartbeat is older than that.
-func (e *Engine) rescue(ctx context.Context, silentFor time.Duration) error {
+// rescue takes back the jobs of servers presumed dead (see models.RescueParams): other servers
+// silent for three heartbeats, whose leases ran out; at start, whatever their leases say, and
+// what an earlier process with this server's id left.
+func (e *Engine) rescue(ctx context.Context, starting bool) error {
 	const batch = 1000
 	for {
 		r, err := e.store.RescueJobs(ctx, models.RescueParams{
-			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.MaxRescues, SilentFor: silentFor, Except: e.cfg.ServerID,
+			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.MaxRescues, Self: e.cfg.ServerID,
+			SilentFor: e.silence(), IgnoreLeases: starting, Orphans: starting,
 		})
 		if err != nil {
 			return err
@@ -95,7 +98,7 @@ func (e *Engine) every(ctx context.Context, wg *sync.WaitGroup, d time.Duration,
 				return
 			case <-t.C:
 				if err := fn(ctx); err != nil && ctx.Err() == nil {
-					e.log.Error("jobs: "+what+" failed", "err", err)
+					e.logFailure("jobs: "+what+" failed", "err", err)
 				}
 			}
 		}

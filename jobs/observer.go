@@ -46,3 +46,23 @@ func (e *Engine) Workers() []WorkerStat {
 	}
 	return out
 }
+
+// Outcomes is what this process holds of finished jobs' outcomes.
+type Outcomes struct {
+	// Waiting outcomes are finished runs not yet written to the database: they wait while it
+	// does not answer, and are written, in order, once it does.
+	Waiting int64
+	// FailedWrites counts the writes of outcomes that failed (each retry counted).
+	FailedWrites uint64
+}
+
+// Outcomes reports the outcomes this process holds; zero before Start.
+func (e *Engine) Outcomes() Outcomes {
+	e.mu.RLock()
+	c := e.completer
+	e.mu.RUnlock()
+	if c == nil {
+		return Outcomes{}
+	}
+	return Outcomes{Waiting: c.waiting(), FailedWrites: c.failures.Load()}
+}

@@ -107,7 +107,7 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 			})
 			if err != nil && loopCtx.Err() == nil {
 				failures++
-				e.log.Error("jobs: claim failed", "queue", p.queue, "err", err)
+				e.logFailure("jobs: claim failed", "queue", p.queue, "err", err)
 			} else {
 				failures = 0
 			}

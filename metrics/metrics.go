@@ -141,6 +141,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 var (
 	workersDesc = prometheus.NewDesc("kiln_workers", "Workers on this node, by queue.", []string{"queue"}, nil)
 	busyDesc    = prometheus.NewDesc("kiln_workers_busy", "Workers on this node running a job now, by queue.", []string{"queue"}, nil)
+	waitingDesc = prometheus.NewDesc("kiln_outcomes_waiting", "Outcomes of finished jobs this node holds, not yet written: they wait while the database does not answer.", nil, nil)
+	failedDesc  = prometheus.NewDesc("kiln_outcome_writes_failed_total", "Writes of finished jobs' outcomes that failed on this node, each retry counted.", nil, nil)
 )
 
 // workerCollector reads the engine's pools at each scrape.
@@ -149,6 +151,8 @@ type workerCollector struct{ m *Metrics }
 func (c *workerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- workersDesc
 	ch <- busyDesc
+	ch <- waitingDesc
+	ch <- failedDesc
 }
 
 func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -160,4 +164,7 @@ func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(workersDesc, prometheus.GaugeValue, float64(w.Workers), w.Queue)
 		ch <- prometheus.MustNewConstMetric(busyDesc, prometheus.GaugeValue, float64(w.Busy), w.Queue)
 	}
+	o := e.Outcomes()
+	ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(o.Waiting))
+	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(o.FailedWrites))
 }

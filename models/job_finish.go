@@ -69,25 +69,24 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 	if err != nil {
 		return 0, nil, err
 	}
+	var ids []int64 // of the jobs whose outcome was applied
 	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		applied, queues = 0, nil
+		applied, queues, ids = 0, nil, ids[:0]
 		ctx, gtx := runToEnd(ctx, gtx)
 		tx, err := sqlTx(gtx)
 		if err != nil {
 			return err
 		}
 		if s.sql.FinishCounts {
-			applied, queues, err = s.finishCounted(ctx, gtx, tx, all, batch)
+			ids, queues, err = s.finishCounted(ctx, gtx, tx, all, batch)
+			applied = len(ids)
 			return err
 		}
 		res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
 		if err != nil {
 			return fmt.Errorf("models: finish jobs: %w", err)
 		}
-		var (
-			ids      []int64
-			released []string
-		)
+		var released []string
 		counts := countDelta{}
 		kinds := kindStatDelta{}
 		for res.Next() {
@@ -158,7 +157,31 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 		}
 		return s.writeCounts(gtx, counts)
 	})
-	return applied, queues, err
+	if err != nil || applied == len(batch) {
+		return applied, queues, err
+	}
+	late, lateQueues, err := s.finishLate(ctx, unapplied(batch, ids))
+	for _, q := range lateQueues {
+		if !slices.Contains(queues, q) {
+			queues = append(queues, q)
+		}
+	}
+	return applied + late, queues, err
+}
+
+// unapplied returns the outcomes of batch whose job is not among ids.
+func unapplied(batch []JobFinish, ids []int64) []JobFinish {
+	done := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		done[id] = true
+	}
+	out := make([]JobFinish, 0, len(batch)-len(ids))
+	for _, f := range batch {
+		if !done[f.JobID] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // lastRuns keeps one outcome per job, its latest run's (the last one given, for equal runs):
@@ -260,13 +283,13 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 // the stats (driver.SQL.FinishCounts), then releases continuations if any job awaits a parent.
 // That probe is a statement of its own: the finish's snapshot predates a continuation committed
 // while the finish waited for the lock its enqueue held on the parent.
-func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) (int, []string, error) {
+func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) ([]int64, []string, error) {
 	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all, batch[0].At.UTC(), s.statNode)
 	if err != nil {
-		return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
 	}
 	var (
-		applied  int
+		ids      []int64
 		released []string
 	)
 	finished := map[JobState][]int64{}
@@ -278,9 +301,9 @@ func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all
 		)
 		if err := res.Scan(&id, &queue, &state); err != nil {
 			_ = res.Close()
-			return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+			return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
 		}
-		applied++
+		ids = append(ids, id)
 		switch {
 		case state == JobEnqueued: // released at shutdown: others may run it now
 			released = append(released, queue)
@@ -289,21 +312,21 @@ func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all
 		}
 	}
 	if err := res.Close(); err != nil {
-		return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
 	}
 	if err := res.Err(); err != nil {
-		return 0, nil, fmt.Errorf("models: finish jobs: %w", err)
+		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
 	}
-	if applied == 0 {
-		return 0, nil, nil
+	if len(ids) == 0 {
+		return nil, nil, nil
 	}
 	if err := s.notifyEnqueued(gtx, released...); err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	counts := countDelta{}
 	queues, err := s.releaseContinuations(gtx, finished, batch[0].At, counts)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
-	return applied, queues, s.writeCounts(gtx, counts)
+	return ids, queues, s.writeCounts(gtx, counts)
 }

@@ -24,7 +24,13 @@ func (e JobEvent) IsRescue() bool {
 // uses.
 const DefaultMaxRescues = 3
 
-// RescueParams says which running jobs to rescue, and how.
+// RescueParams says which running jobs to rescue, and how. A job is rescued when its server is
+// presumed dead: it is another server than Self, silent for SilentFor (its last heartbeat is
+// older, by the database's clock on PostgreSQL, or it left the registry), and the job's lease
+// ended before Now (unless IgnoreLeases). Both must hold: a lease runs out while its server is
+// cut off from the database as surely as when it died, and a server that has been heard from
+// since is alive and will renew it. Self's jobs are never taken by that rule: the server asking
+// is alive, and runs them or holds their outcomes.
 type RescueParams struct {
 	// Now is the time; jobs whose lease ended before it are rescued.
 	Now time.Time
@@ -32,12 +38,17 @@ type RescueParams struct {
 	Limit int
 	// MaxRescues is how many times a job is put back; the rescue after that fails it.
 	MaxRescues int
-	// SilentFor, when set, also rescues the jobs of servers other than Except whose last
-	// heartbeat is older than that (by the database's clock on PostgreSQL), or that left the
-	// registry, whatever their leases say: a node starting up takes back at once what a crashed
-	// node held.
+	// Self is the server asking.
+	Self string
+	// SilentFor is how long a server must have been silent for its jobs to be rescued; at
+	// least a second.
 	SilentFor time.Duration
-	Except    string
+	// IgnoreLeases rescues the jobs of silent servers whatever their leases say: a node
+	// starting up takes back at once what a crashed node held.
+	IgnoreLeases bool
+	// Orphans also rescues Self's own running jobs: at start, nothing runs here yet, so they
+	// are what an earlier process with the same server id left when it died.
+	Orphans bool
 }
 
 // Rescue is what RescueJobs did.
@@ -55,38 +66,42 @@ type Rescue struct {
 // one transaction, with the events, counters, chart statistics and continuations.
 func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
 	now := p.Now.UTC().Truncate(time.Microsecond)
-	query := s.sql.Rescue
-	dead := p.SilentFor > 0
-	deadBefore := s.silentSince(max(p.SilentFor, 0))
+	silentSince := s.silentSince(max(p.SilentFor, time.Second))
 	var out Rescue
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		out = Rescue{}
 		var rows []struct {
-			ID        int64
-			ServerID  string
-			Attempt   int
-			Queue     string
-			Kind      string
-			Rescues   int
-			Runs      int
-			StartedAt *time.Time
-			Expired   bool
+			ID         int64
+			ServerID   string
+			Attempt    int
+			Queue      string
+			Kind       string
+			Rescues    int
+			Runs       int
+			StartedAt  *time.Time
+			LeaseUntil *time.Time
 		}
-		if err := tx.Raw(query, now, now, dead, p.Except, deadBefore, p.Limit).Scan(&rows).Error; err != nil {
+		if err := tx.Raw(s.sql.Rescue, p.Orphans, p.Self, p.Self, now, p.IgnoreLeases, silentSince, p.Limit).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		heard, err := lastHeartbeats(tx, rows, func(i int) string { return rows[i].ServerID })
+		if err != nil {
+			return err
 		}
 		var events []JobEvent
 		failed := map[JobState][]int64{}
 		counts := countDelta{}
 		kinds := kindStatDelta{}
 		for _, r := range rows {
-			cause := fmt.Sprintf("server %s stopped sending heartbeats: presumed dead", r.ServerID)
-			if r.Expired {
-				cause = fmt.Sprintf("lease expired: server %s presumed dead", r.ServerID)
-			}
+			cause := rescueCause(r.ServerID, p.Self, r.LeaseUntil, now, heard)
 			to := JobEnqueued
-			reason := fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted", rescueReason, r.Rescues+1, p.MaxRescues, cause)
-			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "run_at": now, "last_error": cause,
+			reason := fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted, and what the run did after its server's last word is unknown",
+				rescueReason, r.Rescues+1, p.MaxRescues, cause)
+			// The job keeps its place in its queue (run_at): it waited its turn once already.
+			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "last_error": cause,
 				"attempt": r.Attempt - 1, "rescues": r.Rescues + 1}
 			if r.Rescues >= p.MaxRescues {
 				to = JobFailed
@@ -103,7 +118,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			}
 			counts.move(r.Queue, r.Kind, JobProcessing, to, 1)
 			ev := JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: cause, ServerID: r.ServerID}
-			if r.StartedAt != nil { // the run's claim is not stored: it began Duration before (History)
+			if r.StartedAt != nil { // the run's claim is not stored: it began Duration before (History), which is not how long it ran
 				ev.Duration = now.Sub(*r.StartedAt)
 			}
 			events = append(events, ev)
@@ -151,4 +166,39 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 		return Rescue{}, err
 	}
 	return out, nil
+}
+
+// lastHeartbeats returns the last heartbeat of each server that rows name (by serverOf), for
+// those still in the registry.
+func lastHeartbeats[T any](tx *gorm.DB, rows []T, serverOf func(int) string) (map[string]time.Time, error) {
+	var ids []string
+	for i := range rows {
+		if id := serverOf(i); !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	var servers []Server
+	if err := tx.Select("id", "heartbeat_at").Where("id IN ?", ids).Find(&servers).Error; err != nil {
+		return nil, fmt.Errorf("models: servers of jobs to rescue: %w", err)
+	}
+	heard := make(map[string]time.Time, len(servers))
+	for _, srv := range servers {
+		heard[srv.ID] = srv.HeartbeatAt
+	}
+	return heard, nil
+}
+
+// rescueCause says why a running job of server is taken back: what its server last said.
+func rescueCause(server, self string, leaseUntil *time.Time, now time.Time, heard map[string]time.Time) string {
+	if server == self {
+		return fmt.Sprintf("server %s started again: this run is its earlier process's, which ended without a word", server)
+	}
+	last := fmt.Sprintf("its last heartbeat was %s ago", now.Sub(heard[server]).Round(time.Second))
+	if _, ok := heard[server]; !ok {
+		last = "it left the server registry"
+	}
+	if leaseUntil != nil && leaseUntil.Before(now) {
+		return fmt.Sprintf("lease expired: server %s presumed dead (the lease ran out %s ago, and %s)", server, now.Sub(*leaseUntil).Round(time.Second), last)
+	}
+	return fmt.Sprintf("server %s stopped sending heartbeats: presumed dead (%s)", server, last)
 }

@@ -157,7 +157,7 @@ func TestRescueJobsOfDeadServers(t *testing.T) {
 		}
 		// Every lease runs for another minute; only the periodic rule would wait for it.
 		require.Equal(t, models.Rescue{}, rescue(t, s, now))
-		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Except: "me"})
+		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", IgnoreLeases: true})
 		require.NoError(t, err)
 		require.Equal(t, 2, r.Requeued)
 		for srv, want := range map[string]models.JobState{"stale": models.JobEnqueued, "gone": models.JobEnqueued, "fresh": models.JobProcessing, "me": models.JobProcessing, "beating": models.JobProcessing} {
@@ -210,5 +210,60 @@ func TestFinishOfAnEarlierRunIsIgnored(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, models.JobSucceeded, got.State)
 		require.Equal(t, 3, got.Runs)
+	})
+}
+
+// A lease runs out while its server is cut off from the database as surely as when it died: a
+// job is rescued only when its server is silent too. A server heard from since (it came back
+// after an outage) keeps its jobs, and so does the server asking, whatever its leases say,
+// except at start, when its own running jobs are an earlier process's. A rescued job keeps its
+// place in its queue.
+func TestRescueNeedsASilentServer(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		now := time.Now()
+		for _, srv := range []models.Server{
+			{ID: "silent", Host: "h", PID: 1, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute)},
+			{ID: "back", Host: "h", PID: 2, StartedAt: now.Add(-time.Hour)}, // heartbeat now: it answers again
+			{ID: "me", Host: "h", PID: 3, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute)},
+			{ID: "other", Host: "h", PID: 4, StartedAt: now.Add(-time.Hour)},
+		} {
+			require.NoError(t, s.UpsertServer(ctx, &srv))
+		}
+		byServer := map[string]*models.Job{}
+		for i, srv := range []string{"silent", "back", "me"} {
+			j := newJob(srv)
+			j.RunAt = now.Add(-time.Duration(10-i) * time.Hour) // its place in the queue
+			insert(t, s, j)
+			require.Len(t, claim(t, s, srv, 1), 1)
+			byServer[srv] = j
+		}
+		later := now.Add(2 * time.Minute) // every lease ran out
+		r, err := s.RescueJobs(ctx, models.RescueParams{Now: later, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me"})
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Requeued, "only the silent server's job")
+		for srv, want := range map[string]models.JobState{"silent": models.JobEnqueued, "back": models.JobProcessing, "me": models.JobProcessing} {
+			got, err := s.GetJob(ctx, byServer[srv].ID)
+			require.NoError(t, err)
+			require.Equal(t, want, got.State, "job of server %s", srv)
+		}
+		got, err := s.GetJob(ctx, byServer["silent"].ID)
+		require.NoError(t, err)
+		require.WithinDuration(t, byServer["silent"].RunAt, got.RunAt, time.Millisecond, "the rescued job keeps its place in its queue")
+		require.Contains(t, got.LastError, "lease expired: server silent presumed dead (the lease ran out 1m0s ago, and its last heartbeat was 3m0s ago)")
+		next := claim(t, s, "other", 1)
+		require.Len(t, next, 1)
+		require.Equal(t, byServer["silent"].ID, next[0].ID, "first in line again")
+
+		// At start, the asking server takes back what an earlier process of its id left.
+		r, err = s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", IgnoreLeases: true, Orphans: true})
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Requeued)
+		got, err = s.GetJob(ctx, byServer["me"].ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobEnqueued, got.State)
+		require.Contains(t, got.LastError, "server me started again")
+		got, err = s.GetJob(ctx, byServer["back"].ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobProcessing, got.State, "a server heard from keeps its job")
 	})
 }

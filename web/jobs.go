@@ -347,6 +347,16 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 				if end.Duration > 0 {
 					a.Duration = formatDuration(end.Duration)
 				}
+				switch {
+				case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
+					// Its server was cut off, not dead: the run's own outcome came after the rescue.
+					late := events[i+2]
+					a.Outcome, a.Error = string(late.To), firstLine(late.Error)
+					a.Duration = formatDuration(late.Duration) + ", reported late"
+				case end.IsRescue():
+					// From the claim to the rescue is not how long it ran: nobody knows that.
+					a.Duration = "unknown (rescued " + formatDuration(end.Duration) + " after it started)"
+				}
 			}
 			attempts = append(attempts, a)
 		}
