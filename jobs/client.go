@@ -163,6 +163,16 @@ func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Optio
 	if err := s.only("a job", append([]string{"unique key", "run at", "tags"}, extra...)...); err != nil {
 		return nil, err
 	}
+	if s.uniqueKey != nil {
+		if s.idempotencyKey != nil {
+			return nil, &models.Error{Code: models.EINVALID, Message: "Give a unique key or an idempotency key, not both.",
+				Fields: map[string]string{"unique_key": "Give a unique key or an idempotency key, not both."}}
+		}
+		if err := CheckUniqueKey(*s.uniqueKey); err != nil {
+			return nil, &models.Error{Code: models.EINVALID, Message: "The unique key is not allowed: " + err.Error(),
+				Fields: map[string]string{"unique_key": err.Error()}}
+		}
+	}
 	raw, err := marshalArgs(args)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kilnhq/kiln/models"
@@ -22,15 +23,17 @@ type settings struct {
 	timeout     *time.Duration
 	backoff     Backoff
 	uniqueKey   *string
-	unique      *UniqueOpts
-	maxRunning  *int
-	rate        *kindRate
-	runAt       time.Time
-	continueOn  string
-	tz          *string
-	misfire     *string
-	overlap     *string
-	tags        []string
+	// idempotencyKey is the unique key IdempotencyKey made (reserved prefix and all).
+	idempotencyKey *string
+	unique         *UniqueOpts
+	maxRunning     *int
+	rate           *kindRate
+	runAt          time.Time
+	continueOn     string
+	tz             *string
+	misfire        *string
+	overlap        *string
+	tags           []string
 }
 
 // Tags labels the job (at most models.MaxTags; each 1 to 50 letters, digits, '.', '_', ':' or
@@ -53,8 +56,41 @@ func Timeout(d time.Duration) Option { return func(s *settings) { s.timeout = &d
 func WithBackoff(b Backoff) Option { return func(s *settings) { s.backoff = b } }
 
 // UniqueKey makes the job unique: while a job with the same key exists, enqueueing returns
-// that job and creates none.
+// that job and creates none. Keys are shared by every caller; those that begin with one of
+// ReservedKeyPrefixes are the engine's own, and refused (see CheckUniqueKey).
 func UniqueKey(key string) Option { return func(s *settings) { s.uniqueKey = &key } }
+
+// IdempotencyKey makes the job the one a retry of the same request by the same caller gets
+// back, as an HTTP Idempotency-Key: its unique key is idempotency:<caller>:<key>, so a caller
+// can't reach another's job (or keep another from making one) by sending the same key. caller
+// names the client for good (an API token's id, not its name, which a new token may reuse).
+func IdempotencyKey(caller, key string) Option {
+	return func(s *settings) { k := idempotencyPrefix + caller + ":" + key; s.idempotencyKey = &k }
+}
+
+// The engine's own prefixes of unique keys: recurring occurrences, kinds' uniqueness (Unique),
+// and Idempotency-Keys.
+const (
+	recurringPrefix   = "recurring:"
+	uniquePrefix      = "unique:"
+	idempotencyPrefix = "idempotency:"
+)
+
+// ReservedKeyPrefixes are the beginnings of the unique keys the engine makes itself. A key a
+// caller gives may not begin with one: a planted recurring:<name>:<time> would make a recurring
+// job skip that occurrence, an idempotency:... key would reach another caller's job.
+var ReservedKeyPrefixes = []string{recurringPrefix, uniquePrefix, idempotencyPrefix}
+
+// CheckUniqueKey refuses a unique key a caller may not give: one that begins with one of
+// ReservedKeyPrefixes.
+func CheckUniqueKey(key string) error {
+	for _, p := range ReservedKeyPrefixes {
+		if strings.HasPrefix(key, p) {
+			return fmt.Errorf("keys that begin with %q are the engine's own (%s); choose another", p, strings.Join(ReservedKeyPrefixes, ", "))
+		}
+	}
+	return nil
+}
 
 // RunAt schedules the job for t instead of now.
 func RunAt(t time.Time) Option { return func(s *settings) { s.runAt = t } }
@@ -90,7 +126,7 @@ func collect(opts []Option) settings {
 // only reports options that make no sense where they were given.
 func (s settings) only(where string, allowed ...string) error {
 	given := map[string]bool{
-		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil, "unique": s.unique != nil, "max running": s.maxRunning != nil, "rate limit": s.rate != nil, "run at": !s.runAt.IsZero(),
+		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil || s.idempotencyKey != nil, "unique": s.unique != nil, "max running": s.maxRunning != nil, "rate limit": s.rate != nil, "run at": !s.runAt.IsZero(),
 		"on any final state": s.continueOn != "", "time zone": s.tz != nil, "misfire": s.misfire != nil,
 		"overlap": s.overlap != nil, "tags": s.tags != nil,
 	}
@@ -133,4 +169,7 @@ func (s settings) apply(j *models.Job, d kindDefaults) {
 		j.Timeout = *s.timeout
 	}
 	j.UniqueKey, j.RunAt = s.uniqueKey, s.runAt
+	if s.idempotencyKey != nil {
+		j.UniqueKey = s.idempotencyKey
+	}
 }

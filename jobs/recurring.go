@@ -338,7 +338,7 @@ func (r *recurring) fire(name string) {
 		}
 		jobs := make([]*models.Job, len(due))
 		for i, occ := range due {
-			key := "recurring:" + rj.Name + ":" + strconv.FormatInt(occ.Unix(), 10)
+			key := recurringPrefix + rj.Name + ":" + strconv.FormatInt(occ.Unix(), 10)
 			jobs[i] = &models.Job{
 				Kind: rj.Kind, Args: rj.Args, Queue: rj.Queue, Priority: rj.Priority, MaxAttempts: rj.MaxAttempts,
 				Timeout: rj.Timeout, UniqueKey: &key, RecurringID: &rj.ID,

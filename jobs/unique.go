@@ -70,7 +70,7 @@ func (o *UniqueOpts) states() []models.JobState {
 // key is the unique key of the job j of the kind, due at due.
 func (o *UniqueOpts) key(j *models.Job, due time.Time) (string, error) {
 	var b strings.Builder
-	b.WriteString("unique:")
+	b.WriteString(uniquePrefix)
 	b.WriteString(j.Kind)
 	if o.ByQueue {
 		b.WriteString("|queue=" + j.Queue)

@@ -201,3 +201,27 @@ func TestCapsFollowTheCode(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, l)
 }
+
+// Unique keys that begin like the engine's own are refused from any caller: a planted
+// recurring:<name>:<time> would make a recurring job skip that occurrence. IdempotencyKey keys
+// are scoped to their caller.
+func TestReservedAndScopedKeys(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		for _, key := range jobs.ReservedKeyPrefixes {
+			_, err := e.Enqueue(ctx, "k", nil, jobs.UniqueKey(key+"nightly:1767225600"))
+			require.Equal(t, models.EINVALID, models.ErrorCode(err), key)
+			require.Contains(t, models.FieldErrors(err)["unique_key"], "the engine's own")
+		}
+		a, err := e.Enqueue(ctx, "k", nil, jobs.IdempotencyKey("token:1", "order-17"))
+		require.NoError(t, err)
+		b, err := e.Enqueue(ctx, "k", nil, jobs.IdempotencyKey("token:2", "order-17"))
+		require.NoError(t, err)
+		require.NotEqual(t, a.ID, b.ID, "another caller's same key is another job")
+		again, err := e.Enqueue(ctx, "k", nil, jobs.IdempotencyKey("token:1", "order-17"))
+		require.NoError(t, err)
+		require.Equal(t, a.ID, again.ID)
+		require.Equal(t, "idempotency:token:1:order-17", *a.UniqueKey)
+		_, err = e.Enqueue(ctx, "k", nil, jobs.IdempotencyKey("token:1", "x"), jobs.UniqueKey("y"))
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,11 +86,24 @@ func (s *Server) identifyAPI(c echo.Context) error {
 	}
 	c.Set(userContextKey, &models.User{Username: "token " + t.Name, Role: t.Role})
 	c.Set(tokenContextKey, t.Name)
+	c.Set(callerContextKey, "token:"+strconv.FormatInt(t.ID, 10))
 	return nil
 }
 
 // tokenContextKey holds the name of the token an API request came with.
 const tokenContextKey = "kiln.token"
+
+// callerContextKey holds who an API request acts for, as the key of what is theirs alone (their
+// Idempotency-Keys): "token:<id>" (an id, not the name, which a new token may reuse), or "local".
+const callerContextKey = "kiln.caller"
+
+// apiCaller names who an API request acts for (see callerContextKey).
+func apiCaller(c echo.Context) string {
+	if caller, ok := c.Get(callerContextKey).(string); ok {
+		return caller
+	}
+	return "local" // no token: only local access reaches the API without one
+}
 
 // newAPI mounts the API on the server's Echo router.
 func (s *Server) newAPI() huma.API {
@@ -106,7 +120,8 @@ func (s *Server) newAPI() huma.API {
 	cfg.Security = []map[string][]string{{bearerScheme: {}}}
 	api := humaecho.NewWithGroup(s.echo, s.echo.Group(apiPrefix), cfg)
 	api.UseMiddleware(func(c huma.Context, next func(huma.Context)) {
-		next(huma.WithValue(c, apiUserKey{}, currentUser(humaecho.Unwrap(c))))
+		ec := humaecho.Unwrap(c)
+		next(huma.WithValue(huma.WithValue(c, apiUserKey{}, currentUser(ec)), apiCallerKey{}, apiCaller(ec)))
 	})
 	// Kinds' argument schemas are drawn inline, apart from the API's own components.
 	s.argsRegistry = huma.NewMapRegistry("#/$defs/", huma.DefaultSchemaNamer)

@@ -36,7 +36,7 @@ func jobOut(j *models.Job) api.Job {
 
 // EnqueueInput is a job to enqueue.
 type EnqueueInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Retrying a POST with the same key returns the first job (200) instead of making another. Kept as the job's unique key, idempotency:<key>, for as long as the job is."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Retrying a POST with the same key returns the first job (200) instead of making another. Keys are the caller's own: another token's same key is another job. Kept as the job's unique key, idempotency:<caller>:<key>, for as long as the job is."`
 	Body           api.JobSpec
 }
 
@@ -104,6 +104,9 @@ func apiUser(ctx context.Context) *models.User {
 }
 
 type apiUserKey struct{}
+
+// apiCallerKey holds apiCaller's answer in an API handler's context.
+type apiCallerKey struct{}
 
 // mustAdmin refuses a change to a caller who may only read.
 func mustAdmin(ctx context.Context) error {
@@ -179,7 +182,11 @@ func jobOptions(b api.JobSpec, at string) ([]jobs.Option, []error) {
 		}
 	}
 	if b.UniqueKey != "" {
-		opts = append(opts, jobs.UniqueKey(b.UniqueKey))
+		if err := jobs.CheckUniqueKey(b.UniqueKey); err != nil {
+			bad("unique_key", err.Error())
+		} else {
+			opts = append(opts, jobs.UniqueKey(b.UniqueKey))
+		}
 	}
 	if len(b.Tags) > 0 {
 		opts = append(opts, jobs.Tags(b.Tags...))
@@ -203,7 +210,8 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 		if in.Body.UniqueKey != "" {
 			details = append(details, &huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "Give an Idempotency-Key or a unique_key, not both."})
 		}
-		opts = append(opts, jobs.UniqueKey("idempotency:"+in.IdempotencyKey))
+		caller, _ := ctx.Value(apiCallerKey{}).(string)
+		opts = append(opts, jobs.IdempotencyKey(caller, in.IdempotencyKey))
 	}
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The job was not enqueued.", details...)
