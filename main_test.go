@@ -169,6 +169,27 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+// The exec allow-lists come from flags or KILN_EXEC_ALLOW and KILN_EXEC_ALLOW_ENV; a variable
+// Kiln sets for every program can't be handed to jobs, and Kiln says so before it starts.
+func TestParseConfigExec(t *testing.T) {
+	t.Setenv("KILN_EXEC_ALLOW", "/usr/local/bin/backup-db, /opt/jobs/*")
+	t.Setenv("KILN_EXEC_ALLOW_ENV", "BACKUP_TARGET, PGPASSWORD")
+	cfg, err := parseConfig(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/usr/local/bin/backup-db", "/opt/jobs/*"}, cfg.Builtins.ExecAllow)
+	require.Equal(t, []string{"BACKUP_TARGET", "PGPASSWORD"}, cfg.Builtins.ExecAllowEnv)
+
+	for args, says := range map[string]string{
+		"--exec-allow-env=HOME":          "--exec-allow-env: HOME can't be given to jobs",
+		"--exec-allow-env=OK,PATH":       "--exec-allow-env: PATH can't be given to jobs",
+		"--exec-allow-env=BACKUP-TARGET": `"BACKUP-TARGET" is not a variable name`,
+		"--exec-allow=backup-db":         `--exec-allow: "backup-db" is not an absolute path or glob`,
+	} {
+		_, err := parseConfig([]string{args}, io.Discard)
+		require.ErrorContains(t, err, says, args)
+	}
+}
+
 // TestBinaryShutsDownOnSIGTERM builds the kiln binary, starts it, and sends it SIGTERM: it stops
 // serving, closes the database and exits 0.
 func TestBinaryShutsDownOnSIGTERM(t *testing.T) {
