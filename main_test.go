@@ -148,6 +148,10 @@ func TestParseConfig(t *testing.T) {
 	_, err = parseConfig(nil, io.Discard)
 	require.ErrorContains(t, err, "openssl rand -base64 32")
 	require.NotContains(t, err.Error(), "hunter2")
+	t.Setenv("KILN_SECRET", strings.Repeat("s", 32)) // long enough, not random
+	_, err = parseConfig(nil, io.Discard)
+	require.ErrorContains(t, err, "not random: it is made of one byte, repeated")
+	require.ErrorContains(t, err, "openssl rand -base64 32")
 	t.Setenv("KILN_SECRET", "")
 
 	// Security flags and the rescue limit, with their defaults.
