@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -71,7 +70,8 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression, @every <duration>, or a duration such as 1m")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.DurationVar(&cfg.Builtins.FailedRetention, "failed-retention", 0, "how long failed jobs are kept; 0 keeps them until deleted by hand")
-	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*); empty: exec jobs are refused")
+	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*), links followed; empty: exec jobs are refused")
+	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides LANG, LANGUAGE, LC_* and TZ, comma-separated (BACKUP_TARGET,PGPASSWORD); only names that can't make a program run other code")
 	fs.Usage = func() { printUsage(fs) }
 	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,12 +88,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	}
 	cfg.Jobs.Queues = qs
 	cfg.Web.TrustedProxies, cfg.Web.AllowedHosts = splitList(*trustedProxies), splitList(*allowedHosts)
-	cfg.Builtins.ExecAllow = splitList(*execAllow)
-	for _, p := range cfg.Builtins.ExecAllow {
-		if _, err := filepath.Match(p, "/"); err != nil || !filepath.IsAbs(p) {
-			return cfg, fmt.Errorf("config: --exec-allow: %q is not an absolute path or glob", p)
-		}
-	}
+	cfg.Builtins.ExecAllow, cfg.Builtins.ExecAllowEnv = splitList(*execAllow), splitList(*execAllowEnv)
 	if cfg.Jobs.MaxRescues < 0 {
 		return cfg, fmt.Errorf("config: --max-rescues must be 0 or more, not %d", cfg.Jobs.MaxRescues)
 	}
@@ -128,6 +123,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: --shutdown-timeout must be positive, not %s", c.Web.ShutdownTimeout)
 	}
 	if err := c.Web.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.Builtins.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil

@@ -148,6 +148,10 @@ func TestParseConfig(t *testing.T) {
 	_, err = parseConfig(nil, io.Discard)
 	require.ErrorContains(t, err, "openssl rand -base64 32")
 	require.NotContains(t, err.Error(), "hunter2")
+	t.Setenv("KILN_SECRET", strings.Repeat("s", 32)) // long enough, not random
+	_, err = parseConfig(nil, io.Discard)
+	require.ErrorContains(t, err, "not random: it is made of one byte, repeated")
+	require.ErrorContains(t, err, "openssl rand -base64 32")
 	t.Setenv("KILN_SECRET", "")
 
 	// Security flags and the rescue limit, with their defaults.
@@ -166,6 +170,27 @@ func TestParseConfig(t *testing.T) {
 	require.ErrorIs(t, err, flag.ErrHelp)
 	for _, want := range []string{"--addr", "KILN_ADDR", "KILN_DB", "KILN_LOG_LEVEL", "KILN_DEMO", "default 127.0.0.1:8080", "KILN_QUEUES", "KILN_SWEEP_EVERY", "KILN_RETENTION"} {
 		require.Contains(t, help.String(), want)
+	}
+}
+
+// The exec allow-lists come from flags or KILN_EXEC_ALLOW and KILN_EXEC_ALLOW_ENV; a variable
+// Kiln sets for every program can't be handed to jobs, and Kiln says so before it starts.
+func TestParseConfigExec(t *testing.T) {
+	t.Setenv("KILN_EXEC_ALLOW", "/usr/local/bin/backup-db, /opt/jobs/*")
+	t.Setenv("KILN_EXEC_ALLOW_ENV", "BACKUP_TARGET, PGPASSWORD")
+	cfg, err := parseConfig(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"/usr/local/bin/backup-db", "/opt/jobs/*"}, cfg.Builtins.ExecAllow)
+	require.Equal(t, []string{"BACKUP_TARGET", "PGPASSWORD"}, cfg.Builtins.ExecAllowEnv)
+
+	for args, says := range map[string]string{
+		"--exec-allow-env=HOME":          "--exec-allow-env: HOME can't be given to jobs",
+		"--exec-allow-env=OK,PATH":       "--exec-allow-env: PATH can't be given to jobs",
+		"--exec-allow-env=BACKUP-TARGET": `"BACKUP-TARGET" is not a variable name`,
+		"--exec-allow=backup-db":         `--exec-allow: "backup-db" is not an absolute path or glob`,
+	} {
+		_, err := parseConfig([]string{args}, io.Discard)
+		require.ErrorContains(t, err, says, args)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kilnhq/kiln/models"
@@ -36,8 +38,14 @@ type BuiltinConfig struct {
 	// (proxy from the environment) and no overall timeout (each job sets its own).
 	HTTPClient *http.Client
 	// ExecAllow lists the programs exec jobs may run: absolute paths or filepath.Match globs
-	// (/usr/local/bin/*). Empty: exec jobs are refused.
+	// (/usr/local/bin/backup-*), matched against the file a job's program leads to once links
+	// are followed. Empty: exec jobs are refused. An entry that lets a job run anything (a shell,
+	// an interpreter, env, sudo, a glob) is logged as a warning at start.
 	ExecAllow []string
+	// ExecAllowEnv lists the environment variables an exec job's env may set, besides LANG,
+	// LANGUAGE, LC_* and TZ, which any job may. Default none. PATH, HOME, TMPDIR and USER are
+	// Kiln's and can't be listed.
+	ExecAllowEnv []string
 	// ExecGrace is how long a cancelled or timed-out exec program has between SIGTERM and
 	// SIGKILL. Default DefaultExecGrace.
 	ExecGrace time.Duration
@@ -53,6 +61,36 @@ func (c BuiltinConfig) withDefaults() BuiltinConfig {
 	return c
 }
 
+// Validate reports the first setting that can't work, in words naming its flag. RegisterBuiltins
+// calls it; a program's configuration can call it earlier, before anything starts.
+func (c BuiltinConfig) Validate() error {
+	c = c.withDefaults()
+	if c.Retention < time.Minute {
+		return fmt.Errorf("%w: retention must be at least 1m", ErrInvalidConfig)
+	}
+	if c.FailedRetention != 0 && c.FailedRetention < time.Minute {
+		return fmt.Errorf("%w: the retention of failed jobs must be 0 (keep them) or at least 1m", ErrInvalidConfig)
+	}
+	if c.ExecGrace < 0 {
+		return fmt.Errorf("%w: the exec grace period must not be negative", ErrInvalidConfig)
+	}
+	for _, pat := range c.ExecAllow {
+		if _, err := filepath.Match(pat, "/"); err != nil || !filepath.IsAbs(pat) {
+			return fmt.Errorf("%w: --exec-allow: %q is not an absolute path or glob", ErrInvalidConfig, pat)
+		}
+	}
+	for _, name := range c.ExecAllowEnv {
+		if !envNameRE.MatchString(name) {
+			return fmt.Errorf("%w: --exec-allow-env: %q is not a variable name (letters, digits and _, not first a digit)", ErrInvalidConfig, name)
+		}
+		if slices.Contains(execBaseEnv, name) {
+			return fmt.Errorf("%w: --exec-allow-env: %s can't be given to jobs: Kiln sets %s for every program, so that a job can't point it at other programs or configuration",
+				ErrInvalidConfig, name, strings.Join(execBaseEnv, ", "))
+		}
+	}
+	return nil
+}
+
 // CleanupArgs are the arguments of a jobs.cleanup job.
 type CleanupArgs struct {
 	// OlderThan is a Go duration: succeeded, cancelled and deleted jobs older than this are
@@ -65,23 +103,12 @@ type CleanupArgs struct {
 // RegisterBuiltins registers the built-in kinds: jobs.cleanup (retention) with its recurring
 // entry, http.request and exec. Call it before Start.
 func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
-	cfg = cfg.withDefaults()
-	if cfg.Retention < time.Minute {
-		return fmt.Errorf("%w: retention must be at least 1m", ErrInvalidConfig)
-	}
-	if cfg.FailedRetention != 0 && cfg.FailedRetention < time.Minute {
-		return fmt.Errorf("%w: the retention of failed jobs must be 0 (keep them) or at least 1m", ErrInvalidConfig)
-	}
-	if _, err := Register(e, KindCleanup, cleanup, MaxAttempts(3), Timeout(30*time.Minute)); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if cfg.ExecGrace < 0 {
-		return fmt.Errorf("%w: the exec grace period must not be negative", ErrInvalidConfig)
-	}
-	for _, pat := range cfg.ExecAllow {
-		if _, err := filepath.Match(pat, "/"); err != nil || !filepath.IsAbs(pat) {
-			return fmt.Errorf("%w: --exec-allow: %q is not an absolute path or glob", ErrInvalidConfig, pat)
-		}
+	cfg = cfg.withDefaults()
+	if _, err := Register(e, KindCleanup, cleanup, MaxAttempts(3), Timeout(30*time.Minute)); err != nil {
+		return err
 	}
 	hw := &httpWorker{client: cfg.HTTPClient, secrets: cfg.Secrets}
 	if _, err := registerChecked(e, KindHTTPRequest, hw.work, func(ctx context.Context, a *HTTPRequestArgs) error {
@@ -89,10 +116,12 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 	}, []Option{MaxAttempts(5)}); err != nil {
 		return err
 	}
+	policy := ExecPolicy{Allow: slices.Clone(cfg.ExecAllow), Env: slices.Clone(cfg.ExecAllowEnv)}
+	warnExecRisks(e.log, policy)
 	e.mu.Lock()
-	e.execAllow = append([]string(nil), cfg.ExecAllow...)
+	e.execRules = policy
 	e.mu.Unlock()
-	xw := &execWorker{policy: ExecPolicy{Allow: cfg.ExecAllow}, grace: cfg.ExecGrace, secrets: cfg.Secrets}
+	xw := &execWorker{policy: policy, grace: cfg.ExecGrace, secrets: cfg.Secrets}
 	if _, err := registerChecked(e, KindExec, xw.work, func(ctx context.Context, a *ExecArgs) error {
 		return checkExecArgs(ctx, xw.policy, cfg.Secrets, a)
 	}, []Option{MaxAttempts(1)}); err != nil {
@@ -145,5 +174,13 @@ func cleanup(ctx context.Context, job *Job[CleanupArgs]) error {
 func (e *Engine) ExecAllowed() []string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return append([]string(nil), e.execAllow...)
+	return slices.Clone(e.execRules.Allow)
+}
+
+// ExecAllowedEnv returns, for people, the environment variables an exec job may set on this
+// server: the locale and time zone ones (the LC_ categories as LC_*), then --exec-allow-env's.
+func (e *Engine) ExecAllowedEnv() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return append(strings.Split(execSafeEnvShown, ", "), e.execRules.Env...)
 }

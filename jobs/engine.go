@@ -54,8 +54,8 @@ type Engine struct {
 	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
 	refreshMu sync.Mutex            // one refresh of paused at a time, so a stale read never wins
 	recurring *recurring
-	execAllow []string // what exec jobs may run here (RegisterBuiltins)
-	health    dbHealth // what the heartbeat learnt of the database
+	execRules ExecPolicy // what exec jobs may run here, and with which env (RegisterBuiltins)
+	health    dbHealth   // what the heartbeat learnt of the database
 
 	completer *completer
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed

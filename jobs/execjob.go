@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -34,9 +32,9 @@ const (
 // ExecArgs are the arguments of an exec job. Command, Env values and Stdin may refer to secrets
 // as ${secret:NAME}.
 type ExecArgs struct {
-	Command []string          `json:"command" doc:"The program (an absolute path the server allows) and its arguments"`
+	Command []string          `json:"command" doc:"The program (an absolute path the server allows, links followed) and its arguments"`
 	Dir     string            `json:"dir,omitempty" doc:"Working directory (absolute); default the server's"`
-	Env     map[string]string `json:"env,omitempty" doc:"Environment variables, added to PATH, HOME, LANG and TZ"`
+	Env     map[string]string `json:"env,omitempty" doc:"Environment variables: LANG, LANGUAGE, LC_*, TZ and the names the server allows (--exec-allow-env); added to the server's PATH, HOME, TMPDIR and USER, which a job can't set"`
 	Stdin   string            `json:"stdin,omitempty" doc:"Text given to the program on standard input"`
 	Timeout string            `json:"timeout,omitempty" doc:"A Go duration, e.g. 10m; default 1h"`
 }
@@ -50,123 +48,6 @@ type ExecResult struct {
 	Tail         []string `json:"tail,omitempty"`          // the last lines of output
 }
 
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// ExecPolicy says which programs exec jobs may run: absolute paths or filepath.Match globs.
-// Empty: exec jobs are off.
-type ExecPolicy struct {
-	Allow []string
-}
-
-// allowed reports whether program (absolute, clean) may run.
-func (p ExecPolicy) allowed(program string) bool {
-	for _, pat := range p.Allow {
-		if ok, _ := filepath.Match(pat, program); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// check vets the arguments: what is wrong and with which field.
-func (p ExecPolicy) check(a *ExecArgs) (time.Duration, error) {
-	if len(a.Command) == 0 || strings.TrimSpace(a.Command[0]) == "" {
-		return 0, fieldErr("command", "a program to run is required")
-	}
-	prog := a.Command[0]
-	if len(p.Allow) == 0 {
-		return 0, fieldErr("command", "exec jobs are off on this server; start it with --exec-allow (or KILN_EXEC_ALLOW) listing the programs that may run")
-	}
-	for _, arg := range a.Command {
-		if secretRef.MatchString(arg) {
-			return 0, fieldErr("command", "a secret can't be an argument: every user of the machine can read a program's arguments (ps); pass it in env or stdin")
-		}
-	}
-	if !filepath.IsAbs(prog) {
-		hint := ""
-		if found, err := exec.LookPath(prog); err == nil {
-			hint = fmt.Sprintf(" (here: %s)", found)
-		}
-		return 0, fieldErr("command", "the program must be an absolute path%s", hint)
-	}
-	if filepath.Clean(prog) != prog {
-		return 0, fieldErr("command", "write the program's path without . or .. parts: %s", filepath.Clean(prog))
-	}
-	if !p.allowed(prog) {
-		return 0, fieldErr("command", "%s is not allowed on this server; --exec-allow lists %s", prog, strings.Join(p.Allow, ", "))
-	}
-	if a.Dir != "" && !filepath.IsAbs(a.Dir) {
-		return 0, fieldErr("dir", "the working directory must be an absolute path")
-	}
-	for name, v := range a.Env {
-		if !envNameRE.MatchString(name) {
-			return 0, fieldErr("env", "%q is not a valid variable name", name)
-		}
-		if why := unsafeEnv(name); why != "" {
-			return 0, fieldErr("env", "%s can't be set: %s", name, why)
-		}
-		if strings.ContainsRune(v, 0) {
-			return 0, fieldErr("env", "the value of %s holds a NUL byte", name)
-		}
-	}
-	for field, vals := range map[string][]string{"dir": {a.Dir}, "stdin": {a.Stdin}, "command": a.Command} {
-		for _, v := range vals {
-			if strings.ContainsRune(v, 0) {
-				return 0, fieldErr(field, "a NUL byte can't be passed to a program")
-			}
-		}
-	}
-	timeout := DefaultExecTimeout
-	if a.Timeout != "" {
-		d, err := time.ParseDuration(a.Timeout)
-		if err != nil || d <= 0 {
-			return 0, fieldErr("timeout", "%q is not a positive duration such as 90s or 2h", a.Timeout)
-		}
-		timeout = d
-	}
-	return timeout, nil
-}
-
-// unsafeEnv says why a variable may not be set by a job ("" when it may): those that make the
-// dynamic loader, a shell or an interpreter run code of the job's choosing would let a job run
-// what --exec-allow does not allow, through an allowed script.
-func unsafeEnv(name string) string {
-	upper := strings.ToUpper(name)
-	for _, p := range []string{"LD_", "DYLD_", "BASH_FUNC_", "PYTHON", "PERL5", "PERLLIB", "RUBY", "NODE_", "GIT_", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "GLIBC_TUNABLES", "MALLOC_"} {
-		if strings.HasPrefix(upper, p) {
-			return "it changes what code a program loads"
-		}
-	}
-	switch upper {
-	case "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND", "IFS", "CDPATH", "GCONV_PATH", "LOCPATH", "HOSTALIASES", "NLSPATH":
-		return "it changes what code a shell or library runs"
-	case "PATH":
-		return "the program would find other programs than the server's; call them by absolute path in the script"
-	}
-	return ""
-}
-
-// checkExecArgs is exec's check when a job is made.
-func checkExecArgs(ctx context.Context, p ExecPolicy, src Secrets, a *ExecArgs) error {
-	if _, err := p.check(a); err != nil {
-		return err
-	}
-	for i, arg := range a.Command {
-		if err := checkSecretRefs(ctx, src, fmt.Sprintf("argument %d", i), arg); err != nil {
-			return &FieldError{Field: "command", Message: err.Error()}
-		}
-	}
-	for name, v := range a.Env {
-		if err := checkSecretRefs(ctx, src, "env "+name, v); err != nil {
-			return &FieldError{Field: "env", Message: err.Error()}
-		}
-	}
-	if err := checkSecretRefs(ctx, src, "stdin", a.Stdin); err != nil {
-		return &FieldError{Field: "stdin", Message: err.Error()}
-	}
-	return nil
-}
-
 // execWorker runs the program an exec job names.
 type execWorker struct {
 	policy  ExecPolicy
@@ -176,15 +57,15 @@ type execWorker struct {
 
 func (w *execWorker) work(ctx context.Context, job *Job[ExecArgs]) error {
 	a := job.Args
-	timeout, err := w.policy.check(&a)
+	plan, err := w.policy.check(&a)
 	if err != nil {
 		return Permanent(err)
 	}
 	rv := newRevealer(ctx, w.secrets)
-	return rv.maskError(w.run(ctx, rv, &a, timeout))
+	return rv.maskError(w.run(ctx, rv, &a, plan))
 }
 
-func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, timeout time.Duration) error {
+func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, plan execPlan) error {
 	argv := make([]string, len(a.Command))
 	for i, arg := range a.Command {
 		v, err := rv.expand(arg, nil)
@@ -193,23 +74,29 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, timeout
 		}
 		argv[i] = v
 	}
-	env := baseEnv()
+	jobEnv := make(map[string]string, len(a.Env))
 	for name, v := range a.Env {
 		v, err := rv.expand(v, nil)
 		if err != nil {
 			return err
 		}
-		env = append(env, name+"="+v)
+		if err := checkEnvValue(name, v); err != nil {
+			return Permanent(err)
+		}
+		jobEnv[name] = v
 	}
 	stdin, err := rv.expand(a.Stdin, nil)
 	if err != nil {
 		return err
 	}
-	jobCtx := ctx
+	jobCtx, timeout := ctx, plan.timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir, cmd.Env = a.Dir, env
+	// The file checked runs, by its real path: a link swapped since the check can't change it.
+	// argv[0] is that path too, so a multi-call program (busybox) can't be steered by the name
+	// of a link.
+	cmd := exec.CommandContext(ctx, plan.program, argv[1:]...)
+	cmd.Dir, cmd.Env = a.Dir, execEnv(jobEnv)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -277,18 +164,6 @@ func describeExit(cmd *exec.Cmd, waitErr error) string {
 	default:
 		return "ended by " + ps.String()
 	}
-}
-
-// baseEnv is what a program gets of the server's environment: enough to run, never Kiln's
-// own settings (KILN_SECRET, KILN_DB...).
-func baseEnv() []string {
-	var env []string
-	for _, name := range []string{"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER"} {
-		if v, ok := os.LookupEnv(name); ok {
-			env = append(env, name+"="+v)
-		}
-	}
-	return env
 }
 
 // shellQuote writes argv as a shell would need it, for the log.

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,7 +44,9 @@ func TestExecJob(t *testing.T) {
 	t.Setenv("KILN_SECRET", "do-not-leak-me")
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	sh := shell(t)
-	e := execEngine(t, s, sh)
+	e := newEngine(t, s, fast())
+	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecAllowEnv: []string{"TOKEN"},
+		ExecGrace: 300 * time.Millisecond, Secrets: mapSecrets{"api": apiKey}}))
 	start(t, e)
 
 	job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{
@@ -100,25 +104,32 @@ func TestExecOutputIsCapped(t *testing.T) {
 func TestExecAllowList(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	sh := shell(t)
-	strict := execEngine(t, s, "/usr/local/bin/backup-*")
+	dir, _ := execDir(t)
+	backup := filepath.Join(dir, "backup-db")
+	require.NoError(t, os.WriteFile(backup, []byte("#!/bin/sh\n"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "backup-notes"), []byte("not a program\n"), 0o644))
+	strict := execEngine(t, s, filepath.Join(dir, "backup-*"))
 	for _, tc := range []struct {
 		args  jobs.ExecArgs
 		field string
 		msg   string
 	}{
-		{jobs.ExecArgs{Command: []string{sh, "-c", "true"}}, "args.command", "is not allowed on this server; --exec-allow lists /usr/local/bin/backup-*"},
+		{jobs.ExecArgs{Command: []string{sh, "-c", "true"}}, "args.command", "is not allowed on this server; --exec-allow lists " + dir + "/backup-*"},
 		{jobs.ExecArgs{Command: []string{"backup-db"}}, "args.command", "must be an absolute path"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/../bin/backup-db"}}, "args.command", "without . or .. parts"},
+		{jobs.ExecArgs{Command: []string{dir + "/../" + filepath.Base(dir) + "/backup-db"}}, "args.command", "without . or .. parts"},
 		{jobs.ExecArgs{}, "args.command", "a program to run is required"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Dir: "tmp"}, "args.dir", "absolute path"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"A=B": "x"}}, "args.env", "not a valid variable name"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Timeout: "-1s"}, "args.timeout", "positive duration"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db", "--token=${secret:api}"}}, "args.command", "a secret can't be an argument"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"T": "${secret:gone}"}}, "args.env", "no secret of that name"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"BASH_ENV": "/dev/stdin"}}, "args.env", "BASH_ENV can't be set"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"LD_PRELOAD": "/tmp/x.so"}}, "args.env", "changes what code a program loads"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Env: map[string]string{"PATH": "/tmp"}}, "args.env", "PATH can't be set"},
-		{jobs.ExecArgs{Command: []string{"/usr/local/bin/backup-db"}, Stdin: "a\x00b"}, "args.stdin", "NUL byte"},
+		{jobs.ExecArgs{Command: []string{backup}, Dir: "tmp"}, "args.dir", "absolute path"},
+		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"A=B": "x"}}, "args.env", "not a valid variable name"},
+		{jobs.ExecArgs{Command: []string{backup}, Timeout: "-1s"}, "args.timeout", "positive duration"},
+		{jobs.ExecArgs{Command: []string{backup, "--token=${secret:api}"}}, "args.command", "a secret can't be an argument"},
+		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"TZ": "${secret:gone}"}}, "args.env", "no secret of that name"},
+		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"BASH_ENV": "/dev/stdin"}}, "args.env", "BASH_ENV can't be set"},
+		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"LD_PRELOAD": "/tmp/x.so"}}, "args.env", "changes what code a program loads"},
+		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"PATH": "/tmp"}}, "args.env", "PATH can't be set"},
+		{jobs.ExecArgs{Command: []string{backup}, Stdin: "a\x00b"}, "args.stdin", "NUL byte"},
+		{jobs.ExecArgs{Command: []string{dir + "/backup-gone"}}, "args.command", "backup-gone: no such program on this server"},
+		{jobs.ExecArgs{Command: []string{dir + "/backup-notes"}}, "args.command", "backup-notes is not an executable file"},
+		{jobs.ExecArgs{Command: []string{dir + "/other"}}, "args.command", "other is not allowed on this server"},
 	} {
 		_, err := strict.Enqueue(ctx, jobs.KindExec, tc.args)
 		var me *models.Error
@@ -192,8 +203,8 @@ func TestExecOutputEdges(t *testing.T) {
 	sh := shell(t)
 	const pem = "-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----"
 	e := newEngine(t, s, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecGrace: 300 * time.Millisecond,
-		Secrets: mapSecrets{"api": apiKey, "pem": pem}}))
+	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecAllowEnv: []string{"K", "P"},
+		ExecGrace: 300 * time.Millisecond, Secrets: mapSecrets{"api": apiKey, "pem": pem}}))
 	start(t, e)
 
 	// 4090 x's then the key: the cut at 4096 falls inside it.

@@ -14,7 +14,8 @@ import (
 )
 
 // The SQLite database holds session keys and password hashes: its directory, when Kiln creates
-// it, is 0700, and the database, its WAL and its shared memory are 0600, whatever the umask.
+// it, is 0700, and the database, its WAL, its shared memory and its migration lock are 0600,
+// whatever the umask.
 func TestSQLiteFilesArePrivate(t *testing.T) {
 	old := syscall.Umask(0) // the most permissive umask: the modes must come from Kiln
 	t.Cleanup(func() { syscall.Umask(old) })
@@ -25,19 +26,20 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 	_, err := s.InsertJobs(ctx, []*models.Job{newJob("x")}, time.Now()) // a write, so the WAL exists
 	require.NoError(t, err)
 	requireMode(t, dir, 0o700)
-	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+	for _, f := range []string{db, db + "-wal", db + "-shm", db + "-migrate"} {
 		requireMode(t, f, 0o600)
 	}
 
 	// A database made by an earlier version, readable by everyone, is narrowed at start.
 	require.NoError(t, s.Close())
-	for _, f := range []string{db, db + "-wal", db + "-shm"} {
+	for _, f := range []string{db, db + "-wal", db + "-shm", db + "-migrate"} {
 		if _, err := os.Stat(f); err == nil {
 			require.NoError(t, os.Chmod(f, 0o644))
 		}
 	}
 	modeltest.Open(t, db)
 	requireMode(t, db, 0o600)
+	requireMode(t, db+"-migrate", 0o600)
 }
 
 func requireMode(t *testing.T, path string, want os.FileMode) {

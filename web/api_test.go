@@ -166,6 +166,8 @@ func TestAPIJobs(t *testing.T) {
 			{"POST", "/api/v1/jobs", map[string]any{"kind": "x", "delay": "soon"}, 422, "Go duration"},
 			{"POST", "/api/v1/jobs", map[string]any{"kind": "x", "delay": "1m", "run_at": "2030-01-01T00:00:00Z"}, 422, "not both"},
 			{"POST", "/api/v1/jobs", map[string]any{"kind": "x", "queue": "has space"}, 422, "queue"},
+			{"POST", "/api/v1/jobs", map[string]any{"kind": "exec", "args": map[string]any{"command": []string{"/bin/sh"}, "env": map[string]string{"TAR_OPTIONS": "--checkpoint-action=exec=id"}}},
+				422, "TAR_OPTIONS can't be set on this server"},
 			{"GET", "/api/v1/jobs?after=abc", nil, 422, "cursor"},
 			{"GET", "/api/v1/jobs?limit=100000", nil, 422, "limit"},
 			{"GET", "/api/v1/jobs?state=lost", nil, 422, "state"},

@@ -35,6 +35,38 @@ var localUser = &models.User{Username: "local", Role: models.RoleAdmin}
 // makes (44 characters). A short secret can be guessed, and with it any cookie forged.
 const minSecretLen = 32
 
+// minSecretDistinct is the fewest different bytes a KILN_SECRET may hold. 32 random bytes in
+// base64 (openssl rand -base64 32) hold about 31, in hex 16; either has fewer than 8 with a
+// chance under 1e-20.
+const minSecretDistinct = 8
+
+// notRandom says how secret plainly isn't random ("" when nothing shows): too few different
+// bytes (32 times "s"), or a run repeated (the same 16 characters twice). It can't prove a
+// secret random; it stops the ones typed by hand to get past the length check.
+func notRandom(secret string) string {
+	var seen [256]bool
+	distinct := 0
+	for i := 0; i < len(secret); i++ {
+		if !seen[secret[i]] {
+			seen[secret[i]] = true
+			distinct++
+		}
+	}
+	if distinct < minSecretDistinct {
+		what := fmt.Sprintf("%d different bytes", distinct)
+		if distinct == 1 {
+			what = "one byte"
+		}
+		return fmt.Sprintf("it is made of %s, repeated (random data of its length holds far more)", what)
+	}
+	for period := 1; period <= len(secret)/2; period++ {
+		if secret[period:] == secret[:len(secret)-period] {
+			return fmt.Sprintf("it repeats its first %d bytes", period)
+		}
+	}
+	return ""
+}
+
 // serverKeys are the keys a server signs and encrypts its cookies and CSRF tokens with.
 type serverKeys struct {
 	hash, block, csrf []byte

@@ -283,7 +283,7 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 	if _, queues, err := s.suggest.get(c.Request().Context(), s.store); err == nil {
 		v.Queues = queues
 	}
-	v.ExecAllowed = s.engine.ExecAllowed()
+	v.ExecAllowed, v.ExecAllowedEnv = s.engine.ExecAllowed(), s.engine.ExecAllowedEnv()
 	if v.Method == "" {
 		v.Method = "GET"
 	}

@@ -145,6 +145,9 @@ func TestNewJobFormErrors(t *testing.T) {
 		{url.Values{"kind": {"http.request"}, "http_url": {"https://x.test"}, "http_body": {`"just text"`}, "http_body_type": {"json"}}, "http_body", "choose text"},
 		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": {"A", "A"}, "exec_env_value": {"1", "2"}}, "exec_env", "given twice"},
 		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": {"BASH_ENV"}, "exec_env_value": {"/dev/stdin"}}, "exec_env", "can't be set"},
+		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": {"TAR_OPTIONS"}, "exec_env_value": {"--checkpoint-action=exec=id"}}, "exec_env",
+			"TAR_OPTIONS can't be set on this server: a job may set LANG, LANGUAGE, LC_*, TZ and MODE (--exec-allow-env)"},
+		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": {"HOME"}, "exec_env_value": {"/tmp"}}, "exec_env", "HOME can't be set: Kiln sets"},
 		{url.Values{"kind": {"mail.send"}, "args": {"{\"a\":\"\xff\"}"}}, "args", "not UTF-8"},
 	} {
 		tc.form.Set("_csrf", token)
@@ -184,6 +187,7 @@ func TestNewJobFormOtherKinds(t *testing.T) {
 	_, doc = a.get("/dashboard/jobs/new/fields?kind=exec")
 	require.Equal(t, "exec", doc.Find(`[data-testid="kind-fields"]`).AttrOr("data-kind", ""))
 	require.Contains(t, doc.Find(`[data-testid="exec-allowed"]`).Text(), "/bin/*")
+	require.Contains(t, doc.Find(`[data-testid="exec-allowed-env"]`).Text(), "LANG, LANGUAGE, LC_*, TZ, MODE")
 	_, doc = a.get("/dashboard/jobs/new/row?list=env")
 	require.Len(t, doc.Find(`input[name="exec_env_name"]`).Nodes, 1)
 	resp, _ = a.get("/dashboard/jobs/new/row?list=nope")

@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -270,8 +273,9 @@ func (a *app) login2(token string) int {
 	return resp.StatusCode
 }
 
-// A short secret is refused at start, with a way to make a good one; it is never echoed.
-func TestShortSecretIsRefused(t *testing.T) {
+// A short or plainly not random secret is refused at start, with a way to make a good one; it
+// is never echoed.
+func TestWeakSecretIsRefused(t *testing.T) {
 	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	for _, secret := range []string{"x", "shared secret", strings.Repeat("s", 31)} {
 		_, err := web.New(web.Config{Secret: secret}, store, nil, nil)
@@ -280,7 +284,26 @@ func TestShortSecretIsRefused(t *testing.T) {
 		require.Contains(t, err.Error(), "openssl rand -base64 32")
 		require.NotContains(t, err.Error(), secret)
 	}
-	_, err := web.New(web.Config{Secret: strings.Repeat("s", 32)}, store, nil, nil)
+	// Long enough, but plainly not random: few different bytes, or a short run repeated.
+	for _, secret := range []string{strings.Repeat("s", 32), strings.Repeat("ab", 20), "abcdefg" + strings.Repeat("a", 25),
+		strings.Repeat("0123456789abcdef", 2), strings.Repeat("correct horse ", 3)} {
+		_, err := web.New(web.Config{Secret: secret}, store, nil, nil)
+		require.Error(t, err, secret)
+		require.Contains(t, err.Error(), "not random")
+		require.Contains(t, err.Error(), "openssl rand -base64 32")
+		require.NotContains(t, err.Error(), secret)
+	}
+	// What openssl rand makes passes: 32 random bytes in base64 or hex. (A random one is refused
+	// with a chance under 1e-20.)
+	for range 200 {
+		key := make([]byte, 32)
+		_, err := rand.Read(key)
+		require.NoError(t, err)
+		for _, secret := range []string{base64.StdEncoding.EncodeToString(key), hex.EncodeToString(key)} {
+			require.NoError(t, web.Config{Addr: web.DefaultAddr, Secret: secret}.Validate(), secret)
+		}
+	}
+	_, err := web.New(web.Config{Secret: longSecret}, store, nil, nil)
 	require.NoError(t, err)
 }
 

@@ -73,7 +73,7 @@ func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 	if cfg.Secrets == nil {
 		cfg.Secrets = vault
 	}
-	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}}))
+	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}, ExecAllowEnv: []string{"MODE"}}))
 	srv, err := web.New(cfg, store, engine, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())

@@ -130,8 +130,10 @@ var ErrBadDSN = fmt.Errorf("sqlite: bad DSN")
 
 // prepareFiles makes the database private to its owner before SQLite opens it: it holds session
 // keys and password hashes. A missing directory is created 0700 and a missing database file
-// 0600; SQLite gives the WAL and shared-memory files it creates the database file's mode. An
-// existing database (and its WAL and SHM) readable by others is narrowed to 0600.
+// 0600; SQLite gives the WAL and shared-memory files it creates the database file's mode, and
+// the migration lock (WithMigrationLock) is created 0600. An existing database (and its WAL,
+// SHM and lock) readable by others is narrowed to 0600: whoever can open the lock file, even
+// read-only, can hold its lock and keep Kiln waiting at start.
 func prepareFiles(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("models: create database directory: %w", err)
@@ -143,7 +145,7 @@ func prepareFiles(path string) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("models: create database file: %w", err)
 	}
-	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal", path + "-migrate"} {
 		fi, err := os.Stat(p)
 		if err != nil || fi.Mode().Perm()&0o077 == 0 {
 			continue

@@ -1,0 +1,278 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ExecPolicy says what exec jobs may run, and with which environment.
+type ExecPolicy struct {
+	// Allow lists the programs: absolute paths or filepath.Match globs. Both the path a job
+	// gives and the file it leads to once links are followed must match one, as written or with
+	// the entry's own links followed (see resolve, realPattern). Empty: exec jobs are off.
+	Allow []string
+	// Env lists the variables a job's env may set besides the locale and time zone ones
+	// (execSafeEnv). None of execBaseEnv may be in it (BuiltinConfig.Validate).
+	Env []string
+}
+
+// execPlan is what check found a job will run.
+type execPlan struct {
+	program string // the file that runs: the job's program with every link followed
+	timeout time.Duration
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// execBaseEnv are the variables every program gets from Kiln's own environment and no job may
+// set: where a program finds other programs, its configuration and its scratch files. Letting a
+// job point HOME at a directory it filled made git run its .gitconfig's core.fsmonitor.
+var execBaseEnv = []string{"PATH", "HOME", "TMPDIR", "USER"}
+
+// execSafeEnv are the variables any job may set, each with its check of the value: the locale
+// and the time zone, which can't name code. They can name a file, so values that do are
+// refused: glibc reads a locale whose name starts with / from that path (a crafted locale was
+// the way past OpenSSH's ForceCommand in CVE-2014-0475), and a time zone given as a path or
+// with .. from that file. LOCPATH, NLSPATH and TZDIR, which move where those files are read
+// from, are not here. Kiln passes its own LANG, LC_ALL and TZ unless the job sets them.
+var execSafeEnv = map[string]func(string) string{
+	"LANG": localeValue, "LANGUAGE": localeValue, "LC_ALL": localeValue, "LC_ADDRESS": localeValue,
+	"LC_COLLATE": localeValue, "LC_CTYPE": localeValue, "LC_IDENTIFICATION": localeValue,
+	"LC_MEASUREMENT": localeValue, "LC_MESSAGES": localeValue, "LC_MONETARY": localeValue,
+	"LC_NAME": localeValue, "LC_NUMERIC": localeValue, "LC_PAPER": localeValue,
+	"LC_TELEPHONE": localeValue, "LC_TIME": localeValue, "TZ": tzValue,
+}
+
+// execSafeEnvShown is execSafeEnv as people read it.
+const execSafeEnvShown = "LANG, LANGUAGE, LC_*, TZ"
+
+func localeValue(v string) string {
+	if strings.ContainsRune(v, '/') {
+		return "a locale is a name such as en_US.UTF-8, not a path: the C library reads a locale given as a path from that path"
+	}
+	return ""
+}
+
+func tzValue(v string) string {
+	if name := strings.TrimPrefix(v, ":"); strings.HasPrefix(name, "/") || strings.Contains(name, "..") {
+		return "a time zone is a name such as Europe/Berlin, not a path: the C library reads a zone given as a path (or with ..) from that file"
+	}
+	return ""
+}
+
+// check vets the arguments: what is wrong and with which field. It follows the program's links,
+// so it reads the file system: a job is checked when it is made and again when it runs.
+func (p ExecPolicy) check(a *ExecArgs) (execPlan, error) {
+	if len(a.Command) == 0 || strings.TrimSpace(a.Command[0]) == "" {
+		return execPlan{}, fieldErr("command", "a program to run is required")
+	}
+	prog := a.Command[0]
+	if len(p.Allow) == 0 {
+		return execPlan{}, fieldErr("command", "exec jobs are off on this server; start it with --exec-allow (or KILN_EXEC_ALLOW) listing the programs that may run")
+	}
+	for _, arg := range a.Command {
+		if secretRef.MatchString(arg) {
+			return execPlan{}, fieldErr("command", "a secret can't be an argument: every user of the machine can read a program's arguments (ps); pass it in env or stdin")
+		}
+	}
+	if !filepath.IsAbs(prog) {
+		hint := ""
+		if found, err := exec.LookPath(prog); err == nil {
+			hint = fmt.Sprintf(" (here: %s)", found)
+		}
+		return execPlan{}, fieldErr("command", "the program must be an absolute path%s", hint)
+	}
+	if filepath.Clean(prog) != prog {
+		return execPlan{}, fieldErr("command", "write the program's path without . or .. parts: %s", filepath.Clean(prog))
+	}
+	for field, vals := range map[string][]string{"dir": {a.Dir}, "stdin": {a.Stdin}, "command": a.Command} {
+		for _, v := range vals {
+			if strings.ContainsRune(v, 0) {
+				return execPlan{}, fieldErr(field, "a NUL byte can't be passed to a program")
+			}
+		}
+	}
+	program, err := p.resolve(prog)
+	if err != nil {
+		return execPlan{}, err
+	}
+	if a.Dir != "" && !filepath.IsAbs(a.Dir) {
+		return execPlan{}, fieldErr("dir", "the working directory must be an absolute path")
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.Env)) { // with several wrong, the same one is named
+		if err := p.checkEnv(name, a.Env[name]); err != nil {
+			return execPlan{}, err
+		}
+	}
+	timeout := DefaultExecTimeout
+	if a.Timeout != "" {
+		d, err := time.ParseDuration(a.Timeout)
+		if err != nil || d <= 0 {
+			return execPlan{}, fieldErr("timeout", "%q is not a positive duration such as 90s or 2h", a.Timeout)
+		}
+		timeout = d
+	}
+	return execPlan{program: program, timeout: timeout}, nil
+}
+
+// resolve returns the file prog leads to, links followed, when the allow-list allows both the
+// path the job gives and that file: a link to a shell in an allowed directory is refused, and
+// so is a link outside the list to an allowed program (/usr/sbin/shutdown, a link to
+// /usr/bin/systemctl, is not allowed by /usr/bin/*); an allowed link to an allowed program runs
+// it.
+func (p ExecPolicy) resolve(prog string) (string, error) {
+	if !p.allows(prog) {
+		return "", p.notAllowed(prog, "")
+	}
+	real, err := filepath.EvalSymlinks(prog)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", fieldErr("command", "%s: no such program on this server", prog)
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fieldErr("command", "%s: %v", prog, err)
+	}
+	if !p.allows(real) {
+		return "", p.notAllowed(prog, real)
+	}
+	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return "", fieldErr("command", "%s is not an executable file", prog)
+	}
+	return real, nil
+}
+
+func (p ExecPolicy) notAllowed(prog, real string) error {
+	if real != "" && real != prog {
+		return fieldErr("command", "%s is a link to %s, which is not allowed on this server; --exec-allow lists %s (links followed)", prog, real, strings.Join(p.Allow, ", "))
+	}
+	return fieldErr("command", "%s is not allowed on this server; --exec-allow lists %s", prog, strings.Join(p.Allow, ", "))
+}
+
+// allows reports whether path (absolute, clean) matches an entry of the allow-list, as written
+// or with its links followed.
+func (p ExecPolicy) allows(path string) bool {
+	for _, pat := range p.Allow {
+		if ok, _ := filepath.Match(pat, path); ok {
+			return true
+		}
+		if ok, _ := filepath.Match(realPattern(pat), path); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// realPattern is an allow-list entry with the links of its fixed part followed, as the job's
+// program is: a literal path becomes the file it leads to (/usr/bin/python3 is
+// /usr/bin/python3.11), and a glob's directories before its first wildcard are followed (/bin/*
+// is /usr/bin/* where /bin links to usr/bin). The rest of a glob stays as written: what a
+// wildcard matches must be the file itself, not a link out of the directory. An entry that
+// can't be followed (a program not installed yet) stays as written. It is worked out at every
+// check, so a program installed or an alternative switched later counts without a restart.
+func realPattern(pat string) string {
+	i := strings.IndexAny(pat, `*?[\`)
+	if i < 0 {
+		if real, err := filepath.EvalSymlinks(pat); err == nil {
+			return real
+		}
+		return pat
+	}
+	cut := strings.LastIndexByte(pat[:i], '/')
+	if cut <= 0 {
+		return pat // a wildcard in the first element: nothing fixed to follow
+	}
+	real, err := filepath.EvalSymlinks(pat[:cut])
+	if err != nil {
+		return pat
+	}
+	return filepath.Join(real, pat[cut+1:])
+}
+
+// checkEnv vets one variable of a job's env against the allow-list.
+func (p ExecPolicy) checkEnv(name, value string) error {
+	if !envNameRE.MatchString(name) {
+		return fieldErr("env", "%q is not a valid variable name", name)
+	}
+	if slices.Contains(execBaseEnv, name) {
+		return fieldErr("env", "%s can't be set: Kiln sets %s for every program, so that a job can't point it at other programs or configuration", name, strings.Join(execBaseEnv, ", "))
+	}
+	if _, safe := execSafeEnv[name]; safe || slices.Contains(p.Env, name) {
+		return checkEnvValue(name, value)
+	}
+	may := execSafeEnvShown
+	if len(p.Env) > 0 {
+		may += " and " + strings.Join(p.Env, ", ") + " (--exec-allow-env)"
+	}
+	hint := "an operator who knows it can't make a program run other code can allow it with --exec-allow-env (KILN_EXEC_ALLOW_ENV)"
+	if why := riskyEnv(name); why != "" {
+		hint = "don't allow it: " + why
+	}
+	return fieldErr("env", "%s can't be set on this server: a job may set %s; %s", name, may, hint)
+}
+
+// checkEnvValue checks the value of an allowed variable: as written when the job is made, and
+// again once its secrets are filled in, for a secret could hold what is refused written out.
+func checkEnvValue(name, value string) error {
+	if strings.ContainsRune(value, 0) {
+		return fieldErr("env", "the value of %s holds a NUL byte", name)
+	}
+	if valueCheck, ok := execSafeEnv[name]; ok {
+		if why := valueCheck(value); why != "" {
+			return fieldErr("env", "%s can't be set to that: %s", name, why)
+		}
+	}
+	return nil
+}
+
+// checkExecArgs is exec's check when a job is made.
+func checkExecArgs(ctx context.Context, p ExecPolicy, src Secrets, a *ExecArgs) error {
+	if _, err := p.check(a); err != nil {
+		return err
+	}
+	for i, arg := range a.Command {
+		if err := checkSecretRefs(ctx, src, fmt.Sprintf("argument %d", i), arg); err != nil {
+			return &FieldError{Field: "command", Message: err.Error()}
+		}
+	}
+	for name, v := range a.Env {
+		if err := checkSecretRefs(ctx, src, "env "+name, v); err != nil {
+			return &FieldError{Field: "env", Message: err.Error()}
+		}
+	}
+	if err := checkSecretRefs(ctx, src, "stdin", a.Stdin); err != nil {
+		return &FieldError{Field: "stdin", Message: err.Error()}
+	}
+	return nil
+}
+
+// execEnv is a program's environment: Kiln's own PATH, HOME, TMPDIR and USER, its LANG, LC_ALL
+// and TZ unless the job sets them, then the job's env (checked, secrets filled in). Never
+// Kiln's own settings (KILN_SECRET, KILN_DB...).
+func execEnv(job map[string]string) []string {
+	var env []string
+	for _, name := range append(slices.Clone(execBaseEnv), "LANG", "LC_ALL", "TZ") {
+		if _, set := job[name]; set {
+			continue
+		}
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(job)) {
+		env = append(env, name+"="+job[name])
+	}
+	return env
+}
