@@ -40,7 +40,9 @@ type completer struct {
 	mu     sync.RWMutex // held for reading while sending, for writing while closing
 	closed bool
 
-	pending  atomic.Int64  // outcomes added and not yet written (or given up at a stop's deadline)
+	pending  atomic.Int64 // outcomes added and not yet written (or given up at a stop's deadline)
+	heldMu   sync.Mutex
+	held     map[int64]int // the jobs of the pending outcomes: this server's, whatever their leases say
 	failures atomic.Uint64 // writes that failed, each retry counted
 	dropped  atomic.Int64  // outcomes given up at a stop's deadline
 	kick     chan struct{} // ends a retry's pause: the database answers again
@@ -52,7 +54,7 @@ func newCompleter(e *Engine) *completer {
 		e: e, in: make(chan models.JobFinish, 4*e.cfg.FinishBatch), done: make(chan struct{}),
 		backlog: make(chan struct{}, 1), closing: make(chan struct{}),
 		big:  max(1, e.cfg.FinishBatch/2),
-		kick: make(chan struct{}, 1), abandon: make(chan struct{}),
+		kick: make(chan struct{}, 1), abandon: make(chan struct{}), held: map[int64]int{},
 	}
 }
 
@@ -78,6 +80,9 @@ func (c *completer) add(f models.JobFinish) {
 		return
 	}
 	c.pending.Add(1)
+	c.heldMu.Lock()
+	c.held[f.JobID]++
+	c.heldMu.Unlock()
 	c.in <- f
 	if c.e.cfg.FinishWriters > 1 && len(c.in) >= c.big {
 		select {
@@ -117,6 +122,29 @@ func (c *completer) retryNow() {
 
 // waiting is how many outcomes wait to be written.
 func (c *completer) waiting() int64 { return c.pending.Load() }
+
+// heldIDs returns the jobs whose outcomes wait to be written.
+func (c *completer) heldIDs() []int64 {
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	ids := make([]int64, 0, len(c.held))
+	for id := range c.held {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// finished forgets outcomes written (or given up).
+func (c *completer) finished(batch []models.JobFinish) {
+	c.pending.Add(-int64(len(batch)))
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	for _, f := range batch {
+		if c.held[f.JobID]--; c.held[f.JobID] <= 0 {
+			delete(c.held, f.JobID)
+		}
+	}
+}
 
 // finishBatchBytes ends a batch once its results and errors add up to this much: a thousand
 // jobs with large results must not become one huge statement.
@@ -199,7 +227,7 @@ func (c *completer) write(batch []models.JobFinish) {
 	for pause := 10 * time.Millisecond; ; pause = min(2*pause, time.Second) {
 		_, queues, err := c.e.store.FinishJobs(context.Background(), batch)
 		if err == nil {
-			c.pending.Add(-int64(len(batch)))
+			c.finished(batch)
 			if !failedAt.IsZero() {
 				c.e.log.Info("jobs: finished jobs written after the database failed", "jobs", len(batch), "waited", time.Since(failedAt).Round(time.Millisecond))
 			}
@@ -237,7 +265,7 @@ func (c *completer) write(batch []models.JobFinish) {
 		case <-c.kick:
 			pause = 5 * time.Millisecond // doubled: the next pause is short again
 		case <-c.abandon:
-			c.pending.Add(-int64(len(batch)))
+			c.finished(batch)
 			c.dropped.Add(int64(len(batch)))
 			c.e.log.Error("jobs: stopped with finished jobs unwritten; their leases will run out and other servers will run them again", "jobs", len(batch), "err", err)
 			return
@@ -247,10 +275,10 @@ func (c *completer) write(batch []models.JobFinish) {
 
 // refused deals with an outcome the database refuses while it answers: it is written once more
 // without its result and error, which are what can be refused (a value the database won't
-// store), so that the job still ends as it did. If even that is refused, it is dropped: its
-// job stays running on this server, and goes back to its queue once this server stops.
+// store), so that the job still ends as it did. If even that is refused, it is dropped: this
+// server no longer holds the job, so its rescue puts the job back in its queue.
 func (c *completer) refused(f models.JobFinish, err error) {
-	c.pending.Add(-1)
+	defer c.finished([]models.JobFinish{f})
 	bare := f
 	bare.Result = ""
 	if bare.Error != "" {
@@ -258,7 +286,7 @@ func (c *completer) refused(f models.JobFinish, err error) {
 	}
 	bare.Reason = fmt.Sprintf("%s; its result and error could not be stored: %v", f.Reason, err)
 	if _, _, err2 := c.e.store.FinishJobs(context.Background(), []models.JobFinish{bare}); err2 != nil {
-		c.e.log.Error("jobs: the database refuses the outcome of a job; it stays running here until this server stops", "job", f.JobID, "err", err2)
+		c.e.log.Error("jobs: the database refuses the outcome of a job; it will be rescued and run again", "job", f.JobID, "err", err2)
 		return
 	}
 	c.e.log.Error("jobs: the database refused a job's result or error; its outcome was written without them", "job", f.JobID, "err", err)

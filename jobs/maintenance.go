@@ -57,15 +57,23 @@ func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 }
 
 // rescue takes back the jobs of servers presumed dead (see models.RescueParams): other servers
-// silent for three heartbeats, whose leases ran out; at start, whatever their leases say, and
-// what an earlier process with this server's id left.
+// silent for three heartbeats, whose leases ran out; at start, whatever their leases say. And
+// this server's own jobs that it doesn't hold, claimed over a lease ago: at start, all of them
+// (an earlier process's); later, claims whose answer was lost.
 func (e *Engine) rescue(ctx context.Context, starting bool) error {
 	const batch = 1000
 	for {
-		r, err := e.store.RescueJobs(ctx, models.RescueParams{
-			Now: time.Now(), Limit: batch, MaxRescues: e.cfg.MaxRescues, Self: e.cfg.ServerID,
-			SilentFor: e.silence(), IgnoreLeases: starting, Orphans: starting,
-		})
+		now := time.Now()
+		p := models.RescueParams{
+			Now: now, Limit: batch, MaxRescues: e.cfg.MaxRescues, Self: e.cfg.ServerID,
+			SilentFor: e.silence(), Starting: starting, ClaimedBefore: now.Add(-e.cfg.Lease),
+		}
+		if starting {
+			p.ClaimedBefore = now // nothing runs here yet
+		} else {
+			p.Held = e.held()
+		}
+		r, err := e.store.RescueJobs(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -147,4 +155,17 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 		ID: e.cfg.ServerID, Host: host, PID: os.Getpid(), StartedAt: e.startedAt(), // HeartbeatAt: the database's now
 		Queues: FormatQueues(e.cfg.Queues), Workers: workers, Busy: busy,
 	})
+}
+
+// held returns the jobs this server runs, or holds the outcome of.
+func (e *Engine) held() []int64 {
+	// Running first: a worker hands its outcome to the completer before it leaves running, so a
+	// job that moves from one to the other meanwhile is in the second read if not in the first.
+	e.mu.RLock()
+	ids := make([]int64, 0, len(e.running))
+	for id := range e.running {
+		ids = append(ids, id)
+	}
+	e.mu.RUnlock()
+	return append(ids, e.completer.heldIDs()...)
 }

@@ -216,3 +216,22 @@ func TestARefusedOutcomeDoesNotHoldTheOthers(t *testing.T) {
 	require.Contains(t, logs.String(), "the database refused a job's result or error; its outcome was written without them")
 	require.Zero(t, e.Outcomes().Waiting)
 }
+
+// A claim whose answer never reached its server (the connection broke as it was written)
+// leaves a job running on a live server that doesn't run it. Nobody else may take it: the
+// server is heard from. The server itself puts it back once the claim is a lease old.
+func TestALostClaimIsTakenBack(t *testing.T) {
+	cfg := fast()
+	cfg.Lease, cfg.ServerHeartbeat = 300*time.Millisecond, 50*time.Millisecond
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		start(t, e)
+		job, err := e.Enqueue(ctx, "lost", nil, jobs.Queue("elsewhere")) // a queue this server doesn't work
+		require.NoError(t, err)
+		claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "elsewhere", ServerID: e.ServerID(), Limit: 1, Lease: cfg.Lease, Now: time.Now()})
+		require.NoError(t, err)
+		require.Len(t, claimed, 1)
+		back := waitState(t, s, job.ID, models.JobEnqueued)
+		require.Contains(t, back.LastError, "claimed the job but never got it")
+		require.Zero(t, back.Attempt, "the lost claim used no attempt")
+	})
+}

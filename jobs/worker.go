@@ -172,11 +172,15 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 		err = Permanent(fmt.Errorf("%w %q: no worker is registered for it on server %s", ErrUnknownKind, job.Kind, e.cfg.ServerID))
 	}
 
-	e.mu.Lock()
-	if e.running[job.ID] == mine {
-		delete(e.running, job.ID)
-	}
-	e.mu.Unlock()
+	// The job leaves running once its outcome is the completer's: this server holds it
+	// throughout (see held).
+	defer func() {
+		e.mu.Lock()
+		if e.running[job.ID] == mine {
+			delete(e.running, job.ID)
+		}
+		e.mu.Unlock()
+	}()
 	backoff := DefaultBackoff
 	if known {
 		backoff = k.defaults.backoff

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,10 +28,14 @@ const DefaultMaxRescues = 3
 // RescueParams says which running jobs to rescue, and how. A job is rescued when its server is
 // presumed dead: it is another server than Self, silent for SilentFor (its last heartbeat is
 // older, by the database's clock on PostgreSQL, or it left the registry), and the job's lease
-// ended before Now (unless IgnoreLeases). Both must hold: a lease runs out while its server is
-// cut off from the database as surely as when it died, and a server that has been heard from
-// since is alive and will renew it. Self's jobs are never taken by that rule: the server asking
-// is alive, and runs them or holds their outcomes.
+// ended before Now (unless Starting). Both must hold: a lease runs out while its server is cut
+// off from the database as surely as when it died, and a server that has been heard from since
+// is alive and will renew it.
+//
+// Self's own jobs are taken only when Self doesn't hold them (Held) and claimed them before
+// ClaimedBefore: the server asking is alive, and runs the jobs it holds or keeps their outcomes
+// until it can write them. One it doesn't hold is an earlier process's (the same server id), or
+// a claim whose answer never reached it (the connection broke as the claim was written).
 type RescueParams struct {
 	// Now is the time; jobs whose lease ended before it are rescued.
 	Now time.Time
@@ -40,15 +45,17 @@ type RescueParams struct {
 	MaxRescues int
 	// Self is the server asking.
 	Self string
+	// Held are the jobs Self runs or holds the outcome of.
+	Held []int64
+	// ClaimedBefore bounds the claims of Self's jobs it doesn't hold that are rescued: a claim
+	// younger than that may not have reached its worker yet. Zero: none is.
+	ClaimedBefore time.Time
 	// SilentFor is how long a server must have been silent for its jobs to be rescued; at
 	// least a second.
 	SilentFor time.Duration
-	// IgnoreLeases rescues the jobs of silent servers whatever their leases say: a node
-	// starting up takes back at once what a crashed node held.
-	IgnoreLeases bool
-	// Orphans also rescues Self's own running jobs: at start, nothing runs here yet, so they
-	// are what an earlier process with the same server id left when it died.
-	Orphans bool
+	// Starting rescues the jobs of silent servers whatever their leases say: a node starting
+	// up takes back at once what a crashed node held.
+	Starting bool
 }
 
 // Rescue is what RescueJobs did.
@@ -81,7 +88,12 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			StartedAt  *time.Time
 			LeaseUntil *time.Time
 		}
-		if err := tx.Raw(s.sql.Rescue, p.Orphans, p.Self, p.Self, now, p.IgnoreLeases, silentSince, p.Limit).Scan(&rows).Error; err != nil {
+		held, err := json.Marshal(append([]int64{}, p.Held...)) // [] rather than null: none held
+		if err != nil {
+			return fmt.Errorf("models: find jobs to rescue: %w", err)
+		}
+		claimedBefore := p.ClaimedBefore.UTC().Truncate(time.Microsecond)
+		if err := tx.Raw(s.sql.Rescue, p.Self, claimedBefore, string(held), p.Self, now, p.Starting, silentSince, p.Limit).Scan(&rows).Error; err != nil {
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
 		}
 		if len(rows) == 0 {
@@ -96,7 +108,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 		counts := countDelta{}
 		kinds := kindStatDelta{}
 		for _, r := range rows {
-			cause := rescueCause(r.ServerID, p.Self, r.LeaseUntil, now, heard)
+			cause := rescueCause(r.ServerID, p, r.LeaseUntil, now, heard)
 			to := JobEnqueued
 			reason := fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted, and what the run did after its server's last word is unknown",
 				rescueReason, r.Rescues+1, p.MaxRescues, cause)
@@ -189,9 +201,12 @@ func lastHeartbeats[T any](tx *gorm.DB, rows []T, serverOf func(int) string) (ma
 }
 
 // rescueCause says why a running job of server is taken back: what its server last said.
-func rescueCause(server, self string, leaseUntil *time.Time, now time.Time, heard map[string]time.Time) string {
-	if server == self {
+func rescueCause(server string, p RescueParams, leaseUntil *time.Time, now time.Time, heard map[string]time.Time) string {
+	switch {
+	case server == p.Self && p.Starting:
 		return fmt.Sprintf("server %s started again: this run is its earlier process's, which ended without a word", server)
+	case server == p.Self:
+		return fmt.Sprintf("server %s claimed the job but never got it: the answer to its claim was lost", server)
 	}
 	last := fmt.Sprintf("its last heartbeat was %s ago", now.Sub(heard[server]).Round(time.Second))
 	if _, ok := heard[server]; !ok {

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,7 +158,7 @@ func TestRescueJobsOfDeadServers(t *testing.T) {
 		}
 		// Every lease runs for another minute; only the periodic rule would wait for it.
 		require.Equal(t, models.Rescue{}, rescue(t, s, now))
-		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", IgnoreLeases: true})
+		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", Starting: true})
 		require.NoError(t, err)
 		require.Equal(t, 2, r.Requeued)
 		for srv, want := range map[string]models.JobState{"stale": models.JobEnqueued, "gone": models.JobEnqueued, "fresh": models.JobProcessing, "me": models.JobProcessing, "beating": models.JobProcessing} {
@@ -216,8 +217,8 @@ func TestFinishOfAnEarlierRunIsIgnored(t *testing.T) {
 // A lease runs out while its server is cut off from the database as surely as when it died: a
 // job is rescued only when its server is silent too. A server heard from since (it came back
 // after an outage) keeps its jobs, and so does the server asking, whatever its leases say,
-// except at start, when its own running jobs are an earlier process's. A rescued job keeps its
-// place in its queue.
+// except those it doesn't hold (a claim whose answer was lost), and at start, when its own
+// running jobs are an earlier process's. A rescued job keeps its place in its queue.
 func TestRescueNeedsASilentServer(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		now := time.Now()
@@ -230,34 +231,42 @@ func TestRescueNeedsASilentServer(t *testing.T) {
 			require.NoError(t, s.UpsertServer(ctx, &srv))
 		}
 		byServer := map[string]*models.Job{}
-		for i, srv := range []string{"silent", "back", "me"} {
+		for i, srv := range []string{"silent", "back", "me", "me-lost", "me-new"} {
 			j := newJob(srv)
 			j.RunAt = now.Add(-time.Duration(10-i) * time.Hour) // its place in the queue
 			insert(t, s, j)
-			require.Len(t, claim(t, s, srv, 1), 1)
+			server := strings.TrimSuffix(strings.TrimSuffix(srv, "-lost"), "-new")
+			claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 1, Lease: time.Minute, Now: now.Add(-time.Duration(5-i) * time.Minute)})
+			require.NoError(t, err)
+			require.Len(t, claimed, 1)
 			byServer[srv] = j
 		}
 		later := now.Add(2 * time.Minute) // every lease ran out
-		r, err := s.RescueJobs(ctx, models.RescueParams{Now: later, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me"})
+		r, err := s.RescueJobs(ctx, models.RescueParams{Now: later, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me",
+			Held: []int64{byServer["me"].ID}, ClaimedBefore: now.Add(-90 * time.Second)})
 		require.NoError(t, err)
-		require.Equal(t, 1, r.Requeued, "only the silent server's job")
-		for srv, want := range map[string]models.JobState{"silent": models.JobEnqueued, "back": models.JobProcessing, "me": models.JobProcessing} {
+		require.Equal(t, 2, r.Requeued, "the silent server's job, and the one this server claimed and never got")
+		for srv, want := range map[string]models.JobState{"silent": models.JobEnqueued, "back": models.JobProcessing, "me": models.JobProcessing,
+			"me-lost": models.JobEnqueued, "me-new": models.JobProcessing} {
 			got, err := s.GetJob(ctx, byServer[srv].ID)
 			require.NoError(t, err)
-			require.Equal(t, want, got.State, "job of server %s", srv)
+			require.Equal(t, want, got.State, "job %s", srv)
 		}
 		got, err := s.GetJob(ctx, byServer["silent"].ID)
 		require.NoError(t, err)
 		require.WithinDuration(t, byServer["silent"].RunAt, got.RunAt, time.Millisecond, "the rescued job keeps its place in its queue")
-		require.Contains(t, got.LastError, "lease expired: server silent presumed dead (the lease ran out 1m0s ago, and its last heartbeat was 3m0s ago)")
+		require.Contains(t, got.LastError, "lease expired: server silent presumed dead (the lease ran out 6m0s ago, and its last heartbeat was 3m0s ago)")
+		got, err = s.GetJob(ctx, byServer["me-lost"].ID)
+		require.NoError(t, err)
+		require.Contains(t, got.LastError, "server me claimed the job but never got it")
 		next := claim(t, s, "other", 1)
 		require.Len(t, next, 1)
 		require.Equal(t, byServer["silent"].ID, next[0].ID, "first in line again")
 
 		// At start, the asking server takes back what an earlier process of its id left.
-		r, err = s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", IgnoreLeases: true, Orphans: true})
+		r, err = s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", Starting: true, ClaimedBefore: now})
 		require.NoError(t, err)
-		require.Equal(t, 1, r.Requeued)
+		require.Equal(t, 2, r.Requeued)
 		got, err = s.GetJob(ctx, byServer["me"].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State)

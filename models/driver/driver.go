@@ -64,11 +64,12 @@ type SQL struct {
 	Promote string
 	// ExtendLeases sets lease_until (?) of every processing job of server ?.
 	ExtendLeases string
-	// Rescue selects the processing jobs to take back, from these arguments: whether to take
-	// the asking server's own jobs (an earlier process of its id left them) and its id; its id
-	// again (no other rule takes its jobs); now, and whether to ignore leases (else only jobs
-	// whose lease ended before now); the heartbeat time before which a server is silent (only
-	// silent or unregistered servers' jobs are taken); the limit. See models.RescueJobs.
+	// Rescue selects the processing jobs to take back, from these arguments: the asking
+	// server's id, a claim time, and a JSON array of job ids (its own jobs claimed before that
+	// time and not among those ids are taken); its id again (no other rule takes its jobs);
+	// now, and whether to ignore leases (else only jobs whose lease ended before now); the
+	// heartbeat time before which a server is silent (only silent or unregistered servers'
+	// jobs are taken); the limit. See models.RescueJobs.
 	Rescue string
 	// Size returns the database's size on disk, in bytes.
 	Size string
