@@ -88,7 +88,9 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
 		j, err := e.newJob(ctx, p.Kind, p.Args, p.Opts)
-		if err != nil {
+		if err != nil && len(batch) > 1 {
+			return nil, &BatchError{Index: i, Err: err}
+		} else if err != nil {
 			return nil, err
 		}
 		j.Note = note(ctx, "enqueued")
@@ -173,6 +175,12 @@ func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Optio
 	j := &models.Job{Kind: kind, Args: raw, ContinueOn: s.continueOn}
 	d := e.defaultsOf(kind)
 	s.apply(j, d)
+	if err := models.KindName.Check(j.Kind); err != nil { // the store checks too; here a batch can say which job
+		return nil, err
+	}
+	if err := models.QueueName.Check(j.Queue); err != nil {
+		return nil, err
+	}
 	if d.unique != nil && j.UniqueKey == nil {
 		due := j.RunAt
 		if due.IsZero() {

@@ -79,8 +79,8 @@ func (s *Server) jobArgs(v *pages.JobFormView) json.RawMessage {
 	case pages.KindExec:
 		return execArgs(v)
 	}
-	if !models.ValidKindName(v.Kind) {
-		v.Errors["kind"] = "A kind is 1 to 100 characters of text."
+	if err := models.KindName.Check(v.Kind); err != nil {
+		v.Errors["kind"] = models.ErrorMessage(err)
 		return nil
 	}
 	raw := strings.TrimSpace(v.ArgsJSON)
@@ -188,8 +188,8 @@ func execArgs(v *pages.JobFormView) json.RawMessage {
 func jobFormOptions(v *pages.JobFormView) []jobs.Option {
 	var opts []jobs.Option
 	if v.Queue != "" {
-		if !models.ValidQueueName(v.Queue) {
-			v.Errors["queue"] = "A queue's name is 1 to 100 characters without spaces, commas or '='."
+		if err := models.QueueName.Check(v.Queue); err != nil {
+			v.Errors["queue"] = models.ErrorMessage(err)
 		} else {
 			opts = append(opts, jobs.Queue(v.Queue))
 		}

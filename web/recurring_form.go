@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,8 +52,8 @@ func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages
 		switch {
 		case v.Name == "":
 			v.Form.Errors["name"] = "A name is required."
-		case len(v.Name) > 200 || strings.IndexFunc(v.Name, unicode.IsControl) >= 0:
-			v.Form.Errors["name"] = "At most 200 characters, without control characters."
+		case !models.RecurringName.Valid(v.Name):
+			v.Form.Errors["name"] = models.ErrorMessage(models.RecurringName.Check(v.Name))
 		}
 	}
 	if !slices.Contains([]string{models.MisfireRelaxed, models.MisfireStrict, models.MisfireIgnore}, v.Misfire) {
