@@ -1,14 +1,11 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -227,27 +224,6 @@ func (e *Engine) CheckArgs(ctx context.Context, kind, args string) error {
 	}
 	return &models.Error{Code: models.EINVALID, Message: fmt.Sprintf("The arguments of %s are not valid: %v", kind, err),
 		Fields: map[string]string{"args": err.Error()}}
-}
-
-func marshalArgs(args any) (string, error) {
-	switch a := args.(type) {
-	case nil:
-		return "{}", nil
-	case json.RawMessage:
-		if !json.Valid(a) {
-			return "", models.Errorf(models.EINVALID, "job arguments must be valid JSON")
-		}
-		if !utf8.Valid(a) || bytes.IndexByte(a, 0) >= 0 {
-			return "", &models.Error{Code: models.EINVALID, Message: "Job arguments must be UTF-8 text.",
-				Fields: map[string]string{"args": "The arguments hold bytes that are not UTF-8 text."}}
-		}
-		return string(a), nil
-	}
-	b, err := json.Marshal(args)
-	if err != nil {
-		return "", models.Errorf(models.EINVALID, "job arguments can't be stored as JSON: %v", err)
-	}
-	return string(b), nil
 }
 
 // Cancel cancels a job that has not finished. A waiting job is cancelled at once; a running
