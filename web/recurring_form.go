@@ -122,7 +122,7 @@ func (s *Server) recurringFormFailed(c echo.Context, v pages.RecurringFormView, 
 // renderRecurringFormFor shows the whole form for a recurring job made at run time.
 func (s *Server) renderRecurringFormFor(c echo.Context, rj *models.RecurringJob) error {
 	v := pages.RecurringFormView{ID: rj.ID, Name: rj.Name, Spec: rj.Spec, Zone: rj.TimeZone, Misfire: rj.Misfire, Overlap: rj.Overlap,
-		Form: jobFormFrom(rj.Kind, rj.Args, rj.Queue, rj.Priority, rj.MaxAttempts, rj.Timeout, nil)}
+		Form: jobFormFrom(rj.Kind, rj.Args, fmt.Sprintf("/dashboard/recurring/%d/args.json", rj.ID), rj.Queue, rj.Priority, rj.MaxAttempts, rj.Timeout, nil)}
 	return s.renderRecurringForm(c, http.StatusOK, v)
 }
 

@@ -331,6 +331,9 @@ func (s *Server) routes() {
 	e.POST("/dashboard/jobs/new", s.handleJobCreate)
 	e.GET("/dashboard/jobs/:id", s.handleJob)
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
+	for name := range jobFiles { // args.json, log.txt...: a value whole, as a download
+		e.GET("/dashboard/jobs/:id/"+name, s.handleJobFile(name))
+	}
 	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
 	e.GET("/dashboard/secrets", s.handleSecrets)
 	e.POST("/dashboard/secrets", s.handleSecretSave)
@@ -343,6 +346,7 @@ func (s *Server) routes() {
 	e.GET("/dashboard/recurring/new", s.handleRecurringNew)
 	e.POST("/dashboard/recurring/new", s.handleRecurringCreate)
 	e.GET("/dashboard/recurring/:id/edit", s.handleRecurringEdit)
+	e.GET("/dashboard/recurring/:id/args.json", s.handleRecurringArgs)
 	e.POST("/dashboard/recurring/:id/edit", s.handleRecurringSave)
 	e.POST("/dashboard/recurring/:id/:action", s.handleRecurringAction)
 	e.GET("/dashboard/servers", s.handleServers)
