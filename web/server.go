@@ -175,8 +175,10 @@ func clientIPExtractor(cfg Config) (echo.IPExtractor, error) {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
-// maxBodySize bounds request bodies; a task form is a few kilobytes at most.
-const maxBodySize = "1M"
+// maxBodyBytes bounds request bodies: a form is a few kilobytes, a job's arguments rarely more.
+// It is also huma's default bound of every API operation's body; the two agree so that huma
+// stops reading at its own bound (a 413 problem) before limitBody's reader refuses a byte.
+const maxBodyBytes = 1 << 20
 
 // Server is Kiln's HTTP server.
 type Server struct {
@@ -286,11 +288,25 @@ func (s *Server) middleware() {
 		e.Use(s.observe)
 	}
 	e.Use(s.checkHost) // before anything else answers or sets a cookie
+	e.Use(limitBody)   // before gzip wraps the writer MaxBytesReader tells to close the connection
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
-	e.Use(middleware.BodyLimit(maxBodySize))
 	e.Use(s.identify)
 	e.Use(s.protectCSRF)
 	e.Use(s.authorize)
+}
+
+// limitBody refuses a body over maxBodyBytes: at once when its Content-Length says so, else
+// (a chunked body) when reading passes the bound, which fails with an *http.MaxBytesError that
+// classify maps to 413.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > maxBodyBytes {
+			return &http.MaxBytesError{Limit: maxBodyBytes}
+		}
+		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, maxBodyBytes)
+		return next(c)
+	}
 }
 
 // isQuietPath reports the routes that need neither request logs, identity nor CSRF tokens.
