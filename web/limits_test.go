@@ -1,12 +1,19 @@
 package web_test
 
 import (
+	"bytes"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/web"
 )
 
 // A chunked body (no Content-Length) over the limit is a 413, problem JSON for the API and a
@@ -30,4 +37,62 @@ func TestChunkedBodyOverTheLimitIs413(t *testing.T) {
 		require.Contains(t, doc.Text(), "large", tc.path)
 	}
 	require.Empty(t, modeltestRecent(t, a))
+}
+
+// syncBuffer is a log a handler writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A token sent in the query string is refused, and the request log doesn't keep it: credential
+// parameters, and any value holding an API token, are logged as REDACTED.
+func TestRequestLogRedactsCredentials(t *testing.T) {
+	a := setup(t)
+	var log syncBuffer
+	srv, err := web.New(web.Config{LocalNoAuth: true}, a.store, a.engine, slog.New(slog.NewTextHandler(&log, nil)))
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	for _, q := range []string{"token=kiln_sekrit1", "access_token=abc-sekrit2", "q=x&API_KEY=sekrit3", "password=sekrit4&state=failed",
+		"next=%2Fdashboard%3Ftoken%3Dkiln_sekrit5", "_csrf=sekrit6", "x=kiln_sekrit7"} {
+		resp, err := http.Get(ts.URL + "/dashboard/jobs?" + q)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	req, err := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/stats?token=kiln_sekrit8", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	logged := log.String()
+	require.Contains(t, logged, "/dashboard/jobs?password=REDACTED&state=failed", "the rest of the URI is kept")
+	require.Contains(t, logged, "q=x&API_KEY=REDACTED")
+	for i := 1; i <= 8; i++ {
+		require.NotContains(t, logged, fmt.Sprintf("sekrit%d", i))
+	}
+}
+
+// The user information of an absolute request URI is not logged either.
+func TestRequestLogRedactsUserInfo(t *testing.T) {
+	for uri, want := range map[string]string{
+		"http://ada:pw@kiln.example.com/dashboard?x=1": "http://REDACTED@kiln.example.com/dashboard?x=1",
+		"http://kiln.example.com/a@b":                  "http://kiln.example.com/a@b",
+		"/dashboard/jobs?queue=a%2Bb&key=k":            "/dashboard/jobs?queue=a%2Bb&key=REDACTED",
+		"/dashboard?token":                             "/dashboard?token=REDACTED",
+	} {
+		require.Equal(t, want, web.RedactURI(uri), uri)
+	}
 }
