@@ -51,9 +51,9 @@ type Event struct {
 
 // JobSpec is a job to enqueue.
 type JobSpec struct {
-	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send."`
-	Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually)."`
-	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default."`
+	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send: text without control characters (line breaks, tabs) or bidi controls (U+202E...)."`
+	Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually), nesting arrays and objects at most 64 levels deep."`
+	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default. No spaces, commas, '=', control characters or bidi controls."`
 	Priority    *int            `json:"priority,omitempty" doc:"Higher runs first within a queue."`
 	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
 	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration (30s, 5m)."`
@@ -265,11 +265,11 @@ type TaskList struct {
 
 // RecurringSpec is a recurring job to create.
 type RecurringSpec struct {
-	Name        string          `json:"name" minLength:"1" maxLength:"200"`
+	Name        string          `json:"name" minLength:"1" maxLength:"200" doc:"Text without control characters (line breaks, tabs) or bidi controls (U+202E...)."`
 	Spec        string          `json:"spec" minLength:"1" maxLength:"200" doc:"A cron expression (5 fields, or 6 with seconds first), a descriptor such as @daily, or @every <duration>."`
 	TimeZone    string          `json:"time_zone,omitempty" maxLength:"100" doc:"An IANA time zone the schedule is read in; default UTC."`
 	Kind        string          `json:"kind" minLength:"1" maxLength:"100"`
-	Args        json.RawMessage `json:"args,omitempty" doc:"The arguments of every job it enqueues."`
+	Args        json.RawMessage `json:"args,omitempty" doc:"The arguments of every job it enqueues, nesting arrays and objects at most 64 levels deep."`
 	Queue       string          `json:"queue,omitempty" maxLength:"100"`
 	Priority    *int            `json:"priority,omitempty"`
 	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`

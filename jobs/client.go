@@ -1,14 +1,11 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -88,7 +85,9 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
 		j, err := e.newJob(ctx, p.Kind, p.Args, p.Opts)
-		if err != nil {
+		if err != nil && len(batch) > 1 {
+			return nil, &BatchError{Index: i, Err: err}
+		} else if err != nil {
 			return nil, err
 		}
 		j.Note = note(ctx, "enqueued")
@@ -183,6 +182,12 @@ func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Optio
 	j := &models.Job{Kind: kind, Args: raw, ContinueOn: s.continueOn}
 	d := e.defaultsOf(kind)
 	s.apply(j, d)
+	if err := models.KindName.Check(j.Kind); err != nil { // the store checks too; here a batch can say which job
+		return nil, err
+	}
+	if err := models.QueueName.Check(j.Queue); err != nil {
+		return nil, err
+	}
 	if d.unique != nil && j.UniqueKey == nil {
 		due := j.RunAt
 		if due.IsZero() {
@@ -229,27 +234,6 @@ func (e *Engine) CheckArgs(ctx context.Context, kind, args string) error {
 	}
 	return &models.Error{Code: models.EINVALID, Message: fmt.Sprintf("The arguments of %s are not valid: %v", kind, err),
 		Fields: map[string]string{"args": err.Error()}}
-}
-
-func marshalArgs(args any) (string, error) {
-	switch a := args.(type) {
-	case nil:
-		return "{}", nil
-	case json.RawMessage:
-		if !json.Valid(a) {
-			return "", models.Errorf(models.EINVALID, "job arguments must be valid JSON")
-		}
-		if !utf8.Valid(a) || bytes.IndexByte(a, 0) >= 0 {
-			return "", &models.Error{Code: models.EINVALID, Message: "Job arguments must be UTF-8 text.",
-				Fields: map[string]string{"args": "The arguments hold bytes that are not UTF-8 text."}}
-		}
-		return string(a), nil
-	}
-	b, err := json.Marshal(args)
-	if err != nil {
-		return "", models.Errorf(models.EINVALID, "job arguments can't be stored as JSON: %v", err)
-	}
-	return string(b), nil
 }
 
 // Cancel cancels a job that has not finished. A waiting job is cancelled at once; a running

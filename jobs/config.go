@@ -35,8 +35,8 @@ func ParseQueues(s string) ([]QueueConfig, error) {
 		switch {
 		case !ok || name == "":
 			return nil, fmt.Errorf("%w: queue %q: write name=workers, e.g. default=10", ErrInvalidConfig, part)
-		case !models.ValidQueueName(name):
-			return nil, fmt.Errorf("%w: queue %q: a name is 1 to 100 characters without spaces, commas, '=' or control characters", ErrInvalidConfig, name)
+		case !models.QueueName.Valid(name):
+			return nil, fmt.Errorf("%w: queue %q: %s", ErrInvalidConfig, name, models.ErrorMessage(models.QueueName.Check(name)))
 		case err != nil || workers < 1 || workers > 10_000:
 			return nil, fmt.Errorf("%w: queue %q: workers must be a whole number from 1 to 10000", ErrInvalidConfig, name)
 		case seen[name]:

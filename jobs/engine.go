@@ -150,6 +150,9 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 	if kindName == "" || fn == nil {
 		return fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption)
 	}
+	if err := models.KindName.Check(kindName); err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalidOption, models.ErrorMessage(err))
+	}
 	d := kindDefaults{queue: DefaultQueue, maxAttempts: e.cfg.MaxAttempts, backoff: DefaultBackoff}
 	var probe models.Job
 	s.apply(&probe, d)

@@ -53,3 +53,18 @@ type PanicError struct {
 }
 
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v\n\n%s", e.Value, e.Stack) }
+
+// BatchError says which job of an EnqueueMany (or EnqueueResults) batch of several was
+// refused, and why; the batch stored nothing. It wraps the job's error, so models.ErrorCode and
+// models.FieldErrors read through it.
+type BatchError struct {
+	Index int // the job's place in the batch, from 0
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("jobs: job %d of the batch: %v", e.Index, e.Err)
+}
+
+// Unwrap returns the job's error.
+func (e *BatchError) Unwrap() error { return e.Err }

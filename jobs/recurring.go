@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-co-op/gocron/v2"
 
@@ -75,11 +73,11 @@ func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) 
 		return nil, nil, err
 	}
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 200 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 || kind == "" {
-		return nil, nil, fmt.Errorf("%w: a recurring job needs a name (at most 200 characters, no control characters) and a kind", ErrInvalidOption)
+	if err := models.RecurringName.Check(name); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidOption, err) // a *models.Error naming its field too
 	}
-	if !models.ValidKindName(kind) {
-		return nil, nil, fmt.Errorf("%w: a kind is 1 to 100 characters of text, not %q", ErrInvalidOption, kind)
+	if err := models.KindName.Check(kind); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	tz := "UTC"
 	if s.tz != nil {
@@ -109,8 +107,10 @@ func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) 
 	}
 	var j models.Job
 	s.apply(&j, e.defaultsOf(kind))
-	if j.Queue != "" && !models.ValidQueueName(j.Queue) {
-		return nil, nil, fmt.Errorf("%w: queue %q: a name is 1 to 100 characters without spaces, commas, '=' or control characters", ErrInvalidOption, j.Queue)
+	if j.Queue != "" {
+		if err := models.QueueName.Check(j.Queue); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		}
 	}
 	def := &recurringDef{schedule: sched, row: models.RecurringJob{
 		Name: name, Spec: sched.Spec(), TimeZone: tz, Kind: kind, Args: raw, Queue: j.Queue,

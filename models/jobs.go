@@ -6,12 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -158,31 +155,13 @@ const (
 	JobResultMax = 512 << 10
 )
 
-// ValidQueueName reports a name a queue may have: 1 to 100 bytes of UTF-8, without spaces,
-// commas, '=' (the --queues syntax) or control characters.
-func ValidQueueName(name string) bool {
-	return name != "" && len(name) <= jobQueueMax && storableText(name) &&
-		!strings.ContainsFunc(name, func(r rune) bool { return r == ' ' || r == ',' || r == '=' || unicode.IsControl(r) })
-}
-
-// storableText reports text every dialect stores: valid UTF-8 without NUL (PostgreSQL refuses
-// both).
-// ValidKindName reports a name a job kind may have: 1 to 100 bytes of text (UTF-8, no NUL).
-func ValidKindName(kind string) bool {
-	return strings.TrimSpace(kind) != "" && len(kind) <= jobKindMax && storableText(kind)
-}
-
-func storableText(s string) bool {
-	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
-}
-
 // validateNewJob checks what a caller may get wrong when creating a job.
 func validateNewJob(j *Job) error {
 	switch {
-	case strings.TrimSpace(j.Kind) == "" || len(j.Kind) > jobKindMax || !storableText(j.Kind):
-		return Errorf(EINVALID, "job kind must be 1 to %d characters of text, not %q", jobKindMax, j.Kind)
-	case !ValidQueueName(j.Queue):
-		return Errorf(EINVALID, "queue name %q must be 1 to %d characters without spaces, commas, '=' or control characters", j.Queue, jobQueueMax)
+	case !KindName.Valid(j.Kind):
+		return KindName.Check(j.Kind)
+	case !QueueName.Valid(j.Queue):
+		return QueueName.Check(j.Queue)
 	case j.MaxAttempts < 1:
 		return Errorf(EINVALID, "max attempts must be at least 1, not %d", j.MaxAttempts)
 	case j.Timeout < 0:
@@ -639,10 +618,8 @@ func tagRows(jobs []*Job, skip map[int]bool) []JobTag {
 	return rows
 }
 
-// MaxTags bounds a job's tags; a tag is 1 to 50 letters, digits, '.', '_', ':' or '-'.
+// MaxTags bounds a job's tags; each is a TagName.
 const MaxTags = 10
-
-var tagRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,50}$`)
 
 // SetTags stores tags on the job, or returns an EINVALID error saying which one can't be a tag.
 func (j *Job) SetTags(tags []string) error {
@@ -652,8 +629,8 @@ func (j *Job) SetTags(tags []string) error {
 	seen := map[string]bool{}
 	var kept []string
 	for _, t := range tags {
-		if !tagRE.MatchString(t) {
-			return &Error{Code: EINVALID, Message: fmt.Sprintf("%q can't be a tag.", t), Fields: map[string]string{"tags": "A tag is 1 to 50 letters, digits, '.', '_', ':' or '-'."}}
+		if err := TagName.Check(t); err != nil {
+			return err
 		}
 		if !seen[t] {
 			seen[t] = true

@@ -122,8 +122,8 @@ func (s *Store) SetKindLimits(ctx context.Context, kind string, l KindLimit) err
 }
 
 func (s *Store) setKindLimit(ctx context.Context, kind, what string, set map[string]any) error {
-	if !ValidKindName(kind) {
-		return Errorf(EINVALID, "A limit needs a kind of 1 to 100 characters, not %q.", kind)
+	if err := KindName.Check(kind); err != nil {
+		return err
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		row := KindLimit{Kind: kind, UpdatedAt: time.Now().UTC()}

@@ -21,8 +21,8 @@ type QueueSetting struct {
 
 // SetQueuePaused pauses or resumes a queue for every server, recording who did it.
 func (s *Store) SetQueuePaused(ctx context.Context, name string, paused bool, by string) error {
-	if !ValidQueueName(name) {
-		return Errorf(EINVALID, "Queue name %q is not valid.", name)
+	if err := QueueName.Check(name); err != nil {
+		return err
 	}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "name"}},

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -142,14 +143,23 @@ func (s *Server) apiErr(err error) error {
 	}
 	code := models.ErrorCode(err)
 	switch {
-	case errors.Is(err, jobs.ErrInvalidOption), errors.Is(err, jobs.ErrInvalidSchedule):
+	case code != models.EINVALID && (errors.Is(err, jobs.ErrInvalidOption) || errors.Is(err, jobs.ErrInvalidSchedule)):
 		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "jobs: "))
-	case code == models.EINVALID:
-		var details []error
-		for field, msg := range models.FieldErrors(err) {
-			details = append(details, &huma.ErrorDetail{Location: "body." + field, Message: msg})
+	case code == models.EINVALID: // with its fields, also when it wraps ErrInvalidOption
+		at, msg := "body.", models.ErrorMessage(err)
+		var batch *jobs.BatchError
+		if errors.As(err, &batch) { // the job of the batch it is about: body.jobs[i].args
+			at = "body.jobs[" + strconv.Itoa(batch.Index) + "]."
+			msg = fmt.Sprintf("No job was enqueued: job %d of the batch (from 0) was refused. %s", batch.Index, msg)
 		}
-		return huma.Error422UnprocessableEntity(models.ErrorMessage(err), details...)
+		var details []error
+		for field, fieldMsg := range models.FieldErrors(err) {
+			details = append(details, &huma.ErrorDetail{Location: at + field, Message: fieldMsg})
+		}
+		if len(details) == 0 && batch != nil {
+			details = append(details, &huma.ErrorDetail{Location: strings.TrimSuffix(at, "."), Message: models.ErrorMessage(err)})
+		}
+		return huma.Error422UnprocessableEntity(msg, details...)
 	case code == models.ENOTFOUND:
 		return huma.Error404NotFound(models.ErrorMessage(err))
 	case code == models.ECONFLICT:

@@ -43,7 +43,7 @@ func (s *Server) registerKindAPI(hapi huma.API) {
 }
 
 func (s *Server) apiKind(ctx context.Context, in *KindNameInput) (*KindMetricsOutput, error) {
-	if !models.ValidKindName(in.Kind) {
+	if !models.KindName.Valid(in.Kind) {
 		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: a kind is 1 to 100 characters of text.", in.Kind))
 	}
 	return s.kindMetrics(ctx, in.Kind)
@@ -93,8 +93,8 @@ func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*Ki
 		return nil, err
 	}
 	kind := in.Kind
-	if !models.ValidKindName(kind) {
-		return nil, huma.Error422UnprocessableEntity("A kind is 1 to 100 characters of text.", &huma.ErrorDetail{Location: "path.kind", Message: "not a kind name", Value: in.Kind})
+	if err := models.KindName.Check(kind); err != nil {
+		return nil, huma.Error422UnprocessableEntity(models.ErrorMessage(err), &huma.ErrorDetail{Location: "path.kind", Message: "not a kind name", Value: in.Kind})
 	}
 	perSeconds, perErr := ratePer(in.Body.RatePer, in.Body.RateN)
 	if perErr != "" {

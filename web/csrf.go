@@ -6,10 +6,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/models"
 )
 
 // Every request that may change something (any method but GET, HEAD and OPTIONS) must carry a
@@ -62,7 +65,10 @@ func (s *Server) protectCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 			if !(c.Path() == "/logout" && currentSession(c) == "") {
 				sent := r.Header.Get(echo.HeaderXCSRFToken)
 				if sent == "" {
-					sent = r.PostFormValue(csrfField) // the body only: r.FormValue would read the URL too
+					if err := readForm(r); err != nil {
+						return err
+					}
+					sent = r.PostForm.Get(csrfField) // the body only: r.Form would hold the URL's too
 				}
 				if !s.csrfValid(binding, sent) {
 					return errCSRF
@@ -76,6 +82,23 @@ func (s *Server) protectCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(csrfContextKey, token)
 		return next(c)
 	}
+}
+
+// readForm parses the request's form, as PostFormValue would, but says when it can't: a body
+// over maxBodyBytes (an *http.MaxBytesError, a 413) or one that isn't a form (a 400), which
+// PostFormValue would take for a form without a token.
+func readForm(r *http.Request) error {
+	err := r.ParseForm() // first: ParseMultipartForm hides its error behind ErrNotMultipart
+	if err == nil {
+		if err = r.ParseMultipartForm(maxBodyBytes); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	var tooLarge *http.MaxBytesError
+	if err == nil || errors.As(err, &tooLarge) {
+		return err
+	}
+	return models.Errorf(models.EINVALID, "The form could not be read: %v.", err)
 }
 
 // csrfBinding returns what the request's token is bound to: its session, or else the nonce of

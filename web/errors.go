@@ -60,6 +60,11 @@ type errorResponse struct {
 // classify turns any error into the status and message the client sees. Internal details never
 // reach the client; they are logged instead.
 func classify(err error) errorResponse {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) { // a body over maxBodyBytes, however a handler read it
+		return errorResponse{Status: http.StatusRequestEntityTooLarge, Code: codeOfStatus(http.StatusRequestEntityTooLarge),
+			Message: friendlyMessages[http.StatusRequestEntityTooLarge]}
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		msg, _ := he.Message.(string)

@@ -79,8 +79,8 @@ func (s *Server) jobArgs(v *pages.JobFormView) json.RawMessage {
 	case pages.KindExec:
 		return execArgs(v)
 	}
-	if !models.ValidKindName(v.Kind) {
-		v.Errors["kind"] = "A kind is 1 to 100 characters of text."
+	if err := models.KindName.Check(v.Kind); err != nil {
+		v.Errors["kind"] = models.ErrorMessage(err)
 		return nil
 	}
 	raw := strings.TrimSpace(v.ArgsJSON)
@@ -188,8 +188,8 @@ func execArgs(v *pages.JobFormView) json.RawMessage {
 func jobFormOptions(v *pages.JobFormView) []jobs.Option {
 	var opts []jobs.Option
 	if v.Queue != "" {
-		if !models.ValidQueueName(v.Queue) {
-			v.Errors["queue"] = "A queue's name is 1 to 100 characters without spaces, commas or '='."
+		if err := models.QueueName.Check(v.Queue); err != nil {
+			v.Errors["queue"] = models.ErrorMessage(err)
 		} else {
 			opts = append(opts, jobs.Queue(v.Queue))
 		}
@@ -304,9 +304,19 @@ func newJobForm(kind string) pages.JobFormView {
 }
 
 // jobFormFrom fills a form from a stored job's (or recurring job's) kind, arguments and
-// options: for Duplicate, and to edit a recurring job.
-func jobFormFrom(kind, args, queue string, priority, maxAttempts int, timeout time.Duration, tags []string) pages.JobFormView {
+// options: for Duplicate, and to edit a recurring job. Arguments that would take more than
+// blockBudget of the page are left out, and the form offers argsURL instead.
+func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, timeout time.Duration, tags []string) pages.JobFormView {
 	v := newJobForm(kind)
+	v.Queue, v.Priority, v.MaxAttempts = queue, strconv.Itoa(priority), strconv.Itoa(maxAttempts)
+	if timeout > 0 {
+		v.Timeout = timeout.String()
+	}
+	v.Tags = strings.Join(tags, ", ")
+	if whole := textBlock(args, argsURL); whole.Cut != nil {
+		v.ArgsTooBig = whole.Cut
+		return v
+	}
 	switch kind {
 	case pages.KindHTTP:
 		var a jobs.HTTPRequestArgs
@@ -330,9 +340,7 @@ func jobFormFrom(kind, args, queue string, priority, maxAttempts int, timeout ti
 			if len(a.Body) > 0 && json.Unmarshal(a.Body, &text) == nil {
 				v.Body, v.BodyType = text, "text"
 			} else if len(a.Body) > 0 {
-				var pretty bytes.Buffer
-				_ = json.Indent(&pretty, a.Body, "", "  ")
-				v.Body, v.BodyType = pretty.String(), "json"
+				v.Body, v.BodyType = formJSON(string(a.Body)), "json"
 			}
 			break
 		}
@@ -354,17 +362,16 @@ func jobFormFrom(kind, args, queue string, priority, maxAttempts int, timeout ti
 			}
 		}
 	default:
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, []byte(args), "", "  ") == nil {
-			v.ArgsJSON = pretty.String()
-		} else {
-			v.ArgsJSON = args
-		}
+		v.ArgsJSON = formJSON(args)
 	}
-	v.Queue, v.Priority, v.MaxAttempts = queue, strconv.Itoa(priority), strconv.Itoa(maxAttempts)
-	if timeout > 0 {
-		v.Timeout = timeout.String()
-	}
-	v.Tags = strings.Join(tags, ", ")
 	return v
+}
+
+// formJSON is stored JSON for a form's field: indented when that fits blockBudget, else as
+// stored (which the caller found fits).
+func formJSON(raw string) string {
+	if b := jsonBlock(raw, ""); b.Cut == nil {
+		return b.Text
+	}
+	return raw
 }

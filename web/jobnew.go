@@ -37,7 +37,7 @@ func (s *Server) handleJobNew(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		v.Form = jobFormFrom(j.Kind, j.Args, j.Queue, j.Priority, j.MaxAttempts, j.Timeout, j.TagList())
+		v.Form = jobFormFrom(j.Kind, j.Args, jobFileURL(j.ID, "args.json"), j.Queue, j.Priority, j.MaxAttempts, j.Timeout, j.TagList())
 		v.FromID = id
 	}
 	return s.renderJobNew(c, http.StatusOK, v)

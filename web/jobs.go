@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,7 +13,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
@@ -205,195 +202,6 @@ func stateLabel(s models.JobState) string {
 	return string(s[0]-'a'+'A') + string(s[1:])
 }
 
-// handleJob shows one job.
-func (s *Server) handleJob(c echo.Context) error {
-	v, err := s.jobView(c)
-	if err != nil {
-		return err
-	}
-	v.Layout = s.layoutProps(c, fmt.Sprintf("Job #%d", v.ID), layout.SectionJobs)
-	return render(c, http.StatusOK, pages.JobPage(v))
-}
-
-// handleJobLive renders the live part of a job's page, for htmx polling.
-func (s *Server) handleJobLive(c echo.Context) error {
-	v, err := s.jobView(c)
-	if err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, pages.JobLive(v))
-}
-
-func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
-	id, err := jobID(c)
-	if err != nil {
-		return pages.JobView{}, err
-	}
-	ctx := c.Request().Context()
-	j, err := s.store.GetJob(ctx, id)
-	if err != nil {
-		return pages.JobView{}, err
-	}
-	events, err := s.store.JobEvents(ctx, id)
-	if err != nil {
-		return pages.JobView{}, err
-	}
-	logs, err := s.store.JobLogs(ctx, id)
-	if err != nil {
-		return pages.JobView{}, err
-	}
-	conts, err := s.store.Continuations(ctx, id)
-	if err != nil {
-		return pages.JobView{}, err
-	}
-	var waiting string
-	if j.State == models.JobEnqueued {
-		limits, err := s.store.KindLimits(ctx)
-		if err != nil {
-			return pages.JobView{}, err
-		}
-		if l, ok := limits[j.Kind]; ok {
-			if l.MaxRunning > 0 {
-				n, err := s.store.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
-				if err != nil {
-					return pages.JobView{}, err
-				}
-				if n >= int64(l.MaxRunning) {
-					waiting = fmt.Sprintf("%d of %d of its kind running", n, l.MaxRunning)
-				}
-			}
-			if used, err := s.store.KindRateUsed(ctx, l, s.cfg.Now()); err != nil {
-				return pages.JobView{}, err
-			} else if waiting == "" && l.RateN > 0 && used >= l.RateN {
-				waiting = fmt.Sprintf("%d of its kind started this %s, the most allowed", used, time.Duration(l.RatePerSeconds)*time.Second)
-			}
-		}
-	}
-	v := pages.JobView{
-		WaitingForSlot: waiting,
-		ID:             j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
-		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Rescues: j.Rescues, Timeout: "none", Progress: j.Progress,
-		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
-		Args: prettyJSON(j.Args), Result: prettyJSON(j.Result), LastError: j.LastError, ContinueOn: j.ContinueOn,
-		CanAct: canAct(c), CSRF: csrfToken(c),
-		CanRequeue: j.State.Final(), CanCancel: !j.State.Final(), CanDelete: j.State != models.JobDeleted,
-		CanTrigger: j.State == models.JobScheduled || j.State == models.JobAwaiting,
-	}
-	if j.Timeout > 0 {
-		v.Timeout = j.Timeout.String()
-	}
-	if j.UniqueKey != nil {
-		v.UniqueKey = *j.UniqueKey
-	}
-	v.Tags, v.Response = j.TagList(), httpResponseView(j)
-	if j.StartedAt != nil {
-		m := s.moment(c, *j.StartedAt)
-		v.Started = &m
-	}
-	if j.FinishedAt != nil {
-		m := s.moment(c, *j.FinishedAt)
-		v.Finished = &m
-	}
-	if j.ParentID != nil {
-		if p, err := s.store.GetJob(ctx, *j.ParentID); err == nil {
-			v.Parent = &pages.JobLink{ID: p.ID, Kind: p.Kind, State: string(p.State)}
-		} else {
-			v.Parent = &pages.JobLink{ID: *j.ParentID, Kind: "(cleaned up)", State: "deleted"}
-		}
-	}
-	for _, cj := range conts {
-		v.Continuations = append(v.Continuations, pages.JobLink{ID: cj.ID, Kind: cj.Kind, State: string(cj.State)})
-	}
-	if j.RecurringID != nil {
-		v.RecurringID = *j.RecurringID
-		if rj, err := s.store.GetRecurringByID(ctx, *j.RecurringID); err == nil {
-			v.RecurringName = rj.Name
-		} else {
-			v.RecurringName = fmt.Sprintf("recurring job %d (removed)", *j.RecurringID)
-		}
-	}
-	v.Timeline, v.Attempts = s.history(c, j, events)
-	for _, l := range logs {
-		v.Logs = append(v.Logs, pages.LogLine{At: s.moment(c, l.At), Attempt: l.Attempt, Message: l.Message})
-	}
-	return v, nil
-}
-
-// history turns a job's events into its timeline (with the time spent in each state) and its
-// attempts (each run from claim to outcome).
-func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent) ([]pages.TimelineEntry, []pages.AttemptRow) {
-	now := s.cfg.Now()
-	var (
-		timeline []pages.TimelineEntry
-		attempts []pages.AttemptRow
-	)
-	for i, e := range events {
-		entry := pages.TimelineEntry{
-			From: string(e.From), To: string(e.To), At: s.moment(c, e.At), Reason: e.Reason, Error: e.Error, Server: e.ServerID, Attempt: e.Attempt,
-		}
-		switch {
-		case i+1 < len(events):
-			entry.For = formatDuration(events[i+1].At.Sub(e.At))
-		case !e.To.Final():
-			entry.For, entry.Current = formatDuration(now.Sub(e.At))+" so far", true
-		}
-		timeline = append(timeline, entry)
-		if e.To == models.JobProcessing {
-			a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
-			if i+1 < len(events) {
-				end := events[i+1]
-				a.Outcome, a.Error = attemptOutcome(end), firstLine(end.Error)
-				a.Duration = formatDuration(end.At.Sub(e.At))
-				if end.Duration > 0 {
-					a.Duration = formatDuration(end.Duration)
-				}
-				switch {
-				case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
-					// Its server was cut off, not dead: the run's own outcome came after the rescue.
-					late := events[i+2]
-					a.Outcome, a.Error = string(late.To), firstLine(late.Error)
-					a.Duration = formatDuration(late.Duration) + ", reported late"
-				case end.IsRescue():
-					// From the claim to the rescue is not how long it ran: nobody knows that.
-					a.Duration = "unknown (rescued " + formatDuration(end.Duration) + " after it started)"
-				}
-			}
-			attempts = append(attempts, a)
-		}
-	}
-	return timeline, attempts
-}
-
-// attemptOutcome names how a run ended, from the event that ended it: its new state, except
-// that a run put back in its queue was either rescued (its server died) or released (its server
-// shut down).
-func attemptOutcome(end models.JobEvent) string {
-	switch {
-	case end.IsRescue():
-		return "rescued"
-	case end.From == models.JobProcessing && end.To == models.JobEnqueued:
-		return "released"
-	}
-	return string(end.To)
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
-}
-
-// prettyJSON indents stored JSON for reading; anything else is shown as it is.
-func prettyJSON(raw string) string {
-	if raw == "" {
-		return ""
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, []byte(raw), "", "  "); err != nil {
-		return raw
-	}
-	return buf.String()
-}
-
 // jobActions are what an admin may do to one job, with the flash for each.
 var jobActions = map[string]struct {
 	past string
@@ -525,33 +333,17 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 // formatDuration rounds a duration for reading (components.FormatDuration).
 func formatDuration(d time.Duration) string { return components.FormatDuration(d) }
 
+// truncateRunes cuts s to n characters, the last an ellipsis, reading no further than that:
+// a list of 100 jobs with a megabyte of arguments each needn't copy them.
 func truncateRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+	count, cut := 0, 0
+	for pos := range s {
+		if count == n-1 {
+			cut = pos
+		} else if count == n {
+			return s[:cut] + "…"
+		}
+		count++
 	}
-	return string(r[:n-1]) + "…"
-}
-
-// httpResponseView reads an http.request job's response from its result; nil for other kinds
-// and jobs without one.
-func httpResponseView(j *models.Job) *pages.HTTPResponseView {
-	if j.Kind != jobs.KindHTTPRequest || j.Result == "" {
-		return nil
-	}
-	var r jobs.HTTPResponse
-	if err := json.Unmarshal([]byte(j.Result), &r); err != nil || r.Status == 0 {
-		return nil
-	}
-	v := &pages.HTTPResponseView{Status: r.Status, Class: "succeeded", ContentType: r.Headers["Content-Type"], Body: r.Body,
-		Bytes: r.BodyBytes, Truncated: r.BodyTruncated, Duration: (time.Duration(r.DurationMS * float64(time.Millisecond))).Round(time.Millisecond).String()}
-	if r.Status >= 400 {
-		v.Class = "failed"
-	}
-	if r.BodyEncoding == "base64" {
-		v.Body = "(binary, base64) " + r.Body
-	} else if strings.Contains(v.ContentType, "json") {
-		v.Body = prettyJSON(r.Body)
-	}
-	return v
+	return s
 }

@@ -170,7 +170,7 @@ func (s *Server) handleKinds(c echo.Context) error {
 // kindParam is the kind named in the path.
 func kindParam(c echo.Context) (string, error) {
 	name, err := pathParam(c, "kind")
-	if err != nil || !models.ValidKindName(name) {
+	if err != nil || !models.KindName.Valid(name) {
 		return "", echo.ErrNotFound
 	}
 	return name, nil

@@ -280,3 +280,21 @@ func TestRecurringClockChangeNotes(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="error-spec"]`).Text(), "never runs: April, June, September or November has no day 31")
 	require.Contains(t, doc.Find(`[data-testid="preview-error"]`).Text(), "never runs")
 }
+
+// A queue's links to its jobs escape its name: "a+b#c&d" filters on itself, not on "a b".
+func TestQueueLinksEscapeTheName(t *testing.T) {
+	a := setup(t)
+	odd := "a+b#c&d"
+	j := a.enqueue("mail.send", nil, jobs.Queue(odd))
+	a.enqueue("mail.send", nil, jobs.Queue("a"))
+	_, doc := a.get("/dashboard/queues")
+	href, ok := doc.Find(`[data-queue="` + odd + `"] [data-testid="enqueued"]`).Attr("href")
+	require.True(t, ok)
+	link, err := url.Parse(href)
+	require.NoError(t, err)
+	require.Empty(t, link.Fragment, "nothing of the name is taken for a fragment")
+	require.Equal(t, odd, link.Query().Get("queue"))
+	resp, doc := a.get(link.RequestURI()) // as a browser follows it
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, []string{strconv.FormatInt(j.ID, 10)}, jobIDs(doc), "exactly that queue's job")
+}

@@ -69,10 +69,10 @@ func (s *Server) overview(c echo.Context) (pages.OverviewView, error) {
 		return v, err
 	}
 	for _, st := range overviewStates {
-		v.Cards = append(v.Cards, pages.StatCard{Key: string(st), Label: stateLabel(st), Count: counts[st], Href: "/dashboard/jobs?state=" + string(st)})
+		v.Cards = append(v.Cards, pages.StatCard{Key: string(st), Label: stateLabel(st), Count: counts[st], Href: pages.JobsFilter{State: string(st)}.URL()})
 	}
 	v.Cards = append(v.Cards,
-		pages.StatCard{Key: "retries", Label: "Retries pending", Count: retries, Href: "/dashboard/jobs?state=scheduled"},
+		pages.StatCard{Key: "retries", Label: "Retries pending", Count: retries, Href: pages.JobsFilter{State: string(models.JobScheduled)}.URL()},
 		pages.StatCard{Key: "servers", Label: "Servers", Count: int64(len(servers)), Href: "/dashboard/servers"},
 		pages.StatCard{Key: "recurring", Label: "Recurring", Count: recurring, Href: "/dashboard/recurring"},
 	)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,8 +52,8 @@ func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages
 		switch {
 		case v.Name == "":
 			v.Form.Errors["name"] = "A name is required."
-		case len(v.Name) > 200 || strings.IndexFunc(v.Name, unicode.IsControl) >= 0:
-			v.Form.Errors["name"] = "At most 200 characters, without control characters."
+		case !models.RecurringName.Valid(v.Name):
+			v.Form.Errors["name"] = models.ErrorMessage(models.RecurringName.Check(v.Name))
 		}
 	}
 	if !slices.Contains([]string{models.MisfireRelaxed, models.MisfireStrict, models.MisfireIgnore}, v.Misfire) {
@@ -123,7 +122,7 @@ func (s *Server) recurringFormFailed(c echo.Context, v pages.RecurringFormView, 
 // renderRecurringFormFor shows the whole form for a recurring job made at run time.
 func (s *Server) renderRecurringFormFor(c echo.Context, rj *models.RecurringJob) error {
 	v := pages.RecurringFormView{ID: rj.ID, Name: rj.Name, Spec: rj.Spec, Zone: rj.TimeZone, Misfire: rj.Misfire, Overlap: rj.Overlap,
-		Form: jobFormFrom(rj.Kind, rj.Args, rj.Queue, rj.Priority, rj.MaxAttempts, rj.Timeout, nil)}
+		Form: jobFormFrom(rj.Kind, rj.Args, fmt.Sprintf("/dashboard/recurring/%d/args.json", rj.ID), rj.Queue, rj.Priority, rj.MaxAttempts, rj.Timeout, nil)}
 	return s.renderRecurringForm(c, http.StatusOK, v)
 }
 

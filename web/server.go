@@ -179,8 +179,10 @@ func clientIPExtractor(cfg Config) (echo.IPExtractor, error) {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
-// maxBodySize bounds request bodies; a task form is a few kilobytes at most.
-const maxBodySize = "1M"
+// maxBodyBytes bounds request bodies: a form is a few kilobytes, a job's arguments rarely more.
+// It is also huma's default bound of every API operation's body; the two agree so that huma
+// stops reading at its own bound (a 413 problem) before limitBody's reader refuses a byte.
+const maxBodyBytes = 1 << 20
 
 // Server is Kiln's HTTP server.
 type Server struct {
@@ -263,17 +265,7 @@ func (s *Server) middleware() {
 	e := s.echo
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
 	e.Use(middleware.RequestID())
-	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogRemoteIP: true,
-		HandleError: true, // run the error handler first so the logged status is the one sent
-		Skipper:     func(c echo.Context) bool { return isQuietPath(c.Path()) },
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency), slog.String("ip", v.RemoteIP), slog.String("request_id", v.RequestID))
-			return nil
-		},
-	}))
+	e.Use(s.requestLogger())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			s.log.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
@@ -290,11 +282,25 @@ func (s *Server) middleware() {
 		e.Use(s.observe)
 	}
 	e.Use(s.checkHost) // before anything else answers or sets a cookie
+	e.Use(limitBody)   // before gzip wraps the writer MaxBytesReader tells to close the connection
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
-	e.Use(middleware.BodyLimit(maxBodySize))
 	e.Use(s.identify)
 	e.Use(s.protectCSRF)
 	e.Use(s.authorize)
+}
+
+// limitBody refuses a body over maxBodyBytes: at once when its Content-Length says so, else
+// (a chunked body) when reading passes the bound, which fails with an *http.MaxBytesError that
+// classify maps to 413.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > maxBodyBytes {
+			return &http.MaxBytesError{Limit: maxBodyBytes}
+		}
+		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, maxBodyBytes)
+		return next(c)
+	}
 }
 
 // isQuietPath reports the routes that need neither request logs, identity nor CSRF tokens.
@@ -335,6 +341,9 @@ func (s *Server) routes() {
 	e.POST("/dashboard/jobs/new", s.handleJobCreate)
 	e.GET("/dashboard/jobs/:id", s.handleJob)
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
+	for name := range jobFiles { // args.json, log.txt...: a value whole, as a download
+		e.GET("/dashboard/jobs/:id/"+name, s.handleJobFile(name))
+	}
 	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
 	e.GET("/dashboard/secrets", s.handleSecrets)
 	e.POST("/dashboard/secrets", s.handleSecretSave)
@@ -347,6 +356,7 @@ func (s *Server) routes() {
 	e.GET("/dashboard/recurring/new", s.handleRecurringNew)
 	e.POST("/dashboard/recurring/new", s.handleRecurringCreate)
 	e.GET("/dashboard/recurring/:id/edit", s.handleRecurringEdit)
+	e.GET("/dashboard/recurring/:id/args.json", s.handleRecurringArgs)
 	e.POST("/dashboard/recurring/:id/edit", s.handleRecurringSave)
 	e.POST("/dashboard/recurring/:id/:action", s.handleRecurringAction)
 	e.GET("/dashboard/servers", s.handleServers)

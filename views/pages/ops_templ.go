@@ -1349,9 +1349,7 @@ func queuePath(name, action string) string {
 	return "/dashboard/queues/" + url.PathEscape(name) + "/" + action
 }
 
-func jobsOfQueue(name, state string) string {
-	return "/dashboard/jobs?state=" + state + "&queue=" + name
-}
+func jobsOfQueue(name, state string) string { return JobsFilter{State: state, Queue: name}.URL() }
 
 // servers says "1 server" or "n servers".
 func servers(n int) string {

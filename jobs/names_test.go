@@ -1,0 +1,60 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+// requireFieldError checks err is an EINVALID error whose field says what.
+func requireFieldError(t *testing.T, err error, field, says string) {
+	t.Helper()
+	require.Equal(t, models.EINVALID, models.ErrorCode(err), "%v", err)
+	require.Contains(t, models.FieldErrors(err)[field], says, "%v", err)
+}
+
+// Names refuse control characters (line breaks, tabs) and bidi controls, with a message
+// naming the field, on every way in.
+func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e := newEngine(t, s, fast())
+	for _, bad := range []string{"a\nb", "a\tb", "a\u202Eb", "a\u2066b", "a\u061Cb", "a\u200Fb", "a\x7fb", "a\u0085b"} {
+		_, err := e.Enqueue(ctx, bad, nil)
+		requireFieldError(t, err, "kind", "A kind may not hold")
+		_, err = e.Enqueue(ctx, "k", nil, jobs.Queue(bad))
+		requireFieldError(t, err, "queue", "A queue's name may not hold")
+		_, err = e.Enqueue(ctx, "k", nil, jobs.Tags("ok", bad))
+		requireFieldError(t, err, "tags", "A tag may not hold")
+		_, err = e.CreateRecurring(ctx, bad, "@hourly", "k", nil)
+		requireFieldError(t, err, "name", "A recurring job's name may not hold")
+		_, err = e.CreateRecurring(ctx, "r", "@hourly", bad, nil)
+		requireFieldError(t, err, "kind", "A kind may not hold")
+		_, err = e.CreateRecurring(ctx, "r", "@hourly", "k", nil, jobs.Queue(bad))
+		requireFieldError(t, err, "queue", "A queue's name may not hold")
+		require.ErrorIs(t, e.Register(bad, func(context.Context, *models.Job) error { return nil }), jobs.ErrInvalidOption)
+		_, err = jobs.ParseQueues(bad + "=1")
+		require.ErrorIs(t, err, jobs.ErrInvalidConfig)
+		require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, bad, true, "test")))
+	}
+	_, err := e.Enqueue(ctx, "a\u202Eb", nil)
+	require.Contains(t, models.ErrorMessage(err), `"a\u202eb" holds U+202E`, "the message shows the character it refuses")
+	require.Contains(t, models.ErrorMessage(err), "bidi controls")
+	_, err = e.Enqueue(ctx, "a\nb", nil)
+	require.Contains(t, models.ErrorMessage(err), "line breaks")
+
+	_, err = e.EnqueueMany(ctx, []jobs.EnqueueParams{{Kind: "k"}, {Kind: "k", Opts: []jobs.Option{jobs.Queue("x\ny")}}})
+	var be *jobs.BatchError
+	require.True(t, errors.As(err, &be), "%v", err)
+	require.Equal(t, 1, be.Index)
+	for _, good := range []string{"mail.send", "файлы", "a+b#c&d", "émoji-🔥"} {
+		_, err := e.Enqueue(ctx, good, nil, jobs.Queue(good))
+		require.NoError(t, err, "%q is a fine name", good)
+	}
+	require.Len(t, modeltest.RecentJobs(t, s, 100), 4, "only the good names made jobs")
+}

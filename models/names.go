@@ -1,0 +1,97 @@
+package models
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// NameRule is what one kind of name may be: a job's kind, a queue's name, a tag, a recurring
+// job's name. Every path that takes such a name (the engine, the store, the API, the forms,
+// the command line through the API) checks it with the rule's Check, so they refuse the same
+// names with the same words.
+type NameRule struct {
+	// Field is the form and JSON field the name comes in, as errors name it.
+	Field string
+	// What names it in messages: "A kind".
+	What string
+	// Shape says what the name may be, after What: "is 1 to 100 characters of text".
+	Shape string
+	// Max bounds it, in bytes.
+	Max int
+	// refuse reports characters the name may not hold besides control and bidi characters.
+	refuse func(r rune) bool
+	// pattern, when set, is the whole of what the name may be.
+	pattern *regexp.Regexp
+}
+
+// The names Kiln keeps. A control character (a line break, a tab) or a bidi control
+// (U+202E and the like, which make text read in another order than it is stored) is refused in
+// every one: such a name shows one thing on a page or in a log and is another.
+var (
+	KindName = NameRule{Field: "kind", What: "A kind", Shape: "is 1 to 100 characters of text", Max: jobKindMax}
+	// QueueName refuses spaces, commas and '=', which the --queues syntax uses.
+	QueueName = NameRule{Field: "queue", What: "A queue's name", Shape: "is 1 to 100 characters without spaces, commas or '='", Max: jobQueueMax,
+		refuse: func(r rune) bool { return r == ' ' || r == ',' || r == '=' }}
+	// TagName is a tag of a job (MaxTags at most).
+	TagName = NameRule{Field: "tags", What: "A tag", Shape: "is 1 to 50 letters, digits, '.', '_', ':' or '-'", Max: 50,
+		pattern: regexp.MustCompile(`^[A-Za-z0-9._:-]{1,50}$`)}
+	// RecurringName is a recurring job's name.
+	RecurringName = NameRule{Field: "name", What: "A recurring job's name", Shape: "is 1 to 200 characters of text", Max: 200}
+)
+
+// Check returns nil when name fits the rule, else an EINVALID *Error whose Fields name the
+// rule's field with what is wrong.
+func (r NameRule) Check(name string) error {
+	var msg string
+	if bad, ok := unsafeRune(name); ok {
+		msg = fmt.Sprintf("%s may not hold %s: %q holds %U.", r.What, describeUnsafe(bad), name, bad)
+	} else if strings.TrimSpace(name) == "" || len(name) > r.Max || !storableText(name) ||
+		(r.refuse != nil && strings.ContainsFunc(name, r.refuse)) || (r.pattern != nil && !r.pattern.MatchString(name)) {
+		msg = fmt.Sprintf("%s %s, not %q.", r.What, r.Shape, name)
+	}
+	if msg == "" {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: msg, Fields: map[string]string{r.Field: msg}}
+}
+
+// Valid reports whether name fits the rule.
+func (r NameRule) Valid(name string) bool { return r.Check(name) == nil }
+
+// unsafeRune returns the first control or bidi-control character of s.
+func unsafeRune(s string) (rune, bool) {
+	for _, c := range s {
+		if unicode.IsControl(c) || isBidiControl(c) {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// isBidiControl reports the characters that change the direction text is shown in: the
+// Arabic letter mark, the left-to-right and right-to-left marks, the embeddings and overrides
+// (U+202A to U+202E) and the isolates (U+2066 to U+2069).
+func isBidiControl(r rune) bool {
+	return r == '\u061C' || r == '\u200E' || r == '\u200F' || ('\u202A' <= r && r <= '\u202E') || ('\u2066' <= r && r <= '\u2069')
+}
+
+func describeUnsafe(r rune) string {
+	switch {
+	case r == '\n' || r == '\r':
+		return "line breaks"
+	case r == '\t':
+		return "tabs"
+	case isBidiControl(r):
+		return "bidi controls, which make text read in another order than it is stored"
+	}
+	return "control characters"
+}
+
+// storableText reports text every dialect stores: valid UTF-8 without NUL (PostgreSQL refuses
+// both).
+func storableText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}

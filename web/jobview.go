@@ -1,0 +1,260 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/views/components"
+	"github.com/kilnhq/kiln/views/layout"
+	"github.com/kilnhq/kiln/views/pages"
+)
+
+// The job page: everything about one job, and its live part that htmx polls while the job is
+// not final. What the job's users supplied is shown through block.go's budgets.
+
+// handleJob shows one job.
+func (s *Server) handleJob(c echo.Context) error {
+	v, err := s.jobView(c)
+	if err != nil {
+		return err
+	}
+	v.Layout = s.layoutProps(c, fmt.Sprintf("Job #%d", v.ID), layout.SectionJobs)
+	return render(c, http.StatusOK, pages.JobPage(v))
+}
+
+// handleJobLive renders the live part of a job's page, for htmx polling.
+func (s *Server) handleJobLive(c echo.Context) error {
+	v, err := s.jobView(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.JobLive(v))
+}
+
+func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
+	id, err := jobID(c)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	ctx := c.Request().Context()
+	j, err := s.store.GetJob(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	events, err := s.store.JobEvents(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	logs, err := s.store.JobLogs(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	conts, err := s.store.Continuations(ctx, id)
+	if err != nil {
+		return pages.JobView{}, err
+	}
+	var waiting string
+	if j.State == models.JobEnqueued {
+		limits, err := s.store.KindLimits(ctx)
+		if err != nil {
+			return pages.JobView{}, err
+		}
+		if l, ok := limits[j.Kind]; ok {
+			if l.MaxRunning > 0 {
+				n, err := s.store.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
+				if err != nil {
+					return pages.JobView{}, err
+				}
+				if n >= int64(l.MaxRunning) {
+					waiting = fmt.Sprintf("%d of %d of its kind running", n, l.MaxRunning)
+				}
+			}
+			if used, err := s.store.KindRateUsed(ctx, l, s.cfg.Now()); err != nil {
+				return pages.JobView{}, err
+			} else if waiting == "" && l.RateN > 0 && used >= l.RateN {
+				waiting = fmt.Sprintf("%d of its kind started this %s, the most allowed", used, time.Duration(l.RatePerSeconds)*time.Second)
+			}
+		}
+	}
+	v := pages.JobView{
+		WaitingForSlot: waiting,
+		ID:             j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
+		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Rescues: j.Rescues, Timeout: "none", Progress: j.Progress,
+		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
+		Args: jsonBlock(j.Args, jobFileURL(j.ID, "args.json")), Result: jsonBlock(j.Result, jobFileURL(j.ID, "result.json")),
+		LastError: textBlock(j.LastError, jobFileURL(j.ID, "error.txt")), ContinueOn: j.ContinueOn,
+		CanAct: canAct(c), CSRF: csrfToken(c),
+		CanRequeue: j.State.Final(), CanCancel: !j.State.Final(), CanDelete: j.State != models.JobDeleted,
+		CanTrigger: j.State == models.JobScheduled || j.State == models.JobAwaiting,
+	}
+	if j.Timeout > 0 {
+		v.Timeout = j.Timeout.String()
+	}
+	if j.UniqueKey != nil {
+		v.UniqueKey = *j.UniqueKey
+	}
+	v.Tags, v.Response = j.TagList(), httpResponseView(j)
+	if j.StartedAt != nil {
+		m := s.moment(c, *j.StartedAt)
+		v.Started = &m
+	}
+	if j.FinishedAt != nil {
+		m := s.moment(c, *j.FinishedAt)
+		v.Finished = &m
+	}
+	if j.ParentID != nil {
+		if p, err := s.store.GetJob(ctx, *j.ParentID); err == nil {
+			v.Parent = &pages.JobLink{ID: p.ID, Kind: p.Kind, State: string(p.State)}
+		} else {
+			v.Parent = &pages.JobLink{ID: *j.ParentID, Kind: "(cleaned up)", State: "deleted"}
+		}
+	}
+	for _, cj := range conts {
+		v.Continuations = append(v.Continuations, pages.JobLink{ID: cj.ID, Kind: cj.Kind, State: string(cj.State)})
+	}
+	if j.RecurringID != nil {
+		v.RecurringID = *j.RecurringID
+		if rj, err := s.store.GetRecurringByID(ctx, *j.RecurringID); err == nil {
+			v.RecurringName = rj.Name
+		} else {
+			v.RecurringName = fmt.Sprintf("recurring job %d (removed)", *j.RecurringID)
+		}
+	}
+	v.Timeline, v.Attempts = s.history(c, j, events)
+	v.Logs, v.LogsCut = s.logLines(c, j.ID, logs)
+	return v, nil
+}
+
+// logLineMarkup is about the most HTML a log line takes besides its text: its time, attempt and
+// tags.
+const logLineMarkup = 256
+
+// logLines are the lines of a job's log that fit blockBudget together, and where the log was
+// cut, if it was.
+func (s *Server) logLines(c echo.Context, id int64, logs []models.JobLog) ([]pages.LogLine, *components.Cut) {
+	w := pageText{room: blockBudget}
+	var out []pages.LogLine
+	shown := 0
+	for _, l := range logs {
+		if w.room < logLineMarkup {
+			w.full = true
+		} else {
+			w.room -= logLineMarkup
+		}
+		b := w.text(l.Message, "")
+		if b.Cut != nil {
+			if b.Text != "" {
+				out = append(out, pages.LogLine{At: s.moment(c, l.At), Attempt: l.Attempt, Message: b.Text})
+			}
+			total := 0
+			for _, l := range logs {
+				total += len(l.Message)
+			}
+			return out, &components.Cut{Shown: shown + b.Cut.Shown, Total: total, RawURL: jobFileURL(id, "log.txt")}
+		}
+		shown += len(l.Message)
+		out = append(out, pages.LogLine{At: s.moment(c, l.At), Attempt: l.Attempt, Message: b.Text})
+	}
+	return out, nil
+}
+
+// history turns a job's events into its timeline (with the time spent in each state) and its
+// attempts (each run from claim to outcome).
+func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent) ([]pages.TimelineEntry, []pages.AttemptRow) {
+	now := s.cfg.Now()
+	var (
+		timeline []pages.TimelineEntry
+		attempts []pages.AttemptRow
+	)
+	errs := pageText{room: blockBudget} // the errors of the whole history share one budget
+	for i, e := range events {
+		entry := pages.TimelineEntry{
+			From: string(e.From), To: string(e.To), At: s.moment(c, e.At), Reason: e.Reason, Server: e.ServerID, Attempt: e.Attempt,
+		}
+		if e.Error != "" {
+			entry.Error = errs.text(e.Error, jobFileURL(j.ID, "history.txt"))
+		}
+		switch {
+		case i+1 < len(events):
+			entry.For = formatDuration(events[i+1].At.Sub(e.At))
+		case !e.To.Final():
+			entry.For, entry.Current = formatDuration(now.Sub(e.At))+" so far", true
+		}
+		timeline = append(timeline, entry)
+		if e.To == models.JobProcessing {
+			a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
+			if i+1 < len(events) {
+				end := events[i+1]
+				a.Outcome, a.Error = attemptOutcome(end), truncateRunes(firstLine(end.Error), 300)
+				a.Duration = formatDuration(end.At.Sub(e.At))
+				if end.Duration > 0 {
+					a.Duration = formatDuration(end.Duration)
+				}
+				switch {
+				case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
+					// Its server was cut off, not dead: the run's own outcome came after the rescue.
+					late := events[i+2]
+					a.Outcome, a.Error = string(late.To), truncateRunes(firstLine(late.Error), 300)
+					a.Duration = formatDuration(late.Duration) + ", reported late"
+				case end.IsRescue():
+					// From the claim to the rescue is not how long it ran: nobody knows that.
+					a.Duration = "unknown (rescued " + formatDuration(end.Duration) + " after it started)"
+				}
+			}
+			attempts = append(attempts, a)
+		}
+	}
+	return timeline, attempts
+}
+
+// attemptOutcome names how a run ended, from the event that ended it: its new state, except
+// that a run put back in its queue was either rescued (its server died) or released (its server
+// shut down).
+func attemptOutcome(end models.JobEvent) string {
+	switch {
+	case end.IsRescue():
+		return "rescued"
+	case end.From == models.JobProcessing && end.To == models.JobEnqueued:
+		return "released"
+	}
+	return string(end.To)
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+// httpResponseView reads an http.request job's response from its result; nil for other kinds
+// and jobs without one.
+func httpResponseView(j *models.Job) *pages.HTTPResponseView {
+	if j.Kind != jobs.KindHTTPRequest || j.Result == "" {
+		return nil
+	}
+	var r jobs.HTTPResponse
+	if err := json.Unmarshal([]byte(j.Result), &r); err != nil || r.Status == 0 {
+		return nil
+	}
+	v := &pages.HTTPResponseView{Status: r.Status, Class: "succeeded", ContentType: r.Headers["Content-Type"],
+		Bytes: r.BodyBytes, Truncated: r.BodyTruncated, Duration: (time.Duration(r.DurationMS * float64(time.Millisecond))).Round(time.Millisecond).String()}
+	if r.Status >= 400 {
+		v.Class = "failed"
+	}
+	rawURL := jobFileURL(j.ID, "response-body")
+	switch {
+	case r.BodyEncoding == "base64":
+		v.Body = textBlock("(binary, base64) "+r.Body, rawURL)
+	case strings.Contains(v.ContentType, "json"):
+		v.Body = jsonBlock(r.Body, rawURL)
+	default:
+		v.Body = textBlock(r.Body, rawURL)
+	}
+	return v
+}
