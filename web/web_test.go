@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -60,6 +61,12 @@ func forEachDialect(t *testing.T, cfg web.Config, fn func(t *testing.T, a *app))
 
 func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 	t.Helper()
+	return setupLogged(t, cfg, dsn, nil)
+}
+
+// setupLogged is setupDSN with the server's log written to log.
+func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *app {
+	t.Helper()
 	store := modeltest.Open(t, dsn)
 	m := metrics.New(store)
 	engine, err := jobs.New(store, jobs.Config{NoWorkers: true, Observer: m}) // enqueues; these tests run no jobs
@@ -74,7 +81,7 @@ func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 		cfg.Secrets = vault
 	}
 	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}}))
-	srv, err := web.New(cfg, store, engine, nil)
+	srv, err := web.New(cfg, store, engine, log)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
