@@ -69,3 +69,16 @@ func BenchmarkMask(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLineWindow takes a program's output a line at a time through the window.
+func BenchmarkLineWindow(b *testing.B) {
+	lines := strings.Split(benchText(1<<20, 40), "\n")
+	w := lineWindow{rv: benchRevealer(b)}
+	b.SetBytes(1 << 20)
+	for b.Loop() {
+		for _, l := range lines {
+			w.push(heldLine{text: l})
+		}
+		w.flush()
+	}
+}

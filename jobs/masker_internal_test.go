@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,6 +19,27 @@ func revealed(t testing.TB, secrets fixedSecrets) *revealer {
 		require.NoError(t, err)
 	}
 	return rv
+}
+
+// Each supported transform of a secret, between text put through the same transform, comes
+// out as that text with the secret's mask between.
+func TestMaskEachForm(t *testing.T) {
+	const v = `K3y&"q'<+> é/?@%:x9`
+	rv := revealed(t, fixedSecrets{"s": v})
+	for _, tr := range maskTransforms {
+		text, _ := tr.apply("pre ", v, " post")
+		got := rv.mask(text)
+		require.Contains(t, got, "${secret:s}", tr.name)
+		if strings.HasPrefix(tr.name, "base64") {
+			continue // TestMaskBase64 has their exact results
+		}
+		before, _ := tr.apply("pre ", "", "")
+		after, _ := tr.apply("", "", " post")
+		if tr.name == "od" {
+			before += " " // the space before a byte is not part of the form
+		}
+		require.Equal(t, before+"${secret:s}"+after, got, tr.name)
+	}
 }
 
 // Inside the base64 of a longer text, the secret starts at any of three places in a group of
@@ -43,6 +65,46 @@ func TestMaskBase64(t *testing.T) {
 			require.Equal(t, want, rv.mask(full), "prefix %q, v %q, suffix %q", prefix, v, suffix)
 		}
 	}
+}
+
+// A program's output goes through the window a line at a time: a line whose end may start a
+// secret waits for the next; the lines come out one for one, in order.
+func TestLineWindow(t *testing.T) {
+	const v = "sk_test_51HxQ-0f9e8d7c"
+	rv := revealed(t, fixedSecrets{"api": v})
+	w := lineWindow{rv: rv}
+	require.Equal(t, []string{"starting"}, w.push(heldLine{text: "starting"}))
+	require.Empty(t, w.push(heldLine{text: "token: sk_te"}), "it may go on on the next line")
+	require.Empty(t, w.push(heldLine{text: "st_51Hx"}))
+	require.Equal(t, []string{"token: ${secret:api}", "", " done"}, w.push(heldLine{text: "Q-0f9e8d7c done"}))
+	require.Empty(t, w.push(heldLine{text: "ends with sk"}))
+	require.Equal(t, []string{"ends with sk"}, w.flush(), "it didn't go on: the line is as it was")
+
+	// Folded base64, as base64 -w 8 writes it: the core and its edge characters are masked.
+	enc := base64.StdEncoding.EncodeToString([]byte("a" + v + "!"))
+	var out []string
+	for i := 0; i < len(enc); i += 8 {
+		out = append(out, w.push(heldLine{text: enc[i:min(i+8, len(enc))]})...)
+	}
+	out = append(out, w.flush()...)
+	require.Len(t, out, len(enc)/8)
+	require.Equal(t, "Y${secret:api}\n\n\n"+enc[31:], strings.Join(out, "\n"), "of %s, characters 1 to 30 hold bits of the secret", enc)
+
+	// A very long line is cut after execMaxLine bytes, masked first: the secret the cut falls
+	// in is masked whole; one that starts past the cut and goes on into the next line is
+	// not shown in either.
+	long := strings.Repeat("x", execMaxLine-4) + v + strings.Repeat("y", 1000)
+	require.Equal(t, []string{strings.Repeat("x", execMaxLine-4) + "${secret:api}…"}, w.push(heldLine{text: long[:execMaxLine+rv.longest()+1], cut: true}))
+	require.Empty(t, w.push(heldLine{text: strings.Repeat("y", 50) + v[:9], hidden: true}))
+	require.Equal(t, []string{" next"}, w.push(heldLine{text: v[9:] + " next"}))
+
+	// A line that ends with a whole secret, that no form goes on from, comes out at once.
+	pw := lineWindow{rv: revealed(t, fixedSecrets{"pw": "hunter22"})}
+	require.Equal(t, []string{"password=${secret:pw}"}, pw.push(heldLine{text: "password=hunter22"}))
+
+	// No secret revealed: every line comes out at once.
+	plain := lineWindow{rv: newRevealer(context.Background(), nil)}
+	require.Equal(t, []string{"sk_te"}, plain.push(heldLine{text: "sk_te"}))
 }
 
 // maskCut masks a body, then cuts it: never inside a secret or its mask; what may be the start
