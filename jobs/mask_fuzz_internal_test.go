@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"html"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -87,13 +88,16 @@ var maskTransforms = []maskTransform{
 // text, perhaps folded at a random width with \n or \r\n, is masked every time: neither the
 // secret nor its transformed form is left anywhere between the masks, whether the text is
 // masked whole (a response body) or a line at a time (a program's output), and no line is lost.
+// What comes out a line at a time is what comes out whole, cut into lines; a body masked and
+// cut at any size, or read in part, is the start of the body masked whole, never cut inside a
+// mask.
 func FuzzMask(f *testing.F) {
-	f.Add([]byte("sk_test_51HxQ-0f9e8d7c"), uint8(0), []byte("token="), []byte(" and more"), uint8(0), false)
-	f.Add([]byte(`K3y&"q'<+> é/?@%:x9`), uint8(13), []byte("{\"a\":\""), []byte("\"}"), uint8(7), true)
-	f.Add([]byte("correct horse battery staple"), uint8(20), []byte("ab"), []byte("\x00\xff"), uint8(40), false)
-	f.Add([]byte("\x00\x01\xfe\xff\n\n"), uint8(5), []byte("x"), []byte{}, uint8(3), true)
-	f.Add([]byte("p@ss:w/rd?#1"), uint8(9), []byte("https://"), []byte("@host/"), uint8(1), false)
-	f.Fuzz(func(t *testing.T, secret []byte, transform uint8, prefix, suffix []byte, width uint8, crlf bool) {
+	f.Add([]byte("sk_test_51HxQ-0f9e8d7c"), uint8(0), []byte("token="), []byte(" and more"), uint8(0), false, uint16(20))
+	f.Add([]byte(`K3y&"q'<+> é/?@%:x9`), uint8(13), []byte("{\"a\":\""), []byte("\"}"), uint8(7), true, uint16(300))
+	f.Add([]byte("correct horse battery staple"), uint8(20), []byte("ab"), []byte("\x00\xff"), uint8(40), false, uint16(33))
+	f.Add([]byte("\x00\x01\xfe\xff\n\n"), uint8(5), []byte("x"), []byte{}, uint8(3), true, uint16(7))
+	f.Add([]byte("p@ss:w/rd?#1"), uint8(9), []byte("https://"), []byte("@host/"), uint8(1), false, uint16(1000))
+	f.Fuzz(func(t *testing.T, secret []byte, transform uint8, prefix, suffix []byte, width uint8, crlf bool, cut uint16) {
 		v := string(secret)
 		if len(v) < 4 || len(v) > 64 || normalize(v) == "" || len(prefix)+len(suffix) > 1024 {
 			return // a value of line breaks alone can't be told from the breaks of a text
@@ -111,7 +115,8 @@ func FuzzMask(f *testing.F) {
 		if _, err := rv.expand("${secret:s}", nil); err != nil {
 			t.Fatal(err)
 		}
-		requireNoForm(t, tr.name+", masked whole", rv.mask(text), v, form)
+		whole := rv.mask(text)
+		requireNoForm(t, tr.name+", masked whole", whole, v, form)
 
 		w := lineWindow{rv: rv}
 		var out []string
@@ -124,7 +129,45 @@ func FuzzMask(f *testing.F) {
 			t.Fatalf("%s: %d lines in, %d out", tr.name, len(lines), len(out))
 		}
 		requireNoForm(t, tr.name+", a line at a time", strings.Join(out, "\n"), v, form)
+		// The window holds no more lines than the longest form has characters: blank lines
+		// may make it let go sooner.
+		if !blankLine.MatchString(text) {
+			wholeLines := strings.Split(whole, "\n")
+			for i := range wholeLines {
+				wholeLines[i] = strings.TrimRight(wholeLines[i], "\r")
+			}
+			if got, want := strings.Join(out, "\n"), strings.Join(wholeLines, "\n"); got != want {
+				t.Fatalf("%s: a line at a time\n%q\nwhole\n%q", tr.name, got, want)
+			}
+		}
+
+		n := int(cut) % (len(text) + 16)
+		cutBody, _ := rv.maskCut(text, true, n)
+		requirePrefixOf(t, tr.name+", cut", cutBody, whole, n)
+		part, _ := rv.maskCut(text[:n%(len(text)+1)], false, len(text)+1000)
+		requirePrefixOf(t, tr.name+", read in part", part, whole, len(text)+1000)
 	})
+}
+
+// blankLine finds an empty line.
+var blankLine = regexp.MustCompile(`\n\r*\n`)
+
+// requirePrefixOf fails unless got is whole's start, at most n bytes, not cut inside a mask.
+func requirePrefixOf(t *testing.T, what, got, whole string, n int) {
+	t.Helper()
+	if len(got) > n || !strings.HasPrefix(whole, got) {
+		t.Fatalf("%s to %d bytes: %q is not the start of %q", what, n, got, whole)
+	}
+	for i := 0; ; {
+		j := strings.Index(whole[i:], "${secret:s}")
+		if j < 0 {
+			break
+		}
+		if i += j; i < len(got) && i+len("${secret:s}") > len(got) {
+			t.Fatalf("%s to %d bytes: %q ends inside a mask", what, n, got)
+		}
+		i++
+	}
 }
 
 // foldText breaks s every width bytes with eol, as fold -w and base64 -w do.

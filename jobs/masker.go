@@ -225,9 +225,9 @@ type carried struct {
 }
 
 // spans turns hits into the spans to mask, leftmost first. A base64 core takes the character
-// either side that holds some of its bits; one whose character after has yet to come moves
-// hold back to its start. A span that extends a carried one is written at offset 0 with the
-// masks it adds; the carried part alone starts at -1, and is only skipped.
+// either side that holds some of its bits (base64Edge); one whose character after has yet to
+// come moves hold back to before its start. A span that extends a carried one is written at
+// offset 0 with the masks it adds; the carried part alone starts at -1, and is only skipped.
 func (m *masker) spans(s string, hits []hit, c carried, hold *int) []span {
 	for i := range hits {
 		h := &hits[i]
@@ -236,18 +236,21 @@ func (m *masker) spans(s string, hits []hit, c carried, hold *int) []span {
 			continue
 		}
 		if p.edgeLeft {
-			if j := nextChar(s, h.start, -1); j >= 0 && base64Chars[s[j]] {
-				h.start = j
-			}
+			h.start = base64Edge(s, h.start)
 		}
 		if p.edgeRight {
-			j := nextChar(s, h.end-1, 1)
+			j := nextChar(s, h.end)
 			if j < 0 {
 				*hold = min(*hold, h.start)
 			} else if base64Chars[s[j]] {
 				h.end = j + 1
 			}
 		}
+	}
+	// What more text may complete may be a base64 core whose character before holds some of
+	// its bits: hold that back too.
+	if *hold < len(s) {
+		*hold = base64Edge(s, *hold)
 	}
 	slices.SortFunc(hits, func(a, b hit) int {
 		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(b.end, a.end), cmp.Compare(a.pattern, b.pattern))
@@ -280,10 +283,20 @@ func appendSpan(out []span, sp span) []span {
 	return append(out, sp)
 }
 
-// nextChar is the offset of the first byte other than a line break from s[i] on, in direction
-// dir (-1 or 1), not counting s[i] itself; -1 when there is none.
-func nextChar(s string, i, dir int) int {
-	for i += dir; i >= 0 && i < len(s); i += dir {
+// base64Edge is where a base64 core that starts at s[i] starts with its character before, when
+// there is one: one written on the line before is not taken, so that a text masked whole and
+// the same text masked a line at a time (where that line was written already) agree.
+func base64Edge(s string, i int) int {
+	if i > 0 && base64Chars[s[i-1]] {
+		return i - 1
+	}
+	return i
+}
+
+// nextChar is the offset of the first byte other than a line break in s from i on; -1 when
+// there is none.
+func nextChar(s string, i int) int {
+	for ; i < len(s); i++ {
 		if s[i] != '\r' && s[i] != '\n' {
 			return i
 		}

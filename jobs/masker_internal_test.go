@@ -122,8 +122,9 @@ func TestMaskCut(t *testing.T) {
 		{"a " + v + " b", true, 100, "a ${secret:api} b", false},
 		{"a " + v + " b", true, 10, "a ", true},
 		{"a " + v + " b", true, 15, "a ${secret:api}", true},
-		{"a " + v + " b", false, 100, "a ${secret:api} b", true},
-		{"a " + v[:10], false, 100, "a ", true}, // the rest of the body may complete it
+		{"a " + v + " !", false, 100, "a ${secret:api} !", true},
+		{"a " + v + " b", false, 100, "a ${secret:api} ", true}, // b may hold bits of a base64 core to come
+		{"a " + v[:10], false, 100, "a ", true},                 // the rest of the body may complete it
 		{"a " + v[:10], true, 100, "a " + v[:10], false},
 		{"é" + v, true, 1, "", true},
 	} {

@@ -22,6 +22,9 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 		return string(trimPartialRune([]byte(body[:n]))), true
 	}
 	hits, hold := m.scan(body)
+	if !whole {
+		hold = min(hold, base64Edge(body, len(body))) // it may hold bits of a base64 core that the rest begins
+	}
 	spans := m.spans(body, hits, carried{}, &hold)
 	if whole {
 		hold = len(body)
