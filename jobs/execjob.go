@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // KindExec is the built-in kind that runs a program.
@@ -235,22 +234,13 @@ func (o *execOutput) close() {
 }
 
 func (o *execOutput) stream(prefix string) *lineStream {
-	s := &lineStream{out: o, prefix: prefix}
+	s := &lineStream{out: o, prefix: prefix, window: lineWindow{rv: o.rv}}
 	o.streams = append(o.streams, s)
 	return s
 }
 
-func (o *execOutput) line(prefix string, b []byte) {
-	// Masked whole, then cut: a secret that starts in the part shown is masked even when the cut
-	// falls inside it.
-	text := o.rv.mask(strings.TrimRight(string(b), "\r"))
-	if len(text) > execMaxLine {
-		cut := execMaxLine
-		for cut > 0 && !utf8.RuneStart(text[cut]) {
-			cut--
-		}
-		text = text[:cut] + "…"
-	}
+// line takes a line of output, masked and cut already.
+func (o *execOutput) line(prefix, text string) {
 	text = prefix + strings.ToValidUTF8(text, "\uFFFD")
 	o.mu.Lock()
 	o.lines++
@@ -281,12 +271,15 @@ func (o *execOutput) summary() (lines, dropped int, tail []string) {
 	return o.lines, o.dropped, append([]string(nil), o.tail...)
 }
 
-// lineStream is one of the program's outputs, cut into lines.
+// lineStream is one of the program's outputs, cut into lines, masked through a window of
+// them (a secret may be spread over several), and cut to execMaxLine.
 type lineStream struct {
 	out    *execOutput
 	prefix string
 	buf    []byte
-	// skipping: the line being read was logged already, cut; the rest of it is dropped.
+	window lineWindow
+	// skipping: the line being read was taken already, cut; the rest of it is dropped but for
+	// its last bytes, kept in buf to recognise a secret that goes on into the next line.
 	skipping bool
 }
 
@@ -295,33 +288,39 @@ func (s *lineStream) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
-		if s.skipping {
-			if i < 0 {
-				return n, nil
-			}
-			s.skipping, p = false, p[i+1:]
-			continue
-		}
 		if i < 0 {
 			s.buf = append(s.buf, p...)
 			break
 		}
 		s.buf = append(s.buf, p[:i]...)
-		s.out.line(s.prefix, s.buf)
-		s.buf, p = s.buf[:0], p[i+1:]
+		s.push(heldLine{text: strings.TrimRight(string(s.buf), "\r"), hidden: s.skipping})
+		s.buf, s.skipping, p = s.buf[:0], false, p[i+1:]
 	}
-	// A very long line: once what is shown of it (and enough past that to see a secret whole)
-	// is here, log it cut, and drop the rest.
-	if len(s.buf) > execMaxLine+s.out.rv.longest() {
-		s.out.line(s.prefix, s.buf)
+	longest := s.out.rv.longest()
+	switch {
+	case s.skipping && len(s.buf) > 2*longest:
+		s.buf = append(s.buf[:0], s.buf[len(s.buf)-longest:]...)
+	case !s.skipping && len(s.buf) > execMaxLine+longest:
+		// A very long line: once what is shown of it (and enough past that to see a secret
+		// whole) is here, take it cut, and keep only the end of the rest.
+		s.push(heldLine{text: string(s.buf), cut: true})
 		s.buf, s.skipping = s.buf[:0], true
 	}
 	return n, nil
 }
 
+func (s *lineStream) push(l heldLine) {
+	for _, text := range s.window.push(l) {
+		s.out.line(s.prefix, text)
+	}
+}
+
 func (s *lineStream) flush() {
 	if len(s.buf) > 0 {
-		s.out.line(s.prefix, s.buf)
+		s.push(heldLine{text: strings.TrimRight(string(s.buf), "\r"), hidden: s.skipping})
 		s.buf = nil
+	}
+	for _, text := range s.window.flush() {
+		s.out.line(s.prefix, text)
 	}
 }

@@ -314,24 +314,24 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 		return fmt.Errorf("request failed: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	kept, total, err := readCapped(resp.Body, int64(a.MaxBody))
+	// Read past max_body by a secret's length, or two, to mask one the cut falls in: the body is
+	// masked first, then cut.
+	kept, total, err := readCapped(resp.Body, int64(a.MaxBody+2*rv.longest()))
 	took := time.Since(start)
 	if err != nil {
 		Logf(ctx, "✗ %s, reading the body failed after %s: %s", resp.Status, took.Round(time.Millisecond), rv.mask(err.Error()))
 		return fmt.Errorf("%s: reading the body: %w", resp.Status, err)
 	}
-	out := HTTPResponse{Status: resp.StatusCode, Headers: map[string]string{}, BodyBytes: total,
-		BodyTruncated: total > int64(len(kept)), DurationMS: float64(took.Microseconds()) / 1000}
+	out := HTTPResponse{Status: resp.StatusCode, Headers: map[string]string{}, BodyBytes: total, DurationMS: float64(took.Microseconds()) / 1000}
 	for _, h := range keptHeaders {
 		if v := resp.Header.Get(h); v != "" {
 			out.Headers[h] = rv.mask(v)
 		}
 	}
-	if total > int64(len(kept)) {
-		kept = trimPartialRune(kept) // cut at max_body, perhaps inside a character
-	}
 	// Masked as bytes, before any encoding: a secret in a body that isn't text is still a secret.
-	if masked := rv.mask(string(kept)); utf8.ValidString(masked) {
+	masked, truncated := rv.maskCut(string(kept), total == int64(len(kept)), a.MaxBody)
+	out.BodyTruncated = truncated
+	if utf8.ValidString(masked) {
 		out.Body = masked
 	} else {
 		out.Body, out.BodyEncoding = base64.StdEncoding.EncodeToString([]byte(masked)), "base64"

@@ -2,11 +2,9 @@ package jobs
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -67,8 +65,8 @@ type revealer struct {
 	// were before: a server may echo them whole, or encoded.
 	built map[string]string
 
-	mu     sync.Mutex        // mask may be called from several goroutines (a program's stdout and stderr)
-	masker *strings.Replacer // nil until mask needs it; reset when values change
+	mu     sync.Mutex // mask may be called from several goroutines (a program's stdout and stderr)
+	masker *masker    // nil until mask needs it; reset when values change
 }
 
 func newRevealer(ctx context.Context, src Secrets) *revealer {
@@ -138,93 +136,55 @@ func (r *revealer) reveal(name string) (string, error) {
 	return v, nil
 }
 
-// mask replaces, in one pass, every revealed value in s by ${secret:NAME}: also in its
-// URL-escaped, JSON-escaped and base64 forms, each line of a value of many lines, and the
-// strings built with values (a header, a URL) whole and in those forms. Values shorter than 4
-// bytes are masked too: a short secret is still a secret, even if the mask then hides
-// ordinary text.
+// mask replaces, in one pass, every revealed value in s by ${secret:NAME}, in each of its forms
+// (secretForms), and the strings built with values (a header, a URL) by what they were built
+// from (builtForms). Values shorter than 4 bytes are masked too: a short secret is still a
+// secret, even if the mask then hides ordinary text.
 func (r *revealer) mask(s string) string {
+	if m := r.currentMasker(); m != nil {
+		return m.mask(s)
+	}
+	return s
+}
+
+// currentMasker is the masker of the values revealed so far; nil when there are none.
+func (r *revealer) currentMasker() *masker {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if len(r.values) == 0 {
-		r.mu.Unlock()
-		return s
+		return nil
 	}
 	if r.masker == nil {
 		r.masker = r.newMasker()
 	}
-	m := r.masker
-	r.mu.Unlock()
-	return m.Replace(s)
+	return r.masker
 }
 
-func (r *revealer) newMasker() *strings.Replacer {
-	type pair struct{ from, to string }
-	var pairs []pair
-	seen := map[string]bool{}
-	add := func(from, to string) {
-		if from != "" && !seen[from] {
-			seen[from] = true
-			pairs = append(pairs, pair{from, to})
+// newMasker builds the masker of what was revealed; a string built with secrets is looked for
+// first, so that an echo of it is masked by its template rather than value by value.
+func (r *revealer) newMasker() *masker {
+	var forms []form
+	var refs []string
+	for _, built := range slices.Sorted(maps.Keys(r.built)) {
+		for _, f := range builtForms(built) {
+			forms, refs = append(forms, f), append(refs, r.built[built])
 		}
 	}
-	for built, template := range r.built {
-		for _, form := range secretForms(built) {
-			add(form, template)
+	for _, name := range slices.Sorted(maps.Keys(r.values)) {
+		for _, f := range secretForms(r.values[name]) {
+			forms, refs = append(forms, f), append(refs, "${secret:"+name+"}")
 		}
 	}
-	for name, v := range r.values {
-		ref := "${secret:" + name + "}"
-		for _, form := range secretForms(v) {
-			add(form, ref)
-		}
-		if strings.Contains(v, "\n") { // a key in PEM form, say: output may show it a line at a time
-			for _, line := range strings.Split(v, "\n") {
-				if line = strings.TrimSpace(line); len(line) >= 8 {
-					add(line, ref)
-				}
-			}
-		}
-	}
-	// The Replacer tries the old strings in order at each position: longest first, so that a
-	// value containing another is masked whole. One pass: a mask is never masked again.
-	slices.SortStableFunc(pairs, func(a, b pair) int { return len(b.from) - len(a.from) })
-	args := make([]string, 0, 2*len(pairs))
-	for _, p := range pairs {
-		args = append(args, p.from, p.to)
-	}
-	return strings.NewReplacer(args...)
+	return newMasker(forms, refs)
 }
 
-// secretForms is the value as it may show up in text a job writes back.
-func secretForms(v string) []string {
-	forms := []string{v}
-	add := func(f string) {
-		if f != "" && !slices.Contains(forms, f) {
-			forms = append(forms, f)
-		}
-	}
-	add(url.QueryEscape(v))
-	add(url.PathEscape(v))
-	if b, err := json.Marshal(v); err == nil {
-		add(string(b[1 : len(b)-1]))
-	}
-	add(strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(v)), "="))
-	add(strings.TrimRight(base64.URLEncoding.EncodeToString([]byte(v)), "="))
-	return forms
-}
-
-// longest is the length of the longest form of a revealed value: text cut into pieces must
-// overlap by this much less one for mask to see every value whole.
+// longest is the length of the longest form of a revealed value, line breaks aside: text cut
+// into pieces must overlap by this much less one for mask to see every value whole.
 func (r *revealer) longest() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, v := range r.values {
-		for _, f := range secretForms(v) {
-			n = max(n, len(f))
-		}
+	if m := r.currentMasker(); m != nil {
+		return m.longest
 	}
-	return n
+	return 0
 }
 
 // revealed reports whether any secret was filled in.
@@ -249,10 +209,4 @@ func (r *revealer) maskError(err error) error {
 		return err
 	}
 	return masked
-}
-
-// jsonEscape escapes v for the inside of a JSON string.
-func jsonEscape(v string) string {
-	b, _ := json.Marshal(v)
-	return string(b[1 : len(b)-1])
 }

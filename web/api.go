@@ -119,6 +119,7 @@ func (s *Server) newAPI() huma.API {
 		bearerScheme: {Type: "http", Scheme: "bearer", Description: "An API token: kiln token create --name NAME --role admin|viewer"},
 	}
 	cfg.Security = []map[string][]string{{bearerScheme: {}}}
+	cfg.Transformers = append(cfg.Transformers, hideSecretBody)
 	api := humaecho.NewWithGroup(s.echo, s.echo.Group(apiPrefix), cfg)
 	api.UseMiddleware(func(c huma.Context, next func(huma.Context)) {
 		ec := humaecho.Unwrap(c)

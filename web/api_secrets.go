@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"regexp"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -39,10 +40,35 @@ func (s *Server) registerSecretAPI(hapi huma.API) {
 	huma.Register(hapi, huma.Operation{OperationID: "list-secrets", Method: http.MethodGet, Path: "/v1/secrets", Summary: "List secrets (names only)",
 		Tags: []string{"Secrets"}, Description: "Needs an admin token."}, s.apiListSecrets)
 	huma.Register(hapi, huma.Operation{OperationID: "put-secret", Method: http.MethodPut, Path: "/v1/secrets/{name}", Summary: "Save a secret",
-		DefaultStatus: http.StatusCreated, Tags: []string{"Secrets"}, Responses: okToo[api.Secret](hapi, "The secret's value was replaced"),
+		DefaultStatus: http.StatusCreated, Metadata: map[string]any{secretBody: true}, Tags: []string{"Secrets"}, Responses: okToo[api.Secret](hapi, "The secret's value was replaced"),
 		Description: "Creates the secret (201) or replaces its value (200). Needs an admin token. The value is never shown again."}, s.apiPutSecret)
 	huma.Register(hapi, huma.Operation{OperationID: "delete-secret", Method: http.MethodDelete, Path: "/v1/secrets/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete a secret", Tags: []string{"Secrets"}, Description: "Jobs that refer to it fail when they run, until it is saved again."}, s.apiDeleteSecret)
+}
+
+// secretBody marks, in an operation's Metadata, a request body that holds a secret's value.
+const secretBody = "kiln.secretBody"
+
+// jsonSyntaxChar is the character a JSON syntax error quotes from the body: invalid character 'x'.
+var jsonSyntaxChar = regexp.MustCompile(`invalid character '(?:\\'|[^'])*'`)
+
+// hideSecretBody keeps the body of an operation marked secretBody out of its errors. huma puts
+// what it refused in each error's value: the whole body when it can't be read (a wrong content
+// type, JSON that doesn't parse), the object or field that breaks the schema otherwise. A
+// JSON syntax error also quotes one character of the body. One transformer for every such
+// operation, whatever the error, rather than a check in each handler.
+func hideSecretBody(ctx huma.Context, _ string, v any) (any, error) {
+	problem, ok := v.(*huma.ErrorModel)
+	if op := ctx.Operation(); !ok || op == nil || op.Metadata[secretBody] != true {
+		return v, nil
+	}
+	for _, d := range problem.Errors {
+		if d != nil {
+			d.Value = nil
+			d.Message = jsonSyntaxChar.ReplaceAllString(d.Message, "invalid character")
+		}
+	}
+	return v, nil
 }
 
 func (s *Server) apiVault(ctx context.Context) (SecretVault, error) {

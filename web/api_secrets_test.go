@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,6 +60,53 @@ func TestAPISecrets(t *testing.T) {
 		resp, _ = a.apiCall("DELETE", "/api/v1/secrets/slack.token", admin, nil)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	})
+}
+
+// A refused PUT of a secret echoes no part of its body, whatever the refusal: a wrong content
+// type (415), a body that isn't JSON (400), or one that breaks the schema (422). Nor does the
+// server's log.
+func TestAPISecretRefusalsEchoNoValue(t *testing.T) {
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) {
+			var log syncBuffer
+			a := setupLogged(t, web.Config{}, d.DSN(t), slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			admin := a.token("ops", models.RoleAdmin)
+			const value = "Zq7-never-echo-me"
+			for _, tc := range []struct {
+				status      int
+				contentType string
+				body        string
+			}{
+				{http.StatusUnsupportedMediaType, "text/plain", `{"value":"` + value + `"}`},
+				{http.StatusUnsupportedMediaType, "application/x-www-form-urlencoded", "value=" + value},
+				{http.StatusBadRequest, "application/json", `{"value":"` + value + `"`},
+				{http.StatusBadRequest, "application/json", `{"value":"` + value + `",}`},
+				{http.StatusBadRequest, "application/json", `{"value":"` + value + "\x01\"}"},
+				{http.StatusUnprocessableEntity, "application/json", `{"value":"` + value + `","oops":1}`},
+				{http.StatusUnprocessableEntity, "application/json", `{"value":["` + value + `"]}`},
+				{http.StatusUnprocessableEntity, "application/json", `{"value":"` + strings.Repeat(value, 500) + `"}`},
+				{http.StatusUnprocessableEntity, "application/json", `{"secret":"` + value + `"}`},
+			} {
+				req, err := http.NewRequest("PUT", a.server.URL+"/api/v1/secrets/echo.test", strings.NewReader(tc.body))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", tc.contentType)
+				req.Header.Set("Authorization", "Bearer "+admin)
+				resp, err := a.client.Do(req)
+				require.NoError(t, err)
+				got, err := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				require.NoError(t, err)
+				require.Equal(t, tc.status, resp.StatusCode, "%s: %s", tc.body, got)
+				require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+				require.NotContains(t, string(got), value[:8], tc.body)
+				require.NotContains(t, string(got), `\\x01`, "not even one character: %s", got)
+			}
+			_, err := a.vault.Reveal(context.Background(), "echo.test")
+			require.Error(t, err, "nothing was saved")
+			require.NotContains(t, log.String(), value[:8])
+			require.Contains(t, log.String(), "/api/v1/secrets/echo.test", "the requests were logged")
+		})
+	}
 }
 
 // A secret used by an http.request job reaches the server it calls, and appears nowhere else:

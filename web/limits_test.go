@@ -1,14 +1,12 @@
 package web_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,24 +35,6 @@ func TestChunkedBodyOverTheLimitIs413(t *testing.T) {
 		require.Contains(t, doc.Text(), "large", tc.path)
 	}
 	require.Empty(t, modeltestRecent(t, a))
-}
-
-// syncBuffer is a log a handler writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // A token sent in the query string is refused, and the request log doesn't keep it: credential

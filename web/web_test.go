@@ -1,15 +1,18 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +63,12 @@ func forEachDialect(t *testing.T, cfg web.Config, fn func(t *testing.T, a *app))
 
 func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 	t.Helper()
+	return setupLogged(t, cfg, dsn, nil)
+}
+
+// setupLogged is setupDSN with the server's log written to log.
+func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *app {
+	t.Helper()
 	store := modeltest.Open(t, dsn)
 	m := metrics.New(store)
 	engine, err := jobs.New(store, jobs.Config{NoWorkers: true, Observer: m}) // enqueues; these tests run no jobs
@@ -74,7 +83,7 @@ func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 		cfg.Secrets = vault
 	}
 	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}, ExecAllowEnv: []string{"MODE"}}))
-	srv, err := web.New(cfg, store, engine, nil)
+	srv, err := web.New(cfg, store, engine, log)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
@@ -549,4 +558,22 @@ func TestRecentJobsCancelledBeforeItRan(t *testing.T) {
 	require.Contains(t, row.Text(), "cancelled")
 	require.NotContains(t, row.Text(), "running")
 	require.Contains(t, row.Find(`[data-label="When"]`).Text(), "finished")
+}
+
+// syncBuffer is a log that a server's goroutines write while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -1,0 +1,92 @@
+//go:build unix
+
+package jobs_test
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+// base64Cores are the parts of base64 text that only the secret's bytes decide, whichever of
+// the three places in a group of three bytes it starts at, in both alphabets.
+func base64Cores(v string) []string {
+	var cores []string
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		for o := range 3 {
+			full := enc.EncodeToString([]byte(strings.Repeat("\x00", o) + v))
+			first, last := (8*o+5)/6, 8*(o+len(v))/6 // the characters wholly within the secret's bits
+			cores = append(cores, full[first:last])
+		}
+	}
+	return cores
+}
+
+// spacedHex is v's bytes in hex, a space between each, as od writes them.
+func spacedHex(v string) string {
+	h := hex.EncodeToString([]byte(v))
+	var parts []string
+	for i := 0; i < len(h); i += 2 {
+		parts = append(parts, h[i:i+2])
+	}
+	return strings.Join(parts, " ")
+}
+
+// A program that prints its secret encoded, folded or in upper case (with the coreutils every
+// Debian has) sees it masked in the log and the result, across the lines it is spread over.
+// Every line is still there, in order.
+func TestExecMasksEveryForm(t *testing.T) {
+	sh := shell(t)
+	const key = awkwardKey + "-" + apiKey
+	forms := append([]string{key, hex.EncodeToString([]byte(key)), spacedHex(key)}, base64Cores(key)...)
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		e := newEngine(t, s, fast())
+		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecGrace: 300 * time.Millisecond,
+			Secrets: mapSecrets{"key": key}}))
+		start(t, e)
+		for _, script := range []string{
+			`printf %s "$K" | od -An -tx1 -v`,
+			`printf %s "$K" | basenc --base16`,
+			`printf %s "$K" | basenc --base16 -w 0 | fold -w 7`,
+			`printf 'ab%s%s' "$K" "$K" | base64 -w 40`,
+			`printf 'a%s' "$K" | base64 -w 0; echo`,
+			`printf %s "$K" | basenc --base64url -w 13`,
+			`printf 'before %s after\n' "$K" | fold -w 7`,
+			`printf 'before %s after\n' "$K" | tr a-z A-Z`,
+			`printf '%s\r\n' "$K" | fold -w 5 >&2`,
+		} {
+			cmd := exec.Command(sh, "-c", script)
+			cmd.Env = append(os.Environ(), "K="+key)
+			raw, err := cmd.CombinedOutput()
+			require.NoError(t, err, script)
+			rawLines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+
+			job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", script}, Env: map[string]string{"K": "${secret:key}"}})
+			require.NoError(t, err)
+			done := waitState(t, s, job.ID, models.JobSucceeded)
+			lines := logLines(t, s, job.ID)
+			out := strings.Join(lines[1:len(lines)-1], "\n") // the command and the exit aside
+			out = strings.ReplaceAll("\n"+out, "\nstderr: ", "\n")
+			require.Contains(t, out, "${secret:key}", script)
+			var res jobs.ExecResult
+			require.NoError(t, json.Unmarshal([]byte(done.Result), &res))
+			require.Equal(t, len(rawLines), res.Lines, script)
+			require.Len(t, lines, len(rawLines)+2, script)
+			for _, form := range forms {
+				requireMasked(t, out, form, "%s: %s", script, out)
+				requireMasked(t, strings.Join(res.Tail, "\n"), form, script)
+			}
+		}
+	})
+}

@@ -1,0 +1,217 @@
+package jobs
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// form is one way a secret may show in text a job writes back. The masker looks for it in any
+// ASCII letter case, with line breaks allowed between any two characters.
+type form struct {
+	text string
+	// base64: a base64 core (see base64Forms). The characters either side of it, when
+	// edgeLeft or edgeRight says so, hold some of the secret's bits too, and are masked with
+	// it.
+	base64, edgeLeft, edgeRight bool
+}
+
+// minBase64Core is the shortest base64 core worth looking for: shorter, it would mask ordinary
+// text, and it holds few of the secret's bits.
+const minBase64Core = 4
+
+// secretForms is every form of the value v that masking recognises:
+//   - v itself, and wholly upper or lower case beyond ASCII (ASCII case never matters);
+//   - URL-escaped as a query value (+ or %20 for a space), a path segment, a URL's user name or
+//     password (Go's url.User escaping, as url.URL.String and http.Client's errors write it),
+//     or by JavaScript's encodeURIComponent; and each of those escaped again, as a query value
+//     or a path segment;
+//   - JSON-escaped as Go writes it (<, > and & as \u003c...) and as most others do; with
+//     every character beyond ASCII as \uXXXX (Python's default); with every character as
+//     \uXXXX; and Go-quoted (%q);
+//   - HTML-escaped the ways htmlEscapes lists;
+//   - hex, bytes run together (hex.EncodeToString, xxd -p, basenc --base16) or spaced (od);
+//   - base64, standard or URL alphabet, padded or not, at each of the three places the value
+//     may start inside a longer encoding (base64Forms);
+//   - each line of a value of several lines, when 8 bytes or longer (a PEM key shown a line at
+//     a time).
+func secretForms(v string) []form {
+	var fs formList
+	fs.add(v)
+	fs.add(strings.ToUpper(v))
+	fs.add(strings.ToLower(v))
+	for _, escape := range urlEscapes {
+		once := escape(v)
+		fs.add(once)
+		fs.add(url.QueryEscape(once))
+		fs.add(url.PathEscape(once))
+	}
+	fs.add(jsonEscape(v))
+	fs.add(jsonNoHTMLEscape(v))
+	fs.add(jsonUnicodeEscape(v, false))
+	fs.add(jsonUnicodeEscape(v, true))
+	fs.add(strings.Trim(strconv.Quote(v), `"`))
+	fs.add(strings.Trim(strconv.QuoteToASCII(v), `"`))
+	for _, escape := range htmlEscapes {
+		fs.add(escape(v))
+	}
+	fs.add(hex.EncodeToString([]byte(v)))
+	fs.add(spacedHex(v))
+	fs.forms = append(fs.forms, base64Forms(v, 3)...)
+	if strings.Contains(v, "\n") {
+		for _, line := range strings.Split(v, "\n") {
+			if line = strings.TrimSpace(line); len(line) >= 8 {
+				fs.add(line)
+			}
+		}
+	}
+	return fs.forms
+}
+
+// builtForms are the forms of a string built with secrets (a header, a URL, a body), looked for
+// so that a server's echo of it is masked by its template. The values' own forms catch every
+// other form of it: each escaping works a character at a time, and a base64 core is found at
+// any offset.
+func builtForms(b string) []form {
+	var fs formList
+	fs.add(b)
+	fs.add(url.QueryEscape(b))
+	fs.add(url.PathEscape(b))
+	fs.add(jsonEscape(b))
+	fs.forms = append(fs.forms, base64Forms(b, 1)...)
+	return fs.forms
+}
+
+type formList struct{ forms []form }
+
+func (l *formList) add(text string) {
+	if text != "" {
+		l.forms = append(l.forms, form{text: text})
+	}
+}
+
+// urlEscapes are the ways a value is escaped in a URL.
+var urlEscapes = []func(string) string{
+	url.QueryEscape,
+	func(v string) string { return strings.ReplaceAll(url.QueryEscape(v), "+", "%20") }, // urlEscaper's, and Python's quote
+	url.PathEscape,
+	func(v string) string { return url.User(v).String() }, // a user name or a password alike
+	encodeURIComponent,
+}
+
+// encodeURIComponent escapes v as JavaScript's function of that name does.
+func encodeURIComponent(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.!~*'()", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// jsonEscape escapes v for the inside of a JSON string, as Go does.
+func jsonEscape(v string) string {
+	b, _ := json.Marshal(v)
+	return string(b[1 : len(b)-1])
+}
+
+// jsonNoHTMLEscape is jsonEscape leaving <, > and & as they are, as most encoders do.
+func jsonNoHTMLEscape(v string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	quoted := strings.TrimSuffix(b.String(), "\n")
+	return quoted[1 : len(quoted)-1]
+}
+
+// jsonUnicodeEscape writes v with each character beyond ASCII as \uXXXX (a surrogate pair past
+// U+FFFF), and every other character too when all is set.
+func jsonUnicodeEscape(v string, all bool) string {
+	var b strings.Builder
+	for _, r := range v {
+		if r < utf8.RuneSelf && !all {
+			b.WriteString(jsonNoHTMLEscape(string(r)))
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&b, `\u%04x`, u)
+		}
+	}
+	return b.String()
+}
+
+// htmlEscapes are the HTML escapings of the libraries people commonly use. They differ in the
+// quotes, and in html/template's + (all escape & < > alike).
+var htmlEscapes = []func(string) string{
+	html.EscapeString, // Go's html: &#39; &#34;
+	strings.NewReplacer("&", "&amp;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "\x00", "\uFFFD").Replace,               // Go's text/template
+	strings.NewReplacer("&", "&amp;", "'", "&#39;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "+", "&#43;", "\x00", "\uFFFD").Replace, // Go's html/template
+	strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&#039;", "<", "&lt;", ">", "&gt;").Replace,                               // PHP's htmlspecialchars
+	strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&#x27;", "<", "&lt;", ">", "&gt;").Replace,                               // Python's html.escape, Django
+	strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&#39;", "<", "&lt;", ">", "&gt;").Replace,                                // Ruby, Rails, lodash, Spring
+	strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&apos;", "<", "&lt;", ">", "&gt;").Replace,                               // PHP's ENT_HTML5, XML
+}
+
+// spacedHex is v's bytes in hex with a space between them, as od -An -tx1 writes them.
+func spacedHex(v string) string {
+	if v == "" {
+		return ""
+	}
+	h := hex.EncodeToString([]byte(v))
+	var b strings.Builder
+	for i := 0; i < len(h); i += 2 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(h[i : i+2])
+	}
+	return b.String()
+}
+
+// base64Chars are the characters of either base64 alphabet: those that may hold a core's edge
+// bits. One set for both: a core without the characters the alphabets differ in is one form.
+var base64Chars = func() (a [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_") {
+		a[c] = true
+	}
+	return a
+}()
+
+// base64Forms are v in base64, where it starts at each of the first offsets of the three
+// places in a group of three bytes, in both alphabets (offset 0 is v's own encoding). base64 turns three bytes
+// into four characters of six bits each, so inside the encoding of a longer text the secret's
+// characters depend on what comes before it: its core (the characters only its bits decide)
+// is one of three strings. The character before a core, and the one after, hold a few of its
+// bits beside the neighbours' (2 or 4): they are masked with it. Padding (=) carries nothing.
+// A value of one to three bytes also keeps its own short encoding, whole.
+func base64Forms(v string, offsets int) []form {
+	var forms []form
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		for offset := range offsets {
+			full := enc.EncodeToString([]byte(strings.Repeat("\x00", offset) + v))
+			bits := 8 * (offset + len(v))
+			first, last := (8*offset+5)/6, bits/6 // the characters within the value's bits
+			if last-first < minBase64Core {
+				if offset == 0 && v != "" {
+					forms = append(forms, form{text: full})
+				}
+				continue
+			}
+			forms = append(forms, form{text: full[first:last], base64: true, edgeLeft: 8*offset%6 != 0, edgeRight: bits%6 != 0})
+		}
+	}
+	return forms
+}
