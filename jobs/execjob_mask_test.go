@@ -52,7 +52,7 @@ func TestExecMasksEveryForm(t *testing.T) {
 	forms := append([]string{key, hex.EncodeToString([]byte(key)), spacedHex(key)}, base64Cores(key)...)
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		e := newEngine(t, s, fast())
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecGrace: 300 * time.Millisecond,
+		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecAllowEnv: []string{"K"}, ExecGrace: 300 * time.Millisecond,
 			Secrets: mapSecrets{"key": key}}))
 		start(t, e)
 		for _, script := range []string{

@@ -50,8 +50,8 @@ type RescueParams struct {
 	// ClaimedBefore bounds the claims of Self's jobs it doesn't hold that are rescued: a claim
 	// younger than that may not have reached its worker yet. Zero: none is.
 	ClaimedBefore time.Time
-	// SilentFor is how long a server must have been silent for its jobs to be rescued; at
-	// least a second.
+	// SilentFor is how long a server must have been silent for its jobs to be rescued (0: any
+	// server but Self, whatever its heartbeat says: the lease alone decides).
 	SilentFor time.Duration
 	// Starting rescues the jobs of silent servers whatever their leases say: a node starting
 	// up takes back at once what a crashed node held.
@@ -73,7 +73,7 @@ type Rescue struct {
 // one transaction, with the events, counters, chart statistics and continuations.
 func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
 	now := p.Now.UTC().Truncate(time.Microsecond)
-	silentSince := s.silentSince(max(p.SilentFor, time.Second))
+	silentSince := s.silentSince(max(p.SilentFor, 0))
 	var out Rescue
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		out = Rescue{}

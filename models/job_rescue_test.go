@@ -11,10 +11,11 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
-// rescue runs RescueJobs for leases that ended before at, with the default limit of rescues.
+// rescue runs RescueJobs for leases that ended before at, of servers silent for 15 s (or not
+// registered), with the default limit of rescues.
 func rescue(t *testing.T, s *models.Store, at time.Time) models.Rescue {
 	t.Helper()
-	r, err := s.RescueJobs(ctx, models.RescueParams{Now: at, Limit: 100, MaxRescues: models.DefaultMaxRescues})
+	r, err := s.RescueJobs(ctx, models.RescueParams{Now: at, Limit: 100, MaxRescues: models.DefaultMaxRescues, SilentFor: 15 * time.Second})
 	require.NoError(t, err)
 	return r
 }
