@@ -299,7 +299,10 @@ func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, erro
 	e.work.Add(1) // under mu, so Stop, which first clears accepting, waits for this job too
 	workCtx := e.workCtx
 	e.mu.RUnlock()
-	claimed, err := e.store.InsertAndClaimJob(ctx, j, time.Now(), models.ClaimParams{
+	now := time.Now()
+	claim := e.claims.begin(now)
+	defer e.claims.end(claim)
+	claimed, err := e.store.InsertAndClaimJob(ctx, j, now, models.ClaimParams{
 		Queue: j.Queue, ServerID: e.cfg.ServerID, Limit: 1, Lease: e.cfg.Lease, Idle: p.drained.Load(),
 	})
 	if err != nil || !claimed {
@@ -310,6 +313,6 @@ func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, erro
 		}
 		return err == nil, err
 	}
-	go p.run(workCtx, j)
+	e.startRun(workCtx, p, j)
 	return true, nil
 }

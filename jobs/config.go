@@ -86,7 +86,8 @@ type Config struct {
 	// often due scheduled jobs are promoted. Default DefaultPollInterval (1s).
 	PollInterval time.Duration
 	// Lease is how long a claimed job is reserved for its server; heartbeats extend it every
-	// Lease/3, and a job whose lease runs out is rescued by any server. Default DefaultLease (30s).
+	// Lease/3, and a job whose lease runs out while its server is silent for three heartbeats
+	// is rescued by another server. Default DefaultLease (30s).
 	Lease time.Duration
 	// SoftStop is how long Stop lets running jobs finish before cancelling their contexts.
 	// Default DefaultSoftStop (10s).

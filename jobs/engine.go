@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -56,6 +57,7 @@ type Engine struct {
 	recurring *recurring
 	execRules ExecPolicy // what exec jobs may run here, and with which env (RegisterBuiltins)
 	health    dbHealth   // what the heartbeat learnt of the database
+	claims    inflight   // claims under way, which rescues must not take for lost
 
 	completer *completer
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed
@@ -73,6 +75,9 @@ type Engine struct {
 type runningJob struct {
 	job    *models.Job
 	cancel context.CancelCauseFunc
+	// ended: the run is over and its outcome on its way to the completer; the job stays in
+	// running (this server holds it) until the completer has it.
+	ended atomic.Bool
 }
 
 type startupJob struct {
@@ -94,10 +99,9 @@ type Store interface {
 	models.RecurringStore
 	models.ServerStore
 	models.QueueStore
-	// Unreachable and StorageFull tell a database that fails (its connection lost, its disk
-	// full: it will take the write later) from one that refuses what it is given.
-	Unreachable(err error) bool
-	StorageFull(err error) bool
+	// Refused tells a database that refuses what it is given (the same write can't succeed
+	// later) from one that fails (its connection lost, its disk full, a lock: it will take it).
+	Refused(err error) bool
 }
 
 // New returns an engine on store. Register kinds before Start.
@@ -261,9 +265,11 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.heartbeatServer(ctx); err != nil {
 		return err
 	}
-	// A node starting after a crash (its own or another's) takes back at once the jobs of
-	// servers silent for three heartbeats, instead of waiting for their leases to run out.
-	if err := e.rescue(ctx, true); err != nil {
+	e.health.start(time.Now(), e.silence())
+	// What an earlier process with this server's id left running is taken back at once; the
+	// jobs of other silent servers three heartbeats later (rescueLoop), whatever their leases
+	// say: they may be alive, back from an outage this server did not see.
+	if err := e.rescue(ctx, rescueAtStart); err != nil {
 		return err
 	}
 	if err := e.refreshPausedQueues(ctx); err != nil {
@@ -359,6 +365,9 @@ func (e *Engine) abandonRunning(ctx context.Context) error {
 	var batch []models.JobFinish
 	now := time.Now().UTC().Truncate(time.Microsecond) // as stored, so that now-Duration is the start
 	for _, r := range e.running {
+		if r.ended.Load() { // its outcome is the completer's to write, or to give up
+			continue
+		}
 		f := models.JobFinish{
 			JobID: r.job.ID, ServerID: e.cfg.ServerID, Attempt: r.job.Attempt, Run: r.job.Runs, State: models.JobEnqueued,
 			RunAt: now, RefundAttempt: true, At: now, Reason: "released at shutdown: the worker did not stop in time",

@@ -9,13 +9,22 @@ import (
 
 // dbHealth is what this server's heartbeat learnt of the database: whether it answers, and
 // since when. Only the heartbeat decides it: a write refused for its own reasons says nothing
-// of the database as a whole.
+// of the database as a whole. A heartbeat that hangs (a network that drops packets) counts as
+// an outage as soon as the last one that went through is older than the silence.
 type dbHealth struct {
-	mu     sync.Mutex
-	down   bool
-	downAt time.Time // when the heartbeat first failed, while down
-	upAt   time.Time // when the heartbeat last succeeded after failing (zero: it never failed)
-	lastOK time.Time // when the heartbeat last succeeded
+	mu      sync.Mutex
+	silence time.Duration // three heartbeats
+	down    bool
+	downAt  time.Time // when the heartbeat first failed, while down
+	upAt    time.Time // when this server last had the database back (or started)
+	lastOK  time.Time // when the heartbeat last went through
+}
+
+// start records that the server starts: it knows nothing yet of what others went through.
+func (h *dbHealth) start(now time.Time, silence time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.silence, h.upAt, h.lastOK = silence, now, now
 }
 
 // fail records a failed heartbeat and reports whether it is the first of an outage.
@@ -29,16 +38,22 @@ func (h *dbHealth) fail(now time.Time) (first bool) {
 	return true
 }
 
-// ok records a heartbeat that succeeded; when it ends an outage, it says how long that lasted.
+// ok records a heartbeat that went through; when it ends an outage (heartbeats failed, or none
+// went through for the silence), it says how long that lasted.
 func (h *dbHealth) ok(now time.Time) (outage time.Duration, back bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	stale := now.Sub(h.lastOK) > h.silence
+	from := h.lastOK
+	if h.down {
+		from = h.downAt
+	}
 	h.lastOK = now
-	if !h.down {
+	if !h.down && !stale {
 		return 0, false
 	}
 	h.down, h.upAt = false, now
-	return now.Sub(h.downAt), true
+	return now.Sub(from), true
 }
 
 // isDown reports whether the last heartbeat failed.
@@ -48,19 +63,12 @@ func (h *dbHealth) isDown() bool {
 	return h.down
 }
 
-// steady reports whether the database has answered every heartbeat for at least d (or since
-// the start, if it never failed).
-func (h *dbHealth) steady(now time.Time, d time.Duration) bool {
+// steady reports whether the database has answered every heartbeat for at least the silence:
+// then every live server had the time to say so, and a silent one is presumed dead.
+func (h *dbHealth) steady(now time.Time) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return !h.down && (h.upAt.IsZero() || now.Sub(h.upAt) >= d)
-}
-
-// answeredSince reports whether a heartbeat succeeded after t.
-func (h *dbHealth) answeredSince(t time.Time) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lastOK.After(t)
+	return !h.down && now.Sub(h.lastOK) <= h.silence && now.Sub(h.upAt) >= h.silence
 }
 
 // logFailure logs a periodic duty's failure as an error, or only for debugging while the
@@ -72,6 +80,10 @@ func (e *Engine) logFailure(msg string, args ...any) {
 	}
 	e.log.Log(context.Background(), level, msg, args...)
 }
+
+// dutyTimeout is the least time a periodic duty's call to the database may take before it is
+// given up: a network that drops packets makes calls hang rather than fail.
+const dutyTimeout = 5 * time.Second
 
 // silence is how long a server must have been silent to be presumed dead: three heartbeats,
 // what the dashboard calls "possibly down". It is also how long a server that lost the database
@@ -103,7 +115,11 @@ func (e *Engine) keepAlive(ctx context.Context) {
 // beat records this server once and returns when to do it again.
 func (e *Engine) beat(ctx context.Context) time.Duration {
 	now := time.Now()
-	if err := e.heartbeatServer(ctx); err != nil {
+	// Bounded: a call that hangs must end, and count as the failure it is.
+	callCtx, cancel := context.WithTimeout(ctx, max(e.silence(), dutyTimeout))
+	err := e.heartbeatServer(callCtx)
+	cancel()
+	if err != nil {
 		if ctx.Err() != nil {
 			return e.cfg.ServerHeartbeat
 		}
@@ -112,16 +128,19 @@ func (e *Engine) beat(ctx context.Context) time.Duration {
 		}
 		return min(e.cfg.ServerHeartbeat, time.Second)
 	}
-	if outage, back := e.health.ok(now); back {
+	if outage, back := e.health.ok(time.Now()); back {
 		e.log.Info("jobs: the database answers again", "after", outage.Round(time.Millisecond), "waiting_outcomes", e.completer.waiting())
+		// Before anything else: this server's leases, then the outcomes that waited (their
+		// writers retry at once), then claims.
 		if _, err := e.store.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
 			e.log.Error("jobs: extend leases failed", "err", err)
 		}
 		e.completer.retryNow()
+		e.wake()
 	}
 	// A server silent through an outage this server saw too is not dead: its entry stays until
 	// it had the time to say so.
-	if e.health.steady(now, e.silence()) {
+	if e.health.steady(time.Now()) {
 		if _, err := e.store.DeleteStaleServers(ctx, 12*e.cfg.ServerHeartbeat); err != nil && ctx.Err() == nil {
 			e.log.Error("jobs: remove stale servers failed", "err", err)
 		}

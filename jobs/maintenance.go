@@ -15,8 +15,8 @@ import (
 //   - fold the appended job count changes into the per-state totals (every 2 s);
 //   - promote scheduled jobs that are due (every PollInterval);
 //   - rescue the jobs of servers presumed dead: silent for three heartbeats, with their leases
-//     run out (every Lease/3, but not within three heartbeats of an outage of its own; Start
-//     also rescues, whatever the leases say).
+//     run out (rescueLoop: every Lease/3, but not within three heartbeats of its start or of an
+//     outage of its own), and its own claims that never reached it.
 //
 // Until aliveCtx ends, which Stop lets happen only once no job runs here any more, the duties
 // that say this server and its jobs are alive, so that no other server takes back a job that is
@@ -46,32 +46,68 @@ func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 			}
 		}
 	})
-	e.every(loopCtx, &e.loops, e.cfg.Lease/3, "rescue expired leases", func(ctx context.Context) error {
-		// After an outage of its own, this server waits until every live server had the time
-		// to say it lives: their leases ran out as this server's did, and they are not dead.
-		if !e.health.steady(time.Now(), e.silence()) {
-			return nil
-		}
-		return e.rescue(ctx, false)
-	})
+	e.loops.Add(1)
+	go func() { defer e.loops.Done(); e.rescueLoop(loopCtx) }()
 }
 
-// rescue takes back the jobs of servers presumed dead (see models.RescueParams): other servers
-// silent for three heartbeats, whose leases ran out; at start, whatever their leases say. And
-// this server's own jobs that it doesn't hold, claimed over a lease ago: at start, all of them
-// (an earlier process's); later, claims whose answer was lost.
-func (e *Engine) rescue(ctx context.Context, starting bool) error {
+// rescueLoop rescues the jobs of servers presumed dead, every Lease/3: first, once this server
+// has been up for three heartbeats (every live server had the time to say so), those of every
+// silent server whatever their leases say; then those of silent servers whose leases ran out.
+// After an outage of its own, it rescues nothing for three heartbeats again: the others' leases
+// ran out as this server's did, and they are not dead.
+func (e *Engine) rescueLoop(ctx context.Context) {
+	mode := rescueFirst
+	t := time.NewTimer(e.silence())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		t.Reset(e.cfg.Lease / 3)
+		if !e.health.steady(time.Now()) {
+			continue
+		}
+		callCtx, cancel := context.WithTimeout(ctx, max(e.cfg.Lease/3, dutyTimeout))
+		err := e.rescue(callCtx, mode)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				e.logFailure("jobs: rescue failed", "err", err)
+			}
+			continue
+		}
+		mode = rescuePeriodic
+	}
+}
+
+// rescueMode says what a rescue takes back.
+type rescueMode int
+
+const (
+	// rescueAtStart takes this server's own running jobs: an earlier process's, with its id.
+	rescueAtStart rescueMode = iota
+	// rescueFirst, once up for three heartbeats, also takes those of every silent server.
+	rescueFirst
+	// rescuePeriodic takes those of silent servers whose leases ran out, and this server's
+	// claims that never reached it.
+	rescuePeriodic
+)
+
+// rescue takes back the jobs of servers presumed dead, and this server's own that it doesn't
+// hold (see models.RescueParams and rescueMode).
+func (e *Engine) rescue(ctx context.Context, mode rescueMode) error {
 	const batch = 1000
 	for {
 		now := time.Now()
 		p := models.RescueParams{
-			Now: now, Limit: batch, MaxRescues: e.cfg.MaxRescues, Self: e.cfg.ServerID,
-			SilentFor: e.silence(), Starting: starting, ClaimedBefore: now.Add(-e.cfg.Lease),
+			Now: now, Limit: batch, MaxRescues: e.cfg.MaxRescues, Self: e.cfg.ServerID, SilentFor: e.silence(),
+			Starting: mode == rescueAtStart, Others: mode != rescueAtStart, IgnoreLeases: mode == rescueFirst,
+			ClaimedBefore: now, // at start, nothing runs here yet
 		}
-		if starting {
-			p.ClaimedBefore = now // nothing runs here yet
-		} else {
-			p.Held = e.held()
+		if mode != rescueAtStart {
+			p.Held, p.ClaimedBefore = e.held(), e.claims.before(now.Add(-e.cfg.Lease))
 		}
 		r, err := e.store.RescueJobs(ctx, p)
 		if err != nil {
@@ -79,6 +115,11 @@ func (e *Engine) rescue(ctx context.Context, starting bool) error {
 		}
 		if r.Requeued > 0 {
 			e.log.Warn("jobs: put back the jobs of a server presumed dead", "jobs", r.Requeued)
+		}
+		if r.TakenBack > 0 {
+			e.log.Warn("jobs: took back claims whose answer never reached this server", "jobs", r.TakenBack)
+		}
+		if len(r.Queues) > 0 {
 			e.wake(r.Queues...)
 		}
 		if r.Failed > 0 {
@@ -87,7 +128,7 @@ func (e *Engine) rescue(ctx context.Context, starting bool) error {
 		if n := r.Requeued + r.Failed; n > 0 && e.cfg.Observer != nil {
 			e.cfg.Observer.JobsRescued(n)
 		}
-		if r.Requeued+r.Failed < batch {
+		if r.Requeued+r.Failed+r.TakenBack < batch {
 			return nil
 		}
 	}
@@ -105,7 +146,10 @@ func (e *Engine) every(ctx context.Context, wg *sync.WaitGroup, d time.Duration,
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if err := fn(ctx); err != nil && ctx.Err() == nil {
+				callCtx, cancel := context.WithTimeout(ctx, max(d, dutyTimeout))
+				err := fn(callCtx)
+				cancel()
+				if err != nil && ctx.Err() == nil {
 					e.logFailure("jobs: "+what+" failed", "err", err)
 				}
 			}

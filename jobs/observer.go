@@ -50,10 +50,13 @@ func (e *Engine) Workers() []WorkerStat {
 // Outcomes is what this process holds of finished jobs' outcomes.
 type Outcomes struct {
 	// Waiting outcomes are finished runs not yet written to the database: they wait while it
-	// does not answer, and are written, in order, once it does.
+	// does not answer, and are written once it does.
 	Waiting int64
-	// FailedWrites counts the writes of outcomes that failed (each retry counted).
+	// FailedWrites counts the attempts to write outcomes that failed (each retry counted).
 	FailedWrites uint64
+	// Dropped counts the outcomes given up: still unwritten when a stop's deadline passed, or
+	// refused by the database even without their result and error. Their jobs run again.
+	Dropped uint64
 }
 
 // Outcomes reports the outcomes this process holds; zero before Start.
@@ -64,5 +67,5 @@ func (e *Engine) Outcomes() Outcomes {
 	if c == nil {
 		return Outcomes{}
 	}
-	return Outcomes{Waiting: c.waiting(), FailedWrites: c.failures.Load()}
+	return Outcomes{Waiting: c.waiting(), FailedWrites: c.failures.Load(), Dropped: c.dropped.Load()}
 }

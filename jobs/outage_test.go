@@ -93,7 +93,7 @@ func TestOutcomesOutliveAnOutageLongerThanTheLease(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		d := &downStore{Store: s}
 		cfg := fast()
-		cfg.Lease, cfg.ServerHeartbeat = 400*time.Millisecond, 50*time.Millisecond
+		cfg.Lease, cfg.ServerHeartbeat = 600*time.Millisecond, 200*time.Millisecond
 		cfg.Queues = []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: 4}}
 		var (
 			mu   sync.Mutex
@@ -170,23 +170,29 @@ func TestOutcomesOutliveAnOutageLongerThanTheLease(t *testing.T) {
 // with "poison" in it, while the database otherwise answers.
 type refusingStore struct{ jobs.Store }
 
+// errRefused is what refusingStore refuses a batch with.
+var errRefused = errors.New("ERROR: value refused (test)")
+
 func (r refusingStore) FinishJobs(ctx context.Context, batch []models.JobFinish) (int, []string, error) {
 	for _, f := range batch {
 		if strings.Contains(f.Result, "poison") {
-			return 0, nil, errors.New("ERROR: value refused (test)")
+			return 0, nil, errRefused
 		}
 	}
 	return r.Store.FinishJobs(ctx, batch)
 }
 
-// Retrying for ever is for outages. A batch the database refuses while it answers heartbeats
-// is split until the outcome it refuses is found; that one is written without its result, and
-// every other outcome of the batch is written whole.
+func (r refusingStore) Refused(err error) bool {
+	return errors.Is(err, errRefused) || r.Store.Refused(err)
+}
+
+// Retrying for ever is for outages. A batch the database refuses for what it holds is split
+// until the outcome it refuses is found; that one is written without its result, and every
+// other outcome of the batch is written whole.
 func TestARefusedOutcomeDoesNotHoldTheOthers(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	logs := &syncBuffer{}
 	cfg := fast()
-	cfg.ServerHeartbeat = 20 * time.Millisecond
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	cfg.Queues = []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: 8}}
 	cfg.FinishDelay = 50 * time.Millisecond // outcomes share batches

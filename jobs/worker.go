@@ -102,8 +102,10 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 		}
 		if free > 0 && !e.queuePaused(p.queue) {
 			nudges := p.nudges.Load()
+			now := time.Now()
+			claim := e.claims.begin(now)
 			jobs, err := e.store.ClaimJobs(loopCtx, models.ClaimParams{
-				Queue: p.queue, ServerID: e.cfg.ServerID, Limit: free, Lease: e.cfg.Lease, Now: time.Now(),
+				Queue: p.queue, ServerID: e.cfg.ServerID, Limit: free, Lease: e.cfg.Lease, Now: now,
 			})
 			if err != nil && loopCtx.Err() == nil {
 				failures++
@@ -119,8 +121,9 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 			for _, j := range jobs {
 				p.busy.Add(1)
 				e.work.Add(1)
-				go p.run(workCtx, j)
+				e.startRun(workCtx, p, j)
 			}
+			e.claims.end(claim) // its jobs are in running now
 		}
 		resetTimer(poll, e.cfg.PollInterval*time.Duration(1+min(failures, 9)))
 	}
@@ -135,24 +138,10 @@ func resetTimer(t *time.Timer, d time.Duration) {
 	t.Reset(d)
 }
 
-// run works one claimed job and hands its outcome to the completer.
-func (p *pool) run(workCtx context.Context, job *models.Job) {
-	e := p.e
-	defer func() {
-		p.busy.Add(-1)
-		p.freed()
-		e.work.Done()
-	}()
-	start := time.Now()
+// startRun records the job as running here, then works it on a goroutine of its own: from its
+// claim on, this server holds it (see held).
+func (e *Engine) startRun(workCtx context.Context, p *pool, job *models.Job) {
 	ctx, cancel := context.WithCancelCause(workCtx)
-	defer cancel(nil)
-	state := &jobState{e: e, job: job}
-	ctx = context.WithValue(ctx, jobStateKey{}, state)
-	if job.Timeout > 0 {
-		var cancelTimeout context.CancelFunc
-		ctx, cancelTimeout = context.WithTimeout(ctx, job.Timeout)
-		defer cancelTimeout()
-	}
 	mine := &runningJob{job: job, cancel: cancel}
 	e.mu.Lock()
 	if stale, ok := e.running[job.ID]; ok {
@@ -163,6 +152,26 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 	}
 	e.running[job.ID] = mine
 	e.mu.Unlock()
+	go p.run(ctx, mine)
+}
+
+// run works one claimed job and hands its outcome to the completer.
+func (p *pool) run(ctx context.Context, mine *runningJob) {
+	e, job := p.e, mine.job
+	defer func() {
+		p.busy.Add(-1)
+		p.freed()
+		e.work.Done()
+	}()
+	start := time.Now()
+	defer mine.cancel(nil)
+	state := &jobState{e: e, job: job}
+	ctx = context.WithValue(ctx, jobStateKey{}, state)
+	if job.Timeout > 0 {
+		var cancelTimeout context.CancelFunc
+		ctx, cancelTimeout = context.WithTimeout(ctx, job.Timeout)
+		defer cancelTimeout()
+	}
 
 	k, known := e.kind(job.Kind)
 	var err error
@@ -171,6 +180,7 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 	} else {
 		err = Permanent(fmt.Errorf("%w %q: no worker is registered for it on server %s", ErrUnknownKind, job.Kind, e.cfg.ServerID))
 	}
+	mine.ended.Store(true)
 
 	// The job leaves running once its outcome is the completer's: this server holds it
 	// throughout (see held).
@@ -190,9 +200,13 @@ func (p *pool) run(workCtx context.Context, job *models.Job) {
 		return // cancelled, deleted or rescued elsewhere: the database already says so
 	}
 	f.ServerID, f.Result = e.cfg.ServerID, state.result
-	if e.store.KindCapped(context.WithoutCancel(ctx), job.Kind) { // in code, on the page or through the API
+	// In code, on the page or through the API; asked for a second at most: a database that
+	// doesn't answer must not hold the outcome back from the completer.
+	capCtx, cancelCap := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	if e.store.KindCapped(capCtx, job.Kind) {
 		f.FreesSlotIn = job.Queue
 	}
+	cancelCap()
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.JobFinished(job.Kind, job.Queue, outcomeName(f), f.Duration)
 	}

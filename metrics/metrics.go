@@ -143,6 +143,7 @@ var (
 	busyDesc    = prometheus.NewDesc("kiln_workers_busy", "Workers on this node running a job now, by queue.", []string{"queue"}, nil)
 	waitingDesc = prometheus.NewDesc("kiln_outcomes_waiting", "Outcomes of finished jobs this node holds, not yet written: they wait while the database does not answer.", nil, nil)
 	failedDesc  = prometheus.NewDesc("kiln_outcome_writes_failed_total", "Writes of finished jobs' outcomes that failed on this node, each retry counted.", nil, nil)
+	droppedDesc = prometheus.NewDesc("kiln_outcomes_dropped_total", "Outcomes of finished jobs this node gave up (unwritten at a stop's deadline, or refused by the database): their jobs run again.", nil, nil)
 )
 
 // workerCollector reads the engine's pools at each scrape.
@@ -153,6 +154,7 @@ func (c *workerCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- busyDesc
 	ch <- waitingDesc
 	ch <- failedDesc
+	ch <- droppedDesc
 }
 
 func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -167,4 +169,5 @@ func (c *workerCollector) Collect(ch chan<- prometheus.Metric) {
 	o := e.Outcomes()
 	ch <- prometheus.MustNewConstMetric(waitingDesc, prometheus.GaugeValue, float64(o.Waiting))
 	ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(o.FailedWrites))
+	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(o.Dropped))
 }

@@ -69,104 +69,112 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 	if err != nil {
 		return 0, nil, err
 	}
-	var ids []int64 // of the jobs whose outcome was applied
 	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		applied, queues, ids = 0, nil, ids[:0]
 		ctx, gtx := runToEnd(ctx, gtx)
 		tx, err := sqlTx(gtx)
 		if err != nil {
 			return err
 		}
+		var ids []int64 // of the jobs whose outcome was applied
 		if s.sql.FinishCounts {
 			ids, queues, err = s.finishCounted(ctx, gtx, tx, all, batch)
-			applied = len(ids)
-			return err
-		}
-		res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
-		if err != nil {
-			return fmt.Errorf("models: finish jobs: %w", err)
-		}
-		var released []string
-		counts := countDelta{}
-		kinds := kindStatDelta{}
-		for res.Next() {
-			var (
-				id          int64
-				queue, kind string
-			)
-			if err := res.Scan(&id, &queue, &kind); err != nil {
-				_ = res.Close()
-				return fmt.Errorf("models: finish jobs: %w", err)
-			}
-			ids = append(ids, id)
-			f := &batch[byID[id]]
-			to := f.State
-			counts.move(queue, kind, JobProcessing, to, 1)
-			kinds.add(kind, to, f.Duration)
-			if to == JobEnqueued { // released at shutdown: others may run it now
-				released = append(released, queue)
-			}
-		}
-		if err := res.Close(); err != nil {
-			return fmt.Errorf("models: finish jobs: %w", err)
-		}
-		if err := res.Err(); err != nil {
-			return fmt.Errorf("models: finish jobs: %w", err)
+		} else {
+			ids, queues, err = s.finishPlain(ctx, gtx, tx, all, rows, batch, byID)
 		}
 		applied = len(ids)
-		if applied == 0 {
-			return nil
-		}
-		if err := s.notifyEnqueued(gtx, released...); err != nil {
+		if err != nil || applied == len(batch) {
 			return err
 		}
-		finished := map[JobState][]int64{}
-		done := rows
-		if applied < len(rows) {
-			done = make([]finishRow, 0, applied)
-		}
-		for _, id := range ids {
-			f := batch[byID[id]]
-			if f.State.Final() {
-				finished[f.State] = append(finished[f.State], f.JobID)
-			}
-			if applied < len(rows) {
-				done = append(done, rows[byID[id]])
+		late, lateQueues, err := s.finishLate(gtx, unapplied(batch, ids))
+		applied += late
+		for _, q := range lateQueues {
+			if !slices.Contains(queues, q) {
+				queues = append(queues, q)
 			}
 		}
-		if s.hot.finishEvents != nil {
-			events := all
-			if applied < len(rows) {
-				if events, err = marshalRows(done); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.StmtContext(ctx, s.hot.finishEvents).ExecContext(ctx, events); err != nil {
-				return fmt.Errorf("models: finish jobs: events: %w", err)
-			}
-		}
-		delta := statDelta{succeeded: int64(len(finished[JobSucceeded])), failed: int64(len(finished[JobFailed]))}
-		if err := s.addStats(gtx, delta, batch[0].At); err != nil {
-			return err
-		}
-		if err := s.addKindStats(gtx, kinds, batch[0].At); err != nil {
-			return err
-		}
-		if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
-			return err
-		}
-		return s.writeCounts(gtx, counts)
+		return err
 	})
-	if err != nil || applied == len(batch) {
-		return applied, queues, err
+	return applied, queues, err
+}
+
+// finishPlain applies the outcomes (all, as rows) with the driver's finish statement, then
+// writes what it does not: the events, the counters, the stats and the continuations. It
+// returns the ids of the jobs it finished.
+func (s *Store) finishPlain(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, rows []finishRow, batch []JobFinish, byID map[int64]int) (ids []int64, queues []string, err error) {
+	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
 	}
-	late, lateQueues, err := s.finishLate(ctx, unapplied(batch, ids))
-	for _, q := range lateQueues {
-		if !slices.Contains(queues, q) {
-			queues = append(queues, q)
+	var released []string
+	counts := countDelta{}
+	kinds := kindStatDelta{}
+	for res.Next() {
+		var (
+			id          int64
+			queue, kind string
+		)
+		if err := res.Scan(&id, &queue, &kind); err != nil {
+			_ = res.Close()
+			return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
+		}
+		ids = append(ids, id)
+		f := &batch[byID[id]]
+		to := f.State
+		counts.move(queue, kind, JobProcessing, to, 1)
+		kinds.add(kind, to, f.Duration)
+		if to == JobEnqueued { // released at shutdown: others may run it now
+			released = append(released, queue)
 		}
 	}
-	return applied + late, queues, err
+	if err := res.Close(); err != nil {
+		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
+	}
+	if err := res.Err(); err != nil {
+		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
+	}
+	applied := len(ids)
+	if applied == 0 {
+		return nil, nil, nil
+	}
+	if err := s.notifyEnqueued(gtx, released...); err != nil {
+		return nil, nil, err
+	}
+	finished := map[JobState][]int64{}
+	done := rows
+	if applied < len(rows) {
+		done = make([]finishRow, 0, applied)
+	}
+	for _, id := range ids {
+		f := batch[byID[id]]
+		if f.State.Final() {
+			finished[f.State] = append(finished[f.State], f.JobID)
+		}
+		if applied < len(rows) {
+			done = append(done, rows[byID[id]])
+		}
+	}
+	if s.hot.finishEvents != nil {
+		events := all
+		if applied < len(rows) {
+			if events, err = marshalRows(done); err != nil {
+				return nil, nil, err
+			}
+		}
+		if _, err := tx.StmtContext(ctx, s.hot.finishEvents).ExecContext(ctx, events); err != nil {
+			return nil, nil, fmt.Errorf("models: finish jobs: events: %w", err)
+		}
+	}
+	delta := statDelta{succeeded: int64(len(finished[JobSucceeded])), failed: int64(len(finished[JobFailed]))}
+	if err := s.addStats(gtx, delta, batch[0].At); err != nil {
+		return nil, nil, err
+	}
+	if err := s.addKindStats(gtx, kinds, batch[0].At); err != nil {
+		return nil, nil, err
+	}
+	if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
+		return nil, nil, err
+	}
+	return ids, queues, s.writeCounts(gtx, counts)
 }
 
 // unapplied returns the outcomes of batch whose job is not among ids.

@@ -16,9 +16,9 @@ import (
 func TestLateOutcomeOfARescuedRun(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		require.NoError(t, s.UpsertServer(ctx, &models.Server{ID: "other", Host: "h", PID: 1, StartedAt: time.Now()})) // alive
-		waiting, again, failed := newJob("waiting"), newJob("again"), newJob("failed")
+		again, waiting, failed := newJob("again"), newJob("waiting"), newJob("failed")
 		waiting.MaxAttempts = 1
-		insert(t, s, waiting, again, failed)
+		insert(t, s, again, waiting, failed)
 		runs := claim(t, s, "cut-off", 3)
 		require.Len(t, runs, 3)
 		require.Equal(t, 3, rescue(t, s, time.Now().Add(2*time.Minute)).Requeued)
@@ -28,21 +28,21 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		for _, j := range runs {
 			byKind[j.Kind] = j
 		}
-		require.Equal(t, waiting.ID, reclaimed[0].ID)
+		require.Equal(t, again.ID, reclaimed[0].ID)
 		at := time.Now()
 		outcome := func(j *models.Job, state models.JobState, errText string) models.JobFinish {
 			return models.JobFinish{JobID: j.ID, ServerID: "cut-off", Attempt: j.Attempt, Run: j.Runs, State: state,
 				Error: errText, Result: `{"ok":true}`, Reason: string(state), At: at, Duration: 60 * time.Millisecond}
 		}
 		n, _, err := s.FinishJobs(ctx, []models.JobFinish{
-			outcome(byKind["waiting"], models.JobSucceeded, ""), // claimed again by "other" (the first in line)
-			outcome(byKind["again"], models.JobSucceeded, ""),   // still waiting from the rescue
+			outcome(byKind["again"], models.JobSucceeded, ""),   // claimed again by "other" (the first in line)
+			outcome(byKind["waiting"], models.JobSucceeded, ""), // still waiting from the rescue
 			outcome(byKind["failed"], models.JobFailed, "boom\nstack"),
 		})
 		require.NoError(t, err)
 		require.Equal(t, 2, n, "the two jobs still waiting from the rescue take their outcomes")
 
-		got, err := s.GetJob(ctx, byKind["again"].ID)
+		got, err := s.GetJob(ctx, byKind["waiting"].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobSucceeded, got.State)
 		require.Equal(t, `{"ok":true}`, got.Result)
@@ -57,8 +57,12 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		require.Equal(t, 60*time.Millisecond, last.Duration, "how long the run really took")
 		require.Contains(t, last.Reason, "run 1 on server cut-off succeeded after 60ms")
 		require.True(t, events[len(events)-2].IsRescue())
-		history := models.History(got, events)
-		require.Equal(t, models.JobSucceeded, history[len(history)-1].To, "the history ends with the outcome, once")
+		var path []string
+		for _, e := range events { // JobEvents is the whole history, with what the row implies
+			path = append(path, string(e.From)+">"+string(e.To))
+		}
+		require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>enqueued", "enqueued>succeeded"}, path,
+			"the run, its rescue, and its outcome, once")
 
 		got, err = s.GetJob(ctx, byKind["failed"].ID)
 		require.NoError(t, err)
@@ -66,7 +70,7 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		require.Equal(t, "boom\nstack", got.LastError)
 		require.NotNil(t, got.FinishedAt)
 
-		got, err = s.GetJob(ctx, byKind["waiting"].ID)
+		got, err = s.GetJob(ctx, byKind["again"].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobProcessing, got.State, "claimed again: the late outcome does not touch the new run")
 		require.Equal(t, "other", got.ServerID)
@@ -75,7 +79,8 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		require.Len(t, logs, 1, "%+v", logs)
 		require.Contains(t, logs[0].Message, "outcome arrived late: run 1 on server cut-off succeeded after 60ms")
 
-		// A late retry of a rescued run changes nothing: the rescue put the job back already.
+		// A late retry of a rescued run changes nothing (the rescue put the job back already),
+		// but its log says what the run did.
 		insert(t, s, newJob("retry"))
 		r := claim(t, s, "cut-off", 1)[0]
 		require.Equal(t, 1, rescue(t, s, time.Now().Add(2*time.Minute)).Requeued)
@@ -87,5 +92,10 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		got, err = s.GetJob(ctx, r.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State)
+		logs, err = s.JobLogs(ctx, r.ID)
+		require.NoError(t, err)
+		require.Len(t, logs, 1)
+		require.Contains(t, logs[0].Message, "failed (to be retried) after 60ms")
+		require.Contains(t, logs[0].Message, "flaky")
 	})
 }

@@ -20,22 +20,32 @@ func (e JobEvent) IsRescue() bool {
 	return e.From == JobProcessing && e.To == JobEnqueued && strings.HasPrefix(e.Reason, rescueReason)
 }
 
+// takeBackReason begins the reason of a claim taken back: see RescueParams.
+const takeBackReason = "taken back"
+
+// IsTakeBack reports the event of a claim taken back by its own server, which never got it:
+// the job went back to its queue without having run.
+func (e JobEvent) IsTakeBack() bool {
+	return e.From == JobProcessing && e.To == JobEnqueued && strings.HasPrefix(e.Reason, takeBackReason)
+}
+
 // DefaultMaxRescues is how many times a job whose server died while running it goes back to its
 // queue before it is taken for a poison pill and failed: the figure Sidekiq Pro's super_fetch
 // uses.
 const DefaultMaxRescues = 3
 
-// RescueParams says which running jobs to rescue, and how. A job is rescued when its server is
-// presumed dead: it is another server than Self, silent for SilentFor (its last heartbeat is
-// older, by the database's clock on PostgreSQL, or it left the registry), and the job's lease
-// ended before Now (unless Starting). Both must hold: a lease runs out while its server is cut
-// off from the database as surely as when it died, and a server that has been heard from since
-// is alive and will renew it.
+// RescueParams says which running jobs to rescue, and how. With Others, a job of another server
+// is rescued when its server is presumed dead: silent for SilentFor (its last heartbeat is
+// older, by the database's clock on PostgreSQL, or it left the registry) and the job's lease
+// ended before Now (unless IgnoreLeases). Both must hold: a lease runs out while its server is
+// cut off from the database as surely as when it died, and a server that has been heard from
+// since is alive and will renew it.
 //
 // Self's own jobs are taken only when Self doesn't hold them (Held) and claimed them before
 // ClaimedBefore: the server asking is alive, and runs the jobs it holds or keeps their outcomes
-// until it can write them. One it doesn't hold is an earlier process's (the same server id), or
-// a claim whose answer never reached it (the connection broke as the claim was written).
+// until it can write them. One it doesn't hold is an earlier process's when Starting (the same
+// server id: a crash, rescued as any), else a claim whose answer never reached it (the
+// connection broke as the claim was written): taken back, as if never claimed.
 type RescueParams struct {
 	// Now is the time; jobs whose lease ended before it are rescued.
 	Now time.Time
@@ -47,53 +57,65 @@ type RescueParams struct {
 	Self string
 	// Held are the jobs Self runs or holds the outcome of.
 	Held []int64
-	// ClaimedBefore bounds the claims of Self's jobs it doesn't hold that are rescued: a claim
+	// ClaimedBefore bounds the claims of Self's jobs it doesn't hold that are taken: a claim
 	// younger than that may not have reached its worker yet. Zero: none is.
 	ClaimedBefore time.Time
-	// SilentFor is how long a server must have been silent for its jobs to be rescued (0: any
-	// server but Self, whatever its heartbeat says: the lease alone decides).
-	SilentFor time.Duration
-	// Starting rescues the jobs of silent servers whatever their leases say: a node starting
-	// up takes back at once what a crashed node held.
+	// Starting says Self has just started: nothing runs there yet.
 	Starting bool
+	// Others takes the jobs of other servers presumed dead.
+	Others bool
+	// SilentFor is how long another server must have been silent for its jobs to be rescued
+	// (0: any, whatever its heartbeat says: the lease alone decides).
+	SilentFor time.Duration
+	// IgnoreLeases rescues the jobs of silent servers whatever their leases say: what a crashed
+	// node held is taken back without waiting for its leases.
+	IgnoreLeases bool
 }
 
 // Rescue is what RescueJobs did.
 type Rescue struct {
 	// Requeued jobs went back to their queue, Failed ones had crashed their servers too often.
 	Requeued, Failed int
+	// TakenBack are claims of Self that never reached it, back in their queue.
+	TakenBack int
 	// Queues got jobs.
 	Queues []string
+}
+
+// rescueRow is a running job RescueJobs found to take back.
+type rescueRow struct {
+	ID         int64
+	ServerID   string
+	Attempt    int
+	Queue      string
+	Kind       string
+	Rescues    int
+	Runs       int
+	StartedAt  *time.Time
+	LeaseUntil *time.Time
 }
 
 // RescueJobs takes back Processing jobs whose server is presumed dead (see RescueParams). A
 // crash is not the job's fault: each goes back to Enqueued without using an attempt, and its
 // rescue count grows; a job already rescued MaxRescues times fails instead ("crashed its server
-// N times"), so a job that kills its process can't take every node down in turn. Everything is
-// one transaction, with the events, counters, chart statistics and continuations.
+// N times"), so a job that kills its process can't take every node down in turn. A claim taken
+// back goes back to Enqueued too, with no rescue counted. Every job keeps its place in its
+// queue (run_at): it waited its turn once already. Everything is one transaction, with the
+// events, counters, chart statistics and continuations.
 func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
 	now := p.Now.UTC().Truncate(time.Microsecond)
 	silentSince := s.silentSince(max(p.SilentFor, 0))
 	var out Rescue
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		out = Rescue{}
-		var rows []struct {
-			ID         int64
-			ServerID   string
-			Attempt    int
-			Queue      string
-			Kind       string
-			Rescues    int
-			Runs       int
-			StartedAt  *time.Time
-			LeaseUntil *time.Time
-		}
+		var rows []rescueRow
 		held, err := json.Marshal(append([]int64{}, p.Held...)) // [] rather than null: none held
 		if err != nil {
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
 		}
 		claimedBefore := p.ClaimedBefore.UTC().Truncate(time.Microsecond)
-		if err := tx.Raw(s.sql.Rescue, p.Self, claimedBefore, string(held), p.Self, now, p.Starting, silentSince, p.Limit).Scan(&rows).Error; err != nil {
+		if err := tx.Raw(s.sql.Rescue, p.Self, claimedBefore, string(held), p.Others, p.Self, now, p.IgnoreLeases, silentSince, p.Limit).
+			Scan(&rows).Error; err != nil {
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
 		}
 		if len(rows) == 0 {
@@ -108,18 +130,7 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 		counts := countDelta{}
 		kinds := kindStatDelta{}
 		for _, r := range rows {
-			cause := rescueCause(r.ServerID, p, r.LeaseUntil, now, heard)
-			to := JobEnqueued
-			reason := fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted, and what the run did after its server's last word is unknown",
-				rescueReason, r.Rescues+1, p.MaxRescues, cause)
-			// The job keeps its place in its queue (run_at): it waited its turn once already.
-			set := map[string]any{"state": JobEnqueued, "lease_until": nil, "last_error": cause,
-				"attempt": r.Attempt - 1, "rescues": r.Rescues + 1}
-			if r.Rescues >= p.MaxRescues {
-				to = JobFailed
-				reason = fmt.Sprintf("crashed its server %s (%s); not put back after %s", times(r.Rescues+1), cause, plural(p.MaxRescues, "rescue"))
-				set = map[string]any{"state": JobFailed, "lease_until": nil, "finished_at": now, "last_error": reason}
-			}
+			set, ev := rescueOf(r, p, now, heard)
 			res := tx.Model(&Job{}).Where("id = ? AND state = ? AND server_id = ? AND runs = ?",
 				r.ID, JobProcessing, r.ServerID, r.Runs).Updates(set)
 			if res.Error != nil {
@@ -128,21 +139,23 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			if res.RowsAffected == 0 {
 				continue
 			}
-			counts.move(r.Queue, r.Kind, JobProcessing, to, 1)
-			ev := JobEvent{JobID: r.ID, From: JobProcessing, To: to, At: now, Attempt: r.Attempt, Reason: reason, Error: cause, ServerID: r.ServerID}
-			if r.StartedAt != nil { // the run's claim is not stored: it began Duration before (History), which is not how long it ran
-				ev.Duration = now.Sub(*r.StartedAt)
-			}
+			counts.move(r.Queue, r.Kind, JobProcessing, ev.To, 1)
 			events = append(events, ev)
-			kinds.add(r.Kind, to, ev.Duration)
-			if to == JobFailed {
+			switch {
+			case ev.IsTakeBack(): // no run: nothing for the run times
+			case ev.To == JobFailed:
+				kinds.add(r.Kind, ev.To, ev.Duration)
 				out.Failed++
 				failed[JobFailed] = append(failed[JobFailed], r.ID)
-			} else {
+			default:
+				kinds.add(r.Kind, ev.To, ev.Duration)
 				out.Requeued++
-				if !slices.Contains(out.Queues, r.Queue) {
-					out.Queues = append(out.Queues, r.Queue)
-				}
+			}
+			if ev.IsTakeBack() {
+				out.TakenBack++
+			}
+			if ev.To == JobEnqueued && !slices.Contains(out.Queues, r.Queue) {
+				out.Queues = append(out.Queues, r.Queue)
 			}
 		}
 		if len(events) == 0 {
@@ -178,6 +191,27 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 		return Rescue{}, err
 	}
 	return out, nil
+}
+
+// rescueOf is what a rescue changes of a job's row, and the event that records it.
+func rescueOf(r rescueRow, p RescueParams, now time.Time, heard map[string]time.Time) (map[string]any, JobEvent) {
+	cause := rescueCause(r.ServerID, p, r.LeaseUntil, now, heard)
+	ev := JobEvent{JobID: r.ID, From: JobProcessing, To: JobEnqueued, At: now, Attempt: r.Attempt, Error: cause, ServerID: r.ServerID}
+	if r.StartedAt != nil { // the run's claim is not stored: it began Duration before (History), which is not how long it ran
+		ev.Duration = now.Sub(*r.StartedAt)
+	}
+	switch {
+	case r.ServerID == p.Self && !p.Starting:
+		ev.Reason = takeBackReason + ": " + cause + "; it never ran, and this claim is not counted"
+		return map[string]any{"state": JobEnqueued, "lease_until": nil, "last_error": cause, "attempt": r.Attempt - 1}, ev
+	case r.Rescues >= p.MaxRescues:
+		ev.To = JobFailed
+		ev.Reason = fmt.Sprintf("crashed its server %s (%s); not put back after %s", times(r.Rescues+1), cause, plural(p.MaxRescues, "rescue"))
+		return map[string]any{"state": JobFailed, "lease_until": nil, "finished_at": now, "last_error": ev.Reason}, ev
+	}
+	ev.Reason = fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted, and what the run did after its server's last word is unknown",
+		rescueReason, r.Rescues+1, p.MaxRescues, cause)
+	return map[string]any{"state": JobEnqueued, "lease_until": nil, "last_error": cause, "attempt": r.Attempt - 1, "rescues": r.Rescues + 1}, ev
 }
 
 // lastHeartbeats returns the last heartbeat of each server that rows name (by serverOf), for

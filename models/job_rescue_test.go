@@ -15,7 +15,7 @@ import (
 // registered), with the default limit of rescues.
 func rescue(t *testing.T, s *models.Store, at time.Time) models.Rescue {
 	t.Helper()
-	r, err := s.RescueJobs(ctx, models.RescueParams{Now: at, Limit: 100, MaxRescues: models.DefaultMaxRescues, SilentFor: 15 * time.Second})
+	r, err := s.RescueJobs(ctx, models.RescueParams{Now: at, Limit: 100, MaxRescues: models.DefaultMaxRescues, Others: true, SilentFor: 15 * time.Second})
 	require.NoError(t, err)
 	return r
 }
@@ -127,7 +127,7 @@ func TestRescueLimitFailsPoisonPills(t *testing.T) {
 		once := newJob("once")
 		insert(t, s, once)
 		claim(t, s, "srv", 2)
-		r, err = s.RescueJobs(ctx, models.RescueParams{Now: at.Add(time.Hour), Limit: 100, MaxRescues: 0})
+		r, err = s.RescueJobs(ctx, models.RescueParams{Now: at.Add(time.Hour), Limit: 100, MaxRescues: 0, Others: true})
 		require.NoError(t, err)
 		require.Equal(t, 2, r.Failed) // the continuation and the new job
 		got, err = s.GetJob(ctx, once.ID)
@@ -159,7 +159,7 @@ func TestRescueJobsOfDeadServers(t *testing.T) {
 		}
 		// Every lease runs for another minute; only the periodic rule would wait for it.
 		require.Equal(t, models.Rescue{}, rescue(t, s, now))
-		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", Starting: true})
+		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", Others: true, IgnoreLeases: true})
 		require.NoError(t, err)
 		require.Equal(t, 2, r.Requeued)
 		for srv, want := range map[string]models.JobState{"stale": models.JobEnqueued, "gone": models.JobEnqueued, "fresh": models.JobProcessing, "me": models.JobProcessing, "beating": models.JobProcessing} {
@@ -244,9 +244,10 @@ func TestRescueNeedsASilentServer(t *testing.T) {
 		}
 		later := now.Add(2 * time.Minute) // every lease ran out
 		r, err := s.RescueJobs(ctx, models.RescueParams{Now: later, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me",
-			Held: []int64{byServer["me"].ID}, ClaimedBefore: now.Add(-90 * time.Second)})
+			Others: true, Held: []int64{byServer["me"].ID}, ClaimedBefore: now.Add(-90 * time.Second)})
 		require.NoError(t, err)
-		require.Equal(t, 2, r.Requeued, "the silent server's job, and the one this server claimed and never got")
+		require.Equal(t, 1, r.Requeued, "the silent server's job")
+		require.Equal(t, 1, r.TakenBack, "and the one this server claimed and never got, not counted as a rescue")
 		for srv, want := range map[string]models.JobState{"silent": models.JobEnqueued, "back": models.JobProcessing, "me": models.JobProcessing,
 			"me-lost": models.JobEnqueued, "me-new": models.JobProcessing} {
 			got, err := s.GetJob(ctx, byServer[srv].ID)
@@ -260,14 +261,20 @@ func TestRescueNeedsASilentServer(t *testing.T) {
 		got, err = s.GetJob(ctx, byServer["me-lost"].ID)
 		require.NoError(t, err)
 		require.Contains(t, got.LastError, "server me claimed the job but never got it")
+		require.Zero(t, got.Rescues, "a lost claim is no crash")
+		require.Zero(t, got.Attempt, "nor an attempt")
+		events, err := s.JobEvents(ctx, got.ID)
+		require.NoError(t, err)
+		require.True(t, events[len(events)-1].IsTakeBack())
 		next := claim(t, s, "other", 1)
 		require.Len(t, next, 1)
 		require.Equal(t, byServer["silent"].ID, next[0].ID, "first in line again")
 
-		// At start, the asking server takes back what an earlier process of its id left.
-		r, err = s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", Starting: true, ClaimedBefore: now})
+		// At start, the asking server takes back what an earlier process of its id left, and
+		// nothing of others'.
+		r, err = s.RescueJobs(ctx, models.RescueParams{Now: later, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", Starting: true, ClaimedBefore: later})
 		require.NoError(t, err)
-		require.Equal(t, 2, r.Requeued)
+		require.Equal(t, models.Rescue{Requeued: 2, Queues: []string{"default"}}, r)
 		got, err = s.GetJob(ctx, byServer["me"].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State)

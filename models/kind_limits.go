@@ -179,7 +179,7 @@ func (s *Store) KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (i
 }
 
 // KindCapped reports whether kind has a cap on running jobs, from the limits read at most
-// limitsTTL ago (false when they can't be read).
+// limitsTTL ago (or the last ones read, when they can't be read now; false when none were).
 func (s *Store) KindCapped(ctx context.Context, kind string) bool {
 	l, err := s.limits(ctx)
 	return err == nil && l[kind].MaxRunning > 0
@@ -195,6 +195,10 @@ func (s *Store) limits(ctx context.Context) (map[string]KindLimit, error) {
 	}
 	l, err := s.KindLimits(ctx)
 	if err != nil {
+		if c.limits != nil { // the last ones read, till the next try a TTL later
+			c.at = time.Now()
+			return c.limits, nil
+		}
 		return nil, err
 	}
 	c.limits, c.at = l, time.Now()

@@ -133,6 +133,10 @@ func (s *Store) StorageFull(err error) bool { return s.drv.StorageFull(err) }
 // statement.
 func (s *Store) Unreachable(err error) bool { return s.drv.Unreachable(err) }
 
+// Refused reports whether err says the database refuses what it was given, so that the same
+// write can't succeed later (see driver.Driver.Refused).
+func (s *Store) Refused(err error) bool { return s.drv.Refused(err) }
+
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()

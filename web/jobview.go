@@ -206,6 +206,8 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 				case end.IsRescue():
 					// From the claim to the rescue is not how long it ran: nobody knows that.
 					a.Duration = "unknown (rescued " + formatDuration(end.Duration) + " after it started)"
+				case end.IsTakeBack():
+					a.Duration = "none"
 				}
 			}
 			attempts = append(attempts, a)
@@ -215,12 +217,14 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 }
 
 // attemptOutcome names how a run ended, from the event that ended it: its new state, except
-// that a run put back in its queue was either rescued (its server died) or released (its server
-// shut down).
+// that a run put back in its queue was rescued (its server died), taken back (its claim never
+// reached its server) or released (its server shut down).
 func attemptOutcome(end models.JobEvent) string {
 	switch {
 	case end.IsRescue():
 		return "rescued"
+	case end.IsTakeBack():
+		return "never ran"
 	case end.From == models.JobProcessing && end.To == models.JobEnqueued:
 		return "released"
 	}

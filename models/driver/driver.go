@@ -66,9 +66,9 @@ type SQL struct {
 	ExtendLeases string
 	// Rescue selects the processing jobs to take back, from these arguments: the asking
 	// server's id, a claim time, and a JSON array of job ids (its own jobs claimed before that
-	// time and not among those ids are taken); its id again (no other rule takes its jobs);
-	// now, and whether to ignore leases (else only jobs whose lease ended before now); the
-	// heartbeat time before which a server is silent (only silent or unregistered servers'
+	// time and not among those ids are taken); whether to take other servers' jobs, and its id
+	// again; now, and whether to ignore leases (else only jobs whose lease ended before now);
+	// the heartbeat time before which a server is silent (only silent or unregistered servers'
 	// jobs are taken); the limit. See models.RescueJobs.
 	Rescue string
 	// Size returns the database's size on disk, in bytes.
@@ -116,6 +116,10 @@ type Driver interface {
 	// Unreachable reports whether err says the connection to the database failed (rather than
 	// the statement).
 	Unreachable(err error) bool
+	// Refused reports whether err says the database refuses the data it was given (a value it
+	// can't store, a constraint, a limit), so that trying again can't succeed; a lost
+	// connection, a full disk, a lock or a deadlock are not refusals.
+	Refused(err error) bool
 	// Backup copies the database, consistently while others write to it, into the empty file
 	// to. ErrNoFileBackup: the database is not a file Kiln can copy.
 	Backup(ctx context.Context, db *gorm.DB, to string) error

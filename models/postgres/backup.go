@@ -32,6 +32,13 @@ func (d *Driver) StorageFull(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "53100"
 }
 
+// Refused implements driver.Driver: a data exception (class 22: a value out of range, bad
+// text), an integrity constraint (23) or a program limit (54: too long, too complex).
+func (d *Driver) Refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "23") || strings.HasPrefix(pe.Code, "54"))
+}
+
 // Unreachable implements driver.Driver: a connection refused, reset or cut mid-statement, or
 // the server going away (SQLSTATE class 08, 57P01-57P03).
 func (d *Driver) Unreachable(err error) bool {

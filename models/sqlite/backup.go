@@ -80,6 +80,13 @@ func (d *Driver) StorageFull(err error) bool {
 	return se.Code == sqlite3.ErrIoErr && (se.SystemErrno == syscall.ENOSPC || se.SystemErrno == syscall.EDQUOT || se.SystemErrno == syscall.EFBIG)
 }
 
+// Refused implements driver.Driver: a value too big, a constraint, a type mismatch or a
+// parameter out of range.
+func (d *Driver) Refused(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrTooBig || se.Code == sqlite3.ErrConstraint || se.Code == sqlite3.ErrMismatch || se.Code == sqlite3.ErrRange)
+}
+
 // Unreachable implements driver.Driver: a file that can no longer be opened (its disk or mount
 // gone) is SQLite's way of being unreachable.
 func (d *Driver) Unreachable(err error) bool {

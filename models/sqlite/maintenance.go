@@ -10,7 +10,7 @@ WHERE id IN (
 RETURNING id, queue, kind, attempt`
 	extendLeasesSQL = `UPDATE jobs SET lease_until = ? WHERE state = 'processing' AND server_id = ?`
 	rescueSQL       = `SELECT id, server_id, attempt, queue, kind, rescues, runs, started_at, lease_until FROM jobs
-WHERE state = 'processing' AND ((server_id = ? AND started_at < ? AND id NOT IN (SELECT value FROM json_each(?))) OR (server_id <> ? AND (lease_until < ? OR ?) AND NOT EXISTS (
+WHERE state = 'processing' AND ((server_id = ? AND started_at < ? AND id NOT IN (SELECT value FROM json_each(?))) OR (? AND server_id <> ? AND (lease_until < ? OR ?) AND NOT EXISTS (
 	SELECT 1 FROM servers WHERE servers.id = jobs.server_id AND servers.heartbeat_at >= ?)))
 ORDER BY id LIMIT ?`
 )
