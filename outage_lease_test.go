@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,10 +40,7 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho \"$1\" >> "+ranFile+"\nsleep 0.05\n"), 0o700))
 
 	const lease = 2 * time.Second
-	var (
-		mu   sync.Mutex
-		runs = map[int64]int{}
-	)
+	runs := newRunCounter()
 	var nodes []*Main
 	var logs []*syncBuffer
 	for i := range 2 {
@@ -55,19 +51,7 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 		cfg.Jobs.ServerID = fmt.Sprintf("node-%d", i+1)
 		buf := &syncBuffer{}
 		m := NewMain(cfg, buf)
-		m.Setup = func(e *jobs.Engine) error {
-			return e.Register("outage.once", func(ctx context.Context, j *models.Job) error {
-				mu.Lock()
-				runs[j.ID]++
-				mu.Unlock()
-				select {
-				case <-time.After(100 * time.Millisecond):
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}, jobs.MaxAttempts(1))
-		}
+		m.Setup = func(e *jobs.Engine) error { return e.Register("outage.once", runs.work, jobs.MaxAttempts(1)) }
 		require.NoError(t, m.Run(context.Background()))
 		t.Cleanup(func() { _ = m.Close() })
 		nodes, logs = append(nodes, m), append(logs, buf)
@@ -83,12 +67,7 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 	}
 	_, err = nodes[0].Engine.EnqueueMany(context.Background(), batch)
 	require.NoError(t, err)
-	ran := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(runs)
-	}
-	waitFor(t, 30*time.Second, "some jobs to run", func() bool { return ran() >= 200 })
+	waitFor(t, 30*time.Second, "some jobs to run", func() bool { return runs.jobs() >= 200 })
 
 	proxy.cut()
 	waiting := 0.0 // the most outcomes a node held, from its /metrics
@@ -111,12 +90,7 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 			t.Fatalf("not every job succeeded: %v\nnode 1:\n%s\nnode 2:\n%s", byState, tail(logs[0].String()), tail(logs[1].String()))
 		}
 	}
-	mu.Lock()
-	require.Len(t, runs, goJobs)
-	for id, n := range runs {
-		require.Equal(t, 1, n, "job %d ran %d times", id, n)
-	}
-	mu.Unlock()
+	runs.requireOnce(t, goJobs)
 	lines, err := os.ReadFile(ranFile)
 	require.NoError(t, err)
 	seen := map[string]int{}

@@ -137,23 +137,8 @@ func TestDatabaseOutage(t *testing.T) {
 	cfg.Jobs.ServerHeartbeat = 300 * time.Millisecond
 	var logs syncBuffer
 	m := NewMain(cfg, &logs)
-	var (
-		mu   sync.Mutex
-		runs = map[int64]int{}
-	)
-	m.Setup = func(e *jobs.Engine) error {
-		return e.Register("outage.probe", func(ctx context.Context, j *models.Job) error {
-			mu.Lock()
-			runs[j.ID]++
-			mu.Unlock()
-			select {
-			case <-time.After(100 * time.Millisecond):
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}
+	runs := newRunCounter()
+	m.Setup = func(e *jobs.Engine) error { return e.Register("outage.probe", runs.work) }
 	require.NoError(t, m.Run(context.Background()))
 	t.Cleanup(func() { _ = m.Close() })
 	base := "http://" + m.Web.Addr()
@@ -164,11 +149,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	_, err = m.Engine.EnqueueMany(context.Background(), batch)
 	require.NoError(t, err)
-	done := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(runs)
-	}
+	done := runs.jobs
 	waitFor(t, 30*time.Second, "some jobs to run", func() bool { return done() >= 200 })
 
 	// The outage: 10 s without the database.
@@ -234,15 +215,48 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Fatalf("not every job succeeded: %v\n%s", byState, tail(logs.String()))
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	require.Len(t, runs, total)
-	for id, n := range runs {
-		require.Equal(t, 1, n, "job %d ran %d times: its outcome was dropped", id, n)
-	}
+	runs.requireOnce(t, total)
 	require.NotContains(t, logs.String(), "panic")
 	t.Logf("outage of 10 s: /readyz 503 after %s; after the restore, /readyz 200 in %s, claims resumed in %s",
 		notReady.Round(time.Millisecond), ready.Round(time.Millisecond), resumed.Round(time.Millisecond))
+}
+
+// runCounter counts the runs of each job of a kind that works 100 ms (or until cancelled).
+type runCounter struct {
+	mu   sync.Mutex
+	runs map[int64]int
+}
+
+func newRunCounter() *runCounter { return &runCounter{runs: map[int64]int{}} }
+
+func (r *runCounter) work(ctx context.Context, j *models.Job) error {
+	r.mu.Lock()
+	r.runs[j.ID]++
+	r.mu.Unlock()
+	select {
+	case <-time.After(100 * time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// jobs is how many jobs ran.
+func (r *runCounter) jobs() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.runs)
+}
+
+// requireOnce fails unless total jobs ran, each once.
+func (r *runCounter) requireOnce(t *testing.T, total int) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Len(t, r.runs, total)
+	for id, n := range r.runs {
+		require.Equal(t, 1, n, "job %d ran %d times: its outcome was dropped", id, n)
+	}
 }
 
 // syncBuffer is a log sink the node and the test share.
