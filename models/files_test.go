@@ -30,14 +30,29 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 		requireMode(t, f, 0o600)
 	}
 
-	// A database made by an earlier version, readable by everyone, is narrowed at start.
+	// A database made by an earlier version, readable by everyone, is narrowed at start. The
+	// migration lock is made anew: whoever opened the old one may hold it locked, and a chmod
+	// would leave them their open file (before, Kiln waited on it for good).
 	require.NoError(t, s.Close())
 	for _, f := range []string{db, db + "-wal", db + "-shm", db + "-migrate"} {
 		if _, err := os.Stat(f); err == nil {
 			require.NoError(t, os.Chmod(f, 0o644))
 		}
 	}
-	modeltest.Open(t, db)
+	held, err := os.Open(db + "-migrate")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = held.Close() })
+	require.NoError(t, syscall.Flock(int(held.Fd()), syscall.LOCK_EX))
+	opened := make(chan struct{})
+	go func() {
+		defer close(opened)
+		modeltest.Open(t, db)
+	}()
+	select {
+	case <-opened:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the start waits on a lock someone else holds on the old, open lock file")
+	}
 	requireMode(t, db, 0o600)
 	requireMode(t, db+"-migrate", 0o600)
 }

@@ -1,14 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humaecho"
@@ -98,6 +101,32 @@ const tokenContextKey = "kiln.token"
 // Idempotency-Keys): "token:<id>" (an id, not the name, which a new token may reuse), or "local".
 const callerContextKey = "kiln.caller"
 
+// jsonBodyIsUTF8 reports whether r's body, when JSON, is UTF-8 text, as RFC 8259 wants it:
+// decoded as it is, bytes that are not would each become U+FFFD, so that what is stored (a
+// secret's value, a job's arguments) would silently differ from what was sent. The body is
+// read (bounded by limitBody) and put back for the handler; a read that fails is left for the
+// handler to meet, as the same error (a body too large is a 413).
+func jsonBodyIsUTF8(r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	if ct := r.Header.Get(echo.HeaderContentType); ct != "" && !strings.Contains(ct, "json") {
+		return true
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), errReader{err}))
+		return true
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return utf8.Valid(b)
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
 // apiCaller names who an API request acts for (see callerContextKey).
 func apiCaller(c echo.Context) string {
 	if caller, ok := c.Get(callerContextKey).(string); ok {
@@ -123,6 +152,10 @@ func (s *Server) newAPI() huma.API {
 	api := humaecho.NewWithGroup(s.echo, s.echo.Group(apiPrefix), cfg)
 	api.UseMiddleware(func(c huma.Context, next func(huma.Context)) {
 		ec := humaecho.Unwrap(c)
+		if !jsonBodyIsUTF8(ec.Request()) {
+			_ = huma.WriteErr(api, c, http.StatusBadRequest, "The body must be UTF-8 text, as JSON is: it holds bytes that are not.")
+			return
+		}
 		next(huma.WithValue(huma.WithValue(c, apiUserKey{}, currentUser(ec)), apiCallerKey{}, apiCaller(ec)))
 	})
 	// Kinds' argument schemas are drawn inline, apart from the API's own components.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -49,6 +51,9 @@ func (s *Server) registerSecretAPI(hapi huma.API) {
 // secretBody marks, in an operation's Metadata, a request body that holds a secret's value.
 const secretBody = "kiln.secretBody"
 
+// secretBodyFields are the fields of a secret's body (api.SecretValue), which its errors may name.
+var secretBodyFields = []string{"value"}
+
 // jsonSyntaxChar is the character a JSON syntax error quotes from the body: invalid character 'x'.
 var jsonSyntaxChar = regexp.MustCompile(`invalid character '(?:\\'|[^'])*'`)
 
@@ -66,6 +71,11 @@ func hideSecretBody(ctx huma.Context, _ string, v any) (any, error) {
 		if d != nil {
 			d.Value = nil
 			d.Message = jsonSyntaxChar.ReplaceAllString(d.Message, "invalid character")
+			// An unexpected property is named in the location, and its name may be the value
+			// itself ({"<value>": ...}): only the schema's own fields are named.
+			if strings.HasPrefix(d.Location, "body.") && !slices.Contains(secretBodyFields, strings.TrimPrefix(d.Location, "body.")) {
+				d.Location = "body"
+			}
 		}
 	}
 	return v, nil

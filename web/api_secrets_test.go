@@ -86,6 +86,9 @@ func TestAPISecretRefusalsEchoNoValue(t *testing.T) {
 				{http.StatusUnprocessableEntity, "application/json", `{"value":["` + value + `"]}`},
 				{http.StatusUnprocessableEntity, "application/json", `{"value":"` + strings.Repeat(value, 500) + `"}`},
 				{http.StatusUnprocessableEntity, "application/json", `{"secret":"` + value + `"}`},
+				{http.StatusUnprocessableEntity, "application/json", `{"` + value + `":"x"}`},
+				{http.StatusUnprocessableEntity, "application/json", `{"value":"x","` + value + `":1}`},
+				{http.StatusBadRequest, "application/json", `{"value":"` + value + "\xff\xfe\"}"},
 			} {
 				req, err := http.NewRequest("PUT", a.server.URL+"/api/v1/secrets/echo.test", strings.NewReader(tc.body))
 				require.NoError(t, err)

@@ -40,9 +40,16 @@ const minSecretLen = 32
 // chance under 1e-20.
 const minSecretDistinct = 8
 
+// notRandomRun is the length of a repeated or counting run that marks a secret as typed by
+// hand: 12 bytes. In 32 random bytes, as base64 or hex, a 12-byte run that occurs twice has a
+// chance under 1e-11, and one that counts up or down (abcdefghijkl) none in hex and under 1e-18
+// in base64.
+const notRandomRun = 12
+
 // notRandom says how secret plainly isn't random ("" when nothing shows): too few different
-// bytes (32 times "s"), or a run repeated (the same 16 characters twice). It can't prove a
-// secret random; it stops the ones typed by hand to get past the length check.
+// bytes (32 times "s"), a run of 12 bytes that occurs twice (changeme-changeme-...), or one
+// that counts up or down (abcdefghijkl, 0123456789ab). It can't prove a secret random (a
+// sentence passes); it stops the ones typed by hand to get past the length check.
 func notRandom(secret string) string {
 	var seen [256]bool
 	distinct := 0
@@ -59,12 +66,29 @@ func notRandom(secret string) string {
 		}
 		return fmt.Sprintf("it is made of %s, repeated (random data of its length holds far more)", what)
 	}
-	for period := 1; period <= len(secret)/2; period++ {
-		if secret[period:] == secret[:len(secret)-period] {
-			return fmt.Sprintf("it repeats its first %d bytes", period)
+	runs := map[string]bool{}
+	for i := 0; i+notRandomRun <= len(secret); i++ {
+		run := secret[i : i+notRandomRun]
+		if runs[run] { // not quoted: a secret is never shown, not even in part
+			return fmt.Sprintf("it holds the same %d bytes twice", notRandomRun)
+		}
+		runs[run] = true
+	}
+	for i, up, down := 1, 1, 1; i < len(secret); i++ {
+		up, down = next(up, secret[i] == secret[i-1]+1), next(down, secret[i] == secret[i-1]-1)
+		if up >= notRandomRun || down >= notRandomRun {
+			return fmt.Sprintf("it counts up or down for %d bytes in a row", notRandomRun)
 		}
 	}
 	return ""
+}
+
+// next is the length of a run that goes on (n+1) or starts again (1).
+func next(n int, goesOn bool) int {
+	if goesOn {
+		return n + 1
+	}
+	return 1
 }
 
 // serverKeys are the keys a server signs and encrypts its cookies and CSRF tokens with.

@@ -26,7 +26,7 @@ import (
 // proxy headers, open redirects, copied cookies, moved and leaked CSRF tokens, weak secrets and
 // spoofed client addresses.
 
-const longSecret = "0123456789abcdef0123456789abcdef-shared"
+const longSecret = "h4T9qLm2XvB7rN1kZs8eWp3JdY6uFc0G-shared"
 
 // withHost sends req as if the browser had asked for host (a rebound name, say).
 func (a *app) withHost(method, path, host string, form url.Values) (*http.Response, string) {
@@ -286,12 +286,17 @@ func TestWeakSecretIsRefused(t *testing.T) {
 	}
 	// Long enough, but plainly not random: few different bytes, or a short run repeated.
 	for _, secret := range []string{strings.Repeat("s", 32), strings.Repeat("ab", 20), "abcdefg" + strings.Repeat("a", 25),
-		strings.Repeat("0123456789abcdef", 2), strings.Repeat("correct horse ", 3)} {
+		strings.Repeat("0123456789abcdef", 2), strings.Repeat("correct horse ", 3),
+		"0123456789abcdef0123456789abcdefX", "changeme-changeme-changeme-changeme!", "abcdefghijklmnopqrstuvwxyz012345",
+		"zyxwvutsrqponmlkjihgfedcba-98765"} {
 		_, err := web.New(web.Config{Secret: secret}, store, nil, nil)
 		require.Error(t, err, secret)
 		require.Contains(t, err.Error(), "not random")
 		require.Contains(t, err.Error(), "openssl rand -base64 32")
 		require.NotContains(t, err.Error(), secret)
+		for i := 0; i+6 <= len(secret); i++ {
+			require.NotContains(t, err.Error(), secret[i:i+6], "not even a part of it is shown")
+		}
 	}
 	// What openssl rand makes passes: 32 random bytes in base64 or hex. (A random one is refused
 	// with a chance under 1e-20.)

@@ -298,7 +298,9 @@ func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if r.ContentLength > maxBodyBytes {
 			return &http.MaxBytesError{Limit: maxBodyBytes}
 		}
-		r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, maxBodyBytes)
+		if r.Body != nil { // a request made in a test may have none
+			r.Body = http.MaxBytesReader(c.Response().Writer, r.Body, maxBodyBytes)
+		}
 		return next(c)
 	}
 }

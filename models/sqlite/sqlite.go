@@ -150,6 +150,14 @@ func prepareFiles(path string) error {
 		if err != nil || fi.Mode().Perm()&0o077 == 0 {
 			continue
 		}
+		if strings.HasSuffix(p, "-migrate") {
+			// It holds nothing, but whoever could open it may still hold it open (and locked)
+			// after a chmod: a new file, made 0600 by lockFile, leaves them the old one.
+			if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("models: remove %s, which others could lock: %w", p, err)
+			}
+			continue
+		}
 		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
 			return fmt.Errorf("models: make %s private to its owner (it holds password hashes and session keys): %w; run Kiln as the file's owner, or chmod 600 it", p, err)
 		}
@@ -181,11 +189,11 @@ func (*Driver) Migrations() (fs.FS, string) {
 // for, so that processes starting at once on one database (kiln, kiln user, kiln migrate) take
 // turns: goose reads which migrations are applied outside its transactions, and two processes
 // could otherwise both apply the same one.
-func (d *Driver) WithMigrationLock(_ context.Context, _ *gorm.DB, fn func() error) error {
+func (d *Driver) WithMigrationLock(ctx context.Context, _ *gorm.DB, fn func() error) error {
 	if d.path == "" {
 		return fn() // in memory: one process
 	}
-	unlock, err := lockFile(d.path + "-migrate")
+	unlock, err := lockFile(ctx, d.path+"-migrate")
 	if err != nil {
 		return fmt.Errorf("models: migrate: lock: %w", err)
 	}
