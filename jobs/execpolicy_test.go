@@ -209,8 +209,9 @@ func TestExecAllowEnvIsChecked(t *testing.T) {
 }
 
 // An operator's own links are followed too: a literal entry that is a link allows the file it
-// leads to (python3 -> python3.11), and a glob's directory is followed (/bin/* where /bin links
-// to usr/bin) while what its wildcard matches must be the file itself.
+// leads to (python3 -> python3.11), called by the entry's name, and a glob's directory is
+// followed (/bin/* where /bin links to usr/bin) while what its wildcard matches must be the
+// file itself.
 func TestExecAllowListLinksAreFollowed(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	dir, script := execDir(t)
@@ -222,12 +223,14 @@ func TestExecAllowListLinksAreFollowed(t *testing.T) {
 	require.NoError(t, os.Symlink("usr-bin", filepath.Join(dir, "bin")))
 	e := execEngine(t, s, filepath.Join(dir, "tool3"), filepath.Join(dir, "bin", "*"))
 
-	for _, prog := range []string{"tool3", "tool3.11", "bin/backup.sh", "usr-bin/backup.sh"} {
+	for _, prog := range []string{"tool3", "bin/backup.sh", "usr-bin/backup.sh"} {
 		_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, prog)}})
 		require.NoError(t, err, prog)
 	}
+	_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{versioned}})
+	require.ErrorContains(t, err, "tool3.11 is not allowed on this server by that name: "+filepath.Join(dir, "tool3")+" leads to it")
 	require.NoError(t, os.Symlink(shell(t), filepath.Join(dir, "usr-bin", "sh")))
-	_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "bin", "sh")}})
+	_, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "bin", "sh")}})
 	require.ErrorContains(t, err, "which is not allowed on this server")
 
 	// The path a job gives must be allowed too, not only where it leads: a link elsewhere to an
