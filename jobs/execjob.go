@@ -91,10 +91,14 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, plan ex
 	jobCtx, timeout := ctx, plan.timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// The file checked runs, by its real path: a link swapped since the check can't change it.
-	// argv[0] is that path too, so a multi-call program (busybox) can't be steered by the name
-	// of a link.
-	cmd := exec.CommandContext(ctx, plan.program, argv[1:]...)
+	// The program starts by the path the job gives, the name checked against the allow-list,
+	// for a program may act on the name it is called by. Starting the file it leads to by its
+	// real path made Debian's /usr/bin/pg_dump run as pg_wrapper, which runs its first
+	// argument; setting only argv[0] doesn't help, for the kernel hands a script's interpreter
+	// the path that was started, not argv[0]. Nothing was gained by the real path: whoever can
+	// change a link between the check and the start can change where an entry leads, which the
+	// check follows anyway; hence the README's directories writable by root only.
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env = a.Dir, execEnv(jobEnv)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)

@@ -17,18 +17,18 @@ import (
 
 // ExecPolicy says what exec jobs may run, and with which environment.
 type ExecPolicy struct {
-	// Allow lists the programs: absolute paths or filepath.Match globs. Both the path a job
-	// gives and the file it leads to once links are followed must match one, as written or with
-	// the entry's own links followed (see resolve, realPattern). Empty: exec jobs are off.
+	// Allow lists the programs: absolute paths or filepath.Match globs. The path a job gives
+	// must match one as written or with its directories' links followed (namePattern), and the
+	// file that path leads to must match one with all its links followed (realPattern); see
+	// checkProgram. Empty: exec jobs are off.
 	Allow []string
 	// Env lists the variables a job's env may set besides the locale and time zone ones
 	// (execSafeEnv). None of execBaseEnv may be in it (BuiltinConfig.Validate).
 	Env []string
 }
 
-// execPlan is what check found a job will run.
+// execPlan is what check found about how a job runs.
 type execPlan struct {
-	program string // the file that runs: the job's program with every link followed
 	timeout time.Duration
 }
 
@@ -102,8 +102,7 @@ func (p ExecPolicy) check(a *ExecArgs) (execPlan, error) {
 			}
 		}
 	}
-	program, err := p.resolve(prog)
-	if err != nil {
+	if err := p.checkProgram(prog); err != nil {
 		return execPlan{}, err
 	}
 	if a.Dir != "" && !filepath.IsAbs(a.Dir) {
@@ -122,36 +121,45 @@ func (p ExecPolicy) check(a *ExecArgs) (execPlan, error) {
 		}
 		timeout = d
 	}
-	return execPlan{program: program, timeout: timeout}, nil
+	return execPlan{timeout: timeout}, nil
 }
 
-// resolve returns the file prog leads to, links followed, when the allow-list allows both the
-// path the job gives and that file: a link to a shell in an allowed directory is refused, and
-// so is a link outside the list to an allowed program (/usr/sbin/shutdown, a link to
+// checkProgram checks that the allow-list allows both the path a job gives, by its name, and
+// the file it leads to, links followed: a link to a shell in an allowed directory is refused,
+// and so is a link outside the list to an allowed program (/usr/sbin/shutdown, a link to
 // /usr/bin/systemctl, is not allowed by /usr/bin/*); an allowed link to an allowed program runs
 // it.
-func (p ExecPolicy) resolve(prog string) (string, error) {
-	if !p.allows(prog) {
-		return "", p.notAllowed(prog, "")
+//
+// The name counts because the program sees it: a multi-call program or wrapper does what the
+// name it is called by says (Debian's /usr/bin/pg_dump is a link to pg_wrapper, which called as
+// pg_wrapper runs its first argument). So the path must match an entry by its own name
+// (namePattern), not only the file an entry leads to (realPattern): /usr/bin/pg_dump doesn't
+// allow /usr/share/postgresql-common/pg_wrapper.
+func (p ExecPolicy) checkProgram(prog string) error {
+	if !p.allowsName(prog) {
+		if entry := p.leadingTo(prog); entry != "" {
+			return fieldErr("command", "%s is not allowed on this server by that name: %s leads to it; give that path, as --exec-allow does (a program may act on the name it is called by)", prog, entry)
+		}
+		return p.notAllowed(prog, "")
 	}
 	real, err := filepath.EvalSymlinks(prog)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return "", fieldErr("command", "%s: no such program on this server", prog)
+			return fieldErr("command", "%s: no such program on this server", prog)
 		}
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return "", fieldErr("command", "%s: %v", prog, err)
+		return fieldErr("command", "%s: %v", prog, err)
 	}
-	if !p.allows(real) {
-		return "", p.notAllowed(prog, real)
+	if p.leadingTo(real) == "" {
+		return p.notAllowed(prog, real)
 	}
 	if fi, err := os.Stat(real); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return "", fieldErr("command", "%s is not an executable file", prog)
+		return fieldErr("command", "%s is not an executable file", prog)
 	}
-	return real, nil
+	return nil
 }
 
 func (p ExecPolicy) notAllowed(prog, real string) error {
@@ -161,36 +169,44 @@ func (p ExecPolicy) notAllowed(prog, real string) error {
 	return fieldErr("command", "%s is not allowed on this server; --exec-allow lists %s", prog, strings.Join(p.Allow, ", "))
 }
 
-// allows reports whether path (absolute, clean) matches an entry of the allow-list, as written
-// or with its links followed.
-func (p ExecPolicy) allows(path string) bool {
+// allowsName reports whether path (absolute, clean), by its name, matches an entry of the
+// allow-list, as written or with the links of its directories followed.
+func (p ExecPolicy) allowsName(path string) bool {
 	for _, pat := range p.Allow {
 		if ok, _ := filepath.Match(pat, path); ok {
 			return true
 		}
-		if ok, _ := filepath.Match(realPattern(pat), path); ok {
+		if ok, _ := filepath.Match(namePattern(pat), path); ok {
 			return true
 		}
 	}
 	return false
 }
 
-// realPattern is an allow-list entry with the links of its fixed part followed, as the job's
-// program is: a literal path becomes the file it leads to (/usr/bin/python3 is
-// /usr/bin/python3.11), and a glob's directories before its first wildcard are followed (/bin/*
-// is /usr/bin/* where /bin links to usr/bin). The rest of a glob stays as written: what a
-// wildcard matches must be the file itself, not a link out of the directory. An entry that
-// can't be followed (a program not installed yet) stays as written. It is worked out at every
-// check, so a program installed or an alternative switched later counts without a restart.
-func realPattern(pat string) string {
-	i := strings.IndexAny(pat, `*?[\`)
-	if i < 0 {
-		if real, err := filepath.EvalSymlinks(pat); err == nil {
-			return real
+// leadingTo returns the entry of the allow-list that path (absolute, clean) matches as written
+// or with the entry's links followed, "" when none does.
+func (p ExecPolicy) leadingTo(path string) string {
+	for _, pat := range p.Allow {
+		if ok, _ := filepath.Match(pat, path); ok {
+			return pat
 		}
-		return pat
+		if ok, _ := filepath.Match(realPattern(pat), path); ok {
+			return pat
+		}
 	}
-	cut := strings.LastIndexByte(pat[:i], '/')
+	return ""
+}
+
+// namePattern is an allow-list entry with the links of its directories followed, up to its
+// first wildcard, and its last element as written: /bin/* is /usr/bin/* where /bin links to
+// usr/bin, and /bin/ls is /usr/bin/ls. What the name leads to is realPattern's. An entry whose
+// directories can't be followed stays as written.
+func namePattern(pat string) string {
+	fixed := pat
+	if i := strings.IndexAny(pat, `*?[\`); i >= 0 {
+		fixed = pat[:i]
+	}
+	cut := strings.LastIndexByte(fixed, '/')
 	if cut <= 0 {
 		return pat // a wildcard in the first element: nothing fixed to follow
 	}
@@ -199,6 +215,22 @@ func realPattern(pat string) string {
 		return pat
 	}
 	return filepath.Join(real, pat[cut+1:])
+}
+
+// realPattern is an allow-list entry with its links followed, as the file a job's path leads to
+// is: a literal path becomes the file it leads to (/usr/bin/python3 is /usr/bin/python3.11),
+// and a glob is its namePattern: what a wildcard matches must be the file itself, not a link
+// out of the directory. An entry that can't be followed (a program not installed yet) stays as
+// written. Both are worked out at every check, so a program installed or an alternative
+// switched later counts without a restart.
+func realPattern(pat string) string {
+	if strings.ContainsAny(pat, `*?[\`) {
+		return namePattern(pat)
+	}
+	if real, err := filepath.EvalSymlinks(pat); err == nil {
+		return real
+	}
+	return pat
 }
 
 // checkEnv vets one variable of a job's env against the allow-list.

@@ -3,12 +3,9 @@
 package jobs_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -209,8 +206,9 @@ func TestExecAllowEnvIsChecked(t *testing.T) {
 }
 
 // An operator's own links are followed too: a literal entry that is a link allows the file it
-// leads to (python3 -> python3.11), and a glob's directory is followed (/bin/* where /bin links
-// to usr/bin) while what its wildcard matches must be the file itself.
+// leads to (python3 -> python3.11), called by the entry's name, and a glob's directory is
+// followed (/bin/* where /bin links to usr/bin) while what its wildcard matches must be the
+// file itself.
 func TestExecAllowListLinksAreFollowed(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	dir, script := execDir(t)
@@ -222,12 +220,14 @@ func TestExecAllowListLinksAreFollowed(t *testing.T) {
 	require.NoError(t, os.Symlink("usr-bin", filepath.Join(dir, "bin")))
 	e := execEngine(t, s, filepath.Join(dir, "tool3"), filepath.Join(dir, "bin", "*"))
 
-	for _, prog := range []string{"tool3", "tool3.11", "bin/backup.sh", "usr-bin/backup.sh"} {
+	for _, prog := range []string{"tool3", "bin/backup.sh", "usr-bin/backup.sh"} {
 		_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, prog)}})
 		require.NoError(t, err, prog)
 	}
+	_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{versioned}})
+	require.ErrorContains(t, err, "tool3.11 is not allowed on this server by that name: "+filepath.Join(dir, "tool3")+" leads to it")
 	require.NoError(t, os.Symlink(shell(t), filepath.Join(dir, "usr-bin", "sh")))
-	_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "bin", "sh")}})
+	_, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "bin", "sh")}})
 	require.ErrorContains(t, err, "which is not allowed on this server")
 
 	// The path a job gives must be allowed too, not only where it leads: a link elsewhere to an
@@ -236,40 +236,4 @@ func TestExecAllowListLinksAreFollowed(t *testing.T) {
 	require.NoError(t, os.Symlink("tool3.11", filepath.Join(dir, "alias")))
 	_, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "alias")}})
 	require.ErrorContains(t, err, "alias is not allowed on this server")
-}
-
-// At start, every entry of the allow-lists that lets a job run anything is logged as a
-// warning, once, saying why; a plain script is not.
-func TestExecRiskyAllowListWarns(t *testing.T) {
-	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	dir, script := execDir(t)
-	require.NoError(t, os.Symlink(shell(t), filepath.Join(dir, "run")))
-	var logs bytes.Buffer
-	cfg := fast()
-	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	e := newEngine(t, s, cfg)
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{
-		ExecAllow:    []string{script, "/bin/sh", "/usr/bin/env", "/usr/bin/python3.11", "/usr/bin/perl", "/usr/bin/sudo", "/usr/bin/tar", filepath.Join(dir, "run"), "/opt/scripts/*", "/usr/bin/backup-[ab]"},
-		ExecAllowEnv: []string{"BACKUP_TARGET", "PAGER", "PYTHONPATH"},
-	}))
-	warned := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		if !strings.Contains(line, "level=WARN") {
-			continue
-		}
-		entry := regexp.MustCompile(`(?:entry|name)=(\S+)`).FindStringSubmatch(line)
-		require.NotNil(t, entry, line)
-		require.NotContains(t, warned, entry[1], "warned twice")
-		warned[entry[1]] = line
-	}
-	for entry, why := range map[string]string{
-		"/bin/sh": "a shell runs any command", "/usr/bin/env": "runs the program its arguments name",
-		"/usr/bin/python3.11": "an interpreter runs any code", "/usr/bin/perl": "an interpreter",
-		"/usr/bin/sudo": "as another user", "/usr/bin/tar": "tar --to-command", filepath.Join(dir, "run"): "a shell runs any command",
-		"/opt/scripts/*": "a glob allows every program that matches it", "/usr/bin/backup-[ab]": "a glob",
-		"PAGER": "programs run the command it names", "PYTHONPATH": "what code an interpreter loads",
-	} {
-		require.Contains(t, warned[entry], why, entry)
-	}
-	require.Len(t, warned, 11, "the script and BACKUP_TARGET raise nothing: %v", warned)
 }
