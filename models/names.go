@@ -84,7 +84,7 @@ func (r NameRule) Valid(name string) bool { return r.Check(name) == nil }
 // space other than U+0020.
 func (r NameRule) hiddenRune(s string) (rune, bool) {
 	for _, c := range s {
-		if unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) || isBidiControl(c) ||
+		if unicode.IsControl(c) || unicode.In(c, unicode.Cf, unicode.Zl, unicode.Zp) || IsBidiControl(c) ||
 			(!r.key && c != ' ' && unicode.Is(unicode.Zs, c)) {
 			return c, true
 		}
@@ -92,11 +92,11 @@ func (r NameRule) hiddenRune(s string) (rune, bool) {
 	return 0, false
 }
 
-// isBidiControl reports the characters that change the direction text is shown in: the
+// IsBidiControl reports the characters that change the direction text is shown in: the
 // Arabic letter mark, the left-to-right and right-to-left marks, the embeddings and overrides
-// (U+202A to U+202E) and the isolates (U+2066 to U+2069). All are format characters (Cf); they
-// are named apart for the message.
-func isBidiControl(r rune) bool {
+// (U+202A to U+202E) and the isolates (U+2066 to U+2069). All are format characters (Cf); names
+// tell them apart for the message, and the CLI escapes them in what it prints.
+func IsBidiControl(r rune) bool {
 	return r == '\u061C' || r == '\u200E' || r == '\u200F' || ('\u202A' <= r && r <= '\u202E') || ('\u2066' <= r && r <= '\u2069')
 }
 
@@ -106,7 +106,7 @@ func describeHidden(r rune) string {
 		return "line breaks"
 	case r == '\t':
 		return "tabs"
-	case isBidiControl(r):
+	case IsBidiControl(r):
 		return "bidi controls, which make text read in another order than it is stored"
 	case unicode.Is(unicode.Cf, r):
 		return "invisible formatting characters (zero-width spaces, joiners, byte order marks)"
