@@ -262,6 +262,10 @@ func firstLine(s string) string {
 	return first
 }
 
+// contentTypeShown is the most characters of a response's Content-Type the job page shows; a
+// real one is a few dozen.
+const contentTypeShown = 200
+
 // httpResponseView reads an http.request job's response from its result; nil for other kinds
 // and jobs without one.
 func httpResponseView(j *models.Job) *pages.HTTPResponseView {
@@ -272,7 +276,9 @@ func httpResponseView(j *models.Job) *pages.HTTPResponseView {
 	if err := json.Unmarshal([]byte(j.Result), &r); err != nil || r.Status == 0 {
 		return nil
 	}
-	v := &pages.HTTPResponseView{Status: r.Status, Class: "succeeded", ContentType: r.Headers["Content-Type"],
+	contentType := r.Headers["Content-Type"]
+	// Cut for the page: a server's 200 KB type (kept whole before results were cut) made a 1 MB page.
+	v := &pages.HTTPResponseView{Status: r.Status, Class: "succeeded", ContentType: truncateRunes(contentType, contentTypeShown),
 		Bytes: r.BodyBytes, Truncated: r.BodyTruncated, Duration: (time.Duration(r.DurationMS * float64(time.Millisecond))).Round(time.Millisecond).String()}
 	if r.Status >= 400 {
 		v.Class = "failed"
@@ -281,7 +287,7 @@ func httpResponseView(j *models.Job) *pages.HTTPResponseView {
 	switch {
 	case r.BodyEncoding == "base64":
 		v.Body = textBlock("(binary, base64) "+r.Body, rawURL)
-	case strings.Contains(v.ContentType, "json"):
+	case strings.Contains(contentType, "json"):
 		v.Body = jsonBlock(r.Body, rawURL)
 	default:
 		v.Body = textBlock(r.Body, rawURL)
