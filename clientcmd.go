@@ -72,7 +72,7 @@ func (e *cliEnv) print(v any, table func(w *tabwriter.Writer)) error {
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintln(e.out, string(b))
+		_, err = fmt.Fprintln(e.out, shownLines(string(b))) // JSON escapes C0 itself, not C1 or bidi controls
 		return err
 	}
 	tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
@@ -90,20 +90,17 @@ func runClientCommand(ctx context.Context, args []string, stdin io.Reader, stdou
 	}
 	root.FlagSet.SetOutput(stderr)
 	err := root.ParseAndRun(ctx, args)
-	var cerr *client.Error
+	command := shown(strings.Join(args[:min(len(args), 2)], " "))
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage) || errors.As(err, new(ffcli.NoExecError)) || strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "invalid value"):
-		fmt.Fprintf(stderr, "kiln %s: %v\n", strings.Join(args[:min(len(args), 2)], " "), err)
+		fmt.Fprintf(stderr, "kiln %s: %s\n", command, shown(err.Error()))
 		return 2
-	case errors.As(err, &cerr):
-		fmt.Fprintf(stderr, "kiln %s: %s\n", strings.Join(args[:min(len(args), 2)], " "), cerr.Error())
-		return 1
-	default:
-		fmt.Fprintf(stderr, "kiln %s: %v\n", strings.Join(args[:min(len(args), 2)], " "), err)
+	default: // the server's message (a *client.Error) or why it couldn't be reached
+		fmt.Fprintf(stderr, "kiln %s: %s\n", command, shown(err.Error()))
 		return 1
 	}
 }
@@ -206,7 +203,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 				return err
 			}
 			return e.print(j, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "Enqueued job %d (%s) on %s: %s, runs at %s.\n", j.ID, j.Kind, j.Queue, j.State, j.RunAt.Local().Format(time.DateTime))
+				fmt.Fprintf(w, "Enqueued job %d (%s) on %s: %s, runs at %s.\n", j.ID, shown(j.Kind), shown(j.Queue), shown(j.State), j.RunAt.Local().Format(time.DateTime))
 			})
 		})
 	ls := e.leaf("ls", "kiln jobs ls [--state S] [--kind K] [--queue Q] [--limit N] [--after CURSOR]", "list jobs, newest first",
@@ -228,11 +225,11 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			return e.print(page, func(w *tabwriter.Writer) {
 				fmt.Fprintln(w, "ID\tKIND\tQUEUE\tSTATE\tATTEMPT\tCREATED\tERROR")
 				for _, j := range page.Jobs {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", j.ID, j.Kind, j.Queue, j.State, j.Attempt, j.MaxAttempts,
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d/%d\t%s\t%s\n", j.ID, shown(j.Kind), shown(j.Queue), shown(j.State), j.Attempt, j.MaxAttempts,
 						j.CreatedAt.Local().Format(time.DateTime), firstLine(j.LastError, 60))
 				}
 				if page.Next != "" {
-					fmt.Fprintf(w, "More: kiln jobs ls --after %s\n", page.Next)
+					fmt.Fprintf(w, "More: kiln jobs ls --after %s\n", shown(page.Next))
 				}
 			})
 		})
@@ -261,23 +258,23 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			}{j, lines}, nil)
 		}
 		return e.print(nil, func(w *tabwriter.Writer) {
-			fmt.Fprintf(w, "Job %d\t%s on %s\n", j.ID, j.Kind, j.Queue)
-			fmt.Fprintf(w, "State\t%s (attempt %d of %d)\n", j.State, j.Attempt, j.MaxAttempts)
-			fmt.Fprintf(w, "Arguments\t%s\n", string(j.Args))
+			fmt.Fprintf(w, "Job %d\t%s on %s\n", j.ID, shown(j.Kind), shown(j.Queue))
+			fmt.Fprintf(w, "State\t%s (attempt %d of %d)\n", shown(j.State), j.Attempt, j.MaxAttempts)
+			fmt.Fprintf(w, "Arguments\t%s\n", shown(string(j.Args)))
 			if j.LastError != "" {
 				fmt.Fprintf(w, "Last error\t%s\n", firstLine(j.LastError, 200))
 			}
 			if len(j.Result) > 0 {
-				fmt.Fprintf(w, "Result\t%s\n", string(j.Result))
+				fmt.Fprintf(w, "Result\t%s\n", shown(string(j.Result)))
 			}
 			fmt.Fprintln(w, "\nWHEN\tFROM\tTO\tATTEMPT\tSERVER\tREASON")
 			for _, ev := range j.Events {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", ev.At.Local().Format(time.DateTime), ev.From, ev.To, ev.Attempt, ev.ServerID, firstLine(ev.Reason+" "+ev.Error, 80))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", ev.At.Local().Format(time.DateTime), shown(ev.From), shown(ev.To), ev.Attempt, shown(ev.ServerID), firstLine(ev.Reason+" "+ev.Error, 80))
 			}
 			if logs {
 				fmt.Fprintln(w, "\nLOGGED\tATTEMPT\tMESSAGE")
 				for _, l := range lines {
-					fmt.Fprintf(w, "%s\t%d\t%s\n", l.At.Local().Format(time.DateTime), l.Attempt, l.Message)
+					fmt.Fprintf(w, "%s\t%d\t%s\n", l.At.Local().Format(time.DateTime), l.Attempt, shown(l.Message))
 				}
 			}
 		})
@@ -299,7 +296,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(j, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Job %d %s: now %s.\n", j.ID, past, j.State) })
+			return e.print(j, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Job %d %s: now %s.\n", j.ID, past, shown(j.State)) })
 		})
 	}
 	return &ffcli.Command{Name: "jobs", ShortUsage: "kiln jobs enqueue|ls|show|cancel|requeue|run|delete ...", ShortHelp: "enqueue, list, show and steer jobs",
@@ -321,7 +318,7 @@ func (e *cliEnv) queuesCommand() *ffcli.Command {
 				if q.Oldest != nil {
 					oldest = time.Since(*q.Oldest).Round(time.Second).String()
 				}
-				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%v\n", q.Name, q.Enqueued, q.Scheduled, q.Processing, q.Failed, oldest, q.Paused)
+				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%v\n", shown(q.Name), q.Enqueued, q.Scheduled, q.Processing, q.Failed, oldest, q.Paused)
 			}
 		})
 	})
@@ -334,7 +331,7 @@ func (e *cliEnv) queuesCommand() *ffcli.Command {
 			if err := e.client().QueueAction(ctx, n, name); err != nil {
 				return err
 			}
-			return e.print(map[string]any{"queue": n, "paused": name == "pause"}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Queue %s %sd.\n", n, name) })
+			return e.print(map[string]any{"queue": n, "paused": name == "pause"}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Queue %s %sd.\n", shown(n), name) })
 		})
 	}
 	return &ffcli.Command{Name: "queues", ShortUsage: "kiln queues ls|pause|resume ...", ShortHelp: "list, pause and resume queues",
@@ -357,13 +354,13 @@ func (e *cliEnv) statsCommand() *ffcli.Command {
 	})
 }
 
-// firstLine is s's first line, cut to n characters.
+// firstLine is s's first line, cut to n characters, as shown prints it.
 func firstLine(s string, n int) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
+		return shown(string(r[:n-1])) + "…"
 	}
-	return s
+	return shown(s)
 }
 
 // readArgs reads --args: JSON, or @file naming a file of JSON; "" is none.

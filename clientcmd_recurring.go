@@ -57,7 +57,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 				if r.NextRunAt != nil {
 					next = ", first at " + r.NextRunAt.Local().Format(time.DateTime)
 				}
-				fmt.Fprintf(w, "Made %s: %s runs %s (%s)%s.\n", r.Name, r.Kind, r.Description, r.TimeZone, next)
+				fmt.Fprintf(w, "Made %s: %s runs %s (%s)%s.\n", shown(r.Name), shown(r.Kind), shown(r.Description), shown(r.TimeZone), next)
 			})
 		})
 	del := e.leaf("delete", "kiln recurring delete NAME", "delete a recurring job (the jobs it made stay)", nil, func(ctx context.Context, pos []string) error {
@@ -68,7 +68,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 		if err := e.client().DeleteRecurring(ctx, name); err != nil {
 			return err
 		}
-		return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s deleted.\n", name) })
+		return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s deleted.\n", shown(name)) })
 	})
 	ls := e.leaf("ls", "kiln recurring ls", "list the recurring jobs", nil, func(ctx context.Context, pos []string) error {
 		list, err := e.client().Recurring(ctx)
@@ -85,7 +85,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 				if r.Paused {
 					state, next = "paused", ""
 				}
-				fmt.Fprintf(w, "%s\t%s (%s)\t%s\t%s\t%s\t%s\n", r.Name, r.Spec, r.Description, r.TimeZone, r.Kind, next, state)
+				fmt.Fprintf(w, "%s\t%s (%s)\t%s\t%s\t%s\t%s\n", shown(r.Name), shown(r.Spec), shown(r.Description), shown(r.TimeZone), shown(r.Kind), next, state)
 			}
 		})
 	})
@@ -101,9 +101,9 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 			}
 			return e.print(r, func(w *tabwriter.Writer) {
 				if r.Job != nil {
-					fmt.Fprintf(w, "%s triggered as job %d.\n", n, r.Job.ID)
+					fmt.Fprintf(w, "%s triggered as job %d.\n", shown(n), r.Job.ID)
 				} else {
-					fmt.Fprintf(w, "%s %sd.\n", n, name)
+					fmt.Fprintf(w, "%s %sd.\n", shown(n), name)
 				}
 			})
 		})

@@ -28,7 +28,7 @@ func (e *cliEnv) secretsCommand() *ffcli.Command {
 		return e.print(list, func(w *tabwriter.Writer) {
 			fmt.Fprintln(w, "NAME\tUSE AS\tCHANGED\tBY")
 			for _, s := range list {
-				fmt.Fprintf(w, "%s\t${secret:%s}\t%s\t%s\n", s.Name, s.Name, s.UpdatedAt.Local().Format(time.DateTime), s.UpdatedBy)
+				fmt.Fprintf(w, "%s\t${secret:%s}\t%s\t%s\n", shown(s.Name), shown(s.Name), s.UpdatedAt.Local().Format(time.DateTime), shown(s.UpdatedBy))
 			}
 		})
 	})
@@ -49,7 +49,7 @@ func (e *cliEnv) secretsCommand() *ffcli.Command {
 				return err
 			}
 			return e.print(s, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "Saved %s: jobs refer to it as ${secret:%s}.\n", s.Name, s.Name)
+				fmt.Fprintf(w, "Saved %s: jobs refer to it as ${secret:%s}.\n", shown(s.Name), shown(s.Name))
 			})
 		})
 	rm := e.leaf("delete", "kiln secrets delete NAME", "delete a secret (jobs that refer to it fail until it is saved again)", nil, func(ctx context.Context, pos []string) error {
@@ -60,7 +60,7 @@ func (e *cliEnv) secretsCommand() *ffcli.Command {
 		if err := e.client().DeleteSecret(ctx, name); err != nil {
 			return err
 		}
-		return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s deleted.\n", name) })
+		return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s deleted.\n", shown(name)) })
 	})
 	return &ffcli.Command{Name: "secrets", ShortUsage: "kiln secrets ls|set|delete ...", ShortHelp: "keep the secrets HTTP and command jobs use",
 		FlagSet: e.newFlags("secrets"), Options: envOptions(), Subcommands: []*ffcli.Command{ls, set, rm},

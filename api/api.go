@@ -51,15 +51,15 @@ type Event struct {
 
 // JobSpec is a job to enqueue.
 type JobSpec struct {
-	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send: text without control characters (line breaks, tabs) or bidi controls (U+202E...)."`
+	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send: text without control characters or line breaks, bidi controls (U+202E...), invisible characters (U+200B...) or spaces other than the plain one; not . or ..."`
 	Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually), nesting arrays and objects at most 64 levels deep."`
-	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default. No spaces, commas, '=', control characters or bidi controls."`
+	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default. No spaces, commas, '=', control characters, bidi controls or invisible characters; not . or ..."`
 	Priority    *int            `json:"priority,omitempty" doc:"Higher runs first within a queue."`
 	MaxAttempts *int            `json:"max_attempts,omitempty" minimum:"1" maximum:"1000"`
 	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration (30s, 5m)."`
 	RunAt       *time.Time      `json:"run_at,omitempty" doc:"Run at this time (RFC 3339) rather than at once."`
 	Delay       string          `json:"delay,omitempty" doc:"Run after this Go duration rather than at once."`
-	UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first."`
+	UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first. Text without control, invisible (format) or bidi characters."`
 	Tags        []string        `json:"tags,omitempty" maxItems:"10" doc:"Labels to find the job by (GET /v1/jobs?tag=): each 1 to 50 letters, digits, '.', '_', ':' or '-'."`
 }
 
@@ -265,7 +265,7 @@ type TaskList struct {
 
 // RecurringSpec is a recurring job to create.
 type RecurringSpec struct {
-	Name        string          `json:"name" minLength:"1" maxLength:"200" doc:"Text without control characters (line breaks, tabs) or bidi controls (U+202E...)."`
+	Name        string          `json:"name" minLength:"1" maxLength:"200" doc:"Text without control characters or line breaks, bidi controls (U+202E...), invisible characters (U+200B...) or spaces other than the plain one; not . or ..."`
 	Spec        string          `json:"spec" minLength:"1" maxLength:"200" doc:"A cron expression (5 fields, or 6 with seconds first), a descriptor such as @daily, or @every <duration>."`
 	TimeZone    string          `json:"time_zone,omitempty" maxLength:"100" doc:"An IANA time zone the schedule is read in; default UTC."`
 	Kind        string          `json:"kind" minLength:"1" maxLength:"100"`

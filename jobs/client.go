@@ -168,8 +168,7 @@ func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Optio
 				Fields: map[string]string{"unique_key": "Give a unique key or an idempotency key, not both."}}
 		}
 		if err := CheckUniqueKey(*s.uniqueKey); err != nil {
-			return nil, &models.Error{Code: models.EINVALID, Message: "The unique key is not allowed: " + err.Error(),
-				Fields: map[string]string{"unique_key": err.Error()}}
+			return nil, err
 		}
 	}
 	raw, err := marshalArgs(args)

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -15,8 +14,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/kilnhq/kiln/models"
 )
 
 // KindHTTPRequest is the built-in kind that makes one HTTP request.
@@ -380,32 +377,6 @@ func requestBody(rv *revealer, raw json.RawMessage) (io.Reader, string, error) {
 	return strings.NewReader(expanded), "application/json", nil
 }
 
-// readCapped reads up to limit bytes of r and counts (by reading on, up to 64 MiB) how long it is.
-func readCapped(r io.Reader, limit int64) ([]byte, int64, error) {
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, limit))
-	if err != nil {
-		return buf.Bytes(), n, err
-	}
-	rest, err := io.Copy(io.Discard, io.LimitReader(r, 64<<20))
-	return buf.Bytes(), n + rest, err
-}
-
-// fitResult shortens the body until the result fits what a job may keep.
-func fitResult(out HTTPResponse) HTTPResponse {
-	for {
-		b, _ := json.Marshal(out)
-		if len(b) <= models.JobResultMax || out.Body == "" {
-			return out
-		}
-		cut := len(out.Body) / 2
-		for cut > 0 && !utf8.RuneStart(out.Body[cut]) {
-			cut--
-		}
-		out.Body, out.BodyTruncated = out.Body[:cut], true
-	}
-}
-
 // retryAfter reads a Retry-After header: seconds, or an HTTP date.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
@@ -422,32 +393,6 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0).Round(time.Second), true
 	}
 	return 0, false
-}
-
-// preview is s cut to n bytes on a rune boundary, on one line.
-func preview(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// trimPartialRune drops an incomplete UTF-8 character at the end of b (where a cut fell).
-func trimPartialRune(b []byte) []byte {
-	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
-		if !utf8.RuneStart(b[len(b)-i]) {
-			continue
-		}
-		if !utf8.FullRune(b[len(b)-i:]) {
-			return b[:len(b)-i]
-		}
-		break
-	}
-	return b
 }
 
 // sameOrigin reports whether two URLs share scheme, host and port.

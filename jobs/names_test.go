@@ -19,12 +19,15 @@ func requireFieldError(t *testing.T, err error, field, says string) {
 	require.Contains(t, models.FieldErrors(err)[field], says, "%v", err)
 }
 
-// Names refuse control characters (line breaks, tabs) and bidi controls, with a message
-// naming the field, on every way in.
+// Names refuse control characters (line breaks, tabs), bidi controls, invisible format
+// characters (zero-width spaces, word joiners, byte order marks), Unicode line and paragraph
+// separators and spaces other than the plain one, with a message naming the field, on every
+// way in: "default\u2060" looks like "default" and is another queue.
 func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	e := newEngine(t, s, fast())
-	for _, bad := range []string{"a\nb", "a\tb", "a\u202Eb", "a\u2066b", "a\u061Cb", "a\u200Fb", "a\x7fb", "a\u0085b"} {
+	for _, bad := range []string{"a\nb", "a\tb", "a\u202Eb", "a\u2066b", "a\u061Cb", "a\u200Fb", "a\x7fb", "a\u0085b",
+		"a\u200Bb", "a\u2060b", "a\uFEFFb", "a\u00ADb", "a\u2028b", "a\u2029b", "a\u00A0b", "a\u3000b", "a\u202Fb"} {
 		_, err := e.Enqueue(ctx, bad, nil)
 		requireFieldError(t, err, "kind", "A kind may not hold")
 		_, err = e.Enqueue(ctx, "k", nil, jobs.Queue(bad))
@@ -47,14 +50,51 @@ func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
 	require.Contains(t, models.ErrorMessage(err), "bidi controls")
 	_, err = e.Enqueue(ctx, "a\nb", nil)
 	require.Contains(t, models.ErrorMessage(err), "line breaks")
+	_, err = e.Enqueue(ctx, "a\u2028b", nil)
+	require.Contains(t, models.ErrorMessage(err), "line breaks")
+	_, err = e.Enqueue(ctx, "report\u200b", nil)
+	require.Contains(t, models.ErrorMessage(err), `"report\u200b" holds U+200B`)
+	require.Contains(t, models.ErrorMessage(err), "invisible")
+	_, err = e.Enqueue(ctx, "k", nil, jobs.Queue("default\u00a0"))
+	require.Contains(t, models.ErrorMessage(err), "spaces other than")
+
+	// "." and ".." make a link such as /dashboard/queues/../pause lead elsewhere.
+	for _, dots := range []string{".", ".."} {
+		_, err := e.Enqueue(ctx, dots, nil)
+		requireFieldError(t, err, "kind", `may not be "." or ".."`)
+		_, err = e.Enqueue(ctx, "k", nil, jobs.Queue(dots))
+		requireFieldError(t, err, "queue", `may not be "." or ".."`)
+		_, err = e.CreateRecurring(ctx, dots, "@hourly", "k", nil)
+		requireFieldError(t, err, "name", `may not be "." or ".."`)
+		require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, dots, true, "test")))
+	}
 
 	_, err = e.EnqueueMany(ctx, []jobs.EnqueueParams{{Kind: "k"}, {Kind: "k", Opts: []jobs.Option{jobs.Queue("x\ny")}}})
 	var be *jobs.BatchError
 	require.True(t, errors.As(err, &be), "%v", err)
 	require.Equal(t, 1, be.Index)
-	for _, good := range []string{"mail.send", "файлы", "a+b#c&d", "émoji-🔥"} {
+	for _, good := range []string{"mail.send", "файлы", "a+b#c&d", "émoji-🔥", "...", ".a"} {
 		_, err := e.Enqueue(ctx, good, nil, jobs.Queue(good))
 		require.NoError(t, err, "%q is a fine name", good)
 	}
-	require.Len(t, modeltest.RecentJobs(t, s, 100), 4, "only the good names made jobs")
+	require.Len(t, modeltest.RecentJobs(t, s, 100), 6, "only the good names made jobs")
+}
+
+// A unique key (and so an Idempotency-Key, kept as one) refuses control, format and bidi
+// characters as names do, naming its field: "x\u202ey" shows as "xy" reversed, and a key that
+// looks like another is another.
+func TestUniqueKeysRefuseControlFormatAndBidiCharacters(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e := newEngine(t, s, fast())
+	for _, bad := range []string{"x\u202ey", "x\ny", "x\u200by", "x\ufeffy", "x\x1b[2Ky", "x\u2028y"} {
+		_, err := e.Enqueue(ctx, "k", nil, jobs.UniqueKey(bad))
+		requireFieldError(t, err, "unique_key", "may not hold")
+		_, err = e.Enqueue(ctx, "k", nil, jobs.IdempotencyKey("local", bad))
+		require.Equal(t, models.EINVALID, models.ErrorCode(err), "%v", err)
+	}
+	for _, good := range []string{"order 42", "invoice:2026-11", "файл"} {
+		_, err := e.Enqueue(ctx, "k", nil, jobs.UniqueKey(good))
+		require.NoError(t, err, "%q is a fine key", good)
+	}
+	require.Len(t, modeltest.RecentJobs(t, s, 100), 3, "only the good keys made jobs")
 }

@@ -81,12 +81,17 @@ const (
 // job skip that occurrence, an idempotency:... key would reach another caller's job.
 var ReservedKeyPrefixes = []string{recurringPrefix, uniquePrefix, idempotencyPrefix}
 
-// CheckUniqueKey refuses a unique key a caller may not give: one that begins with one of
-// ReservedKeyPrefixes.
+// CheckUniqueKey refuses a unique key a caller may not give: one models.UniqueKeyText refuses
+// (control, format or bidi characters...), or one that begins with one of
+// ReservedKeyPrefixes. The error is an EINVALID *models.Error naming the unique_key field.
 func CheckUniqueKey(key string) error {
+	if err := models.UniqueKeyText.Check(key); err != nil {
+		return err
+	}
 	for _, p := range ReservedKeyPrefixes {
 		if strings.HasPrefix(key, p) {
-			return fmt.Errorf("keys that begin with %q are the engine's own (%s); choose another", p, strings.Join(ReservedKeyPrefixes, ", "))
+			msg := fmt.Sprintf("Keys that begin with %q are the engine's own (%s); choose another.", p, strings.Join(ReservedKeyPrefixes, ", "))
+			return &models.Error{Code: models.EINVALID, Message: msg, Fields: map[string]string{"unique_key": msg}}
 		}
 	}
 	return nil

@@ -166,8 +166,8 @@ func validateNewJob(j *Job) error {
 		return Errorf(EINVALID, "max attempts must be at least 1, not %d", j.MaxAttempts)
 	case j.Timeout < 0:
 		return Errorf(EINVALID, "timeout must not be negative, not %s", j.Timeout)
-	case j.UniqueKey != nil && (*j.UniqueKey == "" || len(*j.UniqueKey) > uniqueKeyMax || !storableText(*j.UniqueKey)):
-		return Errorf(EINVALID, "unique key must be 1 to %d characters", uniqueKeyMax)
+	case j.UniqueKey != nil && !UniqueKeyText.Valid(*j.UniqueKey):
+		return UniqueKeyText.Check(*j.UniqueKey)
 	case j.ParentID != nil && j.ContinueOn != ContinueOnSuccess && j.ContinueOn != ContinueOnFinish:
 		return Errorf(EINVALID, "continuation condition must be %q or %q", ContinueOnSuccess, ContinueOnFinish)
 	}

@@ -36,7 +36,7 @@ func jobOut(j *models.Job) api.Job {
 
 // EnqueueInput is a job to enqueue.
 type EnqueueInput struct {
-	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Retrying a POST with the same key returns the first job (200) instead of making another. Keys are the caller's own: another token's same key is another job. Kept as the job's unique key, idempotency:<caller>:<key>, for as long as the job is."`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"200" doc:"Retrying a POST with the same key returns the first job (200) instead of making another. Keys are the caller's own: another token's same key is another job. Kept as the job's unique key, idempotency:<caller>:<key>, for as long as the job is. Text without control, invisible (format) or bidi characters."`
 	Body           api.JobSpec
 }
 
@@ -183,7 +183,7 @@ func jobOptions(b api.JobSpec, at string) ([]jobs.Option, []error) {
 	}
 	if b.UniqueKey != "" {
 		if err := jobs.CheckUniqueKey(b.UniqueKey); err != nil {
-			bad("unique_key", err.Error())
+			bad("unique_key", models.ErrorMessage(err))
 		} else {
 			opts = append(opts, jobs.UniqueKey(b.UniqueKey))
 		}
@@ -209,6 +209,9 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 	if in.IdempotencyKey != "" {
 		if in.Body.UniqueKey != "" {
 			details = append(details, &huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "Give an Idempotency-Key or a unique_key, not both."})
+		}
+		if err := models.IdempotencyKeyText.Check(in.IdempotencyKey); err != nil {
+			details = append(details, &huma.ErrorDetail{Location: "header.Idempotency-Key", Message: models.ErrorMessage(err)})
 		}
 		caller, _ := ctx.Value(apiCallerKey{}).(string)
 		opts = append(opts, jobs.IdempotencyKey(caller, in.IdempotencyKey))

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -119,6 +120,28 @@ func TestHTTPResponseBodyIsBudgeted(t *testing.T) {
 	require.Equal(t, body, raw)
 }
 
+// The response's Content-Type is cut for the page: a server sending 200 KB of '"' as its type
+// made a page of 1.07 MB (each '"' is 5 bytes escaped), kept whole before results were cut.
+func TestHTTPResponseContentTypeIsCut(t *testing.T) {
+	a := setup(t)
+	j := a.enqueue("http.request", map[string]any{"url": "https://example.com/"})
+	ct := "application/json; x=" + strings.Repeat(`"`, 200<<10)
+	result, err := json.Marshal(jobs.HTTPResponse{Status: 200, Headers: map[string]string{"Content-Type": ct}, Body: `{"ok":true}`, BodyBytes: 11})
+	require.NoError(t, err)
+	a.finishWith(j, models.JobSucceeded, string(result))
+	for _, path := range []string{fmt.Sprintf("/dashboard/jobs/%d", j.ID), fmt.Sprintf("/dashboard/jobs/%d/live", j.ID)} {
+		resp, page := a.getRaw(path)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Less(t, len(page), 128<<10, "%s weighs %d bytes", path, len(page))
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader(page))
+		require.NoError(t, err)
+		shown := doc.Find(`[data-testid="http-content-type"]`).Text()
+		require.True(t, strings.HasPrefix(shown, `application/json; x=""`), shown)
+		require.True(t, strings.HasSuffix(shown, "…"), "says it was cut")
+		require.Contains(t, doc.Find(`[data-testid="http-body"]`).Text(), "\"ok\": true", "still read as JSON")
+	}
+}
+
 // Duplicate copies arguments that fit the form; bigger ones are offered as a download
 // instead of a textarea of megabytes, and the form can't be sent without them.
 func TestDuplicateOfArgsTooBigForTheForm(t *testing.T) {
@@ -143,4 +166,58 @@ func TestDuplicateOfArgsTooBigForTheForm(t *testing.T) {
 	deep := a.storeJob(&models.Job{Kind: "probe.nested", Args: strings.Repeat("[", 70) + strings.Repeat("]", 70)})
 	_, doc = a.get(fmt.Sprintf("/dashboard/jobs/new?from=%d", deep.ID))
 	require.Contains(t, doc.Find(`textarea[name="args"]`).Text(), strings.Repeat(" ", 64)+"[[[")
+}
+
+// Duplicate (and editing a recurring job) copies lists of up to formMaxRows (100) rows; longer
+// ones would be lost on sending, as the form keeps 100, so the form says so, offers the
+// arguments as a download and can't be sent. 2,500 empty headers, within the byte budget, made
+// a form of 737 KB; here 2,000, within today's budget (which counts a '"' as its escape).
+func TestDuplicateOfTooManyRowsForTheForm(t *testing.T) {
+	a := setup(t)
+	many := func(n int, value string) map[string]string {
+		m := map[string]string{}
+		for i := range n {
+			m[fmt.Sprintf("%x", i)] = value
+		}
+		return m
+	}
+	argv := []string{"/bin/echo"}
+	for i := range 150 {
+		argv = append(argv, fmt.Sprint(i))
+	}
+	for _, tc := range []struct {
+		kind string
+		args any
+		says string
+	}{
+		{"http.request", jobs.HTTPRequestArgs{URL: "https://example.com/", Headers: many(2000, "")}, "2000 headers"},
+		{"exec", jobs.ExecArgs{Command: argv}, "150 arguments"},
+		{"exec", jobs.ExecArgs{Command: []string{"/bin/env"}, Env: many(101, "1")}, "101 environment variables"},
+	} {
+		raw, err := json.Marshal(tc.args)
+		require.NoError(t, err)
+		j := a.storeJob(&models.Job{Kind: tc.kind, Args: string(raw)})
+		resp, body := a.getRaw(fmt.Sprintf("/dashboard/jobs/new?from=%d", j.ID))
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Less(t, len(body), 64<<10, "%s: the rows are not in the page (%d bytes)", tc.says, len(body))
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+		require.NoError(t, err)
+		require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), tc.says)
+		require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), "100")
+		require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/args.json", j.ID), doc.Find(`[data-testid="args-download"]`).AttrOr("href", ""))
+		require.Empty(t, doc.Find(`[data-testid="enqueue"]`).Nodes, "%s: nothing to send without the rows", tc.says)
+	}
+
+	raw, err := json.Marshal(jobs.HTTPRequestArgs{URL: "https://example.com/", Headers: many(2000, "")})
+	require.NoError(t, err)
+	rj, err := a.store.UpsertRecurring(context.Background(), &models.RecurringJob{Name: "hook", Spec: "@daily", TimeZone: "UTC", Kind: "http.request",
+		Args: string(raw), Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed, CreatedBy: "ada"}, func() time.Time { return time.Now().Add(time.Hour) })
+	require.NoError(t, err)
+	resp, body := a.getRaw(fmt.Sprintf("/dashboard/recurring/%d/edit", rj.ID))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Less(t, len(body), 64<<10)
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	require.NoError(t, err)
+	require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), "2000 headers")
+	require.Empty(t, doc.Find(`[data-testid="submit"]`).Nodes)
 }

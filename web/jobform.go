@@ -15,6 +15,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/pages"
 )
 
@@ -305,7 +306,8 @@ func newJobForm(kind string) pages.JobFormView {
 
 // jobFormFrom fills a form from a stored job's (or recurring job's) kind, arguments and
 // options: for Duplicate, and to edit a recurring job. Arguments that would take more than
-// blockBudget of the page are left out, and the form offers argsURL instead.
+// blockBudget of the page, or a list of more than formMaxRows rows (sending the form would
+// keep only those), are left out, and the form offers argsURL instead.
 func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, timeout time.Duration, tags []string) pages.JobFormView {
 	v := newJobForm(kind)
 	v.Queue, v.Priority, v.MaxAttempts = queue, strconv.Itoa(priority), strconv.Itoa(maxAttempts)
@@ -314,13 +316,16 @@ func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, t
 	}
 	v.Tags = strings.Join(tags, ", ")
 	if whole := textBlock(args, argsURL); whole.Cut != nil {
-		v.ArgsTooBig = whole.Cut
+		v.ArgsLeftOut = &pages.ArgsLeftOut{Why: "are " + components.FormatBytes(whole.Cut.Total) + ", more than this form holds", RawURL: argsURL}
 		return v
 	}
 	switch kind {
 	case pages.KindHTTP:
 		var a jobs.HTTPRequestArgs
 		if json.Unmarshal([]byte(args), &a) == nil {
+			if tooManyRows(&v, len(a.Headers), "headers", argsURL) {
+				return v
+			}
 			v.Method, v.URL, v.HTTPTimeout, v.Expect = a.Method, a.URL, a.Timeout, strings.Join(a.Expect, ", ")
 			if a.MaxBody > 0 {
 				v.MaxBody = strconv.Itoa(a.MaxBody)
@@ -348,6 +353,9 @@ func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, t
 	case pages.KindExec:
 		var a jobs.ExecArgs
 		if json.Unmarshal([]byte(args), &a) == nil {
+			if tooManyRows(&v, len(a.Command)-1, "arguments", argsURL) || tooManyRows(&v, len(a.Env), "environment variables", argsURL) {
+				return v
+			}
 			if len(a.Command) > 0 {
 				v.Program, v.Args = a.Command[0], a.Command[1:]
 			}
@@ -365,6 +373,16 @@ func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, t
 		v.ArgsJSON = formJSON(args)
 	}
 	return v
+}
+
+// tooManyRows reports whether a list of the arguments copied into v has more than
+// formMaxRows rows, and if so leaves the arguments out of v, saying so.
+func tooManyRows(v *pages.JobFormView, rows int, what, argsURL string) bool {
+	if rows <= formMaxRows {
+		return false
+	}
+	v.ArgsLeftOut = &pages.ArgsLeftOut{Why: fmt.Sprintf("hold %d %s, more than the %d this form holds", rows, what, formMaxRows), RawURL: argsURL}
+	return true
 }
 
 // formJSON is stored JSON for a form's field: indented when that fits blockBudget, else as

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -55,4 +57,40 @@ func TestAttemptsOfARescuedRun(t *testing.T) {
 	require.Contains(t, got[0], "succeeded")
 	require.Contains(t, got[0], "60 ms, reported late")
 	require.NotContains(t, got[0], "unknown")
+}
+
+// A job requeued hundreds of times keeps a light page: its attempts table and its timeline
+// show the newest historyShown runs and entries, say how many older ones there are, and link
+// to the whole history. 400 requeues of a failing job made a page (and /live) of 1.35 MB.
+func TestJobPageOfManyRunsStaysWithinBudget(t *testing.T) {
+	a := setup(t)
+	ctx := context.Background()
+	j := a.enqueue("report.build", map[string]any{"month": "2026-11"}, jobs.MaxAttempts(1))
+	const runs = 400
+	for i := range runs {
+		a.finish(j, models.JobFailed, fmt.Sprintf("run %d: exit status 1: %s", i, strings.Repeat("<stderr> ", 30)))
+		if i+1 < runs {
+			_, _, err := a.store.RequeueJob(ctx, j.ID, "requeued by test")
+			require.NoError(t, err)
+		}
+	}
+	for _, path := range []string{fmt.Sprintf("/dashboard/jobs/%d", j.ID), fmt.Sprintf("/dashboard/jobs/%d/live", j.ID)} {
+		resp, body := a.getRaw(path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		require.Less(t, len(body), 192<<10, "%s weighs %d bytes", path, len(body))
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+		require.NoError(t, err)
+		rows := doc.Find(`[data-testid="attempts"] tbody tr`)
+		require.Equal(t, 50, rows.Length(), "the newest runs")
+		require.Contains(t, rows.Last().Text(), "run 399:", "the newest run is last")
+		require.Contains(t, rows.First().Text(), "run 350:")
+		older := doc.Find(`[data-testid="attempts-older"]`)
+		require.Contains(t, older.Text(), "350 older runs")
+		require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/history.txt", j.ID), older.Find("a").AttrOr("href", ""))
+		require.Equal(t, 50, doc.Find(`[data-testid="timeline"] > li`).Length())
+		require.Contains(t, doc.Find(`[data-testid="timeline-older"]`).Text(), "1150 older entries")
+		require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/history.txt", j.ID), doc.Find(`[data-testid="timeline-older"] a`).AttrOr("href", ""))
+	}
+	_, whole := a.getRaw(fmt.Sprintf("/dashboard/jobs/%d/history.txt", j.ID))
+	require.Equal(t, runs, strings.Count(whole, "processing > failed"), "the download holds every run")
 }

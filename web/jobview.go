@@ -127,7 +127,9 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 			v.RecurringName = fmt.Sprintf("recurring job %d (removed)", *j.RecurringID)
 		}
 	}
-	v.Timeline, v.Attempts = s.history(c, j, events)
+	h := s.history(c, j, events)
+	v.Timeline, v.Attempts, v.OlderEntries, v.OlderRuns = h.timeline, h.attempts, h.olderEntries, h.olderRuns
+	v.HistoryURL = jobFileURL(j.ID, "history.txt")
 	v.Logs, v.LogsCut = s.logLines(c, j.ID, logs)
 	return v, nil
 }
@@ -165,55 +167,79 @@ func (s *Server) logLines(c echo.Context, id int64, logs []models.JobLog) ([]pag
 	return out, nil
 }
 
+// historyShown is how many runs (the attempts table) and timeline entries a job's page shows,
+// the newest: each costs about 1 KB of page, and a job requeued 400 times made a page (polled
+// every 2 seconds while it runs) of 1.35 MB. The whole history is history.txt (jobraw.go).
+const historyShown = 50
+
+// jobHistory is what a job's page shows of its events.
+type jobHistory struct {
+	timeline []pages.TimelineEntry
+	attempts []pages.AttemptRow
+	// olderEntries and olderRuns count those not shown.
+	olderEntries, olderRuns int
+}
+
 // history turns a job's events into its timeline (with the time spent in each state) and its
-// attempts (each run from claim to outcome).
-func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent) ([]pages.TimelineEntry, []pages.AttemptRow) {
+// attempts (each run from claim to outcome), the newest historyShown of each.
+func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent) jobHistory {
 	now := s.cfg.Now()
-	var (
-		timeline []pages.TimelineEntry
-		attempts []pages.AttemptRow
-	)
-	errs := pageText{room: blockBudget} // the errors of the whole history share one budget
-	for i, e := range events {
-		entry := pages.TimelineEntry{
-			From: string(e.From), To: string(e.To), At: s.moment(c, e.At), Reason: e.Reason, Server: e.ServerID, Attempt: e.Attempt,
-		}
-		if e.Error != "" {
-			entry.Error = errs.text(e.Error, jobFileURL(j.ID, "history.txt"))
-		}
-		switch {
-		case i+1 < len(events):
-			entry.For = formatDuration(events[i+1].At.Sub(e.At))
-		case !e.To.Final():
-			entry.For, entry.Current = formatDuration(now.Sub(e.At))+" so far", true
-		}
-		timeline = append(timeline, entry)
+	var h jobHistory
+	h.olderEntries = max(0, len(events)-historyShown)
+	for _, e := range events {
 		if e.To == models.JobProcessing {
-			a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
-			if i+1 < len(events) {
-				end := events[i+1]
-				a.Outcome, a.Error = attemptOutcome(end), truncateRunes(firstLine(end.Error), 300)
-				a.Duration = formatDuration(end.At.Sub(e.At))
-				if end.Duration > 0 {
-					a.Duration = formatDuration(end.Duration)
-				}
-				switch {
-				case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
-					// Its server was cut off, not dead: the run's own outcome came after the rescue.
-					late := events[i+2]
-					a.Outcome, a.Error = string(late.To), truncateRunes(firstLine(late.Error), 300)
-					a.Duration = formatDuration(late.Duration) + ", reported late"
-				case end.IsRescue():
-					// From the claim to the rescue is not how long it ran: nobody knows that.
-					a.Duration = "unknown (rescued " + formatDuration(end.Duration) + " after it started)"
-				case end.IsTakeBack():
-					a.Duration = "none"
-				}
-			}
-			attempts = append(attempts, a)
+			h.olderRuns++
 		}
 	}
-	return timeline, attempts
+	h.olderRuns = max(0, h.olderRuns-historyShown)
+	run := 0
+	errs := pageText{room: blockBudget} // the errors of the history shown share one budget
+	for i, e := range events {
+		if i >= h.olderEntries {
+			entry := pages.TimelineEntry{
+				From: string(e.From), To: string(e.To), At: s.moment(c, e.At), Reason: e.Reason, Server: e.ServerID, Attempt: e.Attempt,
+			}
+			if e.Error != "" {
+				entry.Error = errs.text(e.Error, jobFileURL(j.ID, "history.txt"))
+			}
+			switch {
+			case i+1 < len(events):
+				entry.For = formatDuration(events[i+1].At.Sub(e.At))
+			case !e.To.Final():
+				entry.For, entry.Current = formatDuration(now.Sub(e.At))+" so far", true
+			}
+			h.timeline = append(h.timeline, entry)
+		}
+		if e.To != models.JobProcessing {
+			continue
+		}
+		if run++; run <= h.olderRuns {
+			continue
+		}
+		a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
+		if i+1 < len(events) {
+			end := events[i+1]
+			a.Outcome, a.Error = attemptOutcome(end), truncateRunes(firstLine(end.Error), 300)
+			a.Duration = formatDuration(end.At.Sub(e.At))
+			if end.Duration > 0 {
+				a.Duration = formatDuration(end.Duration)
+			}
+			switch {
+			case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
+				// Its server was cut off, not dead: the run's own outcome came after the rescue.
+				late := events[i+2]
+				a.Outcome, a.Error = string(late.To), truncateRunes(firstLine(late.Error), 300)
+				a.Duration = formatDuration(late.Duration) + ", reported late"
+			case end.IsRescue():
+				// From the claim to the rescue is not how long it ran: nobody knows that.
+				a.Duration = "unknown (rescued " + formatDuration(end.Duration) + " after it started)"
+			case end.IsTakeBack():
+				a.Duration = "none"
+			}
+		}
+		h.attempts = append(h.attempts, a)
+	}
+	return h
 }
 
 // attemptOutcome names how a run ended, from the event that ended it: its new state, except
@@ -236,6 +262,10 @@ func firstLine(s string) string {
 	return first
 }
 
+// contentTypeShown is the most characters of a response's Content-Type the job page shows; a
+// real one is a few dozen.
+const contentTypeShown = 200
+
 // httpResponseView reads an http.request job's response from its result; nil for other kinds
 // and jobs without one.
 func httpResponseView(j *models.Job) *pages.HTTPResponseView {
@@ -246,7 +276,9 @@ func httpResponseView(j *models.Job) *pages.HTTPResponseView {
 	if err := json.Unmarshal([]byte(j.Result), &r); err != nil || r.Status == 0 {
 		return nil
 	}
-	v := &pages.HTTPResponseView{Status: r.Status, Class: "succeeded", ContentType: r.Headers["Content-Type"],
+	contentType := r.Headers["Content-Type"]
+	// Cut for the page: a server's 200 KB type (kept whole before results were cut) made a 1 MB page.
+	v := &pages.HTTPResponseView{Status: r.Status, Class: "succeeded", ContentType: truncateRunes(contentType, contentTypeShown),
 		Bytes: r.BodyBytes, Truncated: r.BodyTruncated, Duration: (time.Duration(r.DurationMS * float64(time.Millisecond))).Round(time.Millisecond).String()}
 	if r.Status >= 400 {
 		v.Class = "failed"
@@ -255,7 +287,7 @@ func httpResponseView(j *models.Job) *pages.HTTPResponseView {
 	switch {
 	case r.BodyEncoding == "base64":
 		v.Body = textBlock("(binary, base64) "+r.Body, rawURL)
-	case strings.Contains(v.ContentType, "json"):
+	case strings.Contains(contentType, "json"):
 		v.Body = jsonBlock(r.Body, rawURL)
 	default:
 		v.Body = textBlock(r.Body, rawURL)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -72,6 +73,47 @@ func TestRequestLogRedactsUserInfo(t *testing.T) {
 		"http://kiln.example.com/a@b":                  "http://kiln.example.com/a@b",
 		"/dashboard/jobs?queue=a%2Bb&key=k":            "/dashboard/jobs?queue=a%2Bb&key=REDACTED",
 		"/dashboard?token":                             "/dashboard?token=REDACTED",
+	} {
+		require.Equal(t, want, web.RedactURI(uri), uri)
+	}
+}
+
+// A credential inside another parameter's value is redacted too: the login page's next= holds
+// the URL that was refused, query and all, so GET /dashboard/jobs?api_key=X, logged redacted,
+// was logged again in clear as /login?next=%2Fdashboard%2Fjobs%3Fapi_key%3DX.
+func TestRequestLogRedactsCredentialsInsideNext(t *testing.T) {
+	var log syncBuffer
+	a := setupLogged(t, web.Config{}, modeltest.SQLiteDSN(t), slog.New(slog.NewTextHandler(&log, nil)))
+	follow := &http.Client{Jar: a.client.Jar} // follows the redirect to the login page, as a browser does
+	for _, q := range []string{"api_key=sekrit1", "state=failed&password=sekrit2", "x=1;pwd=sekrit3"} {
+		resp, err := follow.Get(a.server.URL + "/dashboard/jobs?" + q)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, "/login", resp.Request.URL.Path, "redirected to log in")
+	}
+	logged := log.String()
+	require.Contains(t, logged, "/login?next=", "the login page's request is logged")
+	require.Contains(t, logged, "api_key%3DREDACTED")
+	for i := 1; i <= 3; i++ {
+		require.NotContains(t, logged, fmt.Sprintf("sekrit%d", i))
+	}
+}
+
+// Every common name of a credential is redacted, with '&' or ';' between parameters, and inside
+// values that are a URL with a query (next, return_to...), however deep.
+func TestRedactURINamesAndNesting(t *testing.T) {
+	for _, name := range []string{"pwd", "pass", "passwd", "password", "authorization", "auth", "private_token", "refresh_token",
+		"id_token", "access_token", "client_secret", "session", "sig", "signature", "X-Amz-Signature", "api_key", "Token"} {
+		require.Equal(t, "/a?x=1&"+name+"=REDACTED", web.RedactURI("/a?x=1&"+name+"=s3cr3t"), name)
+		require.Equal(t, "/a?x=1;"+name+"=REDACTED", web.RedactURI("/a?x=1;"+name+"=s3cr3t"), name)
+	}
+	for uri, want := range map[string]string{
+		"/login?next=%2Fdashboard%2Fjobs%3Fapi_key%3DX":           "/login?next=%2Fdashboard%2Fjobs%3Fapi_key%3DREDACTED",
+		"/login?return_to=/dashboard/jobs?sig=X":                  "/login?return_to=%2Fdashboard%2Fjobs%3Fsig%3DREDACTED",
+		"/login?next=%2Flogin%3Fnext%3D%252Fa%253Fpass%253DX&z=1": "/login?next=%2Flogin%3Fnext%3D%252Fa%253Fpass%253DREDACTED&z=1",
+		"/login?next=https%3A%2F%2Fu%3Apw%40example.com%2Fa":      "/login?next=https%3A%2F%2FREDACTED%40example.com%2Fa",
+		"/login?next=%2Fdashboard%2Fjobs%3Fstate%3Dfailed":        "/login?next=%2Fdashboard%2Fjobs%3Fstate%3Dfailed",
+		"/a?x=1;y=2&z": "/a?x=1;y=2&z",
 	} {
 		require.Equal(t, want, web.RedactURI(uri), uri)
 	}

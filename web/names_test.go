@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -59,5 +60,45 @@ func TestNamesWithControlOrBidiCharactersAreRefused(t *testing.T) {
 		"misfire": {"relaxed"}, "kind": {"k"}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Contains(t, doc.Find(`[data-testid="error-name"]`).Text(), "bidi controls")
+	require.Empty(t, modeltestRecent(t, a), "nothing was stored")
+}
+
+// Invisible characters (zero-width spaces, word joiners, byte order marks), Unicode line
+// breaks and spaces other than the plain one are refused in names through the API, as the
+// review sent them: "default\u2060" looks like "default" and is another queue. So are the names
+// "." and "..", which make a link such as /dashboard/queues/../pause lead elsewhere. Unique
+// keys and Idempotency-Keys refuse control, format and bidi characters, naming their field.
+func TestNamesWithInvisibleCharactersAreRefused(t *testing.T) {
+	a := setup(t)
+	for _, tc := range []struct {
+		path     string
+		body     map[string]any
+		location string
+		says     string
+	}{
+		{"/api/v1/jobs", map[string]any{"kind": "report\u200b"}, "body.kind", "invisible"},
+		{"/api/v1/jobs", map[string]any{"kind": "k", "queue": "default\u2060"}, "body.queue", "invisible"},
+		{"/api/v1/jobs", map[string]any{"kind": "k", "unique_key": "x\u202ey"}, "body.unique_key", "may not hold"},
+		{"/api/v1/jobs", map[string]any{"kind": "a\u2028b"}, "body.kind", "line breaks"},
+		{"/api/v1/jobs", map[string]any{"kind": "k", "queue": ".."}, "body.queue", `may not be "." or ".."`},
+		{"/api/v1/jobs/batch", map[string]any{"jobs": []map[string]any{{"kind": "k"}, {"kind": "k", "unique_key": "a\x1b[2Kb"}}}, "body.jobs[1].unique_key", "may not hold"},
+		{"/api/v1/recurring", map[string]any{"name": "nightly-sync\u200b", "spec": "@daily", "kind": "k"}, "body.name", "invisible"},
+		{"/api/v1/recurring", map[string]any{"name": "nightly", "spec": "@daily", "kind": "noop\ufeff"}, "body.kind", "invisible"},
+		{"/api/v1/recurring", map[string]any{"name": "nightly", "spec": "@daily", "kind": "k", "queue": "default\u00a0"}, "body.queue", "spaces other than"},
+		{"/api/v1/recurring", map[string]any{"name": ".", "spec": "@daily", "kind": "k"}, "body.name", `may not be "." or ".."`},
+	} {
+		resp, body := a.apiCall("POST", tc.path, "", tc.body)
+		problemAt(t, resp, body, tc.location, tc.says)
+	}
+	req, err := http.NewRequest("POST", a.server.URL+"/api/v1/jobs", strings.NewReader(`{"kind":"k"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "order\u202e17")
+	resp, err := a.client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	problemAt(t, resp, body, "header.Idempotency-Key", "may not hold")
 	require.Empty(t, modeltestRecent(t, a), "nothing was stored")
 }

@@ -30,16 +30,30 @@ func (s *Server) requestLogger() echo.MiddlewareFunc {
 // credentialParams are the query parameters whose values are credentials, by their lower-case
 // names. Kiln takes none of them from a URL (a token goes in the Authorization header, a CSRF
 // token in the body), but a client may still send one there, and logs are kept and read widely.
-var credentialParams = map[string]bool{"token": true, "access_token": true, "api_key": true, "apikey": true, "key": true,
-	"password": true, "passwd": true, "secret": true, "client_secret": true, "auth": true, csrfField: true}
+var credentialParams = map[string]bool{
+	"token": true, "access_token": true, "refresh_token": true, "id_token": true, "private_token": true, "api_key": true, "apikey": true, "key": true,
+	"password": true, "passwd": true, "pass": true, "pwd": true, "secret": true, "client_secret": true,
+	"auth": true, "authorization": true, "session": true, "session_id": true, "sessionid": true,
+	"sig": true, "signature": true, "x-amz-signature": true, "x-amz-credential": true, "x-amz-security-token": true,
+	csrfField: true,
+}
 
 // redacted replaces a credential in a logged URI.
 const redacted = "REDACTED"
 
+// redactMaxDepth bounds how many URLs inside URLs redactURI opens: a login page's next= holds
+// a URL, whose own next= may hold another; no client nests deeper for a good reason.
+const redactMaxDepth = 8
+
 // redactURI is a request URI as the log writes it: the value of every credential parameter,
 // and of any parameter holding an API token (models.TokenPrefix), is REDACTED, as is the user
-// information of an absolute URI (http://user:password@host/...). The rest is left as sent.
-func redactURI(uri string) string {
+// information of an absolute URI (http://user:password@host/...). Parameters are separated by
+// '&' or ';'. A value that is itself a URL with a query or an authority (the login page's next=
+// holds the URL that was refused, query and all) is redacted the same way, and written back
+// escaped. The rest is left as sent.
+func redactURI(uri string) string { return redactURIAt(uri, 0) }
+
+func redactURIAt(uri string, depth int) string {
 	path, query, hasQuery := strings.Cut(uri, "?")
 	if scheme, rest, ok := strings.Cut(path, "://"); ok { // an absolute URI: user:password@host?
 		authority := rest
@@ -53,20 +67,39 @@ func redactURI(uri string) string {
 	if !hasQuery {
 		return path
 	}
-	params := strings.Split(query, "&")
-	for i, p := range params {
-		name, value, _ := strings.Cut(p, "=")
-		plainName, err := url.QueryUnescape(name)
-		if err != nil {
-			plainName = name
+	var b strings.Builder
+	b.WriteString(path)
+	b.WriteByte('?')
+	for {
+		end := strings.IndexAny(query, "&;")
+		if end < 0 {
+			b.WriteString(redactParam(query, depth))
+			return b.String()
 		}
-		plainValue, err := url.QueryUnescape(value)
-		if err != nil {
-			plainValue = value
-		}
-		if credentialParams[strings.ToLower(plainName)] || strings.Contains(plainValue, models.TokenPrefix) {
-			params[i] = name + "=" + redacted
+		b.WriteString(redactParam(query[:end], depth))
+		b.WriteByte(query[end])
+		query = query[end+1:]
+	}
+}
+
+// redactParam is one name=value of a query as the log writes it.
+func redactParam(p string, depth int) string {
+	name, value, _ := strings.Cut(p, "=")
+	plainName, err := url.QueryUnescape(name)
+	if err != nil {
+		plainName = name
+	}
+	plainValue, err := url.QueryUnescape(value)
+	if err != nil {
+		plainValue = value
+	}
+	if credentialParams[strings.ToLower(plainName)] || strings.Contains(plainValue, models.TokenPrefix) {
+		return name + "=" + redacted
+	}
+	if depth < redactMaxDepth && (strings.Contains(plainValue, "?") || strings.Contains(plainValue, "://")) {
+		if inner := redactURIAt(plainValue, depth+1); inner != plainValue {
+			return name + "=" + url.QueryEscape(inner)
 		}
 	}
-	return path + "?" + strings.Join(params, "&")
+	return p
 }
