@@ -50,10 +50,24 @@ func readJobForm(c echo.Context) pages.JobFormView {
 		args = args[:len(args)-1]
 	}
 	v.Args = args[:min(len(args), formMaxRows)]
+	// More rows than the form holds are refused, not dropped: the job would lack them. The form
+	// comes back with the first formMaxRows, saying so.
+	tooMany := func(n int, what string) string {
+		return fmt.Sprintf("At most %d %s; %d were sent, and only the first %d are kept here.", formMaxRows, what, n, formMaxRows)
+	}
+	if n := countRows(f["http_header_name"], f["http_header_value"]); n > formMaxRows {
+		v.Errors["http_header"] = tooMany(n, "headers")
+	}
+	if n := countRows(f["exec_env_name"], f["exec_env_value"]); n > formMaxRows {
+		v.Errors["exec_env"] = tooMany(n, "variables")
+	}
+	if len(args) > formMaxRows {
+		v.Errors["exec_program"] = tooMany(len(args), "arguments")
+	}
 	return v
 }
 
-// kvRows pairs names with values, dropping rows left blank.
+// kvRows pairs names with values, dropping rows left blank, up to formMaxRows of them.
 func kvRows(names, values []string) []pages.KV {
 	var out []pages.KV
 	for i, n := range names {
@@ -67,6 +81,17 @@ func kvRows(names, values []string) []pages.KV {
 		out = append(out, pages.KV{Name: strings.TrimSpace(n), Value: val})
 	}
 	return out
+}
+
+// countRows is how many rows of names and values are not left blank.
+func countRows(names, values []string) int {
+	n := 0
+	for i, name := range names {
+		if strings.TrimSpace(name) != "" || i < len(values) && values[i] != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // jobArgs builds the arguments of v's kind, or says what is wrong in v.Errors.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,12 @@ func TestNewJobFormErrors(t *testing.T) {
 			"TAR_OPTIONS can't be set on this server: a job may set LANG, LANGUAGE, LC_*, TZ and MODE (--exec-allow-env)"},
 		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": {"HOME"}, "exec_env_value": {"/tmp"}}, "exec_env", "HOME can't be set: Kiln sets"},
 		{url.Values{"kind": {"mail.send"}, "args": {"{\"a\":\"\xff\"}"}}, "args", "not UTF-8"},
+		// More rows than the form holds are refused, not silently dropped.
+		{url.Values{"kind": {"http.request"}, "http_url": {"https://x.test"}, "http_header_name": rows("X-H", 101), "http_header_value": rows("v", 101)},
+			"http_header", "At most 100 headers; 101 were sent"},
+		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/sh"}, "exec_env_name": rows("MODE", 101), "exec_env_value": rows("x", 101)},
+			"exec_env", "At most 100 variables; 101 were sent"},
+		{url.Values{"kind": {"exec"}, "exec_program": {"/bin/echo"}, "exec_arg": rows("a", 101)}, "exec_program", "At most 100 arguments; 101 were sent"},
 	} {
 		tc.form.Set("_csrf", token)
 		resp, doc := a.post("/dashboard/jobs/new", tc.form)
@@ -156,7 +163,8 @@ func TestNewJobFormErrors(t *testing.T) {
 		require.NotEmpty(t, doc.Find(`[data-testid="error-`+tc.field+`"]`).Nodes, "%v: no error on %s", tc.form, tc.field)
 		require.Contains(t, doc.Find(`[data-testid="error-`+tc.field+`"]`).Text(), tc.says, tc.form)
 		for name, vals := range tc.form {
-			if name == "_csrf" || name == "when" || name == "kind" || strings.HasPrefix(name, "http_header") || name == "http_body_type" || name == "http_method" {
+			if name == "_csrf" || name == "when" || name == "kind" || strings.HasPrefix(name, "http_header") || name == "http_body_type" || name == "http_method" ||
+				strings.HasPrefix(name, "exec_env") || name == "exec_arg" {
 				continue
 			}
 			sel := doc.Find(`[name="` + name + `"]`)
@@ -167,6 +175,15 @@ func TestNewJobFormErrors(t *testing.T) {
 	n, err := a.store.CountJobs(context.Background(), models.JobFilter{})
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing was enqueued")
+}
+
+// rows is n form values, prefix1 to prefix<n>.
+func rows(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i+1)
+	}
+	return out
 }
 
 type reportArgs struct {
