@@ -43,13 +43,22 @@ func spacedHex(v string) string {
 	return strings.Join(parts, " ")
 }
 
+// phpScript and dotnetScript write $K inside JSON as PHP's json_encode and .NET's
+// System.Text.Json do by default, folded so that escapes are cut by line breaks.
+const (
+	phpScript    = `{ printf '{"k":"'; printf %s "$K" | sed -e 's,",\\",g; s,/,\\/,g; s,é,\\u00e9,g'; printf '"}'; } | fold -w 7; echo`
+	dotnetScript = `printf %s "$K" | sed -e 's,&,\\u0026,g; s,",\\u0022,g; s,'"'"',\\u0027,g; s,+,\\u002B,g; s,<,\\u003C,g; s,>,\\u003E,g; s,é,\\u00E9,g' | fold -w 5; echo`
+)
+
 // A program that prints its secret encoded, folded or in upper case (with the coreutils every
-// Debian has) sees it masked in the log and the result, across the lines it is spread over.
-// Every line is still there, in order.
+// Debian has), or JSON-escaped as PHP and .NET do by default (with sed), sees it masked in the
+// log and the result, across the lines it is spread over. Every line is still there, in order.
 func TestExecMasksEveryForm(t *testing.T) {
 	sh := shell(t)
 	const key = awkwardKey + "-" + apiKey
 	forms := append([]string{key, hex.EncodeToString([]byte(key)), spacedHex(key)}, base64Cores(key)...)
+	php, dotnet := jobs.JSONEncoders()[0], jobs.JSONEncoders()[1]
+	forms = append(forms, php.Encode(key), dotnet.Encode(key))
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		e := newEngine(t, s, fast())
 		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecAllowEnv: []string{"K"}, ExecGrace: 300 * time.Millisecond,
@@ -65,11 +74,19 @@ func TestExecMasksEveryForm(t *testing.T) {
 			`printf 'before %s after\n' "$K" | fold -w 7`,
 			`printf 'before %s after\n' "$K" | tr a-z A-Z`,
 			`printf '%s\r\n' "$K" | fold -w 5 >&2`,
+			phpScript,
+			dotnetScript,
 		} {
 			cmd := exec.Command(sh, "-c", script)
 			cmd.Env = append(os.Environ(), "K="+key)
 			raw, err := cmd.CombinedOutput()
 			require.NoError(t, err, script)
+			switch script { // the escaping is PHP's and .NET's, so that the test can fail
+			case phpScript:
+				require.Contains(t, strings.ReplaceAll(string(raw), "\n", ""), php.Encode(key))
+			case dotnetScript:
+				require.Contains(t, strings.ReplaceAll(string(raw), "\n", ""), dotnet.Encode(key))
+			}
 			rawLines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 
 			job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", script}, Env: map[string]string{"K": "${secret:key}"}})

@@ -142,6 +142,69 @@ func TestHTTPRequestMasksEveryForm(t *testing.T) {
 	})
 }
 
+// awsKey is shaped as an AWS secret access key, with base64's / and + (jobs.AWSKey).
+const awsKey = jobs.AWSKey
+
+// A server that sends the secret back inside JSON, as the common encoders write it by default,
+// one at a time or all in one body, sees it masked in the result and the log of a success, and
+// in the error and the log of a failure, on both dialects.
+func TestHTTPRequestMasksJSONEncoders(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		rec := newRecorder(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+			var fields []string
+			for _, enc := range jobs.JSONEncoders() {
+				if name := r.URL.Query().Get("encoder"); name == "" || name == enc.Name {
+					fields = append(fields, fmt.Sprintf(`"%s":"%s"`, enc.Name, enc.Encode(r.Header.Get("X-Key"))))
+				}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			if r.URL.Query().Has("fail") {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+			_, _ = io.WriteString(w, "{"+strings.Join(fields, ",")+"}")
+		})
+		e := newEngine(t, s, fast())
+		secrets := mapSecrets{"aws": awsKey, "key": awkwardKey}
+		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: secrets}))
+		start(t, e)
+		encoders := jobs.JSONEncoders()
+		for _, name := range []string{"aws", "key"} {
+			for i := -1; i < len(encoders); i++ { // -1: all of them
+				var want []string
+				query := url.Values{}
+				for k, enc := range encoders {
+					if i < 0 || i == k {
+						want = append(want, fmt.Sprintf(`"%s":"${secret:%s}"`, enc.Name, name))
+					}
+				}
+				if i >= 0 {
+					query.Set("encoder", encoders[i].Name)
+				}
+				body, what := "{"+strings.Join(want, ",")+"}", name+" "+query.Get("encoder")
+				args := map[string]any{"url": rec.srv.URL + "/?" + query.Encode(), "headers": map[string]string{"X-Key": "${secret:" + name + "}"}}
+
+				j := runOnce(t, e, s, args)
+				require.Equal(t, models.JobSucceeded, j.State, what)
+				var res jobs.HTTPResponse
+				require.NoError(t, json.Unmarshal([]byte(j.Result), &res), what)
+				require.Equal(t, body, res.Body, "%s: the result", what)
+				log := strings.Join(logLines(t, s, j.ID), "\n")
+
+				query.Set("fail", "")
+				args["url"] = rec.srv.URL + "/?" + query.Encode()
+				j = runOnce(t, e, s, args)
+				require.Equal(t, models.JobFailed, j.State, what)
+				require.Equal(t, "500 Internal Server Error (expected 2xx): "+body, j.LastError, "%s: the error", what)
+				log += "\n" + strings.Join(logLines(t, s, j.ID), "\n")
+				require.Equal(t, 2, strings.Count(log, body), "%s: the logs\n%s", what, log)
+				for _, enc := range encoders {
+					requireMasked(t, log, enc.Encode(secrets[name]), "%s: the logs", what)
+				}
+			}
+		}
+	})
+}
+
 // A body cut at max_body is masked first, and the masked text cut: a secret the cut would fall
 // in is masked whole, and a mask is kept whole or left out, never shown in part.
 func TestHTTPRequestCutBodyIsMaskedFirst(t *testing.T) {

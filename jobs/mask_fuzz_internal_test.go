@@ -8,6 +8,7 @@ import (
 	"html"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,13 +20,23 @@ type maskTransform struct {
 	// character at a time on each part, an encoding on the whole. form is what then stands
 	// for v in the text.
 	apply func(prefix, v, suffix string) (text, form string)
+	// json: text is a JSON string's inside, and form is looked for as JSON reads it (a form's
+	// text may also show where JSON reads escapes otherwise: \u0000\ufffd holds 000\ufffd).
+	json bool
 }
 
 // charwise is a transform applied to each part of the text.
 func charwise(name string, f func(string) string) maskTransform {
-	return maskTransform{name, func(prefix, v, suffix string) (string, string) {
+	return maskTransform{name: name, apply: func(prefix, v, suffix string) (string, string) {
 		return f(prefix) + f(v) + f(suffix), f(v)
 	}}
+}
+
+// jsonTransform is charwise for a way of writing a JSON string's inside.
+func jsonTransform(name string, f func(string) string) maskTransform {
+	tr := charwise(name, f)
+	tr.json = true
+	return tr
 }
 
 // base64Core is what only v's bytes decide of enc's encoding of prefix+v+suffix: the
@@ -36,7 +47,7 @@ func base64Core(enc *base64.Encoding, prefix, v string) string {
 }
 
 func base64Transform(name string, enc, raw *base64.Encoding) maskTransform {
-	return maskTransform{name, func(prefix, v, suffix string) (string, string) {
+	return maskTransform{name: name, apply: func(prefix, v, suffix string) (string, string) {
 		return enc.EncodeToString([]byte(prefix + v + suffix)), base64Core(raw, prefix, v)
 	}}
 }
@@ -52,7 +63,7 @@ func mixedCase(s string) string {
 	return string(b)
 }
 
-var maskTransforms = []maskTransform{
+var maskTransforms = append([]maskTransform{
 	charwise("as is", func(s string) string { return s }),
 	charwise("upper case", strings.ToUpper),
 	charwise("lower case", strings.ToLower),
@@ -71,9 +82,14 @@ var maskTransforms = []maskTransform{
 	charwise("query-escaped twice", func(s string) string { return url.QueryEscape(url.QueryEscape(s)) }),
 	charwise("path-escaped twice", func(s string) string { return url.PathEscape(url.PathEscape(s)) }),
 	charwise("encodeURIComponent", encodeURIComponent),
-	charwise("JSON", func(s string) string { b, _ := json.Marshal(s); return string(b[1 : len(b)-1]) }),
-	charwise("JSON, every character \\u", func(s string) string { return jsonUnicodeEscape(s, true) }),
-	charwise("JSON, ASCII only", func(s string) string { return jsonUnicodeEscape(s, false) }),
+	jsonTransform("JSON", func(s string) string { b, _ := json.Marshal(s); return string(b[1 : len(b)-1]) }),
+	jsonTransform("JSON, every character \\u", func(s string) string {
+		var b strings.Builder
+		for _, r := range s {
+			b.WriteString(uEscapes(r, "%04x"))
+		}
+		return b.String()
+	}),
 	charwise("html.EscapeString", html.EscapeString),
 	charwise("html/template", htmlEscapes[2]),
 	charwise("PHP", htmlEscapes[3]),
@@ -82,6 +98,32 @@ var maskTransforms = []maskTransform{
 	base64Transform("base64, no padding", base64.RawStdEncoding, base64.RawStdEncoding),
 	base64Transform("base64url", base64.URLEncoding, base64.RawURLEncoding),
 	base64Transform("base64url, no padding", base64.RawURLEncoding, base64.RawURLEncoding),
+}, jsonTransforms()...)
+
+// jsonTransforms write the text inside a JSON string as each of jsonEncoders does, and base64
+// inside PHP's and .NET's (whose / and + they escape).
+func jsonTransforms() []maskTransform {
+	var trs []maskTransform
+	for _, e := range jsonEncoders {
+		trs = append(trs, jsonTransform(e.name, e.encode))
+	}
+	b64 := base64Transform("base64", base64.StdEncoding, base64.RawStdEncoding)
+	for _, e := range jsonEncoders[:2] {
+		trs = append(trs, maskTransform{name: "base64, in " + e.name, json: true, apply: func(prefix, v, suffix string) (string, string) {
+			text, form := b64.apply(prefix, v, suffix)
+			return e.encode(text), e.encode(form)
+		}})
+	}
+	return trs
+}
+
+// transformIndex is the index of the transform of that name, as FuzzMask takes it.
+func transformIndex(tb testing.TB, name string) uint8 {
+	i := slices.IndexFunc(maskTransforms, func(tr maskTransform) bool { return tr.name == name })
+	if i < 0 {
+		tb.Fatalf("no transform %q", name)
+	}
+	return uint8(i)
 }
 
 // FuzzMask: a random secret (4 to 64 bytes), written by one of the transforms inside random
@@ -97,6 +139,10 @@ func FuzzMask(f *testing.F) {
 	f.Add([]byte("correct horse battery staple"), uint8(20), []byte("ab"), []byte("\x00\xff"), uint8(40), false, uint16(33))
 	f.Add([]byte("\x00\x01\xfe\xff\n\n"), uint8(5), []byte("x"), []byte{}, uint8(3), true, uint16(7))
 	f.Add([]byte("p@ss:w/rd?#1"), uint8(9), []byte("https://"), []byte("@host/"), uint8(1), false, uint16(1000))
+	for _, e := range jsonEncoders {
+		f.Add([]byte(awsKey+"é"), transformIndex(f, e.name), []byte(`{"key":"`), []byte(`"}`), uint8(0), false, uint16(40))
+	}
+	f.Add([]byte(awsKey), transformIndex(f, "base64, in PHP json_encode"), []byte("Basic "), []byte{}, uint8(30), false, uint16(40))
 	f.Fuzz(func(t *testing.T, secret []byte, transform uint8, prefix, suffix []byte, width uint8, crlf bool, cut uint16) {
 		v := string(secret)
 		if len(v) < 4 || len(v) > 64 || normalize(v) == "" || len(prefix)+len(suffix) > 1024 {
@@ -116,7 +162,7 @@ func FuzzMask(f *testing.F) {
 			t.Fatal(err)
 		}
 		whole := rv.mask(text)
-		requireNoForm(t, tr.name+", masked whole", whole, v, form)
+		requireNoForm(t, tr, "masked whole", whole, v, form)
 
 		w := lineWindow{rv: rv}
 		var out []string
@@ -128,7 +174,7 @@ func FuzzMask(f *testing.F) {
 		if len(out) != len(lines) {
 			t.Fatalf("%s: %d lines in, %d out", tr.name, len(lines), len(out))
 		}
-		requireNoForm(t, tr.name+", a line at a time", strings.Join(out, "\n"), v, form)
+		requireNoForm(t, tr, "a line at a time", strings.Join(out, "\n"), v, form)
 		// The window holds no more lines than the longest form has characters: blank lines
 		// may make it let go sooner.
 		if !blankLine.MatchString(text) {
@@ -181,15 +227,21 @@ func foldText(s string, width int, eol string) string {
 	return b.String()
 }
 
-// requireNoForm fails when masked holds v or form, in any ASCII case and across line breaks,
-// anywhere between its masks.
-func requireNoForm(t *testing.T, what, masked, v, form string) {
+// requireNoForm fails when masked holds v or tr's form, in any ASCII case and across line
+// breaks, anywhere between its masks; a JSON form as JSON reads it.
+func requireNoForm(t *testing.T, tr maskTransform, what, masked, v, form string) {
 	t.Helper()
-	for _, piece := range strings.Split(masked, "${secret:s}") {
-		piece = normalize(piece)
-		for _, leak := range []string{normalize(v), normalize(form)} {
-			if leak != "" && strings.Contains(piece, leak) {
-				t.Fatalf("%s: %q is left in %q", what, leak, masked)
+	read := normalize
+	if tr.json {
+		read = jsonReading
+	}
+	for _, l := range []struct {
+		text string
+		read func(string) string
+	}{{v, normalize}, {form, read}} {
+		for _, piece := range strings.Split(l.read(masked), "${secret:s}") {
+			if leak := l.read(l.text); leak != "" && strings.Contains(piece, leak) {
+				t.Fatalf("%s, %s: %q is left in %q", tr.name, what, leak, masked)
 			}
 		}
 	}

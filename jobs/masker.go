@@ -10,7 +10,8 @@ import (
 // masker finds every form of a set of secrets in text, in one pass, and replaces each by its
 // mask. Matching ignores ASCII letter case and line breaks: the text and the forms are read
 // with A-Z as a-z, and with \r and \n skipped, so that a form folded over lines (base64 -w 40,
-// fold) or upper-cased (tr a-z A-Z) is still found.
+// fold) or upper-cased (tr a-z A-Z) is still found. Text with a backslash is read a second time
+// as JSON, each escape as what it stands for (maskjson.go).
 //
 // It is an Aho-Corasick automaton over the forms: one pass over the text whatever the number of
 // forms, where strings.Replacer (case-sensitive besides) tried them at each position. The root
@@ -26,10 +27,14 @@ type masker struct {
 	out      []int32 // the pattern that ends at the state, or -1
 	dict     []int32 // the nearest state along fail with a pattern, or -1
 	patterns []pattern
-	longest  int // the longest pattern, in bytes read (line breaks aside)
+	deepest  int // the longest pattern, in bytes read
+	// longest is the most bytes of text a form may take, line breaks aside: read as JSON, each
+	// byte of a pattern may have been written as a six-byte escape (\u0041).
+	longest int
 }
 
-// pattern is a form to look for, as read (lower case, no line breaks), and its mask.
+// pattern is a form to look for, as read (lower case, no line breaks; as JSON reads it, for a
+// form that is a JSON string's inside), and its mask.
 type pattern struct {
 	form
 	n   int    // its length as read
@@ -71,14 +76,18 @@ func newMasker(forms []form, refs []string) *masker {
 	var texts []string
 	for i, f := range forms {
 		text := normalize(f.text)
+		if f.json {
+			text = jsonReading(f.text)
+		}
 		if text == "" || seen[text] {
 			continue
 		}
 		seen[text] = true
 		texts = append(texts, text)
 		m.patterns = append(m.patterns, pattern{form: f, n: len(text), ref: refs[i]})
-		m.longest = max(m.longest, len(text))
+		m.deepest = max(m.deepest, len(text))
 	}
+	m.longest = 6 * m.deepest
 	order := make([]int32, len(texts)) // patterns by text
 	for i := range order {
 		order[i] = int32(i)
@@ -164,8 +173,9 @@ type hit struct {
 	pattern    int32
 }
 
-// scan finds every form in s, and where a form may start that more text could complete: the
-// offset from which s must be held back until it comes (len(s) when none may).
+// scan finds every form in s, read as is and, when s has a backslash, as JSON (scanJSON); and
+// where a form may start that more text could complete: the offset from which s must be held
+// back until it comes (len(s) when none may).
 func (m *masker) scan(s string) (hits []hit, hold int) {
 	state := int32(0)
 	for i := 0; i < len(s); i++ {
@@ -194,6 +204,9 @@ func (m *masker) scan(s string) (hits []hit, hold int) {
 	hold = len(s)
 	if d := int(m.open[state]); d > 0 {
 		hold = back(s, len(s)-1, d)
+	}
+	if strings.IndexByte(s, '\\') >= 0 {
+		hits, hold = m.scanJSON(s, hits, hold)
 	}
 	return hits, hold
 }
@@ -225,9 +238,10 @@ type carried struct {
 }
 
 // spans turns hits into the spans to mask, leftmost first. A base64 core takes the character
-// either side that holds some of its bits (base64Edge); one whose character after has yet to
-// come moves hold back to before its start. A span that extends a carried one is written at
-// offset 0 with the masks it adds; the carried part alone starts at -1, and is only skipped.
+// either side that holds some of its bits (base64Edge), written as is or JSON-escaped; one
+// whose character after has yet to come moves hold back to before its start. A span that
+// extends a carried one is written at offset 0 with the masks it adds; the carried part alone
+// starts at -1, and is only skipped.
 func (m *masker) spans(s string, hits []hit, c carried, hold *int) []span {
 	for i := range hits {
 		h := &hits[i]
@@ -240,10 +254,17 @@ func (m *masker) spans(s string, hits []hit, c carried, hold *int) []span {
 		}
 		if p.edgeRight {
 			j := nextChar(s, h.end)
-			if j < 0 {
+			switch {
+			case j < 0:
 				*hold = min(*hold, h.start)
-			} else if base64Chars[s[j]] {
+			case base64Chars[s[j]]:
 				h.end = j + 1
+			case s[j] == '\\':
+				if end, ok, partial := escapedBase64At(s, j); partial {
+					*hold = min(*hold, h.start)
+				} else if ok {
+					h.end = end
+				}
 			}
 		}
 	}
@@ -284,9 +305,16 @@ func appendSpan(out []span, sp span) []span {
 }
 
 // base64Edge is where a base64 core that starts at s[i] starts with its character before, when
-// there is one: one written on the line before is not taken, so that a text masked whole and
-// the same text masked a line at a time (where that line was written already) agree.
+// there is one, as is or JSON-escaped: one written on the line before is not taken, so that a
+// text masked whole and the same text masked a line at a time (where that line was written
+// already) agree.
 func base64Edge(s string, i int) int {
+	if k, c, ok := escapeBefore(s, i); ok {
+		if base64Chars[c] {
+			return k
+		}
+		return i
+	}
 	if i > 0 && base64Chars[s[i-1]] {
 		return i - 1
 	}

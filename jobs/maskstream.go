@@ -88,6 +88,16 @@ func (w *lineWindow) take(final bool) []string {
 		hits, hold = m.scan(text)
 		spans = m.spans(text, hits, w.carry, &hold)
 	}
+	// Lines are held from the start of the one hold is in; if that is inside a JSON escape,
+	// from the start of the escape's line, so that the lines held are read as JSON as they were.
+	for m != nil && hold < len(text) {
+		from := strings.LastIndexByte(text[:hold], '\n') + 1
+		if k := escapeAround(text, from); k < from {
+			hold = k
+			continue
+		}
+		break
+	}
 	switch {
 	case final:
 		hold = len(text)

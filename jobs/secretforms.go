@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -18,6 +16,9 @@ import (
 // ASCII letter case, with line breaks allowed between any two characters.
 type form struct {
 	text string
+	// json: text is a JSON string's inside, looked for as JSON reads it (jsonReading), so that
+	// it matches every encoder's way of escaping the same string.
+	json bool
 	// base64: a base64 core (see base64Forms). The characters either side of it, when
 	// edgeLeft or edgeRight says so, hold some of the secret's bits too, and are masked with
 	// it.
@@ -34,15 +35,16 @@ const minBase64Core = 4
 //     password (Go's url.User escaping, as url.URL.String and http.Client's errors write it),
 //     or by JavaScript's encodeURIComponent; and each of those escaped again, as a query value
 //     or a path segment;
-//   - JSON-escaped as Go writes it (<, > and & as \u003c...) and as most others do; with
-//     every character beyond ASCII as \uXXXX (Python's default); with every character as
-//     \uXXXX; and Go-quoted (%q);
+//   - Go-quoted (%q), with or without the characters beyond ASCII escaped;
 //   - HTML-escaped the ways htmlEscapes lists;
 //   - hex, bytes run together (hex.EncodeToString, xxd -p, basenc --base16) or spaced (od);
 //   - base64, standard or URL alphabet, padded or not, at each of the three places the value
 //     may start inside a longer encoding (base64Forms);
 //   - each line of a value of several lines, when 8 bytes or longer (a PEM key shown a line at
-//     a time).
+//     a time);
+//   - each of those inside a JSON string, escaped by any encoder: any character may be written
+//     as \uXXXX (in either case, a surrogate pair past U+FFFF) or, for those that have one, as
+//     the escape of one letter (\/ \" \n...) (withJSON).
 func secretForms(v string) []form {
 	var fs formList
 	fs.add(v)
@@ -54,10 +56,6 @@ func secretForms(v string) []form {
 		fs.add(url.QueryEscape(once))
 		fs.add(url.PathEscape(once))
 	}
-	fs.add(jsonEscape(v))
-	fs.add(jsonNoHTMLEscape(v))
-	fs.add(jsonUnicodeEscape(v, false))
-	fs.add(jsonUnicodeEscape(v, true))
 	fs.add(strings.Trim(strconv.Quote(v), `"`))
 	fs.add(strings.Trim(strconv.QuoteToASCII(v), `"`))
 	for _, escape := range htmlEscapes {
@@ -73,7 +71,7 @@ func secretForms(v string) []form {
 			}
 		}
 	}
-	return fs.forms
+	return withJSON(fs.forms)
 }
 
 // builtForms are the forms of a string built with secrets (a header, a URL, a body), looked for
@@ -85,9 +83,22 @@ func builtForms(b string) []form {
 	fs.add(b)
 	fs.add(url.QueryEscape(b))
 	fs.add(url.PathEscape(b))
-	fs.add(jsonEscape(b))
 	fs.forms = append(fs.forms, base64Forms(b, 1)...)
-	return fs.forms
+	return withJSON(fs.forms)
+}
+
+// withJSON is forms and, after them, each inside a JSON string where JSON reads it otherwise
+// than as it is: where it has a backslash (escaped, it reads \\), a line break (\n reads as a
+// character, a line break in text as nothing) or a byte that isn't UTF-8 (U+FFFD). Every other
+// form reads the same either way, and is found in JSON as it is.
+func withJSON(forms []form) []form {
+	for _, f := range forms[:len(forms):len(forms)] {
+		if strings.ContainsAny(f.text, "\\\r\n") || !utf8.ValidString(f.text) {
+			f.text, f.json = jsonEscape(f.text), true
+			forms = append(forms, f)
+		}
+	}
+	return forms
 }
 
 type formList struct{ forms []form }
@@ -125,32 +136,6 @@ func encodeURIComponent(v string) string {
 func jsonEscape(v string) string {
 	b, _ := json.Marshal(v)
 	return string(b[1 : len(b)-1])
-}
-
-// jsonNoHTMLEscape is jsonEscape leaving <, > and & as they are, as most encoders do.
-func jsonNoHTMLEscape(v string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v)
-	quoted := strings.TrimSuffix(b.String(), "\n")
-	return quoted[1 : len(quoted)-1]
-}
-
-// jsonUnicodeEscape writes v with each character beyond ASCII as \uXXXX (a surrogate pair past
-// U+FFFF), and every other character too when all is set.
-func jsonUnicodeEscape(v string, all bool) string {
-	var b strings.Builder
-	for _, r := range v {
-		if r < utf8.RuneSelf && !all {
-			b.WriteString(jsonNoHTMLEscape(string(r)))
-			continue
-		}
-		for _, u := range utf16.Encode([]rune{r}) {
-			fmt.Fprintf(&b, `\u%04x`, u)
-		}
-	}
-	return b.String()
 }
 
 // htmlEscapes are the HTML escapings of the libraries people commonly use. They differ in the
