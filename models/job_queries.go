@@ -3,6 +3,7 @@ package models
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -267,4 +268,36 @@ func (s *Store) GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, 
 		return nil, fmt.Errorf("models: get recurring job %d: %w", id, err)
 	}
 	return &rj, nil
+}
+
+// GetJob returns the job with the given id, or an ENOTFOUND error.
+func (s *Store) GetJob(ctx context.Context, id int64) (*Job, error) {
+	var j Job
+	err := s.rdb.WithContext(ctx).Take(&j, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENOTFOUND, "Job %d does not exist (it may have been cleaned up).", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: get job %d: %w", id, err)
+	}
+	return &j, nil
+}
+
+// JobEvents returns a job's history, oldest first: its stored events and the ones its row
+// implies (see History). A job that no longer exists has none.
+func (s *Store) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
+	// The row first: events stored after it was read (a run's end) only add what it lacks.
+	var j Job
+	err := s.rdb.WithContext(ctx).Take(&j, jobID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: job %d: %w", jobID, err)
+	}
+	var events []JobEvent
+	if err := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&events).Error; err != nil {
+		return nil, fmt.Errorf("models: job %d events: %w", jobID, err)
+	}
+	return History(&j, events), nil
 }

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +231,40 @@ func TestOpenSQLiteUsesWAL(t *testing.T) {
 	var fk int
 	require.NoError(t, modeltest.DB(s).Raw("PRAGMA foreign_keys").Scan(&fk).Error)
 	require.Equal(t, 1, fk)
+}
+
+func TestCompleteOverdueTasks(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		now := time.Now().UTC()
+		const total = 2000
+		tasks := make([]models.Task, total)
+		for i := range tasks {
+			// Even tasks are overdue (one exactly due now), odd ones are due later.
+			due := now.Add(time.Duration(-i) * time.Minute)
+			if i%2 == 1 {
+				due = now.Add(time.Duration(i) * time.Minute)
+			}
+			tasks[i] = models.Task{Title: fmt.Sprintf("t%d", i), DueAt: due.Truncate(time.Microsecond)}
+		}
+		require.NoError(t, modeltest.DB(s).CreateInBatches(&tasks, 500).Error)
+		done, err := s.CompleteTask(ctx, tasks[2].ID, models.CompletedByUser, now.Add(-time.Hour))
+		require.NoError(t, err)
+
+		n, err := s.CompleteOverdueTasks(ctx, now)
+		require.NoError(t, err)
+		require.EqualValues(t, total/2-1, n, "every overdue open task but the one a user completed")
+		counts, err := s.CountTasks(ctx, now)
+		require.NoError(t, err)
+		require.Equal(t, models.TaskCounts{All: total, Pending: total / 2, Completed: total / 2}, counts)
+		got, err := s.GetTask(ctx, tasks[4].ID)
+		require.NoError(t, err)
+		require.Equal(t, models.CompletedBySweeper, got.CompletedBy)
+		require.True(t, got.CompletedAt.Equal(now.Truncate(time.Microsecond)))
+		got, err = s.GetTask(ctx, done.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.CompletedByUser, got.CompletedBy, "already completed tasks keep who completed them")
+		n, err = s.CompleteOverdueTasks(ctx, now)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
 }

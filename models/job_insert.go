@@ -1,0 +1,343 @@
+package models
+
+// Every way a job is stored: batches, unique keys, continuations, and the insert that claims
+// a job for a free worker in the same statement.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// InsertJobs stores new jobs in one transaction, each with its first event. A job whose
+// UniqueKey is taken is not inserted: its entry in jobs is replaced by the existing job and
+// its index is reported in dups.
+func (s *Store) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, tx = runToEnd(ctx, tx)
+		dups, err = s.InsertJobsTx(tx, jobs, now)
+		return err
+	})
+	return dups, err
+}
+
+// InsertJobsTx is InsertJobs inside the caller's transaction. Jobs without a unique key are
+// written in batches (insertPlain); each job with a key is written alone, so a taken key can
+// be told apart.
+func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	reasons := make([]string, len(jobs))
+	var plain []*Job
+	for i, j := range jobs {
+		if err := validateNewJob(j); err != nil {
+			return nil, err
+		}
+		j.ID, j.CreatedAt, j.Attempt, j.Progress = 0, now, 0, 0
+		if j.RunAt.IsZero() {
+			j.RunAt = now
+		}
+		j.RunAt = j.RunAt.UTC().Truncate(time.Microsecond)
+		if reasons[i], err = s.initialState(tx, j, now); err != nil {
+			return nil, err
+		}
+		if j.UniqueKey == nil {
+			plain = append(plain, j)
+		}
+	}
+	if len(plain) > 0 {
+		if err := s.insertPlain(tx, plain); err != nil {
+			return nil, err
+		}
+	}
+	events := make([]JobEvent, 0, len(jobs))
+	counts := countDelta{}
+	var ready []string // queues that got jobs to run now
+	for i, j := range jobs {
+		if j.UniqueKey != nil {
+			existing, err := s.insertUnique(tx, j)
+			if err != nil {
+				return nil, err
+			}
+			if existing != nil { // the key is taken: hand back the job that holds it
+				*j = *existing
+				dups = append(dups, i)
+				continue
+			}
+		}
+		reason := reasons[i]
+		switch {
+		case j.Note != "" && reason == reasonEnqueued:
+			reason = j.Note
+		case j.Note != "":
+			reason = j.Note + "; " + reason
+		}
+		if reason != reasonEnqueued || j.State != JobEnqueued { // else the row tells it (History)
+			events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
+		}
+		counts.move(j.Queue, j.Kind, "", j.State, 1)
+		if j.State == JobEnqueued {
+			ready = append(ready, j.Queue)
+		}
+	}
+	if len(events) > 0 {
+		if err := tx.CreateInBatches(events, 500).Error; err != nil {
+			return nil, fmt.Errorf("models: insert job events: %w", err)
+		}
+	}
+	isDup := make(map[int]bool, len(dups))
+	for _, i := range dups {
+		isDup[i] = true
+	}
+	if tags := tagRows(jobs, isDup); len(tags) > 0 {
+		if err := tx.CreateInBatches(tags, 500).Error; err != nil {
+			return nil, fmt.Errorf("models: insert job tags: %w", err)
+		}
+	}
+	if err := s.notifyEnqueued(tx, ready...); err != nil {
+		return nil, err
+	}
+	return dups, s.writeCounts(tx, counts)
+}
+
+// insertArraysMax is the most jobs one InsertJobs statement carries: a statement's parameters
+// travel in one message, which PostgreSQL caps at 1 GB, and a batch of a million jobs needn't
+// be copied whole on both sides.
+const insertArraysMax = 5000
+
+// insertPlain inserts jobs without unique keys and sets their IDs: with the driver's
+// InsertJobs statement when it has one, insertArraysMax jobs at a time, else with GORM's
+// multi-row INSERTs.
+func (s *Store) insertPlain(tx *gorm.DB, jobs []*Job) error {
+	if s.sql.InsertJobs == "" {
+		if err := tx.CreateInBatches(jobs, 500).Error; err != nil {
+			return fmt.Errorf("models: insert jobs: %w", err)
+		}
+		return nil
+	}
+	for chunk := range slices.Chunk(jobs, insertArraysMax) {
+		if err := s.insertArrays(tx, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertArrays inserts jobs with the driver's InsertJobs statement, one array per column, and
+// sets their IDs from the rows it returns, which come in the arrays' order (as GORM's
+// multi-row VALUES relied on too).
+func (s *Store) insertArrays(tx *gorm.DB, jobs []*Job) error {
+	stx, err := sqlTx(tx)
+	if err != nil {
+		return err
+	}
+	n := len(jobs)
+	var (
+		kind, queue, args, state, server, lastError, continueOn, result, tags = make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n)
+		priority, attempt, maxAttempts, rescues, runs, progress, timeout = make([]int64, n), make([]int64, n),
+			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		runAt, createdAt                = make([]time.Time, n), make([]time.Time, n)
+		startedAt, finishedAt, leaseEnd = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
+		parent, recurring               = make([]*int64, n), make([]*int64, n)
+	)
+	for i, j := range jobs {
+		kind[i], queue[i], priority[i], args[i], state[i] = j.Kind, j.Queue, int64(j.Priority), j.Args, string(j.State)
+		attempt[i], maxAttempts[i], runAt[i], createdAt[i] = int64(j.Attempt), int64(j.MaxAttempts), j.RunAt, j.CreatedAt
+		startedAt[i], finishedAt[i], leaseEnd[i], server[i], lastError[i] = j.StartedAt, j.FinishedAt, j.LeaseUntil, j.ServerID, j.LastError
+		parent[i], continueOn[i], recurring[i], rescues[i], runs[i] = j.ParentID, j.ContinueOn, j.RecurringID, int64(j.Rescues), int64(j.Runs)
+		progress[i], timeout[i], result[i], tags[i] = int64(j.Progress), int64(j.Timeout), j.Result, j.Tags
+	}
+	ctx := tx.Statement.Context
+	rows, err := stx.QueryContext(ctx, s.sql.InsertJobs, kind, queue, priority, args, state, attempt, maxAttempts,
+		runAt, createdAt, startedAt, finishedAt, leaseEnd, server, lastError, parent, continueOn, recurring, rescues,
+		runs, progress, timeout, result, tags)
+	if err != nil {
+		return fmt.Errorf("models: insert jobs: %w", err)
+	}
+	defer rows.Close()
+	i := 0
+	for ; rows.Next(); i++ {
+		if i == n {
+			return fmt.Errorf("models: insert jobs: more ids than jobs")
+		}
+		if err := rows.Scan(&jobs[i].ID); err != nil {
+			return fmt.Errorf("models: insert jobs: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("models: insert jobs: %w", err)
+	}
+	if i != n {
+		return fmt.Errorf("models: insert jobs: %d ids for %d jobs", i, n)
+	}
+	return nil
+}
+
+// insertUnique inserts j, whose unique key is set, unless a job holds the key: then it returns
+// that job. A holder in none of j.UniqueStates (when set) gives its key up first, in this
+// transaction; with several inserters at once, the unique index lets one of them win.
+func (s *Store) insertUnique(tx *gorm.DB, j *Job) (*Job, error) {
+	for try := 0; ; try++ {
+		j.ID = 0
+		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true,
+			TargetWhere: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "unique_key IS NOT NULL"}}}}).Create(j).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: insert job: %w", err)
+		}
+		if j.ID != 0 {
+			return nil, nil
+		}
+		var existing Job
+		if err := tx.Where("unique_key = ?", *j.UniqueKey).Take(&existing).Error; err != nil {
+			return nil, fmt.Errorf("models: find job with unique key %q: %w", *j.UniqueKey, err)
+		}
+		if len(j.UniqueStates) == 0 || slices.Contains(j.UniqueStates, existing.State) || try > 0 {
+			return &existing, nil
+		}
+		// The holder is done with its key (cancelled, failed...): it gives the key up.
+		// Only while it is still outside those states: a requeue meanwhile keeps its key.
+		if err := tx.Model(&Job{}).Where("id = ? AND unique_key = ? AND state NOT IN ?", existing.ID, *j.UniqueKey, j.UniqueStates).
+			Update("unique_key", nil).Error; err != nil {
+			return nil, fmt.Errorf("models: release unique key %q: %w", *j.UniqueKey, err)
+		}
+	}
+}
+
+// initialState sets a new job's state: awaiting its parent, scheduled for later, or enqueued.
+func (s *Store) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) {
+	if j.ParentID == nil {
+		if j.RunAt.After(now) {
+			j.State = JobScheduled
+			return "scheduled for " + j.RunAt.Format(time.RFC3339), nil
+		}
+		j.State = JobEnqueued
+		return reasonEnqueued, nil
+	}
+	// Lock the parent (PostgreSQL) so it can't finish between this read and our commit,
+	// which would leave the continuation waiting forever.
+	q := s.drv.LockRows(tx.Model(&Job{}).Select("state"), "SHARE")
+	var parent Job
+	if err := q.Where("id = ?", *j.ParentID).Take(&parent).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return "", Errorf(ENOTFOUND, "parent job %d does not exist", *j.ParentID)
+	} else if err != nil {
+		return "", fmt.Errorf("models: read parent job %d: %w", *j.ParentID, err)
+	}
+	switch {
+	case !parent.State.Final():
+		j.State = JobAwaiting
+		return fmt.Sprintf("awaiting job %d", *j.ParentID), nil
+	case parent.State == JobSucceeded || j.ContinueOn == ContinueOnFinish:
+		j.State = JobEnqueued
+		return fmt.Sprintf("parent job %d already %s", *j.ParentID, parent.State), nil
+	default:
+		j.State = JobCancelled
+		j.FinishedAt = &now
+		return fmt.Sprintf("parent job %d already %s", *j.ParentID, parent.State), nil
+	}
+}
+
+// enqueueClaimed runs driver.SQL.EnqueueClaimed: one statement, one round trip. Waiting for a
+// connection heeds ctx; once sent, the statement runs to the end, so that a job stored is never
+// taken for one that was not.
+func (s *Store) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
+	conn, err := s.writerConn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("models: insert job: %w", err)
+	}
+	defer conn.Close()
+	runAt := now
+	if !j.RunAt.IsZero() {
+		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
+	}
+	until := now.Add(p.Lease)
+	var id int64
+	err = conn.QueryRowContext(context.WithoutCancel(ctx), s.sql.EnqueueClaimed, j.Kind, j.Queue, j.Priority, j.Args,
+		j.MaxAttempts, runAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags, j.Note, p.Idle).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // paused, or a job of its queue waits
+	}
+	if err != nil {
+		return false, fmt.Errorf("models: insert job: %w", err)
+	}
+	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
+	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
+	return true, nil
+}
+
+// InsertAndClaimJob stores one new job and, when it is due now, is no continuation, has no
+// unique key, its queue is not paused and no other job of its queue waits, claims it for
+// p.ServerID in the same transaction. An engine with a free worker uses it to start a job without
+// a second transaction and without waking its fetcher: the shortest path from enqueue to work.
+// It reports whether it claimed the job; otherwise the job was stored as InsertJobs would.
+func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	if err := validateNewJob(j); err != nil {
+		return false, err
+	}
+	if s.sql.EnqueueClaimed != "" && j.ParentID == nil && j.UniqueKey == nil && !j.RunAt.After(now) {
+		if claimed, err := s.enqueueClaimed(ctx, j, now, p); err != nil || claimed {
+			return claimed, err
+		}
+		_, err := s.InsertJobs(ctx, []*Job{j}, now)
+		return false, err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		ctx, gtx := runToEnd(ctx, gtx)
+		claimed = false
+		if j.ParentID != nil || j.UniqueKey != nil || j.RunAt.After(now) {
+			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
+			return err
+		}
+		tx, err := sqlTx(gtx)
+		if err != nil {
+			return err
+		}
+		var blocked bool
+		if err := tx.StmtContext(ctx, s.hot.jobWaits).QueryRowContext(ctx, j.Queue, j.Kind).Scan(&blocked); err != nil {
+			return fmt.Errorf("models: look for waiting jobs: %w", err)
+		}
+		if blocked {
+			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
+			return err
+		}
+		if j.RunAt.IsZero() {
+			j.RunAt = now
+		}
+		until := now.Add(p.Lease)
+		j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = now, j.RunAt.UTC().Truncate(time.Microsecond), 0, "", ""
+		j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
+		err = tx.StmtContext(ctx, s.hot.insertClaimed).QueryRowContext(ctx, j.Kind, j.Queue, j.Priority, j.Args,
+			j.MaxAttempts, j.RunAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags).Scan(&j.ID)
+		if err != nil {
+			return fmt.Errorf("models: insert job: %w", err)
+		}
+		if j.Note != "" { // else the row tells the enqueue and the claim (History)
+			if _, err := tx.StmtContext(ctx, s.hot.enqueuedEvent).ExecContext(ctx, j.ID, now, j.Note); err != nil {
+				return fmt.Errorf("models: insert job event: %w", err)
+			}
+		}
+		if tags := tagRows([]*Job{j}, nil); len(tags) > 0 {
+			if err := gtx.Create(&tags).Error; err != nil {
+				return fmt.Errorf("models: insert job tags: %w", err)
+			}
+		}
+		counts := countDelta{}
+		counts.move(j.Queue, j.Kind, "", JobProcessing, 1)
+		if err := s.writeCounts(gtx, counts); err != nil {
+			return err
+		}
+		claimed = true
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return claimed, nil
+}

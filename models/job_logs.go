@@ -1,0 +1,61 @@
+package models
+
+// What a running job writes besides its outcome: log lines and progress.
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// JobLogs returns the log lines a job wrote, oldest first.
+func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
+	var logs []JobLog
+	if err := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&logs).Error; err != nil {
+		return nil, fmt.Errorf("models: job %d logs: %w", jobID, err)
+	}
+	return logs, nil
+}
+
+// AppendJobLog stores one log line of a running job.
+func (s *Store) AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error {
+	line := JobLog{JobID: jobID, Attempt: attempt, At: at}
+	line.SetMessage(msg)
+	return s.AppendJobLogs(ctx, []JobLog{line})
+}
+
+// SetMessage sets the line's text, cut to what is kept, without NUL characters (no text
+// column of PostgreSQL can hold one).
+func (l *JobLog) SetMessage(msg string) { l.Message = jsonText(truncate(msg, JobErrorMax)) }
+
+// AppendJobLogs stores log lines of running jobs in one transaction, in order.
+func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	rows := make([]JobLog, len(lines))
+	for i, l := range lines {
+		l.ID, l.At = 0, l.At.UTC().Truncate(time.Microsecond)
+		l.SetMessage(l.Message)
+		rows[i] = l
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return tx.CreateInBatches(rows, 200).Error
+	})
+	if err != nil {
+		return fmt.Errorf("models: append %d log lines (job %d...): %w", len(rows), rows[0].JobID, err)
+	}
+	return nil
+}
+
+// SetJobProgress records a running job's progress (clamped to 0-100).
+func (s *Store) SetJobProgress(ctx context.Context, jobID int64, pct int) error {
+	pct = min(max(pct, 0), 100)
+	err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ?", jobID, JobProcessing).Update("progress", pct).Error
+	if err != nil {
+		return fmt.Errorf("models: set progress of job %d: %w", jobID, err)
+	}
+	return nil
+}
