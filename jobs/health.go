@@ -132,7 +132,7 @@ func (e *Engine) beat(ctx context.Context) time.Duration {
 		e.log.Info("jobs: the database answers again", "after", outage.Round(time.Millisecond), "waiting_outcomes", e.completer.waiting())
 		// Before anything else: this server's leases, then the outcomes that waited (their
 		// writers retry at once), then claims.
-		if _, err := e.store.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease)); err != nil && ctx.Err() == nil {
+		if err := e.extendLeases(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("jobs: extend leases failed", "err", err)
 		}
 		e.completer.retryNow()

@@ -26,10 +26,7 @@ import (
 //   - record itself in the server registry and drop servers silent for 12 heartbeats
 //     (keepAlive).
 func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
-	e.every(aliveCtx, &e.alive, e.cfg.Lease/3, "extend leases", func(ctx context.Context) error {
-		_, err := e.store.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease))
-		return err
-	})
+	e.every(aliveCtx, &e.alive, e.cfg.Lease/3, "extend leases", e.extendLeases)
 	e.every(aliveCtx, &e.alive, min(time.Second, e.cfg.PollInterval), "check running jobs", e.stopVanishedJobs)
 	e.keepAlive(aliveCtx)
 	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "refresh paused queues", e.refreshPausedQueues)
@@ -103,7 +100,7 @@ func (e *Engine) rescue(ctx context.Context, mode rescueMode) error {
 		now := time.Now()
 		p := models.RescueParams{
 			Now: now, Limit: batch, MaxRescues: e.cfg.MaxRescues, Self: e.cfg.ServerID, SilentFor: e.silence(),
-			Starting: mode == rescueAtStart, Others: mode != rescueAtStart, IgnoreLeases: mode == rescueFirst,
+			Starting: mode == rescueAtStart, IgnoreLeases: mode == rescueFirst,
 			ClaimedBefore: now, // at start, nothing runs here yet
 		}
 		if mode != rescueAtStart {
@@ -199,6 +196,12 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 		ID: e.cfg.ServerID, Host: host, PID: os.Getpid(), StartedAt: e.startedAt(), // HeartbeatAt: the database's now
 		Queues: FormatQueues(e.cfg.Queues), Workers: workers, Busy: busy,
 	})
+}
+
+// extendLeases renews the lease of every job this server runs.
+func (e *Engine) extendLeases(ctx context.Context) error {
+	_, err := e.store.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease))
+	return err
 }
 
 // held returns the jobs this server runs, or holds the outcome of.

@@ -200,13 +200,9 @@ func (p *pool) run(ctx context.Context, mine *runningJob) {
 		return // cancelled, deleted or rescued elsewhere: the database already says so
 	}
 	f.ServerID, f.Result = e.cfg.ServerID, state.result
-	// In code, on the page or through the API; asked for a second at most: a database that
-	// doesn't answer must not hold the outcome back from the completer.
-	capCtx, cancelCap := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	if e.store.KindCapped(capCtx, job.Kind) {
+	if e.store.KindCapped(context.WithoutCancel(ctx), job.Kind) { // in code, on the page or through the API
 		f.FreesSlotIn = job.Queue
 	}
-	cancelCap()
 	if e.cfg.Observer != nil {
 		e.cfg.Observer.JobFinished(job.Kind, job.Queue, outcomeName(f), f.Duration)
 	}

@@ -58,7 +58,7 @@ func (s *Store) finishLate(tx *gorm.DB, batch []JobFinish) (applied int, queues 
 		ended := fmt.Sprintf("run %d on server %s %s after %s, at %s", f.Run, f.ServerID, outcomeWord(f),
 			f.Duration.Round(time.Millisecond), f.At.UTC().Format(time.RFC3339Nano))
 		waitingFromRescue := j.State == JobEnqueued && j.ServerID == f.ServerID && j.Runs == f.Run
-		failedByRescue := j.State == JobFailed && j.ServerID == f.ServerID && j.Runs == f.Run && strings.HasPrefix(j.LastError, "crashed its server")
+		failedByRescue := j.State == JobFailed && j.ServerID == f.ServerID && j.Runs == f.Run && strings.HasPrefix(j.LastError, crashedReason)
 		switch {
 		case waitingFromRescue && f.State.Final():
 			set := map[string]any{"state": f.State, "attempt": f.Attempt, "rescues": j.Rescues - 1,

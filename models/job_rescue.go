@@ -20,6 +20,10 @@ func (e JobEvent) IsRescue() bool {
 	return e.From == JobProcessing && e.To == JobEnqueued && strings.HasPrefix(e.Reason, rescueReason)
 }
 
+// crashedReason begins the reason (and the last error) of a job failed by a rescue, for
+// crashing its servers too often.
+const crashedReason = "crashed its server"
+
 // takeBackReason begins the reason of a claim taken back: see RescueParams.
 const takeBackReason = "taken back"
 
@@ -34,8 +38,8 @@ func (e JobEvent) IsTakeBack() bool {
 // uses.
 const DefaultMaxRescues = 3
 
-// RescueParams says which running jobs to rescue, and how. With Others, a job of another server
-// is rescued when its server is presumed dead: silent for SilentFor (its last heartbeat is
+// RescueParams says which running jobs to rescue, and how. Unless Starting, a job of another
+// server is rescued when its server is presumed dead: silent for SilentFor (its last heartbeat is
 // older, by the database's clock on PostgreSQL, or it left the registry) and the job's lease
 // ended before Now (unless IgnoreLeases). Both must hold: a lease runs out while its server is
 // cut off from the database as surely as when it died, and a server that has been heard from
@@ -60,10 +64,9 @@ type RescueParams struct {
 	// ClaimedBefore bounds the claims of Self's jobs it doesn't hold that are taken: a claim
 	// younger than that may not have reached its worker yet. Zero: none is.
 	ClaimedBefore time.Time
-	// Starting says Self has just started: nothing runs there yet.
+	// Starting says Self has just started: nothing runs there yet, and other servers may be
+	// back from an outage Self did not see, so their jobs are left to a later call.
 	Starting bool
-	// Others takes the jobs of other servers presumed dead.
-	Others bool
 	// SilentFor is how long another server must have been silent for its jobs to be rescued
 	// (0: any, whatever its heartbeat says: the lease alone decides).
 	SilentFor time.Duration
@@ -114,14 +117,14 @@ func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) 
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
 		}
 		claimedBefore := p.ClaimedBefore.UTC().Truncate(time.Microsecond)
-		if err := tx.Raw(s.sql.Rescue, p.Self, claimedBefore, string(held), p.Others, p.Self, now, p.IgnoreLeases, silentSince, p.Limit).
+		if err := tx.Raw(s.sql.Rescue, p.Self, claimedBefore, string(held), !p.Starting, p.Self, now, p.IgnoreLeases, silentSince, p.Limit).
 			Scan(&rows).Error; err != nil {
 			return fmt.Errorf("models: find jobs to rescue: %w", err)
 		}
 		if len(rows) == 0 {
 			return nil
 		}
-		heard, err := lastHeartbeats(tx, rows, func(i int) string { return rows[i].ServerID })
+		heard, err := lastHeartbeats(tx, rows)
 		if err != nil {
 			return err
 		}
@@ -206,7 +209,7 @@ func rescueOf(r rescueRow, p RescueParams, now time.Time, heard map[string]time.
 		return map[string]any{"state": JobEnqueued, "lease_until": nil, "last_error": cause, "attempt": r.Attempt - 1}, ev
 	case r.Rescues >= p.MaxRescues:
 		ev.To = JobFailed
-		ev.Reason = fmt.Sprintf("crashed its server %s (%s); not put back after %s", times(r.Rescues+1), cause, plural(p.MaxRescues, "rescue"))
+		ev.Reason = fmt.Sprintf("%s %s (%s); not put back after %s", crashedReason, times(r.Rescues+1), cause, plural(p.MaxRescues, "rescue"))
 		return map[string]any{"state": JobFailed, "lease_until": nil, "finished_at": now, "last_error": ev.Reason}, ev
 	}
 	ev.Reason = fmt.Sprintf("%s (%d of %d): %s; this attempt is not counted, and what the run did after its server's last word is unknown",
@@ -214,13 +217,13 @@ func rescueOf(r rescueRow, p RescueParams, now time.Time, heard map[string]time.
 	return map[string]any{"state": JobEnqueued, "lease_until": nil, "last_error": cause, "attempt": r.Attempt - 1, "rescues": r.Rescues + 1}, ev
 }
 
-// lastHeartbeats returns the last heartbeat of each server that rows name (by serverOf), for
-// those still in the registry.
-func lastHeartbeats[T any](tx *gorm.DB, rows []T, serverOf func(int) string) (map[string]time.Time, error) {
+// lastHeartbeats returns the last heartbeat of each server rows name, of those still in the
+// registry.
+func lastHeartbeats(tx *gorm.DB, rows []rescueRow) (map[string]time.Time, error) {
 	var ids []string
-	for i := range rows {
-		if id := serverOf(i); !slices.Contains(ids, id) {
-			ids = append(ids, id)
+	for _, r := range rows {
+		if !slices.Contains(ids, r.ServerID) {
+			ids = append(ids, r.ServerID)
 		}
 	}
 	var servers []Server

@@ -15,7 +15,7 @@ import (
 // registered), with the default limit of rescues.
 func rescue(t *testing.T, s *models.Store, at time.Time) models.Rescue {
 	t.Helper()
-	r, err := s.RescueJobs(ctx, models.RescueParams{Now: at, Limit: 100, MaxRescues: models.DefaultMaxRescues, Others: true, SilentFor: 15 * time.Second})
+	r, err := s.RescueJobs(ctx, models.RescueParams{Now: at, Limit: 100, MaxRescues: models.DefaultMaxRescues, SilentFor: 15 * time.Second})
 	require.NoError(t, err)
 	return r
 }
@@ -127,7 +127,7 @@ func TestRescueLimitFailsPoisonPills(t *testing.T) {
 		once := newJob("once")
 		insert(t, s, once)
 		claim(t, s, "srv", 2)
-		r, err = s.RescueJobs(ctx, models.RescueParams{Now: at.Add(time.Hour), Limit: 100, MaxRescues: 0, Others: true})
+		r, err = s.RescueJobs(ctx, models.RescueParams{Now: at.Add(time.Hour), Limit: 100, MaxRescues: 0})
 		require.NoError(t, err)
 		require.Equal(t, 2, r.Failed) // the continuation and the new job
 		got, err = s.GetJob(ctx, once.ID)
@@ -159,7 +159,7 @@ func TestRescueJobsOfDeadServers(t *testing.T) {
 		}
 		// Every lease runs for another minute; only the periodic rule would wait for it.
 		require.Equal(t, models.Rescue{}, rescue(t, s, now))
-		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", Others: true, IgnoreLeases: true})
+		r, err := s.RescueJobs(ctx, models.RescueParams{Now: now, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me", IgnoreLeases: true})
 		require.NoError(t, err)
 		require.Equal(t, 2, r.Requeued)
 		for srv, want := range map[string]models.JobState{"stale": models.JobEnqueued, "gone": models.JobEnqueued, "fresh": models.JobProcessing, "me": models.JobProcessing, "beating": models.JobProcessing} {
@@ -244,7 +244,7 @@ func TestRescueNeedsASilentServer(t *testing.T) {
 		}
 		later := now.Add(2 * time.Minute) // every lease ran out
 		r, err := s.RescueJobs(ctx, models.RescueParams{Now: later, Limit: 100, MaxRescues: 3, SilentFor: 15 * time.Second, Self: "me",
-			Others: true, Held: []int64{byServer["me"].ID}, ClaimedBefore: now.Add(-90 * time.Second)})
+			Held: []int64{byServer["me"].ID}, ClaimedBefore: now.Add(-90 * time.Second)})
 		require.NoError(t, err)
 		require.Equal(t, 1, r.Requeued, "the silent server's job")
 		require.Equal(t, 1, r.TakenBack, "and the one this server claimed and never got, not counted as a rescue")

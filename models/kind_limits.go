@@ -180,9 +180,22 @@ func (s *Store) KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (i
 
 // KindCapped reports whether kind has a cap on running jobs, from the limits read at most
 // limitsTTL ago (or the last ones read, when they can't be read now; false when none were).
+// Asked for each finished job, it reads the database only once per limitsTTL, for a second at
+// most: a database that doesn't answer must not hold an outcome back from being written.
 func (s *Store) KindCapped(ctx context.Context, kind string) bool {
-	l, err := s.limits(ctx)
-	return err == nil && l[kind].MaxRunning > 0
+	c := &s.kindLimits
+	c.mu.Lock()
+	l, fresh := c.limits, c.limits != nil && time.Since(c.at) < limitsTTL
+	c.mu.Unlock()
+	if !fresh {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		var err error
+		if l, err = s.limits(ctx); err != nil {
+			return false
+		}
+	}
+	return l[kind].MaxRunning > 0
 }
 
 // limits is KindLimits, read at most once per limitsTTL.

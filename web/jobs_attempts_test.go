@@ -36,7 +36,7 @@ func TestAttemptsOfARescuedRun(t *testing.T) {
 		got, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "node-b", Limit: 1, Lease: time.Second, Now: time.Now().Add(-time.Minute)})
 		require.NoError(t, err)
 		require.Len(t, got, 1)
-		r, err := a.store.RescueJobs(ctx, models.RescueParams{Now: time.Now(), Limit: 10, MaxRescues: 3, Self: "node-a", Others: true, SilentFor: time.Second})
+		r, err := a.store.RescueJobs(ctx, models.RescueParams{Now: time.Now(), Limit: 10, MaxRescues: 3, Self: "node-a", SilentFor: time.Second})
 		require.NoError(t, err)
 		require.Equal(t, 1, r.Requeued)
 		return got[0]
