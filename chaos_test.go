@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kilnhq/kiln/chaos"
+	"github.com/kilnhq/kiln/internal/chaos"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kilnhq/kiln/chaos"
+	"github.com/kilnhq/kiln/internal/chaos"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )

@@ -11,9 +11,9 @@ import (
 
 	"github.com/peterbourgon/ff/v3"
 
+	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 

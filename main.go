@@ -17,13 +17,13 @@ import (
 	"time"
 	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
 
-	"github.com/kilnhq/kiln/bench"
-	"github.com/kilnhq/kiln/chaos"
+	"github.com/kilnhq/kiln/internal/bench"
+	"github.com/kilnhq/kiln/internal/chaos"
+	"github.com/kilnhq/kiln/internal/metrics"
+	"github.com/kilnhq/kiln/internal/secrets"
+	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
-	"github.com/kilnhq/kiln/metrics"
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/secrets"
-	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 

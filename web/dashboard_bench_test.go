@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
-	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 

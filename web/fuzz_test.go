@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
-	"github.com/kilnhq/kiln/secrets"
 	"github.com/kilnhq/kiln/web"
 )
 

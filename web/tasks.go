@@ -10,8 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
 	"github.com/kilnhq/kiln/views/pages"

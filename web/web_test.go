@@ -18,12 +18,12 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kilnhq/kiln/internal/metrics"
+	"github.com/kilnhq/kiln/internal/secrets"
+	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
-	"github.com/kilnhq/kiln/metrics"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
-	"github.com/kilnhq/kiln/secrets"
-	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 

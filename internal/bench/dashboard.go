@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/tasks"
 	"github.com/kilnhq/kiln/web"
 )
 
