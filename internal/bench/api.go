@@ -16,15 +16,15 @@ import (
 	"github.com/kilnhq/kiln/web"
 )
 
-// apiConfig shapes the API phase.
-type apiConfig struct {
+// APIConfig shapes the API phase.
+type APIConfig struct {
 	Jobs    int // jobs enqueued one per POST, by Clients clients at once
 	Clients int
 	Batches int // then this many POSTs of 1,000 jobs each
 }
 
-// apiReport is what the API phase measured.
-type apiReport struct {
+// APIReport is what the API phase measured.
+type APIReport struct {
 	Clients         int     `json:"clients"`
 	SinglePerSec    float64 `json:"single_post_jobs_per_sec"`
 	SingleP50       float64 `json:"single_post_p50_ms"`
@@ -32,15 +32,15 @@ type apiReport struct {
 	BatchJobsPerSec float64 `json:"batch_post_jobs_per_sec"`
 }
 
-func (r apiReport) String() string {
+func (r APIReport) String() string {
 	return fmt.Sprintf("API (over HTTP, with a token):\n  one job per POST, %d clients  %8.0f jobs/s (p50 %.2f ms, p99 %.2f ms)\n  1,000 jobs per POST          %8.0f jobs/s\n",
 		r.Clients, r.SinglePerSec, r.SingleP50, r.SingleP99, r.BatchJobsPerSec)
 }
 
-// benchAPI serves the API on a loopback port and enqueues through it: cfg.Jobs jobs one per
+// API serves the API on a loopback port and enqueues through it: cfg.Jobs jobs one per
 // POST from cfg.Clients clients at once, then cfg.Batches POSTs of 1,000. The jobs are not run.
-func benchAPI(ctx context.Context, store *models.Store, cfg apiConfig, progress func(string)) (apiReport, error) {
-	r := apiReport{Clients: cfg.Clients}
+func API(ctx context.Context, store *models.Store, cfg APIConfig, progress func(string)) (APIReport, error) {
+	r := APIReport{Clients: cfg.Clients}
 	engine, err := jobs.New(store, jobs.Config{NoWorkers: true})
 	if err != nil {
 		return r, err

@@ -23,8 +23,8 @@ import (
 // port, and has a few clients request every page over HTTP until the burn-down ends, timing
 // each response.
 
-// dashboardConfig shapes the dashboard phase.
-type dashboardConfig struct {
+// DashboardConfig shapes the dashboard phase.
+type DashboardConfig struct {
 	Jobs    int           // jobs to burn down under the load
 	Workers int           // workers of that burn-down
 	Clients int           // concurrent dashboard clients
@@ -40,15 +40,15 @@ type pageTiming struct {
 	Max      float64 `json:"max_ms"`
 }
 
-// dashboardReport is what the dashboard phase measured.
-type dashboardReport struct {
+// DashboardReport is what the dashboard phase measured.
+type DashboardReport struct {
 	HistoryJobs    int64        `json:"history_jobs"`
 	BurnDownPerSec float64      `json:"burn_down_jobs_per_sec"`
 	Clients        int          `json:"clients"`
 	Pages          []pageTiming `json:"pages"`
 }
 
-func (r dashboardReport) String() string {
+func (r DashboardReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dashboard under load: %d jobs in history, burn-down %.0f jobs/s meanwhile, %d clients\n", r.HistoryJobs, r.BurnDownPerSec, r.Clients)
 	fmt.Fprintf(&b, "  %-44s %8s %9s %9s %9s\n", "page", "requests", "p50 ms", "p95 ms", "max ms")
@@ -58,14 +58,14 @@ func (r dashboardReport) String() string {
 	return b.String()
 }
 
-func (r dashboardReport) JSON() string {
+func (r DashboardReport) JSON() string {
 	out, _ := json.MarshalIndent(r, "", "  ")
 	return string(out)
 }
 
-// benchDashboard runs the dashboard phase on store.
-func benchDashboard(ctx context.Context, store *models.Store, cfg dashboardConfig, progress func(string)) (dashboardReport, error) {
-	var r dashboardReport
+// Dashboard runs the dashboard phase on store.
+func Dashboard(ctx context.Context, store *models.Store, cfg DashboardConfig, progress func(string)) (DashboardReport, error) {
+	var r DashboardReport
 	counts, err := store.CountJobsByState(ctx)
 	if err != nil {
 		return r, err

@@ -26,8 +26,8 @@ import (
 // database every interval. It passes when, after the warm-up (soakWarmup), memory and
 // goroutines stay flat and the database stops growing once retention keeps pace.
 
-// soakConfig shapes kiln bench --soak.
-type soakConfig struct {
+// SoakConfig shapes kiln bench --soak.
+type SoakConfig struct {
 	Duration  time.Duration // how long
 	Rate      int           // jobs enqueued per second
 	Every     time.Duration // a sample this often
@@ -49,8 +49,8 @@ type soakSample struct {
 	Finished   int64         `json:"finished"`
 }
 
-// soakReport is what the soak saw, and its verdict.
-type soakReport struct {
+// SoakReport is what the soak saw, and its verdict.
+type SoakReport struct {
 	Dialect string `json:"dialect"`
 	Rate    int    `json:"rate"`
 	// Retention is how long finished and failed jobs are kept.
@@ -73,7 +73,7 @@ func (s soakSample) String() string {
 		s.At.Round(time.Second), s.RSSMiB, s.Goroutines, s.OpenFiles, s.WALMiB, s.DBMiB, s.Jobs, s.Waiting, s.Finished)
 }
 
-func (r soakReport) String() string {
+func (r SoakReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "soak (%s): %d jobs enqueued at %d/s; after the warm-up, per minute: rss %+.2f MiB, goroutines %+.1f, database %+.2f MiB, jobs kept %+.0f; dashboard errors %d\n",
 		r.Dialect, r.Enqueued, r.Rate, r.RSSSlope, r.GoroutineSlope, r.DBSlope, r.JobsSlope, r.PageErrors)
@@ -91,9 +91,9 @@ var soakOutcomes = []struct {
 	share int
 }{{"ok", 80}, {"retry", 10}, {"fail", 5}, {"cancel", 5}}
 
-// benchSoak runs the soak on store; each sample is also written to out as it is taken.
-func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.Writer) (soakReport, error) {
-	r := soakReport{Dialect: string(store.Dialect()), Rate: cfg.Rate, Retention: cfg.Retention}
+// Soak runs the soak on store; each sample is also written to out as it is taken.
+func Soak(ctx context.Context, store *models.Store, cfg SoakConfig, out io.Writer) (SoakReport, error) {
+	r := SoakReport{Dialect: string(store.Dialect()), Rate: cfg.Rate, Retention: cfg.Retention}
 	engine, err := jobs.New(store, jobs.Config{Queues: []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: 20}}})
 	if err != nil {
 		return r, err
@@ -256,7 +256,7 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 			if sampleErr != nil {
 				return r, sampleErr
 			}
-			r.judge(soakWarmup(cfg))
+			r.judge(SoakWarmup(cfg))
 			return r, nil
 		case <-tick.C:
 			sampleErr = sample()
@@ -267,14 +267,14 @@ func benchSoak(ctx context.Context, store *models.Store, cfg soakConfig, out io.
 	return r, sampleErr
 }
 
-// soakWarmup is how long the soak warms up before it judges: a third of the run, and at
+// SoakWarmup is how long the soak warms up before it judges: a third of the run, and at
 // least until retention has deleted for two rounds (it keeps jobs a minute and runs every 15 s).
-func soakWarmup(cfg soakConfig) time.Duration {
+func SoakWarmup(cfg SoakConfig) time.Duration {
 	return max(cfg.Duration/3, cfg.Retention+30*time.Second)
 }
 
 // judge sets the slopes and the verdict from the samples after the warm-up.
-func (r *soakReport) judge(warmup time.Duration) {
+func (r *SoakReport) judge(warmup time.Duration) {
 	var after []soakSample
 	for _, s := range r.Samples {
 		if s.At >= warmup {

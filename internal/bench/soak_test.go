@@ -24,7 +24,7 @@ func TestSoak(t *testing.T) {
 	path := filepath.Join(dir, "soak.db")
 	store := modeltest.Open(t, path)
 	var out bytes.Buffer
-	r, err := benchSoak(context.Background(), store, soakConfig{Duration: 2 * time.Minute, Rate: 100, Every: 10 * time.Second, Retention: time.Minute, Path: path}, &out)
+	r, err := Soak(context.Background(), store, SoakConfig{Duration: 2 * time.Minute, Rate: 100, Every: 10 * time.Second, Retention: time.Minute, Path: path}, &out)
 	require.NoError(t, err)
 	t.Log("\n" + out.String() + r.String())
 	require.True(t, r.Pass, "soak failed: %v", r.Problems)
@@ -39,8 +39,8 @@ func TestSoakJudge(t *testing.T) {
 	flat := func(i int) soakSample {
 		return soakSample{At: time.Duration(i) * 10 * time.Second, RSSMiB: 40, Goroutines: 30, DBMiB: 3, Jobs: 6000}
 	}
-	judge := func(grow func(i int, s *soakSample)) soakReport {
-		r := soakReport{Rate: 100, Retention: time.Minute}
+	judge := func(grow func(i int, s *soakSample)) SoakReport {
+		r := SoakReport{Rate: 100, Retention: time.Minute}
 		for i := range 13 {
 			s := flat(i)
 			grow(i, &s)
@@ -60,7 +60,7 @@ func TestSoakJudge(t *testing.T) {
 		require.False(t, r.Pass, what)
 		require.Contains(t, strings.ToLower(strings.Join(r.Problems, " ")), strings.Fields(what)[0], what)
 	}
-	short := soakReport{Samples: []soakSample{flat(10), flat(11)}}
+	short := SoakReport{Samples: []soakSample{flat(10), flat(11)}}
 	short.judge(90 * time.Second)
 	require.False(t, short.Pass, "too few samples to judge")
 }

@@ -139,8 +139,8 @@ func (c *Config) withDefaults() {
 	}
 }
 
-// validate checks what a caller set (0 means the default).
-func (c *Config) validate() error {
+// Validate checks what a caller set (0 means the default).
+func (c *Config) Validate() error {
 	if c.Nodes < 0 || c.Kills < 0 || (c.Jobs != 0 && c.Jobs < 100) {
 		return errors.New("chaos: jobs must be at least 100, kills and nodes at least 0")
 	}
@@ -162,7 +162,7 @@ type node struct {
 // Run runs the chaos rounds and checks the outcome. An error means the run could not be made;
 // what Kiln got wrong is in Report.Violations.
 func Run(ctx context.Context, cfg Config) (Report, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return Report{}, err
 	}
 	cfg.withDefaults()

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -62,7 +62,7 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	}, 30*time.Second, 5*time.Millisecond)
 
 	var out, errOut bytes.Buffer
-	code := runBackupCommand(ctx, []string{"--db", db, "--to", backup}, &out, &errOut)
+	code := Run(ctx, []string{"backup", "--db", db, "--to", backup}, nil, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
 	require.Contains(t, out.String(), "integrity ok")
 	require.Regexp(t, `It holds 3000 jobs; \d+ of them waiting`, out.String())
@@ -72,7 +72,7 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 
 	out.Reset()
 	errOut.Reset()
-	require.Equal(t, 2, runBackupCommand(ctx, []string{"--db", db, "--to", backup}, &out, &errOut))
+	require.Equal(t, 2, Run(ctx, []string{"backup", "--db", db, "--to", backup}, nil, &out, &errOut))
 	require.Contains(t, errOut.String(), "already exists")
 	close(held)
 	require.NoError(t, e.Stop(ctx))
@@ -102,7 +102,7 @@ func TestBackupCommandRefusals(t *testing.T) {
 	dir := t.TempDir()
 	run := func(args ...string) (int, string) {
 		var out, errOut bytes.Buffer
-		code := runBackupCommand(ctx, args, &out, &errOut)
+		code := Run(ctx, append([]string{"backup"}, args...), nil, &out, &errOut)
 		return code, out.String() + errOut.String()
 	}
 	code, msg := run("--db", "postgres://kiln:s3cret@db.internal:5432/kiln?sslmode=disable", "--to", filepath.Join(dir, "x"))

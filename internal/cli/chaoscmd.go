@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -22,8 +22,8 @@ import (
 // chaos-node" in the binary, the test binary in tests (TestMain).
 const chaosNodeEnv = "KILN_CHAOS_NODE"
 
-// chaosNodeCommand is how kiln chaos starts a node: this binary again, as "kiln chaos-node".
-func chaosNodeCommand(spec chaos.NodeSpec) *exec.Cmd {
+// chaosNodeProcess is how kiln chaos starts a node: this binary again, as "kiln chaos-node".
+func chaosNodeProcess(spec chaos.NodeSpec) *exec.Cmd {
 	self, err := os.Executable()
 	if err != nil {
 		self = os.Args[0]

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ func TestTokenCommand(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "kiln.db")
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		code := runTokenCommand(context.Background(), append(args, "--db", db), &out, &errOut)
+		code := Run(context.Background(), append(append([]string{"token"}, args...), "--db", db), nil, &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
 	code, out, _ := run("create", "--name", "ci", "--role", "viewer", "--expires", "720h")

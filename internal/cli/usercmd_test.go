@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ func init() { models.BcryptCost = bcrypt.MinCost }
 func runUser(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := runUserCommand(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	code := Run(context.Background(), append([]string{"user"}, args...), strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

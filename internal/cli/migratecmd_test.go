@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 func TestMigrateStatusNeedsADatabase(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "typo", "kiln.db")
 	var out, errOut bytes.Buffer
-	require.Equal(t, 1, runMigrateCommand(context.Background(), []string{"status", "--db", missing}, &out, &errOut))
+	require.Equal(t, 1, Run(context.Background(), []string{"migrate", "status", "--db", missing}, nil, &out, &errOut))
 	require.Contains(t, errOut.String(), "there is no database at "+missing)
 	require.NoDirExists(t, filepath.Dir(missing))
 }
@@ -28,7 +28,7 @@ func TestMigrateCommand(t *testing.T) {
 	require.NoError(t, os.WriteFile(db, nil, 0o600)) // an empty database: no migration yet
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		code := runMigrateCommand(context.Background(), append(args, "--db", db), &out, &errOut)
+		code := Run(context.Background(), append(append([]string{"migrate"}, args...), "--db", db), nil, &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
 	code, out, _ := run("status")

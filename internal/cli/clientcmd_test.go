@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ func TestClientCommands(t *testing.T) {
 		var stdin string // what the next command reads on standard input
 		run := func(token string, args ...string) (int, string, string) {
 			var out, errOut bytes.Buffer
-			code := runClientCommand(context.Background(), append(args, "--server", ts.URL, "--token", token), strings.NewReader(stdin), &out, &errOut)
+			code := Run(context.Background(), append(args, "--server", ts.URL, "--token", token), strings.NewReader(stdin), &out, &errOut)
 			return code, out.String(), errOut.String()
 		}
 
@@ -186,7 +186,7 @@ func TestClientCommands(t *testing.T) {
 		require.Equal(t, 1, code)
 		require.Contains(t, errOut, "No such API token")
 		var out2, errOut2 bytes.Buffer
-		require.Equal(t, 1, runClientCommand(context.Background(), []string{"stats", "--server", "http://127.0.0.1:1"}, nil, &out2, &errOut2))
+		require.Equal(t, 1, Run(context.Background(), []string{"stats", "--server", "http://127.0.0.1:1"}, nil, &out2, &errOut2))
 		require.Contains(t, errOut2.String(), "connection refused")
 	})
 }

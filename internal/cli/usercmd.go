@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -13,10 +13,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/peterbourgon/ff/v3"
 	"golang.org/x/term"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
 // ensureAdmin creates the first user, admin, when there is none: with KILN_ADMIN_PASSWORD, or
@@ -56,67 +56,24 @@ func randomPassword() string {
 	return string(b)
 }
 
-const userUsage = `Usage:
-  kiln user list                        list who may log in
-  kiln user add NAME [--role ROLE]      add a user (role admin or viewer; default viewer)
-  kiln user passwd NAME                 set a user's password (ends their sessions)
-
-The password is asked for twice on a terminal, or read as one line from standard input:
-  echo "$PASSWORD" | kiln user add ada --role admin
-
-Flags:
-  --db PATH    the database, as for kiln (env KILN_DB, default data/kiln.db)
-`
-
-// runUserCommand runs "kiln user ..." and returns the exit code.
-func runUserCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, userUsage)
-		if len(args) == 0 {
-			return 2
+// userCommand manages who may log in to the dashboard.
+func (e *cliEnv) userCommand() *ffcli.Command {
+	var db, role string
+	dbOnly := func(fs *flag.FlagSet) { dbFlag(fs, &db) }
+	list := e.leaf("list", "kiln user list [--db PATH]", "list who may log in", true, dbOnly, func(ctx context.Context, pos []string) error {
+		if err := noArgs(pos); err != nil {
+			return err
 		}
-		return 0
-	}
-	verb, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("kiln user "+verb, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	db := fs.String("db", defaultDB, "database")
-	role := fs.String("role", models.RoleViewer, "role")
-	// The name comes first ("add ada --role admin"); flags may follow it.
-	var name string
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		name, rest = rest[0], rest[1:]
-	}
-	if err := ff.Parse(fs, rest, ff.WithEnvVarPrefix(envPrefix), ff.WithIgnoreUndefined(true)); err != nil {
-		fmt.Fprintf(stderr, "kiln user %s: %v\n\n%s", verb, err, userUsage)
-		return 2
-	}
-	if name == "" && fs.NArg() > 0 {
-		name = fs.Arg(0)
-	}
-	if verb != "list" && name == "" {
-		fmt.Fprintf(stderr, "kiln user %s: give the user's name\n\n%s", verb, userUsage)
-		return 2
-	}
-	if verb != "list" && verb != "add" && verb != "passwd" {
-		fmt.Fprintf(stderr, "kiln user: unknown command %q\n\n%s", verb, userUsage)
-		return 2
-	}
-	store, err := models.Open(ctx, *db, slog.New(slog.DiscardHandler))
-	if err != nil {
-		fmt.Fprintln(stderr, "kiln user:", err)
-		return 1
-	}
-	defer store.Close()
-
-	switch verb {
-	case "list":
+		store, err := openStore(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
 		users, err := store.ListUsers(ctx)
 		if err != nil {
-			fmt.Fprintln(stderr, "kiln user list:", err)
-			return 1
+			return err
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "USERNAME\tROLE\tCREATED\tLAST LOGIN")
 		for _, u := range users {
 			last := "never"
@@ -125,31 +82,72 @@ func runUserCommand(ctx context.Context, args []string, stdin io.Reader, stdout,
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.Role, u.CreatedAt.Format("2006-01-02 15:04 MST"), last)
 		}
-		_ = tw.Flush()
-		return 0
-	case "add":
-		pw, err := readPassword(stdin, stderr)
+		return tw.Flush()
+	})
+	withPassword := "The password is asked for twice on a terminal, or read as one line from standard input:\n  echo \"$PASSWORD\" | kiln user add ada --role admin"
+	add := e.leaf("add", "kiln user add NAME [--role admin|viewer] [--db PATH]", "add a user\n\n"+withPassword, true, func(fs *flag.FlagSet) {
+		dbFlag(fs, &db)
+		fs.StringVar(&role, "role", models.RoleViewer, "the user's `role`: admin (reads and changes) or viewer (reads)")
+	}, func(ctx context.Context, pos []string) error {
+		name, err := oneName(pos, "user")
+		if err != nil {
+			return err
+		}
+		store, err := openStore(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		pw, err := readPassword(e.stdin, e.errOut)
 		if err == nil {
-			_, err = store.CreateUser(ctx, name, pw, *role)
+			_, err = store.CreateUser(ctx, name, pw, role)
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "kiln user add:", userError(err))
-			return 1
+			return errors.New(userError(err))
 		}
-		fmt.Fprintf(stdout, "Added %s (%s).\n", name, *role)
-		return 0
-	default: // passwd
-		pw, err := readPassword(stdin, stderr)
+		fmt.Fprintf(e.out, "Added %s (%s).\n", name, role)
+		return nil
+	})
+	passwd := e.leaf("passwd", "kiln user passwd NAME [--db PATH]", "set a user's password (ends their sessions)\n\n"+withPassword, true, dbOnly, func(ctx context.Context, pos []string) error {
+		name, err := oneName(pos, "user")
+		if err != nil {
+			return err
+		}
+		store, err := openStore(ctx, db)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		pw, err := readPassword(e.stdin, e.errOut)
 		if err == nil {
 			err = store.SetPassword(ctx, name, pw)
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "kiln user passwd:", userError(err))
-			return 1
+			return errors.New(userError(err))
 		}
-		fmt.Fprintf(stdout, "Password of %s changed; their sessions have ended.\n", name)
-		return 0
+		fmt.Fprintf(e.out, "Password of %s changed; their sessions have ended.\n", name)
+		return nil
+	})
+	return e.group("user", "kiln user list|add|passwd ...", "manage who may log in to the dashboard", list, add, passwd)
+}
+
+// dbFlag declares --db, the database a command opens, as kiln serving reads it.
+func dbFlag(fs *flag.FlagSet, db *string) {
+	fs.StringVar(db, "db", defaultDB, "the database, as for kiln: a SQLite `path` or a postgres:// URL")
+}
+
+// openStore opens the database of a command that reads or changes it, migrating it as kiln
+// does when it starts.
+func openStore(ctx context.Context, dsn string) (*models.Store, error) {
+	return models.Open(ctx, dsn, slog.New(slog.DiscardHandler))
+}
+
+// noArgs refuses positional arguments a command doesn't take.
+func noArgs(pos []string) error {
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, pos[0])
 	}
+	return nil
 }
 
 // userError explains a rejected user or password in one line.

@@ -1,12 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -21,50 +19,17 @@ import (
 )
 
 // The commands that drive a running server through its API: kiln jobs, recurring, queues,
-// stats. The command tree is ffcli's (ff is already Kiln's flag library); each command talks to
-// --server (KILN_URL) with --token (KILN_TOKEN), prints tables for people or JSON with --json,
-// and exits non-zero with the server's message on any error.
+// secrets, stats. Each talks to --server (KILN_URL) with --token (KILN_TOKEN), prints tables
+// for people or JSON with --json, and exits non-zero with the server's message on any error.
 
-// clientCommands are the first words that select these commands.
-var clientCommands = []string{"jobs", "recurring", "queues", "secrets", "stats"}
-
-// errUsage marks a mistake on the command line (exit status 2).
-var errUsage = errors.New("usage")
-
-type cliEnv struct {
-	server, token string
-	asJSON        bool
-	stdin         io.Reader
-	out, errOut   io.Writer
-}
-
-// newFlags makes a command's flag set with the flags every client command takes.
-func (e *cliEnv) newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.errOut)
+// apiFlags adds the flags every API command takes.
+func (e *cliEnv) apiFlags(fs *flag.FlagSet) {
 	fs.StringVar(&e.server, "server", client.DefaultURL, "the Kiln server's `URL` (env KILN_URL)")
 	fs.StringVar(&e.token, "token", "", "an API `token` (env KILN_TOKEN); requests from the server's own machine need none")
 	fs.BoolVar(&e.asJSON, "json", false, "print JSON instead of a table")
-	return fs
 }
 
 func (e *cliEnv) client() *client.Client { return client.New(e.server, e.token) }
-
-// interspersed parses the flags that follow positional arguments too ("enqueue KIND --queue q"),
-// and returns the positional ones.
-func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			pos, args = append(pos, args[0]), args[1:]
-		}
-	}
-	return pos, nil
-}
 
 func (e *cliEnv) print(v any, table func(w *tabwriter.Writer)) error {
 	if e.asJSON {
@@ -80,33 +45,6 @@ func (e *cliEnv) print(v any, table func(w *tabwriter.Writer)) error {
 	return tw.Flush()
 }
 
-// runClientCommand runs one of clientCommands and returns the exit status.
-func runClientCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &cliEnv{stdin: stdin, out: stdout, errOut: stderr}
-	root := &ffcli.Command{
-		Name: "kiln", ShortUsage: "kiln jobs|recurring|queues|secrets|stats ...",
-		Subcommands: []*ffcli.Command{e.jobsCommand(), e.recurringCommand(), e.queuesCommand(), e.statsCommand(), e.secretsCommand()},
-		FlagSet:     flag.NewFlagSet("kiln", flag.ContinueOnError),
-	}
-	root.FlagSet.SetOutput(stderr)
-	err := root.ParseAndRun(ctx, args)
-	command := shown(strings.Join(args[:min(len(args), 2)], " "))
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errUsage) || errors.As(err, new(ffcli.NoExecError)) || strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "invalid value"):
-		fmt.Fprintf(stderr, "kiln %s: %s\n", command, shown(err.Error()))
-		return 2
-	default: // the server's message (a *client.Error) or why it couldn't be reached
-		fmt.Fprintf(stderr, "kiln %s: %s\n", command, shown(err.Error()))
-		return 1
-	}
-}
-
-func envOptions() []ff.Option { return []ff.Option{ff.WithEnvVarPrefix(envPrefix)} }
-
 // kiln_url and kiln_token come from KILN_URL and KILN_TOKEN; ff names env vars after flags, so
 // --server reads KILN_SERVER: both are accepted.
 func (e *cliEnv) fromEnv() {
@@ -120,20 +58,25 @@ func (e *cliEnv) fromEnv() {
 	}
 }
 
-func (e *cliEnv) leaf(name, usage, help string, setup func(fs *flag.FlagSet), run func(ctx context.Context, pos []string) error) *ffcli.Command {
-	fs := e.newFlags(name)
-	if setup != nil {
-		setup(fs)
-	}
-	return &ffcli.Command{Name: name, ShortUsage: usage, ShortHelp: help, FlagSet: fs, Options: envOptions(),
-		Exec: func(ctx context.Context, args []string) error {
-			pos, err := interspersed(fs, args)
-			if err != nil {
-				return err
-			}
-			e.fromEnv()
-			return run(ctx, pos)
-		}}
+// apiLeaf is a leaf with the API flags (setup may add more).
+func (e *cliEnv) apiLeaf(name, usage, help string, setup func(fs *flag.FlagSet), run func(ctx context.Context, pos []string) error) *ffcli.Command {
+	return e.leaf(name, usage, help, true, func(fs *flag.FlagSet) {
+		e.apiFlags(fs)
+		if setup != nil {
+			setup(fs)
+		}
+	}, func(ctx context.Context, pos []string) error {
+		e.fromEnv()
+		return run(ctx, pos)
+	})
+}
+
+// apiGroup is a group whose API flags may also come before the subcommand ("jobs --json ls").
+func (e *cliEnv) apiGroup(name, usage, help string, subs ...*ffcli.Command) *ffcli.Command {
+	g := e.group(name, usage, help, subs...)
+	e.apiFlags(g.FlagSet)
+	g.Options = []ff.Option{ff.WithEnvVarPrefix(envPrefix)}
+	return g
 }
 
 func oneID(pos []string) (int64, error) {
@@ -162,7 +105,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 		limit                             int
 		logs                              bool
 	)
-	enqueue := e.leaf("enqueue", "kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--in 5m|--at TIME] [--unique KEY]",
+	enqueue := e.apiLeaf("enqueue", "kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--in 5m|--at TIME] [--unique KEY]",
 		"enqueue a job", func(fs *flag.FlagSet) {
 			fs.StringVar(&args, "args", "", "the job's arguments: JSON, or @file to read them from a file")
 			fs.StringVar(&queue, "queue", "", "the queue (default: the kind's)")
@@ -206,7 +149,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 				fmt.Fprintf(w, "Enqueued job %d (%s) on %s: %s, runs at %s.\n", j.ID, shown(j.Kind), shown(j.Queue), shown(j.State), j.RunAt.Local().Format(time.DateTime))
 			})
 		})
-	ls := e.leaf("ls", "kiln jobs ls [--state S] [--kind K] [--queue Q] [--limit N] [--after CURSOR]", "list jobs, newest first",
+	ls := e.apiLeaf("ls", "kiln jobs ls [--state S] [--kind K] [--queue Q] [--limit N] [--after CURSOR]", "list jobs, newest first",
 		func(fs *flag.FlagSet) {
 			fs.StringVar(&state, "state", "", "only jobs in this state (enqueued, scheduled, processing, succeeded, failed, ...)")
 			fs.StringVar(&kind, "kind", "", "only jobs of this kind")
@@ -233,7 +176,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 				}
 			})
 		})
-	show := e.leaf("show", "kiln jobs show ID [--logs]", "show a job and its history", func(fs *flag.FlagSet) {
+	show := e.apiLeaf("show", "kiln jobs show ID [--logs]", "show a job and its history", func(fs *flag.FlagSet) {
 		fs.BoolVar(&logs, "logs", false, "also print what the job logged")
 	}, func(ctx context.Context, pos []string) error {
 		id, err := oneID(pos)
@@ -280,7 +223,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 		})
 	})
 	action := func(name, verb, past string) *ffcli.Command {
-		return e.leaf(name, "kiln jobs "+name+" ID", verb, nil, func(ctx context.Context, pos []string) error {
+		return e.apiLeaf(name, "kiln jobs "+name+" ID", verb, nil, func(ctx context.Context, pos []string) error {
 			id, err := oneID(pos)
 			if err != nil {
 				return err
@@ -299,14 +242,13 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			return e.print(j, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Job %d %s: now %s.\n", j.ID, past, shown(j.State)) })
 		})
 	}
-	return &ffcli.Command{Name: "jobs", ShortUsage: "kiln jobs enqueue|ls|show|cancel|requeue|run|delete ...", ShortHelp: "enqueue, list, show and steer jobs",
-		FlagSet: e.newFlags("jobs"), Options: envOptions(),
-		Subcommands: []*ffcli.Command{enqueue, ls, show, action("cancel", "cancel a job", "cancelled"), action("requeue", "run a finished job again", "requeued"),
-			action("run", "run a scheduled or waiting job now", "triggered"), action("delete", "delete a job", "deleted")}}
+	return e.apiGroup("jobs", "kiln jobs enqueue|ls|show|cancel|requeue|run|delete ...", "enqueue, list, show and steer jobs",
+		enqueue, ls, show, action("cancel", "cancel a job", "cancelled"), action("requeue", "run a finished job again", "requeued"),
+		action("run", "run a scheduled or waiting job now", "triggered"), action("delete", "delete a job", "deleted"))
 }
 
 func (e *cliEnv) queuesCommand() *ffcli.Command {
-	ls := e.leaf("ls", "kiln queues ls", "list the queues", nil, func(ctx context.Context, pos []string) error {
+	ls := e.apiLeaf("ls", "kiln queues ls", "list the queues", nil, func(ctx context.Context, pos []string) error {
 		list, err := e.client().Queues(ctx)
 		if err != nil {
 			return err
@@ -323,7 +265,7 @@ func (e *cliEnv) queuesCommand() *ffcli.Command {
 		})
 	})
 	action := func(name, help string) *ffcli.Command {
-		return e.leaf(name, "kiln queues "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
+		return e.apiLeaf(name, "kiln queues "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
 			n, err := oneName(pos, "queue")
 			if err != nil {
 				return err
@@ -334,13 +276,12 @@ func (e *cliEnv) queuesCommand() *ffcli.Command {
 			return e.print(map[string]any{"queue": n, "paused": name == "pause"}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Queue %s %sd.\n", shown(n), name) })
 		})
 	}
-	return &ffcli.Command{Name: "queues", ShortUsage: "kiln queues ls|pause|resume ...", ShortHelp: "list, pause and resume queues",
-		FlagSet: e.newFlags("queues"), Options: envOptions(),
-		Subcommands: []*ffcli.Command{ls, action("pause", "no server takes the queue's jobs until resumed"), action("resume", "let servers take its jobs again")}}
+	return e.apiGroup("queues", "kiln queues ls|pause|resume ...", "list, pause and resume queues",
+		ls, action("pause", "no server takes the queue's jobs until resumed"), action("resume", "let servers take its jobs again"))
 }
 
 func (e *cliEnv) statsCommand() *ffcli.Command {
-	return e.leaf("stats", "kiln stats", "the overview's counts", nil, func(ctx context.Context, pos []string) error {
+	return e.apiLeaf("stats", "kiln stats", "the overview's counts", nil, func(ctx context.Context, pos []string) error {
 		st, err := e.client().Stats(ctx)
 		if err != nil {
 			return err

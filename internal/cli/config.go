@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -16,9 +16,6 @@ import (
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 )
-
-// envPrefix prefixes the environment variable of every flag: --log-level is KILN_LOG_LEVEL.
-const envPrefix = "KILN"
 
 // Config is the whole program's configuration, from flags with environment overrides.
 type Config struct {
@@ -40,12 +37,10 @@ type Config struct {
 // defaultDB is where Kiln keeps its SQLite database unless told otherwise (--db, KILN_DB).
 const defaultDB = "data/kiln.db"
 
-// parseConfig reads flags from args, then KILN_* environment variables for flags not given.
-// It returns flag.ErrHelp after printing the usage for -h/--help.
-func parseConfig(args []string, stderr io.Writer) (Config, error) {
+// serveFlags declares kiln's flags on fs; once fs is parsed, the function it returns reads them
+// into a checked Config.
+func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 	var cfg Config
-	fs := flag.NewFlagSet("kiln", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Web.Addr, "addr", web.DefaultAddr, "`host:port` to serve HTTP on; use 0.0.0.0:8080 to accept other machines")
 	fs.StringVar(&cfg.DB, "db", defaultDB, "database: a SQLite `path` (created if missing) or a postgres:// URL")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error")
@@ -72,30 +67,37 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&cfg.Builtins.FailedRetention, "failed-retention", 0, "how long failed jobs are kept; 0 keeps them until deleted by hand")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*), links followed; empty: exec jobs are refused")
 	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides LANG, LANGUAGE, LC_* and TZ, comma-separated (BACKUP_TARGET,PGPASSWORD); only names that can't make a program run other code")
-	fs.Usage = func() { printUsage(fs) }
-	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return cfg, flag.ErrHelp
+	return func() (Config, error) {
+		qs, err := jobs.ParseQueues(*queues)
+		if err != nil {
+			return cfg, fmt.Errorf("config: --queues: %w", err)
 		}
-		return cfg, fmt.Errorf("config: %w", err)
+		cfg.Jobs.Queues = qs
+		cfg.Web.TrustedProxies, cfg.Web.AllowedHosts = splitList(*trustedProxies), splitList(*allowedHosts)
+		cfg.Builtins.ExecAllow, cfg.Builtins.ExecAllowEnv = splitList(*execAllow), splitList(*execAllowEnv)
+		if cfg.Jobs.MaxRescues < 0 {
+			return cfg, fmt.Errorf("config: --max-rescues must be 0 or more, not %d", cfg.Jobs.MaxRescues)
+		}
+		if cfg.Jobs.MaxRescues == 0 {
+			cfg.Jobs.MaxRescues = -1 // jobs.Config reads 0 as "the default"; here it means none
+		}
+		return cfg, cfg.validate()
+	}
+}
+
+// parseConfig reads kiln's flags from args, then KILN_* environment variables for flags not
+// given: the configuration a test or a chaos node serves with.
+func parseConfig(args []string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("kiln", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := serveFlags(fs)
+	if err := ff.Parse(fs, args, ff.WithEnvVarPrefix(envPrefix)); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("config: unexpected argument %q (see kiln --help)", fs.Arg(0))
+		return Config{}, fmt.Errorf("config: unexpected argument %q (see kiln --help)", fs.Arg(0))
 	}
-	qs, err := jobs.ParseQueues(*queues)
-	if err != nil {
-		return cfg, fmt.Errorf("config: --queues: %w", err)
-	}
-	cfg.Jobs.Queues = qs
-	cfg.Web.TrustedProxies, cfg.Web.AllowedHosts = splitList(*trustedProxies), splitList(*allowedHosts)
-	cfg.Builtins.ExecAllow, cfg.Builtins.ExecAllowEnv = splitList(*execAllow), splitList(*execAllowEnv)
-	if cfg.Jobs.MaxRescues < 0 {
-		return cfg, fmt.Errorf("config: --max-rescues must be 0 or more, not %d", cfg.Jobs.MaxRescues)
-	}
-	if cfg.Jobs.MaxRescues == 0 {
-		cfg.Jobs.MaxRescues = -1 // jobs.Config reads 0 as "the default"; here it means none
-	}
-	return cfg, cfg.validate()
+	return config()
 }
 
 func (c Config) validate() error {
@@ -140,20 +142,4 @@ func splitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// printUsage lists every flag with its environment variable and default.
-func printUsage(fs *flag.FlagSet) {
-	w := fs.Output()
-	fmt.Fprintf(w, "Kiln: tasks with due dates and a background-job server, in one binary.\n\n")
-	fmt.Fprintf(w, "Usage:\n  kiln [flags]                      serve (the default)\n  kiln user add|passwd|list ...     manage who may log in (kiln user --help)\n  kiln token create|list|revoke     manage API tokens (kiln token --help)\n  kiln migrate status|up            the database's schema (kiln migrate --help)\n  kiln backup --to FILE             copy a running SQLite database, checked (kiln backup --help)\n  kiln chaos [flags]                kill nodes at random while they work, then check every job (kiln chaos --help)\n  kiln bench [flags]                measure this machine (kiln bench --help)\n\nAgainst a running server (--server URL or KILN_URL, --token or KILN_TOKEN, --json):\n  kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--in 5m|--at TIME] [--unique KEY]\n  kiln jobs ls [--state S] [--kind K] [--limit N]   kiln jobs show ID [--logs]\n  kiln jobs cancel|requeue|run|delete ID\n  kiln recurring ls|pause|resume|trigger|delete NAME  kiln queues ls|pause|resume NAME\n  kiln recurring create NAME --schedule SPEC [--tz ZONE] --kind KIND [--args JSON|@file]\n  kiln secrets ls|set|delete NAME (set reads the value on stdin)    kiln stats\n\nFlags (each may also be set by the environment variable shown):\n")
-	fs.VisitAll(func(f *flag.Flag) {
-		name, usage := flag.UnquoteUsage(f)
-		env := envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		fmt.Fprintf(w, "  --%s %s\n      %s\n      env %s", f.Name, name, usage, env)
-		if f.DefValue != "" && f.DefValue != "false" {
-			fmt.Fprintf(w, ", default %s", f.DefValue)
-		}
-		fmt.Fprintln(w)
-	})
 }

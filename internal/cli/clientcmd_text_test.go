@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -48,7 +48,7 @@ func TestCLIEscapesTerminalControlsFromJobData(t *testing.T) {
 	require.NoError(t, err)
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		code := runClientCommand(context.Background(), append(args, "--server", ts.URL, "--token", token), nil, &out, &errOut)
+		code := Run(context.Background(), append(args, "--server", ts.URL, "--token", token), nil, &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
 
@@ -91,7 +91,7 @@ func TestCLIEscapesTerminalControlsFromJobData(t *testing.T) {
 	}))
 	t.Cleanup(evil.Close)
 	var outB, errB bytes.Buffer
-	require.Equal(t, 1, runClientCommand(ctx, []string{"stats", "--server", evil.URL}, nil, &outB, &errB))
+	require.Equal(t, 1, Run(ctx, []string{"stats", "--server", evil.URL}, nil, &outB, &errB))
 	requireNoTerminalControls(t, errB.String())
 	require.Contains(t, errB.String(), `job is ok\x1b[1A`)
 }

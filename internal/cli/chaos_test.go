@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -29,7 +29,7 @@ func TestChaosRounds(t *testing.T) {
 			dir := t.TempDir()
 			r, err := chaos.Run(context.Background(), chaos.Config{
 				DSN: dsn, Nodes: nodes, Jobs: 20_000, Kills: 10, Dir: dir, MaxTime: 4 * time.Minute,
-				Node:     chaosNodeCommand, // this test binary runs a node, as kiln does (TestMain)
+				Node:     chaosNodeProcess,
 				Progress: func(s string) { t.Log(s) },
 			})
 			require.NoError(t, err)

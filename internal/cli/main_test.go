@@ -1,10 +1,9 @@
-package main
+package cli
 
 import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -166,8 +165,7 @@ func TestParseConfig(t *testing.T) {
 	require.Negative(t, cfg.Jobs.MaxRescues, "0 means no rescue at all, which the engine reads from a negative")
 
 	var help bytes.Buffer
-	_, err = parseConfig([]string{"--help"}, &help)
-	require.ErrorIs(t, err, flag.ErrHelp)
+	require.Equal(t, 0, Run(context.Background(), []string{"--help"}, nil, io.Discard, &help))
 	for _, want := range []string{"--addr", "KILN_ADDR", "KILN_DB", "KILN_LOG_LEVEL", "KILN_DEMO", "default 127.0.0.1:8080", "KILN_QUEUES", "KILN_SWEEP_EVERY", "KILN_RETENTION"} {
 		require.Contains(t, help.String(), want)
 	}
@@ -206,7 +204,7 @@ func TestBinaryShutsDownOnSIGTERM(t *testing.T) {
 	if raceEnabled {
 		args = append(args, "-race") // reuse the packages this test binary was built from
 	}
-	build := exec.Command("go", append(args, ".")...)
+	build := exec.Command("go", append(args, "github.com/kilnhq/kiln")...)
 	build.Stderr = os.Stderr
 	require.NoError(t, build.Run())
 
@@ -256,8 +254,7 @@ func TestBinaryShutsDownOnSIGTERM(t *testing.T) {
 // default the flag really has.
 func TestReadmeConfigurationTableMatchesTheFlags(t *testing.T) {
 	var usage bytes.Buffer
-	_, err := parseConfig([]string{"--help"}, &usage)
-	require.ErrorIs(t, err, flag.ErrHelp)
+	require.Equal(t, 0, Run(context.Background(), []string{"--help"}, nil, io.Discard, &usage))
 	flags := map[string]string{} // name -> default ("" when none)
 	envs := map[string]string{}
 	re := regexp.MustCompile(`(?m)^  --([a-z-]+)[^\n]*\n[^\n]*\n      env (KILN_[A-Z_]+)(?:, default (.*))?$`)
@@ -266,7 +263,7 @@ func TestReadmeConfigurationTableMatchesTheFlags(t *testing.T) {
 	}
 	require.NotEmpty(t, flags)
 
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile("../../README.md")
 	require.NoError(t, err)
 	row := regexp.MustCompile("(?m)^\\| `--([a-z-]+)` \\| `(KILN_[A-Z_]+)` \\| ([^|]+) \\|")
 	documented := map[string]bool{}

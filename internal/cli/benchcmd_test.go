@@ -1,4 +1,4 @@
-package bench
+package cli
 
 import (
 	"bytes"
@@ -9,14 +9,15 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kilnhq/kiln/internal/bench"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestBenchCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
-	code := Command(context.Background(), []string{"--jobs", "300", "--workers", "8", "--batch", "100", "--rate", "200", "--latency-jobs", "20", "--json"}, &out, &errOut)
+	code := Run(context.Background(), []string{"bench", "--jobs", "300", "--workers", "8", "--batch", "100", "--rate", "200", "--latency-jobs", "20", "--json"}, nil, &out, &errOut)
 	require.Equal(t, 0, code, errOut.String())
-	var r Report
+	var r bench.Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
 	require.Equal(t, "sqlite", r.Dialect)
 	require.Equal(t, 300, r.Jobs)
@@ -30,19 +31,19 @@ func TestBenchCommand(t *testing.T) {
 	require.Contains(t, errOut.String(), "burn-down", "a progress line while it runs")
 
 	out.Reset()
-	code = Command(context.Background(), []string{"--jobs", "50", "--latency-jobs", "5", "--rate", "500"}, &out, io.Discard)
+	code = Run(context.Background(), []string{"bench", "--jobs", "50", "--latency-jobs", "5", "--rate", "500"}, nil, &out, io.Discard)
 	require.Equal(t, 0, code)
 	require.Contains(t, out.String(), "burn-down")
 	require.Contains(t, out.String(), "pickup latency")
 
 	// The dashboard phase times every page over HTTP while more jobs burn down.
 	out.Reset()
-	code = Command(context.Background(), []string{"--jobs", "200", "--latency-jobs", "5", "--rate", "500",
-		"--dashboard", "--dashboard-jobs", "3000", "--clients", "2", "--json"}, &out, io.Discard)
+	code = Run(context.Background(), []string{"bench", "--jobs", "200", "--latency-jobs", "5", "--rate", "500",
+		"--dashboard", "--dashboard-jobs", "3000", "--clients", "2", "--json"}, nil, &out, io.Discard)
 	require.Equal(t, 0, code)
 	var withDash struct {
-		Report
-		Dashboard dashboardReport `json:"dashboard"`
+		bench.Report
+		Dashboard bench.DashboardReport `json:"dashboard"`
 	}
 	require.NoError(t, json.Unmarshal(out.Bytes(), &withDash))
 	require.Positive(t, withDash.BurnDownPerSec)
@@ -58,33 +59,33 @@ func TestBenchCommand(t *testing.T) {
 
 	// The API phase enqueues over HTTP, one job per POST and in batches.
 	out.Reset()
-	code = Command(context.Background(), []string{"--jobs", "50", "--latency-jobs", "5", "--rate", "500",
-		"--api", "--api-jobs", "300", "--api-clients", "3", "--api-batches", "2", "--json"}, &out, io.Discard)
+	code = Run(context.Background(), []string{"bench", "--jobs", "50", "--latency-jobs", "5", "--rate", "500",
+		"--api", "--api-jobs", "300", "--api-clients", "3", "--api-batches", "2", "--json"}, nil, &out, io.Discard)
 	require.Equal(t, 0, code)
 	var withAPI struct {
-		API apiReport `json:"api"`
+		API bench.APIReport `json:"api"`
 	}
 	require.NoError(t, json.Unmarshal(out.Bytes(), &withAPI))
 	require.Equal(t, 3, withAPI.API.Clients)
 	require.Positive(t, withAPI.API.SinglePerSec)
 	require.Positive(t, withAPI.API.BatchJobsPerSec)
 	require.GreaterOrEqual(t, withAPI.API.SingleP99, withAPI.API.SingleP50)
-	require.Equal(t, 2, Command(context.Background(), []string{"--api", "--api-clients", "0"}, io.Discard, io.Discard))
+	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--api", "--api-clients", "0"}, nil, io.Discard, io.Discard))
 
-	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "0"}, io.Discard, io.Discard))
-	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "10", "--nodes", "2"}, io.Discard, io.Discard), "several nodes need PostgreSQL")
-	require.Equal(t, 2, Command(context.Background(), []string{"--jobs", "10", "--dashboard", "--clients", "0"}, io.Discard, io.Discard))
-	require.Equal(t, 2, Command(context.Background(), []string{"--nope"}, io.Discard, io.Discard))
+	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--jobs", "0"}, nil, io.Discard, io.Discard))
+	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--jobs", "10", "--nodes", "2"}, nil, io.Discard, io.Discard), "several nodes need PostgreSQL")
+	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--jobs", "10", "--dashboard", "--clients", "0"}, nil, io.Discard, io.Discard))
+	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--nope"}, nil, io.Discard, io.Discard))
 }
 
 // On PostgreSQL, --nodes runs the burn-down on several nodes, each with its own connections.
 func TestBenchCommandNodes(t *testing.T) {
 	dsn := modeltest.PostgresDSN(t)
 	var out bytes.Buffer
-	code := Command(context.Background(), []string{"--db", dsn, "--nodes", "3", "--jobs", "600", "--workers", "4",
-		"--latency-jobs", "5", "--rate", "500", "--json"}, &out, io.Discard)
+	code := Run(context.Background(), []string{"bench", "--db", dsn, "--nodes", "3", "--jobs", "600", "--workers", "4",
+		"--latency-jobs", "5", "--rate", "500", "--json"}, nil, &out, io.Discard)
 	require.Equal(t, 0, code)
-	var r Report
+	var r bench.Report
 	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
 	require.Equal(t, "postgres", r.Dialect)
 	require.Equal(t, 3, r.Nodes)

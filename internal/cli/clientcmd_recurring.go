@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 		schedule, tz, kind, args, queue, timeout, misfire, overlap string
 		priority, maxAttempts                                      int
 	)
-	create := e.leaf("create", "kiln recurring create NAME --schedule SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore] [--overlap allow|skip|replace]",
+	create := e.apiLeaf("create", "kiln recurring create NAME --schedule SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore] [--overlap allow|skip|replace]",
 		"make a recurring job", func(fs *flag.FlagSet) {
 			fs.StringVar(&schedule, "schedule", "", "cron expression (\"0 2 * * *\"), @daily, or @every 30s")
 			fs.StringVar(&tz, "tz", "UTC", "IANA `zone` the schedule is read in, e.g. Europe/Berlin")
@@ -60,7 +60,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 				fmt.Fprintf(w, "Made %s: %s runs %s (%s)%s.\n", shown(r.Name), shown(r.Kind), shown(r.Description), shown(r.TimeZone), next)
 			})
 		})
-	del := e.leaf("delete", "kiln recurring delete NAME", "delete a recurring job (the jobs it made stay)", nil, func(ctx context.Context, pos []string) error {
+	del := e.apiLeaf("delete", "kiln recurring delete NAME", "delete a recurring job (the jobs it made stay)", nil, func(ctx context.Context, pos []string) error {
 		name, err := oneName(pos, "recurring job")
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 		}
 		return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s deleted.\n", shown(name)) })
 	})
-	ls := e.leaf("ls", "kiln recurring ls", "list the recurring jobs", nil, func(ctx context.Context, pos []string) error {
+	ls := e.apiLeaf("ls", "kiln recurring ls", "list the recurring jobs", nil, func(ctx context.Context, pos []string) error {
 		list, err := e.client().Recurring(ctx)
 		if err != nil {
 			return err
@@ -90,7 +90,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 		})
 	})
 	action := func(name, help string) *ffcli.Command {
-		return e.leaf(name, "kiln recurring "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
+		return e.apiLeaf(name, "kiln recurring "+name+" NAME", help, nil, func(ctx context.Context, pos []string) error {
 			n, err := oneName(pos, "recurring job")
 			if err != nil {
 				return err
@@ -108,7 +108,6 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 			})
 		})
 	}
-	return &ffcli.Command{Name: "recurring", ShortUsage: "kiln recurring ls|create|delete|pause|resume|trigger ...", ShortHelp: "list, make and steer recurring jobs",
-		FlagSet: e.newFlags("recurring"), Options: envOptions(),
-		Subcommands: []*ffcli.Command{ls, create, del, action("pause", "enqueue nothing until resumed"), action("resume", "enqueue again from the next occurrence"), action("trigger", "enqueue one job now")}}
+	return e.apiGroup("recurring", "kiln recurring ls|create|delete|pause|resume|trigger ...", "list, make and steer recurring jobs",
+		ls, create, del, action("pause", "enqueue nothing until resumed"), action("resume", "enqueue again from the next occurrence"), action("trigger", "enqueue one job now"))
 }

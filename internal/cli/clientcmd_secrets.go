@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -20,7 +20,7 @@ import (
 // history and in the process list.
 func (e *cliEnv) secretsCommand() *ffcli.Command {
 	var fromFile string
-	ls := e.leaf("ls", "kiln secrets ls", "list the secrets (names only)", nil, func(ctx context.Context, pos []string) error {
+	ls := e.apiLeaf("ls", "kiln secrets ls", "list the secrets (names only)", nil, func(ctx context.Context, pos []string) error {
 		list, err := e.client().Secrets(ctx)
 		if err != nil {
 			return err
@@ -32,7 +32,7 @@ func (e *cliEnv) secretsCommand() *ffcli.Command {
 			}
 		})
 	})
-	set := e.leaf("set", "kiln secrets set NAME [--from-file PATH] < value", "save a secret, reading its value from standard input",
+	set := e.apiLeaf("set", "kiln secrets set NAME [--from-file PATH] < value", "save a secret, reading its value from standard input",
 		func(fs *flag.FlagSet) {
 			fs.StringVar(&fromFile, "from-file", "", "read the value from this `file` instead of standard input")
 		}, func(ctx context.Context, pos []string) error {
@@ -52,7 +52,7 @@ func (e *cliEnv) secretsCommand() *ffcli.Command {
 				fmt.Fprintf(w, "Saved %s: jobs refer to it as ${secret:%s}.\n", shown(s.Name), shown(s.Name))
 			})
 		})
-	rm := e.leaf("delete", "kiln secrets delete NAME", "delete a secret (jobs that refer to it fail until it is saved again)", nil, func(ctx context.Context, pos []string) error {
+	rm := e.apiLeaf("delete", "kiln secrets delete NAME", "delete a secret (jobs that refer to it fail until it is saved again)", nil, func(ctx context.Context, pos []string) error {
 		name, err := oneName(pos, "secret")
 		if err != nil {
 			return err
@@ -62,9 +62,8 @@ func (e *cliEnv) secretsCommand() *ffcli.Command {
 		}
 		return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "%s deleted.\n", shown(name)) })
 	})
-	return &ffcli.Command{Name: "secrets", ShortUsage: "kiln secrets ls|set|delete ...", ShortHelp: "keep the secrets HTTP and command jobs use",
-		FlagSet: e.newFlags("secrets"), Options: envOptions(), Subcommands: []*ffcli.Command{ls, set, rm},
-		Exec: func(context.Context, []string) error { return flag.ErrHelp }}
+	return e.apiGroup("secrets", "kiln secrets ls|set|delete ...", "keep the secrets HTTP and command jobs use",
+		ls, set, rm)
 }
 
 // readSecretValue reads a secret's value: the file's contents, or standard input's, without

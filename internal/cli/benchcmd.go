@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"github.com/kilnhq/kiln/internal/bench"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/sqlite"
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+// benchCommand measures Kiln on this machine.
+func (e *cliEnv) benchCommand() *ffcli.Command {
+	var (
+		db, cpuProfile                 string
+		cfg                            bench.Config
+		asJSON, withAPI, withDashboard bool
+		nodes                          int
+		dash                           = bench.DashboardConfig{MaxTime: 5 * time.Minute}
+		apiCfg                         bench.APIConfig
+		soak                           = bench.SoakConfig{Retention: time.Minute}
+	)
+	return e.leaf("bench", "kiln bench [flags]", `measure this machine: inserts, burn-down, pickup latency, memory
+
+Measures Kiln on a fresh database: the insert rate of N no-op jobs in batches; the burn-down
+rate of W workers working all N, each with its full history; the pickup latency of jobs
+enqueued one at a time at a fixed rate; peak memory and the database size. With --dashboard,
+it then serves the dashboard on a loopback port and times every page over HTTP while another
+burn-down runs at full speed, with the jobs so far in history. Its flags read no environment
+variable: a bench never opens a database by accident.`, false, func(fs *flag.FlagSet) {
+		fs.StringVar(&db, "db", "", "database to use: a SQLite path or a postgres:// URL; it should be empty (default: a new temporary SQLite file)")
+		fs.IntVar(&cfg.Jobs, "jobs", 200_000, "no-op jobs to insert and burn down")
+		fs.IntVar(&cfg.Workers, "workers", 50, "workers for the burn-down")
+		fs.IntVar(&cfg.Batch, "batch", 1000, "jobs per insert")
+		fs.IntVar(&cfg.Rate, "rate", 100, "enqueue rate of the latency run, jobs per second")
+		fs.IntVar(&cfg.LatencyJobs, "latency-jobs", 1000, "jobs in the latency run")
+		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+		fs.IntVar(&nodes, "nodes", 1, "nodes working the burn-down, each with its own connections and --workers workers (PostgreSQL only beyond 1)")
+		fs.BoolVar(&withAPI, "api", false, "then enqueue through the JSON API over HTTP: --api-jobs jobs one per POST from --api-clients clients at once, then --api-batches POSTs of 1,000")
+		fs.IntVar(&apiCfg.Jobs, "api-jobs", 20_000, "jobs enqueued one per POST in the API phase")
+		fs.IntVar(&apiCfg.Clients, "api-clients", 8, "concurrent clients in the API phase")
+		fs.IntVar(&apiCfg.Batches, "api-batches", 50, "POSTs of 1,000 jobs in the API phase")
+		fs.BoolVar(&withDashboard, "dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
+		fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
+		fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
+		fs.DurationVar(&soak.Duration, "soak", 0, "instead of the phases above, soak for this long: a steady enqueue rate with successes, retries, failures and cancels, the dashboard polled, retention at 1m; a sample every --soak-every; it fails unless memory, goroutines and the database stay flat after the warm-up (a third of it, and at least 90s)")
+		fs.IntVar(&soak.Rate, "soak-rate", 100, "jobs enqueued per second in the soak")
+		fs.DurationVar(&soak.Every, "soak-every", time.Minute, "how often the soak prints a sample")
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (go tool pprof reads it)")
+	}, func(ctx context.Context, pos []string) error {
+		if err := noArgs(pos); err != nil {
+			return err
+		}
+		for name, v := range map[string]int{"--nodes": nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients, "--api-jobs": apiCfg.Jobs, "--api-clients": apiCfg.Clients, "--api-batches": apiCfg.Batches} {
+			if v < 1 {
+				return fmt.Errorf("%w: %s must be at least 1", errUsage, name)
+			}
+		}
+		if soak.Duration > 0 && (soak.Rate < 1 || soak.Every < time.Second || soak.Duration-bench.SoakWarmup(soak) < 3*soak.Every) {
+			return fmt.Errorf("%w: --soak must leave three --soak-every (of at least 1s) after its warm-up (%s here), and --soak-rate be at least 1", errUsage, bench.SoakWarmup(soak))
+		}
+		dsn := db
+		if dsn == "" {
+			dir, err := os.MkdirTemp("", "kiln-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			dsn = filepath.Join(dir, "bench.db")
+		}
+		store, err := models.Open(ctx, dsn, nil)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		if nodes > 1 && !store.Shared() {
+			return fmt.Errorf("%w: --nodes above 1 needs a postgres:// --db: nodes share one PostgreSQL", errUsage)
+		}
+		for range nodes - 1 {
+			other, err := models.Open(ctx, dsn, nil)
+			if err != nil {
+				return err
+			}
+			defer other.Close()
+			cfg.OtherNodes = append(cfg.OtherNodes, other)
+		}
+		if cpuProfile != "" {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return fmt.Errorf("%w: --cpuprofile: %w", errUsage, err)
+			}
+			defer func() { _ = f.Close() }()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return fmt.Errorf("--cpuprofile: %w", err)
+			}
+			defer pprof.StopCPUProfile()
+		}
+		if soak.Duration > 0 {
+			if store.Dialect() == models.DialectSQLite {
+				soak.Path = sqlite.FilePath(dsn)
+			}
+			fmt.Fprintf(e.out, "soak (%s) for %s at %d jobs/s, a sample every %s:\n", store.Dialect(), soak.Duration, soak.Rate, soak.Every)
+			r, err := bench.Soak(ctx, store, soak, e.out)
+			if err != nil {
+				return err
+			}
+			if err := e.report(r, asJSON); err != nil {
+				return err
+			}
+			if !r.Pass {
+				return errReported
+			}
+			return nil
+		}
+		progress := func(msg string) { fmt.Fprintf(e.errOut, "\r\033[K%s", msg) }
+		var report struct {
+			bench.Report
+			Dashboard *bench.DashboardReport `json:"dashboard,omitempty"`
+			API       *bench.APIReport       `json:"api,omitempty"`
+		}
+		report.Report, err = bench.Run(ctx, store, cfg, progress)
+		if err == nil && withAPI {
+			var a bench.APIReport
+			a, err = bench.API(ctx, store, apiCfg, progress)
+			report.API = &a
+		}
+		if err == nil && withDashboard {
+			dash.Workers = cfg.Workers
+			var d bench.DashboardReport
+			d, err = bench.Dashboard(ctx, store, dash, progress)
+			report.Dashboard = &d
+		}
+		fmt.Fprint(e.errOut, "\r\033[K")
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return e.report(report, true)
+		}
+		fmt.Fprint(e.out, report.Report)
+		if report.API != nil {
+			fmt.Fprint(e.out, report.API)
+		}
+		if report.Dashboard != nil {
+			fmt.Fprint(e.out, report.Dashboard)
+		}
+		return nil
+	})
+}
+
+// report prints a bench or chaos report: as indented JSON, or as its String.
+func (e *cliEnv) report(r fmt.Stringer, asJSON bool) error {
+	if !asJSON {
+		_, err := fmt.Fprint(e.out, r)
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(e.out, string(b))
+	return err
+}

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
+)
+
+// tokenCommand manages the API tokens programs send as "Authorization: Bearer <token>".
+func (e *cliEnv) tokenCommand() *ffcli.Command {
+	var (
+		db, name, role string
+		expires        time.Duration
+	)
+	create := e.leaf("create", "kiln token create --name NAME --role admin|viewer [--expires 720h] [--db PATH]",
+		"make an API token; prints only the token, once\n\nPrograms send the token as \"Authorization: Bearer <token>\". A viewer token reads; an admin\ntoken reads and changes, as those roles do on the dashboard.", true,
+		func(fs *flag.FlagSet) {
+			dbFlag(fs, &db)
+			fs.StringVar(&name, "name", "", "the token's `name`, to list and revoke it by")
+			fs.StringVar(&role, "role", "", "the token's `role`: admin (reads and changes) or viewer (reads)")
+			fs.DurationVar(&expires, "expires", 0, "the token's lifetime; 0 means until revoked")
+		}, func(ctx context.Context, pos []string) error {
+			if err := noArgs(pos); err != nil {
+				return err
+			}
+			if name == "" || role == "" {
+				return fmt.Errorf("%w: give --name and --role (admin or viewer)", errUsage)
+			}
+			store, err := openStore(ctx, db)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			token, _, err := store.CreateAPIToken(ctx, name, role, expires, "kiln token create")
+			if err != nil {
+				return errors.New(userError(err))
+			}
+			fmt.Fprintln(e.out, token) // only the token: scripts read it as is
+			return nil
+		})
+	list := e.leaf("list", "kiln token list [--db PATH]", "list the tokens (never their values)", true, func(fs *flag.FlagSet) { dbFlag(fs, &db) },
+		func(ctx context.Context, pos []string) error {
+			if err := noArgs(pos); err != nil {
+				return err
+			}
+			store, err := openStore(ctx, db)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			tokens, err := store.ListAPITokens(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tEXPIRES\tLAST USED")
+			for _, t := range tokens {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, stamp(&t.CreatedAt, ""), stamp(t.ExpiresAt, "never"), stamp(t.LastUsedAt, "never"))
+			}
+			return tw.Flush()
+		})
+	revoke := e.leaf("revoke", "kiln token revoke NAME [--db PATH]", "revoke a token: it stops working at once, on every node", true, func(fs *flag.FlagSet) { dbFlag(fs, &db) },
+		func(ctx context.Context, pos []string) error {
+			token, err := oneName(pos, "token")
+			if err != nil {
+				return err
+			}
+			store, err := openStore(ctx, db)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if err := store.RevokeAPIToken(ctx, token); err != nil {
+				return errors.New(userError(err))
+			}
+			fmt.Fprintf(e.out, "Revoked %s.\n", token)
+			return nil
+		})
+	return e.group("token", "kiln token create|list|revoke ...", "manage API tokens", create, list, revoke)
+}
+
+func stamp(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format("2006-01-02 15:04 MST")
+}
