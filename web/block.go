@@ -58,6 +58,26 @@ func (w *pageText) text(s, rawURL string) components.Block {
 	return w.block(w.write(s), len(s), rawURL)
 }
 
+// reserve takes n bytes of w's room for what the page adds around its text; when they don't
+// fit, it reports false and w is full.
+func (w *pageText) reserve(n int) bool {
+	if w.full || n > w.room {
+		w.full = true
+		return false
+	}
+	w.room -= n
+	return true
+}
+
+// fits reports whether s fits w's room whole, as the page will hold it.
+func (w *pageText) fits(s string) bool {
+	n := 0
+	for i := 0; i < len(s) && n <= w.room; i++ {
+		n += escapedLen(s[i])
+	}
+	return !w.full && n <= w.room
+}
+
 // escapedLen is the bytes c takes on the page: templ escapes these five.
 func escapedLen(c byte) int {
 	switch c {
