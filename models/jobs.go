@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -166,6 +167,13 @@ func validateNewJob(j *Job) error {
 		return Errorf(EINVALID, "job arguments must be valid JSON")
 	}
 	return nil
+}
+
+// FirstLine is s up to its first line break: how an error is summed up in one line, on a page, in a
+// late-run outcome, in a kind's failure groups.
+func FirstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 // truncate cuts s to at most n bytes, on a rune boundary, marking the cut.

@@ -317,7 +317,7 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 			r.Duration = formatDuration(j.FinishedAt.Sub(*j.StartedAt))
 		}
 	}
-	if first := firstLine(j.LastError); first != "" {
+	if first := models.FirstLine(j.LastError); first != "" {
 		r.Error = truncateRunes(first, 160)
 	}
 	return r

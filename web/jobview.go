@@ -220,7 +220,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 		a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
 		if i+1 < len(events) {
 			end := events[i+1]
-			a.Outcome, a.Error = attemptOutcome(end), truncateRunes(firstLine(end.Error), 300)
+			a.Outcome, a.Error = attemptOutcome(end), truncateRunes(models.FirstLine(end.Error), 300)
 			a.Duration = formatDuration(end.At.Sub(e.At))
 			if end.Duration > 0 {
 				a.Duration = formatDuration(end.Duration)
@@ -229,7 +229,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 			case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
 				// Its server was cut off, not dead: the run's own outcome came after the rescue.
 				late := events[i+2]
-				a.Outcome, a.Error = string(late.To), truncateRunes(firstLine(late.Error), 300)
+				a.Outcome, a.Error = string(late.To), truncateRunes(models.FirstLine(late.Error), 300)
 				a.Duration = formatDuration(late.Duration) + ", reported late"
 			case end.IsRescue():
 				// From the claim to the rescue is not how long it ran: nobody knows that.
@@ -256,11 +256,6 @@ func attemptOutcome(end models.JobEvent) string {
 		return "released"
 	}
 	return string(end.To)
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }
 
 // contentTypeShown is the most characters of a response's Content-Type the job page shows; a
