@@ -157,6 +157,7 @@ func TestDuplicateOfArgsTooBigForTheForm(t *testing.T) {
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
 	require.NoError(t, err)
 	require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), "100 KB")
+	require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), "which take up to 1 MB")
 	require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/args.json", big.ID), doc.Find(`[data-testid="args-download"]`).AttrOr("href", ""))
 	require.Empty(t, doc.Find(`textarea[name="args"]`).Nodes)
 	require.Empty(t, doc.Find(`[data-testid="enqueue"]`).Nodes, "nothing to send without the arguments")

@@ -301,7 +301,7 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 	if _, queues, err := s.suggest.get(c.Request().Context(), s.store); err == nil {
 		v.Queues = queues
 	}
-	v.ExecAllowed, v.ExecAllowedEnv = s.engine.ExecAllowed(), s.engine.ExecAllowedEnv()
+	v.ExecAllowed, v.ExecAllowedEnv, v.ExecBaseEnv = s.engine.ExecAllowed(), s.engine.ExecAllowedEnv(), jobs.ExecBaseEnv()
 	if v.Method == "" {
 		v.Method = "GET"
 	}
@@ -333,7 +333,7 @@ func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, t
 	}
 	v.Tags = strings.Join(tags, ", ")
 	if whole := textBlock(args, argsURL); whole.Cut != nil {
-		v.ArgsLeftOut = &pages.ArgsLeftOut{Why: "are " + components.FormatBytes(whole.Cut.Total) + ", more than this form holds", RawURL: argsURL}
+		v.ArgsLeftOut = &pages.ArgsLeftOut{Why: "are " + components.FormatBytes(whole.Cut.Total) + ", more than this form holds", RawURL: argsURL, APILimit: bodyLimitText}
 		return v
 	}
 	switch kind {
@@ -398,7 +398,7 @@ func tooManyRows(v *pages.JobFormView, rows int, what, argsURL string) bool {
 	if rows <= formMaxRows {
 		return false
 	}
-	v.ArgsLeftOut = &pages.ArgsLeftOut{Why: fmt.Sprintf("hold %d %s, more than the %d this form holds", rows, what, formMaxRows), RawURL: argsURL}
+	v.ArgsLeftOut = &pages.ArgsLeftOut{Why: fmt.Sprintf("hold %d %s, more than the %d this form holds", rows, what, formMaxRows), RawURL: argsURL, APILimit: bodyLimitText}
 	return true
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/static"
+	"github.com/kilnhq/kiln/views/components"
 )
 
 // Config configures the web server. The zero value of every field means its default.
@@ -183,6 +184,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // It is also huma's default bound of every API operation's body; the two agree so that huma
 // stops reading at its own bound (a 413 problem) before limitBody's reader refuses a byte.
 const maxBodyBytes = 1 << 20
+
+// bodyLimitText is maxBodyBytes as the 413 page and the job form say it.
+var bodyLimitText = components.FormatBytes(maxBodyBytes)
 
 // Server is Kiln's HTTP server.
 type Server struct {
