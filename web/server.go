@@ -113,13 +113,15 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("web: shutdown timeout %s is negative", c.ShutdownTimeout)
 	}
-	if c.Secret != "" && len(c.Secret) < minSecretLen {
-		return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %d bytes; it must be at least %d bytes of random data, "+
-			"the same on every node. Make one with: openssl rand -base64 32", len(c.Secret), minSecretLen)
-	}
-	if why := notRandom(c.Secret); c.Secret != "" && why != "" {
-		return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is not random: %s. Make one with: openssl rand -base64 32, "+
-			"the same on every node", why)
+	if c.Secret != "" {
+		if len(c.Secret) < minSecretLen {
+			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %d bytes; it must be at least %d bytes of random data, "+
+				"the same on every node. Make one with: openssl rand -base64 32", len(c.Secret), minSecretLen)
+		}
+		if why := notRandom(c.Secret); why != "" {
+			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is not random: %s. Make one with: openssl rand -base64 32, "+
+				"the same on every node", why)
+		}
 	}
 	if _, err := parseProxies(c.TrustedProxies); err != nil {
 		return err
