@@ -50,7 +50,7 @@ func (w *pageText) json(raw, rawURL string) components.Block {
 	if raw == "" || !json.Valid([]byte(raw)) {
 		return w.text(raw, rawURL)
 	}
-	return w.block(indentJSON(w, raw), len(raw), rawURL)
+	return w.block(w.indentJSON(raw), len(raw), rawURL)
 }
 
 // text is textBlock within w's room.
@@ -143,7 +143,7 @@ func (w *pageText) block(shown, total int, rawURL string) components.Block {
 // indentMaxDepth compact, and stops as soon as w is full: it never builds more than w holds,
 // where json.Indent builds the whole indented text first. It returns how many bytes of src
 // were written.
-func indentJSON(w *pageText, src string) int {
+func (w *pageText) indentJSON(src string) int {
 	done := 0
 	level, open := 0, false // open: a '{' or '[' was just written, its first line not started
 	for i := 0; i < len(src) && !w.full; i++ {

@@ -36,7 +36,7 @@ func checkIndent(t *testing.T, src string, room int) {
 		return
 	}
 	w := pageText{room: room}
-	shown := indentJSON(&w, src)
+	shown := w.indentJSON(src)
 	out := string(w.buf)
 	if got := len(html.EscapeString(out)); got > room {
 		t.Fatalf("%q: %d bytes on the page, more than %d", src, got, room)
@@ -83,7 +83,7 @@ func TestIndentJSON(t *testing.T) {
 		}
 	}
 	w := pageText{room: 1 << 20}
-	indentJSON(&w, strings.Repeat("[", 34)+"1,2"+strings.Repeat("]", 34))
+	w.indentJSON(strings.Repeat("[", 34) + "1,2" + strings.Repeat("]", 34))
 	if want := strings.Repeat(" ", 64) + "[[1,2]]"; !strings.Contains(string(w.buf), "\n"+want+"\n") {
 		t.Fatalf("levels past %d are not compact:\n%s", indentMaxDepth, w.buf)
 	}
