@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -30,7 +29,7 @@ func marshalArgs(args any) (string, error) {
 			}
 			return "", models.Errorf(models.EINVALID, "job arguments must be valid JSON")
 		}
-		if !utf8.Valid(a) || bytes.IndexByte(a, 0) >= 0 {
+		if !utf8.Valid(a) { // json.Valid passes any byte inside a string but a control character such as NUL
 			return "", &models.Error{Code: models.EINVALID, Message: "Job arguments must be UTF-8 text.",
 				Fields: map[string]string{"args": "The arguments hold bytes that are not UTF-8 text."}}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
@@ -50,4 +51,18 @@ func TestArgsNestingIsBounded(t *testing.T) {
 	require.Equal(t, 1, be.Index)
 	requireFieldError(t, err, "args", "more than 64 levels deep")
 	require.Len(t, modeltest.RecentJobs(t, s, 100), before, "a refused batch stores nothing")
+}
+
+// Raw arguments are stored only as UTF-8 JSON: a NUL byte, which PostgreSQL can't store, makes
+// them invalid JSON; bytes that are not UTF-8, which json.Valid lets pass inside a string, are
+// refused by name.
+func TestRawArgsAreUTF8JSON(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e := newEngine(t, s, fast())
+	_, err := e.Enqueue(ctx, "k", json.RawMessage("{\"a\":\"\x00\"}"))
+	require.Equal(t, models.EINVALID, models.ErrorCode(err), "%v", err)
+	require.Contains(t, models.ErrorMessage(err), "valid JSON")
+	_, err = e.Enqueue(ctx, "k", json.RawMessage("{\"a\":\"\xff\"}"))
+	requireFieldError(t, err, "args", "not UTF-8 text")
+	require.Empty(t, modeltest.RecentJobs(t, s, 10), "nothing stored")
 }

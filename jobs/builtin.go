@@ -182,5 +182,5 @@ func (e *Engine) ExecAllowed() []string {
 func (e *Engine) ExecAllowedEnv() []string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return append(strings.Split(execSafeEnvShown, ", "), e.execRules.Env...)
+	return append(ExecSafeEnv(), e.execRules.Env...)
 }

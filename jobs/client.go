@@ -85,9 +85,10 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
 		j, err := e.newJob(ctx, p.Kind, p.Args, p.Opts)
-		if err != nil && len(batch) > 1 {
-			return nil, &BatchError{Index: i, Err: err}
-		} else if err != nil {
+		if err != nil {
+			if len(batch) > 1 {
+				return nil, &BatchError{Index: i, Err: err}
+			}
 			return nil, err
 		}
 		j.Note = note(ctx, "enqueued")

@@ -31,12 +31,14 @@ func ParseQueues(s string) ([]QueueConfig, error) {
 		}
 		name, n, ok := strings.Cut(part, "=")
 		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("%w: queue %q: write name=workers, e.g. default=10", ErrInvalidConfig, part)
+		}
+		if err := models.QueueName.Check(name); err != nil {
+			return nil, fmt.Errorf("%w: queue %q: %s", ErrInvalidConfig, name, models.ErrorMessage(err))
+		}
 		workers, err := strconv.Atoi(strings.TrimSpace(n))
 		switch {
-		case !ok || name == "":
-			return nil, fmt.Errorf("%w: queue %q: write name=workers, e.g. default=10", ErrInvalidConfig, part)
-		case !models.QueueName.Valid(name):
-			return nil, fmt.Errorf("%w: queue %q: %s", ErrInvalidConfig, name, models.ErrorMessage(models.QueueName.Check(name)))
 		case err != nil || workers < 1 || workers > 10_000:
 			return nil, fmt.Errorf("%w: queue %q: workers must be a whole number from 1 to 10000", ErrInvalidConfig, name)
 		case seen[name]:

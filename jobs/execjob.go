@@ -33,7 +33,7 @@ const (
 type ExecArgs struct {
 	Command []string          `json:"command" doc:"The program (an absolute path the server allows, links followed) and its arguments"`
 	Dir     string            `json:"dir,omitempty" doc:"Working directory (absolute); default the server's"`
-	Env     map[string]string `json:"env,omitempty" doc:"Environment variables: LANG, LANGUAGE, LC_*, TZ and the names the server allows (--exec-allow-env); added to the server's PATH, HOME, TMPDIR and USER, which a job can't set"`
+	Env     map[string]string `json:"env,omitempty" doc:"Environment variables: LANG, LANGUAGE, LC_*, TZ and the names the server allows (--exec-allow-env); added to the server's PATH, HOME, TMPDIR, USER, which a job can't set"`
 	Stdin   string            `json:"stdin,omitempty" doc:"Text given to the program on standard input"`
 	Timeout string            `json:"timeout,omitempty" doc:"A Go duration, e.g. 10m; default 1h"`
 }

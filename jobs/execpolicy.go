@@ -53,8 +53,27 @@ var execSafeEnv = map[string]func(string) string{
 	"LC_TELEPHONE": localeValue, "LC_TIME": localeValue, "TZ": tzValue,
 }
 
-// execSafeEnvShown is execSafeEnv as people read it.
-const execSafeEnvShown = "LANG, LANGUAGE, LC_*, TZ"
+// execSafeEnvShown is execSafeEnv as people read it: sorted, the LC_ categories as LC_*.
+var execSafeEnvShown = func() []string {
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(execSafeEnv)) {
+		if strings.HasPrefix(name, "LC_") {
+			name = "LC_*"
+		}
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}()
+
+// ExecBaseEnv returns the variables every exec program gets from Kiln's own environment and
+// no job may set, for the help and pages that name them.
+func ExecBaseEnv() []string { return slices.Clone(execBaseEnv) }
+
+// ExecSafeEnv returns, for people, the variables any exec job may set whatever the server
+// allows: the locale and the time zone, the LC_ categories as LC_*.
+func ExecSafeEnv() []string { return slices.Clone(execSafeEnvShown) }
 
 func localeValue(v string) string {
 	if strings.ContainsRune(v, '/') {
@@ -244,7 +263,7 @@ func (p ExecPolicy) checkEnv(name, value string) error {
 	if _, safe := execSafeEnv[name]; safe || slices.Contains(p.Env, name) {
 		return checkEnvValue(name, value)
 	}
-	may := execSafeEnvShown
+	may := strings.Join(execSafeEnvShown, ", ")
 	if len(p.Env) > 0 {
 		may += " and " + strings.Join(p.Env, ", ") + " (--exec-allow-env)"
 	}

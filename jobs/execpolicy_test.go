@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,14 @@ func TestExecAllowListLinksAreFollowed(t *testing.T) {
 	require.NoError(t, os.Symlink("tool3.11", filepath.Join(dir, "alias")))
 	_, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "alias")}})
 	require.ErrorContains(t, err, "alias is not allowed on this server")
+}
+
+// A struct tag can't be built from the lists, so the API's description of env is held to them
+// here: a variable added to either list fails this test until the description names it.
+func TestExecEnvDocNamesTheLists(t *testing.T) {
+	f, ok := reflect.TypeFor[jobs.ExecArgs]().FieldByName("Env")
+	require.True(t, ok)
+	doc := f.Tag.Get("doc")
+	require.Contains(t, doc, ": "+strings.Join(jobs.ExecSafeEnv(), ", ")+" and the names the server allows")
+	require.Contains(t, doc, "the server's "+strings.Join(jobs.ExecBaseEnv(), ", ")+", which a job can't set")
 }

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -97,4 +98,35 @@ func TestUniqueKeysRefuseControlFormatAndBidiCharacters(t *testing.T) {
 		require.NoError(t, err, "%q is a fine key", good)
 	}
 	require.Len(t, modeltest.RecentJobs(t, s, 100), 3, "only the good keys made jobs")
+}
+
+// A name's length is counted in characters, as its message says, as the API's maxLength and
+// PostgreSQL's varchar(n) count: a kind or queue of 100 'é' (200 bytes), a recurring job's name
+// of 200 '日' and a unique key of 255 'é' are taken and stored, on both dialects, and found by
+// a filter; one character more is refused.
+func TestNameLengthsCountCharacters(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		e := newEngine(t, s, fast())
+		kind, key := strings.Repeat("é", 100), strings.Repeat("é", 255)
+		j, err := e.Enqueue(ctx, kind, nil, jobs.Queue(kind), jobs.UniqueKey(key))
+		require.NoError(t, err)
+		got, err := s.GetJob(ctx, j.ID)
+		require.NoError(t, err)
+		require.Equal(t, kind, got.Kind)
+		require.Equal(t, key, *got.UniqueKey)
+		n, err := s.CountJobs(ctx, models.JobFilter{Kind: kind, Queue: kind})
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+		_, err = e.CreateRecurring(ctx, strings.Repeat("日", 200), "@hourly", kind, nil)
+		require.NoError(t, err)
+
+		_, err = e.Enqueue(ctx, kind+"é", nil)
+		requireFieldError(t, err, "kind", "1 to 100 characters")
+		_, err = e.Enqueue(ctx, "k", nil, jobs.Queue(kind+"é"))
+		requireFieldError(t, err, "queue", "1 to 100 characters")
+		_, err = e.Enqueue(ctx, "k", nil, jobs.UniqueKey(key+"é"))
+		requireFieldError(t, err, "unique_key", "1 to 255 characters")
+		_, err = e.CreateRecurring(ctx, strings.Repeat("日", 201), "@hourly", "k", nil)
+		requireFieldError(t, err, "name", "1 to 200 characters")
+	})
 }

@@ -56,6 +56,8 @@ type JobQueries interface {
 	GetJob(ctx context.Context, id int64) (*Job, error)
 	JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error)
 	JobLogs(ctx context.Context, jobID int64) ([]JobLog, error)
+	// NewestJobLogs reads the newest n lines only, oldest first, and counts those before them.
+	NewestJobLogs(ctx context.Context, jobID int64, n int) (logs []JobLog, earlier int64, err error)
 	ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error)
 	LatestActivity(ctx context.Context, n int) ([]Job, error)
 	RunningByQueue(ctx context.Context, servers []string) (map[string]int64, error)

@@ -134,3 +134,34 @@ func TestLogLinesWithNUL(t *testing.T) {
 		require.Equal(t, "cd", got[302].Message)
 	})
 }
+
+// A page reads a log's newest lines only: oldest first, with a count of the lines before them,
+// on both dialects; another job's lines, written in between, are neither read nor counted.
+func TestNewestJobLogs(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		j, other := newJob("logs"), newJob("logs")
+		insert(t, s, j, other)
+		now := time.Now()
+		var lines []models.JobLog
+		for i := range 500 {
+			lines = append(lines, models.JobLog{JobID: j.ID, Attempt: 1, At: now, Message: fmt.Sprintf("line %d", i)},
+				models.JobLog{JobID: other.ID, Attempt: 1, At: now, Message: fmt.Sprintf("other %d", i)})
+		}
+		require.NoError(t, s.AppendJobLogs(ctx, lines))
+		got, earlier, err := s.NewestJobLogs(ctx, j.ID, 256)
+		require.NoError(t, err)
+		require.Len(t, got, 256)
+		require.Equal(t, int64(244), earlier)
+		require.Equal(t, "line 244", got[0].Message)
+		require.Equal(t, "line 499", got[255].Message)
+		got, earlier, err = s.NewestJobLogs(ctx, j.ID, 1000)
+		require.NoError(t, err)
+		require.Len(t, got, 500)
+		require.Zero(t, earlier)
+		require.Equal(t, "line 0", got[0].Message)
+		got, earlier, err = s.NewestJobLogs(ctx, j.ID+other.ID, 10)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		require.Zero(t, earlier)
+	})
+}

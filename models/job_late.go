@@ -88,7 +88,7 @@ func (s *Store) finishLate(tx *gorm.DB, batch []JobFinish) (applied int, queues 
 		case waitingFromRescue || failedByRescue || j.Runs > f.Run:
 			msg := fmt.Sprintf("%s: %s; it reached the database only after the job was rescued, and was not applied", lateReason, ended)
 			if f.Error != "" {
-				msg += ": " + firstLineOf(f.Error)
+				msg += ": " + FirstLine(f.Error)
 			}
 			logs = append(logs, JobLog{JobID: j.ID, Attempt: f.Attempt, At: now, Message: msg})
 		}
@@ -128,10 +128,4 @@ func outcomeWord(f JobFinish) string {
 		return "was released"
 	}
 	return string(f.State)
-}
-
-// firstLineOf is s up to its first line break.
-func firstLineOf(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }

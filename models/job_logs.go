@@ -19,6 +19,26 @@ func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
 	return logs, nil
 }
 
+// NewestJobLogs returns the newest n log lines a job wrote, oldest first, and how many it wrote
+// before them: a page showing a log that may be millions of lines long reads n of them.
+func (s *Store) NewestJobLogs(ctx context.Context, jobID int64, n int) (logs []JobLog, earlier int64, err error) {
+	db := s.rdb.WithContext(ctx)
+	// The ids first, from the index on (job_id, id) alone: asked for the rows at once,
+	// PostgreSQL walks the primary key back from the newest line of any job (migration 14).
+	newest := db.Model(&JobLog{}).Select("id").Where("job_id = ?", jobID).Order("id DESC").Limit(n)
+	if err := db.Where("id IN (?)", newest).Order("id").Find(&logs).Error; err != nil {
+		return nil, 0, fmt.Errorf("models: job %d newest logs: %w", jobID, err)
+	}
+	if len(logs) < n {
+		return logs, 0, nil
+	}
+	// Counted below the oldest line read, not in all: lines written meanwhile are not earlier.
+	if err := db.Model(&JobLog{}).Where("job_id = ? AND id < ?", jobID, logs[0].ID).Count(&earlier).Error; err != nil {
+		return nil, 0, fmt.Errorf("models: job %d logs before line %d: %w", jobID, logs[0].ID, err)
+	}
+	return logs, earlier, nil
+}
+
 // AppendJobLog stores one log line of a running job.
 func (s *Store) AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error {
 	line := JobLog{JobID: jobID, Attempt: attempt, At: at}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -25,7 +26,7 @@ func (f JobFilter) Validate() error {
 	if f.State != "" && !slices.Contains(JobStates, f.State) {
 		return Errorf(EINVALID, "Unknown job state %q.", f.State)
 	}
-	if len(f.Search) > 200 || len(f.Kind) > jobKindMax || len(f.Queue) > jobQueueMax || len(f.Tag) > 50 {
+	if tooLong(f.Search, 200) || tooLong(f.Kind, jobKindMax) || tooLong(f.Queue, jobQueueMax) || tooLong(f.Tag, 50) {
 		return Errorf(EINVALID, "The filter is too long.")
 	}
 	for _, v := range []string{f.Search, f.Kind, f.Queue, f.Tag} {
@@ -36,6 +37,9 @@ func (f JobFilter) Validate() error {
 	}
 	return nil
 }
+
+// tooLong reports whether s holds more than n characters, as names are counted (NameRule.Max).
+func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
 func (f JobFilter) scope(db *gorm.DB, ilike string) *gorm.DB {
 	q := db.Model(&Job{})

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -148,24 +149,37 @@ const (
 
 // validateNewJob checks what a caller may get wrong when creating a job.
 func validateNewJob(j *Job) error {
+	if err := KindName.Check(j.Kind); err != nil {
+		return err
+	}
+	if err := QueueName.Check(j.Queue); err != nil {
+		return err
+	}
 	switch {
-	case !KindName.Valid(j.Kind):
-		return KindName.Check(j.Kind)
-	case !QueueName.Valid(j.Queue):
-		return QueueName.Check(j.Queue)
 	case j.MaxAttempts < 1:
 		return Errorf(EINVALID, "max attempts must be at least 1, not %d", j.MaxAttempts)
 	case j.Timeout < 0:
 		return Errorf(EINVALID, "timeout must not be negative, not %s", j.Timeout)
-	case j.UniqueKey != nil && !UniqueKeyText.Valid(*j.UniqueKey):
-		return UniqueKeyText.Check(*j.UniqueKey)
-	case j.ParentID != nil && j.ContinueOn != ContinueOnSuccess && j.ContinueOn != ContinueOnFinish:
+	}
+	if j.UniqueKey != nil {
+		if err := UniqueKeyText.Check(*j.UniqueKey); err != nil {
+			return err
+		}
+	}
+	if j.ParentID != nil && j.ContinueOn != ContinueOnSuccess && j.ContinueOn != ContinueOnFinish {
 		return Errorf(EINVALID, "continuation condition must be %q or %q", ContinueOnSuccess, ContinueOnFinish)
 	}
 	if !json.Valid([]byte(j.Args)) {
 		return Errorf(EINVALID, "job arguments must be valid JSON")
 	}
 	return nil
+}
+
+// FirstLine is s up to its first line break: how an error is summed up in one line, on a page, in a
+// late-run outcome, in a kind's failure groups.
+func FirstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 // truncate cuts s to at most n bytes, on a rune boundary, marking the cut.

@@ -218,8 +218,7 @@ func (s *Store) KindFailures(ctx context.Context, kind string, scan int) ([]Fail
 	var out []FailureGroup
 	at := map[string]int{}
 	for _, r := range rows {
-		msg, _, _ := strings.Cut(strings.TrimSpace(r.LastError), "\n")
-		msg = truncate(strings.TrimSpace(msg), 300)
+		msg := truncate(strings.TrimSpace(FirstLine(strings.TrimSpace(r.LastError))), 300)
 		i, ok := at[msg]
 		if !ok {
 			i = len(out)

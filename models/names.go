@@ -9,9 +9,9 @@ import (
 )
 
 // NameRule is what one kind of name may be: a job's kind, a queue's name, a tag, a recurring
-// job's name; and, more loosely, what a key a caller gives may be (UniqueKeyText). Every path that takes such a name (the engine, the store, the API, the forms,
-// the command line through the API) checks it with the rule's Check, so they refuse the same
-// names with the same words.
+// job's name; and, more loosely, what a key a caller gives may be (UniqueKeyText). Every path
+// that takes such a name (the engine, the store, the API, the forms, the command line through
+// the API) checks it with the rule's Check, so they refuse the same names with the same words.
 type NameRule struct {
 	// Field is the form and JSON field the name comes in, as errors name it.
 	Field string
@@ -19,7 +19,8 @@ type NameRule struct {
 	What string
 	// Shape says what the name may be, after What: "is 1 to 100 characters of text".
 	Shape string
-	// Max bounds it, in bytes.
+	// Max bounds it, in characters: as its message says, as the API's maxLength and
+	// PostgreSQL's varchar(n) count.
 	Max int
 	// refuse reports characters the name may not hold besides those no name holds (Check).
 	refuse func(r rune) bool
@@ -66,7 +67,7 @@ func (r NameRule) Check(name string) error {
 		msg = fmt.Sprintf("%s may not hold %s: %q holds %U.", r.What, describeHidden(bad), name, bad)
 	} else if !r.key && (name == "." || name == "..") {
 		msg = fmt.Sprintf(`%s may not be "." or "..": in a link, they name the page above.`, r.What)
-	} else if strings.TrimSpace(name) == "" || len(name) > r.Max || !storableText(name) ||
+	} else if strings.TrimSpace(name) == "" || utf8.RuneCountInString(name) > r.Max || !storableText(name) ||
 		(r.refuse != nil && strings.ContainsFunc(name, r.refuse)) || (r.pattern != nil && !r.pattern.MatchString(name)) {
 		msg = fmt.Sprintf("%s %s, not %q.", r.What, r.Shape, name)
 	}

@@ -181,12 +181,8 @@ func jobOptions(b api.JobSpec, at string) ([]jobs.Option, []error) {
 			opts = append(opts, jobs.RunAt(time.Now().Add(d)))
 		}
 	}
-	if b.UniqueKey != "" {
-		if err := jobs.CheckUniqueKey(b.UniqueKey); err != nil {
-			bad("unique_key", models.ErrorMessage(err))
-		} else {
-			opts = append(opts, jobs.UniqueKey(b.UniqueKey))
-		}
+	if b.UniqueKey != "" { // checked by the engine, which names the field
+		opts = append(opts, jobs.UniqueKey(b.UniqueKey))
 	}
 	if len(b.Tags) > 0 {
 		opts = append(opts, jobs.Tags(b.Tags...))
@@ -206,10 +202,7 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 		return nil, err
 	}
 	opts, details := jobOptions(in.Body, "body.")
-	if in.IdempotencyKey != "" {
-		if in.Body.UniqueKey != "" {
-			details = append(details, &huma.ErrorDetail{Location: "header.Idempotency-Key", Message: "Give an Idempotency-Key or a unique_key, not both."})
-		}
+	if in.IdempotencyKey != "" { // with a unique_key too, the engine refuses both
 		if err := models.IdempotencyKeyText.Check(in.IdempotencyKey); err != nil {
 			details = append(details, &huma.ErrorDetail{Location: "header.Idempotency-Key", Message: models.ErrorMessage(err)})
 		}
@@ -245,6 +238,10 @@ func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOut
 		return nil, huma.Error422UnprocessableEntity("No job was enqueued.", details...)
 	}
 	res, err := s.engine.EnqueueResults(actor(ctx), batch)
+	if len(batch) == 1 && models.ErrorCode(err) == models.EINVALID {
+		// The engine names the job refused only in a batch of several: name it here too.
+		err = &jobs.BatchError{Index: 0, Err: err}
+	}
 	if err != nil {
 		return nil, s.apiErr(err)
 	}

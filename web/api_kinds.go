@@ -43,8 +43,8 @@ func (s *Server) registerKindAPI(hapi huma.API) {
 }
 
 func (s *Server) apiKind(ctx context.Context, in *KindNameInput) (*KindMetricsOutput, error) {
-	if !models.KindName.Valid(in.Kind) {
-		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: a kind is 1 to 100 characters of text.", in.Kind))
+	if err := models.KindName.Check(in.Kind); err != nil {
+		return nil, huma.Error404NotFound(fmt.Sprintf("No kind %q: %s", in.Kind, models.ErrorMessage(err)))
 	}
 	return s.kindMetrics(ctx, in.Kind)
 }

@@ -337,8 +337,8 @@ func TestAPIIdempotencyAndBatch(t *testing.T) {
 		resp, again := post("order-17", map[string]any{"kind": "mail.send"})
 		require.Equal(t, http.StatusOK, resp.StatusCode, "the retry gets the first job")
 		require.Equal(t, first["id"], again["id"])
-		resp, _ = post("order-18", map[string]any{"kind": "mail.send", "unique_key": "x"})
-		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+		resp, problem := post("order-18", map[string]any{"kind": "mail.send", "unique_key": "x"})
+		problemAt(t, resp, problem, "body.unique_key", "not both")
 
 		resp, body := a.apiCall("POST", "/api/v1/jobs/batch", "", map[string]any{"jobs": []map[string]any{
 			{"kind": "a"}, {"kind": "b", "delay": "1h"}, {"kind": "c", "unique_key": "k"}, {"kind": "c", "unique_key": "k"},

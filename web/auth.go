@@ -75,7 +75,7 @@ func notRandom(secret string) string {
 		runs[run] = true
 	}
 	for i, up, down := 1, 1, 1; i < len(secret); i++ {
-		up, down = next(up, secret[i] == secret[i-1]+1), next(down, secret[i] == secret[i-1]-1)
+		up, down = runLength(up, secret[i] == secret[i-1]+1), runLength(down, secret[i] == secret[i-1]-1)
 		if up >= notRandomRun || down >= notRandomRun {
 			return fmt.Sprintf("it counts up or down for %d bytes in a row", notRandomRun)
 		}
@@ -83,8 +83,9 @@ func notRandom(secret string) string {
 	return ""
 }
 
-// next is the length of a run that goes on (n+1) or starts again (1).
-func next(n int, goesOn bool) int {
+// runLength is the length of a run of n bytes after one more byte: n+1 if it goes on, 1 if a
+// new run starts there.
+func runLength(n int, goesOn bool) int {
 	if goesOn {
 		return n + 1
 	}

@@ -50,12 +50,32 @@ func (w *pageText) json(raw, rawURL string) components.Block {
 	if raw == "" || !json.Valid([]byte(raw)) {
 		return w.text(raw, rawURL)
 	}
-	return w.block(indentJSON(w, raw), len(raw), rawURL)
+	return w.block(w.indentJSON(raw), len(raw), rawURL)
 }
 
 // text is textBlock within w's room.
 func (w *pageText) text(s, rawURL string) components.Block {
 	return w.block(w.write(s), len(s), rawURL)
+}
+
+// reserve takes n bytes of w's room for what the page adds around its text; when they don't
+// fit, it reports false and w is full.
+func (w *pageText) reserve(n int) bool {
+	if w.full || n > w.room {
+		w.full = true
+		return false
+	}
+	w.room -= n
+	return true
+}
+
+// fits reports whether s fits w's room whole, as the page will hold it.
+func (w *pageText) fits(s string) bool {
+	n := 0
+	for i := 0; i < len(s) && n <= w.room; i++ {
+		n += escapedLen(s[i])
+	}
+	return !w.full && n <= w.room
 }
 
 // escapedLen is the bytes c takes on the page: templ escapes these five.
@@ -123,7 +143,7 @@ func (w *pageText) block(shown, total int, rawURL string) components.Block {
 // indentMaxDepth compact, and stops as soon as w is full: it never builds more than w holds,
 // where json.Indent builds the whole indented text first. It returns how many bytes of src
 // were written.
-func indentJSON(w *pageText, src string) int {
+func (w *pageText) indentJSON(src string) int {
 	done := 0
 	level, open := 0, false // open: a '{' or '[' was just written, its first line not started
 	for i := 0; i < len(src) && !w.full; i++ {

@@ -73,9 +73,9 @@ func TestJobPageOfHugeValuesStaysWithinBudget(t *testing.T) {
 		cut := args.Parent().Find(`[data-testid="block-cut"]`)
 		require.Contains(t, cut.Text(), "of 88 KB")
 		require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/args.json", j.ID), cut.Find(`a`).AttrOr("href", ""))
-		require.Contains(t, doc.Find(`[data-testid="job-logs"]`).Parent().Find(`[data-testid="block-cut"] a`).AttrOr("href", ""), "/log.txt")
+		require.Contains(t, doc.Find(`[data-testid="logs-earlier"] a`).AttrOr("href", ""), "/log.txt")
 		require.Less(t, doc.Find(`[data-testid="job-logs"] li`).Length(), 3000, "the log is cut")
-		require.Equal(t, "line 0 "+strings.Repeat("&", 40), doc.Find(`[data-testid="job-logs"] .log-message`).First().Text())
+		require.Equal(t, "line 2999 "+strings.Repeat("&", 40), doc.Find(`[data-testid="job-logs"] .log-message`).Last().Text(), "its newest lines")
 	}
 
 	resp, body := a.getRaw(fmt.Sprintf("/dashboard/jobs/%d/args.json", j.ID))
@@ -157,6 +157,7 @@ func TestDuplicateOfArgsTooBigForTheForm(t *testing.T) {
 	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
 	require.NoError(t, err)
 	require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), "100 KB")
+	require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), "which take up to 1 MB")
 	require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/args.json", big.ID), doc.Find(`[data-testid="args-download"]`).AttrOr("href", ""))
 	require.Empty(t, doc.Find(`textarea[name="args"]`).Nodes)
 	require.Empty(t, doc.Find(`[data-testid="enqueue"]`).Nodes, "nothing to send without the arguments")
@@ -220,4 +221,53 @@ func TestDuplicateOfTooManyRowsForTheForm(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, doc.Find(`[data-testid="args-too-big"]`).Text(), "2000 headers")
 	require.Empty(t, doc.Find(`[data-testid="submit"]`).Nodes)
+}
+
+// A running job whose log is longer than its page holds shows its newest lines, on the page
+// and in the live part polled every 2 seconds, says how many earlier ones it leaves out and
+// links to log.txt; a line written later appears at the next poll, and a newest line longer
+// than the page holds is cut.
+func TestJobPageShowsTheNewestLogLines(t *testing.T) {
+	a := setup(t)
+	ctx := context.Background()
+	j := a.storeJob(&models.Job{Kind: "probe.log", Args: "{}"})
+	_, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: j.Queue, ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
+	require.NoError(t, err)
+	line := func(i int) string { return fmt.Sprintf("line %d %s", i, strings.Repeat("x", 100)) }
+	var lines []models.JobLog
+	for i := range 3000 {
+		lines = append(lines, models.JobLog{JobID: j.ID, Attempt: 1, At: time.Now(), Message: line(i)})
+	}
+	require.NoError(t, a.store.AppendJobLogs(ctx, lines))
+	logsOf := func(path string) (*goquery.Selection, *goquery.Document) {
+		resp, body := a.getRaw(path)
+		require.Equal(t, http.StatusOK, resp.StatusCode, path)
+		require.Less(t, len(body), pageBudget, "%s weighs %d bytes", path, len(body))
+		doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+		require.NoError(t, err)
+		return doc.Find(`[data-testid="job-logs"] .log-message`), doc
+	}
+	page, live := fmt.Sprintf("/dashboard/jobs/%d", j.ID), fmt.Sprintf("/dashboard/jobs/%d/live", j.ID)
+	for _, path := range []string{page, live} {
+		msgs, doc := logsOf(path)
+		shown := msgs.Length()
+		require.Less(t, shown, 3000, "the log is cut")
+		require.Greater(t, shown, 100)
+		require.Equal(t, line(2999), msgs.Last().Text(), "%s shows the newest line", path)
+		require.Equal(t, line(3000-shown), msgs.First().Text(), "and the lines before it, in order")
+		earlier := doc.Find(`[data-testid="logs-earlier"]`)
+		require.Contains(t, earlier.Text(), fmt.Sprintf("%d earlier lines", 3000-shown))
+		require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/log.txt", j.ID), earlier.Find("a").AttrOr("href", ""))
+	}
+
+	require.NoError(t, a.store.AppendJobLog(ctx, j.ID, 1, time.Now(), line(3000)))
+	msgs, _ := logsOf(live)
+	require.Equal(t, line(3000), msgs.Last().Text(), "a new line appears at the next poll")
+
+	require.NoError(t, a.store.AppendJobLog(ctx, j.ID, 1, time.Now(), "last "+strings.Repeat("&", models.JobErrorMax-5)))
+	msgs, doc := logsOf(live)
+	require.Equal(t, 1, msgs.Length(), "alone, it is longer than the page holds")
+	require.True(t, strings.HasPrefix(msgs.Text(), "last &&&"))
+	require.Contains(t, doc.Find(`[data-testid="job-logs"]`).Parent().Find(`[data-testid="block-cut"]`).Text(), "of 16 KB")
+	require.Contains(t, doc.Find(`[data-testid="logs-earlier"]`).Text(), "3001 earlier lines")
 }

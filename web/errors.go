@@ -45,7 +45,7 @@ var statusTitles = map[int]string{
 var friendlyMessages = map[int]string{
 	http.StatusNotFound:              "There is nothing at this address. It may have been moved or deleted.",
 	http.StatusMethodNotAllowed:      "This address doesn't accept that kind of request.",
-	http.StatusRequestEntityTooLarge: "The request was larger than Kiln accepts (1 MB).",
+	http.StatusRequestEntityTooLarge: "The request was larger than Kiln accepts (" + bodyLimitText + ").",
 }
 
 // errorResponse describes a failed request to the client.

@@ -49,25 +49,28 @@ func readJobForm(c echo.Context) pages.JobFormView {
 	for len(args) > 0 && args[len(args)-1] == "" { // the blank rows left at the end, not empty arguments
 		args = args[:len(args)-1]
 	}
-	v.Args = args[:min(len(args), formMaxRows)]
 	// More rows than the form holds are refused, not dropped: the job would lack them. The form
 	// comes back with the first formMaxRows, saying so.
 	tooMany := func(n int, what string) string {
 		return fmt.Sprintf("At most %d %s; %d were sent, and only the first %d are kept here.", formMaxRows, what, n, formMaxRows)
 	}
-	if n := countRows(f["http_header_name"], f["http_header_value"]); n > formMaxRows {
+	if n := len(v.Headers); n > formMaxRows {
 		v.Errors["http_header"] = tooMany(n, "headers")
+		v.Headers = v.Headers[:formMaxRows]
 	}
-	if n := countRows(f["exec_env_name"], f["exec_env_value"]); n > formMaxRows {
+	if n := len(v.Env); n > formMaxRows {
 		v.Errors["exec_env"] = tooMany(n, "variables")
+		v.Env = v.Env[:formMaxRows]
 	}
-	if len(args) > formMaxRows {
-		v.Errors["exec_program"] = tooMany(len(args), "arguments")
+	if n := len(args); n > formMaxRows {
+		v.Errors["exec_program"] = tooMany(n, "arguments")
+		args = args[:formMaxRows]
 	}
+	v.Args = args
 	return v
 }
 
-// kvRows pairs names with values, dropping rows left blank, up to formMaxRows of them.
+// kvRows pairs names with values, dropping rows left blank; readJobForm bounds how many.
 func kvRows(names, values []string) []pages.KV {
 	var out []pages.KV
 	for i, n := range names {
@@ -75,23 +78,12 @@ func kvRows(names, values []string) []pages.KV {
 		if i < len(values) {
 			val = values[i]
 		}
-		if strings.TrimSpace(n) == "" && val == "" || len(out) >= formMaxRows {
+		if strings.TrimSpace(n) == "" && val == "" {
 			continue
 		}
 		out = append(out, pages.KV{Name: strings.TrimSpace(n), Value: val})
 	}
 	return out
-}
-
-// countRows is how many rows of names and values are not left blank.
-func countRows(names, values []string) int {
-	n := 0
-	for i, name := range names {
-		if strings.TrimSpace(name) != "" || i < len(values) && values[i] != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // jobArgs builds the arguments of v's kind, or says what is wrong in v.Errors.
@@ -309,7 +301,7 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 	if _, queues, err := s.suggest.get(c.Request().Context(), s.store); err == nil {
 		v.Queues = queues
 	}
-	v.ExecAllowed, v.ExecAllowedEnv = s.engine.ExecAllowed(), s.engine.ExecAllowedEnv()
+	v.ExecAllowed, v.ExecAllowedEnv, v.ExecBaseEnv = s.engine.ExecAllowed(), s.engine.ExecAllowedEnv(), jobs.ExecBaseEnv()
 	if v.Method == "" {
 		v.Method = "GET"
 	}
@@ -341,7 +333,7 @@ func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, t
 	}
 	v.Tags = strings.Join(tags, ", ")
 	if whole := textBlock(args, argsURL); whole.Cut != nil {
-		v.ArgsLeftOut = &pages.ArgsLeftOut{Why: "are " + components.FormatBytes(whole.Cut.Total) + ", more than this form holds", RawURL: argsURL}
+		v.ArgsLeftOut = &pages.ArgsLeftOut{Why: "are " + components.FormatBytes(whole.Cut.Total) + ", more than this form holds", RawURL: argsURL, APILimit: bodyLimitText}
 		return v
 	}
 	switch kind {
@@ -406,7 +398,7 @@ func tooManyRows(v *pages.JobFormView, rows int, what, argsURL string) bool {
 	if rows <= formMaxRows {
 		return false
 	}
-	v.ArgsLeftOut = &pages.ArgsLeftOut{Why: fmt.Sprintf("hold %d %s, more than the %d this form holds", rows, what, formMaxRows), RawURL: argsURL}
+	v.ArgsLeftOut = &pages.ArgsLeftOut{Why: fmt.Sprintf("hold %d %s, more than the %d this form holds", rows, what, formMaxRows), RawURL: argsURL, APILimit: bodyLimitText}
 	return true
 }
 

@@ -205,6 +205,7 @@ func TestNewJobFormOtherKinds(t *testing.T) {
 	require.Equal(t, "exec", doc.Find(`[data-testid="kind-fields"]`).AttrOr("data-kind", ""))
 	require.Contains(t, doc.Find(`[data-testid="exec-allowed"]`).Text(), "/bin/*")
 	require.Contains(t, doc.Find(`[data-testid="exec-allowed-env"]`).Text(), "LANG, LANGUAGE, LC_*, TZ, MODE")
+	require.Contains(t, doc.Find(`[data-testid="exec-allowed-env"]`).Text(), "PATH, HOME, TMPDIR, USER are the server's")
 	_, doc = a.get("/dashboard/jobs/new/row?list=env")
 	require.Len(t, doc.Find(`input[name="exec_env_name"]`).Nodes, 1)
 	resp, _ = a.get("/dashboard/jobs/new/row?list=nope")

@@ -35,14 +35,20 @@ var jobFiles = map[string]func(s *Server, ctx context.Context, j *models.Job) (r
 	"error.txt":   func(_ *Server, _ context.Context, j *models.Job) (rawFile, error) { return textFile(j.LastError), nil },
 	"log.txt": func(s *Server, ctx context.Context, j *models.Job) (rawFile, error) {
 		logs, err := s.store.JobLogs(ctx, j.ID)
+		if err != nil {
+			return rawFile{}, err
+		}
 		var b bytes.Buffer
 		for _, l := range logs {
 			fmt.Fprintf(&b, "%s #%d %s\n", l.At.UTC().Format(time.RFC3339Nano), l.Attempt, l.Message)
 		}
-		return rawFile{contentType: echo.MIMETextPlainCharsetUTF8, body: b.Bytes()}, err
+		return rawFile{contentType: echo.MIMETextPlainCharsetUTF8, body: b.Bytes()}, nil
 	},
 	"history.txt": func(s *Server, ctx context.Context, j *models.Job) (rawFile, error) {
 		events, err := s.store.JobEvents(ctx, j.ID)
+		if err != nil {
+			return rawFile{}, err
+		}
 		var b bytes.Buffer
 		for _, e := range events {
 			fmt.Fprintf(&b, "%s %s > %s, attempt %d", e.At.UTC().Format(time.RFC3339Nano), e.From, e.To, e.Attempt)
@@ -57,7 +63,7 @@ var jobFiles = map[string]func(s *Server, ctx context.Context, j *models.Job) (r
 			}
 			b.WriteByte('\n')
 		}
-		return rawFile{contentType: echo.MIMETextPlainCharsetUTF8, body: b.Bytes()}, err
+		return rawFile{contentType: echo.MIMETextPlainCharsetUTF8, body: b.Bytes()}, nil
 	},
 	"response-body": func(_ *Server, _ context.Context, j *models.Job) (rawFile, error) {
 		var r jobs.HTTPResponse

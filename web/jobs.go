@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,27 +97,20 @@ func parseJobsQuery(c echo.Context) (jobsQuery, error) {
 	return q, nil
 }
 
-// url builds the list's URL for this filter with the given page bounds and size.
+// url is the list's URL for this filter with the given page bounds and size (left out when it
+// is the default).
 func (q jobsQuery) url(before, after int64, limit int) string {
-	v := url.Values{}
-	for k, val := range map[string]string{"state": string(q.filter.State), "kind": q.filter.Kind, "queue": q.filter.Queue, "q": q.filter.Search, "tag": q.filter.Tag} {
-		if val != "" {
-			v.Set(k, val)
-		}
-	}
-	if before > 0 {
-		v.Set("before", strconv.FormatInt(before, 10))
-	}
-	if after > 0 {
-		v.Set("after", strconv.FormatInt(after, 10))
-	}
+	f := filterView(q.filter)
+	f.Before, f.After = before, after
 	if limit != pageSizes[0] {
-		v.Set("limit", strconv.Itoa(limit))
+		f.Limit = limit
 	}
-	if len(v) == 0 {
-		return "/dashboard/jobs"
-	}
-	return "/dashboard/jobs?" + v.Encode()
+	return f.URL()
+}
+
+// filterView is a filter as the jobs list shows it.
+func filterView(f models.JobFilter) pages.JobsFilter {
+	return pages.JobsFilter{State: string(f.State), Kind: f.Kind, Queue: f.Queue, Query: f.Search, Tag: f.Tag}
 }
 
 // handleJobs lists jobs: a tab per state, filters, keyset pages, bulk actions.
@@ -149,9 +141,10 @@ func (s *Server) handleJobs(c echo.Context) error {
 	}
 	v := pages.JobsView{
 		Layout: s.layoutProps(c, "Jobs", layout.SectionJobs),
-		Filter: pages.JobsFilter{State: string(q.filter.State), Kind: q.filter.Kind, Queue: q.filter.Queue, Query: q.filter.Search, Tag: q.filter.Tag, Limit: q.limit},
+		Filter: filterView(q.filter),
 		Kinds:  kinds, Queues: queues, CanAct: canAct(c), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
 	}
+	v.Filter.Limit = q.limit // the form sends it back
 	all := q
 	all.filter.State = ""
 	var total int64
@@ -259,7 +252,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 		if c.FormValue("confirm") == "" {
 			return render(c, http.StatusOK, pages.BulkConfirmPage(pages.BulkConfirmView{
 				Layout: s.layoutProps(c, "Confirm", layout.SectionJobs), Action: name, Count: n, CSRF: csrfToken(c), ReturnTo: back,
-				Filter: pages.JobsFilter{State: string(filter.State), Kind: filter.Kind, Queue: filter.Queue, Query: filter.Search, Tag: filter.Tag},
+				Filter: filterView(filter),
 			}))
 		}
 		for below := int64(0); len(ids) < bulkLimit; {
@@ -324,7 +317,7 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 			r.Duration = formatDuration(j.FinishedAt.Sub(*j.StartedAt))
 		}
 	}
-	if first := firstLine(j.LastError); first != "" {
+	if first := models.FirstLine(j.LastError); first != "" {
 		r.Error = truncateRunes(first, 160)
 	}
 	return r

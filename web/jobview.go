@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +53,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	if err != nil {
 		return pages.JobView{}, err
 	}
-	logs, err := s.store.JobLogs(ctx, id)
+	logs, earlier, err := s.store.NewestJobLogs(ctx, id, logLinesRead)
 	if err != nil {
 		return pages.JobView{}, err
 	}
@@ -130,7 +131,8 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	h := s.history(c, j, events)
 	v.Timeline, v.Attempts, v.OlderEntries, v.OlderRuns = h.timeline, h.attempts, h.olderEntries, h.olderRuns
 	v.HistoryURL = jobFileURL(j.ID, "history.txt")
-	v.Logs, v.LogsCut = s.logLines(c, j.ID, logs)
+	v.Logs, v.LogsEarlier, v.LogsCut = s.logLines(c, j.ID, logs, earlier)
+	v.LogURL = jobFileURL(j.ID, "log.txt")
 	return v, nil
 }
 
@@ -138,33 +140,32 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 // tags.
 const logLineMarkup = 256
 
-// logLines are the lines of a job's log that fit blockBudget together, and where the log was
-// cut, if it was.
-func (s *Server) logLines(c echo.Context, id int64, logs []models.JobLog) ([]pages.LogLine, *components.Cut) {
+// logLinesRead is how many of a job's newest log lines its page reads: each takes at least
+// logLineMarkup of blockBudget, so no more fit.
+const logLinesRead = blockBudget / logLineMarkup
+
+// logLines are the newest of a job's log lines (logs, after earlier others) that fit
+// blockBudget together, oldest first; how many earlier lines that leaves out; and where the
+// newest line was cut, if it alone is longer than the page holds. The others are shown whole or
+// not at all: a running job's page, polled every 2 seconds, must show the lines it writes.
+func (s *Server) logLines(c echo.Context, id int64, logs []models.JobLog, earlier int64) ([]pages.LogLine, int64, *components.Cut) {
 	w := pageText{room: blockBudget}
 	var out []pages.LogLine
-	shown := 0
-	for _, l := range logs {
-		if w.room < logLineMarkup {
-			w.full = true
-		} else {
-			w.room -= logLineMarkup
+	var cut *components.Cut
+	i := len(logs)
+	for ; i > 0; i-- {
+		l := logs[i-1]
+		if !w.reserve(logLineMarkup) || (len(out) > 0 && !w.fits(l.Message)) {
+			break
 		}
-		b := w.text(l.Message, "")
-		if b.Cut != nil {
-			if b.Text != "" {
-				out = append(out, pages.LogLine{At: s.moment(c, l.At), Attempt: l.Attempt, Message: b.Text})
-			}
-			total := 0
-			for _, l := range logs {
-				total += len(l.Message)
-			}
-			return out, &components.Cut{Shown: shown + b.Cut.Shown, Total: total, RawURL: jobFileURL(id, "log.txt")}
-		}
-		shown += len(l.Message)
+		b := w.text(l.Message, jobFileURL(id, "log.txt"))
 		out = append(out, pages.LogLine{At: s.moment(c, l.At), Attempt: l.Attempt, Message: b.Text})
+		if b.Cut != nil {
+			cut = b.Cut
+		}
 	}
-	return out, nil
+	slices.Reverse(out)
+	return out, earlier + int64(i), cut
 }
 
 // historyShown is how many runs (the attempts table) and timeline entries a job's page shows,
@@ -219,7 +220,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 		a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
 		if i+1 < len(events) {
 			end := events[i+1]
-			a.Outcome, a.Error = attemptOutcome(end), truncateRunes(firstLine(end.Error), 300)
+			a.Outcome, a.Error = attemptOutcome(end), truncateRunes(models.FirstLine(end.Error), 300)
 			a.Duration = formatDuration(end.At.Sub(e.At))
 			if end.Duration > 0 {
 				a.Duration = formatDuration(end.Duration)
@@ -228,7 +229,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 			case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
 				// Its server was cut off, not dead: the run's own outcome came after the rescue.
 				late := events[i+2]
-				a.Outcome, a.Error = string(late.To), truncateRunes(firstLine(late.Error), 300)
+				a.Outcome, a.Error = string(late.To), truncateRunes(models.FirstLine(late.Error), 300)
 				a.Duration = formatDuration(late.Duration) + ", reported late"
 			case end.IsRescue():
 				// From the claim to the rescue is not how long it ran: nobody knows that.
@@ -255,11 +256,6 @@ func attemptOutcome(end models.JobEvent) string {
 		return "released"
 	}
 	return string(end.To)
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }
 
 // contentTypeShown is the most characters of a response's Content-Type the job page shows; a

@@ -178,6 +178,10 @@ func TestKindsAPI(t *testing.T) {
 		resp, body = a.apiCall("GET", "/api/v1/kinds/no.such", viewer, nil)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 		require.Contains(t, body["detail"], "No kind")
+		// A name no kind can have says why, as the rule words it.
+		resp, body = a.apiCall("GET", "/api/v1/kinds/pdf%09render", viewer, nil)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+		require.Contains(t, body["detail"], `No kind "pdf\trender": A kind may not hold tabs`)
 	})
 }
 

@@ -82,6 +82,9 @@ func TestNamesWithInvisibleCharactersAreRefused(t *testing.T) {
 		{"/api/v1/jobs", map[string]any{"kind": "a\u2028b"}, "body.kind", "line breaks"},
 		{"/api/v1/jobs", map[string]any{"kind": "k", "queue": ".."}, "body.queue", `may not be "." or ".."`},
 		{"/api/v1/jobs/batch", map[string]any{"jobs": []map[string]any{{"kind": "k"}, {"kind": "k", "unique_key": "a\x1b[2Kb"}}}, "body.jobs[1].unique_key", "may not hold"},
+		// A batch of one job names it too.
+		{"/api/v1/jobs/batch", map[string]any{"jobs": []map[string]any{{"kind": "k", "unique_key": "a\x1b[2Kb"}}}, "body.jobs[0].unique_key", "may not hold"},
+		{"/api/v1/jobs/batch", map[string]any{"jobs": []map[string]any{{"kind": "report\u200b"}}}, "body.jobs[0].kind", "invisible"},
 		{"/api/v1/recurring", map[string]any{"name": "nightly-sync\u200b", "spec": "@daily", "kind": "k"}, "body.name", "invisible"},
 		{"/api/v1/recurring", map[string]any{"name": "nightly", "spec": "@daily", "kind": "noop\ufeff"}, "body.kind", "invisible"},
 		{"/api/v1/recurring", map[string]any{"name": "nightly", "spec": "@daily", "kind": "k", "queue": "default\u00a0"}, "body.queue", "spaces other than"},

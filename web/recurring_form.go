@@ -49,11 +49,10 @@ func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages
 	}
 	if id == 0 {
 		v.Name = strings.TrimSpace(c.FormValue("name"))
-		switch {
-		case v.Name == "":
+		if v.Name == "" {
 			v.Form.Errors["name"] = "A name is required."
-		case !models.RecurringName.Valid(v.Name):
-			v.Form.Errors["name"] = models.ErrorMessage(models.RecurringName.Check(v.Name))
+		} else if err := models.RecurringName.Check(v.Name); err != nil {
+			v.Form.Errors["name"] = models.ErrorMessage(err)
 		}
 	}
 	if !slices.Contains([]string{models.MisfireRelaxed, models.MisfireStrict, models.MisfireIgnore}, v.Misfire) {

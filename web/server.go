@@ -21,6 +21,7 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/static"
+	"github.com/kilnhq/kiln/views/components"
 )
 
 // Config configures the web server. The zero value of every field means its default.
@@ -112,13 +113,15 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("web: shutdown timeout %s is negative", c.ShutdownTimeout)
 	}
-	if c.Secret != "" && len(c.Secret) < minSecretLen {
-		return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %d bytes; it must be at least %d bytes of random data, "+
-			"the same on every node. Make one with: openssl rand -base64 32", len(c.Secret), minSecretLen)
-	}
-	if why := notRandom(c.Secret); c.Secret != "" && why != "" {
-		return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is not random: %s. Make one with: openssl rand -base64 32, "+
-			"the same on every node", why)
+	if c.Secret != "" {
+		if len(c.Secret) < minSecretLen {
+			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %d bytes; it must be at least %d bytes of random data, "+
+				"the same on every node. Make one with: openssl rand -base64 32", len(c.Secret), minSecretLen)
+		}
+		if why := notRandom(c.Secret); why != "" {
+			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is not random: %s. Make one with: openssl rand -base64 32, "+
+				"the same on every node", why)
+		}
 	}
 	if _, err := parseProxies(c.TrustedProxies); err != nil {
 		return err
@@ -183,6 +186,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 // It is also huma's default bound of every API operation's body; the two agree so that huma
 // stops reading at its own bound (a 413 problem) before limitBody's reader refuses a byte.
 const maxBodyBytes = 1 << 20
+
+// bodyLimitText is maxBodyBytes as the 413 page and the job form say it.
+var bodyLimitText = components.FormatBytes(maxBodyBytes)
 
 // Server is Kiln's HTTP server.
 type Server struct {

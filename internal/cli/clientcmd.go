@@ -16,6 +16,7 @@ import (
 
 	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/client"
+	"github.com/kilnhq/kiln/models"
 )
 
 // The commands that drive a running server through its API: kiln jobs, recurring, queues,
@@ -297,7 +298,7 @@ func (e *cliEnv) statsCommand() *ffcli.Command {
 
 // firstLine is s's first line, cut to n characters, as shown prints it.
 func firstLine(s string, n int) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	s = models.FirstLine(strings.TrimSpace(s))
 	if r := []rune(s); len(r) > n {
 		return shown(string(r[:n-1])) + "…"
 	}

@@ -24,16 +24,16 @@ func shown(s string) string {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !needsEscape(r): // one test for both paths: a tab is kept whatever the line holds
+			b.WriteString(s[i : i+size])
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\r':
 			b.WriteString(`\r`)
-		case r < 0x20 || r == 0x7f:
+		case r < 0x80:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case needsEscape(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
-			b.WriteString(s[i : i+size])
+			fmt.Fprintf(&b, `\u%04x`, r)
 		}
 		i += size
 	}

@@ -103,6 +103,7 @@ func TestShownEscapes(t *testing.T) {
 		"c1 \u0085 \u009b":                  `c1 \u0085 \u009b`,
 		"bidi \u202e \u2066 \u200f \u061c":  `bidi \u202e \u2066 \u200f \u061c`,
 		"not UTF-8 \xff\xc3":                `not UTF-8 \xff\xc3`,
+		"a\tb\n":                            "a\tb\\n", // a tab is kept whatever else the line holds
 	} {
 		require.Equal(t, want, shown(in), "%q", in)
 	}

@@ -66,7 +66,8 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.DurationVar(&cfg.Builtins.FailedRetention, "failed-retention", 0, "how long failed jobs are kept; 0 keeps them until deleted by hand")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*), links followed; empty: exec jobs are refused")
-	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides LANG, LANGUAGE, LC_* and TZ, comma-separated (BACKUP_TARGET,PGPASSWORD); only names that can't make a program run other code")
+	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides "+strings.Join(jobs.ExecSafeEnv(), ", ")+
+		", comma-separated (BACKUP_TARGET,PGPASSWORD); never "+strings.Join(jobs.ExecBaseEnv(), ", ")+"; only names that can't make a program run other code")
 	return func() (Config, error) {
 		qs, err := jobs.ParseQueues(*queues)
 		if err != nil {
