@@ -300,7 +300,7 @@ func (s *lineStream) Write(p []byte) (int, error) {
 		s.push(heldLine{text: strings.TrimRight(string(s.buf), "\r"), hidden: s.skipping})
 		s.buf, s.skipping, p = s.buf[:0], false, p[i+1:]
 	}
-	longest := s.out.rv.longest()
+	longest := s.out.rv.lookahead()
 	switch {
 	case s.skipping && len(s.buf) > 2*longest:
 		s.buf = append(s.buf[:0], s.buf[len(s.buf)-longest:]...)

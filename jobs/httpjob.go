@@ -313,7 +313,7 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	defer func() { _ = resp.Body.Close() }()
 	// Read past max_body by a secret's length, or two, to mask one the cut falls in: the body is
 	// masked first, then cut.
-	kept, total, err := readCapped(resp.Body, int64(a.MaxBody+2*rv.longest()))
+	kept, total, err := readCapped(resp.Body, int64(a.MaxBody+2*rv.lookahead()))
 	took := time.Since(start)
 	if err != nil {
 		Logf(ctx, "✗ %s, reading the body failed after %s: %s", resp.Status, took.Round(time.Millisecond), rv.mask(err.Error()))

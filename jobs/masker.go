@@ -28,9 +28,9 @@ type masker struct {
 	dict     []int32 // the nearest state along fail with a pattern, or -1
 	patterns []pattern
 	deepest  int // the longest pattern, in bytes read
-	// longest is the most bytes of text a form may take, line breaks aside: read as JSON, each
-	// byte of a pattern may have been written as a six-byte escape (\u0041).
-	longest int
+	// deepestValue is the longest form of a value, in bytes read, whether or not a pattern
+	// of its own (a string built with the value may read the same).
+	deepestValue int
 }
 
 // pattern is a form to look for, as read (lower case, no line breaks; as JSON reads it, for a
@@ -79,6 +79,9 @@ func newMasker(forms []form, refs []string) *masker {
 		if f.json {
 			text = jsonReading(f.text)
 		}
+		if !f.built {
+			m.deepestValue = max(m.deepestValue, len(text))
+		}
 		if text == "" || seen[text] {
 			continue
 		}
@@ -87,7 +90,6 @@ func newMasker(forms []form, refs []string) *masker {
 		m.patterns = append(m.patterns, pattern{form: f, n: len(text), ref: refs[i]})
 		m.deepest = max(m.deepest, len(text))
 	}
-	m.longest = 6 * m.deepest
 	order := make([]int32, len(texts)) // patterns by text
 	for i := range order {
 		order[i] = int32(i)
@@ -152,6 +154,19 @@ func newMasker(forms []form, refs []string) *masker {
 		}
 	}
 	return m
+}
+
+// lookahead is the most bytes of text a form of a value may take, line breaks aside (0 for a
+// nil masker): text cut into pieces must overlap by this much less one for every value to be
+// seen whole. Read as JSON, each byte of a form may have been written as a six-byte escape
+// (\u0041). The forms of strings built with values don't count: however long, the values' own
+// forms find every value in them (builtForms), and a 200 KB JSON request body made the
+// lookahead 2.9 MB.
+func (m *masker) lookahead() int {
+	if m == nil {
+		return 0
+	}
+	return 6 * m.deepestValue
 }
 
 // step is the state after reading c (lower case) in state s.

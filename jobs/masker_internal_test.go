@@ -94,7 +94,7 @@ func TestLineWindow(t *testing.T) {
 	// in is masked whole; one that starts past the cut and goes on into the next line is
 	// not shown in either.
 	long := strings.Repeat("x", execMaxLine-4) + v + strings.Repeat("y", 1000)
-	require.Equal(t, []string{strings.Repeat("x", execMaxLine-4) + "${secret:api}…"}, w.push(heldLine{text: long[:execMaxLine+rv.longest()+1], cut: true}))
+	require.Equal(t, []string{strings.Repeat("x", execMaxLine-4) + "${secret:api}…"}, w.push(heldLine{text: long[:execMaxLine+rv.lookahead()+1], cut: true}))
 	require.Empty(t, w.push(heldLine{text: strings.Repeat("y", 50) + v[:9], hidden: true}))
 	require.Equal(t, []string{" next"}, w.push(heldLine{text: v[9:] + " next"}))
 
@@ -132,4 +132,28 @@ func TestMaskCut(t *testing.T) {
 		require.Equal(t, tc.want, got, "%+v", tc)
 		require.Equal(t, tc.cut, cut, "%+v", tc)
 	}
+}
+
+// A string built with a secret doesn't stretch the lookahead (how far text cut into pieces must
+// overlap): the values' forms find the secret in any echo of it. A long one (a request body, a
+// program's stdin) isn't looked for as a whole at all. A 200 KB body made the lookahead 2.68 MB
+// and the automaton 1.5M states.
+func TestBuiltStringsAddNoLookahead(t *testing.T) {
+	const v = "sk_test_51HxQ-0f9e8d7c"
+	alone := revealed(t, fixedSecrets{"api": v})
+	rv := revealed(t, fixedSecrets{"api": v})
+	filler := strings.Repeat("lorem ipsum ", 200<<10/12)
+	body, err := rv.expand(filler+"${secret:api}", nil)
+	require.NoError(t, err)
+	require.Equal(t, alone.lookahead(), rv.lookahead())
+	require.Len(t, rv.currentMasker().out, len(alone.currentMasker().out), "states")
+	require.Equal(t, filler+"${secret:api}", rv.mask(body), "masked value by value")
+
+	// A URL of 1 KB is looked for as a whole, by its template, but adds no lookahead either.
+	query := strings.Repeat("&a=b", 250)
+	url, err := rv.expand("https://example.com/?k=${secret:api}"+query, nil)
+	require.NoError(t, err)
+	echo := base64.RawStdEncoding.EncodeToString([]byte(url))
+	require.Equal(t, "https://example.com/?k=${secret:api}"+query, rv.mask(echo), "masked by its template")
+	require.Equal(t, alone.lookahead(), rv.lookahead())
 }

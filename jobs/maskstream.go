@@ -101,7 +101,7 @@ func (w *lineWindow) take(final bool) []string {
 	switch {
 	case final:
 		hold = len(text)
-	case m != nil && len(w.lines) > m.longest+2:
+	case m != nil && len(w.lines) > m.lookahead()+2:
 		// A secret broken by more line breaks than it has characters is not looked for: the
 		// window holds at most that many lines.
 		hold = max(hold, len(w.lines[0].text))

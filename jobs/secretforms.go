@@ -23,6 +23,8 @@ type form struct {
 	// edgeLeft or edgeRight says so, hold some of the secret's bits too, and are masked with
 	// it.
 	base64, edgeLeft, edgeRight bool
+	// built: a form of a string built with values (builtForms), not of a value.
+	built bool
 }
 
 // minBase64Core is the shortest base64 core worth looking for: shorter, it would mask ordinary
@@ -74,17 +76,21 @@ func secretForms(v string) []form {
 	return withJSON(fs.forms)
 }
 
-// builtForms are the forms of a string built with secrets (a header, a URL, a body), looked for
-// so that a server's echo of it is masked by its template. The values' own forms catch every
-// other form of it: each escaping works a character at a time, and a base64 core is found at
-// any offset.
+// builtForms are the forms of a string built with secrets (a header, a URL, a short body),
+// looked for so that a server's echo of it is masked by its template. The values' own forms
+// catch every other form of it, and it whole when it is too long to be looked for (builtMax):
+// each escaping works a character at a time, and a base64 core is found at any offset.
 func builtForms(b string) []form {
 	var fs formList
 	fs.add(b)
 	fs.add(url.QueryEscape(b))
 	fs.add(url.PathEscape(b))
 	fs.forms = append(fs.forms, base64Forms(b, 1)...)
-	return withJSON(fs.forms)
+	forms := withJSON(fs.forms)
+	for i := range forms {
+		forms[i].built = true
+	}
+	return forms
 }
 
 // withJSON is forms and, after them, each inside a JSON string where JSON reads it otherwise
