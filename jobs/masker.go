@@ -288,6 +288,9 @@ func (m *masker) spans(s string, hits []hit, c carried, hold *int) []span {
 	if *hold < len(s) {
 		*hold = base64Edge(s, *hold)
 	}
+	if len(hits) == 0 && c.end <= 0 {
+		return nil // most lines of output: nothing to allocate
+	}
 	slices.SortFunc(hits, func(a, b hit) int {
 		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(b.end, a.end), cmp.Compare(a.pattern, b.pattern))
 	})
