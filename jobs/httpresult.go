@@ -86,16 +86,17 @@ func preview(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// trimPartialRune drops an incomplete UTF-8 character at the end of b (where a cut fell).
-func trimPartialRune(b []byte) []byte {
-	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
-		if !utf8.RuneStart(b[len(b)-i]) {
+// trimPartialRune drops an incomplete UTF-8 character at the end of s (where a cut fell). Unlike
+// truncateText, it keeps every other byte: a body that isn't UTF-8 is kept as it is.
+func trimPartialRune(s string) string {
+	for i := 1; i <= utf8.UTFMax && i <= len(s); i++ {
+		if !utf8.RuneStart(s[len(s)-i]) {
 			continue
 		}
-		if !utf8.FullRune(b[len(b)-i:]) {
-			return b[:len(b)-i]
+		if !utf8.FullRuneInString(s[len(s)-i:]) {
+			return s[:len(s)-i]
 		}
 		break
 	}
-	return b
+	return s
 }

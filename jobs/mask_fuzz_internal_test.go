@@ -164,7 +164,7 @@ func FuzzMask(f *testing.F) {
 		whole := rv.mask(text)
 		requireNoForm(t, tr, "masked whole", whole, v, form)
 
-		w := lineWindow{rv: rv}
+		w := lineWindow{m: rv.currentMasker()}
 		var out []string
 		lines := strings.Split(text, "\n")
 		for _, l := range lines {

@@ -72,7 +72,7 @@ func TestMaskBase64(t *testing.T) {
 func TestLineWindow(t *testing.T) {
 	const v = "sk_test_51HxQ-0f9e8d7c"
 	rv := revealed(t, fixedSecrets{"api": v})
-	w := lineWindow{rv: rv}
+	w := lineWindow{m: rv.currentMasker()}
 	require.Equal(t, []string{"starting"}, w.push(heldLine{text: "starting"}))
 	require.Empty(t, w.push(heldLine{text: "token: sk_te"}), "it may go on on the next line")
 	require.Empty(t, w.push(heldLine{text: "st_51Hx"}))
@@ -99,11 +99,11 @@ func TestLineWindow(t *testing.T) {
 	require.Equal(t, []string{" next"}, w.push(heldLine{text: v[9:] + " next"}))
 
 	// A line that ends with a whole secret, that no form goes on from, comes out at once.
-	pw := lineWindow{rv: revealed(t, fixedSecrets{"pw": "hunter22"})}
+	pw := lineWindow{m: revealed(t, fixedSecrets{"pw": "hunter22"}).currentMasker()}
 	require.Equal(t, []string{"password=${secret:pw}"}, pw.push(heldLine{text: "password=hunter22"}))
 
 	// No secret revealed: every line comes out at once.
-	plain := lineWindow{rv: newRevealer(context.Background(), nil)}
+	plain := lineWindow{m: newRevealer(context.Background(), nil).currentMasker()}
 	require.Equal(t, []string{"sk_te"}, plain.push(heldLine{text: "sk_te"}))
 }
 

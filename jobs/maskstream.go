@@ -19,7 +19,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 		if len(body) <= n {
 			return body, !whole
 		}
-		return string(trimPartialRune([]byte(body[:n]))), true
+		return trimPartialRune(body[:n]), true
 	}
 	hits, hold := m.scan(body)
 	if !whole {
@@ -33,7 +33,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 	if render(&b, body, spans, 0, hold, n) && hold == len(body) {
 		return b.String(), !whole
 	}
-	return string(trimPartialRune([]byte(b.String()))), true
+	return trimPartialRune(b.String()), true
 }
 
 // lineWindow masks a program's output (one stream of it) a line at a time, with line breaks
@@ -42,7 +42,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 // whether it is. Lines come out as they went in, one for one and in order, each masked and
 // cut to execMaxLine bytes; a line that is part of a secret and nothing else comes out empty.
 type lineWindow struct {
-	rv    *revealer
+	m     *masker // nil: no secret to mask
 	lines []heldLine
 	carry carried // the span that an emitted line began, if it goes on into lines held
 }
@@ -70,7 +70,7 @@ func (w *lineWindow) flush() []string {
 
 // take masks the held lines and returns those that more text can no longer change.
 func (w *lineWindow) take(final bool) []string {
-	m := w.rv.currentMasker()
+	m := w.m
 	var text string
 	if len(w.lines) == 1 {
 		text = w.lines[0].text
