@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"cmp"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -22,7 +23,6 @@ type masker struct {
 	edges    []int32    // state s's edges are edgeByte[edges[s]:edges[s+1]]; edge i leads to state i+1
 	edgeByte []byte
 	fail     []int32 // the state of the longest proper suffix that is a prefix of some pattern
-	depth    []int32 // the length of the state's string
 	open     []int32 // the length of its longest suffix that more text could take further
 	out      []int32 // the pattern that ends at the state, or -1
 	dict     []int32 // the nearest state along fail with a pattern, or -1
@@ -129,12 +129,13 @@ func newMasker(forms []form, refs []string) *masker {
 	for s := range n {
 		m.edges[s+1] = m.edges[s] + children[s]
 	}
-	m.fail, m.depth, m.open, m.dict = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+	m.fail, m.open, m.dict = make([]int32, n), make([]int32, n), make([]int32, n)
+	length := make([]int32, n) // of each state's string
 	m.dict[0] = -1
 	for s := range int32(n) { // breadth first: a state's fail is found from its parent's
 		for i := m.edges[s]; i < m.edges[s+1]; i++ {
 			c, to := m.edgeByte[i], i+1
-			m.depth[to] = m.depth[s] + 1
+			length[to] = length[s] + 1
 			if s == 0 {
 				m.root[c] = to
 			} else {
@@ -147,7 +148,7 @@ func newMasker(forms []form, refs []string) *masker {
 				m.dict[to] = m.dict[f]
 			}
 			if children[to] > 0 {
-				m.open[to] = m.depth[to]
+				m.open[to] = length[to]
 			} else { // a whole pattern that none goes on from: only a suffix of it may go on
 				m.open[to] = m.open[f]
 			}
@@ -182,6 +183,21 @@ func (m *masker) step(s int32, c byte) int32 {
 	return m.root[c]
 }
 
+// ending yields the patterns that end where the text has led to state s: its own, and those
+// of the states along fail from it.
+func (m *masker) ending(s int32) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		if m.out[s] < 0 {
+			s = m.dict[s]
+		}
+		for ; s >= 0; s = m.dict[s] {
+			if !yield(m.out[s]) {
+				return
+			}
+		}
+	}
+}
+
 // hit is one form found: s[start:end], line breaks within it included.
 type hit struct {
 	start, end int
@@ -207,12 +223,7 @@ func (m *masker) scan(s string) (hits []hit, hold int) {
 			continue
 		}
 		state = m.step(state, lowerASCII[c])
-		found := state
-		if m.out[found] < 0 {
-			found = m.dict[found]
-		}
-		for ; found >= 0; found = m.dict[found] {
-			p := m.out[found]
+		for p := range m.ending(state) {
 			hits = append(hits, hit{start: back(s, i, m.patterns[p].n), end: i + 1, pattern: p})
 		}
 	}
