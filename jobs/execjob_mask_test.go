@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -33,16 +34,6 @@ func base64Cores(v string) []string {
 	return cores
 }
 
-// spacedHex is v's bytes in hex, a space between each, as od writes them.
-func spacedHex(v string) string {
-	h := hex.EncodeToString([]byte(v))
-	var parts []string
-	for i := 0; i < len(h); i += 2 {
-		parts = append(parts, h[i:i+2])
-	}
-	return strings.Join(parts, " ")
-}
-
 // phpScript and dotnetScript write $K inside JSON as PHP's json_encode and .NET's
 // System.Text.Json do by default, folded so that escapes are cut by line breaks.
 const (
@@ -56,7 +47,7 @@ const (
 func TestExecMasksEveryForm(t *testing.T) {
 	sh := shell(t)
 	const key = awkwardKey + "-" + apiKey
-	forms := append([]string{key, hex.EncodeToString([]byte(key)), spacedHex(key)}, base64Cores(key)...)
+	forms := append([]string{key, hex.EncodeToString([]byte(key)), fmt.Sprintf("% x", key)}, base64Cores(key)...)
 	php, dotnet := jobs.JSONEncoders()[0], jobs.JSONEncoders()[1]
 	forms = append(forms, php.Encode(key), dotnet.Encode(key))
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {

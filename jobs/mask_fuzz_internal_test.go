@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/url"
 	"regexp"
@@ -74,7 +75,7 @@ var maskTransforms = append([]maskTransform{
 		if s == "" {
 			return ""
 		}
-		return " " + spacedHex(s)
+		return " " + fmt.Sprintf("% x", s)
 	}),
 	charwise("query-escaped", url.QueryEscape),
 	charwise("path-escaped", url.PathEscape),

@@ -64,7 +64,7 @@ func secretForms(v string) []form {
 		fs.add(escape(v))
 	}
 	fs.add(hex.EncodeToString([]byte(v)))
-	fs.add(spacedHex(v))
+	fs.add(fmt.Sprintf("% x", v)) // as od -An -tx1 writes it
 	fs.forms = append(fs.forms, base64Forms(v, 3)...)
 	if strings.Contains(v, "\n") {
 		for _, line := range strings.Split(v, "\n") {
@@ -98,7 +98,7 @@ func builtForms(b string) []form {
 // character, a line break in text as nothing) or a byte that isn't UTF-8 (U+FFFD). Every other
 // form reads the same either way, and is found in JSON as it is.
 func withJSON(forms []form) []form {
-	for _, f := range forms[:len(forms):len(forms)] {
+	for _, f := range forms { // the forms as they were: range reads the slice once
 		if strings.ContainsAny(f.text, "\\\r\n") || !utf8.ValidString(f.text) {
 			f.text, f.json = jsonEscape(f.text), true
 			forms = append(forms, f)
@@ -156,22 +156,6 @@ var htmlEscapes = []func(string) string{
 	strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&apos;", "<", "&lt;", ">", "&gt;").Replace,                               // PHP's ENT_HTML5, XML
 }
 
-// spacedHex is v's bytes in hex with a space between them, as od -An -tx1 writes them.
-func spacedHex(v string) string {
-	if v == "" {
-		return ""
-	}
-	h := hex.EncodeToString([]byte(v))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
-}
-
 // base64Chars are the characters of either base64 alphabet: those that may hold a core's edge
 // bits. One set for both: a core without the characters the alphabets differ in is one form.
 var base64Chars = func() (a [256]bool) {
@@ -181,13 +165,15 @@ var base64Chars = func() (a [256]bool) {
 	return a
 }()
 
-// base64Forms are v in base64, where it starts at each of the first offsets of the three
-// places in a group of three bytes, in both alphabets (offset 0 is v's own encoding). base64 turns three bytes
-// into four characters of six bits each, so inside the encoding of a longer text the secret's
-// characters depend on what comes before it: its core (the characters only its bits decide)
-// is one of three strings. The character before a core, and the one after, hold a few of its
-// bits beside the neighbours' (2 or 4): they are masked with it. Padding (=) carries nothing.
-// A value of one to three bytes also keeps its own short encoding, whole.
+// base64Forms are v in base64, where it starts at each of the first offsets of the three places
+// in a group of three bytes, in both alphabets (offset 0 is v's own encoding). base64 turns
+// three bytes into four characters of six bits each, so inside the encoding of a longer text
+// the secret's characters depend on what comes before it: its core (the characters only its
+// bits decide) is one of three strings. The character before a core, and the one after, hold a
+// few of its bits beside the neighbours' (2 or 4): they are masked with it. Padding (=) carries
+// nothing. A core shorter than minBase64Core isn't looked for: a value of one or two bytes keeps
+// only its own short encoding, whole, and one of three bytes only its core at offset 0 (its
+// whole encoding), so that it is not found where it starts at offset 1 or 2 of a longer one.
 func base64Forms(v string, offsets int) []form {
 	var forms []form
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
