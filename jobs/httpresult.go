@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/kilnhq/kiln/models"
 )
@@ -43,11 +42,7 @@ func fitResult(out HTTPResponse) HTTPResponse {
 			return out
 		}
 		if out.Body != "" {
-			cut := len(out.Body) / 2
-			for cut > 0 && !utf8.RuneStart(out.Body[cut]) {
-				cut--
-			}
-			out.Body, out.BodyTruncated = out.Body[:cut], true
+			out.Body, out.BodyTruncated = truncateText(out.Body, len(out.Body)/2), true
 			continue
 		}
 		longest := ""
@@ -68,10 +63,7 @@ func cutHeader(v string, n int) string {
 	if len(v) <= n {
 		return v
 	}
-	for n > 0 && !utf8.RuneStart(v[n]) {
-		n--
-	}
-	return v[:n] + "…"
+	return truncateText(v, n) + "…"
 }
 
 // preview is s cut to n bytes on a rune boundary, on one line.
@@ -80,23 +72,5 @@ func preview(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// trimPartialRune drops an incomplete UTF-8 character at the end of s (where a cut fell). Unlike
-// truncateText, it keeps every other byte: a body that isn't UTF-8 is kept as it is.
-func trimPartialRune(s string) string {
-	for i := 1; i <= utf8.UTFMax && i <= len(s); i++ {
-		if !utf8.RuneStart(s[len(s)-i]) {
-			continue
-		}
-		if !utf8.FullRuneInString(s[len(s)-i:]) {
-			return s[:len(s)-i]
-		}
-		break
-	}
-	return s
+	return truncateText(s, n) + "…"
 }

@@ -3,7 +3,6 @@ package jobs
 import (
 	"math"
 	"strings"
-	"unicode/utf8"
 )
 
 // Masking text that is kept in part: a response body cut to max_body, a program's output
@@ -117,11 +116,8 @@ func (w *lineWindow) take(final bool) []string {
 		}
 		if !l.hidden {
 			shown := end
-			if l.cut && end > start+execMaxLine {
-				shown = start + execMaxLine
-				for shown > start && !utf8.RuneStart(text[shown]) {
-					shown--
-				}
+			if l.cut {
+				shown = start + len(truncateText(text[start:end], execMaxLine))
 			}
 			line := text[start:shown]
 			if len(spans) > 0 {
