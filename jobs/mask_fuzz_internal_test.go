@@ -189,8 +189,11 @@ func FuzzMask(f *testing.F) {
 		}
 
 		n := int(cut) % (len(text) + 16)
-		cutBody, _ := rv.maskCut(text, true, n)
+		cutBody, shortened := rv.maskCut(text, true, n)
 		requirePrefixOf(t, tr.name+", cut", cutBody, whole, n)
+		if shortened != (cutBody != whole) {
+			t.Fatalf("%s, cut to %d bytes: reports cut %v, kept %d bytes of %d", tr.name, n, shortened, len(cutBody), len(whole))
+		}
 		part, _ := rv.maskCut(text[:n%(len(text)+1)], false, len(text)+1000)
 		requirePrefixOf(t, tr.name+", read in part", part, whole, len(text)+1000)
 	})

@@ -120,6 +120,8 @@ func TestMaskCut(t *testing.T) {
 		cut   bool
 	}{
 		{"a " + v + " b", true, 100, "a ${secret:api} b", false},
+		{"a " + v + " b", true, 17, "a ${secret:api} b", false}, // just fits
+		{"a " + v + " b", true, 16, "a ${secret:api} ", true},
 		{"a " + v + " b", true, 10, "a ", true},
 		{"a " + v + " b", true, 15, "a ${secret:api}", true},
 		{"a " + v + " !", false, 100, "a ${secret:api} !", true},
@@ -131,6 +133,11 @@ func TestMaskCut(t *testing.T) {
 		got, cut := rv.maskCut(tc.body, tc.whole, tc.n)
 		require.Equal(t, tc.want, got, "%+v", tc)
 		require.Equal(t, tc.cut, cut, "%+v", tc)
+		// Read whole, a body is cut when its masked text is shortened; read in part, it always
+		// is (the rest was not read), and what is kept is the start of the part masked whole.
+		full := rv.mask(tc.body)
+		require.True(t, strings.HasPrefix(full, got), "%+v: %q is not the start of %q", tc, got, full)
+		require.Equal(t, !tc.whole || got != full, cut, "%+v", tc)
 	}
 }
 
