@@ -23,3 +23,9 @@ func JSONEncoders() []JSONEncoder {
 	}
 	return out
 }
+
+// FoldText is foldText: s broken every width bytes with eol.
+func FoldText(s string, width int, eol string) string { return foldText(s, width, eol) }
+
+// MixedCase is mixedCase: every other ASCII letter's case turned.
+func MixedCase(s string) string { return mixedCase(s) }

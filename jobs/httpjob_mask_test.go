@@ -40,17 +40,7 @@ var echoedForms = []echoedForm{
 	{name: "as is", form: func(v string) string { return v }},
 	{name: "upper case", form: strings.ToUpper},
 	{name: "lower case", form: strings.ToLower},
-	{name: "mixed case", form: func(v string) string {
-		b := []byte(v)
-		for i := range b {
-			if i%2 == 0 && b[i] >= 'a' && b[i] <= 'z' {
-				b[i] -= 'a' - 'A'
-			} else if i%2 == 1 && b[i] >= 'A' && b[i] <= 'Z' {
-				b[i] += 'a' - 'A'
-			}
-		}
-		return string(b)
-	}},
+	{name: "mixed case", form: jobs.MixedCase},
 	{name: "hex", form: func(v string) string { return hex.EncodeToString([]byte(v)) }},
 	{name: "HEX", form: func(v string) string { return strings.ToUpper(hex.EncodeToString([]byte(v))) }},
 	{name: "html.EscapeString", form: html.EscapeString},
@@ -82,19 +72,11 @@ var echoedForms = []echoedForm{
 	{name: "base64 at offset 0", form: func(v string) string { return base64.StdEncoding.EncodeToString([]byte("abc" + v + "!")) }},
 	{name: "base64 at offset 1", form: func(v string) string { return base64.StdEncoding.EncodeToString([]byte("a" + v + "!?")) }},
 	{name: "base64 at offset 2", form: func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte("ab" + v)) }},
-	{name: "base64 -w 40", wrapped: true, form: func(v string) string { return wrap(base64.StdEncoding.EncodeToString([]byte("xy"+v+v)), 40, "\n") }},
-	{name: "hex folded at 7, CRLF", wrapped: true, form: func(v string) string { return wrap(hex.EncodeToString([]byte(v)), 7, "\r\n") }},
-	{name: "folded at 3", wrapped: true, form: func(v string) string { return wrap(v, 3, "\n") }},
-}
-
-// wrap breaks s into lines of width bytes.
-func wrap(s string, width int, eol string) string {
-	var lines []string
-	for len(s) > width {
-		lines = append(lines, s[:width])
-		s = s[width:]
-	}
-	return strings.Join(append(lines, s), eol)
+	{name: "base64 -w 40", wrapped: true, form: func(v string) string {
+		return jobs.FoldText(base64.StdEncoding.EncodeToString([]byte("xy"+v+v)), 40, "\n")
+	}},
+	{name: "hex folded at 7, CRLF", wrapped: true, form: func(v string) string { return jobs.FoldText(hex.EncodeToString([]byte(v)), 7, "\r\n") }},
+	{name: "folded at 3", wrapped: true, form: func(v string) string { return jobs.FoldText(v, 3, "\n") }},
 }
 
 // requireMasked fails when text holds the secret's form, in any letter case or across line
