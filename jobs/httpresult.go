@@ -33,7 +33,7 @@ const httpHeaderKeep = 8 << 10
 // httpRead is what an http.request job read of a response, before it is masked.
 type httpRead struct {
 	headers map[string]string // the kept headers
-	body    string            // read up to max_body, and a lookahead past it
+	body    string            // read up to max_body, and twice the lookahead past it
 	whole   bool              // body is all of it
 }
 

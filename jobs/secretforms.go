@@ -171,9 +171,11 @@ var base64Chars = func() (a [256]bool) {
 // the secret's characters depend on what comes before it: its core (the characters only its
 // bits decide) is one of three strings. The character before a core, and the one after, hold a
 // few of its bits beside the neighbours' (2 or 4): they are masked with it. Padding (=) carries
-// nothing. A core shorter than minBase64Core isn't looked for: a value of one or two bytes keeps
-// only its own short encoding, whole, and one of three bytes only its core at offset 0 (its
-// whole encoding), so that it is not found where it starts at offset 1 or 2 of a longer one.
+// nothing. A core shorter than minBase64Core isn't looked for. At offset 0 only a value of one
+// or two bytes has one that short: it is looked for as its own encoding (2 or 3 characters),
+// as plain text, with no edges. At offsets 1 and 2, a value of one to three bytes has one that
+// short, and has no form there: a value of three bytes is found only by its core at offset 0
+// (its whole encoding), not where it starts at offset 1 or 2 of a longer encoding.
 func base64Forms(v string, offsets int) []form {
 	var forms []form
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
@@ -182,7 +184,7 @@ func base64Forms(v string, offsets int) []form {
 			bits := 8 * (offset + len(v))
 			first, last := (8*offset+5)/6, bits/6 // the characters within the value's bits
 			if last-first < minBase64Core {
-				if offset == 0 && v != "" {
+				if offset == 0 && v != "" { // a value of one or two bytes
 					forms = append(forms, form{text: full})
 				}
 				continue

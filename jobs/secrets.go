@@ -167,8 +167,9 @@ func (r *revealer) currentMasker() *masker {
 	return r.masker
 }
 
-// newMasker builds the masker of what was revealed; a string built with secrets is looked for
-// first, so that an echo of it is masked by its template rather than value by value.
+// newMasker builds the masker of what was revealed; a string built with secrets (of builtMax
+// bytes or fewer) is looked for first, so that an echo of it is masked by its template rather
+// than value by value.
 func (r *revealer) newMasker() *masker {
 	var forms []form
 	var refs []string
@@ -185,8 +186,9 @@ func (r *revealer) newMasker() *masker {
 	return newMasker(forms, refs)
 }
 
-// lookahead is the masker's lookahead (masker.lookahead): how far text cut into pieces must
-// overlap for mask to see every value whole.
+// lookahead is the masker's lookahead (masker.lookahead): the most bytes a form of a revealed
+// value may take, 0 when none is. Text cut into pieces that overlap by that much less one has
+// every value seen whole; a string built with values may be masked value by value instead.
 func (r *revealer) lookahead() int {
 	return r.currentMasker().lookahead()
 }
