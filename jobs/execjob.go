@@ -103,7 +103,8 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, plan ex
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
-	out := newExecOutput(ctx, rv)
+	// Every secret is revealed by now: the streams take the masker once, not at each line.
+	out := newExecOutput(ctx, rv.currentMasker())
 	defer out.close() // on every way out; after Wait, flush has closed it
 	cmd.Stdout, cmd.Stderr = out.stream(""), out.stream("stderr: ")
 	killGroup := inOwnProcessGroup(cmd)
@@ -191,7 +192,7 @@ func shellQuote(argv []string) string {
 // them (TestExecOutputIsCapped kept 774 of 1,000 lines beside other packages' tests).
 type execOutput struct {
 	ctx     context.Context
-	rv      *revealer
+	masker  *masker       // of the secrets the program was given; nil when none
 	kept    chan string   // lines to log, in order; never full (ExecMaxLogLines of room)
 	written chan struct{} // closed once every kept line is logged
 	once    sync.Once
@@ -203,8 +204,8 @@ type execOutput struct {
 	streams []*lineStream
 }
 
-func newExecOutput(ctx context.Context, rv *revealer) *execOutput {
-	o := &execOutput{ctx: ctx, rv: rv, kept: make(chan string, ExecMaxLogLines), written: make(chan struct{})}
+func newExecOutput(ctx context.Context, m *masker) *execOutput {
+	o := &execOutput{ctx: ctx, masker: m, kept: make(chan string, ExecMaxLogLines), written: make(chan struct{})}
 	go func() {
 		defer close(o.written)
 		// Whatever waits is written in one transaction: a round trip per line made a program's
@@ -238,7 +239,7 @@ func (o *execOutput) close() {
 }
 
 func (o *execOutput) stream(prefix string) *lineStream {
-	s := &lineStream{out: o, prefix: prefix, window: lineWindow{rv: o.rv}}
+	s := &lineStream{out: o, prefix: prefix, window: lineWindow{m: o.masker}}
 	o.streams = append(o.streams, s)
 	return s
 }
@@ -300,11 +301,11 @@ func (s *lineStream) Write(p []byte) (int, error) {
 		s.push(heldLine{text: strings.TrimRight(string(s.buf), "\r"), hidden: s.skipping})
 		s.buf, s.skipping, p = s.buf[:0], false, p[i+1:]
 	}
-	longest := s.out.rv.longest()
+	lookahead := s.window.m.lookahead()
 	switch {
-	case s.skipping && len(s.buf) > 2*longest:
-		s.buf = append(s.buf[:0], s.buf[len(s.buf)-longest:]...)
-	case !s.skipping && len(s.buf) > execMaxLine+longest:
+	case s.skipping && len(s.buf) > 2*lookahead:
+		s.buf = append(s.buf[:0], s.buf[len(s.buf)-lookahead:]...)
+	case !s.skipping && len(s.buf) > execMaxLine+lookahead:
 		// A very long line: once what is shown of it (and enough past that to see a secret
 		// whole) is here, take it cut, and keep only the end of the rest.
 		s.push(heldLine{text: string(s.buf), cut: true})

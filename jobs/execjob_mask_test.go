@@ -3,9 +3,9 @@
 package jobs_test
 
 import (
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,30 +18,6 @@ import (
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
-
-// base64Cores are the parts of base64 text that only the secret's bytes decide, whichever of
-// the three places in a group of three bytes it starts at, in both alphabets.
-func base64Cores(v string) []string {
-	var cores []string
-	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		for o := range 3 {
-			full := enc.EncodeToString([]byte(strings.Repeat("\x00", o) + v))
-			first, last := (8*o+5)/6, 8*(o+len(v))/6 // the characters wholly within the secret's bits
-			cores = append(cores, full[first:last])
-		}
-	}
-	return cores
-}
-
-// spacedHex is v's bytes in hex, a space between each, as od writes them.
-func spacedHex(v string) string {
-	h := hex.EncodeToString([]byte(v))
-	var parts []string
-	for i := 0; i < len(h); i += 2 {
-		parts = append(parts, h[i:i+2])
-	}
-	return strings.Join(parts, " ")
-}
 
 // phpScript and dotnetScript write $K inside JSON as PHP's json_encode and .NET's
 // System.Text.Json do by default, folded so that escapes are cut by line breaks.
@@ -56,7 +32,7 @@ const (
 func TestExecMasksEveryForm(t *testing.T) {
 	sh := shell(t)
 	const key = awkwardKey + "-" + apiKey
-	forms := append([]string{key, hex.EncodeToString([]byte(key)), spacedHex(key)}, base64Cores(key)...)
+	forms := append([]string{key, hex.EncodeToString([]byte(key)), fmt.Sprintf("% x", key)}, jobs.Base64Cores(key)...)
 	php, dotnet := jobs.JSONEncoders()[0], jobs.JSONEncoders()[1]
 	forms = append(forms, php.Encode(key), dotnet.Encode(key))
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {

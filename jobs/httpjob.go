@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // KindHTTPRequest is the built-in kind that makes one HTTP request.
@@ -313,29 +311,22 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	defer func() { _ = resp.Body.Close() }()
 	// Read past max_body by a secret's length, or two, to mask one the cut falls in: the body is
 	// masked first, then cut.
-	kept, total, err := readCapped(resp.Body, int64(a.MaxBody+2*rv.longest()))
+	kept, total, err := readCapped(resp.Body, int64(a.MaxBody+2*rv.lookahead()))
 	took := time.Since(start)
 	if err != nil {
 		Logf(ctx, "✗ %s, reading the body failed after %s: %s", resp.Status, took.Round(time.Millisecond), rv.mask(err.Error()))
 		return fmt.Errorf("%s: reading the body: %w", resp.Status, err)
 	}
-	out := HTTPResponse{Status: resp.StatusCode, Headers: map[string]string{}, BodyBytes: total, DurationMS: float64(took.Microseconds()) / 1000}
+	read := httpRead{headers: map[string]string{}, body: string(kept), whole: total == int64(len(kept))}
 	for _, h := range keptHeaders {
 		if v := resp.Header.Get(h); v != "" {
-			out.Headers[h] = rv.mask(v)
+			read.headers[h] = v
 		}
 	}
-	// Masked as bytes, before any encoding: a secret in a body that isn't text is still a secret.
-	masked, truncated := rv.maskCut(string(kept), total == int64(len(kept)), a.MaxBody)
-	out.BodyTruncated = truncated
-	if utf8.ValidString(masked) {
-		out.Body = masked
-	} else {
-		out.Body, out.BodyEncoding = base64.StdEncoding.EncodeToString([]byte(masked)), "base64"
-	}
+	out := fitResult(rv, HTTPResponse{Status: resp.StatusCode, BodyBytes: total, DurationMS: float64(took.Microseconds()) / 1000}, read, a.MaxBody)
 	// Every attempt's response shows in its log, failed or not (the result keeps a success's).
 	Logf(ctx, "← %s in %s, %d bytes: %s", resp.Status, took.Round(time.Millisecond), total, preview(out.Body, 200))
-	if err := SetResult(ctx, fitResult(out)); err != nil {
+	if err := SetResult(ctx, out); err != nil {
 		return err
 	}
 	if a.Expect.match(resp.StatusCode) {

@@ -34,23 +34,17 @@ type echoedForm struct {
 	form func(v string) string
 	// wrapped: the form has line breaks, so it can't be a header's value.
 	wrapped bool
+	// base64: the form is the base64 of a longer text, whose characters beside the secret's
+	// depend on its neighbours: what must be gone is each core (jobs.Base64Cores), not only the
+	// encoding whole, which masking any part of it removes.
+	base64 bool
 }
 
 var echoedForms = []echoedForm{
 	{name: "as is", form: func(v string) string { return v }},
 	{name: "upper case", form: strings.ToUpper},
 	{name: "lower case", form: strings.ToLower},
-	{name: "mixed case", form: func(v string) string {
-		b := []byte(v)
-		for i := range b {
-			if i%2 == 0 && b[i] >= 'a' && b[i] <= 'z' {
-				b[i] -= 'a' - 'A'
-			} else if i%2 == 1 && b[i] >= 'A' && b[i] <= 'Z' {
-				b[i] += 'a' - 'A'
-			}
-		}
-		return string(b)
-	}},
+	{name: "mixed case", form: jobs.MixedCase},
 	{name: "hex", form: func(v string) string { return hex.EncodeToString([]byte(v)) }},
 	{name: "HEX", form: func(v string) string { return strings.ToUpper(hex.EncodeToString([]byte(v))) }},
 	{name: "html.EscapeString", form: html.EscapeString},
@@ -79,22 +73,14 @@ var echoedForms = []echoedForm{
 	}},
 	{name: "query-escaped twice", form: func(v string) string { return url.QueryEscape(url.QueryEscape(v)) }},
 	{name: "path-escaped twice", form: func(v string) string { return url.PathEscape(url.PathEscape(v)) }},
-	{name: "base64 at offset 0", form: func(v string) string { return base64.StdEncoding.EncodeToString([]byte("abc" + v + "!")) }},
-	{name: "base64 at offset 1", form: func(v string) string { return base64.StdEncoding.EncodeToString([]byte("a" + v + "!?")) }},
-	{name: "base64 at offset 2", form: func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte("ab" + v)) }},
-	{name: "base64 -w 40", wrapped: true, form: func(v string) string { return wrap(base64.StdEncoding.EncodeToString([]byte("xy"+v+v)), 40, "\n") }},
-	{name: "hex folded at 7, CRLF", wrapped: true, form: func(v string) string { return wrap(hex.EncodeToString([]byte(v)), 7, "\r\n") }},
-	{name: "folded at 3", wrapped: true, form: func(v string) string { return wrap(v, 3, "\n") }},
-}
-
-// wrap breaks s into lines of width bytes.
-func wrap(s string, width int, eol string) string {
-	var lines []string
-	for len(s) > width {
-		lines = append(lines, s[:width])
-		s = s[width:]
-	}
-	return strings.Join(append(lines, s), eol)
+	{name: "base64 at offset 0", base64: true, form: func(v string) string { return base64.StdEncoding.EncodeToString([]byte("abc" + v + "!")) }},
+	{name: "base64 at offset 1", base64: true, form: func(v string) string { return base64.StdEncoding.EncodeToString([]byte("a" + v + "!?")) }},
+	{name: "base64 at offset 2", base64: true, form: func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte("ab" + v)) }},
+	{name: "base64 -w 40", base64: true, wrapped: true, form: func(v string) string {
+		return jobs.FoldText(base64.StdEncoding.EncodeToString([]byte("xy"+v+v)), 40, "\n")
+	}},
+	{name: "hex folded at 7, CRLF", wrapped: true, form: func(v string) string { return jobs.FoldText(hex.EncodeToString([]byte(v)), 7, "\r\n") }},
+	{name: "folded at 3", wrapped: true, form: func(v string) string { return jobs.FoldText(v, 3, "\n") }},
 }
 
 // requireMasked fails when text holds the secret's form, in any letter case or across line
@@ -124,7 +110,10 @@ func TestHTTPRequestMasksEveryForm(t *testing.T) {
 		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: mapSecrets{"key": awkwardKey}}))
 		start(t, e)
 		for _, f := range echoedForms {
-			form := f.form(awkwardKey)
+			leaks := []string{f.form(awkwardKey)}
+			if f.base64 {
+				leaks = append(leaks, jobs.Base64Cores(awkwardKey)...)
+			}
 			j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + "/?form=" + url.QueryEscape(f.name),
 				"headers": map[string]string{"X-Key": "${secret:key}"}})
 			require.Equal(t, models.JobSucceeded, j.State, f.name)
@@ -132,12 +121,17 @@ func TestHTTPRequestMasksEveryForm(t *testing.T) {
 			require.NoError(t, json.Unmarshal([]byte(j.Result), &res), f.name)
 			require.True(t, strings.HasPrefix(res.Body, "before "), "%s: %q", f.name, res.Body)
 			require.Contains(t, res.Body, "${secret:key}", f.name)
-			requireMasked(t, res.Body, form, "%s: the body", f.name)
 			if !f.wrapped {
 				require.Contains(t, res.Headers["X-Request-Id"], "${secret:key}", f.name)
-				requireMasked(t, res.Headers["X-Request-Id"], form, "%s: the header", f.name)
 			}
-			requireMasked(t, strings.Join(logLines(t, s, j.ID), "\n"), form, "%s: the log", f.name)
+			log := strings.Join(logLines(t, s, j.ID), "\n")
+			for _, leak := range leaks {
+				requireMasked(t, res.Body, leak, "%s: the body", f.name)
+				if !f.wrapped {
+					requireMasked(t, res.Headers["X-Request-Id"], leak, "%s: the header", f.name)
+				}
+				requireMasked(t, log, leak, "%s: the log", f.name)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"strings"
@@ -29,25 +30,34 @@ func readCapped(r io.Reader, limit int64) ([]byte, int64, error) {
 // made a result too big to keep, so the job failed whatever the response.
 const httpHeaderKeep = 8 << 10
 
-// fitResult cuts the result until it fits what a job may keep: each header to httpHeaderKeep,
-// then the body by halves. The kept headers then take at most 8 x 8 KiB, 6 times that as
-// JSON escapes (384 KiB), under models.JobResultMax; should more be kept one day, the longest
-// header is halved once the body is gone.
-func fitResult(out HTTPResponse) HTTPResponse {
-	for h, v := range out.Headers {
-		out.Headers[h] = cutHeader(v, httpHeaderKeep)
+// httpRead is what an http.request job read of a response, before it is masked.
+type httpRead struct {
+	headers map[string]string // the kept headers
+	body    string            // read up to max_body, and twice the lookahead past it
+	whole   bool              // body is all of it
+}
+
+// fitResult fills out's headers and body from read, masked and cut until the result fits what a
+// job may keep: each header to httpHeaderKeep, the body to maxBody, then the body by halves. The
+// kept headers then take at most 8 x 8 KiB, 6 times that as JSON escapes (384 KiB), under
+// models.JobResultMax; should more be kept one day, the longest header is halved once the body
+// is gone. Each cut is made as the text is masked (revealer.maskCut), so that a mask is kept
+// whole or left out: masked first and cut after, a header ended in "${sec".
+func fitResult(rv *revealer, out HTTPResponse, read httpRead, maxBody int) HTTPResponse {
+	out.Headers = make(map[string]string, len(read.headers))
+	for h, v := range read.headers {
+		out.Headers[h] = cutHeader(rv, v, httpHeaderKeep)
 	}
+	body, truncated := rv.maskCut(read.body, read.whole, maxBody)
+	out.setBody(body, truncated)
 	for {
 		b, _ := json.Marshal(out)
 		if len(b) <= models.JobResultMax {
 			return out
 		}
-		if out.Body != "" {
-			cut := len(out.Body) / 2
-			for cut > 0 && !utf8.RuneStart(out.Body[cut]) {
-				cut--
-			}
-			out.Body, out.BodyTruncated = out.Body[:cut], true
+		if body != "" {
+			body, _ = rv.maskCut(read.body, read.whole, len(body)/2)
+			out.setBody(body, true)
 			continue
 		}
 		longest := ""
@@ -59,19 +69,27 @@ func fitResult(out HTTPResponse) HTTPResponse {
 		if len(out.Headers[longest]) <= 64 {
 			return out // nothing worth cutting is left: SetResult says it is too big
 		}
-		out.Headers[longest] = cutHeader(out.Headers[longest], len(out.Headers[longest])/2)
+		out.Headers[longest] = cutHeader(rv, read.headers[longest], len(out.Headers[longest])/2)
 	}
 }
 
-// cutHeader is v cut to about n bytes at a character's boundary, ending in "…" when cut.
-func cutHeader(v string, n int) string {
-	if len(v) <= n {
-		return v
+// setBody keeps the masked body: as it is when it is UTF-8 text, else in base64 (a secret in a
+// body that isn't text was masked as bytes, before any encoding).
+func (out *HTTPResponse) setBody(masked string, truncated bool) {
+	out.Body, out.BodyEncoding, out.BodyTruncated = masked, "", truncated
+	if !utf8.ValidString(masked) {
+		out.Body, out.BodyEncoding = base64.StdEncoding.EncodeToString([]byte(masked)), "base64"
 	}
-	for n > 0 && !utf8.RuneStart(v[n]) {
-		n--
+}
+
+// cutHeader is the header v masked and cut to at most n bytes outside the masks, ending in "…"
+// when cut.
+func cutHeader(rv *revealer, v string, n int) string {
+	masked, cut := rv.maskCut(v, true, n)
+	if cut {
+		return masked + "…"
 	}
-	return v[:n] + "…"
+	return masked
 }
 
 // preview is s cut to n bytes on a rune boundary, on one line.
@@ -80,22 +98,5 @@ func preview(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-// trimPartialRune drops an incomplete UTF-8 character at the end of b (where a cut fell).
-func trimPartialRune(b []byte) []byte {
-	for i := 1; i <= utf8.UTFMax && i <= len(b); i++ {
-		if !utf8.RuneStart(b[len(b)-i]) {
-			continue
-		}
-		if !utf8.FullRune(b[len(b)-i:]) {
-			return b[:len(b)-i]
-		}
-		break
-	}
-	return b
+	return truncateText(s, n) + "…"
 }

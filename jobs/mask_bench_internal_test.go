@@ -84,7 +84,7 @@ func BenchmarkMask(b *testing.B) {
 // BenchmarkLineWindow takes a program's output a line at a time through the window.
 func BenchmarkLineWindow(b *testing.B) {
 	lines := strings.Split(benchText(1<<20, 40), "\n")
-	w := lineWindow{rv: benchRevealer(b)}
+	w := lineWindow{m: benchRevealer(b).currentMasker()}
 	b.SetBytes(1 << 20)
 	for b.Loop() {
 		for _, l := range lines {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/url"
 	"regexp"
@@ -74,7 +75,7 @@ var maskTransforms = append([]maskTransform{
 		if s == "" {
 			return ""
 		}
-		return " " + spacedHex(s)
+		return " " + fmt.Sprintf("% x", s)
 	}),
 	charwise("query-escaped", url.QueryEscape),
 	charwise("path-escaped", url.PathEscape),
@@ -164,7 +165,7 @@ func FuzzMask(f *testing.F) {
 		whole := rv.mask(text)
 		requireNoForm(t, tr, "masked whole", whole, v, form)
 
-		w := lineWindow{rv: rv}
+		w := lineWindow{m: rv.currentMasker()}
 		var out []string
 		lines := strings.Split(text, "\n")
 		for _, l := range lines {
@@ -188,8 +189,11 @@ func FuzzMask(f *testing.F) {
 		}
 
 		n := int(cut) % (len(text) + 16)
-		cutBody, _ := rv.maskCut(text, true, n)
+		cutBody, shortened := rv.maskCut(text, true, n)
 		requirePrefixOf(t, tr.name+", cut", cutBody, whole, n)
+		if shortened != (cutBody != whole) {
+			t.Fatalf("%s, cut to %d bytes: reports cut %v, kept %d bytes of %d", tr.name, n, shortened, len(cutBody), len(whole))
+		}
 		part, _ := rv.maskCut(text[:n%(len(text)+1)], false, len(text)+1000)
 		requirePrefixOf(t, tr.name+", read in part", part, whole, len(text)+1000)
 	})

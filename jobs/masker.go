@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"cmp"
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -22,15 +23,14 @@ type masker struct {
 	edges    []int32    // state s's edges are edgeByte[edges[s]:edges[s+1]]; edge i leads to state i+1
 	edgeByte []byte
 	fail     []int32 // the state of the longest proper suffix that is a prefix of some pattern
-	depth    []int32 // the length of the state's string
 	open     []int32 // the length of its longest suffix that more text could take further
 	out      []int32 // the pattern that ends at the state, or -1
 	dict     []int32 // the nearest state along fail with a pattern, or -1
 	patterns []pattern
 	deepest  int // the longest pattern, in bytes read
-	// longest is the most bytes of text a form may take, line breaks aside: read as JSON, each
-	// byte of a pattern may have been written as a six-byte escape (\u0041).
-	longest int
+	// deepestValue is the longest form of a value, in bytes read, whether or not a pattern
+	// of its own (a string built with the value may read the same).
+	deepestValue int
 }
 
 // pattern is a form to look for, as read (lower case, no line breaks; as JSON reads it, for a
@@ -79,6 +79,9 @@ func newMasker(forms []form, refs []string) *masker {
 		if f.json {
 			text = jsonReading(f.text)
 		}
+		if !f.built {
+			m.deepestValue = max(m.deepestValue, len(text))
+		}
 		if text == "" || seen[text] {
 			continue
 		}
@@ -87,7 +90,6 @@ func newMasker(forms []form, refs []string) *masker {
 		m.patterns = append(m.patterns, pattern{form: f, n: len(text), ref: refs[i]})
 		m.deepest = max(m.deepest, len(text))
 	}
-	m.longest = 6 * m.deepest
 	order := make([]int32, len(texts)) // patterns by text
 	for i := range order {
 		order[i] = int32(i)
@@ -127,12 +129,13 @@ func newMasker(forms []form, refs []string) *masker {
 	for s := range n {
 		m.edges[s+1] = m.edges[s] + children[s]
 	}
-	m.fail, m.depth, m.open, m.dict = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+	m.fail, m.open, m.dict = make([]int32, n), make([]int32, n), make([]int32, n)
+	length := make([]int32, n) // of each state's string
 	m.dict[0] = -1
 	for s := range int32(n) { // breadth first: a state's fail is found from its parent's
 		for i := m.edges[s]; i < m.edges[s+1]; i++ {
 			c, to := m.edgeByte[i], i+1
-			m.depth[to] = m.depth[s] + 1
+			length[to] = length[s] + 1
 			if s == 0 {
 				m.root[c] = to
 			} else {
@@ -145,13 +148,26 @@ func newMasker(forms []form, refs []string) *masker {
 				m.dict[to] = m.dict[f]
 			}
 			if children[to] > 0 {
-				m.open[to] = m.depth[to]
+				m.open[to] = length[to]
 			} else { // a whole pattern that none goes on from: only a suffix of it may go on
 				m.open[to] = m.open[f]
 			}
 		}
 	}
 	return m
+}
+
+// lookahead is the most bytes of text a form of a value may take, line breaks aside (0 for a
+// nil masker): text cut into pieces must overlap by this much less one for every value to be
+// seen whole. Read as JSON, each byte of a form may have been written as a six-byte escape
+// (\u0041). The forms of strings built with values don't count: however long, the values' own
+// forms find every value in them (builtForms), and a 200 KB JSON request body made the
+// lookahead 2.9 MB.
+func (m *masker) lookahead() int {
+	if m == nil {
+		return 0
+	}
+	return 6 * m.deepestValue
 }
 
 // step is the state after reading c (lower case) in state s.
@@ -165,6 +181,21 @@ func (m *masker) step(s int32, c byte) int32 {
 		s = m.fail[s]
 	}
 	return m.root[c]
+}
+
+// ending yields the patterns that end where the text has led to state s: its own, and those
+// of the states along fail from it.
+func (m *masker) ending(s int32) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		if m.out[s] < 0 {
+			s = m.dict[s]
+		}
+		for ; s >= 0; s = m.dict[s] {
+			if !yield(m.out[s]) {
+				return
+			}
+		}
+	}
 }
 
 // hit is one form found: s[start:end], line breaks within it included.
@@ -192,12 +223,7 @@ func (m *masker) scan(s string) (hits []hit, hold int) {
 			continue
 		}
 		state = m.step(state, lowerASCII[c])
-		found := state
-		if m.out[found] < 0 {
-			found = m.dict[found]
-		}
-		for ; found >= 0; found = m.dict[found] {
-			p := m.out[found]
+		for p := range m.ending(state) {
 			hits = append(hits, hit{start: back(s, i, m.patterns[p].n), end: i + 1, pattern: p})
 		}
 	}
@@ -272,6 +298,9 @@ func (m *masker) spans(s string, hits []hit, c carried, hold *int) []span {
 	// its bits: hold that back too.
 	if *hold < len(s) {
 		*hold = base64Edge(s, *hold)
+	}
+	if len(hits) == 0 && c.end <= 0 {
+		return nil // most lines of output: nothing to allocate
 	}
 	slices.SortFunc(hits, func(a, b hit) int {
 		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(b.end, a.end), cmp.Compare(a.pattern, b.pattern))

@@ -72,7 +72,7 @@ func TestMaskBase64(t *testing.T) {
 func TestLineWindow(t *testing.T) {
 	const v = "sk_test_51HxQ-0f9e8d7c"
 	rv := revealed(t, fixedSecrets{"api": v})
-	w := lineWindow{rv: rv}
+	w := lineWindow{m: rv.currentMasker()}
 	require.Equal(t, []string{"starting"}, w.push(heldLine{text: "starting"}))
 	require.Empty(t, w.push(heldLine{text: "token: sk_te"}), "it may go on on the next line")
 	require.Empty(t, w.push(heldLine{text: "st_51Hx"}))
@@ -94,16 +94,16 @@ func TestLineWindow(t *testing.T) {
 	// in is masked whole; one that starts past the cut and goes on into the next line is
 	// not shown in either.
 	long := strings.Repeat("x", execMaxLine-4) + v + strings.Repeat("y", 1000)
-	require.Equal(t, []string{strings.Repeat("x", execMaxLine-4) + "${secret:api}…"}, w.push(heldLine{text: long[:execMaxLine+rv.longest()+1], cut: true}))
+	require.Equal(t, []string{strings.Repeat("x", execMaxLine-4) + "${secret:api}…"}, w.push(heldLine{text: long[:execMaxLine+rv.lookahead()+1], cut: true}))
 	require.Empty(t, w.push(heldLine{text: strings.Repeat("y", 50) + v[:9], hidden: true}))
 	require.Equal(t, []string{" next"}, w.push(heldLine{text: v[9:] + " next"}))
 
 	// A line that ends with a whole secret, that no form goes on from, comes out at once.
-	pw := lineWindow{rv: revealed(t, fixedSecrets{"pw": "hunter22"})}
+	pw := lineWindow{m: revealed(t, fixedSecrets{"pw": "hunter22"}).currentMasker()}
 	require.Equal(t, []string{"password=${secret:pw}"}, pw.push(heldLine{text: "password=hunter22"}))
 
 	// No secret revealed: every line comes out at once.
-	plain := lineWindow{rv: newRevealer(context.Background(), nil)}
+	plain := lineWindow{m: newRevealer(context.Background(), nil).currentMasker()}
 	require.Equal(t, []string{"sk_te"}, plain.push(heldLine{text: "sk_te"}))
 }
 
@@ -120,6 +120,8 @@ func TestMaskCut(t *testing.T) {
 		cut   bool
 	}{
 		{"a " + v + " b", true, 100, "a ${secret:api} b", false},
+		{"a " + v + " b", true, 17, "a ${secret:api} b", false}, // just fits
+		{"a " + v + " b", true, 16, "a ${secret:api} ", true},
 		{"a " + v + " b", true, 10, "a ", true},
 		{"a " + v + " b", true, 15, "a ${secret:api}", true},
 		{"a " + v + " !", false, 100, "a ${secret:api} !", true},
@@ -131,5 +133,34 @@ func TestMaskCut(t *testing.T) {
 		got, cut := rv.maskCut(tc.body, tc.whole, tc.n)
 		require.Equal(t, tc.want, got, "%+v", tc)
 		require.Equal(t, tc.cut, cut, "%+v", tc)
+		// Read whole, a body is cut when its masked text is shortened; read in part, it always
+		// is (the rest was not read), and what is kept is the start of the part masked whole.
+		full := rv.mask(tc.body)
+		require.True(t, strings.HasPrefix(full, got), "%+v: %q is not the start of %q", tc, got, full)
+		require.Equal(t, !tc.whole || got != full, cut, "%+v", tc)
 	}
+}
+
+// A string built with a secret doesn't stretch the lookahead (how far text cut into pieces must
+// overlap): the values' forms find the secret in any echo of it. A long one (a request body, a
+// program's stdin) isn't looked for as a whole at all. A 200 KB body made the lookahead 2.68 MB
+// and the automaton 1.5M states.
+func TestBuiltStringsAddNoLookahead(t *testing.T) {
+	const v = "sk_test_51HxQ-0f9e8d7c"
+	alone := revealed(t, fixedSecrets{"api": v})
+	rv := revealed(t, fixedSecrets{"api": v})
+	filler := strings.Repeat("lorem ipsum ", 200<<10/12)
+	body, err := rv.expand(filler+"${secret:api}", nil)
+	require.NoError(t, err)
+	require.Equal(t, alone.lookahead(), rv.lookahead())
+	require.Len(t, rv.currentMasker().out, len(alone.currentMasker().out), "states")
+	require.Equal(t, filler+"${secret:api}", rv.mask(body), "masked value by value")
+
+	// A URL of 1 KB is looked for as a whole, by its template, but adds no lookahead either.
+	query := strings.Repeat("&a=b", 250)
+	url, err := rv.expand("https://example.com/?k=${secret:api}"+query, nil)
+	require.NoError(t, err)
+	echo := base64.RawStdEncoding.EncodeToString([]byte(url))
+	require.Equal(t, "https://example.com/?k=${secret:api}"+query, rv.mask(echo), "masked by its template")
+	require.Equal(t, alone.lookahead(), rv.lookahead())
 }

@@ -182,12 +182,7 @@ scan:
 			from[read&ring] = int32(i)
 			read++
 			state = m.step(state, c)
-			found := state
-			if m.out[found] < 0 {
-				found = m.dict[found]
-			}
-			for ; found >= 0; found = m.dict[found] {
-				p := m.out[found]
+			for p := range m.ending(state) {
 				hits = append(hits, hit{start: int(from[(read-m.patterns[p].n)&ring]), end: next, pattern: p})
 			}
 		}

@@ -3,7 +3,6 @@ package jobs
 import (
 	"math"
 	"strings"
-	"unicode/utf8"
 )
 
 // Masking text that is kept in part: a response body cut to max_body, a program's output
@@ -19,7 +18,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 		if len(body) <= n {
 			return body, !whole
 		}
-		return string(trimPartialRune([]byte(body[:n]))), true
+		return trimPartialRune(body[:n]), true
 	}
 	hits, hold := m.scan(body)
 	if !whole {
@@ -33,7 +32,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 	if render(&b, body, spans, 0, hold, n) && hold == len(body) {
 		return b.String(), !whole
 	}
-	return string(trimPartialRune([]byte(b.String()))), true
+	return trimPartialRune(b.String()), true
 }
 
 // lineWindow masks a program's output (one stream of it) a line at a time, with line breaks
@@ -42,7 +41,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 // whether it is. Lines come out as they went in, one for one and in order, each masked and
 // cut to execMaxLine bytes; a line that is part of a secret and nothing else comes out empty.
 type lineWindow struct {
-	rv    *revealer
+	m     *masker // nil: no secret to mask
 	lines []heldLine
 	carry carried // the span that an emitted line began, if it goes on into lines held
 }
@@ -70,7 +69,7 @@ func (w *lineWindow) flush() []string {
 
 // take masks the held lines and returns those that more text can no longer change.
 func (w *lineWindow) take(final bool) []string {
-	m := w.rv.currentMasker()
+	m := w.m
 	var text string
 	if len(w.lines) == 1 {
 		text = w.lines[0].text
@@ -101,7 +100,7 @@ func (w *lineWindow) take(final bool) []string {
 	switch {
 	case final:
 		hold = len(text)
-	case m != nil && len(w.lines) > m.longest+2:
+	case m != nil && len(w.lines) > m.lookahead()+2:
 		// A secret broken by more line breaks than it has characters is not looked for: the
 		// window holds at most that many lines.
 		hold = max(hold, len(w.lines[0].text))
@@ -117,11 +116,8 @@ func (w *lineWindow) take(final bool) []string {
 		}
 		if !l.hidden {
 			shown := end
-			if l.cut && end > start+execMaxLine {
-				shown = start + execMaxLine
-				for shown > start && !utf8.RuneStart(text[shown]) {
-					shown--
-				}
+			if l.cut {
+				shown = start + len(truncateText(text[start:end], execMaxLine))
 			}
 			line := text[start:shown]
 			if len(spans) > 0 {

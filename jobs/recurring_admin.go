@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/kilnhq/kiln/models"
 )
@@ -165,17 +164,6 @@ func (e *Engine) ReplaceRecurring(ctx context.Context, name, spec, kind string, 
 		return nil, err
 	}
 	return rj, nil
-}
-
-// truncateText cuts s to at most n bytes, on a rune boundary.
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // DeleteRecurring removes the named recurring job (the jobs it made stay) and stops its timer

@@ -23,6 +23,8 @@ type form struct {
 	// edgeLeft or edgeRight says so, hold some of the secret's bits too, and are masked with
 	// it.
 	base64, edgeLeft, edgeRight bool
+	// built: a form of a string built with values (builtForms), not of a value.
+	built bool
 }
 
 // minBase64Core is the shortest base64 core worth looking for: shorter, it would mask ordinary
@@ -62,7 +64,7 @@ func secretForms(v string) []form {
 		fs.add(escape(v))
 	}
 	fs.add(hex.EncodeToString([]byte(v)))
-	fs.add(spacedHex(v))
+	fs.add(fmt.Sprintf("% x", v)) // as od -An -tx1 writes it
 	fs.forms = append(fs.forms, base64Forms(v, 3)...)
 	if strings.Contains(v, "\n") {
 		for _, line := range strings.Split(v, "\n") {
@@ -74,17 +76,21 @@ func secretForms(v string) []form {
 	return withJSON(fs.forms)
 }
 
-// builtForms are the forms of a string built with secrets (a header, a URL, a body), looked for
-// so that a server's echo of it is masked by its template. The values' own forms catch every
-// other form of it: each escaping works a character at a time, and a base64 core is found at
-// any offset.
+// builtForms are the forms of a string built with secrets (a header, a URL, a short body),
+// looked for so that a server's echo of it is masked by its template. The values' own forms
+// catch every other form of it, and it whole when it is too long to be looked for (builtMax):
+// each escaping works a character at a time, and a base64 core is found at any offset.
 func builtForms(b string) []form {
 	var fs formList
 	fs.add(b)
 	fs.add(url.QueryEscape(b))
 	fs.add(url.PathEscape(b))
 	fs.forms = append(fs.forms, base64Forms(b, 1)...)
-	return withJSON(fs.forms)
+	forms := withJSON(fs.forms)
+	for i := range forms {
+		forms[i].built = true
+	}
+	return forms
 }
 
 // withJSON is forms and, after them, each inside a JSON string where JSON reads it otherwise
@@ -92,7 +98,7 @@ func builtForms(b string) []form {
 // character, a line break in text as nothing) or a byte that isn't UTF-8 (U+FFFD). Every other
 // form reads the same either way, and is found in JSON as it is.
 func withJSON(forms []form) []form {
-	for _, f := range forms[:len(forms):len(forms)] {
+	for _, f := range forms { // the forms as they were: range reads the slice once
 		if strings.ContainsAny(f.text, "\\\r\n") || !utf8.ValidString(f.text) {
 			f.text, f.json = jsonEscape(f.text), true
 			forms = append(forms, f)
@@ -150,22 +156,6 @@ var htmlEscapes = []func(string) string{
 	strings.NewReplacer("&", "&amp;", `"`, "&quot;", "'", "&apos;", "<", "&lt;", ">", "&gt;").Replace,                               // PHP's ENT_HTML5, XML
 }
 
-// spacedHex is v's bytes in hex with a space between them, as od -An -tx1 writes them.
-func spacedHex(v string) string {
-	if v == "" {
-		return ""
-	}
-	h := hex.EncodeToString([]byte(v))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
-}
-
 // base64Chars are the characters of either base64 alphabet: those that may hold a core's edge
 // bits. One set for both: a core without the characters the alphabets differ in is one form.
 var base64Chars = func() (a [256]bool) {
@@ -175,13 +165,17 @@ var base64Chars = func() (a [256]bool) {
 	return a
 }()
 
-// base64Forms are v in base64, where it starts at each of the first offsets of the three
-// places in a group of three bytes, in both alphabets (offset 0 is v's own encoding). base64 turns three bytes
-// into four characters of six bits each, so inside the encoding of a longer text the secret's
-// characters depend on what comes before it: its core (the characters only its bits decide)
-// is one of three strings. The character before a core, and the one after, hold a few of its
-// bits beside the neighbours' (2 or 4): they are masked with it. Padding (=) carries nothing.
-// A value of one to three bytes also keeps its own short encoding, whole.
+// base64Forms are v in base64, where it starts at each of the first offsets of the three places
+// in a group of three bytes, in both alphabets (offset 0 is v's own encoding). base64 turns
+// three bytes into four characters of six bits each, so inside the encoding of a longer text
+// the secret's characters depend on what comes before it: its core (the characters only its
+// bits decide) is one of three strings. The character before a core, and the one after, hold a
+// few of its bits beside the neighbours' (2 or 4): they are masked with it. Padding (=) carries
+// nothing. A core shorter than minBase64Core isn't looked for. At offset 0 only a value of one
+// or two bytes has one that short: it is looked for as its own encoding (2 or 3 characters),
+// as plain text, with no edges. At offsets 1 and 2, a value of one to three bytes has one that
+// short, and has no form there: a value of three bytes is found only by its core at offset 0
+// (its whole encoding), not where it starts at offset 1 or 2 of a longer encoding.
 func base64Forms(v string, offsets int) []form {
 	var forms []form
 	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
@@ -190,7 +184,7 @@ func base64Forms(v string, offsets int) []form {
 			bits := 8 * (offset + len(v))
 			first, last := (8*offset+5)/6, bits/6 // the characters within the value's bits
 			if last-first < minBase64Core {
-				if offset == 0 && v != "" {
+				if offset == 0 && v != "" { // a value of one or two bytes
 					forms = append(forms, form{text: full})
 				}
 				continue

@@ -73,7 +73,7 @@ func TestTrimPartialRune(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"abc", "abc"}, {"ab\xc3", "ab"}, {"abé", "abé"}, {"a\xe2\x82", "a"}, {"a€", "a€"}, {"\xff", "\xff"},
 	} {
-		if got := string(trimPartialRune([]byte(tc.in))); got != tc.want {
+		if got := trimPartialRune(tc.in); got != tc.want {
 			t.Errorf("trimPartialRune(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
