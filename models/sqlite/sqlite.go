@@ -5,11 +5,13 @@ package sqlite
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,11 +31,14 @@ var migrations embed.FS
 // write lock up front instead of failing when they try to upgrade.
 var params = [][2]string{
 	{"_journal_mode", "WAL"},
-	{"_busy_timeout", "5000"},
+	{"_busy_timeout", strconv.Itoa(int(busyTimeout / time.Millisecond))},
 	{"_foreign_keys", "on"},
 	{"_synchronous", "NORMAL"},
 	{"_txlock", "immediate"},
 }
+
+// busyTimeout is how long a connection waits for SQLite's lock before "database is locked".
+const busyTimeout = 5 * time.Second
 
 // readers is the size of the reader pool.
 const readers = 8
@@ -65,7 +70,9 @@ func (d *Driver) Connect(_ context.Context, dsn string, cfg *gorm.Config) (drive
 		return driver.Conns{}, err
 	}
 	d.path = FilePath(dsn)
-	writer, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver(), DSN: uri}), cfg)
+	writer, err := openWhenFree(func() (*gorm.DB, error) {
+		return gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver(), DSN: uri}), cfg)
+	})
 	if err != nil {
 		return driver.Conns{}, err
 	}
@@ -76,7 +83,7 @@ func (d *Driver) Connect(_ context.Context, dsn string, cfg *gorm.Config) (drive
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
-	reader, err := gorm.Open(sqlite.Open(uri+"&_query_only=true"), cfg)
+	reader, err := openWhenFree(func() (*gorm.DB, error) { return gorm.Open(sqlite.Open(uri+"&_query_only=true"), cfg) })
 	if err != nil {
 		_ = wdb.Close()
 		return driver.Conns{}, err
@@ -95,6 +102,23 @@ func (d *Driver) Connect(_ context.Context, dsn string, cfg *gorm.Config) (drive
 		return driver.Conns{}, err
 	}
 	return driver.Conns{Writer: writer, Reader: reader, Close: ckpt.close}, nil
+}
+
+// openWhenFree opens a connection, again while SQLite answers "database is locked" at once, for
+// up to the busy timeout. Nodes that open one new database together race to switch it to WAL,
+// and SQLite refuses one of them without waiting in its busy handler: 2 of 160 runs of
+// TestConcurrentStartsMigrateOnce (5 nodes) failed so on a loaded machine. A moment later the
+// database is in WAL mode and the open succeeds.
+func openWhenFree(open func() (*gorm.DB, error)) (*gorm.DB, error) {
+	deadline := time.Now().Add(busyTimeout)
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		db, err := open()
+		var serr sqlite3.Error
+		if err == nil || !errors.As(err, &serr) || serr.Code != sqlite3.ErrBusy || time.Now().After(deadline) {
+			return db, err
+		}
+		time.Sleep(wait)
+	}
 }
 
 // DSN turns a path or file: URI into the URI Kiln opens, adding each of Kiln's connection
