@@ -143,7 +143,7 @@ func (e *cliEnv) leaf(name, shortUsage, help string, readsEnv bool, flags func(f
 }
 
 // group makes a command that only holds others: "kiln user" alone, or with a word that is
-// not one of them, is a usage error naming them.
+// not one of them, is a usage error naming them; "kiln user help" is its --help.
 func (e *cliEnv) group(name, shortUsage, help string, subs ...*ffcli.Command) *ffcli.Command {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.errOut)
@@ -154,6 +154,9 @@ func (e *cliEnv) group(name, shortUsage, help string, subs ...*ffcli.Command) *f
 	}
 	return &ffcli.Command{Name: name, ShortUsage: shortUsage, ShortHelp: short, LongHelp: long, FlagSet: fs, UsageFunc: usage(nil), Subcommands: subs,
 		Exec: func(_ context.Context, args []string) error {
+			if len(args) == 1 && args[0] == "help" {
+				return flag.ErrHelp // ffcli prints the usage, as for --help
+			}
 			if len(args) == 0 {
 				return fmt.Errorf("%w: give a command: %s (kiln %s --help)", errUsage, strings.Join(names, ", "), name)
 			}

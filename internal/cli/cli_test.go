@@ -28,6 +28,11 @@ func TestHelpListsEveryCommand(t *testing.T) {
 			walk(append(append([]string{}, path...), s.Name), s)
 		}
 	}
+	for _, path := range [][]string{{"help"}, {"user", "help"}, {"jobs", "help"}} {
+		var out bytes.Buffer
+		require.Equal(t, 0, Run(context.Background(), path, nil, io.Discard, &out), path)
+		require.Contains(t, out.String(), "Commands:", path)
+	}
 	names := 0
 	for _, c := range commands(e) {
 		require.Regexp(t, regexp.MustCompile(`(?m)^  `+regexp.QuoteMeta(c.Name)+` +\S`), help.String(), "kiln --help lists %s", c.Name)

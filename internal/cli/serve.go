@@ -36,6 +36,9 @@ func (e *cliEnv) serveCommand(commands []*ffcli.Command) *ffcli.Command {
 		ShortHelp:  "Kiln: tasks with due dates and a background-job server, in one binary.",
 		LongHelp:   "The commands jobs, recurring, queues, secrets and stats drive a running server through its API:\n--server URL or KILN_URL, --token or KILN_TOKEN, --json.",
 		Exec: func(ctx context.Context, args []string) error {
+			if len(args) == 1 && args[0] == "help" {
+				return flag.ErrHelp // ffcli prints the usage, as for --help
+			}
 			if len(args) > 0 {
 				return fmt.Errorf("%w: unexpected argument %q (see kiln --help)", errUsage, args[0])
 			}
