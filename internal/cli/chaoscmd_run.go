@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/kilnhq/kiln/internal/chaos"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -41,7 +42,7 @@ violation found, and exits 1 if there is one.`, false, func(fs *flag.FlagSet) {
 			return err
 		}
 		if err := cfg.Validate(); err != nil {
-			return fmt.Errorf("%w: %w", errUsage, err)
+			return fmt.Errorf("%w: %s", errUsage, strings.TrimPrefix(err.Error(), "chaos: "))
 		}
 		tmp, err := os.MkdirTemp("", "kiln-chaos-")
 		if err != nil {

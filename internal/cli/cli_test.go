@@ -57,6 +57,8 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"jobs", "show", "x"}, 2, `kiln jobs show: "x" is not a job id`},
 		{[]string{"migrate", "status", "--db", "/nonexistent/kiln.db"}, 1, "kiln migrate status: there is no database at /nonexistent/kiln.db"},
 		{[]string{"--log-format", "xml"}, 2, "kiln: config: --log-format must be text or json"},
+		{[]string{"chaos", "--jobs", "5"}, 2, "kiln chaos: jobs must be at least 100"},
+		{[]string{"bench", "--jobs", "0"}, 2, "kiln bench: --jobs must be at least 1"},
 		{[]string{"serve-me"}, 2, `kiln: unexpected argument "serve-me"`},
 		{[]string{"migrate", "up", "extra", "--db", ":memory:"}, 2, `kiln migrate up: unexpected argument "extra"`},
 	} {
