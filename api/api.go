@@ -94,7 +94,8 @@ type Recurring struct {
 	Skipped     int64           `json:"skipped" doc:"Occurrences skipped by the overlap policy."`
 	LastSkipped *time.Time      `json:"last_skipped_at,omitempty"`
 	Paused      bool            `json:"paused"`
-	Edited      bool            `json:"edited" doc:"The schedule was changed by a person, and outlives the code's."`
+	Overridden  bool            `json:"overridden" doc:"The schedule was changed by a person, and outlives the code's."`
+	Edited      bool            `json:"edited" deprecated:"true" doc:"Deprecated: the old name of overridden, always equal to it; read overridden."`
 	CreatedBy   string          `json:"created_by,omitempty" doc:"Who made it at run time (dashboard or API); absent for one a server's code defines."`
 	NextRunAt   *time.Time      `json:"next_run_at,omitempty"`
 	LastRunAt   *time.Time      `json:"last_run_at,omitempty"`

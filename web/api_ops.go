@@ -28,7 +28,7 @@ type JobActionInput struct {
 func recurringOut(rj *models.RecurringJob) api.Recurring {
 	out := api.Recurring{
 		Name: rj.Name, Spec: rj.Spec, TimeZone: rj.TimeZone, Kind: rj.Kind, Args: json.RawMessage(rj.Args), Queue: rj.Queue,
-		Misfire: rj.Misfire, Overlap: rj.Overlap, Skipped: rj.Skipped, LastSkipped: rj.LastSkippedAt, Paused: rj.Paused, Edited: rj.Overridden, CreatedBy: rj.CreatedBy, NextRunAt: rj.NextRunAt, LastRunAt: rj.LastRunAt, LastJobID: rj.LastJobID,
+		Misfire: rj.Misfire, Overlap: rj.Overlap, Skipped: rj.Skipped, LastSkipped: rj.LastSkippedAt, Paused: rj.Paused, Overridden: rj.Overridden, Edited: rj.Overridden, CreatedBy: rj.CreatedBy, NextRunAt: rj.NextRunAt, LastRunAt: rj.LastRunAt, LastJobID: rj.LastJobID,
 	}
 	if !json.Valid(out.Args) {
 		out.Args = json.RawMessage("null")

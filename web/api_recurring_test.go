@@ -90,3 +90,25 @@ func TestAPITags(t *testing.T) {
 		require.Len(t, modeltestRecent(t, a), 3)
 	})
 }
+
+// A recurring job's JSON says overridden, the column's name, once a person changed its
+// schedule; edited, the old name, still comes with the same value for clients that read it,
+// and the document marks it deprecated.
+func TestAPIRecurringOverridden(t *testing.T) {
+	a := setup(t)
+	a.recurringIn("nightly", "30 2 * * *", "Europe/Berlin") // as code defines it
+	_, body := a.apiCall("GET", "/api/v1/recurring/nightly", "", nil)
+	require.Equal(t, []any{false, false}, []any{body["overridden"], body["edited"]})
+	resp, body := a.apiCall("PUT", "/api/v1/recurring/nightly", "", map[string]any{"spec": "15 4 * * *", "time_zone": "UTC"})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Equal(t, []any{true, true}, []any{body["overridden"], body["edited"]})
+	_, body = a.apiCall("GET", "/api/v1/recurring", "", nil)
+	rj := body["recurring"].([]any)[0].(map[string]any)
+	require.Equal(t, []any{true, true}, []any{rj["overridden"], rj["edited"]})
+
+	_, doc := a.apiCall("GET", "/api/openapi.json", "", nil)
+	props := doc["components"].(map[string]any)["schemas"].(map[string]any)["Recurring"].(map[string]any)["properties"].(map[string]any)
+	require.Equal(t, true, props["edited"].(map[string]any)["deprecated"])
+	require.Contains(t, props["edited"].(map[string]any)["description"], "Deprecated")
+	require.Nil(t, props["overridden"].(map[string]any)["deprecated"])
+}

@@ -154,11 +154,12 @@ func scheduleError(err error) string {
 }
 
 // handleSchedulePreview renders the schedule form's preview for the spec and tz in the query:
-// the form asks for it as the user types.
+// the form asks for it as the user types. ?schedule= is the old name of ?spec=, still read
+// because links and scripts were written with it; spec wins when both come.
 func (s *Server) handleSchedulePreview(c echo.Context) error {
-	spec, tz := c.QueryParam("schedule"), c.QueryParam("tz")
+	spec, tz := c.QueryParam("spec"), c.QueryParam("tz")
 	if spec == "" {
-		spec = c.QueryParam("spec") // the forms' field
+		spec = c.QueryParam("schedule")
 	}
 	if len(spec) > 200 || len(tz) > 100 {
 		// Still a 200: htmx swaps in only successful answers, and the panel must not go on

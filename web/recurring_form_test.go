@@ -125,8 +125,8 @@ func TestNewRecurringForm(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "nightly-webhook deleted")
 }
 
-// The preview fragment answers to ?schedule= as well as the forms' ?spec=, and says what is
-// wrong with a bad schedule.
+// The preview fragment answers to ?spec=, as the forms send it, and to ?schedule=, its old
+// name; when both come, spec wins. It says what is wrong with a bad schedule.
 func TestSchedulePreviewFragment(t *testing.T) {
 	a := setup(t)
 	for _, param := range []string{"schedule", "spec"} {
@@ -136,4 +136,6 @@ func TestSchedulePreviewFragment(t *testing.T) {
 	}
 	_, doc := a.get("/dashboard/recurring/preview?schedule=" + url.QueryEscape("0 2 30 2 *") + "&tz=UTC")
 	require.NotEmpty(t, doc.Find(`[data-testid="preview-error"]`).Text())
+	_, doc = a.get("/dashboard/recurring/preview?" + url.Values{"spec": {"15 4 * * *"}, "schedule": {"30 2 * * *"}, "tz": {"UTC"}}.Encode())
+	require.Contains(t, doc.Find(`[data-testid="preview-describe"]`).Text(), "at 04:15 every day", "spec is the name; schedule only its alias")
 }

@@ -14,12 +14,13 @@ import (
 
 func (e *cliEnv) recurringCommand() *ffcli.Command {
 	var (
-		schedule, tz, kind, args, queue, timeout, misfire, overlap string
-		priority, maxAttempts                                      int
+		spec, schedule, tz, kind, args, queue, timeout, misfire, overlap string
+		priority, maxAttempts                                            int
 	)
-	create := e.apiLeaf("create", "kiln recurring create NAME --schedule SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore] [--overlap allow|skip|replace]",
+	create := e.apiLeaf("create", "kiln recurring create NAME --spec SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore] [--overlap allow|skip|replace]",
 		"make a recurring job", func(fs *flag.FlagSet) {
-			fs.StringVar(&schedule, "schedule", "", "cron expression (\"0 2 * * *\"), @daily, or @every 30s")
+			fs.StringVar(&spec, "spec", "", "the schedule: a cron expression (\"0 2 * * *\"), @daily, or @every 30s")
+			fs.StringVar(&schedule, "schedule", "", "the old name of --spec, still accepted")
 			fs.StringVar(&tz, "tz", "UTC", "IANA `zone` the schedule is read in, e.g. Europe/Berlin")
 			fs.StringVar(&kind, "kind", "", "what each run does: http.request, exec, or a kind the server's code registers")
 			fs.StringVar(&args, "args", "", "the arguments of each run: JSON, or @file to read them from a file")
@@ -34,21 +35,25 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			if schedule == "" || kind == "" {
-				return fmt.Errorf("%w: --schedule and --kind are required", errUsage)
+			spec, err = oneSpec(spec, schedule)
+			if err != nil {
+				return err
+			}
+			if spec == "" || kind == "" {
+				return fmt.Errorf("%w: --spec and --kind are required", errUsage)
 			}
 			raw, err := readArgs(args)
 			if err != nil {
 				return err
 			}
-			spec := api.RecurringSpec{Name: name, Spec: schedule, TimeZone: tz, Kind: kind, Args: raw, Queue: queue, Timeout: timeout, Misfire: misfire, Overlap: overlap}
+			in := api.RecurringSpec{Name: name, Spec: spec, TimeZone: tz, Kind: kind, Args: raw, Queue: queue, Timeout: timeout, Misfire: misfire, Overlap: overlap}
 			if priority != 0 {
-				spec.Priority = &priority
+				in.Priority = &priority
 			}
 			if maxAttempts != 0 {
-				spec.MaxAttempts = &maxAttempts
+				in.MaxAttempts = &maxAttempts
 			}
-			r, err := e.client().CreateRecurring(ctx, spec)
+			r, err := e.client().CreateRecurring(ctx, in)
 			if err != nil {
 				return err
 			}
@@ -110,4 +115,16 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 	}
 	return e.apiGroup("recurring", "kiln recurring ls|create|delete|pause|resume|trigger ...", "list, make and steer recurring jobs",
 		ls, create, del, action("pause", "enqueue nothing until resumed"), action("resume", "enqueue again from the next occurrence"), action("trigger", "enqueue one job now"))
+}
+
+// oneSpec is the spec given as --spec or as --schedule, its name before the flags took the
+// column's: scripts written with --schedule keep working, and the two may not disagree.
+func oneSpec(spec, schedule string) (string, error) {
+	switch {
+	case schedule == "" || schedule == spec:
+		return spec, nil
+	case spec == "":
+		return schedule, nil
+	}
+	return "", fmt.Errorf("%w: --spec and --schedule (its old name) differ: give one", errUsage)
 }

@@ -152,7 +152,7 @@ func TestClientCommands(t *testing.T) {
 		require.Contains(t, errOut, "no secret of that name")
 		code, _, errOut = run(admin, "recurring", "create", "no-kind", "--schedule", "@daily")
 		require.Equal(t, 2, code)
-		require.Contains(t, errOut, "--schedule and --kind are required")
+		require.Contains(t, errOut, "--spec and --kind are required")
 		code, out, _ = run(admin, "recurring", "delete", "nightly-hook")
 		require.Equal(t, 0, code)
 		require.Contains(t, out, "nightly-hook deleted.")

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/internal/secrets"
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+	"github.com/kilnhq/kiln/web"
+)
+
+// "recurring create" takes the spec as --spec, the name the column, the JSON and the forms use,
+// and still as --schedule, its old name; both at once must agree, or nothing is made.
+func TestRecurringCreateSpecFlag(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e, err := jobs.New(s, jobs.Config{NoWorkers: true})
+	require.NoError(t, err)
+	vault, err := secrets.Open(context.Background(), s, "")
+	require.NoError(t, err)
+	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault}))
+	srv, err := web.New(web.Config{Secrets: vault}, s, e, nil)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	token, _, err := s.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
+	require.NoError(t, err)
+	create := func(name string, flags ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		args := append([]string{"recurring", "create", name, "--kind", "http.request", "--args", `{"url":"https://hooks.example.com/x"}`}, flags...)
+		code := Run(context.Background(), append(args, "--server", ts.URL, "--token", token), strings.NewReader(""), &out, &errOut)
+		return code, errOut.String()
+	}
+
+	for name, flags := range map[string][]string{
+		"by-spec":     {"--spec", "15 4 * * *"},
+		"by-schedule": {"--schedule", "15 4 * * *"},
+		"by-both":     {"--spec", "15 4 * * *", "--schedule", "15 4 * * *"},
+	} {
+		code, errOut := create(name, flags...)
+		require.Equal(t, 0, code, "%s: %s", name, errOut)
+		rj, err := s.GetRecurring(context.Background(), name)
+		require.NoError(t, err, name)
+		require.Equal(t, "15 4 * * *", rj.Spec, name)
+	}
+
+	code, errOut := create("at-odds", "--spec", "15 4 * * *", "--schedule", "@daily")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--spec and --schedule (its old name) differ")
+	_, err = s.GetRecurring(context.Background(), "at-odds")
+	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "nothing is made")
+
+	code, errOut = create("no-spec")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "--spec and --kind are required")
+}
