@@ -91,9 +91,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
 		Args: jsonBlock(j.Args, jobFileURL(j.ID, "args.json")), Result: jsonBlock(j.Result, jobFileURL(j.ID, "result.json")),
 		LastError: textBlock(j.LastError, jobFileURL(j.ID, "error.txt")), ContinueOn: j.ContinueOn,
-		CanAct: canAct(c), CSRF: csrfToken(c),
-		CanRequeue: j.State.Final(), CanCancel: !j.State.Final(), CanDelete: j.State != models.JobDeleted,
-		CanTrigger: j.State == models.JobScheduled || j.State == models.JobAwaiting,
+		CanAct: canAct(c), CSRF: csrfToken(c), Actions: jobActionButtons(j.State),
 	}
 	if j.Timeout > 0 {
 		v.Timeout = j.Timeout.String()
