@@ -152,6 +152,8 @@ type TaskSpec struct {
 type JobDetail struct {
 	Job
 	Events []Event `json:"events"`
+	// WaitingForSlot is what the job's page shows as "waiting for a slot (...)".
+	WaitingForSlot string `json:"waiting_for_slot,omitempty" doc:"Why an enqueued job is not running yet although workers may be free: its kind's cap on running jobs is reached (\"2 of 2 of its kind running\") or its rate is used up for now (\"100 of its kind started this 1m0s, the most allowed\"). Absent when neither holds it back."`
 }
 
 // JobPage is a page of jobs, newest first.

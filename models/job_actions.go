@@ -82,9 +82,25 @@ func (s *Store) CancelJob(ctx context.Context, id int64, reason string) (*Job, [
 	return s.transition(ctx, id, cancellable(id), cancelChange(reason))
 }
 
+// The states each action is allowed from, in one place: the store checks them under the job's
+// lock, and the dashboard and API offer an action only where they allow it.
+
+// Cancellable reports whether a job in this state may be cancelled: it has not finished.
+func (s JobState) Cancellable() bool { return !s.Final() }
+
+// Deletable reports whether a job in this state may be deleted: it is not deleted already.
+func (s JobState) Deletable() bool { return s != JobDeleted }
+
+// Requeueable reports whether a job in this state may be requeued: it has finished.
+func (s JobState) Requeueable() bool { return s.Final() }
+
+// Runnable reports whether a job in this state may be run now: it waits for its time or its
+// parent.
+func (s JobState) Runnable() bool { return s == JobScheduled || s == JobAwaiting }
+
 func cancellable(id int64) func(*Job) error {
 	return func(j *Job) error {
-		if j.State.Final() {
+		if !j.State.Cancellable() {
 			return Errorf(ECONFLICT, "Job %d is already %s.", id, j.State)
 		}
 		return nil
@@ -101,7 +117,7 @@ func cancelChange(reason string) func(*Job, time.Time) (map[string]any, JobEvent
 // CancelJob.
 func (s *Store) DeleteJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
 	return s.transition(ctx, id, func(j *Job) error {
-		if j.State == JobDeleted {
+		if !j.State.Deletable() {
 			return Errorf(ECONFLICT, "Job %d is already deleted.", id)
 		}
 		return nil
@@ -113,7 +129,7 @@ func (s *Store) DeleteJob(ctx context.Context, id int64, reason string) (*Job, [
 // RequeueJob starts a job in a final state again, with its attempts reset.
 func (s *Store) RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
 	before, _, err := s.transition(ctx, id, func(j *Job) error {
-		if !j.State.Final() {
+		if !j.State.Requeueable() {
 			return Errorf(ECONFLICT, "Job %d is %s; only succeeded, failed, cancelled or deleted jobs can be requeued.", id, j.State)
 		}
 		return nil
@@ -132,7 +148,7 @@ func (s *Store) RequeueJob(ctx context.Context, id int64, reason string) (*Job, 
 // TriggerJob runs a Scheduled or Awaiting job now instead of at its time or after its parent.
 func (s *Store) TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
 	before, _, err := s.transition(ctx, id, func(j *Job) error {
-		if j.State != JobScheduled && j.State != JobAwaiting {
+		if !j.State.Runnable() {
 			return Errorf(ECONFLICT, "Job %d is %s; only scheduled or awaiting jobs can be triggered.", id, j.State)
 		}
 		return nil

@@ -255,18 +255,14 @@ func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOut
 }
 
 func (s *Server) apiGetJob(ctx context.Context, in *JobIDInput) (*JobDetailOutput, error) {
-	j, err := s.store.GetJob(ctx, in.ID)
-	if err != nil {
-		return nil, s.apiErr(err)
-	}
-	events, err := s.store.JobEvents(ctx, in.ID)
+	d, err := s.jobDetail(ctx, in.ID)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
 	out := &JobDetailOutput{}
-	out.Body.Job = jobOut(j)
-	out.Body.Events = make([]api.Event, 0, len(events))
-	for _, e := range events {
+	out.Body.Job, out.Body.WaitingForSlot = jobOut(d.Job), d.WaitingForSlot
+	out.Body.Events = make([]api.Event, 0, len(d.Events))
+	for _, e := range d.Events {
 		ev := api.Event{From: string(e.From), To: string(e.To), At: e.At.UTC(), Attempt: e.Attempt, Reason: e.Reason, Error: e.Error, ServerID: e.ServerID}
 		if e.Duration > 0 {
 			ev.Duration = e.Duration.String()

@@ -19,7 +19,8 @@ type LogsOutput struct {
 	Body api.Logs
 }
 
-// JobActionInput names a job and what to do to it.
+// JobActionInput names a job and what to do to it: one of jobActions but delete, which is
+// DELETE /v1/jobs/{id}.
 type JobActionInput struct {
 	ID     int64  `path:"id" minimum:"1"`
 	Action string `path:"action" enum:"cancel,requeue,run" doc:"cancel: stop it (a running job's context is cancelled); requeue: run a finished job again from its first attempt; run: run a scheduled or waiting job now."`
@@ -150,16 +151,11 @@ func (s *Server) apiJobAction(ctx context.Context, in *JobActionInput) (*JobOutp
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	var err error
-	switch in.Action {
-	case "cancel":
-		err = s.engine.Cancel(actor(ctx), in.ID)
-	case "requeue":
-		err = s.engine.Requeue(actor(ctx), in.ID)
-	default: // run
-		err = s.engine.TriggerNow(actor(ctx), in.ID)
+	action, ok := jobActionNamed(in.Action)
+	if !ok { // the path's enum, checked against jobActions by a test, lets only theirs through
+		return nil, huma.Error422UnprocessableEntity("Unknown action " + in.Action + ".")
 	}
-	if err != nil {
+	if err := s.doJobAction(actor(ctx), action, in.ID); err != nil {
 		return nil, s.apiErr(err)
 	}
 	j, err := s.store.GetJob(ctx, in.ID)
@@ -173,7 +169,8 @@ func (s *Server) apiDeleteJob(ctx context.Context, in *JobIDInput) (*struct{}, e
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.engine.Delete(actor(ctx), in.ID); err != nil {
+	action, _ := jobActionNamed("delete")
+	if err := s.doJobAction(actor(ctx), action, in.ID); err != nil {
 		return nil, s.apiErr(err)
 	}
 	return nil, nil

@@ -142,7 +142,7 @@ func (s *Server) handleJobs(c echo.Context) error {
 	v := pages.JobsView{
 		Layout: s.layoutProps(c, "Jobs", layout.SectionJobs),
 		Filter: filterView(q.filter),
-		Kinds:  kinds, Queues: queues, CanAct: canAct(c), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
+		Kinds:  kinds, Queues: queues, CanAct: canAct(c), BulkActions: bulkJobActions(), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
 	}
 	v.Filter.Limit = q.limit // the form sends it back
 	all := q
@@ -195,28 +195,21 @@ func stateLabel(s models.JobState) string {
 	return string(s[0]-'a'+'A') + string(s[1:])
 }
 
-// jobActions are what an admin may do to one job, with the flash for each.
-var jobActions = map[string]struct {
-	past string
-	do   func(s *Server, ctx context.Context, id int64) error
-}{
-	"requeue": {"requeued", func(s *Server, ctx context.Context, id int64) error { return s.engine.Requeue(ctx, id) }},
-	"cancel":  {"cancelled", func(s *Server, ctx context.Context, id int64) error { return s.engine.Cancel(ctx, id) }},
-	"delete":  {"deleted", func(s *Server, ctx context.Context, id int64) error { return s.engine.Delete(ctx, id) }},
-	"trigger": {"triggered to run now", func(s *Server, ctx context.Context, id int64) error { return s.engine.TriggerNow(ctx, id) }},
-}
-
-// handleJobAction requeues, cancels, deletes or triggers one job, recording who did it.
+// handleJobAction does one of jobActions to one job, recording who did it.
 func (s *Server) handleJobAction(c echo.Context) error {
 	id, err := jobID(c)
 	if err != nil {
 		return err
 	}
-	action, ok := jobActions[c.Param("action")]
+	name := c.Param("action")
+	if alias, ok := jobActionAliases[name]; ok {
+		name = alias
+	}
+	action, ok := jobActionNamed(name)
 	if !ok {
 		return echo.ErrNotFound
 	}
-	err = action.do(s, actorContext(c), id)
+	err = s.doJobAction(actorContext(c), action, id)
 	switch models.ErrorCode(err) {
 	case "":
 		setFlash(c, "success", fmt.Sprintf("Job #%d %s.", id, action.past))
@@ -232,9 +225,9 @@ func (s *Server) handleJobAction(c echo.Context) error {
 // many, to every job matching the filter.
 func (s *Server) handleJobsBulk(c echo.Context) error {
 	name := c.FormValue("action")
-	action, ok := jobActions[name]
-	if !ok || name == "trigger" {
-		return models.Errorf(models.EINVALID, "Choose requeue, cancel or delete.")
+	action, ok := jobActionNamed(name)
+	if !ok || !action.bulk {
+		return models.Errorf(models.EINVALID, "Choose %s.", bulkJobActionNames())
 	}
 	back := localPath(c.FormValue("return_to"))
 	ctx := actorContext(c)
@@ -282,7 +275,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	start := time.Now()
 	done, skipped := 0, 0
 	for _, id := range ids {
-		switch err := action.do(s, ctx, id); models.ErrorCode(err) {
+		switch err := s.doJobAction(ctx, action, id); models.ErrorCode(err) {
 		case "":
 			done++
 		case models.ECONFLICT, models.ENOTFOUND:

@@ -45,14 +45,11 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		return pages.JobView{}, err
 	}
 	ctx := c.Request().Context()
-	j, err := s.store.GetJob(ctx, id)
+	d, err := s.jobDetail(ctx, id)
 	if err != nil {
 		return pages.JobView{}, err
 	}
-	events, err := s.store.JobEvents(ctx, id)
-	if err != nil {
-		return pages.JobView{}, err
-	}
+	j, events := d.Job, d.Events
 	logs, earlier, err := s.store.NewestJobLogs(ctx, id, logLinesRead)
 	if err != nil {
 		return pages.JobView{}, err
@@ -61,39 +58,14 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	if err != nil {
 		return pages.JobView{}, err
 	}
-	var waiting string
-	if j.State == models.JobEnqueued {
-		limits, err := s.store.KindLimits(ctx)
-		if err != nil {
-			return pages.JobView{}, err
-		}
-		if l, ok := limits[j.Kind]; ok {
-			if l.MaxRunning > 0 {
-				n, err := s.store.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
-				if err != nil {
-					return pages.JobView{}, err
-				}
-				if n >= int64(l.MaxRunning) {
-					waiting = fmt.Sprintf("%d of %d of its kind running", n, l.MaxRunning)
-				}
-			}
-			if used, err := s.store.KindRateUsed(ctx, l, s.cfg.Now()); err != nil {
-				return pages.JobView{}, err
-			} else if waiting == "" && l.RateN > 0 && used >= l.RateN {
-				waiting = fmt.Sprintf("%d of its kind started this %s, the most allowed", used, time.Duration(l.RatePerSeconds)*time.Second)
-			}
-		}
-	}
 	v := pages.JobView{
-		WaitingForSlot: waiting,
+		WaitingForSlot: d.WaitingForSlot,
 		ID:             j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
 		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Rescues: j.Rescues, Timeout: "none", Progress: j.Progress,
 		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
 		Args: jsonBlock(j.Args, jobFileURL(j.ID, "args.json")), Result: jsonBlock(j.Result, jobFileURL(j.ID, "result.json")),
 		LastError: textBlock(j.LastError, jobFileURL(j.ID, "error.txt")), ContinueOn: j.ContinueOn,
-		CanAct: canAct(c), CSRF: csrfToken(c),
-		CanRequeue: j.State.Final(), CanCancel: !j.State.Final(), CanDelete: j.State != models.JobDeleted,
-		CanTrigger: j.State == models.JobScheduled || j.State == models.JobAwaiting,
+		CanAct: canAct(c), CSRF: csrfToken(c), Actions: jobActionButtons(j.State),
 	}
 	if j.Timeout > 0 {
 		v.Timeout = j.Timeout.String()

@@ -104,7 +104,7 @@ func TestEveryActionNeedsCSRF(t *testing.T) {
 	j, r := strconv.FormatInt(job.ID, 10), strconv.FormatInt(rj.ID, 10)
 	for _, path := range []string{
 		"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/reopen", "/tasks/1/delete", "/work-items",
-		"/dashboard/jobs/" + j + "/cancel", "/dashboard/jobs/" + j + "/delete", "/dashboard/jobs/" + j + "/requeue", "/dashboard/jobs/" + j + "/trigger",
+		"/dashboard/jobs/" + j + "/cancel", "/dashboard/jobs/" + j + "/delete", "/dashboard/jobs/" + j + "/requeue", "/dashboard/jobs/" + j + "/run", "/dashboard/jobs/" + j + "/trigger",
 		"/dashboard/jobs/bulk", "/dashboard/recurring/" + r + "/trigger", "/dashboard/recurring/" + r + "/pause", "/dashboard/recurring/" + r + "/edit",
 		"/dashboard/queues/default/pause", "/dashboard/tokens", "/dashboard/tokens/ci/revoke",
 	} {
