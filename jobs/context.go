@@ -89,7 +89,7 @@ func SetProgress(ctx context.Context, pct int) {
 func SetResult(ctx context.Context, v any) error {
 	s := stateOf(ctx)
 	if s == nil {
-		return fmt.Errorf("%w: SetResult outside a running job", ErrInvalidOption)
+		return invalid(fmt.Errorf("%w: SetResult outside a running job", ErrInvalidOption))
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -152,10 +152,10 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 		return err
 	}
 	if kindName == "" || fn == nil {
-		return fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption)
+		return invalid(fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption))
 	}
 	if err := models.KindName.Check(kindName); err != nil {
-		return fmt.Errorf("%w: %s", ErrInvalidOption, models.ErrorMessage(err))
+		return invalid(fmt.Errorf("%w: %s", ErrInvalidOption, models.ErrorMessage(err)))
 	}
 	d := kindDefaults{queue: DefaultQueue, maxAttempts: e.cfg.MaxAttempts, backoff: DefaultBackoff}
 	var probe models.Job
@@ -166,13 +166,13 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 	}
 	if s.rate != nil {
 		if s.rate.n < 0 || (s.rate.n > 0 && s.rate.per < time.Second) {
-			return fmt.Errorf("%w: kind %q: RateLimit needs n >= 0 per at least 1s", ErrInvalidOption, kindName)
+			return invalid(fmt.Errorf("%w: kind %q: RateLimit needs n >= 0 per at least 1s", ErrInvalidOption, kindName))
 		}
 		d.rate = *s.rate
 	}
 	if s.maxRunning != nil {
 		if *s.maxRunning < 0 {
-			return fmt.Errorf("%w: kind %q: MaxRunning must be 0 (no cap) or more", ErrInvalidOption, kindName)
+			return invalid(fmt.Errorf("%w: kind %q: MaxRunning must be 0 (no cap) or more", ErrInvalidOption, kindName))
 		}
 		d.maxRunning = *s.maxRunning
 	}
@@ -183,7 +183,7 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 		d.unique = s.unique
 	}
 	if d.maxAttempts < 1 || d.timeout < 0 {
-		return fmt.Errorf("%w: kind %q: max attempts must be at least 1 and timeout not negative", ErrInvalidOption, kindName)
+		return invalid(fmt.Errorf("%w: kind %q: max attempts must be at least 1 and timeout not negative", ErrInvalidOption, kindName))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -3,10 +3,15 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/kilnhq/kiln/models"
 )
 
-// Sentinel errors of the jobs package.
+// Sentinel errors of the jobs package. An error wrapping ErrInvalidSchedule,
+// ErrUnknownTimeZone or ErrInvalidOption is also an EINVALID *models.Error (errors.As), so that
+// pages, the API and the CLI answer it as any other invalid input, with no case of their own.
 var (
 	// ErrInvalidSchedule is wrapped by every error about a bad schedule or time zone.
 	ErrInvalidSchedule = errors.New("jobs: invalid schedule")
@@ -22,6 +27,27 @@ var (
 	// ErrInvalidConfig wraps every configuration error.
 	ErrInvalidConfig = errors.New("jobs: invalid config")
 )
+
+// invalidError is the engine's refusal of its caller's input: err as it was (its text, and
+// errors.Is of its sentinel), holding the EINVALID *models.Error that every caller maps.
+type invalidError struct {
+	err   error
+	coded *models.Error
+}
+
+func (e *invalidError) Error() string { return e.err.Error() }
+
+// Unwrap returns err and the coded error, so that errors.Is finds the sentinel and errors.As
+// (models.ErrorCode, models.ErrorMessage) the code and the message.
+func (e *invalidError) Unwrap() []error { return []error{e.err, e.coded} }
+
+// invalid marks err, which wraps one of the package's sentinels, as invalid input. The message a
+// user sees is err's text without the package's prefix ("invalid option: overlap policy ..."),
+// as the API has always shown it.
+func invalid(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "jobs: ")
+	return &invalidError{err: err, coded: &models.Error{Code: models.EINVALID, Message: msg}}
+}
 
 // snoozeError asks for the job to run again after a delay, without using an attempt.
 type snoozeError struct{ d time.Duration }

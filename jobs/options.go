@@ -140,7 +140,7 @@ func (s settings) only(where string, allowed ...string) error {
 	}
 	for name, set := range given {
 		if set {
-			return fmt.Errorf("%w: %s does not apply to %s", ErrInvalidOption, name, where)
+			return invalid(fmt.Errorf("%w: %s does not apply to %s", ErrInvalidOption, name, where))
 		}
 	}
 	return nil

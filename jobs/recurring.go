@@ -92,14 +92,14 @@ func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) 
 		misfire = *s.misfire
 	}
 	if misfire != models.MisfireRelaxed && misfire != models.MisfireStrict && misfire != models.MisfireIgnore {
-		return nil, nil, fmt.Errorf("%w: misfire policy %q: use relaxed, strict or ignore", ErrInvalidOption, misfire)
+		return nil, nil, invalid(fmt.Errorf("%w: misfire policy %q: use relaxed, strict or ignore", ErrInvalidOption, misfire))
 	}
 	overlap := models.OverlapAllow
 	if s.overlap != nil {
 		overlap = *s.overlap
 	}
 	if !slices.Contains(models.OverlapPolicies, overlap) {
-		return nil, nil, fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, overlap)
+		return nil, nil, invalid(fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, overlap))
 	}
 	raw, err := marshalArgs(args)
 	if err != nil {

@@ -61,7 +61,7 @@ func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error 
 // through the API; like an edited schedule, it outlives the code's definition.
 func (e *Engine) SetRecurringOverlap(ctx context.Context, id int64, policy string) (*models.RecurringJob, error) {
 	if !slices.Contains(models.OverlapPolicies, policy) {
-		return nil, fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, policy)
+		return nil, invalid(fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, policy))
 	}
 	rj, err := e.store.GetRecurringByID(ctx, id)
 	if err != nil {
@@ -86,7 +86,7 @@ func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz
 		return nil, err
 	}
 	if tz == "" {
-		return nil, fmt.Errorf("%w %q", ErrUnknownTimeZone, tz)
+		return nil, invalid(fmt.Errorf("%w %q", ErrUnknownTimeZone, tz))
 	}
 	sched, err := ParseSchedule(spec, tz)
 	if err != nil {

@@ -51,7 +51,7 @@ func ParseSchedule(spec, tz string) (*Schedule, error) {
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil || tz == "Local" {
-		return nil, fmt.Errorf("%w %q", ErrUnknownTimeZone, tz)
+		return nil, invalid(fmt.Errorf("%w %q", ErrUnknownTimeZone, tz))
 	}
 	if bareDuration(spec) {
 		spec = "@every " + spec // "1m" is "@every 1m", wherever a schedule is typed
@@ -60,16 +60,16 @@ func ParseSchedule(spec, tz string) (*Schedule, error) {
 	if rest, ok := strings.CutPrefix(spec, "@every "); ok {
 		d, err := time.ParseDuration(strings.TrimSpace(rest))
 		if err != nil || d < time.Second {
-			return nil, fmt.Errorf("%w: %q: @every needs a duration of at least 1s, such as @every 30s or @every 5m", ErrInvalidSchedule, spec)
+			return nil, invalid(fmt.Errorf("%w: %q: @every needs a duration of at least 1s, such as @every 30s or @every 5m", ErrInvalidSchedule, spec))
 		}
 		s.every = d
 		return s, nil
 	}
 	if spec == "" || strings.Contains(spec, "TZ=") {
-		return nil, fmt.Errorf("%w: %q: give a cron expression such as \"*/5 * * * *\"; set the time zone separately", ErrInvalidSchedule, spec)
+		return nil, invalid(fmt.Errorf("%w: %q: give a cron expression such as \"*/5 * * * *\"; set the time zone separately", ErrInvalidSchedule, spec))
 	}
 	if s.cron, err = parseCron(spec); err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrInvalidSchedule, spec, err)
+		return nil, invalid(fmt.Errorf("%w: %q: %v", ErrInvalidSchedule, spec, err))
 	}
 	return s, nil
 }

@@ -52,7 +52,7 @@ type Validator interface {
 // registerChecked is Register with check run on a new job's decoded arguments (nil: none).
 func registerChecked[T any](e *Engine, name string, fn func(ctx context.Context, job *Job[T]) error, check func(context.Context, *T) error, opts []Option) (Kind[T], error) {
 	if fn == nil {
-		return Kind[T]{}, fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption)
+		return Kind[T]{}, invalid(fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption))
 	}
 	work := func(ctx context.Context, row *models.Job) error {
 		var args T

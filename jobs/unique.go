@@ -44,16 +44,16 @@ func Unique(opts UniqueOpts) Option { return func(s *settings) { o := opts; s.un
 // check vets the options.
 func (o *UniqueOpts) check() error {
 	if o.ByPeriod < 0 || (o.ByPeriod > 0 && o.ByPeriod < time.Second) {
-		return fmt.Errorf("%w: a unique period is at least 1s", ErrInvalidOption)
+		return invalid(fmt.Errorf("%w: a unique period is at least 1s", ErrInvalidOption))
 	}
 	for _, st := range o.States {
 		if !slices.Contains(models.JobStates, st) {
-			return fmt.Errorf("%w: unique state %q is not a job state", ErrInvalidOption, st)
+			return invalid(fmt.Errorf("%w: unique state %q is not a job state", ErrInvalidOption, st))
 		}
 	}
 	for _, f := range o.ArgsFields {
 		if f == "" {
-			return fmt.Errorf("%w: an empty field name in ArgsFields", ErrInvalidOption)
+			return invalid(fmt.Errorf("%w: an empty field name in ArgsFields", ErrInvalidOption))
 		}
 	}
 	return nil
@@ -101,7 +101,7 @@ func canonicalArgs(args string, fields []string) ([]byte, error) {
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("%w: unique by arguments: %v", ErrInvalidOption, err)
+		return nil, invalid(fmt.Errorf("%w: unique by arguments: %v", ErrInvalidOption, err))
 	}
 	if len(fields) > 0 {
 		m, _ := v.(map[string]any)
@@ -117,7 +117,7 @@ func canonicalArgs(args string, fields []string) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("%w: unique by arguments: %v", ErrInvalidOption, err)
+		return nil, invalid(fmt.Errorf("%w: unique by arguments: %v", ErrInvalidOption, err))
 	}
 	return bytes.TrimSpace(buf.Bytes()), nil
 }

@@ -3,16 +3,48 @@ package models
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Application error codes. They say what kind of failure happened, independent of transport;
-// web/errors.go maps each to an HTTP status in one place. Only EINTERNAL is logged as an error.
+// HTTPStatus maps each to an HTTP status, for pages and the API alike. Only EINTERNAL is logged
+// as an error.
 const (
 	EINVALID  = "invalid"
 	ENOTFOUND = "not_found"
 	ECONFLICT = "conflict"
 	EINTERNAL = "internal"
 )
+
+// httpStatuses is the one mapping of error codes to HTTP statuses. Invalid input is 422: the
+// request was well formed (400 is left to requests that can't be read at all), but what it asks
+// for can't be done.
+var httpStatuses = map[string]int{
+	EINVALID:  http.StatusUnprocessableEntity,
+	ENOTFOUND: http.StatusNotFound,
+	ECONFLICT: http.StatusConflict,
+	EINTERNAL: http.StatusInternalServerError,
+}
+
+// HTTPStatus returns the HTTP status an error of code answers with: 500 for EINTERNAL and for
+// any code not in the table, so that an unknown failure is never shown as the client's fault.
+func HTTPStatus(code string) int {
+	if status, ok := httpStatuses[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
+// CodeOfHTTPStatus returns the error code whose status is status, or "" when no code has it
+// (a 400, a 405 or a 413 come from the transport, not from the application).
+func CodeOfHTTPStatus(status int) string {
+	for code, s := range httpStatuses {
+		if s == status {
+			return code
+		}
+	}
+	return ""
+}
 
 // Error is an application error: a code, a message fit to show a user, and, for EINVALID,
 // a message per input field (keyed by the field's form name).

@@ -168,18 +168,25 @@ func (s *Server) newAPI() huma.API {
 	return api
 }
 
-// apiErr turns an error from the engine or the store into the problem the client sees;
-// internal errors are logged and never described.
+// apiErr turns an error from the engine or the store into the problem the client sees, with
+// the status models.HTTPStatus gives its code, as on a page (classify); internal errors are
+// logged and never described.
 func (s *Server) apiErr(err error) error {
-	var status huma.StatusError
-	if errors.As(err, &status) {
+	var already huma.StatusError
+	if errors.As(err, &already) {
 		return err
 	}
 	code := models.ErrorCode(err)
+	status := models.HTTPStatus(code)
 	switch {
-	case code != models.EINVALID && (errors.Is(err, jobs.ErrInvalidOption) || errors.Is(err, jobs.ErrInvalidSchedule)):
-		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "jobs: "))
-	case code == models.EINVALID: // with its fields, also when it wraps ErrInvalidOption
+	case status >= http.StatusInternalServerError:
+		resp := s.serverFailure(context.TODO(), err, errorResponse{Status: http.StatusInternalServerError, // huma passes no request here
+			Message: "Kiln could not do that; the server's log says why."}, "api", true)
+		if resp.RetryAfter != "" {
+			return huma.ErrorWithHeaders(huma.NewError(resp.Status, resp.Message), http.Header{"Retry-After": {resp.RetryAfter}})
+		}
+		return huma.NewError(resp.Status, resp.Message)
+	case code == models.EINVALID: // with its fields
 		at, msg := "body.", models.ErrorMessage(err)
 		var batch *jobs.BatchError
 		if errors.As(err, &batch) { // the job of the batch it is about: body.jobs[i].args
@@ -193,18 +200,9 @@ func (s *Server) apiErr(err error) error {
 		if len(details) == 0 && batch != nil {
 			details = append(details, &huma.ErrorDetail{Location: strings.TrimSuffix(at, "."), Message: models.ErrorMessage(err)})
 		}
-		return huma.Error422UnprocessableEntity(msg, details...)
-	case code == models.ENOTFOUND:
-		return huma.Error404NotFound(models.ErrorMessage(err))
-	case code == models.ECONFLICT:
-		return huma.Error409Conflict(models.ErrorMessage(err))
+		return huma.NewError(status, msg, details...)
 	}
-	resp := s.serverFailure(context.TODO(), err, errorResponse{Status: http.StatusInternalServerError, // huma passes no request here
-		Message: "Kiln could not do that; the server's log says why."}, "api", true)
-	if resp.RetryAfter != "" {
-		return huma.ErrorWithHeaders(huma.NewError(resp.Status, resp.Message), http.Header{"Retry-After": {resp.RetryAfter}})
-	}
-	return huma.NewError(resp.Status, resp.Message)
+	return huma.NewError(status, models.ErrorMessage(err))
 }
 
 // okToo declares a 200 answer with a T body, beside an operation's default 201: for a POST

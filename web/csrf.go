@@ -11,8 +11,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/kilnhq/kiln/models"
 )
 
 // Every request that may change something (any method but GET, HEAD and OPTIONS) must carry a
@@ -98,7 +96,7 @@ func readForm(r *http.Request) error {
 	if err == nil || errors.As(err, &tooLarge) {
 		return err
 	}
-	return models.Errorf(models.EINVALID, "The form could not be read: %v.", err)
+	return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("The form could not be read: %v.", err))
 }
 
 // csrfBinding returns what the request's token is bound to: its session, or else the nonce of

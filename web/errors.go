@@ -19,14 +19,6 @@ import (
 var errCSRF = echo.NewHTTPError(http.StatusForbidden,
 	"This form has expired or did not come from Kiln, so nothing was changed. Reload the page and try again.")
 
-// statusOfCode maps application error codes to HTTP statuses; it is the only such mapping.
-var statusOfCode = map[string]int{
-	models.EINVALID:  http.StatusBadRequest,
-	models.ENOTFOUND: http.StatusNotFound,
-	models.ECONFLICT: http.StatusConflict,
-	models.EINTERNAL: http.StatusInternalServerError,
-}
-
 // statusTitles are the headings of the error page.
 var statusTitles = map[int]string{
 	http.StatusBadRequest:            "That request didn't make sense",
@@ -57,8 +49,9 @@ type errorResponse struct {
 	RetryAfter string `json:"-"`
 }
 
-// classify turns any error into the status and message the client sees. Internal details never
-// reach the client; they are logged instead.
+// classify turns any error into the status and message the client sees, on a page, in JSON or
+// in a problem: an application error's status is models.HTTPStatus of its code, as apiErr's is.
+// Internal details never reach the client; they are logged instead.
 func classify(err error) errorResponse {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) { // a body over maxBodyBytes, however a handler read it
@@ -77,14 +70,15 @@ func classify(err error) errorResponse {
 		return errorResponse{Status: he.Code, Code: codeOfStatus(he.Code), Message: msg}
 	}
 	code := models.ErrorCode(err)
-	return errorResponse{Status: statusOfCode[code], Code: code, Message: models.ErrorMessage(err)}
+	return errorResponse{Status: models.HTTPStatus(code), Code: code, Message: models.ErrorMessage(err)}
 }
 
+// codeOfStatus is the code a JSON error answer carries for an error that came as a bare status
+// (Echo's 404 and 405, a handler's 400): the application's code for that status when it has
+// one, else the status's name ("bad_request").
 func codeOfStatus(status int) string {
-	for code, s := range statusOfCode {
-		if s == status {
-			return code
-		}
+	if code := models.CodeOfHTTPStatus(status); code != "" {
+		return code
 	}
 	if status >= 500 {
 		return models.EINTERNAL

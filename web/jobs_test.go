@@ -125,7 +125,7 @@ func TestJobsListTabsFiltersAndPages(t *testing.T) {
 	require.Equal(t, "/dashboard/jobs/31", resp.Header.Get("Location"))
 	for _, bad := range []string{"?state=weird", "?limit=7", "?before=x", "?after=-2", "?id=abc", "?q=" + strings.Repeat("x", 201)} {
 		resp, _ := a.get("/dashboard/jobs" + bad)
-		require.Equal(t, http.StatusBadRequest, resp.StatusCode, bad)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, bad)
 	}
 }
 
@@ -269,9 +269,9 @@ func TestBulkActions(t *testing.T) {
 	require.EqualValues(t, 3, counts[models.JobEnqueued], "the report and the two requeued")
 
 	resp, _ = a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"explode"}})
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	resp, _ = a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"cancel"}, "ids": {"x"}})
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	resp, _ = a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"cancel"}, "return_to": {"/dashboard/jobs"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "nothing selected: back with a hint")
 }

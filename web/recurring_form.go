@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -108,8 +107,6 @@ func (s *Server) recurringFormFailed(c echo.Context, v pages.RecurringFormView, 
 			v.Form.Errors[k] = msg
 		}
 	case argsFieldErrors(&v.Form, err):
-	case errors.Is(err, jobs.ErrInvalidOption):
-		v.FormError = strings.TrimPrefix(err.Error(), "jobs: ")
 	case models.ErrorCode(err) == models.ECONFLICT || models.ErrorCode(err) == models.EINVALID:
 		v.FormError = models.ErrorMessage(err)
 	default:

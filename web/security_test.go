@@ -398,19 +398,19 @@ func setupOn(t *testing.T, a *app, cfg web.Config) *app {
 	return &app{t: t, store: a.store, engine: a.engine, server: ts, client: client}
 }
 
-// Text no job can hold (a NUL byte, invalid UTF-8) in a filter or a queue name is a clear 400,
-// on every dialect: PostgreSQL would refuse the query, which was a 500.
+// Text no job can hold (a NUL byte, invalid UTF-8) in a filter or a queue name is a clear 422
+// (invalid input), on every dialect: PostgreSQL would refuse the query, which was a 500.
 func TestUnstorableTextIsABadRequest(t *testing.T) {
 	a := setup(t)
 	for _, path := range []string{"/dashboard/jobs?q=%00", "/dashboard/jobs?kind=%00", "/dashboard/jobs?queue=%FF", "/dashboard/jobs?q=%FF%FE"} {
 		resp, _ := a.get(path)
-		require.Equal(t, http.StatusBadRequest, resp.StatusCode, path)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, path)
 	}
 	token := a.csrf("/")
 	for _, path := range []string{"/dashboard/queues/%00/pause", "/dashboard/queues/%FF/resume"} {
 		resp, _ := a.post(path, url.Values{"_csrf": {token}})
-		require.Equal(t, http.StatusBadRequest, resp.StatusCode, path)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, path)
 	}
 	resp, _ := a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"cancel"}, "q": {"\x00"}})
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 }

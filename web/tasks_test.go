@@ -237,7 +237,7 @@ func TestTaskListFilters(t *testing.T) {
 
 	for _, q := range []string{"?status=done", "?page=0", "?page=abc", "?page=-3"} {
 		resp, doc := a.get("/" + q)
-		require.Equal(t, http.StatusBadRequest, resp.StatusCode, q)
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, q)
 		require.NotEmpty(t, doc.Find(`[data-testid="error-message"]`).Text(), q)
 	}
 }

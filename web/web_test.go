@@ -287,7 +287,7 @@ func TestOverview(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="chart-history"] desc`).Text(), "per day")
 	require.Equal(t, "3", doc.Find(`[data-testid="chart-history"] [data-testid="legend-series-succeeded"] strong`).Text())
 	resp, _ := a.get("/dashboard?history=1y")
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	_, doc = a.get("/dashboard/live?history=7d")
 	require.Empty(t, doc.Find("header.topbar").Nodes, "the live part comes without the layout")
 	require.Contains(t, doc.Find(`[data-testid="chart-history"] desc`).Text(), "per day", "the history chart updates live too, in its range")
