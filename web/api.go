@@ -63,7 +63,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 // bearerScheme names the token security scheme in the OpenAPI document.
 const bearerScheme = "bearer"
 
-// apiUserKey holds the token's name for the request log and job history.
+// errAPIUnauthorized answers an API request whose Authorization header holds no usable token.
 var errAPIUnauthorized = echo.NewHTTPError(http.StatusUnauthorized,
 	`Send an API token as "Authorization: Bearer <token>" (make one with "kiln token create" or on the dashboard's API tokens page).`)
 
@@ -89,17 +89,13 @@ func (s *Server) identifyAPI(c echo.Context) error {
 		return err
 	}
 	c.Set(userContextKey, &models.User{Username: "token " + t.Name, Role: t.Role})
-	c.Set(tokenContextKey, t.Name)
-	c.Set(callerContextKey, "token:"+strconv.FormatInt(t.ID, 10))
+	c.Set(tokenContextKey, t)
 	return nil
 }
 
-// tokenContextKey holds the name of the token an API request came with.
+// tokenContextKey holds the token (*models.APIToken) an API request came with; the user and
+// the caller are derived from it.
 const tokenContextKey = "kiln.token"
-
-// callerContextKey holds who an API request acts for, as the key of what is theirs alone (their
-// Idempotency-Keys): "token:<id>" (an id, not the name, which a new token may reuse), or "local".
-const callerContextKey = "kiln.caller"
 
 // jsonBodyIsUTF8 reports whether r's body, when JSON, is UTF-8 text, as RFC 8259 wants it:
 // decoded as it is, bytes that are not would each become U+FFFD, so that what is stored (a
@@ -127,10 +123,11 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-// apiCaller names who an API request acts for (see callerContextKey).
+// apiCaller names who an API request acts for, as the key of what is theirs alone (their
+// Idempotency-Keys): "token:<id>" (an id, not the name, which a new token may reuse), or "local".
 func apiCaller(c echo.Context) string {
-	if caller, ok := c.Get(callerContextKey).(string); ok {
-		return caller
+	if t, ok := c.Get(tokenContextKey).(*models.APIToken); ok {
+		return "token:" + strconv.FormatInt(t.ID, 10)
 	}
 	return "local" // no token: only local access reaches the API without one
 }
@@ -156,7 +153,7 @@ func (s *Server) newAPI() huma.API {
 			_ = huma.WriteErr(api, c, http.StatusBadRequest, "The body must be UTF-8 text, as JSON is: it holds bytes that are not.")
 			return
 		}
-		next(huma.WithValue(huma.WithValue(c, apiUserKey{}, currentUser(ec)), apiCallerKey{}, apiCaller(ec)))
+		next(huma.WithValue(c, apiIdentityKey{}, apiIdentity{user: currentUser(ec), caller: apiCaller(ec)}))
 	})
 	// Kinds' argument schemas are drawn inline, apart from the API's own components.
 	s.argsRegistry = huma.NewMapRegistry("#/$defs/", huma.DefaultSchemaNamer)

@@ -97,16 +97,20 @@ type KindsOutput struct {
 	Body api.KindList
 }
 
-// apiUser is who an API handler acts for (set by newAPI's middleware).
-func apiUser(ctx context.Context) *models.User {
-	u, _ := ctx.Value(apiUserKey{}).(*models.User)
-	return u
+// apiIdentity is who an API handler acts for: the user (a token's, or the local admin) and
+// the caller (apiCaller). newAPI's middleware puts it in the handler's context, once.
+type apiIdentity struct {
+	user   *models.User
+	caller string
 }
 
-type apiUserKey struct{}
+type apiIdentityKey struct{}
 
-// apiCallerKey holds apiCaller's answer in an API handler's context.
-type apiCallerKey struct{}
+// apiUser is who an API handler acts for.
+func apiUser(ctx context.Context) *models.User {
+	id, _ := ctx.Value(apiIdentityKey{}).(apiIdentity)
+	return id.user
+}
 
 // mustAdmin refuses a change to a caller who may only read.
 func mustAdmin(ctx context.Context) error {
@@ -206,7 +210,8 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 		if err := models.IdempotencyKeyText.Check(in.IdempotencyKey); err != nil {
 			details = append(details, &huma.ErrorDetail{Location: "header.Idempotency-Key", Message: models.ErrorMessage(err)})
 		}
-		caller, _ := ctx.Value(apiCallerKey{}).(string)
+		id, _ := ctx.Value(apiIdentityKey{}).(apiIdentity)
+		caller := id.caller
 		opts = append(opts, jobs.IdempotencyKey(caller, in.IdempotencyKey))
 	}
 	if len(details) > 0 {
