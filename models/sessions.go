@@ -89,16 +89,6 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return nil
 }
 
-// CountSessions counts the user's live sessions.
-func (s *Store) CountSessions(ctx context.Context, userID int64) (int64, error) {
-	var n int64
-	err := s.rdb.WithContext(ctx).Model(&Session{}).Where("user_id = ? AND expires_at > ?", userID, time.Now().UTC()).Count(&n).Error
-	if err != nil {
-		return 0, fmt.Errorf("models: count sessions: %w", err)
-	}
-	return n, nil
-}
-
 // headerText makes text a client sent storable: valid UTF-8 (PostgreSQL refuses anything else),
 // no NUL, at most n bytes.
 func headerText(v string, n int) string {

@@ -145,19 +145,6 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 	return &u, nil
 }
 
-// GetUser returns the user with the given id, or an ENOTFOUND error.
-func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
-	var u User
-	err := s.rdb.WithContext(ctx).Take(&u, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, Errorf(ENOTFOUND, "There is no user %d.", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("models: get user: %w", err)
-	}
-	return &u, nil
-}
-
 // ListUsers returns every user by name.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User
