@@ -15,19 +15,19 @@ import (
 // KindLimit caps how many jobs of a kind run at once (MaxRunning) and how many start per
 // period (RateN per RatePerSeconds), across every node; 0 is no cap.
 type KindLimit struct {
-	Kind           string `gorm:"primaryKey;size:100"`
-	MaxRunning     int    `gorm:"not null"`
-	RateN          int    `gorm:"not null;default:0"`
-	RatePerSeconds int64  `gorm:"not null;default:0"`
+	Kind           string `gorm:"primaryKey"`
+	MaxRunning     int
+	RateN          int
+	RatePerSeconds int64
 	UpdatedAt      time.Time
 }
 
 // kindCodeLimit is what a server's code last said of a kind's limits.
 type kindCodeLimit struct {
-	Kind           string `gorm:"primaryKey;size:100"`
-	MaxRunning     int    `gorm:"not null"`
-	RateN          int    `gorm:"not null"`
-	RatePerSeconds int64  `gorm:"not null"`
+	Kind           string `gorm:"primaryKey"`
+	MaxRunning     int
+	RateN          int
+	RatePerSeconds int64
 }
 
 func (kindCodeLimit) TableName() string { return "kind_code_limits" }
@@ -72,9 +72,9 @@ func (s *Store) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string
 
 // KindRateCount counts the jobs of a rate-limited kind started in one window.
 type KindRateCount struct {
-	Kind   string    `gorm:"primaryKey;size:100"`
+	Kind   string    `gorm:"primaryKey"`
 	Bucket time.Time `gorm:"primaryKey"`
-	N      int       `gorm:"not null"`
+	N      int
 }
 
 // limitsTTL is how long a store trusts its copy of the limits before reading them again: a

@@ -19,13 +19,13 @@ import (
 // the row, which ends the session on every node at once, whatever copies of the cookie exist.
 type Session struct {
 	// ID is the hex SHA-256 of the session's token.
-	ID        string    `gorm:"primaryKey;size:64"`
-	UserID    int64     `gorm:"not null;index"`
-	CreatedAt time.Time `gorm:"not null"`
-	ExpiresAt time.Time `gorm:"not null;index"`
+	ID        string `gorm:"primaryKey"`
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
 	// IP and UserAgent say where the login came from, for the record.
-	IP        string `gorm:"size:64;not null;default:''"`
-	UserAgent string `gorm:"size:255;not null;default:''"`
+	IP        string
+	UserAgent string
 }
 
 // sessionTokenBytes is the size of a session token: 256 random bits.
