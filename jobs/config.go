@@ -68,7 +68,7 @@ const (
 	DefaultServerHeartbeat  = 5 * time.Second
 	DefaultFinishBatch      = 1000
 	DefaultFinishDelay      = 2 * time.Millisecond
-	DefaultMaxAttempts      = 10
+	DefaultMaxAttempts      = models.DefaultMaxAttempts
 	DefaultMisfireThreshold = time.Minute
 	DefaultStrictMisfireCap = 100
 )

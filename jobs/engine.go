@@ -93,16 +93,19 @@ var errShutdown = errors.New("server shutting down")
 var errNotRunning = errors.New("job is no longer running here")
 
 // Store is what the engine keeps in the database: jobs, recurring jobs, the server registry and
-// the queues' settings. *models.Store is one, on SQLite or PostgreSQL.
+// the queues' settings. It tells a database that refuses what it is given (Refused: the same
+// write can't succeed later) from one that fails (its connection lost, its disk full, a lock:
+// it will take it). *models.Store is one, on SQLite or PostgreSQL.
 type Store interface {
 	models.JobStore
 	models.RecurringStore
 	models.ServerStore
 	models.QueueStore
-	// Refused tells a database that refuses what it is given (the same write can't succeed
-	// later) from one that fails (its connection lost, its disk full, a lock: it will take it).
-	Refused(err error) bool
+	models.ErrorKinds
 }
+
+// *models.Store is the store jobs.New is given in kiln serve.
+var _ Store = (*models.Store)(nil)
 
 // New returns an engine on store. Register kinds before Start.
 func New(store Store, cfg Config) (*Engine, error) {

@@ -8,8 +8,8 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
-// DefaultQueue is the queue of jobs that name none.
-const DefaultQueue = "default"
+// DefaultQueue is the queue of jobs that name none (models.DefaultQueue).
+const DefaultQueue = models.DefaultQueue
 
 // Option sets how a job runs. Register takes options as its kind's defaults; Enqueue and
 // friends take them for one job, over the kind's defaults; Recurring takes them for each job
@@ -46,7 +46,8 @@ func Queue(name string) Option { return func(s *settings) { s.queue = &name } }
 // Priority orders jobs within a queue: higher runs first. Default 0.
 func Priority(p int) Option { return func(s *settings) { s.priority = &p } }
 
-// MaxAttempts bounds how often the job runs before it fails for good. Default 10.
+// MaxAttempts bounds how often the job runs before it fails for good. Default
+// Config.MaxAttempts (DefaultMaxAttempts).
 func MaxAttempts(n int) Option { return func(s *settings) { s.maxAttempts = &n } }
 
 // Timeout bounds each attempt: the job's context is cancelled after d. 0 means no timeout.

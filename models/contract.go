@@ -7,26 +7,22 @@ import (
 	"gorm.io/gorm"
 )
 
-// The storage contract, grouped by domain. The engine (jobs) and the web layer depend on these
-// interfaces, not on *Store; *Store implements them all, on either driver. What only tests need
-// (the GORM handle, recounting the counters, the search window) is not on *Store at all: tests
-// reach it through models/modeltest.
+// The storage contract, grouped by domain. The engine (jobs), the web layer and the tools depend
+// on these interfaces; *Store implements them all, on either driver, and exports nothing else
+// (TestStorageIsEveryStoreMethod checks both ways). Each interface lists only what code outside
+// tests calls. What only tests need is not on *Store: the GORM handle, recounting the counters
+// and the search window are reached through models/modeltest, and the single-limit setters and
+// the session count are in export_test.go.
 
 // JobStore is the life of jobs as the engine drives it: enqueue, claim, finish, leases, rescue,
 // promotion, people's actions, logs, progress, retention and the counters' upkeep.
 type JobStore interface {
 	InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error)
-	// SetKindLimit caps the running jobs of a kind across every node (0: no cap); claims keep it.
-	SetKindLimit(ctx context.Context, kind string, max int) error
-	// SetKindRate lets at most n jobs of a kind start per period across every node (0: no limit).
-	SetKindRate(ctx context.Context, kind string, n int, per time.Duration) error
-	KindLimits(ctx context.Context) (map[string]KindLimit, error)
 	// KindCapped reports whether the kind has a cap on running jobs (from a copy at most a
 	// second old).
 	KindCapped(ctx context.Context, kind string) bool
 	// ApplyCodeLimits stores the limits the code gives kinds where the code changed since.
 	ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string, error)
-	KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error)
 	// InsertJobsTx inserts inside the caller's GORM transaction (jobs.Engine.EnqueueTx).
 	InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error)
 	InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error)
@@ -40,7 +36,6 @@ type JobStore interface {
 	DeleteJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
 	RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
 	TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error)
-	AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error
 	AppendJobLogs(ctx context.Context, lines []JobLog) error
 	SetJobProgress(ctx context.Context, jobID int64, pct int) error
 	CleanupJobs(ctx context.Context, states []JobState, before time.Time, batch int) (int64, error)
@@ -49,6 +44,16 @@ type JobStore interface {
 	// ListenForJobs hears of jobs other nodes make ready, where the database can tell (Shared).
 	ListenForJobs(ctx context.Context, wake func(queue string), onError func(error))
 	Shared() bool
+}
+
+// KindLimitStore keeps the kinds' caps on running jobs and their rates, as people set them on
+// a kind's page or through the API (the engine's code limits go through JobStore.ApplyCodeLimits).
+type KindLimitStore interface {
+	KindLimits(ctx context.Context) (map[string]KindLimit, error)
+	// SetKindLimits replaces a kind's cap and rate together; zeros remove them.
+	SetKindLimits(ctx context.Context, kind string, l KindLimit) error
+	// KindRateUsed is how many jobs of the kind started in the current window of its rate.
+	KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error)
 }
 
 // JobQueries read jobs and their history for people: the dashboard and the API.
@@ -130,7 +135,6 @@ type TaskStore interface {
 type UserStore interface {
 	CreateUser(ctx context.Context, username, password, role string) (*User, error)
 	Authenticate(ctx context.Context, username, password string) (*User, error)
-	GetUser(ctx context.Context, id int64) (*User, error)
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int64, error)
 	SetPassword(ctx context.Context, username, password string) error
@@ -141,7 +145,6 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, userID int64, ttl time.Duration, ip, userAgent string) (string, *Session, error)
 	SessionUser(ctx context.Context, token string) (*User, error)
 	DeleteSession(ctx context.Context, id string) error
-	CountSessions(ctx context.Context, userID int64) (int64, error)
 }
 
 // TokenStore keeps the API tokens.
@@ -165,9 +168,29 @@ type SettingStore interface {
 	Secret(ctx context.Context, key string, n int) ([]byte, error)
 }
 
-// Storage is the whole contract, with the database itself: what Open returns.
+// ErrorKinds tells the database's failures apart, as its driver knows them.
+type ErrorKinds interface {
+	// Refused: the database refuses what it was given; the same write can't succeed later.
+	Refused(err error) bool
+	// StorageFull: the database's disk (or quota) is full; nothing was written.
+	StorageFull(err error) bool
+	// Unreachable: the connection to the database failed, not the statement.
+	Unreachable(err error) bool
+}
+
+// Database is the database behind the store: which one it is, whether it answers, and its
+// failures told apart.
+type Database interface {
+	ErrorKinds
+	Ping(ctx context.Context) error
+	Dialect() Dialect
+}
+
+// Storage is the whole contract, with the database itself and what the kiln commands do to it
+// (migrate, back up, size, close): what Open returns.
 type Storage interface {
 	JobStore
+	KindLimitStore
 	JobQueries
 	RecurringStore
 	ServerStore
@@ -178,10 +201,32 @@ type Storage interface {
 	TokenStore
 	SecretStore
 	SettingStore
-	Ping(ctx context.Context) error
-	Dialect() Dialect
+	Database
 	Size(ctx context.Context) (int64, error)
+	Migrate(ctx context.Context) (applied []Migration, stamped bool, err error)
+	SchemaStatus(ctx context.Context) (*SchemaStatus, error)
+	Backup(ctx context.Context, to string) (BackupReport, error)
+	// ToolDB is the writer connection, for tools that keep tables of their own (kiln chaos).
+	ToolDB() *gorm.DB
 	Close() error
 }
 
-var _ Storage = (*Store)(nil)
+// *Store implements every part of the contract; the compiler checks it here.
+var (
+	_ Storage        = (*Store)(nil)
+	_ JobStore       = (*Store)(nil)
+	_ KindLimitStore = (*Store)(nil)
+	_ JobQueries     = (*Store)(nil)
+	_ RecurringStore = (*Store)(nil)
+	_ Tx             = storeTx{}
+	_ ServerStore    = (*Store)(nil)
+	_ QueueStore     = (*Store)(nil)
+	_ TaskStore      = (*Store)(nil)
+	_ UserStore      = (*Store)(nil)
+	_ SessionStore   = (*Store)(nil)
+	_ TokenStore     = (*Store)(nil)
+	_ SecretStore    = (*Store)(nil)
+	_ SettingStore   = (*Store)(nil)
+	_ ErrorKinds     = (*Store)(nil)
+	_ Database       = (*Store)(nil)
+)

@@ -18,20 +18,20 @@ import (
 
 // JobCount is the folded number of jobs of a queue and kind in a state.
 type JobCount struct {
-	Queue string   `gorm:"primaryKey;size:100"`
-	Kind  string   `gorm:"primaryKey;size:100"`
-	State JobState `gorm:"primaryKey;size:20"`
-	N     int64    `gorm:"not null;default:0"`
+	Queue string   `gorm:"primaryKey"`
+	Kind  string   `gorm:"primaryKey"`
+	State JobState `gorm:"primaryKey"`
+	N     int64
 }
 
 // JobCountDelta is a change of the number of jobs of a queue and kind in a state, not yet
 // folded into JobCount.
 type JobCountDelta struct {
-	ID    int64    `gorm:"primaryKey"`
-	Queue string   `gorm:"size:100;not null"`
-	Kind  string   `gorm:"size:100;not null;default:''"`
-	State JobState `gorm:"size:20;not null"`
-	Delta int64    `gorm:"not null"`
+	ID    int64 `gorm:"primaryKey"`
+	Queue string
+	Kind  string
+	State JobState
+	Delta int64
 }
 
 // TableName names JobCount's table.

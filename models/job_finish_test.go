@@ -125,7 +125,7 @@ func TestLogLinesWithNUL(t *testing.T) {
 			lines = append(lines, models.JobLog{JobID: j.ID, Attempt: 1, At: now, Message: fmt.Sprintf("line %d", i)})
 		}
 		require.NoError(t, s.AppendJobLogs(ctx, lines))
-		require.NoError(t, s.AppendJobLog(ctx, j.ID, 1, now, "c\x00d"))
+		require.NoError(t, modeltest.AppendJobLog(ctx, s, j.ID, 1, now, "c\x00d"))
 		got, err := s.JobLogs(ctx, j.ID)
 		require.NoError(t, err)
 		require.Len(t, got, 303)

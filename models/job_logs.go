@@ -39,13 +39,6 @@ func (s *Store) NewestJobLogs(ctx context.Context, jobID int64, n int) (logs []J
 	return logs, earlier, nil
 }
 
-// AppendJobLog stores one log line of a running job.
-func (s *Store) AppendJobLog(ctx context.Context, jobID int64, attempt int, at time.Time, msg string) error {
-	line := JobLog{JobID: jobID, Attempt: attempt, At: at}
-	line.SetMessage(msg)
-	return s.AppendJobLogs(ctx, []JobLog{line})
-}
-
 // SetMessage sets the line's text, cut to what is kept, without NUL characters (no text
 // column of PostgreSQL can hold one).
 func (l *JobLog) SetMessage(msg string) { l.Message = jsonText(truncate(msg, JobErrorMax)) }

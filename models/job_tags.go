@@ -7,8 +7,8 @@ import (
 
 // JobTag is a row of the tag index: the job carries the tag.
 type JobTag struct {
-	Tag   string `gorm:"primaryKey;size:50"`
-	JobID int64  `gorm:"primaryKey;index"`
+	Tag   string `gorm:"primaryKey"`
+	JobID int64  `gorm:"primaryKey"`
 }
 
 // tagRows are the tag index's rows of the jobs, skipping the indexes in skip (duplicates).

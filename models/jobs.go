@@ -48,42 +48,42 @@ const (
 
 // Job is one unit of background work and where it stands. Times are UTC.
 type Job struct {
-	ID          int64     `gorm:"primaryKey;index:idx_jobs_claim,priority:5,where:state = 'enqueued';index:idx_jobs_state_id,priority:2;index:idx_jobs_kind_id,priority:2;index:idx_jobs_scheduled,priority:2,where:state = 'scheduled'"`
-	Kind        string    `gorm:"size:100;not null;index:idx_jobs_kind_id,priority:1"`
-	Queue       string    `gorm:"size:100;not null;default:default;index:idx_jobs_claim,priority:1;index:idx_jobs_waiting,priority:1,where:state = 'enqueued'"`
-	Priority    int       `gorm:"not null;default:0;index:idx_jobs_claim,priority:2,sort:desc"`
-	Args        string    `gorm:"type:text;not null"` // JSON
-	State       JobState  `gorm:"size:20;not null;index:idx_jobs_state_id,priority:1"`
-	Attempt     int       `gorm:"not null;default:0"`
-	MaxAttempts int       `gorm:"not null;default:10"`
-	RunAt       time.Time `gorm:"not null;index:idx_jobs_claim,priority:3;index:idx_jobs_scheduled,priority:1;index:idx_jobs_waiting,priority:2"`
-	CreatedAt   time.Time `gorm:"not null"`
+	ID          int64 `gorm:"primaryKey"`
+	Kind        string
+	Queue       string
+	Priority    int
+	Args        string // JSON
+	State       JobState
+	Attempt     int
+	MaxAttempts int
+	RunAt       time.Time
+	CreatedAt   time.Time
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	LeaseUntil  *time.Time
 	// ServerID is the process that runs (or last ran) the job.
-	ServerID  string  `gorm:"size:64;not null;default:''"`
-	LastError string  `gorm:"type:text;not null;default:''"`
-	UniqueKey *string `gorm:"size:255;uniqueIndex"`
+	ServerID  string
+	LastError string
+	UniqueKey *string
 	// ParentID is the job this continuation waits for; ContinueOn says on which outcome it runs.
-	ParentID    *int64 `gorm:"index"`
-	ContinueOn  string `gorm:"size:20;not null;default:''"`
-	RecurringID *int64 `gorm:"index"`
+	ParentID    *int64
+	ContinueOn  string
+	RecurringID *int64
 	// Rescues counts the times the job went back to its queue because its server died while
 	// running it; such a run uses no attempt. Past the engine's limit it fails as a poison pill.
-	Rescues int `gorm:"not null;default:0"`
+	Rescues int
 	// Runs counts the job's claims and is never reset: it names each run, so that the outcome of
 	// one run never lands on another (a rescued, snoozed or requeued job may run an attempt
 	// number again).
-	Runs int `gorm:"not null;default:0"`
+	Runs int
 	// Progress is 0-100, set by the running job.
-	Progress int `gorm:"not null;default:0"`
+	Progress int
 	// Timeout bounds one attempt; 0 means none.
-	Timeout time.Duration `gorm:"not null;default:0"`
+	Timeout time.Duration
 	// Result is small JSON the job returned on success, if any.
-	Result string `gorm:"type:text;not null;default:''"`
+	Result string
 	// Tags are free labels, stored as ",a,b," (see SetTags and TagList).
-	Tags string `gorm:"type:text;not null;default:''"`
+	Tags string
 	// Note, when set at insert, is the reason recorded in the job's first event ("enqueued by
 	// ada"); it is not a column.
 	Note string `gorm:"-"`
@@ -114,26 +114,26 @@ func (j *Job) DecodeArgs(v any) error {
 
 // JobEvent is one state change of a job: the history a dashboard shows.
 type JobEvent struct {
-	ID       int64     `gorm:"primaryKey"`
-	JobID    int64     `gorm:"not null;index"`
-	From     JobState  `gorm:"column:from_state;size:20;not null;default:''"`
-	To       JobState  `gorm:"column:to_state;size:20;not null"`
-	At       time.Time `gorm:"not null"`
-	Attempt  int       `gorm:"not null;default:0"`
-	Reason   string    `gorm:"type:text;not null;default:''"`
-	Error    string    `gorm:"type:text;not null;default:''"` // with the stack, for panics
-	ServerID string    `gorm:"size:64;not null;default:''"`
+	ID       int64 `gorm:"primaryKey"`
+	JobID    int64
+	From     JobState `gorm:"column:from_state"`
+	To       JobState `gorm:"column:to_state"`
+	At       time.Time
+	Attempt  int
+	Reason   string
+	Error    string // with the stack, for panics
+	ServerID string
 	// Duration is how long the attempt ran, on events that end one.
-	Duration time.Duration `gorm:"not null;default:0"`
+	Duration time.Duration
 }
 
 // JobLog is one line a running job wrote with jobs.Logf.
 type JobLog struct {
-	ID      int64     `gorm:"primaryKey"`
-	JobID   int64     `gorm:"not null;index"`
-	Attempt int       `gorm:"not null;default:0"`
-	At      time.Time `gorm:"not null"`
-	Message string    `gorm:"type:text;not null"`
+	ID      int64 `gorm:"primaryKey"`
+	JobID   int64
+	Attempt int
+	At      time.Time
+	Message string
 }
 
 // Limits on job fields.

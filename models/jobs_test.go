@@ -356,7 +356,7 @@ func TestRetention(t *testing.T) {
 		}
 		_, _, err := s.FinishJobs(ctx, batch)
 		require.NoError(t, err)
-		require.NoError(t, s.AppendJobLog(ctx, finished[0].ID, 1, old, "a line"))
+		require.NoError(t, modeltest.AppendJobLog(ctx, s, finished[0].ID, 1, old, "a line"))
 		insert(t, s, waiting)
 
 		n, err := s.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(-7*24*time.Hour), 10) // three batches

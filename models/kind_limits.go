@@ -15,26 +15,26 @@ import (
 // KindLimit caps how many jobs of a kind run at once (MaxRunning) and how many start per
 // period (RateN per RatePerSeconds), across every node; 0 is no cap.
 type KindLimit struct {
-	Kind           string `gorm:"primaryKey;size:100"`
-	MaxRunning     int    `gorm:"not null"`
-	RateN          int    `gorm:"not null;default:0"`
-	RatePerSeconds int64  `gorm:"not null;default:0"`
+	Kind           string `gorm:"primaryKey"`
+	MaxRunning     int
+	RateN          int
+	RatePerSeconds int64
 	UpdatedAt      time.Time
 }
 
 // kindCodeLimit is what a server's code last said of a kind's limits.
 type kindCodeLimit struct {
-	Kind           string `gorm:"primaryKey;size:100"`
-	MaxRunning     int    `gorm:"not null"`
-	RateN          int    `gorm:"not null"`
-	RatePerSeconds int64  `gorm:"not null"`
+	Kind           string `gorm:"primaryKey"`
+	MaxRunning     int
+	RateN          int
+	RatePerSeconds int64
 }
 
 func (kindCodeLimit) TableName() string { return "kind_code_limits" }
 
 // ApplyCodeLimits stores the limits a server's code gives its kinds (0 included: a limit taken
 // out of the code goes), but only where the code changed since a server last applied it: a
-// limit set since on the kind's page (SetKindLimit, SetKindRate) stays until the code changes.
+// limit set since on the kind's page (SetKindLimits) stays until the code changes.
 // It returns the kinds whose limits it set.
 func (s *Store) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string, error) {
 	var seen []kindCodeLimit
@@ -72,9 +72,9 @@ func (s *Store) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string
 
 // KindRateCount counts the jobs of a rate-limited kind started in one window.
 type KindRateCount struct {
-	Kind   string    `gorm:"primaryKey;size:100"`
+	Kind   string    `gorm:"primaryKey"`
 	Bucket time.Time `gorm:"primaryKey"`
-	N      int       `gorm:"not null"`
+	N      int
 }
 
 // limitsTTL is how long a store trusts its copy of the limits before reading them again: a
@@ -85,27 +85,6 @@ type limitCache struct {
 	mu     sync.Mutex
 	at     time.Time
 	limits map[string]KindLimit
-}
-
-// SetKindLimit caps the running jobs of kind at max across every node; 0 removes the cap.
-func (s *Store) SetKindLimit(ctx context.Context, kind string, max int) error {
-	if max < 0 {
-		return Errorf(EINVALID, "A cap on running jobs is at least 0, not %d.", max)
-	}
-	return s.setKindLimit(ctx, kind, "max_running", map[string]any{"max_running": max})
-}
-
-// SetKindRate lets at most n jobs of kind start per period across every node, counted in
-// windows of period aligned to the Unix epoch; n = 0 removes the limit.
-func (s *Store) SetKindRate(ctx context.Context, kind string, n int, per time.Duration) error {
-	if n < 0 || (n > 0 && per < time.Second) {
-		return Errorf(EINVALID, "A rate is at least 0 jobs per at least 1s, not %d per %s.", n, per)
-	}
-	secs := int64(per / time.Second)
-	if n == 0 {
-		secs = 0
-	}
-	return s.setKindLimit(ctx, kind, "rate", map[string]any{"rate_n": n, "rate_per_seconds": secs})
 }
 
 // SetKindLimits sets a kind's cap (MaxRunning) and rate (RateN per RatePerSeconds) together,

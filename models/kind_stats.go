@@ -27,13 +27,13 @@ const KindStatSlots = 80
 // a duration within one slot.
 type KindStat struct {
 	Bucket    time.Time `gorm:"primaryKey"` // start of the hour, UTC
-	Kind      string    `gorm:"primaryKey;size:100"`
+	Kind      string    `gorm:"primaryKey"`
 	Node      int       `gorm:"primaryKey"`
 	Slot      int       `gorm:"primaryKey"`
-	Succeeded int64     `gorm:"not null;default:0"`
-	Failed    int64     `gorm:"not null;default:0"`
-	TotalNS   int64     `gorm:"column:total_ns;not null;default:0"` // the durations' sum
-	MaxNS     int64     `gorm:"column:max_ns;not null;default:0"`   // the longest
+	Succeeded int64
+	Failed    int64
+	TotalNS   int64 `gorm:"column:total_ns"` // the durations' sum
+	MaxNS     int64 `gorm:"column:max_ns"`   // the longest
 }
 
 // TableName names KindStat's table.

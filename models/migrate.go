@@ -12,7 +12,10 @@ import (
 
 // The schema is kept by numbered SQL migrations, one directory per driver (models/sqlite/migrations,
 // models/postgres/migrations), embedded in the binary and applied by goose. A database records
-// the migrations applied to it in versionTable; its version is the highest one.
+// the migrations applied to it in versionTable; its version is the highest one. The schema is
+// the migrations' alone: the domain types carry only what GORM needs to query (column names,
+// keys), and a column DEFAULT that is also a Go default (DefaultQueue, DefaultMaxAttempts)
+// repeats the constant, checked by TestMigrationDefaultsAreTheConstants.
 
 // versionTable is goose's record of the migrations applied.
 const versionTable = "kiln_schema_migrations"

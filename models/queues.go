@@ -13,9 +13,9 @@ import (
 
 // QueueSetting is what a user set about a queue: whether workers take its jobs.
 type QueueSetting struct {
-	Name      string `gorm:"primaryKey;size:100"`
-	Paused    bool   `gorm:"not null;default:false"`
-	UpdatedBy string `gorm:"size:64;not null;default:''"`
+	Name      string `gorm:"primaryKey"`
+	Paused    bool
+	UpdatedBy string
 	UpdatedAt time.Time
 }
 

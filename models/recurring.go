@@ -35,34 +35,34 @@ var OverlapPolicies = []string{OverlapAllow, OverlapSkip, OverlapReplace}
 
 // RecurringJob is a job definition that is enqueued on a schedule.
 type RecurringJob struct {
-	ID   int64  `gorm:"primaryKey"`
-	Name string `gorm:"size:200;not null;uniqueIndex"`
+	ID   int64 `gorm:"primaryKey"`
+	Name string
 	// Spec is a cron expression (5 fields, or 6 with seconds first), a descriptor such as
 	// @hourly, or @every <duration>.
-	Spec        string        `gorm:"size:200;not null"`
-	TimeZone    string        `gorm:"size:64;not null;default:UTC"`
-	Kind        string        `gorm:"size:100;not null"`
-	Args        string        `gorm:"type:text;not null"`
-	Queue       string        `gorm:"size:100;not null;default:default"`
-	Priority    int           `gorm:"not null;default:0"`
-	MaxAttempts int           `gorm:"not null;default:10"`
-	Timeout     time.Duration `gorm:"not null;default:0"`
-	Misfire     string        `gorm:"size:10;not null;default:relaxed"`
+	Spec        string `gorm:"size:200;not null"`
+	TimeZone    string
+	Kind        string
+	Args        string
+	Queue       string
+	Priority    int
+	MaxAttempts int
+	Timeout     time.Duration
+	Misfire     string
 	// Overlap is what an occurrence does while the job of the one before is unfinished.
-	Overlap string `gorm:"size:10;not null;default:allow"`
+	Overlap string
 	// OverlapSet is set when a person chose Overlap: the code's policy no longer replaces it.
-	OverlapSet bool `gorm:"not null;default:false"`
+	OverlapSet bool
 	// Skipped counts the occurrences Overlap skipped; LastSkippedAt is the latest.
-	Skipped       int64 `gorm:"not null;default:0"`
+	Skipped       int64
 	LastSkippedAt *time.Time
 	// Paused recurring jobs enqueue nothing; the flag survives restarts.
-	Paused bool `gorm:"not null;default:false"`
+	Paused bool
 	// Overridden is set when a user edited the schedule: the code's definition no longer
 	// replaces Spec and TimeZone on start.
 	Overridden bool `gorm:"not null;default:false"`
 	// CreatedBy is who made the entry at run time (dashboard or API); empty for an entry a
 	// server's code defines. Only entries made at run time are edited whole or deleted.
-	CreatedBy string `gorm:"size:64;not null;default:''"`
+	CreatedBy string
 	LastRunAt *time.Time
 	NextRunAt *time.Time
 	LastJobID *int64
@@ -79,6 +79,7 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 		err := s.lockRecurring(tx, def.Name, &out)
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			out = *def
+			out.fillDefaults()
 			n := next().UTC().Truncate(time.Microsecond)
 			out.ID, out.NextRunAt, out.Paused = 0, &n, false
 			// Nodes starting together may all find no entry: the first insert wins, and the
@@ -110,6 +111,26 @@ func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next fun
 		return nil, fmt.Errorf("models: save recurring job %q: %w", def.Name, err)
 	}
 	return &out, nil
+}
+
+// fillDefaults gives a new entry what its definition leaves empty: the values of the columns'
+// DEFAULTs, which the entry's insert also used to get from its GORM tags.
+func (rj *RecurringJob) fillDefaults() {
+	if rj.TimeZone == "" {
+		rj.TimeZone = DefaultTimeZone
+	}
+	if rj.Queue == "" {
+		rj.Queue = DefaultQueue
+	}
+	if rj.MaxAttempts == 0 {
+		rj.MaxAttempts = DefaultMaxAttempts
+	}
+	if rj.Misfire == "" {
+		rj.Misfire = MisfireRelaxed
+	}
+	if rj.Overlap == "" {
+		rj.Overlap = OverlapAllow
+	}
 }
 
 func (s *Store) lockRecurring(tx *gorm.DB, name string, into *RecurringJob) error {
@@ -193,6 +214,7 @@ func (t storeTx) CancelJob(id int64, reason string) (*Job, []string, error) {
 // error when the name is taken.
 func (s *Store) CreateRecurring(ctx context.Context, def *RecurringJob, next time.Time) (*RecurringJob, error) {
 	rj := *def
+	rj.fillDefaults()
 	n := next.UTC().Truncate(time.Microsecond)
 	rj.ID, rj.NextRunAt = 0, &n
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rj)

@@ -14,12 +14,12 @@ import (
 // SecretRow is a named secret as stored: its value sealed (encrypted and authenticated) by
 // package secrets, which alone holds the key. Names and times are not secret.
 type SecretRow struct {
-	ID        int64     `gorm:"primaryKey"`
-	Name      string    `gorm:"size:64;not null;uniqueIndex"`
-	Sealed    string    `gorm:"type:text;not null"`
-	CreatedAt time.Time `gorm:"not null"`
-	UpdatedAt time.Time `gorm:"not null"`
-	UpdatedBy string    `gorm:"size:64;not null;default:''"`
+	ID        int64 `gorm:"primaryKey"`
+	Name      string
+	Sealed    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
 }
 
 // TableName names SecretRow's table.

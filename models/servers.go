@@ -10,15 +10,15 @@ import (
 
 // Server is one running Kiln process that works jobs, as it last reported itself.
 type Server struct {
-	ID          string    `gorm:"primaryKey;size:64"`
-	Host        string    `gorm:"size:255;not null"`
-	PID         int       `gorm:"not null"`
-	StartedAt   time.Time `gorm:"not null"`
-	HeartbeatAt time.Time `gorm:"not null;index"`
+	ID          string `gorm:"primaryKey"`
+	Host        string
+	PID         int
+	StartedAt   time.Time
+	HeartbeatAt time.Time
 	// Queues lists the queues it works with their concurrency, e.g. "critical=10,default=5".
-	Queues  string `gorm:"size:1000;not null;default:''"`
-	Workers int    `gorm:"not null;default:0"`
-	Busy    int    `gorm:"not null;default:0"`
+	Queues  string
+	Workers int
+	Busy    int
 }
 
 // UpsertServer records the server's heartbeat, registering it the first time. A zero

@@ -19,13 +19,13 @@ const (
 // rescued (put back after their server died). The counters are maintained as jobs finish, so
 // charts never count events.
 type JobStat struct {
-	Period string    `gorm:"primaryKey;size:1"`
+	Period string    `gorm:"primaryKey"`
 	Bucket time.Time `gorm:"primaryKey"` // start of the period, UTC
 	// Node is the node whose counts these are (Store.statNode); Stats sums the nodes.
-	Node      int   `gorm:"primaryKey"`
-	Succeeded int64 `gorm:"not null;default:0"`
-	Failed    int64 `gorm:"not null;default:0"`
-	Rescued   int64 `gorm:"not null;default:0"`
+	Node      int `gorm:"primaryKey"`
+	Succeeded int64
+	Failed    int64
+	Rescued   int64
 }
 
 // statDelta is what one transaction adds to the counters.

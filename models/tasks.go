@@ -33,15 +33,15 @@ var (
 
 // Task is a to-do item with a due date. Times are stored in UTC.
 type Task struct {
-	ID          int64     `gorm:"primaryKey"`
-	Title       string    `gorm:"size:200;not null"`
-	Description string    `gorm:"size:5000;not null;default:''"`
-	DueAt       time.Time `gorm:"not null;index:idx_tasks_completed_due_at,priority:2"`
-	Completed   bool      `gorm:"not null;default:false;index:idx_tasks_completed_due_at,priority:1"`
+	ID          int64 `gorm:"primaryKey"`
+	Title       string
+	Description string
+	DueAt       time.Time
+	Completed   bool
 	// CompletedAt is the "action date": when the task was completed, by a user or the sweeper.
 	CompletedAt *time.Time
 	// CompletedBy is CompletedByUser or CompletedBySweeper; empty while the task is open.
-	CompletedBy string `gorm:"size:20;not null;default:''"`
+	CompletedBy string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }

@@ -18,13 +18,13 @@ import (
 // token; the database holds only its SHA-256 (TokenHash), so a copy of the database or of its
 // backups can't be used to call the API. Revoking a token deletes its row.
 type APIToken struct {
-	ID   int64  `gorm:"primaryKey"`
-	Name string `gorm:"size:64;not null;uniqueIndex"`
-	Role string `gorm:"size:10;not null"`
+	ID   int64 `gorm:"primaryKey"`
+	Name string
+	Role string
 	// TokenHash is the hex SHA-256 of the token.
-	TokenHash string    `gorm:"size:64;not null;uniqueIndex"`
-	CreatedAt time.Time `gorm:"not null"`
-	CreatedBy string    `gorm:"size:64;not null;default:''"`
+	TokenHash string
+	CreatedAt time.Time
+	CreatedBy string
 	// ExpiresAt, when set, is when the token stops working.
 	ExpiresAt *time.Time
 	// LastUsedAt is when the token was last accepted, to within tokenUseGranularity.

@@ -34,10 +34,10 @@ var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
 // User is someone who may log in to Kiln.
 type User struct {
-	ID           int64  `gorm:"primaryKey"`
-	Username     string `gorm:"size:64;not null;uniqueIndex"`
-	PasswordHash string `gorm:"size:100;not null"`
-	Role         string `gorm:"size:10;not null"`
+	ID           int64 `gorm:"primaryKey"`
+	Username     string
+	PasswordHash string
+	Role         string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
@@ -145,19 +145,6 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 	return &u, nil
 }
 
-// GetUser returns the user with the given id, or an ENOTFOUND error.
-func (s *Store) GetUser(ctx context.Context, id int64) (*User, error) {
-	var u User
-	err := s.rdb.WithContext(ctx).Take(&u, id).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, Errorf(ENOTFOUND, "There is no user %d.", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("models: get user: %w", err)
-	}
-	return &u, nil
-}
-
 // ListUsers returns every user by name.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User
@@ -179,8 +166,8 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 // Setting is one named value Kiln keeps in its database, such as the session signing key, so
 // that every node sharing the database agrees on it.
 type Setting struct {
-	Name  string `gorm:"primaryKey;size:64"`
-	Value []byte `gorm:"not null"`
+	Name  string `gorm:"primaryKey"`
+	Value []byte
 }
 
 // Secret returns the named random secret of n bytes, creating it the first time. Nodes racing

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -229,7 +230,7 @@ func TestAPIOps(t *testing.T) {
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
 		resp, _ = a.apiCall("GET", "/api/v1/jobs/"+id+"/logs", "", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-		require.NoError(t, a.store.AppendJobLog(context.Background(), jobID, 1, time.Now(), "hello"))
+		require.NoError(t, modeltest.AppendJobLog(context.Background(), a.store, jobID, 1, time.Now(), "hello"))
 		_, body = a.apiCall("GET", "/api/v1/jobs/"+id+"/logs", "", nil)
 		require.Equal(t, "hello", body["logs"].([]any)[0].(map[string]any)["message"])
 		resp, _ = a.apiCall("DELETE", "/api/v1/jobs/"+id, "", nil)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -260,11 +261,11 @@ func TestJobPageShowsTheNewestLogLines(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d/log.txt", j.ID), earlier.Find("a").AttrOr("href", ""))
 	}
 
-	require.NoError(t, a.store.AppendJobLog(ctx, j.ID, 1, time.Now(), line(3000)))
+	require.NoError(t, modeltest.AppendJobLog(ctx, a.store, j.ID, 1, time.Now(), line(3000)))
 	msgs, _ := logsOf(live)
 	require.Equal(t, line(3000), msgs.Last().Text(), "a new line appears at the next poll")
 
-	require.NoError(t, a.store.AppendJobLog(ctx, j.ID, 1, time.Now(), "last "+strings.Repeat("&", models.JobErrorMax-5)))
+	require.NoError(t, modeltest.AppendJobLog(ctx, a.store, j.ID, 1, time.Now(), "last "+strings.Repeat("&", models.JobErrorMax-5)))
 	msgs, doc := logsOf(live)
 	require.Equal(t, 1, msgs.Length(), "alone, it is longer than the page holds")
 	require.True(t, strings.HasPrefix(msgs.Text(), "last &&&"))

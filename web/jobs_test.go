@@ -134,7 +134,7 @@ func TestJobDetail(t *testing.T) {
 	parent := a.enqueue("report.build", map[string]any{"month": "2026-10", "pages": []int{1, 2}}, jobs.Timeout(time.Minute))
 	child, err := a.engine.ContinueWith(context.Background(), parent.ID, "mail.send", map[string]string{"to": "boss@example.com"})
 	require.NoError(t, err)
-	require.NoError(t, a.store.AppendJobLog(context.Background(), parent.ID, 1, time.Now(), "rendering page 1/2"))
+	require.NoError(t, modeltest.AppendJobLog(context.Background(), a.store, parent.ID, 1, time.Now(), "rendering page 1/2"))
 
 	_, doc := a.get("/dashboard/jobs/" + strconv.FormatInt(parent.ID, 10))
 	require.Equal(t, "report.build", doc.Find("h1 code").Text())
@@ -293,7 +293,7 @@ func TestSweepRunShowsWhatItCompleted(t *testing.T) {
 func TestJobWaitingForASlot(t *testing.T) {
 	a := setup(t)
 	ctx := context.Background()
-	require.NoError(t, a.store.SetKindLimit(ctx, "pdf.render", 1))
+	require.NoError(t, a.store.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
 	first := a.enqueue("pdf.render", nil)
 	second := a.enqueue("pdf.render", nil)
 	_, doc := a.get(fmt.Sprintf("/dashboard/jobs/%d", second.ID))

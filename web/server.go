@@ -211,11 +211,12 @@ type Server struct {
 	stopped      atomic.Bool // Stop ran
 }
 
-// Store is what the web layer reads and writes: jobs and their history, recurring jobs,
-// servers and queues (to show them), tasks, users, sessions and the node-wide secrets.
-// *models.Store is one, on SQLite or PostgreSQL.
+// Store is what the web layer reads and writes: jobs and their history, kinds' limits,
+// recurring jobs, servers and queues (to show them), tasks, users, sessions, tokens and the
+// node-wide secrets, and the database's health. *models.Store is one, on SQLite or PostgreSQL.
 type Store interface {
 	models.JobQueries
+	models.KindLimitStore
 	models.RecurringStore
 	models.ServerStore
 	models.QueueStore
@@ -224,14 +225,11 @@ type Store interface {
 	models.SessionStore
 	models.TokenStore
 	models.SettingStore
-	Ping(ctx context.Context) error
-	StorageFull(err error) bool
-	Unreachable(err error) bool
-	Dialect() models.Dialect
-	KindLimits(ctx context.Context) (map[string]models.KindLimit, error)
-	SetKindLimits(ctx context.Context, kind string, l models.KindLimit) error
-	KindRateUsed(ctx context.Context, l models.KindLimit, now time.Time) (int, error)
+	models.Database
 }
+
+// *models.Store is the store web.New is given in kiln serve.
+var _ Store = (*models.Store)(nil)
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
 // users ask for; it need not work them (it may be started with NoWorkers).

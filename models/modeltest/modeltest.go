@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"gorm.io/gorm"
@@ -146,6 +147,12 @@ func CountJobsByKindScan(t testing.TB, s *models.Store) map[string]map[models.Jo
 // SetSearchWindow sets how many job ids one page of a text search looks through (see
 // models.DefaultSearchWindow), so that tests can cross windows with a few jobs.
 func SetSearchWindow(s *models.Store, n int64) { testhooks.SetSearchWindow(s, n) }
+
+// AppendJobLog stores one log line of a job, as a running job's ctx.Log does (through
+// AppendJobLogs, which cuts and cleans the text).
+func AppendJobLog(ctx context.Context, s *models.Store, jobID int64, attempt int, at time.Time, msg string) error {
+	return s.AppendJobLogs(ctx, []models.JobLog{{JobID: jobID, Attempt: attempt, At: at, Message: msg}})
+}
 
 // RecentJobs returns up to n jobs, newest first.
 func RecentJobs(t testing.TB, s *models.Store, n int) []models.Job {

@@ -1,0 +1,19 @@
+package models
+
+// Defaults a job gets when neither its kind nor its caller says otherwise. The engine
+// (jobs.DefaultQueue, jobs.DefaultMaxAttempts, Config.MaxAttempts) and the kiln command's flags
+// use these, and a new recurring entry that leaves a field empty gets them (with MisfireRelaxed
+// and OverlapAllow). The SQL migrations cannot name Go constants, so their column DEFAULTs
+// repeat the values and TestMigrationDefaultsAreTheConstants checks, on both dialects, that
+// they agree.
+const (
+	// DefaultQueue is the queue of jobs that name none (jobs.queue and recurring_jobs.queue
+	// DEFAULT 'default').
+	DefaultQueue = "default"
+	// DefaultMaxAttempts is how often a job runs before it fails for good (jobs.max_attempts
+	// and recurring_jobs.max_attempts DEFAULT 10).
+	DefaultMaxAttempts = 10
+	// DefaultTimeZone is the zone a recurring job's schedule is read in when it names none
+	// (recurring_jobs.time_zone DEFAULT 'UTC').
+	DefaultTimeZone = "UTC"
+)
