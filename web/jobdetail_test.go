@@ -33,7 +33,7 @@ func TestJobWaitingReasonOnPageAndAPI(t *testing.T) {
 			require.Len(t, claimed, 1, "the kind's cap or rate holds")
 		}
 
-		require.NoError(t, a.store.SetKindLimit(ctx, "pdf.render", 1))
+		require.NoError(t, a.store.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
 		a.enqueue("pdf.render", nil, jobs.Queue("pdf"))
 		capped := a.enqueue("pdf.render", nil, jobs.Queue("pdf"))
 		page, inAPI := reasons(capped.ID)
@@ -44,7 +44,7 @@ func TestJobWaitingReasonOnPageAndAPI(t *testing.T) {
 		require.Equal(t, "1 of 1 of its kind running", inAPI)
 		require.Equal(t, "· waiting for a slot ("+inAPI+")", page)
 
-		require.NoError(t, a.store.SetKindRate(ctx, "sms.send", 1, time.Hour))
+		require.NoError(t, a.store.SetKindLimits(ctx, "sms.send", models.KindLimit{RateN: 1, RatePerSeconds: 3600}))
 		a.enqueue("sms.send", nil, jobs.Queue("sms"))
 		rated := a.enqueue("sms.send", nil, jobs.Queue("sms"))
 		claim("sms")
