@@ -79,7 +79,7 @@ func BenchmarkBurnDown(b *testing.B) {
 	}
 	done.Wait()
 	for { // the last outcomes are written in the completer's next batch
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func BenchmarkHTTPRequestBurnDown(b *testing.B) {
 		b.Fatal(err)
 	}
 	for {
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}

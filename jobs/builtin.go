@@ -150,20 +150,20 @@ func cleanup(ctx context.Context, job *Job[CleanupArgs]) error {
 		}
 	}
 	store := stateOf(ctx).e.store
-	n, err := store.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(-age), 1000)
+	n, err := store.Jobs.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(-age), 1000)
 	Logf(ctx, "deleted %d finished jobs older than %s", n, age)
 	if err != nil {
 		return err
 	}
 	if failedAge > 0 {
-		failed, err := store.CleanupJobs(ctx, []models.JobState{models.JobFailed}, time.Now().Add(-failedAge), 1000)
+		failed, err := store.Jobs.CleanupJobs(ctx, []models.JobState{models.JobFailed}, time.Now().Add(-failedAge), 1000)
 		Logf(ctx, "deleted %d failed jobs older than %s", failed, failedAge)
 		if err != nil {
 			return err
 		}
 		n += failed
 	}
-	if err := store.CleanupStats(ctx, time.Now()); err != nil {
+	if err := store.Jobs.CleanupStats(ctx, time.Now()); err != nil {
 		return err
 	}
 	return SetResult(ctx, map[string]int64{"deleted": n})

@@ -20,7 +20,7 @@ func TestCleanupKeepsWhatItShould(t *testing.T) {
 		require.ErrorIs(t, e.RegisterBuiltins(jobs.BuiltinConfig{FailedRetention: time.Second}), jobs.ErrInvalidConfig)
 		start(t, e)
 		// The recurring cleanup carries the failed jobs' retention.
-		def, err := s.GetRecurring(ctx, jobs.KindCleanup)
+		def, err := s.Recurring.GetRecurring(ctx, jobs.KindCleanup)
 		require.NoError(t, err)
 		var scheduled jobs.CleanupArgs
 		require.NoError(t, json.Unmarshal([]byte(def.Args), &scheduled))
@@ -31,7 +31,7 @@ func TestCleanupKeepsWhatItShould(t *testing.T) {
 			_, err := e.Enqueue(ctx, "gone.soon", nil, jobs.Queue("idle"))
 			require.NoError(t, err)
 		}
-		claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "idle", ServerID: "old", Limit: 4, Lease: time.Minute, Now: now.Add(-4 * time.Hour)})
+		claimed, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "idle", ServerID: "old", Limit: 4, Lease: time.Minute, Now: now.Add(-4 * time.Hour)})
 		require.NoError(t, err)
 		require.Len(t, claimed, 4)
 		// Finished: a success 3h ago, a failure 3h ago, a success just now, a failure 90 min ago.
@@ -43,7 +43,7 @@ func TestCleanupKeepsWhatItShould(t *testing.T) {
 		for i, j := range claimed {
 			batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "old", Attempt: 1, Run: 1, State: ends[i].state, At: now.Add(-ends[i].ago)})
 		}
-		_, _, err = s.FinishJobs(ctx, batch)
+		_, _, err = s.Jobs.FinishJobs(ctx, batch)
 		require.NoError(t, err)
 
 		kept := func(args jobs.CleanupArgs, want ...int) {
@@ -52,7 +52,7 @@ func TestCleanupKeepsWhatItShould(t *testing.T) {
 			require.NoError(t, err)
 			waitState(t, s, run.ID, models.JobSucceeded)
 			for i, j := range claimed {
-				_, err := s.GetJob(ctx, j.ID)
+				_, err := s.JobQueries.GetJob(ctx, j.ID)
 				if slices.Contains(want, i) {
 					require.NoError(t, err, "job %d (%s %s ago) stays", i, ends[i].state, ends[i].ago)
 				} else {
@@ -62,7 +62,7 @@ func TestCleanupKeepsWhatItShould(t *testing.T) {
 		}
 		kept(jobs.CleanupArgs{OlderThan: "1h"}, 1, 2, 3)                     // failed jobs have no retention
 		kept(jobs.CleanupArgs{OlderThan: "1h", FailedOlderThan: "2h"}, 2, 3) // the 90-minute failure is young enough
-		left, err := s.CountJobs(ctx, models.JobFilter{Kind: "gone.soon"})
+		left, err := s.JobQueries.CountJobs(ctx, models.JobFilter{Kind: "gone.soon"})
 		require.NoError(t, err)
 		require.EqualValues(t, 3, left, "the young finished jobs and the waiting one stay")
 	})

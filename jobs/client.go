@@ -52,7 +52,7 @@ func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, 
 	if j.ContinueOn == "" {
 		j.ContinueOn = models.ContinueOnSuccess
 	}
-	if _, err := e.store.InsertJobs(ctx, []*models.Job{j}, time.Now()); err != nil {
+	if _, err := e.store.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now()); err != nil {
 		return nil, err
 	}
 	e.wake(j.Queue)
@@ -111,7 +111,7 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 		res := e.group.do(ctx, jobs)
 		dups, err = res.dups, res.err
 	} else {
-		dups, err = e.store.InsertJobs(ctx, jobs, time.Now())
+		dups, err = e.store.Jobs.InsertJobs(ctx, jobs, time.Now())
 	}
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (e *Engine) EnqueueTx(tx *gorm.DB, kind string, args any, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.store.InsertJobsTx(tx, []*models.Job{j}, time.Now()); err != nil {
+	if _, err := e.store.Jobs.InsertJobsTx(tx, []*models.Job{j}, time.Now()); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -239,7 +239,7 @@ func (e *Engine) CheckArgs(ctx context.Context, kind, args string) error {
 // Cancel cancels a job that has not finished. A waiting job is cancelled at once; a running
 // job's context is cancelled (at once on this server, within a second on another).
 func (e *Engine) Cancel(ctx context.Context, id int64) error {
-	before, queues, err := e.store.CancelJob(ctx, id, "cancelled by "+actor(ctx))
+	before, queues, err := e.store.Jobs.CancelJob(ctx, id, "cancelled by "+actor(ctx))
 	if err != nil {
 		return err
 	}
@@ -249,7 +249,7 @@ func (e *Engine) Cancel(ctx context.Context, id int64) error {
 
 // Delete marks a job Deleted (a running one is stopped as by Cancel); retention removes it later.
 func (e *Engine) Delete(ctx context.Context, id int64) error {
-	before, queues, err := e.store.DeleteJob(ctx, id, "deleted by "+actor(ctx))
+	before, queues, err := e.store.Jobs.DeleteJob(ctx, id, "deleted by "+actor(ctx))
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func (e *Engine) afterStop(before *models.Job, queues []string) {
 
 // Requeue runs a succeeded, failed, cancelled or deleted job again, with its attempts reset.
 func (e *Engine) Requeue(ctx context.Context, id int64) error {
-	_, queues, err := e.store.RequeueJob(ctx, id, "requeued by "+actor(ctx))
+	_, queues, err := e.store.Jobs.RequeueJob(ctx, id, "requeued by "+actor(ctx))
 	if err != nil {
 		return err
 	}
@@ -276,7 +276,7 @@ func (e *Engine) Requeue(ctx context.Context, id int64) error {
 
 // TriggerNow runs a scheduled or awaiting job now.
 func (e *Engine) TriggerNow(ctx context.Context, id int64) error {
-	_, queues, err := e.store.TriggerJob(ctx, id, fmt.Sprintf("triggered now by %s", actor(ctx)))
+	_, queues, err := e.store.Jobs.TriggerJob(ctx, id, fmt.Sprintf("triggered now by %s", actor(ctx)))
 	if err != nil {
 		return err
 	}
@@ -302,7 +302,7 @@ func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, erro
 	now := time.Now()
 	claim := e.claims.begin(now)
 	defer e.claims.end(claim)
-	claimed, err := e.store.InsertAndClaimJob(ctx, j, now, models.ClaimParams{
+	claimed, err := e.store.Jobs.InsertAndClaimJob(ctx, j, now, models.ClaimParams{
 		Queue: j.Queue, ServerID: e.cfg.ServerID, Limit: 1, Lease: e.cfg.Lease, Idle: p.drained.Load(),
 	})
 	if err != nil || !claimed {

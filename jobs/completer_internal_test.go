@@ -13,7 +13,7 @@ import (
 // heldFinishes is a store whose first FinishJobs waits until release is closed, and which
 // counts the finishes under way at once.
 type heldFinishes struct {
-	Store
+	models.JobStore
 	release chan struct{}
 	second  chan struct{} // closed when a finish starts while another is under way
 
@@ -40,7 +40,7 @@ func (h *heldFinishes) FinishJobs(ctx context.Context, batch []models.JobFinish)
 	if first {
 		<-h.release
 	}
-	return h.Store.FinishJobs(ctx, batch)
+	return h.JobStore.FinishJobs(ctx, batch)
 }
 
 // runHeld runs n no-op jobs on an engine with workers workers and finish batches of batch,
@@ -50,8 +50,10 @@ func (h *heldFinishes) FinishJobs(ctx context.Context, batch []models.JobFinish)
 func runHeld(t *testing.T, writers, workers, batch, n int, wait time.Duration) int {
 	t.Helper()
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	h := &heldFinishes{Store: s, release: make(chan struct{}), second: make(chan struct{})}
-	e, err := New(h, Config{
+	h := &heldFinishes{JobStore: s.Jobs, release: make(chan struct{}), second: make(chan struct{})}
+	held := *s
+	held.Jobs = h
+	e, err := New(&held, Config{
 		Queues: []QueueConfig{{Name: DefaultQueue, Workers: workers}}, FinishBatch: batch, FinishWriters: writers,
 		FinishDelay: time.Millisecond, PollInterval: 10 * time.Millisecond,
 	})
@@ -78,7 +80,7 @@ func runHeld(t *testing.T, writers, workers, batch, n int, wait time.Duration) i
 	close(h.release)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		counts, err := s.CountJobsByState(context.Background())
+		counts, err := s.JobQueries.CountJobsByState(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -177,7 +177,7 @@ func (c *completer) writeBatch(batch []models.JobFinish, suspect bool) {
 func (c *completer) attempt(batch []models.JobFinish) ([]string, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
 	defer cancel()
-	_, queues, err := c.e.store.FinishJobs(ctx, batch)
+	_, queues, err := c.e.store.Jobs.FinishJobs(ctx, batch)
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func logLines(ctx context.Context, msgs []string) {
 	for i, msg := range msgs {
 		lines[i] = s.logLine(msg, now)
 	}
-	if err := s.e.store.AppendJobLogs(context.WithoutCancel(ctx), lines); err != nil {
+	if err := s.e.store.Jobs.AppendJobLogs(context.WithoutCancel(ctx), lines); err != nil {
 		s.e.log.Warn("jobs: could not store job log lines", "job", s.job.ID, "lines", len(lines), "err", err)
 	}
 }
@@ -79,7 +79,7 @@ func SetProgress(ctx context.Context, pct int) {
 	if s == nil {
 		return
 	}
-	if err := s.e.store.SetJobProgress(context.WithoutCancel(ctx), s.job.ID, pct); err != nil {
+	if err := s.e.store.Jobs.SetJobProgress(context.WithoutCancel(ctx), s.job.ID, pct); err != nil {
 		s.e.log.Warn("jobs: could not store job progress", "job", s.job.ID, "err", err)
 	}
 }

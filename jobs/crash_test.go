@@ -137,7 +137,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 	require.NoError(t, err)
 
 	succeeded := func() int64 {
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		return counts[models.JobSucceeded]
 	}
@@ -200,7 +200,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 		require.Equal(t, 1, j.Attempt, "job %d: the crashes used none of its attempts", j.ID)
 	}
 	t.Logf("%d jobs ran more than once, all of them running at a kill (%d running at kills had one attempt)", twice, oneAttemptHit)
-	counts, err := s.CountJobsByState(ctx)
+	counts, err := s.JobQueries.CountJobsByState(ctx)
 	require.NoError(t, err)
 	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total}, counts)
 
@@ -228,7 +228,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 			case <-deadline:
 				t.Fatal("the child neither died nor failed the poison pill")
 			case <-time.After(20 * time.Millisecond):
-				if j, err := s.GetJob(ctx, poison.ID); err == nil && j.State == models.JobFailed {
+				if j, err := s.JobQueries.GetJob(ctx, poison.ID); err == nil && j.State == models.JobFailed {
 					require.NoError(t, child.Process.Signal(syscall.SIGTERM))
 					require.NoError(t, <-exited, "the child that failed the poison pill lives on, and stops cleanly")
 					done = true
@@ -238,7 +238,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 		}
 	}
 	require.Equal(t, models.DefaultMaxRescues+1, deaths, "it took down one process per run")
-	got, err := s.GetJob(ctx, poison.ID)
+	got, err := s.JobQueries.GetJob(ctx, poison.ID)
 	require.NoError(t, err)
 	require.Equal(t, models.JobFailed, got.State)
 	require.Contains(t, got.LastError, fmt.Sprintf("crashed its server %d times", models.DefaultMaxRescues+1))
@@ -246,7 +246,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 	var poisonRuns int64
 	require.NoError(t, modeltest.DB(s).Model(&crashRun{}).Where("job_id = ?", poison.ID).Count(&poisonRuns).Error)
 	require.EqualValues(t, models.DefaultMaxRescues+1, poisonRuns)
-	events, err := s.JobEvents(ctx, poison.ID)
+	events, err := s.JobQueries.JobEvents(ctx, poison.ID)
 	require.NoError(t, err)
 	var path []string
 	for _, ev := range events {
@@ -258,7 +258,7 @@ func testCrashRecovery(t *testing.T, dsn string) {
 	require.Equal(t, []string{">enqueued",
 		"enqueued>processing", "processing>enqueued", "enqueued>processing", "processing>enqueued",
 		"enqueued>processing", "processing>enqueued", "enqueued>processing", "processing>failed"}, path)
-	counts, err = s.CountJobsByState(ctx)
+	counts, err = s.JobQueries.CountJobsByState(ctx)
 	require.NoError(t, err)
 	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total, models.JobFailed: 1}, counts, "every other job stays succeeded")
 }

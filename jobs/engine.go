@@ -39,7 +39,7 @@ type kind struct {
 // and recurring jobs, then Start it; Stop it before closing the store.
 type Engine struct {
 	cfg     Config
-	store   Store
+	store   *models.Store
 	log     *slog.Logger
 	created time.Time
 	// clock tells recurring schedules the time and drives their timers; tests swap in a fake
@@ -92,23 +92,10 @@ var errShutdown = errors.New("server shutting down")
 // errNotRunning is the cancellation cause of a job that was cancelled, deleted or rescued elsewhere.
 var errNotRunning = errors.New("job is no longer running here")
 
-// Store is what the engine keeps in the database: jobs, recurring jobs, the server registry and
-// the queues' settings. It tells a database that refuses what it is given (Refused: the same
-// write can't succeed later) from one that fails (its connection lost, its disk full, a lock:
-// it will take it). *models.Store is one, on SQLite or PostgreSQL.
-type Store interface {
-	models.JobStore
-	models.RecurringStore
-	models.ServerStore
-	models.QueueStore
-	models.ErrorKinds
-}
-
-// *models.Store is the store jobs.New is given in kiln serve.
-var _ Store = (*models.Store)(nil)
-
-// New returns an engine on store. Register kinds before Start.
-func New(store Store, cfg Config) (*Engine, error) {
+// New returns an engine on store: its jobs, recurring jobs, server registry, queues and kinds'
+// limits, and its database's errors. A test may put a domain store of its own in a field of a
+// copy of the store. Register kinds before Start.
+func New(store *models.Store, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -240,7 +227,7 @@ func (e *Engine) storeKindLimits(ctx context.Context) error {
 		code = append(code, models.KindLimit{Kind: name, MaxRunning: d.maxRunning, RateN: d.rate.n, RatePerSeconds: per})
 	}
 	slices.SortFunc(code, func(a, b models.KindLimit) int { return strings.Compare(a.Kind, b.Kind) })
-	set, err := e.store.ApplyCodeLimits(ctx, code)
+	set, err := e.store.Jobs.ApplyCodeLimits(ctx, code)
 	if err != nil {
 		return fmt.Errorf("jobs: limits of kinds: %w", err)
 	}
@@ -297,7 +284,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.loops.Add(1)
 		go func() {
 			defer e.loops.Done()
-			e.store.ListenForJobs(loopCtx, func(queue string) {
+			e.store.Jobs.ListenForJobs(loopCtx, func(queue string) {
 				if queue == "" {
 					e.wake()
 				} else {
@@ -354,7 +341,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 	errs = append(errs, e.completer.stop(ctx))
 	e.stopAlive()
 	e.alive.Wait()
-	if err := e.store.DeleteServer(context.WithoutCancel(ctx), e.cfg.ServerID); err != nil {
+	if err := e.store.Servers.DeleteServer(context.WithoutCancel(ctx), e.cfg.ServerID); err != nil {
 		errs = append(errs, err)
 	}
 	e.log.Info("jobs: engine stopped")
@@ -381,7 +368,7 @@ func (e *Engine) abandonRunning(ctx context.Context) error {
 		batch = append(batch, f)
 	}
 	e.mu.RUnlock()
-	_, _, err := e.store.FinishJobs(context.WithoutCancel(ctx), batch)
+	_, _, err := e.store.Jobs.FinishJobs(context.WithoutCancel(ctx), batch)
 	return err
 }
 

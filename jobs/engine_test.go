@@ -35,7 +35,7 @@ var (
 	start     = func(t *testing.T, e *jobs.Engine) { t.Helper(); jobstest.Start(t, e) }
 	waitState = func(t *testing.T, s *models.Store, id int64, want models.JobState) *models.Job {
 		t.Helper()
-		return jobstest.WaitState(t, s, id, want)
+		return jobstest.WaitState(t, s.JobQueries, id, want)
 	}
 )
 
@@ -57,7 +57,7 @@ func newEngine(t *testing.T, store *models.Store, cfg jobs.Config) *jobs.Engine 
 
 func transitions(t *testing.T, s *models.Store, id int64) []string {
 	t.Helper()
-	events, err := s.JobEvents(ctx, id)
+	events, err := s.JobQueries.JobEvents(ctx, id)
 	require.NoError(t, err)
 	out := make([]string, len(events))
 	for i, e := range events {
@@ -85,7 +85,7 @@ func TestRetryThenSuccess(t *testing.T) {
 			">enqueued", "enqueued>processing", "processing>scheduled", "scheduled>enqueued",
 			"enqueued>processing", "processing>scheduled", "scheduled>enqueued", "enqueued>processing", "processing>succeeded",
 		}, transitions(t, s, job.ID))
-		events, err := s.JobEvents(ctx, job.ID)
+		events, err := s.JobQueries.JobEvents(ctx, job.ID)
 		require.NoError(t, err)
 		require.Equal(t, "boom 1", events[2].Error)
 		require.Contains(t, events[2].Reason, "attempt 1 of 5 failed; retrying")
@@ -116,7 +116,7 @@ func TestPanicIsRecordedWithItsStack(t *testing.T) {
 		require.NoError(t, err)
 		failed := waitState(t, s, job.ID, models.JobFailed)
 		require.Contains(t, failed.LastError, "panic: kaboom")
-		events, err := s.JobEvents(ctx, job.ID)
+		events, err := s.JobQueries.JobEvents(ctx, job.ID)
 		require.NoError(t, err)
 		last := events[len(events)-1]
 		require.Contains(t, last.Error, "engine_test.go", "the stack points at the panic")
@@ -213,7 +213,7 @@ func TestLogsProgressAndResult(t *testing.T) {
 		done := waitState(t, s, job.ID, models.JobSucceeded)
 		require.Equal(t, 100, done.Progress)
 		require.JSONEq(t, `{"answer":42}`, done.Result)
-		logs, err := s.JobLogs(ctx, job.ID)
+		logs, err := s.JobQueries.JobLogs(ctx, job.ID)
 		require.NoError(t, err)
 		var lines []string
 		for _, l := range logs {
@@ -347,7 +347,7 @@ func TestEnqueueTxFollowsTheCallersTransaction(t *testing.T) {
 		got := waitState(t, s, later.ID, models.JobDeleted)
 		require.NotNil(t, got.FinishedAt)
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(e.Delete(ctx, later.ID)))
-		events, err := s.JobEvents(ctx, later.ID)
+		events, err := s.JobQueries.JobEvents(ctx, later.ID)
 		require.NoError(t, err)
 		require.Equal(t, "deleted by erin", events[len(events)-1].Reason)
 	})
@@ -361,10 +361,10 @@ func TestPausedQueueIsNotWorked(t *testing.T) {
 		job, err := e.Enqueue(ctx, "noop", nil)
 		require.NoError(t, err)
 		time.Sleep(300 * time.Millisecond) // six polls and a wake-up pass
-		got, err := s.GetJob(ctx, job.ID)
+		got, err := s.JobQueries.GetJob(ctx, job.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State, "a paused queue's jobs wait")
-		stats, err := s.QueueStats(ctx)
+		stats, err := s.Queues.QueueStats(ctx)
 		require.NoError(t, err)
 		require.Len(t, stats, 1)
 		require.True(t, stats[0].Paused)

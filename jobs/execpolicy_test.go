@@ -49,7 +49,7 @@ func insertExec(t *testing.T, s *models.Store, args jobs.ExecArgs) int64 {
 	raw, err := json.Marshal(args)
 	require.NoError(t, err)
 	j := &models.Job{Kind: jobs.KindExec, Queue: jobs.DefaultQueue, Args: string(raw), MaxAttempts: 1}
-	_, err = s.InsertJobs(ctx, []*models.Job{j}, time.Now())
+	_, err = s.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now())
 	require.NoError(t, err)
 	return j.ID
 }

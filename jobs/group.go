@@ -108,7 +108,7 @@ type insertRes struct {
 }
 
 // newGroupInserter group-commits concurrent single-job enqueues.
-func newGroupInserter(store Store) *groupCommit[[]*models.Job, insertRes] {
+func newGroupInserter(store *models.Store) *groupCommit[[]*models.Job, insertRes] {
 	return &groupCommit[[]*models.Job, insertRes]{
 		max: maxGroup, size: func(jobs []*models.Job) int { return len(jobs) },
 		failed: func(err error) insertRes { return insertRes{err: err} },
@@ -118,11 +118,11 @@ func newGroupInserter(store Store) *groupCommit[[]*models.Job, insertRes] {
 
 // writeInserts stores a batch of enqueues in one transaction, or, when that fails, each on its
 // own so that one request's error is only its own.
-func writeInserts(store Store, batch []*groupReq[[]*models.Job, insertRes]) {
+func writeInserts(store *models.Store, batch []*groupReq[[]*models.Job, insertRes]) {
 	// Another caller's cancellation must not undo this one's write: the transaction is short.
 	ctx := context.WithoutCancel(batch[0].ctx)
 	if len(batch) == 1 {
-		dups, err := store.InsertJobs(ctx, batch[0].item, time.Now())
+		dups, err := store.Jobs.InsertJobs(ctx, batch[0].item, time.Now())
 		batch[0].done <- insertRes{dups, err}
 		return
 	}
@@ -130,10 +130,10 @@ func writeInserts(store Store, batch []*groupReq[[]*models.Job, insertRes]) {
 	for _, r := range batch {
 		all = append(all, r.item...)
 	}
-	dups, err := store.InsertJobs(ctx, all, time.Now())
+	dups, err := store.Jobs.InsertJobs(ctx, all, time.Now())
 	if err != nil {
 		for _, r := range batch {
-			dups, err := store.InsertJobs(context.WithoutCancel(r.ctx), r.item, time.Now())
+			dups, err := store.Jobs.InsertJobs(context.WithoutCancel(r.ctx), r.item, time.Now())
 			r.done <- insertRes{dups, err}
 		}
 		return
@@ -161,7 +161,7 @@ const maxLogGroup = 512
 
 // newLogWriter group-commits the log lines running jobs write at the same time: with many
 // workers logging, one transaction carries many lines instead of one each.
-func newLogWriter(store Store) *groupCommit[models.JobLog, error] {
+func newLogWriter(store *models.Store) *groupCommit[models.JobLog, error] {
 	return &groupCommit[models.JobLog, error]{
 		max: maxLogGroup, failed: func(err error) error { return err },
 		write: func(batch []*groupReq[models.JobLog, error]) {
@@ -169,10 +169,10 @@ func newLogWriter(store Store) *groupCommit[models.JobLog, error] {
 			for i, r := range batch {
 				lines[i] = r.item
 			}
-			err := store.AppendJobLogs(context.WithoutCancel(batch[0].ctx), lines)
+			err := store.Jobs.AppendJobLogs(context.WithoutCancel(batch[0].ctx), lines)
 			for _, r := range batch {
 				if err != nil && len(batch) > 1 { // one line's error is only its own
-					r.done <- store.AppendJobLogs(context.WithoutCancel(r.ctx), []models.JobLog{r.item})
+					r.done <- store.Jobs.AppendJobLogs(context.WithoutCancel(r.ctx), []models.JobLog{r.item})
 					continue
 				}
 				r.done <- err

@@ -65,7 +65,7 @@ func TestConcurrentEnqueuesShareCommits(t *testing.T) {
 		}
 		want := callers*(each-each/10) + len(byKey)
 		require.Len(t, ids, want)
-		counts, err := s.CountJobsByState(context.Background())
+		counts, err := s.JobQueries.CountJobsByState(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, int64(want), counts[models.JobEnqueued], "each job stored once")
 		require.Equal(t, modeltest.CountJobsByQueueScan(t, s), mustByQueue(t, s), "counters agree with the table")
@@ -74,7 +74,7 @@ func TestConcurrentEnqueuesShareCommits(t *testing.T) {
 
 func mustByQueue(t *testing.T, s *models.Store) map[string]map[models.JobState]int64 {
 	t.Helper()
-	m, err := s.CountJobsByQueue(context.Background())
+	m, err := s.JobQueries.CountJobsByQueue(context.Background())
 	require.NoError(t, err)
 	return m
 }

@@ -141,7 +141,7 @@ func (e *Engine) beat(ctx context.Context) time.Duration {
 	// A server silent through an outage this server saw too is not dead: its entry stays until
 	// it had the time to say so.
 	if e.health.steady(time.Now()) {
-		if _, err := e.store.DeleteStaleServers(ctx, 12*e.cfg.ServerHeartbeat); err != nil && ctx.Err() == nil {
+		if _, err := e.store.Servers.DeleteStaleServers(ctx, 12*e.cfg.ServerHeartbeat); err != nil && ctx.Err() == nil {
 			e.log.Error("jobs: remove stale servers failed", "err", err)
 		}
 	}

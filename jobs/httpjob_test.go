@@ -80,7 +80,7 @@ func httpEngine(t *testing.T, s *models.Store) *jobs.Engine {
 
 func logLines(t *testing.T, s *models.Store, id int64) []string {
 	t.Helper()
-	logs, err := s.JobLogs(ctx, id)
+	logs, err := s.JobQueries.JobLogs(ctx, id)
 	require.NoError(t, err)
 	out := make([]string, len(logs))
 	for i, l := range logs {
@@ -260,7 +260,7 @@ func TestHTTPRequestArgumentsAreChecked(t *testing.T) {
 		require.Equal(t, models.EINVALID, me.Code, tc.args)
 		require.Contains(t, me.Fields[tc.field], tc.msg, tc.args)
 	}
-	n, err := s.CountJobs(ctx, models.JobFilter{})
+	n, err := s.JobQueries.CountJobs(ctx, models.JobFilter{})
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing was stored")
 	_, err = e.CreateRecurring(ctx, "bad", "@every 1m", jobs.KindHTTPRequest, json.RawMessage(`{"url":"nope"}`))
@@ -287,7 +287,7 @@ func TestRecurringHTTPRequest(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	require.Equal(t, paused, calls.Load(), "no call once paused")
 
-	page, err := s.ListJobs(ctx, models.JobFilter{Kind: jobs.KindHTTPRequest}, 0, 0, 100)
+	page, err := s.JobQueries.ListJobs(ctx, models.JobFilter{Kind: jobs.KindHTTPRequest}, 0, 0, 100)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(page.Jobs), 2)
 	for _, j := range page.Jobs {
@@ -304,7 +304,7 @@ func waitFinal(t *testing.T, s *models.Store, id int64) *models.Job {
 	var j *models.Job
 	require.Eventually(t, func() bool {
 		var err error
-		j, err = s.GetJob(ctx, id)
+		j, err = s.JobQueries.GetJob(ctx, id)
 		require.NoError(t, err)
 		return j.State.Final()
 	}, 20*time.Second, 10*time.Millisecond, "job %d never finished", id)

@@ -30,10 +30,10 @@ func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 	e.every(aliveCtx, &e.alive, min(time.Second, e.cfg.PollInterval), "check running jobs", e.stopVanishedJobs)
 	e.keepAlive(aliveCtx)
 	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "refresh paused queues", e.refreshPausedQueues)
-	e.every(loopCtx, &e.loops, 2*time.Second, "fold job counts", e.store.FoldJobCounts)
+	e.every(loopCtx, &e.loops, 2*time.Second, "fold job counts", e.store.Jobs.FoldJobCounts)
 	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "promote scheduled jobs", func(ctx context.Context) error {
 		for {
-			n, queues, err := e.store.PromoteScheduled(ctx, time.Now(), 1000)
+			n, queues, err := e.store.Jobs.PromoteScheduled(ctx, time.Now(), 1000)
 			if err != nil || n == 0 {
 				return err
 			}
@@ -106,7 +106,7 @@ func (e *Engine) rescue(ctx context.Context, mode rescueMode) error {
 		if mode != rescueAtStart {
 			p.Held, p.ClaimedBefore = e.held(), e.claims.before(now.Add(-e.cfg.Lease))
 		}
-		r, err := e.store.RescueJobs(ctx, p)
+		r, err := e.store.Jobs.RescueJobs(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func (e *Engine) stopVanishedJobs(ctx context.Context) error {
 		ids = append(ids, id)
 	}
 	e.mu.RUnlock()
-	gone, err := e.store.NotRunningHere(ctx, e.cfg.ServerID, ids)
+	gone, err := e.store.Jobs.NotRunningHere(ctx, e.cfg.ServerID, ids)
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 		workers += p.workers
 		busy += int(p.busy.Load())
 	}
-	return e.store.UpsertServer(ctx, &models.Server{
+	return e.store.Servers.UpsertServer(ctx, &models.Server{
 		ID: e.cfg.ServerID, Host: host, PID: os.Getpid(), StartedAt: e.startedAt(), // HeartbeatAt: the database's now
 		Queues: FormatQueues(e.cfg.Queues), Workers: workers, Busy: busy,
 	})
@@ -200,7 +200,7 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 
 // extendLeases renews the lease of every job this server runs.
 func (e *Engine) extendLeases(ctx context.Context) error {
-	_, err := e.store.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease))
+	_, err := e.store.Jobs.ExtendLeases(ctx, e.cfg.ServerID, time.Now().Add(e.cfg.Lease))
 	return err
 }
 

@@ -44,7 +44,7 @@ func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
 		require.ErrorIs(t, e.Register(bad, func(context.Context, *models.Job) error { return nil }), jobs.ErrInvalidOption)
 		_, err = jobs.ParseQueues(bad + "=1")
 		require.ErrorIs(t, err, jobs.ErrInvalidConfig)
-		require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, bad, true, "test")))
+		require.Equal(t, models.EINVALID, models.ErrorCode(s.Queues.SetQueuePaused(ctx, bad, true, "test")))
 	}
 	_, err := e.Enqueue(ctx, "a\u202Eb", nil)
 	require.Contains(t, models.ErrorMessage(err), `"a\u202eb" holds U+202E`, "the message shows the character it refuses")
@@ -67,7 +67,7 @@ func TestNamesRefuseControlAndBidiCharacters(t *testing.T) {
 		requireFieldError(t, err, "queue", `may not be "." or ".."`)
 		_, err = e.CreateRecurring(ctx, dots, "@hourly", "k", nil)
 		requireFieldError(t, err, "name", `may not be "." or ".."`)
-		require.Equal(t, models.EINVALID, models.ErrorCode(s.SetQueuePaused(ctx, dots, true, "test")))
+		require.Equal(t, models.EINVALID, models.ErrorCode(s.Queues.SetQueuePaused(ctx, dots, true, "test")))
 	}
 
 	_, err = e.EnqueueMany(ctx, []jobs.EnqueueParams{{Kind: "k"}, {Kind: "k", Opts: []jobs.Option{jobs.Queue("x\ny")}}})
@@ -110,11 +110,11 @@ func TestNameLengthsCountCharacters(t *testing.T) {
 		kind, key := strings.Repeat("é", 100), strings.Repeat("é", 255)
 		j, err := e.Enqueue(ctx, kind, nil, jobs.Queue(kind), jobs.UniqueKey(key))
 		require.NoError(t, err)
-		got, err := s.GetJob(ctx, j.ID)
+		got, err := s.JobQueries.GetJob(ctx, j.ID)
 		require.NoError(t, err)
 		require.Equal(t, kind, got.Kind)
 		require.Equal(t, key, *got.UniqueKey)
-		n, err := s.CountJobs(ctx, models.JobFilter{Kind: kind, Queue: kind})
+		n, err := s.JobQueries.CountJobs(ctx, models.JobFilter{Kind: kind, Queue: kind})
 		require.NoError(t, err)
 		require.Equal(t, int64(1), n)
 		_, err = e.CreateRecurring(ctx, strings.Repeat("日", 200), "@hourly", kind, nil)

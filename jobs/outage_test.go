@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
@@ -22,10 +24,29 @@ import (
 var errDown = errors.New("dial tcp 127.0.0.1:5432: connect: connection refused (test outage)")
 
 // downStore is a store whose database can be taken away: while down, every call the engine
-// makes to keep itself and its jobs alive fails, as over a lost connection.
+// makes to keep itself and its jobs alive fails, as over a lost connection. Its jobs and its
+// servers (downJobs, downServers) take the place of the store's own in store().
 type downStore struct {
-	jobs.Store
+	*models.Store
 	down atomic.Bool
+}
+
+type (
+	downJobs struct {
+		models.JobStore
+		d *downStore
+	}
+	downServers struct {
+		models.ServerStore
+		d *downStore
+	}
+)
+
+// store is the store the engine is given: the real one, with the calls that fail while down.
+func (d *downStore) store() *models.Store {
+	c := *d.Store
+	c.Jobs, c.Servers = downJobs{d.Store.Jobs, d}, downServers{d.Store.Servers, d}
+	return &c
 }
 
 func (d *downStore) err() error {
@@ -35,53 +56,53 @@ func (d *downStore) err() error {
 	return nil
 }
 
-func (d *downStore) UpsertServer(ctx context.Context, srv *models.Server) error {
-	if err := d.err(); err != nil {
+func (w downServers) UpsertServer(ctx context.Context, srv *models.Server) error {
+	if err := w.d.err(); err != nil {
 		return err
 	}
-	return d.Store.UpsertServer(ctx, srv)
+	return w.ServerStore.UpsertServer(ctx, srv)
 }
 
-func (d *downStore) FinishJobs(ctx context.Context, batch []models.JobFinish) (int, []string, error) {
-	if err := d.err(); err != nil {
+func (w downJobs) FinishJobs(ctx context.Context, batch []models.JobFinish) (int, []string, error) {
+	if err := w.d.err(); err != nil {
 		return 0, nil, err
 	}
-	return d.Store.FinishJobs(ctx, batch)
+	return w.JobStore.FinishJobs(ctx, batch)
 }
 
-func (d *downStore) ExtendLeases(ctx context.Context, server string, until time.Time) (int64, error) {
-	if err := d.err(); err != nil {
+func (w downJobs) ExtendLeases(ctx context.Context, server string, until time.Time) (int64, error) {
+	if err := w.d.err(); err != nil {
 		return 0, err
 	}
-	return d.Store.ExtendLeases(ctx, server, until)
+	return w.JobStore.ExtendLeases(ctx, server, until)
 }
 
-func (d *downStore) RescueJobs(ctx context.Context, p models.RescueParams) (models.Rescue, error) {
-	if err := d.err(); err != nil {
+func (w downJobs) RescueJobs(ctx context.Context, p models.RescueParams) (models.Rescue, error) {
+	if err := w.d.err(); err != nil {
 		return models.Rescue{}, err
 	}
-	return d.Store.RescueJobs(ctx, p)
+	return w.JobStore.RescueJobs(ctx, p)
 }
 
-func (d *downStore) ClaimJobs(ctx context.Context, p models.ClaimParams) ([]*models.Job, error) {
-	if err := d.err(); err != nil {
+func (w downJobs) ClaimJobs(ctx context.Context, p models.ClaimParams) ([]*models.Job, error) {
+	if err := w.d.err(); err != nil {
 		return nil, err
 	}
-	return d.Store.ClaimJobs(ctx, p)
+	return w.JobStore.ClaimJobs(ctx, p)
 }
 
-func (d *downStore) DeleteStaleServers(ctx context.Context, age time.Duration) (int64, error) {
-	if err := d.err(); err != nil {
+func (w downServers) DeleteStaleServers(ctx context.Context, age time.Duration) (int64, error) {
+	if err := w.d.err(); err != nil {
 		return 0, err
 	}
-	return d.Store.DeleteStaleServers(ctx, age)
+	return w.ServerStore.DeleteStaleServers(ctx, age)
 }
 
-func (d *downStore) NotRunningHere(ctx context.Context, server string, ids []int64) ([]int64, error) {
-	if err := d.err(); err != nil {
+func (w downJobs) NotRunningHere(ctx context.Context, server string, ids []int64) ([]int64, error) {
+	if err := w.d.err(); err != nil {
 		return nil, err
 	}
-	return d.Store.NotRunningHere(ctx, server, ids)
+	return w.JobStore.NotRunningHere(ctx, server, ids)
 }
 
 // Two servers lose their database for three leases while they work one-attempt jobs. Their
@@ -108,7 +129,7 @@ func TestOutcomesOutliveAnOutageLongerThanTheLease(t *testing.T) {
 		}
 		var nodes []*jobs.Engine
 		for range 2 {
-			e, err := jobs.New(d, cfg)
+			e, err := jobs.New(d.store(), cfg)
 			require.NoError(t, err)
 			require.NoError(t, e.Register("once", work, jobs.MaxAttempts(1)))
 			nodes = append(nodes, e)
@@ -140,7 +161,7 @@ func TestOutcomesOutliveAnOutageLongerThanTheLease(t *testing.T) {
 		d.down.Store(false)
 
 		require.Eventually(t, func() bool {
-			n, err := s.CountJobs(ctx, models.JobFilter{Kind: "once", State: models.JobSucceeded})
+			n, err := s.JobQueries.CountJobs(ctx, models.JobFilter{Kind: "once", State: models.JobSucceeded})
 			return err == nil && n == total
 		}, 30*time.Second, 10*time.Millisecond, "every job succeeds")
 		mu.Lock()
@@ -156,34 +177,31 @@ func TestOutcomesOutliveAnOutageLongerThanTheLease(t *testing.T) {
 			failed += e.Outcomes().FailedWrites
 		}
 		require.Positive(t, failed)
-		ids, err := s.JobIDs(ctx, models.JobFilter{Kind: "once"}, 0, total)
+		ids, err := s.JobQueries.JobIDs(ctx, models.JobFilter{Kind: "once"}, 0, total)
 		require.NoError(t, err)
 		for _, id := range ids {
-			j, err := s.GetJob(ctx, id)
+			j, err := s.JobQueries.GetJob(ctx, id)
 			require.NoError(t, err)
 			require.Zero(t, j.Rescues, "job %d was rescued: a live server was taken for dead", id)
 		}
 	})
 }
 
-// refusingStore refuses, as a constraint would, every batch of outcomes that holds a result
+// refusingJobs refuses, as a constraint would, every batch of outcomes that holds a result
 // with "poison" in it, while the database otherwise answers.
-type refusingStore struct{ jobs.Store }
+type refusingJobs struct{ models.JobStore }
 
-// errRefused is what refusingStore refuses a batch with.
-var errRefused = errors.New("ERROR: value refused (test)")
+// errRefused is what refusingJobs refuses a batch with: SQLite's constraint error, which the
+// driver tells as a refusal.
+var errRefused = fmt.Errorf("value refused (test): %w", sqlite3.Error{Code: sqlite3.ErrConstraint})
 
-func (r refusingStore) FinishJobs(ctx context.Context, batch []models.JobFinish) (int, []string, error) {
+func (r refusingJobs) FinishJobs(ctx context.Context, batch []models.JobFinish) (int, []string, error) {
 	for _, f := range batch {
 		if strings.Contains(f.Result, "poison") {
 			return 0, nil, errRefused
 		}
 	}
-	return r.Store.FinishJobs(ctx, batch)
-}
-
-func (r refusingStore) Refused(err error) bool {
-	return errors.Is(err, errRefused) || r.Store.Refused(err)
+	return r.JobStore.FinishJobs(ctx, batch)
 }
 
 // Retrying for ever is for outages. A batch the database refuses for what it holds is split
@@ -196,7 +214,9 @@ func TestARefusedOutcomeDoesNotHoldTheOthers(t *testing.T) {
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	cfg.Queues = []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: 8}}
 	cfg.FinishDelay = 50 * time.Millisecond // outcomes share batches
-	e, err := jobs.New(refusingStore{s}, cfg)
+	refusing := *s
+	refusing.Jobs = refusingJobs{s.Jobs}
+	e, err := jobs.New(&refusing, cfg)
 	require.NoError(t, err)
 	type args struct{ Value string }
 	_, err = jobs.Register(e, "echo", func(ctx context.Context, j *jobs.Job[args]) error {
@@ -233,7 +253,7 @@ func TestALostClaimIsTakenBack(t *testing.T) {
 		start(t, e)
 		job, err := e.Enqueue(ctx, "lost", nil, jobs.Queue("elsewhere")) // a queue this server doesn't work
 		require.NoError(t, err)
-		claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "elsewhere", ServerID: e.ServerID(), Limit: 1, Lease: cfg.Lease, Now: time.Now()})
+		claimed, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "elsewhere", ServerID: e.ServerID(), Limit: 1, Lease: cfg.Lease, Now: time.Now()})
 		require.NoError(t, err)
 		require.Len(t, claimed, 1)
 		back := waitState(t, s, job.ID, models.JobEnqueued)

@@ -17,7 +17,7 @@ func (e *Engine) ResumeQueue(ctx context.Context, name string) error {
 }
 
 func (e *Engine) setQueuePaused(ctx context.Context, name string, paused bool) error {
-	if err := e.store.SetQueuePaused(ctx, name, paused, actor(ctx)); err != nil {
+	if err := e.store.Queues.SetQueuePaused(ctx, name, paused, actor(ctx)); err != nil {
 		return err
 	}
 	if err := e.refreshPausedQueues(ctx); err != nil {
@@ -33,7 +33,7 @@ func (e *Engine) setQueuePaused(ctx context.Context, name string, paused bool) e
 func (e *Engine) refreshPausedQueues(ctx context.Context) error {
 	e.refreshMu.Lock()
 	defer e.refreshMu.Unlock()
-	paused, err := e.store.PausedQueues(ctx)
+	paused, err := e.store.Queues.PausedQueues(ctx)
 	if err != nil {
 		return err
 	}

@@ -148,14 +148,14 @@ func (r *recurring) start(ctx context.Context) error {
 }
 
 func (r *recurring) store(ctx context.Context, d *recurringDef) error {
-	_, err := r.e.store.UpsertRecurring(ctx, &d.row, func() time.Time { return d.schedule.Next(r.e.clock.Now()) })
+	_, err := r.e.store.Recurring.UpsertRecurring(ctx, &d.row, func() time.Time { return d.schedule.Next(r.e.clock.Now()) })
 	return err
 }
 
 // sync arms a timer for every recurring row whose schedule has none yet (or a different one),
 // firing it once first so that occurrences missed meanwhile follow the misfire policy.
 func (r *recurring) sync(ctx context.Context) error {
-	rows, err := r.e.store.ListRecurring(ctx)
+	rows, err := r.e.store.Recurring.ListRecurring(ctx)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (r *recurring) fire(name string) {
 		replaced       *models.Job // cancelled for the new occurrence
 		replacedQueues []string
 	)
-	_, err := e.store.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
+	_, err := e.store.Recurring.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
 		queue, skipped, replaced, replacedQueues = "", nil, nil, nil
 		sched := r.schedule(name) // the timer's, unless the row changed since
 		if sched == nil || sched.Spec() != rj.Spec || sched.Location().String() != rj.TimeZone {

@@ -11,7 +11,7 @@ import (
 // TriggerRecurring enqueues a job of the named recurring entry now, outside its schedule.
 func (e *Engine) TriggerRecurring(ctx context.Context, name string) (*models.Job, error) {
 	var job *models.Job
-	_, err := e.store.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
+	_, err := e.store.Recurring.UpdateRecurring(ctx, name, func(tx models.Tx, rj *models.RecurringJob) error {
 		job = &models.Job{Kind: rj.Kind, Args: rj.Args, Queue: rj.Queue, Priority: rj.Priority,
 			MaxAttempts: rj.MaxAttempts, Timeout: rj.Timeout, RecurringID: &rj.ID,
 			Note: "triggered now from recurring job " + rj.Name + " by " + actor(ctx)}
@@ -41,7 +41,7 @@ func (e *Engine) ResumeRecurring(ctx context.Context, name string) error {
 }
 
 func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error {
-	_, err := e.store.UpdateRecurring(ctx, name, func(_ models.Tx, rj *models.RecurringJob) error {
+	_, err := e.store.Recurring.UpdateRecurring(ctx, name, func(_ models.Tx, rj *models.RecurringJob) error {
 		if !paused && rj.Paused {
 			s, err := ParseSchedule(rj.Spec, rj.TimeZone)
 			if err != nil {
@@ -63,11 +63,11 @@ func (e *Engine) SetRecurringOverlap(ctx context.Context, id int64, policy strin
 	if !slices.Contains(models.OverlapPolicies, policy) {
 		return nil, invalid(fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, policy))
 	}
-	rj, err := e.store.GetRecurringByID(ctx, id)
+	rj, err := e.store.Recurring.GetRecurringByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return e.store.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
+	return e.store.Recurring.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
 		if row.Overlap != policy {
 			row.Overlap, row.OverlapSet = policy, true
 		}
@@ -81,7 +81,7 @@ func (e *Engine) SetRecurringOverlap(ctx context.Context, id int64, policy strin
 // once). A bad schedule or zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for
 // the zone) that says why.
 func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string) (*models.RecurringJob, error) {
-	rj, err := e.store.GetRecurringByID(ctx, id)
+	rj, err := e.store.Recurring.GetRecurringByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz
 	if err != nil {
 		return nil, err
 	}
-	rj, err = e.store.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
+	rj, err = e.store.Recurring.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
 		next := sched.Next(e.clock.Now()).UTC()
 		row.Spec, row.TimeZone, row.Overridden, row.NextRunAt = sched.Spec(), tz, true, &next
 		return nil
@@ -121,7 +121,7 @@ func (e *Engine) CreateRecurring(ctx context.Context, name, spec, kind string, a
 	}
 	def.row.Overridden = true // made here, not by code: no definition will replace its schedule
 	def.row.CreatedBy = truncateText(actor(ctx), 64)
-	rj, err := e.store.CreateRecurring(ctx, &def.row, sched.Next(e.clock.Now()))
+	rj, err := e.store.Recurring.CreateRecurring(ctx, &def.row, sched.Next(e.clock.Now()))
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +144,7 @@ func (e *Engine) ReplaceRecurring(ctx context.Context, name, spec, kind string, 
 	if err := e.CheckArgs(ctx, kind, def.row.Args); err != nil {
 		return nil, err
 	}
-	rj, err := e.store.UpdateRecurring(ctx, name, func(_ models.Tx, row *models.RecurringJob) error {
+	rj, err := e.store.Recurring.UpdateRecurring(ctx, name, func(_ models.Tx, row *models.RecurringJob) error {
 		if row.CreatedBy == "" {
 			return models.Errorf(models.ECONFLICT, "%s is defined in code: only its schedule and time zone can be changed here.", name)
 		}
@@ -170,7 +170,7 @@ func (e *Engine) ReplaceRecurring(ctx context.Context, name, spec, kind string, 
 // here; other servers stop theirs within Config.RecurringResync. An entry this process's code defines
 // comes back at the next start.
 func (e *Engine) DeleteRecurring(ctx context.Context, name string) error {
-	if err := e.store.DeleteRecurring(ctx, name); err != nil {
+	if err := e.store.Recurring.DeleteRecurring(ctx, name); err != nil {
 		return err
 	}
 	e.recurring.mu.Lock()

@@ -102,7 +102,7 @@ func TestRecurringAcrossClockChanges(t *testing.T) {
 					waitFired(t, s, sc.want, now)
 				}
 				got := map[string][]int64{}
-				rows, err := s.ListRecurring(ctx)
+				rows, err := s.Recurring.ListRecurring(ctx)
 				require.NoError(t, err)
 				names := map[int64]string{}
 				for _, rj := range rows {
@@ -129,7 +129,7 @@ func waitFired(t *testing.T, s *models.Store, names map[string][]int64, now time
 	for {
 		var late []string
 		for name := range names {
-			rj, err := s.GetRecurring(ctx, name)
+			rj, err := s.Recurring.GetRecurring(ctx, name)
 			require.NoError(t, err)
 			if rj.NextRunAt == nil || !rj.NextRunAt.After(now) {
 				late = append(late, fmt.Sprintf("%s (next %v)", name, rj.NextRunAt))

@@ -61,7 +61,7 @@ func TestRecurringFiresOncePerOccurrenceAcrossServers(t *testing.T) {
 			}
 			require.JSONEq(t, `{"from":"test"}`, j.Args)
 		}
-		rj, err := s.GetRecurring(ctx, "ticker")
+		rj, err := s.Recurring.GetRecurring(ctx, "ticker")
 		require.NoError(t, err)
 		require.NotNil(t, rj.LastJobID)
 		require.True(t, rj.NextRunAt.After(*rj.LastRunAt))
@@ -77,7 +77,7 @@ func TestRecurringMisfiresOnStart(t *testing.T) {
 				// 10 after it (the last being this minute's) are due.
 				now := time.Now().UTC()
 				missed := now.Truncate(time.Minute).Add(-10 * time.Minute)
-				_, err := s.UpsertRecurring(ctx, &models.RecurringJob{
+				_, err := s.Recurring.UpsertRecurring(ctx, &models.RecurringJob{
 					Name: "report", Spec: "* * * * *", TimeZone: "UTC", Kind: "report", Args: "{}", Queue: "default",
 					MaxAttempts: 1, Misfire: policy,
 				}, func() time.Time { return missed })
@@ -92,7 +92,7 @@ func TestRecurringMisfiresOnStart(t *testing.T) {
 				got := recurringJobs(t, s)
 				// A minute boundary may pass during the test, adding one on-time occurrence.
 				require.Contains(t, []int{want, want + 1}, len(got), "%s: %d jobs", policy, len(got))
-				rj, err := s.GetRecurring(ctx, "report")
+				rj, err := s.Recurring.GetRecurring(ctx, "report")
 				require.NoError(t, err)
 				require.True(t, rj.NextRunAt.After(now), "the next occurrence is in the future again")
 			})
@@ -116,7 +116,7 @@ func TestRecurringPauseResumeTriggerSurviveRestart(t *testing.T) {
 
 		second := define() // the code registers the entry again on restart
 		start(t, second)
-		rj, err := s.GetRecurring(ctx, "ticker")
+		rj, err := s.Recurring.GetRecurring(ctx, "ticker")
 		require.NoError(t, err)
 		require.True(t, rj.Paused, "paused survives a restart")
 		require.Equal(t, "Europe/Berlin", rj.TimeZone)
@@ -143,7 +143,7 @@ func TestEditedScheduleIsKeptAndFollowed(t *testing.T) {
 		}
 		first := define()
 		require.NoError(t, first.Start(ctx))
-		rj, err := s.GetRecurring(ctx, "report")
+		rj, err := s.Recurring.GetRecurring(ctx, "report")
 		require.NoError(t, err)
 
 		_, err = first.UpdateRecurringSchedule(ctx, rj.ID, "every tuesday", "UTC")
@@ -166,7 +166,7 @@ func TestEditedScheduleIsKeptAndFollowed(t *testing.T) {
 
 		second := define() // the code still says 02:00 every day
 		start(t, second)
-		got, err := s.GetRecurring(ctx, "report")
+		got, err := s.Recurring.GetRecurring(ctx, "report")
 		require.NoError(t, err)
 		require.Equal(t, "@every 1s", got.Spec, "a user's edit outlives the code's default")
 		require.Equal(t, "Europe/Berlin", got.TimeZone)
@@ -192,8 +192,8 @@ func TestRecurringCreatedAndDeletedAtRunTime(t *testing.T) {
 		require.ErrorIs(t, err, jobs.ErrInvalidSchedule)
 		require.Eventually(t, func() bool { return len(recurringJobs(t, s)) >= 2 }, 20*time.Second, 20*time.Millisecond, "it fires")
 
-		require.NoError(t, s.DeleteRecurring(ctx, "made-here")) // as another server would
-		time.Sleep(1500 * time.Millisecond)                     // its next tick finds it gone and disarms
+		require.NoError(t, s.Recurring.DeleteRecurring(ctx, "made-here")) // as another server would
+		time.Sleep(1500 * time.Millisecond)                               // its next tick finds it gone and disarms
 		n := len(recurringJobs(t, s))
 		time.Sleep(2 * time.Second)
 		require.Len(t, recurringJobs(t, s), n, "no job after the deletion")
@@ -271,11 +271,11 @@ func TestRecurringOverlap(t *testing.T) {
 		}
 		// Skip: one job runs; the next occurrences are counted, not enqueued.
 		require.Eventually(t, func() bool {
-			rj, err := s.GetRecurring(ctx, "skipper")
+			rj, err := s.Recurring.GetRecurring(ctx, "skipper")
 			return err == nil && rj.Skipped >= 2
 		}, 20*time.Second, 20*time.Millisecond, "occurrences are skipped while the job runs")
 		require.Len(t, ofKind("slow.skip"), 1, "nothing enqueued while the first job runs")
-		rj, err := s.GetRecurring(ctx, "skipper")
+		rj, err := s.Recurring.GetRecurring(ctx, "skipper")
 		require.NoError(t, err)
 		require.NotNil(t, rj.LastSkippedAt)
 		releaseOnce.Do(func() { close(release) })
@@ -286,13 +286,13 @@ func TestRecurringOverlap(t *testing.T) {
 		jobsOf := ofKind("slow.replace")
 		first := waitState(t, s, jobsOf[0].ID, models.JobCancelled)
 		require.NotNil(t, first.FinishedAt)
-		events, err := s.JobEvents(ctx, first.ID)
+		events, err := s.JobQueries.JobEvents(ctx, first.ID)
 		require.NoError(t, err)
 		require.Contains(t, events[len(events)-1].Reason, "replaced by the")
 		require.Contains(t, events[len(events)-1].Reason, "occurrence of recurring job replacer")
 		running := 0
 		for _, j := range ofKind("slow.replace") {
-			got, err := s.GetJob(ctx, j.ID)
+			got, err := s.JobQueries.GetJob(ctx, j.ID)
 			require.NoError(t, err)
 			if !got.State.Final() {
 				running++

@@ -58,11 +58,11 @@ func TestDrainingNodeKeepsItsJobs(t *testing.T) {
 func TestStartRescuesTheJobsOfDeadServers(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		now := time.Now()
-		require.NoError(t, s.UpsertServer(ctx, &models.Server{ID: "crashed", Host: "h", PID: 1, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute)}))
+		require.NoError(t, s.Servers.UpsertServer(ctx, &models.Server{ID: "crashed", Host: "h", PID: 1, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute)}))
 		e := newEngine(t, s, jobs.Config{NoWorkers: true})
 		job, err := e.Enqueue(ctx, "once", nil, jobs.MaxAttempts(1))
 		require.NoError(t, err)
-		claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "crashed", Limit: 1, Lease: time.Hour, Now: now})
+		claimed, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "crashed", Limit: 1, Lease: time.Hour, Now: now})
 		require.NoError(t, err)
 		require.Len(t, claimed, 1)
 

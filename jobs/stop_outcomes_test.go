@@ -17,13 +17,13 @@ import (
 
 // heldWrites is a store whose writes of outcomes wait until release is closed.
 type heldWrites struct {
-	jobs.Store
+	models.JobStore
 	release chan struct{}
 }
 
 func (h heldWrites) FinishJobs(ctx context.Context, batch []models.JobFinish) (int, []string, error) {
 	<-h.release
-	return h.Store.FinishJobs(ctx, batch)
+	return h.JobStore.FinishJobs(ctx, batch)
 }
 
 // A stop whose soft stop and deadline pass while the outcomes of finished runs wait to be
@@ -32,11 +32,13 @@ func (h heldWrites) FinishJobs(ctx context.Context, batch []models.JobFinish) (i
 // put back in its queue, it would run again, and its outcome would find nothing to finish.
 func TestStopReleasesOnlyRunsStillRunning(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	h := heldWrites{Store: s, release: make(chan struct{})}
+	h := heldWrites{JobStore: s.Jobs, release: make(chan struct{})}
+	held := *s
+	held.Jobs = h
 	cfg := fast()
 	cfg.FinishBatch, cfg.SoftStop = 1, 50*time.Millisecond // room for 4 outcomes: the others wait in their workers
 	cfg.Queues = []jobs.QueueConfig{{Name: jobs.DefaultQueue, Workers: 10}}
-	e, err := jobs.New(h, cfg)
+	e, err := jobs.New(&held, cfg)
 	require.NoError(t, err)
 	var runs sync.Map
 	var ran atomic.Int32
@@ -66,7 +68,7 @@ func TestStopReleasesOnlyRunsStillRunning(t *testing.T) {
 
 	byState := map[models.JobState]int{}
 	for _, j := range made {
-		got, err := s.GetJob(ctx, j.ID)
+		got, err := s.JobQueries.GetJob(ctx, j.ID)
 		require.NoError(t, err)
 		byState[got.State]++
 		n, _ := runs.Load(j.ID)

@@ -38,12 +38,12 @@ func TestUniqueKinds(t *testing.T) {
 		require.False(t, later.Duplicate, "another hour is another job")
 
 		// Over states: a cancelled job gives its key up; the new job takes it.
-		_, _, err := s.CancelJob(ctx, first.Job.ID, "test")
+		_, _, err := s.Jobs.CancelJob(ctx, first.Job.ID, "test")
 		require.NoError(t, err)
 		next := enqueue("sync.user", map[string]any{"user": 1})
 		require.False(t, next.Duplicate, "a cancelled job holds no key")
 		require.NotEqual(t, first.Job.ID, next.Job.ID)
-		cancelled, err := s.GetJob(ctx, first.Job.ID)
+		cancelled, err := s.JobQueries.GetJob(ctx, first.Job.ID)
 		require.NoError(t, err)
 		require.Nil(t, cancelled.UniqueKey, "the cancelled job gave its key up")
 		require.True(t, enqueue("sync.user", map[string]any{"user": 1}).Duplicate, "the new job holds it now")
@@ -94,7 +94,7 @@ func TestMaxRunning(t *testing.T) {
 		require.NoError(t, e.Register("mail.send", func(context.Context, *models.Job) error { mails.Add(1); return nil }))
 		require.ErrorIs(t, e.Register("bad", func(context.Context, *models.Job) error { return nil }, jobs.MaxRunning(-1)), jobs.ErrInvalidOption)
 		start(t, e)
-		limits, err := s.KindLimits(ctx)
+		limits, err := s.Kinds.KindLimits(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, limits["pdf.render"].MaxRunning, "the cap is stored for every node")
 		for range 12 {
@@ -123,7 +123,7 @@ func TestCapSetAtRunTimeFreesSlotsAtOnce(t *testing.T) {
 		var pt peakTracker
 		require.NoError(t, e.Register("pdf.render", func(context.Context, *models.Job) error { pt.work(20 * time.Millisecond); return nil }))
 		start(t, e)
-		require.NoError(t, s.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
+		require.NoError(t, s.Kinds.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
 		var batch []jobs.EnqueueParams
 		for range 6 {
 			batch = append(batch, jobs.EnqueueParams{Kind: "pdf.render"})
@@ -152,7 +152,7 @@ func TestRateLimit(t *testing.T) {
 		require.Eventually(t, func() bool { return ran.Load() == 2 }, 10*time.Second, 10*time.Millisecond)
 		time.Sleep(500 * time.Millisecond) // several polls later, still only the hour's two
 		require.Equal(t, int64(2), ran.Load())
-		n, err := s.CountJobs(ctx, models.JobFilter{Kind: "sms.send", State: models.JobEnqueued})
+		n, err := s.JobQueries.CountJobs(ctx, models.JobFilter{Kind: "sms.send", State: models.JobEnqueued})
 		require.NoError(t, err)
 		require.EqualValues(t, 3, n)
 	})
@@ -190,14 +190,14 @@ func TestCapsFollowTheCode(t *testing.T) {
 	e1 := newEngine(t, s, jobs.Config{NoWorkers: true})
 	require.NoError(t, e1.Register("pdf", noop, jobs.MaxRunning(2), jobs.RateLimit(5, time.Minute)))
 	require.NoError(t, e1.Start(ctx))
-	l, err := s.KindLimits(ctx)
+	l, err := s.Kinds.KindLimits(ctx)
 	require.NoError(t, err)
 	require.Equal(t, [3]int{2, 5, 60}, [3]int{l["pdf"].MaxRunning, l["pdf"].RateN, int(l["pdf"].RatePerSeconds)})
 	require.NoError(t, e1.Stop(ctx))
 	e2 := newEngine(t, s, jobs.Config{NoWorkers: true})
 	require.NoError(t, e2.Register("pdf", noop, jobs.MaxRunning(0)))
 	start(t, e2)
-	l, err = s.KindLimits(ctx)
+	l, err = s.Kinds.KindLimits(ctx)
 	require.NoError(t, err)
 	require.Empty(t, l)
 }

@@ -104,7 +104,7 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 			nudges := p.nudges.Load()
 			now := time.Now()
 			claim := e.claims.begin(now)
-			jobs, err := e.store.ClaimJobs(loopCtx, models.ClaimParams{
+			jobs, err := e.store.Jobs.ClaimJobs(loopCtx, models.ClaimParams{
 				Queue: p.queue, ServerID: e.cfg.ServerID, Limit: free, Lease: e.cfg.Lease, Now: now,
 			})
 			if err != nil && loopCtx.Err() == nil {
@@ -200,7 +200,7 @@ func (p *pool) run(ctx context.Context, mine *runningJob) {
 		return // cancelled, deleted or rescued elsewhere: the database already says so
 	}
 	f.ServerID, f.Result = e.cfg.ServerID, state.result
-	if e.store.KindCapped(context.WithoutCancel(ctx), job.Kind) { // in code, on the page or through the API
+	if e.store.Jobs.KindCapped(context.WithoutCancel(ctx), job.Kind) { // in code, on the page or through the API
 		f.FreesSlotIn = job.Queue
 	}
 	if e.cfg.Observer != nil {

@@ -186,22 +186,12 @@ type Database interface {
 	Dialect() Dialect
 }
 
-// Storage is the whole contract, with the database itself and what the kiln commands do to it
-// (migrate, back up, size, close): what Open returns.
+// Storage is what *Store itself does, beside the domain stores it holds in its fields: the
+// database (errors, ping, dialect) and what the kiln commands do to it (migrate, back up, size,
+// close).
 type Storage interface {
-	JobStore
-	KindLimitStore
-	JobQueries
-	RecurringStore
-	ServerStore
-	QueueStore
-	TaskStore
-	UserStore
-	SessionStore
-	TokenStore
-	SecretStore
-	SettingStore
 	Database
+	Shared() bool
 	Size(ctx context.Context) (int64, error)
 	Migrate(ctx context.Context) (applied []Migration, stamped bool, err error)
 	SchemaStatus(ctx context.Context) (*SchemaStatus, error)
@@ -211,22 +201,11 @@ type Storage interface {
 	Close() error
 }
 
-// *Store implements every part of the contract; the compiler checks it here.
+// *Store is the database; each domain store (store.go) implements its interface. The
+// compiler checks both here and in store.go.
 var (
-	_ Storage        = (*Store)(nil)
-	_ JobStore       = (*Store)(nil)
-	_ KindLimitStore = (*Store)(nil)
-	_ JobQueries     = (*Store)(nil)
-	_ RecurringStore = (*Store)(nil)
-	_ Tx             = storeTx{}
-	_ ServerStore    = (*Store)(nil)
-	_ QueueStore     = (*Store)(nil)
-	_ TaskStore      = (*Store)(nil)
-	_ UserStore      = (*Store)(nil)
-	_ SessionStore   = (*Store)(nil)
-	_ TokenStore     = (*Store)(nil)
-	_ SecretStore    = (*Store)(nil)
-	_ SettingStore   = (*Store)(nil)
-	_ ErrorKinds     = (*Store)(nil)
-	_ Database       = (*Store)(nil)
+	_ Storage    = (*Store)(nil)
+	_ ErrorKinds = (*Store)(nil)
+	_ Database   = (*Store)(nil)
+	_ Tx         = storeTx{}
 )

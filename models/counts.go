@@ -64,7 +64,7 @@ func (d countDelta) move(queue, kind string, from, to JobState, n int64) {
 // writeCounts appends the non-zero changes of counts in tx: it runs in every transaction that
 // changes states. The usual one or two changes (a batch of one kind) go through a prepared
 // statement, a row each; more (several kinds, continuations) in one statement, one round trip.
-func (s *Store) writeCounts(tx *gorm.DB, counts countDelta) error {
+func (s *conn) writeCounts(tx *gorm.DB, counts countDelta) error {
 	keys := make([]countKey, 0, len(counts))
 	for k, n := range counts {
 		if n != 0 {
@@ -135,7 +135,7 @@ const countersReady = "job-queue-counts-ready"
 // initJobCounts counts the jobs once, the first time the counters exist (a database from before
 // them, or a new one), in the same transaction that marks them ready. On PostgreSQL it blocks
 // writers to jobs while it counts, so that no change is counted twice or missed.
-func (s *Store) initJobCounts(db *gorm.DB) error {
+func (s *conn) initJobCounts(db *gorm.DB) error {
 	return db.Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&Setting{Name: countersReady, Value: []byte("1")})
 		if res.Error != nil {
@@ -168,7 +168,7 @@ func (s *Store) initJobCounts(db *gorm.DB) error {
 
 // FoldJobCounts moves the appended deltas into the totals. Servers may fold at the same time:
 // each folds exactly the deltas its DELETE removed.
-func (s *Store) FoldJobCounts(ctx context.Context) error {
+func (s jobStore) FoldJobCounts(ctx context.Context) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var removed []JobCountDelta
 		if err := tx.Raw("DELETE FROM job_queue_count_deltas RETURNING id, queue, kind, state, delta").Scan(&removed).Error; err != nil {
@@ -196,7 +196,7 @@ func (s *Store) FoldJobCounts(ctx context.Context) error {
 
 // countJobs reads the counters: the folded totals plus the deltas not folded yet. It reads two
 // small tables, never the jobs table.
-func (s *Store) countJobs(ctx context.Context) (countDelta, error) {
+func (s *conn) countJobs(ctx context.Context) (countDelta, error) {
 	db := s.rdb.WithContext(ctx)
 	var totals []JobCount
 	if err := db.Find(&totals).Error; err != nil {
@@ -222,7 +222,7 @@ func (s *Store) countJobs(ctx context.Context) (countDelta, error) {
 }
 
 // CountJobsByState counts jobs in each state from the counters.
-func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error) {
+func (s jobQueries) CountJobsByState(ctx context.Context) (map[JobState]int64, error) {
 	counts, err := s.countJobs(ctx)
 	if err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func (s *Store) CountJobsByState(ctx context.Context) (map[JobState]int64, error
 
 // CountJobsByQueue counts jobs per queue and state from the counters, leaving out queues and
 // states with none.
-func (s *Store) CountJobsByQueue(ctx context.Context) (map[string]map[JobState]int64, error) {
+func (s jobQueries) CountJobsByQueue(ctx context.Context) (map[string]map[JobState]int64, error) {
 	counts, err := s.countJobs(ctx)
 	if err != nil {
 		return nil, err
@@ -242,7 +242,7 @@ func (s *Store) CountJobsByQueue(ctx context.Context) (map[string]map[JobState]i
 
 // CountJobsByKind counts jobs per kind and state from the counters, leaving out kinds and
 // states with none.
-func (s *Store) CountJobsByKind(ctx context.Context) (map[string]map[JobState]int64, error) {
+func (s jobQueries) CountJobsByKind(ctx context.Context) (map[string]map[JobState]int64, error) {
 	counts, err := s.countJobs(ctx)
 	if err != nil {
 		return nil, err
@@ -277,7 +277,7 @@ func (d countDelta) by(group func(countKey) string) map[string]map[JobState]int6
 
 // countJobsScan counts jobs per group (queue or kind, as group picks) and state by reading the
 // jobs table; it is the truth the counters are checked against.
-func (s *Store) countJobsScan(ctx context.Context, group func(countKey) string) (map[string]map[JobState]int64, error) {
+func (s *conn) countJobsScan(ctx context.Context, group func(countKey) string) (map[string]map[JobState]int64, error) {
 	counts, err := countByQueueState(s.rdb.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("models: count jobs: %w", err)
@@ -291,7 +291,7 @@ func byKindKey(k countKey) string  { return k.Kind }
 
 // recountJobs rebuilds the counters from the jobs table, to repair them by hand (and for tests
 // that write jobs directly). On PostgreSQL it blocks writers to jobs while it counts.
-func (s *Store) recountJobs(ctx context.Context) error {
+func (s *conn) recountJobs(ctx context.Context) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.drv.LockJobs(tx); err != nil {
 			return fmt.Errorf("models: recount jobs: %w", err)

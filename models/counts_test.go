@@ -17,18 +17,18 @@ func forEachJobStore(t *testing.T, fn func(t *testing.T, s *models.Store)) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		fn(t, s)
 		requireCountsMatch(t, s)
-		require.NoError(t, s.FoldJobCounts(ctx))
+		require.NoError(t, s.Jobs.FoldJobCounts(ctx))
 		requireCountsMatch(t, s)
 	})
 }
 
 func requireCountsMatch(t *testing.T, s *models.Store) {
 	t.Helper()
-	counted, err := s.CountJobsByQueue(ctx)
+	counted, err := s.JobQueries.CountJobsByQueue(ctx)
 	require.NoError(t, err)
 	scanned := modeltest.CountJobsByQueueScan(t, s)
 	require.Equal(t, scanned, counted, "the job counters drifted from the jobs table")
-	byKind, err := s.CountJobsByKind(ctx)
+	byKind, err := s.JobQueries.CountJobsByKind(ctx)
 	require.NoError(t, err)
 	require.Equal(t, modeltest.CountJobsByKindScan(t, s), byKind, "the job counters per kind drifted from the jobs table")
 }
@@ -36,17 +36,17 @@ func requireCountsMatch(t *testing.T, s *models.Store) {
 func TestCountersFoldAndRecount(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		insert(t, s, newJob("a"), newJob("b"), newJob("c"))
-		require.NoError(t, s.FoldJobCounts(ctx))
-		require.NoError(t, s.FoldJobCounts(ctx), "folding nothing is fine")
+		require.NoError(t, s.Jobs.FoldJobCounts(ctx))
+		require.NoError(t, s.Jobs.FoldJobCounts(ctx), "folding nothing is fine")
 		claim(t, s, "srv", 2)
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.Equal(t, map[models.JobState]int64{models.JobEnqueued: 1, models.JobProcessing: 2}, counts, "folded totals plus pending deltas")
 
 		// A job written around the store is repaired by a recount.
 		require.NoError(t, modeltest.DB(s).Create(&models.Job{Kind: "raw", Queue: "default", Args: "{}", State: models.JobFailed, MaxAttempts: 1}).Error)
 		modeltest.RecountJobs(t, s)
-		counts, err = s.CountJobsByState(ctx)
+		counts, err = s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, counts[models.JobFailed])
 	})
@@ -66,11 +66,11 @@ func TestCountersStartFromExistingJobs(t *testing.T) {
 	}
 	require.NoError(t, s.Close())
 	s = modeltest.Open(t, dsn)
-	counts, err := s.CountJobsByState(ctx)
+	counts, err := s.JobQueries.CountJobsByState(ctx)
 	require.NoError(t, err)
 	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: 2, models.JobFailed: 1}, counts)
 	s2 := modeltest.Open(t, dsn) // a second start counts nothing twice
-	counts, err = s2.CountJobsByState(ctx)
+	counts, err = s2.JobQueries.CountJobsByState(ctx)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, counts[models.JobSucceeded])
 }

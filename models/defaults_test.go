@@ -50,12 +50,12 @@ func TestMigrationDefaultsAreTheConstants(t *testing.T) {
 func TestNewRecurringEntryGetsTheDefaults(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		next := time.Now().Add(time.Hour)
-		made, err := s.CreateRecurring(ctx, &models.RecurringJob{Name: "made", Spec: "@hourly", Kind: "k", Args: "{}"}, next)
+		made, err := s.Recurring.CreateRecurring(ctx, &models.RecurringJob{Name: "made", Spec: "@hourly", Kind: "k", Args: "{}"}, next)
 		require.NoError(t, err)
-		upserted, err := s.UpsertRecurring(ctx, &models.RecurringJob{Name: "coded", Spec: "@hourly", Kind: "k", Args: "{}"}, func() time.Time { return next })
+		upserted, err := s.Recurring.UpsertRecurring(ctx, &models.RecurringJob{Name: "coded", Spec: "@hourly", Kind: "k", Args: "{}"}, func() time.Time { return next })
 		require.NoError(t, err)
 		for _, rj := range []*models.RecurringJob{made, upserted} {
-			stored, err := s.GetRecurring(ctx, rj.Name)
+			stored, err := s.Recurring.GetRecurring(ctx, rj.Name)
 			require.NoError(t, err)
 			for _, got := range []*models.RecurringJob{rj, stored} {
 				require.Equal(t, [5]string{models.DefaultTimeZone, models.DefaultQueue, strconv.Itoa(models.DefaultMaxAttempts), models.MisfireRelaxed, models.OverlapAllow},

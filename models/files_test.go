@@ -23,7 +23,7 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	db := filepath.Join(dir, "kiln.db")
 	s := modeltest.Open(t, db)
-	_, err := s.InsertJobs(ctx, []*models.Job{newJob("x")}, time.Now()) // a write, so the WAL exists
+	_, err := s.Jobs.InsertJobs(ctx, []*models.Job{newJob("x")}, time.Now()) // a write, so the WAL exists
 	require.NoError(t, err)
 	requireMode(t, dir, 0o700)
 	for _, f := range []string{db, db + "-wal", db + "-shm", db + "-migrate"} {

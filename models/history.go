@@ -74,7 +74,7 @@ func history(j *Job, stored []JobEvent) (merged, tail []JobEvent) {
 
 // materializeHistory stores the events only j's row tells (its current run's claim and
 // success), before an action changes the row, so the history stays whole. tx holds j's lock.
-func (s *Store) materializeHistory(tx *gorm.DB, j *Job) error {
+func (s *conn) materializeHistory(tx *gorm.DB, j *Job) error {
 	if j.Runs == 0 {
 		return nil
 	}

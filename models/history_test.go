@@ -36,7 +36,7 @@ func finish(t *testing.T, s *models.Store, j *models.Job, f models.JobFinish) {
 	if f.At.IsZero() {
 		f.At = time.Now()
 	}
-	applied, _, err := s.FinishJobs(ctx, []models.JobFinish{f})
+	applied, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{f})
 	require.NoError(t, err)
 	require.Equal(t, 1, applied)
 }
@@ -49,15 +49,15 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 			j := newJob("happy")
 			j.Queue = "happy"
 			insert(t, s, j)
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "happy", ServerID: "srv-a", Limit: 1, Lease: time.Minute, Now: time.Now()})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "happy", ServerID: "srv-a", Limit: 1, Lease: time.Minute, Now: time.Now()})
 			require.NoError(t, err)
 			require.Len(t, jobs, 1)
 			finish(t, s, jobs[0], models.JobFinish{State: models.JobSucceeded, Reason: "succeeded", Duration: time.Millisecond})
 			require.Zero(t, storedEvents(t, s, j.ID), "the happy path stores no event")
 
-			got, err := s.GetJob(ctx, j.ID)
+			got, err := s.JobQueries.GetJob(ctx, j.ID)
 			require.NoError(t, err)
-			events, err := s.JobEvents(ctx, j.ID)
+			events, err := s.JobQueries.JobEvents(ctx, j.ID)
 			require.NoError(t, err)
 			requirePath(t, events)
 			require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, states(t, s, j))
@@ -77,24 +77,24 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 			j.Queue = "retry"
 			insert(t, s, j)
 			p := models.ClaimParams{Queue: "retry", ServerID: "srv-a", Limit: 1, Lease: time.Minute, Now: time.Now()}
-			jobs, err := s.ClaimJobs(ctx, p)
+			jobs, err := s.Jobs.ClaimJobs(ctx, p)
 			require.NoError(t, err)
 			first := *jobs[0].StartedAt
 			time.Sleep(3 * time.Millisecond)
 			end := time.Now().Truncate(time.Microsecond)
 			finish(t, s, jobs[0], models.JobFinish{State: models.JobScheduled, RunAt: end, Error: "boom",
 				Reason: "attempt 1 of 3 failed", At: end, Duration: end.Sub(first)})
-			n, _, err := s.PromoteScheduled(ctx, time.Now(), 10)
+			n, _, err := s.Jobs.PromoteScheduled(ctx, time.Now(), 10)
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 			p.ServerID, p.Now = "srv-b", time.Now()
-			jobs, err = s.ClaimJobs(ctx, p)
+			jobs, err = s.Jobs.ClaimJobs(ctx, p)
 			require.NoError(t, err)
 			require.Len(t, jobs, 1)
 			finish(t, s, jobs[0], models.JobFinish{State: models.JobSucceeded, Reason: "succeeded"})
 			require.Equal(t, int64(2), storedEvents(t, s, j.ID), "the retry and the promotion")
 
-			events, err := s.JobEvents(ctx, j.ID)
+			events, err := s.JobQueries.JobEvents(ctx, j.ID)
 			require.NoError(t, err)
 			requirePath(t, events)
 			require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>scheduled", "scheduled>enqueued",
@@ -107,10 +107,10 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 
 			// A requeue rewrites the row's run: the claim and success it told are stored first.
 			before := events
-			_, _, err = s.RequeueJob(ctx, j.ID, "requeued by admin")
+			_, _, err = s.Jobs.RequeueJob(ctx, j.ID, "requeued by admin")
 			require.NoError(t, err)
 			require.Equal(t, int64(5), storedEvents(t, s, j.ID))
-			events, err = s.JobEvents(ctx, j.ID)
+			events, err = s.JobQueries.JobEvents(ctx, j.ID)
 			require.NoError(t, err)
 			requirePath(t, events)
 			require.Len(t, events, len(before)+1)
@@ -123,11 +123,11 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 			require.Equal(t, "requeued by admin", events[len(before)].Reason)
 
 			p.ServerID, p.Now = "srv-c", time.Now()
-			jobs, err = s.ClaimJobs(ctx, p)
+			jobs, err = s.Jobs.ClaimJobs(ctx, p)
 			require.NoError(t, err)
 			require.Len(t, jobs, 1)
 			finish(t, s, jobs[0], models.JobFinish{State: models.JobSucceeded, Reason: "succeeded"})
-			events, err = s.JobEvents(ctx, j.ID)
+			events, err = s.JobQueries.JobEvents(ctx, j.ID)
 			require.NoError(t, err)
 			requirePath(t, events)
 			require.Len(t, events, len(before)+3)
@@ -139,12 +139,12 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 			j := newJob("cancel")
 			j.Queue = "cancel"
 			insert(t, s, j)
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "cancel", ServerID: "srv-a", Limit: 1, Lease: time.Minute, Now: time.Now()})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "cancel", ServerID: "srv-a", Limit: 1, Lease: time.Minute, Now: time.Now()})
 			require.NoError(t, err)
 			require.Len(t, jobs, 1)
-			_, _, err = s.CancelJob(ctx, j.ID, "cancelled by admin")
+			_, _, err = s.Jobs.CancelJob(ctx, j.ID, "cancelled by admin")
 			require.NoError(t, err)
-			events, err := s.JobEvents(ctx, j.ID)
+			events, err := s.JobQueries.JobEvents(ctx, j.ID)
 			require.NoError(t, err)
 			requirePath(t, events)
 			require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>cancelled"}, states(t, s, j))
@@ -156,12 +156,12 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 			j := newJob("rescue")
 			j.Queue = "rescue"
 			insert(t, s, j)
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "rescue", ServerID: "dead", Limit: 1, Lease: time.Minute, Now: time.Now()})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "rescue", ServerID: "dead", Limit: 1, Lease: time.Minute, Now: time.Now()})
 			require.NoError(t, err)
 			require.Len(t, jobs, 1)
 			r := rescue(t, s, time.Now().Add(2*time.Minute))
 			require.GreaterOrEqual(t, r.Requeued, 1)
-			events, err := s.JobEvents(ctx, j.ID)
+			events, err := s.JobQueries.JobEvents(ctx, j.ID)
 			require.NoError(t, err)
 			requirePath(t, events)
 			require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>enqueued"}, states(t, s, j))
@@ -175,18 +175,18 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 			plain, noted := newJob("direct"), newJob("direct")
 			plain.Queue, noted.Queue, noted.Note = "direct", "direct", "from recurring job nightly"
 			for _, j := range []*models.Job{plain, noted} {
-				claimed, err := s.InsertAndClaimJob(ctx, j, time.Now(), p)
+				claimed, err := s.Jobs.InsertAndClaimJob(ctx, j, time.Now(), p)
 				require.NoError(t, err)
 				require.True(t, claimed)
 				finish(t, s, j, models.JobFinish{State: models.JobSucceeded, Reason: "succeeded"})
-				events, err := s.JobEvents(ctx, j.ID)
+				events, err := s.JobQueries.JobEvents(ctx, j.ID)
 				require.NoError(t, err)
 				requirePath(t, events)
 				require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, states(t, s, j))
 			}
 			require.Zero(t, storedEvents(t, s, plain.ID))
 			require.Equal(t, int64(1), storedEvents(t, s, noted.ID), "a note is kept")
-			events, err := s.JobEvents(ctx, noted.ID)
+			events, err := s.JobQueries.JobEvents(ctx, noted.ID)
 			require.NoError(t, err)
 			require.Equal(t, "from recurring job nightly", events[0].Reason)
 		})
@@ -195,10 +195,10 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 			j := newJob("old")
 			j.Queue = "old"
 			insert(t, s, j)
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "old", ServerID: "srv-a", Limit: 1, Lease: time.Minute, Now: time.Now()})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "old", ServerID: "srv-a", Limit: 1, Lease: time.Minute, Now: time.Now()})
 			require.NoError(t, err)
 			finish(t, s, jobs[0], models.JobFinish{State: models.JobSucceeded, Reason: "succeeded"})
-			got, err := s.GetJob(ctx, j.ID)
+			got, err := s.JobQueries.GetJob(ctx, j.ID)
 			require.NoError(t, err)
 			old := []models.JobEvent{
 				{JobID: j.ID, To: models.JobEnqueued, At: got.CreatedAt, Reason: "enqueued"},
@@ -206,7 +206,7 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 				{JobID: j.ID, From: models.JobProcessing, To: models.JobSucceeded, At: *got.FinishedAt, Attempt: 1, ServerID: "srv-a", Reason: "succeeded"},
 			}
 			require.NoError(t, modeltest.DB(s).Create(&old).Error)
-			events, err := s.JobEvents(ctx, j.ID)
+			events, err := s.JobQueries.JobEvents(ctx, j.ID)
 			require.NoError(t, err)
 			require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, states(t, s, j), "nothing twice")
 			for _, e := range events {

@@ -94,7 +94,7 @@ RETURNING id`
 VALUES ($1, '', 'enqueued', $2, 0, '', $3, '', 0)`
 )
 
-func (s *Store) prepareHot(ctx context.Context) error {
+func (s *conn) prepareHot(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func sqlTx(tx *gorm.DB) (*sql.Tx, error) {
 }
 
 // jsonTime writes t as the dialect stores times, or nil for the zero time.
-func (s *Store) jsonTime(t time.Time) *string {
+func (s *conn) jsonTime(t time.Time) *string {
 	if t.IsZero() {
 		return nil
 	}

@@ -24,7 +24,7 @@ func TestClaimedJobIsTheStoredJob(t *testing.T) {
 		require.Len(t, jobs, 2)
 		require.Equal(t, j.ID, jobs[0].ID, "the higher priority first")
 		for _, got := range jobs {
-			stored, err := s.GetJob(ctx, got.ID)
+			stored, err := s.JobQueries.GetJob(ctx, got.ID)
 			require.NoError(t, err)
 			require.Equal(t, inUTC(*stored), inUTC(*got))
 		}
@@ -52,17 +52,17 @@ func TestFinishKeepsAwkwardText(t *testing.T) {
 		awkward := "line 1 \"quoted\" \\ back\nline 2\ttab \x01 <b>&amp;</b> ünïcødé 日本 \U0001F525 nul\x00end"
 		long := strings.Repeat("é", models.JobErrorMax) // cut on a rune boundary
 		now := time.Now()
-		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{
+		applied, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{
 			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobFailed, Error: awkward, Reason: awkward, At: now},
 			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"msg":"` + strings.ReplaceAll(awkward, "\x00", "") + `"}`, Error: long, At: now},
 		})
 		require.NoError(t, err)
 		require.Equal(t, 2, applied)
 		want := strings.ReplaceAll(awkward, "\x00", "")
-		failed, err := s.GetJob(ctx, jobs[0].ID)
+		failed, err := s.JobQueries.GetJob(ctx, jobs[0].ID)
 		require.NoError(t, err)
 		require.Equal(t, want, failed.LastError)
-		events, err := s.JobEvents(ctx, failed.ID)
+		events, err := s.JobQueries.JobEvents(ctx, failed.ID)
 		require.NoError(t, err)
 		last := events[len(events)-1]
 		require.Equal(t, want, last.Reason)
@@ -71,7 +71,7 @@ func TestFinishKeepsAwkwardText(t *testing.T) {
 		require.Equal(t, "srv", last.ServerID)
 		require.WithinDuration(t, now, last.At, time.Millisecond)
 
-		ok, err := s.GetJob(ctx, jobs[1].ID)
+		ok, err := s.JobQueries.GetJob(ctx, jobs[1].ID)
 		require.NoError(t, err)
 		require.Contains(t, ok.Result, "日本")
 		require.LessOrEqual(t, len(ok.LastError), models.JobErrorMax)
@@ -86,15 +86,15 @@ func TestFinishTimesCompareWithParameters(t *testing.T) {
 		insert(t, s, newJob("a"))
 		jobs := claim(t, s, "srv", 1)
 		due := time.Now().Add(time.Hour).Truncate(time.Microsecond)
-		_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: due, Error: "x", At: time.Now()}})
+		_, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: due, Error: "x", At: time.Now()}})
 		require.NoError(t, err)
-		n, _, err := s.PromoteScheduled(ctx, due.Add(-time.Microsecond), 10)
+		n, _, err := s.Jobs.PromoteScheduled(ctx, due.Add(-time.Microsecond), 10)
 		require.NoError(t, err)
 		require.Zero(t, n)
-		n, _, err = s.PromoteScheduled(ctx, due, 10)
+		n, _, err = s.Jobs.PromoteScheduled(ctx, due, 10)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		got, err := s.GetJob(ctx, jobs[0].ID)
+		got, err := s.JobQueries.GetJob(ctx, jobs[0].ID)
 		require.NoError(t, err)
 		require.True(t, due.Equal(got.RunAt), "run_at %s, want %s", got.RunAt, due)
 	})
@@ -109,10 +109,10 @@ func TestInsertAndClaimJob(t *testing.T) {
 		now := time.Now()
 		j := newJob("fast")
 		j.Note = "enqueued by ada"
-		claimed, err := s.InsertAndClaimJob(ctx, j, now, p)
+		claimed, err := s.Jobs.InsertAndClaimJob(ctx, j, now, p)
 		require.NoError(t, err)
 		require.True(t, claimed)
-		stored, err := s.GetJob(ctx, j.ID)
+		stored, err := s.JobQueries.GetJob(ctx, j.ID)
 		require.NoError(t, err)
 		want := inUTC(*j)
 		want.Note = "" // not a column
@@ -120,7 +120,7 @@ func TestInsertAndClaimJob(t *testing.T) {
 		require.Equal(t, models.JobProcessing, stored.State)
 		require.Equal(t, 1, stored.Attempt)
 		require.Equal(t, []string{">enqueued", "enqueued>processing"}, states(t, s, j))
-		events, err := s.JobEvents(ctx, j.ID)
+		events, err := s.JobQueries.JobEvents(ctx, j.ID)
 		require.NoError(t, err)
 		require.Equal(t, "enqueued by ada", events[0].Reason)
 		require.Equal(t, "srv", events[1].ServerID)
@@ -131,12 +131,12 @@ func TestInsertAndClaimJob(t *testing.T) {
 		insert(t, s, waiting)
 		behind := newJob("behind")
 		behind.Queue = "busy"
-		claimed, err = s.InsertAndClaimJob(ctx, behind, now, models.ClaimParams{Queue: "busy", ServerID: "srv", Lease: time.Minute})
+		claimed, err = s.Jobs.InsertAndClaimJob(ctx, behind, now, models.ClaimParams{Queue: "busy", ServerID: "srv", Lease: time.Minute})
 		require.NoError(t, err)
 		require.False(t, claimed, "no jumping ahead of a waiting job")
 		require.Equal(t, models.JobEnqueued, behind.State)
 
-		require.NoError(t, s.SetQueuePaused(ctx, "quiet", true, "ada"))
+		require.NoError(t, s.Queues.SetQueuePaused(ctx, "quiet", true, "ada"))
 		later := newJob("later")
 		later.RunAt = now.Add(time.Hour)
 		key := "k"
@@ -148,17 +148,17 @@ func TestInsertAndClaimJob(t *testing.T) {
 			job  *models.Job
 			want models.JobState
 		}{{paused, models.JobEnqueued}, {later, models.JobScheduled}, {unique, models.JobEnqueued}} {
-			claimed, err := s.InsertAndClaimJob(ctx, c.job, now, models.ClaimParams{Queue: c.job.Queue, ServerID: "srv", Lease: time.Minute})
+			claimed, err := s.Jobs.InsertAndClaimJob(ctx, c.job, now, models.ClaimParams{Queue: c.job.Queue, ServerID: "srv", Lease: time.Minute})
 			require.NoError(t, err)
 			require.False(t, claimed, c.job.Kind)
-			got, err := s.GetJob(ctx, c.job.ID)
+			got, err := s.JobQueries.GetJob(ctx, c.job.ID)
 			require.NoError(t, err)
 			require.Equal(t, c.want, got.State, c.job.Kind)
 		}
 
 		bad := newJob("bad")
 		bad.Args = "{not json"
-		_, err = s.InsertAndClaimJob(ctx, bad, now, p)
+		_, err = s.Jobs.InsertAndClaimJob(ctx, bad, now, p)
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 	})
 }
@@ -168,22 +168,22 @@ func TestInsertAndClaimJob(t *testing.T) {
 func TestInsertAndClaimJobIdle(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		now := time.Now()
-		require.NoError(t, s.SetQueuePaused(ctx, "held", true, "ada"))
+		require.NoError(t, s.Queues.SetQueuePaused(ctx, "held", true, "ada"))
 		j := newJob("held")
 		j.Queue = "held"
-		claimed, err := s.InsertAndClaimJob(ctx, j, now, models.ClaimParams{Queue: "held", ServerID: "srv", Lease: time.Minute, Idle: true})
+		claimed, err := s.Jobs.InsertAndClaimJob(ctx, j, now, models.ClaimParams{Queue: "held", ServerID: "srv", Lease: time.Minute, Idle: true})
 		require.NoError(t, err)
 		require.False(t, claimed, "a paused queue holds its jobs")
-		got, err := s.GetJob(ctx, j.ID)
+		got, err := s.JobQueries.GetJob(ctx, j.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State)
 
 		idle := newJob("idle")
 		idle.Queue = "idle"
-		claimed, err = s.InsertAndClaimJob(ctx, idle, now, models.ClaimParams{Queue: "idle", ServerID: "srv", Lease: time.Minute, Idle: true})
+		claimed, err = s.Jobs.InsertAndClaimJob(ctx, idle, now, models.ClaimParams{Queue: "idle", ServerID: "srv", Lease: time.Minute, Idle: true})
 		require.NoError(t, err)
 		require.True(t, claimed)
-		got, err = s.GetJob(ctx, idle.ID)
+		got, err = s.JobQueries.GetJob(ctx, idle.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobProcessing, got.State)
 		require.Equal(t, "srv", got.ServerID)

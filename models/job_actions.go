@@ -13,7 +13,7 @@ import (
 // so a crash at any point leaves each job in a state it can recover from.
 
 // transition changes one job's state under a lock, with its event, when allowed says it may.
-func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
+func (s *conn) transition(ctx context.Context, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
 	var (
 		before *Job
 		queues []string
@@ -27,7 +27,7 @@ func (s *Store) transition(ctx context.Context, id int64, allowed func(*Job) err
 }
 
 // transitionTx is transition inside the transaction tx.
-func (s *Store) transitionTx(tx *gorm.DB, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
+func (s *conn) transitionTx(tx *gorm.DB, id int64, allowed func(*Job) error, change func(*Job, time.Time) (map[string]any, JobEvent)) (*Job, []string, error) {
 	var (
 		before *Job
 		queues []string
@@ -78,7 +78,7 @@ func (s *Store) transitionTx(tx *gorm.DB, id int64, allowed func(*Job) error, ch
 // CancelJob cancels a job that has not finished: a waiting job never runs, and a running job's
 // worker sees its job is no longer Processing and cancels its context. It returns the job as it
 // was before, and the queues that got continuations.
-func (s *Store) CancelJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+func (s jobStore) CancelJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
 	return s.transition(ctx, id, cancellable(id), cancelChange(reason))
 }
 
@@ -115,7 +115,7 @@ func cancelChange(reason string) func(*Job, time.Time) (map[string]any, JobEvent
 
 // DeleteJob marks a job Deleted (retention removes it later); a running job is stopped as by
 // CancelJob.
-func (s *Store) DeleteJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+func (s jobStore) DeleteJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
 	return s.transition(ctx, id, func(j *Job) error {
 		if !j.State.Deletable() {
 			return Errorf(ECONFLICT, "Job %d is already deleted.", id)
@@ -127,7 +127,7 @@ func (s *Store) DeleteJob(ctx context.Context, id int64, reason string) (*Job, [
 }
 
 // RequeueJob starts a job in a final state again, with its attempts reset.
-func (s *Store) RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+func (s jobStore) RequeueJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
 	before, _, err := s.transition(ctx, id, func(j *Job) error {
 		if !j.State.Requeueable() {
 			return Errorf(ECONFLICT, "Job %d is %s; only succeeded, failed, cancelled or deleted jobs can be requeued.", id, j.State)
@@ -146,7 +146,7 @@ func (s *Store) RequeueJob(ctx context.Context, id int64, reason string) (*Job, 
 }
 
 // TriggerJob runs a Scheduled or Awaiting job now instead of at its time or after its parent.
-func (s *Store) TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
+func (s jobStore) TriggerJob(ctx context.Context, id int64, reason string) (*Job, []string, error) {
 	before, _, err := s.transition(ctx, id, func(j *Job) error {
 		if !j.State.Runnable() {
 			return Errorf(ECONFLICT, "Job %d is %s; only scheduled or awaiting jobs can be triggered.", id, j.State)
@@ -168,7 +168,7 @@ var RetainedStates = []JobState{JobSucceeded, JobCancelled, JobDeleted}
 // CleanupJobs deletes the jobs in states (final ones only) that finished before `before`, with
 // their events and logs, batch jobs per transaction so the writer is never held for long. It
 // returns how many jobs it deleted.
-func (s *Store) CleanupJobs(ctx context.Context, states []JobState, before time.Time, batch int) (int64, error) {
+func (s jobStore) CleanupJobs(ctx context.Context, states []JobState, before time.Time, batch int) (int64, error) {
 	for _, st := range states {
 		if !st.Final() {
 			return 0, Errorf(EINVALID, "Retention deletes finished jobs only, not %s ones.", st)

@@ -31,7 +31,7 @@ type ClaimParams struct {
 // ClaimJobs atomically moves up to p.Limit enqueued jobs of p.Queue to Processing on
 // p.ServerID, with a lease until Now+Lease, and returns them by priority, then RunAt, then ID.
 // It claims nothing from a paused queue.
-func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
+func (s jobStore) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 	if p.Limit <= 0 {
 		return nil, nil
 	}
@@ -85,7 +85,7 @@ func (s *Store) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) {
 // connection heeds ctx; once sent, the statement runs to the end and its rows are read: a claim
 // committed but never read would leave its jobs processing until their leases ran out. (pgx
 // keeps the statement prepared on each connection.)
-func (s *Store) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
+func (s *conn) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
 	conn, err := s.writerConn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("models: claim jobs: %w", err)
@@ -100,7 +100,7 @@ func (s *Store) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([
 
 // writerConn takes a connection of the writer pool, waiting no longer than ctx allows, for a
 // statement that is then sent without ctx: once sent it must run to the end.
-func (s *Store) writerConn(ctx context.Context) (*sql.Conn, error) {
+func (s *conn) writerConn(ctx context.Context) (*sql.Conn, error) {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return nil, err

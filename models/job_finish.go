@@ -41,7 +41,7 @@ type JobFinish struct {
 // that is no longer Processing in that attempt on that server (cancelled, deleted, or rescued
 // after its lease ran out) is skipped. It returns how many were applied and the queues that
 // got newly enqueued jobs.
-func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int, queues []string, err error) {
+func (s jobStore) FinishJobs(ctx context.Context, batch []JobFinish) (applied int, queues []string, err error) {
 	if len(batch) == 0 {
 		return 0, nil, nil
 	}
@@ -100,7 +100,7 @@ func (s *Store) FinishJobs(ctx context.Context, batch []JobFinish) (applied int,
 // finishPlain applies the outcomes (all, as rows) with the driver's finish statement, then
 // writes what it does not: the events, the counters, the stats and the continuations. It
 // returns the ids of the jobs it finished.
-func (s *Store) finishPlain(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, rows []finishRow, batch []JobFinish, byID map[int64]int) (ids []int64, queues []string, err error) {
+func (s *conn) finishPlain(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, rows []finishRow, batch []JobFinish, byID map[int64]int) (ids []int64, queues []string, err error) {
 	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
 	if err != nil {
 		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
@@ -222,7 +222,7 @@ func lastRuns(batch []JobFinish) []JobFinish {
 // releaseContinuations moves the continuations waiting on parents that just reached a final
 // state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
 // come. It returns the queues that got enqueued jobs.
-func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
+func (s *conn) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
 	if len(parents) == 0 {
 		return nil, nil
 	}
@@ -291,7 +291,7 @@ func (s *Store) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, 
 // the stats (driver.SQL.FinishCounts), then releases continuations if any job awaits a parent.
 // That probe is a statement of its own: the finish's snapshot predates a continuation committed
 // while the finish waited for the lock its enqueue held on the parent.
-func (s *Store) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) ([]int64, []string, error) {
+func (s *conn) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) ([]int64, []string, error) {
 	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all, batch[0].At.UTC(), s.statNode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)

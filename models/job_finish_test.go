@@ -25,20 +25,20 @@ func TestContinuationCommittedWhileItsParentFinishes(t *testing.T) {
 		require.NoError(t, tx.Error)
 		child := newJob("child")
 		child.ParentID, child.ContinueOn = &parent.ID, models.ContinueOnSuccess
-		_, err := s.InsertJobsTx(tx, []*models.Job{child}, time.Now())
+		_, err := s.Jobs.InsertJobsTx(tx, []*models.Job{child}, time.Now())
 		require.NoError(t, err)
 		require.Equal(t, models.JobAwaiting, child.State)
 
 		done := make(chan error, 1)
 		go func() {
-			_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: parent.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
+			_, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: parent.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
 			done <- err
 		}()
 		time.Sleep(300 * time.Millisecond) // the finish is waiting for the parent's lock (or the writer)
 		require.NoError(t, tx.Commit().Error)
 		require.NoError(t, <-done)
 
-		got, err := s.GetJob(ctx, child.ID)
+		got, err := s.JobQueries.GetJob(ctx, child.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State, "the continuation was left waiting for a parent that succeeded")
 	})
@@ -59,19 +59,19 @@ func TestTwoOutcomesOfOneJobInABatch(t *testing.T) {
 		require.Equal(t, 2, second[0].Runs)
 
 		since := time.Now().Add(-time.Hour)
-		before, err := s.Stats(ctx, models.PeriodHour, since)
+		before, err := s.JobQueries.Stats(ctx, models.PeriodHour, since)
 		require.NoError(t, err)
 		now := time.Now()
-		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{
+		applied, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{
 			{JobID: j.ID, ServerID: "srv", Attempt: 1, Run: 2, State: models.JobSucceeded, At: now},
 			{JobID: j.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobFailed, Error: "stale", At: now},
 		})
 		require.NoError(t, err)
 		require.Equal(t, 1, applied)
-		got, err := s.GetJob(ctx, j.ID)
+		got, err := s.JobQueries.GetJob(ctx, j.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobSucceeded, got.State)
-		after, err := s.Stats(ctx, models.PeriodHour, since)
+		after, err := s.JobQueries.Stats(ctx, models.PeriodHour, since)
 		require.NoError(t, err)
 		sum := func(st []models.JobStat) (ok, failed int64) {
 			for _, x := range st {
@@ -100,14 +100,14 @@ func TestManyContinuationsReleased(t *testing.T) {
 			c.Queue, c.ParentID, c.ContinueOn = "children", &parent.ID, models.ContinueOnSuccess
 			children[i] = c
 		}
-		_, err := s.InsertJobs(ctx, children, time.Now())
+		_, err := s.Jobs.InsertJobs(ctx, children, time.Now())
 		require.NoError(t, err)
 		require.Len(t, claim(t, s, "srv", 1), 1)
-		applied, queues, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: parent.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
+		applied, queues, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: parent.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
 		require.NoError(t, err)
 		require.Equal(t, 1, applied)
 		require.Equal(t, []string{"children"}, queues)
-		n, err := s.CountJobs(ctx, models.JobFilter{Queue: "children", State: models.JobEnqueued})
+		n, err := s.JobQueries.CountJobs(ctx, models.JobFilter{Queue: "children", State: models.JobEnqueued})
 		require.NoError(t, err)
 		require.Equal(t, int64(8000), n)
 	})
@@ -124,9 +124,9 @@ func TestLogLinesWithNUL(t *testing.T) {
 		for i := range 300 {
 			lines = append(lines, models.JobLog{JobID: j.ID, Attempt: 1, At: now, Message: fmt.Sprintf("line %d", i)})
 		}
-		require.NoError(t, s.AppendJobLogs(ctx, lines))
+		require.NoError(t, s.Jobs.AppendJobLogs(ctx, lines))
 		require.NoError(t, modeltest.AppendJobLog(ctx, s, j.ID, 1, now, "c\x00d"))
-		got, err := s.JobLogs(ctx, j.ID)
+		got, err := s.JobQueries.JobLogs(ctx, j.ID)
 		require.NoError(t, err)
 		require.Len(t, got, 303)
 		require.Equal(t, "ab", got[1].Message)
@@ -147,19 +147,19 @@ func TestNewestJobLogs(t *testing.T) {
 			lines = append(lines, models.JobLog{JobID: j.ID, Attempt: 1, At: now, Message: fmt.Sprintf("line %d", i)},
 				models.JobLog{JobID: other.ID, Attempt: 1, At: now, Message: fmt.Sprintf("other %d", i)})
 		}
-		require.NoError(t, s.AppendJobLogs(ctx, lines))
-		got, earlier, err := s.NewestJobLogs(ctx, j.ID, 256)
+		require.NoError(t, s.Jobs.AppendJobLogs(ctx, lines))
+		got, earlier, err := s.JobQueries.NewestJobLogs(ctx, j.ID, 256)
 		require.NoError(t, err)
 		require.Len(t, got, 256)
 		require.Equal(t, int64(244), earlier)
 		require.Equal(t, "line 244", got[0].Message)
 		require.Equal(t, "line 499", got[255].Message)
-		got, earlier, err = s.NewestJobLogs(ctx, j.ID, 1000)
+		got, earlier, err = s.JobQueries.NewestJobLogs(ctx, j.ID, 1000)
 		require.NoError(t, err)
 		require.Len(t, got, 500)
 		require.Zero(t, earlier)
 		require.Equal(t, "line 0", got[0].Message)
-		got, earlier, err = s.NewestJobLogs(ctx, j.ID+other.ID, 10)
+		got, earlier, err = s.JobQueries.NewestJobLogs(ctx, j.ID+other.ID, 10)
 		require.NoError(t, err)
 		require.Empty(t, got)
 		require.Zero(t, earlier)

@@ -18,7 +18,7 @@ import (
 // InsertJobs stores new jobs in one transaction, each with its first event. A job whose
 // UniqueKey is taken is not inserted: its entry in jobs is replaced by the existing job and
 // its index is reported in dups.
-func (s *Store) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error) {
+func (s jobStore) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		_, tx = runToEnd(ctx, tx)
 		dups, err = s.InsertJobsTx(tx, jobs, now)
@@ -30,7 +30,7 @@ func (s *Store) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dup
 // InsertJobsTx is InsertJobs inside the caller's transaction. Jobs without a unique key are
 // written in batches (insertPlain); each job with a key is written alone, so a taken key can
 // be told apart.
-func (s *Store) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error) {
+func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	reasons := make([]string, len(jobs))
 	var plain []*Job
@@ -113,7 +113,7 @@ const insertArraysMax = 5000
 // insertPlain inserts jobs without unique keys and sets their IDs: with the driver's
 // InsertJobs statement when it has one, insertArraysMax jobs at a time, else with GORM's
 // multi-row INSERTs.
-func (s *Store) insertPlain(tx *gorm.DB, jobs []*Job) error {
+func (s *conn) insertPlain(tx *gorm.DB, jobs []*Job) error {
 	if s.sql.InsertJobs == "" {
 		if err := tx.CreateInBatches(jobs, 500).Error; err != nil {
 			return fmt.Errorf("models: insert jobs: %w", err)
@@ -131,7 +131,7 @@ func (s *Store) insertPlain(tx *gorm.DB, jobs []*Job) error {
 // insertArrays inserts jobs with the driver's InsertJobs statement, one array per column, and
 // sets their IDs from the rows it returns, which come in the arrays' order (as GORM's
 // multi-row VALUES relied on too).
-func (s *Store) insertArrays(tx *gorm.DB, jobs []*Job) error {
+func (s *conn) insertArrays(tx *gorm.DB, jobs []*Job) error {
 	stx, err := sqlTx(tx)
 	if err != nil {
 		return err
@@ -183,7 +183,7 @@ func (s *Store) insertArrays(tx *gorm.DB, jobs []*Job) error {
 // insertUnique inserts j, whose unique key is set, unless a job holds the key: then it returns
 // that job. A holder in none of j.UniqueStates (when set) gives its key up first, in this
 // transaction; with several inserters at once, the unique index lets one of them win.
-func (s *Store) insertUnique(tx *gorm.DB, j *Job) (*Job, error) {
+func (s *conn) insertUnique(tx *gorm.DB, j *Job) (*Job, error) {
 	for try := 0; ; try++ {
 		j.ID = 0
 		err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "unique_key"}}, DoNothing: true,
@@ -211,7 +211,7 @@ func (s *Store) insertUnique(tx *gorm.DB, j *Job) (*Job, error) {
 }
 
 // initialState sets a new job's state: awaiting its parent, scheduled for later, or enqueued.
-func (s *Store) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) {
+func (s *conn) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) {
 	if j.ParentID == nil {
 		if j.RunAt.After(now) {
 			j.State = JobScheduled
@@ -246,7 +246,7 @@ func (s *Store) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error)
 // enqueueClaimed runs driver.SQL.EnqueueClaimed: one statement, one round trip. Waiting for a
 // connection heeds ctx; once sent, the statement runs to the end, so that a job stored is never
 // taken for one that was not.
-func (s *Store) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
+func (s *conn) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
 	conn, err := s.writerConn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("models: insert job: %w", err)
@@ -276,7 +276,7 @@ func (s *Store) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p Cla
 // p.ServerID in the same transaction. An engine with a free worker uses it to start a job without
 // a second transaction and without waking its fetcher: the shortest path from enqueue to work.
 // It reports whether it claimed the job; otherwise the job was stored as InsertJobs would.
-func (s *Store) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error) {
+func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	if err := validateNewJob(j); err != nil {
 		return false, err

@@ -16,24 +16,24 @@ func TestJobTags(t *testing.T) {
 		j := newJob("a")
 		require.NoError(t, j.SetTags([]string{"x", "y:1"}))
 		insert(t, s, j)
-		got, err := s.GetJob(ctx, j.ID)
+		got, err := s.JobQueries.GetJob(ctx, j.ID)
 		require.NoError(t, err)
 		require.Equal(t, []string{"x", "y:1"}, got.TagList())
 
 		direct := newJob("b")
 		direct.Queue = "other" // an idle queue: the job goes straight to the claimer
 		require.NoError(t, direct.SetTags([]string{"z"}))
-		claimed, err := s.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "other", ServerID: "n", Limit: 1, Lease: time.Minute, Now: time.Now()})
+		claimed, err := s.Jobs.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "other", ServerID: "n", Limit: 1, Lease: time.Minute, Now: time.Now()})
 		require.NoError(t, err)
 		require.True(t, claimed)
-		got, err = s.GetJob(ctx, direct.ID)
+		got, err = s.JobQueries.GetJob(ctx, direct.ID)
 		require.NoError(t, err)
 		require.Equal(t, []string{"z"}, got.TagList())
 
-		page, err := s.ListJobs(ctx, models.JobFilter{Tag: "y:1"}, 0, 0, 10)
+		page, err := s.JobQueries.ListJobs(ctx, models.JobFilter{Tag: "y:1"}, 0, 0, 10)
 		require.NoError(t, err)
 		require.Len(t, page.Jobs, 1)
-		page, err = s.ListJobs(ctx, models.JobFilter{Tag: "z"}, 0, 0, 10)
+		page, err = s.JobQueries.ListJobs(ctx, models.JobFilter{Tag: "z"}, 0, 0, 10)
 		require.NoError(t, err)
 		require.Len(t, page.Jobs, 1, "a job stored claimed is in the tag index too")
 		require.Zero(t, page.SearchedFrom, "a tag filter reads its index, not a window of ids")
@@ -49,12 +49,12 @@ func TestJobTags(t *testing.T) {
 		var rows []models.JobTag
 		require.NoError(t, modeltest.DB(s).Order("tag, job_id").Find(&rows).Error)
 		require.Equal(t, []models.JobTag{{Tag: "once", JobID: u1.ID}, {Tag: "x", JobID: j.ID}, {Tag: "y:1", JobID: j.ID}, {Tag: "z", JobID: direct.ID}}, rows)
-		n, err := s.CountJobs(ctx, models.JobFilter{Tag: "once"})
+		n, err := s.JobQueries.CountJobs(ctx, models.JobFilter{Tag: "once"})
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n)
-		_, _, err = s.DeleteJob(ctx, u1.ID, "test")
+		_, _, err = s.Jobs.DeleteJob(ctx, u1.ID, "test")
 		require.NoError(t, err)
-		_, err = s.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(time.Hour), 100)
+		_, err = s.Jobs.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(time.Hour), 100)
 		require.NoError(t, err)
 		require.NoError(t, modeltest.DB(s).Where("tag = ?", "once").Find(&rows).Error)
 		require.Empty(t, rows, "cleaned up with its job")
@@ -71,7 +71,7 @@ func TestInsertJobsKeepsEveryColumn(t *testing.T) {
 		parent, failed := newJob("parent"), newJob("failed")
 		insert(t, s, parent, failed)
 		claim(t, s, "n1", 2)
-		_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: failed.ID, ServerID: "n1", Attempt: 1, Run: 1,
+		_, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: failed.ID, ServerID: "n1", Attempt: 1, Run: 1,
 			State: models.JobFailed, Error: "boom", At: now}})
 		require.NoError(t, err)
 		recurring := int64(42)
@@ -88,10 +88,10 @@ func TestInsertJobsKeepsEveryColumn(t *testing.T) {
 		// A continuation of a failed parent that wanted a success: cancelled, finished now.
 		e := &models.Job{Kind: "e", Queue: "default", Args: `{}`, MaxAttempts: 1, ParentID: &failed.ID,
 			ContinueOn: models.ContinueOnSuccess}
-		_, err = s.InsertJobs(ctx, []*models.Job{a, b, c, d, e}, now)
+		_, err = s.Jobs.InsertJobs(ctx, []*models.Job{a, b, c, d, e}, now)
 		require.NoError(t, err)
 		for _, want := range []*models.Job{a, b, c, d, e} {
-			got, err := s.GetJob(ctx, want.ID)
+			got, err := s.JobQueries.GetJob(ctx, want.ID)
 			require.NoError(t, err)
 			require.Equal(t, want.Kind, got.Kind, "job %d", want.ID)
 			require.Equal(t, want.Queue, got.Queue)
@@ -136,10 +136,10 @@ func TestInsertJobsKeepsEveryColumn(t *testing.T) {
 		for i := range many {
 			many[i] = &models.Job{Kind: "many", Queue: "default", Args: fmt.Sprintf(`{"i":%d}`, i), MaxAttempts: 1}
 		}
-		_, err = s.InsertJobs(ctx, many, now)
+		_, err = s.Jobs.InsertJobs(ctx, many, now)
 		require.NoError(t, err)
 		for _, i := range []int{0, 4999, 5000, 5002} {
-			got, err := s.GetJob(ctx, many[i].ID)
+			got, err := s.JobQueries.GetJob(ctx, many[i].ID)
 			require.NoError(t, err)
 			require.Equal(t, many[i].Args, got.Args)
 		}

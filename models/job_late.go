@@ -27,7 +27,7 @@ func (e JobEvent) IsLateOutcome() bool { return strings.HasPrefix(e.Reason, late
 //   - otherwise (the job was claimed again, or failed for crashing its servers; or the run
 //     asked for a retry, which the rescue's requeue already gives), the outcome goes to the
 //     job's log, so that its history still says what the run did.
-func (s *Store) finishLate(tx *gorm.DB, batch []JobFinish) (applied int, queues []string, err error) {
+func (s *conn) finishLate(tx *gorm.DB, batch []JobFinish) (applied int, queues []string, err error) {
 	byID := make(map[int64]JobFinish, len(batch))
 	ids := make([]int64, 0, len(batch))
 	for _, f := range batch {

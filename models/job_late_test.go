@@ -15,7 +15,7 @@ import (
 // the run took; a job claimed again keeps running, and its log says what the earlier run did.
 func TestLateOutcomeOfARescuedRun(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
-		require.NoError(t, s.UpsertServer(ctx, &models.Server{ID: "other", Host: "h", PID: 1, StartedAt: time.Now()})) // alive
+		require.NoError(t, s.Servers.UpsertServer(ctx, &models.Server{ID: "other", Host: "h", PID: 1, StartedAt: time.Now()})) // alive
 		again, waiting, failed := newJob("again"), newJob("waiting"), newJob("failed")
 		waiting.MaxAttempts = 1
 		insert(t, s, again, waiting, failed)
@@ -34,7 +34,7 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 			return models.JobFinish{JobID: j.ID, ServerID: "cut-off", Attempt: j.Attempt, Run: j.Runs, State: state,
 				Error: errText, Result: `{"ok":true}`, Reason: string(state), At: at, Duration: 60 * time.Millisecond}
 		}
-		n, _, err := s.FinishJobs(ctx, []models.JobFinish{
+		n, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{
 			outcome(byKind["again"], models.JobSucceeded, ""),   // claimed again by "other" (the first in line)
 			outcome(byKind["waiting"], models.JobSucceeded, ""), // still waiting from the rescue
 			outcome(byKind["failed"], models.JobFailed, "boom\nstack"),
@@ -42,13 +42,13 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 2, n, "the two jobs still waiting from the rescue take their outcomes")
 
-		got, err := s.GetJob(ctx, byKind["waiting"].ID)
+		got, err := s.JobQueries.GetJob(ctx, byKind["waiting"].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobSucceeded, got.State)
 		require.Equal(t, `{"ok":true}`, got.Result)
 		require.Equal(t, 1, got.Attempt, "the run counts: it did run")
 		require.Zero(t, got.Rescues, "it was not a crash")
-		events, err := s.JobEvents(ctx, got.ID)
+		events, err := s.JobQueries.JobEvents(ctx, got.ID)
 		require.NoError(t, err)
 		last := events[len(events)-1]
 		require.True(t, last.IsLateOutcome(), "%+v", last)
@@ -64,17 +64,17 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>enqueued", "enqueued>succeeded"}, path,
 			"the run, its rescue, and its outcome, once")
 
-		got, err = s.GetJob(ctx, byKind["failed"].ID)
+		got, err = s.JobQueries.GetJob(ctx, byKind["failed"].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobFailed, got.State)
 		require.Equal(t, "boom\nstack", got.LastError)
 		require.NotNil(t, got.FinishedAt)
 
-		got, err = s.GetJob(ctx, byKind["again"].ID)
+		got, err = s.JobQueries.GetJob(ctx, byKind["again"].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobProcessing, got.State, "claimed again: the late outcome does not touch the new run")
 		require.Equal(t, "other", got.ServerID)
-		logs, err := s.JobLogs(ctx, got.ID)
+		logs, err := s.JobQueries.JobLogs(ctx, got.ID)
 		require.NoError(t, err)
 		require.Len(t, logs, 1, "%+v", logs)
 		require.Contains(t, logs[0].Message, "outcome arrived late: run 1 on server cut-off succeeded after 60ms")
@@ -86,13 +86,13 @@ func TestLateOutcomeOfARescuedRun(t *testing.T) {
 		require.Equal(t, 1, rescue(t, s, time.Now().Add(2*time.Minute)).Requeued)
 		retry := outcome(r, models.JobScheduled, "flaky")
 		retry.RunAt = at.Add(time.Minute)
-		n, _, err = s.FinishJobs(ctx, []models.JobFinish{retry})
+		n, _, err = s.Jobs.FinishJobs(ctx, []models.JobFinish{retry})
 		require.NoError(t, err)
 		require.Zero(t, n)
-		got, err = s.GetJob(ctx, r.ID)
+		got, err = s.JobQueries.GetJob(ctx, r.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State)
-		logs, err = s.JobLogs(ctx, r.ID)
+		logs, err = s.JobQueries.JobLogs(ctx, r.ID)
 		require.NoError(t, err)
 		require.Len(t, logs, 1)
 		require.Contains(t, logs[0].Message, "failed (to be retried) after 60ms")

@@ -10,7 +10,7 @@ import (
 // PostgreSQL it skips rows another transaction holds (a finish, a cancel or a rescue of that
 // job is under way, so its lease no longer matters): waiting for them, in whatever order the
 // rows came, deadlocked with this server's own finishing batches.
-func (s *Store) ExtendLeases(ctx context.Context, serverID string, until time.Time) (int64, error) {
+func (s jobStore) ExtendLeases(ctx context.Context, serverID string, until time.Time) (int64, error) {
 	query := s.sql.ExtendLeases
 	res := s.db.WithContext(ctx).Exec(query, until.UTC().Truncate(time.Microsecond), serverID)
 	if res.Error != nil {
@@ -21,7 +21,7 @@ func (s *Store) ExtendLeases(ctx context.Context, serverID string, until time.Ti
 
 // NotRunningHere returns those of ids that are no longer Processing on serverID: cancelled,
 // deleted, or rescued by another server. Their workers should stop.
-func (s *Store) NotRunningHere(ctx context.Context, serverID string, ids []int64) ([]int64, error) {
+func (s jobStore) NotRunningHere(ctx context.Context, serverID string, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // JobLogs returns the log lines a job wrote, oldest first.
-func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
+func (s jobQueries) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
 	var logs []JobLog
 	if err := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Order("id").Find(&logs).Error; err != nil {
 		return nil, fmt.Errorf("models: job %d logs: %w", jobID, err)
@@ -21,7 +21,7 @@ func (s *Store) JobLogs(ctx context.Context, jobID int64) ([]JobLog, error) {
 
 // NewestJobLogs returns the newest n log lines a job wrote, oldest first, and how many it wrote
 // before them: a page showing a log that may be millions of lines long reads n of them.
-func (s *Store) NewestJobLogs(ctx context.Context, jobID int64, n int) (logs []JobLog, earlier int64, err error) {
+func (s jobQueries) NewestJobLogs(ctx context.Context, jobID int64, n int) (logs []JobLog, earlier int64, err error) {
 	db := s.rdb.WithContext(ctx)
 	// The ids first, from the index on (job_id, id) alone: asked for the rows at once,
 	// PostgreSQL walks the primary key back from the newest line of any job (migration 14).
@@ -44,7 +44,7 @@ func (s *Store) NewestJobLogs(ctx context.Context, jobID int64, n int) (logs []J
 func (l *JobLog) SetMessage(msg string) { l.Message = jsonText(truncate(msg, JobErrorMax)) }
 
 // AppendJobLogs stores log lines of running jobs in one transaction, in order.
-func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
+func (s jobStore) AppendJobLogs(ctx context.Context, lines []JobLog) error {
 	if len(lines) == 0 {
 		return nil
 	}
@@ -64,7 +64,7 @@ func (s *Store) AppendJobLogs(ctx context.Context, lines []JobLog) error {
 }
 
 // SetJobProgress records a running job's progress (clamped to 0-100).
-func (s *Store) SetJobProgress(ctx context.Context, jobID int64, pct int) error {
+func (s jobStore) SetJobProgress(ctx context.Context, jobID int64, pct int) error {
 	pct = min(max(pct, 0), 100)
 	err := s.db.WithContext(ctx).Model(&Job{}).Where("id = ? AND state = ?", jobID, JobProcessing).Update("progress", pct).Error
 	if err != nil {

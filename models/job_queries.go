@@ -87,7 +87,7 @@ const DefaultSearchWindow = 50_000
 // ListJobs returns up to limit jobs matching f, newest first: those older than before (when
 // before > 0), or the newest ones newer than after (when after > 0), or the newest. Pages
 // follow ids, so they stay put while jobs arrive.
-func (s *Store) ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error) {
+func (s jobQueries) ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error) {
 	var page JobPage
 	if err := f.Validate(); err != nil {
 		return page, err
@@ -145,7 +145,7 @@ const ActivityWindow = 10_000
 // LatestActivity returns the n jobs that started or finished last, latest first: the running
 // jobs by start (they are few: one per busy worker), and the finished ones (but deleted) by
 // finish, among the newest ActivityWindow jobs.
-func (s *Store) LatestActivity(ctx context.Context, n int) ([]Job, error) {
+func (s jobQueries) LatestActivity(ctx context.Context, n int) ([]Job, error) {
 	if n <= 0 {
 		return nil, nil
 	}
@@ -183,7 +183,7 @@ func (s *Store) LatestActivity(ctx context.Context, n int) ([]Job, error) {
 
 // RunningByQueue counts, per queue, the jobs running on the given servers (one per busy
 // worker: few rows, from the (state, id) index).
-func (s *Store) RunningByQueue(ctx context.Context, servers []string) (map[string]int64, error) {
+func (s jobQueries) RunningByQueue(ctx context.Context, servers []string) (map[string]int64, error) {
 	out := map[string]int64{}
 	if len(servers) == 0 {
 		return out, nil
@@ -204,7 +204,7 @@ func (s *Store) RunningByQueue(ctx context.Context, servers []string) (map[strin
 }
 
 // CountJobs counts the jobs matching f.
-func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
+func (s jobQueries) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 	var n int64
 	if err := f.Validate(); err != nil {
 		return 0, err
@@ -217,7 +217,7 @@ func (s *Store) CountJobs(ctx context.Context, f JobFilter) (int64, error) {
 
 // JobIDs returns up to limit ids of jobs matching f, below `below` (0 for no bound), highest
 // first: a bulk action walks them batch by batch.
-func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error) {
+func (s jobQueries) JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ func (s *Store) JobIDs(ctx context.Context, f JobFilter, below int64, limit int)
 }
 
 // Continuations returns the jobs that continue the given job.
-func (s *Store) Continuations(ctx context.Context, parentID int64) ([]Job, error) {
+func (s jobQueries) Continuations(ctx context.Context, parentID int64) ([]Job, error) {
 	var out []Job
 	if err := s.rdb.WithContext(ctx).Where("parent_id = ?", parentID).Order("id").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: continuations of job %d: %w", parentID, err)
@@ -242,7 +242,7 @@ func (s *Store) Continuations(ctx context.Context, parentID int64) ([]Job, error
 }
 
 // Distinct returns the distinct values of a job column ("kind" or "queue"), for filter suggestions.
-func (s *Store) Distinct(ctx context.Context, column string) ([]string, error) {
+func (s jobQueries) Distinct(ctx context.Context, column string) ([]string, error) {
 	if column != "kind" && column != "queue" {
 		return nil, Errorf(EINVALID, "no suggestions for %q", column)
 	}
@@ -262,7 +262,7 @@ func (s *Store) Distinct(ctx context.Context, column string) ([]string, error) {
 }
 
 // GetRecurringByID returns a recurring job by id, or an ENOTFOUND error.
-func (s *Store) GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, error) {
+func (s recurringStore) GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, error) {
 	var rj RecurringJob
 	err := s.rdb.WithContext(ctx).Take(&rj, id).Error
 	if err == gorm.ErrRecordNotFound {
@@ -275,7 +275,7 @@ func (s *Store) GetRecurringByID(ctx context.Context, id int64) (*RecurringJob, 
 }
 
 // GetJob returns the job with the given id, or an ENOTFOUND error.
-func (s *Store) GetJob(ctx context.Context, id int64) (*Job, error) {
+func (s jobQueries) GetJob(ctx context.Context, id int64) (*Job, error) {
 	var j Job
 	err := s.rdb.WithContext(ctx).Take(&j, id).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -289,7 +289,7 @@ func (s *Store) GetJob(ctx context.Context, id int64) (*Job, error) {
 
 // JobEvents returns a job's history, oldest first: its stored events and the ones its row
 // implies (see History). A job that no longer exists has none.
-func (s *Store) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
+func (s jobQueries) JobEvents(ctx context.Context, jobID int64) ([]JobEvent, error) {
 	// The row first: events stored after it was read (a run's end) only add what it lacks.
 	var j Job
 	err := s.rdb.WithContext(ctx).Take(&j, jobID).Error

@@ -105,7 +105,7 @@ type rescueRow struct {
 // back goes back to Enqueued too, with no rescue counted. Every job keeps its place in its
 // queue (run_at): it waited its turn once already. Everything is one transaction, with the
 // events, counters, chart statistics and continuations.
-func (s *Store) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
+func (s jobStore) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error) {
 	now := p.Now.UTC().Truncate(time.Microsecond)
 	silentSince := s.silentSince(max(p.SilentFor, 0))
 	var out Rescue

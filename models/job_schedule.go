@@ -14,7 +14,7 @@ import (
 
 // PromoteScheduled moves Scheduled jobs whose RunAt has come to Enqueued, at most limit of them,
 // and returns the queues that got jobs.
-func (s *Store) PromoteScheduled(ctx context.Context, now time.Time, limit int) (int, []string, error) {
+func (s jobStore) PromoteScheduled(ctx context.Context, now time.Time, limit int) (int, []string, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	query := s.sql.Promote
 	var (

@@ -34,7 +34,7 @@ func refill(b *testing.B, s *models.Store, n int) {
 		for i := range batch {
 			batch[i] = &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}
 		}
-		if _, err := s.InsertJobs(ctx, batch, time.Now()); err != nil {
+		if _, err := s.Jobs.InsertJobs(ctx, batch, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -49,7 +49,7 @@ func BenchmarkInsertJobs1000(b *testing.B) {
 			for i := range batch {
 				batch[i] = &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}
 			}
-			if _, err := s.InsertJobs(ctx, batch, time.Now()); err != nil {
+			if _, err := s.Jobs.InsertJobs(ctx, batch, time.Now()); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -66,7 +66,7 @@ func BenchmarkInsertJobs100(b *testing.B) {
 			for i := range batch {
 				batch[i] = &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}
 			}
-			if _, err := s.InsertJobs(ctx, batch, time.Now()); err != nil {
+			if _, err := s.Jobs.InsertJobs(ctx, batch, time.Now()); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -79,7 +79,7 @@ func BenchmarkClaim10(b *testing.B) {
 	onEachDialect(b, 200_000, func(b *testing.B, s *models.Store) {
 		b.ReportAllocs()
 		for b.Loop() {
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 10, Lease: time.Minute, Now: time.Now()})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 10, Lease: time.Minute, Now: time.Now()})
 			if err != nil || len(jobs) != 10 {
 				b.Fatalf("claimed %d: %v", len(jobs), err)
 			}
@@ -94,10 +94,10 @@ func BenchmarkFinish100(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			b.StopTimer()
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 100, Lease: time.Minute, Now: time.Now()})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 100, Lease: time.Minute, Now: time.Now()})
 			if err == nil && len(jobs) < 100 { // the backlog ran out: more, untimed
 				refill(b, s, 100_000)
-				jobs, err = s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 100, Lease: time.Minute, Now: time.Now()})
+				jobs, err = s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 100, Lease: time.Minute, Now: time.Now()})
 			}
 			if err != nil || len(jobs) != 100 {
 				b.Fatalf("claimed %d: %v", len(jobs), err)
@@ -107,7 +107,7 @@ func BenchmarkFinish100(b *testing.B) {
 				batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}
 			}
 			b.StartTimer()
-			if n, _, err := s.FinishJobs(ctx, batch); err != nil || n != 100 {
+			if n, _, err := s.Jobs.FinishJobs(ctx, batch); err != nil || n != 100 {
 				b.Fatalf("finished %d: %v", n, err)
 			}
 		}
@@ -121,7 +121,7 @@ func BenchmarkClaimFinish50(b *testing.B) {
 	onEachDialect(b, 200_000, func(b *testing.B, s *models.Store) {
 		b.ReportAllocs()
 		for b.Loop() {
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 50, Lease: time.Minute, Now: time.Now()})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 50, Lease: time.Minute, Now: time.Now()})
 			if err != nil || len(jobs) != 50 {
 				b.Fatalf("claimed %d: %v", len(jobs), err)
 			}
@@ -129,7 +129,7 @@ func BenchmarkClaimFinish50(b *testing.B) {
 			for i, j := range jobs {
 				batch[i] = models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, Reason: "succeeded", At: time.Now(), Duration: time.Millisecond}
 			}
-			if n, _, err := s.FinishJobs(ctx, batch); err != nil || n != 50 {
+			if n, _, err := s.Jobs.FinishJobs(ctx, batch); err != nil || n != 50 {
 				b.Fatalf("finished %d: %v", n, err)
 			}
 		}

@@ -20,13 +20,13 @@ func newJob(kind string) *models.Job {
 
 func insert(t *testing.T, s *models.Store, jobs ...*models.Job) {
 	t.Helper()
-	_, err := s.InsertJobs(ctx, jobs, time.Now())
+	_, err := s.Jobs.InsertJobs(ctx, jobs, time.Now())
 	require.NoError(t, err)
 }
 
 func states(t *testing.T, s *models.Store, j *models.Job) []string {
 	t.Helper()
-	events, err := s.JobEvents(ctx, j.ID)
+	events, err := s.JobQueries.JobEvents(ctx, j.ID)
 	require.NoError(t, err)
 	var out []string
 	for _, e := range events {
@@ -37,7 +37,7 @@ func states(t *testing.T, s *models.Store, j *models.Job) []string {
 
 func claim(t *testing.T, s *models.Store, server string, n int) []*models.Job {
 	t.Helper()
-	jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: n, Lease: time.Minute, Now: time.Now()})
+	jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: n, Lease: time.Minute, Now: time.Now()})
 	require.NoError(t, err)
 	return jobs
 }
@@ -62,10 +62,10 @@ func TestInsertJobStates(t *testing.T) {
 			{Kind: "k", Queue: "\xff", Args: "{}", MaxAttempts: 1},
 			{Kind: "k", Queue: "tab\tq", Args: "{}", MaxAttempts: 1},
 		} {
-			_, err := s.InsertJobs(ctx, []*models.Job{newJob("ok"), bad}, now)
+			_, err := s.Jobs.InsertJobs(ctx, []*models.Job{newJob("ok"), bad}, now)
 			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%+v", bad)
 		}
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 2, counts[models.JobEnqueued]+counts[models.JobScheduled], "a rejected batch writes nothing")
 	})
@@ -112,7 +112,7 @@ func TestConcurrentClaimersNeverShareAJob(t *testing.T) {
 				defer wg.Done()
 				server := fmt.Sprintf("server-%d", w)
 				for {
-					jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 7, Lease: time.Minute, Now: time.Now()})
+					jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 7, Lease: time.Minute, Now: time.Now()})
 					if err != nil {
 						t.Errorf("%s: %v", server, err)
 						return
@@ -134,7 +134,7 @@ func TestConcurrentClaimersNeverShareAJob(t *testing.T) {
 		wg.Wait()
 		require.Empty(t, dupes, "jobs claimed twice")
 		require.Len(t, claimed, total)
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, total, counts[models.JobProcessing])
 	})
@@ -146,7 +146,7 @@ func TestFinishJobsAndGuard(t *testing.T) {
 		insert(t, s, a, b, c)
 		jobs := claim(t, s, "srv", 3)
 		now := time.Now()
-		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{
+		applied, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{
 			{JobID: jobs[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"ok":true}`, At: now, Duration: time.Second},
 			{JobID: jobs[1].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: now.Add(time.Minute), Error: "boom", At: now, Duration: 2 * time.Second},
 			{JobID: jobs[2].ID, ServerID: "other", Attempt: 1, Run: 1, State: models.JobSucceeded, At: now}, // not ours: skipped
@@ -154,29 +154,29 @@ func TestFinishJobsAndGuard(t *testing.T) {
 		})
 		require.NoError(t, err)
 		require.Equal(t, 2, applied)
-		got, err := s.GetJob(ctx, jobs[0].ID)
+		got, err := s.JobQueries.GetJob(ctx, jobs[0].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobSucceeded, got.State)
 		require.Equal(t, 100, got.Progress)
 		require.JSONEq(t, `{"ok":true}`, got.Result)
 		require.NotNil(t, got.FinishedAt)
 		require.Nil(t, got.LeaseUntil)
-		got, err = s.GetJob(ctx, jobs[1].ID)
+		got, err = s.JobQueries.GetJob(ctx, jobs[1].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobScheduled, got.State)
 		require.Equal(t, "boom", got.LastError)
 		require.Nil(t, got.FinishedAt)
-		got, err = s.GetJob(ctx, jobs[2].ID)
+		got, err = s.JobQueries.GetJob(ctx, jobs[2].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobProcessing, got.State)
 		// A success is told by the row: its run lasted from the claim to the finish. A retry's
 		// event is stored with the duration the worker measured, and its claim is drawn from it.
-		events, err := s.JobEvents(ctx, jobs[0].ID)
+		events, err := s.JobQueries.JobEvents(ctx, jobs[0].ID)
 		require.NoError(t, err)
-		done, err := s.GetJob(ctx, jobs[0].ID)
+		done, err := s.JobQueries.GetJob(ctx, jobs[0].ID)
 		require.NoError(t, err)
 		require.Equal(t, done.FinishedAt.Sub(*done.StartedAt), events[len(events)-1].Duration)
-		events, err = s.JobEvents(ctx, jobs[1].ID)
+		events, err = s.JobQueries.JobEvents(ctx, jobs[1].ID)
 		require.NoError(t, err)
 		require.Len(t, events, 3)
 		require.Equal(t, 2*time.Second, events[2].Duration)
@@ -184,16 +184,16 @@ func TestFinishJobsAndGuard(t *testing.T) {
 		require.Equal(t, events[2].At.Add(-2*time.Second), events[1].At)
 
 		// Promotion brings the retry back once due; a refunded attempt is given back.
-		n, queues, err := s.PromoteScheduled(ctx, now.Add(2*time.Minute), 10)
+		n, queues, err := s.Jobs.PromoteScheduled(ctx, now.Add(2*time.Minute), 10)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		require.Equal(t, []string{"default"}, queues)
 		again := claim(t, s, "srv", 10)
 		require.Len(t, again, 1)
 		require.Equal(t, 2, again[0].Attempt)
-		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: again[0].ID, ServerID: "srv", Attempt: 2, Run: again[0].Runs, State: models.JobEnqueued, RunAt: now, RefundAttempt: true, At: now}})
+		_, _, err = s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: again[0].ID, ServerID: "srv", Attempt: 2, Run: again[0].Runs, State: models.JobEnqueued, RunAt: now, RefundAttempt: true, At: now}})
 		require.NoError(t, err)
-		got, err = s.GetJob(ctx, again[0].ID)
+		got, err = s.JobQueries.GetJob(ctx, again[0].ID)
 		require.NoError(t, err)
 		require.Equal(t, 1, got.Attempt)
 		require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>scheduled", "scheduled>enqueued", "enqueued>processing", "processing>enqueued"}, states(t, s, got))
@@ -208,12 +208,12 @@ func TestUniqueKeys(t *testing.T) {
 		insert(t, s, first)
 		second, third := newJob("sweep"), newJob("other")
 		second.UniqueKey = &key
-		dups, err := s.InsertJobs(ctx, []*models.Job{third, second}, time.Now())
+		dups, err := s.Jobs.InsertJobs(ctx, []*models.Job{third, second}, time.Now())
 		require.NoError(t, err)
 		require.Equal(t, []int{1}, dups)
 		require.Equal(t, first.ID, second.ID, "the existing job comes back")
 		require.NotZero(t, third.ID, "the rest of the batch is inserted")
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 2, counts[models.JobEnqueued])
 		require.Len(t, states(t, s, first), 1, "no second event for the duplicate")
@@ -228,7 +228,7 @@ func TestUniqueKeys(t *testing.T) {
 				k := "tick:42"
 				j := newJob("tick")
 				j.UniqueKey = &k
-				if _, err := s.InsertJobs(ctx, []*models.Job{j}, time.Now()); err != nil {
+				if _, err := s.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now()); err != nil {
 					t.Error(err)
 				}
 				ids[i] = j.ID
@@ -258,7 +258,7 @@ func TestContinuations(t *testing.T) {
 
 		jobs := claim(t, s, "srv", 2)
 		now := time.Now()
-		_, queues, err := s.FinishJobs(ctx, []models.JobFinish{
+		_, queues, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{
 			{JobID: parent.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: now},
 			{JobID: failing.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobFailed, Error: "no", At: now},
 		})
@@ -266,7 +266,7 @@ func TestContinuations(t *testing.T) {
 		require.Len(t, jobs, 2)
 		require.Equal(t, []string{"default"}, queues)
 		for j, want := range map[*models.Job]models.JobState{onSuccess: models.JobEnqueued, afterFail: models.JobEnqueued, wantedSuccess: models.JobCancelled} {
-			got, err := s.GetJob(ctx, j.ID)
+			got, err := s.JobQueries.GetJob(ctx, j.ID)
 			require.NoError(t, err)
 			require.Equal(t, want, got.State)
 		}
@@ -280,16 +280,16 @@ func TestContinuations(t *testing.T) {
 		missing := newJob("orphan")
 		id := int64(99999)
 		missing.ParentID, missing.ContinueOn = &id, models.ContinueOnSuccess
-		_, err = s.InsertJobs(ctx, []*models.Job{missing}, now)
+		_, err = s.Jobs.InsertJobs(ctx, []*models.Job{missing}, now)
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 
 		// Cancelling an awaiting job's parent cancels it too.
 		p2 := newJob("p2")
 		insert(t, s, p2)
 		c2 := cont(p2, models.ContinueOnSuccess)
-		_, _, err = s.CancelJob(ctx, p2.ID, "cancelled by test")
+		_, _, err = s.Jobs.CancelJob(ctx, p2.ID, "cancelled by test")
 		require.NoError(t, err)
-		got, err := s.GetJob(ctx, c2.ID)
+		got, err := s.JobQueries.GetJob(ctx, c2.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobCancelled, got.State)
 	})
@@ -301,37 +301,37 @@ func TestCancelDeleteRequeueTrigger(t *testing.T) {
 		scheduled := newJob("scheduled")
 		scheduled.RunAt = time.Now().Add(time.Hour)
 		insert(t, s, waiting, running, scheduled)
-		_, _, err := s.CancelJob(ctx, waiting.ID, "cancelled by alice")
+		_, _, err := s.Jobs.CancelJob(ctx, waiting.ID, "cancelled by alice")
 		require.NoError(t, err)
-		_, _, err = s.CancelJob(ctx, waiting.ID, "again")
+		_, _, err = s.Jobs.CancelJob(ctx, waiting.ID, "again")
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
 
 		claimed := claim(t, s, "srv", 1)
 		require.Equal(t, running.ID, claimed[0].ID)
-		before, _, err := s.DeleteJob(ctx, running.ID, "deleted by bob")
+		before, _, err := s.Jobs.DeleteJob(ctx, running.ID, "deleted by bob")
 		require.NoError(t, err)
 		require.Equal(t, models.JobProcessing, before.State, "the caller learns it was running, and where")
 		require.Equal(t, "srv", before.ServerID)
-		applied, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: running.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
+		applied, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: running.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: time.Now()}})
 		require.NoError(t, err)
 		require.Zero(t, applied, "a deleted job stays deleted when its worker finishes")
 
-		_, _, err = s.RequeueJob(ctx, scheduled.ID, "requeued")
+		_, _, err = s.Jobs.RequeueJob(ctx, scheduled.ID, "requeued")
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err), "only final jobs are requeued")
-		_, _, err = s.TriggerJob(ctx, scheduled.ID, "triggered now by carol")
+		_, _, err = s.Jobs.TriggerJob(ctx, scheduled.ID, "triggered now by carol")
 		require.NoError(t, err)
-		_, _, err = s.RequeueJob(ctx, running.ID, "requeued by dave")
+		_, _, err = s.Jobs.RequeueJob(ctx, running.ID, "requeued by dave")
 		require.NoError(t, err)
-		got, err := s.GetJob(ctx, running.ID)
+		got, err := s.JobQueries.GetJob(ctx, running.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.JobEnqueued, got.State)
 		require.Zero(t, got.Attempt)
 		require.Nil(t, got.FinishedAt)
-		events, err := s.JobEvents(ctx, running.ID)
+		events, err := s.JobQueries.JobEvents(ctx, running.ID)
 		require.NoError(t, err)
 		require.Equal(t, "deleted by bob", events[2].Reason)
 		require.Equal(t, "requeued by dave", events[3].Reason)
-		_, _, err = s.CancelJob(ctx, 424242, "x")
+		_, _, err = s.Jobs.CancelJob(ctx, 424242, "x")
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 	})
 }
@@ -354,15 +354,15 @@ func TestRetention(t *testing.T) {
 			}
 			batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: 1, Run: 1, State: st, At: old})
 		}
-		_, _, err := s.FinishJobs(ctx, batch)
+		_, _, err := s.Jobs.FinishJobs(ctx, batch)
 		require.NoError(t, err)
 		require.NoError(t, modeltest.AppendJobLog(ctx, s, finished[0].ID, 1, old, "a line"))
 		insert(t, s, waiting)
 
-		n, err := s.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(-7*24*time.Hour), 10) // three batches
+		n, err := s.Jobs.CleanupJobs(ctx, models.RetainedStates, time.Now().Add(-7*24*time.Hour), 10) // three batches
 		require.NoError(t, err)
 		require.EqualValues(t, 25, n)
-		counts, err := s.CountJobsByState(ctx)
+		counts, err := s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, map[models.JobState]int64{models.JobFailed: 1, models.JobEnqueued: 1}, counts, "failed jobs are kept for inspection")
 		var orphans int64
@@ -372,12 +372,12 @@ func TestRetention(t *testing.T) {
 		require.Zero(t, orphans)
 
 		// With a retention of their own, failed jobs go too; a job still waiting never does.
-		_, err = s.CleanupJobs(ctx, []models.JobState{models.JobEnqueued}, time.Now(), 10)
+		_, err = s.Jobs.CleanupJobs(ctx, []models.JobState{models.JobEnqueued}, time.Now(), 10)
 		require.Error(t, err, "retention deletes finished jobs only")
-		n, err = s.CleanupJobs(ctx, []models.JobState{models.JobFailed}, time.Now().Add(-7*24*time.Hour), 10)
+		n, err = s.Jobs.CleanupJobs(ctx, []models.JobState{models.JobFailed}, time.Now().Add(-7*24*time.Hour), 10)
 		require.NoError(t, err)
 		require.EqualValues(t, 1, n)
-		counts, err = s.CountJobsByState(ctx)
+		counts, err = s.JobQueries.CountJobsByState(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, map[models.JobState]int64{models.JobEnqueued: 1}, counts)
 	})

@@ -36,7 +36,7 @@ func (kindCodeLimit) TableName() string { return "kind_code_limits" }
 // out of the code goes), but only where the code changed since a server last applied it: a
 // limit set since on the kind's page (SetKindLimits) stays until the code changes.
 // It returns the kinds whose limits it set.
-func (s *Store) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string, error) {
+func (s jobStore) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string, error) {
 	var seen []kindCodeLimit
 	if err := s.db.WithContext(ctx).Find(&seen).Error; err != nil {
 		return nil, fmt.Errorf("models: code limits: %w", err)
@@ -58,7 +58,7 @@ func (s *Store) ApplyCodeLimits(ctx context.Context, code []KindLimit) ([]string
 			}
 			continue
 		}
-		if err := s.SetKindLimits(ctx, l.Kind, l); err != nil {
+		if err := (kindStore{s.conn}).SetKindLimits(ctx, l.Kind, l); err != nil {
 			return set, err
 		}
 		row := kindCodeLimit{Kind: l.Kind, MaxRunning: l.MaxRunning, RateN: l.RateN, RatePerSeconds: l.RatePerSeconds}
@@ -89,7 +89,7 @@ type limitCache struct {
 
 // SetKindLimits sets a kind's cap (MaxRunning) and rate (RateN per RatePerSeconds) together,
 // in one transaction; zeros remove them.
-func (s *Store) SetKindLimits(ctx context.Context, kind string, l KindLimit) error {
+func (s kindStore) SetKindLimits(ctx context.Context, kind string, l KindLimit) error {
 	if l.MaxRunning < 0 || l.RateN < 0 || (l.RateN > 0 && l.RatePerSeconds < 1) {
 		return Errorf(EINVALID, "Limits are at least 0, and a rate is per at least 1s: not %d at once, %d per %ds.", l.MaxRunning, l.RateN, l.RatePerSeconds)
 	}
@@ -100,7 +100,7 @@ func (s *Store) SetKindLimits(ctx context.Context, kind string, l KindLimit) err
 	return s.setKindLimit(ctx, kind, "limits", map[string]any{"max_running": l.MaxRunning, "rate_n": l.RateN, "rate_per_seconds": per})
 }
 
-func (s *Store) setKindLimit(ctx context.Context, kind, what string, set map[string]any) error {
+func (s *conn) setKindLimit(ctx context.Context, kind, what string, set map[string]any) error {
 	if err := KindName.Check(kind); err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (s *Store) setKindLimit(ctx context.Context, kind, what string, set map[str
 }
 
 // KindLimits returns every kind's caps, by kind.
-func (s *Store) KindLimits(ctx context.Context) (map[string]KindLimit, error) {
+func (s kindStore) KindLimits(ctx context.Context) (map[string]KindLimit, error) {
 	var rows []KindLimit
 	if err := s.rdb.WithContext(ctx).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("models: kind limits: %w", err)
@@ -145,7 +145,7 @@ func rateBucket(at time.Time, perSeconds int64) time.Time {
 }
 
 // KindRateUsed is how many jobs of the kind started in the current window of its rate.
-func (s *Store) KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error) {
+func (s kindStore) KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (int, error) {
 	if l.RateN <= 0 || l.RatePerSeconds <= 0 {
 		return 0, nil
 	}
@@ -161,7 +161,7 @@ func (s *Store) KindRateUsed(ctx context.Context, l KindLimit, now time.Time) (i
 // limitsTTL ago (or the last ones read, when they can't be read now; false when none were).
 // Asked for each finished job, it reads the database only once per limitsTTL, for a second at
 // most: a database that doesn't answer must not hold an outcome back from being written.
-func (s *Store) KindCapped(ctx context.Context, kind string) bool {
+func (s jobStore) KindCapped(ctx context.Context, kind string) bool {
 	c := &s.kindLimits
 	c.mu.Lock()
 	l, fresh := c.limits, c.limits != nil && time.Since(c.at) < limitsTTL
@@ -178,14 +178,14 @@ func (s *Store) KindCapped(ctx context.Context, kind string) bool {
 }
 
 // limits is KindLimits, read at most once per limitsTTL.
-func (s *Store) limits(ctx context.Context) (map[string]KindLimit, error) {
+func (s *conn) limits(ctx context.Context) (map[string]KindLimit, error) {
 	c := &s.kindLimits
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.limits != nil && time.Since(c.at) < limitsTTL {
 		return c.limits, nil
 	}
-	l, err := s.KindLimits(ctx)
+	l, err := kindStore{s}.KindLimits(ctx)
 	if err != nil {
 		if c.limits != nil { // the last ones read, till the next try a TTL later
 			c.at = time.Now()
@@ -201,7 +201,7 @@ func (s *Store) limits(ctx context.Context) (map[string]KindLimit, error) {
 // claims on every node take turns), counts the running jobs of limited kinds, and claims in
 // the queue's order only as many of each limited kind as it has free slots. Jobs of other
 // kinds, and of kinds with slots, are not held up by a full one.
-func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
+func (s *conn) claimLimited(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
 	var jobs []*Job
 	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		jobs = nil
@@ -331,7 +331,7 @@ func (s *Store) claimLimited(ctx context.Context, p ClaimParams, now time.Time) 
 
 // countRates adds the jobs just claimed to their rate-limited kinds' current windows, and
 // drops windows long past.
-func (s *Store) countRates(tx *gorm.DB, limits []KindLimit, jobs []*Job, now time.Time) error {
+func (s *conn) countRates(tx *gorm.DB, limits []KindLimit, jobs []*Job, now time.Time) error {
 	for _, l := range limits {
 		if l.RateN <= 0 || l.RatePerSeconds <= 0 {
 			continue

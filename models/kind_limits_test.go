@@ -39,20 +39,20 @@ func TestKindLimits(t *testing.T) {
 		require.Empty(t, claim(t, s, "srv", 10), "the cap is reached")
 
 		direct := newJob("pdf.render")
-		claimed, err := s.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "default", ServerID: "srv", Lease: time.Minute})
+		claimed, err := s.Jobs.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "default", ServerID: "srv", Lease: time.Minute})
 		require.NoError(t, err)
 		require.False(t, claimed, "a capped kind waits for a claim")
 
 		for _, j := range got {
 			if j.Kind == "pdf.render" {
-				_, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}})
+				_, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}})
 				require.NoError(t, err)
 				break
 			}
 		}
 		require.Equal(t, map[string]int{"pdf.render": 1}, byKind(claim(t, s, "srv", 10)), "one slot came free")
 
-		limits, err := s.KindLimits(ctx)
+		limits, err := s.Kinds.KindLimits(ctx)
 		require.NoError(t, err)
 		require.Len(t, limits, 1)
 		require.Equal(t, 2, limits["pdf.render"].MaxRunning)
@@ -85,7 +85,7 @@ func TestKindLimitAcrossNodes(t *testing.T) {
 				defer wg.Done()
 				server := fmt.Sprintf("node-%d-%d", n, w)
 				for deadline := time.Now().Add(20 * time.Second); done.Load() < 60 && time.Now().Before(deadline); {
-					claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 2, Lease: time.Minute, Now: time.Now()})
+					claimed, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 2, Lease: time.Minute, Now: time.Now()})
 					if err != nil {
 						failures <- err
 						return
@@ -100,7 +100,7 @@ func TestKindLimitAcrossNodes(t *testing.T) {
 					}
 					time.Sleep(2 * time.Millisecond)
 					for _, j := range claimed {
-						if _, _, err := s.FinishJobs(ctx, []models.JobFinish{{JobID: j.ID, ServerID: server, Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}}); err != nil {
+						if _, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: j.ID, ServerID: server, Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}}); err != nil {
 							failures <- err
 							return
 						}
@@ -132,7 +132,7 @@ func TestKindRates(t *testing.T) {
 		insert(t, s, newJob("mail.send"))
 		now := time.Date(2026, 11, 27, 10, 15, 0, 0, time.UTC)
 		claimAt := func(at time.Time) map[string]int {
-			jobs, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 10, Lease: time.Minute, Now: at})
+			jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "srv", Limit: 10, Lease: time.Minute, Now: at})
 			require.NoError(t, err)
 			out := map[string]int{}
 			for _, j := range jobs {
@@ -142,9 +142,9 @@ func TestKindRates(t *testing.T) {
 		}
 		require.Equal(t, map[string]int{"sms.send": 3, "mail.send": 1}, claimAt(now))
 		require.Empty(t, claimAt(now.Add(30*time.Minute)), "the hour's 3 are used")
-		l, err := s.KindLimits(ctx)
+		l, err := s.Kinds.KindLimits(ctx)
 		require.NoError(t, err)
-		used, err := s.KindRateUsed(ctx, l["sms.send"], now)
+		used, err := s.Kinds.KindRateUsed(ctx, l["sms.send"], now)
 		require.NoError(t, err)
 		require.Equal(t, 3, used)
 		require.Equal(t, map[string]int{"sms.send": 3}, claimAt(now.Add(time.Hour)), "the next hour has room")
@@ -152,7 +152,7 @@ func TestKindRates(t *testing.T) {
 		// With a cap on running jobs too, the smaller wins; removing the rate keeps the cap.
 		require.NoError(t, s.SetKindLimit(ctx, "sms.send", 1))
 		require.NoError(t, s.SetKindRate(ctx, "sms.send", 0, 0))
-		l, err = s.KindLimits(ctx)
+		l, err = s.Kinds.KindLimits(ctx)
 		require.NoError(t, err)
 		require.Equal(t, models.KindLimit{Kind: "sms.send", MaxRunning: 1}, models.KindLimit{Kind: l["sms.send"].Kind, MaxRunning: l["sms.send"].MaxRunning, RateN: l["sms.send"].RateN})
 		require.Error(t, s.SetKindRate(ctx, "sms.send", 5, time.Millisecond))
@@ -194,7 +194,7 @@ func TestUniqueKeyReleaseRacesRequeue(t *testing.T) {
 	h := newJob("k")
 	h.UniqueKey, h.UniqueStates = &key, states
 	insert(t, s, h)
-	_, _, err := s.CancelJob(ctx, h.ID, "test")
+	_, _, err := s.Jobs.CancelJob(ctx, h.ID, "test")
 	require.NoError(t, err)
 	raw, err := sql.Open("pgx", dsn)
 	require.NoError(t, err)
@@ -210,7 +210,7 @@ func TestUniqueKeyReleaseRacesRequeue(t *testing.T) {
 	j := newJob("k")
 	k2 := key
 	j.UniqueKey, j.UniqueStates = &k2, states
-	dups, err := s.InsertJobs(ctx, []*models.Job{j}, time.Now())
+	dups, err := s.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now())
 	require.NoError(t, err)
 	require.True(t, fired.Load())
 	require.Equal(t, []int{0}, dups, "the requeued holder is the duplicate")
@@ -237,7 +237,7 @@ func TestFreshCapHoldsOnEveryNode(t *testing.T) {
 			require.NoError(t, a.SetKindLimit(ctx, "pdf", 1))
 			direct := newJob("pdf")
 			direct.Queue = "idle"
-			claimed, err := b.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "idle", ServerID: "b", Lease: time.Minute})
+			claimed, err := b.Jobs.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "idle", ServerID: "b", Lease: time.Minute})
 			require.NoError(t, err)
 			require.False(t, claimed, "not straight to a worker: a claim that counts the kind takes it")
 			insert(t, a, newJob("pdf"), newJob("pdf"), newJob("pdf"), newJob("mail"))
@@ -245,7 +245,7 @@ func TestFreshCapHoldsOnEveryNode(t *testing.T) {
 			require.Len(t, got, 1)
 			require.Equal(t, "mail", got[0].Kind, "b's claim leaves the capped kind to a claim that counts it")
 			direct = newJob("pdf")
-			claimed, err = b.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "default", ServerID: "b", Lease: time.Minute})
+			claimed, err = b.Jobs.InsertAndClaimJob(ctx, direct, time.Now(), models.ClaimParams{Queue: "default", ServerID: "b", Lease: time.Minute})
 			require.NoError(t, err)
 			require.False(t, claimed)
 			time.Sleep(1100 * time.Millisecond) // b reads the caps again
@@ -258,19 +258,19 @@ func TestFreshCapHoldsOnEveryNode(t *testing.T) {
 func TestCodeLimitsYieldToThePageUntilTheCodeChanges(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		limitOf := func(kind string) models.KindLimit {
-			l, err := s.KindLimits(ctx)
+			l, err := s.Kinds.KindLimits(ctx)
 			require.NoError(t, err)
 			return l[kind]
 		}
 		code := []models.KindLimit{{Kind: "pdf", MaxRunning: 5}, {Kind: "mail"}}
-		set, err := s.ApplyCodeLimits(ctx, code)
+		set, err := s.Jobs.ApplyCodeLimits(ctx, code)
 		require.NoError(t, err)
 		require.Equal(t, []string{"pdf"}, set)
 		require.Equal(t, 5, limitOf("pdf").MaxRunning)
 
 		require.NoError(t, s.SetKindLimit(ctx, "pdf", 9))
 		require.NoError(t, s.SetKindRate(ctx, "mail", 100, time.Minute))
-		set, err = s.ApplyCodeLimits(ctx, code)
+		set, err = s.Jobs.ApplyCodeLimits(ctx, code)
 		require.NoError(t, err)
 		require.Empty(t, set, "the same code again changes nothing")
 		require.Equal(t, 9, limitOf("pdf").MaxRunning, "the page's cap stays")
@@ -278,16 +278,16 @@ func TestCodeLimitsYieldToThePageUntilTheCodeChanges(t *testing.T) {
 
 		code[0].MaxRunning = 6
 		code[1] = models.KindLimit{Kind: "mail", RateN: 10, RatePerSeconds: 1}
-		set, err = s.ApplyCodeLimits(ctx, code)
+		set, err = s.Jobs.ApplyCodeLimits(ctx, code)
 		require.NoError(t, err)
 		require.Equal(t, []string{"pdf", "mail"}, set)
 		require.Equal(t, 6, limitOf("pdf").MaxRunning, "new code wins")
 		require.Equal(t, [2]int64{10, 1}, [2]int64{int64(limitOf("mail").RateN), limitOf("mail").RatePerSeconds})
 
 		code[0].MaxRunning = 0
-		_, err = s.ApplyCodeLimits(ctx, code)
+		_, err = s.Jobs.ApplyCodeLimits(ctx, code)
 		require.NoError(t, err)
-		all, err := s.KindLimits(ctx)
+		all, err := s.Kinds.KindLimits(ctx)
 		require.NoError(t, err)
 		require.NotContains(t, all, "pdf", "a cap taken out of the code goes, and with it the row")
 	})

@@ -86,7 +86,7 @@ func (k kindStatDelta) add(kind string, state JobState, d time.Duration) {
 // addKindStats adds k to the kinds' stats of the hour of at, a row at a time through a
 // prepared statement (a GORM upsert per batch cost SQLite's burn-down 7%), in key order (as
 // PostgreSQL's finish writes them) so that concurrent writers don't deadlock.
-func (s *Store) addKindStats(tx *gorm.DB, k kindStatDelta, at time.Time) error {
+func (s *conn) addKindStats(tx *gorm.DB, k kindStatDelta, at time.Time) error {
 	if len(k) == 0 {
 		return nil
 	}
@@ -116,7 +116,7 @@ func (s *Store) addKindStats(tx *gorm.DB, k kindStatDelta, at time.Time) error {
 
 // KindStats returns the kinds' stats from the hour of since on, summed over nodes, for one kind
 // or ("") for every kind, ordered by kind, hour and slot.
-func (s *Store) KindStats(ctx context.Context, kind string, since time.Time) ([]KindStat, error) {
+func (s jobQueries) KindStats(ctx context.Context, kind string, since time.Time) ([]KindStat, error) {
 	q := s.rdb.WithContext(ctx).Model(&KindStat{}).
 		Select("bucket, kind, slot, SUM(succeeded) AS succeeded, SUM(failed) AS failed, SUM(total_ns) AS total_ns, MAX(max_ns) AS max_ns").
 		Where("bucket >= ?", since.UTC().Truncate(time.Hour))
@@ -204,7 +204,7 @@ type FailureGroup struct {
 
 // KindFailures groups the kind's newest failed jobs (at most scan of them, through an index that
 // holds failed jobs only) by the first line of their error, most frequent first.
-func (s *Store) KindFailures(ctx context.Context, kind string, scan int) ([]FailureGroup, error) {
+func (s jobQueries) KindFailures(ctx context.Context, kind string, scan int) ([]FailureGroup, error) {
 	var rows []struct {
 		ID         int64
 		LastError  string

@@ -84,11 +84,11 @@ func TestKindStatsFollowFinishedJobs(t *testing.T) {
 			models.JobFinish{JobID: mail[0].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: at, Duration: 40 * time.Millisecond},
 			models.JobFinish{JobID: mail[1].ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobScheduled, RunAt: at.Add(time.Minute), At: at, Duration: time.Second, Error: "retry"},
 			models.JobFinish{JobID: mail[2].ID, ServerID: "other", Attempt: 1, Run: 1, State: models.JobSucceeded, At: at, Duration: time.Hour})
-		applied, _, err := s.FinishJobs(ctx, batch)
+		applied, _, err := s.Jobs.FinishJobs(ctx, batch)
 		require.NoError(t, err)
 		require.Equal(t, len(batch)-1, applied, "the outcome of another server's claim is not applied")
 
-		rows, err := s.KindStats(ctx, "render", at.Add(-time.Hour))
+		rows, err := s.JobQueries.KindStats(ctx, "render", at.Add(-time.Hour))
 		require.NoError(t, err)
 		wantSlots := map[int][2]int64{}
 		for i, d := range durations {
@@ -111,7 +111,7 @@ func TestKindStatsFollowFinishedJobs(t *testing.T) {
 		require.EqualValues(t, [2]int64{6, 2}, [2]int64{sum.Succeeded, sum.Failed})
 		require.Equal(t, 2*time.Minute, sum.Max)
 
-		all, err := s.KindStats(ctx, "", at.Add(-time.Hour))
+		all, err := s.JobQueries.KindStats(ctx, "", at.Add(-time.Hour))
 		require.NoError(t, err)
 		var mailRows []models.KindStat
 		for _, r := range all {
@@ -128,24 +128,24 @@ func TestKindStatsFollowFinishedJobs(t *testing.T) {
 		more := newJob("render")
 		insert(t, s, more)
 		require.Len(t, claim(t, s, "srv", 1), 1)
-		_, _, err = s.FinishJobs(ctx, []models.JobFinish{{JobID: more.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: at.Add(time.Minute), Duration: time.Millisecond}})
+		_, _, err = s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: more.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobSucceeded, At: at.Add(time.Minute), Duration: time.Millisecond}})
 		require.NoError(t, err)
-		rows, err = s.KindStats(ctx, "render", at.Add(-time.Hour))
+		rows, err = s.JobQueries.KindStats(ctx, "render", at.Add(-time.Hour))
 		require.NoError(t, err)
 		sum = models.SummarizeKindStats(rows)
 		require.EqualValues(t, 7, sum.Succeeded)
 		require.Equal(t, 2*time.Minute, sum.Max)
 		require.Len(t, rows, len(wantSlots), "no new row for a slot already there")
 
-		later, err := s.KindStats(ctx, "", at.Add(time.Hour))
+		later, err := s.JobQueries.KindStats(ctx, "", at.Add(time.Hour))
 		require.NoError(t, err)
 		require.Empty(t, later, "since is honoured")
-		require.NoError(t, s.CleanupStats(ctx, at.Add(9*24*time.Hour)))
-		rows, err = s.KindStats(ctx, "", at.Add(-time.Hour))
+		require.NoError(t, s.Jobs.CleanupStats(ctx, at.Add(9*24*time.Hour)))
+		rows, err = s.JobQueries.KindStats(ctx, "", at.Add(-time.Hour))
 		require.NoError(t, err)
 		require.Empty(t, rows, "kind stats go with the hour counters after 8 days")
 
-		groups, err := s.KindFailures(ctx, "render", 100)
+		groups, err := s.JobQueries.KindFailures(ctx, "render", 100)
 		require.NoError(t, err)
 		require.Len(t, groups, 2)
 		require.Equal(t, models.FailureGroup{Message: "boom 0", Count: 1, LastJobID: jobs[2].ID, LastAt: groups[0].LastAt}, groups[1])
@@ -169,15 +169,15 @@ func TestKindFailuresGroupByFirstLine(t *testing.T) {
 		for i, j := range jobs {
 			batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: 1, Run: 1, State: models.JobFailed, At: time.Now(), Error: errs[i]})
 		}
-		_, _, err := s.FinishJobs(ctx, batch)
+		_, _, err := s.Jobs.FinishJobs(ctx, batch)
 		require.NoError(t, err)
-		groups, err := s.KindFailures(ctx, "pdf", 100)
+		groups, err := s.JobQueries.KindFailures(ctx, "pdf", 100)
 		require.NoError(t, err)
 		require.Len(t, groups, 3)
 		require.Equal(t, "timeout", groups[0].Message)
 		require.Equal(t, 4, groups[0].Count)
 		require.Equal(t, jobs[4].ID, groups[0].LastJobID, "newest first")
-		few, err := s.KindFailures(ctx, "pdf", 2)
+		few, err := s.JobQueries.KindFailures(ctx, "pdf", 2)
 		require.NoError(t, err)
 		var n int
 		for _, g := range few {

@@ -45,7 +45,7 @@ type SchemaStatus struct {
 	Legacy bool
 }
 
-func (s *Store) provider(db *sql.DB) (*goose.Provider, error) {
+func (s *conn) provider(db *sql.DB) (*goose.Provider, error) {
 	fsys, dialect := s.drv.Migrations()
 	p, err := goose.NewProvider(goose.Dialect(dialect), db, fsys, goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Store) Migrate(ctx context.Context) (applied []Migration, stamped bool,
 	return applied, stamped, s.initJobCounts(s.db.WithContext(ctx))
 }
 
-func (s *Store) migrate(ctx context.Context) ([]Migration, bool, error) {
+func (s *conn) migrate(ctx context.Context) ([]Migration, bool, error) {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return nil, false, fmt.Errorf("models: migrate: %w", err)
@@ -120,7 +120,7 @@ func (s *Store) SchemaStatus(ctx context.Context) (*SchemaStatus, error) {
 	return s.schemaStatus(ctx, sqlDB)
 }
 
-func (s *Store) schemaStatus(ctx context.Context, sqlDB *sql.DB) (*SchemaStatus, error) {
+func (s *conn) schemaStatus(ctx context.Context, sqlDB *sql.DB) (*SchemaStatus, error) {
 	p, err := s.provider(sqlDB)
 	if err != nil {
 		return nil, err
@@ -166,7 +166,7 @@ func (s *Store) schemaStatus(ctx context.Context, sqlDB *sql.DB) (*SchemaStatus,
 	return st, nil
 }
 
-func (s *Store) hasTable(ctx context.Context, name string) (bool, error) {
+func (s *conn) hasTable(ctx context.Context, name string) (bool, error) {
 	var n int64
 	if err := s.db.WithContext(ctx).Raw(s.sql.HasTable, name).Scan(&n).Error; err != nil {
 		return false, fmt.Errorf("models: look for table %s: %w", name, err)

@@ -42,10 +42,10 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 				defer stores[i].Close()
 			}
 			// The counters were set up once: a job inserted is counted once on every node.
-			_, err := stores[0].InsertJobs(ctx, []*models.Job{newJob("a")}, time.Now())
+			_, err := stores[0].Jobs.InsertJobs(ctx, []*models.Job{newJob("a")}, time.Now())
 			require.NoError(t, err)
 			for _, s := range stores {
-				counts, err := s.CountJobsByState(ctx)
+				counts, err := s.JobQueries.CountJobsByState(ctx)
 				require.NoError(t, err)
 				require.Equal(t, map[models.JobState]int64{models.JobEnqueued: 1}, counts)
 			}
@@ -118,12 +118,12 @@ func TestLegacyDatabaseIsStampedWithItsRowsIntact(t *testing.T) {
 					require.False(t, m.AppliedAt.IsZero(), "migration %d", m.Version)
 				}
 
-				job, err := s.GetJob(ctx, 2)
+				job, err := s.JobQueries.GetJob(ctx, 2)
 				require.NoError(t, err)
 				require.Equal(t, models.JobSucceeded, job.State)
 				require.Equal(t, `{"rows":3}`, job.Result)
 				require.Equal(t, "node-1", job.ServerID)
-				events, err := s.JobEvents(ctx, 2)
+				events, err := s.JobQueries.JobEvents(ctx, 2)
 				require.NoError(t, err)
 				// Both stored events are kept; the history adds the claim the success implies.
 				require.Len(t, events, 3)
@@ -132,21 +132,21 @@ func TestLegacyDatabaseIsStampedWithItsRowsIntact(t *testing.T) {
 				require.Zero(t, events[1].ID)
 				require.Equal(t, models.JobSucceeded, events[2].To)
 				require.NotZero(t, events[2].ID)
-				logs, err := s.JobLogs(ctx, 2)
+				logs, err := s.JobQueries.JobLogs(ctx, 2)
 				require.NoError(t, err)
 				require.Equal(t, "built 3 rows", logs[0].Message)
-				rj, err := s.GetRecurring(ctx, "nightly")
+				rj, err := s.Recurring.GetRecurring(ctx, "nightly")
 				require.NoError(t, err)
 				require.Equal(t, "Europe/Berlin", rj.TimeZone)
-				n, err := s.CountUsers(ctx)
+				n, err := s.Users.CountUsers(ctx)
 				require.NoError(t, err)
 				require.Equal(t, int64(1), n)
-				counts, err := s.CountJobsByState(ctx)
+				counts, err := s.JobQueries.CountJobsByState(ctx)
 				require.NoError(t, err)
 				require.Equal(t, map[models.JobState]int64{models.JobEnqueued: 1, models.JobSucceeded: 1}, counts, "counters set up from the rows")
 
 				// The waiting job is claimed and finished as any other.
-				claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "n", Limit: 1, Lease: time.Minute, Now: time.Now()})
+				claimed, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "n", Limit: 1, Lease: time.Minute, Now: time.Now()})
 				require.NoError(t, err)
 				require.Len(t, claimed, 1)
 				require.Equal(t, int64(1), claimed[0].ID)

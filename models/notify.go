@@ -12,7 +12,7 @@ import (
 
 // notifyEnqueued tells the other nodes that jobs of queues are ready, when tx commits (through
 // the driver: PostgreSQL's NOTIFY; nothing on SQLite, whose one process wakes itself).
-func (s *Store) notifyEnqueued(tx *gorm.DB, queues ...string) error {
+func (s *conn) notifyEnqueued(tx *gorm.DB, queues ...string) error {
 	return s.drv.Notify(tx, queues)
 }
 
@@ -20,7 +20,7 @@ func (s *Store) notifyEnqueued(tx *gorm.DB, queues ...string) error {
 // each reconnection: jobs made ready meanwhile were missed), until ctx ends. It reconnects,
 // waiting up to 5 s between attempts, when its connection drops, and reports each failure to
 // onError. On a database without notifications (SQLite) it just waits for ctx.
-func (s *Store) ListenForJobs(ctx context.Context, wake func(queue string), onError func(error)) {
+func (s jobStore) ListenForJobs(ctx context.Context, wake func(queue string), onError func(error)) {
 	for pause := 100 * time.Millisecond; ctx.Err() == nil; pause = min(2*pause, 5*time.Second) {
 		err := s.drv.Listen(ctx, wake, func() { pause = 100 * time.Millisecond })
 		if errors.Is(err, driver.ErrNoListen) {

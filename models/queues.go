@@ -20,7 +20,7 @@ type QueueSetting struct {
 }
 
 // SetQueuePaused pauses or resumes a queue for every server, recording who did it.
-func (s *Store) SetQueuePaused(ctx context.Context, name string, paused bool, by string) error {
+func (s queueStore) SetQueuePaused(ctx context.Context, name string, paused bool, by string) error {
 	if err := QueueName.Check(name); err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func (s *Store) SetQueuePaused(ctx context.Context, name string, paused bool, by
 }
 
 // PausedQueues returns the names of the paused queues.
-func (s *Store) PausedQueues(ctx context.Context) (map[string]bool, error) {
+func (s queueStore) PausedQueues(ctx context.Context) (map[string]bool, error) {
 	var names []string
 	if err := s.rdb.WithContext(ctx).Model(&QueueSetting{}).Where("paused = ?", true).Pluck("name", &names).Error; err != nil {
 		return nil, fmt.Errorf("models: paused queues: %w", err)
@@ -58,9 +58,9 @@ type QueueStat struct {
 }
 
 // QueueStats returns every queue that has jobs waiting, running or failed, or a setting, by name.
-func (s *Store) QueueStats(ctx context.Context) ([]QueueStat, error) {
+func (s queueStore) QueueStats(ctx context.Context) ([]QueueStat, error) {
 	db := s.rdb.WithContext(ctx)
-	counts, err := s.CountJobsByQueue(ctx)
+	counts, err := jobQueries{s.conn}.CountJobsByQueue(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("models: queue stats: %w", err)
 	}

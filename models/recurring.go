@@ -73,7 +73,7 @@ type RecurringJob struct {
 // UpsertRecurring stores the definition under its name. An existing entry keeps its paused
 // flag and run times, and a schedule a user edited; its next run is recomputed by next only
 // when its schedule changed. (next must compute from def's schedule.)
-func (s *Store) UpsertRecurring(ctx context.Context, def *RecurringJob, next func() time.Time) (*RecurringJob, error) {
+func (s recurringStore) UpsertRecurring(ctx context.Context, def *RecurringJob, next func() time.Time) (*RecurringJob, error) {
 	var out RecurringJob
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		err := s.lockRecurring(tx, def.Name, &out)
@@ -133,14 +133,14 @@ func (rj *RecurringJob) fillDefaults() {
 	}
 }
 
-func (s *Store) lockRecurring(tx *gorm.DB, name string, into *RecurringJob) error {
+func (s *conn) lockRecurring(tx *gorm.DB, name string, into *RecurringJob) error {
 	q := s.drv.LockRows(tx, "UPDATE")
 	return q.Where("name = ?", name).Take(into).Error
 }
 
 // UpdateRecurring runs fn on the named entry inside a transaction holding its lock (so nodes
 // firing the same tick take turns), then saves the entry. fn may insert jobs through tx.
-func (s *Store) UpdateRecurring(ctx context.Context, name string, fn func(tx Tx, rj *RecurringJob) error) (*RecurringJob, error) {
+func (s recurringStore) UpdateRecurring(ctx context.Context, name string, fn func(tx Tx, rj *RecurringJob) error) (*RecurringJob, error) {
 	var rj RecurringJob
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.lockRecurring(tx, name, &rj); errors.Is(err, gorm.ErrRecordNotFound) {
@@ -148,7 +148,7 @@ func (s *Store) UpdateRecurring(ctx context.Context, name string, fn func(tx Tx,
 		} else if err != nil {
 			return fmt.Errorf("models: load recurring job %q: %w", name, err)
 		}
-		if err := fn(storeTx{s, tx}, &rj); err != nil {
+		if err := fn(storeTx{jobStore{s.conn}, tx}, &rj); err != nil {
 			return err
 		}
 		if err := tx.Save(&rj).Error; err != nil {
@@ -163,7 +163,7 @@ func (s *Store) UpdateRecurring(ctx context.Context, name string, fn func(tx Tx,
 }
 
 // GetRecurring returns the named entry, or an ENOTFOUND error.
-func (s *Store) GetRecurring(ctx context.Context, name string) (*RecurringJob, error) {
+func (s recurringStore) GetRecurring(ctx context.Context, name string) (*RecurringJob, error) {
 	var rj RecurringJob
 	err := s.rdb.WithContext(ctx).Where("name = ?", name).Take(&rj).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -176,7 +176,7 @@ func (s *Store) GetRecurring(ctx context.Context, name string) (*RecurringJob, e
 }
 
 // ListRecurring returns every recurring job by name.
-func (s *Store) ListRecurring(ctx context.Context) ([]RecurringJob, error) {
+func (s recurringStore) ListRecurring(ctx context.Context) ([]RecurringJob, error) {
 	var out []RecurringJob
 	if err := s.rdb.WithContext(ctx).Order("name").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list recurring jobs: %w", err)
@@ -186,7 +186,7 @@ func (s *Store) ListRecurring(ctx context.Context) ([]RecurringJob, error) {
 
 // storeTx is a Tx: the store's writes inside one GORM transaction.
 type storeTx struct {
-	s  *Store
+	s  jobStore
 	tx *gorm.DB
 }
 
@@ -212,7 +212,7 @@ func (t storeTx) CancelJob(id int64, reason string) (*Job, []string, error) {
 
 // CreateRecurring stores a new recurring job whose next occurrence is next, or an ECONFLICT
 // error when the name is taken.
-func (s *Store) CreateRecurring(ctx context.Context, def *RecurringJob, next time.Time) (*RecurringJob, error) {
+func (s recurringStore) CreateRecurring(ctx context.Context, def *RecurringJob, next time.Time) (*RecurringJob, error) {
 	rj := *def
 	rj.fillDefaults()
 	n := next.UTC().Truncate(time.Microsecond)
@@ -230,7 +230,7 @@ func (s *Store) CreateRecurring(ctx context.Context, def *RecurringJob, next tim
 
 // DeleteRecurring removes the named recurring job; the jobs it made stay. An entry the code
 // defines comes back when a server starts with that code.
-func (s *Store) DeleteRecurring(ctx context.Context, name string) error {
+func (s recurringStore) DeleteRecurring(ctx context.Context, name string) error {
 	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&RecurringJob{})
 	if res.Error != nil {
 		return fmt.Errorf("models: delete recurring job %q: %w", name, res.Error)

@@ -26,7 +26,7 @@ func TestUpsertRecurringConcurrently(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, err := s.UpsertRecurring(ctx, &models.RecurringJob{Name: fmt.Sprintf("sweep-%d", i%rounds), Spec: "@every 1m", TimeZone: "UTC", Kind: "sweep",
+				_, err := s.Recurring.UpsertRecurring(ctx, &models.RecurringJob{Name: fmt.Sprintf("sweep-%d", i%rounds), Spec: "@every 1m", TimeZone: "UTC", Kind: "sweep",
 					Args: "{}", Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed}, func() time.Time { return time.Now().Add(time.Minute) })
 				errs <- err
 			}()
@@ -37,7 +37,7 @@ func TestUpsertRecurringConcurrently(t *testing.T) {
 		for err := range errs {
 			require.NoError(t, err)
 		}
-		all, err := s.ListRecurring(ctx)
+		all, err := s.Recurring.ListRecurring(ctx)
 		require.NoError(t, err)
 		require.Len(t, all, rounds)
 	})
@@ -52,24 +52,24 @@ func TestRecurringEditsOutliveTheCodeSeparately(t *testing.T) {
 			return &models.RecurringJob{Name: "sync", Spec: spec, TimeZone: "UTC", Kind: "sync", Args: "{}", Queue: "default",
 				MaxAttempts: 1, Misfire: models.MisfireRelaxed, Overlap: overlap}
 		}
-		_, err := s.UpsertRecurring(ctx, def("@every 1m", models.OverlapAllow), next)
+		_, err := s.Recurring.UpsertRecurring(ctx, def("@every 1m", models.OverlapAllow), next)
 		require.NoError(t, err)
-		_, err = s.UpdateRecurring(ctx, "sync", func(_ models.Tx, rj *models.RecurringJob) error {
+		_, err = s.Recurring.UpdateRecurring(ctx, "sync", func(_ models.Tx, rj *models.RecurringJob) error {
 			rj.Overlap, rj.OverlapSet = models.OverlapSkip, true // as a person does on the dashboard
 			return nil
 		})
 		require.NoError(t, err)
-		rj, err := s.UpsertRecurring(ctx, def("@every 5m", models.OverlapReplace), next)
+		rj, err := s.Recurring.UpsertRecurring(ctx, def("@every 5m", models.OverlapReplace), next)
 		require.NoError(t, err)
 		require.Equal(t, "@every 5m", rj.Spec, "the code's new schedule applies")
 		require.Equal(t, models.OverlapSkip, rj.Overlap, "the person's policy stays")
 
-		_, err = s.UpdateRecurring(ctx, "sync", func(_ models.Tx, rj *models.RecurringJob) error {
+		_, err = s.Recurring.UpdateRecurring(ctx, "sync", func(_ models.Tx, rj *models.RecurringJob) error {
 			rj.Spec, rj.Overridden, rj.OverlapSet = "@every 7m", true, false // a person edits the schedule only
 			return nil
 		})
 		require.NoError(t, err)
-		rj, err = s.UpsertRecurring(ctx, def("@every 5m", models.OverlapReplace), next)
+		rj, err = s.Recurring.UpsertRecurring(ctx, def("@every 5m", models.OverlapReplace), next)
 		require.NoError(t, err)
 		require.Equal(t, "@every 7m", rj.Spec, "the person's schedule stays")
 		require.Equal(t, models.OverlapReplace, rj.Overlap, "the code's new policy applies")

@@ -35,7 +35,7 @@ func ValidSecretName(name string) bool { return secretNameRE.MatchString(name) }
 
 // PutSecret stores the sealed value under name, replacing the value it had. It reports whether
 // the secret is new.
-func (s *Store) PutSecret(ctx context.Context, name, sealed, by string) (created bool, err error) {
+func (s secretStore) PutSecret(ctx context.Context, name, sealed, by string) (created bool, err error) {
 	if !ValidSecretName(name) {
 		return false, &Error{Code: EINVALID, Message: "The secret was not saved.", Fields: map[string]string{
 			"name": "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."}}
@@ -64,7 +64,7 @@ func (s *Store) PutSecret(ctx context.Context, name, sealed, by string) (created
 }
 
 // SecretByName returns the named secret, or an ENOTFOUND error.
-func (s *Store) SecretByName(ctx context.Context, name string) (*SecretRow, error) {
+func (s secretStore) SecretByName(ctx context.Context, name string) (*SecretRow, error) {
 	var row SecretRow
 	err := s.rdb.WithContext(ctx).Where("name = ?", name).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -77,7 +77,7 @@ func (s *Store) SecretByName(ctx context.Context, name string) (*SecretRow, erro
 }
 
 // ListSecrets returns every secret by name, without their sealed values.
-func (s *Store) ListSecrets(ctx context.Context) ([]SecretRow, error) {
+func (s secretStore) ListSecrets(ctx context.Context) ([]SecretRow, error) {
 	var out []SecretRow
 	if err := s.rdb.WithContext(ctx).Omit("sealed").Order("name").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list secrets: %w", err)
@@ -86,7 +86,7 @@ func (s *Store) ListSecrets(ctx context.Context) ([]SecretRow, error) {
 }
 
 // DeleteSecret deletes the named secret; jobs that refer to it fail when they run.
-func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+func (s secretStore) DeleteSecret(ctx context.Context, name string) error {
 	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&SecretRow{})
 	if res.Error != nil {
 		return fmt.Errorf("models: delete secret %q: %w", name, res.Error)

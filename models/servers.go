@@ -24,7 +24,7 @@ type Server struct {
 // UpsertServer records the server's heartbeat, registering it the first time. A zero
 // HeartbeatAt means now, by the database's clock on PostgreSQL, so that nodes whose clocks
 // disagree still agree on who is silent (SQLite serves one machine, with one clock).
-func (s *Store) UpsertServer(ctx context.Context, srv *Server) error {
+func (s serverStore) UpsertServer(ctx context.Context, srv *Server) error {
 	var beat any = srv.HeartbeatAt.UTC()
 	if srv.HeartbeatAt.IsZero() {
 		beat = s.dbNow()
@@ -45,14 +45,14 @@ func (s *Store) UpsertServer(ctx context.Context, srv *Server) error {
 
 // dbNow is the current time as heartbeats are written and compared: the database's clock on
 // PostgreSQL, this machine's on SQLite.
-func (s *Store) dbNow() any { return s.drv.Now() }
+func (s *conn) dbNow() any { return s.drv.Now() }
 
 // silentSince is the heartbeat time before which a server has been silent for d: an SQL
 // expression on PostgreSQL (the database's clock), a time on SQLite.
-func (s *Store) silentSince(d time.Duration) any { return s.drv.Ago(d) }
+func (s *conn) silentSince(d time.Duration) any { return s.drv.Ago(d) }
 
 // DeleteServer removes a server that is shutting down.
-func (s *Store) DeleteServer(ctx context.Context, id string) error {
+func (s serverStore) DeleteServer(ctx context.Context, id string) error {
 	if err := s.db.WithContext(ctx).Delete(&Server{}, "id = ?", id).Error; err != nil {
 		return fmt.Errorf("models: remove server %s: %w", id, err)
 	}
@@ -60,7 +60,7 @@ func (s *Store) DeleteServer(ctx context.Context, id string) error {
 }
 
 // DeleteStaleServers removes servers silent for longer than d.
-func (s *Store) DeleteStaleServers(ctx context.Context, d time.Duration) (int64, error) {
+func (s serverStore) DeleteStaleServers(ctx context.Context, d time.Duration) (int64, error) {
 	res := s.db.WithContext(ctx).Where("heartbeat_at < ?", s.silentSince(d)).Delete(&Server{})
 	if res.Error != nil {
 		return 0, fmt.Errorf("models: remove stale servers: %w", res.Error)
@@ -69,7 +69,7 @@ func (s *Store) DeleteStaleServers(ctx context.Context, d time.Duration) (int64,
 }
 
 // Servers lists the registered servers, oldest first.
-func (s *Store) Servers(ctx context.Context) ([]Server, error) {
+func (s serverStore) Servers(ctx context.Context) ([]Server, error) {
 	var out []Server
 	if err := s.rdb.WithContext(ctx).Order("started_at, id").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list servers: %w", err)

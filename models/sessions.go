@@ -39,7 +39,7 @@ func SessionID(token string) string {
 
 // CreateSession starts a session for the user, valid for ttl, and returns its token: the only
 // copy, for the cookie. Expired sessions of every user are removed on the way.
-func (s *Store) CreateSession(ctx context.Context, userID int64, ttl time.Duration, ip, userAgent string) (string, *Session, error) {
+func (s sessionStore) CreateSession(ctx context.Context, userID int64, ttl time.Duration, ip, userAgent string) (string, *Session, error) {
 	raw := make([]byte, sessionTokenBytes)
 	if _, err := rand.Read(raw); err != nil {
 		return "", nil, fmt.Errorf("models: session token: %w", err)
@@ -65,7 +65,7 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, ttl time.Durati
 // SessionUser returns the user of the session with this token, or an ENOTFOUND error when
 // there is no such session: it never existed, it ended at logout or with a new password, or it
 // expired. It is one indexed read, made on every request of a logged-in user.
-func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
+func (s sessionStore) SessionUser(ctx context.Context, token string) (*User, error) {
 	var u User
 	err := s.rdb.WithContext(ctx).Model(&User{}).Select("users.*").
 		Joins("JOIN sessions ON sessions.user_id = users.id").
@@ -82,7 +82,7 @@ func (s *Store) SessionUser(ctx context.Context, token string) (*User, error) {
 
 // DeleteSession ends the session with this id (see SessionID). Ending one that is already gone
 // is not an error.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s sessionStore) DeleteSession(ctx context.Context, id string) error {
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Delete(&Session{}).Error; err != nil {
 		return fmt.Errorf("models: end session: %w", err)
 	}

@@ -34,7 +34,7 @@ type statDelta struct{ succeeded, failed, rescued int64 }
 // addStats adds d to the second and hour counters of at, a row each through a prepared
 // statement (as addKindStats: GORM's upsert, built per batch, is the costlier part of a small
 // write on SQLite's finish), the second's row first, as every writer of stats does.
-func (s *Store) addStats(tx *gorm.DB, d statDelta, at time.Time) error {
+func (s *conn) addStats(tx *gorm.DB, d statDelta, at time.Time) error {
 	if d == (statDelta{}) {
 		return nil
 	}
@@ -55,7 +55,7 @@ func (s *Store) addStats(tx *gorm.DB, d statDelta, at time.Time) error {
 }
 
 // Stats returns the counters of a period from `since` on, oldest first, summed over nodes.
-func (s *Store) Stats(ctx context.Context, period string, since time.Time) ([]JobStat, error) {
+func (s jobQueries) Stats(ctx context.Context, period string, since time.Time) ([]JobStat, error) {
 	var out []JobStat
 	err := s.rdb.WithContext(ctx).Model(&JobStat{}).
 		Select("period, bucket, SUM(succeeded) AS succeeded, SUM(failed) AS failed, SUM(rescued) AS rescued").
@@ -71,7 +71,7 @@ const statHours = 8 * 24 * time.Hour
 
 // CleanupStats drops second counters older than 15 minutes and hour counters (the overview's and
 // the kinds') older than 8 days.
-func (s *Store) CleanupStats(ctx context.Context, now time.Time) error {
+func (s jobStore) CleanupStats(ctx context.Context, now time.Time) error {
 	db := s.db.WithContext(ctx)
 	for period, keep := range map[string]time.Duration{PeriodSecond: 15 * time.Minute, PeriodHour: statHours} {
 		if err := db.Where("period = ? AND bucket < ?", period, now.UTC().Add(-keep)).Delete(&JobStat{}).Error; err != nil {
@@ -85,7 +85,7 @@ func (s *Store) CleanupStats(ctx context.Context, now time.Time) error {
 }
 
 // RetriesPending counts scheduled jobs waiting to retry after a failed attempt.
-func (s *Store) RetriesPending(ctx context.Context) (int64, error) {
+func (s jobQueries) RetriesPending(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.rdb.WithContext(ctx).Model(&Job{}).Where("state = ? AND attempt > 0", JobScheduled).Count(&n).Error
 	if err != nil {
@@ -95,7 +95,7 @@ func (s *Store) RetriesPending(ctx context.Context) (int64, error) {
 }
 
 // CountRecurring counts the recurring jobs.
-func (s *Store) CountRecurring(ctx context.Context) (int64, error) {
+func (s recurringStore) CountRecurring(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.rdb.WithContext(ctx).Model(&RecurringJob{}).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count recurring jobs: %w", err)

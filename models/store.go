@@ -24,10 +24,70 @@ const (
 	DialectPostgres Dialect = "postgres"
 )
 
-// Store is Kiln's storage on SQLite or PostgreSQL, and the queries. What differs between the
-// two is the driver's (models/driver): its connections, its SQL for the hot path and for
-// maintenance, locks, clock and notifications.
+// Store is Kiln's storage on SQLite or PostgreSQL: one handle on the database, which hands out
+// a store per domain. Each field is the domain's interface (contract.go), so that a caller, or a
+// test, can put another in its place. What differs between the two databases is the driver's
+// (models/driver): its connections, its SQL for the hot path and for maintenance, locks, clock
+// and notifications.
 type Store struct {
+	*conn
+
+	Jobs       JobStore       // the life of jobs as the engine drives it
+	JobQueries JobQueries     // jobs and their history, for people
+	Kinds      KindLimitStore // the kinds' caps and rates
+	Recurring  RecurringStore // recurring jobs
+	Servers    ServerStore    // the registry of running nodes
+	Queues     QueueStore     // queues paused, and their counts
+	Tasks      TaskStore      // the app's tasks
+	Users      UserStore      // who may log in
+	Sessions   SessionStore   // logins
+	Tokens     TokenStore     // API tokens
+	Secrets    SecretStore    // the sealed secrets jobs refer to
+	Settings   SettingStore   // the node-wide generated secrets
+}
+
+// The domain stores, each the implementation of one interface of contract.go over the shared
+// connections.
+type (
+	jobStore       struct{ *conn }
+	jobQueries     struct{ *conn }
+	kindStore      struct{ *conn }
+	recurringStore struct{ *conn }
+	serverStore    struct{ *conn }
+	queueStore     struct{ *conn }
+	taskStore      struct{ *conn }
+	userStore      struct{ *conn }
+	sessionStore   struct{ *conn }
+	tokenStore     struct{ *conn }
+	secretStore    struct{ *conn }
+	settingStore   struct{ *conn }
+)
+
+var (
+	_ JobStore       = jobStore{}
+	_ JobQueries     = jobQueries{}
+	_ KindLimitStore = kindStore{}
+	_ RecurringStore = recurringStore{}
+	_ ServerStore    = serverStore{}
+	_ QueueStore     = queueStore{}
+	_ TaskStore      = taskStore{}
+	_ UserStore      = userStore{}
+	_ SessionStore   = sessionStore{}
+	_ TokenStore     = tokenStore{}
+	_ SecretStore    = secretStore{}
+	_ SettingStore   = settingStore{}
+)
+
+// newStore hands c's connections to a store per domain.
+func newStore(c *conn) *Store {
+	return &Store{conn: c,
+		Jobs: jobStore{c}, JobQueries: jobQueries{c}, Kinds: kindStore{c}, Recurring: recurringStore{c},
+		Servers: serverStore{c}, Queues: queueStore{c}, Tasks: taskStore{c}, Users: userStore{c},
+		Sessions: sessionStore{c}, Tokens: tokenStore{c}, Secrets: secretStore{c}, Settings: settingStore{c}}
+}
+
+// conn is what every domain store shares: the connections, the driver and the caches.
+type conn struct {
 	db      *gorm.DB // writes and transactions
 	rdb     *gorm.DB // reads that are not part of a transaction (SQLite: query-only connections)
 	drv     driver.Driver
@@ -102,7 +162,7 @@ func Connect(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)
 	}
-	s := &Store{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow}
+	s := newStore(&conn{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow})
 	if s.drv.Shared() {
 		s.statNode = 1 + rand.IntN(1<<30)
 	}
@@ -118,7 +178,7 @@ func (s *Store) Dialect() Dialect { return Dialect(s.drv.Name()) }
 
 // Shared reports whether nodes on several machines may share the store's database (PostgreSQL),
 // and so tell each other of the jobs they make ready.
-func (s *Store) Shared() bool { return s.drv.Shared() }
+func (s *conn) Shared() bool { return s.drv.Shared() }
 
 // ToolDB is the store's writer connection, for tools that keep tables of their own beside
 // Kiln's and read Kiln's to check them (kiln chaos records its probes' runs there). Kiln's own

@@ -132,7 +132,7 @@ func (in *TaskInput) Validate() error {
 }
 
 // CreateTask validates in and inserts a new open task.
-func (s *Store) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
+func (s taskStore) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	in.Normalize()
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func (s *Store) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 }
 
 // GetTask returns the task with the given id, or an ENOTFOUND error.
-func (s *Store) GetTask(ctx context.Context, id int64) (*Task, error) {
+func (s taskStore) GetTask(ctx context.Context, id int64) (*Task, error) {
 	return getTask(s.rdb.WithContext(ctx), id)
 }
 
@@ -163,7 +163,7 @@ func getTask(db *gorm.DB, id int64) (*Task, error) {
 
 // UpdateTask validates in and replaces the task's title, description and due date. Completion is
 // left as it is: reopen a task to make it open again.
-func (s *Store) UpdateTask(ctx context.Context, id int64, in TaskInput) (*Task, error) {
+func (s taskStore) UpdateTask(ctx context.Context, id int64, in TaskInput) (*Task, error) {
 	in.Normalize()
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func (s *Store) UpdateTask(ctx context.Context, id int64, in TaskInput) (*Task, 
 
 // CompleteTask marks the task completed at `at` by `by` (CompletedByUser or CompletedBySweeper).
 // Completing a completed task changes nothing, so a double-submitted form is harmless.
-func (s *Store) CompleteTask(ctx context.Context, id int64, by string, at time.Time) (*Task, error) {
+func (s taskStore) CompleteTask(ctx context.Context, id int64, by string, at time.Time) (*Task, error) {
 	if by != CompletedByUser && by != CompletedBySweeper {
 		return nil, Errorf(EINVALID, "unknown completer %q", by)
 	}
@@ -191,7 +191,7 @@ func (s *Store) CompleteTask(ctx context.Context, id int64, by string, at time.T
 }
 
 // ReopenTask makes a completed task open again, clearing when and by whom it was completed.
-func (s *Store) ReopenTask(ctx context.Context, id int64) (*Task, error) {
+func (s taskStore) ReopenTask(ctx context.Context, id int64) (*Task, error) {
 	return s.changeTask(ctx, id, func(t *Task) bool {
 		if !t.Completed {
 			return false
@@ -203,7 +203,7 @@ func (s *Store) ReopenTask(ctx context.Context, id int64) (*Task, error) {
 
 // changeTask loads the task, lets change modify it, and saves it when change reports a change,
 // all in one transaction.
-func (s *Store) changeTask(ctx context.Context, id int64, change func(*Task) bool) (*Task, error) {
+func (s *conn) changeTask(ctx context.Context, id int64, change func(*Task) bool) (*Task, error) {
 	var out *Task
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		t, err := getTask(tx, id)
@@ -222,7 +222,7 @@ func (s *Store) changeTask(ctx context.Context, id int64, change func(*Task) boo
 }
 
 // DeleteTask deletes the task for good.
-func (s *Store) DeleteTask(ctx context.Context, id int64) error {
+func (s taskStore) DeleteTask(ctx context.Context, id int64) error {
 	res := s.db.WithContext(ctx).Delete(&Task{}, id)
 	if res.Error != nil {
 		return fmt.Errorf("models: delete task %d: %w", id, res.Error)
@@ -235,7 +235,7 @@ func (s *Store) DeleteTask(ctx context.Context, id int64) error {
 
 // CompleteOverdueTasks completes every open task due at or before now, in one set-based
 // UPDATE, recording now as when and the sweeper as by what. It returns how many it completed.
-func (s *Store) CompleteOverdueTasks(ctx context.Context, now time.Time) (int64, error) {
+func (s taskStore) CompleteOverdueTasks(ctx context.Context, now time.Time) (int64, error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	res := s.db.WithContext(ctx).Model(&Task{}).Where("completed = ? AND due_at <= ?", false, now).
 		Updates(map[string]any{"completed": true, "completed_at": now, "completed_by": CompletedBySweeper, "updated_at": now})
@@ -255,7 +255,7 @@ type TaskFilter struct {
 
 // ListTasks returns the tasks matching f: open tasks by due date (soonest first), completed
 // tasks by completion (latest first), and all tasks by due date.
-func (s *Store) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
+func (s taskStore) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	q := s.taskScope(s.rdb.WithContext(ctx), f.Status, f.Now)
 	if f.Status == TaskCompleted {
 		q = q.Order("completed_at DESC").Order("id DESC")
@@ -273,7 +273,7 @@ func (s *Store) ListTasks(ctx context.Context, f TaskFilter) ([]Task, error) {
 	return tasks, nil
 }
 
-func (s *Store) taskScope(db *gorm.DB, status TaskStatus, now time.Time) *gorm.DB {
+func (s *conn) taskScope(db *gorm.DB, status TaskStatus, now time.Time) *gorm.DB {
 	q := db.Model(&Task{})
 	switch status {
 	case TaskPending:
@@ -307,7 +307,7 @@ func (c TaskCounts) Of(status TaskStatus) int64 {
 
 // CountTasks counts the tasks in every filter. Each count is a range of the (completed, due_at)
 // index, so no count reads the table itself.
-func (s *Store) CountTasks(ctx context.Context, now time.Time) (TaskCounts, error) {
+func (s taskStore) CountTasks(ctx context.Context, now time.Time) (TaskCounts, error) {
 	var c TaskCounts
 	db := s.rdb.WithContext(ctx)
 	for _, q := range []struct {
@@ -324,7 +324,7 @@ func (s *Store) CountTasks(ctx context.Context, now time.Time) (TaskCounts, erro
 
 // SeedDemoTasks creates n open tasks due every `every` from now on (the first due after one
 // interval), so the overdue sweep has something to complete while someone watches.
-func (s *Store) SeedDemoTasks(ctx context.Context, n int, every time.Duration, now time.Time) ([]Task, error) {
+func (s taskStore) SeedDemoTasks(ctx context.Context, n int, every time.Duration, now time.Time) ([]Task, error) {
 	tasks := make([]Task, 0, n)
 	for i := 1; i <= n; i++ {
 		due := now.Add(time.Duration(i) * every)

@@ -13,7 +13,7 @@ func BenchmarkCreateTask(b *testing.B) {
 	in := models.TaskInput{Title: "Benchmark task", Description: "A few words.", DueAt: time.Now().Add(time.Hour)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.CreateTask(ctx, in); err != nil {
+		if _, err := s.Tasks.CreateTask(ctx, in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -42,7 +42,7 @@ func BenchmarkListTasks100k(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.ListTasks(ctx, models.TaskFilter{Status: models.TaskOverdue, Now: now, Limit: 50}); err != nil {
+		if _, err := s.Tasks.ListTasks(ctx, models.TaskFilter{Status: models.TaskOverdue, Now: now, Limit: 50}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func BenchmarkCountTasks100k(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.CountTasks(ctx, now); err != nil {
+		if _, err := s.Tasks.CountTasks(ctx, now); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -72,12 +72,12 @@ func BenchmarkSweep1M(b *testing.B) {
 		if err := modeltest.DB(s).Exec("UPDATE tasks SET completed = ?, completed_at = NULL, completed_by = '' WHERE completed = ?", false, true).Error; err != nil {
 			b.Fatal(err)
 		}
-		counts, err := s.CountTasks(ctx, now)
+		counts, err := s.Tasks.CountTasks(ctx, now)
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		n, err := s.CompleteOverdueTasks(ctx, now)
+		n, err := s.Tasks.CompleteOverdueTasks(ctx, now)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -70,13 +70,13 @@ func TestTaskLifecycle(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		in := validInput()
 		in.Title = "  Water the plants  "
-		created, err := s.CreateTask(ctx, in)
+		created, err := s.Tasks.CreateTask(ctx, in)
 		require.NoError(t, err)
 		require.NotZero(t, created.ID)
 		require.Equal(t, "Water the plants", created.Title, "title is trimmed")
 		require.False(t, created.Completed)
 
-		got, err := s.GetTask(ctx, created.ID)
+		got, err := s.Tasks.GetTask(ctx, created.ID)
 		require.NoError(t, err)
 		require.Equal(t, created.Title, got.Title)
 		require.Equal(t, "Both balconies.", got.Description)
@@ -85,10 +85,10 @@ func TestTaskLifecycle(t *testing.T) {
 
 		// Update.
 		newDue := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
-		updated, err := s.UpdateTask(ctx, created.ID, models.TaskInput{Title: "Water the garden", DueAt: newDue})
+		updated, err := s.Tasks.UpdateTask(ctx, created.ID, models.TaskInput{Title: "Water the garden", DueAt: newDue})
 		require.NoError(t, err)
 		require.Equal(t, "Water the garden", updated.Title)
-		got, err = s.GetTask(ctx, created.ID)
+		got, err = s.Tasks.GetTask(ctx, created.ID)
 		require.NoError(t, err)
 		require.Equal(t, "Water the garden", got.Title)
 		require.Equal(t, "", got.Description)
@@ -97,12 +97,12 @@ func TestTaskLifecycle(t *testing.T) {
 
 		// Complete, twice: the second changes nothing.
 		at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-		done, err := s.CompleteTask(ctx, created.ID, models.CompletedByUser, at)
+		done, err := s.Tasks.CompleteTask(ctx, created.ID, models.CompletedByUser, at)
 		require.NoError(t, err)
 		require.True(t, done.Completed)
-		_, err = s.CompleteTask(ctx, created.ID, models.CompletedBySweeper, at.Add(time.Hour))
+		_, err = s.Tasks.CompleteTask(ctx, created.ID, models.CompletedBySweeper, at.Add(time.Hour))
 		require.NoError(t, err)
-		got, err = s.GetTask(ctx, created.ID)
+		got, err = s.Tasks.GetTask(ctx, created.ID)
 		require.NoError(t, err)
 		require.True(t, got.Completed)
 		require.Equal(t, models.CompletedByUser, got.CompletedBy)
@@ -111,39 +111,39 @@ func TestTaskLifecycle(t *testing.T) {
 		require.Equal(t, models.TaskCompleted, got.Status(time.Now()))
 
 		// Reopen clears the action date and who.
-		_, err = s.ReopenTask(ctx, created.ID)
+		_, err = s.Tasks.ReopenTask(ctx, created.ID)
 		require.NoError(t, err)
-		got, err = s.GetTask(ctx, created.ID)
+		got, err = s.Tasks.GetTask(ctx, created.ID)
 		require.NoError(t, err)
 		require.False(t, got.Completed)
 		require.Nil(t, got.CompletedAt)
 		require.Equal(t, "", got.CompletedBy)
 
 		// Delete, then it is gone.
-		require.NoError(t, s.DeleteTask(ctx, created.ID))
-		_, err = s.GetTask(ctx, created.ID)
+		require.NoError(t, s.Tasks.DeleteTask(ctx, created.ID))
+		_, err = s.Tasks.GetTask(ctx, created.ID)
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
-		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.DeleteTask(ctx, created.ID)))
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Tasks.DeleteTask(ctx, created.ID)))
 	})
 }
 
 func TestTaskInvalidWritesNothing(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
-		_, err := s.CreateTask(ctx, models.TaskInput{Title: "", DueAt: time.Now()})
+		_, err := s.Tasks.CreateTask(ctx, models.TaskInput{Title: "", DueAt: time.Now()})
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
-		task, err := s.CreateTask(ctx, validInput())
+		task, err := s.Tasks.CreateTask(ctx, validInput())
 		require.NoError(t, err)
-		_, err = s.UpdateTask(ctx, task.ID, models.TaskInput{Title: strings.Repeat("x", 201), DueAt: time.Now()})
+		_, err = s.Tasks.UpdateTask(ctx, task.ID, models.TaskInput{Title: strings.Repeat("x", 201), DueAt: time.Now()})
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
-		got, err := s.GetTask(ctx, task.ID)
+		got, err := s.Tasks.GetTask(ctx, task.ID)
 		require.NoError(t, err)
 		require.Equal(t, "Water the plants", got.Title, "a rejected update leaves the row as it was")
-		counts, err := s.CountTasks(ctx, time.Now())
+		counts, err := s.Tasks.CountTasks(ctx, time.Now())
 		require.NoError(t, err)
 		require.EqualValues(t, 1, counts.All)
-		_, err = s.UpdateTask(ctx, 9999, validInput())
+		_, err = s.Tasks.UpdateTask(ctx, 9999, validInput())
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
-		_, err = s.CompleteTask(ctx, task.ID, "robot", time.Now())
+		_, err = s.Tasks.CompleteTask(ctx, task.ID, "robot", time.Now())
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 	})
 }
@@ -158,9 +158,9 @@ func TestTaskTimeZoneRoundTrip(t *testing.T) {
 				time.Date(2027, 7, 1, 9, 30, 0, 0, loc),
 				time.Date(2027, 1, 15, 9, 30, 0, 0, loc),
 			} {
-				task, err := s.CreateTask(ctx, models.TaskInput{Title: zone, DueAt: local})
+				task, err := s.Tasks.CreateTask(ctx, models.TaskInput{Title: zone, DueAt: local})
 				require.NoError(t, err)
-				got, err := s.GetTask(ctx, task.ID)
+				got, err := s.Tasks.GetTask(ctx, task.ID)
 				require.NoError(t, err)
 				require.True(t, got.DueAt.Equal(local), "%s: stored %v, want %v", zone, got.DueAt, local)
 				require.Equal(t, local.UTC().Format(time.RFC3339), got.DueAt.UTC().Format(time.RFC3339))
@@ -174,7 +174,7 @@ func TestListAndCountTasks(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		now := time.Now().UTC()
 		mk := func(title string, due time.Time) *models.Task {
-			task, err := s.CreateTask(ctx, models.TaskInput{Title: title, DueAt: due})
+			task, err := s.Tasks.CreateTask(ctx, models.TaskInput{Title: title, DueAt: due})
 			require.NoError(t, err)
 			return task
 		}
@@ -183,15 +183,15 @@ func TestListAndCountTasks(t *testing.T) {
 		mk("late", now.Add(-time.Hour))
 		mk("very late", now.Add(-48*time.Hour))
 		done := mk("done", now.Add(-time.Minute))
-		_, err := s.CompleteTask(ctx, done.ID, models.CompletedBySweeper, now)
+		_, err := s.Tasks.CompleteTask(ctx, done.ID, models.CompletedBySweeper, now)
 		require.NoError(t, err)
 
-		counts, err := s.CountTasks(ctx, now)
+		counts, err := s.Tasks.CountTasks(ctx, now)
 		require.NoError(t, err)
 		require.Equal(t, models.TaskCounts{All: 5, Pending: 2, Overdue: 2, Completed: 1}, counts)
 
 		titles := func(status models.TaskStatus, limit, offset int) []string {
-			tasks, err := s.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: limit, Offset: offset})
+			tasks, err := s.Tasks.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: limit, Offset: offset})
 			require.NoError(t, err)
 			var out []string
 			for _, task := range tasks {
@@ -210,10 +210,10 @@ func TestListAndCountTasks(t *testing.T) {
 func TestSeedDemoTasks(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		now := time.Now().UTC()
-		tasks, err := s.SeedDemoTasks(ctx, 10, 5*time.Minute, now)
+		tasks, err := s.Tasks.SeedDemoTasks(ctx, 10, 5*time.Minute, now)
 		require.NoError(t, err)
 		require.Len(t, tasks, 10)
-		listed, err := s.ListTasks(ctx, models.TaskFilter{Status: models.TaskPending, Now: now})
+		listed, err := s.Tasks.ListTasks(ctx, models.TaskFilter{Status: models.TaskPending, Now: now})
 		require.NoError(t, err)
 		require.Len(t, listed, 10)
 		for i, task := range listed {
@@ -247,23 +247,23 @@ func TestCompleteOverdueTasks(t *testing.T) {
 			tasks[i] = models.Task{Title: fmt.Sprintf("t%d", i), DueAt: due.Truncate(time.Microsecond)}
 		}
 		require.NoError(t, modeltest.DB(s).CreateInBatches(&tasks, 500).Error)
-		done, err := s.CompleteTask(ctx, tasks[2].ID, models.CompletedByUser, now.Add(-time.Hour))
+		done, err := s.Tasks.CompleteTask(ctx, tasks[2].ID, models.CompletedByUser, now.Add(-time.Hour))
 		require.NoError(t, err)
 
-		n, err := s.CompleteOverdueTasks(ctx, now)
+		n, err := s.Tasks.CompleteOverdueTasks(ctx, now)
 		require.NoError(t, err)
 		require.EqualValues(t, total/2-1, n, "every overdue open task but the one a user completed")
-		counts, err := s.CountTasks(ctx, now)
+		counts, err := s.Tasks.CountTasks(ctx, now)
 		require.NoError(t, err)
 		require.Equal(t, models.TaskCounts{All: total, Pending: total / 2, Completed: total / 2}, counts)
-		got, err := s.GetTask(ctx, tasks[4].ID)
+		got, err := s.Tasks.GetTask(ctx, tasks[4].ID)
 		require.NoError(t, err)
 		require.Equal(t, models.CompletedBySweeper, got.CompletedBy)
 		require.True(t, got.CompletedAt.Equal(now.Truncate(time.Microsecond)))
-		got, err = s.GetTask(ctx, done.ID)
+		got, err = s.Tasks.GetTask(ctx, done.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.CompletedByUser, got.CompletedBy, "already completed tasks keep who completed them")
-		n, err = s.CompleteOverdueTasks(ctx, now)
+		n, err = s.Tasks.CompleteOverdueTasks(ctx, now)
 		require.NoError(t, err)
 		require.Zero(t, n)
 	})

@@ -46,7 +46,7 @@ var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // CreateAPIToken makes a token named name for role (RoleAdmin or RoleViewer), valid for ttl
 // (0: until revoked), and returns the token itself: the only copy there will be.
-func (s *Store) CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by string) (string, *APIToken, error) {
+func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by string) (string, *APIToken, error) {
 	fields := map[string]string{}
 	if !tokenNameRE.MatchString(name) {
 		fields["name"] = "A token's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
@@ -84,7 +84,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, name, role string, ttl time.
 
 // TokenByValue returns the token with this value, or an ENOTFOUND error when there is none: it
 // never existed, was revoked, or has expired. It records the use (at most once a minute).
-func (s *Store) TokenByValue(ctx context.Context, token string) (*APIToken, error) {
+func (s tokenStore) TokenByValue(ctx context.Context, token string) (*APIToken, error) {
 	if !strings.HasPrefix(token, TokenPrefix) {
 		return nil, Errorf(ENOTFOUND, "No such API token.")
 	}
@@ -110,7 +110,7 @@ func (s *Store) TokenByValue(ctx context.Context, token string) (*APIToken, erro
 }
 
 // ListAPITokens returns every token, by name (without their values, which are not kept).
-func (s *Store) ListAPITokens(ctx context.Context) ([]APIToken, error) {
+func (s tokenStore) ListAPITokens(ctx context.Context) ([]APIToken, error) {
 	var out []APIToken
 	if err := s.rdb.WithContext(ctx).Order("name").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list tokens: %w", err)
@@ -119,7 +119,7 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]APIToken, error) {
 }
 
 // RevokeAPIToken deletes the named token: it stops working at once, on every node.
-func (s *Store) RevokeAPIToken(ctx context.Context, name string) error {
+func (s tokenStore) RevokeAPIToken(ctx context.Context, name string) error {
 	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&APIToken{})
 	if res.Error != nil {
 		return fmt.Errorf("models: revoke token %q: %w", name, res.Error)

@@ -15,7 +15,7 @@ import (
 // last use is recorded.
 func TestAPITokens(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
-		token, tok, err := s.CreateAPIToken(ctx, "ci-deploy", models.RoleAdmin, 0, "ada")
+		token, tok, err := s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleAdmin, 0, "ada")
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(token, models.TokenPrefix))
 		require.Len(t, token, len(models.TokenPrefix)+43, "256 random bits, base64url")
@@ -25,48 +25,48 @@ func TestAPITokens(t *testing.T) {
 		require.NoError(t, modeltest.DB(s).Model(&models.APIToken{}).Where("token_hash LIKE ?", "%"+token[len(models.TokenPrefix):]+"%").Count(&stored).Error)
 		require.Zero(t, stored, "the token itself is not stored")
 
-		got, err := s.TokenByValue(ctx, token)
+		got, err := s.Tokens.TokenByValue(ctx, token)
 		require.NoError(t, err)
 		require.Equal(t, "ci-deploy", got.Name)
 		require.Equal(t, models.RoleAdmin, got.Role)
 		require.NotNil(t, got.LastUsedAt, "the use is recorded")
 		first := *got.LastUsedAt
-		got, err = s.TokenByValue(ctx, token)
+		got, err = s.Tokens.TokenByValue(ctx, token)
 		require.NoError(t, err)
 		require.True(t, got.LastUsedAt.Equal(first), "a use within a minute writes nothing")
 
 		for _, bad := range []string{"", "kiln_", token + "x", strings.TrimPrefix(token, models.TokenPrefix), "kiln_" + strings.Repeat("A", 43)} {
-			_, err := s.TokenByValue(ctx, bad)
+			_, err := s.Tokens.TokenByValue(ctx, bad)
 			require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "%q", bad)
 		}
 
 		// Names are unique; bad input is refused field by field.
-		_, _, err = s.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada")
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada")
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
 		require.Contains(t, models.FieldErrors(err)["name"], "already a token named")
-		_, _, err = s.CreateAPIToken(ctx, "has space", "root", -time.Hour, "ada")
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "has space", "root", -time.Hour, "ada")
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 		require.Len(t, models.FieldErrors(err), 3)
 
 		// Expiry.
-		short, _, err := s.CreateAPIToken(ctx, "short", models.RoleViewer, time.Millisecond, "ada")
+		short, _, err := s.Tokens.CreateAPIToken(ctx, "short", models.RoleViewer, time.Millisecond, "ada")
 		require.NoError(t, err)
 		time.Sleep(5 * time.Millisecond)
-		_, err = s.TokenByValue(ctx, short)
+		_, err = s.Tokens.TokenByValue(ctx, short)
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 		require.Contains(t, err.Error(), "expired")
 
-		list, err := s.ListAPITokens(ctx)
+		list, err := s.Tokens.ListAPITokens(ctx)
 		require.NoError(t, err)
 		require.Len(t, list, 2)
 		require.Equal(t, "ci-deploy", list[0].Name)
 
 		// Revoked: gone at once.
-		require.NoError(t, s.RevokeAPIToken(ctx, "ci-deploy"))
-		_, err = s.TokenByValue(ctx, token)
+		require.NoError(t, s.Tokens.RevokeAPIToken(ctx, "ci-deploy"))
+		_, err = s.Tokens.TokenByValue(ctx, token)
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
-		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.RevokeAPIToken(ctx, "ci-deploy")))
-		_, _, err = s.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Tokens.RevokeAPIToken(ctx, "ci-deploy")))
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada")
 		require.NoError(t, err, "the name is free again")
 	})
 }

@@ -57,7 +57,7 @@ func validatePassword(password string) error {
 }
 
 // CreateUser adds a user with a bcrypt hash of password.
-func (s *Store) CreateUser(ctx context.Context, username, password, role string) (*User, error) {
+func (s userStore) CreateUser(ctx context.Context, username, password, role string) (*User, error) {
 	if !usernameRE.MatchString(username) {
 		return nil, &Error{Code: EINVALID, Message: "That username can't be used.", Fields: map[string]string{"username": "Use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit."}}
 	}
@@ -83,7 +83,7 @@ func (s *Store) CreateUser(ctx context.Context, username, password, role string)
 }
 
 // SetPassword replaces a user's password and ends every session of theirs, in one transaction.
-func (s *Store) SetPassword(ctx context.Context, username, password string) error {
+func (s userStore) SetPassword(ctx context.Context, username, password string) error {
 	if err := validatePassword(password); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("kiln-no-such-user-passwor
 var errBadLogin = &Error{Code: EINVALID, Message: "Wrong username or password."}
 
 // Authenticate returns the user whose name and password these are, recording the login.
-func (s *Store) Authenticate(ctx context.Context, username, password string) (*User, error) {
+func (s userStore) Authenticate(ctx context.Context, username, password string) (*User, error) {
 	if !usernameRE.MatchString(username) {
 		// No user has such a name, and PostgreSQL would refuse some (invalid UTF-8, NUL):
 		// answer as for any unknown user, in as much time.
@@ -146,7 +146,7 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (*U
 }
 
 // ListUsers returns every user by name.
-func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+func (s userStore) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User
 	if err := s.rdb.WithContext(ctx).Order("username").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list users: %w", err)
@@ -155,7 +155,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 }
 
 // CountUsers counts the users.
-func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+func (s userStore) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
 	if err := s.rdb.WithContext(ctx).Model(&User{}).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("models: count users: %w", err)
@@ -172,7 +172,7 @@ type Setting struct {
 
 // Secret returns the named random secret of n bytes, creating it the first time. Nodes racing
 // to create it all end up with the one that was stored first.
-func (s *Store) Secret(ctx context.Context, key string, n int) ([]byte, error) {
+func (s settingStore) Secret(ctx context.Context, key string, n int) ([]byte, error) {
 	fresh := make([]byte, n)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("models: random secret: %w", err)

@@ -81,7 +81,7 @@ func (s *Server) identifyAPI(c echo.Context) error {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return errAPIUnauthorized
 	}
-	t, err := s.store.TokenByValue(c.Request().Context(), strings.TrimSpace(token))
+	t, err := s.store.Tokens.TokenByValue(c.Request().Context(), strings.TrimSpace(token))
 	if models.ErrorCode(err) == models.ENOTFOUND {
 		return echo.NewHTTPError(http.StatusUnauthorized, models.ErrorMessage(err)+" Make a new one with \"kiln token create\".")
 	}

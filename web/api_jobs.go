@@ -290,7 +290,7 @@ func (s *Server) apiListJobs(ctx context.Context, in *ListJobsInput) (*ListJobsO
 		}
 		before = n
 	}
-	page, err := s.store.ListJobs(ctx, f, before, 0, in.Limit)
+	page, err := s.store.JobQueries.ListJobs(ctx, f, before, 0, in.Limit)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -309,7 +309,7 @@ func (s *Server) apiListJobs(ctx context.Context, in *ListJobsInput) (*ListJobsO
 }
 
 func (s *Server) apiStats(ctx context.Context, _ *struct{}) (*StatsOutput, error) {
-	counts, err := s.store.CountJobsByState(ctx)
+	counts, err := s.store.JobQueries.CountJobsByState(ctx)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -318,13 +318,13 @@ func (s *Server) apiStats(ctx context.Context, _ *struct{}) (*StatsOutput, error
 	for _, st := range models.JobStates {
 		out.Body.Jobs[string(st)] = counts[st]
 	}
-	if out.Body.RetriesPending, err = s.store.RetriesPending(ctx); err != nil {
+	if out.Body.RetriesPending, err = s.store.JobQueries.RetriesPending(ctx); err != nil {
 		return nil, s.apiErr(err)
 	}
-	if out.Body.Recurring, err = s.store.CountRecurring(ctx); err != nil {
+	if out.Body.Recurring, err = s.store.Recurring.CountRecurring(ctx); err != nil {
 		return nil, s.apiErr(err)
 	}
-	servers, err := s.store.Servers(ctx)
+	servers, err := s.store.Servers.Servers(ctx)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}

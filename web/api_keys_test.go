@@ -63,7 +63,7 @@ func TestAPIKeysBelongToTheirCaller(t *testing.T) {
 			raw, _ = json.Marshal(body)
 			require.Contains(t, string(raw), "body.jobs[1].unique_key", key)
 		}
-		jobs, err := a.store.ListJobs(t.Context(), models.JobFilter{}, 0, 0, 100)
+		jobs, err := a.store.JobQueries.ListJobs(t.Context(), models.JobFilter{}, 0, 0, 100)
 		require.NoError(t, err)
 		for _, j := range jobs.Jobs {
 			if j.UniqueKey != nil {

@@ -69,7 +69,7 @@ func (s *Server) kindMetrics(ctx context.Context, kind string) (*KindMetricsOutp
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	b.Last24h = api.KindDay{Succeeded: sum.Succeeded, Failed: sum.Failed, P50Ms: ms(sum.P50), P95Ms: ms(sum.P95), MaxMs: ms(sum.Max), MeanMs: ms(sum.Mean)}
 	b.Limits = apiKindLimits(d.limits[kind])
-	groups, err := s.store.KindFailures(ctx, kind, kindFailureScan)
+	groups, err := s.store.JobQueries.KindFailures(ctx, kind, kindFailureScan)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -102,7 +102,7 @@ func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*Ki
 			&huma.ErrorDetail{Location: "body.rate_per", Message: perErr, Value: in.Body.RatePer})
 	}
 	limit := models.KindLimit{MaxRunning: in.Body.MaxRunning, RateN: in.Body.RateN, RatePerSeconds: perSeconds}
-	if err := s.store.SetKindLimits(ctx, kind, limit); err != nil {
+	if err := s.store.Kinds.SetKindLimits(ctx, kind, limit); err != nil {
 		return nil, s.apiErr(err)
 	}
 	s.log.Info("web: kind limits set through the API", "kind", kind, "max_running", limit.MaxRunning, "rate_n", limit.RateN, "rate_per_seconds", limit.RatePerSeconds, "user", apiUser(ctx).Username)

@@ -158,7 +158,7 @@ func (s *Server) apiJobAction(ctx context.Context, in *JobActionInput) (*JobOutp
 	if err := s.doJobAction(actor(ctx), action, in.ID); err != nil {
 		return nil, s.apiErr(err)
 	}
-	j, err := s.store.GetJob(ctx, in.ID)
+	j, err := s.store.JobQueries.GetJob(ctx, in.ID)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -177,10 +177,10 @@ func (s *Server) apiDeleteJob(ctx context.Context, in *JobIDInput) (*struct{}, e
 }
 
 func (s *Server) apiJobLogs(ctx context.Context, in *JobIDInput) (*LogsOutput, error) {
-	if _, err := s.store.GetJob(ctx, in.ID); err != nil {
+	if _, err := s.store.JobQueries.GetJob(ctx, in.ID); err != nil {
 		return nil, s.apiErr(err)
 	}
-	logs, err := s.store.JobLogs(ctx, in.ID)
+	logs, err := s.store.JobQueries.JobLogs(ctx, in.ID)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -193,7 +193,7 @@ func (s *Server) apiJobLogs(ctx context.Context, in *JobIDInput) (*LogsOutput, e
 }
 
 func (s *Server) apiListRecurring(ctx context.Context, _ *struct{}) (*RecurringListOutput, error) {
-	rows, err := s.store.ListRecurring(ctx)
+	rows, err := s.store.Recurring.ListRecurring(ctx)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -206,7 +206,7 @@ func (s *Server) apiListRecurring(ctx context.Context, _ *struct{}) (*RecurringL
 }
 
 func (s *Server) apiGetRecurring(ctx context.Context, in *RecurringNameInput) (*RecurringOutput, error) {
-	rj, err := s.store.GetRecurring(ctx, in.Name)
+	rj, err := s.store.Recurring.GetRecurring(ctx, in.Name)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -217,7 +217,7 @@ func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleIn
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	rj, err := s.store.GetRecurring(ctx, in.Name)
+	rj, err := s.store.Recurring.GetRecurring(ctx, in.Name)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -262,7 +262,7 @@ func (s *Server) apiRecurringAction(ctx context.Context, in *RecurringActionInpu
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
-	rj, err := s.store.GetRecurring(ctx, in.Name)
+	rj, err := s.store.Recurring.GetRecurring(ctx, in.Name)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -271,7 +271,7 @@ func (s *Server) apiRecurringAction(ctx context.Context, in *RecurringActionInpu
 }
 
 func (s *Server) apiListQueues(ctx context.Context, _ *struct{}) (*QueuesOutput, error) {
-	stats, err := s.store.QueueStats(ctx)
+	stats, err := s.store.Queues.QueueStats(ctx)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -301,7 +301,7 @@ func (s *Server) apiQueueAction(ctx context.Context, in *QueueActionInput) (*str
 }
 
 func (s *Server) apiListServers(ctx context.Context, _ *struct{}) (*ServersOutput, error) {
-	servers, err := s.store.Servers(ctx)
+	servers, err := s.store.Servers.Servers(ctx)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}

@@ -24,7 +24,7 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 		require.Equal(t, "at 07:00 on Mondays", body["description"])
 		require.Equal(t, "low", body["queue"])
 		require.NotNil(t, body["next_run_at"])
-		rj, err := a.store.GetRecurring(context.Background(), "weekly-report")
+		rj, err := a.store.Recurring.GetRecurring(context.Background(), "weekly-report")
 		require.NoError(t, err)
 		require.Equal(t, models.MisfireStrict, rj.Misfire)
 		require.JSONEq(t, `{"scope":"week"}`, rj.Args)
@@ -49,7 +49,7 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 			raw, _ := json.Marshal(body)
 			require.Contains(t, string(raw), tc.says, "%v", tc.body)
 		}
-		n, err := a.store.CountRecurring(context.Background())
+		n, err := a.store.Recurring.CountRecurring(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, int64(1), n, "nothing half-made")
 
@@ -59,7 +59,7 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 		resp, body = a.apiCall("PUT", "/api/v1/recurring/weekly-report", "", map[string]any{"spec": "0 8 * * MON", "time_zone": "Europe/Berlin", "overlap": "replace"})
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		require.Equal(t, "replace", body["overlap"])
-		rj, err = a.store.GetRecurring(context.Background(), "weekly-report")
+		rj, err = a.store.Recurring.GetRecurring(context.Background(), "weekly-report")
 		require.NoError(t, err)
 		require.Equal(t, [2]string{"0 8 * * MON", models.OverlapReplace}, [2]string{rj.Spec, rj.Overlap})
 

@@ -153,9 +153,9 @@ func TestSecretAppearsNowhere(t *testing.T) {
 
 		require.Equal(t, value, <-received, "the secret reached the server")
 		require.Equal(t, value, <-received)
-		done := jobstest.WaitState(t, a.store, ok, models.JobSucceeded)
+		done := jobstest.WaitState(t, a.store.JobQueries, ok, models.JobSucceeded)
 		require.Contains(t, done.Result, "hello ${secret:partner.key}")
-		jobstest.WaitState(t, a.store, failed, models.JobFailed)
+		jobstest.WaitState(t, a.store.JobQueries, failed, models.JobFailed)
 
 		// Every row of every table.
 		db, err := modeltest.DB(a.store).DB()
@@ -205,7 +205,7 @@ func TestSecretAppearsNowhere(t *testing.T) {
 			require.Equal(t, http.StatusOK, resp.StatusCode, path)
 			require.NotContains(t, string(page), value, path)
 		}
-		logs, err := a.store.JobLogs(context.Background(), failed)
+		logs, err := a.store.JobQueries.JobLogs(context.Background(), failed)
 		require.NoError(t, err)
 		require.NotEmpty(t, logs)
 		require.Contains(t, logs[len(logs)-1].Message, "502 Bad Gateway")

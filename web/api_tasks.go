@@ -82,7 +82,7 @@ func (s *Server) apiListTasks(ctx context.Context, in *ListTasksInput) (*ListTas
 		return nil, s.apiErr(err)
 	}
 	now := s.cfg.Now()
-	tasks, err := s.store.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: in.Limit, Offset: in.Offset})
+	tasks, err := s.store.Tasks.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: in.Limit, Offset: in.Offset})
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -98,7 +98,7 @@ func (s *Server) apiCreateTask(ctx context.Context, in *TaskInput) (*TaskOutput,
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	t, err := s.store.CreateTask(ctx, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
+	t, err := s.store.Tasks.CreateTask(ctx, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -106,7 +106,7 @@ func (s *Server) apiCreateTask(ctx context.Context, in *TaskInput) (*TaskOutput,
 }
 
 func (s *Server) apiGetTask(ctx context.Context, in *TaskIDInput) (*TaskOutput, error) {
-	t, err := s.store.GetTask(ctx, in.ID)
+	t, err := s.store.Tasks.GetTask(ctx, in.ID)
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -117,7 +117,7 @@ func (s *Server) apiUpdateTask(ctx context.Context, in *TaskUpdateInput) (*TaskO
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	t, err := s.store.UpdateTask(ctx, in.ID, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
+	t, err := s.store.Tasks.UpdateTask(ctx, in.ID, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -128,7 +128,7 @@ func (s *Server) apiDeleteTask(ctx context.Context, in *TaskIDInput) (*struct{},
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteTask(ctx, in.ID); err != nil {
+	if err := s.store.Tasks.DeleteTask(ctx, in.ID); err != nil {
 		return nil, s.apiErr(err)
 	}
 	return nil, nil
@@ -141,9 +141,9 @@ func (s *Server) apiTaskAction(ctx context.Context, in *TaskActionInput) (*TaskO
 	var t *models.Task
 	var err error
 	if in.Action == "complete" {
-		t, err = s.store.CompleteTask(ctx, in.ID, models.CompletedByUser, s.cfg.Now())
+		t, err = s.store.Tasks.CompleteTask(ctx, in.ID, models.CompletedByUser, s.cfg.Now())
 	} else {
-		t, err = s.store.ReopenTask(ctx, in.ID)
+		t, err = s.store.Tasks.ReopenTask(ctx, in.ID)
 	}
 	if err != nil {
 		return nil, s.apiErr(err)

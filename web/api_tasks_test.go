@@ -46,7 +46,7 @@ func TestAPITasks(t *testing.T) {
 		}
 		resp, _ = a.apiCall("GET", "/api/v1/tasks?status=later", "", nil)
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-		n, err := a.store.CountTasks(context.Background(), time.Now())
+		n, err := a.store.Tasks.CountTasks(context.Background(), time.Now())
 		require.NoError(t, err)
 		require.Equal(t, int64(1), n.All, "no bad request wrote a task")
 

@@ -52,7 +52,7 @@ func (a *app) apiCall(method, path, token string, body any) (*http.Response, map
 
 func (a *app) token(name, role string) string {
 	a.t.Helper()
-	tok, _, err := a.store.CreateAPIToken(context.Background(), name, role, 0, "test")
+	tok, _, err := a.store.Tokens.CreateAPIToken(context.Background(), name, role, 0, "test")
 	require.NoError(a.t, err)
 	return tok
 }
@@ -89,7 +89,7 @@ func TestAPIAuth(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
 		// An expired token is refused, saying so.
-		expiring, _, err := a.store.CreateAPIToken(context.Background(), "short", models.RoleAdmin, time.Millisecond, "test")
+		expiring, _, err := a.store.Tokens.CreateAPIToken(context.Background(), "short", models.RoleAdmin, time.Millisecond, "test")
 		require.NoError(t, err)
 		time.Sleep(5 * time.Millisecond)
 		resp, body = a.apiCall("GET", "/api/v1/stats", expiring, nil)
@@ -97,7 +97,7 @@ func TestAPIAuth(t *testing.T) {
 		require.Contains(t, body["detail"], "expired")
 
 		// A revoked token stops working at once.
-		require.NoError(t, a.store.RevokeAPIToken(context.Background(), "ops"))
+		require.NoError(t, a.store.Tokens.RevokeAPIToken(context.Background(), "ops"))
 		resp, _ = a.apiCall("GET", "/api/v1/stats", admin, nil)
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 		n := len(modeltestRecent(t, a))
@@ -106,7 +106,7 @@ func TestAPIAuth(t *testing.T) {
 }
 
 func modeltestRecent(t *testing.T, a *app) []models.Job {
-	page, err := a.store.ListJobs(context.Background(), models.JobFilter{}, 0, 0, 100)
+	page, err := a.store.JobQueries.ListJobs(context.Background(), models.JobFilter{}, 0, 0, 100)
 	require.NoError(t, err)
 	return page.Jobs
 }

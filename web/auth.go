@@ -224,7 +224,7 @@ func (s *Server) sessionUser(c echo.Context) (*models.User, string) {
 	if err := s.sessions.Decode(sessionCookie, ck.Value, &token); err != nil || token == "" {
 		return nil, ""
 	}
-	u, err := s.store.SessionUser(c.Request().Context(), token)
+	u, err := s.store.Sessions.SessionUser(c.Request().Context(), token)
 	if err != nil {
 		if models.ErrorCode(err) != models.ENOTFOUND {
 			s.log.Warn("web: session lookup failed", "err", err)
@@ -237,7 +237,7 @@ func (s *Server) sessionUser(c echo.Context) (*models.User, string) {
 // startSession records a new session for u and gives the browser its cookie.
 func (s *Server) startSession(c echo.Context, u *models.User) error {
 	r := c.Request()
-	token, _, err := s.store.CreateSession(r.Context(), u.ID, s.cfg.SessionTTL, c.RealIP(), r.UserAgent())
+	token, _, err := s.store.Sessions.CreateSession(r.Context(), u.ID, s.cfg.SessionTTL, c.RealIP(), r.UserAgent())
 	if err != nil {
 		return err
 	}
@@ -285,7 +285,7 @@ func (s *Server) handleLoginPage(c echo.Context) error {
 func (s *Server) handleLogin(c echo.Context) error {
 	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	next := localPath(c.FormValue("next"))
-	u, err := s.store.Authenticate(c.Request().Context(), username, password)
+	u, err := s.store.Users.Authenticate(c.Request().Context(), username, password)
 	if models.ErrorCode(err) == models.EINVALID {
 		s.log.Info("web: failed login", "username", username, "ip", c.RealIP())
 		return s.renderLogin(c, http.StatusUnauthorized, username, next, models.ErrorMessage(err))
@@ -294,7 +294,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 		return err
 	}
 	if id := currentSession(c); id != "" { // logging in again ends the session it replaces
-		if err := s.store.DeleteSession(c.Request().Context(), id); err != nil {
+		if err := s.store.Sessions.DeleteSession(c.Request().Context(), id); err != nil {
 			return err
 		}
 	}
@@ -317,7 +317,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 	if id != "" {
 		// The row first: should the database fail, the browser keeps its cookie and the user
 		// sees that logging out failed, rather than believing a live session ended.
-		if err := s.store.DeleteSession(c.Request().Context(), id); err != nil {
+		if err := s.store.Sessions.DeleteSession(c.Request().Context(), id); err != nil {
 			return err
 		}
 	}

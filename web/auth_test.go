@@ -30,7 +30,7 @@ func (a *app) login(username, pass string) *http.Response {
 
 func (a *app) addUser(name, role string) {
 	a.t.Helper()
-	_, err := a.store.CreateUser(context.Background(), name, password, role)
+	_, err := a.store.Users.CreateUser(context.Background(), name, password, role)
 	require.NoError(a.t, err)
 }
 
@@ -121,7 +121,7 @@ func TestViewerSeesButCannotAct(t *testing.T) {
 		resp, _ := a.get(path)
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
 	}
-	got, err := a.store.GetTask(context.Background(), task.ID)
+	got, err := a.store.Tasks.GetTask(context.Background(), task.ID)
 	require.NoError(t, err)
 	require.False(t, got.Completed)
 	require.EqualValues(t, 1, a.countTasks())
@@ -135,7 +135,7 @@ func TestSessionEndsWhenThePasswordChanges(t *testing.T) {
 	a.login("ada", password)
 	resp, _ := a.get("/")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.NoError(t, a.store.SetPassword(context.Background(), "ada", "another long password"))
+	require.NoError(t, a.store.Users.SetPassword(context.Background(), "ada", "another long password"))
 	resp, _ = a.get("/")
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 }

@@ -30,7 +30,7 @@ func (a *app) storeJob(j *models.Job) *models.Job {
 		j.Queue = "default"
 	}
 	j.MaxAttempts = 3
-	_, err := a.store.InsertJobs(context.Background(), []*models.Job{j}, time.Now())
+	_, err := a.store.Jobs.InsertJobs(context.Background(), []*models.Job{j}, time.Now())
 	require.NoError(a.t, err)
 	return j
 }
@@ -60,7 +60,7 @@ func TestJobPageOfHugeValuesStaysWithinBudget(t *testing.T) {
 	for i := range 3000 {
 		lines = append(lines, models.JobLog{JobID: j.ID, Attempt: 1, At: time.Now(), Message: fmt.Sprintf("line %d %s", i, strings.Repeat("&", 40))})
 	}
-	require.NoError(t, a.store.AppendJobLogs(ctx, lines))
+	require.NoError(t, a.store.Jobs.AppendJobLogs(ctx, lines))
 
 	for _, path := range []string{fmt.Sprintf("/dashboard/jobs/%d", j.ID), fmt.Sprintf("/dashboard/jobs/%d/live", j.ID)} {
 		resp, body := a.getRaw(path)
@@ -212,7 +212,7 @@ func TestDuplicateOfTooManyRowsForTheForm(t *testing.T) {
 
 	raw, err := json.Marshal(jobs.HTTPRequestArgs{URL: "https://example.com/", Headers: many(2000, "")})
 	require.NoError(t, err)
-	rj, err := a.store.UpsertRecurring(context.Background(), &models.RecurringJob{Name: "hook", Spec: "@daily", TimeZone: "UTC", Kind: "http.request",
+	rj, err := a.store.Recurring.UpsertRecurring(context.Background(), &models.RecurringJob{Name: "hook", Spec: "@daily", TimeZone: "UTC", Kind: "http.request",
 		Args: string(raw), Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed, CreatedBy: "ada"}, func() time.Time { return time.Now().Add(time.Hour) })
 	require.NoError(t, err)
 	resp, body := a.getRaw(fmt.Sprintf("/dashboard/recurring/%d/edit", rj.ID))
@@ -232,14 +232,14 @@ func TestJobPageShowsTheNewestLogLines(t *testing.T) {
 	a := setup(t)
 	ctx := context.Background()
 	j := a.storeJob(&models.Job{Kind: "probe.log", Args: "{}"})
-	_, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: j.Queue, ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
+	_, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: j.Queue, ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
 	require.NoError(t, err)
 	line := func(i int) string { return fmt.Sprintf("line %d %s", i, strings.Repeat("x", 100)) }
 	var lines []models.JobLog
 	for i := range 3000 {
 		lines = append(lines, models.JobLog{JobID: j.ID, Attempt: 1, At: time.Now(), Message: line(i)})
 	}
-	require.NoError(t, a.store.AppendJobLogs(ctx, lines))
+	require.NoError(t, a.store.Jobs.AppendJobLogs(ctx, lines))
 	logsOf := func(path string) (*goquery.Selection, *goquery.Document) {
 		resp, body := a.getRaw(path)
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)

@@ -164,7 +164,7 @@ func TestBrowserTaskFlow(t *testing.T) {
 	require.Equal(t, "Tue 1 Jun 2027, 09:30|Thu 1 Jul 2027, 18:45", dues)
 	screenshot(t, ctx, "task-list")
 
-	tasks, err := a.store.ListTasks(context.Background(), models.TaskFilter{Status: models.TaskAll})
+	tasks, err := a.store.Tasks.ListTasks(context.Background(), models.TaskFilter{Status: models.TaskAll})
 	require.NoError(t, err)
 	require.Len(t, tasks, 2)
 	require.Equal(t, time.Date(2027, 7, 1, 9, 45, 0, 0, time.UTC), tasks[1].DueAt.UTC(), "18:45 in Tokyo is 09:45 UTC")

@@ -68,7 +68,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{}); err != nil {
 		b.Fatal(err)
 	}
-	if err := tasks.Register(engine, store, tasks.Config{}); err != nil {
+	if err := tasks.Register(engine, store.Tasks, tasks.Config{}); err != nil {
 		b.Fatal(err)
 	}
 	srv, err := web.New(web.Config{LocalNoAuth: true}, store, engine, nil)

@@ -28,7 +28,7 @@ func TestBrowserDashboard(t *testing.T) {
 	engine, err := jobs.New(store, jobs.Config{PollInterval: 100 * time.Millisecond, SoftStop: 100 * time.Millisecond})
 	require.NoError(t, err)
 	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{}))
-	require.NoError(t, tasks.Register(engine, store, tasks.Config{CountdownStep: 1500 * time.Millisecond}))
+	require.NoError(t, tasks.Register(engine, store.Tasks, tasks.Config{CountdownStep: 1500 * time.Millisecond}))
 	require.NoError(t, engine.Register("always.fails", func(context.Context, *models.Job) error { return errors.New("upstream said no") }, jobs.MaxAttempts(1)))
 	require.NoError(t, engine.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, engine.Stop(context.Background())) })
@@ -36,7 +36,7 @@ func TestBrowserDashboard(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	_, err = store.CreateUser(context.Background(), "ada", password, models.RoleAdmin)
+	_, err = store.Users.CreateUser(context.Background(), "ada", password, models.RoleAdmin)
 	require.NoError(t, err)
 	base := ts.URL
 
@@ -98,7 +98,7 @@ func TestBrowserDashboard(t *testing.T) {
 	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="timeline"]').innerText`), "cancelled by ada")
 	screenshot(t, ctx, "job-cancelled")
 	require.Eventually(t, func() bool {
-		logs, err := store.JobLogs(context.Background(), long.ID)
+		logs, err := store.JobQueries.JobLogs(context.Background(), long.ID)
 		return err == nil && len(logs) > 0 && regexp.MustCompile(`^stopped at step 1/3`).MatchString(logs[len(logs)-1].Message)
 	}, 10*time.Second, 50*time.Millisecond, "the job's context was cancelled")
 
@@ -106,7 +106,7 @@ func TestBrowserDashboard(t *testing.T) {
 	bad, err := engine.Enqueue(context.Background(), "always.fails", map[string]string{"to": "api.example.com"})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		j, err := store.GetJob(context.Background(), bad.ID)
+		j, err := store.JobQueries.GetJob(context.Background(), bad.ID)
 		return err == nil && j.State == models.JobFailed
 	}, 20*time.Second, 20*time.Millisecond)
 	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/jobs?state=failed"))
@@ -116,7 +116,7 @@ func TestBrowserDashboard(t *testing.T) {
 	waitFor(t, ctx, "the failed job's page", `document.querySelector('#job-live').dataset.state === 'failed'`)
 	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="action-requeue"]`)))
 	waitFor(t, ctx, "the requeue recorded", `(document.querySelector('[data-testid="timeline"]') || {innerText: ''}).innerText.includes('requeued by ada')`)
-	events, err := store.JobEvents(context.Background(), bad.ID)
+	events, err := store.JobQueries.JobEvents(context.Background(), bad.ID)
 	require.NoError(t, err)
 	require.Equal(t, "requeued by ada", events[3].Reason)
 
@@ -139,7 +139,7 @@ func TestBrowserDashboard(t *testing.T) {
 	waitFor(t, ctx, "the cap saved", `(document.querySelector('[data-testid="flash"]') || {innerText: ''}).innerText.includes('at most 3 at once')`)
 	require.Contains(t, eval[string](t, ctx, `document.querySelector('[data-testid="limits-now"]').innerText`), "At most 3 running at once")
 	screenshot(t, ctx, "kind-page")
-	limits, err := store.KindLimits(context.Background())
+	limits, err := store.Kinds.KindLimits(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 3, limits["always.fails"].MaxRunning)
 
@@ -149,7 +149,7 @@ func TestBrowserDashboard(t *testing.T) {
 	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-name="tasks.sweep_overdue"] [data-testid="pause"]`)))
 	waitFor(t, ctx, "the sweep paused", `!!document.querySelector('[data-name="tasks.sweep_overdue"] [data-testid="resume"]')`)
 	screenshot(t, ctx, "recurring-paused")
-	rj, err := store.GetRecurring(context.Background(), tasks.KindSweepOverdue)
+	rj, err := store.Recurring.GetRecurring(context.Background(), tasks.KindSweepOverdue)
 	require.NoError(t, err)
 	require.True(t, rj.Paused)
 

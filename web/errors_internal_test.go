@@ -29,7 +29,7 @@ func TestPagesAndAPIMapErrorsAlike(t *testing.T) {
 	_, badSpec := jobs.ParseSchedule("not cron", "UTC")
 	_, badZone := jobs.ParseSchedule("@daily", "Mars/Olympus")
 	_, badPolicy := engine.SetRecurringOverlap(ctx, 1, "sometimes")
-	_, missing := store.GetRecurring(ctx, "nope")
+	_, missing := store.Recurring.GetRecurring(ctx, "nope")
 	for _, tc := range []struct {
 		name   string
 		err    error

@@ -18,10 +18,10 @@ import (
 	"github.com/kilnhq/kiln/web"
 )
 
-// fullStore is a store whose disk filled up: making a task fails as SQLite fails then.
-type fullStore struct{ *models.Store }
+// fullTasks are tasks whose disk filled up: making one fails as SQLite fails then.
+type fullTasks struct{ models.TaskStore }
 
-func (fullStore) CreateTask(context.Context, models.TaskInput) (*models.Task, error) {
+func (fullTasks) CreateTask(context.Context, models.TaskInput) (*models.Task, error) {
 	return nil, fmt.Errorf("models: create task: %w", sqlite3.Error{Code: sqlite3.ErrFull})
 }
 
@@ -31,7 +31,9 @@ func TestFullDiskPage(t *testing.T) {
 	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	engine, err := jobs.New(store, jobs.Config{NoWorkers: true})
 	require.NoError(t, err)
-	srv, err := web.New(web.Config{LocalNoAuth: true}, fullStore{store}, engine, nil)
+	full := *store
+	full.Tasks = fullTasks{store.Tasks}
+	srv, err := web.New(web.Config{LocalNoAuth: true}, &full, engine, nil)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()

@@ -74,7 +74,7 @@ func newFuzzer(f *testing.F) *fuzzer {
 	z.token = m[1]
 	// Something to edit, act on and page through.
 	ctx := context.Background()
-	if _, err := store.CreateTask(ctx, models.TaskInput{Title: "seed", DueAt: time.Now().Add(time.Hour)}); err != nil {
+	if _, err := store.Tasks.CreateTask(ctx, models.TaskInput{Title: "seed", DueAt: time.Now().Add(time.Hour)}); err != nil {
 		f.Fatal(err)
 	}
 	if _, err := engine.Enqueue(ctx, "seed.kind", map[string]int{"n": 1}, jobs.Tags("seed")); err != nil {

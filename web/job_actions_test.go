@@ -32,15 +32,15 @@ func (a *app) jobIn(st models.JobState) *models.Job {
 	switch st {
 	case models.JobProcessing:
 		var claimed []*models.Job
-		claimed, err = a.store.ClaimJobs(ctx, models.ClaimParams{Queue: j.Queue, ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
+		claimed, err = a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: j.Queue, ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
 		require.Len(a.t, claimed, 1)
 	case models.JobCancelled:
-		_, _, err = a.store.CancelJob(ctx, j.ID, "test")
+		_, _, err = a.store.Jobs.CancelJob(ctx, j.ID, "test")
 	case models.JobDeleted:
-		_, _, err = a.store.DeleteJob(ctx, j.ID, "test")
+		_, _, err = a.store.Jobs.DeleteJob(ctx, j.ID, "test")
 	}
 	require.NoError(a.t, err)
-	got, err := a.store.GetJob(ctx, j.ID)
+	got, err := a.store.JobQueries.GetJob(ctx, j.ID)
 	require.NoError(a.t, err)
 	require.Equal(a.t, st, got.State)
 	return got
@@ -108,7 +108,7 @@ func TestJobRunNowIsNamedRun(t *testing.T) {
 	_, doc = a.get("/dashboard/jobs")
 	require.Equal(t, bulk, doc.Find(`[data-testid="bulkbar"] button[name="action"]`).Map(func(_ int, s *goquery.Selection) string { return s.AttrOr("value", "") }))
 	resp, doc := a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {a.csrf("/dashboard/jobs")}, "action": {"run"}, "ids": {itoa(j.ID)}})
-	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Contains(t, doc.Text(), "Choose requeue, cancel or delete.")
 }
 

@@ -19,11 +19,11 @@ type jobDetail struct {
 
 // jobDetail reads job id, its history and why it waits.
 func (s *Server) jobDetail(ctx context.Context, id int64) (*jobDetail, error) {
-	j, err := s.store.GetJob(ctx, id)
+	j, err := s.store.JobQueries.GetJob(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.store.JobEvents(ctx, id)
+	events, err := s.store.JobQueries.JobEvents(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (s *Server) waitingForSlot(ctx context.Context, j *models.Job) (string, err
 	if j.State != models.JobEnqueued {
 		return "", nil
 	}
-	limits, err := s.store.KindLimits(ctx)
+	limits, err := s.store.Kinds.KindLimits(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -49,7 +49,7 @@ func (s *Server) waitingForSlot(ctx context.Context, j *models.Job) (string, err
 		return "", nil
 	}
 	if l.MaxRunning > 0 {
-		n, err := s.store.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
+		n, err := s.store.JobQueries.CountJobs(ctx, models.JobFilter{State: models.JobProcessing, Kind: j.Kind})
 		if err != nil {
 			return "", err
 		}
@@ -57,7 +57,7 @@ func (s *Server) waitingForSlot(ctx context.Context, j *models.Job) (string, err
 			return fmt.Sprintf("%d of %d of its kind running", n, l.MaxRunning), nil
 		}
 	}
-	used, err := s.store.KindRateUsed(ctx, l, s.cfg.Now())
+	used, err := s.store.Kinds.KindRateUsed(ctx, l, s.cfg.Now())
 	if err != nil {
 		return "", err
 	}

@@ -28,12 +28,12 @@ func TestJobWaitingReasonOnPageAndAPI(t *testing.T) {
 			return page, inAPI
 		}
 		claim := func(queue string) {
-			claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "srv-1", Limit: 5, Lease: time.Minute, Now: time.Now()})
+			claimed, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "srv-1", Limit: 5, Lease: time.Minute, Now: time.Now()})
 			require.NoError(t, err)
 			require.Len(t, claimed, 1, "the kind's cap or rate holds")
 		}
 
-		require.NoError(t, a.store.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
+		require.NoError(t, a.store.Kinds.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
 		a.enqueue("pdf.render", nil, jobs.Queue("pdf"))
 		capped := a.enqueue("pdf.render", nil, jobs.Queue("pdf"))
 		page, inAPI := reasons(capped.ID)
@@ -44,7 +44,7 @@ func TestJobWaitingReasonOnPageAndAPI(t *testing.T) {
 		require.Equal(t, "1 of 1 of its kind running", inAPI)
 		require.Equal(t, "· waiting for a slot ("+inAPI+")", page)
 
-		require.NoError(t, a.store.SetKindLimits(ctx, "sms.send", models.KindLimit{RateN: 1, RatePerSeconds: 3600}))
+		require.NoError(t, a.store.Kinds.SetKindLimits(ctx, "sms.send", models.KindLimit{RateN: 1, RatePerSeconds: 3600}))
 		a.enqueue("sms.send", nil, jobs.Queue("sms"))
 		rated := a.enqueue("sms.send", nil, jobs.Queue("sms"))
 		claim("sms")

@@ -298,7 +298,7 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 	if v.Kind != "" && !slices.Contains(v.Kinds, v.Kind) {
 		v.Kinds = append(v.Kinds, v.Kind) // registered on another server: keep the choice
 	}
-	if _, queues, err := s.suggest.get(c.Request().Context(), s.store); err == nil {
+	if _, queues, err := s.suggest.get(c.Request().Context(), s.store.JobQueries); err == nil {
 		v.Queues = queues
 	}
 	v.ExecAllowed, v.ExecAllowedEnv, v.ExecBaseEnv = s.engine.ExecAllowed(), s.engine.ExecAllowedEnv(), jobs.ExecBaseEnv()

@@ -33,7 +33,7 @@ func (s *Server) handleJobNew(c echo.Context) error {
 		if err != nil || id < 1 {
 			return echo.NewHTTPError(http.StatusBadRequest, "from must be a job's number.")
 		}
-		j, err := s.store.GetJob(c.Request().Context(), id)
+		j, err := s.store.JobQueries.GetJob(c.Request().Context(), id)
 		if err != nil {
 			return err
 		}

@@ -30,10 +30,10 @@ func (a *app) postRaw(path string, form url.Values) *http.Response {
 func (a *app) finishWith(job *models.Job, state models.JobState, result string) {
 	a.t.Helper()
 	ctx := context.Background()
-	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: job.Queue, ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
+	claimed, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: job.Queue, ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
 	require.NoError(a.t, err)
 	require.Len(a.t, claimed, 1)
-	_, _, err = a.store.FinishJobs(ctx, []models.JobFinish{{JobID: job.ID, ServerID: "srv-1", Attempt: claimed[0].Attempt, Run: claimed[0].Runs,
+	_, _, err = a.store.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: job.ID, ServerID: "srv-1", Attempt: claimed[0].Attempt, Run: claimed[0].Runs,
 		State: state, Result: result, At: time.Now(), Duration: time.Second}})
 	require.NoError(a.t, err)
 }
@@ -45,7 +45,7 @@ func (a *app) jobFrom(resp *http.Response) *models.Job {
 	var id int64
 	_, err := fmt.Sscanf(resp.Header.Get("Location"), "/dashboard/jobs/%d", &id)
 	require.NoError(a.t, err, resp.Header.Get("Location"))
-	j, err := a.store.GetJob(context.Background(), id)
+	j, err := a.store.JobQueries.GetJob(context.Background(), id)
 	require.NoError(a.t, err)
 	return j
 }
@@ -172,7 +172,7 @@ func TestNewJobFormErrors(t *testing.T) {
 			require.Equal(t, vals[0], got, "%s is kept", name)
 		}
 	}
-	n, err := a.store.CountJobs(context.Background(), models.JobFilter{})
+	n, err := a.store.JobQueries.CountJobs(context.Background(), models.JobFilter{})
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing was enqueued")
 }

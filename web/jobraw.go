@@ -34,7 +34,7 @@ var jobFiles = map[string]func(s *Server, ctx context.Context, j *models.Job) (r
 	"result.json": func(_ *Server, _ context.Context, j *models.Job) (rawFile, error) { return jsonFile(j.Result), nil },
 	"error.txt":   func(_ *Server, _ context.Context, j *models.Job) (rawFile, error) { return textFile(j.LastError), nil },
 	"log.txt": func(s *Server, ctx context.Context, j *models.Job) (rawFile, error) {
-		logs, err := s.store.JobLogs(ctx, j.ID)
+		logs, err := s.store.JobQueries.JobLogs(ctx, j.ID)
 		if err != nil {
 			return rawFile{}, err
 		}
@@ -45,7 +45,7 @@ var jobFiles = map[string]func(s *Server, ctx context.Context, j *models.Job) (r
 		return rawFile{contentType: echo.MIMETextPlainCharsetUTF8, body: b.Bytes()}, nil
 	},
 	"history.txt": func(s *Server, ctx context.Context, j *models.Job) (rawFile, error) {
-		events, err := s.store.JobEvents(ctx, j.ID)
+		events, err := s.store.JobQueries.JobEvents(ctx, j.ID)
 		if err != nil {
 			return rawFile{}, err
 		}
@@ -111,7 +111,7 @@ func (s *Server) handleJobFile(name string) echo.HandlerFunc {
 			return err
 		}
 		ctx := c.Request().Context()
-		j, err := s.store.GetJob(ctx, id)
+		j, err := s.store.JobQueries.GetJob(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func (s *Server) handleRecurringArgs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rj, err := s.store.GetRecurringByID(c.Request().Context(), id)
+	rj, err := s.store.Recurring.GetRecurringByID(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

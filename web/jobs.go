@@ -131,11 +131,11 @@ func (s *Server) handleJobs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.store.ListJobs(ctx, q.filter, q.before, q.after, q.limit)
+	page, err := s.store.JobQueries.ListJobs(ctx, q.filter, q.before, q.after, q.limit)
 	if err != nil {
 		return err
 	}
-	kinds, queues, err := s.suggest.get(ctx, s.store)
+	kinds, queues, err := s.suggest.get(ctx, s.store.JobQueries)
 	if err != nil {
 		return err
 	}
@@ -182,9 +182,9 @@ func (s *Server) handleJobs(c echo.Context) error {
 // chosen, else of every job. Both come from the counters, never from a scan.
 func (s *Server) tabCounts(ctx context.Context, f models.JobFilter) (map[models.JobState]int64, error) {
 	if f.Queue == "" {
-		return s.store.CountJobsByState(ctx)
+		return s.store.JobQueries.CountJobsByState(ctx)
 	}
-	byQueue, err := s.store.CountJobsByQueue(ctx)
+	byQueue, err := s.store.JobQueries.CountJobsByQueue(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	}
 	var ids []int64
 	if c.FormValue("scope") == "all" {
-		n, err := s.store.CountJobs(ctx, filter)
+		n, err := s.store.JobQueries.CountJobs(ctx, filter)
 		if err != nil {
 			return err
 		}
@@ -249,7 +249,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 			}))
 		}
 		for below := int64(0); len(ids) < bulkLimit; {
-			batch, err := s.store.JobIDs(ctx, filter, below, 1000)
+			batch, err := s.store.JobQueries.JobIDs(ctx, filter, below, 1000)
 			if err != nil {
 				return err
 			}

@@ -31,12 +31,12 @@ func TestAttemptsOfARescuedRun(t *testing.T) {
 	}
 	claim := func(queue string) *models.Job {
 		j := &models.Job{Kind: "report.build", Queue: queue, Args: "{}", MaxAttempts: 1}
-		_, err := a.store.InsertJobs(ctx, []*models.Job{j}, time.Now())
+		_, err := a.store.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now())
 		require.NoError(t, err)
-		got, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "node-b", Limit: 1, Lease: time.Second, Now: time.Now().Add(-time.Minute)})
+		got, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "node-b", Limit: 1, Lease: time.Second, Now: time.Now().Add(-time.Minute)})
 		require.NoError(t, err)
 		require.Len(t, got, 1)
-		r, err := a.store.RescueJobs(ctx, models.RescueParams{Now: time.Now(), Limit: 10, MaxRescues: 3, Self: "node-a", SilentFor: time.Second})
+		r, err := a.store.Jobs.RescueJobs(ctx, models.RescueParams{Now: time.Now(), Limit: 10, MaxRescues: 3, Self: "node-a", SilentFor: time.Second})
 		require.NoError(t, err)
 		require.Equal(t, 1, r.Requeued)
 		return got[0]
@@ -49,7 +49,7 @@ func TestAttemptsOfARescuedRun(t *testing.T) {
 	require.Contains(t, got[0], "unknown (rescued 1 min")
 
 	late := claim("second")
-	_, _, err := a.store.FinishJobs(ctx, []models.JobFinish{{JobID: late.ID, ServerID: "node-b", Attempt: late.Attempt, Run: late.Runs,
+	_, _, err := a.store.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: late.ID, ServerID: "node-b", Attempt: late.Attempt, Run: late.Runs,
 		State: models.JobSucceeded, Reason: "succeeded", At: time.Now().Add(-59 * time.Second), Duration: 60 * time.Millisecond}})
 	require.NoError(t, err)
 	got = rows(late.ID)
@@ -70,7 +70,7 @@ func TestJobPageOfManyRunsStaysWithinBudget(t *testing.T) {
 	for i := range runs {
 		a.finish(j, models.JobFailed, fmt.Sprintf("run %d: exit status 1: %s", i, strings.Repeat("<stderr> ", 30)))
 		if i+1 < runs {
-			_, _, err := a.store.RequeueJob(ctx, j.ID, "requeued by test")
+			_, _, err := a.store.Jobs.RequeueJob(ctx, j.ID, "requeued by test")
 			require.NoError(t, err)
 		}
 	}

@@ -90,11 +90,11 @@ func TestBrowserRecurringHTTPJob(t *testing.T) {
 	}
 
 	// Its first run's response, on the job's page.
-	rj, err := store.GetRecurring(context.Background(), "partner-ping")
+	rj, err := store.Recurring.GetRecurring(context.Background(), "partner-ping")
 	require.NoError(t, err)
 	var first int64
 	require.Eventually(t, func() bool {
-		page, err := store.ListJobs(context.Background(), models.JobFilter{Kind: jobs.KindHTTPRequest, State: models.JobSucceeded}, 0, 0, 100)
+		page, err := store.JobQueries.ListJobs(context.Background(), models.JobFilter{Kind: jobs.KindHTTPRequest, State: models.JobSucceeded}, 0, 0, 100)
 		for _, j := range page.Jobs {
 			if err == nil && j.RecurringID != nil && *j.RecurringID == rj.ID {
 				first = j.ID

@@ -24,19 +24,19 @@ import (
 func (a *app) finish(job *models.Job, state models.JobState, errText string) {
 	a.t.Helper()
 	ctx := context.Background()
-	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: job.Queue, ServerID: "srv-1", Limit: 100, Lease: time.Minute, Now: time.Now()})
+	claimed, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: job.Queue, ServerID: "srv-1", Limit: 100, Lease: time.Minute, Now: time.Now()})
 	require.NoError(a.t, err)
 	var attempt, run int
 	for _, c := range claimed {
 		if c.ID == job.ID {
 			attempt, run = c.Attempt, c.Runs
 		} else { // put the others back as they were
-			_, _, err := a.store.FinishJobs(ctx, []models.JobFinish{{JobID: c.ID, ServerID: "srv-1", Attempt: c.Attempt, Run: c.Runs, State: models.JobEnqueued, RunAt: time.Now(), RefundAttempt: true, At: time.Now()}})
+			_, _, err := a.store.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: c.ID, ServerID: "srv-1", Attempt: c.Attempt, Run: c.Runs, State: models.JobEnqueued, RunAt: time.Now(), RefundAttempt: true, At: time.Now()}})
 			require.NoError(a.t, err)
 		}
 	}
 	require.NotZero(a.t, attempt, "job %d was not claimable", job.ID)
-	_, _, err = a.store.FinishJobs(ctx, []models.JobFinish{{JobID: job.ID, ServerID: "srv-1", Attempt: attempt, Run: run, State: state, Error: errText, At: time.Now(), Duration: 1500 * time.Millisecond}})
+	_, _, err = a.store.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: job.ID, ServerID: "srv-1", Attempt: attempt, Run: run, State: state, Error: errText, At: time.Now(), Duration: 1500 * time.Millisecond}})
 	require.NoError(a.t, err)
 }
 
@@ -194,10 +194,10 @@ func TestJobActionsAreRecordedWithTheUser(t *testing.T) {
 	a.post(path(job.ID, "requeue"), url.Values{"_csrf": {token}})
 	a.post(path(later.ID, "trigger"), url.Values{"_csrf": {token}})
 	a.post(path(later.ID, "delete"), url.Values{"_csrf": {token}})
-	got, err := a.store.GetJob(context.Background(), job.ID)
+	got, err := a.store.JobQueries.GetJob(context.Background(), job.ID)
 	require.NoError(t, err)
 	require.Equal(t, models.JobEnqueued, got.State)
-	events, err := a.store.JobEvents(context.Background(), later.ID)
+	events, err := a.store.JobQueries.JobEvents(context.Background(), later.ID)
 	require.NoError(t, err)
 	var reasons []string
 	for _, e := range events {
@@ -226,7 +226,7 @@ func TestViewerCannotActOnJobs(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	resp, _ = a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"delete"}, "scope": {"all"}, "confirm": {"1"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
-	got, err := a.store.GetJob(context.Background(), job.ID)
+	got, err := a.store.JobQueries.GetJob(context.Background(), job.ID)
 	require.NoError(t, err)
 	require.Equal(t, models.JobEnqueued, got.State)
 }
@@ -256,13 +256,13 @@ func TestBulkActions(t *testing.T) {
 	resp, doc = a.post("/dashboard/jobs/bulk", all)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "4", doc.Find(`[data-testid="bulk-count"]`).Text())
-	counts, err := a.store.CountJobsByState(context.Background())
+	counts, err := a.store.JobQueries.CountJobsByState(context.Background())
 	require.NoError(t, err)
 	require.EqualValues(t, 4, counts[models.JobFailed], "the confirmation changes nothing")
 	all.Set("confirm", "4")
 	resp, _ = a.post("/dashboard/jobs/bulk", all)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	counts, err = a.store.CountJobsByState(context.Background())
+	counts, err = a.store.JobQueries.CountJobsByState(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, counts[models.JobFailed])
 	require.EqualValues(t, 4, counts[models.JobDeleted])
@@ -279,10 +279,10 @@ func TestBulkActions(t *testing.T) {
 func TestSweepRunShowsWhatItCompleted(t *testing.T) {
 	a := setup(t)
 	sweep := a.enqueue(tasks.KindSweepOverdue, nil)
-	claimed, err := a.store.ClaimJobs(context.Background(), models.ClaimParams{Queue: "default", ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
+	claimed, err := a.store.Jobs.ClaimJobs(context.Background(), models.ClaimParams{Queue: "default", ServerID: "srv-1", Limit: 1, Lease: time.Minute, Now: time.Now()})
 	require.NoError(t, err)
 	require.Equal(t, sweep.ID, claimed[0].ID)
-	_, _, err = a.store.FinishJobs(context.Background(), []models.JobFinish{
+	_, _, err = a.store.Jobs.FinishJobs(context.Background(), []models.JobFinish{
 		{JobID: sweep.ID, ServerID: "srv-1", Attempt: 1, Run: 1, State: models.JobSucceeded, Result: `{"completed":3}`, At: time.Now()}})
 	require.NoError(t, err)
 	_, doc := a.get("/dashboard/jobs?kind=" + tasks.KindSweepOverdue)
@@ -293,12 +293,12 @@ func TestSweepRunShowsWhatItCompleted(t *testing.T) {
 func TestJobWaitingForASlot(t *testing.T) {
 	a := setup(t)
 	ctx := context.Background()
-	require.NoError(t, a.store.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
+	require.NoError(t, a.store.Kinds.SetKindLimits(ctx, "pdf.render", models.KindLimit{MaxRunning: 1}))
 	first := a.enqueue("pdf.render", nil)
 	second := a.enqueue("pdf.render", nil)
 	_, doc := a.get(fmt.Sprintf("/dashboard/jobs/%d", second.ID))
 	require.Empty(t, doc.Find(`[data-testid="waiting-for-slot"]`).Nodes, "nothing runs yet: a slot is free")
-	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: first.Queue, ServerID: "srv-1", Limit: 5, Lease: time.Minute, Now: time.Now()})
+	claimed, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: first.Queue, ServerID: "srv-1", Limit: 5, Lease: time.Minute, Now: time.Now()})
 	require.NoError(t, err)
 	require.Len(t, claimed, 1, "the cap holds")
 	_, doc = a.get(fmt.Sprintf("/dashboard/jobs/%d", second.ID))

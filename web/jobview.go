@@ -50,11 +50,11 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		return pages.JobView{}, err
 	}
 	j, events := d.Job, d.Events
-	logs, earlier, err := s.store.NewestJobLogs(ctx, id, logLinesRead)
+	logs, earlier, err := s.store.JobQueries.NewestJobLogs(ctx, id, logLinesRead)
 	if err != nil {
 		return pages.JobView{}, err
 	}
-	conts, err := s.store.Continuations(ctx, id)
+	conts, err := s.store.JobQueries.Continuations(ctx, id)
 	if err != nil {
 		return pages.JobView{}, err
 	}
@@ -83,7 +83,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		v.Finished = &m
 	}
 	if j.ParentID != nil {
-		if p, err := s.store.GetJob(ctx, *j.ParentID); err == nil {
+		if p, err := s.store.JobQueries.GetJob(ctx, *j.ParentID); err == nil {
 			v.Parent = &pages.JobLink{ID: p.ID, Kind: p.Kind, State: string(p.State)}
 		} else {
 			v.Parent = &pages.JobLink{ID: *j.ParentID, Kind: "(cleaned up)", State: "deleted"}
@@ -94,7 +94,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	}
 	if j.RecurringID != nil {
 		v.RecurringID = *j.RecurringID
-		if rj, err := s.store.GetRecurringByID(ctx, *j.RecurringID); err == nil {
+		if rj, err := s.store.Recurring.GetRecurringByID(ctx, *j.RecurringID); err == nil {
 			v.RecurringName = rj.Name
 		} else {
 			v.RecurringName = fmt.Sprintf("recurring job %d (removed)", *j.RecurringID)

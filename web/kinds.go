@@ -51,17 +51,17 @@ func (s *Server) loadKinds(ctx context.Context, kind string) (kindsData, error) 
 		d.registered[k.Name] = k
 	}
 	var err error
-	if d.counts, err = s.store.CountJobsByKind(ctx); err != nil {
+	if d.counts, err = s.store.JobQueries.CountJobsByKind(ctx); err != nil {
 		return d, err
 	}
-	if d.limits, err = s.store.KindLimits(ctx); err != nil {
+	if d.limits, err = s.store.Kinds.KindLimits(ctx); err != nil {
 		return d, err
 	}
 	now := s.cfg.Now().UTC().Truncate(time.Hour)
 	for h := kindDay - 1; h >= 0; h-- {
 		d.hours = append(d.hours, now.Add(-time.Duration(h)*time.Hour))
 	}
-	rows, err := s.store.KindStats(ctx, kind, d.hours[0])
+	rows, err := s.store.JobQueries.KindStats(ctx, kind, d.hours[0])
 	if err != nil {
 		return d, err
 	}
@@ -202,7 +202,7 @@ func (s *Server) kindView(c echo.Context, name string) (pages.KindView, error) {
 	limit := d.limits[name]
 	v := pages.KindView{Layout: s.layoutProps(c, name+" · Kinds", layout.SectionJobs), Row: d.row(name), CanAct: canAct(c),
 		CSRF: csrfToken(c), Cap: limit.MaxRunning, Rate: rateText(limit), Form: kindLimitsForm(limit)}
-	if v.RateUsed, err = s.store.KindRateUsed(ctx, limit, s.cfg.Now()); err != nil {
+	if v.RateUsed, err = s.store.Kinds.KindRateUsed(ctx, limit, s.cfg.Now()); err != nil {
 		return v, err
 	}
 	v.CodeNote = "Limits set here hold on every node, and last until the code's own limits for this kind change."
@@ -213,7 +213,7 @@ func (s *Server) kindView(c echo.Context, name string) (pages.KindView, error) {
 		v.Counts = append(v.Counts, pages.KindCount{State: string(st), Label: stateLabel(st), N: d.counts[name][st]})
 	}
 	v.Outcomes, v.Times = kindCharts(d, name, viewerZone(c))
-	groups, err := s.store.KindFailures(ctx, name, kindFailureScan)
+	groups, err := s.store.JobQueries.KindFailures(ctx, name, kindFailureScan)
 	if err != nil {
 		return v, err
 	}
@@ -326,7 +326,7 @@ func (s *Server) handleKindLimits(c echo.Context) error {
 		return render(c, http.StatusUnprocessableEntity, pages.KindPage(v))
 	}
 	limit := models.KindLimit{MaxRunning: maxRunning, RateN: rateN, RatePerSeconds: perSeconds}
-	if err := s.store.SetKindLimits(c.Request().Context(), name, limit); err != nil {
+	if err := s.store.Kinds.SetKindLimits(c.Request().Context(), name, limit); err != nil {
 		return err
 	}
 	s.log.Info("web: kind limits set", "kind", name, "max_running", maxRunning, "rate_n", rateN, "rate_per_seconds", perSeconds, "user", currentUser(c).Username)

@@ -22,14 +22,14 @@ import (
 func (a *app) runJobs(queue string, n int, state models.JobState, took time.Duration, errText string) {
 	a.t.Helper()
 	ctx := context.Background()
-	claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "srv", Limit: n, Lease: time.Minute, Now: time.Now()})
+	claimed, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: queue, ServerID: "srv", Limit: n, Lease: time.Minute, Now: time.Now()})
 	require.NoError(a.t, err)
 	require.Len(a.t, claimed, n)
 	var batch []models.JobFinish
 	for _, j := range claimed {
 		batch = append(batch, models.JobFinish{JobID: j.ID, ServerID: "srv", Attempt: j.Attempt, Run: j.Runs, State: state, At: time.Now(), Duration: took, Error: errText})
 	}
-	_, _, err = a.store.FinishJobs(ctx, batch)
+	_, _, err = a.store.Jobs.FinishJobs(ctx, batch)
 	require.NoError(a.t, err)
 }
 
@@ -93,13 +93,13 @@ func TestKindsPages(t *testing.T) {
 		resp, doc = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"2"}, "rate_n": {"10"}, "rate_per": {"500ms"}})
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 		require.Contains(t, doc.Find(`[data-testid="error-rate_per"]`).Text(), "Whole seconds")
-		limits, err := a.store.KindLimits(context.Background())
+		limits, err := a.store.Kinds.KindLimits(context.Background())
 		require.NoError(t, err)
 		require.Empty(t, limits, "nothing changed")
 
 		resp, _ = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"2"}, "rate_n": {"100"}, "rate_per": {"1m"}})
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-		limits, err = a.store.KindLimits(context.Background())
+		limits, err = a.store.Kinds.KindLimits(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, [3]int64{2, 100, 60}, [3]int64{int64(limits["pdf.render"].MaxRunning), int64(limits["pdf.render"].RateN), limits["pdf.render"].RatePerSeconds})
 		_, doc = a.get("/dashboard/kinds/pdf.render")
@@ -111,7 +111,7 @@ func TestKindsPages(t *testing.T) {
 
 		resp, _ = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"0"}, "rate_n": {"0"}, "rate_per": {""}})
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-		limits, err = a.store.KindLimits(context.Background())
+		limits, err = a.store.Kinds.KindLimits(context.Background())
 		require.NoError(t, err)
 		require.Empty(t, limits, "zeros remove the limits")
 
@@ -133,7 +133,7 @@ func TestKindsPageViewerCannotEditLimits(t *testing.T) {
 	token := a.csrf("/")
 	resp, _ = a.post("/dashboard/kinds/pdf.render/limits", url.Values{"_csrf": {token}, "max_running": {"1"}, "rate_n": {"0"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
-	limits, err := a.store.KindLimits(context.Background())
+	limits, err := a.store.Kinds.KindLimits(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, limits)
 }
@@ -164,14 +164,14 @@ func TestKindsAPI(t *testing.T) {
 		require.Contains(t, fmt.Sprint(body["errors"]), "body.rate_per")
 		resp, body = a.apiCall("PUT", "/api/v1/kinds/pdf.render/limits", admin, map[string]any{"max_running": -1})
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "%v", body)
-		limits, err := a.store.KindLimits(context.Background())
+		limits, err := a.store.Kinds.KindLimits(context.Background())
 		require.NoError(t, err)
 		require.Empty(t, limits, "refused: nothing changed")
 
 		resp, body = a.apiCall("PUT", "/api/v1/kinds/pdf.render/limits", admin, map[string]any{"max_running": 2, "rate_n": 5, "rate_per": "1m"})
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Equal(t, map[string]any{"max_running": 2.0, "rate_n": 5.0, "rate_per": "1m"}, body["limits"])
-		limits, err = a.store.KindLimits(context.Background())
+		limits, err = a.store.Kinds.KindLimits(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, 2, limits["pdf.render"].MaxRunning)
 
@@ -212,7 +212,7 @@ func TestKindNamesInPaths(t *testing.T) {
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 		resp, body := a.apiCall("PUT", "/api/v1/kinds/"+url.PathEscape("x%41")+"/limits", "", map[string]any{"max_running": 7})
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%v", body)
-		limits, err := a.store.KindLimits(context.Background())
+		limits, err := a.store.Kinds.KindLimits(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, map[string]int{"a/b c?d#e;f": 4, "x%41": 7}, map[string]int{"a/b c?d#e;f": limits["a/b c?d#e;f"].MaxRunning, "x%41": limits["x%41"].MaxRunning})
 		require.Len(t, limits, 2, "no other kind got a limit")

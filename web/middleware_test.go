@@ -111,15 +111,15 @@ func TestEveryActionNeedsCSRF(t *testing.T) {
 		resp, _ := a.post(path, url.Values{"action": {"delete"}, "ids": {j}, "spec": {"* * * * *"}, "tz": {"UTC"}, "title": {"x"}, "name": {"ci"}, "role": {"admin"}})
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
 	}
-	got, err := a.store.GetJob(context.Background(), job.ID)
+	got, err := a.store.JobQueries.GetJob(context.Background(), job.ID)
 	require.NoError(t, err)
 	require.Equal(t, models.JobEnqueued, got.State)
-	paused, err := a.store.PausedQueues(context.Background())
+	paused, err := a.store.Queues.PausedQueues(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, paused)
 	recent := modeltest.RecentJobs(t, a.store, 10)
 	require.Len(t, recent, 1, "nothing was triggered or queued")
-	tokens, err := a.store.ListAPITokens(context.Background())
+	tokens, err := a.store.Tokens.ListAPITokens(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, tokens, "no API token was made")
 }

@@ -21,7 +21,7 @@ import (
 // handleRecurring lists the recurring jobs.
 func (s *Server) handleRecurring(c echo.Context) error {
 	ctx := c.Request().Context()
-	rows, err := s.store.ListRecurring(ctx)
+	rows, err := s.store.Recurring.ListRecurring(ctx)
 	if err != nil {
 		return err
 	}
@@ -60,14 +60,14 @@ func (s *Server) handleRecurring(c echo.Context) error {
 		}
 		if rj.LastJobID != nil {
 			r.LastJobID, r.LastState = *rj.LastJobID, "deleted"
-			if j, err := s.store.GetJob(ctx, *rj.LastJobID); err == nil {
+			if j, err := s.store.JobQueries.GetJob(ctx, *rj.LastJobID); err == nil {
 				r.LastState = string(j.State)
 			}
 		}
 		if rj.LastRunAt == nil {
 			// Not run by its schedule yet; a job of its kind may have run otherwise (the sweep
 			// runs at start-up too). One row from the (kind, id) index.
-			page, err := s.store.ListJobs(ctx, models.JobFilter{Kind: rj.Kind}, 0, 0, 1)
+			page, err := s.store.JobQueries.ListJobs(ctx, models.JobFilter{Kind: rj.Kind}, 0, 0, 1)
 			if err != nil {
 				return err
 			}
@@ -177,7 +177,7 @@ func (s *Server) handleRecurringAction(c echo.Context) error {
 		return err
 	}
 	ctx := actorContext(c)
-	rj, err := s.store.GetRecurringByID(ctx, id)
+	rj, err := s.store.Recurring.GetRecurringByID(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (s *Server) handleRecurringEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rj, err := s.store.GetRecurringByID(c.Request().Context(), id)
+	rj, err := s.store.Recurring.GetRecurringByID(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -241,14 +241,14 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 		return err
 	}
 	ctx := actorContext(c)
-	if rj, err := s.store.GetRecurringByID(ctx, id); err != nil {
+	if rj, err := s.store.Recurring.GetRecurringByID(ctx, id); err != nil {
 		return err
 	} else if rj.CreatedBy != "" {
 		return s.saveRecurringDefinition(c, rj)
 	}
 	spec, tz, overlap := c.FormValue("spec"), c.FormValue("tz"), c.FormValue("overlap")
 	if overlap != "" && !slices.Contains(models.OverlapPolicies, overlap) {
-		rj, err := s.store.GetRecurringByID(ctx, id)
+		rj, err := s.store.Recurring.GetRecurringByID(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -256,7 +256,7 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 	}
 	rj, err := s.engine.UpdateRecurringSchedule(ctx, id, spec, tz)
 	if fields := scheduleFieldErrors(err, tz); fields != nil {
-		rj, gerr := s.store.GetRecurringByID(ctx, id)
+		rj, gerr := s.store.Recurring.GetRecurringByID(ctx, id)
 		if gerr != nil {
 			return gerr
 		}
@@ -287,7 +287,7 @@ func (s *Server) renderRecurringEdit(c echo.Context, status int, rj *models.Recu
 
 // handleServers lists the Kiln processes working jobs.
 func (s *Server) handleServers(c echo.Context) error {
-	servers, err := s.store.Servers(c.Request().Context())
+	servers, err := s.store.Servers.Servers(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -305,11 +305,11 @@ func (s *Server) handleServers(c echo.Context) error {
 // handleQueues lists the queues.
 func (s *Server) handleQueues(c echo.Context) error {
 	ctx := c.Request().Context()
-	stats, err := s.store.QueueStats(ctx)
+	stats, err := s.store.Queues.QueueStats(ctx)
 	if err != nil {
 		return err
 	}
-	servers, err := s.store.Servers(ctx)
+	servers, err := s.store.Servers.Servers(ctx)
 	if err != nil {
 		return err
 	}
@@ -350,7 +350,7 @@ func (s *Server) handleQueues(c echo.Context) error {
 			r.Servers++
 		}
 	}
-	busy, err := s.store.RunningByQueue(ctx, live)
+	busy, err := s.store.JobQueries.RunningByQueue(ctx, live)
 	if err != nil {
 		return err
 	}

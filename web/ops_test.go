@@ -27,7 +27,7 @@ func (a *app) recurringIn(name, spec, tz string) *models.RecurringJob {
 	a.t.Helper()
 	sched, err := jobs.ParseSchedule(spec, tz)
 	require.NoError(a.t, err)
-	rj, err := a.store.UpsertRecurring(context.Background(), &models.RecurringJob{
+	rj, err := a.store.Recurring.UpsertRecurring(context.Background(), &models.RecurringJob{
 		Name: name, Spec: spec, TimeZone: tz, Kind: "report.build", Args: "{}", Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed,
 	}, func() time.Time { return sched.Next(time.Now()) })
 	require.NoError(a.t, err)
@@ -54,7 +54,7 @@ func TestRecurringPage(t *testing.T) {
 	// A job of the entry's kind that came from elsewhere (start-up, the API) is shown beside
 	// "not yet by this schedule", not hidden behind "never".
 	other := &models.Job{Kind: "report.build", Queue: "default", Args: "{}", MaxAttempts: 1}
-	_, err := a.store.InsertJobs(context.Background(), []*models.Job{other}, time.Now())
+	_, err := a.store.Jobs.InsertJobs(context.Background(), []*models.Job{other}, time.Now())
 	require.NoError(t, err)
 	_, doc = a.get("/dashboard/recurring")
 	row = doc.Find(`[data-testid="recurring-row"]`)
@@ -72,7 +72,7 @@ func TestRecurringPage(t *testing.T) {
 	last, _ := doc.Find(`[data-testid="last-job"]`).Attr("href")
 	require.Equal(t, fmt.Sprintf("/dashboard/jobs/%d", triggered), last)
 	require.Empty(t, doc.Find(`[data-testid="kind-last"]`).Nodes, "the schedule's own run is shown once it has one")
-	events, err := a.store.JobEvents(context.Background(), triggered)
+	events, err := a.store.JobQueries.JobEvents(context.Background(), triggered)
 	require.NoError(t, err)
 	require.Equal(t, "triggered now from recurring job nightly-report by local", events[0].Reason)
 
@@ -80,11 +80,11 @@ func TestRecurringPage(t *testing.T) {
 	_, doc = a.get("/dashboard/recurring")
 	require.Contains(t, doc.Find(`[data-testid="recurring-row"]`).Text(), "paused")
 	require.NotEmpty(t, doc.Find(`[data-testid="resume"]`).Nodes)
-	got, err := a.store.GetRecurring(context.Background(), "nightly-report")
+	got, err := a.store.Recurring.GetRecurring(context.Background(), "nightly-report")
 	require.NoError(t, err)
 	require.True(t, got.Paused)
 	a.post(base+"/resume", url.Values{"_csrf": {token}})
-	got, err = a.store.GetRecurring(context.Background(), "nightly-report")
+	got, err = a.store.Recurring.GetRecurring(context.Background(), "nightly-report")
 	require.NoError(t, err)
 	require.False(t, got.Paused)
 
@@ -100,7 +100,7 @@ func TestRecurringPage(t *testing.T) {
 	resp, doc = a.post(base+"/edit", url.Values{"_csrf": {token}, "spec": {"0 3 * * *"}, "tz": {"Nowhere/Town"}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Contains(t, doc.Find(`[data-testid="error-tz"]`).Text(), "Unknown time zone")
-	got, err = a.store.GetRecurring(context.Background(), "nightly-report")
+	got, err = a.store.Recurring.GetRecurring(context.Background(), "nightly-report")
 	require.NoError(t, err)
 	require.Equal(t, "0 2 * * *", got.Spec, "nothing saved")
 
@@ -118,7 +118,7 @@ func TestRecurringPage(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="error-overlap"]`).Text(), "Choose one")
 	resp, _ = a.post(base+"/edit", url.Values{"_csrf": {token}, "spec": {"30 6 * * 1-5"}, "tz": {"Europe/Berlin"}, "overlap": {"skip"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	_, err = a.store.UpdateRecurring(context.Background(), "nightly-report", func(_ models.Tx, rj *models.RecurringJob) error {
+	_, err = a.store.Recurring.UpdateRecurring(context.Background(), "nightly-report", func(_ models.Tx, rj *models.RecurringJob) error {
 		at := time.Now().UTC()
 		rj.Skipped, rj.LastSkippedAt = 3, &at
 		return nil
@@ -161,8 +161,8 @@ func TestServersPage(t *testing.T) {
 	a := setup(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "alive-1", Host: "kiln-a", PID: 10, StartedAt: now.Add(-time.Hour), HeartbeatAt: now, Queues: "default=10", Workers: 10, Busy: 3}))
-	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "quiet-2", Host: "kiln-b", PID: 20, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute), Queues: "critical=4", Workers: 4}))
+	require.NoError(t, a.store.Servers.UpsertServer(ctx, &models.Server{ID: "alive-1", Host: "kiln-a", PID: 10, StartedAt: now.Add(-time.Hour), HeartbeatAt: now, Queues: "default=10", Workers: 10, Busy: 3}))
+	require.NoError(t, a.store.Servers.UpsertServer(ctx, &models.Server{ID: "quiet-2", Host: "kiln-b", PID: 20, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Minute), Queues: "critical=4", Workers: 4}))
 	_, doc := a.get("/dashboard/servers")
 	rows := doc.Find(`[data-testid="server-row"]`)
 	require.Equal(t, 2, rows.Length())
@@ -192,11 +192,11 @@ func TestQueuesPage(t *testing.T) {
 	require.Contains(t, low.Text(), "paused")
 	require.Contains(t, low.Text(), "by local")
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "Queue low paused")
-	paused, err := a.store.PausedQueues(context.Background())
+	paused, err := a.store.Queues.PausedQueues(context.Background())
 	require.NoError(t, err)
 	require.True(t, paused["low"])
 	a.post("/dashboard/queues/low/resume", url.Values{"_csrf": {token}})
-	paused, err = a.store.PausedQueues(context.Background())
+	paused, err = a.store.Queues.PausedQueues(context.Background())
 	require.NoError(t, err)
 	require.Empty(t, paused)
 	resp, _ = a.post("/dashboard/queues/low/explode", url.Values{"_csrf": {token}})
@@ -206,11 +206,11 @@ func TestQueuesPage(t *testing.T) {
 	// Every queue a live server works is listed, jobs or not, with its workers; a dead
 	// server's queues are not.
 	ctx, now := context.Background(), time.Now()
-	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "a", Host: "kiln-a", PID: 1, StartedAt: now, HeartbeatAt: now, Queues: "default=10,reports=3", Workers: 13}))
-	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "b", Host: "kiln-b", PID: 2, StartedAt: now, HeartbeatAt: now, Queues: "default=5", Workers: 5}))
-	require.NoError(t, a.store.UpsertServer(ctx, &models.Server{ID: "dead", Host: "kiln-c", PID: 3, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Hour), Queues: "critical=4", Workers: 4}))
+	require.NoError(t, a.store.Servers.UpsertServer(ctx, &models.Server{ID: "a", Host: "kiln-a", PID: 1, StartedAt: now, HeartbeatAt: now, Queues: "default=10,reports=3", Workers: 13}))
+	require.NoError(t, a.store.Servers.UpsertServer(ctx, &models.Server{ID: "b", Host: "kiln-b", PID: 2, StartedAt: now, HeartbeatAt: now, Queues: "default=5", Workers: 5}))
+	require.NoError(t, a.store.Servers.UpsertServer(ctx, &models.Server{ID: "dead", Host: "kiln-c", PID: 3, StartedAt: now.Add(-time.Hour), HeartbeatAt: now.Add(-time.Hour), Queues: "critical=4", Workers: 4}))
 	for _, server := range []string{"a", "dead"} { // a job running on a live server, one held by a dead one
-		claimed, err := a.store.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 1, Lease: time.Minute, Now: now})
+		claimed, err := a.store.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: server, Limit: 1, Lease: time.Minute, Now: now})
 		require.NoError(t, err)
 		require.Len(t, claimed, 1)
 	}

@@ -52,19 +52,19 @@ func (s *Server) overview(c echo.Context) (pages.OverviewView, error) {
 	default:
 		return v, models.Errorf(models.EINVALID, "History range must be 24h or 7d, not %q.", v.Range)
 	}
-	counts, err := s.store.CountJobsByState(ctx)
+	counts, err := s.store.JobQueries.CountJobsByState(ctx)
 	if err != nil {
 		return v, err
 	}
-	retries, err := s.store.RetriesPending(ctx)
+	retries, err := s.store.JobQueries.RetriesPending(ctx)
 	if err != nil {
 		return v, err
 	}
-	servers, err := s.store.Servers(ctx)
+	servers, err := s.store.Servers.Servers(ctx)
 	if err != nil {
 		return v, err
 	}
-	recurring, err := s.store.CountRecurring(ctx)
+	recurring, err := s.store.Recurring.CountRecurring(ctx)
 	if err != nil {
 		return v, err
 	}
@@ -91,7 +91,7 @@ const recentJobs = 10
 
 // recentJobs returns the n jobs that started or finished last, as the panel shows them.
 func (s *Server) recentJobs(c echo.Context, n int) ([]pages.RecentJob, error) {
-	jobs, err := s.store.LatestActivity(c.Request().Context(), n)
+	jobs, err := s.store.JobQueries.LatestActivity(c.Request().Context(), n)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (s *Server) recentJobs(c echo.Context, n int) ([]pages.RecentJob, error) {
 func (s *Server) realtimeChart(ctx context.Context) (components.Chart, error) {
 	end := s.cfg.Now().UTC().Truncate(realtimeBin).Add(realtimeBin)
 	start := end.Add(-realtimeBin * realtimeBins)
-	stats, err := s.store.Stats(ctx, models.PeriodSecond, start)
+	stats, err := s.store.JobQueries.Stats(ctx, models.PeriodSecond, start)
 	if err != nil {
 		return components.Chart{}, err
 	}
@@ -179,7 +179,7 @@ func (s *Server) historyChart(ctx context.Context, rng string, loc *time.Locatio
 		}
 		title = "Jobs finished and rescued per hour, last 24 hours"
 	}
-	stats, err := s.store.Stats(ctx, models.PeriodHour, starts[0])
+	stats, err := s.store.JobQueries.Stats(ctx, models.PeriodHour, starts[0])
 	if err != nil {
 		return components.Chart{}, err
 	}

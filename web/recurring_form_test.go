@@ -59,13 +59,13 @@ func TestNewRecurringForm(t *testing.T) {
 			require.Equal(t, f.Get("http_url"), doc.Find(`input[name="http_url"]`).AttrOr("value", ""), "typed values are kept")
 		}
 	}
-	all, err := a.store.ListRecurring(ctx)
+	all, err := a.store.Recurring.ListRecurring(ctx)
 	require.NoError(t, err)
 	require.Empty(t, all, "nothing half-made")
 
 	resp, _ = a.post("/dashboard/recurring/new", form)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	rj, err := a.store.GetRecurring(ctx, "nightly-webhook")
+	rj, err := a.store.Recurring.GetRecurring(ctx, "nightly-webhook")
 	require.NoError(t, err)
 	require.Equal(t, "local", rj.CreatedBy)
 	require.Equal(t, models.OverlapSkip, rj.Overlap)
@@ -96,7 +96,7 @@ func TestNewRecurringForm(t *testing.T) {
 		"exec_program": {"/bin/sh"}, "exec_arg": {"-c", "date"}}
 	resp, _ = a.post(base+"/edit", edit)
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	rj, err = a.store.GetRecurring(ctx, "nightly-webhook")
+	rj, err = a.store.Recurring.GetRecurring(ctx, "nightly-webhook")
 	require.NoError(t, err)
 	require.Equal(t, "*/15 * * * *", rj.Spec)
 	require.Equal(t, "exec", rj.Kind)
@@ -109,7 +109,7 @@ func TestNewRecurringForm(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="error-exec_program"]`).Text(), "not allowed on this server")
 
 	// A code-defined entry keeps the schedule-only form, and can't be deleted here.
-	codeRJ, err := a.store.GetRecurring(ctx, "from-code")
+	codeRJ, err := a.store.Recurring.GetRecurring(ctx, "from-code")
 	require.NoError(t, err)
 	codeBase := "/dashboard/recurring/" + strconv.FormatInt(codeRJ.ID, 10)
 	_, doc = a.get(codeBase + "/edit")
@@ -119,7 +119,7 @@ func TestNewRecurringForm(t *testing.T) {
 
 	resp, _ = a.post(base+"/delete", url.Values{"_csrf": {token}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	_, err = a.store.GetRecurring(ctx, "nightly-webhook")
+	_, err = a.store.Recurring.GetRecurring(ctx, "nightly-webhook")
 	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 	_, doc = a.get("/dashboard/recurring")
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "nightly-webhook deleted")

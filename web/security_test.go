@@ -54,7 +54,7 @@ func (a *app) port() string {
 
 func (a *app) queuePaused(name string) bool {
 	a.t.Helper()
-	paused, err := a.store.PausedQueues(context.Background())
+	paused, err := a.store.Queues.PausedQueues(context.Background())
 	require.NoError(a.t, err)
 	return paused[name]
 }

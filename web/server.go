@@ -193,7 +193,7 @@ var bodyLimitText = components.FormatBytes(maxBodyBytes)
 // Server is Kiln's HTTP server.
 type Server struct {
 	cfg    Config
-	store  Store
+	store  *models.Store
 	engine *jobs.Engine
 	log    *slog.Logger
 	api    huma.API
@@ -211,29 +211,9 @@ type Server struct {
 	stopped      atomic.Bool // Stop ran
 }
 
-// Store is what the web layer reads and writes: jobs and their history, kinds' limits,
-// recurring jobs, servers and queues (to show them), tasks, users, sessions, tokens and the
-// node-wide secrets, and the database's health. *models.Store is one, on SQLite or PostgreSQL.
-type Store interface {
-	models.JobQueries
-	models.KindLimitStore
-	models.RecurringStore
-	models.ServerStore
-	models.QueueStore
-	models.TaskStore
-	models.UserStore
-	models.SessionStore
-	models.TokenStore
-	models.SettingStore
-	models.Database
-}
-
-// *models.Store is the store web.New is given in kiln serve.
-var _ Store = (*models.Store)(nil)
-
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
 // users ask for; it need not work them (it may be started with NoWorkers).
-func New(cfg Config, store Store, engine *jobs.Engine, log *slog.Logger) (*Server, error) {
+func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger) (*Server, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -246,7 +226,7 @@ func New(cfg Config, store Store, engine *jobs.Engine, log *slog.Logger) (*Serve
 	if s.hosts, err = newHostPolicy(cfg.Addr, cfg.AllowedHosts); err != nil {
 		return nil, err
 	}
-	if s.keys, err = newServerKeys(context.Background(), cfg, store); err != nil {
+	if s.keys, err = newServerKeys(context.Background(), cfg, store.Settings); err != nil {
 		return nil, err
 	}
 	s.sessions = newSessionCodec(cfg, s.keys)

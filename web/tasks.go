@@ -65,11 +65,11 @@ func (s *Server) handleTaskList(c echo.Context) error {
 		}
 	}
 	ctx, now := c.Request().Context(), s.cfg.Now()
-	counts, err := s.store.CountTasks(ctx, now)
+	counts, err := s.store.Tasks.CountTasks(ctx, now)
 	if err != nil {
 		return err
 	}
-	tasks, err := s.store.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: tasksPerPage, Offset: (page - 1) * tasksPerPage})
+	tasks, err := s.store.Tasks.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: tasksPerPage, Offset: (page - 1) * tasksPerPage})
 	if err != nil {
 		return err
 	}
@@ -230,7 +230,7 @@ func (s *Server) handleTaskCreate(c echo.Context) error {
 	if len(errs) > 0 {
 		return s.renderTaskForm(c, http.StatusUnprocessableEntity, nil, f, errs)
 	}
-	task, err := s.store.CreateTask(c.Request().Context(), in)
+	task, err := s.store.Tasks.CreateTask(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,7 @@ func (s *Server) loadTask(c echo.Context) (*models.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.store.GetTask(c.Request().Context(), id)
+	return s.store.Tasks.GetTask(c.Request().Context(), id)
 }
 
 // handleTaskShow sends /tasks/:id to the task's edit form, where all of it is shown.
@@ -281,7 +281,7 @@ func (s *Server) handleTaskUpdate(c echo.Context) error {
 	if len(errs) > 0 {
 		return s.renderTaskForm(c, http.StatusUnprocessableEntity, task, f, errs)
 	}
-	if task, err = s.store.UpdateTask(c.Request().Context(), task.ID, in); err != nil {
+	if task, err = s.store.Tasks.UpdateTask(c.Request().Context(), task.ID, in); err != nil {
 		return err
 	}
 	setFlash(c, "success", fmt.Sprintf("Task “%s” saved.", task.Title)+f.zoneNote())
@@ -294,7 +294,7 @@ func (s *Server) handleTaskComplete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := s.store.CompleteTask(c.Request().Context(), id, models.CompletedByUser, s.cfg.Now())
+	task, err := s.store.Tasks.CompleteTask(c.Request().Context(), id, models.CompletedByUser, s.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (s *Server) handleTaskReopen(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := s.store.ReopenTask(c.Request().Context(), id)
+	task, err := s.store.Tasks.ReopenTask(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -337,7 +337,7 @@ func (s *Server) handleTaskDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteTask(c.Request().Context(), task.ID); err != nil {
+	if err := s.store.Tasks.DeleteTask(c.Request().Context(), task.ID); err != nil {
 		return err
 	}
 	setFlash(c, "success", fmt.Sprintf("Task “%s” deleted.", task.Title))

@@ -23,7 +23,7 @@ func FuzzTaskForm(f *testing.F) {
 		if len(errs) > 0 {
 			return
 		}
-		if _, err := store.CreateTask(context.Background(), in); err != nil {
+		if _, err := store.Tasks.CreateTask(context.Background(), in); err != nil {
 			t.Fatalf("validated input rejected by the database: %v (input %+v)", err, in)
 		}
 	})

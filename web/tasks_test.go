@@ -39,7 +39,7 @@ func TestCreateTaskThroughForm(t *testing.T) {
 	require.Contains(t, doc.Find(`[data-testid="task-due"] time`).Text(), "Sun 14 Mar 2027, 09:30", "shown in the viewer's zone")
 	require.Contains(t, doc.Text(), "Times are shown in America/New_York")
 
-	tasks, err := a.store.ListTasks(context.Background(), models.TaskFilter{Status: models.TaskAll})
+	tasks, err := a.store.Tasks.ListTasks(context.Background(), models.TaskFilter{Status: models.TaskAll})
 	require.NoError(t, err)
 	require.Len(t, tasks, 1)
 	require.Equal(t, time.Date(2027, 3, 14, 13, 30, 0, 0, time.UTC), tasks[0].DueAt.UTC(), "stored in UTC")
@@ -64,7 +64,7 @@ func TestCreateTaskWithoutZone(t *testing.T) {
 	_, doc = a.get("/")
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "read in Asia/Tokyo (your browser's zone)")
 
-	tasks, err := a.store.ListTasks(context.Background(), models.TaskFilter{Status: models.TaskAll})
+	tasks, err := a.store.Tasks.ListTasks(context.Background(), models.TaskFilter{Status: models.TaskAll})
 	require.NoError(t, err)
 	due := map[string]time.Time{}
 	for _, task := range tasks {
@@ -163,13 +163,13 @@ func TestEditTask(t *testing.T) {
 	resp, doc := a.post("/tasks/1", url.Values{"_csrf": {token}, "title": {""}, "due_at": {"2027-06-02T09:30"}, "tz": {"Asia/Tokyo"}})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Contains(t, doc.Find(`[data-testid="error-title"]`).Text(), "Title is required.")
-	got, err := a.store.GetTask(context.Background(), task.ID)
+	got, err := a.store.Tasks.GetTask(context.Background(), task.ID)
 	require.NoError(t, err)
 	require.Equal(t, "Renew passport", got.Title, "a rejected edit changes nothing")
 
 	resp, _ = a.post("/tasks/1", url.Values{"_csrf": {token}, "title": {"Renew passport and ID"}, "description": {"Photos first"}, "due_at": {"2027-06-02T09:30"}, "tz": {"Asia/Tokyo"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	got, err = a.store.GetTask(context.Background(), task.ID)
+	got, err = a.store.Tasks.GetTask(context.Background(), task.ID)
 	require.NoError(t, err)
 	require.Equal(t, "Renew passport and ID", got.Title)
 	require.Equal(t, "Photos first", got.Description)
@@ -213,7 +213,7 @@ func TestTaskListFilters(t *testing.T) {
 	a.createTask("future", now.Add(3*time.Hour))
 	a.createTask("past", now.Add(-50*time.Hour))
 	done := a.createTask("done", now.Add(-time.Hour))
-	_, err := a.store.CompleteTask(context.Background(), done.ID, models.CompletedBySweeper, now)
+	_, err := a.store.Tasks.CompleteTask(context.Background(), done.ID, models.CompletedBySweeper, now)
 	require.NoError(t, err)
 
 	_, doc := a.get("/")

@@ -33,7 +33,7 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 		}
 		ttl = d
 	}
-	token, t, err := s.store.CreateAPIToken(c.Request().Context(), v.Name, v.Role, ttl, currentUser(c).Username)
+	token, t, err := s.store.Tokens.CreateAPIToken(c.Request().Context(), v.Name, v.Role, ttl, currentUser(c).Username)
 	if fields := models.FieldErrors(err); fields != nil {
 		v.Errors = fields
 		return s.renderTokens(c, http.StatusUnprocessableEntity, v)
@@ -49,7 +49,7 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 // handleTokenRevoke revokes the named token.
 func (s *Server) handleTokenRevoke(c echo.Context) error {
 	name := c.Param("name")
-	if err := s.store.RevokeAPIToken(c.Request().Context(), name); err != nil {
+	if err := s.store.Tokens.RevokeAPIToken(c.Request().Context(), name); err != nil {
 		return err
 	}
 	s.log.Info("web: API token revoked", "name", name, "user", currentUser(c).Username)
@@ -58,7 +58,7 @@ func (s *Server) handleTokenRevoke(c echo.Context) error {
 }
 
 func (s *Server) renderTokens(c echo.Context, status int, v pages.TokensView) error {
-	tokens, err := s.store.ListAPITokens(c.Request().Context())
+	tokens, err := s.store.Tokens.ListAPITokens(c.Request().Context())
 	if err != nil {
 		return err
 	}

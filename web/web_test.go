@@ -147,14 +147,14 @@ func (a *app) csrf(path string) string {
 
 func (a *app) countTasks() int64 {
 	a.t.Helper()
-	counts, err := a.store.CountTasks(context.Background(), time.Now())
+	counts, err := a.store.Tasks.CountTasks(context.Background(), time.Now())
 	require.NoError(a.t, err)
 	return counts.All
 }
 
 func (a *app) createTask(title string, due time.Time) *models.Task {
 	a.t.Helper()
-	task, err := a.store.CreateTask(context.Background(), models.TaskInput{Title: title, DueAt: due})
+	task, err := a.store.Tasks.CreateTask(context.Background(), models.TaskInput{Title: title, DueAt: due})
 	require.NoError(a.t, err)
 	return task
 }
@@ -187,7 +187,7 @@ func TestCSRFIsRequired(t *testing.T) {
 	resp, _ := a.do(req)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 
-	got, err := a.store.GetTask(context.Background(), task.ID)
+	got, err := a.store.Tasks.GetTask(context.Background(), task.ID)
 	require.NoError(t, err)
 	require.Equal(t, "Keep me", got.Title)
 	require.False(t, got.Completed)
@@ -218,7 +218,7 @@ func TestQueueWorkItem(t *testing.T) {
 	require.Equal(t, models.JobEnqueued, recent[0].State)
 	_, doc := a.get("/?status=pending")
 	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), fmt.Sprintf("job #%d", recent[0].ID))
-	events, err := a.store.JobEvents(context.Background(), recent[0].ID)
+	events, err := a.store.JobQueries.JobEvents(context.Background(), recent[0].ID)
 	require.NoError(t, err)
 	require.Equal(t, "enqueued by local", events[0].Reason, "who queued it is in its history")
 }
@@ -239,7 +239,7 @@ func TestOverview(t *testing.T) {
 	}
 	a.enqueue("report.build", nil)
 	a.enqueue("report.later", nil, jobs.RunAt(time.Now().Add(time.Hour)))
-	_, err := a.store.UpsertRecurring(ctx, &models.RecurringJob{Name: "nightly", Spec: "0 2 * * *", TimeZone: "UTC", Kind: "k", Args: "{}", Queue: "default", MaxAttempts: 1, Misfire: "relaxed"}, func() time.Time { return time.Now().Add(time.Hour) })
+	_, err := a.store.Recurring.UpsertRecurring(ctx, &models.RecurringJob{Name: "nightly", Spec: "0 2 * * *", TimeZone: "UTC", Kind: "k", Args: "{}", Queue: "default", MaxAttempts: 1, Misfire: "relaxed"}, func() time.Time { return time.Now().Add(time.Hour) })
 	require.NoError(t, err)
 
 	for _, path := range []string{"/dashboard", "/dashboard/live"} {
@@ -299,7 +299,7 @@ func TestOverview(t *testing.T) {
 func TestRecentJobsCancelledBeforeItRan(t *testing.T) {
 	a := setup(t)
 	j := a.enqueue("report.build", nil, jobs.RunAt(time.Now().Add(time.Hour)))
-	_, _, err := a.store.CancelJob(context.Background(), j.ID, "not needed")
+	_, _, err := a.store.Jobs.CancelJob(context.Background(), j.ID, "not needed")
 	require.NoError(t, err)
 	_, doc := a.get("/dashboard")
 	row := doc.Find(`[data-testid="recent-row"]`)

@@ -66,7 +66,7 @@ func (r DashboardReport) JSON() string {
 // Dashboard runs the dashboard phase on store.
 func Dashboard(ctx context.Context, store *models.Store, cfg DashboardConfig, progress func(string)) (DashboardReport, error) {
 	var r DashboardReport
-	counts, err := store.CountJobsByState(ctx)
+	counts, err := store.JobQueries.CountJobsByState(ctx)
 	if err != nil {
 		return r, err
 	}
@@ -83,7 +83,7 @@ func Dashboard(ctx context.Context, store *models.Store, cfg DashboardConfig, pr
 	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{}); err != nil {
 		return r, err
 	}
-	if err := tasks.Register(engine, store, tasks.Config{}); err != nil {
+	if err := tasks.Register(engine, store.Tasks, tasks.Config{}); err != nil {
 		return r, err
 	}
 	if err := engine.Register("bench.noop", func(context.Context, *models.Job) error { return nil }); err != nil {
@@ -153,7 +153,7 @@ func Dashboard(ctx context.Context, store *models.Store, cfg DashboardConfig, pr
 		burnt time.Duration // when the last job was done
 	)
 	for loadCtx.Err() == nil {
-		counts, err := store.CountJobsByState(ctx)
+		counts, err := store.JobQueries.CountJobsByState(ctx)
 		if err != nil {
 			stopLoad()
 			wg.Wait()

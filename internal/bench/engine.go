@@ -139,7 +139,7 @@ func Run(ctx context.Context, store *models.Store, cfg Config, progress func(str
 	// before, rounded a 6 s burn-down to the next half second, an error of up to 8%.
 	var lastProgress time.Time
 	for {
-		counts, err := store.CountJobsByState(ctx)
+		counts, err := store.JobQueries.CountJobsByState(ctx)
 		if err != nil {
 			_ = e.Stop(ctx)
 			return r, err

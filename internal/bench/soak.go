@@ -221,7 +221,7 @@ func Soak(ctx context.Context, store *models.Store, cfg SoakConfig, out io.Write
 			return err
 		}
 		s.DBMiB = float64(size) / (1 << 20)
-		counts, err := store.CountJobsByState(ctx)
+		counts, err := store.JobQueries.CountJobsByState(ctx)
 		if err != nil {
 			return err
 		}
@@ -231,7 +231,7 @@ func Soak(ctx context.Context, store *models.Store, cfg SoakConfig, out io.Write
 				s.Waiting += n
 			}
 		}
-		stats, err := store.Stats(ctx, models.PeriodHour, start.Add(-time.Hour))
+		stats, err := store.JobQueries.Stats(ctx, models.PeriodHour, start.Add(-time.Hour))
 		if err != nil {
 			return err
 		}

@@ -174,7 +174,7 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 	}
 
 	// The counters equal a count of the jobs.
-	counted, err := store.CountJobsByQueue(ctx)
+	counted, err := store.JobQueries.CountJobsByQueue(ctx)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,7 @@ func describeStrays(ctx context.Context, store *models.Store, pairs string) (str
 			b.WriteString(", its node never killed")
 		}
 		fmt.Fprintf(&b, "; run %d on %s started %s", r.BRun, r.BServer, ms(r.BStarted, r.AStarted))
-		events, err := store.JobEvents(ctx, r.JobID)
+		events, err := store.JobQueries.JobEvents(ctx, r.JobID)
 		if err != nil {
 			return "", err
 		}

@@ -52,12 +52,12 @@ func TestCheckCatchesViolations(t *testing.T) {
 		require.NoError(t, db.Exec(q).Error)
 	}
 	jobs := []*models.Job{{Kind: KindProbe, Queue: "default", Args: "{}", MaxAttempts: 1}, {Kind: KindProbe, Queue: "default", Args: "{}", MaxAttempts: 1}, {Kind: KindProbe, Queue: "default", Args: "{}", MaxAttempts: 1}}
-	_, err := store.InsertJobs(ctx, jobs, time.Now())
+	_, err := store.Jobs.InsertJobs(ctx, jobs, time.Now())
 	require.NoError(t, err)
 	// One recurring occurrence that made two jobs.
 	at := time.Now().Truncate(time.Second)
 	ticks := []*models.Job{{Kind: KindTick, Queue: "default", Args: "{}", MaxAttempts: 1, RunAt: at}, {Kind: KindTick, Queue: "default", Args: "{}", MaxAttempts: 1, RunAt: at}}
-	_, err = store.InsertJobs(ctx, ticks, at.Add(time.Second))
+	_, err = store.Jobs.InsertJobs(ctx, ticks, at.Add(time.Second))
 	require.NoError(t, err)
 	// Job 1: two runs at once on live servers. Job 2: a re-run after a server nobody killed.
 	// Job 3: a re-run after a killed server, which is fine.

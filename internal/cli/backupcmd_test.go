@@ -57,7 +57,7 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.Start(ctx))
 	require.Eventually(t, func() bool {
-		c, err := store.CountJobsByState(ctx)
+		c, err := store.JobQueries.CountJobsByState(ctx)
 		return err == nil && c[models.JobSucceeded] >= total/10
 	}, 30*time.Second, 5*time.Millisecond)
 
@@ -81,7 +81,7 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	copyStore, err := models.Open(ctx, backup, nil)
 	require.NoError(t, err)
 	defer copyStore.Close()
-	before, err := copyStore.CountJobsByState(ctx)
+	before, err := copyStore.JobQueries.CountJobsByState(ctx)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, before[models.JobEnqueued]+before[models.JobProcessing], int64(total/2)-8, "taken mid-burn-down: %v", before)
 	require.Less(t, before[models.JobSucceeded], int64(total/2)+1)
@@ -89,10 +89,10 @@ func TestBackupDuringBurnDownRestoresEveryJob(t *testing.T) {
 	require.NoError(t, restored.Start(ctx))
 	defer func() { require.NoError(t, restored.Stop(ctx)) }()
 	require.Eventually(t, func() bool {
-		c, err := copyStore.CountJobsByState(ctx)
+		c, err := copyStore.JobQueries.CountJobsByState(ctx)
 		return err == nil && c[models.JobSucceeded] == total
 	}, 60*time.Second, 20*time.Millisecond, "every job of the copy finishes, those running at the copy rescued")
-	c, err := copyStore.CountJobsByState(ctx)
+	c, err := copyStore.JobQueries.CountJobsByState(ctx)
 	require.NoError(t, err)
 	require.Equal(t, map[models.JobState]int64{models.JobSucceeded: total}, c)
 }

@@ -29,7 +29,7 @@ func TestRecurringCreateSpecFlag(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	token, _, err := s.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
+	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
 	require.NoError(t, err)
 	create := func(name string, flags ...string) (int, string) {
 		var out, errOut bytes.Buffer
@@ -45,7 +45,7 @@ func TestRecurringCreateSpecFlag(t *testing.T) {
 	} {
 		code, errOut := create(name, flags...)
 		require.Equal(t, 0, code, "%s: %s", name, errOut)
-		rj, err := s.GetRecurring(context.Background(), name)
+		rj, err := s.Recurring.GetRecurring(context.Background(), name)
 		require.NoError(t, err, name)
 		require.Equal(t, "15 4 * * *", rj.Spec, name)
 	}
@@ -53,7 +53,7 @@ func TestRecurringCreateSpecFlag(t *testing.T) {
 	code, errOut := create("at-odds", "--spec", "15 4 * * *", "--schedule", "@daily")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "--spec and --schedule (its old name) differ")
-	_, err = s.GetRecurring(context.Background(), "at-odds")
+	_, err = s.Recurring.GetRecurring(context.Background(), "at-odds")
 	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "nothing is made")
 
 	code, errOut = create("no-spec")

@@ -34,9 +34,9 @@ func TestClientCommands(t *testing.T) {
 		require.NoError(t, err)
 		ts := httptest.NewServer(srv.Handler())
 		t.Cleanup(ts.Close)
-		admin, _, err := s.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
+		admin, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
 		require.NoError(t, err)
-		viewer, _, err := s.CreateAPIToken(context.Background(), "look", models.RoleViewer, 0, "test")
+		viewer, _, err := s.Tokens.CreateAPIToken(context.Background(), "look", models.RoleViewer, 0, "test")
 		require.NoError(t, err)
 		var stdin string // what the next command reads on standard input
 		run := func(token string, args ...string) (int, string, string) {
@@ -100,7 +100,7 @@ func TestClientCommands(t *testing.T) {
 		code, _, _ = run(admin, "queues", "resume", "default")
 		require.Equal(t, 0, code)
 
-		_, err = s.UpsertRecurring(context.Background(), &models.RecurringJob{Name: "nightly", Spec: "0 2 * * *", TimeZone: "UTC", Kind: "report.build",
+		_, err = s.Recurring.UpsertRecurring(context.Background(), &models.RecurringJob{Name: "nightly", Spec: "0 2 * * *", TimeZone: "UTC", Kind: "report.build",
 			Args: "{}", Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed}, func() time.Time { return time.Now().Add(time.Hour) })
 		require.NoError(t, err)
 		code, out, _ = run(viewer, "recurring", "ls")
@@ -142,7 +142,7 @@ func TestClientCommands(t *testing.T) {
 			"--kind", "http.request", "--args", `{"url":"https://hooks.example.com/x","headers":{"Authorization":"Bearer ${secret:hook.token}"}}`, "--max-attempts", "4", "--overlap", "skip")
 		require.Equal(t, 0, code, errOut)
 		require.Contains(t, out, "Made nightly-hook: http.request runs at 02:00 every day (Europe/Berlin), first at ")
-		rj, err := s.GetRecurring(context.Background(), "nightly-hook")
+		rj, err := s.Recurring.GetRecurring(context.Background(), "nightly-hook")
 		require.NoError(t, err)
 		require.Equal(t, "token cli", rj.CreatedBy)
 		require.Equal(t, 4, rj.MaxAttempts)

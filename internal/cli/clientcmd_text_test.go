@@ -44,7 +44,7 @@ func TestCLIEscapesTerminalControlsFromJobData(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	token, _, err := s.CreateAPIToken(context.Background(), "cli", models.RoleViewer, 0, "test")
+	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleViewer, 0, "test")
 	require.NoError(t, err)
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
@@ -55,9 +55,9 @@ func TestCLIEscapesTerminalControlsFromJobData(t *testing.T) {
 	ctx := context.Background()
 	j := &models.Job{Kind: "probe", Queue: "default", Args: `{"file":"photo_` + "\u202e" + `gpj.exe","c1":"` + "\u009b" + `2J"}`, MaxAttempts: 1,
 		LastError: "boom " + hostile, Result: `{"out":"` + "\u202e" + `"}`}
-	_, err = s.InsertJobs(ctx, []*models.Job{j}, time.Now())
+	_, err = s.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now())
 	require.NoError(t, err)
-	require.NoError(t, s.AppendJobLogs(ctx, []models.JobLog{
+	require.NoError(t, s.Jobs.AppendJobLogs(ctx, []models.JobLog{
 		{JobID: j.ID, Attempt: 1, At: time.Now(), Message: hostile},
 		{JobID: j.ID, Attempt: 1, At: time.Now(), Message: "← 200 OK in 3ms, 9 bytes: \u202edlrow\u009b2J"},
 	}))

@@ -324,7 +324,7 @@ func loggedInClient(t *testing.T, store *models.Store, loginAddr, otherAddr stri
 		resp.Body.Close()
 		require.Equal(t, http.StatusSeeOther, resp.StatusCode, "%s on the other node", action)
 		require.NotContains(t, resp.Header.Get("Location"), "/login", "%s: the other node knew the session", action)
-		paused, err := store.PausedQueues(context.Background())
+		paused, err := store.Queues.PausedQueues(context.Background())
 		require.NoError(t, err)
 		require.Equal(t, action == "pause", paused["default"], "the %s took effect", action)
 	}

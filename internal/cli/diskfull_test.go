@@ -191,7 +191,7 @@ func TestSQLiteFullDisk(t *testing.T) {
 	require.NoError(t, m2.Run(context.Background()))
 	defer func() { require.NoError(t, m2.Close()) }()
 	waitFor(t, 60*time.Second, fmt.Sprintf("the %d accepted jobs to succeed", accepted), func() bool {
-		n, err := m2.Store.CountJobs(context.Background(), models.JobFilter{Kind: "disk.probe", State: models.JobSucceeded})
+		n, err := m2.Store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: "disk.probe", State: models.JobSucceeded})
 		return err == nil && n == int64(accepted)
 	})
 }

@@ -106,7 +106,7 @@ func TestEndToEnd(t *testing.T) {
 	store, err := models.Open(context.Background(), filepath.Join(dir, "data", "kiln.db"), nil)
 	require.NoError(t, err)
 	defer store.Close()
-	counts, err := store.CountTasks(context.Background(), time.Now())
+	counts, err := store.Tasks.CountTasks(context.Background(), time.Now())
 	require.NoError(t, err)
 	require.EqualValues(t, 12, counts.All, "10 demo tasks and the two created here")
 }

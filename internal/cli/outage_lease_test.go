@@ -80,13 +80,13 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 
 	total := int64(len(batch))
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		once, err1 := nodes[0].Store.CountJobs(context.Background(), models.JobFilter{Kind: "outage.once", State: models.JobSucceeded})
-		execs, err2 := nodes[0].Store.CountJobs(context.Background(), models.JobFilter{Kind: jobs.KindExec, State: models.JobSucceeded})
+		once, err1 := nodes[0].Store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: "outage.once", State: models.JobSucceeded})
+		execs, err2 := nodes[0].Store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: jobs.KindExec, State: models.JobSucceeded})
 		if err1 == nil && err2 == nil && once+execs == total {
 			break
 		}
 		if time.Now().After(deadline) {
-			byState, _ := nodes[0].Store.CountJobsByState(context.Background())
+			byState, _ := nodes[0].Store.JobQueries.CountJobsByState(context.Background())
 			t.Fatalf("not every job succeeded: %v\nnode 1:\n%s\nnode 2:\n%s", byState, tail(logs[0].String()), tail(logs[1].String()))
 		}
 	}
@@ -111,11 +111,11 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 		require.Contains(t, logs[i].String(), "the database answers again")
 	}
 	require.Positive(t, failedWrites, "outcomes were retried")
-	ids, err := nodes[0].Store.JobIDs(context.Background(), models.JobFilter{}, 0, 10*int(total))
+	ids, err := nodes[0].Store.JobQueries.JobIDs(context.Background(), models.JobFilter{}, 0, 10*int(total))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(ids), int(total))
 	for _, id := range ids {
-		j, err := nodes[0].Store.GetJob(context.Background(), id)
+		j, err := nodes[0].Store.JobQueries.GetJob(context.Background(), id)
 		require.NoError(t, err)
 		require.Zero(t, j.Rescues, "job %d was rescued from a live node", id)
 	}

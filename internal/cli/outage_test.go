@@ -206,12 +206,12 @@ func TestDatabaseOutage(t *testing.T) {
 	proxy.delay.Store(0)
 
 	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		n, err := m.Store.CountJobs(context.Background(), models.JobFilter{Kind: "outage.probe", State: models.JobSucceeded})
+		n, err := m.Store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: "outage.probe", State: models.JobSucceeded})
 		if err == nil && n == total {
 			break
 		}
 		if time.Now().After(deadline) {
-			byState, _ := m.Store.CountJobsByState(context.Background())
+			byState, _ := m.Store.JobQueries.CountJobsByState(context.Background())
 			t.Fatalf("not every job succeeded: %v\n%s", byState, tail(logs.String()))
 		}
 	}

@@ -112,7 +112,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if m.Config.Demo {
-		tasks, err := store.SeedDemoTasks(ctx, 10, 5*time.Minute, time.Now())
+		tasks, err := store.Tasks.SeedDemoTasks(ctx, 10, 5*time.Minute, time.Now())
 		if err != nil {
 			return err
 		}
@@ -134,7 +134,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Engine.RegisterBuiltins(m.Config.Builtins); err != nil {
 		return err
 	}
-	if err := tasks.Register(m.Engine, store, m.Config.Tasks); err != nil {
+	if err := tasks.Register(m.Engine, store.Tasks, m.Config.Tasks); err != nil {
 		return err
 	}
 	if m.Setup != nil {

@@ -36,7 +36,7 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 				return err
 			}
 			defer store.Close()
-			token, _, err := store.CreateAPIToken(ctx, name, role, expires, "kiln token create")
+			token, _, err := store.Tokens.CreateAPIToken(ctx, name, role, expires, "kiln token create")
 			if err != nil {
 				return errors.New(userError(err))
 			}
@@ -53,7 +53,7 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 				return err
 			}
 			defer store.Close()
-			tokens, err := store.ListAPITokens(ctx)
+			tokens, err := store.Tokens.ListAPITokens(ctx)
 			if err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 				return err
 			}
 			defer store.Close()
-			if err := store.RevokeAPIToken(ctx, token); err != nil {
+			if err := store.Tokens.RevokeAPIToken(ctx, token); err != nil {
 				return errors.New(userError(err))
 			}
 			fmt.Fprintf(e.out, "Revoked %s.\n", token)

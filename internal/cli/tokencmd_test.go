@@ -27,7 +27,7 @@ func TestTokenCommand(t *testing.T) {
 
 	s, err := models.Open(context.Background(), db, nil)
 	require.NoError(t, err)
-	got, err := s.TokenByValue(context.Background(), token)
+	got, err := s.Tokens.TokenByValue(context.Background(), token)
 	require.NoError(t, err)
 	require.Equal(t, "viewer", got.Role)
 	require.NotNil(t, got.ExpiresAt)

@@ -22,7 +22,7 @@ import (
 // ensureAdmin creates the first user, admin, when there is none: with KILN_ADMIN_PASSWORD, or
 // with a random password printed once to the log.
 func (m *Main) ensureAdmin(ctx context.Context) error {
-	n, err := m.Store.CountUsers(ctx)
+	n, err := m.Store.Users.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return err
 	}
@@ -30,7 +30,7 @@ func (m *Main) ensureAdmin(ctx context.Context) error {
 	if generated {
 		pw = randomPassword()
 	}
-	_, err = m.Store.CreateUser(ctx, "admin", pw, models.RoleAdmin)
+	_, err = m.Store.Users.CreateUser(ctx, "admin", pw, models.RoleAdmin)
 	switch {
 	case models.ErrorCode(err) == models.ECONFLICT:
 		return nil // another node created it first
@@ -69,7 +69,7 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 			return err
 		}
 		defer store.Close()
-		users, err := store.ListUsers(ctx)
+		users, err := store.Users.ListUsers(ctx)
 		if err != nil {
 			return err
 		}
@@ -100,7 +100,7 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 		defer store.Close()
 		pw, err := readPassword(e.stdin, e.errOut)
 		if err == nil {
-			_, err = store.CreateUser(ctx, name, pw, role)
+			_, err = store.Users.CreateUser(ctx, name, pw, role)
 		}
 		if err != nil {
 			return errors.New(userError(err))
@@ -120,7 +120,7 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 		defer store.Close()
 		pw, err := readPassword(e.stdin, e.errOut)
 		if err == nil {
-			err = store.SetPassword(ctx, name, pw)
+			err = store.Users.SetPassword(ctx, name, pw)
 		}
 		if err != nil {
 			return errors.New(userError(err))

@@ -61,7 +61,7 @@ func TestUserCommand(t *testing.T) {
 	store, err := models.Open(context.Background(), db, nil)
 	require.NoError(t, err)
 	defer store.Close()
-	_, err = store.Authenticate(context.Background(), "ada", "a brand new password")
+	_, err = store.Users.Authenticate(context.Background(), "ada", "a brand new password")
 	require.NoError(t, err)
 	code, _, _ = runUser(t, "a brand new password\n", "passwd", "nobody", "--db", db)
 	require.Equal(t, 1, code)
@@ -88,7 +88,7 @@ func TestFirstStartCreatesTheAdmin(t *testing.T) {
 		} else {
 			require.NotContains(t, logs.String(), given, "a password given by the environment is never logged")
 		}
-		_, err = m.Store.Authenticate(context.Background(), "admin", pw)
+		_, err = m.Store.Users.Authenticate(context.Background(), "admin", pw)
 		require.NoError(t, err)
 		require.NoError(t, m.Close())
 

@@ -19,12 +19,6 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
-// Store is what the metrics read from the database at each scrape.
-type Store interface {
-	CountJobsByQueue(ctx context.Context) (map[string]map[models.JobState]int64, error)
-	QueueStats(ctx context.Context) ([]models.QueueStat, error)
-}
-
 // Metrics holds Kiln's metrics and serves them. It is the engine's jobs.Observer.
 type Metrics struct {
 	registry *prometheus.Registry
@@ -35,8 +29,9 @@ type Metrics struct {
 	engine   atomic.Pointer[jobs.Engine]
 }
 
-// New makes the metrics of a node whose database is store.
-func New(store Store) *Metrics {
+// New makes the metrics of a node whose database is store: its queues' counts are read at each
+// scrape.
+func New(store *models.Store) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -55,7 +50,7 @@ func New(store Store) *Metrics {
 		}, []string{"route", "status"}),
 	}
 	m.registry.MustRegister(m.finished, m.duration, m.rescues, m.requests,
-		&storeCollector{store: store}, &workerCollector{m: m},
+		&storeCollector{jobs: store.JobQueries, queues: store.Queues}, &workerCollector{m: m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -96,7 +91,10 @@ var (
 )
 
 // storeCollector reads the counters and the queues at each scrape.
-type storeCollector struct{ store Store }
+type storeCollector struct {
+	jobs   models.JobQueries
+	queues models.QueueStore
+}
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- jobsDesc
@@ -109,7 +107,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	failed := 0.0
-	if counts, err := c.store.CountJobsByQueue(ctx); err != nil {
+	if counts, err := c.jobs.CountJobsByQueue(ctx); err != nil {
 		failed = 1
 	} else {
 		for queue, byState := range counts {
@@ -118,7 +116,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	if stats, err := c.store.QueueStats(ctx); err != nil {
+	if stats, err := c.queues.QueueStats(ctx); err != nil {
 		failed = 1
 	} else {
 		now := time.Now()

@@ -31,15 +31,9 @@ const sealedPrefix = "v1:"
 // storedKeyName names the random key in the settings when there is no KILN_SECRET.
 const storedKeyName = "secrets-key"
 
-// Store is what the vault keeps its secrets and its stored key in.
-type Store interface {
-	models.SecretStore
-	models.SettingStore
-}
-
 // Vault seals secrets into the store and opens them. It is safe for concurrent use.
 type Vault struct {
-	store Store
+	store models.SecretStore // the sealed values
 	aead  cipher.AEAD
 	// fromEnv: the key comes from KILN_SECRET, not the database.
 	fromEnv bool
@@ -48,16 +42,16 @@ type Vault struct {
 // KeyFromEnv tells whether the key comes from KILN_SECRET (true) or the database (false).
 func (v *Vault) KeyFromEnv() bool { return v.fromEnv }
 
-// Open returns the vault on store, with its key derived from master (KILN_SECRET) when that is
-// not empty, or else the random key kept in the store (made the first time).
-func Open(ctx context.Context, store Store, master string) (*Vault, error) {
+// Open returns the vault on store's secrets, with its key derived from master (KILN_SECRET) when
+// that is not empty, or else the random key kept in the store's settings (made the first time).
+func Open(ctx context.Context, store *models.Store, master string) (*Vault, error) {
 	var key []byte
 	if master != "" {
 		sum := sha256.Sum256([]byte("kiln secrets\x00" + master))
 		key = sum[:]
 	} else {
 		var err error
-		if key, err = store.Secret(ctx, storedKeyName, 32); err != nil {
+		if key, err = store.Settings.Secret(ctx, storedKeyName, 32); err != nil {
 			return nil, fmt.Errorf("secrets: key: %w", err)
 		}
 	}
@@ -69,7 +63,7 @@ func Open(ctx context.Context, store Store, master string) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
-	return &Vault{store: store, aead: aead, fromEnv: master != ""}, nil
+	return &Vault{store: store.Secrets, aead: aead, fromEnv: master != ""}, nil
 }
 
 // Set stores value under name (creating or replacing it) and reports whether it is new. by is

@@ -50,9 +50,9 @@ func TestVault(t *testing.T) {
 		require.ErrorIs(t, err, secrets.ErrWrongKey)
 
 		// A sealed value moved to another name does not open.
-		row, err := s.SecretByName(ctx, "stripe.key")
+		row, err := s.Secrets.SecretByName(ctx, "stripe.key")
 		require.NoError(t, err)
-		_, err = s.PutSecret(ctx, "other", row.Sealed, "mallory")
+		_, err = s.Secrets.PutSecret(ctx, "other", row.Sealed, "mallory")
 		require.NoError(t, err)
 		_, err = v.Reveal(ctx, "other")
 		require.ErrorIs(t, err, secrets.ErrWrongKey)

@@ -27,7 +27,7 @@ func setup(t *testing.T, cfg tasks.Config, fn func(t *testing.T, e *jobs.Engine,
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		e, err := jobs.New(s, jobstest.Fast())
 		require.NoError(t, err)
-		require.NoError(t, tasks.Register(e, s, cfg))
+		require.NoError(t, tasks.Register(e, s.Tasks, cfg))
 		fn(t, e, s)
 	})
 }
@@ -38,9 +38,9 @@ func TestCountdownLogsItsSteps(t *testing.T) {
 		jobstest.Start(t, e)
 		job, err := tasks.EnqueueCountdown(ctx, e)
 		require.NoError(t, err)
-		done := jobstest.WaitState(t, s, job.ID, models.JobSucceeded)
+		done := jobstest.WaitState(t, s.JobQueries, job.ID, models.JobSucceeded)
 		require.Equal(t, 100, done.Progress)
-		logs, err := s.JobLogs(ctx, job.ID)
+		logs, err := s.JobQueries.JobLogs(ctx, job.ID)
 		require.NoError(t, err)
 		var lines []string
 		for _, l := range logs {
@@ -56,7 +56,7 @@ func TestCountdownRefusesBadArguments(t *testing.T) {
 		jobstest.Start(t, e)
 		job, err := e.Enqueue(ctx, tasks.KindCountdown, tasks.CountdownArgs{Steps: 5000, StepSeconds: 1})
 		require.NoError(t, err)
-		failed := jobstest.WaitState(t, s, job.ID, models.JobFailed)
+		failed := jobstest.WaitState(t, s.JobQueries, job.ID, models.JobFailed)
 		require.Contains(t, failed.LastError, "steps must be 1-1000")
 		require.Equal(t, 1, failed.Attempt)
 	})
@@ -66,8 +66,8 @@ func TestRegisterRefusesABadConfig(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	e, err := jobs.New(s, jobs.Config{NoWorkers: true})
 	require.NoError(t, err)
-	require.ErrorIs(t, tasks.Register(e, s, tasks.Config{CountdownStep: -time.Second}), jobs.ErrInvalidConfig)
-	require.ErrorIs(t, tasks.Register(e, s, tasks.Config{SweepEvery: "often"}), jobs.ErrInvalidSchedule)
+	require.ErrorIs(t, tasks.Register(e, s.Tasks, tasks.Config{CountdownStep: -time.Second}), jobs.ErrInvalidConfig)
+	require.ErrorIs(t, tasks.Register(e, s.Tasks, tasks.Config{SweepEvery: "often"}), jobs.ErrInvalidSchedule)
 }
 
 // With 100,000 tasks, half of them overdue, one sweep job completes exactly those.
@@ -98,10 +98,10 @@ func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 		}, 60*time.Second, 20*time.Millisecond)
 		done := &sweeps[0]
 		require.Nil(t, done.RecurringID, "the start-up sweep, not a recurring occurrence")
-		counts, err := s.CountTasks(ctx, now)
+		counts, err := s.Tasks.CountTasks(ctx, now)
 		require.NoError(t, err)
 		require.Equal(t, models.TaskCounts{All: total, Pending: total / 2, Completed: total / 2}, counts)
-		logs, err := s.JobLogs(ctx, done.ID)
+		logs, err := s.JobQueries.JobLogs(ctx, done.ID)
 		require.NoError(t, err)
 		require.Len(t, logs, 1)
 		require.Equal(t, "completed 50000 overdue tasks", logs[0].Message)
@@ -114,11 +114,11 @@ func TestCountdownHonoursCancellation(t *testing.T) {
 		jobstest.Start(t, e)
 		job, err := tasks.EnqueueCountdown(ctx, e)
 		require.NoError(t, err)
-		jobstest.WaitState(t, s, job.ID, models.JobProcessing)
+		jobstest.WaitState(t, s.JobQueries, job.ID, models.JobProcessing)
 		require.NoError(t, e.Cancel(ctx, job.ID))
-		jobstest.WaitState(t, s, job.ID, models.JobCancelled)
+		jobstest.WaitState(t, s.JobQueries, job.ID, models.JobCancelled)
 		require.Eventually(t, func() bool {
-			logs, err := s.JobLogs(ctx, job.ID)
+			logs, err := s.JobQueries.JobLogs(ctx, job.ID)
 			return err == nil && len(logs) == 2 && strings.HasPrefix(logs[1].Message, "stopped at step 1/3")
 		}, 10*time.Second, 10*time.Millisecond)
 	})

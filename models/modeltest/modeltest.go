@@ -151,13 +151,13 @@ func SetSearchWindow(s *models.Store, n int64) { testhooks.SetSearchWindow(s, n)
 // AppendJobLog stores one log line of a job, as a running job's ctx.Log does (through
 // AppendJobLogs, which cuts and cleans the text).
 func AppendJobLog(ctx context.Context, s *models.Store, jobID int64, attempt int, at time.Time, msg string) error {
-	return s.AppendJobLogs(ctx, []models.JobLog{{JobID: jobID, Attempt: attempt, At: at, Message: msg}})
+	return s.Jobs.AppendJobLogs(ctx, []models.JobLog{{JobID: jobID, Attempt: attempt, At: at, Message: msg}})
 }
 
 // RecentJobs returns up to n jobs, newest first.
 func RecentJobs(t testing.TB, s *models.Store, n int) []models.Job {
 	t.Helper()
-	page, err := s.ListJobs(context.Background(), models.JobFilter{}, 0, 0, n)
+	page, err := s.JobQueries.ListJobs(context.Background(), models.JobFilter{}, 0, 0, n)
 	if err != nil {
 		t.Fatalf("modeltest: recent jobs: %v", err)
 	}

@@ -23,7 +23,7 @@ func TestFinishFindsJobsByID(t *testing.T) {
 	for i := range batch {
 		batch[i] = &models.Job{Kind: "k", Queue: "default", MaxAttempts: 3, Args: "{}"}
 	}
-	if _, err := s.InsertJobs(ctx, batch, now); err != nil {
+	if _, err := s.Jobs.InsertJobs(ctx, batch, now); err != nil {
 		t.Fatal(err)
 	}
 	db, err := modeltest.DB(s).DB()
@@ -37,7 +37,7 @@ func TestFinishFindsJobsByID(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	claimed, err := s.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "n1", Limit: 5000, Lease: time.Minute, Now: now})
+	claimed, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: "n1", Limit: 5000, Lease: time.Minute, Now: now})
 	if err != nil || len(claimed) != 5000 {
 		t.Fatalf("claimed %d jobs, err %v; want 5000", len(claimed), err)
 	}
