@@ -79,7 +79,7 @@ func (e *Engine) recurringDef(name, spec, kind string, args any, opts []Option) 
 	if err := models.KindName.Check(kind); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
-	tz := "UTC"
+	tz := models.DefaultTimeZone
 	if s.tz != nil {
 		tz = *s.tz
 	}

@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"strings"
 	"time"
+
+	"github.com/kilnhq/kiln/models"
 )
 
 // Schedule is a parsed recurring schedule in its time zone: when occurrences fall.
@@ -47,7 +49,7 @@ type Schedule struct {
 func ParseSchedule(spec, tz string) (*Schedule, error) {
 	spec = strings.TrimSpace(spec)
 	if tz == "" {
-		tz = "UTC"
+		tz = models.DefaultTimeZone
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil || tz == "Local" {

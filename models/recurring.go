@@ -39,7 +39,7 @@ type RecurringJob struct {
 	Name string
 	// Spec is a cron expression (5 fields, or 6 with seconds first), a descriptor such as
 	// @hourly, or @every <duration>.
-	Spec        string `gorm:"size:200;not null"`
+	Spec        string
 	TimeZone    string
 	Kind        string
 	Args        string
@@ -59,7 +59,7 @@ type RecurringJob struct {
 	Paused bool
 	// Overridden is set when a user edited the schedule: the code's definition no longer
 	// replaces Spec and TimeZone on start.
-	Overridden bool `gorm:"not null;default:false"`
+	Overridden bool
 	// CreatedBy is who made the entry at run time (dashboard or API); empty for an entry a
 	// server's code defines. Only entries made at run time are edited whole or deleted.
 	CreatedBy string

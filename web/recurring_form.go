@@ -26,7 +26,7 @@ func (s *Server) handleRecurringNew(c echo.Context) error {
 	}
 	zone := viewerZoneName(c)
 	if zone == "" {
-		zone = "UTC"
+		zone = models.DefaultTimeZone
 	}
 	v := pages.RecurringFormView{Zone: zone, Misfire: models.MisfireRelaxed, Overlap: models.OverlapAllow, Form: newJobForm(pages.KindHTTP)}
 	if k := c.QueryParam("kind"); k != "" {

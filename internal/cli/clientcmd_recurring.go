@@ -10,6 +10,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/models"
 )
 
 func (e *cliEnv) recurringCommand() *ffcli.Command {
@@ -21,7 +22,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 		"make a recurring job", func(fs *flag.FlagSet) {
 			fs.StringVar(&spec, "spec", "", "the schedule: a cron expression (\"0 2 * * *\"), @daily, or @every 30s")
 			fs.StringVar(&schedule, "schedule", "", "the old name of --spec, still accepted")
-			fs.StringVar(&tz, "tz", "UTC", "IANA `zone` the schedule is read in, e.g. Europe/Berlin")
+			fs.StringVar(&tz, "tz", models.DefaultTimeZone, "IANA `zone` the schedule is read in, e.g. Europe/Berlin")
 			fs.StringVar(&kind, "kind", "", "what each run does: http.request, exec, or a kind the server's code registers")
 			fs.StringVar(&args, "args", "", "the arguments of each run: JSON, or @file to read them from a file")
 			fs.StringVar(&queue, "queue", "", "the queue (default: the kind's)")
