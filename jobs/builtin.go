@@ -111,20 +111,20 @@ func (e *Engine) RegisterBuiltins(cfg BuiltinConfig) error {
 		return err
 	}
 	hw := &httpWorker{client: cfg.HTTPClient, secrets: cfg.Secrets}
-	if _, err := registerChecked(e, KindHTTPRequest, hw.work, func(ctx context.Context, a *HTTPRequestArgs) error {
+	if _, err := RegisterChecked(e, KindHTTPRequest, hw.work, func(ctx context.Context, a *HTTPRequestArgs) error {
 		return checkHTTPArgs(ctx, cfg.Secrets, a)
-	}, []Option{MaxAttempts(5)}); err != nil {
+	}, MaxAttempts(5)); err != nil {
 		return err
 	}
 	policy := ExecPolicy{Allow: slices.Clone(cfg.ExecAllow), Env: slices.Clone(cfg.ExecAllowEnv)}
-	warnExecRisks(e.log, policy)
+	warnExecRisks(e.Logger(), policy)
 	e.mu.Lock()
 	e.execRules = policy
 	e.mu.Unlock()
 	xw := &execWorker{policy: policy, grace: cfg.ExecGrace, secrets: cfg.Secrets}
-	if _, err := registerChecked(e, KindExec, xw.work, func(ctx context.Context, a *ExecArgs) error {
+	if _, err := RegisterChecked(e, KindExec, xw.work, func(ctx context.Context, a *ExecArgs) error {
 		return checkExecArgs(ctx, xw.policy, cfg.Secrets, a)
-	}, []Option{MaxAttempts(1)}); err != nil {
+	}, MaxAttempts(1)); err != nil {
 		return err
 	}
 	args := CleanupArgs{OlderThan: cfg.Retention.String()}

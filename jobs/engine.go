@@ -138,6 +138,11 @@ func New(store Store, cfg Config) (*Engine, error) {
 // ServerID names this process in job history and the server registry.
 func (e *Engine) ServerID() string { return e.cfg.ServerID }
 
+// Logger returns the engine's logger (Config.Logger, naming this server), for code that
+// registers kinds and has something to say at start: the built-in kinds warn about a risky
+// --exec-allow there.
+func (e *Engine) Logger() *slog.Logger { return e.log }
+
 // Register makes fn the worker of jobs of the given kind, with opts as the kind's defaults
 // (Queue, Priority, MaxAttempts, Timeout, WithBackoff). Registering a kind twice replaces it.
 // fn receives the job's row and decodes its arguments itself: the form for kinds whose

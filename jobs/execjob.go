@@ -226,7 +226,7 @@ func newExecOutput(ctx context.Context, m *masker) *execOutput {
 					break waiting
 				}
 			}
-			logLines(context.WithoutCancel(o.ctx), batch)
+			LogLines(context.WithoutCancel(o.ctx), batch)
 		}
 	}()
 	return o

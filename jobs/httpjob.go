@@ -132,15 +132,7 @@ func (s Statuses) String() string {
 	return strings.Join(s, ", ")
 }
 
-// FieldError is a problem with one argument of a job, named so that a form or an API response
-// can show it next to the field.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
+// fieldErr is a *FieldError: what is wrong with field.
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
@@ -297,7 +289,7 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	resp, err := client.Do(req)
 	if err != nil {
 		Logf(ctx, "✗ no response after %s: %s", time.Since(start).Round(time.Millisecond), rv.mask(err.Error()))
-		var perm *permanentError
+		var perm *PermanentError
 		switch {
 		case jobCtx.Err() != nil: // the job was cancelled or timed out: the engine says which
 			return err

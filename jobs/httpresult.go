@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kilnhq/kiln/internal/textcut"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -98,5 +99,5 @@ func preview(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return truncateText(s, n) + "…"
+	return textcut.Truncate(s, n) + "…"
 }

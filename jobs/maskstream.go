@@ -3,6 +3,8 @@ package jobs
 import (
 	"math"
 	"strings"
+
+	"github.com/kilnhq/kiln/internal/textcut"
 )
 
 // Masking text that is kept in part: a response body cut to max_body, a program's output
@@ -18,7 +20,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 		if len(body) <= n {
 			return body, !whole
 		}
-		return trimPartialRune(body[:n]), true
+		return textcut.TrimPartialRune(body[:n]), true
 	}
 	hits, hold := m.scan(body)
 	if !whole {
@@ -32,7 +34,7 @@ func (r *revealer) maskCut(body string, whole bool, n int) (string, bool) {
 	if render(&b, body, spans, 0, hold, n) && hold == len(body) {
 		return b.String(), !whole
 	}
-	return trimPartialRune(b.String()), true
+	return textcut.TrimPartialRune(b.String()), true
 }
 
 // lineWindow masks a program's output (one stream of it) a line at a time, with line breaks
@@ -117,7 +119,7 @@ func (w *lineWindow) take(final bool) []string {
 		if !l.hidden {
 			shown := end
 			if l.cut {
-				shown = start + len(truncateText(text[start:end], execMaxLine))
+				shown = start + len(textcut.Truncate(text[start:end], execMaxLine))
 			}
 			line := text[start:shown]
 			if len(spans) > 0 {

@@ -206,11 +206,11 @@ func (r *revealer) maskError(err error) error {
 		return err
 	}
 	masked := errors.New(r.mask(err.Error()))
-	var perm *permanentError
+	var perm *PermanentError
 	if errors.As(err, &perm) {
 		return Permanent(masked)
 	}
-	var snooze *snoozeError
+	var snooze *SnoozeError
 	if errors.As(err, &snooze) {
 		return err
 	}

@@ -67,14 +67,3 @@ func TestURLEscaper(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
-
-// A cut inside a character is trimmed; a whole character is kept.
-func TestTrimPartialRune(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"abc", "abc"}, {"ab\xc3", "ab"}, {"abé", "abé"}, {"a\xe2\x82", "a"}, {"a€", "a€"}, {"\xff", "\xff"},
-	} {
-		if got := trimPartialRune(tc.in); got != tc.want {
-			t.Errorf("trimPartialRune(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
