@@ -1,8 +1,9 @@
 // Package jobs is Kiln's job engine: a Client API to enqueue, schedule, continue and cancel
 // jobs; worker pools per queue with retries, timeouts and leases; recurring schedules (the
-// only place that uses gocron); maintenance (rescue, promotion, heartbeats, retention); and
-// the built-in job kinds. Everything it knows is stored through models, so any number of
-// processes can share one database.
+// only place that uses gocron); maintenance (rescue, promotion, heartbeats). It knows no kind of
+// its own: Kiln's built-in kinds (http.request, exec, retention) are in jobs/builtin, registered
+// through the same API as any application's. Everything it knows is stored through models, so
+// any number of processes can share one database.
 package jobs
 
 import (
@@ -55,9 +56,8 @@ type Engine struct {
 	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
 	refreshMu sync.Mutex            // one refresh of paused at a time, so a stale read never wins
 	recurring *recurring
-	execRules ExecPolicy // what exec jobs may run here, and with which env (RegisterBuiltins)
-	health    dbHealth   // what the heartbeat learnt of the database
-	claims    inflight   // claims under way, which rescues must not take for lost
+	health    dbHealth // what the heartbeat learnt of the database
+	claims    inflight // claims under way, which rescues must not take for lost
 
 	completer *completer
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed

@@ -1,6 +1,6 @@
 //go:build unix
 
-package jobs_test
+package builtin_test
 
 import (
 	"encoding/hex"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -32,12 +32,12 @@ const (
 func TestExecMasksEveryForm(t *testing.T) {
 	sh := shell(t)
 	const key = awkwardKey + "-" + apiKey
-	forms := append([]string{key, hex.EncodeToString([]byte(key)), fmt.Sprintf("% x", key)}, jobs.Base64Cores(key)...)
-	php, dotnet := jobs.JSONEncoders()[0], jobs.JSONEncoders()[1]
+	forms := append([]string{key, hex.EncodeToString([]byte(key)), fmt.Sprintf("% x", key)}, builtin.Base64Cores(key)...)
+	php, dotnet := builtin.JSONEncoders()[0], builtin.JSONEncoders()[1]
 	forms = append(forms, php.Encode(key), dotnet.Encode(key))
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		e := newEngine(t, s, fast())
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecAllowEnv: []string{"K"}, ExecGrace: 300 * time.Millisecond,
+		require.NoError(t, builtin.Register(e, s, builtin.Config{ExecAllow: []string{sh}, ExecAllowEnv: []string{"K"}, ExecGrace: 300 * time.Millisecond,
 			Secrets: mapSecrets{"key": key}}))
 		start(t, e)
 		for _, script := range []string{
@@ -65,14 +65,14 @@ func TestExecMasksEveryForm(t *testing.T) {
 			}
 			rawLines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 
-			job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", script}, Env: map[string]string{"K": "${secret:key}"}})
+			job, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh, "-c", script}, Env: map[string]string{"K": "${secret:key}"}})
 			require.NoError(t, err)
 			done := waitState(t, s, job.ID, models.JobSucceeded)
 			lines := logLines(t, s, job.ID)
 			out := strings.Join(lines[1:len(lines)-1], "\n") // the command and the exit aside
 			out = strings.ReplaceAll("\n"+out, "\nstderr: ", "\n")
 			require.Contains(t, out, "${secret:key}", script)
-			var res jobs.ExecResult
+			var res builtin.ExecResult
 			require.NoError(t, json.Unmarshal([]byte(done.Result), &res))
 			require.Equal(t, len(rawLines), res.Lines, script)
 			require.Len(t, lines, len(rawLines)+2, script)

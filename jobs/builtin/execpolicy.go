@@ -1,4 +1,4 @@
-package jobs
+package builtin
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kilnhq/kiln/jobs"
 )
 
 // ExecPolicy says what exec jobs may run, and with which environment.
@@ -23,7 +25,7 @@ type ExecPolicy struct {
 	// checkProgram. Empty: exec jobs are off.
 	Allow []string
 	// Env lists the variables a job's env may set besides the locale and time zone ones
-	// (execSafeEnv). None of execBaseEnv may be in it (BuiltinConfig.Validate).
+	// (execSafeEnv). None of execBaseEnv may be in it (Config.Validate).
 	Env []string
 }
 
@@ -74,6 +76,10 @@ func ExecBaseEnv() []string { return slices.Clone(execBaseEnv) }
 // ExecSafeEnv returns, for people, the variables any exec job may set whatever the server
 // allows: the locale and the time zone, the LC_ categories as LC_*.
 func ExecSafeEnv() []string { return slices.Clone(execSafeEnvShown) }
+
+// AllowedEnv returns, for people, the environment variables an exec job may set under p: the
+// locale and time zone ones (the LC_ categories as LC_*), then p.Env (--exec-allow-env).
+func (p ExecPolicy) AllowedEnv() []string { return append(ExecSafeEnv(), p.Env...) }
 
 func localeValue(v string) string {
 	if strings.ContainsRune(v, '/') {
@@ -295,16 +301,16 @@ func checkExecArgs(ctx context.Context, p ExecPolicy, src Secrets, a *ExecArgs) 
 	}
 	for i, arg := range a.Command {
 		if err := checkSecretRefs(ctx, src, fmt.Sprintf("argument %d", i), arg); err != nil {
-			return &FieldError{Field: "command", Message: err.Error()}
+			return &jobs.FieldError{Field: "command", Message: err.Error()}
 		}
 	}
 	for name, v := range a.Env {
 		if err := checkSecretRefs(ctx, src, "env "+name, v); err != nil {
-			return &FieldError{Field: "env", Message: err.Error()}
+			return &jobs.FieldError{Field: "env", Message: err.Error()}
 		}
 	}
 	if err := checkSecretRefs(ctx, src, "stdin", a.Stdin); err != nil {
-		return &FieldError{Field: "stdin", Message: err.Error()}
+		return &jobs.FieldError{Field: "stdin", Message: err.Error()}
 	}
 	return nil
 }

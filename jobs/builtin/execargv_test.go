@@ -1,6 +1,6 @@
 //go:build unix
 
-package jobs_test
+package builtin_test
 
 import (
 	"os"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -38,14 +38,14 @@ func TestExecProgramSeesTheNameItIsAllowedUnder(t *testing.T) {
 	marker := filepath.Join(dir, "escaped")
 	e := execEngine(t, s, tool, dump)
 
-	named, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{tool}})
+	named, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{tool}})
 	require.NoError(t, err)
-	wrapped, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{dump, shell(t), "-c", "touch " + marker}})
+	wrapped, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{dump, shell(t), "-c", "touch " + marker}})
 	require.NoError(t, err)
 
 	// The file the entry leads to, by its own name: allowed only as the list names it.
-	direct := jobs.ExecArgs{Command: []string{wrapper, shell(t), "-c", "touch " + marker}}
-	_, err = e.Enqueue(ctx, jobs.KindExec, direct)
+	direct := builtin.ExecArgs{Command: []string{wrapper, shell(t), "-c", "touch " + marker}}
+	_, err = e.Enqueue(ctx, builtin.KindExec, direct)
 	var me *models.Error
 	require.ErrorAs(t, err, &me)
 	require.Contains(t, me.Fields["args.command"], wrapper+" is not allowed on this server by that name: "+dump+" leads to it")

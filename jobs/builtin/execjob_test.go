@@ -1,6 +1,6 @@
 //go:build unix
 
-package jobs_test
+package builtin_test
 
 import (
 	"encoding/json"
@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -33,7 +34,7 @@ func shell(t *testing.T) string {
 func execEngine(t *testing.T, s *models.Store, allow ...string) *jobs.Engine {
 	t.Helper()
 	e := newEngine(t, s, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: allow, ExecGrace: 300 * time.Millisecond,
+	require.NoError(t, builtin.Register(e, s, builtin.Config{ExecAllow: allow, ExecGrace: 300 * time.Millisecond,
 		Secrets: mapSecrets{"api": apiKey}}))
 	return e
 }
@@ -45,11 +46,11 @@ func TestExecJob(t *testing.T) {
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	sh := shell(t)
 	e := newEngine(t, s, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecAllowEnv: []string{"TOKEN"},
+	require.NoError(t, builtin.Register(e, s, builtin.Config{ExecAllow: []string{sh}, ExecAllowEnv: []string{"TOKEN"},
 		ExecGrace: 300 * time.Millisecond, Secrets: mapSecrets{"api": apiKey}}))
 	start(t, e)
 
-	job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{
+	job, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{
 		Command: []string{sh, "-c", `echo "hello $1"; echo "token=$TOKEN"; env | grep -c KILN_ || true; cat; echo oops >&2`, "sh", "world"},
 		Env:     map[string]string{"TOKEN": "${secret:api}"},
 		Stdin:   "from stdin\n",
@@ -65,13 +66,13 @@ func TestExecJob(t *testing.T) {
 	require.Contains(t, out, "\nfrom stdin\n")
 	require.Contains(t, out, "\nstderr: oops\n")
 	require.Contains(t, lines[len(lines)-1], "exited with code 0 after ")
-	var res jobs.ExecResult
+	var res builtin.ExecResult
 	require.NoError(t, json.Unmarshal([]byte(done.Result), &res))
 	require.Equal(t, 0, res.ExitCode)
 	require.Equal(t, 5, res.Lines)
 	require.NotContains(t, done.Result+out, apiKey)
 
-	failing, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", "echo bad input >&2; exit 3"}})
+	failing, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh, "-c", "echo bad input >&2; exit 3"}})
 	require.NoError(t, err)
 	failed := waitState(t, s, failing.ID, models.JobFailed)
 	require.Equal(t, "exited with code 3: stderr: bad input", failed.LastError)
@@ -84,15 +85,15 @@ func TestExecOutputIsCapped(t *testing.T) {
 	sh := shell(t)
 	e := execEngine(t, s, sh)
 	start(t, e)
-	n := jobs.ExecMaxLogLines + 500
-	job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", fmt.Sprintf("i=0; while [ $i -lt %d ]; do echo line $i; i=$((i+1)); done", n)}})
+	n := builtin.ExecMaxLogLines + 500
+	job, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh, "-c", fmt.Sprintf("i=0; while [ $i -lt %d ]; do echo line $i; i=$((i+1)); done", n)}})
 	require.NoError(t, err)
 	done := waitState(t, s, job.ID, models.JobSucceeded)
 	lines := logLines(t, s, job.ID)
-	require.Len(t, lines, 1+jobs.ExecMaxLogLines+2)
-	require.Equal(t, fmt.Sprintf("line %d", jobs.ExecMaxLogLines-1), lines[jobs.ExecMaxLogLines])
-	require.Equal(t, fmt.Sprintf("… 500 more lines of output not logged (at most %d are kept)", jobs.ExecMaxLogLines), lines[len(lines)-2])
-	var res jobs.ExecResult
+	require.Len(t, lines, 1+builtin.ExecMaxLogLines+2)
+	require.Equal(t, fmt.Sprintf("line %d", builtin.ExecMaxLogLines-1), lines[builtin.ExecMaxLogLines])
+	require.Equal(t, fmt.Sprintf("… 500 more lines of output not logged (at most %d are kept)", builtin.ExecMaxLogLines), lines[len(lines)-2])
+	var res builtin.ExecResult
 	require.NoError(t, json.Unmarshal([]byte(done.Result), &res))
 	require.Equal(t, n, res.Lines)
 	require.Equal(t, 500, res.DroppedLines)
@@ -110,39 +111,39 @@ func TestExecAllowList(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "backup-notes"), []byte("not a program\n"), 0o644))
 	strict := execEngine(t, s, filepath.Join(dir, "backup-*"))
 	for _, tc := range []struct {
-		args  jobs.ExecArgs
+		args  builtin.ExecArgs
 		field string
 		msg   string
 	}{
-		{jobs.ExecArgs{Command: []string{sh, "-c", "true"}}, "args.command", "is not allowed on this server; --exec-allow lists " + dir + "/backup-*"},
-		{jobs.ExecArgs{Command: []string{"backup-db"}}, "args.command", "must be an absolute path"},
-		{jobs.ExecArgs{Command: []string{dir + "/../" + filepath.Base(dir) + "/backup-db"}}, "args.command", "without . or .. parts"},
-		{jobs.ExecArgs{}, "args.command", "a program to run is required"},
-		{jobs.ExecArgs{Command: []string{backup}, Dir: "tmp"}, "args.dir", "absolute path"},
-		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"A=B": "x"}}, "args.env", "not a valid variable name"},
-		{jobs.ExecArgs{Command: []string{backup}, Timeout: "-1s"}, "args.timeout", "positive duration"},
-		{jobs.ExecArgs{Command: []string{backup, "--token=${secret:api}"}}, "args.command", "a secret can't be an argument"},
-		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"TZ": "${secret:gone}"}}, "args.env", "no secret of that name"},
-		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"BASH_ENV": "/dev/stdin"}}, "args.env", "BASH_ENV can't be set"},
-		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"LD_PRELOAD": "/tmp/x.so"}}, "args.env", "changes what code a program loads"},
-		{jobs.ExecArgs{Command: []string{backup}, Env: map[string]string{"PATH": "/tmp"}}, "args.env", "PATH can't be set"},
-		{jobs.ExecArgs{Command: []string{backup}, Stdin: "a\x00b"}, "args.stdin", "NUL byte"},
-		{jobs.ExecArgs{Command: []string{dir + "/backup-gone"}}, "args.command", "backup-gone: no such program on this server"},
-		{jobs.ExecArgs{Command: []string{dir + "/backup-notes"}}, "args.command", "backup-notes is not an executable file"},
-		{jobs.ExecArgs{Command: []string{dir + "/other"}}, "args.command", "other is not allowed on this server"},
+		{builtin.ExecArgs{Command: []string{sh, "-c", "true"}}, "args.command", "is not allowed on this server; --exec-allow lists " + dir + "/backup-*"},
+		{builtin.ExecArgs{Command: []string{"backup-db"}}, "args.command", "must be an absolute path"},
+		{builtin.ExecArgs{Command: []string{dir + "/../" + filepath.Base(dir) + "/backup-db"}}, "args.command", "without . or .. parts"},
+		{builtin.ExecArgs{}, "args.command", "a program to run is required"},
+		{builtin.ExecArgs{Command: []string{backup}, Dir: "tmp"}, "args.dir", "absolute path"},
+		{builtin.ExecArgs{Command: []string{backup}, Env: map[string]string{"A=B": "x"}}, "args.env", "not a valid variable name"},
+		{builtin.ExecArgs{Command: []string{backup}, Timeout: "-1s"}, "args.timeout", "positive duration"},
+		{builtin.ExecArgs{Command: []string{backup, "--token=${secret:api}"}}, "args.command", "a secret can't be an argument"},
+		{builtin.ExecArgs{Command: []string{backup}, Env: map[string]string{"TZ": "${secret:gone}"}}, "args.env", "no secret of that name"},
+		{builtin.ExecArgs{Command: []string{backup}, Env: map[string]string{"BASH_ENV": "/dev/stdin"}}, "args.env", "BASH_ENV can't be set"},
+		{builtin.ExecArgs{Command: []string{backup}, Env: map[string]string{"LD_PRELOAD": "/tmp/x.so"}}, "args.env", "changes what code a program loads"},
+		{builtin.ExecArgs{Command: []string{backup}, Env: map[string]string{"PATH": "/tmp"}}, "args.env", "PATH can't be set"},
+		{builtin.ExecArgs{Command: []string{backup}, Stdin: "a\x00b"}, "args.stdin", "NUL byte"},
+		{builtin.ExecArgs{Command: []string{dir + "/backup-gone"}}, "args.command", "backup-gone: no such program on this server"},
+		{builtin.ExecArgs{Command: []string{dir + "/backup-notes"}}, "args.command", "backup-notes is not an executable file"},
+		{builtin.ExecArgs{Command: []string{dir + "/other"}}, "args.command", "other is not allowed on this server"},
 	} {
-		_, err := strict.Enqueue(ctx, jobs.KindExec, tc.args)
+		_, err := strict.Enqueue(ctx, builtin.KindExec, tc.args)
 		var me *models.Error
 		require.ErrorAs(t, err, &me, "%+v", tc.args)
 		require.Contains(t, me.Fields[tc.field], tc.msg, "%+v", tc.args)
 	}
 	off := execEngine(t, s)
-	_, err := off.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh}})
+	_, err := off.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh}})
 	require.ErrorContains(t, err, "exec jobs are off on this server; start it with --exec-allow")
 
 	// Made where sh is allowed, run where it isn't.
 	lax := execEngine(t, s, "/*/*", "/*/*/*")
-	job, err := lax.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", "touch /tmp/should-not-exist"}})
+	job, err := lax.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh, "-c", "touch /tmp/should-not-exist"}})
 	require.NoError(t, err)
 	start(t, strict)
 	failed := waitState(t, s, job.ID, models.JobFailed)
@@ -168,7 +169,7 @@ func TestExecCancelLeavesNoProcess(t *testing.T) {
 		{"timeout", `echo pid=$$; sleep 600 & sleep 600`, "1s", false, models.JobFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", tc.script}, Timeout: tc.timeout})
+			job, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh, "-c", tc.script}, Timeout: tc.timeout})
 			require.NoError(t, err)
 			var pgid int
 			require.Eventually(t, func() bool {
@@ -203,12 +204,12 @@ func TestExecOutputEdges(t *testing.T) {
 	sh := shell(t)
 	const pem = "-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END KEY-----"
 	e := newEngine(t, s, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{sh}, ExecAllowEnv: []string{"K", "P"},
+	require.NoError(t, builtin.Register(e, s, builtin.Config{ExecAllow: []string{sh}, ExecAllowEnv: []string{"K", "P"},
 		ExecGrace: 300 * time.Millisecond, Secrets: mapSecrets{"api": apiKey, "pem": pem}}))
 	start(t, e)
 
 	// 4090 x's then the key: the cut at 4096 falls inside it.
-	job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", `printf '%4090s' '' | tr ' ' x; printf '%s\n' "$K"; printf '%s\n' "$P"; echo done`},
+	job, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh, "-c", `printf '%4090s' '' | tr ' ' x; printf '%s\n' "$K"; printf '%s\n' "$P"; echo done`},
 		Env: map[string]string{"K": "${secret:api}", "P": "${secret:pem}"}})
 	require.NoError(t, err)
 	done := waitState(t, s, job.ID, models.JobSucceeded)
@@ -218,7 +219,7 @@ func TestExecOutputEdges(t *testing.T) {
 	require.Contains(t, out, "\ndone")
 
 	// Exits 0; a background child keeps stdout open.
-	job, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{sh, "-c", `echo pid=$$; sleep 600 & echo started`}})
+	job, err = e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{sh, "-c", `echo pid=$$; sleep 600 & echo started`}})
 	require.NoError(t, err)
 	done = waitState(t, s, job.ID, models.JobSucceeded)
 	lines := logLines(t, s, job.ID)

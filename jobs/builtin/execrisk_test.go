@@ -1,6 +1,6 @@
 //go:build unix
 
-package jobs_test
+package builtin_test
 
 import (
 	"bytes"
@@ -13,19 +13,19 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // startWarnings registers the built-in kinds with cfg and returns the warnings logged, by the
 // entry or name each is about; no entry may be warned about twice.
-func startWarnings(t *testing.T, cfg jobs.BuiltinConfig) map[string]string {
+func startWarnings(t *testing.T, cfg builtin.Config) map[string]string {
 	t.Helper()
 	var logs bytes.Buffer
 	ecfg := fast()
 	ecfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	e := newEngine(t, modeltest.Open(t, modeltest.SQLiteDSN(t)), ecfg)
-	require.NoError(t, e.RegisterBuiltins(cfg))
+	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	require.NoError(t, builtin.Register(newEngine(t, store, ecfg), store, cfg))
 	warned := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		if !strings.Contains(line, "level=WARN") {
@@ -44,7 +44,7 @@ func startWarnings(t *testing.T, cfg jobs.BuiltinConfig) map[string]string {
 func TestExecRiskyAllowListWarns(t *testing.T) {
 	dir, script := execDir(t)
 	require.NoError(t, os.Symlink(shell(t), filepath.Join(dir, "run")))
-	warned := startWarnings(t, jobs.BuiltinConfig{
+	warned := startWarnings(t, builtin.Config{
 		ExecAllow:    []string{script, "/bin/sh", "/usr/bin/env", "/usr/bin/python3.11", "/usr/bin/perl", "/usr/bin/sudo", "/usr/bin/tar", filepath.Join(dir, "run"), "/opt/scripts/*", "/usr/bin/backup-[ab]"},
 		ExecAllowEnv: []string{"BACKUP_TARGET", "PAGER", "PYTHONPATH"},
 	})
@@ -95,7 +95,7 @@ func TestExecProgramsThatRunTheirArgumentsWarn(t *testing.T) {
 	for entry := range otherName {
 		allow = append(allow, entry)
 	}
-	warned := startWarnings(t, jobs.BuiltinConfig{ExecAllow: append(allow, script, filepath.Join(dir, "backup"))})
+	warned := startWarnings(t, builtin.Config{ExecAllow: append(allow, script, filepath.Join(dir, "backup"))})
 	for entry, why := range anything {
 		require.Contains(t, warned[entry], "lets exec jobs run any command", entry)
 		require.Contains(t, warned[entry], why, entry)

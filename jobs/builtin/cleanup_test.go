@@ -1,4 +1,4 @@
-package jobs_test
+package builtin_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -16,13 +17,13 @@ import (
 // is set (without one, failed jobs stay); a job that is not old enough, or not finished, stays.
 func TestCleanupKeepsWhatItShould(t *testing.T) {
 	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{FailedRetention: 2 * time.Hour}))
-		require.ErrorIs(t, e.RegisterBuiltins(jobs.BuiltinConfig{FailedRetention: time.Second}), jobs.ErrInvalidConfig)
+		require.NoError(t, builtin.Register(e, s, builtin.Config{FailedRetention: 2 * time.Hour}))
+		require.ErrorIs(t, builtin.Register(e, s, builtin.Config{FailedRetention: time.Second}), jobs.ErrInvalidConfig)
 		start(t, e)
 		// The recurring cleanup carries the failed jobs' retention.
-		def, err := s.GetRecurring(ctx, jobs.KindCleanup)
+		def, err := s.GetRecurring(ctx, builtin.KindCleanup)
 		require.NoError(t, err)
-		var scheduled jobs.CleanupArgs
+		var scheduled builtin.CleanupArgs
 		require.NoError(t, json.Unmarshal([]byte(def.Args), &scheduled))
 		require.Equal(t, "2h0m0s", scheduled.FailedOlderThan)
 
@@ -46,9 +47,9 @@ func TestCleanupKeepsWhatItShould(t *testing.T) {
 		_, _, err = s.FinishJobs(ctx, batch)
 		require.NoError(t, err)
 
-		kept := func(args jobs.CleanupArgs, want ...int) {
+		kept := func(args builtin.CleanupArgs, want ...int) {
 			t.Helper()
-			run, err := e.Enqueue(ctx, jobs.KindCleanup, args)
+			run, err := e.Enqueue(ctx, builtin.KindCleanup, args)
 			require.NoError(t, err)
 			waitState(t, s, run.ID, models.JobSucceeded)
 			for i, j := range claimed {
@@ -60,8 +61,8 @@ func TestCleanupKeepsWhatItShould(t *testing.T) {
 				}
 			}
 		}
-		kept(jobs.CleanupArgs{OlderThan: "1h"}, 1, 2, 3)                     // failed jobs have no retention
-		kept(jobs.CleanupArgs{OlderThan: "1h", FailedOlderThan: "2h"}, 2, 3) // the 90-minute failure is young enough
+		kept(builtin.CleanupArgs{OlderThan: "1h"}, 1, 2, 3)                     // failed jobs have no retention
+		kept(builtin.CleanupArgs{OlderThan: "1h", FailedOlderThan: "2h"}, 2, 3) // the 90-minute failure is young enough
 		left, err := s.CountJobs(ctx, models.JobFilter{Kind: "gone.soon"})
 		require.NoError(t, err)
 		require.EqualValues(t, 3, left, "the young finished jobs and the waiting one stay")

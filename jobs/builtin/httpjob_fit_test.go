@@ -1,4 +1,4 @@
-package jobs_test
+package builtin_test
 
 import (
 	"encoding/base64"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -34,10 +34,10 @@ func TestHTTPRequestHugeHeadersAreCut(t *testing.T) {
 	e := httpEngine(t, s)
 	start(t, e)
 	for _, path := range []string{"/type", "/all"} {
-		j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + path, "max_body": jobs.HTTPMaxBodyLimit})
+		j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + path, "max_body": builtin.HTTPMaxBodyLimit})
 		require.Equal(t, models.JobSucceeded, j.State, "%s: %s", path, j.LastError)
 		require.LessOrEqual(t, len(j.Result), models.JobResultMax, path)
-		var res jobs.HTTPResponse
+		var res builtin.HTTPResponse
 		require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
 		ct := res.Headers["Content-Type"]
 		require.True(t, strings.HasPrefix(ct, `"""`), "%s: the start of the header is kept", path)
@@ -63,12 +63,12 @@ func TestHTTPRequestCutsOutsideMasks(t *testing.T) {
 	start(t, e)
 	end := func(s string) string { return s[max(0, len(s)-24):] }
 	for gap := 8; gap <= 14; gap++ {
-		j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + "/?gap=" + strconv.Itoa(gap), "max_body": jobs.HTTPMaxBodyLimit,
+		j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + "/?gap=" + strconv.Itoa(gap), "max_body": builtin.HTTPMaxBodyLimit,
 			"headers": map[string]string{"X-Key": "${secret:api}"}})
 		require.Equal(t, models.JobSucceeded, j.State, j.LastError)
 		require.LessOrEqual(t, len(j.Result), models.JobResultMax)
 		require.NotContains(t, j.Result, apiKey[:4])
-		var res jobs.HTTPResponse
+		var res builtin.HTTPResponse
 		require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
 
 		for h, want := range map[string]string{
@@ -102,10 +102,10 @@ func TestHTTPRequestCutsBinaryBodyBeforeEncoding(t *testing.T) {
 	e := httpEngine(t, s)
 	start(t, e)
 	for gap := 8; gap <= 11; gap++ {
-		j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + "/?gap=" + strconv.Itoa(gap), "max_body": jobs.HTTPMaxBodyLimit,
+		j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + "/?gap=" + strconv.Itoa(gap), "max_body": builtin.HTTPMaxBodyLimit,
 			"headers": map[string]string{"X-Key": "${secret:api}"}})
 		require.Equal(t, models.JobSucceeded, j.State, j.LastError)
-		var res jobs.HTTPResponse
+		var res builtin.HTTPResponse
 		require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
 		require.Equal(t, "base64", res.BodyEncoding)
 		require.True(t, res.BodyTruncated, gap)

@@ -1,4 +1,4 @@
-package jobs
+package builtin
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kilnhq/kiln/jobs"
 )
 
 // KindHTTPRequest is the built-in kind that makes one HTTP request.
@@ -132,9 +134,9 @@ func (s Statuses) String() string {
 	return strings.Join(s, ", ")
 }
 
-// fieldErr is a *FieldError: what is wrong with field.
+// fieldErr is a *jobs.FieldError: what is wrong with field.
 func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return &jobs.FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // normalize fills the defaults and checks the arguments; secrets are checked by the caller.
@@ -210,15 +212,15 @@ func checkHTTPArgs(ctx context.Context, src Secrets, a *HTTPRequestArgs) error {
 		return err
 	}
 	if err := checkSecretRefs(ctx, src, "url", a.URL); err != nil {
-		return &FieldError{Field: "url", Message: err.Error()}
+		return &jobs.FieldError{Field: "url", Message: err.Error()}
 	}
 	for name, v := range a.Headers {
 		if err := checkSecretRefs(ctx, src, "header "+name, v); err != nil {
-			return &FieldError{Field: "headers", Message: err.Error()}
+			return &jobs.FieldError{Field: "headers", Message: err.Error()}
 		}
 	}
 	if err := checkSecretRefs(ctx, src, "body", string(a.Body)); err != nil {
-		return &FieldError{Field: "body", Message: err.Error()}
+		return &jobs.FieldError{Field: "body", Message: err.Error()}
 	}
 	return nil
 }
@@ -229,11 +231,11 @@ type httpWorker struct {
 	secrets Secrets
 }
 
-func (w *httpWorker) work(ctx context.Context, job *Job[HTTPRequestArgs]) error {
+func (w *httpWorker) work(ctx context.Context, job *jobs.Job[HTTPRequestArgs]) error {
 	a := job.Args
 	timeout, err := a.normalize()
 	if err != nil {
-		return Permanent(err)
+		return jobs.Permanent(err)
 	}
 	rv := newRevealer(ctx, w.secrets)
 	err = w.do(ctx, rv, &a, timeout)
@@ -254,7 +256,7 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, a.Method, target, body)
 	if err != nil {
-		return Permanent(fmt.Errorf("request: %v", err))
+		return jobs.Permanent(fmt.Errorf("request: %v", err))
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -278,18 +280,18 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 		case rv.revealed() && !sameOrigin(next.URL, via[0].URL):
 			// Go keeps the job's headers (all but Authorization and Cookie) on a redirect to
 			// another host, and the URL may hold a secret too: never hand them over.
-			return Permanent(fmt.Errorf("refused to follow a redirect to %s://%s: the request carries secrets, which go only where the job says", next.URL.Scheme, next.URL.Host))
+			return jobs.Permanent(fmt.Errorf("refused to follow a redirect to %s://%s: the request carries secrets, which go only where the job says", next.URL.Scheme, next.URL.Host))
 		}
 		next.Header.Del("Referer") // it would carry the previous URL, secrets and all
 		return nil
 	}
 	// The log names the URL as written, with its secret references, not as sent.
-	Logf(ctx, "→ %s %s", a.Method, a.URL)
+	jobs.Logf(ctx, "→ %s %s", a.Method, a.URL)
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		Logf(ctx, "✗ no response after %s: %s", time.Since(start).Round(time.Millisecond), rv.mask(err.Error()))
-		var perm *PermanentError
+		jobs.Logf(ctx, "✗ no response after %s: %s", time.Since(start).Round(time.Millisecond), rv.mask(err.Error()))
+		var perm *jobs.PermanentError
 		switch {
 		case jobCtx.Err() != nil: // the job was cancelled or timed out: the engine says which
 			return err
@@ -306,7 +308,7 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	kept, total, err := readCapped(resp.Body, int64(a.MaxBody+2*rv.lookahead()))
 	took := time.Since(start)
 	if err != nil {
-		Logf(ctx, "✗ %s, reading the body failed after %s: %s", resp.Status, took.Round(time.Millisecond), rv.mask(err.Error()))
+		jobs.Logf(ctx, "✗ %s, reading the body failed after %s: %s", resp.Status, took.Round(time.Millisecond), rv.mask(err.Error()))
 		return fmt.Errorf("%s: reading the body: %w", resp.Status, err)
 	}
 	read := httpRead{headers: map[string]string{}, body: string(kept), whole: total == int64(len(kept))}
@@ -317,8 +319,8 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	}
 	out := fitResult(rv, HTTPResponse{Status: resp.StatusCode, BodyBytes: total, DurationMS: float64(took.Microseconds()) / 1000}, read, a.MaxBody)
 	// Every attempt's response shows in its log, failed or not (the result keeps a success's).
-	Logf(ctx, "← %s in %s, %d bytes: %s", resp.Status, took.Round(time.Millisecond), total, preview(out.Body, 200))
-	if err := SetResult(ctx, out); err != nil {
+	jobs.Logf(ctx, "← %s in %s, %d bytes: %s", resp.Status, took.Round(time.Millisecond), total, preview(out.Body, 200))
+	if err := jobs.SetResult(ctx, out); err != nil {
 		return err
 	}
 	if a.Expect.match(resp.StatusCode) {
@@ -326,15 +328,15 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now())
-		j := JobFrom(ctx)
+		j := jobs.JobFrom(ctx)
 		switch {
 		case !ok || d > httpMaxRetryAfter:
 		case j != nil && j.Runs-j.Attempt-j.Rescues >= httpMaxSnoozes:
-			Logf(ctx, "Retry-After: waited %d times already; this attempt counts as failed", httpMaxSnoozes)
+			jobs.Logf(ctx, "Retry-After: waited %d times already; this attempt counts as failed", httpMaxSnoozes)
 		default:
 			d = max(d, time.Second) // "0" or a date past: still not a tight loop
-			Logf(ctx, "Retry-After: trying again in %s", d)
-			return Snooze(d)
+			jobs.Logf(ctx, "Retry-After: trying again in %s", d)
+			return jobs.Snooze(d)
 		}
 	}
 	return fmt.Errorf("%s (expected %s): %s", resp.Status, a.Expect, preview(out.Body, 500))

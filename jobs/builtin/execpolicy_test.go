@@ -1,6 +1,6 @@
 //go:build unix
 
-package jobs_test
+package builtin_test
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -44,11 +45,11 @@ func execDir(t *testing.T) (dir, script string) {
 
 // insertExec stores an exec job as another server with other rules could have: without the
 // checks of Enqueue.
-func insertExec(t *testing.T, s *models.Store, args jobs.ExecArgs) int64 {
+func insertExec(t *testing.T, s *models.Store, args builtin.ExecArgs) int64 {
 	t.Helper()
 	raw, err := json.Marshal(args)
 	require.NoError(t, err)
-	j := &models.Job{Kind: jobs.KindExec, Queue: jobs.DefaultQueue, Args: string(raw), MaxAttempts: 1}
+	j := &models.Job{Kind: builtin.KindExec, Queue: jobs.DefaultQueue, Args: string(raw), MaxAttempts: 1}
 	_, err = s.InsertJobs(ctx, []*models.Job{j}, time.Now())
 	require.NoError(t, err)
 	return j.ID
@@ -73,8 +74,8 @@ func TestExecEnvEscapesAreRefused(t *testing.T) {
 	e := execEngine(t, s, script)
 	var ids []int64
 	for name, value := range escapingEnv {
-		args := jobs.ExecArgs{Command: []string{script}, Env: map[string]string{name: value}}
-		_, err := e.Enqueue(ctx, jobs.KindExec, args)
+		args := builtin.ExecArgs{Command: []string{script}, Env: map[string]string{name: value}}
+		_, err := e.Enqueue(ctx, builtin.KindExec, args)
 		var me *models.Error
 		require.ErrorAs(t, err, &me, "%s was accepted", name)
 		require.Contains(t, me.Fields["args.env"], name+" can't be set", name)
@@ -96,10 +97,10 @@ func TestExecTarOptionsDoNotRunACommand(t *testing.T) {
 	marker := filepath.Join(dir, "escaped")
 	payload := filepath.Join(dir, "payload") // not allowed: only tar can run it
 	require.NoError(t, os.WriteFile(payload, []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755))
-	args := jobs.ExecArgs{Command: []string{script, dir},
+	args := builtin.ExecArgs{Command: []string{script, dir},
 		Env: map[string]string{"TAR_OPTIONS": "--checkpoint=1 --checkpoint-action=exec=" + payload}}
 	e := execEngine(t, s, script)
-	_, err := e.Enqueue(ctx, jobs.KindExec, args)
+	_, err := e.Enqueue(ctx, builtin.KindExec, args)
 	require.ErrorContains(t, err, "TAR_OPTIONS can't be set")
 
 	id := insertExec(t, s, args)
@@ -119,8 +120,8 @@ func TestExecLinksAreResolved(t *testing.T) {
 	e := execEngine(t, s, filepath.Join(dir, "*"))
 	marker := filepath.Join(dir, "escaped")
 
-	sneaky := jobs.ExecArgs{Command: []string{filepath.Join(dir, "sh"), "-c", "touch " + marker}}
-	_, err := e.Enqueue(ctx, jobs.KindExec, sneaky)
+	sneaky := builtin.ExecArgs{Command: []string{filepath.Join(dir, "sh"), "-c", "touch " + marker}}
+	_, err := e.Enqueue(ctx, builtin.KindExec, sneaky)
 	var me *models.Error
 	require.ErrorAs(t, err, &me)
 	require.Contains(t, me.Fields["args.command"], "is a link to")
@@ -129,13 +130,13 @@ func TestExecLinksAreResolved(t *testing.T) {
 	// Made when the name was an allowed script, swapped for a link to a shell before it ran.
 	swapped := filepath.Join(dir, "nightly")
 	require.NoError(t, os.WriteFile(swapped, []byte("#!/bin/sh\necho nightly\n"), 0o755))
-	later, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{swapped, "-c", "touch " + marker}})
+	later, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{swapped, "-c", "touch " + marker}})
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(swapped))
 	require.NoError(t, os.Symlink(shell(t), swapped))
 	id := insertExec(t, s, sneaky)
 
-	ok, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "backup-latest")}})
+	ok, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{filepath.Join(dir, "backup-latest")}})
 	require.NoError(t, err)
 	start(t, e)
 	requireRefusedAtRun(t, s, id, "which is not allowed")
@@ -154,9 +155,10 @@ func TestExecEnvAllowed(t *testing.T) {
 	script := filepath.Join(dir, "show-env.sh")
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nenv | sort\n"), 0o755))
 	e := newEngine(t, s, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{ExecAllow: []string{script}, ExecAllowEnv: []string{"BACKUP_TARGET"},
-		Secrets: mapSecrets{"zone": "/tmp/attacker/zone", "target": "s3://bucket"}}))
-	require.Equal(t, []string{"LANG", "LANGUAGE", "LC_*", "TZ", "BACKUP_TARGET"}, e.ExecAllowedEnv())
+	cfg := builtin.Config{ExecAllow: []string{script}, ExecAllowEnv: []string{"BACKUP_TARGET"},
+		Secrets: mapSecrets{"zone": "/tmp/attacker/zone", "target": "s3://bucket"}}
+	require.NoError(t, builtin.Register(e, s, cfg))
+	require.Equal(t, []string{"LANG", "LANGUAGE", "LC_*", "TZ", "BACKUP_TARGET"}, cfg.ExecPolicy().AllowedEnv())
 	t.Setenv("HOME", "/home/kiln-test")
 
 	for env, says := range map[string]string{
@@ -169,15 +171,15 @@ func TestExecEnvAllowed(t *testing.T) {
 		"LD_PRELOAD=/tmp/x.so":      "don't allow it: it changes what code a program loads",
 	} {
 		name, value, _ := strings.Cut(env, "=")
-		_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{script}, Env: map[string]string{name: value}})
+		_, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{script}, Env: map[string]string{name: value}})
 		require.ErrorContains(t, err, says, env)
 	}
 
-	job, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{script}, Env: map[string]string{
+	job, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{script}, Env: map[string]string{
 		"BACKUP_TARGET": "${secret:target}", "LANG": "C.UTF-8", "LC_TIME": "en_GB.UTF-8", "TZ": "Europe/Berlin"}})
 	require.NoError(t, err)
 	// A zone that names a file only once its secret is filled in.
-	hidden, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{script}, Env: map[string]string{"TZ": "${secret:zone}"}})
+	hidden, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{script}, Env: map[string]string{"TZ": "${secret:zone}"}})
 	require.NoError(t, err)
 	start(t, e)
 	waitState(t, s, job.ID, models.JobSucceeded)
@@ -198,9 +200,9 @@ func TestExecAllowEnvIsChecked(t *testing.T) {
 		{"PATH", "PATH can't be given to jobs"}, {"TMPDIR", "TMPDIR can't be given"}, {"USER", "USER can't be given"},
 		{"A-B", `"A-B" is not a variable name`}, {"", `"" is not a variable name`},
 	} {
-		cfg := jobs.BuiltinConfig{ExecAllow: []string{"/usr/local/bin/backup"}, ExecAllowEnv: []string{"OK", tc.name}}
+		cfg := builtin.Config{ExecAllow: []string{"/usr/local/bin/backup"}, ExecAllowEnv: []string{"OK", tc.name}}
 		require.ErrorContains(t, cfg.Validate(), tc.says)
-		err := newEngine(t, s, fast()).RegisterBuiltins(cfg)
+		err := builtin.Register(newEngine(t, s, fast()), s, cfg)
 		require.ErrorIs(t, err, jobs.ErrInvalidConfig)
 		require.ErrorContains(t, err, tc.says)
 	}
@@ -222,29 +224,29 @@ func TestExecAllowListLinksAreFollowed(t *testing.T) {
 	e := execEngine(t, s, filepath.Join(dir, "tool3"), filepath.Join(dir, "bin", "*"))
 
 	for _, prog := range []string{"tool3", "bin/backup.sh", "usr-bin/backup.sh"} {
-		_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, prog)}})
+		_, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{filepath.Join(dir, prog)}})
 		require.NoError(t, err, prog)
 	}
-	_, err := e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{versioned}})
+	_, err := e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{versioned}})
 	require.ErrorContains(t, err, "tool3.11 is not allowed on this server by that name: "+filepath.Join(dir, "tool3")+" leads to it")
 	require.NoError(t, os.Symlink(shell(t), filepath.Join(dir, "usr-bin", "sh")))
-	_, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "bin", "sh")}})
+	_, err = e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{filepath.Join(dir, "bin", "sh")}})
 	require.ErrorContains(t, err, "which is not allowed on this server")
 
 	// The path a job gives must be allowed too, not only where it leads: a link elsewhere to an
 	// allowed program is refused (as /usr/sbin/shutdown, a link to /usr/bin/systemctl, is by
 	// /usr/bin/*).
 	require.NoError(t, os.Symlink("tool3.11", filepath.Join(dir, "alias")))
-	_, err = e.Enqueue(ctx, jobs.KindExec, jobs.ExecArgs{Command: []string{filepath.Join(dir, "alias")}})
+	_, err = e.Enqueue(ctx, builtin.KindExec, builtin.ExecArgs{Command: []string{filepath.Join(dir, "alias")}})
 	require.ErrorContains(t, err, "alias is not allowed on this server")
 }
 
 // A struct tag can't be built from the lists, so the API's description of env is held to them
 // here: a variable added to either list fails this test until the description names it.
 func TestExecEnvDocNamesTheLists(t *testing.T) {
-	f, ok := reflect.TypeFor[jobs.ExecArgs]().FieldByName("Env")
+	f, ok := reflect.TypeFor[builtin.ExecArgs]().FieldByName("Env")
 	require.True(t, ok)
 	doc := f.Tag.Get("doc")
-	require.Contains(t, doc, ": "+strings.Join(jobs.ExecSafeEnv(), ", ")+" and the names the server allows")
-	require.Contains(t, doc, "the server's "+strings.Join(jobs.ExecBaseEnv(), ", ")+", which a job can't set")
+	require.Contains(t, doc, ": "+strings.Join(builtin.ExecSafeEnv(), ", ")+" and the names the server allows")
+	require.Contains(t, doc, "the server's "+strings.Join(builtin.ExecBaseEnv(), ", ")+", which a job can't set")
 }

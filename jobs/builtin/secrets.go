@@ -1,4 +1,4 @@
-package jobs
+package builtin
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/kilnhq/kiln/jobs"
 )
 
 // Secrets reveals named secrets to the built-in kinds (http.request, exec), whose arguments
@@ -128,11 +130,11 @@ func (r *revealer) reveal(name string) (string, error) {
 		return v, nil
 	}
 	if r.src == nil {
-		return "", Permanent(fmt.Errorf("${secret:%s}: this server keeps no secrets", name))
+		return "", jobs.Permanent(fmt.Errorf("${secret:%s}: this server keeps no secrets", name))
 	}
 	v, err := r.src.Reveal(r.ctx, name)
 	if errors.Is(err, ErrSecretNotFound) {
-		return "", Permanent(fmt.Errorf("${secret:%s}: there is no secret of that name", name))
+		return "", jobs.Permanent(fmt.Errorf("${secret:%s}: there is no secret of that name", name))
 	} else if err != nil {
 		return "", fmt.Errorf("${secret:%s}: %w", name, err)
 	}
@@ -206,11 +208,11 @@ func (r *revealer) maskError(err error) error {
 		return err
 	}
 	masked := errors.New(r.mask(err.Error()))
-	var perm *PermanentError
+	var perm *jobs.PermanentError
 	if errors.As(err, &perm) {
-		return Permanent(masked)
+		return jobs.Permanent(masked)
 	}
-	var snooze *SnoozeError
+	var snooze *jobs.SnoozeError
 	if errors.As(err, &snooze) {
 		return err
 	}

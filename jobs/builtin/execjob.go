@@ -1,4 +1,4 @@
-package jobs
+package builtin
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kilnhq/kiln/jobs"
 )
 
 // KindExec is the built-in kind that runs a program.
@@ -54,11 +56,11 @@ type execWorker struct {
 	secrets Secrets
 }
 
-func (w *execWorker) work(ctx context.Context, job *Job[ExecArgs]) error {
+func (w *execWorker) work(ctx context.Context, job *jobs.Job[ExecArgs]) error {
 	a := job.Args
 	plan, err := w.policy.check(&a)
 	if err != nil {
-		return Permanent(err)
+		return jobs.Permanent(err)
 	}
 	rv := newRevealer(ctx, w.secrets)
 	return rv.maskError(w.run(ctx, rv, &a, plan))
@@ -80,7 +82,7 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, plan ex
 			return err
 		}
 		if err := checkEnvValue(name, v); err != nil {
-			return Permanent(err)
+			return jobs.Permanent(err)
 		}
 		jobEnv[name] = v
 	}
@@ -111,16 +113,16 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, plan ex
 	cmd.WaitDelay = w.grace
 
 	// The log shows the command as written: secret references, not their values.
-	Logf(ctx, "$ %s", shellQuote(a.Command))
+	jobs.Logf(ctx, "$ %s", shellQuote(a.Command))
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		Logf(ctx, "could not start: %s", rv.mask(err.Error()))
+		jobs.Logf(ctx, "could not start: %s", rv.mask(err.Error()))
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "chdir" {
-			return Permanent(fmt.Errorf("working directory %s: %v", a.Dir, pe.Err))
+			return jobs.Permanent(fmt.Errorf("working directory %s: %v", a.Dir, pe.Err))
 		}
 		if errors.As(err, &pe) {
-			return Permanent(fmt.Errorf("could not start %s: %v", a.Command[0], pe.Err))
+			return jobs.Permanent(fmt.Errorf("could not start %s: %v", a.Command[0], pe.Err))
 		}
 		return fmt.Errorf("could not start %s: %w", a.Command[0], err)
 	}
@@ -131,11 +133,11 @@ func (w *execWorker) run(ctx context.Context, rv *revealer, a *ExecArgs, plan ex
 	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), DurationMS: float64(took.Microseconds()) / 1000}
 	res.Lines, res.DroppedLines, res.Tail = out.summary()
 	if res.DroppedLines > 0 {
-		Logf(ctx, "… %d more lines of output not logged (at most %d are kept)", res.DroppedLines, ExecMaxLogLines)
+		jobs.Logf(ctx, "… %d more lines of output not logged (at most %d are kept)", res.DroppedLines, ExecMaxLogLines)
 	}
 	status := describeExit(cmd, waitErr)
-	Logf(ctx, "%s after %s", status, took.Round(time.Millisecond))
-	if err := SetResult(ctx, res); err != nil {
+	jobs.Logf(ctx, "%s after %s", status, took.Round(time.Millisecond))
+	if err := jobs.SetResult(ctx, res); err != nil {
 		return err
 	}
 	switch {
@@ -226,7 +228,7 @@ func newExecOutput(ctx context.Context, m *masker) *execOutput {
 					break waiting
 				}
 			}
-			LogLines(context.WithoutCancel(o.ctx), batch)
+			jobs.LogLines(context.WithoutCancel(o.ctx), batch)
 		}
 	}()
 	return o

@@ -1,4 +1,4 @@
-package jobs
+package builtin
 
 import (
 	"bytes"
@@ -68,7 +68,7 @@ func fitResult(rv *revealer, out HTTPResponse, read httpRead, maxBody int) HTTPR
 			}
 		}
 		if len(out.Headers[longest]) <= 64 {
-			return out // nothing worth cutting is left: SetResult says it is too big
+			return out // nothing worth cutting is left: jobs.SetResult says it is too big
 		}
 		out.Headers[longest] = cutHeader(rv, read.headers[longest], len(out.Headers[longest])/2)
 	}

@@ -1,4 +1,4 @@
-package jobs_test
+package builtin_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -35,7 +35,7 @@ type echoedForm struct {
 	// wrapped: the form has line breaks, so it can't be a header's value.
 	wrapped bool
 	// base64: the form is the base64 of a longer text, whose characters beside the secret's
-	// depend on its neighbours: what must be gone is each core (jobs.Base64Cores), not only the
+	// depend on its neighbours: what must be gone is each core (builtin.Base64Cores), not only the
 	// encoding whole, which masking any part of it removes.
 	base64 bool
 }
@@ -44,7 +44,7 @@ var echoedForms = []echoedForm{
 	{name: "as is", form: func(v string) string { return v }},
 	{name: "upper case", form: strings.ToUpper},
 	{name: "lower case", form: strings.ToLower},
-	{name: "mixed case", form: jobs.MixedCase},
+	{name: "mixed case", form: builtin.MixedCase},
 	{name: "hex", form: func(v string) string { return hex.EncodeToString([]byte(v)) }},
 	{name: "HEX", form: func(v string) string { return strings.ToUpper(hex.EncodeToString([]byte(v))) }},
 	{name: "html.EscapeString", form: html.EscapeString},
@@ -77,10 +77,10 @@ var echoedForms = []echoedForm{
 	{name: "base64 at offset 1", base64: true, form: func(v string) string { return base64.StdEncoding.EncodeToString([]byte("a" + v + "!?")) }},
 	{name: "base64 at offset 2", base64: true, form: func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte("ab" + v)) }},
 	{name: "base64 -w 40", base64: true, wrapped: true, form: func(v string) string {
-		return jobs.FoldText(base64.StdEncoding.EncodeToString([]byte("xy"+v+v)), 40, "\n")
+		return builtin.FoldText(base64.StdEncoding.EncodeToString([]byte("xy"+v+v)), 40, "\n")
 	}},
-	{name: "hex folded at 7, CRLF", wrapped: true, form: func(v string) string { return jobs.FoldText(hex.EncodeToString([]byte(v)), 7, "\r\n") }},
-	{name: "folded at 3", wrapped: true, form: func(v string) string { return jobs.FoldText(v, 3, "\n") }},
+	{name: "hex folded at 7, CRLF", wrapped: true, form: func(v string) string { return builtin.FoldText(hex.EncodeToString([]byte(v)), 7, "\r\n") }},
+	{name: "folded at 3", wrapped: true, form: func(v string) string { return builtin.FoldText(v, 3, "\n") }},
 }
 
 // requireMasked fails when text holds the secret's form, in any letter case or across line
@@ -107,17 +107,17 @@ func TestHTTPRequestMasksEveryForm(t *testing.T) {
 			}
 		})
 		e := newEngine(t, s, fast())
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: mapSecrets{"key": awkwardKey}}))
+		require.NoError(t, builtin.Register(e, s, builtin.Config{Secrets: mapSecrets{"key": awkwardKey}}))
 		start(t, e)
 		for _, f := range echoedForms {
 			leaks := []string{f.form(awkwardKey)}
 			if f.base64 {
-				leaks = append(leaks, jobs.Base64Cores(awkwardKey)...)
+				leaks = append(leaks, builtin.Base64Cores(awkwardKey)...)
 			}
 			j := runOnce(t, e, s, map[string]any{"url": rec.srv.URL + "/?form=" + url.QueryEscape(f.name),
 				"headers": map[string]string{"X-Key": "${secret:key}"}})
 			require.Equal(t, models.JobSucceeded, j.State, f.name)
-			var res jobs.HTTPResponse
+			var res builtin.HTTPResponse
 			require.NoError(t, json.Unmarshal([]byte(j.Result), &res), f.name)
 			require.True(t, strings.HasPrefix(res.Body, "before "), "%s: %q", f.name, res.Body)
 			require.Contains(t, res.Body, "${secret:key}", f.name)
@@ -136,8 +136,8 @@ func TestHTTPRequestMasksEveryForm(t *testing.T) {
 	})
 }
 
-// awsKey is shaped as an AWS secret access key, with base64's / and + (jobs.AWSKey).
-const awsKey = jobs.AWSKey
+// awsKey is shaped as an AWS secret access key, with base64's / and + (builtin.AWSKey).
+const awsKey = builtin.AWSKey
 
 // A server that sends the secret back inside JSON, as the common encoders write it by default,
 // one at a time or all in one body, sees it masked in the result and the log of a success, and
@@ -146,7 +146,7 @@ func TestHTTPRequestMasksJSONEncoders(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		rec := newRecorder(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 			var fields []string
-			for _, enc := range jobs.JSONEncoders() {
+			for _, enc := range builtin.JSONEncoders() {
 				if name := r.URL.Query().Get("encoder"); name == "" || name == enc.Name {
 					fields = append(fields, fmt.Sprintf(`"%s":"%s"`, enc.Name, enc.Encode(r.Header.Get("X-Key"))))
 				}
@@ -159,9 +159,9 @@ func TestHTTPRequestMasksJSONEncoders(t *testing.T) {
 		})
 		e := newEngine(t, s, fast())
 		secrets := mapSecrets{"aws": awsKey, "key": awkwardKey}
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: secrets}))
+		require.NoError(t, builtin.Register(e, s, builtin.Config{Secrets: secrets}))
 		start(t, e)
-		encoders := jobs.JSONEncoders()
+		encoders := builtin.JSONEncoders()
 		for _, name := range []string{"aws", "key"} {
 			for i := -1; i < len(encoders); i++ { // -1: all of them
 				var want []string
@@ -179,7 +179,7 @@ func TestHTTPRequestMasksJSONEncoders(t *testing.T) {
 
 				j := runOnce(t, e, s, args)
 				require.Equal(t, models.JobSucceeded, j.State, what)
-				var res jobs.HTTPResponse
+				var res builtin.HTTPResponse
 				require.NoError(t, json.Unmarshal([]byte(j.Result), &res), what)
 				require.Equal(t, body, res.Body, "%s: the result", what)
 				log := strings.Join(logLines(t, s, j.ID), "\n")
@@ -232,7 +232,7 @@ func TestHTTPRequestCutBodyIsMaskedFirst(t *testing.T) {
 				target += "?long"
 			}
 			j := runOnce(t, e, s, map[string]any{"url": target, "max_body": tc.maxBody, "headers": map[string]string{"X-Key": "${secret:api}"}})
-			var res jobs.HTTPResponse
+			var res builtin.HTTPResponse
 			require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
 			require.Equal(t, tc.want, res.Body, "max_body %d", tc.maxBody)
 			require.Equal(t, tc.want != masked, res.BodyTruncated, "max_body %d", tc.maxBody)
@@ -247,7 +247,7 @@ func TestHTTPRequestMasksUserInfo(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		e := newEngine(t, s, fast())
 		const user, password = "Us3r&Na=me@x", "p@ss:w/rd?#1"
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: mapSecrets{"U": user, "P": password}}))
+		require.NoError(t, builtin.Register(e, s, builtin.Config{Secrets: mapSecrets{"U": user, "P": password}}))
 		start(t, e)
 		// With a password, Go's error shows the user name as is; without, escaped its own way.
 		for _, target := range []string{"https://${secret:U}:${secret:P}@127.0.0.1:1/", "https://${secret:U}@127.0.0.1:1/"} {

@@ -1,4 +1,4 @@
-package jobs_test
+package builtin_test
 
 import (
 	"context"
@@ -17,18 +17,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
-// mapSecrets is a jobs.Secrets for tests.
+// mapSecrets is a builtin.Secrets for tests.
 type mapSecrets map[string]string
 
 func (m mapSecrets) Reveal(_ context.Context, name string) (string, error) {
 	if v, ok := m[name]; ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("%w: %s", jobs.ErrSecretNotFound, name)
+	return "", fmt.Errorf("%w: %s", builtin.ErrSecretNotFound, name)
 }
 
 const apiKey = "sk_test_51HxQ-0f9e8d7c"
@@ -74,7 +75,7 @@ func (r *recorder) hit(i int) hit {
 
 func httpEngine(t *testing.T, s *models.Store) *jobs.Engine {
 	e := newEngine(t, s, fast())
-	require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: mapSecrets{"api": apiKey}}))
+	require.NoError(t, builtin.Register(e, s, builtin.Config{Secrets: mapSecrets{"api": apiKey}}))
 	return e
 }
 
@@ -102,7 +103,7 @@ func TestHTTPRequestJob(t *testing.T) {
 		})
 		e := httpEngine(t, s)
 		start(t, e)
-		job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, map[string]any{
+		job, err := e.Enqueue(ctx, builtin.KindHTTPRequest, map[string]any{
 			"method": "post", "url": rec.srv.URL + "/hooks/deploy?key=${secret:api}",
 			"headers": map[string]string{"Authorization": "Bearer ${secret:api}"},
 			"body":    map[string]any{"token": "${secret:api}", "n": 1},
@@ -120,7 +121,7 @@ func TestHTTPRequestJob(t *testing.T) {
 		require.JSONEq(t, `{"token":"`+apiKey+`","n":1}`, got.body)
 		require.Equal(t, "application/json", got.contentType)
 
-		var res jobs.HTTPResponse
+		var res builtin.HTTPResponse
 		require.NoError(t, json.Unmarshal([]byte(done.Result), &res))
 		require.Equal(t, 201, res.Status)
 		require.JSONEq(t, `{"echo":"Bearer ${secret:api}"}`, res.Body, "the echoed secret is masked")
@@ -153,7 +154,7 @@ func TestHTTPRequestRetriesAndRetryAfter(t *testing.T) {
 	e := httpEngine(t, s)
 	start(t, e)
 
-	job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, map[string]any{"url": rec.srv.URL + "/flaky"})
+	job, err := e.Enqueue(ctx, builtin.KindHTTPRequest, map[string]any{"url": rec.srv.URL + "/flaky"})
 	require.NoError(t, err)
 	retrying := waitState(t, s, job.ID, models.JobScheduled)
 	require.Contains(t, retrying.LastError, "500 Internal Server Error (expected 2xx): database on fire")
@@ -165,7 +166,7 @@ func TestHTTPRequestRetriesAndRetryAfter(t *testing.T) {
 	require.Equal(t, 2, done.Attempt)
 	require.Contains(t, done.Result, `"body":"ok"`)
 
-	busy, err := e.Enqueue(ctx, jobs.KindHTTPRequest, map[string]any{"url": rec.srv.URL + "/busy"})
+	busy, err := e.Enqueue(ctx, builtin.KindHTTPRequest, map[string]any{"url": rec.srv.URL + "/busy"})
 	require.NoError(t, err)
 	snoozed := waitState(t, s, busy.ID, models.JobScheduled)
 	require.Equal(t, 0, snoozed.Attempt, "a snooze uses no attempt")
@@ -202,7 +203,7 @@ func TestHTTPRequestOptions(t *testing.T) {
 	require.Contains(t, j.Result, `"Location":"/elsewhere"`)
 	j = run(map[string]any{"url": rec.srv.URL + "/moved", "max_body": 100})
 	require.Equal(t, models.JobSucceeded, j.State, "redirects are followed by default")
-	var res jobs.HTTPResponse
+	var res builtin.HTTPResponse
 	require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
 	require.Equal(t, strings.Repeat("x", 100), res.Body)
 	require.True(t, res.BodyTruncated)
@@ -224,7 +225,7 @@ func TestHTTPRequestCancelAbortsTheRequest(t *testing.T) {
 	t.Cleanup(srv.Close)
 	e := httpEngine(t, s)
 	start(t, e)
-	job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, map[string]any{"url": srv.URL, "timeout": "10m"})
+	job, err := e.Enqueue(ctx, builtin.KindHTTPRequest, map[string]any{"url": srv.URL, "timeout": "10m"})
 	require.NoError(t, err)
 	receive(t, arrived, "the request")
 	require.NoError(t, e.Cancel(ctx, job.ID))
@@ -254,7 +255,7 @@ func TestHTTPRequestArgumentsAreChecked(t *testing.T) {
 		{`{"url":"https://x.test/?k=${secret:nope}"}`, "args.url", "no secret of that name"},
 		{`{"url":"https://x.test","body":"${secret:}"}`, "args.body", "needs a name"},
 	} {
-		_, err := e.Enqueue(ctx, jobs.KindHTTPRequest, json.RawMessage(tc.args))
+		_, err := e.Enqueue(ctx, builtin.KindHTTPRequest, json.RawMessage(tc.args))
 		var me *models.Error
 		require.ErrorAs(t, err, &me, tc.args)
 		require.Equal(t, models.EINVALID, me.Code, tc.args)
@@ -263,7 +264,7 @@ func TestHTTPRequestArgumentsAreChecked(t *testing.T) {
 	n, err := s.CountJobs(ctx, models.JobFilter{})
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing was stored")
-	_, err = e.CreateRecurring(ctx, "bad", "@every 1m", jobs.KindHTTPRequest, json.RawMessage(`{"url":"nope"}`))
+	_, err = e.CreateRecurring(ctx, "bad", "@every 1m", builtin.KindHTTPRequest, json.RawMessage(`{"url":"nope"}`))
 	require.Equal(t, models.EINVALID, models.ErrorCode(err), "a recurring job's arguments are checked too")
 }
 
@@ -278,7 +279,7 @@ func TestRecurringHTTPRequest(t *testing.T) {
 	t.Cleanup(srv.Close)
 	e := httpEngine(t, s)
 	start(t, e)
-	_, err := e.CreateRecurring(ctx, "ping", "@every 1s", jobs.KindHTTPRequest, map[string]any{"url": srv.URL})
+	_, err := e.CreateRecurring(ctx, "ping", "@every 1s", builtin.KindHTTPRequest, map[string]any{"url": srv.URL})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return calls.Load() >= 2 }, 10*time.Second, 50*time.Millisecond)
 	require.NoError(t, e.PauseRecurring(ctx, "ping"))
@@ -287,7 +288,7 @@ func TestRecurringHTTPRequest(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	require.Equal(t, paused, calls.Load(), "no call once paused")
 
-	page, err := s.ListJobs(ctx, models.JobFilter{Kind: jobs.KindHTTPRequest}, 0, 0, 100)
+	page, err := s.ListJobs(ctx, models.JobFilter{Kind: builtin.KindHTTPRequest}, 0, 0, 100)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(page.Jobs), 2)
 	for _, j := range page.Jobs {
@@ -319,12 +320,12 @@ func TestReplaceRecurring(t *testing.T) {
 	require.NoError(t, e.Register("report", func(context.Context, *models.Job) error { return nil }))
 	require.NoError(t, e.Recurring("from-code", "@daily", "report", nil))
 	start(t, e)
-	made, err := e.CreateRecurring(jobs.WithActor(ctx, "ada"), "ping", "0 2 * * *", jobs.KindHTTPRequest,
+	made, err := e.CreateRecurring(jobs.WithActor(ctx, "ada"), "ping", "0 2 * * *", builtin.KindHTTPRequest,
 		map[string]any{"url": "https://example.com/a"}, jobs.TimeZone("Europe/Berlin"))
 	require.NoError(t, err)
 	require.Equal(t, "ada", made.CreatedBy)
 
-	got, err := e.ReplaceRecurring(ctx, "ping", "30 3 * * *", jobs.KindHTTPRequest, map[string]any{"url": "https://example.com/b"},
+	got, err := e.ReplaceRecurring(ctx, "ping", "30 3 * * *", builtin.KindHTTPRequest, map[string]any{"url": "https://example.com/b"},
 		jobs.TimeZone("America/New_York"), jobs.Queue("hooks"), jobs.MaxAttempts(2), jobs.Misfire(models.MisfireIgnore))
 	require.NoError(t, err)
 	require.Equal(t, "30 3 * * *", got.Spec)
@@ -338,7 +339,7 @@ func TestReplaceRecurring(t *testing.T) {
 	next := got.NextRunAt.In(ny)
 	require.Equal(t, [2]int{3, 30}, [2]int{next.Hour(), next.Minute()}, "the next run follows the new schedule")
 
-	_, err = e.ReplaceRecurring(ctx, "ping", "30 3 * * *", jobs.KindHTTPRequest, map[string]any{"url": "ftp://nope"})
+	_, err = e.ReplaceRecurring(ctx, "ping", "30 3 * * *", builtin.KindHTTPRequest, map[string]any{"url": "ftp://nope"})
 	require.Equal(t, models.EINVALID, models.ErrorCode(err), "the arguments are checked")
 	_, err = e.ReplaceRecurring(ctx, "from-code", "@hourly", "report", nil)
 	require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
@@ -390,7 +391,7 @@ func TestHTTPRequestEdges(t *testing.T) {
 	require.Contains(t, j.Result, `"body":"referer="`)
 
 	j = run(map[string]any{"url": rec.srv.URL + "/binary", "headers": withKey})
-	var res jobs.HTTPResponse
+	var res builtin.HTTPResponse
 	require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
 	require.Equal(t, "base64", res.BodyEncoding)
 	raw, err := base64.StdEncoding.DecodeString(res.Body)
@@ -398,7 +399,7 @@ func TestHTTPRequestEdges(t *testing.T) {
 	require.Equal(t, "\xff\xfe${secret:api}", string(raw))
 	cut := len("token=${secret:api} \xc3") // inside the é, once masked: the body is masked, then cut
 	j = run(map[string]any{"url": rec.srv.URL + "/cut", "headers": withKey, "max_body": cut})
-	res = jobs.HTTPResponse{}
+	res = builtin.HTTPResponse{}
 	require.NoError(t, json.Unmarshal([]byte(j.Result), &res))
 	require.Equal(t, "token=${secret:api} ", res.Body)
 	require.Empty(t, res.BodyEncoding)
@@ -408,7 +409,7 @@ func TestHTTPRequestEdges(t *testing.T) {
 	require.Equal(t, models.JobFailed, j.State)
 	require.EqualValues(t, 1, retryCalls.Load())
 	// Retry-After: 0 waits a second at least.
-	job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, map[string]any{"url": rec.srv.URL + "/spin?after=0"}, jobs.MaxAttempts(1))
+	job, err := e.Enqueue(ctx, builtin.KindHTTPRequest, map[string]any{"url": rec.srv.URL + "/spin?after=0"}, jobs.MaxAttempts(1))
 	require.NoError(t, err)
 	snoozed := waitState(t, s, job.ID, models.JobScheduled)
 	require.True(t, snoozed.RunAt.After(time.Now().Add(500*time.Millisecond)), "not a tight loop")
@@ -429,7 +430,7 @@ func TestRecurringKindIsChecked(t *testing.T) {
 // runOnce enqueues an http.request job with one attempt and waits for its end.
 func runOnce(t *testing.T, e *jobs.Engine, s *models.Store, args map[string]any) *models.Job {
 	t.Helper()
-	job, err := e.Enqueue(ctx, jobs.KindHTTPRequest, args, jobs.MaxAttempts(1))
+	job, err := e.Enqueue(ctx, builtin.KindHTTPRequest, args, jobs.MaxAttempts(1))
 	require.NoError(t, err)
 	return waitFinal(t, s, job.ID)
 }
