@@ -51,7 +51,7 @@ test: check-files check-generated ## check tracked files and templ output, gofmt
 # of each on CI's machine: a timed run (-fuzztime 10s) can end in a spurious "context deadline
 # exceeded" on Go before 1.27 (golang/go#75804), a count cannot. FUZZTIME=10m overrides it.
 FUZZ_TARGETS := web:FuzzTaskForm:30000x web:FuzzForms:7000x web:FuzzAPIBodies:20000x web:FuzzQueries:10000x web:FuzzIndentJSON:60000x \
-	web:FuzzRedirectTargets:12000x jobs:FuzzSchedule:80000x jobs:FuzzBuiltinArgs:80000x jobs:FuzzNestsDeeper:50000x jobs:FuzzMask:40000x
+	web:FuzzRedirectTargets:12000x jobs:FuzzSchedule:80000x jobs/builtin:FuzzBuiltinArgs:80000x jobs:FuzzNestsDeeper:50000x jobs/builtin:FuzzMask:40000x
 FUZZTIME ?=
 
 .PHONY: fuzz

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/jobstest"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -30,16 +31,10 @@ func newBlocker(t *testing.T, e *jobs.Engine, kind string) *blocker {
 	return b
 }
 
+// receive is jobstest.Receive, under the short name these tests use.
 func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(20 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		var zero T
-		return zero
-	}
+	return jobstest.Receive(t, ch, what)
 }
 
 // Cancel on the server running the job cancels its context directly: the poll that notices

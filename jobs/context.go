@@ -49,9 +49,10 @@ func Logf(ctx context.Context, format string, args ...any) {
 	}
 }
 
-// logLines writes lines to the running job's log in one transaction, in order: for a caller
-// that has many at once (an exec job's output), where Logf would store them one by one.
-func logLines(ctx context.Context, msgs []string) {
+// LogLines writes lines to the running job's log in one transaction, in order: for a worker
+// that has many at once (an exec job's output), where Logf would store them one by one. Outside
+// a worker it does nothing; like Logf, a failure to store them is logged, not returned.
+func LogLines(ctx context.Context, msgs []string) {
 	s := stateOf(ctx)
 	if s == nil || len(msgs) == 0 {
 		return

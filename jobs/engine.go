@@ -1,8 +1,9 @@
 // Package jobs is Kiln's job engine: a Client API to enqueue, schedule, continue and cancel
 // jobs; worker pools per queue with retries, timeouts and leases; recurring schedules (the
-// only place that uses gocron); maintenance (rescue, promotion, heartbeats, retention); and
-// the built-in job kinds. Everything it knows is stored through models, so any number of
-// processes can share one database.
+// only place that uses gocron); maintenance (rescue, promotion, heartbeats). It knows no kind of
+// its own: Kiln's built-in kinds (http.request, exec, retention) are in jobs/builtin, registered
+// through the same API as any application's. Everything it knows is stored through models, so
+// any number of processes can share one database.
 package jobs
 
 import (
@@ -55,9 +56,8 @@ type Engine struct {
 	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
 	refreshMu sync.Mutex            // one refresh of paused at a time, so a stale read never wins
 	recurring *recurring
-	execRules ExecPolicy // what exec jobs may run here, and with which env (RegisterBuiltins)
-	health    dbHealth   // what the heartbeat learnt of the database
-	claims    inflight   // claims under way, which rescues must not take for lost
+	health    dbHealth // what the heartbeat learnt of the database
+	claims    inflight // claims under way, which rescues must not take for lost
 
 	completer *completer
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed
@@ -127,6 +127,11 @@ func New(store *models.Store, cfg Config) (*Engine, error) {
 
 // ServerID names this process in job history and the server registry.
 func (e *Engine) ServerID() string { return e.cfg.ServerID }
+
+// Logger returns the engine's logger (Config.Logger, naming this server), for code that
+// registers kinds and has something to say at start: the built-in kinds warn about a risky
+// --exec-allow there.
+func (e *Engine) Logger() *slog.Logger { return e.log }
 
 // Register makes fn the worker of jobs of the given kind, with opts as the kind's defaults
 // (Queue, Priority, MaxAttempts, Timeout, WithBackoff). Registering a kind twice replaces it.

@@ -49,28 +49,44 @@ func invalid(err error) error {
 	return &invalidError{err: err, coded: &models.Error{Code: models.EINVALID, Message: msg}}
 }
 
-// snoozeError asks for the job to run again after a delay, without using an attempt.
-type snoozeError struct{ d time.Duration }
+// SnoozeError is the error Snooze returns: it asks for the job to run again after a delay,
+// without using an attempt. It is exported so that code that rewrites a worker's error (the
+// built-in kinds mask secrets in it) can find it with errors.As and keep it a snooze.
+type SnoozeError struct{ d time.Duration }
 
-func (e *snoozeError) Error() string { return fmt.Sprintf("snoozed for %s", e.d) }
+func (e *SnoozeError) Error() string { return fmt.Sprintf("snoozed for %s", e.d) }
 
 // Snooze returns an error that, returned by a worker, reschedules the job to run again after d
 // without using an attempt.
-func Snooze(d time.Duration) error { return &snoozeError{d: max(d, 0)} }
+func Snooze(d time.Duration) error { return &SnoozeError{d: max(d, 0)} }
 
-// permanentError fails the job at once, without further attempts.
-type permanentError struct{ err error }
+// PermanentError is the error Permanent returns: it fails the job at once, without further
+// attempts. It is exported so that code that rewrites a worker's error (the built-in kinds mask
+// secrets in it) can find it with errors.As, even under another error, and keep it permanent.
+type PermanentError struct{ err error }
 
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
+func (e *PermanentError) Error() string { return e.err.Error() }
+
+// Unwrap returns the error Permanent was given.
+func (e *PermanentError) Unwrap() error { return e.err }
 
 // Permanent wraps err so that, returned by a worker, it fails the job without retrying.
 func Permanent(err error) error {
 	if err == nil {
 		err = errors.New("failed permanently")
 	}
-	return &permanentError{err: err}
+	return &PermanentError{err: err}
 }
+
+// FieldError is a problem with one argument of a job, named so that a form or an API response
+// can show it next to the field. A kind's argument check (Validator, RegisterChecked) returns
+// one to say which argument is wrong.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // PanicError is what a worker's panic becomes: the value and the stack, recorded in history.
 type PanicError struct {

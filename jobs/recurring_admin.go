@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/kilnhq/kiln/internal/textcut"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -120,7 +121,7 @@ func (e *Engine) CreateRecurring(ctx context.Context, name, spec, kind string, a
 		return nil, err
 	}
 	def.row.Overridden = true // made here, not by code: no definition will replace its schedule
-	def.row.CreatedBy = truncateText(actor(ctx), 64)
+	def.row.CreatedBy = textcut.Truncate(actor(ctx), 64)
 	rj, err := e.store.Recurring.CreateRecurring(ctx, &def.row, sched.Next(e.clock.Now()))
 	if err != nil {
 		return nil, err

@@ -38,7 +38,20 @@ func Register[T any](e *Engine, name string, fn func(ctx context.Context, job *J
 	if _, ok := any(new(T)).(Validator); ok {
 		check = func(_ context.Context, args *T) error { return any(args).(Validator).Validate() }
 	}
-	return registerChecked(e, name, fn, check, opts)
+	return registerKind(e, name, fn, check, opts)
+}
+
+// RegisterChecked is Register with check run on every new job's decoded arguments when the job
+// is made on this server, with the enqueuer's context, in place of Validator's Validate: for a
+// check that needs more than the arguments (a secret store, the file system, a setting of the
+// server). An error refuses the job before it is stored (a *FieldError names the argument). A
+// nil check is Register's. The worker should check again: a job made on another server, or
+// through the store, was not checked here.
+func RegisterChecked[T any](e *Engine, name string, fn func(ctx context.Context, job *Job[T]) error, check func(ctx context.Context, args *T) error, opts ...Option) (Kind[T], error) {
+	if check == nil {
+		return Register(e, name, fn, opts...)
+	}
+	return registerKind(e, name, fn, check, opts)
 }
 
 // Validator is implemented by argument types that check themselves. A kind registered with
@@ -49,8 +62,8 @@ type Validator interface {
 	Validate() error
 }
 
-// registerChecked is Register with check run on a new job's decoded arguments (nil: none).
-func registerChecked[T any](e *Engine, name string, fn func(ctx context.Context, job *Job[T]) error, check func(context.Context, *T) error, opts []Option) (Kind[T], error) {
+// registerKind is Register with check run on a new job's decoded arguments (nil: none).
+func registerKind[T any](e *Engine, name string, fn func(ctx context.Context, job *Job[T]) error, check func(context.Context, *T) error, opts []Option) (Kind[T], error) {
 	if fn == nil {
 		return Kind[T]{}, invalid(fmt.Errorf("%w: Register needs a kind and a function", ErrInvalidOption))
 	}

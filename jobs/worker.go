@@ -224,8 +224,8 @@ func safeWork(ctx context.Context, fn WorkFunc, job *models.Job) (err error) {
 func outcome(job *models.Job, err, cause, ctxErr error, backoff Backoff, now time.Time, took time.Duration) (models.JobFinish, bool) {
 	f := models.JobFinish{JobID: job.ID, Attempt: job.Attempt, Run: job.Runs, At: now, Duration: took}
 	var (
-		snooze    *snoozeError
-		permanent *permanentError
+		snooze    *SnoozeError
+		permanent *PermanentError
 	)
 	switch {
 	case errors.Is(cause, errNotRunning):

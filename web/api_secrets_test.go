@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/jobs/jobstest"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
@@ -135,7 +136,7 @@ func TestSecretAppearsNowhere(t *testing.T) {
 		// A worker on the same database, with the same secrets.
 		worker, err := jobs.New(a.store, jobstest.Fast())
 		require.NoError(t, err)
-		require.NoError(t, worker.RegisterBuiltins(jobs.BuiltinConfig{Secrets: a.vault}))
+		require.NoError(t, builtin.Register(worker, a.store.Jobs, builtin.Config{Secrets: a.vault}))
 		jobstest.Start(t, worker)
 
 		args := map[string]any{"method": "POST", "url": partner.URL + "/v1?key=${secret:partner.key}",

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -127,7 +128,7 @@ func TestHTTPResponseContentTypeIsCut(t *testing.T) {
 	a := setup(t)
 	j := a.enqueue("http.request", map[string]any{"url": "https://example.com/"})
 	ct := "application/json; x=" + strings.Repeat(`"`, 200<<10)
-	result, err := json.Marshal(jobs.HTTPResponse{Status: 200, Headers: map[string]string{"Content-Type": ct}, Body: `{"ok":true}`, BodyBytes: 11})
+	result, err := json.Marshal(builtin.HTTPResponse{Status: 200, Headers: map[string]string{"Content-Type": ct}, Body: `{"ok":true}`, BodyBytes: 11})
 	require.NoError(t, err)
 	a.finishWith(j, models.JobSucceeded, string(result))
 	for _, path := range []string{fmt.Sprintf("/dashboard/jobs/%d", j.ID), fmt.Sprintf("/dashboard/jobs/%d/live", j.ID)} {
@@ -192,9 +193,9 @@ func TestDuplicateOfTooManyRowsForTheForm(t *testing.T) {
 		args any
 		says string
 	}{
-		{"http.request", jobs.HTTPRequestArgs{URL: "https://example.com/", Headers: many(2000, "")}, "2000 headers"},
-		{"exec", jobs.ExecArgs{Command: argv}, "150 arguments"},
-		{"exec", jobs.ExecArgs{Command: []string{"/bin/env"}, Env: many(101, "1")}, "101 environment variables"},
+		{"http.request", builtin.HTTPRequestArgs{URL: "https://example.com/", Headers: many(2000, "")}, "2000 headers"},
+		{"exec", builtin.ExecArgs{Command: argv}, "150 arguments"},
+		{"exec", builtin.ExecArgs{Command: []string{"/bin/env"}, Env: many(101, "1")}, "101 environment variables"},
 	} {
 		raw, err := json.Marshal(tc.args)
 		require.NoError(t, err)
@@ -210,7 +211,7 @@ func TestDuplicateOfTooManyRowsForTheForm(t *testing.T) {
 		require.Empty(t, doc.Find(`[data-testid="enqueue"]`).Nodes, "%s: nothing to send without the rows", tc.says)
 	}
 
-	raw, err := json.Marshal(jobs.HTTPRequestArgs{URL: "https://example.com/", Headers: many(2000, "")})
+	raw, err := json.Marshal(builtin.HTTPRequestArgs{URL: "https://example.com/", Headers: many(2000, "")})
 	require.NoError(t, err)
 	rj, err := a.store.Recurring.UpsertRecurring(context.Background(), &models.RecurringJob{Name: "hook", Spec: "@daily", TimeZone: "UTC", Kind: "http.request",
 		Args: string(raw), Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed, CreatedBy: "ada"}, func() time.Time { return time.Now().Add(time.Hour) })

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -65,7 +66,7 @@ func BenchmarkDashboardPages(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{}); err != nil {
+	if err := builtin.Register(engine, store.Jobs, builtin.Config{}); err != nil {
 		b.Fatal(err)
 	}
 	if err := tasks.Register(engine, store.Tasks, tasks.Config{}); err != nil {

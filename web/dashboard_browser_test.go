@@ -14,6 +14,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -27,7 +28,7 @@ func TestBrowserDashboard(t *testing.T) {
 	store := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	engine, err := jobs.New(store, jobs.Config{PollInterval: 100 * time.Millisecond, SoftStop: 100 * time.Millisecond})
 	require.NoError(t, err)
-	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{}))
+	require.NoError(t, builtin.Register(engine, store.Jobs, builtin.Config{}))
 	require.NoError(t, tasks.Register(engine, store.Tasks, tasks.Config{CountdownStep: 1500 * time.Millisecond}))
 	require.NoError(t, engine.Register("always.fails", func(context.Context, *models.Job) error { return errors.New("upstream said no") }, jobs.MaxAttempts(1)))
 	require.NoError(t, engine.Start(context.Background()))

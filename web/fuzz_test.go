@@ -14,6 +14,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -52,10 +53,11 @@ func newFuzzer(f *testing.F) *fuzzer {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}}); err != nil {
+	bcfg := builtin.Config{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}}
+	if err := builtin.Register(engine, store.Jobs, bcfg); err != nil {
 		f.Fatal(err)
 	}
-	srv, err := web.New(web.Config{LocalNoAuth: true, Secrets: vault}, store, engine, nil)
+	srv, err := web.New(web.Config{LocalNoAuth: true, Secrets: vault, Exec: bcfg.ExecPolicy()}, store, engine, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

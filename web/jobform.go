@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/pages"
@@ -131,7 +132,7 @@ func (s *Server) kindArgsType(kind string) reflect.Type {
 }
 
 func httpArgs(v *pages.JobFormView) json.RawMessage {
-	a := jobs.HTTPRequestArgs{Method: v.Method, URL: v.URL, Timeout: v.HTTPTimeout}
+	a := builtin.HTTPRequestArgs{Method: v.Method, URL: v.URL, Timeout: v.HTTPTimeout}
 	for _, h := range v.Headers {
 		if h.Name == "" {
 			v.Errors["http_header"] = "Every header needs a name."
@@ -183,7 +184,7 @@ func httpArgs(v *pages.JobFormView) json.RawMessage {
 }
 
 func execArgs(v *pages.JobFormView) json.RawMessage {
-	a := jobs.ExecArgs{Command: append([]string{v.Program}, v.Args...), Dir: v.Dir, Stdin: v.Stdin, Timeout: v.ExecTimeout}
+	a := builtin.ExecArgs{Command: append([]string{v.Program}, v.Args...), Dir: v.Dir, Stdin: v.Stdin, Timeout: v.ExecTimeout}
 	for _, e := range v.Env {
 		if e.Name == "" {
 			v.Errors["exec_env"] = "Every variable needs a name."
@@ -301,7 +302,7 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 	if _, queues, err := s.suggest.get(c.Request().Context(), s.store.JobQueries); err == nil {
 		v.Queues = queues
 	}
-	v.ExecAllowed, v.ExecAllowedEnv, v.ExecBaseEnv = s.engine.ExecAllowed(), s.engine.ExecAllowedEnv(), jobs.ExecBaseEnv()
+	v.ExecAllowed, v.ExecAllowedEnv, v.ExecBaseEnv = s.cfg.Exec.Allow, s.cfg.Exec.AllowedEnv(), builtin.ExecBaseEnv()
 	if v.Method == "" {
 		v.Method = "GET"
 	}
@@ -338,7 +339,7 @@ func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, t
 	}
 	switch kind {
 	case pages.KindHTTP:
-		var a jobs.HTTPRequestArgs
+		var a builtin.HTTPRequestArgs
 		if json.Unmarshal([]byte(args), &a) == nil {
 			if tooManyRows(&v, len(a.Headers), "headers", argsURL) {
 				return v
@@ -368,7 +369,7 @@ func jobFormFrom(kind, args, argsURL, queue string, priority, maxAttempts int, t
 		}
 		v.ArgsJSON = args
 	case pages.KindExec:
-		var a jobs.ExecArgs
+		var a builtin.ExecArgs
 		if json.Unmarshal([]byte(args), &a) == nil {
 			if tooManyRows(&v, len(a.Command)-1, "arguments", argsURL) || tooManyRows(&v, len(a.Env), "environment variables", argsURL) {
 				return v

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 )
@@ -232,7 +233,7 @@ func TestNewJobFormOtherKinds(t *testing.T) {
 // An http.request job's page shows its response; viewers can't make jobs.
 func TestJobPageShowsTheResponse(t *testing.T) {
 	a := setup(t)
-	job := a.enqueue(jobs.KindHTTPRequest, map[string]any{"url": "https://example.com"})
+	job := a.enqueue(builtin.KindHTTPRequest, map[string]any{"url": "https://example.com"})
 	a.finishWith(job, models.JobSucceeded, `{"status":201,"headers":{"Content-Type":"application/json"},"body":"{\"ok\":true}","body_bytes":11,"duration_ms":12.5}`)
 	_, doc := a.get(fmt.Sprintf("/dashboard/jobs/%d", job.ID))
 	require.Contains(t, doc.Find(`[data-testid="http-status"]`).Text(), "201")

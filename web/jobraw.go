@@ -14,7 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -66,8 +66,8 @@ var jobFiles = map[string]func(s *Server, ctx context.Context, j *models.Job) (r
 		return rawFile{contentType: echo.MIMETextPlainCharsetUTF8, body: b.Bytes()}, nil
 	},
 	"response-body": func(_ *Server, _ context.Context, j *models.Job) (rawFile, error) {
-		var r jobs.HTTPResponse
-		if j.Kind != jobs.KindHTTPRequest || json.Unmarshal([]byte(j.Result), &r) != nil || r.Status == 0 {
+		var r builtin.HTTPResponse
+		if j.Kind != builtin.KindHTTPRequest || json.Unmarshal([]byte(j.Result), &r) != nil || r.Status == 0 {
 			return rawFile{}, models.Errorf(models.ENOTFOUND, "Job #%d has no HTTP response.", j.ID)
 		}
 		if r.BodyEncoding == "base64" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -39,7 +40,7 @@ func TestBrowserRecurringHTTPJob(t *testing.T) {
 
 	engine, err := jobs.New(store, jobs.Config{PollInterval: 100 * time.Millisecond, SoftStop: 100 * time.Millisecond})
 	require.NoError(t, err)
-	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault}))
+	require.NoError(t, builtin.Register(engine, store.Jobs, builtin.Config{Secrets: vault}))
 	require.NoError(t, engine.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, engine.Stop(context.Background())) })
 	srv, err := web.New(web.Config{LocalNoAuth: true, Secrets: vault}, store, engine, nil)
@@ -94,7 +95,7 @@ func TestBrowserRecurringHTTPJob(t *testing.T) {
 	require.NoError(t, err)
 	var first int64
 	require.Eventually(t, func() bool {
-		page, err := store.JobQueries.ListJobs(context.Background(), models.JobFilter{Kind: jobs.KindHTTPRequest, State: models.JobSucceeded}, 0, 0, 100)
+		page, err := store.JobQueries.ListJobs(context.Background(), models.JobFilter{Kind: builtin.KindHTTPRequest, State: models.JobSucceeded}, 0, 0, 100)
 		for _, j := range page.Jobs {
 			if err == nil && j.RecurringID != nil && *j.RecurringID == rj.ID {
 				first = j.ID

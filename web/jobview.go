@@ -10,7 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
@@ -237,10 +237,10 @@ const contentTypeShown = 200
 // httpResponseView reads an http.request job's response from its result; nil for other kinds
 // and jobs without one.
 func httpResponseView(j *models.Job) *pages.HTTPResponseView {
-	if j.Kind != jobs.KindHTTPRequest || j.Result == "" {
+	if j.Kind != builtin.KindHTTPRequest || j.Result == "" {
 		return nil
 	}
-	var r jobs.HTTPResponse
+	var r builtin.HTTPResponse
 	if err := json.Unmarshal([]byte(j.Result), &r); err != nil || r.Status == 0 {
 		return nil
 	}

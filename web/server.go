@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/static"
 	"github.com/kilnhq/kiln/views/components"
@@ -61,6 +62,9 @@ type Config struct {
 	Metrics Metrics
 	// Secrets, when set, keeps the named secrets of /dashboard/secrets and /api/v1/secrets.
 	Secrets SecretVault
+	// Exec is what exec jobs may run here, shown on the new-job form: the policy the built-in
+	// kinds were registered with (builtin.Config.ExecPolicy). Default none: exec is off.
+	Exec builtin.ExecPolicy
 	// Secret, when set, derives the keys of session cookies and CSRF tokens, so that nodes behind
 	// one load balancer accept each other's; it must be at least 32 bytes. Default: random keys
 	// kept in the database (shared by its nodes).

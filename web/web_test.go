@@ -22,6 +22,7 @@ import (
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -81,7 +82,9 @@ func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *ap
 	if cfg.Secrets == nil {
 		cfg.Secrets = vault
 	}
-	require.NoError(t, engine.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}, ExecAllowEnv: []string{"MODE"}}))
+	bcfg := builtin.Config{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}, ExecAllowEnv: []string{"MODE"}}
+	require.NoError(t, builtin.Register(engine, store.Jobs, bcfg))
+	cfg.Exec = bcfg.ExecPolicy()
 	srv, err := web.New(cfg, store, engine, log)
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 )
@@ -80,7 +81,7 @@ func Dashboard(ctx context.Context, store *models.Store, cfg DashboardConfig, pr
 	if err != nil {
 		return r, err
 	}
-	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{}); err != nil {
+	if err := builtin.Register(engine, store.Jobs, builtin.Config{}); err != nil {
 		return r, err
 	}
 	if err := tasks.Register(engine, store.Tasks, tasks.Config{}); err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 )
@@ -98,7 +99,7 @@ func Soak(ctx context.Context, store *models.Store, cfg SoakConfig, out io.Write
 	if err != nil {
 		return r, err
 	}
-	if err := engine.RegisterBuiltins(jobs.BuiltinConfig{Retention: cfg.Retention, FailedRetention: cfg.Retention, CleanupEvery: "@every 15s"}); err != nil {
+	if err := builtin.Register(engine, store.Jobs, builtin.Config{Retention: cfg.Retention, FailedRetention: cfg.Retention, CleanupEvery: "@every 15s"}); err != nil {
 		return r, err
 	}
 	if err := engine.Register("soak.work", func(ctx context.Context, j *models.Job) error {

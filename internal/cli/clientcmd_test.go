@@ -16,6 +16,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
@@ -29,7 +30,7 @@ func TestClientCommands(t *testing.T) {
 		require.NoError(t, err)
 		vault, err := secrets.Open(context.Background(), s, "")
 		require.NoError(t, err)
-		require.NoError(t, e.RegisterBuiltins(jobs.BuiltinConfig{Secrets: vault}))
+		require.NoError(t, builtin.Register(e, s.Jobs, builtin.Config{Secrets: vault}))
 		srv, err := web.New(web.Config{Secrets: vault}, s, e, nil) // no local access: the CLI sends a token
 		require.NoError(t, err)
 		ts := httptest.NewServer(srv.Handler())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 )
@@ -30,7 +31,7 @@ type Config struct {
 	AdminPassword string
 	Web           web.Config
 	Jobs          jobs.Config
-	Builtins      jobs.BuiltinConfig
+	Builtins      builtin.Config
 	Tasks         tasks.Config
 }
 
@@ -63,11 +64,11 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 	fs.DurationVar(&cfg.Jobs.SoftStop, "soft-stop", jobs.DefaultSoftStop, "on shutdown, how long running jobs may finish before they are cancelled")
 	fs.IntVar(&cfg.Jobs.MaxRescues, "max-rescues", models.DefaultMaxRescues, "how many times a job whose server died while running it goes back to its queue (using no attempt); the next death fails it as a poison pill")
 	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression, @every <duration>, or a duration such as 1m")
-	fs.DurationVar(&cfg.Builtins.Retention, "retention", jobs.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
+	fs.DurationVar(&cfg.Builtins.Retention, "retention", builtin.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.DurationVar(&cfg.Builtins.FailedRetention, "failed-retention", 0, "how long failed jobs are kept; 0 keeps them until deleted by hand")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*), links followed; empty: exec jobs are refused")
-	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides "+strings.Join(jobs.ExecSafeEnv(), ", ")+
-		", comma-separated (BACKUP_TARGET,PGPASSWORD); never "+strings.Join(jobs.ExecBaseEnv(), ", ")+"; only names that can't make a program run other code")
+	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides "+strings.Join(builtin.ExecSafeEnv(), ", ")+
+		", comma-separated (BACKUP_TARGET,PGPASSWORD); never "+strings.Join(builtin.ExecBaseEnv(), ", ")+"; only names that can't make a program run other code")
 	return func() (Config, error) {
 		qs, err := jobs.ParseQueues(*queues)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -62,7 +63,7 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 	for i := range goJobs {
 		batch = append(batch, jobs.EnqueueParams{Kind: "outage.once", Args: map[string]int{"n": i}})
 		if i%(goJobs/execJobs) == 0 {
-			batch = append(batch, jobs.EnqueueParams{Kind: jobs.KindExec, Args: jobs.ExecArgs{Command: []string{script, strconv.Itoa(i)}}})
+			batch = append(batch, jobs.EnqueueParams{Kind: builtin.KindExec, Args: builtin.ExecArgs{Command: []string{script, strconv.Itoa(i)}}})
 		}
 	}
 	_, err = nodes[0].Engine.EnqueueMany(context.Background(), batch)
@@ -81,7 +82,7 @@ func TestOutageLongerThanTheLease(t *testing.T) {
 	total := int64(len(batch))
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		once, err1 := nodes[0].Store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: "outage.once", State: models.JobSucceeded})
-		execs, err2 := nodes[0].Store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: jobs.KindExec, State: models.JobSucceeded})
+		execs, err2 := nodes[0].Store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: builtin.KindExec, State: models.JobSucceeded})
 		if err1 == nil && err2 == nil && once+execs == total {
 			break
 		}

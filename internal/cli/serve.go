@@ -19,6 +19,7 @@ import (
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
 	"github.com/peterbourgon/ff/v3"
@@ -131,9 +132,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Metrics.SetEngine(m.Engine)
 	m.Config.Web.Metrics = m.Metrics
-	if err := m.Engine.RegisterBuiltins(m.Config.Builtins); err != nil {
+	if err := builtin.Register(m.Engine, store.Jobs, m.Config.Builtins); err != nil {
 		return err
 	}
+	m.Config.Web.Exec = m.Config.Builtins.ExecPolicy()
 	if err := tasks.Register(m.Engine, store.Tasks, m.Config.Tasks); err != nil {
 		return err
 	}

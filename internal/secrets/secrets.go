@@ -18,7 +18,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -87,12 +87,12 @@ func (v *Vault) Set(ctx context.Context, name, value, by string) (created bool, 
 	return v.store.PutSecret(ctx, name, v.seal(name, value), by)
 }
 
-// Reveal returns the value of the named secret (jobs.Secrets). A name with no secret is an
-// error wrapping jobs.ErrSecretNotFound.
+// Reveal returns the value of the named secret (builtin.Secrets). A name with no secret is an
+// error wrapping builtin.ErrSecretNotFound.
 func (v *Vault) Reveal(ctx context.Context, name string) (string, error) {
 	row, err := v.store.SecretByName(ctx, name)
 	if models.ErrorCode(err) == models.ENOTFOUND {
-		return "", fmt.Errorf("%w: %s", jobs.ErrSecretNotFound, name)
+		return "", fmt.Errorf("%w: %s", builtin.ErrSecretNotFound, name)
 	}
 	if err != nil {
 		return "", err

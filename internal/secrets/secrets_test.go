@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/internal/secrets"
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -74,7 +74,7 @@ func TestVault(t *testing.T) {
 
 		require.NoError(t, v.Delete(ctx, "stripe.key"))
 		_, err = v.Reveal(ctx, "stripe.key")
-		require.True(t, errors.Is(err, jobs.ErrSecretNotFound), "%v", err)
+		require.True(t, errors.Is(err, builtin.ErrSecretNotFound), "%v", err)
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(v.Delete(ctx, "stripe.key")))
 	})
 }

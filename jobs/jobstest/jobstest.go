@@ -51,3 +51,17 @@ func WaitState(t testing.TB, s models.JobQueries, id int64, want models.JobState
 	t.Fatalf("job %d never reached %s; it is %s (last error %q)", id, want, last.State, last.LastError)
 	return nil
 }
+
+// Receive waits (at most 20 s) for a value on ch and returns it; what names the value in the
+// failure.
+func Receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(20 * time.Second):
+		t.Fatalf("jobstest: timed out waiting for %s", what)
+		var zero T
+		return zero
+	}
+}
