@@ -25,8 +25,8 @@ import (
 
 // apiFlags adds the flags every API command takes.
 func (e *cliEnv) apiFlags(fs *flag.FlagSet) {
-	fs.StringVar(&e.server, "server", client.DefaultURL, "the Kiln server's `URL` (env KILN_URL)")
-	fs.StringVar(&e.token, "token", "", "an API `token` (env KILN_TOKEN); requests from the server's own machine need none")
+	fs.StringVar(&e.server, "server", client.DefaultURL, "the Kiln server's `URL` (also read from KILN_URL)")
+	fs.StringVar(&e.token, "token", "", "an API `token`; requests from the server's own machine need none")
 	fs.BoolVar(&e.asJSON, "json", false, "print JSON instead of a table")
 }
 
