@@ -13,6 +13,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/kilnhq/kiln/models/driver"
 )
 
 // InsertJobs stores new jobs in one transaction, each with its first event. A job whose
@@ -132,7 +134,7 @@ func (s *conn) insertPlain(tx *gorm.DB, jobs []*Job) error {
 // sets their IDs from the rows it returns, which come in the arrays' order (as GORM's
 // multi-row VALUES relied on too).
 func (s *conn) insertArrays(tx *gorm.DB, jobs []*Job) error {
-	stx, err := sqlTx(tx)
+	stx, err := driver.SQLTx(tx)
 	if err != nil {
 		return err
 	}
@@ -247,7 +249,7 @@ func (s *conn) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) 
 // connection heeds ctx; once sent, the statement runs to the end, so that a job stored is never
 // taken for one that was not.
 func (s *conn) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
-	conn, err := s.writerConn(ctx)
+	conn, err := driver.WriterConn(ctx, s.db)
 	if err != nil {
 		return false, fmt.Errorf("models: insert job: %w", err)
 	}
@@ -295,7 +297,7 @@ func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, 
 			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
 			return err
 		}
-		tx, err := sqlTx(gtx)
+		tx, err := driver.SQLTx(gtx)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ package driver
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"time"
 
@@ -19,10 +20,6 @@ const InsertColumns = `kind, queue, priority, args, state, attempt, max_attempts
 	finished_at, lease_until, server_id, last_error, parent_id, continue_on, recurring_id, rescues, runs, progress,
 	timeout, result, tags`
 
-// ClaimColumns are what a claim statement returns of each job claimed, in this order.
-const ClaimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
-	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs, tags`
-
 // Conns are a store's connections.
 type Conns struct {
 	// Writer takes every write and transaction; Reader the reads outside transactions (it may
@@ -32,25 +29,9 @@ type Conns struct {
 	Close func() error
 }
 
-// SQL are the statements models runs as they are. Placeholders are $n (bound by position);
-// the hot-path statements (Claim, Finish, FinishEvents) are prepared once.
+// SQL are the statements models runs as they are, outside the hot path (HotPath). Placeholders
+// are $n (bound by position) or ?.
 type SQL struct {
-	// Claim moves up to $5 enqueued jobs of queue $4 (unless it is paused) to processing for
-	// server $3, started at $1 with a lease until $2, and returns their ClaimColumns.
-	Claim string
-	// ClaimAlone says Claim also records the per-queue count changes, so that
-	// it is the whole claim: one statement, one round trip, with no transaction around it.
-	ClaimAlone bool
-	// Finish applies a batch of outcomes ($1, a JSON array) to the jobs still processing in
-	// that run, returning the id, queue and kind of each one changed.
-	Finish string
-	// FinishEvents records the applied outcomes in $1 but successes (the row tells those);
-	// "" when Finish records them itself.
-	FinishEvents string
-	// FinishCounts says Finish also records the count changes, the overview's stats and the
-	// kinds' stats (at $2, in the rows of node $3), and returns for each job changed its id,
-	// queue and new state. Else it returns id, queue and kind.
-	FinishCounts bool
 	// EnqueueClaimed, when set, stores a job already claimed in one statement, unless its
 	// queue ($2) is paused or has a waiting job: the insert with the arguments of
 	// models' insertClaimed statement, its count change, and its enqueue event when its note
@@ -89,6 +70,8 @@ type Driver interface {
 	Connect(ctx context.Context, dsn string, cfg *gorm.Config) (Conns, error)
 	// SQL returns the driver's statements.
 	SQL() SQL
+	// HotPath prepares the statements of the hot path on db, the writer pool.
+	HotPath(ctx context.Context, db *sql.DB) (HotPath, error)
 	// Migrations returns the numbered migrations (00001_initial.sql, ...) and goose's name of
 	// the dialect.
 	Migrations() (fs.FS, string)
