@@ -42,9 +42,8 @@ func claimedJobs(claimed []driver.ClaimedJob, p ClaimParams, now time.Time) []*J
 // driver.HotPath). database/sql prepares each on a connection the first time a transaction there
 // uses it, and keeps it.
 type hotStmts struct {
-	// countDelta appends one counter change; jobWaits, insertClaimed and enqueuedEvent are an
-	// enqueue's way straight to a free worker (InsertAndClaimJob).
-	countDelta, jobWaits, insertClaimed, enqueuedEvent *sql.Stmt
+	// countDelta appends one counter change.
+	countDelta *sql.Stmt
 	// kindStat and jobStat add to one row of the kinds' stats (addKindStats) and of the
 	// overview's (addStats).
 	kindStat, jobStat *sql.Stmt
@@ -62,25 +61,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (bucket, kind, node, slot) DO UPDATE SET succeeded = kind_stats.succeeded + excluded.succeeded,
 	failed = kind_stats.failed + excluded.failed, total_ns = kind_stats.total_ns + excluded.total_ns,
 	max_ns = CASE WHEN excluded.max_ns > kind_stats.max_ns THEN excluded.max_ns ELSE kind_stats.max_ns END`
-
-	// jobWaitsSQL says whether a job of queue $1 waits or the queue is paused. It asks for the
-	// next job the claim would take, in the claim index's order, so that both databases read
-	// that index whatever their statistics say: PostgreSQL, whose statistics last saw a backlog,
-	// chose a full scan for a plain EXISTS (17 ms at 100,000 jobs), and would drop an ORDER BY
-	// inside EXISTS.
-	jobWaitsSQL = `SELECT (SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $1
-		ORDER BY priority DESC, run_at, id LIMIT 1) IS NOT NULL
-	OR EXISTS (SELECT 1 FROM queue_settings WHERE name = $1 AND paused = TRUE)
-	OR EXISTS (SELECT 1 FROM kind_limits WHERE kind = $2)`
-
-	insertClaimedSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
-	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags)
-VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '', 1, $12)
-RETURNING id`
-
-	// enqueuedEventSQL records the enqueue of a job stored claimed, when it has a note to keep.
-	enqueuedEventSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
-VALUES ($1, '', 'enqueued', $2, 0, '', $3, '', 0)`
 )
 
 func (s *conn) prepareHot(ctx context.Context) error {
@@ -89,12 +69,9 @@ func (s *conn) prepareHot(ctx context.Context) error {
 		return err
 	}
 	queries := map[**sql.Stmt]string{
-		&s.hot.countDelta:    countDeltaSQL,
-		&s.hot.kindStat:      kindStatSQL,
-		&s.hot.jobStat:       jobStatSQL,
-		&s.hot.jobWaits:      jobWaitsSQL,
-		&s.hot.insertClaimed: insertClaimedSQL,
-		&s.hot.enqueuedEvent: enqueuedEventSQL,
+		&s.hot.countDelta: countDeltaSQL,
+		&s.hot.kindStat:   kindStatSQL,
+		&s.hot.jobStat:    jobStatSQL,
 	}
 	if err := driver.Prepare(ctx, sqlDB, queries); err != nil {
 		return err
@@ -107,7 +84,7 @@ func (s *conn) prepareHot(ctx context.Context) error {
 }
 
 func (h *hotStmts) close() {
-	_ = driver.CloseStmts(h.countDelta, h.jobWaits, h.insertClaimed, h.enqueuedEvent, h.kindStat, h.jobStat)
+	_ = driver.CloseStmts(h.countDelta, h.kindStat, h.jobStat)
 }
 
 // runToEnd is driver.RunToEnd: the statements of a short write transaction run to their end.

@@ -5,7 +5,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -245,34 +244,6 @@ func (s *conn) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) 
 	}
 }
 
-// enqueueClaimed runs driver.SQL.EnqueueClaimed: one statement, one round trip. Waiting for a
-// connection heeds ctx; once sent, the statement runs to the end, so that a job stored is never
-// taken for one that was not.
-func (s *conn) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
-	conn, err := driver.WriterConn(ctx, s.db)
-	if err != nil {
-		return false, fmt.Errorf("models: insert job: %w", err)
-	}
-	defer conn.Close()
-	runAt := now
-	if !j.RunAt.IsZero() {
-		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
-	}
-	until := now.Add(p.Lease)
-	var id int64
-	err = conn.QueryRowContext(context.WithoutCancel(ctx), s.sql.EnqueueClaimed, j.Kind, j.Queue, j.Priority, j.Args,
-		j.MaxAttempts, runAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags, j.Note, p.Idle).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil // paused, or a job of its queue waits
-	}
-	if err != nil {
-		return false, fmt.Errorf("models: insert job: %w", err)
-	}
-	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
-	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
-	return true, nil
-}
-
 // InsertAndClaimJob stores one new job and, when it is due now, is no continuation, has no
 // unique key, its queue is not paused and no other job of its queue waits, claims it for
 // p.ServerID in the same transaction. An engine with a free worker uses it to start a job without
@@ -283,63 +254,40 @@ func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, 
 	if err := validateNewJob(j); err != nil {
 		return false, err
 	}
-	if s.sql.EnqueueClaimed != "" && j.ParentID == nil && j.UniqueKey == nil && !j.RunAt.After(now) {
-		if claimed, err := s.enqueueClaimed(ctx, j, now, p); err != nil || claimed {
-			return claimed, err
-		}
+	if j.ParentID != nil || j.UniqueKey != nil || j.RunAt.After(now) {
 		_, err := s.InsertJobs(ctx, []*Job{j}, now)
 		return false, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		ctx, gtx := runToEnd(ctx, gtx)
-		claimed = false
-		if j.ParentID != nil || j.UniqueKey != nil || j.RunAt.After(now) {
-			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
-			return err
-		}
-		tx, err := driver.SQLTx(gtx)
-		if err != nil {
-			return err
-		}
-		var blocked bool
-		if err := tx.StmtContext(ctx, s.hot.jobWaits).QueryRowContext(ctx, j.Queue, j.Kind).Scan(&blocked); err != nil {
-			return fmt.Errorf("models: look for waiting jobs: %w", err)
-		}
-		if blocked {
-			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
-			return err
-		}
-		if j.RunAt.IsZero() {
-			j.RunAt = now
-		}
-		until := now.Add(p.Lease)
-		j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = now, j.RunAt.UTC().Truncate(time.Microsecond), 0, "", ""
-		j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
-		err = tx.StmtContext(ctx, s.hot.insertClaimed).QueryRowContext(ctx, j.Kind, j.Queue, j.Priority, j.Args,
-			j.MaxAttempts, j.RunAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags).Scan(&j.ID)
-		if err != nil {
-			return fmt.Errorf("models: insert job: %w", err)
-		}
-		if j.Note != "" { // else the row tells the enqueue and the claim (History)
-			if _, err := tx.StmtContext(ctx, s.hot.enqueuedEvent).ExecContext(ctx, j.ID, now, j.Note); err != nil {
-				return fmt.Errorf("models: insert job event: %w", err)
+	runAt := now
+	if !j.RunAt.IsZero() {
+		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
+	}
+	until := now.Add(p.Lease)
+	id, err := s.ops.EnqueueClaimed(ctx, s.db, driver.EnqueueClaimedParams{Kind: j.Kind, Queue: j.Queue,
+		Priority: j.Priority, Args: j.Args, MaxAttempts: j.MaxAttempts, RunAt: runAt, CreatedAt: now, LeaseUntil: until,
+		ServerID: p.ServerID, RecurringID: j.RecurringID, Timeout: j.Timeout, Tags: j.Tags, Note: j.Note, Idle: p.Idle,
+		Record: func(tx *gorm.DB, id int64) error {
+			if tags := tagRows([]*Job{{ID: id, Tags: j.Tags}}, nil); len(tags) > 0 {
+				if err := tx.Create(&tags).Error; err != nil {
+					return fmt.Errorf("tags: %w", err)
+				}
 			}
-		}
-		if tags := tagRows([]*Job{j}, nil); len(tags) > 0 {
-			if err := gtx.Create(&tags).Error; err != nil {
-				return fmt.Errorf("models: insert job tags: %w", err)
-			}
-		}
-		counts := countDelta{}
-		counts.move(j.Queue, j.Kind, "", JobProcessing, 1)
-		if err := s.writeCounts(gtx, counts); err != nil {
+			counts := countDelta{}
+			counts.move(j.Queue, j.Kind, "", JobProcessing, 1)
+			return s.writeCounts(tx, counts)
+		},
+		Otherwise: func(tx *gorm.DB) error {
+			_, err := s.InsertJobsTx(tx, []*Job{j}, now)
 			return err
-		}
-		claimed = true
-		return nil
+		},
 	})
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("models: insert job: %w", err)
 	}
-	return claimed, nil
+	if id == 0 {
+		return false, nil // stored waiting
+	}
+	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
+	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
+	return true, nil
 }

@@ -30,6 +30,11 @@ type HotPath interface {
 	// and returns them: the capped claim's last step, in its transaction tx, which writes the
 	// counts and the rates itself.
 	ClaimLimited(tx *gorm.DB, p ClaimLimitedParams) ([]ClaimedJob, error)
+	// EnqueueClaimed stores a new job already claimed, unless its queue is paused or has a
+	// waiting job or its kind has limits: then it stores it waiting (p.Otherwise), and returns
+	// id 0. Waiting for a connection heeds ctx; once sent, the insert runs to its end, so that a
+	// job stored is never taken for one that was not.
+	EnqueueClaimed(ctx context.Context, db *gorm.DB, p EnqueueClaimedParams) (id int64, err error)
 	// Finish applies a batch of outcomes to the jobs still processing in that run, with
 	// their events (but a success's, which the row tells), count changes and stats, in tx. It
 	// returns each job it changed.
