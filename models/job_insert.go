@@ -106,77 +106,21 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 	return dups, s.writeCounts(tx, counts)
 }
 
-// insertArraysMax is the most jobs one InsertJobs statement carries: a statement's parameters
-// travel in one message, which PostgreSQL caps at 1 GB, and a batch of a million jobs needn't
-// be copied whole on both sides.
-const insertArraysMax = 5000
-
-// insertPlain inserts jobs without unique keys and sets their IDs: with the driver's
-// InsertJobs statement when it has one, insertArraysMax jobs at a time, else with GORM's
-// multi-row INSERTs.
+// insertPlain inserts jobs without unique keys with the driver's InsertJobs, and sets their IDs.
 func (s *conn) insertPlain(tx *gorm.DB, jobs []*Job) error {
-	if s.sql.InsertJobs == "" {
-		if err := tx.CreateInBatches(jobs, 500).Error; err != nil {
-			return fmt.Errorf("models: insert jobs: %w", err)
-		}
-		return nil
-	}
-	for chunk := range slices.Chunk(jobs, insertArraysMax) {
-		if err := s.insertArrays(tx, chunk); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// insertArrays inserts jobs with the driver's InsertJobs statement, one array per column, and
-// sets their IDs from the rows it returns, which come in the arrays' order (as GORM's
-// multi-row VALUES relied on too).
-func (s *conn) insertArrays(tx *gorm.DB, jobs []*Job) error {
-	stx, err := driver.SQLTx(tx)
-	if err != nil {
-		return err
-	}
-	n := len(jobs)
-	var (
-		kind, queue, args, state, server, lastError, continueOn, result, tags = make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n)
-		priority, attempt, maxAttempts, rescues, runs, progress, timeout = make([]int64, n), make([]int64, n),
-			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		runAt, createdAt                = make([]time.Time, n), make([]time.Time, n)
-		startedAt, finishedAt, leaseEnd = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
-		parent, recurring               = make([]*int64, n), make([]*int64, n)
-	)
+	rows := make([]driver.InsertRow, len(jobs))
 	for i, j := range jobs {
-		kind[i], queue[i], priority[i], args[i], state[i] = j.Kind, j.Queue, int64(j.Priority), j.Args, string(j.State)
-		attempt[i], maxAttempts[i], runAt[i], createdAt[i] = int64(j.Attempt), int64(j.MaxAttempts), j.RunAt, j.CreatedAt
-		startedAt[i], finishedAt[i], leaseEnd[i], server[i], lastError[i] = j.StartedAt, j.FinishedAt, j.LeaseUntil, j.ServerID, j.LastError
-		parent[i], continueOn[i], recurring[i], rescues[i], runs[i] = j.ParentID, j.ContinueOn, j.RecurringID, int64(j.Rescues), int64(j.Runs)
-		progress[i], timeout[i], result[i], tags[i] = int64(j.Progress), int64(j.Timeout), j.Result, j.Tags
+		rows[i] = driver.InsertRow{Kind: j.Kind, Queue: j.Queue, Priority: j.Priority, Args: j.Args, State: string(j.State),
+			Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, RunAt: j.RunAt, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt,
+			FinishedAt: j.FinishedAt, LeaseUntil: j.LeaseUntil, ServerID: j.ServerID, LastError: j.LastError,
+			ParentID: j.ParentID, ContinueOn: j.ContinueOn, RecurringID: j.RecurringID, Rescues: j.Rescues, Runs: j.Runs,
+			Progress: j.Progress, Timeout: j.Timeout, Result: j.Result, Tags: j.Tags}
 	}
-	ctx := tx.Statement.Context
-	rows, err := stx.QueryContext(ctx, s.sql.InsertJobs, kind, queue, priority, args, state, attempt, maxAttempts,
-		runAt, createdAt, startedAt, finishedAt, leaseEnd, server, lastError, parent, continueOn, recurring, rescues,
-		runs, progress, timeout, result, tags)
-	if err != nil {
+	if err := s.ops.InsertJobs(tx, driver.InsertParams{Rows: rows}); err != nil {
 		return fmt.Errorf("models: insert jobs: %w", err)
 	}
-	defer rows.Close()
-	i := 0
-	for ; rows.Next(); i++ {
-		if i == n {
-			return fmt.Errorf("models: insert jobs: more ids than jobs")
-		}
-		if err := rows.Scan(&jobs[i].ID); err != nil {
-			return fmt.Errorf("models: insert jobs: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("models: insert jobs: %w", err)
-	}
-	if i != n {
-		return fmt.Errorf("models: insert jobs: %d ids for %d jobs", i, n)
+	for i, j := range jobs {
+		j.ID = rows[i].ID
 	}
 	return nil
 }

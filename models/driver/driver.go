@@ -1,8 +1,9 @@
 // Package driver is what differs between the databases Kiln runs on, in the manner of River's
 // riverdriver. models holds everything that is the same on both (the domain types, GORM for the
 // simple reads and writes, the engine's transactions); a Driver gives the rest: how to connect,
-// the SQL of the hot path and of maintenance, row and table locks, the clock heartbeats are
-// compared on, notifications between nodes, and the numbered migrations. Kiln has two drivers,
+// the hot path (HotPath: one method per operation, each with its params struct, its SQL and its
+// transactions), the SQL of maintenance, row and table locks, the clock heartbeats are compared
+// on, notifications between nodes, and the numbered migrations. Kiln has two drivers,
 // models/sqlite and models/postgres, and every models test runs against both.
 package driver
 
@@ -14,11 +15,6 @@ import (
 
 	"gorm.io/gorm"
 )
-
-// InsertColumns are the columns SQL.InsertJobs writes, in the order of its arrays.
-const InsertColumns = `kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at, started_at,
-	finished_at, lease_until, server_id, last_error, parent_id, continue_on, recurring_id, rescues, runs, progress,
-	timeout, result, tags`
 
 // Conns are a store's connections.
 type Conns struct {
@@ -32,14 +28,6 @@ type Conns struct {
 // SQL are the statements models runs as they are, outside the hot path (HotPath). Placeholders
 // are $n (bound by position) or ?.
 type SQL struct {
-	// EnqueueClaimed, when set, stores a job already claimed in one statement, unless its
-	// queue ($2) is paused or has a waiting job: the insert with the arguments of
-	// models' insertClaimed statement, its count change, and its enqueue event when its note
-	// ($13) is not empty; with $14 true it does not look for a waiting job. It returns the job's id, or no row when the job was not stored.
-	EnqueueClaimed string
-	// InsertJobs, when set, inserts new jobs given as one array per column, in the order of
-	// InsertColumns, and returns their ids in that order; "" inserts them with GORM.
-	InsertJobs string
 	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,
 	// returning id, queue and attempt.
 	Promote string

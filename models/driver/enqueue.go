@@ -34,3 +34,32 @@ type EnqueueClaimedParams struct {
 	// transaction tx: the one of its look (SQLite), or one of its own.
 	Otherwise func(tx *gorm.DB) error
 }
+
+// InsertParams are new jobs without unique keys, to store in the caller's transaction.
+type InsertParams struct {
+	// Rows are the jobs; InsertJobs sets each one's ID.
+	Rows []InsertRow
+}
+
+// InsertRow is a new job's row: every column of jobs but unique_key (NULL: the jobs with a key
+// are stored one by one, by the core) and id, which the insert sets. GORM reads its columns from
+// the field names, as it does models.Job's.
+type InsertRow struct {
+	ID                                int64 `gorm:"primaryKey"`
+	Kind, Queue                       string
+	Priority                          int
+	Args, State                       string
+	Attempt, MaxAttempts              int
+	RunAt, CreatedAt                  time.Time
+	StartedAt, FinishedAt, LeaseUntil *time.Time
+	ServerID, LastError               string
+	ParentID                          *int64
+	ContinueOn                        string
+	RecurringID                       *int64
+	Rescues, Runs, Progress           int
+	Timeout                           time.Duration
+	Result, Tags                      string
+}
+
+// TableName names InsertRow's table for GORM.
+func (InsertRow) TableName() string { return "jobs" }

@@ -35,6 +35,8 @@ type HotPath interface {
 	// id 0. Waiting for a connection heeds ctx; once sent, the insert runs to its end, so that a
 	// job stored is never taken for one that was not.
 	EnqueueClaimed(ctx context.Context, db *gorm.DB, p EnqueueClaimedParams) (id int64, err error)
+	// InsertJobs stores p.Rows, in the caller's transaction tx, and sets their IDs.
+	InsertJobs(tx *gorm.DB, p InsertParams) error
 	// Finish applies a batch of outcomes to the jobs still processing in that run, with
 	// their events (but a success's, which the row tells), count changes and stats, in tx. It
 	// returns each job it changed.

@@ -38,17 +38,6 @@ events AS (
 	SELECT id, '', 'enqueued', $7::timestamptz, 0, '', $13::text, '', 0 FROM ins WHERE $13::text <> '')
 SELECT id FROM ins`
 
-// insertJobsSQL inserts a batch of new jobs from one array per column (driver.InsertColumns):
-// an array is one parameter, bound in binary, where GORM's multi-row VALUES bound each value
-// of each row as a parameter of its own and built the statement by reflection, which made
-// the insert bound by the Go side's CPU. The rows come back in the arrays' order.
-var insertJobsSQL = `INSERT INTO jobs (` + driver.InsertColumns + `)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-	$8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[],
-	$14::text[], $15::bigint[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[],
-	$21::bigint[], $22::text[], $23::text[])
-RETURNING id`
-
 // EnqueueClaimed runs enqueueClaimedSQL; when it stores nothing, p.Otherwise in a transaction.
 func (*hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.EnqueueClaimedParams) (int64, error) {
 	conn, err := driver.WriterConn(ctx, db)

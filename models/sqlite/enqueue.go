@@ -72,3 +72,8 @@ func (h *hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.Enqu
 	}
 	return id, nil
 }
+
+// InsertJobs implements driver.HotPath with GORM's multi-row INSERTs, 500 rows each.
+func (*hotPath) InsertJobs(tx *gorm.DB, p driver.InsertParams) error {
+	return tx.CreateInBatches(&p.Rows, 500).Error
+}
