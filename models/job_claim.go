@@ -2,12 +2,13 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/kilnhq/kiln/models/driver"
 )
 
 // Every function here changes job states together with their JobEvent rows in one transaction,
@@ -41,71 +42,18 @@ func (s jobStore) ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error) 
 	} else if len(limits) > 0 {
 		return s.claimLimited(ctx, p, now)
 	}
-	var jobs []*Job
-	if s.sql.ClaimAlone {
-		var err error
-		jobs, err = s.claimAlone(ctx, p, now)
-		if err != nil {
-			return nil, err
-		}
-		sortClaimed(jobs)
-		return jobs, nil
-	}
-	err := s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		jobs = jobs[:0]
-		ctx, gtx := runToEnd(ctx, gtx)
-		tx, err := sqlTx(gtx)
-		if err != nil {
-			return err
-		}
-		rows, err := tx.StmtContext(ctx, s.hot.claim).QueryContext(ctx, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit)
-		if err != nil {
-			return fmt.Errorf("models: claim jobs: %w", err)
-		}
-		if jobs, err = scanClaimedRows(rows, p, now); err != nil {
-			return err
-		}
-		if len(jobs) == 0 {
-			return nil
-		}
-		counts := countDelta{}
-		for _, j := range jobs {
-			counts.move(p.Queue, j.Kind, JobEnqueued, JobProcessing, 1)
-		}
-		return s.writeCounts(gtx, counts)
-	})
-	if err != nil {
-		return nil, err
-	}
-	sortClaimed(jobs)
-	return jobs, nil
-}
-
-// claimAlone runs a claim that is one statement (driver.SQL.ClaimAlone). Waiting for a
-// connection heeds ctx; once sent, the statement runs to the end and its rows are read: a claim
-// committed but never read would leave its jobs processing until their leases ran out. (pgx
-// keeps the statement prepared on each connection.)
-func (s *conn) claimAlone(ctx context.Context, p ClaimParams, now time.Time) ([]*Job, error) {
-	conn, err := s.writerConn(ctx)
+	claimed, err := s.ops.Claim(ctx, s.db, driver.ClaimParams{Queue: p.Queue, ServerID: p.ServerID, Limit: p.Limit,
+		StartedAt: now, LeaseUntil: now.Add(p.Lease), Record: func(tx *gorm.DB, claimed []driver.ClaimedJob) error {
+			counts := countDelta{}
+			for _, j := range claimed {
+				counts.move(p.Queue, j.Kind, JobEnqueued, JobProcessing, 1)
+			}
+			return s.writeCounts(tx, counts)
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("models: claim jobs: %w", err)
 	}
-	defer conn.Close()
-	rows, err := conn.QueryContext(context.WithoutCancel(ctx), s.sql.Claim, now, now.Add(p.Lease), p.ServerID, p.Queue, p.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("models: claim jobs: %w", err)
-	}
-	return scanClaimedRows(rows, p, now)
-}
-
-// writerConn takes a connection of the writer pool, waiting no longer than ctx allows, for a
-// statement that is then sent without ctx: once sent it must run to the end.
-func (s *conn) writerConn(ctx context.Context) (*sql.Conn, error) {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return nil, err
-	}
-	return sqlDB.Conn(ctx)
+	return claimedJobs(claimed, p, now), nil
 }
 
 // sortClaimed puts claimed jobs in the order they are to run: priority, then RunAt, then ID.

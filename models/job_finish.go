@@ -2,12 +2,13 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/kilnhq/kiln/models/driver"
 )
 
 // Every function here changes job states together with their JobEvent rows in one transaction,
@@ -47,7 +48,7 @@ func (s jobStore) FinishJobs(ctx context.Context, batch []JobFinish) (applied in
 	}
 	batch = lastRuns(batch)
 	// Everything that needs no database is done before the transaction holds the writer.
-	rows := make([]finishRow, len(batch))
+	rows := make([]driver.FinishRow, len(batch))
 	byID := make(map[int64]int, len(batch))
 	for i, f := range batch {
 		refund := 0
@@ -55,7 +56,7 @@ func (s jobStore) FinishJobs(ctx context.Context, batch []JobFinish) (applied in
 			refund = 1
 		}
 		errText := jsonText(truncate(f.Error, JobErrorMax))
-		rows[i] = finishRow{
+		rows[i] = driver.FinishRow{
 			ID: f.JobID, State: string(f.State), Error: errText, Result: jsonText(truncate(f.Result, JobResultMax)),
 			RunAt: s.jsonTime(f.RunAt), Refund: refund, Server: f.ServerID, Attempt: f.Attempt, Run: f.Run,
 			At: s.jsonTime(f.At), Reason: jsonText(f.Reason), Duration: int64(f.Duration),
@@ -65,22 +66,14 @@ func (s jobStore) FinishJobs(ctx context.Context, batch []JobFinish) (applied in
 		}
 		byID[f.JobID] = i
 	}
-	all, err := marshalRows(rows)
+	all, err := driver.EncodeFinish(rows)
 	if err != nil {
 		return 0, nil, err
 	}
 	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		ctx, gtx := runToEnd(ctx, gtx)
-		tx, err := sqlTx(gtx)
-		if err != nil {
-			return err
-		}
+		_, gtx = runToEnd(ctx, gtx)
 		var ids []int64 // of the jobs whose outcome was applied
-		if s.sql.FinishCounts {
-			ids, queues, err = s.finishCounted(ctx, gtx, tx, all, batch)
-		} else {
-			ids, queues, err = s.finishPlain(ctx, gtx, tx, all, rows, batch, byID)
-		}
+		ids, queues, err = s.finish(gtx, driver.FinishParams{Outcomes: rows, JSON: all, At: batch[0].At, Node: s.statNode}, batch, byID)
 		applied = len(ids)
 		if err != nil || applied == len(batch) {
 			return err
@@ -97,84 +90,65 @@ func (s jobStore) FinishJobs(ctx context.Context, batch []JobFinish) (applied in
 	return applied, queues, err
 }
 
-// finishPlain applies the outcomes (all, as rows) with the driver's finish statement, then
-// writes what it does not: the events, the counters, the stats and the continuations. It
-// returns the ids of the jobs it finished.
-func (s *conn) finishPlain(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, rows []finishRow, batch []JobFinish, byID map[int64]int) (ids []int64, queues []string, err error) {
-	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all)
+// finish applies the outcomes p with the driver's finish, which writes the events, and the
+// counters and stats (itself, or through finishRecord), then starts or cancels continuations.
+// The probe for those is a statement of its own: on PostgreSQL, the finish's snapshot predates
+// a continuation committed while the finish waited for the lock its enqueue held on the parent.
+// It returns the ids of the jobs it finished and the queues that got enqueued jobs.
+func (s *conn) finish(tx *gorm.DB, p driver.FinishParams, batch []JobFinish, byID map[int64]int) (ids []int64, queues []string, err error) {
+	counts := countDelta{}
+	p.Record = func(tx *gorm.DB, applied []driver.Applied) error {
+		return s.finishRecord(tx, applied, batch, byID, counts)
+	}
+	done, err := s.ops.Finish(tx, p)
 	if err != nil {
 		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
 	}
-	var released []string
-	counts := countDelta{}
-	kinds := kindStatDelta{}
-	for res.Next() {
-		var (
-			id          int64
-			queue, kind string
-		)
-		if err := res.Scan(&id, &queue, &kind); err != nil {
-			_ = res.Close()
-			return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
-		}
-		ids = append(ids, id)
-		f := &batch[byID[id]]
-		to := f.State
-		counts.move(queue, kind, JobProcessing, to, 1)
-		kinds.add(kind, to, f.Duration)
-		if to == JobEnqueued { // released at shutdown: others may run it now
-			released = append(released, queue)
-		}
-	}
-	if err := res.Close(); err != nil {
-		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
-	}
-	if err := res.Err(); err != nil {
-		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
-	}
-	applied := len(ids)
-	if applied == 0 {
+	if len(done) == 0 {
 		return nil, nil, nil
 	}
-	if err := s.notifyEnqueued(gtx, released...); err != nil {
-		return nil, nil, err
-	}
+	var released []string
 	finished := map[JobState][]int64{}
-	done := rows
-	if applied < len(rows) {
-		done = make([]finishRow, 0, applied)
-	}
-	for _, id := range ids {
-		f := batch[byID[id]]
-		if f.State.Final() {
-			finished[f.State] = append(finished[f.State], f.JobID)
-		}
-		if applied < len(rows) {
-			done = append(done, rows[byID[id]])
+	ids = make([]int64, len(done))
+	for i, d := range done {
+		ids[i] = d.ID
+		switch state := batch[byID[d.ID]].State; {
+		case state == JobEnqueued: // released at shutdown: others may run it now
+			released = append(released, d.Queue)
+		case state.Final():
+			finished[state] = append(finished[state], d.ID)
 		}
 	}
-	if s.hot.finishEvents != nil {
-		events := all
-		if applied < len(rows) {
-			if events, err = marshalRows(done); err != nil {
-				return nil, nil, err
-			}
-		}
-		if _, err := tx.StmtContext(ctx, s.hot.finishEvents).ExecContext(ctx, events); err != nil {
-			return nil, nil, fmt.Errorf("models: finish jobs: events: %w", err)
-		}
-	}
-	delta := statDelta{succeeded: int64(len(finished[JobSucceeded])), failed: int64(len(finished[JobFailed]))}
-	if err := s.addStats(gtx, delta, batch[0].At); err != nil {
+	if err := s.notifyEnqueued(tx, released...); err != nil {
 		return nil, nil, err
 	}
-	if err := s.addKindStats(gtx, kinds, batch[0].At); err != nil {
+	if queues, err = s.releaseContinuations(tx, finished, batch[0].At, counts); err != nil {
 		return nil, nil, err
 	}
-	if queues, err = s.releaseContinuations(gtx, finished, batch[0].At, counts); err != nil {
-		return nil, nil, err
+	return ids, queues, s.writeCounts(tx, counts)
+}
+
+// finishRecord is the bookkeeping of the outcomes applied, for a driver whose finish does not
+// write it itself (driver.FinishParams.Record): it adds their count changes to counts (written
+// with the continuations') and writes the overview's and the kinds' stats.
+func (s *conn) finishRecord(tx *gorm.DB, applied []driver.Applied, batch []JobFinish, byID map[int64]int, counts countDelta) error {
+	kinds := kindStatDelta{}
+	var delta statDelta
+	for _, a := range applied {
+		f := &batch[byID[a.ID]]
+		counts.move(a.Queue, a.Kind, JobProcessing, f.State, 1)
+		kinds.add(a.Kind, f.State, f.Duration)
+		switch f.State {
+		case JobSucceeded:
+			delta.succeeded++
+		case JobFailed:
+			delta.failed++
+		}
 	}
-	return ids, queues, s.writeCounts(gtx, counts)
+	if err := s.addStats(tx, delta, batch[0].At); err != nil {
+		return err
+	}
+	return s.addKindStats(tx, kinds, batch[0].At)
 }
 
 // unapplied returns the outcomes of batch whose job is not among ids.
@@ -285,56 +259,4 @@ func (s *conn) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, n
 		}
 	}
 	return queues, s.notifyEnqueued(tx, queues...)
-}
-
-// finishCounted runs a finish whose statement also writes the events, the count changes and
-// the stats (driver.SQL.FinishCounts), then releases continuations if any job awaits a parent.
-// That probe is a statement of its own: the finish's snapshot predates a continuation committed
-// while the finish waited for the lock its enqueue held on the parent.
-func (s *conn) finishCounted(ctx context.Context, gtx *gorm.DB, tx *sql.Tx, all string, batch []JobFinish) ([]int64, []string, error) {
-	res, err := tx.StmtContext(ctx, s.hot.finish).QueryContext(ctx, all, batch[0].At.UTC(), s.statNode)
-	if err != nil {
-		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
-	}
-	var (
-		ids      []int64
-		released []string
-	)
-	finished := map[JobState][]int64{}
-	for res.Next() {
-		var (
-			id    int64
-			queue string
-			state JobState
-		)
-		if err := res.Scan(&id, &queue, &state); err != nil {
-			_ = res.Close()
-			return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
-		}
-		ids = append(ids, id)
-		switch {
-		case state == JobEnqueued: // released at shutdown: others may run it now
-			released = append(released, queue)
-		case state.Final():
-			finished[state] = append(finished[state], id)
-		}
-	}
-	if err := res.Close(); err != nil {
-		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
-	}
-	if err := res.Err(); err != nil {
-		return nil, nil, fmt.Errorf("models: finish jobs: %w", err)
-	}
-	if len(ids) == 0 {
-		return nil, nil, nil
-	}
-	if err := s.notifyEnqueued(gtx, released...); err != nil {
-		return nil, nil, err
-	}
-	counts := countDelta{}
-	queues, err := s.releaseContinuations(gtx, finished, batch[0].At, counts)
-	if err != nil {
-		return nil, nil, err
-	}
-	return ids, queues, s.writeCounts(gtx, counts)
 }

@@ -5,7 +5,6 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +12,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/kilnhq/kiln/models/driver"
 )
 
 // InsertJobs stores new jobs in one transaction, each with its first event. A job whose
@@ -105,77 +106,21 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 	return dups, s.writeCounts(tx, counts)
 }
 
-// insertArraysMax is the most jobs one InsertJobs statement carries: a statement's parameters
-// travel in one message, which PostgreSQL caps at 1 GB, and a batch of a million jobs needn't
-// be copied whole on both sides.
-const insertArraysMax = 5000
-
-// insertPlain inserts jobs without unique keys and sets their IDs: with the driver's
-// InsertJobs statement when it has one, insertArraysMax jobs at a time, else with GORM's
-// multi-row INSERTs.
+// insertPlain inserts jobs without unique keys with the driver's InsertJobs, and sets their IDs.
 func (s *conn) insertPlain(tx *gorm.DB, jobs []*Job) error {
-	if s.sql.InsertJobs == "" {
-		if err := tx.CreateInBatches(jobs, 500).Error; err != nil {
-			return fmt.Errorf("models: insert jobs: %w", err)
-		}
-		return nil
-	}
-	for chunk := range slices.Chunk(jobs, insertArraysMax) {
-		if err := s.insertArrays(tx, chunk); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// insertArrays inserts jobs with the driver's InsertJobs statement, one array per column, and
-// sets their IDs from the rows it returns, which come in the arrays' order (as GORM's
-// multi-row VALUES relied on too).
-func (s *conn) insertArrays(tx *gorm.DB, jobs []*Job) error {
-	stx, err := sqlTx(tx)
-	if err != nil {
-		return err
-	}
-	n := len(jobs)
-	var (
-		kind, queue, args, state, server, lastError, continueOn, result, tags = make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n)
-		priority, attempt, maxAttempts, rescues, runs, progress, timeout = make([]int64, n), make([]int64, n),
-			make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		runAt, createdAt                = make([]time.Time, n), make([]time.Time, n)
-		startedAt, finishedAt, leaseEnd = make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
-		parent, recurring               = make([]*int64, n), make([]*int64, n)
-	)
+	rows := make([]driver.InsertRow, len(jobs))
 	for i, j := range jobs {
-		kind[i], queue[i], priority[i], args[i], state[i] = j.Kind, j.Queue, int64(j.Priority), j.Args, string(j.State)
-		attempt[i], maxAttempts[i], runAt[i], createdAt[i] = int64(j.Attempt), int64(j.MaxAttempts), j.RunAt, j.CreatedAt
-		startedAt[i], finishedAt[i], leaseEnd[i], server[i], lastError[i] = j.StartedAt, j.FinishedAt, j.LeaseUntil, j.ServerID, j.LastError
-		parent[i], continueOn[i], recurring[i], rescues[i], runs[i] = j.ParentID, j.ContinueOn, j.RecurringID, int64(j.Rescues), int64(j.Runs)
-		progress[i], timeout[i], result[i], tags[i] = int64(j.Progress), int64(j.Timeout), j.Result, j.Tags
+		rows[i] = driver.InsertRow{Kind: j.Kind, Queue: j.Queue, Priority: j.Priority, Args: j.Args, State: string(j.State),
+			Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, RunAt: j.RunAt, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt,
+			FinishedAt: j.FinishedAt, LeaseUntil: j.LeaseUntil, ServerID: j.ServerID, LastError: j.LastError,
+			ParentID: j.ParentID, ContinueOn: j.ContinueOn, RecurringID: j.RecurringID, Rescues: j.Rescues, Runs: j.Runs,
+			Progress: j.Progress, Timeout: j.Timeout, Result: j.Result, Tags: j.Tags}
 	}
-	ctx := tx.Statement.Context
-	rows, err := stx.QueryContext(ctx, s.sql.InsertJobs, kind, queue, priority, args, state, attempt, maxAttempts,
-		runAt, createdAt, startedAt, finishedAt, leaseEnd, server, lastError, parent, continueOn, recurring, rescues,
-		runs, progress, timeout, result, tags)
-	if err != nil {
+	if err := s.ops.InsertJobs(tx, driver.InsertParams{Rows: rows}); err != nil {
 		return fmt.Errorf("models: insert jobs: %w", err)
 	}
-	defer rows.Close()
-	i := 0
-	for ; rows.Next(); i++ {
-		if i == n {
-			return fmt.Errorf("models: insert jobs: more ids than jobs")
-		}
-		if err := rows.Scan(&jobs[i].ID); err != nil {
-			return fmt.Errorf("models: insert jobs: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("models: insert jobs: %w", err)
-	}
-	if i != n {
-		return fmt.Errorf("models: insert jobs: %d ids for %d jobs", i, n)
+	for i, j := range jobs {
+		j.ID = rows[i].ID
 	}
 	return nil
 }
@@ -243,34 +188,6 @@ func (s *conn) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) 
 	}
 }
 
-// enqueueClaimed runs driver.SQL.EnqueueClaimed: one statement, one round trip. Waiting for a
-// connection heeds ctx; once sent, the statement runs to the end, so that a job stored is never
-// taken for one that was not.
-func (s *conn) enqueueClaimed(ctx context.Context, j *Job, now time.Time, p ClaimParams) (bool, error) {
-	conn, err := s.writerConn(ctx)
-	if err != nil {
-		return false, fmt.Errorf("models: insert job: %w", err)
-	}
-	defer conn.Close()
-	runAt := now
-	if !j.RunAt.IsZero() {
-		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
-	}
-	until := now.Add(p.Lease)
-	var id int64
-	err = conn.QueryRowContext(context.WithoutCancel(ctx), s.sql.EnqueueClaimed, j.Kind, j.Queue, j.Priority, j.Args,
-		j.MaxAttempts, runAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags, j.Note, p.Idle).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil // paused, or a job of its queue waits
-	}
-	if err != nil {
-		return false, fmt.Errorf("models: insert job: %w", err)
-	}
-	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
-	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
-	return true, nil
-}
-
 // InsertAndClaimJob stores one new job and, when it is due now, is no continuation, has no
 // unique key, its queue is not paused and no other job of its queue waits, claims it for
 // p.ServerID in the same transaction. An engine with a free worker uses it to start a job without
@@ -281,63 +198,40 @@ func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, 
 	if err := validateNewJob(j); err != nil {
 		return false, err
 	}
-	if s.sql.EnqueueClaimed != "" && j.ParentID == nil && j.UniqueKey == nil && !j.RunAt.After(now) {
-		if claimed, err := s.enqueueClaimed(ctx, j, now, p); err != nil || claimed {
-			return claimed, err
-		}
+	if j.ParentID != nil || j.UniqueKey != nil || j.RunAt.After(now) {
 		_, err := s.InsertJobs(ctx, []*Job{j}, now)
 		return false, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		ctx, gtx := runToEnd(ctx, gtx)
-		claimed = false
-		if j.ParentID != nil || j.UniqueKey != nil || j.RunAt.After(now) {
-			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
-			return err
-		}
-		tx, err := sqlTx(gtx)
-		if err != nil {
-			return err
-		}
-		var blocked bool
-		if err := tx.StmtContext(ctx, s.hot.jobWaits).QueryRowContext(ctx, j.Queue, j.Kind).Scan(&blocked); err != nil {
-			return fmt.Errorf("models: look for waiting jobs: %w", err)
-		}
-		if blocked {
-			_, err := s.InsertJobsTx(gtx, []*Job{j}, now)
-			return err
-		}
-		if j.RunAt.IsZero() {
-			j.RunAt = now
-		}
-		until := now.Add(p.Lease)
-		j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = now, j.RunAt.UTC().Truncate(time.Microsecond), 0, "", ""
-		j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
-		err = tx.StmtContext(ctx, s.hot.insertClaimed).QueryRowContext(ctx, j.Kind, j.Queue, j.Priority, j.Args,
-			j.MaxAttempts, j.RunAt, now, until, p.ServerID, j.RecurringID, j.Timeout, j.Tags).Scan(&j.ID)
-		if err != nil {
-			return fmt.Errorf("models: insert job: %w", err)
-		}
-		if j.Note != "" { // else the row tells the enqueue and the claim (History)
-			if _, err := tx.StmtContext(ctx, s.hot.enqueuedEvent).ExecContext(ctx, j.ID, now, j.Note); err != nil {
-				return fmt.Errorf("models: insert job event: %w", err)
+	runAt := now
+	if !j.RunAt.IsZero() {
+		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
+	}
+	until := now.Add(p.Lease)
+	id, err := s.ops.EnqueueClaimed(ctx, s.db, driver.EnqueueClaimedParams{Kind: j.Kind, Queue: j.Queue,
+		Priority: j.Priority, Args: j.Args, MaxAttempts: j.MaxAttempts, RunAt: runAt, CreatedAt: now, LeaseUntil: until,
+		ServerID: p.ServerID, RecurringID: j.RecurringID, Timeout: j.Timeout, Tags: j.Tags, Note: j.Note, Idle: p.Idle,
+		Record: func(tx *gorm.DB, id int64) error {
+			if tags := tagRows([]*Job{{ID: id, Tags: j.Tags}}, nil); len(tags) > 0 {
+				if err := tx.Create(&tags).Error; err != nil {
+					return fmt.Errorf("tags: %w", err)
+				}
 			}
-		}
-		if tags := tagRows([]*Job{j}, nil); len(tags) > 0 {
-			if err := gtx.Create(&tags).Error; err != nil {
-				return fmt.Errorf("models: insert job tags: %w", err)
-			}
-		}
-		counts := countDelta{}
-		counts.move(j.Queue, j.Kind, "", JobProcessing, 1)
-		if err := s.writeCounts(gtx, counts); err != nil {
+			counts := countDelta{}
+			counts.move(j.Queue, j.Kind, "", JobProcessing, 1)
+			return s.writeCounts(tx, counts)
+		},
+		Otherwise: func(tx *gorm.DB) error {
+			_, err := s.InsertJobsTx(tx, []*Job{j}, now)
 			return err
-		}
-		claimed = true
-		return nil
+		},
 	})
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("models: insert job: %w", err)
 	}
-	return claimed, nil
+	if id == 0 {
+		return false, nil // stored waiting
+	}
+	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
+	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
+	return true, nil
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // lateReason begins the reason of the event that applies a late outcome: see finishLate.
@@ -40,10 +39,7 @@ func (s *conn) finishLate(tx *gorm.DB, batch []JobFinish) (applied int, queues [
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	var rows []Job
 	// Only rescued jobs: the others' outcomes were skipped for a cancel or a delete.
-	q := tx.Select("id", "state", "server_id", "runs", "rescues", "queue", "kind", "last_error").Where("id IN ? AND rescues > 0", ids).Order("id")
-	if s.drv.Shared() {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
+	q := s.drv.LockRows(tx.Select("id", "state", "server_id", "runs", "rescues", "queue", "kind", "last_error").Where("id IN ? AND rescues > 0", ids).Order("id"), "UPDATE")
 	if err := q.Find(&rows).Error; err != nil {
 		return 0, nil, fmt.Errorf("models: late outcomes: %w", err)
 	}

@@ -260,24 +260,9 @@ func (s *conn) claimLimited(ctx context.Context, p ClaimParams, now time.Time) (
 					full = append(full, k)
 				}
 			}
-			q := tx.Model(&Job{}).Select("id, kind").
-				Where("state = 'enqueued' AND queue = ? AND NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = ? AND paused = ?)", p.Queue, p.Queue, true)
-			if len(full) > 0 {
-				q = q.Where("kind NOT IN ?", full)
-			}
-			if len(ids) > 0 {
-				q = q.Where("id NOT IN ?", ids)
-			}
 			want := p.Limit - len(ids)
-			q = q.Order("priority DESC, run_at, id").Limit(2*want + 10)
-			if s.drv.Shared() {
-				q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
-			}
-			var candidates []struct {
-				ID   int64
-				Kind string
-			}
-			if err := q.Scan(&candidates).Error; err != nil {
+			candidates, err := s.ops.ClaimCandidates(tx, driver.CandidateParams{Queue: p.Queue, Skip: full, Taken: ids, Limit: 2*want + 10})
+			if err != nil {
 				return fmt.Errorf("models: claim jobs: %w", err)
 			}
 			filled := false
@@ -301,15 +286,11 @@ func (s *conn) claimLimited(ctx context.Context, p ClaimParams, now time.Time) (
 		if len(ids) == 0 {
 			return nil
 		}
-		rows, err := tx.Raw(`UPDATE jobs SET state = 'processing', attempt = attempt + 1, runs = runs + 1, started_at = ?, lease_until = ?,
-			server_id = ?, progress = 0, finished_at = NULL WHERE id IN ? AND state = 'enqueued' RETURNING `+driver.ClaimColumns,
-			now, now.Add(p.Lease), p.ServerID, ids).Rows()
+		claimed, err := s.ops.ClaimLimited(tx, driver.ClaimLimitedParams{IDs: ids, ServerID: p.ServerID, StartedAt: now, LeaseUntil: now.Add(p.Lease)})
 		if err != nil {
 			return fmt.Errorf("models: claim jobs: %w", err)
 		}
-		if jobs, err = scanClaimedRows(rows, p, now); err != nil {
-			return err
-		}
+		jobs = claimedJobs(claimed, p, now)
 		if len(jobs) == 0 {
 			return nil
 		}
@@ -325,7 +306,6 @@ func (s *conn) claimLimited(ctx context.Context, p ClaimParams, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	sortClaimed(jobs)
 	return jobs, nil
 }
 

@@ -92,8 +92,9 @@ type conn struct {
 	rdb     *gorm.DB // reads that are not part of a transaction (SQLite: query-only connections)
 	drv     driver.Driver
 	sql     driver.SQL
-	closeFn func() error // the driver's own cleanup, or nil
-	hot     hotStmts
+	closeFn func() error   // the driver's own cleanup, or nil
+	hot     hotStmts       // the core's statements of the hot path
+	ops     driver.HotPath // the driver's: claims, finishes, inserts
 
 	searchWindow int64 // see DefaultSearchWindow
 	// statNode names the rows of job_stats this store adds to: 0 on a database of one node,
@@ -222,6 +223,9 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 // Close closes the database connections.
 func (s *Store) Close() error {
 	s.hot.close()
+	if s.ops != nil {
+		_ = s.ops.Close()
+	}
 	if s.closeFn != nil {
 		if err := s.closeFn(); err != nil {
 			return fmt.Errorf("models: close: %w", err)

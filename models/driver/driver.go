@@ -1,27 +1,20 @@
 // Package driver is what differs between the databases Kiln runs on, in the manner of River's
 // riverdriver. models holds everything that is the same on both (the domain types, GORM for the
 // simple reads and writes, the engine's transactions); a Driver gives the rest: how to connect,
-// the SQL of the hot path and of maintenance, row and table locks, the clock heartbeats are
-// compared on, notifications between nodes, and the numbered migrations. Kiln has two drivers,
+// the hot path (HotPath: one method per operation, each with its params struct, its SQL and its
+// transactions), the SQL of maintenance, row and table locks, the clock heartbeats are compared
+// on, notifications between nodes, and the numbered migrations. Kiln has two drivers,
 // models/sqlite and models/postgres, and every models test runs against both.
 package driver
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"time"
 
 	"gorm.io/gorm"
 )
-
-// InsertColumns are the columns SQL.InsertJobs writes, in the order of its arrays.
-const InsertColumns = `kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at, started_at,
-	finished_at, lease_until, server_id, last_error, parent_id, continue_on, recurring_id, rescues, runs, progress,
-	timeout, result, tags`
-
-// ClaimColumns are what a claim statement returns of each job claimed, in this order.
-const ClaimColumns = `id, kind, queue, priority, args, attempt, max_attempts, run_at, created_at, last_error,
-	unique_key, parent_id, continue_on, recurring_id, timeout, result, rescues, runs, tags`
 
 // Conns are a store's connections.
 type Conns struct {
@@ -32,33 +25,9 @@ type Conns struct {
 	Close func() error
 }
 
-// SQL are the statements models runs as they are. Placeholders are $n (bound by position);
-// the hot-path statements (Claim, Finish, FinishEvents) are prepared once.
+// SQL are the statements models runs as they are, outside the hot path (HotPath). Placeholders
+// are $n (bound by position) or ?.
 type SQL struct {
-	// Claim moves up to $5 enqueued jobs of queue $4 (unless it is paused) to processing for
-	// server $3, started at $1 with a lease until $2, and returns their ClaimColumns.
-	Claim string
-	// ClaimAlone says Claim also records the per-queue count changes, so that
-	// it is the whole claim: one statement, one round trip, with no transaction around it.
-	ClaimAlone bool
-	// Finish applies a batch of outcomes ($1, a JSON array) to the jobs still processing in
-	// that run, returning the id, queue and kind of each one changed.
-	Finish string
-	// FinishEvents records the applied outcomes in $1 but successes (the row tells those);
-	// "" when Finish records them itself.
-	FinishEvents string
-	// FinishCounts says Finish also records the count changes, the overview's stats and the
-	// kinds' stats (at $2, in the rows of node $3), and returns for each job changed its id,
-	// queue and new state. Else it returns id, queue and kind.
-	FinishCounts bool
-	// EnqueueClaimed, when set, stores a job already claimed in one statement, unless its
-	// queue ($2) is paused or has a waiting job: the insert with the arguments of
-	// models' insertClaimed statement, its count change, and its enqueue event when its note
-	// ($13) is not empty; with $14 true it does not look for a waiting job. It returns the job's id, or no row when the job was not stored.
-	EnqueueClaimed string
-	// InsertJobs, when set, inserts new jobs given as one array per column, in the order of
-	// InsertColumns, and returns their ids in that order; "" inserts them with GORM.
-	InsertJobs string
 	// Promote moves scheduled jobs whose run_at has come (?) to enqueued, at most ? of them,
 	// returning id, queue and attempt.
 	Promote string
@@ -89,6 +58,8 @@ type Driver interface {
 	Connect(ctx context.Context, dsn string, cfg *gorm.Config) (Conns, error)
 	// SQL returns the driver's statements.
 	SQL() SQL
+	// HotPath prepares the statements of the hot path on db, the writer pool.
+	HotPath(ctx context.Context, db *sql.DB) (HotPath, error)
 	// Migrations returns the numbered migrations (00001_initial.sql, ...) and goose's name of
 	// the dialect.
 	Migrations() (fs.FS, string)

@@ -1,12 +1,23 @@
 package postgres
 
-import "github.com/kilnhq/kiln/models/driver"
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"gorm.io/gorm"
+
+	"github.com/kilnhq/kiln/models/driver"
+)
 
 // A job enqueued with a free worker waiting for it is stored already claimed, in one statement
-// (no BEGIN or COMMIT): unless its queue is paused or another of its jobs waits, the insert,
-// its count change and (when the job has a note) its enqueue event are one round trip. With $14
-// (ClaimParams.Idle) the look for a waiting job is skipped.
+// (no BEGIN or COMMIT): unless its queue is paused, its kind has limits or another of its jobs
+// waits, the insert, its tags, its count change and (when the job has a note) its enqueue event
+// are one round trip. With $14 (Idle) the look for a waiting job is skipped.
 
+// enqueueClaimedSQL: $1 kind, $2 queue, $3 priority, $4 args, $5 max attempts, $6 run at,
+// $7 created (and started) at, $8 lease until, $9 server, $10 recurring id, $11 timeout,
+// $12 tags, $13 note, $14 idle.
 const enqueueClaimedSQL = `WITH ins AS (
 	INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
 		started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags)
@@ -27,13 +38,25 @@ events AS (
 	SELECT id, '', 'enqueued', $7::timestamptz, 0, '', $13::text, '', 0 FROM ins WHERE $13::text <> '')
 SELECT id FROM ins`
 
-// insertJobsSQL inserts a batch of new jobs from one array per column (driver.InsertColumns):
-// an array is one parameter, bound in binary, where GORM's multi-row VALUES bound each value
-// of each row as a parameter of its own and built the statement by reflection, which made
-// the insert bound by the Go side's CPU. The rows come back in the arrays' order.
-var insertJobsSQL = `INSERT INTO jobs (` + driver.InsertColumns + `)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-	$8::timestamptz[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::text[],
-	$14::text[], $15::bigint[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[],
-	$21::bigint[], $22::text[], $23::text[])
-RETURNING id`
+// EnqueueClaimed runs enqueueClaimedSQL; when it stores nothing, p.Otherwise in a transaction.
+func (*hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.EnqueueClaimedParams) (int64, error) {
+	conn, err := driver.WriterConn(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = conn.QueryRowContext(context.WithoutCancel(ctx), enqueueClaimedSQL, p.Kind, p.Queue, p.Priority, p.Args,
+		p.MaxAttempts, p.RunAt, p.CreatedAt, p.LeaseUntil, p.ServerID, p.RecurringID, p.Timeout, p.Tags, p.Note, p.Idle).Scan(&id)
+	_ = conn.Close()
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	// Paused, limited, or a job of its queue waits.
+	return 0, db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		_, tx = driver.RunToEnd(ctx, tx)
+		return p.Otherwise(tx)
+	})
+}

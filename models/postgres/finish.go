@@ -13,7 +13,17 @@ package postgres
 // finish took 15 ms instead of 0.3, and the pickup p99 at 100 jobs/s went from 1.3 to 4.5 ms
 // (kiln bench, 2,000 workers).
 
+import (
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/kilnhq/kiln/models/driver"
+)
+
 const (
+	// finishSQL: $1 the outcomes (driver.FinishRow, JSON), $2 when the batch finished, $3 the
+	// stats rows' node.
 	finishSQL = `WITH f AS MATERIALIZED (
 	SELECT x.*, 'processing'::text AS running FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, state text,
 		error text, finished_at timestamptz, result text, run_at timestamptz, refund int, server text, attempt int,
@@ -64,3 +74,32 @@ SELECT id, queue, state FROM applied`
 	// slotsMax is the last duration slot, models.KindStatSlots - 1.
 	slotsMax = "79"
 )
+
+// Finish runs finishSQL, which writes the events, counts and stats too: p.Record is not needed.
+func (h *hotPath) Finish(tx *gorm.DB, p driver.FinishParams) ([]driver.Finished, error) {
+	stx, err := driver.SQLTx(tx)
+	if err != nil {
+		return nil, err
+	}
+	ctx := tx.Statement.Context
+	res, err := stx.StmtContext(ctx, h.finish).QueryContext(ctx, p.JSON, p.At.UTC(), p.Node)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Close()
+	var done []driver.Finished
+	for res.Next() {
+		var (
+			f     driver.Finished
+			state string // the outcome's, which the caller knows
+		)
+		if err := res.Scan(&f.ID, &f.Queue, &state); err != nil {
+			return nil, fmt.Errorf("read finished job: %w", err)
+		}
+		done = append(done, f)
+	}
+	if err := res.Close(); err != nil {
+		return nil, err
+	}
+	return done, res.Err()
+}

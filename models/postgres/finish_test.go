@@ -50,7 +50,7 @@ func TestFinishFindsJobsByID(t *testing.T) {
 			"run_at": null, "refund": 0, "server": "n1", "attempt": 1, "run": 1, "at": %q, "reason": "", "duration": 1000}`,
 			claimed[i].ID, at, at)
 	}
-	rows, err := db.QueryContext(ctx, "EXPLAIN "+postgres.New().SQL().Finish, "["+strings.Join(outcomes, ",")+"]", now, 1)
+	rows, err := db.QueryContext(ctx, "EXPLAIN "+postgres.FinishSQL, "["+strings.Join(outcomes, ",")+"]", now, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

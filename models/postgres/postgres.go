@@ -74,9 +74,6 @@ func (d *Driver) Connect(ctx context.Context, dsn string, cfg *gorm.Config) (dri
 // SQL implements driver.Driver.
 func (*Driver) SQL() driver.SQL {
 	return driver.SQL{
-		// Each records its events and count changes in the same statement.
-		Claim: claimSQL, ClaimAlone: true, Finish: finishSQL, FinishCounts: true,
-		EnqueueClaimed: enqueueClaimedSQL, InsertJobs: insertJobsSQL,
 		Promote: promoteSQL, ExtendLeases: extendLeasesSQL, Rescue: rescueSQL,
 		Size:          "SELECT pg_database_size(current_database())",
 		HasTable:      "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",

@@ -192,7 +192,6 @@ func prepareFiles(path string) error {
 // SQL implements driver.Driver.
 func (*Driver) SQL() driver.SQL {
 	return driver.SQL{
-		Claim: claimSQL, Finish: finishSQL, FinishEvents: finishEventsSQL,
 		Promote: promoteSQL, ExtendLeases: extendLeasesSQL, Rescue: rescueSQL,
 		Size:          "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
 		HasTable:      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",

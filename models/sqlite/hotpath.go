@@ -1,0 +1,33 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/kilnhq/kiln/models/driver"
+)
+
+// hotPath is SQLite's driver.HotPath. Its statements are prepared on the one writer
+// connection, and run in the transactions there.
+type hotPath struct {
+	claim, finish, finishEvents            *sql.Stmt
+	jobWaits, insertClaimed, enqueuedEvent *sql.Stmt // EnqueueClaimed's
+}
+
+// HotPath implements driver.Driver.
+func (*Driver) HotPath(ctx context.Context, db *sql.DB) (driver.HotPath, error) {
+	h := &hotPath{}
+	err := driver.Prepare(ctx, db, map[**sql.Stmt]string{
+		&h.claim: claimSQL, &h.finish: finishSQL, &h.finishEvents: finishEventsSQL,
+		&h.jobWaits: jobWaitsSQL, &h.insertClaimed: insertClaimedSQL, &h.enqueuedEvent: enqueuedEventSQL,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Close implements driver.HotPath.
+func (h *hotPath) Close() error {
+	return driver.CloseStmts(h.claim, h.finish, h.finishEvents, h.jobWaits, h.insertClaimed, h.enqueuedEvent)
+}
