@@ -24,7 +24,8 @@ func TestSoak(t *testing.T) {
 	path := filepath.Join(dir, "soak.db")
 	store := modeltest.Open(t, path)
 	var out bytes.Buffer
-	r, err := Soak(context.Background(), store, SoakConfig{Duration: 2 * time.Minute, Rate: 100, Every: 10 * time.Second, Retention: time.Minute, Path: path}, &out)
+	r, err := Soak(context.Background(), store, SoakConfig{Duration: 2 * time.Minute, Rate: 100, Every: 10 * time.Second, Retention: time.Minute, Path: path,
+		JudgeHeap: raceEnabled}, &out)
 	require.NoError(t, err)
 	t.Log("\n" + out.String() + r.String())
 	require.True(t, r.Pass, "soak failed: %v", r.Problems)
@@ -59,6 +60,21 @@ func TestSoakJudge(t *testing.T) {
 		r := judge(grow)
 		require.False(t, r.Pass, what)
 		require.Contains(t, strings.ToLower(strings.Join(r.Problems, " ")), strings.Fields(what)[0], what)
+	}
+	// Judged by the heap, the heap's growth fails and RSS's does not.
+	for memory, grow := range map[string]func(i int, s *soakSample){
+		"heap": func(i int, s *soakSample) { s.HeapMiB += float64(i) * 5 },
+		"rss":  func(i int, s *soakSample) { s.RSSMiB += float64(i) * 5 },
+	} {
+		r := SoakReport{Rate: 100, Retention: time.Minute, Memory: "heap"}
+		for i := range 13 {
+			s := flat(i)
+			s.HeapMiB = 20
+			grow(i, &s)
+			r.Samples = append(r.Samples, s)
+		}
+		r.judge(90 * time.Second)
+		require.Equal(t, memory == "rss", r.Pass, "%s grows, the heap is judged: %v", memory, r.Problems)
 	}
 	short := SoakReport{Samples: []soakSample{flat(10), flat(11)}}
 	short.judge(90 * time.Second)
