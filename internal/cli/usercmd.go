@@ -84,50 +84,42 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 		}
 		return tw.Flush()
 	})
-	withPassword := "The password is asked for twice on a terminal, or read as one line from standard input:\n  echo \"$PASSWORD\" | kiln user add ada --role admin"
-	add := e.leaf("add", "kiln user add NAME [--role admin|viewer] [--db PATH]", "add a user\n\n"+withPassword, true, func(fs *flag.FlagSet) {
+	passwordHelp := "The password is asked for twice on a terminal, or read as one line from standard input:\n  echo \"$PASSWORD\" | kiln user add ada --role admin"
+	// withPassword runs save with the named user's password, read from standard input.
+	withPassword := func(save func(ctx context.Context, users models.UserStore, name, pw string) (string, error)) func(ctx context.Context, pos []string) error {
+		return func(ctx context.Context, pos []string) error {
+			name, err := oneName(pos, "user")
+			if err != nil {
+				return err
+			}
+			store, err := openStore(ctx, db)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			pw, err := readPassword(e.stdin, e.errOut)
+			var done string
+			if err == nil {
+				done, err = save(ctx, store.Users, name, pw)
+			}
+			if err != nil {
+				return errors.New(userError(err))
+			}
+			fmt.Fprintln(e.out, done)
+			return nil
+		}
+	}
+	add := e.leaf("add", "kiln user add NAME [--role admin|viewer] [--db PATH]", "add a user\n\n"+passwordHelp, true, func(fs *flag.FlagSet) {
 		dbFlag(fs, &db)
 		fs.StringVar(&role, "role", models.RoleViewer, "the user's `role`: admin (reads and changes) or viewer (reads)")
-	}, func(ctx context.Context, pos []string) error {
-		name, err := oneName(pos, "user")
-		if err != nil {
-			return err
-		}
-		store, err := openStore(ctx, db)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		pw, err := readPassword(e.stdin, e.errOut)
-		if err == nil {
-			_, err = store.Users.CreateUser(ctx, name, pw, role)
-		}
-		if err != nil {
-			return errors.New(userError(err))
-		}
-		fmt.Fprintf(e.out, "Added %s (%s).\n", name, role)
-		return nil
-	})
-	passwd := e.leaf("passwd", "kiln user passwd NAME [--db PATH]", "set a user's password (ends their sessions)\n\n"+withPassword, true, dbOnly, func(ctx context.Context, pos []string) error {
-		name, err := oneName(pos, "user")
-		if err != nil {
-			return err
-		}
-		store, err := openStore(ctx, db)
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		pw, err := readPassword(e.stdin, e.errOut)
-		if err == nil {
-			err = store.Users.SetPassword(ctx, name, pw)
-		}
-		if err != nil {
-			return errors.New(userError(err))
-		}
-		fmt.Fprintf(e.out, "Password of %s changed; their sessions have ended.\n", name)
-		return nil
-	})
+	}, withPassword(func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
+		_, err := users.CreateUser(ctx, name, pw, role)
+		return fmt.Sprintf("Added %s (%s).", name, role), err
+	}))
+	passwd := e.leaf("passwd", "kiln user passwd NAME [--db PATH]", "set a user's password (ends their sessions)\n\n"+passwordHelp, true, dbOnly,
+		withPassword(func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
+			return fmt.Sprintf("Password of %s changed; their sessions have ended.", name), users.SetPassword(ctx, name, pw)
+		}))
 	return e.group("user", "kiln user list|add|passwd ...", "manage who may log in to the dashboard", list, add, passwd)
 }
 
