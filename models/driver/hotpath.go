@@ -27,8 +27,8 @@ type HotPath interface {
 	// transaction tx.
 	ClaimCandidates(tx *gorm.DB, p CandidateParams) ([]Candidate, error)
 	// ClaimLimited moves the jobs p.IDs that are still enqueued to processing for p.ServerID
-	// and returns them: the capped claim's last step, in its transaction tx, which writes the
-	// counts and the rates itself.
+	// and returns them: the capped claim's last step, in its transaction tx. It writes no
+	// counts and no rates: the core writes both after it, in the same transaction.
 	ClaimLimited(tx *gorm.DB, p ClaimLimitedParams) ([]ClaimedJob, error)
 	// EnqueueClaimed stores a new job already claimed, unless its queue is paused or has a
 	// waiting job or its kind has limits: then it stores it waiting (p.Otherwise), and returns
