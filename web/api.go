@@ -83,7 +83,7 @@ func (s *Server) identifyAPI(c echo.Context) error {
 	}
 	t, err := s.store.Tokens.TokenByValue(c.Request().Context(), strings.TrimSpace(token))
 	if models.ErrorCode(err) == models.ENOTFOUND {
-		return echo.NewHTTPError(http.StatusUnauthorized, models.ErrorMessage(err)+" Make a new one with \"kiln token create\".")
+		return echo.NewHTTPError(http.StatusUnauthorized, models.ErrorMessage(err)+" Make a new one with \"kiln token create\" on the server's database (the --db or KILN_DB kiln serves with).")
 	}
 	if err != nil {
 		return err

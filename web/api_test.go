@@ -95,6 +95,8 @@ func TestAPIAuth(t *testing.T) {
 		resp, body = a.apiCall("GET", "/api/v1/stats", expiring, nil)
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 		require.Contains(t, body["detail"], "expired")
+		require.Contains(t, body["detail"], `"kiln token create" on the server's database (the --db or KILN_DB kiln serves with)`,
+			"a token made in another database is refused so: the answer says where to make one")
 
 		// A revoked token stops working at once.
 		require.NoError(t, a.store.Tokens.RevokeAPIToken(context.Background(), "ops"))

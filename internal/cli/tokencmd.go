@@ -16,11 +16,12 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 	var (
 		db, name, role string
 		expires        time.Duration
+		makeDB         bool
 	)
 	create := e.leaf("create", "kiln token create --name NAME --role admin|viewer [--expires 720h] [--db PATH]",
 		"make an API token; prints only the token, once\n\nPrograms send the token as \"Authorization: Bearer <token>\". A viewer token reads; an admin\ntoken reads and changes, as those roles do on the dashboard.", true,
 		func(fs *flag.FlagSet) {
-			dbFlag(fs, &db)
+			storeFlags(fs, &db, &makeDB)
 			fs.StringVar(&name, "name", "", "the token's `name`, to list and revoke it by")
 			fs.StringVar(&role, "role", "", "the token's `role`: admin (reads and changes) or viewer (reads)")
 			fs.DurationVar(&expires, "expires", 0, "the token's lifetime; 0 means until revoked")
@@ -31,7 +32,7 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 			if name == "" || role == "" {
 				return fmt.Errorf("%w: give --name and --role (admin or viewer)", errUsage)
 			}
-			store, err := openStore(ctx, db)
+			store, err := e.openStore(ctx, db, makeDB)
 			if err != nil {
 				return err
 			}
@@ -43,12 +44,12 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 			fmt.Fprintln(e.out, token) // only the token: scripts read it as is
 			return nil
 		})
-	list := e.leaf("list", "kiln token list [--db PATH]", "list the tokens (never their values)", true, func(fs *flag.FlagSet) { dbFlag(fs, &db) },
+	list := e.leaf("list", "kiln token list [--db PATH]", "list the tokens (never their values)", true, func(fs *flag.FlagSet) { storeFlags(fs, &db, &makeDB) },
 		func(ctx context.Context, pos []string) error {
 			if err := noArgs(pos); err != nil {
 				return err
 			}
-			store, err := openStore(ctx, db)
+			store, err := e.openStore(ctx, db, makeDB)
 			if err != nil {
 				return err
 			}
@@ -64,13 +65,13 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 			}
 			return tw.Flush()
 		})
-	revoke := e.leaf("revoke", "kiln token revoke NAME [--db PATH]", "revoke a token: it stops working at once, on every node", true, func(fs *flag.FlagSet) { dbFlag(fs, &db) },
+	revoke := e.leaf("revoke", "kiln token revoke NAME [--db PATH]", "revoke a token: it stops working at once, on every node", true, func(fs *flag.FlagSet) { storeFlags(fs, &db, &makeDB) },
 		func(ctx context.Context, pos []string) error {
 			token, err := oneName(pos, "token")
 			if err != nil {
 				return err
 			}
-			store, err := openStore(ctx, db)
+			store, err := e.openStore(ctx, db, makeDB)
 			if err != nil {
 				return err
 			}

@@ -8,14 +8,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"golang.org/x/term"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/postgres"
+	"github.com/kilnhq/kiln/models/sqlite"
 	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
@@ -58,13 +62,16 @@ func randomPassword() string {
 
 // userCommand manages who may log in to the dashboard.
 func (e *cliEnv) userCommand() *ffcli.Command {
-	var db, role string
-	dbOnly := func(fs *flag.FlagSet) { dbFlag(fs, &db) }
+	var (
+		db, role string
+		create   bool
+	)
+	dbOnly := func(fs *flag.FlagSet) { storeFlags(fs, &db, &create) }
 	list := e.leaf("list", "kiln user list [--db PATH]", "list who may log in", true, dbOnly, func(ctx context.Context, pos []string) error {
 		if err := noArgs(pos); err != nil {
 			return err
 		}
-		store, err := openStore(ctx, db)
+		store, err := e.openStore(ctx, db, create)
 		if err != nil {
 			return err
 		}
@@ -92,7 +99,7 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			store, err := openStore(ctx, db)
+			store, err := e.openStore(ctx, db, create)
 			if err != nil {
 				return err
 			}
@@ -110,7 +117,7 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 		}
 	}
 	add := e.leaf("add", "kiln user add NAME [--role admin|viewer] [--db PATH]", "add a user\n\n"+passwordHelp, true, func(fs *flag.FlagSet) {
-		dbFlag(fs, &db)
+		storeFlags(fs, &db, &create)
 		fs.StringVar(&role, "role", models.RoleViewer, "the user's `role`: admin (reads and changes) or viewer (reads)")
 	}, withPassword(func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
 		_, err := users.CreateUser(ctx, name, pw, role)
@@ -128,9 +135,29 @@ func dbFlag(fs *flag.FlagSet, db *string) {
 	fs.StringVar(db, "db", defaultDB, "the database, as for kiln: a SQLite `path` or a postgres:// URL")
 }
 
-// openStore opens the database of a command that reads or changes it, migrating it as kiln
-// does when it starts.
-func openStore(ctx context.Context, dsn string) (*models.Store, error) {
+// storeFlags declares --db and --create, for a command that opens the database to read or
+// change its rows (kiln user, kiln token).
+func storeFlags(fs *flag.FlagSet, db *string, create *bool) {
+	dbFlag(fs, db)
+	fs.BoolVar(create, "create", false, "make the SQLite database if there is none at --db (kiln makes it when it first serves)")
+}
+
+// openStore opens the database of a command that reads or changes its rows, migrating it as
+// kiln does when it starts, and says on standard error which one it opened. It makes no new
+// SQLite file unless create: run from another directory, the default data/kiln.db would be a
+// new, empty database, and a token made there would open nothing on the server.
+func (e *cliEnv) openStore(ctx context.Context, dsn string, create bool) (*models.Store, error) {
+	shown := redactPassword(dsn)
+	if path := sqlite.FilePath(dsn); !postgres.Handles(dsn) && path != "" {
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !create {
+			return nil, fmt.Errorf("there is no database at %s: give --db (or KILN_DB) as kiln serves with, or --create to make a new one", path)
+		}
+		shown = path
+	}
+	fmt.Fprintln(e.errOut, "database:", shown)
 	return models.Open(ctx, dsn, slog.New(slog.DiscardHandler))
 }
 

@@ -26,9 +26,15 @@ func runUser(t *testing.T, stdin string, args ...string) (int, string, string) {
 
 func TestUserCommand(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "kiln.db")
-	code, out, errOut := runUser(t, "a long enough password\n", "add", "ada", "--role", "admin", "--db", db)
+	// No database there: the command makes none unless told to, and says where it looked.
+	code, _, errOut := runUser(t, "a long enough password\n", "add", "ada", "--role", "admin", "--db", db)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "there is no database at "+db+": give --db (or KILN_DB) as kiln serves with, or --create")
+	require.NoFileExists(t, db)
+	code, out, errOut := runUser(t, "a long enough password\n", "add", "ada", "--role", "admin", "--db", db, "--create")
 	require.Equal(t, 0, code, errOut)
 	require.Contains(t, out, "Added ada (admin)")
+	require.Contains(t, errOut, "database: "+db, "it says which database it opened")
 	code, _, errOut = runUser(t, "another long password\n", "add", "val", "--db", db)
 	require.Equal(t, 0, code, errOut)
 
