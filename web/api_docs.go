@@ -34,7 +34,7 @@ func (s *Server) handleAPIDocs(c echo.Context) error {
 			if mo.op == nil {
 				continue
 			}
-			op := pages.APIOp{ID: mo.op.OperationID, Method: mo.method, Path: p, Summary: mo.op.Summary, Description: mo.op.Description}
+			op := pages.APIOp{ID: mo.op.OperationID, Method: mo.method, Path: apiPrefix + p, Summary: mo.op.Summary, Description: mo.op.Description}
 			for _, prm := range mo.op.Parameters {
 				op.Params = append(op.Params, pages.APIField{Name: prm.Name + " (" + prm.In + ")", Type: schemaType(reg, prm.Schema), Doc: fieldDoc(prm.Description, prm.Schema), Required: prm.Required})
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
@@ -309,6 +310,18 @@ func TestAPIReference(t *testing.T) {
 	require.Contains(t, resp.Header.Get("Content-Type"), "text/html")
 	for _, id := range ops {
 		require.NotEmpty(t, page.Find(`[data-testid="api-op"]#`+id).Nodes, "the reference shows %s", id)
+	}
+	// Every path it shows is one the server answers at: /api/v1/..., in the contents and in
+	// each operation's heading (the contents once showed /v1/jobs, a 404).
+	shown := page.Find(`a[href^="#"] code, [data-testid="api-op"] h3 code:not(.method)`).Map(func(_ int, s *goquery.Selection) string { return s.Text() })
+	require.Len(t, shown, 2*len(ops))
+	for _, text := range shown {
+		path := strings.TrimSpace(text[strings.LastIndex(text, " ")+1:])
+		require.True(t, strings.HasPrefix(path, "/api/v1/"), "the reference shows %q", text)
+		if strings.HasPrefix(text, "GET ") && !strings.Contains(path, "{") {
+			resp, _ := a.apiCall("GET", path, "", nil)
+			require.NotEqual(t, http.StatusNotFound, resp.StatusCode, "%s is served", path)
+		}
 	}
 	enqueue := page.Find(`#enqueue-job`).Text()
 	require.Contains(t, enqueue, "unique_key")

@@ -19,6 +19,7 @@ func TestTokensPage(t *testing.T) {
 	a := setup(t)
 	resp, doc := a.get("/dashboard/tokens")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "/api/docs", doc.Find(`[data-testid="api-docs-link"]`).AttrOr("href", ""), "the tokens page leads to the API reference")
 	require.NotEmpty(t, doc.Find(`[data-testid="empty"]`).Nodes)
 
 	token := a.csrf("/dashboard/tokens")

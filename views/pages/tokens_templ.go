@@ -80,7 +80,7 @@ func TokensPage(v TokensView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, " <div class=\"page-head\"><div><h1>API tokens</h1><p class=\"muted\">Programs send a token as <code>Authorization: Bearer &lt;token&gt;</code>. A viewer token reads; an admin token reads and changes, as those roles do here.</p></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, " <div class=\"page-head\"><div><h1>API tokens</h1><p class=\"muted\">Programs send a token as <code>Authorization: Bearer &lt;token&gt;</code>. A viewer token reads; an admin token reads and changes, as those roles do here. The <a href=\"/api/docs\" data-testid=\"api-docs-link\">API reference</a> lists every call.</p></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
