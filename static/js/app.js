@@ -45,17 +45,23 @@
     return out;
   }
 
-  // localizeTimes shows the server's "Mon 2 Jan 2006, 15:04" times in zone.
+  // localizeTimes shows the server's times in zone, in the form each one's data-local names:
+  // "exact" is "Mon 2 Jan 2006, 15:04", "clock" "15:04:05.000" (a job's log lines).
   function localizeTimes(root, zone) {
     if (!zone) return;
-    root.querySelectorAll('time[data-local="exact"][datetime]').forEach(function (el) {
+    root.querySelectorAll("time[data-local][datetime]").forEach(function (el) {
       var d = new Date(el.getAttribute("datetime"));
       if (isNaN(d)) return;
       try {
         var p = parts(d, zone, false), f = parts(d, zone, true);
-        el.textContent = p.weekday + " " + p.day + " " + p.month + " " + p.year + ", " + p.hour + ":" + p.minute;
-        el.title = f.weekday + " " + f.day + " " + f.month + " " + f.year + ", " + f.hour + ":" + f.minute + ":" + f.second + " " + f.timeZoneName +
-          " = " + d.toISOString().slice(11, 19) + " UTC";
+        var day = p.weekday + " " + p.day + " " + p.month + " " + p.year + ", ";
+        var full = f.weekday + " " + f.day + " " + f.month + " " + f.year + ", " + f.hour + ":" + f.minute + ":" + f.second + " " + f.timeZoneName;
+        switch (el.getAttribute("data-local")) {
+          case "exact": el.textContent = day + p.hour + ":" + p.minute; break;
+          case "clock": el.textContent = f.hour + ":" + f.minute + ":" + f.second + "." + String(d.getUTCMilliseconds()).padStart(3, "0"); break;
+          default: return;
+        }
+        el.title = full + " = " + d.toISOString().slice(11, 19) + " UTC";
       } catch (e) { /* an unknown zone: leave the server's text */ }
     });
     root.querySelectorAll("[data-zone-name]").forEach(function (el) { el.textContent = zone; });

@@ -33,6 +33,10 @@ func (m Moment) Full() string {
 // ISO formats the instant in RFC 3339 for the datetime attribute.
 func (m Moment) ISO() string { return m.At.UTC().Format(time.RFC3339) }
 
+// ISOMilli is the instant in UTC to the millisecond, for a datetime attribute whose text shows
+// milliseconds (a job's log lines).
+func (m Moment) ISOMilli() string { return m.At.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
 // Relative phrases the instant relative to Now.
 func (m Moment) Relative() string { return Relative(m.At, m.Now) }
 
