@@ -39,21 +39,14 @@ var (
 	}
 )
 
-// forEachDialect runs fn as subtests named sqlite and postgres, each with a fresh store of that
-// dialect and an engine on it (not started).
-func forEachDialect(t *testing.T, cfg jobs.Config, fn func(t *testing.T, e *jobs.Engine, s *models.Store)) {
-	t.Helper()
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
-		fn(t, newEngine(t, s, cfg), s)
-	})
-}
-
-func newEngine(t *testing.T, store *models.Store, cfg jobs.Config) *jobs.Engine {
-	t.Helper()
-	e, err := jobs.New(store, cfg)
-	require.NoError(t, err)
-	return e
-}
+// forEachDialect and newEngine are jobstest's, under the names these tests use everywhere.
+var (
+	forEachDialect = jobstest.ForEachDialect
+	newEngine      = func(t *testing.T, store *models.Store, cfg jobs.Config) *jobs.Engine {
+		t.Helper()
+		return jobstest.New(t, store, cfg)
+	}
+)
 
 func transitions(t *testing.T, s *models.Store, id int64) []string {
 	t.Helper()

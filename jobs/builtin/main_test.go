@@ -4,13 +4,11 @@ import (
 	"context"
 	"testing"
 
-	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/jobstest"
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 func TestMain(m *testing.M) {
@@ -35,18 +33,11 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	return jobstest.Receive(t, ch, what)
 }
 
-// forEachDialect runs fn as subtests named sqlite and postgres, each with a fresh store of that
-// dialect and an engine on it (not started).
-func forEachDialect(t *testing.T, cfg jobs.Config, fn func(t *testing.T, e *jobs.Engine, s *models.Store)) {
-	t.Helper()
-	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
-		fn(t, newEngine(t, s, cfg), s)
-	})
-}
-
-func newEngine(t *testing.T, store *models.Store, cfg jobs.Config) *jobs.Engine {
-	t.Helper()
-	e, err := jobs.New(store, cfg)
-	require.NoError(t, err)
-	return e
-}
+// forEachDialect and newEngine are jobstest's, under the names these tests use everywhere.
+var (
+	forEachDialect = jobstest.ForEachDialect
+	newEngine      = func(t *testing.T, store *models.Store, cfg jobs.Config) *jobs.Engine {
+		t.Helper()
+		return jobstest.New(t, store, cfg)
+	}
+)

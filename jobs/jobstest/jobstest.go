@@ -9,6 +9,7 @@ import (
 
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // Fast is a configuration that makes the engine's loops quick enough for tests.
@@ -64,4 +65,23 @@ func Receive[T any](t testing.TB, ch <-chan T, what string) T {
 		var zero T
 		return zero
 	}
+}
+
+// New returns an engine on store with cfg, not started.
+func New(t testing.TB, store *models.Store, cfg jobs.Config) *jobs.Engine {
+	t.Helper()
+	e, err := jobs.New(store, cfg)
+	if err != nil {
+		t.Fatalf("jobstest: new engine: %v", err)
+	}
+	return e
+}
+
+// ForEachDialect runs fn as subtests named sqlite and postgres, each with a fresh store of that
+// dialect and an engine on it with cfg (not started).
+func ForEachDialect(t *testing.T, cfg jobs.Config, fn func(t *testing.T, e *jobs.Engine, s *models.Store)) {
+	t.Helper()
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		fn(t, New(t, s, cfg), s)
+	})
 }
