@@ -57,11 +57,14 @@ func (s *Server) waitingForSlot(ctx context.Context, j *models.Job) (string, err
 			return fmt.Sprintf("%d of %d of its kind running", n, l.MaxRunning), nil
 		}
 	}
+	if l.RateN == 0 {
+		return "", nil // no rate: nothing to count
+	}
 	used, err := s.store.Kinds.KindRateUsed(ctx, l, s.cfg.Now())
 	if err != nil {
 		return "", err
 	}
-	if l.RateN > 0 && used >= l.RateN {
+	if used >= l.RateN {
 		return fmt.Sprintf("%d of its kind started this %s, the most allowed", used, time.Duration(l.RatePerSeconds)*time.Second), nil
 	}
 	return "", nil
