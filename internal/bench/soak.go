@@ -67,8 +67,8 @@ type SoakReport struct {
 	// Memory is what the verdict judges: "rss" (the process's) or "heap" (Go's, JudgeHeap).
 	Memory   string `json:"memory"`
 	Enqueued int64  `json:"enqueued"`
-	// Slopes after the warm-up, per minute, by least squares; RSSSlope is Memory's.
-	RSSSlope       float64  `json:"rss_mib_per_min"`
+	// Slopes after the warm-up, per minute, by least squares (MemorySlope: of what Memory names).
+	MemorySlope    float64  `json:"memory_mib_per_min"`
 	GoroutineSlope float64  `json:"goroutines_per_min"`
 	DBSlope        float64  `json:"db_mib_per_min"`
 	JobsSlope      float64  `json:"jobs_per_min"`
@@ -86,7 +86,7 @@ func (s soakSample) String() string {
 func (r SoakReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "soak (%s): %d jobs enqueued at %d/s; after the warm-up, per minute: %s %+.2f MiB, goroutines %+.1f, database %+.2f MiB, jobs kept %+.0f; dashboard errors %d\n",
-		r.Dialect, r.Enqueued, r.Rate, r.Memory, r.RSSSlope, r.GoroutineSlope, r.DBSlope, r.JobsSlope, r.PageErrors)
+		r.Dialect, r.Enqueued, r.Rate, r.Memory, r.MemorySlope, r.GoroutineSlope, r.DBSlope, r.JobsSlope, r.PageErrors)
 	if r.Pass {
 		b.WriteString("soak: PASS (memory and goroutines flat, the database no longer growing)\n")
 	} else {
@@ -317,11 +317,11 @@ func (r *SoakReport) judge(warmup time.Duration) {
 	if r.Memory == "heap" {
 		memory = func(s soakSample) float64 { return s.HeapMiB }
 	}
-	rss := series(memory)
+	mem := series(memory)
 	gor := series(func(s soakSample) float64 { return float64(s.Goroutines) })
 	dbs := series(func(s soakSample) float64 { return s.DBMiB })
 	kept := series(func(s soakSample) float64 { return float64(s.Jobs) })
-	r.RSSSlope, r.GoroutineSlope, r.DBSlope, r.JobsSlope = slope(x, rss), slope(x, gor), slope(x, dbs), slope(x, kept)
+	r.MemorySlope, r.GoroutineSlope, r.DBSlope, r.JobsSlope = slope(x, mem), slope(x, gor), slope(x, dbs), slope(x, kept)
 	first, last := after[0], after[len(after)-1]
 	if memory(last) > memory(first)*1.1+4 {
 		r.Problems = append(r.Problems, fmt.Sprintf("memory (%s) grew from %.1f to %.1f MiB after the warm-up", r.Memory, memory(first), memory(last)))
