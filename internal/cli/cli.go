@@ -193,13 +193,14 @@ func usage(subs []*ffcli.Command) func(c *ffcli.Command) string {
 		if c.LongHelp != "" {
 			fmt.Fprintf(&b, "\n%s\n", c.LongHelp)
 		}
-		if subs == nil {
-			subs = c.Subcommands
+		listed := subs
+		if listed == nil {
+			listed = c.Subcommands
 		}
-		if len(subs) > 0 {
+		if len(listed) > 0 {
 			fmt.Fprintf(&b, "\nCommands:\n")
 			tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-			for _, s := range subs {
+			for _, s := range listed {
 				fmt.Fprintf(tw, "  %s\t%s\n", s.Name, s.ShortHelp)
 			}
 			_ = tw.Flush()
