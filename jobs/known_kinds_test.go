@@ -30,13 +30,24 @@ func TestKnownKinds(t *testing.T) {
 		require.NoError(t, worker.Register("report.build", noop))
 		require.NoError(t, worker.Register("email.send", noop))
 		require.Equal(t, []string{"local.only"}, known(), "the worker has not started: nobody said so yet")
+		isKnown := func(kind string) bool {
+			t.Helper()
+			ok, err := api.KindKnown(ctx, kind)
+			require.NoError(t, err)
+			return ok
+		}
+		require.False(t, isKnown("email.send"))
 		start(t, worker)
+		require.True(t, isKnown("email.send"), "a kind not known before is looked for again, and found")
 		require.Equal(t, []string{"email.send", "local.only", "report.build"}, known(), "recorded as it started")
+		require.True(t, isKnown("local.only"))
+		require.False(t, isKnown("email.sned"))
 
 		// Seen last 8 days ago, as if the worker had gone: no longer known, until its next
 		// heartbeat (every second here) says so again.
 		require.NoError(t, modeltest.DB(s).Exec("UPDATE known_kinds SET seen_at = ?", time.Now().UTC().Add(-8*24*time.Hour)).Error)
 		require.Equal(t, []string{"local.only"}, known())
+		require.False(t, isKnown("report.build"))
 		require.Eventually(t, func() bool { return len(known()) == 3 }, 10*time.Second, 50*time.Millisecond, "the heartbeat records the kinds again")
 
 		j, err := api.Enqueue(ctx, "nobody.registers.this", nil)
