@@ -99,7 +99,8 @@ func oneName(pos []string, what string) (string, error) {
 }
 
 // allowUnknownKindHelp is the help of --allow-unknown-kind, wherever a command takes a kind.
-const allowUnknownKindHelp = "take a kind no server has registered in the last 7 days (refused otherwise, as a typo would be), for workers that are not up yet"
+var allowUnknownKindHelp = fmt.Sprintf("take a kind no server has registered in the last %d days (refused otherwise, as a typo would be), for workers that are not up yet",
+	int(models.KnownKindsWindow/(24*time.Hour)))
 
 func (e *cliEnv) jobsCommand() *ffcli.Command {
 	var (

@@ -119,7 +119,7 @@ func JobFormFields(v JobFormView) templ.Component {
 		}
 		ctx = templ.ClearChildren(ctx)
 		templ_7745c5c3_Err = components.Select(components.Field{Name: "kind", Label: "Kind", Value: v.Kind, Error: v.Errors["kind"], Required: true,
-			Hint: "What the job does. HTTP requests and programs need no code; other kinds are those a server's code registered in the last 7 days.",
+			Hint: "What the job does. HTTP requests and programs need no code; other kinds are those a server's code registered lately.",
 			Attrs: templ.Attributes{"hx-get": "/dashboard/jobs/new/fields", "hx-trigger": "change", "hx-target": "#kind-fields",
 				"hx-swap": "outerHTML", "hx-include": "[name='kind']", "data-testid": "kind"}},
 			kindOptions(v.Kinds)).Render(ctx, templ_7745c5c3_Buffer)
@@ -260,7 +260,7 @@ func KindFields(v JobFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, " in the last 7 days. Tick this to make the job anyway, if its workers are not up yet.</label> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, " lately. Tick this to make the job anyway, if its workers are not up yet.</label> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
