@@ -51,7 +51,7 @@ type Event struct {
 
 // JobSpec is a job to enqueue.
 type JobSpec struct {
-	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind, e.g. email.send: text without control characters or line breaks, bidi controls (U+202E...), invisible characters (U+200B...) or spaces other than the plain one; not . or ..."`
+	Kind        string          `json:"kind" minLength:"1" maxLength:"100" doc:"The job's kind: http.request, exec, or one your workers register (a kind no server registered in the last 7 days is refused; see allow_unknown_kind). Text without control characters or line breaks, bidi controls (U+202E...), invisible characters (U+200B...) or spaces other than the plain one; not . or ..."`
 	Args        json.RawMessage `json:"args,omitempty" doc:"The job's arguments: any JSON value (an object, usually), nesting arrays and objects at most 64 levels deep."`
 	Queue       string          `json:"queue,omitempty" maxLength:"100" doc:"Default: the kind's queue, else default. No spaces, commas, '=', control characters, bidi controls or invisible characters; not . or ..."`
 	Priority    *int            `json:"priority,omitempty" doc:"Higher runs first within a queue."`
@@ -61,6 +61,8 @@ type JobSpec struct {
 	Delay       string          `json:"delay,omitempty" doc:"Run after this Go duration rather than at once."`
 	UniqueKey   string          `json:"unique_key,omitempty" maxLength:"255" doc:"At most one job with this key exists: enqueueing it again returns the first. Text without control, invisible (format) or bidi characters."`
 	Tags        []string        `json:"tags,omitempty" maxItems:"10" doc:"Labels to find the job by (GET /v1/jobs?tag=): each 1 to 50 letters, digits, '.', '_', ':' or '-'."`
+	// AllowUnknownKind takes a kind no server has registered lately, which is otherwise refused.
+	AllowUnknownKind bool `json:"allow_unknown_kind,omitempty" doc:"A kind no server has registered in the last 7 days is refused (422, naming the known kinds), as a typo would be: no worker would run it. true takes it anyway, for workers that are not up yet."`
 }
 
 // Kind is a registered kind.
@@ -279,6 +281,8 @@ type RecurringSpec struct {
 	Timeout     string          `json:"timeout,omitempty" doc:"How long one attempt may run, as a Go duration."`
 	Misfire     string          `json:"misfire,omitempty" enum:"relaxed,strict,ignore" doc:"What to do with occurrences missed while no server ran: relaxed (default) runs the latest once, strict each (at most 100), ignore none."`
 	Overlap     string          `json:"overlap,omitempty" enum:"allow,skip,replace" doc:"While the job of the occurrence before is unfinished: allow (default) enqueues anyway, skip enqueues nothing, replace cancels that job first."`
+	// AllowUnknownKind takes a kind no server has registered lately, which is otherwise refused.
+	AllowUnknownKind bool `json:"allow_unknown_kind,omitempty" doc:"A kind no server has registered in the last 7 days is refused (422, naming the known kinds), as a typo would be: no worker would run it. true takes it anyway, for workers that are not up yet."`
 }
 
 // Secret is a named secret: never its value.

@@ -2,6 +2,7 @@
 // any Go program that drives a Kiln server it doesn't embed.
 //
 //	c := client.New("http://127.0.0.1:8080", os.Getenv("KILN_TOKEN"))
+//	// email.send: a kind your workers register; one no server registered lately is refused.
 //	job, err := c.Enqueue(ctx, api.JobSpec{Kind: "email.send", Args: json.RawMessage(`{"to":"ada@example.com"}`)})
 package client
 
@@ -59,6 +60,9 @@ func (e *Error) Error() string {
 		msg = e.Title
 	}
 	for _, f := range e.Errors {
+		if strings.Contains(msg, f.Message) { // the detail said it already
+			continue
+		}
 		msg += "; " + strings.TrimPrefix(f.Location, "body.") + ": " + f.Message
 	}
 	return fmt.Sprintf("%s (%d)", msg, e.Status)
@@ -116,13 +120,16 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	return nil
 }
 
-// Enqueue stores a job; with a unique key that is taken, it returns the job that holds it.
+// Enqueue stores a job; with a unique key that is taken, it returns the job that holds it. A
+// kind no server has registered in the last 7 days is refused (a 422 *Error naming the known
+// kinds) unless spec.AllowUnknownKind is set, as it may be for workers that are not up yet.
 func (c *Client) Enqueue(ctx context.Context, spec api.JobSpec) (*api.Job, error) {
 	var j api.Job
 	return &j, c.do(ctx, http.MethodPost, "/jobs", nil, spec, &j)
 }
 
-// EnqueueBatch stores up to 1,000 jobs in one transaction, all or none.
+// EnqueueBatch stores up to 1,000 jobs in one transaction, all or none; each spec's kind is
+// held to the known ones as Enqueue's is.
 func (c *Client) EnqueueBatch(ctx context.Context, specs []api.JobSpec) ([]api.Job, error) {
 	var out api.BatchResult
 	return out.Jobs, c.do(ctx, http.MethodPost, "/jobs/batch", nil, api.Batch{Jobs: specs}, &out)
@@ -202,7 +209,8 @@ func (c *Client) Stats(ctx context.Context) (*api.Stats, error) {
 	return &s, c.do(ctx, http.MethodGet, "/stats", nil, nil, &s)
 }
 
-// CreateRecurring makes a recurring job (an ECONFLICT-like 409 *Error when the name is taken).
+// CreateRecurring makes a recurring job (an ECONFLICT-like 409 *Error when the name is taken);
+// its kind is held to the known ones as Enqueue's is (spec.AllowUnknownKind).
 func (c *Client) CreateRecurring(ctx context.Context, spec api.RecurringSpec) (*api.Recurring, error) {
 	var r api.Recurring
 	return &r, c.do(ctx, http.MethodPost, "/recurring", nil, spec, &r)

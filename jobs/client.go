@@ -21,7 +21,10 @@ type EnqueueParams struct {
 
 // Enqueue stores a fire-and-forget job of the kind with args (marshalled to JSON) and wakes
 // this process's workers. Options: Queue, Priority, MaxAttempts, Timeout, UniqueKey, RunAt.
-// With a UniqueKey that is taken, it returns the existing job and creates none.
+// With a UniqueKey that is taken, it returns the existing job and creates none. Any kind is
+// taken, registered anywhere or not: a producer process legitimately enqueues kinds that only
+// its workers' processes register. The API and the dashboard are stricter: they refuse a kind
+// that is not in KnownKinds unless the caller allows an unknown kind.
 func (e *Engine) Enqueue(ctx context.Context, kind string, args any, opts ...Option) (*models.Job, error) {
 	jobs, err := e.EnqueueMany(ctx, []EnqueueParams{{Kind: kind, Args: args, Opts: opts}})
 	if err != nil {

@@ -56,8 +56,9 @@ type Engine struct {
 	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
 	refreshMu sync.Mutex            // one refresh of paused at a time, so a stale read never wins
 	recurring *recurring
-	health    dbHealth // what the heartbeat learnt of the database
-	claims    inflight // claims under way, which rescues must not take for lost
+	health    dbHealth  // what the heartbeat learnt of the database
+	seen      seenKinds // the kinds other servers registered, as last read
+	claims    inflight  // claims under way, which rescues must not take for lost
 
 	completer *completer
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed

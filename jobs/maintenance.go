@@ -184,7 +184,7 @@ func (e *Engine) cancelLocal(id int64) bool {
 	return ok
 }
 
-// heartbeatServer records this process in the server registry.
+// heartbeatServer records this process in the server registry, and the kinds it registers.
 func (e *Engine) heartbeatServer(ctx context.Context) error {
 	host, _ := os.Hostname()
 	workers, busy := 0, 0
@@ -192,10 +192,18 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 		workers += p.workers
 		busy += int(p.busy.Load())
 	}
-	return e.store.Servers.UpsertServer(ctx, &models.Server{
+	err := e.store.Servers.UpsertServer(ctx, &models.Server{
 		ID: e.cfg.ServerID, Host: host, PID: os.Getpid(), StartedAt: e.startedAt(), // HeartbeatAt: the database's now
 		Queues: FormatQueues(e.cfg.Queues), Workers: workers, Busy: busy,
 	})
+	if err != nil {
+		return err
+	}
+	// Not the heartbeat's failure: that the database answers is what the heartbeat tells.
+	if err := e.recordKinds(ctx); err != nil && ctx.Err() == nil {
+		e.logFailure("jobs: record kinds failed", "err", err)
+	}
+	return nil
 }
 
 // extendLeases renews the lease of every job this server runs.

@@ -102,12 +102,16 @@ type Tx interface {
 	CancelJob(id int64, reason string) (before *Job, queues []string, err error)
 }
 
-// ServerStore is the registry of running Kiln processes.
+// ServerStore is the registry of running Kiln processes, and of the kinds they register.
 type ServerStore interface {
 	UpsertServer(ctx context.Context, srv *Server) error
 	DeleteServer(ctx context.Context, id string) error
 	DeleteStaleServers(ctx context.Context, d time.Duration) (int64, error)
 	Servers(ctx context.Context) ([]Server, error)
+	// RecordKinds records that a server registers these kinds, now.
+	RecordKinds(ctx context.Context, kinds []string) error
+	// KindsSeen lists the kinds some server registered within the last d.
+	KindsSeen(ctx context.Context, d time.Duration) ([]string, error)
 }
 
 // QueueStore keeps the queues' settings and reports on them.

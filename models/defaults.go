@@ -1,5 +1,7 @@
 package models
 
+import "time"
+
 // Defaults a job gets when neither its kind nor its caller says otherwise. The engine
 // (jobs.DefaultQueue, jobs.DefaultMaxAttempts, Config.MaxAttempts) and the kiln command's flags
 // use these, and a new recurring entry that leaves a field empty gets them (with MisfireRelaxed
@@ -17,3 +19,9 @@ const (
 	// (recurring_jobs.time_zone DEFAULT 'UTC').
 	DefaultTimeZone = "UTC"
 )
+
+// KnownKindsWindow is how long after a server last registered a kind the API and the forms
+// still accept jobs of it (a kind this process registers is always accepted). Seven days: a
+// worker fleet redeployed weekly, or down over a long weekend, stays known meanwhile, while a
+// kind nobody ever registered (a typo, a README's example) never is.
+const KnownKindsWindow = 7 * 24 * time.Hour

@@ -217,6 +217,9 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The job was not enqueued.", details...)
 	}
+	if err := s.checkKind(ctx, in.Body.Kind, in.Body.AllowUnknownKind); err != nil {
+		return nil, s.apiErr(err)
+	}
 	res, err := s.engine.EnqueueResults(actor(ctx), []jobs.EnqueueParams{{Kind: in.Body.Kind, Args: specArgs(in.Body), Opts: opts}})
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -241,6 +244,15 @@ func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOut
 	}
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("No job was enqueued.", details...)
+	}
+	for i, spec := range in.Body.Jobs {
+		err := s.checkKind(ctx, spec.Kind, spec.AllowUnknownKind)
+		if models.ErrorCode(err) == models.EINVALID {
+			err = &jobs.BatchError{Index: i, Err: err}
+		}
+		if err != nil {
+			return nil, s.apiErr(err)
+		}
 	}
 	res, err := s.engine.EnqueueResults(actor(ctx), batch)
 	if len(batch) == 1 && models.ErrorCode(err) == models.EINVALID {

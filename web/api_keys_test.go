@@ -20,6 +20,7 @@ import (
 func TestAPIKeysBelongToTheirCaller(t *testing.T) {
 	forEachDialect(t, web.Config{}, func(t *testing.T, a *app) {
 		alice, bob := a.token("alice", models.RoleAdmin), a.token("bob", models.RoleAdmin)
+		a.register("mail.send", "a", "b")
 		post := func(token, key string, body any) (int, map[string]any) {
 			b, _ := json.Marshal(body)
 			req, err := http.NewRequest("POST", a.server.URL+"/api/v1/jobs", bytes.NewReader(b))

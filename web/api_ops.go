@@ -337,6 +337,9 @@ func (s *Server) apiCreateRecurring(ctx context.Context, in *CreateRecurringInpu
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The recurring job was not created.", details...)
 	}
+	if err := s.checkKind(ctx, b.Kind, b.AllowUnknownKind); err != nil {
+		return nil, s.apiErr(err)
+	}
 	var args any
 	if len(b.Args) > 0 {
 		args = b.Args

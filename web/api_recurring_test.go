@@ -14,6 +14,7 @@ import (
 
 func TestAPICreateAndDeleteRecurring(t *testing.T) {
 	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		a.register("report.build", "x")
 		resp, body := a.apiCall("POST", "/api/v1/recurring", "", map[string]any{
 			"name": "weekly-report", "spec": "0 7 * * MON", "time_zone": "Europe/Berlin", "kind": "report.build",
 			"args": map[string]string{"scope": "week"}, "queue": "low", "misfire": "strict", "overlap": "skip",
@@ -72,6 +73,7 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 
 func TestAPITags(t *testing.T) {
 	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		a.register("mail.send", "report.build", "x")
 		resp, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "mail.send", "tags": []string{"customer:42", "welcome", "welcome"}})
 		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
 		require.Equal(t, []any{"customer:42", "welcome"}, body["tags"])

@@ -62,6 +62,7 @@ func TestAPIAuth(t *testing.T) {
 	// no local access: every call needs a token
 	forEachDialect(t, web.Config{}, func(t *testing.T, a *app) {
 		admin, viewer := a.token("ops", models.RoleAdmin), a.token("grafana", models.RoleViewer)
+		a.register("mail.send")
 
 		resp, body := a.apiCall("GET", "/api/v1/stats", "", nil)
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
@@ -117,6 +118,7 @@ func modeltestRecent(t *testing.T, a *app) []models.Job {
 func TestAPIJobs(t *testing.T) {
 	// local access: acts as the local admin
 	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		a.register("report.build", "mail.send", "x")
 		resp, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{
 			"kind": "report.build", "args": map[string]int{"rows": 3}, "queue": "low", "priority": 5, "max_attempts": 3,
 			"timeout": "30s", "delay": "1h", "unique_key": "report:1",
@@ -216,6 +218,7 @@ func TestAPILocalAccessIsNotCrossOrigin(t *testing.T) {
 
 func TestAPIOps(t *testing.T) {
 	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		a.register("mail.send")
 		_, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "mail.send", "delay": "1h"})
 		jobID := int64(body["id"].(float64))
 		id := itoa(jobID)
@@ -334,6 +337,7 @@ func TestAPIReference(t *testing.T) {
 // or not at all.
 func TestAPIIdempotencyAndBatch(t *testing.T) {
 	forEachDialect(t, web.Config{LocalNoAuth: true}, func(t *testing.T, a *app) {
+		a.register("mail.send", "a", "b", "c")
 		post := func(key string, body any) (*http.Response, map[string]any) {
 			b, _ := json.Marshal(body)
 			req, err := http.NewRequest("POST", a.server.URL+"/api/v1/jobs", bytes.NewReader(b))

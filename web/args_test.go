@@ -21,6 +21,7 @@ var probeArgs = strings.Repeat("[", 5000) + strings.TrimSuffix(strings.Repeat("0
 // the API (one job, a batch, a recurring job) and the forms.
 func TestDeepArgsAreRefused(t *testing.T) {
 	a := setup(t)
+	a.register("probe.nested", "k")
 	deep := json.RawMessage(`{"a":` + probeArgs + `}`)
 	resp, body := a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "probe.nested", "args": json.RawMessage(probeArgs)})
 	problemAt(t, resp, body, "body.args", "more than 64 levels deep")

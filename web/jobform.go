@@ -30,7 +30,7 @@ const formMaxRows = 100
 func readJobForm(c echo.Context) pages.JobFormView {
 	f, _ := c.FormParams()
 	v := pages.JobFormView{
-		Kind: strings.TrimSpace(f.Get("kind")),
+		Kind: strings.TrimSpace(f.Get("kind")), AllowUnknownKind: f.Get("allow_unknown_kind") != "",
 		// http.request
 		Method: f.Get("http_method"), URL: strings.TrimSpace(f.Get("http_url")), Body: f.Get("http_body"), BodyType: f.Get("http_body_type"),
 		HTTPTimeout: strings.TrimSpace(f.Get("http_timeout")), Expect: strings.TrimSpace(f.Get("http_expect")),
@@ -288,16 +288,21 @@ func argsFieldErrors(v *pages.JobFormView, err error) bool {
 // fillJobForm completes a form view for display: the kinds and queues to choose from, the
 // kind's schema, blank rows to type into.
 func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
-	for _, k := range s.engine.Kinds() {
-		v.Kinds = append(v.Kinds, k.Name)
-		if k.Name == v.Kind && k.Args != nil && v.Kind != pages.KindHTTP && v.Kind != pages.KindExec {
-			if b, err := json.MarshalIndent(huma.SchemaFromType(s.argsRegistry, k.Args), "", "  "); err == nil {
-				v.ArgsSchema = string(b)
-			}
+	if t := s.kindArgsType(v.Kind); t != nil && v.Kind != pages.KindHTTP && v.Kind != pages.KindExec {
+		if b, err := json.MarshalIndent(huma.SchemaFromType(s.argsRegistry, t), "", "  "); err == nil {
+			v.ArgsSchema = string(b)
+		}
+	}
+	if known, err := s.engine.KnownKinds(c.Request().Context()); err == nil { // else this server's own
+		v.Kinds = known
+	} else {
+		for _, k := range s.engine.Kinds() {
+			v.Kinds = append(v.Kinds, k.Name)
 		}
 	}
 	if v.Kind != "" && !slices.Contains(v.Kinds, v.Kind) {
-		v.Kinds = append(v.Kinds, v.Kind) // registered on another server: keep the choice
+		v.Kinds = append(v.Kinds, v.Kind) // keep the choice, and offer to allow it
+		v.KindUnknown = true
 	}
 	if _, queues, err := s.suggest.get(c.Request().Context(), s.store.JobQueries); err == nil {
 		v.Queues = queues

@@ -98,6 +98,9 @@ func (s *Server) handleJobCreate(c echo.Context) error {
 	default:
 		v.Form.Errors["delay"] = "Choose now, after a delay, or at a time."
 	}
+	if err := s.checkFormKind(c, &v.Form); err != nil {
+		return err
+	}
 	if len(v.Form.Errors) > 0 {
 		return s.renderJobNew(c, http.StatusUnprocessableEntity, v)
 	}

@@ -122,6 +122,7 @@ func TestNewHTTPJobForm(t *testing.T) {
 // Mistakes come back next to their fields, with everything typed kept, and no job is made.
 func TestNewJobFormErrors(t *testing.T) {
 	a := setup(t)
+	a.register("mail.send")
 	token := a.csrf("/dashboard/jobs/new")
 	for _, tc := range []struct {
 		form  url.Values

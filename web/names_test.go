@@ -30,6 +30,7 @@ func problemAt(t *testing.T, resp *http.Response, body map[string]any, location,
 // and the forms.
 func TestNamesWithControlOrBidiCharactersAreRefused(t *testing.T) {
 	a := setup(t)
+	a.register("k")
 	for _, tc := range []struct {
 		path     string
 		body     map[string]any
@@ -70,6 +71,7 @@ func TestNamesWithControlOrBidiCharactersAreRefused(t *testing.T) {
 // keys and Idempotency-Keys refuse control, format and bidi characters, naming their field.
 func TestNamesWithInvisibleCharactersAreRefused(t *testing.T) {
 	a := setup(t)
+	a.register("k")
 	for _, tc := range []struct {
 		path     string
 		body     map[string]any

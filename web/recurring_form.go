@@ -72,6 +72,9 @@ func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages
 // with what is wrong beside each field (422).
 func (s *Server) handleRecurringCreate(c echo.Context) error {
 	v, raw, opts := s.readRecurringForm(c, 0, "")
+	if err := s.checkFormKind(c, &v.Form); err != nil {
+		return err
+	}
 	if len(v.Form.Errors) > 0 {
 		return s.renderRecurringForm(c, http.StatusUnprocessableEntity, v)
 	}
@@ -87,6 +90,9 @@ func (s *Server) handleRecurringCreate(c echo.Context) error {
 // saveRecurringDefinition replaces a recurring job made at run time with what the form says.
 func (s *Server) saveRecurringDefinition(c echo.Context, rj *models.RecurringJob) error {
 	v, raw, opts := s.readRecurringForm(c, rj.ID, rj.Name)
+	if err := s.checkFormKind(c, &v.Form); err != nil {
+		return err
+	}
 	if len(v.Form.Errors) > 0 {
 		return s.renderRecurringForm(c, http.StatusUnprocessableEntity, v)
 	}

@@ -92,6 +92,15 @@ func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *ap
 	return &app{t: t, store: store, engine: engine, vault: vault, server: ts, client: newClient(t)}
 }
 
+// register makes kinds known to the app's engine, with workers that do nothing (these tests
+// run no jobs): the API and the forms take jobs of known kinds only.
+func (a *app) register(kinds ...string) {
+	a.t.Helper()
+	for _, k := range kinds {
+		require.NoError(a.t, a.engine.Register(k, func(context.Context, *models.Job) error { return nil }))
+	}
+}
+
 // newClient is a browser-like client: a cookie jar, and redirects reported, not followed.
 func newClient(t *testing.T) *http.Client {
 	t.Helper()

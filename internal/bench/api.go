@@ -45,6 +45,10 @@ func API(ctx context.Context, store *models.Store, cfg APIConfig, progress func(
 	if err != nil {
 		return r, err
 	}
+	// Registered, as the API takes known kinds only; never run here.
+	if err := engine.Register("bench.api", func(context.Context, *models.Job) error { return nil }); err != nil {
+		return r, err
+	}
 	srv, err := web.New(web.Config{Addr: "127.0.0.1:0"}, store, engine, nil)
 	if err != nil {
 		return r, err

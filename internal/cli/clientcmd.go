@@ -98,15 +98,19 @@ func oneName(pos []string, what string) (string, error) {
 	return pos[0], nil
 }
 
+// allowUnknownKindHelp is the help of --allow-unknown-kind, wherever a command takes a kind.
+var allowUnknownKindHelp = fmt.Sprintf("take a kind no server has registered in the last %d days (refused otherwise, as a typo would be), for workers that are not up yet",
+	int(models.KnownKindsWindow/(24*time.Hour)))
+
 func (e *cliEnv) jobsCommand() *ffcli.Command {
 	var (
 		args, queue, in, at, unique, tags string
 		priority, maxAttempts             int
 		state, kind, lsQueue, after, tag  string
 		limit                             int
-		logs                              bool
+		logs, allowUnknownKind            bool
 	)
-	enqueue := e.apiLeaf("enqueue", "kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--in 5m|--at TIME] [--unique KEY]",
+	enqueue := e.apiLeaf("enqueue", "kiln jobs enqueue KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--in 5m|--at TIME] [--unique KEY] [--tags T,...] [--allow-unknown-kind]",
 		"enqueue a job", func(fs *flag.FlagSet) {
 			fs.StringVar(&args, "args", "", "the job's arguments: JSON, or @file to read them from a file")
 			fs.StringVar(&queue, "queue", "", "the queue (default: the kind's)")
@@ -116,11 +120,12 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 			fs.StringVar(&at, "at", "", "run at this `time` (RFC 3339, e.g. 2026-12-01T09:00:00+01:00)")
 			fs.StringVar(&unique, "unique", "", "a unique `key`: enqueueing it again returns the first job")
 			fs.StringVar(&tags, "tags", "", "comma-separated `tags` to find the job by")
+			fs.BoolVar(&allowUnknownKind, "allow-unknown-kind", false, allowUnknownKindHelp)
 		}, func(ctx context.Context, pos []string) error {
 			if len(pos) != 1 {
 				return fmt.Errorf("%w: give the job's kind", errUsage)
 			}
-			spec := api.JobSpec{Kind: pos[0], Queue: queue, Delay: in, UniqueKey: unique}
+			spec := api.JobSpec{Kind: pos[0], Queue: queue, Delay: in, UniqueKey: unique, AllowUnknownKind: allowUnknownKind}
 			if tags != "" {
 				spec.Tags = strings.Split(tags, ",")
 			}

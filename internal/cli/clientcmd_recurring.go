@@ -17,8 +17,9 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 	var (
 		spec, schedule, tz, kind, args, queue, timeout, misfire, overlap string
 		priority, maxAttempts                                            int
+		allowUnknownKind                                                 bool
 	)
-	create := e.apiLeaf("create", "kiln recurring create NAME --spec SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore] [--overlap allow|skip|replace]",
+	create := e.apiLeaf("create", "kiln recurring create NAME --spec SPEC [--tz ZONE] --kind KIND [--args JSON|@file] [--queue Q] [--priority N] [--max-attempts N] [--timeout D] [--misfire relaxed|strict|ignore] [--overlap allow|skip|replace] [--allow-unknown-kind]",
 		"make a recurring job", func(fs *flag.FlagSet) {
 			fs.StringVar(&spec, "spec", "", "the schedule: a cron expression (\"0 2 * * *\"), @daily, or @every 30s")
 			fs.StringVar(&schedule, "schedule", "", "the old name of --spec, still accepted")
@@ -31,6 +32,7 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 			fs.StringVar(&timeout, "timeout", "", "how long one attempt may run (Go `duration`)")
 			fs.StringVar(&misfire, "misfire", "", "runs missed while no server ran: relaxed (default: once), strict (each), ignore")
 			fs.StringVar(&overlap, "overlap", "", "while the run before is unfinished: allow (default), skip, or replace (cancel it)")
+			fs.BoolVar(&allowUnknownKind, "allow-unknown-kind", false, allowUnknownKindHelp)
 		}, func(ctx context.Context, pos []string) error {
 			name, err := oneName(pos, "recurring job")
 			if err != nil {
@@ -47,7 +49,8 @@ func (e *cliEnv) recurringCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			in := api.RecurringSpec{Name: name, Spec: spec, TimeZone: tz, Kind: kind, Args: raw, Queue: queue, Timeout: timeout, Misfire: misfire, Overlap: overlap}
+			in := api.RecurringSpec{Name: name, Spec: spec, TimeZone: tz, Kind: kind, Args: raw, Queue: queue, Timeout: timeout, Misfire: misfire, Overlap: overlap,
+				AllowUnknownKind: allowUnknownKind}
 			if priority != 0 {
 				in.Priority = &priority
 			}
