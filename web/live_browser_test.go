@@ -74,3 +74,38 @@ func TestBrowserTasksLive(t *testing.T) {
 	screenshot(t, ctx, "tasks-live")
 	require.Equal(t, "", eval[string](t, ctx, `window.__problems.join('\n')`), "no CSP violation or script error")
 }
+
+// TestBrowserHousekeepingHidden: with the sweep running every second, the overview's Recent
+// jobs show the work item and none of the sweeps, across live updates; the Jobs list hides the
+// sweeps until "Show housekeeping" is ticked, which applies at once.
+func TestBrowserHousekeepingHidden(t *testing.T) {
+	store, engine, base := liveApp(t)
+	ctx := browser(t)
+	item, err := tasks.EnqueueCountdown(context.Background(), engine)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		n, err := store.JobQueries.CountJobs(context.Background(), models.JobFilter{Kind: tasks.KindSweepOverdue, State: models.JobSucceeded})
+		return err == nil && n >= 3
+	}, 20*time.Second, 50*time.Millisecond, "the sweep runs")
+	itemLink := `/dashboard/jobs/` + strconv.FormatInt(item.ID, 10)
+
+	within(t, ctx, 20*time.Second, recordProblems(), chromedp.Navigate(base+"/dashboard"))
+	waitFor(t, ctx, "the work item in Recent jobs", `[...document.querySelectorAll('[data-testid="recent-link"]')].some(a => a.getAttribute('href') === '`+itemLink+`')`)
+	recentKinds := `[...document.querySelectorAll('[data-testid="recent-row"] [data-label="Kind"]')].map(e => e.innerText).join(',')`
+	require.NotContains(t, eval[string](t, ctx, recentKinds), tasks.KindSweepOverdue)
+	eval[bool](t, ctx, `(() => { window.__swaps = 0; document.addEventListener('htmx:afterSettle', () => window.__swaps++); return true })()`)
+	waitFor(t, ctx, "two live updates, a sweep or two later", `window.__swaps >= 2`)
+	require.NotContains(t, eval[string](t, ctx, recentKinds), tasks.KindSweepOverdue, "nor after live updates")
+	screenshot(t, ctx, "overview-without-housekeeping")
+
+	within(t, ctx, 20*time.Second, chromedp.Navigate(base+"/dashboard/jobs"))
+	waitFor(t, ctx, "the jobs list", `!!document.querySelector('[data-testid="jobs"]')`)
+	rowKinds := `[...document.querySelectorAll('[data-testid="job-kind"]')].map(e => e.innerText).join(',')`
+	require.NotContains(t, eval[string](t, ctx, rowKinds), tasks.KindSweepOverdue)
+	require.Contains(t, eval[string](t, ctx, rowKinds), tasks.KindCountdown)
+	within(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="show-housekeeping"]`)))
+	waitFor(t, ctx, "the sweeps listed once the toggle is ticked", `location.search.includes('housekeeping=1') && `+rowKinds+`.includes('`+tasks.KindSweepOverdue+`')`)
+	require.True(t, eval[bool](t, ctx, `document.querySelector('[data-testid="show-housekeeping"]').checked`))
+	screenshot(t, ctx, "jobs-with-housekeeping")
+	require.Equal(t, "", eval[string](t, ctx, `window.__problems.join('\n')`), "no CSP violation or script error")
+}

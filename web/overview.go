@@ -89,9 +89,10 @@ func (s *Server) overview(c echo.Context) (pages.OverviewView, error) {
 // recentJobs is how many jobs the overview's Recent jobs panel shows.
 const recentJobs = 10
 
-// recentJobs returns the n jobs that started or finished last, as the panel shows them.
+// recentJobs returns the n jobs that started or finished last, as the panel shows them, but
+// housekeeping.
 func (s *Server) recentJobs(c echo.Context, n int) ([]pages.RecentJob, error) {
-	jobs, err := s.store.JobQueries.LatestActivity(c.Request().Context(), n)
+	jobs, err := s.store.JobQueries.LatestActivity(c.Request().Context(), n, s.hiddenKinds(models.JobFilter{}, false))
 	if err != nil {
 		return nil, err
 	}
