@@ -107,3 +107,18 @@ func TestHousekeepingHidden(t *testing.T) {
 	_, body := a.apiCall(http.MethodGet, "/api/v1/jobs", "", nil)
 	require.Len(t, body["jobs"], 4, "the API is for programs: every job")
 }
+
+// Recent jobs with nothing but housekeeping to show say so, instead of "No job has started
+// yet": the sweep runs at every start, so this is the first page a new install shows.
+func TestRecentJobsOnlyHousekeeping(t *testing.T) {
+	a := setup(t)
+	_, doc := a.get("/dashboard")
+	require.Equal(t, "No job has started yet.", doc.Find(`[data-testid="recent-empty"]`).Text())
+	a.finish(a.enqueue(builtin.KindCleanup, nil), models.JobSucceeded, "")
+	for _, path := range []string{"/dashboard", "/dashboard/live"} {
+		_, doc = a.get(path)
+		empty := doc.Find(`[data-testid="recent-empty"]`)
+		require.Equal(t, "Only housekeeping jobs have run lately: show them.", empty.Text(), path)
+		require.Equal(t, "/dashboard/jobs?housekeeping=1", empty.Find("a").AttrOr("href", ""))
+	}
+}
