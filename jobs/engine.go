@@ -144,7 +144,7 @@ func (e *Engine) Register(kindName string, fn WorkFunc, opts ...Option) error {
 
 func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check func(context.Context, string) error, opts []Option) error {
 	s := collect(opts)
-	if err := s.only("Register", "backoff", "unique", "max running", "rate limit"); err != nil {
+	if err := s.only("Register", "backoff", "unique", "max running", "rate limit", "housekeeping"); err != nil {
 		return err
 	}
 	if kindName == "" || fn == nil {
@@ -153,7 +153,7 @@ func (e *Engine) register(kindName string, fn WorkFunc, args reflect.Type, check
 	if err := models.KindName.Check(kindName); err != nil {
 		return invalid(fmt.Errorf("%w: %s", ErrInvalidOption, models.ErrorMessage(err)))
 	}
-	d := kindDefaults{queue: DefaultQueue, maxAttempts: e.cfg.MaxAttempts, backoff: DefaultBackoff}
+	d := kindDefaults{queue: DefaultQueue, maxAttempts: e.cfg.MaxAttempts, backoff: DefaultBackoff, housekeeping: s.housekeeping}
 	var probe models.Job
 	s.apply(&probe, d)
 	d.queue, d.priority, d.maxAttempts, d.timeout = probe.Queue, probe.Priority, probe.MaxAttempts, probe.Timeout
@@ -441,6 +441,8 @@ type KindInfo struct {
 	Timeout     time.Duration
 	// Args is the type of the kind's arguments when it was registered with Register, else nil.
 	Args reflect.Type
+	// Housekeeping: the kind was registered with Housekeeping, as the system's own upkeep.
+	Housekeeping bool
 }
 
 // Kinds returns the kinds registered on this engine, by name.
@@ -450,7 +452,7 @@ func (e *Engine) Kinds() []KindInfo {
 	out := make([]KindInfo, 0, len(e.kinds))
 	for name, k := range e.kinds {
 		out = append(out, KindInfo{Name: name, Queue: k.defaults.queue, Priority: k.defaults.priority,
-			MaxAttempts: k.defaults.maxAttempts, Timeout: k.defaults.timeout, Args: k.args})
+			MaxAttempts: k.defaults.maxAttempts, Timeout: k.defaults.timeout, Args: k.args, Housekeeping: k.defaults.housekeeping})
 	}
 	slices.SortFunc(out, func(a, b KindInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out

@@ -34,11 +34,19 @@ type settings struct {
 	misfire        *string
 	overlap        *string
 	tags           []string
+	housekeeping   bool
 }
 
 // Tags labels the job (at most models.MaxTags; each 1 to 50 letters, digits, '.', '_', ':' or
 // '-'): the job list and the API filter by them.
 func Tags(tags ...string) Option { return func(s *settings) { s.tags = append(s.tags, tags...) } }
+
+// Housekeeping marks the kind as the system's own upkeep (Register only): work such as a sweep
+// of overdue tasks, retention cleanup or alert delivery, that runs often and matters to an
+// operator mostly when it misbehaves. Its jobs are stored, counted and run like any other; the
+// dashboard leaves them out of Recent jobs and of the Jobs list until asked to show them, so
+// that a sweep running every minute doesn't bury the application's own jobs.
+func Housekeeping() Option { return func(s *settings) { s.housekeeping = true } }
 
 // Queue puts the job on the named queue.
 func Queue(name string) Option { return func(s *settings) { s.queue = &name } }
@@ -134,7 +142,7 @@ func (s settings) only(where string, allowed ...string) error {
 	given := map[string]bool{
 		"backoff": s.backoff != nil, "unique key": s.uniqueKey != nil || s.idempotencyKey != nil, "unique": s.unique != nil, "max running": s.maxRunning != nil, "rate limit": s.rate != nil, "run at": !s.runAt.IsZero(),
 		"on any final state": s.continueOn != "", "time zone": s.tz != nil, "misfire": s.misfire != nil,
-		"overlap": s.overlap != nil, "tags": s.tags != nil,
+		"overlap": s.overlap != nil, "tags": s.tags != nil, "housekeeping": s.housekeeping,
 	}
 	for _, a := range allowed {
 		delete(given, a)
@@ -157,6 +165,8 @@ type kindDefaults struct {
 	maxAttempts int
 	timeout     time.Duration
 	backoff     Backoff
+	// housekeeping: the kind is the system's upkeep (Housekeeping).
+	housekeeping bool
 }
 
 // apply builds a job row from the kind's defaults and the call's settings.

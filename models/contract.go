@@ -64,7 +64,7 @@ type JobQueries interface {
 	// NewestJobLogs reads the newest n lines only, oldest first, and counts those before them.
 	NewestJobLogs(ctx context.Context, jobID int64, n int) (logs []JobLog, earlier int64, err error)
 	ListJobs(ctx context.Context, f JobFilter, before, after int64, limit int) (JobPage, error)
-	LatestActivity(ctx context.Context, n int) ([]Job, error)
+	LatestActivity(ctx context.Context, n int, exceptKinds []string) ([]Job, error)
 	RunningByQueue(ctx context.Context, servers []string) (map[string]int64, error)
 	JobIDs(ctx context.Context, f JobFilter, below int64, limit int) ([]int64, error)
 	CountJobs(ctx context.Context, f JobFilter) (int64, error)

@@ -19,6 +19,9 @@ type JobFilter struct {
 	Queue  string   // exact queue, or ""
 	Search string   // text found in the arguments or the last error (case-insensitive), or ""
 	Tag    string   // jobs with this tag, or ""
+	// ExceptKinds leaves out the jobs of these kinds (kind NOT IN): the dashboard's
+	// housekeeping kinds, while they are hidden. Empty leaves none out.
+	ExceptKinds []string
 }
 
 // Validate checks a filter that came from a user.
@@ -29,7 +32,7 @@ func (f JobFilter) Validate() error {
 	if tooLong(f.Search, 200) || tooLong(f.Kind, jobKindMax) || tooLong(f.Queue, jobQueueMax) || tooLong(f.Tag, 50) {
 		return Errorf(EINVALID, "The filter is too long.")
 	}
-	for _, v := range []string{f.Search, f.Kind, f.Queue, f.Tag} {
+	for _, v := range append([]string{f.Search, f.Kind, f.Queue, f.Tag}, f.ExceptKinds...) {
 		if !storableText(v) {
 			// No job holds such text, and PostgreSQL refuses to compare with it.
 			return Errorf(EINVALID, "The filter holds characters no job can have (a NUL byte or invalid UTF-8).")
@@ -54,6 +57,9 @@ func (f JobFilter) scope(db *gorm.DB, ilike string) *gorm.DB {
 	}
 	if f.Tag != "" {
 		q = q.Where("id IN (SELECT job_id FROM job_tags WHERE tag = ?)", f.Tag)
+	}
+	if len(f.ExceptKinds) > 0 {
+		q = q.Where("kind NOT IN ?", f.ExceptKinds)
 	}
 	if f.Search != "" {
 		// Case-insensitive without LOWER() on every row: SQLite's LIKE already ignores ASCII case,
@@ -142,16 +148,22 @@ func (s jobQueries) ListJobs(ctx context.Context, f JobFilter, before, after int
 // it cost 13% of PostgreSQL's burn-down (kiln bench, 2,000 workers, 4 rounds).
 const ActivityWindow = 10_000
 
-// LatestActivity returns the n jobs that started or finished last, latest first: the running
-// jobs by start (they are few: one per busy worker), and the finished ones (but deleted) by
-// finish, among the newest ActivityWindow jobs.
-func (s jobQueries) LatestActivity(ctx context.Context, n int) ([]Job, error) {
+// LatestActivity returns the n jobs that started or finished last, latest first, but those of
+// exceptKinds: the running jobs by start (they are few: one per busy worker), and the finished
+// ones (but deleted) by finish, among the newest ActivityWindow jobs.
+func (s jobQueries) LatestActivity(ctx context.Context, n int, exceptKinds []string) ([]Job, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	db := s.rdb.WithContext(ctx)
+	except := func(q *gorm.DB) *gorm.DB {
+		if len(exceptKinds) > 0 {
+			return q.Where("kind NOT IN ?", exceptKinds)
+		}
+		return q
+	}
 	var running, finished []Job
-	if err := db.Where("state = ?", JobProcessing).Order("started_at DESC, id DESC").Limit(n).Find(&running).Error; err != nil {
+	if err := except(db.Where("state = ?", JobProcessing)).Order("started_at DESC, id DESC").Limit(n).Find(&running).Error; err != nil {
 		return nil, fmt.Errorf("models: latest running jobs: %w", err)
 	}
 	var top *int64
@@ -159,7 +171,7 @@ func (s jobQueries) LatestActivity(ctx context.Context, n int) ([]Job, error) {
 		return nil, fmt.Errorf("models: latest finished jobs: %w", err)
 	}
 	if top != nil {
-		err := db.Where("id > ? AND finished_at IS NOT NULL AND state <> ?", *top-ActivityWindow, JobDeleted).
+		err := except(db.Where("id > ? AND finished_at IS NOT NULL AND state <> ?", *top-ActivityWindow, JobDeleted)).
 			Order("finished_at DESC, id DESC").Limit(n).Find(&finished).Error
 		if err != nil {
 			return nil, fmt.Errorf("models: latest finished jobs: %w", err)

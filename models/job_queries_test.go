@@ -51,11 +51,25 @@ func TestListJobsKeysetAndFilters(t *testing.T) {
 		require.Equal(t, []int64{25, 24, 23, 22, 21, 20, 19, 18, 17, 16}, ids(back.Jobs), "newer than 15, newest first")
 		require.True(t, back.HasNewer, "the two new jobs are newer still")
 
+		// Kinds left out, as the dashboard leaves out housekeeping: a list, a count, a walk.
+		except := models.JobFilter{ExceptKinds: []string{"report.build", "none.such"}}
+		page, err = s.JobQueries.ListJobs(ctx, except, 0, 0, 6)
+		require.NoError(t, err)
+		require.Equal(t, []int64{27, 26, 25, 24, 23, 22}, ids(page.Jobs), "21 is a report.build")
+		require.True(t, page.HasOlder)
+		n, err := s.JobQueries.CountJobs(ctx, except)
+		require.NoError(t, err)
+		require.EqualValues(t, 27-5, n)
+		walked, err := s.JobQueries.JobIDs(ctx, except, 22, 100)
+		require.NoError(t, err)
+		require.Equal(t, []int64{20, 19, 18, 17}, walked[:4])
+		require.Len(t, walked, 21-5)
+
 		f := models.JobFilter{Kind: "report.build", Queue: "low"}
 		page, err = s.JobQueries.ListJobs(ctx, f, 0, 0, 50)
 		require.NoError(t, err)
 		require.Equal(t, []int64{21, 16, 11, 6, 1}, ids(page.Jobs))
-		n, err := s.JobQueries.CountJobs(ctx, f)
+		n, err = s.JobQueries.CountJobs(ctx, f)
 		require.NoError(t, err)
 		require.EqualValues(t, 5, n)
 
@@ -73,7 +87,7 @@ func TestListJobsKeysetAndFilters(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, []int64{claimed[0].ID}, ids(page.Jobs), "search covers the last error")
 
-		walked, err := s.JobQueries.JobIDs(ctx, models.JobFilter{Kind: "mail.send"}, 0, 7)
+		walked, err = s.JobQueries.JobIDs(ctx, models.JobFilter{Kind: "mail.send"}, 0, 7)
 		require.NoError(t, err)
 		require.Len(t, walked, 7)
 		next, err := s.JobQueries.JobIDs(ctx, models.JobFilter{Kind: "mail.send"}, walked[6], 100)
@@ -82,7 +96,7 @@ func TestListJobsKeysetAndFilters(t *testing.T) {
 		require.Less(t, next[0], walked[6])
 
 		require.Error(t, models.JobFilter{State: "bogus"}.Validate())
-		for _, f := range []models.JobFilter{{Search: "nul\x00"}, {Kind: "\xff"}, {Queue: "q\x00"}, {Search: "\xfe\xff"}} {
+		for _, f := range []models.JobFilter{{Search: "nul\x00"}, {Kind: "\xff"}, {Queue: "q\x00"}, {Search: "\xfe\xff"}, {ExceptKinds: []string{"ok", "\xff"}}} {
 			_, err := s.JobQueries.ListJobs(ctx, f, 0, 0, 10)
 			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%+v: a clear refusal, not a database error", f)
 			_, err = s.JobQueries.CountJobs(ctx, f)
@@ -168,14 +182,14 @@ func TestLatestActivity(t *testing.T) {
 		insert(t, s, d)
 		require.Len(t, claim(t, s, "srv", 1), 1) // d starts after all of them finished
 
-		got, err := s.JobQueries.LatestActivity(ctx, 3)
+		got, err := s.JobQueries.LatestActivity(ctx, 3, nil)
 		require.NoError(t, err)
-		ids := make([]int64, len(got))
-		for i, j := range got {
-			ids[i] = j.ID
-		}
-		require.Equal(t, []int64{d.ID, long.ID, c.ID}, ids)
-		none, err := s.JobQueries.LatestActivity(ctx, 0)
+		require.Equal(t, []int64{d.ID, long.ID, c.ID}, ids(got))
+		// Kinds left out (the dashboard's housekeeping), running or finished: the next come up.
+		got, err = s.JobQueries.LatestActivity(ctx, 3, []string{"d", "long"})
+		require.NoError(t, err)
+		require.Equal(t, []int64{c.ID, b.ID}, ids(got))
+		none, err := s.JobQueries.LatestActivity(ctx, 0, nil)
 		require.NoError(t, err)
 		require.Empty(t, none)
 	})

@@ -136,7 +136,8 @@ func (s *Server) registerJobAPI(api huma.API) {
 	}, s.apiEnqueueBatch)
 	huma.Register(api, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs", Summary: "List jobs", Tags: []string{"Jobs"},
-		Description: "Jobs matching the filters, newest first, a page at a time: pass the response's next as after= for the next page.",
+		Description: "Jobs matching the filters, newest first, a page at a time: pass the response's next as after= for the next page. " +
+			"Every kind is listed, the housekeeping kinds (such as tasks.sweep_overdue and jobs.cleanup) that the dashboard hides by default included: a program gets every job it asks for.",
 	}, s.apiListJobs)
 	huma.Register(api, huma.Operation{
 		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}", Summary: "Get a job and its history", Tags: []string{"Jobs"},

@@ -278,7 +278,7 @@ func isHeaderValue(v string) bool {
 // cursors, ranges, previews); FuzzQueries appends a fuzzed query to each.
 var queryTargets = []string{
 	"/dashboard/jobs", "/api/v1/jobs", "/", "/dashboard", "/dashboard/live", "/dashboard/recurring/preview",
-	"/api/v1/tasks", "/dashboard/jobs/new/fields", "/dashboard/kinds", "/login", "/dashboard/jobs/1",
+	"/api/v1/tasks", "/dashboard/jobs/new/fields", "/dashboard/kinds", "/login", "/dashboard/jobs/1", "/tasks/live",
 }
 
 // FuzzQueries sends fuzzed query strings to every page and list that reads one: the search

@@ -51,6 +51,7 @@ const bulkLimit = 100_000
 // jobsQuery is the jobs list's query string, parsed and checked.
 type jobsQuery struct {
 	filter        models.JobFilter
+	housekeeping  bool // the toggle: show housekeeping jobs
 	before, after int64
 	limit         int
 }
@@ -70,12 +71,22 @@ func searchTag(search, tag string) (string, string) {
 	return search, tag
 }
 
-func parseJobsQuery(c echo.Context) (jobsQuery, error) {
-	search, tag := searchTag(c.QueryParam("q"), c.QueryParam("tag"))
-	q := jobsQuery{limit: pageSizes[0], filter: models.JobFilter{
-		State: models.JobState(c.QueryParam("state")), Kind: c.QueryParam("kind"), Queue: c.QueryParam("queue"), Search: search, Tag: tag,
-	}}
-	if err := q.filter.Validate(); err != nil {
+// jobFilter reads the jobs filter from a query string or a form (value), leaving out the kinds
+// the dashboard hides: the list and its bulk actions read the same jobs.
+func (s *Server) jobFilter(value func(string) string) (f models.JobFilter, showHousekeeping bool, err error) {
+	search, tag := searchTag(value("q"), value("tag"))
+	f = models.JobFilter{State: models.JobState(value("state")), Kind: value("kind"), Queue: value("queue"), Search: search, Tag: tag}
+	if showHousekeeping, err = parseHousekeeping(value(housekeepingParam)); err != nil {
+		return f, false, err
+	}
+	f.ExceptKinds = s.hiddenKinds(f, showHousekeeping)
+	return f, showHousekeeping, f.Validate()
+}
+
+func (s *Server) parseJobsQuery(c echo.Context) (jobsQuery, error) {
+	q := jobsQuery{limit: pageSizes[0]}
+	var err error
+	if q.filter, q.housekeeping, err = s.jobFilter(c.QueryParam); err != nil {
 		return q, err
 	}
 	for name, dst := range map[string]*int64{"before": &q.before, "after": &q.after} {
@@ -100,7 +111,7 @@ func parseJobsQuery(c echo.Context) (jobsQuery, error) {
 // url is the list's URL for this filter with the given page bounds and size (left out when it
 // is the default).
 func (q jobsQuery) url(before, after int64, limit int) string {
-	f := filterView(q.filter)
+	f := filterView(q.filter, q.housekeeping)
 	f.Before, f.After = before, after
 	if limit != pageSizes[0] {
 		f.Limit = limit
@@ -108,9 +119,9 @@ func (q jobsQuery) url(before, after int64, limit int) string {
 	return f.URL()
 }
 
-// filterView is a filter as the jobs list shows it.
-func filterView(f models.JobFilter) pages.JobsFilter {
-	return pages.JobsFilter{State: string(f.State), Kind: f.Kind, Queue: f.Queue, Query: f.Search, Tag: f.Tag}
+// filterView is a filter as the jobs list shows it, with the housekeeping toggle.
+func filterView(f models.JobFilter, showHousekeeping bool) pages.JobsFilter {
+	return pages.JobsFilter{State: string(f.State), Kind: f.Kind, Queue: f.Queue, Query: f.Search, Tag: f.Tag, Housekeeping: showHousekeeping}
 }
 
 // handleJobs lists jobs: a tab per state, filters, keyset pages, bulk actions.
@@ -122,7 +133,7 @@ func (s *Server) handleJobs(c echo.Context) error {
 		}
 		return redirect(c, "/dashboard/jobs/"+strconv.FormatInt(id, 10))
 	}
-	q, err := parseJobsQuery(c)
+	q, err := s.parseJobsQuery(c)
 	if err != nil {
 		return err
 	}
@@ -141,10 +152,16 @@ func (s *Server) handleJobs(c echo.Context) error {
 	}
 	v := pages.JobsView{
 		Layout: s.layoutProps(c, "Jobs", layout.SectionJobs),
-		Filter: filterView(q.filter),
+		Filter: filterView(q.filter, q.housekeeping),
 		Kinds:  kinds, Queues: queues, CanAct: canAct(c), BulkActions: bulkJobActions(), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
 	}
 	v.Filter.Limit = q.limit // the form sends it back
+	v.Housekeeping = s.housekeepingKinds()
+	if len(q.filter.ExceptKinds) > 0 {
+		shown := q
+		shown.housekeeping = true
+		v.ShowHousekeepingURL = shown.url(0, 0, q.limit)
+	}
 	all := q
 	all.filter.State = ""
 	var total int64
@@ -231,9 +248,8 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	}
 	back := localPath(c.FormValue("return_to"))
 	ctx := actorContext(c)
-	search, tag := searchTag(c.FormValue("q"), c.FormValue("tag"))
-	filter := models.JobFilter{State: models.JobState(c.FormValue("state")), Kind: c.FormValue("kind"), Queue: c.FormValue("queue"), Search: search, Tag: tag}
-	if err := filter.Validate(); err != nil {
+	filter, showHousekeeping, err := s.jobFilter(c.FormValue)
+	if err != nil {
 		return err
 	}
 	var ids []int64
@@ -245,7 +261,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 		if c.FormValue("confirm") == "" {
 			return render(c, http.StatusOK, pages.BulkConfirmPage(pages.BulkConfirmView{
 				Layout: s.layoutProps(c, "Confirm", layout.SectionJobs), Action: name, Count: n, CSRF: csrfToken(c), ReturnTo: back,
-				Filter: filterView(filter),
+				Filter: filterView(filter, showHousekeeping), HousekeepingHidden: len(filter.ExceptKinds) > 0,
 			}))
 		}
 		for below := int64(0); len(ids) < bulkLimit; {

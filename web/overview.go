@@ -76,7 +76,7 @@ func (s *Server) overview(c echo.Context) (pages.OverviewView, error) {
 		pages.StatCard{Key: "servers", Label: "Servers", Count: int64(len(servers)), Href: "/dashboard/servers"},
 		pages.StatCard{Key: "recurring", Label: "Recurring", Count: recurring, Href: "/dashboard/recurring"},
 	)
-	if v.Recent, err = s.recentJobs(c, recentJobs); err != nil {
+	if v.Recent, v.OnlyHousekeeping, err = s.recentJobs(c, recentJobs); err != nil {
 		return v, err
 	}
 	if v.Realtime, err = s.realtimeChart(ctx); err != nil {
@@ -89,13 +89,19 @@ func (s *Server) overview(c echo.Context) (pages.OverviewView, error) {
 // recentJobs is how many jobs the overview's Recent jobs panel shows.
 const recentJobs = 10
 
-// recentJobs returns the n jobs that started or finished last, as the panel shows them.
-func (s *Server) recentJobs(c echo.Context, n int) ([]pages.RecentJob, error) {
-	jobs, err := s.store.JobQueries.LatestActivity(c.Request().Context(), n)
+// recentJobs returns the n jobs that started or finished last, as the panel shows them, but
+// housekeeping; with none, onlyHousekeeping says whether housekeeping jobs ran.
+func (s *Server) recentJobs(c echo.Context, n int) (out []pages.RecentJob, onlyHousekeeping bool, err error) {
+	ctx, hidden := c.Request().Context(), s.hiddenKinds(models.JobFilter{}, false)
+	jobs, err := s.store.JobQueries.LatestActivity(ctx, n, hidden)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	out := make([]pages.RecentJob, 0, len(jobs))
+	if len(jobs) == 0 && len(hidden) > 0 {
+		some, err := s.store.JobQueries.LatestActivity(ctx, 1, nil)
+		return nil, len(some) > 0, err
+	}
+	out = make([]pages.RecentJob, 0, len(jobs))
 	for i := range jobs {
 		j := &jobs[i]
 		verb := "made"
@@ -107,7 +113,7 @@ func (s *Server) recentJobs(c echo.Context, n int) ([]pages.RecentJob, error) {
 		r := pages.RecentJob{JobRow: s.jobRow(c, j), At: s.moment(c, j.LastActivity()), Verb: verb}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // realtimeChart bins the per-second counters of the last 5 minutes into 2-second bins.

@@ -311,6 +311,7 @@ func (s *Server) routes() {
 	e.GET("/", s.handleTaskList)
 	e.GET("/tasks", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/") })
 	e.GET("/tasks/new", s.handleTaskNew)
+	e.GET("/tasks/live", s.handleTaskListLive)
 	e.POST("/tasks", s.handleTaskCreate)
 	e.GET("/tasks/:id", s.handleTaskShow)
 	e.GET("/tasks/:id/edit", s.handleTaskEdit)

@@ -54,24 +54,44 @@ func tasksURL(status models.TaskStatus, page int) string {
 
 // handleTaskList shows one page of tasks under a filter tab.
 func (s *Server) handleTaskList(c echo.Context) error {
-	status, err := models.ParseTaskStatus(c.QueryParam("status"))
+	v, err := s.tasksView(c)
 	if err != nil {
 		return err
+	}
+	v.Layout = s.layoutProps(c, "Tasks", layout.SectionTasks)
+	return render(c, http.StatusOK, pages.TasksPage(v))
+}
+
+// handleTaskListLive renders the live part of the Tasks page, for htmx polling.
+func (s *Server) handleTaskListLive(c echo.Context) error {
+	v, err := s.tasksView(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, pages.TasksLive(v))
+}
+
+// tasksView is the Tasks page but its layout, which the live part leaves out (reading the
+// layout would take the pending flash message).
+func (s *Server) tasksView(c echo.Context) (pages.TasksView, error) {
+	status, err := models.ParseTaskStatus(c.QueryParam("status"))
+	if err != nil {
+		return pages.TasksView{}, err
 	}
 	page := 1
 	if raw := c.QueryParam("page"); raw != "" {
 		if page, err = strconv.Atoi(raw); err != nil || page < 1 || page > 1_000_000 {
-			return models.Errorf(models.EINVALID, "Page must be a whole number of at least 1, not %q.", raw)
+			return pages.TasksView{}, models.Errorf(models.EINVALID, "Page must be a whole number of at least 1, not %q.", raw)
 		}
 	}
 	ctx, now := c.Request().Context(), s.cfg.Now()
 	counts, err := s.store.Tasks.CountTasks(ctx, now)
 	if err != nil {
-		return err
+		return pages.TasksView{}, err
 	}
 	tasks, err := s.store.Tasks.ListTasks(ctx, models.TaskFilter{Status: status, Now: now, Limit: tasksPerPage, Offset: (page - 1) * tasksPerPage})
 	if err != nil {
-		return err
+		return pages.TasksView{}, err
 	}
 	tabs := make([]components.Tab, 0, len(models.TaskStatuses))
 	for _, st := range models.TaskStatuses {
@@ -86,9 +106,8 @@ func (s *Server) handleTaskList(c echo.Context) error {
 	if total > 0 {
 		empty = "This page is past the end of the list."
 	}
-	zone := viewerZone(c).String()
-	return render(c, http.StatusOK, pages.TasksPage(pages.TasksView{
-		Layout:    s.layoutProps(c, "Tasks", layout.SectionTasks),
+	here := tasksURL(status, page)
+	return pages.TasksView{
 		Tabs:      tabs,
 		Status:    string(status),
 		EmptyText: empty,
@@ -97,11 +116,12 @@ func (s *Server) handleTaskList(c echo.Context) error {
 			Page: page, Pages: int((total + tasksPerPage - 1) / tasksPerPage), Total: total,
 			Href: func(p int) string { return tasksURL(status, p) },
 		},
-		Zone:     zone,
+		Zone:     viewerZone(c).String(),
 		CSRF:     csrfToken(c),
-		ReturnTo: tasksURL(status, page),
+		ReturnTo: here,
 		CanAct:   canAct(c),
-	}))
+		LiveURL:  "/tasks/live" + strings.TrimPrefix(here, "/"), // "/?status=..." -> "/tasks/live?status=..."
+	}, nil
 }
 
 func (s *Server) taskRow(c echo.Context, t *models.Task, now time.Time) pages.TaskRow {

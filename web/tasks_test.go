@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -256,6 +257,38 @@ func TestTaskListPages(t *testing.T) {
 	require.Len(t, doc.Find(`[data-testid="task-row"]`).Nodes, 20)
 	_, doc = a.get("/?page=4")
 	require.Contains(t, doc.Find(`[data-testid="empty"]`).Text(), "past the end")
+}
+
+// The Tasks page's live part is polled for the page's own tab and page, comes without the
+// layout (so it never takes the flash meant for the next page), and shows what changed since
+// the page was drawn.
+func TestTaskListLive(t *testing.T) {
+	a := setup(t)
+	task := a.createTask("Water the plants", time.Now().Add(time.Hour))
+	for path, live := range map[string]string{"/": "/tasks/live", "/?status=pending&page=2": "/tasks/live?page=2&status=pending"} {
+		_, doc := a.get(path)
+		poll, _ := doc.Find(`#tasks-live`).Attr("hx-get")
+		require.Equal(t, live, poll, path)
+		trigger, _ := doc.Find(`#tasks-live`).Attr("hx-trigger")
+		require.Equal(t, "every 2s", trigger, "as the job pages")
+	}
+
+	token := a.csrf("/")
+	resp, _ := a.post(fmt.Sprintf("/tasks/%d/complete", task.ID), url.Values{"_csrf": {token}, "return_to": {"/?status=pending"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, doc := a.get("/tasks/live?status=pending")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Empty(t, doc.Find("header.topbar").Nodes, "the live part comes without the layout")
+	require.Empty(t, doc.Find(`[data-testid="flash"]`).Nodes)
+	require.Contains(t, doc.Find(`[data-testid="empty"]`).Text(), "Nothing pending", "the completed task left the tab")
+	poll, _ := doc.Find(`#tasks-live`).Attr("hx-get")
+	require.Equal(t, "/tasks/live?status=pending", poll, "and it goes on polling its own tab")
+	_, doc = a.get("/?status=pending")
+	require.Contains(t, doc.Find(`[data-testid="flash"]`).Text(), "marked complete", "the flash waited for the page")
+
+	resp, doc = a.get("/tasks/live?status=done")
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.NotEmpty(t, doc.Find(`[data-testid="error-message"]`).Text())
 }
 
 func rowTitles(doc *goquery.Document) []string {

@@ -60,7 +60,8 @@ func Register(e *jobs.Engine, store models.TaskStore, cfg Config) error {
 	if cfg.CountdownSteps < 1 || cfg.CountdownStep <= 0 {
 		return fmt.Errorf("%w: the countdown needs at least one step of a positive length", jobs.ErrInvalidConfig)
 	}
-	if _, err := jobs.Register(e, KindSweepOverdue, sweepOverdue(store), jobs.MaxAttempts(3), jobs.Timeout(time.Minute)); err != nil {
+	// Housekeeping: run every minute, the sweep would be most of the dashboard's recent jobs.
+	if _, err := jobs.Register(e, KindSweepOverdue, sweepOverdue(store), jobs.MaxAttempts(3), jobs.Timeout(time.Minute), jobs.Housekeeping()); err != nil {
 		return err
 	}
 	if _, err := jobs.Register(e, KindCountdown, countdown(cfg), jobs.MaxAttempts(1)); err != nil {

@@ -70,6 +70,19 @@ func TestRegisterRefusesABadConfig(t *testing.T) {
 	require.ErrorIs(t, tasks.Register(e, s.Tasks, tasks.Config{SweepEvery: "often"}), jobs.ErrInvalidSchedule)
 }
 
+// The sweep is housekeeping, which the dashboard hides by default; the work item is not.
+func TestSweepIsHousekeeping(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e, err := jobs.New(s, jobs.Config{NoWorkers: true})
+	require.NoError(t, err)
+	require.NoError(t, tasks.Register(e, s.Tasks, tasks.Config{}))
+	got := map[string]bool{}
+	for _, k := range e.Kinds() {
+		got[k.Name] = k.Housekeeping
+	}
+	require.Equal(t, map[string]bool{tasks.KindSweepOverdue: true, tasks.KindCountdown: false}, got)
+}
+
 // With 100,000 tasks, half of them overdue, one sweep job completes exactly those.
 func TestSweepCompletesExactlyTheOverdueTasks(t *testing.T) {
 	if testing.Short() {

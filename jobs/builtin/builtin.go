@@ -131,7 +131,7 @@ func Register(e *jobs.Engine, store Store, cfg Config) error {
 		return err
 	}
 	cfg = cfg.withDefaults()
-	if _, err := jobs.Register(e, KindCleanup, cleanup(store), jobs.MaxAttempts(3), jobs.Timeout(30*time.Minute)); err != nil {
+	if _, err := jobs.Register(e, KindCleanup, cleanup(store), jobs.MaxAttempts(3), jobs.Timeout(30*time.Minute), jobs.Housekeeping()); err != nil {
 		return err
 	}
 	hw := &httpWorker{client: cfg.HTTPClient, secrets: cfg.Secrets}

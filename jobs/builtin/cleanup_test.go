@@ -11,7 +11,22 @@ import (
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
+
+// Retention cleanup is housekeeping, which the dashboard hides by default; the kinds that do
+// users' work are not.
+func TestCleanupIsHousekeeping(t *testing.T) {
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e, err := jobs.New(s, jobs.Config{NoWorkers: true})
+	require.NoError(t, err)
+	require.NoError(t, builtin.Register(e, s.Jobs, builtin.Config{}))
+	got := map[string]bool{}
+	for _, k := range e.Kinds() {
+		got[k.Name] = k.Housekeeping
+	}
+	require.Equal(t, map[string]bool{builtin.KindCleanup: true, builtin.KindHTTPRequest: false, builtin.KindExec: false}, got)
+}
 
 // jobs.cleanup deletes finished jobs past the retention, and failed ones past theirs when one
 // is set (without one, failed jobs stay); a job that is not old enough, or not finished, stays.

@@ -93,9 +93,16 @@
     localizeTimes(root, pageZone);
   }
 
-  // Live regions (a job's page, the overview) are swapped whole every 2 seconds. A keyboard
-  // user's focus inside one would drop to <body> and the next Tab start over at "Skip to
-  // content": remember what had focus and focus its counterpart in the new content.
+  // A checkbox that is a view's toggle (the Jobs list's "Show housekeeping") applies at once,
+  // as a link would; without JavaScript its form's button applies it.
+  document.addEventListener("change", function (evt) {
+    var el = evt.target;
+    if (el.matches && el.matches("input[data-autosubmit]") && el.form) el.form.requestSubmit();
+  });
+
+  // Live regions (a job's page, the overview, the Tasks page) are swapped whole every 2
+  // seconds. A keyboard user's focus inside one would drop to <body> and the next Tab start over
+  // at "Skip to content": remember what had focus and focus its counterpart in the new content.
   var pendingFocus = null;
 
   function focusSelector(el) {
