@@ -318,7 +318,8 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 	return r
 }
 
-// errorLineShown is the most characters of an error's first line that the jobs list shows.
+// errorLineShown is the most characters of an error's first line that a list (the jobs list, a
+// job's attempts and history) shows; the job page shows the whole error once, under Last error.
 const errorLineShown = 160
 
 // jobWhen is the moment the jobs list shows for a job, and what happens then: when it finished
