@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
@@ -127,6 +129,36 @@ func TestBrowserJobsListDensity(t *testing.T) {
 		shots(t, ctx, fmt.Sprintf("job-http-%d", tc.width))
 	}
 	require.Empty(t, failures)
+}
+
+// TestBrowserAccessibilityBusyPages runs axe-core on the data pages full of seedDashboard's jobs
+// (progress bars, cut errors and results, tags, a recurring job's last run), at 1280 and 375 px,
+// in light and dark colours.
+func TestBrowserAccessibilityBusyPages(t *testing.T) {
+	a := setup(t)
+	ctx := browser(t)
+	s := a.seedDashboard()
+	pages := append(dataPages, fmt.Sprintf("/dashboard/jobs/%d", s.httpJob.ID), "/dashboard/kinds/"+longKind)
+	for _, scheme := range []string{"light", "dark"} {
+		within(t, ctx, 10*time.Second, colorScheme(scheme))
+		for _, width := range []int64{1280, 375} {
+			within(t, ctx, 10*time.Second, chromedp.EmulateViewport(width, 800))
+			for _, path := range pages {
+				within(t, ctx, 20*time.Second, chromedp.Navigate(a.server.URL+path))
+				waitFor(t, ctx, path, `document.readyState === 'complete'`)
+				axeCheck(t, ctx, fmt.Sprintf("%s at %d px, %s", path, width, scheme))
+			}
+		}
+	}
+}
+
+// colorScheme makes the tab's pages match prefers-color-scheme: scheme.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
+		return err
+	})
 }
 
 // shots saves the first screen and the whole page as PNGs into $KILN_SCREENSHOT_DIR when it is
