@@ -315,6 +315,8 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 		State: string(j.State), Attempt: j.Attempt, Max: j.MaxAttempts,
 		Created: s.moment(c, j.CreatedAt), Progress: j.Progress, Tags: j.TagList(),
 	}
+	verb, at := jobWhen(j)
+	r.WhenVerb, r.When = verb, s.moment(c, at)
 	if j.StartedAt != nil {
 		m := s.moment(c, *j.StartedAt)
 		r.Started = &m
@@ -327,9 +329,27 @@ func (s *Server) jobRow(c echo.Context, j *models.Job) pages.JobRow {
 		}
 	}
 	if first := models.FirstLine(j.LastError); first != "" {
-		r.Error = truncateRunes(first, 160)
+		r.Error = truncateRunes(first, errorLineShown)
 	}
 	return r
+}
+
+// errorLineShown is the most characters of an error's first line that a list (the jobs list, a
+// job's attempts and history) shows; the job page shows the whole error once, under Last error.
+const errorLineShown = 160
+
+// jobWhen is the moment the jobs list shows for a job, and what happens then: when it finished
+// or started, when a scheduled job (new or retrying) runs, else when it was made.
+func jobWhen(j *models.Job) (verb string, at time.Time) {
+	switch {
+	case j.State.Final() && j.FinishedAt != nil:
+		return "finished", *j.FinishedAt
+	case j.State == models.JobProcessing && j.StartedAt != nil:
+		return "started", *j.StartedAt
+	case j.State == models.JobScheduled:
+		return "runs", j.RunAt
+	}
+	return "made", j.CreatedAt
 }
 
 // formatDuration rounds a duration for reading (components.FormatDuration).

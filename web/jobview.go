@@ -61,15 +61,13 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	v := pages.JobView{
 		WaitingForSlot: d.WaitingForSlot,
 		ID:             j.ID, Kind: j.Kind, Queue: j.Queue, State: string(j.State), Final: j.State.Final(), Priority: j.Priority,
-		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Rescues: j.Rescues, Timeout: "none", Progress: j.Progress,
+		Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, Rescues: j.Rescues, Progress: j.Progress,
 		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
 		Args: jsonBlock(j.Args, jobFileURL(j.ID, "args.json")), Result: jsonBlock(j.Result, jobFileURL(j.ID, "result.json")),
 		LastError: textBlock(j.LastError, jobFileURL(j.ID, "error.txt")), ContinueOn: j.ContinueOn,
 		CanAct: canAct(c), CSRF: csrfToken(c), Actions: jobActionButtons(j.State),
 	}
-	if j.Timeout > 0 {
-		v.Timeout = j.Timeout.String()
-	}
+	v.Timeout, v.TimeoutFrom = timeoutView(j)
 	if j.UniqueKey != nil {
 		v.UniqueKey = *j.UniqueKey
 	}
@@ -106,6 +104,34 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	v.Logs, v.LogsEarlier, v.LogsCut = s.logLines(c, j.ID, logs, earlier)
 	v.LogURL = jobFileURL(j.ID, "log.txt")
 	return v, nil
+}
+
+// timeoutView says how long an attempt of j may run and what sets that: the job's own timeout,
+// or, for a built-in kind whose arguments bound its work (http.request's request, exec's
+// program), that bound when it is shorter. Without either, "none".
+func timeoutView(j *models.Job) (timeout, from string) {
+	work, fromArgs, ok := builtin.WorkTimeout(j.Kind, j.Args)
+	workFrom := "the default of " + j.Kind
+	if fromArgs {
+		workFrom = "from its arguments"
+	}
+	switch {
+	case ok && (j.Timeout == 0 || work <= j.Timeout):
+		if j.Timeout > 0 {
+			workFrom += "; the job's own timeout is " + shortDuration(j.Timeout)
+		}
+		return shortDuration(work), workFrom
+	case j.Timeout > 0:
+		from = "the job's timeout"
+		switch {
+		case ok && fromArgs:
+			from += ", shorter than the " + shortDuration(work) + " its arguments give"
+		case ok:
+			from += ", shorter than the default of " + j.Kind + ", " + shortDuration(work)
+		}
+		return shortDuration(j.Timeout), from
+	}
+	return "none", ""
 }
 
 // logLineMarkup is about the most HTML a log line takes besides its text: its time, attempt and
@@ -174,6 +200,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 			}
 			if e.Error != "" {
 				entry.Error = errs.text(e.Error, jobFileURL(j.ID, "history.txt"))
+				entry.ErrorLine = truncateRunes(models.FirstLine(e.Error), errorLineShown)
 			}
 			switch {
 			case i+1 < len(events):
@@ -192,7 +219,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 		a := pages.AttemptRow{Number: e.Attempt, Server: e.ServerID, Started: s.moment(c, e.At), Outcome: "running", Duration: formatDuration(now.Sub(e.At)) + " so far"}
 		if i+1 < len(events) {
 			end := events[i+1]
-			a.Outcome, a.Error = attemptOutcome(end), truncateRunes(models.FirstLine(end.Error), 300)
+			a.Outcome, a.Error = attemptOutcome(end), truncateRunes(models.FirstLine(end.Error), errorLineShown)
 			a.Duration = formatDuration(end.At.Sub(e.At))
 			if end.Duration > 0 {
 				a.Duration = formatDuration(end.Duration)
@@ -201,7 +228,7 @@ func (s *Server) history(c echo.Context, j *models.Job, events []models.JobEvent
 			case end.IsRescue() && i+2 < len(events) && events[i+2].IsLateOutcome():
 				// Its server was cut off, not dead: the run's own outcome came after the rescue.
 				late := events[i+2]
-				a.Outcome, a.Error = string(late.To), truncateRunes(models.FirstLine(late.Error), 300)
+				a.Outcome, a.Error = string(late.To), truncateRunes(models.FirstLine(late.Error), errorLineShown)
 				a.Duration = formatDuration(late.Duration) + ", reported late"
 			case end.IsRescue():
 				// From the claim to the rescue is not how long it ran: nobody knows that.

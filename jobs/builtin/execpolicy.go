@@ -138,13 +138,9 @@ func (p ExecPolicy) check(a *ExecArgs) (execPlan, error) {
 			return execPlan{}, err
 		}
 	}
-	timeout := DefaultExecTimeout
-	if a.Timeout != "" {
-		d, err := time.ParseDuration(a.Timeout)
-		if err != nil || d <= 0 {
-			return execPlan{}, fieldErr("timeout", "%q is not a positive duration such as 90s or 2h", a.Timeout)
-		}
-		timeout = d
+	timeout, err := argsTimeout(a.Timeout, DefaultExecTimeout, "90s or 2h")
+	if err != nil {
+		return execPlan{}, err
 	}
 	return execPlan{timeout: timeout}, nil
 }

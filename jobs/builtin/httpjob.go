@@ -177,13 +177,8 @@ func (a *HTTPRequestArgs) normalize() (timeout time.Duration, err error) {
 	if len(a.Body) > 0 && !json.Valid(a.Body) {
 		return 0, fieldErr("body", "the body must be a JSON string, object or array")
 	}
-	timeout = DefaultHTTPTimeout
-	if a.Timeout != "" {
-		d, err := time.ParseDuration(a.Timeout)
-		if err != nil || d <= 0 {
-			return 0, fieldErr("timeout", "%q is not a positive duration such as 10s or 2m", a.Timeout)
-		}
-		timeout = d
+	if timeout, err = argsTimeout(a.Timeout, DefaultHTTPTimeout, "10s or 2m"); err != nil {
+		return 0, err
 	}
 	if err := a.Expect.validate(); err != nil {
 		return 0, fieldErr("expect", "%v", err)

@@ -46,7 +46,8 @@
   }
 
   // localizeTimes shows the server's times in zone, in the form each one's data-local names:
-  // "exact" is "Mon 2 Jan 2006, 15:04", "clock" "15:04:05.000" (a job's log lines).
+  // "exact" is "Mon 2 Jan 2006, 15:04", "clock" "15:04:05.000" (a job's log lines); "relative"
+  // ("3 min ago", the jobs list) keeps its text, which no zone changes, and gets the tooltip.
   function localizeTimes(root, zone) {
     if (!zone) return;
     root.querySelectorAll("time[data-local][datetime]").forEach(function (el) {
@@ -59,6 +60,7 @@
         switch (el.getAttribute("data-local")) {
           case "exact": el.textContent = day + p.hour + ":" + p.minute; break;
           case "clock": el.textContent = f.hour + ":" + f.minute + ":" + f.second + "." + String(d.getUTCMilliseconds()).padStart(3, "0"); break;
+          case "relative": break;
           default: return;
         }
         el.title = full + " = " + d.toISOString().slice(11, 19) + " UTC";
@@ -87,7 +89,18 @@
     });
   }
 
+  // On a phone the dashboard's pages are one line that scrolls sideways: bring the current
+  // page's link into view.
+  function revealCurrentPage(root) {
+    root.querySelectorAll(".subnav [aria-current=page]").forEach(function (el) {
+      var nav = el.parentElement;
+      var right = el.offsetLeft - nav.offsetLeft + el.offsetWidth;
+      if (right > nav.clientWidth) nav.scrollLeft = right - nav.clientWidth + 16;
+    });
+  }
+
   function init(root) {
+    revealCurrentPage(root);
     fillZoneFields(root);
     wireFlashes(root);
     localizeTimes(root, pageZone);
