@@ -295,7 +295,7 @@ func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 
 // isQuietPath reports the routes that need neither request logs, identity nor CSRF tokens.
 func isQuietPath(path string) bool {
-	return strings.HasPrefix(path, static.Prefix) || path == "/healthz" || path == "/readyz"
+	return strings.HasPrefix(path, static.Prefix) || path == "/healthz" || path == "/readyz" || path == "/robots.txt"
 }
 
 func (s *Server) routes() {
@@ -303,6 +303,7 @@ func (s *Server) routes() {
 	e.GET(static.Prefix+"*", serveStatic)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
+	e.GET("/robots.txt", handleRobots)
 
 	e.GET("/login", s.handleLoginPage)
 	e.POST("/login", s.handleLogin, s.loginRateLimit())
