@@ -119,8 +119,8 @@ func (c Config) Validate() error {
 	}
 	if c.Secret != "" {
 		if len(c.Secret) < minSecretLen {
-			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %d bytes; it must be at least %d bytes of random data, "+
-				"the same on every node. Make one with: openssl rand -base64 32", len(c.Secret), minSecretLen)
+			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %s; it must be at least %d bytes of random data, "+
+				"the same on every node. Make one with: openssl rand -base64 32", components.Plural(len(c.Secret), "byte", "bytes"), minSecretLen)
 		}
 		if why := notRandom(c.Secret); why != "" {
 			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is not random: %s. Make one with: openssl rand -base64 32, "+
