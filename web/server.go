@@ -329,6 +329,7 @@ func (s *Server) routes() {
 	e.GET("/dashboard/jobs/new", s.handleJobNew)
 	e.GET("/dashboard/jobs/new/fields", s.handleJobNewFields)
 	e.GET("/dashboard/jobs/new/row", s.handleJobNewRow)
+	e.GET("/dashboard/jobs/new/when", s.handleJobNewWhen)
 	e.POST("/dashboard/jobs/new", s.handleJobCreate)
 	e.GET("/dashboard/jobs/:id", s.handleJob)
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)

@@ -87,6 +87,15 @@
     });
   }
 
+  // Typing a delay or a moment on the New job form chooses it: a job typed "in 10m" must not go
+  // now because the radio beside it was left on Now.
+  document.addEventListener("input", function (evt) {
+    var option = evt.target.closest && evt.target.closest(".when-option[data-when]");
+    if (!option || evt.target.type === "radio") return;
+    var radio = option.querySelector('input[type="radio"][name="when"]');
+    if (radio && evt.target.value) radio.checked = true;
+  });
+
   function init(root) {
     fillZoneFields(root);
     wireFlashes(root);
