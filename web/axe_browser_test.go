@@ -54,7 +54,7 @@ func axeCheck(t *testing.T, ctx context.Context, name string) {
 	require.Empty(t, msgs, "%s: WCAG 2.1 AA violations", name)
 }
 
-// Every page passes axe-core's WCAG 2.1 AA rules, in light and narrow layouts.
+// Every page passes axe-core's WCAG 2.1 AA rules, wide and narrow, in light and dark.
 func TestBrowserAccessibility(t *testing.T) {
 	a := setup(t)
 	ctx := browser(t)
@@ -73,14 +73,17 @@ func TestBrowserAccessibility(t *testing.T) {
 		"/dashboard/recurring", fmt.Sprintf("/dashboard/recurring/%d/edit", rj.ID), "/dashboard/recurring/new",
 		"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens", "/dashboard/kinds", "/dashboard/kinds/report.build",
 	}
-	for _, width := range []int64{1280, 375} {
-		within(t, ctx, 10*time.Second, chromedp.EmulateViewport(width, 900))
-		for _, path := range pages {
-			within(t, ctx, 20*time.Second, chromedp.Navigate(a.server.URL+path))
-			waitFor(t, ctx, path, `document.readyState === 'complete'`)
-			axeCheck(t, ctx, fmt.Sprintf("%s at %d px", path, width))
+	for _, scheme := range []string{"light", "dark"} {
+		for _, width := range []int64{1280, 375} {
+			within(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(width, 900))
+			for _, path := range pages {
+				within(t, ctx, 20*time.Second, chromedp.Navigate(a.server.URL+path))
+				waitFor(t, ctx, path, `document.readyState === 'complete'`)
+				axeCheck(t, ctx, fmt.Sprintf("%s at %d px, %s", path, width, scheme))
+			}
 		}
 	}
+	within(t, ctx, 10*time.Second, colorScheme("light"))
 	// The login page, and a page that is not there.
 	login := setupWith(t, web.Config{})
 	for _, path := range []string{"/login", "/dashboard/nope"} {

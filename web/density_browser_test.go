@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
@@ -150,15 +148,6 @@ func TestBrowserAccessibilityBusyPages(t *testing.T) {
 			}
 		}
 	}
-}
-
-// colorScheme makes the tab's pages match prefers-color-scheme: scheme.
-func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-		return err
-	})
 }
 
 // shots saves the first screen and the whole page as PNGs into $KILN_SCREENSHOT_DIR when it is

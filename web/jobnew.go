@@ -86,10 +86,7 @@ func (s *Server) handleJobCreate(c echo.Context) error {
 			opts = append(opts, jobs.RunAt(time.Now().Add(d)))
 		}
 	case "at":
-		at, err := time.ParseInLocation(datetimeLocal, v.When.RunAt, loc)
-		if err != nil {
-			at, err = time.ParseInLocation(datetimeLocalSeconds, v.When.RunAt, loc)
-		}
+		at, err := parseDatetimeLocal(v.When.RunAt, loc)
 		if err != nil {
 			v.Form.Errors["run_at"] = "A date and time; use the picker or the form 2026-11-21T09:30."
 		} else {
@@ -124,9 +121,26 @@ func (s *Server) handleJobCreate(c echo.Context) error {
 	return redirect(c, fmt.Sprintf("/dashboard/jobs/%d", job.ID))
 }
 
+// handleJobNewWhen renders the moment the form's date-and-time field holds, as the dashboard
+// writes dates; the field asks for it as it changes.
+func (s *Server) handleJobNewWhen(c echo.Context) error {
+	return render(c, http.StatusOK, pages.RunAtShown(s.runAtPreview(c, c.QueryParam("run_at"))))
+}
+
+// runAtPreview reads a date-and-time field's value in the viewer's zone, as the form's post
+// does; nothing when it is empty or not a date and time.
+func (s *Server) runAtPreview(c echo.Context, value string) pages.RunAtPreview {
+	at, err := parseDatetimeLocal(strings.TrimSpace(value), viewerZone(c))
+	if err != nil {
+		return pages.RunAtPreview{}
+	}
+	m := s.moment(c, at)
+	return pages.RunAtPreview{At: &m}
+}
+
 func (s *Server) renderJobNew(c echo.Context, status int, v pages.JobNewView) error {
 	s.fillJobForm(c, &v.Form)
-	v.When.Zone = viewerZone(c).String()
+	v.When.Zone, v.When.RunAtShown = viewerZone(c).String(), s.runAtPreview(c, v.When.RunAt)
 	title := "New job"
 	if v.FromID != 0 {
 		title = fmt.Sprintf("Duplicate job #%d", v.FromID)

@@ -251,3 +251,30 @@ func TestJobPageShowsTheResponse(t *testing.T) {
 	resp, _ = v.post("/dashboard/jobs/new", url.Values{"_csrf": {v.csrf("/dashboard")}, "kind": {"mail.send"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 }
+
+// The New job form writes the moment its date-and-time field holds as the dashboard writes
+// dates, in the viewer's zone (the picker shows its locale's mm/dd/yyyy); a form sent back
+// with an error shows it too.
+func TestJobNewShowsTheMomentPicked(t *testing.T) {
+	a := setup(t)
+	a.setZone("Europe/Berlin")
+	_, doc := a.get("/dashboard/jobs/new/when?run_at=2030-03-05T14:30")
+	preview := doc.Find(`[data-testid="run-at-preview"]`)
+	require.Equal(t, "Tue 5 Mar 2030, 14:30", preview.Find("time").Text())
+	require.Equal(t, "2030-03-05T13:30:00Z", preview.Find("time").AttrOr("datetime", ""), "read in the viewer's zone")
+	require.Regexp(t, `^in \d years?$`, preview.Find(".rel").Text())
+	// 02:30 on the night the clocks go forward does not exist: the preview says when it runs.
+	_, doc = a.get("/dashboard/jobs/new/when?run_at=2030-03-31T02:30")
+	require.Equal(t, "Sun 31 Mar 2030, 03:30", doc.Find(`[data-testid="run-at-preview"] time`).Text())
+	_, doc = a.get("/dashboard/jobs/new/when?run_at=2020-01-01T10:00")
+	require.Contains(t, doc.Find(`[data-testid="run-at-preview"]`).Text(), "that has passed, so at once")
+	for _, bad := range []string{"", "tomorrow", "2030-13-01T10:00"} {
+		_, doc = a.get("/dashboard/jobs/new/when?run_at=" + url.QueryEscape(bad))
+		require.Empty(t, strings.TrimSpace(doc.Find(`[data-testid="run-at-preview"]`).Text()), "%q shows nothing", bad)
+	}
+
+	token := a.csrf("/dashboard/jobs/new")
+	resp, doc := a.post("/dashboard/jobs/new", url.Values{"_csrf": {token}, "kind": {"mail.send"}, "args": {"{"}, "when": {"at"}, "run_at": {"2030-03-05T14:30"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Equal(t, "Tue 5 Mar 2030, 14:30", doc.Find(`[data-testid="run-at-preview"] time`).Text())
+}

@@ -300,9 +300,9 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 			return err
 		}
 	}
-	msg := fmt.Sprintf("%d jobs %s.", done, action.past)
+	msg := fmt.Sprintf("%s %s.", components.Plural(done, "job", "jobs"), action.past)
 	if skipped > 0 {
-		msg += fmt.Sprintf(" %d skipped: their state doesn't allow it.", skipped)
+		msg += fmt.Sprintf(" %d skipped: %s doesn't allow it.", skipped, components.Noun(skipped, "its state", "their state"))
 	}
 	s.log.Info("web: bulk job action", "action", name, "done", done, "skipped", skipped, "user", currentUser(c).Username, "took", time.Since(start))
 	setFlash(c, "success", msg)

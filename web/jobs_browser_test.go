@@ -78,7 +78,8 @@ func TestBrowserRecurringHTTPJob(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`input[name="http_header_value"]`), "${secret:partner.token}"),
 	)
 	require.True(t, eval[bool](t, ctx, `window.__noReload === true`), "the preview updated without a reload")
-	within(t, ctx, 10*time.Second, chromedp.SetValue(chromedp.CSS(`select[name="overlap"]`), "skip"))
+	// Clicked from script: chromedp scrolls a node to the top, under the sticky top bar.
+	eval[bool](t, ctx, `(() => { document.querySelector('input[name="overlap"][value="skip"]').click(); return true })()`)
 	within(t, ctx, 20*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="submit"]`)))
 	waitFor(t, ctx, "the recurring list with the new job", `location.pathname === '/dashboard/recurring' && !!document.querySelector('[data-name="partner-ping"]')`)
 	require.Equal(t, "overlap: skip", eval[string](t, ctx, `document.querySelector('[data-name="partner-ping"] [data-testid="overlap"]').innerText`))

@@ -225,3 +225,32 @@ func TestKindNamesInPaths(t *testing.T) {
 		}
 	})
 }
+
+// On the kinds page a zero count is muted (a link still, but not in the link colour of an
+// alert), and a kind that ran draws its day: a baseline over the 24 hours with a bar for each
+// hour it ran.
+func TestKindsPageMutesZerosAndDrawsTheDay(t *testing.T) {
+	a := setup(t)
+	require.NoError(t, a.engine.Register("pdf.render", func(context.Context, *models.Job) error { return nil }, jobs.Queue("pdf")))
+	a.enqueue("pdf.render", nil)
+	a.enqueue("pdf.render", nil)
+	a.runJobs("pdf", 1, models.JobSucceeded, 40*time.Millisecond, "")
+
+	_, doc := a.get("/dashboard/kinds")
+	row := doc.Find(`[data-kind="pdf.render"]`)
+	waiting, failed := row.Find(`[data-testid="waiting"]`), row.Find(`[data-testid="failed-all"]`)
+	require.Equal(t, "1", waiting.Text())
+	require.False(t, waiting.HasClass("count-zero"), "a count above zero is a plain link")
+	require.Equal(t, "0", failed.Text())
+	require.True(t, failed.HasClass("count-zero"), "a zero is muted")
+	require.Equal(t, "/dashboard/jobs?kind=pdf.render&state=failed", failed.AttrOr("href", ""), "and still a link")
+	spark := row.Find(`[data-testid="sparkline"]`)
+	require.Equal(t, 1, spark.Find("line.spark-base").Length(), "the day's baseline")
+	require.Equal(t, "120.0", spark.Find("line.spark-base").AttrOr("x2", ""), "across the whole sparkline")
+	require.Equal(t, 1, spark.Find("rect.series-succeeded").Length(), "this hour's run")
+
+	_, doc = a.get("/dashboard/queues")
+	q := doc.Find(`[data-queue="pdf"]`)
+	require.True(t, q.Find(`[data-testid="failed"]`).HasClass("count-zero"), "the queues page mutes its zeros too")
+	require.False(t, q.Find(`[data-testid="enqueued"]`).HasClass("count-zero"))
+}

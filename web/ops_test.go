@@ -128,7 +128,7 @@ func TestRecurringPage(t *testing.T) {
 	require.Equal(t, "overlap: skip", doc.Find(`[data-testid="overlap"]`).Text())
 	require.Contains(t, doc.Find(`[data-testid="skipped"]`).Text(), "skipped 3 occurrences while the run before had not finished")
 	_, doc = a.get(base + "/edit")
-	require.Equal(t, "skip", doc.Find(`select[name="overlap"] option[selected]`).AttrOr("value", ""))
+	require.Equal(t, "skip", doc.Find(`input[name="overlap"][checked]`).AttrOr("value", ""))
 
 	for _, path := range []string{"/dashboard/recurring/999/edit", "/dashboard/recurring/x/edit"} {
 		resp, _ := a.get(path)

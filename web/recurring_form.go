@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -131,7 +132,7 @@ func (s *Server) renderRecurringFormFor(c echo.Context, rj *models.RecurringJob)
 func (s *Server) renderRecurringForm(c echo.Context, status int, v pages.RecurringFormView) error {
 	v.Form.NoTags = true
 	s.fillJobForm(c, &v.Form)
-	v.Preview = s.schedulePreview(v.Spec, v.Zone)
+	v.Preview, v.Examples = s.schedulePreview(v.Spec, v.Zone), scheduleExamples()
 	title := "New recurring job"
 	if v.ID != 0 {
 		title = "Edit " + v.Name
@@ -139,6 +140,18 @@ func (s *Server) renderRecurringForm(c echo.Context, status int, v pages.Recurri
 	v.Layout, v.CSRF = s.layoutProps(c, title, layout.SectionJobs), csrfToken(c)
 	return render(c, status, pages.RecurringFormPage(v))
 }
+
+// scheduleExamples are schedules the recurring form offers to copy, with what they mean in the
+// words of the preview.
+var scheduleExamples = sync.OnceValue(func() []pages.KV {
+	var out []pages.KV
+	for _, spec := range []string{"*/15 * * * *", "0 2 * * *", "0 9 * * 1-5", "0 6 1 * *", "@every 30s"} {
+		if sched, err := jobs.ParseSchedule(spec, "UTC"); err == nil {
+			out = append(out, pages.KV{Name: spec, Value: sched.Describe()})
+		}
+	}
+	return out
+})
 
 // describeSpec is a schedule in words, for a flash message.
 func describeSpec(spec, tz string) string {

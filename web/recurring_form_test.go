@@ -91,7 +91,7 @@ func TestNewRecurringForm(t *testing.T) {
 	require.Equal(t, "https://hooks.example.com/nightly", doc.Find(`input[name="http_url"]`).AttrOr("value", ""))
 	require.Equal(t, "0 2 * * *", doc.Find(`input[name="spec"]`).AttrOr("value", ""))
 	require.Equal(t, "4", doc.Find(`input[name="max_attempts"]`).AttrOr("value", ""))
-	require.Equal(t, "skip", doc.Find(`select[name="overlap"] option[selected]`).AttrOr("value", ""))
+	require.Equal(t, "skip", doc.Find(`input[name="overlap"][checked]`).AttrOr("value", ""))
 	edit := url.Values{"_csrf": {token}, "spec": {"*/15 * * * *"}, "tz": {"UTC"}, "misfire": {"ignore"}, "overlap": {"replace"}, "kind": {"exec"},
 		"exec_program": {"/bin/sh"}, "exec_arg": {"-c", "date"}}
 	resp, _ = a.post(base+"/edit", edit)
@@ -138,4 +138,20 @@ func TestSchedulePreviewFragment(t *testing.T) {
 	require.NotEmpty(t, doc.Find(`[data-testid="preview-error"]`).Text())
 	_, doc = a.get("/dashboard/recurring/preview?" + url.Values{"spec": {"15 4 * * *"}, "schedule": {"30 2 * * *"}, "tz": {"UTC"}}.Encode())
 	require.Contains(t, doc.Find(`[data-testid="preview-describe"]`).Text(), "at 04:15 every day", "spec is the name; schedule only its alias")
+}
+
+// The recurring form offers schedules to copy, in the preview's words, and its policies as
+// choices read whole.
+func TestRecurringFormExamplesAndChoices(t *testing.T) {
+	a := setup(t)
+	_, doc := a.get("/dashboard/recurring/new")
+	examples := doc.Find(`[data-testid="schedule-examples"]`)
+	require.Equal(t, 5, examples.Find("dt").Length())
+	require.Equal(t, "0 9 * * 1-5", examples.Find("dt").Eq(2).Text())
+	require.Equal(t, "at 09:00 on weekdays", examples.Find("dd").Eq(2).Text())
+	require.Equal(t, "Type a schedule to see when it runs.", doc.Find(`[data-testid="preview-empty"]`).Text())
+	require.Equal(t, "relaxed", doc.Find(`input[name="misfire"][checked]`).AttrOr("value", ""), "the default is chosen")
+	require.Equal(t, "allow", doc.Find(`input[name="overlap"][checked]`).AttrOr("value", ""))
+	require.Equal(t, 3, doc.Find(`[data-testid="field-misfire"] input[type="radio"]`).Length())
+	require.Contains(t, doc.Find(`[data-testid="field-misfire"] legend`).Text(), "When runs were missed")
 }

@@ -119,8 +119,8 @@ func (c Config) Validate() error {
 	}
 	if c.Secret != "" {
 		if len(c.Secret) < minSecretLen {
-			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %d bytes; it must be at least %d bytes of random data, "+
-				"the same on every node. Make one with: openssl rand -base64 32", len(c.Secret), minSecretLen)
+			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is %s; it must be at least %d bytes of random data, "+
+				"the same on every node. Make one with: openssl rand -base64 32", components.Plural(len(c.Secret), "byte", "bytes"), minSecretLen)
 		}
 		if why := notRandom(c.Secret); why != "" {
 			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is not random: %s. Make one with: openssl rand -base64 32, "+
@@ -295,7 +295,7 @@ func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 
 // isQuietPath reports the routes that need neither request logs, identity nor CSRF tokens.
 func isQuietPath(path string) bool {
-	return strings.HasPrefix(path, static.Prefix) || path == "/healthz" || path == "/readyz"
+	return strings.HasPrefix(path, static.Prefix) || path == "/healthz" || path == "/readyz" || path == "/robots.txt"
 }
 
 func (s *Server) routes() {
@@ -303,6 +303,7 @@ func (s *Server) routes() {
 	e.GET(static.Prefix+"*", serveStatic)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
+	e.GET("/robots.txt", handleRobots)
 
 	e.GET("/login", s.handleLoginPage)
 	e.POST("/login", s.handleLogin, s.loginRateLimit())
@@ -329,6 +330,7 @@ func (s *Server) routes() {
 	e.GET("/dashboard/jobs/new", s.handleJobNew)
 	e.GET("/dashboard/jobs/new/fields", s.handleJobNewFields)
 	e.GET("/dashboard/jobs/new/row", s.handleJobNewRow)
+	e.GET("/dashboard/jobs/new/when", s.handleJobNewWhen)
 	e.POST("/dashboard/jobs/new", s.handleJobCreate)
 	e.GET("/dashboard/jobs/:id", s.handleJob)
 	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)

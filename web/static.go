@@ -26,3 +26,14 @@ func serveStatic(c echo.Context) error {
 	staticFiles.ServeHTTP(c.Response(), c.Request())
 	return nil
 }
+
+// robotsTxt keeps every crawler out: Kiln is an admin dashboard, and a crawler that found one
+// would only index its login page.
+const robotsTxt = "User-agent: *\nDisallow: /\n"
+
+// handleRobots serves robots.txt to anyone: a crawler has no login, and one sent to the login
+// page instead reads no rule at all.
+func handleRobots(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.String(http.StatusOK, robotsTxt)
+}

@@ -27,6 +27,15 @@ const (
 	datetimeLocalSeconds = "2006-01-02T15:04:05"
 )
 
+// parseDatetimeLocal reads a datetime-local field's value as a time in loc.
+func parseDatetimeLocal(value string, loc *time.Location) (time.Time, error) {
+	t, err := time.ParseInLocation(datetimeLocal, value, loc)
+	if err != nil {
+		t, err = time.ParseInLocation(datetimeLocalSeconds, value, loc)
+	}
+	return t, err
+}
+
 var statusLabels = map[models.TaskStatus]string{
 	models.TaskAll: "All", models.TaskPending: "Pending", models.TaskOverdue: "Overdue", models.TaskCompleted: "Completed",
 }
@@ -189,10 +198,7 @@ func (f taskForm) input() (models.TaskInput, map[string]string) {
 	case f.DueAt == "":
 		errs["due_at"] = "Due date is required."
 	case loc != nil:
-		due, err := time.ParseInLocation(datetimeLocal, f.DueAt, loc)
-		if err != nil {
-			due, err = time.ParseInLocation(datetimeLocalSeconds, f.DueAt, loc)
-		}
+		due, err := parseDatetimeLocal(f.DueAt, loc)
 		if err != nil {
 			errs["due_at"] = fmt.Sprintf("%q is not a date and time; use the picker or the form 2026-11-21T09:30.", f.DueAt)
 		}

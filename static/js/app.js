@@ -99,10 +99,20 @@
     });
   }
 
+  // Typing a delay or a moment on the New job form chooses it: a job typed "in 10m" must not go
+  // now because the radio beside it was left on Now.
+  document.addEventListener("input", function (evt) {
+    var option = evt.target.closest && evt.target.closest(".when-option[data-when]");
+    if (!option || evt.target.type === "radio") return;
+    var radio = option.querySelector('input[type="radio"][name="when"]');
+    if (radio && evt.target.value) radio.checked = true;
+  });
+
   function init(root) {
     revealCurrentPage(root);
     fillZoneFields(root);
     wireFlashes(root);
+    placeCharts(root);
     localizeTimes(root, pageZone);
   }
 
@@ -128,23 +138,27 @@
     return sel;
   }
 
-  // Charts scrolled sideways (narrow screens) keep their place across swaps.
-  var chartScroll = {};
+  // Charts wider than the screen (phones) scroll sideways. They open at their newest end, where
+  // "now" is (at the oldest, History looked empty), and a live update keeps them there; a reader
+  // who scrolled back keeps their place instead. Only scrollLeft is set: focus and the page's
+  // own scroll are left alone.
+  var chartScroll = {}; // by data-testid: the place of each chart before a swap
+  function atNewest(el) { return el.scrollWidth - el.clientWidth - el.scrollLeft <= 2; }
+  function placeCharts(root) {
+    root.querySelectorAll(".chart-scroll[data-testid]").forEach(function (el) {
+      var before = chartScroll[el.getAttribute("data-testid")];
+      el.scrollLeft = before && !before.newest ? before.left : el.scrollWidth;
+    });
+  }
   document.addEventListener("htmx:beforeSwap", function (evt) {
     chartScroll = {};
-    if (evt.detail.target) {
+    if (evt.detail.target && evt.detail.target !== document.body) { // not a new page (a range picked)
       evt.detail.target.querySelectorAll(".chart-scroll[data-testid]").forEach(function (el) {
-        chartScroll[el.getAttribute("data-testid")] = el.scrollLeft;
+        chartScroll[el.getAttribute("data-testid")] = { left: el.scrollLeft, newest: atNewest(el) };
       });
     }
   });
-  document.addEventListener("htmx:afterSettle", function () {
-    Object.keys(chartScroll).forEach(function (id) {
-      var el = document.querySelector('.chart-scroll[data-testid="' + CSS.escape(id) + '"]');
-      if (el) el.scrollLeft = chartScroll[id];
-    });
-    chartScroll = {};
-  });
+  document.addEventListener("htmx:afterSettle", function () { chartScroll = {}; });
 
   document.addEventListener("htmx:beforeSwap", function (evt) {
     pendingFocus = null;

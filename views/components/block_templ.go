@@ -31,7 +31,7 @@ type Cut struct {
 func FormatBytes(n int) string {
 	switch {
 	case n < 1<<10:
-		return strconv.Itoa(n) + " bytes"
+		return Plural(n, "byte", "bytes")
 	case n < 1<<20:
 		return strconv.Itoa((n+1<<9)>>10) + " KB"
 	}

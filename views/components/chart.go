@@ -188,29 +188,60 @@ type Bar struct {
 	Title      string
 }
 
+// minBarH is the least height of a bar with a value, in SVG units (over 2 px on a phone): a
+// period with one job among hundreds must still show.
+const minBarH = 3.0
+
 // StackedBars returns the rectangles of a bar chart, series stacked in order.
 func (c Chart) StackedBars() []Bar {
 	top := c.YMax()
 	n := c.points()
 	w := (chartW - padLeft - padRight) / float64(max(n, 1)) * 0.7
+	values := make([]int64, len(c.Series))
 	var bars []Bar
 	for i := range n {
-		var base int64
-		for _, s := range c.Series {
-			if i >= len(s.Values) || s.Values[i] == 0 {
+		for k, s := range c.Series {
+			values[k] = at(s.Values, i)
+		}
+		y := c.Bottom()
+		for k, h := range stack(values, top, c.Bottom()-padTop, minBarH) {
+			if h == 0 {
 				continue
 			}
-			v := s.Values[i]
-			y0, y1 := c.y(base, top), c.y(base+v, top)
+			s := c.Series[k]
 			label := s.Name
 			if i < len(c.XLabels) && c.XLabels[i] != "" {
 				label += ", " + c.XLabels[i]
 			}
-			bars = append(bars, Bar{X: c.x(i) - w/2, Y: y1, W: w, H: y0 - y1, Class: s.Class, Title: fmt.Sprintf("%s: %d", label, v)})
-			base += v
+			y -= h
+			bars = append(bars, Bar{X: c.x(i) - w/2, Y: y, W: w, H: h, Class: s.Class, Title: fmt.Sprintf("%s: %d", label, values[k])})
 		}
 	}
 	return bars
+}
+
+// stack returns the heights of values stacked in a bar whose top, a total of top, is room units
+// high: in proportion, but each value above zero at least least high, the difference taken from
+// the taller parts so that the bar still fits.
+func stack(values []int64, top int64, room, least float64) []float64 {
+	hs := make([]float64, len(values))
+	var sum, spare float64
+	for i, v := range values {
+		if v <= 0 {
+			continue
+		}
+		hs[i] = max(room*float64(v)/float64(max(top, 1)), least)
+		sum += hs[i]
+		spare += hs[i] - least
+	}
+	if over := sum - room; over > 0 && spare > 0 {
+		for i, h := range hs {
+			if h > 0 {
+				hs[i] -= min(over, spare) * (h - least) / spare
+			}
+		}
+	}
+	return hs
 }
 
 // Format writes a value as the chart's axis does: a count, or a duration.
@@ -258,5 +289,6 @@ func (c Chart) Summary() string {
 func (c Chart) ViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", chartW, chartH) }
 func (c Chart) Left() float64   { return padLeft }
 func (c Chart) Right() float64  { return chartW - padRight }
+func (c Chart) Top() float64    { return padTop }
 func (c Chart) Bottom() float64 { return chartH - padBottom }
 func (c Chart) LabelY() float64 { return chartH - 8 }

@@ -75,3 +75,65 @@ func TestChartGeometry(t *testing.T) {
 		}
 	}
 }
+
+// The realtime chart is 60 bars of 5 seconds: each is drawn wide enough to read on a phone (the
+// chart keeps 560 px there, so 7 units are about 5 px), and a period with one finished job
+// among hundreds still shows, where a line drew one-pixel spikes.
+func TestRealtimeBarsAreReadable(t *testing.T) {
+	ok, bad := make([]int64, 60), make([]int64, 60)
+	ok[10], ok[59], bad[59] = 1, 200, 1
+	c := Chart{Bars: true, Series: []ChartSeries{{Name: "ok", Class: "a", Values: ok}, {Name: "bad", Class: "b", Values: bad}}}
+	bars := c.StackedBars()
+	if len(bars) != 3 {
+		t.Fatalf("want a bar for each period and series with runs, got %d", len(bars))
+	}
+	slot := (c.Right() - c.Left()) / 60
+	for _, b := range bars {
+		if b.W < 7 || b.W < 0.7*slot || b.W > slot {
+			t.Errorf("bar %q is %.1f units wide in a slot of %.1f", b.Title, b.W, slot)
+		}
+		if b.H < 3 {
+			t.Errorf("bar %q is %.1f units high: too thin to see", b.Title, b.H)
+		}
+		if b.Y < c.Top()-0.01 || b.Y+b.H > c.Bottom()+0.01 {
+			t.Errorf("bar %q (y %.1f, h %.1f) leaves the plot", b.Title, b.Y, b.H)
+		}
+	}
+	if last := bars[len(bars)-1]; last.Class != "b" || last.Y+last.H > bars[len(bars)-2].Y+0.01 {
+		t.Fatalf("the failure stacks on the successes of the same period: %+v", bars[1:])
+	}
+	if x := bars[len(bars)-1].X + bars[len(bars)-1].W; x > c.Right() || c.Right()-x > slot {
+		t.Fatalf("the newest period ends at the right edge, got %.1f of %.1f", x, c.Right())
+	}
+}
+
+// A kind's sparkline draws its 24 hours as a baseline, so that a kind that ran in one hour
+// shows that hour's bar on a day, not alone in a blank cell; an hour with one run among
+// hundreds is still seen.
+func TestSparklineShowsEveryHourWithRuns(t *testing.T) {
+	ok, bad := make([]int64, 24), make([]int64, 24)
+	ok[3], ok[23], bad[23] = 1, 400, 2
+	s := Sparkline{Succeeded: ok, Failed: bad}
+	bars := s.Bars()
+	if len(bars) != 3 {
+		t.Fatalf("want 3 bars, got %+v", bars)
+	}
+	for _, b := range bars {
+		if b.H < 4 {
+			t.Errorf("bar %+v is too thin to see in a 28 px cell", b)
+		}
+		if b.Y < 0 {
+			t.Errorf("bar %+v leaves the sparkline", b)
+		}
+	}
+	if bars[0].X <= 0 || bars[0].X >= bars[1].X {
+		t.Fatalf("bars in hour order, got %+v", bars)
+	}
+	base := s.Baseline()
+	if base.X1 != 0 || base.X2 != 120 || base.Y < 26 || base.Y > 28 {
+		t.Fatalf("the baseline spans the whole day at the bottom: %+v", base)
+	}
+	if (Sparkline{Succeeded: make([]int64, 24)}).Bars() != nil {
+		t.Fatal("a kind that did not run has no bars")
+	}
+}

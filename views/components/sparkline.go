@@ -21,8 +21,15 @@ type SparkBar struct {
 	Class      string
 }
 
+// minSparkH is the least height of a sparkline's bar with runs, in units of its 28: an hour with
+// one run among hundreds must show.
+const minSparkH = 4.0
+
+// sparkClasses are the classes of the stacked series, successes first.
+var sparkClasses = [2]string{"series-succeeded", "series-failed"}
+
 // Bars returns the sparkline's rectangles: failures stacked on successes, scaled to the
-// busiest period; a period with runs gets at least a pixel.
+// busiest period; a period with runs is at least minSparkH high.
 func (s Sparkline) Bars() []SparkBar {
 	n := max(len(s.Succeeded), len(s.Failed))
 	var top int64
@@ -35,21 +42,27 @@ func (s Sparkline) Bars() []SparkBar {
 	w := sparkW / float64(n)
 	var out []SparkBar
 	for i := range n {
-		base := 0.0
-		for _, part := range []struct {
-			v     int64
-			class string
-		}{{at(s.Succeeded, i), "series-succeeded"}, {at(s.Failed, i), "series-failed"}} {
-			if part.v == 0 {
+		y := sparkH
+		for k, h := range stack([]int64{at(s.Succeeded, i), at(s.Failed, i)}, top, sparkH, minSparkH) {
+			if h == 0 {
 				continue
 			}
-			h := max(sparkH*float64(part.v)/float64(top), 1)
-			out = append(out, SparkBar{X: float64(i) * w, Y: sparkH - base - h, W: w * 0.8, H: h, Class: part.class})
-			base += h
+			y -= h
+			out = append(out, SparkBar{X: float64(i) * w, Y: y, W: w * 0.8, H: h, Class: sparkClasses[k]})
 		}
 	}
 	return out
 }
+
+// SparkLine is a horizontal line of a sparkline.
+type SparkLine struct {
+	X1, X2, Y float64
+}
+
+// Baseline is the sparkline's zero line across its whole period, drawn under the bars: without
+// it a kind that ran in one hour showed one bar in a blank cell, and the day it belongs to was
+// not seen.
+func (Sparkline) Baseline() SparkLine { return SparkLine{X1: 0, X2: sparkW, Y: sparkH - 0.5} }
 
 // SparkViewBox is the sparkline's viewBox.
 func (Sparkline) SparkViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", sparkW, sparkH) }

@@ -61,21 +61,14 @@ func Relative(t, now time.Time) string {
 	case d < 24*time.Hour:
 		phrase = fmt.Sprintf("%d h", int(d/time.Hour))
 	case d < 30*24*time.Hour:
-		phrase = plural(int(d/(24*time.Hour)), "day")
+		phrase = Plural(int(d/(24*time.Hour)), "day", "days")
 	case d < 365*24*time.Hour:
-		phrase = plural(int(d/(30*24*time.Hour)), "month")
+		phrase = Plural(int(d/(30*24*time.Hour)), "month", "months")
 	default:
-		phrase = plural(int(d/(365*24*time.Hour)), "year")
+		phrase = Plural(int(d/(365*24*time.Hour)), "year", "years")
 	}
 	if future {
 		return "in " + phrase
 	}
 	return phrase + " ago"
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return fmt.Sprintf("%d %ss", n, unit)
 }

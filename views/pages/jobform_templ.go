@@ -993,6 +993,15 @@ func joinComma(s []string) string {
 // WhenView is when a new job runs: now, after a delay, or at a time in the viewer's zone.
 type WhenView struct {
 	When, Delay, RunAt, Zone string
+	// RunAtShown is RunAt read as the dashboard writes dates, for the field's preview.
+	RunAtShown RunAtPreview
+}
+
+// RunAtPreview is the moment a date-and-time field holds, written as every other date of the
+// dashboard is ("Tue 5 Mar 2030, 14:30", "in 4 years"): the browser's picker writes it in its
+// own locale's form (mm/dd/yyyy in the United States).
+type RunAtPreview struct {
+	At *components.Moment // nil when the field is empty or not a date and time
 }
 
 // JobNewView is the New job page.
@@ -1003,6 +1012,13 @@ type JobNewView struct {
 	When      WhenView
 	FromID    int64 // the job this one duplicates, or 0
 	FormError string
+}
+
+func jobNewDescription(v JobNewView) string {
+	if v.FromID != 0 {
+		return "A copy of job #" + strconv.FormatInt(v.FromID, 10) + " to change and enqueue: its kind, arguments, options and when it runs."
+	}
+	return "Enqueue a job of any kind: an HTTP request, a program or a kind of this server's code, to run now, after a delay or at a time."
 }
 
 // JobNewPage makes a job of any kind, now or later.
@@ -1055,7 +1071,7 @@ func JobNewPage(v JobNewView) templ.Component {
 				var templ_7745c5c3_Var40 templ.SafeURL
 				templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinURLErrs(templ.URL(jobPath(v.FromID)))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/jobform.templ`, Line: 292, Col: 97}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/jobform.templ`, Line: 308, Col: 97}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var40))
 				if templ_7745c5c3_Err != nil {
@@ -1068,7 +1084,7 @@ func JobNewPage(v JobNewView) templ.Component {
 				var templ_7745c5c3_Var41 string
 				templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.FormatInt(v.FromID, 10))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/jobform.templ`, Line: 292, Col: 138}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/jobform.templ`, Line: 308, Col: 138}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var41))
 				if templ_7745c5c3_Err != nil {
@@ -1092,7 +1108,7 @@ func JobNewPage(v JobNewView) templ.Component {
 					var templ_7745c5c3_Var42 string
 					templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs(v.FormError)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/jobform.templ`, Line: 300, Col: 19}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/jobform.templ`, Line: 316, Col: 19}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var42))
 					if templ_7745c5c3_Err != nil {
@@ -1117,7 +1133,7 @@ func JobNewPage(v JobNewView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<fieldset class=\"fieldset\" data-testid=\"when\"><legend>When</legend><div class=\"field-row\"><label class=\"check\"><input type=\"radio\" name=\"when\" value=\"now\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<fieldset class=\"fieldset\" data-testid=\"when\"><legend>When</legend><div class=\"when-options\"><div class=\"when-option when-now\"><label class=\"check\"><input type=\"radio\" name=\"when\" value=\"now\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1127,7 +1143,7 @@ func JobNewPage(v JobNewView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "> Now</label> <label class=\"check\"><input type=\"radio\" name=\"when\" value=\"delay\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "> Now</label></div><div class=\"when-option\" data-when=\"delay\"><label class=\"check\"><input type=\"radio\" name=\"when\" value=\"delay\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1146,7 +1162,7 @@ func JobNewPage(v JobNewView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "<label class=\"check\"><input type=\"radio\" name=\"when\" value=\"at\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "</div><div class=\"when-option\" data-when=\"at\"><label class=\"check\"><input type=\"radio\" name=\"when\" value=\"at\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1161,11 +1177,16 @@ func JobNewPage(v JobNewView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = components.Input(components.Field{Name: "run_at", Label: "Date and time", Type: "datetime-local", Value: v.When.RunAt, Error: v.Form.Errors["run_at"],
-				Hint: "In " + v.When.Zone + "."}).Render(ctx, templ_7745c5c3_Buffer)
+				Hint: "In " + v.When.Zone + ".", Attrs: templ.Attributes{"hx-get": "/dashboard/jobs/new/when", "hx-trigger": "input changed delay:300ms, change",
+					"hx-target": "#run-at-preview", "hx-swap": "outerHTML", "hx-sync": "this:replace"}}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 82, "</div></fieldset><div class=\"form-actions\">")
+			templ_7745c5c3_Err = RunAtShown(v.When.RunAtShown).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 82, "</div></div></fieldset><div class=\"form-actions\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1181,7 +1202,67 @@ func JobNewPage(v JobNewView) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout.Page(v.Layout).Render(templ.WithChildren(ctx, templ_7745c5c3_Var39), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout.Page(v.Layout.Describe(jobNewDescription(v))).Render(templ.WithChildren(ctx, templ_7745c5c3_Var39), templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// RunAtShown is the moment the date-and-time field holds, in the dashboard's words; the field
+// asks for it again as it changes.
+func RunAtShown(p RunAtPreview) templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		templ_7745c5c3_Var43 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var43 == nil {
+			templ_7745c5c3_Var43 = templ.NopComponent
+		}
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "<p id=\"run-at-preview\" class=\"when-preview\" aria-live=\"polite\" data-testid=\"run-at-preview\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if p.At != nil {
+			var templ_7745c5c3_Var44 string
+			templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs("Runs ")
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/pages/jobform.templ`, Line: 359, Col: 12}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = components.Time(*p.At).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 86, " ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if !p.At.At.After(p.At.Now) {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 87, "<span class=\"muted\">: that has passed, so at once</span>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 88, "</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
