@@ -136,6 +136,8 @@ func apiCaller(c echo.Context) string {
 func (s *Server) newAPI() huma.API {
 	cfg := huma.DefaultConfig("Kiln", s.cfg.Version)
 	cfg.Info.Description = "Enqueue, watch and steer Kiln's jobs from any language."
+	cfg.Info.Contact = apiContact
+	cfg.Tags = apiTags
 	cfg.OpenAPIPath = "/openapi" // served as /api/openapi.json and /api/openapi.yaml
 	cfg.DocsPath = ""            // /api/docs is Kiln's own page: no third-party scripts
 	cfg.SchemasPath = ""
@@ -205,12 +207,8 @@ func (s *Server) apiErr(err error) error {
 // okToo declares a 200 answer with a T body, beside an operation's default 201: for a POST
 // or PUT that finds what it would have made (an Idempotency-Key seen before, a secret replaced).
 func okToo[T any](hapi huma.API, why string) map[string]*huma.Response {
-	reg := hapi.OpenAPI().Components.Schemas
-	schema := reg.Schema(reflect.TypeFor[T](), true, "")
-	// Declaring a response keeps huma from adding the default (error) one: add it as huma would.
-	problem := reg.Schema(reflect.TypeFor[huma.ErrorModel](), true, "Error")
+	schema := hapi.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[T](), true, "")
 	return map[string]*huma.Response{
-		"200":     {Description: why, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}},
-		"default": {Description: "Error", Content: map[string]*huma.MediaType{"application/problem+json": {Schema: problem}}},
+		"200": {Description: why, Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}},
 	}
 }

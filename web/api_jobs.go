@@ -121,32 +121,36 @@ func mustAdmin(ctx context.Context) error {
 }
 
 func (s *Server) registerJobAPI(api huma.API) {
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "enqueue-job", Method: http.MethodPost, Path: "/v1/jobs", DefaultStatus: http.StatusCreated,
-		Summary: "Enqueue a job", Tags: []string{"Jobs"},
+		Summary: "Enqueue a job", Tags: []string{tagJobs},
 		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. Needs an admin token. " +
 			"With a unique_key that another job already has, that job is returned and none is made; " +
 			"a retry with the same Idempotency-Key returns the first POST's job with 200.",
 		Responses: okToo[apiJob](api, "A POST with this Idempotency-Key made the job before"),
 	}, s.apiEnqueue)
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "enqueue-jobs", Method: http.MethodPost, Path: "/v1/jobs/batch", DefaultStatus: http.StatusCreated,
-		Summary: "Enqueue many jobs", Tags: []string{"Jobs"},
+		Summary: "Enqueue many jobs", Tags: []string{tagJobs},
 		Description: "Up to 1,000 jobs in one transaction: all are stored, or none (a refused job names its place, body.jobs[i]).",
 	}, s.apiEnqueueBatch)
-	huma.Register(api, huma.Operation{
-		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs", Summary: "List jobs", Tags: []string{"Jobs"},
+	register(api, huma.Operation{
+		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs", Summary: "List jobs", Tags: []string{tagJobs},
 		Description: "Jobs matching the filters, newest first, a page at a time: pass the response's next as after= for the next page. " +
 			"Every kind is listed, the housekeeping kinds (such as tasks.sweep_overdue and jobs.cleanup) that the dashboard hides by default included: a program gets every job it asks for.",
 	}, s.apiListJobs)
-	huma.Register(api, huma.Operation{
-		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}", Summary: "Get a job and its history", Tags: []string{"Jobs"},
+	register(api, huma.Operation{
+		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}", Summary: "Get a job and its history", Tags: []string{tagJobs},
+		Description: "The job, every change of its state (when, why, on which server, how long the attempt ran), " +
+			"and for an enqueued job that waits, why: its kind's cap on running jobs or its rate.",
+		Errors: codeStatuses(models.ENOTFOUND),
 	}, s.apiGetJob)
-	huma.Register(api, huma.Operation{
-		OperationID: "get-stats", Method: http.MethodGet, Path: "/v1/stats", Summary: "The overview's counts", Tags: []string{"Stats"},
+	register(api, huma.Operation{
+		OperationID: "get-stats", Method: http.MethodGet, Path: "/v1/stats", Summary: "The overview's counts", Tags: []string{tagStats},
+		Description: "Jobs by state, failed attempts waiting to run again, recurring jobs and servers: the cards of the dashboard's overview.",
 	}, s.apiStats)
-	huma.Register(api, huma.Operation{
-		OperationID: "list-kinds", Method: http.MethodGet, Path: "/v1/kinds", Summary: "The kinds this server works", Tags: []string{"Jobs"},
+	register(api, huma.Operation{
+		OperationID: "list-kinds", Method: http.MethodGet, Path: "/v1/kinds", Summary: "The kinds this server works", Tags: []string{tagJobs},
 		Description: "Each registered kind with its defaults, and a JSON Schema of its arguments where the kind declares their type.",
 	}, s.apiKinds)
 }

@@ -32,13 +32,15 @@ type KindLimitsInput struct {
 }
 
 func (s *Server) registerKindAPI(hapi huma.API) {
-	huma.Register(hapi, huma.Operation{
-		OperationID: "get-kind", Method: http.MethodGet, Path: "/v1/kinds/{kind}", Summary: "A kind's counts, last day, limits and failures", Tags: []string{"Jobs"},
+	register(hapi, huma.Operation{
+		OperationID: "get-kind", Method: http.MethodGet, Path: "/v1/kinds/{kind}", Summary: "A kind's counts, last day, limits and failures", Tags: []string{tagJobs},
 		Description: "What the kind's dashboard page shows, from counters and hourly stats kept as jobs finish.",
+		Errors:      codeStatuses(models.ENOTFOUND),
 	}, s.apiKind)
-	huma.Register(hapi, huma.Operation{
-		OperationID: "set-kind-limits", Method: http.MethodPut, Path: "/v1/kinds/{kind}/limits", Summary: "Set a kind's cap and rate", Tags: []string{"Jobs"},
+	register(hapi, huma.Operation{
+		OperationID: "set-kind-limits", Method: http.MethodPut, Path: "/v1/kinds/{kind}/limits", Summary: "Set a kind's cap and rate", Tags: []string{tagJobs},
 		Description: "Across every node, at once; zeros remove them. Needs an admin token. They last until the code's own limits for the kind change.",
+		Errors:      codeStatuses(models.ENOTFOUND), // zeros for a kind no server has and no job is of leave nothing to show
 	}, s.apiSetKindLimits)
 }
 

@@ -97,50 +97,66 @@ type ServersOutput struct {
 }
 
 func (s *Server) registerOpsAPI(api huma.API) {
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "job-action", Method: http.MethodPost, Path: "/v1/jobs/{id}/{action}", Summary: "Cancel, requeue or run a job now",
-		Tags: []string{"Jobs"}, Description: "Needs an admin token; recorded in the job's history with the token's name.",
+		Tags: []string{tagJobs}, Description: "Needs an admin token; recorded in the job's history with the token's name. " +
+			"An action the job's state doesn't allow (cancelling a finished job) is a 409.",
+		Errors: codeStatuses(models.ENOTFOUND, models.ECONFLICT),
 	}, s.apiJobAction)
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "delete-job", Method: http.MethodDelete, Path: "/v1/jobs/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a job", Tags: []string{"Jobs"}, Description: "A running job is stopped first. Retention removes it later.",
+		Summary: "Delete a job", Tags: []string{tagJobs}, Description: "A running job is stopped first. Retention removes it later.",
+		Errors: codeStatuses(models.ENOTFOUND, models.ECONFLICT),
 	}, s.apiDeleteJob)
-	huma.Register(api, huma.Operation{
-		OperationID: "job-logs", Method: http.MethodGet, Path: "/v1/jobs/{id}/logs", Summary: "A job's log", Tags: []string{"Jobs"},
+	register(api, huma.Operation{
+		OperationID: "job-logs", Method: http.MethodGet, Path: "/v1/jobs/{id}/logs", Summary: "A job's log", Tags: []string{tagJobs},
+		Description: "Every line the job logged, oldest first, each with the attempt that wrote it.",
+		Errors:      codeStatuses(models.ENOTFOUND),
 	}, s.apiJobLogs)
-	huma.Register(api, huma.Operation{
-		OperationID: "list-recurring", Method: http.MethodGet, Path: "/v1/recurring", Summary: "List recurring jobs", Tags: []string{"Recurring"},
+	register(api, huma.Operation{
+		OperationID: "list-recurring", Method: http.MethodGet, Path: "/v1/recurring", Summary: "List recurring jobs", Tags: []string{tagRecurring},
+		Description: "Every recurring job, with its schedule in words, its next runs and its last run.",
 	}, s.apiListRecurring)
-	huma.Register(api, huma.Operation{
-		OperationID: "get-recurring", Method: http.MethodGet, Path: "/v1/recurring/{name}", Summary: "Get a recurring job", Tags: []string{"Recurring"},
+	register(api, huma.Operation{
+		OperationID: "get-recurring", Method: http.MethodGet, Path: "/v1/recurring/{name}", Summary: "Get a recurring job", Tags: []string{tagRecurring},
+		Description: "One recurring job by its name, as the list shows it.",
+		Errors:      codeStatuses(models.ENOTFOUND),
 	}, s.apiGetRecurring)
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "update-recurring", Method: http.MethodPut, Path: "/v1/recurring/{name}", Summary: "Change a recurring job's schedule",
-		Tags: []string{"Recurring"}, Description: "The change outlives restarts: the code's schedule no longer applies.",
+		Tags: []string{tagRecurring}, Description: "The change outlives restarts: the code's schedule no longer applies.",
+		Errors: codeStatuses(models.ENOTFOUND),
 	}, s.apiUpdateRecurring)
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "create-recurring", Method: http.MethodPost, Path: "/v1/recurring", DefaultStatus: http.StatusCreated,
-		Summary: "Create a recurring job", Tags: []string{"Recurring"},
+		Summary: "Create a recurring job", Tags: []string{tagRecurring},
 		Description: "Every server arms its timer within 15 seconds (this one at once). A name that is taken is a 409.",
+		Errors:      codeStatuses(models.ECONFLICT),
 	}, s.apiCreateRecurring)
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "delete-recurring", Method: http.MethodDelete, Path: "/v1/recurring/{name}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a recurring job", Tags: []string{"Recurring"},
+		Summary: "Delete a recurring job", Tags: []string{tagRecurring},
 		Description: "The jobs it made stay. An entry a server's code defines comes back when that server next starts.",
+		Errors:      codeStatuses(models.ENOTFOUND),
 	}, s.apiDeleteRecurring)
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "recurring-action", Method: http.MethodPost, Path: "/v1/recurring/{name}/{action}", Summary: "Pause, resume or trigger a recurring job",
-		Tags: []string{"Recurring"},
+		Tags: []string{tagRecurring}, Description: "Needs an admin token. A pause lasts across restarts, for every server; " +
+			"a trigger's job is in the answer beside the recurring job.",
+		Errors: codeStatuses(models.ENOTFOUND),
 	}, s.apiRecurringAction)
-	huma.Register(api, huma.Operation{
-		OperationID: "list-queues", Method: http.MethodGet, Path: "/v1/queues", Summary: "List queues", Tags: []string{"Queues"},
+	register(api, huma.Operation{
+		OperationID: "list-queues", Method: http.MethodGet, Path: "/v1/queues", Summary: "List queues", Tags: []string{tagQueues},
+		Description: "Each queue with its jobs by state, its oldest enqueued job, and whether it is paused and by whom.",
 	}, s.apiListQueues)
-	huma.Register(api, huma.Operation{
+	register(api, huma.Operation{
 		OperationID: "queue-action", Method: http.MethodPost, Path: "/v1/queues/{name}/{action}", Summary: "Pause or resume a queue",
-		Tags: []string{"Queues"}, DefaultStatus: http.StatusNoContent,
+		Tags: []string{tagQueues}, DefaultStatus: http.StatusNoContent,
+		Description: "Needs an admin token. For every server: a paused queue's jobs wait until it is resumed.",
 	}, s.apiQueueAction)
-	huma.Register(api, huma.Operation{
-		OperationID: "list-servers", Method: http.MethodGet, Path: "/v1/servers", Summary: "List the running Kiln processes", Tags: []string{"Servers"},
+	register(api, huma.Operation{
+		OperationID: "list-servers", Method: http.MethodGet, Path: "/v1/servers", Summary: "List the running Kiln processes", Tags: []string{tagServers},
+		Description: "Each registered Kiln process, oldest first: its host and pid, when it started and last sent a heartbeat, its queues, and how many of its workers are busy.",
 	}, s.apiListServers)
 }
 

@@ -39,13 +39,17 @@ type SecretListOutput struct {
 }
 
 func (s *Server) registerSecretAPI(hapi huma.API) {
-	huma.Register(hapi, huma.Operation{OperationID: "list-secrets", Method: http.MethodGet, Path: "/v1/secrets", Summary: "List secrets (names only)",
-		Tags: []string{"Secrets"}, Description: "Needs an admin token."}, s.apiListSecrets)
-	huma.Register(hapi, huma.Operation{OperationID: "put-secret", Method: http.MethodPut, Path: "/v1/secrets/{name}", Summary: "Save a secret",
-		DefaultStatus: http.StatusCreated, Metadata: map[string]any{secretBody: true}, Tags: []string{"Secrets"}, Responses: okToo[api.Secret](hapi, "The secret's value was replaced"),
-		Description: "Creates the secret (201) or replaces its value (200). Needs an admin token. The value is never shown again."}, s.apiPutSecret)
-	huma.Register(hapi, huma.Operation{OperationID: "delete-secret", Method: http.MethodDelete, Path: "/v1/secrets/{name}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a secret", Tags: []string{"Secrets"}, Description: "Jobs that refer to it fail when they run, until it is saved again."}, s.apiDeleteSecret)
+	// Every operation here is a 404 on a server that keeps no secrets (vault).
+	register(hapi, huma.Operation{OperationID: "list-secrets", Method: http.MethodGet, Path: "/v1/secrets", Summary: "List secrets (names only)",
+		Tags: []string{tagSecrets}, Description: "Needs an admin token.",
+		Errors: append(codeStatuses(models.ENOTFOUND), http.StatusForbidden)}, s.apiListSecrets)
+	register(hapi, huma.Operation{OperationID: "put-secret", Method: http.MethodPut, Path: "/v1/secrets/{name}", Summary: "Save a secret",
+		DefaultStatus: http.StatusCreated, Metadata: map[string]any{secretBody: true}, Tags: []string{tagSecrets}, Responses: okToo[api.Secret](hapi, "The secret's value was replaced"),
+		Description: "Creates the secret (201) or replaces its value (200). Needs an admin token. The value is never shown again.",
+		Errors:      codeStatuses(models.ENOTFOUND)}, s.apiPutSecret)
+	register(hapi, huma.Operation{OperationID: "delete-secret", Method: http.MethodDelete, Path: "/v1/secrets/{name}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a secret", Tags: []string{tagSecrets}, Description: "Jobs that refer to it fail when they run, until it is saved again.",
+		Errors: codeStatuses(models.ENOTFOUND)}, s.apiDeleteSecret)
 }
 
 // secretBody marks, in an operation's Metadata, a request body that holds a secret's value.

@@ -65,15 +65,22 @@ type ListTasksOutput struct {
 }
 
 func (s *Server) registerTaskAPI(api huma.API) {
-	huma.Register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/v1/tasks", Summary: "List tasks", Tags: []string{"Tasks"}}, s.apiListTasks)
-	huma.Register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/v1/tasks", DefaultStatus: http.StatusCreated,
-		Summary: "Create a task", Tags: []string{"Tasks"}}, s.apiCreateTask)
-	huma.Register(api, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/v1/tasks/{id}", Summary: "Get a task", Tags: []string{"Tasks"}}, s.apiGetTask)
-	huma.Register(api, huma.Operation{OperationID: "update-task", Method: http.MethodPut, Path: "/v1/tasks/{id}", Summary: "Change a task", Tags: []string{"Tasks"}}, s.apiUpdateTask)
-	huma.Register(api, huma.Operation{OperationID: "delete-task", Method: http.MethodDelete, Path: "/v1/tasks/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a task", Tags: []string{"Tasks"}}, s.apiDeleteTask)
-	huma.Register(api, huma.Operation{OperationID: "task-action", Method: http.MethodPost, Path: "/v1/tasks/{id}/{action}", Summary: "Complete or reopen a task",
-		Tags: []string{"Tasks"}}, s.apiTaskAction)
+	register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/v1/tasks", Summary: "List tasks", Tags: []string{tagTasks},
+		Description: "Tasks of one status, a page at a time (limit, offset): completed ones latest first, the others by due date, soonest first."}, s.apiListTasks)
+	register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/v1/tasks", DefaultStatus: http.StatusCreated,
+		Summary: "Create a task", Tags: []string{tagTasks},
+		Description: "Needs an admin token. Checked as the New task form checks it; its status follows from its due date."}, s.apiCreateTask)
+	register(api, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/v1/tasks/{id}", Summary: "Get a task", Tags: []string{tagTasks},
+		Description: "One task, its status worked out at the time of the request.", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetTask)
+	register(api, huma.Operation{OperationID: "update-task", Method: http.MethodPut, Path: "/v1/tasks/{id}", Summary: "Change a task", Tags: []string{tagTasks},
+		Description: "Needs an admin token. Replaces its title, description and due date with those sent: a description left out is emptied.",
+		Errors:      codeStatuses(models.ENOTFOUND)}, s.apiUpdateTask)
+	register(api, huma.Operation{OperationID: "delete-task", Method: http.MethodDelete, Path: "/v1/tasks/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a task", Tags: []string{tagTasks}, Description: "Needs an admin token. The task is gone for good.",
+		Errors: codeStatuses(models.ENOTFOUND)}, s.apiDeleteTask)
+	register(api, huma.Operation{OperationID: "task-action", Method: http.MethodPost, Path: "/v1/tasks/{id}/{action}", Summary: "Complete or reopen a task",
+		Tags: []string{tagTasks}, Description: "Needs an admin token. Completing a completed task, or reopening an open one, changes nothing.",
+		Errors: codeStatuses(models.ENOTFOUND)}, s.apiTaskAction)
 }
 
 func (s *Server) apiListTasks(ctx context.Context, in *ListTasksInput) (*ListTasksOutput, error) {

@@ -31,6 +31,13 @@ func (a *app) apiCall(method, path, token string, body any) (*http.Response, map
 	req, err := http.NewRequest(method, a.server.URL+path, r)
 	require.NoError(a.t, err)
 	req.Header.Set("Content-Type", "application/json")
+	return a.apiDo(req, token)
+}
+
+// apiDo sends req with token (when not empty), checks the answer against the document
+// (checkSpec), and returns it with its JSON body.
+func (a *app) apiDo(req *http.Request, token string) (*http.Response, map[string]any) {
+	a.t.Helper()
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -41,13 +48,14 @@ func (a *app) apiCall(method, path, token string, body any) (*http.Response, map
 	require.NoError(a.t, err)
 	var out map[string]any
 	if len(raw) > 0 {
-		require.NoError(a.t, json.Unmarshal(raw, &out), "%s %s: %s", method, path, raw)
+		require.NoError(a.t, json.Unmarshal(raw, &out), "%s %s: %s", req.Method, req.URL, raw)
 	}
 	var checked any
 	if out != nil {
 		checked = out
 	}
-	a.checkSpec(method, path, resp.StatusCode, strings.SplitN(resp.Header.Get("Content-Type"), ";", 2)[0], checked)
+	path := strings.TrimPrefix(req.URL.String(), a.server.URL)
+	a.checkSpec(req.Method, path, resp.StatusCode, strings.SplitN(resp.Header.Get("Content-Type"), ";", 2)[0], checked)
 	return resp, out
 }
 

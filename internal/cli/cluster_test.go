@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 	if v := os.Getenv(chaosNodeEnv); v != "" {
 		os.Exit(runChaosNode(v))
 	}
+	if os.Getenv(runAsKilnEnv) != "" {
+		os.Exit(Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 

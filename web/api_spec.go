@@ -1,0 +1,83 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"reflect"
+	"slices"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// What the API's document says beyond its types: the groups of operations, whom to contact,
+// and which refusals each operation can give. Outside linters (Redocly, Spectral) read it as a
+// client generator does; TestOpenAPIDocumentLintsClean keeps it clean for them.
+
+// The tags group the operations, in the document and on /api/docs.
+const (
+	tagJobs      = "Jobs"
+	tagRecurring = "Recurring"
+	tagQueues    = "Queues"
+	tagServers   = "Servers"
+	tagStats     = "Stats"
+	tagTasks     = "Tasks"
+	tagSecrets   = "Secrets"
+)
+
+// apiTags describes each tag, for the document's top level.
+var apiTags = []*huma.Tag{
+	{Name: tagJobs, Description: "Enqueue jobs, follow them (state, history, log) and steer them: cancel, requeue, run now, delete. The kinds this server works, with their counts and limits."},
+	{Name: tagRecurring, Description: "Jobs enqueued on a cron schedule in a time zone: create, reschedule, pause, resume, trigger now, delete."},
+	{Name: tagQueues, Description: "The queues jobs wait in, with their counts; a paused queue's jobs are taken by no server."},
+	{Name: tagServers, Description: "The Kiln processes that work jobs, with their queues, workers and heartbeats."},
+	{Name: tagStats, Description: "The dashboard overview's counts."},
+	{Name: tagTasks, Description: "Tasks with due dates, as on the Tasks page: create, change, complete, reopen, delete."},
+	{Name: tagSecrets, Description: "Values that http.request and exec jobs refer to as ${secret:NAME}: saved and deleted here, never read back."},
+}
+
+// apiContact is the project's home, from its module path (go.mod). The document names no
+// licence: the repository has no LICENSE to name (TestOpenAPIDocumentLintsClean says when one
+// must be named).
+var apiContact = &huma.Contact{Name: "Kiln", URL: "https://github.com/kilnhq/kiln"}
+
+// register is huma.Register with the refusals the operation can give declared, the ones that
+// come from rules over every request worked out here rather than listed again on each
+// operation: a request without a usable token (401, identifyAPI and authorize); a change with a
+// viewer's token, or made through local access from a page of another origin (403, authorize
+// and protectCSRF), or whose body is not UTF-8 (400, jsonBodyIsUTF8); a body that doesn't parse
+// (400), is too large (413) or isn't JSON (415). op.Errors holds what the handler itself gives
+// (codeStatuses of the codes its calls return, or its own refusal). huma adds 422 to an
+// operation with parameters or a body (every EINVALID a handler returns is of such an
+// operation) and 500; the default answer covers the other failures of the server.
+func register[I, O any](hapi huma.API, op huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	op.Errors = append(op.Errors, http.StatusUnauthorized)
+	if op.Method != http.MethodGet {
+		op.Errors = append(op.Errors, http.StatusBadRequest, http.StatusForbidden)
+	}
+	if _, body := reflect.TypeFor[I]().FieldByName("Body"); body {
+		op.Errors = append(op.Errors, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+	}
+	slices.Sort(op.Errors)
+	op.Errors = slices.Compact(op.Errors)
+	if op.Responses == nil {
+		op.Responses = map[string]*huma.Response{}
+	}
+	problem := hapi.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[huma.ErrorModel](), true, "Error")
+	op.Responses["default"] = &huma.Response{
+		Description: "Another failure of the server: 503 while the database doesn't answer (with Retry-After), 507 when its disk is full.",
+		Content:     map[string]*huma.MediaType{"application/problem+json": {Schema: problem}},
+	}
+	huma.Register(hapi, op, handler)
+}
+
+// codeStatuses are the statuses of application error codes, as models.HTTPStatus maps them:
+// for an operation's Errors, the codes its handler's calls may return.
+func codeStatuses(codes ...string) []int {
+	out := make([]int, 0, len(codes))
+	for _, c := range codes {
+		out = append(out, models.HTTPStatus(c))
+	}
+	return out
+}
