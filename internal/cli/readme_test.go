@@ -82,6 +82,9 @@ const readmeJobID = 42
 // readmeJobKind is the kind of the jobs up to readmeJobID, which the test's Kiln registers.
 const readmeJobKind = "readme.example"
 
+// readmeOwnKind is the README's example of a kind of your own, registered by your workers.
+const readmeOwnKind = "report.build"
+
 // readmeBlock is a fenced shell block: the README line its text starts on, the text, and why
 // it isn't run ("" when it is).
 type readmeBlock struct {
@@ -296,8 +299,14 @@ func startReadmeKiln(t *testing.T, dir string) *Main {
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	m := NewMain(cfg, &logs)
-	m.Setup = func(e *jobs.Engine) error { // job 42's kind: a requeued job 42 is done at once
-		return e.Register(readmeJobKind, func(context.Context, *models.Job) error { return nil })
+	m.Setup = func(e *jobs.Engine) error {
+		// job 42's kind: a requeued job 42 is done at once
+		if err := e.Register(readmeJobKind, func(context.Context, *models.Job) error { return nil }); err != nil {
+			return err
+		}
+		// The README's own kind, whose workers it says are up (email.send's are not: it is
+		// enqueued with --allow-unknown-kind).
+		return e.Register(readmeOwnKind, func(context.Context, *models.Job) error { return nil })
 	}
 	require.NoError(t, m.Run(context.Background()))
 	t.Cleanup(func() {
