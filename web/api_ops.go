@@ -136,8 +136,9 @@ func (s *Server) registerOpsAPI(api huma.API) {
 	register(api, huma.Operation{
 		OperationID: "delete-recurring", Method: http.MethodDelete, Path: "/v1/recurring/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete a recurring job", Tags: []string{tagRecurring},
-		Description: "The jobs it made stay. An entry a server's code defines comes back when that server next starts.",
-		Errors:      codeStatuses(models.ENOTFOUND),
+		Description: "The jobs it made stay. An entry a server's code defines is refused with 409, as on the dashboard: " +
+			"it would come back when that server next starts; pause it instead, or remove it from the code.",
+		Errors: codeStatuses(models.ENOTFOUND, models.ECONFLICT),
 	}, s.apiDeleteRecurring)
 	register(api, huma.Operation{
 		OperationID: "recurring-action", Method: http.MethodPost, Path: "/v1/recurring/{name}/{action}", Summary: "Pause, resume or trigger a recurring job",
@@ -378,7 +379,11 @@ func (s *Server) apiDeleteRecurring(ctx context.Context, in *RecurringNameInput)
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.engine.DeleteRecurring(actor(ctx), in.Name); err != nil {
+	rj, err := s.store.Recurring.GetRecurring(ctx, in.Name)
+	if err == nil {
+		err = s.deleteRecurring(actor(ctx), rj)
+	}
+	if err != nil {
 		return nil, s.apiErr(err)
 	}
 	return nil, nil

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
@@ -68,6 +69,15 @@ func TestAPICreateAndDeleteRecurring(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, resp.StatusCode)
 		resp, _ = a.apiCall("DELETE", "/api/v1/recurring/weekly-report", "", nil)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+		// One a server's code defines is refused, as on the dashboard: it would come back.
+		_, err = a.store.Recurring.UpsertRecurring(context.Background(), &models.RecurringJob{Name: "from-code", Spec: "@daily", TimeZone: "UTC", Kind: "report.build", Queue: "default", MaxAttempts: 3, Misfire: models.MisfireRelaxed}, func() time.Time { return time.Now().Add(time.Hour) })
+		require.NoError(t, err)
+		resp, body = a.apiCall("DELETE", "/api/v1/recurring/from-code", "", nil)
+		require.Equal(t, http.StatusConflict, resp.StatusCode, body)
+		require.Contains(t, body["detail"], "defined in a server's code")
+		_, err = a.store.Recurring.GetRecurring(context.Background(), "from-code")
+		require.NoError(t, err, "still there")
 	})
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -200,10 +201,7 @@ func (s *Server) handleRecurringAction(c echo.Context) error {
 		}
 		msg = rj.Name + " resumed from its next occurrence."
 	case "delete":
-		if rj.CreatedBy == "" {
-			return models.Errorf(models.ECONFLICT, "%s is defined in a server's code: it would come back when that server starts. Pause it instead, or remove it from the code.", rj.Name)
-		}
-		if err := s.engine.DeleteRecurring(ctx, rj.Name); err != nil {
+		if err := s.deleteRecurring(ctx, rj); err != nil {
 			return err
 		}
 		msg = rj.Name + " deleted. The jobs it made stay."
@@ -387,4 +385,14 @@ func (s *Server) handleQueueAction(c echo.Context) error {
 	s.log.Info("web: queue "+c.Param("action")+"d", "queue", name, "user", currentUser(c).Username)
 	setFlash(c, "success", fmt.Sprintf("Queue %s %sd.", name, c.Param("action")))
 	return redirect(c, "/dashboard/queues")
+}
+
+// deleteRecurring deletes a recurring job made by a person (a form, the API or the CLI), for the
+// dashboard and the API alike. One a server's code defines is refused (ECONFLICT): it would come
+// back when that server next starts, so deleting it would only seem to work.
+func (s *Server) deleteRecurring(ctx context.Context, rj *models.RecurringJob) error {
+	if rj.CreatedBy == "" {
+		return models.Errorf(models.ECONFLICT, "%s is defined in a server's code: it would come back when that server starts. Pause it instead, or remove it from the code.", rj.Name)
+	}
+	return s.engine.DeleteRecurring(ctx, rj.Name)
 }
