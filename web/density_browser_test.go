@@ -129,6 +129,26 @@ func TestBrowserJobsListDensity(t *testing.T) {
 	require.Empty(t, failures)
 }
 
+// TestBrowserFocusNotUnderTheTopBar brings a link back into view up a long jobs list, as an
+// anchor, a find or a test driver's click does (scrolled to the top of the view): it must land
+// below the sticky top bar, not under it (WCAG 2.4.11).
+func TestBrowserFocusNotUnderTheTopBar(t *testing.T) {
+	a := setup(t)
+	ctx := browser(t)
+	a.seedDashboard()
+	within(t, ctx, 10*time.Second, chromedp.EmulateViewport(1280, 500))
+	within(t, ctx, 20*time.Second, chromedp.Navigate(a.server.URL+"/dashboard/jobs"))
+	waitFor(t, ctx, "the jobs list", `!!document.querySelector('[data-testid="jobs"]')`)
+	gap := eval[float64](t, ctx, `(() => {
+		window.scrollTo(0, document.documentElement.scrollHeight);
+		const link = document.querySelectorAll('[data-testid="job-link"]')[2];
+		link.scrollIntoView();
+		link.focus({preventScroll: true});
+		return link.getBoundingClientRect().top - document.querySelector('.topbar').getBoundingClientRect().bottom;
+	})()`)
+	require.GreaterOrEqual(t, gap, 0.0, "the focused link is %.0f px under the top bar", -gap)
+}
+
 // TestBrowserAccessibilityBusyPages runs axe-core on the data pages full of seedDashboard's jobs
 // (progress bars, cut errors and results, tags, a recurring job's last run), at 1280 and 375 px,
 // in light and dark colours.
