@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/kilnhq/kiln/models"
@@ -52,4 +53,27 @@ func (s *Server) hiddenKinds(f models.JobFilter, show bool) []string {
 		return nil
 	}
 	return s.housekeepingKinds()
+}
+
+// hiddenCount is how many jobs of f's state (every state when f names none) are of the kinds f
+// leaves out, from the counters as the tabs' counts are, so that the toggle can say how many
+// the tab counts but the list doesn't show; -1 when a queue is chosen (the counters hold kinds
+// and queues apart).
+func (s *Server) hiddenCount(ctx context.Context, f models.JobFilter) (int64, error) {
+	if f.Queue != "" || len(f.ExceptKinds) == 0 {
+		return -1, nil
+	}
+	byKind, err := s.store.JobQueries.CountJobsByKind(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, kind := range f.ExceptKinds {
+		for st, c := range byKind[kind] {
+			if f.State == "" || st == f.State {
+				n += c
+			}
+		}
+	}
+	return n, nil
 }

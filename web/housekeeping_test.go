@@ -56,6 +56,7 @@ func TestHousekeepingHidden(t *testing.T) {
 	require.Equal(t, []string{reportID}, jobIDs(doc), "the default list leaves housekeeping out")
 	require.Equal(t, "4", tabCounts(doc)["All"], "the tabs count it")
 	require.Equal(t, "1", tabCounts(doc)["Failed"])
+	require.Equal(t, "(3 hidden)", doc.Find(`[data-testid="housekeeping-count"]`).Text(), "the toggle says what the tab counts but the list leaves out")
 	toggle := doc.Find(`[data-testid="show-housekeeping"]`)
 	require.Equal(t, 1, toggle.Length(), "the filter bar has the toggle")
 	_, checked := toggle.Attr("checked")
@@ -89,6 +90,9 @@ func TestHousekeepingHidden(t *testing.T) {
 	require.Empty(t, jobIDs(doc))
 	show, _ := doc.Find(`[data-testid="housekeeping-hidden"] a`).Attr("href")
 	require.Equal(t, "/dashboard/jobs?housekeeping=1&state=failed", show)
+	require.Equal(t, "(1 hidden)", doc.Find(`[data-testid="housekeeping-count"]`).Text(), "of the tab's state")
+	_, doc = a.get("/dashboard/jobs?housekeeping=1")
+	require.Zero(t, doc.Find(`[data-testid="housekeeping-count"]`).Length(), "none hidden when shown")
 
 	resp, doc := a.get("/dashboard/jobs?housekeeping=maybe")
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)

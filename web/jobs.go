@@ -161,6 +161,9 @@ func (s *Server) handleJobs(c echo.Context) error {
 		shown := q
 		shown.housekeeping = true
 		v.ShowHousekeepingURL = shown.url(0, 0, q.limit)
+		if v.HiddenCount, err = s.hiddenCount(ctx, q.filter); err != nil {
+			return err
+		}
 	}
 	all := q
 	all.filter.State = ""
