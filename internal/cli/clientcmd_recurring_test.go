@@ -20,23 +20,10 @@ import (
 // "recurring create" takes the spec as --spec, the name the column, the JSON and the forms use,
 // and still as --schedule, its old name; both at once must agree, or nothing is made.
 func TestRecurringCreateSpecFlag(t *testing.T) {
-	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
-	e, err := jobs.New(s, jobs.Config{NoWorkers: true})
-	require.NoError(t, err)
-	vault, err := secrets.Open(context.Background(), s, "")
-	require.NoError(t, err)
-	require.NoError(t, builtin.Register(e, s.Jobs, builtin.Config{Secrets: vault}))
-	srv, err := web.New(web.Config{Secrets: vault}, s, e, nil)
-	require.NoError(t, err)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
-	require.NoError(t, err)
+	s, run := apiServerForCLI(t)
 	create := func(name string, flags ...string) (int, string) {
-		var out, errOut bytes.Buffer
-		args := append([]string{"recurring", "create", name, "--kind", "http.request", "--args", `{"url":"https://hooks.example.com/x"}`}, flags...)
-		code := Run(context.Background(), append(args, "--server", ts.URL, "--token", token), strings.NewReader(""), &out, &errOut)
-		return code, errOut.String()
+		code, _, errOut := run(append([]string{"recurring", "create", name, "--kind", "http.request", "--args", `{"url":"https://hooks.example.com/x"}`}, flags...)...)
+		return code, errOut
 	}
 
 	for name, flags := range map[string][]string{
@@ -54,10 +41,34 @@ func TestRecurringCreateSpecFlag(t *testing.T) {
 	code, errOut := create("at-odds", "--spec", "15 4 * * *", "--schedule", "@daily")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "--spec and --schedule (its old name) differ")
-	_, err = s.Recurring.GetRecurring(context.Background(), "at-odds")
+	_, err := s.Recurring.GetRecurring(context.Background(), "at-odds")
 	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "nothing is made")
 
 	code, errOut = create("no-spec")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "--spec and --kind are required")
+}
+
+// apiServerForCLI is a Kiln serving the API (SQLite, the built-in kinds, no workers), and run,
+// which runs a kiln command against it with an admin token: its exit status, stdout and stderr.
+func apiServerForCLI(t *testing.T) (*models.Store, func(args ...string) (int, string, string)) {
+	t.Helper()
+	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
+	e, err := jobs.New(s, jobs.Config{NoWorkers: true})
+	require.NoError(t, err)
+	vault, err := secrets.Open(context.Background(), s, "")
+	require.NoError(t, err)
+	require.NoError(t, builtin.Register(e, s.Jobs, builtin.Config{Secrets: vault}))
+	srv, err := web.New(web.Config{Secrets: vault}, s, e, nil)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
+	require.NoError(t, err)
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), append(args, "--server", ts.URL, "--token", token), strings.NewReader(""), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	return s, run
 }
