@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -31,11 +32,7 @@ type seenKinds struct {
 func (e *Engine) kindNames() []string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	names := make([]string, 0, len(e.kinds))
-	for name := range e.kinds {
-		names = append(names, name)
-	}
-	return names
+	return slices.Collect(maps.Keys(e.kinds))
 }
 
 // recordKinds records the kinds registered here as seen now.
