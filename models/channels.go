@@ -88,9 +88,10 @@ var channelNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // maxChannelError bounds the last error kept on a channel.
 const maxChannelError = 1000
 
-// checkChannel checks what the store itself requires of a channel: its name and type. Package
-// alerts checks the settings of each type before it saves one.
-func checkChannel(ch *Channel) error {
+// CheckChannel checks what the store itself requires of a channel, its name and type, as it
+// does before writing one. Package alerts checks each type's settings, and calls this too to
+// report every field at once.
+func CheckChannel(ch *Channel) error {
 	fields := map[string]string{}
 	if !channelNameRE.MatchString(ch.Name) {
 		fields["name"] = "A channel's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
@@ -107,7 +108,7 @@ func checkChannel(ch *Channel) error {
 // CreateChannel stores a new channel (its ID and times are set); a name taken already is an
 // ECONFLICT error.
 func (s channelStore) CreateChannel(ctx context.Context, ch *Channel) error {
-	if err := checkChannel(ch); err != nil {
+	if err := CheckChannel(ch); err != nil {
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -128,7 +129,7 @@ func (s channelStore) CreateChannel(ctx context.Context, ch *Channel) error {
 // into ch; a name with no channel is an ENOTFOUND error. Its history (last sent, last error)
 // is kept.
 func (s channelStore) UpdateChannel(ctx context.Context, ch *Channel) error {
-	if err := checkChannel(ch); err != nil {
+	if err := CheckChannel(ch); err != nil {
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
