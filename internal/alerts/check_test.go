@@ -80,7 +80,9 @@ func TestSendTest(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, s.Channels.CreateChannel(ctx, &models.Channel{Name: "ops", Type: models.ChannelMattermost, Settings: models.ChannelSettings{URL: rc.URL}}))
 
-		require.NoError(t, sender.SendTest(ctx, "ops"))
+		m, err := sender.SendTest(ctx, "ops")
+		require.NoError(t, err)
+		require.Equal(t, "https://kiln.example.com/dashboard/alerts/channels/ops", m.URL)
 		body := string(rc.next(t).body)
 		require.Contains(t, body, "Kiln test message for channel ops")
 		require.Contains(t, body, `"title_link":"https://kiln.example.com/dashboard/alerts/channels/ops"`)
@@ -88,13 +90,14 @@ func TestSendTest(t *testing.T) {
 		require.NoError(t, err)
 		require.WithinDuration(t, time.Now(), *ch.LastSentAt, time.Minute)
 
-		err = sender.SendTest(ctx, "ops")
+		_, err = sender.SendTest(ctx, "ops")
 		require.ErrorContains(t, err, "mattermost answered 404 Not Found: no_such_hook")
 		ch, err = s.Channels.ChannelByName(ctx, "ops")
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(ch.LastError, "mattermost answered 404"))
 
-		require.Equal(t, models.ENOTFOUND, models.ErrorCode(sender.SendTest(ctx, "nope")))
+		_, err = sender.SendTest(ctx, "nope")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 	})
 }
 

@@ -125,16 +125,17 @@ func (s *Sender) post(ctx context.Context, rv *builtin.Revealer, ch *models.Chan
 	return jobs.Permanent(err) // the service refuses this request (a bad URL or token, a body it won't take): the same again won't pass
 }
 
-// SendTest sends a sample message on the named channel at once, not through the queue, and
-// notes the outcome on the channel as any delivery's.
-func (s *Sender) SendTest(ctx context.Context, name string) error {
+// SendTest sends a sample message on the named channel at once, not through the queue, notes
+// the outcome on the channel as any delivery's, and returns the message.
+func (s *Sender) SendTest(ctx context.Context, name string) (Message, error) {
 	ch, err := s.store.ChannelByName(ctx, name)
 	if err != nil {
-		return err
+		return Message{}, err
 	}
-	err = s.Send(ctx, ch, s.cfg.SampleMessage(ch.Name, s.now()))
+	m := s.cfg.SampleMessage(ch.Name, s.now())
+	err = s.Send(ctx, ch, m)
 	s.record(ctx, ch.Name, err)
-	return err
+	return m, err
 }
 
 // record notes on the channel how a send went, even when the job's context has ended (its
