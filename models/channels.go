@@ -93,8 +93,11 @@ const maxChannelError = 1000
 // report every field at once.
 func CheckChannel(ch *Channel) error {
 	fields := map[string]string{}
-	if !channelNameRE.MatchString(ch.Name) {
+	switch {
+	case !channelNameRE.MatchString(ch.Name):
 		fields["name"] = "A channel's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
+	case ch.Name == "new":
+		fields["name"] = `"new" names the page that makes a channel; choose another name.`
 	}
 	if !slices.Contains(ChannelTypes, ch.Type) {
 		fields["type"] = "The type is one of " + strings.Join(ChannelTypes, ", ") + "."

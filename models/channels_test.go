@@ -27,6 +27,8 @@ func TestChannels(t *testing.T) {
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
 		require.Contains(t, models.FieldErrors(err)["name"], "already a channel")
 
+		err = s.Channels.CreateChannel(ctx, &models.Channel{Name: "new", Type: models.ChannelSlack})
+		require.Contains(t, models.FieldErrors(err)["name"], "page that makes a channel")
 		err = s.Channels.CreateChannel(ctx, &models.Channel{Name: "../x", Type: "pager"})
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 		require.Contains(t, models.FieldErrors(err), "name")
