@@ -36,7 +36,7 @@ func (e *cliEnv) serveCommand(commands []*ffcli.Command) *ffcli.Command {
 	return &ffcli.Command{Name: "kiln", FlagSet: fs, Options: []ff.Option{ff.WithEnvVarPrefix(envPrefix)}, UsageFunc: usage(commands),
 		ShortUsage: "kiln [flags]          serve (the default)\nkiln COMMAND ...      one of the commands below (kiln COMMAND --help)",
 		ShortHelp:  "Kiln: tasks with due dates and a background-job server, in one binary.",
-		LongHelp:   "The commands jobs, recurring, queues, secrets and stats drive a running server through its API:\n--server URL or KILN_URL, --token or KILN_TOKEN, --json.",
+		LongHelp:   "The commands jobs, recurring, queues, secrets, alerts and stats drive a running server through its API:\n--server URL or KILN_URL, --token or KILN_TOKEN, --json.",
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) == 1 && args[0] == "help" {
 				return flag.ErrHelp // ffcli prints the usage, as for --help
