@@ -302,3 +302,77 @@ type SecretList struct {
 type SecretValue struct {
 	Value string `json:"value" minLength:"1" maxLength:"8192" doc:"The value; it is never shown again"`
 }
+
+// Channel is an alert channel: where alerts' messages go. Secrets in its settings are
+// ${secret:NAME} references, never values.
+type Channel struct {
+	Name        string          `json:"name" doc:"The channel's name, as rules and kiln alerts test name it"`
+	Type        string          `json:"type" enum:"webhook,slack,mattermost,discord,teams,ntfy,email"`
+	Settings    ChannelSettings `json:"settings"`
+	CreatedBy   string          `json:"created_by"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	LastSentAt  *time.Time      `json:"last_sent_at,omitempty" doc:"When a message last went through."`
+	LastError   string          `json:"last_error,omitempty" doc:"Why the last message that failed did, secrets masked."`
+	LastErrorAt *time.Time      `json:"last_error_at,omitempty"`
+}
+
+// ChannelSettings are a channel's fields; which apply depends on its type, the others are
+// dropped when it is saved.
+type ChannelSettings struct {
+	URL           string   `json:"url,omitempty" maxLength:"2000" doc:"webhook and the presets: where to post (ntfy: the topic's URL). May hold ${secret:NAME} references, or be one."`
+	Template      string   `json:"template,omitempty" maxLength:"20000" doc:"webhook: a Go text/template of the body, run on the Message; it must write JSON (json quotes a value: {{json .Title}}). Empty: the Message as JSON."`
+	SigningSecret string   `json:"signing_secret,omitempty" maxLength:"100" doc:"webhook: ${secret:NAME} of the key that signs each body: X-Kiln-Signature: sha256=HMAC-SHA256(key, X-Kiln-Timestamp + \".\" + body) in hex."`
+	SMTPHost      string   `json:"smtp_host,omitempty" maxLength:"255" doc:"email: the SMTP server's host name."`
+	SMTPPort      int      `json:"smtp_port,omitempty" minimum:"0" maximum:"65535" doc:"email: its port; 0: 587 for starttls, 465 for tls, 25 for none."`
+	SMTPSecurity  string   `json:"smtp_security,omitempty" enum:"none,starttls,tls" doc:"email: STARTTLS (the default), TLS from the first byte, or none (no login allowed)."`
+	SMTPUser      string   `json:"smtp_user,omitempty" maxLength:"255" doc:"email: the user to log in as, if any."`
+	SMTPPassword  string   `json:"smtp_password,omitempty" maxLength:"100" doc:"email: ${secret:NAME} of the user's password."`
+	From          string   `json:"from,omitempty" maxLength:"255" doc:"email: the sender's address."`
+	To            []string `json:"to,omitempty" maxItems:"20" doc:"email: the recipients' addresses."`
+}
+
+// ChannelSpec is a channel to create (its name in the body) or to change (its name in the
+// path).
+type ChannelSpec struct {
+	Name     string          `json:"name,omitempty" maxLength:"64" doc:"1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit. Creating only: a change names the channel in its path."`
+	Type     string          `json:"type" enum:"webhook,slack,mattermost,discord,teams,ntfy,email"`
+	Settings ChannelSettings `json:"settings"`
+}
+
+// ChannelList is the channels, by name.
+type ChannelList struct {
+	Channels []Channel `json:"channels"`
+}
+
+// ChannelTest is what a channel's test sent.
+type ChannelTest struct {
+	Channel string       `json:"channel"`
+	SentAt  time.Time    `json:"sent_at"`
+	Message AlertMessage `json:"message" doc:"The sample message sent."`
+}
+
+// AlertMessage is what a channel says about an alert: a webhook without a template posts it
+// as its JSON body. It is package alerts' Message (TestAlertMessageIsTheWebhookBody keeps them
+// the same), documented here for the API.
+type AlertMessage struct {
+	Rule    string        `json:"rule" doc:"The rule's name."`
+	AlertID int64         `json:"alert_id" doc:"The alert's id."`
+	Status  string        `json:"status" enum:"firing,resolved" doc:"firing: the alert opened, or repeats while it holds; resolved: its condition cleared."`
+	Title   string        `json:"title" doc:"One line, e.g. \"nightly-backup: 3 failures in a row\" (an email's subject)."`
+	Summary string        `json:"summary" doc:"A few lines of plain text: what happened and what to look at."`
+	Count   int           `json:"count" doc:"How many jobs or occurrences the alert covers."`
+	Jobs    []AlertJobRef `json:"jobs" doc:"The first few of them (at most 5)."`
+	URL     string        `json:"url,omitempty" doc:"The page to open, absolute under --public-url; absent without it."`
+	At      time.Time     `json:"at" doc:"When the alert opened, repeated or resolved."`
+}
+
+// AlertJobRef is a job an alert's message links to.
+type AlertJobRef struct {
+	ID    int64  `json:"id"`
+	Kind  string `json:"kind"`
+	Queue string `json:"queue"`
+	State string `json:"state"`
+	Error string `json:"error,omitempty" doc:"The first line of its error."`
+	URL   string `json:"url,omitempty" doc:"Its page, under --public-url."`
+}

@@ -167,6 +167,17 @@ type SecretStore interface {
 	DeleteSecret(ctx context.Context, name string) error
 }
 
+// ChannelStore keeps the alert channels: where alerts' messages go, and how their last
+// deliveries went.
+type ChannelStore interface {
+	CreateChannel(ctx context.Context, ch *Channel) error
+	UpdateChannel(ctx context.Context, ch *Channel) error
+	ChannelByName(ctx context.Context, name string) (*Channel, error)
+	ListChannels(ctx context.Context) ([]Channel, error)
+	DeleteChannel(ctx context.Context, name string) error
+	RecordChannelSend(ctx context.Context, name string, at time.Time, sendErr string) error
+}
+
 // SettingStore keeps the node-wide settings: the generated secrets.
 type SettingStore interface {
 	Secret(ctx context.Context, key string, n int) ([]byte, error)

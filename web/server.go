@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
@@ -65,6 +66,9 @@ type Config struct {
 	// Exec is what exec jobs may run here, shown on the new-job form: the policy the built-in
 	// kinds were registered with (builtin.Config.ExecPolicy). Default none: exec is off.
 	Exec builtin.ExecPolicy
+	// Alerts is how alerts' channels send (their secrets, --public-url), for "Send test" and
+	// for checking a channel when it is saved. Default: the zero alerts.Config.
+	Alerts alerts.Config
 	// Secret, when set, derives the keys of session cookies and CSRF tokens, so that nodes behind
 	// one load balancer accept each other's; it must be at least 32 bytes. Default: random keys
 	// kept in the database (shared by its nodes).
@@ -212,7 +216,8 @@ type Server struct {
 	http         *http.Server
 	ln           net.Listener
 	done         chan error
-	stopped      atomic.Bool // Stop ran
+	stopped      atomic.Bool    // Stop ran
+	channels     *alerts.Sender // saves, checks and tests the alerts' channels
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
@@ -234,6 +239,9 @@ func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger)
 		return nil, err
 	}
 	s.sessions = newSessionCodec(cfg, s.keys)
+	if s.channels, err = alerts.NewSender(store.Channels, cfg.Alerts); err != nil {
+		return nil, err
+	}
 	s.echo.HideBanner, s.echo.HidePort = true, true
 	s.echo.HTTPErrorHandler = s.handleError
 	if s.echo.IPExtractor, err = clientIPExtractor(cfg); err != nil {
@@ -344,6 +352,13 @@ func (s *Server) routes() {
 	e.GET("/dashboard/tokens", s.handleTokens)
 	e.POST("/dashboard/tokens", s.handleTokenCreate)
 	e.POST("/dashboard/tokens/:name/revoke", s.handleTokenRevoke)
+	e.GET("/dashboard/alerts/channels", s.handleChannels)
+	e.GET("/dashboard/alerts/channels/new", s.handleChannelNew)
+	e.POST("/dashboard/alerts/channels/new", s.handleChannelCreate)
+	e.GET("/dashboard/alerts/channels/:name", s.handleChannel)
+	e.POST("/dashboard/alerts/channels/:name", s.handleChannelSave)
+	e.POST("/dashboard/alerts/channels/:name/test", s.handleChannelTest)
+	e.POST("/dashboard/alerts/channels/:name/delete", s.handleChannelDelete)
 	e.GET("/dashboard/recurring", s.handleRecurring)
 	e.GET("/dashboard/recurring/preview", s.handleSchedulePreview)
 	e.GET("/dashboard/recurring/new", s.handleRecurringNew)

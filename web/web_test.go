@@ -82,6 +82,9 @@ func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *ap
 	if cfg.Secrets == nil {
 		cfg.Secrets = vault
 	}
+	if cfg.Alerts.Secrets == nil {
+		cfg.Alerts.Secrets = vault
+	}
 	bcfg := builtin.Config{Secrets: vault, ExecAllow: []string{"/bin/*", "/usr/bin/*"}, ExecAllowEnv: []string{"MODE"}}
 	require.NoError(t, builtin.Register(engine, store.Jobs, bcfg))
 	cfg.Exec = bcfg.ExecPolicy()

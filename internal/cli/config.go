@@ -11,6 +11,7 @@ import (
 
 	"github.com/peterbourgon/ff/v3"
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
@@ -33,6 +34,7 @@ type Config struct {
 	Jobs          jobs.Config
 	Builtins      builtin.Config
 	Tasks         tasks.Config
+	Alerts        alerts.Config
 }
 
 // defaultDB is where Kiln keeps its SQLite database unless told otherwise (--db, KILN_DB).
@@ -48,6 +50,7 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.BoolVar(&cfg.Demo, "demo", false, "create 10 demo tasks due 5 minutes apart from now, then serve")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "also serve /metrics on this `host:port`, without auth, for a scraper inside a private network (the main address serves it to a viewer token or local access)")
+	fs.StringVar(&cfg.Alerts.PublicURL, "public-url", "", "the `URL` people reach Kiln at (https://kiln.example.com), for the links in alerts' messages; default: messages carry no links")
 	fs.DurationVar(&cfg.Web.ShutdownTimeout, "shutdown-timeout", web.DefaultShutdownTimeout, "how long to wait for in-flight requests on shutdown")
 	fs.BoolVar(&cfg.Web.CookieSecure, "cookie-secure", false, "mark cookies Secure; turn on when Kiln is served over HTTPS")
 	fs.BoolVar(&cfg.Web.LocalNoAuth, "local-no-auth", true, "let requests made directly from this machine skip login (never those through a proxy)")
@@ -131,6 +134,11 @@ func (c Config) validate() error {
 	}
 	if err := c.Builtins.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if c.Alerts.PublicURL != "" {
+		if err := alerts.CheckPublicURL(c.Alerts.PublicURL); err != nil {
+			return fmt.Errorf("config: --public-url: %w", err)
+		}
 	}
 	return nil
 }

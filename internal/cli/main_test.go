@@ -137,7 +137,8 @@ func TestParseConfig(t *testing.T) {
 
 	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"},
 		{"--queues", "default"}, {"--queues", "a=0"}, {"--sweep-every", "every minute"}, {"--retention", "1s"}, {"--poll-interval", "0s"},
-		{"--max-rescues", "-1"}, {"--trusted-proxies", "10.0.0.0/33"}, {"--allowed-hosts", "https://kiln.example.com"}} {
+		{"--max-rescues", "-1"}, {"--trusted-proxies", "10.0.0.0/33"}, {"--allowed-hosts", "https://kiln.example.com"},
+		{"--public-url", "kiln.example.com"}, {"--public-url", "ftp://kiln.example.com"}} {
 		_, err := parseConfig(args, io.Discard)
 		require.Error(t, err, "%v", args)
 	}
@@ -163,6 +164,14 @@ func TestParseConfig(t *testing.T) {
 	require.Equal(t, []string{"kiln.example.com", "*.internal.example"}, cfg.Web.AllowedHosts)
 	require.Equal(t, []string{"10.0.0.0/8", "192.0.2.7"}, cfg.Web.TrustedProxies)
 	require.Negative(t, cfg.Jobs.MaxRescues, "0 means no rescue at all, which the engine reads from a negative")
+
+	// Alerts' links: --public-url or KILN_PUBLIC_URL, an absolute http(s) URL.
+	require.Empty(t, cfg.Alerts.PublicURL)
+	t.Setenv("KILN_PUBLIC_URL", "https://kiln.example.com")
+	cfg, err = parseConfig(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, "https://kiln.example.com", cfg.Alerts.PublicURL)
+	t.Setenv("KILN_PUBLIC_URL", "")
 
 	var help bytes.Buffer
 	require.Equal(t, 0, Run(context.Background(), []string{"--help"}, nil, io.Discard, &help))

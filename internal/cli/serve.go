@@ -15,6 +15,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/internal/metrics"
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/internal/tasks"
@@ -35,7 +36,7 @@ func (e *cliEnv) serveCommand(commands []*ffcli.Command) *ffcli.Command {
 	return &ffcli.Command{Name: "kiln", FlagSet: fs, Options: []ff.Option{ff.WithEnvVarPrefix(envPrefix)}, UsageFunc: usage(commands),
 		ShortUsage: "kiln [flags]          serve (the default)\nkiln COMMAND ...      one of the commands below (kiln COMMAND --help)",
 		ShortHelp:  "Kiln: tasks with due dates and a background-job server, in one binary.",
-		LongHelp:   "The commands jobs, recurring, queues, secrets and stats drive a running server through its API:\n--server URL or KILN_URL, --token or KILN_TOKEN, --json.",
+		LongHelp:   "The commands jobs, recurring, queues, secrets, alerts and stats drive a running server through its API:\n--server URL or KILN_URL, --token or KILN_TOKEN, --json.",
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) == 1 && args[0] == "help" {
 				return flag.ErrHelp // ffcli prints the usage, as for --help
@@ -123,7 +124,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Config.Builtins.Secrets, m.Config.Web.Secrets = vault, vault
+	m.Config.Builtins.Secrets, m.Config.Web.Secrets, m.Config.Alerts.Secrets = vault, vault, vault
 	m.Config.Jobs.Logger = m.Log
 	m.Metrics = metrics.New(store)
 	m.Config.Jobs.Observer = m.Metrics
@@ -139,6 +140,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := tasks.Register(m.Engine, store.Tasks, m.Config.Tasks); err != nil {
 		return err
 	}
+	if _, err := alerts.Register(m.Engine, store.Channels, m.Config.Alerts); err != nil {
+		return err
+	}
+	m.Config.Web.Alerts = m.Config.Alerts
 	if m.Setup != nil {
 		if err := m.Setup(m.Engine); err != nil {
 			return err

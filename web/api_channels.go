@@ -1,0 +1,196 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/models"
+)
+
+// The API's alert channels: where alerts' messages go. Viewers read them (their settings hold
+// secret references, never values); admins create, change, delete and test them.
+
+// ChannelNameInput names a channel.
+type ChannelNameInput struct {
+	Name string `path:"name" maxLength:"64" doc:"The channel's name"`
+}
+
+// ChannelCreateInput is a channel to create.
+type ChannelCreateInput struct {
+	Body api.ChannelSpec
+}
+
+// ChannelPutInput is a channel's new type and settings.
+type ChannelPutInput struct {
+	Name string `path:"name" maxLength:"64" doc:"The channel's name"`
+	Body api.ChannelSpec
+}
+
+// ChannelOutput is one channel.
+type ChannelOutput struct {
+	Body api.Channel
+}
+
+// ChannelListOutput lists the channels.
+type ChannelListOutput struct {
+	Body api.ChannelList
+}
+
+// ChannelTestOutput is what a channel's test sent.
+type ChannelTestOutput struct {
+	Body api.ChannelTest
+}
+
+func (s *Server) registerChannelAPI(hapi huma.API) {
+	register(hapi, huma.Operation{OperationID: "list-alert-channels", Method: http.MethodGet, Path: "/v1/alerts/channels", Summary: "List alert channels",
+		Tags: []string{tagAlerts}, Description: "The channels by name, with how their last deliveries went. Any token may read them: their settings hold ${secret:NAME} references, never values."}, s.apiListChannels)
+	register(hapi, huma.Operation{OperationID: "get-alert-channel", Method: http.MethodGet, Path: "/v1/alerts/channels/{name}", Summary: "Get an alert channel",
+		Tags: []string{tagAlerts}, Description: "The channel, its settings and how its last deliveries went (last_sent_at, last_error).", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetChannel)
+	register(hapi, huma.Operation{OperationID: "create-alert-channel", Method: http.MethodPost, Path: "/v1/alerts/channels", DefaultStatus: http.StatusCreated,
+		Summary: "Create an alert channel", Tags: []string{tagAlerts},
+		Description: "Needs an admin token. Each field is checked for the type (a template must parse and write JSON for a sample message; secrets are ${secret:NAME} references to saved secrets); the fields of other types are dropped.",
+		Errors:      codeStatuses(models.ECONFLICT)}, s.apiCreateChannel)
+	register(hapi, huma.Operation{OperationID: "put-alert-channel", Method: http.MethodPut, Path: "/v1/alerts/channels/{name}", Summary: "Change an alert channel",
+		Tags: []string{tagAlerts}, Description: "Replaces the channel's type and settings; its history (last sent, last error) is kept. Needs an admin token.",
+		Errors: codeStatuses(models.ENOTFOUND)}, s.apiPutChannel)
+	register(hapi, huma.Operation{OperationID: "delete-alert-channel", Method: http.MethodDelete, Path: "/v1/alerts/channels/{name}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete an alert channel", Tags: []string{tagAlerts}, Description: "Messages still queued for it fail, saying it is gone. Needs an admin token.",
+		Errors: codeStatuses(models.ENOTFOUND)}, s.apiDeleteChannel)
+	register(hapi, huma.Operation{OperationID: "test-alert-channel", Method: http.MethodPost, Path: "/v1/alerts/channels/{name}/test", Summary: "Send a test message",
+		Tags: []string{tagAlerts}, Description: "Sends a sample message on the channel at once, not through the queue, and answers with it: " +
+			"a webhook without a template posts exactly this shape of message. 502 when the channel's service refuses it or can't be reached, saying why (secrets masked). Needs an admin token.",
+		Errors: append(codeStatuses(models.ENOTFOUND), http.StatusBadGateway)}, s.apiTestChannel)
+}
+
+func channelOut(ch *models.Channel) api.Channel {
+	set := ch.Settings
+	return api.Channel{Name: ch.Name, Type: ch.Type, CreatedBy: ch.CreatedBy, CreatedAt: ch.CreatedAt.UTC(), UpdatedAt: ch.UpdatedAt.UTC(),
+		LastSentAt: utcPtr(ch.LastSentAt), LastError: ch.LastError, LastErrorAt: utcPtr(ch.LastErrorAt),
+		Settings: api.ChannelSettings{URL: set.URL, Template: set.Template, SigningSecret: set.SigningSecret, SMTPHost: set.SMTPHost,
+			SMTPPort: set.SMTPPort, SMTPSecurity: set.SMTPSecurity, SMTPUser: set.SMTPUser, SMTPPassword: set.SMTPPassword, From: set.From, To: set.To}}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func channelIn(name string, spec api.ChannelSpec) *models.Channel {
+	set := spec.Settings
+	return &models.Channel{Name: name, Type: spec.Type, Settings: models.ChannelSettings{URL: set.URL, Template: set.Template,
+		SigningSecret: set.SigningSecret, SMTPHost: set.SMTPHost, SMTPPort: set.SMTPPort, SMTPSecurity: set.SMTPSecurity,
+		SMTPUser: set.SMTPUser, SMTPPassword: set.SMTPPassword, From: set.From, To: set.To}}
+}
+
+// channelAPIErr is the API's error for saving a channel: a refused field is named where it is
+// in the request (path.name, body.name, body.type or body.settings.<field>).
+func (s *Server) channelAPIErr(err error, nameInPath bool) error {
+	fields := models.FieldErrors(err)
+	if models.ErrorCode(err) != models.EINVALID && models.ErrorCode(err) != models.ECONFLICT || fields == nil {
+		return s.apiErr(err)
+	}
+	var details []error
+	for field, msg := range fields {
+		at := "body.settings." + field
+		switch {
+		case field == "name" && nameInPath:
+			at = "path.name"
+		case field == "name" || field == "type":
+			at = "body." + field
+		}
+		details = append(details, &huma.ErrorDetail{Location: at, Message: msg})
+	}
+	return huma.NewError(models.HTTPStatus(models.ErrorCode(err)), models.ErrorMessage(err), details...)
+}
+
+func (s *Server) apiListChannels(ctx context.Context, _ *struct{}) (*ChannelListOutput, error) {
+	list, err := s.store.Channels.ListChannels(ctx)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &ChannelListOutput{Body: api.ChannelList{Channels: make([]api.Channel, 0, len(list))}}
+	for i := range list {
+		out.Body.Channels = append(out.Body.Channels, channelOut(&list[i]))
+	}
+	return out, nil
+}
+
+func (s *Server) apiGetChannel(ctx context.Context, in *ChannelNameInput) (*ChannelOutput, error) {
+	ch, err := s.store.Channels.ChannelByName(ctx, in.Name)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &ChannelOutput{Body: channelOut(ch)}, nil
+}
+
+func (s *Server) apiCreateChannel(ctx context.Context, in *ChannelCreateInput) (*ChannelOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	ch := channelIn(in.Body.Name, in.Body)
+	ch.CreatedBy = apiUser(ctx).Username
+	if err := s.channels.Save(ctx, ch, true); err != nil {
+		return nil, s.channelAPIErr(err, false)
+	}
+	s.log.Info("api: alert channel created", "name", ch.Name, "type", ch.Type, "user", ch.CreatedBy)
+	return &ChannelOutput{Body: channelOut(ch)}, nil
+}
+
+func (s *Server) apiPutChannel(ctx context.Context, in *ChannelPutInput) (*ChannelOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if in.Body.Name != "" && in.Body.Name != in.Name {
+		return nil, huma.Error422UnprocessableEntity("A channel can't be renamed: create one of the new name, and delete this one.",
+			&huma.ErrorDetail{Location: "body.name", Message: "Leave it out, or give the path's name."})
+	}
+	ch := channelIn(in.Name, in.Body)
+	if err := s.channels.Save(ctx, ch, false); err != nil {
+		return nil, s.channelAPIErr(err, true)
+	}
+	s.log.Info("api: alert channel changed", "name", ch.Name, "type", ch.Type, "user", apiUser(ctx).Username)
+	return &ChannelOutput{Body: channelOut(ch)}, nil
+}
+
+func (s *Server) apiDeleteChannel(ctx context.Context, in *ChannelNameInput) (*struct{}, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.store.Channels.DeleteChannel(ctx, in.Name); err != nil {
+		return nil, s.apiErr(err)
+	}
+	s.log.Info("api: alert channel deleted", "name", in.Name, "user", apiUser(ctx).Username)
+	return nil, nil
+}
+
+func (s *Server) apiTestChannel(ctx context.Context, in *ChannelNameInput) (*ChannelTestOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	m, err := s.channels.SendTest(ctx, in.Name)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return nil, s.apiErr(err)
+	}
+	if err != nil {
+		return nil, huma.NewError(http.StatusBadGateway, "The test message was not sent: "+err.Error())
+	}
+	return &ChannelTestOutput{Body: api.ChannelTest{Channel: in.Name, SentAt: m.At, Message: alertMessageOut(m)}}, nil
+}
+
+// alertMessageOut is m as the API documents it.
+func alertMessageOut(m alerts.Message) api.AlertMessage {
+	out := api.AlertMessage{Rule: m.Rule, AlertID: m.AlertID, Status: string(m.Status), Title: m.Title, Summary: m.Summary,
+		Count: m.Count, Jobs: make([]api.AlertJobRef, 0, len(m.Jobs)), URL: m.URL, At: m.At}
+	for _, j := range m.Jobs {
+		out.Jobs = append(out.Jobs, api.AlertJobRef{ID: j.ID, Kind: j.Kind, Queue: j.Queue, State: j.State, Error: j.Error, URL: j.URL})
+	}
+	return out
+}
