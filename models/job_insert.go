@@ -55,6 +55,9 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 		if err := s.insertPlain(tx, plain); err != nil {
 			return nil, err
 		}
+		if err := setTraceParents(tx, plain); err != nil {
+			return nil, err
+		}
 	}
 	events := make([]JobEvent, 0, len(jobs))
 	counts := countDelta{}
@@ -104,6 +107,21 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 		return nil, err
 	}
 	return dups, s.writeCounts(tx, counts)
+}
+
+// setTraceParents writes the trace parents of jobs that have one, in tx. The batch insert
+// (the driver's hot path) leaves the column out, so that with tracing off it sends nothing more;
+// with tracing on, each job costs one UPDATE by primary key.
+func setTraceParents(tx *gorm.DB, jobs []*Job) error {
+	for _, j := range jobs {
+		if j.TraceParent == nil {
+			continue
+		}
+		if err := tx.Table("jobs").Where("id = ?", j.ID).Update("trace_parent", *j.TraceParent).Error; err != nil {
+			return fmt.Errorf("models: store trace parent of job %d: %w", j.ID, err)
+		}
+	}
+	return nil
 }
 
 // insertPlain inserts jobs without unique keys with the driver's InsertJobs, and sets their IDs.
@@ -230,6 +248,13 @@ func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, 
 	}
 	if id == 0 {
 		return false, nil // stored waiting
+	}
+	if j.TraceParent != nil {
+		// After the insert's transaction, which is the driver's: a crash in between costs only
+		// the link of a later attempt, as this one has the job in hand.
+		if err := setTraceParents(s.db.WithContext(context.WithoutCancel(ctx)), []*Job{{ID: id, TraceParent: j.TraceParent}}); err != nil {
+			return false, err
+		}
 	}
 	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
 	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
