@@ -26,6 +26,7 @@ package jobs
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	"go.opentelemetry.io/otel"
@@ -84,15 +85,19 @@ func (e *Engine) traceEnqueue(ctx context.Context, jobs []*models.Job) trace.Spa
 	if e.tracer == nil || len(jobs) == 0 {
 		return nil
 	}
-	queue := jobs[0].Queue
-	attrs := []attribute.KeyValue{systemKiln, attrOperationType.String("send"), attrOperationName.String("enqueue"),
-		attrDestination.String(queue)}
+	attrs := []attribute.KeyValue{systemKiln, attrOperationType.String("send"), attrOperationName.String("enqueue")}
 	if len(jobs) == 1 {
 		attrs = append(attrs, attrKind.String(jobs[0].Kind))
 	} else {
 		attrs = append(attrs, attrBatchCount.Int(len(jobs)))
 	}
-	ctx, span := e.tracer.Start(ctx, "enqueue "+queue, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
+	name := "enqueue"
+	if queue := jobs[0].Queue; !slices.ContainsFunc(jobs, func(j *models.Job) bool { return j.Queue != queue }) {
+		// A batch for several queues has no one destination, and its span names none.
+		name += " " + queue
+		attrs = append(attrs, attrDestination.String(queue))
+	}
+	ctx, span := e.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
 	carrier := propagation.MapCarrier{}
 	traceContext.Inject(ctx, carrier)
 	if tp, ok := carrier["traceparent"]; ok {

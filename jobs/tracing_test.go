@@ -145,9 +145,10 @@ func TestTraceRetriedAttempts(t *testing.T) {
 			return nil
 		}, jobs.WithBackoff(jobs.ConstantBackoff(0))))
 		start(t, e)
-		job, err := e.Enqueue(ctx, "flaky", nil)
+		job, err := e.Enqueue(ctx, "flaky", nil) // handed to a free worker, in the insert's claim
 		require.NoError(t, err)
-		waitState(t, s, job.ID, models.JobSucceeded)
+		done := waitState(t, s, job.ID, models.JobSucceeded)
+		require.NotNil(t, done.TraceParent, "a job handed straight to a worker keeps its trace context too")
 		var outcomes []string
 		var parents []trace.SpanID
 		for _, sp := range exp.GetSpans() {
@@ -181,5 +182,31 @@ func TestTracingOff(t *testing.T) {
 		done := waitState(t, s, job.ID, models.JobSucceeded)
 		require.Nil(t, done.TraceParent, "no trace context is stored")
 		require.Len(t, exp.GetSpans(), 1, "only the caller's own span")
+	})
+}
+
+// A batch is one enqueue span, whose context every job of the batch keeps; a batch for several
+// queues names no queue.
+func TestTraceBatchEnqueue(t *testing.T) {
+	tp, exp := newTracing(t)
+	cfg := fast()
+	cfg.TracerProvider, cfg.NoWorkers = tp, true
+	forEachDialect(t, cfg, func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		exp.Reset()
+		batch, err := e.EnqueueMany(ctx, []jobs.EnqueueParams{
+			{Kind: "a", Opts: []jobs.Option{jobs.Queue("one")}},
+			{Kind: "b", Opts: []jobs.Option{jobs.Queue("two")}},
+		})
+		require.NoError(t, err)
+		enqueue := spanNamed(t, exp.GetSpans(), "enqueue")
+		require.EqualValues(t, 2, attrOf(enqueue, "messaging.batch.message_count").AsInt64())
+		require.Equal(t, attribute.INVALID, attrOf(enqueue, "messaging.destination.name").Type(), "no one queue")
+		want := "00-" + enqueue.SpanContext.TraceID().String() + "-" + enqueue.SpanContext.SpanID().String() + "-01"
+		for _, j := range batch {
+			stored, err := s.JobQueries.GetJob(ctx, j.ID)
+			require.NoError(t, err)
+			require.NotNil(t, stored.TraceParent)
+			require.Equal(t, want, *stored.TraceParent)
+		}
 	})
 }
