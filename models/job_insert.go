@@ -219,7 +219,8 @@ func (s *conn) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) 
 // unique key, its queue is not paused and no other job of its queue waits, claims it for
 // p.ServerID in the same transaction. An engine with a free worker uses it to start a job without
 // a second transaction and without waking its fetcher: the shortest path from enqueue to work.
-// It reports whether it claimed the job; otherwise the job was stored as InsertJobs would.
+// It reports whether it claimed the job; otherwise the job was stored as InsertJobs would. An
+// error with claimed true says the job is stored and claimed, but its TraceParent was not.
 func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error) {
 	now = now.UTC().Truncate(time.Microsecond)
 	if err := validateNewJob(j); err != nil {
@@ -258,14 +259,14 @@ func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, 
 	if id == 0 {
 		return false, nil // stored waiting
 	}
-	if j.TraceParent != nil {
-		// After the insert's transaction, which is the driver's: a crash in between costs only
-		// the link of a later attempt, as this one has the job in hand.
-		if err := setTraceParents(s.db.WithContext(context.WithoutCancel(ctx)), []*Job{{ID: id, TraceParent: j.TraceParent}}); err != nil {
-			return false, err
-		}
-	}
 	j.ID, j.CreatedAt, j.RunAt, j.Progress, j.LastError, j.Result = id, now, runAt, 0, "", ""
 	j.State, j.Attempt, j.Runs, j.StartedAt, j.LeaseUntil, j.ServerID, j.ContinueOn = JobProcessing, 1, 1, &now, &until, p.ServerID, ""
+	if j.TraceParent != nil {
+		// After the insert's transaction, which is the driver's: a failure, or a crash in
+		// between, costs only the trace link of a later attempt, as this one has the job in hand.
+		if err := setTraceParents(s.db.WithContext(context.WithoutCancel(ctx)), []*Job{j}); err != nil {
+			return true, err
+		}
+	}
 	return true, nil
 }
