@@ -55,7 +55,10 @@ func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, 
 	if j.ContinueOn == "" {
 		j.ContinueOn = models.ContinueOnSuccess
 	}
-	if _, err := e.store.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now()); err != nil {
+	span := e.traceEnqueue(ctx, []*models.Job{j})
+	_, err = e.store.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now())
+	endEnqueue(span, []*models.Job{j}, err)
+	if err != nil {
 		return nil, err
 	}
 	e.wake(j.Queue)
@@ -85,6 +88,7 @@ type EnqueueResult struct {
 // EnqueueResults is EnqueueMany, saying of each job whether it was a duplicate of one stored
 // before.
 func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]EnqueueResult, error) {
+	// With tracing on, one span covers the batch and its context goes with each job (tracing.go).
 	jobs := make([]*models.Job, len(batch))
 	for i, p := range batch {
 		j, err := e.newJob(ctx, p.Kind, p.Args, p.Opts)
@@ -97,6 +101,14 @@ func (e *Engine) EnqueueResults(ctx context.Context, batch []EnqueueParams) ([]E
 		j.Note = note(ctx, "enqueued")
 		jobs[i] = j
 	}
+	span := e.traceEnqueue(ctx, jobs)
+	out, err := e.enqueueResults(ctx, jobs)
+	endEnqueue(span, jobs, err)
+	return out, err
+}
+
+// enqueueResults stores the jobs EnqueueResults built.
+func (e *Engine) enqueueResults(ctx context.Context, jobs []*models.Job) ([]EnqueueResult, error) {
 	out := make([]EnqueueResult, len(jobs))
 	for i, j := range jobs {
 		out[i].Job = j
@@ -154,7 +166,10 @@ func (e *Engine) EnqueueTx(tx *gorm.DB, kind string, args any, opts ...Option) (
 	if err != nil {
 		return nil, err
 	}
-	if _, err := e.store.Jobs.InsertJobsTx(tx, []*models.Job{j}, time.Now()); err != nil {
+	span := e.traceEnqueue(ctx, []*models.Job{j})
+	_, err = e.store.Jobs.InsertJobsTx(tx, []*models.Job{j}, time.Now())
+	endEnqueue(span, []*models.Job{j}, err)
+	if err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -308,6 +323,10 @@ func (e *Engine) enqueueToWorker(ctx context.Context, j *models.Job) (bool, erro
 	claimed, err := e.store.Jobs.InsertAndClaimJob(ctx, j, now, models.ClaimParams{
 		Queue: j.Queue, ServerID: e.cfg.ServerID, Limit: 1, Lease: e.cfg.Lease, Idle: p.drained.Load(),
 	})
+	if claimed && err != nil { // stored and claimed all the same: it runs, in a trace link short
+		e.log.Warn("jobs: store trace parent", "job", j.ID, "err", err)
+		err = nil
+	}
 	if err != nil || !claimed {
 		p.busy.Add(-1)
 		e.work.Done()

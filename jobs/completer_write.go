@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -177,7 +179,14 @@ func (c *completer) writeBatch(batch []models.JobFinish, suspect bool) {
 func (c *completer) attempt(batch []models.JobFinish) ([]string, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
 	defer cancel()
+	var span trace.Span
+	if c.e.tracer != nil {
+		span = c.e.traceFinish(batch)
+	}
 	_, queues, err := c.e.store.Jobs.FinishJobs(ctx, batch)
+	if span != nil {
+		endFinish(span, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kilnhq/kiln/models"
 )
@@ -132,6 +133,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Observer hears each attempt's outcome and the rescues, for metrics. Default none.
 	Observer Observer
+	// TracerProvider makes the spans of enqueues, claims, attempts and finishes (see
+	// tracing.go). Default: OpenTelemetry's global provider, if the program set one before New;
+	// else tracing is off and costs nothing.
+	TracerProvider trace.TracerProvider
 }
 
 func (c Config) withDefaults() Config {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kilnhq/kiln/models"
 )
@@ -61,6 +62,8 @@ type Engine struct {
 	claims    inflight  // claims under way, which rescues must not take for lost
 
 	completer *completer
+	tracer    trace.Tracer                           // nil: tracing off (tracing.go)
+	settling  sync.Map                               // job id -> its attempt's trace.SpanContext, until its finish is written
 	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed
 	logs      *groupCommit[models.JobLog, error]     // running jobs' log lines, group-committed
 	accepting bool                                   // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
@@ -117,6 +120,7 @@ func New(store *models.Store, cfg Config) (*Engine, error) {
 		pools:   map[string]*pool{},
 		running: map[int64]*runningJob{},
 		paused:  map[string]bool{},
+		tracer:  newTracer(cfg.TracerProvider),
 	}
 	for _, q := range cfg.Queues {
 		e.pools[q.Name] = newPool(e, q)

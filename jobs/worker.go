@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -118,6 +120,9 @@ func (p *pool) fetchLoop(loopCtx, workCtx context.Context) {
 				// more may wait.
 				p.drained.Store(len(jobs) < free && p.nudges.Load() == nudges)
 			}
+			if e.tracer != nil && len(jobs) > 0 {
+				e.traceClaim(loopCtx, p.queue, trace.WithTimestamp(now), jobs)
+			}
 			for _, j := range jobs {
 				p.busy.Add(1)
 				e.work.Add(1)
@@ -173,6 +178,10 @@ func (p *pool) run(ctx context.Context, mine *runningJob) {
 		defer cancelTimeout()
 	}
 
+	var span trace.Span
+	if e.tracer != nil {
+		ctx, span = e.startAttempt(ctx, job)
+	}
 	k, known := e.kind(job.Kind)
 	var err error
 	if known {
@@ -196,6 +205,9 @@ func (p *pool) run(ctx context.Context, mine *runningJob) {
 		backoff = k.defaults.backoff
 	}
 	f, ok := outcome(job, err, context.Cause(ctx), ctx.Err(), backoff, time.Now(), time.Since(start))
+	if span != nil {
+		e.endAttempt(span, f, ok, err)
+	}
 	if !ok {
 		return // cancelled, deleted or rescued elsewhere: the database already says so
 	}

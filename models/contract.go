@@ -27,6 +27,9 @@ type JobStore interface {
 	InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []int, err error)
 	InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, p ClaimParams) (claimed bool, err error)
 	ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error)
+	// TraceParents returns the trace parents of the jobs ids that have one: a tracing engine
+	// asks after a claim, which does not read them, so that tracing off costs the claim nothing.
+	TraceParents(ctx context.Context, ids []int64) (map[int64]string, error)
 	FinishJobs(ctx context.Context, batch []JobFinish) (applied int, queues []string, err error)
 	ExtendLeases(ctx context.Context, serverID string, until time.Time) (int64, error)
 	NotRunningHere(ctx context.Context, serverID string, ids []int64) ([]int64, error)

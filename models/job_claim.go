@@ -68,3 +68,24 @@ func sortClaimed(jobs []*Job) {
 		return int(a.ID - b.ID)
 	})
 }
+
+// TraceParents returns the trace parents of the jobs ids that have one.
+func (s jobStore) TraceParents(ctx context.Context, ids []int64) (map[int64]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var rows []struct {
+		ID          int64
+		TraceParent string
+	}
+	err := s.rdb.WithContext(ctx).Model(&Job{}).Select("id, trace_parent").
+		Where("id IN ? AND trace_parent IS NOT NULL", ids).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: read trace parents: %w", err)
+	}
+	out := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		out[r.ID] = r.TraceParent
+	}
+	return out, nil
+}

@@ -84,6 +84,9 @@ type Job struct {
 	Result string
 	// Tags are free labels, stored as ",a,b," (see SetTags and TagList).
 	Tags string
+	// TraceParent is the W3C traceparent of the span that enqueued the job, when the engine
+	// traces (else nil): each attempt's span continues it (see jobs/tracing.go).
+	TraceParent *string
 	// Note, when set at insert, is the reason recorded in the job's first event ("enqueued by
 	// ada"); it is not a column.
 	Note string `gorm:"-"`

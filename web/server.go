@@ -278,7 +278,8 @@ func (s *Server) middleware() {
 		e.Use(s.observe)
 	}
 	e.Use(s.checkHost) // before anything else answers or sets a cookie
-	e.Use(limitBody)   // before gzip wraps the writer MaxBytesReader tells to close the connection
+	e.Use(traceContext)
+	e.Use(limitBody) // before gzip wraps the writer MaxBytesReader tells to close the connection
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
 	e.Use(s.identify)
 	e.Use(s.protectCSRF)

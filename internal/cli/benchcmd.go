@@ -14,6 +14,7 @@ import (
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/sqlite"
 	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.opentelemetry.io/otel"
 )
 
 // benchCommand measures Kiln on this machine.
@@ -34,7 +35,8 @@ rate of W workers working all N, each with its full history; the pickup latency 
 enqueued one at a time at a fixed rate; peak memory and the database size. With --dashboard,
 it then serves the dashboard on a loopback port and times every page over HTTP while another
 burn-down runs at full speed, with the jobs so far in history. Its flags read no environment
-variable: a bench never opens a database by accident.`, false, func(fs *flag.FlagSet) {
+variable: a bench never opens a database by accident. The OTEL_* variables that turn tracing
+on for kiln (see the README's Tracing) trace the bench too, to measure what tracing costs.`, false, func(fs *flag.FlagSet) {
 		fs.StringVar(&db, "db", "", "database to use: a SQLite path or a postgres:// URL; it should be empty (default: a new temporary SQLite file)")
 		fs.IntVar(&cfg.Jobs, "jobs", 200_000, "no-op jobs to insert and burn down")
 		fs.IntVar(&cfg.Workers, "workers", 50, "workers for the burn-down")
@@ -80,6 +82,16 @@ variable: a bench never opens a database by accident.`, false, func(fs *flag.Fla
 			return err
 		}
 		defer store.Close()
+		// The OTEL_* variables trace the bench as they trace kiln (see newTracerProvider), to
+		// measure what tracing costs; the bench's engines use the global provider.
+		tp, err := newTracerProvider(ctx, os.Getenv)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		if tp != nil {
+			otel.SetTracerProvider(tp)
+			defer func() { _ = tp.Shutdown(context.Background()) }()
+		}
 		if nodes > 1 && !store.Shared() {
 			return fmt.Errorf("%w: --nodes above 1 needs a postgres:// --db: nodes share one PostgreSQL", errUsage)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/kilnhq/kiln/web"
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // serveCommand is the root of the tree: kiln with flags, or nothing, serves until SIGINT or
@@ -85,6 +86,9 @@ type Main struct {
 	// MetricsAddr is where --metrics-addr listens, once Run has started it ("" when not set).
 	MetricsAddr string
 	metricsSrv  *http.Server
+	// tracing is the tracer provider the OTEL_* variables asked for (nil: tracing off); Close
+	// flushes it.
+	tracing *sdktrace.TracerProvider
 	// Setup, when set, runs after the built-in and the app's job kinds are registered and before the engine
 	// starts: the place for more kinds and recurring jobs.
 	Setup func(*jobs.Engine) error
@@ -128,6 +132,15 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Config.Jobs.Logger = m.Log
 	m.Metrics = metrics.New(store)
 	m.Config.Jobs.Observer = m.Metrics
+	if m.Config.Jobs.TracerProvider == nil {
+		if m.tracing, err = newTracerProvider(ctx, os.Getenv); err != nil {
+			return err
+		}
+		if m.tracing != nil {
+			m.Config.Jobs.TracerProvider = m.tracing
+			m.Log.Info("kiln: tracing on, exporting OTLP over HTTP")
+		}
+	}
 	if m.Engine, err = jobs.New(store, m.Config.Jobs); err != nil {
 		return err
 	}
@@ -172,7 +185,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // Close shuts down in order: stop taking requests and finish those in flight; stop the
 // recurring schedules and the workers (running jobs get the soft-stop window, then are
-// cancelled and released); then close the database.
+// cancelled and released); send the spans still buffered; then close the database.
 func (m *Main) Close() error {
 	var errs []error
 	if m.Web != nil {
@@ -185,6 +198,13 @@ func (m *Main) Close() error {
 		// Jobs that ignore cancellation are released after this, and end with the process.
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.Jobs.SoftStop+15*time.Second)
 		errs = append(errs, m.Engine.Stop(ctx))
+		cancel()
+	}
+	if m.tracing != nil { // the spans of the jobs' last moments are sent before the exit
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := m.tracing.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("tracing: flush: %w", err))
+		}
 		cancel()
 	}
 	if m.Store != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/kilnhq/kiln/jobs"
 )
 
@@ -263,6 +265,11 @@ func (w *httpWorker) do(ctx context.Context, rv *revealer, a *HTTPRequestArgs, t
 			return err
 		}
 		req.Header.Set(name, v)
+	}
+	if req.Header.Get("traceparent") == "" {
+		// The attempt's span, when the engine traces, goes on as the request's parent (W3C trace
+		// context); a traceparent the job sets itself is kept.
+		propagation.TraceContext{}.Inject(jobCtx, propagation.HeaderCarrier(req.Header))
 	}
 	client := *w.client
 	follow := a.FollowRedirects == nil || *a.FollowRedirects
