@@ -52,6 +52,8 @@ type Engine struct {
 	kinds     map[string]*kind
 	startup   []startupJob
 	started   bool
+	stopOnce  sync.Once // Stop's work is done once; later and concurrent calls wait for it
+	stopErr   error
 	pools     map[string]*pool
 	running   map[int64]*runningJob // jobs this process runs, by id
 	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
@@ -323,7 +325,7 @@ func (e *Engine) Start(ctx context.Context) error {
 // ctx ends); jobs that did not finish go back to Enqueued; finished jobs are written; the server
 // stops its heartbeat and leaves the registry. Until then its heartbeat and leases go on, so no
 // server starting meanwhile takes back a job still running here. Nothing stays Processing after
-// a clean stop.
+// a clean stop. A second call, or one made meanwhile, waits for the first and returns its error.
 func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Lock()
 	started := e.started
@@ -331,6 +333,12 @@ func (e *Engine) Stop(ctx context.Context) error {
 	if !started || e.stopLoops == nil {
 		return nil
 	}
+	e.stopOnce.Do(func() { e.stopErr = e.stop(ctx) })
+	return e.stopErr
+}
+
+// stop is Stop's work, done once.
+func (e *Engine) stop(ctx context.Context) error {
 	e.mu.Lock()
 	e.accepting = false
 	e.mu.Unlock()

@@ -369,3 +369,20 @@ func TestPausedQueueIsNotWorked(t *testing.T) {
 		waitState(t, s, job.ID, models.JobSucceeded)
 	})
 }
+
+// Stop may be called more than once, and at once from several goroutines (a signal handler and
+// a deferred Stop): the engine stops once and each call gets its outcome.
+func TestStopTwice(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("noop", func(context.Context, *models.Job) error { return nil }))
+		start(t, e)
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() { errs <- e.Stop(ctx) }()
+		}
+		for range 3 {
+			require.NoError(t, <-errs)
+		}
+		require.NoError(t, e.Stop(ctx))
+	})
+}
