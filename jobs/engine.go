@@ -50,6 +50,7 @@ type Engine struct {
 	mu        sync.RWMutex
 	kinds     map[string]*kind
 	startup   []startupJob
+	periodic  []periodicDuty // upkeep registered from outside (Periodic)
 	started   bool
 	pools     map[string]*pool
 	running   map[int64]*runningJob // jobs this process runs, by id

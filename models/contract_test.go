@@ -55,6 +55,7 @@ func TestStorageIsEveryStoreMethod(t *testing.T) {
 		"tokenStore":     reflect.TypeFor[models.TokenStore](),
 		"secretStore":    reflect.TypeFor[models.SecretStore](),
 		"settingStore":   reflect.TypeFor[models.SettingStore](),
+		"ruleStore":      reflect.TypeFor[models.RuleStore](),
 	} {
 		var contract []string
 		for i := range iface.NumMethod() {

@@ -44,6 +44,7 @@ type Store struct {
 	Tokens     TokenStore     // API tokens
 	Secrets    SecretStore    // the sealed secrets jobs refer to
 	Settings   SettingStore   // the node-wide generated secrets
+	Rules      RuleStore      // alert rules and the alerts they open
 }
 
 // The domain stores, each the implementation of one interface of contract.go over the shared
@@ -61,6 +62,7 @@ type (
 	tokenStore     struct{ *conn }
 	secretStore    struct{ *conn }
 	settingStore   struct{ *conn }
+	ruleStore      struct{ *conn }
 )
 
 var (
@@ -76,6 +78,7 @@ var (
 	_ TokenStore     = tokenStore{}
 	_ SecretStore    = secretStore{}
 	_ SettingStore   = settingStore{}
+	_ RuleStore      = ruleStore{}
 )
 
 // newStore hands c's connections to a store per domain.
@@ -83,7 +86,7 @@ func newStore(c *conn) *Store {
 	return &Store{conn: c,
 		Jobs: jobStore{c}, JobQueries: jobQueries{c}, Kinds: kindStore{c}, Recurring: recurringStore{c},
 		Servers: serverStore{c}, Queues: queueStore{c}, Tasks: taskStore{c}, Users: userStore{c},
-		Sessions: sessionStore{c}, Tokens: tokenStore{c}, Secrets: secretStore{c}, Settings: settingStore{c}}
+		Sessions: sessionStore{c}, Tokens: tokenStore{c}, Secrets: secretStore{c}, Settings: settingStore{c}, Rules: ruleStore{c}}
 }
 
 // conn is what every domain store shares: the connections, the driver and the caches.
