@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"sync"
 	"testing"
@@ -124,3 +125,5 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, f *fixture)) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+var errBoom = errors.New("boom")
