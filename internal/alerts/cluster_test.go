@@ -75,9 +75,8 @@ func TestEvaluatorRunsWithTheEngine(t *testing.T) {
 		}, jobs.MaxAttempts(1)))
 		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: time.Millisecond})
 		require.NoError(t, v.OnFailure("reports", models.ScopeKind, "report", []string{"ops"}, 0))
-		require.NoError(t, v.Register())
+		require.NoError(t, v.Register(context.Background()))
 		jobstest.Start(t, e)
-		waitRule(t, s)
 		j, err := e.Enqueue(ctx, "report", nil)
 		require.NoError(t, err)
 		jobstest.WaitState(t, s.JobQueries, j.ID, models.JobFailed)
@@ -90,14 +89,6 @@ func TestEvaluatorRunsWithTheEngine(t *testing.T) {
 		require.NoError(t, modeltest.DB(s).Model(&models.Job{}).Where("kind = ?", alerts.KindDeliver).Count(&n).Error)
 		require.EqualValues(t, 2, n, "opened and resolved")
 	})
-}
-
-func waitRule(t *testing.T, s *models.Store) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		_, err := s.Rules.GetRule(context.Background(), "reports")
-		return err == nil
-	}, 20*time.Second, 20*time.Millisecond, "the rule in code is stored")
 }
 
 func waitAlert(t *testing.T, s *models.Store, state models.AlertState) {

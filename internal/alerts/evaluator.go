@@ -68,9 +68,12 @@ func New(e *jobs.Engine, store models.RuleStore, cfg Config) *Evaluator {
 	return &Evaluator{e: e, rules: store, cfg: cfg.withDefaults()}
 }
 
-// Register makes the evaluator one of the engine's periodic duties; call it before the
-// engine starts.
-func (v *Evaluator) Register() error {
+// Register stores the rules defined in code so far and makes the evaluator one of the
+// engine's periodic duties; call it before the engine starts.
+func (v *Evaluator) Register(ctx context.Context) error {
+	if err := v.storeCode(ctx, v.cfg.Now().UTC()); err != nil {
+		return err
+	}
 	return v.e.Periodic("evaluate alert rules", v.cfg.Every, func(ctx context.Context) error {
 		_, err := v.Evaluate(ctx)
 		return err
@@ -115,8 +118,8 @@ func (v *Evaluator) storeCode(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// Rule defines a rule in code, stored (by name, replacing its definition) at the next
-// evaluation. It is checked now.
+// Rule defines a rule in code, stored (by name, replacing its definition) by Register, or
+// at the next evaluation after it. It is checked now.
 func (v *Evaluator) Rule(r models.AlertRule) error {
 	r.Enabled = true
 	if err := r.Validate(); err != nil {

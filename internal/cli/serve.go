@@ -15,6 +15,7 @@ import (
 	"time"
 	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/internal/metrics"
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/internal/tasks"
@@ -84,8 +85,10 @@ type Main struct {
 	// MetricsAddr is where --metrics-addr listens, once Run has started it ("" when not set).
 	MetricsAddr string
 	metricsSrv  *http.Server
+	// Alerts evaluates the alert rules; Setup may define rules in code on it (OnFailure, ...).
+	Alerts *alerts.Evaluator
 	// Setup, when set, runs after the built-in and the app's job kinds are registered and before the engine
-	// starts: the place for more kinds and recurring jobs.
+	// starts: the place for more kinds, recurring jobs and alert rules.
 	Setup func(*jobs.Engine) error
 }
 
@@ -139,10 +142,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := tasks.Register(m.Engine, store.Tasks, m.Config.Tasks); err != nil {
 		return err
 	}
+	m.Alerts = alerts.New(m.Engine, store.Rules, alerts.Config{})
 	if m.Setup != nil {
 		if err := m.Setup(m.Engine); err != nil {
 			return err
 		}
+	}
+	if err := m.Alerts.Register(ctx); err != nil {
+		return err
 	}
 	if err := m.Engine.Start(ctx); err != nil {
 		return err
