@@ -53,7 +53,7 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 			require.NoError(t, modeltest.DB(stores[0]).Raw("SELECT count(*) FROM kiln_schema_migrations WHERE version_id > 0").Scan(&rows).Error)
 			st, err := stores[0].SchemaStatus(ctx)
 			require.NoError(t, err)
-			require.Equal(t, st.Latest, rows, "each migration applied once")
+			require.EqualValues(t, len(st.Migrations), rows, "each migration applied once")
 		})
 	}
 }
