@@ -74,8 +74,8 @@ func TestEvaluatorRunsWithTheEngine(t *testing.T) {
 			return nil
 		}, jobs.MaxAttempts(1)))
 		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: time.Millisecond})
-		require.NoError(t, v.OnFailure("reports", models.ScopeKind, "report", []string{"ops"}, 0))
-		require.NoError(t, v.Register(context.Background()))
+		require.NoError(t, jobs.AlertOnFailure(e, "reports", "report", []string{"ops"}, 0))
+		require.NoError(t, v.Register())
 		jobstest.Start(t, e)
 		j, err := e.Enqueue(ctx, "report", nil)
 		require.NoError(t, err)

@@ -129,7 +129,7 @@ variable: a bench never opens a database by accident.`, false, func(fs *flag.Fla
 			API       *bench.APIReport       `json:"api,omitempty"`
 		}
 		if alertRules > 0 {
-			cfg.Setup = benchAlertRules(ctx, alertRules)
+			cfg.Setup = benchAlertRules(alertRules)
 		}
 		report.Report, err = bench.Run(ctx, store, cfg, progress)
 		if err == nil && withAPI {
@@ -177,7 +177,7 @@ func (e *cliEnv) report(r fmt.Stringer, asJSON bool) error {
 
 // benchAlertRules gives each burn-down node an alerts' evaluator that evaluates n rules every
 // second: failure rules (each of the three) on every kind, and missed-schedule rules.
-func benchAlertRules(ctx context.Context, n int) func(*jobs.Engine, *models.Store) error {
+func benchAlertRules(n int) func(*jobs.Engine, *models.Store) error {
 	watches := []string{models.WatchFailed, models.WatchFailedInARow, models.WatchFailuresWithin, models.WatchMissedSchedule}
 	return func(e *jobs.Engine, store *models.Store) error {
 		v := alerts.New(e, store.Rules, alerts.Config{Every: time.Second})
@@ -187,10 +187,10 @@ func benchAlertRules(ctx context.Context, n int) func(*jobs.Engine, *models.Stor
 			if r.Watch == models.WatchMissedSchedule {
 				r.Scope, r.Grace = models.ScopeRecurring, time.Minute
 			}
-			if err := v.Rule(r); err != nil {
+			if err := e.AlertRule(r); err != nil {
 				return err
 			}
 		}
-		return v.Register(ctx)
+		return v.Register()
 	}
 }

@@ -85,10 +85,10 @@ type Main struct {
 	// MetricsAddr is where --metrics-addr listens, once Run has started it ("" when not set).
 	MetricsAddr string
 	metricsSrv  *http.Server
-	// Alerts evaluates the alert rules; Setup may define rules in code on it (OnFailure, ...).
+	// Alerts evaluates the alert rules, every node's every Config.Every.
 	Alerts *alerts.Evaluator
 	// Setup, when set, runs after the built-in and the app's job kinds are registered and before the engine
-	// starts: the place for more kinds, recurring jobs and alert rules.
+	// starts: the place for more kinds, recurring jobs and alert rules (jobs.AlertOnFailure).
 	Setup func(*jobs.Engine) error
 }
 
@@ -148,7 +148,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := m.Alerts.Register(ctx); err != nil {
+	if err := m.Alerts.Register(); err != nil {
 		return err
 	}
 	if err := m.Engine.Start(ctx); err != nil {

@@ -45,8 +45,8 @@ func TestMetrics(t *testing.T) {
 		require.NoError(t, e.Register("bad", func(context.Context, *models.Job) error { return errors.New("no") }, jobs.MaxAttempts(1)))
 		require.NoError(t, e.Register("later", func(context.Context, *models.Job) error { return jobs.Snooze(time.Hour) }))
 		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: time.Millisecond})
-		require.NoError(t, v.OnFailure("bad jobs", models.ScopeKind, "bad", nil, 0))
-		require.NoError(t, v.Register(context.Background()))
+		require.NoError(t, jobs.AlertOnFailure(e, "bad jobs", "bad", nil, 0))
+		require.NoError(t, v.Register())
 		jobstest.Start(t, e)
 		for _, kind := range []string{"ok", "ok", "bad", "later"} {
 			_, err := e.Enqueue(context.Background(), kind, nil)
