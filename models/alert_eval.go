@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -101,24 +102,37 @@ func subject(scope string) (col, join string) {
 	}
 }
 
-// scoped limits q to the jobs of the subject (every subject when it is empty).
-func scoped(q *gorm.DB, scope, subj string) *gorm.DB {
-	col, join := subject(scope)
+// AlertScope is the jobs a rule's query reads: those of a kind, queue or recurring entry
+// (Scope) named Subject (all of them when it is empty), less those of ExceptKinds (the
+// alerts' own deliveries, whose failures would otherwise feed the alerts they tell of).
+type AlertScope struct {
+	Scope       string
+	Subject     string
+	ExceptKinds []string
+}
+
+// jobs limits q to the scope's jobs.
+func (sc AlertScope) jobs(q *gorm.DB) *gorm.DB {
+	col, join := subject(sc.Scope)
+	q = q.Table("jobs")
 	if join != "" {
 		q = q.Joins(join)
 	}
-	if subj != "" {
-		q = q.Where(col+" = ?", subj)
+	if sc.Subject != "" {
+		q = q.Where(col+" = ?", sc.Subject)
+	}
+	if len(sc.ExceptKinds) > 0 {
+		q = q.Where("jobs.kind NOT IN ?", sc.ExceptKinds)
 	}
 	return q
 }
 
 // Failures groups by subject the jobs of the scope that failed for good in (after, until], at
-// most limit subjects (target: one subject, or "" for all).
-func (a *AlertTx) Failures(scope, target string, after, until time.Time, limit int) ([]SubjectFailures, error) {
-	col, _ := subject(scope)
+// most limit subjects.
+func (a *AlertTx) Failures(sc AlertScope, after, until time.Time, limit int) ([]SubjectFailures, error) {
+	col, _ := subject(sc.Scope)
 	var out []SubjectFailures
-	q := scoped(a.tx.Table("jobs"), scope, target).
+	q := sc.jobs(a.tx).
 		Select(col+" AS subject, count(*) AS count, max(jobs.id) AS last_job_id").
 		Where("jobs.state = ? AND jobs.finished_at > ? AND jobs.finished_at <= ?", JobFailed, after.UTC(), until.UTC()).
 		Group(col).Order(col).Limit(limit)
@@ -128,10 +142,10 @@ func (a *AlertTx) Failures(scope, target string, after, until time.Time, limit i
 	return out, nil
 }
 
-// FailedJobs returns the first n jobs of the subject that failed for good in (after, until].
-func (a *AlertTx) FailedJobs(scope, subj string, after, until time.Time, n int) ([]Job, error) {
+// FailedJobs returns the first n jobs of the scope that failed for good in (after, until].
+func (a *AlertTx) FailedJobs(sc AlertScope, after, until time.Time, n int) ([]Job, error) {
 	var out []Job
-	q := scoped(a.tx.Table("jobs"), scope, subj).Select("jobs.*").
+	q := sc.jobs(a.tx).Select("jobs.*").
 		Where("jobs.state = ? AND jobs.finished_at > ? AND jobs.finished_at <= ?", JobFailed, after.UTC(), until.UTC()).
 		Order("jobs.finished_at, jobs.id").Limit(n)
 	if err := q.Find(&out).Error; err != nil {
@@ -140,11 +154,11 @@ func (a *AlertTx) FailedJobs(scope, subj string, after, until time.Time, n int) 
 	return out, nil
 }
 
-// LastOutcomes returns the states of the subject's newest n jobs that succeeded or failed,
+// LastOutcomes returns the states of the scope's newest n jobs that succeeded or failed,
 // newest first: "n in a row" holds when all are failed.
-func (a *AlertTx) LastOutcomes(scope, subj string, n int) ([]JobState, error) {
+func (a *AlertTx) LastOutcomes(sc AlertScope, n int) ([]JobState, error) {
 	var out []JobState
-	q := scoped(a.tx.Table("jobs"), scope, subj).
+	q := sc.jobs(a.tx).
 		Where("jobs.state IN ?", []JobState{JobSucceeded, JobFailed}).Order("jobs.id DESC").Limit(n)
 	if err := q.Pluck("jobs.state", &out).Error; err != nil {
 		return nil, fmt.Errorf("models: read last outcomes: %w", err)
@@ -152,11 +166,11 @@ func (a *AlertTx) LastOutcomes(scope, subj string, n int) ([]JobState, error) {
 	return out, nil
 }
 
-// SucceededAfter reports whether a job of the subject made after job id succeeded: the next
+// SucceededAfter reports whether a job of the scope made after job id succeeded: the next
 // occurrence, or the next job of the kind or queue, went well.
-func (a *AlertTx) SucceededAfter(scope, subj string, id int64) (bool, error) {
+func (a *AlertTx) SucceededAfter(sc AlertScope, id int64) (bool, error) {
 	var ids []int64
-	q := scoped(a.tx.Table("jobs"), scope, subj).
+	q := sc.jobs(a.tx).
 		Where("jobs.state = ? AND jobs.id > ?", JobSucceeded, id).Order("jobs.id").Limit(1)
 	if err := q.Pluck("jobs.id", &ids).Error; err != nil {
 		return false, fmt.Errorf("models: look for a success: %w", err)
@@ -190,13 +204,15 @@ func (a *AlertTx) LastSuccess(recurringID int64) (*time.Time, error) {
 	return &rows[0].CreatedAt, nil
 }
 
-// RecurringJobsSince returns the first n jobs the recurring entry made at or after since.
+// RecurringJobsSince returns the newest n jobs the recurring entry made at or after since,
+// oldest first (read newest first, through idx_jobs_recurring_id's (recurring_id, id)).
 func (a *AlertTx) RecurringJobsSince(recurringID int64, since time.Time, n int) ([]Job, error) {
 	var out []Job
-	err := a.tx.Where("recurring_id = ? AND created_at >= ?", recurringID, since.UTC()).Order("id").Limit(n).Find(&out).Error
+	err := a.tx.Where("recurring_id = ? AND created_at >= ?", recurringID, since.UTC()).Order("id DESC").Limit(n).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: read a recurring job's runs: %w", err)
 	}
+	slices.Reverse(out)
 	return out, nil
 }
 

@@ -20,7 +20,7 @@ func (ev *evaluation) failures() error {
 	}
 	var fresh []models.SubjectFailures
 	if upto.After(after) {
-		if fresh, err = ev.tx.Failures(r.Scope, r.Target, after, upto, MaxSubjectsPerRule); err != nil {
+		if fresh, err = ev.tx.Failures(ev.scope(r.Target), after, upto, MaxSubjectsPerRule); err != nil {
 			return err
 		}
 	}
@@ -49,7 +49,7 @@ func (ev *evaluation) failures() error {
 func (ev *evaluation) addFailures(a *models.Alert, g models.SubjectFailures, after, upto time.Time) error {
 	a.Count += g.Count
 	if n := MaxJobsInMessage - len(a.JobIDs); n > 0 {
-		jobs, err := ev.tx.FailedJobs(ev.rule.Scope, g.Subject, after, upto, n)
+		jobs, err := ev.tx.FailedJobs(ev.scope(g.Subject), after, upto, n)
 		if err != nil {
 			return err
 		}
@@ -67,7 +67,7 @@ func (ev *evaluation) addFailures(a *models.Alert, g models.SubjectFailures, aft
 func (ev *evaluation) failuresEach(open map[string]*models.Alert, fresh []models.SubjectFailures, after, upto time.Time) error {
 	r := ev.rule
 	for _, a := range open {
-		ok, err := ev.tx.SucceededAfter(r.Scope, a.Subject, a.LastJobID)
+		ok, err := ev.tx.SucceededAfter(ev.scope(a.Subject), a.LastJobID)
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (ev *evaluation) failuresEach(open map[string]*models.Alert, fresh []models
 		}
 		count := g.Count
 		if r.Watch == models.WatchFailedInARow {
-			last, err := ev.tx.LastOutcomes(r.Scope, g.Subject, r.Threshold)
+			last, err := ev.tx.LastOutcomes(ev.scope(g.Subject), r.Threshold)
 			if err != nil {
 				return err
 			}
@@ -98,7 +98,7 @@ func (ev *evaluation) failuresEach(open map[string]*models.Alert, fresh []models
 			}
 			count = max(count, int64(r.Threshold))
 		}
-		jobs, err := ev.tx.FailedJobs(r.Scope, g.Subject, after, upto, MaxJobsInMessage)
+		jobs, err := ev.tx.FailedJobs(ev.scope(g.Subject), after, upto, MaxJobsInMessage)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (ev *evaluation) failuresEach(open map[string]*models.Alert, fresh []models
 func (ev *evaluation) failuresWithin(open map[string]*models.Alert, upto time.Time) error {
 	r := ev.rule
 	from := upto.Add(-r.Within)
-	window, err := ev.tx.Failures(r.Scope, r.Target, from, upto, MaxSubjectsPerRule)
+	window, err := ev.tx.Failures(ev.scope(r.Target), from, upto, MaxSubjectsPerRule)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (ev *evaluation) failuresWithin(open map[string]*models.Alert, upto time.Ti
 		if open[g.Subject] != nil || g.Count <= int64(r.Threshold) {
 			continue
 		}
-		jobs, err := ev.tx.FailedJobs(r.Scope, g.Subject, from, upto, MaxJobsInMessage)
+		jobs, err := ev.tx.FailedJobs(ev.scope(g.Subject), from, upto, MaxJobsInMessage)
 		if err != nil {
 			return err
 		}
@@ -178,6 +178,16 @@ func (ev *evaluation) failingWords(subject string, count int64, since time.Time)
 		summary = fmt.Sprintf("Still failing: %s of %s failed for good since %s, and none made since has succeeded.", plural(count, "job", "jobs"), what, since.UTC().Format(time.RFC3339))
 	}
 	return words{title: title, summary: summary}
+}
+
+// scope is the jobs the rule reads for subject: never the deliveries of its messages (a
+// channel that fails would feed the alert that tells of it), unless the rule names their kind.
+func (ev *evaluation) scope(subject string) models.AlertScope {
+	sc := models.AlertScope{Scope: ev.rule.Scope, Subject: subject}
+	if ev.rule.Scope != models.ScopeKind || ev.rule.Target != KindDeliver {
+		sc.ExceptKinds = []string{KindDeliver}
+	}
+	return sc
 }
 
 // allFailed reports whether the n outcomes are n failures.

@@ -146,3 +146,20 @@ func TestSilenceAndAcknowledge(t *testing.T) {
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
 	})
 }
+
+// A rule on every kind leaves out the deliveries of its own messages: a channel that fails
+// must not feed the alerts it tells of. A rule that names their kind watches them.
+func TestDeliveriesDoNotFeedAlerts(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		f.rule(models.AlertRule{Name: "any", Watch: models.WatchFailed, Scope: models.ScopeKind, Channels: []string{"ops"}})
+		f.rule(models.AlertRule{Name: "deliveries", Watch: models.WatchFailed, Scope: models.ScopeKind, Target: alerts.KindDeliver, Channels: []string{"ops"}})
+		f.finished(alerts.KindDeliver, models.JobFailed, time.Minute, nil)
+		f.evaluateAt(2 * time.Minute)
+		all := f.alerts()
+		require.Len(t, all, 1)
+		require.Equal(t, alerts.KindDeliver, all[0].Subject)
+		rule, err := f.s.Rules.GetRule(context.Background(), "deliveries")
+		require.NoError(t, err)
+		require.Equal(t, rule.ID, all[0].RuleID)
+	})
+}

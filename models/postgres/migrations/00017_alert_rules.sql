@@ -47,8 +47,15 @@ CREATE TABLE alert_evaluation (
 );
 INSERT INTO alert_evaluation (id, evaluated_at) VALUES (1, '1970-01-01 00:00:00+00');
 CREATE INDEX idx_jobs_failed_finished ON jobs (finished_at) WHERE state = 'failed';
+-- A recurring entry's newest jobs, read newest first (its last success, the runs of a missed
+-- occurrence): the index on recurring_id gains id, as SQLite's has it (its rowid), for the same
+-- writes.
+DROP INDEX idx_jobs_recurring_id;
+CREATE INDEX idx_jobs_recurring_id ON jobs (recurring_id, id);
 
 -- +goose Down
+DROP INDEX idx_jobs_recurring_id;
+CREATE INDEX idx_jobs_recurring_id ON jobs (recurring_id);
 DROP INDEX idx_jobs_failed_finished;
 DROP TABLE alert_evaluation;
 DROP TABLE alerts;
