@@ -30,13 +30,16 @@ func (s ruleStore) EvaluateAlerts(ctx context.Context, now time.Time, minGap tim
 			return nil
 		}
 		ran = true
-		return fn(&AlertTx{tx: tx})
+		return fn(&AlertTx{tx: tx, conn: s.conn})
 	})
 	return ran, err
 }
 
 // AlertTx is an evaluation's transaction: what the rules read, and the alerts they write.
-type AlertTx struct{ tx *gorm.DB }
+type AlertTx struct {
+	tx   *gorm.DB
+	conn *conn
+}
 
 // DB is the transaction, for enqueueing the messages with the alert's change
 // (alerts.Deliver).

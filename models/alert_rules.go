@@ -23,10 +23,18 @@ const (
 	// WatchMissedSchedule: a recurring entry's occurrence did not succeed within Grace of when
 	// it was due (a dead-man's switch): never enqueued, still waiting, still running or failed.
 	WatchMissedSchedule = "missed-schedule"
+	// WatchRunningLonger: a job of the scope has been running for longer than LongerThan.
+	WatchRunningLonger = "running-longer"
+	// WatchBacklog: more than Threshold jobs of the scope have waited longer than LongerThan
+	// past their due time (Threshold 0: any job waited that long).
+	WatchBacklog = "backlog"
+	// WatchNoWorkers: a queue (the Target, or each queue with jobs waiting) has no live server
+	// working it.
+	WatchNoWorkers = "no-workers"
 )
 
 // Watches lists what a rule may watch.
-var Watches = []string{WatchFailed, WatchFailedInARow, WatchFailuresWithin, WatchMissedSchedule}
+var Watches = []string{WatchFailed, WatchFailedInARow, WatchFailuresWithin, WatchMissedSchedule, WatchRunningLonger, WatchBacklog, WatchNoWorkers}
 
 // What a rule's Target names: a kind, a queue or a recurring entry.
 const (
@@ -58,6 +66,8 @@ type AlertRule struct {
 	Within    time.Duration
 	// Grace is how long after an occurrence is due it may take to succeed (missed-schedule).
 	Grace time.Duration
+	// LongerThan is how long a job may run (running-longer) or wait (backlog).
+	LongerThan time.Duration
 	// Channels are the names of the channels its messages go to.
 	Channels []string `gorm:"serializer:json"`
 	// RepeatEvery is the least time between two messages of an open alert; 0 never repeats.
@@ -125,6 +135,8 @@ func (r *AlertRule) Validate() error {
 	switch {
 	case r.Watch == WatchMissedSchedule && r.Scope != ScopeRecurring:
 		fields["scope"] = "A missed schedule is a recurring job's: choose recurring."
+	case r.Watch == WatchNoWorkers && r.Scope != ScopeQueue:
+		fields["scope"] = "Servers work queues: choose queue."
 	case r.Scope != ScopeKind && r.Scope != ScopeQueue && r.Scope != ScopeRecurring:
 		fields["scope"] = "Choose kind, queue or recurring."
 	}
@@ -136,6 +148,12 @@ func (r *AlertRule) Validate() error {
 	}
 	if r.Watch == WatchFailuresWithin && r.Within <= 0 {
 		fields["within"] = "Give the window the failures are counted in, e.g. 10m."
+	}
+	if (r.Watch == WatchRunningLonger || r.Watch == WatchBacklog) && r.LongerThan <= 0 {
+		fields["longer_than"] = "Give how long is too long, e.g. 30m."
+	}
+	if r.Watch == WatchBacklog && r.Threshold < 0 {
+		fields["threshold"] = "Give a number of jobs of 0 or more."
 	}
 	if r.Grace < 0 {
 		fields["grace"] = "The grace period can't be negative."
@@ -151,7 +169,7 @@ func (r *AlertRule) Validate() error {
 	if len(fields) > 0 {
 		return &Error{Code: EINVALID, Message: "The rule is not valid.", Fields: fields}
 	}
-	if r.Threshold < 1 {
+	if r.Threshold < 1 && r.Watch != WatchBacklog {
 		r.Threshold = 1
 	}
 	return nil
@@ -195,7 +213,7 @@ func (s ruleStore) UpsertRule(ctx context.Context, in *AlertRule, now time.Time)
 	r.CheckedUntil = r.CreatedAt
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "name"}},
-		DoUpdates: clause.AssignmentColumns([]string{"watch", "scope", "target", "threshold", "within", "grace", "channels", "repeat_every", "enabled", "created_by"}),
+		DoUpdates: clause.AssignmentColumns([]string{"watch", "scope", "target", "threshold", "within", "grace", "longer_than", "channels", "repeat_every", "enabled", "created_by"}),
 	}).Create(&r).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: store alert rule %q: %w", r.Name, err)

@@ -26,6 +26,11 @@ func TestAlertRules(t *testing.T) {
 		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "burst", Watch: models.WatchFailuresWithin, Scope: models.ScopeQueue}, t0)
 		require.Equal(t, []string{"threshold", "within"}, keys(models.FieldErrors(err)))
 
+		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "stuck", Watch: models.WatchBacklog, Scope: models.ScopeQueue, Threshold: -1}, t0)
+		require.Equal(t, []string{"longer_than", "threshold"}, keys(models.FieldErrors(err)))
+		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "idle", Watch: models.WatchNoWorkers, Scope: models.ScopeKind}, t0)
+		require.Equal(t, []string{"scope"}, keys(models.FieldErrors(err)))
+
 		r, err := s.Rules.CreateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailed, Scope: models.ScopeKind,
 			Target: "report", Channels: []string{"ops"}, RepeatEvery: time.Hour, Enabled: true, CreatedBy: "alice"}, t0)
 		require.NoError(t, err)

@@ -123,41 +123,15 @@ func (ev *evaluation) failuresWithin(open map[string]*models.Alert, upto time.Ti
 	if err != nil {
 		return err
 	}
-	inWindow := make(map[string]int64, len(window))
-	for _, g := range window {
-		inWindow[g.Subject] = g.Count
-	}
-	for _, a := range open {
-		if n := inWindow[a.Subject]; n <= int64(r.Threshold) {
-			err = ev.resolve(a, words{
-				title:   fmt.Sprintf("%s: resolved", describe(r.Scope, a.Subject)),
-				summary: fmt.Sprintf("%s failed within the last %s, no more than %d. The alert covered %s.", plural(n, "job", "jobs"), r.Within, r.Threshold, plural(a.Count, "failed job", "failed jobs")),
-			})
-		} else {
-			err = ev.repeat(a, ev.failingWords(a.Subject, a.Count, a.OpenedAt))
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, g := range window {
-		if open[g.Subject] != nil || g.Count <= int64(r.Threshold) {
-			continue
-		}
-		jobs, err := ev.tx.FailedJobs(ev.scope(g.Subject), from, upto, MaxJobsInMessage)
-		if err != nil {
-			return err
-		}
-		a, err := ev.open(g.Subject, g.Count, jobs, ev.failingWords(g.Subject, g.Count, time.Time{}))
-		if err != nil {
-			return err
-		}
-		a.Note(g.LastJobID, MaxJobsInMessage)
-		if err := ev.tx.SaveAlert(a); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ev.level(open, holdings(window, int64(r.Threshold)),
+		func(subject string) ([]models.Job, error) {
+			return ev.tx.FailedJobs(ev.scope(subject), from, upto, MaxJobsInMessage)
+		},
+		func(h holding, since time.Time) words { return ev.failingWords(h.subject, h.count, since) },
+		func(a *models.Alert) words {
+			return words{title: fmt.Sprintf("%s: resolved", describe(r.Scope, a.Subject)),
+				summary: fmt.Sprintf("No more than %d jobs of %s failed within the last %s. The alert covered %s.", r.Threshold, describe(r.Scope, a.Subject), r.Within, plural(a.Count, "failed job", "failed jobs"))}
+		})
 }
 
 // failingWords says what a failure alert fires for; since is its opening, zero when it opens.
@@ -174,7 +148,11 @@ func (ev *evaluation) failingWords(subject string, count int64, since time.Time)
 		title = fmt.Sprintf("%s: %s failed", what, plural(count, "job", "jobs"))
 	}
 	summary := fmt.Sprintf("%s of %s failed for good.", plural(count, "job", "jobs"), what)
-	if !since.IsZero() {
+	switch {
+	case since.IsZero():
+	case r.Watch == models.WatchFailuresWithin:
+		summary = fmt.Sprintf("Still failing: %s of %s failed for good since %s, more than %d within %s.", plural(count, "job", "jobs"), what, since.UTC().Format(time.RFC3339), r.Threshold, r.Within)
+	default:
 		summary = fmt.Sprintf("Still failing: %s of %s failed for good since %s, and none made since has succeeded.", plural(count, "job", "jobs"), what, since.UTC().Format(time.RFC3339))
 	}
 	return words{title: title, summary: summary}

@@ -25,10 +25,16 @@ type evaluation struct {
 }
 
 func (ev *evaluation) run() error {
-	if ev.rule.Watch == models.WatchMissedSchedule {
+	switch ev.rule.Watch {
+	case models.WatchMissedSchedule:
 		return ev.missed()
+	case models.WatchRunningLonger, models.WatchBacklog:
+		return ev.stuck()
+	case models.WatchNoWorkers:
+		return ev.noWorkers()
+	default:
+		return ev.failures()
 	}
-	return ev.failures()
 }
 
 // words is what a message says of an alert: its title and summary.

@@ -15,6 +15,7 @@ CREATE TABLE alert_rules (
     threshold bigint DEFAULT 1 NOT NULL,
     within bigint DEFAULT 0 NOT NULL,
     grace bigint DEFAULT 0 NOT NULL,
+    longer_than bigint DEFAULT 0 NOT NULL,
     channels text DEFAULT '[]' NOT NULL,
     repeat_every bigint DEFAULT 0 NOT NULL,
     enabled boolean DEFAULT true NOT NULL,

@@ -14,6 +14,7 @@ CREATE TABLE "alert_rules" (
     "threshold" integer NOT NULL DEFAULT 1,
     "within" integer NOT NULL DEFAULT 0,
     "grace" integer NOT NULL DEFAULT 0,
+    "longer_than" integer NOT NULL DEFAULT 0,
     "channels" text NOT NULL DEFAULT '[]',
     "repeat_every" integer NOT NULL DEFAULT 0,
     "enabled" numeric NOT NULL DEFAULT true,
