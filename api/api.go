@@ -302,3 +302,31 @@ type SecretList struct {
 type SecretValue struct {
 	Value string `json:"value" minLength:"1" maxLength:"8192" doc:"The value; it is never shown again"`
 }
+
+// Alert is one alert rule's condition holding for one subject, from its opening to its
+// resolution.
+type Alert struct {
+	ID             int64      `json:"id"`
+	Rule           string     `json:"rule" doc:"The rule's name"`
+	Subject        string     `json:"subject" doc:"The kind, queue or recurring job it is about"`
+	State          string     `json:"state" enum:"open,resolved"`
+	OpenedAt       time.Time  `json:"opened_at"`
+	LastNotifiedAt time.Time  `json:"last_notified_at" doc:"When its channels were last told"`
+	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	Count          int64      `json:"count" doc:"How many failed jobs, missed occurrences or stuck jobs it covers"`
+	JobIDs         []int64    `json:"job_ids" doc:"Its first few jobs"`
+	Messages       int64      `json:"messages" doc:"How many times it told its channels"`
+	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	SilencedUntil  *time.Time `json:"silenced_until,omitempty"`
+}
+
+// AlertList is alerts, newest first.
+type AlertList struct {
+	Alerts []Alert `json:"alerts"`
+}
+
+// AlertSilence silences an alert's repeats.
+type AlertSilence struct {
+	Until time.Time `json:"until" doc:"Until when its repeats are muted (RFC 3339); its resolution is still told. A past time unmutes it."`
+}

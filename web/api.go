@@ -164,6 +164,7 @@ func (s *Server) newAPI() huma.API {
 	s.registerKindAPI(api)
 	s.registerTaskAPI(api)
 	s.registerSecretAPI(api)
+	s.registerAlertAPI(api)
 	return api
 }
 

@@ -36,7 +36,7 @@ CREATE TABLE alerts (
     job_ids text DEFAULT '[]' NOT NULL,
     last_job_id bigint DEFAULT 0 NOT NULL,
     messages bigint DEFAULT 0 NOT NULL,
-    acknowledged_by varchar(64) DEFAULT '' NOT NULL,
+    acknowledged_by varchar(200) DEFAULT '' NOT NULL,
     acknowledged_at timestamp with time zone,
     silenced_until timestamp with time zone
 );
