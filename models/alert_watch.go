@@ -34,7 +34,7 @@ func (a *AlertTx) RunningLonger(sc AlertScope, startedBefore time.Time, limit in
 func (a *AlertTx) WaitingLonger(sc AlertScope, dueBefore time.Time, limit int) ([]SubjectFailures, error) {
 	col, _ := subject(sc.Scope)
 	inner := sc.jobs(a.tx).Select(col+" AS subject, jobs.id AS id").
-		Where("jobs.state = ? AND jobs.run_at < ?", JobEnqueued, dueBefore.UTC()).Limit(MaxBacklogCounted)
+		Where("jobs.state = 'enqueued' AND jobs.run_at < ?", dueBefore.UTC()).Limit(MaxBacklogCounted) // literal: idx_jobs_waiting
 	var out []SubjectFailures
 	err := a.tx.Table("(?) AS waiting", inner).Select("subject, count(*) AS count, max(id) AS last_job_id").
 		Group("subject").Order("subject").Limit(limit).Scan(&out).Error
@@ -47,12 +47,12 @@ func (a *AlertTx) WaitingLonger(sc AlertScope, dueBefore time.Time, limit int) (
 // StuckJobs returns the first n jobs of the scope in state (processing or enqueued) since
 // before the given time: started before it, or due before it.
 func (a *AlertTx) StuckJobs(sc AlertScope, state JobState, before time.Time, n int) ([]Job, error) {
-	col := "jobs.run_at"
+	col, where := "jobs.run_at", "jobs.state = 'enqueued' AND jobs.run_at < ?" // literal: idx_jobs_waiting
 	if state == JobProcessing {
-		col = "jobs.started_at"
+		col, where = "jobs.started_at", "jobs.state = 'processing' AND jobs.started_at < ?"
 	}
 	var out []Job
-	err := sc.jobs(a.tx).Select("jobs.*").Where("jobs.state = ? AND "+col+" < ?", state, before.UTC()).
+	err := sc.jobs(a.tx).Select("jobs.*").Where(where, before.UTC()).
 		Order(col + ", jobs.id").Limit(n).Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: read stuck jobs: %w", err)
