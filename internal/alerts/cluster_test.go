@@ -73,7 +73,7 @@ func TestEvaluatorRunsWithTheEngine(t *testing.T) {
 			}
 			return nil
 		}, jobs.MaxAttempts(1)))
-		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: time.Millisecond})
+		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: 500 * time.Millisecond})
 		require.NoError(t, jobs.AlertOnFailure(e, "reports", "report", []string{"ops"}, 0))
 		require.NoError(t, v.Register())
 		jobstest.Start(t, e)

@@ -44,7 +44,7 @@ func TestMetrics(t *testing.T) {
 		require.NoError(t, e.Register("ok", func(context.Context, *models.Job) error { return nil }))
 		require.NoError(t, e.Register("bad", func(context.Context, *models.Job) error { return errors.New("no") }, jobs.MaxAttempts(1)))
 		require.NoError(t, e.Register("later", func(context.Context, *models.Job) error { return jobs.Snooze(time.Hour) }))
-		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: time.Millisecond})
+		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: 500 * time.Millisecond})
 		require.NoError(t, jobs.AlertOnFailure(e, "bad jobs", "bad", nil, 0))
 		require.NoError(t, v.Register())
 		jobstest.Start(t, e)
