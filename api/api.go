@@ -330,3 +330,30 @@ type AlertList struct {
 type AlertSilence struct {
 	Until time.Time `json:"until" doc:"Until when its repeats are muted (RFC 3339); its resolution is still told. A past time unmutes it."`
 }
+
+// AlertRuleSpec is what an alert rule watches, when it fires and where its messages go.
+type AlertRuleSpec struct {
+	Name        string   `json:"name" minLength:"1" maxLength:"200"`
+	Watch       string   `json:"watch" enum:"failed,failed-in-a-row,failures-within,missed-schedule,running-longer,backlog,no-workers" doc:"What it watches; see the README's Alert rules"`
+	Scope       string   `json:"scope" enum:"kind,queue,recurring" doc:"Whose jobs: a kind's, a queue's or a recurring job's"`
+	Target      string   `json:"target,omitempty" maxLength:"200" doc:"The kind, queue or recurring job; empty: every one, each its own alert"`
+	Threshold   int      `json:"threshold,omitempty" minimum:"0" doc:"N of failed-in-a-row, failures-within (more than N) and backlog (more than N)"`
+	Within      string   `json:"within,omitempty" doc:"The window of failures-within, as a Go duration (10m)"`
+	Grace       string   `json:"grace,omitempty" doc:"How long after it was due an occurrence may take to succeed (missed-schedule), as a Go duration"`
+	LongerThan  string   `json:"longer_than,omitempty" doc:"How long a job may run (running-longer) or wait (backlog), as a Go duration"`
+	Channels    []string `json:"channels,omitempty" maxItems:"20" doc:"The names of the channels its messages go to"`
+	RepeatEvery string   `json:"repeat_every,omitempty" doc:"The least time between two messages of an open alert, as a Go duration; none: it never repeats"`
+}
+
+// AlertRule is a stored alert rule.
+type AlertRule struct {
+	AlertRuleSpec
+	Enabled   bool      `json:"enabled"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AlertRuleList is the alert rules, by name.
+type AlertRuleList struct {
+	Rules []AlertRule `json:"rules"`
+}

@@ -165,6 +165,7 @@ func (s *Server) newAPI() huma.API {
 	s.registerTaskAPI(api)
 	s.registerSecretAPI(api)
 	s.registerAlertAPI(api)
+	s.registerRuleAPI(api)
 	return api
 }
 

@@ -36,7 +36,7 @@ var apiTags = []*huma.Tag{
 	{Name: tagStats, Description: "The dashboard overview's counts."},
 	{Name: tagTasks, Description: "Tasks with due dates, as on the Tasks page: create, change, complete, reopen, delete."},
 	{Name: tagSecrets, Description: "Values that http.request and exec jobs refer to as ${secret:NAME}: saved and deleted here, never read back."},
-	{Name: tagAlerts, Description: "Alerts that rules opened when something went wrong: open ones and their history, acknowledged or silenced."},
+	{Name: tagAlerts, Description: "Rules that watch failures, schedules, stuck work, backlogs and queues nobody works, and the alerts they open: open ones and their history, acknowledged or silenced."},
 }
 
 // apiContact is the project's home, from its module path (go.mod). The document names no
