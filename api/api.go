@@ -376,3 +376,58 @@ type AlertJobRef struct {
 	Error string `json:"error,omitempty" doc:"The first line of its error."`
 	URL   string `json:"url,omitempty" doc:"Its page, under --public-url."`
 }
+
+// Alert is one alert rule's condition holding for one subject, from its opening to its
+// resolution.
+type Alert struct {
+	ID             int64      `json:"id"`
+	Rule           string     `json:"rule" doc:"The rule's name"`
+	Subject        string     `json:"subject" doc:"The kind, queue or recurring job it is about"`
+	State          string     `json:"state" enum:"open,resolved"`
+	OpenedAt       time.Time  `json:"opened_at"`
+	LastNotifiedAt time.Time  `json:"last_notified_at" doc:"When its channels were last told"`
+	ResolvedAt     *time.Time `json:"resolved_at,omitempty"`
+	Count          int64      `json:"count" doc:"How many failed jobs, missed occurrences or stuck jobs it covers"`
+	JobIDs         []int64    `json:"job_ids" doc:"Its first few jobs"`
+	Messages       int64      `json:"messages" doc:"How many times it told its channels"`
+	AcknowledgedBy string     `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	SilencedUntil  *time.Time `json:"silenced_until,omitempty"`
+}
+
+// AlertList is alerts, newest first.
+type AlertList struct {
+	Alerts []Alert `json:"alerts"`
+}
+
+// AlertSilence silences an alert's repeats.
+type AlertSilence struct {
+	Until time.Time `json:"until" doc:"Until when its repeats are muted (RFC 3339); its resolution is still told. A past time unmutes it."`
+}
+
+// AlertRuleSpec is what an alert rule watches, when it fires and where its messages go.
+type AlertRuleSpec struct {
+	Name        string   `json:"name" minLength:"1" maxLength:"200"`
+	Watch       string   `json:"watch" enum:"failed,failed-in-a-row,failures-within,missed-schedule,running-longer,backlog,no-workers" doc:"What it watches; see the README's Alert rules"`
+	Scope       string   `json:"scope" enum:"kind,queue,recurring" doc:"Whose jobs: a kind's, a queue's or a recurring job's"`
+	Target      string   `json:"target,omitempty" maxLength:"200" doc:"The kind, queue or recurring job; empty: every one, each its own alert"`
+	Threshold   int      `json:"threshold,omitempty" minimum:"0" doc:"N of failed-in-a-row, failures-within (more than N) and backlog (more than N)"`
+	Within      string   `json:"within,omitempty" doc:"The window of failures-within, as a Go duration (10m)"`
+	Grace       string   `json:"grace,omitempty" doc:"How long after it was due an occurrence may take to succeed (missed-schedule), as a Go duration"`
+	LongerThan  string   `json:"longer_than,omitempty" doc:"How long a job may run (running-longer) or wait (backlog), as a Go duration"`
+	Channels    []string `json:"channels,omitempty" maxItems:"20" doc:"The names of the channels its messages go to"`
+	RepeatEvery string   `json:"repeat_every,omitempty" doc:"The least time between two messages of an open alert, as a Go duration; none: it never repeats"`
+}
+
+// AlertRule is a stored alert rule.
+type AlertRule struct {
+	AlertRuleSpec
+	Enabled   bool      `json:"enabled"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AlertRuleList is the alert rules, by name.
+type AlertRuleList struct {
+	Rules []AlertRule `json:"rules"`
+}

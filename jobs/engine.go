@@ -48,20 +48,22 @@ type Engine struct {
 	// one to cross clock changes.
 	clock clockwork.Clock
 
-	mu        sync.RWMutex
-	kinds     map[string]*kind
-	startup   []startupJob
-	started   bool
-	stopOnce  sync.Once // Stop's work is done once; later and concurrent calls wait for it
-	stopErr   error
-	pools     map[string]*pool
-	running   map[int64]*runningJob // jobs this process runs, by id
-	paused    map[string]bool       // queues no worker takes jobs from, refreshed every poll
-	refreshMu sync.Mutex            // one refresh of paused at a time, so a stale read never wins
-	recurring *recurring
-	health    dbHealth  // what the heartbeat learnt of the database
-	seen      seenKinds // the kinds other servers registered, as last read
-	claims    inflight  // claims under way, which rescues must not take for lost
+	mu         sync.RWMutex
+	kinds      map[string]*kind
+	startup    []startupJob
+	periodic   []periodicDuty     // upkeep registered from outside (Periodic)
+	alertRules []models.AlertRule // defined in code, stored at Start
+	started    bool
+	stopOnce   sync.Once // Stop's work is done once; later and concurrent calls wait for it
+	stopErr    error
+	pools      map[string]*pool
+	running    map[int64]*runningJob // jobs this process runs, by id
+	paused     map[string]bool       // queues no worker takes jobs from, refreshed every poll
+	refreshMu  sync.Mutex            // one refresh of paused at a time, so a stale read never wins
+	recurring  *recurring
+	health     dbHealth  // what the heartbeat learnt of the database
+	seen       seenKinds // the kinds other servers registered, as last read
+	claims     inflight  // claims under way, which rescues must not take for lost
 
 	completer *completer
 	tracer    trace.Tracer                           // nil: tracing off (tracing.go)
@@ -262,6 +264,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Unlock()
 
 	if err := e.storeKindLimits(ctx); err != nil {
+		return err
+	}
+	if err := e.storeAlertRules(ctx); err != nil {
 		return err
 	}
 	if err := e.heartbeatServer(ctx); err != nil {

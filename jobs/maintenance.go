@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -43,8 +44,35 @@ func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 			}
 		}
 	})
+	for _, d := range e.periodic {
+		e.every(loopCtx, &e.loops, d.every, d.what, d.fn)
+	}
 	e.loops.Add(1)
 	go func() { defer e.loops.Done(); e.rescueLoop(loopCtx) }()
+}
+
+// periodicDuty is upkeep that lives outside the engine, run with its own duties (Periodic).
+type periodicDuty struct {
+	what  string
+	every time.Duration
+	fn    func(context.Context) error
+}
+
+// Periodic runs fn every d on this server from Start until Stop begins, as the engine's own
+// upkeep is run: for upkeep of packages the engine can't know (the alerts' evaluator), which
+// then starts and stops with it. A failure is logged as "jobs: <what> failed". Call it before
+// Start.
+func (e *Engine) Periodic(what string, d time.Duration, fn func(context.Context) error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return fmt.Errorf("jobs: periodic %s: the engine has started", what)
+	}
+	if d <= 0 {
+		return fmt.Errorf("jobs: periodic %s: the interval must be positive, not %s", what, d)
+	}
+	e.periodic = append(e.periodic, periodicDuty{what: what, every: d, fn: fn})
+	return nil
 }
 
 // rescueLoop rescues the jobs of servers presumed dead, every Lease/3: first, once this server

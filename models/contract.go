@@ -186,6 +186,23 @@ type SettingStore interface {
 	Secret(ctx context.Context, key string, n int) ([]byte, error)
 }
 
+// RuleStore keeps the alert rules and the alerts they open (package alerts evaluates them).
+type RuleStore interface {
+	CreateRule(ctx context.Context, r *AlertRule, now time.Time) (*AlertRule, error)
+	// UpsertRule stores a rule the code defines, by name.
+	UpsertRule(ctx context.Context, r *AlertRule, now time.Time) (*AlertRule, error)
+	GetRule(ctx context.Context, name string) (*AlertRule, error)
+	ListRules(ctx context.Context) ([]AlertRule, error)
+	DeleteRule(ctx context.Context, name string) error
+	ListAlerts(ctx context.Context, open bool, limit int) ([]Alert, error)
+	CountOpenAlerts(ctx context.Context) (int64, error)
+	AcknowledgeAlert(ctx context.Context, id int64, by string, at time.Time) (*Alert, error)
+	SilenceAlert(ctx context.Context, id int64, until time.Time) (*Alert, error)
+	// EvaluateAlerts runs fn in a transaction holding the alerts' lease: one node at a time,
+	// and none within minGap of the last.
+	EvaluateAlerts(ctx context.Context, now time.Time, minGap time.Duration, fn func(tx *AlertTx) error) (ran bool, err error)
+}
+
 // ErrorKinds tells the database's failures apart, as its driver knows them.
 type ErrorKinds interface {
 	// Refused: the database refuses what it was given; the same write can't succeed later.

@@ -56,6 +56,7 @@ func TestStorageIsEveryStoreMethod(t *testing.T) {
 		"secretStore":    reflect.TypeFor[models.SecretStore](),
 		"settingStore":   reflect.TypeFor[models.SettingStore](),
 		"channelStore":   reflect.TypeFor[models.ChannelStore](),
+		"ruleStore":      reflect.TypeFor[models.RuleStore](),
 	} {
 		var contract []string
 		for i := range iface.NumMethod() {

@@ -45,6 +45,7 @@ type Store struct {
 	Secrets    SecretStore    // the sealed secrets jobs refer to
 	Settings   SettingStore   // the node-wide generated secrets
 	Channels   ChannelStore   // where alerts' messages go
+	Rules      RuleStore      // alert rules and the alerts they open
 }
 
 // The domain stores, each the implementation of one interface of contract.go over the shared
@@ -63,6 +64,7 @@ type (
 	secretStore    struct{ *conn }
 	settingStore   struct{ *conn }
 	channelStore   struct{ *conn }
+	ruleStore      struct{ *conn }
 )
 
 var (
@@ -79,6 +81,7 @@ var (
 	_ SecretStore    = secretStore{}
 	_ SettingStore   = settingStore{}
 	_ ChannelStore   = channelStore{}
+	_ RuleStore      = ruleStore{}
 )
 
 // newStore hands c's connections to a store per domain.
@@ -87,7 +90,7 @@ func newStore(c *conn) *Store {
 		Jobs: jobStore{c}, JobQueries: jobQueries{c}, Kinds: kindStore{c}, Recurring: recurringStore{c},
 		Servers: serverStore{c}, Queues: queueStore{c}, Tasks: taskStore{c}, Users: userStore{c},
 		Sessions: sessionStore{c}, Tokens: tokenStore{c}, Secrets: secretStore{c}, Settings: settingStore{c},
-		Channels: channelStore{c}}
+		Channels: channelStore{c}, Rules: ruleStore{c}}
 }
 
 // conn is what every domain store shares: the connections, the driver and the caches.

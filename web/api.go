@@ -165,6 +165,8 @@ func (s *Server) newAPI() huma.API {
 	s.registerTaskAPI(api)
 	s.registerSecretAPI(api)
 	s.registerChannelAPI(api)
+	s.registerAlertAPI(api)
+	s.registerRuleAPI(api)
 	return api
 }
 

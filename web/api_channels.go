@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -73,14 +72,6 @@ func channelOut(ch *models.Channel) api.Channel {
 		LastSentAt: utcPtr(ch.LastSentAt), LastError: ch.LastError, LastErrorAt: utcPtr(ch.LastErrorAt),
 		Settings: api.ChannelSettings{URL: set.URL, Template: set.Template, SigningSecret: set.SigningSecret, SMTPHost: set.SMTPHost,
 			SMTPPort: set.SMTPPort, SMTPSecurity: set.SMTPSecurity, SMTPUser: set.SMTPUser, SMTPPassword: set.SMTPPassword, From: set.From, To: set.To}}
-}
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
 
 func channelIn(name string, spec api.ChannelSpec) *models.Channel {

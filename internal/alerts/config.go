@@ -22,12 +22,19 @@ const (
 	DefaultMaxAttempts = 8
 )
 
-// Config configures the channels and their delivery. The zero value of every field means its
-// default.
+// Config configures the alerts: the rules' evaluation, and the channels and their delivery.
+// The zero value of every field means its default.
 type Config struct {
 	// PublicURL is where people reach Kiln (https://kiln.example.com), for the links in
 	// messages; empty: messages carry no links. The kiln command's --public-url.
 	PublicURL string
+	// Every is how often the rules are evaluated (by one node of many). Default DefaultEvery.
+	Every time.Duration
+	// Settle is how long a failure's outcome may take to be written after the job ended: the
+	// failure rules read up to now minus Settle. Default DefaultSettle.
+	Settle time.Duration
+	// Now tells the time (time.Now); tests give their own.
+	Now func() time.Time
 	// Secrets fills in the ${secret:NAME} references of channels' settings when a message is
 	// sent. Nil: a channel that refers to a secret is refused.
 	Secrets builtin.Secrets
@@ -58,6 +65,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Backoff == nil {
 		c.Backoff = jobs.DefaultBackoff
+	}
+	if c.Every <= 0 {
+		c.Every = DefaultEvery
+	}
+	if c.Settle <= 0 {
+		c.Settle = DefaultSettle
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c

@@ -31,6 +31,9 @@ type Config struct {
 	// OtherNodes are more stores on the same database, each the storage of one more node (with
 	// Workers workers of its own) in the burn-down, as separate Kiln processes would be.
 	OtherNodes []*models.Store
+	// Setup, when set, runs on each burn-down node's engine before it starts (kiln bench
+	// --alert-rules adds the alerts' evaluator and its rules there).
+	Setup func(e *jobs.Engine, store *models.Store) error
 }
 
 func (c Config) withDefaults() Config {
@@ -125,6 +128,16 @@ func Run(ctx context.Context, store *models.Store, cfg Config, progress func(str
 			return r, err
 		}
 		others = append(others, o)
+	}
+	if cfg.Setup != nil {
+		if err := cfg.Setup(e, store); err != nil {
+			return r, err
+		}
+		for i, o := range others {
+			if err := cfg.Setup(o, cfg.OtherNodes[i]); err != nil {
+				return r, err
+			}
+		}
 	}
 	start = time.Now()
 	for _, o := range others {

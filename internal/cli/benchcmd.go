@@ -10,7 +10,9 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/internal/bench"
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/sqlite"
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -23,7 +25,7 @@ func (e *cliEnv) benchCommand() *ffcli.Command {
 		db, cpuProfile                 string
 		cfg                            bench.Config
 		asJSON, withAPI, withDashboard bool
-		nodes                          int
+		nodes, alertRules              int
 		dash                           = bench.DashboardConfig{MaxTime: 5 * time.Minute}
 		apiCfg                         bench.APIConfig
 		soak                           = bench.SoakConfig{Retention: time.Minute}
@@ -55,6 +57,7 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		fs.DurationVar(&soak.Duration, "soak", 0, "instead of the phases above, soak for this long: a steady enqueue rate with successes, retries, failures and cancels, the dashboard polled, retention at 1m; a sample every --soak-every; it fails unless memory, goroutines and the database stay flat after the warm-up (a third of it, and at least 90s)")
 		fs.IntVar(&soak.Rate, "soak-rate", 100, "jobs enqueued per second in the soak")
 		fs.DurationVar(&soak.Every, "soak-every", time.Minute, "how often the soak prints a sample")
+		fs.IntVar(&alertRules, "alert-rules", 0, "alert rules present during the burn-down, evaluated every second on each node (failure rules of every kind, and missed-schedule rules)")
 		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this `file` (go tool pprof reads it)")
 	}, func(ctx context.Context, pos []string) error {
 		if err := noArgs(pos); err != nil {
@@ -137,6 +140,9 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 			Dashboard *bench.DashboardReport `json:"dashboard,omitempty"`
 			API       *bench.APIReport       `json:"api,omitempty"`
 		}
+		if alertRules > 0 {
+			cfg.Setup = benchAlertRules(alertRules)
+		}
 		report.Report, err = bench.Run(ctx, store, cfg, progress)
 		if err == nil && withAPI {
 			var a bench.APIReport
@@ -179,4 +185,24 @@ func (e *cliEnv) report(r fmt.Stringer, asJSON bool) error {
 	}
 	_, err = fmt.Fprintln(e.out, string(b))
 	return err
+}
+
+// benchAlertRules gives each burn-down node an alerts' evaluator that evaluates n rules every
+// second: failure rules (each of the three) on every kind, and missed-schedule rules.
+func benchAlertRules(n int) func(*jobs.Engine, *models.Store) error {
+	watches := []string{models.WatchFailed, models.WatchFailedInARow, models.WatchFailuresWithin, models.WatchMissedSchedule}
+	return func(e *jobs.Engine, store *models.Store) error {
+		v := alerts.New(e, store.Rules, alerts.Config{Every: time.Second})
+		for i := range n {
+			r := models.AlertRule{Name: fmt.Sprintf("bench %d", i), Watch: watches[i%len(watches)], Scope: models.ScopeKind,
+				Threshold: 3, Within: time.Minute, Channels: []string{"bench"}, RepeatEvery: time.Minute}
+			if r.Watch == models.WatchMissedSchedule {
+				r.Scope, r.Grace = models.ScopeRecurring, time.Minute
+			}
+			if err := e.AlertRule(r); err != nil {
+				return err
+			}
+		}
+		return v.Register()
+	}
 }

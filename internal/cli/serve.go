@@ -89,8 +89,10 @@ type Main struct {
 	// tracing is the tracer provider the OTEL_* variables asked for (nil: tracing off); Close
 	// flushes it.
 	tracing *sdktrace.TracerProvider
+	// Alerts evaluates the alert rules, every node's every Config.Every.
+	Alerts *alerts.Evaluator
 	// Setup, when set, runs after the built-in and the app's job kinds are registered and before the engine
-	// starts: the place for more kinds and recurring jobs.
+	// starts: the place for more kinds, recurring jobs and alert rules (jobs.AlertOnFailure).
 	Setup func(*jobs.Engine) error
 }
 
@@ -157,10 +159,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Config.Web.Alerts = m.Config.Alerts
+	m.Alerts = alerts.New(m.Engine, store.Rules, m.Config.Alerts)
 	if m.Setup != nil {
 		if err := m.Setup(m.Engine); err != nil {
 			return err
 		}
+	}
+	if err := m.Alerts.Register(); err != nil {
+		return err
 	}
 	if err := m.Engine.Start(ctx); err != nil {
 		return err

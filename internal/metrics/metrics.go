@@ -50,7 +50,7 @@ func New(store *models.Store) *Metrics {
 		}, []string{"route", "status"}),
 	}
 	m.registry.MustRegister(m.finished, m.duration, m.rescues, m.requests,
-		&storeCollector{jobs: store.JobQueries, queues: store.Queues}, &workerCollector{m: m},
+		&storeCollector{jobs: store.JobQueries, queues: store.Queues, rules: store.Rules}, &workerCollector{m: m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -87,6 +87,7 @@ var (
 	jobsDesc   = prometheus.NewDesc("kiln_jobs", "Jobs by queue and state, from Kiln's counters (the whole cluster).", []string{"queue", "state"}, nil)
 	oldestDesc = prometheus.NewDesc("kiln_queue_oldest_enqueued_age_seconds", "How long the job waiting longest in each queue has been due (0 when none waits).", []string{"queue"}, nil)
 	pausedDesc = prometheus.NewDesc("kiln_queue_paused", "1 when the queue is paused.", []string{"queue"}, nil)
+	alertsDesc = prometheus.NewDesc("kiln_alerts_open", "Alerts open: rules whose condition holds, by subject.", nil, nil)
 	scrapeDesc = prometheus.NewDesc("kiln_store_scrape_error", "1 when the last scrape could not read the database.", nil, nil)
 )
 
@@ -94,12 +95,14 @@ var (
 type storeCollector struct {
 	jobs   models.JobQueries
 	queues models.QueueStore
+	rules  models.RuleStore
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- jobsDesc
 	ch <- oldestDesc
 	ch <- pausedDesc
+	ch <- alertsDesc
 	ch <- scrapeDesc
 }
 
@@ -132,6 +135,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(pausedDesc, prometheus.GaugeValue, paused, q.Name)
 		}
+	}
+	if n, err := c.rules.CountOpenAlerts(ctx); err != nil {
+		failed = 1
+	} else {
+		ch <- prometheus.MustNewConstMetric(alertsDesc, prometheus.GaugeValue, float64(n))
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeDesc, prometheus.GaugeValue, failed)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/internal/metrics"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/jobstest"
@@ -43,6 +44,9 @@ func TestMetrics(t *testing.T) {
 		require.NoError(t, e.Register("ok", func(context.Context, *models.Job) error { return nil }))
 		require.NoError(t, e.Register("bad", func(context.Context, *models.Job) error { return errors.New("no") }, jobs.MaxAttempts(1)))
 		require.NoError(t, e.Register("later", func(context.Context, *models.Job) error { return jobs.Snooze(time.Hour) }))
+		v := alerts.New(e, s.Rules, alerts.Config{Every: 50 * time.Millisecond, Settle: 500 * time.Millisecond})
+		require.NoError(t, jobs.AlertOnFailure(e, "bad jobs", "bad", nil, 0))
+		require.NoError(t, v.Register())
 		jobstest.Start(t, e)
 		for _, kind := range []string{"ok", "ok", "bad", "later"} {
 			_, err := e.Enqueue(context.Background(), kind, nil)
@@ -63,6 +67,7 @@ func TestMetrics(t *testing.T) {
 			`kiln_jobs{queue="reports",state="enqueued"} 1`, // this node doesn't work reports
 			`kiln_queue_paused{queue="default"} 0`,
 			`kiln_workers{queue="default"} 10`,
+			`kiln_alerts_open 1`,
 			`kiln_store_scrape_error 0`,
 			`go_goroutines`,
 			`process_resident_memory_bytes`,

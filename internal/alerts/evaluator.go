@@ -1,0 +1,67 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/models"
+)
+
+// Defaults of Config.
+const (
+	// DefaultEvery is how often a node evaluates the rules.
+	DefaultEvery = 15 * time.Second
+	// DefaultSettle is how far behind now failures are looked at: a finish is stamped before
+	// its transaction commits, so a span closed at now could miss one that commits a moment
+	// later.
+	DefaultSettle = 2 * time.Second
+	// MaxSubjectsPerRule bounds the subjects (kinds, queues, entries) one rule looks at per
+	// evaluation, so that an evaluation stays small whatever fails.
+	MaxSubjectsPerRule = 100
+)
+
+// Evaluator evaluates the alert rules every Config.Every, as one of the engine's periodic
+// duties (jobs.Engine.Periodic): every node runs one, and the store's lease (EvaluateAlerts)
+// lets one of them evaluate each tick and write each alert's change with its messages in one
+// transaction, so each message is sent once.
+type Evaluator struct {
+	e     *jobs.Engine
+	rules models.RuleStore
+	cfg   Config
+}
+
+// New returns an evaluator of the rules in store that enqueues its messages through e.
+func New(e *jobs.Engine, store models.RuleStore, cfg Config) *Evaluator {
+	return &Evaluator{e: e, rules: store, cfg: cfg.withDefaults()}
+}
+
+// Register makes the evaluator one of the engine's periodic duties; call it before the
+// engine starts. (Rules defined in code, jobs.AlertOnFailure and others, are stored by the
+// engine's Start.)
+func (v *Evaluator) Register() error {
+	return v.e.Periodic("evaluate alert rules", v.cfg.Every, func(ctx context.Context) error {
+		_, err := v.Evaluate(ctx)
+		return err
+	})
+}
+
+// Evaluate evaluates every enabled rule once, unless another node did less than half an
+// interval ago (ran is false then).
+func (v *Evaluator) Evaluate(ctx context.Context) (ran bool, err error) {
+	now := v.cfg.Now().UTC().Truncate(time.Microsecond)
+	return v.rules.EvaluateAlerts(ctx, now, v.cfg.Every/2, func(tx *models.AlertTx) error {
+		rules, err := tx.Rules()
+		if err != nil {
+			return err
+		}
+		for i := range rules {
+			ev := &evaluation{v: v, tx: tx, rule: &rules[i], now: now}
+			if err := ev.run(); err != nil {
+				return fmt.Errorf("alerts: rule %q: %w", rules[i].Name, err)
+			}
+		}
+		return nil
+	})
+}

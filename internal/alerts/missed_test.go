@@ -1,0 +1,66 @@
+package alerts_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// hourly stores a recurring entry due at the top of each hour (t0 is 10:00:30).
+func (f *fixture) hourly(name string, paused bool) *models.RecurringJob {
+	f.t.Helper()
+	rj, err := f.s.Recurring.CreateRecurring(context.Background(), &models.RecurringJob{Name: name, Spec: "0 * * * *", TimeZone: "UTC",
+		Kind: "backup", Args: "{}", Queue: "default", Paused: paused}, t0.Truncate(time.Hour).Add(time.Hour))
+	require.NoError(f.t, err)
+	f.rule(models.AlertRule{Name: name + " late", Watch: models.WatchMissedSchedule, Scope: models.ScopeRecurring, Target: name,
+		Grace: 10 * time.Minute, Channels: []string{"ops"}, RepeatEvery: time.Hour})
+	return rj
+}
+
+// A paused entry's 11:00 run never happens: the switch fires after the grace period, and
+// resolves when a run succeeds again.
+func TestMissedSchedulePaused(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		rj := f.hourly("nightly", true)
+		f.evaluateAt(30 * time.Minute)
+		f.evaluateAt(69 * time.Minute) // 11:09:30
+		require.Empty(t, f.deliveries(), "within the grace period")
+		f.evaluateAt(69*time.Minute + 30*time.Second) // 11:10:00
+		ds := f.deliveries()
+		require.Equal(t, []string{"ops:firing"}, statuses(ds))
+		require.Contains(t, ds[0].Message.Title, "recurring job nightly: the run due 2031-03-04T11:00:00Z did not succeed within 10m0s")
+		require.Contains(t, ds[0].Message.Summary, "It is paused")
+		require.Equal(t, 1, ds[0].Message.Count)
+		f.evaluateAt(80 * time.Minute)
+		require.Len(t, f.deliveries(), 1, "once, until its repeat interval")
+
+		f.finished("backup", models.JobSucceeded, 85*time.Minute, &rj.ID) // triggered by hand at 11:15
+		f.evaluateAt(86 * time.Minute)
+		require.Equal(t, []string{"ops:firing", "ops:resolved"}, statuses(f.deliveries()))
+		f.evaluateAt(125 * time.Minute) // 12:05: the 12:00 run is within its grace
+		require.Len(t, f.deliveries(), 2)
+	})
+}
+
+// An occurrence whose job failed fires after the grace period, naming the job; the next
+// occurrence's success resolves it.
+func TestMissedScheduleFailedRun(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		rj := f.hourly("nightly", false)
+		failed := f.finished("backup", models.JobFailed, 59*time.Minute+32*time.Second, &rj.ID) // made 11:00:01
+		f.evaluateAt(70 * time.Minute)
+		ds := f.deliveries()
+		require.Equal(t, []string{"ops:firing"}, statuses(ds))
+		require.Contains(t, ds[0].Message.Summary, "failed: boom")
+		require.Len(t, ds[0].Message.Jobs, 1)
+		require.Equal(t, failed, ds[0].Message.Jobs[0].ID)
+
+		f.finished("backup", models.JobSucceeded, 119*time.Minute+32*time.Second, &rj.ID) // made 12:00:01
+		f.evaluateAt(121 * time.Minute)
+		require.Equal(t, []string{"ops:firing", "ops:resolved"}, statuses(f.deliveries()))
+	})
+}

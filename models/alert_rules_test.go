@@ -1,0 +1,74 @@
+package models_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+// Rules are checked field by field, named once, redefined by code without losing how far they
+// have looked, and deleted with their alerts.
+func TestAlertRules(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+		_, err := s.Rules.CreateRule(ctx, &models.AlertRule{Name: " ", Watch: "sometimes", Scope: models.ScopeKind}, t0)
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+		require.Equal(t, []string{"name", "watch"}, keys(models.FieldErrors(err)))
+		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "late", Watch: models.WatchMissedSchedule, Scope: models.ScopeKind}, t0)
+		require.Equal(t, []string{"scope"}, keys(models.FieldErrors(err)))
+		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "burst", Watch: models.WatchFailuresWithin, Scope: models.ScopeQueue}, t0)
+		require.Equal(t, []string{"threshold", "within"}, keys(models.FieldErrors(err)))
+
+		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "stuck", Watch: models.WatchBacklog, Scope: models.ScopeQueue, Threshold: -1}, t0)
+		require.Equal(t, []string{"longer_than", "threshold"}, keys(models.FieldErrors(err)))
+		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "idle", Watch: models.WatchNoWorkers, Scope: models.ScopeKind}, t0)
+		require.Equal(t, []string{"scope"}, keys(models.FieldErrors(err)))
+
+		r, err := s.Rules.CreateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailed, Scope: models.ScopeKind,
+			Target: "report", Channels: []string{"ops"}, RepeatEvery: time.Hour, Enabled: true, CreatedBy: "alice"}, t0)
+		require.NoError(t, err)
+		require.Equal(t, t0, r.CheckedUntil)
+		_, err = s.Rules.CreateRule(ctx, r, t0)
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
+
+		r.Channels, r.RepeatEvery = []string{"ops", "mail"}, time.Minute
+		up, err := s.Rules.UpsertRule(ctx, r, t0.Add(time.Hour))
+		require.NoError(t, err)
+		require.Equal(t, []string{"ops", "mail"}, up.Channels)
+		require.Equal(t, time.Minute, up.RepeatEvery)
+		require.Equal(t, t0, up.CreatedAt.UTC(), "the rule keeps its creation")
+		require.Equal(t, t0, up.CheckedUntil.UTC(), "and how far it has looked")
+
+		_, err = s.Rules.EvaluateAlerts(ctx, t0, time.Second, func(tx *models.AlertTx) error {
+			return tx.SaveAlert(&models.Alert{RuleID: r.ID, Subject: "report", State: models.AlertOpen, OpenedAt: t0, LastNotifiedAt: t0, Count: 1})
+		})
+		require.NoError(t, err)
+		n, err := s.Rules.CountOpenAlerts(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 1, n)
+		_, err = s.Rules.AcknowledgeAlert(ctx, 999, "bob", t0)
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+
+		require.NoError(t, s.Rules.DeleteRule(ctx, "reports"))
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Rules.DeleteRule(ctx, "reports")))
+		all, err := s.Rules.ListAlerts(ctx, false, 10)
+		require.NoError(t, err)
+		require.Empty(t, all, "its alerts went with it")
+	})
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

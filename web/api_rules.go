@@ -1,0 +1,128 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/models"
+)
+
+// The API's alert rules: admins make and delete them, viewers read them.
+
+// AlertRuleNameInput names a rule.
+type AlertRuleNameInput struct {
+	Name string `path:"name" maxLength:"200"`
+}
+
+// AlertRuleCreateInput is a new rule.
+type AlertRuleCreateInput struct {
+	Body api.AlertRuleSpec
+}
+
+// AlertRuleOutput is one rule.
+type AlertRuleOutput struct {
+	Body api.AlertRule
+}
+
+// AlertRuleListOutput lists the rules.
+type AlertRuleListOutput struct {
+	Body api.AlertRuleList
+}
+
+func (s *Server) registerRuleAPI(hapi huma.API) {
+	register(hapi, huma.Operation{OperationID: "list-alert-rules", Method: http.MethodGet, Path: "/v1/alerts/rules", Summary: "List alert rules",
+		Tags: []string{tagAlerts}, Description: "Every alert rule, by name."}, s.apiListRules)
+	register(hapi, huma.Operation{OperationID: "get-alert-rule", Method: http.MethodGet, Path: "/v1/alerts/rules/{name}", Summary: "Get an alert rule",
+		Tags: []string{tagAlerts}, Description: "One alert rule by its name, as the list shows it.", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetRule)
+	register(hapi, huma.Operation{OperationID: "create-alert-rule", Method: http.MethodPost, Path: "/v1/alerts/rules", DefaultStatus: http.StatusCreated,
+		Summary: "Create an alert rule", Tags: []string{tagAlerts},
+		Description: "Needs an admin token. It looks at what happens from now on. A name that is taken is a 409.",
+		Errors:      codeStatuses(models.ECONFLICT)}, s.apiCreateRule)
+	register(hapi, huma.Operation{OperationID: "delete-alert-rule", Method: http.MethodDelete, Path: "/v1/alerts/rules/{name}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete an alert rule", Tags: []string{tagAlerts},
+		Description: "Needs an admin token. Its alerts go with it; messages already on their way are still delivered. A rule the code defines comes back when a server starts with that code.",
+		Errors:      codeStatuses(models.ENOTFOUND)}, s.apiDeleteRule)
+}
+
+func (s *Server) apiListRules(ctx context.Context, _ *struct{}) (*AlertRuleListOutput, error) {
+	rules, err := s.store.Rules.ListRules(ctx)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	out := &AlertRuleListOutput{Body: api.AlertRuleList{Rules: make([]api.AlertRule, 0, len(rules))}}
+	for i := range rules {
+		out.Body.Rules = append(out.Body.Rules, ruleOut(&rules[i]))
+	}
+	return out, nil
+}
+
+func (s *Server) apiGetRule(ctx context.Context, in *AlertRuleNameInput) (*AlertRuleOutput, error) {
+	r, err := s.store.Rules.GetRule(ctx, in.Name)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &AlertRuleOutput{Body: ruleOut(r)}, nil
+}
+
+func (s *Server) apiCreateRule(ctx context.Context, in *AlertRuleCreateInput) (*AlertRuleOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	b := in.Body
+	r := models.AlertRule{Name: b.Name, Watch: b.Watch, Scope: b.Scope, Target: b.Target, Threshold: b.Threshold,
+		Channels: b.Channels, Enabled: true, CreatedBy: apiUser(ctx).Username}
+	var details []error
+	for _, d := range []struct {
+		field, value string
+		into         *time.Duration
+	}{{"within", b.Within, &r.Within}, {"grace", b.Grace, &r.Grace}, {"longer_than", b.LongerThan, &r.LongerThan}, {"repeat_every", b.RepeatEvery, &r.RepeatEvery}} {
+		if d.value == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.value)
+		if err != nil || v < 0 {
+			details = append(details, &huma.ErrorDetail{Location: "body." + d.field, Message: "A Go duration of 0 or more, such as 30s, 10m or 1h.", Value: d.value})
+			continue
+		}
+		*d.into = v
+	}
+	if len(details) > 0 {
+		return nil, huma.Error422UnprocessableEntity("The rule is not valid.", details...)
+	}
+	created, err := s.store.Rules.CreateRule(ctx, &r, s.cfg.Now())
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &AlertRuleOutput{Body: ruleOut(created)}, nil
+}
+
+func (s *Server) apiDeleteRule(ctx context.Context, in *AlertRuleNameInput) (*struct{}, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.store.Rules.DeleteRule(ctx, in.Name); err != nil {
+		return nil, s.apiErr(err)
+	}
+	return nil, nil
+}
+
+// ruleOut is a rule as the API shows it: its durations as Go writes them, none when zero.
+func ruleOut(r *models.AlertRule) api.AlertRule {
+	dur := func(d time.Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return d.String()
+	}
+	channels := r.Channels
+	if channels == nil {
+		channels = []string{}
+	}
+	return api.AlertRule{AlertRuleSpec: api.AlertRuleSpec{Name: r.Name, Watch: r.Watch, Scope: r.Scope, Target: r.Target, Threshold: r.Threshold,
+		Within: dur(r.Within), Grace: dur(r.Grace), LongerThan: dur(r.LongerThan), Channels: channels, RepeatEvery: dur(r.RepeatEvery)},
+		Enabled: r.Enabled, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+}

@@ -1,0 +1,59 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/web"
+)
+
+func TestAPIRules(t *testing.T) {
+	forEachDialect(t, web.Config{}, func(t *testing.T, a *app) {
+		admin, viewer := a.token("ops", models.RoleAdmin), a.token("grafana", models.RoleViewer)
+		rule := map[string]any{"name": "backup late", "watch": "missed-schedule", "scope": "recurring", "target": "nightly-backup",
+			"grace": "30m", "channels": []string{"ops-slack"}, "repeat_every": "1h"}
+		resp, _ := a.apiCall("POST", "/api/v1/alerts/rules", viewer, rule)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+		resp, body := a.apiCall("POST", "/api/v1/alerts/rules", admin, rule)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		require.Equal(t, "30m0s", body["grace"])
+		require.Equal(t, "1h0m0s", body["repeat_every"])
+		require.Equal(t, "token ops", body["created_by"])
+		require.Equal(t, true, body["enabled"])
+
+		for _, tc := range []struct {
+			body   map[string]any
+			status int
+			says   string
+		}{
+			{rule, 409, "already a rule"},
+			{map[string]any{"name": "x", "watch": "missed-schedule", "scope": "kind"}, 422, "body.scope"},
+			{map[string]any{"name": "x", "watch": "failures-within", "scope": "kind", "threshold": 3}, 422, "body.within"},
+			{map[string]any{"name": "x", "watch": "backlog", "scope": "queue", "longer_than": "soon"}, 422, "body.longer_than"},
+			{map[string]any{"name": "x", "watch": "sometimes", "scope": "kind"}, 422, "body.watch"},
+			{map[string]any{"name": "", "watch": "failed", "scope": "kind"}, 422, "body.name"},
+		} {
+			resp, body := a.apiCall("POST", "/api/v1/alerts/rules", admin, tc.body)
+			require.Equal(t, tc.status, resp.StatusCode, "%v: %v", tc.body, body)
+			raw, _ := json.Marshal(body)
+			require.Contains(t, string(raw), tc.says, "%v", tc.body)
+		}
+
+		resp, body = a.apiCall("GET", "/api/v1/alerts/rules", viewer, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Len(t, body["rules"], 1, "nothing half-made")
+		resp, body = a.apiCall("GET", "/api/v1/alerts/rules/backup%20late", viewer, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Equal(t, []any{"ops-slack"}, body["channels"])
+		resp, _ = a.apiCall("DELETE", "/api/v1/alerts/rules/backup%20late", viewer, nil)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+		resp, _ = a.apiCall("DELETE", "/api/v1/alerts/rules/backup%20late", admin, nil)
+		require.Equal(t, http.StatusNoContent, resp.StatusCode)
+		resp, _ = a.apiCall("GET", "/api/v1/alerts/rules/backup%20late", viewer, nil)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	})
+}
