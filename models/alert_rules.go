@@ -275,6 +275,20 @@ func (s ruleStore) ListAlerts(ctx context.Context, open bool, limit int) ([]Aler
 	return out, nil
 }
 
+// ListAlertHistory returns up to limit resolved alerts older than the alert before (0: from the
+// newest), newest first: the dashboard's history, a page at a time.
+func (s ruleStore) ListAlertHistory(ctx context.Context, before int64, limit int) ([]Alert, error) {
+	var out []Alert
+	q := s.rdb.WithContext(ctx).Where("state = ?", AlertResolved).Order("id DESC").Limit(limit)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: list alert history: %w", err)
+	}
+	return out, nil
+}
+
 // CountOpenAlerts counts the alerts open (for /metrics).
 func (s ruleStore) CountOpenAlerts(ctx context.Context) (int64, error) {
 	var n int64

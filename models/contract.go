@@ -195,6 +195,8 @@ type RuleStore interface {
 	ListRules(ctx context.Context) ([]AlertRule, error)
 	DeleteRule(ctx context.Context, name string) error
 	ListAlerts(ctx context.Context, open bool, limit int) ([]Alert, error)
+	// ListAlertHistory pages the resolved alerts, newest first, from before an id (0: the newest).
+	ListAlertHistory(ctx context.Context, before int64, limit int) ([]Alert, error)
 	CountOpenAlerts(ctx context.Context) (int64, error)
 	AcknowledgeAlert(ctx context.Context, id int64, by string, at time.Time) (*Alert, error)
 	SilenceAlert(ctx context.Context, id int64, until time.Time) (*Alert, error)
