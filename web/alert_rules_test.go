@@ -34,7 +34,7 @@ func TestRuleForm(t *testing.T) {
 	} {
 		_, doc = a.get("/dashboard/alerts/rules/new?watch=" + watch)
 		for _, f := range []string{"threshold", "within", "grace", "longer_than"} {
-			shown := len(doc.Find(`input[name="` + f + `"]`).Nodes) > 0
+			shown := len(doc.Find(`input[name="`+f+`"]`).Nodes) > 0
 			require.Equal(t, slices.Contains(want, f), shown, "%s: %s", watch, f)
 		}
 		require.Equal(t, slices.Contains(want, "scope"), len(doc.Find(`select[name="scope"]`).Nodes) > 0, watch)

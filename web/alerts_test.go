@@ -138,4 +138,3 @@ func (a *app) alert(id int64) *models.Alert {
 	require.NoError(a.t, modeltest.DB(a.store).Where("id = ?", id).Take(&got).Error)
 	return &got
 }
-
