@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -94,4 +95,66 @@ func TestRuleForm(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rules, 1)
 	require.Equal(t, "from code", rules[0].Name)
+}
+
+// "Alert me if this fails or is late" on a recurring job's row and edit page opens the rule
+// form prefilled with a missed schedule of a 30m grace, the one channel ticked; on a kind's
+// page, a rule on its failures. Viewers don't see the shortcuts.
+func TestAlertMeShortcuts(t *testing.T) {
+	a := setupWith(t, web.Config{LocalNoAuth: true})
+	ctx := context.Background()
+	require.NoError(t, a.store.Channels.CreateChannel(ctx, &models.Channel{Name: "ops", Type: models.ChannelWebhook,
+		Settings: models.ChannelSettings{URL: "https://hooks.example.com/in"}}))
+	rj := a.recurring("nightly-report", "0 2 * * *")
+
+	_, doc := a.get("/dashboard/recurring")
+	href, ok := doc.Find(`[data-testid="recurring-row"][data-name="nightly-report"] [data-testid="alert-me"]`).Attr("href")
+	require.True(t, ok, "on the recurring job's row")
+	_, doc = a.get("/dashboard/recurring/" + itoa(rj.ID) + "/edit")
+	onEdit, ok := doc.Find(`[data-testid="alert-me"]`).Attr("href")
+	require.True(t, ok, "on its edit page")
+	require.Equal(t, href, onEdit)
+
+	mine := a.recurring("hourly-sync", "@hourly")
+	require.NoError(t, modeltest.DB(a.store).Model(&models.RecurringJob{}).Where("id = ?", mine.ID).Update("created_by", "local").Error)
+	_, doc = a.get("/dashboard/recurring/" + itoa(mine.ID) + "/edit")
+	require.NotEmpty(t, doc.Find(`[data-testid="recurring-form"]`).Nodes, "the whole form of one a person made")
+	require.Contains(t, doc.Find(`[data-testid="alert-me"]`).AttrOr("href", ""), "target=hourly-sync")
+
+	resp, doc := a.get(href)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	form := doc.Find(`[data-testid="rule-form"]`)
+	for field, want := range map[string]string{"watch": "missed-schedule", "scope": "recurring", "target": "nightly-report", "grace": "30m", "name": "nightly-report failed or late"} {
+		got, _ := form.Find(`input[name="` + field + `"]`).Attr("value")
+		require.Equal(t, want, got, field)
+	}
+	_, checked := form.Find(`input[name="channels"][value="ops"]`).Attr("checked")
+	require.True(t, checked, "the only channel, chosen")
+	token := a.csrf(href)
+	resp, _ = a.post("/dashboard/alerts/rules/new", url.Values{"_csrf": {token}, "watch": {"missed-schedule"}, "scope": {"recurring"},
+		"target": {"nightly-report"}, "grace": {"30m"}, "name": {"nightly-report failed or late"}, "channels": {"ops"}, "repeat_every": {"1h"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	r, err := a.store.Rules.GetRule(ctx, "nightly-report failed or late")
+	require.NoError(t, err)
+	require.Equal(t, models.WatchMissedSchedule, r.Watch)
+	require.Equal(t, 30*time.Minute, r.Grace)
+
+	a.register("pdf.render")
+	_, doc = a.get("/dashboard/kinds/pdf.render")
+	href, ok = doc.Find(`[data-testid="alert-me"]`).Attr("href")
+	require.True(t, ok, "on the kind's page")
+	_, doc = a.get(href)
+	form = doc.Find(`[data-testid="rule-form"]`)
+	watch, _ := form.Find(`input[name="watch"]`).Attr("value")
+	require.Equal(t, models.WatchFailed, watch)
+	require.Equal(t, "kind", form.Find(`select[name="scope"] option[selected]`).AttrOr("value", ""))
+	target, _ := form.Find(`input[name="target"]`).Attr("value")
+	require.Equal(t, "pdf.render", target)
+
+	v := setupWith(t, web.Config{})
+	v.recurring("nightly-report", "0 2 * * *")
+	v.addUser("val", models.RoleViewer)
+	v.login("val", password)
+	_, doc = v.get("/dashboard/recurring")
+	require.Empty(t, doc.Find(`[data-testid="alert-me"]`).Nodes)
 }
