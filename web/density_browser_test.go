@@ -19,7 +19,7 @@ import (
 // dataPages are the dashboard's pages that show tables; the job page is added by the test.
 var dataPages = []string{
 	"/", "/dashboard", "/dashboard/jobs", "/dashboard/jobs?state=failed", "/dashboard/recurring", "/dashboard/kinds",
-	"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens",
+	"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens", "/dashboard/alerts", "/dashboard/alerts/channels",
 }
 
 // clippedJS lists what the page hides sideways: the page or a table's container scrolling, a
