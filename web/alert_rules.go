@@ -86,7 +86,7 @@ func (s *Server) handleRuleNew(c echo.Context) error {
 	if values["repeat_every"] == "" {
 		values["repeat_every"] = "1h"
 	}
-	return s.renderRuleForm(c, http.StatusOK, c.QueryParam("watch"), values, nil, nil)
+	return s.renderRuleForm(c, http.StatusOK, c.QueryParam("watch"), ruleForm{values: values, enabled: true}, "")
 }
 
 // handleRuleCreate saves a new rule; refused fields come back next to the fields, as typed.
@@ -95,25 +95,100 @@ func (s *Server) handleRuleCreate(c echo.Context) error {
 		return err
 	}
 	watch := c.FormValue("watch")
-	form, ok := watchForms[watch]
-	if !ok {
+	if _, ok := watchForms[watch]; !ok {
 		return echo.NewHTTPError(http.StatusNotFound, "Choose what the rule watches on the new rule page.")
 	}
-	values := map[string]string{}
-	for _, f := range []string{"name", "scope", "target", "threshold", "within", "grace", "longer_than", "repeat_every"} {
-		values[f] = strings.TrimSpace(c.FormValue(f))
+	r, f := ruleFromForm(c, watch, "")
+	r.CreatedBy = currentUser(c).Username
+	if len(f.errors) == 0 {
+		_, err := s.store.Rules.CreateRule(c.Request().Context(), r, s.cfg.Now())
+		if f.errors = models.FieldErrors(err); err != nil && f.errors == nil {
+			return err
+		}
 	}
-	chosen := c.Request().Form["channels"]
-	r := models.AlertRule{Name: values["name"], Watch: watch, Scope: values["scope"], Target: values["target"], Channels: chosen,
-		Enabled: true, CreatedBy: currentUser(c).Username}
+	if len(f.errors) > 0 {
+		return s.renderRuleForm(c, http.StatusUnprocessableEntity, watch, f, "")
+	}
+	s.log.Info("web: alert rule created", "name", r.Name, "watch", r.Watch, "user", r.CreatedBy)
+	setFlash(c, "success", "Rule "+r.Name+" created: it watches what happens from now on.")
+	return redirect(c, "/dashboard/alerts#rules")
+}
+
+// handleRuleEdit is a person's rule in its watch's form, to change all but its name and watch.
+func (s *Server) handleRuleEdit(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
+	r, err := s.personsRule(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	dur := func(d time.Duration) string {
+		if d == 0 {
+			return ""
+		}
+		return d.String()
+	}
+	f := ruleForm{values: map[string]string{"name": r.Name, "scope": r.Scope, "target": r.Target, "threshold": strconv.Itoa(r.Threshold),
+		"within": dur(r.Within), "grace": dur(r.Grace), "longer_than": dur(r.LongerThan), "repeat_every": dur(r.RepeatEvery)},
+		chosen: r.Channels, enabled: r.Enabled}
+	return s.renderRuleForm(c, http.StatusOK, r.Watch, f, r.Name)
+}
+
+// handleRuleSave changes a person's rule; its name and watch stay.
+func (s *Server) handleRuleSave(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
+	old, err := s.personsRule(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	r, f := ruleFromForm(c, old.Watch, old.Name)
+	r.Enabled = c.FormValue("enabled") != ""
+	f.enabled = r.Enabled
+	if len(f.errors) == 0 {
+		_, err := s.store.Rules.UpdateRule(c.Request().Context(), r)
+		if f.errors = models.FieldErrors(err); err != nil && f.errors == nil {
+			return err
+		}
+	}
+	if len(f.errors) > 0 {
+		return s.renderRuleForm(c, http.StatusUnprocessableEntity, old.Watch, f, old.Name)
+	}
+	s.log.Info("web: alert rule changed", "name", r.Name, "user", currentUser(c).Username)
+	setFlash(c, "success", "Rule "+r.Name+" saved.")
+	return redirect(c, "/dashboard/alerts#rules")
+}
+
+// ruleForm is a rule's form as typed, with what is wrong with it.
+type ruleForm struct {
+	values  map[string]string
+	chosen  []string
+	enabled bool
+	errors  map[string]string
+}
+
+// ruleFromForm reads the form of a rule of the watch: the fields that watch reads, each error
+// with its field, every field checked at once (a bad duration and a missing name together).
+// An edited rule's name is given (its form has none).
+func ruleFromForm(c echo.Context, watch, name string) (*models.AlertRule, ruleForm) {
+	form := watchForms[watch]
+	f := ruleForm{values: map[string]string{}, chosen: c.Request().Form["channels"], enabled: true, errors: map[string]string{}}
+	for _, field := range []string{"name", "scope", "target", "threshold", "within", "grace", "longer_than", "repeat_every"} {
+		f.values[field] = strings.TrimSpace(c.FormValue(field))
+	}
+	if name != "" {
+		f.values["name"] = name
+	}
+	r := &models.AlertRule{Name: f.values["name"], Watch: watch, Scope: f.values["scope"], Target: f.values["target"], Channels: f.chosen, Enabled: true}
 	if form.fixedScope != "" {
 		r.Scope = form.fixedScope
 	}
-	fields := map[string]string{}
-	if slices.Contains(form.uses, "threshold") && values["threshold"] != "" {
-		n, err := strconv.Atoi(values["threshold"])
+	if slices.Contains(form.uses, "threshold") && f.values["threshold"] != "" {
+		n, err := strconv.Atoi(f.values["threshold"])
 		if err != nil {
-			fields["threshold"] = "A whole number, such as 3."
+			f.errors["threshold"] = "A whole number, such as 3."
 		}
 		r.Threshold = n
 	}
@@ -121,40 +196,34 @@ func (s *Server) handleRuleCreate(c echo.Context) error {
 		field string
 		into  *time.Duration
 	}{{"within", &r.Within}, {"grace", &r.Grace}, {"longer_than", &r.LongerThan}, {"repeat_every", &r.RepeatEvery}} {
-		if values[d.field] == "" || (d.field != "repeat_every" && !slices.Contains(form.uses, d.field)) {
+		if f.values[d.field] == "" || (d.field != "repeat_every" && !slices.Contains(form.uses, d.field)) {
 			continue
 		}
-		v, err := time.ParseDuration(values[d.field])
+		v, err := time.ParseDuration(f.values[d.field])
 		if err != nil || v < 0 {
-			fields[d.field] = "A duration of 0 or more, such as 30s, 10m or 1h."
+			f.errors[d.field] = "A duration of 0 or more, such as 30s, 10m or 1h."
 			continue
 		}
 		*d.into = v
 	}
-	// Validate every field at once, so that a bad duration and a missing name show together.
-	for f, msg := range models.FieldErrors(r.Validate()) {
-		if _, ok := fields[f]; !ok {
-			fields[f] = msg
+	check := *r
+	for field, msg := range models.FieldErrors(check.Validate()) {
+		if _, ok := f.errors[field]; !ok {
+			f.errors[field] = msg
 		}
 	}
-	if len(fields) == 0 {
-		_, err := s.store.Rules.CreateRule(c.Request().Context(), &r, s.cfg.Now())
-		fields = models.FieldErrors(err)
-		if err != nil && fields == nil {
-			return err
-		}
-	}
-	if len(fields) > 0 {
-		return s.renderRuleForm(c, http.StatusUnprocessableEntity, watch, values, chosen, fields)
-	}
-	s.log.Info("web: alert rule created", "name", r.Name, "watch", r.Watch, "user", currentUser(c).Username)
-	setFlash(c, "success", "Rule "+r.Name+" created: it watches what happens from now on.")
-	return redirect(c, "/dashboard/alerts#rules")
+	return r, f
 }
 
-func (s *Server) renderRuleForm(c echo.Context, status int, watch string, values map[string]string, chosen []string, fields map[string]string) error {
-	v := pages.RuleFormView{Layout: s.layoutProps(c, "New alert rule", layout.SectionJobs), CSRF: csrfToken(c), Values: values,
-		Errors: fields, Scopes: ruleScopes, Chosen: map[string]bool{}}
+// renderRuleForm shows the form of a rule of the watch (the choice of watches when there is
+// none); editing names the rule being changed.
+func (s *Server) renderRuleForm(c echo.Context, status int, watch string, f ruleForm, editing string) error {
+	title := "New alert rule"
+	if editing != "" {
+		title = "Edit " + editing
+	}
+	v := pages.RuleFormView{Layout: s.layoutProps(c, title, layout.SectionJobs), CSRF: csrfToken(c), Values: f.values,
+		Errors: f.errors, Scopes: ruleScopes, Chosen: map[string]bool{}, Editing: editing, Enabled: f.enabled}
 	form, ok := watchForms[watch]
 	if !ok {
 		for _, w := range models.Watches {
@@ -163,8 +232,8 @@ func (s *Server) renderRuleForm(c echo.Context, status int, watch string, values
 		return render(c, status, pages.RuleFormPage(v))
 	}
 	v.Watch, v.WatchLabel, v.FixedScope, v.Uses = watch, form.label, form.fixedScope, map[string]bool{}
-	for _, f := range form.uses {
-		v.Uses[f] = true
+	for _, u := range form.uses {
+		v.Uses[u] = true
 	}
 	if v.Values["scope"] == "" {
 		v.Values["scope"] = models.ScopeKind
@@ -176,10 +245,10 @@ func (s *Server) renderRuleForm(c echo.Context, status int, watch string, values
 	for _, ch := range list {
 		v.Channels = append(v.Channels, ch.Name)
 	}
-	for _, ch := range chosen {
+	for _, ch := range f.chosen {
 		v.Chosen[ch] = true
 	}
-	if chosen == nil && status == http.StatusOK && len(v.Channels) == 1 {
+	if f.chosen == nil && status == http.StatusOK && editing == "" && len(v.Channels) == 1 {
 		v.Chosen[v.Channels[0]] = true // the one channel there is: what a shortcut means
 	}
 	return render(c, status, pages.RuleFormPage(v))

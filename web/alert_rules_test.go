@@ -158,3 +158,49 @@ func TestAlertMeShortcuts(t *testing.T) {
 	_, doc = v.get("/dashboard/recurring")
 	require.Empty(t, doc.Find(`[data-testid="alert-me"]`).Nodes)
 }
+
+// An admin edits a person's rule in its watch's form (not its name or watch), disables it, and
+// sees a bad value come back next to its field; a code-defined rule's edit is refused.
+func TestRuleEdit(t *testing.T) {
+	a := setupWith(t, web.Config{LocalNoAuth: true})
+	ctx := context.Background()
+	_, err := a.store.Rules.CreateRule(ctx, &models.AlertRule{Name: "backups late", Watch: models.WatchMissedSchedule, Scope: models.ScopeRecurring,
+		Target: "nightly-backup", Grace: 30 * time.Minute, RepeatEvery: time.Hour, Enabled: true, CreatedBy: "ada"}, time.Now())
+	require.NoError(t, err)
+	a.openAlert("from code", "report.build", time.Now())
+
+	_, doc := a.get("/dashboard/alerts")
+	href, ok := doc.Find(`[data-testid="rule-row"][data-name="backups late"] [data-testid="edit-rule"]`).Attr("href")
+	require.True(t, ok)
+	require.Empty(t, doc.Find(`[data-testid="rule-row"][data-name="from code"] [data-testid="edit-rule"]`).Nodes)
+	resp, doc := a.get(href)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	form := doc.Find(`[data-testid="rule-form"]`)
+	require.Empty(t, form.Find(`input[name="name"]`).Nodes, "the name stays")
+	require.Empty(t, form.Find(`input[name="threshold"]`).Nodes, "only the watch's fields")
+	require.Equal(t, "30m0s", form.Find(`input[name="grace"]`).AttrOr("value", ""))
+	_, checked := form.Find(`input[name="enabled"]`).Attr("checked")
+	require.True(t, checked)
+
+	token := a.csrf(href)
+	resp, doc = a.post(href, url.Values{"_csrf": {token}, "target": {"nightly-backup"}, "grace": {"an hour"}, "enabled": {"1"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-testid="error-grace"]`).Text(), "duration")
+	require.Equal(t, "an hour", doc.Find(`input[name="grace"]`).AttrOr("value", ""))
+	resp, _ = a.post(href, url.Values{"_csrf": {token}, "target": {"weekly-backup"}, "grace": {"2h"}, "repeat_every": {""}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	r, err := a.store.Rules.GetRule(ctx, "backups late")
+	require.NoError(t, err)
+	require.Equal(t, "weekly-backup", r.Target)
+	require.Equal(t, 2*time.Hour, r.Grace)
+	require.False(t, r.Enabled, "unticked: disabled")
+	require.Zero(t, r.RepeatEvery)
+	require.Equal(t, models.WatchMissedSchedule, r.Watch)
+
+	resp, _ = a.get("/dashboard/alerts/rules/from%20code/edit")
+	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	resp, _ = a.post("/dashboard/alerts/rules/from%20code/edit", url.Values{"_csrf": {token}, "target": {"x"}})
+	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	resp, _ = a.post(href, url.Values{"target": {"x"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "no CSRF token")
+}

@@ -175,16 +175,25 @@ func alertID(c echo.Context) (int64, error) {
 	return id, nil
 }
 
-// deleteRule deletes a rule made by a person, for the dashboard and the API alike. One a
-// server's code defines (no CreatedBy, as deleteRecurring's) is refused: it would come back
-// when that server next starts.
-func (s *Server) deleteRule(ctx context.Context, name string) error {
+// personsRule is the named rule when a person made it, to change or delete, for the dashboard
+// and the API alike. One a server's code defines (no CreatedBy, as deleteRecurring's) is
+// refused (ECONFLICT): that server would put it back when it next starts, so the change would
+// only seem to work.
+func (s *Server) personsRule(ctx context.Context, name string) (*models.AlertRule, error) {
 	r, err := s.store.Rules.GetRule(ctx, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.CreatedBy == "" {
-		return models.Errorf(models.ECONFLICT, "%s is defined in a server's code: it would come back when that server starts. Remove it from the code instead.", name)
+		return nil, models.Errorf(models.ECONFLICT, "%s is defined in a server's code: it would come back as the code says when that server starts. Change or remove it in the code instead.", name)
+	}
+	return r, nil
+}
+
+// deleteRule deletes a rule a person made, with its alerts.
+func (s *Server) deleteRule(ctx context.Context, name string) error {
+	if _, err := s.personsRule(ctx, name); err != nil {
+		return err
 	}
 	return s.store.Rules.DeleteRule(ctx, name)
 }

@@ -115,14 +115,14 @@ func TestAlertsPageViewersRead(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, doc.Find(`[data-testid="open-alerts"]`).Text(), "report.build")
 	require.Contains(t, doc.Find(`[data-testid="rules"]`).Text(), "reports")
-	for _, sel := range []string{"acknowledge", "silence", "new-rule", "delete-rule"} {
+	for _, sel := range []string{"acknowledge", "silence", "new-rule", "edit-rule", "delete-rule"} {
 		require.Empty(t, doc.Find(`[data-testid="`+sel+`"]`).Nodes, sel)
 	}
 	resp, _ = a.get("/dashboard/alerts/rules/new?watch=failed")
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	token := a.csrf("/dashboard/alerts")
 	for _, path := range []string{"/dashboard/alerts/" + itoa(id) + "/acknowledge", "/dashboard/alerts/" + itoa(id) + "/silence",
-		"/dashboard/alerts/rules/new", "/dashboard/alerts/rules/reports/delete"} {
+		"/dashboard/alerts/rules/new", "/dashboard/alerts/rules/reports/edit", "/dashboard/alerts/rules/reports/delete"} {
 		resp, _ := a.post(path, url.Values{"_csrf": {token}, "for": {"1h"}, "watch": {"failed"}, "name": {"x"}, "scope": {"kind"}})
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
 	}

@@ -359,6 +359,8 @@ func (s *Server) routes() {
 	e.POST("/dashboard/alerts/:id/silence", s.handleAlertSilence)
 	e.GET("/dashboard/alerts/rules/new", s.handleRuleNew)
 	e.POST("/dashboard/alerts/rules/new", s.handleRuleCreate)
+	e.GET("/dashboard/alerts/rules/:name/edit", s.handleRuleEdit)
+	e.POST("/dashboard/alerts/rules/:name/edit", s.handleRuleSave)
 	e.POST("/dashboard/alerts/rules/:name/delete", s.handleRuleDelete)
 	e.GET("/dashboard/alerts/channels", s.handleChannels)
 	e.GET("/dashboard/alerts/channels/new", s.handleChannelNew)
