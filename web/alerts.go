@@ -24,6 +24,9 @@ import (
 const (
 	alertHistoryPage = 50
 	openAlertsShown  = 500
+	// alertJobsShown is how many of an alert's first jobs its row links: two keep it one
+	// line at 1280 px; its messages link five.
+	alertJobsShown = 2
 )
 
 // silences are the silence durations the page offers, by their form value.
@@ -94,7 +97,7 @@ func (s *Server) alertsView(c echo.Context) (pages.AlertsView, error) {
 
 func (s *Server) alertRow(c echo.Context, a *models.Alert, names map[int64]string) pages.AlertRow {
 	r := pages.AlertRow{ID: a.ID, Rule: names[a.RuleID], Subject: a.Subject, Opened: s.moment(c, a.OpenedAt), Count: a.Count,
-		JobIDs: a.JobIDs, LastNotified: s.moment(c, a.LastNotifiedAt), AcknowledgedBy: a.AcknowledgedBy}
+		JobIDs: a.JobIDs[:min(len(a.JobIDs), alertJobsShown)], LastNotified: s.moment(c, a.LastNotifiedAt), AcknowledgedBy: a.AcknowledgedBy}
 	at := func(t *time.Time) *components.Moment {
 		if t == nil {
 			return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // seedAlerts adds awkward alerts to seedDashboard's data: long names, every watch, an alert
@@ -35,6 +36,8 @@ func (a *app) seedAlerts() {
 	muted := a.openAlert("webhook failures", "partner-orders-confirmation-callbacks-eu-west", now.Add(-26*time.Hour))
 	acked := a.openAlert("billing-customer-invoice-reconciliation-failed-for-good", longKind, now.Add(-3*time.Hour))
 	a.openAlert("mail bounced", "mail.send", now.Add(-5*time.Minute))
+	require.NoError(a.t, modeltest.DB(a.store).Model(&models.Alert{}).Where("id = ?", acked).
+		Updates(map[string]any{"job_ids": "[10485761,10485762,10485763,10485764,10485765]", "count": 1234567}).Error)
 	_, err := a.store.Rules.AcknowledgeAlert(ctx, acked, "ada.lovelace@very-long-customer-domain-name.example.co.uk", now.Add(-time.Hour))
 	require.NoError(a.t, err)
 	_, err = a.store.Rules.SilenceAlert(ctx, muted, now.Add(4*time.Hour))
