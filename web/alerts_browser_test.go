@@ -84,6 +84,13 @@ func TestBrowserAlertFromRecurring(t *testing.T) {
 		t.Fatal("the channel was not told")
 	}
 
+	// The silence menu stays open across the live swaps (hx-preserve) while someone chooses.
+	within(t, ctx, 20*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="open-alerts"] [data-testid="silence"]`)))
+	require.True(t, eval[bool](t, ctx, `(window.swaps = 0, document.body.addEventListener('htmx:afterSettle', () => window.swaps++), true)`))
+	waitFor(t, ctx, "two live swaps", `window.swaps >= 2`)
+	require.True(t, eval[bool](t, ctx, `document.querySelector('[data-testid="open-alerts"] details.menu').open`), "still open")
+	require.True(t, eval[bool](t, ctx, `document.activeElement.matches('[data-testid="silence"]')`), "focus kept")
+
 	within(t, ctx, 20*time.Second, chromedp.Click(chromedp.CSS(`[data-testid="open-alerts"] [data-testid="acknowledge"]`)))
 	waitFor(t, ctx, "acknowledged", `(() => { const a = document.querySelector('[data-testid="open-alerts"] [data-testid="acknowledged"]');
 		return !!a && a.innerText.includes('by local') })()`)
