@@ -175,18 +175,27 @@ func (r *AlertRule) Validate() error {
 	return nil
 }
 
-// CreateRule stores a new rule; it looks at failures from now on, not at those before.
-func (s ruleStore) CreateRule(ctx context.Context, in *AlertRule, now time.Time) (*AlertRule, error) {
+// newRule is in, checked, as a rule made now stores it: it looks at failures from now on.
+func newRule(in *AlertRule, now time.Time) (AlertRule, error) {
 	r := *in
 	if r.Channels == nil {
 		r.Channels = []string{}
 	}
 	if err := r.Validate(); err != nil {
-		return nil, err
+		return r, err
 	}
 	r.ID = 0
 	r.CreatedAt = now.UTC().Truncate(time.Microsecond)
 	r.CheckedUntil = r.CreatedAt
+	return r, nil
+}
+
+// CreateRule stores a new rule; it looks at failures from now on, not at those before.
+func (s ruleStore) CreateRule(ctx context.Context, in *AlertRule, now time.Time) (*AlertRule, error) {
+	r, err := newRule(in, now)
+	if err != nil {
+		return nil, err
+	}
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
 	if res.Error != nil {
 		return nil, fmt.Errorf("models: create alert rule %q: %w", r.Name, res.Error)
@@ -201,17 +210,11 @@ func (s ruleStore) CreateRule(ctx context.Context, in *AlertRule, now time.Time)
 // UpsertRule stores the rule under its name, as code defines it: an existing rule takes its
 // definition and keeps its creation and how far it has looked.
 func (s ruleStore) UpsertRule(ctx context.Context, in *AlertRule, now time.Time) (*AlertRule, error) {
-	r := *in
-	if r.Channels == nil {
-		r.Channels = []string{}
-	}
-	if err := r.Validate(); err != nil {
+	r, err := newRule(in, now)
+	if err != nil {
 		return nil, err
 	}
-	r.ID = 0
-	r.CreatedAt = now.UTC().Truncate(time.Microsecond)
-	r.CheckedUntil = r.CreatedAt
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "name"}},
 		DoUpdates: clause.AssignmentColumns([]string{"watch", "scope", "target", "threshold", "within", "grace", "longer_than", "channels", "repeat_every", "enabled", "created_by"}),
 	}).Create(&r).Error

@@ -80,15 +80,24 @@ func (e *cliEnv) apiGroup(name, usage, help string, subs ...*ffcli.Command) *ffc
 	return g
 }
 
-func oneID(pos []string) (int64, error) {
+// oneID is the one id of a what (a job, an alert) the command was given.
+func oneID(pos []string, what string) (int64, error) {
 	if len(pos) != 1 {
-		return 0, fmt.Errorf("%w: give one job id", errUsage)
+		return 0, fmt.Errorf("%w: give one %s id", errUsage, what)
 	}
 	id, err := strconv.ParseInt(pos[0], 10, 64)
 	if err != nil || id < 1 {
-		return 0, fmt.Errorf("%w: %q is not a job id", errUsage, pos[0])
+		return 0, fmt.Errorf("%w: %q is not %s %s id", errUsage, pos[0], article(what), what)
 	}
 	return id, nil
+}
+
+// article is "a" or "an", as what needs.
+func article(what string) string {
+	if strings.ContainsAny(what[:1], "aeiou") {
+		return "an"
+	}
+	return "a"
 }
 
 func oneName(pos []string, what string) (string, error) {
@@ -185,7 +194,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 	show := e.apiLeaf("show", "kiln jobs show ID [--logs]", "show a job and its history", func(fs *flag.FlagSet) {
 		fs.BoolVar(&logs, "logs", false, "also print what the job logged")
 	}, func(ctx context.Context, pos []string) error {
-		id, err := oneID(pos)
+		id, err := oneID(pos, "job")
 		if err != nil {
 			return err
 		}
@@ -230,7 +239,7 @@ func (e *cliEnv) jobsCommand() *ffcli.Command {
 	})
 	action := func(name, verb, past string) *ffcli.Command {
 		return e.apiLeaf(name, "kiln jobs "+name+" ID", verb, nil, func(ctx context.Context, pos []string) error {
-			id, err := oneID(pos)
+			id, err := oneID(pos, "job")
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -12,8 +13,66 @@ import (
 	"github.com/kilnhq/kiln/api"
 )
 
-// alertsCommand drives alerts: their channels, and a test message on one.
+// alertsCommand drives alerts: those open and their history, acknowledging and silencing
+// them, their rules, their channels, and a test message on one.
 func (e *cliEnv) alertsCommand() *ffcli.Command {
+	var (
+		all         bool
+		limit       int
+		forD, until string
+	)
+	ls := e.apiLeaf("ls", "kiln alerts ls [--all] [--limit N]", "list the open alerts, newest first (--all: their history too)", func(fs *flag.FlagSet) {
+		fs.BoolVar(&all, "all", false, "also the resolved alerts")
+		fs.IntVar(&limit, "limit", 100, "at most this many (500 at most)")
+	}, func(ctx context.Context, pos []string) error {
+		if len(pos) > 0 {
+			return fmt.Errorf("%w: unexpected %q", errUsage, pos[0])
+		}
+		list, err := e.client().Alerts(ctx, !all, limit)
+		if err != nil {
+			return err
+		}
+		return e.print(list, func(w *tabwriter.Writer) {
+			fmt.Fprintln(w, "ID\tRULE\tSUBJECT\tSTATE\tCOUNT\tOPENED\tMESSAGES\tQUIET")
+			for _, a := range list {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", a.ID, shown(a.Rule), shown(a.Subject), alertState(a), a.Count,
+					a.OpenedAt.Local().Format(time.DateTime), a.Messages, shown(quiet(a)))
+			}
+		})
+	})
+	ack := e.apiLeaf("ack", "kiln alerts ack ID", "acknowledge an open alert: you took it in hand, it repeats no more", nil, func(ctx context.Context, pos []string) error {
+		id, err := oneID(pos, "alert")
+		if err != nil {
+			return err
+		}
+		a, err := e.client().AcknowledgeAlert(ctx, id)
+		if err != nil {
+			return err
+		}
+		return e.print(a, func(w *tabwriter.Writer) {
+			fmt.Fprintf(w, "Alert %d (%s: %s) acknowledged by %s.\n", a.ID, shown(a.Rule), shown(a.Subject), shown(a.AcknowledgedBy))
+		})
+	})
+	silence := e.apiLeaf("silence", "kiln alerts silence ID --for 4h | --until TIME", "mute an open alert's repeats for a time (its resolution is still told)", func(fs *flag.FlagSet) {
+		fs.StringVar(&forD, "for", "", "mute it for this Go `duration` from now (4h, 30m)")
+		fs.StringVar(&until, "until", "", "mute it until this `time` (RFC 3339, e.g. 2026-12-01T09:00:00+01:00); a past time unmutes it")
+	}, func(ctx context.Context, pos []string) error {
+		id, err := oneID(pos, "alert")
+		if err != nil {
+			return err
+		}
+		end, err := silenceEnd(forD, until, time.Now())
+		if err != nil {
+			return err
+		}
+		a, err := e.client().SilenceAlert(ctx, id, end)
+		if err != nil {
+			return err
+		}
+		return e.print(a, func(w *tabwriter.Writer) {
+			fmt.Fprintf(w, "Alert %d (%s: %s) silenced until %s.\n", a.ID, shown(a.Rule), shown(a.Subject), end.Local().Format(time.DateTime))
+		})
+	})
 	channelsLs := e.apiLeaf("ls", "kiln alerts channels ls", "list the channels, with how their last messages went", nil, func(ctx context.Context, pos []string) error {
 		list, err := e.client().Channels(ctx)
 		if err != nil {
@@ -40,7 +99,47 @@ func (e *cliEnv) alertsCommand() *ffcli.Command {
 			fmt.Fprintf(w, "Sent a test message on %s: %q.\n", shown(sent.Channel), sent.Message.Title)
 		})
 	})
-	return e.apiGroup("alerts", "kiln alerts channels|test ...", "alerts: their channels, and a test message on one", channels, test)
+	return e.apiGroup("alerts", "kiln alerts ls|ack|silence|rules|channels|test ...", "alerts: list, acknowledge and silence them; their rules and channels",
+		ls, ack, silence, e.rulesCommand(), channels, test)
+}
+
+// silenceEnd is when a silence given as --for D or --until TIME ends: exactly one of them.
+func silenceEnd(forD, until string, now time.Time) (time.Time, error) {
+	switch {
+	case (forD == "") == (until == ""):
+		return time.Time{}, fmt.Errorf("%w: give --for D or --until TIME, one of them", errUsage)
+	case forD != "":
+		d, err := time.ParseDuration(forD)
+		if err != nil || d <= 0 {
+			return time.Time{}, fmt.Errorf("%w: --for %q: give a Go duration above 0, e.g. 4h or 30m", errUsage, forD)
+		}
+		return now.Add(d), nil
+	}
+	t, err := time.Parse(time.RFC3339, until)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: --until %q: use RFC 3339, e.g. 2026-12-01T09:00:00Z", errUsage, until)
+	}
+	return t, nil
+}
+
+// alertState is an alert's state as the table shows it.
+func alertState(a api.Alert) string {
+	if a.ResolvedAt != nil {
+		return "resolved " + a.ResolvedAt.Local().Format(time.DateTime)
+	}
+	return a.State
+}
+
+// quiet says who acknowledged an open alert, or until when it is silenced; "" when neither.
+func quiet(a api.Alert) string {
+	var parts []string
+	if a.AcknowledgedAt != nil {
+		parts = append(parts, "acknowledged by "+a.AcknowledgedBy)
+	}
+	if a.SilencedUntil != nil && a.SilencedUntil.After(time.Now()) {
+		parts = append(parts, "silenced until "+a.SilencedUntil.Local().Format(time.DateTime))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // channelTarget is where a channel sends, as its settings say (secret references as they are).

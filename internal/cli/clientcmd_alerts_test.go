@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -56,4 +58,99 @@ func TestAlertsCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &list))
 	require.Len(t, list, 2)
 	require.Equal(t, "mail", list[0]["name"])
+}
+
+// alertForCLI stores a rule and an alert of it, as an evaluation would: open, or resolved at
+// resolved when not nil; its id.
+func alertForCLI(t *testing.T, s *models.Store, rule, subject string, at time.Time, resolved *time.Time) int64 {
+	t.Helper()
+	ctx := context.Background()
+	r, err := s.Rules.CreateRule(ctx, &models.AlertRule{Name: rule, Watch: models.WatchFailed, Scope: models.ScopeKind, Target: subject, Enabled: true}, at)
+	require.NoError(t, err)
+	a := &models.Alert{RuleID: r.ID, Subject: subject, State: models.AlertOpen, OpenedAt: at, LastNotifiedAt: at, Count: 3, JobIDs: []int64{7, 8}, Messages: 1}
+	if resolved != nil {
+		a.State, a.ResolvedAt = models.AlertResolved, resolved
+	}
+	_, err = s.Rules.EvaluateAlerts(ctx, at, 0, func(tx *models.AlertTx) error { return tx.SaveAlert(a) })
+	require.NoError(t, err)
+	return a.ID
+}
+
+// kiln alerts ls lists the open alerts (--all: the resolved ones too); ack and silence quiet
+// one, and say so in the list. Bad ids and silences exit 2; a resolved alert's refusal exits 1.
+func TestAlertsLsAckSilence(t *testing.T) {
+	s, run := apiServerForCLI(t)
+	ctx := context.Background()
+	at := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	reports := alertForCLI(t, s, "reports failing", "report.build", at, nil)
+	emails := alertForCLI(t, s, "emails failing", "email.send", at.Add(time.Minute), nil)
+	resolved := at.Add(3 * time.Minute)
+	gone := alertForCLI(t, s, "sync failing", "partner.sync", at.Add(2*time.Minute), &resolved)
+
+	code, out, errOut := run("alerts", "ls")
+	require.Equal(t, 0, code, errOut)
+	require.Regexp(t, `ID +RULE +SUBJECT +STATE +COUNT +OPENED +MESSAGES +QUIET`, out)
+	require.Regexp(t, `\d+ +reports failing +report.build +open +3 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +1`, out)
+	require.Contains(t, out, "email.send")
+	require.NotContains(t, out, "partner.sync", "resolved: only with --all")
+	code, out, _ = run("alerts", "ls", "--all")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `sync failing +partner.sync +resolved \d{4}-`, out)
+
+	code, out, errOut = run("alerts", "ack", strconv.FormatInt(reports, 10))
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, fmt.Sprintf("Alert %d (reports failing: report.build) acknowledged by token cli.\n", reports), out)
+	code, out, errOut = run("alerts", "silence", strconv.FormatInt(emails, 10), "--for", "4h")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, fmt.Sprintf("Alert %d (emails failing: email.send) silenced until ", emails))
+	list, err := s.Rules.ListAlerts(ctx, true, 10)
+	require.NoError(t, err)
+	for _, a := range list {
+		switch a.ID {
+		case reports:
+			require.NotNil(t, a.AcknowledgedAt)
+		case emails:
+			require.NotNil(t, a.SilencedUntil)
+			require.WithinDuration(t, time.Now().Add(4*time.Hour), *a.SilencedUntil, time.Minute)
+		}
+	}
+	code, _, errOut = run("alerts", "silence", strconv.FormatInt(emails, 10), "--until", "2031-03-04T12:00:00Z")
+	require.Equal(t, 0, code, errOut)
+	code, out, _ = run("alerts", "ls", "--json")
+	require.Equal(t, 0, code)
+	var got []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Len(t, got, 2)
+	require.Equal(t, "2031-03-04T12:00:00Z", got[0]["silenced_until"])
+	require.Equal(t, "token cli", got[1]["acknowledged_by"])
+	code, out, _ = run("alerts", "ls")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `report.build .* acknowledged by token cli`, out)
+	require.Regexp(t, `email.send .* silenced until 2031-03-04`, out)
+
+	// A resolved alert is the server's refusal; a missing one too.
+	code, _, errOut = run("alerts", "ack", strconv.FormatInt(gone, 10))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "(409)")
+	code, _, errOut = run("alerts", "silence", "99999", "--for", "1h")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "(404)")
+	// Mistakes on the command line.
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"ack"}, "give one alert id"},
+		{[]string{"ack", "x"}, `"x" is not an alert id`},
+		{[]string{"silence", "1"}, "give --for D or --until TIME, one of them"},
+		{[]string{"silence", "1", "--for", "1h", "--until", "2031-03-04T12:00:00Z"}, "give --for D or --until TIME, one of them"},
+		{[]string{"silence", "1", "--for", "a while"}, "give a Go duration above 0"},
+		{[]string{"silence", "1", "--for", "-1h"}, "give a Go duration above 0"},
+		{[]string{"silence", "1", "--until", "tomorrow"}, "use RFC 3339"},
+		{[]string{"ls", "open"}, `unexpected "open"`},
+	} {
+		code, _, errOut = run(append([]string{"alerts"}, c.args...)...)
+		require.Equal(t, 2, code, "%v: %s", c.args, errOut)
+		require.Contains(t, errOut, c.says, c.args)
+	}
 }

@@ -324,3 +324,20 @@ func startReadmeKiln(t *testing.T, dir string) *Main {
 	require.NoError(t, m.Engine.Cancel(ctx, last.ID))
 	return m
 }
+
+// Every heading of the README is outside its code blocks: a fence left open (a merge once
+// dropped the one after Tracing's Go example) turns the sections after it into code, and hides
+// their shell blocks from TestReadmeCommands.
+func TestReadmeFencesClosed(t *testing.T) {
+	inFence := false
+	for i, l := range strings.Split(readREADME(t), "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "```"):
+			inFence = !inFence
+		case inFence && strings.HasPrefix(l, "## "):
+			t.Fatalf("README.md line %d: heading %q is inside a code block: a fence before it is not closed", i+1, l)
+		}
+	}
+	require.False(t, inFence, "the README's last code block is not closed")
+}
