@@ -246,6 +246,29 @@ func (s ruleStore) ListRules(ctx context.Context) ([]AlertRule, error) {
 	return out, nil
 }
 
+// UpdateRule replaces the named rule's definition: what it watches, of what, its channels,
+// repeat interval and whether it is enabled. Its alerts, creation and how far it has looked
+// stay.
+func (s ruleStore) UpdateRule(ctx context.Context, in *AlertRule) (*AlertRule, error) {
+	r := *in
+	if r.Channels == nil {
+		r.Channels = []string{}
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	r.ID = 0
+	res := s.db.WithContext(ctx).Model(&AlertRule{}).Where("name = ?", r.Name).
+		Select("watch", "scope", "target", "threshold", "within", "grace", "longer_than", "channels", "repeat_every", "enabled").Updates(&r)
+	if res.Error != nil {
+		return nil, fmt.Errorf("models: update alert rule %q: %w", r.Name, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, Errorf(ENOTFOUND, "There is no alert rule %q.", r.Name)
+	}
+	return s.GetRule(ctx, r.Name)
+}
+
 // DeleteRule removes the named rule and its alerts.
 func (s ruleStore) DeleteRule(ctx context.Context, name string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -274,6 +297,20 @@ func (s ruleStore) ListAlerts(ctx context.Context, open bool, limit int) ([]Aler
 	}
 	if err := q.Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list alerts: %w", err)
+	}
+	return out, nil
+}
+
+// ListAlertHistory returns up to limit resolved alerts older than the alert before (0: from the
+// newest), newest first: the dashboard's history, a page at a time.
+func (s ruleStore) ListAlertHistory(ctx context.Context, before int64, limit int) ([]Alert, error) {
+	var out []Alert
+	q := s.rdb.WithContext(ctx).Where("state = ?", AlertResolved).Order("id DESC").Limit(limit)
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("models: list alert history: %w", err)
 	}
 	return out, nil
 }

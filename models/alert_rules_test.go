@@ -72,3 +72,55 @@ func keys(m map[string]string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A rule is redefined in place (zero values too: disabled, no repeat), keeping its alerts,
+// creation and creator; the history pages through the resolved alerts only, newest first.
+func TestAlertRuleUpdateAndHistory(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+		r, err := s.Rules.CreateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailedInARow, Scope: models.ScopeKind,
+			Target: "report", Threshold: 3, Channels: []string{"ops"}, RepeatEvery: time.Hour, Enabled: true, CreatedBy: "alice"}, t0)
+		require.NoError(t, err)
+		_, err = s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailedInARow, Scope: models.ScopeKind, Threshold: 0})
+		require.Equal(t, []string{"threshold"}, keys(models.FieldErrors(err)))
+		up, err := s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailedInARow, Scope: models.ScopeQueue,
+			Target: "reports", Threshold: 5, Channels: nil, RepeatEvery: 0, Enabled: false, CreatedBy: "mallory"})
+		require.NoError(t, err)
+		require.Equal(t, r.ID, up.ID)
+		require.Equal(t, models.ScopeQueue, up.Scope)
+		require.Equal(t, 5, up.Threshold)
+		require.Empty(t, up.Channels)
+		require.Zero(t, up.RepeatEvery)
+		require.False(t, up.Enabled)
+		require.Equal(t, "alice", up.CreatedBy, "who made it stays")
+		require.Equal(t, t0, up.CreatedAt.UTC())
+		_, err = s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "nope", Watch: models.WatchFailed, Scope: models.ScopeKind})
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+
+		var ids []int64
+		for i := range 5 {
+			al := &models.Alert{RuleID: r.ID, Subject: "s" + string(rune('a'+i)), State: models.AlertOpen, OpenedAt: t0, LastNotifiedAt: t0}
+			if i != 2 {
+				al.State, al.ResolvedAt = models.AlertResolved, &t0
+			}
+			_, err = s.Rules.EvaluateAlerts(ctx, t0.Add(time.Duration(i)*time.Minute), 0, func(tx *models.AlertTx) error { return tx.SaveAlert(al) })
+			require.NoError(t, err)
+			ids = append(ids, al.ID)
+		}
+		page, err := s.Rules.ListAlertHistory(ctx, 0, 2)
+		require.NoError(t, err)
+		require.Equal(t, []int64{ids[4], ids[3]}, alertIDs(page))
+		page, err = s.Rules.ListAlertHistory(ctx, ids[3], 2)
+		require.NoError(t, err)
+		require.Equal(t, []int64{ids[1], ids[0]}, alertIDs(page), "the open one left out")
+	})
+}
+
+func alertIDs(list []models.Alert) []int64 {
+	out := make([]int64, 0, len(list))
+	for _, a := range list {
+		out = append(out, a.ID)
+	}
+	return out
+}

@@ -193,8 +193,12 @@ type RuleStore interface {
 	UpsertRule(ctx context.Context, r *AlertRule, now time.Time) (*AlertRule, error)
 	GetRule(ctx context.Context, name string) (*AlertRule, error)
 	ListRules(ctx context.Context) ([]AlertRule, error)
+	// UpdateRule replaces the named rule's definition; its alerts and creation stay.
+	UpdateRule(ctx context.Context, r *AlertRule) (*AlertRule, error)
 	DeleteRule(ctx context.Context, name string) error
 	ListAlerts(ctx context.Context, open bool, limit int) ([]Alert, error)
+	// ListAlertHistory pages the resolved alerts, newest first, from before an id (0: the newest).
+	ListAlertHistory(ctx context.Context, before int64, limit int) ([]Alert, error)
 	CountOpenAlerts(ctx context.Context) (int64, error)
 	AcknowledgeAlert(ctx context.Context, id int64, by string, at time.Time) (*Alert, error)
 	SilenceAlert(ctx context.Context, id int64, until time.Time) (*Alert, error)

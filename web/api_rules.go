@@ -44,8 +44,8 @@ func (s *Server) registerRuleAPI(hapi huma.API) {
 		Errors:      codeStatuses(models.ECONFLICT)}, s.apiCreateRule)
 	register(hapi, huma.Operation{OperationID: "delete-alert-rule", Method: http.MethodDelete, Path: "/v1/alerts/rules/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete an alert rule", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Its alerts go with it; messages already on their way are still delivered. A rule the code defines comes back when a server starts with that code.",
-		Errors:      codeStatuses(models.ENOTFOUND)}, s.apiDeleteRule)
+		Description: "Needs an admin token. Its alerts go with it; messages already on their way are still delivered. A rule a server's code defines (created_by empty) is a 409: it would come back when that server starts.",
+		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT)}, s.apiDeleteRule)
 }
 
 func (s *Server) apiListRules(ctx context.Context, _ *struct{}) (*AlertRuleListOutput, error) {
@@ -104,7 +104,7 @@ func (s *Server) apiDeleteRule(ctx context.Context, in *AlertRuleNameInput) (*st
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.store.Rules.DeleteRule(ctx, in.Name); err != nil {
+	if err := s.deleteRule(ctx, in.Name); err != nil {
 		return nil, s.apiErr(err)
 	}
 	return nil, nil

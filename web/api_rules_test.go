@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -55,5 +57,12 @@ func TestAPIRules(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, resp.StatusCode)
 		resp, _ = a.apiCall("GET", "/api/v1/alerts/rules/backup%20late", viewer, nil)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+		// A rule a server's code defines (no created_by) would come back: refused, as the dashboard refuses it.
+		_, err := a.store.Rules.UpsertRule(context.Background(), &models.AlertRule{Name: "coded", Watch: models.WatchFailed, Scope: models.ScopeKind, Enabled: true}, time.Now())
+		require.NoError(t, err)
+		resp, body = a.apiCall("DELETE", "/api/v1/alerts/rules/coded", admin, nil)
+		require.Equal(t, http.StatusConflict, resp.StatusCode, body)
+		require.Contains(t, body["detail"], "defined in a server's code")
 	})
 }

@@ -66,12 +66,17 @@ func TestBrowserAccessibility(t *testing.T) {
 	a.finish(bad, models.JobFailed, "disk full")
 	a.enqueue("mail.send", nil)
 	rj := a.recurring("nightly-report", "0 2 * * *")
+	acked := a.openAlert("report failures", "report.build", time.Now().Add(-time.Hour))
+	_, err := a.store.Rules.AcknowledgeAlert(context.Background(), acked, "local", time.Now())
+	require.NoError(t, err)
+	a.openAlert("mail failures", "mail.send", time.Now())
 
 	pages := []string{
 		"/", "/tasks/new", "/dashboard", "/dashboard/jobs", "/dashboard/jobs?state=failed",
 		fmt.Sprintf("/dashboard/jobs/%d", bad.ID), fmt.Sprintf("/dashboard/jobs/%d", ok.ID), "/dashboard/jobs/new",
 		"/dashboard/recurring", fmt.Sprintf("/dashboard/recurring/%d/edit", rj.ID), "/dashboard/recurring/new",
 		"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens", "/dashboard/kinds", "/dashboard/kinds/report.build",
+		"/dashboard/alerts", "/dashboard/alerts/rules/new", "/dashboard/alerts/rules/new?watch=backlog", "/dashboard/alerts/rules/new?watch=missed-schedule",
 	}
 	for _, scheme := range []string{"light", "dark"} {
 		for _, width := range []int64{1280, 375} {

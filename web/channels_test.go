@@ -41,7 +41,8 @@ func TestChannelPages(t *testing.T) {
 	for _, typ := range models.ChannelTypes {
 		require.NotEmpty(t, doc.Find(`[data-testid="new-`+typ+`"]`).Nodes, typ)
 	}
-	require.NotEmpty(t, doc.Find(`nav.subnav a[href="/dashboard/alerts/channels"]`).Nodes, "in the dashboard's navigation")
+	require.NotEmpty(t, doc.Find(`nav.subnav a[href="/dashboard/alerts"][aria-current="page"]`).Nodes, "under Alerts in the dashboard's navigation")
+	require.NotEmpty(t, doc.Find(`a[href="/dashboard/alerts"]`).Not(`nav.subnav a`).Nodes, "a way back to the alerts")
 
 	// Each type's form has its fields, and only those.
 	_, doc = a.get("/dashboard/alerts/channels/new?type=email")

@@ -132,6 +132,7 @@ func (a *app) seedDashboard() seeded {
 	require.NoError(a.t, err)
 	_, _, err = a.store.Tokens.CreateAPIToken(ctx, "ci-deploy-pipeline-for-the-billing-service", models.RoleAdmin, 30*24*time.Hour, "ada")
 	require.NoError(a.t, err)
+	a.seedAlerts()
 	time.Sleep(time.Until(done)) // no time shown "in under a minute" that has passed
 	return s
 }

@@ -19,7 +19,7 @@ import (
 // dataPages are the dashboard's pages that show tables; the job page is added by the test.
 var dataPages = []string{
 	"/", "/dashboard", "/dashboard/jobs", "/dashboard/jobs?state=failed", "/dashboard/recurring", "/dashboard/kinds",
-	"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens",
+	"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens", "/dashboard/alerts", "/dashboard/alerts/channels",
 }
 
 // clippedJS lists what the page hides sideways: the page or a table's container scrolling, a
@@ -72,6 +72,15 @@ func TestBrowserTablesFit(t *testing.T) {
 		}
 	}
 	require.Empty(t, clipped)
+
+	// An alert a line at 1280 px, open or resolved, with seedAlerts' long names.
+	within(t, ctx, 10*time.Second, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(a.server.URL+"/dashboard/alerts"))
+	waitFor(t, ctx, "the alerts page", `document.readyState === 'complete'`)
+	heights := eval[[]float64](t, ctx, `[...document.querySelectorAll('[data-testid="alert-row"]')].map(r => r.getBoundingClientRect().height)`)
+	require.Len(t, heights, 4)
+	for _, h := range heights {
+		require.Less(t, h, 48.0, "an alert takes one line: %v", heights)
+	}
 }
 
 // listMetrics measures the jobs list as its first screen shows it.

@@ -176,7 +176,7 @@ func DashboardNav(current string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = subnavLink("/dashboard/alerts/channels", "Alerts", current == "alerts").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = subnavLink("/dashboard/alerts", "Alerts", current == "alerts").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
