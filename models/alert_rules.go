@@ -175,8 +175,8 @@ func (r *AlertRule) Validate() error {
 	return nil
 }
 
-// newRule is in, checked, as a rule made now stores it: it looks at failures from now on.
-func newRule(in *AlertRule, now time.Time) (AlertRule, error) {
+// checkedRule is in, checked and ready to be written (no id: the name says which rule).
+func checkedRule(in *AlertRule) (AlertRule, error) {
 	r := *in
 	if r.Channels == nil {
 		r.Channels = []string{}
@@ -185,6 +185,15 @@ func newRule(in *AlertRule, now time.Time) (AlertRule, error) {
 		return r, err
 	}
 	r.ID = 0
+	return r, nil
+}
+
+// newRule is in, checked, as a rule made now stores it: it looks at failures from now on.
+func newRule(in *AlertRule, now time.Time) (AlertRule, error) {
+	r, err := checkedRule(in)
+	if err != nil {
+		return r, err
+	}
 	r.CreatedAt = now.UTC().Truncate(time.Microsecond)
 	r.CheckedUntil = r.CreatedAt
 	return r, nil
@@ -250,14 +259,10 @@ func (s ruleStore) ListRules(ctx context.Context) ([]AlertRule, error) {
 // repeat interval and whether it is enabled. Its alerts, creation and how far it has looked
 // stay.
 func (s ruleStore) UpdateRule(ctx context.Context, in *AlertRule) (*AlertRule, error) {
-	r := *in
-	if r.Channels == nil {
-		r.Channels = []string{}
-	}
-	if err := r.Validate(); err != nil {
+	r, err := checkedRule(in)
+	if err != nil {
 		return nil, err
 	}
-	r.ID = 0
 	res := s.db.WithContext(ctx).Model(&AlertRule{}).Where("name = ?", r.Name).
 		Select("watch", "scope", "target", "threshold", "within", "grace", "longer_than", "channels", "repeat_every", "enabled").Updates(&r)
 	if res.Error != nil {
