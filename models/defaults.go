@@ -25,3 +25,8 @@ const (
 // worker fleet redeployed weekly, or down over a long weekend, stays known meanwhile, while a
 // kind nobody ever registered (a typo, a README's example) never is.
 const KnownKindsWindow = 7 * 24 * time.Hour
+
+// KnownKindsRefresh is how stale a kind's seen_at must be before a heartbeat rewrites it: every
+// node records its kinds on every heartbeat (5 s), and against a window of days a rewrite an
+// hour is plenty, so the other heartbeats write nothing.
+const KnownKindsRefresh = time.Hour

@@ -33,6 +33,9 @@ func (s serverStore) RecordKinds(ctx context.Context, kinds []string) error {
 	err := s.db.WithContext(ctx).Table(knownKindsTable).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "kind"}},
 		DoUpdates: clause.AssignmentColumns([]string{"seen_at"}),
+		// Only a row older than KnownKindsRefresh: a heartbeat's record then writes nothing.
+		Where: clause.Where{Exprs: []clause.Expression{
+			clause.Expr{SQL: knownKindsTable + ".seen_at < ?", Vars: []any{s.silentSince(KnownKindsRefresh)}}}},
 	}).Create(rows).Error
 	if err != nil {
 		return fmt.Errorf("models: record kinds: %w", err)

@@ -40,5 +40,13 @@ func TestKindsSeen(t *testing.T) {
 		var rows int64
 		require.NoError(t, db.Table("known_kinds").Count(&rows).Error)
 		require.EqualValues(t, 3, rows, "one row per kind, however often recorded")
+
+		// Seen within the last KnownKindsRefresh: recording it again writes nothing.
+		recent := time.Now().UTC().Add(-models.KnownKindsRefresh / 2).Truncate(time.Second)
+		require.NoError(t, db.Exec("UPDATE known_kinds SET seen_at = ? WHERE kind = ?", recent, "http.request").Error)
+		require.NoError(t, s.Servers.RecordKinds(ctx, []string{"http.request"}))
+		var at time.Time
+		require.NoError(t, db.Table("known_kinds").Where("kind = ?", "http.request").Pluck("seen_at", &at).Error)
+		require.True(t, recent.Equal(at.UTC()), "left at %v, not rewritten to %v", recent, at)
 	})
 }
