@@ -34,16 +34,17 @@ var silences = map[string]time.Duration{"1h": time.Hour, "4h": 4 * time.Hour, "2
 
 // handleAlerts is /dashboard/alerts.
 func (s *Server) handleAlerts(c echo.Context) error {
-	v, err := s.alertsView(c)
+	rules, err := s.store.Rules.ListRules(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	names := ruleNamesOf(rules)
+	v, err := s.alertsView(c, names)
 	if err != nil {
 		return err
 	}
 	before, _ := strconv.ParseInt(c.QueryParam("before"), 10, 64)
 	history, err := s.store.Rules.ListAlertHistory(c.Request().Context(), before, alertHistoryPage+1)
-	if err != nil {
-		return err
-	}
-	names, err := s.ruleNames(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -57,10 +58,6 @@ func (s *Server) handleAlerts(c echo.Context) error {
 	for i := range history {
 		v.History = append(v.History, s.alertRow(c, &history[i], names))
 	}
-	rules, err := s.store.Rules.ListRules(c.Request().Context())
-	if err != nil {
-		return err
-	}
 	for i := range rules {
 		v.Rules = append(v.Rules, ruleRow(&rules[i]))
 	}
@@ -69,23 +66,23 @@ func (s *Server) handleAlerts(c echo.Context) error {
 
 // handleAlertsLive renders the open alerts, for htmx polling.
 func (s *Server) handleAlertsLive(c echo.Context) error {
-	v, err := s.alertsView(c)
+	names, err := s.ruleNames(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	v, err := s.alertsView(c, names)
 	if err != nil {
 		return err
 	}
 	return render(c, http.StatusOK, pages.AlertsLive(v))
 }
 
-// alertsView is the page's frame and its open alerts.
-func (s *Server) alertsView(c echo.Context) (pages.AlertsView, error) {
+// alertsView is the page's frame and its open alerts; names are the rules' names by id.
+func (s *Server) alertsView(c echo.Context, names map[int64]string) (pages.AlertsView, error) {
 	loc := viewerZone(c)
 	v := pages.AlertsView{Layout: s.layoutProps(c, "Alerts", layout.SectionJobs), CanAct: canAct(c), CSRF: csrfToken(c),
 		SilenceMin: s.cfg.Now().In(loc).Format(datetimeLocal), Zone: loc.String()}
 	open, err := s.store.Rules.ListAlerts(c.Request().Context(), true, openAlertsShown)
-	if err != nil {
-		return v, err
-	}
-	names, err := s.ruleNames(c.Request().Context())
 	if err != nil {
 		return v, err
 	}

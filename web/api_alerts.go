@@ -102,11 +102,16 @@ func (s *Server) ruleNames(ctx context.Context) (map[int64]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ruleNamesOf(rules), nil
+}
+
+// ruleNamesOf is the rules' names by id.
+func ruleNamesOf(rules []models.AlertRule) map[int64]string {
 	out := make(map[int64]string, len(rules))
 	for _, r := range rules {
 		out[r.ID] = r.Name
 	}
-	return out, nil
+	return out
 }
 
 func alertOut(a *models.Alert, rules map[int64]string) api.Alert {
