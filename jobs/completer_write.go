@@ -36,7 +36,7 @@ type retries struct {
 	dropped  atomic.Uint64 // outcomes given up: at a stop's deadline, or refused even bare
 
 	heldMu sync.Mutex
-	held   map[int64]int // the jobs of the pending outcomes: this server's, whatever their leases say
+	held   map[int64]heldOutcomes // the jobs of the pending outcomes: this server's, whatever their leases say
 
 	kickMu sync.Mutex
 	kick   chan struct{} // closed (and replaced) to end every retry's pause: the database answers
@@ -47,8 +47,14 @@ type retries struct {
 	cancel      context.CancelFunc // cancels ctx
 }
 
+// heldOutcomes are a job's pending outcomes: how many, and when the oldest was stamped.
+type heldOutcomes struct {
+	n     int
+	since time.Time
+}
+
 func (r *retries) init() {
-	r.held, r.kick, r.abandoned = map[int64]int{}, make(chan struct{}), make(chan struct{})
+	r.held, r.kick, r.abandoned = map[int64]heldOutcomes{}, make(chan struct{}), make(chan struct{})
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 }
 
@@ -56,7 +62,12 @@ func (r *retries) init() {
 func (r *retries) hold(f models.JobFinish) {
 	r.pending.Add(1)
 	r.heldMu.Lock()
-	r.held[f.JobID]++
+	h, ok := r.held[f.JobID]
+	if !ok || f.At.Before(h.since) {
+		h.since = f.At
+	}
+	h.n++
+	r.held[f.JobID] = h
 	r.heldMu.Unlock()
 }
 
@@ -66,10 +77,29 @@ func (r *retries) finished(batch []models.JobFinish) {
 	r.heldMu.Lock()
 	defer r.heldMu.Unlock()
 	for _, f := range batch {
-		if r.held[f.JobID]--; r.held[f.JobID] <= 0 {
+		h := r.held[f.JobID]
+		if h.n--; h.n <= 0 {
 			delete(r.held, f.JobID)
+		} else {
+			r.held[f.JobID] = h
 		}
 	}
+}
+
+// unwrittenSince is when the oldest pending outcome was stamped, or nil when none waits: the
+// heartbeat tells it, and the alert rules on failures read no further than it, so that an
+// outcome written late (a slow batch, an outage) is still seen.
+func (r *retries) unwrittenSince() *time.Time {
+	r.heldMu.Lock()
+	defer r.heldMu.Unlock()
+	var oldest *time.Time
+	for _, h := range r.held {
+		if oldest == nil || h.since.Before(*oldest) {
+			since := h.since
+			oldest = &since
+		}
+	}
+	return oldest
 }
 
 // heldIDs returns the jobs whose outcomes wait to be written.

@@ -222,7 +222,7 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 	}
 	err := e.store.Servers.UpsertServer(ctx, &models.Server{
 		ID: e.cfg.ServerID, Host: host, PID: os.Getpid(), StartedAt: e.startedAt(), // HeartbeatAt: the database's now
-		Queues: FormatQueues(e.cfg.Queues), Workers: workers, Busy: busy,
+		Queues: FormatQueues(e.cfg.Queues), Workers: workers, Busy: busy, UnwrittenSince: e.unwrittenSince(),
 	})
 	if err != nil {
 		return err
@@ -232,6 +232,17 @@ func (e *Engine) heartbeatServer(ctx context.Context) error {
 		e.logFailure("jobs: record kinds failed", "err", err)
 	}
 	return nil
+}
+
+// unwrittenSince is when the oldest outcome waiting to be written was stamped, or nil.
+func (e *Engine) unwrittenSince() *time.Time {
+	e.mu.RLock()
+	c := e.completer // nil before the first start
+	e.mu.RUnlock()
+	if c == nil {
+		return nil
+	}
+	return c.unwrittenSince()
 }
 
 // extendLeases renews the lease of every job this server runs.

@@ -85,3 +85,35 @@ func (a *AlertTx) QueuesWaiting() ([]string, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// FailuresHorizon is the time before which every failure that will ever be written is written
+// (by the clock finished_at is stamped with), short of the margin the caller subtracts: the
+// oldest of now, any server's oldest outcome stamped and not yet written (Server.UnwrittenSince,
+// told at each heartbeat), and the last heartbeat of any server that still has jobs running in
+// the database. That last one covers a server cut off from the database (an outage, a
+// partition): its outcomes since its last heartbeat are unknown until it is back, or until
+// its jobs are taken back by a rescue, after which they could no longer be written.
+func (a *AlertTx) FailuresHorizon(now time.Time) (time.Time, error) {
+	var waiting []Server
+	if err := a.tx.Select("id", "unwritten_since").Where("unwritten_since IS NOT NULL").Find(&waiting).Error; err != nil {
+		return now, fmt.Errorf("models: read servers' unwritten outcomes: %w", err)
+	}
+	for _, s := range waiting {
+		if s.UnwrittenSince.Before(now) {
+			now = *s.UnwrittenSince
+		}
+	}
+	var running []Server
+	err := a.tx.Select("id", "heartbeat_at").
+		Where("EXISTS (SELECT 1 FROM jobs WHERE jobs.state = ? AND jobs.server_id = servers.id)", JobProcessing).
+		Find(&running).Error
+	if err != nil {
+		return now, fmt.Errorf("models: read servers' heartbeats: %w", err)
+	}
+	for _, s := range running {
+		if s.HeartbeatAt.Before(now) {
+			now = s.HeartbeatAt
+		}
+	}
+	return now.UTC(), nil
+}

@@ -19,6 +19,10 @@ type Server struct {
 	Queues  string
 	Workers int
 	Busy    int
+	// UnwrittenSince is when the oldest outcome it has stamped and not yet written was stamped,
+	// by its own clock (the one finished_at is written with); nil when none waits. Alert rules
+	// on failures read no further (models.AlertTx.FailuresHorizon).
+	UnwrittenSince *time.Time
 }
 
 // UpsertServer records the server's heartbeat, registering it the first time. A zero
@@ -29,13 +33,17 @@ func (s serverStore) UpsertServer(ctx context.Context, srv *Server) error {
 	if srv.HeartbeatAt.IsZero() {
 		beat = s.dbNow()
 	}
+	var unwritten any // NULL
+	if srv.UnwrittenSince != nil {
+		unwritten = srv.UnwrittenSince.UTC()
+	}
 	row := map[string]any{ // field names: GORM maps them to the columns (PID is p_id)
 		"ID": srv.ID, "Host": srv.Host, "PID": srv.PID, "StartedAt": srv.StartedAt.UTC(), "HeartbeatAt": beat,
-		"Queues": srv.Queues, "Workers": srv.Workers, "Busy": srv.Busy,
+		"Queues": srv.Queues, "Workers": srv.Workers, "Busy": srv.Busy, "UnwrittenSince": unwritten,
 	}
 	err := s.db.WithContext(ctx).Model(&Server{}).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"heartbeat_at", "busy", "queues", "workers"}),
+		DoUpdates: clause.AssignmentColumns([]string{"heartbeat_at", "busy", "queues", "workers", "unwritten_since"}),
 	}).Create(row).Error
 	if err != nil {
 		return fmt.Errorf("models: record server %s: %w", srv.ID, err)

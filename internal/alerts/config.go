@@ -30,8 +30,9 @@ type Config struct {
 	PublicURL string
 	// Every is how often the rules are evaluated (by one node of many). Default DefaultEvery.
 	Every time.Duration
-	// Settle is how long a failure's outcome may take to be written after the job ended: the
-	// failure rules read up to now minus Settle. Default DefaultSettle.
+	// Settle is the margin the failure rules keep behind their horizon (now, or earlier while a
+	// server holds outcomes not yet written: models.AlertTx.FailuresHorizon). It must be more
+	// than the servers' heartbeat interval. Default DefaultSettle.
 	Settle time.Duration
 	// Now tells the time (time.Now); tests give their own.
 	Now func() time.Time

@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kilnhq/kiln/jobs"
@@ -13,10 +14,12 @@ import (
 const (
 	// DefaultEvery is how often a node evaluates the rules.
 	DefaultEvery = 15 * time.Second
-	// DefaultSettle is how far behind now failures are looked at: a finish is stamped before
-	// its transaction commits, so a span closed at now could miss one that commits a moment
-	// later.
-	DefaultSettle = 2 * time.Second
+	// DefaultSettle is how far behind their horizon (models.AlertTx.FailuresHorizon) the
+	// rules on failures read: a finish is stamped before its transaction commits, a server
+	// tells the outcomes it holds only at its heartbeats, and a server's clock may differ from
+	// the database's. Two of the default heartbeats (jobs.DefaultServerHeartbeat) cover the
+	// outcomes stamped since a server's last heartbeat.
+	DefaultSettle = 2 * jobs.DefaultServerHeartbeat
 	// MaxSubjectsPerRule bounds the subjects (kinds, queues, entries) one rule looks at per
 	// evaluation, so that an evaluation stays small whatever fails.
 	MaxSubjectsPerRule = 100
@@ -56,12 +59,24 @@ func (v *Evaluator) Evaluate(ctx context.Context) (ran bool, err error) {
 		if err != nil {
 			return err
 		}
+		horizon := now
+		if slices.ContainsFunc(rules, func(r models.AlertRule) bool { return readsFailuresOnce(r.Watch) }) {
+			if horizon, err = tx.FailuresHorizon(now); err != nil {
+				return err
+			}
+		}
 		for i := range rules {
-			ev := &evaluation{v: v, tx: tx, rule: &rules[i], now: now}
+			ev := &evaluation{v: v, tx: tx, rule: &rules[i], now: now, horizon: horizon.Add(-v.cfg.Settle)}
 			if err := ev.run(); err != nil {
 				return fmt.Errorf("alerts: rule %q: %w", rules[i].Name, err)
 			}
 		}
 		return nil
 	})
+}
+
+// readsFailuresOnce reports whether rules that watch w read each failure once, behind a cursor
+// (AlertRule.CheckedUntil), and so must not move it past a failure still to be written.
+func readsFailuresOnce(w string) bool {
+	return w == models.WatchFailed || w == models.WatchFailedInARow
 }

@@ -10,9 +10,15 @@ import (
 // failures evaluates a rule on failed jobs: the failures that finished since the rule last
 // looked (CheckedUntil) are read grouped by subject through the index of failed jobs, so that
 // 10,000 failures cost one grouped read, add to one alert, and send no more messages than one.
+// The rule reads no further than the horizon: a failure that finished before it and is
+// written later (a batch still on its way, an outcome held through an outage) would be behind
+// the cursor, never read.
 func (ev *evaluation) failures() error {
 	r := ev.rule
-	upto := ev.now.Add(-ev.v.cfg.Settle)
+	upto := ev.horizon
+	if r.Watch == models.WatchFailuresWithin {
+		upto = ev.now.Add(-ev.v.cfg.Settle) // it reads its whole window each time
+	}
 	after := r.CheckedUntil
 	open, err := ev.tx.OpenAlerts(r.ID)
 	if err != nil {

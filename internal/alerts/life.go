@@ -22,6 +22,9 @@ type evaluation struct {
 	tx   *models.AlertTx
 	rule *models.AlertRule
 	now  time.Time
+	// horizon is how far the rules that read each failure once read (readsFailuresOnce): the
+	// store's FailuresHorizon less Config.Settle.
+	horizon time.Time
 }
 
 func (ev *evaluation) run() error {
