@@ -211,6 +211,27 @@ func (a *AlertTx) LastSuccess(recurringID int64) (*time.Time, error) {
 	return &rows[0].CreatedAt, nil
 }
 
+// SuccessesBetween returns the first n jobs of the recurring entry that succeeded, finishing
+// after after and at or before upto, in the order they finished; and when the newest job of
+// the entry that had succeeded by after was made (nil: none had).
+func (a *AlertTx) SuccessesBetween(recurringID int64, after, upto time.Time, n int) (before *time.Time, between []Job, err error) {
+	var rows []Job
+	err = a.tx.Where("recurring_id = ? AND state = ? AND finished_at <= ?", recurringID, JobSucceeded, after.UTC()).
+		Order("id DESC").Limit(1).Find(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("models: read the last success: %w", err)
+	}
+	if len(rows) > 0 {
+		before = &rows[0].CreatedAt
+	}
+	err = a.tx.Where("recurring_id = ? AND state = ? AND finished_at > ? AND finished_at <= ?", recurringID, JobSucceeded, after.UTC(), upto.UTC()).
+		Order("finished_at, id").Limit(n).Find(&between).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("models: read the successes: %w", err)
+	}
+	return before, between, nil
+}
+
 // RecurringJobsSince returns the newest n jobs the recurring entry made at or after since,
 // oldest first (read newest first, through idx_jobs_recurring_id's (recurring_id, id)).
 func (a *AlertTx) RecurringJobsSince(recurringID int64, since time.Time, n int) ([]Job, error) {

@@ -75,7 +75,8 @@ type AlertRule struct {
 	Enabled     bool
 	CreatedBy   string
 	CreatedAt   time.Time
-	// CheckedUntil is how far the failures of its scope have been looked at.
+	// CheckedUntil is how far the rule has looked: at the failures of its scope, or (a
+	// missed-schedule rule) at its entries' successes.
 	CheckedUntil time.Time
 }
 

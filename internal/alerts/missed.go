@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kilnhq/kiln/jobs"
@@ -47,7 +48,7 @@ func (ev *evaluation) missed() error {
 			return err
 		}
 	}
-	return nil
+	return ev.tx.SetCheckedUntil(r.ID, ev.now)
 }
 
 func (ev *evaluation) missedEntry(rj *models.RecurringJob, a *models.Alert) error {
@@ -70,7 +71,7 @@ func (ev *evaluation) missedEntry(rj *models.RecurringJob, a *models.Alert) erro
 	due := sched.Next(base)
 	if ev.now.Before(due.Add(r.Grace)) {
 		if a == nil {
-			return nil
+			return ev.missedBetween(rj, sched)
 		}
 		return ev.resolve(a, words{title: fmt.Sprintf("%s: resolved", describe(r.Scope, rj.Name)),
 			summary: fmt.Sprintf("Recurring job %s succeeded again; its next run is due %s.", rj.Name, due.UTC().Format(time.RFC3339))})
@@ -82,7 +83,7 @@ func (ev *evaluation) missedEntry(rj *models.RecurringJob, a *models.Alert) erro
 	}
 	w := words{
 		title:   fmt.Sprintf("%s: the run due %s did not succeed within %s", describe(r.Scope, rj.Name), due.UTC().Format(time.RFC3339), r.Grace),
-		summary: fmt.Sprintf("%s. %s missed since the last success.", why(rj, due, runs), plural(count, "occurrence", "occurrences")),
+		summary: fmt.Sprintf("%s. %s missed since the last success.", why(rj, due, r.Grace, runs), plural(count, "occurrence", "occurrences")),
 	}
 	if a == nil {
 		_, err := ev.open(rj.Name, count, runs, w)
@@ -95,9 +96,67 @@ func (ev *evaluation) missedEntry(rj *models.RecurringJob, a *models.Alert) erro
 	return ev.repeat(a, w)
 }
 
-// why says what kept the occurrence due at due from succeeding, from the entry and the jobs
-// it made since.
-func why(rj *models.RecurringJob, due time.Time, runs []models.Job) string {
+// missedBetween fires and resolves at once the switch of an entry that was down at some moment
+// since the rule last looked (CheckedUntil) and is up again: an occurrence went by its grace
+// period before a job succeeded for it. That is a switch down while no node evaluated the
+// rules (every node stopped, then one started and caught up), or between two evaluations.
+func (ev *evaluation) missedBetween(rj *models.RecurringJob, sched *jobs.Schedule) error {
+	r := ev.rule
+	after := r.CheckedUntil
+	if after.IsZero() {
+		after = r.CreatedAt
+	}
+	lastBefore, successes, err := ev.tx.SuccessesBetween(rj.ID, after, ev.now, maxMissedCounted)
+	if err != nil {
+		return err
+	}
+	base := r.CreatedAt
+	if rj.CreatedAt.After(base) {
+		base = rj.CreatedAt
+	}
+	if lastBefore != nil && lastBefore.After(base) {
+		base = *lastBefore
+	}
+	for _, s := range successes {
+		due := sched.Next(base)
+		if s.FinishedAt != nil && due.Add(r.Grace).Before(*s.FinishedAt) {
+			return ev.missedThenSucceeded(rj, sched, base, due, s)
+		}
+		if s.CreatedAt.After(base) {
+			base = s.CreatedAt
+		}
+	}
+	return nil
+}
+
+// missedThenSucceeded opens the alert of the occurrence due at due, which succeeded only with
+// job s, and resolves it.
+func (ev *evaluation) missedThenSucceeded(rj *models.RecurringJob, sched *jobs.Schedule, base, due time.Time, s models.Job) error {
+	r := ev.rule
+	count := int64(len(sched.Occurrences(base, s.FinishedAt.Add(-r.Grace), maxMissedCounted)))
+	runs, err := ev.tx.RecurringJobsSince(rj.ID, due, MaxJobsInMessage)
+	if err != nil {
+		return err
+	}
+	reason := fmt.Sprintf("Its job %d succeeded only at %s", s.ID, s.FinishedAt.UTC().Format(time.RFC3339))
+	if late := enqueuedLate(due, r.Grace, runs); late != "" {
+		reason = fmt.Sprintf("%s; its job %d succeeded at %s", late, s.ID, s.FinishedAt.UTC().Format(time.RFC3339))
+	}
+	a, err := ev.open(rj.Name, count, runs, words{
+		title:   fmt.Sprintf("%s: the run due %s did not succeed within %s", describe(r.Scope, rj.Name), due.UTC().Format(time.RFC3339), r.Grace),
+		summary: fmt.Sprintf("%s. %s missed before that success.", reason, plural(count, "occurrence", "occurrences")),
+	})
+	if err != nil {
+		return err
+	}
+	return ev.resolve(a, words{title: fmt.Sprintf("%s: resolved", describe(r.Scope, rj.Name)),
+		summary: fmt.Sprintf("Recurring job %s succeeded again at %s, %s after the run was due.", rj.Name,
+			s.FinishedAt.UTC().Format(time.RFC3339), s.FinishedAt.Sub(due).Round(time.Second))})
+}
+
+// why says what kept the occurrence due at due from succeeding within grace, from the entry
+// and the jobs it made since.
+func why(rj *models.RecurringJob, due time.Time, grace time.Duration, runs []models.Job) string {
 	if len(runs) == 0 {
 		switch {
 		case rj.Paused:
@@ -109,14 +168,29 @@ func why(rj *models.RecurringJob, due time.Time, runs []models.Job) string {
 		}
 	}
 	j := runs[len(runs)-1]
+	var now string
 	switch j.State {
 	case models.JobEnqueued, models.JobScheduled, models.JobAwaiting:
-		return fmt.Sprintf("Its job %d is still waiting to run", j.ID)
+		now = fmt.Sprintf("Its job %d is still waiting to run", j.ID)
 	case models.JobProcessing:
-		return fmt.Sprintf("Its job %d is still running", j.ID)
+		now = fmt.Sprintf("Its job %d is still running", j.ID)
 	case models.JobFailed:
-		return fmt.Sprintf("Its job %d failed: %s", j.ID, firstLine(j.LastError))
+		now = fmt.Sprintf("Its job %d failed: %s", j.ID, firstLine(j.LastError))
 	default:
-		return fmt.Sprintf("Its job %d ended %s", j.ID, j.State)
+		now = fmt.Sprintf("Its job %d ended %s", j.ID, j.State)
 	}
+	if late := enqueuedLate(due, grace, runs); late != "" {
+		return late + "; " + strings.ToLower(now[:1]) + now[1:]
+	}
+	return now
+}
+
+// enqueuedLate says that nothing was enqueued for the occurrence until after its grace period,
+// if so: no node ran the schedule (or the entry was paused) until then.
+func enqueuedLate(due time.Time, grace time.Duration, runs []models.Job) string {
+	if len(runs) == 0 || !runs[0].CreatedAt.After(due.Add(grace)) {
+		return ""
+	}
+	return fmt.Sprintf("Nothing was enqueued for it until %s: no Kiln node was running it, or it was paused",
+		runs[0].CreatedAt.UTC().Format(time.RFC3339))
 }

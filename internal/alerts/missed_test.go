@@ -64,3 +64,30 @@ func TestMissedScheduleFailedRun(t *testing.T) {
 		require.Equal(t, []string{"ops:firing", "ops:resolved"}, statuses(f.deliveries()))
 	})
 }
+
+// An occurrence that went by its grace period while no node evaluated the rules (every node
+// stopped), and was caught up before one evaluated again, still fires once, and resolves at
+// once: the rule looks at what happened since it last looked, not only at now.
+func TestMissedScheduleWhileNoNodeEvaluated(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		rj := f.hourly("nightly", false)
+		f.finished("backup", models.JobSucceeded, 59*time.Minute+32*time.Second, &rj.ID) // made 11:00:01
+		f.evaluateAt(61 * time.Minute)
+		// Every node stops at 11:01; one starts at 13:15 and catches up on the 13:00 run.
+		caughtUp := f.finished("backup", models.JobSucceeded, 3*time.Hour+15*time.Minute, &rj.ID) // made 13:15:29
+		f.evaluateAt(3*time.Hour + 16*time.Minute)
+		ds := f.deliveries()
+		require.Equal(t, []string{"ops:firing", "ops:resolved"}, statuses(ds))
+		require.Contains(t, ds[0].Message.Title, "the run due 2031-03-04T12:00:00Z did not succeed within 10m0s")
+		require.Contains(t, ds[0].Message.Summary, "Nothing was enqueued for it until 2031-03-04T13:15:29Z")
+		require.Contains(t, ds[0].Message.Summary, "2 occurrences missed")
+		require.Equal(t, caughtUp, ds[0].Message.Jobs[0].ID)
+		require.Contains(t, ds[1].Message.Summary, "succeeded again at 2031-03-04T13:15:30Z")
+		all := f.alerts()
+		require.Len(t, all, 1)
+		require.Equal(t, models.AlertResolved, all[0].State)
+
+		f.evaluateAt(3*time.Hour + 17*time.Minute)
+		require.Len(t, f.deliveries(), 2, "told once")
+	})
+}
