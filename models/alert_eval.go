@@ -78,6 +78,17 @@ func (a *AlertTx) SaveAlert(al *Alert) error {
 	return nil
 }
 
+// PruneResolved deletes up to n alerts resolved before before, oldest first: history is kept
+// as long as the jobs it links to (the jobs' retention).
+func (a *AlertTx) PruneResolved(before time.Time, n int) (int64, error) {
+	res := a.tx.Exec("DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE state = ? AND resolved_at < ? ORDER BY id LIMIT ?)",
+		AlertResolved, before.UTC(), n)
+	if res.Error != nil {
+		return 0, fmt.Errorf("models: delete old alerts: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
+
 // SetCheckedUntil records how far the rule has looked at failures.
 func (a *AlertTx) SetCheckedUntil(ruleID int64, t time.Time) error {
 	if err := a.tx.Model(&AlertRule{}).Where("id = ?", ruleID).Update("checked_until", t.UTC().Truncate(time.Microsecond)).Error; err != nil {
@@ -173,12 +184,13 @@ func (a *AlertTx) LastOutcomes(sc AlertScope, n int) ([]JobState, error) {
 	return out, nil
 }
 
-// SucceededAfter reports whether a job of the scope made after job id succeeded: the next
-// occurrence, or the next job of the kind or queue, went well.
+// SucceededAfter reports whether job id, retried, or a job of the scope made after it
+// succeeded: the failure was retried by hand and went well, or the next occurrence, or the
+// next job of the kind or queue, did.
 func (a *AlertTx) SucceededAfter(sc AlertScope, id int64) (bool, error) {
 	var ids []int64
 	q := sc.jobs(a.tx).
-		Where("jobs.state = ? AND jobs.id > ?", JobSucceeded, id).Order("jobs.id").Limit(1)
+		Where("jobs.state = ? AND jobs.id >= ?", JobSucceeded, id).Order("jobs.id").Limit(1)
 	if err := q.Pluck("jobs.id", &ids).Error; err != nil {
 		return false, fmt.Errorf("models: look for a success: %w", err)
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	// server holds outcomes not yet written: models.AlertTx.FailuresHorizon). It must be more
 	// than the servers' heartbeat interval. Default DefaultSettle.
 	Settle time.Duration
+	// Retention is how long resolved alerts are kept: the kiln command gives the jobs'
+	// (--retention), so that an alert's links outlive it. Default builtin.DefaultRetention.
+	Retention time.Duration
 	// Now tells the time (time.Now); tests give their own.
 	Now func() time.Time
 	// Secrets fills in the ${secret:NAME} references of channels' settings when a message is
@@ -72,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Settle <= 0 {
 		c.Settle = DefaultSettle
+	}
+	if c.Retention <= 0 {
+		c.Retention = builtin.DefaultRetention
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -20,6 +20,9 @@ const (
 	// the database's. Two of the default heartbeats (jobs.DefaultServerHeartbeat) cover the
 	// outcomes stamped since a server's last heartbeat.
 	DefaultSettle = 2 * jobs.DefaultServerHeartbeat
+	// prunePerEvaluation bounds the resolved alerts past their retention one evaluation
+	// deletes; the next deletes more.
+	prunePerEvaluation = 500
 	// MaxSubjectsPerRule bounds the subjects (kinds, queues, entries) one rule looks at per
 	// evaluation, so that an evaluation stays small whatever fails.
 	MaxSubjectsPerRule = 100
@@ -71,7 +74,8 @@ func (v *Evaluator) Evaluate(ctx context.Context) (ran bool, err error) {
 				return fmt.Errorf("alerts: rule %q: %w", rules[i].Name, err)
 			}
 		}
-		return nil
+		_, err = tx.PruneResolved(now.Add(-v.cfg.Retention), prunePerEvaluation)
+		return err
 	})
 }
 

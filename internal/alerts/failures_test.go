@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -161,5 +162,26 @@ func TestDeliveriesDoNotFeedAlerts(t *testing.T) {
 		rule, err := f.s.Rules.GetRule(context.Background(), "deliveries")
 		require.NoError(t, err)
 		require.Equal(t, rule.ID, all[0].RuleID)
+	})
+}
+
+// A failed job retried by hand that succeeds resolves the alert it opened, and resolved alerts
+// are deleted once past their retention.
+func TestRetriedFailureResolvesAndHistoryIsPruned(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		f.rule(models.AlertRule{Name: "reports", Watch: models.WatchFailed, Scope: models.ScopeKind, Target: "report",
+			Channels: []string{"ops"}, RepeatEvery: time.Hour})
+		failed := f.finished("report", models.JobFailed, time.Minute, nil)
+		f.evaluateAt(2 * time.Minute)
+		require.Equal(t, []string{"ops:firing"}, statuses(f.deliveries()))
+
+		f.setState(failed, models.JobSucceeded) // retried from its page, and it went well
+		f.evaluateAt(3 * time.Minute)
+		require.Equal(t, []string{"ops:firing", "ops:resolved"}, statuses(f.deliveries()))
+
+		f.evaluateAt(builtin.DefaultRetention - time.Minute)
+		require.Len(t, f.alerts(), 1, "kept within the retention")
+		f.evaluateAt(3*time.Minute + builtin.DefaultRetention + time.Second)
+		require.Empty(t, f.alerts(), "deleted past it")
 	})
 }

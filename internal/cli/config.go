@@ -80,6 +80,7 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 		cfg.Jobs.Queues = qs
 		cfg.Web.TrustedProxies, cfg.Web.AllowedHosts = splitList(*trustedProxies), splitList(*allowedHosts)
 		cfg.Builtins.ExecAllow, cfg.Builtins.ExecAllowEnv = splitList(*execAllow), splitList(*execAllowEnv)
+		cfg.Alerts.Retention = cfg.Builtins.Retention // resolved alerts live as long as the jobs they link to
 		if cfg.Jobs.MaxRescues < 0 {
 			return cfg, fmt.Errorf("config: --max-rescues must be 0 or more, not %d", cfg.Jobs.MaxRescues)
 		}
