@@ -35,6 +35,7 @@ type Job struct {
 	Result      json.RawMessage `json:"result,omitempty" doc:"What a succeeded job returned."`
 	Rescues     int             `json:"rescues" doc:"Times the job went back to its queue because its server died."`
 	Tags        []string        `json:"tags,omitempty"`
+	TraceParent string          `json:"trace_parent,omitempty" doc:"The W3C traceparent of the span that enqueued the job, when tracing was on: its attempts' spans join that trace."`
 }
 
 // Event is one state change of a job.

@@ -22,6 +22,9 @@ func jobOut(j *models.Job) api.Job {
 		UniqueKey: j.UniqueKey, ParentID: j.ParentID, RecurringID: j.RecurringID, Progress: j.Progress, Rescues: j.Rescues,
 		Tags: j.TagList(),
 	}
+	if j.TraceParent != nil {
+		out.TraceParent = *j.TraceParent
+	}
 	if j.Timeout > 0 {
 		out.Timeout = j.Timeout.String()
 	}

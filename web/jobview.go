@@ -71,6 +71,9 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 	if j.UniqueKey != nil {
 		v.UniqueKey = *j.UniqueKey
 	}
+	if j.TraceParent != nil {
+		v.TraceID, v.TraceParent = traceID(*j.TraceParent), *j.TraceParent
+	}
 	v.Tags, v.Response = j.TagList(), httpResponseView(j)
 	if j.StartedAt != nil {
 		m := s.moment(c, *j.StartedAt)
@@ -288,4 +291,13 @@ func httpResponseView(j *models.Job) *pages.HTTPResponseView {
 		v.Body = textBlock(r.Body, rawURL)
 	}
 	return v
+}
+
+// traceID is the trace-id field of a W3C traceparent (version-traceid-parentid-flags), or the
+// whole value when it doesn't have that shape.
+func traceID(traceParent string) string {
+	if parts := strings.Split(traceParent, "-"); len(parts) == 4 && len(parts[1]) == 32 {
+		return parts[1]
+	}
+	return traceParent
 }

@@ -3,8 +3,11 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
@@ -53,6 +57,8 @@ func TestAPITraceparentReachesTheAttempt(t *testing.T) {
 			req.Header.Set("traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
+			var made api.Job
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&made))
 			require.NoError(t, resp.Body.Close())
 			require.Equal(t, http.StatusCreated, resp.StatusCode)
 
@@ -74,6 +80,21 @@ func TestAPITraceparentReachesTheAttempt(t *testing.T) {
 			require.Equal(t, enqueue.SpanContext.SpanID(), work.Parent.SpanID(), "the enqueue is the attempt's parent")
 			require.Len(t, work.Links, 1)
 			require.Equal(t, enqueue.SpanContext.SpanID(), work.Links[0].SpanContext.SpanID(), "and its link")
+
+			// The job's trace is on its API answer and its page, to find it in the tracing backend.
+			stored := "00-" + callerTrace + "-" + enqueue.SpanContext.SpanID().String() + "-01"
+			got, err := http.Get(ts.URL + "/api/v1/jobs/" + strconv.FormatInt(made.ID, 10))
+			require.NoError(t, err)
+			var read api.Job
+			require.NoError(t, json.NewDecoder(got.Body).Decode(&read))
+			require.NoError(t, got.Body.Close())
+			require.Equal(t, stored, read.TraceParent)
+			page, err := http.Get(ts.URL + "/dashboard/jobs/" + strconv.FormatInt(made.ID, 10))
+			require.NoError(t, err)
+			body, err := io.ReadAll(page.Body)
+			require.NoError(t, err)
+			require.NoError(t, page.Body.Close())
+			require.Contains(t, string(body), `data-testid="job-trace"><code title="traceparent: `+stored+`">`+callerTrace+`</code>`)
 		})
 	}
 }
