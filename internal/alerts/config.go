@@ -32,7 +32,7 @@ type Config struct {
 	Every time.Duration
 	// Settle is the margin the failure rules keep behind their horizon (now, or earlier while a
 	// server holds outcomes not yet written: models.AlertTx.FailuresHorizon). It must be more
-	// than the servers' heartbeat interval. Default DefaultSettle.
+	// than the nodes' clocks may lag the database's. Default DefaultSettle.
 	Settle time.Duration
 	// Retention is how long resolved alerts are kept: the kiln command gives the jobs'
 	// (--retention), so that an alert's links outlive it. Default builtin.DefaultRetention.

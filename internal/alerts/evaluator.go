@@ -15,11 +15,11 @@ const (
 	// DefaultEvery is how often a node evaluates the rules.
 	DefaultEvery = 15 * time.Second
 	// DefaultSettle is how far behind their horizon (models.AlertTx.FailuresHorizon) the
-	// rules on failures read: a finish is stamped before its transaction commits, a server
-	// tells the outcomes it holds only at its heartbeats, and a server's clock may differ from
-	// the database's. Two of the default heartbeats (jobs.DefaultServerHeartbeat) cover the
-	// outcomes stamped since a server's last heartbeat.
-	DefaultSettle = 2 * jobs.DefaultServerHeartbeat
+	// rules on failures read. The horizon is already no later than the last heartbeat of any
+	// server with jobs running, so Settle covers what clocks add: a node's clock (finished_at)
+	// behind the database's (heartbeat_at, on PostgreSQL), and the moment between a finish
+	// stamped and the engine holding it.
+	DefaultSettle = 10 * time.Second
 	// prunePerEvaluation bounds the resolved alerts past their retention one evaluation
 	// deletes; the next deletes more.
 	prunePerEvaluation = 500
