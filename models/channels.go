@@ -119,7 +119,7 @@ func (s channelStore) CreateChannel(ctx context.Context, ch *Channel, secrets ..
 	ch.ID, ch.CreatedAt, ch.UpdatedAt, ch.CreatedBy = 0, now, now, headerText(ch.CreatedBy, 64)
 	ch.LastSentAt, ch.LastError, ch.LastErrorAt = nil, "", nil
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := putSecrets(tx, secrets); err != nil {
+		if err := putChannelSecrets(tx, ch.Name, secrets); err != nil {
 			return err
 		}
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ch)
@@ -144,7 +144,7 @@ func (s channelStore) UpdateChannel(ctx context.Context, ch *Channel, secrets ..
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := putSecrets(tx, secrets); err != nil {
+		if err := putChannelSecrets(tx, ch.Name, secrets); err != nil {
 			return err
 		}
 		// A struct, not a map, so that GORM writes Settings through its JSON serializer.
@@ -165,11 +165,29 @@ func (s channelStore) UpdateChannel(ctx context.Context, ch *Channel, secrets ..
 	})
 }
 
-// putSecrets writes each sealed secret in tx.
-func putSecrets(tx *gorm.DB, secrets []SecretRow) error {
+// putChannelSecrets writes each sealed secret in tx, for the channel named channel alone: a
+// secret another channel's URL is already that reference to is refused (ECONFLICT), not
+// replaced under it. Read after the secret's write, whose row lock makes a concurrent save of
+// the same name wait for this one, the check sees a channel that save committed meanwhile.
+func putChannelSecrets(tx *gorm.DB, channel string, secrets []SecretRow) error {
+	if len(secrets) == 0 {
+		return nil
+	}
 	for _, sec := range secrets {
 		if _, err := putSecret(tx, sec); err != nil {
 			return err
+		}
+	}
+	var others []Channel
+	if err := tx.Select("name", "settings").Where("name <> ?", channel).Find(&others).Error; err != nil {
+		return fmt.Errorf("models: channels' secrets: %w", err)
+	}
+	for _, sec := range secrets {
+		for _, o := range others {
+			if o.Settings.URL == "${secret:"+sec.Name+"}" {
+				return &Error{Code: ECONFLICT, Message: "The channel was not saved.", Fields: map[string]string{
+					"url": fmt.Sprintf("The channel %s keeps its URL in the secret %s; save again to keep this one's in its own.", o.Name, sec.Name)}}
+			}
 		}
 	}
 	return nil
