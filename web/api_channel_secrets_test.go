@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -59,6 +60,7 @@ func TestAPIChannelURLSecrets(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Equal(t, hookURL, body["settings"].(map[string]any)["url"], "an admin token reads the URL typed")
 
+		require.NoError(t, a.store.Channels.RecordChannelSend(ctx, "hook", time.Now(), `post to `+hookURL+`: Post "`+hookURL+`": refused`))
 		resp, body = a.apiCall("GET", "/api/v1/alerts/channels", viewer, nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Len(t, body["channels"].([]any), 3)
@@ -69,6 +71,7 @@ func TestAPIChannelURLSecrets(t *testing.T) {
 			bodies = append(bodies, body)
 		}
 		require.Equal(t, "http://…@"+hook.Listener.Addr().String()+"/in?…", bodies[2]["settings"].(map[string]any)["url"])
+		require.Contains(t, bodies[2]["last_error"], "/in?…: Post")
 		for _, b := range bodies {
 			raw, err := json.Marshal(b)
 			require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -90,7 +91,8 @@ func TestChannelURLSecretsOnPages(t *testing.T) {
 	}
 	require.Contains(t, doc.Find(`[data-testid="channel-row"][data-name="hook"]`).Text(), "/in?…")
 
-	// Viewers see no token on the list nor on any channel's page.
+	// Viewers see no token on the list nor on any channel's page, its last error's included.
+	require.NoError(t, a.store.Channels.RecordChannelSend(ctx, "hook", time.Now(), `post to `+hookURL+`: Post "`+hookURL+`": refused`))
 	a.client = newClient(t)
 	require.Equal(t, http.StatusSeeOther, a.login("val", password).StatusCode)
 	for _, path := range []string{"/dashboard/alerts/channels", "/dashboard/alerts/channels/ops-slack", "/dashboard/alerts/channels/hook", "/dashboard/alerts/channels/legacy"} {
