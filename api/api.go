@@ -316,6 +316,7 @@ type Channel struct {
 	LastSentAt  *time.Time      `json:"last_sent_at,omitempty" doc:"When a message last went through."`
 	LastError   string          `json:"last_error,omitempty" doc:"Why the last message that failed did, secrets masked."`
 	LastErrorAt *time.Time      `json:"last_error_at,omitempty"`
+	Notice      string          `json:"notice,omitempty" doc:"On a create or change only: what saving did that the caller should know, such as a chat webhook's URL typed raw kept as a secret, not shown again."`
 }
 
 // ChannelSettings are a channel's fields; which apply depends on its type, the others are

@@ -109,47 +109,87 @@ func CheckChannel(ch *Channel) error {
 }
 
 // CreateChannel stores a new channel (its ID and times are set); a name taken already is an
-// ECONFLICT error.
-func (s channelStore) CreateChannel(ctx context.Context, ch *Channel) error {
+// ECONFLICT error. The secrets given, sealed (a chat webhook's URL moved into the vault), are
+// stored in the same transaction: both are written, or neither.
+func (s channelStore) CreateChannel(ctx context.Context, ch *Channel, secrets ...SecretRow) error {
 	if err := CheckChannel(ch); err != nil {
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ch.ID, ch.CreatedAt, ch.UpdatedAt, ch.CreatedBy = 0, now, now, headerText(ch.CreatedBy, 64)
 	ch.LastSentAt, ch.LastError, ch.LastErrorAt = nil, "", nil
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(ch)
-	if res.Error != nil {
-		return fmt.Errorf("models: create channel %q: %w", ch.Name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return &Error{Code: ECONFLICT, Message: "The channel was not created.", Fields: map[string]string{
-			"name": fmt.Sprintf("There is already a channel named %q; edit it, or choose another name.", ch.Name)}}
-	}
-	return nil
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := putChannelSecrets(tx, ch.Name, secrets); err != nil {
+			return err
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ch)
+		if res.Error != nil {
+			return fmt.Errorf("models: create channel %q: %w", ch.Name, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			ch.ID = 0
+			return &Error{Code: ECONFLICT, Message: "The channel was not created.", Fields: map[string]string{
+				"name": fmt.Sprintf("There is already a channel named %q; edit it, or choose another name.", ch.Name)}}
+		}
+		return nil
+	})
 }
 
 // UpdateChannel replaces the type and settings of the channel named ch.Name, and reads it back
 // into ch; a name with no channel is an ENOTFOUND error. Its history (last sent, last error)
-// is kept.
-func (s channelStore) UpdateChannel(ctx context.Context, ch *Channel) error {
+// is kept. The secrets given are stored in the same transaction, as CreateChannel's.
+func (s channelStore) UpdateChannel(ctx context.Context, ch *Channel, secrets ...SecretRow) error {
 	if err := CheckChannel(ch); err != nil {
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	// A struct, not a map, so that GORM writes Settings through its JSON serializer.
-	res := s.db.WithContext(ctx).Model(&Channel{}).Where("name = ?", ch.Name).Select("type", "settings", "updated_at").
-		Updates(&Channel{Type: ch.Type, Settings: ch.Settings, UpdatedAt: now})
-	if res.Error != nil {
-		return fmt.Errorf("models: update channel %q: %w", ch.Name, res.Error)
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := putChannelSecrets(tx, ch.Name, secrets); err != nil {
+			return err
+		}
+		// A struct, not a map, so that GORM writes Settings through its JSON serializer.
+		res := tx.Model(&Channel{}).Where("name = ?", ch.Name).Select("type", "settings", "updated_at").
+			Updates(&Channel{Type: ch.Type, Settings: ch.Settings, UpdatedAt: now})
+		if res.Error != nil {
+			return fmt.Errorf("models: update channel %q: %w", ch.Name, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return Errorf(ENOTFOUND, "There is no channel named %q.", ch.Name)
+		}
+		got, err := s.channelByName(ctx, tx, ch.Name)
+		if err != nil {
+			return err
+		}
+		*ch = *got
+		return nil
+	})
+}
+
+// putChannelSecrets writes each sealed secret in tx, for the channel named channel alone: a
+// secret another channel's URL is already that reference to is refused (ECONFLICT), not
+// replaced under it. Read after the secret's write, whose row lock makes a concurrent save of
+// the same name wait for this one, the check sees a channel that save committed meanwhile.
+func putChannelSecrets(tx *gorm.DB, channel string, secrets []SecretRow) error {
+	if len(secrets) == 0 {
+		return nil
 	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "There is no channel named %q.", ch.Name)
+	for _, sec := range secrets {
+		if _, err := putSecret(tx, sec); err != nil {
+			return err
+		}
 	}
-	got, err := s.channelByName(ctx, s.db, ch.Name)
-	if err != nil {
-		return err
+	var others []Channel
+	if err := tx.Select("name", "settings").Where("name <> ?", channel).Find(&others).Error; err != nil {
+		return fmt.Errorf("models: channels' secrets: %w", err)
 	}
-	*ch = *got
+	for _, sec := range secrets {
+		for _, o := range others {
+			if o.Settings.URL == "${secret:"+sec.Name+"}" {
+				return &Error{Code: ECONFLICT, Message: "The channel was not saved.", Fields: map[string]string{
+					"url": fmt.Sprintf("The channel %s keeps its URL in the secret %s; save again to keep this one's in its own.", o.Name, sec.Name)}}
+			}
+		}
+	}
 	return nil
 }
 

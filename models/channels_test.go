@@ -82,3 +82,42 @@ func TestChannels(t *testing.T) {
 		require.Equal(t, models.ENOTFOUND, me.Code)
 	})
 }
+
+// A sealed secret is written with its channel or not at all, and never replaces the secret
+// another channel's URL refers to.
+func TestChannelSecrets(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		sealed := func(name, v string) models.SecretRow {
+			return models.SecretRow{Name: name, Sealed: v, UpdatedBy: "ada"}
+		}
+		ops := &models.Channel{Name: "ops", Type: models.ChannelSlack, Settings: models.ChannelSettings{URL: "${secret:ALERT_CHANNEL_OPS_URL}"}}
+		require.NoError(t, s.Channels.CreateChannel(ctx, ops, sealed("ALERT_CHANNEL_OPS_URL", "v1:first")))
+		row, err := s.Secrets.SecretByName(ctx, "ALERT_CHANNEL_OPS_URL")
+		require.NoError(t, err)
+		require.Equal(t, "v1:first", row.Sealed)
+		require.Equal(t, "ada", row.UpdatedBy)
+
+		// Refused in the transaction: the secret's write is undone with the channel's.
+		err = s.Channels.CreateChannel(ctx, &models.Channel{Name: "ops", Type: models.ChannelSlack}, sealed("ALERT_CHANNEL_OTHER_URL", "v1:x"))
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
+		err = s.Channels.UpdateChannel(ctx, &models.Channel{Name: "nope", Type: models.ChannelSlack}, sealed("ALERT_CHANNEL_OTHER_URL", "v1:x"))
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+		_, err = s.Secrets.SecretByName(ctx, "ALERT_CHANNEL_OTHER_URL")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "rolled back")
+
+		// Another channel can't take over ops's secret (two saves racing for one name).
+		err = s.Channels.CreateChannel(ctx, &models.Channel{Name: "ops.x", Type: models.ChannelSlack, Settings: models.ChannelSettings{URL: "${secret:ALERT_CHANNEL_OPS_URL}"}},
+			sealed("ALERT_CHANNEL_OPS_URL", "v1:second"))
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
+		require.Contains(t, models.FieldErrors(err)["url"], "The channel ops keeps its URL in the secret ALERT_CHANNEL_OPS_URL")
+		row, err = s.Secrets.SecretByName(ctx, "ALERT_CHANNEL_OPS_URL")
+		require.NoError(t, err)
+		require.Equal(t, "v1:first", row.Sealed)
+
+		// ops itself replaces its own.
+		require.NoError(t, s.Channels.UpdateChannel(ctx, ops, sealed("ALERT_CHANNEL_OPS_URL", "v1:third")))
+		row, err = s.Secrets.SecretByName(ctx, "ALERT_CHANNEL_OPS_URL")
+		require.NoError(t, err)
+		require.Equal(t, "v1:third", row.Sealed)
+	})
+}

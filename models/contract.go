@@ -173,8 +173,11 @@ type SecretStore interface {
 // ChannelStore keeps the alert channels: where alerts' messages go, and how their last
 // deliveries went.
 type ChannelStore interface {
-	CreateChannel(ctx context.Context, ch *Channel) error
-	UpdateChannel(ctx context.Context, ch *Channel) error
+	// CreateChannel and UpdateChannel write the sealed secrets given in the same transaction
+	// as the channel: a chat webhook's URL, moved into the vault, and the channel that refers
+	// to it are stored together or not at all.
+	CreateChannel(ctx context.Context, ch *Channel, secrets ...SecretRow) error
+	UpdateChannel(ctx context.Context, ch *Channel, secrets ...SecretRow) error
 	ChannelByName(ctx context.Context, name string) (*Channel, error)
 	ListChannels(ctx context.Context) ([]Channel, error)
 	DeleteChannel(ctx context.Context, name string) error

@@ -36,31 +36,39 @@ func ValidSecretName(name string) bool { return secretNameRE.MatchString(name) }
 // PutSecret stores the sealed value under name, replacing the value it had. It reports whether
 // the secret is new.
 func (s secretStore) PutSecret(ctx context.Context, name, sealed, by string) (created bool, err error) {
-	if !ValidSecretName(name) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		created, err = putSecret(tx, SecretRow{Name: name, Sealed: sealed, UpdatedBy: by})
+		return err
+	})
+	return created, err
+}
+
+// putSecret is PutSecret's write in tx, which the caller's transaction may share with other
+// writes (a channel and the secret its URL was moved into).
+func putSecret(tx *gorm.DB, row SecretRow) (created bool, err error) {
+	if !ValidSecretName(row.Name) {
 		return false, &Error{Code: EINVALID, Message: "The secret was not saved.", Fields: map[string]string{
 			"name": "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."}}
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&SecretRow{}).Where("name = ?", name).
-			Updates(map[string]any{"sealed": sealed, "updated_at": now, "updated_by": headerText(by, 64)})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected > 0 {
-			return nil
-		}
-		// Another node saving the same new name at once: the later value wins, as it would
-		// had they come one after the other (never silently dropped).
-		created = true
-		return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}},
-			DoUpdates: clause.AssignmentColumns([]string{"sealed", "updated_at", "updated_by"})}).
-			Create(&SecretRow{Name: name, Sealed: sealed, CreatedAt: now, UpdatedAt: now, UpdatedBy: headerText(by, 64)}).Error
-	})
-	if err != nil {
-		return false, fmt.Errorf("models: save secret %q: %w", name, err)
+	by := headerText(row.UpdatedBy, 64)
+	res := tx.Model(&SecretRow{}).Where("name = ?", row.Name).
+		Updates(map[string]any{"sealed": row.Sealed, "updated_at": now, "updated_by": by})
+	if res.Error != nil {
+		return false, fmt.Errorf("models: save secret %q: %w", row.Name, res.Error)
 	}
-	return created, nil
+	if res.RowsAffected > 0 {
+		return false, nil
+	}
+	// Another node saving the same new name at once: the later value wins, as it would
+	// had they come one after the other (never silently dropped).
+	err = tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "name"}},
+		DoUpdates: clause.AssignmentColumns([]string{"sealed", "updated_at", "updated_by"})}).
+		Create(&SecretRow{Name: row.Name, Sealed: row.Sealed, CreatedAt: now, UpdatedAt: now, UpdatedBy: by}).Error
+	if err != nil {
+		return false, fmt.Errorf("models: save secret %q: %w", row.Name, err)
+	}
+	return true, nil
 }
 
 // SecretByName returns the named secret, or an ENOTFOUND error.

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -47,15 +48,17 @@ type ChannelTestOutput struct {
 
 func (s *Server) registerChannelAPI(hapi huma.API) {
 	register(hapi, huma.Operation{OperationID: "list-alert-channels", Method: http.MethodGet, Path: "/v1/alerts/channels", Summary: "List alert channels",
-		Tags: []string{tagAlerts}, Description: "The channels by name, with how their last deliveries went. Any token may read them: their settings hold ${secret:NAME} references, never values."}, s.apiListChannels)
+		Tags: []string{tagAlerts}, Description: "The channels by name, with how their last deliveries went. Any token may read them: their settings hold ${secret:NAME} references, never values. " +
+			"For a viewer token a URL typed raw shows with its user, query and fragment as \"…\" (a chat webhook's, without its path), and so do URLs in last_error."}, s.apiListChannels)
 	register(hapi, huma.Operation{OperationID: "get-alert-channel", Method: http.MethodGet, Path: "/v1/alerts/channels/{name}", Summary: "Get an alert channel",
-		Tags: []string{tagAlerts}, Description: "The channel, its settings and how its last deliveries went (last_sent_at, last_error).", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetChannel)
+		Tags: []string{tagAlerts}, Description: "The channel, its settings and how its last deliveries went (last_sent_at, last_error). A viewer token sees URLs redacted, as in the list.", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetChannel)
 	register(hapi, huma.Operation{OperationID: "create-alert-channel", Method: http.MethodPost, Path: "/v1/alerts/channels", DefaultStatus: http.StatusCreated,
 		Summary: "Create an alert channel", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Each field is checked for the type (a template must parse and write JSON for a sample message; secrets are ${secret:NAME} references to saved secrets); the fields of other types are dropped.",
-		Errors:      codeStatuses(models.ECONFLICT)}, s.apiCreateChannel)
+		Description: "Needs an admin token. Each field is checked for the type (a template must parse and write JSON for a sample message; secrets are ${secret:NAME} references to saved secrets); the fields of other types are dropped. " +
+			"A Slack, Discord, Mattermost or Teams URL typed raw is itself a credential: it is saved as the secret ALERT_CHANNEL_<NAME>_URL, the channel keeps ${secret:...} of it, and notice says so.",
+		Errors: codeStatuses(models.ECONFLICT)}, s.apiCreateChannel)
 	register(hapi, huma.Operation{OperationID: "put-alert-channel", Method: http.MethodPut, Path: "/v1/alerts/channels/{name}", Summary: "Change an alert channel",
-		Tags: []string{tagAlerts}, Description: "Replaces the channel's type and settings; its history (last sent, last error) is kept. Needs an admin token.",
+		Tags: []string{tagAlerts}, Description: "Replaces the channel's type and settings; its history (last sent, last error) is kept. A chat webhook's URL typed raw is moved into a secret, as on create. Needs an admin token.",
 		Errors: codeStatuses(models.ENOTFOUND)}, s.apiPutChannel)
 	register(hapi, huma.Operation{OperationID: "delete-alert-channel", Method: http.MethodDelete, Path: "/v1/alerts/channels/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete an alert channel", Tags: []string{tagAlerts}, Description: "Messages still queued for it fail, saying it is gone. Needs an admin token.",
@@ -66,12 +69,26 @@ func (s *Server) registerChannelAPI(hapi huma.API) {
 		Errors: append(codeStatuses(models.ENOTFOUND), http.StatusBadGateway)}, s.apiTestChannel)
 }
 
-func channelOut(ch *models.Channel) api.Channel {
+// channelOut is ch as the API shows it to the caller of ctx: for a token that may only read,
+// its URL and last error redacted (alerts.RedactURL), as the channel's page shows them to
+// viewers.
+func channelOut(ctx context.Context, ch *models.Channel) api.Channel {
+	if !apiUser(ctx).CanAct() {
+		redactChannel(ch)
+	}
 	set := ch.Settings
 	return api.Channel{Name: ch.Name, Type: ch.Type, CreatedBy: ch.CreatedBy, CreatedAt: ch.CreatedAt.UTC(), UpdatedAt: ch.UpdatedAt.UTC(),
 		LastSentAt: utcPtr(ch.LastSentAt), LastError: ch.LastError, LastErrorAt: utcPtr(ch.LastErrorAt),
 		Settings: api.ChannelSettings{URL: set.URL, Template: set.Template, SigningSecret: set.SigningSecret, SMTPHost: set.SMTPHost,
 			SMTPPort: set.SMTPPort, SMTPSecurity: set.SMTPSecurity, SMTPUser: set.SMTPUser, SMTPPassword: set.SMTPPassword, From: set.From, To: set.To}}
+}
+
+// channelSaved is the answer to a create or a change: the channel, and the notice of where a
+// chat webhook's URL typed raw went.
+func channelSaved(ctx context.Context, ch *models.Channel, urlSecret string) *ChannelOutput {
+	out := &ChannelOutput{Body: channelOut(ctx, ch)}
+	out.Body.Notice = strings.TrimSpace(urlSecretNotice(urlSecret))
+	return out
 }
 
 func channelIn(name string, spec api.ChannelSpec) *models.Channel {
@@ -109,7 +126,7 @@ func (s *Server) apiListChannels(ctx context.Context, _ *struct{}) (*ChannelList
 	}
 	out := &ChannelListOutput{Body: api.ChannelList{Channels: make([]api.Channel, 0, len(list))}}
 	for i := range list {
-		out.Body.Channels = append(out.Body.Channels, channelOut(&list[i]))
+		out.Body.Channels = append(out.Body.Channels, channelOut(ctx, &list[i]))
 	}
 	return out, nil
 }
@@ -119,7 +136,7 @@ func (s *Server) apiGetChannel(ctx context.Context, in *ChannelNameInput) (*Chan
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
-	return &ChannelOutput{Body: channelOut(ch)}, nil
+	return &ChannelOutput{Body: channelOut(ctx, ch)}, nil
 }
 
 func (s *Server) apiCreateChannel(ctx context.Context, in *ChannelCreateInput) (*ChannelOutput, error) {
@@ -128,11 +145,12 @@ func (s *Server) apiCreateChannel(ctx context.Context, in *ChannelCreateInput) (
 	}
 	ch := channelIn(in.Body.Name, in.Body)
 	ch.CreatedBy = apiUser(ctx).Username
-	if err := s.channels.Save(ctx, ch, true); err != nil {
+	urlSecret, err := s.channels.Save(ctx, ch, true, ch.CreatedBy)
+	if err != nil {
 		return nil, s.channelAPIErr(err, false)
 	}
-	s.log.Info("api: alert channel created", "name", ch.Name, "type", ch.Type, "user", ch.CreatedBy)
-	return &ChannelOutput{Body: channelOut(ch)}, nil
+	s.log.Info("api: alert channel created", "name", ch.Name, "type", ch.Type, "url_secret", urlSecret, "user", ch.CreatedBy)
+	return channelSaved(ctx, ch, urlSecret), nil
 }
 
 func (s *Server) apiPutChannel(ctx context.Context, in *ChannelPutInput) (*ChannelOutput, error) {
@@ -144,11 +162,12 @@ func (s *Server) apiPutChannel(ctx context.Context, in *ChannelPutInput) (*Chann
 			&huma.ErrorDetail{Location: "body.name", Message: "Leave it out, or give the path's name."})
 	}
 	ch := channelIn(in.Name, in.Body)
-	if err := s.channels.Save(ctx, ch, false); err != nil {
+	urlSecret, err := s.channels.Save(ctx, ch, false, apiUser(ctx).Username)
+	if err != nil {
 		return nil, s.channelAPIErr(err, true)
 	}
-	s.log.Info("api: alert channel changed", "name", ch.Name, "type", ch.Type, "user", apiUser(ctx).Username)
-	return &ChannelOutput{Body: channelOut(ch)}, nil
+	s.log.Info("api: alert channel changed", "name", ch.Name, "type", ch.Type, "url_secret", urlSecret, "user", apiUser(ctx).Username)
+	return channelSaved(ctx, ch, urlSecret), nil
 }
 
 func (s *Server) apiDeleteChannel(ctx context.Context, in *ChannelNameInput) (*struct{}, error) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
@@ -58,7 +59,9 @@ func (s *Server) handleChannels(c echo.Context) error {
 	}
 	for i := range list {
 		ch := &list[i]
-		r := pages.ChannelRow{Name: ch.Name, TypeLabel: channelTypeLabel(ch.Type), Target: ch.Settings.URL, LastError: ch.LastError}
+		// Redacted for admins too: a list is read over shoulders and on shared screens.
+		r := pages.ChannelRow{Name: ch.Name, TypeLabel: channelTypeLabel(ch.Type), Target: alerts.RedactURL(ch.Type, ch.Settings.URL),
+			LastError: alerts.RedactURLs(ch.Type, ch.LastError)}
 		if ch.Type == models.ChannelEmail {
 			r.Target = strings.Join(ch.Settings.To, ", ")
 		}
@@ -113,7 +116,17 @@ func (s *Server) handleChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !canAct(c) {
+		redactChannel(ch)
+	}
 	return s.renderChannelForm(c, http.StatusOK, ch, pages.ChannelFormView{Values: channelValues(ch)})
+}
+
+// redactChannel hides, for viewers, what in ch's URL and last error may be a credential:
+// admins see the URL they typed (they own it), viewers never do.
+func redactChannel(ch *models.Channel) {
+	ch.Settings.URL = alerts.RedactURL(ch.Type, ch.Settings.URL)
+	ch.LastError = alerts.RedactURLs(ch.Type, ch.LastError)
 }
 
 // handleChannelSave replaces a channel's settings.
@@ -144,7 +157,7 @@ func (s *Server) saveChannel(c echo.Context, ch *models.Channel, create bool) er
 		set.SMTPPort = n
 	}
 	ch.Settings = set
-	err := s.channels.Save(c.Request().Context(), ch, create)
+	urlSecret, err := s.channels.Save(c.Request().Context(), ch, create, currentUser(c).Username)
 	fields := models.FieldErrors(err)
 	if portErr != "" {
 		if fields == nil {
@@ -166,9 +179,17 @@ func (s *Server) saveChannel(c echo.Context, ch *models.Channel, create bool) er
 	if err != nil {
 		return err
 	}
-	s.log.Info("web: alert channel saved", "name", ch.Name, "type", ch.Type, "created", create, "user", currentUser(c).Username)
-	setFlash(c, "success", "Channel "+ch.Name+" saved. Send a test to see that it works.")
+	s.log.Info("web: alert channel saved", "name", ch.Name, "type", ch.Type, "created", create, "url_secret", urlSecret, "user", currentUser(c).Username)
+	setFlash(c, "success", "Channel "+ch.Name+" saved. "+urlSecretNotice(urlSecret)+"Send a test to see that it works.")
 	return redirect(c, "/dashboard/alerts/channels/"+url.PathEscape(ch.Name))
+}
+
+// urlSecretNotice says where a chat webhook's URL typed raw went, or nothing when it stayed.
+func urlSecretNotice(urlSecret string) string {
+	if urlSecret == "" {
+		return ""
+	}
+	return "The URL is kept as the secret " + urlSecret + "; it is not shown again. "
 }
 
 // splitAddresses reads the recipients typed one a line (or comma-separated).

@@ -22,15 +22,31 @@ var secretOnlyRE = regexp.MustCompile(`^\$\{secret:[A-Za-z0-9_.-]+\}$`)
 
 // Save checks ch's settings for its type and stores it: created new, or replacing the
 // settings of the channel of its name. Settings that don't apply to the type are dropped. Bad
-// input is an EINVALID error with a message per field (the form's and the API's names).
-func (s *Sender) Save(ctx context.Context, ch *models.Channel, create bool) error {
+// input is an EINVALID error with a message per field (the form's and the API's names), and
+// nothing is written. A chat webhook's URL typed raw is itself a credential: it is moved
+// into the vault, as the secret urlSecret names (by set it), and ch keeps the reference; the
+// secret and the channel are written in one transaction.
+func (s *Sender) Save(ctx context.Context, ch *models.Channel, create bool, by string) (urlSecret string, err error) {
 	if err := s.Check(ctx, ch); err != nil {
-		return err
+		return "", err
+	}
+	var secrets []models.SecretRow
+	if movesURL(ch) {
+		row, err := s.sealURL(ctx, ch, by)
+		if err != nil {
+			return "", err
+		}
+		secrets, urlSecret = append(secrets, row), row.Name
 	}
 	if create {
-		return s.store.CreateChannel(ctx, ch)
+		err = s.store.CreateChannel(ctx, ch, secrets...)
+	} else {
+		err = s.store.UpdateChannel(ctx, ch, secrets...)
 	}
-	return s.store.UpdateChannel(ctx, ch)
+	if err != nil {
+		return "", err
+	}
+	return urlSecret, nil
 }
 
 // Check normalises ch's settings for its type (defaults filled, what doesn't apply dropped)

@@ -41,7 +41,7 @@ func TestSaveRefusesBadChannels(t *testing.T) {
 			{"unknown type", models.Channel{Name: "a", Type: "pager"}, map[string]string{"type": "webhook, slack"}},
 		} {
 			ch := tc.ch
-			err := sender.Save(ctx, &ch, true)
+			_, err := sender.Save(ctx, &ch, true, "test")
 			require.Equal(t, models.EINVALID, models.ErrorCode(err), tc.name)
 			fields := models.FieldErrors(err)
 			require.Len(t, fields, len(tc.fields), "%s: %v", tc.name, fields)
@@ -56,16 +56,19 @@ func TestSaveRefusesBadChannels(t *testing.T) {
 		// Good channels are saved, with defaults filled and what doesn't apply dropped.
 		mail := models.Channel{Name: "mail", Type: models.ChannelEmail, Settings: models.ChannelSettings{URL: "https://dropped", SMTPHost: "smtp.example.com",
 			SMTPUser: "u", SMTPPassword: "${secret:PW}", From: "k@example.com", To: []string{" o@example.com ", ""}}}
-		require.NoError(t, sender.Save(ctx, &mail, true))
+		_, err = sender.Save(ctx, &mail, true, "test")
+		require.NoError(t, err)
 		got, err := s.Channels.ChannelByName(ctx, "mail")
 		require.NoError(t, err)
 		require.Equal(t, models.ChannelSettings{SMTPHost: "smtp.example.com", SMTPPort: 587, SMTPSecurity: "starttls", SMTPUser: "u",
 			SMTPPassword: "${secret:PW}", From: "k@example.com", To: []string{"o@example.com"}}, got.Settings)
 		hook := models.Channel{Name: "hook", Type: models.ChannelWebhook, Settings: models.ChannelSettings{URL: "https://x/${secret:KEY}",
 			SigningSecret: "${secret:KEY}", Template: `{"t": {{json .Title}}, "n": {{len .Jobs}}}`}}
-		require.NoError(t, sender.Save(ctx, &hook, true))
+		_, err = sender.Save(ctx, &hook, true, "test")
+		require.NoError(t, err)
 		slack := models.Channel{Name: "hook", Type: models.ChannelSlack, Settings: models.ChannelSettings{URL: "${secret:KEY}", Template: "dropped"}}
-		require.NoError(t, sender.Save(ctx, &slack, false))
+		_, err = sender.Save(ctx, &slack, false, "test")
+		require.NoError(t, err)
 		require.Equal(t, models.ChannelSettings{URL: "${secret:KEY}"}, slack.Settings)
 	})
 }

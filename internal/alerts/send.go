@@ -75,7 +75,13 @@ func (s *Sender) post(ctx context.Context, rv *builtin.Revealer, ch *models.Chan
 	if err != nil {
 		return jobs.Permanent(err)
 	}
-	target, err := rv.ExpandURL(ch.Settings.URL)
+	// A URL that is one reference is the secret's value as it is (a chat webhook's URL kept in
+	// the vault); references inside a URL are escaped for where they stand.
+	expand := rv.ExpandURL
+	if secretOnlyRE.MatchString(ch.Settings.URL) {
+		expand = rv.Expand
+	}
+	target, err := expand(ch.Settings.URL)
 	if err != nil {
 		return err
 	}

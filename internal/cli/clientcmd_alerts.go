@@ -11,6 +11,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/alerts"
 )
 
 // alertsCommand drives alerts: those open and their history, acknowledging and silencing
@@ -142,12 +143,14 @@ func quiet(a api.Alert) string {
 	return strings.Join(parts, ", ")
 }
 
-// channelTarget is where a channel sends, as its settings say (secret references as they are).
+// channelTarget is where a channel sends, as its settings say (secret references as they are),
+// redacted as the dashboard's list redacts it: a table is read over shoulders; --json has the
+// URL as the token may see it.
 func channelTarget(c api.Channel) string {
 	if c.Type == "email" {
 		return strings.Join(c.Settings.To, ", ")
 	}
-	return c.Settings.URL
+	return alerts.RedactURL(c.Type, c.Settings.URL)
 }
 
 // lastError is a channel's last error when it came after its last success, else "".
@@ -155,7 +158,7 @@ func lastError(c api.Channel) string {
 	if c.LastErrorAt == nil || c.LastSentAt != nil && c.LastSentAt.After(*c.LastErrorAt) {
 		return ""
 	}
-	return c.LastErrorAt.Local().Format(time.DateTime) + " " + c.LastError
+	return c.LastErrorAt.Local().Format(time.DateTime) + " " + alerts.RedactURLs(c.Type, c.LastError)
 }
 
 func when(t *time.Time) string {

@@ -69,6 +69,16 @@ func Open(ctx context.Context, store *models.Store, master string) (*Vault, erro
 // Set stores value under name (creating or replacing it) and reports whether it is new. by is
 // who set it, for the list.
 func (v *Vault) Set(ctx context.Context, name, value, by string) (created bool, err error) {
+	row, err := v.Seal(name, value, by)
+	if err != nil {
+		return false, err
+	}
+	return v.store.PutSecret(ctx, row.Name, row.Sealed, row.UpdatedBy)
+}
+
+// Seal checks name and value as Set does and returns the secret sealed, for a store to write
+// in the transaction of another row that refers to it (a channel whose webhook URL it holds).
+func (v *Vault) Seal(name, value, by string) (models.SecretRow, error) {
 	fields := map[string]string{}
 	if !models.ValidSecretName(name) {
 		fields["name"] = "A secret's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
@@ -82,9 +92,9 @@ func (v *Vault) Set(ctx context.Context, name, value, by string) (created bool, 
 		fields["value"] = "A secret is text: UTF-8 without NUL bytes (base64-encode binary keys)."
 	}
 	if len(fields) > 0 {
-		return false, &models.Error{Code: models.EINVALID, Message: "The secret was not saved.", Fields: fields}
+		return models.SecretRow{}, &models.Error{Code: models.EINVALID, Message: "The secret was not saved.", Fields: fields}
 	}
-	return v.store.PutSecret(ctx, name, v.seal(name, value), by)
+	return models.SecretRow{Name: name, Sealed: v.seal(name, value), UpdatedBy: by}, nil
 }
 
 // Reveal returns the value of the named secret (builtin.Secrets). A name with no secret is an

@@ -424,13 +424,13 @@ func ChannelFormPage(v ChannelFormView) templ.Component {
 func urlHint(typ string) string {
 	switch typ {
 	case "slack":
-		return "The incoming webhook's URL (Slack app > Incoming Webhooks). It is a secret: save it as one and write ${secret:NAME}."
+		return "The incoming webhook's URL (Slack app > Incoming Webhooks). It is a secret: pasted as it is, it is kept as one and not shown again."
 	case "mattermost":
-		return "The incoming webhook's URL (Integrations > Incoming Webhooks); best kept as ${secret:NAME}."
+		return "The incoming webhook's URL (Integrations > Incoming Webhooks). It is a secret: pasted as it is, it is kept as one and not shown again."
 	case "discord":
-		return "The webhook's URL (channel settings > Integrations > Webhooks); best kept as ${secret:NAME}."
+		return "The webhook's URL (channel settings > Integrations > Webhooks). It is a secret: pasted as it is, it is kept as one and not shown again."
 	case "teams":
-		return "The URL of a Teams workflow \"When a Teams webhook request is received\", or of an incoming webhook; best kept as ${secret:NAME}."
+		return "The URL of a Teams workflow \"When a Teams webhook request is received\", or of an incoming webhook. It is a secret: pasted as it is, it is kept as one and not shown again."
 	case "ntfy":
 		return "The topic's URL, e.g. https://ntfy.sh/kiln-alerts-x7f2; ${secret:NAME} references may stand in it."
 	}
