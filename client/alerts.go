@@ -77,6 +77,14 @@ func (c *Client) CreateAlertRule(ctx context.Context, spec api.AlertRuleSpec) (*
 	return &r, c.do(ctx, http.MethodPost, "/alerts/rules", nil, spec, &r)
 }
 
+// UpdateAlertRule replaces the named rule's definition with spec (its name stays; its alerts,
+// creation and whether it is enabled stay). A rule that is not valid is a 422 *Error naming
+// each field's fault, one a server's code defines a 409, an unknown name a 404.
+func (c *Client) UpdateAlertRule(ctx context.Context, name string, spec api.AlertRuleSpec) (*api.AlertRule, error) {
+	var r api.AlertRule
+	return &r, c.do(ctx, http.MethodPut, "/alerts/rules/"+url.PathEscape(name), nil, spec, &r)
+}
+
 // DeleteAlertRule deletes an alert rule and its alerts; messages already on their way are
 // still delivered.
 func (c *Client) DeleteAlertRule(ctx context.Context, name string) error {
