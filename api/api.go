@@ -404,7 +404,7 @@ type AlertList struct {
 
 // AlertSilence silences an alert's repeats.
 type AlertSilence struct {
-	Until time.Time `json:"until" doc:"Until when its repeats are muted (RFC 3339); its resolution is still told. A past time unmutes it."`
+	Until time.Time `json:"until" doc:"Until when its repeats are muted (RFC 3339), a time still to come; its resolution is still told. DELETE the silence to unmute it."`
 }
 
 // AlertRuleSpec is what an alert rule watches, when it fires and where its messages go.

@@ -44,11 +44,18 @@ func (c *Client) AcknowledgeAlert(ctx context.Context, id int64) (*api.Alert, er
 	return &a, c.do(ctx, http.MethodPost, "/alerts/"+strconv.FormatInt(id, 10)+"/acknowledge", nil, nil, &a)
 }
 
-// SilenceAlert mutes the alert's repeats until the time given (a past time unmutes it); its
-// resolution is still told. A resolved alert is a 409 *Error.
+// SilenceAlert mutes the alert's repeats until the time given; its resolution is still told.
+// A time not still to come is a 422 *Error (UnsilenceAlert unmutes), a resolved alert a 409.
 func (c *Client) SilenceAlert(ctx context.Context, id int64, until time.Time) (*api.Alert, error) {
 	var a api.Alert
 	return &a, c.do(ctx, http.MethodPost, "/alerts/"+strconv.FormatInt(id, 10)+"/silence", nil, api.AlertSilence{Until: until}, &a)
+}
+
+// UnsilenceAlert ends the alert's silence, if it has one: it repeats again while it stays
+// open. A resolved alert is a 409 *Error.
+func (c *Client) UnsilenceAlert(ctx context.Context, id int64) (*api.Alert, error) {
+	var a api.Alert
+	return &a, c.do(ctx, http.MethodDelete, "/alerts/"+strconv.FormatInt(id, 10)+"/silence", nil, nil, &a)
 }
 
 // AlertRules returns the alert rules, by name.
@@ -68,6 +75,14 @@ func (c *Client) AlertRule(ctx context.Context, name string) (*api.AlertRule, er
 func (c *Client) CreateAlertRule(ctx context.Context, spec api.AlertRuleSpec) (*api.AlertRule, error) {
 	var r api.AlertRule
 	return &r, c.do(ctx, http.MethodPost, "/alerts/rules", nil, spec, &r)
+}
+
+// UpdateAlertRule replaces the named rule's definition with spec (its name stays; its alerts,
+// creation and whether it is enabled stay). A rule that is not valid is a 422 *Error naming
+// each field's fault, one a server's code defines a 409, an unknown name a 404.
+func (c *Client) UpdateAlertRule(ctx context.Context, name string, spec api.AlertRuleSpec) (*api.AlertRule, error) {
+	var r api.AlertRule
+	return &r, c.do(ctx, http.MethodPut, "/alerts/rules/"+url.PathEscape(name), nil, spec, &r)
 }
 
 // DeleteAlertRule deletes an alert rule and its alerts; messages already on their way are

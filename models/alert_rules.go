@@ -336,10 +336,21 @@ func (s ruleStore) AcknowledgeAlert(ctx context.Context, id int64, by string, at
 	return s.updateOpenAlert(ctx, id, map[string]any{"acknowledged_by": by, "acknowledged_at": at})
 }
 
-// SilenceAlert mutes the open alert's repeats until the given time (a past time unmutes it).
-func (s ruleStore) SilenceAlert(ctx context.Context, id int64, until time.Time) (*Alert, error) {
+// SilenceAlert mutes the open alert's repeats until the given time. A time not after now is
+// refused (EINVALID, field "until") rather than taken as an unmute: a silence typed with the
+// wrong date would otherwise end at once and say it worked. UnsilenceAlert unmutes.
+func (s ruleStore) SilenceAlert(ctx context.Context, id int64, until, now time.Time) (*Alert, error) {
+	if !until.After(now) {
+		return nil, &Error{Code: EINVALID, Message: "Silence until a time still to come.",
+			Fields: map[string]string{"until": "Give a time still to come; to end a silence, unsilence the alert."}}
+	}
 	until = until.UTC().Truncate(time.Microsecond)
 	return s.updateOpenAlert(ctx, id, map[string]any{"silenced_until": until})
+}
+
+// UnsilenceAlert ends the open alert's silence, if it has one: its repeats resume.
+func (s ruleStore) UnsilenceAlert(ctx context.Context, id int64) (*Alert, error) {
+	return s.updateOpenAlert(ctx, id, map[string]any{"silenced_until": nil})
 }
 
 func (s ruleStore) updateOpenAlert(ctx context.Context, id int64, set map[string]any) (*Alert, error) {

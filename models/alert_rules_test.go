@@ -124,3 +124,41 @@ func alertIDs(list []models.Alert) []int64 {
 	}
 	return out
 }
+
+// A silence ends at a time still to come; one that would already be over is refused, not taken
+// as an unmute (that is UnsilenceAlert); a resolved alert is neither silenced nor unsilenced.
+func TestAlertSilence(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+		r, err := s.Rules.CreateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailed, Scope: models.ScopeKind, Enabled: true, CreatedBy: "alice"}, t0)
+		require.NoError(t, err)
+		al := &models.Alert{RuleID: r.ID, Subject: "report", State: models.AlertOpen, OpenedAt: t0, LastNotifiedAt: t0}
+		_, err = s.Rules.EvaluateAlerts(ctx, t0, 0, func(tx *models.AlertTx) error { return tx.SaveAlert(al) })
+		require.NoError(t, err)
+
+		a, err := s.Rules.SilenceAlert(ctx, al.ID, t0.Add(time.Hour), t0)
+		require.NoError(t, err)
+		require.Equal(t, t0.Add(time.Hour), a.SilencedUntil.UTC())
+		for _, until := range []time.Time{t0, t0.Add(-time.Minute)} {
+			_, err = s.Rules.SilenceAlert(ctx, al.ID, until, t0)
+			require.Equal(t, models.EINVALID, models.ErrorCode(err), until)
+			require.Equal(t, []string{"until"}, keys(models.FieldErrors(err)))
+		}
+		a, err = s.Rules.UnsilenceAlert(ctx, al.ID)
+		require.NoError(t, err)
+		require.Nil(t, a.SilencedUntil)
+		require.False(t, a.Quiet(t0))
+		a, err = s.Rules.UnsilenceAlert(ctx, al.ID)
+		require.NoError(t, err, "not silenced: nothing to end")
+		require.Nil(t, a.SilencedUntil)
+		_, err = s.Rules.UnsilenceAlert(ctx, 999)
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+
+		require.NoError(t, modeltest.DB(s).Model(&models.Alert{}).Where("id = ?", al.ID).Update("state", models.AlertResolved).Error)
+		_, err = s.Rules.UnsilenceAlert(ctx, al.ID)
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
+		_, err = s.Rules.SilenceAlert(ctx, al.ID, t0.Add(time.Hour), t0)
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
+	})
+}

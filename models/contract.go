@@ -204,7 +204,9 @@ type RuleStore interface {
 	ListAlertHistory(ctx context.Context, before int64, limit int) ([]Alert, error)
 	CountOpenAlerts(ctx context.Context) (int64, error)
 	AcknowledgeAlert(ctx context.Context, id int64, by string, at time.Time) (*Alert, error)
-	SilenceAlert(ctx context.Context, id int64, until time.Time) (*Alert, error)
+	// SilenceAlert mutes an open alert's repeats until a time after now; UnsilenceAlert unmutes it.
+	SilenceAlert(ctx context.Context, id int64, until, now time.Time) (*Alert, error)
+	UnsilenceAlert(ctx context.Context, id int64) (*Alert, error)
 	// EvaluateAlerts runs fn in a transaction holding the alerts' lease: one node at a time,
 	// and none within minGap of the last.
 	EvaluateAlerts(ctx context.Context, now time.Time, minGap time.Duration, fn func(tx *AlertTx) error) (ran bool, err error)

@@ -16,7 +16,7 @@ import (
 )
 
 // The alerts page: everyone reads the open alerts, their history and the rules; admins
-// acknowledge and silence alerts (the same CanAct rule as the API's mustAdmin), and make and
+// acknowledge, silence and unsilence alerts (the same CanAct rule as the API's mustAdmin), and make and
 // delete rules.
 
 // alertHistoryPage is the length of a page of resolved alerts; openAlertsShown caps the open
@@ -136,11 +136,12 @@ func (s *Server) handleAlertSilence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	until, err := silenceUntil(c, s.cfg.Now())
+	now := s.cfg.Now()
+	until, err := silenceUntil(c, now)
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.Rules.SilenceAlert(c.Request().Context(), id, until); err != nil {
+	if _, err := s.store.Rules.SilenceAlert(c.Request().Context(), id, until, now); err != nil {
 		return err
 	}
 	s.log.Info("web: alert silenced", "id", id, "until", until, "user", currentUser(c).Username)
@@ -148,7 +149,24 @@ func (s *Server) handleAlertSilence(c echo.Context) error {
 	return redirect(c, "/dashboard/alerts")
 }
 
-// silenceUntil reads the silence asked for; a time that is not in the future is refused.
+// handleAlertUnsilence ends the alert's silence: its repeats resume.
+func (s *Server) handleAlertUnsilence(c echo.Context) error {
+	if err := requireAct(c); err != nil {
+		return err
+	}
+	id, err := alertID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.Rules.UnsilenceAlert(c.Request().Context(), id); err != nil {
+		return err
+	}
+	s.log.Info("web: alert unsilenced", "id", id, "user", currentUser(c).Username)
+	setFlash(c, "success", "Alert unsilenced: it repeats again while it stays open.")
+	return redirect(c, "/dashboard/alerts")
+}
+
+// silenceUntil reads the silence asked for (models.SilenceAlert refuses one already over).
 func silenceUntil(c echo.Context, now time.Time) (time.Time, error) {
 	if d, ok := silences[c.FormValue("for")]; ok {
 		return now.Add(d), nil
@@ -160,9 +178,6 @@ func silenceUntil(c echo.Context, now time.Time) (time.Time, error) {
 	t, err := parseDatetimeLocal(value, viewerZone(c))
 	if err != nil {
 		return time.Time{}, models.Errorf(models.EINVALID, "Silence until a date and time such as 2026-12-24T18:00, not %q.", value)
-	}
-	if !t.After(now) {
-		return time.Time{}, models.Errorf(models.EINVALID, "Silence until a time still to come.")
 	}
 	return t, nil
 }

@@ -40,7 +40,7 @@ func (a *app) seedAlerts() {
 		Updates(map[string]any{"job_ids": "[10485761,10485762,10485763,10485764,10485765]", "count": 1234567}).Error)
 	_, err := a.store.Rules.AcknowledgeAlert(ctx, acked, "ada.lovelace@very-long-customer-domain-name.example.co.uk", now.Add(-time.Hour))
 	require.NoError(a.t, err)
-	_, err = a.store.Rules.SilenceAlert(ctx, muted, now.Add(4*time.Hour))
+	_, err = a.store.Rules.SilenceAlert(ctx, muted, now.Add(4*time.Hour), now)
 	require.NoError(a.t, err)
 	resolved := a.alert(old)
 	resolved.State, resolved.ResolvedAt = models.AlertResolved, &now

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,8 +16,9 @@ import (
 )
 
 // An admin sees an open alert on one row with its jobs linked, acknowledges it and silences
-// another (for an hour, then until a time typed in their zone); a bad time is refused, a
-// resolved alert goes to the history, and nothing changes without the CSRF token.
+// another (for an hour, then until a time typed in their zone) and unsilences it; a bad or past
+// time is refused, a resolved alert goes to the history, and nothing changes without the CSRF
+// token.
 func TestAlertsPageActs(t *testing.T) {
 	a := setupWith(t, web.Config{LocalNoAuth: true})
 	now := time.Now()
@@ -66,6 +68,25 @@ func TestAlertsPageActs(t *testing.T) {
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, bad)
 	}
 	require.True(t, until.Equal(*a.alert(mute).SilencedUntil), "unchanged")
+
+	// A silenced alert's row offers Unsilence; it ends the silence, and the row offers it no more.
+	_, doc = a.get("/dashboard/alerts/live")
+	row = doc.Find(`[data-testid="alert-row"][data-id="` + itoa(mute) + `"]`)
+	require.NotEmpty(t, row.Find(`[data-testid="unsilence"]`).Nodes)
+	require.Empty(t, row.Find(`[data-testid="silence"]`).Nodes, "in place of another silence")
+	require.Empty(t, doc.Find(`[data-id="`+itoa(ack)+`"] [data-testid="unsilence"]`).Nodes, "not silenced")
+	resp, _ = a.post("/dashboard/alerts/"+itoa(mute)+"/unsilence", url.Values{})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "no CSRF token")
+	resp, _ = a.post("/dashboard/alerts/"+itoa(mute)+"/unsilence", url.Values{"_csrf": {token}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Nil(t, a.alert(mute).SilencedUntil)
+	_, doc = a.get("/dashboard/alerts/live")
+	row = doc.Find(`[data-testid="alert-row"][data-id="` + itoa(mute) + `"]`)
+	require.Empty(t, row.Find(`[data-testid="unsilence"]`).Nodes)
+	require.Empty(t, row.Find(`[data-testid="silenced"]`).Nodes)
+	require.NotEmpty(t, row.Find(`[data-testid="silence"]`).Nodes, "it can be silenced again")
+	resp, _ = a.post("/dashboard/alerts/99999/unsilence", url.Values{"_csrf": {token}})
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	resp, _ = a.post("/dashboard/alerts/99999/acknowledge", url.Values{"_csrf": {token}})
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 
@@ -109,26 +130,28 @@ func TestAlertsHistoryPages(t *testing.T) {
 func TestAlertsPageViewersRead(t *testing.T) {
 	a := setupWith(t, web.Config{})
 	id := a.openAlert("reports", "report.build", time.Now())
+	muted, err := a.store.Rules.SilenceAlert(context.Background(), id, time.Now().Add(time.Hour), time.Now())
+	require.NoError(t, err, "silenced: the row would offer Unsilence to an admin")
 	a.addUser("val", models.RoleViewer)
 	a.login("val", password)
 	resp, doc := a.get("/dashboard/alerts")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, doc.Find(`[data-testid="open-alerts"]`).Text(), "report.build")
 	require.Contains(t, doc.Find(`[data-testid="rules"]`).Text(), "reports")
-	for _, sel := range []string{"acknowledge", "silence", "new-rule", "edit-rule", "delete-rule"} {
+	for _, sel := range []string{"acknowledge", "silence", "unsilence", "new-rule", "edit-rule", "delete-rule"} {
 		require.Empty(t, doc.Find(`[data-testid="`+sel+`"]`).Nodes, sel)
 	}
 	resp, _ = a.get("/dashboard/alerts/rules/new?watch=failed")
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	token := a.csrf("/dashboard/alerts")
-	for _, path := range []string{"/dashboard/alerts/" + itoa(id) + "/acknowledge", "/dashboard/alerts/" + itoa(id) + "/silence",
+	for _, path := range []string{"/dashboard/alerts/" + itoa(id) + "/acknowledge", "/dashboard/alerts/" + itoa(id) + "/silence", "/dashboard/alerts/" + itoa(id) + "/unsilence",
 		"/dashboard/alerts/rules/new", "/dashboard/alerts/rules/reports/edit", "/dashboard/alerts/rules/reports/delete"} {
 		resp, _ := a.post(path, url.Values{"_csrf": {token}, "for": {"1h"}, "watch": {"failed"}, "name": {"x"}, "scope": {"kind"}})
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
 	}
 	got := a.alert(id)
 	require.Nil(t, got.AcknowledgedAt)
-	require.Nil(t, got.SilencedUntil)
+	require.True(t, muted.SilencedUntil.Equal(*got.SilencedUntil), "neither changed nor unsilenced")
 }
 
 // alert reads one alert back.

@@ -11,7 +11,8 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
-// The API's alerts: those open and their history, acknowledged or silenced by admins.
+// The API's alerts: those open and their history, acknowledged, silenced or unsilenced by
+// admins.
 
 // AlertListInput filters the alerts.
 type AlertListInput struct {
@@ -49,8 +50,12 @@ func (s *Server) registerAlertAPI(hapi huma.API) {
 		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT)}, s.apiAcknowledgeAlert)
 	register(hapi, huma.Operation{OperationID: "silence-alert", Method: http.MethodPost, Path: "/v1/alerts/{id}/silence",
 		Summary: "Silence an alert", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Mutes its repeats until the time given; its resolution is still told. A resolved alert is a 409.",
-		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT)}, s.apiSilenceAlert)
+		Description: "Needs an admin token. Mutes its repeats until the time given, which must be still to come (a time already past is a 422: DELETE the silence to unmute it); its resolution is still told. A resolved alert is a 409.",
+		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT, models.EINVALID)}, s.apiSilenceAlert)
+	register(hapi, huma.Operation{OperationID: "unsilence-alert", Method: http.MethodDelete, Path: "/v1/alerts/{id}/silence",
+		Summary: "Unsilence an alert", Tags: []string{tagAlerts},
+		Description: "Needs an admin token. Ends its silence, if it has one: it repeats again while it stays open. Answers with the alert. A resolved alert is a 409.",
+		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT)}, s.apiUnsilenceAlert)
 }
 
 func (s *Server) apiListAlerts(ctx context.Context, in *AlertListInput) (*AlertListOutput, error) {
@@ -81,7 +86,15 @@ func (s *Server) apiSilenceAlert(ctx context.Context, in *AlertSilenceInput) (*A
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	a, err := s.store.Rules.SilenceAlert(ctx, in.ID, in.Body.Until)
+	a, err := s.store.Rules.SilenceAlert(ctx, in.ID, in.Body.Until, s.cfg.Now())
+	return s.apiAlert(ctx, a, err)
+}
+
+func (s *Server) apiUnsilenceAlert(ctx context.Context, in *AlertIDInput) (*AlertOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	a, err := s.store.Rules.UnsilenceAlert(ctx, in.ID)
 	return s.apiAlert(ctx, a, err)
 }
 

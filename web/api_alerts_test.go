@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -50,6 +51,20 @@ func TestAPIAlerts(t *testing.T) {
 		require.Equal(t, "2031-03-04T12:00:00Z", body["silenced_until"])
 		resp, body = a.apiCall("POST", path+"/silence", admin, map[string]any{"until": "noon"})
 		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+		// A past time is refused, not taken as an unmute: the silence stays as it was.
+		resp, body = a.apiCall("POST", path+"/silence", admin, map[string]any{"until": time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)})
+		require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+		require.Contains(t, fmt.Sprint(body["errors"]), "body.until")
+		require.True(t, time.Date(2031, 3, 4, 12, 0, 0, 0, time.UTC).Equal(*a.alert(id).SilencedUntil), "unchanged")
+		// Unmuting is its own action, for admins.
+		resp, _ = a.apiCall("DELETE", path+"/silence", viewer, nil)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode, "a viewer reads only")
+		resp, body = a.apiCall("DELETE", path+"/silence", admin, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Nil(t, body["silenced_until"])
+		require.Nil(t, a.alert(id).SilencedUntil)
+		resp, _ = a.apiCall("DELETE", "/api/v1/alerts/999/silence", admin, nil)
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 		resp, body = a.apiCall("POST", path+"/acknowledge", admin, nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 		require.Equal(t, "token ops", body["acknowledged_by"])
@@ -59,6 +74,8 @@ func TestAPIAlerts(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
 		require.NoError(t, modeltest.DB(a.store).Model(&models.Alert{}).Where("id = ?", id).Update("state", models.AlertResolved).Error)
 		resp, _ = a.apiCall("POST", path+"/acknowledge", admin, nil)
+		require.Equal(t, http.StatusConflict, resp.StatusCode, "a resolved alert")
+		resp, _ = a.apiCall("DELETE", path+"/silence", admin, nil)
 		require.Equal(t, http.StatusConflict, resp.StatusCode, "a resolved alert")
 		resp, body = a.apiCall("GET", "/api/v1/alerts?open=true", viewer, nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)

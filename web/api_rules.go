@@ -11,7 +11,7 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
-// The API's alert rules: admins make and delete them, viewers read them.
+// The API's alert rules: admins make, change and delete them, viewers read them.
 
 // AlertRuleNameInput names a rule.
 type AlertRuleNameInput struct {
@@ -20,6 +20,12 @@ type AlertRuleNameInput struct {
 
 // AlertRuleCreateInput is a new rule.
 type AlertRuleCreateInput struct {
+	Body api.AlertRuleSpec
+}
+
+// AlertRuleUpdateInput is a rule's new definition, under its name.
+type AlertRuleUpdateInput struct {
+	Name string `path:"name" maxLength:"200"`
 	Body api.AlertRuleSpec
 }
 
@@ -42,6 +48,10 @@ func (s *Server) registerRuleAPI(hapi huma.API) {
 		Summary: "Create an alert rule", Tags: []string{tagAlerts},
 		Description: "Needs an admin token. It looks at what happens from now on. A name that is taken is a 409.",
 		Errors:      codeStatuses(models.ECONFLICT)}, s.apiCreateRule)
+	register(hapi, huma.Operation{OperationID: "update-alert-rule", Method: http.MethodPut, Path: "/v1/alerts/rules/{name}",
+		Summary: "Change an alert rule", Tags: []string{tagAlerts},
+		Description: "Needs an admin token. Replaces the rule's definition with the body, a rule as create takes it, checked the same way; its name (the body's must be the path's), its alerts, its creation and whether it is enabled stay. A rule a server's code defines (created_by empty) is a 409, as on delete.",
+		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT, models.EINVALID)}, s.apiUpdateRule)
 	register(hapi, huma.Operation{OperationID: "delete-alert-rule", Method: http.MethodDelete, Path: "/v1/alerts/rules/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete an alert rule", Tags: []string{tagAlerts},
 		Description: "Needs an admin token. Its alerts go with it; messages already on their way are still delivered. A rule a server's code defines (created_by empty) is a 409: it would come back when that server starts.",
@@ -72,9 +82,48 @@ func (s *Server) apiCreateRule(ctx context.Context, in *AlertRuleCreateInput) (*
 	if err := mustAdmin(ctx); err != nil {
 		return nil, err
 	}
-	b := in.Body
-	r := models.AlertRule{Name: b.Name, Watch: b.Watch, Scope: b.Scope, Target: b.Target, Threshold: b.Threshold,
-		Channels: b.Channels, Enabled: true, CreatedBy: apiUser(ctx).Username}
+	r, details := ruleFromSpec(in.Body)
+	if len(details) > 0 {
+		return nil, huma.Error422UnprocessableEntity("The rule is not valid.", details...)
+	}
+	r.Enabled, r.CreatedBy = true, apiUser(ctx).Username
+	created, err := s.store.Rules.CreateRule(ctx, &r, s.cfg.Now())
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &AlertRuleOutput{Body: ruleOut(created)}, nil
+}
+
+// apiUpdateRule changes a person's rule (personsRule, as the dashboard's edit): the same checks
+// as a rule made, through ruleFromSpec and UpdateRule.
+func (s *Server) apiUpdateRule(ctx context.Context, in *AlertRuleUpdateInput) (*AlertRuleOutput, error) {
+	if err := mustAdmin(ctx); err != nil {
+		return nil, err
+	}
+	old, err := s.personsRule(ctx, in.Name)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	r, details := ruleFromSpec(in.Body)
+	if in.Body.Name != in.Name {
+		details = append(details, &huma.ErrorDetail{Location: "body.name", Value: in.Body.Name,
+			Message: "A rule keeps its name: give the path's, " + in.Name + ". To rename it, make a rule of the new name and delete this one."})
+	}
+	if len(details) > 0 {
+		return nil, huma.Error422UnprocessableEntity("The rule is not valid.", details...)
+	}
+	r.Enabled = old.Enabled
+	updated, err := s.store.Rules.UpdateRule(ctx, &r)
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return &AlertRuleOutput{Body: ruleOut(updated)}, nil
+}
+
+// ruleFromSpec is a rule as the API's body gives it, for a rule made or changed, with what is
+// wrong with its durations (models.AlertRule.Validate checks the rest when it is stored).
+func ruleFromSpec(b api.AlertRuleSpec) (models.AlertRule, []error) {
+	r := models.AlertRule{Name: b.Name, Watch: b.Watch, Scope: b.Scope, Target: b.Target, Threshold: b.Threshold, Channels: b.Channels}
 	var details []error
 	for _, d := range []struct {
 		field, value string
@@ -90,14 +139,7 @@ func (s *Server) apiCreateRule(ctx context.Context, in *AlertRuleCreateInput) (*
 		}
 		*d.into = v
 	}
-	if len(details) > 0 {
-		return nil, huma.Error422UnprocessableEntity("The rule is not valid.", details...)
-	}
-	created, err := s.store.Rules.CreateRule(ctx, &r, s.cfg.Now())
-	if err != nil {
-		return nil, s.apiErr(err)
-	}
-	return &AlertRuleOutput{Body: ruleOut(created)}, nil
+	return r, details
 }
 
 func (s *Server) apiDeleteRule(ctx context.Context, in *AlertRuleNameInput) (*struct{}, error) {

@@ -357,6 +357,7 @@ func (s *Server) routes() {
 	e.GET("/dashboard/alerts/live", s.handleAlertsLive)
 	e.POST("/dashboard/alerts/:id/acknowledge", s.handleAlertAcknowledge)
 	e.POST("/dashboard/alerts/:id/silence", s.handleAlertSilence)
+	e.POST("/dashboard/alerts/:id/unsilence", s.handleAlertUnsilence)
 	e.GET("/dashboard/alerts/rules/new", s.handleRuleNew)
 	e.POST("/dashboard/alerts/rules/new", s.handleRuleCreate)
 	e.GET("/dashboard/alerts/rules/:name/edit", s.handleRuleEdit)

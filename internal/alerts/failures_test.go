@@ -127,7 +127,7 @@ func TestSilenceAndAcknowledge(t *testing.T) {
 		f.finished("report", models.JobFailed, time.Minute, nil)
 		f.evaluateAt(2 * time.Minute)
 		id := f.alerts()[0].ID
-		_, err := f.s.Rules.SilenceAlert(ctx, id, t0.Add(30*time.Minute))
+		_, err := f.s.Rules.SilenceAlert(ctx, id, t0.Add(30*time.Minute), t0.Add(2*time.Minute))
 		require.NoError(t, err)
 		f.evaluateAt(10 * time.Minute)
 		f.evaluateAt(20 * time.Minute)

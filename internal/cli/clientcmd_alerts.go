@@ -14,11 +14,11 @@ import (
 	"github.com/kilnhq/kiln/internal/alerts"
 )
 
-// alertsCommand drives alerts: those open and their history, acknowledging and silencing
-// them, their rules, their channels, and a test message on one.
+// alertsCommand drives alerts: those open and their history, acknowledging, silencing and
+// unsilencing them, their rules, their channels, and a test message on one.
 func (e *cliEnv) alertsCommand() *ffcli.Command {
 	var (
-		all         bool
+		all, off    bool
 		limit       int
 		forD, until string
 	)
@@ -54,13 +54,26 @@ func (e *cliEnv) alertsCommand() *ffcli.Command {
 			fmt.Fprintf(w, "Alert %d (%s: %s) acknowledged by %s.\n", a.ID, shown(a.Rule), shown(a.Subject), shown(a.AcknowledgedBy))
 		})
 	})
-	silence := e.apiLeaf("silence", "kiln alerts silence ID --for 4h | --until TIME", "mute an open alert's repeats for a time (its resolution is still told)", func(fs *flag.FlagSet) {
+	silence := e.apiLeaf("silence", "kiln alerts silence ID --for 4h | --until TIME | --off", "mute an open alert's repeats for a time (its resolution is still told), or end its silence (--off)", func(fs *flag.FlagSet) {
 		fs.StringVar(&forD, "for", "", "mute it for this Go `duration` from now (4h, 30m)")
-		fs.StringVar(&until, "until", "", "mute it until this `time` (RFC 3339, e.g. 2026-12-01T09:00:00+01:00); a past time unmutes it")
+		fs.StringVar(&until, "until", "", "mute it until this `time` still to come (RFC 3339, e.g. 2026-12-01T09:00:00+01:00)")
+		fs.BoolVar(&off, "off", false, "end its silence: it repeats again while it stays open")
 	}, func(ctx context.Context, pos []string) error {
 		id, err := oneID(pos, "alert")
 		if err != nil {
 			return err
+		}
+		if off {
+			if forD != "" || until != "" {
+				return fmt.Errorf("%w: --off ends a silence: give it without --for or --until", errUsage)
+			}
+			a, err := e.client().UnsilenceAlert(ctx, id)
+			if err != nil {
+				return err
+			}
+			return e.print(a, func(w *tabwriter.Writer) {
+				fmt.Fprintf(w, "Alert %d (%s: %s) unsilenced: it repeats again while it stays open.\n", a.ID, shown(a.Rule), shown(a.Subject))
+			})
 		}
 		end, err := silenceEnd(forD, until, time.Now())
 		if err != nil {
@@ -100,15 +113,16 @@ func (e *cliEnv) alertsCommand() *ffcli.Command {
 			fmt.Fprintf(w, "Sent a test message on %s: %q.\n", shown(sent.Channel), sent.Message.Title)
 		})
 	})
-	return e.apiGroup("alerts", "kiln alerts ls|ack|silence|rules|channels|test ...", "alerts: list, acknowledge and silence them; their rules and channels",
+	return e.apiGroup("alerts", "kiln alerts ls|ack|silence|rules|channels|test ...", "alerts: list, acknowledge, silence and unsilence them; their rules and channels",
 		ls, ack, silence, e.rulesCommand(), channels, test)
 }
 
-// silenceEnd is when a silence given as --for D or --until TIME ends: exactly one of them.
+// silenceEnd is when a silence given as --for D or --until TIME ends: exactly one of them. The
+// server refuses an end not still to come (models' SilenceAlert, the one rule for every surface).
 func silenceEnd(forD, until string, now time.Time) (time.Time, error) {
 	switch {
 	case (forD == "") == (until == ""):
-		return time.Time{}, fmt.Errorf("%w: give --for D or --until TIME, one of them", errUsage)
+		return time.Time{}, fmt.Errorf("%w: give --for D or --until TIME, one of them (or --off to end a silence)", errUsage)
 	case forD != "":
 		d, err := time.ParseDuration(forD)
 		if err != nil || d <= 0 {

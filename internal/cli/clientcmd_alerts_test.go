@@ -78,7 +78,8 @@ func alertForCLI(t *testing.T, s *models.Store, rule, subject string, at time.Ti
 }
 
 // kiln alerts ls lists the open alerts (--all: the resolved ones too); ack and silence quiet
-// one, and say so in the list. Bad ids and silences exit 2; a resolved alert's refusal exits 1.
+// one, and say so in the list; silence --off unmutes. Bad ids and silences exit 2; a resolved
+// alert's refusal, and a silence already over, exit 1 with the server's message.
 func TestAlertsLsAckSilence(t *testing.T) {
 	s, run := apiServerForCLI(t)
 	ctx := context.Background()
@@ -129,6 +130,19 @@ func TestAlertsLsAckSilence(t *testing.T) {
 	require.Regexp(t, `report.build .* acknowledged by token cli`, out)
 	require.Regexp(t, `email.send .* silenced until 2031-03-04`, out)
 
+	// A silence already over is the server's refusal (one rule for every surface), not an unmute;
+	// --off unmutes.
+	code, _, errOut = run("alerts", "silence", strconv.FormatInt(emails, 10), "--until", time.Now().Add(-time.Minute).UTC().Format(time.RFC3339))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "Silence until a time still to come.")
+	require.Contains(t, errOut, "(422)")
+	code, out, errOut = run("alerts", "silence", strconv.FormatInt(emails, 10), "--off")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, fmt.Sprintf("Alert %d (emails failing: email.send) unsilenced: it repeats again while it stays open.\n", emails), out)
+	code, out, _ = run("alerts", "ls")
+	require.Equal(t, 0, code)
+	require.NotContains(t, out, "silenced until")
+
 	// A resolved alert is the server's refusal; a missing one too.
 	code, _, errOut = run("alerts", "ack", strconv.FormatInt(gone, 10))
 	require.Equal(t, 1, code)
@@ -136,6 +150,9 @@ func TestAlertsLsAckSilence(t *testing.T) {
 	code, _, errOut = run("alerts", "silence", "99999", "--for", "1h")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "(404)")
+	code, _, errOut = run("alerts", "silence", strconv.FormatInt(gone, 10), "--off")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "(409)")
 	// Mistakes on the command line.
 	for _, c := range []struct {
 		args []string
@@ -148,6 +165,7 @@ func TestAlertsLsAckSilence(t *testing.T) {
 		{[]string{"silence", "1", "--for", "a while"}, "give a Go duration above 0"},
 		{[]string{"silence", "1", "--for", "-1h"}, "give a Go duration above 0"},
 		{[]string{"silence", "1", "--until", "tomorrow"}, "use RFC 3339"},
+		{[]string{"silence", "1", "--off", "--for", "1h"}, "--off ends a silence"},
 		{[]string{"ls", "open"}, `unexpected "open"`},
 	} {
 		code, _, errOut = run(append([]string{"alerts"}, c.args...)...)

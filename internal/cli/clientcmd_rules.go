@@ -14,13 +14,14 @@ import (
 	"github.com/kilnhq/kiln/models"
 )
 
-// rulesCommand lists, shows, makes and deletes alert rules. Its flags are the rule's JSON
-// fields with dashes; the server checks what they say together, and refuses with each
+// rulesCommand lists, shows, makes, changes and deletes alert rules. Its flags are the rule's
+// JSON fields with dashes; the server checks what they say together, and refuses with each
 // field's fault.
 func (e *cliEnv) rulesCommand() *ffcli.Command {
 	var (
-		in       api.AlertRuleSpec
-		channels string
+		in, change               api.AlertRuleSpec
+		channels, changeChannels string
+		editFlags                *flag.FlagSet
 	)
 	ls := e.apiLeaf("ls", "kiln alerts rules ls", "list the alert rules", nil, func(ctx context.Context, pos []string) error {
 		if len(pos) > 0 {
@@ -50,17 +51,8 @@ func (e *cliEnv) rulesCommand() *ffcli.Command {
 		return e.print(r, func(w *tabwriter.Writer) { printRule(w, r) })
 	})
 	create := e.apiLeaf("create", "kiln alerts rules create NAME --watch W --scope kind|queue|recurring [--target T] [--channels a,b] [--repeat-every D] [--threshold N] [--within D] [--grace D] [--longer-than D]",
-		"make an alert rule; it looks at what happens from now on", func(fs *flag.FlagSet) {
-			fs.StringVar(&in.Watch, "watch", "", "what it watches: "+strings.Join(models.Watches, ", ")+" (see the README's Alert rules)")
-			fs.StringVar(&in.Scope, "scope", "", "whose jobs: a kind's, a queue's or a recurring job's")
-			fs.StringVar(&in.Target, "target", "", "the kind, queue or recurring job (none: every one, each its own alert)")
-			fs.StringVar(&channels, "channels", "", "comma-separated `names` of the channels its messages go to")
-			fs.StringVar(&in.RepeatEvery, "repeat-every", "", "the least time between two messages of an open alert, a Go `duration` (none: it never repeats)")
-			fs.IntVar(&in.Threshold, "threshold", 0, "N of failed-in-a-row, failures-within (more than N) and backlog (more than N)")
-			fs.StringVar(&in.Within, "within", "", "the window of failures-within, a Go `duration` (10m)")
-			fs.StringVar(&in.Grace, "grace", "", "how long after it was due an occurrence may take to succeed (missed-schedule), a Go `duration`")
-			fs.StringVar(&in.LongerThan, "longer-than", "", "how long a job may run (running-longer) or wait (backlog), a Go `duration`")
-		}, func(ctx context.Context, pos []string) error {
+		"make an alert rule; it looks at what happens from now on", func(fs *flag.FlagSet) { ruleFlags(fs, &in, &channels) },
+		func(ctx context.Context, pos []string) error {
 			name, err := oneName(pos, "rule")
 			if err != nil {
 				return err
@@ -76,10 +68,43 @@ func (e *cliEnv) rulesCommand() *ffcli.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(r, func(w *tabwriter.Writer) {
-				fmt.Fprintf(w, "Made rule %s: %s of %s %s, to %s.\n", shown(r.Name), shown(r.Watch), shown(r.Scope), shown(ruleTarget(r.Target)),
-					shown(orNone(strings.Join(r.Channels, ", "))))
+			return e.print(r, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Made rule %s.\n", ruleSummary(r)) })
+		})
+	edit := e.apiLeaf("edit", "kiln alerts rules edit NAME [--watch W] [--scope kind|queue|recurring] [--target T] [--channels a,b] [--repeat-every D] [--threshold N] [--within D] [--grace D] [--longer-than D]",
+		"change an alert rule: the flags given replace those fields (an empty value clears one), the others stay; checked as a new rule is",
+		func(fs *flag.FlagSet) {
+			editFlags = fs
+			ruleFlags(fs, &change, &changeChannels)
+		}, func(ctx context.Context, pos []string) error {
+			name, err := oneName(pos, "rule")
+			if err != nil {
+				return err
+			}
+			var given []string
+			editFlags.Visit(func(f *flag.Flag) {
+				if _, ok := ruleFlagFields[f.Name]; ok {
+					given = append(given, f.Name)
+				}
 			})
+			if len(given) == 0 {
+				return fmt.Errorf("%w: give the flags of the fields to change, e.g. --threshold 5", errUsage)
+			}
+			cur, err := e.client().AlertRule(ctx, name)
+			if err != nil {
+				return err
+			}
+			spec := cur.AlertRuleSpec
+			if changeChannels != "" {
+				change.Channels = strings.Split(changeChannels, ",")
+			}
+			for _, f := range given {
+				ruleFlagFields[f](&spec, &change)
+			}
+			r, err := e.client().UpdateAlertRule(ctx, name, spec)
+			if err != nil {
+				return err
+			}
+			return e.print(r, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Changed rule %s.\n", ruleSummary(r)) })
 		})
 	del := e.apiLeaf("delete", "kiln alerts rules delete NAME", "delete an alert rule and its alerts (a rule the code defines comes back when a server starts with it)", nil,
 		func(ctx context.Context, pos []string) error {
@@ -92,7 +117,41 @@ func (e *cliEnv) rulesCommand() *ffcli.Command {
 			}
 			return e.print(map[string]string{"deleted": name}, func(w *tabwriter.Writer) { fmt.Fprintf(w, "Rule %s deleted.\n", shown(name)) })
 		})
-	return e.apiGroup("rules", "kiln alerts rules ls|show|create|delete ...", "what alerts watch, when they fire and where they go", ls, show, create, del)
+	return e.apiGroup("rules", "kiln alerts rules ls|show|create|edit|delete ...", "what alerts watch, when they fire and where they go", ls, show, create, edit, del)
+}
+
+// ruleFlags are a rule's fields as create and edit take them: its JSON fields with dashes
+// (channels comma-separated, into channels).
+func ruleFlags(fs *flag.FlagSet, in *api.AlertRuleSpec, channels *string) {
+	fs.StringVar(&in.Watch, "watch", "", "what it watches: "+strings.Join(models.Watches, ", ")+" (see the README's Alert rules)")
+	fs.StringVar(&in.Scope, "scope", "", "whose jobs: a kind's, a queue's or a recurring job's")
+	fs.StringVar(&in.Target, "target", "", "the kind, queue or recurring job (none: every one, each its own alert)")
+	fs.StringVar(channels, "channels", "", "comma-separated `names` of the channels its messages go to")
+	fs.StringVar(&in.RepeatEvery, "repeat-every", "", "the least time between two messages of an open alert, a Go `duration` (none: it never repeats)")
+	fs.IntVar(&in.Threshold, "threshold", 0, "N of failed-in-a-row, failures-within (more than N) and backlog (more than N)")
+	fs.StringVar(&in.Within, "within", "", "the window of failures-within, a Go `duration` (10m)")
+	fs.StringVar(&in.Grace, "grace", "", "how long after it was due an occurrence may take to succeed (missed-schedule), a Go `duration`")
+	fs.StringVar(&in.LongerThan, "longer-than", "", "how long a job may run (running-longer) or wait (backlog), a Go `duration`")
+}
+
+// ruleFlagFields copies, for each of ruleFlags' flags, its field from what the flags gave to
+// the rule being edited: only the flags given replace fields.
+var ruleFlagFields = map[string]func(to, from *api.AlertRuleSpec){
+	"watch":        func(to, from *api.AlertRuleSpec) { to.Watch = from.Watch },
+	"scope":        func(to, from *api.AlertRuleSpec) { to.Scope = from.Scope },
+	"target":       func(to, from *api.AlertRuleSpec) { to.Target = from.Target },
+	"channels":     func(to, from *api.AlertRuleSpec) { to.Channels = from.Channels },
+	"repeat-every": func(to, from *api.AlertRuleSpec) { to.RepeatEvery = from.RepeatEvery },
+	"threshold":    func(to, from *api.AlertRuleSpec) { to.Threshold = from.Threshold },
+	"within":       func(to, from *api.AlertRuleSpec) { to.Within = from.Within },
+	"grace":        func(to, from *api.AlertRuleSpec) { to.Grace = from.Grace },
+	"longer-than":  func(to, from *api.AlertRuleSpec) { to.LongerThan = from.LongerThan },
+}
+
+// ruleSummary is a rule in a line: its name, what it watches of what, and where it goes.
+func ruleSummary(r *api.AlertRule) string {
+	return fmt.Sprintf("%s: %s of %s %s, to %s", shown(r.Name), shown(r.Watch), shown(r.Scope), shown(ruleTarget(r.Target)),
+		shown(orNone(strings.Join(r.Channels, ", "))))
 }
 
 // printRule writes a rule's fields, one a line, those it doesn't use left out.

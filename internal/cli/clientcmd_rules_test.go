@@ -104,3 +104,59 @@ func TestAlertRulesCommands(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "(404)")
 }
+
+// kiln alerts rules edit reads the rule, replaces the fields whose flags are given (an empty
+// value clears one) and stores it; the others stay. The server's refusals (a bad field, a rule
+// the code defines, an unknown rule) exit 1 with its message and change nothing; no flag to
+// change is a usage error.
+func TestAlertRulesEdit(t *testing.T) {
+	s, run := apiServerForCLI(t)
+	ctx := context.Background()
+	code, _, errOut := run("alerts", "rules", "create", "emails", "--watch", "failed-in-a-row", "--scope", "kind", "--target", "email.send",
+		"--threshold", "3", "--channels", "ops-slack", "--repeat-every", "1h")
+	require.Equal(t, 0, code, errOut)
+	before, err := s.Rules.GetRule(ctx, "emails")
+	require.NoError(t, err)
+
+	code, out, errOut := run("alerts", "rules", "edit", "emails", "--threshold", "5", "--channels", "ops-slack,oncall-mail", "--repeat-every", "")
+	require.Equal(t, 0, code, errOut)
+	require.Equal(t, "Changed rule emails: failed-in-a-row of kind email.send, to ops-slack, oncall-mail.\n", out)
+	r, err := s.Rules.GetRule(ctx, "emails")
+	require.NoError(t, err)
+	require.Equal(t, models.AlertRule{ID: before.ID, Name: "emails", Watch: models.WatchFailedInARow, Scope: models.ScopeKind, Target: "email.send",
+		Threshold: 5, Channels: []string{"ops-slack", "oncall-mail"}, RepeatEvery: 0, Enabled: true, CreatedBy: before.CreatedBy,
+		CreatedAt: r.CreatedAt, CheckedUntil: r.CheckedUntil}, *r, "the flags given replaced, the others stayed")
+	require.True(t, before.CreatedAt.Equal(r.CreatedAt))
+
+	code, out, errOut = run("alerts", "rules", "edit", "emails", "--watch", "failures-within", "--within", "10m", "--json")
+	require.Equal(t, 0, code, errOut)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Equal(t, "failures-within", got["watch"])
+	require.Equal(t, "10m0s", got["within"])
+	require.EqualValues(t, 5, got["threshold"])
+
+	_, err = s.Rules.UpsertRule(ctx, &models.AlertRule{Name: "coded", Watch: models.WatchFailed, Scope: models.ScopeKind, Enabled: true}, time.Now())
+	require.NoError(t, err)
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"emails", "--threshold", "0"}, "threshold: Give a number of failures of 1 or more."},
+		{[]string{"emails", "--within", "soon"}, "within: A Go duration of 0 or more"},
+		{[]string{"coded", "--scope", "queue"}, "defined in a server's code"},
+		{[]string{"nope", "--threshold", "2"}, `There is no alert rule "nope".`},
+	} {
+		code, _, errOut = run(append([]string{"alerts", "rules", "edit"}, c.args...)...)
+		require.Equal(t, 1, code, "%v: %s", c.args, errOut)
+		require.Contains(t, errOut, c.says, c.args)
+	}
+	r, err = s.Rules.GetRule(ctx, "emails")
+	require.NoError(t, err)
+	require.Equal(t, 5, r.Threshold, "refused: unchanged")
+	require.Equal(t, 10*time.Minute, r.Within)
+	for _, args := range [][]string{{"emails"}, {"--threshold", "2"}, {"emails", "--threshold", "many"}} {
+		code, _, errOut = run(append([]string{"alerts", "rules", "edit"}, args...)...)
+		require.Equal(t, 2, code, "%v: %s", args, errOut)
+	}
+}
