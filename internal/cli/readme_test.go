@@ -245,7 +245,9 @@ func runReadmeBlock(t *testing.T, b readmeBlock, cmds []shellCommand, self strin
 		}
 		script += fmt.Sprintf("printf '\\n@@ %d\\n'\n%s\n", c.line, text)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Long enough for a block of thirty commands, each a -race binary starting on a loaded
+	// machine; short enough that a command that hangs fails the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", script)
 	cmd.Dir = dir
