@@ -419,12 +419,12 @@ type AlertRuleSpec struct {
 	LongerThan  string   `json:"longer_than,omitempty" doc:"How long a job may run (running-longer) or wait (backlog), as a Go duration"`
 	Channels    []string `json:"channels,omitempty" maxItems:"20" doc:"The names of the channels its messages go to"`
 	RepeatEvery string   `json:"repeat_every,omitempty" doc:"The least time between two messages of an open alert, as a Go duration; none: it never repeats"`
+	Enabled     *bool    `json:"enabled,omitempty" doc:"Whether it is evaluated. Default on a rule made: true; on a rule changed: as it was"`
 }
 
 // AlertRule is a stored alert rule.
 type AlertRule struct {
 	AlertRuleSpec
-	Enabled   bool      `json:"enabled"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
 }

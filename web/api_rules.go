@@ -86,7 +86,7 @@ func (s *Server) apiCreateRule(ctx context.Context, in *AlertRuleCreateInput) (*
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The rule is not valid.", details...)
 	}
-	r.Enabled, r.CreatedBy = true, apiUser(ctx).Username
+	r.Enabled, r.CreatedBy = in.Body.Enabled == nil || *in.Body.Enabled, apiUser(ctx).Username
 	created, err := s.store.Rules.CreateRule(ctx, &r, s.cfg.Now())
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -113,6 +113,9 @@ func (s *Server) apiUpdateRule(ctx context.Context, in *AlertRuleUpdateInput) (*
 		return nil, huma.Error422UnprocessableEntity("The rule is not valid.", details...)
 	}
 	r.Enabled = old.Enabled
+	if in.Body.Enabled != nil {
+		r.Enabled = *in.Body.Enabled
+	}
 	updated, err := s.store.Rules.UpdateRule(ctx, &r)
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -165,6 +168,6 @@ func ruleOut(r *models.AlertRule) api.AlertRule {
 		channels = []string{}
 	}
 	return api.AlertRule{AlertRuleSpec: api.AlertRuleSpec{Name: r.Name, Watch: r.Watch, Scope: r.Scope, Target: r.Target, Threshold: r.Threshold,
-		Within: dur(r.Within), Grace: dur(r.Grace), LongerThan: dur(r.LongerThan), Channels: channels, RepeatEvery: dur(r.RepeatEvery)},
-		Enabled: r.Enabled, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
+		Within: dur(r.Within), Grace: dur(r.Grace), LongerThan: dur(r.LongerThan), Channels: channels, RepeatEvery: dur(r.RepeatEvery),
+		Enabled: &r.Enabled}, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt.UTC()}
 }

@@ -95,7 +95,21 @@ func TestAPIRuleUpdate(t *testing.T) {
 		require.Nil(t, body["repeat_every"], "replaced, not merged: no repeat given, none kept")
 		require.Equal(t, "token ops", body["created_by"])
 		require.Equal(t, created, body["created_at"])
-		require.Equal(t, true, body["enabled"])
+		require.Equal(t, true, body["enabled"], "as it was: the body doesn't say")
+		changed["enabled"] = false
+		resp, body = a.apiCall("PUT", "/api/v1/alerts/rules/emails", admin, changed)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Equal(t, false, body["enabled"], "disabled")
+		stored, err := a.store.Rules.GetRule(context.Background(), "emails")
+		require.NoError(t, err)
+		require.False(t, stored.Enabled)
+		changed["enabled"] = true
+		resp, body = a.apiCall("PUT", "/api/v1/alerts/rules/emails", admin, changed)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Equal(t, true, body["enabled"], "enabled again")
+		resp, body = a.apiCall("POST", "/api/v1/alerts/rules", admin, map[string]any{"name": "quiet", "watch": "failed", "scope": "kind", "enabled": false})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		require.Equal(t, false, body["enabled"], "made disabled")
 
 		for _, tc := range []struct {
 			path   string
@@ -120,7 +134,7 @@ func TestAPIRuleUpdate(t *testing.T) {
 		require.EqualValues(t, 10, body["threshold"], "refused changes left it as it was")
 		require.Equal(t, "15m0s", body["within"])
 
-		_, err := a.store.Rules.UpsertRule(context.Background(), &models.AlertRule{Name: "coded", Watch: models.WatchFailed, Scope: models.ScopeKind, Enabled: true}, time.Now())
+		_, err = a.store.Rules.UpsertRule(context.Background(), &models.AlertRule{Name: "coded", Watch: models.WatchFailed, Scope: models.ScopeKind, Enabled: true}, time.Now())
 		require.NoError(t, err)
 		resp, body = a.apiCall("PUT", "/api/v1/alerts/rules/coded", admin, map[string]any{"name": "coded", "watch": "failed", "scope": "queue"})
 		require.Equal(t, http.StatusConflict, resp.StatusCode, body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -132,6 +133,14 @@ func ruleFlags(fs *flag.FlagSet, in *api.AlertRuleSpec, channels *string) {
 	fs.StringVar(&in.Within, "within", "", "the window of failures-within, a Go `duration` (10m)")
 	fs.StringVar(&in.Grace, "grace", "", "how long after it was due an occurrence may take to succeed (missed-schedule), a Go `duration`")
 	fs.StringVar(&in.LongerThan, "longer-than", "", "how long a job may run (running-longer) or wait (backlog), a Go `duration`")
+	fs.BoolFunc("enabled", "whether it is evaluated: --enabled=false disables it (default: true on create, as it was on edit)", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("--enabled takes true or false, not %q", v)
+		}
+		in.Enabled = &b
+		return nil
+	})
 }
 
 // ruleFlagFields copies, for each of ruleFlags' flags, its field from what the flags gave to
@@ -146,6 +155,7 @@ var ruleFlagFields = map[string]func(to, from *api.AlertRuleSpec){
 	"within":       func(to, from *api.AlertRuleSpec) { to.Within = from.Within },
 	"grace":        func(to, from *api.AlertRuleSpec) { to.Grace = from.Grace },
 	"longer-than":  func(to, from *api.AlertRuleSpec) { to.LongerThan = from.LongerThan },
+	"enabled":      func(to, from *api.AlertRuleSpec) { to.Enabled = from.Enabled },
 }
 
 // ruleSummary is a rule in a line: its name, what it watches of what, and where it goes.
@@ -169,7 +179,7 @@ func printRule(w *tabwriter.Writer, r *api.AlertRule) {
 	}
 	fmt.Fprintf(w, "Channels\t%s\n", shown(orNone(strings.Join(r.Channels, ", "))))
 	fmt.Fprintf(w, "Repeat every\t%s\n", shown(orNone(r.RepeatEvery)))
-	fmt.Fprintf(w, "Enabled\t%v\n", r.Enabled)
+	fmt.Fprintf(w, "Enabled\t%v\n", r.Enabled == nil || *r.Enabled)
 	fmt.Fprintf(w, "Created\t%s by %s\n", r.CreatedAt.Local().Format(time.DateTime), shown(orNone(r.CreatedBy)))
 }
 

@@ -136,6 +136,19 @@ func TestAlertRulesEdit(t *testing.T) {
 	require.Equal(t, "10m0s", got["within"])
 	require.EqualValues(t, 5, got["threshold"])
 
+	code, out, errOut = run("alerts", "rules", "edit", "emails", "--enabled=false")
+	require.Equal(t, 0, code, errOut)
+	r, err = s.Rules.GetRule(ctx, "emails")
+	require.NoError(t, err)
+	require.False(t, r.Enabled, "disabled: %s", out)
+	require.Equal(t, models.WatchFailuresWithin, r.Watch, "and nothing else changed")
+	code, out, _ = run("alerts", "rules", "show", "emails")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `Enabled\s+false`, out)
+	code, _, errOut = run("alerts", "rules", "edit", "emails", "--enabled=maybe")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, `--enabled takes true or false, not "maybe"`)
+
 	_, err = s.Rules.UpsertRule(ctx, &models.AlertRule{Name: "coded", Watch: models.WatchFailed, Scope: models.ScopeKind, Enabled: true}, time.Now())
 	require.NoError(t, err)
 	for _, c := range []struct {
