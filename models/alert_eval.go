@@ -210,10 +210,12 @@ func (a *AlertTx) RecurringEntries(name string) ([]RecurringJob, error) {
 	return out, nil
 }
 
-// LastSuccess is when the newest job of the recurring entry that succeeded was made, or nil.
-func (a *AlertTx) LastSuccess(recurringID int64) (*time.Time, error) {
+// LastSuccess is when the newest job of the recurring entry that succeeded by upto was made, or
+// nil. The bound keeps a success stamped after the evaluation's now for the next evaluation,
+// which reads the successes since this one's now (SuccessesBetween).
+func (a *AlertTx) LastSuccess(recurringID int64, upto time.Time) (*time.Time, error) {
 	var rows []Job
-	err := a.tx.Where("recurring_id = ? AND state = ?", recurringID, JobSucceeded).Order("id DESC").Limit(1).Find(&rows).Error
+	err := a.tx.Where("recurring_id = ? AND state = ? AND finished_at <= ?", recurringID, JobSucceeded, upto.UTC()).Order("id DESC").Limit(1).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: read the last success: %w", err)
 	}

@@ -159,6 +159,9 @@ func (r *AlertRule) Validate() error {
 	if r.Grace < 0 {
 		fields["grace"] = "The grace period can't be negative."
 	}
+	if r.Watch == WatchMissedSchedule && r.Grace <= 0 {
+		fields["grace"] = "Give how long after it is due a run may take to succeed, e.g. 30m: every run takes some time."
+	}
 	if r.RepeatEvery < 0 {
 		fields["repeat_every"] = "The repeat interval can't be negative."
 	}
@@ -257,20 +260,34 @@ func (s ruleStore) ListRules(ctx context.Context) ([]AlertRule, error) {
 }
 
 // UpdateRule replaces the named rule's definition: what it watches, of what, its channels,
-// repeat interval and whether it is enabled. Its alerts, creation and how far it has looked
-// stay.
-func (s ruleStore) UpdateRule(ctx context.Context, in *AlertRule) (*AlertRule, error) {
+// repeat interval and whether it is enabled. Its alerts and creation stay, and so does how far
+// it has looked, unless it is enabled again or watches something else: then it looks from now.
+func (s ruleStore) UpdateRule(ctx context.Context, in *AlertRule, now time.Time) (*AlertRule, error) {
 	r, err := checkedRule(in)
 	if err != nil {
 		return nil, err
 	}
-	res := s.db.WithContext(ctx).Model(&AlertRule{}).Where("name = ?", r.Name).
-		Select("watch", "scope", "target", "threshold", "within", "grace", "longer_than", "channels", "repeat_every", "enabled").Updates(&r)
-	if res.Error != nil {
-		return nil, fmt.Errorf("models: update alert rule %q: %w", r.Name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, Errorf(ENOTFOUND, "There is no alert rule %q.", r.Name)
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var old AlertRule
+		if err := tx.Where("name = ?", r.Name).Take(&old).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "There is no alert rule %q.", r.Name)
+		} else if err != nil {
+			return fmt.Errorf("models: update alert rule %q: %w", r.Name, err)
+		}
+		cols := []string{"watch", "scope", "target", "threshold", "within", "grace", "longer_than", "channels", "repeat_every", "enabled"}
+		// A rule enabled again, or watching something else, starts looking from now: what
+		// happened while it was off, or to what it didn't watch, is not its to tell.
+		if (r.Enabled && !old.Enabled) || r.Watch != old.Watch || r.Scope != old.Scope || r.Target != old.Target {
+			r.CheckedUntil = now.UTC().Truncate(time.Microsecond)
+			cols = append(cols, "checked_until")
+		}
+		if err := tx.Model(&AlertRule{}).Where("id = ?", old.ID).Select(cols).Updates(&r).Error; err != nil {
+			return fmt.Errorf("models: update alert rule %q: %w", r.Name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s.GetRule(ctx, r.Name)
 }

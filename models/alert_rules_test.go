@@ -22,7 +22,7 @@ func TestAlertRules(t *testing.T) {
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 		require.Equal(t, []string{"name", "watch"}, keys(models.FieldErrors(err)))
 		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "late", Watch: models.WatchMissedSchedule, Scope: models.ScopeKind}, t0)
-		require.Equal(t, []string{"scope"}, keys(models.FieldErrors(err)))
+		require.Equal(t, []string{"grace", "scope"}, keys(models.FieldErrors(err)), "no grace: every run would be late")
 		_, err = s.Rules.CreateRule(ctx, &models.AlertRule{Name: "burst", Watch: models.WatchFailuresWithin, Scope: models.ScopeQueue}, t0)
 		require.Equal(t, []string{"threshold", "within"}, keys(models.FieldErrors(err)))
 
@@ -82,10 +82,10 @@ func TestAlertRuleUpdateAndHistory(t *testing.T) {
 		r, err := s.Rules.CreateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailedInARow, Scope: models.ScopeKind,
 			Target: "report", Threshold: 3, Channels: []string{"ops"}, RepeatEvery: time.Hour, Enabled: true, CreatedBy: "alice"}, t0)
 		require.NoError(t, err)
-		_, err = s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailedInARow, Scope: models.ScopeKind, Threshold: 0})
+		_, err = s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailedInARow, Scope: models.ScopeKind, Threshold: 0}, time.Now())
 		require.Equal(t, []string{"threshold"}, keys(models.FieldErrors(err)))
 		up, err := s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "reports", Watch: models.WatchFailedInARow, Scope: models.ScopeQueue,
-			Target: "reports", Threshold: 5, Channels: nil, RepeatEvery: 0, Enabled: false, CreatedBy: "mallory"})
+			Target: "reports", Threshold: 5, Channels: nil, RepeatEvery: 0, Enabled: false, CreatedBy: "mallory"}, t0.Add(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, r.ID, up.ID)
 		require.Equal(t, models.ScopeQueue, up.Scope)
@@ -95,7 +95,7 @@ func TestAlertRuleUpdateAndHistory(t *testing.T) {
 		require.False(t, up.Enabled)
 		require.Equal(t, "alice", up.CreatedBy, "who made it stays")
 		require.Equal(t, t0, up.CreatedAt.UTC())
-		_, err = s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "nope", Watch: models.WatchFailed, Scope: models.ScopeKind})
+		_, err = s.Rules.UpdateRule(ctx, &models.AlertRule{Name: "nope", Watch: models.WatchFailed, Scope: models.ScopeKind}, time.Now())
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 
 		var ids []int64

@@ -197,7 +197,7 @@ type RuleStore interface {
 	GetRule(ctx context.Context, name string) (*AlertRule, error)
 	ListRules(ctx context.Context) ([]AlertRule, error)
 	// UpdateRule replaces the named rule's definition; its alerts and creation stay.
-	UpdateRule(ctx context.Context, r *AlertRule) (*AlertRule, error)
+	UpdateRule(ctx context.Context, r *AlertRule, now time.Time) (*AlertRule, error)
 	DeleteRule(ctx context.Context, name string) error
 	ListAlerts(ctx context.Context, open bool, limit int) ([]Alert, error)
 	// ListAlertHistory pages the resolved alerts, newest first, from before an id (0: the newest).

@@ -148,7 +148,7 @@ func (s *Server) handleRuleSave(c echo.Context) error {
 	r.Enabled = c.FormValue("enabled") != ""
 	f.enabled = r.Enabled
 	if len(f.errors) == 0 {
-		_, err := s.store.Rules.UpdateRule(c.Request().Context(), r)
+		_, err := s.store.Rules.UpdateRule(c.Request().Context(), r, s.cfg.Now())
 		if f.errors = models.FieldErrors(err); err != nil && f.errors == nil {
 			return err
 		}

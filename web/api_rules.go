@@ -116,7 +116,7 @@ func (s *Server) apiUpdateRule(ctx context.Context, in *AlertRuleUpdateInput) (*
 	if in.Body.Enabled != nil {
 		r.Enabled = *in.Body.Enabled
 	}
-	updated, err := s.store.Rules.UpdateRule(ctx, &r)
+	updated, err := s.store.Rules.UpdateRule(ctx, &r, s.cfg.Now())
 	if err != nil {
 		return nil, s.apiErr(err)
 	}

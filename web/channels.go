@@ -157,7 +157,13 @@ func (s *Server) saveChannel(c echo.Context, ch *models.Channel, create bool) er
 		set.SMTPPort = n
 	}
 	ch.Settings = set
-	urlSecret, err := s.channels.Save(c.Request().Context(), ch, create, currentUser(c).Username)
+	var urlSecret string
+	var err error
+	if portErr != "" { // refused whatever else it holds: check the rest, write nothing
+		err = s.channels.Check(c.Request().Context(), ch)
+	} else {
+		urlSecret, err = s.channels.Save(c.Request().Context(), ch, create, currentUser(c).Username)
+	}
 	fields := models.FieldErrors(err)
 	if portErr != "" {
 		if fields == nil {

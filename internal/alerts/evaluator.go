@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/kilnhq/kiln/jobs"
@@ -20,6 +21,11 @@ const (
 	// behind the database's (heartbeat_at, on PostgreSQL), and the moment between a finish
 	// stamped and the engine holding it.
 	DefaultSettle = 10 * time.Second
+	// MaxHorizonLag bounds how far behind now the failure rules' horizon may stay: a node whose
+	// outcomes can't be written for longer (a batch the database keeps refusing for a reason
+	// it doesn't name) must not stop every failure rule of the cluster. Past it, failures
+	// still unwritten that far back are no longer waited for, and the evaluator logs so.
+	MaxHorizonLag = 15 * time.Minute
 	// prunePerEvaluation bounds the resolved alerts past their retention one evaluation
 	// deletes; the next deletes more.
 	prunePerEvaluation = 500
@@ -36,6 +42,8 @@ type Evaluator struct {
 	e     *jobs.Engine
 	rules models.RuleStore
 	cfg   Config
+	// lagWarned is when (Unix seconds) the horizon's lag was last logged.
+	lagWarned atomic.Int64
 }
 
 // New returns an evaluator of the rules in store that enqueues its messages through e.
@@ -67,6 +75,10 @@ func (v *Evaluator) Evaluate(ctx context.Context) (ran bool, err error) {
 			if horizon, err = tx.FailuresHorizon(now); err != nil {
 				return err
 			}
+			if lag := now.Sub(horizon); lag > MaxHorizonLag {
+				v.warnLag(now, lag)
+				horizon = now.Add(-MaxHorizonLag)
+			}
 		}
 		for i := range rules {
 			ev := &evaluation{v: v, tx: tx, rule: &rules[i], now: now, horizon: horizon.Add(-v.cfg.Settle)}
@@ -83,4 +95,15 @@ func (v *Evaluator) Evaluate(ctx context.Context) (ran bool, err error) {
 // (AlertRule.CheckedUntil), and so must not move it past a failure still to be written.
 func readsFailuresOnce(w string) bool {
 	return w == models.WatchFailed || w == models.WatchFailedInARow
+}
+
+// warnLag logs, at most every ten minutes, that a node's unwritten outcomes held the failure
+// rules back for longer than MaxHorizonLag.
+func (v *Evaluator) warnLag(now time.Time, lag time.Duration) {
+	last := v.lagWarned.Load()
+	if now.Unix()-last < 600 || !v.lagWarned.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	v.e.Logger().Warn("alerts: a server has held outcomes unwritten for too long; failure rules no longer wait for them",
+		"held_for", lag.Round(time.Second), "waits_at_most", MaxHorizonLag)
 }

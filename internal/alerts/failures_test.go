@@ -10,6 +10,7 @@ import (
 	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // A failure rule opens one alert with one message per channel, repeats no faster than its
@@ -183,5 +184,20 @@ func TestRetriedFailureResolvesAndHistoryIsPruned(t *testing.T) {
 		require.Len(t, f.alerts(), 1, "kept within the retention")
 		f.evaluateAt(3*time.Minute + builtin.DefaultRetention + time.Second)
 		require.Empty(t, f.alerts(), "deleted past it")
+	})
+}
+
+// A server whose outcomes stay unwritten holds the failure rules back, but no further than
+// MaxHorizonLag behind now: the other failures are told after that.
+func TestHorizonLagIsBounded(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		f.rule(models.AlertRule{Name: "reports", Watch: models.WatchFailed, Scope: models.ScopeKind, Target: "report", Channels: []string{"ops"}})
+		stuck := t0.Add(time.Minute)
+		require.NoError(t, modeltest.DB(f.s).Create(&models.Server{ID: "stuck", Host: "h", StartedAt: t0, HeartbeatAt: time.Now(), UnwrittenSince: &stuck}).Error)
+		f.finished("report", models.JobFailed, 2*time.Minute, nil)
+		f.evaluateAt(10 * time.Minute)
+		require.Empty(t, f.deliveries(), "held back by the outcome unwritten since 10:01:30")
+		f.evaluateAt(time.Minute + alerts.MaxHorizonLag + alerts.DefaultSettle + 2*time.Minute)
+		require.Equal(t, []string{"ops:firing"}, statuses(f.deliveries()), "no longer waited for")
 	})
 }

@@ -61,7 +61,7 @@ func (ev *evaluation) missedEntry(rj *models.RecurringJob, a *models.Alert) erro
 	if rj.CreatedAt.After(base) {
 		base = rj.CreatedAt
 	}
-	last, err := ev.tx.LastSuccess(rj.ID)
+	last, err := ev.tx.LastSuccess(rj.ID, ev.now)
 	if err != nil {
 		return err
 	}

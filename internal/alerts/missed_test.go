@@ -91,3 +91,42 @@ func TestMissedScheduleWhileNoNodeEvaluated(t *testing.T) {
 		require.Len(t, f.deliveries(), 2, "told once")
 	})
 }
+
+// A success stamped after an evaluation's now, but written before it read, is left to the next
+// evaluation: the alert resolves once, and the success doesn't fire the switch again.
+func TestMissedScheduleSuccessStampedAfterNow(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		rj := f.hourly("nightly", false)
+		f.evaluateAt(70 * time.Minute) // 11:10:30: the 11:00 run never came
+		require.Equal(t, []string{"ops:firing"}, statuses(f.deliveries()))
+		f.finished("backup", models.JobSucceeded, 80*time.Minute, &rj.ID) // stamped 11:20:30 by a clock ahead
+		f.evaluateAt(79 * time.Minute)
+		require.Equal(t, []string{"ops:firing"}, statuses(f.deliveries()), "not yet: stamped after now")
+		f.evaluateAt(81 * time.Minute)
+		f.evaluateAt(82 * time.Minute)
+		require.Equal(t, []string{"ops:firing", "ops:resolved"}, statuses(f.deliveries()))
+		require.Len(t, f.alerts(), 1)
+	})
+}
+
+// A rule enabled again looks from then on: an occurrence missed while it was off is not told.
+func TestMissedScheduleEnabledAgain(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, f *fixture) {
+		rj := f.hourly("nightly", false)
+		f.evaluateAt(30 * time.Minute)
+		r, err := f.s.Rules.GetRule(context.Background(), "nightly late")
+		require.NoError(t, err)
+		r.Enabled = false
+		_, err = f.s.Rules.UpdateRule(context.Background(), r, f.now())
+		require.NoError(t, err)
+		f.finished("backup", models.JobSucceeded, 3*time.Hour, &rj.ID) // 13:00:30: 11:00 and 12:00 missed
+		f.mu.Lock()
+		f.at = t0.Add(3*time.Hour + 30*time.Second) // enabled again at 13:01
+		f.mu.Unlock()
+		r.Enabled = true
+		_, err = f.s.Rules.UpdateRule(context.Background(), r, f.now())
+		require.NoError(t, err)
+		f.evaluateAt(3*time.Hour + time.Minute)
+		require.Empty(t, f.deliveries())
+	})
+}

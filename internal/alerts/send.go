@@ -107,13 +107,16 @@ func (s *Sender) post(ctx context.Context, rv *builtin.Revealer, ch *models.Chan
 	// A message goes where the channel says, never on to where an answer points: the URL and
 	// the headers may carry secrets.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	jobs.Logf(ctx, "→ POST %s (%s, %d bytes)", ch.Settings.URL, ch.Type, len(r.body))
+	// What a job's log and error keep, viewers read: a URL with its credentials redacted.
+	shown := RedactURL(ch.Type, ch.Settings.URL)
+	jobs.Logf(ctx, "→ POST %s (%s, %d bytes)", shown, ch.Type, len(r.body))
 	resp, err := client.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("%s: no answer within %s", ch.Settings.URL, s.cfg.SendTimeout)
+			return fmt.Errorf("%s: no answer within %s", shown, s.cfg.SendTimeout)
 		}
-		return fmt.Errorf("post to %s: %w", ch.Settings.URL, err)
+		// The client's error quotes the URL as it was sent.
+		return fmt.Errorf("post to %s: %s", shown, RedactURLs(ch.Type, err.Error()))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))

@@ -2,12 +2,14 @@ package alerts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -71,14 +73,38 @@ func (s *Sender) sealURL(ctx context.Context, ch *models.Channel, by string) (mo
 	if err != nil {
 		return models.SecretRow{}, err
 	}
-	taken := map[string]bool{}
+	taken, own := map[string]bool{}, ""
 	for _, other := range list {
 		if other.Name != ch.Name {
 			taken[other.Settings.URL] = true
+		} else {
+			own = other.Settings.URL
 		}
 	}
+	// A name is this channel's to use when it already holds it, or when no other channel
+	// refers to it and the vault has no secret of that name (one set by hand, for something else).
+	free := func(name string) (bool, error) {
+		if own == secretRef(name) {
+			return true, nil
+		}
+		if taken[secretRef(name)] {
+			return false, nil
+		}
+		_, err := s.cfg.Secrets.Reveal(ctx, name)
+		if errors.Is(err, builtin.ErrSecretNotFound) {
+			return true, nil
+		}
+		return false, err
+	}
 	name := urlSecretName(ch.Name, 1)
-	for n := 2; taken[secretRef(name)]; n++ {
+	for n := 2; ; n++ {
+		ok, err := free(name)
+		if err != nil {
+			return models.SecretRow{}, fmt.Errorf("alerts: look for secret %s: %w", name, err)
+		}
+		if ok {
+			break
+		}
 		name = urlSecretName(ch.Name, n)
 	}
 	row, err := sealer.Seal(name, ch.Settings.URL, by)
@@ -136,7 +162,7 @@ func RedactURL(typ, u string) string {
 }
 
 // urlInTextRE finds the URLs in a message: an error quotes the URL it failed to post to.
-var urlInTextRE = regexp.MustCompile(`https?://[^\s"'<>]+`)
+var urlInTextRE = regexp.MustCompile(`(?i)https?://[^\s"'<>]+`)
 
 // RedactURLs is text (a channel's last error) with each URL in it redacted as RedactURL does
 // for a channel of type typ.

@@ -133,3 +133,31 @@ func TestSaveMovesChatURLIntoVault(t *testing.T) {
 		require.Contains(t, models.FieldErrors(err)["url"], "itself a secret")
 	})
 }
+
+// A secret set by hand under the name a channel's URL would take is never replaced: the URL
+// takes the next name. And a send's log and error never quote a URL's credentials.
+func TestChatURLSecretLeavesOthersAlone(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		vault, err := secrets.Open(ctx, s, "")
+		require.NoError(t, err)
+		_, err = vault.Set(ctx, "ALERT_CHANNEL_OPS_URL", "used-by-a-job-header", "ada")
+		require.NoError(t, err)
+		sender, err := alerts.NewSender(s.Channels, alerts.Config{Secrets: vault})
+		require.NoError(t, err)
+		ch := models.Channel{Name: "ops", Type: models.ChannelSlack, Settings: models.ChannelSettings{URL: "https://hooks.slack.com/services/T0/B0/sl4cktok3n"}}
+		name, err := sender.Save(ctx, &ch, true, "ada")
+		require.NoError(t, err)
+		require.Equal(t, "ALERT_CHANNEL_OPS_2_URL", name)
+		kept, err := vault.Reveal(ctx, "ALERT_CHANNEL_OPS_URL")
+		require.NoError(t, err)
+		require.Equal(t, "used-by-a-job-header", kept)
+
+		hook := models.Channel{Name: "hook", Type: models.ChannelWebhook, Settings: models.ChannelSettings{URL: "http://127.0.0.1:1/in?token=t0k3n"}}
+		_, err = sender.Save(ctx, &hook, true, "ada")
+		require.NoError(t, err)
+		_, err = sender.SendTest(ctx, "hook")
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "t0k3n")
+		require.Contains(t, err.Error(), "post to http://127.0.0.1:1/in?…")
+	})
+}
