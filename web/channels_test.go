@@ -69,6 +69,14 @@ func TestChannelPages(t *testing.T) {
 	require.Equal(t, "not a url", typed)
 	require.Equal(t, `{"t": {{.Title}`, doc.Find(`textarea[name="template"]`).Text())
 
+	// A port that is not a number refuses the whole form: nothing is written.
+	resp, doc = a.post("/dashboard/alerts/channels/new", url.Values{"_csrf": {token}, "type": {"email"}, "name": {"mail"},
+		"smtp_host": {"smtp.example.com"}, "smtp_port": {"five"}, "smtp_security": {"starttls"}, "from": {"kiln@example.com"}, "to": {"ops@example.com"}})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
+	require.Contains(t, doc.Find(`[data-testid="error-smtp_port"]`).Text(), "The port is a number")
+	_, err = a.store.Channels.ChannelByName(ctx, "mail")
+	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "not saved")
+
 	resp, _ = a.post("/dashboard/alerts/channels/new", url.Values{"_csrf": {token}, "type": {"slack"}, "name": {"ops"},
 		"url": {hook.URL + "/${secret:SLACK_PATH}"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
