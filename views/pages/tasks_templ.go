@@ -30,6 +30,7 @@ type TaskRow struct {
 // TasksView is the task list page.
 type TasksView struct {
 	Layout    layout.Props
+	CanEdit   bool // the role may edit tasks (authz.TasksEdit): the live part, without a layout, needs it too
 	Tabs      []components.Tab
 	Status    string // the current filter
 	EmptyText string
@@ -38,7 +39,6 @@ type TasksView struct {
 	Zone      string // the zone dates are shown in
 	CSRF      string
 	ReturnTo  string // where row actions send the browser back to
-	CanAct    bool   // false for viewers: no action buttons
 	// LiveURL is the live part of this page (its tab and page), which htmx polls.
 	LiveURL string
 }
@@ -110,7 +110,7 @@ func TasksPage(v TasksView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.CanAct {
+			if v.CanEdit {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"page-actions\"><form method=\"post\" action=\"/work-items\" class=\"inline\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -218,7 +218,7 @@ func TasksLive(v TasksView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.CanAct {
+			if v.CanEdit {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<a class=\"btn\" href=\"/tasks/new\">Create a task</a>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -233,7 +233,7 @@ func TasksLive(v TasksView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.CanAct {
+			if v.CanEdit {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<th scope=\"col\"><span class=\"visually-hidden\">Actions</span></th>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -244,7 +244,7 @@ func TasksLive(v TasksView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			for _, r := range v.Rows {
-				templ_7745c5c3_Err = taskRow(r, v.CSRF, v.ReturnTo, v.CanAct).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = taskRow(r, v.CSRF, v.ReturnTo, v.CanEdit).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
