@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/internal/authz"
+	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/web"
@@ -243,4 +244,41 @@ func TestEnqueueingCodeNeedsAnAdmin(t *testing.T) {
 	require.NotZero(t, doc.Find(`[data-testid="action-duplicate"]`).Length())
 	_, doc = roles[0].page.get(fmt.Sprintf("/dashboard/jobs/%d", mailID))
 	require.Zero(t, doc.Find(`[data-testid="job-actions"]`).Length(), "a viewer gets no buttons")
+}
+
+// TestPagesShowOnlyTheButtonsTheRoleMayUse: each button or link of an action is on the page for
+// the roles that may take it, and missing for the others.
+func TestPagesShowOnlyTheButtonsTheRoleMayUse(t *testing.T) {
+	a, roles := setupRoles(t)
+	a.register("mail.send")
+	a.recurring("nightly-report", "0 2 * * *")
+	a.enqueue("mail.send", map[string]any{"to": "a@example.com"}, jobs.Queue("mail"))
+	for _, tc := range []struct {
+		page, selector string
+		action         authz.Action
+	}{
+		{"/dashboard/jobs", `[data-testid="bulkbar"]`, authz.JobsBulk},
+		{"/dashboard/jobs", `[data-testid="new-job"]`, authz.JobsEnqueue},
+		{"/dashboard/jobs", `nav.subnav a[href="/dashboard/secrets"]`, authz.SecretsManage},
+		{"/dashboard/jobs", `nav.subnav a[href="/dashboard/tokens"]`, authz.TokensManage},
+		{"/dashboard/queues", `[data-testid="pause"]`, authz.QueuesPause},
+		{"/dashboard/recurring", `[data-testid="pause"]`, authz.RecurringPause},
+		{"/dashboard/recurring", `[data-testid="trigger"]`, authz.RecurringTrigger},
+		{"/dashboard/recurring", `[data-testid="edit"]`, authz.RecurringEdit},
+		{"/dashboard/recurring", `[data-testid="new-recurring"]`, authz.RecurringEdit},
+		{"/dashboard/alerts", `[data-testid="new-rule"]`, authz.AlertRulesEdit},
+		{"/dashboard/alerts/channels", `[data-testid="new-webhook"]`, authz.ChannelsEdit},
+		{"/dashboard/kinds/mail.send", `[data-testid="limits-form"]`, authz.LimitsManage},
+		{"/", `[data-testid="new-task"]`, authz.TasksEdit},
+		{"/", `[data-testid="queue-work-item"]`, authz.JobsEnqueue},
+	} {
+		for _, rc := range roles {
+			resp, doc := rc.page.get(tc.page)
+			require.Equal(t, http.StatusOK, resp.StatusCode, tc.page)
+			shown := doc.Find(tc.selector).Length() > 0
+			require.Equal(t, rc.role.May(tc.action), shown, "%s on %s for %s (%s)", tc.selector, tc.page, rc.role, tc.action)
+		}
+	}
+	_, doc := roles[1].page.get("/dashboard")
+	require.Equal(t, "operator", strings.TrimSpace(doc.Find(`[data-testid="role"]`).Text()), "the user menu names the role")
 }

@@ -126,9 +126,9 @@ func (s *Server) tasksView(c echo.Context) (pages.TasksView, error) {
 			Page: page, Pages: int((total + tasksPerPage - 1) / tasksPerPage), Total: total,
 			Href: func(p int) string { return tasksURL(status, p) },
 		},
-		Zone:     viewerZone(c).String(),
-		CSRF:     csrfToken(c),
-		CanEdit:  may(c, authz.TasksEdit),
+		Zone:    viewerZone(c).String(),
+		CSRF:    csrfToken(c),
+		CanEdit: may(c, authz.TasksEdit), CanEnqueue: may(c, authz.JobsEnqueue),
 		ReturnTo: here,
 		LiveURL:  "/tasks/live" + strings.TrimPrefix(here, "/"), // "/?status=..." -> "/tasks/live?status=..."
 	}, nil
