@@ -98,7 +98,7 @@ type ServersOutput struct {
 }
 
 func (s *Server) registerOpsAPI(api huma.API) {
-	registerByParam(api, "action", jobActionNeeds(), huma.Operation{
+	registerByParam(api, "action", jobActionNeeds("cancel", "requeue", "run"), huma.Operation{
 		OperationID: "job-action", Method: http.MethodPost, Path: "/v1/jobs/{id}/{action}", Summary: "Cancel, requeue or run a job now",
 		Tags: []string{tagJobs}, Description: "Recorded in the job's history with the token's name. " +
 			"An action the job's state doesn't allow (cancelling a finished job) is a 409.",

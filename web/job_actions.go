@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kilnhq/kiln/internal/authz"
@@ -54,14 +56,17 @@ func jobActionNamed(name string) (jobAction, bool) {
 }
 
 // jobActionNeeds maps each action's name (and old name) to what it needs, for the routes whose
-// path names the action.
-func jobActionNeeds() map[string]authz.Action {
+// path names the action; only those of names when given (the API's path takes fewer).
+func jobActionNeeds(names ...string) map[string]authz.Action {
 	out := map[string]authz.Action{}
 	for _, a := range jobActions {
 		out[a.name] = a.action
 	}
 	for old, name := range jobActionAliases {
 		out[old] = out[name]
+	}
+	if len(names) > 0 {
+		maps.DeleteFunc(out, func(name string, _ authz.Action) bool { return !slices.Contains(names, name) })
 	}
 	return out
 }

@@ -2,8 +2,9 @@
 // the least role each action needs. Pages, the API (and so the CLI, which calls it) and the
 // buttons the views show all ask it, so that a role's boundary is drawn in one place.
 //
-// It is a leaf package, apart from models, because the views decide which buttons to show
-// from it and must not import models; models imports it to accept only its roles.
+// It is a leaf package of its own rather than part of models because the views decide which
+// buttons to show from it and must not import models; models imports it to accept only its
+// roles.
 package authz
 
 import (
