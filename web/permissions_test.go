@@ -283,3 +283,18 @@ func TestPagesShowOnlyTheButtonsTheRoleMayUse(t *testing.T) {
 	_, doc := roles[1].page.get("/dashboard")
 	require.Equal(t, "operator", strings.TrimSpace(doc.Find(`[data-testid="role"]`).Text()), "the user menu names the role")
 }
+
+// TestUnknownActionNeedsTheStrictestRole: a path value the route's entry doesn't list (which
+// the handler answers 404) is refused as its strictest action is, so that nothing slips through
+// a value the table forgot.
+func TestUnknownActionNeedsTheStrictestRole(t *testing.T) {
+	_, roles := setupRoles(t)
+	op, admin := roles[1], roles[2]
+	status, body := op.send(t, http.MethodPost, "/dashboard/recurring/999999/frobnicate")
+	require.Equal(t, http.StatusForbidden, status)
+	require.Contains(t, body, "recurring.edit needs the admin role")
+	status, _ = admin.send(t, http.MethodPost, "/dashboard/recurring/999999/frobnicate")
+	require.Equal(t, http.StatusNotFound, status)
+	status, _ = op.send(t, http.MethodPost, "/dashboard/queues/mail/frobnicate")
+	require.Equal(t, http.StatusNotFound, status, "every action of the queues' route is the operator's")
+}
