@@ -44,15 +44,15 @@ const tokenUseGranularity = time.Minute
 
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-// CreateAPIToken makes a token named name for role (RoleAdmin or RoleViewer), valid for ttl
+// CreateAPIToken makes a token named name for role (one of authz.Roles), valid for ttl
 // (0: until revoked), and returns the token itself: the only copy there will be.
 func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by string) (string, *APIToken, error) {
 	fields := map[string]string{}
 	if !tokenNameRE.MatchString(name) {
 		fields["name"] = "A token's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
 	}
-	if role != RoleAdmin && role != RoleViewer {
-		fields["role"] = fmt.Sprintf("The role is %q or %q.", RoleAdmin, RoleViewer)
+	if err := checkRole(role); err != nil {
+		fields["role"] = ErrorMessage(err)
 	}
 	if ttl < 0 {
 		fields["expires"] = "The lifetime must not be negative."

@@ -47,6 +47,11 @@ func TestAPITokens(t *testing.T) {
 		_, _, err = s.Tokens.CreateAPIToken(ctx, "has space", "root", -time.Hour, "ada")
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 		require.Len(t, models.FieldErrors(err), 3)
+		require.Equal(t, `The role must be viewer, operator or admin, not "root".`, models.FieldErrors(err)["role"])
+		_, op, err := s.Tokens.CreateAPIToken(ctx, "on-call", models.RoleOperator, 0, "ada")
+		require.NoError(t, err, "operator is a role a token may have")
+		require.Equal(t, models.RoleOperator, op.Role)
+		require.NoError(t, s.Tokens.RevokeAPIToken(ctx, "on-call"))
 
 		// Expiry.
 		short, _, err := s.Tokens.CreateAPIToken(ctx, "short", models.RoleViewer, time.Millisecond, "ada")

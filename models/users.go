@@ -11,15 +11,28 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/kilnhq/kiln/internal/authz"
 )
 
-// User roles.
+// User roles: the names authz ranks and grants actions to (see authz.Roles).
 const (
 	// RoleAdmin may see and do everything.
-	RoleAdmin = "admin"
+	RoleAdmin = string(authz.Admin)
+	// RoleOperator keeps jobs moving (retry, cancel, pause...) but runs no code of its choosing
+	// and changes no settings.
+	RoleOperator = string(authz.Operator)
 	// RoleViewer sees everything and changes nothing.
-	RoleViewer = "viewer"
+	RoleViewer = string(authz.Viewer)
 )
+
+// checkRole refuses a role authz doesn't know, naming the roles it does.
+func checkRole(role string) error {
+	if _, err := authz.ParseRole(role); err != nil {
+		return Errorf(EINVALID, "The role must be %s, not %q.", authz.RoleList(), role)
+	}
+	return nil
+}
 
 // Password rules: bcrypt reads at most 72 bytes, and a short password is a guessable one.
 const (
@@ -43,8 +56,8 @@ type User struct {
 	LastLoginAt  *time.Time
 }
 
-// CanAct reports whether the user may change things (an admin).
-func (u *User) CanAct() bool { return u != nil && u.Role == RoleAdmin }
+// May reports whether the user's role may take action a (authz's table); nobody may do anything.
+func (u *User) May(a authz.Action) bool { return u != nil && authz.Role(u.Role).May(a) }
 
 func validatePassword(password string) error {
 	switch {
@@ -61,8 +74,8 @@ func (s userStore) CreateUser(ctx context.Context, username, password, role stri
 	if !usernameRE.MatchString(username) {
 		return nil, &Error{Code: EINVALID, Message: "That username can't be used.", Fields: map[string]string{"username": "Use 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit."}}
 	}
-	if role != RoleAdmin && role != RoleViewer {
-		return nil, Errorf(EINVALID, "Role must be %q or %q, not %q.", RoleAdmin, RoleViewer, role)
+	if err := checkRole(role); err != nil {
+		return nil, err
 	}
 	if err := validatePassword(password); err != nil {
 		return nil, err

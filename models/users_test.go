@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/models/modeltest"
 )
@@ -18,7 +19,11 @@ func TestUsers(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		u, err := s.Users.CreateUser(ctx, "ada", "correct horse battery", models.RoleAdmin)
 		require.NoError(t, err)
-		require.True(t, u.CanAct())
+		require.True(t, u.May(authz.SecretsManage))
+		op, err := s.Users.CreateUser(ctx, "olga", "correct horse battery", models.RoleOperator)
+		require.NoError(t, err, "operator is a role a user may have")
+		require.True(t, op.May(authz.JobsRetry))
+		require.False(t, op.May(authz.SecretsManage))
 		require.NotContains(t, u.PasswordHash, "correct horse", "only a hash is stored")
 		_, err = s.Users.CreateUser(ctx, "ada", "another long password", models.RoleViewer)
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
@@ -34,6 +39,7 @@ func TestUsers(t *testing.T) {
 		}
 		_, err = s.Users.CreateUser(ctx, "bob", "long enough password", "root")
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+		require.Equal(t, `The role must be viewer, operator or admin, not "root".`, models.ErrorMessage(err))
 
 		got, err := s.Users.Authenticate(ctx, "ada", "correct horse battery")
 		require.NoError(t, err)
@@ -60,10 +66,11 @@ func TestUsers(t *testing.T) {
 
 		users, err := s.Users.ListUsers(ctx)
 		require.NoError(t, err)
-		require.Len(t, users, 1)
+		require.Len(t, users, 2)
+		require.Equal(t, models.RoleOperator, users[1].Role, "olga, by name after ada")
 		n, err := s.Users.CountUsers(ctx)
 		require.NoError(t, err)
-		require.EqualValues(t, 1, n)
+		require.EqualValues(t, 2, n)
 	})
 }
 

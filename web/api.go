@@ -144,7 +144,7 @@ func (s *Server) newAPI() huma.API {
 	cfg.CreateHooks = nil // no $schema links in responses: plain JSON
 	cfg.Servers = []*huma.Server{{URL: apiPrefix}}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
-		bearerScheme: {Type: "http", Scheme: "bearer", Description: "An API token: kiln token create --name NAME --role admin|viewer"},
+		bearerScheme: {Type: "http", Scheme: "bearer", Description: "An API token: kiln token create --name NAME --role viewer|operator|admin"},
 	}
 	cfg.Security = []map[string][]string{{bearerScheme: {}}}
 	cfg.Transformers = append(cfg.Transformers, hideSecretBody)

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -42,19 +43,19 @@ type AlertListOutput struct {
 }
 
 func (s *Server) registerAlertAPI(hapi huma.API) {
-	register(hapi, huma.Operation{OperationID: "list-alerts", Method: http.MethodGet, Path: "/v1/alerts", Summary: "List alerts",
+	register(hapi, authz.Read, huma.Operation{OperationID: "list-alerts", Method: http.MethodGet, Path: "/v1/alerts", Summary: "List alerts",
 		Tags: []string{tagAlerts}, Description: "The alerts, newest first: open ones and their history."}, s.apiListAlerts)
-	register(hapi, huma.Operation{OperationID: "acknowledge-alert", Method: http.MethodPost, Path: "/v1/alerts/{id}/acknowledge",
+	register(hapi, authz.AlertsAck, huma.Operation{OperationID: "acknowledge-alert", Method: http.MethodPost, Path: "/v1/alerts/{id}/acknowledge",
 		Summary: "Acknowledge an alert", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Records who took it in hand; it repeats no more, and its resolution is still told. A resolved alert is a 409.",
+		Description: "Records who took it in hand; it repeats no more, and its resolution is still told. A resolved alert is a 409.",
 		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT)}, s.apiAcknowledgeAlert)
-	register(hapi, huma.Operation{OperationID: "silence-alert", Method: http.MethodPost, Path: "/v1/alerts/{id}/silence",
+	register(hapi, authz.AlertsAck, huma.Operation{OperationID: "silence-alert", Method: http.MethodPost, Path: "/v1/alerts/{id}/silence",
 		Summary: "Silence an alert", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Mutes its repeats until the time given, which must be still to come (a time already past is a 422: DELETE the silence to unmute it); its resolution is still told. A resolved alert is a 409.",
+		Description: "Mutes its repeats until the time given, which must be still to come (a time already past is a 422: DELETE the silence to unmute it); its resolution is still told. A resolved alert is a 409.",
 		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT, models.EINVALID)}, s.apiSilenceAlert)
-	register(hapi, huma.Operation{OperationID: "unsilence-alert", Method: http.MethodDelete, Path: "/v1/alerts/{id}/silence",
+	register(hapi, authz.AlertsAck, huma.Operation{OperationID: "unsilence-alert", Method: http.MethodDelete, Path: "/v1/alerts/{id}/silence",
 		Summary: "Unsilence an alert", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Ends its silence, if it has one: it repeats again while it stays open. Answers with the alert. A resolved alert is a 409.",
+		Description: "Ends its silence, if it has one: it repeats again while it stays open. Answers with the alert. A resolved alert is a 409.",
 		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT)}, s.apiUnsilenceAlert)
 }
 
@@ -75,25 +76,16 @@ func (s *Server) apiListAlerts(ctx context.Context, in *AlertListInput) (*AlertL
 }
 
 func (s *Server) apiAcknowledgeAlert(ctx context.Context, in *AlertIDInput) (*AlertOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	a, err := s.store.Rules.AcknowledgeAlert(ctx, in.ID, apiUser(ctx).Username, s.cfg.Now())
 	return s.apiAlert(ctx, a, err)
 }
 
 func (s *Server) apiSilenceAlert(ctx context.Context, in *AlertSilenceInput) (*AlertOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	a, err := s.store.Rules.SilenceAlert(ctx, in.ID, in.Body.Until, s.cfg.Now())
 	return s.apiAlert(ctx, a, err)
 }
 
 func (s *Server) apiUnsilenceAlert(ctx context.Context, in *AlertIDInput) (*AlertOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	a, err := s.store.Rules.UnsilenceAlert(ctx, in.ID)
 	return s.apiAlert(ctx, a, err)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -47,25 +48,25 @@ type ChannelTestOutput struct {
 }
 
 func (s *Server) registerChannelAPI(hapi huma.API) {
-	register(hapi, huma.Operation{OperationID: "list-alert-channels", Method: http.MethodGet, Path: "/v1/alerts/channels", Summary: "List alert channels",
+	register(hapi, authz.Read, huma.Operation{OperationID: "list-alert-channels", Method: http.MethodGet, Path: "/v1/alerts/channels", Summary: "List alert channels",
 		Tags: []string{tagAlerts}, Description: "The channels by name, with how their last deliveries went. Any token may read them: their settings hold ${secret:NAME} references, never values. " +
 			"For a viewer token a URL typed raw shows with its user, query and fragment as \"…\" (a chat webhook's, without its path), and so do URLs in last_error."}, s.apiListChannels)
-	register(hapi, huma.Operation{OperationID: "get-alert-channel", Method: http.MethodGet, Path: "/v1/alerts/channels/{name}", Summary: "Get an alert channel",
+	register(hapi, authz.Read, huma.Operation{OperationID: "get-alert-channel", Method: http.MethodGet, Path: "/v1/alerts/channels/{name}", Summary: "Get an alert channel",
 		Tags: []string{tagAlerts}, Description: "The channel, its settings and how its last deliveries went (last_sent_at, last_error). A viewer token sees URLs redacted, as in the list.", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetChannel)
-	register(hapi, huma.Operation{OperationID: "create-alert-channel", Method: http.MethodPost, Path: "/v1/alerts/channels", DefaultStatus: http.StatusCreated,
+	register(hapi, authz.ChannelsEdit, huma.Operation{OperationID: "create-alert-channel", Method: http.MethodPost, Path: "/v1/alerts/channels", DefaultStatus: http.StatusCreated,
 		Summary: "Create an alert channel", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Each field is checked for the type (a template must parse and write JSON for a sample message; secrets are ${secret:NAME} references to saved secrets); the fields of other types are dropped. " +
+		Description: "Each field is checked for the type (a template must parse and write JSON for a sample message; secrets are ${secret:NAME} references to saved secrets); the fields of other types are dropped. " +
 			"A Slack, Discord, Mattermost or Teams URL typed raw is itself a credential: it is saved as the secret ALERT_CHANNEL_<NAME>_URL, the channel keeps ${secret:...} of it, and notice says so.",
 		Errors: codeStatuses(models.ECONFLICT)}, s.apiCreateChannel)
-	register(hapi, huma.Operation{OperationID: "put-alert-channel", Method: http.MethodPut, Path: "/v1/alerts/channels/{name}", Summary: "Change an alert channel",
-		Tags: []string{tagAlerts}, Description: "Replaces the channel's type and settings; its history (last sent, last error) is kept. A chat webhook's URL typed raw is moved into a secret, as on create. Needs an admin token.",
+	register(hapi, authz.ChannelsEdit, huma.Operation{OperationID: "put-alert-channel", Method: http.MethodPut, Path: "/v1/alerts/channels/{name}", Summary: "Change an alert channel",
+		Tags: []string{tagAlerts}, Description: "Replaces the channel's type and settings; its history (last sent, last error) is kept. A chat webhook's URL typed raw is moved into a secret, as on create.",
 		Errors: codeStatuses(models.ENOTFOUND)}, s.apiPutChannel)
-	register(hapi, huma.Operation{OperationID: "delete-alert-channel", Method: http.MethodDelete, Path: "/v1/alerts/channels/{name}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete an alert channel", Tags: []string{tagAlerts}, Description: "Messages still queued for it fail, saying it is gone. Needs an admin token.",
+	register(hapi, authz.ChannelsEdit, huma.Operation{OperationID: "delete-alert-channel", Method: http.MethodDelete, Path: "/v1/alerts/channels/{name}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete an alert channel", Tags: []string{tagAlerts}, Description: "Messages still queued for it fail, saying it is gone.",
 		Errors: codeStatuses(models.ENOTFOUND)}, s.apiDeleteChannel)
-	register(hapi, huma.Operation{OperationID: "test-alert-channel", Method: http.MethodPost, Path: "/v1/alerts/channels/{name}/test", Summary: "Send a test message",
+	register(hapi, authz.ChannelsEdit, huma.Operation{OperationID: "test-alert-channel", Method: http.MethodPost, Path: "/v1/alerts/channels/{name}/test", Summary: "Send a test message",
 		Tags: []string{tagAlerts}, Description: "Sends a sample message on the channel at once, not through the queue, and answers with it: " +
-			"a webhook without a template posts exactly this shape of message. 502 when the channel's service refuses it or can't be reached, saying why (secrets masked). Needs an admin token.",
+			"a webhook without a template posts exactly this shape of message. 502 when the channel's service refuses it or can't be reached, saying why (secrets masked).",
 		Errors: append(codeStatuses(models.ENOTFOUND), http.StatusBadGateway)}, s.apiTestChannel)
 }
 
@@ -73,7 +74,7 @@ func (s *Server) registerChannelAPI(hapi huma.API) {
 // its URL and last error redacted (alerts.RedactURL), as the channel's page shows them to
 // viewers.
 func channelOut(ctx context.Context, ch *models.Channel) api.Channel {
-	if !apiUser(ctx).CanAct() {
+	if !apiUser(ctx).May(authz.ChannelsEdit) {
 		redactChannel(ch)
 	}
 	set := ch.Settings
@@ -140,9 +141,6 @@ func (s *Server) apiGetChannel(ctx context.Context, in *ChannelNameInput) (*Chan
 }
 
 func (s *Server) apiCreateChannel(ctx context.Context, in *ChannelCreateInput) (*ChannelOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	ch := channelIn(in.Body.Name, in.Body)
 	ch.CreatedBy = apiUser(ctx).Username
 	urlSecret, err := s.channels.Save(ctx, ch, true, ch.CreatedBy)
@@ -154,9 +152,6 @@ func (s *Server) apiCreateChannel(ctx context.Context, in *ChannelCreateInput) (
 }
 
 func (s *Server) apiPutChannel(ctx context.Context, in *ChannelPutInput) (*ChannelOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	if in.Body.Name != "" && in.Body.Name != in.Name {
 		return nil, huma.Error422UnprocessableEntity("A channel can't be renamed: create one of the new name, and delete this one.",
 			&huma.ErrorDetail{Location: "body.name", Message: "Leave it out, or give the path's name."})
@@ -171,9 +166,6 @@ func (s *Server) apiPutChannel(ctx context.Context, in *ChannelPutInput) (*Chann
 }
 
 func (s *Server) apiDeleteChannel(ctx context.Context, in *ChannelNameInput) (*struct{}, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	if err := s.store.Channels.DeleteChannel(ctx, in.Name); err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -182,9 +174,6 @@ func (s *Server) apiDeleteChannel(ctx context.Context, in *ChannelNameInput) (*s
 }
 
 func (s *Server) apiTestChannel(ctx context.Context, in *ChannelNameInput) (*ChannelTestOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	m, err := s.channels.SendTest(ctx, in.Name)
 	if models.ErrorCode(err) == models.ENOTFOUND {
 		return nil, s.apiErr(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
@@ -115,44 +116,37 @@ func apiUser(ctx context.Context) *models.User {
 	return id.user
 }
 
-// mustAdmin refuses a change to a caller who may only read.
-func mustAdmin(ctx context.Context) error {
-	if !apiUser(ctx).CanAct() {
-		return huma.Error403Forbidden("This token may read but not change anything: it has the viewer role.")
-	}
-	return nil
-}
-
 func (s *Server) registerJobAPI(api huma.API) {
-	register(api, huma.Operation{
+	register(api, authz.JobsEnqueue, huma.Operation{
 		OperationID: "enqueue-job", Method: http.MethodPost, Path: "/v1/jobs", DefaultStatus: http.StatusCreated,
 		Summary: "Enqueue a job", Tags: []string{tagJobs},
-		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. Needs an admin token. " +
+		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. An exec or http.request job needs the admin role (action jobs.enqueue_code). " +
 			"With a unique_key that another job already has, that job is returned and none is made; " +
 			"a retry with the same Idempotency-Key returns the first POST's job with 200.",
 		Responses: okToo[apiJob](api, "A POST with this Idempotency-Key made the job before"),
 	}, s.apiEnqueue)
-	register(api, huma.Operation{
+	register(api, authz.JobsEnqueue, huma.Operation{
 		OperationID: "enqueue-jobs", Method: http.MethodPost, Path: "/v1/jobs/batch", DefaultStatus: http.StatusCreated,
 		Summary: "Enqueue many jobs", Tags: []string{tagJobs},
-		Description: "Up to 1,000 jobs in one transaction: all are stored, or none (a refused job names its place, body.jobs[i]).",
+		Description: "Up to 1,000 jobs in one transaction: all are stored, or none (a refused job names its place, body.jobs[i]). " +
+			"A batch holding an exec or http.request job needs the admin role (action jobs.enqueue_code).",
 	}, s.apiEnqueueBatch)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs", Summary: "List jobs", Tags: []string{tagJobs},
 		Description: "Jobs matching the filters, newest first, a page at a time: pass the response's next as after= for the next page. " +
 			"Every kind is listed, the housekeeping kinds (such as tasks.sweep_overdue and jobs.cleanup) that the dashboard hides by default included: a program gets every job it asks for.",
 	}, s.apiListJobs)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "get-job", Method: http.MethodGet, Path: "/v1/jobs/{id}", Summary: "Get a job and its history", Tags: []string{tagJobs},
 		Description: "The job, every change of its state (when, why, on which server, how long the attempt ran), " +
 			"and for an enqueued job that waits, why: its kind's cap on running jobs or its rate.",
 		Errors: codeStatuses(models.ENOTFOUND),
 	}, s.apiGetJob)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "get-stats", Method: http.MethodGet, Path: "/v1/stats", Summary: "The overview's counts", Tags: []string{tagStats},
 		Description: "Jobs by state, failed attempts waiting to run again, recurring jobs and servers: the cards of the dashboard's overview.",
 	}, s.apiStats)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "list-kinds", Method: http.MethodGet, Path: "/v1/kinds", Summary: "The kinds this server works", Tags: []string{tagJobs},
 		Description: "Each registered kind with its defaults, and a JSON Schema of its arguments where the kind declares their type.",
 	}, s.apiKinds)
@@ -210,9 +204,6 @@ func specArgs(b api.JobSpec) any {
 }
 
 func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	opts, details := jobOptions(in.Body, "body.")
 	if in.IdempotencyKey != "" { // with a unique_key too, the engine refuses both
 		if err := models.IdempotencyKeyText.Check(in.IdempotencyKey); err != nil {
@@ -224,6 +215,9 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 	}
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The job was not enqueued.", details...)
+	}
+	if err := mustAllow(ctx, authz.EnqueueAction(in.Body.Kind)); err != nil {
+		return nil, err
 	}
 	if err := s.checkKind(ctx, in.Body.Kind, in.Body.AllowUnknownKind); err != nil {
 		return nil, s.apiErr(err)
@@ -240,9 +234,6 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 }
 
 func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	batch := make([]jobs.EnqueueParams, len(in.Body.Jobs))
 	var details []error
 	for i, spec := range in.Body.Jobs {
@@ -254,6 +245,9 @@ func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOut
 		return nil, huma.Error422UnprocessableEntity("No job was enqueued.", details...)
 	}
 	for i, spec := range in.Body.Jobs {
+		if err := mustAllow(ctx, authz.EnqueueAction(spec.Kind)); err != nil {
+			return nil, err
+		}
 		err := s.checkKind(ctx, spec.Kind, spec.AllowUnknownKind)
 		if models.ErrorCode(err) == models.EINVALID {
 			err = &jobs.BatchError{Index: i, Err: err}

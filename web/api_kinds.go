@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -32,14 +33,14 @@ type KindLimitsInput struct {
 }
 
 func (s *Server) registerKindAPI(hapi huma.API) {
-	register(hapi, huma.Operation{
+	register(hapi, authz.Read, huma.Operation{
 		OperationID: "get-kind", Method: http.MethodGet, Path: "/v1/kinds/{kind}", Summary: "A kind's counts, last day, limits and failures", Tags: []string{tagJobs},
 		Description: "What the kind's dashboard page shows, from counters and hourly stats kept as jobs finish.",
 		Errors:      codeStatuses(models.ENOTFOUND),
 	}, s.apiKind)
-	register(hapi, huma.Operation{
+	register(hapi, authz.LimitsManage, huma.Operation{
 		OperationID: "set-kind-limits", Method: http.MethodPut, Path: "/v1/kinds/{kind}/limits", Summary: "Set a kind's cap and rate", Tags: []string{tagJobs},
-		Description: "Across every node, at once; zeros remove them. Needs an admin token. They last until the code's own limits for the kind change.",
+		Description: "Across every node, at once; zeros remove them. They last until the code's own limits for the kind change.",
 		Errors:      codeStatuses(models.ENOTFOUND), // zeros for a kind no server has and no job is of leave nothing to show
 	}, s.apiSetKindLimits)
 }
@@ -91,9 +92,6 @@ func apiKindLimits(l models.KindLimit) api.KindLimits {
 }
 
 func (s *Server) apiSetKindLimits(ctx context.Context, in *KindLimitsInput) (*KindMetricsOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	kind := in.Kind
 	if err := models.KindName.Check(kind); err != nil {
 		return nil, huma.Error422UnprocessableEntity(models.ErrorMessage(err), &huma.ErrorDetail{Location: "path.kind", Message: "not a kind name", Value: in.Kind})

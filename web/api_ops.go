@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 )
@@ -97,65 +98,65 @@ type ServersOutput struct {
 }
 
 func (s *Server) registerOpsAPI(api huma.API) {
-	register(api, huma.Operation{
+	registerByParam(api, "action", jobActionNeeds("cancel", "requeue", "run"), huma.Operation{
 		OperationID: "job-action", Method: http.MethodPost, Path: "/v1/jobs/{id}/{action}", Summary: "Cancel, requeue or run a job now",
-		Tags: []string{tagJobs}, Description: "Needs an admin token; recorded in the job's history with the token's name. " +
+		Tags: []string{tagJobs}, Description: "Recorded in the job's history with the token's name. " +
 			"An action the job's state doesn't allow (cancelling a finished job) is a 409.",
 		Errors: codeStatuses(models.ENOTFOUND, models.ECONFLICT),
 	}, s.apiJobAction)
-	register(api, huma.Operation{
+	register(api, authz.JobsDelete, huma.Operation{
 		OperationID: "delete-job", Method: http.MethodDelete, Path: "/v1/jobs/{id}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete a job", Tags: []string{tagJobs}, Description: "A running job is stopped first. Retention removes it later.",
 		Errors: codeStatuses(models.ENOTFOUND, models.ECONFLICT),
 	}, s.apiDeleteJob)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "job-logs", Method: http.MethodGet, Path: "/v1/jobs/{id}/logs", Summary: "A job's log", Tags: []string{tagJobs},
 		Description: "Every line the job logged, oldest first, each with the attempt that wrote it.",
 		Errors:      codeStatuses(models.ENOTFOUND),
 	}, s.apiJobLogs)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "list-recurring", Method: http.MethodGet, Path: "/v1/recurring", Summary: "List recurring jobs", Tags: []string{tagRecurring},
 		Description: "Every recurring job, with its schedule in words, its next runs and its last run.",
 	}, s.apiListRecurring)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "get-recurring", Method: http.MethodGet, Path: "/v1/recurring/{name}", Summary: "Get a recurring job", Tags: []string{tagRecurring},
 		Description: "One recurring job by its name, as the list shows it.",
 		Errors:      codeStatuses(models.ENOTFOUND),
 	}, s.apiGetRecurring)
-	register(api, huma.Operation{
+	register(api, authz.RecurringEdit, huma.Operation{
 		OperationID: "update-recurring", Method: http.MethodPut, Path: "/v1/recurring/{name}", Summary: "Change a recurring job's schedule",
 		Tags: []string{tagRecurring}, Description: "The change outlives restarts: the code's schedule no longer applies.",
 		Errors: codeStatuses(models.ENOTFOUND),
 	}, s.apiUpdateRecurring)
-	register(api, huma.Operation{
+	register(api, authz.RecurringEdit, huma.Operation{
 		OperationID: "create-recurring", Method: http.MethodPost, Path: "/v1/recurring", DefaultStatus: http.StatusCreated,
 		Summary: "Create a recurring job", Tags: []string{tagRecurring},
 		Description: "Every server arms its timer within 15 seconds (this one at once). A name that is taken is a 409.",
 		Errors:      codeStatuses(models.ECONFLICT),
 	}, s.apiCreateRecurring)
-	register(api, huma.Operation{
+	register(api, authz.RecurringEdit, huma.Operation{
 		OperationID: "delete-recurring", Method: http.MethodDelete, Path: "/v1/recurring/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete a recurring job", Tags: []string{tagRecurring},
 		Description: "The jobs it made stay. An entry a server's code defines is refused with 409, as on the dashboard: " +
 			"it would come back when that server next starts; pause it instead, or remove it from the code.",
 		Errors: codeStatuses(models.ENOTFOUND, models.ECONFLICT),
 	}, s.apiDeleteRecurring)
-	register(api, huma.Operation{
+	registerByParam(api, "action", map[string]authz.Action{"pause": authz.RecurringPause, "resume": authz.RecurringPause, "trigger": authz.RecurringTrigger}, huma.Operation{
 		OperationID: "recurring-action", Method: http.MethodPost, Path: "/v1/recurring/{name}/{action}", Summary: "Pause, resume or trigger a recurring job",
-		Tags: []string{tagRecurring}, Description: "Needs an admin token. A pause lasts across restarts, for every server; " +
+		Tags: []string{tagRecurring}, Description: "A pause lasts across restarts, for every server; " +
 			"a trigger's job is in the answer beside the recurring job.",
 		Errors: codeStatuses(models.ENOTFOUND),
 	}, s.apiRecurringAction)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "list-queues", Method: http.MethodGet, Path: "/v1/queues", Summary: "List queues", Tags: []string{tagQueues},
 		Description: "Each queue with its jobs by state, its oldest enqueued job, and whether it is paused and by whom.",
 	}, s.apiListQueues)
-	register(api, huma.Operation{
+	registerByParam(api, "action", map[string]authz.Action{"pause": authz.QueuesPause, "resume": authz.QueuesPause}, huma.Operation{
 		OperationID: "queue-action", Method: http.MethodPost, Path: "/v1/queues/{name}/{action}", Summary: "Pause or resume a queue",
 		Tags: []string{tagQueues}, DefaultStatus: http.StatusNoContent,
-		Description: "Needs an admin token. For every server: a paused queue's jobs wait until it is resumed.",
+		Description: "For every server: a paused queue's jobs wait until it is resumed.",
 	}, s.apiQueueAction)
-	register(api, huma.Operation{
+	register(api, authz.Read, huma.Operation{
 		OperationID: "list-servers", Method: http.MethodGet, Path: "/v1/servers", Summary: "List the running Kiln processes", Tags: []string{tagServers},
 		Description: "Each registered Kiln process, oldest first: its host and pid, when it started and last sent a heartbeat, its queues, and how many of its workers are busy.",
 	}, s.apiListServers)
@@ -165,9 +166,6 @@ func (s *Server) registerOpsAPI(api huma.API) {
 func actor(ctx context.Context) context.Context { return jobs.WithActor(ctx, apiUser(ctx).Username) }
 
 func (s *Server) apiJobAction(ctx context.Context, in *JobActionInput) (*JobOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	action, ok := jobActionNamed(in.Action)
 	if !ok { // the path's enum, checked against jobActions by a test, lets only theirs through
 		return nil, huma.Error422UnprocessableEntity("Unknown action " + in.Action + ".")
@@ -183,9 +181,6 @@ func (s *Server) apiJobAction(ctx context.Context, in *JobActionInput) (*JobOutp
 }
 
 func (s *Server) apiDeleteJob(ctx context.Context, in *JobIDInput) (*struct{}, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	action, _ := jobActionNamed("delete")
 	if err := s.doJobAction(actor(ctx), action, in.ID); err != nil {
 		return nil, s.apiErr(err)
@@ -231,9 +226,6 @@ func (s *Server) apiGetRecurring(ctx context.Context, in *RecurringNameInput) (*
 }
 
 func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleInput) (*RecurringOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	rj, err := s.store.Recurring.GetRecurring(ctx, in.Name)
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -259,9 +251,6 @@ func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleIn
 }
 
 func (s *Server) apiRecurringAction(ctx context.Context, in *RecurringActionInput) (*RecurringActionOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	out := &RecurringActionOutput{}
 	var err error
 	switch in.Action {
@@ -302,9 +291,6 @@ func (s *Server) apiListQueues(ctx context.Context, _ *struct{}) (*QueuesOutput,
 }
 
 func (s *Server) apiQueueAction(ctx context.Context, in *QueueActionInput) (*struct{}, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	var err error
 	if in.Action == "pause" {
 		err = s.engine.PauseQueue(actor(ctx), in.Name)
@@ -337,9 +323,6 @@ type CreateRecurringInput struct {
 }
 
 func (s *Server) apiCreateRecurring(ctx context.Context, in *CreateRecurringInput) (*RecurringOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	b := in.Body
 	opts, details := jobOptions(api.JobSpec{Queue: b.Queue, Priority: b.Priority, MaxAttempts: b.MaxAttempts, Timeout: b.Timeout}, "body.")
 	if b.TimeZone != "" {
@@ -376,9 +359,6 @@ func (s *Server) apiCreateRecurring(ctx context.Context, in *CreateRecurringInpu
 }
 
 func (s *Server) apiDeleteRecurring(ctx context.Context, in *RecurringNameInput) (*struct{}, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	rj, err := s.store.Recurring.GetRecurring(ctx, in.Name)
 	if err == nil {
 		err = s.deleteRecurring(actor(ctx), rj)

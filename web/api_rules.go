@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -40,21 +41,21 @@ type AlertRuleListOutput struct {
 }
 
 func (s *Server) registerRuleAPI(hapi huma.API) {
-	register(hapi, huma.Operation{OperationID: "list-alert-rules", Method: http.MethodGet, Path: "/v1/alerts/rules", Summary: "List alert rules",
+	register(hapi, authz.Read, huma.Operation{OperationID: "list-alert-rules", Method: http.MethodGet, Path: "/v1/alerts/rules", Summary: "List alert rules",
 		Tags: []string{tagAlerts}, Description: "Every alert rule, by name."}, s.apiListRules)
-	register(hapi, huma.Operation{OperationID: "get-alert-rule", Method: http.MethodGet, Path: "/v1/alerts/rules/{name}", Summary: "Get an alert rule",
+	register(hapi, authz.Read, huma.Operation{OperationID: "get-alert-rule", Method: http.MethodGet, Path: "/v1/alerts/rules/{name}", Summary: "Get an alert rule",
 		Tags: []string{tagAlerts}, Description: "One alert rule by its name, as the list shows it.", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetRule)
-	register(hapi, huma.Operation{OperationID: "create-alert-rule", Method: http.MethodPost, Path: "/v1/alerts/rules", DefaultStatus: http.StatusCreated,
+	register(hapi, authz.AlertRulesEdit, huma.Operation{OperationID: "create-alert-rule", Method: http.MethodPost, Path: "/v1/alerts/rules", DefaultStatus: http.StatusCreated,
 		Summary: "Create an alert rule", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. It looks at what happens from now on. A name that is taken is a 409.",
+		Description: "It looks at what happens from now on. A name that is taken is a 409.",
 		Errors:      codeStatuses(models.ECONFLICT)}, s.apiCreateRule)
-	register(hapi, huma.Operation{OperationID: "update-alert-rule", Method: http.MethodPut, Path: "/v1/alerts/rules/{name}",
+	register(hapi, authz.AlertRulesEdit, huma.Operation{OperationID: "update-alert-rule", Method: http.MethodPut, Path: "/v1/alerts/rules/{name}",
 		Summary: "Change an alert rule", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Replaces the rule's definition with the body, a rule as create takes it, checked the same way; its name (the body's must be the path's), its alerts, its creation and whether it is enabled stay. A rule a server's code defines (created_by empty) is a 409, as on delete.",
+		Description: "Replaces the rule's definition with the body, a rule as create takes it, checked the same way; its name (the body's must be the path's), its alerts, its creation and whether it is enabled stay. A rule a server's code defines (created_by empty) is a 409, as on delete.",
 		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT, models.EINVALID)}, s.apiUpdateRule)
-	register(hapi, huma.Operation{OperationID: "delete-alert-rule", Method: http.MethodDelete, Path: "/v1/alerts/rules/{name}", DefaultStatus: http.StatusNoContent,
+	register(hapi, authz.AlertRulesEdit, huma.Operation{OperationID: "delete-alert-rule", Method: http.MethodDelete, Path: "/v1/alerts/rules/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete an alert rule", Tags: []string{tagAlerts},
-		Description: "Needs an admin token. Its alerts go with it; messages already on their way are still delivered. A rule a server's code defines (created_by empty) is a 409: it would come back when that server starts.",
+		Description: "Its alerts go with it; messages already on their way are still delivered. A rule a server's code defines (created_by empty) is a 409: it would come back when that server starts.",
 		Errors:      codeStatuses(models.ENOTFOUND, models.ECONFLICT)}, s.apiDeleteRule)
 }
 
@@ -79,9 +80,6 @@ func (s *Server) apiGetRule(ctx context.Context, in *AlertRuleNameInput) (*Alert
 }
 
 func (s *Server) apiCreateRule(ctx context.Context, in *AlertRuleCreateInput) (*AlertRuleOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	r, details := ruleFromSpec(in.Body)
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The rule is not valid.", details...)
@@ -97,9 +95,6 @@ func (s *Server) apiCreateRule(ctx context.Context, in *AlertRuleCreateInput) (*
 // apiUpdateRule changes a person's rule (personsRule, as the dashboard's edit): the same checks
 // as a rule made, through ruleFromSpec and UpdateRule.
 func (s *Server) apiUpdateRule(ctx context.Context, in *AlertRuleUpdateInput) (*AlertRuleOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	old, err := s.personsRule(ctx, in.Name)
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -146,9 +141,6 @@ func ruleFromSpec(b api.AlertRuleSpec) (models.AlertRule, []error) {
 }
 
 func (s *Server) apiDeleteRule(ctx context.Context, in *AlertRuleNameInput) (*struct{}, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	if err := s.deleteRule(ctx, in.Name); err != nil {
 		return nil, s.apiErr(err)
 	}

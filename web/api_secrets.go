@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -40,14 +41,14 @@ type SecretListOutput struct {
 
 func (s *Server) registerSecretAPI(hapi huma.API) {
 	// Every operation here is a 404 on a server that keeps no secrets (vault).
-	register(hapi, huma.Operation{OperationID: "list-secrets", Method: http.MethodGet, Path: "/v1/secrets", Summary: "List secrets (names only)",
-		Tags: []string{tagSecrets}, Description: "Needs an admin token.",
+	register(hapi, authz.SecretsManage, huma.Operation{OperationID: "list-secrets", Method: http.MethodGet, Path: "/v1/secrets", Summary: "List secrets (names only)",
+		Tags: []string{tagSecrets}, Description: "Their names and when they last changed; never their values.",
 		Errors: append(codeStatuses(models.ENOTFOUND), http.StatusForbidden)}, s.apiListSecrets)
-	register(hapi, huma.Operation{OperationID: "put-secret", Method: http.MethodPut, Path: "/v1/secrets/{name}", Summary: "Save a secret",
+	register(hapi, authz.SecretsManage, huma.Operation{OperationID: "put-secret", Method: http.MethodPut, Path: "/v1/secrets/{name}", Summary: "Save a secret",
 		DefaultStatus: http.StatusCreated, Metadata: map[string]any{secretBody: true}, Tags: []string{tagSecrets}, Responses: okToo[api.Secret](hapi, "The secret's value was replaced"),
-		Description: "Creates the secret (201) or replaces its value (200). Needs an admin token. The value is never shown again.",
+		Description: "Creates the secret (201) or replaces its value (200). The value is never shown again.",
 		Errors:      codeStatuses(models.ENOTFOUND)}, s.apiPutSecret)
-	register(hapi, huma.Operation{OperationID: "delete-secret", Method: http.MethodDelete, Path: "/v1/secrets/{name}", DefaultStatus: http.StatusNoContent,
+	register(hapi, authz.SecretsManage, huma.Operation{OperationID: "delete-secret", Method: http.MethodDelete, Path: "/v1/secrets/{name}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete a secret", Tags: []string{tagSecrets}, Description: "Jobs that refer to it fail when they run, until it is saved again.",
 		Errors: codeStatuses(models.ENOTFOUND)}, s.apiDeleteSecret)
 }
@@ -86,9 +87,6 @@ func hideSecretBody(ctx huma.Context, _ string, v any) (any, error) {
 }
 
 func (s *Server) apiVault(ctx context.Context) (SecretVault, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	v, err := s.vault()
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -101,9 +99,6 @@ func secretOut(r models.SecretRow) api.Secret {
 }
 
 func (s *Server) apiListSecrets(ctx context.Context, _ *struct{}) (*SecretListOutput, error) {
-	if !apiUser(ctx).CanAct() {
-		return nil, huma.Error403Forbidden("Only admin tokens may list the secrets.")
-	}
 	v, err := s.apiVault(ctx)
 	if err != nil {
 		return nil, err

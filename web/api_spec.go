@@ -2,12 +2,16 @@ package web
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -47,16 +51,40 @@ var apiContact = &huma.Contact{Name: "Kiln", URL: "https://github.com/kilnhq/kil
 // register is huma.Register with the refusals the operation can give declared, the ones that
 // come from rules over every request worked out here rather than listed again on each
 // operation: a request without a usable token (401, identifyAPI and authorize); a change with a
-// viewer's token, or made through local access from a page of another origin (403, authorize
-// and protectCSRF), or whose body is not UTF-8 (400, jsonBodyIsUTF8); a body that doesn't parse
+// token whose role may not take the operation's action, or made through local access from a
+// page of another origin (403, authorize and protectCSRF), or whose body is not UTF-8 (400, jsonBodyIsUTF8); a body that doesn't parse
 // (400), is too large (413) or isn't JSON (415). op.Errors holds what the handler itself gives
 // (codeStatuses of the codes its calls return, or its own refusal). huma adds 422 to an
 // operation with parameters or a body (every EINVALID a handler returns is of such an
 // operation) and 500; the default answer covers the other failures of the server.
-func register[I, O any](hapi huma.API, op huma.Operation, handler func(context.Context, *I) (*O, error)) {
+//
+// a is what the operation needs from authz's table; the operation's description says which role
+// that is, and declareAPI makes authorize enforce it.
+func register[I, O any](hapi huma.API, a authz.Action, op huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	registerNeed(hapi, need{action: a}, op, handler)
+}
+
+// registerByParam is register for an operation whose path parameter param names what it does
+// (POST /v1/jobs/{id}/{action}), with the action each of its values needs.
+func registerByParam[I, O any](hapi huma.API, param string, byParam map[string]authz.Action, op huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	registerNeed(hapi, need{param: param, byParam: byParam}, op, handler)
+}
+
+// needKey holds an operation's need in its Metadata, for declareAPI.
+const needKey = "kiln.need"
+
+func registerNeed[I, O any](hapi huma.API, n need, op huma.Operation, handler func(context.Context, *I) (*O, error)) {
+	if op.Metadata == nil {
+		op.Metadata = map[string]any{}
+	}
+	op.Metadata[needKey] = n
+	op.Description = strings.TrimSpace(op.Description + " " + n.describe())
 	op.Errors = append(op.Errors, http.StatusUnauthorized)
 	if op.Method != http.MethodGet {
-		op.Errors = append(op.Errors, http.StatusBadRequest, http.StatusForbidden)
+		op.Errors = append(op.Errors, http.StatusBadRequest)
+	}
+	if op.Method != http.MethodGet || n.action != authz.Read {
+		op.Errors = append(op.Errors, http.StatusForbidden)
 	}
 	if _, body := reflect.TypeFor[I]().FieldByName("Body"); body {
 		op.Errors = append(op.Errors, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
@@ -72,6 +100,53 @@ func register[I, O any](hapi huma.API, op huma.Operation, handler func(context.C
 		Content:     map[string]*huma.MediaType{"application/problem+json": {Schema: problem}},
 	}
 	huma.Register(hapi, op, handler)
+}
+
+// describe says, for an operation's description, which role its need asks of the token.
+func (n need) describe() string {
+	if n.param == "" {
+		if n.action == authz.Read {
+			return "Any token may call it."
+		}
+		least, _ := authz.Least(n.action)
+		return fmt.Sprintf("Needs a token of the %s role (action %s).", roleAndAbove(least), n.action)
+	}
+	var parts []string
+	for _, v := range slices.Sorted(maps.Keys(n.byParam)) {
+		a := n.byParam[v]
+		least, _ := authz.Least(a)
+		parts = append(parts, fmt.Sprintf("%s needs the %s role (%s)", v, roleAndAbove(least), a))
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+// roleAndAbove names a role and those above it: "operator or admin".
+func roleAndAbove(r authz.Role) string {
+	i := slices.Index(authz.Roles, r)
+	names := make([]string, 0, len(authz.Roles))
+	for _, x := range authz.Roles[i:] {
+		names = append(names, string(x))
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// declareAPI declares the route of every operation of the API's document with the need
+// register gave it; an operation registered some other way gets none, and New refuses it.
+func (s *Server) declareAPI() {
+	for _, item := range s.api.OpenAPI().Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch, item.Head, item.Options} {
+			if op == nil {
+				continue
+			}
+			if n, ok := op.Metadata[needKey].(need); ok {
+				method, path := apiRouteKey(*op)
+				s.declare(method, path, n)
+			}
+		}
+	}
 }
 
 // codeStatuses are the statuses of application error codes, as models.HTTPStatus maps them:

@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -65,21 +66,21 @@ type ListTasksOutput struct {
 }
 
 func (s *Server) registerTaskAPI(api huma.API) {
-	register(api, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/v1/tasks", Summary: "List tasks", Tags: []string{tagTasks},
+	register(api, authz.Read, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/v1/tasks", Summary: "List tasks", Tags: []string{tagTasks},
 		Description: "Tasks of one status, a page at a time (limit, offset): completed ones latest first, the others by due date, soonest first."}, s.apiListTasks)
-	register(api, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/v1/tasks", DefaultStatus: http.StatusCreated,
+	register(api, authz.TasksEdit, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/v1/tasks", DefaultStatus: http.StatusCreated,
 		Summary: "Create a task", Tags: []string{tagTasks},
-		Description: "Needs an admin token. Checked as the New task form checks it; its status follows from its due date."}, s.apiCreateTask)
-	register(api, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/v1/tasks/{id}", Summary: "Get a task", Tags: []string{tagTasks},
+		Description: "Checked as the New task form checks it; its status follows from its due date."}, s.apiCreateTask)
+	register(api, authz.Read, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/v1/tasks/{id}", Summary: "Get a task", Tags: []string{tagTasks},
 		Description: "One task, its status worked out at the time of the request.", Errors: codeStatuses(models.ENOTFOUND)}, s.apiGetTask)
-	register(api, huma.Operation{OperationID: "update-task", Method: http.MethodPut, Path: "/v1/tasks/{id}", Summary: "Change a task", Tags: []string{tagTasks},
-		Description: "Needs an admin token. Replaces its title, description and due date with those sent: a description left out is emptied.",
+	register(api, authz.TasksEdit, huma.Operation{OperationID: "update-task", Method: http.MethodPut, Path: "/v1/tasks/{id}", Summary: "Change a task", Tags: []string{tagTasks},
+		Description: "Replaces its title, description and due date with those sent: a description left out is emptied.",
 		Errors:      codeStatuses(models.ENOTFOUND)}, s.apiUpdateTask)
-	register(api, huma.Operation{OperationID: "delete-task", Method: http.MethodDelete, Path: "/v1/tasks/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Delete a task", Tags: []string{tagTasks}, Description: "Needs an admin token. The task is gone for good.",
+	register(api, authz.TasksEdit, huma.Operation{OperationID: "delete-task", Method: http.MethodDelete, Path: "/v1/tasks/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a task", Tags: []string{tagTasks}, Description: "The task is gone for good.",
 		Errors: codeStatuses(models.ENOTFOUND)}, s.apiDeleteTask)
-	register(api, huma.Operation{OperationID: "task-action", Method: http.MethodPost, Path: "/v1/tasks/{id}/{action}", Summary: "Complete or reopen a task",
-		Tags: []string{tagTasks}, Description: "Needs an admin token. Completing a completed task, or reopening an open one, changes nothing.",
+	registerByParam(api, "action", map[string]authz.Action{"complete": authz.TasksEdit, "reopen": authz.TasksEdit}, huma.Operation{OperationID: "task-action", Method: http.MethodPost, Path: "/v1/tasks/{id}/{action}", Summary: "Complete or reopen a task",
+		Tags: []string{tagTasks}, Description: "Completing a completed task, or reopening an open one, changes nothing.",
 		Errors: codeStatuses(models.ENOTFOUND)}, s.apiTaskAction)
 }
 
@@ -102,9 +103,6 @@ func (s *Server) apiListTasks(ctx context.Context, in *ListTasksInput) (*ListTas
 }
 
 func (s *Server) apiCreateTask(ctx context.Context, in *TaskInput) (*TaskOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	t, err := s.store.Tasks.CreateTask(ctx, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -121,9 +119,6 @@ func (s *Server) apiGetTask(ctx context.Context, in *TaskIDInput) (*TaskOutput, 
 }
 
 func (s *Server) apiUpdateTask(ctx context.Context, in *TaskUpdateInput) (*TaskOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	t, err := s.store.Tasks.UpdateTask(ctx, in.ID, models.TaskInput{Title: in.Body.Title, Description: in.Body.Description, DueAt: in.Body.DueAt})
 	if err != nil {
 		return nil, s.apiErr(err)
@@ -132,9 +127,6 @@ func (s *Server) apiUpdateTask(ctx context.Context, in *TaskUpdateInput) (*TaskO
 }
 
 func (s *Server) apiDeleteTask(ctx context.Context, in *TaskIDInput) (*struct{}, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	if err := s.store.Tasks.DeleteTask(ctx, in.ID); err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -142,9 +134,6 @@ func (s *Server) apiDeleteTask(ctx context.Context, in *TaskIDInput) (*struct{},
 }
 
 func (s *Server) apiTaskAction(ctx context.Context, in *TaskActionInput) (*TaskOutput, error) {
-	if err := mustAdmin(ctx); err != nil {
-		return nil, err
-	}
 	var t *models.Task
 	var err error
 	if in.Action == "complete" {

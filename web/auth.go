@@ -145,17 +145,6 @@ func isPartial(r *http.Request) bool {
 	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") != "true"
 }
 
-// isPublic lists what anyone may see without logging in.
-func isPublic(path string) bool {
-	return path == "/login" || isQuietPath(path) || isAPIReference(path)
-}
-
-// isAPIReference reports the API's description and reference page: public, as they say how to
-// call the API, not what is in it.
-func isAPIReference(path string) bool {
-	return path == apiPrefix+"/docs" || path == apiPrefix+"/openapi.json" || path == apiPrefix+"/openapi.yaml"
-}
-
 // identify finds who is making the request: the user of a live session or, when local
 // requests skip login, the local admin for a request from this machine.
 func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
@@ -174,40 +163,6 @@ func (s *Server) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set(sessionContextKey, id)
 		} else if s.cfg.LocalNoAuth && isLocal(c.Request()) {
 			c.Set(userContextKey, localUser)
-		}
-		return next(c)
-	}
-}
-
-// authorize enforces the access rules: everything but the login page, health checks and assets
-// needs a user; changing anything needs an admin.
-func (s *Server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		path, method := c.Path(), c.Request().Method
-		if isPublic(path) || (path == "/logout" && method == http.MethodPost) {
-			return next(c)
-		}
-		u := currentUser(c)
-		if u == nil && isAPIPath(c.Request().URL.Path) {
-			return errAPIUnauthorized
-		}
-		if u == nil {
-			login := "/login?next=" + url.QueryEscape(c.Request().URL.RequestURI())
-			switch {
-			case isPartial(c.Request()):
-				// A live region polling after the session ended: send the whole page to login.
-				c.Response().Header().Set("HX-Redirect", "/login?next="+url.QueryEscape(c.Request().Header.Get("HX-Current-URL")))
-				return c.NoContent(http.StatusUnauthorized)
-			case method == http.MethodGet && !wantsJSON(c.Request()):
-				return redirect(c, login)
-			}
-			return echo.NewHTTPError(http.StatusUnauthorized, "Log in to do that.")
-		}
-		if method != http.MethodGet && method != http.MethodHead && !u.CanAct() {
-			if isAPIPath(c.Request().URL.Path) {
-				return echo.NewHTTPError(http.StatusForbidden, "This token may read but not change anything: it has the viewer role.")
-			}
-			return echo.NewHTTPError(http.StatusForbidden, "Viewers can see everything but change nothing. Ask an admin.")
 		}
 		return next(c)
 	}

@@ -115,7 +115,7 @@ func TestViewerSeesButCannotAct(t *testing.T) {
 	for _, path := range []string{"/tasks", "/tasks/1", "/tasks/1/complete", "/tasks/1/delete", "/work-items"} {
 		resp, doc := a.post(path, url.Values{"_csrf": {token}, "title": {"x"}, "due_at": {"2027-01-01T10:00"}, "tz": {"UTC"}})
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, path)
-		require.Contains(t, doc.Find(`[data-testid="error-message"]`).Text(), "Viewers")
+		require.Contains(t, doc.Find(`[data-testid="error-message"]`).Text(), "can see everything but change nothing")
 	}
 	for _, path := range []string{"/tasks/new", "/tasks/1/edit", "/tasks/1/delete"} {
 		resp, _ := a.get(path)

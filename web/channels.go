@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
@@ -17,8 +18,8 @@ import (
 )
 
 // The alert channels' pages: everyone reads them (settings hold secret references, never
-// values); admins create, change, test and delete channels, the same requireAct rule as the
-// secrets and tokens pages.
+// values); admins create, change, test and delete channels (authz.ChannelsEdit), as they do
+// secrets and tokens.
 
 // channelTypes names each channel type for people, with what it is for.
 var channelTypes = map[string]pages.ChannelType{
@@ -51,7 +52,7 @@ func (s *Server) handleChannels(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := pages.ChannelsView{CanAct: canAct(c), Layout: s.layoutProps(c, "Alert channels", layout.SectionJobs)}
+	v := pages.ChannelsView{Layout: s.layoutProps(c, "Alert channels", layout.SectionJobs)}
 	for _, typ := range models.ChannelTypes {
 		t := channelTypes[typ]
 		t.Value = typ
@@ -87,9 +88,6 @@ func (s *Server) momentPtr(c echo.Context, ch *models.Channel) *components.Momen
 
 // handleChannelNew is the form of a new channel of the type asked for.
 func (s *Server) handleChannelNew(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	typ := c.QueryParam("type")
 	if !slices.Contains(models.ChannelTypes, typ) {
 		return echo.NewHTTPError(http.StatusNotFound, "Choose a type of channel on the channels page.")
@@ -103,9 +101,6 @@ func (s *Server) handleChannelNew(c echo.Context) error {
 
 // handleChannelCreate saves a new channel.
 func (s *Server) handleChannelCreate(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	return s.saveChannel(c, &models.Channel{Name: c.FormValue("name"), CreatedBy: currentUser(c).Username}, true)
 }
 
@@ -116,7 +111,7 @@ func (s *Server) handleChannel(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !canAct(c) {
+	if !may(c, authz.ChannelsEdit) {
 		redactChannel(ch)
 	}
 	return s.renderChannelForm(c, http.StatusOK, ch, pages.ChannelFormView{Values: channelValues(ch)})
@@ -131,9 +126,6 @@ func redactChannel(ch *models.Channel) {
 
 // handleChannelSave replaces a channel's settings.
 func (s *Server) handleChannelSave(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	return s.saveChannel(c, &models.Channel{Name: c.Param("name")}, false)
 }
 
@@ -224,9 +216,6 @@ func channelValues(ch *models.Channel) map[string]string {
 // handleChannelTest sends a test message now and says how it went: a flash when it went, the
 // error on the channel's page when it didn't.
 func (s *Server) handleChannelTest(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	name := c.Param("name")
 	_, err := s.channels.SendTest(c.Request().Context(), name)
 	if models.ErrorCode(err) == models.ENOTFOUND {
@@ -245,9 +234,6 @@ func (s *Server) handleChannelTest(c echo.Context) error {
 
 // handleChannelDelete deletes a channel.
 func (s *Server) handleChannelDelete(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	name := c.Param("name")
 	if err := s.store.Channels.DeleteChannel(c.Request().Context(), name); err != nil {
 		return err
@@ -262,7 +248,7 @@ func (s *Server) renderChannelForm(c echo.Context, status int, ch *models.Channe
 	if v.New {
 		title = "New " + channelTypeLabel(ch.Type) + " channel"
 	}
-	v.Layout, v.CSRF, v.CanAct = s.layoutProps(c, title, layout.SectionJobs), csrfToken(c), canAct(c)
+	v.Layout, v.CSRF = s.layoutProps(c, title, layout.SectionJobs), csrfToken(c)
 	v.Name, v.Type, v.TypeLabel, v.Securities = ch.Name, ch.Type, channelTypeLabel(ch.Type), channelSecurities
 	v.LastSent, v.LastError = s.momentPtr(c, ch), ch.LastError
 	if ch.LastErrorAt != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
@@ -300,6 +301,9 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 			v.Kinds = append(v.Kinds, k.Name)
 		}
 	}
+	if !may(c, authz.JobsEnqueueCode) { // offer only the kinds the role may enqueue
+		v.Kinds = slices.DeleteFunc(v.Kinds, func(k string) bool { return authz.EnqueueAction(k) == authz.JobsEnqueueCode })
+	}
 	if v.Kind != "" && !slices.Contains(v.Kinds, v.Kind) {
 		v.Kinds = append(v.Kinds, v.Kind) // keep the choice, and offer to allow it
 		v.KindUnknown = true
@@ -323,6 +327,20 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 }
 
 // newJobForm is a blank form for kind.
+// defaultFormKind is the kind a blank form starts with: http.request, or for a role that may
+// not enqueue it, the first kind this server works that the role may.
+func (s *Server) defaultFormKind(c echo.Context) string {
+	if may(c, authz.JobsEnqueueCode) {
+		return pages.KindHTTP
+	}
+	for _, k := range s.engine.Kinds() {
+		if authz.EnqueueAction(k.Name) == authz.JobsEnqueue {
+			return k.Name
+		}
+	}
+	return ""
+}
+
 func newJobForm(kind string) pages.JobFormView {
 	return pages.JobFormView{Kind: kind, Follow: true, Errors: map[string]string{}}
 }

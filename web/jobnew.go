@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/layout"
@@ -21,10 +22,7 @@ import (
 // handleJobNew shows the form: blank for ?kind= (http.request by default), or a copy of job
 // ?from=ID.
 func (s *Server) handleJobNew(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
-	v := pages.JobNewView{Form: newJobForm(pages.KindHTTP)}
+	v := pages.JobNewView{Form: newJobForm(s.defaultFormKind(c))}
 	if k := c.QueryParam("kind"); k != "" {
 		v.Form = newJobForm(k)
 	}
@@ -36,6 +34,9 @@ func (s *Server) handleJobNew(c echo.Context) error {
 		j, err := s.store.JobQueries.GetJob(c.Request().Context(), id)
 		if err != nil {
 			return err
+		}
+		if err := s.require(c, authz.EnqueueAction(j.Kind)); err != nil {
+			return err // Duplicate of an exec or http.request job: its copy would be refused
 		}
 		v.Form = jobFormFrom(j.Kind, j.Args, jobFileURL(j.ID, "args.json"), j.Queue, j.Priority, j.MaxAttempts, j.Timeout, j.TagList())
 		v.FromID = id
@@ -68,6 +69,9 @@ func (s *Server) handleJobNewRow(c echo.Context) error {
 // wrong next to each field (422) and everything typed kept.
 func (s *Server) handleJobCreate(c echo.Context) error {
 	form := readJobForm(c)
+	if err := s.require(c, authz.EnqueueAction(form.Kind)); err != nil {
+		return err
+	}
 	v := pages.JobNewView{Form: form, When: pages.WhenView{When: c.FormValue("when"), Delay: strings.TrimSpace(c.FormValue("delay")),
 		RunAt: strings.TrimSpace(c.FormValue("run_at"))}}
 	raw := s.jobArgs(&v.Form)

@@ -153,7 +153,7 @@ func (s *Server) handleJobs(c echo.Context) error {
 	v := pages.JobsView{
 		Layout: s.layoutProps(c, "Jobs", layout.SectionJobs),
 		Filter: filterView(q.filter, q.housekeeping),
-		Kinds:  kinds, Queues: queues, CanAct: canAct(c), BulkActions: bulkJobActions(), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
+		Kinds:  kinds, Queues: queues, BulkActions: bulkJobActions(), CSRF: csrfToken(c), ReturnTo: c.Request().URL.RequestURI(),
 	}
 	v.Filter.Limit = q.limit // the form sends it back
 	v.Housekeeping = s.housekeepingKinds()
@@ -248,6 +248,9 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	action, ok := jobActionNamed(name)
 	if !ok || !action.bulk {
 		return models.Errorf(models.EINVALID, "Choose %s.", bulkJobActionNames())
+	}
+	if err := s.require(c, action.action); err != nil { // the route needs jobs.bulk; each job, the action's own
+		return err
 	}
 	back := localPath(c.FormValue("return_to"))
 	ctx := actorContext(c)

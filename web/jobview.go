@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
@@ -65,7 +66,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
 		Args: jsonBlock(j.Args, jobFileURL(j.ID, "args.json")), Result: jsonBlock(j.Result, jobFileURL(j.ID, "result.json")),
 		LastError: textBlock(j.LastError, jobFileURL(j.ID, "error.txt")), ContinueOn: j.ContinueOn,
-		CanAct: canAct(c), CSRF: csrfToken(c), Actions: jobActionButtons(j.State),
+		CSRF: csrfToken(c), Actions: jobActionButtons(j.State, authz.Role(currentUser(c).Role)), CanDuplicate: may(c, authz.EnqueueAction(j.Kind)),
 	}
 	v.Timeout, v.TimeoutFrom = timeoutView(j)
 	if j.UniqueKey != nil {

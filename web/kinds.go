@@ -200,7 +200,7 @@ func (s *Server) kindView(c echo.Context, name string) (pages.KindView, error) {
 		return pages.KindView{}, models.Errorf(models.ENOTFOUND, "No kind %q: no server here has its code, and no job of it is kept.", name)
 	}
 	limit := d.limits[name]
-	v := pages.KindView{Layout: s.layoutProps(c, name+" · Kinds", layout.SectionJobs), Row: d.row(name), CanAct: canAct(c),
+	v := pages.KindView{Layout: s.layoutProps(c, name+" · Kinds", layout.SectionJobs), Row: d.row(name),
 		CSRF: csrfToken(c), Cap: limit.MaxRunning, Rate: rateText(limit), Form: kindLimitsForm(limit)}
 	if v.RateUsed, err = s.store.Kinds.KindRateUsed(ctx, limit, s.cfg.Now()); err != nil {
 		return v, err

@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
@@ -40,21 +41,9 @@ func csrfToken(c echo.Context) string {
 func (s *Server) layoutProps(c echo.Context, title, section string) layout.Props {
 	p := layout.Props{Title: title, Section: section, Flash: takeFlash(c), Version: s.cfg.Version, CSRF: csrfToken(c)}
 	if u := currentUser(c); u != nil {
-		p.User, p.Role, p.Local = u.Username, u.Role, u == localUser
+		p.User, p.Role, p.Local = u.Username, authz.Role(u.Role), u == localUser
 	}
 	return p
-}
-
-// canAct reports whether the current user may change things; pages hide their action buttons
-// when not.
-func canAct(c echo.Context) bool { return currentUser(c).CanAct() }
-
-// requireAct refuses an action page (a form) to a viewer.
-func requireAct(c echo.Context) error {
-	if !canAct(c) {
-		return echo.NewHTTPError(http.StatusForbidden, "Viewers can see everything but change nothing. Ask an admin.")
-	}
-	return nil
 }
 
 // moment presents t in the viewer's zone, relative to now.

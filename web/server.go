@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
@@ -218,6 +219,8 @@ type Server struct {
 	done         chan error
 	stopped      atomic.Bool    // Stop ran
 	channels     *alerts.Sender // saves, checks and tests the alerts' channels
+	// needs holds what each route needs from authz's table, by routeKey (authorize.go).
+	needs map[string]need
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
@@ -250,9 +253,21 @@ func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger)
 	s.middleware()
 	s.routes()
 	s.api = s.newAPI()
-	s.echo.GET(apiPrefix+"/docs", s.handleAPIDocs)
+	s.declareAPI()
+	// The API's description and reference page are public: they say how to call the API, not
+	// what is in it. huma serves the description itself; its OpenAPI 3.0 copies need a login.
+	for _, p := range []string{"/openapi.json", "/openapi.yaml"} {
+		s.declare(http.MethodGet, apiPrefix+p, need{action: authz.Public})
+	}
+	for _, p := range []string{"/openapi-3.0.json", "/openapi-3.0.yaml"} {
+		s.declare(http.MethodGet, apiPrefix+p, need{action: authz.Read})
+	}
+	s.route(http.MethodGet, apiPrefix+"/docs", authz.Public, s.handleAPIDocs)
 	if s.cfg.Metrics != nil {
-		s.echo.GET(metricsPath, echo.WrapHandler(s.cfg.Metrics.Handler()))
+		s.route(http.MethodGet, metricsPath, authz.Read, echo.WrapHandler(s.cfg.Metrics.Handler()))
+	}
+	if err := s.checkRoutes(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -308,82 +323,86 @@ func isQuietPath(path string) bool {
 }
 
 func (s *Server) routes() {
-	e := s.echo
-	e.GET(static.Prefix+"*", serveStatic)
-	e.GET("/healthz", s.handleHealthz)
-	e.GET("/readyz", s.handleReadyz)
-	e.GET("/robots.txt", handleRobots)
+	const get, post = http.MethodGet, http.MethodPost
+	s.route(get, static.Prefix+"*", authz.Public, serveStatic)
+	s.route(get, "/healthz", authz.Public, s.handleHealthz)
+	s.route(get, "/readyz", authz.Public, s.handleReadyz)
+	s.route(get, "/robots.txt", authz.Public, handleRobots)
 
-	e.GET("/login", s.handleLoginPage)
-	e.POST("/login", s.handleLogin, s.loginRateLimit())
-	e.POST("/logout", s.handleLogout)
+	s.route(get, "/login", authz.Public, s.handleLoginPage)
+	s.route(post, "/login", authz.Public, s.handleLogin, s.loginRateLimit())
+	s.route(post, "/logout", authz.Self, s.handleLogout)
 
-	e.GET("/", s.handleTaskList)
-	e.GET("/tasks", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/") })
-	e.GET("/tasks/new", s.handleTaskNew)
-	e.GET("/tasks/live", s.handleTaskListLive)
-	e.POST("/tasks", s.handleTaskCreate)
-	e.GET("/tasks/:id", s.handleTaskShow)
-	e.GET("/tasks/:id/edit", s.handleTaskEdit)
-	e.POST("/tasks/:id", s.handleTaskUpdate)
-	e.POST("/tasks/:id/complete", s.handleTaskComplete)
-	e.POST("/tasks/:id/reopen", s.handleTaskReopen)
-	e.GET("/tasks/:id/delete", s.handleTaskDeleteConfirm)
-	e.POST("/tasks/:id/delete", s.handleTaskDelete)
-	e.POST("/work-items", s.handleWorkItemCreate)
+	s.route(get, "/", authz.Read, s.handleTaskList)
+	s.route(get, "/tasks", authz.Read, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/") })
+	s.route(get, "/tasks/new", authz.TasksEdit, s.handleTaskNew)
+	s.route(get, "/tasks/live", authz.Read, s.handleTaskListLive)
+	s.route(post, "/tasks", authz.TasksEdit, s.handleTaskCreate)
+	s.route(get, "/tasks/:id", authz.Read, s.handleTaskShow)
+	s.route(get, "/tasks/:id/edit", authz.TasksEdit, s.handleTaskEdit)
+	s.route(post, "/tasks/:id", authz.TasksEdit, s.handleTaskUpdate)
+	s.route(post, "/tasks/:id/complete", authz.TasksEdit, s.handleTaskComplete)
+	s.route(post, "/tasks/:id/reopen", authz.TasksEdit, s.handleTaskReopen)
+	s.route(get, "/tasks/:id/delete", authz.TasksEdit, s.handleTaskDeleteConfirm)
+	s.route(post, "/tasks/:id/delete", authz.TasksEdit, s.handleTaskDelete)
+	s.route(post, "/work-items", authz.JobsEnqueue, s.handleWorkItemCreate)
 
-	e.GET("/dashboard", s.handleOverview)
-	e.GET("/dashboard/live", s.handleOverviewLive)
-	e.GET("/dashboard/jobs", s.handleJobs)
-	e.POST("/dashboard/jobs/bulk", s.handleJobsBulk)
-	e.GET("/dashboard/jobs/new", s.handleJobNew)
-	e.GET("/dashboard/jobs/new/fields", s.handleJobNewFields)
-	e.GET("/dashboard/jobs/new/row", s.handleJobNewRow)
-	e.GET("/dashboard/jobs/new/when", s.handleJobNewWhen)
-	e.POST("/dashboard/jobs/new", s.handleJobCreate)
-	e.GET("/dashboard/jobs/:id", s.handleJob)
-	e.GET("/dashboard/jobs/:id/live", s.handleJobLive)
+	s.route(get, "/dashboard", authz.Read, s.handleOverview)
+	s.route(get, "/dashboard/live", authz.Read, s.handleOverviewLive)
+	s.route(get, "/dashboard/jobs", authz.Read, s.handleJobs)
+	s.route(post, "/dashboard/jobs/bulk", authz.JobsBulk, s.handleJobsBulk)
+	s.route(get, "/dashboard/jobs/new", authz.JobsEnqueue, s.handleJobNew)
+	s.route(get, "/dashboard/jobs/new/fields", authz.Read, s.handleJobNewFields)
+	s.route(get, "/dashboard/jobs/new/row", authz.Read, s.handleJobNewRow)
+	s.route(get, "/dashboard/jobs/new/when", authz.Read, s.handleJobNewWhen)
+	s.route(post, "/dashboard/jobs/new", authz.JobsEnqueue, s.handleJobCreate) // and JobsEnqueueCode for exec, http.request
+	s.route(get, "/dashboard/jobs/:id", authz.Read, s.handleJob)
+	s.route(get, "/dashboard/jobs/:id/live", authz.Read, s.handleJobLive)
 	for name := range jobFiles { // args.json, log.txt...: a value whole, as a download
-		e.GET("/dashboard/jobs/:id/"+name, s.handleJobFile(name))
+		s.route(get, "/dashboard/jobs/:id/"+name, authz.Read, s.handleJobFile(name))
 	}
-	e.POST("/dashboard/jobs/:id/:action", s.handleJobAction)
-	e.GET("/dashboard/secrets", s.handleSecrets)
-	e.POST("/dashboard/secrets", s.handleSecretSave)
-	e.POST("/dashboard/secrets/:name/delete", s.handleSecretDelete)
-	e.GET("/dashboard/tokens", s.handleTokens)
-	e.POST("/dashboard/tokens", s.handleTokenCreate)
-	e.POST("/dashboard/tokens/:name/revoke", s.handleTokenRevoke)
-	e.GET("/dashboard/alerts", s.handleAlerts)
-	e.GET("/dashboard/alerts/live", s.handleAlertsLive)
-	e.POST("/dashboard/alerts/:id/acknowledge", s.handleAlertAcknowledge)
-	e.POST("/dashboard/alerts/:id/silence", s.handleAlertSilence)
-	e.POST("/dashboard/alerts/:id/unsilence", s.handleAlertUnsilence)
-	e.GET("/dashboard/alerts/rules/new", s.handleRuleNew)
-	e.POST("/dashboard/alerts/rules/new", s.handleRuleCreate)
-	e.GET("/dashboard/alerts/rules/:name/edit", s.handleRuleEdit)
-	e.POST("/dashboard/alerts/rules/:name/edit", s.handleRuleSave)
-	e.POST("/dashboard/alerts/rules/:name/delete", s.handleRuleDelete)
-	e.GET("/dashboard/alerts/channels", s.handleChannels)
-	e.GET("/dashboard/alerts/channels/new", s.handleChannelNew)
-	e.POST("/dashboard/alerts/channels/new", s.handleChannelCreate)
-	e.GET("/dashboard/alerts/channels/:name", s.handleChannel)
-	e.POST("/dashboard/alerts/channels/:name", s.handleChannelSave)
-	e.POST("/dashboard/alerts/channels/:name/test", s.handleChannelTest)
-	e.POST("/dashboard/alerts/channels/:name/delete", s.handleChannelDelete)
-	e.GET("/dashboard/recurring", s.handleRecurring)
-	e.GET("/dashboard/recurring/preview", s.handleSchedulePreview)
-	e.GET("/dashboard/recurring/new", s.handleRecurringNew)
-	e.POST("/dashboard/recurring/new", s.handleRecurringCreate)
-	e.GET("/dashboard/recurring/:id/edit", s.handleRecurringEdit)
-	e.GET("/dashboard/recurring/:id/args.json", s.handleRecurringArgs)
-	e.POST("/dashboard/recurring/:id/edit", s.handleRecurringSave)
-	e.POST("/dashboard/recurring/:id/:action", s.handleRecurringAction)
-	e.GET("/dashboard/servers", s.handleServers)
-	e.GET("/dashboard/queues", s.handleQueues)
-	e.POST("/dashboard/queues/:name/:action", s.handleQueueAction)
-	e.GET("/dashboard/kinds", s.handleKinds)
-	e.GET("/dashboard/kinds/:kind", s.handleKind)
-	e.POST("/dashboard/kinds/:kind/limits", s.handleKindLimits)
+	s.routeByParam(post, "/dashboard/jobs/:id/:action", "action", jobActionNeeds(), s.handleJobAction)
+	s.route(get, "/dashboard/secrets", authz.SecretsManage, s.handleSecrets)
+	s.route(post, "/dashboard/secrets", authz.SecretsManage, s.handleSecretSave)
+	s.route(post, "/dashboard/secrets/:name/delete", authz.SecretsManage, s.handleSecretDelete)
+	s.route(get, "/dashboard/tokens", authz.TokensManage, s.handleTokens)
+	s.route(post, "/dashboard/tokens", authz.TokensManage, s.handleTokenCreate)
+	s.route(post, "/dashboard/tokens/:name/revoke", authz.TokensManage, s.handleTokenRevoke)
+	s.route(get, "/dashboard/alerts", authz.Read, s.handleAlerts)
+	s.route(get, "/dashboard/alerts/live", authz.Read, s.handleAlertsLive)
+	s.route(post, "/dashboard/alerts/:id/acknowledge", authz.AlertsAck, s.handleAlertAcknowledge)
+	s.route(post, "/dashboard/alerts/:id/silence", authz.AlertsAck, s.handleAlertSilence)
+	s.route(post, "/dashboard/alerts/:id/unsilence", authz.AlertsAck, s.handleAlertUnsilence)
+	s.route(get, "/dashboard/alerts/rules/new", authz.AlertRulesEdit, s.handleRuleNew)
+	s.route(post, "/dashboard/alerts/rules/new", authz.AlertRulesEdit, s.handleRuleCreate)
+	s.route(get, "/dashboard/alerts/rules/:name/edit", authz.AlertRulesEdit, s.handleRuleEdit)
+	s.route(post, "/dashboard/alerts/rules/:name/edit", authz.AlertRulesEdit, s.handleRuleSave)
+	s.route(post, "/dashboard/alerts/rules/:name/delete", authz.AlertRulesEdit, s.handleRuleDelete)
+	s.route(get, "/dashboard/alerts/channels", authz.Read, s.handleChannels)
+	s.route(get, "/dashboard/alerts/channels/new", authz.ChannelsEdit, s.handleChannelNew)
+	s.route(post, "/dashboard/alerts/channels/new", authz.ChannelsEdit, s.handleChannelCreate)
+	s.route(get, "/dashboard/alerts/channels/:name", authz.Read, s.handleChannel)
+	s.route(post, "/dashboard/alerts/channels/:name", authz.ChannelsEdit, s.handleChannelSave)
+	s.route(post, "/dashboard/alerts/channels/:name/test", authz.ChannelsEdit, s.handleChannelTest)
+	s.route(post, "/dashboard/alerts/channels/:name/delete", authz.ChannelsEdit, s.handleChannelDelete)
+	s.route(get, "/dashboard/recurring", authz.Read, s.handleRecurring)
+	s.route(get, "/dashboard/recurring/preview", authz.Read, s.handleSchedulePreview)
+	s.route(get, "/dashboard/recurring/new", authz.RecurringEdit, s.handleRecurringNew)
+	s.route(post, "/dashboard/recurring/new", authz.RecurringEdit, s.handleRecurringCreate)
+	s.route(get, "/dashboard/recurring/:id/edit", authz.RecurringEdit, s.handleRecurringEdit)
+	s.route(get, "/dashboard/recurring/:id/args.json", authz.Read, s.handleRecurringArgs)
+	s.route(post, "/dashboard/recurring/:id/edit", authz.RecurringEdit, s.handleRecurringSave)
+	s.routeByParam(post, "/dashboard/recurring/:id/:action", "action", map[string]authz.Action{
+		"pause": authz.RecurringPause, "resume": authz.RecurringPause, "trigger": authz.RecurringTrigger, "delete": authz.RecurringEdit,
+	}, s.handleRecurringAction)
+	s.route(get, "/dashboard/servers", authz.Read, s.handleServers)
+	s.route(get, "/dashboard/queues", authz.Read, s.handleQueues)
+	s.routeByParam(post, "/dashboard/queues/:name/:action", "action", map[string]authz.Action{
+		"pause": authz.QueuesPause, "resume": authz.QueuesPause,
+	}, s.handleQueueAction)
+	s.route(get, "/dashboard/kinds", authz.Read, s.handleKinds)
+	s.route(get, "/dashboard/kinds/:kind", authz.Read, s.handleKind)
+	s.route(post, "/dashboard/kinds/:kind/limits", authz.LimitsManage, s.handleKindLimits)
 }
 
 // Handler returns the server's HTTP handler, for tests that use httptest.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
@@ -125,10 +126,10 @@ func (s *Server) tasksView(c echo.Context) (pages.TasksView, error) {
 			Page: page, Pages: int((total + tasksPerPage - 1) / tasksPerPage), Total: total,
 			Href: func(p int) string { return tasksURL(status, p) },
 		},
-		Zone:     viewerZone(c).String(),
-		CSRF:     csrfToken(c),
+		Zone:    viewerZone(c).String(),
+		CSRF:    csrfToken(c),
+		CanEdit: may(c, authz.TasksEdit), CanEnqueue: may(c, authz.JobsEnqueue),
 		ReturnTo: here,
-		CanAct:   canAct(c),
 		LiveURL:  "/tasks/live" + strings.TrimPrefix(here, "/"), // "/?status=..." -> "/tasks/live?status=..."
 	}, nil
 }
@@ -241,9 +242,6 @@ func (s *Server) renderTaskForm(c echo.Context, status int, task *models.Task, f
 
 // handleTaskNew shows an empty form, due in an hour (on the hour) in the viewer's zone.
 func (s *Server) handleTaskNew(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	loc := viewerZone(c)
 	due := s.cfg.Now().In(loc).Add(time.Hour).Truncate(time.Hour)
 	return s.renderTaskForm(c, http.StatusOK, nil, taskForm{DueAt: due.Format(datetimeLocal), Zone: viewerZoneName(c)}, nil)
@@ -283,9 +281,6 @@ func (s *Server) handleTaskShow(c echo.Context) error {
 
 // handleTaskEdit shows the form filled with the task, its due date in the viewer's zone.
 func (s *Server) handleTaskEdit(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	task, err := s.loadTask(c)
 	if err != nil {
 		return err
@@ -344,9 +339,6 @@ func (s *Server) handleTaskReopen(c echo.Context) error {
 
 // handleTaskDeleteConfirm asks before deleting.
 func (s *Server) handleTaskDeleteConfirm(c echo.Context) error {
-	if err := requireAct(c); err != nil {
-		return err
-	}
 	task, err := s.loadTask(c)
 	if err != nil {
 		return err

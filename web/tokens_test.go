@@ -41,6 +41,10 @@ func TestTokensPage(t *testing.T) {
 	row := doc.Find(`[data-testid="token-row"][data-name="ci-deploy"]`)
 	require.Contains(t, row.Text(), "admin")
 	require.Contains(t, row.Text(), "by local")
+	require.Equal(t, 1, doc.Find(`select[name="role"] option[value="operator"]`).Length(), "operator is offered")
+	resp, _ = a.post("/dashboard/tokens", url.Values{"_csrf": {token}, "name": {"on-call"}, "role": {"operator"}})
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	require.NoError(t, a.store.Tokens.RevokeAPIToken(context.Background(), "on-call"))
 
 	for _, tc := range []struct {
 		form  url.Values
@@ -49,7 +53,7 @@ func TestTokensPage(t *testing.T) {
 	}{
 		{url.Values{"name": {"ci-deploy"}, "role": {"viewer"}}, "name", "already a token named"},
 		{url.Values{"name": {"bad name!"}, "role": {"viewer"}}, "name", "letters, digits"},
-		{url.Values{"name": {"x"}, "role": {"root"}}, "role", `"admin" or "viewer"`},
+		{url.Values{"name": {"x"}, "role": {"root"}}, "role", "viewer, operator or admin"},
 		{url.Values{"name": {"x"}, "role": {"viewer"}, "expires": {"forever"}}, "expires", "Choose one"},
 	} {
 		tc.form.Set("_csrf", token)

@@ -38,6 +38,7 @@ type app struct {
 	server  *httptest.Server
 	client  *http.Client
 	openapi *spec // the API's document, fetched once (see spec_test.go)
+	srv     *web.Server
 }
 
 // setup serves with local requests acting as an admin (the test client is on loopback);
@@ -92,7 +93,7 @@ func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *ap
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &app{t: t, store: store, engine: engine, vault: vault, server: ts, client: newClient(t)}
+	return &app{t: t, store: store, engine: engine, vault: vault, server: ts, client: newClient(t), srv: srv}
 }
 
 // register makes kinds known to the app's engine, with workers that do nothing (these tests

@@ -53,6 +53,12 @@ func TestRecurringCreateSpecFlag(t *testing.T) {
 // which runs a kiln command against it with an admin token: its exit status, stdout and stderr.
 func apiServerForCLI(t *testing.T) (*models.Store, func(args ...string) (int, string, string)) {
 	t.Helper()
+	return apiServerForCLIAs(t, models.RoleAdmin)
+}
+
+// apiServerForCLIAs is apiServerForCLI with a token of role.
+func apiServerForCLIAs(t *testing.T, role string) (*models.Store, func(args ...string) (int, string, string)) {
+	t.Helper()
 	s := modeltest.Open(t, modeltest.SQLiteDSN(t))
 	e, err := jobs.New(s, jobs.Config{NoWorkers: true})
 	require.NoError(t, err)
@@ -63,7 +69,7 @@ func apiServerForCLI(t *testing.T) (*models.Store, func(args ...string) (int, st
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
+	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", role, 0, "test")
 	require.NoError(t, err)
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer

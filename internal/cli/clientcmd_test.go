@@ -139,7 +139,7 @@ func TestClientCommands(t *testing.T) {
 		require.NotContains(t, out, "hunter2")
 		code, _, errOut = run(viewer, "secrets", "ls")
 		require.Equal(t, 1, code)
-		require.Contains(t, errOut, "admin tokens")
+		require.Contains(t, errOut, "secrets.manage needs the admin role")
 
 		// A recurring HTTP job made from the command line, then deleted.
 		code, out, errOut = run(admin, "recurring", "create", "nightly-hook", "--schedule", "0 2 * * *", "--tz", "Europe/Berlin",

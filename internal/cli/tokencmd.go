@@ -18,19 +18,19 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 		expires        time.Duration
 		makeDB         bool
 	)
-	create := e.leaf("create", "kiln token create --name NAME --role admin|viewer [--expires 720h] [--db PATH]",
-		"make an API token; prints only the token, once\n\nPrograms send the token as \"Authorization: Bearer <token>\". A viewer token reads; an admin\ntoken reads and changes, as those roles do on the dashboard.", true,
+	create := e.leaf("create", "kiln token create --name NAME --role viewer|operator|admin [--expires 720h] [--db PATH]",
+		"make an API token; prints only the token, once\n\nPrograms send the token as \"Authorization: Bearer <token>\". A viewer token reads; an operator\ntoken also retries, cancels and pauses; an admin token does everything, as those roles do on\nthe dashboard.", true,
 		func(fs *flag.FlagSet) {
 			storeFlags(fs, &db, &makeDB)
 			fs.StringVar(&name, "name", "", "the token's `name`, to list and revoke it by")
-			fs.StringVar(&role, "role", "", "the token's `role`: admin (reads and changes) or viewer (reads)")
+			fs.StringVar(&role, "role", "", "the token's `role`: viewer (reads), operator (also retries, cancels, pauses; runs no code) or admin (everything)")
 			fs.DurationVar(&expires, "expires", 0, "the token's lifetime; 0 means until revoked")
 		}, func(ctx context.Context, pos []string) error {
 			if err := noArgs(pos); err != nil {
 				return err
 			}
 			if name == "" || role == "" {
-				return fmt.Errorf("%w: give --name and --role (admin or viewer)", errUsage)
+				return fmt.Errorf("%w: give --name and --role (viewer, operator or admin)", errUsage)
 			}
 			store, err := e.openStore(ctx, db, makeDB)
 			if err != nil {

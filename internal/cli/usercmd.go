@@ -116,9 +116,9 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 			return nil
 		}
 	}
-	add := e.leaf("add", "kiln user add NAME [--role admin|viewer] [--db PATH]", "add a user\n\n"+passwordHelp, true, func(fs *flag.FlagSet) {
+	add := e.leaf("add", "kiln user add NAME [--role viewer|operator|admin] [--db PATH]", "add a user\n\n"+passwordHelp, true, func(fs *flag.FlagSet) {
 		storeFlags(fs, &db, &create)
-		fs.StringVar(&role, "role", models.RoleViewer, "the user's `role`: admin (reads and changes) or viewer (reads)")
+		fs.StringVar(&role, "role", models.RoleViewer, "the user's `role`: viewer (reads), operator (also retries, cancels, pauses; runs no code) or admin (everything)")
 	}, withPassword(func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
 		_, err := users.CreateUser(ctx, name, pw, role)
 		return fmt.Sprintf("Added %s (%s).", name, role), err

@@ -9,6 +9,7 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
 )
@@ -18,7 +19,6 @@ import (
 type ChannelFormView struct {
 	Layout layout.Props
 	CSRF   string
-	CanAct bool
 	New    bool
 	// Name and Type are the channel's; TypeLabel names the type for people.
 	Name, Type, TypeLabel string
@@ -82,7 +82,7 @@ func ChannelFormPage(v ChannelFormView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = DashboardNav("alerts").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = DashboardNav("alerts", v.Layout.Role).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -144,7 +144,7 @@ func ChannelFormPage(v ChannelFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if !v.New && v.CanAct {
+			if !v.New && v.Layout.Role.May(authz.ChannelsEdit) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<div class=\"page-actions\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -309,7 +309,7 @@ func ChannelFormPage(v ChannelFormView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if !v.CanAct {
+			if !v.Layout.Role.May(authz.ChannelsEdit) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, " disabled")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -400,7 +400,7 @@ func ChannelFormPage(v ChannelFormView) templ.Component {
 					}
 				}
 			}
-			if v.CanAct {
+			if v.Layout.Role.May(authz.ChannelsEdit) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<div class=\"form-actions\"><button type=\"submit\" class=\"btn btn-primary\" data-testid=\"save-channel\">Save channel</button></div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -9,6 +9,7 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
 )
@@ -36,7 +37,6 @@ type ChannelRow struct {
 // ChannelsView is the list of channels.
 type ChannelsView struct {
 	Layout layout.Props
-	CanAct bool
 	Rows   []ChannelRow
 	Types  []ChannelType
 }
@@ -76,7 +76,7 @@ func ChannelsPage(v ChannelsView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = DashboardNav("alerts").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = DashboardNav("alerts", v.Layout.Role).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -231,7 +231,7 @@ func ChannelsPage(v ChannelsView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.CanAct {
+			if v.Layout.Role.May(authz.ChannelsEdit) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<h2>New channel</h2><ul class=\"choice-list\" data-testid=\"new-channel\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -1055,7 +1055,7 @@ func JobNewPage(v JobNewView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = DashboardNav("jobs").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = DashboardNav("jobs", v.Layout.Role).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -80,7 +80,7 @@ func OverviewPage(v OverviewView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = DashboardNav("overview").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = DashboardNav("overview", v.Layout.Role).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

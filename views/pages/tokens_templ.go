@@ -76,7 +76,7 @@ func TokensPage(v TokensView) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = DashboardNav("tokens").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = DashboardNav("tokens", v.Layout.Role).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -274,7 +274,7 @@ func TokensPage(v TokensView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			templ_7745c5c3_Err = components.Select(components.Field{Name: "role", Label: "Role", Value: v.Role, Error: v.Errors["role"], Required: true},
-				[]components.Option{{Value: "viewer", Label: "viewer: reads"}, {Value: "admin", Label: "admin: reads and changes"}}).Render(ctx, templ_7745c5c3_Buffer)
+				[]components.Option{{Value: "viewer", Label: "viewer: reads"}, {Value: "operator", Label: "operator: also retries, cancels, pauses"}, {Value: "admin", Label: "admin: reads and changes everything"}}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

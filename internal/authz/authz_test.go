@@ -1,0 +1,58 @@
+package authz_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/internal/authz"
+)
+
+// TestRolesRank checks the order of the roles: each may do what the one below may.
+func TestRolesRank(t *testing.T) {
+	for _, a := range authz.Actions() {
+		least, ok := authz.Least(a)
+		require.True(t, ok, a)
+		for _, r := range authz.Roles {
+			require.Equal(t, indexOf(r) >= indexOf(least), r.May(a), "%s may %s", r, a)
+		}
+		require.False(t, authz.Role("root").May(a), "an unknown role may do nothing")
+		require.False(t, authz.Role("").May(a), "no role may do nothing")
+	}
+	require.False(t, authz.Admin.May("jobs.frobnicate"), "an action not in the table is refused even to an admin")
+	require.True(t, authz.Role("").May(authz.Public))
+}
+
+// TestOperatorBoundary checks the issue's lines: what an operator may and may not do.
+func TestOperatorBoundary(t *testing.T) {
+	for _, a := range []authz.Action{authz.JobsRetry, authz.JobsCancel, authz.JobsDelete, authz.JobsRunNow, authz.JobsBulk,
+		authz.QueuesPause, authz.RecurringPause, authz.AlertsAck} {
+		require.True(t, authz.Operator.May(a), a)
+		require.False(t, authz.Viewer.May(a), a)
+	}
+	for _, a := range []authz.Action{authz.JobsEnqueueCode, authz.RecurringEdit, authz.SecretsManage, authz.TokensManage,
+		authz.ChannelsEdit, authz.AlertRulesEdit, authz.LimitsManage} {
+		require.False(t, authz.Operator.May(a), a)
+		require.True(t, authz.Admin.May(a), a)
+	}
+	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction("exec"))
+	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction("http.request"))
+	require.Equal(t, authz.JobsEnqueue, authz.EnqueueAction("emails.send"))
+}
+
+func TestParseRole(t *testing.T) {
+	r, err := authz.ParseRole("operator")
+	require.NoError(t, err)
+	require.Equal(t, authz.Operator, r)
+	_, err = authz.ParseRole("Admin")
+	require.EqualError(t, err, `the role is viewer, operator or admin, not "Admin"`)
+}
+
+func indexOf(r authz.Role) int {
+	for i, x := range authz.Roles {
+		if x == r {
+			return i
+		}
+	}
+	return -1
+}
