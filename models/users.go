@@ -19,6 +19,8 @@ const (
 	RoleAdmin = "admin"
 	// RoleViewer sees everything and changes nothing.
 	RoleViewer = "viewer"
+	// RoleOperator sits between the two (see issue 28); single sign-on may map groups to it.
+	RoleOperator = "operator"
 )
 
 // Password rules: bcrypt reads at most 72 bytes, and a short password is a guessable one.
@@ -41,6 +43,10 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
+	// OIDCIssuer and OIDCSubject name the identity-provider account of a user who signs in by
+	// single sign-on (both empty for a local user): the user is found by them, never by name.
+	OIDCIssuer  string `gorm:"column:oidc_issuer"`
+	OIDCSubject string `gorm:"column:oidc_subject"`
 }
 
 // CanAct reports whether the user may change things (an admin).
