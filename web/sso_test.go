@@ -444,3 +444,27 @@ func TestSSOProviderAwayAtStart(t *testing.T) {
 	resp, _ := a.get("/auth/login")
 	require.Equal(t, http.StatusBadGateway, resp.StatusCode)
 }
+
+// Behind an https:// public URL (TLS ends at a proxy), the cookies are Secure.
+func TestSSOCookiesAreSecureBehindHTTPS(t *testing.T) {
+	p := newIDP(t, "")
+	a := setupServed(t, modeltest.SQLiteDSN(t), nil, func(string) web.Config { return ssoConfig(t, p, "https://kiln.example.com") })
+	_, err := a.vault.Set(context.Background(), "oidc-client", p.ClientSecret, "test")
+	require.NoError(t, err)
+	resp, _ := a.get("/auth/login")
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	to, err := url.Parse(resp.Header.Get("Location"))
+	require.NoError(t, err)
+	require.Equal(t, "https://kiln.example.com/auth/callback", to.Query().Get("redirect_uri"))
+	var attempt *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "kiln_sso" {
+			attempt = c
+		}
+	}
+	require.NotNil(t, attempt)
+	require.True(t, attempt.Secure)
+	require.True(t, attempt.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, attempt.SameSite)
+	require.Equal(t, "/auth", attempt.Path)
+}
