@@ -121,4 +121,3 @@ func TestSSORefusesAnExpiredIDToken(t *testing.T) {
 		require.True(t, a.loggedIn())
 	})
 }
-
