@@ -237,6 +237,10 @@ func (s *Server) ssoSignIn(c echo.Context, idt *oidc.IDToken, raw, next string) 
 	if name == "" {
 		name = named.Email
 	}
+	shown := name // who the refusal page says signed in
+	if shown == "" {
+		shown = "account " + idt.Subject
+	}
 	values := claimValues(all[s.cfg.OIDC.RoleClaim])
 	role := roleFor(s.cfg.OIDC.RoleMap, values)
 	if role == "" {
@@ -247,7 +251,7 @@ func (s *Server) ssoSignIn(c echo.Context, idt *oidc.IDToken, raw, next string) 
 		}
 		return echo.NewHTTPError(http.StatusForbidden, fmt.Sprintf(
 			"You signed in at %s as %s, but Kiln's role map gives none of your %s a role, so you may not use Kiln. Yours: %s. Ask an admin to add one of them to --oidc-role-map.",
-			s.cfg.OIDC.ProviderName, name, s.cfg.OIDC.RoleClaim, held))
+			s.cfg.OIDC.ProviderName, shown, s.cfg.OIDC.RoleClaim, held))
 	}
 	ctx := c.Request().Context()
 	u, err := s.store.Users.SignInOIDC(ctx, models.OIDCLogin{Issuer: idt.Issuer, Subject: idt.Subject, Username: name, Role: role})

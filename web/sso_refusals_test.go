@@ -18,7 +18,7 @@ func TestSSORefusesAnAccountTheRoleMapGivesNoRole(t *testing.T) {
 		resp, doc := a.ssoFinish(a.ssoBegin(p, "/"))
 		require.Equal(t, http.StatusForbidden, resp.StatusCode)
 		msg := doc.Find(`[data-testid="error-message"]`).Text()
-		require.Contains(t, msg, "role map gives none of your groups a role")
+		require.Contains(t, msg, "You signed in at Mock IdP as mallory, but Kiln's role map gives none of your groups a role")
 		require.Contains(t, msg, "interns, contractors")
 		require.Contains(t, msg, "--oidc-role-map")
 		require.False(t, a.loggedIn(), "no session")
