@@ -272,6 +272,11 @@ func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger)
 	s.sessions = newSessionCodec(cfg, s.keys)
 	if cfg.OIDC.Enabled() {
 		s.sso = newSSOClient(cfg, s.keys)
+		// Not fatal: the secret may be set once Kiln runs (kiln secrets set), and is read at
+		// each sign-in; until then signing in fails, and this says why up front.
+		if err := builtin.CheckSecretRefs(context.Background(), s.ssoVault(), "--oidc-client-secret", cfg.OIDC.ClientSecret); err != nil {
+			log.Warn("web: single sign-on will fail until this is fixed", "err", err)
+		}
 	}
 	if s.channels, err = alerts.NewSender(store.Channels, cfg.Alerts); err != nil {
 		return nil, err

@@ -297,6 +297,8 @@ func TestSSOLogoutWithoutEndSessionStaysHere(t *testing.T) {
 func TestSSOClientSecretFromTheVault(t *testing.T) {
 	p := newIDP(t, "")
 	a, logs := ssoApp(t, modeltest.SQLiteDSN(t), p, nil)
+	require.Contains(t, logs.String(), "single sign-on will fail until this is fixed", "the secret was missing at start")
+	require.Contains(t, logs.String(), "--oidc-client-secret refers to ${secret:oidc-client}, and there is no secret of that name")
 	require.NoError(t, a.vault.Delete(context.Background(), "oidc-client"))
 	resp, doc := a.get("/auth/login")
 	require.Equal(t, http.StatusBadGateway, resp.StatusCode, "the secret is missing")
