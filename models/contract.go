@@ -145,6 +145,7 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int64, error)
 	SetPassword(ctx context.Context, username, password string) error
+	SignInOIDC(ctx context.Context, in OIDCLogin) (*User, error)
 }
 
 // SessionStore keeps logins.
@@ -152,6 +153,8 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, userID int64, ttl time.Duration, ip, userAgent string) (string, *Session, error)
 	SessionUser(ctx context.Context, token string) (*User, error)
 	DeleteSession(ctx context.Context, id string) error
+	SetSessionIDToken(ctx context.Context, id, idToken string) error
+	SessionIDToken(ctx context.Context, id string) (string, error)
 }
 
 // TokenStore keeps the API tokens.

@@ -26,6 +26,8 @@ type Session struct {
 	// IP and UserAgent say where the login came from, for the record.
 	IP        string
 	UserAgent string
+	// IDToken is the ID token of a single sign-on login ("" otherwise), for RP-initiated logout.
+	IDToken string `gorm:"column:id_token"`
 }
 
 // sessionTokenBytes is the size of a session token: 256 random bits.

@@ -54,6 +54,10 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	LastLoginAt  *time.Time
+	// OIDCIssuer and OIDCSubject name the identity-provider account of a user who signs in by
+	// single sign-on (both empty for a local user): the user is found by them, never by name.
+	OIDCIssuer  string `gorm:"column:oidc_issuer"`
+	OIDCSubject string `gorm:"column:oidc_subject"`
 }
 
 // May reports whether the user's role may take action a (authz's table); nobody may do anything.

@@ -191,10 +191,21 @@ func (s *Server) sessionUser(c echo.Context) (*models.User, string) {
 
 // startSession records a new session for u and gives the browser its cookie.
 func (s *Server) startSession(c echo.Context, u *models.User) error {
+	return s.beginSession(c, u, "")
+}
+
+// beginSession is startSession for a login that came with an ID token (single sign-on), which
+// the session keeps for RP-initiated logout.
+func (s *Server) beginSession(c echo.Context, u *models.User, idToken string) error {
 	r := c.Request()
-	token, _, err := s.store.Sessions.CreateSession(r.Context(), u.ID, s.cfg.SessionTTL, c.RealIP(), r.UserAgent())
+	token, sess, err := s.store.Sessions.CreateSession(r.Context(), u.ID, s.cfg.SessionTTL, c.RealIP(), r.UserAgent())
 	if err != nil {
 		return err
+	}
+	if idToken != "" {
+		if err := s.store.Sessions.SetSessionIDToken(r.Context(), sess.ID, idToken); err != nil {
+			return err
+		}
 	}
 	value, err := s.sessions.Encode(sessionCookie, token)
 	if err != nil {
@@ -207,9 +218,11 @@ func (s *Server) startSession(c echo.Context, u *models.User) error {
 	return nil
 }
 
-// secureCookies reports whether cookies should be Secure: behind TLS, or when configured so.
+// secureCookies reports whether cookies should be Secure: behind TLS, when configured so, or
+// with single sign-on to an https:// public URL (where the provider sends browsers back to).
 func (s *Server) secureCookies(c echo.Context) bool {
-	return s.cfg.CookieSecure || c.Request().TLS != nil
+	return s.cfg.CookieSecure || c.Request().TLS != nil ||
+		(s.cfg.OIDC.Enabled() && strings.HasPrefix(s.cfg.Alerts.PublicURL, "https://"))
 }
 
 // loginRateLimit allows each client 5 login attempts at once, then one every 12 seconds.
@@ -240,6 +253,10 @@ func (s *Server) handleLoginPage(c echo.Context) error {
 func (s *Server) handleLogin(c echo.Context) error {
 	username, password := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	next := localPath(c.FormValue("next"))
+	if s.cfg.NoLocalLogin {
+		s.log.Info("web: password login refused: local login is off", "username", username, "ip", c.RealIP())
+		return s.renderLogin(c, http.StatusForbidden, "", next, "Logging in with a password is turned off here. Sign in with "+s.cfg.OIDC.ProviderName+".")
+	}
 	u, err := s.store.Users.Authenticate(c.Request().Context(), username, password)
 	if models.ErrorCode(err) == models.EINVALID {
 		s.log.Info("web: failed login", "username", username, "ip", c.RealIP())
@@ -269,6 +286,13 @@ func (s *Server) handleLogin(c echo.Context) error {
 // error): it only clears the cookie.
 func (s *Server) handleLogout(c echo.Context) error {
 	id := currentSession(c)
+	idToken := ""
+	if id != "" && s.cfg.OIDC.Enabled() {
+		var err error
+		if idToken, err = s.store.Sessions.SessionIDToken(c.Request().Context(), id); err != nil {
+			return err
+		}
+	}
 	if id != "" {
 		// The row first: should the database fail, the browser keeps its cookie and the user
 		// sees that logging out failed, rather than believing a live session ended.
@@ -284,14 +308,21 @@ func (s *Server) handleLogout(c echo.Context) error {
 		s.log.Info("web: logout", "username", currentUser(c).Username, "ip", c.RealIP())
 		setFlash(c, "info", "You are logged out.")
 	}
+	if to := s.ssoLogoutURL(c.Request().Context(), idToken); to != "" {
+		return redirect(c, to) // RP-initiated logout: the provider's session ends too
+	}
 	return redirect(c, "/login")
 }
 
 func (s *Server) renderLogin(c echo.Context, status int, username, next, problem string) error {
-	return render(c, status, pages.LoginPage(pages.LoginView{
+	v := pages.LoginView{
 		Layout: s.layoutProps(c, "Log in", ""), Username: username, Next: next, Error: problem, CSRF: csrfToken(c),
-		Icon: static.URL("img/favicon.svg"),
-	}))
+		Icon: static.URL("img/favicon.svg"), Password: !s.cfg.NoLocalLogin,
+	}
+	if s.cfg.OIDC.Enabled() {
+		v.SSOName, v.SSOURL = s.cfg.OIDC.ProviderName, "/auth/login?next="+url.QueryEscape(next)
+	}
+	return render(c, status, pages.LoginPage(v))
 }
 
 // localPath keeps a redirect target on this site: anything but a plain path on this host

@@ -31,6 +31,7 @@ var statusTitles = map[int]string{
 	http.StatusUnprocessableEntity:   "Check your input",
 	http.StatusServiceUnavailable:    "Database unavailable",
 	http.StatusInsufficientStorage:   "Disk full",
+	http.StatusBadGateway:            "Single sign-on unavailable",
 }
 
 // friendlyMessages replace Echo's terse built-in messages.
@@ -38,6 +39,10 @@ var friendlyMessages = map[int]string{
 	http.StatusNotFound:              "There is nothing at this address. It may have been moved or deleted.",
 	http.StatusMethodNotAllowed:      "This address doesn't accept that kind of request.",
 	http.StatusRequestEntityTooLarge: "The request was larger than Kiln accepts (" + bodyLimitText + ").",
+	// Kiln answers 502 only when single sign-on can't reach the provider or its client there
+	// is misconfigured (see errSSOUnavailable); the log says which.
+	http.StatusBadGateway: "The identity provider can't be reached, or Kiln's client at it is misconfigured, so nobody can sign in with it now. " +
+		"An admin finds the reason in Kiln's log.",
 }
 
 // errorResponse describes a failed request to the client.
@@ -64,7 +69,7 @@ func classify(err error) errorResponse {
 		if friendly, ok := friendlyMessages[he.Code]; ok && (msg == "" || msg == http.StatusText(he.Code)) {
 			msg = friendly
 		}
-		if msg == "" || he.Code >= 500 {
+		if msg == "" || (he.Code >= 500 && msg != friendlyMessages[he.Code]) { // internals stay internal
 			msg = http.StatusText(he.Code)
 		}
 		return errorResponse{Status: he.Code, Code: codeOfStatus(he.Code), Message: msg}

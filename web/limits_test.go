@@ -106,7 +106,7 @@ func TestRequestLogRedactsCredentialsInsideNext(t *testing.T) {
 // values that are a URL with a query (next, return_to...), however deep.
 func TestRedactURINamesAndNesting(t *testing.T) {
 	for _, name := range []string{"pwd", "pass", "passwd", "password", "authorization", "auth", "private_token", "refresh_token",
-		"id_token", "access_token", "client_secret", "session", "sig", "signature", "X-Amz-Signature", "api_key", "Token"} {
+		"id_token", "access_token", "client_secret", "session", "sig", "signature", "X-Amz-Signature", "api_key", "Token", "code_verifier", "id_token_hint"} {
 		require.Equal(t, "/a?x=1&"+name+"=REDACTED", web.RedactURI("/a?x=1&"+name+"=s3cr3t"), name)
 		require.Equal(t, "/a?x=1;"+name+"=REDACTED", web.RedactURI("/a?x=1;"+name+"=s3cr3t"), name)
 	}
@@ -116,7 +116,10 @@ func TestRedactURINamesAndNesting(t *testing.T) {
 		"/login?next=%2Flogin%3Fnext%3D%252Fa%253Fpass%253DX&z=1": "/login?next=%2Flogin%3Fnext%3D%252Fa%253Fpass%253DREDACTED&z=1",
 		"/login?next=https%3A%2F%2Fu%3Apw%40example.com%2Fa":      "/login?next=https%3A%2F%2FREDACTED%40example.com%2Fa",
 		"/login?next=%2Fdashboard%2Fjobs%3Fstate%3Dfailed":        "/login?next=%2Fdashboard%2Fjobs%3Fstate%3Dfailed",
-		"/a?x=1;y=2&z": "/a?x=1;y=2&z",
+		"/a?x=1;y=2&z":                              "/a?x=1;y=2&z",
+		"/auth/callback?code=X&state=Y&iss=Z":       "/auth/callback?code=REDACTED&state=REDACTED&iss=Z",
+		"/login?next=%2Fauth%2Fcallback%3Fcode%3DX": "/login?next=%2Fauth%2Fcallback%3Fcode%3DREDACTED",
+		"/dashboard/jobs?state=failed&code=7":       "/dashboard/jobs?state=failed&code=7",
 	} {
 		require.Equal(t, want, web.RedactURI(uri), uri)
 	}

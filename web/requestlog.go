@@ -35,8 +35,13 @@ var credentialParams = map[string]bool{
 	"password": true, "passwd": true, "pass": true, "pwd": true, "secret": true, "client_secret": true,
 	"auth": true, "authorization": true, "session": true, "session_id": true, "sessionid": true,
 	"sig": true, "signature": true, "x-amz-signature": true, "x-amz-credential": true, "x-amz-security-token": true,
+	"code_verifier": true, "id_token_hint": true,
 	csrfField: true,
 }
+
+// callbackParams are credentials only in single sign-on's callback: the authorization code,
+// and the state that binds it to the browser. Elsewhere state=failed is a filter.
+var callbackParams = map[string]bool{"code": true, "state": true}
 
 // redacted replaces a credential in a logged URI.
 const redacted = "REDACTED"
@@ -70,20 +75,22 @@ func redactURIAt(uri string, depth int) string {
 	var b strings.Builder
 	b.WriteString(path)
 	b.WriteByte('?')
+	callback := strings.HasSuffix(path, ssoCallback)
 	for {
 		end := strings.IndexAny(query, "&;")
 		if end < 0 {
-			b.WriteString(redactParam(query, depth))
+			b.WriteString(redactParam(query, callback, depth))
 			return b.String()
 		}
-		b.WriteString(redactParam(query[:end], depth))
+		b.WriteString(redactParam(query[:end], callback, depth))
 		b.WriteByte(query[end])
 		query = query[end+1:]
 	}
 }
 
-// redactParam is one name=value of a query as the log writes it.
-func redactParam(p string, depth int) string {
+// redactParam is one name=value of a query as the log writes it; callback says the query is
+// single sign-on's callback's.
+func redactParam(p string, callback bool, depth int) string {
 	name, value, _ := strings.Cut(p, "=")
 	plainName, err := url.QueryUnescape(name)
 	if err != nil {
@@ -93,7 +100,8 @@ func redactParam(p string, depth int) string {
 	if err != nil {
 		plainValue = value
 	}
-	if credentialParams[strings.ToLower(plainName)] || strings.Contains(plainValue, models.TokenPrefix) {
+	lower := strings.ToLower(plainName)
+	if credentialParams[lower] || (callback && callbackParams[lower]) || strings.Contains(plainValue, models.TokenPrefix) {
 		return name + "=" + redacted
 	}
 	if depth < redactMaxDepth && (strings.Contains(plainValue, "?") || strings.Contains(plainValue, "://")) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -74,6 +75,12 @@ type Config struct {
 	// one load balancer accept each other's; it must be at least 32 bytes. Default: random keys
 	// kept in the database (shared by its nodes).
 	Secret string
+	// OIDC, when its Issuer is set, offers single sign-on on the login page; the provider sends
+	// browsers back to Alerts.PublicURL + "/auth/callback". Default off.
+	OIDC OIDC
+	// NoLocalLogin turns off logging in with a password (the form and POST /login), once single
+	// sign-on works; kiln user still sets passwords, for when the provider is away. Default off.
+	NoLocalLogin bool
 }
 
 // Metrics are what the server reports requests to and serves at /metrics.
@@ -111,6 +118,9 @@ func (c Config) withDefaults() Config {
 	if c.TrustedProxies == nil {
 		c.TrustedProxies = DefaultTrustedProxies
 	}
+	if c.OIDC.Enabled() {
+		c.OIDC = c.OIDC.withDefaults()
+	}
 	return c
 }
 
@@ -131,6 +141,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("web: the secret (--secret, KILN_SECRET) is not random: %s. Make one with: openssl rand -base64 32, "+
 				"the same on every node", why)
 		}
+	}
+	if err := c.OIDC.validate(c.Alerts.PublicURL); err != nil {
+		return err
+	}
+	if c.NoLocalLogin && !c.OIDC.Enabled() {
+		return fmt.Errorf("web: --local-login=false needs --oidc-issuer: otherwise nobody could log in")
 	}
 	if _, err := parseProxies(c.TrustedProxies); err != nil {
 		return err
@@ -191,6 +207,20 @@ func clientIPExtractor(cfg Config) (echo.IPExtractor, error) {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
+// contentSecurityPolicy is the policy of every page. With single sign-on, forms may also lead
+// to the provider's origin: logging out redirects there (RP-initiated logout), and browsers
+// hold a form's redirects to form-action too.
+func (s *Server) contentSecurityPolicy() string {
+	if !s.cfg.OIDC.Enabled() {
+		return contentSecurityPolicy
+	}
+	u, err := url.Parse(s.cfg.OIDC.Issuer) // checked by Validate
+	if err != nil {
+		return contentSecurityPolicy
+	}
+	return strings.Replace(contentSecurityPolicy, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1)
+}
+
 // maxBodyBytes bounds request bodies: a form is a few kilobytes, a job's arguments rarely more.
 // It is also huma's default bound of every API operation's body; the two agree so that huma
 // stops reading at its own bound (a 413 problem) before limitBody's reader refuses a byte.
@@ -221,6 +251,7 @@ type Server struct {
 	channels     *alerts.Sender // saves, checks and tests the alerts' channels
 	// needs holds what each route needs from authz's table, by routeKey (authorize.go).
 	needs map[string]need
+	sso   *ssoClient // single sign-on; nil when off
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
@@ -242,6 +273,14 @@ func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger)
 		return nil, err
 	}
 	s.sessions = newSessionCodec(cfg, s.keys)
+	if cfg.OIDC.Enabled() {
+		s.sso = newSSOClient(cfg, s.keys)
+		// Not fatal: the secret may be set once Kiln runs (kiln secrets set), and is read at
+		// each sign-in; until then signing in fails, and this says why up front.
+		if err := builtin.CheckSecretRefs(context.Background(), s.ssoVault(), "--oidc-client-secret", cfg.OIDC.ClientSecret); err != nil {
+			log.Warn("web: single sign-on will fail until this is fixed", "err", err)
+		}
+	}
 	if s.channels, err = alerts.NewSender(store.Channels, cfg.Alerts); err != nil {
 		return nil, err
 	}
@@ -287,7 +326,7 @@ func (s *Server) middleware() {
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
 		ReferrerPolicy:        "same-origin",
-		ContentSecurityPolicy: contentSecurityPolicy,
+		ContentSecurityPolicy: s.contentSecurityPolicy(),
 	}))
 	if s.cfg.Metrics != nil {
 		e.Use(s.observe)
@@ -332,6 +371,10 @@ func (s *Server) routes() {
 	s.route(get, "/login", authz.Public, s.handleLoginPage)
 	s.route(post, "/login", authz.Public, s.handleLogin, s.loginRateLimit())
 	s.route(post, "/logout", authz.Self, s.handleLogout)
+	if s.sso != nil {
+		s.route(get, "/auth/login", authz.Public, s.handleSSOStart)
+		s.route(get, ssoCallback, authz.Public, s.handleSSOCallback)
+	}
 
 	s.route(get, "/", authz.Read, s.handleTaskList)
 	s.route(get, "/tasks", authz.Read, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/") })

@@ -70,6 +70,16 @@ func setupDSN(t *testing.T, cfg web.Config, dsn string) *app {
 // setupLogged is setupDSN with the server's log written to log.
 func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *app {
 	t.Helper()
+	return setupServed(t, dsn, log, func(string) web.Config { return cfg })
+}
+
+// setupServed is setupLogged for a config that names the server's own address (a public URL):
+// configure gets it before the server starts.
+func setupServed(t *testing.T, dsn string, log *slog.Logger, configure func(url string) web.Config) *app {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	t.Cleanup(ts.Close)
+	cfg := configure("http://" + ts.Listener.Addr().String())
 	store := modeltest.Open(t, dsn)
 	m := metrics.New(store)
 	engine, err := jobs.New(store, jobs.Config{NoWorkers: true, Observer: m}) // enqueues; these tests run no jobs
@@ -91,8 +101,8 @@ func setupLogged(t *testing.T, cfg web.Config, dsn string, log *slog.Logger) *ap
 	cfg.Exec = bcfg.ExecPolicy()
 	srv, err := web.New(cfg, store, engine, log)
 	require.NoError(t, err)
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
 	return &app{t: t, store: store, engine: engine, vault: vault, server: ts, client: newClient(t), srv: srv}
 }
 

@@ -39,6 +39,9 @@ func (r Role) rank() int { return slices.Index(Roles, r) }
 // Valid reports whether r is one of Roles.
 func (r Role) Valid() bool { return r.rank() >= 0 }
 
+// Outranks reports whether r is a stronger role than o (any role outranks "" or an unknown one).
+func (r Role) Outranks(o Role) bool { return r.rank() > o.rank() }
+
 // ParseRole reads a role's name, with an error that lists the roles when it is none of them.
 func ParseRole(name string) (Role, error) {
 	r := Role(name)

@@ -69,6 +69,14 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression, @every <duration>, or a duration such as 1m")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", builtin.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.DurationVar(&cfg.Builtins.FailedRetention, "failed-retention", 0, "how long failed jobs are kept; 0 keeps them until deleted by hand")
+	fs.StringVar(&cfg.Web.OIDC.Issuer, "oidc-issuer", "", "single sign-on: the OpenID Connect provider's issuer `URL` (https://keycloak.example.com/realms/acme); needs --public-url, --oidc-client-id and --oidc-role-map")
+	fs.StringVar(&cfg.Web.OIDC.ClientID, "oidc-client-id", "", "single sign-on: Kiln's client `id` at the provider; its redirect URL is <public-url>/auth/callback")
+	fs.StringVar(&cfg.Web.OIDC.ClientSecret, "oidc-client-secret", "", "single sign-on: the client's `secret`, or ${secret:NAME} to read it from Kiln's secrets at each sign-in (prefer either to the flag: the environment variable or a secret)")
+	oidcScopes := fs.String("oidc-scopes", strings.Join(web.DefaultOIDCScopes, ","), "single sign-on: `scopes` to ask for, comma-separated; add the one that puts the role claim in the ID token where the provider needs it (e.g. groups)")
+	fs.StringVar(&cfg.Web.OIDC.RoleClaim, "oidc-role-claim", web.DefaultOIDCRoleClaim, "single sign-on: the ID token's `claim` --oidc-role-map reads (a string or a list of strings)")
+	oidcRoleMap := fs.String("oidc-role-map", "", "single sign-on: roles by the role claim's `values`, e.g. 'kiln-admins=admin,oncall=operator,*=viewer' (* is anyone; the strongest match wins; who matches nothing is refused)")
+	fs.StringVar(&cfg.Web.OIDC.ProviderName, "oidc-provider-name", web.DefaultOIDCProviderName, "single sign-on: the provider's `name` on the login page's button (Sign in with ...)")
+	localLogin := fs.Bool("local-login", true, "let users log in with a password; turn off once single sign-on works (kiln user still sets passwords, for when the provider is away)")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*), links followed; empty: exec jobs are refused")
 	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides "+strings.Join(builtin.ExecSafeEnv(), ", ")+
 		", comma-separated (BACKUP_TARGET,PGPASSWORD); never "+strings.Join(builtin.ExecBaseEnv(), ", ")+"; only names that can't make a program run other code")
@@ -81,6 +89,12 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 		cfg.Web.TrustedProxies, cfg.Web.AllowedHosts = splitList(*trustedProxies), splitList(*allowedHosts)
 		cfg.Builtins.ExecAllow, cfg.Builtins.ExecAllowEnv = splitList(*execAllow), splitList(*execAllowEnv)
 		cfg.Alerts.Retention = cfg.Builtins.Retention // resolved alerts live as long as the jobs they link to
+		cfg.Web.NoLocalLogin, cfg.Web.OIDC.Scopes = !*localLogin, splitList(*oidcScopes)
+		if strings.TrimSpace(*oidcRoleMap) != "" {
+			if cfg.Web.OIDC.RoleMap, err = web.ParseRoleMap(*oidcRoleMap); err != nil {
+				return cfg, fmt.Errorf("config: --oidc-role-map: %w", err)
+			}
+		}
 		if cfg.Jobs.MaxRescues < 0 {
 			return cfg, fmt.Errorf("config: --max-rescues must be 0 or more, not %d", cfg.Jobs.MaxRescues)
 		}
@@ -130,7 +144,9 @@ func (c Config) validate() error {
 	if c.Web.ShutdownTimeout <= 0 {
 		return fmt.Errorf("config: --shutdown-timeout must be positive, not %s", c.Web.ShutdownTimeout)
 	}
-	if err := c.Web.Validate(); err != nil {
+	w := c.Web
+	w.Alerts.PublicURL = c.Alerts.PublicURL // serve hands the web server its alerts' config
+	if err := w.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if err := c.Builtins.Validate(); err != nil {
