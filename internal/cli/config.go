@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/internal/audit"
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
@@ -35,6 +36,7 @@ type Config struct {
 	Builtins      builtin.Config
 	Tasks         tasks.Config
 	Alerts        alerts.Config
+	Audit         audit.Config
 }
 
 // defaultDB is where Kiln keeps its SQLite database unless told otherwise (--db, KILN_DB).
@@ -69,6 +71,7 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 	fs.StringVar(&cfg.Tasks.SweepEvery, "sweep-every", tasks.DefaultSweepEvery, "`schedule` of the overdue-task sweep: a cron expression, @every <duration>, or a duration such as 1m")
 	fs.DurationVar(&cfg.Builtins.Retention, "retention", builtin.DefaultRetention, "how long succeeded, cancelled and deleted jobs are kept")
 	fs.DurationVar(&cfg.Builtins.FailedRetention, "failed-retention", 0, "how long failed jobs are kept; 0 keeps them until deleted by hand")
+	fs.DurationVar(&cfg.Audit.Retention, "audit-retention", audit.DefaultRetention, "how long the audit trail's entries are kept (a checkpoint keeps what is left verifiable)")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*), links followed; empty: exec jobs are refused")
 	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides "+strings.Join(builtin.ExecSafeEnv(), ", ")+
 		", comma-separated (BACKUP_TARGET,PGPASSWORD); never "+strings.Join(builtin.ExecBaseEnv(), ", ")+"; only names that can't make a program run other code")
@@ -134,6 +137,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	if err := c.Builtins.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.Audit.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if c.Alerts.PublicURL != "" {
