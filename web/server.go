@@ -283,6 +283,7 @@ func (s *Server) middleware() {
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
 	e.Use(s.identify)
 	e.Use(s.protectCSRF)
+	e.Use(s.recordAudit) // before authorize: refusals are recorded too
 	e.Use(s.authorize)
 }
 

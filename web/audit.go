@@ -1,0 +1,180 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// The audit trail's recording. Every request that changes something (POST, PUT, PATCH,
+// DELETE) and was made by someone identified (a user, a token, local access) is recorded once,
+// after its handler, with who, from where, what, on what, and the status it got, whether it
+// was allowed or refused; logins (successful or not, with the username tried) and logouts too.
+// Reads are not recorded, nor what the engine does by itself. Nothing of a request's body is
+// recorded: a handler that knows more (a recurring job's name, a field's value before and
+// after) adds it with noteAudit, never a secret's value.
+
+// auditNote is what a handler adds to its request's entry; recordAudit puts a fresh one in
+// each recorded request's context.
+type auditNote struct {
+	target  string
+	details map[string]any
+}
+
+type auditNoteKey struct{}
+
+// noteAudit adds to the audit entry of the request ctx belongs to: its target, when the path
+// doesn't say it ("recurring nightly" rather than "recurring 7"), and fields for its details
+// (models.AuditChange for a field that changed). It does nothing outside a recorded request.
+// Never pass a secret's value.
+func noteAudit(ctx context.Context, target string, details map[string]any) {
+	n, ok := ctx.Value(auditNoteKey{}).(*auditNote)
+	if !ok {
+		return
+	}
+	if target != "" {
+		n.target = target
+	}
+	for k, v := range details {
+		if n.details == nil {
+			n.details = map[string]any{}
+		}
+		n.details[k] = v
+	}
+}
+
+// isChange reports the methods that change something.
+func isChange(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// recordAudit records each change, as the file's comment says. It runs after identify and the
+// CSRF check, before authorize, so that a viewer's refused attempt is recorded too.
+func (s *Server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		path := c.Path()
+		login := path == "/login"
+		if !isChange(r.Method) || isQuietPath(path) || (!login && currentUser(c) == nil) {
+			return next(c)
+		}
+		if path == "/logout" && currentSession(c) == "" {
+			return next(c) // no session: nothing ends
+		}
+		note := &auditNote{}
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note)))
+		err := next(c)
+		e := s.auditEntry(c, note, responseStatus(c, err))
+		if login {
+			// The user tried, whether or not they got in; the outcome says which.
+			e.Actor, e.ActorKind, e.TokenOwner = strings.TrimSpace(c.FormValue("username")), models.AuditActorUser, nil
+			e.Action, e.Target, e.Outcome = "login", "", models.AuditRefused
+			if st := responseStatus(c, err); st == http.StatusSeeOther {
+				e.Outcome = models.AuditOK
+			}
+			if e.Actor == "" {
+				e.Actor = "(none)"
+			}
+		} else if path == "/logout" {
+			e.Action, e.Target = "logout", ""
+		}
+		if aerr := s.store.Audit.AppendAudit(context.WithoutCancel(r.Context()), e); aerr != nil {
+			s.log.Error("web: audit entry not recorded", "action", e.Action, "target", e.Target, "actor", e.Actor, "err", aerr)
+		}
+		return err
+	}
+}
+
+// auditEntry is the entry of the request c, which got status: who made it (a user, local
+// access or a token), from where, what and on what.
+func (s *Server) auditEntry(c echo.Context, note *auditNote, status int) *models.AuditEntry {
+	e := &models.AuditEntry{At: s.cfg.Now(), ActorKind: models.AuditActorUser, IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
+		Action: auditAction(c), Target: auditTarget(c), Outcome: strconv.Itoa(status)}
+	if u := currentUser(c); u != nil {
+		e.Actor = u.Username
+	}
+	if t, ok := c.Get(tokenContextKey).(*models.APIToken); ok {
+		e.Actor, e.ActorKind = "token "+t.Name, models.AuditActorToken
+	}
+	if note.target != "" {
+		e.Target = note.target
+	}
+	e.Details = models.AuditDetails(note.details)
+	return e
+}
+
+// auditAction names what a request did: its method and route, with the values of the route's
+// parameters but the target's ("POST /dashboard/jobs/:id/retry"). The one place that names
+// actions, so that a table of named actions can take its place.
+func auditAction(c echo.Context) string {
+	segs := strings.Split(c.Path(), "/")
+	_, at := auditTargetParam(segs)
+	for i, seg := range segs {
+		if name, ok := strings.CutPrefix(seg, ":"); ok && i != at {
+			segs[i] = c.Param(name)
+		}
+	}
+	return c.Request().Method + " " + strings.Join(segs, "/")
+}
+
+// auditNouns are the path segments followed by the id or name of what a route acts on, and
+// what the trail calls such a thing.
+var auditNouns = map[string]string{
+	"jobs": "job", "recurring": "recurring", "queues": "queue", "kinds": "kind", "secrets": "secret", "tokens": "token",
+	"alerts": "alert", "rules": "rule", "channels": "channel", "tasks": "task", "users": "user",
+}
+
+// auditTargetParam finds the route's target parameter: the first one that follows a noun of
+// auditNouns. It returns the noun's name and the parameter's index (-1: none).
+func auditTargetParam(segs []string) (string, int) {
+	for i := 1; i < len(segs); i++ {
+		if strings.HasPrefix(segs[i], ":") {
+			if noun, ok := auditNouns[segs[i-1]]; ok {
+				return noun, i
+			}
+		}
+	}
+	return "", -1
+}
+
+// auditTarget is what a request acted on, from its path: "job 42", "queue emails" ("" when
+// the path names nothing).
+func auditTarget(c echo.Context) string {
+	segs := strings.Split(c.Path(), "/")
+	noun, at := auditTargetParam(segs)
+	if at < 0 {
+		return ""
+	}
+	return noun + " " + c.Param(strings.TrimPrefix(segs[at], ":"))
+}
+
+// responseStatus is the status a request's answer has, or will have once the error handler
+// has written err.
+func responseStatus(c echo.Context, err error) int {
+	if err == nil {
+		return c.Response().Status
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	if c.Response().Committed {
+		return c.Response().Status
+	}
+	return classify(err).Status
+}
+
+// notePaused records a recurring job's pause or resume with its paused flag before and after.
+func notePaused(ctx context.Context, before *models.RecurringJob, paused bool) {
+	noteAudit(ctx, "recurring "+before.Name, map[string]any{"paused": models.AuditChange{Before: before.Paused, After: paused}})
+}
