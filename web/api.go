@@ -158,6 +158,7 @@ func (s *Server) newAPI() huma.API {
 	s.registerChannelAPI(api)
 	s.registerAlertAPI(api)
 	s.registerRuleAPI(api)
+	s.registerAuditAPI(api)
 	return api
 }
 

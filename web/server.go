@@ -371,6 +371,7 @@ func (s *Server) routes() {
 	e.POST("/dashboard/alerts/channels/:name", s.handleChannelSave)
 	e.POST("/dashboard/alerts/channels/:name/test", s.handleChannelTest)
 	e.POST("/dashboard/alerts/channels/:name/delete", s.handleChannelDelete)
+	e.GET("/dashboard/audit", s.handleAudit)
 	e.GET("/dashboard/recurring", s.handleRecurring)
 	e.GET("/dashboard/recurring/preview", s.handleSchedulePreview)
 	e.GET("/dashboard/recurring/new", s.handleRecurringNew)
