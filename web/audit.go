@@ -25,6 +25,7 @@ import (
 type auditNote struct {
 	target  string
 	details map[string]any
+	skip    bool // the request changed nothing after all (a confirmation page)
 }
 
 type auditNoteKey struct{}
@@ -46,6 +47,14 @@ func noteAudit(ctx context.Context, target string, details map[string]any) {
 			n.details = map[string]any{}
 		}
 		n.details[k] = v
+	}
+}
+
+// skipAudit says the request of ctx changed nothing, so that it is not recorded: a POST that
+// only shows a confirmation page.
+func skipAudit(ctx context.Context) {
+	if n, ok := ctx.Value(auditNoteKey{}).(*auditNote); ok {
+		n.skip = true
 	}
 }
 
@@ -74,24 +83,42 @@ func (s *Server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
 		note := &auditNote{}
 		c.SetRequest(r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note)))
 		err := next(c)
-		e := s.auditEntry(c, note, responseStatus(c, err))
-		if login {
-			// The user tried, whether or not they got in; the outcome says which.
-			e.Actor, e.ActorKind, e.TokenOwner = strings.TrimSpace(c.FormValue("username")), models.AuditActorUser, nil
-			e.Action, e.Target, e.Outcome = "login", "", models.AuditRefused
-			if st := responseStatus(c, err); st == http.StatusSeeOther {
-				e.Outcome = models.AuditOK
+		status := responseStatus(c, err)
+		switch {
+		case note.skip:
+		case login: // the username tried, whether or not they got in
+			s.recordLogin(c, c.FormValue("username"), status == http.StatusSeeOther)
+		default:
+			e := s.auditEntry(c, note, status)
+			if path == "/logout" {
+				e.Action, e.Target = "logout", ""
 			}
-			if e.Actor == "" {
-				e.Actor = "(none)"
-			}
-		} else if path == "/logout" {
-			e.Action, e.Target = "logout", ""
-		}
-		if aerr := s.store.Audit.AppendAudit(context.WithoutCancel(r.Context()), e); aerr != nil {
-			s.log.Error("web: audit entry not recorded", "action", e.Action, "target", e.Target, "actor", e.Actor, "err", aerr)
+			s.appendAudit(c, e)
 		}
 		return err
+	}
+}
+
+// recordLogin records a login by username from c's client: ok, or refused (a wrong password,
+// an unknown user, too many attempts). Any way of logging in records its logins with it.
+func (s *Server) recordLogin(c echo.Context, username string, ok bool) {
+	e := s.auditEntry(c, &auditNote{}, 0)
+	e.Actor, e.ActorKind, e.TokenOwner = strings.TrimSpace(username), models.AuditActorUser, nil
+	e.Action, e.Target, e.Outcome = "login", "", models.AuditRefused
+	if ok {
+		e.Outcome = models.AuditOK
+	}
+	if e.Actor == "" {
+		e.Actor = "(none)"
+	}
+	s.appendAudit(c, e)
+}
+
+// appendAudit appends e, even if the client has gone: what it did is done. A failure is
+// logged; the request's answer stands.
+func (s *Server) appendAudit(c echo.Context, e *models.AuditEntry) {
+	if err := s.store.Audit.AppendAudit(context.WithoutCancel(c.Request().Context()), e); err != nil {
+		s.log.Error("web: audit entry not recorded", "action", e.Action, "target", e.Target, "actor", e.Actor, "err", err)
 	}
 }
 

@@ -144,3 +144,24 @@ func TestAuditRecordsRecurringPauseWithBeforeAndAfter(t *testing.T) {
 		require.Empty(t, got[3].Details, "refused: nothing changed")
 	})
 }
+
+// A bulk action is one entry with its filter and counts; asking to confirm one on every
+// matching job changes nothing and is not recorded.
+func TestAuditRecordsBulkActionsOnce(t *testing.T) {
+	a := setup(t)
+	j1, j2 := a.jobIn(models.JobCancelled), a.jobIn(models.JobCancelled)
+	token := a.csrf("/dashboard/jobs")
+	resp, _ := a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"requeue"}, "ids": {itoa(j1.ID), itoa(j2.ID)}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	resp, _ = a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"cancel"}, "scope": {"all"}, "state": {"enqueued"}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the confirmation page")
+	require.Len(t, a.auditEntries(), 1, "asking to confirm is not recorded")
+	resp, _ = a.post("/dashboard/jobs/bulk", url.Values{"_csrf": {token}, "action": {"cancel"}, "scope": {"all"}, "state": {"enqueued"}, "confirm": {"1"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+
+	got := a.auditEntries()
+	require.Len(t, got, 2)
+	require.Equal(t, "POST /dashboard/jobs/bulk", got[0].Action)
+	require.JSONEq(t, `{"action":"requeue","scope":"selected","filter":"/dashboard/jobs","done":2,"skipped":0}`, got[0].Details)
+	require.JSONEq(t, `{"action":"cancel","scope":"all","filter":"/dashboard/jobs?state=enqueued","done":2,"skipped":0}`, got[1].Details)
+}
