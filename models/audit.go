@@ -138,10 +138,39 @@ type AuditCheckpoint struct {
 // TableName names AuditCheckpoint's table.
 func (AuditCheckpoint) TableName() string { return "audit_checkpoints" }
 
-// AppendAudit adds e to the end of the chain, setting its ID, At (when zero), PrevHash and
-// Hash. The last entry's hash is read under the driver's audit lock in the same transaction
-// as the insert, so two nodes appending at once never both chain onto the same entry.
-func (s auditStore) AppendAudit(ctx context.Context, e *AuditEntry) error {
+// AppendAudit adds the entries to the end of the chain, in order, in one transaction, setting
+// each one's ID, At (when zero), PrevHash and Hash. The last entry's hash is read under the
+// driver's audit lock in the same transaction as the inserts, so two nodes appending at once
+// never both chain onto the same entry. One entry refused refuses them all.
+func (s auditStore) AppendAudit(ctx context.Context, entries ...*AuditEntry) error {
+	for _, e := range entries {
+		if err := prepareAuditEntry(e); err != nil {
+			return err
+		}
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.drv.LockAudit(tx); err != nil {
+			return err
+		}
+		lastID, lastHash, err := auditTail(tx)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			e.ID, e.PrevHash = lastID+1, lastHash
+			e.Hash = auditHash(e)
+			lastID, lastHash = e.ID, e.Hash
+		}
+		if err := tx.CreateInBatches(entries, 100).Error; err != nil {
+			return fmt.Errorf("models: append audit entries: %w", err)
+		}
+		return nil
+	})
+}
+
+// prepareAuditEntry bounds e's fields as the columns do, and refuses an entry that can't be
+// kept whole.
+func prepareAuditEntry(e *AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
@@ -158,21 +187,7 @@ func (s auditStore) AppendAudit(ctx context.Context, e *AuditEntry) error {
 	if e.Actor == "" || e.Action == "" || e.Outcome == "" {
 		return errors.New("models: an audit entry needs an actor, an action and an outcome")
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.drv.LockAudit(tx); err != nil {
-			return err
-		}
-		lastID, lastHash, err := auditTail(tx)
-		if err != nil {
-			return err
-		}
-		e.ID, e.PrevHash = lastID+1, lastHash
-		e.Hash = auditHash(e)
-		if err := tx.Create(e).Error; err != nil {
-			return fmt.Errorf("models: append audit entry: %w", err)
-		}
-		return nil
-	})
+	return nil
 }
 
 // auditTail is the id and hash the next entry chains onto: the last entry's, else the last

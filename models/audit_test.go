@@ -54,11 +54,26 @@ func TestAuditAppendChainsAndVerifies(t *testing.T) {
 			}
 		}
 		requireVerifies(t, s, 5)
+
+		// Several in one call chain in order; one refused refuses them all.
+		batch := []*models.AuditEntry{
+			{Actor: "bob", ActorKind: models.AuditActorUser, Action: "logout", Outcome: "303"},
+			{Actor: "cy", ActorKind: models.AuditActorUser, Action: "logout", Outcome: "303"},
+		}
+		require.NoError(t, s.Audit.AppendAudit(ctx, batch...))
+		require.Equal(t, []int64{6, 7}, []int64{batch[0].ID, batch[1].ID})
+		require.Equal(t, got[4].Hash, batch[0].PrevHash)
+		require.Equal(t, batch[0].Hash, batch[1].PrevHash)
+		bad := []*models.AuditEntry{{Actor: "dee", ActorKind: models.AuditActorUser, Action: "logout", Outcome: "303"}, {Actor: "eve"}}
+		require.Error(t, s.Audit.AppendAudit(ctx, bad...))
+		requireVerifies(t, s, 7)
+		got = append(got, *batch[0], *batch[1])
+
 		page, err := s.Audit.ListAudit(ctx, models.AuditFilter{}, 0, 0, 10)
 		require.NoError(t, err)
-		require.Len(t, page.Entries, 5)
-		require.Equal(t, got[4].Hash, page.Entries[0].Hash, "read back, the newest entry is as written")
-		require.JSONEq(t, `{"paused":{"before":false,"after":true}}`, page.Entries[0].Details)
+		require.Len(t, page.Entries, 7)
+		require.Equal(t, got[6].Hash, page.Entries[0].Hash, "read back, the newest entry is as written")
+		require.JSONEq(t, `{"paused":{"before":false,"after":true}}`, page.Entries[2].Details)
 	})
 }
 

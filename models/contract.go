@@ -215,7 +215,7 @@ type RuleStore interface {
 // AuditStore keeps the audit trail: who changed what, chained by hashes so that a change or a
 // removal shows (VerifyAudit).
 type AuditStore interface {
-	AppendAudit(ctx context.Context, e *AuditEntry) error
+	AppendAudit(ctx context.Context, entries ...*AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter, before, after int64, limit int) (AuditPage, error)
 	// PruneAudit deletes entries older than before, leaving a checkpoint to verify from.
 	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)

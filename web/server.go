@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/internal/groupcommit"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
@@ -218,6 +219,9 @@ type Server struct {
 	done         chan error
 	stopped      atomic.Bool    // Stop ran
 	channels     *alerts.Sender // saves, checks and tests the alerts' channels
+	// audit appends the audit trail's entries, group-committed: concurrent requests share a
+	// transaction, as their enqueues do.
+	audit *groupcommit.Group[*models.AuditEntry, error]
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
@@ -239,6 +243,7 @@ func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger)
 		return nil, err
 	}
 	s.sessions = newSessionCodec(cfg, s.keys)
+	s.audit = newAuditWriter(store.Audit)
 	if s.channels, err = alerts.NewSender(store.Channels, cfg.Alerts); err != nil {
 		return nil, err
 	}
