@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
+	"os/user"
 	"text/tabwriter"
 	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/kilnhq/kiln/client"
+	"github.com/kilnhq/kiln/models"
 )
 
 // auditCommand reads and checks the audit trail: ls and export through the API (admin
@@ -142,4 +145,19 @@ func parseCLITime(flagName, raw string) (time.Time, error) {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%w: %s %q is not a time: give 2026-12-05T09:30:00Z or a date, 2026-12-05", errUsage, flagName, raw)
+}
+
+// recordCLI records a change a command made on the database itself (kiln user, kiln token),
+// where no request names who made it: the actor is "cli" and the machine's user who ran it,
+// of kind system. The change is made already; a trail that can't record it is a warning.
+func (e *cliEnv) recordCLI(ctx context.Context, store *models.Store, action, target string, details map[string]any) {
+	who := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	entry := &models.AuditEntry{Actor: "cli " + who, ActorKind: models.AuditActorSystem, Action: action, Target: target,
+		Details: models.AuditDetails(details), Outcome: models.AuditOK}
+	if err := store.Audit.AppendAudit(context.WithoutCancel(ctx), entry); err != nil {
+		fmt.Fprintf(e.errOut, "warning: the audit trail did not record this: %v\n", err)
+	}
 }

@@ -111,3 +111,36 @@ func TestAuditClientCommands(t *testing.T) {
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "--since")
 }
+
+// kiln token and kiln user change the database directly: each change is an entry of the
+// system kind, naming the machine's user, never a password or a token.
+func TestCLIChangesAreRecorded(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kiln.db")
+	run := func(stdin string, args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), append(args, "--db", db), strings.NewReader(stdin), &out, &errOut)
+		require.Equal(t, 0, code, errOut.String())
+		require.NotContains(t, errOut.String(), "warning")
+		return code, out.String()
+	}
+	_, token := run("", "token", "create", "--name", "ci", "--role", "admin", "--create")
+	run("", "token", "revoke", "ci")
+	run("a long enough password\n", "user", "add", "ada", "--role", "viewer")
+	run("another long password\n", "user", "passwd", "ada")
+
+	s := modeltest.Open(t, db)
+	page, err := s.Audit.ListAudit(context.Background(), models.AuditFilter{}, 0, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, page.Entries, 4)
+	var actions []string
+	for _, e := range page.Entries {
+		actions = append(actions, e.Action+" "+e.Target)
+		require.Equal(t, models.AuditActorSystem, e.ActorKind)
+		require.True(t, strings.HasPrefix(e.Actor, "cli "), e.Actor)
+		require.NotContains(t, e.Details, "password")
+		require.NotContains(t, e.Details, strings.TrimSpace(token))
+	}
+	require.Equal(t, []string{"kiln user passwd user ada", "kiln user add user ada", "kiln token revoke token ci", "kiln token create token ci"}, actions)
+	require.JSONEq(t, `{"role":"admin","expires":"0s"}`, page.Entries[3].Details)
+	require.JSONEq(t, `{"role":"viewer"}`, page.Entries[1].Details)
+}
