@@ -123,7 +123,7 @@ func (e *Engine) enqueueResults(ctx context.Context, jobs []*models.Job) ([]Enqu
 	var dups []int
 	var err error
 	if len(jobs) == 1 { // single enqueues from many callers share transactions
-		res := e.group.do(ctx, jobs)
+		res := e.group.Do(ctx, jobs)
 		dups, err = res.dups, res.err
 	} else {
 		dups, err = e.store.Jobs.InsertJobs(ctx, jobs, time.Now())

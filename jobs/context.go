@@ -44,7 +44,7 @@ func Logf(ctx context.Context, format string, args ...any) {
 	line := s.logLine(fmt.Sprintf(format, args...), time.Now())
 	// Lines logged at the same time by other jobs share the transaction (group commit); Logf
 	// still returns only once its line is stored.
-	if err := s.e.logs.do(context.WithoutCancel(ctx), line); err != nil {
+	if err := s.e.logs.Do(context.WithoutCancel(ctx), line); err != nil {
 		s.e.log.Warn("jobs: could not store a job log line", "job", s.job.ID, "err", err)
 	}
 }

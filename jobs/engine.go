@@ -21,6 +21,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/kilnhq/kiln/internal/groupcommit"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -66,15 +67,15 @@ type Engine struct {
 	claims     inflight  // claims under way, which rescues must not take for lost
 
 	completer *completer
-	tracer    trace.Tracer                           // nil: tracing off (tracing.go)
-	settling  sync.Map                               // job id -> its attempt's trace.SpanContext, until its finish is written
-	group     *groupCommit[[]*models.Job, insertRes] // single enqueues, group-committed
-	logs      *groupCommit[models.JobLog, error]     // running jobs' log lines, group-committed
-	accepting bool                                   // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
-	workCtx   context.Context                        // the context jobs run under
-	stopLoops context.CancelFunc                     // stops fetchers and most maintenance
-	stopAlive context.CancelFunc                     // stops heartbeats and lease renewal, once nothing runs
-	stopWork  context.CancelCauseFunc                // cancels every running job
+	tracer    trace.Tracer                                 // nil: tracing off (tracing.go)
+	settling  sync.Map                                     // job id -> its attempt's trace.SpanContext, until its finish is written
+	group     *groupcommit.Group[[]*models.Job, insertRes] // single enqueues, group-committed
+	logs      *groupcommit.Group[models.JobLog, error]     // running jobs' log lines, group-committed
+	accepting bool                                         // under mu: Start ran and Stop has not begun; Enqueue may hand jobs to workers
+	workCtx   context.Context                              // the context jobs run under
+	stopLoops context.CancelFunc                           // stops fetchers and most maintenance
+	stopAlive context.CancelFunc                           // stops heartbeats and lease renewal, once nothing runs
+	stopWork  context.CancelCauseFunc                      // cancels every running job
 	loops     sync.WaitGroup
 	alive     sync.WaitGroup
 	work      sync.WaitGroup

@@ -215,6 +215,16 @@ type RuleStore interface {
 	EvaluateAlerts(ctx context.Context, now time.Time, minGap time.Duration, fn func(tx *AlertTx) error) (ran bool, err error)
 }
 
+// AuditStore keeps the audit trail: who changed what, chained by hashes so that a change or a
+// removal shows (VerifyAudit).
+type AuditStore interface {
+	AppendAudit(ctx context.Context, entries ...*AuditEntry) error
+	ListAudit(ctx context.Context, f AuditFilter, before, after int64, limit int) (AuditPage, error)
+	// PruneAudit deletes entries older than before, leaving a checkpoint to verify from.
+	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)
+	VerifyAudit(ctx context.Context) (AuditVerification, error)
+}
+
 // ErrorKinds tells the database's failures apart, as its driver knows them.
 type ErrorKinds interface {
 	// Refused: the database refuses what it was given; the same write can't succeed later.

@@ -57,6 +57,7 @@ func TestStorageIsEveryStoreMethod(t *testing.T) {
 		"settingStore":   reflect.TypeFor[models.SettingStore](),
 		"channelStore":   reflect.TypeFor[models.ChannelStore](),
 		"ruleStore":      reflect.TypeFor[models.RuleStore](),
+		"auditStore":     reflect.TypeFor[models.AuditStore](),
 	} {
 		var contract []string
 		for i := range iface.NumMethod() {

@@ -46,6 +46,7 @@ type Store struct {
 	Settings   SettingStore   // the node-wide generated secrets
 	Channels   ChannelStore   // where alerts' messages go
 	Rules      RuleStore      // alert rules and the alerts they open
+	Audit      AuditStore     // who changed what: the audit trail
 }
 
 // The domain stores, each the implementation of one interface of contract.go over the shared
@@ -65,6 +66,7 @@ type (
 	settingStore   struct{ *conn }
 	channelStore   struct{ *conn }
 	ruleStore      struct{ *conn }
+	auditStore     struct{ *conn }
 )
 
 var (
@@ -82,6 +84,7 @@ var (
 	_ SettingStore   = settingStore{}
 	_ ChannelStore   = channelStore{}
 	_ RuleStore      = ruleStore{}
+	_ AuditStore     = auditStore{}
 )
 
 // newStore hands c's connections to a store per domain.
@@ -90,7 +93,7 @@ func newStore(c *conn) *Store {
 		Jobs: jobStore{c}, JobQueries: jobQueries{c}, Kinds: kindStore{c}, Recurring: recurringStore{c},
 		Servers: serverStore{c}, Queues: queueStore{c}, Tasks: taskStore{c}, Users: userStore{c},
 		Sessions: sessionStore{c}, Tokens: tokenStore{c}, Secrets: secretStore{c}, Settings: settingStore{c},
-		Channels: channelStore{c}, Rules: ruleStore{c}}
+		Channels: channelStore{c}, Rules: ruleStore{c}, Audit: auditStore{c}}
 }
 
 // conn is what every domain store shares: the connections, the driver and the caches.

@@ -46,16 +46,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		err := next(c)
-		status := c.Response().Status
-		if err != nil {
-			var he *echo.HTTPError
-			if errors.As(err, &he) {
-				status = he.Code
-			} else if !c.Response().Committed {
-				status = classify(err).Status
-			}
-		}
-		s.cfg.Metrics.ObserveHTTP(c.Path(), status, time.Since(start))
+		s.cfg.Metrics.ObserveHTTP(c.Path(), responseStatus(c, err), time.Since(start))
 		return err
 	}
 }
@@ -167,6 +158,7 @@ func (s *Server) newAPI() huma.API {
 	s.registerChannelAPI(api)
 	s.registerAlertAPI(api)
 	s.registerRuleAPI(api)
+	s.registerAuditAPI(api)
 	return api
 }
 

@@ -40,6 +40,7 @@ var apiTags = []*huma.Tag{
 	{Name: tagStats, Description: "The dashboard overview's counts."},
 	{Name: tagTasks, Description: "Tasks with due dates, as on the Tasks page: create, change, complete, reopen, delete."},
 	{Name: tagSecrets, Description: "Values that http.request and exec jobs refer to as ${secret:NAME}: saved and deleted here, never read back."},
+	{Name: tagAudit, Description: "The audit trail: every change made by a person or a token, and every login, chained by hashes so that a change or removal shows (kiln audit verify). Admin tokens only."},
 	{Name: tagAlerts, Description: "Alerts: rules that watch failures, schedules, stuck work, backlogs and queues nobody works; the alerts they open, acknowledged or silenced; and the channels their messages go to (webhooks, Slack, Mattermost, Discord, Teams, ntfy, email), with a test that sends a sample message."},
 }
 

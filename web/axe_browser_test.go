@@ -70,6 +70,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	_, err := a.store.Rules.AcknowledgeAlert(context.Background(), acked, "local", time.Now())
 	require.NoError(t, err)
 	a.openAlert("mail failures", "mail.send", time.Now())
+	a.seedAuditAwkward()
 
 	pages := []string{
 		"/", "/tasks/new", "/dashboard", "/dashboard/jobs", "/dashboard/jobs?state=failed",
@@ -77,6 +78,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		"/dashboard/recurring", fmt.Sprintf("/dashboard/recurring/%d/edit", rj.ID), "/dashboard/recurring/new",
 		"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens", "/dashboard/kinds", "/dashboard/kinds/report.build",
 		"/dashboard/alerts", "/dashboard/alerts/rules/new", "/dashboard/alerts/rules/new?watch=backlog", "/dashboard/alerts/rules/new?watch=missed-schedule",
+		"/dashboard/audit",
 	}
 	for _, scheme := range []string{"light", "dark"} {
 		for _, width := range []int64{1280, 375} {

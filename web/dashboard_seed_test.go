@@ -133,6 +133,7 @@ func (a *app) seedDashboard() seeded {
 	_, _, err = a.store.Tokens.CreateAPIToken(ctx, "ci-deploy-pipeline-for-the-billing-service", models.RoleAdmin, 30*24*time.Hour, "ada")
 	require.NoError(a.t, err)
 	a.seedAlerts()
+	a.seedAuditAwkward()
 	time.Sleep(time.Until(done)) // no time shown "in under a minute" that has passed
 	return s
 }

@@ -20,6 +20,7 @@ import (
 var dataPages = []string{
 	"/", "/dashboard", "/dashboard/jobs", "/dashboard/jobs?state=failed", "/dashboard/recurring", "/dashboard/kinds",
 	"/dashboard/queues", "/dashboard/servers", "/dashboard/secrets", "/dashboard/tokens", "/dashboard/alerts", "/dashboard/alerts/channels",
+	"/dashboard/audit",
 }
 
 // clippedJS lists what the page hides sideways: the page or a table's container scrolling, a

@@ -265,6 +265,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 			return err
 		}
 		if c.FormValue("confirm") == "" {
+			skipAudit(ctx) // asks to confirm: nothing changes yet
 			return render(c, http.StatusOK, pages.BulkConfirmPage(pages.BulkConfirmView{
 				Layout: s.layoutProps(c, "Confirm", layout.SectionJobs), Action: name, Count: n, CSRF: csrfToken(c), ReturnTo: back,
 				Filter: filterView(filter, showHousekeeping), HousekeepingHidden: len(filter.ExceptKinds) > 0,
@@ -310,6 +311,11 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	if skipped > 0 {
 		msg += fmt.Sprintf(" %d skipped: %s doesn't allow it.", skipped, components.Noun(skipped, "its state", "their state"))
 	}
+	scope := "selected"
+	if c.FormValue("scope") == "all" {
+		scope = "all"
+	}
+	noteAudit(ctx, "", map[string]any{"action": name, "scope": scope, "filter": filterView(filter, showHousekeeping).URL(), "done": done, "skipped": skipped})
 	s.log.Info("web: bulk job action", "action", name, "done", done, "skipped", skipped, "user", currentUser(c).Username, "took", time.Since(start))
 	setFlash(c, "success", msg)
 	return redirect(c, back)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/internal/authz"
+	"github.com/kilnhq/kiln/internal/groupcommit"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
@@ -252,6 +253,9 @@ type Server struct {
 	// needs holds what each route needs from authz's table, by routeKey (authorize.go).
 	needs map[string]need
 	sso   *ssoClient // single sign-on; nil when off
+	// audit appends the audit trail's entries, group-committed: concurrent requests share a
+	// transaction, as their enqueues do.
+	audit *groupcommit.Group[*models.AuditEntry, error]
 }
 
 // New builds the server and its routes; Start makes it listen. The engine enqueues the jobs
@@ -281,6 +285,7 @@ func New(cfg Config, store *models.Store, engine *jobs.Engine, log *slog.Logger)
 			log.Warn("web: single sign-on will fail until this is fixed", "err", err)
 		}
 	}
+	s.audit = newAuditWriter(store.Audit)
 	if s.channels, err = alerts.NewSender(store.Channels, cfg.Alerts); err != nil {
 		return nil, err
 	}
@@ -337,6 +342,7 @@ func (s *Server) middleware() {
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}))
 	e.Use(s.identify)
 	e.Use(s.protectCSRF)
+	e.Use(s.recordAudit) // before authorize: refusals are recorded too
 	e.Use(s.authorize)
 }
 
@@ -428,6 +434,7 @@ func (s *Server) routes() {
 	s.route(post, "/dashboard/alerts/channels/:name", authz.ChannelsEdit, s.handleChannelSave)
 	s.route(post, "/dashboard/alerts/channels/:name/test", authz.ChannelsEdit, s.handleChannelTest)
 	s.route(post, "/dashboard/alerts/channels/:name/delete", authz.ChannelsEdit, s.handleChannelDelete)
+	s.route(get, "/dashboard/audit", authz.AuditRead, s.handleAudit)
 	s.route(get, "/dashboard/recurring", authz.Read, s.handleRecurring)
 	s.route(get, "/dashboard/recurring/preview", authz.Read, s.handleSchedulePreview)
 	s.route(get, "/dashboard/recurring/new", authz.RecurringEdit, s.handleRecurringNew)

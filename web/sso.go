@@ -245,6 +245,7 @@ func (s *Server) ssoSignIn(c echo.Context, idt *oidc.IDToken, raw, next string) 
 	role := roleFor(s.cfg.OIDC.RoleMap, values)
 	if role == "" {
 		s.log.Info("web: single sign-on refused: no role for the account", "username", name, "claim", s.cfg.OIDC.RoleClaim, "values", values, "ip", c.RealIP())
+		s.recordLogin(c, shown, false)
 		held := "none"
 		if len(values) > 0 {
 			held = strings.Join(values, ", ")
@@ -270,6 +271,7 @@ func (s *Server) ssoSignIn(c echo.Context, idt *oidc.IDToken, raw, next string) 
 		return err
 	}
 	s.log.Info("web: login", "username", u.Username, "role", u.Role, "via", "single sign-on", "ip", c.RealIP())
+	s.recordLogin(c, u.Username, true)
 	return redirect(c, next)
 }
 

@@ -204,6 +204,11 @@ func TestSSOLoginCreatesTheUserAndSession(t *testing.T) {
 		require.Equal(t, models.RoleAdmin, sso.Role, "the strongest of kiln-admins and staff")
 		require.Equal(t, p.Issuer(), sso.OIDCIssuer)
 		require.Equal(t, "sub-ada", sso.OIDCSubject)
+		trail, err := a.store.Audit.ListAudit(context.Background(), models.AuditFilter{Action: "login"}, 0, 0, models.MaxAuditPage)
+		require.NoError(t, err)
+		require.NotEmpty(t, trail.Entries)
+		require.Equal(t, "ada-2", trail.Entries[0].Actor, "the sign-in is in the audit trail")
+		require.Equal(t, models.AuditOK, trail.Entries[0].Outcome)
 
 		for _, leak := range []string{p.ClientSecret, back.Query().Get("code"), back.Query().Get("state")} {
 			require.NotContains(t, logs.String(), leak, "the log holds no secret, code or state")

@@ -123,6 +123,8 @@ const (
 	LimitsManage Action = "limits.manage"
 	// TasksEdit creates, changes, completes, reopens and deletes tasks.
 	TasksEdit Action = "tasks.edit"
+	// AuditRead reads the audit trail: who changed what, from where.
+	AuditRead Action = "audit.read"
 )
 
 // table is the one permission table: each action and the least role that may take it.
@@ -147,6 +149,7 @@ var table = map[Action]Role{
 	TokensManage:     Admin,
 	LimitsManage:     Admin,
 	TasksEdit:        Operator,
+	AuditRead:        Admin,
 }
 
 // Least returns the least role that may take a, and false for Public, Self and an action the

@@ -38,7 +38,7 @@ var errReported = errors.New("failure reported")
 // interruptible are the commands that end cleanly on Ctrl-C or SIGTERM, their context
 // cancelled. The others end at once: user and token may wait at a password prompt; serving
 // and a chaos node handle signals themselves (the second one kills).
-var interruptible = []string{"jobs", "recurring", "queues", "secrets", "stats", "backup", "bench", "chaos"}
+var interruptible = []string{"jobs", "recurring", "queues", "secrets", "stats", "audit", "backup", "bench", "chaos"}
 
 // cliEnv is what every command reads and writes, and the flags shared by the API commands.
 type cliEnv struct {
@@ -93,7 +93,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func commands(e *cliEnv) []*ffcli.Command {
 	return []*ffcli.Command{
 		e.jobsCommand(), e.recurringCommand(), e.queuesCommand(), e.secretsCommand(), e.alertsCommand(), e.statsCommand(),
-		e.userCommand(), e.tokenCommand(), e.migrateCommand(), e.backupCommand(),
+		e.userCommand(), e.tokenCommand(), e.auditCommand(), e.migrateCommand(), e.backupCommand(),
 		e.benchCommand(), e.chaosCommand(), e.chaosNodeCommand(),
 	}
 }

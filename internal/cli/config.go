@@ -12,6 +12,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/internal/audit"
 	"github.com/kilnhq/kiln/internal/tasks"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
@@ -35,6 +36,7 @@ type Config struct {
 	Builtins      builtin.Config
 	Tasks         tasks.Config
 	Alerts        alerts.Config
+	Audit         audit.Config
 }
 
 // defaultDB is where Kiln keeps its SQLite database unless told otherwise (--db, KILN_DB).
@@ -77,6 +79,7 @@ func serveFlags(fs *flag.FlagSet) func() (Config, error) {
 	oidcRoleMap := fs.String("oidc-role-map", "", "single sign-on: roles by the role claim's `values`, e.g. 'kiln-admins=admin,oncall=operator,*=viewer' (* is anyone; the strongest match wins; who matches nothing is refused)")
 	fs.StringVar(&cfg.Web.OIDC.ProviderName, "oidc-provider-name", web.DefaultOIDCProviderName, "single sign-on: the provider's `name` on the login page's button (Sign in with ...)")
 	localLogin := fs.Bool("local-login", true, "let users log in with a password; turn off once single sign-on works (kiln user still sets passwords, for when the provider is away)")
+	fs.DurationVar(&cfg.Audit.Retention, "audit-retention", audit.DefaultRetention, "how long the audit trail's entries are kept (a checkpoint keeps what is left verifiable)")
 	execAllow := fs.String("exec-allow", "", "`programs` exec jobs may run, comma-separated absolute paths or globs (/usr/local/bin/backup-*), links followed; empty: exec jobs are refused")
 	execAllowEnv := fs.String("exec-allow-env", "", "environment `variables` exec jobs may set besides "+strings.Join(builtin.ExecSafeEnv(), ", ")+
 		", comma-separated (BACKUP_TARGET,PGPASSWORD); never "+strings.Join(builtin.ExecBaseEnv(), ", ")+"; only names that can't make a program run other code")
@@ -150,6 +153,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("config: %w", err)
 	}
 	if err := c.Builtins.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.Audit.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if c.Alerts.PublicURL != "" {

@@ -138,7 +138,7 @@ func TestParseConfig(t *testing.T) {
 	for _, args := range [][]string{{"--log-format", "xml"}, {"--log-level", "loud"}, {"--shutdown-timeout", "0s"}, {"--db", ""}, {"stray"}, {"--nope"},
 		{"--queues", "default"}, {"--queues", "a=0"}, {"--sweep-every", "every minute"}, {"--retention", "1s"}, {"--poll-interval", "0s"},
 		{"--max-rescues", "-1"}, {"--trusted-proxies", "10.0.0.0/33"}, {"--allowed-hosts", "https://kiln.example.com"},
-		{"--public-url", "kiln.example.com"}, {"--public-url", "ftp://kiln.example.com"}} {
+		{"--public-url", "kiln.example.com"}, {"--public-url", "ftp://kiln.example.com"}, {"--audit-retention", "10m"}} {
 		_, err := parseConfig(args, io.Discard)
 		require.Error(t, err, "%v", args)
 	}
@@ -164,6 +164,14 @@ func TestParseConfig(t *testing.T) {
 	require.Equal(t, []string{"kiln.example.com", "*.internal.example"}, cfg.Web.AllowedHosts)
 	require.Equal(t, []string{"10.0.0.0/8", "192.0.2.7"}, cfg.Web.TrustedProxies)
 	require.Negative(t, cfg.Jobs.MaxRescues, "0 means no rescue at all, which the engine reads from a negative")
+
+	// The audit trail's retention: a year, apart from the jobs'.
+	require.Equal(t, 365*24*time.Hour, cfg.Audit.Retention)
+	t.Setenv("KILN_AUDIT_RETENTION", "2160h")
+	cfg, err = parseConfig(nil, io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 90*24*time.Hour, cfg.Audit.Retention)
+	t.Setenv("KILN_AUDIT_RETENTION", "")
 
 	// Alerts' links: --public-url or KILN_PUBLIC_URL, an absolute http(s) URL.
 	require.Empty(t, cfg.Alerts.PublicURL)

@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata" // time zones work even where the OS has no tz database (e.g. slim containers)
 
 	"github.com/kilnhq/kiln/internal/alerts"
+	"github.com/kilnhq/kiln/internal/audit"
 	"github.com/kilnhq/kiln/internal/metrics"
 	"github.com/kilnhq/kiln/internal/secrets"
 	"github.com/kilnhq/kiln/internal/tasks"
@@ -166,6 +167,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	if err := m.Alerts.Register(); err != nil {
+		return err
+	}
+	if err := audit.Register(m.Engine, store.Audit, m.Config.Audit); err != nil {
 		return err
 	}
 	if err := m.Engine.Start(ctx); err != nil {

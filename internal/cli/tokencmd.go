@@ -41,6 +41,7 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 			if err != nil {
 				return errors.New(userError(err))
 			}
+			e.recordCLI(ctx, store, "kiln token create", "token "+name, map[string]any{"role": role, "expires": expires.String()})
 			fmt.Fprintln(e.out, token) // only the token: scripts read it as is
 			return nil
 		})
@@ -79,6 +80,7 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 			if err := store.Tokens.RevokeAPIToken(ctx, token); err != nil {
 				return errors.New(userError(err))
 			}
+			e.recordCLI(ctx, store, "kiln token revoke", "token "+token, nil)
 			fmt.Fprintf(e.out, "Revoked %s.\n", token)
 			return nil
 		})

@@ -93,7 +93,7 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 	})
 	passwordHelp := "The password is asked for twice on a terminal, or read as one line from standard input:\n  echo \"$PASSWORD\" | kiln user add ada --role admin"
 	// withPassword runs save with the named user's password, read from standard input.
-	withPassword := func(save func(ctx context.Context, users models.UserStore, name, pw string) (string, error)) func(ctx context.Context, pos []string) error {
+	withPassword := func(action string, save func(ctx context.Context, users models.UserStore, name, pw string) (string, error)) func(ctx context.Context, pos []string) error {
 		return func(ctx context.Context, pos []string) error {
 			name, err := oneName(pos, "user")
 			if err != nil {
@@ -112,6 +112,11 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 			if err != nil {
 				return errors.New(userError(err))
 			}
+			details := map[string]any{}
+			if action == "kiln user add" {
+				details["role"] = role
+			}
+			e.recordCLI(ctx, store, action, "user "+name, details) // never the password
 			fmt.Fprintln(e.out, done)
 			return nil
 		}
@@ -119,12 +124,12 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 	add := e.leaf("add", "kiln user add NAME [--role viewer|operator|admin] [--db PATH]", "add a user\n\n"+passwordHelp, true, func(fs *flag.FlagSet) {
 		storeFlags(fs, &db, &create)
 		fs.StringVar(&role, "role", models.RoleViewer, "the user's `role`: viewer (reads), operator (also retries, cancels, pauses; runs no code) or admin (everything)")
-	}, withPassword(func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
+	}, withPassword("kiln user add", func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
 		_, err := users.CreateUser(ctx, name, pw, role)
 		return fmt.Sprintf("Added %s (%s).", name, role), err
 	}))
 	passwd := e.leaf("passwd", "kiln user passwd NAME [--db PATH]", "set a user's password (ends their sessions)\n\n"+passwordHelp, true, dbOnly,
-		withPassword(func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
+		withPassword("kiln user passwd", func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
 			return fmt.Sprintf("Password of %s changed; their sessions have ended.", name), users.SetPassword(ctx, name, pw)
 		}))
 	return e.group("user", "kiln user list|add|passwd ...", "manage who may log in to the dashboard", list, add, passwd)

@@ -70,6 +70,10 @@ type Driver interface {
 	LockRows(tx *gorm.DB, strength string) *gorm.DB
 	// LockJobs keeps other transactions from writing jobs until tx ends (for counting them).
 	LockJobs(tx *gorm.DB) error
+	// LockAudit keeps other transactions from appending to the audit trail, or pruning it,
+	// until tx ends: each entry's hash covers the one before, so two appends at once would
+	// fork the chain.
+	LockAudit(tx *gorm.DB) error
 	// Now is the time heartbeats are written with: a value or an SQL expression.
 	Now() any
 	// Ago is the time d before Now, as Now writes it.

@@ -119,6 +119,16 @@ func (*Driver) LockJobs(tx *gorm.DB) error {
 	return nil
 }
 
+// LockAudit takes a transaction-scoped advisory lock, one per schema: it holds until tx
+// commits or rolls back, and works on an empty table, where a row lock (FOR UPDATE of the
+// last entry) would have no row to lock.
+func (*Driver) LockAudit(tx *gorm.DB) error {
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.kiln-audit'))").Error; err != nil {
+		return fmt.Errorf("models: lock audit trail: %w", err)
+	}
+	return nil
+}
+
 // Now is the database's clock, which every node shares: a node with a slow clock can't make
 // another look silent.
 func (*Driver) Now() any { return gorm.Expr("now()") }

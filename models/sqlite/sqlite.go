@@ -243,6 +243,10 @@ func (*Driver) LockRows(tx *gorm.DB, _ string) *gorm.DB { return tx }
 // LockJobs does nothing, for the same reason.
 func (*Driver) LockJobs(*gorm.DB) error { return nil }
 
+// LockAudit does nothing either: a write transaction (_txlock=immediate) holds the write lock
+// from its first statement.
+func (*Driver) LockAudit(*gorm.DB) error { return nil }
+
 // Now is this machine's clock: one machine uses a SQLite database.
 func (*Driver) Now() any { return time.Now().UTC().Truncate(time.Microsecond) }
 
