@@ -37,6 +37,11 @@ func (s auditStore) ListAudit(ctx context.Context, f AuditFilter, before, after 
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		return page, &Error{Code: EINVALID, Message: "The time range is empty.", Fields: map[string]string{"until": "Until must be after since."}}
 	}
+	for field, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target} {
+		if !storableText(v) {
+			return page, &Error{Code: EINVALID, Message: "The filter is not valid.", Fields: map[string]string{field: "Text without NUL bytes, in UTF-8."}}
+		}
+	}
 	q := s.rdb.WithContext(ctx).Model(&AuditEntry{})
 	if f.Actor != "" {
 		q = q.Where("actor = ?", f.Actor)

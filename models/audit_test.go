@@ -192,6 +192,10 @@ func TestAuditConcurrentAppendersDoNotFork(t *testing.T) {
 // The filters choose by actor, action prefix, target and time; pages go older and back newer.
 func TestAuditListFiltersAndPages(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		for _, f := range []models.AuditFilter{{Actor: "a\x00b"}, {Action: "\xff"}, {Target: "job \xfe"}} {
+			_, err := s.Audit.ListAudit(t.Context(), f, 0, 0, 10)
+			require.Equal(t, models.EINVALID, models.ErrorCode(err), "%+v: refused, not a database error", f)
+		}
 		old := time.Now().Add(-48 * time.Hour)
 		appendAudit(t, s, 3, "ada", old)
 		appendAudit(t, s, 4, "token ci", time.Time{})

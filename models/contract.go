@@ -145,6 +145,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int64, error)
 	SetPassword(ctx context.Context, username, password string) error
+	// EndOIDCSessions ends the sessions of a provider account's user, if any.
+	EndOIDCSessions(ctx context.Context, issuer, subject string) error
 	SignInOIDC(ctx context.Context, in OIDCLogin) (*User, error)
 }
 

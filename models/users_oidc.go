@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +73,30 @@ func (s userStore) SignInOIDC(ctx context.Context, in OIDCLogin) (*User, error) 
 	return nil, Errorf(ECONFLICT, "The names %q to %q-%d are all taken; rename a user with kiln user.", base, base, maxUsernameTries)
 }
 
+// EndOIDCSessions ends the sessions of the user of a provider account, if there is one: the
+// account signed in again and was refused (its groups no longer give it a role), so what it
+// opened before must not go on with the role it had.
+func (s userStore) EndOIDCSessions(ctx context.Context, issuer, subject string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		err := tx.Where("oidc_issuer = ? AND oidc_subject = ?", issuer, subject).Take(&u).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("models: find single sign-on user: %w", err)
+		}
+		if err := tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error; err != nil {
+			return fmt.Errorf("models: end sessions of %s: %w", u.Username, err)
+		}
+		return nil
+	})
+}
+
+// reservedUsernames are names that stand for Kiln itself in the audit trail and the jobs'
+// history (local access, the engine): a provider's account never takes one.
+var reservedUsernames = []string{"local", "system"}
+
 // isRole reports the roles a user may hold.
 func isRole(role string) bool {
 	return role == RoleAdmin || role == RoleOperator || role == RoleViewer
@@ -89,6 +114,9 @@ func oidcUsername(in OIDCLogin) string {
 	name = strings.TrimLeft(name, "._@-")
 	if len(name) > 64 {
 		name = name[:64]
+	}
+	if slices.Contains(reservedUsernames, strings.ToLower(name)) {
+		name += "-sso"
 	}
 	if name == "" {
 		sum := sha256.Sum256([]byte(in.Issuer + "\x00" + in.Subject))

@@ -13,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kilnhq/kiln/internal/alerts"
 	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/jobs/builtin"
@@ -177,6 +178,8 @@ func TestRoutesDeclareTheRightActions(t *testing.T) {
 		require.Equal(t, want, byRoute[route], route)
 	}
 	require.Equal(t, []string{builtin.KindExec, builtin.KindHTTPRequest}, authz.CodeKinds, "the kinds that run what their arguments say")
+	require.Equal(t, []string{alerts.KindDeliver, builtin.KindCleanup}, authz.ServerKinds, "Kiln's kinds that act with the server's authority")
+	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction(alerts.KindDeliver), "an operator can't send messages through the admins' channels")
 }
 
 // TestRouteWithoutEntryIsCaught adds a route as a careless change would, with Echo alone: the

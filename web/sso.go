@@ -246,6 +246,9 @@ func (s *Server) ssoSignIn(c echo.Context, idt *oidc.IDToken, raw, next string) 
 	if role == "" {
 		s.log.Info("web: single sign-on refused: no role for the account", "username", name, "claim", s.cfg.OIDC.RoleClaim, "values", values, "ip", c.RealIP())
 		s.recordLogin(c, shown, false)
+		if err := s.store.Users.EndOIDCSessions(c.Request().Context(), idt.Issuer, idt.Subject); err != nil {
+			return err
+		}
 		held := "none"
 		if len(values) > 0 {
 			held = strings.Join(values, ", ")

@@ -121,3 +121,32 @@ func TestSSORefusesAnExpiredIDToken(t *testing.T) {
 		require.True(t, a.loggedIn())
 	})
 }
+
+// An account whose groups no longer give it a role is refused at its next sign-in, and the
+// sessions it opened before end too: they would go on with the role it had. A provider's
+// account never takes a name that stands for Kiln itself in the audit trail.
+func TestSSORefusalEndsTheAccountsSessions(t *testing.T) {
+	forEachSSODialect(t, "", nil, func(t *testing.T, a *app, p *idp, _ *syncBuffer) {
+		p.queue("sub-alice", "alice", "kiln-admins")
+		resp, _ := a.ssoFinish(a.ssoBegin(p, "/"))
+		require.Less(t, resp.StatusCode, 400)
+		require.True(t, a.loggedIn())
+
+		p.queue("sub-alice", "alice", "former-staff")
+		resp, _ = a.ssoFinish(a.ssoBegin(p, "/"))
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+		require.False(t, a.loggedIn(), "the session opened as an admin ended")
+
+		p.queue("sub-impostor", "local", "kiln-admins")
+		resp, _ = a.ssoFinish(a.ssoBegin(p, "/"))
+		require.Less(t, resp.StatusCode, 400)
+		users, err := a.store.Users.ListUsers(context.Background())
+		require.NoError(t, err)
+		var names []string
+		for _, u := range users {
+			names = append(names, u.Username)
+		}
+		require.Contains(t, names, "local-sso")
+		require.NotContains(t, names, "local")
+	})
+}

@@ -87,8 +87,9 @@ const (
 const (
 	// JobsEnqueue enqueues a job of an ordinary kind: the API, the New job form, Duplicate.
 	JobsEnqueue Action = "jobs.enqueue"
-	// JobsEnqueueCode enqueues a job that runs what its arguments say on the server or from it:
-	// an exec or an http.request job (CodeKinds).
+	// JobsEnqueueCode enqueues a job that runs what its arguments say on the server or from it
+	// (an exec or an http.request job: CodeKinds), or a job of Kiln's own that acts with the
+	// server's authority (ServerKinds).
 	JobsEnqueueCode Action = "jobs.enqueue_code"
 	// JobsRetry requeues a finished job, from its first attempt.
 	JobsRetry Action = "jobs.retry"
@@ -179,9 +180,14 @@ func Known(a Action) bool {
 // (exec) or a request from it (http.request). Enqueueing one is JobsEnqueueCode.
 var CodeKinds = []string{"exec", "http.request"}
 
+// ServerKinds are Kiln's own kinds that act with the server's authority whatever their
+// arguments: a message through the channels an admin set up (alerts.deliver), retention
+// deleting history (jobs.cleanup). Enqueueing one by hand is JobsEnqueueCode.
+var ServerKinds = []string{"alerts.deliver", "jobs.cleanup"}
+
 // EnqueueAction is the action of enqueueing a job of kind.
 func EnqueueAction(kind string) Action {
-	if slices.Contains(CodeKinds, kind) {
+	if slices.Contains(CodeKinds, kind) || slices.Contains(ServerKinds, kind) {
 		return JobsEnqueueCode
 	}
 	return JobsEnqueue
