@@ -30,7 +30,7 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 		}
 		ttl = d
 	}
-	token, t, err := s.store.Tokens.CreateAPIToken(c.Request().Context(), v.Name, v.Role, ttl, currentUser(c).Username)
+	token, t, err := s.store.Tokens.CreateAPIToken(c.Request().Context(), v.Name, v.Role, ttl, currentUser(c).Username, tokenOwner(c))
 	if fields := models.FieldErrors(err); fields != nil {
 		v.Errors = fields
 		return s.renderTokens(c, http.StatusUnprocessableEntity, v)
@@ -42,6 +42,15 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 	s.log.Info("web: API token created", "name", t.Name, "role", t.Role, "user", currentUser(c).Username) // never the token
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return s.renderTokens(c, http.StatusCreated, pages.TokensView{Role: models.RoleViewer, NewToken: token, NewTokenName: t.Name})
+}
+
+// tokenOwner names who a token made on the page belongs to: the logged-in user, or nobody for
+// local access without login (which has no user row to own it).
+func tokenOwner(c echo.Context) string {
+	if u := currentUser(c); u != nil && u != localUser {
+		return u.Username
+	}
+	return ""
 }
 
 // handleTokenRevoke revokes the named token.

@@ -82,7 +82,7 @@ func TestTokensPageIsForAdmins(t *testing.T) {
 	a := setupWith(t, web.Config{})
 	a.addUser("val", models.RoleViewer)
 	a.login("val", password)
-	_, _, err := a.store.Tokens.CreateAPIToken(context.Background(), "ci", models.RoleAdmin, 0, "ada")
+	_, _, err := a.store.Tokens.CreateAPIToken(context.Background(), "ci", models.RoleAdmin, 0, "ada", "")
 	require.NoError(t, err)
 	resp, _ := a.get("/dashboard/tokens")
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)

@@ -42,6 +42,15 @@ func (r Role) Valid() bool { return r.rank() >= 0 }
 // Outranks reports whether r is a stronger role than o (any role outranks "" or an unknown one).
 func (r Role) Outranks(o Role) bool { return r.rank() > o.rank() }
 
+// Lesser returns the weaker of r and o: what a token may do when it is r and its owner is o.
+// An unknown role (or "") is weaker than every role, so that it wins and may do nothing.
+func Lesser(r, o Role) Role {
+	if r.rank() <= o.rank() {
+		return r
+	}
+	return o
+}
+
 // ParseRole reads a role's name, with an error that lists the roles when it is none of them.
 func ParseRole(name string) (Role, error) {
 	r := Role(name)
