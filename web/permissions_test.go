@@ -153,7 +153,7 @@ func TestRoutesDeclareTheRightActions(t *testing.T) {
 		"GET /dashboard/secrets":                  {"": authz.SecretsManage},
 		"PUT /api/v1/secrets/:name":               {"": authz.SecretsManage},
 		"GET /api/v1/secrets":                     {"": authz.SecretsManage},
-		"GET /dashboard/tokens":                   {"": authz.TokensManage},
+		"GET /dashboard/tokens":                   {"": authz.TokensOwn},
 		"POST /api/v1/recurring":                  {"": authz.RecurringEdit},
 		"PUT /api/v1/kinds/:kind/limits":          {"": authz.LimitsManage},
 		"POST /api/v1/alerts/channels":            {"": authz.ChannelsEdit},
@@ -171,7 +171,7 @@ func TestRoutesDeclareTheRightActions(t *testing.T) {
 		"POST /dashboard/kinds/:kind/limits":      {"": authz.LimitsManage},
 		"POST /dashboard/recurring/:id/edit":      {"": authz.RecurringEdit},
 		"POST /dashboard/secrets/:name/delete":    {"": authz.SecretsManage},
-		"POST /dashboard/tokens/:name/revoke":     {"": authz.TokensManage},
+		"POST /dashboard/tokens/:name/revoke":     {"": authz.TokensOwn},
 		"DELETE /api/v1/alerts/channels/:name":    {"": authz.ChannelsEdit},
 		"POST /dashboard/alerts/rules/:name/edit": {"": authz.AlertRulesEdit},
 	} {

@@ -127,7 +127,10 @@ const (
 	ChannelsEdit Action = "channels.edit"
 	// SecretsManage lists, saves and deletes secrets.
 	SecretsManage Action = "secrets.manage"
-	// TokensManage lists, creates and revokes API tokens.
+	// TokensOwn lists, creates and revokes one's own API tokens, whose role is at most one's own.
+	TokensOwn Action = "tokens.own"
+	// TokensManage lists and revokes everyone's API tokens, and those made before tokens had
+	// owners.
 	TokensManage Action = "tokens.manage"
 	// LimitsManage sets a kind's cap on running jobs and its rate.
 	LimitsManage Action = "limits.manage"
@@ -156,6 +159,7 @@ var table = map[Action]Role{
 	AlertRulesEdit:   Admin,
 	ChannelsEdit:     Admin,
 	SecretsManage:    Admin,
+	TokensOwn:        Viewer,
 	TokensManage:     Admin,
 	LimitsManage:     Admin,
 	TasksEdit:        Operator,
