@@ -23,8 +23,8 @@ type AuditEntry struct {
 	ID int64 `gorm:"primaryKey;autoIncrement:false"`
 	At time.Time
 	// Actor is who acted: a username, "token NAME", or "system"; ActorKind says which
-	// (AuditActor*). TokenOwner is the user a token belongs to (nil while tokens belong to
-	// nobody).
+	// (AuditActor*). TokenOwner is the user a token belongs to (nil for a token made
+	// before tokens had owners).
 	Actor      string
 	ActorKind  string
 	TokenOwner *string

@@ -145,6 +145,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int64, error)
 	SetPassword(ctx context.Context, username, password string) error
+	// DeleteUser removes a user with their sessions and API tokens.
+	DeleteUser(ctx context.Context, username string) error
 	// EndOIDCSessions ends the sessions of a provider account's user, if any.
 	EndOIDCSessions(ctx context.Context, issuer, subject string) error
 	SignInOIDC(ctx context.Context, in OIDCLogin) (*User, error)
@@ -161,10 +163,12 @@ type SessionStore interface {
 
 // TokenStore keeps the API tokens.
 type TokenStore interface {
-	CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by string) (string, *APIToken, error)
+	CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by, owner string) (string, *APIToken, error)
 	TokenByValue(ctx context.Context, token string) (*APIToken, error)
 	ListAPITokens(ctx context.Context) ([]APIToken, error)
 	RevokeAPIToken(ctx context.Context, name string) error
+	// RevokeOwnAPIToken revokes a token only if it belongs to owner.
+	RevokeOwnAPIToken(ctx context.Context, owner, name string) error
 }
 
 // SecretStore keeps the named secrets, sealed; package secrets seals and opens them.

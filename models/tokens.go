@@ -12,6 +12,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/kilnhq/kiln/internal/authz"
 )
 
 // APIToken lets a program use the JSON API as a user of its role would. The program holds the
@@ -29,6 +31,22 @@ type APIToken struct {
 	ExpiresAt *time.Time
 	// LastUsedAt is when the token was last accepted, to within tokenUseGranularity.
 	LastUsedAt *time.Time
+	// UserID is the token's owner: the token acts for them, never above their current role,
+	// and goes with them. Nil for a token made before tokens had owners.
+	UserID *int64
+	// Owner and OwnerRole are the owner's name and current role, read with the token (empty
+	// when it has none).
+	Owner     string `gorm:"-"`
+	OwnerRole string `gorm:"-"`
+}
+
+// EffectiveRole is what a request with the token may do: the lesser of the token's role and
+// its owner's current role, so that demoting a user demotes their tokens at once.
+func (t *APIToken) EffectiveRole() string {
+	if t.UserID == nil {
+		return t.Role
+	}
+	return string(authz.Lesser(authz.Role(t.Role), authz.Role(t.OwnerRole)))
 }
 
 // TableName names APIToken's table.
@@ -45,8 +63,10 @@ const tokenUseGranularity = time.Minute
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // CreateAPIToken makes a token named name for role (one of authz.Roles), valid for ttl
-// (0: until revoked), and returns the token itself: the only copy there will be.
-func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by string) (string, *APIToken, error) {
+// (0: until revoked), owned by the user named owner ("" for none: only the CLI makes such a
+// token, on a database without users), and returns the token itself: the only copy there will
+// be. The role may not exceed the owner's.
+func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl time.Duration, by, owner string) (string, *APIToken, error) {
 	fields := map[string]string{}
 	if !tokenNameRE.MatchString(name) {
 		fields["name"] = "A token's name is 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit."
@@ -56,9 +76,6 @@ func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl t
 	}
 	if ttl < 0 {
 		fields["expires"] = "The lifetime must not be negative."
-	}
-	if len(fields) > 0 {
-		return "", nil, &Error{Code: EINVALID, Message: "The token was not created.", Fields: fields}
 	}
 	raw := make([]byte, sessionTokenBytes)
 	if _, err := rand.Read(raw); err != nil {
@@ -71,13 +88,36 @@ func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl t
 		exp := now.Add(ttl)
 		t.ExpiresAt = &exp
 	}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(t)
-	if res.Error != nil {
-		return "", nil, fmt.Errorf("models: create token %q: %w", name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return "", nil, &Error{Code: ECONFLICT, Message: "The token was not created.", Fields: map[string]string{
-			"name": fmt.Sprintf("There is already a token named %q; revoke it first, or choose another name.", name)}}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if owner != "" {
+			var u User
+			err := tx.Where("username = ?", owner).Take(&u).Error
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				fields["user"] = fmt.Sprintf("There is no user named %q to own the token.", owner)
+			} else if err != nil {
+				return fmt.Errorf("models: token owner %q: %w", owner, err)
+			} else {
+				t.UserID, t.Owner, t.OwnerRole = &u.ID, u.Username, u.Role
+				if _, bad := fields["role"]; !bad && authz.Role(role).Outranks(authz.Role(u.Role)) {
+					fields["role"] = fmt.Sprintf("A token's role is at most its owner's: %s is %s, so choose %s or lower.", u.Username, u.Role, u.Role)
+				}
+			}
+		}
+		if len(fields) > 0 {
+			return &Error{Code: EINVALID, Message: "The token was not created.", Fields: fields}
+		}
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(t)
+		if res.Error != nil {
+			return fmt.Errorf("models: create token %q: %w", name, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return &Error{Code: ECONFLICT, Message: "The token was not created.", Fields: map[string]string{
+				"name": fmt.Sprintf("There is already a token named %q; revoke it first, or choose another name.", name)}}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	return token, t, nil
 }
@@ -106,7 +146,38 @@ func (s tokenStore) TokenByValue(ctx context.Context, token string) (*APIToken, 
 		}
 		t.LastUsedAt = &now
 	}
+	if err := s.fillOwners(ctx, []*APIToken{&t}); err != nil {
+		return nil, err
+	}
 	return &t, nil
+}
+
+// fillOwners reads the name and current role of the tokens' owners.
+func (s tokenStore) fillOwners(ctx context.Context, tokens []*APIToken) error {
+	var ids []int64
+	for _, t := range tokens {
+		if t.UserID != nil {
+			ids = append(ids, *t.UserID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	var users []User
+	if err := s.rdb.WithContext(ctx).Select("id", "username", "role").Where("id IN ?", ids).Find(&users).Error; err != nil {
+		return fmt.Errorf("models: token owners: %w", err)
+	}
+	byID := make(map[int64]User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	for _, t := range tokens {
+		if t.UserID != nil {
+			u := byID[*t.UserID] // gone (a race with its deletion): no role, so the token may do nothing
+			t.Owner, t.OwnerRole = u.Username, u.Role
+		}
+	}
+	return nil
 }
 
 // ListAPITokens returns every token, by name (without their values, which are not kept).
@@ -114,6 +185,13 @@ func (s tokenStore) ListAPITokens(ctx context.Context) ([]APIToken, error) {
 	var out []APIToken
 	if err := s.rdb.WithContext(ctx).Order("name").Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("models: list tokens: %w", err)
+	}
+	ptrs := make([]*APIToken, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	if err := s.fillOwners(ctx, ptrs); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -126,6 +204,20 @@ func (s tokenStore) RevokeAPIToken(ctx context.Context, name string) error {
 	}
 	if res.RowsAffected == 0 {
 		return Errorf(ENOTFOUND, "There is no API token named %q.", name)
+	}
+	return nil
+}
+
+// RevokeOwnAPIToken deletes the named token if it belongs to the user named owner, and answers
+// ENOTFOUND otherwise, as for a token that doesn't exist: a user learns nothing of others'.
+func (s tokenStore) RevokeOwnAPIToken(ctx context.Context, owner, name string) error {
+	owned := s.db.Model(&User{}).Select("id").Where("username = ?", owner)
+	res := s.db.WithContext(ctx).Where("name = ? AND user_id IN (?)", name, owned).Delete(&APIToken{})
+	if res.Error != nil {
+		return fmt.Errorf("models: revoke token %q of %q: %w", name, owner, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return Errorf(ENOTFOUND, "You have no API token named %q.", name)
 	}
 	return nil
 }

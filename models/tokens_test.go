@@ -15,7 +15,7 @@ import (
 // last use is recorded.
 func TestAPITokens(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
-		token, tok, err := s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleAdmin, 0, "ada")
+		token, tok, err := s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleAdmin, 0, "ada", "")
 		require.NoError(t, err)
 		require.True(t, strings.HasPrefix(token, models.TokenPrefix))
 		require.Len(t, token, len(models.TokenPrefix)+43, "256 random bits, base64url")
@@ -41,20 +41,20 @@ func TestAPITokens(t *testing.T) {
 		}
 
 		// Names are unique; bad input is refused field by field.
-		_, _, err = s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada")
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada", "")
 		require.Equal(t, models.ECONFLICT, models.ErrorCode(err))
 		require.Contains(t, models.FieldErrors(err)["name"], "already a token named")
-		_, _, err = s.Tokens.CreateAPIToken(ctx, "has space", "root", -time.Hour, "ada")
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "has space", "root", -time.Hour, "ada", "")
 		require.Equal(t, models.EINVALID, models.ErrorCode(err))
 		require.Len(t, models.FieldErrors(err), 3)
 		require.Equal(t, `The role must be viewer, operator or admin, not "root".`, models.FieldErrors(err)["role"])
-		_, op, err := s.Tokens.CreateAPIToken(ctx, "on-call", models.RoleOperator, 0, "ada")
+		_, op, err := s.Tokens.CreateAPIToken(ctx, "on-call", models.RoleOperator, 0, "ada", "")
 		require.NoError(t, err, "operator is a role a token may have")
 		require.Equal(t, models.RoleOperator, op.Role)
 		require.NoError(t, s.Tokens.RevokeAPIToken(ctx, "on-call"))
 
 		// Expiry.
-		short, _, err := s.Tokens.CreateAPIToken(ctx, "short", models.RoleViewer, time.Millisecond, "ada")
+		short, _, err := s.Tokens.CreateAPIToken(ctx, "short", models.RoleViewer, time.Millisecond, "ada", "")
 		require.NoError(t, err)
 		time.Sleep(5 * time.Millisecond)
 		_, err = s.Tokens.TokenByValue(ctx, short)
@@ -71,7 +71,72 @@ func TestAPITokens(t *testing.T) {
 		_, err = s.Tokens.TokenByValue(ctx, token)
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Tokens.RevokeAPIToken(ctx, "ci-deploy")))
-		_, _, err = s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada")
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "ci-deploy", models.RoleViewer, 0, "ada", "")
 		require.NoError(t, err, "the name is free again")
+	})
+}
+
+// A token names its owner; its role is at most theirs; it acts with the lesser of its role and
+// their current one; removing the owner revokes it in the same transaction as the user goes.
+func TestAPITokenOwners(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		_, err := s.Users.CreateUser(ctx, "olive", "correct horse battery", models.RoleOperator)
+		require.NoError(t, err)
+
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "too-strong", models.RoleAdmin, 0, "olive", "olive")
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+		require.Equal(t, "A token's role is at most its owner's: olive is operator, so choose operator or lower.", models.FieldErrors(err)["role"])
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "nobody", models.RoleViewer, 0, "x", "ghost")
+		require.Equal(t, models.EINVALID, models.ErrorCode(err))
+		require.Contains(t, models.FieldErrors(err)["user"], `no user named "ghost"`)
+		var n int64
+		require.NoError(t, modeltest.DB(s).Model(&models.APIToken{}).Count(&n).Error)
+		require.Zero(t, n, "a refused token leaves no row")
+
+		token, tok, err := s.Tokens.CreateAPIToken(ctx, "oncall", models.RoleOperator, 0, "olive", "olive")
+		require.NoError(t, err)
+		require.NotNil(t, tok.UserID)
+		got, err := s.Tokens.TokenByValue(ctx, token)
+		require.NoError(t, err)
+		require.Equal(t, "olive", got.Owner)
+		require.Equal(t, models.RoleOperator, got.EffectiveRole())
+
+		// Demoted: the token is a viewer token at its next use.
+		require.NoError(t, modeltest.DB(s).Model(&models.User{}).Where("username = ?", "olive").Update("role", models.RoleViewer).Error)
+		got, err = s.Tokens.TokenByValue(ctx, token)
+		require.NoError(t, err)
+		require.Equal(t, models.RoleViewer, got.EffectiveRole())
+
+		// Only the owner revokes through RevokeOwnAPIToken; a token made before owners has none.
+		legacy, _, err := s.Tokens.CreateAPIToken(ctx, "legacy", models.RoleAdmin, 0, "kiln token create", "")
+		require.NoError(t, err)
+		old, err := s.Tokens.TokenByValue(ctx, legacy)
+		require.NoError(t, err)
+		require.Nil(t, old.UserID)
+		require.Equal(t, models.RoleAdmin, old.EffectiveRole())
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Tokens.RevokeOwnAPIToken(ctx, "olive", "legacy")))
+		list, err := s.Tokens.ListAPITokens(ctx)
+		require.NoError(t, err)
+		require.Len(t, list, 2)
+		require.Equal(t, "", list[0].Owner)
+		require.Equal(t, "olive", list[1].Owner)
+
+		// Removing the user revokes their tokens; others' stay.
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "second", models.RoleViewer, 0, "olive", "olive")
+		require.NoError(t, err)
+		require.NoError(t, s.Users.DeleteUser(ctx, "olive"))
+		_, err = s.Tokens.TokenByValue(ctx, token)
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+		require.NoError(t, modeltest.DB(s).Model(&models.APIToken{}).Count(&n).Error)
+		require.Equal(t, int64(1), n, "only the token made before owners is left")
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Users.DeleteUser(ctx, "olive")))
+
+		// The owner revokes their own.
+		_, err = s.Users.CreateUser(ctx, "olive", "correct horse battery", models.RoleOperator)
+		require.NoError(t, err)
+		_, _, err = s.Tokens.CreateAPIToken(ctx, "mine", models.RoleViewer, 0, "olive", "olive")
+		require.NoError(t, err)
+		require.NoError(t, s.Tokens.RevokeOwnAPIToken(ctx, "olive", "mine"))
+		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Tokens.RevokeOwnAPIToken(ctx, "olive", "mine")))
 	})
 }

@@ -162,6 +162,31 @@ func (s userStore) Authenticate(ctx context.Context, username, password string) 
 	return &u, nil
 }
 
+// DeleteUser removes the named user, their sessions and their API tokens, in one transaction:
+// nothing they could sign in or call the API with outlives them.
+func (s userStore) DeleteUser(ctx context.Context, username string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		err := tx.Where("username = ?", username).Take(&u).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "There is no user named %q.", username)
+		}
+		if err != nil {
+			return fmt.Errorf("models: delete user %q: %w", username, err)
+		}
+		if err := tx.Where("user_id = ?", u.ID).Delete(&APIToken{}).Error; err != nil {
+			return fmt.Errorf("models: revoke the tokens of %q: %w", username, err)
+		}
+		if err := tx.Where("user_id = ?", u.ID).Delete(&Session{}).Error; err != nil {
+			return fmt.Errorf("models: end the sessions of %q: %w", username, err)
+		}
+		if err := tx.Delete(&u).Error; err != nil {
+			return fmt.Errorf("models: delete user %q: %w", username, err)
+		}
+		return nil
+	})
+}
+
 // ListUsers returns every user by name.
 func (s userStore) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User

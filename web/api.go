@@ -79,7 +79,7 @@ func (s *Server) identifyAPI(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Set(userContextKey, &models.User{Username: "token " + t.Name, Role: t.Role})
+	c.Set(userContextKey, &models.User{Username: "token " + t.Name, Role: t.EffectiveRole()})
 	c.Set(tokenContextKey, t)
 	return nil
 }

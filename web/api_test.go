@@ -61,7 +61,7 @@ func (a *app) apiDo(req *http.Request, token string) (*http.Response, map[string
 
 func (a *app) token(name, role string) string {
 	a.t.Helper()
-	tok, _, err := a.store.Tokens.CreateAPIToken(context.Background(), name, role, 0, "test")
+	tok, _, err := a.store.Tokens.CreateAPIToken(context.Background(), name, role, 0, "test", "")
 	require.NoError(a.t, err)
 	return tok
 }
@@ -99,7 +99,7 @@ func TestAPIAuth(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
 		// An expired token is refused, saying so.
-		expiring, _, err := a.store.Tokens.CreateAPIToken(context.Background(), "short", models.RoleAdmin, time.Millisecond, "test")
+		expiring, _, err := a.store.Tokens.CreateAPIToken(context.Background(), "short", models.RoleAdmin, time.Millisecond, "test", "")
 		require.NoError(t, err)
 		time.Sleep(5 * time.Millisecond)
 		resp, body = a.apiCall("GET", "/api/v1/stats", expiring, nil)

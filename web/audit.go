@@ -159,6 +159,10 @@ func (s *Server) auditEntry(c echo.Context, note *auditNote, status int) *models
 	}
 	if t, ok := c.Get(tokenContextKey).(*models.APIToken); ok {
 		e.Actor, e.ActorKind = "token "+t.Name, models.AuditActorToken
+		if t.UserID != nil {
+			owner := t.Owner
+			e.TokenOwner = &owner
+		}
 	}
 	if note.target != "" {
 		e.Target = note.target

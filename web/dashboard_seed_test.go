@@ -130,7 +130,7 @@ func (a *app) seedDashboard() seeded {
 	a.createTask("File the quarterly VAT return", now.Add(-2*time.Hour))
 	_, err = a.vault.Set(ctx, "billing.stripe-restricted-key-for-enterprise-reconciliation", "sk-never-shown", "ada")
 	require.NoError(a.t, err)
-	_, _, err = a.store.Tokens.CreateAPIToken(ctx, "ci-deploy-pipeline-for-the-billing-service", models.RoleAdmin, 30*24*time.Hour, "ada")
+	_, _, err = a.store.Tokens.CreateAPIToken(ctx, "ci-deploy-pipeline-for-the-billing-service", models.RoleAdmin, 30*24*time.Hour, "ada", "")
 	require.NoError(a.t, err)
 	a.seedAlerts()
 	a.seedAuditAwkward()

@@ -57,9 +57,10 @@ func (s *Server) routes() {
 	s.route(get, "/dashboard/secrets", authz.SecretsManage, s.handleSecrets)
 	s.route(post, "/dashboard/secrets", authz.SecretsManage, s.handleSecretSave)
 	s.route(post, "/dashboard/secrets/:name/delete", authz.SecretsManage, s.handleSecretDelete)
-	s.route(get, "/dashboard/tokens", authz.TokensManage, s.handleTokens)
-	s.route(post, "/dashboard/tokens", authz.TokensManage, s.handleTokenCreate)
-	s.route(post, "/dashboard/tokens/:name/revoke", authz.TokensManage, s.handleTokenRevoke)
+	// Everyone has their own tokens; the handlers show and revoke others' to tokens.manage only.
+	s.route(get, "/dashboard/tokens", authz.TokensOwn, s.handleTokens)
+	s.route(post, "/dashboard/tokens", authz.TokensOwn, s.handleTokenCreate)
+	s.route(post, "/dashboard/tokens/:name/revoke", authz.TokensOwn, s.handleTokenRevoke)
 	s.route(get, "/dashboard/alerts", authz.Read, s.handleAlerts)
 	s.route(get, "/dashboard/alerts/live", authz.Read, s.handleAlertsLive)
 	s.route(post, "/dashboard/alerts/:id/acknowledge", authz.AlertsAck, s.handleAlertAcknowledge)

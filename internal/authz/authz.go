@@ -42,6 +42,15 @@ func (r Role) Valid() bool { return r.rank() >= 0 }
 // Outranks reports whether r is a stronger role than o (any role outranks "" or an unknown one).
 func (r Role) Outranks(o Role) bool { return r.rank() > o.rank() }
 
+// Lesser returns the weaker of r and o: what a token may do when it is r and its owner is o.
+// An unknown role (or "") is weaker than every role, so that it wins and may do nothing.
+func Lesser(r, o Role) Role {
+	if r.rank() <= o.rank() {
+		return r
+	}
+	return o
+}
+
 // ParseRole reads a role's name, with an error that lists the roles when it is none of them.
 func ParseRole(name string) (Role, error) {
 	r := Role(name)
@@ -118,7 +127,10 @@ const (
 	ChannelsEdit Action = "channels.edit"
 	// SecretsManage lists, saves and deletes secrets.
 	SecretsManage Action = "secrets.manage"
-	// TokensManage lists, creates and revokes API tokens.
+	// TokensOwn lists, creates and revokes one's own API tokens, whose role is at most one's own.
+	TokensOwn Action = "tokens.own"
+	// TokensManage lists and revokes everyone's API tokens, and those made before tokens had
+	// owners.
 	TokensManage Action = "tokens.manage"
 	// LimitsManage sets a kind's cap on running jobs and its rate.
 	LimitsManage Action = "limits.manage"
@@ -147,6 +159,7 @@ var table = map[Action]Role{
 	AlertRulesEdit:   Admin,
 	ChannelsEdit:     Admin,
 	SecretsManage:    Admin,
+	TokensOwn:        Viewer,
 	TokensManage:     Admin,
 	LimitsManage:     Admin,
 	TasksEdit:        Operator,

@@ -56,3 +56,17 @@ func indexOf(r authz.Role) int {
 	}
 	return -1
 }
+
+// Lesser is the weaker of two roles; an unknown one is weaker than all.
+func TestLesser(t *testing.T) {
+	for _, c := range []struct{ a, b, want authz.Role }{
+		{authz.Admin, authz.Viewer, authz.Viewer},
+		{authz.Viewer, authz.Admin, authz.Viewer},
+		{authz.Operator, authz.Admin, authz.Operator},
+		{authz.Admin, authz.Admin, authz.Admin},
+		{authz.Admin, "", ""},
+		{"root", authz.Viewer, "root"},
+	} {
+		require.Equal(t, c.want, authz.Lesser(c.a, c.b), "%s, %s", c.a, c.b)
+	}
+}

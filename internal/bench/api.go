@@ -57,7 +57,7 @@ func API(ctx context.Context, store *models.Store, cfg APIConfig, progress func(
 		return r, err
 	}
 	defer func() { _ = srv.Stop(context.WithoutCancel(ctx)) }()
-	token, _, err := store.Tokens.CreateAPIToken(ctx, fmt.Sprintf("bench-%d", time.Now().UnixNano()), models.RoleAdmin, time.Hour, "kiln bench")
+	token, _, err := store.Tokens.CreateAPIToken(ctx, fmt.Sprintf("bench-%d", time.Now().UnixNano()), models.RoleAdmin, time.Hour, "kiln bench", "")
 	if err != nil {
 		return r, err
 	}

@@ -67,9 +67,9 @@ func TestAuditClientCommands(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	admin, _, err := s.Tokens.CreateAPIToken(context.Background(), "siem", models.RoleAdmin, 0, "test")
+	admin, _, err := s.Tokens.CreateAPIToken(context.Background(), "siem", models.RoleAdmin, 0, "test", "")
 	require.NoError(t, err)
-	viewer, _, err := s.Tokens.CreateAPIToken(context.Background(), "look", models.RoleViewer, 0, "test")
+	viewer, _, err := s.Tokens.CreateAPIToken(context.Background(), "look", models.RoleViewer, 0, "test", "")
 	require.NoError(t, err)
 	appendEntries(t, s, 5)
 	run := func(token string, args ...string) (int, string, string) {

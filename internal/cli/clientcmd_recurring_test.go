@@ -69,7 +69,7 @@ func apiServerForCLIAs(t *testing.T, role string) (*models.Store, func(args ...s
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", role, 0, "test")
+	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", role, 0, "test", "")
 	require.NoError(t, err)
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer

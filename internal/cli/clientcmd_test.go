@@ -38,9 +38,9 @@ func TestClientCommands(t *testing.T) {
 		require.NoError(t, err)
 		ts := httptest.NewServer(srv.Handler())
 		t.Cleanup(ts.Close)
-		admin, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test")
+		admin, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleAdmin, 0, "test", "")
 		require.NoError(t, err)
-		viewer, _, err := s.Tokens.CreateAPIToken(context.Background(), "look", models.RoleViewer, 0, "test")
+		viewer, _, err := s.Tokens.CreateAPIToken(context.Background(), "look", models.RoleViewer, 0, "test", "")
 		require.NoError(t, err)
 		var stdin string // what the next command reads on standard input
 		run := func(token string, args ...string) (int, string, string) {

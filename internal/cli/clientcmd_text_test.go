@@ -44,7 +44,7 @@ func TestCLIEscapesTerminalControlsFromJobData(t *testing.T) {
 	require.NoError(t, err)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleViewer, 0, "test")
+	token, _, err := s.Tokens.CreateAPIToken(context.Background(), "cli", models.RoleViewer, 0, "test", "")
 	require.NoError(t, err)
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer

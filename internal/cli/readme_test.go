@@ -226,7 +226,7 @@ func TestReadmeCommands(t *testing.T) {
 func runReadmeBlock(t *testing.T, b readmeBlock, cmds []shellCommand, self string) {
 	dir := t.TempDir()
 	m := startReadmeKiln(t, dir)
-	token, _, err := m.Store.Tokens.CreateAPIToken(context.Background(), "readme", models.RoleAdmin, 0, "test")
+	token, _, err := m.Store.Tokens.CreateAPIToken(context.Background(), "readme", models.RoleAdmin, 0, "test", "")
 	require.NoError(t, err)
 	bin := filepath.Join(dir, "bin")
 	require.NoError(t, os.Mkdir(bin, 0o755))

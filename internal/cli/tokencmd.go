@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,16 +15,17 @@ import (
 // tokenCommand manages the API tokens programs send as "Authorization: Bearer <token>".
 func (e *cliEnv) tokenCommand() *ffcli.Command {
 	var (
-		db, name, role string
-		expires        time.Duration
-		makeDB         bool
+		db, name, role, user string
+		expires              time.Duration
+		makeDB               bool
 	)
-	create := e.leaf("create", "kiln token create --name NAME --role viewer|operator|admin [--expires 720h] [--db PATH]",
-		"make an API token; prints only the token, once\n\nPrograms send the token as \"Authorization: Bearer <token>\". A viewer token reads; an operator\ntoken also retries, cancels and pauses; an admin token does everything, as those roles do on\nthe dashboard.", true,
+	create := e.leaf("create", "kiln token create --name NAME --role viewer|operator|admin [--user NAME] [--expires 720h] [--db PATH]",
+		"make an API token; prints only the token, once\n\nPrograms send the token as \"Authorization: Bearer <token>\". A viewer token reads; an operator\ntoken also retries, cancels and pauses; an admin token does everything, as those roles do on\nthe dashboard.\n\nA token belongs to the user --user names (required once the database has users): its role is\nat most theirs, it never does more than their current role allows, and it goes with them.", true,
 		func(fs *flag.FlagSet) {
 			storeFlags(fs, &db, &makeDB)
 			fs.StringVar(&name, "name", "", "the token's `name`, to list and revoke it by")
 			fs.StringVar(&role, "role", "", "the token's `role`: viewer (reads), operator (also retries, cancels, pauses; runs no code) or admin (everything)")
+			fs.StringVar(&user, "user", "", "the `name` of the user the token belongs to (required once the database has users)")
 			fs.DurationVar(&expires, "expires", 0, "the token's lifetime; 0 means until revoked")
 		}, func(ctx context.Context, pos []string) error {
 			if err := noArgs(pos); err != nil {
@@ -37,11 +39,28 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 				return err
 			}
 			defer store.Close()
-			token, _, err := store.Tokens.CreateAPIToken(ctx, name, role, expires, "kiln token create")
+			if user == "" {
+				users, err := store.Users.ListUsers(ctx)
+				if err != nil {
+					return err
+				}
+				if len(users) > 0 {
+					names := make([]string, len(users))
+					for i, u := range users {
+						names[i] = u.Username
+					}
+					return fmt.Errorf("%w: give --user, the user the token belongs to (one of: %s)", errUsage, strings.Join(names, ", "))
+				}
+			}
+			token, _, err := store.Tokens.CreateAPIToken(ctx, name, role, expires, "kiln token create", user)
 			if err != nil {
 				return errors.New(userError(err))
 			}
-			e.recordCLI(ctx, store, "kiln token create", "token "+name, map[string]any{"role": role, "expires": expires.String()})
+			details := map[string]any{"role": role, "expires": expires.String()}
+			if user != "" {
+				details["user"] = user
+			}
+			e.recordCLI(ctx, store, "kiln token create", "token "+name, details)
 			fmt.Fprintln(e.out, token) // only the token: scripts read it as is
 			return nil
 		})
@@ -60,9 +79,13 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tEXPIRES\tLAST USED")
+			fmt.Fprintln(tw, "NAME\tROLE\tUSER\tCREATED\tEXPIRES\tLAST USED")
 			for _, t := range tokens {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, stamp(&t.CreatedAt, ""), stamp(t.ExpiresAt, "never"), stamp(t.LastUsedAt, "never"))
+				owner := t.Owner
+				if t.UserID == nil {
+					owner = "(made before owners)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, owner, stamp(&t.CreatedAt, ""), stamp(t.ExpiresAt, "never"), stamp(t.LastUsedAt, "never"))
 			}
 			return tw.Flush()
 		})

@@ -40,7 +40,7 @@ func TestTokenCommand(t *testing.T) {
 
 	code, out, _ = run("list")
 	require.Equal(t, 0, code)
-	require.Regexp(t, `(?m)^ci\s+viewer\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+\d{4}-`, out)
+	require.Regexp(t, `(?m)^ci\s+viewer\s+\(made before owners\)\s+\d{4}-\d\d-\d\d \d\d:\d\d UTC\s+\d{4}-`, out)
 	require.NotContains(t, out, token, "list never shows a token")
 
 	code, _, errOut = run("create", "--name", "ci", "--role", "admin")
@@ -66,4 +66,45 @@ func TestTokenCommand(t *testing.T) {
 	require.Contains(t, errOut, `no API token named "ci"`)
 	code, _, _ = run("lost")
 	require.Equal(t, 2, code)
+}
+
+// Once the database has users, a token names its owner, whose role caps the token's; removing
+// the owner revokes it.
+func TestTokenCommandOwner(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kiln.db")
+	run := func(stdin string, args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := Run(context.Background(), append(args, "--db", db), strings.NewReader(stdin), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	code, _, errOut := run("a long password\n", "user", "add", "olive", "--role", "operator", "--create")
+	require.Equal(t, 0, code, errOut)
+
+	code, _, errOut = run("", "token", "create", "--name", "ci", "--role", "viewer")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "give --user, the user the token belongs to (one of: olive)")
+	code, _, errOut = run("", "token", "create", "--name", "ci", "--role", "admin", "--user", "olive")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "A token's role is at most its owner's: olive is operator")
+	code, _, errOut = run("", "token", "create", "--name", "ci", "--role", "viewer", "--user", "ghost")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `There is no user named "ghost"`)
+	code, out, errOut := run("", "token", "create", "--name", "ci", "--role", "operator", "--user", "olive")
+	require.Equal(t, 0, code, errOut)
+	token := strings.TrimSpace(out)
+	code, out, _ = run("", "token", "list")
+	require.Equal(t, 0, code)
+	require.Regexp(t, `(?m)^ci\s+operator\s+olive\s+`, out)
+
+	code, out, errOut = run("", "user", "remove", "olive")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Removed olive; their sessions have ended and their API tokens are revoked.")
+	s, err := models.Open(context.Background(), db, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.Tokens.TokenByValue(context.Background(), token)
+	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "the owner's removal revoked the token")
+	code, _, errOut = run("", "user", "remove", "olive")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `There is no user named "olive".`)
 }

@@ -132,7 +132,25 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 		withPassword("kiln user passwd", func(ctx context.Context, users models.UserStore, name, pw string) (string, error) {
 			return fmt.Sprintf("Password of %s changed; their sessions have ended.", name), users.SetPassword(ctx, name, pw)
 		}))
-	return e.group("user", "kiln user list|add|passwd ...", "manage who may log in to the dashboard", list, add, passwd)
+	remove := e.leaf("remove", "kiln user remove NAME [--db PATH]", "remove a user: their sessions end and their API tokens are revoked, at once", true, dbOnly,
+		func(ctx context.Context, pos []string) error {
+			name, err := oneName(pos, "user")
+			if err != nil {
+				return err
+			}
+			store, err := e.openStore(ctx, db, create)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if err := store.Users.DeleteUser(ctx, name); err != nil {
+				return errors.New(userError(err))
+			}
+			e.recordCLI(ctx, store, "kiln user remove", "user "+name, nil)
+			fmt.Fprintf(e.out, "Removed %s; their sessions have ended and their API tokens are revoked.\n", name)
+			return nil
+		})
+	return e.group("user", "kiln user list|add|passwd|remove ...", "manage who may log in to the dashboard", list, add, passwd, remove)
 }
 
 // dbFlag declares --db, the database a command opens, as kiln serving reads it.

@@ -61,8 +61,8 @@ func TestUserCommand(t *testing.T) {
 	require.Contains(t, errOut, "no password")
 	code, _, _ = runUser(t, "", "add", "--db", db)
 	require.Equal(t, 2, code, "a name is required")
-	code, _, _ = runUser(t, "", "remove", "ada", "--db", db)
-	require.Equal(t, 2, code)
+	code, _, _ = runUser(t, "", "remove", "--db", db)
+	require.Equal(t, 2, code, "remove needs a name")
 
 	code, out, errOut = runUser(t, "a brand new password\n", "passwd", "ada", "--db", db)
 	require.Equal(t, 0, code, errOut)

@@ -174,7 +174,7 @@ func DashboardNav(current string, role authz.Role) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if role.May(authz.TokensManage) {
+		if role.May(authz.TokensOwn) {
 			templ_7745c5c3_Err = subnavLink("/dashboard/tokens", "API tokens", current == "tokens").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
