@@ -145,6 +145,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int64, error)
 	SetPassword(ctx context.Context, username, password string) error
+	// SetUserRole gives the named user a role, and returns the one they had.
+	SetUserRole(ctx context.Context, username, role string) (before string, err error)
 	// DeleteUser removes a user with their sessions and API tokens.
 	DeleteUser(ctx context.Context, username string) error
 	// EndOIDCSessions ends the sessions of a provider account's user, if any.

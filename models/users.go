@@ -187,6 +187,31 @@ func (s userStore) DeleteUser(ctx context.Context, username string) error {
 	})
 }
 
+// SetUserRole gives the named user role and returns the role they had. Their sessions and
+// tokens take it at their next request (a token acts with at most its owner's current role). A
+// single sign-on user's role is set again from the role map at each sign-in.
+func (s userStore) SetUserRole(ctx context.Context, username, role string) (before string, err error) {
+	if err := checkRole(role); err != nil {
+		return "", err
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var u User
+		err := tx.Where("username = ?", username).Take(&u).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "There is no user named %q.", username)
+		}
+		if err != nil {
+			return fmt.Errorf("models: set the role of %q: %w", username, err)
+		}
+		before = u.Role
+		if err := tx.Model(&u).Updates(map[string]any{"role": role, "updated_at": time.Now().UTC()}).Error; err != nil {
+			return fmt.Errorf("models: set the role of %q: %w", username, err)
+		}
+		return nil
+	})
+	return before, err
+}
+
 // ListUsers returns every user by name.
 func (s userStore) ListUsers(ctx context.Context) ([]User, error) {
 	var out []User

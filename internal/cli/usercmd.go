@@ -150,7 +150,26 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 			fmt.Fprintf(e.out, "Removed %s; their sessions have ended and their API tokens are revoked.\n", name)
 			return nil
 		})
-	return e.group("user", "kiln user list|add|passwd|remove ...", "manage who may log in to the dashboard", list, add, passwd, remove)
+	setRole := e.leaf("role", "kiln user role NAME viewer|operator|admin [--db PATH]", "change a user's role: their sessions and API tokens take it at their next request", true, dbOnly,
+		func(ctx context.Context, pos []string) error {
+			if len(pos) != 2 {
+				return fmt.Errorf("%w: give the user's name and the role (viewer, operator or admin)", errUsage)
+			}
+			name, newRole := pos[0], pos[1]
+			store, err := e.openStore(ctx, db, create)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			before, err := store.Users.SetUserRole(ctx, name, newRole)
+			if err != nil {
+				return errors.New(userError(err))
+			}
+			e.recordCLI(ctx, store, "kiln user role", "user "+name, map[string]any{"role": map[string]string{"before": before, "after": newRole}})
+			fmt.Fprintf(e.out, "%s is now %s (was %s).\n", name, newRole, before)
+			return nil
+		})
+	return e.group("user", "kiln user list|add|passwd|role|remove ...", "manage who may log in to the dashboard", list, add, passwd, setRole, remove)
 }
 
 // dbFlag declares --db, the database a command opens, as kiln serving reads it.
