@@ -115,18 +115,27 @@ func (s *Server) ssoVault() builtin.Secrets {
 // it is misconfigured: the details go to the log.
 var errSSOUnavailable = echo.NewHTTPError(http.StatusBadGateway)
 
+// ssoProvider is Kiln's OAuth client at the provider and the ID tokens' verifier, discovering
+// the provider on first use; errSSOUnavailable (the details logged) when it can't be reached or
+// the client is misconfigured.
+func (s *Server) ssoProvider(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifier, error) {
+	p, verifier, err := s.sso.discover(ctx)
+	if err == nil {
+		var oc *oauth2.Config
+		if oc, err = s.sso.oauth(ctx, p, s.ssoVault()); err == nil {
+			return oc, verifier, nil
+		}
+	}
+	s.log.Warn("web: single sign-on unavailable", "err", err)
+	return nil, nil, errSSOUnavailable
+}
+
 // handleSSOStart sends the browser to the provider.
 func (s *Server) handleSSOStart(c echo.Context) error {
 	ctx := c.Request().Context()
-	p, _, err := s.sso.discover(ctx)
+	oc, _, err := s.ssoProvider(ctx)
 	if err != nil {
-		s.log.Warn("web: single sign-on unavailable", "err", err)
-		return errSSOUnavailable
-	}
-	oc, err := s.sso.oauth(ctx, p, s.ssoVault())
-	if err != nil {
-		s.log.Warn("web: single sign-on unavailable", "err", err)
-		return errSSOUnavailable
+		return err
 	}
 	a := ssoAttempt{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Next: localPath(c.QueryParam("next"))}
 	value, err := s.sso.cookies.Encode(ssoCookie, a)
@@ -173,15 +182,9 @@ func (s *Server) handleSSOCallback(c echo.Context) error {
 			s.cfg.OIDC.ProviderName, e, q.Get("error_description")))
 	}
 	ctx := c.Request().Context()
-	p, verifier, err := s.sso.discover(ctx)
+	oc, verifier, err := s.ssoProvider(ctx)
 	if err != nil {
-		s.log.Warn("web: single sign-on unavailable", "err", err)
-		return errSSOUnavailable
-	}
-	oc, err := s.sso.oauth(ctx, p, s.ssoVault())
-	if err != nil {
-		s.log.Warn("web: single sign-on unavailable", "err", err)
-		return errSSOUnavailable
+		return err
 	}
 	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, s.sso.http), q.Get("code"), oauth2.VerifierOption(a.Verifier))
 	if err != nil {

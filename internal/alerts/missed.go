@@ -57,17 +57,11 @@ func (ev *evaluation) missedEntry(rj *models.RecurringJob, a *models.Alert) erro
 	if err != nil {
 		return nil // an entry whose schedule no longer parses never fires; its own page says why
 	}
-	base := r.CreatedAt
-	if rj.CreatedAt.After(base) {
-		base = rj.CreatedAt
-	}
 	last, err := ev.tx.LastSuccess(rj.ID, ev.now)
 	if err != nil {
 		return err
 	}
-	if last != nil && last.After(base) {
-		base = *last
-	}
+	base := watchedSince(r, rj, last)
 	due := sched.Next(base)
 	if ev.now.Before(due.Add(r.Grace)) {
 		if a == nil {
@@ -96,6 +90,19 @@ func (ev *evaluation) missedEntry(rj *models.RecurringJob, a *models.Alert) erro
 	return ev.repeat(a, w)
 }
 
+// watchedSince is the time the occurrence the switch waits for follows: the rule's making, the
+// entry's, or the made time of the entry's last success (lastSuccess, nil for none), the latest.
+func watchedSince(r *models.AlertRule, rj *models.RecurringJob, lastSuccess *time.Time) time.Time {
+	base := r.CreatedAt
+	if rj.CreatedAt.After(base) {
+		base = rj.CreatedAt
+	}
+	if lastSuccess != nil && lastSuccess.After(base) {
+		base = *lastSuccess
+	}
+	return base
+}
+
 // missedBetween fires and resolves at once the switch of an entry that was down at some moment
 // since the rule last looked (CheckedUntil) and is up again: an occurrence went by its grace
 // period before a job succeeded for it. That is a switch down while no node evaluated the
@@ -110,13 +117,7 @@ func (ev *evaluation) missedBetween(rj *models.RecurringJob, sched *jobs.Schedul
 	if err != nil {
 		return err
 	}
-	base := r.CreatedAt
-	if rj.CreatedAt.After(base) {
-		base = rj.CreatedAt
-	}
-	if lastBefore != nil && lastBefore.After(base) {
-		base = *lastBefore
-	}
+	base := watchedSince(r, rj, lastBefore)
 	for _, s := range successes {
 		due := sched.Next(base)
 		if s.FinishedAt != nil && due.Add(r.Grace).Before(*s.FinishedAt) {
