@@ -56,6 +56,7 @@ func (e *Engine) ContinueWith(ctx context.Context, parentID int64, kind string, 
 		j.ContinueOn = models.ContinueOnSuccess
 	}
 	span := e.traceEnqueue(ctx, []*models.Job{j})
+	models.AuditEnqueue(ctx, []*models.Job{j})
 	_, err = e.store.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now())
 	endEnqueue(span, []*models.Job{j}, err)
 	if err != nil {
@@ -113,6 +114,7 @@ func (e *Engine) enqueueResults(ctx context.Context, jobs []*models.Job) ([]Enqu
 	for i, j := range jobs {
 		out[i].Job = j
 	}
+	models.AuditEnqueue(ctx, jobs) // someone's enqueue: its audit entry names what it stored
 	if len(jobs) == 1 && jobs[0].UniqueKey == nil { // a unique job is never claimed at insert
 		if stored, err := e.enqueueToWorker(ctx, jobs[0]); err != nil {
 			return nil, err

@@ -36,10 +36,13 @@ func writeInserts(store *models.Store, batch []*groupcommit.Req[[]*models.Job, i
 		return
 	}
 	var all []*models.Job
-	for _, r := range batch {
+	ctxs := make([]context.Context, len(batch))
+	for i, r := range batch {
 		all = append(all, r.Item...)
+		ctxs[i] = r.Ctx
 	}
-	dups, err := store.Jobs.InsertJobs(ctx, all, time.Now())
+	// Each caller's audit entry (an enqueue someone made) is written in the shared transaction.
+	dups, err := store.Jobs.InsertJobs(models.WithPendingAuditsOf(ctx, ctxs...), all, time.Now())
 	if err != nil {
 		for _, r := range batch {
 			dups, err := store.Jobs.InsertJobs(context.WithoutCancel(r.Ctx), r.Item, time.Now())

@@ -209,13 +209,20 @@ func (s ruleStore) CreateRule(ctx context.Context, in *AlertRule, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
-	if res.Error != nil {
-		return nil, fmt.Errorf("models: create alert rule %q: %w", r.Name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, &Error{Code: ECONFLICT, Message: fmt.Sprintf("There is already a rule named %q.", r.Name),
-			Fields: map[string]string{"name": "Choose another name."}}
+	err = s.change(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
+		if res.Error != nil {
+			return fmt.Errorf("models: create alert rule %q: %w", r.Name, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return &Error{Code: ECONFLICT, Message: fmt.Sprintf("There is already a rule named %q.", r.Name),
+				Fields: map[string]string{"name": "Choose another name."}}
+		}
+		noteChange(ctx, "rule "+r.Name, auditDiff(nil, &r, ruleAudited...))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -267,7 +274,7 @@ func (s ruleStore) UpdateRule(ctx context.Context, in *AlertRule, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.change(ctx, func(tx *gorm.DB) error {
 		var old AlertRule
 		if err := tx.Where("name = ?", r.Name).Take(&old).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return Errorf(ENOTFOUND, "There is no alert rule %q.", r.Name)
@@ -284,6 +291,7 @@ func (s ruleStore) UpdateRule(ctx context.Context, in *AlertRule, now time.Time)
 		if err := tx.Model(&AlertRule{}).Where("id = ?", old.ID).Select(cols).Updates(&r).Error; err != nil {
 			return fmt.Errorf("models: update alert rule %q: %w", r.Name, err)
 		}
+		noteChange(ctx, "rule "+r.Name, auditDiff(&old, &r, ruleAudited...))
 		return nil
 	})
 	if err != nil {
@@ -292,9 +300,12 @@ func (s ruleStore) UpdateRule(ctx context.Context, in *AlertRule, now time.Time)
 	return s.GetRule(ctx, r.Name)
 }
 
+// ruleAudited are the fields of a rule an audit entry shows before and after.
+var ruleAudited = []string{"Watch", "Scope", "Target", "Threshold", "Within", "Grace", "LongerThan", "Channels", "RepeatEvery", "Enabled"}
+
 // DeleteRule removes the named rule and its alerts.
 func (s ruleStore) DeleteRule(ctx context.Context, name string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.change(ctx, func(tx *gorm.DB) error {
 		var r AlertRule
 		if err := tx.Where("name = ?", name).Take(&r).Error; errors.Is(err, gorm.ErrRecordNotFound) {
 			return Errorf(ENOTFOUND, "There is no alert rule %q.", name)
@@ -307,6 +318,7 @@ func (s ruleStore) DeleteRule(ctx context.Context, name string) error {
 		if err := tx.Delete(&r).Error; err != nil {
 			return fmt.Errorf("models: delete alert rule %q: %w", name, err)
 		}
+		noteChange(ctx, "rule "+name, auditDiff(&r, nil, ruleAudited...))
 		return nil
 	})
 }
@@ -371,20 +383,32 @@ func (s ruleStore) UnsilenceAlert(ctx context.Context, id int64) (*Alert, error)
 }
 
 func (s ruleStore) updateOpenAlert(ctx context.Context, id int64, set map[string]any) (*Alert, error) {
-	res := s.db.WithContext(ctx).Model(&Alert{}).Where("id = ? AND state = ?", id, AlertOpen).Updates(set)
-	if res.Error != nil {
-		return nil, fmt.Errorf("models: update alert %d: %w", id, res.Error)
-	}
 	var a Alert
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, Errorf(ENOTFOUND, "There is no alert %d.", id)
-	}
+	err := s.change(ctx, func(tx *gorm.DB) error {
+		err := tx.Where("id = ?", id).Take(&a).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "There is no alert %d.", id)
+		}
+		if err != nil {
+			return fmt.Errorf("models: get alert %d: %w", id, err)
+		}
+		before := a
+		res := tx.Model(&Alert{}).Where("id = ? AND state = ?", id, AlertOpen).Updates(set)
+		if res.Error != nil {
+			return fmt.Errorf("models: update alert %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return Errorf(ECONFLICT, "Alert %d is resolved already.", id)
+		}
+		a = Alert{} // read afresh: a NULL leaves a field's old value
+		if err := tx.Where("id = ?", id).Take(&a).Error; err != nil {
+			return fmt.Errorf("models: get alert %d: %w", id, err)
+		}
+		noteChange(ctx, fmt.Sprintf("alert %d", id), auditDiff(&before, &a, "AcknowledgedBy", "SilencedUntil"))
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("models: get alert %d: %w", id, err)
-	}
-	if res.RowsAffected == 0 {
-		return nil, Errorf(ECONFLICT, "Alert %d is resolved already.", id)
+		return nil, err
 	}
 	return &a, nil
 }

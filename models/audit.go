@@ -139,33 +139,37 @@ type AuditCheckpoint struct {
 func (AuditCheckpoint) TableName() string { return "audit_checkpoints" }
 
 // AppendAudit adds the entries to the end of the chain, in order, in one transaction, setting
-// each one's ID, At (when zero), PrevHash and Hash. The last entry's hash is read under the
-// driver's audit lock in the same transaction as the inserts, so two nodes appending at once
-// never both chain onto the same entry. One entry refused refuses them all.
+// each one's ID, At (when zero), PrevHash and Hash. One entry refused refuses them all.
 func (s auditStore) AppendAudit(ctx context.Context, entries ...*AuditEntry) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.appendAuditTx(tx, entries) })
+}
+
+// appendAuditTx is AppendAudit inside tx. The last entry's hash is read under the driver's
+// audit lock in tx, the transaction of the inserts, so two nodes appending at once never both
+// chain onto the same entry. The lock is taken last in a change's transaction (change) and held
+// to its commit: no transaction waits for another lock while holding it.
+func (s *conn) appendAuditTx(tx *gorm.DB, entries []*AuditEntry) error {
 	for _, e := range entries {
 		if err := prepareAuditEntry(e); err != nil {
 			return err
 		}
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := s.drv.LockAudit(tx); err != nil {
-			return err
-		}
-		lastID, lastHash, err := auditTail(tx)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			e.ID, e.PrevHash = lastID+1, lastHash
-			e.Hash = auditHash(e)
-			lastID, lastHash = e.ID, e.Hash
-		}
-		if err := tx.CreateInBatches(entries, 100).Error; err != nil {
-			return fmt.Errorf("models: append audit entries: %w", err)
-		}
-		return nil
-	})
+	if err := s.drv.LockAudit(tx); err != nil {
+		return err
+	}
+	lastID, lastHash, err := auditTail(tx)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		e.ID, e.PrevHash = lastID+1, lastHash
+		e.Hash = auditHash(e)
+		lastID, lastHash = e.ID, e.Hash
+	}
+	if err := tx.CreateInBatches(entries, 100).Error; err != nil {
+		return fmt.Errorf("models: append audit entries: %w", err)
+	}
+	return nil
 }
 
 // prepareAuditEntry bounds e's fields as the columns do, and refuses an entry that can't be

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"reflect"
 	"context"
 	"errors"
 	"fmt"
@@ -118,10 +119,11 @@ func (s channelStore) CreateChannel(ctx context.Context, ch *Channel, secrets ..
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	ch.ID, ch.CreatedAt, ch.UpdatedAt, ch.CreatedBy = 0, now, now, headerText(ch.CreatedBy, 64)
 	ch.LastSentAt, ch.LastError, ch.LastErrorAt = nil, "", nil
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.change(ctx, func(tx *gorm.DB) error {
 		if err := putChannelSecrets(tx, ch.Name, secrets); err != nil {
 			return err
 		}
+		noteChange(ctx, "channel "+ch.Name, channelChanges(nil, ch))
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ch)
 		if res.Error != nil {
 			return fmt.Errorf("models: create channel %q: %w", ch.Name, res.Error)
@@ -143,7 +145,10 @@ func (s channelStore) UpdateChannel(ctx context.Context, ch *Channel, secrets ..
 		return err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.change(ctx, func(tx *gorm.DB) error {
+		if old, err := s.channelByName(ctx, tx, ch.Name); err == nil {
+			noteChange(ctx, "channel "+ch.Name, channelChanges(old, ch))
+		}
 		if err := putChannelSecrets(tx, ch.Name, secrets); err != nil {
 			return err
 		}
@@ -221,14 +226,19 @@ func (s channelStore) ListChannels(ctx context.Context) ([]Channel, error) {
 
 // DeleteChannel deletes the named channel; messages queued for it fail, saying it is gone.
 func (s channelStore) DeleteChannel(ctx context.Context, name string) error {
-	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&Channel{})
-	if res.Error != nil {
-		return fmt.Errorf("models: delete channel %q: %w", name, res.Error)
+	return s.changeRows(ctx, fmt.Sprintf("delete channel %q", name), Errorf(ENOTFOUND, "There is no channel named %q.", name),
+		func(tx *gorm.DB) *gorm.DB { return tx.Where("name = ?", name).Delete(&Channel{}) })
+}
+
+// channelChanges are an audit entry's details of a channel made (old nil) or changed: its type
+// before and after, and whether its settings changed, never what they are (a URL, a header may
+// hold a secret).
+func channelChanges(old, ch *Channel) map[string]any {
+	out := auditDiff(old, ch, "Type")
+	if old != nil && !reflect.DeepEqual(old.Settings, ch.Settings) {
+		out["settings"] = "changed"
 	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "There is no channel named %q.", name)
-	}
-	return nil
+	return out
 }
 
 // RecordChannelSend notes how sending a message on the named channel went at at: sent

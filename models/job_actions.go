@@ -18,9 +18,17 @@ func (s *conn) transition(ctx context.Context, id int64, allowed func(*Job) erro
 		before *Job
 		queues []string
 	)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var to JobState
+	err := s.change(ctx, func(tx *gorm.DB) error {
 		var err error
-		before, queues, err = s.transitionTx(tx, id, allowed, change)
+		before, queues, err = s.transitionTx(tx, id, allowed, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+			set, ev := change(j, now)
+			to, _ = set["state"].(JobState)
+			return set, ev
+		})
+		if err == nil { // the audit entry of the person who asked for it, if any
+			noteChange(ctx, fmt.Sprintf("job %d", id), map[string]any{"state": AuditChange{Before: before.State, After: to}})
+		}
 		return err
 	})
 	return before, queues, err

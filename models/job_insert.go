@@ -20,7 +20,7 @@ import (
 // UniqueKey is taken is not inserted: its entry in jobs is replaced by the existing job and
 // its index is reported in dups.
 func (s jobStore) InsertJobs(ctx context.Context, jobs []*Job, now time.Time) (dups []int, err error) {
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.change(ctx, func(tx *gorm.DB) error {
 		_, tx = runToEnd(ctx, tx)
 		dups, err = s.InsertJobsTx(tx, jobs, now)
 		return err
@@ -215,6 +215,23 @@ func (s *conn) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) 
 	}
 }
 
+// alsoAudit is the Also of a claimed enqueue of j when ctx carries an audit entry to write with
+// it (nil otherwise, so that the driver keeps its fastest path): it appends the entry, and
+// tells which ones it took through took.
+func (s jobStore) alsoAudit(ctx context.Context, j *Job, took *[]*PendingAudit) func(*gorm.DB, int64) error {
+	if !hasPendingAudit(ctx) {
+		return nil
+	}
+	return func(tx *gorm.DB, id int64) error {
+		if id != 0 {
+			j.ID = id // for the entry's target; Otherwise set it itself
+		}
+		var err error
+		*took, err = s.appendPendingTx(ctx, tx)
+		return err
+	}
+}
+
 // InsertAndClaimJob stores one new job and, when it is due now, is no continuation, has no
 // unique key, its queue is not paused and no other job of its queue waits, claims it for
 // p.ServerID in the same transaction. An engine with a free worker uses it to start a job without
@@ -235,6 +252,7 @@ func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, 
 		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
 	}
 	until := now.Add(p.Lease)
+	var took []*PendingAudit // the audit entry of the enqueue, written with it
 	id, err := s.ops.EnqueueClaimed(ctx, s.db, driver.EnqueueClaimedParams{Kind: j.Kind, Queue: j.Queue,
 		Priority: j.Priority, Args: j.Args, MaxAttempts: j.MaxAttempts, RunAt: runAt, CreatedAt: now, LeaseUntil: until,
 		ServerID: p.ServerID, RecurringID: j.RecurringID, Timeout: j.Timeout, Tags: j.Tags, Note: j.Note, Idle: p.Idle,
@@ -252,10 +270,12 @@ func (s jobStore) InsertAndClaimJob(ctx context.Context, j *Job, now time.Time, 
 			_, err := s.InsertJobsTx(tx, []*Job{j}, now)
 			return err
 		},
+		Also: s.alsoAudit(ctx, j, &took),
 	})
 	if err != nil {
 		return false, fmt.Errorf("models: insert job: %w", err)
 	}
+	markWritten(took)
 	if id == 0 {
 		return false, nil // stored waiting
 	}

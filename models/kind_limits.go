@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -104,7 +105,19 @@ func (s *conn) setKindLimit(ctx context.Context, kind, what string, set map[stri
 	if err := KindName.Check(kind); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.change(ctx, func(tx *gorm.DB) error {
+		var before KindLimit
+		if err := tx.Where("kind = ?", kind).Limit(1).Find(&before).Error; err != nil {
+			return err
+		}
+		changes := map[string]any{}
+		was := map[string]int64{"max_running": int64(before.MaxRunning), "rate_n": int64(before.RateN), "rate_per_seconds": before.RatePerSeconds}
+		for col, v := range set {
+			if now := reflect.ValueOf(v).Int(); now != was[col] {
+				changes[col] = AuditChange{Before: was[col], After: now}
+			}
+		}
+		noteChange(ctx, "kind "+kind, changes)
 		row := KindLimit{Kind: kind, UpdatedAt: time.Now().UTC()}
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
 			return err

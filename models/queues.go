@@ -24,10 +24,17 @@ func (s queueStore) SetQueuePaused(ctx context.Context, name string, paused bool
 	if err := QueueName.Check(name); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "name"}},
-		DoUpdates: clause.AssignmentColumns([]string{"paused", "updated_by", "updated_at"}),
-	}).Create(&QueueSetting{Name: name, Paused: paused, UpdatedBy: by, UpdatedAt: time.Now().UTC()}).Error
+	err := s.change(ctx, func(tx *gorm.DB) error {
+		var was []bool
+		if err := tx.Model(&QueueSetting{}).Where("name = ?", name).Pluck("paused", &was).Error; err != nil {
+			return err
+		}
+		noteChange(ctx, "queue "+name, map[string]any{"paused": AuditChange{Before: len(was) > 0 && was[0], After: paused}})
+		return tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "name"}},
+			DoUpdates: clause.AssignmentColumns([]string{"paused", "updated_by", "updated_at"}),
+		}).Create(&QueueSetting{Name: name, Paused: paused, UpdatedBy: by, UpdatedAt: time.Now().UTC()}).Error
+	})
 	if err != nil {
 		return fmt.Errorf("models: set queue %s paused: %w", name, err)
 	}

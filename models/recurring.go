@@ -142,18 +142,20 @@ func (s *conn) lockRecurring(tx *gorm.DB, name string, into *RecurringJob) error
 // firing the same tick take turns), then saves the entry. fn may insert jobs through tx.
 func (s recurringStore) UpdateRecurring(ctx context.Context, name string, fn func(tx Tx, rj *RecurringJob) error) (*RecurringJob, error) {
 	var rj RecurringJob
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.change(ctx, func(tx *gorm.DB) error {
 		if err := s.lockRecurring(tx, name, &rj); errors.Is(err, gorm.ErrRecordNotFound) {
 			return Errorf(ENOTFOUND, "There is no recurring job %q.", name)
 		} else if err != nil {
 			return fmt.Errorf("models: load recurring job %q: %w", name, err)
 		}
+		before := rj
 		if err := fn(storeTx{jobStore{s.conn}, tx}, &rj); err != nil {
 			return err
 		}
 		if err := tx.Save(&rj).Error; err != nil {
 			return fmt.Errorf("models: save recurring job %q: %w", name, err)
 		}
+		noteChange(ctx, "recurring "+name, auditDiff(&before, &rj, recurringAudited...))
 		return nil
 	})
 	if err != nil {
@@ -217,26 +219,43 @@ func (s recurringStore) CreateRecurring(ctx context.Context, def *RecurringJob, 
 	rj.fillDefaults()
 	n := next.UTC().Truncate(time.Microsecond)
 	rj.ID, rj.NextRunAt = 0, &n
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rj)
-	if res.Error != nil {
-		return nil, fmt.Errorf("models: create recurring job %q: %w", def.Name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, &Error{Code: ECONFLICT, Message: fmt.Sprintf("There is already a recurring job named %q.", def.Name),
-			Fields: map[string]string{"name": "Choose another name, or change that job's schedule."}}
+	err := s.change(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rj)
+		if res.Error != nil {
+			return fmt.Errorf("models: create recurring job %q: %w", def.Name, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return &Error{Code: ECONFLICT, Message: fmt.Sprintf("There is already a recurring job named %q.", def.Name),
+				Fields: map[string]string{"name": "Choose another name, or change that job's schedule."}}
+		}
+		noteChange(ctx, "recurring "+rj.Name, auditDiff(nil, &rj, recurringAudited...))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &rj, nil
 }
 
+// recurringAudited are the fields of a recurring job an audit entry shows before and after:
+// what a person sets, not the times the schedule moves.
+var recurringAudited = []string{"Spec", "TimeZone", "Kind", "Args", "Queue", "Priority", "MaxAttempts", "Timeout",
+	"Misfire", "Overlap", "Paused"}
+
 // DeleteRecurring removes the named recurring job; the jobs it made stay. An entry the code
 // defines comes back when a server starts with that code.
 func (s recurringStore) DeleteRecurring(ctx context.Context, name string) error {
-	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&RecurringJob{})
-	if res.Error != nil {
-		return fmt.Errorf("models: delete recurring job %q: %w", name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "There is no recurring job %q.", name)
-	}
-	return nil
+	return s.change(ctx, func(tx *gorm.DB) error {
+		var rj RecurringJob
+		if err := s.lockRecurring(tx, name, &rj); errors.Is(err, gorm.ErrRecordNotFound) {
+			return Errorf(ENOTFOUND, "There is no recurring job %q.", name)
+		} else if err != nil {
+			return fmt.Errorf("models: load recurring job %q: %w", name, err)
+		}
+		if err := tx.Delete(&RecurringJob{}, rj.ID).Error; err != nil {
+			return fmt.Errorf("models: delete recurring job %q: %w", name, err)
+		}
+		noteChange(ctx, "recurring "+name, auditDiff(&rj, nil, recurringAudited...))
+		return nil
+	})
 }

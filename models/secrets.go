@@ -36,8 +36,9 @@ func ValidSecretName(name string) bool { return secretNameRE.MatchString(name) }
 // PutSecret stores the sealed value under name, replacing the value it had. It reports whether
 // the secret is new.
 func (s secretStore) PutSecret(ctx context.Context, name, sealed, by string) (created bool, err error) {
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.change(ctx, func(tx *gorm.DB) error {
 		created, err = putSecret(tx, SecretRow{Name: name, Sealed: sealed, UpdatedBy: by})
+		noteChange(ctx, "secret "+name, map[string]any{"created": created}) // the name, never the value
 		return err
 	})
 	return created, err
@@ -95,12 +96,6 @@ func (s secretStore) ListSecrets(ctx context.Context) ([]SecretRow, error) {
 
 // DeleteSecret deletes the named secret; jobs that refer to it fail when they run.
 func (s secretStore) DeleteSecret(ctx context.Context, name string) error {
-	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&SecretRow{})
-	if res.Error != nil {
-		return fmt.Errorf("models: delete secret %q: %w", name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "There is no secret named %q.", name)
-	}
-	return nil
+	return s.changeRows(ctx, fmt.Sprintf("delete secret %q", name), Errorf(ENOTFOUND, "There is no secret named %q.", name),
+		func(tx *gorm.DB) *gorm.DB { return tx.Where("name = ?", name).Delete(&SecretRow{}) })
 }

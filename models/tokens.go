@@ -88,7 +88,7 @@ func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl t
 		exp := now.Add(ttl)
 		t.ExpiresAt = &exp
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.change(ctx, func(tx *gorm.DB) error {
 		if owner != "" {
 			var u User
 			err := tx.Where("username = ?", owner).Take(&u).Error
@@ -114,6 +114,7 @@ func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl t
 			return &Error{Code: ECONFLICT, Message: "The token was not created.", Fields: map[string]string{
 				"name": fmt.Sprintf("There is already a token named %q; revoke it first, or choose another name.", name)}}
 		}
+		noteChange(ctx, "token "+name, auditDiff(nil, t, "Role", "Owner", "ExpiresAt")) // never the token
 		return nil
 	})
 	if err != nil {
@@ -198,26 +199,16 @@ func (s tokenStore) ListAPITokens(ctx context.Context) ([]APIToken, error) {
 
 // RevokeAPIToken deletes the named token: it stops working at once, on every node.
 func (s tokenStore) RevokeAPIToken(ctx context.Context, name string) error {
-	res := s.db.WithContext(ctx).Where("name = ?", name).Delete(&APIToken{})
-	if res.Error != nil {
-		return fmt.Errorf("models: revoke token %q: %w", name, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "There is no API token named %q.", name)
-	}
-	return nil
+	return s.changeRows(ctx, fmt.Sprintf("revoke token %q", name), Errorf(ENOTFOUND, "There is no API token named %q.", name),
+		func(tx *gorm.DB) *gorm.DB { return tx.Where("name = ?", name).Delete(&APIToken{}) })
 }
 
 // RevokeOwnAPIToken deletes the named token if it belongs to the user named owner, and answers
 // ENOTFOUND otherwise, as for a token that doesn't exist: a user learns nothing of others'.
 func (s tokenStore) RevokeOwnAPIToken(ctx context.Context, owner, name string) error {
-	owned := s.db.Model(&User{}).Select("id").Where("username = ?", owner)
-	res := s.db.WithContext(ctx).Where("name = ? AND user_id IN (?)", name, owned).Delete(&APIToken{})
-	if res.Error != nil {
-		return fmt.Errorf("models: revoke token %q of %q: %w", name, owner, res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return Errorf(ENOTFOUND, "You have no API token named %q.", name)
-	}
-	return nil
+	return s.changeRows(ctx, fmt.Sprintf("revoke token %q of %q", name, owner), Errorf(ENOTFOUND, "You have no API token named %q.", name),
+		func(tx *gorm.DB) *gorm.DB {
+			owned := tx.Session(&gorm.Session{NewDB: true}).Model(&User{}).Select("id").Where("username = ?", owner)
+			return tx.Where("name = ? AND user_id IN (?)", name, owned).Delete(&APIToken{})
+		})
 }

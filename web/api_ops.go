@@ -252,23 +252,12 @@ func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleIn
 
 func (s *Server) apiRecurringAction(ctx context.Context, in *RecurringActionInput) (*RecurringActionOutput, error) {
 	out := &RecurringActionOutput{}
-	var before *models.RecurringJob
-	if in.Action == "pause" || in.Action == "resume" {
-		var err error
-		if before, err = s.store.Recurring.GetRecurring(ctx, in.Name); err != nil {
-			return nil, s.apiErr(err)
-		}
-	}
 	var err error
-	switch in.Action {
+	switch in.Action { // the store's change records paused before and after
 	case "pause":
-		if err = s.engine.PauseRecurring(actor(ctx), in.Name); err == nil {
-			notePaused(ctx, before, true)
-		}
+		err = s.engine.PauseRecurring(actor(ctx), in.Name)
 	case "resume":
-		if err = s.engine.ResumeRecurring(actor(ctx), in.Name); err == nil {
-			notePaused(ctx, before, false)
-		}
+		err = s.engine.ResumeRecurring(actor(ctx), in.Name)
 	default: // trigger
 		var j *models.Job
 		if j, err = s.engine.TriggerRecurring(actor(ctx), in.Name); err == nil {

@@ -130,7 +130,6 @@ func (s *Server) apiPutSecret(ctx context.Context, in *SecretPutInput) (*SecretO
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
-	noteAudit(ctx, "", map[string]any{"created": created})                            // the path names it; never the value
 	s.log.Info("api: secret saved", "name", in.Name, "created", created, "user", who) // never the value
 	rows, err := v.List(ctx)
 	if err != nil {

@@ -21,41 +21,36 @@ import (
 // recorded: a handler that knows more (a recurring job's name, a field's value before and
 // after) adds it with noteAudit, never a secret's value.
 
-// auditNote is what a handler adds to its request's entry; recordAudit puts a fresh one in
-// each recorded request's context.
-type auditNote struct {
-	target  string
-	details map[string]any
-	skip    bool // the request changed nothing after all (a confirmation page)
-}
+// A recorded request's entry is a models.PendingAudit in its context: the store method that
+// makes the request's change writes it in the change's transaction (models/audit_pending.go),
+// and recordAudit appends it afterwards only when none did (a refused request, a failed one, a
+// change made of many transactions).
 
-type auditNoteKey struct{}
+// auditSkipKey marks a request that changed nothing after all (a confirmation page).
+type auditSkipKey struct{}
 
 // noteAudit adds to the audit entry of the request ctx belongs to: its target, when the path
 // doesn't say it ("recurring nightly" rather than "recurring 7"), and fields for its details
 // (models.AuditChange for a field that changed). It does nothing outside a recorded request.
-// Never pass a secret's value.
+// Call it before the store call that makes the change, which writes the entry; never pass a
+// secret's value.
 func noteAudit(ctx context.Context, target string, details map[string]any) {
-	n, ok := ctx.Value(auditNoteKey{}).(*auditNote)
-	if !ok {
-		return
-	}
-	if target != "" {
-		n.target = target
-	}
-	for k, v := range details {
-		if n.details == nil {
-			n.details = map[string]any{}
-		}
-		n.details[k] = v
+	models.PendingAuditOf(ctx).Note(target, details)
+}
+
+// deferAudit keeps the entry of ctx's request for recordAudit to append after the handler: the
+// request makes many changes (a bulk action), and notes their counts at the end.
+func deferAudit(ctx context.Context) {
+	if p := models.PendingAuditOf(ctx); p != nil {
+		p.Defer()
 	}
 }
 
 // skipAudit says the request of ctx changed nothing, so that it is not recorded: a POST that
 // only shows a confirmation page.
 func skipAudit(ctx context.Context) {
-	if n, ok := ctx.Value(auditNoteKey{}).(*auditNote); ok {
-		n.skip = true
+	if skip, ok := ctx.Value(auditSkipKey{}).(*bool); ok {
+		*skip = true
 	}
 }
 
@@ -81,20 +76,24 @@ func (s *Server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
 		if path == "/logout" && currentSession(c) == "" {
 			return next(c) // no session: nothing ends
 		}
-		note := &auditNote{}
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), auditNoteKey{}, note)))
+		p := &models.PendingAudit{Entry: s.auditEntry(c)}
+		if path == "/logout" {
+			p.Entry.Action, p.Entry.Target = "logout", ""
+		}
+		skip := false
+		ctx := context.WithValue(r.Context(), auditSkipKey{}, &skip)
+		if !login { // a login is recorded by recordLogin, whoever it turns out to be
+			ctx = models.WithPendingAudit(ctx, p)
+		}
+		c.SetRequest(r.WithContext(ctx))
 		err := next(c)
 		status := responseStatus(c, err)
 		switch {
-		case note.skip:
+		case skip || p.Written():
 		case login: // the username tried, whether or not they got in
 			s.recordLogin(c, c.FormValue("username"), status == http.StatusSeeOther)
 		default:
-			e := s.auditEntry(c, note, status)
-			if path == "/logout" {
-				e.Action, e.Target = "logout", ""
-			}
-			s.appendAudit(c, e)
+			s.appendAudit(c, p.Final(strconv.Itoa(status)))
 		}
 		return err
 	}
@@ -103,7 +102,7 @@ func (s *Server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
 // recordLogin records a login by username from c's client: ok, or refused (a wrong password,
 // an unknown user, too many attempts). Any way of logging in records its logins with it.
 func (s *Server) recordLogin(c echo.Context, username string, ok bool) {
-	e := s.auditEntry(c, &auditNote{}, 0)
+	e := new(s.auditEntry(c))
 	e.Actor, e.ActorKind, e.TokenOwner = strings.TrimSpace(username), models.AuditActorUser, nil
 	e.Action, e.Target, e.Outcome = "login", "", models.AuditRefused
 	if ok {
@@ -149,11 +148,11 @@ func newAuditWriter(store models.AuditStore) *groupcommit.Group[*models.AuditEnt
 	}
 }
 
-// auditEntry is the entry of the request c, which got status: who made it (a user, local
-// access or a token), from where, what and on what.
-func (s *Server) auditEntry(c echo.Context, note *auditNote, status int) *models.AuditEntry {
-	e := &models.AuditEntry{At: s.cfg.Now(), ActorKind: models.AuditActorUser, IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
-		Action: s.auditAction(c), Target: auditTarget(c), Outcome: strconv.Itoa(status)}
+// auditEntry is the entry of the request c as known before its handler: who makes it (a user,
+// local access or a token), from where, what and on what.
+func (s *Server) auditEntry(c echo.Context) models.AuditEntry {
+	e := models.AuditEntry{At: s.cfg.Now(), ActorKind: models.AuditActorUser, IP: c.RealIP(), UserAgent: c.Request().UserAgent(),
+		Action: s.auditAction(c), Target: auditTarget(c)}
 	if u := currentUser(c); u != nil {
 		e.Actor = u.Username
 	}
@@ -164,10 +163,6 @@ func (s *Server) auditEntry(c echo.Context, note *auditNote, status int) *models
 			e.TokenOwner = &owner
 		}
 	}
-	if note.target != "" {
-		e.Target = note.target
-	}
-	e.Details = models.AuditDetails(note.details)
 	return e
 }
 
@@ -241,9 +236,4 @@ func responseStatus(c echo.Context, err error) int {
 		return c.Response().Status
 	}
 	return classify(err).Status
-}
-
-// notePaused records a recurring job's pause or resume with its paused flag before and after.
-func notePaused(ctx context.Context, before *models.RecurringJob, paused bool) {
-	noteAudit(ctx, "recurring "+before.Name, map[string]any{"paused": models.AuditChange{Before: before.Paused, After: paused}})
 }

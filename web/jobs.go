@@ -254,6 +254,7 @@ func (s *Server) handleJobsBulk(c echo.Context) error {
 	}
 	back := localPath(c.FormValue("return_to"))
 	ctx := actorContext(c)
+	deferAudit(ctx) // one entry for the whole action, with its counts, once it is done
 	filter, showHousekeeping, err := s.jobFilter(c.FormValue)
 	if err != nil {
 		return err

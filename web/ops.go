@@ -195,13 +195,11 @@ func (s *Server) handleRecurringAction(c echo.Context) error {
 		if err := s.engine.PauseRecurring(ctx, rj.Name); err != nil {
 			return err
 		}
-		notePaused(ctx, rj, true)
 		msg = rj.Name + " paused: it enqueues nothing until resumed."
 	case "resume":
 		if err := s.engine.ResumeRecurring(ctx, rj.Name); err != nil {
 			return err
 		}
-		notePaused(ctx, rj, false)
 		msg = rj.Name + " resumed from its next occurrence."
 	case "delete":
 		if err := s.deleteRecurring(ctx, rj); err != nil {

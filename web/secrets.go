@@ -49,7 +49,6 @@ func (s *Server) handleSecretSave(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	noteAudit(c.Request().Context(), "secret "+name, map[string]any{"created": created})               // the name, never the value
 	s.log.Info("web: secret saved", "name", name, "created", created, "user", currentUser(c).Username) // never the value
 	msg := "Secret " + name + " saved: jobs that refer to ${secret:" + name + "} get it when they run."
 	if !created {

@@ -40,7 +40,6 @@ func (s *Server) handleTokenCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	noteAudit(c.Request().Context(), "token "+t.Name, map[string]any{"role": t.Role})                     // never the token
 	s.log.Info("web: API token created", "name", t.Name, "role", t.Role, "user", currentUser(c).Username) // never the token
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return s.renderTokens(c, http.StatusCreated, pages.TokensView{Role: models.RoleViewer, NewToken: token, NewTokenName: t.Name})

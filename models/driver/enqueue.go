@@ -33,6 +33,11 @@ type EnqueueClaimedParams struct {
 	// queue is paused or has a waiting job, or its kind has limits. The driver calls it in a
 	// transaction tx: the one of its look (SQLite), or one of its own.
 	Otherwise func(tx *gorm.DB) error
+	// Also, when set, writes more in the insert's transaction tx, with the job's id once it is
+	// stored claimed (after Record), or 0 once Otherwise stored it waiting: the audit entry of
+	// an enqueue someone made. A driver whose insert is one statement without a transaction
+	// runs it in one when Also is set.
+	Also func(tx *gorm.DB, id int64) error
 }
 
 // InsertParams are new jobs without unique keys, to store in the caller's transaction.

@@ -39,7 +39,10 @@ events AS (
 SELECT id FROM ins`
 
 // EnqueueClaimed runs enqueueClaimedSQL; when it stores nothing, p.Otherwise in a transaction.
-func (*hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.EnqueueClaimedParams) (int64, error) {
+func (h *hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.EnqueueClaimedParams) (int64, error) {
+	if p.Also != nil {
+		return h.enqueueClaimedTx(ctx, db, p)
+	}
 	conn, err := driver.WriterConn(ctx, db)
 	if err != nil {
 		return 0, err
@@ -59,4 +62,33 @@ func (*hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.Enqueu
 		_, tx = driver.RunToEnd(ctx, tx)
 		return p.Otherwise(tx)
 	})
+}
+
+// enqueueClaimedTx is EnqueueClaimed in a transaction, with p.Also after the insert or
+// p.Otherwise.
+func (*hotPath) enqueueClaimedTx(ctx context.Context, db *gorm.DB, p driver.EnqueueClaimedParams) (int64, error) {
+	var id int64
+	err := db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		id = 0
+		ctx, gtx := driver.RunToEnd(ctx, gtx)
+		tx, err := driver.SQLTx(gtx)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, enqueueClaimedSQL, p.Kind, p.Queue, p.Priority, p.Args, p.MaxAttempts, p.RunAt,
+			p.CreatedAt, p.LeaseUntil, p.ServerID, p.RecurringID, p.Timeout, p.Tags, p.Note, p.Idle).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) { // paused, limited, or a job of its queue waits
+			id = 0
+			if err := p.Otherwise(gtx); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		return p.Also(gtx, id)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
 }

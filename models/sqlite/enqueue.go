@@ -53,7 +53,10 @@ func (h *hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.Enqu
 			return fmt.Errorf("look for waiting jobs: %w", err)
 		}
 		if blocked {
-			return p.Otherwise(gtx)
+			if err := p.Otherwise(gtx); err != nil || p.Also == nil {
+				return err
+			}
+			return p.Also(gtx, 0)
 		}
 		err = tx.StmtContext(ctx, h.insertClaimed).QueryRowContext(ctx, p.Kind, p.Queue, p.Priority, p.Args,
 			p.MaxAttempts, p.RunAt, p.CreatedAt, p.LeaseUntil, p.ServerID, p.RecurringID, p.Timeout, p.Tags).Scan(&id)
@@ -65,7 +68,10 @@ func (h *hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.Enqu
 				return fmt.Errorf("event: %w", err)
 			}
 		}
-		return p.Record(gtx, id)
+		if err := p.Record(gtx, id); err != nil || p.Also == nil {
+			return err
+		}
+		return p.Also(gtx, id)
 	})
 	if err != nil {
 		return 0, err
