@@ -114,7 +114,7 @@ func (e *Engine) enqueueResults(ctx context.Context, jobs []*models.Job) ([]Enqu
 	for i, j := range jobs {
 		out[i].Job = j
 	}
-	models.AuditEnqueue(ctx, jobs) // someone's enqueue: its audit entry names what it stored
+	models.AuditEnqueue(ctx, jobs)                  // someone's enqueue: its audit entry names what it stored
 	if len(jobs) == 1 && jobs[0].UniqueKey == nil { // a unique job is never claimed at insert
 		if stored, err := e.enqueueToWorker(ctx, jobs[0]); err != nil {
 			return nil, err

@@ -1,10 +1,10 @@
 package models
 
 import (
-	"reflect"
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
