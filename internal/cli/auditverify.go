@@ -40,7 +40,7 @@ func (e *cliEnv) auditVerifyCommand() *ffcli.Command {
 		true, func(fs *flag.FlagSet) {
 			storeFlags(fs, &db, &create)
 			fs.StringVar(&against, "against", "", "also compare this `file`, an earlier kiln audit export (- for standard input), with the database")
-			fs.Func("head", "also check that entry `ID:HASH` still has that hash, as verify printed it (repeatable)", func(s string) error {
+			fs.Func("head", "also check that an entry still has its hash: `ID:HASH`, as verify printed them (repeatable)", func(s string) error {
 				h, err := parseAuditHead(s)
 				if err == nil {
 					heads = append(heads, h)
