@@ -93,6 +93,11 @@ type AuditVerification struct {
 	// the chain is whole); Problem says what is wrong there.
 	BadID   int64
 	Problem string
+	// LastID and LastHash are the entry the chain ends at when it is whole: the last entry, or
+	// the last one retention deleted when none is left (0 and "": the trail is empty). Kept
+	// elsewhere, they show later whether the newest entries were removed (CompareAuditHeads).
+	LastID   int64
+	LastHash string
 }
 
 // auditVerifyBatch is how many entries VerifyAudit reads at a time.
@@ -100,8 +105,9 @@ const auditVerifyBatch = 1000
 
 // VerifyAudit checks the chain from the last checkpoint (or the first entry): that each
 // entry's hash matches its fields, that its prev_hash is the hash of the one before, and that
-// no id is missing. It stops at the first problem. Removing the newest entries leaves a chain
-// that verifies: only an outside copy of the last hash can show those.
+// no id is missing. It stops at the first problem. Removing the newest entries, or rewriting
+// the chain from some entry on with every hash recomputed, leaves a chain that verifies: only a
+// copy kept outside the database shows those (CompareAuditExport, CompareAuditHeads).
 func (s auditStore) VerifyAudit(ctx context.Context) (AuditVerification, error) {
 	db := s.rdb.WithContext(ctx)
 	for attempt := 0; ; attempt++ {
@@ -147,6 +153,7 @@ func verifyAudit(db *gorm.DB) (AuditVerification, error) {
 			prevID, prevHash = e.ID, e.Hash
 		}
 		if len(batch) < auditVerifyBatch {
+			v.LastID, v.LastHash = prevID, prevHash
 			return v, nil
 		}
 	}

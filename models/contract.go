@@ -231,6 +231,10 @@ type AuditStore interface {
 	// PruneAudit deletes entries older than before, leaving a checkpoint to verify from.
 	PruneAudit(ctx context.Context, before time.Time, batch int) (int64, error)
 	VerifyAudit(ctx context.Context) (AuditVerification, error)
+	// CompareAuditExport and CompareAuditHeads compare a copy kept outside the database (an
+	// export, ids and hashes written down) with it, which shows what the chain alone can't.
+	CompareAuditExport(ctx context.Context, exported []AuditEntry) (AuditComparison, error)
+	CompareAuditHeads(ctx context.Context, heads []AuditHead) (AuditComparison, error)
 }
 
 // ErrorKinds tells the database's failures apart, as its driver knows them.

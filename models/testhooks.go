@@ -15,4 +15,5 @@ func init() {
 	testhooks.CountJobsByQueueScan = func(ctx context.Context, s any) (any, error) { return s.(*Store).countJobsScan(ctx, byQueueKey) }
 	testhooks.CountJobsByKindScan = func(ctx context.Context, s any) (any, error) { return s.(*Store).countJobsScan(ctx, byKindKey) }
 	testhooks.SetSearchWindow = func(s any, n int64) { s.(*Store).searchWindow = max(n, 1) }
+	testhooks.AuditHash = func(e any) string { return auditHash(e.(*AuditEntry)) }
 }

@@ -24,8 +24,6 @@ func (e *cliEnv) auditCommand() *ffcli.Command {
 		f            client.AuditFilter
 		since, until string
 		after        int64
-		db           string
-		create       bool
 	)
 	filterFlags := func(fs *flag.FlagSet) {
 		fs.StringVar(&f.Actor, "actor", "", "only this `actor`: a username, local, or \"token NAME\"")
@@ -103,33 +101,7 @@ func (e *cliEnv) auditCommand() *ffcli.Command {
 				f.Before = page.Next
 			}
 		})
-	verify := e.leaf("verify", "kiln audit verify [--db PATH]",
-		"check the audit trail's chain of hashes, and name the first entry changed or removed (exit status 1)\n\n"+
-			"It reads the database itself (as kiln serves with --db or KILN_DB), from the checkpoint retention left.\n"+
-			"Removing the newest entries can't be seen from the database alone: keep the last hash elsewhere too.",
-		true, func(fs *flag.FlagSet) { storeFlags(fs, &db, &create) }, func(ctx context.Context, pos []string) error {
-			if err := noArgs(pos); err != nil {
-				return err
-			}
-			store, err := e.openStore(ctx, db, create)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			v, err := store.Audit.VerifyAudit(ctx)
-			if err != nil {
-				return err
-			}
-			if v.BadID != 0 {
-				return fmt.Errorf("the audit trail is broken at entry %d: %s (%d entries before it verified)", v.BadID, v.Problem, v.Checked)
-			}
-			from := "from the first entry"
-			if v.From != nil {
-				from = fmt.Sprintf("from the checkpoint after entry %d (retention deleted %d on %s)", v.From.LastID, v.From.Deleted, v.From.At.Local().Format(time.DateTime))
-			}
-			_, err = fmt.Fprintf(e.out, "The audit trail verifies: %d entries, %s.\n", v.Checked, from)
-			return err
-		})
+	verify := e.auditVerifyCommand()
 	return e.group("audit", "kiln audit ls|export|verify ...", "read the audit trail, export it for a SIEM, verify its chain", ls, export, verify)
 }
 

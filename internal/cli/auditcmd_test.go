@@ -44,7 +44,9 @@ func TestAuditVerifyCommand(t *testing.T) {
 	}
 	code, out, errOut := run()
 	require.Equal(t, 0, code, errOut)
-	require.Equal(t, "The audit trail verifies: 5 entries, from the first entry.\n", out)
+	page, err := s.Audit.ListAudit(context.Background(), models.AuditFilter{}, 0, 0, 1)
+	require.NoError(t, err)
+	require.Equal(t, "The audit trail verifies: 5 entries, from the first entry.\nLast entry: 5, hash "+page.Entries[0].Hash+"\n", out)
 
 	require.NoError(t, modeltest.DB(s).Exec(`UPDATE audit_entries SET details = '{"paused":false}' WHERE id = 2`).Error)
 	code, _, errOut = run()

@@ -16,4 +16,6 @@ var (
 	CountJobsByQueueScan func(ctx context.Context, store any) (any, error)
 	CountJobsByKindScan  func(ctx context.Context, store any) (any, error)
 	SetSearchWindow      func(store any, n int64)
+	// AuditHash takes a *models.AuditEntry.
+	AuditHash func(entry any) string
 )
