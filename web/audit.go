@@ -167,6 +167,9 @@ func (s *Server) auditEntry(c echo.Context, note *auditNote, status int) *models
 	if note.target != "" {
 		e.Target = note.target
 	}
+	if kind, ok := strings.CutPrefix(e.Target, "kind "); ok {
+		e.Kind = kind // for the kind's page; a job's kind is set where the job is known
+	}
 	e.Details = models.AuditDetails(note.details)
 	return e
 }
