@@ -14,6 +14,7 @@ type AuditEntry struct {
 	UserAgent  string         `json:"user_agent,omitempty"`
 	Action     string         `json:"action" doc:"What was done: the method and route (POST /dashboard/jobs/:id/requeue), login or logout."`
 	Target     string         `json:"target,omitempty" doc:"What it was done to: job 42, recurring nightly, queue emails, secret db-password."`
+	Kind       string         `json:"kind,omitempty" doc:"The kind of job the entry is about: the kind of the job changed, or the kind changed."`
 	Details    map[string]any `json:"details,omitempty" doc:"The fields that changed, each as {before, after}, or facts such as a count. Never a secret's value."`
 	Outcome    string         `json:"outcome" doc:"The HTTP status the request got (303, 403...), or ok/refused for a login."`
 	PrevHash   string         `json:"prev_hash" doc:"The hash of the entry before (empty for the first ever)."`

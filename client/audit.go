@@ -13,6 +13,7 @@ import (
 // AuditFilter chooses and pages entries of the audit trail; empty fields choose everything.
 type AuditFilter struct {
 	Actor, Action, Target string // Action: actions starting with it
+	Kind                  string // the kind of job the entries are about
 	Since, Until          time.Time
 	Before                string // the previous page's Next
 	Limit                 int    // default 100, at most 1000
@@ -21,7 +22,7 @@ type AuditFilter struct {
 // Audit returns a page of the audit trail matching f, newest first (admin tokens only).
 func (c *Client) Audit(ctx context.Context, f AuditFilter) (*api.AuditPage, error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target, "before": f.Before} {
+	for k, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target, "kind": f.Kind, "before": f.Before} {
 		if v != "" {
 			q.Set(k, v)
 		}

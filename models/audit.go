@@ -39,6 +39,10 @@ type AuditEntry struct {
 	Target  string
 	Details string
 	Outcome string
+	// Kind is the kind of job the entry is about, when it is about one kind ("emails" for a
+	// change to job 42 of kind emails, or to the kind emails itself), so that a kind's page
+	// finds the entries about its jobs; "" otherwise, and in entries made before it existed.
+	Kind string
 	// PrevHash and Hash chain the entries (hex SHA-256).
 	PrevHash string
 	Hash     string
@@ -111,16 +115,21 @@ func AuditDetails(fields map[string]any) string {
 }
 
 // auditHash is an entry's hash: the hex SHA-256 of a JSON array of its fields, in a fixed
-// order, ending with PrevHash. A JSON array of strings and numbers has one encoding, so the
-// hash is the same whoever computes it; the time is written in UTC to the microsecond, as both
-// databases keep it.
+// order, ending with PrevHash, then Kind when it is set. A JSON array of strings and numbers has
+// one encoding, so the hash is the same whoever computes it; the time is written in UTC to the
+// microsecond, as both databases keep it. Kind came later: left out when empty, the array of an
+// entry made before it is the one its hash was computed over, so that entry still verifies.
 func auditHash(e *AuditEntry) string {
 	owner := ""
 	if e.TokenOwner != nil {
 		owner = "\x00" + *e.TokenOwner // nil and "" hash apart
 	}
-	b, _ := json.Marshal([]any{e.ID, e.At.UTC().Format("2006-01-02T15:04:05.000000Z"), e.Actor, e.ActorKind, owner,
-		e.IP, e.UserAgent, e.Action, e.Target, e.Details, e.Outcome, e.PrevHash})
+	fields := []any{e.ID, e.At.UTC().Format("2006-01-02T15:04:05.000000Z"), e.Actor, e.ActorKind, owner,
+		e.IP, e.UserAgent, e.Action, e.Target, e.Details, e.Outcome, e.PrevHash}
+	if e.Kind != "" {
+		fields = append(fields, e.Kind)
+	}
+	b, _ := json.Marshal(fields)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -181,6 +190,10 @@ func prepareAuditEntry(e *AuditEntry) error {
 	e.At = e.At.UTC().Truncate(time.Microsecond)
 	e.Actor, e.IP, e.UserAgent = headerText(e.Actor, 128), headerText(e.IP, 64), headerText(e.UserAgent, 255)
 	e.Action, e.Target, e.Outcome = headerText(e.Action, 200), headerText(e.Target, 200), headerText(e.Outcome, 16)
+	if kind, ok := strings.CutPrefix(e.Target, "kind "); ok && e.Kind == "" {
+		e.Kind = kind // an entry about a kind is about its jobs too: the kind's page lists it
+	}
+	e.Kind = headerText(e.Kind, jobKindMax)
 	if e.TokenOwner != nil {
 		owner := headerText(*e.TokenOwner, 64)
 		e.TokenOwner = &owner

@@ -111,7 +111,7 @@ func AuditEnqueue(ctx context.Context, jobs []*Job) {
 	}
 	p.Complete = func(e *AuditEntry) {
 		if len(jobs) == 1 {
-			e.Target = fmt.Sprintf("job %d", jobs[0].ID)
+			e.Target, e.Kind = fmt.Sprintf("job %d", jobs[0].ID), jobs[0].Kind
 			return
 		}
 		var kinds []string
@@ -150,6 +150,13 @@ func (s *conn) change(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		markWritten(took)
 	}
 	return err
+}
+
+// noteKind names the kind of job the entry ctx carries is about, for the kind's page.
+func noteKind(ctx context.Context, kind string) {
+	if p := PendingAuditOf(ctx); p != nil && !p.written && !p.deferred {
+		p.Entry.Kind = kind
+	}
 }
 
 // changeRows is change for one statement (stmt, run on the transaction), answering notFound when

@@ -14,6 +14,11 @@ type AuditFilter struct {
 	Actor  string // exactly this actor ("ada", "token ci-deploy")
 	Action string // actions starting with this ("login", "POST /dashboard/jobs")
 	Target string // exactly this target ("job 42")
+	Kind   string // exactly this kind of job ("emails")
+	// KindOrTarget, with both Kind and Target given, chooses the entries matching either, not
+	// both: a kind's page lists those about its jobs (kind) and about the kind itself (target
+	// "kind emails", which entries made before kind existed have alone).
+	KindOrTarget bool
 	// Since and Until bound the entries' times: Since included, Until not.
 	Since, Until time.Time
 }
@@ -37,7 +42,7 @@ func (s auditStore) ListAudit(ctx context.Context, f AuditFilter, before, after 
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
 		return page, &Error{Code: EINVALID, Message: "The time range is empty.", Fields: map[string]string{"until": "Until must be after since."}}
 	}
-	for field, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target} {
+	for field, v := range map[string]string{"actor": f.Actor, "action": f.Action, "target": f.Target, "kind": f.Kind} {
 		if !storableText(v) {
 			return page, &Error{Code: EINVALID, Message: "The filter is not valid.", Fields: map[string]string{field: "Text without NUL bytes, in UTF-8."}}
 		}
@@ -49,8 +54,16 @@ func (s auditStore) ListAudit(ctx context.Context, f AuditFilter, before, after 
 	if f.Action != "" {
 		q = q.Where("action LIKE ? ESCAPE '\\'", escapeLike(f.Action)+"%")
 	}
-	if f.Target != "" {
-		q = q.Where("target = ?", f.Target)
+	switch {
+	case f.KindOrTarget && f.Kind != "" && f.Target != "":
+		q = q.Where("(kind = ? OR target = ?)", f.Kind, f.Target)
+	default:
+		if f.Target != "" {
+			q = q.Where("target = ?", f.Target)
+		}
+		if f.Kind != "" {
+			q = q.Where("kind = ?", f.Kind)
+		}
 	}
 	if !f.Since.IsZero() {
 		q = q.Where("at >= ?", f.Since.UTC())

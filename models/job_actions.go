@@ -28,6 +28,7 @@ func (s *conn) transition(ctx context.Context, id int64, allowed func(*Job) erro
 		})
 		if err == nil { // the audit entry of the person who asked for it, if any
 			noteChange(ctx, fmt.Sprintf("job %d", id), map[string]any{"state": AuditChange{Before: before.State, After: to}})
+			noteKind(ctx, before.Kind)
 		}
 		return err
 	})

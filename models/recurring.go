@@ -156,6 +156,7 @@ func (s recurringStore) UpdateRecurring(ctx context.Context, name string, fn fun
 			return fmt.Errorf("models: save recurring job %q: %w", name, err)
 		}
 		noteChange(ctx, "recurring "+name, auditDiff(&before, &rj, recurringAudited...))
+		noteKind(ctx, rj.Kind)
 		return nil
 	})
 	if err != nil {
@@ -229,6 +230,7 @@ func (s recurringStore) CreateRecurring(ctx context.Context, def *RecurringJob, 
 				Fields: map[string]string{"name": "Choose another name, or change that job's schedule."}}
 		}
 		noteChange(ctx, "recurring "+rj.Name, auditDiff(nil, &rj, recurringAudited...))
+		noteKind(ctx, rj.Kind)
 		return nil
 	})
 	if err != nil {
@@ -256,6 +258,7 @@ func (s recurringStore) DeleteRecurring(ctx context.Context, name string) error 
 			return fmt.Errorf("models: delete recurring job %q: %w", name, err)
 		}
 		noteChange(ctx, "recurring "+name, auditDiff(&rj, nil, recurringAudited...))
+		noteKind(ctx, rj.Kind)
 		return nil
 	})
 }

@@ -18,6 +18,7 @@ type AuditListInput struct {
 	Actor  string    `query:"actor" maxLength:"128" doc:"Only this actor: a username, local, or token NAME."`
 	Action string    `query:"action" maxLength:"200" doc:"Only actions starting with this (login, POST /api/v1/jobs)."`
 	Target string    `query:"target" maxLength:"200" doc:"Only this target (job 42, recurring nightly)."`
+	Kind   string    `query:"kind" maxLength:"100" doc:"Only entries about this kind of job: changes to its jobs and to the kind itself."`
 	Since  time.Time `query:"since" doc:"Only entries at or after this time (RFC 3339)."`
 	Until  time.Time `query:"until" doc:"Only entries before this time (RFC 3339)."`
 	Before int64     `query:"before" minimum:"0" doc:"The next cursor of the previous page: entries older than this id."`
@@ -39,7 +40,7 @@ func (s *Server) registerAuditAPI(hapi huma.API) {
 }
 
 func (s *Server) apiListAudit(ctx context.Context, in *AuditListInput) (*AuditListOutput, error) {
-	f := models.AuditFilter{Actor: in.Actor, Action: in.Action, Target: in.Target, Since: in.Since, Until: in.Until}
+	f := models.AuditFilter{Actor: in.Actor, Action: in.Action, Target: in.Target, Kind: in.Kind, Since: in.Since, Until: in.Until}
 	page, err := s.store.Audit.ListAudit(ctx, f, in.Before, 0, in.Limit)
 	if err != nil {
 		return nil, s.apiErr(err)

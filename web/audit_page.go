@@ -41,7 +41,8 @@ func parseAuditTime(field, raw string, loc *time.Location) (time.Time, error) {
 
 // auditFilter reads the filter of the page's query.
 func auditFilter(value func(string) string, loc *time.Location) (models.AuditFilter, error) {
-	f := models.AuditFilter{Actor: strings.TrimSpace(value("actor")), Action: strings.TrimSpace(value("action")), Target: strings.TrimSpace(value("target"))}
+	f := models.AuditFilter{Actor: strings.TrimSpace(value("actor")), Action: strings.TrimSpace(value("action")), Target: strings.TrimSpace(value("target")),
+		Kind: strings.TrimSpace(value("kind"))}
 	var err error
 	if f.Since, err = parseAuditTime("since", strings.TrimSpace(value("since")), loc); err != nil {
 		return f, err
@@ -54,7 +55,7 @@ func auditFilter(value func(string) string, loc *time.Location) (models.AuditFil
 func (s *Server) handleAudit(c echo.Context) error {
 	loc := viewerZone(c)
 	v := pages.AuditView{Layout: s.layoutProps(c, "Audit trail", layout.SectionJobs), Zone: loc.String(),
-		Filter: pages.AuditFilter{Actor: c.QueryParam("actor"), Action: c.QueryParam("action"), Target: c.QueryParam("target"),
+		Filter: pages.AuditFilter{Actor: c.QueryParam("actor"), Action: c.QueryParam("action"), Target: c.QueryParam("target"), Kind: c.QueryParam("kind"),
 			Since: c.QueryParam("since"), Until: c.QueryParam("until")}}
 	var cursor [2]int64
 	for i, name := range []string{"before", "after"} {
@@ -102,13 +103,13 @@ func (s *Server) auditRow(c echo.Context, e *models.AuditEntry) pages.AuditRow {
 		failed = true
 	}
 	return pages.AuditRow{ID: e.ID, At: s.moment(c, e.At), Actor: e.Actor, ActorKind: e.ActorKind, IP: e.IP, UserAgent: e.UserAgent,
-		Action: e.Action, Target: e.Target, Details: e.Details, Outcome: e.Outcome, Failed: failed}
+		Action: e.Action, Name: auditActionName(e.Action), Target: e.Target, Details: e.Details, Changes: auditChanges(e.Details), Outcome: e.Outcome, Failed: failed}
 }
 
 // auditOut is an entry as the API shows it.
 func auditOut(e *models.AuditEntry) api.AuditEntry {
 	out := api.AuditEntry{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, ActorKind: e.ActorKind, IP: e.IP, UserAgent: e.UserAgent,
-		Action: e.Action, Target: e.Target, Outcome: e.Outcome, PrevHash: e.PrevHash, Hash: e.Hash}
+		Action: e.Action, Target: e.Target, Kind: e.Kind, Outcome: e.Outcome, PrevHash: e.PrevHash, Hash: e.Hash}
 	if e.TokenOwner != nil {
 		out.TokenOwner = *e.TokenOwner
 	}

@@ -28,6 +28,9 @@ func (s *Server) handleJob(c echo.Context) error {
 		return err
 	}
 	v.Layout = s.layoutProps(c, fmt.Sprintf("Job #%d", v.ID), layout.SectionJobs)
+	if v.Audit, err = s.jobAudit(c, v.ID); err != nil { // not in the live part: read once, not every 2 s
+		return err
+	}
 	return render(c, http.StatusOK, pages.JobPage(v))
 }
 

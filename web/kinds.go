@@ -218,6 +218,9 @@ func (s *Server) kindView(c echo.Context, name string) (pages.KindView, error) {
 		return v, err
 	}
 	v.FailScan = kindFailureScan
+	if v.Audit, err = s.kindAudit(c, name); err != nil {
+		return v, err
+	}
 	for _, g := range groups {
 		f := pages.FailureRow{Message: truncateRunes(g.Message, 300), Count: g.Count, LastJobID: g.LastJobID}
 		if g.LastAt != nil {

@@ -275,9 +275,13 @@ func (s *Server) renderRecurringEdit(c echo.Context, status int, rj *models.Recu
 	if overlap == "" {
 		overlap = rj.Overlap
 	}
+	audit, err := s.recurringAudit(c, rj.Name)
+	if err != nil {
+		return err
+	}
 	return render(c, status, pages.RecurringEditPage(pages.RecurringEditView{
 		Layout: s.layoutProps(c, "Edit "+rj.Name, layout.SectionJobs), ID: rj.ID, Name: rj.Name,
-		Spec: spec, Zone: tz, Overlap: overlap, Errors: errs, CSRF: csrfToken(c), Preview: s.schedulePreview(spec, tz),
+		Spec: spec, Zone: tz, Overlap: overlap, Errors: errs, CSRF: csrfToken(c), Preview: s.schedulePreview(spec, tz), Audit: audit,
 	}))
 }
 

@@ -135,6 +135,12 @@ func (s *Server) renderRecurringForm(c echo.Context, status int, v pages.Recurri
 		title = "Edit " + v.Name
 	}
 	v.Layout, v.CSRF = s.layoutProps(c, title, layout.SectionJobs), csrfToken(c)
+	if v.ID != 0 {
+		var err error
+		if v.Audit, err = s.recurringAudit(c, v.Name); err != nil {
+			return err
+		}
+	}
 	return render(c, status, pages.RecurringFormPage(v))
 }
 

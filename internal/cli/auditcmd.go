@@ -29,6 +29,7 @@ func (e *cliEnv) auditCommand() *ffcli.Command {
 		fs.StringVar(&f.Actor, "actor", "", "only this `actor`: a username, local, or \"token NAME\"")
 		fs.StringVar(&f.Action, "action", "", "only actions starting with this `text` (login, \"POST /api/v1/jobs\")")
 		fs.StringVar(&f.Target, "target", "", "only this `target` (\"job 42\", \"recurring nightly\")")
+		fs.StringVar(&f.Kind, "kind", "", "only entries about this `kind` of job: changes to its jobs and to the kind itself")
 		fs.StringVar(&since, "since", "", "only entries at or after this `time` (RFC 3339, or a date: 2026-12-01)")
 		fs.StringVar(&until, "until", "", "only entries before this `time` (RFC 3339, or a date)")
 	}
@@ -40,7 +41,7 @@ func (e *cliEnv) auditCommand() *ffcli.Command {
 		f.Until, err = parseCLITime("--until", until)
 		return err
 	}
-	ls := e.apiLeaf("ls", "kiln audit ls [--actor WHO] [--action TEXT] [--target WHAT] [--since T] [--until T] [--limit N] [--before ID]",
+	ls := e.apiLeaf("ls", "kiln audit ls [--actor WHO] [--action TEXT] [--target WHAT] [--kind KIND] [--since T] [--until T] [--limit N] [--before ID]",
 		"list the audit trail, newest first (admin tokens)", func(fs *flag.FlagSet) {
 			filterFlags(fs)
 			fs.IntVar(&f.Limit, "limit", 50, "at most this many `entries` (1 to 1000)")

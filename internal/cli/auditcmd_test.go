@@ -112,6 +112,17 @@ func TestAuditClientCommands(t *testing.T) {
 	code, _, errOut = run(admin, "audit", "ls", "--since", "yesterday")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "--since")
+
+	emails := models.AuditEntry{Actor: "ada", ActorKind: models.AuditActorUser, Action: "jobs.retry POST /dashboard/jobs/:id/retry",
+		Target: "job 9", Kind: "emails", Outcome: "303"}
+	require.NoError(t, s.Audit.AppendAudit(context.Background(), &emails))
+	code, out, errOut = run(admin, "audit", "ls", "--json", "--kind", "emails")
+	require.Equal(t, 0, code, errOut)
+	page = api.AuditPage{}
+	require.NoError(t, json.Unmarshal([]byte(out), &page))
+	require.Len(t, page.Entries, 1, "only the entry about a job of kind emails")
+	require.Equal(t, "emails", page.Entries[0].Kind)
+	require.Equal(t, "job 9", page.Entries[0].Target)
 }
 
 // kiln token and kiln user change the database directly: each change is an entry of the
