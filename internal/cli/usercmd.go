@@ -81,13 +81,17 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "USERNAME\tROLE\tCREATED\tLAST LOGIN")
+		fmt.Fprintln(tw, "USERNAME\tROLE\tSIGNS IN WITH\tCREATED\tLAST LOGIN")
 		for _, u := range users {
 			last := "never"
 			if u.LastLoginAt != nil {
 				last = u.LastLoginAt.Format("2006-01-02 15:04 MST")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.Role, u.CreatedAt.Format("2006-01-02 15:04 MST"), last)
+			with := "password"
+			if u.OIDCIssuer != "" { // single sign-on: its role comes from the role map at each login
+				with = "sso " + u.OIDCIssuer
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, with, u.CreatedAt.Format("2006-01-02 15:04 MST"), last)
 		}
 		return tw.Flush()
 	})

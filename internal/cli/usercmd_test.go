@@ -89,6 +89,15 @@ func TestUserCommand(t *testing.T) {
 	require.NoError(t, err)
 	code, _, _ = runUser(t, "a brand new password\n", "passwd", "nobody", "--db", db)
 	require.Equal(t, 1, code)
+
+	// A user who signs in by single sign-on is listed with their provider.
+	_, err = store.Users.SignInOIDC(context.Background(), models.OIDCLogin{Issuer: "https://idp.example.com", Subject: "s-1",
+		Username: "grace", Role: models.RoleOperator})
+	require.NoError(t, err)
+	code, out, _ = runUser(t, "", "list", "--db", db)
+	require.Equal(t, 0, code)
+	require.Regexp(t, `(?m)^grace\s+operator\s+sso https://idp.example.com\s`, out)
+	require.Regexp(t, `(?m)^ada\s+admin\s+password\s`, out)
 }
 
 func TestFirstStartCreatesTheAdmin(t *testing.T) {
