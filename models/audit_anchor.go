@@ -47,9 +47,11 @@ const auditCompareBatch = 500
 // each must still be there with the same hash and fields, unless retention deleted it (its id
 // is at or below the last checkpoint's, which must hold the same hash when it is that id). It
 // names the first that differs or is missing: the newest entries removed, or a chain rewritten
-// with its hashes recomputed, show here though the chain verifies.
-func (s auditStore) CompareAuditExport(ctx context.Context, exported []AuditEntry) (AuditComparison, error) {
-	return compareAudit(s.rdb.WithContext(ctx), exported, "the export", true)
+// with its hashes recomputed, show here though the chain verifies. keptSince, when not zero, is
+// the oldest time retention keeps: an entry from then or later that a checkpoint says retention
+// deleted was removed by someone else, who wrote the checkpoint too.
+func (s auditStore) CompareAuditExport(ctx context.Context, exported []AuditEntry, keptSince time.Time) (AuditComparison, error) {
+	return compareAudit(s.rdb.WithContext(ctx), exported, "the export", true, keptSince)
 }
 
 // CompareAuditHeads checks that each entry still has the hash written down, as
@@ -59,13 +61,13 @@ func (s auditStore) CompareAuditHeads(ctx context.Context, heads []AuditHead) (A
 	for i, h := range heads {
 		kept[i] = AuditEntry{ID: h.ID, Hash: h.Hash}
 	}
-	return compareAudit(s.rdb.WithContext(ctx), kept, "the hash given", false)
+	return compareAudit(s.rdb.WithContext(ctx), kept, "the hash given", false, time.Time{})
 }
 
 // compareAudit compares kept, a copy named copyName in messages, with the database, in order of
 // id so that the first problem found is the lowest; fields says whether the copy holds every
 // field of its entries, or only ids and hashes.
-func compareAudit(db *gorm.DB, kept []AuditEntry, copyName string, fields bool) (AuditComparison, error) {
+func compareAudit(db *gorm.DB, kept []AuditEntry, copyName string, fields bool, keptSince time.Time) (AuditComparison, error) {
 	var c AuditComparison
 	kept = slices.Clone(kept)
 	slices.SortStableFunc(kept, func(a, b AuditEntry) int { return cmp.Compare(a.ID, b.ID) })
@@ -101,6 +103,9 @@ func compareAudit(db *gorm.DB, kept []AuditEntry, copyName string, fields bool) 
 			switch {
 			case now != nil:
 				problem = auditEntryDiff(k, now, fields)
+			case cp != nil && k.ID <= cp.LastID && !keptSince.IsZero() && !k.At.Before(keptSince):
+				problem = fmt.Sprintf("it was removed: a checkpoint says retention deleted it, but it is from %s and retention keeps entries from %s on",
+					k.At.UTC().Format(time.RFC3339), keptSince.UTC().Format(time.RFC3339))
 			case cp != nil && k.ID < cp.LastID:
 				c.Pruned++
 				continue

@@ -24,13 +24,13 @@ func TestAuditExportShowsARewrittenChain(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
 		appendAudit(t, s, 6, "ada", time.Time{})
 		exported := exportAudit(t, s)
-		c, err := s.Audit.CompareAuditExport(ctx, exported)
+		c, err := s.Audit.CompareAuditExport(ctx, exported, time.Time{})
 		require.NoError(t, err)
 		require.Equal(t, models.AuditComparison{Compared: 6}, c)
 
 		modeltest.RewriteAudit(t, s, 3, "job 99")
 		requireVerifies(t, s, 6)
-		c, err = s.Audit.CompareAuditExport(ctx, exported)
+		c, err = s.Audit.CompareAuditExport(ctx, exported, time.Time{})
 		require.NoError(t, err)
 		require.Equal(t, int64(3), c.BadID, c.Problem)
 		require.Contains(t, c.Problem, "entry 3 no longer matches the export: its hash was "+exported[3].Hash+", now ")
@@ -53,7 +53,7 @@ func TestAuditExportAndHeadShowNewestRemoved(t *testing.T) {
 		require.NoError(t, modeltest.DB(s).Exec(`DELETE FROM audit_entries WHERE id >= 5`).Error)
 		v = requireVerifies(t, s, 4)
 		require.Equal(t, int64(4), v.LastID)
-		c, err := s.Audit.CompareAuditExport(ctx, exported)
+		c, err := s.Audit.CompareAuditExport(ctx, exported, time.Time{})
 		require.NoError(t, err)
 		require.Equal(t, int64(5), c.BadID, c.Problem)
 		require.Equal(t, "entry 5 no longer matches the export: it was removed (the trail now ends at entry 4)", c.Problem)
@@ -82,27 +82,27 @@ func TestAuditExportAfterRetention(t *testing.T) {
 		n, err := s.Audit.PruneAudit(ctx, time.Now().Add(-365*24*time.Hour), 100)
 		require.NoError(t, err)
 		require.Equal(t, int64(4), n)
-		c, err := s.Audit.CompareAuditExport(ctx, exported)
+		c, err := s.Audit.CompareAuditExport(ctx, exported, time.Time{})
 		require.NoError(t, err)
 		require.Equal(t, models.AuditComparison{Compared: 4, Pruned: 3}, c, "entries 5 to 7, and 4 with the checkpoint")
 
 		forged := append([]models.AuditEntry(nil), exported...)
 		forged[3].Hash = exported[0].Hash // entry 4, the checkpoint's
-		c, err = s.Audit.CompareAuditExport(ctx, forged)
+		c, err = s.Audit.CompareAuditExport(ctx, forged, time.Time{})
 		require.NoError(t, err)
 		require.Equal(t, int64(4), c.BadID, c.Problem)
 		require.Contains(t, c.Problem, "retention deleted it, and its checkpoint holds hash "+exported[3].Hash)
 
 		edited := append([]models.AuditEntry(nil), exported...)
 		edited[1].Target = "job 99" // entry 6
-		c, err = s.Audit.CompareAuditExport(ctx, edited)
+		c, err = s.Audit.CompareAuditExport(ctx, edited, time.Time{})
 		require.NoError(t, err)
 		require.Equal(t, int64(6), c.BadID, c.Problem)
 		require.Contains(t, c.Problem, `its target was "job 99", now "job 2"`)
 
 		reordered := append([]models.AuditEntry(nil), exported...)
 		reordered[0].Details = `{"paused":{"after":true,"before":false}}`
-		c, err = s.Audit.CompareAuditExport(ctx, reordered)
+		c, err = s.Audit.CompareAuditExport(ctx, reordered, time.Time{})
 		require.NoError(t, err)
 		require.Zero(t, c.BadID, c.Problem)
 

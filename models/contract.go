@@ -233,7 +233,7 @@ type AuditStore interface {
 	VerifyAudit(ctx context.Context) (AuditVerification, error)
 	// CompareAuditExport and CompareAuditHeads compare a copy kept outside the database (an
 	// export, ids and hashes written down) with it, which shows what the chain alone can't.
-	CompareAuditExport(ctx context.Context, exported []AuditEntry) (AuditComparison, error)
+	CompareAuditExport(ctx context.Context, exported []AuditEntry, keptSince time.Time) (AuditComparison, error)
 	CompareAuditHeads(ctx context.Context, heads []AuditHead) (AuditComparison, error)
 }
 

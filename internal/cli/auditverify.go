@@ -16,6 +16,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/kilnhq/kiln/api"
+	"github.com/kilnhq/kiln/internal/audit"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -29,8 +30,9 @@ func (e *cliEnv) auditVerifyCommand() *ffcli.Command {
 		db, against string
 		create      bool
 		heads       []models.AuditHead
+		retention   time.Duration
 	)
-	return e.leaf("verify", "kiln audit verify [--db PATH] [--against FILE|-] [--head ID:HASH]...",
+	return e.leaf("verify", "kiln audit verify [--db PATH] [--against FILE|-] [--audit-retention D] [--head ID:HASH]...",
 		"check the audit trail's chain of hashes, and name the first entry changed or removed (exit status 1)\n\n"+
 			"It reads the database itself (as kiln serves with --db or KILN_DB), from the checkpoint retention left,\n"+
 			"and prints the last entry's id and hash. Whoever can write the database can remove the newest entries,\n"+
@@ -40,6 +42,7 @@ func (e *cliEnv) auditVerifyCommand() *ffcli.Command {
 		true, func(fs *flag.FlagSet) {
 			storeFlags(fs, &db, &create)
 			fs.StringVar(&against, "against", "", "also compare this `file`, an earlier kiln audit export (- for standard input), with the database")
+			fs.DurationVar(&retention, "audit-retention", audit.DefaultRetention, "with --against: the --audit-retention kiln serves with; an exported entry younger than that which a checkpoint says retention deleted was removed (0: don't check)")
 			fs.Func("head", "also check that an entry still has its hash: `ID:HASH`, as verify printed them (repeatable)", func(s string) error {
 				h, err := parseAuditHead(s)
 				if err == nil {
@@ -77,7 +80,11 @@ func (e *cliEnv) auditVerifyCommand() *ffcli.Command {
 			}
 			lines = append(lines, fmt.Sprintf("The audit trail verifies: %d entries, %s.", v.Checked, from))
 			if against != "" {
-				c, err := store.Audit.CompareAuditExport(ctx, exported)
+				var keptSince time.Time
+				if retention > 0 {
+					keptSince = time.Now().Add(-retention)
+				}
+				c, err := store.Audit.CompareAuditExport(ctx, exported, keptSince)
 				if err != nil {
 					return err
 				}
