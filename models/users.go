@@ -89,12 +89,19 @@ func (s userStore) CreateUser(ctx context.Context, username, password, role stri
 		return nil, fmt.Errorf("models: hash password: %w", err)
 	}
 	u := &User{Username: username, PasswordHash: string(hash), Role: role}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(u)
-	if res.Error != nil {
-		return nil, fmt.Errorf("models: create user: %w", res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return nil, Errorf(ECONFLICT, "There is already a user named %q.", username)
+	err = s.change(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(u)
+		if res.Error != nil {
+			return fmt.Errorf("models: create user: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return Errorf(ECONFLICT, "There is already a user named %q.", username)
+		}
+		noteChange(ctx, "user "+username, auditDiff(nil, u, "Role")) // never the password
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -108,7 +115,7 @@ func (s userStore) SetPassword(ctx context.Context, username, password string) e
 	if err != nil {
 		return fmt.Errorf("models: hash password: %w", err)
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.change(ctx, func(tx *gorm.DB) error {
 		var u User
 		err := tx.Where("username = ?", username).Take(&u).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -117,6 +124,7 @@ func (s userStore) SetPassword(ctx context.Context, username, password string) e
 		if err != nil {
 			return fmt.Errorf("models: set password: %w", err)
 		}
+		noteChange(ctx, "user "+username, map[string]any{"password": "changed"}) // never the password
 		if err := tx.Model(&u).Update("password_hash", string(hash)).Error; err != nil {
 			return fmt.Errorf("models: set password: %w", err)
 		}
@@ -165,7 +173,7 @@ func (s userStore) Authenticate(ctx context.Context, username, password string) 
 // DeleteUser removes the named user, their sessions and their API tokens, in one transaction:
 // nothing they could sign in or call the API with outlives them.
 func (s userStore) DeleteUser(ctx context.Context, username string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.change(ctx, func(tx *gorm.DB) error {
 		var u User
 		err := tx.Where("username = ?", username).Take(&u).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -174,6 +182,7 @@ func (s userStore) DeleteUser(ctx context.Context, username string) error {
 		if err != nil {
 			return fmt.Errorf("models: delete user %q: %w", username, err)
 		}
+		noteChange(ctx, "user "+username, auditDiff(&u, nil, "Role"))
 		if err := tx.Where("user_id = ?", u.ID).Delete(&APIToken{}).Error; err != nil {
 			return fmt.Errorf("models: revoke the tokens of %q: %w", username, err)
 		}
@@ -194,7 +203,7 @@ func (s userStore) SetUserRole(ctx context.Context, username, role string) (befo
 	if err := checkRole(role); err != nil {
 		return "", err
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.change(ctx, func(tx *gorm.DB) error {
 		var u User
 		err := tx.Where("username = ?", username).Take(&u).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -204,6 +213,7 @@ func (s userStore) SetUserRole(ctx context.Context, username, role string) (befo
 			return fmt.Errorf("models: set the role of %q: %w", username, err)
 		}
 		before = u.Role
+		noteChange(ctx, "user "+username, map[string]any{"role": AuditChange{Before: before, After: role}})
 		if err := tx.Model(&u).Updates(map[string]any{"role": role, "updated_at": time.Now().UTC()}).Error; err != nil {
 			return fmt.Errorf("models: set the role of %q: %w", username, err)
 		}

@@ -120,17 +120,15 @@ func parseCLITime(flagName, raw string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%w: %s %q is not a time: give 2026-12-05T09:30:00Z or a date, 2026-12-05", errUsage, flagName, raw)
 }
 
-// recordCLI records a change a command made on the database itself (kiln user, kiln token),
-// where no request names who made it: the actor is "cli" and the machine's user who ran it,
-// of kind system. The change is made already; a trail that can't record it is a warning.
-func (e *cliEnv) recordCLI(ctx context.Context, store *models.Store, action, target string, details map[string]any) {
+// cliAudit returns ctx carrying the audit entry of a change a command makes on the database
+// itself (kiln user, kiln token), where no request names who made it: the actor is "cli" and the
+// machine's user who ran it, of kind system. The store writes it in the change's transaction,
+// with the fields before and after; target names what it changes.
+func cliAudit(ctx context.Context, action, target string) context.Context {
 	who := os.Getenv("USER")
 	if u, err := user.Current(); err == nil {
 		who = u.Username
 	}
-	entry := &models.AuditEntry{Actor: "cli " + who, ActorKind: models.AuditActorSystem, Action: action, Target: target,
-		Details: models.AuditDetails(details), Outcome: models.AuditOK}
-	if err := store.Audit.AppendAudit(context.WithoutCancel(ctx), entry); err != nil {
-		fmt.Fprintf(e.errOut, "warning: the audit trail did not record this: %v\n", err)
-	}
+	return models.WithPendingAudit(ctx, &models.PendingAudit{Entry: models.AuditEntry{Actor: "cli " + who,
+		ActorKind: models.AuditActorSystem, Action: action, Target: target}})
 }

@@ -52,15 +52,10 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 					return fmt.Errorf("%w: give --user, the user the token belongs to (one of: %s)", errUsage, strings.Join(names, ", "))
 				}
 			}
-			token, _, err := store.Tokens.CreateAPIToken(ctx, name, role, expires, "kiln token create", user)
+			token, _, err := store.Tokens.CreateAPIToken(cliAudit(ctx, "kiln token create", "token "+name), name, role, expires, "kiln token create", user)
 			if err != nil {
 				return errors.New(userError(err))
 			}
-			details := map[string]any{"role": role, "expires": expires.String()}
-			if user != "" {
-				details["user"] = user
-			}
-			e.recordCLI(ctx, store, "kiln token create", "token "+name, details)
 			fmt.Fprintln(e.out, token) // only the token: scripts read it as is
 			return nil
 		})
@@ -100,10 +95,9 @@ func (e *cliEnv) tokenCommand() *ffcli.Command {
 				return err
 			}
 			defer store.Close()
-			if err := store.Tokens.RevokeAPIToken(ctx, token); err != nil {
+			if err := store.Tokens.RevokeAPIToken(cliAudit(ctx, "kiln token revoke", "token "+token), token); err != nil {
 				return errors.New(userError(err))
 			}
-			e.recordCLI(ctx, store, "kiln token revoke", "token "+token, nil)
 			fmt.Fprintf(e.out, "Revoked %s.\n", token)
 			return nil
 		})

@@ -111,16 +111,11 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 			pw, err := readPassword(e.stdin, e.errOut)
 			var done string
 			if err == nil {
-				done, err = save(ctx, store.Users, name, pw)
+				done, err = save(cliAudit(ctx, action, "user "+name), store.Users, name, pw)
 			}
 			if err != nil {
 				return errors.New(userError(err))
 			}
-			details := map[string]any{}
-			if action == "kiln user add" {
-				details["role"] = role
-			}
-			e.recordCLI(ctx, store, action, "user "+name, details) // never the password
 			fmt.Fprintln(e.out, done)
 			return nil
 		}
@@ -147,10 +142,9 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 				return err
 			}
 			defer store.Close()
-			if err := store.Users.DeleteUser(ctx, name); err != nil {
+			if err := store.Users.DeleteUser(cliAudit(ctx, "kiln user remove", "user "+name), name); err != nil {
 				return errors.New(userError(err))
 			}
-			e.recordCLI(ctx, store, "kiln user remove", "user "+name, nil)
 			fmt.Fprintf(e.out, "Removed %s; their sessions have ended and their API tokens are revoked.\n", name)
 			return nil
 		})
@@ -165,11 +159,10 @@ func (e *cliEnv) userCommand() *ffcli.Command {
 				return err
 			}
 			defer store.Close()
-			before, err := store.Users.SetUserRole(ctx, name, newRole)
+			before, err := store.Users.SetUserRole(cliAudit(ctx, "kiln user role", "user "+name), name, newRole)
 			if err != nil {
 				return errors.New(userError(err))
 			}
-			e.recordCLI(ctx, store, "kiln user role", "user "+name, map[string]any{"role": map[string]string{"before": before, "after": newRole}})
 			fmt.Fprintf(e.out, "%s is now %s (was %s).\n", name, newRole, before)
 			return nil
 		})
