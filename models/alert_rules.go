@@ -210,13 +210,9 @@ func (s ruleStore) CreateRule(ctx context.Context, in *AlertRule, now time.Time)
 		return nil, err
 	}
 	err = s.change(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
-		if res.Error != nil {
-			return fmt.Errorf("models: create alert rule %q: %w", r.Name, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return &Error{Code: ECONFLICT, Message: fmt.Sprintf("There is already a rule named %q.", r.Name),
-				Fields: map[string]string{"name": "Choose another name."}}
+		if err := insertNew(tx, &r, fmt.Sprintf("alert rule %q", r.Name), &Error{Code: ECONFLICT,
+			Message: fmt.Sprintf("There is already a rule named %q.", r.Name), Fields: map[string]string{"name": "Choose another name."}}); err != nil {
+			return err
 		}
 		noteChange(ctx, "rule "+r.Name, auditDiff(nil, &r, ruleAudited...))
 		return nil

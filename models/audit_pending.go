@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 )
 
@@ -157,6 +158,19 @@ func noteKind(ctx context.Context, kind string) {
 	if p := PendingAuditOf(ctx); p != nil && !p.written && !p.deferred {
 		p.Entry.Kind = kind
 	}
+}
+
+// insertNew inserts row in tx unless its name (a unique key) is taken: then it returns taken,
+// the refusal to show. what names the row in an error.
+func insertNew(tx *gorm.DB, row any, what string, taken error) error {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(row)
+	if res.Error != nil {
+		return fmt.Errorf("models: create %s: %w", what, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return taken
+	}
+	return nil
 }
 
 // changeRows is change for one statement (stmt, run on the transaction), answering notFound when

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // Channel is where alerts' messages go: a webhook, a chat service's incoming webhook, or email.
@@ -124,16 +123,12 @@ func (s channelStore) CreateChannel(ctx context.Context, ch *Channel, secrets ..
 			return err
 		}
 		noteChange(ctx, "channel "+ch.Name, channelChanges(nil, ch))
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ch)
-		if res.Error != nil {
-			return fmt.Errorf("models: create channel %q: %w", ch.Name, res.Error)
-		}
-		if res.RowsAffected == 0 {
+		err := insertNew(tx, ch, fmt.Sprintf("channel %q", ch.Name), &Error{Code: ECONFLICT, Message: "The channel was not created.",
+			Fields: map[string]string{"name": fmt.Sprintf("There is already a channel named %q; edit it, or choose another name.", ch.Name)}})
+		if err != nil {
 			ch.ID = 0
-			return &Error{Code: ECONFLICT, Message: "The channel was not created.", Fields: map[string]string{
-				"name": fmt.Sprintf("There is already a channel named %q; edit it, or choose another name.", ch.Name)}}
 		}
-		return nil
+		return err
 	})
 }
 

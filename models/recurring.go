@@ -221,13 +221,10 @@ func (s recurringStore) CreateRecurring(ctx context.Context, def *RecurringJob, 
 	n := next.UTC().Truncate(time.Microsecond)
 	rj.ID, rj.NextRunAt = 0, &n
 	err := s.change(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rj)
-		if res.Error != nil {
-			return fmt.Errorf("models: create recurring job %q: %w", def.Name, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return &Error{Code: ECONFLICT, Message: fmt.Sprintf("There is already a recurring job named %q.", def.Name),
-				Fields: map[string]string{"name": "Choose another name, or change that job's schedule."}}
+		if err := insertNew(tx, &rj, fmt.Sprintf("recurring job %q", def.Name), &Error{Code: ECONFLICT,
+			Message: fmt.Sprintf("There is already a recurring job named %q.", def.Name),
+			Fields:  map[string]string{"name": "Choose another name, or change that job's schedule."}}); err != nil {
+			return err
 		}
 		noteChange(ctx, "recurring "+rj.Name, auditDiff(nil, &rj, recurringAudited...))
 		noteKind(ctx, rj.Kind)

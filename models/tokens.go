@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/kilnhq/kiln/internal/authz"
 )
@@ -106,13 +105,9 @@ func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl t
 		if len(fields) > 0 {
 			return &Error{Code: EINVALID, Message: "The token was not created.", Fields: fields}
 		}
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(t)
-		if res.Error != nil {
-			return fmt.Errorf("models: create token %q: %w", name, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return &Error{Code: ECONFLICT, Message: "The token was not created.", Fields: map[string]string{
-				"name": fmt.Sprintf("There is already a token named %q; revoke it first, or choose another name.", name)}}
+		if err := insertNew(tx, t, fmt.Sprintf("token %q", name), &Error{Code: ECONFLICT, Message: "The token was not created.",
+			Fields: map[string]string{"name": fmt.Sprintf("There is already a token named %q; revoke it first, or choose another name.", name)}}); err != nil {
+			return err
 		}
 		noteChange(ctx, "token "+name, auditDiff(nil, t, "Role", "Owner", "ExpiresAt")) // never the token
 		return nil

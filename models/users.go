@@ -90,12 +90,8 @@ func (s userStore) CreateUser(ctx context.Context, username, password, role stri
 	}
 	u := &User{Username: username, PasswordHash: string(hash), Role: role}
 	err = s.change(ctx, func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(u)
-		if res.Error != nil {
-			return fmt.Errorf("models: create user: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return Errorf(ECONFLICT, "There is already a user named %q.", username)
+		if err := insertNew(tx, u, fmt.Sprintf("user %q", username), Errorf(ECONFLICT, "There is already a user named %q.", username)); err != nil {
+			return err
 		}
 		noteChange(ctx, "user "+username, auditDiff(nil, u, "Role")) // never the password
 		return nil
