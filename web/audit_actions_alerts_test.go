@@ -112,5 +112,11 @@ func loginAuditRows() []auditRow {
 			require.Equal(b.t, http.StatusSeeOther, b.login("ada", password).StatusCode)
 			return auditWant{action: "login"}
 		}},
+		{"logout", func(s *auditScene) auditWant {
+			b.t = s.page.t
+			resp, _ := b.post("/logout", url.Values{"_csrf": {b.csrf("/dashboard")}})
+			require.Equal(b.t, http.StatusSeeOther, resp.StatusCode)
+			return auditWant{action: "logout"}
+		}},
 	}
 }
