@@ -300,6 +300,11 @@ func recurringAuditRows() []auditRow {
 			return auditWant{api: true, action: "recurring.edit", target: weekly, kind: "mail.send", partial: true,
 				details: `{"spec":{"before":null,"after":"0 8 * * 1"},"kind":{"before":null,"after":"mail.send"}}`}
 		}},
+		{"recurring edit page", func(s *auditScene) auditWant {
+			s.submit(http.StatusSeeOther, s.recurringPath("nightly", "edit"), `form:has(input[name="spec"])`, url.Values{"spec": {"30 3 * * *"}})
+			return auditWant{action: "recurring.edit", target: nightly, kind: "report.build",
+				details: `{"spec":{"before":"0 2 * * *","after":"30 3 * * *"}}`}
+		}},
 		{"recurring edit API", func(s *auditScene) auditWant {
 			s.call(http.StatusOK, http.MethodPut, "/api/v1/recurring/weekly", map[string]any{"spec": "0 9 * * 1", "time_zone": "Europe/Berlin"})
 			return auditWant{api: true, action: "recurring.edit", target: weekly, kind: "mail.send",
@@ -332,7 +337,7 @@ func recurringAuditRows() []auditRow {
 		{"recurring delete page", func(s *auditScene) auditWant {
 			s.post(http.StatusSeeOther, s.recurringPath("nightly", "delete"), nil)
 			return auditWant{action: "recurring.edit", target: nightly, kind: "report.build", partial: true,
-				details: `{"spec":{"before":"0 2 * * *","after":null},"paused":{"before":false,"after":null}}`}
+				details: `{"spec":{"before":"30 3 * * *","after":null},"paused":{"before":false,"after":null}}`}
 		}},
 		{"recurring delete API", func(s *auditScene) auditWant {
 			s.call(http.StatusNoContent, http.MethodDelete, "/api/v1/recurring/weekly", nil)
