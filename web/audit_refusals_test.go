@@ -42,6 +42,16 @@ func TestAuditRecordsRefusedAndFailedActionsOnce(t *testing.T) {
 				s.call(http.StatusConflict, http.MethodPost, "/api/v1/jobs/"+itoa(j.ID)+"/requeue", nil)
 				return auditWant{api: true, action: "jobs.retry", target: "job " + itoa(j.ID), outcome: "409"}
 			}},
+			{"conflict: a channel's name taken, API", func(s *auditScene) auditWant {
+				s.call(http.StatusConflict, http.MethodPost, "/api/v1/alerts/channels", map[string]any{"name": "ops", "type": "slack",
+					"settings": map[string]any{"url": "https://hooks.slack.com/services/x"}})
+				return auditWant{api: true, action: "channels.edit", target: "channel ops", outcome: "409"}
+			}},
+			{"conflict: a channel's name taken, page", func(s *auditScene) auditWant {
+				s.post(http.StatusUnprocessableEntity, "/dashboard/alerts/channels/new", url.Values{"type": {"webhook"}, "name": {"ops"},
+					"url": {"https://hooks.example.com/other"}})
+				return auditWant{action: "channels.edit", target: "channel ops", outcome: "422"}
+			}},
 		}
 		runAuditRows(t, s, rows)
 	})
