@@ -37,6 +37,11 @@ func TestAuditRecordsRefusedAndFailedActionsOnce(t *testing.T) {
 					{"kind": "report.build"}, {"kind": "report.build", "delay": "never"}}})
 				return auditWant{api: true, action: "jobs.enqueue", outcome: "422"}
 			}},
+			{"conflict: requeue of an enqueued job, page", func(s *auditScene) auditWant {
+				j := s.page.jobIn(models.JobEnqueued)
+				s.post(http.StatusSeeOther, "/dashboard/jobs/"+itoa(j.ID)+"/requeue", nil) // back to the job, saying why not
+				return auditWant{action: "jobs.retry", target: "job " + itoa(j.ID), outcome: "409"}
+			}},
 			{"conflict: requeue of an enqueued job, API", func(s *auditScene) auditWant {
 				j := s.page.jobIn(models.JobEnqueued)
 				s.call(http.StatusConflict, http.MethodPost, "/api/v1/jobs/"+itoa(j.ID)+"/requeue", nil)
