@@ -306,9 +306,16 @@ func recurringAuditRows() []auditRow {
 				details: `{"spec":{"before":"0 2 * * *","after":"30 3 * * *"}}`}
 		}},
 		{"recurring edit API", func(s *auditScene) auditWant {
-			s.call(http.StatusOK, http.MethodPut, "/api/v1/recurring/weekly", map[string]any{"spec": "0 9 * * 1", "time_zone": "Europe/Berlin"})
+			s.call(http.StatusOK, http.MethodPut, "/api/v1/recurring/weekly", map[string]any{"spec": "0 9 * * 1", "time_zone": "Europe/Berlin", "overlap": "replace"})
 			return auditWant{api: true, action: "recurring.edit", target: weekly, kind: "mail.send",
-				details: `{"spec":{"before":"0 8 * * 1","after":"0 9 * * 1"},"time_zone":{"before":"UTC","after":"Europe/Berlin"}}`}
+				details: `{"spec":{"before":"0 8 * * 1","after":"0 9 * * 1"},"time_zone":{"before":"UTC","after":"Europe/Berlin"},
+					"overlap":{"before":"allow","after":"replace"}}`}
+		}},
+		{"recurring schedule edit page, defined in code", func(s *auditScene) auditWant {
+			s.page.recurring("hourly", "0 4 * * *")
+			s.submit(http.StatusSeeOther, s.recurringPath("hourly", "edit"), `form:has(input[name="spec"])`, url.Values{"spec": {"0 5 * * *"}, "overlap": {"skip"}})
+			return auditWant{action: "recurring.edit", target: "recurring hourly", kind: "report.build",
+				details: `{"spec":{"before":"0 4 * * *","after":"0 5 * * *"},"overlap":{"before":"allow","after":"skip"}}`}
 		}},
 		{"recurring pause page", func(s *auditScene) auditWant {
 			s.post(http.StatusSeeOther, s.recurringPath("nightly", "pause"), nil)
