@@ -61,27 +61,50 @@ func (e *Engine) setPaused(ctx context.Context, name string, paused bool) error 
 // OverlapReplace) of the recurring job with the given id, as a user does on the dashboard or
 // through the API; like an edited schedule, it outlives the code's definition.
 func (e *Engine) SetRecurringOverlap(ctx context.Context, id int64, policy string) (*models.RecurringJob, error) {
-	if !slices.Contains(models.OverlapPolicies, policy) {
-		return nil, invalid(fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, policy))
+	if err := checkOverlap(policy); err != nil {
+		return nil, err
 	}
 	rj, err := e.store.Recurring.GetRecurringByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	return e.store.Recurring.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
-		if row.Overlap != policy {
-			row.Overlap, row.OverlapSet = policy, true
-		}
+		setOverlap(row, policy)
 		return nil
 	})
+}
+
+// checkOverlap refuses a policy that is none of models.OverlapPolicies.
+func checkOverlap(policy string) error {
+	if !slices.Contains(models.OverlapPolicies, policy) {
+		return invalid(fmt.Errorf("%w: overlap policy %q: use allow, skip or replace", ErrInvalidOption, policy))
+	}
+	return nil
+}
+
+// setOverlap sets row's overlap policy as a person does: it then outlives the code's.
+func setOverlap(row *models.RecurringJob, policy string) {
+	if row.Overlap != policy {
+		row.Overlap, row.OverlapSet = policy, true
+	}
 }
 
 // UpdateRecurringSchedule changes the schedule and time zone of the recurring job with the
 // given id, as a user edits it on the dashboard. The change outlives restarts (the code's
 // definition no longer replaces it) and reaches every server within Config.RecurringResync (this one at
 // once). A bad schedule or zone is an error wrapping ErrInvalidSchedule (ErrUnknownTimeZone for
-// the zone) that says why.
-func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string) (*models.RecurringJob, error) {
+// the zone) that says why. Overlap, the only option it takes, sets the overlap policy in the
+// same change, as SetRecurringOverlap does: the form's fields are saved, and audited, together.
+func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz string, opts ...Option) (*models.RecurringJob, error) {
+	set := collect(opts)
+	if err := set.only("a recurring job's schedule", "overlap"); err != nil {
+		return nil, err
+	}
+	if set.overlap != nil {
+		if err := checkOverlap(*set.overlap); err != nil {
+			return nil, err
+		}
+	}
 	rj, err := e.store.Recurring.GetRecurringByID(ctx, id)
 	if err != nil {
 		return nil, err
@@ -96,6 +119,9 @@ func (e *Engine) UpdateRecurringSchedule(ctx context.Context, id int64, spec, tz
 	rj, err = e.store.Recurring.UpdateRecurring(ctx, rj.Name, func(_ models.Tx, row *models.RecurringJob) error {
 		next := sched.Next(e.clock.Now()).UTC()
 		row.Spec, row.TimeZone, row.Overridden, row.NextRunAt = sched.Spec(), tz, true, &next
+		if set.overlap != nil {
+			setOverlap(row, *set.overlap)
+		}
 		return nil
 	})
 	if err != nil {

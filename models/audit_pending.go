@@ -136,8 +136,10 @@ func noteChange(ctx context.Context, target string, details map[string]any) {
 
 // change runs fn in one transaction and, when it succeeds, appends in the same transaction the
 // audit entries ctx carries that no other transaction took. The entries count as written once
-// it commits.
+// it commits; when it rolls back, they lose the details fn noted (noteChange) of the change
+// that did not happen.
 func (s *conn) change(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	kept := pendingDetails(ctx)
 	var took []*PendingAudit
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := fn(tx); err != nil {
@@ -147,10 +149,38 @@ func (s *conn) change(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		took, err = s.appendPendingTx(ctx, tx)
 		return err
 	})
-	if err == nil {
-		markWritten(took)
+	if err != nil {
+		restoreDetails(ctx, kept)
+		return err
 	}
-	return err
+	markWritten(took)
+	return nil
+}
+
+// pendingDetails are copies of the details of the entries ctx carries, for restoreDetails (nil:
+// it carries none).
+func pendingDetails(ctx context.Context) []map[string]any {
+	ps, _ := ctx.Value(pendingAuditKey{}).([]*PendingAudit)
+	if len(ps) == 0 {
+		return nil
+	}
+	kept := make([]map[string]any, len(ps))
+	for i, p := range ps {
+		if p != nil {
+			kept[i] = maps.Clone(p.details)
+		}
+	}
+	return kept
+}
+
+// restoreDetails puts back the details pendingDetails kept of the entries ctx carries.
+func restoreDetails(ctx context.Context, kept []map[string]any) {
+	ps, _ := ctx.Value(pendingAuditKey{}).([]*PendingAudit)
+	for i, p := range ps {
+		if p != nil && !p.written && i < len(kept) {
+			p.details = kept[i]
+		}
+	}
 }
 
 // noteKind names the kind of job the entry ctx carries is about, for the kind's page.

@@ -1,7 +1,9 @@
 package models
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -155,7 +157,11 @@ func (s recurringStore) UpdateRecurring(ctx context.Context, name string, fn fun
 		if err := tx.Save(&rj).Error; err != nil {
 			return fmt.Errorf("models: save recurring job %q: %w", name, err)
 		}
-		noteChange(ctx, "recurring "+name, auditDiff(&before, &rj, recurringAudited...))
+		changes := auditDiff(&before, &rj, recurringAudited...)
+		if sameJSONText(before.Args, rj.Args) { // the form shows them indented: saved, they are the same
+			delete(changes, "args")
+		}
+		noteChange(ctx, "recurring "+name, changes)
 		noteKind(ctx, rj.Kind)
 		return nil
 	})
@@ -163,6 +169,12 @@ func (s recurringStore) UpdateRecurring(ctx context.Context, name string, fn fun
 		return nil, err
 	}
 	return &rj, nil
+}
+
+// sameJSONText reports whether a and b are the same JSON but for the spaces between its tokens.
+func sameJSONText(a, b string) bool {
+	var ca, cb bytes.Buffer
+	return json.Compact(&ca, []byte(a)) == nil && json.Compact(&cb, []byte(b)) == nil && bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 // GetRecurring returns the named entry, or an ENOTFOUND error.

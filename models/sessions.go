@@ -83,9 +83,10 @@ func (s sessionStore) SessionUser(ctx context.Context, token string) (*User, err
 }
 
 // DeleteSession ends the session with this id (see SessionID). Ending one that is already gone
-// is not an error.
+// is not an error. A logout's audit entry is written with it.
 func (s sessionStore) DeleteSession(ctx context.Context, id string) error {
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Delete(&Session{}).Error; err != nil {
+	err := s.change(ctx, func(tx *gorm.DB) error { return tx.Where("id = ?", id).Delete(&Session{}).Error })
+	if err != nil {
 		return fmt.Errorf("models: end session: %w", err)
 	}
 	return nil

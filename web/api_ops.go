@@ -230,7 +230,11 @@ func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleIn
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
-	rj, err = s.engine.UpdateRecurringSchedule(actor(ctx), rj.ID, in.Body.Spec, in.Body.TimeZone)
+	var opts []jobs.Option
+	if in.Body.Overlap != "" {
+		opts = append(opts, jobs.Overlap(in.Body.Overlap))
+	}
+	rj, err = s.engine.UpdateRecurringSchedule(actor(ctx), rj.ID, in.Body.Spec, in.Body.TimeZone, opts...) // one change: one audit entry
 	if fields := scheduleFieldErrors(err, in.Body.TimeZone); fields != nil {
 		var details []error
 		for field, msg := range fields {
@@ -241,11 +245,6 @@ func (s *Server) apiUpdateRecurring(ctx context.Context, in *RecurringScheduleIn
 	}
 	if err != nil {
 		return nil, s.apiErr(err)
-	}
-	if in.Body.Overlap != "" && in.Body.Overlap != rj.Overlap {
-		if rj, err = s.engine.SetRecurringOverlap(actor(ctx), rj.ID, in.Body.Overlap); err != nil {
-			return nil, s.apiErr(err)
-		}
 	}
 	return &RecurringOutput{Body: recurringOut(rj)}, nil
 }

@@ -46,6 +46,15 @@ func deferAudit(ctx context.Context) {
 	}
 }
 
+// auditFailed records the request of ctx as failed with status, whatever its answer's status:
+// a page that shows a refusal on the page it redirects to (a job action the job's state does not
+// allow) is recorded as the API's answer would be.
+func auditFailed(ctx context.Context, status int) {
+	if p := models.PendingAuditOf(ctx); p != nil {
+		p.Entry.Outcome = strconv.Itoa(status)
+	}
+}
+
 // skipAudit says the request of ctx changed nothing, so that it is not recorded: a POST that
 // only shows a confirmation page.
 func skipAudit(ctx context.Context) {
@@ -92,6 +101,8 @@ func (s *Server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
 		case skip || p.Written():
 		case login: // the username tried, whether or not they got in
 			s.recordLogin(c, c.FormValue("username"), status == http.StatusSeeOther)
+		case p.Entry.Outcome != "": // auditFailed's
+			s.appendAudit(c, p.Final(p.Entry.Outcome))
 		default:
 			s.appendAudit(c, p.Final(strconv.Itoa(status)))
 		}

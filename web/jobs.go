@@ -234,6 +234,7 @@ func (s *Server) handleJobAction(c echo.Context) error {
 	case "":
 		setFlash(c, "success", fmt.Sprintf("Job #%d %s.", id, action.past))
 	case models.ECONFLICT:
+		auditFailed(c.Request().Context(), http.StatusConflict)
 		setFlash(c, "error", models.ErrorMessage(err))
 	default:
 		return err

@@ -250,7 +250,11 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 		}
 		return s.renderRecurringEdit(c, http.StatusUnprocessableEntity, rj, spec, tz, overlap, map[string]string{"overlap": "Choose one of the policies offered."})
 	}
-	rj, err := s.engine.UpdateRecurringSchedule(ctx, id, spec, tz)
+	var opts []jobs.Option
+	if overlap != "" {
+		opts = append(opts, jobs.Overlap(overlap))
+	}
+	rj, err := s.engine.UpdateRecurringSchedule(ctx, id, spec, tz, opts...) // one change: one audit entry
 	if fields := scheduleFieldErrors(err, tz); fields != nil {
 		rj, gerr := s.store.Recurring.GetRecurringByID(ctx, id)
 		if gerr != nil {
@@ -260,11 +264,6 @@ func (s *Server) handleRecurringSave(c echo.Context) error {
 	}
 	if err != nil {
 		return err
-	}
-	if overlap != "" && overlap != rj.Overlap {
-		if rj, err = s.engine.SetRecurringOverlap(ctx, id, overlap); err != nil {
-			return err
-		}
 	}
 	s.log.Info("web: recurring schedule edited", "name", rj.Name, "spec", rj.Spec, "tz", rj.TimeZone, "user", currentUser(c).Username)
 	setFlash(c, "success", fmt.Sprintf("Schedule of %s saved.", rj.Name))
