@@ -210,6 +210,7 @@ func (s ruleStore) CreateRule(ctx context.Context, in *AlertRule, now time.Time)
 		return nil, err
 	}
 	err = s.change(ctx, func(tx *gorm.DB) error {
+		noteChange(ctx, "rule "+r.Name, nil) // the attempt's target, taken or not
 		if err := insertNew(tx, &r, fmt.Sprintf("alert rule %q", r.Name), &Error{Code: ECONFLICT,
 			Message: fmt.Sprintf("There is already a rule named %q.", r.Name), Fields: map[string]string{"name": "Choose another name."}}); err != nil {
 			return err

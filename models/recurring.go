@@ -233,6 +233,7 @@ func (s recurringStore) CreateRecurring(ctx context.Context, def *RecurringJob, 
 	n := next.UTC().Truncate(time.Microsecond)
 	rj.ID, rj.NextRunAt = 0, &n
 	err := s.change(ctx, func(tx *gorm.DB) error {
+		noteChange(ctx, "recurring "+rj.Name, nil) // the attempt's target, taken or not
 		if err := insertNew(tx, &rj, fmt.Sprintf("recurring job %q", def.Name), &Error{Code: ECONFLICT,
 			Message: fmt.Sprintf("There is already a recurring job named %q.", def.Name),
 			Fields:  map[string]string{"name": "Choose another name, or change that job's schedule."}}); err != nil {

@@ -105,6 +105,7 @@ func (s tokenStore) CreateAPIToken(ctx context.Context, name, role string, ttl t
 		if len(fields) > 0 {
 			return &Error{Code: EINVALID, Message: "The token was not created.", Fields: fields}
 		}
+		noteChange(ctx, "token "+name, nil) // the attempt's target, taken or not
 		if err := insertNew(tx, t, fmt.Sprintf("token %q", name), &Error{Code: ECONFLICT, Message: "The token was not created.",
 			Fields: map[string]string{"name": fmt.Sprintf("There is already a token named %q; revoke it first, or choose another name.", name)}}); err != nil {
 			return err

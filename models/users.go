@@ -90,6 +90,7 @@ func (s userStore) CreateUser(ctx context.Context, username, password, role stri
 	}
 	u := &User{Username: username, PasswordHash: string(hash), Role: role}
 	err = s.change(ctx, func(tx *gorm.DB) error {
+		noteChange(ctx, "user "+username, nil) // the attempt's target, taken or not
 		if err := insertNew(tx, u, fmt.Sprintf("user %q", username), Errorf(ECONFLICT, "There is already a user named %q.", username)); err != nil {
 			return err
 		}

@@ -57,6 +57,11 @@ func TestAuditRecordsRefusedAndFailedActionsOnce(t *testing.T) {
 					"url": {"https://hooks.example.com/other"}})
 				return auditWant{action: "channels.edit", target: "channel ops", outcome: "422"}
 			}},
+			{"conflict: a recurring job's name taken, API", func(s *auditScene) auditWant {
+				s.call(http.StatusConflict, http.MethodPost, "/api/v1/recurring", map[string]any{"name": "nightly", "spec": "0 3 * * *",
+					"kind": "report.build"})
+				return auditWant{api: true, action: "recurring.edit", target: "recurring nightly", outcome: "409"}
+			}},
 		}
 		runAuditRows(t, s, rows)
 	})
