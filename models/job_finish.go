@@ -193,10 +193,22 @@ func lastRuns(batch []JobFinish) []JobFinish {
 	return out
 }
 
-// releaseContinuations moves the continuations waiting on parents that just reached a final
+// releaseContinuations releases what waits for parents, jobs that just reached a final state:
+// the steps of workflows that depend on them (releaseSteps), and their continuations
+// (releaseChildren).
+func (s *conn) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
+	steps, err := s.releaseSteps(tx, parents, now, counts)
+	if err != nil {
+		return nil, err
+	}
+	children, err := s.releaseChildren(tx, parents, now, counts)
+	return append(steps, children...), err
+}
+
+// releaseChildren moves the continuations waiting on parents that just reached a final
 // state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
 // come. It returns the queues that got enqueued jobs.
-func (s *conn) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
+func (s *conn) releaseChildren(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
 	if len(parents) == 0 {
 		return nil, nil
 	}
