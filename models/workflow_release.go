@@ -166,6 +166,16 @@ func (s *conn) countDependencies(tx *gorm.DB, ids []int64, state map[int64]JobSt
 		same[*c] = append(same[*c], id)
 		children = append(children, id)
 	}
+	// Their rows are locked first, in the order of their ids (PostgreSQL; SQLite has one
+	// writer): the UPDATEs below, by group, would take them in no order.
+	slices.Sort(children)
+	for chunk := range slices.Chunk(children, 500) {
+		var locked []int64
+		if err := s.drv.LockRows(tx.Model(&WorkflowStep{}), "UPDATE").Where("job_id IN ?", chunk).Order("job_id").
+			Pluck("job_id", &locked).Error; err != nil {
+			return nil, fmt.Errorf("models: lock the steps waiting: %w", err)
+		}
+	}
 	keys := make([]count, 0, len(same))
 	for c, group := range same {
 		slices.Sort(group)
@@ -180,7 +190,6 @@ func (s *conn) countDependencies(tx *gorm.DB, ids []int64, state map[int64]JobSt
 			}
 		}
 	}
-	slices.Sort(children)
 	var ready []readyStep
 	for chunk := range slices.Chunk(children, 500) {
 		var got []readyStep

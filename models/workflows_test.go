@@ -1,12 +1,15 @@
 package models_test
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // step is a NewStep of kind "wf" that depends on deps.
@@ -135,4 +138,62 @@ func TestWorkflowGraphIsChecked(t *testing.T) {
 		}
 		require.Empty(t, claim(t, s, "n1", 10), "nothing stored")
 	})
+}
+
+// Three nodes finish the many dependencies of one step at once: the step starts once, and the
+// run counts every step.
+func TestWorkflowConcurrentFinishesStartAStepOnce(t *testing.T) {
+	dsn := modeltest.PostgresDSN(t)
+	nodes := []*models.Store{modeltest.Open(t, dsn), modeltest.Open(t, dsn), modeltest.Open(t, dsn)}
+	const fanIn = 60
+	steps := []models.NewStep{}
+	var deps []string
+	for i := range fanIn {
+		name := fmt.Sprintf("part-%d", i)
+		steps, deps = append(steps, step(name)), append(deps, name)
+	}
+	steps = append(steps, step("last", deps...))
+	for round := range 3 {
+		wf := workflow(t, nodes[0], steps...)
+		var wg sync.WaitGroup
+		for n, s := range nodes {
+			wg.Go(func() {
+				for { // each node claims and finishes jobs one at a time, as fast as it can
+					jobs, err := s.Jobs.ClaimJobs(ctx, models.ClaimParams{Queue: "default", ServerID: fmt.Sprintf("n%d", n), Limit: 1, Lease: time.Minute, Now: time.Now()})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(jobs) == 0 {
+						return
+					}
+					j := jobs[0]
+					if _, _, err := s.Jobs.FinishJobs(ctx, []models.JobFinish{{JobID: j.ID, ServerID: j.ServerID, Attempt: j.Attempt,
+						Run: j.Runs, State: models.JobSucceeded, At: time.Now()}}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		got, err := nodes[0].Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowSucceeded, got.State, "round %d", round)
+		states := stepStates(t, nodes[0], wf.ID)
+		require.Equal(t, models.JobSucceeded, states["last"], "round %d", round)
+		all, err := nodes[0].Workflows.WorkflowSteps(ctx, wf.ID)
+		require.NoError(t, err)
+		last := all[len(all)-1]
+		require.Equal(t, "last", last.Step)
+		events, err := nodes[0].JobQueries.JobEvents(ctx, last.JobID)
+		require.NoError(t, err)
+		started := 0
+		for _, e := range events {
+			if e.To == models.JobEnqueued {
+				started++
+			}
+		}
+		require.Equal(t, 1, started, "round %d: the last step is started once: %v", round, events)
+	}
 }
