@@ -189,7 +189,7 @@ func (s workflowStore) CreateWorkflow(ctx context.Context, wf *Workflow, steps [
 		if j.ContinueOn == "" {
 			j.ContinueOn = ContinueOnSuccess
 		}
-		j.ParentID, j.UniqueKey, j.waits = nil, nil, len(st.DependsOn) // a step's key would let two runs share it
+		j.ParentID, j.waits = nil, len(st.DependsOn)
 		j.Note = fmt.Sprintf("step %s of workflow %s", st.Name, wf.Name)
 		jobs[i] = j
 	}
@@ -197,8 +197,14 @@ func (s workflowStore) CreateWorkflow(ctx context.Context, wf *Workflow, steps [
 		if err := tx.Create(wf).Error; err != nil {
 			return fmt.Errorf("models: create workflow %q: %w", wf.Name, err)
 		}
-		if _, err := (jobStore{s.conn}).InsertJobsTx(tx, jobs, now); err != nil {
+		dups, err := (jobStore{s.conn}).InsertJobsTx(tx, jobs, now)
+		if err != nil {
 			return err
+		}
+		if len(dups) > 0 { // a unique key holds for a step as for any job: the run is refused
+			st := order[dups[0]]
+			return &Error{Code: ECONFLICT, Message: fmt.Sprintf("The workflow was not started: step %s's unique key is taken by job %d.", st.Name, jobs[dups[0]].ID),
+				Fields: map[string]string{"steps." + st.Name: fmt.Sprintf("Its unique key is taken by job %d.", jobs[dups[0]].ID)}}
 		}
 		ids := make(map[string]int64, len(order))
 		rows := make([]WorkflowStep, len(order))
