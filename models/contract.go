@@ -244,6 +244,10 @@ type WorkflowStore interface {
 	GetWorkflow(ctx context.Context, id int64) (*Workflow, error)
 	// WorkflowSteps returns a run's steps with their jobs' states and dependencies.
 	WorkflowSteps(ctx context.Context, id int64) ([]StepOf, error)
+	// CancelWorkflow cancels a running run's unfinished steps; RetryWorkflow runs again an ended
+	// run's steps that did not succeed.
+	CancelWorkflow(ctx context.Context, id int64, reason string) ([]*Job, error)
+	RetryWorkflow(ctx context.Context, id int64, reason string) ([]string, error)
 }
 
 // ErrorKinds tells the database's failures apart, as its driver knows them.

@@ -197,3 +197,49 @@ func TestWorkflowConcurrentFinishesStartAStepOnce(t *testing.T) {
 		require.Equal(t, 1, started, "round %d: the last step is started once: %v", round, events)
 	}
 }
+
+// Retrying a failed run runs again its failed and skipped steps, keeping what succeeded, and
+// completes it; cancelling a running run cancels its unfinished steps and starts none.
+func TestWorkflowRetryAndCancel(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		wf := workflow(t, s, step("a"), step("b", "a"), step("c", "b"), onStep("tell", models.ContinueOnFailure, "c"))
+		runStep(t, s, wf.ID, "a", models.JobSucceeded)
+		runStep(t, s, wf.ID, "b", models.JobFailed)
+		runStep(t, s, wf.ID, "tell", models.JobSucceeded)
+		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowFailed, got.State)
+
+		_, err = s.Workflows.CancelWorkflow(ctx, wf.ID, "test")
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err), "ended already")
+		_, err = s.Workflows.RetryWorkflow(ctx, wf.ID, "again")
+		require.NoError(t, err)
+		require.Equal(t, map[string]models.JobState{"a": models.JobSucceeded, "b": models.JobEnqueued, "c": models.JobAwaiting,
+			"tell": models.JobSucceeded}, stepStates(t, s, wf.ID))
+		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowRunning, got.State)
+		require.Equal(t, 2, got.StepsLeft)
+		_, err = s.Workflows.RetryWorkflow(ctx, wf.ID, "again")
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err), "still running")
+		runStep(t, s, wf.ID, "b", models.JobSucceeded)
+		runStep(t, s, wf.ID, "c", models.JobSucceeded)
+		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowSucceeded, got.State)
+		_, err = s.Workflows.RetryWorkflow(ctx, wf.ID, "again")
+		require.Equal(t, models.ECONFLICT, models.ErrorCode(err), "nothing failed")
+
+		run := workflow(t, s, step("x"), step("y", "x"), onStep("cleanup", models.ContinueOnFinish, "y"))
+		stopped, err := s.Workflows.CancelWorkflow(ctx, run.ID, "stop")
+		require.NoError(t, err)
+		require.Len(t, stopped, 2, "x, and cleanup, released by y's skip: both cancelled")
+		require.Equal(t, map[string]models.JobState{"x": models.JobCancelled, "y": models.JobSkipped, "cleanup": models.JobCancelled},
+			stepStates(t, s, run.ID))
+		got, err = s.Workflows.GetWorkflow(ctx, run.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowCancelled, got.State)
+		require.Equal(t, 0, got.StepsLeft)
+		require.Empty(t, claim(t, s, "n1", 10), "no step starts")
+	})
+}
