@@ -249,3 +249,9 @@ func (c *Client) GetWorkflow(ctx context.Context, id int64) (*api.Workflow, erro
 	var wf api.Workflow
 	return &wf, c.do(ctx, http.MethodGet, "/workflows/"+strconv.FormatInt(id, 10), nil, nil, &wf)
 }
+
+// WorkflowAction cancels a running run ("cancel") or retries an ended run's failed steps ("retry").
+func (c *Client) WorkflowAction(ctx context.Context, id int64, action string) (*api.Workflow, error) {
+	var wf api.Workflow
+	return &wf, c.do(ctx, http.MethodPost, "/workflows/"+strconv.FormatInt(id, 10)+"/"+url.PathEscape(action), nil, nil, &wf)
+}

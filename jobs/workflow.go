@@ -102,3 +102,29 @@ type stepErr struct {
 
 func (e *stepErr) Error() string   { return e.named.Error() }
 func (e *stepErr) Unwrap() []error { return []error{e.named, e.cause} }
+
+// CancelWorkflow stops a running run: its unfinished steps are cancelled (those running, here
+// or on another node, have their contexts cancelled) and none starts after.
+func (e *Engine) CancelWorkflow(ctx context.Context, id int64) error {
+	stopped, err := e.store.Workflows.CancelWorkflow(ctx, id, "workflow cancelled by "+actor(ctx))
+	if err != nil {
+		return err
+	}
+	for _, j := range stopped {
+		e.afterStop(j, nil)
+	}
+	return nil
+}
+
+// RetryWorkflow runs again the steps of an ended run that failed, were cancelled or skipped,
+// keeping the steps that succeeded.
+func (e *Engine) RetryWorkflow(ctx context.Context, id int64) error {
+	queues, err := e.store.Workflows.RetryWorkflow(ctx, id, "workflow retried by "+actor(ctx))
+	if err != nil {
+		return err
+	}
+	if len(queues) > 0 { // none: every step it retries waits for another
+		e.wake(queues...)
+	}
+	return nil
+}

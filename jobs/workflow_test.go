@@ -78,3 +78,65 @@ func waitWorkflow(t *testing.T, s *models.Store, id int64, want models.WorkflowS
 		return wf.State == want
 	}, 20*time.Second, 10*time.Millisecond, "workflow %d never reached %s", id, want)
 }
+
+// A failed run retried runs its failed and skipped steps and succeeds; a running run cancelled
+// cancels its running step's context, and starts nothing after.
+func TestWorkflowRetryAndCancelThroughTheEngine(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		var mu sync.Mutex
+		fixed := false
+		var ran []string
+		require.NoError(t, e.Register("wf.flaky", func(ctx context.Context, j *models.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			ran = append(ran, "flaky")
+			if !fixed {
+				return jobs.Permanent(errors.New("not yet"))
+			}
+			return nil
+		}))
+		require.NoError(t, e.Register("wf.after", func(ctx context.Context, j *models.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			ran = append(ran, "after")
+			return nil
+		}))
+		started := make(chan struct{}, 1)
+		stopped := make(chan error, 1)
+		require.NoError(t, e.Register("wf.long", func(ctx context.Context, j *models.Job) error {
+			started <- struct{}{}
+			<-ctx.Done()
+			stopped <- ctx.Err()
+			return ctx.Err()
+		}))
+		start(t, e)
+
+		run, err := e.StartWorkflow(ctx, jobs.NewWorkflow("flaky").Add(jobs.Step{Name: "flaky", Kind: "wf.flaky"},
+			jobs.Step{Name: "after", Kind: "wf.after", DependsOn: []string{"flaky"}}))
+		require.NoError(t, err)
+		waitWorkflow(t, s, run.ID, models.WorkflowFailed)
+		mu.Lock()
+		fixed = true
+		mu.Unlock()
+		require.NoError(t, e.RetryWorkflow(ctx, run.ID))
+		waitWorkflow(t, s, run.ID, models.WorkflowSucceeded)
+		mu.Lock()
+		require.Equal(t, []string{"flaky", "flaky", "after"}, ran)
+		mu.Unlock()
+
+		run, err = e.StartWorkflow(ctx, jobs.NewWorkflow("long").Add(jobs.Step{Name: "long", Kind: "wf.long"},
+			jobs.Step{Name: "after", Kind: "wf.after", DependsOn: []string{"long"}, Opts: []jobs.Option{jobs.OnAnyFinalState()}}))
+		require.NoError(t, err)
+		<-started
+		require.NoError(t, e.CancelWorkflow(jobs.WithActor(ctx, "ada"), run.ID))
+		require.ErrorIs(t, <-stopped, context.Canceled)
+		waitWorkflow(t, s, run.ID, models.WorkflowCancelled)
+		steps, err := s.Workflows.WorkflowSteps(ctx, run.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.JobCancelled, steps[0].State)
+		require.Equal(t, models.JobCancelled, steps[1].State, "released to run on any outcome, and cancelled with the run")
+		mu.Lock()
+		require.Len(t, ran, 3, "after never ran")
+		mu.Unlock()
+	})
+}

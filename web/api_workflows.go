@@ -28,6 +28,12 @@ type WorkflowOutput struct {
 	Body   api.Workflow
 }
 
+// WorkflowActionInput is an action on a run.
+type WorkflowActionInput struct {
+	ID     int64  `path:"id" minimum:"1" doc:"The run's id."`
+	Action string `path:"action" enum:"cancel,retry" doc:"cancel: stop a running run (its running steps' contexts are cancelled, no step starts after); retry: run again an ended run's steps that failed, were cancelled or skipped, keeping what succeeded."`
+}
+
 // WorkflowIDInput names a run.
 type WorkflowIDInput struct {
 	ID int64 `path:"id" minimum:"1" doc:"The run's id."`
@@ -45,6 +51,27 @@ func (s *Server) registerWorkflowAPI(hapi huma.API) {
 		OperationID: "get-workflow", Method: http.MethodGet, Path: "/v1/workflows/{id}", Summary: "A workflow's run, with its steps", Tags: []string{tagWorkflows},
 		Errors: codeStatuses(models.ENOTFOUND),
 	}, s.apiGetWorkflow)
+	registerByParam(hapi, "action", map[string]authz.Action{"cancel": authz.JobsCancel, "retry": authz.JobsRetry}, huma.Operation{
+		OperationID: "workflow-action", Method: http.MethodPost, Path: "/v1/workflows/{id}/{action}", Summary: "Cancel a run, or retry its failed steps",
+		Tags: []string{tagWorkflows}, Description: "Cancelling an ended run, or retrying a running one or one whose steps all succeeded, is a 409.",
+		Errors: codeStatuses(models.ENOTFOUND, models.ECONFLICT),
+	}, s.apiWorkflowAction)
+}
+
+func (s *Server) apiWorkflowAction(ctx context.Context, in *WorkflowActionInput) (*WorkflowOutput, error) {
+	var err error
+	switch in.Action {
+	case "cancel":
+		err = s.engine.CancelWorkflow(actor(ctx), in.ID)
+	case "retry":
+		err = s.engine.RetryWorkflow(actor(ctx), in.ID)
+	default: // the path's enum lets only these through
+		return nil, huma.Error422UnprocessableEntity("Unknown action " + in.Action + ".")
+	}
+	if err != nil {
+		return nil, s.apiErr(err)
+	}
+	return s.apiGetWorkflow(ctx, &WorkflowIDInput{ID: in.ID})
 }
 
 func (s *Server) apiStartWorkflow(ctx context.Context, in *WorkflowInput) (*WorkflowOutput, error) {

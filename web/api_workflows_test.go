@@ -72,6 +72,19 @@ func TestAPIWorkflows(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, resp.StatusCode)
 		resp, _ = a.apiCall(http.MethodGet, "/api/v1/workflows/999999", tok, nil)
 		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+		resp, body = a.apiCall(http.MethodPost, "/api/v1/workflows/"+itoa(id)+"/retry", tok, nil)
+		require.Equal(t, http.StatusConflict, resp.StatusCode, "still running: %v", body)
+		resp, body = a.apiCall(http.MethodPost, "/api/v1/workflows/"+itoa(id)+"/cancel", tok, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Equal(t, "cancelled", body["state"])
+		resp, _ = a.apiCall(http.MethodPost, "/api/v1/workflows/"+itoa(id)+"/cancel", tok, nil)
+		require.Equal(t, http.StatusConflict, resp.StatusCode, "ended already")
+		resp, body = a.apiCall(http.MethodPost, "/api/v1/workflows/"+itoa(id)+"/retry", tok, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		require.Equal(t, "running", body["state"])
+		resp, _ = a.apiCall(http.MethodPost, "/api/v1/workflows/"+itoa(id)+"/cancel", a.token("peek2", models.RoleViewer), nil)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	})
 }
 

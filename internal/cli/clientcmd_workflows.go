@@ -39,21 +39,30 @@ func (e *cliEnv) workflowsCommand() *ffcli.Command {
 			}
 			return e.print(wf, func(w *tabwriter.Writer) { printWorkflow(w, wf) })
 		})
-	show := e.apiLeaf("show", "kiln workflows show ID", "a workflow's run and its steps", nil, func(ctx context.Context, pos []string) error {
-		if len(pos) != 1 {
-			return fmt.Errorf("%w: give the run's id", errUsage)
-		}
-		id, err := strconv.ParseInt(pos[0], 10, 64)
-		if err != nil || id < 1 {
-			return fmt.Errorf("%w: %q is not a run's id", errUsage, pos[0])
-		}
-		wf, err := e.client().GetWorkflow(ctx, id)
-		if err != nil {
-			return err
-		}
-		return e.print(wf, func(w *tabwriter.Writer) { printWorkflow(w, wf) })
+	byID := func(name, usage, help string, do func(ctx context.Context, id int64) (*api.Workflow, error)) *ffcli.Command {
+		return e.apiLeaf(name, usage, help, nil, func(ctx context.Context, pos []string) error {
+			if len(pos) != 1 {
+				return fmt.Errorf("%w: give the run's id", errUsage)
+			}
+			id, err := strconv.ParseInt(pos[0], 10, 64)
+			if err != nil || id < 1 {
+				return fmt.Errorf("%w: %q is not a run's id", errUsage, pos[0])
+			}
+			wf, err := do(ctx, id)
+			if err != nil {
+				return err
+			}
+			return e.print(wf, func(w *tabwriter.Writer) { printWorkflow(w, wf) })
+		})
+	}
+	show := byID("show", "kiln workflows show ID", "a workflow's run and its steps", func(ctx context.Context, id int64) (*api.Workflow, error) {
+		return e.client().GetWorkflow(ctx, id)
 	})
-	return e.group("workflows", "kiln workflows run|show ...", "start and follow workflows: steps that wait for each other", run, show)
+	cancel := byID("cancel", "kiln workflows cancel ID", "stop a running run: its running steps are cancelled, and no step starts after",
+		func(ctx context.Context, id int64) (*api.Workflow, error) { return e.client().WorkflowAction(ctx, id, "cancel") })
+	retry := byID("retry", "kiln workflows retry ID", "run again an ended run's steps that failed, were cancelled or skipped, keeping what succeeded",
+		func(ctx context.Context, id int64) (*api.Workflow, error) { return e.client().WorkflowAction(ctx, id, "retry") })
+	return e.group("workflows", "kiln workflows run|show|cancel|retry ...", "start and follow workflows: steps that wait for each other", run, show, cancel, retry)
 }
 
 // readWorkflow reads a workflow's file: JSON, or YAML (which JSON is too), holding no field the

@@ -72,4 +72,14 @@ steps:
 	require.Contains(t, errOut, "no such file")
 	code, _, _ = run("workflows", "show", "first")
 	require.Equal(t, 2, code)
+
+	code, out, errOut = run("workflows", "cancel", "1")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Workflow 1, diamond: cancelled")
+	code, _, errOut = run("workflows", "cancel", "1")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "already cancelled")
+	code, out, errOut = run("workflows", "retry", "1")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "Workflow 1, diamond: running")
 }
