@@ -59,9 +59,13 @@ func (e *cliEnv) workflowsCommand() *ffcli.Command {
 		return e.client().GetWorkflow(ctx, id)
 	})
 	cancel := byID("cancel", "kiln workflows cancel ID", "stop a running run: its running steps are cancelled, and no step starts after",
-		func(ctx context.Context, id int64) (*api.Workflow, error) { return e.client().WorkflowAction(ctx, id, "cancel") })
+		func(ctx context.Context, id int64) (*api.Workflow, error) {
+			return e.client().WorkflowAction(ctx, id, "cancel")
+		})
 	retry := byID("retry", "kiln workflows retry ID", "run again an ended run's steps that failed, were cancelled or skipped, keeping what succeeded",
-		func(ctx context.Context, id int64) (*api.Workflow, error) { return e.client().WorkflowAction(ctx, id, "retry") })
+		func(ctx context.Context, id int64) (*api.Workflow, error) {
+			return e.client().WorkflowAction(ctx, id, "retry")
+		})
 	return e.group("workflows", "kiln workflows run|show|cancel|retry ...", "start and follow workflows: steps that wait for each other", run, show, cancel, retry)
 }
 
