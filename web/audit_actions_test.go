@@ -297,7 +297,7 @@ func recurringAuditRows() []auditRow {
 				"misfire": {"relaxed"}, "overlap": {"skip"}, "kind": {"report.build"}, "args": {`{"month":"2026-11"}`}, "max_attempts": {"4"}})
 			return auditWant{action: "recurring.edit", target: nightly, kind: "report.build", partial: true,
 				details: `{"spec":{"before":null,"after":"0 2 * * *"},"overlap":{"before":null,"after":"skip"},"max_attempts":{"before":null,"after":4}}`,
-				absent: []string{"paused", "timeout"}} // made: its empty fields say nothing
+				absent:  []string{"paused", "timeout"}} // made: its empty fields say nothing
 		}},
 		{"recurring create API", func(s *auditScene) auditWant {
 			s.call(http.StatusCreated, http.MethodPost, "/api/v1/recurring", map[string]any{"name": "weekly", "spec": "0 8 * * 1", "kind": "mail.send"})
