@@ -253,16 +253,20 @@ func markWritten(ps []*PendingAudit) {
 // point to.
 func auditDiff[T any](before, after *T, fields ...string) map[string]any {
 	out := map[string]any{}
-	value := func(v *T, f string) any {
+	// field is v's field f, by what a pointer points to (invalid: v is nil, or the pointer is).
+	field := func(v *T, f string) reflect.Value {
 		if v == nil {
-			return nil
+			return reflect.Value{}
 		}
 		fv := reflect.ValueOf(v).Elem().FieldByName(f)
 		if fv.Kind() == reflect.Pointer {
-			if fv.IsNil() {
-				return nil
-			}
 			fv = fv.Elem()
+		}
+		return fv
+	}
+	shown := func(fv reflect.Value) any {
+		if !fv.IsValid() {
+			return nil
 		}
 		if d, ok := fv.Interface().(time.Duration); ok {
 			return d.String()
@@ -270,13 +274,19 @@ func auditDiff[T any](before, after *T, fields ...string) map[string]any {
 		return fv.Interface()
 	}
 	for _, f := range fields {
-		b, a := value(before, f), value(after, f)
-		if !reflect.DeepEqual(b, a) {
-			out[auditNaming.ColumnName("", f)] = AuditChange{Before: b, After: a}
+		b, a := field(before, f), field(after, f)
+		if (before == nil && isZero(a)) || (after == nil && isZero(b)) {
+			continue // made or removed: its empty fields say nothing
+		}
+		if bv, av := shown(b), shown(a); !reflect.DeepEqual(bv, av) {
+			out[auditNaming.ColumnName("", f)] = AuditChange{Before: bv, After: av}
 		}
 	}
 	return out
 }
+
+// isZero reports whether fv is absent or its type's zero value.
+func isZero(fv reflect.Value) bool { return !fv.IsValid() || fv.IsZero() }
 
 // auditNaming names a field in an entry's details as its column is named.
 var auditNaming = schema.NamingStrategy{}

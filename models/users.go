@@ -121,7 +121,6 @@ func (s userStore) SetPassword(ctx context.Context, username, password string) e
 		if err != nil {
 			return fmt.Errorf("models: set password: %w", err)
 		}
-		noteChange(ctx, "user "+username, map[string]any{"password": "changed"}) // never the password
 		if err := tx.Model(&u).Update("password_hash", string(hash)).Error; err != nil {
 			return fmt.Errorf("models: set password: %w", err)
 		}

@@ -154,6 +154,7 @@ func TestCLIChangesAreRecorded(t *testing.T) {
 		require.NotContains(t, e.Details, strings.TrimSpace(token))
 	}
 	require.Equal(t, []string{"kiln user passwd user ada", "kiln user add user ada", "kiln token revoke token ci", "kiln token create token ci"}, actions)
-	require.JSONEq(t, `{"role":"admin","expires":"0s"}`, page.Entries[3].Details)
-	require.JSONEq(t, `{"role":"viewer"}`, page.Entries[1].Details)
+	require.JSONEq(t, `{"role":{"before":null,"after":"admin"}}`, page.Entries[3].Details, "written with the change: what it made")
+	require.JSONEq(t, `{"role":{"before":null,"after":"viewer"}}`, page.Entries[1].Details)
+	require.Empty(t, page.Entries[0].Details, "the action says the password changed, never what it is")
 }
