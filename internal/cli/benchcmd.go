@@ -72,6 +72,9 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 				return fmt.Errorf("%w: %s must be at least 1", errUsage, name)
 			}
 		}
+		if withWorkflow && (wfCfg.Steps < 3 || wfCfg.Steps > 10_000) {
+			return fmt.Errorf("%w: --workflow-steps must be at least 3 (a first, a fan-out, a last) and at most 10,000, not %d", errUsage, wfCfg.Steps)
+		}
 		if soak.Duration > 0 && (soak.Rate < 1 || soak.Every < time.Second || soak.Duration-bench.SoakWarmup(soak) < 3*soak.Every) {
 			return fmt.Errorf("%w: --soak must leave three --soak-every (of at least 1s) after its warm-up (%s here), and --soak-rate be at least 1", errUsage, bench.SoakWarmup(soak))
 		}
