@@ -16,7 +16,7 @@ type Job struct {
 	Duplicate   bool            `json:"duplicate,omitempty" doc:"On an enqueue's answer: the job existed already (same unique key, Idempotency-Key or kind uniqueness) and nothing new was made."`
 	Kind        string          `json:"kind"`
 	Queue       string          `json:"queue"`
-	State       string          `json:"state" enum:"scheduled,awaiting,enqueued,processing,succeeded,failed,cancelled,deleted"`
+	State       string          `json:"state" enum:"scheduled,awaiting,enqueued,processing,succeeded,failed,cancelled,deleted,skipped"`
 	Priority    int             `json:"priority"`
 	Args        json.RawMessage `json:"args" doc:"The job's arguments, as given."`
 	Attempt     int             `json:"attempt" doc:"Attempts used so far."`

@@ -237,3 +237,21 @@ func (c *Client) PutSecret(ctx context.Context, name, value string) (*api.Secret
 func (c *Client) DeleteSecret(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/secrets/"+url.PathEscape(name), nil, nil, nil)
 }
+
+// StartWorkflow starts a run of steps, each a job that waits for the steps it depends on.
+func (c *Client) StartWorkflow(ctx context.Context, spec api.WorkflowSpec) (*api.Workflow, error) {
+	var wf api.Workflow
+	return &wf, c.do(ctx, http.MethodPost, "/workflows", nil, spec, &wf)
+}
+
+// GetWorkflow returns a run with its steps.
+func (c *Client) GetWorkflow(ctx context.Context, id int64) (*api.Workflow, error) {
+	var wf api.Workflow
+	return &wf, c.do(ctx, http.MethodGet, "/workflows/"+strconv.FormatInt(id, 10), nil, nil, &wf)
+}
+
+// WorkflowAction cancels a running run ("cancel") or retries an ended run's failed steps ("retry").
+func (c *Client) WorkflowAction(ctx context.Context, id int64, action string) (*api.Workflow, error) {
+	var wf api.Workflow
+	return &wf, c.do(ctx, http.MethodPost, "/workflows/"+strconv.FormatInt(id, 10)+"/"+url.PathEscape(action), nil, nil, &wf)
+}

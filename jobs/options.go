@@ -109,9 +109,14 @@ func CheckUniqueKey(key string) error {
 // RunAt schedules the job for t instead of now.
 func RunAt(t time.Time) Option { return func(s *settings) { s.runAt = t } }
 
-// OnAnyFinalState makes a continuation run whatever its parent's outcome (ContinueWith only);
-// by default it runs only after the parent succeeded and is cancelled otherwise.
+// OnAnyFinalState makes a continuation run whatever its parent's outcome (ContinueWith), or a
+// workflow's step whatever the outcome of the steps it depends on; by default they run only
+// after those succeeded, and are cancelled (a continuation) or skipped (a step) otherwise.
 func OnAnyFinalState() Option { return func(s *settings) { s.continueOn = models.ContinueOnFinish } }
+
+// OnFailure makes a workflow's step run only when one of the steps it depends on did not
+// succeed, and be skipped when they all did: a cleanup, a "tell me it failed" (steps only).
+func OnFailure() Option { return func(s *settings) { s.continueOn = models.ContinueOnFailure } }
 
 // TimeZone reads a recurring job's cron fields in the IANA zone name (Recurring only). Default UTC.
 func TimeZone(name string) Option { return func(s *settings) { s.tz = &name } }

@@ -237,6 +237,19 @@ type AuditStore interface {
 	CompareAuditHeads(ctx context.Context, heads []AuditHead) (AuditComparison, error)
 }
 
+// WorkflowStore keeps workflows: runs of steps that wait for the steps they depend on.
+type WorkflowStore interface {
+	// CreateWorkflow checks the run's graph and stores it with its steps in one transaction.
+	CreateWorkflow(ctx context.Context, wf *Workflow, steps []NewStep, now time.Time) error
+	GetWorkflow(ctx context.Context, id int64) (*Workflow, error)
+	// WorkflowSteps returns a run's steps with their jobs' states and dependencies.
+	WorkflowSteps(ctx context.Context, id int64) ([]StepOf, error)
+	// CancelWorkflow cancels a running run's unfinished steps; RetryWorkflow runs again an ended
+	// run's steps that did not succeed.
+	CancelWorkflow(ctx context.Context, id int64, reason string) ([]*Job, error)
+	RetryWorkflow(ctx context.Context, id int64, reason string) ([]string, error)
+}
+
 // ErrorKinds tells the database's failures apart, as its driver knows them.
 type ErrorKinds interface {
 	// Refused: the database refuses what it was given; the same write can't succeed later.

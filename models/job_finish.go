@@ -193,20 +193,44 @@ func lastRuns(batch []JobFinish) []JobFinish {
 	return out
 }
 
-// releaseContinuations moves the continuations waiting on parents that just reached a final
-// state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
-// come. It returns the queues that got enqueued jobs.
+// releaseContinuations releases what waits for parents, jobs that just reached a final state:
+// the steps of workflows that depend on them (releaseSteps), and their continuations
+// (releaseChildren).
 func (s *conn) releaseContinuations(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
 	if len(parents) == 0 {
 		return nil, nil
 	}
-	// Most batches finish jobs nobody waits for: one probe of the state index spares the two
-	// UPDATEs over the batch's ids.
-	var waiting int64
-	if err := tx.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = 'awaiting' LIMIT 1) AS w").Scan(&waiting).Error; err != nil {
-		return nil, fmt.Errorf("models: look for continuations: %w", err)
+	// Most batches finish jobs nobody waits for: one probe of two small indexes (a job
+	// awaiting, a run going) spares the rest, in one round trip.
+	var probe struct{ Awaiting, Running int64 }
+	if err := tx.Raw(`SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE state = ? LIMIT 1) AS a) AS awaiting,
+	(SELECT COUNT(*) FROM (SELECT 1 FROM workflows WHERE state = ? LIMIT 1) AS w) AS running`, JobAwaiting, WorkflowRunning).
+		Scan(&probe).Error; err != nil {
+		return nil, fmt.Errorf("models: look for what waits: %w", err)
 	}
-	if waiting == 0 {
+	var queues []string
+	if probe.Running > 0 {
+		steps, err := s.releaseSteps(tx, parents, now, counts)
+		if err != nil {
+			return nil, err
+		}
+		queues = steps
+	}
+	if probe.Awaiting > 0 {
+		children, err := s.releaseChildren(tx, parents, now, counts)
+		if err != nil {
+			return nil, err
+		}
+		queues = append(queues, children...)
+	}
+	return queues, nil
+}
+
+// releaseChildren moves the continuations waiting on parents that just reached a final
+// state: to Enqueued when they may run, to Cancelled when they wanted a success that didn't
+// come. It returns the queues that got enqueued jobs.
+func (s *conn) releaseChildren(tx *gorm.DB, parents map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
+	if len(parents) == 0 {
 		return nil, nil
 	}
 	now = now.UTC().Truncate(time.Microsecond)

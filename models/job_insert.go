@@ -184,6 +184,10 @@ func (s *conn) insertUnique(tx *gorm.DB, j *Job) (*Job, error) {
 
 // initialState sets a new job's state: awaiting its parent, scheduled for later, or enqueued.
 func (s *conn) initialState(tx *gorm.DB, j *Job, now time.Time) (string, error) {
+	if j.waits > 0 {
+		j.State = JobAwaiting
+		return fmt.Sprintf("awaiting %s", plural(j.waits, "step")), nil
+	}
 	if j.ParentID == nil {
 		if j.RunAt.After(now) {
 			j.State = JobScheduled

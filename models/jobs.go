@@ -26,16 +26,20 @@ const (
 	JobCancelled JobState = "cancelled"
 	// JobDeleted was deleted by a user; retention removes it for good later.
 	JobDeleted JobState = "deleted"
-	// JobAwaiting is a continuation waiting for its parent to finish.
+	// JobAwaiting is a continuation waiting for its parent to finish, or a workflow's step
+	// waiting for the steps it depends on.
 	JobAwaiting JobState = "awaiting"
+	// JobSkipped is a workflow's step that never ran: the steps it depends on did not end as
+	// it needs (a step that runs on their success, after one failed).
+	JobSkipped JobState = "skipped"
 )
 
 // JobStates lists every state, in the order a dashboard shows them.
-var JobStates = []JobState{JobEnqueued, JobScheduled, JobProcessing, JobSucceeded, JobFailed, JobCancelled, JobDeleted, JobAwaiting}
+var JobStates = []JobState{JobEnqueued, JobScheduled, JobProcessing, JobSucceeded, JobFailed, JobCancelled, JobDeleted, JobAwaiting, JobSkipped}
 
 // Final reports whether no worker will touch a job in this state again.
 func (s JobState) Final() bool {
-	return s == JobSucceeded || s == JobFailed || s == JobCancelled || s == JobDeleted
+	return s == JobSucceeded || s == JobFailed || s == JobCancelled || s == JobDeleted || s == JobSkipped
 }
 
 // When a continuation runs.
@@ -44,6 +48,9 @@ const (
 	ContinueOnSuccess = "succeeded"
 	// ContinueOnFinish runs the continuation whatever final state its parent reached.
 	ContinueOnFinish = "finished"
+	// ContinueOnFailure runs a workflow's step only when one of the steps it depends on did not
+	// succeed: a cleanup, a "tell me it failed".
+	ContinueOnFailure = "failed"
 )
 
 // Job is one unit of background work and where it stands. Times are UTC.
@@ -93,6 +100,9 @@ type Job struct {
 	// UniqueStates, when set, are the states in which the job holding UniqueKey keeps it: a
 	// holder in another state gives the key up to this job (not stored).
 	UniqueStates []JobState `gorm:"-"`
+	// waits, set by CreateWorkflow, is how many steps a workflow's step waits for: with any,
+	// it is stored awaiting them.
+	waits int
 }
 
 // LastActivity is when the job last started or finished: its finish, else its start, else

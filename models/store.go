@@ -47,6 +47,7 @@ type Store struct {
 	Channels   ChannelStore   // where alerts' messages go
 	Rules      RuleStore      // alert rules and the alerts they open
 	Audit      AuditStore     // who changed what: the audit trail
+	Workflows  WorkflowStore  // runs of steps that wait for each other
 }
 
 // The domain stores, each the implementation of one interface of contract.go over the shared
@@ -67,6 +68,7 @@ type (
 	channelStore   struct{ *conn }
 	ruleStore      struct{ *conn }
 	auditStore     struct{ *conn }
+	workflowStore  struct{ *conn }
 )
 
 var (
@@ -93,7 +95,7 @@ func newStore(c *conn) *Store {
 		Jobs: jobStore{c}, JobQueries: jobQueries{c}, Kinds: kindStore{c}, Recurring: recurringStore{c},
 		Servers: serverStore{c}, Queues: queueStore{c}, Tasks: taskStore{c}, Users: userStore{c},
 		Sessions: sessionStore{c}, Tokens: tokenStore{c}, Secrets: secretStore{c}, Settings: settingStore{c},
-		Channels: channelStore{c}, Rules: ruleStore{c}, Audit: auditStore{c}}
+		Channels: channelStore{c}, Rules: ruleStore{c}, Audit: auditStore{c}, Workflows: workflowStore{c}}
 }
 
 // conn is what every domain store shares: the connections, the driver and the caches.

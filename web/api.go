@@ -159,6 +159,7 @@ func (s *Server) newAPI() huma.API {
 	s.registerAlertAPI(api)
 	s.registerRuleAPI(api)
 	s.registerAuditAPI(api)
+	s.registerWorkflowAPI(api)
 	return api
 }
 

@@ -77,7 +77,7 @@ type JobIDInput struct {
 
 // ListJobsInput filters and pages the job list.
 type ListJobsInput struct {
-	State string `query:"state" enum:"scheduled,awaiting,enqueued,processing,succeeded,failed,cancelled,deleted" doc:"Only jobs in this state."`
+	State string `query:"state" enum:"scheduled,awaiting,enqueued,processing,succeeded,failed,cancelled,deleted,skipped" doc:"Only jobs in this state."`
 	Kind  string `query:"kind" maxLength:"100"`
 	Queue string `query:"queue" maxLength:"100"`
 	Q     string `query:"q" maxLength:"200" doc:"Text found in the arguments or the last error."`

@@ -33,6 +33,7 @@ const (
 
 // apiTags describes each tag, for the document's top level.
 var apiTags = []*huma.Tag{
+	{Name: tagWorkflows, Description: "Runs of steps, each a job that waits for the steps it depends on and runs on their success, their failure or whatever they did."},
 	{Name: tagJobs, Description: "Enqueue jobs, follow them (state, history, log) and steer them: cancel, requeue, run now, delete. The kinds this server works, with their counts and limits."},
 	{Name: tagRecurring, Description: "Jobs enqueued on a cron schedule in a time zone: create, reschedule, pause, resume, trigger now, delete."},
 	{Name: tagQueues, Description: "The queues jobs wait in, with their counts; a paused queue's jobs are taken by no server."},

@@ -279,7 +279,7 @@ var transitions = map[[2]string]bool{
 	{"", "enqueued"}: true, {"", "scheduled"}: true, {"", "awaiting"}: true, {"", "processing"}: true,
 	{"processing", "succeeded"}: true, {"processing", "failed"}: true, {"processing", "scheduled"}: true,
 	{"processing", "enqueued"}: true, {"processing", "cancelled"}: true, {"scheduled", "enqueued"}: true,
-	{"awaiting", "enqueued"}: true, {"awaiting", "cancelled"}: true, {"enqueued", "cancelled"}: true,
+	{"awaiting", "enqueued"}: true, {"awaiting", "cancelled"}: true, {"awaiting", "skipped"}: true, {"enqueued", "cancelled"}: true,
 	{"scheduled", "cancelled"}: true, {"failed", "enqueued"}: true, {"cancelled", "enqueued"}: true,
 	{"succeeded", "enqueued"}: true,
 }

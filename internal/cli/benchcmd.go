@@ -25,6 +25,8 @@ func (e *cliEnv) benchCommand() *ffcli.Command {
 		db, cpuProfile                 string
 		cfg                            bench.Config
 		asJSON, withAPI, withDashboard bool
+		withWorkflow                   bool
+		wfCfg                          bench.WorkflowConfig
 		nodes, alertRules              int
 		dash                           = bench.DashboardConfig{MaxTime: 5 * time.Minute}
 		apiCfg                         bench.APIConfig
@@ -51,6 +53,8 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		fs.IntVar(&apiCfg.Jobs, "api-jobs", 20_000, "jobs enqueued one per POST in the API phase")
 		fs.IntVar(&apiCfg.Clients, "api-clients", 8, "concurrent clients in the API phase")
 		fs.IntVar(&apiCfg.Batches, "api-batches", 50, "POSTs of 1,000 jobs in the API phase")
+		fs.BoolVar(&withWorkflow, "workflow", false, "then work --workflow-steps plain jobs, and a workflow of as many steps (a first, a fan-out, a last), and compare their times")
+		fs.IntVar(&wfCfg.Steps, "workflow-steps", 10_000, "the workflow's steps, at least 3, at most 10,000")
 		fs.BoolVar(&withDashboard, "dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
 		fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
 		fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
@@ -63,10 +67,13 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		if err := noArgs(pos); err != nil {
 			return err
 		}
-		for name, v := range map[string]int{"--nodes": nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients, "--api-jobs": apiCfg.Jobs, "--api-clients": apiCfg.Clients, "--api-batches": apiCfg.Batches} {
+		for name, v := range map[string]int{"--nodes": nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients, "--api-jobs": apiCfg.Jobs, "--api-clients": apiCfg.Clients, "--api-batches": apiCfg.Batches, "--workflow-steps": wfCfg.Steps} {
 			if v < 1 {
 				return fmt.Errorf("%w: %s must be at least 1", errUsage, name)
 			}
+		}
+		if withWorkflow && (wfCfg.Steps < 3 || wfCfg.Steps > 10_000) {
+			return fmt.Errorf("%w: --workflow-steps must be at least 3 (a first, a fan-out, a last) and at most 10,000, not %d", errUsage, wfCfg.Steps)
 		}
 		if soak.Duration > 0 && (soak.Rate < 1 || soak.Every < time.Second || soak.Duration-bench.SoakWarmup(soak) < 3*soak.Every) {
 			return fmt.Errorf("%w: --soak must leave three --soak-every (of at least 1s) after its warm-up (%s here), and --soak-rate be at least 1", errUsage, bench.SoakWarmup(soak))
@@ -139,6 +146,7 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 			bench.Report
 			Dashboard *bench.DashboardReport `json:"dashboard,omitempty"`
 			API       *bench.APIReport       `json:"api,omitempty"`
+			Workflow  *bench.WorkflowReport  `json:"workflow,omitempty"`
 		}
 		if alertRules > 0 {
 			cfg.Setup = benchAlertRules(alertRules)
@@ -148,6 +156,12 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 			var a bench.APIReport
 			a, err = bench.API(ctx, store, apiCfg, progress)
 			report.API = &a
+		}
+		if err == nil && withWorkflow {
+			wfCfg.Workers = cfg.Workers
+			var w bench.WorkflowReport
+			w, err = bench.Workflow(ctx, store, wfCfg, progress)
+			report.Workflow = &w
 		}
 		if err == nil && withDashboard {
 			dash.Workers = cfg.Workers
@@ -165,6 +179,9 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		fmt.Fprint(e.out, report.Report)
 		if report.API != nil {
 			fmt.Fprint(e.out, report.API)
+		}
+		if report.Workflow != nil {
+			fmt.Fprint(e.out, report.Workflow)
 		}
 		if report.Dashboard != nil {
 			fmt.Fprint(e.out, report.Dashboard)

@@ -95,3 +95,25 @@ func TestBenchCommandNodes(t *testing.T) {
 	require.NoError(t, modeltest.DB(store).Raw("SELECT DISTINCT server_id FROM jobs WHERE state = 'succeeded'").Scan(&servers).Error)
 	require.Len(t, servers, 3, "all three nodes worked jobs")
 }
+
+// The workflow phase works plain jobs and a workflow of as many steps, and compares them; a
+// workflow too small to fan out is a usage error.
+func TestBenchWorkflowPhase(t *testing.T) {
+	var out bytes.Buffer
+	code := Run(context.Background(), []string{"bench", "--jobs", "50", "--latency-jobs", "5", "--rate", "500", "--workflow", "--workflow-steps", "200", "--json"},
+		nil, &out, io.Discard)
+	require.Equal(t, 0, code)
+	var r struct {
+		Workflow bench.WorkflowReport `json:"workflow"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
+	require.Equal(t, 200, r.Workflow.Steps)
+	require.Positive(t, r.Workflow.PlainSecs)
+	require.Greater(t, r.Workflow.RunSecs, r.Workflow.StartSecs)
+	require.InDelta(t, r.Workflow.RunSecs/r.Workflow.PlainSecs, r.Workflow.Ratio, 1e-9)
+
+	var errOut bytes.Buffer
+	code = Run(context.Background(), []string{"bench", "--jobs", "50", "--latency-jobs", "5", "--workflow", "--workflow-steps", "2"}, nil, io.Discard, &errOut)
+	require.Equal(t, 2, code, "refused before anything runs")
+	require.Contains(t, errOut.String(), "--workflow-steps must be at least 3")
+}

@@ -92,7 +92,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // commands are kiln's commands, as its help lists them.
 func commands(e *cliEnv) []*ffcli.Command {
 	return []*ffcli.Command{
-		e.jobsCommand(), e.recurringCommand(), e.queuesCommand(), e.secretsCommand(), e.alertsCommand(), e.statsCommand(),
+		e.jobsCommand(), e.workflowsCommand(), e.recurringCommand(), e.queuesCommand(), e.secretsCommand(), e.alertsCommand(), e.statsCommand(),
 		e.userCommand(), e.tokenCommand(), e.auditCommand(), e.migrateCommand(), e.backupCommand(),
 		e.benchCommand(), e.chaosCommand(), e.chaosNodeCommand(),
 	}

@@ -302,8 +302,8 @@ func (e *cliEnv) statsCommand() *ffcli.Command {
 			return err
 		}
 		return e.print(st, func(w *tabwriter.Writer) {
-			for _, s := range []string{"enqueued", "scheduled", "awaiting", "processing", "succeeded", "failed", "cancelled", "deleted"} {
-				fmt.Fprintf(w, "%s\t%d\n", s, st.Jobs[s])
+			for _, s := range models.JobStates {
+				fmt.Fprintf(w, "%s\t%d\n", s, st.Jobs[string(s)])
 			}
 			fmt.Fprintf(w, "retries pending\t%d\nrecurring jobs\t%d\nservers\t%d\n", st.RetriesPending, st.Recurring, st.Servers)
 		})

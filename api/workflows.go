@@ -1,0 +1,40 @@
+package api
+
+import "time"
+
+// WorkflowStepSpec is a step of a workflow to start: a job (as an enqueue takes it), its name,
+// the steps it depends on and when it runs.
+type WorkflowStepSpec struct {
+	Name      string   `json:"name" minLength:"1" maxLength:"100" pattern:"^[A-Za-z0-9._-]+$" doc:"The step's name in its workflow: letters, digits, '.', '_' or '-'."`
+	DependsOn []string `json:"depends_on,omitempty" maxItems:"10000" doc:"The names of the steps it waits for."`
+	On        string   `json:"on,omitempty" enum:"succeeded,failed,finished" doc:"When it runs, once every step it depends on ended: succeeded (the default: they all succeeded), failed (one of them did not succeed: a cleanup, a \"tell me it failed\"), finished (whatever they did). Otherwise it is skipped."`
+	JobSpec
+}
+
+// WorkflowSpec is a workflow to start.
+type WorkflowSpec struct {
+	Name  string             `json:"name" minLength:"1" maxLength:"200" doc:"The workflow's name; its runs are told apart by their ids."`
+	Steps []WorkflowStepSpec `json:"steps" minItems:"1" maxItems:"10000"`
+}
+
+// WorkflowStep is a step of a run as the API shows it.
+type WorkflowStep struct {
+	Name      string   `json:"name"`
+	JobID     int64    `json:"job_id" doc:"The step's job: GET /v1/jobs/{id}."`
+	State     string   `json:"state" doc:"Its job's state; skipped: the steps it depends on did not end as it needs."`
+	DependsOn []string `json:"depends_on"`
+}
+
+// Workflow is a run of a workflow.
+type Workflow struct {
+	ID          int64          `json:"id"`
+	Name        string         `json:"name"`
+	State       string         `json:"state" enum:"running,succeeded,failed,cancelled" doc:"failed: a step failed or was cancelled (steps that run on failure ran)."`
+	StepsTotal  int            `json:"steps_total"`
+	StepsLeft   int            `json:"steps_left" doc:"Steps not yet in a final state."`
+	StepsFailed int            `json:"steps_failed" doc:"Steps that failed or were cancelled."`
+	CreatedBy   string         `json:"created_by,omitempty"`
+	CreatedAt   time.Time      `json:"created_at"`
+	FinishedAt  *time.Time     `json:"finished_at,omitempty"`
+	Steps       []WorkflowStep `json:"steps"`
+}

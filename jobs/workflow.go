@@ -1,0 +1,130 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// Workflow is a run of named steps to start with Engine.StartWorkflow: each step is a job of
+// any kind that waits for the steps it depends on, and runs once they all ended as it needs
+// (succeeded, by default; OnFailure; OnAnyFinalState).
+//
+//	wf := jobs.NewWorkflow("nightly backup").
+//		Add(jobs.Step{Name: "dump", Kind: "db.dump", Args: DumpArgs{DB: "main"}}).
+//		Add(jobs.Step{Name: "upload", Kind: "s3.upload", DependsOn: []string{"dump"}}).
+//		Add(jobs.Step{Name: "check", Kind: "db.check", DependsOn: []string{"dump"}}).
+//		Add(jobs.Step{Name: "tell", Kind: "email.send", DependsOn: []string{"upload", "check"},
+//			Opts: []jobs.Option{jobs.OnAnyFinalState()}})
+//	run, err := engine.StartWorkflow(ctx, wf)
+type Workflow struct {
+	name  string
+	steps []Step
+}
+
+// Step is one step of a Workflow.
+type Step struct {
+	// Name names the step in its run: 1 to 100 letters, digits, '.', '_' or '-'.
+	Name string
+	// Kind and Args are its job's, as Enqueue takes them.
+	Kind string
+	Args any
+	// DependsOn names the steps it waits for.
+	DependsOn []string
+	// Opts are its job's options (Queue, Priority, MaxAttempts, Timeout, Tags, RunAt, ...),
+	// and when it runs: OnFailure or OnAnyFinalState.
+	Opts []Option
+}
+
+// NewWorkflow begins a workflow named name (1 to 200 characters; runs of one name are told
+// apart by their ids).
+func NewWorkflow(name string) *Workflow { return &Workflow{name: name} }
+
+// Add adds steps to the workflow, and returns it.
+func (w *Workflow) Add(steps ...Step) *Workflow {
+	w.steps = append(w.steps, steps...)
+	return w
+}
+
+// StartWorkflow checks the workflow (its graph: no cycle, no unknown step; each step's kind and
+// arguments, as Enqueue does) and stores it with all its steps in one transaction. The steps
+// that depend on nothing start at once. An error names the step it is about.
+func (e *Engine) StartWorkflow(ctx context.Context, w *Workflow) (*models.Workflow, error) {
+	steps := make([]models.NewStep, len(w.steps))
+	for i, st := range w.steps {
+		j, err := e.newJob(ctx, st.Kind, st.Args, st.Opts, "on any final state")
+		if err != nil {
+			return nil, stepError(st.Name, err)
+		}
+		steps[i] = models.NewStep{Name: st.Name, Job: j, DependsOn: st.DependsOn}
+	}
+	wf := &models.Workflow{Name: w.name}
+	if who, _ := ctx.Value(actorKey{}).(string); who != "" {
+		wf.CreatedBy = who
+	}
+	if err := e.store.Workflows.CreateWorkflow(ctx, wf, steps, time.Now()); err != nil {
+		return nil, err
+	}
+	jobs := make([]*models.Job, len(steps))
+	for i, st := range steps {
+		jobs[i] = st.Job
+	}
+	e.wakeReady(jobs)
+	return wf, nil
+}
+
+// stepError says which step err, an error about a job, is about: its message and fields name
+// the step, and err stays in its chain (ErrInvalidOption, ...).
+func stepError(step string, err error) error {
+	fields := map[string]string{}
+	msg := err.Error()
+	var me *models.Error
+	code := models.EINVALID
+	if errors.As(err, &me) {
+		code, msg = me.Code, me.Message
+		for k, v := range me.Fields {
+			fields["steps."+step+"."+k] = v
+		}
+	}
+	if len(fields) == 0 {
+		fields["steps."+step] = msg
+	}
+	return &stepErr{named: &models.Error{Code: code, Message: "Step " + step + ": " + msg, Fields: fields}, cause: err}
+}
+
+// stepErr is an error about a workflow's step: named says it of the step, cause is the job's.
+type stepErr struct {
+	named *models.Error
+	cause error
+}
+
+func (e *stepErr) Error() string   { return e.named.Error() }
+func (e *stepErr) Unwrap() []error { return []error{e.named, e.cause} }
+
+// CancelWorkflow stops a running run: its unfinished steps are cancelled (those running, here
+// or on another node, have their contexts cancelled) and none starts after.
+func (e *Engine) CancelWorkflow(ctx context.Context, id int64) error {
+	stopped, err := e.store.Workflows.CancelWorkflow(ctx, id, "workflow cancelled by "+actor(ctx))
+	if err != nil {
+		return err
+	}
+	for _, j := range stopped {
+		e.afterStop(j, nil)
+	}
+	return nil
+}
+
+// RetryWorkflow runs again the steps of an ended run that failed, were cancelled or skipped,
+// keeping the steps that succeeded.
+func (e *Engine) RetryWorkflow(ctx context.Context, id int64) error {
+	queues, err := e.store.Workflows.RetryWorkflow(ctx, id, "workflow retried by "+actor(ctx))
+	if err != nil {
+		return err
+	}
+	if len(queues) > 0 { // none: every step it retries waits for another
+		e.wake(queues...)
+	}
+	return nil
+}

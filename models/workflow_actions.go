@@ -1,0 +1,176 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// What a person does to a whole run: cancel it, or retry its failed steps. Each is one
+// transaction under the run's lock, moving each step as a job action does (its history, its
+// counts), so that a crash leaves the run as it was or as asked.
+
+// errStepEnded: the step reached a final state while its run was being cancelled.
+var errStepEnded = errors.New("models: the step ended")
+
+// lockWorkflow loads the run id under its row's lock.
+func (s *conn) lockWorkflow(tx *gorm.DB, id int64) (*Workflow, error) {
+	var wf Workflow
+	err := s.drv.LockRows(tx, "UPDATE").Take(&wf, id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, Errorf(ENOTFOUND, "There is no workflow %d.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("models: load workflow %d: %w", id, err)
+	}
+	return &wf, nil
+}
+
+// stepJobs are the job ids of a run's steps in the order they were stored (each after the
+// steps it depends on), with their states.
+func stepJobs(tx *gorm.DB, id int64) ([]StepOf, error) {
+	var steps []StepOf
+	err := tx.Table("workflow_steps AS ws").Select("ws.*, jobs.state").Joins("JOIN jobs ON jobs.id = ws.job_id").
+		Where("ws.workflow_id = ?", id).Order("ws.job_id").Scan(&steps).Error
+	if err != nil {
+		return nil, fmt.Errorf("models: steps of workflow %d: %w", id, err)
+	}
+	return steps, nil
+}
+
+// CancelWorkflow stops a running run: every step not yet in a final state is cancelled (a
+// running one's worker sees it and cancels its context), and no step starts after; the run
+// ends cancelled. It returns the steps' jobs as they were before, for the engine to stop those
+// it runs itself.
+func (s workflowStore) CancelWorkflow(ctx context.Context, id int64, reason string) ([]*Job, error) {
+	var stopped []*Job
+	err := s.change(ctx, func(tx *gorm.DB) error {
+		stopped = nil
+		wf, err := s.lockWorkflow(tx, id)
+		if err != nil {
+			return err
+		}
+		if wf.State != WorkflowRunning {
+			return Errorf(ECONFLICT, "Workflow %d is already %s.", id, wf.State)
+		}
+		steps, err := stepJobs(tx, id)
+		if err != nil {
+			return err
+		}
+		for _, st := range steps {
+			if st.State.Final() {
+				continue
+			}
+			// A step cancelled skips the steps that need its success, and releases those that
+			// run on failure: cancelled in turn, later in this order, before anything commits.
+			before, _, err := s.transitionTx(tx, st.JobID, func(j *Job) error {
+				if j.State.Final() { // skipped meanwhile, by a dependency cancelled before it
+					return errStepEnded
+				}
+				return nil
+			}, cancelChange(reason))
+			if errors.Is(err, errStepEnded) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			stopped = append(stopped, before)
+		}
+		// Its steps counted as they ended (the last may have ended it failed): it is cancelled.
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		if err := tx.Model(&Workflow{}).Where("id = ?", id).Updates(map[string]any{"state": WorkflowCancelled, "finished_at": now}).Error; err != nil {
+			return fmt.Errorf("models: cancel workflow %d: %w", id, err)
+		}
+		noteChange(ctx, fmt.Sprintf("workflow %d", id), map[string]any{"state": AuditChange{Before: wf.State, After: WorkflowCancelled}})
+		return nil
+	})
+	return stopped, err
+}
+
+// RetryWorkflow runs again the steps of an ended run that failed, were cancelled or skipped,
+// keeping what succeeded: each goes back to waiting for those of its dependencies that run
+// again, or to its queue when none does, with its attempts reset; the run is running again.
+// It returns the queues that got jobs.
+func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason string) ([]string, error) {
+	var queues []string
+	err := s.change(ctx, func(tx *gorm.DB) error {
+		queues = nil
+		wf, err := s.lockWorkflow(tx, id)
+		if err != nil {
+			return err
+		}
+		if wf.State == WorkflowRunning {
+			return Errorf(ECONFLICT, "Workflow %d is still running: cancel it first, or wait for it to end.", id)
+		}
+		steps, err := stepJobs(tx, id)
+		if err != nil {
+			return err
+		}
+		again := map[int64]bool{}
+		for _, st := range steps {
+			if st.State != JobSucceeded {
+				again[st.JobID] = true
+			}
+		}
+		if len(again) == 0 {
+			return Errorf(ECONFLICT, "Workflow %d has no step to retry: every step succeeded.", id)
+		}
+		ids := make([]int64, 0, len(again))
+		for jobID := range again {
+			ids = append(ids, jobID)
+		}
+		slices.Sort(ids)
+		waits := map[int64]int{} // how many of its dependencies each step runs again after
+		for chunk := range slices.Chunk(ids, 500) {
+			var deps []jobDep
+			if err := tx.Where("job_id IN ?", chunk).Find(&deps).Error; err != nil {
+				return fmt.Errorf("models: graph of workflow %d: %w", id, err)
+			}
+			for _, d := range deps {
+				if again[d.ParentID] {
+					waits[d.JobID]++
+				}
+			}
+		}
+		for _, jobID := range ids {
+			n := waits[jobID]
+			if err := tx.Model(&WorkflowStep{}).Where("job_id = ?", jobID).Updates(map[string]any{"deps_left": n, "deps_failed": 0}).Error; err != nil {
+				return fmt.Errorf("models: reset step of job %d: %w", jobID, err)
+			}
+			to := JobEnqueued
+			if n > 0 {
+				to = JobAwaiting
+			}
+			_, _, err := s.transitionTx(tx, jobID, func(j *Job) error {
+				if !j.State.Final() {
+					return Errorf(ECONFLICT, "Job %d of workflow %d is %s.", jobID, id, j.State)
+				}
+				return nil
+			}, func(j *Job, now time.Time) (map[string]any, JobEvent) {
+				return map[string]any{"state": to, "attempt": 0, "rescues": 0, "run_at": now, "started_at": nil, "finished_at": nil,
+					"lease_until": nil, "progress": 0, "server_id": "", "last_error": ""}, JobEvent{Reason: reason}
+			})
+			if err != nil {
+				return err
+			}
+		}
+		var q []string
+		if err := tx.Model(&Job{}).Where("id IN ? AND state = ?", ids, JobEnqueued).Distinct().Pluck("queue", &q).Error; err != nil {
+			return fmt.Errorf("models: queues of workflow %d: %w", id, err)
+		}
+		queues = q
+		if err := tx.Model(&Workflow{}).Where("id = ?", id).Updates(map[string]any{"state": WorkflowRunning, "finished_at": nil,
+			"steps_left": len(ids), "steps_failed": 0}).Error; err != nil {
+			return fmt.Errorf("models: retry workflow %d: %w", id, err)
+		}
+		noteChange(ctx, fmt.Sprintf("workflow %d", id), map[string]any{"state": AuditChange{Before: wf.State, After: WorkflowRunning},
+			"steps_again": len(ids)})
+		return nil
+	})
+	return queues, err
+}

@@ -1,0 +1,265 @@
+package models
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// releaseSteps is the part of a workflow that happens when jobs reach a final state, inside
+// the transaction that moved them there (a finish, a cancel, a rescue's poison pill):
+//   - each step that depends on them counts them; one whose last dependency this was runs, if
+//     its dependencies ended as it needs, or else is skipped, which is final too and releases
+//     the steps that depend on it in turn;
+//   - each run counts its steps done, and ends once none is left: failed when a step failed or
+//     was cancelled, succeeded otherwise.
+//
+// Every count is an UPDATE of the row that holds it, so two transactions that finish two
+// dependencies of one step at once (on two nodes) take turns on its row, and only the one
+// that brings it to zero sees zero: the step starts once. Rows are updated in the order of
+// their ids, so such transactions never wait on each other in a circle.
+//
+// It returns the queues that got jobs to run. releaseContinuations calls it only while a run
+// is going.
+func (s *conn) releaseSteps(tx *gorm.DB, finished map[JobState][]int64, now time.Time, counts countDelta) ([]string, error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	state := map[int64]JobState{}
+	for st, ids := range finished {
+		for _, id := range ids {
+			state[id] = st
+		}
+	}
+	var queues []string
+	for len(state) > 0 { // skipped steps are final too: their dependents are released in turn
+		ids := make([]int64, 0, len(state))
+		for id := range state {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		if err := s.countStepsDone(tx, ids, state, now); err != nil {
+			return nil, err
+		}
+		ready, err := s.countDependencies(tx, ids, state)
+		if err != nil {
+			return nil, err
+		}
+		next := map[int64]JobState{}
+		q, err := s.startOrSkip(tx, ready, now, counts, next)
+		if err != nil {
+			return nil, err
+		}
+		queues = append(queues, q...)
+		state = next
+	}
+	slices.Sort(queues)
+	queues = slices.Compact(queues)
+	return queues, s.notifyEnqueued(tx, queues...)
+}
+
+// failedStep reports whether a step that ended in st counts against its run.
+func failedStep(st JobState) bool {
+	return st == JobFailed || st == JobCancelled || st == JobDeleted
+}
+
+// countStepsDone counts, in their runs, the steps among ids (final, in state) and ends each run
+// left with none to go.
+func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState, now time.Time) error {
+	type done struct{ left, failed int }
+	byRun := map[int64]*done{}
+	for chunk := range slices.Chunk(ids, 500) {
+		var steps []WorkflowStep
+		if err := tx.Select("job_id", "workflow_id").Where("job_id IN ?", chunk).Find(&steps).Error; err != nil {
+			return fmt.Errorf("models: find finished steps: %w", err)
+		}
+		for _, st := range steps {
+			d := byRun[st.WorkflowID]
+			if d == nil {
+				d = &done{}
+				byRun[st.WorkflowID] = d
+			}
+			d.left++
+			if failedStep(state[st.JobID]) {
+				d.failed++
+			}
+		}
+	}
+	runs := make([]int64, 0, len(byRun))
+	for id := range byRun {
+		runs = append(runs, id)
+	}
+	slices.Sort(runs)
+	for _, id := range runs {
+		d := byRun[id]
+		var wf Workflow
+		err := tx.Raw("UPDATE workflows SET steps_left = steps_left - ?, steps_failed = steps_failed + ? WHERE id = ? RETURNING id, state, steps_left, steps_failed",
+			d.left, d.failed, id).Scan(&wf).Error
+		if err != nil {
+			return fmt.Errorf("models: count the steps of workflow %d: %w", id, err)
+		}
+		if wf.StepsLeft > 0 || wf.State != WorkflowRunning {
+			continue
+		}
+		end := WorkflowSucceeded
+		if wf.StepsFailed > 0 {
+			end = WorkflowFailed
+		}
+		if err := tx.Model(&Workflow{}).Where("id = ? AND state = ?", id, WorkflowRunning).
+			Updates(map[string]any{"state": end, "finished_at": now}).Error; err != nil {
+			return fmt.Errorf("models: end workflow %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// readyStep is a step whose last dependency just ended.
+type readyStep struct {
+	JobID      int64
+	DepsFailed int
+	ContinueOn string
+	Queue      string
+	Kind       string
+}
+
+// countDependencies counts, in the steps that depend on ids (final, in state), their
+// dependencies done and failed, and returns those with none left to wait for.
+func (s *conn) countDependencies(tx *gorm.DB, ids []int64, state map[int64]JobState) ([]readyStep, error) {
+	type count struct{ done, failed int }
+	byChild := map[int64]*count{}
+	for chunk := range slices.Chunk(ids, 500) {
+		var deps []jobDep
+		if err := tx.Where("parent_id IN ?", chunk).Find(&deps).Error; err != nil {
+			return nil, fmt.Errorf("models: find the steps waiting: %w", err)
+		}
+		for _, d := range deps {
+			c := byChild[d.JobID]
+			if c == nil {
+				c = &count{}
+				byChild[d.JobID] = c
+			}
+			c.done++
+			if state[d.ParentID] != JobSucceeded {
+				c.failed++
+			}
+		}
+	}
+	if len(byChild) == 0 {
+		return nil, nil
+	}
+	// Children that count the same go in one UPDATE: a fan-out's thousands of steps, one each.
+	same := map[count][]int64{}
+	children := make([]int64, 0, len(byChild))
+	for id, c := range byChild {
+		same[*c] = append(same[*c], id)
+		children = append(children, id)
+	}
+	// Their rows are locked first, in the order of their ids (PostgreSQL; SQLite has one
+	// writer): the UPDATEs below, by group, would take them in no order.
+	slices.Sort(children)
+	for chunk := range slices.Chunk(children, 500) {
+		var locked []int64
+		if err := s.drv.LockRows(tx.Model(&WorkflowStep{}), "UPDATE").Where("job_id IN ?", chunk).Order("job_id").
+			Pluck("job_id", &locked).Error; err != nil {
+			return nil, fmt.Errorf("models: lock the steps waiting: %w", err)
+		}
+	}
+	keys := make([]count, 0, len(same))
+	for c, group := range same {
+		slices.Sort(group)
+		keys = append(keys, c)
+	}
+	slices.SortFunc(keys, func(a, b count) int { return int(same[a][0] - same[b][0]) })
+	for _, c := range keys {
+		for chunk := range slices.Chunk(same[c], 500) {
+			if err := tx.Exec("UPDATE workflow_steps SET deps_left = deps_left - ?, deps_failed = deps_failed + ? WHERE job_id IN ?",
+				c.done, c.failed, chunk).Error; err != nil {
+				return nil, fmt.Errorf("models: count the dependencies of steps: %w", err)
+			}
+		}
+	}
+	var ready []readyStep
+	for chunk := range slices.Chunk(children, 500) {
+		var got []readyStep
+		err := tx.Raw(`SELECT ws.job_id, ws.deps_failed, jobs.continue_on, jobs.queue, jobs.kind FROM workflow_steps ws
+JOIN jobs ON jobs.id = ws.job_id WHERE ws.job_id IN ? AND ws.deps_left = 0 AND jobs.state = ?`, chunk, JobAwaiting).Scan(&got).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: find the steps to release: %w", err)
+		}
+		ready = append(ready, got...)
+	}
+	return ready, nil
+}
+
+// startOrSkip enqueues each ready step whose dependencies ended as it needs, and skips the
+// others, recording in skipped the steps it skipped. It returns the queues that got jobs.
+func (s *conn) startOrSkip(tx *gorm.DB, ready []readyStep, now time.Time, counts countDelta, skipped map[int64]JobState) ([]string, error) {
+	var run, skip []int64
+	byID := make(map[int64]readyStep, len(ready))
+	for _, r := range ready {
+		byID[r.JobID] = r
+		runs := r.DepsFailed == 0
+		switch r.ContinueOn {
+		case ContinueOnFailure:
+			runs = r.DepsFailed > 0
+		case ContinueOnFinish:
+			runs = true
+		}
+		if runs {
+			run = append(run, r.JobID)
+		} else {
+			skip = append(skip, r.JobID)
+		}
+	}
+	var queues []string
+	var events []JobEvent
+	for chunk := range slices.Chunk(run, 500) {
+		var moved []int64
+		if err := tx.Raw("UPDATE jobs SET state = ?, run_at = ? WHERE id IN ? AND state = ? RETURNING id", JobEnqueued, now, chunk, JobAwaiting).
+			Scan(&moved).Error; err != nil {
+			return nil, fmt.Errorf("models: start steps: %w", err)
+		}
+		for _, id := range moved {
+			r := byID[id]
+			counts.move(r.Queue, r.Kind, JobAwaiting, JobEnqueued, 1)
+			queues = append(queues, r.Queue)
+			events = append(events, JobEvent{JobID: id, From: JobAwaiting, To: JobEnqueued, At: now, Reason: stepReason(r, true)})
+		}
+	}
+	for chunk := range slices.Chunk(skip, 500) {
+		var moved []int64
+		if err := tx.Raw("UPDATE jobs SET state = ?, finished_at = ? WHERE id IN ? AND state = ? RETURNING id", JobSkipped, now, chunk, JobAwaiting).
+			Scan(&moved).Error; err != nil {
+			return nil, fmt.Errorf("models: skip steps: %w", err)
+		}
+		for _, id := range moved {
+			r := byID[id]
+			counts.move(r.Queue, r.Kind, JobAwaiting, JobSkipped, 1)
+			skipped[id] = JobSkipped
+			events = append(events, JobEvent{JobID: id, From: JobAwaiting, To: JobSkipped, At: now, Reason: stepReason(r, false)})
+		}
+	}
+	if len(events) > 0 {
+		if err := tx.CreateInBatches(&events, 500).Error; err != nil {
+			return nil, fmt.Errorf("models: events of steps: %w", err)
+		}
+	}
+	return queues, nil
+}
+
+// stepReason says why a step was started or skipped.
+func stepReason(r readyStep, started bool) string {
+	var b strings.Builder
+	switch {
+	case started && r.DepsFailed == 0:
+		b.WriteString("the steps it depends on succeeded")
+	case started:
+		fmt.Fprintf(&b, "the steps it depends on ended, %d without succeeding", r.DepsFailed)
+	case r.ContinueOn == ContinueOnFailure:
+		b.WriteString("skipped: the steps it depends on all succeeded, and it runs on failure")
+	default:
+		fmt.Fprintf(&b, "skipped: %d of the steps it depends on did not succeed", r.DepsFailed)
+	}
+	return b.String()
+}
