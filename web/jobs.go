@@ -173,6 +173,9 @@ func (s *Server) handleJobs(c echo.Context) error {
 	}
 	v.Tabs = append(v.Tabs, components.Tab{Label: "All", Href: all.url(0, 0, q.limit), Count: total, Active: q.filter.State == ""})
 	for _, st := range models.JobStates {
+		if (st == models.JobAwaiting || st == models.JobSkipped) && counts[st] == 0 && q.filter.State != st {
+			continue // the states of continuations and workflows only: no tab while no job is in them
+		}
 		tab := q
 		tab.filter.State = st
 		v.Tabs = append(v.Tabs, components.Tab{Label: stateLabel(st), Href: tab.url(0, 0, q.limit), Count: counts[st], Active: q.filter.State == st})
