@@ -3,7 +3,8 @@
 // round; then it checks what Kiln promises. Every job reached a final state; no job ran on two
 // servers at once; only jobs whose run a killed node held ran again; each job's events form a
 // valid path; the counters equal a count of the jobs; each recurring occurrence made one job;
-// no log says "database is locked" or panic.
+// no log says "database is locked" or panic; every workflow succeeded, each step starting once,
+// after its dependencies ended.
 //
 // The probes record each run (job, run, attempt, server, start, end) in a table of their own,
 // chaos_runs, in the same database, as the cluster test does.
@@ -35,6 +36,12 @@ const (
 	KindChild  = "chaos.child"  // runs after its parent succeeded
 	KindTick   = "chaos.tick"   // the every-second recurring job
 )
+
+// WorkflowSteps is how many probe steps each chaos workflow (a diamond) has.
+const WorkflowSteps = 4
+
+// workflowsOf is how many workflows a run of cfg starts through the API: one per 200 jobs.
+func workflowsOf(cfg Config) int { return cfg.Jobs / 200 }
 
 // RunsTable is where probes record their runs; KillsTable where the orchestrator records its
 // kills (for the checks).
@@ -293,7 +300,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	uniqueKeys := cfg.Jobs / 40
 	apiJobs := cfg.Jobs - goJobs - uniqueKeys
 	apiSeed := rng.Uint64()
-	go func() { apiDone <- enqueueThroughAPI(ctx, live, apiJobs, uniqueKeys, apiSeed) }()
+	go func() { apiDone <- enqueueThroughAPI(ctx, live, apiJobs, uniqueKeys, workflowsOf(cfg), apiSeed) }()
 
 	for round := 1; round <= cfg.Kills; round++ {
 		select {

@@ -168,6 +168,20 @@ func check(ctx context.Context, store *models.Store, cfg Config, r *Report) erro
 		}
 	}
 
+	// Every workflow succeeded, with every step run; no step started before each of its
+	// dependencies' last run ended.
+	if n, err := count("SELECT COUNT(*) FROM workflows WHERE state = ? AND steps_left = 0", models.WorkflowSucceeded); err != nil {
+		return err
+	} else if want := int64(workflowsOf(cfg)); n != want {
+		bad("%d workflows succeeded with every step done, of %d started", n, want)
+	}
+	if n, err := count(`SELECT COUNT(*) FROM job_deps d WHERE EXISTS (SELECT 1 FROM ` + RunsTable + ` c WHERE c.job_id = d.job_id
+		AND c.started_us < (SELECT MAX(p.finished_us) FROM ` + RunsTable + ` p WHERE p.job_id = d.parent_id))`); err != nil {
+		return err
+	} else if n > 0 {
+		bad("%d workflow steps started before a step they depend on ended", n)
+	}
+
 	// Each job's events form a valid path to its state.
 	if err := checkPaths(ctx, store, bad); err != nil {
 		return err

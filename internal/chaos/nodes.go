@@ -57,9 +57,10 @@ func tail(b []byte, n int) string {
 // enqueueThroughAPI enqueues jobs probe jobs through the JSON API of whichever nodes are live:
 // batches of 500 whose jobs carry unique keys (so that a batch retried on another node after
 // its first node died mid-request makes no job twice), single POSTs with an Idempotency-Key,
-// and uniques jobs each enqueued twice under one unique key. A request to a node that dies is
-// tried again on another.
-func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques int, seed uint64) error {
+// and uniques jobs each enqueued twice under one unique key, and workflows diamonds of four
+// probe steps (WorkflowSteps each, counted in jobs). A request to a node that dies is tried
+// again on another.
+func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques, workflows int, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, seed+1))
 	client := &http.Client{Timeout: 30 * time.Second}
 	post := func(path string, body any, header map[string]string) error {
@@ -98,6 +99,8 @@ func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques 
 			switch {
 			case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:
 				return nil
+			case resp.StatusCode == http.StatusConflict && path == "/api/v1/workflows" && attempt > 0:
+				return nil // its first step's unique key is taken: an earlier try made it, then its node died
 			case resp.StatusCode >= 500:
 				continue // e.g. its database connection went with a kill: try again
 			default:
@@ -110,6 +113,7 @@ func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques 
 		Args      map[string]any `json:"args"`
 		UniqueKey string         `json:"unique_key,omitempty"`
 	}
+	jobs -= workflows * WorkflowSteps
 	singles := jobs / 20
 	batched := jobs - singles
 	for i := 0; i < batched; i += 500 {
@@ -124,6 +128,22 @@ func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques 
 	for i := range singles {
 		err := post("/api/v1/jobs", spec{Kind: KindProbe, Args: map[string]any{"via": "api", "n": i}},
 			map[string]string{"Idempotency-Key": "chaos-s-" + strconv.Itoa(i)})
+		if err != nil {
+			return err
+		}
+	}
+	for i := range workflows {
+		step := func(name string, deps ...string) map[string]any {
+			st := map[string]any{"name": name, "kind": KindProbe, "args": map[string]any{"via": "workflow", "n": i, "step": name}}
+			if len(deps) > 0 {
+				st["depends_on"] = deps
+			} else { // a start tried again on another node finds the first made it
+				st["unique_key"] = "chaos-w-" + strconv.Itoa(i)
+			}
+			return st
+		}
+		err := post("/api/v1/workflows", map[string]any{"name": "chaos-" + strconv.Itoa(i), "steps": []any{
+			step("a"), step("b", "a"), step("c", "a"), step("d", "b", "c")}}, nil)
 		if err != nil {
 			return err
 		}
