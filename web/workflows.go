@@ -109,7 +109,7 @@ func (s *Server) workflowView(c echo.Context) (pages.WorkflowView, error) {
 	allSucceeded := true
 	for i, st := range steps {
 		allSucceeded = allSucceeded && st.State == models.JobSucceeded
-		d := s.stepDuration(st.StartedAt, st.FinishedAt)
+		d := s.stepDuration(st.State, st.StartedAt, st.FinishedAt)
 		v.Steps = append(v.Steps, pages.WorkflowStepRow{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: st.DependsOn, Duration: d})
 		nodes[i] = components.GraphNode{Name: st.Step, State: string(st.State), Href: "/dashboard/jobs/" + strconv.FormatInt(st.JobID, 10),
 			Duration: d, DependsOn: st.DependsOn}
@@ -120,9 +120,10 @@ func (s *Server) workflowView(c echo.Context) (pages.WorkflowView, error) {
 	return v, nil
 }
 
-// stepDuration is how long a step's job ran, or has run so far; "" before it started.
-func (s *Server) stepDuration(started, finished *time.Time) string {
-	if started == nil {
+// stepDuration is how long a step's job ran, or has run so far; "" when it is not running nor
+// ended, though it may have started before (put back in its queue, waiting to retry).
+func (s *Server) stepDuration(state models.JobState, started, finished *time.Time) string {
+	if started == nil || !(state == models.JobProcessing || state.Final()) {
 		return ""
 	}
 	end := s.cfg.Now()

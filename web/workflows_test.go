@@ -107,6 +107,7 @@ func TestWorkflowPages(t *testing.T) {
 			require.Equal(t, 1, doc.Find(`[data-testid="step-row"][data-step="`+step+`"]`).Length())
 		}
 		require.Equal(t, "enqueued", doc.Find(`[data-testid="graph-node"][data-step="a"]`).AttrOr("data-state", ""))
+		require.Equal(t, "Step a: enqueued", doc.Find(`[data-testid="graph-node"][data-step="a"]`).AttrOr("aria-label", ""), "no duration yet")
 		require.Contains(t, doc.Find(`[data-testid="graph-node"][data-step="d"]`).AttrOr("aria-label", ""), "after b, c")
 		resp, doc = a.get("/dashboard/workflows/" + itoa(diamond.ID) + "/live")
 		require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // A run's graph, laid out here and drawn by GraphSVG: steps in layers left to right (a step's
@@ -19,12 +20,15 @@ type GraphNode struct {
 	DependsOn []string
 }
 
-// Graph geometry, in SVG user units (pixels: the graph is drawn at its size and scrolls).
+// Graph geometry, in SVG user units (pixels: the graph is drawn at its size and scrolls). A
+// node shows its step's whole name, so that what it reads is what its link is named (WCAG
+// 2.5.3): each layer is as wide as its longest line, at graphCharW a character (13 px text; the
+// name in monospace, 7.8 px a character).
 const (
-	graphNodeW, graphNodeH = 176.0, 48.0
-	graphGapX, graphGapY   = 56.0, 16.0
-	graphPad               = 8.0
-	graphNameMax           = 22 // characters of a step's name the node shows; its title has all
+	graphNodeMinW, graphNodeH = 120.0, 48.0
+	graphCharW, graphTextX    = 8.0, 10.0
+	graphGapX, graphGapY      = 56.0, 16.0
+	graphPad                  = 8.0
 )
 
 // GraphBox is a node placed: its layer and row, and its box.
@@ -90,6 +94,17 @@ func LayoutGraph(nodes []GraphNode) GraphLayout {
 	}
 	row := make([]int, len(nodes))
 	tallest := 0
+	widths := make([]float64, layers)
+	for i, l := range layer {
+		b := GraphBox{GraphNode: nodes[i]}
+		chars := max(utf8.RuneCountInString(b.Name), utf8.RuneCountInString(b.Status()))
+		widths[l] = max(widths[l], graphNodeMinW, 2*graphTextX+graphCharW*float64(chars))
+	}
+	lefts := make([]float64, layers)
+	x := graphPad
+	for l, w := range widths {
+		lefts[l], x = x, x+w+graphGapX
+	}
 	for _, members := range byLayer {
 		mean := func(i int) float64 {
 			sum, n := 0.0, 0
@@ -121,7 +136,7 @@ func LayoutGraph(nodes []GraphNode) GraphLayout {
 	g := GraphLayout{Layers: layers, Boxes: make([]GraphBox, len(nodes))}
 	for i, n := range nodes {
 		g.Boxes[i] = GraphBox{GraphNode: n, Layer: layer[i], Row: row[i],
-			X: graphPad + float64(layer[i])*(graphNodeW+graphGapX), Y: graphPad + float64(row[i])*(graphNodeH+graphGapY), W: graphNodeW, H: graphNodeH}
+			X: lefts[layer[i]], Y: graphPad + float64(row[i])*(graphNodeH+graphGapY), W: widths[layer[i]], H: graphNodeH}
 	}
 	for i, n := range nodes {
 		to := g.Boxes[i]
@@ -138,7 +153,7 @@ func LayoutGraph(nodes []GraphNode) GraphLayout {
 		}
 	}
 	if layers > 0 {
-		g.Width = 2*graphPad + float64(layers)*graphNodeW + float64(layers-1)*graphGapX
+		g.Width = x - graphGapX + graphPad
 		g.Height = 2*graphPad + float64(tallest)*graphNodeH + float64(tallest-1)*graphGapY
 	}
 	return g
@@ -146,14 +161,6 @@ func LayoutGraph(nodes []GraphNode) GraphLayout {
 
 // ViewBox is the graph's viewBox.
 func (g GraphLayout) ViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", g.Width, g.Height) }
-
-// ShortName is the node's name as drawn, cut to fit its box.
-func (b GraphBox) ShortName() string {
-	if r := []rune(b.Name); len(r) > graphNameMax {
-		return string(r[:graphNameMax-1]) + "…"
-	}
-	return b.Name
-}
 
 // Status is the node's second line: its state, and its duration when it has one.
 func (b GraphBox) Status() string {

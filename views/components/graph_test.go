@@ -69,9 +69,19 @@ func TestLayoutGraphWideAndOdd(t *testing.T) {
 	require.Empty(t, LayoutGraph(nil).Boxes)
 }
 
+// A layer is as wide as its longest name, so that each node shows its whole name.
+func TestLayoutGraphFitsNames(t *testing.T) {
+	long := "reconcile-monthly-statements-for-enterprise-customers"
+	g := LayoutGraph([]GraphNode{{Name: "a"}, {Name: long, DependsOn: []string{"a"}}, {Name: "b", DependsOn: []string{"a"}}, {Name: "c", DependsOn: []string{long}}})
+	requireNoOverlap(t, g)
+	require.Equal(t, graphNodeMinW, g.Boxes[0].W)
+	require.GreaterOrEqual(t, g.Boxes[1].W, graphCharW*float64(len(long)))
+	require.Equal(t, g.Boxes[1].W, g.Boxes[2].W, "one width a layer")
+	require.Equal(t, g.Boxes[1].X+g.Boxes[1].W+graphGapX, g.Boxes[3].X)
+}
+
 func TestGraphBoxText(t *testing.T) {
 	b := GraphBox{GraphNode: GraphNode{Name: "a-very-long-step-name-that-goes-on", State: "succeeded", Duration: "1.2 s", DependsOn: []string{"x", "y"}}}
-	require.Equal(t, "a-very-long-step-name…", b.ShortName())
 	require.Equal(t, "succeeded · 1.2 s", b.Status())
 	require.Equal(t, "Step a-very-long-step-name-that-goes-on: succeeded · 1.2 s, after x, y", b.Label())
 	require.Equal(t, "awaiting", GraphBox{GraphNode: GraphNode{State: "awaiting"}}.Status())
