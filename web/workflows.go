@@ -144,9 +144,11 @@ func (s *Server) handleWorkflowAction(c echo.Context) error {
 	var done string
 	switch c.Param("action") {
 	case "cancel":
-		err, done = s.engine.CancelWorkflow(ctx, id), fmt.Sprintf("Workflow #%d cancelled: its unfinished steps are cancelled, and none starts.", id)
+		err = s.engine.CancelWorkflow(ctx, id)
+		done = fmt.Sprintf("Workflow #%d cancelled: its unfinished steps are cancelled, and none starts.", id)
 	case "retry":
-		err, done = s.engine.RetryWorkflow(ctx, id), fmt.Sprintf("Workflow #%d runs again its steps that failed, were cancelled or skipped.", id)
+		err = s.engine.RetryWorkflow(ctx, id)
+		done = fmt.Sprintf("Workflow #%d runs again its steps that failed, were cancelled or skipped.", id)
 	default:
 		return echo.ErrNotFound
 	}
