@@ -242,8 +242,12 @@ type WorkflowStore interface {
 	// CreateWorkflow checks the run's graph and stores it with its steps in one transaction.
 	CreateWorkflow(ctx context.Context, wf *Workflow, steps []NewStep, now time.Time) error
 	GetWorkflow(ctx context.Context, id int64) (*Workflow, error)
-	// WorkflowSteps returns a run's steps with their jobs' states and dependencies.
+	// WorkflowSteps returns a run's steps with their jobs' states, times and dependencies.
 	WorkflowSteps(ctx context.Context, id int64) ([]StepOf, error)
+	// ListWorkflows returns a keyset page of runs, newest first; WorkflowOfJob the run a job is
+	// a step of (nil when none).
+	ListWorkflows(ctx context.Context, f WorkflowFilter, before int64, limit int) (WorkflowPage, error)
+	WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, string, error)
 	// CancelWorkflow cancels a running run's unfinished steps; RetryWorkflow runs again an ended
 	// run's steps that did not succeed.
 	CancelWorkflow(ctx context.Context, id int64, reason string) ([]*Job, error)

@@ -246,16 +246,18 @@ func (s workflowStore) GetWorkflow(ctx context.Context, id int64) (*Workflow, er
 type StepOf struct {
 	WorkflowStep
 	State JobState
+	// StartedAt and FinishedAt are its job's (WorkflowSteps only): how long it ran, or runs.
+	StartedAt, FinishedAt *time.Time
 	// DependsOn names the steps it waits for.
 	DependsOn []string `gorm:"-"`
 }
 
 // WorkflowSteps returns the steps of the run, in the order they were stored (each after the
-// steps it depends on), with their jobs' states and dependencies.
+// steps it depends on), with their jobs' states, times and dependencies.
 func (s workflowStore) WorkflowSteps(ctx context.Context, id int64) ([]StepOf, error) {
 	var steps []StepOf
-	err := s.rdb.WithContext(ctx).Table("workflow_steps AS ws").Select("ws.*, jobs.state").
-		Joins("JOIN jobs ON jobs.id = ws.job_id").Where("ws.workflow_id = ?", id).Order("ws.job_id").Scan(&steps).Error
+	err := s.rdb.WithContext(ctx).Table("workflow_steps AS ws").
+		Select("ws.*, jobs.state, jobs.started_at, jobs.finished_at").Joins("JOIN jobs ON jobs.id = ws.job_id").Where("ws.workflow_id = ?", id).Order("ws.job_id").Scan(&steps).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: steps of workflow %d: %w", id, err)
 	}

@@ -207,6 +207,7 @@ func routeAction(c echo.Context) string {
 var auditNouns = map[string]string{
 	"jobs": "job", "recurring": "recurring", "queues": "queue", "kinds": "kind", "secrets": "secret", "tokens": "token",
 	"alerts": "alert", "rules": "rule", "channels": "channel", "tasks": "task", "users": "user",
+	"workflows": "workflow",
 }
 
 // auditTargetParam finds the route's target parameter: the first one that follows a noun of

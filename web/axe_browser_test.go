@@ -80,6 +80,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		"/dashboard/alerts", "/dashboard/alerts/rules/new", "/dashboard/alerts/rules/new?watch=backlog", "/dashboard/alerts/rules/new?watch=missed-schedule",
 		"/dashboard/audit",
 	}
+	pages = append(pages, a.seedWorkflows()...)
 	for _, scheme := range []string{"light", "dark"} {
 		for _, width := range []int64{1280, 375} {
 			within(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(width, 900))

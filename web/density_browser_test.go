@@ -53,6 +53,7 @@ func TestBrowserTablesFit(t *testing.T) {
 	ctx := browser(t)
 	s := a.seedDashboard()
 	pages := append(dataPages, fmt.Sprintf("/dashboard/jobs/%d", s.httpJob.ID), "/dashboard/kinds/"+longKind)
+	pages = append(pages, a.seedWorkflows()...)
 	var clipped []string
 	for _, size := range [][2]int64{{1280, 800}, {375, 667}} {
 		within(t, ctx, 10*time.Second, chromedp.EmulateViewport(size[0], size[1]))
@@ -167,6 +168,7 @@ func TestBrowserAccessibilityBusyPages(t *testing.T) {
 	ctx := browser(t)
 	s := a.seedDashboard()
 	pages := append(dataPages, fmt.Sprintf("/dashboard/jobs/%d", s.httpJob.ID), "/dashboard/kinds/"+longKind)
+	pages = append(pages, a.seedWorkflows()...)
 	for _, scheme := range []string{"light", "dark"} {
 		within(t, ctx, 10*time.Second, colorScheme(scheme))
 		for _, width := range []int64{1280, 375} {

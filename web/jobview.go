@@ -105,6 +105,9 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 			v.RecurringName = fmt.Sprintf("recurring job %d (removed)", *j.RecurringID)
 		}
 	}
+	if v.Workflow, err = s.jobWorkflow(c, j.ID); err != nil {
+		return pages.JobView{}, err
+	}
 	h := s.history(c, j, events)
 	v.Timeline, v.Attempts, v.OlderEntries, v.OlderRuns = h.timeline, h.attempts, h.olderEntries, h.olderRuns
 	v.HistoryURL = jobFileURL(j.ID, "history.txt")

@@ -54,6 +54,12 @@ func (s *Server) routes() {
 		s.route(get, "/dashboard/jobs/:id/"+name, authz.Read, s.handleJobFile(name))
 	}
 	s.routeByParam(post, "/dashboard/jobs/:id/:action", "action", jobActionNeeds(), s.handleJobAction)
+	s.route(get, "/dashboard/workflows", authz.Read, s.handleWorkflows)
+	s.route(get, "/dashboard/workflows/:id", authz.Read, s.handleWorkflow)
+	s.route(get, "/dashboard/workflows/:id/live", authz.Read, s.handleWorkflowLive)
+	s.routeByParam(post, "/dashboard/workflows/:id/:action", "action", map[string]authz.Action{
+		"cancel": authz.JobsCancel, "retry": authz.JobsRetry,
+	}, s.handleWorkflowAction)
 	s.route(get, "/dashboard/secrets", authz.SecretsManage, s.handleSecrets)
 	s.route(post, "/dashboard/secrets", authz.SecretsManage, s.handleSecretSave)
 	s.route(post, "/dashboard/secrets/:name/delete", authz.SecretsManage, s.handleSecretDelete)

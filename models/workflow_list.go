@@ -1,0 +1,79 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// What the dashboard reads of runs: a page of them, newest first, and the run a job is a step of.
+
+// MaxWorkflowPage bounds a page of ListWorkflows.
+const MaxWorkflowPage = 500
+
+// WorkflowFilter narrows ListWorkflows: runs in State ("" any), whose name starts with
+// NamePrefix ("" any).
+type WorkflowFilter struct {
+	State      WorkflowState
+	NamePrefix string
+}
+
+// WorkflowPage is a page of runs, newest first; HasOlder says more runs match before the last.
+type WorkflowPage struct {
+	Runs     []Workflow
+	HasOlder bool
+}
+
+// ListWorkflows returns up to limit runs matching f, newest first, from those older than run
+// before (0: from the newest). A keyset page: runs started meanwhile don't shift it.
+func (s workflowStore) ListWorkflows(ctx context.Context, f WorkflowFilter, before int64, limit int) (WorkflowPage, error) {
+	var page WorkflowPage
+	if limit < 1 || limit > MaxWorkflowPage {
+		return page, Errorf(EINVALID, "A page holds 1 to %d runs, not %d.", MaxWorkflowPage, limit)
+	}
+	switch f.State {
+	case "", WorkflowRunning, WorkflowSucceeded, WorkflowFailed, WorkflowCancelled:
+	default:
+		return page, &Error{Code: EINVALID, Message: "The filter is not valid.", Fields: map[string]string{"state": fmt.Sprintf(
+			"A run is %s, %s, %s or %s, not %q.", WorkflowRunning, WorkflowSucceeded, WorkflowFailed, WorkflowCancelled, f.State)}}
+	}
+	name := strings.TrimSpace(f.NamePrefix)
+	if !storableText(name) {
+		return page, &Error{Code: EINVALID, Message: "The filter is not valid.", Fields: map[string]string{"name": "Text without NUL bytes, in UTF-8."}}
+	}
+	q := s.rdb.WithContext(ctx).Model(&Workflow{})
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if name != "" {
+		q = q.Where("name LIKE ? ESCAPE '\\'", escapeLike(name)+"%")
+	}
+	if before > 0 {
+		q = q.Where("id < ?", before)
+	}
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&page.Runs).Error; err != nil {
+		return page, fmt.Errorf("models: list workflows: %w", err)
+	}
+	if len(page.Runs) > limit {
+		page.Runs, page.HasOlder = page.Runs[:limit], true
+	}
+	return page, nil
+}
+
+// WorkflowOfJob returns the run job jobID is a step of, and the step's name; nil when it is
+// none's. One query: the job page asks on every refresh.
+func (s workflowStore) WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, string, error) {
+	var row struct {
+		Workflow
+		Step string
+	}
+	res := s.rdb.WithContext(ctx).Table("workflow_steps AS ws").Select("w.*, ws.step").
+		Joins("JOIN workflows AS w ON w.id = ws.workflow_id").Where("ws.job_id = ?", jobID).Limit(1).Scan(&row)
+	if res.Error != nil {
+		return nil, "", fmt.Errorf("models: workflow of job %d: %w", jobID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, "", nil
+	}
+	return &row.Workflow, row.Step, nil
+}
