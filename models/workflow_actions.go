@@ -30,11 +30,11 @@ func (s *conn) lockWorkflow(tx *gorm.DB, id int64) (*Workflow, error) {
 	return &wf, nil
 }
 
-// stepJobs are the job ids of a run's steps in the order they were stored (each after the
-// steps it depends on), with their states.
-func stepJobs(tx *gorm.DB, id int64) ([]StepOf, error) {
+// stepJobs are a run's steps in the order they were stored (each after the steps it depends
+// on), with their jobs' states and times, read through db (a transaction, or the readers).
+func stepJobs(db *gorm.DB, id int64) ([]StepOf, error) {
 	var steps []StepOf
-	err := tx.Table("workflow_steps AS ws").Select("ws.*, jobs.state").Joins("JOIN jobs ON jobs.id = ws.job_id").
+	err := db.Table("workflow_steps AS ws").Select("ws.*, jobs.state, jobs.started_at, jobs.finished_at").Joins("JOIN jobs ON jobs.id = ws.job_id").
 		Where("ws.workflow_id = ?", id).Order("ws.job_id").Scan(&steps).Error
 	if err != nil {
 		return nil, fmt.Errorf("models: steps of workflow %d: %w", id, err)

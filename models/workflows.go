@@ -255,11 +255,9 @@ type StepOf struct {
 // WorkflowSteps returns the steps of the run, in the order they were stored (each after the
 // steps it depends on), with their jobs' states, times and dependencies.
 func (s workflowStore) WorkflowSteps(ctx context.Context, id int64) ([]StepOf, error) {
-	var steps []StepOf
-	err := s.rdb.WithContext(ctx).Table("workflow_steps AS ws").
-		Select("ws.*, jobs.state, jobs.started_at, jobs.finished_at").Joins("JOIN jobs ON jobs.id = ws.job_id").Where("ws.workflow_id = ?", id).Order("ws.job_id").Scan(&steps).Error
+	steps, err := stepJobs(s.rdb.WithContext(ctx), id)
 	if err != nil {
-		return nil, fmt.Errorf("models: steps of workflow %d: %w", id, err)
+		return nil, err
 	}
 	byJob := make(map[int64]int, len(steps))
 	ids := make([]int64, len(steps))
