@@ -14,6 +14,16 @@ import (
 // transaction under the run's lock, moving each step as a job action does (its history, its
 // counts), so that a crash leaves the run as it was or as asked.
 
+// Cancellable reports whether the run may be cancelled: while it runs. The store checks it
+// under the run's lock; the dashboard offers Cancel only where it holds.
+func (wf *Workflow) Cancellable() bool { return wf.State == WorkflowRunning }
+
+// Retryable reports whether the run, with these steps, may be retried: it ended, and a step
+// did not succeed (those are the steps retried).
+func (wf *Workflow) Retryable(steps []StepOf) bool {
+	return wf.State != WorkflowRunning && slices.ContainsFunc(steps, func(st StepOf) bool { return st.State != JobSucceeded })
+}
+
 // errStepEnded: the step reached a final state while its run was being cancelled.
 var errStepEnded = errors.New("models: the step ended")
 
@@ -54,7 +64,7 @@ func (s workflowStore) CancelWorkflow(ctx context.Context, id int64, reason stri
 		if err != nil {
 			return err
 		}
-		if wf.State != WorkflowRunning {
+		if !wf.Cancellable() {
 			return Errorf(ECONFLICT, "Workflow %d is already %s.", id, wf.State)
 		}
 		steps, err := stepJobs(tx, id)
@@ -104,21 +114,21 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 		if err != nil {
 			return err
 		}
-		if wf.State == WorkflowRunning {
-			return Errorf(ECONFLICT, "Workflow %d is still running: cancel it first, or wait for it to end.", id)
-		}
 		steps, err := stepJobs(tx, id)
 		if err != nil {
 			return err
+		}
+		switch {
+		case wf.State == WorkflowRunning:
+			return Errorf(ECONFLICT, "Workflow %d is still running: cancel it first, or wait for it to end.", id)
+		case !wf.Retryable(steps):
+			return Errorf(ECONFLICT, "Workflow %d has no step to retry: every step succeeded.", id)
 		}
 		again := map[int64]bool{}
 		for _, st := range steps {
 			if st.State != JobSucceeded {
 				again[st.JobID] = true
 			}
-		}
-		if len(again) == 0 {
-			return Errorf(ECONFLICT, "Workflow %d has no step to retry: every step succeeded.", id)
 		}
 		ids := make([]int64, 0, len(again))
 		for jobID := range again {

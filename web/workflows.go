@@ -104,18 +104,14 @@ func (s *Server) workflowView(c echo.Context) (pages.WorkflowView, error) {
 		return pages.WorkflowView{}, err
 	}
 	v := pages.WorkflowView{Run: s.workflowRow(c, wf), CSRF: csrfToken(c),
-		CanCancel: wf.State == models.WorkflowRunning && may(c, authz.JobsCancel)}
+		CanCancel: wf.Cancellable() && may(c, authz.JobsCancel), CanRetry: wf.Retryable(steps) && may(c, authz.JobsRetry)}
 	nodes := make([]components.GraphNode, len(steps))
-	allSucceeded := true
 	for i, st := range steps {
-		allSucceeded = allSucceeded && st.State == models.JobSucceeded
 		d := s.stepDuration(st.State, st.StartedAt, st.FinishedAt)
 		v.Steps = append(v.Steps, pages.WorkflowStepRow{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: st.DependsOn, Duration: d})
 		nodes[i] = components.GraphNode{Name: st.Step, State: string(st.State), Href: "/dashboard/jobs/" + strconv.FormatInt(st.JobID, 10),
 			Duration: d, DependsOn: st.DependsOn}
 	}
-	// The store's rule (RetryWorkflow): an ended run with a step that did not succeed.
-	v.CanRetry = wf.State != models.WorkflowRunning && !allSucceeded && may(c, authz.JobsRetry)
 	v.Graph = components.LayoutGraph(nodes)
 	return v, nil
 }
