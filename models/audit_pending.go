@@ -55,6 +55,10 @@ func (p *PendingAudit) Note(target string, details map[string]any) {
 // knows the whole of what happened (a bulk action's counts).
 func (p *PendingAudit) Defer() { p.deferred = true }
 
+// open reports whether a change's transaction may still take the entry, and add to it: it is
+// there, not written yet, and not deferred to its caller.
+func (p *PendingAudit) open() bool { return p != nil && !p.written && !p.deferred }
+
 // Written reports whether a change's transaction stored the entry.
 func (p *PendingAudit) Written() bool { return p != nil && p.written }
 
@@ -96,7 +100,7 @@ func WithPendingAuditsOf(ctx context.Context, from ...context.Context) context.C
 func hasPendingAudit(ctx context.Context) bool {
 	ps, _ := ctx.Value(pendingAuditKey{}).([]*PendingAudit)
 	for _, p := range ps {
-		if p != nil && !p.written && !p.deferred {
+		if p.open() {
 			return true
 		}
 	}
@@ -129,7 +133,7 @@ func AuditEnqueue(ctx context.Context, jobs []*Job) {
 // noteChange adds fields to the details of the entry ctx carries, from inside a store method.
 // An entry another transaction took, or one deferred to cover many changes, is left as it is.
 func noteChange(ctx context.Context, target string, details map[string]any) {
-	if p := PendingAuditOf(ctx); p != nil && !p.written && !p.deferred {
+	if p := PendingAuditOf(ctx); p.open() {
 		p.Note(target, details)
 	}
 }
@@ -185,7 +189,7 @@ func restoreDetails(ctx context.Context, kept []map[string]any) {
 
 // noteKind names the kind of job the entry ctx carries is about, for the kind's page.
 func noteKind(ctx context.Context, kind string) {
-	if p := PendingAuditOf(ctx); p != nil && !p.written && !p.deferred {
+	if p := PendingAuditOf(ctx); p.open() {
 		p.Entry.Kind = kind
 	}
 }
@@ -226,7 +230,7 @@ func (s *conn) appendPendingTx(ctx context.Context, tx *gorm.DB) ([]*PendingAudi
 	var take []*PendingAudit
 	var entries []*AuditEntry
 	for _, p := range ps {
-		if p == nil || p.written || p.deferred {
+		if !p.open() {
 			continue
 		}
 		if p.Complete != nil {
