@@ -39,6 +39,9 @@ type Workflow struct {
 	CreatedBy                          string
 	CreatedAt                          time.Time
 	FinishedAt                         *time.Time
+	// StartJobID is the job that started the run, if a job did (a workflow.start job, as a
+	// recurring entry enqueues): one job starts at most one run.
+	StartJobID *int64
 }
 
 // TableName names Workflow's table.
@@ -52,6 +55,15 @@ type WorkflowStep struct {
 	Step       string
 	DepsLeft   int
 	DepsFailed int
+	// Item is the index of the job's item in its step's fan-out (for_each); nil for a step
+	// that is not a fan-out.
+	Item *int
+	// ForEach is the template of the list a fan-out over a dependency's result expands into
+	// (${steps.NAME.result...}), until its last dependency ends and it is expanded.
+	ForEach string
+	// Templated marks a step whose arguments use its dependencies' results, filled in when it
+	// is released.
+	Templated bool
 }
 
 // TableName names WorkflowStep's table.
