@@ -177,8 +177,21 @@ func (e *Engine) EnqueueTx(tx *gorm.DB, kind string, args any, opts ...Option) (
 	return j, nil
 }
 
-// newJob builds a job row from the kind's defaults and the options.
+// newJob builds a job row from the kind's defaults and the options, its arguments checked.
 func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Option, extra ...string) (*models.Job, error) {
+	raw, err := marshalArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.CheckArgs(ctx, kind, raw); err != nil {
+		return nil, err
+	}
+	return e.jobOf(kind, raw, opts, extra...)
+}
+
+// jobOf builds a job row of kind with these arguments (JSON) from the kind's defaults and the
+// options.
+func (e *Engine) jobOf(kind, raw string, opts []Option, extra ...string) (*models.Job, error) {
 	s := collect(opts)
 	if err := s.only("a job", append([]string{"unique key", "run at", "tags"}, extra...)...); err != nil {
 		return nil, err
@@ -191,13 +204,6 @@ func (e *Engine) newJob(ctx context.Context, kind string, args any, opts []Optio
 		if err := CheckUniqueKey(*s.uniqueKey); err != nil {
 			return nil, err
 		}
-	}
-	raw, err := marshalArgs(args)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.CheckArgs(ctx, kind, raw); err != nil {
-		return nil, err
 	}
 	j := &models.Job{Kind: kind, Args: raw, ContinueOn: s.continueOn}
 	d := e.defaultsOf(kind)

@@ -19,6 +19,18 @@ type jobState struct {
 
 	mu     sync.Mutex
 	result string
+	// tooBig is why a result was refused (over models.JobResultMax): the job fails with it.
+	tooBig error
+}
+
+// refused is why the job's result was refused, if it was: a permanent error.
+func (s *jobState) refused() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tooBig == nil {
+		return nil
+	}
+	return Permanent(s.tooBig)
 }
 
 func stateOf(ctx context.Context) *jobState {
@@ -85,8 +97,10 @@ func SetProgress(ctx context.Context, pct int) {
 	}
 }
 
-// SetResult stores v, as JSON, as the job's result when it succeeds. Keep it small: at most
-// models.JobResultMax bytes.
+// SetResult stores v, as JSON, as the job's result when it succeeds: the steps of a workflow
+// that depend on the job read it (StepResult, ${steps.NAME.result} templates). Keep it small:
+// a result over models.JobResultMax bytes is refused, and the job fails with that error even
+// if its worker returns nil, unless a later SetResult fits.
 func SetResult(ctx context.Context, v any) error {
 	s := stateOf(ctx)
 	if s == nil {
@@ -96,12 +110,13 @@ func SetResult(ctx context.Context, v any) error {
 	if err != nil {
 		return fmt.Errorf("jobs: result of job %d: %w", s.job.ID, err)
 	}
-	if len(b) > models.JobResultMax {
-		return fmt.Errorf("jobs: result of job %d is %d bytes; at most %d are kept", s.job.ID, len(b), models.JobResultMax)
-	}
 	s.mu.Lock()
-	s.result = string(b)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if len(b) > models.JobResultMax {
+		s.tooBig = fmt.Errorf("the job's result is %d bytes; at most %d are kept (models.JobResultMax): keep a large result elsewhere and return where", len(b), models.JobResultMax)
+		return fmt.Errorf("jobs: result of job %d: %w", s.job.ID, s.tooBig)
+	}
+	s.result, s.tooBig = string(b), nil
 	return nil
 }
 

@@ -189,6 +189,9 @@ func (p *pool) run(ctx context.Context, mine *runningJob) {
 	} else {
 		err = Permanent(fmt.Errorf("%w %q: no worker is registered for it on server %s", ErrUnknownKind, job.Kind, e.cfg.ServerID))
 	}
+	if err == nil {
+		err = state.refused() // a result too big to keep fails the job: its dependents can't have it
+	}
 	mine.ended.Store(true)
 
 	// The job leaves running once its outcome is the completer's: this server holds it

@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/kilnhq/kiln/models"
@@ -36,6 +38,11 @@ type Step struct {
 	// Opts are its job's options (Queue, Priority, MaxAttempts, Timeout, Tags, RunAt, ...),
 	// and when it runs: OnFailure or OnAnyFinalState.
 	Opts []Option
+	// ForEach makes the step a fan-out: one job per item, and the steps that depend on it wait
+	// for all of them. It is a list (a slice, or json.RawMessage of a JSON list), or a string
+	// template of a list in the result of a step it depends on ("${steps.list.result.files}"),
+	// expanded when that step ends. Args use the item as ${item} or ${item.PATH}.
+	ForEach any
 }
 
 // NewWorkflow begins a workflow named name (1 to 200 characters; runs of one name are told
@@ -54,11 +61,11 @@ func (w *Workflow) Add(steps ...Step) *Workflow {
 func (e *Engine) StartWorkflow(ctx context.Context, w *Workflow) (*models.Workflow, error) {
 	steps := make([]models.NewStep, len(w.steps))
 	for i, st := range w.steps {
-		j, err := e.newJob(ctx, st.Kind, st.Args, st.Opts, "on any final state")
+		ns, err := e.newStep(ctx, st)
 		if err != nil {
 			return nil, stepError(st.Name, err)
 		}
-		steps[i] = models.NewStep{Name: st.Name, Job: j, DependsOn: st.DependsOn}
+		steps[i] = ns
 	}
 	wf := &models.Workflow{Name: w.name}
 	if who, _ := ctx.Value(actorKey{}).(string); who != "" {
@@ -73,6 +80,76 @@ func (e *Engine) StartWorkflow(ctx context.Context, w *Workflow) (*models.Workfl
 	}
 	e.wakeReady(jobs)
 	return wf, nil
+}
+
+// newStep builds the job of a step. Its arguments are checked as an enqueue's are, for each of
+// a fan-out's items; arguments that use a step's result are whole only when the step is
+// released, and are checked as its job runs.
+func (e *Engine) newStep(ctx context.Context, st Step) (models.NewStep, error) {
+	ns := models.NewStep{Name: st.Name, DependsOn: st.DependsOn}
+	raw, err := marshalArgs(st.Args)
+	if err != nil {
+		return ns, err
+	}
+	switch fe := st.ForEach.(type) {
+	case nil:
+	case string:
+		ns.ForEach = fe
+	default:
+		list, err := marshalArgs(fe)
+		if err == nil {
+			ns.Items, err = models.ItemsOf(list)
+		}
+		if err != nil {
+			return ns, &models.Error{Code: models.EINVALID, Message: "for_each is a list, or a template of one.", Fields: map[string]string{"for_each": err.Error()}}
+		}
+	}
+	checks := []string{raw}
+	if ns.Items != nil {
+		checks = checks[:0]
+		for _, item := range ns.Items {
+			a, err := models.FillItem(raw, item)
+			if err != nil {
+				break // CheckWorkflow names the template and the item
+			}
+			checks = append(checks, a)
+		}
+	}
+	for i, a := range checks {
+		if models.HasTemplates(a) {
+			break
+		}
+		if err := e.CheckArgs(ctx, st.Kind, a); err != nil {
+			if ns.Items != nil {
+				return ns, fmt.Errorf("item %d: %w", i, err)
+			}
+			return ns, err
+		}
+	}
+	ns.Job, err = e.jobOf(st.Kind, raw, st.Opts, "on any final state")
+	return ns, err
+}
+
+// StepResult decodes into a T the result of step, a step of the workflow run that job (a
+// step too, usually the one the worker runs) belongs to: for a fan-out, the list of its items'
+// results, in their order (T a slice). The step must have succeeded; it is best one that job
+// depends on, so that it has. Call it from a worker: ctx is its context.
+//
+//	paths, err := jobs.StepResult[DumpResult](ctx, job, "dump")
+func StepResult[T any](ctx context.Context, job *models.Job, step string) (T, error) {
+	var v T
+	s := stateOf(ctx)
+	if s == nil {
+		return v, invalid(fmt.Errorf("%w: StepResult outside a running job", ErrInvalidOption))
+	}
+	raw, err := s.e.store.Workflows.StepResult(ctx, job.ID, step)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return v, fmt.Errorf("jobs: the result of step %s is not a %T: %w", step, v, err)
+	}
+	return v, nil
 }
 
 // stepError says which step err, an error about a job, is about: its message and fields name

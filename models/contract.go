@@ -252,6 +252,8 @@ type WorkflowStore interface {
 	// run's steps that did not succeed.
 	CancelWorkflow(ctx context.Context, id int64, reason string) ([]*Job, error)
 	RetryWorkflow(ctx context.Context, id int64, reason string) ([]string, error)
+	// StepResult returns the result of a step of the run a job belongs to.
+	StepResult(ctx context.Context, jobID int64, step string) (string, error)
 }
 
 // ErrorKinds tells the database's failures apart, as its driver knows them.

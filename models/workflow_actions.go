@@ -152,10 +152,9 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 			if err := tx.Model(&WorkflowStep{}).Where("job_id = ?", jobID).Updates(map[string]any{"deps_left": n, "deps_failed": 0}).Error; err != nil {
 				return fmt.Errorf("models: reset step of job %d: %w", jobID, err)
 			}
-			to := JobEnqueued
-			if n > 0 {
-				to = JobAwaiting
-			}
+			// Each waits again; those with no dependency to wait for are released below, as
+			// a finish releases them (their templates filled, skipped if they run on failure).
+			to := JobAwaiting
 			_, _, err := s.transitionTx(tx, jobID, func(j *Job) error {
 				if !j.State.Final() {
 					return Errorf(ECONFLICT, "Job %d of workflow %d is %s.", jobID, id, j.State)
@@ -169,18 +168,64 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 				return err
 			}
 		}
-		var q []string
-		if err := tx.Model(&Job{}).Where("id IN ? AND state = ?", ids, JobEnqueued).Distinct().Pluck("queue", &q).Error; err != nil {
-			return fmt.Errorf("models: queues of workflow %d: %w", id, err)
-		}
-		queues = q
 		if err := tx.Model(&Workflow{}).Where("id = ?", id).Updates(map[string]any{"state": WorkflowRunning, "finished_at": nil,
 			"steps_left": len(ids), "steps_failed": 0}).Error; err != nil {
 			return fmt.Errorf("models: retry workflow %d: %w", id, err)
 		}
+		q, err := s.releaseRetried(tx, ids, waits)
+		if err != nil {
+			return err
+		}
+		queues = q
 		noteChange(ctx, fmt.Sprintf("workflow %d", id), map[string]any{"state": AuditChange{Before: wf.State, After: WorkflowRunning},
 			"steps_again": len(ids)})
 		return nil
 	})
 	return queues, err
+}
+
+// releaseRetried releases, as a finish would, the retried steps (ids) that wait for none of
+// their dependencies (waits), and what follows from them: a step skipped again releases its
+// dependents. It returns the queues that got jobs.
+func (s *conn) releaseRetried(tx *gorm.DB, ids []int64, waits map[int64]int) ([]string, error) {
+	var free []int64
+	for _, id := range ids {
+		if waits[id] == 0 {
+			free = append(free, id)
+		}
+	}
+	var ready []readyStep
+	for chunk := range slices.Chunk(free, 500) {
+		var got []readyStep
+		err := tx.Raw(`SELECT ws.job_id, ws.workflow_id, ws.step, ws.deps_failed, ws.for_each, ws.templated, jobs.continue_on, jobs.queue, jobs.kind
+FROM workflow_steps ws JOIN jobs ON jobs.id = ws.job_id WHERE ws.job_id IN ? AND jobs.state = ?`, chunk, JobAwaiting).Scan(&got).Error
+		if err != nil {
+			return nil, fmt.Errorf("models: steps to release: %w", err)
+		}
+		ready = append(ready, got...)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	counts := countDelta{}
+	ended := map[int64]JobState{}
+	queues, err := s.startOrSkip(tx, ready, now, counts, ended)
+	if err != nil {
+		return nil, err
+	}
+	if len(ended) > 0 {
+		finished := map[JobState][]int64{}
+		for id, st := range ended {
+			finished[st] = append(finished[st], id)
+		}
+		q, err := s.releaseSteps(tx, finished, now, counts)
+		if err != nil {
+			return nil, err
+		}
+		queues = append(queues, q...)
+	}
+	slices.Sort(queues)
+	queues = slices.Compact(queues)
+	if err := s.notifyEnqueued(tx, queues...); err != nil {
+		return nil, err
+	}
+	return queues, s.writeCounts(tx, counts)
 }

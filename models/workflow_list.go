@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -76,4 +77,33 @@ func (s workflowStore) WorkflowOfJob(ctx context.Context, jobID int64) (*Workflo
 		return nil, "", nil
 	}
 	return &row.Workflow, row.Step, nil
+}
+
+// StepResult returns the result (JSON) of step, a step of the run job belongs to: for a
+// fan-out, the list of its items' results in their order. It is an ENOTFOUND error when there
+// is no such step, and an ECONFLICT one until the step (each of its items) succeeded.
+func (s workflowStore) StepResult(ctx context.Context, jobID int64, step string) (string, error) {
+	var got []parentResult
+	err := s.rdb.WithContext(ctx).Raw(`SELECT ws.step, ws.item, jobs.state, jobs.result FROM workflow_steps ws JOIN jobs ON jobs.id = ws.job_id
+WHERE ws.workflow_id = (SELECT workflow_id FROM workflow_steps WHERE job_id = ?) AND ws.step = ?`, jobID, step).Scan(&got).Error
+	if err != nil {
+		return "", fmt.Errorf("models: result of step %s: %w", step, err)
+	}
+	if len(got) == 0 {
+		return "", Errorf(ENOTFOUND, "Job %d is not a step of a workflow with a step %s.", jobID, step)
+	}
+	for _, p := range got {
+		if p.State != JobSucceeded {
+			return "", Errorf(ECONFLICT, "Step %s is %s: it has a result once it succeeded.", step, p.State)
+		}
+	}
+	v, err := resultsOf(got)(tmplRef{Text: step, Step: step})
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("models: result of step %s: %w", step, err)
+	}
+	return string(b), nil
 }

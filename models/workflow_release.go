@@ -117,10 +117,16 @@ func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState
 // readyStep is a step whose last dependency just ended.
 type readyStep struct {
 	JobID      int64
+	WorkflowID int64
+	Step       string
 	DepsFailed int
 	ContinueOn string
 	Queue      string
 	Kind       string
+	// ForEach and Templated: the step fans out over a result, or uses results in its
+	// arguments; fillSteps deals with them as it is released.
+	ForEach   string
+	Templated bool
 }
 
 // countDependencies counts, in the steps that depend on ids (final, in state), their
@@ -182,7 +188,7 @@ func (s *conn) countDependencies(tx *gorm.DB, ids []int64, state map[int64]JobSt
 	var ready []readyStep
 	for chunk := range slices.Chunk(children, 500) {
 		var got []readyStep
-		err := tx.Raw(`SELECT ws.job_id, ws.deps_failed, jobs.continue_on, jobs.queue, jobs.kind FROM workflow_steps ws
+		err := tx.Raw(`SELECT ws.job_id, ws.workflow_id, ws.step, ws.deps_failed, ws.for_each, ws.templated, jobs.continue_on, jobs.queue, jobs.kind FROM workflow_steps ws
 JOIN jobs ON jobs.id = ws.job_id WHERE ws.job_id IN ? AND ws.deps_left = 0 AND jobs.state = ?`, chunk, JobAwaiting).Scan(&got).Error
 		if err != nil {
 			return nil, fmt.Errorf("models: find the steps to release: %w", err)
@@ -214,6 +220,11 @@ func (s *conn) startOrSkip(tx *gorm.DB, ready []readyStep, now time.Time, counts
 	}
 	var queues []string
 	var events []JobEvent
+	run, q, err := s.fillReady(tx, run, byID, now, counts, skipped, &events)
+	if err != nil {
+		return nil, err
+	}
+	queues = append(queues, q...)
 	for chunk := range slices.Chunk(run, 500) {
 		var moved []int64
 		if err := tx.Raw("UPDATE jobs SET state = ?, run_at = ? WHERE id IN ? AND state = ? RETURNING id", JobEnqueued, now, chunk, JobAwaiting).

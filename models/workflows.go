@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -84,6 +85,12 @@ type NewStep struct {
 	Name      string
 	Job       *Job
 	DependsOn []string
+	// Items makes the step a fan-out over a list: one job per item, each with the item filled
+	// into its arguments' ${item} templates (see ItemsOf).
+	Items []json.RawMessage
+	// ForEach makes the step a fan-out over a dependency's result, a list: the template of it
+	// (${steps.NAME.result...}), expanded when the step is released.
+	ForEach string
 }
 
 // maxSteps bounds a run's steps; stepNameMax a step's name.
@@ -136,6 +143,9 @@ func CheckWorkflow(name string, steps []NewStep) ([]NewStep, error) {
 		if len(slices.Compact(slices.Sorted(slices.Values(st.DependsOn)))) != len(st.DependsOn) {
 			return nil, refuse(st.Name, "step %q names a step twice in depends_on", st.Name)
 		}
+		if msg := checkTemplates(st); msg != "" {
+			return nil, refuse(st.Name, "%s", msg)
+		}
 	}
 	// Kahn's order: a step comes once every step it depends on came; what is left is a cycle.
 	waiting := make([]int, len(steps))
@@ -168,6 +178,9 @@ func CheckWorkflow(name string, steps []NewStep) ([]NewStep, error) {
 			}
 		}
 	}
+	if msg := checkRunSize(order); msg != "" {
+		return nil, &Error{Code: EINVALID, Message: "The workflow was not started: " + msg + ".", Fields: map[string]string{"steps": msg}}
+	}
 	return order, nil
 }
 
@@ -193,16 +206,26 @@ func (s workflowStore) CreateWorkflow(ctx context.Context, wf *Workflow, steps [
 		return err
 	}
 	now = now.UTC().Truncate(time.Microsecond)
-	wf.ID, wf.State, wf.StepsTotal, wf.StepsLeft, wf.StepsFailed = 0, WorkflowRunning, len(order), len(order), 0
+	made, err := expandSteps(order, wf.Name)
+	if err != nil {
+		return err
+	}
+	wf.ID, wf.State, wf.StepsTotal, wf.StepsLeft, wf.StepsFailed = 0, WorkflowRunning, len(made), len(made), 0
 	wf.CreatedAt, wf.FinishedAt, wf.CreatedBy = now, nil, headerText(wf.CreatedBy, 128)
-	jobs := make([]*Job, len(order))
-	for i, st := range order {
-		j := st.Job
+	jobsOf := make(map[string]int, len(order)) // how many jobs each step is
+	for _, m := range made {
+		jobsOf[m.step.Name]++
+	}
+	jobs := make([]*Job, len(made))
+	for i, m := range made {
+		j := m.job
 		if j.ContinueOn == "" {
 			j.ContinueOn = ContinueOnSuccess
 		}
-		j.ParentID, j.waits = nil, len(st.DependsOn)
-		j.Note = fmt.Sprintf("step %s of workflow %s", st.Name, wf.Name)
+		j.ParentID, j.waits = nil, 0
+		for _, d := range m.step.DependsOn {
+			j.waits += jobsOf[d]
+		}
 		jobs[i] = j
 	}
 	return s.change(ctx, func(tx *gorm.DB) error {
@@ -214,18 +237,22 @@ func (s workflowStore) CreateWorkflow(ctx context.Context, wf *Workflow, steps [
 			return err
 		}
 		if len(dups) > 0 { // a unique key holds for a step as for any job: the run is refused
-			st := order[dups[0]]
+			st := made[dups[0]].step
 			return &Error{Code: ECONFLICT, Message: fmt.Sprintf("The workflow was not started: step %s's unique key is taken by job %d.", st.Name, jobs[dups[0]].ID),
 				Fields: map[string]string{"steps." + st.Name: fmt.Sprintf("Its unique key is taken by job %d.", jobs[dups[0]].ID)}}
 		}
-		ids := make(map[string]int64, len(order))
-		rows := make([]WorkflowStep, len(order))
+		ids := make(map[string][]int64, len(order))
+		rows := make([]WorkflowStep, len(made))
 		var deps []jobDep
-		for i, st := range order {
-			ids[st.Name] = jobs[i].ID
-			rows[i] = WorkflowStep{JobID: jobs[i].ID, WorkflowID: wf.ID, Step: st.Name, DepsLeft: len(st.DependsOn)}
+		for i, m := range made {
+			st := m.step
+			ids[st.Name] = append(ids[st.Name], jobs[i].ID)
+			rows[i] = WorkflowStep{JobID: jobs[i].ID, WorkflowID: wf.ID, Step: st.Name, DepsLeft: jobs[i].waits, Item: m.item,
+				ForEach: st.ForEach, Templated: HasTemplates(jobs[i].Args)}
 			for _, d := range st.DependsOn {
-				deps = append(deps, jobDep{ParentID: ids[d], JobID: jobs[i].ID})
+				for _, parent := range ids[d] {
+					deps = append(deps, jobDep{ParentID: parent, JobID: jobs[i].ID})
+				}
 			}
 		}
 		if err := tx.CreateInBatches(rows, 500).Error; err != nil {

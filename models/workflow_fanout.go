@@ -1,0 +1,154 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// A fan-out is a step with for_each: one job per item of a list, given when the run is made
+// (NewStep.Items) or a dependency's result (NewStep.ForEach, a template expanded when that
+// dependency ends). The steps that depend on it wait for all its jobs. Bounds keep one run
+// from becoming a million rows by accident.
+const (
+	// maxItems bounds one fan-out's items.
+	maxItems = 10000
+	// maxRunJobs bounds a run's jobs, fan-outs expanded.
+	maxRunJobs = 50000
+	// maxRunEdges bounds a run's graph, one edge per job and job it waits for: a fan-out that
+	// depends on another fan-out waits for each of its jobs.
+	maxRunEdges = 200000
+)
+
+// checkTemplates checks a step's templates and fan-out when the run is made: the steps whose
+// results it uses are among those it depends on, ${item} is used only by a fan-out, its list is
+// 1 to maxItems items or one template of a dependency's result. It returns why not, or "".
+func checkTemplates(st NewStep) string {
+	deps := make(map[string]bool, len(st.DependsOn))
+	for _, d := range st.DependsOn {
+		deps[d] = true
+	}
+	fanOut := st.Items != nil || st.ForEach != ""
+	switch {
+	case st.Items != nil && st.ForEach != "":
+		return fmt.Sprintf("step %q: for_each is a list or a template, not both", st.Name)
+	case st.Items != nil && (len(st.Items) == 0 || len(st.Items) > maxItems):
+		return fmt.Sprintf("step %q: for_each has %d items; a fan-out has 1 to %d", st.Name, len(st.Items), maxItems)
+	case fanOut && st.Job.UniqueKey != nil:
+		return fmt.Sprintf("step %q: a fan-out's jobs share their arguments' shape, not a unique key; leave the unique key out", st.Name)
+	}
+	if st.ForEach != "" {
+		refs, err := templatesIn(st.ForEach)
+		switch {
+		case err != nil:
+			return fmt.Sprintf("step %q: for_each: %v", st.Name, err)
+		case len(refs) != 1 || refs[0].Text != st.ForEach || refs[0].Step == "":
+			return fmt.Sprintf("step %q: for_each is a list, or one template of a result, ${steps.NAME.result...}, not %q", st.Name, st.ForEach)
+		case !deps[refs[0].Step]:
+			return fmt.Sprintf("step %q: for_each uses the result of %q, which is not one of the steps it depends on", st.Name, refs[0].Step)
+		}
+	}
+	refs, err := templatesIn(st.Job.Args)
+	if err != nil {
+		return fmt.Sprintf("step %q: args: %v", st.Name, err)
+	}
+	for _, r := range refs {
+		switch {
+		case r.Step == "" && !fanOut:
+			return fmt.Sprintf("step %q: args use %s, but the step has no for_each", st.Name, r.Text)
+		case r.Step != "" && !deps[r.Step]:
+			return fmt.Sprintf("step %q: args use %s, but %q is not one of the steps it depends on", st.Name, r.Text, r.Step)
+		}
+	}
+	return ""
+}
+
+// checkRunSize checks the run's jobs and edges, fan-outs given as lists expanded, against the
+// bounds; order is the steps checked, each after those it depends on.
+func checkRunSize(order []NewStep) string {
+	jobsOf := make(map[string]int, len(order))
+	total, edges := 0, 0
+	for _, st := range order {
+		n := 1
+		if st.Items != nil {
+			n = len(st.Items)
+		}
+		jobsOf[st.Name] = n
+		total += n
+		for _, d := range st.DependsOn {
+			edges += n * jobsOf[d]
+		}
+		switch {
+		case total > maxRunJobs:
+			return fmt.Sprintf("the run would have more than %d jobs, from step %q on", maxRunJobs, st.Name)
+		case edges > maxRunEdges:
+			return fmt.Sprintf("step %q: the run would wait on more than %d pairs of jobs (a fan-out waiting for a fan-out waits for each of its jobs); put a step between them", st.Name, maxRunEdges)
+		}
+	}
+	return ""
+}
+
+// stepJob is one job of a run to store: its step, and its item in a fan-out.
+type stepJob struct {
+	step *NewStep
+	job  *Job
+	item *int
+}
+
+// expandSteps makes the jobs of the steps (in order): one for a step, one per item for a
+// fan-out over a list, each with its item filled into its arguments.
+func expandSteps(order []NewStep, run string) ([]stepJob, error) {
+	var out []stepJob
+	for k := range order {
+		st := &order[k]
+		note := fmt.Sprintf("step %s of workflow %s", st.Name, run)
+		if st.Items == nil {
+			st.Job.Note = note
+			out = append(out, stepJob{step: st, job: st.Job})
+			continue
+		}
+		template := st.Job.Args
+		for i, raw := range st.Items {
+			item, err := decodeJSON(string(raw))
+			if err != nil {
+				return nil, &Error{Code: EINVALID, Message: fmt.Sprintf("The workflow was not started: step %s: item %d is not JSON.", st.Name, i),
+					Fields: map[string]string{"steps." + st.Name + ".for_each": fmt.Sprintf("Item %d is not JSON.", i)}}
+			}
+			args, err := fillItem(template, item)
+			if err != nil {
+				msg := fmt.Sprintf("item %d: %v", i, err)
+				return nil, &Error{Code: EINVALID, Message: fmt.Sprintf("The workflow was not started: step %s: %s.", st.Name, msg),
+					Fields: map[string]string{"steps." + st.Name + ".args": msg}}
+			}
+			j := st.Job
+			if i > 0 {
+				c := *st.Job
+				j = &c
+			}
+			j.Args, j.Note = args, fmt.Sprintf("%s, item %d", note, i)
+			out = append(out, stepJob{step: st, job: j, item: &i})
+		}
+	}
+	return out, nil
+}
+
+// ItemsOf makes the items of a fan-out over a list from any JSON list.
+func ItemsOf(list string) ([]json.RawMessage, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal([]byte(list), &items); err != nil {
+		return nil, fmt.Errorf("for_each is not a list: %w", err)
+	}
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	return items, nil
+}
+
+// FillItem fills an item (JSON) into the ${item} templates of a fan-out's arguments (JSON),
+// leaving those of steps' results; for checking each item's arguments as an enqueue would.
+func FillItem(args string, item json.RawMessage) (string, error) {
+	v, err := decodeJSON(string(item))
+	if err != nil {
+		return "", fmt.Errorf("the item is not JSON: %w", err)
+	}
+	return fillItem(args, v)
+}

@@ -1,0 +1,235 @@
+package models_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kilnhq/kiln/models"
+)
+
+// argStep is a step whose job has these arguments (JSON).
+func argStep(name, args string, deps ...string) models.NewStep {
+	st := step(name, deps...)
+	st.Job.Args = args
+	return st
+}
+
+// items is a fan-out's list.
+func items(t *testing.T, list string) []json.RawMessage {
+	t.Helper()
+	out, err := models.ItemsOf(list)
+	require.NoError(t, err)
+	return out
+}
+
+// stepJobsOf are the jobs of the named step (one per item for a fan-out), in item order.
+func stepJobsOf(t *testing.T, s *models.Store, id int64, name string) []*models.Job {
+	t.Helper()
+	steps, err := s.Workflows.WorkflowSteps(ctx, id)
+	require.NoError(t, err)
+	var out []*models.Job
+	var order []int
+	for _, st := range steps {
+		if st.Step != name {
+			continue
+		}
+		j, err := s.JobQueries.GetJob(ctx, st.JobID)
+		require.NoError(t, err)
+		out = append(out, j)
+		n := 0
+		if st.Item != nil {
+			n = *st.Item
+		}
+		order = append(order, n)
+	}
+	sort.Sort(byItem{out, order})
+	return out
+}
+
+type byItem struct {
+	jobs  []*models.Job
+	items []int
+}
+
+func (b byItem) Len() int           { return len(b.jobs) }
+func (b byItem) Less(i, j int) bool { return b.items[i] < b.items[j] }
+func (b byItem) Swap(i, j int) {
+	b.jobs[i], b.jobs[j] = b.jobs[j], b.jobs[i]
+	b.items[i], b.items[j] = b.items[j], b.items[i]
+}
+
+// runAll claims what is enqueued and finishes each job of the named step with the result
+// result gives it (succeeded, or failed when it gives "!"); the others go back.
+func runAll(t *testing.T, s *models.Store, id int64, name string, result func(j *models.Job) string) {
+	t.Helper()
+	mine := map[int64]bool{}
+	for _, j := range stepJobsOf(t, s, id, name) {
+		mine[j.ID] = true
+	}
+	for _, j := range claim(t, s, "n1", 1000) {
+		switch {
+		case !mine[j.ID]:
+			finish(t, s, j, models.JobFinish{State: models.JobEnqueued, RefundAttempt: true})
+		case result(j) == "!":
+			finish(t, s, j, models.JobFinish{State: models.JobFailed, Error: "boom"})
+		default:
+			finish(t, s, j, models.JobFinish{State: models.JobSucceeded, Result: result(j)})
+		}
+	}
+}
+
+func noResult(*models.Job) string { return "" }
+
+// A fan-out over a list given when the run is made: one job per item, the item filled into
+// each one's arguments as a value of its own type; the step after it waits for every item.
+func TestWorkflowFanOutOverAList(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		fan := argStep("render", `{"page":"${item.n}","label":"page ${item.n} of ${item.doc}"}`, "start")
+		fan.Items = items(t, `[{"n":1,"doc":"a"},{"n":2,"doc":"a"},{"n":3,"doc":"b"}]`)
+		wf := workflow(t, s, step("start"), fan, step("zip", "render"))
+		require.Equal(t, 5, wf.StepsTotal, "a fan-out is a job per item")
+
+		jobs := stepJobsOf(t, s, wf.ID, "render")
+		require.Len(t, jobs, 3)
+		require.JSONEq(t, `{"page":3,"label":"page 3 of b"}`, jobs[2].Args)
+		require.Equal(t, models.JobAwaiting, jobs[0].State)
+
+		runAll(t, s, wf.ID, "start", noResult)
+		runAll(t, s, wf.ID, "render", func(j *models.Job) string {
+			if strings.Contains(j.Args, `"page":2`) {
+				return "" // the others finish first: zip still waits for this one
+			}
+			return `{"ok":true}`
+		})
+		require.Equal(t, models.JobSucceeded, stepStates(t, s, wf.ID)["render"])
+		require.Equal(t, models.JobEnqueued, stepStates(t, s, wf.ID)["zip"])
+		runAll(t, s, wf.ID, "zip", noResult)
+		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowSucceeded, got.State)
+	})
+}
+
+// Results pass to the steps after: a fan-out over a list in a dependency's result, a step that
+// uses the fan-out's results (a list, in item order) and a value inside a longer string.
+func TestWorkflowResultsFillTemplatesAndFanOut(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		fan := argStep("upload", `{"file":"${item}","bucket":"${steps.list.result.bucket}"}`, "list")
+		fan.ForEach = "${steps.list.result.files}"
+		tell := argStep("tell", `{"sizes":"${steps.upload.result}","text":"uploaded ${steps.upload.result.1.size} bytes to ${steps.list.result.bucket}"}`, "upload", "list")
+		wf := workflow(t, s, step("list"), fan, tell)
+		require.Equal(t, 3, wf.StepsTotal)
+
+		runAll(t, s, wf.ID, "list", func(*models.Job) string { return `{"files":["a.pdf","b.pdf","c.pdf"],"bucket":"bk"}` })
+		jobs := stepJobsOf(t, s, wf.ID, "upload")
+		require.Len(t, jobs, 3, "expanded into one job per file")
+		for i, j := range jobs {
+			require.JSONEq(t, fmt.Sprintf(`{"file":"%c.pdf","bucket":"bk"}`, 'a'+i), j.Args)
+			require.Equal(t, models.JobEnqueued, j.State)
+		}
+		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, 5, got.StepsTotal)
+		require.Equal(t, 4, got.StepsLeft)
+
+		runAll(t, s, wf.ID, "upload", func(j *models.Job) string {
+			var a struct{ File string }
+			require.NoError(t, json.Unmarshal([]byte(j.Args), &a))
+			return fmt.Sprintf(`{"size":%d}`, 100+int(a.File[0]-'a'))
+		})
+		tj := stepJobsOf(t, s, wf.ID, "tell")[0]
+		require.Equal(t, models.JobEnqueued, tj.State)
+		require.JSONEq(t, `{"sizes":[{"size":100},{"size":101},{"size":102}],"text":"uploaded 101 bytes to bk"}`, tj.Args)
+
+		res, err := s.Workflows.StepResult(ctx, tj.ID, "upload")
+		require.NoError(t, err)
+		require.JSONEq(t, `[{"size":100},{"size":101},{"size":102}]`, res)
+		_, err = s.Workflows.StepResult(ctx, tj.ID, "nope")
+		require.True(t, models.ErrorCode(err) == models.ENOTFOUND, "%v", err)
+	})
+}
+
+// A template that can't be filled fails its step before it runs, saying why; the steps that
+// need it are skipped. A fan-out over an empty list has nothing to do: it succeeds.
+func TestWorkflowTemplateThatCantBeFilled(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		use := argStep("use", `{"path":"${steps.dump.result.path}"}`, "dump")
+		empty := argStep("each", `{"x":"${item}"}`, "dump")
+		empty.ForEach = "${steps.dump.result.none}"
+		wf := workflow(t, s, step("dump"), use, step("after", "use"), empty, step("last", "each"))
+		runAll(t, s, wf.ID, "dump", func(*models.Job) string { return `{"paths":["/x"],"none":[]}` })
+
+		states := stepStates(t, s, wf.ID)
+		require.Equal(t, models.JobFailed, states["use"])
+		require.Equal(t, models.JobSkipped, states["after"])
+		require.Equal(t, models.JobSucceeded, states["each"], "an empty list: nothing to do")
+		require.Equal(t, models.JobEnqueued, states["last"])
+		j := stepJobsOf(t, s, wf.ID, "use")[0]
+		require.Contains(t, j.LastError, `${steps.dump.result.path}: dump's result has no "path"`)
+		runAll(t, s, wf.ID, "last", noResult)
+		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowFailed, got.State)
+	})
+}
+
+// Retrying a run whose producer failed runs it again, then fills the steps that were skipped
+// from its new result.
+func TestWorkflowRetryFillsSkippedTemplates(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		fan := argStep("each", `{"x":"${item}"}`, "list")
+		fan.ForEach = "${steps.list.result}"
+		wf := workflow(t, s, step("list"), fan, argStep("n", `{"first":"${steps.each.result.0}"}`, "each"))
+		runAll(t, s, wf.ID, "list", func(*models.Job) string { return "!" })
+		require.Equal(t, models.JobSkipped, stepStates(t, s, wf.ID)["each"])
+
+		require.NoError(t, retryRun(s, wf.ID))
+		runAll(t, s, wf.ID, "list", func(*models.Job) string { return `[7,8]` })
+		jobs := stepJobsOf(t, s, wf.ID, "each")
+		require.Len(t, jobs, 2)
+		require.JSONEq(t, `{"x":8}`, jobs[1].Args)
+		runAll(t, s, wf.ID, "each", func(j *models.Job) string { return j.Args })
+		require.JSONEq(t, `{"first":{"x":7}}`, stepJobsOf(t, s, wf.ID, "n")[0].Args)
+	})
+}
+
+func retryRun(s *models.Store, id int64) error {
+	_, err := s.Workflows.RetryWorkflow(ctx, id, "test")
+	return err
+}
+
+// Templates and fan-outs are checked when the run is made, naming the step.
+func TestWorkflowTemplatesAreChecked(t *testing.T) {
+	fan := func(list string) models.NewStep {
+		st := argStep("f", `{"x":"${item}"}`, "a")
+		st.ForEach = list
+		return st
+	}
+	lit := argStep("f", `{}`, "a")
+	lit.Items = []json.RawMessage{}
+	for name, tc := range map[string]struct {
+		step models.NewStep
+		want string
+	}{
+		"item outside a fan-out": {argStep("f", `{"x":"${item}"}`, "a"), "the step has no for_each"},
+		"a step not depended on": {argStep("f", `{"x":"${steps.b.result}"}`, "a"), `"b" is not one of the steps it depends on`},
+		"a bad template":         {argStep("f", `{"x":"${steps.a.output}"}`, "a"), "is not a template"},
+		"for_each not a template": {fan("files"), "for_each is a list, or one template"},
+		"for_each of another":     {fan("${steps.b.result}"), `uses the result of "b"`},
+		"an empty list":           {lit, "for_each has 0 items"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := models.CheckWorkflow("w", []models.NewStep{step("a"), step("b"), tc.step})
+			require.True(t, models.ErrorCode(err) == models.EINVALID, "%v", err)
+			require.Contains(t, err.Error(), tc.want)
+			var me *models.Error
+			require.ErrorAs(t, err, &me)
+			require.Contains(t, me.Fields, "steps.f")
+		})
+	}
+}

@@ -1,0 +1,295 @@
+package models
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// When a step that uses its dependencies' results is released (in the transaction that ends
+// its last dependency), its templates are filled in from those results, and a fan-out over a
+// result is expanded into one job per item. A step whose templates can't be filled (a missing
+// value, a dependency with no result) fails at once, saying why, as a job would.
+
+// parentResult is the result of a job a released step depends on.
+type parentResult struct {
+	Child  int64
+	Step   string
+	Item   *int
+	State  JobState
+	Result string
+}
+
+// filled is what filling the templates of released steps did.
+type filled struct {
+	// failed are the steps that could not be filled, and why.
+	failed map[int64]string
+	// empty are the fan-outs over an empty list: nothing to do, they succeed.
+	empty []int64
+	// queues got the jobs of expanded fan-outs.
+	queues []string
+}
+
+// fillSteps fills the templates of the ready steps that have some, and expands those that fan
+// out over a result, in tx.
+func (s *conn) fillSteps(tx *gorm.DB, ready []readyStep, now time.Time) (filled, error) {
+	out := filled{failed: map[int64]string{}}
+	ids := make([]int64, len(ready))
+	for i, r := range ready {
+		ids[i] = r.JobID
+	}
+	parents := map[int64][]parentResult{}
+	args := map[int64]string{}
+	for chunk := range slices.Chunk(ids, 500) {
+		var got []parentResult
+		err := tx.Raw(`SELECT jd.job_id AS child, ws.step, ws.item, jobs.state, jobs.result FROM job_deps jd
+JOIN workflow_steps ws ON ws.job_id = jd.parent_id JOIN jobs ON jobs.id = jd.parent_id WHERE jd.job_id IN ?`, chunk).Scan(&got).Error
+		if err != nil {
+			return out, fmt.Errorf("models: results for steps: %w", err)
+		}
+		for _, p := range got {
+			parents[p.Child] = append(parents[p.Child], p)
+		}
+		var rows []struct {
+			ID   int64
+			Args string
+		}
+		if err := tx.Raw("SELECT id, args FROM jobs WHERE id IN ?", chunk).Scan(&rows).Error; err != nil {
+			return out, fmt.Errorf("models: arguments of steps: %w", err)
+		}
+		for _, r := range rows {
+			args[r.ID] = r.Args
+		}
+	}
+	for _, r := range ready {
+		values := resultsOf(parents[r.JobID])
+		filledArgs, err := fillTemplates(args[r.JobID], func(t tmplRef) bool { return t.Step != "" }, values)
+		if err != nil {
+			out.failed[r.JobID] = "its arguments' templates: " + err.Error()
+			continue
+		}
+		if r.ForEach == "" {
+			if err := tx.Exec("UPDATE jobs SET args = ? WHERE id = ?", filledArgs, r.JobID).Error; err != nil {
+				return out, fmt.Errorf("models: fill the arguments of job %d: %w", r.JobID, err)
+			}
+			if err := tx.Exec("UPDATE workflow_steps SET templated = ? WHERE job_id = ?", false, r.JobID).Error; err != nil {
+				return out, fmt.Errorf("models: fill the arguments of job %d: %w", r.JobID, err)
+			}
+			continue
+		}
+		ref, _ := parseTemplate(strings.TrimSuffix(strings.TrimPrefix(r.ForEach, "${"), "}")) // checked when made
+		list, err := values(ref)
+		if err != nil {
+			out.failed[r.JobID] = "for_each: " + err.Error()
+			continue
+		}
+		items, ok := list.([]any)
+		switch {
+		case !ok:
+			out.failed[r.JobID] = fmt.Sprintf("for_each: %s is a %s, not a list", r.ForEach, jsonType(list))
+			continue
+		case len(items) > maxItems:
+			out.failed[r.JobID] = fmt.Sprintf("for_each: %s has %d items; a fan-out has at most %d", r.ForEach, len(items), maxItems)
+			continue
+		case len(items) == 0:
+			out.empty = append(out.empty, r.JobID)
+			continue
+		}
+		why, queues, err := s.expand(tx, r, filledArgs, items, now)
+		if err != nil {
+			return out, err
+		}
+		if why != "" {
+			out.failed[r.JobID] = why
+		}
+		out.queues = append(out.queues, queues...)
+	}
+	return out, nil
+}
+
+// resultsOf gives the templates of a step the results of its dependencies: a step's result,
+// or a fan-out's list of its items' results in their order.
+func resultsOf(parents []parentResult) templateValues {
+	return func(t tmplRef) (any, error) {
+		var mine []parentResult
+		for _, p := range parents {
+			if p.Step == t.Step {
+				mine = append(mine, p)
+			}
+		}
+		if len(mine) == 0 { // checked when made; a run made before is told plainly
+			return nil, fmt.Errorf("%s: %q is not a step this one depends on", t.Text, t.Step)
+		}
+		what := t.Step + "'s result"
+		decode := func(p parentResult) (any, error) {
+			if p.State != JobSucceeded {
+				return nil, fmt.Errorf("%s: %s ended %s, with no result", t.Text, t.Step, p.State)
+			}
+			if p.Result == "" {
+				return nil, nil
+			}
+			v, err := decodeJSON(p.Result)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s is not JSON", t.Text, what)
+			}
+			return v, nil
+		}
+		var v any
+		if mine[0].Item == nil {
+			r, err := decode(mine[0])
+			if err != nil {
+				return nil, err
+			}
+			v = r
+		} else {
+			slices.SortFunc(mine, func(a, b parentResult) int { return *a.Item - *b.Item })
+			list := make([]any, len(mine))
+			for i, p := range mine {
+				r, err := decode(p)
+				if err != nil {
+					return nil, err
+				}
+				list[i] = r
+			}
+			v = list
+		}
+		val, err := valueAt(v, t.Path, what)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.Text, err)
+		}
+		return val, nil
+	}
+}
+
+// expand makes a fan-out over a result, r, its filled arguments and its items, into one job per
+// item: r itself is the first, the others are stored ready to run, and the steps that depend
+// on r wait for each. It returns why it can't (too big), or the queues that got jobs.
+func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now time.Time) (string, []string, error) {
+	var children []int64
+	if err := tx.Model(&jobDep{}).Where("parent_id = ?", r.JobID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
+		return "", nil, fmt.Errorf("models: steps waiting for job %d: %w", r.JobID, err)
+	}
+	var wf Workflow
+	if err := tx.Select("id", "steps_total").Take(&wf, r.WorkflowID).Error; err != nil {
+		return "", nil, fmt.Errorf("models: workflow %d: %w", r.WorkflowID, err)
+	}
+	more := len(items) - 1
+	switch {
+	case wf.StepsTotal+more > maxRunJobs:
+		return fmt.Sprintf("for_each: %d items would make the run more than %d jobs", len(items), maxRunJobs), nil, nil
+	case len(items)*len(children) > maxRunEdges:
+		return fmt.Sprintf("for_each: %d items, each waited for by %d jobs, would make more than %d pairs", len(items), len(children), maxRunEdges), nil, nil
+	}
+	itemArgs := make([]string, len(items))
+	for i, item := range items {
+		a, err := fillItem(args, item)
+		if err != nil {
+			return fmt.Sprintf("item %d: %v", i, err), nil, nil
+		}
+		itemArgs[i] = a
+	}
+	var first Job
+	if err := tx.Take(&first, r.JobID).Error; err != nil {
+		return "", nil, fmt.Errorf("models: load job %d: %w", r.JobID, err)
+	}
+	zero := 0
+	if err := tx.Exec("UPDATE jobs SET args = ? WHERE id = ?", itemArgs[0], r.JobID).Error; err != nil {
+		return "", nil, fmt.Errorf("models: fill the arguments of job %d: %w", r.JobID, err)
+	}
+	if err := tx.Model(&WorkflowStep{}).Where("job_id = ?", r.JobID).
+		Updates(map[string]any{"item": &zero, "for_each": "", "templated": false}).Error; err != nil {
+		return "", nil, fmt.Errorf("models: expand step of job %d: %w", r.JobID, err)
+	}
+	if more == 0 {
+		return "", nil, nil
+	}
+	copies := make([]*Job, more)
+	for i := range copies {
+		c := first
+		c.ID, c.State, c.RunAt, c.UniqueKey, c.UniqueStates = 0, "", now, nil, nil
+		c.Args, c.Note = itemArgs[i+1], fmt.Sprintf("item %d of step %s, expanded from job %d", i+1, r.Step, r.JobID)
+		copies[i] = &c
+	}
+	if _, err := (jobStore{s}).InsertJobsTx(tx, copies, now); err != nil {
+		return "", nil, err
+	}
+	rows := make([]WorkflowStep, more)
+	var edges []jobDep
+	for i, c := range copies {
+		item := i + 1
+		rows[i] = WorkflowStep{JobID: c.ID, WorkflowID: r.WorkflowID, Step: r.Step, Item: &item}
+		for _, child := range children {
+			edges = append(edges, jobDep{ParentID: c.ID, JobID: child})
+		}
+	}
+	if err := tx.CreateInBatches(rows, 500).Error; err != nil {
+		return "", nil, fmt.Errorf("models: store the items of step %s: %w", r.Step, err)
+	}
+	if len(edges) > 0 {
+		if err := tx.CreateInBatches(edges, 1000).Error; err != nil {
+			return "", nil, fmt.Errorf("models: store the graph of step %s: %w", r.Step, err)
+		}
+	}
+	for chunk := range slices.Chunk(children, 500) {
+		if err := tx.Exec("UPDATE workflow_steps SET deps_left = deps_left + ? WHERE job_id IN ?", more, chunk).Error; err != nil {
+			return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
+		}
+	}
+	if err := tx.Exec("UPDATE workflows SET steps_total = steps_total + ?, steps_left = steps_left + ? WHERE id = ?", more, more, r.WorkflowID).Error; err != nil {
+		return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
+	}
+	return "", []string{first.Queue}, nil
+}
+
+// fillReady fills the templates of the steps among run that have some (fillSteps), and ends at
+// once those that can't be filled (failed) and the fan-outs over an empty list (succeeded),
+// recording them in ended, for their dependents to be released in turn. It returns the steps
+// left to start, and the queues that got the jobs of expanded fan-outs.
+func (s *conn) fillReady(tx *gorm.DB, run []int64, byID map[int64]readyStep, now time.Time, counts countDelta,
+	ended map[int64]JobState, events *[]JobEvent) ([]int64, []string, error) {
+	var todo []readyStep
+	for _, id := range run {
+		if r := byID[id]; r.Templated || r.ForEach != "" {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 {
+		return run, nil, nil
+	}
+	f, err := s.fillSteps(tx, todo, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	end := func(id int64, to JobState, set map[string]any, reason string) error {
+		set["state"], set["finished_at"] = to, now
+		res := tx.Model(&Job{}).Where("id = ? AND state = ?", id, JobAwaiting).Updates(set)
+		if res.Error != nil {
+			return fmt.Errorf("models: end step of job %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 1 {
+			r := byID[id]
+			counts.move(r.Queue, r.Kind, JobAwaiting, to, 1)
+			ended[id] = to
+			*events = append(*events, JobEvent{JobID: id, From: JobAwaiting, To: to, At: now, Reason: reason})
+		}
+		return nil
+	}
+	for _, id := range slices.Sorted(maps.Keys(f.failed)) {
+		why := f.failed[id]
+		if err := end(id, JobFailed, map[string]any{"last_error": truncate(why, JobErrorMax)}, "failed before it ran: "+why); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, id := range f.empty {
+		if err := end(id, JobSucceeded, map[string]any{"result": "[]", "progress": 100},
+			"for_each is an empty list: nothing to do"); err != nil {
+			return nil, nil, err
+		}
+	}
+	left := slices.DeleteFunc(run, func(id int64) bool { _, done := ended[id]; return done })
+	return left, f.queues, nil
+}
