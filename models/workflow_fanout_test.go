@@ -216,9 +216,9 @@ func TestWorkflowTemplatesAreChecked(t *testing.T) {
 		step models.NewStep
 		want string
 	}{
-		"item outside a fan-out": {argStep("f", `{"x":"${item}"}`, "a"), "the step has no for_each"},
-		"a step not depended on": {argStep("f", `{"x":"${steps.b.result}"}`, "a"), `"b" is not one of the steps it depends on`},
-		"a bad template":         {argStep("f", `{"x":"${steps.a.output}"}`, "a"), "is not a template"},
+		"item outside a fan-out":  {argStep("f", `{"x":"${item}"}`, "a"), "the step has no for_each"},
+		"a step not depended on":  {argStep("f", `{"x":"${steps.b.result}"}`, "a"), `"b" is not one of the steps it depends on`},
+		"a bad template":          {argStep("f", `{"x":"${steps.a.output}"}`, "a"), "is not a template"},
 		"for_each not a template": {fan("files"), "for_each is a list, or one template"},
 		"for_each of another":     {fan("${steps.b.result}"), `uses the result of "b"`},
 		"an empty list":           {lit, "for_each has 0 items"},
