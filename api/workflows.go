@@ -1,13 +1,20 @@
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // WorkflowStepSpec is a step of a workflow to start: a job (as an enqueue takes it), its name,
-// the steps it depends on and when it runs.
+// the steps it depends on and when it runs. Its args may use the results of the steps it
+// depends on, ${steps.NAME.result} or ${steps.NAME.result.PATH} (keys and list indexes joined
+// by dots), filled in when it is released: a template that is the whole string becomes the
+// value, of its own type; one inside a longer string, its text.
 type WorkflowStepSpec struct {
-	Name      string   `json:"name" minLength:"1" maxLength:"100" pattern:"^[A-Za-z0-9._-]+$" doc:"The step's name in its workflow: letters, digits, '.', '_' or '-'."`
-	DependsOn []string `json:"depends_on,omitempty" maxItems:"10000" doc:"The names of the steps it waits for."`
-	On        string   `json:"on,omitempty" enum:"succeeded,failed,finished" doc:"When it runs, once every step it depends on ended: succeeded (the default: they all succeeded), failed (one of them did not succeed: a cleanup, a \"tell me it failed\"), finished (whatever they did). Otherwise it is skipped."`
+	Name      string          `json:"name" minLength:"1" maxLength:"100" pattern:"^[A-Za-z0-9._-]+$" doc:"The step's name in its workflow: letters, digits, '.', '_' or '-'."`
+	DependsOn []string        `json:"depends_on,omitempty" maxItems:"10000" doc:"The names of the steps it waits for."`
+	ForEach   json.RawMessage `json:"for_each,omitempty" doc:"Makes the step a fan-out: one job per item, and the steps that depend on it wait for all of them. A list (of at most 10,000 items), or a string template of a list in the result of a step it depends on, such as \"${steps.list.result.files}\", expanded when that step ends. The step's args use the item as ${item} or ${item.PATH}."`
+	On        string          `json:"on,omitempty" enum:"succeeded,failed,finished" doc:"When it runs, once every step it depends on ended: succeeded (the default: they all succeeded), failed (one of them did not succeed: a cleanup, a \"tell me it failed\"), finished (whatever they did). Otherwise it is skipped."`
 	JobSpec
 }
 

@@ -244,6 +244,8 @@ type WorkflowStore interface {
 	GetWorkflow(ctx context.Context, id int64) (*Workflow, error)
 	// WorkflowSteps returns a run's steps with their jobs' states, times and dependencies.
 	WorkflowSteps(ctx context.Context, id int64) ([]StepOf, error)
+	// WorkflowGraph returns a run's steps one node each, a fan-out's jobs counted by state.
+	WorkflowGraph(ctx context.Context, id int64) ([]StepNode, error)
 	// ListWorkflows returns a keyset page of runs, newest first; WorkflowOfJob the run a job is
 	// a step of (nil when none).
 	ListWorkflows(ctx context.Context, f WorkflowFilter, before int64, limit int) (WorkflowPage, error)

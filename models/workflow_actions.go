@@ -18,10 +18,11 @@ import (
 // under the run's lock; the dashboard offers Cancel only where it holds.
 func (wf *Workflow) Cancellable() bool { return wf.State == WorkflowRunning }
 
-// Retryable reports whether the run, with these steps, may be retried: it ended, and a step
-// did not succeed (those are the steps retried).
-func (wf *Workflow) Retryable(steps []StepOf) bool {
-	return wf.State != WorkflowRunning && slices.ContainsFunc(steps, func(st StepOf) bool { return st.State != JobSucceeded })
+// Retryable reports whether the run may be retried: it ended failed or cancelled (the steps
+// that did not succeed are retried). A run that succeeded has nothing to retry, though steps
+// that run on failure were skipped.
+func (wf *Workflow) Retryable() bool {
+	return wf.State == WorkflowFailed || wf.State == WorkflowCancelled
 }
 
 // errStepEnded: the step reached a final state while its run was being cancelled.
@@ -121,8 +122,8 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 		switch {
 		case wf.State == WorkflowRunning:
 			return Errorf(ECONFLICT, "Workflow %d is still running: cancel it first, or wait for it to end.", id)
-		case !wf.Retryable(steps):
-			return Errorf(ECONFLICT, "Workflow %d has no step to retry: every step succeeded.", id)
+		case !wf.Retryable():
+			return Errorf(ECONFLICT, "Workflow %d succeeded: it has no step to retry.", id)
 		}
 		again := map[int64]bool{}
 		for _, st := range steps {

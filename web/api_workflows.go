@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -88,7 +89,7 @@ func (s *Server) apiStartWorkflow(ctx context.Context, in *WorkflowInput) (*Work
 			opts = append(opts, jobs.OnAnyFinalState())
 		}
 		index[st.Name] = i
-		wf.Add(jobs.Step{Name: st.Name, Kind: st.Kind, Args: specArgs(st.JobSpec), DependsOn: st.DependsOn, Opts: opts})
+		wf.Add(jobs.Step{Name: st.Name, Kind: st.Kind, Args: specArgs(st.JobSpec), DependsOn: st.DependsOn, Opts: opts, ForEach: forEachOf(st.ForEach)})
 	}
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The workflow was not started.", details...)
@@ -169,4 +170,17 @@ func stepsAt(err error, index map[string]int, at int) error {
 		fields[k] = v
 	}
 	return &models.Error{Code: me.Code, Message: me.Message, Fields: fields}
+}
+
+// forEachOf is a step's for_each as jobs.Step takes it: a template (a JSON string), a list, or
+// nothing.
+func forEachOf(raw json.RawMessage) any {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var template string
+	if json.Unmarshal(raw, &template) == nil {
+		return template
+	}
+	return raw
 }

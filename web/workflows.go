@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -99,21 +100,42 @@ func (s *Server) workflowView(c echo.Context) (pages.WorkflowView, error) {
 	if err != nil {
 		return pages.WorkflowView{}, err
 	}
-	steps, err := s.store.Workflows.WorkflowSteps(ctx, id)
+	steps, err := s.store.Workflows.WorkflowGraph(ctx, id)
 	if err != nil {
 		return pages.WorkflowView{}, err
 	}
 	v := pages.WorkflowView{Run: s.workflowRow(c, wf), CSRF: csrfToken(c),
-		CanCancel: wf.Cancellable() && may(c, authz.JobsCancel), CanRetry: wf.Retryable(steps) && may(c, authz.JobsRetry)}
+		CanCancel: wf.Cancellable() && may(c, authz.JobsCancel), CanRetry: wf.Retryable() && may(c, authz.JobsRetry)}
 	nodes := make([]components.GraphNode, len(steps))
 	for i, st := range steps {
-		d := s.stepDuration(st.State, st.StartedAt, st.FinishedAt)
-		v.Steps = append(v.Steps, pages.WorkflowStepRow{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: st.DependsOn, Duration: d})
-		nodes[i] = components.GraphNode{Name: st.Step, State: string(st.State), Href: "/dashboard/jobs/" + strconv.FormatInt(st.JobID, 10),
-			Duration: d, DependsOn: st.DependsOn}
+		state := st.State()
+		d := s.stepDuration(state, st.StartedAt, st.FinishedAt)
+		counts := stepCounts(st)
+		v.Steps = append(v.Steps, pages.WorkflowStepRow{Name: st.Step, JobID: st.JobID, State: string(state), DependsOn: st.DependsOn,
+			Duration: d, Counts: counts})
+		nodes[i] = components.GraphNode{Name: st.Step, State: string(state), Href: "/dashboard/jobs/" + strconv.FormatInt(st.JobID, 10),
+			Duration: d, DependsOn: st.DependsOn, Counts: counts}
 	}
 	v.Graph = components.LayoutGraph(nodes)
 	return v, nil
+}
+
+// stepCounts says how far a fan-out's jobs are: "3/5 done · 1 running · 1 failed"; "" for a
+// step that is no fan-out.
+func stepCounts(n models.StepNode) string {
+	switch {
+	case !n.FanOut:
+		return ""
+	case n.Pending:
+		return "for each: waiting for its list"
+	}
+	parts := []string{fmt.Sprintf("%s/%s done", strconv.Itoa(n.Done()), strconv.Itoa(n.Jobs))}
+	for _, st := range []models.JobState{models.JobProcessing, models.JobFailed, models.JobCancelled, models.JobSkipped} {
+		if c := n.States[st]; c > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", strconv.Itoa(c), st))
+		}
+	}
+	return strings.Join(parts, " · ")
 }
 
 // stepDuration is how long a step's job ran, or has run so far; "" when it is not running nor

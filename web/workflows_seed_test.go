@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/kilnhq/kiln/jobs"
@@ -22,7 +23,10 @@ func (a *app) seedWorkflows() []string {
 		step("reconcile-monthly-statements-for-enterprise-customers", "export-ledger-from-primary-database"),
 		step("generate-responsive-thumbnail-variants", "export-ledger-from-primary-database"),
 		step("upload", "export-ledger-from-primary-database"),
-		step("notify-accounts-payable-of-the-outcome", "reconcile-monthly-statements-for-enterprise-customers", "generate-responsive-thumbnail-variants", "upload"),
+		jobs.Step{Name: "render-statement-pdfs", Kind: "wf.step", Args: map[string]string{"customer": "${item}"}, ForEach: customers(1200),
+			DependsOn: []string{"export-ledger-from-primary-database"}, Opts: []jobs.Option{jobs.Queue("renders")}},
+		step("notify-accounts-payable-of-the-outcome", "reconcile-monthly-statements-for-enterprise-customers", "generate-responsive-thumbnail-variants", "upload",
+			"render-statement-pdfs"),
 	)
 	wide, err := a.engine.StartWorkflow(a.t.Context(), w)
 	if err != nil {
@@ -39,4 +43,13 @@ func (a *app) seedWorkflows() []string {
 	}
 	a.finish(a.stepJob(failed.ID, "only"), models.JobFailed, "exit status 1")
 	return []string{"/dashboard/workflows", "/dashboard/workflows?state=failed", "/dashboard/workflows/" + itoa(wide.ID), "/dashboard/workflows/" + itoa(failed.ID)}
+}
+
+// customers are n customers' numbers, a fan-out's items.
+func customers(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("cus_%05d", i+1)
+	}
+	return out
 }

@@ -18,6 +18,9 @@ type GraphNode struct {
 	Href      string // the step's job
 	Duration  string // how long it ran or runs; "" when it has not started
 	DependsOn []string
+	// Counts, for a fan-out (one node for all its jobs), says how far its jobs are ("3/5 done ·
+	// 1 failed"); it is drawn as a stack.
+	Counts string
 }
 
 // Graph geometry, in SVG user units (pixels: the graph is drawn at its size and scrolls). A
@@ -164,10 +167,14 @@ func (g GraphLayout) ViewBox() string { return fmt.Sprintf("0 0 %.0f %.0f", g.Wi
 
 // Status is the node's second line: its state, and its duration when it has one.
 func (b GraphBox) Status() string {
-	if b.Duration == "" {
-		return b.State
+	s := b.State
+	if b.Counts != "" {
+		s = b.Counts
 	}
-	return b.State + " · " + b.Duration
+	if b.Duration == "" {
+		return s
+	}
+	return s + " · " + b.Duration
 }
 
 // Label is the node's accessible name: the step, its state and duration, and what it waits for.

@@ -5,7 +5,8 @@
 -- step whose arguments use its dependencies' results (${steps.NAME.result...}), filled in when
 -- it is released. start_job_id is the job that started a run (a workflow.start job, as a
 -- recurring entry enqueues): a job rescued after starting its run finds it, and starts no
--- second one.
+-- second one. job_deps is read by the waiting job too (its dependencies' results, a retry's
+-- graph, the run's page): an index on job_id.
 
 -- +goose Up
 ALTER TABLE workflow_steps ADD COLUMN item bigint;
@@ -13,8 +14,10 @@ ALTER TABLE workflow_steps ADD COLUMN for_each text DEFAULT '' NOT NULL;
 ALTER TABLE workflow_steps ADD COLUMN templated boolean DEFAULT false NOT NULL;
 ALTER TABLE workflows ADD COLUMN start_job_id bigint;
 CREATE UNIQUE INDEX IF NOT EXISTS idx_workflows_start_job ON workflows (start_job_id);
+CREATE INDEX IF NOT EXISTS idx_job_deps_job ON job_deps (job_id);
 
 -- +goose Down
+DROP INDEX IF EXISTS idx_job_deps_job;
 DROP INDEX IF EXISTS idx_workflows_start_job;
 ALTER TABLE workflows DROP COLUMN start_job_id;
 ALTER TABLE workflow_steps DROP COLUMN templated;
