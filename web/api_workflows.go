@@ -139,7 +139,7 @@ func (s *Server) workflowOut(ctx context.Context, run *models.Workflow) (*api.Wo
 		if deps == nil {
 			deps = []string{}
 		}
-		out.Steps[i] = api.WorkflowStep{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: deps}
+		out.Steps[i] = api.WorkflowStep{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: deps, Item: st.Item}
 	}
 	return out, nil
 }

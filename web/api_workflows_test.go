@@ -43,7 +43,7 @@ func TestAPIWorkflows(t *testing.T) {
 		require.Equal(t, models.ContinueOnFinish, job.ContinueOn)
 
 		entries := a.auditEntries()
-		require.Len(t, entries, 1)
+		require.Len(t, entries, 1, "before the other runs below")
 		require.Equal(t, "workflow "+itoa(id), entries[0].Target)
 		require.Equal(t, models.AuditOK, entries[0].Outcome)
 
@@ -58,11 +58,35 @@ func TestAPIWorkflows(t *testing.T) {
 				"body.steps[1]", `depends on "nope"`},
 			{[]map[string]any{{"name": "a", "kind": "db.dump", "timeout": "soon"}}, "body.steps[0].timeout", "positive Go duration"},
 			{[]map[string]any{{"name": "a", "kind": "no.such.kind"}}, "body.steps[0].kind", "No server has registered this kind"},
+			{[]map[string]any{{"name": "a", "kind": "db.dump"}, {"name": "b", "kind": "db.dump", "depends_on": []string{"a"}, "args": map[string]any{"x": "${steps.a.output}"}}},
+				"body.steps[1]", "is not a template"},
+			{[]map[string]any{{"name": "a", "kind": "db.dump"}, {"name": "b", "kind": "db.dump", "args": map[string]any{"x": "${steps.a.result}"}}},
+				"body.steps[1]", `"a" is not one of the steps it depends on`},
+			{[]map[string]any{{"name": "a", "kind": "db.dump", "for_each": 5}}, "body.steps[0].for_each", "not a list"},
+			{[]map[string]any{{"name": "a", "kind": "db.dump", "for_each": "files"}}, "body.steps[0]", "one template of a result"},
+			{[]map[string]any{{"name": "a", "kind": "db.dump", "args": map[string]any{"x": "${item}"}}}, "body.steps[0]", "has no for_each"},
 		} {
 			resp, body := a.apiCall(http.MethodPost, "/api/v1/workflows", tok, map[string]any{"name": "bad", "steps": tc.steps})
 			require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
 			requireProblemAt(t, body, tc.at, tc.says)
 		}
+
+		resp, body = a.apiCall(http.MethodPost, "/api/v1/workflows", tok, map[string]any{"name": "pdfs", "steps": []map[string]any{
+			{"name": "render", "kind": "db.dump", "for_each": []any{"a", map[string]int{"n": 2}}, "args": map[string]any{"doc": "${item}"}},
+			{"name": "zip", "kind": "s3.upload", "depends_on": []string{"render"}, "args": map[string]any{"sizes": "${steps.render.result}"}},
+		}})
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+		steps = body["steps"].([]any)
+		require.Len(t, steps, 3, "a job per item, and zip")
+		for i, want := range []string{`{"doc":"a"}`, `{"doc":{"n":2}}`} {
+			st := steps[i].(map[string]any)
+			require.Equal(t, "render", st["name"])
+			require.Equal(t, float64(i), st["item"])
+			job, err := a.store.JobQueries.GetJob(t.Context(), int64(st["job_id"].(float64)))
+			require.NoError(t, err)
+			require.JSONEq(t, want, job.Args)
+		}
+		require.NotContains(t, steps[2].(map[string]any), "item")
 
 		resp, _ = a.apiCall(http.MethodPost, "/api/v1/workflows", tok, map[string]any{"name": "code", "steps": []map[string]any{
 			{"name": "run", "kind": "exec", "args": map[string]any{"command": []string{"true"}}}}})
