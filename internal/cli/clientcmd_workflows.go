@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -113,11 +114,42 @@ func printWorkflow(w *tabwriter.Writer, wf *api.Workflow) {
 	}
 	fmt.Fprintln(w, ".")
 	fmt.Fprintln(w, "STEP\tJOB\tSTATE\tDEPENDS ON")
+	// A fan-out's jobs are one line: its first job, and how many of its items are in each state.
+	items := map[string][]api.WorkflowStep{}
+	for _, st := range wf.Steps {
+		if st.Item != nil {
+			items[st.Name] = append(items[st.Name], st)
+		}
+	}
 	for _, st := range wf.Steps {
 		deps := strings.Join(st.DependsOn, ", ")
 		if deps == "" {
 			deps = "-"
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", shown(st.Name), st.JobID, st.State, shown(deps))
+		fan, isFan := items[st.Name]
+		switch {
+		case !isFan:
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", shown(st.Name), st.JobID, st.State, shown(deps))
+		case fan[0].JobID == st.JobID:
+			fmt.Fprintf(w, "%s\t%d…\t%s\t%s\n", shown(st.Name), st.JobID, itemStates(fan), shown(deps))
+		}
 	}
+}
+
+// itemStates says how many of a fan-out's jobs are in each state: "3 succeeded, 2 enqueued of 5".
+func itemStates(fan []api.WorkflowStep) string {
+	count := map[string]int{}
+	var order []string
+	for _, st := range fan {
+		if count[st.State] == 0 {
+			order = append(order, st.State)
+		}
+		count[st.State]++
+	}
+	slices.Sort(order)
+	parts := make([]string, len(order))
+	for i, st := range order {
+		parts[i] = fmt.Sprintf("%d %s", count[st], st)
+	}
+	return fmt.Sprintf("%s of %d items", strings.Join(parts, ", "), len(fan))
 }

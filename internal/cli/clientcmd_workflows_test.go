@@ -48,10 +48,25 @@ steps:
 	require.Len(t, wf.Steps, 4)
 	require.Equal(t, "enqueued", wf.Steps[0].State)
 
+	fan := file("fan.yaml", `name: hooks
+steps:
+  - {name: list, kind: http.request, args: {url: "https://hooks.example.com/list"}}
+  - name: each
+    kind: http.request
+    for_each: [a, b, c]
+    args: {url: "https://hooks.example.com/${item}", headers: {X-From: "${steps.list.result.status}"}}
+    depends_on: [list]
+`)
+	code, out, errOut = run("workflows", "run", fan)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "0 of 4 steps done", "a job per item")
+	require.Regexp(t, `(?m)^each\s+\d+…\s+3 awaiting of 3 items\s+list$`, out, "a fan-out is one line")
+	require.Equal(t, 1, strings.Count(out, "\neach "))
+
 	js := file("one.json", `{"name":"one","steps":[{"name":"only","kind":"http.request","args":{"url":"https://hooks.example.com/x"}}]}`)
 	code, out, errOut = run("workflows", "run", js)
 	require.Equal(t, 0, code, errOut)
-	require.Contains(t, out, "Workflow 2, one")
+	require.Contains(t, out, "Workflow 3, one")
 
 	for name, tc := range map[string]struct {
 		body string
