@@ -233,3 +233,18 @@ func TestWorkflowTemplatesAreChecked(t *testing.T) {
 		})
 	}
 }
+
+// A path goes into a string that holds JSON, as an http.request's result keeps a body.
+func TestWorkflowTemplatePathIntoAJSONString(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		fan := argStep("put", `{"url":"https://store.example.com/${item}","n":"${steps.dump.result.body.count}"}`, "dump")
+		fan.ForEach = "${steps.dump.result.body.parts}"
+		wf := workflow(t, s, step("dump"), fan)
+		runAll(t, s, wf.ID, "dump", func(*models.Job) string {
+			return `{"status":200,"body":"{\"parts\":[\"p1\",\"p2\"],\"count\":2}","body_bytes":31}`
+		})
+		jobs := stepJobsOf(t, s, wf.ID, "put")
+		require.Len(t, jobs, 2)
+		require.JSONEq(t, `{"url":"https://store.example.com/p2","n":2}`, jobs[1].Args)
+	})
+}

@@ -16,7 +16,9 @@ import (
 //
 // A template that is a whole string is replaced by the value, whatever its type (a number
 // stays a number, a list a list); one inside a longer string by its text (a string as it is,
-// anything else as JSON). ${secret:NAME} is the secrets' business, not this.
+// anything else as JSON). A path goes into a string that holds a JSON object or list as into
+// that object or list: an http.request's result keeps its response's body as a string. And
+// ${secret:NAME} is the secrets' business, not this.
 
 // templateRE finds what looks like a template of steps or items; parseTemplate says whether it
 // is a good one.
@@ -84,6 +86,14 @@ func valueAt(v any, path []string, what string) (any, error) {
 		at := what
 		if i > 0 {
 			at += "." + strings.Join(path[:i], ".")
+		}
+		if str, ok := v.(string); ok { // a string of JSON, such as an http.request's body: its inside
+			if inner, err := decodeJSON(str); err == nil {
+				switch inner.(type) {
+				case map[string]any, []any:
+					v = inner
+				}
+			}
 		}
 		switch x := v.(type) {
 		case map[string]any:
