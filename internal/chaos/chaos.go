@@ -37,8 +37,12 @@ const (
 	KindTick   = "chaos.tick"   // the every-second recurring job
 )
 
-// WorkflowSteps is how many probe steps each chaos workflow (a diamond) has.
-const WorkflowSteps = 4
+// WorkflowSteps is how many probe jobs each chaos workflow has: a diamond whose first step's
+// result is a list of WorkflowFanOut items, and one of whose middle steps fans out over it.
+const (
+	WorkflowFanOut = 3
+	WorkflowSteps  = 3 + WorkflowFanOut
+)
 
 // workflowsOf is how many workflows a run of cfg starts through the API: one per 200 jobs.
 func workflowsOf(cfg Config) int { return cfg.Jobs / 200 }

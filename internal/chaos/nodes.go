@@ -58,8 +58,8 @@ func tail(b []byte, n int) string {
 // batches of 500 whose jobs carry unique keys (so that a batch retried on another node after
 // its first node died mid-request makes no job twice), single POSTs with an Idempotency-Key,
 // and uniques jobs each enqueued twice under one unique key, and workflows diamonds of four
-// probe steps (WorkflowSteps each, counted in jobs). A request to a node that dies is tried
-// again on another.
+// steps, one a fan-out (WorkflowSteps probe jobs each, counted in jobs). A request to a node
+// that dies is tried again on another.
 func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques, workflows int, seed uint64) error {
 	rng := rand.New(rand.NewPCG(seed, seed+1))
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -142,8 +142,13 @@ func enqueueThroughAPI(ctx context.Context, live func() []string, jobs, uniques,
 			}
 			return st
 		}
-		err := post("/api/v1/workflows", map[string]any{"name": "chaos-" + strconv.Itoa(i), "steps": []any{
-			step("a"), step("b", "a"), step("c", "a"), step("d", "b", "c")}}, nil)
+		a, b, d := step("a"), step("b", "a"), step("d", "b", "c")
+		a["args"].(map[string]any)["fan"] = WorkflowFanOut
+		// b is one job per item of a's result, expanded in the transaction that ends a; d is
+		// given b's results, filled in in the one that ends b's last item.
+		b["for_each"], b["args"].(map[string]any)["item"] = "${steps.a.result.items}", "${item}"
+		d["args"].(map[string]any)["after"] = "${steps.b.result}"
+		err := post("/api/v1/workflows", map[string]any{"name": "chaos-" + strconv.Itoa(i), "steps": []any{a, b, step("c", "a"), d}}, nil)
 		if err != nil {
 			return err
 		}

@@ -63,6 +63,16 @@ func runChaosNode(raw string) int {
 			return ctx.Err()
 		case <-time.After(time.Duration(2+rand.IntN(9)) * time.Millisecond):
 		}
+		var fan struct{ Fan int } // a workflow's first step: the list its fan-out expands into
+		if j.DecodeArgs(&fan) == nil && fan.Fan > 0 {
+			items := make([]int, fan.Fan)
+			for i := range items {
+				items[i] = i
+			}
+			if err := jobs.SetResult(ctx, map[string]any{"items": items}); err != nil {
+				return err
+			}
+		}
 		return db.Exec("UPDATE "+chaos.RunsTable+" SET finished_us = ? WHERE job_id = ? AND run = ?", time.Now().UnixMicro(), j.ID, j.Runs).Error
 	}
 	flaky := func(ctx context.Context, j *models.Job) error {
