@@ -132,6 +132,13 @@ func TestWorkflowResultsFillTemplatesAndFanOut(t *testing.T) {
 			require.JSONEq(t, fmt.Sprintf(`{"file":"%c.pdf","bucket":"bk"}`, 'a'+i), j.Args)
 			require.Equal(t, models.JobEnqueued, j.State)
 		}
+		all, err := s.Workflows.WorkflowSteps(ctx, wf.ID)
+		require.NoError(t, err)
+		for _, st := range all {
+			if st.Step == "upload" {
+				require.Equal(t, []string{"list"}, st.DependsOn, "each item waited for what the step waited for")
+			}
+		}
 		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
 		require.NoError(t, err)
 		require.Equal(t, 5, got.StepsTotal)

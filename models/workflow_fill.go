@@ -65,6 +65,7 @@ JOIN workflow_steps ws ON ws.job_id = jd.parent_id JOIN jobs ON jobs.id = jd.par
 			args[r.ID] = r.Args
 		}
 	}
+	var done []int64 // filled: their templates are gone
 	for _, r := range ready {
 		values := resultsOf(parents[r.JobID])
 		filledArgs, err := fillTemplates(args[r.JobID], func(t tmplRef) bool { return t.Step != "" }, values)
@@ -76,9 +77,7 @@ JOIN workflow_steps ws ON ws.job_id = jd.parent_id JOIN jobs ON jobs.id = jd.par
 			if err := tx.Exec("UPDATE jobs SET args = ? WHERE id = ?", filledArgs, r.JobID).Error; err != nil {
 				return out, fmt.Errorf("models: fill the arguments of job %d: %w", r.JobID, err)
 			}
-			if err := tx.Exec("UPDATE workflow_steps SET templated = ? WHERE job_id = ?", false, r.JobID).Error; err != nil {
-				return out, fmt.Errorf("models: fill the arguments of job %d: %w", r.JobID, err)
-			}
+			done = append(done, r.JobID)
 			continue
 		}
 		ref, _ := parseTemplate(strings.TrimSuffix(strings.TrimPrefix(r.ForEach, "${"), "}")) // checked when made
@@ -107,6 +106,11 @@ JOIN workflow_steps ws ON ws.job_id = jd.parent_id JOIN jobs ON jobs.id = jd.par
 			out.failed[r.JobID] = why
 		}
 		out.queues = append(out.queues, queues...)
+	}
+	for chunk := range slices.Chunk(done, 500) {
+		if err := tx.Exec("UPDATE workflow_steps SET templated = ? WHERE job_id IN ?", false, chunk).Error; err != nil {
+			return out, fmt.Errorf("models: fill the arguments of steps: %w", err)
+		}
 	}
 	return out, nil
 }
@@ -169,9 +173,12 @@ func resultsOf(parents []parentResult) templateValues {
 // item: r itself is the first, the others are stored ready to run, and the steps that depend
 // on r wait for each. It returns why it can't (too big), or the queues that got jobs.
 func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now time.Time) (string, []string, error) {
-	var children []int64
+	var children, parents []int64
 	if err := tx.Model(&jobDep{}).Where("parent_id = ?", r.JobID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
 		return "", nil, fmt.Errorf("models: steps waiting for job %d: %w", r.JobID, err)
+	}
+	if err := tx.Model(&jobDep{}).Where("job_id = ?", r.JobID).Order("parent_id").Pluck("parent_id", &parents).Error; err != nil {
+		return "", nil, fmt.Errorf("models: steps job %d waited for: %w", r.JobID, err)
 	}
 	var wf Workflow
 	if err := tx.Select("id", "steps_total").Take(&wf, r.WorkflowID).Error; err != nil {
@@ -181,8 +188,9 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 	switch {
 	case wf.StepsTotal+more > maxRunJobs:
 		return fmt.Sprintf("for_each: %d items would make the run more than %d jobs", len(items), maxRunJobs), nil, nil
-	case len(items)*len(children) > maxRunEdges:
-		return fmt.Sprintf("for_each: %d items, each waited for by %d jobs, would make more than %d pairs", len(items), len(children), maxRunEdges), nil, nil
+	case len(items)*(len(children)+len(parents)) > maxRunEdges:
+		return fmt.Sprintf("for_each: %d items, each waiting for %d jobs and waited for by %d, would make more than %d pairs",
+			len(items), len(parents), len(children), maxRunEdges), nil, nil
 	}
 	itemArgs := make([]string, len(items))
 	for i, item := range items {
@@ -224,6 +232,10 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 		rows[i] = WorkflowStep{JobID: c.ID, WorkflowID: r.WorkflowID, Step: r.Step, Item: &item}
 		for _, child := range children {
 			edges = append(edges, jobDep{ParentID: c.ID, JobID: child})
+		}
+		// It waited for what the first waited for, as far as a retry of the run is concerned.
+		for _, parent := range parents {
+			edges = append(edges, jobDep{ParentID: parent, JobID: c.ID})
 		}
 	}
 	if err := tx.CreateInBatches(rows, 500).Error; err != nil {
