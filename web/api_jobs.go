@@ -120,7 +120,7 @@ func (s *Server) registerJobAPI(api huma.API) {
 	register(api, authz.JobsEnqueue, huma.Operation{
 		OperationID: "enqueue-job", Method: http.MethodPost, Path: "/v1/jobs", DefaultStatus: http.StatusCreated,
 		Summary: "Enqueue a job", Tags: []string{tagJobs},
-		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. An exec or http.request job needs the admin role (action jobs.enqueue_code). " +
+		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. An exec or http.request job needs the admin role (action jobs.enqueue_code), as does a workflow.start job with such a step. " +
 			"With a unique_key that another job already has, that job is returned and none is made; " +
 			"a retry with the same Idempotency-Key returns the first POST's job with 200.",
 		Responses: okToo[apiJob](api, "A POST with this Idempotency-Key made the job before"),
@@ -129,7 +129,7 @@ func (s *Server) registerJobAPI(api huma.API) {
 		OperationID: "enqueue-jobs", Method: http.MethodPost, Path: "/v1/jobs/batch", DefaultStatus: http.StatusCreated,
 		Summary: "Enqueue many jobs", Tags: []string{tagJobs},
 		Description: "Up to 1,000 jobs in one transaction: all are stored, or none (a refused job names its place, body.jobs[i]). " +
-			"A batch holding an exec or http.request job needs the admin role (action jobs.enqueue_code).",
+			"A batch holding an exec or http.request job, or a workflow.start job with such a step, needs the admin role (action jobs.enqueue_code).",
 	}, s.apiEnqueueBatch)
 	register(api, authz.Read, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs", Summary: "List jobs", Tags: []string{tagJobs},

@@ -41,7 +41,8 @@ func (s *Server) registerWorkflowAPI(hapi huma.API) {
 		OperationID: "start-workflow", Method: http.MethodPost, Path: "/v1/workflows", DefaultStatus: http.StatusCreated,
 		Summary: "Start a workflow", Tags: []string{tagWorkflows},
 		Description: "Stores a run of steps, each a job that waits for the steps it depends on, in one transaction: the graph is checked first " +
-			"(a cycle, an unknown step, a bad step: 422 naming it). Steps of the exec or http.request kinds need an admin, as enqueueing them does.",
+			"(a cycle, an unknown step, a bad step: 422 naming it). Steps of the exec or http.request kinds need an admin, as enqueueing them does. " +
+			"To start one on a schedule, make a recurring job of kind workflow.start with this body as its arguments.",
 		Errors: codeStatuses(models.ECONFLICT),
 	}, s.apiStartWorkflow)
 	register(hapi, authz.Read, huma.Operation{

@@ -102,8 +102,18 @@ func specError(spec api.WorkflowSpec, err error) error {
 		}
 		fields["args."+k] = msg
 	}
-	return &models.Error{Code: me.Code, Message: "The arguments of " + KindWorkflowStart + " are not valid: " + me.Message, Fields: fields}
+	msg, said := strings.CutPrefix(me.Message, notStarted+": ")
+	if !said && strings.HasPrefix(me.Message, notStarted) && len(me.Fields) == 1 { // "not started." with why in its one field
+		for _, v := range me.Fields {
+			msg = v
+		}
+	}
+	return &models.Error{Code: me.Code, Message: "The arguments of " + KindWorkflowStart + " are not valid: " + msg, Fields: fields}
 }
+
+// notStarted begins the engine's refusals of a workflow, which a refusal of the job's
+// arguments says in its own words.
+const notStarted = "The workflow was not started"
 
 // stepIndex reads i from a field that begins steps[i].
 func stepIndex(field string) (int, bool) {
