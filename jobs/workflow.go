@@ -24,6 +24,8 @@ import (
 type Workflow struct {
 	name  string
 	steps []Step
+	// startJob is the job whose work the run is (StartedBy); 0: none.
+	startJob int64
 }
 
 // Step is one step of a Workflow.
@@ -55,23 +57,41 @@ func (w *Workflow) Add(steps ...Step) *Workflow {
 	return w
 }
 
+// StartedBy marks the run as the work of job jobID, a job that starts workflows (such as the
+// built-in workflow.start): StartWorkflow starts at most one run for that job, so that the job,
+// run again after its server died, finds the run it started instead of starting a second.
+func (w *Workflow) StartedBy(jobID int64) *Workflow {
+	w.startJob = jobID
+	return w
+}
+
 // StartWorkflow checks the workflow (its graph: no cycle, no unknown step; each step's kind and
 // arguments, as Enqueue does) and stores it with all its steps in one transaction. The steps
-// that depend on nothing start at once. An error names the step it is about.
+// that depend on nothing start at once. An error names the step it is about. A workflow
+// StartedBy a job that started one already returns that run, and starts none.
 func (e *Engine) StartWorkflow(ctx context.Context, w *Workflow) (*models.Workflow, error) {
-	steps := make([]models.NewStep, len(w.steps))
-	for i, st := range w.steps {
-		ns, err := e.newStep(ctx, st)
-		if err != nil {
-			return nil, stepError(st.Name, err)
+	if w.startJob != 0 {
+		if run, err := e.store.Workflows.WorkflowStartedBy(ctx, w.startJob); run != nil || err != nil {
+			return run, err
 		}
-		steps[i] = ns
+	}
+	steps, err := e.workflowSteps(ctx, w)
+	if err != nil {
+		return nil, err
 	}
 	wf := &models.Workflow{Name: w.name}
+	if w.startJob != 0 {
+		wf.StartJobID = &w.startJob
+	}
 	if who, _ := ctx.Value(actorKey{}).(string); who != "" {
 		wf.CreatedBy = who
 	}
 	if err := e.store.Workflows.CreateWorkflow(ctx, wf, steps, time.Now()); err != nil {
+		if w.startJob != 0 { // the job's run may have been stored meanwhile, by its other attempt: the unique key is taken
+			if run, lookErr := e.store.Workflows.WorkflowStartedBy(ctx, w.startJob); run != nil && lookErr == nil {
+				return run, nil
+			}
+		}
 		return nil, err
 	}
 	jobs := make([]*models.Job, len(steps))
@@ -150,6 +170,32 @@ func StepResult[T any](ctx context.Context, job *models.Job, step string) (T, er
 		return v, fmt.Errorf("jobs: the result of step %s is not a %T: %w", step, v, err)
 	}
 	return v, nil
+}
+
+// CheckWorkflow checks the workflow as StartWorkflow does (its graph; each step's kind,
+// arguments and options) and stores nothing: for a job or a schedule that will start it later,
+// refused now rather than when it runs.
+func (e *Engine) CheckWorkflow(ctx context.Context, w *Workflow) error {
+	steps, err := e.workflowSteps(ctx, w)
+	if err != nil {
+		return err
+	}
+	_, err = models.CheckWorkflow(w.name, steps)
+	return err
+}
+
+// workflowSteps builds the jobs of the workflow's steps, as Enqueue would; an error names the
+// step.
+func (e *Engine) workflowSteps(ctx context.Context, w *Workflow) ([]models.NewStep, error) {
+	steps := make([]models.NewStep, len(w.steps))
+	for i, st := range w.steps {
+		ns, err := e.newStep(ctx, st)
+		if err != nil {
+			return nil, stepError(st.Name, err)
+		}
+		steps[i] = ns
+	}
+	return steps, nil
 }
 
 // stepError says which step err, an error about a job, is about: its message and fields name

@@ -140,3 +140,51 @@ func TestWorkflowRetryAndCancelThroughTheEngine(t *testing.T) {
 		mu.Unlock()
 	})
 }
+
+// A workflow StartedBy a job starts one run for that job, however often it is started (the job
+// rescued and run again, or two attempts at once): each start returns the run of the first.
+func TestWorkflowStartedByAJobStartsOnce(t *testing.T) {
+	forEachDialect(t, fast(), func(t *testing.T, e *jobs.Engine, s *models.Store) {
+		require.NoError(t, e.Register("wf.step", func(context.Context, *models.Job) error { return nil }))
+		starter, err := e.Enqueue(ctx, "wf.starter", nil)
+		require.NoError(t, err)
+		start := func() (*models.Workflow, error) {
+			return e.StartWorkflow(ctx, jobs.NewWorkflow("nightly").Add(jobs.Step{Name: "a", Kind: "wf.step"}).StartedBy(starter.ID))
+		}
+		first, err := start()
+		require.NoError(t, err)
+		require.Equal(t, starter.ID, *first.StartJobID)
+		again, err := start()
+		require.NoError(t, err)
+		require.Equal(t, first.ID, again.ID, "the run the job started before")
+
+		other, err := e.Enqueue(ctx, "wf.starter", nil)
+		require.NoError(t, err)
+		ids := make([]int64, 4)
+		var wg sync.WaitGroup
+		for i := range ids {
+			wg.Go(func() {
+				run, err := e.StartWorkflow(ctx, jobs.NewWorkflow("nightly").Add(jobs.Step{Name: "a", Kind: "wf.step"}).StartedBy(other.ID))
+				require.NoError(t, err)
+				ids[i] = run.ID
+			})
+		}
+		wg.Wait()
+		require.NotEqual(t, first.ID, ids[0])
+		for _, id := range ids {
+			require.Equal(t, ids[0], id, "one run for the job, whichever start stored it")
+		}
+		page, err := s.Workflows.ListWorkflows(ctx, models.WorkflowFilter{}, 0, 100)
+		require.NoError(t, err)
+		require.Len(t, page.Runs, 2, "one run per job")
+		stepsOf, err := s.Workflows.WorkflowSteps(ctx, ids[0])
+		require.NoError(t, err)
+		require.Len(t, stepsOf, 1)
+		found, err := s.Workflows.WorkflowStartedBy(ctx, other.ID)
+		require.NoError(t, err)
+		require.Equal(t, ids[0], found.ID)
+		none, err := s.Workflows.WorkflowStartedBy(ctx, 999999)
+		require.NoError(t, err)
+		require.Nil(t, none)
+	})
+}

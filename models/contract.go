@@ -250,6 +250,8 @@ type WorkflowStore interface {
 	// a step of (nil when none).
 	ListWorkflows(ctx context.Context, f WorkflowFilter, before int64, limit int) (WorkflowPage, error)
 	WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, string, error)
+	// WorkflowStartedBy returns the run job jobID started (its StartJobID), nil when none.
+	WorkflowStartedBy(ctx context.Context, jobID int64) (*Workflow, error)
 	// CancelWorkflow cancels a running run's unfinished steps; RetryWorkflow runs again an ended
 	// run's steps that did not succeed.
 	CancelWorkflow(ctx context.Context, id int64, reason string) ([]*Job, error)

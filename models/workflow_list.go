@@ -107,3 +107,17 @@ WHERE ws.workflow_id = (SELECT workflow_id FROM workflow_steps WHERE job_id = ?)
 	}
 	return string(b), nil
 }
+
+// WorkflowStartedBy returns the run whose StartJobID is jobID: the run a job that starts
+// workflows started, which it finds when it runs again after a rescue. nil when it started none.
+func (s workflowStore) WorkflowStartedBy(ctx context.Context, jobID int64) (*Workflow, error) {
+	var wf Workflow
+	res := s.rdb.WithContext(ctx).Where("start_job_id = ?", jobID).Limit(1).Find(&wf)
+	if res.Error != nil {
+		return nil, fmt.Errorf("models: workflow started by job %d: %w", jobID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	return &wf, nil
+}

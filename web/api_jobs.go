@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -120,7 +120,7 @@ func (s *Server) registerJobAPI(api huma.API) {
 	register(api, authz.JobsEnqueue, huma.Operation{
 		OperationID: "enqueue-job", Method: http.MethodPost, Path: "/v1/jobs", DefaultStatus: http.StatusCreated,
 		Summary: "Enqueue a job", Tags: []string{tagJobs},
-		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. An exec or http.request job needs the admin role (action jobs.enqueue_code). " +
+		Description: "Stores a job to run as soon as a worker is free, at run_at, or after delay. An exec or http.request job needs the admin role (action jobs.enqueue_code), as does a workflow.start job with such a step. " +
 			"With a unique_key that another job already has, that job is returned and none is made; " +
 			"a retry with the same Idempotency-Key returns the first POST's job with 200.",
 		Responses: okToo[apiJob](api, "A POST with this Idempotency-Key made the job before"),
@@ -129,7 +129,7 @@ func (s *Server) registerJobAPI(api huma.API) {
 		OperationID: "enqueue-jobs", Method: http.MethodPost, Path: "/v1/jobs/batch", DefaultStatus: http.StatusCreated,
 		Summary: "Enqueue many jobs", Tags: []string{tagJobs},
 		Description: "Up to 1,000 jobs in one transaction: all are stored, or none (a refused job names its place, body.jobs[i]). " +
-			"A batch holding an exec or http.request job needs the admin role (action jobs.enqueue_code).",
+			"A batch holding an exec or http.request job, or a workflow.start job with such a step, needs the admin role (action jobs.enqueue_code).",
 	}, s.apiEnqueueBatch)
 	register(api, authz.Read, huma.Operation{
 		OperationID: "list-jobs", Method: http.MethodGet, Path: "/v1/jobs", Summary: "List jobs", Tags: []string{tagJobs},
@@ -152,55 +152,20 @@ func (s *Server) registerJobAPI(api huma.API) {
 	}, s.apiKinds)
 }
 
-// jobOptions reads a JobSpec into the engine's options; refusals name their field under at.
+// jobOptions reads a JobSpec into the engine's options (builtin.JobOptions); refusals name
+// their field under at.
 func jobOptions(b api.JobSpec, at string) ([]jobs.Option, []error) {
-	var opts []jobs.Option
-	var details []error
-	bad := func(field, msg string) {
-		details = append(details, &huma.ErrorDetail{Location: at + field, Message: msg})
-	}
-	if b.Queue != "" {
-		opts = append(opts, jobs.Queue(b.Queue))
-	}
-	if b.Priority != nil {
-		opts = append(opts, jobs.Priority(*b.Priority))
-	}
-	if b.MaxAttempts != nil {
-		opts = append(opts, jobs.MaxAttempts(*b.MaxAttempts))
-	}
-	if b.Timeout != "" {
-		if d, err := time.ParseDuration(b.Timeout); err != nil || d <= 0 {
-			bad("timeout", "A positive Go duration, such as 30s or 5m.")
-		} else {
-			opts = append(opts, jobs.Timeout(d))
-		}
-	}
-	switch {
-	case b.RunAt != nil && b.Delay != "":
-		bad("delay", "Give run_at or delay, not both.")
-	case b.RunAt != nil:
-		opts = append(opts, jobs.RunAt(*b.RunAt))
-	case b.Delay != "":
-		if d, err := time.ParseDuration(b.Delay); err != nil || d < 0 {
-			bad("delay", "A Go duration that isn't negative, such as 90s or 2h.")
-		} else {
-			opts = append(opts, jobs.RunAt(time.Now().Add(d)))
-		}
-	}
-	if b.UniqueKey != "" { // checked by the engine, which names the field
-		opts = append(opts, jobs.UniqueKey(b.UniqueKey))
-	}
-	if len(b.Tags) > 0 {
-		opts = append(opts, jobs.Tags(b.Tags...))
-	}
-	return opts, details
+	opts, bad := builtin.JobOptions(b)
+	return opts, fieldDetails(bad, at)
 }
 
-func specArgs(b api.JobSpec) any {
-	if len(b.Args) == 0 {
-		return nil
+// fieldDetails are the problem's details of refusals whose fields are under at.
+func fieldDetails(bad []*jobs.FieldError, at string) []error {
+	var details []error
+	for _, fe := range bad {
+		details = append(details, &huma.ErrorDetail{Location: at + fe.Field, Message: fe.Message})
 	}
-	return b.Args
+	return details
 }
 
 func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutput, error) {
@@ -216,13 +181,13 @@ func (s *Server) apiEnqueue(ctx context.Context, in *EnqueueInput) (*EnqueueOutp
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The job was not enqueued.", details...)
 	}
-	if err := mustAllow(ctx, authz.EnqueueAction(in.Body.Kind)); err != nil {
+	if err := mustAllow(ctx, authz.EnqueueAction(in.Body.Kind, in.Body.Args)); err != nil {
 		return nil, err
 	}
 	if err := s.checkKind(ctx, in.Body.Kind, in.Body.AllowUnknownKind); err != nil {
 		return nil, s.apiErr(err)
 	}
-	res, err := s.engine.EnqueueResults(actor(ctx), []jobs.EnqueueParams{{Kind: in.Body.Kind, Args: specArgs(in.Body), Opts: opts}})
+	res, err := s.engine.EnqueueResults(actor(ctx), []jobs.EnqueueParams{{Kind: in.Body.Kind, Args: builtin.JobArgs(in.Body), Opts: opts}})
 	if err != nil {
 		return nil, s.apiErr(err)
 	}
@@ -239,13 +204,13 @@ func (s *Server) apiEnqueueBatch(ctx context.Context, in *BatchInput) (*BatchOut
 	for i, spec := range in.Body.Jobs {
 		opts, bad := jobOptions(spec, "body.jobs["+strconv.Itoa(i)+"].")
 		details = append(details, bad...)
-		batch[i] = jobs.EnqueueParams{Kind: spec.Kind, Args: specArgs(spec), Opts: opts}
+		batch[i] = jobs.EnqueueParams{Kind: spec.Kind, Args: builtin.JobArgs(spec), Opts: opts}
 	}
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("No job was enqueued.", details...)
 	}
 	for i, spec := range in.Body.Jobs {
-		if err := mustAllow(ctx, authz.EnqueueAction(spec.Kind)); err != nil {
+		if err := mustAllow(ctx, authz.EnqueueAction(spec.Kind, spec.Args)); err != nil {
 			return nil, err
 		}
 		err := s.checkKind(ctx, spec.Kind, spec.AllowUnknownKind)

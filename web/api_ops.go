@@ -336,6 +336,9 @@ func (s *Server) apiCreateRecurring(ctx context.Context, in *CreateRecurringInpu
 	if len(details) > 0 {
 		return nil, huma.Error422UnprocessableEntity("The recurring job was not created.", details...)
 	}
+	if err := mustAllow(ctx, authz.EnqueueAction(b.Kind, b.Args)); err != nil {
+		return nil, err // its jobs run what their kind and arguments say, as one enqueued by hand would
+	}
 	if err := s.checkKind(ctx, b.Kind, b.AllowUnknownKind); err != nil {
 		return nil, s.apiErr(err)
 	}

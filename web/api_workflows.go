@@ -2,17 +2,13 @@ package web
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/kilnhq/kiln/api"
 	"github.com/kilnhq/kiln/internal/authz"
-	"github.com/kilnhq/kiln/jobs"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 )
 
@@ -45,7 +41,8 @@ func (s *Server) registerWorkflowAPI(hapi huma.API) {
 		OperationID: "start-workflow", Method: http.MethodPost, Path: "/v1/workflows", DefaultStatus: http.StatusCreated,
 		Summary: "Start a workflow", Tags: []string{tagWorkflows},
 		Description: "Stores a run of steps, each a job that waits for the steps it depends on, in one transaction: the graph is checked first " +
-			"(a cycle, an unknown step, a bad step: 422 naming it). Steps of the exec or http.request kinds need an admin, as enqueueing them does.",
+			"(a cycle, an unknown step, a bad step: 422 naming it). Steps of the exec or http.request kinds need an admin, as enqueueing them does. " +
+			"To start one on a schedule, make a recurring job of kind workflow.start with this body as its arguments.",
 		Errors: codeStatuses(models.ECONFLICT),
 	}, s.apiStartWorkflow)
 	register(hapi, authz.Read, huma.Operation{
@@ -76,35 +73,21 @@ func (s *Server) apiWorkflowAction(ctx context.Context, in *WorkflowActionInput)
 }
 
 func (s *Server) apiStartWorkflow(ctx context.Context, in *WorkflowInput) (*WorkflowOutput, error) {
-	wf := jobs.NewWorkflow(in.Body.Name)
-	index := make(map[string]int, len(in.Body.Steps))
-	var details []error
-	for i, st := range in.Body.Steps {
-		opts, bad := jobOptions(st.JobSpec, "body.steps["+strconv.Itoa(i)+"].")
-		details = append(details, bad...)
-		switch st.On {
-		case models.ContinueOnFailure:
-			opts = append(opts, jobs.OnFailure())
-		case models.ContinueOnFinish:
-			opts = append(opts, jobs.OnAnyFinalState())
-		}
-		index[st.Name] = i
-		wf.Add(jobs.Step{Name: st.Name, Kind: st.Kind, Args: specArgs(st.JobSpec), DependsOn: st.DependsOn, Opts: opts, ForEach: forEachOf(st.ForEach)})
-	}
-	if len(details) > 0 {
-		return nil, huma.Error422UnprocessableEntity("The workflow was not started.", details...)
+	wf, bad := builtin.WorkflowFromSpec(in.Body)
+	if len(bad) > 0 {
+		return nil, huma.Error422UnprocessableEntity("The workflow was not started.", fieldDetails(bad, "body.")...)
 	}
 	for i, st := range in.Body.Steps {
-		if err := mustAllow(ctx, authz.EnqueueAction(st.Kind)); err != nil {
+		if err := mustAllow(ctx, authz.EnqueueAction(st.Kind, st.Args)); err != nil {
 			return nil, err
 		}
 		if err := s.checkKind(ctx, st.Kind, st.AllowUnknownKind); err != nil {
-			return nil, s.apiErr(stepsAt(err, index, i))
+			return nil, s.apiErr(builtin.StepsAt(err, in.Body, i))
 		}
 	}
 	run, err := s.engine.StartWorkflow(actor(ctx), wf)
 	if err != nil {
-		return nil, s.apiErr(stepsAt(err, index, -1))
+		return nil, s.apiErr(builtin.StepsAt(err, in.Body, -1))
 	}
 	out, err := s.workflowOut(ctx, run)
 	if err != nil {
@@ -142,45 +125,4 @@ func (s *Server) workflowOut(ctx context.Context, run *models.Workflow) (*api.Wo
 		out.Steps[i] = api.WorkflowStep{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: deps, Item: st.Item}
 	}
 	return out, nil
-}
-
-// stepsAt rewrites the fields of err, which name steps ("steps.dump.args"), as the places in the
-// body they are (steps[0].args), for the problem's details; a field that names no step is the
-// step at (-1: none) if err is about one.
-func stepsAt(err error, index map[string]int, at int) error {
-	var me *models.Error
-	if !errors.As(err, &me) {
-		return err
-	}
-	fields := make(map[string]string, len(me.Fields))
-	for k, v := range me.Fields {
-		rest, isStep := strings.CutPrefix(k, "steps.")
-		switch {
-		case isStep:
-			name, field, _ := strings.Cut(rest, ".")
-			if i, ok := index[name]; ok {
-				k = "steps[" + strconv.Itoa(i) + "]"
-				if field != "" {
-					k += "." + field
-				}
-			}
-		case at >= 0:
-			k = "steps[" + strconv.Itoa(at) + "]." + k
-		}
-		fields[k] = v
-	}
-	return &models.Error{Code: me.Code, Message: me.Message, Fields: fields}
-}
-
-// forEachOf is a step's for_each as jobs.Step takes it: a template (a JSON string), a list, or
-// nothing.
-func forEachOf(raw json.RawMessage) any {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	var template string
-	if json.Unmarshal(raw, &template) == nil {
-		return template
-	}
-	return raw
 }

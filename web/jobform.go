@@ -302,7 +302,7 @@ func (s *Server) fillJobForm(c echo.Context, v *pages.JobFormView) {
 		}
 	}
 	if !may(c, authz.JobsEnqueueCode) { // offer only the kinds the role may enqueue
-		v.Kinds = slices.DeleteFunc(v.Kinds, func(k string) bool { return authz.EnqueueAction(k) == authz.JobsEnqueueCode })
+		v.Kinds = slices.DeleteFunc(v.Kinds, func(k string) bool { return authz.EnqueueAction(k, nil) == authz.JobsEnqueueCode })
 	}
 	if v.Kind != "" && !slices.Contains(v.Kinds, v.Kind) {
 		v.Kinds = append(v.Kinds, v.Kind) // keep the choice, and offer to allow it
@@ -334,7 +334,7 @@ func (s *Server) defaultFormKind(c echo.Context) string {
 		return pages.KindHTTP
 	}
 	for _, k := range s.engine.Kinds() {
-		if authz.EnqueueAction(k.Name) == authz.JobsEnqueue {
+		if authz.EnqueueAction(k.Name, nil) == authz.JobsEnqueue {
 			return k.Name
 		}
 	}

@@ -35,7 +35,7 @@ func (s *Server) handleJobNew(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.require(c, authz.EnqueueAction(j.Kind)); err != nil {
+		if err := s.require(c, authz.EnqueueAction(j.Kind, []byte(j.Args))); err != nil {
 			return err // Duplicate of an exec or http.request job: its copy would be refused
 		}
 		v.Form = jobFormFrom(j.Kind, j.Args, jobFileURL(j.ID, "args.json"), j.Queue, j.Priority, j.MaxAttempts, j.Timeout, j.TagList())
@@ -69,12 +69,15 @@ func (s *Server) handleJobNewRow(c echo.Context) error {
 // wrong next to each field (422) and everything typed kept.
 func (s *Server) handleJobCreate(c echo.Context) error {
 	form := readJobForm(c)
-	if err := s.require(c, authz.EnqueueAction(form.Kind)); err != nil {
+	if err := s.require(c, authz.EnqueueAction(form.Kind, nil)); err != nil {
 		return err
 	}
 	v := pages.JobNewView{Form: form, When: pages.WhenView{When: c.FormValue("when"), Delay: strings.TrimSpace(c.FormValue("delay")),
 		RunAt: strings.TrimSpace(c.FormValue("run_at"))}}
 	raw := s.jobArgs(&v.Form)
+	if err := s.require(c, authz.EnqueueAction(form.Kind, raw)); err != nil {
+		return err // a workflow's steps: what they run decides
+	}
 	opts := jobFormOptions(&v.Form)
 	if tags := jobFormTags(&v.Form); len(tags) > 0 {
 		opts = append(opts, jobs.Tags(tags...))

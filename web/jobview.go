@@ -69,7 +69,7 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		Created: s.moment(c, j.CreatedAt), RunAt: s.moment(c, j.RunAt), Server: j.ServerID,
 		Args: jsonBlock(j.Args, jobFileURL(j.ID, "args.json")), Result: jsonBlock(j.Result, jobFileURL(j.ID, "result.json")),
 		LastError: textBlock(j.LastError, jobFileURL(j.ID, "error.txt")), ContinueOn: j.ContinueOn,
-		CSRF: csrfToken(c), Actions: jobActionButtons(j.State, authz.Role(currentUser(c).Role)), CanDuplicate: may(c, authz.EnqueueAction(j.Kind)),
+		CSRF: csrfToken(c), Actions: jobActionButtons(j.State, authz.Role(currentUser(c).Role)), CanDuplicate: may(c, authz.EnqueueAction(j.Kind, []byte(j.Args))),
 	}
 	v.Timeout, v.TimeoutFrom = timeoutView(j)
 	if j.UniqueKey != nil {
@@ -106,6 +106,9 @@ func (s *Server) jobView(c echo.Context) (pages.JobView, error) {
 		}
 	}
 	if v.Workflow, err = s.jobWorkflow(c, j.ID); err != nil {
+		return pages.JobView{}, err
+	}
+	if v.StartedRun, err = s.startedWorkflow(c, j); err != nil {
 		return pages.JobView{}, err
 	}
 	h := s.history(c, j, events)

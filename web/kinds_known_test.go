@@ -16,7 +16,7 @@ import (
 )
 
 // knownHere is what the test app knows: the built-in kinds it registers.
-const knownHere = "Known kinds: exec, http.request, jobs.cleanup"
+const knownHere = "Known kinds: exec, http.request, jobs.cleanup, workflow.start"
 
 // seenDaysAgo records kinds as another server registered them, days ago.
 func (a *app) seenDaysAgo(days int, kinds ...string) {
@@ -72,7 +72,7 @@ func TestAPIRefusesUnknownKinds(t *testing.T) {
 		resp, body = a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "pdf.render"})
 		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
 		resp, body = a.apiCall("POST", "/api/v1/jobs", "", map[string]any{"kind": "image.resize"})
-		problemAt(t, resp, body, "body.kind", "Known kinds: exec, http.request, jobs.cleanup, pdf.render.")
+		problemAt(t, resp, body, "body.kind", "Known kinds: exec, http.request, jobs.cleanup, pdf.render, workflow.start.")
 	})
 }
 
@@ -92,7 +92,7 @@ func TestFormsRefuseUnknownKinds(t *testing.T) {
 	resp, doc := a.post("/dashboard/jobs/new", form)
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
 	require.Contains(t, doc.Find(`[data-testid="error-kind"]`).Text(), "No server has registered this kind in the last 7 days")
-	require.Contains(t, doc.Find(`[data-testid="error-kind"]`).Text(), "Known kinds: exec, http.request, jobs.cleanup, pdf.render.")
+	require.Contains(t, doc.Find(`[data-testid="error-kind"]`).Text(), "Known kinds: exec, http.request, jobs.cleanup, pdf.render, workflow.start.")
 	require.Equal(t, `{"to":"ada@example.com"}`, doc.Find(`textarea[name="args"]`).Text(), "what was typed is kept")
 	require.NotEmpty(t, doc.Find(`[data-testid="allow-unknown-kind"] input[name="allow_unknown_kind"]`).Nodes, "the way to allow it is offered")
 	n, err := a.store.JobQueries.CountJobs(ctx, models.JobFilter{})
@@ -115,7 +115,7 @@ func TestFormsRefuseUnknownKinds(t *testing.T) {
 	rform := url.Values{"_csrf": {token}, "name": {"digest"}, "spec": {"@daily"}, "tz": {"UTC"}, "misfire": {"relaxed"}, "kind": {"email.send"}, "args": {"{}"}}
 	resp, doc = a.post("/dashboard/recurring/new", rform)
 	require.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode)
-	require.Contains(t, doc.Find(`[data-testid="error-kind"]`).Text(), "Known kinds: exec, http.request, jobs.cleanup, pdf.render.")
+	require.Contains(t, doc.Find(`[data-testid="error-kind"]`).Text(), "Known kinds: exec, http.request, jobs.cleanup, pdf.render, workflow.start.")
 	require.NotEmpty(t, doc.Find(`[data-testid="allow-unknown-kind"]`).Nodes)
 	rform.Set("kind", "pdf.render")
 	resp, _ = a.post("/dashboard/recurring/new", rform)

@@ -179,7 +179,8 @@ func TestRoutesDeclareTheRightActions(t *testing.T) {
 	}
 	require.Equal(t, []string{builtin.KindExec, builtin.KindHTTPRequest}, authz.CodeKinds, "the kinds that run what their arguments say")
 	require.Equal(t, []string{alerts.KindDeliver, builtin.KindCleanup}, authz.ServerKinds, "Kiln's kinds that act with the server's authority")
-	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction(alerts.KindDeliver), "an operator can't send messages through the admins' channels")
+	require.Equal(t, builtin.KindWorkflowStart, authz.WorkflowKind, "the kind whose steps decide what it needs")
+	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction(alerts.KindDeliver, nil), "an operator can't send messages through the admins' channels")
 }
 
 // TestRouteWithoutEntryIsCaught adds a route as a careless change would, with Echo alone: the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/kilnhq/kiln/internal/authz"
 	"github.com/kilnhq/kiln/jobs"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/layout"
@@ -70,6 +71,9 @@ func (s *Server) readRecurringForm(c echo.Context, id int64, name string) (pages
 // with what is wrong beside each field (422).
 func (s *Server) handleRecurringCreate(c echo.Context) error {
 	v, raw, opts := s.readRecurringForm(c, 0, "")
+	if err := s.require(c, authz.EnqueueAction(v.Form.Kind, raw)); err != nil {
+		return err // its jobs run what their kind and arguments say, as one enqueued by hand would
+	}
 	if err := s.checkFormKind(c, &v.Form); err != nil {
 		return err
 	}
@@ -88,6 +92,9 @@ func (s *Server) handleRecurringCreate(c echo.Context) error {
 // saveRecurringDefinition replaces a recurring job made at run time with what the form says.
 func (s *Server) saveRecurringDefinition(c echo.Context, rj *models.RecurringJob) error {
 	v, raw, opts := s.readRecurringForm(c, rj.ID, rj.Name)
+	if err := s.require(c, authz.EnqueueAction(v.Form.Kind, raw)); err != nil {
+		return err // its jobs run what their kind and arguments say, as one enqueued by hand would
+	}
 	if err := s.checkFormKind(c, &v.Form); err != nil {
 		return err
 	}

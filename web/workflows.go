@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/kilnhq/kiln/internal/authz"
+	"github.com/kilnhq/kiln/jobs/builtin"
 	"github.com/kilnhq/kiln/models"
 	"github.com/kilnhq/kiln/views/components"
 	"github.com/kilnhq/kiln/views/layout"
@@ -189,4 +190,17 @@ func (s *Server) jobWorkflow(c echo.Context, id int64) (*pages.WorkflowLink, err
 		return nil, err
 	}
 	return &pages.WorkflowLink{ID: wf.ID, Name: wf.Name, Step: step, State: string(wf.State)}, nil
+}
+
+// startedWorkflow is the run j started, when j is a workflow.start job that did, for the job
+// page (nil: none). Only that kind asks the store.
+func (s *Server) startedWorkflow(c echo.Context, j *models.Job) (*pages.WorkflowLink, error) {
+	if j.Kind != builtin.KindWorkflowStart {
+		return nil, nil
+	}
+	wf, err := s.store.Workflows.WorkflowStartedBy(c.Request().Context(), j.ID)
+	if err != nil || wf == nil {
+		return nil, err
+	}
+	return &pages.WorkflowLink{ID: wf.ID, Name: wf.Name, State: string(wf.State)}, nil
 }

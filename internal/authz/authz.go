@@ -8,6 +8,7 @@
 package authz
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -198,10 +199,45 @@ var CodeKinds = []string{"exec", "http.request"}
 // deleting history (jobs.cleanup). Enqueueing one by hand is JobsEnqueueCode.
 var ServerKinds = []string{"alerts.deliver", "jobs.cleanup"}
 
-// EnqueueAction is the action of enqueueing a job of kind.
-func EnqueueAction(kind string) Action {
-	if slices.Contains(CodeKinds, kind) || slices.Contains(ServerKinds, kind) {
+// WorkflowKind is the built-in kind whose job starts a workflow: its arguments are the run's
+// steps, as POST /v1/workflows takes them, so what it runs is what its steps run.
+const WorkflowKind = "workflow.start"
+
+// EnqueueAction is the action of enqueueing a job of kind with args (its JSON arguments; nil
+// when they are not known yet, as when a form lists the kinds to choose from). A WorkflowKind
+// job needs the strongest action any of its steps needs, steps that start workflows included:
+// a schedule of a workflow may run only what its author could enqueue by hand.
+func EnqueueAction(kind string, args []byte) Action {
+	switch {
+	case slices.Contains(CodeKinds, kind) || slices.Contains(ServerKinds, kind):
 		return JobsEnqueueCode
+	case kind == WorkflowKind && len(args) > 0:
+		return workflowAction(args)
 	}
 	return JobsEnqueue
+}
+
+// workflowAction is the strongest EnqueueAction of the steps of a WorkflowKind job's
+// arguments. Arguments that don't decode need JobsEnqueueCode, so that a spec read one way here
+// and another by the kind fails closed; the kind refuses them anyway.
+func workflowAction(args []byte) Action {
+	var spec struct {
+		Steps []struct {
+			Kind string          `json:"kind"`
+			Args json.RawMessage `json:"args"`
+		} `json:"steps"`
+	}
+	if string(args) == "null" {
+		return JobsEnqueue
+	}
+	if err := json.Unmarshal(args, &spec); err != nil {
+		return JobsEnqueueCode
+	}
+	need := JobsEnqueue
+	for _, st := range spec.Steps {
+		if a := EnqueueAction(st.Kind, st.Args); table[a].rank() > table[need].rank() {
+			need = a
+		}
+	}
+	return need
 }

@@ -35,9 +35,31 @@ func TestOperatorBoundary(t *testing.T) {
 		require.False(t, authz.Operator.May(a), a)
 		require.True(t, authz.Admin.May(a), a)
 	}
-	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction("exec"))
-	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction("http.request"))
-	require.Equal(t, authz.JobsEnqueue, authz.EnqueueAction("emails.send"))
+	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction("exec", nil))
+	require.Equal(t, authz.JobsEnqueueCode, authz.EnqueueAction("http.request", nil))
+	require.Equal(t, authz.JobsEnqueue, authz.EnqueueAction("emails.send", nil))
+}
+
+// A job that starts a workflow needs what its strongest step needs, however deep the step that
+// runs code is; arguments that don't decode fail closed.
+func TestEnqueueActionOfWorkflow(t *testing.T) {
+	for _, tc := range []struct {
+		args string
+		want authz.Action
+	}{
+		{``, authz.JobsEnqueue}, // not known yet: the kinds a form offers
+		{`null`, authz.JobsEnqueue},
+		{`{"name":"n","steps":[{"name":"a","kind":"emails.send"},{"name":"b","kind":"db.dump","args":{"kind":"exec"}}]}`, authz.JobsEnqueue},
+		{`{"name":"n","steps":[{"name":"a","kind":"emails.send"},{"name":"b","kind":"exec","args":{"command":["true"]}}]}`, authz.JobsEnqueueCode},
+		{`{"name":"n","steps":[{"name":"a","kind":"http.request"}]}`, authz.JobsEnqueueCode},
+		{`{"name":"n","steps":[{"name":"a","kind":"jobs.cleanup"}]}`, authz.JobsEnqueueCode},
+		{`{"name":"n","steps":[{"name":"a","kind":"workflow.start","args":{"name":"m","steps":[{"name":"x","kind":"exec"}]}}]}`, authz.JobsEnqueueCode},
+		{`{"name":"n","steps":[{"name":"a","KIND":"exec"}]}`, authz.JobsEnqueueCode}, // encoding/json matches keys as the kind reads them
+		{`{"name":"n","steps":"exec"}`, authz.JobsEnqueueCode},
+		{`[1,2]`, authz.JobsEnqueueCode},
+	} {
+		require.Equal(t, tc.want, authz.EnqueueAction(authz.WorkflowKind, []byte(tc.args)), tc.args)
+	}
 }
 
 func TestParseRole(t *testing.T) {

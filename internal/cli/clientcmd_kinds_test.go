@@ -19,7 +19,7 @@ func TestClientRefusesUnknownKinds(t *testing.T) {
 	code, _, errOut := run("jobs", "enqueue", "email.send", "--args", `{"to":"ada@example.com"}`)
 	require.Equal(t, 1, code, errOut)
 	require.Contains(t, errOut, `The kind "email.send" is unknown. No server has registered this kind in the last 7 days`)
-	require.Contains(t, errOut, "Known kinds: exec, http.request, jobs.cleanup.")
+	require.Contains(t, errOut, "Known kinds: exec, http.request, jobs.cleanup, workflow.start.")
 	require.Contains(t, errOut, "--allow-unknown-kind")
 	require.Equal(t, 1, strings.Count(errOut, "Known kinds:"), "said once: %s", errOut)
 	code, _, errOut = run("recurring", "create", "digest", "--spec", "@daily", "--kind", "email.send")

@@ -78,3 +78,25 @@ func apiServerForCLIAs(t *testing.T, role string) (*models.Store, func(args ...s
 	}
 	return s, run
 }
+
+// "recurring create" of a workflow.start entry: a spec the server refuses (a cycle) exits 1
+// naming the step, and makes nothing; a good one is made.
+func TestRecurringCreateWorkflow(t *testing.T) {
+	s, run := apiServerForCLI(t)
+	create := func(args string) (int, string) {
+		code, _, errOut := run("recurring", "create", "nightly", "--spec", "0 2 * * *", "--tz", "Europe/Berlin", "--kind", builtin.KindWorkflowStart, "--args", args)
+		return code, errOut
+	}
+	code, errOut := create(`{"name": "nightly", "steps": [{"name": "ping", "kind": "http.request", "args": {"url": "https://hooks.example.com/a"}, "depends_on": ["tell"]},
+		{"name": "tell", "kind": "http.request", "args": {"url": "https://hooks.example.com/b"}, "depends_on": ["ping"]}]}`)
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `The arguments of workflow.start are not valid: step "ping" is part of a cycle`)
+	_, err := s.Recurring.GetRecurring(context.Background(), "nightly")
+	require.Equal(t, models.ENOTFOUND, models.ErrorCode(err), "nothing is made")
+
+	code, errOut = create(`{"name": "nightly", "steps": [{"name": "ping", "kind": "http.request", "args": {"url": "https://hooks.example.com/a"}}]}`)
+	require.Equal(t, 0, code, errOut)
+	rj, err := s.Recurring.GetRecurring(context.Background(), "nightly")
+	require.NoError(t, err)
+	require.Equal(t, builtin.KindWorkflowStart, rj.Kind)
+}

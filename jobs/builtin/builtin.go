@@ -1,5 +1,6 @@
 // Package builtin holds Kiln's built-in job kinds: http.request (with ${secret:NAME} filled in
-// and masked in what is kept), exec (programs on an allow-list) and jobs.cleanup (retention).
+// and masked in what is kept), exec (programs on an allow-list), workflow.start (a run of a
+// workflow, as a schedule starts one) and jobs.cleanup (retention).
 // They are registered with Register through the job engine's public API, as any application's
 // kinds are; the engine knows nothing of them.
 package builtin
@@ -125,7 +126,8 @@ type Store interface {
 }
 
 // Register registers the built-in kinds on e: jobs.cleanup (retention, on store) with its
-// recurring entry, http.request and exec. Call it before e.Start.
+// recurring entry, http.request, exec and workflow.start (which starts its runs on e). Call it
+// before e.Start.
 func Register(e *jobs.Engine, store Store, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -146,6 +148,9 @@ func Register(e *jobs.Engine, store Store, cfg Config) error {
 	if _, err := jobs.RegisterChecked(e, KindExec, xw.work, func(ctx context.Context, a *ExecArgs) error {
 		return checkExecArgs(ctx, xw.policy, cfg.Secrets, a)
 	}, jobs.MaxAttempts(1)); err != nil {
+		return err
+	}
+	if err := registerWorkflowStart(e); err != nil {
 		return err
 	}
 	args := CleanupArgs{OlderThan: cfg.Retention.String()}

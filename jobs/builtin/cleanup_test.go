@@ -25,7 +25,7 @@ func TestCleanupIsHousekeeping(t *testing.T) {
 	for _, k := range e.Kinds() {
 		got[k.Name] = k.Housekeeping
 	}
-	require.Equal(t, map[string]bool{builtin.KindCleanup: true, builtin.KindHTTPRequest: false, builtin.KindExec: false}, got)
+	require.Equal(t, map[string]bool{builtin.KindCleanup: true, builtin.KindHTTPRequest: false, builtin.KindExec: false, builtin.KindWorkflowStart: false}, got)
 }
 
 // jobs.cleanup deletes finished jobs past the retention, and failed ones past theirs when one
