@@ -44,3 +44,6 @@ func (s *Store) CountSessions(ctx context.Context, userID int64) (int64, error) 
 
 // AuditHashForTest is an entry's hash, for tests that forge one as someone who knows how.
 func AuditHashForTest(e *AuditEntry) string { return auditHash(e) }
+
+// ReadyStepsSQL is the read of the steps a release may start, for its plan's test.
+const ReadyStepsSQL = readyStepsSQL
