@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // What only models' own tests use: setting one of a kind's limits alone (people and the code set
@@ -47,3 +49,12 @@ func AuditHashForTest(e *AuditEntry) string { return auditHash(e) }
 
 // ReadyStepsSQL is the read of the steps a release may start, for its plan's test.
 const ReadyStepsSQL = readyStepsSQL
+
+// InsertRowsForTest stores rows (WorkflowStep, JobEvent or JobDepForTest values) as the store
+// writes steps, events and edges in bulk.
+func InsertRowsForTest[T any](s *Store, rows []T) error {
+	return s.change(context.Background(), func(tx *gorm.DB) error { return insertRows(s.conn, tx, rows) })
+}
+
+// JobDepForTest is an edge of a run's graph.
+type JobDepForTest = jobDep

@@ -275,9 +275,7 @@ func (s *conn) releaseChildren(tx *gorm.DB, parents map[JobState][]int64, now ti
 			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobCancelled, At: now, Reason: fmt.Sprintf("parent job %d %s, not succeeded", r.ParentID, state)})
 		}
 		if len(events) > 0 {
-			// In chunks: a batch of parents may release more continuations than one statement
-			// has parameters for (65,535 on PostgreSQL, 32,766 on SQLite).
-			if err := tx.CreateInBatches(&events, 500).Error; err != nil {
+			if err := insertRows(s, tx, events); err != nil {
 				return nil, fmt.Errorf("models: continuation events: %w", err)
 			}
 		}

@@ -90,7 +90,7 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 		}
 	}
 	if len(events) > 0 {
-		if err := tx.CreateInBatches(events, 500).Error; err != nil {
+		if err := insertRows(s.conn, tx, events); err != nil {
 			return nil, fmt.Errorf("models: insert job events: %w", err)
 		}
 	}

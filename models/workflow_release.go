@@ -254,7 +254,7 @@ func (s *conn) startOrSkip(tx *gorm.DB, ready []readyStep, now time.Time, counts
 		}
 	}
 	if len(events) > 0 {
-		if err := tx.CreateInBatches(&events, 500).Error; err != nil {
+		if err := insertRows(s, tx, events); err != nil {
 			return nil, fmt.Errorf("models: events of steps: %w", err)
 		}
 	}

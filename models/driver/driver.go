@@ -68,6 +68,9 @@ type Driver interface {
 	// LockRows makes tx's next read lock the rows it reads: "UPDATE" or "SHARE". A database
 	// with one writer at a time needs no row locks.
 	LockRows(tx *gorm.DB, strength string) *gorm.DB
+	// InsertJSON stores the rows p carries in p.Table, in the caller's transaction tx, in one
+	// statement.
+	InsertJSON(tx *gorm.DB, p InsertJSONParams) error
 	// LockJobs keeps other transactions from writing jobs until tx ends (for counting them).
 	LockJobs(tx *gorm.DB) error
 	// LockAudit keeps other transactions from appending to the audit trail, or pruning it,
