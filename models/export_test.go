@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // What only models' own tests use: setting one of a kind's limits alone (people and the code set
@@ -58,3 +59,6 @@ func InsertRowsForTest[T any](s *Store, rows []T) error {
 
 // JobDepForTest is an edge of a run's graph.
 type JobDepForTest = jobDep
+
+// IDInForTest is the store's driver's IDIn.
+func (s *Store) IDInForTest(column string, ids []int64) clause.Expr { return s.drv.IDIn(column, ids) }

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -42,4 +43,17 @@ func (p InsertJSONParams) QuotedColumns() (table, columns string, err error) {
 		}
 	}
 	return table, strings.Join(cols, ", "), nil
+}
+
+// IDList writes ids as text: "1,2,3", for a driver's IDIn (a JSON array or an array literal
+// around it).
+func IDList(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8)
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(b)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/kilnhq/kiln/models/driver"
 )
@@ -20,4 +21,9 @@ func (*Driver) InsertJSON(tx *gorm.DB, p driver.InsertJSONParams) error {
 		return fmt.Errorf("insert into %s: %w", p.Table, err)
 	}
 	return nil
+}
+
+// IDIn implements driver.Driver: the ids as an array literal, cast to bigint[].
+func (*Driver) IDIn(column string, ids []int64) clause.Expr {
+	return clause.Expr{SQL: column + " = ANY(?::bigint[])", Vars: []any{"{" + driver.IDList(ids) + "}"}}
 }

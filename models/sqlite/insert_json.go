@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/kilnhq/kiln/models/driver"
 )
@@ -27,4 +28,9 @@ func (*Driver) InsertJSON(tx *gorm.DB, p driver.InsertJSONParams) error {
 		return fmt.Errorf("insert into %s: %w", p.Table, err)
 	}
 	return nil
+}
+
+// IDIn implements driver.Driver: the ids as a JSON array, read by json_each.
+func (*Driver) IDIn(column string, ids []int64) clause.Expr {
+	return clause.Expr{SQL: column + " IN (SELECT value FROM json_each(?))", Vars: []any{"[" + driver.IDList(ids) + "]"}}
 }
