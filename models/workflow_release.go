@@ -1,6 +1,7 @@
 package models
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -133,7 +134,12 @@ func (s *conn) countDependencies(tx *gorm.DB, ids []int64, state map[int64]JobSt
 	type count struct{ done, failed int }
 	byChild := map[int64]*count{}
 	var deps []jobDep
-	if err := tx.Where(s.drv.IDIn("parent_id", ids)).Find(&deps).Error; err != nil {
+	if err := scanRows(tx.Raw("SELECT parent_id, job_id FROM job_deps WHERE ?", s.drv.IDIn("parent_id", ids)), func(r *sql.Rows) error {
+		var d jobDep
+		err := r.Scan(&d.ParentID, &d.JobID)
+		deps = append(deps, d)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("models: find the steps waiting: %w", err)
 	}
 	for _, d := range deps {
@@ -176,31 +182,34 @@ func (s *conn) countDependencies(tx *gorm.DB, ids []int64, state map[int64]JobSt
 	slices.SortFunc(keys, func(a, b count) int { return int(same[a][0] - same[b][0]) })
 	var zero []int64 // the children with no dependency left
 	for _, c := range keys {
-		var counted []struct {
-			JobID    int64
-			DepsLeft int
-		}
-		if err := tx.Raw("UPDATE workflow_steps SET deps_left = deps_left - ?, deps_failed = deps_failed + ? WHERE ? RETURNING job_id, deps_left",
-			c.done, c.failed, s.drv.IDIn("job_id", same[c])).Scan(&counted).Error; err != nil {
-			return nil, fmt.Errorf("models: count the dependencies of steps: %w", err)
-		}
-		for _, r := range counted {
-			if r.DepsLeft == 0 {
-				zero = append(zero, r.JobID)
+		if err := scanRows(tx.Raw("UPDATE workflow_steps SET deps_left = deps_left - ?, deps_failed = deps_failed + ? WHERE ? RETURNING job_id, deps_left",
+			c.done, c.failed, s.drv.IDIn("job_id", same[c])), func(r *sql.Rows) error {
+			var id int64
+			var left int
+			if err := r.Scan(&id, &left); err != nil || left > 0 {
+				return err
 			}
+			zero = append(zero, id)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("models: count the dependencies of steps: %w", err)
 		}
 	}
 	if len(zero) == 0 {
 		return nil, nil
 	}
-	var got, ready []readyStep
-	if err := tx.Raw(readyStepsSQL, s.drv.IDIn("ws.job_id", zero)).Scan(&got).Error; err != nil {
-		return nil, fmt.Errorf("models: find the steps to release: %w", err)
-	}
-	for _, r := range got {
-		if r.State == JobAwaiting { // else it was cancelled, or released, meanwhile
-			ready = append(ready, r)
+	var ready []readyStep
+	if err := scanRows(tx.Raw(readyStepsSQL, s.drv.IDIn("ws.job_id", zero)), func(r *sql.Rows) error {
+		var st readyStep
+		if err := r.Scan(&st.JobID, &st.DepsFailed, &st.ContinueOn, &st.Queue, &st.Kind, &st.State); err != nil {
+			return err
 		}
+		if st.State == JobAwaiting { // else it was cancelled, or released, meanwhile
+			ready = append(ready, st)
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("models: find the steps to release: %w", err)
 	}
 	return ready, nil
 }
@@ -284,4 +293,20 @@ func stepReason(r readyStep, started bool) string {
 		fmt.Fprintf(&b, "skipped: %d of the steps it depends on did not succeed", r.DepsFailed)
 	}
 	return b.String()
+}
+
+// scanRows runs q and calls scan on each row it returns: the release reads and counts
+// thousands of steps, which GORM's Scan and Find read by reflection, a field at a time.
+func scanRows(q *gorm.DB, scan func(*sql.Rows) error) error {
+	rows, err := q.Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
