@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // What only models' own tests use: setting one of a kind's limits alone (people and the code set
@@ -44,3 +47,18 @@ func (s *Store) CountSessions(ctx context.Context, userID int64) (int64, error) 
 
 // AuditHashForTest is an entry's hash, for tests that forge one as someone who knows how.
 func AuditHashForTest(e *AuditEntry) string { return auditHash(e) }
+
+// ReadyStepsSQL is the read of the steps a release may start, for its plan's test.
+const ReadyStepsSQL = readyStepsSQL
+
+// InsertRowsForTest stores rows (WorkflowStep, JobEvent or JobDepForTest values) as the store
+// writes steps, events and edges in bulk.
+func InsertRowsForTest[T any](s *Store, rows []T) error {
+	return s.change(context.Background(), func(tx *gorm.DB) error { return insertRows(s.conn, tx, rows) })
+}
+
+// JobDepForTest is an edge of a run's graph.
+type JobDepForTest = jobDep
+
+// IDInForTest is the store's driver's IDIn.
+func (s *Store) IDInForTest(column string, ids []int64) clause.Expr { return s.drv.IDIn(column, ids) }

@@ -245,17 +245,24 @@ func (s *conn) releaseChildren(tx *gorm.DB, parents map[JobState][]int64, now ti
 			Queue    string
 			Kind     string
 		}
+		children, err := s.continuations(tx, ids)
+		if err != nil {
+			return nil, err
+		}
+		if len(children) == 0 {
+			continue
+		}
 		var run, cancel []row
-		runCond := "parent_id IN ? AND state = ?"
+		runCond := "? AND state = ?"
 		if state != JobSucceeded {
 			runCond += " AND continue_on = '" + ContinueOnFinish + "'"
-			if err := tx.Raw("UPDATE jobs SET state = ?, finished_at = ? WHERE parent_id IN ? AND state = ? AND continue_on = ? RETURNING id, parent_id, queue, kind",
-				JobCancelled, now, ids, JobAwaiting, ContinueOnSuccess).Scan(&cancel).Error; err != nil {
+			if err := tx.Raw("UPDATE jobs SET state = ?, finished_at = ? WHERE ? AND state = ? AND continue_on = ? RETURNING id, parent_id, queue, kind",
+				JobCancelled, now, s.drv.IDIn("id", children), JobAwaiting, ContinueOnSuccess).Scan(&cancel).Error; err != nil {
 				return nil, fmt.Errorf("models: cancel continuations: %w", err)
 			}
 		}
 		if err := tx.Raw("UPDATE jobs SET state = ?, run_at = ? WHERE "+runCond+" RETURNING id, parent_id, queue, kind",
-			append([]any{JobEnqueued, now}, ids, JobAwaiting)...).Scan(&run).Error; err != nil {
+			JobEnqueued, now, s.drv.IDIn("id", children), JobAwaiting).Scan(&run).Error; err != nil {
 			return nil, fmt.Errorf("models: start continuations: %w", err)
 		}
 		for _, r := range run {
@@ -275,9 +282,7 @@ func (s *conn) releaseChildren(tx *gorm.DB, parents map[JobState][]int64, now ti
 			events = append(events, JobEvent{JobID: r.ID, From: JobAwaiting, To: JobCancelled, At: now, Reason: fmt.Sprintf("parent job %d %s, not succeeded", r.ParentID, state)})
 		}
 		if len(events) > 0 {
-			// In chunks: a batch of parents may release more continuations than one statement
-			// has parameters for (65,535 on PostgreSQL, 32,766 on SQLite).
-			if err := tx.CreateInBatches(&events, 500).Error; err != nil {
+			if err := insertRows(s, tx, events); err != nil {
 				return nil, fmt.Errorf("models: continuation events: %w", err)
 			}
 		}

@@ -81,7 +81,7 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 		case j.Note != "":
 			reason = j.Note + "; " + reason
 		}
-		if reason != reasonEnqueued || j.State != JobEnqueued { // else the row tells it (History)
+		if (reason != reasonEnqueued || j.State != JobEnqueued) && j.waits == 0 { // else the row tells it (History)
 			events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
 		}
 		counts.move(j.Queue, j.Kind, "", j.State, 1)
@@ -90,7 +90,7 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 		}
 	}
 	if len(events) > 0 {
-		if err := tx.CreateInBatches(events, 500).Error; err != nil {
+		if err := insertRows(s.conn, tx, events); err != nil {
 			return nil, fmt.Errorf("models: insert job events: %w", err)
 		}
 	}

@@ -93,7 +93,7 @@ func (s workflowStore) CancelWorkflow(ctx context.Context, id int64, reason stri
 			}
 		}
 		if len(events) > 0 {
-			if err := tx.CreateInBatches(&events, 500).Error; err != nil {
+			if err := insertRows(s.conn, tx, events); err != nil {
 				return fmt.Errorf("models: events of workflow %d: %w", id, err)
 			}
 			// Continuations of its steps, and its own count of steps done: every step is final,
@@ -214,15 +214,9 @@ func (s *conn) releaseRetried(tx *gorm.DB, ids []int64, waits map[int64]int) ([]
 			free = append(free, id)
 		}
 	}
-	var ready []readyStep
-	for chunk := range slices.Chunk(free, 500) {
-		var got []readyStep
-		err := tx.Raw(`SELECT ws.job_id, ws.workflow_id, ws.step, ws.deps_failed, ws.for_each, ws.templated, jobs.continue_on, jobs.queue, jobs.kind
-FROM workflow_steps ws JOIN jobs ON jobs.id = ws.job_id WHERE ws.job_id IN ? AND jobs.state = ?`, chunk, JobAwaiting).Scan(&got).Error
-		if err != nil {
-			return nil, fmt.Errorf("models: steps to release: %w", err)
-		}
-		ready = append(ready, got...)
+	ready, err := s.readySteps(tx, free)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	counts := countDelta{}

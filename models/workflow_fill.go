@@ -238,11 +238,11 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 			edges = append(edges, jobDep{ParentID: parent, JobID: c.ID})
 		}
 	}
-	if err := tx.CreateInBatches(rows, 500).Error; err != nil {
+	if err := insertRows(s, tx, rows); err != nil {
 		return "", nil, fmt.Errorf("models: store the items of step %s: %w", r.Step, err)
 	}
 	if len(edges) > 0 {
-		if err := tx.CreateInBatches(edges, 1000).Error; err != nil {
+		if err := insertRows(s, tx, edges); err != nil {
 			return "", nil, fmt.Errorf("models: store the graph of step %s: %w", r.Step, err)
 		}
 	}

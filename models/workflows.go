@@ -255,11 +255,11 @@ func (s workflowStore) CreateWorkflow(ctx context.Context, wf *Workflow, steps [
 				}
 			}
 		}
-		if err := tx.CreateInBatches(rows, 500).Error; err != nil {
+		if err := insertRows(s.conn, tx, rows); err != nil {
 			return fmt.Errorf("models: store the steps of workflow %q: %w", wf.Name, err)
 		}
 		if len(deps) > 0 {
-			if err := tx.CreateInBatches(deps, 1000).Error; err != nil {
+			if err := insertRows(s.conn, tx, deps); err != nil {
 				return fmt.Errorf("models: store the graph of workflow %q: %w", wf.Name, err)
 			}
 		}

@@ -269,10 +269,20 @@ func checkPaths(ctx context.Context, store *models.Store, bad func(string, ...an
 	for _, e := range events {
 		byJob[e.JobID] = append(byJob[e.JobID], [2]string{e.FromState, e.ToState})
 	}
+	// A workflow's step that waits for others is made awaiting, with no event (the row tells
+	// it, as an enqueue's); one made ready (a first step, a fan-out's item) stores its event.
+	var waiting []int64
+	if err := db.Raw("SELECT DISTINCT job_id FROM job_deps").Scan(&waiting).Error; err != nil {
+		return err
+	}
+	step := make(map[int64]bool, len(waiting))
+	for _, id := range waiting {
+		step[id] = true
+	}
 	invalid := 0
 	for _, j := range jobs {
 		start := "enqueued"
-		if j.ParentID != nil {
+		if j.ParentID != nil || step[j.ID] {
 			start = "awaiting"
 		}
 		if why := validPath(start, byJob[j.ID], j.State); why != "" {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Conns are a store's connections.
@@ -68,6 +69,12 @@ type Driver interface {
 	// LockRows makes tx's next read lock the rows it reads: "UPDATE" or "SHARE". A database
 	// with one writer at a time needs no row locks.
 	LockRows(tx *gorm.DB, strength string) *gorm.DB
+	// IDIn is the condition that column (a trusted name) holds one of ids, with the ids bound as
+	// one parameter however many they are.
+	IDIn(column string, ids []int64) clause.Expr
+	// InsertJSON stores the rows p carries in p.Table, in the caller's transaction tx, in one
+	// statement.
+	InsertJSON(tx *gorm.DB, p InsertJSONParams) error
 	// LockJobs keeps other transactions from writing jobs until tx ends (for counting them).
 	LockJobs(tx *gorm.DB) error
 	// LockAudit keeps other transactions from appending to the audit trail, or pruning it,

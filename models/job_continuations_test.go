@@ -1,0 +1,83 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm/logger"
+
+	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
+)
+
+// statements records the SQL GORM runs, its values written in.
+type statements struct {
+	logger.Interface
+	mu  sync.Mutex
+	sql []string
+}
+
+func (s *statements) Trace(_ context.Context, _ time.Time, fc func() (string, int64), _ error) {
+	sql, _ := fc()
+	s.mu.Lock()
+	s.sql = append(s.sql, sql)
+	s.mu.Unlock()
+}
+
+// A finish looks for the continuations of the jobs it ends by their parent, even while a
+// workflow's thousands of steps await and PostgreSQL's statistics saw none awaiting: read
+// through the state index instead, every finish batch of any job walked all those steps.
+func TestFinishFindsContinuationsByParent(t *testing.T) {
+	s := modeltest.Open(t, modeltest.PostgresDSN(t))
+	db := modeltest.DB(s)
+	require.NoError(t, db.Exec("ALTER TABLE jobs SET (autovacuum_enabled = false)").Error)
+	plain := make([]*models.Job, 2000)
+	for i := range plain {
+		plain[i] = newJob("k")
+		plain[i].Queue = "other"
+	}
+	_, err := s.Jobs.InsertJobs(ctx, plain, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, db.Exec("ANALYZE jobs").Error) // the statistics see jobs, none awaiting
+	steps := []models.NewStep{step("first")}
+	var middle []string
+	for i := range 3000 {
+		middle = append(middle, fmt.Sprintf("s%d", i))
+		steps = append(steps, step(middle[i], "first"))
+	}
+	workflow(t, s, append(steps, step("last", middle...))...)
+	first := claim(t, s, "n1", 1)
+	require.Len(t, first, 1)
+	finish(t, s, first[0], models.JobFinish{State: models.JobSucceeded}) // 3,000 steps released
+	running := claim(t, s, "n1", 500)
+	require.Len(t, running, 500)
+	batch := make([]models.JobFinish, len(running))
+	for i, j := range running {
+		batch[i] = models.JobFinish{JobID: j.ID, ServerID: j.ServerID, Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, At: time.Now()}
+	}
+
+	rec := &statements{Interface: db.Logger}
+	kept := db.Logger
+	db.Logger = rec
+	_, _, err = s.Jobs.FinishJobs(ctx, batch) // 500 steps end; the last one still awaits 2,500
+	db.Logger = kept
+	require.NoError(t, err)
+
+	looked := 0
+	for _, q := range rec.sql {
+		if !strings.Contains(q, "parent_id") || !strings.Contains(q, "jobs") {
+			continue
+		}
+		looked++
+		var lines []string
+		require.NoError(t, db.Raw("EXPLAIN "+q).Pluck("QUERY PLAN", &lines).Error)
+		plan := strings.Join(lines, "\n")
+		require.NotContains(t, plan, "idx_jobs_state_id", "the finish looks for continuations through the state index:\n%s\n%s", q, plan)
+	}
+	require.NotZero(t, looked, "no look for continuations in:\n%s", strings.Join(rec.sql, "\n"))
+}

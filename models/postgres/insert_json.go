@@ -1,0 +1,29 @@
+package postgres
+
+import (
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/kilnhq/kiln/models/driver"
+)
+
+// InsertJSON implements driver.Driver: one INSERT ... SELECT over jsonb_populate_recordset, which
+// reads each row as the table's row type, so that every value takes its column's type.
+func (*Driver) InsertJSON(tx *gorm.DB, p driver.InsertJSONParams) error {
+	table, cols, err := p.QuotedColumns()
+	if err != nil {
+		return err
+	}
+	q := "INSERT INTO " + table + " (" + cols + ")\nSELECT " + cols + " FROM jsonb_populate_recordset(NULL::" + table + ", ?::jsonb)"
+	if err := tx.Exec(q, p.Rows).Error; err != nil {
+		return fmt.Errorf("insert into %s: %w", p.Table, err)
+	}
+	return nil
+}
+
+// IDIn implements driver.Driver: the ids as an array literal, cast to bigint[].
+func (*Driver) IDIn(column string, ids []int64) clause.Expr {
+	return clause.Expr{SQL: column + " = ANY(?::bigint[])", Vars: []any{"{" + driver.IDList(ids) + "}"}}
+}
