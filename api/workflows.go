@@ -27,11 +27,12 @@ type WorkflowSpec struct {
 // WorkflowStep is a job of a run's step as the API shows it: one per step, or per item of a
 // fan-out.
 type WorkflowStep struct {
-	Name      string   `json:"name"`
-	JobID     int64    `json:"job_id" doc:"The step's job: GET /v1/jobs/{id}."`
-	State     string   `json:"state" doc:"Its job's state; skipped: the steps it depends on did not end as it needs."`
-	DependsOn []string `json:"depends_on"`
-	Item      *int     `json:"item,omitempty" doc:"For a fan-out's job (one per item of its for_each): its item's index. A fan-out over a result not yet known is one job, without item, until it is expanded."`
+	Name        string   `json:"name"`
+	JobID       int64    `json:"job_id" doc:"The step's job: GET /v1/jobs/{id}."`
+	State       string   `json:"state" doc:"Its job's state; skipped: the steps it depends on did not end as it needs."`
+	DependsOn   []string `json:"depends_on"`
+	ItemsToCome int      `json:"items_to_come,omitempty" doc:"For a fan-out over a list that waits for its dependencies: the jobs it will be expanded into when they end (it is one job until then)."`
+	Item        *int     `json:"item,omitempty" doc:"For a fan-out's job (one per item of its for_each): its item's index. A fan-out over a result not yet known is one job, without item, until it is expanded."`
 }
 
 // Workflow is a run of a workflow.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // What a person does to a whole run: cancel it, or retry its failed steps. Each is one
@@ -145,9 +147,11 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 			return Errorf(ECONFLICT, "Workflow %d succeeded: it has no step to retry.", id)
 		}
 		again := map[int64]bool{}
+		left := 0 // the jobs to go again, a fan-out not yet expanded counted as its items
 		for _, st := range steps {
 			if st.State != JobSucceeded {
 				again[st.JobID] = true
+				left += st.counts()
 			}
 		}
 		ids := make([]int64, 0, len(again))
@@ -166,6 +170,9 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 					waits[d.JobID]++
 				}
 			}
+		}
+		if err := waitLikeFirstItem(tx, steps, again, waits); err != nil {
+			return err
 		}
 		for _, jobID := range ids {
 			n := waits[jobID]
@@ -189,7 +196,7 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 			}
 		}
 		if err := tx.Model(&Workflow{}).Where("id = ?", id).Updates(map[string]any{"state": WorkflowRunning, "finished_at": nil,
-			"steps_left": len(ids), "steps_failed": 0}).Error; err != nil {
+			"steps_left": left, "steps_failed": 0}).Error; err != nil {
 			return fmt.Errorf("models: retry workflow %d: %w", id, err)
 		}
 		q, err := s.releaseRetried(tx, ids, waits)
@@ -242,4 +249,46 @@ func (s *conn) releaseRetried(tx *gorm.DB, ids []int64, waits map[int64]int) ([]
 		return nil, err
 	}
 	return queues, s.writeCounts(tx, counts)
+}
+
+// waitLikeFirstItem makes the items of expanded fan-outs that run again (again) wait for what
+// their step's first item (the job the step was before it was expanded) waits for and runs
+// again: they were stored when it was released, with no edge in, and get those edges now.
+func waitLikeFirstItem(tx *gorm.DB, steps []StepOf, again map[int64]bool, waits map[int64]int) error {
+	first := map[string]int64{}
+	for _, st := range steps {
+		if st.Item != nil && *st.Item == 0 {
+			first[st.Step] = st.JobID
+		}
+	}
+	byFirst := map[int64][]int64{} // the first item's job: the other items running again
+	for _, st := range steps {
+		if st.Item != nil && *st.Item > 0 && again[st.JobID] && first[st.Step] != 0 {
+			byFirst[first[st.Step]] = append(byFirst[first[st.Step]], st.JobID)
+		}
+	}
+	if len(byFirst) == 0 {
+		return nil
+	}
+	var deps []jobDep
+	if err := tx.Where("job_id IN ?", slices.Collect(maps.Keys(byFirst))).Find(&deps).Error; err != nil {
+		return fmt.Errorf("models: graph of a fan-out: %w", err)
+	}
+	var edges []jobDep
+	for _, d := range deps {
+		if !again[d.ParentID] {
+			continue
+		}
+		for _, item := range byFirst[d.JobID] {
+			waits[item]++
+			edges = append(edges, jobDep{ParentID: d.ParentID, JobID: item})
+		}
+	}
+	if len(edges) == 0 {
+		return nil
+	}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(edges, 1000).Error; err != nil {
+		return fmt.Errorf("models: graph of a fan-out: %w", err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // A fan-out is a step with for_each: one job per item of a list, given when the run is made
@@ -87,15 +88,22 @@ func checkRunSize(order []NewStep) string {
 	return ""
 }
 
-// stepJob is one job of a run to store: its step, and its item in a fan-out.
+// stepJob is one job of a run to store: its step, its item in a fan-out, and, for a fan-out
+// stored as one job until its dependencies end, its list (forEach) and how many jobs it will be
+// (counts).
 type stepJob struct {
-	step *NewStep
-	job  *Job
-	item *int
+	step    *NewStep
+	job     *Job
+	item    *int
+	forEach string
+	counts  int
 }
 
-// expandSteps makes the jobs of the steps (in order): one for a step, one per item for a
-// fan-out over a list, each with its item filled into its arguments.
+// expandSteps makes the jobs of the steps (in order): one for a step; for a fan-out over a list
+// with no dependency, one per item, each with its item filled into its arguments; for one over
+// a list that waits for dependencies, one job holding the list, expanded when they end as a
+// fan-out over a result is (it is then as cheap as enqueueing its items: no job is stored
+// awaiting, then rewritten). Each item's arguments are filled here, to refuse a bad one now.
 func expandSteps(order []NewStep, run string) ([]stepJob, error) {
 	var out []stepJob
 	for k := range order {
@@ -103,21 +111,29 @@ func expandSteps(order []NewStep, run string) ([]stepJob, error) {
 		note := fmt.Sprintf("step %s of workflow %s", st.Name, run)
 		if st.Items == nil {
 			st.Job.Note = note
-			out = append(out, stepJob{step: st, job: st.Job})
+			out = append(out, stepJob{step: st, job: st.Job, forEach: st.ForEach, counts: 1})
 			continue
 		}
-		template := st.Job.Args
+		fill, err := itemFiller(st.Job.Args)
+		if err != nil {
+			return nil, &Error{Code: EINVALID, Message: fmt.Sprintf("The workflow was not started: step %s: %v.", st.Name, err),
+				Fields: map[string]string{"steps." + st.Name + ".args": err.Error()}}
+		}
+		lazy := len(st.DependsOn) > 0
 		for i, raw := range st.Items {
 			item, err := decodeJSON(string(raw))
 			if err != nil {
 				return nil, &Error{Code: EINVALID, Message: fmt.Sprintf("The workflow was not started: step %s: item %d is not JSON.", st.Name, i),
 					Fields: map[string]string{"steps." + st.Name + ".for_each": fmt.Sprintf("Item %d is not JSON.", i)}}
 			}
-			args, err := fillItem(template, item)
+			args, err := fill(item)
 			if err != nil {
 				msg := fmt.Sprintf("item %d: %v", i, err)
 				return nil, &Error{Code: EINVALID, Message: fmt.Sprintf("The workflow was not started: step %s: %s.", st.Name, msg),
 					Fields: map[string]string{"steps." + st.Name + ".args": msg}}
+			}
+			if lazy {
+				continue
 			}
 			j := st.Job
 			if i > 0 {
@@ -125,11 +141,33 @@ func expandSteps(order []NewStep, run string) ([]stepJob, error) {
 				j = &c
 			}
 			j.Args, j.Note = args, fmt.Sprintf("%s, item %d", note, i)
-			out = append(out, stepJob{step: st, job: j, item: &i})
+			out = append(out, stepJob{step: st, job: j, item: &i, counts: 1})
+		}
+		if lazy {
+			st.Job.Note = note
+			out = append(out, stepJob{step: st, job: st.Job, forEach: listText(st.Items), counts: len(st.Items)})
 		}
 	}
 	return out, nil
 }
+
+// listText is items as one JSON list.
+func listText(items []json.RawMessage) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, it := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(it)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// literalList reports whether a step's for_each column holds its list itself (a fan-out over a
+// list, not yet expanded) rather than a template of one.
+func literalList(forEach string) bool { return strings.HasPrefix(forEach, "[") }
 
 // ItemsOf makes the items of a fan-out over a list from any JSON list.
 func ItemsOf(list string) ([]json.RawMessage, error) {
@@ -151,4 +189,27 @@ func FillItem(args string, item json.RawMessage) (string, error) {
 		return "", fmt.Errorf("the item is not JSON: %w", err)
 	}
 	return fillItem(args, v)
+}
+
+// counts is how many of its run's jobs the step's job stands for: a fan-out over a list, not
+// yet expanded, is counted as its items (it ends as them all when it ends unexpanded: skipped,
+// failed, cancelled); any other job as one.
+func (st WorkflowStep) counts() int {
+	if !literalList(st.ForEach) {
+		return 1
+	}
+	var items []json.RawMessage
+	if json.Unmarshal([]byte(st.ForEach), &items) != nil || len(items) == 0 {
+		return 1
+	}
+	return len(items)
+}
+
+// ItemsToCome is, for a fan-out over a list not yet expanded, how many jobs it will be; 0 for
+// any other step.
+func (st WorkflowStep) ItemsToCome() int {
+	if !literalList(st.ForEach) {
+		return 0
+	}
+	return st.counts()
 }

@@ -86,30 +86,78 @@ func runAll(t *testing.T, s *models.Store, id int64, name string, result func(j 
 func noResult(*models.Job) string { return "" }
 
 // A fan-out over a list given when the run is made: one job per item, the item filled into
-// each one's arguments as a value of its own type; the step after it waits for every item.
+// each one's arguments as a value of its own type; the step after it waits for every item. One
+// that waits for a dependency is one job until it ends (then expanded, as cheaply as an
+// enqueue), counted as its items; one that waits for none is its items at once.
 func TestWorkflowFanOutOverAList(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		fan := argStep("render", `{"page":"${item.n}","label":"page ${item.n} of ${item.doc}"}`, "start")
 		fan.Items = items(t, `[{"n":1,"doc":"a"},{"n":2,"doc":"a"},{"n":3,"doc":"b"}]`)
 		wf := workflow(t, s, step("start"), fan, step("zip", "render"))
 		require.Equal(t, 5, wf.StepsTotal, "a fan-out is a job per item")
-
-		jobs := stepJobsOf(t, s, wf.ID, "render")
-		require.Len(t, jobs, 3)
-		require.JSONEq(t, `{"page":3,"label":"page 3 of b"}`, jobs[2].Args)
-		require.Equal(t, models.JobAwaiting, jobs[0].State)
+		require.Len(t, stepJobsOf(t, s, wf.ID, "render"), 1, "one job until start ends")
+		nodes, err := s.Workflows.WorkflowGraph(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, 3, nodes[1].Jobs, "drawn as its items, awaiting")
+		require.Equal(t, 3, nodes[1].States[models.JobAwaiting])
 
 		runAll(t, s, wf.ID, "start", noResult)
+		jobs := stepJobsOf(t, s, wf.ID, "render")
+		require.Len(t, jobs, 3)
+		require.JSONEq(t, `{"page":1,"label":"page 1 of a"}`, jobs[0].Args)
+		require.JSONEq(t, `{"page":3,"label":"page 3 of b"}`, jobs[2].Args)
+		for _, j := range jobs {
+			require.Equal(t, models.JobEnqueued, j.State)
+		}
+		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, 5, got.StepsTotal, "counted once")
+		require.Equal(t, 4, got.StepsLeft)
+
 		runAll(t, s, wf.ID, "render", func(j *models.Job) string {
 			if strings.Contains(j.Args, `"page":2`) {
-				return "" // the others finish first: zip still waits for this one
+				return "" // no result: the step after gets null for it
 			}
 			return `{"ok":true}`
 		})
 		require.Equal(t, models.JobSucceeded, stepStates(t, s, wf.ID)["render"])
 		require.Equal(t, models.JobEnqueued, stepStates(t, s, wf.ID)["zip"])
 		runAll(t, s, wf.ID, "zip", noResult)
+		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowSucceeded, got.State)
+
+		root := argStep("each", `{"x":"${item}"}`)
+		root.Items = items(t, `[1,2]`)
+		wf = workflow(t, s, root, step("after", "each"))
+		jobs = stepJobsOf(t, s, wf.ID, "each")
+		require.Len(t, jobs, 2, "no dependency: its items at once")
+		require.Equal(t, models.JobEnqueued, jobs[1].State)
+		require.JSONEq(t, `{"x":2}`, jobs[1].Args)
+	})
+}
+
+// A fan-out over a list whose dependency failed is skipped as its items: the run ends.
+func TestWorkflowFanOutOverAListSkipped(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		fan := argStep("render", `{"x":"${item}"}`, "start")
+		fan.Items = items(t, `[1,2,3,4]`)
+		wf := workflow(t, s, step("start"), fan)
+		require.Equal(t, 5, wf.StepsTotal)
+		runAll(t, s, wf.ID, "start", func(*models.Job) string { return "!" })
 		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowFailed, got.State)
+		require.Equal(t, 0, got.StepsLeft)
+
+		require.NoError(t, retryRun(s, wf.ID))
+		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, 5, got.StepsLeft, "start, and render as its four items")
+		runAll(t, s, wf.ID, "start", noResult)
+		require.Len(t, stepJobsOf(t, s, wf.ID, "render"), 4)
+		runAll(t, s, wf.ID, "render", noResult)
+		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.WorkflowSucceeded, got.State)
 	})
@@ -253,5 +301,36 @@ func TestWorkflowTemplatePathIntoAJSONString(t *testing.T) {
 		jobs := stepJobsOf(t, s, wf.ID, "put")
 		require.Len(t, jobs, 2)
 		require.JSONEq(t, `{"url":"https://store.example.com/p2","n":2}`, jobs[1].Args)
+	})
+}
+
+// Retrying a run makes an expanded fan-out's items that run again wait, as the step did, for
+// its dependencies that run again.
+func TestWorkflowRetriedItemsWaitAsTheirStep(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		fan := argStep("each", `{"x":"${item}"}`, "a", "b")
+		fan.Items = items(t, `[1,2,3]`)
+		fan.Job.ContinueOn = models.ContinueOnFinish
+		wf := workflow(t, s, step("a"), step("b"), fan)
+		runAll(t, s, wf.ID, "a", func(*models.Job) string { return "!" })
+		runAll(t, s, wf.ID, "b", noResult)
+		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), 3, "expanded: it runs whatever a and b did")
+		runAll(t, s, wf.ID, "each", func(*models.Job) string { return "!" })
+		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowFailed, got.State)
+
+		require.NoError(t, retryRun(s, wf.ID))
+		for _, j := range stepJobsOf(t, s, wf.ID, "each") {
+			require.Equal(t, models.JobAwaiting, j.State, "job %d waits for a again", j.ID)
+		}
+		runAll(t, s, wf.ID, "a", noResult)
+		for _, j := range stepJobsOf(t, s, wf.ID, "each") {
+			require.Equal(t, models.JobEnqueued, j.State)
+		}
+		runAll(t, s, wf.ID, "each", noResult)
+		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowSucceeded, got.State)
 	})
 }

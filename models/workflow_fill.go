@@ -80,8 +80,13 @@ JOIN workflow_steps ws ON ws.job_id = jd.parent_id JOIN jobs ON jobs.id = jd.par
 			done = append(done, r.JobID)
 			continue
 		}
-		ref, _ := parseTemplate(strings.TrimSuffix(strings.TrimPrefix(r.ForEach, "${"), "}")) // checked when made
-		list, err := values(ref)
+		var list any
+		if literalList(r.ForEach) { // a list given when the run was made
+			list, err = decodeJSON(r.ForEach)
+		} else {
+			ref, _ := parseTemplate(strings.TrimSuffix(strings.TrimPrefix(r.ForEach, "${"), "}")) // checked when made
+			list, err = values(ref)
+		}
 		if err != nil {
 			out.failed[r.JobID] = "for_each: " + err.Error()
 			continue
@@ -173,28 +178,31 @@ func resultsOf(parents []parentResult) templateValues {
 // item: r itself is the first, the others are stored ready to run, and the steps that depend
 // on r wait for each. It returns why it can't (too big), or the queues that got jobs.
 func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now time.Time) (string, []string, error) {
-	var children, parents []int64
+	// The items stored here wait for nothing: what r waited for ended. A retry of the run makes
+	// them wait again for what r waits for (RetryWorkflow), so they have no edges in.
+	var children []int64
 	if err := tx.Model(&jobDep{}).Where("parent_id = ?", r.JobID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
 		return "", nil, fmt.Errorf("models: steps waiting for job %d: %w", r.JobID, err)
-	}
-	if err := tx.Model(&jobDep{}).Where("job_id = ?", r.JobID).Order("parent_id").Pluck("parent_id", &parents).Error; err != nil {
-		return "", nil, fmt.Errorf("models: steps job %d waited for: %w", r.JobID, err)
 	}
 	var wf Workflow
 	if err := tx.Select("id", "steps_total").Take(&wf, r.WorkflowID).Error; err != nil {
 		return "", nil, fmt.Errorf("models: workflow %d: %w", r.WorkflowID, err)
 	}
 	more := len(items) - 1
+	counted := literalList(r.ForEach) // a list given when the run was made: its items are counted
 	switch {
-	case wf.StepsTotal+more > maxRunJobs:
+	case !counted && wf.StepsTotal+more > maxRunJobs:
 		return fmt.Sprintf("for_each: %d items would make the run more than %d jobs", len(items), maxRunJobs), nil, nil
-	case len(items)*(len(children)+len(parents)) > maxRunEdges:
-		return fmt.Sprintf("for_each: %d items, each waiting for %d jobs and waited for by %d, would make more than %d pairs",
-			len(items), len(parents), len(children), maxRunEdges), nil, nil
+	case len(items)*len(children) > maxRunEdges:
+		return fmt.Sprintf("for_each: %d items, each waited for by %d jobs, would make more than %d pairs", len(items), len(children), maxRunEdges), nil, nil
+	}
+	fill, err := itemFiller(args)
+	if err != nil {
+		return err.Error(), nil, nil
 	}
 	itemArgs := make([]string, len(items))
 	for i, item := range items {
-		a, err := fillItem(args, item)
+		a, err := fill(item)
 		if err != nil {
 			return fmt.Sprintf("item %d: %v", i, err), nil, nil
 		}
@@ -215,11 +223,13 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 	if more == 0 {
 		return "", nil, nil
 	}
+	// The other items are enqueued as any job is, their history told by their rows (their step
+	// and run show on their pages): no event each, as a fan-out of 10,000 would make 10,000.
 	copies := make([]*Job, more)
 	for i := range copies {
 		c := first
-		c.ID, c.State, c.RunAt, c.UniqueKey, c.UniqueStates = 0, "", now, nil, nil
-		c.Args, c.Note = itemArgs[i+1], fmt.Sprintf("item %d of step %s, expanded from job %d", i+1, r.Step, r.JobID)
+		c.ID, c.State, c.RunAt, c.UniqueKey, c.UniqueStates, c.Note = 0, "", now, nil, nil, ""
+		c.Args = itemArgs[i+1]
 		copies[i] = &c
 	}
 	if _, err := (jobStore{s}).InsertJobsTx(tx, copies, now); err != nil {
@@ -233,10 +243,7 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 		for _, child := range children {
 			edges = append(edges, jobDep{ParentID: c.ID, JobID: child})
 		}
-		// It waited for what the first waited for, as far as a retry of the run is concerned.
-		for _, parent := range parents {
-			edges = append(edges, jobDep{ParentID: parent, JobID: c.ID})
-		}
+
 	}
 	if err := insertRows(s, tx, rows); err != nil {
 		return "", nil, fmt.Errorf("models: store the items of step %s: %w", r.Step, err)
@@ -251,8 +258,10 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 			return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
 		}
 	}
-	if err := tx.Exec("UPDATE workflows SET steps_total = steps_total + ?, steps_left = steps_left + ? WHERE id = ?", more, more, r.WorkflowID).Error; err != nil {
-		return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
+	if !counted {
+		if err := tx.Exec("UPDATE workflows SET steps_total = steps_total + ?, steps_left = steps_left + ? WHERE id = ?", more, more, r.WorkflowID).Error; err != nil {
+			return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
+		}
 	}
 	return "", []string{first.Queue}, nil
 }

@@ -92,10 +92,14 @@ FROM workflow_steps ws JOIN jobs ON jobs.id = ws.job_id WHERE ws.workflow_id = ?
 			byStep[r.Step] = n
 			order = append(order, r.Step)
 		}
-		n.Jobs += r.N
-		n.States[r.State] += r.N
+		count := r.N
+		if literalList(r.ForEach) { // a fan-out over a list, not yet expanded: its items
+			count += WorkflowStep{ForEach: r.ForEach}.counts() - 1
+		}
+		n.Jobs += count
+		n.States[r.State] += count
 		n.FanOut = n.FanOut || r.Items > 0 || r.ForEach != ""
-		n.Pending = n.Pending || r.ForEach != ""
+		n.Pending = n.Pending || (r.ForEach != "" && !literalList(r.ForEach))
 		if f, ok := first[r.Step]; !ok || r.FirstID < f {
 			first[r.Step] = r.FirstID
 		}

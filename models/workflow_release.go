@@ -71,7 +71,7 @@ func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState
 	type done struct{ left, failed int }
 	byRun := map[int64]*done{}
 	var steps []WorkflowStep
-	if err := tx.Select("job_id", "workflow_id").Where(s.drv.IDIn("job_id", ids)).Find(&steps).Error; err != nil {
+	if err := tx.Select("job_id", "workflow_id", "for_each").Where(s.drv.IDIn("job_id", ids)).Find(&steps).Error; err != nil {
 		return fmt.Errorf("models: find finished steps: %w", err)
 	}
 	for _, st := range steps {
@@ -80,7 +80,7 @@ func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState
 			d = &done{}
 			byRun[st.WorkflowID] = d
 		}
-		d.left++
+		d.left += st.counts()
 		if failedStep(state[st.JobID]) {
 			d.failed++
 		}

@@ -210,12 +210,14 @@ func (s workflowStore) CreateWorkflow(ctx context.Context, wf *Workflow, steps [
 	if err != nil {
 		return err
 	}
-	wf.ID, wf.State, wf.StepsTotal, wf.StepsLeft, wf.StepsFailed = 0, WorkflowRunning, len(made), len(made), 0
-	wf.CreatedAt, wf.FinishedAt, wf.CreatedBy = now, nil, headerText(wf.CreatedBy, 128)
-	jobsOf := make(map[string]int, len(order)) // how many jobs each step is
+	total := 0                                 // the run's jobs, a fan-out stored as one counted as its items
+	jobsOf := make(map[string]int, len(order)) // how many jobs each step is stored as
 	for _, m := range made {
 		jobsOf[m.step.Name]++
+		total += m.counts
 	}
+	wf.ID, wf.State, wf.StepsTotal, wf.StepsLeft, wf.StepsFailed = 0, WorkflowRunning, total, total, 0
+	wf.CreatedAt, wf.FinishedAt, wf.CreatedBy = now, nil, headerText(wf.CreatedBy, 128)
 	jobs := make([]*Job, len(made))
 	for i, m := range made {
 		j := m.job
@@ -248,7 +250,7 @@ func (s workflowStore) CreateWorkflow(ctx context.Context, wf *Workflow, steps [
 			st := m.step
 			ids[st.Name] = append(ids[st.Name], jobs[i].ID)
 			rows[i] = WorkflowStep{JobID: jobs[i].ID, WorkflowID: wf.ID, Step: st.Name, DepsLeft: jobs[i].waits, Item: m.item,
-				ForEach: st.ForEach, Templated: HasTemplates(jobs[i].Args)}
+				ForEach: m.forEach, Templated: HasTemplates(jobs[i].Args)}
 			for _, d := range st.DependsOn {
 				for _, parent := range ids[d] {
 					deps = append(deps, jobDep{ParentID: parent, JobID: jobs[i].ID})
@@ -311,6 +313,19 @@ func (s workflowStore) WorkflowSteps(ctx context.Context, id int64) ([]StepOf, e
 		for _, d := range deps {
 			c := &steps[byJob[d.JobID]]
 			c.DependsOn = append(c.DependsOn, steps[byJob[d.ParentID]].Step)
+		}
+	}
+	// The items a fan-out was expanded into wait for what its first did (they are stored with
+	// no edge in: their dependencies had ended).
+	first := map[string][]string{}
+	for _, st := range steps {
+		if st.Item != nil && *st.Item == 0 {
+			first[st.Step] = st.DependsOn
+		}
+	}
+	for i := range steps {
+		if st := &steps[i]; st.Item != nil && *st.Item > 0 && st.DependsOn == nil {
+			st.DependsOn = first[st.Step]
 		}
 	}
 	return steps, nil

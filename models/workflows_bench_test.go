@@ -1,7 +1,8 @@
 package models_test
 
 import (
-	"fmt"
+	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -9,22 +10,21 @@ import (
 )
 
 // The store's part of kiln bench --workflow, phase by phase, on each dialect: storing a run of
-// a first step, 9,998 that depend on it and a last that depends on them all; releasing the
-// 9,998 when the first succeeds; and their successes, in batches of 500 as the engine's
+// a first step, a fan-out of 9,998 items that waits for it and a last that waits for them all;
+// releasing (expanding) the 9,998 when the first succeeds; and their successes, in batches of 500 as the engine's
 // completer writes them, down to the last step's release.
 // go test -run '^$' -bench WorkflowFanOut -benchtime 5x ./models/
 func BenchmarkWorkflowFanOut(b *testing.B) {
 	const n = 10_000
 	fanOut := func() []models.NewStep {
-		steps := []models.NewStep{{Name: "first", Job: &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}}}
-		middle := make([]string, n-2)
-		for i := range middle {
-			middle[i] = fmt.Sprintf("s%d", i)
-			steps = append(steps, models.NewStep{Name: middle[i], DependsOn: []string{"first"},
-				Job: &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}})
+		items := make([]json.RawMessage, n-2)
+		for i := range items {
+			items[i] = json.RawMessage(strconv.Itoa(i))
 		}
-		return append(steps, models.NewStep{Name: "last", DependsOn: middle,
-			Job: &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}})
+		return []models.NewStep{{Name: "first", Job: &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}},
+			{Name: "each", DependsOn: []string{"first"}, Items: items,
+				Job: &models.Job{Kind: "bench", Queue: "default", Args: `{"item":"${item}"}`, MaxAttempts: 3}},
+			{Name: "last", DependsOn: []string{"each"}, Job: &models.Job{Kind: "bench", Queue: "default", Args: "{}", MaxAttempts: 3}}}
 	}
 	store := func(b *testing.B, s *models.Store) {
 		if err := s.Workflows.CreateWorkflow(ctx, &models.Workflow{Name: "bench"}, fanOut(), time.Now()); err != nil {

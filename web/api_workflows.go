@@ -122,7 +122,8 @@ func (s *Server) workflowOut(ctx context.Context, run *models.Workflow) (*api.Wo
 		if deps == nil {
 			deps = []string{}
 		}
-		out.Steps[i] = api.WorkflowStep{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: deps, Item: st.Item}
+		out.Steps[i] = api.WorkflowStep{Name: st.Step, JobID: st.JobID, State: string(st.State), DependsOn: deps, Item: st.Item,
+			ItemsToCome: st.ItemsToCome()}
 	}
 	return out, nil
 }

@@ -88,13 +88,15 @@ func Workflow(ctx context.Context, store *models.Store, cfg WorkflowConfig, prog
 
 	done.Store(0)
 	start = time.Now()
-	wf := jobs.NewWorkflow("bench").Add(jobs.Step{Name: "first", Kind: "bench.step"})
-	middle := make([]string, cfg.Steps-2)
-	for i := range middle {
-		middle[i] = fmt.Sprintf("s%d", i)
-		wf.Add(jobs.Step{Name: middle[i], Kind: "bench.step", DependsOn: []string{"first"}})
+	// The fan-out is what a user writes: one step with for_each over its items.
+	items := make([]int, cfg.Steps-2)
+	for i := range items {
+		items[i] = i
 	}
-	wf.Add(jobs.Step{Name: "last", Kind: "bench.step", DependsOn: middle})
+	wf := jobs.NewWorkflow("bench").Add(
+		jobs.Step{Name: "first", Kind: "bench.step"},
+		jobs.Step{Name: "each", Kind: "bench.step", Args: map[string]string{"item": "${item}"}, ForEach: items, DependsOn: []string{"first"}},
+		jobs.Step{Name: "last", Kind: "bench.step", DependsOn: []string{"each"}})
 	run, err := e.StartWorkflow(ctx, wf)
 	if err != nil {
 		return r, fmt.Errorf("workflow: %w", err)

@@ -270,9 +270,11 @@ func checkPaths(ctx context.Context, store *models.Store, bad func(string, ...an
 		byJob[e.JobID] = append(byJob[e.JobID], [2]string{e.FromState, e.ToState})
 	}
 	// A workflow's step that waits for others is made awaiting, with no event (the row tells
-	// it, as an enqueue's); one made ready (a first step, a fan-out's item) stores its event.
+	// it, as an enqueue's): one with an edge in, but for a fan-out's items made when it was
+	// expanded (item 1 on), which are made enqueued.
 	var waiting []int64
-	if err := db.Raw("SELECT DISTINCT job_id FROM job_deps").Scan(&waiting).Error; err != nil {
+	if err := db.Raw(`SELECT DISTINCT jd.job_id FROM job_deps jd JOIN workflow_steps ws ON ws.job_id = jd.job_id
+		WHERE ws.item IS NULL OR ws.item = 0`).Scan(&waiting).Error; err != nil {
 		return err
 	}
 	step := make(map[int64]bool, len(waiting))

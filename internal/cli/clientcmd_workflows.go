@@ -128,6 +128,8 @@ func printWorkflow(w *tabwriter.Writer, wf *api.Workflow) {
 		}
 		fan, isFan := items[st.Name]
 		switch {
+		case !isFan && st.ItemsToCome > 0:
+			fmt.Fprintf(w, "%s\t%d\t%s (%d items to come)\t%s\n", shown(st.Name), st.JobID, st.State, st.ItemsToCome, shown(deps))
 		case !isFan:
 			fmt.Fprintf(w, "%s\t%d\t%s\t%s\n", shown(st.Name), st.JobID, st.State, shown(deps))
 		case fan[0].JobID == st.JobID:

@@ -56,11 +56,15 @@ steps:
     for_each: [a, b, c]
     args: {url: "https://hooks.example.com/${item}", headers: {X-From: "${steps.list.result.status}"}}
     depends_on: [list]
+  - {name: ping, kind: http.request, for_each: [x, y], args: {url: "https://hooks.example.com/ping/${item}"}}
 `)
 	code, out, errOut = run("workflows", "run", fan)
 	require.Equal(t, 0, code, errOut)
-	require.Contains(t, out, "0 of 4 steps done", "a job per item")
-	require.Regexp(t, `(?m)^each\s+\d+…\s+3 awaiting of 3 items\s+list$`, out, "a fan-out is one line")
+	require.Contains(t, out, "0 of 6 steps done", "a job per item")
+	require.Regexp(t, `(?m)^ping\s+\d+…\s+2 enqueued of 2 items\s+-$`, out, "a fan-out made at once is one line")
+	require.Regexp(t, `(?m)^each\s+\d+\s+awaiting \(3 items to come\)\s+list$`, out, "a fan-out is one job until list ends")
+	code, out, errOut = run("workflows", "show", "2")
+	require.Equal(t, 0, code, errOut)
 	require.Equal(t, 1, strings.Count(out, "\neach "))
 
 	js := file("one.json", `{"name":"one","steps":[{"name":"only","kind":"http.request","args":{"url":"https://hooks.example.com/x"}}]}`)
