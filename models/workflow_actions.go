@@ -94,18 +94,24 @@ func (s workflowStore) CancelWorkflow(ctx context.Context, id int64, reason stri
 				return fmt.Errorf("models: cancel the steps of workflow %d: %w", id, err)
 			}
 		}
+		// The run is cancelled first: what its steps' ends release below sees it so (a fan-out
+		// being stored stores no more).
+		if err := tx.Model(&Workflow{}).Where("id = ?", id).Updates(map[string]any{"state": WorkflowCancelled, "finished_at": now}).Error; err != nil {
+			return fmt.Errorf("models: cancel workflow %d: %w", id, err)
+		}
 		if len(events) > 0 {
 			if err := insertRows(s.conn, tx, events); err != nil {
 				return fmt.Errorf("models: events of workflow %d: %w", id, err)
 			}
-			// Continuations of its steps, and its own count of steps done: every step is final,
-			// so none of its steps starts.
-			if _, err := s.releaseContinuations(tx, map[JobState][]int64{JobCancelled: ids}, now, counts); err != nil {
+			// Its own count of steps done (every step is final, so none of its steps starts),
+			// and continuations of its steps.
+			ended := map[JobState][]int64{JobCancelled: ids}
+			if _, err := s.releaseSteps(tx, ended, now, counts); err != nil {
 				return err
 			}
-		}
-		if err := tx.Model(&Workflow{}).Where("id = ?", id).Updates(map[string]any{"state": WorkflowCancelled, "finished_at": now}).Error; err != nil {
-			return fmt.Errorf("models: cancel workflow %d: %w", id, err)
+			if _, err := s.releaseChildren(tx, ended, now, counts); err != nil {
+				return err
+			}
 		}
 		noteChange(ctx, fmt.Sprintf("workflow %d", id), map[string]any{"state": AuditChange{Before: wf.State, After: WorkflowCancelled}})
 		return s.writeCounts(tx, counts)
@@ -153,6 +159,7 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 				again[st.JobID] = true
 				left += st.counts()
 			}
+			left += restCount(st.ForEach) // a fan-out's items not stored yet: stored as it goes on
 		}
 		ids := make([]int64, 0, len(again))
 		for jobID := range again {
@@ -173,6 +180,20 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 		}
 		if err := waitLikeFirstItem(tx, steps, again, waits); err != nil {
 			return err
+		}
+		// And what waits for a fan-out being stored waits for its items still to come.
+		for _, st := range steps {
+			if rest := restCount(st.ForEach); rest > 0 {
+				var children []int64
+				if err := tx.Model(&jobDep{}).Where("parent_id = ?", st.JobID).Pluck("job_id", &children).Error; err != nil {
+					return fmt.Errorf("models: graph of workflow %d: %w", id, err)
+				}
+				for _, c := range children {
+					if again[c] {
+						waits[c] += rest
+					}
+				}
+			}
 		}
 		for _, jobID := range ids {
 			n := waits[jobID]
@@ -203,7 +224,13 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 		if err != nil {
 			return err
 		}
-		queues = q
+		// A fan-out cancelled while it was being stored goes on being stored: a chunk now, the
+		// next as its items end.
+		more, err := s.continueFanOuts(tx, nil, id)
+		if err != nil {
+			return err
+		}
+		queues = append(q, more...)
 		noteChange(ctx, fmt.Sprintf("workflow %d", id), map[string]any{"state": AuditChange{Before: wf.State, After: WorkflowRunning},
 			"steps_again": len(ids)})
 		return nil

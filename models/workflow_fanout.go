@@ -195,7 +195,7 @@ func FillItem(args string, item json.RawMessage) (string, error) {
 // yet expanded, is counted as its items (it ends as them all when it ends unexpanded: skipped,
 // failed, cancelled); any other job as one.
 func (st WorkflowStep) counts() int {
-	if !literalList(st.ForEach) {
+	if st.Item != nil || !literalList(st.ForEach) {
 		return 1
 	}
 	var items []json.RawMessage
@@ -205,10 +205,13 @@ func (st WorkflowStep) counts() int {
 	return len(items)
 }
 
-// ItemsToCome is, for a fan-out over a list not yet expanded, how many jobs it will be; 0 for
-// any other step.
+// ItemsToCome is, for a fan-out over a list not yet expanded, how many jobs it will be; for the
+// first item of a fan-out being stored, how many are still to be; 0 for any other step.
 func (st WorkflowStep) ItemsToCome() int {
-	if !literalList(st.ForEach) {
+	if partlyStored(st.ForEach) {
+		return restCount(st.ForEach)
+	}
+	if st.Item != nil || !literalList(st.ForEach) {
 		return 0
 	}
 	return st.counts()

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -332,5 +333,78 @@ func TestWorkflowRetriedItemsWaitAsTheirStep(t *testing.T) {
 		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.WorkflowSucceeded, got.State)
+	})
+}
+
+// drain runs every job the claim gives until none is left, finishing each claim's jobs in one
+// batch as the completer does; it returns how many it ran.
+func drain(t *testing.T, s *models.Store) int {
+	t.Helper()
+	ran := 0
+	for {
+		jobs := claim(t, s, "n1", 700)
+		if len(jobs) == 0 {
+			return ran
+		}
+		batch := make([]models.JobFinish, len(jobs))
+		for i, j := range jobs {
+			batch[i] = models.JobFinish{JobID: j.ID, ServerID: j.ServerID, Attempt: j.Attempt, Run: j.Runs, State: models.JobSucceeded, Result: j.Args, At: time.Now()}
+		}
+		applied, _, err := s.Jobs.FinishJobs(ctx, batch)
+		require.NoError(t, err)
+		require.Equal(t, len(jobs), applied)
+		ran += len(jobs)
+	}
+}
+
+// A fan-out bigger than a chunk is stored a chunk at a time, as its items end; each item is
+// stored once, with its own index and arguments, and the step after waits for the last. A run
+// cancelled while its fan-out is being stored, then retried, stores the rest.
+func TestWorkflowBigFanOutIsStoredAsItGoes(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		const n = 2500
+		list := make([]string, n)
+		for i := range list {
+			list[i] = fmt.Sprint(i)
+		}
+		bigRun := func() *models.Workflow {
+			fan := argStep("each", `{"n":"${item}"}`, "start")
+			fan.Items = items(t, "["+strings.Join(list, ",")+"]")
+			return workflow(t, s, step("start"), fan, argStep("zip", `{"all":"${steps.each.result}"}`, "each"))
+		}
+		wf := bigRun()
+		require.Equal(t, n+2, wf.StepsTotal)
+		runAll(t, s, wf.ID, "start", noResult)
+		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), 1000, "the first chunk")
+		nodes, err := s.Workflows.WorkflowGraph(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, n, nodes[1].Jobs, "the graph counts them all")
+		steps, err := s.Workflows.WorkflowSteps(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, n-1000, steps[1].ItemsToCome())
+
+		require.Equal(t, n+1, drain(t, s), "every item once, then zip")
+		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowSucceeded, got.State)
+		jobs := stepJobsOf(t, s, wf.ID, "each")
+		require.Len(t, jobs, n)
+		for i, j := range jobs {
+			require.JSONEq(t, fmt.Sprintf(`{"n":%d}`, i), j.Args, "item %d", i)
+		}
+		zip := stepJobsOf(t, s, wf.ID, "zip")[0]
+		require.True(t, strings.HasPrefix(zip.Args, `{"all":[{"n":0},{"n":1},`), "zip ran last, with every result in order")
+
+		wf = bigRun()
+		runAll(t, s, wf.ID, "start", noResult)
+		_, err = s.Workflows.CancelWorkflow(ctx, wf.ID, "stop")
+		require.NoError(t, err)
+		require.Empty(t, claim(t, s, "n1", 10))
+		require.NoError(t, retryRun(s, wf.ID))
+		require.Equal(t, n+1, drain(t, s))
+		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
+		require.NoError(t, err)
+		require.Equal(t, models.WorkflowSucceeded, got.State)
+		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), n)
 	})
 }

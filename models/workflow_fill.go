@@ -73,7 +73,7 @@ JOIN workflow_steps ws ON ws.job_id = jd.parent_id JOIN jobs ON jobs.id = jd.par
 			out.failed[r.JobID] = "its arguments' templates: " + err.Error()
 			continue
 		}
-		if r.ForEach == "" {
+		if !r.expands() {
 			if err := tx.Exec("UPDATE jobs SET args = ? WHERE id = ?", filledArgs, r.JobID).Error; err != nil {
 				return out, fmt.Errorf("models: fill the arguments of job %d: %w", r.JobID, err)
 			}
@@ -174,12 +174,13 @@ func resultsOf(parents []parentResult) templateValues {
 	}
 }
 
-// expand makes a fan-out over a result, r, its filled arguments and its items, into one job per
-// item: r itself is the first, the others are stored ready to run, and the steps that depend
-// on r wait for each. It returns why it can't (too big), or the queues that got jobs.
+// expand makes a fan-out, r, its filled arguments and its items, into one job per item: r
+// itself is the first, the next ones up to fanOutChunk are stored ready to run, and the rest
+// are kept on r's row (fanOutRest) and stored a chunk at a time by the finishes of its items
+// (continueFanOuts), so that its first items run while the others are stored, as a plain
+// enqueue's do. The steps that depend on r wait for every item from now on. It returns why it
+// can't (too big, an item's arguments), or the queues that got jobs.
 func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now time.Time) (string, []string, error) {
-	// The items stored here wait for nothing: what r waited for ended. A retry of the run makes
-	// them wait again for what r waits for (RetryWorkflow), so they have no edges in.
 	var children []int64
 	if err := tx.Model(&jobDep{}).Where("parent_id = ?", r.JobID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
 		return "", nil, fmt.Errorf("models: steps waiting for job %d: %w", r.JobID, err)
@@ -200,7 +201,7 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 	if err != nil {
 		return err.Error(), nil, nil
 	}
-	itemArgs := make([]string, len(items))
+	itemArgs := make([]string, len(items)) // every item's, now: a bad one fails the step before any runs
 	for i, item := range items {
 		a, err := fill(item)
 		if err != nil {
@@ -212,46 +213,23 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 	if err := tx.Take(&first, r.JobID).Error; err != nil {
 		return "", nil, fmt.Errorf("models: load job %d: %w", r.JobID, err)
 	}
+	rest := ""
+	if len(items) > fanOutChunk {
+		rest, err = restOf(args, items[fanOutChunk:], fanOutChunk)
+		if err != nil {
+			return "", nil, err
+		}
+	}
 	zero := 0
 	if err := tx.Exec("UPDATE jobs SET args = ? WHERE id = ?", itemArgs[0], r.JobID).Error; err != nil {
 		return "", nil, fmt.Errorf("models: fill the arguments of job %d: %w", r.JobID, err)
 	}
 	if err := tx.Model(&WorkflowStep{}).Where("job_id = ?", r.JobID).
-		Updates(map[string]any{"item": &zero, "for_each": "", "templated": false}).Error; err != nil {
+		Updates(map[string]any{"item": &zero, "for_each": rest, "templated": false}).Error; err != nil {
 		return "", nil, fmt.Errorf("models: expand step of job %d: %w", r.JobID, err)
 	}
 	if more == 0 {
 		return "", nil, nil
-	}
-	// The other items are enqueued as any job is, their history told by their rows (their step
-	// and run show on their pages): no event each, as a fan-out of 10,000 would make 10,000.
-	copies := make([]*Job, more)
-	for i := range copies {
-		c := first
-		c.ID, c.State, c.RunAt, c.UniqueKey, c.UniqueStates, c.Note = 0, "", now, nil, nil, ""
-		c.Args = itemArgs[i+1]
-		copies[i] = &c
-	}
-	if _, err := (jobStore{s}).InsertJobsTx(tx, copies, now); err != nil {
-		return "", nil, err
-	}
-	rows := make([]WorkflowStep, more)
-	var edges []jobDep
-	for i, c := range copies {
-		item := i + 1
-		rows[i] = WorkflowStep{JobID: c.ID, WorkflowID: r.WorkflowID, Step: r.Step, Item: &item}
-		for _, child := range children {
-			edges = append(edges, jobDep{ParentID: c.ID, JobID: child})
-		}
-
-	}
-	if err := insertRows(s, tx, rows); err != nil {
-		return "", nil, fmt.Errorf("models: store the items of step %s: %w", r.Step, err)
-	}
-	if len(edges) > 0 {
-		if err := insertRows(s, tx, edges); err != nil {
-			return "", nil, fmt.Errorf("models: store the graph of step %s: %w", r.Step, err)
-		}
 	}
 	for chunk := range slices.Chunk(children, 500) {
 		if err := tx.Exec("UPDATE workflow_steps SET deps_left = deps_left + ? WHERE job_id IN ?", more, chunk).Error; err != nil {
@@ -263,7 +241,51 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 			return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
 		}
 	}
+	if err := s.insertItems(tx, &first, r.WorkflowID, r.Step, children, itemArgs[1:min(len(items), fanOutChunk)], 1, now); err != nil {
+		return "", nil, err
+	}
 	return "", []string{first.Queue}, nil
+}
+
+// insertItems stores the items of a fan-out whose first item is first: one job each, with
+// these arguments, numbered from from, ready to run and waited for by children. The jobs are
+// enqueued as any job is, their history told by their rows (their step and run show on their
+// pages): no event each, as a fan-out of 10,000 would make 10,000. They wait for nothing (what
+// first waited for ended), so they have no edge in: a retry of the run makes them wait again for
+// what the first waits for (waitLikeFirstItem).
+func (s *conn) insertItems(tx *gorm.DB, first *Job, wf int64, step string, children []int64, args []string, from int, now time.Time) error {
+	if len(args) == 0 {
+		return nil
+	}
+	copies := make([]*Job, len(args))
+	for i := range copies {
+		c := *first
+		c.ID, c.State, c.RunAt, c.UniqueKey, c.UniqueStates, c.Note = 0, "", now, nil, nil, ""
+		c.StartedAt, c.FinishedAt, c.LeaseUntil, c.Result, c.LastError, c.ServerID, c.Runs, c.Rescues = nil, nil, nil, "", "", "", 0, 0
+		c.Args = args[i]
+		copies[i] = &c
+	}
+	if _, err := (jobStore{s}).InsertJobsTx(tx, copies, now); err != nil {
+		return err
+	}
+	rows := make([]WorkflowStep, len(copies))
+	var edges []jobDep
+	for i, c := range copies {
+		item := from + i
+		rows[i] = WorkflowStep{JobID: c.ID, WorkflowID: wf, Step: step, Item: &item}
+		for _, child := range children {
+			edges = append(edges, jobDep{ParentID: c.ID, JobID: child})
+		}
+	}
+	if err := insertRows(s, tx, rows); err != nil {
+		return fmt.Errorf("models: store the items of step %s: %w", step, err)
+	}
+	if len(edges) > 0 {
+		if err := insertRows(s, tx, edges); err != nil {
+			return fmt.Errorf("models: store the graph of step %s: %w", step, err)
+		}
+	}
+	return nil
 }
 
 // fillReady fills the templates of the steps among run that have some (fillSteps), and ends at
@@ -274,7 +296,7 @@ func (s *conn) fillReady(tx *gorm.DB, run []int64, byID map[int64]readyStep, now
 	ended map[int64]JobState, events *[]JobEvent) ([]int64, []string, error) {
 	var todo []readyStep
 	for _, id := range run {
-		if r := byID[id]; r.Templated || r.ForEach != "" {
+		if r := byID[id]; r.Templated || r.expands() {
 			todo = append(todo, r)
 		}
 	}
@@ -314,3 +336,7 @@ func (s *conn) fillReady(tx *gorm.DB, run []int64, byID map[int64]readyStep, now
 	left := slices.DeleteFunc(run, func(id int64) bool { _, done := ended[id]; return done })
 	return left, f.queues, nil
 }
+
+// expands reports whether the step is a fan-out to expand as it is released: not one being
+// stored already (a retried first item), whose for_each holds its rest.
+func (r readyStep) expands() bool { return r.ForEach != "" && !partlyStored(r.ForEach) }

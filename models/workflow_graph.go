@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -92,14 +93,20 @@ FROM workflow_steps ws JOIN jobs ON jobs.id = ws.job_id WHERE ws.workflow_id = ?
 			byStep[r.Step] = n
 			order = append(order, r.Step)
 		}
-		count := r.N
-		if literalList(r.ForEach) { // a fan-out over a list, not yet expanded: its items
-			count += WorkflowStep{ForEach: r.ForEach}.counts() - 1
+		n.Jobs += r.N
+		n.States[r.State] += r.N
+		switch {
+		case literalList(r.ForEach) && r.Items == 0: // a fan-out over a list, not yet expanded: its items
+			c := WorkflowStep{ForEach: r.ForEach}.counts() - 1
+			n.Jobs += c
+			n.States[r.State] += c
+		case partlyStored(r.ForEach): // a fan-out being stored: its items to come wait
+			c := restCount(r.ForEach)
+			n.Jobs += c
+			n.States[JobAwaiting] += c
 		}
-		n.Jobs += count
-		n.States[r.State] += count
 		n.FanOut = n.FanOut || r.Items > 0 || r.ForEach != ""
-		n.Pending = n.Pending || (r.ForEach != "" && !literalList(r.ForEach))
+		n.Pending = n.Pending || strings.HasPrefix(r.ForEach, "${")
 		if f, ok := first[r.Step]; !ok || r.FirstID < f {
 			first[r.Step] = r.FirstID
 		}

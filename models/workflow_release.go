@@ -43,12 +43,17 @@ func (s *conn) releaseSteps(tx *gorm.DB, finished map[JobState][]int64, now time
 		if err := s.countStepsDone(tx, ids, state, now); err != nil {
 			return nil, err
 		}
+		q, err := s.continueFanOuts(tx, ids, 0)
+		if err != nil {
+			return nil, err
+		}
+		queues = append(queues, q...)
 		ready, err := s.countDependencies(tx, ids, state)
 		if err != nil {
 			return nil, err
 		}
 		next := map[int64]JobState{}
-		q, err := s.startOrSkip(tx, ready, now, counts, next)
+		q, err = s.startOrSkip(tx, ready, now, counts, next)
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +76,7 @@ func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState
 	type done struct{ left, failed int }
 	byRun := map[int64]*done{}
 	var steps []WorkflowStep
-	if err := tx.Select("job_id", "workflow_id", "for_each").Where(s.drv.IDIn("job_id", ids)).Find(&steps).Error; err != nil {
+	if err := tx.Select("job_id", "workflow_id", "item", "for_each").Where(s.drv.IDIn("job_id", ids)).Find(&steps).Error; err != nil {
 		return fmt.Errorf("models: find finished steps: %w", err)
 	}
 	for _, st := range steps {

@@ -15,8 +15,13 @@ ALTER TABLE workflow_steps ADD COLUMN templated boolean DEFAULT false NOT NULL;
 ALTER TABLE workflows ADD COLUMN start_job_id integer;
 CREATE UNIQUE INDEX IF NOT EXISTS idx_workflows_start_job ON workflows (start_job_id);
 CREATE INDEX IF NOT EXISTS idx_job_deps_job ON job_deps (job_id);
+-- A fan-out's first item is found by its step and index, among thousands of items.
+DROP INDEX IF EXISTS idx_workflow_steps_workflow;
+CREATE INDEX IF NOT EXISTS idx_workflow_steps_item ON workflow_steps (workflow_id, step, item);
 
 -- +goose Down
+DROP INDEX IF EXISTS idx_workflow_steps_item;
+CREATE INDEX IF NOT EXISTS idx_workflow_steps_workflow ON workflow_steps (workflow_id, step);
 DROP INDEX IF EXISTS idx_job_deps_job;
 DROP INDEX IF EXISTS idx_workflows_start_job;
 ALTER TABLE workflows DROP COLUMN start_job_id;

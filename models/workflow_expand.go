@@ -1,0 +1,154 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// A fan-out is expanded a chunk at a time: its release stores its first fanOutChunk items, and
+// keeps the rest, with the arguments they are filled into, on its first item's row
+// (workflow_steps.for_each, a JSON object: fanOutRest). Each finish of one of its items stores
+// the next chunk, in the finish's transaction, under the first item's row lock, so that two
+// nodes finishing items at once store a chunk each, never the same one twice; a crash leaves
+// the rest where it was. Every item is counted from the release on (its run's steps, its
+// dependents' dependencies), so nothing after the fan-out starts before its last item ends.
+
+// fanOutChunk is how many items of a fan-out a release, or a finish of its items, stores.
+const fanOutChunk = 1000
+
+// fanOutRest is the part of a fan-out still to be stored: its items, numbered from Next, and
+// the arguments (the step's, its results filled) each is filled into.
+type fanOutRest struct {
+	Args  string            `json:"args"`
+	Items []json.RawMessage `json:"items"`
+	Next  int               `json:"next"`
+}
+
+// restOf is the for_each of a fan-out's first item while items from next on are to be stored.
+func restOf(args string, items []any, next int) (string, error) {
+	r := fanOutRest{Args: args, Next: next, Items: make([]json.RawMessage, len(items))}
+	for i, it := range items {
+		b, err := json.Marshal(it)
+		if err != nil {
+			return "", fmt.Errorf("models: keep item %d: %w", next+i, err)
+		}
+		r.Items[i] = b
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("models: keep a fan-out's items: %w", err)
+	}
+	return string(b), nil
+}
+
+// partlyStored reports whether a step's for_each holds the rest of a fan-out being stored.
+func partlyStored(forEach string) bool { return strings.HasPrefix(forEach, "{") }
+
+// restCount is how many items a fan-out's for_each has still to store.
+func restCount(forEach string) int {
+	if !partlyStored(forEach) {
+		return 0
+	}
+	var r fanOutRest
+	if json.Unmarshal([]byte(forEach), &r) != nil {
+		return 0
+	}
+	return len(r.Items)
+}
+
+// continueFanOuts stores the next chunk of each fan-out being stored that one of ids (jobs that
+// just ended) is an item of, or that runs (all: each of run's). It returns the queues that got
+// jobs.
+func (s *conn) continueFanOuts(tx *gorm.DB, ids []int64, run int64) ([]string, error) {
+	// Which fan-outs: those of the items among ids (read by their keys), or of the run; then
+	// each one's first item, if it has a rest and its run goes on (read by workflow, step, item).
+	type fanOut struct {
+		WorkflowID int64
+		Step       string
+	}
+	var of []fanOut
+	q := tx.Model(&WorkflowStep{}).Distinct("workflow_id", "step").Where("item IS NOT NULL")
+	if run != 0 {
+		q = q.Where("workflow_id = ?", run)
+	} else {
+		q = q.Where(s.drv.IDIn("job_id", ids))
+	}
+	if err := q.Scan(&of).Error; err != nil {
+		return nil, fmt.Errorf("models: fan-outs to store on: %w", err)
+	}
+	var firsts []int64
+	for _, f := range of {
+		var id []int64
+		err := tx.Table("workflow_steps AS p").Joins("JOIN workflows w ON w.id = p.workflow_id").
+			Where("p.workflow_id = ? AND p.step = ? AND p.item = 0 AND p.for_each LIKE ? AND w.state = ?", f.WorkflowID, f.Step, "{%", WorkflowRunning).
+			Pluck("p.job_id", &id).Error // a cancelled run stores no more
+		if err != nil {
+			return nil, fmt.Errorf("models: fan-outs to store on: %w", err)
+		}
+		firsts = append(firsts, id...)
+	}
+	if len(firsts) == 0 {
+		return nil, nil
+	}
+	slices.Sort(firsts)
+	var rows []WorkflowStep
+	if err := s.drv.LockRows(tx.Model(&WorkflowStep{}), "UPDATE").Where("job_id IN ?", firsts).Order("job_id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("models: lock fan-outs: %w", err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	var queues []string
+	for _, p := range rows {
+		if !partlyStored(p.ForEach) { // stored meanwhile, by another finish
+			continue
+		}
+		var r fanOutRest
+		if err := json.Unmarshal([]byte(p.ForEach), &r); err != nil {
+			return nil, fmt.Errorf("models: the rest of fan-out %s: %w", p.Step, err)
+		}
+		n := min(len(r.Items), fanOutChunk)
+		fill, err := itemFiller(r.Args)
+		if err != nil {
+			return nil, err
+		}
+		args := make([]string, n)
+		for i, raw := range r.Items[:n] {
+			item, err := decodeJSON(string(raw))
+			if err == nil {
+				args[i], err = fill(item)
+			}
+			if err != nil { // every item was filled at the release: only a bug gets here
+				return nil, fmt.Errorf("models: item %d of fan-out %s: %w", r.Next+i, p.Step, err)
+			}
+		}
+		var first Job
+		if err := tx.Take(&first, p.JobID).Error; err != nil {
+			return nil, fmt.Errorf("models: load job %d: %w", p.JobID, err)
+		}
+		var children []int64
+		if err := tx.Model(&jobDep{}).Where("parent_id = ?", p.JobID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
+			return nil, fmt.Errorf("models: steps waiting for job %d: %w", p.JobID, err)
+		}
+		if err := s.insertItems(tx, &first, p.WorkflowID, p.Step, children, args, r.Next, now); err != nil {
+			return nil, err
+		}
+		left := ""
+		if n < len(r.Items) {
+			r.Items, r.Next = r.Items[n:], r.Next+n
+			b, err := json.Marshal(r)
+			if err != nil {
+				return nil, fmt.Errorf("models: keep a fan-out's items: %w", err)
+			}
+			left = string(b)
+		}
+		if err := tx.Model(&WorkflowStep{}).Where("job_id = ?", p.JobID).Update("for_each", left).Error; err != nil {
+			return nil, fmt.Errorf("models: store on fan-out %s: %w", p.Step, err)
+		}
+		queues = append(queues, first.Queue)
+	}
+	return queues, nil
+}
