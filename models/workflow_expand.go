@@ -18,8 +18,13 @@ import (
 // the rest where it was. Every item is counted from the release on (its run's steps, its
 // dependents' dependencies), so nothing after the fan-out starts before its last item ends.
 
-// fanOutChunk is how many items of a fan-out a release, or a finish of its items, stores.
-const fanOutChunk = 1000
+// fanOutChunk is how many items of a fan-out a finish of its items stores; fanOutFirst how many
+// its release stores, fewer, so that its first items start sooner (the next chunk is stored by
+// the first of their finishes, long before workers run out).
+const (
+	fanOutChunk = 1000
+	fanOutFirst = 250
+)
 
 // fanOutRest is the part of a fan-out still to be stored: its items, numbered from Next, and
 // the arguments (the step's, its results filled) each is filled into.

@@ -175,7 +175,7 @@ func resultsOf(parents []parentResult) templateValues {
 }
 
 // expand makes a fan-out, r, its filled arguments and its items, into one job per item: r
-// itself is the first, the next ones up to fanOutChunk are stored ready to run, and the rest
+// itself is the first, the next ones up to fanOutFirst are stored ready to run, and the rest
 // are kept on r's row (fanOutRest) and stored a chunk at a time by the finishes of its items
 // (continueFanOuts), so that its first items run while the others are stored, as a plain
 // enqueue's do. The steps that depend on r wait for every item from now on. It returns why it
@@ -214,8 +214,8 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 		return "", nil, fmt.Errorf("models: load job %d: %w", r.JobID, err)
 	}
 	rest := ""
-	if len(items) > fanOutChunk {
-		rest, err = restOf(args, items[fanOutChunk:], fanOutChunk)
+	if len(items) > fanOutFirst {
+		rest, err = restOf(args, items[fanOutFirst:], fanOutFirst)
 		if err != nil {
 			return "", nil, err
 		}
@@ -241,7 +241,7 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 			return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
 		}
 	}
-	if err := s.insertItems(tx, &first, r.WorkflowID, r.Step, children, itemArgs[1:min(len(items), fanOutChunk)], 1, now); err != nil {
+	if err := s.insertItems(tx, &first, r.WorkflowID, r.Step, children, itemArgs[1:min(len(items), fanOutFirst)], 1, now); err != nil {
 		return "", nil, err
 	}
 	return "", []string{first.Queue}, nil
