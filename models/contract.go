@@ -249,7 +249,7 @@ type WorkflowStore interface {
 	// ListWorkflows returns a keyset page of runs, newest first; WorkflowOfJob the run a job is
 	// a step of (nil when none).
 	ListWorkflows(ctx context.Context, f WorkflowFilter, before int64, limit int) (WorkflowPage, error)
-	WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, string, error)
+	WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, *WorkflowStep, error)
 	// WorkflowStartedBy returns the run job jobID started (its StartJobID), nil when none.
 	WorkflowStartedBy(ctx context.Context, jobID int64) (*Workflow, error)
 	// CancelWorkflow cancels a running run's unfinished steps; RetryWorkflow runs again an ended

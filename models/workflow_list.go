@@ -63,20 +63,20 @@ func (s workflowStore) ListWorkflows(ctx context.Context, f WorkflowFilter, befo
 
 // WorkflowOfJob returns the run job jobID is a step of, and the step's name; nil when it is
 // none's. One query: the job page asks on every refresh.
-func (s workflowStore) WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, string, error) {
-	var row struct {
-		Workflow
-		Step string
-	}
-	res := s.rdb.WithContext(ctx).Table("workflow_steps AS ws").Select("w.*, ws.step").
-		Joins("JOIN workflows AS w ON w.id = ws.workflow_id").Where("ws.job_id = ?", jobID).Limit(1).Scan(&row)
+func (s workflowStore) WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, *WorkflowStep, error) {
+	var st WorkflowStep
+	res := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Limit(1).Find(&st)
 	if res.Error != nil {
-		return nil, "", fmt.Errorf("models: workflow of job %d: %w", jobID, res.Error)
+		return nil, nil, fmt.Errorf("models: workflow of job %d: %w", jobID, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return nil, "", nil
+		return nil, nil, nil
 	}
-	return &row.Workflow, row.Step, nil
+	wf, err := s.GetWorkflow(ctx, st.WorkflowID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wf, &st, nil
 }
 
 // StepResult returns the result (JSON) of step, a step of the run job belongs to: for a

@@ -189,7 +189,7 @@ func (s *Server) jobWorkflow(c echo.Context, id int64) (*pages.WorkflowLink, err
 	if err != nil || wf == nil {
 		return nil, err
 	}
-	return &pages.WorkflowLink{ID: wf.ID, Name: wf.Name, Step: step, State: string(wf.State)}, nil
+	return &pages.WorkflowLink{ID: wf.ID, Name: wf.Name, Step: step.Step, Item: step.Item, State: string(wf.State)}, nil
 }
 
 // startedWorkflow is the run j started, when j is a workflow.start job that did, for the job

@@ -58,5 +58,8 @@ func TestWorkflowFanOutIsOneNode(t *testing.T) {
 		row := doc.Find(`[data-testid="step-row"][data-step="render"]`)
 		require.Equal(t, 1, row.Length())
 		require.Contains(t, row.Find(`[data-testid="step-counts"]`).Text(), "2/5 done · 1 failed")
+
+		_, doc = a.get("/dashboard/jobs/" + itoa(items[3].ID))
+		require.Equal(t, "3", doc.Find(`[data-testid="workflow-item"]`).Text(), "an item's page names its index")
 	})
 }
