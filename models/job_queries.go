@@ -63,10 +63,11 @@ func (f JobFilter) scope(db *gorm.DB, ilike string) *gorm.DB {
 	}
 	if f.Search != "" {
 		// Case-insensitive without LOWER() on every row: SQLite's LIKE already ignores ASCII case,
-		// and PostgreSQL has ILIKE.
+		// and PostgreSQL has ILIKE. Most jobs have no error, and an empty one can't hold the
+		// text: PostgreSQL's ILIKE of it costs a third of a row's (0.2 of 0.68 µs, 212k rows).
 		op := ilike
 		like := "%" + escapeLike(f.Search) + "%"
-		q = q.Where("(args "+op+" ? ESCAPE '\\' OR last_error "+op+" ? ESCAPE '\\')", like, like)
+		q = q.Where("(args "+op+" ? ESCAPE '\\' OR (last_error <> '' AND last_error "+op+" ? ESCAPE '\\'))", like, like)
 	}
 	return q
 }
@@ -90,6 +91,13 @@ type JobPage struct {
 // and the next window is one click away.
 const DefaultSearchWindow = 50_000
 
+// searchSlice is how many ids a text search reads first; each next slice of the window is twice
+// the last. A page of a search that matches often is in the newest rows: one query over the
+// whole window had PostgreSQL's planner, which can't tell how often text matches, read all of
+// the window's rows and sort them (127.7 ms p95 at 1M jobs under a burn-down, against 29 ms on
+// SQLite, which walks the ids down and stops at the page's end).
+const searchSlice = 1_000
+
 // ListJobs returns up to limit jobs matching f, newest first: those older than before (when
 // before > 0), or the newest ones newer than after (when after > 0), or the newest. Pages
 // follow ids, so they stay put while jobs arrive.
@@ -99,8 +107,7 @@ func (s jobQueries) ListJobs(ctx context.Context, f JobFilter, before, after int
 		return page, err
 	}
 	db := s.rdb.WithContext(ctx)
-	q := f.scope(db, s.drv.ILike())
-	if f.Search != "" && after == 0 { // text has no index: bound the rows read
+	if f.Search != "" {
 		hi := before
 		if hi == 0 {
 			var top *int64
@@ -111,21 +118,32 @@ func (s jobQueries) ListJobs(ctx context.Context, f JobFilter, before, after int
 				hi = *top + 1
 			}
 		}
-		if lo := hi - s.searchWindow; lo > 1 {
-			q = q.Where("id >= ?", lo)
-			page.SearchedFrom = lo
+		var err error
+		if after > 0 {
+			page.Jobs, err = s.searchSlices(db, f, after+1, hi, true, limit+1)
+		} else { // text has no index: bound the rows read
+			lo := max(hi-s.searchWindow, 0)
+			if lo > 1 {
+				page.SearchedFrom = lo
+			}
+			page.Jobs, err = s.searchSlices(db, f, lo, hi, false, limit+1)
 		}
-	}
-	switch {
-	case after > 0:
-		q = q.Where("id > ?", after).Order("id ASC")
-	case before > 0:
-		q = q.Where("id < ?", before).Order("id DESC")
-	default:
-		q = q.Order("id DESC")
-	}
-	if err := q.Limit(limit + 1).Find(&page.Jobs).Error; err != nil {
-		return page, fmt.Errorf("models: list jobs: %w", err)
+		if err != nil {
+			return page, fmt.Errorf("models: list jobs: %w", err)
+		}
+	} else {
+		q := f.scope(db, s.drv.ILike())
+		switch {
+		case after > 0:
+			q = q.Where("id > ?", after).Order("id ASC")
+		case before > 0:
+			q = q.Where("id < ?", before).Order("id DESC")
+		default:
+			q = q.Order("id DESC")
+		}
+		if err := q.Limit(limit + 1).Find(&page.Jobs).Error; err != nil {
+			return page, fmt.Errorf("models: list jobs: %w", err)
+		}
 	}
 	more := len(page.Jobs) > limit
 	if more {
@@ -141,6 +159,31 @@ func (s jobQueries) ListJobs(ctx context.Context, f JobFilter, before, after int
 		page.HasOlder = false
 	}
 	return page, nil
+}
+
+// searchSlices reads up to want jobs matching f (a text search) with ids from lo to below hi,
+// newest first (oldest first when up), a slice of ids at a time: searchSlice, then twice the
+// last, so that a page found among the first rows reads no more of them.
+func (s jobQueries) searchSlices(db *gorm.DB, f JobFilter, lo, hi int64, up bool, want int) ([]Job, error) {
+	var out []Job
+	for n := int64(searchSlice); lo < hi && len(out) < want; n *= 2 {
+		q := f.scope(db, s.drv.ILike())
+		if up {
+			top := min(hi, lo+n)
+			q = q.Where("id >= ? AND id < ?", lo, top).Order("id ASC")
+			lo = top
+		} else {
+			bottom := max(lo, hi-n)
+			q = q.Where("id >= ? AND id < ?", bottom, hi).Order("id DESC")
+			hi = bottom
+		}
+		var found []Job
+		if err := q.Limit(want - len(out)).Find(&found).Error; err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
+	return out, nil
 }
 
 // ActivityWindow is how many of the newest jobs LatestActivity looks through for the ones that

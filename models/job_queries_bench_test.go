@@ -1,10 +1,12 @@
 package models_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // BenchmarkListJobsPastHousekeeping reads the Jobs list's first page when the newest 20,160
@@ -36,4 +38,44 @@ func BenchmarkListJobsPastHousekeeping(b *testing.B) {
 			})
 		}
 	})
+}
+
+// BenchmarkSearchJobs reads the first page of a text search, with 50,000 older jobs (their
+// statistics analyzed, as autovacuum would) and 5,000 newer ones: a text that one newer job in
+// ten holds, one only an old job holds, and one no job holds (the whole window is read):
+// go test -run '^$' -bench SearchJobs -benchmem ./models/
+func BenchmarkSearchJobs(b *testing.B) {
+	for _, d := range modeltest.Dialects {
+		b.Run(d.Name, func(b *testing.B) {
+			s := modeltest.Open(b, d.DSN(b))
+			old := make([]string, 50_000)
+			for i := range old {
+				old[i] = fmt.Sprintf(`{"to":"user%d@example.com","template":"receipt"}`, i)
+			}
+			insertArgs(b, s, old...)
+			if s.Dialect() == models.DialectPostgres {
+				if err := modeltest.DB(s).Exec("ANALYZE jobs").Error; err != nil {
+					b.Fatal(err)
+				}
+			}
+			recent := make([]string, 5_000)
+			for i := range recent {
+				recent[i] = fmt.Sprintf(`{"n":%d,"i":%d}`, i%10, i)
+			}
+			insertArgs(b, s, recent...)
+			for _, bc := range []struct {
+				name, search string
+				found        int
+			}{{"often", `"n":7`, 20}, {"once-deep", "user12345@", 1}, {"never", "no such text", 0}} {
+				b.Run(bc.name, func(b *testing.B) {
+					for b.Loop() {
+						page, err := s.JobQueries.ListJobs(ctx, models.JobFilter{Search: bc.search}, 0, 0, 20)
+						if err != nil || len(page.Jobs) != bc.found {
+							b.Fatalf("%d jobs, %v", len(page.Jobs), err)
+						}
+					}
+				})
+			}
+		})
+	}
 }

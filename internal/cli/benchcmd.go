@@ -27,7 +27,7 @@ func (e *cliEnv) benchCommand() *ffcli.Command {
 		asJSON, withAPI, withDashboard bool
 		withWorkflow                   bool
 		wfCfg                          bench.WorkflowConfig
-		nodes, alertRules              int
+		nodes, alertRules, history     int
 		dash                           = bench.DashboardConfig{MaxTime: 5 * time.Minute}
 		apiCfg                         bench.APIConfig
 		soak                           = bench.SoakConfig{Retention: time.Minute}
@@ -38,7 +38,8 @@ Measures Kiln on a fresh database: the insert rate of N no-op jobs in batches; t
 rate of W workers working all N, each with its full history; the pickup latency of jobs
 enqueued one at a time at a fixed rate; peak memory and the database size. With --dashboard,
 it then serves the dashboard on a loopback port and times every page over HTTP while another
-burn-down runs at full speed, with the jobs so far in history. Its flags read no environment
+burn-down runs at full speed, with the jobs so far in history; --history N first fills history
+with N finished jobs, copies of jobs an engine worked, written straight into the tables. Its flags read no environment
 variable: a bench never opens a database by accident. The OTEL_* variables that turn tracing
 on for kiln (see the README's Tracing) trace the bench too, to measure what tracing costs.`, false, func(fs *flag.FlagSet) {
 		fs.StringVar(&db, "db", "", "database to use: a SQLite path or a postgres:// URL; it should be empty (default: a new temporary SQLite file)")
@@ -58,6 +59,7 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		fs.BoolVar(&withDashboard, "dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
 		fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
 		fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
+		fs.IntVar(&history, "history", 0, "with --dashboard, first fill history with this many finished jobs (successes, retries, failures, cancels, with their events, logs and tags, created over 4 weeks), written straight into the tables")
 		fs.DurationVar(&soak.Duration, "soak", 0, "instead of the phases above, soak for this long: a steady enqueue rate with successes, retries, failures and cancels, the dashboard polled, retention at 1m; a sample every --soak-every; it fails unless memory, goroutines and the database stay flat after the warm-up (a third of it, and at least 90s)")
 		fs.IntVar(&soak.Rate, "soak-rate", 100, "jobs enqueued per second in the soak")
 		fs.DurationVar(&soak.Every, "soak-every", time.Minute, "how often the soak prints a sample")
@@ -71,6 +73,9 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 			if v < 1 {
 				return fmt.Errorf("%w: %s must be at least 1", errUsage, name)
 			}
+		}
+		if history < 0 || (history > 0 && !withDashboard) {
+			return fmt.Errorf("%w: --history fills history for --dashboard: it needs --dashboard, and is at least 0", errUsage)
 		}
 		if withWorkflow && (wfCfg.Steps < 3 || wfCfg.Steps > 10_000) {
 			return fmt.Errorf("%w: --workflow-steps must be at least 3 (a first, a fan-out, a last) and at most 10,000, not %d", errUsage, wfCfg.Steps)
@@ -144,6 +149,7 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		progress := func(msg string) { fmt.Fprintf(e.errOut, "\r\033[K%s", msg) }
 		var report struct {
 			bench.Report
+			History   *bench.HistoryReport   `json:"history,omitempty"`
 			Dashboard *bench.DashboardReport `json:"dashboard,omitempty"`
 			API       *bench.APIReport       `json:"api,omitempty"`
 			Workflow  *bench.WorkflowReport  `json:"workflow,omitempty"`
@@ -162,6 +168,11 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 			var w bench.WorkflowReport
 			w, err = bench.Workflow(ctx, store, wfCfg, progress)
 			report.Workflow = &w
+		}
+		if err == nil && history > 0 {
+			var h bench.HistoryReport
+			h, err = bench.FillHistory(ctx, store, bench.HistoryConfig{Jobs: history}, progress)
+			report.History = &h
 		}
 		if err == nil && withDashboard {
 			dash.Workers = cfg.Workers
@@ -182,6 +193,9 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		}
 		if report.Workflow != nil {
 			fmt.Fprint(e.out, report.Workflow)
+		}
+		if report.History != nil {
+			fmt.Fprint(e.out, report.History)
 		}
 		if report.Dashboard != nil {
 			fmt.Fprint(e.out, report.Dashboard)

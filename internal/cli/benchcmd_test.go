@@ -36,19 +36,23 @@ func TestBenchCommand(t *testing.T) {
 	require.Contains(t, out.String(), "burn-down")
 	require.Contains(t, out.String(), "pickup latency")
 
-	// The dashboard phase times every page over HTTP while more jobs burn down.
+	// The dashboard phase times every page over HTTP while more jobs burn down, with history
+	// filled first.
 	out.Reset()
 	code = Run(context.Background(), []string{"bench", "--jobs", "200", "--latency-jobs", "5", "--rate", "500",
-		"--dashboard", "--dashboard-jobs", "3000", "--clients", "2", "--json"}, nil, &out, io.Discard)
+		"--dashboard", "--dashboard-jobs", "3000", "--clients", "2", "--history", "2000", "--json"}, nil, &out, io.Discard)
 	require.Equal(t, 0, code)
 	var withDash struct {
 		bench.Report
+		History   bench.HistoryReport   `json:"history"`
 		Dashboard bench.DashboardReport `json:"dashboard"`
 	}
 	require.NoError(t, json.Unmarshal(out.Bytes(), &withDash))
 	require.Positive(t, withDash.BurnDownPerSec)
+	require.EqualValues(t, 2000, withDash.History.Jobs)
+	require.Positive(t, withDash.History.BytesPerJob)
 	d := withDash.Dashboard
-	require.GreaterOrEqual(t, d.HistoryJobs, int64(205), "the jobs of the earlier phases")
+	require.GreaterOrEqual(t, d.HistoryJobs, int64(2205), "the jobs of the earlier phases and the fill")
 	require.Positive(t, d.BurnDownPerSec)
 	require.Len(t, d.Pages, 17, "every page was requested")
 	for _, p := range d.Pages {
@@ -75,6 +79,7 @@ func TestBenchCommand(t *testing.T) {
 	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--jobs", "0"}, nil, io.Discard, io.Discard))
 	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--jobs", "10", "--nodes", "2"}, nil, io.Discard, io.Discard), "several nodes need PostgreSQL")
 	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--jobs", "10", "--dashboard", "--clients", "0"}, nil, io.Discard, io.Discard))
+	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--jobs", "10", "--history", "100"}, nil, io.Discard, io.Discard), "--history needs --dashboard")
 	require.Equal(t, 2, Run(context.Background(), []string{"bench", "--nope"}, nil, io.Discard, io.Discard))
 }
 
