@@ -226,7 +226,11 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 		}
 		// A fan-out cancelled while it was being stored goes on being stored: a chunk now, the
 		// next as its items end.
-		more, err := s.continueFanOuts(tx, nil, id)
+		of, err := fanOutsOf(tx, id)
+		if err != nil {
+			return err
+		}
+		more, err := s.continueFanOuts(tx, of)
 		if err != nil {
 			return err
 		}

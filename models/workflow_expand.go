@@ -66,27 +66,16 @@ func restCount(forEach string) int {
 	return len(r.Items)
 }
 
-// continueFanOuts stores the next chunk of each fan-out being stored that one of ids (jobs that
-// just ended) is an item of, or that runs (all: each of run's). It returns the queues that got
-// jobs.
-func (s *conn) continueFanOuts(tx *gorm.DB, ids []int64, run int64) ([]string, error) {
-	// Which fan-outs: those of the items among ids (read by their keys), or of the run; then
-	// each one's first item, if it has a rest and its run goes on (read by workflow, step, item).
-	type fanOut struct {
-		WorkflowID int64
-		Step       string
-	}
-	var of []fanOut
-	q := tx.Model(&WorkflowStep{}).Distinct("workflow_id", "step").Where("item IS NOT NULL")
-	if run != 0 {
-		q = q.Where("workflow_id = ?", run)
-	} else {
-		q = q.Where(s.drv.IDIn("job_id", ids))
-	}
-	if err := q.Scan(&of).Error; err != nil {
-		return nil, fmt.Errorf("models: fan-outs to store on: %w", err)
-	}
-	var firsts []int64
+// fanOut names a fan-out: its run and step.
+type fanOut struct {
+	WorkflowID int64
+	Step       string
+}
+
+// continueFanOuts stores the next chunk of each of these fan-outs that is being stored and whose
+// run goes on. It returns the queues that got jobs.
+func (s *conn) continueFanOuts(tx *gorm.DB, of []fanOut) ([]string, error) {
+	var firsts []int64 // their first items with a rest, read by (workflow, step, item)
 	for _, f := range of {
 		var id []int64
 		err := tx.Table("workflow_steps AS p").Joins("JOIN workflows w ON w.id = p.workflow_id").
@@ -130,15 +119,11 @@ func (s *conn) continueFanOuts(tx *gorm.DB, ids []int64, run int64) ([]string, e
 				return nil, fmt.Errorf("models: item %d of fan-out %s: %w", r.Next+i, p.Step, err)
 			}
 		}
-		var first Job
-		if err := tx.Take(&first, p.JobID).Error; err != nil {
-			return nil, fmt.Errorf("models: load job %d: %w", p.JobID, err)
+		first, children, err := fanOutBase(tx, p.JobID)
+		if err != nil {
+			return nil, err
 		}
-		var children []int64
-		if err := tx.Model(&jobDep{}).Where("parent_id = ?", p.JobID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
-			return nil, fmt.Errorf("models: steps waiting for job %d: %w", p.JobID, err)
-		}
-		if err := s.insertItems(tx, &first, p.WorkflowID, p.Step, children, args, r.Next, now); err != nil {
+		if err := s.insertItems(tx, first, p.WorkflowID, p.Step, children, args, r.Next, now); err != nil {
 			return nil, err
 		}
 		left := ""
@@ -156,4 +141,28 @@ func (s *conn) continueFanOuts(tx *gorm.DB, ids []int64, run int64) ([]string, e
 		queues = append(queues, first.Queue)
 	}
 	return queues, nil
+}
+
+// fanOutsOf are the fan-outs of a run that are being stored.
+func fanOutsOf(tx *gorm.DB, run int64) ([]fanOut, error) {
+	var of []fanOut
+	if err := tx.Model(&WorkflowStep{}).Select("workflow_id", "step").
+		Where("workflow_id = ? AND item = 0 AND for_each LIKE ?", run, "{%").Scan(&of).Error; err != nil {
+		return nil, fmt.Errorf("models: fan-outs of workflow %d: %w", run, err)
+	}
+	return of, nil
+}
+
+// fanOutBase reads a fan-out's first item, the job its other items copy, and the jobs that wait
+// for its items.
+func fanOutBase(tx *gorm.DB, firstID int64) (*Job, []int64, error) {
+	var first Job
+	if err := tx.Take(&first, firstID).Error; err != nil {
+		return nil, nil, fmt.Errorf("models: load job %d: %w", firstID, err)
+	}
+	var children []int64
+	if err := tx.Model(&jobDep{}).Where("parent_id = ?", firstID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
+		return nil, nil, fmt.Errorf("models: steps waiting for job %d: %w", firstID, err)
+	}
+	return &first, children, nil
 }

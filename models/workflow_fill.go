@@ -181,9 +181,9 @@ func resultsOf(parents []parentResult) templateValues {
 // enqueue's do. The steps that depend on r wait for every item from now on. It returns why it
 // can't (too big, an item's arguments), or the queues that got jobs.
 func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now time.Time) (string, []string, error) {
-	var children []int64
-	if err := tx.Model(&jobDep{}).Where("parent_id = ?", r.JobID).Order("job_id").Pluck("job_id", &children).Error; err != nil {
-		return "", nil, fmt.Errorf("models: steps waiting for job %d: %w", r.JobID, err)
+	first, children, err := fanOutBase(tx, r.JobID)
+	if err != nil {
+		return "", nil, err
 	}
 	var wf Workflow
 	if err := tx.Select("id", "steps_total").Take(&wf, r.WorkflowID).Error; err != nil {
@@ -208,10 +208,6 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 			return fmt.Sprintf("item %d: %v", i, err), nil, nil
 		}
 		itemArgs[i] = a
-	}
-	var first Job
-	if err := tx.Take(&first, r.JobID).Error; err != nil {
-		return "", nil, fmt.Errorf("models: load job %d: %w", r.JobID, err)
 	}
 	rest := ""
 	if len(items) > fanOutFirst {
@@ -241,7 +237,7 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 			return "", nil, fmt.Errorf("models: count the items of step %s: %w", r.Step, err)
 		}
 	}
-	if err := s.insertItems(tx, &first, r.WorkflowID, r.Step, children, itemArgs[1:min(len(items), fanOutFirst)], 1, now); err != nil {
+	if err := s.insertItems(tx, first, r.WorkflowID, r.Step, children, itemArgs[1:min(len(items), fanOutFirst)], 1, now); err != nil {
 		return "", nil, err
 	}
 	return "", []string{first.Queue}, nil

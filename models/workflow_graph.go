@@ -115,38 +115,16 @@ FROM workflow_steps ws JOIN jobs ON jobs.id = ws.job_id WHERE ws.workflow_id = ?
 	for _, name := range order {
 		byStep[name].JobID = first[name]
 	}
+	// Which job a click opens, for a fan-out: its first that failed, else its first running.
+	for _, want := range []JobState{JobProcessing, JobFailed} { // failed last: it wins
+		for _, r := range rows {
+			if r.State == want && r.Items > 0 {
+				byStep[r.Step].JobID = r.FirstID
+			}
+		}
+	}
 	if err := s.stepTimes(ctx, id, byStep); err != nil {
 		return nil, err
-	}
-	// Which job a click opens, for a fan-out: its first that failed, or runs.
-	var pick []struct {
-		Step  string
-		State JobState
-		JobID int64
-	}
-	err = db.Raw(`SELECT ws.step, jobs.state, MIN(ws.job_id) AS job_id FROM workflow_steps ws JOIN jobs ON jobs.id = ws.job_id
-WHERE ws.workflow_id = ? AND ws.item IS NOT NULL AND jobs.state IN ? GROUP BY ws.step, jobs.state`,
-		id, []JobState{JobFailed, JobProcessing}).Scan(&pick).Error
-	if err != nil {
-		return nil, fmt.Errorf("models: graph of workflow %d: %w", id, err)
-	}
-	slices.SortFunc(pick, func(a, b struct {
-		Step  string
-		State JobState
-		JobID int64
-	}) int {
-		if a.State == b.State {
-			return 0
-		}
-		if a.State == JobFailed {
-			return 1 // last: a failed item wins over a running one
-		}
-		return -1
-	})
-	for _, p := range pick {
-		if n := byStep[p.Step]; n != nil {
-			n.JobID = p.JobID
-		}
 	}
 	var edges []struct{ Parent, Child string }
 	err = db.Raw(`SELECT DISTINCT p.step AS parent, c.step AS child FROM workflow_steps p

@@ -40,10 +40,11 @@ func (s *conn) releaseSteps(tx *gorm.DB, finished map[JobState][]int64, now time
 			ids = append(ids, id)
 		}
 		slices.Sort(ids)
-		if err := s.countStepsDone(tx, ids, state, now); err != nil {
+		fanOuts, err := s.countStepsDone(tx, ids, state, now)
+		if err != nil {
 			return nil, err
 		}
-		q, err := s.continueFanOuts(tx, ids, 0)
+		q, err := s.continueFanOuts(tx, fanOuts)
 		if err != nil {
 			return nil, err
 		}
@@ -71,15 +72,19 @@ func failedStep(st JobState) bool {
 }
 
 // countStepsDone counts, in their runs, the steps among ids (final, in state) and ends each run
-// left with none to go.
-func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState, now time.Time) error {
+// left with none to go. It returns the fan-outs that some of them are items of.
+func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState, now time.Time) ([]fanOut, error) {
 	type done struct{ left, failed int }
 	byRun := map[int64]*done{}
 	var steps []WorkflowStep
-	if err := tx.Select("job_id", "workflow_id", "item", "for_each").Where(s.drv.IDIn("job_id", ids)).Find(&steps).Error; err != nil {
-		return fmt.Errorf("models: find finished steps: %w", err)
+	if err := tx.Select("job_id", "workflow_id", "step", "item", "for_each").Where(s.drv.IDIn("job_id", ids)).Find(&steps).Error; err != nil {
+		return nil, fmt.Errorf("models: find finished steps: %w", err)
 	}
+	var fanOuts []fanOut // of the items among them, for continueFanOuts
 	for _, st := range steps {
+		if f := (fanOut{st.WorkflowID, st.Step}); st.Item != nil && !slices.Contains(fanOuts, f) {
+			fanOuts = append(fanOuts, f)
+		}
 		d := byRun[st.WorkflowID]
 		if d == nil {
 			d = &done{}
@@ -101,7 +106,7 @@ func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState
 		err := tx.Raw("UPDATE workflows SET steps_left = steps_left - ?, steps_failed = steps_failed + ? WHERE id = ? RETURNING id, state, steps_left, steps_failed",
 			d.left, d.failed, id).Scan(&wf).Error
 		if err != nil {
-			return fmt.Errorf("models: count the steps of workflow %d: %w", id, err)
+			return nil, fmt.Errorf("models: count the steps of workflow %d: %w", id, err)
 		}
 		if wf.StepsLeft > 0 || wf.State != WorkflowRunning {
 			continue
@@ -112,10 +117,10 @@ func (s *conn) countStepsDone(tx *gorm.DB, ids []int64, state map[int64]JobState
 		}
 		if err := tx.Model(&Workflow{}).Where("id = ? AND state = ?", id, WorkflowRunning).
 			Updates(map[string]any{"state": end, "finished_at": now}).Error; err != nil {
-			return fmt.Errorf("models: end workflow %d: %w", id, err)
+			return nil, fmt.Errorf("models: end workflow %d: %w", id, err)
 		}
 	}
-	return nil
+	return fanOuts, nil
 }
 
 // readyStep is a step whose last dependency just ended.
