@@ -125,7 +125,9 @@ func (e *Engine) newStep(ctx context.Context, st Step) (models.NewStep, error) {
 		}
 	}
 	checks := []string{raw}
-	if ns.Items != nil {
+	if k, ok := e.kind(st.Kind); !ok || k.check == nil {
+		checks = nil // nothing to check each item's arguments with: CreateWorkflow fills them once
+	} else if ns.Items != nil {
 		checks = checks[:0]
 		for _, item := range ns.Items {
 			a, err := models.FillItem(raw, item)
@@ -140,6 +142,10 @@ func (e *Engine) newStep(ctx context.Context, st Step) (models.NewStep, error) {
 			break
 		}
 		if err := e.CheckArgs(ctx, st.Kind, a); err != nil {
+			var me *models.Error
+			if ns.Items != nil && errors.As(err, &me) { // the message names the item; its fields stay the step's args
+				return ns, &models.Error{Code: me.Code, Message: fmt.Sprintf("item %d: %s", i, me.Message), Fields: me.Fields}
+			}
 			if ns.Items != nil {
 				return ns, fmt.Errorf("item %d: %w", i, err)
 			}

@@ -90,3 +90,19 @@ func TestWorkflowResultsFillHTTPRequests(t *testing.T) {
 		}
 	})
 }
+
+// Each item of a fan-out over a list is checked as an enqueue of its kind would be, and the
+// refusal names the step and the item.
+func TestWorkflowFanOutItemsAreChecked(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		e := httpEngine(t, s)
+		_, err := e.StartWorkflow(ctx, jobs.NewWorkflow("hooks").Add(
+			jobs.Step{Name: "ping", Kind: builtin.KindHTTPRequest, ForEach: []string{"https://a.example.com", "ftp://b.example.com"},
+				Args: map[string]any{"url": "${item}"}}))
+		require.Equal(t, models.EINVALID, models.ErrorCode(err), "%v", err)
+		require.Contains(t, err.Error(), "Step ping: item 1")
+		wfs, err := s.Workflows.ListWorkflows(ctx, models.WorkflowFilter{}, 0, 10)
+		require.NoError(t, err)
+		require.Empty(t, wfs.Runs, "nothing stored")
+	})
+}
