@@ -17,7 +17,8 @@ import (
 //   - promote scheduled jobs that are due (every PollInterval);
 //   - rescue the jobs of servers presumed dead: silent for three heartbeats, with their leases
 //     run out (rescueLoop: every Lease/3, but not within three heartbeats of its start or of an
-//     outage of its own), and its own claims that never reached it.
+//     outage of its own), and its own claims that never reached it;
+//   - store on the workflows' fan-outs being stored (storeFanOuts).
 //
 // Until aliveCtx ends, which Stop lets happen only once no job runs here any more, the duties
 // that say this server and its jobs are alive, so that no other server takes back a job that is
@@ -47,8 +48,9 @@ func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 	for _, d := range e.periodic {
 		e.every(loopCtx, &e.loops, d.every, d.what, d.fn)
 	}
-	e.loops.Add(1)
+	e.loops.Add(2)
 	go func() { defer e.loops.Done(); e.rescueLoop(loopCtx) }()
+	go func() { defer e.loops.Done(); e.storeFanOuts(loopCtx) }()
 }
 
 // periodicDuty is upkeep that lives outside the engine, run with its own duties (Periodic).
@@ -262,4 +264,34 @@ func (e *Engine) held() []int64 {
 	}
 	e.mu.RUnlock()
 	return append(ids, e.completer.heldIDs()...)
+}
+
+// storeFanOuts stores on the workflows' fan-outs being stored, outside the finishes (see
+// models' StoreFanOuts): those whose items or release this server's finishes saw, as soon as
+// they commit, and those of every running run, at start and every Lease/3, for a server that
+// died while it stored one (or a wake lost to an outage).
+func (e *Engine) storeFanOuts(ctx context.Context) {
+	sweep := time.NewTimer(0)
+	defer sweep.Stop()
+	for {
+		all := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.store.Workflows.FanOutsToStore():
+		case <-sweep.C:
+			all = true
+			sweep.Reset(e.cfg.Lease / 3)
+		}
+		for more := true; more && ctx.Err() == nil; all = false { // a chunk at a time, each woken at once
+			callCtx, cancel := context.WithTimeout(ctx, dutyTimeout)
+			queues, again, err := e.store.Workflows.StoreFanOuts(callCtx, all)
+			cancel()
+			e.wake(queues...)
+			if err != nil && ctx.Err() == nil {
+				e.logFailure("jobs: store fan-outs failed", "err", err)
+			}
+			more = again && err == nil
+		}
+	}
 }

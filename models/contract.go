@@ -256,6 +256,12 @@ type WorkflowStore interface {
 	// run's steps that did not succeed.
 	CancelWorkflow(ctx context.Context, id int64, reason string) ([]*Job, error)
 	RetryWorkflow(ctx context.Context, id int64, reason string) ([]string, error)
+	// StoreFanOuts stores the next chunk of the fan-outs being stored, in one transaction:
+	// those this process finished items of, or, with all, those of every running run. It
+	// returns the queues that got jobs, and whether to call again. FanOutsToStore receives a
+	// value when there are some of the first.
+	StoreFanOuts(ctx context.Context, all bool) (queues []string, more bool, err error)
+	FanOutsToStore() <-chan struct{}
 	// StepResult returns the result of a step of the run a job belongs to.
 	StepResult(ctx context.Context, jobID int64, step string) (string, error)
 }

@@ -87,6 +87,9 @@ func (s jobStore) FinishJobs(ctx context.Context, batch []JobFinish) (applied in
 		}
 		return err
 	})
+	if err == nil {
+		s.fanOuts.signal() // of fan-outs whose items, or release, it saw
+	}
 	return applied, queues, err
 }
 

@@ -193,6 +193,7 @@ func (s jobStore) RescueJobs(ctx context.Context, p RescueParams) (Rescue, error
 	if err != nil {
 		return Rescue{}, err
 	}
+	s.fanOuts.signal() // of fan-outs whose items, or release, it saw
 	return out, nil
 }
 

@@ -114,6 +114,8 @@ type conn struct {
 	statNode int
 	// kindLimits is the last read of the kinds' caps on running jobs.
 	kindLimits limitCache
+	// fanOuts are the fan-outs to store on that finishes saw (StoreFanOuts).
+	fanOuts *fanOutHints
 }
 
 // Open connects to the database named by dsn and migrates it to the current schema.
@@ -175,7 +177,8 @@ func Connect(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)
 	}
-	s := newStore(&conn{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow})
+	s := newStore(&conn{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow,
+		fanOuts: newFanOutHints()})
 	if s.drv.Shared() {
 		s.statNode = 1 + rand.IntN(1<<30)
 	}

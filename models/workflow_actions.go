@@ -225,20 +225,24 @@ func (s workflowStore) RetryWorkflow(ctx context.Context, id int64, reason strin
 			return err
 		}
 		// A fan-out cancelled while it was being stored goes on being stored: a chunk now, the
-		// next as its items end.
+		// rest by the engine's StoreFanOuts, once this commits.
 		of, err := fanOutsOf(tx, id)
 		if err != nil {
 			return err
 		}
-		more, err := s.continueFanOuts(tx, of)
+		stored, more, err := s.continueFanOuts(tx, of)
 		if err != nil {
 			return err
 		}
-		queues = append(q, more...)
+		s.fanOuts.add(more)
+		queues = append(q, stored...)
 		noteChange(ctx, fmt.Sprintf("workflow %d", id), map[string]any{"state": AuditChange{Before: wf.State, After: WorkflowRunning},
 			"steps_again": len(ids)})
 		return nil
 	})
+	if err == nil {
+		s.fanOuts.signal()
+	}
 	return queues, err
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
+	"github.com/kilnhq/kiln/models/modeltest"
 )
 
 // argStep is a step whose job has these arguments (JSON).
@@ -354,13 +355,45 @@ func drain(t *testing.T, s *models.Store) int {
 		require.NoError(t, err)
 		require.Equal(t, len(jobs), applied)
 		ran += len(jobs)
+		storeOn(t, s, false)
 	}
 }
 
-// A fan-out bigger than a chunk is stored a chunk at a time (250 at its release, 1,000 at each
-// finish of its items after), as its items end; each item is
-// stored once, with its own index and arguments, and the step after waits for the last. A run
-// cancelled while its fan-out is being stored, then retried, stores the rest.
+// storeOn stores on the fan-outs being stored, as the engine does once a finish that saw them
+// commits (or, with all, as every engine does now and then): a chunk a call, until none is
+// left. It returns the chunks stored.
+func storeOn(t *testing.T, s *models.Store, all bool) int {
+	t.Helper()
+	select {
+	case <-s.Workflows.FanOutsToStore():
+	default:
+	}
+	calls := 0
+	for more := true; more; all = false {
+		queues, again, err := s.Workflows.StoreFanOuts(ctx, all)
+		require.NoError(t, err)
+		if len(queues) > 0 {
+			calls++
+		}
+		more = again
+	}
+	return calls
+}
+
+// woken reports whether the store told its engine to store on fan-outs.
+func woken(s *models.Store) bool {
+	select {
+	case <-s.Workflows.FanOutsToStore():
+		return true
+	default:
+		return false
+	}
+}
+
+// A fan-out bigger than a chunk is stored a chunk at a time: 250 at its release, then 1,000 a
+// transaction by the engine's StoreFanOuts, woken once the release commits; each item is stored
+// once, with its own index and arguments, and the step after waits for the last. A run
+// cancelled while its fan-out is being stored stores no more; retried, it stores the rest.
 func TestWorkflowBigFanOutIsStoredAsItGoes(t *testing.T) {
 	forEachJobStore(t, func(t *testing.T, s *models.Store) {
 		const n = 2500
@@ -377,12 +410,21 @@ func TestWorkflowBigFanOutIsStoredAsItGoes(t *testing.T) {
 		require.Equal(t, n+2, wf.StepsTotal)
 		runAll(t, s, wf.ID, "start", noResult)
 		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), 250, "the first chunk")
+		require.True(t, woken(s), "the release's commit wakes the engine to store on")
 		nodes, err := s.Workflows.WorkflowGraph(ctx, wf.ID)
 		require.NoError(t, err)
 		require.Equal(t, n, nodes[1].Jobs, "the graph counts them all")
 		steps, err := s.Workflows.WorkflowSteps(ctx, wf.ID)
 		require.NoError(t, err)
 		require.Equal(t, n-250, steps[1].ItemsToCome())
+
+		queues, more, err := s.Workflows.StoreFanOuts(ctx, false)
+		require.NoError(t, err)
+		require.Equal(t, []string{models.DefaultQueue}, queues)
+		require.True(t, more)
+		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), 1250, "a chunk a call")
+		require.Equal(t, 2, storeOn(t, s, false), "the last two chunks")
+		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), n)
 
 		require.Equal(t, n+1, drain(t, s), "every item once, then zip")
 		got, err := s.Workflows.GetWorkflow(ctx, wf.ID)
@@ -400,12 +442,44 @@ func TestWorkflowBigFanOutIsStoredAsItGoes(t *testing.T) {
 		runAll(t, s, wf.ID, "start", noResult)
 		_, err = s.Workflows.CancelWorkflow(ctx, wf.ID, "stop")
 		require.NoError(t, err)
+		require.Zero(t, storeOn(t, s, true), "a cancelled run stores no more")
+		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), 250)
 		require.Empty(t, claim(t, s, "n1", 10))
 		require.NoError(t, retryRun(s, wf.ID))
+		require.True(t, woken(s), "the retry's commit wakes the engine to store on")
 		require.Equal(t, n+1, drain(t, s))
 		got, err = s.Workflows.GetWorkflow(ctx, wf.ID)
 		require.NoError(t, err)
 		require.Equal(t, models.WorkflowSucceeded, got.State)
 		require.Len(t, stepJobsOf(t, s, wf.ID, "each"), n)
 	})
+}
+
+// A node that dies while it stores a fan-out leaves the rest on the first item's row: any
+// node's look at every running run (StoreFanOuts with all, at its engine's start and now and
+// then) stores it, though that node finished none of its items.
+func TestWorkflowFanOutLeftHalfStoredIsStoredByAnotherNode(t *testing.T) {
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) {
+			dsn := d.DSN(t)
+			died, other := modeltest.Open(t, dsn), modeltest.Open(t, dsn)
+			fan := argStep("each", `{"n":"${item}"}`, "start")
+			list := make([]string, 1500)
+			for i := range list {
+				list[i] = fmt.Sprint(i)
+			}
+			fan.Items = items(t, "["+strings.Join(list, ",")+"]")
+			wf := workflow(t, died, step("start"), fan, step("end", "each"))
+			runAll(t, died, wf.ID, "start", noResult) // released: 250 stored, then the node dies
+			require.Len(t, stepJobsOf(t, other, wf.ID, "each"), 250)
+
+			require.Zero(t, storeOn(t, other, false), "the other node saw none of it finish")
+			require.Equal(t, 2, storeOn(t, other, true), "its look at every run stores the rest")
+			require.Len(t, stepJobsOf(t, other, wf.ID, "each"), 1500)
+			require.Equal(t, 1501, drain(t, other))
+			got, err := other.Workflows.GetWorkflow(ctx, wf.ID)
+			require.NoError(t, err)
+			require.Equal(t, models.WorkflowSucceeded, got.State)
+		})
+	}
 }

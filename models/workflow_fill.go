@@ -176,8 +176,8 @@ func resultsOf(parents []parentResult) templateValues {
 
 // expand makes a fan-out, r, its filled arguments and its items, into one job per item: r
 // itself is the first, the next ones up to fanOutFirst are stored ready to run, and the rest
-// are kept on r's row (fanOutRest) and stored a chunk at a time by the finishes of its items
-// (continueFanOuts), so that its first items run while the others are stored, as a plain
+// are kept on r's row (fanOutRest) and stored a chunk at a time once this commits
+// (StoreFanOuts), so that its first items run while the others are stored, as a plain
 // enqueue's do. The steps that depend on r wait for every item from now on. It returns why it
 // can't (too big, an item's arguments), or the queues that got jobs.
 func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now time.Time) (string, []string, error) {
@@ -239,6 +239,9 @@ func (s *conn) expand(tx *gorm.DB, r readyStep, args string, items []any, now ti
 	}
 	if err := s.insertItems(tx, first, r.WorkflowID, r.Step, children, itemArgs[1:min(len(items), fanOutFirst)], 1, now); err != nil {
 		return "", nil, err
+	}
+	if rest != "" {
+		s.fanOuts.add([]fanOut{{WorkflowID: r.WorkflowID, Step: r.Step}})
 	}
 	return "", []string{first.Queue}, nil
 }

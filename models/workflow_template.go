@@ -237,26 +237,6 @@ func fillItem(args string, item any) (string, error) {
 	return fill(item)
 }
 
-// itemFiller reads a fan-out's arguments once, and returns what fills an item into them: a
-// fan-out of 10,000 items decodes its arguments once, not 10,000 times.
-func itemFiller(args string) (func(item any) (string, error), error) {
-	if !strings.Contains(args, "${item") {
-		return func(any) (string, error) { return args, nil }, nil
-	}
-	tree, err := decodeJSON(args)
-	if err != nil {
-		return nil, fmt.Errorf("the arguments are not JSON: %w", err)
-	}
-	isItem := func(r tmplRef) bool { return r.Step == "" }
-	return func(item any) (string, error) {
-		v, err := fillValue(deepCopy(tree), isItem, func(r tmplRef) (any, error) { return valueAt(item, r.Path, "the item") })
-		if err != nil {
-			return "", err
-		}
-		return encodeJSON(v)
-	}, nil
-}
-
 // deepCopy copies decoded JSON, for fillValue to fill in place.
 func deepCopy(v any) any {
 	switch x := v.(type) {

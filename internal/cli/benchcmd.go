@@ -56,6 +56,7 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		fs.IntVar(&apiCfg.Batches, "api-batches", 50, "POSTs of 1,000 jobs in the API phase")
 		fs.BoolVar(&withWorkflow, "workflow", false, "then work --workflow-steps plain jobs, and a workflow of as many steps (a first, a fan-out, a last), and compare their times")
 		fs.IntVar(&wfCfg.Steps, "workflow-steps", 10_000, "the workflow's steps, at least 3, at most 10,000")
+		fs.IntVar(&wfCfg.Rounds, "workflow-rounds", 3, "how many times the plain jobs and the workflow run, alternating; the median ratio is reported")
 		fs.BoolVar(&withDashboard, "dashboard", false, "then time every dashboard page over HTTP while another burn-down runs at full speed")
 		fs.IntVar(&dash.Jobs, "dashboard-jobs", 200_000, "jobs burnt down while the dashboard is timed")
 		fs.IntVar(&dash.Clients, "clients", 4, "concurrent dashboard clients")
@@ -69,7 +70,7 @@ on for kiln (see the README's Tracing) trace the bench too, to measure what trac
 		if err := noArgs(pos); err != nil {
 			return err
 		}
-		for name, v := range map[string]int{"--nodes": nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients, "--api-jobs": apiCfg.Jobs, "--api-clients": apiCfg.Clients, "--api-batches": apiCfg.Batches, "--workflow-steps": wfCfg.Steps} {
+		for name, v := range map[string]int{"--nodes": nodes, "--jobs": cfg.Jobs, "--workers": cfg.Workers, "--batch": cfg.Batch, "--rate": cfg.Rate, "--latency-jobs": cfg.LatencyJobs, "--dashboard-jobs": dash.Jobs, "--clients": dash.Clients, "--api-jobs": apiCfg.Jobs, "--api-clients": apiCfg.Clients, "--api-batches": apiCfg.Batches, "--workflow-steps": wfCfg.Steps, "--workflow-rounds": wfCfg.Rounds} {
 			if v < 1 {
 				return fmt.Errorf("%w: %s must be at least 1", errUsage, name)
 			}

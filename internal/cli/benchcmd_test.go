@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -105,17 +106,25 @@ func TestBenchCommandNodes(t *testing.T) {
 // workflow too small to fan out is a usage error.
 func TestBenchWorkflowPhase(t *testing.T) {
 	var out bytes.Buffer
-	code := Run(context.Background(), []string{"bench", "--jobs", "50", "--latency-jobs", "5", "--rate", "500", "--workflow", "--workflow-steps", "200", "--json"},
-		nil, &out, io.Discard)
+	code := Run(context.Background(), []string{"bench", "--jobs", "50", "--latency-jobs", "5", "--rate", "500", "--workflow", "--workflow-steps", "200",
+		"--workflow-rounds", "3", "--json"}, nil, &out, io.Discard)
 	require.Equal(t, 0, code)
 	var r struct {
 		Workflow bench.WorkflowReport `json:"workflow"`
 	}
 	require.NoError(t, json.Unmarshal(out.Bytes(), &r))
 	require.Equal(t, 200, r.Workflow.Steps)
-	require.Positive(t, r.Workflow.PlainSecs)
-	require.Greater(t, r.Workflow.RunSecs, r.Workflow.StartSecs)
-	require.InDelta(t, r.Workflow.RunSecs/r.Workflow.PlainSecs, r.Workflow.Ratio, 1e-9)
+	require.Len(t, r.Workflow.Rounds, 3)
+	var ratios []float64
+	for _, w := range r.Workflow.Rounds {
+		require.Positive(t, w.PlainSecs)
+		require.Greater(t, w.RunSecs, w.StartSecs)
+		require.InDelta(t, w.RunSecs/w.PlainSecs, w.Ratio, 1e-9)
+		ratios = append(ratios, w.Ratio)
+	}
+	slices.Sort(ratios)
+	require.Equal(t, ratios[1], r.Workflow.Ratio, "the report's figures are the median round's")
+	require.Contains(t, r.Workflow.Rounds, r.Workflow.WorkflowRound)
 
 	var errOut bytes.Buffer
 	code = Run(context.Background(), []string{"bench", "--jobs", "50", "--latency-jobs", "5", "--workflow", "--workflow-steps", "2"}, nil, io.Discard, &errOut)

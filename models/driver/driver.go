@@ -66,7 +66,8 @@ type Driver interface {
 	Migrations() (fs.FS, string)
 	// WithMigrationLock runs fn while no other node migrates the same schema.
 	WithMigrationLock(ctx context.Context, db *gorm.DB, fn func() error) error
-	// LockRows makes tx's next read lock the rows it reads: "UPDATE" or "SHARE". A database
+	// LockRows makes tx's next read lock the rows it reads: "UPDATE" or "SHARE", either
+	// followed by " "+SkipLocked to leave out the rows another transaction holds. A database
 	// with one writer at a time needs no row locks.
 	LockRows(tx *gorm.DB, strength string) *gorm.DB
 	// IDIn is the condition that column (a trusted name) holds one of ids, with the ids bound as
@@ -138,3 +139,7 @@ var ErrNoListen = errNoListen{}
 type errNoListen struct{}
 
 func (errNoListen) Error() string { return "driver: this database has no notifications" }
+
+// SkipLocked, after a strength given to Driver.LockRows, leaves out of the read the rows that
+// another transaction has locked, instead of waiting for it.
+const SkipLocked = "SKIP LOCKED"

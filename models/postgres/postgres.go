@@ -106,8 +106,11 @@ func (*Driver) WithMigrationLock(ctx context.Context, db *gorm.DB, fn func() err
 	})
 }
 
-// LockRows adds FOR UPDATE or FOR SHARE to tx's next read.
+// LockRows adds FOR UPDATE or FOR SHARE to tx's next read, and SKIP LOCKED when asked.
 func (*Driver) LockRows(tx *gorm.DB, strength string) *gorm.DB {
+	if s, ok := strings.CutSuffix(strength, " "+driver.SkipLocked); ok {
+		return tx.Clauses(clause.Locking{Strength: s, Options: driver.SkipLocked})
+	}
 	return tx.Clauses(clause.Locking{Strength: strength})
 }
 
