@@ -116,6 +116,8 @@ type conn struct {
 	kindLimits limitCache
 	// fanOuts are the fan-outs to store on that finishes saw (StoreFanOuts).
 	fanOuts *fanOutHints
+	// tokens are the API tokens read within the last tokenCacheFor.
+	tokens *tokenCache
 }
 
 // Open connects to the database named by dsn and migrates it to the current schema.
@@ -178,7 +180,7 @@ func Connect(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)
 	}
 	s := newStore(&conn{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow,
-		fanOuts: newFanOutHints()})
+		fanOuts: newFanOutHints(), tokens: newTokenCache()})
 	if s.drv.Shared() {
 		s.statNode = 1 + rand.IntN(1<<30)
 	}

@@ -125,8 +125,16 @@ func (s tokenStore) TokenByValue(ctx context.Context, token string) (*APIToken, 
 	if !strings.HasPrefix(token, TokenPrefix) {
 		return nil, Errorf(ENOTFOUND, "No such API token.")
 	}
+	hash := SessionID(token)
+	read := time.Now()
+	if t, ok := s.tokens.get(hash, read); ok {
+		if t.ExpiresAt != nil && !t.ExpiresAt.After(read.UTC()) {
+			return nil, Errorf(ENOTFOUND, "The API token %q has expired.", t.Name)
+		}
+		return t, nil
+	}
 	var t APIToken
-	err := s.rdb.WithContext(ctx).Where("token_hash = ?", SessionID(token)).Take(&t).Error
+	err := s.rdb.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, Errorf(ENOTFOUND, "No such API token.")
 	}
@@ -146,6 +154,7 @@ func (s tokenStore) TokenByValue(ctx context.Context, token string) (*APIToken, 
 	if err := s.fillOwners(ctx, []*APIToken{&t}); err != nil {
 		return nil, err
 	}
+	s.tokens.put(hash, &t, read)
 	return &t, nil
 }
 
@@ -193,8 +202,10 @@ func (s tokenStore) ListAPITokens(ctx context.Context) ([]APIToken, error) {
 	return out, nil
 }
 
-// RevokeAPIToken deletes the named token: it stops working at once, on every node.
+// RevokeAPIToken deletes the named token: it stops working at once on this node, and within
+// tokenCacheFor (1 s) on every other.
 func (s tokenStore) RevokeAPIToken(ctx context.Context, name string) error {
+	defer s.tokens.clear()
 	return s.changeRows(ctx, fmt.Sprintf("revoke token %q", name), Errorf(ENOTFOUND, "There is no API token named %q.", name),
 		func(tx *gorm.DB) *gorm.DB { return tx.Where("name = ?", name).Delete(&APIToken{}) })
 }
@@ -202,6 +213,7 @@ func (s tokenStore) RevokeAPIToken(ctx context.Context, name string) error {
 // RevokeOwnAPIToken deletes the named token if it belongs to the user named owner, and answers
 // ENOTFOUND otherwise, as for a token that doesn't exist: a user learns nothing of others'.
 func (s tokenStore) RevokeOwnAPIToken(ctx context.Context, owner, name string) error {
+	defer s.tokens.clear()
 	return s.changeRows(ctx, fmt.Sprintf("revoke token %q of %q", name, owner), Errorf(ENOTFOUND, "You have no API token named %q.", name),
 		func(tx *gorm.DB) *gorm.DB {
 			owned := tx.Session(&gorm.Session{NewDB: true}).Model(&User{}).Select("id").Where("username = ?", owner)

@@ -102,7 +102,8 @@ func TestAPITokenOwners(t *testing.T) {
 		require.Equal(t, models.RoleOperator, got.EffectiveRole())
 
 		// Demoted: the token is a viewer token at its next use.
-		require.NoError(t, modeltest.DB(s).Model(&models.User{}).Where("username = ?", "olive").Update("role", models.RoleViewer).Error)
+		_, err = s.Users.SetUserRole(ctx, "olive", models.RoleViewer)
+		require.NoError(t, err)
 		got, err = s.Tokens.TokenByValue(ctx, token)
 		require.NoError(t, err)
 		require.Equal(t, models.RoleViewer, got.EffectiveRole())
@@ -139,4 +140,48 @@ func TestAPITokenOwners(t *testing.T) {
 		require.NoError(t, s.Tokens.RevokeOwnAPIToken(ctx, "olive", "mine"))
 		require.Equal(t, models.ENOTFOUND, models.ErrorCode(s.Tokens.RevokeOwnAPIToken(ctx, "olive", "mine")))
 	})
+}
+
+// A token accepted is trusted for a second without reading it again: revoked, or its owner
+// demoted, on another node, it stops working (or acts with the new role) within that second;
+// on the node that revoked it, at once.
+func TestAPITokenCachedForASecond(t *testing.T) {
+	for _, d := range modeltest.Dialects {
+		t.Run(d.Name, func(t *testing.T) {
+			dsn := d.DSN(t)
+			here, there := modeltest.Open(t, dsn), modeltest.Open(t, dsn)
+			_, err := here.Users.CreateUser(ctx, "olive", "correct horse battery", models.RoleOperator)
+			require.NoError(t, err)
+			token, _, err := here.Tokens.CreateAPIToken(ctx, "oncall", models.RoleOperator, 0, "olive", "olive")
+			require.NoError(t, err)
+			_, err = here.Tokens.TokenByValue(ctx, token)
+			require.NoError(t, err)
+
+			_, err = there.Users.SetUserRole(ctx, "olive", models.RoleViewer)
+			require.NoError(t, err)
+			demoted := time.Now()
+			require.Eventually(t, func() bool {
+				got, err := here.Tokens.TokenByValue(ctx, token)
+				return err == nil && got.EffectiveRole() == models.RoleViewer
+			}, 3*time.Second, 10*time.Millisecond)
+			require.Less(t, time.Since(demoted), 1500*time.Millisecond, "a role changed elsewhere counts within a second")
+
+			require.NoError(t, there.Tokens.RevokeAPIToken(ctx, "oncall"))
+			revoked := time.Now()
+			require.Eventually(t, func() bool {
+				_, err := here.Tokens.TokenByValue(ctx, token)
+				return models.ErrorCode(err) == models.ENOTFOUND
+			}, 3*time.Second, 10*time.Millisecond)
+			require.Less(t, time.Since(revoked), 1500*time.Millisecond, "a token revoked elsewhere stops within a second")
+
+			// Revoked on the node that uses it: at once, though it was read a moment ago.
+			again, _, err := here.Tokens.CreateAPIToken(ctx, "again", models.RoleViewer, 0, "olive", "olive")
+			require.NoError(t, err)
+			_, err = here.Tokens.TokenByValue(ctx, again)
+			require.NoError(t, err)
+			require.NoError(t, here.Tokens.RevokeAPIToken(ctx, "again"))
+			_, err = here.Tokens.TokenByValue(ctx, again)
+			require.Equal(t, models.ENOTFOUND, models.ErrorCode(err))
+		})
+	}
 }

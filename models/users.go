@@ -169,6 +169,7 @@ func (s userStore) Authenticate(ctx context.Context, username, password string) 
 // DeleteUser removes the named user, their sessions and their API tokens, in one transaction:
 // nothing they could sign in or call the API with outlives them.
 func (s userStore) DeleteUser(ctx context.Context, username string) error {
+	defer s.tokens.clear() // its tokens go, or act with its new role, at once
 	return s.change(ctx, func(tx *gorm.DB) error {
 		var u User
 		err := tx.Where("username = ?", username).Take(&u).Error
@@ -196,6 +197,7 @@ func (s userStore) DeleteUser(ctx context.Context, username string) error {
 // tokens take it at their next request (a token acts with at most its owner's current role). A
 // single sign-on user's role is set again from the role map at each sign-in.
 func (s userStore) SetUserRole(ctx context.Context, username, role string) (before string, err error) {
+	defer s.tokens.clear() // its tokens go, or act with its new role, at once
 	if err := checkRole(role); err != nil {
 		return "", err
 	}

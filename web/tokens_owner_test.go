@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kilnhq/kiln/models"
-	"github.com/kilnhq/kiln/models/modeltest"
 	"github.com/kilnhq/kiln/web"
 )
 
@@ -109,7 +108,8 @@ func TestTokenFollowsItsOwner(t *testing.T) {
 		}
 		require.True(t, found, "the token's change is audited")
 
-		require.NoError(t, modeltest.DB(a.store).Model(&models.User{}).Where("username = ?", "ada").Update("role", models.RoleViewer).Error)
+		_, err := a.store.Users.SetUserRole(context.Background(), "ada", models.RoleViewer)
+		require.NoError(t, err)
 		resp, _ = a.apiCall("GET", "/api/v1/secrets", tok, nil)
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, "ada is a viewer now, and so is her token")
 		resp, _ = a.apiCall("GET", "/api/v1/stats", tok, nil)
