@@ -12,6 +12,7 @@ import (
 type hotPath struct {
 	claim, finish, finishEvents            *sql.Stmt
 	jobWaits, insertClaimed, enqueuedEvent *sql.Stmt // EnqueueClaimed's
+	insertJob                              *sql.Stmt // InsertJobs'
 }
 
 // HotPath implements driver.Driver.
@@ -20,6 +21,7 @@ func (*Driver) HotPath(ctx context.Context, db *sql.DB) (driver.HotPath, error) 
 	err := driver.Prepare(ctx, db, map[**sql.Stmt]string{
 		&h.claim: claimSQL, &h.finish: finishSQL, &h.finishEvents: finishEventsSQL,
 		&h.jobWaits: jobWaitsSQL, &h.insertClaimed: insertClaimedSQL, &h.enqueuedEvent: enqueuedEventSQL,
+		&h.insertJob: insertJobSQL,
 	})
 	if err != nil {
 		return nil, err
@@ -29,5 +31,5 @@ func (*Driver) HotPath(ctx context.Context, db *sql.DB) (driver.HotPath, error) 
 
 // Close implements driver.HotPath.
 func (h *hotPath) Close() error {
-	return driver.CloseStmts(h.claim, h.finish, h.finishEvents, h.jobWaits, h.insertClaimed, h.enqueuedEvent)
+	return driver.CloseStmts(h.claim, h.finish, h.finishEvents, h.jobWaits, h.insertClaimed, h.enqueuedEvent, h.insertJob)
 }
