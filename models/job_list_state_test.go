@@ -92,3 +92,19 @@ func TestListJobsOfAStateReadsTheStateIndex(t *testing.T) {
 	}
 	require.NotZero(t, listed, "no list read in:\n%s", strings.Join(rec.sql, "\n"))
 }
+
+// A text search ignores the case of ASCII letters, and matches other letters as they are, the
+// same on both databases.
+func TestSearchFoldsASCIICaseOnly(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		j := newJob("k")
+		j.Args = `{"school":"école","city":"Paris"}`
+		_, err := s.Jobs.InsertJobs(ctx, []*models.Job{j}, time.Now())
+		require.NoError(t, err)
+		for search, found := range map[string]bool{"PARIS": true, "paris": true, "école": true, "SCHOOL": true, "ÉCOLE": false, "Ecole": false} {
+			page, err := s.JobQueries.ListJobs(ctx, models.JobFilter{Search: search}, 0, 0, 10)
+			require.NoError(t, err)
+			require.Equal(t, found, len(page.Jobs) == 1, "search %q", search)
+		}
+	})
+}

@@ -86,7 +86,8 @@ type Driver interface {
 	Now() any
 	// Ago is the time d before Now, as Now writes it.
 	Ago(d time.Duration) any
-	// ILike is the operator of a case-insensitive LIKE.
+	// ILike is the operator of a LIKE that ignores the case of ASCII letters (others match
+	// as they are, on every database).
 	ILike() string
 	// JSONTime writes t as the Finish statement reads times from JSON.
 	JSONTime(t time.Time) string
