@@ -98,3 +98,24 @@ func TestSearchFoldsASCIICaseOnly(t *testing.T) {
 		}
 	})
 }
+
+// The latest finishes show behind a backlog of newer jobs still to run, however long: they are
+// looked for among the newest jobs of each final state, not among the newest jobs.
+func TestLatestActivityBehindABacklog(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		a, b := newJob("a"), newJob("b")
+		insert(t, s, a, b)
+		for _, j := range claim(t, s, "srv", 2) {
+			finish(t, s, j, models.JobFinish{State: models.JobSucceeded})
+		}
+		backlog := make([]*models.Job, 10_050) // more than the newest 10,000 jobs it once read
+		for i := range backlog {
+			backlog[i] = newJob("later")
+		}
+		_, err := s.Jobs.InsertJobs(ctx, backlog, time.Now())
+		require.NoError(t, err)
+		got, err := s.JobQueries.LatestActivity(ctx, 5, nil)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []int64{a.ID, b.ID}, ids(got))
+	})
+}
