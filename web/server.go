@@ -347,7 +347,8 @@ func (s *Server) middleware() {
 }
 
 // smallAnswer reports whether a request's answer is too small to compress: every write but the
-// API's batch enqueue answers one object, or a redirect. Echo's gzip resets a compressor twice
+// API's batch enqueue answers one object, a redirect or an htmx fragment (a form re-rendered
+// with its errors goes uncompressed too: the error path). Echo's gzip resets a compressor twice
 // for every request it doesn't skip, even when the answer stays under MinLength: 8% of the CPU
 // profile of one-job POSTs (BenchmarkAPIEnqueue, 32 clients; 1-4% of their time, 2 rounds).
 func smallAnswer(c echo.Context) bool {
