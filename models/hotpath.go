@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -79,6 +80,17 @@ func (s *conn) prepareHot(ctx context.Context) error {
 	if s.ops, err = s.drv.HotPath(ctx, sqlDB); err != nil {
 		s.hot.close()
 		return err
+	}
+	for _, m := range insertedModels {
+		p, _, err := insertParams(s.db, m)
+		if err == nil {
+			err = s.drv.PrepareInsertJSON(ctx, sqlDB, p)
+		}
+		if err != nil {
+			s.hot.close()
+			_ = s.ops.Close()
+			return fmt.Errorf("models: prepare inserts into %s: %w", p.Table, err)
+		}
 	}
 	return nil
 }

@@ -28,20 +28,12 @@ func insertRows[T any](s *conn, tx *gorm.DB, rows []T) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	stmt := &gorm.Statement{DB: tx}
-	if err := stmt.Parse(&rows[0]); err != nil {
-		return fmt.Errorf("models: insert rows: %w", err)
+	p, fields, err := insertParams(tx, &rows[0])
+	if err != nil {
+		return err
 	}
-	var fields []*schema.Field
-	for _, f := range stmt.Schema.Fields {
-		if f.DBName != "" && f.Creatable && !f.AutoIncrement {
-			fields = append(fields, f)
-		}
-	}
-	p := driver.InsertJSONParams{Table: stmt.Schema.Table, Columns: make([]string, len(fields))}
 	keys := make([][]byte, len(fields)) // `"column":` after the first
 	for i, f := range fields {
-		p.Columns[i] = f.DBName
 		keys[i] = strconv.AppendQuote(nil, f.DBName)
 		keys[i] = append(keys[i], ':')
 	}
@@ -77,6 +69,30 @@ func insertRows[T any](s *conn, tx *gorm.DB, rows []T) error {
 	}
 	return nil
 }
+
+// insertParams are the table and columns insertRows writes for model (a pointer to a value of
+// a GORM model), with the columns' fields.
+func insertParams(db *gorm.DB, model any) (driver.InsertJSONParams, []*schema.Field, error) {
+	stmt := &gorm.Statement{DB: db}
+	if err := stmt.Parse(model); err != nil {
+		return driver.InsertJSONParams{}, nil, fmt.Errorf("models: insert rows: %w", err)
+	}
+	var fields []*schema.Field
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName != "" && f.Creatable && !f.AutoIncrement {
+			fields = append(fields, f)
+		}
+	}
+	p := driver.InsertJSONParams{Table: stmt.Schema.Table, Columns: make([]string, len(fields))}
+	for i, f := range fields {
+		p.Columns[i] = f.DBName
+	}
+	return p, fields, nil
+}
+
+// insertedModels are the models insertRows writes: their statements are prepared when the
+// store opens (Driver.PrepareInsertJSON).
+var insertedModels = []any{&JobEvent{}, &WorkflowStep{}, &jobDep{}, &AuditEntry{}}
 
 var timeType = reflect.TypeFor[time.Time]()
 

@@ -76,6 +76,10 @@ type Driver interface {
 	// InsertJSON stores the rows p carries in p.Table, in the caller's transaction tx, in one
 	// statement.
 	InsertJSON(tx *gorm.DB, p InsertJSONParams) error
+	// PrepareInsertJSON prepares, on db (the writer pool, outside any transaction), the
+	// statement InsertJSON runs for p's table and columns; a driver that gains nothing by it
+	// does nothing.
+	PrepareInsertJSON(ctx context.Context, db *sql.DB, p InsertJSONParams) error
 	// LockJobs keeps other transactions from writing jobs until tx ends (for counting them).
 	LockJobs(tx *gorm.DB) error
 	// LockAudit keeps other transactions from appending to the audit trail, or pruning it,

@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -27,3 +29,7 @@ func (*Driver) InsertJSON(tx *gorm.DB, p driver.InsertJSONParams) error {
 func (*Driver) IDIn(column string, ids []int64) clause.Expr {
 	return clause.Expr{SQL: column + " = ANY(?::bigint[])", Vars: []any{"{" + driver.IDList(ids) + "}"}}
 }
+
+// PrepareInsertJSON implements driver.Driver: nothing to do, pgx prepares and keeps each
+// statement it is sent.
+func (*Driver) PrepareInsertJSON(context.Context, *sql.DB, driver.InsertJSONParams) error { return nil }

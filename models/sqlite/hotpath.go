@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/kilnhq/kiln/models/driver"
 )
@@ -11,13 +12,14 @@ import (
 // connection, and run in the transactions there.
 type hotPath struct {
 	claim, finish, finishEvents            *sql.Stmt
-	jobWaits, insertClaimed, enqueuedEvent *sql.Stmt // EnqueueClaimed's
-	insertJob                              *sql.Stmt // InsertJobs'
+	jobWaits, insertClaimed, enqueuedEvent *sql.Stmt  // EnqueueClaimed's
+	insertJob                              *sql.Stmt  // InsertJobs'
+	inserts                                *stmtCache // the driver's InsertJSON's, closed with these
 }
 
 // HotPath implements driver.Driver.
-func (*Driver) HotPath(ctx context.Context, db *sql.DB) (driver.HotPath, error) {
-	h := &hotPath{}
+func (d *Driver) HotPath(ctx context.Context, db *sql.DB) (driver.HotPath, error) {
+	h := &hotPath{inserts: &d.inserts}
 	err := driver.Prepare(ctx, db, map[**sql.Stmt]string{
 		&h.claim: claimSQL, &h.finish: finishSQL, &h.finishEvents: finishEventsSQL,
 		&h.jobWaits: jobWaitsSQL, &h.insertClaimed: insertClaimedSQL, &h.enqueuedEvent: enqueuedEventSQL,
@@ -31,5 +33,6 @@ func (*Driver) HotPath(ctx context.Context, db *sql.DB) (driver.HotPath, error) 
 
 // Close implements driver.HotPath.
 func (h *hotPath) Close() error {
-	return driver.CloseStmts(h.claim, h.finish, h.finishEvents, h.jobWaits, h.insertClaimed, h.enqueuedEvent, h.insertJob)
+	return errors.Join(h.inserts.close(),
+		driver.CloseStmts(h.claim, h.finish, h.finishEvents, h.jobWaits, h.insertClaimed, h.enqueuedEvent, h.insertJob))
 }
