@@ -16,6 +16,26 @@ import (
 	"github.com/kilnhq/kiln/models/modeltest"
 )
 
+// staleStatistics fills a PostgreSQL store with n enqueued jobs of queue and has its statistics
+// taken then, autovacuum off on jobs and the other tables named, so that the planner never sees
+// what the test changes after. It returns the store's database.
+func staleStatistics(t *testing.T, s *models.Store, n int, queue string, tables ...string) *gorm.DB {
+	t.Helper()
+	db := modeltest.DB(s)
+	for _, table := range append([]string{"jobs"}, tables...) {
+		require.NoError(t, db.Exec("ALTER TABLE "+table+" SET (autovacuum_enabled = false)").Error)
+	}
+	plain := make([]*models.Job, n)
+	for i := range plain {
+		plain[i] = newJob("k")
+		plain[i].Queue = queue
+	}
+	_, err := s.Jobs.InsertJobs(ctx, plain, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, db.Exec("ANALYZE jobs").Error)
+	return db
+}
+
 // plansOf runs run while recording the SQL GORM sends to db, and returns the plans (EXPLAIN) of
 // the statements keep selects, by statement; it fails the test when keep selects none.
 func plansOf(t *testing.T, db *gorm.DB, keep func(string) bool, run func()) map[string]string {
@@ -57,16 +77,7 @@ func (s *statements) Trace(_ context.Context, _ time.Time, fc func() (string, in
 // through the state index instead, every finish batch of any job walked all those steps.
 func TestFinishFindsContinuationsByParent(t *testing.T) {
 	s := modeltest.Open(t, modeltest.PostgresDSN(t))
-	db := modeltest.DB(s)
-	require.NoError(t, db.Exec("ALTER TABLE jobs SET (autovacuum_enabled = false)").Error)
-	plain := make([]*models.Job, 2000)
-	for i := range plain {
-		plain[i] = newJob("k")
-		plain[i].Queue = "other"
-	}
-	_, err := s.Jobs.InsertJobs(ctx, plain, time.Now())
-	require.NoError(t, err)
-	require.NoError(t, db.Exec("ANALYZE jobs").Error) // the statistics see jobs, none awaiting
+	db := staleStatistics(t, s, 2000, "other") // the statistics see jobs, none awaiting
 	steps := []models.NewStep{step("first")}
 	var middle []string
 	for i := range 3000 {
@@ -85,7 +96,7 @@ func TestFinishFindsContinuationsByParent(t *testing.T) {
 	}
 
 	plans := plansOf(t, db, func(q string) bool { return strings.Contains(q, "parent_id") && strings.Contains(q, "jobs") }, func() {
-		_, _, err = s.Jobs.FinishJobs(ctx, batch) // 500 steps end; the last one still awaits 2,500
+		_, _, err := s.Jobs.FinishJobs(ctx, batch) // 500 steps end; the last one still awaits 2,500
 		require.NoError(t, err)
 	})
 	for q, plan := range plans {

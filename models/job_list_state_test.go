@@ -60,19 +60,12 @@ func TestListJobsOfAState(t *testing.T) {
 // others (314 ms p95 for the enqueued jobs during a burn-down over 1,000,000 in history).
 func TestListJobsOfAStateReadsTheStateIndex(t *testing.T) {
 	s := modeltest.Open(t, modeltest.PostgresDSN(t))
-	db := modeltest.DB(s)
-	require.NoError(t, db.Exec("ALTER TABLE jobs SET (autovacuum_enabled = false)").Error)
-	jobs := make([]*models.Job, 20_000)
-	for i := range jobs {
-		jobs[i] = newJob("k")
-	}
-	_, err := s.Jobs.InsertJobs(ctx, jobs, time.Now())
-	require.NoError(t, err)
-	require.NoError(t, db.Exec("ANALYZE jobs").Error) // the statistics see every job enqueued
+	db := staleStatistics(t, s, 20_000, models.DefaultQueue) // the statistics see every job enqueued
 	require.NoError(t, db.Exec("UPDATE jobs SET state = 'succeeded', finished_at = now() WHERE id > 3").Error)
 
 	var page models.JobPage
 	plans := plansOf(t, db, func(q string) bool { return strings.Contains(q, `FROM "jobs"`) && strings.Contains(q, "ORDER BY") }, func() {
+		var err error
 		page, err = s.JobQueries.ListJobs(ctx, models.JobFilter{State: models.JobEnqueued}, 0, 0, 10)
 		require.NoError(t, err)
 	})

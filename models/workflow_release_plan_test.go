@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,18 +16,7 @@ import (
 // awaiting jobs scanned workflow_steps, and one release took minutes.
 func TestWorkflowReleaseReadsStepsByID(t *testing.T) {
 	s := modeltest.Open(t, modeltest.PostgresDSN(t))
-	db := modeltest.DB(s)
-	for _, q := range []string{"ALTER TABLE jobs SET (autovacuum_enabled = false)",
-		"ALTER TABLE workflow_steps SET (autovacuum_enabled = false)"} {
-		require.NoError(t, db.Exec(q).Error)
-	}
-	plain := make([]*models.Job, 2000)
-	for i := range plain {
-		plain[i] = newJob("k")
-	}
-	_, err := s.Jobs.InsertJobs(ctx, plain, time.Now())
-	require.NoError(t, err)
-	require.NoError(t, db.Exec("ANALYZE jobs").Error) // the statistics see jobs, none awaiting
+	db := staleStatistics(t, s, 2000, models.DefaultQueue, "workflow_steps") // the statistics see jobs, none awaiting
 	steps := []models.NewStep{step("first")}
 	var middle []string
 	for i := range 2000 {
