@@ -129,8 +129,12 @@ func (e *Engine) newStep(ctx context.Context, st Step) (models.NewStep, error) {
 		checks = nil // nothing to check each item's arguments with: CreateWorkflow fills them once
 	} else if ns.Items != nil {
 		checks = checks[:0]
+		fill, err := models.ItemFiller(raw)
 		for _, item := range ns.Items {
-			a, err := models.FillItem(raw, item)
+			var a string
+			if err == nil {
+				a, err = fill(item)
+			}
 			if err != nil {
 				break // CheckWorkflow names the template and the item
 			}

@@ -181,14 +181,21 @@ func ItemsOf(list string) ([]json.RawMessage, error) {
 	return items, nil
 }
 
-// FillItem fills an item (JSON) into the ${item} templates of a fan-out's arguments (JSON),
-// leaving those of steps' results; for checking each item's arguments as an enqueue would.
-func FillItem(args string, item json.RawMessage) (string, error) {
-	v, err := decodeJSON(string(item))
+// ItemFiller reads a fan-out's arguments (JSON) once and returns what fills an item (JSON) into
+// their ${item} templates, leaving those of steps' results; for checking each item's arguments
+// as an enqueue would.
+func ItemFiller(args string) (func(item json.RawMessage) (string, error), error) {
+	fill, err := itemFiller(args)
 	if err != nil {
-		return "", fmt.Errorf("the item is not JSON: %w", err)
+		return nil, err
 	}
-	return fillItem(args, v)
+	return func(item json.RawMessage) (string, error) {
+		v, err := decodeJSON(string(item))
+		if err != nil {
+			return "", fmt.Errorf("the item is not JSON: %w", err)
+		}
+		return fill(v)
+	}, nil
 }
 
 // counts is how many of its run's jobs the step's job stands for: a fan-out over a list, not

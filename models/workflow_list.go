@@ -61,22 +61,24 @@ func (s workflowStore) ListWorkflows(ctx context.Context, f WorkflowFilter, befo
 	return page, nil
 }
 
-// WorkflowOfJob returns the run job jobID is a step of, and the step's name; nil when it is
-// none's. One query: the job page asks on every refresh.
+// WorkflowOfJob returns the run job jobID is a step of, and the step (its run, name and item:
+// not its for_each, which on a fan-out's first item holds the items still to store); nil when
+// it is none's. One query: the job page asks on every refresh.
 func (s workflowStore) WorkflowOfJob(ctx context.Context, jobID int64) (*Workflow, *WorkflowStep, error) {
-	var st WorkflowStep
-	res := s.rdb.WithContext(ctx).Where("job_id = ?", jobID).Limit(1).Find(&st)
+	var row struct {
+		Workflow
+		Step string
+		Item *int
+	}
+	res := s.rdb.WithContext(ctx).Table("workflow_steps AS ws").Select("w.*, ws.step, ws.item").
+		Joins("JOIN workflows AS w ON w.id = ws.workflow_id").Where("ws.job_id = ?", jobID).Limit(1).Scan(&row)
 	if res.Error != nil {
 		return nil, nil, fmt.Errorf("models: workflow of job %d: %w", jobID, res.Error)
 	}
 	if res.RowsAffected == 0 {
 		return nil, nil, nil
 	}
-	wf, err := s.GetWorkflow(ctx, st.WorkflowID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return wf, &st, nil
+	return &row.Workflow, &WorkflowStep{JobID: jobID, WorkflowID: row.ID, Step: row.Step, Item: row.Item}, nil
 }
 
 // StepResult returns the result (JSON) of step, a step of the run job belongs to: for a

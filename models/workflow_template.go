@@ -228,15 +228,6 @@ func fillString(s string, has func(tmplRef) bool, values templateValues) (any, e
 	return b.String(), nil
 }
 
-// fillItem fills the item's templates in args, leaving those of steps' results.
-func fillItem(args string, item any) (string, error) {
-	fill, err := itemFiller(args)
-	if err != nil {
-		return "", err
-	}
-	return fill(item)
-}
-
 // deepCopy copies decoded JSON, for fillValue to fill in place.
 func deepCopy(v any) any {
 	switch x := v.(type) {
