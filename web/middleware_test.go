@@ -124,9 +124,9 @@ func TestEveryActionNeedsCSRF(t *testing.T) {
 	require.Empty(t, tokens, "no API token was made")
 }
 
-// A write's small answer is not compressed (resetting a compressor costs more than it saves);
-// the batch enqueue's, a thousand jobs, is.
-func TestGzipSkipsSmallWrites(t *testing.T) {
+// A one-job enqueue's answer is not compressed (resetting a compressor costs more than it
+// saves); other writes' answers, the batch enqueue's among them, are.
+func TestGzipSkipsOneJobEnqueues(t *testing.T) {
 	a := setup(t)
 	a.register("mail.send")
 	token := a.token("ci", models.RoleAdmin)

@@ -346,14 +346,14 @@ func (s *Server) middleware() {
 	e.Use(s.authorize)
 }
 
-// smallAnswer reports whether a request's answer is too small to compress: every write but the
-// API's batch enqueue answers one object, a redirect or an htmx fragment (a form re-rendered
-// with its errors goes uncompressed too: the error path). Echo's gzip resets a compressor twice
-// for every request it doesn't skip, even when the answer stays under MinLength: 8% of the CPU
-// profile of one-job POSTs (BenchmarkAPIEnqueue, 32 clients; 1-4% of their time, 2 rounds).
+// smallAnswer reports whether a request's answer is too small to compress: a one-job enqueue
+// through the API answers that job. Echo's gzip resets a compressor twice for every request it
+// doesn't skip, even when the answer stays under MinLength: 8% of the CPU profile of one-job
+// POSTs (BenchmarkAPIEnqueue, 32 clients; 1-4% of their time, 2 rounds). Other answers, small
+// or not (a workflow's run, a batch), are compressed as before.
 func smallAnswer(c echo.Context) bool {
 	r := c.Request()
-	return r.Method != http.MethodGet && r.Method != http.MethodHead && r.URL.Path != apiPrefix+"/v1/jobs/batch"
+	return r.Method == http.MethodPost && r.URL.Path == apiPrefix+"/v1/jobs"
 }
 
 // limitBody refuses a body over maxBodyBytes: at once when its Content-Length says so, else
