@@ -104,6 +104,7 @@ func TestSearchReadsNewestRows(t *testing.T) {
 	require.Len(t, page.Jobs, 20)
 	require.True(t, page.HasOlder)
 	t.Logf("rows read: %d", read.Load())
+	require.Positive(t, read.Load(), "no search statement was measured")
 	require.LessOrEqual(t, read.Load(), int64(1000), "rows read for a page of 20 among the newest 2,000 jobs")
 }
 

@@ -15,10 +15,13 @@ const tokenCacheFor = time.Second
 // maxCachedTokens bounds the cache: past it, it starts again empty.
 const maxCachedTokens = 10_000
 
-// tokenCache holds the tokens recently accepted, by the hash of their value.
+// tokenCache holds the tokens recently accepted, by the hash of their value. gen counts the
+// clears: a token read from the database before a clear is not kept after it (a revocation
+// here must not be undone by a read that raced it).
 type tokenCache struct {
 	mu   sync.Mutex
 	byID map[string]cachedToken
+	gen  uint64
 }
 
 type cachedToken struct {
@@ -40,10 +43,20 @@ func (c *tokenCache) get(hash string, now time.Time) (*APIToken, bool) {
 	return &t, true
 }
 
-// put keeps a copy of t, read at read.
-func (c *tokenCache) put(hash string, t *APIToken, read time.Time) {
+// generation is what put is given back: the count of clears before a read.
+func (c *tokenCache) generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put keeps a copy of t, read at read, unless the cache was cleared since generation gen.
+func (c *tokenCache) put(hash string, t *APIToken, read time.Time, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.byID) >= maxCachedTokens {
 		clear(c.byID)
 	}
@@ -55,4 +68,5 @@ func (c *tokenCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.byID)
+	c.gen++
 }

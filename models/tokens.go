@@ -127,12 +127,23 @@ func (s tokenStore) TokenByValue(ctx context.Context, token string) (*APIToken, 
 	}
 	hash := SessionID(token)
 	read := time.Now()
-	if t, ok := s.tokens.get(hash, read); ok {
-		if t.ExpiresAt != nil && !t.ExpiresAt.After(read.UTC()) {
-			return nil, Errorf(ENOTFOUND, "The API token %q has expired.", t.Name)
+	t, ok := s.tokens.get(hash, read)
+	if !ok {
+		var err error
+		if t, err = s.readToken(ctx, hash, read); err != nil {
+			return nil, err
 		}
-		return t, nil
 	}
+	if t.ExpiresAt != nil && !t.ExpiresAt.After(read.UTC()) {
+		return nil, Errorf(ENOTFOUND, "The API token %q has expired.", t.Name)
+	}
+	return t, nil
+}
+
+// readToken reads the token with this hash and its owner from the database, records its use
+// (at most once a minute) and keeps it in the cache, read at read.
+func (s tokenStore) readToken(ctx context.Context, hash string, read time.Time) (*APIToken, error) {
+	gen := s.tokens.generation()
 	var t APIToken
 	err := s.rdb.WithContext(ctx).Where("token_hash = ?", hash).Take(&t).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -142,10 +153,7 @@ func (s tokenStore) TokenByValue(ctx context.Context, token string) (*APIToken, 
 		return nil, fmt.Errorf("models: find token: %w", err)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	if t.ExpiresAt != nil && !t.ExpiresAt.After(now) {
-		return nil, Errorf(ENOTFOUND, "The API token %q has expired.", t.Name)
-	}
-	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= tokenUseGranularity {
+	if (t.ExpiresAt == nil || t.ExpiresAt.After(now)) && (t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= tokenUseGranularity) {
 		if err := s.db.WithContext(ctx).Model(&APIToken{}).Where("id = ?", t.ID).Update("last_used_at", now).Error; err != nil {
 			return nil, fmt.Errorf("models: record use of token %q: %w", t.Name, err)
 		}
@@ -154,7 +162,7 @@ func (s tokenStore) TokenByValue(ctx context.Context, token string) (*APIToken, 
 	if err := s.fillOwners(ctx, []*APIToken{&t}); err != nil {
 		return nil, err
 	}
-	s.tokens.put(hash, &t, read)
+	s.tokens.put(hash, &t, read, gen)
 	return &t, nil
 }
 

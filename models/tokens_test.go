@@ -185,3 +185,25 @@ func TestAPITokenCachedForASecond(t *testing.T) {
 		})
 	}
 }
+
+// A user demoted by their identity provider at sign-in has their tokens demoted at once on
+// that node, cached or not.
+func TestAPITokenFollowsASignInRoleChange(t *testing.T) {
+	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {
+		login := models.OIDCLogin{Issuer: "https://idp.example.com", Subject: "sub-1", Username: "olive", Role: models.RoleOperator}
+		u, err := s.Users.SignInOIDC(ctx, login)
+		require.NoError(t, err)
+		token, _, err := s.Tokens.CreateAPIToken(ctx, "oncall", models.RoleOperator, 0, u.Username, u.Username)
+		require.NoError(t, err)
+		got, err := s.Tokens.TokenByValue(ctx, token)
+		require.NoError(t, err)
+		require.Equal(t, models.RoleOperator, got.EffectiveRole())
+
+		login.Role = models.RoleViewer
+		_, err = s.Users.SignInOIDC(ctx, login)
+		require.NoError(t, err)
+		got, err = s.Tokens.TokenByValue(ctx, token)
+		require.NoError(t, err)
+		require.Equal(t, models.RoleViewer, got.EffectiveRole())
+	})
+}

@@ -45,9 +45,13 @@ func (s userStore) SignInOIDC(ctx context.Context, in OIDCLogin) (*User, error) 
 		var u User
 		err := db.Where("oidc_issuer = ? AND oidc_subject = ?", in.Issuer, in.Subject).Take(&u).Error
 		if err == nil {
+			changed := u.Role != in.Role
 			u.Role, u.LastLoginAt = in.Role, &now
 			if err := db.Model(&u).Updates(map[string]any{"role": in.Role, "last_login_at": now, "updated_at": now}).Error; err != nil {
 				return nil, fmt.Errorf("models: sign in %s: %w", u.Username, err)
+			}
+			if changed {
+				s.tokens.clear() // their tokens act with the new role at once, as SetUserRole's do
 			}
 			return &u, nil
 		}
