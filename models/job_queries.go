@@ -87,8 +87,16 @@ func byStateOrder(f JobFilter, db *gorm.DB, ilike string) (*gorm.DB, string) {
 	}
 	state := f.State
 	f.State = ""
-	return f.scope(db, ilike).Where("state >= ? AND state <= ?", state, state), "state %[1]s, id %[1]s"
+	return f.scope(db, ilike).Where(stateRange, state, state), stateOrder
 }
+
+// stateRange and stateOrder read the jobs of one state (both ? the state) in the order of
+// idx_jobs_state_id, the index the planner must take (see byStateOrder); stateOrder is a
+// format of the direction.
+const (
+	stateRange = "state >= ? AND state <= ?"
+	stateOrder = "state %[1]s, id %[1]s"
+)
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
@@ -225,30 +233,21 @@ func (s jobQueries) LatestActivity(ctx context.Context, n int, exceptKinds []str
 	}
 	db := s.rdb.WithContext(ctx)
 	var running, finished []Job
-	q := db.Where("state = ?", JobProcessing)
-	if len(exceptKinds) > 0 {
-		q = q.Where("kind NOT IN ?", exceptKinds)
-	}
-	if err := q.Order("started_at DESC, id DESC").Limit(n).Find(&running).Error; err != nil {
+	if err := (JobFilter{State: JobProcessing, ExceptKinds: exceptKinds}).scope(db, "").Order("started_at DESC, id DESC").Limit(n).
+		Find(&running).Error; err != nil {
 		return nil, fmt.Errorf("models: latest running jobs: %w", err)
 	}
-	// Each state's newest, by the state index in its order (a range of one state: see
-	// byStateOrder), then the n latest finishes among them, then those n rows whole.
-	var parts []string
-	var args []any
+	// Each state's newest, through the state index in its order (byStateOrder), then the n
+	// latest finishes among them, then those n rows whole.
+	newest := make([]any, len(activityStates))
 	for i, st := range activityStates {
-		cond := "state >= ? AND state <= ?"
-		args = append(args, st, st)
-		if len(exceptKinds) > 0 {
-			cond += " AND kind NOT IN ?"
-			args = append(args, exceptKinds)
-		}
-		parts = append(parts, fmt.Sprintf("SELECT * FROM (SELECT id, finished_at FROM jobs WHERE %s ORDER BY state DESC, id DESC LIMIT %d) AS s%d",
-			cond, ActivityPerState, i))
+		newest[i] = JobFilter{ExceptKinds: exceptKinds}.scope(db.Session(&gorm.Session{NewDB: true}), "").Select("id", "finished_at").
+			Where(stateRange, st, st).Order(fmt.Sprintf(stateOrder, "DESC")).Limit(ActivityPerState)
 	}
+	union := strings.TrimSuffix(strings.Repeat("SELECT * FROM (?) AS s UNION ALL ", len(newest)), " UNION ALL ")
 	var latest []int64
-	if err := db.Raw("SELECT id FROM ("+strings.Join(parts, " UNION ALL ")+") AS f ORDER BY finished_at DESC, id DESC LIMIT ?",
-		append(args, n)...).Scan(&latest).Error; err != nil {
+	if err := db.Raw("SELECT id FROM ("+union+") AS f ORDER BY finished_at DESC, id DESC LIMIT ?", append(newest, n)...).
+		Scan(&latest).Error; err != nil {
 		return nil, fmt.Errorf("models: latest finished jobs: %w", err)
 	}
 	if len(latest) > 0 {

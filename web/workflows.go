@@ -130,10 +130,10 @@ func stepCounts(n models.StepNode) string {
 	case n.Pending:
 		return "for each: waiting for its list"
 	}
-	parts := []string{fmt.Sprintf("%s/%s done", strconv.Itoa(n.Done()), strconv.Itoa(n.Jobs))}
+	parts := []string{fmt.Sprintf("%d/%d done", n.Done(), n.Jobs)}
 	for _, st := range []models.JobState{models.JobProcessing, models.JobFailed, models.JobCancelled, models.JobSkipped} {
 		if c := n.States[st]; c > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", strconv.Itoa(c), st))
+			parts = append(parts, fmt.Sprintf("%d %s", c, st))
 		}
 	}
 	return strings.Join(parts, " · ")
