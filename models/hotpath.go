@@ -48,9 +48,14 @@ type hotStmts struct {
 	// kindStat and jobStat add to one row of the kinds' stats (addKindStats) and of the
 	// overview's (addStats).
 	kindStat, jobStat *sql.Stmt
+	// auditTail reads the audit trail's last entry (appendAuditTx, once per group commit of
+	// the API's audited enqueues).
+	auditTail *sql.Stmt
 }
 
 const (
+	auditTailSQL = `SELECT id, hash FROM audit_entries ORDER BY id DESC LIMIT 1`
+
 	countDeltaSQL = `INSERT INTO job_queue_count_deltas (queue, kind, state, delta) VALUES ($1, $2, $3, $4)`
 
 	jobStatSQL = `INSERT INTO job_stats (period, bucket, node, succeeded, failed, rescued) VALUES ($1, $2, $3, $4, $5, $6)
@@ -73,6 +78,7 @@ func (s *conn) prepareHot(ctx context.Context) error {
 		&s.hot.countDelta: countDeltaSQL,
 		&s.hot.kindStat:   kindStatSQL,
 		&s.hot.jobStat:    jobStatSQL,
+		&s.hot.auditTail:  auditTailSQL,
 	}
 	if err := driver.Prepare(ctx, sqlDB, queries); err != nil {
 		return err
@@ -84,7 +90,7 @@ func (s *conn) prepareHot(ctx context.Context) error {
 	for _, m := range insertedModels {
 		p, _, err := insertParams(s.db, m)
 		if err == nil {
-			err = s.drv.PrepareInsertJSON(ctx, sqlDB, p)
+			err = s.drv.PrepareInsertRows(ctx, sqlDB, p)
 		}
 		if err != nil {
 			s.hot.close()
@@ -96,7 +102,7 @@ func (s *conn) prepareHot(ctx context.Context) error {
 }
 
 func (h *hotStmts) close() {
-	_ = driver.CloseStmts(h.countDelta, h.kindStat, h.jobStat)
+	_ = driver.CloseStmts(h.countDelta, h.kindStat, h.jobStat, h.auditTail)
 }
 
 // runToEnd is driver.RunToEnd: the statements of a short write transaction run to their end.

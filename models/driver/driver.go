@@ -73,13 +73,13 @@ type Driver interface {
 	// IDIn is the condition that column (a trusted name) holds one of ids, with the ids bound as
 	// one parameter however many they are.
 	IDIn(column string, ids []int64) clause.Expr
-	// InsertJSON stores the rows p carries in p.Table, in the caller's transaction tx, in one
-	// statement.
-	InsertJSON(tx *gorm.DB, p InsertJSONParams) error
-	// PrepareInsertJSON prepares, on db (the writer pool, outside any transaction), the
-	// statement InsertJSON runs for p's table and columns; a driver that gains nothing by it
+	// InsertRows stores p's rows in p.Table, in the caller's transaction tx, with a statement of
+	// a fixed text, whatever their number.
+	InsertRows(tx *gorm.DB, p InsertRowsParams) error
+	// PrepareInsertRows prepares, on db (the writer pool, outside any transaction), the
+	// statement InsertRows runs for p's table and columns; a driver that gains nothing by it
 	// does nothing.
-	PrepareInsertJSON(ctx context.Context, db *sql.DB, p InsertJSONParams) error
+	PrepareInsertRows(ctx context.Context, db *sql.DB, p InsertRowsParams) error
 	// LockJobs keeps other transactions from writing jobs until tx ends (for counting them).
 	LockJobs(tx *gorm.DB) error
 	// LockAudit keeps other transactions from appending to the audit trail, or pruning it,

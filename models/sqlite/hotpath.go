@@ -14,7 +14,7 @@ type hotPath struct {
 	claim, finish, finishEvents            *sql.Stmt
 	jobWaits, insertClaimed, enqueuedEvent *sql.Stmt  // EnqueueClaimed's
 	insertJob                              *sql.Stmt  // InsertJobs'
-	inserts                                *stmtCache // the driver's InsertJSON's, closed with these
+	inserts                                *stmtCache // the driver's InsertRows's, closed with these
 }
 
 // HotPath implements driver.Driver.

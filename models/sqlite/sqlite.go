@@ -52,7 +52,7 @@ const readers = 8
 type Driver struct {
 	// path is the database file ("" for an in-memory database), for the migration lock.
 	path string
-	// inserts are InsertJSON's statements, prepared on the writer pool (PrepareInsertJSON).
+	// inserts are InsertRows's statements, prepared on the writer pool (PrepareInsertRows).
 	inserts stmtCache
 }
 

@@ -7,8 +7,8 @@ import (
 	"sync"
 )
 
-// stmtCache keeps InsertJSON's statements, one per table and columns, prepared on the writer
-// pool when the store opens (PrepareInsertJSON): SQLite parsed and planned them again at every
+// stmtCache keeps InsertRows's statements, one per table and columns, prepared on the writer
+// pool when the store opens (PrepareInsertRows): SQLite parsed and planned them again at every
 // call, 16% of the CPU of one-job POSTs, whose shared transaction appends an audit entry and an
 // event (go test -bench 'APIEnqueue/sqlite/one-32' -cpuprofile ./web/). They are prepared only
 // there, outside any transaction: the writer pool has one connection, so a statement prepared

@@ -22,7 +22,7 @@ func requireEveryField(t *testing.T, v any) {
 	}
 }
 
-// Steps, events and edges stored in bulk (one JSON parameter per statement) keep every column
+// Steps, events and edges stored in bulk (InsertRows: a statement of a fixed text) keep every column
 // they were given, awkward text and times included, however many there are.
 func TestInsertRowsKeepsEveryColumn(t *testing.T) {
 	modeltest.ForEachDialect(t, func(t *testing.T, s *models.Store) {

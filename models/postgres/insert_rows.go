@@ -11,15 +11,20 @@ import (
 	"github.com/kilnhq/kiln/models/driver"
 )
 
-// InsertJSON implements driver.Driver: one INSERT ... SELECT over jsonb_populate_recordset, which
-// reads each row as the table's row type, so that every value takes its column's type.
-func (*Driver) InsertJSON(tx *gorm.DB, p driver.InsertJSONParams) error {
+// InsertRows implements driver.Driver: one INSERT ... SELECT over jsonb_populate_recordset, the
+// rows carried as one JSON parameter (one round trip), each read as the table's row type, so
+// that every value takes its column's type.
+func (d *Driver) InsertRows(tx *gorm.DB, p driver.InsertRowsParams) error {
 	table, cols, err := p.QuotedColumns()
 	if err != nil {
 		return err
 	}
+	rows, err := driver.AppendJSONRows(nil, p, d.JSONTime)
+	if err != nil {
+		return err
+	}
 	q := "INSERT INTO " + table + " (" + cols + ")\nSELECT " + cols + " FROM jsonb_populate_recordset(NULL::" + table + ", ?::jsonb)"
-	if err := tx.Exec(q, p.Rows).Error; err != nil {
+	if err := tx.Exec(q, string(rows)).Error; err != nil {
 		return fmt.Errorf("insert into %s: %w", p.Table, err)
 	}
 	return nil
@@ -30,6 +35,6 @@ func (*Driver) IDIn(column string, ids []int64) clause.Expr {
 	return clause.Expr{SQL: column + " = ANY(?::bigint[])", Vars: []any{"{" + driver.IDList(ids) + "}"}}
 }
 
-// PrepareInsertJSON implements driver.Driver: nothing to do, pgx prepares and keeps each
+// PrepareInsertRows implements driver.Driver: nothing to do, pgx prepares and keeps each
 // statement it is sent.
-func (*Driver) PrepareInsertJSON(context.Context, *sql.DB, driver.InsertJSONParams) error { return nil }
+func (*Driver) PrepareInsertRows(context.Context, *sql.DB, driver.InsertRowsParams) error { return nil }
