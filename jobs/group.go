@@ -16,10 +16,19 @@ type insertRes struct {
 	err  error
 }
 
-// newGroupInserter group-commits concurrent single-job enqueues.
+// newGroupInserter group-commits concurrent single-job enqueues. On PostgreSQL two batches are
+// written at once: a batch's transaction is nine round trips, and the other batch's run
+// meanwhile; only the audit trail's append, last in each, waits for the other's (its lock).
+// One POST of one job from 32 clients, kiln bench --api --api-clients 32 on PostgreSQL: 6,800-
+// 6,900 jobs/s with one writer, 7,250-8,120 with two, 5,720 with four (their audit appends
+// queue on the lock).
 func newGroupInserter(store *models.Store) *groupcommit.Group[[]*models.Job, insertRes] {
+	writers := 1
+	if store.Dialect() == models.DialectPostgres {
+		writers = 2
+	}
 	return &groupcommit.Group[[]*models.Job, insertRes]{
-		Max: maxGroup, Size: func(jobs []*models.Job) int { return len(jobs) },
+		Max: maxGroup, Size: func(jobs []*models.Job) int { return len(jobs) }, Writers: writers,
 		Failed: func(err error) insertRes { return insertRes{err: err} },
 		Write:  func(batch []*groupcommit.Req[[]*models.Job, insertRes]) { writeInserts(store, batch) },
 	}

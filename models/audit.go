@@ -2,9 +2,7 @@ package models
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,26 +111,6 @@ func AuditDetails(fields map[string]any) string {
 		_ = json.Unmarshal(capped["_more"], &more)
 		capped["_more"], _ = json.Marshal(more + 1)
 	}
-}
-
-// auditHash is an entry's hash: the hex SHA-256 of a JSON array of its fields, in a fixed
-// order, ending with PrevHash, then Kind when it is set. A JSON array of strings and numbers has
-// one encoding, so the hash is the same whoever computes it; the time is written in UTC to the
-// microsecond, as both databases keep it. Kind came later: left out when empty, the array of an
-// entry made before it is the one its hash was computed over, so that entry still verifies.
-func auditHash(e *AuditEntry) string {
-	owner := ""
-	if e.TokenOwner != nil {
-		owner = "\x00" + *e.TokenOwner // nil and "" hash apart
-	}
-	fields := []any{e.ID, e.At.UTC().Format("2006-01-02T15:04:05.000000Z"), e.Actor, e.ActorKind, owner,
-		e.IP, e.UserAgent, e.Action, e.Target, e.Details, e.Outcome, e.PrevHash}
-	if e.Kind != "" {
-		fields = append(fields, e.Kind)
-	}
-	b, _ := json.Marshal(fields)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // AuditCheckpoint is what retention leaves of the entries it deletes: the id and hash of the

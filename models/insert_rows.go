@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -57,8 +58,14 @@ func insertRows[T any](s *conn, tx *gorm.DB, rows []T) error {
 }
 
 // insertParams are the table and columns insertRows writes for model (a pointer to a value of
-// a GORM model), with the columns' fields.
+// a GORM model), with the columns' fields: read from GORM's schema once per model type, as every
+// group commit of the API's enqueues stores its audit entries and events with insertRows.
 func insertParams(db *gorm.DB, model any) (driver.InsertRowsParams, []*schema.Field, error) {
+	t := reflect.TypeOf(model)
+	if c, ok := insertColumns.Load(t); ok {
+		c := c.(insertCols)
+		return driver.InsertRowsParams{Table: c.table, Columns: c.columns}, c.fields, nil
+	}
 	stmt := &gorm.Statement{DB: db}
 	if err := stmt.Parse(model); err != nil {
 		return driver.InsertRowsParams{}, nil, fmt.Errorf("models: insert rows: %w", err)
@@ -73,8 +80,20 @@ func insertParams(db *gorm.DB, model any) (driver.InsertRowsParams, []*schema.Fi
 	for i, f := range fields {
 		p.Columns[i] = f.DBName
 	}
+	insertColumns.Store(t, insertCols{table: p.Table, columns: p.Columns, fields: fields})
 	return p, fields, nil
 }
+
+// insertCols is what insertParams read of a model's schema.
+type insertCols struct {
+	table   string
+	columns []string
+	fields  []*schema.Field
+}
+
+// insertColumns holds insertParams's answers by model type (a table's name and columns are the
+// code's, the same for every store).
+var insertColumns sync.Map
 
 // insertedModels are the models insertRows writes: their statements are prepared when the
 // store opens (Driver.PrepareInsertRows).

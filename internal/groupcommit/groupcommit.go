@@ -9,49 +9,77 @@ import (
 	"sync"
 )
 
-// Group is a group commit. The first caller of Do leads: it writes every request waiting by
-// then in one call of Write, then hands the lead to the first request that arrived meanwhile.
-// Nothing waits on a timer, so a lone write costs what it did; under load, many share a commit
-// (SQLite writes one transaction at a time, PostgreSQL commits each with a WAL flush).
+// Group is a group commit. A caller of Do that finds a writer free writes, in one call of
+// Write, every request waiting by then (its own among them, unless more than Max wait ahead of
+// it); the requests that arrive meanwhile queue, and when the write is done the next batch of
+// them goes to its first request's caller, who writes it. Nothing waits on a timer, so a lone
+// write costs what it did; under load, many share a commit (SQLite writes one transaction at a
+// time, PostgreSQL commits each with a WAL flush).
 type Group[T, R any] struct {
 	// Write stores the batch and answers every request in it on its Done channel.
 	Write func(batch []*Req[T, R])
 	// Size is a request's weight against Max (nil: 1 each); Max bounds one batch.
 	Size func(T) int
 	Max  int
+	// Writers is how many batches may be written at once (0: one). A database that runs
+	// transactions side by side (PostgreSQL) overlaps one batch's round trips with another's.
+	Writers int
 	// Failed is the answer to the requests of a batch whose write panicked.
 	Failed func(error) R
 
 	mu      sync.Mutex
 	pending []*Req[T, R]
-	busy    bool // a leader is writing
+	writing int // batches being written
 }
 
 // Req is one caller's request in a batch.
 type Req[T, R any] struct {
 	Ctx  context.Context
 	Item T
-	Done chan R        // buffered: the leader never blocks on it
-	lead chan struct{} // buffered: told to lead the next batch
+	Done chan R            // buffered: the writer never blocks on it
+	lead chan []*Req[T, R] // buffered: a batch, this request first, for its caller to write
 }
 
 // Do writes item, in a transaction shared with concurrent callers, and returns its result.
 func (g *Group[T, R]) Do(ctx context.Context, item T) R {
-	req := &Req[T, R]{Ctx: ctx, Item: item, Done: make(chan R, 1), lead: make(chan struct{}, 1)}
+	req := &Req[T, R]{Ctx: ctx, Item: item, Done: make(chan R, 1), lead: make(chan []*Req[T, R], 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, req)
-	if g.busy {
+	if g.writing < max(1, g.Writers) {
+		g.writing++
+		batch := g.take()
 		g.mu.Unlock()
+		g.write(batch)
+	} else {
+		g.mu.Unlock()
+	}
+	for {
 		select {
 		case res := <-req.Done:
 			return res
-		case <-req.lead: // lead the next batch: it starts with this request
+		case batch := <-req.lead: // a batch that starts with this request
+			g.write(batch)
 		}
-	} else {
-		g.busy = true
-		g.mu.Unlock()
 	}
+}
+
+// write writes batch, then hands the next batch, taken now, to its first request's caller (a
+// batch is taken once, whoever writes it), or frees the writer when none waits.
+func (g *Group[T, R]) write(batch []*Req[T, R]) {
+	g.writeSafely(batch)
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.pending) == 0 {
+		g.writing--
+		return
+	}
+	next := g.take()
+	next[0].lead <- next
+}
+
+// take removes the next batch from pending: at least one request, and as many more as fit in
+// Max. g.mu is held.
+func (g *Group[T, R]) take() []*Req[T, R] {
 	n, weight := 0, 0
 	for ; n < len(g.pending); n++ {
 		w := 1
@@ -65,18 +93,7 @@ func (g *Group[T, R]) Do(ctx context.Context, item T) R {
 	}
 	batch := append([]*Req[T, R](nil), g.pending[:n]...)
 	g.pending = append(g.pending[:0:0], g.pending[n:]...)
-	g.mu.Unlock()
-
-	g.writeSafely(batch)
-
-	g.mu.Lock()
-	if len(g.pending) > 0 {
-		g.pending[0].lead <- struct{}{}
-	} else {
-		g.busy = false
-	}
-	g.mu.Unlock()
-	return <-req.Done
+	return batch
 }
 
 // writeSafely writes a batch; a panic in Write answers every request of the batch not yet

@@ -6,10 +6,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // A write that panics answers its batch with an error, and the next caller is not left waiting
-// for a leader that is gone.
+// for a writer that is gone.
 func TestGroupSurvivesAPanic(t *testing.T) {
 	g := &Group[int, error]{Max: 10, Failed: func(err error) error { return err },
 		Write: func(batch []*Req[int, error]) {
@@ -49,7 +51,7 @@ func TestGroupSharesWritesWithinMax(t *testing.T) {
 	g := &Group[int, int]{Max: 3, Failed: func(error) int { return -1 },
 		Write: func(batch []*Req[int, int]) {
 			if batch[0].Item == 0 {
-				<-release // the first write holds the lead while the others queue
+				<-release // the first write holds the writer while the others queue
 			}
 			mu.Lock()
 			sizes = append(sizes, len(batch))
@@ -60,7 +62,7 @@ func TestGroupSharesWritesWithinMax(t *testing.T) {
 		}}
 	first := make(chan int, 1)
 	go func() { first <- g.Do(context.Background(), 0) }()
-	time.Sleep(50 * time.Millisecond) // the first caller leads
+	time.Sleep(50 * time.Millisecond) // the first caller writes
 	var wg sync.WaitGroup
 	got := make([]int, 7)
 	for i := 1; i <= 6; i++ {
@@ -80,5 +82,48 @@ func TestGroupSharesWritesWithinMax(t *testing.T) {
 	}
 	if len(sizes) != 3 || sizes[0] != 1 || sizes[1] != 3 || sizes[2] != 3 {
 		t.Fatalf("batches of %v, want [1 3 3]", sizes)
+	}
+}
+
+// With Writers 2, a second batch is written while the first still is, and every caller behind
+// them still gets its own answer once they are done.
+func TestGroupWritesSideBySide(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	inside := make(chan int, 2)
+	release := make(chan struct{})
+	g := &Group[int, int]{Max: 10, Writers: 2, Failed: func(error) int { return -1 },
+		Write: func(batch []*Req[int, int]) {
+			if batch[0].Item < 2 {
+				inside <- batch[0].Item
+				<-release // held until both first writes are under way
+			}
+			for _, r := range batch {
+				r.Done <- r.Item * 10
+			}
+		}}
+	got := make([]int, 8)
+	var wg sync.WaitGroup
+	call := func(i int) {
+		wg.Add(1)
+		go func() { defer wg.Done(); got[i] = g.Do(context.Background(), i) }()
+	}
+	call(0)
+	<-inside
+	call(1)
+	select {
+	case <-inside: // the second write began while the first was held
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second batch waited for the first: one writer at a time")
+	}
+	for i := 2; i < len(got); i++ {
+		call(i) // both writers are busy: these queue
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for i := range got {
+		if got[i] != i*10 {
+			t.Fatalf("caller %d got %d", i, got[i])
+		}
 	}
 }
