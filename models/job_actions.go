@@ -197,7 +197,7 @@ func (s jobStore) CleanupJobs(ctx context.Context, states []JobState, before tim
 			if len(ids) == 0 {
 				return nil
 			}
-			gone, err := countByQueueState(tx.Where("id IN ?", ids))
+			gone, err := countByQueueState(tx.Where(s.drv.IDIn("id", ids)))
 			if err != nil {
 				return err
 			}
@@ -209,11 +209,11 @@ func (s jobStore) CleanupJobs(ctx context.Context, states []JobState, before tim
 				return err
 			}
 			for _, m := range []any{&JobEvent{}, &JobLog{}, &JobTag{}} {
-				if err := tx.Where("job_id IN ?", ids).Delete(m).Error; err != nil {
+				if err := tx.Where(s.drv.IDIn("job_id", ids)).Delete(m).Error; err != nil {
 					return err
 				}
 			}
-			return tx.Where("id IN ?", ids).Delete(&Job{}).Error
+			return tx.Where(s.drv.IDIn("id", ids)).Delete(&Job{}).Error
 		})
 		if err != nil {
 			return total, fmt.Errorf("models: clean up jobs: %w", err)
