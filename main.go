@@ -15,5 +15,6 @@ var version = "dev"
 
 func main() {
 	cli.Version = version
+	cli.DefaultGC() // GOGC=200 unless set: see internal/cli/gc.go
 	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
