@@ -18,7 +18,9 @@ type insertRes struct {
 
 // newGroupInserter group-commits concurrent single-job enqueues. On PostgreSQL two batches are
 // written at once: a batch's transaction is nine round trips, and the other batch's run
-// meanwhile; only the audit trail's append, last in each, waits for the other's (its lock).
+// meanwhile; the audit trail's append, last in each, waits for the other's (its lock), and
+// jobs with unique keys are written in the order of their keys (insertKeyed), so two batches
+// holding the same keys wait on each other in one order, never in a cycle.
 // One POST of one job from 32 clients, kiln bench --api --api-clients 32 on PostgreSQL: 6,800-
 // 6,900 jobs/s with one writer, 7,250-8,120 with two, 5,720 with four (their audit appends
 // queue on the lock).

@@ -154,9 +154,9 @@ func (s *conn) appendAuditTx(tx *gorm.DB, entries []*AuditEntry) error {
 		e.Hash = auditHash(e)
 		lastID, lastHash = e.ID, e.Hash
 	}
-	// One statement of a fixed text, the rows in one JSON parameter (insertRows): GORM's
-	// multi-row INSERT had a text per number of rows, parsed again at every group commit of
-	// the API's one-job POSTs, each of which is audited.
+	// A statement of a fixed text (insertRows): GORM's multi-row INSERT had a text per number
+	// of rows, parsed again at every group commit of the API's one-job POSTs, each of which is
+	// audited.
 	rows := make([]AuditEntry, len(entries))
 	for i, e := range entries {
 		rows[i] = *e
@@ -210,7 +210,11 @@ func (s *conn) auditTailTx(tx *gorm.DB) (int64, string, error) {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, "", fmt.Errorf("models: read the audit trail's last entry: %w", err)
 	}
-	return auditTail(tx) // the last checkpoint's, or none
+	cp, err := lastAuditCheckpoint(tx) // retention deleted every entry, or there never was one
+	if err != nil || cp == nil {
+		return 0, "", err
+	}
+	return cp.LastID, cp.LastHash, nil
 }
 
 // auditTail is the id and hash the next entry chains onto: the last entry's, else the last
@@ -264,8 +268,10 @@ func (s auditStore) PruneAudit(ctx context.Context, before time.Time, batch int)
 				return nil
 			}
 			last := old[len(old)-1]
-			// Entries are appended in time order, so every entry up to last is old; deleting by
-			// id keeps the chain whole even if a clock stepped back.
+			// Entries are appended in about their time order (an entry's time is its request's
+			// start, and requests on several nodes, or two group commits, append in the order
+			// they commit), so every entry up to last is old, give or take the length of a
+			// request; deleting by id keeps the chain whole, even if a clock stepped back.
 			cp := AuditCheckpoint{At: time.Now().UTC().Truncate(time.Microsecond), LastID: last.ID, LastHash: last.Hash, Deleted: int64(len(old))}
 			if err := tx.Create(&cp).Error; err != nil {
 				return fmt.Errorf("models: record audit checkpoint: %w", err)

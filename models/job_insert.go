@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -59,20 +60,18 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 			return nil, err
 		}
 	}
+	taken, err := s.insertKeyed(tx, jobs)
+	if err != nil {
+		return nil, err
+	}
 	events := make([]JobEvent, 0, len(jobs))
 	counts := countDelta{}
 	var ready []string // queues that got jobs to run now
 	for i, j := range jobs {
-		if j.UniqueKey != nil {
-			existing, err := s.insertUnique(tx, j)
-			if err != nil {
-				return nil, err
-			}
-			if existing != nil { // the key is taken: hand back the job that holds it
-				*j = *existing
-				dups = append(dups, i)
-				continue
-			}
+		if existing := taken[i]; existing != nil { // the key is taken: hand back the job that holds it
+			*j = *existing
+			dups = append(dups, i)
+			continue
 		}
 		reason := reasons[i]
 		switch {
@@ -150,6 +149,35 @@ func (s *conn) insertPlain(tx *gorm.DB, jobs []*Job) error {
 		j.ID = rows[i].ID
 	}
 	return nil
+}
+
+// insertKeyed writes the jobs that have a unique key, in the order of their keys (jobs with
+// the same key in the order given), and returns, by index, the job holding each key that was
+// taken. Two transactions writing the same keys at once (two group commits of enqueues on
+// PostgreSQL, two batches) then wait on each other's rows in one order, never in a cycle that
+// PostgreSQL would break after its deadlock timeout.
+func (s *conn) insertKeyed(tx *gorm.DB, jobs []*Job) (map[int]*Job, error) {
+	var keyed []int
+	for i, j := range jobs {
+		if j.UniqueKey != nil {
+			keyed = append(keyed, i)
+		}
+	}
+	slices.SortStableFunc(keyed, func(a, b int) int { return strings.Compare(*jobs[a].UniqueKey, *jobs[b].UniqueKey) })
+	var taken map[int]*Job
+	for _, i := range keyed {
+		existing, err := s.insertUnique(tx, jobs[i])
+		if err != nil {
+			return nil, err
+		}
+		if existing != nil {
+			if taken == nil {
+				taken = map[int]*Job{}
+			}
+			taken[i] = existing
+		}
+	}
+	return taken, nil
 }
 
 // insertUnique inserts j, whose unique key is set, unless a job holds the key: then it returns

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,6 +143,45 @@ func TestInsertJobsKeepsEveryColumn(t *testing.T) {
 			got, err := s.JobQueries.GetJob(ctx, many[i].ID)
 			require.NoError(t, err)
 			require.Equal(t, many[i].Args, got.Args)
+		}
+	})
+}
+
+// Batches holding the same unique keys in opposite orders, written at once, never wait on each
+// other in a cycle (PostgreSQL would fail one with a deadlock after a second): keyed jobs are
+// written in the order of their keys. One of each pair stores a key, the other gets its job.
+func TestInsertJobsWithTheSameKeysAtOnce(t *testing.T) {
+	forEachJobStore(t, func(t *testing.T, s *models.Store) {
+		for round := range 5 {
+			batch := func(reverse bool) []*models.Job {
+				jobs := make([]*models.Job, 40)
+				for i := range jobs {
+					k := i
+					if reverse {
+						k = len(jobs) - 1 - i
+					}
+					key := fmt.Sprintf("round-%d-key-%02d", round, k)
+					jobs[i] = &models.Job{Kind: "k", Queue: "default", Args: "{}", MaxAttempts: 1, UniqueKey: &key}
+				}
+				return jobs
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			dups := make([][]int, 2)
+			for w := range 2 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					dups[w], errs[w] = s.Jobs.InsertJobs(ctx, batch(w == 1), time.Now())
+				}()
+			}
+			wg.Wait()
+			require.NoError(t, errs[0])
+			require.NoError(t, errs[1])
+			require.Equal(t, 40, len(dups[0])+len(dups[1]), "each key stored once")
+			n, err := s.JobQueries.CountJobs(ctx, models.JobFilter{Kind: "k"})
+			require.NoError(t, err)
+			require.EqualValues(t, 40*(round+1), n)
 		}
 	})
 }

@@ -9,10 +9,10 @@ import (
 	"sync"
 )
 
-// Group is a group commit. A caller of Do that finds a writer free writes, in one call of
-// Write, every request waiting by then (its own among them, unless more than Max wait ahead of
-// it); the requests that arrive meanwhile queue, and when the write is done the next batch of
-// them goes to its first request's caller, who writes it. Nothing waits on a timer, so a lone
+// Group is a group commit. A caller of Do that finds a writer free writes its own request, in
+// one call of Write (a writer is free only when no request waits); the requests that arrive
+// meanwhile queue, and when a write is done the next batch of them, as many as fit in Max, goes
+// to its first request's caller, who writes it. Nothing waits on a timer, so a lone
 // write costs what it did; under load, many share a commit (SQLite writes one transaction at a
 // time, PostgreSQL commits each with a WAL flush).
 type Group[T, R any] struct {

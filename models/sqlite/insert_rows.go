@@ -35,6 +35,10 @@ func (d *Driver) InsertRows(tx *gorm.DB, p driver.InsertRowsParams) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	// Each run under a context that can end costs go-sqlite3 a goroutine to watch it: a
+	// workflow's thousands of steps would start thousands. Once begun, the rows go in whole;
+	// a caller that gives up still has the transaction rolled back.
+	ctx = context.WithoutCancel(ctx)
 	var st *sql.Stmt
 	if prepared := d.inserts.lookup(q); prepared != nil {
 		st = sqlTx.StmtContext(ctx, prepared)
@@ -67,6 +71,9 @@ func insertRowSQL(p driver.InsertRowsParams) (string, error) {
 	table, cols, err := p.QuotedColumns()
 	if err != nil {
 		return "", err
+	}
+	if len(p.Columns) == 0 {
+		return "", fmt.Errorf("insert into %s: no columns", p.Table)
 	}
 	return "INSERT INTO " + table + " (" + cols + ") VALUES (?" + strings.Repeat(", ?", len(p.Columns)-1) + ")", nil
 }

@@ -10,9 +10,10 @@ import (
 // stmtCache keeps InsertRows's statements, one per table and columns, prepared on the writer
 // pool when the store opens (PrepareInsertRows): SQLite parsed and planned them again at every
 // call, 16% of the CPU of one-job POSTs, whose shared transaction appends an audit entry and an
-// event (go test -bench 'APIEnqueue/sqlite/one-32' -cpuprofile ./web/). They are prepared only
+// event (go test -bench 'APIEnqueue/sqlite/one-32' -cpuprofile ./web/). They are prepared
 // there, outside any transaction: the writer pool has one connection, so a statement prepared
-// on it from inside a transaction would wait for that transaction to end.
+// on the pool from inside a transaction would wait for that transaction to end. (A statement
+// not cached here is prepared on the transaction itself, and closed with it.)
 type stmtCache struct {
 	mu     sync.Mutex
 	byText map[string]*sql.Stmt
