@@ -8,7 +8,7 @@ import (
 )
 
 // A job's history is its stored events plus the ones its row implies. The happy path of a run
-// is not stored: a plain enqueue (the row's created_at), a claim (the row's started_at, server
+// is not stored: a plain enqueue (the row's created_at, and its note), a claim (the row's started_at, server
 // and attempt, or the start of the run an ending event measured) and a success (finished_at).
 // Every other change is stored as it happens: schedules, retries, errors, rescues, snoozes,
 // releases, manual actions, continuations. That halves the rows a job writes on the way
@@ -45,8 +45,12 @@ func history(j *Job, stored []JobEvent) (merged, tail []JobEvent) {
 		// A step that waits for others stores no event: it was created awaiting them.
 		merged = append(merged, JobEvent{JobID: j.ID, To: JobAwaiting, At: j.CreatedAt, Reason: reasonAwaiting})
 	case len(stored) == 0 || stored[0].From != "":
-		// A plain enqueue stores no event: the job was created enqueued.
-		merged = append(merged, JobEvent{JobID: j.ID, To: JobEnqueued, At: j.CreatedAt, Reason: reasonEnqueued})
+		// A plain enqueue stores no event: the job was created enqueued, by whom its note says.
+		reason := reasonEnqueued
+		if j.Note != "" {
+			reason = j.Note
+		}
+		merged = append(merged, JobEvent{JobID: j.ID, To: JobEnqueued, At: j.CreatedAt, Reason: reason})
 	}
 	open, runs := false, 0
 	for _, e := range stored {

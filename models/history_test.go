@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -185,10 +186,33 @@ func TestHistoryFromRowAndEvents(t *testing.T) {
 				require.Equal(t, []string{">enqueued", "enqueued>processing", "processing>succeeded"}, states(t, s, j))
 			}
 			require.Zero(t, storedEvents(t, s, plain.ID))
-			require.Equal(t, int64(1), storedEvents(t, s, noted.ID), "a note is kept")
+			require.Zero(t, storedEvents(t, s, noted.ID), "a note is kept on the row")
 			events, err := s.JobQueries.JobEvents(ctx, noted.ID)
 			require.NoError(t, err)
 			require.Equal(t, "from recurring job nightly", events[0].Reason)
+		})
+
+		t.Run("enqueued with a note", func(t *testing.T) {
+			plain, later := newJob("noted"), newJob("noted")
+			plain.Note, later.Note = "enqueued by token deploy", "enqueued by token deploy"
+			later.RunAt = time.Now().Add(time.Hour)
+			insert(t, s, plain, later)
+			require.Zero(t, storedEvents(t, s, plain.ID), "a plain enqueue's row tells it, note and all")
+			events, err := s.JobQueries.JobEvents(ctx, plain.ID)
+			require.NoError(t, err)
+			require.Len(t, events, 1)
+			require.Equal(t, models.JobEnqueued, events[0].To)
+			require.Equal(t, "enqueued by token deploy", events[0].Reason)
+			got, err := s.JobQueries.GetJob(ctx, plain.ID)
+			require.NoError(t, err)
+			require.Equal(t, "enqueued by token deploy", got.Note)
+
+			require.Equal(t, int64(1), storedEvents(t, s, later.ID), "a schedule is stored, starting with the note")
+			events, err = s.JobQueries.JobEvents(ctx, later.ID)
+			require.NoError(t, err)
+			require.Len(t, events, 1)
+			require.Equal(t, models.JobScheduled, events[0].To)
+			require.True(t, strings.HasPrefix(events[0].Reason, "enqueued by token deploy; scheduled for "), events[0].Reason)
 		})
 
 		t.Run("histories stored in full by earlier releases", func(t *testing.T) {

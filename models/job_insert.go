@@ -74,13 +74,10 @@ func (s jobStore) InsertJobsTx(tx *gorm.DB, jobs []*Job, now time.Time) (dups []
 			continue
 		}
 		reason := reasons[i]
-		switch {
-		case j.Note != "" && reason == reasonEnqueued:
-			reason = j.Note
-		case j.Note != "":
-			reason = j.Note + "; " + reason
-		}
-		if (reason != reasonEnqueued || j.State != JobEnqueued) && j.waits == 0 { // else the row tells it (History)
+		if (reason != reasonEnqueued || j.State != JobEnqueued) && j.waits == 0 { // else the row tells it, note and all (History)
+			if j.Note != "" {
+				reason = j.Note + "; " + reason
+			}
 			events = append(events, JobEvent{JobID: j.ID, To: j.State, At: now, Reason: reason})
 		}
 		counts.move(j.Queue, j.Kind, "", j.State, 1)
@@ -140,7 +137,7 @@ func (s *conn) insertPlain(tx *gorm.DB, jobs []*Job) error {
 			Attempt: j.Attempt, MaxAttempts: j.MaxAttempts, RunAt: j.RunAt, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt,
 			FinishedAt: j.FinishedAt, LeaseUntil: j.LeaseUntil, ServerID: j.ServerID, LastError: j.LastError,
 			ParentID: j.ParentID, ContinueOn: j.ContinueOn, RecurringID: j.RecurringID, Rescues: j.Rescues, Runs: j.Runs,
-			Progress: j.Progress, Timeout: j.Timeout, Result: j.Result, Tags: j.Tags}
+			Progress: j.Progress, Timeout: j.Timeout, Result: j.Result, Tags: j.Tags, Note: j.Note}
 	}
 	if err := s.ops.InsertJobs(tx, driver.InsertParams{Rows: rows}); err != nil {
 		return fmt.Errorf("models: insert jobs: %w", err)

@@ -94,9 +94,10 @@ type Job struct {
 	// TraceParent is the W3C traceparent of the span that enqueued the job, when the engine
 	// traces (else nil): each attempt's span continues it (see jobs/tracing.go).
 	TraceParent *string
-	// Note, when set at insert, is the reason recorded in the job's first event ("enqueued by
-	// ada"); it is not a column.
-	Note string `gorm:"-"`
+	// Note, when set at insert, is the reason of the job's enqueue ("enqueued by ada"): its
+	// first event in History says it, and an event stored at insert (a schedule, a
+	// continuation's wait) starts with it.
+	Note string `gorm:"not null;default:''"`
 	// UniqueStates, when set, are the states in which the job holding UniqueKey keeps it: a
 	// holder in another state gives the key up to this job (not stored).
 	UniqueStates []JobState `gorm:"-"`

@@ -20,7 +20,7 @@ type EnqueueClaimedParams struct {
 	RecurringID           *int64
 	Timeout               time.Duration
 	Tags                  string
-	// Note, when set, is the reason of the job's enqueue event (else the row tells it).
+	// Note is the reason of the job's enqueue, kept on its row (models.Job.Note).
 	Note string
 	// Idle says the caller knows of no job of Queue waiting, so the driver may skip its own look
 	// for one. A pause, and the limits of Kind, are always checked.
@@ -63,7 +63,7 @@ type InsertRow struct {
 	RecurringID                       *int64
 	Rescues, Runs, Progress           int
 	Timeout                           time.Duration
-	Result, Tags                      string
+	Result, Tags, Note                string
 }
 
 // TableName names InsertRow's table for GORM.

@@ -12,17 +12,16 @@ import (
 
 // A job enqueued with a free worker waiting for it is stored already claimed, in one statement
 // (no BEGIN or COMMIT): unless its queue is paused, its kind has limits or another of its jobs
-// waits, the insert, its tags, its count change and (when the job has a note) its enqueue event
-// are one round trip. With $14 (Idle) the look for a waiting job is skipped.
+// waits, the insert (its note on its row), its tags and its count change are one round trip. With $14 (Idle) the look for a waiting job is skipped.
 
 // enqueueClaimedSQL: $1 kind, $2 queue, $3 priority, $4 args, $5 max attempts, $6 run at,
 // $7 created (and started) at, $8 lease until, $9 server, $10 recurring id, $11 timeout,
 // $12 tags, $13 note, $14 idle.
 const enqueueClaimedSQL = `WITH ins AS (
 	INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
-		started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags)
+		started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags, note)
 	SELECT $1::text, $2::text, $3::bigint, $4::text, 'processing', 1, $5::bigint, $6::timestamptz, $7::timestamptz,
-		$7::timestamptz, $8::timestamptz, $9::text, '', '', $10::bigint, 0, $11::bigint, '', 1, $12::text
+		$7::timestamptz, $8::timestamptz, $9::text, '', '', $10::bigint, 0, $11::bigint, '', 1, $12::text, $13::text
 	WHERE NOT EXISTS (SELECT 1 FROM queue_settings WHERE name = $2::text AND paused = TRUE)
 		AND NOT EXISTS (SELECT 1 FROM kind_limits WHERE kind = $1::text)
 		AND ($14::boolean OR (SELECT id FROM jobs WHERE state = 'enqueued' AND queue = $2::text
@@ -32,10 +31,7 @@ counts AS (
 	INSERT INTO job_queue_count_deltas (queue, kind, state, delta) SELECT $2::text, $1::text, 'processing', 1 FROM ins),
 tags AS (
 	INSERT INTO job_tags (tag, job_id)
-	SELECT t, id FROM ins, unnest(string_to_array(trim(both ',' from $12::text), ',')) AS t WHERE t <> ''),
-events AS (
-	INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
-	SELECT id, '', 'enqueued', $7::timestamptz, 0, '', $13::text, '', 0 FROM ins WHERE $13::text <> '')
+	SELECT t, id FROM ins, unnest(string_to_array(trim(both ',' from $12::text), ',')) AS t WHERE t <> '')
 SELECT id FROM ins`
 
 // EnqueueClaimed runs enqueueClaimedSQL; when it stores nothing, p.Otherwise in a transaction.

@@ -59,6 +59,7 @@ var insertColumns = []insertColumn{
 	column("timeout", "bigint[]", func(r *driver.InsertRow) int64 { return int64(r.Timeout) }),
 	column("result", "text[]", func(r *driver.InsertRow) string { return r.Result }),
 	column("tags", "text[]", func(r *driver.InsertRow) string { return r.Tags }),
+	column("note", "text[]", func(r *driver.InsertRow) string { return r.Note }),
 }
 
 // insertJobsSQL inserts a batch of new jobs from one array per column of insertColumns.

@@ -26,20 +26,16 @@ const (
 
 	// insertClaimedSQL: $1 kind, $2 queue, $3 priority, $4 args, $5 max attempts, $6 run at,
 	// $7 created (and started) at, $8 lease until, $9 server, $10 recurring id, $11 timeout,
-	// $12 tags.
+	// $12 tags, $13 note.
 	insertClaimedSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at,
-	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags)
-VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '', 1, $12)
+	started_at, lease_until, server_id, last_error, continue_on, recurring_id, progress, timeout, result, runs, tags, note)
+VALUES ($1, $2, $3, $4, 'processing', 1, $5, $6, $7, $7, $8, $9, '', '', $10, 0, $11, '', 1, $12, $13)
 RETURNING id`
 
 	// insertJobSQL stores one job of InsertJobs, every column of driver.InsertRow.
 	insertJobSQL = `INSERT INTO jobs (kind, queue, priority, args, state, attempt, max_attempts, run_at, created_at, started_at,
-	finished_at, lease_until, server_id, last_error, parent_id, continue_on, recurring_id, rescues, runs, progress, timeout, result, tags)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`
-
-	// enqueuedEventSQL records the enqueue of a job stored claimed, when it has a note to keep.
-	enqueuedEventSQL = `INSERT INTO job_events (job_id, from_state, to_state, at, attempt, server_id, reason, error, duration)
-VALUES ($1, '', 'enqueued', $2, 0, '', $3, '', 0)`
+	finished_at, lease_until, server_id, last_error, parent_id, continue_on, recurring_id, rescues, runs, progress, timeout, result, tags, note)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
 )
 
 // EnqueueClaimed implements driver.HotPath: the look, then the insert, its event and p.Record,
@@ -64,14 +60,9 @@ func (h *hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.Enqu
 			return p.Also(gtx, 0)
 		}
 		err = tx.StmtContext(ctx, h.insertClaimed).QueryRowContext(ctx, p.Kind, p.Queue, p.Priority, p.Args,
-			p.MaxAttempts, p.RunAt, p.CreatedAt, p.LeaseUntil, p.ServerID, p.RecurringID, p.Timeout, p.Tags).Scan(&id)
-		if err != nil {
+			p.MaxAttempts, p.RunAt, p.CreatedAt, p.LeaseUntil, p.ServerID, p.RecurringID, p.Timeout, p.Tags, p.Note).Scan(&id)
+		if err != nil { // the row tells the enqueue, its note and the claim (History)
 			return err
-		}
-		if p.Note != "" { // else the row tells the enqueue and the claim (History)
-			if _, err := tx.StmtContext(ctx, h.enqueuedEvent).ExecContext(ctx, id, p.CreatedAt, p.Note); err != nil {
-				return fmt.Errorf("event: %w", err)
-			}
 		}
 		if err := p.Record(gtx, id); err != nil || p.Also == nil {
 			return err
@@ -104,7 +95,7 @@ func (h *hotPath) InsertJobs(gtx *gorm.DB, p driver.InsertParams) error {
 		r := &p.Rows[i]
 		res, err := stmt.ExecContext(ctx, r.Kind, r.Queue, r.Priority, r.Args, r.State, r.Attempt, r.MaxAttempts, r.RunAt, r.CreatedAt,
 			r.StartedAt, r.FinishedAt, r.LeaseUntil, r.ServerID, r.LastError, r.ParentID, r.ContinueOn, r.RecurringID, r.Rescues, r.Runs,
-			r.Progress, int64(r.Timeout), r.Result, r.Tags)
+			r.Progress, int64(r.Timeout), r.Result, r.Tags, r.Note)
 		if err != nil {
 			return fmt.Errorf("insert job %d of %d: %w", i+1, len(p.Rows), err)
 		}
