@@ -38,9 +38,9 @@ RETURNING id`
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`
 )
 
-// EnqueueClaimed implements driver.HotPath: the look, then the insert, its event and p.Record,
-// or p.Otherwise, in one transaction. It always looks (p.Idle aside): SQLite's index holds no
-// dead entries to walk.
+// EnqueueClaimed implements driver.HotPath: the look, then the insert (its note on its row)
+// and p.Record, or p.Otherwise, in one transaction. It always looks (p.Idle aside): SQLite's
+// index holds no dead entries to walk.
 func (h *hotPath) EnqueueClaimed(ctx context.Context, db *gorm.DB, p driver.EnqueueClaimedParams) (id int64, err error) {
 	err = db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		id = 0
