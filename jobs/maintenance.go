@@ -14,6 +14,8 @@ import (
 // begins):
 //   - reload which queues are paused (every PollInterval);
 //   - fold the appended job count changes into the per-state totals (every 2 s);
+//   - refresh the planner's statistics of the jobs table when far more jobs wait than it
+//     expects (PostgreSQL; looked at every 5 s, at most once a minute);
 //   - promote scheduled jobs that are due (every PollInterval);
 //   - rescue the jobs of servers presumed dead: silent for three heartbeats, with their leases
 //     run out (rescueLoop: every Lease/3, but not within three heartbeats of its start or of an
@@ -33,6 +35,10 @@ func (e *Engine) startMaintenance(loopCtx, aliveCtx context.Context) {
 	e.keepAlive(aliveCtx)
 	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "refresh paused queues", e.refreshPausedQueues)
 	e.every(loopCtx, &e.loops, 2*time.Second, "fold job counts", e.store.Jobs.FoldJobCounts)
+	e.every(loopCtx, &e.loops, 5*time.Second, "refresh the planner's statistics", func(ctx context.Context) error {
+		_, err := e.store.Jobs.RefreshJobStatistics(ctx)
+		return err
+	})
 	e.every(loopCtx, &e.loops, e.cfg.PollInterval, "promote scheduled jobs", func(ctx context.Context) error {
 		for {
 			n, queues, err := e.store.Jobs.PromoteScheduled(ctx, time.Now(), 1000)

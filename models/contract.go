@@ -44,6 +44,7 @@ type JobStore interface {
 	CleanupJobs(ctx context.Context, states []JobState, before time.Time, batch int) (int64, error)
 	CleanupStats(ctx context.Context, now time.Time) error
 	FoldJobCounts(ctx context.Context) error
+	RefreshJobStatistics(ctx context.Context) (bool, error)
 	// ListenForJobs hears of jobs other nodes make ready, where the database can tell (Shared).
 	ListenForJobs(ctx context.Context, wake func(queue string), onError func(error))
 	Shared() bool

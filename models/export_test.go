@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"github.com/kilnhq/kiln/models/driver"
 	"time"
 
 	"gorm.io/gorm"
@@ -62,3 +63,12 @@ type JobDepForTest = jobDep
 
 // IDInForTest is the store's driver's IDIn.
 func (s *Store) IDInForTest(column string, ids []int64) clause.Expr { return s.drv.IDIn(column, ids) }
+
+// PlannedJobsForTest is the planner's estimate of the jobs in state (PostgreSQL), or -1.
+func (s *Store) PlannedJobsForTest(state JobState) (float64, error) {
+	ps, ok := s.drv.(driver.PlannerStatistics)
+	if !ok {
+		return -1, nil
+	}
+	return ps.PlannedJobs(context.Background(), s.db, string(state))
+}

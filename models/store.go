@@ -118,6 +118,8 @@ type conn struct {
 	fanOuts *fanOutHints
 	// tokens are the API tokens read within the last tokenCacheFor.
 	tokens *tokenCache
+	// planner is when this store last refreshed the planner's statistics.
+	planner *plannerStats
 }
 
 // Open connects to the database named by dsn and migrates it to the current schema.
@@ -180,7 +182,7 @@ func Connect(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("models: open %s: %w", drv.Name(), err)
 	}
 	s := newStore(&conn{db: conns.Writer, rdb: conns.Reader, drv: drv, sql: drv.SQL(), closeFn: conns.Close, searchWindow: DefaultSearchWindow,
-		fanOuts: newFanOutHints(), tokens: newTokenCache()})
+		fanOuts: newFanOutHints(), tokens: newTokenCache(), planner: &plannerStats{}})
 	if s.drv.Shared() {
 		s.statNode = 1 + rand.IntN(1<<30)
 	}
