@@ -201,34 +201,27 @@ func (s *conn) auditTailTx(tx *gorm.DB) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	return auditTailOf(tx, st.QueryRowContext(ctx))
+}
+
+// auditTail is the id and hash the next entry chains onto: the last entry's, else the last
+// checkpoint's (retention deleted every entry), else 0 and "".
+func auditTail(db *gorm.DB) (int64, string, error) {
+	return auditTailOf(db, db.Raw(auditTailSQL).Row())
+}
+
+// auditTailOf is auditTail with the last entry read as row (auditTailSQL).
+func auditTailOf(db *gorm.DB, row *sql.Row) (int64, string, error) {
 	var id int64
 	var hash string
-	err = st.QueryRowContext(ctx).Scan(&id, &hash)
+	err := row.Scan(&id, &hash)
 	if err == nil {
 		return id, hash, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, "", fmt.Errorf("models: read the audit trail's last entry: %w", err)
 	}
-	cp, err := lastAuditCheckpoint(tx) // retention deleted every entry, or there never was one
-	if err != nil || cp == nil {
-		return 0, "", err
-	}
-	return cp.LastID, cp.LastHash, nil
-}
-
-// auditTail is the id and hash the next entry chains onto: the last entry's, else the last
-// checkpoint's (retention deleted every entry), else 0 and "".
-func auditTail(tx *gorm.DB) (int64, string, error) {
-	var last AuditEntry
-	err := tx.Select("id", "hash").Order("id DESC").Limit(1).Take(&last).Error
-	if err == nil {
-		return last.ID, last.Hash, nil
-	}
-	if !errors.Is(err, gorm.ErrRecordNotFound) {
-		return 0, "", fmt.Errorf("models: read the audit trail's last entry: %w", err)
-	}
-	cp, err := lastAuditCheckpoint(tx)
+	cp, err := lastAuditCheckpoint(db)
 	if err != nil || cp == nil {
 		return 0, "", err
 	}

@@ -32,7 +32,8 @@ type plannerStats struct {
 
 // RefreshJobStatistics refreshes the planner's statistics of the jobs table when it expects
 // far fewer jobs waiting (enqueued or scheduled) than the counters hold: at least staleStatsMin
-// more, and staleStatsFactor times as many. It reports whether it did. On a database whose
+// more, and staleStatsFactor times as many. It reports whether it did (not when another node
+// was at it). On a database whose
 // planner needs no help (SQLite) it does nothing.
 func (s jobStore) RefreshJobStatistics(ctx context.Context) (bool, error) {
 	ps, ok := s.drv.(driver.PlannerStatistics)
@@ -65,6 +66,9 @@ func (s jobStore) RefreshJobStatistics(ctx context.Context) (bool, error) {
 	if !stale {
 		return false, nil
 	}
-	s.planner.last = time.Now()
-	return true, ps.AnalyzeJobs(ctx, s.db)
+	analyzed, err := ps.AnalyzeJobs(ctx, s.db)
+	if analyzed {
+		s.planner.last = time.Now()
+	}
+	return analyzed, err
 }

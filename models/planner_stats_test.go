@@ -42,6 +42,23 @@ func TestRefreshJobStatisticsAfterABurst(t *testing.T) {
 		require.NoError(t, err)
 		require.Less(t, planned, 1000.0, "the statistics predate the burst")
 
+		// Another node analyzing: this one leaves it to it.
+		sqlDB, err := db.DB()
+		require.NoError(t, err)
+		other, err := sqlDB.Conn(ctx)
+		require.NoError(t, err)
+		_, err = other.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext(current_schema() || '.kiln-analyze-jobs'))")
+		require.NoError(t, err)
+		refreshed, err = s.Jobs.RefreshJobStatistics(ctx)
+		require.NoError(t, err)
+		require.False(t, refreshed, "another node holds the lock")
+		planned, err = s.PlannedJobsForTest(models.JobEnqueued)
+		require.NoError(t, err)
+		require.Less(t, planned, 1000.0, "nothing analyzed meanwhile")
+		_, err = other.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtext(current_schema() || '.kiln-analyze-jobs'))")
+		require.NoError(t, err)
+		require.NoError(t, other.Close())
+
 		refreshed, err = s.Jobs.RefreshJobStatistics(ctx)
 		require.NoError(t, err)
 		require.True(t, refreshed)

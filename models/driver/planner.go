@@ -13,7 +13,7 @@ import (
 type PlannerStatistics interface {
 	// PlannedJobs is the planner's estimate of the jobs in state (0 when it has none).
 	PlannedJobs(ctx context.Context, db *gorm.DB, state string) (float64, error)
-	// AnalyzeJobs refreshes the statistics of the jobs table, unless another node is doing so
-	// (then it returns at once).
-	AnalyzeJobs(ctx context.Context, db *gorm.DB) error
+	// AnalyzeJobs refreshes the statistics of the jobs table, and reports whether it did: not
+	// when another node is doing so (then it returns at once).
+	AnalyzeJobs(ctx context.Context, db *gorm.DB) (bool, error)
 }

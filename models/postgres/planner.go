@@ -30,13 +30,12 @@ func (*Driver) PlannedJobs(ctx context.Context, db *gorm.DB, state string) (floa
 // AnalyzeJobs implements driver.PlannerStatistics: ANALYZE samples the table (30,000 rows by
 // default, 0.25 s at 10 million jobs here) and blocks no read or write; a transaction's
 // advisory lock keeps two nodes from sampling it at once.
-func (*Driver) AnalyzeJobs(ctx context.Context, db *gorm.DB) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var got bool
-		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.kiln-analyze-jobs'))").Scan(&got).Error; err != nil {
+func (*Driver) AnalyzeJobs(ctx context.Context, db *gorm.DB) (analyzed bool, err error) {
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Raw("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.kiln-analyze-jobs'))").Scan(&analyzed).Error; err != nil {
 			return fmt.Errorf("models: analyze jobs: %w", err)
 		}
-		if !got {
+		if !analyzed {
 			return nil
 		}
 		if err := tx.Exec("ANALYZE jobs").Error; err != nil {
@@ -44,4 +43,5 @@ func (*Driver) AnalyzeJobs(ctx context.Context, db *gorm.DB) error {
 		}
 		return nil
 	})
+	return analyzed && err == nil, err
 }
